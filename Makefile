@@ -1,0 +1,101 @@
+# doppel -- build, test and demo.
+#
+#   make              build build/doppel
+#   make SAN=1        ASan+UBSan build in build/asan
+#   make test         the whole suite (unit tests under sanitizers, CLI tests,
+#                     browser tests); prints "N passed, N failed"
+#   make demo         import the bundled demo data, analyze, print top pairs
+#   BUILD=dir         put objects elsewhere (parallel work trees)
+#
+# Sources are found by wildcard: every src/<module>/*.c is part of module
+# <module>. Unit tests in tests/unit/<module>/test_*.c link only their module
+# and the modules it depends on (MOD_DEPS), so a module can be tested alone.
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build/asan
+OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+OPT     := -O2
+endif
+
+PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson libutf8proc zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += $(filter -fsanitize%,$(OPT))
+LDLIBS  := $(PKG_LIBS) -lstemmer -lpthread -lm
+
+MODULES := common store text index ingest match explain eval sync web
+MOD_DEPS_common  :=
+MOD_DEPS_store   := common
+MOD_DEPS_text    := common
+MOD_DEPS_index   := text common
+MOD_DEPS_ingest  := store common
+MOD_DEPS_match   := index text common
+MOD_DEPS_explain := match index text store common
+MOD_DEPS_eval    := match explain index text store common
+MOD_DEPS_sync    := ingest explain match index text store common
+MOD_DEPS_web     := store common
+
+obj_of = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
+$(foreach m,$(MODULES),$(eval OBJ_$(m) := $(call obj_of,$(m))))
+
+# Web page files are embedded into the binary by tools/embed.c.
+ASSETS     := $(sort $(wildcard src/web/static/*))
+ASSETS_C   := $(BUILD)/gen/web_assets.c
+ASSETS_O   := $(BUILD)/gen/web_assets.o
+OBJ_web    += $(ASSETS_O)
+
+ALL_OBJ := $(foreach m,$(MODULES),$(OBJ_$(m)))
+CLI_OBJ := $(call obj_of,cli)
+BIN     := $(BUILD)/doppel
+
+.PHONY: all test unit demo clean bench
+all: $(BIN)
+
+$(BIN): $(CLI_OBJ) $(ALL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -o $@ $<
+
+$(ASSETS_C): $(BUILD)/tools/embed $(ASSETS)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $@ $(ASSETS)
+
+$(ASSETS_O): $(ASSETS_C)
+	$(CC) $(CFLAGS) -Isrc/web -c -o $@ $<
+
+# ---- unit tests ----------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+test_mod  = $(word 1,$(subst /, ,$(patsubst $(BUILD)/tests/unit/%,%,$(1))))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(OBJ_$$(call test_mod,$$@)) $$(foreach d,$$(MOD_DEPS_$$(call test_mod,$$@)),$$(OBJ_$$(d))) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+test:
+	@tests/run.sh
+
+demo: $(BIN)
+	@scripts/demo.sh $(BIN)
+
+bench: $(BIN)
+	@bench/run.sh $(BIN)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

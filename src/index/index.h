@@ -1,0 +1,103 @@
+/* index.h -- in-memory inverted index with BM25F ranking and top-k retrieval.
+ *
+ * index_build() runs the text pipeline over a set of items and keeps, per
+ * term, a posting list of (doc, impact) where impact is the doc's BM25F
+ * term weight (fields combined with per-field weights and length
+ * normalisation, then saturated with k1). Terms are unigrams of every field
+ * plus bigrams of title and prose. Query scoring is then
+ *     score(q, d) = sum over query terms t: qw(t) * idf(t) * impact(t, d)
+ * and index_topk() uses MaxScore pruning over impact upper bounds, so most
+ * postings are never scored.
+ *
+ * Documents are numbered 0..n-1 in the order the items were given; callers
+ * pass items sorted by creation time (store_items_load() does), so "created
+ * before X" is the doc range [lo, X) -- eval's time window is a range too.
+ *
+ * Thread-safety: after index_build() returns the index is read-only; any
+ * number of threads may call index_topk(), index_query_*() and the
+ * accessors concurrently. The index does not copy the items: the item array
+ * must outlive it.
+ */
+#ifndef DP_INDEX_H
+#define DP_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/item.h"
+#include "../text/text.h"
+
+typedef struct dindex dindex;
+
+typedef struct index_params {
+    double k1;                   /* default 1.2 */
+    double b[FIELD_COUNT];       /* length normalisation per field */
+    double weight[FIELD_COUNT];  /* field weights; title > prose */
+    int bigrams;                 /* default 1 */
+    int strip_templates;         /* default 1 */
+    text_opts text;              /* tokenizer options */
+    int threads;                 /* 0 = number of CPUs */
+} index_params;
+void index_params_default(index_params *p);
+
+int index_build(const item *items, size_t n, const index_params *p, dindex **out, dp_err *err);
+void index_free(dindex *ix);
+
+size_t index_ndocs(const dindex *ix);
+const item *index_item(const dindex *ix, uint32_t doc);
+/* Doc number of an item key, or -1. */
+int64_t index_find(const dindex *ix, const char *key);
+const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
+const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);
+const text_template *index_template(const dindex *ix);
+
+/* ---- terms ------------------------------------------------------------ */
+size_t index_nterms(const dindex *ix);
+const char *index_term_str(const dindex *ix, uint32_t term);  /* bigrams are "a b" */
+double index_idf(const dindex *ix, uint32_t term);
+uint32_t index_df(const dindex *ix, uint32_t term);           /* documents containing it */
+
+/* Forward view of a doc: its distinct terms (ascending id) with per-field
+ * term frequencies. Pointers stay valid for the index's lifetime. */
+typedef struct index_doc_terms {
+    const uint32_t *terms;
+    const uint16_t (*tf)[FIELD_COUNT];  /* tf[i][field] for terms[i] */
+    size_t n;
+    const uint32_t *len;                /* len[field]: tokens in field */
+} index_doc_terms;
+void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out);
+
+/* ---- queries ---------------------------------------------------------- */
+typedef struct index_query {
+    uint32_t *terms;   /* distinct, known to the index */
+    float *weight;     /* query-side weight per term (qtf, field-weighted) */
+    size_t n;
+} index_query;
+void index_query_free(index_query *q);
+/* The query an indexed doc makes of the others (title, body, labels). */
+void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q);
+/* A query from text not in the index (doppel similar --title/--body, eval's
+ * "as filed" view). Needs a tokenizer of its own for thread-safety. */
+void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it, index_query *q);
+
+typedef struct index_hit {
+    uint32_t doc;
+    float score;
+} index_hit;
+
+/* Top k docs in [lo, hi) by BM25F score, excluding doc `exclude` (pass
+ * UINT32_MAX for none), best first; returns the number written to out
+ * (out has room for k). Deterministic: ties break by lower doc number. */
+size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
+                  uint32_t exclude, size_t k, index_hit *out);
+
+/* BM25F contribution of each field alone for (q, doc): out[field]. Used as
+ * ranking features. */
+void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, double out[FIELD_COUNT]);
+/* Full BM25F score of one doc (same number index_topk would give). */
+double index_score(const dindex *ix, const index_query *q, uint32_t doc);
+
+/* Terms shared by doc a and doc b, highest idf first; writes up to max term
+ * ids to out and returns how many. */
+size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max);
+
+#endif

@@ -1,0 +1,162 @@
+/* store.h -- the persistent store: the only module that speaks SQL.
+ *
+ * One header is the contract; store_sqlite.c implements it on SQLite (WAL,
+ * foreign keys, schema version in PRAGMA user_version with forward
+ * migrations). A PostgreSQL backend would implement the same functions.
+ *
+ * Conventions:
+ *  - Every call returns DP_OK, DP_NOTFOUND (lookups only) or DP_ERR with
+ *    err->msg filled. Nothing is printed.
+ *  - Out-parameters (items, vectors, strings) are owned by the caller and
+ *    released with the matching *_free / free().
+ *  - Writes are grouped by the caller with store_begin/store_commit; on any
+ *    error the caller calls store_rollback and the store is as before.
+ *    Calls made outside a transaction are atomic on their own.
+ *  - Items, comments, links, pairs and verdicts are addressed by
+ *    (repo_id, item key). Pairs are replaced by analyze; verdicts live in
+ *    their own table keyed by (repo, query key, candidate key) so they survive
+ *    re-analysis.
+ *  - A store handle is used by one thread at a time; open one per thread
+ *    (the web server does) -- WAL lets readers run beside a writer.
+ */
+#ifndef DP_STORE_H
+#define DP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/item.h"
+
+typedef struct store store;
+
+#define STORE_DEFAULT_PATH "doppel.db"
+
+int store_open(const char *path, store **out, dp_err *err);   /* creates/migrates */
+int store_open_readonly(const char *path, store **out, dp_err *err);
+void store_close(store *st);                                   /* NULL ok */
+int store_schema_version(store *st);
+
+int store_begin(store *st, dp_err *err);
+int store_commit(store *st, dp_err *err);
+void store_rollback(store *st);
+
+/* ---- repositories --------------------------------------------------- */
+typedef struct repo_info {
+    int64_t id;
+    char *name;           /* "owner/name" or a Jira project key such as "HIVE" */
+    char *kind;           /* "github" or "jira" */
+    char *url;            /* base web URL, e.g. "https://github.com/o/r"; may be NULL */
+} repo_info;
+
+/* Finds repo by name; with create=1 inserts it (kind/url used only then). */
+int store_repo_get(store *st, const char *name, int create, const char *kind,
+                   const char *url, int64_t *repo_id, dp_err *err);
+int store_repo_list(store *st, repo_info **out, size_t *n, dp_err *err);
+void repo_info_free(repo_info *r);
+/* Resolves a --repo option: NULL means "the only repository" (DP_ERR with a
+ * helpful message when there are none or several). */
+int store_repo_resolve(store *st, const char *name, int64_t *repo_id, dp_err *err);
+
+/* ---- items ------------------------------------------------------------ */
+/* Inserts or updates by (repo, key). An existing item is replaced only when
+ * it->updated_at is newer than the stored one (re-import is idempotent).
+ * *changed (may be NULL) is set to 1 when a row was written. */
+int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err);
+int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err);
+/* All items of a repo ordered by created_at, then number, then key. */
+int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
+int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);
+/* Items with updated_at > since (for incremental analysis). */
+int store_items_changed_since(store *st, int64_t repo, int64_t since, strvec *keys, dp_err *err);
+int store_item_count(store *st, int64_t repo, size_t *issues, size_t *prs, size_t *open, dp_err *err);
+
+/* ---- comments --------------------------------------------------------- */
+/* Upsert by tracker id when c->id != 0, else by (item, created_at, author). */
+int store_comment_upsert(store *st, int64_t repo, const comment *c, dp_err *err);
+int store_comments_load(store *st, int64_t repo, const char *item_key, comment_vec *out, dp_err *err);
+/* Every comment of the repo (for link extraction), ordered by item then time. */
+int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *err);
+
+/* ---- links ------------------------------------------------------------ */
+/* Ignores an exact duplicate (same src, dst, type). */
+int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err);
+int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err);
+/* Links touching one item, either direction. */
+int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err);
+
+/* ---- labels ----------------------------------------------------------- */
+int store_label_color_set(store *st, int64_t repo, const char *name, const char *color, dp_err *err);
+/* Returns the colour ("d73a4a", no '#') or NULL; caller frees. */
+int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err);
+
+/* ---- pairs ------------------------------------------------------------ */
+typedef struct pair {
+    int64_t id;           /* row id (stable until the next analyze of its query) */
+    int64_t repo_id;
+    char *query_key;
+    char *cand_key;
+    int rank;             /* 1 = best candidate of this query */
+    double score;         /* ranker score */
+    double prob;          /* calibrated probability of "duplicate" */
+    char *relation;       /* "duplicate" | "related" */
+    char *confidence;     /* "high" | "medium" | "low" */
+    double value;         /* triage priority */
+    char *reasoning;      /* plain sentences, '\n'-separated */
+    char *value_detail;   /* value breakdown, '\n'-separated "term: number" */
+    char *suggested_comment; /* GitHub markdown */
+    int known;            /* 1 when already linked as duplicate in the data */
+    char *verdict;        /* on load: "duplicate"|"related"|"not_related"|NULL */
+    int64_t verdict_at;
+} pair;
+void pair_free(pair *p);
+typedef struct pair_vec { pair *v; size_t n, cap; } pair_vec;
+pair *pair_vec_push(pair_vec *vec);
+void pair_vec_free(pair_vec *vec);
+
+/* Replaces the pairs of the given queries (all pairs of the repo when
+ * nqueries == 0 and queries == NULL) with `pairs`, atomically. Verdicts are
+ * untouched. */
+int store_pairs_replace(store *st, int64_t repo, const char *const *queries, size_t nqueries,
+                        const pair *pairs, size_t npairs, dp_err *err);
+
+typedef struct pair_filter {
+    int64_t repo_id;          /* 0 = all repos */
+    const char *relation;     /* NULL = any */
+    const char *confidence;
+    const char *query_state;  /* "open"/"closed"/NULL */
+    const char *cand_state;
+    const char *label;        /* either side carries this label */
+    int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
+    int include_known;        /* 0 hides pairs already linked in the data */
+    const char *text;         /* substring of either title or key */
+    const char *sort;         /* "value" (default), "prob", "updated" */
+    size_t offset, limit;     /* limit 0 = no limit */
+} pair_filter;
+void pair_filter_init(pair_filter *f);  /* any/any, reviewed -1, include_known 1 */
+
+/* Pairs matching f, highest value first (ties by id); *total gets the count
+ * before paging and *reviewed the reviewed count among them (either may be NULL). */
+int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
+                      size_t *reviewed, dp_err *err);
+int store_pair_get(store *st, int64_t pair_id, pair *out, dp_err *err);
+int store_pair_find(store *st, int64_t repo, const char *q, const char *c, pair *out, dp_err *err);
+/* Neighbours of a pair in the order of f (for next/previous); 0 when none. */
+int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev,
+                         int64_t *next, dp_err *err);
+
+/* ---- verdicts --------------------------------------------------------- */
+/* verdict NULL removes it (undo). */
+int store_verdict_set(store *st, int64_t repo, const char *q, const char *c,
+                      const char *verdict, dp_err *err);
+
+/* ---- models and key/value state -------------------------------------- */
+/* A trained model is stored as text (the match module's format). repo 0 = global. */
+int store_model_save(store *st, int64_t repo, const char *text, size_t ntrain, dp_err *err);
+/* DP_NOTFOUND when none; *trained_at may be NULL. */
+int store_model_load(store *st, int64_t repo, char **text, int64_t *trained_at, size_t *ntrain,
+                     dp_err *err);
+
+/* Small per-repo state: sync cursors, ETags, last analysis time. */
+int store_kv_set(store *st, int64_t repo, const char *key, const char *value, dp_err *err);
+int store_kv_get(store *st, int64_t repo, const char *key, char **value, dp_err *err); /* DP_NOTFOUND */
+
+#endif

@@ -1,0 +1,76 @@
+/* text.h -- turning an item into searchable text: pure functions.
+ *
+ * Pipeline: text_split() cuts an item into fields (title; prose; code/logs/
+ * stack traces; labels+components), dropping lines a repository repeats in
+ * many issues (its issue template, learned with text_template_learn()).
+ * text_tokenize() then folds Unicode (utf8proc NFKC + case fold), splits
+ * code-aware tokens (camelCase, snake_case, paths, dotted names, error
+ * codes), normalises numbers and hex addresses, drops stop words and stems
+ * (libstemmer, English).
+ * text_signals() extracts the strong evidence used for features and
+ * reasoning: exception names, stack frames, file paths, error lines.
+ *
+ * Ownership: every out-struct owns its strings; free with its *_free().
+ * A text_tokenizer holds a stemmer and is NOT thread-safe: one per thread.
+ * A text_template is read-only after learning and may be shared.
+ */
+#ifndef DP_TEXT_H
+#define DP_TEXT_H
+
+#include <stddef.h>
+#include "../common/item.h"
+
+typedef enum {
+    FIELD_TITLE = 0,
+    FIELD_PROSE = 1,   /* body text outside code: sentences, headings, lists */
+    FIELD_CODE = 2,    /* fenced/indented code, {code}/{noformat}, logs, stack traces */
+    FIELD_LABELS = 3,  /* labels, components, type: one label per line */
+    FIELD_COUNT = 4
+} text_field;
+
+const char *text_field_name(text_field f);   /* "title", "prose", "code", "labels" */
+
+typedef struct text_fields {
+    char *f[FIELD_COUNT];   /* owned plain text, "" when empty */
+} text_fields;
+void text_fields_free(text_fields *tf);
+
+/* Boilerplate model of one repository: lines (normalised: trimmed, folded,
+ * digits collapsed) that occur in more than a share of the bodies. */
+typedef struct text_template text_template;
+text_template *text_template_learn(const char *const *bodies, size_t n);
+int text_template_is_boilerplate(const text_template *t, const char *line, size_t len);
+size_t text_template_size(const text_template *t);   /* number of boilerplate lines */
+void text_template_free(text_template *t);
+
+/* Splits title/body/labels of `it` into fields. tpl may be NULL (no stripping).
+ * Handles GitHub markdown and Jira wiki markup ({code}, {noformat}, h1.). */
+void text_split(const item *it, const text_template *tpl, text_fields *out);
+
+typedef struct text_tokenizer text_tokenizer;
+typedef struct text_opts {
+    int stem;          /* Snowball English stemming (default 1) */
+    int stopwords;     /* drop English stop words (default 1) */
+    int code_split;    /* also emit camelCase/snake_case/path parts (default 1) */
+} text_opts;
+void text_opts_default(text_opts *o);
+text_tokenizer *text_tokenizer_new(const text_opts *o);   /* NULL opts = defaults */
+void text_tokenizer_free(text_tokenizer *tk);
+/* Appends the tokens of s[0..n) to out, in order. Tokens are NUL-terminated
+ * UTF-8. A dotted/pathlike token ("org.apache.Foo", "src/a/b.c") is emitted
+ * whole and, with code_split, also as its parts. */
+void text_tokenize(text_tokenizer *tk, const char *s, size_t n, strvec *out);
+
+/* Strong evidence found in an item's fields. All strings normalised
+ * (case kept for identifiers, numbers/hex masked in error lines). */
+typedef struct text_signals {
+    strvec exceptions;   /* "NullPointerException", "KeyError", "ENOENT" */
+    strvec frames;       /* "org.apache.hadoop.fs.FileSystem.get", "foo.py:bar" */
+    strvec paths;        /* "src/core/io.c", "hdfs-site.xml" */
+    strvec errors;       /* normalised error/log lines */
+    strvec versions;     /* "2.7.1", "v1.4" */
+} text_signals;
+void text_signals_extract(const text_fields *tf, text_signals *out);
+void text_signals_free(text_signals *s);
+
+#endif

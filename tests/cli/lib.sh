@@ -1,0 +1,32 @@
+# lib.sh -- sourced by tests/cli/test_*.sh. Gives TAP helpers and a scratch
+# directory. $DOPPEL is the binary under test, $ROOT the repository root.
+set -u
+: "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${DOPPEL:=$ROOT/build/doppel}"
+FIX=$ROOT/tests/fixtures
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+_n=0
+
+ok()     { _n=$((_n + 1)); echo "ok $_n - $1"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $1"; [ $# -gt 1 ] && echo "#   $2"; }
+
+# check "description" command...   -- passes when the command exits 0
+check() {
+    local d=$1; shift
+    local out
+    if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "$(echo "$out" | tail -5)"; fi
+}
+# check_fails "description" command...   -- passes when the command exits non-zero
+check_fails() {
+    local d=$1; shift
+    if "$@" >/dev/null 2>&1; then not_ok "$d" "expected failure"; else ok "$d"; fi
+}
+# check_eq "description" expected actual
+check_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$2] got [$3]"; fi
+}
+# check_contains "description" needle haystack
+check_contains() {
+    case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1" "missing [$2] in: $(echo "$3" | head -c 400)" ;; esac
+}
