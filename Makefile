@@ -99,3 +99,8 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- web: the store the browser/API tests serve (tests/browser/fixture.c) ----
+$(BUILD)/tests/browser/fixture: tests/browser/fixture.c $(OBJ_store) $(OBJ_common)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)

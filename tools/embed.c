@@ -35,7 +35,7 @@ int main(int argc, char **argv)
         if (!in) { perror(argv[i]); return 1; }
         fprintf(out, "static const unsigned char asset_%d[] = {", i);
         int c; long n = 0;
-        while ((c = fgetc(in)) != EOF) fprintf(out, "%s%d", n++ % 24 ? "," : ",\n", c);
+        while ((c = fgetc(in)) != EOF) fprintf(out, "%s%d", n == 0 ? "\n" : n % 24 ? "," : ",\n", c), n++;
         fprintf(out, "%s0};\n", n ? "," : "");
         fclose(in);
     }

@@ -1,11 +1,142 @@
-/* cmd_analyze.c -- placeholder until the owning module lands. */
+/* cmd_analyze.c -- `doppel analyze`: finds candidate pairs for the open
+ * issues (or every item) of a repository and stores them with reasoning,
+ * value and a suggested comment. The work is analyze_run() (explain module);
+ * this file parses options, draws the progress bar and prints a summary. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "../explain/analyze.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
+            "                      [--min-prob P] [--threads N] [--changed | --full] [--quiet]\n"
+            "\n"
+            "Ranks candidates for every open issue (with --all: every issue and pull\n"
+            "request) and stores the pairs worth reviewing, each with a relation\n"
+            "(duplicate/related), a confidence, a value, reasoning and a suggested comment.\n"
+            "Re-running replaces the pairs and keeps the verdicts. When the store holds a\n"
+            "previous analysis with the same options and model, only the items changed since\n"
+            "then, and the queries they affect, are re-ranked.\n"
+            "\n"
+            "  --repo R        repository (needed when the store holds several)\n"
+            "  --all           query every item, not only open issues\n"
+            "  -k N            candidates ranked per query (default 20)\n"
+            "  --keep N        candidates always stored per query (default 3); more are\n"
+            "                  stored when their probability reaches --min-prob\n"
+            "  --min-prob P    default: the model's medium-confidence threshold\n"
+            "  --threads N     worker threads (default: number of CPUs)\n"
+            "  --changed       incremental run (the default when possible)\n"
+            "  --full          re-rank every query\n"
+            "  --quiet         no summary line\n"
+            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n");
+}
+
+/* Parses a non-negative integer option value; -1 on error. */
+static long parse_count(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*s && !*end && v >= 0 && v < 1000000) ? v : -1;
+}
+
+typedef struct bars {
+    progress bar;
+    const char *phase;
+} bars;
+
+static void on_progress(void *ud, const char *phase, size_t done, size_t total)
+{
+    bars *b = ud;
+    if (b->phase != phase) {
+        if (b->phase) progress_finish(&b->bar);
+        progress_start(&b->bar, !strcmp(phase, "rank") ? "ranking   " : "explaining", total);
+        b->phase = phase;
+    }
+    progress_update(&b->bar, done, NULL);
+}
 
 int cmd_analyze(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("analyze", "not built yet");
-    return EXIT_FAIL;
+    const char *db = NULL, *repo = NULL;
+    int quiet = 0;
+    analyze_opts o;
+    analyze_opts_default(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int takes = !strcmp(a, "--db") || !strcmp(a, "--repo") || !strcmp(a, "-k") ||
+                    !strcmp(a, "--keep") || !strcmp(a, "--min-prob") || !strcmp(a, "--threads");
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (takes && i + 1 >= argc) {
+            cli_error("analyze", "%s needs an argument", a);
+            return EXIT_USAGE;
+        }
+        long v = 0;
+        if (!strcmp(a, "--db")) db = argv[++i];
+        else if (!strcmp(a, "--repo")) repo = argv[++i];
+        else if (!strcmp(a, "--all")) o.all = 1;
+        else if (!strcmp(a, "--changed")) o.mode = ANALYZE_CHANGED;
+        else if (!strcmp(a, "--full")) o.mode = ANALYZE_FULL;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "-k") || !strcmp(a, "--keep") || !strcmp(a, "--threads")) {
+            if ((v = parse_count(argv[++i])) < 0 || (!strcmp(a, "-k") && v == 0)) {
+                cli_error("analyze", "bad value for %s: '%s'", a, argv[i]);
+                return EXIT_USAGE;
+            }
+            if (!strcmp(a, "-k")) o.k = (size_t)v;
+            else if (!strcmp(a, "--keep")) o.keep = (size_t)v;
+            else o.threads = (int)v;
+        } else if (!strcmp(a, "--min-prob")) {
+            char *end;
+            o.min_prob = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || o.min_prob < 0 || o.min_prob > 1) {
+                cli_error("analyze", "--min-prob wants a number in [0, 1], not '%s'", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else {
+            cli_error("analyze", "unknown argument '%s'", a);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+
+    store *st = cli_open_store("analyze", db);
+    if (!st) return EXIT_FAIL;
+    dp_err err;
+    int64_t repo_id;
+    if (store_repo_resolve(st, repo, &repo_id, &err) != DP_OK) {
+        cli_error("analyze", "%s", err.msg);
+        store_close(st);
+        return EXIT_FAIL;
+    }
+    bars b = {0};
+    analyze_stats s;
+    double t0 = dp_now();
+    int rc = analyze_run(st, repo_id, &o, on_progress, &b, &s, &err);
+    if (b.phase) progress_finish(&b.bar);
+    store_close(st);
+    if (rc != DP_OK) {
+        cli_error("analyze", "%s", err.msg);
+        return EXIT_FAIL;
+    }
+    if (s.items == 0) {
+        cli_error("analyze", "the repository has no items; import some first");
+        return EXIT_NOTFOUND;
+    }
+    if (!quiet) {
+        printf("analyzed %zu %s of %zu items%s: %zu pairs stored (%zu already linked)\n",
+               s.queries, s.queries == 1 ? "query" : "queries", s.items,
+               s.incremental ? " (incremental)" : "", s.pairs, s.known);
+        if (s.incremental) printf("changed items: %zu\n", s.changed);
+        printf("model: %s\n", s.model_desc);
+        printf("time: %.2fs (load %.2fs, index %.2fs, rank %.2fs, explain %.2fs, store %.2fs)\n",
+               dp_now() - t0, s.t_load, s.t_index, s.t_rank, s.t_explain, s.t_store);
+    }
+    return EXIT_OK;
 }

@@ -1,11 +1,147 @@
-/* cmd_import.c -- placeholder until the owning module lands. */
+/* cmd_import.c -- `doppel import FILE...`: reads tracker exports into the
+ * store in one transaction, so a bad file leaves the store as it was. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "../ingest/ingest.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: doppel import FILE... [--repo OWNER/NAME] [--format github|gh|comments|jira]\n"
+            "                             [--db PATH]\n"
+            "\n"
+            "Reads issue exports (gzip or plain; FILE '-' is standard input) into the store:\n"
+            "  github    GitHub REST issues: JSON arrays (pages may be concatenated) or NDJSON\n"
+            "  gh        `gh issue list --json ...` / `gh pr list --json ...` output\n"
+            "  comments  GitHub REST issue comments (/issues/comments)\n"
+            "  jira      Jira REST issues: search pages {\"issues\":[...]} or one issue per line\n"
+            "The format is detected per file unless --format is given. The repository comes\n"
+            "from the data (repository_url, issue URLs, Jira project key) unless --repo.\n"
+            "Re-importing is safe: an item is replaced only by a newer updated_at.\n"
+            "All files are imported in one transaction; on any error nothing is written.\n"
+            "\n"
+            "  --repo OWNER/NAME   store everything under this repository name\n"
+            "  --format F          github, gh, comments or jira (default: detect)\n"
+            "  --db PATH           store file (default $DOPPEL_DB, else ./doppel.db)\n");
+}
+
+typedef struct import_args {
+    const char *repo, *db;
+    ingest_format format;
+    const char **files;
+    int nfiles;
+} import_args;
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, import_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->files = calloc((size_t)argc, sizeof *a->files);
+    if (!a->files) return EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        int takes = !strcmp(o, "--repo") || !strcmp(o, "--format") || !strcmp(o, "--db");
+        if (takes && i + 1 >= argc) {
+            cli_error("import", "%s needs an argument", o);
+            return EXIT_USAGE;
+        }
+        if (!strcmp(o, "--repo")) a->repo = argv[++i];
+        else if (!strcmp(o, "--db")) a->db = argv[++i];
+        else if (!strcmp(o, "--format")) {
+            if (ingest_format_parse(argv[++i], &a->format) != DP_OK) {
+                cli_error("import", "unknown format '%s' (github, gh, comments, jira)", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (o[0] == '-' && o[1]) {
+            cli_error("import", "unknown option '%s'", o);
+            usage(stderr);
+            return EXIT_USAGE;
+        } else {
+            a->files[a->nfiles++] = o;
+        }
+    }
+    if (a->nfiles == 0) {
+        cli_error("import", "no input files");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+typedef struct import_progress {
+    progress bar;
+    int started;
+} import_progress;
+
+/* Shows compressed bytes of the current file; one bar per file. */
+static void on_progress(void *ctx, const char *path, uint64_t done, uint64_t total)
+{
+    import_progress *ip = ctx;
+    if (!ip->started) {
+        progress_start(&ip->bar, path, (size_t)total);
+        ip->started = 1;
+    }
+    progress_update(&ip->bar, (size_t)done, NULL);
+}
+
+static int import_all(store *st, const import_args *a, ingest_stats *stats)
+{
+    dp_err err;
+    ingest_opts opts = {a->format, a->repo, on_progress, NULL};
+    if (store_begin(st, &err) != DP_OK) {
+        cli_error("import", "%s", err.msg);
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < a->nfiles; i++) {
+        import_progress ip = {0};
+        opts.progress_ctx = &ip;
+        int rc = ingest_file(st, a->files[i], &opts, stats, &err);
+        if (ip.started) progress_finish(&ip.bar);
+        if (rc != DP_OK) {
+            store_rollback(st);
+            cli_error("import", "%s", err.msg);
+            cli_error("import", "nothing was imported (the store is unchanged)");
+            return EXIT_FAIL;
+        }
+    }
+    if (store_commit(st, &err) != DP_OK) {
+        store_rollback(st);
+        cli_error("import", "%s", err.msg);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
 
 int cmd_import(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("import", "not built yet");
-    return EXIT_FAIL;
+    import_args a;
+    ingest_stats stats = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) {
+        free(a.files);
+        return rc;
+    }
+    store *st = cli_open_store("import", a.db);
+    if (!st) {
+        free(a.files);
+        return EXIT_FAIL;
+    }
+    double t0 = dp_now();
+    rc = import_all(st, &a, &stats);
+    double el = dp_now() - t0, mb = (double)stats.bytes / 1e6;
+    if (rc == EXIT_OK)
+        printf("imported %d file%s: %zu items read, %zu written, %zu comments, %zu links, "
+               "%.1f MB in %.2f s (%.1f MB/s)\n",
+               a.nfiles, a.nfiles == 1 ? "" : "s", stats.items, stats.items_written,
+               stats.comments, stats.links, mb, el, el > 0 ? mb / el : 0.0);
+    store_close(st);
+    free(a.files);
+    return rc;
 }

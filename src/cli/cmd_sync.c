@@ -1,11 +1,228 @@
-/* cmd_sync.c -- placeholder until the owning module lands. */
+/* cmd_sync.c -- `doppel sync OWNER/REPO`: fetch issues, pull requests,
+ * comments and labels from the GitHub REST API into the store, incrementally
+ * (see src/sync/sync.h for what is fetched and how a run resumes). */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../explain/analyze.h"
+#include "../sync/sync.h"
 #include "cli.h"
+
+static const char USAGE[] =
+    "usage: doppel sync OWNER/REPO [options]\n"
+    "\n"
+    "Fetches every issue, pull request, issue comment and label colour of a GitHub\n"
+    "repository. The first run fetches everything; later runs fetch only what\n"
+    "changed (since= plus ETags: an unchanged repository costs no rate limit).\n"
+    "An interrupted run (Ctrl-C, network loss, kill) resumes where it stopped.\n"
+    "\n"
+    "  --db PATH        store (default $DOPPEL_DB, else ./doppel.db)\n"
+    "  --api-url URL    API root, e.g. https://HOST/api/v3 for GitHub Enterprise\n"
+    "                   (default https://api.github.com)\n"
+    "  --timeline       read the timeline of issues closed as duplicate to learn\n"
+    "                   their canonical issue (one request per such issue, once)\n"
+    "  --verify         find deleted and transferred items: lists open items and\n"
+    "                   re-checks each stored open item missing from that list\n"
+    "  --full           ignore the saved cursors: list everything again\n"
+    "  --analyze        run the incremental analysis afterwards\n"
+    "  -q, --quiet      no progress bar and no summary\n"
+    "\n"
+    "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`. Without one,\n"
+    "GitHub allows 60 requests an hour. The token is never printed or stored.\n"
+    "Rate limits are waited out; 5xx and network errors are retried (6 tries,\n"
+    "exponential backoff from $DOPPEL_SYNC_BACKOFF_MS, default 1000 ms, cap 60 s).\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills at once; pages are atomic */
+    signal(SIGTERM, SIG_DFL);
+}
+
+typedef struct ui {
+    progress bar;
+    const char *phase;
+    int quiet;
+} ui;
+
+static void on_progress(void *ctx, const sync_progress *p)
+{
+    ui *u = ctx;
+    if (u->quiet) return;
+    if (u->phase != p->phase) {
+        if (u->phase) progress_finish(&u->bar);
+        u->phase = p->phase;
+        static char label[32];
+        snprintf(label, sizeof label, "sync %-8s", p->phase);
+        progress_start(&u->bar, label, 0);
+    }
+    u->bar.total = p->pages_total > p->pages ? p->pages_total : 0;
+    char extra[160], rate[48] = "";
+    if (p->rate_remaining >= 0)
+        snprintf(rate, sizeof rate, ", rate %ld/%ld left", p->rate_remaining, p->rate_limit);
+    if (p->wait_left > 0)
+        snprintf(extra, sizeof extra, "waiting %.0fs (%s)%s", p->wait_left + 0.5,
+                 p->wait_reason ? p->wait_reason : "", rate);
+    else
+        snprintf(extra, sizeof extra, "pages, %zu items, %zu comments, %zu requests%s", p->items,
+                 p->comments, p->requests, rate);
+    u->bar.last = p->wait_left > 0 ? 0 : u->bar.last;   /* countdown redraws promptly */
+    progress_update(&u->bar, p->pages, extra);
+}
+
+typedef struct abar {
+    progress bar;
+    const char *phase;
+    int quiet;
+} abar;
+
+static void on_analyze_progress(void *ud, const char *phase, size_t done, size_t total)
+{
+    abar *b = ud;
+    if (b->quiet) return;
+    if (b->phase != phase) {
+        if (b->phase) progress_finish(&b->bar);
+        b->phase = phase;
+        progress_start(&b->bar, !strcmp(phase, "rank") ? "ranking   " : "explaining", total);
+    }
+    progress_update(&b->bar, done, NULL);
+}
+
+/* `--analyze`: the incremental analysis of what the sync brought in. */
+static int run_analyze(store *st, int64_t repo, int quiet)
+{
+    analyze_opts o;
+    analyze_opts_default(&o);
+    analyze_stats s;
+    abar b = {.quiet = quiet};
+    dp_err err;
+    int rc = analyze_run(st, repo, &o, on_analyze_progress, &b, &s, &err);
+    if (b.phase) progress_finish(&b.bar);
+    if (rc != DP_OK) {
+        cli_error("sync", "analyze: %s", err.msg);
+        return EXIT_FAIL;
+    }
+    if (!quiet)
+        printf("analyzed %zu queries of %zu items%s: %zu pairs stored (%zu already linked)\n", s.queries,
+               s.items, s.incremental ? " (incremental)" : "", s.pairs, s.known);
+    return EXIT_OK;
+}
+
+static long env_long(const char *name, long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end || n < 0) ? dflt : n;
+}
+
+static void print_summary(const char *repo, const sync_stats *s, const char *token_source)
+{
+    printf("synced %s: %zu items fetched (%zu new or changed), %zu comments, %zu labels, %zu links\n",
+           repo, s->items, s->items_written, s->comments, s->labels, s->links);
+    if (s->deleted) printf("marked deleted or transferred: %zu\n", s->deleted);
+    printf("requests: %zu (%zu not modified, %zu retried), %.1f MB", s->requests, s->not_modified,
+           s->retries, (double)s->bytes / 1e6);
+    if (s->rate_remaining >= 0) printf(", rate limit %ld/%ld left", s->rate_remaining, s->rate_limit);
+    printf(", %s\n", token_source ? "authenticated" : "anonymous");
+    if (s->rate_waits) printf("waited %.0fs for rate limits and retries\n", s->waited_s);
+}
+
+static int parse_args(int argc, char **argv, sync_opts *o, const char **db, int *analyze, int *quiet)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            exit(EXIT_OK);
+        } else if (!strcmp(a, "--db") && i + 1 < argc) {
+            *db = argv[++i];
+        } else if (!strcmp(a, "--api-url") && i + 1 < argc) {
+            o->api_url = argv[++i];
+        } else if (!strcmp(a, "--timeline")) {
+            o->timeline = 1;
+        } else if (!strcmp(a, "--verify")) {
+            o->verify = 1;
+        } else if (!strcmp(a, "--full")) {
+            o->full = 1;
+        } else if (!strcmp(a, "--analyze")) {
+            *analyze = 1;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            *quiet = 1;
+        } else if (a[0] == '-') {
+            cli_error("sync", "unknown option or missing argument: %s", a);
+            return EXIT_USAGE;
+        } else if (o->repo) {
+            cli_error("sync", "one repository at a time (got '%s' and '%s')", o->repo, a);
+            return EXIT_USAGE;
+        } else {
+            o->repo = a;
+        }
+    }
+    if (!o->repo) {
+        fputs(USAGE, stderr);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
 
 int cmd_sync(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("sync", "not built yet");
-    return EXIT_FAIL;
+    sync_opts o = {0};
+    const char *db = NULL;
+    int analyze = 0, quiet = 0;
+    int rc = parse_args(argc, argv, &o, &db, &analyze, &quiet);
+    if (rc != EXIT_OK) return rc;
+    dp_err err;
+    if (sync_parse_repo(o.repo, &err) != DP_OK) {
+        cli_error("sync", "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    const char *source = NULL;
+    char *token = sync_find_token(&source);
+    if (!token && !quiet)
+        cli_error("sync", "no token (GITHUB_TOKEN, GH_TOKEN or `gh auth token`): anonymous requests, "
+                          "GitHub allows 60 an hour");
+    store *st = cli_open_store("sync", db);
+    if (!st) {
+        free(token);
+        return EXIT_FAIL;
+    }
+    ui u = {.quiet = quiet};
+    o.token = token;
+    o.backoff_base_ms = env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
+    o.stall_timeout_s = env_long("DOPPEL_SYNC_STALL_S", 0);
+    o.max_tries = (int)env_long("DOPPEL_SYNC_TRIES", 0);
+    o.progress = on_progress;
+    o.progress_ctx = &u;
+    o.cancel = &interrupted;
+    signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
+
+    sync_stats s;
+    rc = sync_run(st, &o, &s, &err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (u.phase) progress_finish(&u.bar);
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    if (rc != DP_OK) {
+        cli_error("sync", "%s", err.msg);
+        if (s.pages) cli_error("sync", "%zu pages were stored; run the same command again to resume", s.pages);
+        store_close(st);
+        return EXIT_FAIL;
+    }
+    if (!quiet) print_summary(o.repo, &s, source);
+    rc = analyze ? run_analyze(st, s.repo_id, quiet) : EXIT_OK;
+    store_close(st);
+    return rc;
 }

@@ -1,11 +1,216 @@
-/* cmd_train.c -- placeholder until the owning module lands. */
+/* cmd_train.c -- `doppel train`: fits the ranker on known duplicates of one
+ * or several repositories and stores the model (text) in the database. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+#include "../eval/eval.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: doppel train [--repo NAME]... [--all] [--except NAME]... [--out FILE]\n"
+            "                    [--window DAYS] [--threads N] [--print-c] [--db PATH]\n"
+            "\n"
+            "Fits the ranker's weights on known duplicates (each one a query, ranked among\n"
+            "the items filed before it, seen as filed -- as `doppel eval` does), and its\n"
+            "calibration on the most recent quarter of them. Deterministic: the same data\n"
+            "gives the same model.\n"
+            "\n"
+            "One repository: the model is stored for it, and analyze, similar and eval use\n"
+            "it. Several: stored as the \"global\" model (eval --model-repo global).\n"
+            "With fewer than %d known duplicates nothing is stored (exit 3): the built-in\n"
+            "model is used.\n"
+            "\n"
+            "  --repo NAME     train on this repository (repeatable; default: the only one)\n"
+            "  --all           every repository in the store\n"
+            "  --except NAME   every repository but NAME (repeatable; implies --all);\n"
+            "                  e.g. leave-one-project-out: --except HIVE --out hive.model\n"
+            "  --out FILE      write the model to FILE instead of the store\n"
+            "  --window DAYS   candidate window, as in eval (365; 0 = all)\n"
+            "  --threads N     worker threads (default: CPUs)\n"
+            "  --print-c       print the model as a C initializer (src/match/match_default.c)\n"
+            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n",
+            MATCH_MIN_TRAIN);
+}
+
+typedef struct train_args {
+    const char *db, *out;
+    strvec repos, except;
+    int all, print_c;
+    eval_opts o;
+} train_args;
+
+static int parse_args(int argc, char **argv, train_args *a)
+{
+    memset(a, 0, sizeof *a);
+    eval_opts_default(&a->o);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (!strcmp(o, "--all")) {
+            a->all = 1;
+            continue;
+        }
+        if (!strcmp(o, "--print-c")) {
+            a->print_c = 1;
+            continue;
+        }
+        if (o[0] != '-' || i + 1 >= argc) {
+            cli_error("train", o[0] == '-' ? "%s needs an argument" : "unexpected argument '%s'", o);
+            return EXIT_USAGE;
+        }
+        const char *arg = argv[++i];
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (!strcmp(o, "--db")) a->db = arg;
+        else if (!strcmp(o, "--repo")) sv_push(&a->repos, arg);
+        else if (!strcmp(o, "--except")) {
+            sv_push(&a->except, arg);
+            a->all = 1;
+        } else if (!strcmp(o, "--out")) a->out = arg;
+        else if (!strcmp(o, "--window") && !*end && end != arg && v >= 0) a->o.window_days = (int)v;
+        else if (!strcmp(o, "--threads") && !*end && end != arg && v > 0 && v <= 256) a->o.threads = (int)v;
+        else {
+            cli_error("train", "bad option or value: %s %s", o, arg);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (a->all && a->repos.n) {
+        cli_error("train", "--repo excludes --all/--except");
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The repositories to train on, by name (NULL entry: the only one). */
+static int pick_repos(store *st, const train_args *a, strvec *out)
+{
+    dp_err err;
+    if (!a->all) {
+        if (a->repos.n == 0) sv_push_owned(out, NULL);
+        for (size_t i = 0; i < a->repos.n; i++) sv_push(out, a->repos.v[i]);
+        return DP_OK;
+    }
+    repo_info *ri = NULL;
+    size_t n = 0;
+    if (store_repo_list(st, &ri, &n, &err) != DP_OK) {
+        cli_error("train", "%s", err.msg);
+        return DP_ERR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!sv_contains(&a->except, ri[i].name)) sv_push(out, ri[i].name);
+        repo_info_free(&ri[i]);
+    }
+    free(ri);
+    for (size_t i = 0; i < a->except.n; i++)
+        if (!sv_contains(out, a->except.v[i])) {
+            int64_t id;
+            if (store_repo_get(st, a->except.v[i], 0, NULL, NULL, &id, &err) != DP_OK) {
+                cli_error("train", "--except %s: no such repository", a->except.v[i]);
+                return DP_ERR;
+            }
+        }
+    return DP_OK;
+}
+
+static int save(store *st, const train_args *a, const strvec *names, int64_t repo_id,
+                const match_model *m)
+{
+    dp_err err;
+    char *text = match_model_to_text(m);
+    int rc = EXIT_OK;
+    if (a->out) {
+        FILE *f = fopen(a->out, "w");
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+            cli_error("train", "cannot write %s", a->out);
+            rc = EXIT_FAIL;
+        }
+    } else {
+        int64_t target = names->n == 1 ? repo_id : 0;
+        if (store_model_save(st, target, text, m->ntrain, &err) != DP_OK) {
+            cli_error("train", "%s", err.msg);
+            rc = EXIT_FAIL;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+static int run(store *st, const train_args *a)
+{
+    strvec names = {0};
+    if (pick_repos(st, a, &names) != DP_OK) return EXIT_FAIL;
+    match_trainset ts = {0};
+    sbuf desc;
+    sb_init(&desc);
+    size_t total = 0;
+    int64_t repo_id = 0;
+    int rc = EXIT_FAIL;
+    double t0 = dp_now();
+    dp_err err;
+    for (size_t i = 0; i < names.n; i++) {
+        eval_repo_data rd;
+        size_t nq = 0;
+        if (eval_repo_load(st, names.v[i], &rd, &err) != DP_OK ||
+            eval_collect_trainset(&rd.d, &a->o, &ts, &nq, &err) != DP_OK) {
+            cli_error("train", "%s", err.msg);
+            goto out;
+        }
+        repo_id = rd.repo_id;
+        sb_printf(&desc, "%s%s (%zu)", i ? ", " : "", rd.name, nq);
+        total += nq;
+        eval_repo_data_free(&rd);
+    }
+    if (total < MATCH_MIN_TRAIN) {
+        fprintf(stderr, "doppel train: %zu known duplicates (fewer than %d): the built-in model "
+                        "stays in use\n", total, MATCH_MIN_TRAIN);
+        rc = EXIT_NOTFOUND;
+        goto out;
+    }
+    match_model m;
+    if (match_train(&ts, NULL, &m, &err) != DP_OK) {
+        cli_error("train", "%s", err.msg);
+        goto out;
+    }
+    char day[16];
+    dp_format_date(m.trained_at, day, sizeof day);
+    m.trained_on = xasprintf("%zu known duplicates of %s, trained %s", total, sb_str(&desc), day);
+    rc = save(st, a, &names, repo_id, &m);
+    if (rc == EXIT_OK) {
+        if (a->print_c) {
+            char *c = match_model_to_c(&m);
+            fputs(c, stdout);
+            free(c);
+        }
+        fprintf(stderr, "trained on %s in %.1fs; high >= p %.3f; %s\n", sb_str(&desc),
+                dp_now() - t0, m.thr_high,
+                a->out ? a->out : names.n == 1 ? "stored for the repository" : "stored as global");
+    }
+    match_model_free(&m);
+out:
+    match_trainset_free(&ts);
+    sb_free(&desc);
+    sv_free(&names);
+    return rc;
+}
 
 int cmd_train(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("train", "not built yet");
-    return EXIT_FAIL;
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc < 0) {
+        store *st = cli_open_store("train", a.db);
+        rc = st ? run(st, &a) : EXIT_FAIL;
+        store_close(st);
+    }
+    sv_free(&a.repos);
+    sv_free(&a.except);
+    return rc;
 }

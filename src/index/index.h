@@ -36,6 +36,8 @@ typedef struct index_params {
     int strip_templates;         /* default 1 */
     text_opts text;              /* tokenizer options */
     int threads;                 /* 0 = number of CPUs */
+    int query_max_terms;         /* keep the best N query terms by weight*idf
+                                    (0 = all); bounds the cost of long bodies */
 } index_params;
 void index_params_default(index_params *p);
 
@@ -89,6 +91,11 @@ typedef struct index_hit {
  * (out has room for k). Deterministic: ties break by lower doc number. */
 size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
                   uint32_t exclude, size_t k, index_hit *out);
+
+/* The same top k by scoring every doc of [lo, hi) without pruning: the
+ * reference index_topk() must equal (tests, bench). */
+size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
+                             uint32_t exclude, size_t k, index_hit *out);
 
 /* BM25F contribution of each field alone for (q, doc): out[field]. Used as
  * ranking features. */

@@ -9,10 +9,16 @@
  * import in one transaction and rolls back on error, so a bad file leaves
  * the store exactly as before.
  *
- * Errors name the file and the line and byte offset of the bad record.
+ * Errors name the file and the line and byte offset of the bad record:
+ *   "issues.json:12 (byte 40213): title: expected string".
+ * Lines are 1-based, bytes 0-based offsets into the uncompressed stream.
  *
  * The per-object converters are public so `doppel sync` can reuse them on
- * API pages it fetched itself.
+ * API pages it fetched itself. They never touch the store; they fill the
+ * caller's structs (which the caller frees, also after an error).
+ *
+ * Nothing here keeps global state; one splitter or one ingest_file call is
+ * used by one thread at a time.
  */
 #ifndef DP_INGEST_H
 #define DP_INGEST_H
@@ -33,36 +39,110 @@ typedef enum {
 
 int ingest_format_parse(const char *name, ingest_format *out);   /* "github", "gh", "comments", "jira" */
 const char *ingest_format_name(ingest_format f);
+/* Guesses the format of one parsed record: `key`+`fields` = jira, `issue_url`
+ * = comments, `createdAt` = gh, `number`+(`node_id`|`html_url`) = github.
+ * Returns INGEST_AUTO when it cannot tell. */
+ingest_format ingest_format_detect(json_t *obj);
 
-#define INGEST_MAX_RECORD (64u << 20)   /* one JSON record; larger is an error */
+/* One JSON record; larger is an error. The biggest real record in the shared
+ * Apache Jira data (an issue with all its comments) is 3 MB and GitHub caps a
+ * body at 64 K characters, so 16 MiB is generous while keeping the splitter's
+ * buffer (and jansson's copy of it) small. */
+#define INGEST_MAX_RECORD (16u << 20)
+
+/* Called now and then while a file is read; done/total are bytes of the file
+ * as stored (compressed for .gz); total is 0 when unknown (stdin). */
+typedef void (*ingest_progress_fn)(void *ctx, const char *path, uint64_t done, uint64_t total);
 
 typedef struct ingest_opts {
     ingest_format format;
     const char *repo;      /* --repo; NULL = from the data (repository_url / Jira project) */
+    ingest_progress_fn progress;   /* may be NULL */
+    void *progress_ctx;
 } ingest_opts;
 
+/* Counters are added to (not reset), so one struct can sum several files.
+ * items/comments count records read; items_written counts rows the store
+ * actually changed (0 on an idempotent re-import); links counts links
+ * handed to the store; bytes is uncompressed input. */
 typedef struct ingest_stats {
     size_t items, items_written, comments, links, bytes;
 } ingest_stats;
 
+/* path "-" reads standard input. */
 int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_stats *stats,
                 dp_err *err);
 
-/* Converters. They validate types and UTF-8 and fail with a message naming
- * the field. The repository name found in the object (if any) goes to
- * *repo_name (owned, may be NULL). */
+/* ---- the streaming splitter ---------------------------------------------
+ * Cuts a byte stream into top-level JSON objects without parsing them: one
+ * object, objects inside a top-level array, several arrays one after another
+ * (concatenated API pages), or one object per line (NDJSON), with any
+ * whitespace between. A wrapper object whose "issues" or "items" member is an
+ * array (a Jira search page, a GitHub search result) yields the objects of
+ * that array; its other members are skipped. A small state machine tracks
+ * strings, escapes and depth; validation of a record is left to jansson.
+ * Memory is one read buffer plus the largest record. */
+typedef struct ingest_split ingest_split;
+
+typedef struct ingest_record {
+    const char *data;      /* the object's bytes; valid until the next call */
+    size_t len;
+    size_t line;           /* line of its opening brace, 1-based */
+    uint64_t offset;       /* byte offset of its opening brace, 0-based */
+} ingest_record;
+
+/* Opens path (gzip or plain; "-" = stdin). */
+int ingest_split_open(const char *path, ingest_split **out, dp_err *err);
+/* Splits a buffer the caller keeps alive until ingest_split_close. */
+ingest_split *ingest_split_mem(const char *data, size_t len);
+/* DP_OK with *rec filled, DP_NOTFOUND at the clean end of input, DP_ERR on
+ * malformed or truncated input (err->msg without position; see _where). */
+int ingest_split_next(ingest_split *sp, ingest_record *rec, dp_err *err);
+/* Line and byte offset the last error refers to. */
+void ingest_split_where(const ingest_split *sp, size_t *line, uint64_t *offset);
+/* Uncompressed bytes consumed so far, and the position in the underlying
+ * file (compressed bytes for gzip), for progress. */
+uint64_t ingest_split_bytes(const ingest_split *sp);
+uint64_t ingest_split_raw_offset(const ingest_split *sp);
+void ingest_split_close(ingest_split *sp);    /* NULL ok */
+
+/* ---- converters ----------------------------------------------------------
+ * They validate types (and that strings hold no NUL) and fail with a message
+ * naming the field ("title: expected string"). The repository name found in
+ * the object (if any) goes to *repo_name (owned, may be NULL). */
+
+/* A REST issue or pull request (pull requests carry "pull_request"). A merged
+ * pull request gets state_reason "merged". */
 int ingest_github_item(json_t *obj, item *out, char **repo_name, dp_err *err);
+/* A `gh issue list` / `gh pr list --json` object (camelCase, OPEN/CLOSED/
+ * MERGED). A pull request is recognised by "/pull/" in its url. When the
+ * object carries a "comments" array and comments is non-NULL, they are
+ * appended there. */
+int ingest_gh_item(json_t *obj, item *out, comment_vec *comments, char **repo_name,
+                   dp_err *err);
+/* A REST issue comment; the item number comes from issue_url. */
 int ingest_github_comment(json_t *obj, comment *out, char **repo_name, dp_err *err);
+/* Label names and colours of a REST or gh object (colour NULL -> not added). */
+void ingest_github_label_colors(json_t *obj, strvec *names, strvec *colors);
+/* A Jira issue: comments from fields.comment.comments and links from
+ * fields.issuelinks (Duplicate -> LINK_DUPLICATE in the right direction,
+ * others -> LINK_RELATED with source "jira:<type name>") are appended. */
 int ingest_jira_item(json_t *obj, item *out, comment_vec *comments, link_vec *links, dp_err *err);
+/* The repository of a Jira key: "HIVE-123" -> "HIVE" (owned; NULL if no '-'). */
+char *ingest_jira_project(const char *key);
 
 /* Known links found in text: "Duplicate of #N", "dup of #N", "closing as
  * duplicate of #N", full issue URLs of the same repo, "fixes/closes/resolves
  * #N" (for pull requests: LINK_FIXES), other "#N" mentions (LINK_RELATED).
+ * "is duplicated by #N" gives N -> src. A hedged or negated duplicate
+ * ("possible duplicate of #N", "not a duplicate of #N") is only related.
+ * References inside code spans and fenced code blocks, to other repositories,
+ * glued to a word ("C#1") and to src itself are ignored; each target is
+ * linked at most once per text, with its strongest type.
  * src is the key of the item whose body/comment this is; repo_name (may be
- * NULL) lets full URLs of the same repository resolve. Appends to out. */
+ * NULL) lets full URLs and "owner/name#N" of the same repository resolve.
+ * source is stored in the links ("body", "comment"). Appends to out. */
 void ingest_links_from_text(const char *src_key, item_kind src_kind, const char *text,
                             const char *repo_name, const char *source, link_vec *out);
-/* Links implied by an item's own fields (state_reason duplicate without a
- * target gives none; Jira resolution is carried by issuelinks). */
 
 #endif

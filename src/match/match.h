@@ -4,15 +4,26 @@
  * it takes the BM25F top-N from the index (N = MATCH_POOL), computes pair
  * features, scores them with a model and returns the best k by model score.
  *
- * A model is a linear scorer over standardised features (trained pairwise by
- * match_train) plus a Platt calibration (score -> probability that the pair
- * is a duplicate) and thresholds that turn the probability into relation and
- * confidence. A default model is built into the binary; `doppel train` fits
- * one on a repository's own known duplicates and the store keeps it as text
- * (match_model_to_text / match_model_from_text).
+ * A model is a linear scorer over standardised features (trained listwise by
+ * match_train: softmax cross-entropy of the true duplicates within each
+ * query's pool, i.e. a linear RankNet/ListNet) plus a Platt calibration
+ * (score -> probability that the pair is a duplicate, fitted on held-out
+ * queries) and thresholds that turn the probability into relation and
+ * confidence ("high" = at least 90% true duplicates on held-out data). A
+ * default model is built into the binary (match_default.c); `doppel train`
+ * fits one on a repository's own known duplicates and the store keeps it as
+ * text (match_model_to_text / match_model_from_text).
  *
- * Thread-safety: models are read-only after creation; match_rank may run on
- * many threads with one match_ctx each... the ctx is read-only too.
+ * Leakage: with ctx->asof set (eval and training), a query sees only links
+ * both of whose ends are older than the query (lower doc number), so nothing
+ * that points at the query -- its own duplicate link included -- can reach a
+ * feature. Query-side features read only what existed when it was filed:
+ * title, body, labels, components, versions, type, priority, author and the
+ * creation time -- never state, resolution, comments or links.
+ *
+ * Thread-safety: models are read-only after creation; the ctx is read-only
+ * after match_ctx_init, so match_rank may run on many threads at once.
+ * Errors: only match_model_from_text and match_train fail (dp_err).
  */
 #ifndef DP_MATCH_H
 #define DP_MATCH_H
@@ -22,33 +33,43 @@
 #include "../index/index.h"
 
 #define MATCH_POOL 100          /* BM25F candidates re-ranked per query */
+#define MATCH_MIN_TRAIN 50      /* fewer known duplicates: use the default model */
+#define MATCH_CALIB_TOP 5       /* top hits per query that count as suggestions */
 
-/* Feature ids; names via match_feature_name(). The set is fixed by this
- * enum; model text files name features so old models load safely. */
+/* Feature ids; names via match_feature_name(). Model text files name
+ * features, so old models load safely when features are added. */
 typedef enum {
-    FEAT_BM25F = 0,
-    FEAT_BM25_TITLE,
+    FEAT_BM25F = 0,           /* log(1 + BM25F score) */
+    FEAT_BM25_TITLE,          /* log(1 + BM25F of the candidate's title field alone) */
     FEAT_BM25_PROSE,
     FEAT_BM25_CODE,
     FEAT_BM25_LABELS,
     FEAT_TITLE_OVERLAP,       /* Jaccard of title unigrams */
-    FEAT_BIGRAM_OVERLAP,
-    FEAT_SHARED_IDF,          /* idf mass of shared rare terms, normalised */
-    FEAT_EXCEPTION,           /* shared exception names */
-    FEAT_FRAMES,              /* shared stack frames */
-    FEAT_PATHS,               /* shared file paths */
-    FEAT_ERRORS,              /* shared normalised error lines */
-    FEAT_LABELS,              /* label/component overlap */
-    FEAT_VERSION,             /* shared affected versions */
+    FEAT_BIGRAM_OVERLAP,      /* shared bigrams / bigrams of the smaller side */
+    FEAT_SHARED_IDF,          /* idf mass of shared terms / idf mass of the query */
+    FEAT_EXCEPTION,           /* log(1 + shared exception names) */
+    FEAT_FRAMES,              /* log(1 + shared stack frames) */
+    FEAT_PATHS,               /* log(1 + shared file paths) */
+    FEAT_ERRORS,              /* log(1 + shared normalised error lines) */
+    FEAT_LABELS,              /* Jaccard of labels + components */
+    FEAT_VERSION,             /* 1 when an affected version is shared */
     FEAT_TIME_GAP,            /* log(1 + days apart) */
     FEAT_SAME_AUTHOR,
-    FEAT_LEN_RATIO,
+    FEAT_LEN_RATIO,           /* shorter / longer, in tokens */
     FEAT_KIND_SAME,
-    FEAT_CROSSREF,            /* either links the other (not as duplicate) */
+    FEAT_CROSSREF,            /* a known non-duplicate link joins the two */
     FEAT_RANK_BM25,           /* 1/(1+bm25 rank) in the pool */
+    FEAT_BM25_REL,            /* BM25F / best BM25F of the pool */
+    FEAT_COSINE,              /* tf-idf cosine of all unigrams */
+    FEAT_TITLE_COSINE,        /* tf-idf cosine of the two titles (uni+bigrams) */
+    FEAT_POPULARITY,          /* log(1 + earlier known duplicates of the candidate) */
+    FEAT_TYPE_SAME,           /* same issue type (Jira) */
+    FEAT_PRIORITY_SAME,       /* same priority (Jira) */
     FEAT_COUNT
 } match_feature;
 const char *match_feature_name(match_feature f);
+/* Feature id by name, or -1. */
+int match_feature_find(const char *name);
 
 typedef struct match_model {
     double mean[FEAT_COUNT], scale[FEAT_COUNT];   /* standardisation */
@@ -57,37 +78,68 @@ typedef struct match_model {
     double platt_a, platt_b;          /* prob = 1 / (1 + exp(a * score + b)) */
     double thr_duplicate;             /* prob >= this: relation duplicate */
     double thr_high, thr_medium;      /* prob cut-offs for confidence */
-    char *trained_on;                 /* description, owned */
+    char *trained_on;                 /* description, owned (NULL ok) */
     int64_t trained_at;
-    size_t ntrain;
+    size_t ntrain;                    /* training queries (known duplicates) */
 } match_model;
 
 const match_model *match_model_default(void);          /* static, never freed */
+void match_model_copy(match_model *dst, const match_model *src);   /* deep */
 void match_model_free(match_model *m);                 /* frees trained_on */
 char *match_model_to_text(const match_model *m);       /* owned */
 int match_model_from_text(const char *text, match_model *out, dp_err *err);
+/* The model as a C initializer (for regenerating match_default.c). */
+char *match_model_to_c(const match_model *m);          /* owned */
 
-/* Context the features need beyond the index: known links between items
- * (cross-references) that a feature may use. Links pointing at a query are
- * hidden by eval by building the ctx without them. */
+/* Context the features need beyond the index: the known links (for the
+ * candidate's popularity as a duplicate target and for cross-references). */
 typedef struct match_ctx {
     const dindex *ix;
     const match_model *model;
     const item_link *links;     /* may be NULL */
     size_t nlinks;
-    void *priv;            /* built by match_ctx_init */
+    int asof;                   /* 1: only links older than the query count
+                                   (eval, training); set after init */
+    void *priv;                 /* built by match_ctx_init */
 } match_ctx;
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks);
 void match_ctx_free(match_ctx *ctx);
 
-void match_features(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uint32_t cdoc,
-                    int bm25_rank, double bm25, double feat[FEAT_COUNT]);
+/* What a query is made of. match_query_from_doc() fills it for an indexed
+ * item; match_query_from_item() for text that is not indexed (doppel
+ * similar --title). Owns its arrays; free with match_query_free(). */
+typedef struct match_query {
+    const index_query *q;       /* the BM25F query (own_q or borrowed) */
+    uint32_t qdoc;              /* doc number, UINT32_MAX when not indexed */
+    const item *it;             /* as-filed fields (borrowed) */
+    const uint32_t *terms;      /* distinct term ids, ascending */
+    const uint16_t (*tf)[FIELD_COUNT];
+    size_t nterms;
+    uint32_t len[FIELD_COUNT];
+    const text_signals *sig;    /* borrowed from the index, or &own_sig */
+    double norm_all, norm_title, idf_mass;  /* for the similarity features */
+    size_t nbigrams, ntitle_uni;
+    /* private */
+    index_query own_q;
+    uint32_t *own_terms;
+    uint16_t (*own_tf)[FIELD_COUNT];
+    text_signals own_sig;
+    int has_own_q, has_own_sig;
+} match_query;
+void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out);
+void match_query_from_item(const match_ctx *ctx, text_tokenizer *tk, const item *it,
+                           match_query *out);
+void match_query_free(match_query *mq);
+
+void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
+                    double bm25, double bm25_top, double feat[FEAT_COUNT]);
 double match_score(const match_model *m, const double feat[FEAT_COUNT]);
 double match_prob(const match_model *m, double score);
 
 typedef struct match_hit {
     uint32_t doc;
+    int bm25_rank;              /* 0-based rank in the BM25F pool */
     double bm25;
     double score;
     double prob;
@@ -96,17 +148,58 @@ typedef struct match_hit {
 
 /* Ranks candidates in [lo, hi) (minus qdoc) for the query; returns the number
  * written to out (room for k), best first. qdoc may be UINT32_MAX for a query
- * that is not in the index. */
+ * that is not in the index (then only BM25F-derived features are filled;
+ * prefer match_rank_query). Deterministic: ties break by lower doc. */
 size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uint32_t lo,
                   uint32_t hi, size_t k, match_hit *out);
+size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
+                        size_t k, match_hit *out);
 
 /* Relation and confidence from a probability (static strings). */
 void match_decide(const match_model *m, double prob, const char **relation,
                   const char **confidence);
 
-/* Features ordered by their contribution w*x to this hit's score, largest
- * first; writes up to max feature ids. */
+/* Features ordered by their contribution w*(x-mean)/scale to this hit's
+ * score, largest first; writes up to max feature ids. */
 size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], match_feature *out,
                           size_t max);
+
+/* ---- training ------------------------------------------------------------
+ * A training set is a list of queries, each with its pool of candidates
+ * (feature rows) and labels (1 = an earlier member of the query's duplicate
+ * group). Rows of query i are [off[i], off[i+1]). The caller fills it with
+ * match_trainset_add(). */
+typedef struct match_trainset {
+    size_t nq, nrows, cap_q, cap_rows;
+    size_t *off;
+    int64_t *qtime;             /* per query: when it was filed (calibration
+                                   holds out the latest) */
+    double (*feat)[FEAT_COUNT];
+    unsigned char *label;
+} match_trainset;
+void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits,
+                        const unsigned char *labels, size_t n);
+void match_trainset_append(match_trainset *dst, const match_trainset *src);
+void match_trainset_free(match_trainset *ts);
+
+typedef struct match_train_opts {
+    int epochs;                 /* full-batch Adam steps (default 300) */
+    double lr;                  /* default 0.05 */
+    double l2;                  /* default 1e-3 */
+    double calib_share;         /* latest share of queries held out for Platt (0.25) */
+    double high_precision;      /* target precision of "high" (0.92) */
+    double medium_precision;    /* target precision of "medium" (0.6) */
+} match_train_opts;
+void match_train_opts_default(match_train_opts *o);
+
+/* Fits the weights on the older (1 - calib_share) of the queries of ts (by
+ * qtime) and Platt and thresholds on the latest calib_share, so calibration
+ * is measured on queries the weights never saw. Queries without a positive
+ * in their pool are skipped.
+ * Deterministic: no randomness, fixed summation order. out is initialised
+ * here (caller frees with match_model_free). DP_ERR when ts has fewer than
+ * 2 usable queries. */
+int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,
+                dp_err *err);
 
 #endif

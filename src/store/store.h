@@ -30,11 +30,15 @@ typedef struct store store;
 
 #define STORE_DEFAULT_PATH "doppel.db"
 
+/* path NULL or "" means STORE_DEFAULT_PATH. A database whose schema is newer
+ * than this binary is DP_ERR. store_open_readonly refuses a missing, empty or
+ * not-yet-migrated database, and every write through it fails. */
 int store_open(const char *path, store **out, dp_err *err);   /* creates/migrates */
 int store_open_readonly(const char *path, store **out, dp_err *err);
 void store_close(store *st);                                   /* NULL ok */
 int store_schema_version(store *st);
 
+/* Not nestable: store_begin while a transaction is open is DP_ERR. */
 int store_begin(store *st, dp_err *err);
 int store_commit(store *st, dp_err *err);
 void store_rollback(store *st);
@@ -62,18 +66,22 @@ int store_repo_resolve(store *st, const char *name, int64_t *repo_id, dp_err *er
  * *changed (may be NULL) is set to 1 when a row was written. */
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err);
 int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err);
-/* All items of a repo ordered by created_at, then number, then key. */
+/* All items of a repo ordered by created_at, then number, then key
+ * (deleted ones included, with it->deleted set). */
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);
-/* Items with updated_at > since (for incremental analysis). */
+/* Keys of items with updated_at > since, oldest update first (for
+ * incremental analysis). */
 int store_items_changed_since(store *st, int64_t repo, int64_t since, strvec *keys, dp_err *err);
+/* Counts non-deleted items; any out-pointer may be NULL. */
 int store_item_count(store *st, int64_t repo, size_t *issues, size_t *prs, size_t *open, dp_err *err);
 
 /* ---- comments --------------------------------------------------------- */
 /* Upsert by tracker id when c->id != 0, else by (item, created_at, author). */
 int store_comment_upsert(store *st, int64_t repo, const comment *c, dp_err *err);
+/* Comments of one item, oldest first. */
 int store_comments_load(store *st, int64_t repo, const char *item_key, comment_vec *out, dp_err *err);
-/* Every comment of the repo (for link extraction), ordered by item then time. */
+/* Every comment of the repo (for link extraction), ordered by item key then time. */
 int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *err);
 
 /* ---- links ------------------------------------------------------------ */
@@ -82,10 +90,13 @@ int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err);
 int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err);
 /* Links touching one item, either direction. */
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err);
+int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err);
 
 /* ---- labels ----------------------------------------------------------- */
+/* Label names compare case-insensitively; a leading '#' on color is dropped. */
 int store_label_color_set(store *st, int64_t repo, const char *name, const char *color, dp_err *err);
-/* Returns the colour ("d73a4a", no '#') or NULL; caller frees. */
+/* Appends every label of the repo to names and its colour ("d73a4a", no
+ * '#'; "" when unknown) to colors at the same index, ordered by name. */
 int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err);
 
 /* ---- pairs ------------------------------------------------------------ */
@@ -127,8 +138,10 @@ typedef struct pair_filter {
     const char *label;        /* either side carries this label */
     int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
     int include_known;        /* 0 hides pairs already linked in the data */
-    const char *text;         /* substring of either title or key */
-    const char *sort;         /* "value" (default), "prob", "updated" */
+    const char *text;         /* substring of either title or key (ASCII case-
+                                 insensitive); "#123" also matches key "123" */
+    const char *sort;         /* "value" (default), "prob", "updated" (the later
+                                 update of the two items); all descending, ties by id */
     size_t offset, limit;     /* limit 0 = no limit */
 } pair_filter;
 void pair_filter_init(pair_filter *f);  /* any/any, reviewed -1, include_known 1 */
@@ -137,14 +150,19 @@ void pair_filter_init(pair_filter *f);  /* any/any, reviewed -1, include_known 1
  * before paging and *reviewed the reviewed count among them (either may be NULL). */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
+/* Single pairs, verdict included; DP_NOTFOUND when absent. */
 int store_pair_get(store *st, int64_t pair_id, pair *out, dp_err *err);
 int store_pair_find(store *st, int64_t repo, const char *q, const char *c, pair *out, dp_err *err);
-/* Neighbours of a pair in the order of f (for next/previous); 0 when none. */
+/* Neighbours of a pair in the order of f (for next/previous); 0 when none.
+ * The pair itself need not match f (e.g. it was just reviewed and f shows
+ * unreviewed pairs): its neighbours are those around its sort position.
+ * DP_NOTFOUND when pair_id does not exist. */
 int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev,
                          int64_t *next, dp_err *err);
 
 /* ---- verdicts --------------------------------------------------------- */
-/* verdict NULL removes it (undo). */
+/* verdict is "duplicate", "related" or "not_related" (anything else is
+ * DP_ERR); NULL removes it (undo). */
 int store_verdict_set(store *st, int64_t repo, const char *q, const char *c,
                       const char *verdict, dp_err *err);
 
@@ -156,6 +174,7 @@ int store_model_load(store *st, int64_t repo, char **text, int64_t *trained_at, 
                      dp_err *err);
 
 /* Small per-repo state: sync cursors, ETags, last analysis time. */
+/* value NULL deletes the key. */
 int store_kv_set(store *st, int64_t repo, const char *key, const char *value, dp_err *err);
 int store_kv_get(store *st, int64_t repo, const char *key, char **value, dp_err *err); /* DP_NOTFOUND */
 

@@ -61,6 +61,15 @@ void text_tokenizer_free(text_tokenizer *tk);
  * whole and, with code_split, also as its parts. */
 void text_tokenize(text_tokenizer *tk, const char *s, size_t n, strvec *out);
 
+/* Streaming form of text_tokenize(): calls cb once per token, in order.
+ * `extra` is 0 for a token that takes a position of its own and 1 for an
+ * additional token at the previous position: the parts of a compound or
+ * camelCase word ("null", "pointer", "exception" after
+ * "nullpointerexcept"). Bigram builders use only extra == 0 tokens.
+ * tok[0..len) is NUL-terminated and valid only during the call. */
+typedef void (*text_token_cb)(void *ctx, const char *tok, size_t len, int extra);
+void text_tokenize_cb(text_tokenizer *tk, const char *s, size_t n, text_token_cb cb, void *ctx);
+
 /* Strong evidence found in an item's fields. All strings normalised
  * (case kept for identifiers, numbers/hex masked in error lines). */
 typedef struct text_signals {

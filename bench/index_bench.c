@@ -1,0 +1,305 @@
+/* index_bench.c -- speed, memory and accuracy benchmark of the text
+ * pipeline and the BM25F index on the apache-jira data.
+ *
+ *   index_bench speed  DATA_DIR THREADS PROJECT...   build the index over the
+ *       given projects (one repository), run index_topk (k=20, all earlier
+ *       and later docs, self excluded) for every doc on THREADS threads,
+ *       compare with exhaustive scoring on a sample (must be identical),
+ *       print build time, queries/s, peak RSS.
+ *   index_bench recall DATA_DIR PROJECT...   per project: index it alone,
+ *       query every known duplicate (duplicates.csv) restricted to earlier
+ *       docs, print recall@1/10/100 and the mean over projects.
+ *
+ * Environment overrides for parameter sweeps (default = index_params_default):
+ *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QMAX.
+ * The driver parses the gzip JSONL itself (jansson) so it depends on the
+ * text and index modules only.
+ */
+#include "../src/index/index.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static char *jname(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_object(v) ? jstr(v, "name") : NULL;
+}
+
+static void load_project(const char *dir, const char *proj, item_vec *out)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.jsonl.gz", dir, proj);
+    char *buf;
+    size_t len;
+    dp_err err;
+    if (dp_read_file(path, &buf, &len, &err) != DP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    char *p = buf;
+    while (p && *p) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = '\0';
+        json_error_t je;
+        json_t *o = json_loads(p, 0, &je);
+        if (o) {
+            json_t *f = json_object_get(o, "fields");
+            item *it = item_vec_push(out);
+            it->key = jstr(o, "key");
+            it->title = jstr(f, "summary");
+            if (!it->title) it->title = xstrdup("");
+            it->body = jstr(f, "description");
+            if (!it->body) it->body = xstrdup("");
+            it->type = jname(f, "issuetype");
+            char *c = jstr(f, "created");
+            if (c) dp_parse_time(c, &it->created_at);
+            free(c);
+            size_t i;
+            json_t *v;
+            json_array_foreach(json_object_get(f, "labels"), i, v)
+                if (json_is_string(v)) sv_push(&it->labels, json_string_value(v));
+            json_array_foreach(json_object_get(f, "components"), i, v) {
+                json_t *nm = json_object_get(v, "name");
+                if (json_is_string(nm)) sv_push(&it->components, json_string_value(nm));
+            }
+            json_decref(o);
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    free(buf);
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+    const item *x = a, *y = b;
+    if (x->created_at != y->created_at) return x->created_at < y->created_at ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static void parse4(const char *s, double v[4])
+{
+    sscanf(s, "%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3]);
+}
+
+static void params_from_env(index_params *p)
+{
+    index_params_default(p);
+    const char *s;
+    if ((s = getenv("IX_K1"))) p->k1 = atof(s);
+    if ((s = getenv("IX_W"))) parse4(s, p->weight);
+    if ((s = getenv("IX_B"))) parse4(s, p->b);
+    if ((s = getenv("IX_BIGRAMS"))) p->bigrams = atoi(s);
+    if ((s = getenv("IX_TPL"))) p->strip_templates = atoi(s);
+    if ((s = getenv("IX_QMAX"))) p->query_max_terms = atoi(s);
+}
+
+static long peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* ---- speed ---------------------------------------------------------------- */
+
+typedef struct qjob {
+    const dindex *ix;
+    uint32_t from, to;
+    int exhaustive;
+    index_hit *res;     /* [n * K] */
+    size_t *nres;
+} qjob;
+
+#define K 20
+
+static void *qrun(void *arg)
+{
+    qjob *j = arg;
+    for (uint32_t d = j->from; d < j->to; d++) {
+        index_query q;
+        index_query_from_doc(j->ix, d, &q);
+        if (j->exhaustive)
+            j->nres[d] = index_topk_exhaustive(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
+        else
+            j->nres[d] = index_topk(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
+        index_query_free(&q);
+    }
+    return NULL;
+}
+
+static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaustive, index_hit *res, size_t *nres)
+{
+    pthread_t th[64];
+    qjob jobs[64];
+    double t0 = dp_now();
+    /* interleaved chunks keep the threads balanced */
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (qjob){ix, (uint32_t)((uint64_t)n * i / threads), (uint32_t)((uint64_t)n * (i + 1) / threads),
+                         exhaustive, res, nres};
+        pthread_create(&th[i], NULL, qrun, &jobs[i]);
+    }
+    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    return dp_now() - t0;
+}
+
+static int cmd_speed(const char *dir, int threads, char **projs, int np)
+{
+    item_vec items = {0};
+    double t0 = dp_now();
+    for (int i = 0; i < np; i++) load_project(dir, projs[i], &items);
+    qsort(items.v, items.n, sizeof *items.v, cmp_created);
+    double tload = dp_now() - t0;
+    index_params p;
+    params_from_env(&p);
+    p.threads = threads;
+    dindex *ix;
+    dp_err err;
+    t0 = dp_now();
+    if (index_build(items.v, items.n, &p, &ix, &err) != DP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    double tbuild = dp_now() - t0;
+    long rss_build = peak_rss_mb();
+    uint32_t n = (uint32_t)items.n;
+    size_t postings = 0;
+    for (uint32_t t = 0; t < index_nterms(ix); t++) postings += index_df(ix, t);
+    printf("docs %u  terms %zu  postings %zu  template lines %zu\n", n, index_nterms(ix), postings,
+           text_template_size(index_template(ix)));
+    printf("load %.2fs  build %.2fs (%d threads)  peak RSS after build %ld MB\n", tload, tbuild, threads, rss_build);
+
+    index_hit *res = xmalloc((size_t)n * K * sizeof *res);
+    size_t *nres = xmalloc(n * sizeof *nres);
+    double tq = run_queries(ix, n, threads, 0, res, nres);
+    printf("topk k=%d for all %u docs: %.2fs  %.0f queries/s  (%d threads)\n", K, n, tq, n / tq, threads);
+
+    /* exhaustive reference on a sample of docs (every 40th) */
+    uint32_t step = n > 2000 ? 40 : 1;
+    size_t ns = 0, mism = 0;
+    double tex = 0, tmx = 0;
+    index_hit ex[K], mx[K];
+    for (uint32_t d = 0; d < n; d += step) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        double a = dp_now();
+        size_t ne = index_topk_exhaustive(ix, &q, 0, n, d, K, ex);
+        double b = dp_now();
+        size_t nm = index_topk(ix, &q, 0, n, d, K, mx);
+        double c = dp_now();
+        tex += b - a;
+        tmx += c - b;
+        if (ne != nm || memcmp(ex, mx, ne * sizeof *ex) != 0) mism++;
+        ns++;
+        index_query_free(&q);
+    }
+    printf("sample %zu queries: exhaustive %.2f ms/q, maxscore %.3f ms/q, speed-up x%.1f, mismatches %zu\n",
+           ns, 1000 * tex / ns, 1000 * tmx / ns, tex / tmx, mism);
+    printf("total (build + all queries) %.2fs  peak RSS %ld MB\n", tbuild + tq, peak_rss_mb());
+    free(res);
+    free(nres);
+    index_free(ix);
+    item_vec_free(&items);
+    return mism ? 1 : 0;
+}
+
+/* ---- recall ------------------------------------------------------------------ */
+
+static int cmd_recall(const char *dir, char **projs, int np)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/duplicates.csv", dir);
+    char *csv;
+    size_t clen;
+    dp_err err;
+    if (dp_read_file(path, &csv, &clen, &err) != DP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    index_params p;
+    params_from_env(&p);
+    double sum10 = 0;
+    size_t tot_q = 0, tot_h10 = 0;
+    for (int pi = 0; pi < np; pi++) {
+        item_vec items = {0};
+        load_project(dir, projs[pi], &items);
+        qsort(items.v, items.n, sizeof *items.v, cmp_created);
+        dindex *ix;
+        if (index_build(items.v, items.n, &p, &ix, &err) != DP_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        size_t nq = 0, h1 = 0, h10 = 0, h100 = 0;
+        double mrr = 0;
+        char *line = csv;
+        while (line && *line) {
+            char *nl = strchr(line, '\n');
+            size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+            char buf[512];
+            if (ll < sizeof buf) {
+                memcpy(buf, line, ll);
+                buf[ll] = '\0';
+                char *f[5] = {0};
+                char *s = buf;
+                for (int i = 0; i < 5 && s; i++) {
+                    f[i] = s;
+                    s = strchr(s, ',');
+                    if (s) *s++ = '\0';
+                }
+                if (f[2] && strcmp(f[0], projs[pi]) == 0) {
+                    int64_t qd = index_find(ix, f[1]), dd = index_find(ix, f[2]);
+                    if (qd >= 0 && dd >= 0 && dd < qd) {
+                        index_query q;
+                        index_query_from_doc(ix, (uint32_t)qd, &q);
+                        index_hit hits[100];
+                        size_t nh = index_topk(ix, &q, 0, (uint32_t)qd, (uint32_t)qd, 100, hits);
+                        for (size_t r = 0; r < nh; r++)
+                            if (hits[r].doc == (uint32_t)dd) {
+                                if (r < 1) h1++;
+                                if (r < 10) h10++;
+                                h100++;
+                                mrr += 1.0 / (double)(r + 1);
+                                break;
+                            }
+                        nq++;
+                        index_query_free(&q);
+                    }
+                }
+            }
+            line = nl ? nl + 1 : NULL;
+        }
+        double r10 = nq ? (double)h10 / (double)nq : 0;
+        printf("%-10s docs %6zu  queries %4zu  R@1 %.3f  R@10 %.3f  R@100 %.3f  MRR %.3f\n", projs[pi],
+               items.n, nq, nq ? (double)h1 / nq : 0, r10, nq ? (double)h100 / nq : 0, nq ? mrr / nq : 0);
+        sum10 += r10;
+        tot_q += nq;
+        tot_h10 += h10;
+        index_free(ix);
+        item_vec_free(&items);
+    }
+    printf("mean R@10 over projects %.4f  pooled R@10 %.4f (%zu queries)\n", sum10 / np,
+           tot_q ? (double)tot_h10 / (double)tot_q : 0, tot_q);
+    free(csv);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 5 && strcmp(argv[1], "speed") == 0)
+        return cmd_speed(argv[2], atoi(argv[3]), argv + 4, argc - 4);
+    if (argc >= 4 && strcmp(argv[1], "recall") == 0)
+        return cmd_recall(argv[2], argv + 3, argc - 3);
+    fprintf(stderr, "usage: index_bench speed DATA_DIR THREADS PROJECT...\n"
+                    "       index_bench recall DATA_DIR PROJECT...\n");
+    return 2;
+}

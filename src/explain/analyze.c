@@ -1,0 +1,659 @@
+/* analyze.c -- see analyze.h: corpus loading, parallel ranking, pair
+ * selection and orientation, parallel explaining, atomic replacement. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze.h"
+
+#define KV_WATERMARK "analyze.max_updated"
+#define KV_SIGNATURE "analyze.signature"
+#define KV_LAST_RUN "analyze.last_run"
+
+/* ---- corpus ------------------------------------------------------------ */
+
+static int ncpus(int threads)
+{
+    if (threads > 0) return threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+}
+
+/* Keeps only live items, in place, so docs are the tracker's real items. */
+static void drop_deleted(item_vec *v)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->v[i].deleted) {
+            item_free(&v->v[i]);
+            continue;
+        }
+        if (o != i) v->v[o] = v->v[i];
+        o++;
+    }
+    v->n = o;
+}
+
+static int load_repo_info(store *st, analyze_corpus *co, dp_err *err)
+{
+    repo_info *r = NULL;
+    size_t n = 0;
+    if (store_repo_list(st, &r, &n, err) != DP_OK) return DP_ERR;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].id == co->repo_id) {
+            co->repo_name = xstrdup(r[i].name);
+            co->repo_url = xstrdup(r[i].url);
+        }
+        repo_info_free(&r[i]);
+    }
+    free(r);
+    return DP_OK;
+}
+
+/* The repository's own trained model, else a global one, else the default. */
+static int load_model(store *st, analyze_corpus *co, dp_err *err)
+{
+    int64_t repos[2] = {co->repo_id, 0};
+    for (int i = 0; i < 2; i++) {
+        char *text = NULL;
+        int64_t at = 0;
+        size_t ntrain = 0;
+        int rc = store_model_load(st, repos[i], &text, &at, &ntrain, err);
+        if (rc == DP_NOTFOUND) continue;
+        if (rc != DP_OK) return DP_ERR;
+        rc = match_model_from_text(text, &co->model, err);
+        free(text);
+        if (rc != DP_OK) return DP_ERR;
+        char date[16] = "?";
+        if (at) dp_format_date(at, date, sizeof date);
+        co->model_trained = 1;
+        co->m = &co->model;
+        co->model_desc = xasprintf("trained %s on %zu pairs (%s)%s", date, ntrain,
+                                   co->model.trained_on ? co->model.trained_on : "?",
+                                   i ? ", global" : "");
+        return DP_OK;
+    }
+    co->m = match_model_default();
+    co->model_desc = xstrdup("built-in default");
+    return DP_OK;
+}
+
+int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
+                        analyze_corpus *co, dp_err *err)
+{
+    memset(co, 0, sizeof *co);
+    co->repo_id = repo;
+    co->extra_doc = UINT32_MAX;
+    double t0 = dp_now();
+    if (load_repo_info(st, co, err) != DP_OK || store_items_load(st, repo, &co->items, err) != DP_OK ||
+        store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+        analyze_corpus_free(co);
+        return DP_ERR;
+    }
+    drop_deleted(&co->items);
+    if (extra) {
+        co->extra_doc = (uint32_t)co->items.n;
+        item_copy(item_vec_push(&co->items), extra);
+    }
+    co->t_load = dp_now() - t0;
+    if (co->items.n >= UINT32_MAX) {
+        analyze_corpus_free(co);
+        return dp_fail(err, "too many items (%zu)", co->items.n);
+    }
+    t0 = dp_now();
+    index_params p;
+    index_params_default(&p);
+    p.threads = ncpus(threads);
+    if (index_build(co->items.v, co->items.n, &p, &co->ix, err) != DP_OK) {
+        analyze_corpus_free(co);
+        return DP_ERR;
+    }
+    co->t_index = dp_now() - t0;
+    match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
+    co->ls = explain_linkset_new(co->links.v, co->links.n);
+    return DP_OK;
+}
+
+void analyze_corpus_free(analyze_corpus *co)
+{
+    if (!co) return;
+    if (co->ix) {
+        match_ctx_free(&co->mctx);
+        index_free(co->ix);
+    }
+    explain_linkset_free(co->ls);
+    if (co->model_trained) match_model_free(&co->model);
+    item_vec_free(&co->items);
+    link_vec_free(&co->links);
+    free(co->repo_name);
+    free(co->repo_url);
+    free(co->model_desc);
+    memset(co, 0, sizeof *co);
+}
+
+/* ---- one pair ---------------------------------------------------------- */
+
+/* Explains (qdoc, cdoc) and fills a store pair; rank is the candidate's rank
+ * in the list of the query that found it. */
+static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, int rank,
+                      const match_hit *h, int64_t now, pair *p)
+{
+    const char *rel, *conf;
+    match_decide(co->m, h->prob, &rel, &conf);
+    explain_input in = {.ix = co->ix, .model = co->m, .qdoc = qdoc, .cdoc = cdoc, .hit = h,
+                        .relation = rel, .confidence = conf, .links = co->links.v,
+                        .nlinks = co->links.n, .now = now, .repo_url = co->repo_url,
+                        .linkset = co->ls};
+    explain_out eo;
+    explain_pair(&in, &eo);
+    memset(p, 0, sizeof *p);
+    p->repo_id = co->repo_id;
+    p->query_key = xstrdup(index_item(co->ix, qdoc)->key);
+    p->cand_key = xstrdup(index_item(co->ix, cdoc)->key);
+    p->rank = rank;
+    p->score = h->score;
+    p->prob = h->prob;
+    p->relation = xstrdup(rel);
+    p->confidence = xstrdup(conf);
+    p->value = eo.value;
+    p->known = eo.known;
+    p->reasoning = eo.reasoning;
+    p->value_detail = eo.value_detail;
+    p->suggested_comment = eo.comment;
+}
+
+void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
+                     pair_vec *out)
+{
+    if (!k) return;
+    match_hit *hits = xcalloc(k, sizeof *hits);
+    index_query q;
+    index_query_from_doc(co->ix, qdoc, &q);
+    size_t n = match_rank(&co->mctx, &q, qdoc, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    index_query_free(&q);
+    for (size_t i = 0; i < n; i++) {
+        if (hits[i].doc == co->extra_doc) continue;
+        make_pair(co, qdoc, hits[i].doc, (int)i + 1, &hits[i], now, pair_vec_push(out));
+    }
+    free(hits);
+}
+
+/* ---- parallel ranking ---------------------------------------------------- */
+
+typedef struct qres {
+    match_hit *hits;   /* kept hits, best first */
+    size_t n;
+} qres;
+
+typedef struct cand {
+    uint32_t later, earlier;
+    int rank;
+    const match_hit *hit;
+    int is_new;        /* 0: an old stored pair carried over (incremental) */
+    size_t old;        /* index into the old pairs when !is_new */
+} cand;
+
+typedef struct job {
+    const analyze_corpus *co;
+    const analyze_opts *o;
+    double min_prob;
+    const uint32_t *queries;
+    size_t nq;
+    qres *res;
+    cand *cands;       /* explain phase */
+    pair *out;
+    atomic_size_t next;
+    size_t done;
+    pthread_mutex_t mu;
+    analyze_progress_fn progress;
+    void *ud;
+    const char *phase;
+    size_t total;
+} job;
+
+static void job_tick(job *j, size_t n)
+{
+    pthread_mutex_lock(&j->mu);
+    j->done += n;
+    if (j->progress) j->progress(j->ud, j->phase, j->done, j->total);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void rank_one(job *j, size_t i, match_hit *buf)
+{
+    const analyze_corpus *co = j->co;
+    uint32_t qdoc = j->queries[i];
+    index_query q;
+    index_query_from_doc(co->ix, qdoc, &q);
+    size_t n = match_rank(&co->mctx, &q, qdoc, 0, (uint32_t)index_ndocs(co->ix), j->o->k, buf);
+    index_query_free(&q);
+    size_t kept = 0;
+    for (size_t h = 0; h < n; h++)
+        if (h < j->o->keep || buf[h].prob >= j->min_prob) kept = h + 1;
+    j->res[i].n = kept;
+    j->res[i].hits = kept ? xmalloc(kept * sizeof *buf) : NULL;
+    if (kept) memcpy(j->res[i].hits, buf, kept * sizeof *buf);
+}
+
+static void *rank_worker(void *arg)
+{
+    job *j = arg;
+    match_hit *buf = xcalloc(j->o->k ? j->o->k : 1, sizeof *buf);
+    size_t pending = 0;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->nq) break;
+        rank_one(j, i, buf);
+        if (++pending == 32) {
+            job_tick(j, pending);
+            pending = 0;
+        }
+    }
+    if (pending) job_tick(j, pending);
+    free(buf);
+    return NULL;
+}
+
+static void *explain_worker(void *arg)
+{
+    job *j = arg;
+    size_t pending = 0;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->total) break;
+        const cand *c = &j->cands[i];
+        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, j->o->now, &j->out[i]);
+        if (++pending == 64) {
+            job_tick(j, pending);
+            pending = 0;
+        }
+    }
+    if (pending) job_tick(j, pending);
+    return NULL;
+}
+
+/* Runs fn on `threads` workers over the job (fn pulls work from j->next). */
+static void run_parallel(job *j, int threads, void *(*fn)(void *))
+{
+    atomic_store(&j->next, 0);
+    j->done = 0;
+    if (threads <= 1) {
+        fn(j);
+        return;
+    }
+    pthread_t *t = xcalloc((size_t)threads, sizeof *t);
+    int started = 0;
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&t[i], NULL, fn, j) == 0) started++;
+        else break;
+    if (!started) fn(j);   /* no threads available: do the work here */
+    for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
+    free(t);
+}
+
+/* ---- pair selection ------------------------------------------------------ */
+
+static int cand_cmp(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    if (a->later != b->later) return a->later < b->later ? -1 : 1;
+    if (a->earlier != b->earlier) return a->earlier < b->earlier ? -1 : 1;
+    if (a->is_new != b->is_new) return a->is_new ? -1 : 1;   /* fresh beats stored */
+    if (a->hit && b->hit && a->hit->prob != b->hit->prob) return a->hit->prob > b->hit->prob ? -1 : 1;
+    return a->rank - b->rank;
+}
+
+/* Orients every kept hit (query = later doc) and drops repeats. */
+static cand *collect_cands(const job *j, size_t *ncand)
+{
+    size_t n = 0, cap = 0;
+    cand *v = NULL;
+    for (size_t i = 0; i < j->nq; i++) {
+        uint32_t q = j->queries[i];
+        for (size_t h = 0; h < j->res[i].n; h++) {
+            const match_hit *hit = &j->res[i].hits[h];
+            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
+            uint32_t d = hit->doc;
+            v[n++] = (cand){q > d ? q : d, q > d ? d : q, (int)h + 1, hit, 1, 0};
+        }
+    }
+    if (n) qsort(v, n, sizeof *v, cand_cmp);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!o || v[o - 1].later != v[i].later || v[o - 1].earlier != v[i].earlier) v[o++] = v[i];
+    *ncand = o;
+    return v;
+}
+
+static int is_query(const item *it, int all)
+{
+    return all || (it->kind == ITEM_ISSUE && item_is_open(it));
+}
+
+/* ---- incremental bookkeeping ------------------------------------------ */
+
+static char *signature(const analyze_opts *o, double min_prob, const analyze_corpus *co)
+{
+    return xasprintf("all=%d k=%zu keep=%zu min=%.4f model=%s", o->all, o->k, o->keep, min_prob,
+                     co->model_desc);
+}
+
+static int64_t max_updated(const analyze_corpus *co)
+{
+    int64_t m = 0;
+    for (size_t i = 0; i < co->items.n; i++)
+        if (co->items.v[i].updated_at > m) m = co->items.v[i].updated_at;
+    return m;
+}
+
+/* Small open-addressing-free set of docs: a byte per doc. */
+typedef struct docset {
+    unsigned char *in;
+    uint32_t *list;
+    size_t n;
+} docset;
+
+static void ds_init(docset *s, size_t ndocs)
+{
+    s->in = xcalloc(ndocs ? ndocs : 1, 1);
+    s->list = xcalloc(ndocs ? ndocs : 1, sizeof *s->list);
+    s->n = 0;
+}
+static void ds_add(docset *s, uint32_t d)
+{
+    if (!s->in[d]) {
+        s->in[d] = 1;
+        s->list[s->n++] = d;
+    }
+}
+static void ds_free(docset *s)
+{
+    free(s->in);
+    free(s->list);
+}
+
+typedef struct incr {
+    int active;
+    docset changed, rerun;
+    pair_vec old;
+    int64_t *old_q, *old_c;   /* doc of each old pair's keys, -1 if gone */
+} incr;
+
+static void incr_free(incr *in)
+{
+    if (!in->active) return;
+    ds_free(&in->changed);
+    ds_free(&in->rerun);
+    pair_vec_free(&in->old);
+    free(in->old_q);
+    free(in->old_c);
+}
+
+/* Decides whether this run can be incremental and, if so, which queries it
+ * re-runs. Returns DP_OK with in->active = 0 for a full run. */
+static int plan_incremental(store *st, const analyze_corpus *co, const analyze_opts *o,
+                            const char *sig, incr *in, dp_err *err)
+{
+    memset(in, 0, sizeof *in);
+    if (o->mode == ANALYZE_FULL) return DP_OK;
+    char *old_sig = NULL, *wm = NULL;
+    int rc = store_kv_get(st, co->repo_id, KV_SIGNATURE, &old_sig, err);
+    if (rc == DP_ERR) return DP_ERR;
+    int same = rc == DP_OK && !strcmp(old_sig, sig);
+    free(old_sig);
+    if (!same) return DP_OK;   /* never analysed, or with other options/model */
+    rc = store_kv_get(st, co->repo_id, KV_WATERMARK, &wm, err);
+    if (rc == DP_ERR) return DP_ERR;
+    if (rc == DP_NOTFOUND) return DP_OK;
+    int64_t since = strtoll(wm, NULL, 10);
+    free(wm);
+
+    strvec keys = {0};
+    if (store_items_changed_since(st, co->repo_id, since, &keys, err) != DP_OK) return DP_ERR;
+    size_t n = index_ndocs(co->ix);
+    if (keys.n > 1000 && keys.n > n / 10) {   /* so much changed a full run is as fast */
+        sv_free(&keys);
+        return DP_OK;
+    }
+    in->active = 1;
+    ds_init(&in->changed, n);
+    ds_init(&in->rerun, n);
+    for (size_t i = 0; i < keys.n; i++) {
+        int64_t d = index_find(co->ix, keys.v[i]);
+        if (d >= 0) ds_add(&in->changed, (uint32_t)d);
+    }
+    sv_free(&keys);
+
+    pair_filter f;
+    pair_filter_init(&f);
+    f.repo_id = co->repo_id;
+    if (store_pairs_query(st, &f, &in->old, NULL, NULL, err) != DP_OK) {
+        incr_free(in);
+        return DP_ERR;
+    }
+    in->old_q = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_q);
+    in->old_c = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_c);
+    for (size_t i = 0; i < in->old.n; i++) {
+        in->old_q[i] = index_find(co->ix, in->old.v[i].query_key);
+        in->old_c[i] = index_find(co->ix, in->old.v[i].cand_key);
+    }
+    return DP_OK;
+}
+
+/* The queries to re-run: changed queries, queries a changed item now ranks
+ * near (probed by ranking from the changed item), queries with an old pair
+ * touching a changed item. */
+static void incremental_queries(const analyze_corpus *co, const analyze_opts *o, incr *in)
+{
+    match_hit *buf = xcalloc(o->k ? o->k : 1, sizeof *buf);
+    for (size_t i = 0; i < in->changed.n; i++) {
+        uint32_t c = in->changed.list[i];
+        if (is_query(index_item(co->ix, c), o->all)) ds_add(&in->rerun, c);
+        index_query q;
+        index_query_from_doc(co->ix, c, &q);
+        size_t n = match_rank(&co->mctx, &q, c, 0, (uint32_t)index_ndocs(co->ix), o->k, buf);
+        index_query_free(&q);
+        for (size_t h = 0; h < n; h++)
+            if (is_query(index_item(co->ix, buf[h].doc), o->all)) ds_add(&in->rerun, buf[h].doc);
+    }
+    free(buf);
+    for (size_t i = 0; i < in->old.n; i++) {
+        int64_t q = in->old_q[i], c = in->old_c[i];
+        if (q < 0 || c < 0) continue;
+        if (in->changed.in[q] && is_query(index_item(co->ix, (uint32_t)c), o->all))
+            ds_add(&in->rerun, (uint32_t)c);
+        if (in->changed.in[c] && is_query(index_item(co->ix, (uint32_t)q), o->all))
+            ds_add(&in->rerun, (uint32_t)q);
+    }
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+void analyze_opts_default(analyze_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->k = 20;
+    o->keep = 3;
+    o->min_prob = -1;
+}
+
+static int save_state(store *st, const analyze_corpus *co, const char *sig, int64_t now,
+                      dp_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)max_updated(co));
+    if (store_kv_set(st, co->repo_id, KV_WATERMARK, buf, err) != DP_OK) return DP_ERR;
+    if (store_kv_set(st, co->repo_id, KV_SIGNATURE, sig, err) != DP_OK) return DP_ERR;
+    snprintf(buf, sizeof buf, "%lld", (long long)now);
+    return store_kv_set(st, co->repo_id, KV_LAST_RUN, buf, err);
+}
+
+/* Copies a stored pair for re-insertion (the verdict lives elsewhere). */
+static void copy_old_pair(const pair *s, pair *d)
+{
+    memset(d, 0, sizeof *d);
+    d->repo_id = s->repo_id;
+    d->query_key = xstrdup(s->query_key);
+    d->cand_key = xstrdup(s->cand_key);
+    d->rank = s->rank;
+    d->score = s->score;
+    d->prob = s->prob;
+    d->relation = xstrdup(s->relation);
+    d->confidence = xstrdup(s->confidence);
+    d->value = s->value;
+    d->reasoning = xstrdup(s->reasoning);
+    d->value_detail = xstrdup(s->value_detail);
+    d->suggested_comment = xstrdup(s->suggested_comment);
+    d->known = s->known;
+}
+
+/* Adds the old pairs under the replaced keys that nothing re-derived. */
+static size_t carry_old(const incr *in, const unsigned char *keyed, cand **v, size_t n)
+{
+    size_t cap = n;
+    for (size_t i = 0; i < in->old.n; i++) {
+        int64_t q = in->old_q[i], c = in->old_c[i];
+        if (q < 0 || c < 0 || !keyed[q]) continue;
+        if (in->changed.in[q] || in->changed.in[c]) continue;        /* re-derived */
+        if (in->rerun.in[q] && in->rerun.in[c]) continue;            /* both re-ran */
+        if (n == cap) *v = xrealloc(*v, (cap = cap * 2 + 16) * sizeof **v);
+        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, in->old.v[i].rank, NULL, 0, i};
+    }
+    return n;
+}
+
+int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progress_fn progress,
+                void *ud, analyze_stats *stats, dp_err *err)
+{
+    analyze_opts o = *o_in;
+    if (!o.k) o.k = 20;
+    if (o.keep > o.k) o.keep = o.k;
+    if (!o.now) o.now = (int64_t)time(NULL);
+    int threads = ncpus(o.threads);
+    memset(stats, 0, sizeof *stats);
+
+    analyze_corpus co;
+    if (analyze_corpus_load(st, repo, NULL, threads, &co, err) != DP_OK) return DP_ERR;
+    stats->items = co.items.n;
+    stats->t_load = co.t_load;
+    stats->t_index = co.t_index;
+    snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
+    double min_prob = o.min_prob >= 0 ? o.min_prob : co.m->thr_medium;
+    char *sig = signature(&o, min_prob, &co);
+
+    incr in;
+    if (o.mode == ANALYZE_CHANGED || o.mode == ANALYZE_AUTO) {
+        if (plan_incremental(st, &co, &o, sig, &in, err) != DP_OK) {
+            free(sig);
+            analyze_corpus_free(&co);
+            return DP_ERR;
+        }
+    } else {
+        memset(&in, 0, sizeof in);
+    }
+
+    /* The queries. */
+    double t0 = dp_now();
+    size_t n = co.items.n, nq = 0;
+    uint32_t *queries = xcalloc(n ? n : 1, sizeof *queries);
+    if (in.active) {
+        incremental_queries(&co, &o, &in);
+        memcpy(queries, in.rerun.list, in.rerun.n * sizeof *queries);
+        nq = in.rerun.n;
+        stats->incremental = 1;
+        stats->changed = in.changed.n;
+    } else {
+        for (uint32_t d = 0; d < n; d++)
+            if (is_query(&co.items.v[d], o.all)) queries[nq++] = d;
+    }
+    stats->queries = nq;
+
+    job j = {.co = &co, .o = &o, .min_prob = min_prob, .queries = queries, .nq = nq,
+             .progress = progress, .ud = ud, .phase = "rank", .total = nq};
+    pthread_mutex_init(&j.mu, NULL);
+    j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
+    run_parallel(&j, threads, rank_worker);
+    stats->t_rank = dp_now() - t0;
+
+    /* Orient, deduplicate, and (incremental) merge with what stays. */
+    size_t ncand = 0;
+    cand *cands = collect_cands(&j, &ncand);
+    unsigned char *keyed = NULL;
+    if (in.active) {
+        keyed = xcalloc(n ? n : 1, 1);
+        for (size_t i = 0; i < nq; i++) keyed[queries[i]] = 1;
+        for (size_t i = 0; i < ncand; i++) keyed[cands[i].later] = 1;
+        for (size_t i = 0; i < in.old.n; i++)   /* stale pairs of changed items go too */
+            if (in.old_q[i] >= 0 && in.old_c[i] >= 0 &&
+                (in.changed.in[in.old_q[i]] || in.changed.in[in.old_c[i]]))
+                keyed[in.old_q[i]] = 1;
+        ncand = carry_old(&in, keyed, &cands, ncand);
+        if (ncand) qsort(cands, ncand, sizeof *cands, cand_cmp);
+        size_t w = 0;
+        for (size_t i = 0; i < ncand; i++)
+            if (!w || cands[w - 1].later != cands[i].later || cands[w - 1].earlier != cands[i].earlier)
+                cands[w++] = cands[i];
+        ncand = w;
+    }
+
+    /* Explain the fresh pairs in parallel; carried ones are copied. */
+    t0 = dp_now();
+    pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
+    size_t nfresh = 0;
+    for (size_t i = 0; i < ncand; i++) {   /* fresh ones first, for the workers */
+        if (cands[i].is_new) {
+            cand t = cands[nfresh];
+            cands[nfresh++] = cands[i];
+            cands[i] = t;
+        }
+    }
+    j.cands = cands;
+    j.out = pairs;
+    j.phase = "explain";
+    j.total = nfresh;
+    run_parallel(&j, threads, explain_worker);
+    for (size_t i = nfresh; i < ncand; i++) copy_old_pair(&in.old.v[cands[i].old], &pairs[i]);
+    for (size_t i = 0; i < ncand; i++) stats->known += pairs[i].known != 0;
+    stats->pairs = ncand;
+    stats->t_explain = dp_now() - t0;
+
+    /* Replace atomically, with the incremental state in the same transaction. */
+    t0 = dp_now();
+    int rc = store_begin(st, err);
+    if (rc == DP_OK) {
+        if (in.active) {
+            strvec keys = {0};
+            for (size_t d = 0; d < n; d++)
+                if (keyed[d]) sv_push(&keys, co.items.v[d].key);
+            /* no keys would mean "every pair of the repo" to the store */
+            if (keys.n)
+                rc = store_pairs_replace(st, repo, (const char *const *)keys.v, keys.n, pairs,
+                                         ncand, err);
+            sv_free(&keys);
+        } else {
+            rc = store_pairs_replace(st, repo, NULL, 0, pairs, ncand, err);
+        }
+        if (rc == DP_OK) rc = save_state(st, &co, sig, o.now, err);
+        if (rc == DP_OK) rc = store_commit(st, err);
+        if (rc != DP_OK) store_rollback(st);
+    }
+    stats->t_store = dp_now() - t0;
+
+    for (size_t i = 0; i < ncand; i++) pair_free(&pairs[i]);
+    free(pairs);
+    free(cands);
+    free(keyed);
+    for (size_t i = 0; i < nq; i++) free(j.res[i].hits);
+    free(j.res);
+    pthread_mutex_destroy(&j.mu);
+    free(queries);
+    incr_free(&in);
+    free(sig);
+    analyze_corpus_free(&co);
+    return rc == DP_OK ? DP_OK : DP_ERR;
+}

@@ -1,0 +1,93 @@
+/* analyze.h -- the analyze pipeline as a library: load a repository from the
+ * store, index it, rank candidates for every query item, explain the pairs
+ * worth keeping and replace them in the store. `doppel analyze`,
+ * `doppel sync --analyze` and `doppel similar` all go through here.
+ *
+ * Pairs: each query ranks its top k candidates over the whole repository
+ * (match_rank). Of those it keeps the best `keep` and any further one whose
+ * probability reaches `min_prob` (default: the model's medium-confidence
+ * cut-off), so the review list is not padded with weak guesses. A pair is
+ * unordered and stored once, oriented so that the query is the later item
+ * (creation order); when both items found each other the more probable hit
+ * is kept. Pairs already linked as duplicates in the data are stored with
+ * known = 1 and a twentieth of the value.
+ *
+ * Incremental runs: after a full run the store keeps, in kv, the newest
+ * updated_at it analysed and a signature of the options and model. When the
+ * signature still matches, a run re-ranks only: the changed items that are
+ * queries; queries whose candidates include a changed item (found by
+ * ranking from each changed item, the scores are near symmetric); and the
+ * queries that had a pair with a changed item. Pairs of unaffected queries
+ * stay as stored. One approximation remains: an old pair kept because its
+ * other query was not re-run may survive although the re-run query dropped
+ * it; the next full run (--full, a new model, other options) settles it.
+ *
+ * Ownership: analyze_corpus owns everything it loads; free it with
+ * analyze_corpus_free. Errors are returned in dp_err; nothing is printed.
+ * Threads: ranking and explaining run on opts->threads workers; the progress
+ * callback is called under a lock, from any of them.
+ */
+#ifndef DP_ANALYZE_H
+#define DP_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../store/store.h"
+#include "explain.h"
+
+/* Everything the ranker and explainer need about one repository. */
+typedef struct analyze_corpus {
+    int64_t repo_id;
+    char *repo_name;           /* owned */
+    char *repo_url;            /* owned, may be NULL */
+    item_vec items;            /* live (non-deleted) items in creation order */
+    link_vec links;
+    dindex *ix;                /* over items.v */
+    match_model model;         /* loaded model when model_trained */
+    int model_trained;
+    const match_model *m;      /* &model or match_model_default() */
+    char *model_desc;          /* "built-in default" or what it was trained on */
+    match_ctx mctx;
+    explain_linkset *ls;
+    uint32_t extra_doc;        /* doc of the extra item, UINT32_MAX if none */
+    double t_load, t_index;    /* seconds spent loading and indexing */
+} analyze_corpus;
+
+/* Loads items, links and model of repo and builds the index. extra (may be
+ * NULL) is an item not in the store -- `similar --title` -- added as the last
+ * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
+int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
+                        analyze_corpus *co, dp_err *err);
+void analyze_corpus_free(analyze_corpus *co);
+
+/* Ranks candidates for doc qdoc and explains the best k into out (appended,
+ * oriented query = qdoc). For `similar`: no keep/min-prob filtering. */
+void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
+                     pair_vec *out);
+
+typedef struct analyze_opts {
+    int all;            /* every item is a query; default only open issues */
+    size_t k;           /* candidates ranked per query (default 20) */
+    size_t keep;        /* always kept per query (default 3) */
+    double min_prob;    /* more kept at or above this; < 0: model's thr_medium */
+    int threads;        /* 0 = number of CPUs */
+    int mode;           /* ANALYZE_AUTO, ANALYZE_FULL, ANALYZE_CHANGED */
+    int64_t now;        /* 0 = time(NULL); for staleness in value */
+} analyze_opts;
+enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1, ANALYZE_CHANGED = 2 };
+void analyze_opts_default(analyze_opts *o);
+
+typedef struct analyze_stats {
+    size_t items, queries, pairs, known, changed;
+    int incremental;            /* 1 when only affected queries ran */
+    char model_desc[256];
+    double t_load, t_index, t_rank, t_explain, t_store;
+} analyze_stats;
+
+/* phase is "rank" or "explain". */
+typedef void (*analyze_progress_fn)(void *ud, const char *phase, size_t done, size_t total);
+
+int analyze_run(store *st, int64_t repo, const analyze_opts *o, analyze_progress_fn progress,
+                void *ud, analyze_stats *stats, dp_err *err);
+
+#endif

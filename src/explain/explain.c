@@ -1,0 +1,740 @@
+/* explain.c -- reasoning sentences and the suggested comment for one pair.
+ *
+ * Evidence comes in order of strength: links already in the tracker, shared
+ * exceptions, stack frames, error lines and file paths (text_signals), the
+ * rarest words both items use (index document frequencies), shared labels and
+ * versions, states and dates, and finally which ranking features moved the
+ * model's score. Each sentence is plain text; identifiers are `quoted`.
+ * The value is computed in value.c. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "explain.h"
+
+#define MAX_LIST 3          /* identifiers listed per sentence */
+#define MAX_RARE 4          /* rare shared terms listed */
+#define SHARED_SCAN 64      /* shared terms examined for rare ones */
+#define SURFACE_SCAN 65536  /* bytes of a field searched for a term's spelling */
+#define MAX_EVIDENCE 8
+
+/* ---- linkset ---------------------------------------------------------- */
+
+typedef struct ls_entry {
+    const char *a, *b;   /* a <= b (strcmp) */
+    size_t idx;
+} ls_entry;
+
+struct explain_linkset {
+    ls_entry *e;
+    size_t n;
+};
+
+static int ls_cmp(const void *x, const void *y)
+{
+    const ls_entry *p = x, *q = y;
+    int c = strcmp(p->a, q->a);
+    return c ? c : strcmp(p->b, q->b);
+}
+
+explain_linkset *explain_linkset_new(const item_link *links, size_t nlinks)
+{
+    explain_linkset *ls = xcalloc(1, sizeof *ls);
+    ls->e = xcalloc(nlinks ? nlinks : 1, sizeof *ls->e);
+    for (size_t i = 0; i < nlinks; i++) {
+        const char *s = links[i].src_key, *d = links[i].dst_key;
+        if (!s || !d) continue;
+        int lt = strcmp(s, d) <= 0;
+        ls->e[ls->n++] = (ls_entry){lt ? s : d, lt ? d : s, i};
+    }
+    qsort(ls->e, ls->n, sizeof *ls->e, ls_cmp);
+    return ls;
+}
+
+void explain_linkset_free(explain_linkset *ls)
+{
+    if (!ls) return;
+    free(ls->e);
+    free(ls);
+}
+
+size_t explain_linkset_find(const explain_linkset *ls, const char *a, const char *b, size_t *out,
+                            size_t max)
+{
+    if (strcmp(a, b) > 0) {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    ls_entry key = {a, b, 0};
+    size_t lo = 0, hi = ls->n;
+    while (lo < hi) {   /* first entry >= key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ls_cmp(&ls->e[mid], &key) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < ls->n && ls_cmp(&ls->e[i], &key) == 0; i++, n++)
+        if (n < max) out[n] = ls->e[i].idx;
+    return n;
+}
+
+/* Links between the two items, from the linkset or by scanning. */
+static size_t links_between(const explain_input *in, const char *a, const char *b, size_t *out,
+                            size_t max)
+{
+    if (in->linkset) return explain_linkset_find(in->linkset, a, b, out, max);
+    size_t n = 0;
+    for (size_t i = 0; i < in->nlinks; i++) {
+        const item_link *l = &in->links[i];
+        if (!l->src_key || !l->dst_key) continue;
+        if ((!strcmp(l->src_key, a) && !strcmp(l->dst_key, b)) ||
+            (!strcmp(l->src_key, b) && !strcmp(l->dst_key, a))) {
+            if (n < max) out[n] = i;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ---- small formatting helpers ---------------------------------------- */
+
+const char *explain_ref(const char *key, char *buf, size_t n)
+{
+    int numeric = key && *key;
+    for (const char *p = key; numeric && *p; p++)
+        if (!isdigit((unsigned char)*p)) numeric = 0;
+    snprintf(buf, n, "%s%s", numeric ? "#" : "", key ? key : "?");
+    return buf;
+}
+
+/* 11862 -> "11,862" */
+static void fmt_count(size_t v, char *buf, size_t n)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%zu", v);
+    size_t o = 0;
+    for (int i = 0; i < len && o + 1 < n; i++) {
+        if (i > 0 && (len - i) % 3 == 0 && o + 2 < n) buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+}
+
+/* Appends s as inline code, dropping backticks and newlines (hostile text
+ * must not break out of the span) and cutting it at max bytes. */
+static void add_code(sbuf *sb, const char *s, size_t max)
+{
+    sb_addc(sb, '`');
+    size_t n = 0;
+    for (const char *p = s; *p && n < max; p++, n++) {
+        char ch = *p;
+        if (ch == '`') ch = '\'';
+        if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+        sb_addc(sb, ch);
+    }
+    if (strlen(s) > max) {
+        /* do not leave half a UTF-8 sequence behind */
+        while (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0xC0) == 0x80) sb->len--;
+        if (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0x80)) sb->len--;
+        sb->s[sb->len] = '\0';
+        sb_adds(sb, "...");
+    }
+    sb_addc(sb, '`');
+}
+
+/* Appends a title for markdown: one line, markdown punctuation escaped. */
+static void add_md_title(sbuf *sb, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
+        if (strchr("\\`*_[]<>|~", *p)) sb_addc(sb, '\\');
+        sb_addc(sb, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    }
+}
+
+static void add_list(sbuf *sb, const strvec *v, size_t max_len)
+{
+    size_t show = v->n < MAX_LIST ? v->n : MAX_LIST;
+    for (size_t i = 0; i < show; i++) {
+        if (i) sb_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
+        add_code(sb, v->v[i], max_len);
+    }
+    if (v->n > MAX_LIST) sb_printf(sb, " (%zu in all)", v->n);
+}
+
+/* Strings in both a and b (exact match), in a's order, without repeats. */
+static void sv_common(const strvec *a, const strvec *b, strvec *out)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (sv_contains(b, a->v[i]) && !sv_contains(out, a->v[i])) sv_push(out, a->v[i]);
+}
+
+static void sv_common_ci(const strvec *a, const strvec *b, strvec *out)
+{
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (!strcasecmp(a->v[i], b->v[j]) && !sv_contains(out, a->v[i])) {
+                sv_push(out, a->v[i]);
+                break;
+            }
+}
+
+/* ---- a term's spelling in the text ------------------------------------ */
+
+static int word_char(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
+static int join_char(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
+
+/* Does the word w[0..n) spell the (folded, stemmed) term t? The stemmer
+ * only cuts suffixes (and turns a final y into i), so the folded word must
+ * start with the stem and be at most a few bytes longer. */
+static int spells(const char *w, size_t n, const char *t, size_t tn)
+{
+    if (n < tn || n > tn + 5) return 0;
+    for (size_t i = 0; i < tn; i++) {
+        unsigned char a = (unsigned char)tolower((unsigned char)w[i]), b = (unsigned char)t[i];
+        if (a == b) continue;
+        if (i + 1 == tn && b == 'i' && a == 'y') continue;
+        return 0;
+    }
+    return 1;
+}
+
+/* Finds how term t is written in s: a whole dotted/pathlike word first,
+ * then one of its parts. Writes the spelling to out; 1 when found. */
+static int find_spelling(const char *s, const char *t, char *out, size_t outn)
+{
+    size_t tn = strlen(t), len = strlen(s), best = 0;
+    const char *bestp = NULL;
+    if (len > SURFACE_SCAN) len = SURFACE_SCAN;
+    size_t i = 0;
+    while (i < len) {
+        if (!word_char((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && (word_char((unsigned char)s[j]) ||
+                           (join_char((unsigned char)s[j]) && j + 1 < len &&
+                            word_char((unsigned char)s[j + 1]))))
+            j++;
+        if (spells(s + i, j - i, t, tn) && (!bestp || j - i < best)) {
+            bestp = s + i;
+            best = j - i;
+        }
+        for (size_t p = i; p < j;) {   /* the parts between join characters */
+            size_t q = p;
+            while (q < j && !join_char((unsigned char)s[q])) q++;
+            if ((p != i || q != j) && spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
+                bestp = s + p;
+                best = q - p;
+            }
+            p = q + 1;
+        }
+        if (bestp && best == tn) break;   /* exact: cannot do better */
+        i = j;
+    }
+    if (!bestp || best + 1 > outn) return 0;
+    memcpy(out, bestp, best);
+    out[best] = '\0';
+    return 1;
+}
+
+static int spelling_in_doc(const dindex *ix, uint32_t doc, const char *t, char *out, size_t n)
+{
+    const text_fields *tf = index_doc_fields(ix, doc);
+    if (!tf) return 0;
+    static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (tf->f[order[i]] && find_spelling(tf->f[order[i]], t, out, n)) return 1;
+    return 0;
+}
+
+/* How term t reads in either document; bigrams "a b" word by word. */
+static int term_spelling(const dindex *ix, uint32_t qd, uint32_t cd, const char *t, char *out,
+                         size_t n)
+{
+    const char *sp = strchr(t, ' ');
+    if (sp) {
+        char first[128], a[128], b[128];
+        size_t fl = (size_t)(sp - t);
+        if (fl >= sizeof first) return 0;
+        memcpy(first, t, fl);
+        first[fl] = '\0';
+        if (!term_spelling(ix, qd, cd, first, a, sizeof a) ||
+            !term_spelling(ix, qd, cd, sp + 1, b, sizeof b))
+            return 0;
+        return snprintf(out, n, "%s %s", a, b) < (int)n;
+    }
+    if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
+    return spelling_in_doc(ix, qd, t, out, n) || spelling_in_doc(ix, cd, t, out, n);
+}
+
+/* 1 when the term occurs in doc only through its labels field: labels are
+ * reported in their own sentence. */
+static int label_only(const dindex *ix, uint32_t doc, uint32_t term)
+{
+    index_doc_terms dt;
+    index_doc_terms_get(ix, doc, &dt);
+    size_t lo = 0, hi = dt.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dt.terms[mid] < term) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo >= dt.n || dt.terms[lo] != term) return 0;
+    for (int f = 0; f < FIELD_COUNT; f++)
+        if (f != FIELD_LABELS && dt.tf[lo][f]) return 0;
+    return 1;
+}
+
+/* ---- the sentences ----------------------------------------------------- */
+
+typedef struct ctx {
+    const explain_input *in;
+    const item *q, *c;
+    char qref[64], cref[64];
+    sbuf rs;            /* reasoning */
+    uint32_t shared[SHARED_SCAN];   /* terms both docs contain, highest idf first */
+    size_t nshared;
+    char total[32];     /* number of documents, "11,862" */
+    strvec evidence;    /* short phrases for the comment: "both report `X`" */
+    strvec mentioned;   /* lower-cased identifiers already named */
+} ctx;
+
+static void sentence_end(ctx *x) { sb_adds(&x->rs, ".\n"); }
+
+static void mention(ctx *x, const strvec *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        char *l = xstrdup(v->v[i]);
+        for (char *p = l; *p; p++) *p = (char)tolower((unsigned char)*p);
+        sv_push_owned(&x->mentioned, l);
+    }
+}
+
+static int was_mentioned(const ctx *x, const char *s)
+{
+    for (size_t i = 0; i < x->mentioned.n; i++)
+        if (!strcasecmp(x->mentioned.v[i], s)) return 1;
+    return 0;
+}
+
+/* Like was_mentioned, but also when one contains the other ("array" after
+ * "array nesting"): a bigram and its words say the same thing. */
+static int overlaps_mentioned(const ctx *x, const char *s)
+{
+    for (size_t i = 0; i < x->mentioned.n; i++)
+        if (strcasestr(x->mentioned.v[i], s) || strcasestr(s, x->mentioned.v[i])) return 1;
+    return 0;
+}
+
+static const char *link_source_words(const char *src)
+{
+    if (!src) return "the tracker";
+    if (!strcmp(src, "state_reason")) return "its close reason";
+    if (!strcmp(src, "body")) return "its description";
+    if (!strcmp(src, "comment")) return "a comment";
+    if (!strncmp(src, "jira:", 5)) return "a Jira issue link";
+    return src;
+}
+
+/* Links already in the tracker; returns 1 when one marks a duplicate. */
+static int say_links(ctx *x)
+{
+    size_t idx[8];
+    size_t n = links_between(x->in, x->q->key, x->c->key, idx, 8);
+    if (n > 8) n = 8;
+    int known = 0;
+    for (size_t i = 0; i < n; i++) {
+        const item_link *l = &x->in->links[idx[i]];
+        char s[64], d[64];
+        explain_ref(l->src_key, s, sizeof s);
+        explain_ref(l->dst_key, d, sizeof d);
+        const char *how = link_source_words(l->source);
+        if (l->type == LINK_DUPLICATE) {
+            known = 1;
+            sb_printf(&x->rs, "Already linked: %s is marked as a duplicate of %s (in %s)", s, d, how);
+            sv_push_owned(&x->evidence, xasprintf("%s was already marked as a duplicate of %s", s, d));
+        } else if (l->type == LINK_FIXES) {
+            sb_printf(&x->rs, "%s says it fixes %s (in %s)", s, d, how);
+            sv_push_owned(&x->evidence, xasprintf("%s says it fixes %s", s, d));
+        } else {
+            sb_printf(&x->rs, "%s refers to %s (in %s)", s, d, how);
+            sv_push_owned(&x->evidence, xasprintf("%s already refers to %s", s, d));
+        }
+        sentence_end(x);
+    }
+    return known;
+}
+
+/* Drops error lines that only repeat an exception already named
+ * ("java.util.ConcurrentModificationException" after the exception). */
+static void drop_named(const ctx *x, strvec *v)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *e = v->v[i], *dot = strrchr(e, '.');
+        const char *last = dot && dot[1] ? dot + 1 : e;
+        if (!strpbrk(e, " :") && was_mentioned(x, last)) {
+            free(v->v[i]);
+            continue;
+        }
+        v->v[o++] = v->v[i];
+    }
+    v->n = o;
+}
+
+/* Document frequency of a word both items use (0 when not a shared term). */
+static uint32_t word_df(const ctx *x, const char *word)
+{
+    for (size_t i = 0; i < x->nshared; i++) {
+        const char *t = index_term_str(x->in->ix, x->shared[i]);
+        if (!strchr(t, ' ') && spells(word, strlen(word), t, strlen(t)))
+            return index_df(x->in->ix, x->shared[i]);
+    }
+    return 0;
+}
+
+/* Shared exceptions, stack frames, error lines and paths. */
+static void say_signals(ctx *x)
+{
+    const text_signals *a = index_doc_signals(x->in->ix, x->in->qdoc);
+    const text_signals *b = index_doc_signals(x->in->ix, x->in->cdoc);
+    if (!a || !b) return;
+    strvec v = {0};
+    sbuf ph;
+    sb_init(&ph);
+
+    sv_common(&a->exceptions, &b->exceptions, &v);
+    if (v.n) {
+        sb_adds(&x->rs, v.n == 1 ? "Both report the exception " : "Both report the exceptions ");
+        add_list(&x->rs, &v, 80);
+        uint32_t df = word_df(x, v.v[0]);
+        if (df) {
+            char dfs[32];
+            fmt_count(df, dfs, sizeof dfs);
+            sb_printf(&x->rs, " (%sin %s of %s items)", v.n > 1 ? "the first is " : "", dfs,
+                      x->total);
+        }
+        sentence_end(x);
+        sb_adds(&ph, "both report ");
+        add_list(&ph, &v, 80);
+        sv_push_owned(&x->evidence, sb_take(&ph));
+        mention(x, &v);
+    }
+    sv_free(&v);
+
+    sv_common(&a->frames, &b->frames, &v);
+    if (v.n) {
+        sb_adds(&x->rs, v.n == 1 ? "Same stack frame: " : "Same stack frames: ");
+        add_list(&x->rs, &v, 100);
+        sentence_end(x);
+        sv_push_owned(&x->evidence, xasprintf("the stack traces share %zu frame%s", v.n,
+                                              v.n == 1 ? "" : "s"));
+    }
+    sv_free(&v);
+
+    sv_common(&a->errors, &b->errors, &v);
+    drop_named(x, &v);
+    if (v.n) {
+        sb_adds(&x->rs, v.n == 1 ? "Same error line: " : "Same error lines: ");
+        add_list(&x->rs, &v, 120);
+        sentence_end(x);
+        sb_adds(&ph, "the same error appears in both: ");
+        add_code(&ph, v.v[0], 120);
+        sv_push_owned(&x->evidence, sb_take(&ph));
+    }
+    sv_free(&v);
+
+    sv_common(&a->paths, &b->paths, &v);
+    if (v.n) {
+        sb_adds(&x->rs, v.n == 1 ? "Both mention the file " : "Both mention the files ");
+        add_list(&x->rs, &v, 100);
+        sentence_end(x);
+        sb_adds(&ph, "both mention ");
+        add_list(&ph, &v, 100);
+        sv_push_owned(&x->evidence, sb_take(&ph));
+        mention(x, &v);
+    }
+    sv_free(&v);
+    sb_free(&ph);
+}
+
+/* The rarest words both use, with their document frequencies. */
+static void say_rare_terms(ctx *x)
+{
+    const dindex *ix = x->in->ix;
+    size_t ndocs = index_ndocs(ix);
+    /* "rare": in at most 1% of the items (2 in a small repository) */
+    size_t rare_max = ndocs / 100 > 2 ? ndocs / 100 : 2;
+    const uint32_t *terms = x->shared;
+    size_t n = x->nshared;
+    sbuf ph;
+    sb_init(&ph);
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < MAX_RARE; i++) {
+        uint32_t df = index_df(ix, terms[i]);
+        if (df > rare_max) break;   /* highest idf first: the rest are commoner */
+        if (label_only(ix, x->in->qdoc, terms[i])) continue;
+        char sp[160];
+        if (!term_spelling(ix, x->in->qdoc, x->in->cdoc, index_term_str(ix, terms[i]), sp,
+                           sizeof sp))
+            continue;
+        if (overlaps_mentioned(x, sp)) continue;
+        char dfs[32];
+        fmt_count(df, dfs, sizeof dfs);
+        sb_adds(&x->rs, shown ? ", " : "Both mention ");
+        add_code(&x->rs, sp, 80);
+        sb_printf(&x->rs, " (in %s of %s items)", dfs, x->total);
+        if (shown < 3) {
+            sb_adds(&ph, shown ? ", " : "both mention ");
+            add_code(&ph, sp, 80);
+        }
+        strvec one = {0};
+        sv_push(&one, sp);
+        mention(x, &one);
+        sv_free(&one);
+        shown++;
+    }
+    if (shown) {
+        sentence_end(x);
+        sv_push_owned(&x->evidence, sb_take(&ph));
+    }
+    sb_free(&ph);
+}
+
+static void say_labels(ctx *x)
+{
+    strvec a = {0}, b = {0}, v = {0};
+    for (size_t i = 0; i < x->q->labels.n; i++) sv_push(&a, x->q->labels.v[i]);
+    for (size_t i = 0; i < x->q->components.n; i++) sv_push(&a, x->q->components.v[i]);
+    for (size_t i = 0; i < x->c->labels.n; i++) sv_push(&b, x->c->labels.v[i]);
+    for (size_t i = 0; i < x->c->components.n; i++) sv_push(&b, x->c->components.v[i]);
+    sv_common_ci(&a, &b, &v);
+    if (v.n) {
+        sb_adds(&x->rs, "Both are labelled ");
+        add_list(&x->rs, &v, 60);
+        sentence_end(x);
+        sbuf ph;
+        sb_init(&ph);
+        sb_adds(&ph, "both are labelled ");
+        add_list(&ph, &v, 60);
+        sv_push_owned(&x->evidence, sb_take(&ph));
+    }
+    sv_free(&v);
+    sv_common(&x->q->versions, &x->c->versions, &v);
+    if (v.n) {
+        sb_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
+        add_list(&x->rs, &v, 40);
+        sentence_end(x);
+    }
+    sv_free(&v);
+    sv_free(&a);
+    sv_free(&b);
+}
+
+static void describe_item(sbuf *sb, const char *ref, const item *it)
+{
+    char d1[16] = "", d2[16] = "";
+    int open = item_is_open(it);
+    sb_printf(sb, "%s is %s %s %s", ref, open ? "an" : "a", open ? "open" : "closed",
+              item_kind_name(it->kind));
+    if (it->created_at) {
+        dp_format_date(it->created_at, d1, sizeof d1);
+        sb_printf(sb, ", opened %s", d1);
+    }
+    if (!open) {
+        if (it->closed_at) {
+            dp_format_date(it->closed_at, d2, sizeof d2);
+            sb_printf(sb, "%s closed %s", it->created_at ? " and" : ",", d2);
+        }
+        if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+    }
+}
+
+static void say_states(ctx *x)
+{
+    describe_item(&x->rs, x->qref, x->q);
+    sb_adds(&x->rs, "; ");
+    describe_item(&x->rs, x->cref, x->c);
+    if (x->q->created_at && x->c->created_at) {
+        int64_t d = x->q->created_at - x->c->created_at;
+        if (d < 0) d = -d;
+        long days = (long)(d / 86400);
+        sb_printf(&x->rs, ". Filed %ld day%s apart", days, days == 1 ? "" : "s");
+    }
+    sentence_end(x);
+}
+
+static const char *feature_words(match_feature f)
+{
+    switch (f) {
+    case FEAT_BM25F: return "overall text similarity";
+    case FEAT_BM25_TITLE: return "similar titles";
+    case FEAT_BM25_PROSE: return "similar descriptions";
+    case FEAT_BM25_CODE: return "similar code and logs";
+    case FEAT_BM25_LABELS: return "matching labels text";
+    case FEAT_TITLE_OVERLAP: return "title word overlap";
+    case FEAT_BIGRAM_OVERLAP: return "shared phrases";
+    case FEAT_SHARED_IDF: return "shared rare terms";
+    case FEAT_EXCEPTION: return "the same exception";
+    case FEAT_FRAMES: return "the same stack frames";
+    case FEAT_PATHS: return "the same file paths";
+    case FEAT_ERRORS: return "the same error lines";
+    case FEAT_LABELS: return "label overlap";
+    case FEAT_VERSION: return "the same affected version";
+    case FEAT_TIME_GAP: return "the time between them";
+    case FEAT_SAME_AUTHOR: return "the same author";
+    case FEAT_LEN_RATIO: return "similar length";
+    case FEAT_KIND_SAME: return "the same kind of item";
+    case FEAT_CROSSREF: return "a cross-reference";
+    case FEAT_RANK_BM25: return "a top text-search rank";
+    default: return "another feature";
+    }
+}
+
+/* Contribution of one feature to the model score (standardised weight). */
+static double contribution(const match_model *m, const double feat[FEAT_COUNT], match_feature f)
+{
+    double sc = m->scale[f] != 0 ? m->scale[f] : 1.0;
+    return m->w[f] * (feat[f] - m->mean[f]) / sc;
+}
+
+static void say_model(ctx *x)
+{
+    const explain_input *in = x->in;
+    if (!in->hit) return;
+    sb_printf(&x->rs, "Model probability of a duplicate: %.3f (%s, %s confidence)", in->hit->prob,
+              in->relation ? in->relation : "?", in->confidence ? in->confidence : "?");
+    sentence_end(x);
+    if (!in->model) return;
+    match_feature top[FEAT_COUNT];
+    size_t n = match_top_features(in->model, in->hit->feat, top, 3);
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        double c = contribution(in->model, in->hit->feat, top[i]);
+        if (c <= 0.05) continue;
+        sb_adds(&x->rs, shown ? ", " : "The score rests mostly on ");
+        sb_printf(&x->rs, "%s (+%.2f)", feature_words(top[i]), c);
+        shown++;
+    }
+    if (shown) sentence_end(x);
+}
+
+/* ---- the suggested comment --------------------------------------------- */
+
+static void add_evidence(sbuf *sb, const strvec *ev)
+{
+    size_t show = ev->n < 2 ? ev->n : 2;
+    for (size_t i = 0; i < show; i++) {
+        const char *e = ev->v[i];
+        if (i == 0) {
+            sb_addc(sb, (char)toupper((unsigned char)e[0]));
+            sb_adds(sb, e + 1);
+        } else {
+            sb_adds(sb, "; ");
+            sb_adds(sb, e);
+        }
+    }
+    if (show) sb_adds(sb, ".\n\n");
+}
+
+static void add_state_clause(sbuf *sb, const item *it)
+{
+    char d[16];
+    if (item_is_open(it)) {
+        sb_adds(sb, ", which is still open");
+        return;
+    }
+    sb_adds(sb, ", which was closed");
+    if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+    if (it->closed_at) {
+        dp_format_date(it->closed_at, d, sizeof d);
+        sb_printf(sb, " on %s", d);
+    }
+}
+
+static char *make_comment(ctx *x, int duplicate)
+{
+    /* The comment goes on the item to act on: the open one when exactly one
+     * is open, else the later one (the query). It names the other. */
+    const item *other = x->c;
+    const char *oref = x->cref;
+    if (!item_is_open(x->q) && item_is_open(x->c)) {
+        other = x->q;
+        oref = x->qref;
+    }
+    sbuf sb;
+    sb_init(&sb);
+    if (duplicate) {
+        sb_printf(&sb, "Duplicate of %s\n\n", oref);
+        sb_printf(&sb, "This looks like the same problem as %s (\"", oref);
+        add_md_title(&sb, other->title);
+        sb_adds(&sb, "\")");
+        add_state_clause(&sb, other);
+        sb_adds(&sb, ".\n\n");
+        add_evidence(&sb, &x->evidence);
+        if (!item_is_open(other) && explain_closed_fixed(other))
+            sb_adds(&sb, "Please check whether the fix there solves this for you. ");
+        sb_adds(&sb, "If this is a different problem, please say how it differs.");
+    } else {
+        sb_printf(&sb, "Possibly related: %s (\"", oref);
+        add_md_title(&sb, other->title);
+        sb_adds(&sb, "\")");
+        add_state_clause(&sb, other);
+        sb_adds(&sb, ".\n\n");
+        add_evidence(&sb, &x->evidence);
+        sb_adds(&sb, "Linking them so the discussion can be followed in one place.");
+    }
+    if (other->url && *other->url && !isdigit((unsigned char)other->key[0]))
+        sb_printf(&sb, "\n\n%s: %s", other->key, other->url);
+    return sb_take(&sb);
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+void explain_pair(const explain_input *in, explain_out *out)
+{
+    memset(out, 0, sizeof *out);
+    ctx x = {.in = in};
+    x.q = index_item(in->ix, in->qdoc);
+    x.c = index_item(in->ix, in->cdoc);
+    explain_ref(x.q->key, x.qref, sizeof x.qref);
+    explain_ref(x.c->key, x.cref, sizeof x.cref);
+    sb_init(&x.rs);
+    x.nshared = index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
+    fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
+
+    out->known = say_links(&x);
+    say_signals(&x);
+    say_rare_terms(&x);
+    say_labels(&x);
+    say_states(&x);
+    say_model(&x);
+    if (x.rs.len && x.rs.s[x.rs.len - 1] == '\n') x.rs.s[--x.rs.len] = '\0';
+    out->reasoning = sb_take(&x.rs);
+
+    double prob = in->hit ? in->hit->prob : 0.0;
+    sbuf vd;
+    sb_init(&vd);
+    out->value = explain_value(x.q, x.c, prob, out->known, in->now, &vd);
+    out->value_detail = sb_take(&vd);
+
+    int dup = in->relation && !strcmp(in->relation, "duplicate");
+    out->comment = make_comment(&x, dup);
+    sv_free(&x.evidence);
+    sv_free(&x.mentioned);
+}
+
+void explain_out_free(explain_out *o)
+{
+    if (!o) return;
+    free(o->reasoning);
+    free(o->value_detail);
+    free(o->comment);
+    memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,529 @@
+/* index.c -- building the inverted index: parallel text pipeline, term
+ * dictionary, forward index and impact-ordered postings. Queries and top-k
+ * retrieval live in topk.c.
+ *
+ * Build runs in batches: worker threads (one text_tokenizer each) split,
+ * extract signals and tokenize the docs of a batch into per-doc "bags"
+ * (distinct terms with per-field counts); the calling thread then interns
+ * the bags into the global dictionary strictly in doc order. Interning in
+ * order makes term ids -- and therefore every float sum downstream --
+ * independent of thread timing: the index is deterministic.
+ *
+ * Memory per (doc, term) pair: 4 (fwd term) + 8 (fwd tf) + 4 (posting doc)
+ * + 4 (posting impact) = 20 bytes.
+ */
+#include "index_int.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH 1024
+
+void index_params_default(index_params *p)
+{
+    memset(p, 0, sizeof *p);
+    /* Tuned on apache-jira (8 projects, recall@10 of known duplicates,
+     * bench/index.sh): see bench/README for the sweep. */
+    p->k1 = 1.2;
+    p->weight[FIELD_TITLE] = 3.0;
+    p->weight[FIELD_PROSE] = 1.0;
+    p->weight[FIELD_CODE] = 0.8;
+    p->weight[FIELD_LABELS] = 1.5;
+    p->b[FIELD_TITLE] = 0.5;
+    p->b[FIELD_PROSE] = 0.75;
+    p->b[FIELD_CODE] = 0.75;
+    p->b[FIELD_LABELS] = 0.3;
+    p->bigrams = 1;
+    p->strip_templates = 1;
+    text_opts_default(&p->text);
+    p->threads = 0;
+}
+
+/* ---- hashing ------------------------------------------------------------- */
+
+uint64_t ix_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* ---- bags: the distinct terms of one doc --------------------------------- */
+
+void ix_bag_reset(ix_bag *b)
+{
+    if (b->htcap) memset(b->ht, 0, b->htcap * sizeof *b->ht);
+    b->n = 0;
+    b->str.len = 0;
+    memset(b->len, 0, sizeof b->len);
+}
+
+void ix_bag_free(ix_bag *b)
+{
+    sb_free(&b->str);
+    free(b->off);
+    free(b->hash);
+    free(b->tf);
+    free(b->ht);
+    memset(b, 0, sizeof *b);
+}
+
+static void bag_rehash(ix_bag *b)
+{
+    size_t cap = b->htcap ? b->htcap * 2 : 256;
+    free(b->ht);
+    b->ht = xcalloc(cap, sizeof *b->ht);
+    b->htcap = cap;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t s = (size_t)b->hash[i] & (cap - 1);
+        while (b->ht[s]) s = (s + 1) & (cap - 1);
+        b->ht[s] = (uint32_t)i + 1;
+    }
+}
+
+void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
+{
+    if ((b->n + 1) * 2 > b->htcap) bag_rehash(b);
+    uint64_t h = ix_hash(t, n);
+    size_t s = (size_t)h & (b->htcap - 1);
+    while (b->ht[s]) {
+        uint32_t i = b->ht[s] - 1;
+        if (b->hash[i] == h && strcmp(b->str.s + b->off[i], t) == 0) {
+            if (b->tf[i][field] < UINT16_MAX) b->tf[i][field]++;
+            return;
+        }
+        s = (s + 1) & (b->htcap - 1);
+    }
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->off = xrealloc(b->off, b->cap * sizeof *b->off);
+        b->hash = xrealloc(b->hash, b->cap * sizeof *b->hash);
+        b->tf = xrealloc(b->tf, b->cap * sizeof *b->tf);
+    }
+    size_t i = b->n++;
+    b->off[i] = (uint32_t)b->str.len;
+    sb_add(&b->str, t, n);
+    sb_addc(&b->str, '\0');
+    b->hash[i] = h;
+    memset(b->tf[i], 0, sizeof b->tf[i]);
+    b->tf[i][field] = 1;
+    b->ht[s] = (uint32_t)i + 1;
+}
+
+typedef struct tok_ctx {
+    ix_bag *b;
+    int field;
+    int bigrams;
+    size_t prevlen;
+    char prev[256];
+    char pair[512];
+} tok_ctx;
+
+static void on_token(void *vctx, const char *tok, size_t len, int extra)
+{
+    tok_ctx *c = vctx;
+    ix_bag_add(c->b, tok, len, c->field);
+    c->b->len[c->field]++;
+    if (!c->bigrams || extra) return;
+    if (c->prevlen && c->prevlen + 1 + len < sizeof c->pair) {
+        memcpy(c->pair, c->prev, c->prevlen);
+        c->pair[c->prevlen] = ' ';
+        memcpy(c->pair + c->prevlen + 1, tok, len);
+        c->pair[c->prevlen + 1 + len] = '\0';
+        ix_bag_add(c->b, c->pair, c->prevlen + 1 + len, c->field);
+    }
+    if (len < sizeof c->prev) {
+        memcpy(c->prev, tok, len);
+        c->prevlen = len;
+    } else {
+        c->prevlen = 0;
+    }
+}
+
+void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams)
+{
+    tok_ctx c;
+    c.b = b;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        c.field = f;
+        c.bigrams = bigrams && (f == FIELD_TITLE || f == FIELD_PROSE);
+        /* line by line: a bigram never spans two lines (or two labels) */
+        const char *p = tf->f[f];
+        while (p && *p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            c.prevlen = 0;
+            text_tokenize_cb(tk, p, n, on_token, &c);
+            if (!nl) break;
+            p = nl + 1;
+        }
+    }
+}
+
+/* ---- dictionary ------------------------------------------------------------ */
+
+static void dict_rehash(dindex *ix)
+{
+    size_t cap = ix->htcap ? ix->htcap * 2 : 1 << 16;
+    free(ix->ht);
+    ix->ht = xcalloc(cap, sizeof *ix->ht);
+    ix->htcap = cap;
+    for (uint32_t t = 0; t < ix->nterms; t++) {
+        size_t s = (size_t)ix->thash[t] & (cap - 1);
+        while (ix->ht[s]) s = (s + 1) & (cap - 1);
+        ix->ht[s] = t + 1;
+    }
+}
+
+int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h)
+{
+    if (!ix->htcap) return -1;
+    size_t s = (size_t)h & (ix->htcap - 1);
+    while (ix->ht[s]) {
+        uint32_t id = ix->ht[s] - 1;
+        if (ix->thash[id] == h && strcmp(ix->tstr + ix->toff[id], t) == 0) return id;
+        s = (s + 1) & (ix->htcap - 1);
+    }
+    return -1;
+}
+
+static uint32_t dict_intern(dindex *ix, const char *t, size_t n, uint64_t h)
+{
+    if ((ix->nterms + 1) * 2 > ix->htcap) dict_rehash(ix);
+    size_t s = (size_t)h & (ix->htcap - 1);
+    while (ix->ht[s]) {
+        uint32_t id = ix->ht[s] - 1;
+        if (ix->thash[id] == h && strcmp(ix->tstr + ix->toff[id], t) == 0) return id;
+        s = (s + 1) & (ix->htcap - 1);
+    }
+    if (ix->nterms == ix->tcap) {
+        ix->tcap = ix->tcap ? ix->tcap * 2 : 1 << 15;
+        ix->toff = xrealloc(ix->toff, ix->tcap * sizeof *ix->toff);
+        ix->thash = xrealloc(ix->thash, ix->tcap * sizeof *ix->thash);
+        ix->df = xrealloc(ix->df, ix->tcap * sizeof *ix->df);
+    }
+    uint32_t id = (uint32_t)ix->nterms++;
+    if (ix->tstr_len + n + 1 > ix->tstr_cap) {
+        ix->tstr_cap = ix->tstr_cap ? ix->tstr_cap * 2 : 1 << 20;
+        while (ix->tstr_len + n + 1 > ix->tstr_cap) ix->tstr_cap *= 2;
+        ix->tstr = xrealloc(ix->tstr, ix->tstr_cap);
+    }
+    ix->toff[id] = ix->tstr_len;
+    memcpy(ix->tstr + ix->tstr_len, t, n + 1);
+    ix->tstr_len += n + 1;
+    ix->thash[id] = h;
+    ix->df[id] = 0;
+    ix->ht[s] = id + 1;
+    return id;
+}
+
+/* ---- build ------------------------------------------------------------------ */
+
+typedef struct build_job {
+    dindex *ix;
+    size_t base, count;        /* docs [base, base+count) of this batch */
+    ix_bag *bags;              /* count bags */
+    atomic_size_t next;
+} build_job;
+
+typedef struct worker {
+    build_job *job;
+    text_tokenizer *tk;
+    pthread_t th;
+} worker;
+
+static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
+{
+    text_split(&ix->items[d], ix->tpl, &ix->fields[d]);
+    text_signals_extract(&ix->fields[d], &ix->sig[d]);
+    ix_bag_reset(b);
+    ix_bag_fill(b, tk, &ix->fields[d], ix->p.bigrams);
+}
+
+static void run_batch(worker *w)
+{
+    build_job *j = w->job;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->count) break;
+        process_doc(j->ix, w->tk, j->base + i, &j->bags[i]);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    run_batch(arg);
+    return NULL;
+}
+
+typedef struct fwd_tmp { uint32_t term, idx; } fwd_tmp;
+
+static int cmp_fwd(const void *a, const void *b)
+{
+    const fwd_tmp *x = a, *y = b;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Interns one doc's bag and appends its forward entries. */
+static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, size_t *tmpcap,
+                       size_t *fcap)
+{
+    if (b->n > *tmpcap) {
+        *tmpcap = b->n * 2;
+        *tmp = xrealloc(*tmp, *tmpcap * sizeof **tmp);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const char *s = b->str.s + b->off[i];
+        (*tmp)[i].term = dict_intern(ix, s, strlen(s), b->hash[i]);
+        (*tmp)[i].idx = (uint32_t)i;
+    }
+    qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);
+    size_t at = ix->fwd_off[d];
+    if (at + b->n > *fcap) {
+        while (at + b->n > *fcap) *fcap = *fcap ? *fcap * 2 : 1 << 20;
+        ix->fwd_term = xrealloc(ix->fwd_term, *fcap * sizeof *ix->fwd_term);
+        ix->fwd_tf = xrealloc(ix->fwd_tf, *fcap * sizeof *ix->fwd_tf);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t t = (*tmp)[i].term;
+        ix->fwd_term[at + i] = t;
+        memcpy(ix->fwd_tf[at + i], b->tf[(*tmp)[i].idx], sizeof ix->fwd_tf[0]);
+        ix->df[t]++;
+    }
+    ix->fwd_off[d + 1] = at + b->n;
+    memcpy(ix->len[d], b->len, sizeof ix->len[d]);
+}
+
+static void learn_template(dindex *ix)
+{
+    const char **bodies = xmalloc((ix->n ? ix->n : 1) * sizeof *bodies);
+    for (size_t i = 0; i < ix->n; i++) bodies[i] = ix->items[i].body ? ix->items[i].body : "";
+    ix->tpl = text_template_learn(bodies, ix->n);
+    free(bodies);
+}
+
+static int nthreads_of(const index_params *p)
+{
+    long n = p->threads > 0 ? p->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > 64) n = 64;
+    return (int)n;
+}
+
+static void tokenize_all(dindex *ix)
+{
+    int nt = nthreads_of(&ix->p);
+    worker *ws = xcalloc((size_t)nt, sizeof *ws);
+    ix_bag *bags = xcalloc(BATCH, sizeof *bags);
+    build_job job;
+    job.ix = ix;
+    job.bags = bags;
+    for (int i = 0; i < nt; i++) {
+        ws[i].job = &job;
+        ws[i].tk = text_tokenizer_new(&ix->p.text);
+    }
+    fwd_tmp *tmp = NULL;
+    size_t tmpcap = 0, fcap = 0;
+    for (size_t base = 0; base < ix->n; base += BATCH) {
+        job.base = base;
+        job.count = ix->n - base < BATCH ? ix->n - base : BATCH;
+        atomic_store(&job.next, 0);
+        int started = 0;
+        for (int i = 1; i < nt && job.count > 1; i++)
+            if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0) started = i;
+            else break;
+        run_batch(&ws[0]);
+        for (int i = 1; i <= started; i++) pthread_join(ws[i].th, NULL);
+        for (size_t i = 0; i < job.count; i++) intern_doc(ix, base + i, &bags[i], &tmp, &tmpcap, &fcap);
+    }
+    free(tmp);
+    for (size_t i = 0; i < BATCH; i++) ix_bag_free(&bags[i]);
+    free(bags);
+    for (int i = 0; i < nt; i++) text_tokenizer_free(ws[i].tk);
+    free(ws);
+}
+
+double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT])
+{
+    double t = 0;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        if (!tf[f]) continue;
+        t += ix->p.weight[f] * tf[f] / ix_norm(ix, f, len[f]);
+    }
+    return t / (ix->p.k1 + t);
+}
+
+static void build_postings(dindex *ix)
+{
+    ix->post_off = xmalloc((ix->nterms + 1) * sizeof *ix->post_off);
+    ix->post_off[0] = 0;
+    for (size_t t = 0; t < ix->nterms; t++) ix->post_off[t + 1] = ix->post_off[t] + ix->df[t];
+    size_t total = ix->post_off[ix->nterms];
+    ix->post_doc = xmalloc((total ? total : 1) * sizeof *ix->post_doc);
+    ix->post_imp = xmalloc((total ? total : 1) * sizeof *ix->post_imp);
+    ix->maximp = xcalloc(ix->nterms ? ix->nterms : 1, sizeof *ix->maximp);
+    uint64_t *cur = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *cur);
+    memcpy(cur, ix->post_off, ix->nterms * sizeof *cur);
+    for (size_t d = 0; d < ix->n; d++) {
+        for (size_t e = ix->fwd_off[d]; e < ix->fwd_off[d + 1]; e++) {
+            uint32_t t = ix->fwd_term[e];
+            float imp = (float)ix_impact(ix, ix->fwd_tf[e], ix->len[d]);
+            uint64_t at = cur[t]++;
+            ix->post_doc[at] = (uint32_t)d;
+            ix->post_imp[at] = imp;
+            if (imp > ix->maximp[t]) ix->maximp[t] = imp;
+        }
+    }
+    free(cur);
+}
+
+static void build_stats(dindex *ix)
+{
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        double s = 0;
+        for (size_t d = 0; d < ix->n; d++) s += ix->len[d][f];
+        ix->avglen[f] = ix->n ? s / (double)ix->n : 0;
+        if (ix->avglen[f] <= 0) ix->avglen[f] = 1;
+    }
+    ix->idf = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *ix->idf);
+    double N = (double)ix->n;
+    for (size_t t = 0; t < ix->nterms; t++) {
+        double df = ix->df[t];
+        ix->idf[t] = (float)log(1.0 + (N - df + 0.5) / (df + 0.5));
+    }
+}
+
+static void build_keys(dindex *ix)
+{
+    size_t cap = 16;
+    while (cap < ix->n * 2 + 2) cap *= 2;
+    ix->keyht = xcalloc(cap, sizeof *ix->keyht);
+    ix->keycap = cap;
+    for (size_t d = 0; d < ix->n; d++) {
+        const char *k = ix->items[d].key;
+        if (!k) continue;
+        size_t s = (size_t)ix_hash(k, strlen(k)) & (cap - 1);
+        int dup = 0;
+        while (ix->keyht[s]) {
+            if (strcmp(ix->items[ix->keyht[s] - 1].key, k) == 0) { dup = 1; break; }
+            s = (s + 1) & (cap - 1);
+        }
+        if (!dup) ix->keyht[s] = (uint32_t)d + 1;   /* first doc wins */
+    }
+}
+
+int index_build(const item *items, size_t n, const index_params *p, dindex **out, dp_err *err)
+{
+    *out = NULL;
+    if (n >= UINT32_MAX - 1) return dp_fail(err, "index: too many documents (%zu)", n);
+    if (n && !items) return dp_fail(err, "index: no items");
+    dindex *ix = xcalloc(1, sizeof *ix);
+    ix->items = items;
+    ix->n = n;
+    if (p) ix->p = *p;
+    else index_params_default(&ix->p);
+    if (ix->p.k1 <= 0) { free(ix); return dp_fail(err, "index: k1 must be > 0"); }
+    if (ix->p.strip_templates) learn_template(ix);
+    ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
+    ix->sig = xcalloc(n ? n : 1, sizeof *ix->sig);
+    ix->len = xcalloc(n ? n : 1, sizeof *ix->len);
+    ix->fwd_off = xcalloc(n + 1, sizeof *ix->fwd_off);
+    tokenize_all(ix);
+    /* trim the growable arrays to size */
+    size_t total = ix->fwd_off[n];
+    ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
+    ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
+    free(ix->ht);   /* rebuilt below at its final size */
+    ix->ht = NULL;
+    ix->htcap = 0;
+    dict_rehash(ix);
+    build_stats(ix);
+    build_postings(ix);
+    build_keys(ix);
+    *out = ix;
+    return DP_OK;
+}
+
+void index_free(dindex *ix)
+{
+    if (!ix) return;
+    for (size_t d = 0; d < ix->n; d++) {
+        text_fields_free(&ix->fields[d]);
+        text_signals_free(&ix->sig[d]);
+    }
+    free(ix->fields);
+    free(ix->sig);
+    free(ix->len);
+    text_template_free(ix->tpl);
+    free(ix->tstr);
+    free(ix->toff);
+    free(ix->thash);
+    free(ix->df);
+    free(ix->ht);
+    free(ix->idf);
+    free(ix->maximp);
+    free(ix->post_off);
+    free(ix->post_doc);
+    free(ix->post_imp);
+    free(ix->fwd_off);
+    free(ix->fwd_term);
+    free(ix->fwd_tf);
+    free(ix->keyht);
+    free(ix);
+}
+
+/* ---- accessors ---------------------------------------------------------------- */
+
+size_t index_ndocs(const dindex *ix) { return ix->n; }
+const item *index_item(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->items[doc] : NULL; }
+const text_fields *index_doc_fields(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->fields[doc] : NULL; }
+const text_signals *index_doc_signals(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->sig[doc] : NULL; }
+const text_template *index_template(const dindex *ix) { return ix->tpl; }
+size_t index_nterms(const dindex *ix) { return ix->nterms; }
+
+int64_t index_find(const dindex *ix, const char *key)
+{
+    if (!key || !ix->keycap) return -1;
+    size_t s = (size_t)ix_hash(key, strlen(key)) & (ix->keycap - 1);
+    while (ix->keyht[s]) {
+        uint32_t d = ix->keyht[s] - 1;
+        if (strcmp(ix->items[d].key, key) == 0) return d;
+        s = (s + 1) & (ix->keycap - 1);
+    }
+    return -1;
+}
+
+const char *index_term_str(const dindex *ix, uint32_t term)
+{
+    return term < ix->nterms ? ix->tstr + ix->toff[term] : NULL;
+}
+
+double index_idf(const dindex *ix, uint32_t term)
+{
+    return term < ix->nterms ? ix->idf[term] : 0.0;
+}
+
+uint32_t index_df(const dindex *ix, uint32_t term)
+{
+    return term < ix->nterms ? ix->df[term] : 0;
+}
+
+void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out)
+{
+    if (doc >= ix->n) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    size_t a = ix->fwd_off[doc];
+    out->terms = ix->fwd_term + a;
+    out->tf = (const uint16_t(*)[FIELD_COUNT])(ix->fwd_tf + a);
+    out->n = ix->fwd_off[doc + 1] - a;
+    out->len = ix->len[doc];
+}

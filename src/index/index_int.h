@@ -1,0 +1,70 @@
+/* index_int.h -- the index's internal layout, shared by index.c (build) and
+ * topk.c (queries). Not part of the contract: use index.h. */
+#ifndef DP_INDEX_INT_H
+#define DP_INDEX_INT_H
+
+#include "index.h"
+
+/* Distinct terms of one doc (or query) with per-field counts. */
+typedef struct ix_bag {
+    sbuf str;                        /* NUL-separated term strings */
+    uint32_t *off;                   /* term i starts at str.s + off[i] */
+    uint64_t *hash;
+    uint16_t (*tf)[FIELD_COUNT];
+    size_t n, cap;
+    uint32_t *ht;                    /* open addressing: slot -> i + 1 */
+    size_t htcap;
+    uint32_t len[FIELD_COUNT];       /* unigram tokens per field */
+} ix_bag;
+
+struct dindex {
+    const item *items;
+    size_t n;
+    index_params p;
+    text_template *tpl;              /* owned; NULL without stripping */
+    text_fields *fields;             /* [n] */
+    text_signals *sig;               /* [n] */
+    uint32_t (*len)[FIELD_COUNT];    /* [n] field lengths */
+    double avglen[FIELD_COUNT];
+
+    /* dictionary */
+    char *tstr;                      /* NUL-separated term strings */
+    size_t tstr_len, tstr_cap;
+    uint64_t *toff, *thash;          /* [nterms] */
+    uint32_t *df;                    /* [nterms] */
+    float *idf, *maximp;             /* [nterms] */
+    size_t nterms, tcap;
+    uint32_t *ht;                    /* slot -> term + 1 */
+    size_t htcap;
+
+    /* postings: term t's docs are post_doc[post_off[t] .. post_off[t+1]) */
+    uint64_t *post_off;
+    uint32_t *post_doc;
+    float *post_imp;
+
+    /* forward index: doc d's terms are fwd_*[fwd_off[d] .. fwd_off[d+1]) */
+    uint64_t *fwd_off;
+    uint32_t *fwd_term;
+    uint16_t (*fwd_tf)[FIELD_COUNT];
+
+    uint32_t *keyht;                 /* item key -> doc + 1 */
+    size_t keycap;
+};
+
+uint64_t ix_hash(const char *s, size_t n);
+void ix_bag_reset(ix_bag *b);
+void ix_bag_free(ix_bag *b);
+void ix_bag_add(ix_bag *b, const char *t, size_t n, int field);
+void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams);
+int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
+/* BM25F saturated weight of a term with counts tf in a doc of lengths len. */
+double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
+
+/* Length normalisation of field f: 1 - b + b * len / avglen. */
+static inline double ix_norm(const dindex *ix, int f, uint32_t len)
+{
+    double b = ix->p.b[f];
+    return 1.0 - b + b * (double)len / ix->avglen[f];
+}
+
+#endif

@@ -1,0 +1,36 @@
+/* ingest_int.h -- helpers shared by the ingest converters (not a public API).
+ *
+ * Every getter reads one member of a JSON object, checks its type and fails
+ * with "<name>: expected <type>" where name is the dotted path the caller
+ * gives ("user.login", "fields.summary"). A missing member or JSON null is
+ * not an error: the out value is left NULL / 0 unless the member is required.
+ * Strings come back as owned copies.
+ */
+#ifndef DP_INGEST_INT_H
+#define DP_INGEST_INT_H
+
+#include <jansson.h>
+#include "../common/util.h"
+
+enum { J_OPTIONAL = 0, J_REQUIRED = 1 };
+
+int ij_str(json_t *obj, const char *key, const char *name, int required, char **out, dp_err *err);
+int ij_int(json_t *obj, const char *key, const char *name, int required, int64_t *out, dp_err *err);
+int ij_time(json_t *obj, const char *key, const char *name, int64_t *out, dp_err *err);
+/* Member that must be an object (or absent/null: *out = NULL). */
+int ij_obj(json_t *obj, const char *key, const char *name, json_t **out, dp_err *err);
+int ij_arr(json_t *obj, const char *key, const char *name, json_t **out, dp_err *err);
+/* obj[key].sub as a string, e.g. status.name; absent/null gives NULL. */
+int ij_sub_str(json_t *obj, const char *key, const char *sub, const char *name, char **out,
+               dp_err *err);
+/* Appends arr[i].sub (or arr[i] itself when sub is NULL) for every element. */
+int ij_names(json_t *obj, const char *key, const char *sub, const char *name, strvec *out,
+             dp_err *err);
+
+/* "o/r" from ".../repos/o/r[/...]" (API) or "https://host/o/r/..." (web). */
+char *ij_repo_from_api_url(const char *url);
+char *ij_repo_from_web_url(const char *url);
+/* The trailing number of ".../issues/123" or ".../pull/123"; 0 if none. */
+int64_t ij_trailing_number(const char *url);
+
+#endif

@@ -1,0 +1,418 @@
+/* match_features.c -- pair features: what the ranker knows about (query,
+ * candidate). Each feature is generic (no tracker- or project-specific
+ * words) and is computed from the index's forward view of both documents,
+ * their text signals, item metadata and the known links.
+ *
+ * match_ctx_init precomputes per-document norms and a CSR adjacency of the
+ * links, so one feature row costs one merge of two sorted term lists plus a
+ * few small set intersections.
+ */
+#include "match.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct doc_stats {
+    float norm_all, norm_title, idf_mass;
+    uint32_t nbigrams, ntitle_uni;
+} doc_stats;
+
+typedef struct ctx_priv {
+    size_t ndocs, nterms;
+    unsigned char *is_bigram;    /* per term */
+    doc_stats *ds;               /* per doc */
+    /* CSR adjacency, undirected, neighbours ascending */
+    size_t *dup_off, *rel_off;
+    uint32_t *dup_nb, *rel_nb;
+} ctx_priv;
+
+static double tf_weight(unsigned tf)
+{
+    return tf ? 1.0 + log((double)tf) : 0.0;
+}
+
+/* Body fields a cosine compares: labels are a separate feature. */
+static unsigned tf_text(const uint16_t tf[FIELD_COUNT])
+{
+    return (unsigned)tf[FIELD_TITLE] + tf[FIELD_PROSE] + tf[FIELD_CODE];
+}
+
+static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
+                     const uint16_t (*tf)[FIELD_COUNT], size_t n, doc_stats *out)
+{
+    double na = 0, nt = 0, mass = 0;
+    uint32_t nb = 0, ntu = 0;
+    for (size_t i = 0; i < n; i++) {
+        double idf = index_idf(ix, terms[i]);
+        if (idf < 0) idf = 0;
+        int big = p->is_bigram[terms[i]];
+        if (big) nb++;
+        if (tf[i][FIELD_TITLE]) {
+            double w = tf_weight(tf[i][FIELD_TITLE]) * idf;
+            nt += w * w;
+            if (!big) ntu++;
+        }
+        if (!big) {
+            double w = tf_weight(tf_text(tf[i])) * idf;
+            na += w * w;
+            if (tf_text(tf[i])) mass += idf;
+        }
+    }
+    out->norm_all = (float)sqrt(na);
+    out->norm_title = (float)sqrt(nt);
+    out->idf_mass = (float)mass;
+    out->nbigrams = nb;
+    out->ntitle_uni = ntu;
+}
+
+/* Builds an undirected CSR adjacency from the links whose type matches. */
+static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup,
+                      size_t ndocs, size_t **off_out, uint32_t **nb_out)
+{
+    size_t *off = xcalloc(ndocs + 1, sizeof *off);
+    uint32_t(*ends)[2] = xmalloc((nlinks ? nlinks : 1) * sizeof *ends);
+    size_t ne = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        if ((links[i].type == LINK_DUPLICATE) != want_dup) continue;
+        int64_t a = index_find(ix, links[i].src_key), b = index_find(ix, links[i].dst_key);
+        if (a < 0 || b < 0 || a == b) continue;
+        ends[ne][0] = (uint32_t)a;
+        ends[ne][1] = (uint32_t)b;
+        off[a + 1]++;
+        off[b + 1]++;
+        ne++;
+    }
+    for (size_t d = 0; d < ndocs; d++) off[d + 1] += off[d];
+    uint32_t *nb = xmalloc((off[ndocs] ? off[ndocs] : 1) * sizeof *nb);
+    size_t *fill = xmalloc((ndocs ? ndocs : 1) * sizeof *fill);
+    memcpy(fill, off, ndocs * sizeof *fill);
+    for (size_t e = 0; e < ne; e++) {
+        nb[fill[ends[e][0]]++] = ends[e][1];
+        nb[fill[ends[e][1]]++] = ends[e][0];
+    }
+    free(fill);
+    free(ends);
+    for (size_t d = 0; d < ndocs; d++) {   /* sort each list; they are short */
+        for (size_t i = off[d] + 1; i < off[d + 1]; i++) {
+            uint32_t v = nb[i];
+            size_t j = i;
+            while (j > off[d] && nb[j - 1] > v) {
+                nb[j] = nb[j - 1];
+                j--;
+            }
+            nb[j] = v;
+        }
+    }
+    *off_out = off;
+    *nb_out = nb;
+}
+
+void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                    size_t nlinks)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->ix = ix;
+    ctx->model = m ? m : match_model_default();
+    ctx->links = links;
+    ctx->nlinks = nlinks;
+    ctx_priv *p = xcalloc(1, sizeof *p);
+    p->ndocs = index_ndocs(ix);
+    p->nterms = index_nterms(ix);
+    p->is_bigram = xcalloc(p->nterms ? p->nterms : 1, 1);
+    for (size_t t = 0; t < p->nterms; t++) {
+        const char *s = index_term_str(ix, (uint32_t)t);
+        p->is_bigram[t] = s && strchr(s, ' ') != NULL;
+    }
+    p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
+    for (size_t d = 0; d < p->ndocs; d++) {
+        index_doc_terms dt;
+        index_doc_terms_get(ix, (uint32_t)d, &dt);
+        stats_of(p, ix, dt.terms, dt.tf, dt.n, &p->ds[d]);
+    }
+    build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
+    build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
+    ctx->priv = p;
+}
+
+void match_ctx_free(match_ctx *ctx)
+{
+    ctx_priv *p = ctx->priv;
+    if (p) {
+        free(p->is_bigram);
+        free(p->ds);
+        free(p->dup_off);
+        free(p->dup_nb);
+        free(p->rel_off);
+        free(p->rel_nb);
+        free(p);
+    }
+    ctx->priv = NULL;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static void query_stats(const match_ctx *ctx, match_query *mq)
+{
+    doc_stats s;
+    stats_of(ctx->priv, ctx->ix, mq->terms, mq->tf, mq->nterms, &s);
+    mq->norm_all = s.norm_all;
+    mq->norm_title = s.norm_title;
+    mq->idf_mass = s.idf_mass;
+    mq->nbigrams = s.nbigrams;
+    mq->ntitle_uni = s.ntitle_uni;
+}
+
+void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
+{
+    memset(out, 0, sizeof *out);
+    index_query_from_doc(ctx->ix, qdoc, &out->own_q);
+    out->has_own_q = 1;
+    out->q = &out->own_q;
+    out->qdoc = qdoc;
+    out->it = index_item(ctx->ix, qdoc);
+    index_doc_terms dt;
+    index_doc_terms_get(ctx->ix, qdoc, &dt);
+    out->terms = dt.terms;
+    out->tf = dt.tf;
+    out->nterms = dt.n;
+    for (int f = 0; f < FIELD_COUNT; f++) out->len[f] = dt.len ? dt.len[f] : 0;
+    out->sig = index_doc_signals(ctx->ix, qdoc);
+    query_stats(ctx, out);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int u32_in(const uint32_t *v, size_t n, uint32_t x)
+{
+    return bsearch(&x, v, n, sizeof *v, cmp_u32) != NULL;
+}
+
+/* A query that is not indexed: its terms come from the index's own query
+ * builder (so they share term ids); the title's terms are found by building
+ * a title-only query. Per-field counts are approximations (1 per term). */
+void match_query_from_item(const match_ctx *ctx, text_tokenizer *tk, const item *it,
+                           match_query *out)
+{
+    memset(out, 0, sizeof *out);
+    index_query_from_item(ctx->ix, tk, it, &out->own_q);
+    out->has_own_q = 1;
+    out->q = &out->own_q;
+    out->qdoc = UINT32_MAX;
+    out->it = it;
+    item title_only;
+    item_init(&title_only);
+    title_only.title = it->title;
+    title_only.body = (char *)"";
+    index_query tq;
+    index_query_from_item(ctx->ix, tk, &title_only, &tq);
+    uint32_t *tt = xmalloc((tq.n ? tq.n : 1) * sizeof *tt);
+    memcpy(tt, tq.terms, tq.n * sizeof *tt);
+    qsort(tt, tq.n, sizeof *tt, cmp_u32);
+    size_t n = out->own_q.n;
+    out->own_terms = xmalloc((n ? n : 1) * sizeof *out->own_terms);
+    out->own_tf = xcalloc(n ? n : 1, sizeof *out->own_tf);
+    memcpy(out->own_terms, out->own_q.terms, n * sizeof *out->own_terms);
+    qsort(out->own_terms, n, sizeof *out->own_terms, cmp_u32);
+    for (size_t i = 0; i < n; i++) {
+        int in_title = u32_in(tt, tq.n, out->own_terms[i]);
+        out->own_tf[i][in_title ? FIELD_TITLE : FIELD_PROSE] = 1;
+        out->len[in_title ? FIELD_TITLE : FIELD_PROSE]++;
+    }
+    free(tt);
+    index_query_free(&tq);
+    out->terms = out->own_terms;
+    out->tf = (const uint16_t(*)[FIELD_COUNT])out->own_tf;
+    out->nterms = n;
+    text_fields tf;
+    text_split(it, index_template(ctx->ix), &tf);
+    text_signals_extract(&tf, &out->own_sig);
+    text_fields_free(&tf);
+    out->has_own_sig = 1;
+    out->sig = &out->own_sig;
+    query_stats(ctx, out);
+}
+
+void match_query_free(match_query *mq)
+{
+    if (mq->has_own_q) index_query_free(&mq->own_q);
+    if (mq->has_own_sig) text_signals_free(&mq->own_sig);
+    free(mq->own_terms);
+    free(mq->own_tf);
+    memset(mq, 0, sizeof *mq);
+}
+
+/* ---- features ----------------------------------------------------------- */
+
+#define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
+
+static size_t shared_strings(const strvec *a, const strvec *b, int fold)
+{
+    size_t na = a->n < SET_CAP ? a->n : SET_CAP, nb = b->n < SET_CAP ? b->n : SET_CAP, k = 0;
+    for (size_t i = 0; i < na; i++) {
+        int dup = 0;   /* count each distinct string once */
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = fold ? !strcasecmp(a->v[i], a->v[j]) : !strcmp(a->v[i], a->v[j]);
+        if (dup) continue;
+        for (size_t j = 0; j < nb; j++)
+            if (fold ? !strcasecmp(a->v[i], b->v[j]) : !strcmp(a->v[i], b->v[j])) {
+                k++;
+                break;
+            }
+    }
+    return k;
+}
+
+static double label_jaccard(const item *a, const item *b)
+{
+    size_t na = a->labels.n + a->components.n, nb = b->labels.n + b->components.n;
+    if (!na || !nb) return 0;
+    size_t k = shared_strings(&a->labels, &b->labels, 1) +
+               shared_strings(&a->components, &b->components, 1);
+    double u = (double)(na + nb) - (double)k;
+    return u > 0 ? (double)k / u : 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a && b && *a && !strcasecmp(a, b);
+}
+
+static double log1p_count(size_t n)
+{
+    return log1p((double)n);
+}
+
+/* Neighbours of c visible to the query: in as-of mode only those older than
+ * the query (which also hides the query itself). */
+static size_t visible_links(const ctx_priv *p, const size_t *off, const uint32_t *nb,
+                            uint32_t c, uint32_t qdoc, int asof)
+{
+    size_t k = 0;
+    for (size_t i = off[c]; i < off[c + 1]; i++) {
+        if (nb[i] == qdoc) continue;
+        if (asof && qdoc != UINT32_MAX && nb[i] >= qdoc) break;   /* ascending */
+        k++;
+    }
+    (void)p;
+    return k;
+}
+
+static int linked(const size_t *off, const uint32_t *nb, uint32_t c, uint32_t qdoc)
+{
+    for (size_t i = off[c]; i < off[c + 1]; i++)
+        if (nb[i] == qdoc) return 1;
+    return 0;
+}
+
+/* Term-level features: one merge of the two sorted term lists. */
+static void term_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
+                          double feat[FEAT_COUNT])
+{
+    const ctx_priv *p = ctx->priv;
+    index_doc_terms cd;
+    index_doc_terms_get(ctx->ix, cdoc, &cd);
+    const doc_stats *cs = &p->ds[cdoc];
+    double dot_all = 0, dot_title = 0, shared_idf = 0;
+    size_t shared_big = 0, shared_title_uni = 0;
+    size_t i = 0, j = 0;
+    while (i < mq->nterms && j < cd.n) {
+        uint32_t a = mq->terms[i], b = cd.terms[j];
+        if (a < b) {
+            i++;
+            continue;
+        }
+        if (b < a) {
+            j++;
+            continue;
+        }
+        double idf = index_idf(ctx->ix, a);
+        if (idf < 0) idf = 0;
+        const uint16_t *qt = mq->tf[i], *ct = cd.tf[j];
+        if (p->is_bigram[a]) {
+            shared_big++;
+        } else if (tf_text(qt) && tf_text(ct)) {
+            shared_idf += idf;
+            dot_all += tf_weight(tf_text(qt)) * tf_weight(tf_text(ct)) * idf * idf;
+        }
+        if (qt[FIELD_TITLE] && ct[FIELD_TITLE]) {
+            dot_title += tf_weight(qt[FIELD_TITLE]) * tf_weight(ct[FIELD_TITLE]) * idf * idf;
+            if (!p->is_bigram[a]) shared_title_uni++;
+        }
+        i++;
+        j++;
+    }
+    double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)shared_title_uni;
+    feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)shared_title_uni / u : 0;
+    size_t minbig = mq->nbigrams < cs->nbigrams ? mq->nbigrams : cs->nbigrams;
+    feat[FEAT_BIGRAM_OVERLAP] = minbig ? (double)shared_big / (double)minbig : 0;
+    feat[FEAT_SHARED_IDF] = mq->idf_mass > 0 ? shared_idf / mq->idf_mass : 0;
+    double na = mq->norm_all * cs->norm_all, nt = mq->norm_title * cs->norm_title;
+    feat[FEAT_COSINE] = na > 0 ? dot_all / na : 0;
+    feat[FEAT_TITLE_COSINE] = nt > 0 ? dot_title / nt : 0;
+    double lq = (double)mq->len[FIELD_TITLE] + mq->len[FIELD_PROSE] + mq->len[FIELD_CODE];
+    double lc = cd.len ? (double)cd.len[FIELD_TITLE] + cd.len[FIELD_PROSE] + cd.len[FIELD_CODE] : 0;
+    double mx = lq > lc ? lq : lc;
+    feat[FEAT_LEN_RATIO] = mx > 0 ? (lq < lc ? lq : lc) / mx : 0;
+}
+
+static void item_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
+                          double feat[FEAT_COUNT])
+{
+    const item *q = mq->it, *c = index_item(ctx->ix, cdoc);
+    if (!q || !c) return;
+    feat[FEAT_LABELS] = label_jaccard(q, c);
+    int ver = shared_strings(&q->versions, &c->versions, 1) > 0;
+    if (!ver && mq->sig && mq->sig->versions.n) {
+        const text_signals *cs = index_doc_signals(ctx->ix, cdoc);
+        ver = cs && shared_strings(&mq->sig->versions, &cs->versions, 1) > 0;
+    }
+    feat[FEAT_VERSION] = ver;
+    double days = fabs((double)(q->created_at - c->created_at)) / 86400.0;
+    feat[FEAT_TIME_GAP] = (q->created_at && c->created_at) ? log1p(days) : log1p(365.0);
+    feat[FEAT_SAME_AUTHOR] = same_str(q->author, c->author);
+    feat[FEAT_KIND_SAME] = q->kind == c->kind;
+    feat[FEAT_TYPE_SAME] = same_str(q->type, c->type);
+    feat[FEAT_PRIORITY_SAME] = same_str(q->priority, c->priority);
+}
+
+static void signal_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
+                            double feat[FEAT_COUNT])
+{
+    const text_signals *a = mq->sig, *b = index_doc_signals(ctx->ix, cdoc);
+    if (!a || !b) return;
+    feat[FEAT_EXCEPTION] = log1p_count(shared_strings(&a->exceptions, &b->exceptions, 0));
+    feat[FEAT_FRAMES] = log1p_count(shared_strings(&a->frames, &b->frames, 0));
+    feat[FEAT_PATHS] = log1p_count(shared_strings(&a->paths, &b->paths, 0));
+    feat[FEAT_ERRORS] = log1p_count(shared_strings(&a->errors, &b->errors, 0));
+}
+
+void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
+                    double bm25, double bm25_top, double feat[FEAT_COUNT])
+{
+    const ctx_priv *p = ctx->priv;
+    memset(feat, 0, FEAT_COUNT * sizeof *feat);
+    feat[FEAT_BM25F] = log1p(bm25 > 0 ? bm25 : 0);
+    feat[FEAT_BM25_REL] = bm25_top > 0 ? bm25 / bm25_top : 0;
+    feat[FEAT_RANK_BM25] = 1.0 / (1.0 + bm25_rank);
+    double fs[FIELD_COUNT] = {0};
+    index_score_fields(ctx->ix, mq->q, cdoc, fs);
+    feat[FEAT_BM25_TITLE] = log1p(fs[FIELD_TITLE] > 0 ? fs[FIELD_TITLE] : 0);
+    feat[FEAT_BM25_PROSE] = log1p(fs[FIELD_PROSE] > 0 ? fs[FIELD_PROSE] : 0);
+    feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
+    feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
+    term_features(ctx, mq, cdoc, feat);
+    item_features(ctx, mq, cdoc, feat);
+    signal_features(ctx, mq, cdoc, feat);
+    feat[FEAT_POPULARITY] =
+        log1p_count(visible_links(p, p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof));
+    /* A cross-reference always involves the query, so in as-of mode (the
+     * query as filed) it cannot exist yet. */
+    feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX &&
+                          linked(p->rel_off, p->rel_nb, cdoc, mq->qdoc);
+}

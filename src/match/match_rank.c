@@ -1,0 +1,58 @@
+/* match_rank.c -- the single ranking path: BM25F pool from the index, pair
+ * features, model score, calibrated probability, best k. */
+#include "match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const match_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
+                        size_t k, match_hit *out)
+{
+    if (!k || lo >= hi) return 0;
+    index_hit pool[MATCH_POOL];
+    size_t n = index_topk(ctx->ix, mq->q, lo, hi, mq->qdoc, MATCH_POOL, pool);
+    if (!n) return 0;
+    match_hit *hits = xmalloc(n * sizeof *hits);
+    double top = pool[0].score;
+    for (size_t i = 0; i < n; i++) {
+        match_hit *h = &hits[i];
+        h->doc = pool[i].doc;
+        h->bm25_rank = (int)i;
+        h->bm25 = pool[i].score;
+        match_features(ctx, mq, h->doc, (int)i, h->bm25, top, h->feat);
+        h->score = match_score(ctx->model, h->feat);
+        h->prob = match_prob(ctx->model, h->score);
+    }
+    qsort(hits, n, sizeof *hits, hit_cmp);
+    if (n > k) n = k;
+    memcpy(out, hits, n * sizeof *out);
+    free(hits);
+    return n;
+}
+
+size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uint32_t lo,
+                  uint32_t hi, size_t k, match_hit *out)
+{
+    match_query mq;
+    if (qdoc != UINT32_MAX) {
+        match_query_from_doc(ctx, qdoc, &mq);
+        /* rank with the caller's query, keep the doc's forward view */
+        index_query_free(&mq.own_q);
+        mq.has_own_q = 0;
+        mq.q = q;
+    } else {
+        memset(&mq, 0, sizeof mq);
+        mq.q = q;
+        mq.qdoc = UINT32_MAX;
+    }
+    size_t n = match_rank_query(ctx, &mq, lo, hi, k, out);
+    match_query_free(&mq);
+    return n;
+}

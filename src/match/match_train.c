@@ -1,0 +1,302 @@
+/* match_train.c -- fitting the linear ranker and its calibration.
+ *
+ * Weights: listwise softmax cross-entropy per query (the probability mass
+ * the model puts on the query's true duplicates within its BM25F pool),
+ * L2-regularised, minimised by full-batch Adam from zero. Full batch and a
+ * fixed summation order make training deterministic without a seed.
+ *
+ * Calibration: Platt scaling (1-D logistic regression by Newton's method,
+ * with Platt's smoothed targets) on the top MATCH_CALIB_TOP hits of held-out
+ * queries -- the pairs a maintainer would be shown. Thresholds are the
+ * lowest probabilities at which held-out precision still reaches the
+ * targets.
+ */
+#include "match.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void match_train_opts_default(match_train_opts *o)
+{
+    o->epochs = 300;
+    o->lr = 0.05;
+    o->l2 = 1e-3;
+    o->calib_share = 0.25;
+    o->high_precision = 0.92;
+    o->medium_precision = 0.6;
+}
+
+/* ---- training sets ------------------------------------------------------ */
+
+void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits,
+                        const unsigned char *labels, size_t n)
+{
+    if (ts->nq + 2 > ts->cap_q) {
+        ts->cap_q = ts->cap_q ? ts->cap_q * 2 : 64;
+        ts->off = xrealloc(ts->off, ts->cap_q * sizeof *ts->off);
+        ts->qtime = xrealloc(ts->qtime, ts->cap_q * sizeof *ts->qtime);
+    }
+    if (ts->nrows + n > ts->cap_rows) {
+        while (ts->nrows + n > ts->cap_rows) ts->cap_rows = ts->cap_rows ? ts->cap_rows * 2 : 1024;
+        ts->feat = xrealloc(ts->feat, ts->cap_rows * sizeof *ts->feat);
+        ts->label = xrealloc(ts->label, ts->cap_rows);
+    }
+    if (ts->nq == 0) ts->off[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ts->feat[ts->nrows + i], hits[i].feat, sizeof ts->feat[0]);
+        ts->label[ts->nrows + i] = labels[i];
+    }
+    ts->nrows += n;
+    ts->qtime[ts->nq] = qtime;
+    ts->off[++ts->nq] = ts->nrows;
+}
+
+void match_trainset_append(match_trainset *dst, const match_trainset *src)
+{
+    for (size_t q = 0; q < src->nq; q++) {
+        size_t a = src->off[q], n = src->off[q + 1] - a;
+        match_hit *h = xmalloc((n ? n : 1) * sizeof *h);
+        for (size_t i = 0; i < n; i++) memcpy(h[i].feat, src->feat[a + i], sizeof h[i].feat);
+        match_trainset_add(dst, src->qtime[q], h, src->label + a, n);
+        free(h);
+    }
+}
+
+void match_trainset_free(match_trainset *ts)
+{
+    free(ts->off);
+    free(ts->qtime);
+    free(ts->feat);
+    free(ts->label);
+    memset(ts, 0, sizeof *ts);
+}
+
+/* ---- weights ------------------------------------------------------------ */
+
+static int usable(const match_trainset *ts, size_t q)
+{
+    int pos = 0, neg = 0;
+    for (size_t r = ts->off[q]; r < ts->off[q + 1]; r++) {
+        if (ts->label[r]) pos = 1;
+        else neg = 1;
+    }
+    return pos && neg;
+}
+
+static void standardise(const match_trainset *ts, const size_t *qs, size_t nq, match_model *m)
+{
+    double sum[FEAT_COUNT] = {0}, sq[FEAT_COUNT] = {0};
+    size_t rows = 0;
+    for (size_t k = 0; k < nq; k++)
+        for (size_t r = ts->off[qs[k]]; r < ts->off[qs[k] + 1]; r++, rows++)
+            for (int f = 0; f < FEAT_COUNT; f++) sum[f] += ts->feat[r][f];
+    for (int f = 0; f < FEAT_COUNT; f++) m->mean[f] = rows ? sum[f] / (double)rows : 0;
+    for (size_t k = 0; k < nq; k++)
+        for (size_t r = ts->off[qs[k]]; r < ts->off[qs[k] + 1]; r++)
+            for (int f = 0; f < FEAT_COUNT; f++) {
+                double d = ts->feat[r][f] - m->mean[f];
+                sq[f] += d * d;
+            }
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        double sd = rows ? sqrt(sq[f] / (double)rows) : 0;
+        m->scale[f] = sd > 1e-9 ? sd : 1.0;
+    }
+}
+
+/* Loss gradient of the listwise objective over the queries qs. */
+static void gradient(const match_trainset *ts, const size_t *qs, size_t nq, const match_model *m,
+                     double *scratch, double g[FEAT_COUNT])
+{
+    memset(g, 0, FEAT_COUNT * sizeof *g);
+    for (size_t k = 0; k < nq; k++) {
+        size_t a = ts->off[qs[k]], n = ts->off[qs[k] + 1] - a;
+        double mx = -1e300;
+        for (size_t i = 0; i < n; i++) {
+            scratch[i] = match_score(m, ts->feat[a + i]);
+            if (scratch[i] > mx) mx = scratch[i];
+        }
+        double zall = 0, zpos = 0;
+        for (size_t i = 0; i < n; i++) {
+            double e = exp(scratch[i] - mx);
+            zall += e;
+            if (ts->label[a + i]) zpos += e;
+            scratch[i] = e;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double d = scratch[i] / zall - (ts->label[a + i] ? scratch[i] / zpos : 0);
+            if (d == 0) continue;
+            for (int f = 0; f < FEAT_COUNT; f++)
+                g[f] += d * (ts->feat[a + i][f] - m->mean[f]) / m->scale[f];
+        }
+    }
+    for (int f = 0; f < FEAT_COUNT; f++) g[f] /= (double)nq;
+}
+
+static void fit_weights(const match_trainset *ts, const size_t *qs, size_t nq,
+                        const match_train_opts *o, match_model *m)
+{
+    standardise(ts, qs, nq, m);
+    memset(m->w, 0, sizeof m->w);
+    m->bias = 0;
+    size_t maxn = 1;
+    for (size_t k = 0; k < nq; k++)
+        if (ts->off[qs[k] + 1] - ts->off[qs[k]] > maxn) maxn = ts->off[qs[k] + 1] - ts->off[qs[k]];
+    double *scratch = xmalloc(maxn * sizeof *scratch);
+    double mom[FEAT_COUNT] = {0}, vel[FEAT_COUNT] = {0}, g[FEAT_COUNT];
+    const double b1 = 0.9, b2 = 0.999;
+    for (int t = 1; t <= o->epochs; t++) {
+        gradient(ts, qs, nq, m, scratch, g);
+        for (int f = 0; f < FEAT_COUNT; f++) {
+            g[f] += 2 * o->l2 * m->w[f];
+            mom[f] = b1 * mom[f] + (1 - b1) * g[f];
+            vel[f] = b2 * vel[f] + (1 - b2) * g[f] * g[f];
+            double mh = mom[f] / (1 - pow(b1, t)), vh = vel[f] / (1 - pow(b2, t));
+            m->w[f] -= o->lr * mh / (sqrt(vh) + 1e-8);
+        }
+    }
+    free(scratch);
+}
+
+/* ---- calibration -------------------------------------------------------- */
+
+typedef struct scored {
+    double s;
+    int y;
+} scored;
+
+static int scored_desc(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    return x->s > y->s ? -1 : x->s < y->s;
+}
+
+/* Platt (2000): minimise the log loss of 1/(1+exp(a s + b)) with targets
+ * smoothed towards the class priors; Newton steps with backtracking. */
+static void fit_platt(const scored *p, size_t n, double *pa, double *pb)
+{
+    double npos = 0, nneg = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].y) npos++;
+        else nneg++;
+    }
+    double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
+    double a = 0, b = log((nneg + 1) / (npos + 1));
+    for (int it = 0; it < 100; it++) {
+        double ga = 0, gb = 0, haa = 1e-12, hab = 0, hbb = 1e-12, loss = 0;
+        for (size_t i = 0; i < n; i++) {
+            double t = p[i].y ? hi : lo, z = a * p[i].s + b;
+            double pr = 1 / (1 + exp(z));   /* probability of y = 1 */
+            double d = t - pr;              /* dLoss/dz */
+            ga += d * p[i].s;
+            gb += d;
+            double w = pr * (1 - pr);
+            haa += w * p[i].s * p[i].s;
+            hab += w * p[i].s;
+            hbb += w;
+            loss += z > 0 ? (t - 1) * -z + log1p(exp(-z)) : t * z + log1p(exp(z));
+        }
+        (void)loss;
+        double det = haa * hbb - hab * hab;
+        if (fabs(det) < 1e-300) break;
+        double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if (fabs(da) < 1e-10 && fabs(db) < 1e-10) break;
+    }
+    *pa = a;
+    *pb = b;
+}
+
+/* Lowest probability whose prefix (all pairs at least that probable) still
+ * has the target precision over at least `minsup` pairs; 1.01 (never) when
+ * no such prefix exists. */
+static double threshold_for(const match_model *m, const scored *p, size_t n, double target,
+                            size_t minsup)
+{
+    size_t tp = 0, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        tp += p[i].y;
+        if (i + 1 >= minsup && (double)tp / (double)(i + 1) >= target) best = i + 1;
+    }
+    if (!best) return 1.01;
+    return match_prob(m, p[best - 1].s);
+}
+
+static void calibrate(const match_trainset *ts, const size_t *qs, size_t nq,
+                      const match_train_opts *o, match_model *m)
+{
+    scored *p = xmalloc((nq * MATCH_CALIB_TOP + 1) * sizeof *p);
+    scored *row = NULL;
+    size_t n = 0, rowcap = 0;
+    for (size_t k = 0; k < nq; k++) {
+        size_t a = ts->off[qs[k]], cnt = ts->off[qs[k] + 1] - a;
+        if (cnt > rowcap) {
+            rowcap = cnt;
+            row = xrealloc(row, rowcap * sizeof *row);
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            row[i].s = match_score(m, ts->feat[a + i]);
+            row[i].y = ts->label[a + i];
+        }
+        qsort(row, cnt, sizeof *row, scored_desc);
+        for (size_t i = 0; i < cnt && i < MATCH_CALIB_TOP; i++) p[n++] = row[i];
+    }
+    free(row);
+    fit_platt(p, n, &m->platt_a, &m->platt_b);
+    qsort(p, n, sizeof *p, scored_desc);
+    m->thr_high = threshold_for(m, p, n, o->high_precision, 10);
+    m->thr_medium = threshold_for(m, p, n, o->medium_precision, 10);
+    if (m->thr_medium > m->thr_high) m->thr_medium = m->thr_high;
+    m->thr_duplicate = m->thr_medium < 0.5 ? m->thr_medium : 0.5;
+    free(p);
+}
+
+typedef struct qkey {
+    int64_t t;
+    size_t q;
+} qkey;
+
+/* Chronological, ties by insertion order (qsort is not stable). */
+static int qkey_cmp(const void *a, const void *b)
+{
+    const qkey *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->q < y->q ? -1 : x->q > y->q;
+}
+
+int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,
+                dp_err *err)
+{
+    match_train_opts def;
+    if (!o) {
+        match_train_opts_default(&def);
+        o = &def;
+    }
+    memset(out, 0, sizeof *out);
+    match_model_copy(out, match_model_default());
+    free(out->trained_on);
+    out->trained_on = NULL;
+    qkey *keys = xmalloc((ts->nq ? ts->nq : 1) * sizeof *keys);
+    size_t nq = 0;
+    for (size_t q = 0; q < ts->nq; q++)
+        if (usable(ts, q)) keys[nq++] = (qkey){ts->qtime[q], q};
+    if (nq < 2) {
+        free(keys);
+        return dp_fail(err, "too few training queries with a duplicate in their pool (%zu)", nq);
+    }
+    qsort(keys, nq, sizeof *keys, qkey_cmp);
+    size_t *qs = xmalloc(nq * sizeof *qs);
+    for (size_t i = 0; i < nq; i++) qs[i] = keys[i].q;
+    free(keys);
+    size_t ncal = (size_t)((double)nq * o->calib_share);
+    if (ncal < 1) ncal = 1;
+    if (ncal >= nq) ncal = nq - 1;
+    fit_weights(ts, qs, nq - ncal, o, out);
+    calibrate(ts, qs + (nq - ncal), ncal, o, out);
+    out->ntrain = nq;
+    out->trained_at = (int64_t)time(NULL);
+    free(qs);
+    return DP_OK;
+}

@@ -1,0 +1,492 @@
+/* store_items.c -- items, comments, links and label colours. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Column list shared by every item read; item_from_row follows it. */
+#define ITEM_COLS                                                                              \
+    "id, key, number, kind, title, body, state, state_reason, author, created_at, updated_at, " \
+    "closed_at, labels, components, versions, type, priority, ncomments, reactions, url, deleted"
+
+/* ---- string lists as JSON arrays ------------------------------------- */
+
+/* Returns an owned JSON array text for sv, or NULL when a string is not
+ * valid UTF-8 (jansson refuses it). */
+static char *sv_to_json(const strvec *sv)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < sv->n; i++) {
+        json_t *s = json_string(sv->v[i] ? sv->v[i] : "");
+        if (!s) {
+            json_decref(a);
+            return NULL;
+        }
+        json_array_append_new(a, s);
+    }
+    char *out = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (!out) return NULL;
+    char *copy = xstrdup(out);   /* ours to free() with the xalloc family */
+    free(out);
+    return copy;
+}
+
+static int sv_from_json(const char *text, strvec *sv)
+{
+    if (!text || !*text) return DP_OK;
+    json_t *a = json_loads(text, 0, NULL);
+    if (!a || !json_is_array(a)) {
+        json_decref(a);
+        return DP_ERR;
+    }
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (s) sv_push(sv, s);
+    }
+    json_decref(a);
+    return DP_OK;
+}
+
+/* ---- items ----------------------------------------------------------- */
+
+static int item_from_row(store *st, sqlite3_stmt *s, item *it, dp_err *err)
+{
+    item_init(it);
+    it->rowid = sqlite3_column_int64(s, 0);
+    it->key = store_col_str_empty(s, 1);
+    it->number = sqlite3_column_int64(s, 2);
+    it->kind = sqlite3_column_int(s, 3) == ITEM_PR ? ITEM_PR : ITEM_ISSUE;
+    it->title = store_col_str_empty(s, 4);
+    it->body = store_col_str_empty(s, 5);
+    it->state = store_col_str(s, 6);
+    it->state_reason = store_col_str(s, 7);
+    it->author = store_col_str(s, 8);
+    it->created_at = sqlite3_column_int64(s, 9);
+    it->updated_at = sqlite3_column_int64(s, 10);
+    it->closed_at = sqlite3_column_int64(s, 11);
+    if (sv_from_json((const char *)sqlite3_column_text(s, 12), &it->labels) != DP_OK ||
+        sv_from_json((const char *)sqlite3_column_text(s, 13), &it->components) != DP_OK ||
+        sv_from_json((const char *)sqlite3_column_text(s, 14), &it->versions) != DP_OK) {
+        dp_fail(err, "store: item %s in %s: corrupt label/component/version list", it->key, st->path);
+        item_free(it);
+        return DP_ERR;
+    }
+    it->type = store_col_str(s, 15);
+    it->priority = store_col_str(s, 16);
+    it->ncomments = sqlite3_column_int(s, 17);
+    it->reactions = sqlite3_column_int(s, 18);
+    it->url = store_col_str(s, 19);
+    it->deleted = sqlite3_column_int(s, 20);
+    return DP_OK;
+}
+
+/* Mirrors the item's labels into item_labels (used by the pair filter). */
+static int item_labels_write(store *st, int64_t item_id, const item *it, dp_err *err)
+{
+    sqlite3_stmt *d = store_stmt(st, SQ_ITEM_LABELS_DEL, "DELETE FROM item_labels WHERE item_id = ?1", err);
+    if (!d) return DP_ERR;
+    sqlite3_bind_int64(d, 1, item_id);
+    if (store_step_done(st, d, err, "updating labels of item %s", it->key) != DP_OK) return DP_ERR;
+    if (!it->labels.n) return DP_OK;
+    sqlite3_stmt *a = store_stmt(st, SQ_ITEM_LABEL_ADD,
+                                 "INSERT INTO item_labels(item_id, name) VALUES(?1, ?2) "
+                                 "ON CONFLICT DO NOTHING",
+                                 err);
+    if (!a) return DP_ERR;
+    for (size_t i = 0; i < it->labels.n; i++) {
+        if (!it->labels.v[i]) continue;
+        sqlite3_bind_int64(a, 1, item_id);
+        store_bind_text(a, 2, it->labels.v[i]);
+        if (store_step_done(st, a, err, "adding label %s to item %s", it->labels.v[i], it->key) != DP_OK)
+            return DP_ERR;
+    }
+    return DP_OK;
+}
+
+static const char item_upsert_sql[] =
+    "INSERT INTO items(repo_id, key, number, kind, title, body, state, state_reason, author, "
+    "  created_at, updated_at, closed_at, labels, components, versions, type, priority, "
+    "  ncomments, reactions, url, deleted) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+    "ON CONFLICT(repo_id, key) DO UPDATE SET number = excluded.number, kind = excluded.kind, "
+    "  title = excluded.title, body = excluded.body, state = excluded.state, "
+    "  state_reason = excluded.state_reason, author = excluded.author, "
+    "  created_at = excluded.created_at, updated_at = excluded.updated_at, "
+    "  closed_at = excluded.closed_at, labels = excluded.labels, components = excluded.components, "
+    "  versions = excluded.versions, type = excluded.type, priority = excluded.priority, "
+    "  ncomments = excluded.ncomments, reactions = excluded.reactions, url = excluded.url, "
+    "  deleted = excluded.deleted "
+    /* newer wins; an equal or older copy is a no-op, so re-import is idempotent */
+    "WHERE excluded.updated_at > items.updated_at "
+    "RETURNING id";
+
+/* The upsert proper; runs inside the caller's savepoint. */
+static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
+{
+    char *j[3] = {sv_to_json(&it->labels), sv_to_json(&it->components), sv_to_json(&it->versions)};
+    int ret = DP_ERR;
+    if (!j[0] || !j[1] || !j[2]) {
+        dp_fail(err, "store: inserting item %s: a label, component or version is not valid UTF-8", it->key);
+        goto out;
+    }
+    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_UPSERT, item_upsert_sql, err);
+    if (!s) goto out;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, it->key);
+    sqlite3_bind_int64(s, 3, it->number);
+    sqlite3_bind_int(s, 4, (int)it->kind);
+    store_bind_text(s, 5, it->title ? it->title : "");
+    store_bind_text(s, 6, it->body ? it->body : "");
+    store_bind_text(s, 7, it->state);
+    store_bind_text(s, 8, it->state_reason);
+    store_bind_text(s, 9, it->author);
+    sqlite3_bind_int64(s, 10, it->created_at);
+    sqlite3_bind_int64(s, 11, it->updated_at);
+    sqlite3_bind_int64(s, 12, it->closed_at);
+    for (int k = 0; k < 3; k++) store_bind_text(s, 13 + k, j[k]);
+    store_bind_text(s, 16, it->type);
+    store_bind_text(s, 17, it->priority);
+    sqlite3_bind_int(s, 18, it->ncomments);
+    sqlite3_bind_int(s, 19, it->reactions);
+    store_bind_text(s, 20, it->url);
+    sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {            /* stored copy is as new or newer */
+        store_done(s);
+        ret = DP_OK;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        store_fail(st, err, "inserting item %s", it->key);
+        store_done(s);
+        goto out;
+    }
+    int64_t id = sqlite3_column_int64(s, 0);
+    store_done(s);
+    if (item_labels_write(st, id, it, err) != DP_OK) goto out;
+    if (changed) *changed = 1;
+    ret = DP_OK;
+out:
+    for (int k = 0; k < 3; k++) free(j[k]);
+    return ret;
+}
+
+int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
+{
+    if (changed) *changed = 0;
+    if (!it->key || !*it->key) return dp_fail(err, "store: inserting item: the item has no key");
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    int rc = item_write(st, repo, it, changed, err);
+    if (rc != DP_OK && changed) *changed = 0;
+    return store_sp_end(st, rc, err);
+}
+
+int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err)
+{
+    item_init(out);
+    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_GET,
+                                 "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_ROW) ret = item_from_row(st, s, out, err);
+    else if (rc == SQLITE_DONE) ret = DP_NOTFOUND;
+    else ret = store_fail(st, err, "reading item %s", key);
+    store_done(s);
+    return ret;
+}
+
+int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1 "
+                           "ORDER BY created_at, number, key",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "loading items");
+    sqlite3_bind_int64(s, 1, repo);
+    int rc, ret = DP_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        item *it = item_vec_push(out);
+        if (item_from_row(st, s, it, err) != DP_OK) {
+            out->n--;
+            ret = DP_ERR;
+            break;
+        }
+    }
+    if (ret == DP_OK && rc != SQLITE_DONE) ret = store_fail(st, err, "loading items");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "UPDATE items SET deleted = 1 WHERE repo_id = ?1 AND key = ?2", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_fail(st, err, "marking item %s deleted", key);
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    int rc = store_step_done(st, s, err, "marking item %s deleted", key);
+    if (rc == DP_OK && sqlite3_changes(st->db) == 0) rc = DP_NOTFOUND;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_items_changed_since(store *st, int64_t repo, int64_t since, strvec *keys, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT key FROM items WHERE repo_id = ?1 AND updated_at > ?2 "
+                           "ORDER BY updated_at, key",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "listing changed items");
+    sqlite3_bind_int64(s, 1, repo);
+    sqlite3_bind_int64(s, 2, since);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) sv_push_owned(keys, store_col_str_empty(s, 0));
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "listing changed items");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int store_item_count(store *st, int64_t repo, size_t *issues, size_t *prs, size_t *open, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT COALESCE(SUM(kind = 0), 0), COALESCE(SUM(kind = 1), 0), "
+                           "  COALESCE(SUM(state = 'open'), 0) "
+                           "FROM items WHERE repo_id = ?1 AND deleted = 0",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "counting items");
+    sqlite3_bind_int64(s, 1, repo);
+    int ret;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        if (issues) *issues = (size_t)sqlite3_column_int64(s, 0);
+        if (prs) *prs = (size_t)sqlite3_column_int64(s, 1);
+        if (open) *open = (size_t)sqlite3_column_int64(s, 2);
+        ret = DP_OK;
+    } else {
+        ret = store_fail(st, err, "counting items");
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* ---- comments -------------------------------------------------------- */
+
+/* Finds the row of an existing copy of c: by tracker id when it has one,
+ * else by (item, created_at, author). *row = 0 when there is none. */
+static int comment_find(store *st, int64_t repo, const comment *c, int64_t *row, dp_err *err)
+{
+    sqlite3_stmt *s;
+    *row = 0;
+    if (c->id) {
+        s = store_stmt(st, SQ_COMMENT_BY_TRACKER,
+                       "SELECT id FROM comments WHERE repo_id = ?1 AND tracker_id = ?2", err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 1, repo);
+        sqlite3_bind_int64(s, 2, c->id);
+    } else {
+        s = store_stmt(st, SQ_COMMENT_FIND,
+                       "SELECT id FROM comments WHERE repo_id = ?1 AND item_key = ?2 AND created_at = ?3 "
+                       "AND author IS ?4 AND tracker_id IS NULL",
+                       err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 1, repo);
+        store_bind_text(s, 2, c->item_key);
+        sqlite3_bind_int64(s, 3, c->created_at);
+        store_bind_text(s, 4, c->author);
+    }
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *row = sqlite3_column_int64(s, 0);
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? DP_OK
+                                                      : store_fail(st, err, "looking up a comment on %s", c->item_key);
+    store_done(s);
+    return ret;
+}
+
+static int comment_write(store *st, int64_t repo, const comment *c, dp_err *err)
+{
+    int64_t row;
+    if (comment_find(st, repo, c, &row, err) != DP_OK) return DP_ERR;
+    sqlite3_stmt *s;
+    if (row) {
+        s = store_stmt(st, SQ_COMMENT_UPDATE,
+                       "UPDATE comments SET item_key = ?2, author = ?3, body = ?4, created_at = ?5, "
+                       "updated_at = ?6 WHERE id = ?1",
+                       err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 1, row);
+    } else {
+        s = store_stmt(st, SQ_COMMENT_ADD,
+                       "INSERT INTO comments(repo_id, item_key, author, body, created_at, updated_at, "
+                       "tracker_id) VALUES(?7, ?2, ?3, ?4, ?5, ?6, ?8)",
+                       err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 7, repo);
+        if (c->id) sqlite3_bind_int64(s, 8, c->id);
+        else sqlite3_bind_null(s, 8);
+    }
+    store_bind_text(s, 2, c->item_key);
+    store_bind_text(s, 3, c->author);
+    store_bind_text(s, 4, c->body ? c->body : "");
+    sqlite3_bind_int64(s, 5, c->created_at);
+    sqlite3_bind_int64(s, 6, c->updated_at);
+    return store_step_done(st, s, err, "%s comment on item %s", row ? "updating" : "inserting", c->item_key);
+}
+
+int store_comment_upsert(store *st, int64_t repo, const comment *c, dp_err *err)
+{
+    if (!c->item_key || !*c->item_key) return dp_fail(err, "store: inserting comment: no item key");
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    return store_sp_end(st, comment_write(st, repo, c, err), err);
+}
+
+static int comments_query(store *st, const char *sql, int64_t repo, const char *key, comment_vec *out,
+                          dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "loading comments");
+    sqlite3_bind_int64(s, 1, repo);
+    if (key) store_bind_text(s, 2, key);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        comment *c = comment_vec_push(out);
+        c->id = sqlite3_column_int64(s, 0);
+        c->item_key = store_col_str_empty(s, 1);
+        c->author = store_col_str(s, 2);
+        c->body = store_col_str_empty(s, 3);
+        c->created_at = sqlite3_column_int64(s, 4);
+        c->updated_at = sqlite3_column_int64(s, 5);
+    }
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading comments");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int store_comments_load(store *st, int64_t repo, const char *item_key, comment_vec *out, dp_err *err)
+{
+    return comments_query(st,
+                          "SELECT COALESCE(tracker_id, 0), item_key, author, body, created_at, updated_at "
+                          "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id",
+                          repo, item_key, out, err);
+}
+
+int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *err)
+{
+    return comments_query(st,
+                          "SELECT COALESCE(tracker_id, 0), item_key, author, body, created_at, updated_at "
+                          "FROM comments WHERE repo_id = ?1 ORDER BY item_key, created_at, id",
+                          repo, NULL, out, err);
+}
+
+/* ---- links ----------------------------------------------------------- */
+
+int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err)
+{
+    if (!l->src_key || !l->dst_key) return dp_fail(err, "store: adding link: missing item key");
+    sqlite3_stmt *s = store_stmt(st, SQ_LINK_ADD,
+                                 "INSERT INTO links(repo_id, src_key, dst_key, type, source) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5) "
+                                 "ON CONFLICT(repo_id, src_key, dst_key, type) DO NOTHING",
+                                 err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, l->src_key);
+    store_bind_text(s, 3, l->dst_key);
+    sqlite3_bind_int(s, 4, (int)l->type);
+    store_bind_text(s, 5, l->source);
+    return store_step_done(st, s, err, "adding link %s -> %s", l->src_key, l->dst_key);
+}
+
+static int links_query(store *st, const char *sql, int64_t repo, const char *key, link_vec *out,
+                       dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return store_fail(st, err, "loading links");
+    sqlite3_bind_int64(s, 1, repo);
+    if (key) store_bind_text(s, 2, key);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        item_link *l = link_vec_push(out);
+        l->src_key = store_col_str_empty(s, 0);
+        l->dst_key = store_col_str_empty(s, 1);
+        l->type = (link_type)sqlite3_column_int(s, 2);
+        l->source = store_col_str(s, 3);
+    }
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading links");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err)
+{
+    return links_query(st, "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 ORDER BY id",
+                       repo, NULL, out, err);
+}
+
+int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err)
+{
+    /* Two indexed probes (src via the unique index, dst via links_by_dst). */
+    return links_query(st,
+                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key = ?2 "
+                       "UNION ALL "
+                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
+                       "AND src_key <> ?2",
+                       repo, key, out, err);
+}
+
+int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM links WHERE repo_id = ?1", -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "counting links");
+    sqlite3_bind_int64(s, 1, repo);
+    int ret = DP_OK;
+    if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
+    else ret = store_fail(st, err, "counting links");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* ---- label colours --------------------------------------------------- */
+
+int store_label_color_set(store *st, int64_t repo, const char *name, const char *color, dp_err *err)
+{
+    if (!name) return dp_fail(err, "store: setting label colour: no label name");
+    if (color && *color == '#') color++;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO labels(repo_id, name, color) VALUES(?1, ?2, ?3) "
+                           "ON CONFLICT(repo_id, name) DO UPDATE SET color = excluded.color",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "setting colour of label %s", name);
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, name);
+    store_bind_text(s, 3, color);
+    int rc = store_step_done(st, s, err, "setting colour of label %s", name);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT name, COALESCE(color, '') FROM labels WHERE repo_id = ?1 ORDER BY name",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "loading label colours");
+    sqlite3_bind_int64(s, 1, repo);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sv_push_owned(names, store_col_str_empty(s, 0));
+        sv_push_owned(colors, store_col_str_empty(s, 1));
+    }
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading label colours");
+    sqlite3_finalize(s);
+    return ret;
+}

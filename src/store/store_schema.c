@@ -1,0 +1,135 @@
+/* store_schema.c -- the SQLite schema as a list of forward migrations.
+ *
+ * store_migrations[i] takes a database from user_version i to i+1; store_open
+ * applies the missing steps in order, each inside one transaction together
+ * with the user_version bump, so a crash leaves a whole version or none.
+ * Never edit a released step: append a new one.
+ *
+ * Design notes:
+ *  - Items are addressed by (repo_id, key). Label, component and version
+ *    lists are stored as JSON arrays of strings on the item (one read loads
+ *    the whole item); labels are also mirrored in item_labels, which is what
+ *    the pair filter probes ("either side carries label X") by primary key.
+ *  - Pairs and links refer to items by key rather than row id: analysis may
+ *    name items that a later import only fills in, and keys are what users
+ *    see. Lookups go through the unique (repo_id, key) index.
+ *  - pairs.id is AUTOINCREMENT so a replaced pair never reuses the id of a
+ *    deleted one: a web page holding an old id gets "not found", not a
+ *    different pair.
+ *  - Verdicts are keyed by (repo, query key, candidate key), not pair id,
+ *    so they survive re-analysis.
+ */
+#include "store_int.h"
+
+const char *const store_migrations[] = {
+    /* 0 -> 1: the initial schema. */
+    "CREATE TABLE repositories("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL DEFAULT 'github',"
+    "  url TEXT);"
+
+    /* Small columns first, title next, body last: filters that read
+     * state, dates or title then never walk a long body's overflow pages. */
+    "CREATE TABLE items("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL,"
+    "  number INTEGER NOT NULL DEFAULT 0,"
+    "  kind INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT,"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL DEFAULT 0,"
+    "  closed_at INTEGER NOT NULL DEFAULT 0,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  ncomments INTEGER NOT NULL DEFAULT 0,"
+    "  reactions INTEGER NOT NULL DEFAULT 0,"
+    "  state_reason TEXT,"
+    "  author TEXT,"
+    "  type TEXT,"
+    "  priority TEXT,"
+    "  url TEXT,"
+    "  title TEXT NOT NULL DEFAULT '',"
+    "  labels TEXT NOT NULL DEFAULT '[]',"
+    "  components TEXT NOT NULL DEFAULT '[]',"
+    "  versions TEXT NOT NULL DEFAULT '[]',"
+    "  body TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE(repo_id, key));"
+    "CREATE INDEX items_by_created ON items(repo_id, created_at, number, key);"
+    "CREATE INDEX items_by_updated ON items(repo_id, updated_at);"
+
+    "CREATE TABLE item_labels("
+    "  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL COLLATE NOCASE,"
+    "  PRIMARY KEY(item_id, name)) WITHOUT ROWID;"
+
+    "CREATE TABLE comments("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  item_key TEXT NOT NULL,"
+    "  tracker_id INTEGER,"             /* NULL when the tracker has none */
+    "  author TEXT,"
+    "  body TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX comments_by_tracker ON comments(repo_id, tracker_id);"
+    "CREATE INDEX comments_by_item ON comments(repo_id, item_key, created_at);"
+
+    "CREATE TABLE links("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  src_key TEXT NOT NULL,"
+    "  dst_key TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  source TEXT,"
+    "  UNIQUE(repo_id, src_key, dst_key, type));"
+    "CREATE INDEX links_by_dst ON links(repo_id, dst_key);"
+
+    "CREATE TABLE labels("
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL COLLATE NOCASE,"
+    "  color TEXT,"
+    "  PRIMARY KEY(repo_id, name)) WITHOUT ROWID;"
+
+    "CREATE TABLE pairs("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  query_key TEXT NOT NULL,"
+    "  cand_key TEXT NOT NULL,"
+    "  rank INTEGER NOT NULL DEFAULT 0,"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  prob REAL NOT NULL DEFAULT 0,"
+    "  relation TEXT NOT NULL,"
+    "  confidence TEXT NOT NULL,"
+    "  value REAL NOT NULL DEFAULT 0,"
+    "  reasoning TEXT,"
+    "  value_detail TEXT,"
+    "  suggested_comment TEXT,"
+    "  known INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE(repo_id, query_key, cand_key));"
+    "CREATE INDEX pairs_by_value ON pairs(repo_id, value DESC, id);"
+    "CREATE INDEX pairs_by_prob ON pairs(repo_id, prob DESC, id);"
+
+    "CREATE TABLE verdicts("
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  query_key TEXT NOT NULL,"
+    "  cand_key TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL CHECK (verdict IN ('duplicate','related','not_related')),"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(repo_id, query_key, cand_key)) WITHOUT ROWID;"
+
+    /* repo_id 0 is the global model, so no foreign key here. */
+    "CREATE TABLE models("
+    "  repo_id INTEGER PRIMARY KEY,"
+    "  text TEXT NOT NULL,"
+    "  trained_at INTEGER NOT NULL,"
+    "  ntrain INTEGER NOT NULL);"
+
+    "CREATE TABLE kv("
+    "  repo_id INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY(repo_id, key)) WITHOUT ROWID;",
+};
+
+const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

@@ -1,0 +1,466 @@
+/* store_sqlite.c -- the SQLite store: opening, migrations, transactions,
+ * the statement cache and error helpers, repositories, models and kv.
+ * Items, comments, links and labels live in store_items.c; pairs and
+ * verdicts in store_pairs.c; the schema in store_schema.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+
+/* How long a writer waits for another connection's lock (the web server
+ * reads while analyze writes) before SQLITE_BUSY. */
+#define STORE_BUSY_MS 10000
+
+/* ---- helpers --------------------------------------------------------- */
+
+int store_fail(store *st, dp_err *err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return dp_fail(err, "store: %s: %s", what, st && st->db ? sqlite3_errmsg(st->db) : "no database");
+}
+
+sqlite3_stmt *store_stmt(store *st, int slot, const char *sql, dp_err *err)
+{
+    if (!st->cache[slot] &&
+        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->cache[slot], NULL) != SQLITE_OK) {
+        store_fail(st, err, "preparing statement");
+        st->cache[slot] = NULL;
+        return NULL;
+    }
+    return st->cache[slot];
+}
+
+void store_done(sqlite3_stmt *s)
+{
+    if (!s) return;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+int store_exec(store *st, const char *sql, const char *what, dp_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        dp_fail(err, "store: %s: %s", what, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return DP_ERR;
+    }
+    return DP_OK;
+}
+
+int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ...)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {}
+    if (rc != SQLITE_DONE) {
+        char what[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        store_fail(st, err, "%s", what);
+        store_done(s);
+        return DP_ERR;
+    }
+    store_done(s);
+    return DP_OK;
+}
+
+int store_sp_begin(store *st, dp_err *err)
+{
+    return store_exec(st, "SAVEPOINT store_op", "starting savepoint", err);
+}
+
+int store_sp_end(store *st, int ok, dp_err *err)
+{
+    if (ok == DP_OK)
+        return store_exec(st, "RELEASE store_op", "releasing savepoint", err);
+    /* Keep the caller's error message; the rollback itself cannot fail in
+     * a way we could report better. */
+    sqlite3_exec(st->db, "ROLLBACK TO store_op; RELEASE store_op", NULL, NULL, NULL);
+    return ok;
+}
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(s, i);
+}
+
+char *store_col_str(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    if (!t) return NULL;
+    return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(s, i));
+}
+
+char *store_col_str_empty(sqlite3_stmt *s, int i)
+{
+    char *t = store_col_str(s, i);
+    return t ? t : xstrdup("");
+}
+
+/* ---- open / close / migrate ----------------------------------------- */
+
+static int user_version(store *st, int *v, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "reading schema version of %s", st->path);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        store_fail(st, err, "reading schema version of %s", st->path);
+        sqlite3_finalize(s);
+        return DP_ERR;
+    }
+    *v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return DP_OK;
+}
+
+static int too_new(store *st, int v, dp_err *err)
+{
+    return dp_fail(err,
+                   "store: %s has schema version %d but this doppel knows only up to %d; "
+                   "use a newer doppel",
+                   st->path, v, store_nmigrations);
+}
+
+/* Applies the missing migration steps, each with its version bump in one
+ * transaction. The version is re-read under the write lock because another
+ * process may have migrated in the meantime. */
+static int migrate(store *st, dp_err *err)
+{
+    for (;;) {
+        int v;
+        if (store_exec(st, "BEGIN IMMEDIATE", "locking for migration", err) != DP_OK) return DP_ERR;
+        if (user_version(st, &v, err) != DP_OK) goto fail;
+        if (v > store_nmigrations) {
+            too_new(st, v, err);
+            goto fail;
+        }
+        if (v == store_nmigrations) {
+            st->version = v;
+            return store_exec(st, "COMMIT", "finishing migration", err);
+        }
+        char what[64], bump[64];
+        snprintf(what, sizeof what, "migrating schema to version %d", v + 1);
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (store_exec(st, store_migrations[v], what, err) != DP_OK) goto fail;
+        if (store_exec(st, bump, what, err) != DP_OK) goto fail;
+        if (store_exec(st, "COMMIT", what, err) != DP_OK) goto fail;
+    }
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return DP_ERR;
+}
+
+static int open_common(const char *path, int readonly, store **out, dp_err *err)
+{
+    *out = NULL;
+    if (!path || !*path) path = STORE_DEFAULT_PATH;
+    store *st = xcalloc(1, sizeof *st);
+    st->path = xstrdup(path);
+    st->readonly = readonly;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        store_fail(st, err, "opening %s%s", path, readonly ? " read-only" : "");
+        store_close(st);
+        return DP_ERR;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    char what[600];
+    snprintf(what, sizeof what, "opening %s", path);
+    int v = 0;
+    /* mmap and a larger page cache: pair filters scan whole tables. */
+    if (store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
+                   what, err) != DP_OK)
+        goto fail;
+    if (!readonly) {
+        /* WAL: readers (the web server) never block the writer (analyze).
+         * synchronous=NORMAL is durable enough in WAL and much faster. */
+        if (store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", what, err) != DP_OK)
+            goto fail;
+        if (migrate(st, err) != DP_OK) goto fail;
+    } else {
+        if (store_exec(st, "PRAGMA query_only = ON", what, err) != DP_OK) goto fail;
+        if (user_version(st, &v, err) != DP_OK) goto fail;
+        if (v > store_nmigrations) {
+            too_new(st, v, err);
+            goto fail;
+        }
+        if (v == 0) {
+            dp_fail(err, "store: %s is not a doppel database (no schema); import something first", path);
+            goto fail;
+        }
+        if (v < store_nmigrations) {
+            dp_fail(err, "store: %s has schema version %d, this doppel needs %d; "
+                         "open it once for writing (e.g. doppel import) to migrate it",
+                    path, v, store_nmigrations);
+            goto fail;
+        }
+        st->version = v;
+    }
+    *out = st;
+    return DP_OK;
+fail:
+    store_close(st);
+    return DP_ERR;
+}
+
+int store_open(const char *path, store **out, dp_err *err)
+{
+    return open_common(path, 0, out, err);
+}
+
+int store_open_readonly(const char *path, store **out, dp_err *err)
+{
+    return open_common(path, 1, out, err);
+}
+
+void store_close(store *st)
+{
+    if (!st) return;
+    for (int i = 0; i < SQ__COUNT; i++) sqlite3_finalize(st->cache[i]);
+    if (st->db) {
+        /* An open transaction at close is a caller bug; dropping it is the
+         * only safe choice (sqlite3_close_v2 would roll back anyway). */
+        if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close_v2(st->db);
+    }
+    free(st->path);
+    free(st);
+}
+
+int store_schema_version(store *st) { return st->version; }
+
+/* ---- transactions ---------------------------------------------------- */
+
+int store_begin(store *st, dp_err *err)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: begin: a transaction is already open");
+    /* IMMEDIATE takes the write lock now (waiting up to the busy timeout),
+     * instead of failing half-way through an import when a read
+     * transaction cannot be upgraded. */
+    return store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
+}
+
+int store_commit(store *st, dp_err *err)
+{
+    if (sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: commit: no transaction is open");
+    return store_exec(st, "COMMIT", "committing transaction", err);
+}
+
+void store_rollback(store *st)
+{
+    if (st && st->db && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- repositories ---------------------------------------------------- */
+
+void repo_info_free(repo_info *r)
+{
+    if (!r) return;
+    free(r->name);
+    free(r->kind);
+    free(r->url);
+    memset(r, 0, sizeof *r);
+}
+
+static int repo_find(store *st, const char *name, int64_t *id, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_REPO_GET, "SELECT id FROM repositories WHERE name = ?1", err);
+    if (!s) return DP_ERR;
+    store_bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        store_done(s);
+        return DP_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        store_fail(st, err, "looking up repository %s", name);
+        store_done(s);
+        return DP_ERR;
+    }
+    store_done(s);
+    return DP_NOTFOUND;
+}
+
+int store_repo_get(store *st, const char *name, int create, const char *kind, const char *url,
+                   int64_t *repo_id, dp_err *err)
+{
+    if (!name || !*name) return dp_fail(err, "store: repository name is empty");
+    int rc = repo_find(st, name, repo_id, err);
+    if (rc != DP_NOTFOUND || !create) return rc;
+    sqlite3_stmt *s = store_stmt(st, SQ_REPO_ADD,
+                                 "INSERT INTO repositories(name, kind, url) VALUES(?1, ?2, ?3)", err);
+    if (!s) return DP_ERR;
+    store_bind_text(s, 1, name);
+    store_bind_text(s, 2, kind ? kind : "github");
+    store_bind_text(s, 3, url);
+    if (store_step_done(st, s, err, "adding repository %s", name) != DP_OK) return DP_ERR;
+    *repo_id = sqlite3_last_insert_rowid(st->db);
+    return DP_OK;
+}
+
+int store_repo_list(store *st, repo_info **out, size_t *n, dp_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, name, kind, url FROM repositories ORDER BY name", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_fail(st, err, "listing repositories");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        repo_info *r = &(*out)[(*n)++];
+        r->id = sqlite3_column_int64(s, 0);
+        r->name = store_col_str(s, 1);
+        r->kind = store_col_str(s, 2);
+        r->url = store_col_str(s, 3);
+    }
+    if (rc != SQLITE_DONE) {
+        store_fail(st, err, "listing repositories");
+        sqlite3_finalize(s);
+        for (size_t i = 0; i < *n; i++) repo_info_free(&(*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return DP_ERR;
+    }
+    sqlite3_finalize(s);
+    return DP_OK;
+}
+
+int store_repo_resolve(store *st, const char *name, int64_t *repo_id, dp_err *err)
+{
+    if (name) {
+        int rc = repo_find(st, name, repo_id, err);
+        if (rc == DP_NOTFOUND) return dp_fail(err, "store: no repository named '%s' in %s", name, st->path);
+        return rc;
+    }
+    repo_info *rs;
+    size_t n;
+    if (store_repo_list(st, &rs, &n, err) != DP_OK) return DP_ERR;
+    int rc = DP_OK;
+    if (n == 1) {
+        *repo_id = rs[0].id;
+    } else if (n == 0) {
+        rc = dp_fail(err, "store: no repository in %s yet; import one first (doppel import)", st->path);
+    } else {
+        sbuf sb;
+        sb_init(&sb);
+        for (size_t i = 0; i < n && i < 10; i++) sb_printf(&sb, "%s%s", i ? ", " : "", rs[i].name);
+        if (n > 10) sb_adds(&sb, ", ...");
+        rc = dp_fail(err, "store: %zu repositories in %s (%s); choose one with --repo", n, st->path,
+                     sb_str(&sb));
+        sb_free(&sb);
+    }
+    for (size_t i = 0; i < n; i++) repo_info_free(&rs[i]);
+    free(rs);
+    return rc;
+}
+
+/* ---- models ---------------------------------------------------------- */
+
+int store_model_save(store *st, int64_t repo, const char *text, size_t ntrain, dp_err *err)
+{
+    if (!text) return dp_fail(err, "store: saving model: no model text");
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO models(repo_id, text, trained_at, ntrain) VALUES(?1, ?2, ?3, ?4) "
+                           "ON CONFLICT(repo_id) DO UPDATE SET text = excluded.text, "
+                           "trained_at = excluded.trained_at, ntrain = excluded.ntrain",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "saving model for repository %lld", (long long)repo);
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, text);
+    sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+    sqlite3_bind_int64(s, 4, (int64_t)ntrain);
+    int rc = store_step_done(st, s, err, "saving model for repository %lld", (long long)repo);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_model_load(store *st, int64_t repo, char **text, int64_t *trained_at, size_t *ntrain,
+                     dp_err *err)
+{
+    *text = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT text, trained_at, ntrain FROM models WHERE repo_id = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_fail(st, err, "loading model for repository %lld", (long long)repo);
+    sqlite3_bind_int64(s, 1, repo);
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_ROW) {
+        *text = store_col_str_empty(s, 0);
+        if (trained_at) *trained_at = sqlite3_column_int64(s, 1);
+        if (ntrain) *ntrain = (size_t)sqlite3_column_int64(s, 2);
+        ret = DP_OK;
+    } else if (rc == SQLITE_DONE) {
+        ret = DP_NOTFOUND;
+    } else {
+        ret = store_fail(st, err, "loading model for repository %lld", (long long)repo);
+    }
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* ---- key/value ------------------------------------------------------- */
+
+int store_kv_set(store *st, int64_t repo, const char *key, const char *value, dp_err *err)
+{
+    if (!key) return dp_fail(err, "store: kv: no key");
+    sqlite3_stmt *s;
+    if (value)
+        s = store_stmt(st, SQ_KV_SET,
+                       "INSERT INTO kv(repo_id, key, value) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(repo_id, key) DO UPDATE SET value = excluded.value",
+                       err);
+    else
+        s = store_stmt(st, SQ_KV_DEL, "DELETE FROM kv WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    if (value) store_bind_text(s, 3, value);
+    return store_step_done(st, s, err, "setting %s", key);
+}
+
+int store_kv_get(store *st, int64_t repo, const char *key, char **value, dp_err *err)
+{
+    *value = NULL;
+    sqlite3_stmt *s = store_stmt(st, SQ_KV_GET, "SELECT value FROM kv WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_ROW) {
+        *value = store_col_str_empty(s, 0);
+        ret = DP_OK;
+    } else if (rc == SQLITE_DONE) {
+        ret = DP_NOTFOUND;
+    } else {
+        ret = store_fail(st, err, "reading %s", key);
+    }
+    store_done(s);
+    return ret;
+}

@@ -1,0 +1,520 @@
+/* github.c -- GitHub REST client: one reused curl handle, GitHub headers,
+ * rate-limit waits and bounded retries. See github.h for the contract. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "github.h"
+
+#define GH_MAX_BODY ((size_t)512 << 20)   /* refuse absurd pages */
+#define GH_MAX_WAIT_S 3660.0
+
+struct gh_client {
+    CURL *curl;
+    char *base;                 /* normalised API URL */
+    char *token;                /* NULL when anonymous */
+    char *user_agent;
+    gh_config cfg;              /* strings above replace the cfg pointers */
+    gh_stats stats;
+    unsigned seed;
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *trim_dup(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    return xstrndup(s, n);
+}
+
+char *gh_link_find(const char *h, const char *rel)
+{
+    /* Link: <url>; rel="next", <url>; rel="last" */
+    if (!h) return NULL;
+    const char *p = h;
+    while ((p = strchr(p, '<'))) {
+        const char *end = strchr(p, '>');
+        if (!end) return NULL;
+        const char *params = end + 1;
+        const char *stop = strchr(params, ',');
+        /* A URL may itself contain ','; the next entry starts at the next '<'
+         * after a ','. Params end at the first ',' followed by '<'. */
+        while (stop) {
+            const char *q = stop + 1;
+            while (*q == ' ') q++;
+            if (*q == '<') break;
+            stop = strchr(q, ',');
+        }
+        size_t plen = stop ? (size_t)(stop - params) : strlen(params);
+        char *ps = xstrndup(params, plen);
+        int match = 0;
+        for (char *r = ps; (r = strstr(r, "rel=")); r += 4) {
+            char *v = r + 4;
+            if (*v == '"') v++;
+            /* rel may hold several space-separated values */
+            char *vend = v + strcspn(v, "\";,");
+            for (char *t = v; t < vend;) {
+                size_t tl = strcspn(t, " \";,");
+                if (tl == strlen(rel) && !strncmp(t, rel, tl)) match = 1;
+                t += tl;
+                while (*t == ' ') t++;
+            }
+        }
+        free(ps);
+        if (match) return xstrndup(p + 1, (size_t)(end - p - 1));
+        if (!stop) return NULL;
+        p = stop + 1;
+    }
+    return NULL;
+}
+
+char *gh_redact_url(const char *url)
+{
+    if (!url) return xstrdup("(null)");
+    sbuf sb;
+    sb_init(&sb);
+    const char *s = url;
+    const char *scheme = strstr(s, "://");
+    const char *auth = scheme ? scheme + 3 : s;
+    const char *host_end = auth + strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', (size_t)(host_end - auth));
+    sb_add(&sb, s, (size_t)(auth - s));
+    if (at) auth = at + 1;
+    sb_add(&sb, auth, (size_t)(host_end - auth));
+    const char *p = host_end;
+    /* Copy path and query, masking secret query values. */
+    while (*p) {
+        if ((*p == '?' || *p == '&') && p[1]) {
+            sb_addc(&sb, *p++);
+            size_t klen = strcspn(p, "=&#");
+            static const char *secret[] = {"access_token", "token", "client_secret", NULL};
+            int hide = 0;
+            for (int i = 0; secret[i]; i++)
+                if (klen == strlen(secret[i]) && !strncasecmp(p, secret[i], klen)) hide = 1;
+            sb_add(&sb, p, klen);
+            p += klen;
+            if (*p == '=') {
+                sb_addc(&sb, '=');
+                p++;
+                size_t vlen = strcspn(p, "&#");
+                if (hide) sb_adds(&sb, "REDACTED");
+                else sb_add(&sb, p, vlen);
+                p += vlen;
+            }
+            continue;
+        }
+        sb_addc(&sb, *p++);
+    }
+    return sb_take(&sb);
+}
+
+/* Length of "scheme://host[:port]" in url, 0 if not absolute. */
+static size_t origin_len(const char *url)
+{
+    const char *s = strstr(url, "://");
+    if (!s) return 0;
+    s += 3;
+    return (size_t)(s - url) + strcspn(s, "/?#");
+}
+
+int gh_same_origin(const char *base, const char *url)
+{
+    size_t bl = origin_len(base), ul = origin_len(url);
+    if (!bl || bl != ul || strncasecmp(base, url, bl)) return 0;
+    const char *bp = base + bl;   /* path prefix, e.g. "/api/v3" */
+    size_t bpl = strcspn(bp, "?#");
+    while (bpl && bp[bpl - 1] == '/') bpl--;
+    if (strncmp(url + ul, bp, bpl)) return 0;
+    char c = url[ul + bpl];
+    return c == '\0' || c == '/' || c == '?';
+}
+
+long gh_backoff_ms(int attempt, long base_ms, long cap_ms, unsigned *seed)
+{
+    if (base_ms < 1) base_ms = 1;
+    if (cap_ms < base_ms) cap_ms = base_ms;
+    long d = base_ms;
+    for (int i = 0; i < attempt && d < cap_ms; i++) d *= 2;
+    if (d > cap_ms) d = cap_ms;
+    long half = d / 2;
+    long span = d - half;
+    return half + (span > 0 ? (long)((unsigned long)rand_r(seed) % (unsigned long)(span + 1)) : 0);
+}
+
+gh_verdict gh_classify(long status, const gh_response *r, const char *body)
+{
+    if (status >= 500 && status <= 599) return GH_RETRY;
+    if (status == 403 || status == 429) {
+        if (r->retry_after >= 0) return GH_RATE_SECONDARY;
+        if (r->rate_remaining == 0) return GH_RATE_PRIMARY;
+        if (body && (strcasestr(body, "secondary rate limit") || strcasestr(body, "abuse")))
+            return GH_RATE_SECONDARY;
+        if (status == 429) return GH_RATE_SECONDARY;
+        if (body && strcasestr(body, "rate limit")) return GH_RATE_PRIMARY;
+        return GH_FAIL;
+    }
+    if ((status >= 200 && status < 300) || status == 304 || status == 404 || status == 410 ||
+        status == 301 || status == 302 || status == 307 || status == 308)
+        return GH_DONE;
+    return GH_FAIL;
+}
+
+double gh_rate_wait_s(const gh_response *r, int64_t now, double fallback_s)
+{
+    double w = fallback_s;
+    if (r->retry_after >= 0) w = (double)r->retry_after;
+    else if (r->rate_reset > 0) w = (double)(r->rate_reset - now) + 1.0;
+    if (w < 1.0) w = 1.0;
+    if (w > GH_MAX_WAIT_S) w = GH_MAX_WAIT_S;
+    return w;
+}
+
+/* ---- curl plumbing ------------------------------------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    gh_response *r = ud;
+    size_t len = size * n;
+    if (r->body.len + len > GH_MAX_BODY) return 0;   /* curl fails with WRITE_ERROR */
+    sb_add(&r->body, p, len);
+    return len;
+}
+
+static void reset_headers(gh_response *r)
+{
+    free(r->etag);
+    free(r->next_url);
+    free(r->last_url);
+    free(r->location);
+    r->etag = r->next_url = r->last_url = r->location = NULL;
+    r->rate_limit = r->rate_remaining = -1;
+    r->rate_reset = 0;
+    r->retry_after = -1;
+}
+
+static int header_is(const char *line, size_t n, const char *name, const char **val)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl)) return 0;
+    *val = line + nl + 1;
+    return 1;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud)
+{
+    gh_response *r = ud;
+    size_t len = size * n;
+    const char *v;
+    if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+        reset_headers(r);     /* a new response (after 100 Continue) */
+        return len;
+    }
+    size_t vl;
+#define VAL_LEN() (vl = len - (size_t)(v - line))
+    if (header_is(line, len, "etag", &v)) {
+        VAL_LEN();
+        free(r->etag);
+        r->etag = trim_dup(v, vl);
+    } else if (header_is(line, len, "link", &v)) {
+        VAL_LEN();
+        char *h = trim_dup(v, vl);
+        free(r->next_url);
+        free(r->last_url);
+        r->next_url = gh_link_find(h, "next");
+        r->last_url = gh_link_find(h, "last");
+        free(h);
+    } else if (header_is(line, len, "location", &v)) {
+        VAL_LEN();
+        free(r->location);
+        r->location = trim_dup(v, vl);
+    } else if (header_is(line, len, "x-ratelimit-limit", &v)) {
+        r->rate_limit = strtol(v, NULL, 10);
+    } else if (header_is(line, len, "x-ratelimit-remaining", &v)) {
+        r->rate_remaining = strtol(v, NULL, 10);
+    } else if (header_is(line, len, "x-ratelimit-reset", &v)) {
+        r->rate_reset = strtoll(v, NULL, 10);
+    } else if (header_is(line, len, "retry-after", &v)) {
+        /* Seconds form only; an HTTP-date falls back to the default wait. */
+        char *end;
+        long s = strtol(v, &end, 10);
+        if (end != v && s >= 0) r->retry_after = s;
+    }
+#undef VAL_LEN
+    return len;
+}
+
+static char *normalise_base(const char *api_url)
+{
+    const char *u = api_url && *api_url ? api_url : "https://api.github.com";
+    size_t n = strlen(u);
+    while (n && u[n - 1] == '/') n--;
+    return xstrndup(u, n);
+}
+
+int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err)
+{
+    *out = NULL;
+    static int global_done;
+    if (!global_done) {
+        /* Not thread-safe by curl's rules; the CLI is single-threaded here. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return dp_fail(err, "cannot initialise libcurl");
+        global_done = 1;
+    }
+    gh_client *c = xcalloc(1, sizeof *c);
+    c->cfg = *cfg;
+    c->base = normalise_base(cfg->api_url);
+    if (!origin_len(c->base) || (strncasecmp(c->base, "http://", 7) && strncasecmp(c->base, "https://", 8))) {
+        char *red = gh_redact_url(c->base);
+        dp_fail(err, "API URL must start with https:// (or http://): %s", red);
+        free(red);
+        gh_client_free(c);
+        return DP_ERR;
+    }
+    c->token = cfg->token && *cfg->token ? xstrdup(cfg->token) : NULL;
+    c->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "doppel/0.1");
+    if (c->cfg.max_tries <= 0) c->cfg.max_tries = 6;
+    if (c->cfg.backoff_base_ms <= 0) c->cfg.backoff_base_ms = 1000;
+    if (c->cfg.backoff_cap_ms <= 0) c->cfg.backoff_cap_ms = 60000;
+    if (c->cfg.stall_timeout_s <= 0) c->cfg.stall_timeout_s = 60;
+    if (c->cfg.max_rate_waits <= 0) c->cfg.max_rate_waits = 10;
+    c->stats.rate_limit = c->stats.rate_remaining = -1;
+    c->seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
+
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        gh_client_free(c);
+        return dp_fail(err, "cannot create a curl handle");
+    }
+    CURL *h = c->curl;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);   /* redirects are decisions */
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->cfg.stall_timeout_s);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+    *out = c;
+    return DP_OK;
+}
+
+void gh_client_free(gh_client *c)
+{
+    if (!c) return;
+    if (c->curl) curl_easy_cleanup(c->curl);
+    if (c->token) {
+        /* Best effort: do not leave the secret in freed heap memory. */
+        volatile char *t = c->token;
+        while (*t) *t++ = 0;
+        free(c->token);
+    }
+    free(c->base);
+    free(c->user_agent);
+    free(c);
+}
+
+const gh_stats *gh_client_stats(const gh_client *c) { return &c->stats; }
+const char *gh_client_base(const gh_client *c) { return c->base; }
+
+void gh_response_free(gh_response *r)
+{
+    if (!r) return;
+    sb_free(&r->body);
+    reset_headers(r);
+}
+
+/* Sleeps `secs`, reporting the countdown; DP_ERR when cancelled. */
+static int gh_sleep(gh_client *c, double secs, const char *why, dp_err *err)
+{
+    double end = dp_now() + secs;
+    c->stats.waited_s += secs;
+    for (;;) {
+        if (c->cfg.cancel && *c->cfg.cancel) return dp_fail(err, "interrupted");
+        double left = end - dp_now();
+        if (left <= 0) break;
+        if (c->cfg.on_wait) c->cfg.on_wait(c->cfg.wait_ctx, left, why);
+        double step = left < 0.25 ? left : 0.25;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);   /* EINTR just ends the step early */
+    }
+    if (c->cfg.on_wait) c->cfg.on_wait(c->cfg.wait_ctx, 0, why);
+    return DP_OK;
+}
+
+/* The "message" of a GitHub error body, else a short excerpt. Owned. */
+static char *error_message(const char *body)
+{
+    if (!body || !*body) return xstrdup("(empty body)");
+    const char *m = strstr(body, "\"message\"");
+    if (m && (m = strchr(m + 9, '"'))) {
+        const char *e = m + 1;
+        while (*e && *e != '"') e += (*e == '\\' && e[1]) ? 2 : 1;
+        return xstrndup(m + 1, (size_t)(e - m - 1) > 200 ? 200 : (size_t)(e - m - 1));
+    }
+    size_t n = strcspn(body, "\r\n");
+    return xstrndup(body, n > 200 ? 200 : n);
+}
+
+static int curl_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_WRITE_ERROR:       /* our body limit */
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static struct curl_slist *build_headers(gh_client *c, const char *etag)
+{
+    struct curl_slist *h = NULL;
+    h = curl_slist_append(h, "Accept: application/vnd.github+json");
+    h = curl_slist_append(h, "X-GitHub-Api-Version: 2022-11-28");
+    if (c->token) {
+        char *a = xasprintf("Authorization: Bearer %s", c->token);
+        h = curl_slist_append(h, a);
+        volatile char *t = a;
+        while (*t) *t++ = 0;
+        free(a);
+    }
+    if (etag && *etag) {
+        char *a = xasprintf("If-None-Match: %s", etag);
+        h = curl_slist_append(h, a);
+        free(a);
+    }
+    return h;
+}
+
+static void free_headers(struct curl_slist *h)
+{
+    /* The Authorization line holds the token: wipe before freeing. */
+    for (struct curl_slist *p = h; p; p = p->next) {
+        volatile char *t = p->data;
+        while (*t) *t++ = 0;
+    }
+    curl_slist_free_all(h);
+}
+
+/* One exchange. Returns the curl code; fills resp. */
+static CURLcode perform(gh_client *c, const char *url, const char *etag, gh_response *resp)
+{
+    sb_reset(&resp->body);
+    reset_headers(resp);
+    resp->status = 0;
+    c->curl_err[0] = 0;
+    struct curl_slist *hdr = build_headers(c, etag);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, resp);
+    CURLcode rc = curl_easy_perform(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    free_headers(hdr);
+    c->stats.requests++;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        c->stats.bytes += resp->body.len;
+        if (resp->rate_remaining >= 0) {
+            c->stats.rate_remaining = resp->rate_remaining;
+            c->stats.rate_limit = resp->rate_limit;
+            c->stats.rate_reset = resp->rate_reset;
+        }
+        if (resp->status == 304) c->stats.not_modified++;
+    }
+    return rc;
+}
+
+/* Before a request: if the last answer said the budget is spent, wait for
+ * the reset instead of burning a request on a certain 403. */
+static int wait_for_budget(gh_client *c, dp_err *err)
+{
+    if (c->stats.rate_remaining != 0 || c->stats.rate_reset <= 0) return DP_OK;
+    gh_response r = {.retry_after = -1, .rate_reset = c->stats.rate_reset};
+    double w = gh_rate_wait_s(&r, (int64_t)time(NULL), 1.0);
+    c->stats.rate_waits++;
+    c->stats.rate_remaining = -1;
+    return gh_sleep(c, w, "rate limit reset", err);
+}
+
+int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, dp_err *err)
+{
+    memset(resp, 0, sizeof *resp);
+    sb_init(&resp->body);
+    reset_headers(resp);
+    if (!gh_same_origin(c->base, url)) {
+        char *red = gh_redact_url(url);
+        dp_fail(err, "refusing to fetch %s: not under the API URL", red);
+        free(red);
+        return DP_ERR;
+    }
+    int tries = 0, rate_waits = 0;
+    for (;;) {
+        if (c->cfg.cancel && *c->cfg.cancel) return dp_fail(err, "interrupted");
+        if (wait_for_budget(c, err) != DP_OK) return DP_ERR;
+        CURLcode rc = perform(c, url, etag, resp);
+        const char *why = NULL;
+        char detail[256] = "";
+        if (rc != CURLE_OK) {
+            snprintf(detail, sizeof detail, "%s", c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
+            if (!curl_retryable(rc)) goto fail;
+            why = "network error";
+        } else {
+            const char *body = sb_str(&resp->body);
+            gh_verdict v = gh_classify(resp->status, resp, body);
+            if (v == GH_DONE) return DP_OK;
+            char *msg = error_message(body);
+            snprintf(detail, sizeof detail, "HTTP %ld: %s", resp->status, msg);
+            free(msg);
+            if (v == GH_FAIL) goto fail;
+            if (v == GH_RATE_PRIMARY || v == GH_RATE_SECONDARY) {
+                if (++rate_waits > c->cfg.max_rate_waits) goto fail;
+                /* GitHub: without Retry-After wait at least a minute for a
+                 * secondary limit; scaled by the base delay so tests are fast. */
+                double fallback = 60.0 * (double)c->cfg.backoff_base_ms / 1000.0;
+                double w = gh_rate_wait_s(resp, (int64_t)time(NULL), fallback);
+                c->stats.rate_waits++;
+                c->stats.rate_remaining = -1;
+                if (gh_sleep(c, w, v == GH_RATE_PRIMARY ? "rate limit reset" : "secondary rate limit",
+                             err) != DP_OK)
+                    return DP_ERR;
+                continue;
+            }
+            why = "server error";
+        }
+        if (tries + 1 >= c->cfg.max_tries) goto fail;
+        tries++;
+        c->stats.retries++;
+        long ms = gh_backoff_ms(tries - 1, c->cfg.backoff_base_ms, c->cfg.backoff_cap_ms, &c->seed);
+        if (gh_sleep(c, (double)ms / 1000.0, why, err) != DP_OK) return DP_ERR;
+        continue;
+    fail:;
+        char *red = gh_redact_url(url);
+        if (tries > 0)
+            dp_fail(err, "GET %s: %s (after %d tries)", red, detail, tries + 1);
+        else
+            dp_fail(err, "GET %s: %s", red, detail);
+        free(red);
+        return DP_ERR;
+    }
+}

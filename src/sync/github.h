@@ -1,0 +1,112 @@
+/* github.h -- a small GitHub REST client on libcurl, used by sync.c.
+ *
+ * Contract:
+ *  - One gh_client owns one curl easy handle, reused for every request so the
+ *    connection stays alive (HTTP/2 over TLS where the server offers it,
+ *    gzip/deflate/br bodies decoded by curl). Not thread-safe: one client per
+ *    thread.
+ *  - gh_get() sends the GitHub headers (Accept, X-GitHub-Api-Version,
+ *    User-Agent, Authorization when a token is set, If-None-Match when an ETag
+ *    is given) and does all waiting and retrying itself: it waits out primary
+ *    rate limits (X-RateLimit-Remaining 0 until X-RateLimit-Reset), honours
+ *    Retry-After and secondary rate limits, and retries 5xx answers and
+ *    network errors with bounded exponential backoff and jitter. It returns
+ *    DP_OK for the answers a caller must handle (2xx, 304, 301/302/307/308,
+ *    404, 410) and DP_ERR for everything else after the retries.
+ *  - The token is only ever put in the Authorization header. Error messages
+ *    carry URLs passed through gh_redact_url() and never the token.
+ *  - URLs must be absolute and on the same origin as the configured API URL:
+ *    a Link or Location pointing elsewhere is refused, so the token is never
+ *    sent to another host.
+ */
+#ifndef DP_SYNC_GITHUB_H
+#define DP_SYNC_GITHUB_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "../common/util.h"
+
+/* Called about 4 times a second while the client sleeps (rate limit, backoff):
+ * `left` seconds remain, `why` says what it waits for. */
+typedef void (*gh_wait_fn)(void *ctx, double left, const char *why);
+
+typedef struct gh_config {
+    const char *api_url;        /* "https://api.github.com" or "https://HOST/api/v3" */
+    const char *token;          /* NULL or "" = anonymous; copied by the client */
+    const char *user_agent;     /* NULL = "doppel/0.1" */
+    int max_tries;              /* attempts per request for 5xx/network errors; 0 = 6 */
+    long backoff_base_ms;       /* first retry delay; 0 = 1000 */
+    long backoff_cap_ms;        /* longest retry delay; 0 = 60000 */
+    long stall_timeout_s;       /* abort a transfer idle this long; 0 = 60 */
+    int max_rate_waits;         /* rate-limit waits per request; 0 = 10 */
+    gh_wait_fn on_wait;
+    void *wait_ctx;
+    volatile sig_atomic_t *cancel;   /* set non-zero (SIGINT) to stop waiting/retrying */
+} gh_config;
+
+typedef struct gh_response {
+    long status;
+    sbuf body;
+    char *etag;                 /* ETag header, owned, NULL if none */
+    char *next_url;             /* Link rel="next", owned, NULL if none */
+    char *last_url;             /* Link rel="last" */
+    char *location;             /* Location header (redirects) */
+    long rate_limit;            /* X-RateLimit-Limit, -1 unknown */
+    long rate_remaining;        /* X-RateLimit-Remaining, -1 unknown */
+    int64_t rate_reset;         /* X-RateLimit-Reset (epoch s), 0 unknown */
+    long retry_after;           /* Retry-After seconds, -1 none */
+} gh_response;
+
+typedef struct gh_stats {
+    size_t requests;            /* HTTP exchanges, retries included */
+    size_t not_modified;        /* 304 answers (free of rate limit) */
+    size_t retries;             /* attempts repeated after an error */
+    size_t rate_waits;          /* times we slept for a rate limit */
+    double waited_s;            /* total seconds slept */
+    size_t bytes;               /* decoded body bytes received */
+    long rate_limit, rate_remaining;   /* last seen, -1 unknown */
+    int64_t rate_reset;
+} gh_stats;
+
+typedef struct gh_client gh_client;
+
+int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err);
+void gh_client_free(gh_client *c);                 /* NULL ok */
+const gh_stats *gh_client_stats(const gh_client *c);
+/* The normalised API base ("https://api.github.com", no trailing slash). */
+const char *gh_client_base(const gh_client *c);
+
+/* GET url (absolute) with an optional ETag for a conditional request. resp is
+ * initialised by the call; release it with gh_response_free() whatever the
+ * result. */
+int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, dp_err *err);
+void gh_response_free(gh_response *r);
+
+/* ---- pure helpers (exposed for the unit tests) ------------------------ */
+
+/* URL of the given rel in an RFC 8288 Link header, owned; NULL if absent. */
+char *gh_link_find(const char *link_header, const char *rel);
+/* Copy of url without "user:pass@" and with token-like query values
+ * (access_token, token, client_secret) replaced by "REDACTED". Owned. */
+char *gh_redact_url(const char *url);
+/* 1 when url has the same scheme://host[:port] as base and sits under its path. */
+int gh_same_origin(const char *base, const char *url);
+/* Retry delay for attempt (0-based): full jitter in [d/2, d] where
+ * d = min(cap, base * 2^attempt). seed is advanced (rand_r). */
+long gh_backoff_ms(int attempt, long base_ms, long cap_ms, unsigned *seed);
+
+typedef enum {
+    GH_DONE = 0,        /* hand the answer to the caller */
+    GH_RETRY,           /* 5xx: back off and retry */
+    GH_RATE_PRIMARY,    /* X-RateLimit-Remaining 0: wait until reset */
+    GH_RATE_SECONDARY,  /* Retry-After or "secondary rate limit" */
+    GH_FAIL             /* 401, plain 403, 422...: give up with the message */
+} gh_verdict;
+/* What to do with an answer. body may be NULL. */
+gh_verdict gh_classify(long status, const gh_response *r, const char *body);
+/* Seconds to wait for a rate-limited answer at wall time `now` (epoch s):
+ * Retry-After if given, else until reset (+1 s for clock skew), else
+ * `fallback_s`; never below 1 nor above one hour and a minute. */
+double gh_rate_wait_s(const gh_response *r, int64_t now, double fallback_s);
+
+#endif

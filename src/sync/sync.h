@@ -1,0 +1,101 @@
+/* sync.h -- `doppel sync`: fetch a GitHub repository's issues, pull requests,
+ * issue comments and label colours into the store, incrementally.
+ *
+ * What is fetched (GitHub REST, via github.h):
+ *   /repos/O/R/issues?state=all&sort=updated&direction=asc&per_page=100[&since=T]
+ *   /repos/O/R/issues/comments?sort=updated&direction=asc&per_page=100[&since=T]
+ *   /repos/O/R/labels?per_page=100
+ *   with --timeline: /repos/O/R/issues/N/timeline for items closed as duplicate
+ *   with --verify:   /repos/O/R/issues?state=open, then /repos/O/R/issues/N for
+ *                    each stored open item missing from that list
+ * Objects go through the ingest converters (ingest_github_item,
+ * ingest_github_comment, ingest_links_from_text); there is no second parser.
+ *
+ * Incremental and crash-safe:
+ *  - Each page is converted completely before anything is written; then its
+ *    items/comments/links AND the listing cursor are written in one store
+ *    transaction. A malformed or truncated page fails the sync with nothing
+ *    of that page committed; a kill -9 loses at most the page in flight.
+ *  - Cursors live in store_kv (per repo): "sync.<listing>.since" (updated_at
+ *    high-water of the last complete listing: the next run asks since=it),
+ *    "sync.<listing>.hw" (high-water of a listing in progress: an interrupted
+ *    run resumes with since=hw; we restart by time rather than by the saved
+ *    page URL because page offsets shift whenever an item is updated),
+ *    "sync.<listing>.next" (the next page URL at the last commit, for
+ *    diagnostics) and "sync.<listing>.etag*.<k>" (URL, ETag and successor of
+ *    the first 10 pages of the last pass: an unchanged repository answers
+ *    304 to each, which costs no rate limit).
+ *  - An item updated while a listing runs moves to the end of the order and
+ *    shifts later pages by one, which could skip an item. When a listing sees
+ *    the same item twice, it relists from the first copy's updated_at.
+ *  - Deleted (404/410) and transferred (301) items are marked with
+ *    store_item_mark_deleted. They vanish from listings silently, so this
+ *    is checked by --verify only (it costs one request per open item that is
+ *    missing from the open list).
+ *
+ * The token is used only in the Authorization header: never stored, printed
+ * or put in an error. Library code prints nothing; progress goes through
+ * the callback. Not thread-safe (one sync per store handle).
+ */
+#ifndef DP_SYNC_H
+#define DP_SYNC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../store/store.h"
+
+typedef struct sync_progress {
+    const char *phase;          /* "issues", "comments", "labels", "timeline", "verify" */
+    size_t pages;               /* pages fetched in this phase */
+    size_t pages_total;         /* estimate from Link rel="last"; 0 unknown */
+    size_t items, comments;     /* totals so far (all phases) */
+    size_t requests, not_modified;
+    long rate_remaining, rate_limit;   /* -1 unknown */
+    double wait_left;           /* > 0 while sleeping */
+    const char *wait_reason;    /* "rate limit reset", "server error", ... */
+} sync_progress;
+
+typedef void (*sync_progress_fn)(void *ctx, const sync_progress *p);
+
+typedef struct sync_opts {
+    const char *repo;           /* "owner/name" (required) */
+    const char *api_url;        /* NULL = https://api.github.com */
+    const char *token;          /* NULL = anonymous */
+    int timeline;               /* read marked_as_duplicate events */
+    int verify;                 /* detect deleted / transferred items */
+    int full;                   /* ignore cursors and ETags: list everything */
+    int max_tries;              /* 0 = 6 */
+    long backoff_base_ms;       /* 0 = 1000 */
+    long backoff_cap_ms;        /* 0 = 60000 */
+    long stall_timeout_s;       /* 0 = 60 */
+    sync_progress_fn progress;
+    void *progress_ctx;
+    volatile sig_atomic_t *cancel;   /* checked between requests and while waiting */
+} sync_opts;
+
+typedef struct sync_stats {
+    int64_t repo_id;
+    size_t items, items_written, comments, links, labels;
+    size_t deleted;             /* marked deleted/transferred by --verify */
+    size_t pages, requests, not_modified, retries, rate_waits;
+    double waited_s;
+    size_t bytes;
+    long rate_remaining, rate_limit;   /* last seen; -1 unknown */
+    int64_t rate_reset;
+    int64_t since_before;       /* the issues cursor at start (0 = first sync) */
+} sync_stats;
+
+/* Runs one sync into st. On error the pages already committed stay (they are
+ * complete and the cursor matches them); the next run resumes. */
+int sync_run(store *st, const sync_opts *opts, sync_stats *stats, dp_err *err);
+
+/* The token to use: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` when
+ * gh is on PATH. Returns an owned string or NULL; *source (may be NULL) gets
+ * "GITHUB_TOKEN", "GH_TOKEN", "gh auth token" or NULL. */
+char *sync_find_token(const char **source);
+
+/* Checks "owner/name" (GitHub's allowed characters); DP_ERR with a message. */
+int sync_parse_repo(const char *spec, dp_err *err);
+
+#endif

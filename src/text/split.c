@@ -1,0 +1,554 @@
+/* split.c -- cutting an item into fields: title, prose, code, labels.
+ *
+ * The body is read line by line with a small state machine that knows
+ * GitHub markdown (``` / ~~~ fences, indented code, `inline code`, links,
+ * images, HTML comments) and Jira wiki markup ({code}, {noformat}, {{mono}},
+ * [text|url], !image!, h2. headings). Lines that look like log output or a
+ * stack trace go to the code field even outside a fence, because reporters
+ * paste them raw all the time and they must not dilute the prose.
+ * Boilerplate lines (the repository's issue template) are dropped when a
+ * learned template is given.
+ */
+#include "text.h"
+#include "text_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *text_field_name(text_field f)
+{
+    switch (f) {
+    case FIELD_TITLE: return "title";
+    case FIELD_PROSE: return "prose";
+    case FIELD_CODE: return "code";
+    case FIELD_LABELS: return "labels";
+    default: return "?";
+    }
+}
+
+void text_fields_free(text_fields *tf)
+{
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        free(tf->f[i]);
+        tf->f[i] = NULL;
+    }
+}
+
+/* ---- small scanners ---------------------------------------------------- */
+
+static int starts_with(const char *s, size_t n, const char *pre)
+{
+    size_t m = strlen(pre);
+    return n >= m && memcmp(s, pre, m) == 0;
+}
+
+static int is_ident(int c)
+{
+    return isalnum(c) || c == '_' || c == '$';
+}
+
+/* Number of leading ASCII digits of s[0..n). */
+static size_t ndigits(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isdigit((unsigned char)s[i])) i++;
+    return i;
+}
+
+/* Matches a pattern where 'd' = digit, ' ' = space or 'T', others literal. */
+static int match_shape(const char *s, size_t n, const char *shape)
+{
+    size_t i = 0;
+    for (; shape[i]; i++) {
+        if (i >= n) return 0;
+        unsigned char c = (unsigned char)s[i];
+        if (shape[i] == 'd') { if (!isdigit(c)) return 0; }
+        else if (shape[i] == ' ') { if (c != ' ' && c != 'T') return 0; }
+        else if ((char)c != shape[i]) return 0;
+    }
+    return 1;
+}
+
+static int is_log_level(const char *s, size_t n)
+{
+    static const char *lv[] = {"INFO", "WARN", "WARNING", "ERROR", "DEBUG",
+                               "TRACE", "FATAL", "SEVERE", "CRITICAL", NULL};
+    if (n && *s == '[') { s++; n--; }
+    for (int i = 0; lv[i]; i++) {
+        size_t m = strlen(lv[i]);
+        if (n >= m && memcmp(s, lv[i], m) == 0 &&
+            (n == m || s[m] == ' ' || s[m] == ']' || s[m] == ':' || s[m] == '\t'))
+            return 1;
+    }
+    return 0;
+}
+
+/* First word of s ends with suffix (optionally followed by ':'),
+ * e.g. "java.io.IOException: boom", "KeyError: 'x'". */
+static int first_word_is_exception(const char *s, size_t n)
+{
+    size_t w = 0;
+    while (w < n && (is_ident((unsigned char)s[w]) || s[w] == '.')) w++;
+    if (w < 6) return 0;
+    int dotted = memchr(s, '.', w) != NULL;
+    int tail_colon = w < n && s[w] == ':';
+    int tail_paren = w < n && s[w] == '(';
+    if (!(w == n || tail_colon || tail_paren || (dotted && s[w] == ' ')))
+        return 0;
+    if (w >= 9 && memcmp(s + w - 9, "Exception", 9) == 0) return dotted || tail_colon;
+    if (w >= 5 && memcmp(s + w - 5, "Error", 5) == 0) return dotted || tail_colon;
+    return 0;
+}
+
+/* A stack frame: "at org.foo.Bar.baz(Bar.java:12)", "at f (x.js:1:2)". */
+static int is_at_frame(const char *s, size_t n)
+{
+    if (!starts_with(s, n, "at ")) return 0;
+    size_t i = 3, st = 3;
+    int dot = 0;
+    while (i < n && (is_ident((unsigned char)s[i]) || s[i] == '.' || s[i] == '<' ||
+                     s[i] == '>' || s[i] == '/')) {
+        if (s[i] == '.') dot = 1;
+        i++;
+    }
+    if (i == st) return 0;
+    if (i < n && s[i] == ' ') i++;
+    if (i >= n || s[i] != '(') return 0;
+    if (dot) return 1;
+    const char *close = memchr(s + i, ')', n - i);
+    const char *colon = memchr(s + i, ':', n - i);
+    return close && colon && colon < close && colon + 1 < s + n &&
+           isdigit((unsigned char)colon[1]);
+}
+
+int text_line_is_trace(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t' || *s == '>')) { s++; n--; }
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    if (n == 0) return 0;
+    if (is_at_frame(s, n)) return 1;
+    if (starts_with(s, n, "Caused by:") || starts_with(s, n, "Traceback (most recent") ||
+        starts_with(s, n, "Exception in thread") || starts_with(s, n, "goroutine "))
+        return 1;
+    if (starts_with(s, n, "... ") && n > 4 && isdigit((unsigned char)s[4])) return 1;
+    if (starts_with(s, n, "File \"") && memmem(s, n, "\", line ", 8)) return 1;
+    if (s[0] == '#' && n > 2 && isdigit((unsigned char)s[1])) {
+        size_t d = 1 + ndigits(s + 1, n - 1);
+        if (d + 3 < n && s[d] == ' ' && (memmem(s, n, " in ", 4) || starts_with(s + d, n - d, "  0x") ||
+                                         starts_with(s + d, n - d, " 0x")))
+            return 1;
+    }
+    /* timestamps that open log lines */
+    if (match_shape(s, n, "dddd-dd-dd dd:dd") || match_shape(s, n, "dd/dd/dd dd:dd") ||
+        match_shape(s, n, "[dddd-dd-dd") || match_shape(s, n, "dd:dd:dd,ddd") ||
+        match_shape(s, n, "dd:dd:dd.ddd") || match_shape(s, n, "dddd/dd/dd dd:dd"))
+        return 1;
+    if (is_log_level(s, n)) return 1;
+    if (first_word_is_exception(s, n)) return 1;
+    return 0;
+}
+
+/* ---- inline processing of one prose line ------------------------------- */
+
+static int is_url_start(const char *s, size_t n)
+{
+    return starts_with(s, n, "http://") || starts_with(s, n, "https://") ||
+           starts_with(s, n, "ftp://") || starts_with(s, n, "www.");
+}
+
+static int is_html_tag(const char *s, size_t n, size_t *len)
+{
+    static const char *tags[] = {"details", "summary", "br", "p", "img", "a", "sub", "sup",
+                                 "b", "i", "em", "strong", "div", "span", "kbd", "code",
+                                 "pre", "hr", "ul", "ol", "li", "table", "tr", "td", "th",
+                                 "h1", "h2", "h3", "h4", "blockquote", NULL};
+    size_t i = 1;
+    if (i < n && s[i] == '/') i++;
+    size_t st = i;
+    while (i < n && isalnum((unsigned char)s[i])) i++;
+    if (i == st || i >= n) return 0;
+    if (s[i] != '>' && s[i] != ' ' && s[i] != '/') return 0;
+    int known = 0;
+    for (int t = 0; tags[t]; t++)
+        if (strlen(tags[t]) == i - st && strncasecmp(tags[t], s + st, i - st) == 0) known = 1;
+    if (!known) return 0;
+    const char *gt = memchr(s + i, '>', n - i);
+    if (!gt) return 0;
+    *len = (size_t)(gt - s) + 1;
+    return 1;
+}
+
+/* Jira image "!name.png!" or "!name.png|thumbnail!": returns its length. */
+static size_t jira_image_len(const char *s, size_t n)
+{
+    if (n < 3 || s[0] != '!' || s[1] == ' ' || s[1] == '!') return 0;
+    for (size_t i = 1; i < n && i < 300; i++) {
+        if (s[i] == ' ' || s[i] == '\t') return 0;
+        if (s[i] == '!') {
+            const char *dot = memchr(s + 1, '.', i - 1);
+            return dot ? i + 1 : 0;
+        }
+    }
+    return 0;
+}
+
+/* Appends the prose of line s[0..n) to prose; code spans go to code. */
+static void inline_line(const char *s, size_t n, sbuf *prose, sbuf *code)
+{
+    /* Headings: markdown '#' is punctuation for the tokenizer; Jira "h2. "
+     * and "bq. " prefixes would become tokens, so drop them. */
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (n - i >= 4 && s[i] == 'h' && s[i + 1] >= '1' && s[i + 1] <= '6' && s[i + 2] == '.' &&
+        s[i + 3] == ' ')
+        i += 4;
+    else if (starts_with(s + i, n - i, "bq. "))
+        i += 4;
+    while (i < n) {
+        char c = s[i];
+        size_t rest = n - i;
+        if (c == '`') {
+            size_t tick = 0;
+            while (i + tick < n && s[i + tick] == '`') tick++;
+            /* find closing run of the same length */
+            size_t j = i + tick;
+            while (j < n) {
+                if (s[j] == '`') {
+                    size_t t2 = 0;
+                    while (j + t2 < n && s[j + t2] == '`') t2++;
+                    if (t2 == tick) break;
+                    j += t2;
+                } else j++;
+            }
+            if (j < n) {
+                sb_add(code, s + i + tick, j - i - tick);
+                sb_addc(code, '\n');
+                sb_addc(prose, ' ');
+                i = j + tick;
+                continue;
+            }
+            i += tick;
+            continue;
+        }
+        if (c == '{' && rest > 4 && s[i + 1] == '{') {
+            const char *end = memmem(s + i + 2, rest - 2, "}}", 2);
+            if (end) {
+                sb_add(code, s + i + 2, (size_t)(end - (s + i + 2)));
+                sb_addc(code, '\n');
+                sb_addc(prose, ' ');
+                i = (size_t)(end - s) + 2;
+                continue;
+            }
+        }
+        if (c == '!' && rest > 1 && s[i + 1] == '[') {
+            /* markdown image ![alt](url): dropped whole */
+            const char *cb = memchr(s + i + 2, ']', rest - 2);
+            if (cb && cb + 1 < s + n && cb[1] == '(') {
+                const char *cp = memchr(cb, ')', (size_t)(s + n - cb));
+                if (cp) { i = (size_t)(cp - s) + 1; sb_addc(prose, ' '); continue; }
+            }
+        }
+        if (c == '!') {
+            size_t l = jira_image_len(s + i, rest);
+            if (l) { i += l; sb_addc(prose, ' '); continue; }
+        }
+        if (c == '[') {
+            const char *cb = memchr(s + i + 1, ']', rest - 1);
+            if (cb) {
+                const char *txt = s + i + 1;
+                size_t tl = (size_t)(cb - txt);
+                if (cb + 1 < s + n && cb[1] == '(') {
+                    /* markdown [text](url): keep text */
+                    const char *cp = memchr(cb, ')', (size_t)(s + n - cb));
+                    if (cp) {
+                        sb_add(prose, txt, tl);
+                        i = (size_t)(cp - s) + 1;
+                        continue;
+                    }
+                }
+                const char *bar = memchr(txt, '|', tl);
+                if (bar) {   /* Jira [text|url] */
+                    sb_add(prose, txt, (size_t)(bar - txt));
+                    i = (size_t)(cb - s) + 1;
+                    continue;
+                }
+                if (is_url_start(txt, tl)) {   /* Jira [url] */
+                    i = (size_t)(cb - s) + 1;
+                    continue;
+                }
+            }
+        }
+        if (c == '<') {
+            size_t l;
+            if (starts_with(s + i, rest, "<http")) {
+                const char *gt = memchr(s + i, '>', rest);
+                if (gt) { i = (size_t)(gt - s) + 1; continue; }
+            }
+            if (is_html_tag(s + i, rest, &l)) { i += l; sb_addc(prose, ' '); continue; }
+        }
+        if ((c == 'h' || c == 'f' || c == 'w') && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+            is_url_start(s + i, rest)) {
+            while (i < n && !isspace((unsigned char)s[i]) && s[i] != ')' && s[i] != ']' &&
+                   s[i] != '>' && s[i] != '|')
+                i++;
+            sb_addc(prose, ' ');
+            continue;
+        }
+        sb_addc(prose, c);
+        i++;
+    }
+    sb_addc(prose, '\n');
+}
+
+/* ---- block state machine ------------------------------------------------ */
+
+typedef struct split_state {
+    char fence;          /* '`' or '~' while in a fenced block, else 0 */
+    size_t fence_len;
+    int jira;            /* 1 in {code}, 2 in {noformat} */
+    int comment;         /* inside <!-- --> */
+    int prev_blank;
+    int prev_code;
+    const text_template *tpl;
+    sbuf prose, code;
+} split_state;
+
+/* Opening or closing code fence: up to 3 spaces, then >= 3 ` or ~. */
+static int fence_of(const char *s, size_t n, char *ch, size_t *len)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && s[i] == ' ') i++;
+    if (i >= n || (s[i] != '`' && s[i] != '~')) return 0;
+    char c = s[i];
+    size_t j = i;
+    while (j < n && s[j] == c) j++;
+    if (j - i < 3) return 0;
+    *ch = c;
+    *len = j - i;
+    return 1;
+}
+
+int text_jira_marker(const char *s, size_t n, int *kind, size_t *len)
+{
+    /* {code}, {code:java}, {code:title=x|borderStyle=solid}, {noformat} */
+    if (n < 6 || s[0] != '{') return 0;
+    int k = 0;
+    size_t i;
+    if (starts_with(s, n, "{code")) { k = 1; i = 5; }
+    else if (starts_with(s, n, "{noformat")) { k = 2; i = 9; }
+    else if (starts_with(s, n, "{quote") || starts_with(s, n, "{panel") ||
+             starts_with(s, n, "{color")) { k = 3; i = 6; }
+    else return 0;
+    if (i < n && s[i] != '}' && s[i] != ':') return 0;
+    const char *cb = memchr(s + i, '}', n - i);
+    if (!cb || cb - s > 200) return 0;
+    *kind = k;
+    *len = (size_t)(cb - s) + 1;
+    return 1;
+}
+
+static int is_list_marker(const char *s, size_t n)
+{
+    if (n >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && s[1] == ' ') return 1;
+    size_t d = ndigits(s, n);
+    return d > 0 && d + 1 < n && (s[d] == '.' || s[d] == ')') && s[d + 1] == ' ';
+}
+
+/* A line outside any block. */
+static void prose_or_code_line(split_state *st, const char *s, size_t n)
+{
+    size_t ind = 0, col = 0;
+    while (ind < n && (s[ind] == ' ' || s[ind] == '\t')) {
+        col += s[ind] == '\t' ? 4 : 1;
+        ind++;
+    }
+    if (ind == n) {
+        sb_addc(&st->prose, '\n');
+        st->prev_blank = 1;
+        st->prev_code = 0;
+        return;
+    }
+    if (text_line_is_trace(s, n)) {
+        sb_add(&st->code, s, n);
+        sb_addc(&st->code, '\n');
+        st->prev_blank = 0;
+        st->prev_code = 1;
+        return;
+    }
+    if (st->tpl && text_template_is_boilerplate(st->tpl, s, n)) {
+        st->prev_blank = 0;
+        st->prev_code = 0;
+        return;
+    }
+    if (col >= 4 && (st->prev_blank || st->prev_code) && !is_list_marker(s + ind, n - ind)) {
+        sb_add(&st->code, s + ind, n - ind);
+        sb_addc(&st->code, '\n');
+        st->prev_blank = 0;
+        st->prev_code = 1;
+        return;
+    }
+    inline_line(s, n, &st->prose, &st->code);
+    st->prev_blank = 0;
+    st->prev_code = 0;
+}
+
+/* Splits one physical line on Jira block markers and HTML comments. */
+static void split_line(split_state *st, const char *s, size_t n)
+{
+    /* Fenced markdown block: everything to the closing fence is code. */
+    char fc;
+    size_t fl;
+    if (st->fence) {
+        if (fence_of(s, n, &fc, &fl) && fc == st->fence && fl >= st->fence_len) {
+            size_t j = 0;
+            while (j < n && (s[j] == ' ' || s[j] == st->fence)) j++;
+            while (j < n && isspace((unsigned char)s[j])) j++;
+            if (j == n) { st->fence = 0; return; }
+        }
+        sb_add(&st->code, s, n);
+        sb_addc(&st->code, '\n');
+        return;
+    }
+    if (!st->jira && !st->comment && fence_of(s, n, &fc, &fl)) {
+        st->fence = fc;
+        st->fence_len = fl;
+        st->prev_code = 1;
+        return;
+    }
+    /* Walk the line; segments outside comments/blocks are prose candidates. */
+    size_t i = 0, seg = 0;
+    sbuf out;
+    sb_init(&out);
+    int had_marker = 0;
+    while (i < n) {
+        if (st->comment) {
+            const char *e = memmem(s + i, n - i, "-->", 3);
+            if (!e) { i = n; seg = n; break; }
+            i = (size_t)(e - s) + 3;
+            seg = i;
+            st->comment = 0;
+            continue;
+        }
+        if (st->jira) {
+            const char *close = st->jira == 1 ? "{code}" : "{noformat}";
+            size_t cl = strlen(close);
+            const char *e = memmem(s + i, n - i, close, cl);
+            size_t end = e ? (size_t)(e - s) : n;
+            sb_add(&st->code, s + i, end - i);
+            sb_addc(&st->code, '\n');
+            if (!e) { i = n; seg = n; break; }
+            st->jira = 0;
+            i = end + cl;
+            seg = i;
+            had_marker = 1;
+            continue;
+        }
+        int kind;
+        size_t ml;
+        if (s[i] == '<' && starts_with(s + i, n - i, "<!--")) {
+            sb_add(&out, s + seg, i - seg);
+            st->comment = 1;
+            i += 4;
+            seg = i;
+            continue;
+        }
+        if (s[i] == '{' && text_jira_marker(s + i, n - i, &kind, &ml)) {
+            sb_add(&out, s + seg, i - seg);
+            sb_addc(&out, ' ');
+            if (kind == 1 || kind == 2) {
+                /* flush prose before the block, block starts after marker */
+                if (out.len) prose_or_code_line(st, out.s, out.len);
+                sb_reset(&out);
+                st->jira = kind;
+                had_marker = 1;
+            }
+            i += ml;
+            seg = i;
+            continue;
+        }
+        i++;
+    }
+    if (seg < n) sb_add(&out, s + seg, n - seg);
+    /* A line eaten whole by a comment or a block marker is not a blank line
+     * (it must not start an indented code block). */
+    int blank = 1;
+    for (size_t j = 0; j < out.len; j++)
+        if (!isspace((unsigned char)out.s[j])) { blank = 0; break; }
+    if (!blank || !(had_marker || seg > 0 || st->comment))
+        prose_or_code_line(st, out.len ? out.s : "", out.len);
+    sb_free(&out);
+}
+
+static void split_body(split_state *st, const char *body)
+{
+    const char *p = body;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        size_t m = n;
+        if (m && p[m - 1] == '\r') m--;
+        split_line(st, p, m);
+        if (!nl) break;
+        p = nl + 1;
+    }
+}
+
+static char *trimmed_copy(const char *s)
+{
+    if (!s) return xstrdup("");
+    while (*s && isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    return xstrndup(s, n);
+}
+
+/* Drops runs of blank lines so the fields stay compact. */
+static char *squeeze_blank(sbuf *sb)
+{
+    sbuf out;
+    sb_init(&out);
+    const char *p = sb_str(sb);
+    int blank_run = 1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        size_t j = 0;
+        while (j < n && isspace((unsigned char)p[j])) j++;
+        if (j < n) {
+            sb_add(&out, p, n);
+            sb_addc(&out, '\n');
+            blank_run = 0;
+        } else if (!blank_run) {
+            sb_addc(&out, '\n');
+            blank_run = 1;
+        }
+        if (!nl) break;
+        p = nl + 1;
+    }
+    while (out.len && (out.s[out.len - 1] == '\n')) out.s[--out.len] = '\0';
+    sb_free(sb);
+    return out.s ? sb_take(&out) : xstrdup("");
+}
+
+void text_split(const item *it, const text_template *tpl, text_fields *out)
+{
+    split_state st;
+    memset(&st, 0, sizeof st);
+    st.tpl = tpl;
+    st.prev_blank = 1;
+    sb_init(&st.prose);
+    sb_init(&st.code);
+    if (it->body) split_body(&st, it->body);
+    out->f[FIELD_TITLE] = trimmed_copy(it->title);
+    out->f[FIELD_PROSE] = squeeze_blank(&st.prose);
+    out->f[FIELD_CODE] = squeeze_blank(&st.code);
+
+    sbuf lab;
+    sb_init(&lab);
+    for (size_t i = 0; i < it->labels.n; i++) { sb_adds(&lab, it->labels.v[i]); sb_addc(&lab, '\n'); }
+    for (size_t i = 0; i < it->components.n; i++) { sb_adds(&lab, it->components.v[i]); sb_addc(&lab, '\n'); }
+    if (it->type && *it->type) { sb_adds(&lab, it->type); sb_addc(&lab, '\n'); }
+    if (lab.len) lab.s[--lab.len] = '\0';
+    out->f[FIELD_LABELS] = lab.s ? sb_take(&lab) : xstrdup("");
+}

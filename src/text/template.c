@@ -1,0 +1,230 @@
+/* template.c -- learning a repository's boilerplate lines statistically.
+ *
+ * Issue templates ("### Describe the bug", "- [x] I have searched existing
+ * issues", "**Environment**") repeat across many bodies of one repository
+ * and carry no evidence about the issue itself; worse, they make every pair
+ * of issues look alike. We learn them without any hard-coded template: each
+ * body line outside code blocks is normalised (trimmed, case-folded, digit
+ * runs collapsed to one '0', whitespace collapsed, "[x]" == "[ ]"), and a
+ * line that occurs in at least max(TPL_MIN_DOCS, TPL_SHARE * n) distinct
+ * bodies is boilerplate.
+ *
+ * Why these numbers: a real template line appears in a large share of the
+ * issues filed after the template was introduced (typically 20-90% on GitHub
+ * repositories); a natural sentence that repeats in 2% of all issues ("Steps
+ * to reproduce:", "Thanks") is just as uninformative for duplicate search,
+ * so dropping it is harmless. The absolute floor of 5 documents keeps small
+ * repositories (and unit-test corpora) from losing ordinary lines that two or
+ * three issues happen to share -- such lines are evidence of duplication.
+ */
+#include "text.h"
+#include "text_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define TPL_MIN_DOCS 5
+#define TPL_SHARE 0.02
+
+struct text_template {
+    uint64_t *hash;   /* sorted normalised-line hashes */
+    size_t n;
+};
+
+static uint64_t fnv1a(const unsigned char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+uint64_t text_line_norm_hash(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s)) { s++; n--; }
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    if (n == 0 || n > 4096) return 0;
+    unsigned char *folded = NULL;
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) { ascii = 0; break; }
+    if (!ascii) {
+        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &folded,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+                                              UTF8PROC_CASEFOLD);
+        if (r >= 0) { s = (const char *)folded; n = (size_t)r; }
+        else { free(folded); folded = NULL; }
+    }
+    unsigned char buf[4096];
+    size_t m = 0, alnum = 0;
+    for (size_t i = 0; i < n && m < sizeof buf - 4; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isdigit(c)) {
+            while (i + 1 < n && isdigit((unsigned char)s[i + 1])) i++;
+            buf[m++] = '0';
+            alnum++;
+        } else if (isspace(c)) {
+            while (i + 1 < n && isspace((unsigned char)s[i + 1])) i++;
+            buf[m++] = ' ';
+        } else if (c == '[' && i + 2 < n && (s[i + 1] == 'x' || s[i + 1] == 'X') && s[i + 2] == ']') {
+            buf[m++] = '[';
+            buf[m++] = ' ';
+            buf[m++] = ']';
+            i += 2;
+        } else {
+            if (isalpha(c) || c >= 0x80) alnum++;
+            buf[m++] = (unsigned char)tolower(c);
+        }
+    }
+    free(folded);
+    if (alnum < 3) return 0;
+    uint64_t h = fnv1a(buf, m);
+    return h ? h : 1;
+}
+
+/* ---- counting: open-addressing map hash -> doc count ------------------- */
+
+typedef struct cmap {
+    uint64_t *key;
+    uint32_t *cnt;
+    size_t cap, n;
+} cmap;
+
+static void cmap_grow(cmap *m);
+
+static void cmap_inc(cmap *m, uint64_t k)
+{
+    if ((m->n + 1) * 2 > m->cap) cmap_grow(m);
+    size_t i = (size_t)(k * 0x9E3779B97F4A7C15ULL) & (m->cap - 1);
+    while (m->key[i] && m->key[i] != k) i = (i + 1) & (m->cap - 1);
+    if (!m->key[i]) { m->key[i] = k; m->n++; }
+    m->cnt[i]++;
+}
+
+static void cmap_grow(cmap *m)
+{
+    cmap o = *m;
+    m->cap = o.cap ? o.cap * 2 : 1024;
+    m->key = xcalloc(m->cap, sizeof *m->key);
+    m->cnt = xcalloc(m->cap, sizeof *m->cnt);
+    m->n = 0;
+    for (size_t i = 0; i < o.cap; i++) {
+        if (!o.key[i]) continue;
+        size_t j = (size_t)(o.key[i] * 0x9E3779B97F4A7C15ULL) & (m->cap - 1);
+        while (m->key[j]) j = (j + 1) & (m->cap - 1);
+        m->key[j] = o.key[i];
+        m->cnt[j] = o.cnt[i];
+        m->n++;
+    }
+    free(o.key);
+    free(o.cnt);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Collects the distinct normalised-line hashes of one body's non-code
+ * lines into *v (reset first). Fence tracking mirrors text_split closely
+ * enough: lines inside ``` / {code} / {noformat} are never template. */
+static void body_hashes(const char *body, uint64_t **v, size_t *n, size_t *cap)
+{
+    *n = 0;
+    int in_fence = 0, in_jira = 0;
+    const char *p = body;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        size_t i = 0;
+        while (i < len && i < 3 && p[i] == ' ') i++;
+        if (len - i >= 3 && (memcmp(p + i, "```", 3) == 0 || memcmp(p + i, "~~~", 3) == 0)) {
+            in_fence = !in_fence;
+        } else if (!in_fence) {
+            /* toggle on every {code}/{noformat} marker in the line */
+            int had = 0;
+            for (size_t j = 0; j < len; j++) {
+                int kind;
+                size_t ml;
+                if (p[j] == '{' && text_jira_marker(p + j, len - j, &kind, &ml) && kind != 3) {
+                    in_jira = !in_jira;
+                    had = 1;
+                    j += ml - 1;
+                }
+            }
+            if (!in_jira && !had && !text_line_is_trace(p, len)) {
+                uint64_t h = text_line_norm_hash(p, len);
+                if (h) {
+                    if (*n == *cap) {
+                        *cap = *cap ? *cap * 2 : 64;
+                        *v = xrealloc(*v, *cap * sizeof **v);
+                    }
+                    (*v)[(*n)++] = h;
+                }
+            }
+        }
+        if (!nl) break;
+        p = nl + 1;
+    }
+    if (*n > 1) {
+        qsort(*v, *n, sizeof **v, cmp_u64);
+        size_t w = 1;
+        for (size_t i = 1; i < *n; i++)
+            if ((*v)[i] != (*v)[w - 1]) (*v)[w++] = (*v)[i];
+        *n = w;
+    }
+}
+
+text_template *text_template_learn(const char *const *bodies, size_t n)
+{
+    text_template *t = xcalloc(1, sizeof *t);
+    cmap m = {0};
+    uint64_t *v = NULL;
+    size_t vn = 0, vcap = 0;
+    for (size_t d = 0; d < n; d++) {
+        body_hashes(bodies[d], &v, &vn, &vcap);
+        for (size_t i = 0; i < vn; i++) cmap_inc(&m, v[i]);
+    }
+    free(v);
+    double share = ceil(TPL_SHARE * (double)n);
+    uint32_t thr = (uint32_t)(share > TPL_MIN_DOCS ? share : TPL_MIN_DOCS);
+    size_t cap = 0;
+    for (size_t i = 0; i < m.cap; i++) {
+        if (!m.key[i] || m.cnt[i] < thr) continue;
+        if (t->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            t->hash = xrealloc(t->hash, cap * sizeof *t->hash);
+        }
+        t->hash[t->n++] = m.key[i];
+    }
+    if (t->n > 1) qsort(t->hash, t->n, sizeof *t->hash, cmp_u64);
+    free(m.key);
+    free(m.cnt);
+    return t;
+}
+
+int text_template_is_boilerplate(const text_template *t, const char *line, size_t len)
+{
+    if (!t || t->n == 0) return 0;
+    uint64_t h = text_line_norm_hash(line, len);
+    if (!h) return 0;
+    return bsearch(&h, t->hash, t->n, sizeof *t->hash, cmp_u64) != NULL;
+}
+
+size_t text_template_size(const text_template *t)
+{
+    return t ? t->n : 0;
+}
+
+void text_template_free(text_template *t)
+{
+    if (!t) return;
+    free(t->hash);
+    free(t);
+}

@@ -1,0 +1,355 @@
+/* tokenize.c -- code-aware tokenizer: Unicode folding, identifier
+ * splitting, number normalisation, stop words and Snowball stemming.
+ *
+ * Text is first NFKC-normalised (utf8proc) so "ＦＵＬＬ" reads as "FULL"
+ * while case is still known: camelCase splitting needs it. It is then cut
+ * into chunks of word characters (Unicode letters, digits, marks) joined by
+ * connectors (. _ - / \ $ # @ and "::"). A chunk with connectors
+ * ("org.apache.Foo", "src/a/b.c", "ORA-00942", "max_block_size") is
+ * emitted whole, folded and unstemmed, then (code_split) each part is
+ * emitted as an extra token. A camelCase word is emitted whole (stemmed)
+ * plus its parts. Numbers: "2.7.1"-like versions are kept whole, 2-4 digit
+ * numbers kept (HTTP 404, ports, years), longer numbers, hex addresses and
+ * hashes dropped: they are unique per report and only add noise.
+ */
+#include "text.h"
+#include "text_int.h"
+
+#include <ctype.h>
+#include <libstemmer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define TOK_MAX 96        /* longer tokens are base64 blobs, not words */
+
+struct text_tokenizer {
+    text_opts o;
+    struct sb_stemmer *stem;
+    char buf[TOK_MAX * 4 + 8];
+};
+
+void text_opts_default(text_opts *o)
+{
+    o->stem = 1;
+    o->stopwords = 1;
+    o->code_split = 1;
+}
+
+text_tokenizer *text_tokenizer_new(const text_opts *o)
+{
+    text_tokenizer *tk = xcalloc(1, sizeof *tk);
+    if (o) tk->o = *o;
+    else text_opts_default(&tk->o);
+    if (tk->o.stem) {
+        tk->stem = sb_stemmer_new("english", NULL);
+        if (!tk->stem) tk->o.stem = 0;   /* libstemmer without english: no stemming */
+    }
+    return tk;
+}
+
+void text_tokenizer_free(text_tokenizer *tk)
+{
+    if (!tk) return;
+    if (tk->stem) sb_stemmer_delete(tk->stem);
+    free(tk);
+}
+
+/* Snowball's English stop list, plus the stems of contractions that the
+ * apostrophe split leaves behind ("don't" -> "don"). Sorted for bsearch. */
+static const char *const stopwords[] = {
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
+    "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below",
+    "between", "both", "but", "by", "can", "cannot", "could", "couldn", "did", "didn",
+    "do", "does", "doesn", "doing", "don", "down", "during", "each", "few", "for", "from",
+    "further", "had", "hadn", "has", "hasn", "have", "haven", "having", "he", "her", "here",
+    "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn",
+    "it", "its", "itself", "just", "ll", "me", "more", "most", "mustn", "my", "myself", "no",
+    "nor", "not", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours",
+    "ourselves", "out", "over", "own", "re", "same", "shan", "she", "should", "shouldn", "so",
+    "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then",
+    "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+    "ve", "very", "was", "wasn", "we", "were", "weren", "what", "when", "where", "which",
+    "while", "who", "whom", "why", "will", "with", "won", "would", "wouldn", "you", "your",
+    "yours", "yourself", "yourselves",
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int text_is_stopword(const char *w)
+{
+    return bsearch(&w, stopwords, sizeof stopwords / sizeof *stopwords, sizeof *stopwords,
+                   cmp_str) != NULL;
+}
+
+/* ---- character classes --------------------------------------------------- */
+
+/* Length of the word character at s (0 if it is not one). */
+static size_t word_char(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80) return isalnum(s[0]) ? 1 : 0;
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t l = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
+    if (l <= 0) return 0;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return (size_t)l;
+    default:
+        return 0;
+    }
+}
+
+/* Length of a byte-length of a non-word char at s (>=1). */
+static size_t any_char(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80) return 1;
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t l = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
+    return l > 0 ? (size_t)l : 1;
+}
+
+static int is_conn(int c)
+{
+    return c == '.' || c == '_' || c == '-' || c == '/' || c == '\\' || c == '$' || c == '#' ||
+           c == '@';
+}
+
+/* ---- emitting ------------------------------------------------------------ */
+
+typedef struct emit_ctx {
+    text_tokenizer *tk;
+    text_token_cb cb;
+    void *ctx;
+} emit_ctx;
+
+/* Folds w[0..n) into tk->buf (ASCII fast path, else utf8proc casefold).
+ * Returns the length, or 0 if the result does not fit. */
+static size_t fold(text_tokenizer *tk, const char *w, size_t n)
+{
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] >= 0x80) { ascii = 0; break; }
+    if (ascii) {
+        if (n > TOK_MAX) return 0;
+        for (size_t i = 0; i < n; i++) tk->buf[i] = (char)tolower((unsigned char)w[i]);
+        tk->buf[n] = '\0';
+        return n;
+    }
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &out,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+    size_t len = 0;
+    if (r > 0 && (size_t)r <= TOK_MAX * 2) {
+        memcpy(tk->buf, out, (size_t)r);
+        tk->buf[r] = '\0';
+        len = (size_t)r;
+    }
+    free(out);
+    return len;
+}
+
+static int all_digits(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)w[i])) return 0;
+    return n > 0;
+}
+
+/* Hex addresses, hashes and uuid pieces: unique per report, pure noise. */
+static int is_hex_junk(const char *w, size_t n)
+{
+    if (n >= 3 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) return 1;
+    if (n < 8) return 0;
+    int dig = 0, let = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)w[i];
+        if (isdigit(c)) dig = 1;
+        else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) let = 1;
+        else return 0;
+    }
+    return dig && let;
+}
+
+/* Emits the folded word in tk->buf[0..n): stop words dropped, stemmed. */
+static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
+{
+    text_tokenizer *tk = e->tk;
+    if (n < 2 && (unsigned char)tk->buf[0] < 0x80) return;
+    if (tk->o.stopwords && text_is_stopword(tk->buf)) return;
+    if (stem && tk->o.stem) {
+        int alpha = 1;
+        for (size_t i = 0; i < n; i++)
+            if (isdigit((unsigned char)tk->buf[i])) { alpha = 0; break; }
+        if (alpha) {
+            const sb_symbol *s = sb_stemmer_stem(tk->stem, (const sb_symbol *)tk->buf, (int)n);
+            int sl = sb_stemmer_length(tk->stem);
+            if (s && sl > 0 && (size_t)sl <= sizeof tk->buf - 1) {
+                memmove(tk->buf, s, (size_t)sl);
+                tk->buf[sl] = '\0';
+                n = (size_t)sl;
+            }
+        }
+    }
+    e->cb(e->ctx, tk->buf, n, extra);
+}
+
+/* Number of ASCII camelCase parts boundaries in w; fills starts[]. */
+static size_t camel_parts(const char *w, size_t n, size_t *starts, size_t max)
+{
+    size_t k = 0;
+    starts[k++] = 0;
+    for (size_t i = 1; i < n && k < max; i++) {
+        unsigned char p = (unsigned char)w[i - 1], c = (unsigned char)w[i];
+        if (p >= 0x80 || c >= 0x80) return 1;
+        int bound = ((islower(p) || isdigit(p)) && isupper(c)) ||
+                    (isupper(p) && isupper(c) && i + 1 < n && islower((unsigned char)w[i + 1]));
+        if (bound) starts[k++] = i;
+    }
+    return k;
+}
+
+/* A run of word characters without connectors. */
+static void emit_word(emit_ctx *e, const char *w, size_t n, int extra)
+{
+    if (n == 0 || n > TOK_MAX) return;
+    if (is_hex_junk(w, n)) return;
+    if (all_digits(w, n)) {
+        if (n < 2 || n > 4) return;
+        memcpy(e->tk->buf, w, n);
+        e->tk->buf[n] = '\0';
+        e->cb(e->ctx, e->tk->buf, n, extra);
+        return;
+    }
+    size_t starts[16];
+    size_t k = e->tk->o.code_split ? camel_parts(w, n, starts, 16) : 1;
+    size_t fl = fold(e->tk, w, n);
+    if (fl) emit_folded(e, fl, extra, 1);
+    if (k < 2) return;
+    for (size_t i = 0; i < k; i++) {
+        size_t st = starts[i], en = i + 1 < k ? starts[i + 1] : n;
+        size_t pl = fold(e->tk, w + st, en - st);
+        if (pl) emit_folded(e, pl, 1, 1);
+    }
+}
+
+/* "2.7.1", "v1.4", "0.23.0": digits joined by dots. */
+static int is_version(const char *c, size_t n)
+{
+    if (n && (c[0] == 'v' || c[0] == 'V')) { c++; n--; }
+    if (n < 3 || !isdigit((unsigned char)c[0])) return 0;
+    size_t dots = 0, run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isdigit((unsigned char)c[i])) {
+            if (++run > 4) return 0;
+        } else if (c[i] == '.' && run > 0) {
+            dots++;
+            run = 0;
+        } else return 0;
+    }
+    return run > 0 && dots >= 1 && dots <= 4;
+}
+
+/* A chunk: word characters joined by connectors, trimmed of connectors. */
+static void emit_chunk(emit_ctx *e, const char *c, size_t n)
+{
+    size_t nconn = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':')) nconn++;
+    if (nconn == 0) { emit_word(e, c, n, 0); return; }
+    if (is_version(c, n)) {
+        size_t off = (c[0] == 'v' || c[0] == 'V') ? 1 : 0;
+        if (n - off > TOK_MAX) return;
+        memcpy(e->tk->buf, c + off, n - off);
+        e->tk->buf[n - off] = '\0';
+        e->cb(e->ctx, e->tk->buf, n - off, 0);
+        return;
+    }
+    /* Meaningful parts have a letter and two characters; a chunk of none
+     * ("e.g", "2014-01-16", a uuid) is dropped whole. */
+    size_t meaningful = 0, st = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
+        size_t pl = i - st;
+        int letter = 0;
+        for (size_t j = st; j < i; j++)
+            if (isalpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
+        if (pl >= 2 && letter && !is_hex_junk(c + st, pl)) meaningful++;
+        st = i + 1;
+    }
+    if (meaningful == 0) return;
+    if (n <= TOK_MAX) {
+        size_t fl = fold(e->tk, c, n);
+        for (size_t i = 0; i < fl; i++)
+            if (e->tk->buf[i] == '\\') e->tk->buf[i] = '/';
+        if (fl) e->cb(e->ctx, e->tk->buf, fl, 0);
+    }
+    if (!e->tk->o.code_split && n <= TOK_MAX) return;
+    st = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
+        if (i > st) emit_word(e, c + st, i - st, n <= TOK_MAX);
+        st = i + 1;
+    }
+}
+
+/* Splits s[0..n) (already NFKC) into chunks. */
+static void scan(emit_ctx *e, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = word_char(u + i, n - i);
+        if (!l) { i += any_char(u + i, n - i); continue; }
+        size_t st = i, last = i + l;   /* last: end of the last word char */
+        i += l;
+        while (i < n) {
+            if ((l = word_char(u + i, n - i))) { i += l; last = i; continue; }
+            if (is_conn(s[i])) { i++; continue; }
+            if (s[i] == ':' && i + 1 < n && s[i + 1] == ':') { i += 2; continue; }
+            break;
+        }
+        emit_chunk(e, s + st, last - st);
+        i = last;
+    }
+}
+
+void text_tokenize_cb(text_tokenizer *tk, const char *s, size_t n, text_token_cb cb, void *ctx)
+{
+    emit_ctx e = {tk, cb, ctx};
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) { ascii = 0; break; }
+    if (ascii) { scan(&e, s, n); return; }
+    utf8proc_uint8_t *norm = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+    if (r >= 0) {
+        scan(&e, (const char *)norm, (size_t)r);
+    } else {
+        /* Invalid UTF-8: keep the ASCII, blank the rest. */
+        char *copy = xstrndup(s, n);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)copy[i] >= 0x80) copy[i] = ' ';
+        scan(&e, copy, n);
+        free(copy);
+    }
+    free(norm);
+}
+
+static void push_cb(void *ctx, const char *tok, size_t len, int extra)
+{
+    (void)len;
+    (void)extra;
+    sv_push((strvec *)ctx, tok);
+}
+
+void text_tokenize(text_tokenizer *tk, const char *s, size_t n, strvec *out)
+{
+    text_tokenize_cb(tk, s, n, push_cb, out);
+}

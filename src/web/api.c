@@ -1,0 +1,569 @@
+/* api.c -- the JSON API of the review page, over one store handle.
+ *
+ * Transport-free on purpose: server.c hands us method, path, decoded query
+ * parameters and body, we hand back a status and a JSON object. That keeps
+ * the HTTP policy (headers, tokens, sizes) in one file and the data shaping
+ * in this one, and lets the unit tests call the API without a socket.
+ *
+ * All text that reaches the page goes through JSON (jansson escapes it) and
+ * the page inserts it as text, except body_html, which is cmark-gfm safe
+ * output (markdown.c). Strings that are not valid UTF-8 are repaired here,
+ * because jansson refuses them and one bad byte must not hide an item. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "web.h"
+
+void web_reply_free(web_reply *r)
+{
+    if (!r) return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void api_set(web_reply *out, int status, json_t *obj)
+{
+    out->status = status;
+    out->body = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    if (!out->body) out->body = xstrdup("{\"error\":\"encoding failed\"}");
+    out->len = strlen(out->body);
+    json_decref(obj);
+}
+
+static void api_error(web_reply *out, int status, const char *msg)
+{
+    api_set(out, status, json_pack("{s:s}", "error", msg));
+}
+
+/* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
+static json_t *jstr(const char *s)
+{
+    if (!s) return json_null();
+    size_t n = strlen(s), bad;
+    if (dp_utf8_valid(s, n, &bad)) return json_stringn(s, n);
+    sbuf sb;
+    sb_init(&sb);
+    size_t i = 0;
+    while (i < n) {
+        if (dp_utf8_valid(s + i, n - i, &bad)) {
+            sb_add(&sb, s + i, n - i);
+            break;
+        }
+        sb_add(&sb, s + i, bad);
+        sb_adds(&sb, "\xef\xbf\xbd");
+        i += bad + 1;
+    }
+    json_t *j = json_stringn(sb_str(&sb), sb.len);
+    sb_free(&sb);
+    return j ? j : json_string("");
+}
+
+static json_t *jtime(int64_t t)
+{
+    if (!t) return json_null();
+    char buf[32];
+    dp_format_time(t, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static const char *prm(const web_param *p, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(p[i].name, name)) return p[i].value && *p[i].value ? p[i].value : NULL;
+    return NULL;
+}
+
+/* Strict positive decimal id; 0 when s is not one. */
+static int64_t parse_id(const char *s)
+{
+    if (!s || !isdigit((unsigned char)*s) || *s == '0') return 0;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end) return 0;
+    return v;
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(v, *set)) return 1;
+    return 0;
+}
+
+static int is_http_url(const char *u)
+{
+    return u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
+}
+
+static int is_hex_color(const char *c)
+{
+    if (!c || strlen(c) != 6) return 0;
+    for (int i = 0; i < 6; i++)
+        if (!isxdigit((unsigned char)c[i])) return 0;
+    return 1;
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+static const char *const REL[] = {"duplicate", "related", NULL};
+static const char *const CONF[] = {"high", "medium", "low", NULL};
+static const char *const STATES[] = {"open", "closed", NULL};
+static const char *const SORTS[] = {"value", "prob", "updated", NULL};
+static const char *const BOOL01[] = {"0", "1", NULL};
+
+/* Reads the FILTER parameters into f (strings point into params). Returns
+ * NULL or the name of the first bad parameter. */
+static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
+{
+    pair_filter_init(f);
+    const char *v;
+    if ((v = prm(p, n, "relation")) && !one_of(v, REL)) return "relation";
+    f->relation = v;
+    if ((v = prm(p, n, "confidence")) && !one_of(v, CONF)) return "confidence";
+    f->confidence = v;
+    if ((v = prm(p, n, "qstate")) && !one_of(v, STATES)) return "qstate";
+    f->query_state = v;
+    if ((v = prm(p, n, "cstate")) && !one_of(v, STATES)) return "cstate";
+    f->cand_state = v;
+    f->label = prm(p, n, "label");
+    f->text = prm(p, n, "text");
+    if ((v = prm(p, n, "reviewed"))) {
+        if (!one_of(v, BOOL01)) return "reviewed";
+        f->reviewed = *v - '0';
+    }
+    if ((v = prm(p, n, "known"))) {
+        if (!one_of(v, BOOL01)) return "known";
+        f->include_known = *v - '0';
+    }
+    if ((v = prm(p, n, "sort")) && !one_of(v, SORTS)) return "sort";
+    f->sort = v;
+    if ((v = prm(p, n, "repo")) && !(f->repo_id = parse_id(v))) return "repo";
+    f->limit = 100;
+    if ((v = prm(p, n, "limit"))) {
+        int64_t l = parse_id(v);
+        if (l <= 0 || l > WEB_MAX_LIMIT) return "limit";
+        f->limit = (size_t)l;
+    }
+    if ((v = prm(p, n, "offset"))) {
+        int64_t o = strcmp(v, "0") ? parse_id(v) : 0;
+        if (o < 0 || (o == 0 && strcmp(v, "0"))) return "offset";
+        f->offset = (size_t)o;
+    }
+    return NULL;
+}
+
+/* ---- repositories and items --------------------------------------------- */
+
+/* What one request needs to know about the repositories. */
+typedef struct api_ctx {
+    store *st;
+    repo_info *repos;
+    size_t nrepos;
+    int64_t colors_repo;          /* repo whose label colours are loaded; 0 none */
+    strvec lnames, lcolors;
+    json_t *items;                /* "repo:key" -> summary, reused within a page */
+} api_ctx;
+
+static void ctx_free(api_ctx *c)
+{
+    for (size_t i = 0; i < c->nrepos; i++) repo_info_free(&c->repos[i]);
+    free(c->repos);
+    sv_free(&c->lnames);
+    sv_free(&c->lcolors);
+    json_decref(c->items);
+}
+
+static const repo_info *ctx_repo(const api_ctx *c, int64_t id)
+{
+    for (size_t i = 0; i < c->nrepos; i++)
+        if (c->repos[i].id == id) return &c->repos[i];
+    return NULL;
+}
+
+static int repo_is_jira(const repo_info *r)
+{
+    return r && r->kind && !strcmp(r->kind, "jira");
+}
+
+static json_t *repo_json(const repo_info *r)
+{
+    return json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name", jstr(r->name), "kind",
+                     jstr(r->kind), "url", is_http_url(r->url) ? jstr(r->url) : json_null());
+}
+
+/* "#4606" on GitHub, "HIVE-123" on Jira (or any key that is not a number). */
+static char *display_key(const repo_info *r, const char *key)
+{
+    int digits = *key != 0;
+    for (const char *k = key; *k; k++)
+        if (!isdigit((unsigned char)*k)) digits = 0;
+    return digits && !repo_is_jira(r) ? xasprintf("#%s", key) : xstrdup(key);
+}
+
+/* The item's page on its tracker, or NULL when we cannot know it. */
+static char *tracker_url(const repo_info *r, const item *it, const char *key)
+{
+    if (it && is_http_url(it->url)) return xstrdup(it->url);
+    if (!r || !is_http_url(r->url)) return NULL;
+    const char *sep = r->url[strlen(r->url) - 1] == '/' ? "" : "/";
+    if (repo_is_jira(r)) return xasprintf("%s%sbrowse/%s", r->url, sep, key);
+    return xasprintf("%s%s%s/%s", r->url, sep, it && it->kind == ITEM_PR ? "pull" : "issues", key);
+}
+
+/* Where "#N" in a body of repo r points. */
+static char *ref_base(const repo_info *r, int64_t repo_id)
+{
+    if (r && !repo_is_jira(r) && is_http_url(r->url)) {
+        const char *sep = r->url[strlen(r->url) - 1] == '/' ? "" : "/";
+        return xasprintf("%s%sissues/", r->url, sep);
+    }
+    return xasprintf("/item/%lld/", (long long)repo_id);
+}
+
+static int ctx_colors(api_ctx *c, int64_t repo, dp_err *err)
+{
+    if (c->colors_repo == repo) return DP_OK;
+    sv_free(&c->lnames);
+    sv_free(&c->lcolors);
+    c->colors_repo = repo;
+    return store_label_colors_load(c->st, repo, &c->lnames, &c->lcolors, err);
+}
+
+static const char *ctx_color(const api_ctx *c, const char *label)
+{
+    for (size_t i = 0; i < c->lnames.n && i < c->lcolors.n; i++)
+        if (c->lnames.v[i] && !strcmp(c->lnames.v[i], label))
+            return is_hex_color(c->lcolors.v[i]) ? c->lcolors.v[i] : NULL;
+    return NULL;
+}
+
+static json_t *strvec_json(const strvec *sv)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < sv->n; i++) json_array_append_new(a, jstr(sv->v[i]));
+    return a;
+}
+
+/* The fields both the index and the pair page show. `it` NULL: missing. */
+static json_t *item_summary(const repo_info *r, int64_t repo_id, const char *key, const item *it)
+{
+    char *disp = display_key(r, key), *url = tracker_url(r, it, key);
+    json_t *j = json_pack("{s:I,s:o,s:o,s:o}", "repo", (json_int_t)repo_id, "key", jstr(key),
+                          "display", jstr(disp), "url", jstr(url));
+    free(disp);
+    free(url);
+    if (!it) {
+        json_object_set_new(j, "missing", json_true());
+        return j;
+    }
+    json_object_set_new(j, "number", json_integer(it->number));
+    json_object_set_new(j, "kind", json_string(item_kind_name(it->kind)));
+    json_object_set_new(j, "title", jstr(it->title));
+    json_object_set_new(j, "state", jstr(it->state));
+    json_object_set_new(j, "state_reason", jstr(it->state_reason));
+    if (it->deleted) json_object_set_new(j, "deleted", json_true());
+    return j;
+}
+
+/* Everything the pair page shows about an item, body rendered. */
+static int item_full(api_ctx *c, int64_t repo_id, const char *key, json_t **out, dp_err *err)
+{
+    item it;
+    item_init(&it);
+    int rc = store_item_get(c->st, repo_id, key, &it, err);
+    if (rc == DP_ERR) return DP_ERR;
+    const repo_info *r = ctx_repo(c, repo_id);
+    json_t *j = item_summary(r, repo_id, key, rc == DP_OK ? &it : NULL);
+    if (rc == DP_OK) {
+        if (ctx_colors(c, repo_id, err) != DP_OK) {
+            json_decref(j);
+            item_free(&it);
+            return DP_ERR;
+        }
+        json_t *labels = json_array();
+        for (size_t i = 0; i < it.labels.n; i++) {
+            const char *col = ctx_color(c, it.labels.v[i]);
+            json_array_append_new(labels, json_pack("{s:o,s:o}", "name", jstr(it.labels.v[i]),
+                                                    "color", col ? json_string(col) : json_null()));
+        }
+        json_object_set_new(j, "labels", labels);
+        json_object_set_new(j, "author", jstr(it.author));
+        json_object_set_new(j, "created_at", jtime(it.created_at));
+        json_object_set_new(j, "updated_at", jtime(it.updated_at));
+        json_object_set_new(j, "closed_at", jtime(it.closed_at));
+        json_object_set_new(j, "comments", json_integer(it.ncomments));
+        json_object_set_new(j, "reactions", json_integer(it.reactions));
+        json_object_set_new(j, "type", jstr(it.type));
+        json_object_set_new(j, "priority", jstr(it.priority));
+        json_object_set_new(j, "components", strvec_json(&it.components));
+        json_object_set_new(j, "versions", strvec_json(&it.versions));
+        char *base = ref_base(r, repo_id);
+        char *html = web_markdown_render(it.body, base);
+        json_object_set_new(j, "body_html", jstr(html));
+        free(html);
+        free(base);
+    }
+    item_free(&it);
+    *out = j;
+    return DP_OK;
+}
+
+/* Summary of an item for the index, memoised per request. */
+static int item_brief(api_ctx *c, int64_t repo_id, const char *key, json_t **out, dp_err *err)
+{
+    char *mk = xasprintf("%lld:%s", (long long)repo_id, key);
+    json_t *j = json_object_get(c->items, mk);
+    if (!j) {
+        item it;
+        item_init(&it);
+        int rc = store_item_get(c->st, repo_id, key, &it, err);
+        if (rc == DP_ERR) {
+            free(mk);
+            return DP_ERR;
+        }
+        j = item_summary(ctx_repo(c, repo_id), repo_id, key, rc == DP_OK ? &it : NULL);
+        item_free(&it);
+        json_object_set_new(c->items, mk, j);
+    }
+    free(mk);
+    *out = json_incref(j);
+    return DP_OK;
+}
+
+/* ---- pairs -------------------------------------------------------------- */
+
+static json_t *pair_core(const pair *p)
+{
+    return json_pack("{s:I,s:I,s:o,s:o,s:i,s:f,s:f,s:o,s:o,s:f,s:b,s:o,s:o}", "id",
+                     (json_int_t)p->id, "repo", (json_int_t)p->repo_id, "query_key",
+                     jstr(p->query_key), "cand_key", jstr(p->cand_key), "rank", p->rank, "score",
+                     p->score, "prob", p->prob, "relation", jstr(p->relation), "confidence",
+                     jstr(p->confidence), "value", p->value, "known", p->known != 0, "verdict",
+                     jstr(p->verdict), "verdict_at", jtime(p->verdict_at));
+}
+
+static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out, dp_err *err)
+{
+    pair_filter f;
+    const char *bad = api_filter(pr, np, &f);
+    if (bad) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "bad value for parameter '%s'", bad);
+        api_error(out, 400, msg);
+        return DP_OK;
+    }
+    pair_vec pv = {0};
+    size_t total = 0, reviewed = 0;
+    if (store_pairs_query(c->st, &f, &pv, &total, &reviewed, err) != DP_OK) return DP_ERR;
+    json_t *arr = json_array();
+    int rc = DP_OK;
+    for (size_t i = 0; i < pv.n && rc == DP_OK; i++) {
+        json_t *pj = pair_core(&pv.v[i]), *q = NULL, *cand = NULL;
+        rc = item_brief(c, pv.v[i].repo_id, pv.v[i].query_key, &q, err);
+        if (rc == DP_OK) rc = item_brief(c, pv.v[i].repo_id, pv.v[i].cand_key, &cand, err);
+        if (q) json_object_set_new(pj, "query", q);
+        if (cand) json_object_set_new(pj, "cand", cand);
+        json_array_append_new(arr, pj);
+    }
+    pair_vec_free(&pv);
+    if (rc != DP_OK) {
+        json_decref(arr);
+        return DP_ERR;
+    }
+    api_set(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "reviewed",
+                                (json_int_t)reviewed, "offset", (json_int_t)f.offset, "limit",
+                                (json_int_t)f.limit, "pairs", arr));
+    return DP_OK;
+}
+
+/* Loads pair `id`; replies 404 and returns DP_NOTFOUND when there is none. */
+static int load_pair(api_ctx *c, int64_t id, pair *p, web_reply *out, dp_err *err)
+{
+    memset(p, 0, sizeof *p);
+    int rc = id ? store_pair_get(c->st, id, p, err) : DP_NOTFOUND;
+    if (rc == DP_NOTFOUND) api_error(out, 404, "no such pair");
+    return rc;
+}
+
+static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_reply *out,
+                    dp_err *err)
+{
+    pair_filter f;
+    const char *bad = api_filter(pr, np, &f);
+    if (bad) {
+        api_error(out, 400, "bad filter parameter");
+        return DP_OK;
+    }
+    f.offset = f.limit = 0;
+    pair p;
+    int rc = load_pair(c, id, &p, out, err);
+    if (rc != DP_OK) return rc == DP_NOTFOUND ? DP_OK : DP_ERR;
+    int64_t prev = 0, next = 0;
+    json_t *q = NULL, *cand = NULL;
+    rc = store_pair_neighbors(c->st, &f, id, &prev, &next, err);
+    if (rc == DP_OK) rc = item_full(c, p.repo_id, p.query_key, &q, err);
+    if (rc == DP_OK) rc = item_full(c, p.repo_id, p.cand_key, &cand, err);
+    if (rc != DP_OK) {
+        json_decref(q);
+        pair_free(&p);
+        return DP_ERR;
+    }
+    json_t *pj = pair_core(&p);
+    json_object_set_new(pj, "reasoning", jstr(p.reasoning));
+    json_object_set_new(pj, "value_detail", jstr(p.value_detail));
+    json_object_set_new(pj, "suggested_comment", jstr(p.suggested_comment));
+    const repo_info *r = ctx_repo(c, p.repo_id);
+    json_t *res = json_pack("{s:o,s:o,s:o,s:o,s:o}", "pair", pj, "query", q, "cand", cand, "prev",
+                            prev ? json_integer(prev) : json_null(), "next",
+                            next ? json_integer(next) : json_null());
+    json_object_set_new(res, "repo", r ? repo_json(r) : json_null());
+    pair_free(&p);
+    api_set(out, 200, res);
+    return DP_OK;
+}
+
+static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web_reply *out,
+                       dp_err *err)
+{
+    static const char *const VERDICTS[] = {"duplicate", "related", "not_related", NULL};
+    json_error_t jerr;
+    json_t *doc = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = doc && json_is_object(doc) ? json_object_get(doc, "verdict") : NULL;
+    if (!v || !(json_is_null(v) || (json_is_string(v) && one_of(json_string_value(v), VERDICTS)))) {
+        api_error(out, 400,
+                  !doc ? "malformed JSON" : "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
+        json_decref(doc);
+        return DP_OK;
+    }
+    const char *verdict = json_is_null(v) ? NULL : json_string_value(v);
+    pair p;
+    int rc = load_pair(c, id, &p, out, err);
+    if (rc == DP_OK) rc = store_verdict_set(c->st, p.repo_id, p.query_key, p.cand_key, verdict, err);
+    if (rc == DP_OK)
+        api_set(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", jstr(verdict)));
+    pair_free(&p);
+    json_decref(doc);
+    return rc == DP_ERR ? DP_ERR : DP_OK;
+}
+
+static int api_item(api_ctx *c, const char *repo, const char *key, web_reply *out, dp_err *err)
+{
+    int64_t rid = parse_id(repo);
+    if (!rid || !ctx_repo(c, rid) || !*key) {
+        api_error(out, 404, "no such item");
+        return DP_OK;
+    }
+    json_t *j;
+    if (item_full(c, rid, key, &j, err) != DP_OK) return DP_ERR;
+    if (json_is_true(json_object_get(j, "missing"))) {
+        json_decref(j);
+        api_error(out, 404, "no such item");
+        return DP_OK;
+    }
+    api_set(out, 200, json_pack("{s:o,s:o}", "repo", repo_json(ctx_repo(c, rid)), "item", j));
+    return DP_OK;
+}
+
+static int api_meta(api_ctx *c, web_reply *out, dp_err *err)
+{
+    json_t *repos = json_array(), *labels = json_array();
+    for (size_t i = 0; i < c->nrepos; i++) {
+        json_array_append_new(repos, repo_json(&c->repos[i]));
+        if (ctx_colors(c, c->repos[i].id, err) != DP_OK) {
+            json_decref(repos);
+            json_decref(labels);
+            return DP_ERR;
+        }
+        for (size_t k = 0; k < c->lnames.n; k++) {
+            const char *col = k < c->lcolors.n && is_hex_color(c->lcolors.v[k]) ? c->lcolors.v[k] : NULL;
+            json_array_append_new(labels, json_pack("{s:I,s:o,s:o}", "repo", (json_int_t)c->repos[i].id,
+                                                    "name", jstr(c->lnames.v[k]), "color",
+                                                    col ? json_string(col) : json_null()));
+        }
+    }
+    api_set(out, 200, json_pack("{s:o,s:o}", "repos", repos, "labels", labels));
+    return DP_OK;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static void method_not_allowed(web_reply *out, const char *allow)
+{
+    api_error(out, 405, "method not allowed");
+    out->allow = allow;
+}
+
+int web_api_handle(store *st, const char *method, const char *path, const web_param *params,
+                   size_t nparams, const char *body, size_t len, web_reply *out, dp_err *err)
+{
+    memset(out, 0, sizeof *out);
+    api_ctx c = {.st = st, .items = json_object()};
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int post = !strcmp(method, "POST");
+    int rc = DP_OK;
+    if (strncmp(path, "/api/", 5)) {
+        api_error(out, 404, "no such endpoint");
+        goto done;
+    }
+    if (store_repo_list(st, &c.repos, &c.nrepos, err) != DP_OK) {
+        rc = DP_ERR;
+        goto done;
+    }
+    const char *p = path + 5;
+    char id_buf[32];
+    const char *slash;
+    if (!strcmp(p, "meta")) {
+        if (!get) method_not_allowed(out, "GET, HEAD");
+        else rc = api_meta(&c, out, err);
+    } else if (!strcmp(p, "pairs")) {
+        if (!get) method_not_allowed(out, "GET, HEAD");
+        else rc = api_pairs(&c, params, nparams, out, err);
+    } else if (!strncmp(p, "pairs/", 6)) {
+        p += 6;
+        slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n >= sizeof id_buf) n = 0;   /* too long to be an id: parse_id fails */
+        memcpy(id_buf, p, n);
+        id_buf[n] = 0;
+        int64_t id = parse_id(id_buf);
+        if (!slash) {
+            if (!get) method_not_allowed(out, "GET, HEAD");
+            else if (!id) api_error(out, 404, "no such pair");
+            else rc = api_pair(&c, id, params, nparams, out, err);
+        } else if (!strcmp(slash, "/verdict")) {
+            if (!post) method_not_allowed(out, "POST");
+            else if (!id) api_error(out, 404, "no such pair");
+            else rc = api_verdict(&c, id, body, len, out, err);
+        } else {
+            api_error(out, 404, "no such endpoint");
+        }
+    } else if (!strncmp(p, "items/", 6) && (slash = strchr(p + 6, '/'))) {
+        size_t n = (size_t)(slash - (p + 6));
+        if (!get) {
+            method_not_allowed(out, "GET, HEAD");
+        } else if (n >= sizeof id_buf) {
+            api_error(out, 404, "no such item");
+        } else {
+            memcpy(id_buf, p + 6, n);
+            id_buf[n] = 0;
+            rc = api_item(&c, id_buf, slash + 1, out, err);
+        }
+    } else {
+        api_error(out, 404, "no such endpoint");
+    }
+done:
+    if (rc == DP_ERR) {
+        web_reply_free(out);
+        api_error(out, 500, "store error");
+    }
+    ctx_free(&c);
+    return rc;
+}

@@ -1,0 +1,106 @@
+/* web.h -- `doppel serve`: the review page's HTTP server and JSON API.
+ *
+ * Three layers, each usable alone (and tested alone):
+ *  - web_markdown_*: renders an item body to HTML the way GitHub does, with
+ *    cmark-gfm in safe mode (raw HTML and dangerous URLs never come through),
+ *    `#N` references turned into links and remote images turned into links
+ *    (loading them would tell a third party who reads the issue).
+ *  - web_api_handle(): the JSON API over a store handle, independent of the
+ *    transport: method + path + query parameters + body in, status + JSON out.
+ *  - web_start()/web_stop(): the libmicrohttpd server (thread pool on epoll)
+ *    serving the embedded page (assets.h) and the API, with the security
+ *    policy: strict CSP and friends on every response, bounded request sizes,
+ *    Host checking on loopback (DNS rebinding), a token for API calls when one
+ *    is configured (required when binding a non-loopback address), and
+ *    cross-site protection for POSTs.
+ *
+ * Ownership: every char * returned is the caller's to free(); web_reply's
+ * body is freed with web_reply_free(). web_server is owned by the caller of
+ * web_start and released by web_stop.
+ *
+ * Threads: the markdown and API functions are reentrant; each server worker
+ * thread opens its own store handle (SQLite WAL: readers beside a writer) on
+ * first use, and web_stop closes them all after the workers have finished.
+ */
+#ifndef DP_WEB_H
+#define DP_WEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/util.h"
+#include "../store/store.h"
+
+/* ---- markdown ----------------------------------------------------------- */
+
+/* Renders markdown `md` to HTML (safe mode, GFM extensions table, autolink,
+ * strikethrough, tasklist, tagfilter; newlines are hard breaks as in GitHub
+ * issues). `#N` in text becomes a link to `ref_base` followed by N
+ * (ref_base NULL: no such links). Never fails; returns an owned string. */
+char *web_markdown_render(const char *md, const char *ref_base);
+
+/* ---- JSON API ----------------------------------------------------------- */
+
+/* Largest request body the API accepts (a verdict is ~30 bytes). */
+#define WEB_MAX_BODY 4096
+/* Largest page of pairs one request may ask for. */
+#define WEB_MAX_LIMIT 500
+
+typedef struct web_param {
+    const char *name;
+    const char *value;
+} web_param;
+
+typedef struct web_reply {
+    int status;            /* HTTP status */
+    char *body;            /* owned JSON text, always an object */
+    size_t len;
+    const char *allow;     /* for 405: the Allow header value; static */
+} web_reply;
+
+void web_reply_free(web_reply *r);
+
+/* Handles one API request. `path` starts with "/api/"; params are the
+ * decoded query parameters (nparams of them); body/len the request body
+ * (POST only). Always fills *out (errors become 4xx/5xx JSON objects
+ * {"error": "..."}); returns DP_ERR only when the store failed (status 500,
+ * err filled) so the server can log it. Routes:
+ *   GET  /api/meta                    repositories and label colours
+ *   GET  /api/pairs?FILTER            a page of pairs + total/reviewed counts
+ *   GET  /api/pairs/ID?FILTER         one pair, both items, prev/next in FILTER
+ *   POST /api/pairs/ID/verdict        {"verdict": "duplicate"|"related"|
+ *                                      "not_related"|null}
+ *   GET  /api/items/REPO/KEY          one item
+ * FILTER: relation, confidence, qstate, cstate, label, reviewed (0|1),
+ * known (0 hides pairs already linked), text, sort (value|prob|updated),
+ * repo (id), offset, limit. */
+int web_api_handle(store *st, const char *method, const char *path, const web_param *params,
+                   size_t nparams, const char *body, size_t len, web_reply *out, dp_err *err);
+
+/* ---- server ------------------------------------------------------------- */
+
+typedef struct web_config {
+    const char *db_path;   /* store file; must exist */
+    const char *bind;      /* address literal or host name; NULL = "127.0.0.1" */
+    unsigned port;         /* 0 = any free port (see web_port) */
+    const char *token;     /* NULL/"" = none; required for non-loopback binds */
+    unsigned threads;      /* worker threads; 0 = 4 */
+    /* Called (from worker threads, serialized) with one line for each
+     * request that failed with a 5xx; NULL = silent. */
+    void (*log)(void *ud, const char *line);
+    void *log_ud;
+} web_config;
+
+typedef struct web_server web_server;
+
+/* Checks the configuration, opens the store once to fail early on a bad
+ * path, binds and starts serving in background threads. */
+int web_start(const web_config *cfg, web_server **out, dp_err *err);
+unsigned web_port(const web_server *srv);
+/* Stops accepting connections, lets requests in flight finish (up to a few
+ * seconds), joins the workers and closes their store handles. NULL ok. */
+void web_stop(web_server *srv);
+
+/* 1 when every address `host` names is a loopback address. */
+int web_is_loopback(const char *host);
+
+#endif

@@ -1,0 +1,279 @@
+// api.test.mjs -- `doppel serve` over raw HTTP: routes, status codes,
+// content types, security headers, size limits, tokens, cross-site and
+// DNS-rebinding refusals, graceful shutdown.
+import assert from 'node:assert/strict';
+import { test, run } from './tap.mjs';
+import { makeStore, serve, request, runDoppel } from './lib.mjs';
+
+const JSON_POST = { 'Content-Type': 'application/json', 'X-Doppel': '1' };
+
+async function setup() {
+  const db = makeStore('api.db');
+  const srv = await serve(db);
+  return { db, srv, base: srv.url };
+}
+
+async function teardown(t) {
+  if (t && t.srv) await t.srv.stop();
+}
+
+const get = (t, p, headers) => request(t.base, 'GET', p, { headers });
+const post = (t, p, body, headers = JSON_POST) => request(t.base, 'POST', p, { headers, body });
+
+function securityHeaders(r) {
+  const csp = r.headers['content-security-policy'] || '';
+  for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'",
+                   "object-src 'none'", "base-uri 'none'"])
+    assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
+  assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'), csp);
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  assert.equal(r.headers['x-frame-options'], 'DENY');
+}
+
+test('GET /api/pairs lists pairs by value with counts', async (t) => {
+  const r = await get(t, '/api/pairs');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(r.headers['cache-control'], 'no-store');
+  securityHeaders(r);
+  assert.equal(r.json.total, 7);
+  assert.equal(r.json.reviewed, 1);
+  const v = r.json.pairs.map((p) => p.value);
+  assert.deepEqual(v, [...v].sort((a, b) => b - a));
+  const p = r.json.pairs[0];
+  assert.equal(p.value, 2.289);
+  assert.equal(p.query.display, '#5693');
+  assert.equal(p.cand.kind, 'pull request');
+  assert.equal(p.cand.state_reason, 'completed');
+  const jira = r.json.pairs.find((x) => x.query.key === 'HIVE-123');
+  assert.equal(jira.query.display, 'HIVE-123');
+});
+
+test('filters, sort and paging', async (t) => {
+  const dup = await get(t, '/api/pairs?relation=duplicate');
+  assert.equal(dup.json.total, 4);
+  assert.ok(dup.json.pairs.every((p) => p.relation === 'duplicate'));
+  assert.equal((await get(t, '/api/pairs?reviewed=1')).json.total, 1);
+  assert.equal((await get(t, '/api/pairs?reviewed=0')).json.total, 6);
+  assert.equal((await get(t, '/api/pairs?confidence=high')).json.total, 2);
+  assert.equal((await get(t, '/api/pairs?cstate=open')).json.total, 2);
+  assert.equal((await get(t, '/api/pairs?label=ui')).json.total, 3);
+  assert.equal((await get(t, '/api/pairs?text=theme')).json.total, 1);
+  assert.equal((await get(t, '/api/pairs?repo=2')).json.total, 1);
+  const page = await get(t, '/api/pairs?offset=2&limit=2');
+  assert.equal(page.json.pairs.length, 2);
+  assert.equal(page.json.total, 7);
+  assert.equal(page.json.pairs[0].value, 1.512);
+  const byProb = (await get(t, '/api/pairs?sort=prob')).json.pairs.map((p) => p.prob);
+  assert.deepEqual(byProb, [...byProb].sort((a, b) => b - a));
+});
+
+test('bad filter values are 400', async (t) => {
+  for (const q of ['relation=maybe', 'confidence=huge', 'qstate=x', 'reviewed=2', 'sort=random', 'limit=0',
+                   'limit=501', 'limit=abc', 'offset=-1', 'repo=abc']) {
+    const r = await get(t, `/api/pairs?${q}`);
+    assert.equal(r.status, 400, q);
+    assert.ok(r.json.error, q);
+  }
+});
+
+test('one pair: both items, reasoning, neighbours in the filter', async (t) => {
+  const r = await get(t, '/api/pairs/1');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.pair.suggested_comment.split('\n').length, 2);
+  assert.match(r.json.pair.reasoning, /AttributeError/);
+  assert.equal(r.json.query.author, 'alice');
+  assert.deepEqual(r.json.query.labels.map((l) => l.color), ['d73a4a', 'b60205', 'ededed']);
+  assert.equal(r.json.cand.labels.find((l) => l.name === 'evil').color, null, 'hostile colour dropped');
+  assert.match(r.json.query.body_html, /<table>/);
+  assert.equal(r.json.prev, null);
+  assert.equal(r.json.next, 2);
+  const f = await get(t, '/api/pairs/2?relation=duplicate');
+  assert.equal(f.json.prev, null);
+  assert.equal(f.json.next, 3);
+  assert.equal((await get(t, '/api/pairs/3?relation=duplicate')).json.next, 5);
+});
+
+test('bad ids are 404', async (t) => {
+  for (const p of ['/api/pairs/99999', '/api/pairs/0', '/api/pairs/abc', '/api/pairs/-1', '/api/pairs/1x',
+                   '/api/pairs/99999999999999999999999', '/api/items/1/nope', '/api/items/99/5693',
+                   '/api/items/abc/5693', '/api/nothing', '/api/pairs/1/other']) {
+    const r = await get(t, p);
+    assert.equal(r.status, 404, p);
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8', p);
+  }
+  const v = await post(t, '/api/pairs/99999/verdict', '{"verdict":"duplicate"}');
+  assert.equal(v.status, 404);
+});
+
+test('one item', async (t) => {
+  const r = await get(t, '/api/items/2/HIVE-99');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.item.display, 'HIVE-99');
+  assert.equal(r.json.item.url, 'https://issues.apache.org/jira/browse/HIVE-99');
+  assert.equal(r.json.repo.kind, 'jira');
+});
+
+test('record, change and remove a verdict', async (t) => {
+  let r = await post(t, '/api/pairs/4/verdict', '{"verdict":"related"}');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { id: 4, verdict: 'related' });
+  assert.equal((await get(t, '/api/pairs/4')).json.pair.verdict, 'related');
+  r = await post(t, '/api/pairs/4/verdict', '{"verdict":"not_related"}', { ...JSON_POST, 'Content-Type': 'application/json; charset=utf-8' });
+  assert.equal(r.status, 200);
+  assert.equal((await get(t, '/api/pairs?reviewed=1')).json.total, 2);
+  r = await post(t, '/api/pairs/4/verdict', '{"verdict":null}');
+  assert.equal(r.status, 200);
+  assert.equal((await get(t, '/api/pairs/4')).json.pair.verdict, null);
+});
+
+test('malformed or invalid verdict bodies are 400', async (t) => {
+  for (const b of ['', '{', 'null', '[]', '{"verdict":"maybe"}', '{"verdict":1}', '{}', '{"verdict":"duplicate","verdict":"related"}',
+                   '\u0000']) {
+    const r = await post(t, '/api/pairs/1/verdict', b);
+    assert.equal(r.status, 400, JSON.stringify(b));
+  }
+  assert.equal((await get(t, '/api/pairs/1')).json.pair.verdict, null, 'nothing was recorded');
+});
+
+test('oversized requests are 413', async (t) => {
+  const big = JSON.stringify({ verdict: 'duplicate', pad: 'x'.repeat(10000) });
+  let r = await post(t, '/api/pairs/1/verdict', big);
+  assert.equal(r.status, 413);
+  r = await post(t, '/api/pairs/1/verdict', big, { ...JSON_POST, 'Transfer-Encoding': 'chunked' });
+  assert.equal(r.status, 413, 'chunked, no length announced');
+  r = await get(t, `/api/pairs?text=${'a'.repeat(100000)}`);
+  assert.ok(r.status === 414 || r.status === 431 || r.status === 413, `huge URL: ${r.status}`);
+  assert.equal((await get(t, '/api/pairs/1')).json.pair.verdict, null);
+});
+
+test('wrong methods are 405 with Allow', async (t) => {
+  let r = await request(t.base, 'DELETE', '/api/pairs/1');
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'GET, HEAD');
+  r = await get(t, '/api/pairs/1/verdict');
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'POST');
+  r = await request(t.base, 'PUT', '/api/pairs/1/verdict', { headers: JSON_POST, body: '{"verdict":"duplicate"}' });
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'POST');
+  r = await post(t, '/api/pairs', '{}');
+  assert.equal(r.status, 405);
+  r = await post(t, '/', '{}');
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.allow, 'GET, HEAD');
+});
+
+test('cross-site POSTs are refused with 403', async (t) => {
+  const body = '{"verdict":"duplicate"}';
+  const cases = [
+    { ...JSON_POST, Origin: 'http://evil.example' },
+    { ...JSON_POST, Origin: 'null' },
+    { ...JSON_POST, 'Sec-Fetch-Site': 'cross-site' },
+    { ...JSON_POST, 'Sec-Fetch-Site': 'same-site' },
+    { 'Content-Type': 'application/json' },                       // no X-Doppel
+  ];
+  for (const h of cases) assert.equal((await post(t, '/api/pairs/1/verdict', body, h)).status, 403, JSON.stringify(h));
+  const form = await post(t, '/api/pairs/1/verdict', 'verdict=duplicate',
+                          { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Doppel': '1' });
+  assert.equal(form.status, 415);
+  const ok = await post(t, '/api/pairs/1/verdict', '{"verdict":null}',
+                        { ...JSON_POST, Origin: t.base, 'Sec-Fetch-Site': 'same-origin' });
+  assert.equal(ok.status, 200, 'same origin passes');
+  assert.equal((await get(t, '/api/pairs/1')).json.pair.verdict, null);
+});
+
+test('a foreign Host header is refused (DNS rebinding)', async (t) => {
+  let r = await get(t, '/api/pairs', { Host: `evil.example:${t.srv.port}` });
+  assert.equal(r.status, 403);
+  r = await get(t, '/', { Host: 'evil.example' });
+  assert.equal(r.status, 403);
+  r = await get(t, '/api/pairs', { Host: `localhost:${t.srv.port}` });
+  assert.equal(r.status, 200);
+});
+
+test('the page, deep links and assets: types and headers', async (t) => {
+  for (const p of ['/', '/pair/1', '/pair/99999', '/item/1/5693', '/?relation=duplicate']) {
+    const r = await get(t, p);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8', p);
+    assert.match(r.body, /<script src="\/static\/app.js" defer><\/script>/);
+    securityHeaders(r);
+  }
+  assert.ok(!(await get(t, '/')).body.match(/<script>|style=/), 'no inline script or style in the page');
+  const js = await get(t, '/static/app.js');
+  assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+  assert.equal((await get(t, '/static/app.css')).headers['content-type'], 'text/css; charset=utf-8');
+  for (const p of ['/static/nope.js', '/pair/abc', '/pair/', '/etc/passwd', '/static/../web.h', '/api'])
+    assert.equal((await get(t, p)).status, 404, p);
+  const head = await request(t.base, 'HEAD', '/');
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
+});
+
+test('token: required on the API, accepted as Bearer or cookie', async (t) => {
+  const token = 'tok-1234567890abcdef';
+  const srv = await serve(t.db, ['--token', token]);
+  try {
+    const base = srv.url;
+    assert.equal((await request(base, 'GET', '/api/pairs')).status, 401);
+    assert.equal((await request(base, 'GET', '/api/pairs', { headers: { Authorization: 'Bearer wrong-token-123' } })).status, 401);
+    assert.equal((await request(base, 'GET', '/api/pairs', { headers: { Authorization: `Bearer ${token}x` } })).status, 401);
+    assert.equal((await request(base, 'POST', '/api/pairs/1/verdict', { headers: JSON_POST, body: '{"verdict":"duplicate"}' })).status, 401);
+    assert.equal((await request(base, 'GET', '/api/pairs', { headers: { Authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal((await request(base, 'GET', '/')).status, 200, 'the page itself is public');
+    assert.equal((await request(base, 'GET', '/?token=wrong-token-123')).status, 401);
+    const login = await request(base, 'GET', `/pair/1?token=${token}`);
+    assert.equal(login.status, 303);
+    assert.equal(login.headers.location, '/pair/1');
+    const cookie = login.headers['set-cookie'][0];
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    const c = cookie.split(';')[0];
+    assert.equal((await request(base, 'GET', '/api/pairs', { headers: { Cookie: c } })).status, 200);
+    assert.equal((await request(base, 'GET', '/api/pairs', { headers: { Cookie: 'doppel_token=nope' } })).status, 401);
+  } finally {
+    await srv.stop();
+  }
+  const env = await serve(t.db, [], { DOPPEL_TOKEN: token });
+  try {
+    assert.equal((await request(env.url, 'GET', '/api/pairs')).status, 401, 'DOPPEL_TOKEN is honoured');
+  } finally {
+    await env.stop();
+  }
+});
+
+test('a non-loopback bind needs a token; bad options are usage errors', async (t) => {
+  let r = await runDoppel(['serve', '--db', t.db, '--bind', '0.0.0.0', '--port', '0']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--token/);
+  r = await runDoppel(['serve', '--db', t.db, '--port', '0', '--token', 'short']);
+  assert.equal(r.code, 1);
+  r = await runDoppel(['serve', '--db', t.db, '--port', '70000']);
+  assert.equal(r.code, 2);
+  r = await runDoppel(['serve', '--bogus']);
+  assert.equal(r.code, 2);
+  r = await runDoppel(['serve', '--db', '/nonexistent/doppel.db', '--port', '0']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no such store/);
+  const srv = await serve(t.db, ['--bind', '0.0.0.0', '--token', 'tok-1234567890abcdef']);
+  const code = await srv.stop();
+  assert.equal(code, 0);
+});
+
+test('SIGTERM stops the server cleanly; verdicts made before are kept', async (t) => {
+  const srv = await serve(t.db);
+  const r = await request(srv.url, 'POST', '/api/pairs/5/verdict', { headers: JSON_POST, body: '{"verdict":"duplicate"}' });
+  assert.equal(r.status, 200);
+  assert.equal(await srv.stop(), 0);
+  assert.match(srv.stderr(), /finishing requests/);
+  const again = await serve(t.db);
+  try {
+    assert.equal((await request(again.url, 'GET', '/api/pairs/5')).json.pair.verdict, 'duplicate');
+  } finally {
+    await again.stop();
+  }
+});
+
+run({ setup, teardown });

@@ -1,0 +1,444 @@
+// ui.test.mjs -- the review page in a real browser (Debian's chromium driven
+// by playwright-core) against `doppel serve` on the fixture store: every
+// key, the toast, the help overlay, the reasoning panel, copy, verdicts,
+// deep links and history, the narrow layout, and hostile bodies.
+import assert from 'node:assert/strict';
+import { test, run } from './tap.mjs';
+import { makeStore, serve, launch } from './lib.mjs';
+
+const WIDE = { width: 1400, height: 900 };
+const NARROW = { width: 700, height: 900 };
+
+// Polls fn until it returns a truthy value; fails with `what` after 5 s.
+async function until(fn, what, timeout = 5000) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const text = (page, sel) => page.locator(sel).first().innerText();
+const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
+
+// A page that records everything that must never happen.
+async function newPage(ctx, viewport = WIDE) {
+  const page = await ctx.newPage();
+  await page.setViewportSize(viewport);
+  page.bad = [];
+  page.on('dialog', (d) => { page.bad.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('pageerror', (e) => page.bad.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.bad.push(`console: ${m.text()}`); });
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+async function openPair(page, base, id, qs = '') {
+  await page.goto(`${base}/pair/${id}${qs}`);
+  await until(async () => (await page.locator('#pane-q .item-title').count()) > 0, `pair ${id}`);
+}
+
+async function waitPairPath(page, re) {
+  await until(() => re.test(path(page)), `URL matching ${re}`);
+  const id = Number(path(page).match(/\/pair\/(\d+)/)[1]);
+  await until(async () => (await page.evaluate(() => window.history.state, null)) !== undefined &&
+    (await page.locator('#q-link').innerText()) !== '' &&
+    (await page.evaluate((i) => document.title.includes('↔') && !document.querySelector('#view-pair').classList.contains('loading'), id)),
+  'pair rendered');
+}
+
+async function setup() {
+  const db = makeStore('ui.db');
+  const bigDb = makeStore('big.db', ['--pairs', '250']);
+  const srv = await serve(db);
+  const big = await serve(bigDb);
+  const browser = await launch();
+  const ctx = await browser.newContext({ viewport: WIDE });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  const page = await newPage(ctx);
+  return { srv, big, browser, ctx, page, base: srv.url };
+}
+
+async function teardown(t) {
+  if (!t) return;
+  await t.browser.close();
+  await t.srv.stop();
+  await t.big.stop();
+}
+
+test('index lists pairs by value with counts', async ({ page, base }) => {
+  await page.goto(`${base}/`);
+  await until(async () => (await page.locator('#pairs tbody tr').count()) === 7, '7 rows');
+  assert.equal(await text(page, '#counts'), '7 pairs · 1 reviewed');
+  const values = await page.locator('#pairs tbody tr td.num').allInnerTexts();
+  assert.deepEqual(values, [...values].sort((a, b) => Number(b) - Number(a)));
+  assert.equal(values[0], '2.289');
+  const first = await page.locator('#pairs tbody tr').first().innerText();
+  for (const s of ['related', 'high', '#5693', 'Crash when opening settings', 'open', '#4606', 'PR', 'closed'])
+    assert.ok(first.includes(s), `first row shows ${s}: ${first}`);
+  const reviewedRow = page.locator('#pairs tbody tr[data-id="6"]');
+  assert.match(await reviewedRow.innerText(), /not related/);
+});
+
+test('j/k/↓/↑/n/p move the index selection, Enter opens the pair', async ({ page }) => {
+  const sel = () => page.locator('#pairs tbody tr.sel').getAttribute('data-index');
+  assert.equal(await sel(), '0');
+  await page.keyboard.press('j');
+  assert.equal(await sel(), '1');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('n');
+  assert.equal(await sel(), '3');
+  await page.keyboard.press('k');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await sel(), '1');
+  await page.keyboard.press('p');
+  assert.equal(await sel(), '0');
+  await page.keyboard.press('k');
+  assert.equal(await sel(), '0', 'stays on the first row');
+  await page.keyboard.press('Enter');
+  await waitPairPath(page, /^\/pair\/1$/);
+});
+
+test('pair header reads "← index  #Q ↔ #C  Relation · confidence · value"', async ({ page }) => {
+  assert.equal(await text(page, '#back'), '← index');
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4606');
+  assert.equal(await text(page, '#pair-meta'), 'Related · high · value 2.289');
+  assert.equal(await page.locator('#q-link').getAttribute('href'), 'https://github.com/acme/widgets/issues/5693');
+  assert.equal(await page.locator('#c-link').getAttribute('href'), 'https://github.com/acme/widgets/pull/4606');
+});
+
+test('panes show kind, title, state, author, dates and coloured labels', async ({ page }) => {
+  assert.equal(await text(page, '#pane-q .pane-head'), 'QUERY · ISSUE');
+  assert.equal(await text(page, '#pane-c .pane-head'), 'CANDIDATE · PULL REQUEST');
+  const q = await text(page, '#pane-q .item');
+  for (const s of ['Crash when opening settings with an empty profile', 'open', 'opened 2023-04-11 by alice',
+                   'updated 2023-05-01', 'bug', 'crash', 'needs-triage'])
+    assert.ok(q.includes(s), `query pane shows ${s}`);
+  const c = await text(page, '#pane-c .item-meta');
+  assert.ok(c.includes('closed · completed'), c);
+  assert.ok(c.includes('by bob'), c);
+  const bg = await page.locator('#pane-q .label', { hasText: 'bug' }).evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert.equal(bg, 'rgb(215, 58, 74)');
+  const evil = page.locator('#pane-c .label', { hasText: 'evil' });
+  assert.equal(await evil.getAttribute('class'), 'label ', 'hostile colour is dropped');
+  assert.equal(await page.locator('[style]').count(), 0, 'no inline style attributes');
+});
+
+test('bodies render like GitHub: tables, code, task lists, strikethrough, autolinks, #N', async ({ page }) => {
+  const md = page.locator('#pane-q .md');
+  assert.equal(await md.locator('table th').count(), 2);
+  assert.equal(await md.locator('input[type=checkbox][disabled]').count(), 2);
+  assert.equal(await md.locator('del').innerText(), 'wait');
+  assert.match(await md.locator('pre code').evaluate((e) => getComputedStyle(e).fontFamily), /mono/i);
+  assert.equal(await md.locator('a[href="https://example.com/crash-report"]').count(), 1);
+  assert.equal(await md.locator('a[href="https://github.com/acme/widgets/issues/4606"]').innerText(), '#4606');
+  assert.equal(await md.locator('code', { hasText: '#99' }).count(), 1, '#99 in code stays code');
+  assert.ok((await md.innerText()).includes('foo#12'), 'foo#12 stays text');
+  assert.equal(await md.locator('img').count(), 0, 'remote images are not loaded');
+  assert.equal(await md.locator('a[href="https://tracker.example.net/pixel.png"]').innerText(), 'image: screenshot of the crash');
+  assert.equal(await md.locator('a[href^="http"]').first().getAttribute('rel'), 'noreferrer noopener nofollow');
+});
+
+test('j/↓/n next pair and k/↑/p previous pair, URL per pair', async ({ page }) => {
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/2$/);
+  await page.keyboard.press('k');
+  await waitPairPath(page, /^\/pair\/1$/);
+  await page.keyboard.press('ArrowDown');
+  await waitPairPath(page, /^\/pair\/2$/);
+  await page.keyboard.press('ArrowUp');
+  await waitPairPath(page, /^\/pair\/1$/);
+  await page.keyboard.press('n');
+  await waitPairPath(page, /^\/pair\/2$/);
+  await page.keyboard.press('p');
+  await waitPairPath(page, /^\/pair\/1$/);
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4606');
+});
+
+test('the next pair is prefetched: j needs no request', async ({ page }) => {
+  const requests = [];
+  const onReq = (r) => { if (r.url().includes('/api/pairs/2')) requests.push(r.url()); };
+  await until(() => page.evaluate(() => true), 'page');
+  await new Promise((r) => setTimeout(r, 200));   // let the prefetch of pair 2 land
+  page.on('request', onReq);
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/2$/);
+  page.off('request', onReq);
+  assert.equal(requests.length, 0, `requests: ${requests}`);
+  await page.keyboard.press('k');
+  await waitPairPath(page, /^\/pair\/1$/);
+});
+
+test('r toggles the reasoning panel with evidence and value breakdown', async ({ page }) => {
+  assert.equal(await page.locator('#reasoning').isVisible(), false, 'hidden by default');
+  await page.keyboard.press('r');
+  assert.equal(await page.locator('#reasoning').isVisible(), true);
+  const ev = await page.locator('#evidence li').allInnerTexts();
+  assert.equal(ev.length, 4);
+  assert.ok(ev[0].startsWith('Both mention the same error'));
+  assert.deepEqual(await page.locator('#value-detail td.num').allInnerTexts(), ['1.000', '0.800', '0.489']);
+  assert.match(await text(page, '#comment'), /^This looks related to #4606/);
+  await page.keyboard.press('r');
+  assert.equal(await page.locator('#reasoning').isVisible(), false);
+});
+
+test('c copies the exact suggested comment and shows a "copied" toast', async ({ page }) => {
+  await page.evaluate(() => navigator.clipboard.writeText('before'));
+  await page.keyboard.press('c');
+  const toast = page.locator('#toast');
+  await until(async () => (await toast.innerText()) === 'copied' && (await toast.getAttribute('class')).includes('show'), 'toast');
+  assert.equal(await toast.getAttribute('role'), 'status');
+  assert.equal(await toast.getAttribute('aria-live'), 'polite');
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(clip, 'This looks related to #4606 ("Fix null profile name crash in settings"), which was merged.\n' +
+                     'Could you check whether `1.2.1` still crashes? <thanks> & "quotes" ✓');
+});
+
+test('copy falls back to execCommand when the Clipboard API is missing', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined });
+    const orig = document.execCommand.bind(document);
+    window.__copied = null;
+    document.addEventListener('copy', () => { window.__copied = document.getSelection().toString() || document.activeElement.value; });
+    document.execCommand = (cmd, ...rest) => orig(cmd, ...rest);
+  });
+  await openPair(page, base, 3);
+  await page.keyboard.press('c');
+  await until(async () => (await page.locator('#toast').innerText()) === 'copied', 'toast');
+  assert.equal(await page.evaluate(() => window.__copied), 'Duplicate of #5002?');
+  await page.close();
+});
+
+test('? opens the help overlay; esc and ? close it; other keys wait', async ({ page }) => {
+  const help = page.locator('#help');
+  assert.equal(await help.isVisible(), false);
+  await page.keyboard.press('?');
+  assert.equal(await help.isVisible(), true);
+  const dlg = page.locator('#help [role=dialog]');
+  assert.equal(await dlg.getAttribute('aria-modal'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'dialog');
+  const body = await dlg.innerText();
+  for (const s of ['j', 'k', 'n', 'p', '1', '2', 'h', 'l', 'c', 'r', 'd', 'e', 'x', 'u', 'g', 'esc', '↓', '↑', '←', '→',
+                   'press ? or esc to close'])
+    assert.ok(body.includes(s), `help lists ${s}`);
+  await page.keyboard.press('j');
+  assert.match(path(page), /^\/pair\/1$/, 'keys do nothing under the overlay');
+  await page.keyboard.press('Escape');
+  assert.equal(await help.isVisible(), false);
+  await page.keyboard.press('?');
+  assert.equal(await help.isVisible(), true);
+  await page.keyboard.press('?');
+  assert.equal(await help.isVisible(), false);
+});
+
+test('1/←/h and 2/→/l move focus between panes on a wide screen', async ({ page }) => {
+  const active = () => page.evaluate(() => document.activeElement.id);
+  for (const [k, want] of [['2', 'pane-c'], ['1', 'pane-q'], ['ArrowRight', 'pane-c'], ['ArrowLeft', 'pane-q'],
+                           ['l', 'pane-c'], ['h', 'pane-q']]) {
+    await page.keyboard.press(k);
+    assert.equal(await active(), want, `key ${k}`);
+    assert.equal(await page.locator('#pane-q').isVisible(), true);
+    assert.equal(await page.locator('#pane-c').isVisible(), true);
+  }
+  const box = await page.locator('#pane-c').boundingBox();
+  assert.ok(box.x > 600, 'candidate on the right');
+});
+
+test('long bodies scroll inside their pane, not the page', async ({ page }) => {
+  const r = await page.evaluate(() => ({
+    doc: document.documentElement.scrollHeight <= window.innerHeight + 1,
+    overflow: getComputedStyle(document.querySelector('#pane-q')).overflowY,
+  }));
+  assert.ok(r.doc, 'page itself does not scroll');
+  assert.equal(r.overflow, 'auto');
+});
+
+test('g then i goes to the index; keys do nothing while typing', async ({ page }) => {
+  await page.keyboard.press('g');
+  await page.keyboard.press('i');
+  await until(() => path(page) === '/', 'index URL');
+  await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'selection');
+  assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-id'), '1', 'returns to the pair');
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'text');
+  await page.keyboard.type('jkx?');
+  assert.equal(await page.locator('#help').isVisible(), false);
+  assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '0');
+  assert.equal(await page.inputValue('#filters [name=text]'), 'jkx?');
+  await page.keyboard.press('Escape');
+  await page.fill('#filters [name=text]', '');
+  await until(() => path(page) === '/', 'filter cleared');
+  await until(async () => (await page.locator('#pairs tbody tr').count()) === 7, '7 rows again');
+});
+
+test('filters narrow the index and next/previous follow the filter', async ({ page }) => {
+  await page.selectOption('#filters [name=relation]', 'duplicate');
+  await until(() => path(page) === '/?relation=duplicate', 'filter in URL');
+  await until(async () => (await text(page, '#counts')) === '4 pairs · 0 reviewed', 'counts');
+  const rels = await page.locator('#pairs tbody td.rel').allInnerTexts();
+  assert.deepEqual([...new Set(rels)], ['duplicate']);
+  await page.keyboard.press('Enter');
+  assert.equal(path(page), '/?relation=duplicate', 'Enter in a select does not open a pair');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  await waitPairPath(page, /^\/pair\/2\?relation=duplicate$/);
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/3\?relation=duplicate$/);
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/5\?relation=duplicate$/, 'skips the related pair 4');
+  assert.equal(await text(page, '#pair-meta'), 'Duplicate · low · value 1.100');
+  await page.keyboard.press('g');
+  await page.keyboard.press('i');
+  await until(() => path(page) === '/?relation=duplicate', 'index keeps the filter');
+  await page.selectOption('#filters [name=relation]', '');
+  await page.fill('#filters [name=text]', 'theme');
+  await until(async () => (await text(page, '#counts')) === '1 pair · 0 reviewed', 'text filter');
+  await page.fill('#filters [name=text]', '');
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await until(async () => (await text(page, '#counts')) === '7 pairs · 1 reviewed', 'unfiltered');
+});
+
+test('verdict keys save, show, move on, persist across reload; u undoes', async ({ page, base }) => {
+  await openPair(page, base, 1);
+  await page.keyboard.press('d');
+  await waitPairPath(page, /^\/pair\/2$/);
+  await until(async () => (await text(page, '#toast')).includes('duplicate'), 'toast');
+  await page.keyboard.press('e');
+  await waitPairPath(page, /^\/pair\/3$/);
+  await page.keyboard.press('x');
+  await waitPairPath(page, /^\/pair\/4$/);
+  await page.reload();
+  await openPair(page, base, 2);
+  assert.equal(await text(page, '#verdict'), 'verdict: related');
+  await page.goto(`${base}/`);
+  await until(async () => (await text(page, '#counts')) === '7 pairs · 4 reviewed', 'index counts the verdicts');
+  assert.equal(await page.locator('#pairs tbody tr[data-id="1"] .verdict-cell').innerText(), 'duplicate');
+  assert.equal(await page.locator('#pairs tbody tr[data-id="3"] .verdict-cell').innerText(), 'not related');
+  // undo in the session that made the verdicts
+  await openPair(page, base, 3);
+  await page.keyboard.press('x');
+  await waitPairPath(page, /^\/pair\/4$/);
+  await page.keyboard.press('u');
+  await waitPairPath(page, /^\/pair\/3$/);
+  await until(async () => (await text(page, '#verdict')) === 'verdict: not related', 'restored previous verdict');
+  await page.keyboard.press('u');   // nothing in this page's undo stack: clears this pair's verdict
+  await until(async () => !(await page.locator('#verdict').isVisible()), 'verdict cleared');
+  await page.reload();
+  await until(async () => (await page.locator('#view-pair .pair-title').innerText()).includes('#5001'), 'reloaded');
+  assert.equal(await page.locator('#verdict').isVisible(), false, 'undo persisted');
+});
+
+test('deep links, back/forward and reload keep the place', async ({ page, base }) => {
+  await openPair(page, base, 4);
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5003 ↔ #5004');
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/5$/);
+  await page.goBack();
+  await waitPairPath(page, /^\/pair\/4$/);
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5003 ↔ #5004');
+  await page.goForward();
+  await waitPairPath(page, /^\/pair\/5$/);
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4700');
+  await page.reload();
+  await waitPairPath(page, /^\/pair\/5$/);
+  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4700');
+  await page.goto(`${base}/pair/99999`);
+  await until(async () => (await page.locator('#error').innerText()).includes('no pair 99999'), 'not found message');
+  page.bad = page.bad.filter((b) => !b.includes('status of 404'));   // the browser logs the API's 404
+});
+
+test('Jira keys show without "#"', async ({ page, base }) => {
+  await page.goto(`${base}/`);
+  await until(async () => (await page.locator('#pairs tbody tr').count()) === 7, 'rows');
+  const jira = page.locator('#pairs tbody tr', { hasText: 'HIVE-123' });
+  assert.ok(!(await jira.innerText()).includes('#HIVE'));
+  await jira.click();
+  await until(async () => (await page.locator('#view-pair .pair-title').innerText()) === 'HIVE-123 ↔ HIVE-99', 'jira header');
+  assert.equal(await page.locator('#q-link').getAttribute('href'), 'https://issues.apache.org/jira/browse/HIVE-123');
+});
+
+test('narrow screen shows one pane; 1/2 switch it', async ({ ctx, base }) => {
+  const page = await newPage(ctx, NARROW);
+  await openPair(page, base, 1);
+  const vis = async () => [await page.locator('#pane-q').isVisible(), await page.locator('#pane-c').isVisible()];
+  assert.deepEqual(await vis(), [true, false]);
+  assert.equal(await page.locator('.tabs').isVisible(), true);
+  await page.keyboard.press('2');
+  assert.deepEqual(await vis(), [false, true]);
+  await page.keyboard.press('h');
+  assert.deepEqual(await vis(), [true, false]);
+  await page.keyboard.press('ArrowRight');
+  assert.deepEqual(await vis(), [false, true]);
+  await page.keyboard.press('j');
+  await waitPairPath(page, /^\/pair\/2$/);
+  assert.deepEqual(await vis(), [false, true], 'the chosen pane stays across pairs');
+  await page.click('#tab-q');
+  assert.deepEqual(await vis(), [true, false]);
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scroll');
+  await page.close();
+});
+
+test('an issue full of XSS payloads renders inert', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 2);
+  assert.equal(await text(page, '#pane-q .item-title span'), "<script>alert('title')</script> payload issue");
+  await page.locator('#pane-q .md a').first().hover().catch(() => {});
+  for (const a of await page.locator('#pane-q .md a').all()) await a.hover().catch(() => {});
+  await page.keyboard.press('j');
+  await page.keyboard.press('k');
+  await waitPairPath(page, /^\/pair\/2$/);
+  await new Promise((r) => setTimeout(r, 300));
+  const md = page.locator('#pane-q .md');
+  assert.equal(await md.locator('script, iframe, object, embed, svg, style, textarea, math, details, img').count(), 0);
+  const attrs = await md.evaluate((root) => [...root.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.name)));
+  assert.deepEqual(attrs.filter((a) => a.startsWith('on') || a === 'style' || a === 'src'), []);
+  const hrefs = await md.evaluate((root) => [...root.querySelectorAll('a[href]')].map((a) => a.getAttribute('href')));
+  assert.deepEqual(hrefs.filter((h) => !/^https:\/\//.test(h)), [], `only https links remain: ${hrefs}`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(page.bad, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await page.close();
+});
+
+test('an item page shows one item; #N links inside the store', async ({ page, base }) => {
+  await page.goto(`${base}/item/2/HIVE-99`);
+  await until(async () => (await page.locator('#pane-i .item-title').count()) > 0, 'item');
+  assert.equal(await text(page, '#pane-i .pane-head'), 'ITEM · ISSUE');
+  assert.match(await text(page, '#pane-i .item-title'), /NPE when partition is empty/);
+});
+
+test('index pages through many pairs without loading them all', async ({ ctx, big }) => {
+  const page = await newPage(ctx);
+  await page.goto(`${big.url}/`);
+  await until(async () => (await page.locator('#pairs tbody tr').count()) === 100, '100 rows');
+  assert.equal(await text(page, '#counts'), '257 pairs · 1 reviewed');
+  assert.equal(await text(page, '#page-info'), '1–100 of 257');
+  await page.locator('#pairs tbody tr').nth(99).click({ trial: true });
+  for (let i = 0; i < 99; i++) await page.keyboard.press('j');
+  assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '99');
+  await page.keyboard.press('j');
+  await until(async () => (await text(page, '#page-info')) === '101–200 of 257', 'second page');
+  assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '0');
+  await page.keyboard.press('k');
+  await until(async () => (await text(page, '#page-info')) === '1–100 of 257', 'back to the first page');
+  await until(async () => (await page.locator('#pairs tbody tr.sel').getAttribute('data-index')) === '99', 'last row selected');
+  await page.close();
+});
+
+test('no errors, dialogs or CSP violations on the main page', async ({ page }) => {
+  assert.deepEqual(page.bad, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+});
+
+run({ setup, teardown });

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_analyze.sh -- `doppel analyze` on the hand-written fixture repo
+# tests/fixtures/analyze/issues.json (acme/widget, 15 items): planted
+# duplicates #14~#3 (open vs fixed, same stack trace), #12~#5 (two open
+# reports of one leak), #7 known duplicate of #2 ("Duplicate of #2").
+source "$ROOT/tests/cli/lib.sh"
+DB=$T/a.db
+FIXTURE=$FIX/analyze/issues.json
+
+check "import fixture" "$DOPPEL" import --db "$DB" "$FIXTURE"
+out=$("$DOPPEL" analyze --db "$DB" 2>&1)
+check_eq "analyze exits 0" 0 $?
+check_contains "analyze reports queries (8 open issues)" "analyzed 8 queries of 15 items" "$out"
+check_contains "analyze names the model" "model: built-in default" "$out"
+
+n=$(sqlite3 "$DB" "SELECT count(*) FROM pairs")
+[ "$n" -gt 0 ] && ok "pairs stored ($n)" || not_ok "pairs stored" "count $n"
+check_eq "planted duplicate #14 -> #3 is rank 1" "3" \
+    "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='14' AND rank=1")"
+check_eq "planted duplicate #12 -> #5 is rank 1" "5" \
+    "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='12' AND rank=1")"
+check_eq "the open-vs-fixed duplicate has the highest value" "14 3" \
+    "$(sqlite3 "$DB" "SELECT query_key || ' ' || cand_key FROM pairs ORDER BY value DESC LIMIT 1")"
+check_eq "each unordered pair stored once" "0" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs a JOIN pairs b ON a.query_key=b.cand_key AND a.cand_key=b.query_key")"
+check_eq "query is always the later item (creation time)" "0" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs p JOIN items q ON q.key=p.query_key JOIN items c ON c.key=p.cand_key WHERE q.created_at < c.created_at")"
+reason=$(sqlite3 "$DB" "SELECT reasoning FROM pairs WHERE query_key='14' AND cand_key='3'")
+check_contains "reasoning names the shared frames" "Same stack frames" "$reason"
+check_contains "reasoning counts rare terms" "of 15 items)" "$reason"
+check_contains "reasoning gives states and dates" "#3 is a closed issue, opened 2023-02-01" "$reason"
+comment=$(sqlite3 "$DB" "SELECT suggested_comment FROM pairs WHERE query_key='14' AND cand_key='3'")
+rel=$(sqlite3 "$DB" "SELECT relation FROM pairs WHERE query_key='14' AND cand_key='3'")
+if [ "$rel" = duplicate ]; then
+    check_contains "duplicate comment starts with Duplicate of #3" "Duplicate of #3" "${comment:0:16}"
+else
+    check_contains "related comment points at #3" "Possibly related: #3" "${comment:0:21}"
+fi
+detail=$(sqlite3 "$DB" "SELECT value_detail FROM pairs WHERE query_key='14' AND cand_key='3'")
+check_contains "value detail explains the state factor" "state (open vs closed as fixed): 3.000" "$detail"
+
+# Verdicts survive re-analysis (full and incremental).
+check "set a verdict" sqlite3 "$DB" \
+    "INSERT INTO verdicts(repo_id, query_key, cand_key, verdict, created_at) SELECT id, '14', '3', 'duplicate', 0 FROM repositories"
+check "re-analyze --full" "$DOPPEL" analyze --db "$DB" --full --quiet
+check_eq "verdict kept after re-analysis" "duplicate" \
+    "$("$DOPPEL" pairs --db "$DB" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p["verdict"] for p in d["pairs"] if p["query"]=="14" and p["candidate"]=="3"][0])')"
+out=$("$DOPPEL" analyze --db "$DB" 2>&1)
+check_contains "unchanged store: incremental run with no queries" "analyzed 0 queries of 15 items (incremental)" "$out"
+check_eq "incremental no-op keeps the pairs" "$n" "$(sqlite3 "$DB" "SELECT count(*) FROM pairs")"
+
+# A new issue arrives: only it and the queries near it are re-ranked.
+cat >"$T/new.json" <<'JSON'
+[{"url":"https://api.github.com/repos/acme/widget/issues/16","repository_url":"https://api.github.com/repos/acme/widget",
+  "html_url":"https://github.com/acme/widget/issues/16","id":1016,"number":16,
+  "title":"Stack overflow in parse_array with deeply nested JSON","user":{"login":"zed"},"labels":[],
+  "state":"open","comments":0,"created_at":"2023-10-01T10:00:00Z","updated_at":"2023-10-01T10:00:00Z",
+  "closed_at":null,"body":"Deeply nested JSON arrays crash widget in parse_array (src/json/parser.c).","reactions":{"total_count":0}}]
+JSON
+check "import one new issue" "$DOPPEL" import --db "$DB" "$T/new.json"
+out=$("$DOPPEL" analyze --db "$DB" 2>&1)
+check_contains "incremental run after one new issue" "(incremental)" "$out"
+check_contains "one changed item" "changed items: 1" "$out"
+check_eq "new issue paired with the parser crash" "1" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs WHERE query_key='16' AND cand_key IN ('3','14')" | awk '{print ($1>0)}')"
+check_eq "verdict kept after the incremental run" "duplicate" \
+    "$(sqlite3 "$DB" "SELECT v.verdict FROM pairs p JOIN verdicts v ON v.query_key=p.query_key AND v.cand_key=p.cand_key WHERE p.query_key='14' AND p.cand_key='3'")"
+
+# --all queries closed items too, and finds the known duplicate.
+out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
+check_contains "--all queries every item" "analyzed 16 queries of 16 items" "$out"
+check_eq "known duplicate #7 -> #2 is marked known" "1" \
+    "$(sqlite3 "$DB" "SELECT known FROM pairs WHERE query_key='7' AND cand_key='2'")"
+check_eq "pairs hides known pairs by default" "0" \
+    "$("$DOPPEL" pairs --db "$DB" --limit 0 | grep -c '^#7 .*#2 ')"
+check_eq "pairs --known shows them" "1" \
+    "$("$DOPPEL" pairs --db "$DB" --known --limit 0 | grep -c '^#7 .*#2 ')"
+check_contains "known reasoning cites the link" "is marked as a duplicate of #2" \
+    "$(sqlite3 "$DB" "SELECT reasoning FROM pairs WHERE query_key='7' AND cand_key='2'")"
+
+check_fails "analyze rejects -k 0" "$DOPPEL" analyze --db "$DB" -k 0
+check_fails "analyze rejects unknown options" "$DOPPEL" analyze --db "$DB" --bogus
+"$DOPPEL" analyze --db "$DB" --bogus >/dev/null 2>&1
+check_eq "usage error exits 2" 2 $?
+"$DOPPEL" analyze --db "$T/empty.db" >/dev/null 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && ok "analyze of an empty store fails ($rc)" || not_ok "analyze of an empty store fails"
+out=$("$DOPPEL" analyze --help)
+check_contains "analyze --help" "usage: doppel analyze" "$out"
+check_eq "no progress bar when stderr is not a terminal" "" \
+    "$("$DOPPEL" analyze --db "$DB" --full --quiet 2>&1 >/dev/null)"
+echo "1..$_n"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# test_commands.sh -- similar, pairs, search and stats on the fixture repo
+# tests/fixtures/analyze/issues.json (see test_analyze.sh for what it plants).
+source "$ROOT/tests/cli/lib.sh"
+DB=$T/c.db
+JSONOK='import json,sys; json.load(sys.stdin)'
+
+check "import fixture" "$DOPPEL" import --db "$DB" "$FIX/analyze/issues.json"
+check "analyze" "$DOPPEL" analyze --db "$DB" --quiet
+
+# ---- similar
+out=$("$DOPPEL" similar --db "$DB" 14)
+check_eq "similar 14 exits 0" 0 $?
+check_eq "similar 14: the parser crash #3 comes first" "#3" "$(echo "$out" | sed -n 2p | awk '{print $2}')"
+check_contains "similar shows relation and probability" " p 0." "$out"
+check_contains "similar shows the candidate state" "(closed issue, completed)" "$out"
+check_eq "similar '#12' accepts a leading #: #5 first" "#5" \
+    "$("$DOPPEL" similar --db "$DB" '#12' | sed -n 2p | awk '{print $2}')"
+check_eq "similar -k 2 shows two candidates" 2 "$("$DOPPEL" similar --db "$DB" -k 2 14 | tail -n +2 | grep -c '^ *[0-9]\.')"
+check "similar --json parses" bash -c "'$DOPPEL' similar --db '$DB' --json 14 | python3 -c '$JSONOK'"
+check_eq "similar --json: first candidate is 3" "3" \
+    "$("$DOPPEL" similar --db "$DB" --json 14 | python3 -c 'import json,sys; print(json.load(sys.stdin)["candidates"][0]["candidate"])')"
+out=$("$DOPPEL" similar --db "$DB" --title "Memory grows after every SIGHUP config reload" \
+    --body "reload_config() leaks the old config_tree")
+check_contains "similar --title/--body finds the leak reports" "#5" "$(echo "$out" | sed -n 2,3p)"
+check_contains "similar --title/--body finds both leak reports" "#12" "$(echo "$out" | sed -n 2,3p)"
+out=$(echo "segfault in parse_array on nested arrays" | "$DOPPEL" similar --db "$DB" --title "JSON crash" --body - --markdown)
+check_contains "similar --markdown is a list" "- **#" "$out"
+check_contains "similar --body - reads stdin" "#3" "$out"
+"$DOPPEL" similar --db "$DB" 999 >/dev/null 2>&1
+check_eq "similar of an unknown item exits 3" 3 $?
+"$DOPPEL" similar --db "$DB" >/dev/null 2>&1
+check_eq "similar without KEY or --title is a usage error" 2 $?
+check_contains "similar --help" "usage: doppel similar" "$("$DOPPEL" similar --help)"
+
+# ---- pairs
+out=$("$DOPPEL" pairs --db "$DB")
+check_contains "pairs lists the top pair first" "#14" "$(echo "$out" | head -1)"
+check_contains "pairs line has relation · confidence · value" " · low · 0." "$(echo "$out" | head -1)$out"
+check "pairs --json parses" bash -c "'$DOPPEL' pairs --db '$DB' --json | python3 -c '$JSONOK'"
+check_eq "pairs --limit 3 --json gives 3" 3 \
+    "$("$DOPPEL" pairs --db "$DB" --limit 3 --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["pairs"]))')"
+total=$("$DOPPEL" pairs --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+ctotal=$("$DOPPEL" pairs --db "$DB" --state closed --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+check_eq "pairs --state closed counts pairs whose query is closed" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs p JOIN items q ON q.key=p.query_key WHERE q.state='closed' AND p.known=0")" "$ctotal"
+[ "$total" -gt 0 ] && ok "pairs total > 0 ($total)" || not_ok "pairs total > 0"
+check_eq "pairs --label parser keeps only parser pairs" "0" \
+    "$("$DOPPEL" pairs --db "$DB" --label parser --limit 0 | grep -vc -e '#14' -e '#15' -e '#3' -e 'no pairs')"
+sqlite3 "$DB" "INSERT INTO verdicts(repo_id, query_key, cand_key, verdict, created_at) SELECT id, '14', '3', 'duplicate', 0 FROM repositories"
+check_eq "pairs --unreviewed hides the reviewed pair" 0 \
+    "$("$DOPPEL" pairs --db "$DB" --unreviewed --limit 0 | grep -c '^#14 *↔ #3 ')"
+check_eq "pairs --reviewed shows it" 1 "$("$DOPPEL" pairs --db "$DB" --reviewed | grep -c '^#14 *↔ #3 ')"
+check_contains "pairs -v shows reasoning and the comment" "suggested comment:" "$("$DOPPEL" pairs --db "$DB" -v --limit 1)"
+"$DOPPEL" pairs --db "$DB" --relation maybe >/dev/null 2>&1
+check_eq "pairs --relation with a bad value exits 2" 2 $?
+check_contains "pairs --help" "usage: doppel pairs" "$("$DOPPEL" pairs --help)"
+
+# ---- search
+out=$("$DOPPEL" search --db "$DB" SIGHUP leak)
+check_contains "search finds the leak reports" "#12" "$out"
+check_contains "search shows state" "open" "$out"
+check "search --json parses" bash -c "'$DOPPEL' search --db '$DB' --json inet_pton | python3 -c '$JSONOK'"
+check_eq "search --json: inet_pton hits #2 and #7" "2 7" \
+    "$("$DOPPEL" search --db "$DB" --json inet_pton | python3 -c 'import json,sys; print(" ".join(sorted(h["key"] for h in json.load(sys.stdin))))')"
+"$DOPPEL" search --db "$DB" zzzqqqxxy >/dev/null 2>&1
+check_eq "search with no match exits 3" 3 $?
+check_contains "search --help" "usage: doppel search" "$("$DOPPEL" search --help)"
+
+# ---- stats
+out=$("$DOPPEL" stats --db "$DB")
+check_contains "stats counts items" "items     15: 14 issues, 1 pull requests, 8 open" "$out"
+check_contains "stats counts links" "1 duplicate" "$out"
+check_contains "stats shows the model" "built-in default" "$out"
+check_contains "stats counts verdicts" "verdicts  1: 1 duplicate" "$out"
+check_eq "stats --json: pairs total matches pairs --known" \
+    "$("$DOPPEL" pairs --db "$DB" --known --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" \
+    "$("$DOPPEL" stats --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pairs"]["total"])')"
+"$DOPPEL" stats --db "$DB" --repo nope/nope >/dev/null 2>&1
+check_eq "stats of an unknown repo exits 3" 3 $?
+check_contains "stats --help" "usage: doppel stats" "$("$DOPPEL" stats --help)"
+echo "1..$_n"

@@ -1,0 +1,262 @@
+/* test_analyze.c -- the analyze pipeline against a real (temporary) store:
+ * planted duplicates come first, pairs are unordered and stored once with
+ * the later item as query, known links are flagged, verdicts survive a
+ * re-run, and an incremental run re-ranks only what a new item affects. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../../src/explain/analyze.h"
+
+#define DAY 86400
+#define T0 ((int64_t)1600000000)
+
+typedef struct fx {
+    char path[64];
+    store *st;
+    int64_t repo;
+} fx;
+
+static void put(fx *f, int n, const char *title, const char *body, const char *state)
+{
+    item it;
+    item_init(&it);
+    char key[16];
+    snprintf(key, sizeof key, "%d", n);
+    it.key = key;
+    it.number = n;
+    it.title = (char *)title;
+    it.body = (char *)body;
+    it.state = (char *)state;
+    it.created_at = T0 + n * DAY;
+    it.updated_at = T0 + n * DAY + 3600;
+    if (strcmp(state, "open")) it.closed_at = it.updated_at;
+    dp_err err;
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+}
+
+static const char *FILLER[] = {
+    "Add dark mode to the settings page",       "Translate the README into German",
+    "Export results as CSV from the report view", "Keyboard shortcut for the search box",
+    "Support YAML configuration files",         "Login button misaligned on small screens",
+    "Upgrade the bundled logging library",      "Documentation typo in the install guide",
+};
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    snprintf(f->path, sizeof f->path, "/tmp/doppel-test-analyze-%d.db", (int)getpid());
+    unlink(f->path);
+    dp_err err;
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_repo_get(f->st, "o/r", 1, "github", "https://github.com/o/r", &f->repo, &err), DP_OK);
+    put(f, 1, "Parquet reader crashes with ArrayIndexOutOfBoundsException on empty row group",
+        "Reading a parquet file whose last row group is empty fails:\n```\n"
+        "java.lang.ArrayIndexOutOfBoundsException: 0\n\tat org.x.parquet.RowGroupReader.next(RowGroupReader.java:77)\n```",
+        "closed");
+    for (int i = 0; i < 8; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "%s. It would help a lot; see discussion %d.", FILLER[i], i);
+        put(f, 2 + i, FILLER[i], body, i % 2 ? "open" : "closed");
+    }
+    put(f, 10, "ArrayIndexOutOfBoundsException in RowGroupReader when a row group is empty",
+        "The parquet reader throws on an empty row group:\n```\n"
+        "java.lang.ArrayIndexOutOfBoundsException: 0\n\tat org.x.parquet.RowGroupReader.next(RowGroupReader.java:77)\n```",
+        "open");
+    put(f, 11, "Dark mode for the settings page please", "Please add a dark mode to the settings page.",
+        "open");
+    item_link l = {.src_key = "11", .dst_key = "2", .type = LINK_DUPLICATE, .source = "comment"};
+    assert_int_equal(store_link_add(f->st, f->repo, &l, &err), DP_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    unlink(f->path);
+    char wal[80];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", f->path);
+    unlink(wal);
+    free(f);
+    return 0;
+}
+
+static size_t load_pairs(fx *f, pair_vec *pv)
+{
+    pair_filter pf;
+    pair_filter_init(&pf);
+    pf.repo_id = f->repo;
+    dp_err err;
+    memset(pv, 0, sizeof *pv);
+    assert_int_equal(store_pairs_query(f->st, &pf, pv, NULL, NULL, &err), DP_OK);
+    return pv->n;
+}
+
+static void dump(const pair_vec *pv)
+{
+    if (!getenv("ANALYZE_DEBUG")) return;
+    for (size_t i = 0; i < pv->n; i++)
+        fprintf(stderr, "%s %s rank %d prob %.3f known %d\n", pv->v[i].query_key, pv->v[i].cand_key,
+                pv->v[i].rank, pv->v[i].prob, pv->v[i].known);
+    fprintf(stderr, "--\n");
+}
+
+static const pair *find(const pair_vec *pv, const char *q, const char *c)
+{
+    for (size_t i = 0; i < pv->n; i++)
+        if (!strcmp(pv->v[i].query_key, q) && !strcmp(pv->v[i].cand_key, c)) return &pv->v[i];
+    return NULL;
+}
+
+static void run(fx *f, int mode, analyze_stats *s)
+{
+    analyze_opts o;
+    analyze_opts_default(&o);
+    o.threads = 2;
+    o.mode = mode;
+    o.now = T0 + 100 * DAY;
+    dp_err err;
+    int rc = analyze_run(f->st, f->repo, &o, NULL, NULL, s, &err);
+    if (rc != DP_OK) fail_msg("analyze_run: %s", err.msg);
+}
+
+static void test_full_run(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    run(f, ANALYZE_FULL, &s);
+    assert_int_equal(s.items, 11);
+    assert_int_equal(s.queries, 6);   /* open issues: 3 5 7 9 10 11 */
+    assert_int_equal(s.incremental, 0);
+    pair_vec pv;
+    load_pairs(f, &pv);
+    assert_true(pv.n > 0);
+    /* the planted duplicate: query is the later item, the best candidate */
+    const pair *p = find(&pv, "10", "1");
+    assert_non_null(p);
+    assert_int_equal(p->rank, 1);
+    /* the comment follows the relation the model decided */
+    if (!strcmp(p->relation, "duplicate"))
+        assert_true(strncmp(p->suggested_comment, "Duplicate of #1\n", 16) == 0);
+    else
+        assert_true(strncmp(p->suggested_comment, "Possibly related: #1 ", 21) == 0);
+    assert_non_null(strstr(p->reasoning, "ArrayIndexOutOfBoundsException"));
+    assert_null(find(&pv, "1", "10"));
+    /* the known duplicate is flagged */
+    const pair *k = find(&pv, "11", "2");
+    assert_non_null(k);
+    assert_int_equal(k->known, 1);
+    /* every unordered pair once, always oriented later -> earlier */
+    for (size_t i = 0; i < pv.n; i++) {
+        assert_true(atoi(pv.v[i].query_key) > atoi(pv.v[i].cand_key));
+        for (size_t j = i + 1; j < pv.n; j++)
+            assert_false(!strcmp(pv.v[i].query_key, pv.v[j].query_key) &&
+                         !strcmp(pv.v[i].cand_key, pv.v[j].cand_key));
+    }
+    /* open-vs-fixed outranks the known pair */
+    assert_true(p->value > k->value);
+    pair_vec_free(&pv);
+}
+
+static void test_verdict_survives(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "10", "1", "duplicate", &err), DP_OK);
+    analyze_stats s;
+    run(f, ANALYZE_FULL, &s);
+    pair_vec pv;
+    load_pairs(f, &pv);
+    const pair *p = find(&pv, "10", "1");
+    assert_non_null(p);
+    assert_non_null(p->verdict);
+    assert_string_equal(p->verdict, "duplicate");
+    pair_vec_free(&pv);
+}
+
+static void test_incremental(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    run(f, ANALYZE_AUTO, &s);   /* nothing changed since the last run */
+    assert_int_equal(s.incremental, 1);
+    assert_int_equal(s.queries, 0);
+    pair_vec before;
+    size_t nbefore = load_pairs(f, &before);
+
+    put(f, 12, "Empty row group makes the parquet RowGroupReader throw ArrayIndexOutOfBoundsException",
+        "Same trace:\n```\njava.lang.ArrayIndexOutOfBoundsException: 0\n\tat org.x.parquet.RowGroupReader.next(RowGroupReader.java:77)\n```",
+        "open");
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.incremental, 1);
+    assert_int_equal(s.changed, 1);
+    assert_true(s.queries >= 2 && s.queries < 7);   /* 12 and the queries near it */
+    pair_vec after;
+    load_pairs(f, &after);
+    dump(&before);
+    dump(&after);
+    assert_non_null(find(&after, "12", "10"));
+    assert_non_null(find(&after, "12", "1"));
+    /* untouched pairs are still there, the verdict too */
+    const pair *k = find(&after, "11", "2");
+    assert_non_null(k);
+    assert_int_equal(k->known, 1);
+    const pair *p = find(&after, "10", "1");
+    assert_non_null(p);
+    assert_non_null(p->verdict);
+    assert_true(after.n >= nbefore);
+
+    /* a full run gives the same pairs for the new item */
+    run(f, ANALYZE_FULL, &s);
+    pair_vec full;
+    load_pairs(f, &full);
+    assert_non_null(find(&full, "12", "10"));
+    assert_int_equal(full.n, after.n);
+    pair_vec_free(&before);
+    pair_vec_free(&after);
+    pair_vec_free(&full);
+}
+
+static void test_similar_new_item(void **state)
+{
+    fx *f = *state;
+    item extra;
+    item_init(&extra);
+    extra.key = xstrdup("(new)");
+    extra.title = xstrdup("RowGroupReader ArrayIndexOutOfBoundsException with an empty row group");
+    extra.body = xstrdup("");
+    extra.state = xstrdup("open");
+    analyze_corpus co;
+    dp_err err;
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, &extra, 1, &co, &err), DP_OK);
+    assert_int_equal(co.extra_doc, 12);
+    pair_vec pv = {0};
+    analyze_similar(&co, co.extra_doc, 3, T0 + 100 * DAY, &pv);
+    assert_true(pv.n >= 2);
+    int found = 0;
+    for (size_t i = 0; i < 2; i++)
+        found += !strcmp(pv.v[i].cand_key, "1") || !strcmp(pv.v[i].cand_key, "10") ||
+                 !strcmp(pv.v[i].cand_key, "12");
+    assert_int_equal(found, 2);
+    assert_string_equal(pv.v[0].query_key, "(new)");
+    pair_vec_free(&pv);
+    analyze_corpus_free(&co);
+    item_free(&extra);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_run),
+        cmocka_unit_test(test_verdict_survives),
+        cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_similar_new_item),
+    };
+    return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
+}

@@ -1,0 +1,349 @@
+/* test_ingest.c -- ingest_file() against a real store: what lands where,
+ * idempotent re-import, newer-wins, gzip, and errors that name file, line
+ * and byte and leave the store untouched after the caller's rollback. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../../../src/ingest/ingest.h"
+
+typedef struct fx {
+    char dir[64];
+    store *st;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    dp_err err;
+    strcpy(f->dir, "/tmp/doppel-ingest-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    char path[128];
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    if (store_open(path, &f->st, &err) != DP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    char cmd[128];
+    store_close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+/* Writes content (n bytes) to dir/name, gzip-compressed when gz. */
+static const char *write_file(fx *f, const char *name, const char *content, size_t n, int gz)
+{
+    static char path[160];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        assert_non_null(g);
+        assert_int_equal(gzwrite(g, content, (unsigned)n), (int)n);
+        gzclose(g);
+    } else {
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(content, 1, n, fp), n);
+        fclose(fp);
+    }
+    return path;
+}
+
+/* Imports files in one transaction like cmd_import does. */
+static int import(fx *f, const char *const *paths, const char *repo, ingest_stats *stats,
+                  dp_err *err)
+{
+    ingest_opts opts = {INGEST_AUTO, repo, NULL, NULL};
+    memset(stats, 0, sizeof *stats);
+    assert_int_equal(store_begin(f->st, err), DP_OK);
+    for (size_t i = 0; paths[i]; i++)
+        if (ingest_file(f->st, paths[i], &opts, stats, err) != DP_OK) {
+            store_rollback(f->st);
+            return DP_ERR;
+        }
+    assert_int_equal(store_commit(f->st, err), DP_OK);
+    return DP_OK;
+}
+
+static int64_t repo_id(fx *f, const char *name)
+{
+    int64_t id = 0;
+    dp_err err;
+    if (store_repo_get(f->st, name, 0, NULL, NULL, &id, &err) != DP_OK) fail_msg("no repo %s", name);
+    return id;
+}
+
+static int has_link(fx *f, int64_t repo, const char *src, const char *dst, link_type t,
+                    const char *source)
+{
+    link_vec lv = {0};
+    dp_err err;
+    int found = 0;
+    assert_int_equal(store_links_load(f->st, repo, &lv, &err), DP_OK);
+    for (size_t i = 0; i < lv.n; i++)
+        if (!strcmp(lv.v[i].src_key, src) && !strcmp(lv.v[i].dst_key, dst) && lv.v[i].type == t &&
+            (!source || (lv.v[i].source && !strcmp(lv.v[i].source, source))))
+            found = 1;
+    link_vec_free(&lv);
+    return found;
+}
+
+static size_t nlinks(fx *f, int64_t repo)
+{
+    link_vec lv = {0};
+    dp_err err;
+    assert_int_equal(store_links_load(f->st, repo, &lv, &err), DP_OK);
+    size_t n = lv.n;
+    link_vec_free(&lv);
+    return n;
+}
+
+static void test_github_and_comments(void **state)
+{
+    fx *f = *state;
+    ingest_stats s;
+    dp_err err;
+    const char *files[] = {FIXTURES "/ingest/github_issues.json",
+                           FIXTURES "/ingest/github_comments.json", NULL};
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 6);
+    assert_int_equal(s.items_written, 6);
+    assert_int_equal(s.comments, 3);
+    int64_t r = repo_id(f, "acme/widgets");
+    size_t issues, prs, open;
+    assert_int_equal(store_item_count(f->st, r, &issues, &prs, &open, &err), DP_OK);
+    assert_int_equal(issues, 4);
+    assert_int_equal(prs, 2);
+    assert_int_equal(open, 3);
+    item it;
+    assert_int_equal(store_item_get(f->st, r, "2", &it, &err), DP_OK);
+    assert_string_equal(it.state_reason, "duplicate");
+    assert_string_equal(it.labels.v[0], "duplicate");
+    item_free(&it);
+
+    assert_true(has_link(f, r, "2", "1", LINK_DUPLICATE, "body"));
+    assert_true(has_link(f, r, "3", "1", LINK_FIXES, "body"));
+    assert_true(has_link(f, r, "3", "2", LINK_RELATED, "body"));
+    assert_true(has_link(f, r, "5", "4", LINK_RELATED, "body"));
+    assert_true(has_link(f, r, "6", "5", LINK_FIXES, "body"));
+    assert_true(has_link(f, r, "4", "1", LINK_DUPLICATE, "comment"));
+    assert_true(has_link(f, r, "3", "4", LINK_RELATED, "comment"));   /* never FIXES */
+    assert_int_equal(nlinks(f, r), 7);
+    assert_int_equal(s.links, 7);
+
+    strvec names = {0}, colors = {0};
+    assert_int_equal(store_label_colors_load(f->st, r, &names, &colors, &err), DP_OK);
+    assert_int_equal(names.n, 3);
+    for (size_t i = 0; i < names.n; i++)
+        if (!strcmp(names.v[i], "bug")) assert_string_equal(colors.v[i], "d73a4a");
+    sv_free(&names);
+    sv_free(&colors);
+    comment_vec cv = {0};
+    assert_int_equal(store_comments_load(f->st, r, "3", &cv, &err), DP_OK);
+    assert_int_equal(cv.n, 1);
+    assert_int_equal(cv.v[0].id, 1003);
+    comment_vec_free(&cv);
+
+    /* again: nothing is written */
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 6);
+    assert_int_equal(s.items_written, 0);
+    assert_int_equal(nlinks(f, r), 7);
+}
+
+static void test_newer_wins(void **state)
+{
+    fx *f = *state;
+    ingest_stats s;
+    dp_err err;
+    const char *base = "{\"number\":4,\"node_id\":\"x\",\"title\":\"%s\",\"updated_at\":\"%s\","
+                       "\"repository_url\":\"https://api.github.com/repos/a/b\"}\n";
+    char buf[512];
+    snprintf(buf, sizeof buf, base, "first", "2023-02-01T08:00:00Z");
+    const char *files[] = {write_file(f, "a.json", buf, strlen(buf), 0), NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_OK);
+    assert_int_equal(s.items_written, 1);
+    snprintf(buf, sizeof buf, base, "older", "2023-01-01T08:00:00Z");
+    files[0] = write_file(f, "a.json", buf, strlen(buf), 0);
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_OK);
+    assert_int_equal(s.items_written, 0);
+    snprintf(buf, sizeof buf, base, "newer", "2023-03-01T08:00:00Z");
+    files[0] = write_file(f, "a.json", buf, strlen(buf), 0);
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_OK);
+    assert_int_equal(s.items_written, 1);
+    item it;
+    assert_int_equal(store_item_get(f->st, repo_id(f, "a/b"), "4", &it, &err), DP_OK);
+    assert_string_equal(it.title, "newer");
+    item_free(&it);
+}
+
+static void test_gh_and_repo_option(void **state)
+{
+    fx *f = *state;
+    ingest_stats s;
+    dp_err err;
+    const char *files[] = {FIXTURES "/ingest/gh_issues.json", FIXTURES "/ingest/gh_prs.json", NULL};
+    if (import(f, files, "me/mine", &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 3);
+    int64_t r = repo_id(f, "me/mine");
+    assert_true(has_link(f, r, "11", "10", LINK_DUPLICATE, "body"));
+    assert_true(has_link(f, r, "12", "10", LINK_FIXES, "body"));
+    int64_t id;
+    assert_int_equal(store_repo_get(f->st, "acme/gadgets", 0, NULL, NULL, &id, &err), DP_NOTFOUND);
+}
+
+static void test_jira_page_and_gzip(void **state)
+{
+    fx *f = *state;
+    ingest_stats s;
+    dp_err err;
+    const char *line = "{\"key\":\"DEMO-4\",\"fields\":{\"summary\":\"gz\",\"status\":{\"name\":\"Open\"},"
+                       "\"updated\":\"2014-03-01T00:00:00.000+0000\",\"issuelinks\":[{\"type\":{\"name\":"
+                       "\"Duplicate\",\"inward\":\"is duplicated by\",\"outward\":\"duplicates\"},"
+                       "\"outwardIssue\":{\"key\":\"DEMO-3\"}}]}}\n";
+    const char *files[] = {FIXTURES "/ingest/jira_search.json",
+                           write_file(f, "more.jsonl.gz", line, strlen(line), 1), NULL};
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 4);
+    assert_int_equal(s.comments, 3);
+    struct stat sb;
+    assert_int_equal(stat(FIXTURES "/ingest/jira_search.json", &sb), 0);
+    assert_int_equal(s.bytes, (size_t)sb.st_size + strlen(line));   /* uncompressed */
+    int64_t r = repo_id(f, "DEMO");
+    assert_true(has_link(f, r, "DEMO-2", "DEMO-1", LINK_DUPLICATE, "jira:Duplicate"));
+    assert_true(has_link(f, r, "DEMO-4", "DEMO-3", LINK_DUPLICATE, "jira:Duplicate"));
+    assert_true(has_link(f, r, "DEMO-2", "DEMO-3", LINK_RELATED, "jira:Reference"));
+    assert_true(has_link(f, r, "DEMO-3", "OTHER-7", LINK_RELATED, "jira:Blocker"));
+    assert_int_equal(nlinks(f, r), 4);   /* both sides of a link give one row */
+    item it;
+    assert_int_equal(store_item_get(f->st, r, "DEMO-2", &it, &err), DP_OK);
+    assert_string_equal(it.state, "closed");
+    assert_string_equal(it.state_reason, "Duplicate");
+    item_free(&it);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Repositories and items, as one number: what an aborted import must not
+ * change. */
+static size_t count_items(fx *f)
+{
+    repo_info *repos = NULL;
+    size_t n = 0, total = 0;
+    dp_err err;
+    assert_int_equal(store_repo_list(f->st, &repos, &n, &err), DP_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t is, prs, open;
+        assert_int_equal(store_item_count(f->st, repos[i].id, &is, &prs, &open, &err), DP_OK);
+        total += is + prs;
+        repo_info_free(&repos[i]);
+    }
+    free(repos);
+    return total + n * 1000;   /* repositories count too */
+}
+
+/* The file is: a good record on line 2, then `bad` on line 3. The import
+ * must fail with "<path>:<line> (byte <off>): <msg...>" and change nothing. */
+static void expect_import_error(fx *f, const char *bad, size_t badlen, size_t line,
+                                long byte_in_bad, const char *msg)
+{
+    static const char good[] =
+        "[\n{\"number\":1,\"node_id\":\"a\",\"title\":\"ok\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"},\n";
+    size_t glen = strlen(good);
+    char *buf = malloc(glen + badlen + 3);
+    memcpy(buf, good, glen);
+    memcpy(buf + glen, bad, badlen);
+    memcpy(buf + glen + badlen, "\n]", 2);
+    const char *path = write_file(f, "bad.json", buf, glen + badlen + 2, 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s:%zu (byte %ld): %s", path, line, (long)glen + byte_in_bad, msg);
+
+    size_t before = count_items(f);
+    ingest_stats s;
+    dp_err err = {""};
+    const char *files[] = {FIXTURES "/ingest/github_issues.json", path, NULL};
+    int rc = import(f, files, NULL, &s, &err);
+    free(buf);
+    assert_int_equal(rc, DP_ERR);
+    if (strncmp(err.msg, want, strlen(want)) != 0) fail_msg("got  [%s]\nwant [%s...]", err.msg, want);
+    assert_int_equal(count_items(f), before);
+}
+
+static void test_errors(void **state)
+{
+    fx *f = *state;
+    static const char nul[] = "{\"number\":2,\"title\":\"a\0b\"}";
+    static const char utf8[] = "{\"number\":2,\"title\":\"caf\xff\"}";
+    expect_import_error(f, "{\"number\":2,\"title\":7}", 22, 3, 0,
+                        "title: expected string, got an integer");
+    /* jansson points just past the offending token */
+    expect_import_error(f, "{\"number\":2,\n\"title\":[}", 23, 4, 23, "invalid JSON:");
+    expect_import_error(f, utf8, sizeof utf8 - 1, 3, 24, "invalid JSON: unable to decode byte 0xff");
+    expect_import_error(f, nul, sizeof nul - 1, 3, 22, "invalid JSON: control character 0x0");
+    expect_import_error(f, "{\"number\":2,\"title\":\"a\\u0000b\"}", 31, 3, 30,
+                        "invalid JSON: string contains \\u0000");
+    expect_import_error(f, "{\"number\":2,\"created_at\":\"soon\"}", 32, 3, 0,
+                        "created_at: bad timestamp");
+    expect_import_error(f, "{\"number\":2, \"title\": \"open", 27, 3, 0,
+                        "unexpected end of input inside an object");
+    expect_import_error(f, "{\"title\":\"no number\"}", 21, 3, 0, "number: missing");
+    expect_import_error(f, "42", 2, 3, 0, "unexpected '4'");
+}
+
+/* A 20 MB body (over INGEST_MAX_RECORD) is refused; the record's start is
+ * named and the store is unchanged. The CLI test covers 50 MB. */
+static void test_huge_record(void **state)
+{
+    fx *f = *state;
+    size_t n = INGEST_MAX_RECORD + (4u << 20);
+    char *body = malloc(n + 64);
+    int k = sprintf(body, "{\"number\":2,\"title\":\"big\",\"body\":\"");
+    memset(body + k, 'a', n - (size_t)k - 2);
+    memcpy(body + n - 2, "\"}", 2);
+    expect_import_error(f, body, n, 3, 0, "record larger than the 16 MiB limit");
+    free(body);
+}
+
+static void test_undetectable(void **state)
+{
+    fx *f = *state;
+    ingest_stats s;
+    dp_err err;
+    const char *files[] = {write_file(f, "x.json", "{\"hello\":1}\n", 12, 0), NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "x.json:1 (byte 0): cannot detect the format"));
+    files[0] = write_file(f, "y.json", "{\"number\":1,\"node_id\":\"x\"}\n", 27, 0);
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "use --repo"));
+    files[0] = "/nonexistent/file.json";
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_github_and_comments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jira_page_and_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,220 @@
+/* bench_pairs.c -- speed of the store's hot paths on a synthetic database:
+ * 20k items, 100k pairs (5 per query), 5k verdicts. Not a unit test (no
+ * test_ prefix, so `make unit` skips it); build and run by hand:
+ *
+ *   make BUILD=build/store build/store/store/store_sqlite.o build/store/store/store_items.o \
+ *        build/store/store/store_pairs.o build/store/store/store_schema.o \
+ *        build/store/common/util.o build/store/common/item.o
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -o build/store/bench_pairs tests/unit/store/bench_pairs.c \
+ *        $(ls build/store/store/[!.]*.o build/store/common/[!.]*.o) -lsqlite3 -ljansson -lz -lm
+ *   build/store/bench_pairs [npairs [keep.db]]
+ *
+ * With keep.db the database is written there and kept (for EXPLAIN QUERY
+ * PLAN sessions); otherwise it lives in a temporary directory.
+ *
+ * Prints, for each query, the median of 21 runs in milliseconds of wall
+ * time and of process CPU time (the latter is what to compare on a busy
+ * machine).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../../src/store/store.h"
+
+static const char *words[] = {"crash", "error", "timeout", "parser", "memory", "leak", "docs", "window",
+                              "dark",  "mode",  "login",   "cache",  "index",  "query", "slow", "fails"};
+static const char *labels[] = {"bug", "docs", "enhancement", "question", "perf", "ui", "build", "test"};
+
+static void die(const char *what, const dp_err *err)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, err->msg);
+    exit(1);
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct timing { double wall, cpu; } timing;
+
+/* Median wall and CPU time of 21 runs of fn, in ms. */
+static timing median_of(void (*fn)(void *), void *arg)
+{
+    double w[21], c[21];
+    for (int r = 0; r < 21; r++) {
+        double t0 = dp_now(), c0 = cpu_now();
+        fn(arg);
+        w[r] = (dp_now() - t0) * 1000;
+        c[r] = (cpu_now() - c0) * 1000;
+    }
+    qsort(w, 21, sizeof w[0], cmp_double);
+    qsort(c, 21, sizeof c[0], cmp_double);
+    return (timing){w[10], c[10]};
+}
+
+typedef struct qarg {
+    store *st;
+    const pair_filter *f;
+    int64_t id;
+    size_t total, rows;
+} qarg;
+
+static void run_query(void *p)
+{
+    qarg *a = p;
+    dp_err err;
+    pair_vec v = {0};
+    if (store_pairs_query(a->st, a->f, &v, &a->total, NULL, &err) != DP_OK) die("query", &err);
+    a->rows = v.n;
+    pair_vec_free(&v);
+}
+
+static void run_neighbors(void *p)
+{
+    qarg *a = p;
+    dp_err err;
+    int64_t prev, next;
+    if (store_pair_neighbors(a->st, a->f, a->id, &prev, &next, &err) != DP_OK) die("neighbors", &err);
+}
+
+int main(int argc, char **argv)
+{
+    size_t npairs = argc > 1 ? (size_t)atol(argv[1]) : 100000;
+    size_t nitems = npairs / 5;
+    char dir[] = "/tmp/doppel-bench-XXXXXX", path[64];
+    if (!mkdtemp(dir)) return 1;
+    snprintf(path, sizeof path, "%s/b.db", dir);
+    if (argc > 2) snprintf(path, sizeof path, "%s", argv[2]);
+    store *st;
+    dp_err err;
+    int64_t repo;
+    srand(42);
+    if (store_open(path, &st, &err) != DP_OK) die("open", &err);
+    if (store_repo_get(st, "bench/repo", 1, "github", NULL, &repo, &err) != DP_OK) die("repo", &err);
+
+    double t0 = dp_now();
+    if (store_begin(st, &err) != DP_OK) die("begin", &err);
+    for (size_t i = 1; i <= nitems; i++) {
+        item it;
+        item_init(&it);
+        it.key = xasprintf("%zu", i);
+        it.number = (int64_t)i;
+        it.title = xasprintf("%s %s in %s %zu", words[rand() % 16], words[rand() % 16], words[rand() % 16], i);
+        it.body = xstrdup("body text");
+        it.state = xstrdup(rand() % 3 ? "closed" : "open");
+        it.created_at = 1500000000 + (int64_t)i * 60;
+        it.updated_at = it.created_at + rand() % 100000;
+        for (int k = rand() % 3; k > 0; k--) sv_push(&it.labels, labels[rand() % 8]);
+        if (store_item_upsert(st, repo, &it, NULL, &err) != DP_OK) die("item", &err);
+        item_free(&it);
+    }
+    if (store_commit(st, &err) != DP_OK) die("commit", &err);
+    double t_items = dp_now() - t0;
+
+    pair *ps = xcalloc(npairs, sizeof *ps);
+    for (size_t i = 0; i < npairs; i++) {
+        ps[i].query_key = xasprintf("%zu", i / 5 + 1);
+        ps[i].cand_key = xasprintf("%zu", (i / 5 + 1 + (i % 5) * 997 + 1) % nitems + 1);
+        if (strcmp(ps[i].query_key, ps[i].cand_key) == 0) {
+            free(ps[i].cand_key);
+            ps[i].cand_key = xstrdup("0");
+        }
+        ps[i].rank = (int)(i % 5) + 1;
+        ps[i].relation = xstrdup(rand() % 4 ? "related" : "duplicate");
+        ps[i].confidence = xstrdup(rand() % 3 == 0 ? "high" : rand() % 2 ? "medium" : "low");
+        ps[i].value = (double)rand() / RAND_MAX * 5;
+        ps[i].prob = (double)rand() / RAND_MAX;
+        ps[i].known = rand() % 20 == 0;
+        ps[i].reasoning = xstrdup("Shared rare terms: crash, parser.\nSame label: bug.");
+        ps[i].suggested_comment = xstrdup("Possibly a duplicate of #123.");
+    }
+    t0 = dp_now();
+    if (store_pairs_replace(st, repo, NULL, 0, ps, npairs, &err) != DP_OK) die("pairs", &err);
+    double t_pairs = dp_now() - t0;
+    for (size_t i = 0; i < npairs; i += npairs / 5000 ? npairs / 5000 : 1)
+        if (store_verdict_set(st, repo, ps[i].query_key, ps[i].cand_key, "duplicate", &err) != DP_OK)
+            die("verdict", &err);
+
+    printf("items: %zu upserts in one transaction: %.0f ms\n", nitems, t_items * 1000);
+    printf("pairs: replace %zu pairs: %.0f ms\n", npairs, t_pairs * 1000);
+
+    struct { const char *name; pair_filter f; } q[8];
+    for (int i = 0; i < 8; i++) {
+        pair_filter_init(&q[i].f);
+        q[i].f.repo_id = repo;
+        q[i].f.limit = 50;
+    }
+    q[0].name = "first page, no filter";
+    q[1].name = "page 100 (offset 5000)";
+    q[1].f.offset = 5000;
+    q[2].name = "duplicate+open query+unreviewed";
+    q[2].f.relation = "duplicate";
+    q[2].f.query_state = "open";
+    q[2].f.reviewed = 0;
+    q[3].name = "label 'perf' on either side";
+    q[3].f.label = "perf";
+    q[4].name = "text 'memory leak'";
+    q[4].f.text = "memory leak";
+    q[5].name = "sort updated";
+    q[5].f.sort = "updated";
+    q[6].name = "all filters";
+    q[6].f.relation = "related";
+    q[6].f.confidence = "high";
+    q[6].f.query_state = "closed";
+    q[6].f.cand_state = "closed";
+    q[6].f.label = "bug";
+    q[6].f.reviewed = 0;
+    q[6].f.include_known = 0;
+    q[6].f.text = "crash";
+    q[7].name = "hide known, sort prob";
+    q[7].f.include_known = 0;
+    q[7].f.sort = "prob";
+    for (int i = 0; i < 8; i++) {
+        qarg a = {st, &q[i].f, 0, 0, 0};
+        timing t = median_of(run_query, &a);
+        printf("query %-34s total %6zu rows %2zu  median %7.2f ms wall %7.2f ms cpu\n", q[i].name, a.total, a.rows,
+               t.wall, t.cpu);
+    }
+    pair mid;
+    if (store_pair_find(st, repo, ps[npairs / 2].query_key, ps[npairs / 2].cand_key, &mid, &err) != DP_OK)
+        die("find", &err);
+    int nb[] = {0, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        qarg a = {st, &q[nb[i]].f, mid.id, 0, 0};
+        timing t = median_of(run_neighbors, &a);
+        printf("neighbors %-30s                       median %7.2f ms wall %7.2f ms cpu\n", q[nb[i]].name, t.wall,
+               t.cpu);
+    }
+    pair_free(&mid);
+
+    for (size_t i = 0; i < npairs; i++) {
+        ps[i].verdict = NULL;
+        pair_free(&ps[i]);
+    }
+    free(ps);
+    store_close(st);
+    char p2[80];
+    if (argc > 2) {
+        rmdir(dir);
+        return 0;
+    }
+    unlink(path);
+    snprintf(p2, sizeof p2, "%s-wal", path);
+    unlink(p2);
+    snprintf(p2, sizeof p2, "%s-shm", path);
+    unlink(p2);
+    rmdir(dir);
+    return 0;
+}

@@ -1,0 +1,152 @@
+/* store_fixture.h -- helpers shared by the store unit tests: a scratch
+ * directory per test (mkdtemp, removed afterwards with the database and its
+ * WAL files), item/pair builders, and a fingerprint of every table so a
+ * test can prove the database did not change.
+ */
+#ifndef DP_STORE_FIXTURE_H
+#define DP_STORE_FIXTURE_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "../../../src/store/store.h"
+
+typedef struct fx {
+    char dir[64];
+    char path[128];
+    store *st;
+    int64_t repo;
+} fx;
+
+/* Removes dir/name if it exists. */
+static void fx_unlink(const fx *f, const char *name)
+{
+    char p[192];
+    snprintf(p, sizeof p, "%s/%s", f->dir, name);
+    unlink(p);
+}
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/doppel-store-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+/* Like fx_setup, plus an open store holding repository "o/r". */
+static int fx_setup_open(void **state)
+{
+    if (fx_setup(state)) return -1;
+    fx *f = *state;
+    dp_err err;
+    if (store_open(f->path, &f->st, &err) != DP_OK) return -1;
+    if (store_repo_get(f->st, "o/r", 1, "github", "https://github.com/o/r", &f->repo, &err) != DP_OK) return -1;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    const char *names[] = {"t.db", "t.db-wal", "t.db-shm", "t.db-journal", "other.db", "other.db-wal",
+                           "other.db-shm", "copy.txt"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) fx_unlink(f, names[i]);
+    int rc = rmdir(f->dir);
+    free(f);
+    return rc;
+}
+
+/* Fills it with a small issue; strings are copies the caller frees with item_free. */
+static void fx_item(item *it, const char *key, const char *title, const char *state, int64_t updated)
+{
+    item_init(it);
+    it->key = xstrdup(key);
+    it->number = atoll(key);
+    it->title = xstrdup(title);
+    it->body = xstrdup("body of ");
+    it->state = xstrdup(state);
+    it->author = xstrdup("alice");
+    it->created_at = 1000 + it->number;
+    it->updated_at = updated;
+}
+
+static void fx_put(fx *f, const char *key, const char *title, const char *state, const char *label)
+{
+    item it;
+    dp_err err;
+    fx_item(&it, key, title, state, 5000);
+    if (label) sv_push(&it.labels, label);
+    int rc = store_item_upsert(f->st, f->repo, &it, NULL, &err);
+    item_free(&it);
+    assert_int_equal(rc, DP_OK);
+}
+
+/* A pair with borrowed keys (only for passing to store_pairs_replace). */
+static pair fx_pair(const char *q, const char *c, const char *rel, const char *conf, double value, int known)
+{
+    pair p;
+    memset(&p, 0, sizeof p);
+    p.query_key = (char *)q;
+    p.cand_key = (char *)c;
+    p.relation = (char *)rel;
+    p.confidence = (char *)conf;
+    p.value = value;
+    p.prob = value / 10.0;
+    p.score = value * 2;
+    p.rank = 1;
+    p.known = known;
+    p.reasoning = (char *)"shared terms";
+    return p;
+}
+
+/* Text of every row of every table of the database at path, in a fixed
+ * order, read through a separate connection; the caller frees it. */
+static char *fx_fingerprint(const char *path)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *t;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1,
+                                        &t, NULL),
+                     SQLITE_OK);
+    sbuf sb;
+    sb_init(&sb);
+    while (sqlite3_step(t) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(t, 0);
+        /* Table names come from sqlite_schema, not from user data. */
+        char *sql = sqlite3_mprintf("SELECT * FROM \"%w\"", name);
+        sqlite3_stmt *s;
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+        int ncol = sqlite3_column_count(s);
+        sqlite3_finalize(s);
+        /* order by every column, so row order cannot hide a difference */
+        sbuf q;
+        sb_init(&q);
+        sb_adds(&q, sql);
+        for (int i = 1; i <= ncol; i++) sb_printf(&q, "%s%d", i == 1 ? " ORDER BY " : ", ", i);
+        sqlite3_free(sql);
+        assert_int_equal(sqlite3_prepare_v2(db, sb_str(&q), -1, &s, NULL), SQLITE_OK);
+        sb_free(&q);
+        sb_printf(&sb, "[%s]\n", name);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(s); i++) {
+                const unsigned char *v = sqlite3_column_text(s, i);
+                sb_printf(&sb, "%s|", v ? (const char *)v : "NULL");
+            }
+            sb_addc(&sb, '\n');
+        }
+        sqlite3_finalize(s);
+    }
+    sqlite3_finalize(t);
+    sqlite3_close(db);
+    return sb_take(&sb);
+}
+
+#endif

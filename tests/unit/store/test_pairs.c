@@ -1,0 +1,489 @@
+/* test_pairs.c -- the store's pairs and verdicts: replace, every filter of
+ * store_pairs_query with paging and counts, neighbours, verdict set/undo. */
+#include "store_fixture.h"
+
+/* Six items and six pairs. By value the order is A C B E D F (B and E tie
+ * at 3.0 and B was inserted first).
+ *   1 "Crash when opening file"  open    bug
+ *   2 "crash on open"            closed  bug
+ *   3 "Docs typo"                open    docs
+ *   4 "Typo in README"           closed
+ *   5 "Feature: dark mode"       open    Enhancement
+ *   6 "Dark theme request"       open                                      */
+static void seed(fx *f)
+{
+    dp_err err;
+    fx_put(f, "1", "Crash when opening file", "open", "bug");
+    fx_put(f, "2", "crash on open", "closed", "bug");
+    fx_put(f, "3", "Docs typo", "open", "docs");
+    fx_put(f, "4", "Typo in README", "closed", NULL);
+    fx_put(f, "5", "Feature: dark mode", "open", "Enhancement");
+    fx_put(f, "6", "Dark theme request", "open", NULL);
+    pair p[] = {
+        fx_pair("1", "2", "duplicate", "high", 5.0, 0),   /* A */
+        fx_pair("3", "4", "related", "medium", 3.0, 0),   /* B */
+        fx_pair("5", "6", "duplicate", "low", 4.0, 1),    /* C */
+        fx_pair("2", "1", "duplicate", "high", 1.0, 0),   /* D */
+        fx_pair("6", "5", "related", "low", 3.0, 0),      /* E */
+        fx_pair("4", "3", "related", "low", 0.5, 0),      /* F */
+    };
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, p, 6, &err), DP_OK);
+}
+
+static int fx_setup_seeded(void **state)
+{
+    if (fx_setup_open(state)) return -1;
+    seed(*state);
+    return 0;
+}
+
+/* The pairs matching flt as "q>c q>c ...", plus the counts. */
+static char *run(fx *f, const pair_filter *flt, size_t *total, size_t *reviewed)
+{
+    dp_err err;
+    pair_vec v = {0};
+    int rc = store_pairs_query(f->st, flt, &v, total, reviewed, &err);
+    if (rc != DP_OK) fail_msg("%s", err.msg);
+    sbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < v.n; i++) sb_printf(&sb, "%s%s>%s", i ? " " : "", v.v[i].query_key, v.v[i].cand_key);
+    pair_vec_free(&v);
+    return sb.s ? sb_take(&sb) : xstrdup("");
+}
+
+#define EXPECT(f, flt, want)                      \
+    do {                                          \
+        char *got_ = run((f), (flt), NULL, NULL); \
+        assert_string_equal(got_, (want));        \
+        free(got_);                               \
+    } while (0)
+
+static int64_t pair_id(fx *f, const char *q, const char *c)
+{
+    dp_err err;
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
+    int64_t id = p.id;
+    pair_free(&p);
+    return id;
+}
+
+static void test_round_trip(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair in = fx_pair("10", "20", "related", "medium", 2.289, 1);
+    in.rank = 3;
+    in.score = -1.5;
+    in.prob = 0.625;
+    in.reasoning = "Both mention \"NullPointerException\".\nSame labels: bug.";
+    in.value_detail = "open twin closed: 1.5\nrecency: 0.789";
+    in.suggested_comment = "This looks like a duplicate of #20.";
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &in, 1, &err), DP_OK);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, "10", "20", &p, &err), DP_OK);
+    assert_true(p.id > 0);
+    assert_int_equal(p.repo_id, f->repo);
+    assert_int_equal(p.rank, 3);
+    assert_true(p.score == -1.5);
+    assert_true(p.prob == 0.625);
+    assert_true(p.value == 2.289);
+    assert_string_equal(p.relation, "related");
+    assert_string_equal(p.confidence, "medium");
+    assert_string_equal(p.reasoning, in.reasoning);
+    assert_string_equal(p.value_detail, in.value_detail);
+    assert_string_equal(p.suggested_comment, in.suggested_comment);
+    assert_int_equal(p.known, 1);
+    assert_null(p.verdict);
+    assert_int_equal(p.verdict_at, 0);
+    int64_t id = p.id;
+    pair_free(&p);
+    assert_int_equal(store_pair_get(f->st, id, &p, &err), DP_OK);
+    assert_string_equal(p.query_key, "10");
+    assert_string_equal(p.cand_key, "20");
+    pair_free(&p);
+    assert_int_equal(store_pair_get(f->st, id + 1000, &p, &err), DP_NOTFOUND);
+    assert_int_equal(store_pair_find(f->st, f->repo, "20", "10", &p, &err), DP_NOTFOUND);
+}
+
+static void test_replace_keeps_verdicts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair p;
+    int64_t old_a = pair_id(f, "1", "2");
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "3", "4", "not_related", &err), DP_OK);
+    /* re-analysis of query 1 only: its pairs change, the others stay */
+    const char *q[] = {"1"};
+    pair np[] = {fx_pair("1", "2", "duplicate", "high", 6.0, 0), fx_pair("1", "3", "related", "low", 0.1, 0)};
+    assert_int_equal(store_pairs_replace(f->st, f->repo, q, 1, np, 2, &err), DP_OK);
+    assert_int_equal(store_pair_find(f->st, f->repo, "1", "2", &p, &err), DP_OK);
+    assert_true(p.value == 6.0);
+    assert_string_equal(p.verdict, "duplicate");
+    assert_true(p.verdict_at > 0);
+    assert_true(p.id > old_a);              /* ids are never reused */
+    pair_free(&p);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3 1>3");
+    /* a full replace without 3>4: its verdict survives for when it returns */
+    pair only = fx_pair("2", "1", "duplicate", "high", 1.0, 0);
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &only, 1, &err), DP_OK);
+    EXPECT(f, &flt, "2>1");
+    assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_NOTFOUND);
+    pair back = fx_pair("3", "4", "related", "medium", 3.0, 0);
+    const char *q3[] = {"3"};
+    assert_int_equal(store_pairs_replace(f->st, f->repo, q3, 1, &back, 1, &err), DP_OK);
+    assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_OK);
+    assert_string_equal(p.verdict, "not_related");
+    pair_free(&p);
+    /* replacing with nothing clears the repo's pairs */
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, NULL, 0, &err), DP_OK);
+    EXPECT(f, &flt, "");
+}
+
+static void test_replace_is_atomic(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char *before = fx_fingerprint(f->path);
+    /* the second pair repeats the first: the whole replace fails */
+    pair bad[] = {fx_pair("1", "9", "related", "low", 1, 0), fx_pair("1", "9", "related", "low", 2, 0)};
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, bad, 2, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "store: inserting pair 1 -> 9: "));
+    assert_non_null(strstr(err.msg, "UNIQUE"));
+    char *after = fx_fingerprint(f->path);
+    assert_string_equal(before, after);
+    free(after);
+    /* inside a caller's transaction only the replace is undone */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fx_put(f, "7", "seven", "open", NULL);
+    pair nul = fx_pair("7", "1", NULL, "low", 1, 0);    /* relation is required */
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &nul, 1, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "NOT NULL"));
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    item it;
+    assert_int_equal(store_item_get(f->st, f->repo, "7", &it, &err), DP_OK);
+    item_free(&it);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+    free(before);
+}
+
+static void test_filters(void **state)
+{
+    fx *f = *state;
+    pair_filter flt;
+    size_t total = 0, reviewed = 9;
+    pair_filter_init(&flt);
+    char *all = run(f, &flt, &total, &reviewed);
+    assert_string_equal(all, "1>2 5>6 3>4 6>5 2>1 4>3");
+    free(all);
+    assert_int_equal(total, 6);
+    assert_int_equal(reviewed, 0);
+    flt.repo_id = f->repo;
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+
+    pair_filter_init(&flt);
+    flt.relation = "duplicate";
+    EXPECT(f, &flt, "1>2 5>6 2>1");
+    flt.relation = "nonsense";
+    EXPECT(f, &flt, "");
+
+    pair_filter_init(&flt);
+    flt.confidence = "low";
+    EXPECT(f, &flt, "5>6 6>5 4>3");
+
+    pair_filter_init(&flt);
+    flt.query_state = "open";
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5");
+    flt.query_state = NULL;
+    flt.cand_state = "closed";
+    EXPECT(f, &flt, "1>2 3>4");
+    flt.query_state = "closed";
+    EXPECT(f, &flt, "");
+
+    pair_filter_init(&flt);
+    flt.label = "bug";
+    EXPECT(f, &flt, "1>2 2>1");
+    flt.label = "ENHANCEMENT";        /* labels compare case-insensitively */
+    EXPECT(f, &flt, "5>6 6>5");
+    flt.label = "docs";               /* on the query side of 3>4, the candidate side of 4>3 */
+    EXPECT(f, &flt, "3>4 4>3");
+    flt.label = "wontfix";
+    EXPECT(f, &flt, "");
+
+    pair_filter_init(&flt);
+    flt.include_known = 0;
+    EXPECT(f, &flt, "1>2 3>4 6>5 2>1 4>3");
+
+    /* combined */
+    pair_filter_init(&flt);
+    flt.relation = "duplicate";
+    flt.query_state = "open";
+    flt.label = "bug";
+    EXPECT(f, &flt, "1>2");
+}
+
+static void test_text_filter(void **state)
+{
+    fx *f = *state;
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "CRASH";               /* either title, any case */
+    EXPECT(f, &flt, "1>2 2>1");
+    flt.text = "readme";              /* candidate title of 3>4, query title of 4>3 */
+    EXPECT(f, &flt, "3>4 4>3");
+    flt.text = "#5";                  /* GitHub-style number */
+    EXPECT(f, &flt, "5>6 6>5");
+    flt.text = "6";                   /* key substring */
+    EXPECT(f, &flt, "5>6 6>5");
+    flt.text = "%";                   /* LIKE wildcards are literal */
+    EXPECT(f, &flt, "");
+    flt.text = "_";
+    EXPECT(f, &flt, "");
+    flt.text = "dark mode";
+    EXPECT(f, &flt, "5>6 6>5");
+    flt.text = "'; DROP TABLE pairs; --";
+    EXPECT(f, &flt, "");
+    flt.text = "";                    /* empty means no filter */
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+}
+
+static void test_reviewed_and_paging(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", "related", &err), DP_OK);
+    pair_filter flt;
+    size_t total, reviewed;
+    pair_filter_init(&flt);
+    char *s = run(f, &flt, &total, &reviewed);
+    free(s);
+    assert_int_equal(total, 6);
+    assert_int_equal(reviewed, 2);
+    flt.reviewed = 1;
+    EXPECT(f, &flt, "1>2 6>5");
+    flt.reviewed = 0;
+    s = run(f, &flt, &total, &reviewed);
+    assert_string_equal(s, "5>6 3>4 2>1 4>3");
+    free(s);
+    assert_int_equal(total, 4);
+    assert_int_equal(reviewed, 0);
+    pair_filter_init(&flt);
+    flt.relation = "duplicate";
+    s = run(f, &flt, &total, &reviewed);
+    free(s);
+    assert_int_equal(total, 3);
+    assert_int_equal(reviewed, 1);
+    /* paging: counts are before paging */
+    pair_filter_init(&flt);
+    flt.offset = 1;
+    flt.limit = 2;
+    s = run(f, &flt, &total, &reviewed);
+    assert_string_equal(s, "5>6 3>4");
+    free(s);
+    assert_int_equal(total, 6);
+    assert_int_equal(reviewed, 2);
+    flt.offset = 5;
+    EXPECT(f, &flt, "4>3");
+    flt.offset = 6;
+    EXPECT(f, &flt, "");
+    flt.offset = 0;
+    flt.limit = 1;
+    EXPECT(f, &flt, "1>2");
+    /* rows carry their verdict */
+    pair_vec v = {0};
+    pair_filter_init(&flt);
+    assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_OK);
+    assert_int_equal(v.n, 6);
+    assert_string_equal(v.v[0].verdict, "duplicate");
+    assert_null(v.v[1].verdict);
+    assert_string_equal(v.v[3].verdict, "related");
+    pair_vec_free(&v);
+    /* counts only */
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 6);
+}
+
+static void test_sorts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.sort = "prob";
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+    /* item 4 updated last, then item 6: pairs touching them come first */
+    item it;
+    fx_item(&it, "4", "Typo in README", "closed", 9000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    fx_item(&it, "6", "Dark theme request", "open", 8000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    flt.sort = "updated";
+    EXPECT(f, &flt, "3>4 4>3 5>6 6>5 1>2 2>1");
+    flt.sort = "bogus";
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "bogus"));
+    assert_int_equal(v.n, 0);
+    int64_t prev, next;
+    assert_int_equal(store_pair_neighbors(f->st, &flt, 1, &prev, &next, &err), DP_ERR);
+}
+
+static void test_other_repo_separate(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
+    pair p = fx_pair("1", "2", "duplicate", "high", 9.0, 0);
+    assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, &p, 1, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, r2, "1", "2", "not_related", &err), DP_OK);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    size_t total, reviewed;
+    char *s = run(f, &flt, &total, &reviewed);      /* all repos */
+    assert_string_equal(s, "1>2 1>2 5>6 3>4 6>5 2>1 4>3");
+    free(s);
+    assert_int_equal(reviewed, 1);
+    flt.repo_id = f->repo;
+    s = run(f, &flt, &total, &reviewed);
+    free(s);
+    assert_int_equal(total, 6);
+    assert_int_equal(reviewed, 0);      /* the other repo's verdict does not leak */
+    /* the label filter looks at this repo's items only (r2 has none) */
+    flt.repo_id = r2;
+    flt.label = "bug";
+    EXPECT(f, &flt, "");
+    /* replacing all of r2 leaves f->repo alone */
+    assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, NULL, 0, &err), DP_OK);
+    pair_filter_init(&flt);
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+}
+
+/* ---- neighbours ------------------------------------------------------ */
+
+static void expect_neighbors(fx *f, const pair_filter *flt, const char *q, const char *c, int64_t want_prev,
+                             int64_t want_next)
+{
+    dp_err err;
+    int64_t prev = -1, next = -1;
+    assert_int_equal(store_pair_neighbors(f->st, flt, pair_id(f, q, c), &prev, &next, &err), DP_OK);
+    assert_int_equal(prev, want_prev);
+    assert_int_equal(next, want_next);
+}
+
+static void test_neighbors(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t A = pair_id(f, "1", "2"), B = pair_id(f, "3", "4"), C = pair_id(f, "5", "6"),
+            D = pair_id(f, "2", "1"), E = pair_id(f, "6", "5"), F = pair_id(f, "4", "3");
+    pair_filter flt;
+    pair_filter_init(&flt);
+    /* A C B E D F */
+    expect_neighbors(f, &flt, "1", "2", 0, C);
+    expect_neighbors(f, &flt, "3", "4", C, E);     /* tie at 3.0 broken by id */
+    expect_neighbors(f, &flt, "6", "5", B, D);
+    expect_neighbors(f, &flt, "4", "3", D, 0);
+    /* a pair outside the filter: neighbours around its position */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", "related", &err), DP_OK);
+    flt.reviewed = 0;                               /* C B D F */
+    expect_neighbors(f, &flt, "6", "5", B, D);
+    expect_neighbors(f, &flt, "1", "2", 0, C);
+    expect_neighbors(f, &flt, "5", "6", 0, B);
+    flt.reviewed = -1;
+    flt.relation = "related";                       /* B E F */
+    expect_neighbors(f, &flt, "3", "4", 0, E);
+    expect_neighbors(f, &flt, "2", "1", E, F);
+    (void)A;
+    int64_t prev = -1, next = -1;
+    assert_int_equal(store_pair_neighbors(f->st, &flt, F + 1000, &prev, &next, &err), DP_NOTFOUND);
+    assert_int_equal(prev, 0);
+    assert_int_equal(next, 0);
+}
+
+/* For every sort and a few filters, walking next from the first row and
+ * prev from the last reproduces the query's order exactly. */
+static void test_neighbors_follow_query_order(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item it;
+    fx_item(&it, "3", "Docs typo", "open", 7000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    const char *sorts[] = {"value", "prob", "updated"};
+    for (int si = 0; si < 3; si++) {
+        for (int fi = 0; fi < 3; fi++) {
+            pair_filter flt;
+            pair_filter_init(&flt);
+            flt.sort = sorts[si];
+            if (fi == 1) flt.query_state = "open";
+            if (fi == 2) flt.text = "a";
+            pair_vec v = {0};
+            assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_OK);
+            assert_true(v.n >= 2);
+            for (size_t i = 0; i < v.n; i++) {
+                int64_t prev, next;
+                assert_int_equal(store_pair_neighbors(f->st, &flt, v.v[i].id, &prev, &next, &err), DP_OK);
+                assert_int_equal(prev, i ? v.v[i - 1].id : 0);
+                assert_int_equal(next, i + 1 < v.n ? v.v[i + 1].id : 0);
+            }
+            pair_vec_free(&v);
+        }
+    }
+}
+
+/* ---- verdicts -------------------------------------------------------- */
+
+static void test_verdicts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair p;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);  /* change */
+    assert_int_equal(store_pair_find(f->st, f->repo, "1", "2", &p, &err), DP_OK);
+    assert_string_equal(p.verdict, "duplicate");
+    int64_t id = p.id;
+    pair_free(&p);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", NULL, &err), DP_OK);          /* undo */
+    assert_int_equal(store_pair_get(f->st, id, &p, &err), DP_OK);
+    assert_null(p.verdict);
+    pair_free(&p);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", NULL, &err), DP_OK);          /* idempotent */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "maybe", &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "maybe"));
+    assert_int_equal(store_verdict_set(f->st, 424242, "1", "2", "related", &err), DP_ERR);     /* no such repo */
+    assert_non_null(strstr(err.msg, "saving verdict on 1 -> 2"));
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.reviewed = 1;
+    EXPECT(f, &flt, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_keeps_verdicts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_is_atomic, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_filters, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reviewed_and_paging, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sorts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_other_repo_separate, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_neighbors, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_neighbors_follow_query_order, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_verdicts, fx_setup_seeded, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

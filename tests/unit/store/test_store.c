@@ -1,0 +1,641 @@
+/* test_store.c -- the store: opening, migrations, read-only use,
+ * transactions, repositories, items, comments, links, label colours, models
+ * and kv. Pairs and verdicts are in test_pairs.c. */
+#include "store_fixture.h"
+
+/* ---- open / migrate -------------------------------------------------- */
+
+static int pragma_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_open_creates_schema(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(access(f->path, F_OK), -1);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_true(store_schema_version(f->st) >= 1);
+    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
+    /* WAL is a property of the file, visible to another connection. */
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    /* every table of the contract exists */
+    const char *tables[] = {"repositories", "items", "comments", "links", "labels",
+                            "pairs", "verdicts", "models", "kv"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM sqlite_schema WHERE type='table' AND name='%s'", tables[i]);
+        assert_int_equal(pragma_int(f->path, sql), 1);
+    }
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t id, id2;
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_repo_get(f->st, "o/r", 1, "github", NULL, &id, &err), DP_OK);
+    assert_int_equal(store_kv_set(f->st, id, "cursor", "abc", &err), DP_OK);
+    int v = store_schema_version(f->st);
+    store_close(f->st);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), v);
+    assert_int_equal(store_repo_get(f->st, "o/r", 0, NULL, NULL, &id2, &err), DP_OK);
+    assert_int_equal(id, id2);
+    char *val;
+    assert_int_equal(store_kv_get(f->st, id, "cursor", &val, &err), DP_OK);
+    assert_string_equal(val, "abc");
+    free(val);
+}
+
+static void set_user_version(const char *path, int v)
+{
+    sqlite3 *db;
+    char sql[64];
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    store_close(f->st);
+    f->st = NULL;
+    set_user_version(f->path, 999);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_ERR);
+    assert_null(f->st);
+    assert_non_null(strstr(err.msg, "999"));
+    assert_non_null(strstr(err.msg, "newer doppel"));
+    assert_int_equal(store_open_readonly(f->path, &f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "999"));
+}
+
+static void test_not_a_database(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char *text;
+    size_t len;
+    char copy[192];
+    assert_int_equal(dp_read_file(FIXTURES "/store/not_a_database.txt", &text, &len, &err), DP_OK);
+    snprintf(copy, sizeof copy, "%s/copy.txt", f->dir);
+    FILE *fp = fopen(copy, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+    assert_int_equal(store_open(copy, &f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "store: "));
+    assert_non_null(strstr(err.msg, "not a database"));
+    /* the file was left untouched */
+    char *after;
+    size_t alen;
+    assert_int_equal(dp_read_file(copy, &after, &alen, &err), DP_OK);
+    assert_int_equal(alen, len);
+    assert_memory_equal(after, text, len);
+    free(text);
+    free(after);
+}
+
+static void test_readonly(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    /* a missing file is not created */
+    assert_int_equal(store_open_readonly(f->path, &f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_int_equal(access(f->path, F_OK), -1);
+    /* an existing one reads fine and refuses every kind of write */
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_repo_get(f->st, "o/r", 1, NULL, NULL, &f->repo, &err), DP_OK);
+    int64_t repo = f->repo;
+    fx_put(f, "1", "one", "open", "bug");
+    store_close(f->st);
+    char *before = fx_fingerprint(f->path);
+    assert_int_equal(store_open_readonly(f->path, &f->st, &err), DP_OK);
+    item it;
+    assert_int_equal(store_item_get(f->st, repo, "1", &it, &err), DP_OK);
+    assert_string_equal(it.title, "one");
+    it.updated_at += 100;
+    assert_int_equal(store_item_upsert(f->st, repo, &it, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "item 1"));
+    item_free(&it);
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_ERR);
+    assert_int_equal(store_kv_set(f->st, repo, "k", "v", &err), DP_ERR);
+    assert_int_equal(store_verdict_set(f->st, repo, "1", "2", "duplicate", &err), DP_ERR);
+    pair p = fx_pair("1", "2", "duplicate", "high", 1, 0);
+    assert_int_equal(store_pairs_replace(f->st, repo, NULL, 0, &p, 1, &err), DP_ERR);
+    assert_int_equal(store_model_save(f->st, 0, "m", 1, &err), DP_ERR);
+    store_close(f->st);
+    f->st = NULL;
+    char *after = fx_fingerprint(f->path);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_readonly_refuses_empty_db(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE other(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open_readonly(f->path, &f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "not a doppel database"));
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+static void fill_some(fx *f)
+{
+    dp_err err;
+    int64_t r2;
+    fx_put(f, "1", "one", "open", "bug");
+    fx_put(f, "2", "two", "closed", NULL);
+    comment c = {.id = 7, .item_key = "1", .author = "bob", .body = "me too", .created_at = 10};
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &c, &err), DP_OK);
+    item_link l = {.src_key = "1", .dst_key = "2", .type = LINK_DUPLICATE, .source = "body"};
+    assert_int_equal(store_link_add(f->st, f->repo, &l, &err), DP_OK);
+    assert_int_equal(store_label_color_set(f->st, f->repo, "bug", "d73a4a", &err), DP_OK);
+    pair p = fx_pair("1", "2", "duplicate", "high", 3, 1);
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &p, 1, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_model_save(f->st, f->repo, "model v1", 10, &err), DP_OK);
+    assert_int_equal(store_kv_set(f->st, f->repo, "etag", "W/1", &err), DP_OK);
+    assert_int_equal(store_repo_get(f->st, "other/repo", 1, "github", NULL, &r2, &err), DP_OK);
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    fx_put(f, "9", "before", "open", NULL);
+    char *before = fx_fingerprint(f->path);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fill_some(f);
+    /* an update of an existing row is undone too */
+    item it;
+    fx_item(&it, "9", "changed", "closed", 9999);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    store_rollback(f->st);
+    char *after = fx_fingerprint(f->path);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* and the same work committed is visible */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fill_some(f);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    after = fx_fingerprint(f->path);
+    assert_non_null(strstr(after, "me too"));
+    assert_non_null(strstr(after, "model v1"));
+    free(after);
+}
+
+static void test_transaction_misuse(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_commit(f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "no transaction"));
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "already open"));
+    store_rollback(f->st);
+    store_rollback(f->st);          /* harmless when none is open */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+}
+
+/* A reader on its own handle sees the last commit while a writer holds a
+ * transaction open (WAL), and sees the new data after the commit. */
+static void test_reader_beside_writer(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    store *rd;
+    assert_int_equal(store_open_readonly(f->path, &rd, &err), DP_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fx_put(f, "1", "one", "open", NULL);
+    item it;
+    assert_int_equal(store_item_get(rd, f->repo, "1", &it, &err), DP_NOTFOUND);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(store_item_get(rd, f->repo, "1", &it, &err), DP_OK);
+    assert_string_equal(it.title, "one");
+    item_free(&it);
+    store_close(rd);
+}
+
+/* ---- repositories ---------------------------------------------------- */
+
+static void test_repos(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t id, r2;
+    assert_int_equal(store_repo_get(f->st, "missing/repo", 0, NULL, NULL, &id, &err), DP_NOTFOUND);
+    assert_int_equal(store_repo_resolve(f->st, NULL, &id, &err), DP_OK);
+    assert_int_equal(id, f->repo);
+    assert_int_equal(store_repo_get(f->st, "HIVE", 1, "jira", "https://issues.apache.org/jira", &r2, &err), DP_OK);
+    assert_int_not_equal(r2, f->repo);
+    assert_int_equal(store_repo_resolve(f->st, NULL, &id, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "HIVE"));
+    assert_non_null(strstr(err.msg, "--repo"));
+    assert_int_equal(store_repo_resolve(f->st, "HIVE", &id, &err), DP_OK);
+    assert_int_equal(id, r2);
+    assert_int_equal(store_repo_resolve(f->st, "nope", &id, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "nope"));
+    repo_info *rs;
+    size_t n;
+    assert_int_equal(store_repo_list(f->st, &rs, &n, &err), DP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rs[0].name, "HIVE");
+    assert_string_equal(rs[0].kind, "jira");
+    assert_string_equal(rs[1].url, "https://github.com/o/r");
+    for (size_t i = 0; i < n; i++) repo_info_free(&rs[i]);
+    free(rs);
+}
+
+static void test_resolve_empty(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t id;
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_repo_resolve(f->st, NULL, &id, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "no repository"));
+}
+
+/* ---- items ----------------------------------------------------------- */
+
+static void test_upsert_newer_wins(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item it, got;
+    int changed = -1;
+    fx_item(&it, "5", "first", "open", 100);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    /* equal updated_at, different content: left alone */
+    free(it.title);
+    it.title = xstrdup("same time");
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    /* older: left alone */
+    it.updated_at = 50;
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(store_item_get(f->st, f->repo, "5", &got, &err), DP_OK);
+    assert_string_equal(got.title, "first");
+    assert_int_equal(got.updated_at, 100);
+    item_free(&got);
+    /* newer: replaces, including labels */
+    it.updated_at = 200;
+    free(it.title);
+    it.title = xstrdup("second");
+    free(it.state);
+    it.state = xstrdup("closed");
+    sv_push(&it.labels, "bug");
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_item_get(f->st, f->repo, "5", &got, &err), DP_OK);
+    assert_string_equal(got.title, "second");
+    assert_string_equal(got.state, "closed");
+    assert_int_equal(got.labels.n, 1);
+    assert_true(got.rowid > 0);
+    item_free(&got);
+    item_free(&it);
+    size_t issues = 9, prs = 9, open = 9;
+    assert_int_equal(store_item_count(f->st, f->repo, &issues, &prs, &open, &err), DP_OK);
+    assert_int_equal(issues, 1);
+    assert_int_equal(prs, 0);
+    assert_int_equal(open, 0);
+}
+
+static void test_item_round_trip(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item it, got;
+    item_init(&it);
+    it.key = xstrdup("HIVE-12");
+    it.number = 12;
+    it.kind = ITEM_PR;
+    it.title = xstrdup("Crash in \"ORC\" reader — ünïcödé");
+    it.body = xstrdup("line1\nline2 with 'quotes' and \\ backslash");
+    it.state = xstrdup("closed");
+    it.state_reason = xstrdup("Duplicate");
+    it.author = xstrdup("bob");
+    it.created_at = 1389900000;
+    it.updated_at = 1389909999;
+    it.closed_at = 1389905555;
+    sv_push(&it.labels, "bug");
+    sv_push(&it.labels, "needs \"triage\"");
+    sv_push(&it.labels, "área:ñ");
+    sv_push(&it.components, "Query Processor");
+    sv_push(&it.components, "ORC");
+    sv_push(&it.versions, "0.12.0");
+    it.type = xstrdup("Bug");
+    it.priority = xstrdup("Major");
+    it.ncomments = 4;
+    it.reactions = 2;
+    it.url = xstrdup("https://issues.apache.org/jira/browse/HIVE-12");
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    assert_int_equal(store_item_get(f->st, f->repo, "HIVE-12", &got, &err), DP_OK);
+    assert_string_equal(got.key, it.key);
+    assert_int_equal(got.number, 12);
+    assert_int_equal(got.kind, ITEM_PR);
+    assert_string_equal(got.title, it.title);
+    assert_string_equal(got.body, it.body);
+    assert_string_equal(got.state_reason, "Duplicate");
+    assert_int_equal(got.closed_at, it.closed_at);
+    assert_int_equal(got.labels.n, 3);
+    for (size_t i = 0; i < 3; i++) assert_string_equal(got.labels.v[i], it.labels.v[i]);
+    assert_int_equal(got.components.n, 2);
+    assert_string_equal(got.components.v[1], "ORC");
+    assert_int_equal(got.versions.n, 1);
+    assert_string_equal(got.versions.v[0], "0.12.0");
+    assert_string_equal(got.type, "Bug");
+    assert_string_equal(got.priority, "Major");
+    assert_int_equal(got.ncomments, 4);
+    assert_int_equal(got.reactions, 2);
+    assert_string_equal(got.url, it.url);
+    assert_int_equal(got.deleted, 0);
+    item_free(&got);
+    item_free(&it);
+    /* GitHub-style item: optional fields stay NULL, lists empty */
+    fx_item(&it, "7", "t", "open", 1);
+    free(it.author);
+    it.author = NULL;
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    assert_int_equal(store_item_get(f->st, f->repo, "7", &got, &err), DP_OK);
+    assert_null(got.author);
+    assert_null(got.state_reason);
+    assert_null(got.type);
+    assert_int_equal(got.labels.n + got.components.n + got.versions.n, 0);
+    item_free(&got);
+    item_free(&it);
+    assert_int_equal(store_item_get(f->st, f->repo, "nope", &got, &err), DP_NOTFOUND);
+}
+
+static void test_item_bad_input(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item it;
+    int changed = -1;
+    fx_item(&it, "HIVE-12", "t", "open", 1);
+    sv_push(&it.labels, "bad\xff");
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_ERR);
+    assert_int_equal(changed, 0);
+    assert_non_null(strstr(err.msg, "store: inserting item HIVE-12"));
+    item_free(&it);
+    item_init(&it);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "no key"));
+    /* an unknown repository violates the foreign key, with SQLite's reason */
+    fx_item(&it, "3", "t", "open", 1);
+    assert_int_equal(store_item_upsert(f->st, 424242, &it, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "store: inserting item 3: "));
+    assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+    item_free(&it);
+    size_t n = 9;
+    assert_int_equal(store_item_count(f->st, f->repo, &n, NULL, NULL, &err), DP_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_items_load_and_changes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    const char *keys[] = {"30", "10", "20"};
+    int64_t created[] = {300, 100, 100};
+    for (int i = 0; i < 3; i++) {
+        item it;
+        fx_item(&it, keys[i], keys[i], i == 0 ? "open" : "closed", 1000 + i);
+        it.created_at = created[i];
+        it.kind = i == 2 ? ITEM_PR : ITEM_ISSUE;
+        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+        item_free(&it);
+    }
+    item_vec v = {0};
+    assert_int_equal(store_items_load(f->st, f->repo, &v, &err), DP_OK);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.v[0].key, "10");   /* created 100, number 10 */
+    assert_string_equal(v.v[1].key, "20");   /* created 100, number 20 */
+    assert_string_equal(v.v[2].key, "30");
+    item_vec_free(&v);
+    strvec ch = {0};
+    assert_int_equal(store_items_changed_since(f->st, f->repo, 1000, &ch, &err), DP_OK);
+    assert_int_equal(ch.n, 2);
+    assert_string_equal(ch.v[0], "10");
+    assert_string_equal(ch.v[1], "20");
+    sv_free(&ch);
+    size_t issues, prs, open;
+    assert_int_equal(store_item_count(f->st, f->repo, &issues, &prs, &open, &err), DP_OK);
+    assert_int_equal(issues, 2);
+    assert_int_equal(prs, 1);
+    assert_int_equal(open, 1);
+    assert_int_equal(store_item_mark_deleted(f->st, f->repo, "30", &err), DP_OK);
+    assert_int_equal(store_item_mark_deleted(f->st, f->repo, "31", &err), DP_NOTFOUND);
+    assert_int_equal(store_item_count(f->st, f->repo, &issues, &prs, &open, &err), DP_OK);
+    assert_int_equal(issues, 1);
+    assert_int_equal(open, 0);
+    item got;
+    assert_int_equal(store_item_get(f->st, f->repo, "30", &got, &err), DP_OK);
+    assert_int_equal(got.deleted, 1);
+    item_free(&got);
+    /* items of another repository are separate */
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "b/b", 1, NULL, NULL, &r2, &err), DP_OK);
+    assert_int_equal(store_items_load(f->st, r2, &v, &err), DP_OK);
+    assert_int_equal(v.n, 0);
+    item_vec_free(&v);
+}
+
+/* ---- comments, links, labels ---------------------------------------- */
+
+static void test_comments(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    comment a = {.id = 101, .item_key = "1", .author = "bob", .body = "first", .created_at = 20};
+    comment b = {.id = 0, .item_key = "1", .author = NULL, .body = "no id", .created_at = 10};
+    comment c = {.id = 0, .item_key = "2", .author = "eve", .body = "other", .created_at = 5};
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &a, &err), DP_OK);
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &b, &err), DP_OK);
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &c, &err), DP_OK);
+    /* same tracker id: updated in place */
+    a.body = "edited";
+    a.updated_at = 30;
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &a, &err), DP_OK);
+    /* no id: same (item, created_at, author) is the same comment */
+    b.body = "no id, edited";
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &b, &err), DP_OK);
+    comment_vec v = {0};
+    assert_int_equal(store_comments_load(f->st, f->repo, "1", &v, &err), DP_OK);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.v[0].body, "no id, edited");   /* oldest first */
+    assert_null(v.v[0].author);
+    assert_int_equal(v.v[0].id, 0);
+    assert_string_equal(v.v[1].body, "edited");
+    assert_int_equal(v.v[1].id, 101);
+    assert_int_equal(v.v[1].updated_at, 30);
+    comment_vec_free(&v);
+    assert_int_equal(store_comments_load_all(f->st, f->repo, &v, &err), DP_OK);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.v[2].item_key, "2");
+    comment_vec_free(&v);
+    comment bad = {.id = 1};
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &bad, &err), DP_ERR);
+}
+
+static void test_links(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item_link l1 = {.src_key = "1", .dst_key = "2", .type = LINK_DUPLICATE, .source = "state_reason"};
+    item_link l2 = {.src_key = "1", .dst_key = "2", .type = LINK_DUPLICATE, .source = "comment"};
+    item_link l3 = {.src_key = "1", .dst_key = "2", .type = LINK_RELATED, .source = "body"};
+    item_link l4 = {.src_key = "3", .dst_key = "1", .type = LINK_FIXES, .source = "body"};
+    assert_int_equal(store_link_add(f->st, f->repo, &l1, &err), DP_OK);
+    assert_int_equal(store_link_add(f->st, f->repo, &l2, &err), DP_OK);  /* ignored */
+    assert_int_equal(store_link_add(f->st, f->repo, &l3, &err), DP_OK);
+    assert_int_equal(store_link_add(f->st, f->repo, &l4, &err), DP_OK);
+    size_t n;
+    assert_int_equal(store_links_count(f->st, f->repo, &n, &err), DP_OK);
+    assert_int_equal(n, 3);
+    link_vec v = {0};
+    assert_int_equal(store_links_load(f->st, f->repo, &v, &err), DP_OK);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.v[0].source, "state_reason");   /* the first one kept */
+    assert_int_equal(v.v[0].type, LINK_DUPLICATE);
+    link_vec_free(&v);
+    assert_int_equal(store_links_for(f->st, f->repo, "1", &v, &err), DP_OK);
+    assert_int_equal(v.n, 3);
+    link_vec_free(&v);
+    assert_int_equal(store_links_for(f->st, f->repo, "2", &v, &err), DP_OK);
+    assert_int_equal(v.n, 2);
+    link_vec_free(&v);
+    assert_int_equal(store_links_for(f->st, f->repo, "3", &v, &err), DP_OK);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.v[0].type, LINK_FIXES);
+    link_vec_free(&v);
+}
+
+static void test_label_colors(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_label_color_set(f->st, f->repo, "bug", "#d73a4a", &err), DP_OK);
+    assert_int_equal(store_label_color_set(f->st, f->repo, "docs", NULL, &err), DP_OK);
+    assert_int_equal(store_label_color_set(f->st, f->repo, "Bug", "ee0701", &err), DP_OK);  /* same label */
+    strvec names = {0}, colors = {0};
+    assert_int_equal(store_label_colors_load(f->st, f->repo, &names, &colors, &err), DP_OK);
+    assert_int_equal(names.n, 2);
+    assert_int_equal(colors.n, 2);
+    assert_string_equal(names.v[0], "bug");
+    assert_string_equal(colors.v[0], "ee0701");
+    assert_string_equal(names.v[1], "docs");
+    assert_string_equal(colors.v[1], "");
+    sv_free(&names);
+    sv_free(&colors);
+}
+
+/* ---- models and kv --------------------------------------------------- */
+
+static void test_models(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char *text;
+    int64_t at = 0;
+    size_t n = 0;
+    assert_int_equal(store_model_load(f->st, 0, &text, &at, &n, &err), DP_NOTFOUND);
+    assert_null(text);
+    assert_int_equal(store_model_save(f->st, 0, "global v1", 100, &err), DP_OK);
+    assert_int_equal(store_model_save(f->st, f->repo, "repo v1", 7, &err), DP_OK);
+    assert_int_equal(store_model_save(f->st, 0, "global v2", 200, &err), DP_OK);
+    assert_int_equal(store_model_load(f->st, 0, &text, &at, &n, &err), DP_OK);
+    assert_string_equal(text, "global v2");
+    assert_int_equal(n, 200);
+    assert_true(at > 1600000000);
+    free(text);
+    assert_int_equal(store_model_load(f->st, f->repo, &text, NULL, NULL, &err), DP_OK);
+    assert_string_equal(text, "repo v1");
+    free(text);
+}
+
+static void test_kv(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char *v;
+    assert_int_equal(store_kv_get(f->st, f->repo, "etag", &v, &err), DP_NOTFOUND);
+    assert_null(v);
+    assert_int_equal(store_kv_set(f->st, f->repo, "etag", "W/1", &err), DP_OK);
+    assert_int_equal(store_kv_set(f->st, f->repo, "etag", "W/2", &err), DP_OK);
+    assert_int_equal(store_kv_set(f->st, 0, "etag", "global", &err), DP_OK);
+    assert_int_equal(store_kv_get(f->st, f->repo, "etag", &v, &err), DP_OK);
+    assert_string_equal(v, "W/2");
+    free(v);
+    assert_int_equal(store_kv_get(f->st, 0, "etag", &v, &err), DP_OK);
+    assert_string_equal(v, "global");
+    free(v);
+    assert_int_equal(store_kv_set(f->st, f->repo, "etag", NULL, &err), DP_OK);
+    assert_int_equal(store_kv_get(f->st, f->repo, "etag", &v, &err), DP_NOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_refuses_empty_db, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_misuse, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reader_beside_writer, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_repos, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_empty, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upsert_newer_wins, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_item_round_trip, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_items_load_and_changes, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_comments, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_links, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_label_colors, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_models, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kv, fx_setup_open, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

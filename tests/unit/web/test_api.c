@@ -1,0 +1,196 @@
+/* test_api.c -- web_api_handle over a real store, without a socket. */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+#include "../../../src/web/web.h"
+#include "webfix.h"
+
+typedef struct fx {
+    char *path;
+    store *st;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->path = webfix_make();
+    dp_err err;
+    if (store_open(f->path, &f->st, &err) != DP_OK) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    webfix_remove(f->path);
+    free(f);
+    return 0;
+}
+
+/* Calls the API; returns the parsed body (caller decrefs) and the status. */
+static json_t *call(fx *f, const char *method, const char *path, const web_param *p, size_t np,
+                    const char *body, int *status)
+{
+    web_reply r;
+    dp_err err;
+    int rc = web_api_handle(f->st, method, path, p, np, body, body ? strlen(body) : 0, &r, &err);
+    assert_int_equal(rc, DP_OK);
+    *status = r.status;
+    json_error_t jerr;
+    json_t *j = json_loadb(r.body, r.len, 0, &jerr);
+    if (!j) fail_msg("not JSON: %s", r.body);
+    web_reply_free(&r);
+    return j;
+}
+
+static void test_list(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = call(f, "GET", "/api/pairs", NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 2);
+    json_t *p0 = json_array_get(json_object_get(j, "pairs"), 0);
+    assert_string_equal(json_string_value(json_object_get(p0, "query_key")), "1");
+    json_t *q = json_object_get(p0, "query");
+    assert_string_equal(json_string_value(json_object_get(q, "display")), "#1");
+    assert_string_equal(json_string_value(json_object_get(q, "title")), "First <b>issue</b>");
+    json_t *p1 = json_array_get(json_object_get(j, "pairs"), 1);
+    /* invalid UTF-8 is repaired, not dropped */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p1, "query"), "title")),
+                        "Bad \xef\xbf\xbd title");
+    json_decref(j);
+}
+
+static void test_filters(void **state)
+{
+    fx *f = *state;
+    int st;
+    web_param rel = {"relation", "related"};
+    json_t *j = call(f, "GET", "/api/pairs", &rel, 1, NULL, &st);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    web_param bad[] = {{"relation", "nope"}, {"limit", "0"}, {"limit", "9999"}, {"offset", "x"},
+                       {"reviewed", "yes"}, {"sort", "random"}, {"repo", "-3"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = call(f, "GET", "/api/pairs", &bad[i], 1, NULL, &st);
+        assert_int_equal(st, 400);
+        assert_non_null(json_object_get(j, "error"));
+        json_decref(j);
+    }
+    web_param empty = {"relation", ""};   /* empty means "any" */
+    j = call(f, "GET", "/api/pairs", &empty, 1, NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+}
+
+static void test_pair(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = call(f, "GET", "/api/pairs/1", NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *q = json_object_get(j, "query");
+    const char *html = json_string_value(json_object_get(q, "body_html"));
+    assert_non_null(strstr(html, "<a href=\"https://github.com/o/r/issues/2\">#2</a>"));
+    assert_null(strstr(html, "<script"));
+    json_t *lab = json_array_get(json_object_get(q, "labels"), 0);
+    assert_string_equal(json_string_value(json_object_get(lab, "color")), "d73a4a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "pair"), "suggested_comment")),
+                        "Duplicate of #2?");
+    assert_true(json_is_null(json_object_get(j, "prev")));
+    assert_int_equal(json_integer_value(json_object_get(j, "next")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "repo"), "name")), "o/r");
+    json_decref(j);
+}
+
+static void test_not_found(void **state)
+{
+    fx *f = *state;
+    const char *paths[] = {"/api/pairs/999", "/api/pairs/0", "/api/pairs/x", "/api/pairs/007",
+                           "/api/items/1/77", "/api/items/9/1", "/api/zzz", "/api/pairs/1/zzz",
+                           "/api/pairs/123456789012345678901234567890"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        int st;
+        json_t *j = call(f, "GET", paths[i], NULL, 0, NULL, &st);
+        if (st != 404) fail_msg("%s: status %d", paths[i], st);
+        json_decref(j);
+    }
+}
+
+static void test_verdicts(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":\"not_related\"}", &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    web_param rv = {"reviewed", "1"};
+    j = call(f, "GET", "/api/pairs", &rv, 1, NULL, &st);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    const char *bad[] = {"", "{", "[]", "{\"verdict\":\"x\"}", "{\"verdict\":true}", "{\"v\":null}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, bad[i], &st);
+        if (st != 400) fail_msg("body [%s]: status %d", bad[i], st);
+        json_decref(j);
+    }
+    j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":null}", &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    j = call(f, "GET", "/api/pairs/2", NULL, 0, NULL, &st);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "pair"), "verdict")));
+    json_decref(j);
+    j = call(f, "POST", "/api/pairs/77/verdict", NULL, 0, "{\"verdict\":null}", &st);
+    assert_int_equal(st, 404);
+    json_decref(j);
+}
+
+static void test_methods(void **state)
+{
+    fx *f = *state;
+    web_reply r;
+    dp_err err;
+    assert_int_equal(web_api_handle(f->st, "POST", "/api/pairs/1", NULL, 0, "", 0, &r, &err), DP_OK);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.allow, "GET, HEAD");
+    web_reply_free(&r);
+    assert_int_equal(web_api_handle(f->st, "GET", "/api/pairs/1/verdict", NULL, 0, NULL, 0, &r, &err), DP_OK);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.allow, "POST");
+    web_reply_free(&r);
+}
+
+static void test_item_and_meta(void **state)
+{
+    fx *f = *state;
+    int st;
+    json_t *j = call(f, "GET", "/api/items/1/2", NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *it = json_object_get(j, "item");
+    assert_non_null(strstr(json_string_value(json_object_get(it, "body_html")), "<table>"));
+    assert_string_equal(json_string_value(json_object_get(it, "url")), "https://github.com/o/r/issues/2");
+    json_decref(j);
+    j = call(f, "GET", "/api/meta", NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "repos")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "labels"), 0), "name")), "bug");
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_item_and_meta, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
