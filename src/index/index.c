@@ -171,7 +171,8 @@ void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigra
 
 static void dict_rehash(dindex *ix)
 {
-    size_t cap = ix->htcap ? ix->htcap * 2 : 1 << 16;
+    size_t cap = 1 << 16;
+    while (cap < (ix->nterms + 1) * 2 + 1 || cap <= ix->htcap) cap *= 2;
     free(ix->ht);
     ix->ht = xcalloc(cap, sizeof *ix->ht);
     ix->htcap = cap;
@@ -444,6 +445,10 @@ int index_build(const item *items, size_t n, const index_params *p, dindex **out
     ix->ht = NULL;
     ix->htcap = 0;
     dict_rehash(ix);
+    ix->toff = xrealloc(ix->toff, (ix->nterms ? ix->nterms : 1) * sizeof *ix->toff);
+    ix->thash = xrealloc(ix->thash, (ix->nterms ? ix->nterms : 1) * sizeof *ix->thash);
+    ix->df = xrealloc(ix->df, (ix->nterms ? ix->nterms : 1) * sizeof *ix->df);
+    ix->tcap = ix->nterms;
     build_stats(ix);
     build_postings(ix);
     build_keys(ix);

@@ -124,8 +124,10 @@ pair *pair_vec_push(pair_vec *vec);
 void pair_vec_free(pair_vec *vec);
 
 /* Replaces the pairs of the given queries (all pairs of the repo when
- * nqueries == 0 and queries == NULL) with `pairs`, atomically. Verdicts are
- * untouched. */
+ * nqueries == 0 and queries == NULL) with `pairs`, atomically (also inside a
+ * caller's store_begin: a failure undoes only this call). pairs[i].repo_id,
+ * id and verdict are ignored; a repeated (query, candidate) is DP_ERR.
+ * Verdicts are untouched. New pairs get new ids; ids are never reused. */
 int store_pairs_replace(store *st, int64_t repo, const char *const *queries, size_t nqueries,
                         const pair *pairs, size_t npairs, dp_err *err);
 
@@ -135,7 +137,7 @@ typedef struct pair_filter {
     const char *confidence;
     const char *query_state;  /* "open"/"closed"/NULL */
     const char *cand_state;
-    const char *label;        /* either side carries this label */
+    const char *label;        /* either side carries this label (case-insensitive) */
     int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
     int include_known;        /* 0 hides pairs already linked in the data */
     const char *text;         /* substring of either title or key (ASCII case-
@@ -146,8 +148,9 @@ typedef struct pair_filter {
 } pair_filter;
 void pair_filter_init(pair_filter *f);  /* any/any, reviewed -1, include_known 1 */
 
-/* Pairs matching f, highest value first (ties by id); *total gets the count
- * before paging and *reviewed the reviewed count among them (either may be NULL). */
+/* Pairs matching f in f->sort order (value by default; ties by id), each
+ * with its verdict; *total gets the count before paging and *reviewed the
+ * reviewed count among them (out, total, reviewed may each be NULL). */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */

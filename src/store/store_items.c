@@ -105,6 +105,27 @@ static int item_labels_write(store *st, int64_t item_id, const item *it, dp_err 
     return DP_OK;
 }
 
+/* Raises pairs.updated_at of the pairs naming this item (see
+ * store_schema.c). Upserts only ever move updated_at forward, so the
+ * maximum stays exact. Two statements, one per side, so each walks its own
+ * index ("+updated_at" keeps SQLite off pairs_by_updated). */
+static int pairs_touch(store *st, int64_t repo, const item *it, dp_err *err)
+{
+    static const char *const sql[2] = {
+        "UPDATE pairs SET updated_at = ?3 WHERE repo_id = ?1 AND query_key = ?2 AND +updated_at < ?3",
+        "UPDATE pairs SET updated_at = ?3 WHERE repo_id = ?1 AND cand_key = ?2 AND +updated_at < ?3",
+    };
+    for (int side = 0; side < 2; side++) {
+        sqlite3_stmt *s = store_stmt(st, SQ_PAIRS_TOUCH_Q + side, sql[side], err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 1, repo);
+        store_bind_text(s, 2, it->key);
+        sqlite3_bind_int64(s, 3, it->updated_at);
+        if (store_step_done(st, s, err, "updating pairs of item %s", it->key) != DP_OK) return DP_ERR;
+    }
+    return DP_OK;
+}
+
 static const char item_upsert_sql[] =
     "INSERT INTO items(repo_id, key, number, kind, title, body, state, state_reason, author, "
     "  created_at, updated_at, closed_at, labels, components, versions, type, priority, "
@@ -166,6 +187,7 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     int64_t id = sqlite3_column_int64(s, 0);
     store_done(s);
     if (item_labels_write(st, id, it, err) != DP_OK) goto out;
+    if (pairs_touch(st, repo, it, err) != DP_OK) goto out;
     if (changed) *changed = 1;
     ret = DP_OK;
 out:

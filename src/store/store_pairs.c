@@ -2,9 +2,10 @@
  * page and `doppel pairs`) and the maintainer's verdicts on them.
  *
  * The pair filter is compiled into one WHERE clause from fixed fragments;
- * every user-supplied value is a bound parameter. Joins to items (states,
- * labels, titles) are added only when a filter or the sort needs them, so
- * the common "top pairs by value" page walks the pairs_by_value index.
+ * every user-supplied value is a bound parameter. Each sort has an index
+ * (repo, key DESC, id), so a page walks it and stops after `limit` rows;
+ * the counts scan the pairs table once. Conditions on items (states,
+ * labels, titles) become set lookups rather than joins (see fq_text).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +150,11 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
 {
     sqlite3_stmt *s = store_stmt(st, SQ_PAIR_ADD,
                                  "INSERT INTO pairs(repo_id, query_key, cand_key, rank, score, prob, relation, "
-                                 "confidence, value, reasoning, value_detail, suggested_comment, known) "
-                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                 "confidence, value, reasoning, value_detail, suggested_comment, known, "
+                                 "updated_at) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                 "COALESCE((SELECT MAX(updated_at) FROM items "
+                                 "          WHERE repo_id = ?1 AND key IN (?2, ?3)), 0))",
                                  err);
     if (!s) return DP_ERR;
     for (size_t i = 0; i < npairs; i++) {
@@ -196,20 +200,25 @@ typedef struct fbind {
 } fbind;
 
 typedef struct fquery {
-    const char *joins; /* item joins, or "" when nothing needs them */
-    sbuf where;        /* " AND ..." conditions, reviewed excluded */
+    int64_t repo_id;   /* 0 = any; always bound first */
+    sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
-    fbind b[16];
+    fbind b[16];       /* values of `where`, in order */
     int nb;
     strvec owned;      /* LIKE patterns built here */
 } fquery;
 
-/* Where the rows come from: every pair (verdict LEFT JOINed), or only the
- * pairs carrying a verdict, walked from the (much smaller) verdicts table. */
-enum { FROM_PAIRS, FROM_VERDICTS };
+/* How a statement reads the pairs:
+ *  Q_PAGE    walks the sort index (repo, value DESC, id) and stops at the
+ *            page's end; verdicts are LEFT JOINed (their columns are loaded).
+ *  Q_COUNT   scans the whole pairs table sequentially: "+p.repo_id" keeps
+ *            SQLite from reading it in index order, which costs a random
+ *            row fetch per pair.
+ *  Q_REVIEWED walks the verdicts table (far smaller than pairs) and probes
+ *            the pairs by key: the pairs with a verdict. */
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED };
 
-static void fq_int(fquery *q, int64_t v) { q->b[q->nb++] = (fbind){1, v, NULL}; }
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
 
 static void fq_free(fquery *q)
@@ -232,13 +241,24 @@ static char *like_pattern(const char *text)
     return sb_take(&sb);
 }
 
+/* Conditions on the items' own columns are written as "(repo, key) IN
+ * (a subquery over items)": SQLite runs the subquery once per statement
+ * into a temporary index, so each pair costs a probe of that index instead
+ * of a lookup in items and a string comparison. */
+/* The unary + keeps SQLite from driving the scan through a pairs index on
+ * these columns (a random row fetch per pair); the set is probed instead. */
+#define QITEM "(+p.repo_id, +p.query_key) IN "
+#define CITEM "(+p.repo_id, +p.cand_key) IN "
+#define TITLE_LIKE "(SELECT repo_id, key FROM items WHERE title LIKE ? ESCAPE '\\')"
+#define WITH_LABEL "(SELECT i.repo_id, i.key FROM item_labels l JOIN items i ON i.id = l.item_id WHERE l.name = ?)"
+
 static void fq_text(fquery *q, const char *text)
 {
     /* LIKE is case-insensitive for ASCII letters. "#123" also finds key
      * 123, as users write GitHub numbers that way. */
     char *pat = like_pattern(text);
     sv_push_owned(&q->owned, pat);
-    sb_adds(&q->where, " AND (qi.title LIKE ? ESCAPE '\\' OR ci.title LIKE ? ESCAPE '\\'"
+    sb_adds(&q->where, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
                        " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'");
     for (int i = 0; i < 4; i++) fq_str(q, pat);
     if (text[0] == '#' && text[1]) {
@@ -254,26 +274,12 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     memset(q, 0, sizeof *q);
     sb_init(&q->where);
     q->reviewed = f->reviewed;
+    q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
-    int need_items = f->query_state || f->cand_state || (f->label && *f->label) || (f->text && *f->text);
-    if (strcmp(sort, "value") == 0) {
-        q->key = "p.value";
-    } else if (strcmp(sort, "prob") == 0) {
-        q->key = "p.prob";
-    } else if (strcmp(sort, "updated") == 0) {
-        /* the later of the two items' updates */
-        q->key = "MAX(COALESCE(qi.updated_at, 0), COALESCE(ci.updated_at, 0))";
-        need_items = 1;
-    } else {
-        return dp_fail(err, "store: unknown pair sort '%s' (use value, prob or updated)", sort);
-    }
-    q->joins = need_items ? " LEFT JOIN items qi ON qi.repo_id = p.repo_id AND qi.key = p.query_key"
-                            " LEFT JOIN items ci ON ci.repo_id = p.repo_id AND ci.key = p.cand_key"
-                          : "";
-    if (f->repo_id) {
-        sb_adds(&q->where, " AND p.repo_id = ?");
-        fq_int(q, f->repo_id);
-    }
+    if (strcmp(sort, "value") == 0) q->key = "p.value";
+    else if (strcmp(sort, "prob") == 0) q->key = "p.prob";
+    else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
+    else return dp_fail(err, "store: unknown pair sort '%s' (use value, prob or updated)", sort);
     if (f->relation) {
         sb_adds(&q->where, " AND p.relation = ?");
         fq_str(q, f->relation);
@@ -283,17 +289,16 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_str(q, f->confidence);
     }
     if (f->query_state) {
-        sb_adds(&q->where, " AND qi.state = ?");
+        sb_adds(&q->where, " AND " QITEM "(SELECT repo_id, key FROM items WHERE state = ?)");
         fq_str(q, f->query_state);
     }
     if (f->cand_state) {
-        sb_adds(&q->where, " AND ci.state = ?");
+        sb_adds(&q->where, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)");
         fq_str(q, f->cand_state);
     }
     if (f->label && *f->label) {
-        /* item_labels' primary key (item_id, name) answers each probe. */
-        sb_adds(&q->where, " AND EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id IN (qi.id, ci.id)"
-                           " AND l.name = ?)");
+        sb_adds(&q->where, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")");
+        fq_str(q, f->label);
         fq_str(q, f->label);
     }
     if (!f->include_known) sb_adds(&q->where, " AND p.known = 0");
@@ -301,26 +306,28 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     return DP_OK;
 }
 
-/* Prepares "<head> FROM ... WHERE <filter> <tail>" and binds the filter's
- * values; *next gets the index of the first parameter left for the caller.
- * with_reviewed adds the filter's reviewed condition (FROM_PAIRS only). */
-static int fq_prepare(store *st, const fquery *q, const char *head, int from, int with_reviewed,
-                      const char *tail, sqlite3_stmt **out, int *next, dp_err *err)
+/* Prepares "<head> FROM ... WHERE <filter> <tail>" read the way `how`
+ * says (Q_PAGE adds the reviewed condition) and binds the filter's values;
+ * *next gets the index of the first parameter left for the caller. */
+static int fq_prepare(store *st, const fquery *q, const char *head, int how, const char *tail,
+                      sqlite3_stmt **out, int *next, dp_err *err)
 {
     sbuf sql;
     sb_init(&sql);
     sb_adds(&sql, head);
-    if (from == FROM_VERDICTS)
+    if (how == Q_REVIEWED)
         /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
         sb_adds(&sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
                       " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
-    else
+    else if (how == Q_PAGE)
         sb_adds(&sql, " FROM pairs p" VERDICT_JOIN);
-    sb_adds(&sql, q->joins);
-    sb_adds(&sql, " WHERE 1");
+    else
+        sb_adds(&sql, " FROM pairs p");
+    if (!q->repo_id) sb_adds(&sql, " WHERE ?1 = 0");   /* any repo; keeps ?1 numbered */
+    else sb_adds(&sql, how == Q_COUNT ? " WHERE +p.repo_id = ?1" : " WHERE p.repo_id = ?1");
     sb_adds(&sql, sb_str(&q->where));
-    if (with_reviewed && q->reviewed == 0) sb_adds(&sql, " AND v.verdict IS NULL");
-    if (with_reviewed && q->reviewed == 1) sb_adds(&sql, " AND v.verdict IS NOT NULL");
+    if (how == Q_PAGE && q->reviewed == 0) sb_adds(&sql, " AND v.verdict IS NULL");
+    if (how == Q_PAGE && q->reviewed == 1) sb_adds(&sql, " AND v.verdict IS NOT NULL");
     sb_addc(&sql, ' ');
     sb_adds(&sql, tail);
     int rc = sqlite3_prepare_v2(st->db, sb_str(&sql), -1, out, NULL);
@@ -329,19 +336,21 @@ static int fq_prepare(store *st, const fquery *q, const char *head, int from, in
         *out = NULL;
         return store_fail(st, err, "querying pairs");
     }
+    sqlite3_bind_int64(*out, 1, q->repo_id);
     for (int i = 0; i < q->nb; i++) {
-        if (q->b[i].is_int) sqlite3_bind_int64(*out, i + 1, q->b[i].i);
-        else store_bind_text(*out, i + 1, q->b[i].s);
+        if (q->b[i].is_int) sqlite3_bind_int64(*out, i + 2, q->b[i].i);
+        else store_bind_text(*out, i + 2, q->b[i].s);
     }
-    if (next) *next = q->nb + 1;
+    if (next) *next = q->nb + 2;
     return DP_OK;
 }
 
-/* COUNT(*) of the filter (reviewed condition ignored) over `from`. */
-static int count_from(store *st, const fquery *q, int from, size_t *n, dp_err *err)
+/* COUNT(*) of the filter, reviewed condition ignored; how is Q_COUNT or
+ * Q_REVIEWED. */
+static int count_from(store *st, const fquery *q, int how, size_t *n, dp_err *err)
 {
     sqlite3_stmt *s;
-    if (fq_prepare(st, q, "SELECT COUNT(*)", from, 0, "", &s, NULL, err) != DP_OK) return DP_ERR;
+    if (fq_prepare(st, q, "SELECT COUNT(*)", how, "", &s, NULL, err) != DP_OK) return DP_ERR;
     int ret = DP_OK;
     if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
     else ret = store_fail(st, err, "counting pairs");
@@ -355,8 +364,8 @@ static int count_from(store *st, const fquery *q, int from, size_t *n, dp_err *e
 static int pairs_count(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
 {
     size_t all = 0, rev = 0;
-    if (q->reviewed != 1 && count_from(st, q, FROM_PAIRS, &all, err) != DP_OK) return DP_ERR;
-    if (count_from(st, q, FROM_VERDICTS, &rev, err) != DP_OK) return DP_ERR;
+    if (q->reviewed != 1 && count_from(st, q, Q_COUNT, &all, err) != DP_OK) return DP_ERR;
+    if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
     if (q->reviewed == 1) all = rev;
     if (q->reviewed == 0) {
         all -= rev;
@@ -373,7 +382,7 @@ static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec
     snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
     sqlite3_stmt *s;
     int np;
-    if (fq_prepare(st, q, "SELECT " PAIR_COLS, FROM_PAIRS, 1, tail, &s, &np, err) != DP_OK) return DP_ERR;
+    if (fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &s, &np, err) != DP_OK) return DP_ERR;
     sqlite3_bind_int64(s, np, f->limit ? (int64_t)f->limit : -1);
     sqlite3_bind_int64(s, np + 1, (int64_t)f->offset);
     int rc;
@@ -402,13 +411,8 @@ int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *to
  * sqlite3_value_free); DP_NOTFOUND when the pair does not exist. */
 static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_value **key, dp_err *err)
 {
-    char sql[400];
-    snprintf(sql, sizeof sql,
-             "SELECT %s FROM pairs p"
-             " LEFT JOIN items qi ON qi.repo_id = p.repo_id AND qi.key = p.query_key"
-             " LEFT JOIN items ci ON ci.repo_id = p.repo_id AND ci.key = p.cand_key"
-             " WHERE p.id = ?1",
-             q->key);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT %s FROM pairs p WHERE p.id = ?1", q->key);
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return store_fail(st, err, "reading pair");
     sqlite3_bind_int64(s, 1, pair_id);
@@ -437,7 +441,7 @@ static int pair_step(store *st, const fquery *q, const sqlite3_value *key, int64
     sqlite3_stmt *s;
     int np;
     *out = 0;
-    if (fq_prepare(st, q, "SELECT p.id", FROM_PAIRS, 1, tail, &s, &np, err) != DP_OK) return DP_ERR;
+    if (fq_prepare(st, q, "SELECT p.id", Q_PAGE, tail, &s, &np, err) != DP_OK) return DP_ERR;
     sqlite3_bind_value(s, np, key);
     sqlite3_bind_value(s, np + 1, key);
     sqlite3_bind_int64(s, np + 2, id);

@@ -8,14 +8,17 @@
  * Design notes:
  *  - Items are addressed by (repo_id, key). Label, component and version
  *    lists are stored as JSON arrays of strings on the item (one read loads
- *    the whole item); labels are also mirrored in item_labels, which is what
- *    the pair filter probes ("either side carries label X") by primary key.
+ *    the whole item); labels are also mirrored in item_labels, from which
+ *    the pair filter takes the set of items carrying label X.
  *  - Pairs and links refer to items by key rather than row id: analysis may
  *    name items that a later import only fills in, and keys are what users
  *    see. Lookups go through the unique (repo_id, key) index.
  *  - pairs.id is AUTOINCREMENT so a replaced pair never reuses the id of a
  *    deleted one: a web page holding an old id gets "not found", not a
  *    different pair.
+ *  - pairs.updated_at copies the later updated_at of the pair's two items
+ *    (set on insert, raised by store_item_upsert), so "most recently
+ *    updated first" is an index walk, not a join and sort of every pair.
  *  - Verdicts are keyed by (repo, query key, candidate key), not pair id,
  *    so they survive re-analysis.
  */
@@ -62,6 +65,7 @@ const char *const store_migrations[] = {
     "  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
     "  name TEXT NOT NULL COLLATE NOCASE,"
     "  PRIMARY KEY(item_id, name)) WITHOUT ROWID;"
+    "CREATE INDEX item_labels_by_name ON item_labels(name);"
 
     "CREATE TABLE comments("
     "  id INTEGER PRIMARY KEY,"
@@ -106,9 +110,12 @@ const char *const store_migrations[] = {
     "  value_detail TEXT,"
     "  suggested_comment TEXT,"
     "  known INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL DEFAULT 0,"  /* later update of its two items */
     "  UNIQUE(repo_id, query_key, cand_key));"
     "CREATE INDEX pairs_by_value ON pairs(repo_id, value DESC, id);"
     "CREATE INDEX pairs_by_prob ON pairs(repo_id, prob DESC, id);"
+    "CREATE INDEX pairs_by_updated ON pairs(repo_id, updated_at DESC, id);"
+    "CREATE INDEX pairs_by_cand ON pairs(repo_id, cand_key);"
 
     "CREATE TABLE verdicts("
     "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"

@@ -228,7 +228,7 @@ function select(i) {
 function moveSel(delta) {
   const n = state.rows.length;
   const t = state.sel + delta;
-  if (t >= n && state.offset + n < (state.totalCache || Infinity) && !$('[data-action="page-next"]').disabled) {
+  if (t >= n && !$('[data-action="page-next"]').disabled) {
     state.lastPairId = 0;
     turnPage(PAGE);
   } else if (t < 0 && state.offset > 0) {

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     if (store_open(path, &st, &err) != DP_OK) die("open", &err);
     if (store_repo_get(st, "bench/repo", 1, "github", NULL, &repo, &err) != DP_OK) die("repo", &err);
 
-    double t0 = dp_now();
+    double t0 = dp_now(), c0 = cpu_now();
     if (store_begin(st, &err) != DP_OK) die("begin", &err);
     for (size_t i = 1; i <= nitems; i++) {
         item it;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
         item_free(&it);
     }
     if (store_commit(st, &err) != DP_OK) die("commit", &err);
-    double t_items = dp_now() - t0;
+    double t_items = dp_now() - t0, c_items = cpu_now() - c0;
 
     pair *ps = xcalloc(npairs, sizeof *ps);
     for (size_t i = 0; i < npairs; i++) {
@@ -141,14 +141,16 @@ int main(int argc, char **argv)
         ps[i].suggested_comment = xstrdup("Possibly a duplicate of #123.");
     }
     t0 = dp_now();
+    c0 = cpu_now();
     if (store_pairs_replace(st, repo, NULL, 0, ps, npairs, &err) != DP_OK) die("pairs", &err);
-    double t_pairs = dp_now() - t0;
+    double t_pairs = dp_now() - t0, c_pairs = cpu_now() - c0;
     for (size_t i = 0; i < npairs; i += npairs / 5000 ? npairs / 5000 : 1)
         if (store_verdict_set(st, repo, ps[i].query_key, ps[i].cand_key, "duplicate", &err) != DP_OK)
             die("verdict", &err);
 
-    printf("items: %zu upserts in one transaction: %.0f ms\n", nitems, t_items * 1000);
-    printf("pairs: replace %zu pairs: %.0f ms\n", npairs, t_pairs * 1000);
+    printf("items: %zu upserts in one transaction: %.0f ms wall %.0f ms cpu\n", nitems, t_items * 1000,
+           c_items * 1000);
+    printf("pairs: replace %zu pairs: %.0f ms wall %.0f ms cpu\n", npairs, t_pairs * 1000, c_pairs * 1000);
 
     struct { const char *name; pair_filter f; } q[8];
     for (int i = 0; i < 8; i++) {

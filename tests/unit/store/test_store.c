@@ -91,6 +91,43 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err.msg, "999"));
 }
 
+/* A version-0 database (an empty SQLite file, or one a user made) is
+ * migrated; a migration that fails leaves it exactly as it was. */
+static void test_migrate_from_zero(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE notes(x); INSERT INTO notes VALUES('keep me')", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
+    assert_int_equal(pragma_int(f->path, "SELECT COUNT(*) FROM notes"), 1);
+    store_close(f->st);
+    f->st = NULL;
+    /* a clashing table makes step 1 fail half-way: nothing of it remains */
+    fx_unlink(f, "t.db");
+    fx_unlink(f, "t.db-wal");
+    fx_unlink(f, "t.db-shm");
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE items(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *before = fx_fingerprint(f->path);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_ERR);
+    assert_null(f->st);
+    assert_non_null(strstr(err.msg, "store: migrating schema to version 1: "));
+    assert_non_null(strstr(err.msg, "items"));
+    char *after = fx_fingerprint(f->path);
+    assert_string_equal(before, after);
+    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 0);
+    assert_int_equal(pragma_int(f->path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'repositories'"), 0);
+    free(before);
+    free(after);
+}
+
 static void test_not_a_database(void **state)
 {
     fx *f = *state;
@@ -619,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_zero, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_readonly, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_readonly_refuses_empty_db, fx_setup, fx_teardown),

@@ -1,0 +1,262 @@
+/* test_match.c -- the ranker's model: text round trip, decisions, top
+ * features, training (learns a planted signal, deterministic) and ranking
+ * on a tiny index. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/match/match.h"
+
+static void test_feature_names(void **state)
+{
+    (void)state;
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        assert_string_not_equal(match_feature_name((match_feature)f), "?");
+        assert_int_equal(match_feature_find(match_feature_name((match_feature)f)), f);
+    }
+    assert_int_equal(match_feature_find("nope"), -1);
+}
+
+static void test_text_round_trip(void **state)
+{
+    (void)state;
+    match_model m;
+    match_model_copy(&m, match_model_default());
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        m.mean[f] = 0.1 * f;
+        m.scale[f] = 1.0 + f;
+        m.w[f] = -0.3 * f + 0.123456789012345;
+    }
+    m.platt_a = -2.5;
+    m.platt_b = 1.25;
+    m.thr_high = 0.87;
+    m.thr_medium = 0.4;
+    m.thr_duplicate = 0.45;
+    free(m.trained_on);
+    m.trained_on = xstrdup("HIVE (354)\nsecond line");
+    m.trained_at = 1700000000;
+    m.ntrain = 354;
+    char *text = match_model_to_text(&m);
+    match_model back;
+    dp_err err;
+    assert_int_equal(match_model_from_text(text, &back, &err), DP_OK);
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        assert_true(back.mean[f] == m.mean[f]);
+        assert_true(back.scale[f] == m.scale[f]);
+        assert_true(back.w[f] == m.w[f]);
+    }
+    assert_true(back.platt_a == m.platt_a && back.platt_b == m.platt_b);
+    assert_true(back.thr_high == m.thr_high && back.thr_medium == m.thr_medium);
+    assert_true(back.thr_duplicate == m.thr_duplicate);
+    assert_string_equal(back.trained_on, "HIVE (354) second line");
+    assert_int_equal(back.trained_at, 1700000000);
+    assert_int_equal(back.ntrain, 354);
+    free(text);
+    match_model_free(&back);
+    match_model_free(&m);
+}
+
+static void test_text_errors(void **state)
+{
+    (void)state;
+    match_model m;
+    dp_err err;
+    assert_int_equal(match_model_from_text("hello\n", &m, &err), DP_ERR);
+    assert_int_equal(match_model_from_text("doppel-model 1\nbias x\n", &m, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "line 2"));
+    assert_int_equal(match_model_from_text("doppel-model 1\nfeature bm25f 0 0 1\n", &m, &err), DP_ERR);
+    /* unknown features and keys are skipped: models survive feature changes */
+    assert_int_equal(match_model_from_text("doppel-model 1\nfeature gone 0 1 5\nfuture 3\n"
+                                           "feature bm25f 0 2 3\n", &m, &err), DP_OK);
+    assert_true(m.w[FEAT_BM25F] == 3 && m.scale[FEAT_BM25F] == 2);
+    match_model_free(&m);
+}
+
+static void test_decide_and_top(void **state)
+{
+    (void)state;
+    match_model m;
+    match_model_copy(&m, match_model_default());
+    m.thr_high = 0.9;
+    m.thr_medium = 0.5;
+    m.thr_duplicate = 0.5;
+    const char *rel, *conf;
+    match_decide(&m, 0.95, &rel, &conf);
+    assert_string_equal(rel, "duplicate");
+    assert_string_equal(conf, "high");
+    match_decide(&m, 0.6, &rel, &conf);
+    assert_string_equal(conf, "medium");
+    match_decide(&m, 0.2, &rel, &conf);
+    assert_string_equal(rel, "related");
+    assert_string_equal(conf, "low");
+    memset(m.w, 0, sizeof m.w);
+    for (int f = 0; f < FEAT_COUNT; f++) m.mean[f] = 0, m.scale[f] = 1;
+    m.w[FEAT_TITLE_OVERLAP] = 1;
+    m.w[FEAT_EXCEPTION] = 2;
+    m.w[FEAT_TIME_GAP] = -1;
+    double x[FEAT_COUNT] = {0};
+    x[FEAT_TITLE_OVERLAP] = 0.5;   /* contributes 0.5 */
+    x[FEAT_EXCEPTION] = 1.0;       /* contributes 2 */
+    x[FEAT_TIME_GAP] = 3;          /* contributes -3: never a reason */
+    match_feature top[4];
+    size_t n = match_top_features(&m, x, top, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(top[0], FEAT_EXCEPTION);
+    assert_int_equal(top[1], FEAT_TITLE_OVERLAP);
+    assert_true(fabs(match_score(&m, x) - (0.5 + 2 - 3)) < 1e-12);
+    match_model_free(&m);
+}
+
+/* A training set where only FEAT_EXCEPTION separates true from false
+ * (others are noise from a fixed LCG): training must find it. */
+static void planted_set(match_trainset *ts)
+{
+    uint32_t s = 12345;
+    for (int q = 0; q < 120; q++) {
+        match_hit h[20];
+        unsigned char lab[20];
+        memset(h, 0, sizeof h);
+        for (int i = 0; i < 20; i++) {
+            for (int f = 0; f < FEAT_COUNT; f++) {
+                s = s * 1103515245u + 12345u;
+                h[i].feat[f] = (double)(s >> 8) / (double)(1u << 24);
+            }
+            lab[i] = i == (q % 20);
+            h[i].feat[FEAT_EXCEPTION] = lab[i] ? 1.0 + h[i].feat[FEAT_EXCEPTION] : h[i].feat[FEAT_EXCEPTION];
+        }
+        match_trainset_add(ts, 1000 + q, h, lab, 20);
+    }
+}
+
+static void test_train_learns_and_is_deterministic(void **state)
+{
+    (void)state;
+    match_trainset ts = {0};
+    planted_set(&ts);
+    assert_int_equal(ts.nq, 120);
+    assert_int_equal(ts.nrows, 2400);
+    match_model a, b;
+    dp_err err;
+    assert_int_equal(match_train(&ts, NULL, &a, &err), DP_OK);
+    assert_int_equal(match_train(&ts, NULL, &b, &err), DP_OK);
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        assert_true(a.w[f] == b.w[f]);          /* bit-identical */
+        if (f != FEAT_EXCEPTION) assert_true(fabs(a.w[f]) < a.w[FEAT_EXCEPTION]);
+    }
+    assert_true(a.platt_a == b.platt_a && a.thr_high == b.thr_high);
+    assert_true(a.w[FEAT_EXCEPTION] > 1.0);
+    /* calibrated: a true pair is likely, a false one is not */
+    double pos[FEAT_COUNT], neg[FEAT_COUNT];
+    for (int f = 0; f < FEAT_COUNT; f++) pos[f] = neg[f] = 0.5;
+    pos[FEAT_EXCEPTION] = 1.5;
+    assert_true(match_prob(&a, match_score(&a, pos)) > 0.8);
+    assert_true(match_prob(&a, match_score(&a, neg)) < 0.2);
+    assert_int_equal(a.ntrain, 120);
+    match_model_free(&a);
+    match_model_free(&b);
+    match_trainset_free(&ts);
+}
+
+static void test_train_too_small(void **state)
+{
+    (void)state;
+    match_trainset ts = {0};
+    match_hit h[2];
+    memset(h, 0, sizeof h);
+    unsigned char lab[2] = {1, 0};
+    match_trainset_add(&ts, 1, h, lab, 2);
+    match_model m;
+    dp_err err;
+    assert_int_equal(match_train(&ts, NULL, &m, &err), DP_ERR);
+    match_trainset_free(&ts);
+}
+
+/* ---- ranking over a real (tiny) index ---------------------------------- */
+
+static item *mkitems(size_t *n)
+{
+    static const char *t[][2] = {
+        {"Build fails on Windows", "cmake error when compiling the parser"},
+        {"NullPointerException in FileSystem.get", "java.lang.NullPointerException\n"
+                                                   "  at org.apache.hadoop.fs.FileSystem.get(FileSystem.java:10)"},
+        {"Docs typo in README", "the word recieve is misspelled"},
+        {"FileSystem.get throws NullPointerException", "java.lang.NullPointerException\n"
+                                                       "  at org.apache.hadoop.fs.FileSystem.get(FileSystem.java:12)"},
+    };
+    *n = 4;
+    item *v = xcalloc(*n, sizeof *v);
+    for (size_t i = 0; i < *n; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("T-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].title = xstrdup(t[i][0]);
+        v[i].body = xstrdup(t[i][1]);
+        v[i].state = xstrdup("open");
+        v[i].created_at = 1600000000 + (int64_t)i * 86400;
+    }
+    return v;
+}
+
+static void test_rank(void **state)
+{
+    (void)state;
+    size_t n;
+    item *items = mkitems(&n);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    dp_err err;
+    assert_int_equal(index_build(items, n, &p, &ix, &err), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    match_query mq;
+    match_query_from_doc(&ctx, 3, &mq);
+    match_hit hits[4];
+    size_t k = match_rank_query(&ctx, &mq, 0, 3, 4, hits);
+    assert_true(k >= 1);
+    assert_int_equal(hits[0].doc, 1);
+    assert_true(hits[0].feat[FEAT_TITLE_OVERLAP] > 0.3);
+    assert_true(hits[0].feat[FEAT_COSINE] > 0.3);
+    assert_true(hits[0].prob >= 0 && hits[0].prob <= 1);
+    for (size_t i = 1; i < k; i++) assert_true(hits[i - 1].score >= hits[i].score);
+    /* the same through the compatibility entry point */
+    match_hit h2[4];
+    size_t k2 = match_rank(&ctx, mq.q, 3, 0, 3, 4, h2);
+    assert_int_equal(k2, k);
+    assert_int_equal(h2[0].doc, 1);
+    /* a new text, not indexed */
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    item it;
+    item_init(&it);
+    it.title = (char *)"NullPointerException from FileSystem.get";
+    it.body = (char *)"";
+    match_query nq;
+    match_query_from_item(&ctx, tk, &it, &nq);
+    k2 = match_rank_query(&ctx, &nq, 0, 4, 2, h2);
+    assert_true(k2 >= 1);
+    assert_true(h2[0].doc == 1 || h2[0].doc == 3);
+    match_query_free(&nq);
+    text_tokenizer_free(tk);
+    match_query_free(&mq);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < n; i++) item_free(&items[i]);
+    free(items);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feature_names),
+        cmocka_unit_test(test_text_round_trip),
+        cmocka_unit_test(test_text_errors),
+        cmocka_unit_test(test_decide_and_top),
+        cmocka_unit_test(test_train_learns_and_is_deterministic),
+        cmocka_unit_test(test_train_too_small),
+        cmocka_unit_test(test_rank),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
