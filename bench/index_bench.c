@@ -11,7 +11,7 @@
  *       docs, print recall@1/10/100 and the mean over projects.
  *
  * Environment overrides for parameter sweeps (default = index_params_default):
- *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QMAX.
+ *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX.
  * The driver parses the gzip JSONL itself (jansson) so it depends on the
  * text and index modules only.
  */
@@ -101,6 +101,10 @@ static void params_from_env(index_params *p)
     if ((s = getenv("IX_B"))) parse4(s, p->b);
     if ((s = getenv("IX_BIGRAMS"))) p->bigrams = atoi(s);
     if ((s = getenv("IX_TPL"))) p->strip_templates = atoi(s);
+    if ((s = getenv("IX_SPLIT"))) p->text.code_split = atoi(s);
+    if ((s = getenv("IX_STEM"))) p->text.stem = atoi(s);
+    if ((s = getenv("IX_QK1"))) p->query_k1 = atof(s);
+    if ((s = getenv("IX_BGW"))) p->bigram_weight = atof(s);
     if ((s = getenv("IX_QMAX"))) p->query_max_terms = atoi(s);
 }
 

@@ -27,7 +27,7 @@ static void usage(FILE *out)
             "  -k N            candidates ranked per query (default 20)\n"
             "  --keep N        candidates always stored per query (default 3); more are\n"
             "                  stored when their probability reaches --min-prob\n"
-            "  --min-prob P    default: the model's medium-confidence threshold\n"
+            "  --min-prob P    default: the model's high-confidence threshold\n"
             "  --threads N     worker threads (default: number of CPUs)\n"
             "  --changed       incremental run (the default when possible)\n"
             "  --full          re-rank every query\n"

@@ -78,17 +78,22 @@ static int parse_args(int argc, char **argv, import_args *a)
 typedef struct import_progress {
     progress bar;
     int started;
+    const ingest_stats *stats;
 } import_progress;
 
-/* Shows compressed bytes of the current file; one bar per file. */
+/* One bar per file over its bytes as stored (compressed for .gz), with the
+ * running item count beside it. */
 static void on_progress(void *ctx, const char *path, uint64_t done, uint64_t total)
 {
     import_progress *ip = ctx;
+    char extra[48];
     if (!ip->started) {
-        progress_start(&ip->bar, path, (size_t)total);
+        const char *base = strrchr(path, '/');
+        progress_start(&ip->bar, base ? base + 1 : path, (size_t)total);
         ip->started = 1;
     }
-    progress_update(&ip->bar, (size_t)done, NULL);
+    snprintf(extra, sizeof extra, "%zu items", ip->stats->items);
+    progress_update(&ip->bar, (size_t)done, extra);
 }
 
 static int import_all(store *st, const import_args *a, ingest_stats *stats)
@@ -100,7 +105,7 @@ static int import_all(store *st, const import_args *a, ingest_stats *stats)
         return EXIT_FAIL;
     }
     for (int i = 0; i < a->nfiles; i++) {
-        import_progress ip = {0};
+        import_progress ip = {.stats = stats};
         opts.progress_ctx = &ip;
         int rc = ingest_file(st, a->files[i], &opts, stats, &err);
         if (ip.started) progress_finish(&ip.bar);

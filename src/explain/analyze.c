@@ -14,6 +14,7 @@
 #define KV_WATERMARK "analyze.max_updated"
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
+#define KV_NITEMS "analyze.nitems"
 
 /* ---- corpus ------------------------------------------------------------ */
 
@@ -412,11 +413,24 @@ static int plan_incremental(store *st, const analyze_corpus *co, const analyze_o
     if (rc == DP_NOTFOUND) return DP_OK;
     int64_t since = strtoll(wm, NULL, 10);
     free(wm);
+    char *nprev_s = NULL;
+    rc = store_kv_get(st, co->repo_id, KV_NITEMS, &nprev_s, err);
+    if (rc == DP_ERR) return DP_ERR;
+    if (rc == DP_NOTFOUND) return DP_OK;
+    size_t nprev = (size_t)strtoull(nprev_s, NULL, 10);
+    free(nprev_s);
 
     strvec keys = {0};
     if (store_items_changed_since(st, co->repo_id, since, &keys, err) != DP_OK) return DP_ERR;
     size_t n = index_ndocs(co->ix);
     if (keys.n > 1000 && keys.n > n / 10) {   /* so much changed a full run is as fast */
+        sv_free(&keys);
+        return DP_OK;
+    }
+    /* More new items than changed ones: some arrived with an updated_at older
+     * than the watermark (an old export imported late). Only a full run
+     * sees them. */
+    if (n > nprev + keys.n) {
         sv_free(&keys);
         return DP_OK;
     }
@@ -489,6 +503,8 @@ static int save_state(store *st, const analyze_corpus *co, const char *sig, int6
     snprintf(buf, sizeof buf, "%lld", (long long)max_updated(co));
     if (store_kv_set(st, co->repo_id, KV_WATERMARK, buf, err) != DP_OK) return DP_ERR;
     if (store_kv_set(st, co->repo_id, KV_SIGNATURE, sig, err) != DP_OK) return DP_ERR;
+    snprintf(buf, sizeof buf, "%zu", co->items.n);
+    if (store_kv_set(st, co->repo_id, KV_NITEMS, buf, err) != DP_OK) return DP_ERR;
     snprintf(buf, sizeof buf, "%lld", (long long)now);
     return store_kv_set(st, co->repo_id, KV_LAST_RUN, buf, err);
 }
@@ -543,7 +559,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     stats->t_load = co.t_load;
     stats->t_index = co.t_index;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
-    double min_prob = o.min_prob >= 0 ? o.min_prob : co.m->thr_medium;
+    double min_prob = o.min_prob >= 0 ? o.min_prob : co.m->thr_high;
     char *sig = signature(&o, min_prob, &co);
 
     incr in;

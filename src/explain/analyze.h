@@ -5,16 +5,20 @@
  *
  * Pairs: each query ranks its top k candidates over the whole repository
  * (match_rank). Of those it keeps the best `keep` and any further one whose
- * probability reaches `min_prob` (default: the model's medium-confidence
- * cut-off), so the review list is not padded with weak guesses. A pair is
+ * probability reaches `min_prob` (default: the model's high-confidence
+ * cut-off), so the review list is not padded with weak guesses: on Hive
+ * with --all, keeping everything above the medium cut-off stored 93k pairs
+ * (7.8 per query), most of them ranks 4-20 nobody reviews. A pair is
  * unordered and stored once, oriented so that the query is the later item
  * (creation order); when both items found each other the more probable hit
  * is kept. Pairs already linked as duplicates in the data are stored with
  * known = 1 and a twentieth of the value.
  *
- * Incremental runs: after a full run the store keeps, in kv, the newest
- * updated_at it analysed and a signature of the options and model. When the
- * signature still matches, a run re-ranks only: the changed items that are
+ * Incremental runs: after a run the store keeps, in kv, the newest
+ * updated_at it analysed, the item count and a signature of the options and
+ * model. When the signature still matches (and the item count grew by no
+ * more than the changed items, so nothing arrived with an old updated_at),
+ * a run re-ranks only: the changed items that are
  * queries; queries whose candidates include a changed item (found by
  * ranking from each changed item, the scores are near symmetric); and the
  * queries that had a pair with a changed item. Pairs of unaffected queries
@@ -69,7 +73,7 @@ typedef struct analyze_opts {
     int all;            /* every item is a query; default only open issues */
     size_t k;           /* candidates ranked per query (default 20) */
     size_t keep;        /* always kept per query (default 3) */
-    double min_prob;    /* more kept at or above this; < 0: model's thr_medium */
+    double min_prob;    /* more kept at or above this; < 0: model's thr_high */
     int threads;        /* 0 = number of CPUs */
     int mode;           /* ANALYZE_AUTO, ANALYZE_FULL, ANALYZE_CHANGED */
     int64_t now;        /* 0 = time(NULL); for staleness in value */

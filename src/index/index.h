@@ -36,6 +36,11 @@ typedef struct index_params {
     int strip_templates;         /* default 1 */
     text_opts text;              /* tokenizer options */
     int threads;                 /* 0 = number of CPUs */
+    double query_k1;             /* saturation of query-side term weights
+                                    (0 = same as k1) */
+    double bigram_weight;        /* query-side factor on bigram terms: a
+                                    shared bigram is strong but correlated
+                                    with its two unigrams (default 0.3) */
     int query_max_terms;         /* keep the best N query terms by weight*idf
                                     (0 = all); bounds the cost of long bodies */
 } index_params;

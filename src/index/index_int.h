@@ -59,6 +59,8 @@ void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigra
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
 /* BM25F saturated weight of a term with counts tf in a doc of lengths len. */
 double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
+/* Query-side weight of a term with counts tf in a query of lengths len. */
+double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
 
 /* Length normalisation of field f: 1 - b + b * len / avglen. */
 static inline double ix_norm(const dindex *ix, int f, uint32_t len)

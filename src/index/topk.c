@@ -50,6 +50,11 @@ static int cmp_term(const void *a, const void *b)
 /* Keeps the best query_max_terms candidates, then orders by term id. */
 static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
 {
+    for (size_t i = 0; i < n; i++)
+        if (strchr(ix->tstr + ix->toff[c[i].term], ' ')) {
+            c[i].w = (float)(c[i].w * ix->p.bigram_weight);
+            c[i].rank = c[i].w * ix->idf[c[i].term];
+        }
     size_t max = ix->p.query_max_terms > 0 ? (size_t)ix->p.query_max_terms : n;
     if (n > max) {
         qsort(c, n, sizeof *c, cmp_rank);
@@ -83,7 +88,7 @@ void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
         /* a term only this doc has cannot match another doc */
         if (ix->df[t] < 2) continue;
         c[n].term = t;
-        c[n].w = (float)ix_impact(ix, ix->fwd_tf[e], ix->len[doc]);
+        c[n].w = (float)ix_query_weight(ix, ix->fwd_tf[e], ix->len[doc]);
         c[n].rank = c[n].w * ix->idf[t];
         n++;
     }
@@ -105,7 +110,7 @@ void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it,
         int64_t t = ix_dict_find(ix, b.str.s + b.off[i], b.hash[i]);
         if (t < 0) continue;
         c[n].term = (uint32_t)t;
-        c[n].w = (float)ix_impact(ix, b.tf[i], b.len);
+        c[n].w = (float)ix_query_weight(ix, b.tf[i], b.len);
         c[n].rank = c[n].w * ix->idf[t];
         n++;
     }

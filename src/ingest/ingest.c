@@ -164,10 +164,12 @@ static int write_item(ictx *c, json_t *obj, item *it, const char *repo_name, con
     if (!changed) return DP_OK;
     c->stats->items_written++;
     if (!strcmp(kind, "github")) {
-        const char *rn = c->repo_name;
+        /* URLs in the text name the repository the data came from, which
+         * --repo may have renamed. */
+        const char *rn = repo_name ? repo_name : c->repo_name;
         ingest_links_from_text(it->key, it->kind, it->body, rn, "body", links);
         for (size_t i = 0; i < cv->n; i++)
-            ingest_links_from_text(it->key, ITEM_ISSUE, cv->v[i].body, rn, "comment", links);
+            ingest_links_from_text(it->key, it->kind, cv->v[i].body, rn, "comment", links);
         if (set_label_colors(c, repo, obj, err) != DP_OK) return DP_ERR;
     }
     if (add_comments(c, repo, cv, err) != DP_OK) return DP_ERR;
@@ -175,8 +177,8 @@ static int write_item(ictx *c, json_t *obj, item *it, const char *repo_name, con
 }
 
 /* A stand-alone comment (REST comments file): always written; the store
- * upserts by tracker id. Closing keywords only act in pull request
- * descriptions, so comment text never yields LINK_FIXES. */
+ * upserts by tracker id. Its item's kind is unknown here and does not
+ * matter: comment text never yields LINK_FIXES. */
 static int write_comment(ictx *c, json_t *obj, dp_err *err)
 {
     comment cm;
@@ -189,7 +191,8 @@ static int write_comment(ictx *c, json_t *obj, dp_err *err)
         store_comment_upsert(c->st, repo, &cm, err) != DP_OK)
         goto done;
     c->stats->comments++;
-    ingest_links_from_text(cm.item_key, ITEM_ISSUE, cm.body, c->repo_name, "comment", &links);
+    ingest_links_from_text(cm.item_key, ITEM_ISSUE, cm.body, repo_name ? repo_name : c->repo_name,
+                           "comment", &links);
     rc = add_links(c, repo, &links, err);
 done:
     comment_free(&cm);
@@ -270,7 +273,7 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
 {
     ingest_split *sp;
     ingest_record r;
-    ictx c = {st, opts, stats, opts->format, NULL, 0, {0}};
+    ictx c = {.st = st, .opts = opts, .stats = stats, .fmt = opts->format};
     uint64_t total = file_size(path), off = 0;
     size_t line = 0, nrec = 0;
     int rc;

@@ -133,7 +133,8 @@ char *ingest_jira_project(const char *key);
 
 /* Known links found in text: "Duplicate of #N", "dup of #N", "closing as
  * duplicate of #N", full issue URLs of the same repo, "fixes/closes/resolves
- * #N" (for pull requests: LINK_FIXES), other "#N" mentions (LINK_RELATED).
+ * #N" (LINK_FIXES, only in a pull request's body, i.e. source "body": GitHub
+ * ignores closing keywords in comments), other "#N" mentions (LINK_RELATED).
  * "is duplicated by #N" gives N -> src. A hedged or negated duplicate
  * ("possible duplicate of #N", "not a duplicate of #N") is only related.
  * References inside code spans and fenced code blocks, to other repositories,

@@ -134,10 +134,14 @@ static int jira_link(json_t *el, size_t i, const char *key, link_vec *links, dp_
     if (!json_is_object(el)) return dp_fail(err, "fields.issuelinks[%zu]: expected object", i);
     snprintf(path, sizeof path, "fields.issuelinks[%zu].type", i);
     if (ij_obj(el, "type", path, &type, err) != DP_OK) return DP_ERR;
-    if (type && (ij_str(type, "name", path, J_OPTIONAL, &tname, err) != DP_OK ||
-                 ij_str(type, "inward", path, J_OPTIONAL, &inward, err) != DP_OK ||
-                 ij_str(type, "outward", path, J_OPTIONAL, &outward, err) != DP_OK))
-        goto done;
+    if (type) {
+        static const char *const member[3] = {"name", "inward", "outward"};
+        char **dst[3] = {&tname, &inward, &outward};
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "fields.issuelinks[%zu].type.%s", i, member[k]);
+            if (ij_str(type, member[k], path, J_OPTIONAL, dst[k], err) != DP_OK) goto done;
+        }
+    }
     snprintf(path, sizeof path, "fields.issuelinks[%zu].outwardIssue.key", i);
     if (ij_sub_str(el, "outwardIssue", "key", path, &other, err) != DP_OK) goto done;
     out_dir = other != NULL;

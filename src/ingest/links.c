@@ -275,6 +275,9 @@ void ingest_links_from_text(const char *src_key, item_kind src_kind, const char 
                             const char *repo_name, const char *source, link_vec *out)
 {
     if (!text || !src_key || (!strchr(text, '#') && !strstr(text, "github.com/"))) return;
+    /* GitHub honours closing keywords only in a pull request's own
+     * description (and commits), never in comments. */
+    if (src_kind == ITEM_PR && source && strcmp(source, "body") != 0) src_kind = ITEM_ISSUE;
     char *t = xstrdup(text);
     ref_set rs = {0};
     blank_fences(t);

@@ -75,7 +75,8 @@ typedef struct match_model {
     double mean[FEAT_COUNT], scale[FEAT_COUNT];   /* standardisation */
     double w[FEAT_COUNT];
     double bias;
-    double platt_a, platt_b;          /* prob = 1 / (1 + exp(a * score + b)) */
+    double platt_a, platt_b;          /* prob = 1 / (1 + exp(a * score + c * margin + b)) */
+    double platt_c;                   /* margin: score minus the best other score of the pool */
     double thr_duplicate;             /* prob >= this: relation duplicate */
     double thr_high, thr_medium;      /* prob cut-offs for confidence */
     char *trained_on;                 /* description, owned (NULL ok) */
@@ -135,13 +136,15 @@ void match_query_free(match_query *mq);
 void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
                     double bm25, double bm25_top, double feat[FEAT_COUNT]);
 double match_score(const match_model *m, const double feat[FEAT_COUNT]);
-double match_prob(const match_model *m, double score);
+double match_prob(const match_model *m, double score);   /* margin 0 */
+double match_prob_margin(const match_model *m, double score, double margin);
 
 typedef struct match_hit {
     uint32_t doc;
     int bm25_rank;              /* 0-based rank in the BM25F pool */
     double bm25;
     double score;
+    double margin;              /* score - best other score in the pool */
     double prob;
     double feat[FEAT_COUNT];
 } match_hit;
@@ -187,7 +190,7 @@ typedef struct match_train_opts {
     double lr;                  /* default 0.05 */
     double l2;                  /* default 1e-3 */
     double calib_share;         /* latest share of queries held out for Platt (0.25) */
-    double high_precision;      /* target precision of "high" (0.92) */
+    double high_precision;      /* target precision of "high" (0.96) */
     double medium_precision;    /* target precision of "medium" (0.6) */
 } match_train_opts;
 void match_train_opts_default(match_train_opts *o);

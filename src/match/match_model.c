@@ -8,7 +8,7 @@
  *     trained_at <unix seconds>
  *     ntrain <queries>
  *     bias <x>
- *     platt_a <x>  platt_b <x>
+ *     platt_a <x>  platt_b <x>  platt_c <x>
  *     thr_duplicate <x>  thr_high <x>  thr_medium <x>
  *     feature <name> <mean> <scale> <weight>
  */
@@ -70,7 +70,12 @@ double match_score(const match_model *m, const double feat[FEAT_COUNT])
 
 double match_prob(const match_model *m, double score)
 {
-    double z = m->platt_a * score + m->platt_b;
+    return match_prob_margin(m, score, 0);
+}
+
+double match_prob_margin(const match_model *m, double score, double margin)
+{
+    double z = m->platt_a * score + m->platt_c * margin + m->platt_b;
     if (z > 40) return 0.0;
     if (z < -40) return 1.0;
     return 1.0 / (1.0 + exp(z));
@@ -132,7 +137,8 @@ char *match_model_to_text(const match_model *m)
         sb_addc(&sb, '\n');
     }
     sb_printf(&sb, "trained_at %lld\nntrain %zu\n", (long long)m->trained_at, m->ntrain);
-    sb_printf(&sb, "bias %.17g\nplatt_a %.17g\nplatt_b %.17g\n", m->bias, m->platt_a, m->platt_b);
+    sb_printf(&sb, "bias %.17g\nplatt_a %.17g\nplatt_b %.17g\nplatt_c %.17g\n", m->bias, m->platt_a,
+              m->platt_b, m->platt_c);
     sb_printf(&sb, "thr_duplicate %.17g\nthr_high %.17g\nthr_medium %.17g\n", m->thr_duplicate,
               m->thr_high, m->thr_medium);
     for (int i = 0; i < FEAT_COUNT; i++)
@@ -151,8 +157,8 @@ char *match_model_to_c(const match_model *m)
     for (int i = 0; i < FEAT_COUNT; i++) sb_printf(&sb, "%s%.9g", i ? ", " : "", m->scale[i]);
     sb_printf(&sb, "},\n    .w = {");
     for (int i = 0; i < FEAT_COUNT; i++) sb_printf(&sb, "%s%.9g", i ? ", " : "", m->w[i]);
-    sb_printf(&sb, "},\n    .bias = %.9g,\n    .platt_a = %.9g,\n    .platt_b = %.9g,\n", m->bias,
-              m->platt_a, m->platt_b);
+    sb_printf(&sb, "},\n    .bias = %.9g,\n    .platt_a = %.9g,\n    .platt_b = %.9g,\n"
+              "    .platt_c = %.9g,\n", m->bias, m->platt_a, m->platt_b, m->platt_c);
     sb_printf(&sb, "    .thr_duplicate = %.9g,\n    .thr_high = %.9g,\n    .thr_medium = %.9g,\n",
               m->thr_duplicate, m->thr_high, m->thr_medium);
     sb_printf(&sb, "    .trained_at = %lld,\n    .ntrain = %zu,\n", (long long)m->trained_at,
@@ -215,6 +221,7 @@ int match_model_from_text(const char *text, match_model *out, dp_err *err)
             double *dst = !strcmp(key, "bias")            ? &out->bias
                           : !strcmp(key, "platt_a")       ? &out->platt_a
                           : !strcmp(key, "platt_b")       ? &out->platt_b
+                          : !strcmp(key, "platt_c")       ? &out->platt_c
                           : !strcmp(key, "thr_duplicate") ? &out->thr_duplicate
                           : !strcmp(key, "thr_high")      ? &out->thr_high
                           : !strcmp(key, "thr_medium")    ? &out->thr_medium

@@ -28,9 +28,13 @@ size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo
         h->bm25 = pool[i].score;
         match_features(ctx, mq, h->doc, (int)i, h->bm25, top, h->feat);
         h->score = match_score(ctx->model, h->feat);
-        h->prob = match_prob(ctx->model, h->score);
     }
     qsort(hits, n, sizeof *hits, hit_cmp);
+    /* a clear winner is likelier right than one of several close ones */
+    for (size_t i = 0; i < n; i++) {
+        hits[i].margin = n < 2 ? 0 : hits[i].score - hits[i ? 0 : 1].score;
+        hits[i].prob = match_prob_margin(ctx->model, hits[i].score, hits[i].margin);
+    }
     if (n > k) n = k;
     memcpy(out, hits, n * sizeof *out);
     free(hits);

@@ -24,7 +24,7 @@ void match_train_opts_default(match_train_opts *o)
     o->lr = 0.05;
     o->l2 = 1e-3;
     o->calib_share = 0.25;
-    o->high_precision = 0.92;
+    o->high_precision = 0.96;   /* held-out precision drifts down on new data */
     o->medium_precision = 0.6;
 }
 
@@ -162,19 +162,45 @@ static void fit_weights(const match_trainset *ts, const size_t *qs, size_t nq,
 /* ---- calibration -------------------------------------------------------- */
 
 typedef struct scored {
-    double s;
+    double s, g;                /* score, margin */
+    double p;                   /* calibrated probability */
     int y;
 } scored;
 
-static int scored_desc(const void *a, const void *b)
+static int score_desc(const void *a, const void *b)
 {
     const scored *x = a, *y = b;
     return x->s > y->s ? -1 : x->s < y->s;
 }
 
-/* Platt (2000): minimise the log loss of 1/(1+exp(a s + b)) with targets
- * smoothed towards the class priors; Newton steps with backtracking. */
-static void fit_platt(const scored *p, size_t n, double *pa, double *pb)
+static int prob_desc(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    return x->p > y->p ? -1 : x->p < y->p;
+}
+
+/* Solves the 3x3 system h d = g by Cramer's rule; 0 when singular. */
+static int solve3(double h[3][3], const double g[3], double d[3])
+{
+    double det = h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) -
+                 h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0]) +
+                 h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]);
+    if (fabs(det) < 1e-300) return 0;
+    for (int c = 0; c < 3; c++) {
+        double m[3][3];
+        memcpy(m, h, sizeof m);
+        for (int r = 0; r < 3; r++) m[r][c] = g[r];
+        d[c] = (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])) / det;
+    }
+    return 1;
+}
+
+/* Platt (2000), extended with the margin: minimises the log loss of
+ * 1/(1+exp(a s + c g + b)) with targets smoothed towards the class priors,
+ * by damped Newton steps. */
+static void fit_platt(const scored *p, size_t n, double *pa, double *pb, double *pc)
 {
     double npos = 0, nneg = 0;
     for (size_t i = 0; i < n; i++) {
@@ -182,46 +208,44 @@ static void fit_platt(const scored *p, size_t n, double *pa, double *pb)
         else nneg++;
     }
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
-    double a = 0, b = log((nneg + 1) / (npos + 1));
+    double w[3] = {0, 0, log((nneg + 1) / (npos + 1))};   /* a, c, b */
     for (int it = 0; it < 100; it++) {
-        double ga = 0, gb = 0, haa = 1e-12, hab = 0, hbb = 1e-12, loss = 0;
+        double g[3] = {0}, h[3][3] = {{1e-9, 0, 0}, {0, 1e-9, 0}, {0, 0, 1e-9}};
         for (size_t i = 0; i < n; i++) {
-            double t = p[i].y ? hi : lo, z = a * p[i].s + b;
-            double pr = 1 / (1 + exp(z));   /* probability of y = 1 */
-            double d = t - pr;              /* dLoss/dz */
-            ga += d * p[i].s;
-            gb += d;
-            double w = pr * (1 - pr);
-            haa += w * p[i].s * p[i].s;
-            hab += w * p[i].s;
-            hbb += w;
-            loss += z > 0 ? (t - 1) * -z + log1p(exp(-z)) : t * z + log1p(exp(z));
+            double x[3] = {p[i].s, p[i].g, 1};
+            double t = p[i].y ? hi : lo, z = w[0] * x[0] + w[1] * x[1] + w[2];
+            double pr = 1 / (1 + exp(z));
+            double d = t - pr, v = pr * (1 - pr);
+            for (int r = 0; r < 3; r++) {
+                g[r] += d * x[r];
+                for (int c = 0; c < 3; c++) h[r][c] += v * x[r] * x[c];
+            }
         }
-        (void)loss;
-        double det = haa * hbb - hab * hab;
-        if (fabs(det) < 1e-300) break;
-        double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
-        a -= da;
-        b -= db;
-        if (fabs(da) < 1e-10 && fabs(db) < 1e-10) break;
+        double step[3];
+        if (!solve3(h, g, step)) break;
+        double mx = 0;
+        for (int r = 0; r < 3; r++) {
+            w[r] -= step[r];
+            if (fabs(step[r]) > mx) mx = fabs(step[r]);
+        }
+        if (mx < 1e-10) break;
     }
-    *pa = a;
-    *pb = b;
+    *pa = w[0];
+    *pc = w[1];
+    *pb = w[2];
 }
 
 /* Lowest probability whose prefix (all pairs at least that probable) still
  * has the target precision over at least `minsup` pairs; 1.01 (never) when
- * no such prefix exists. */
-static double threshold_for(const match_model *m, const scored *p, size_t n, double target,
-                            size_t minsup)
+ * no such prefix exists. p is sorted by probability, highest first. */
+static double threshold_for(const scored *p, size_t n, double target, size_t minsup)
 {
     size_t tp = 0, best = 0;
     for (size_t i = 0; i < n; i++) {
-        tp += p[i].y;
+        tp += (size_t)p[i].y;
         if (i + 1 >= minsup && (double)tp / (double)(i + 1) >= target) best = i + 1;
     }
-    if (!best) return 1.01;
-    return match_prob(m, p[best - 1].s);
+    return best ? p[best - 1].p : 1.01;
 }
 
 static void calibrate(const match_trainset *ts, const size_t *qs, size_t nq,
@@ -240,14 +264,17 @@ static void calibrate(const match_trainset *ts, const size_t *qs, size_t nq,
             row[i].s = match_score(m, ts->feat[a + i]);
             row[i].y = ts->label[a + i];
         }
-        qsort(row, cnt, sizeof *row, scored_desc);
+        qsort(row, cnt, sizeof *row, score_desc);
+        for (size_t i = 0; i < cnt; i++)   /* as match_rank computes it */
+            row[i].g = cnt < 2 ? 0 : row[i].s - row[i ? 0 : 1].s;
         for (size_t i = 0; i < cnt && i < MATCH_CALIB_TOP; i++) p[n++] = row[i];
     }
     free(row);
-    fit_platt(p, n, &m->platt_a, &m->platt_b);
-    qsort(p, n, sizeof *p, scored_desc);
-    m->thr_high = threshold_for(m, p, n, o->high_precision, 10);
-    m->thr_medium = threshold_for(m, p, n, o->medium_precision, 10);
+    fit_platt(p, n, &m->platt_a, &m->platt_b, &m->platt_c);
+    for (size_t i = 0; i < n; i++) p[i].p = match_prob_margin(m, p[i].s, p[i].g);
+    qsort(p, n, sizeof *p, prob_desc);
+    m->thr_high = threshold_for(p, n, o->high_precision, 10);
+    m->thr_medium = threshold_for(p, n, o->medium_precision, 10);
     if (m->thr_medium > m->thr_high) m->thr_medium = m->thr_high;
     m->thr_duplicate = m->thr_medium < 0.5 ? m->thr_medium : 0.5;
     free(p);

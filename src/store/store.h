@@ -42,6 +42,13 @@ int store_schema_version(store *st);
 int store_begin(store *st, dp_err *err);
 int store_commit(store *st, dp_err *err);
 void store_rollback(store *st);
+/* A read snapshot: the reads between store_read_begin and store_read_end
+ * see the database as of the first of them and share one lock instead of
+ * taking one each (the web server wraps every GET in one). Allowed on a
+ * read-only handle; store_read_begin inside any transaction is DP_ERR.
+ * Keep snapshots short: WAL cannot be checkpointed past an open reader. */
+int store_read_begin(store *st, dp_err *err);
+void store_read_end(store *st);                                /* NULL ok */
 
 /* ---- repositories --------------------------------------------------- */
 typedef struct repo_info {

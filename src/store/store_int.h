@@ -39,8 +39,30 @@ enum {
     SQ_KV_SET,
     SQ_KV_DEL,
     SQ_KV_GET,
+    SQ_DATA_VERSION,
+    SQ_REPO_LIST,
+    SQ_READ_BEGIN,
+    SQ_READ_END,
     SQ__COUNT
 };
+
+/* Statements built at run time (the pair filter) are cached by their SQL
+ * text; a filter yields a handful of shapes, a reviewer uses a few filters. */
+#define STORE_DYN_SLOTS 32
+typedef struct store_dyn {
+    char *sql;                      /* owned; NULL = free slot */
+    sqlite3_stmt *s;
+    uint64_t used;                  /* clock tick of last use, for LRU */
+} store_dyn;
+
+/* Cached pair counts (store_pairs.c): valid while the database is unchanged. */
+#define STORE_COUNT_SLOTS 8
+typedef struct store_count {
+    char *key;                      /* owned: count SQL and bound values; NULL = free */
+    int64_t version;                /* store_pairs data stamp when computed */
+    size_t total, reviewed;
+    uint64_t used;
+} store_count;
 
 struct store {
     sqlite3 *db;
@@ -48,6 +70,9 @@ struct store {
     int readonly;
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
+    store_dyn dyn[STORE_DYN_SLOTS];
+    store_count counts[STORE_COUNT_SLOTS];
+    uint64_t clock;                 /* LRU clock of dyn and counts */
 };
 
 /* The schema: migrations[i] takes the database from version i to i+1. */
@@ -62,8 +87,20 @@ int store_fail(store *st, dp_err *err, const char *fmt, ...)
 /* Returns the cached statement for slot, preparing sql on first use; NULL
  * (err filled) when preparation fails. */
 sqlite3_stmt *store_stmt(store *st, int slot, const char *sql, dp_err *err);
+/* Returns a prepared statement for a run-time SQL text from the handle's
+ * LRU cache (preparing it on a miss); the caller store_done()s it after use
+ * and never finalizes it. NULL (err filled) when preparation fails. */
+sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
 /* Resets and unbinds a statement after use (cached or not). */
 void store_done(sqlite3_stmt *s);
+
+/* Appends to out, one "<path>: <detail>" line each, the EXPLAIN QUERY PLAN
+ * of every statement the pair filter f runs: key (a pair's sort key), page,
+ * count, reviewed, next-same, next-beyond, prev-same, prev-beyond. For
+ * tests and benchmarks. */
+int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err);
+/* Releases the pair count cache (store_pairs.c); called by store_close. */
+void store_pairs_cache_free(store *st);
 
 /* Runs SQL without results (schema, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, dp_err *err);

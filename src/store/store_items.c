@@ -313,9 +313,13 @@ static int comment_find(store *st, int64_t repo, const comment *c, int64_t *row,
         sqlite3_bind_int64(s, 1, repo);
         sqlite3_bind_int64(s, 2, c->id);
     } else {
+        /* The unary + on tracker_id keeps SQLite from choosing the
+         * comments_by_tracker index (repo_id, tracker_id): with it, every
+         * lookup scanned all id-less comments of the repo, which made Jira
+         * imports quadratic in the number of comments. */
         s = store_stmt(st, SQ_COMMENT_FIND,
                        "SELECT id FROM comments WHERE repo_id = ?1 AND item_key = ?2 AND created_at = ?3 "
-                       "AND author IS ?4 AND tracker_id IS NULL",
+                       "AND author IS ?4 AND +tracker_id IS NULL",
                        err);
         if (!s) return DP_ERR;
         sqlite3_bind_int64(s, 1, repo);

@@ -2,10 +2,15 @@
  * page and `doppel pairs`) and the maintainer's verdicts on them.
  *
  * The pair filter is compiled into one WHERE clause from fixed fragments;
- * every user-supplied value is a bound parameter. Each sort has an index
- * (repo, key DESC, id), so a page walks it and stops after `limit` rows;
- * the counts scan the pairs table once. Conditions on items (states,
- * labels, titles) become set lookups rather than joins (see fq_text).
+ * every user-supplied value is a bound parameter, and the handful of SQL
+ * shapes a filter yields are prepared once per handle (store_stmt_sql).
+ * Each sort has two indexes, (repo, key DESC, id) and (key DESC, id), so a
+ * page walks one and stops after `limit` rows, and a neighbour is two index
+ * seeks. Counts read the narrow covering index pairs_filter and are cached
+ * until the database changes. Conditions on items (states, labels, titles)
+ * become set lookups rather than joins (see fq_text).
+ * store_pairs_explain (store_int.h) shows the plan of every path, and the
+ * unit tests hold those plans to index walks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +207,7 @@ typedef struct fbind {
 typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
+    sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
     fbind b[16];       /* values of `where`, in order */
@@ -210,13 +216,15 @@ typedef struct fquery {
 } fquery;
 
 /* How a statement reads the pairs:
- *  Q_PAGE    walks the sort index (repo, value DESC, id) and stops at the
- *            page's end; verdicts are LEFT JOINed (their columns are loaded).
- *  Q_COUNT   scans the whole pairs table sequentially: "+p.repo_id" keeps
- *            SQLite from reading it in index order, which costs a random
- *            row fetch per pair.
+ *  Q_PAGE    walks a sort index -- (repo, key DESC, id) for one repository,
+ *            (key DESC, id) for all -- and stops at the page's end;
+ *            verdicts are LEFT JOINed (their columns are loaded).
+ *  Q_COUNT   reads the narrow covering index pairs_filter (every pair
+ *            column a filter tests), never the wide rows.
  *  Q_REVIEWED walks the verdicts table (far smaller than pairs) and probes
- *            the pairs by key: the pairs with a verdict. */
+ *            the pairs by key: the pairs with a verdict. A Q_PAGE of
+ *            reviewed pairs reads them this way too.
+ * Every statement is cached per handle by its SQL text (store_stmt_sql). */
 enum { Q_PAGE, Q_COUNT, Q_REVIEWED };
 
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
@@ -224,6 +232,7 @@ static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v};
 static void fq_free(fquery *q)
 {
     sb_free(&q->where);
+    sb_free(&q->pwhere);
     sv_free(&q->owned);
 }
 
@@ -252,27 +261,41 @@ static char *like_pattern(const char *text)
 #define TITLE_LIKE "(SELECT repo_id, key FROM items WHERE title LIKE ? ESCAPE '\\')"
 #define WITH_LABEL "(SELECT i.repo_id, i.key FROM item_labels l JOIN items i ON i.id = l.item_id WHERE l.name = ?)"
 
+/* Appends one condition. `early` is its form for pages and neighbours,
+ * which stop after a few matches: there a per-pair probe of the items key
+ * beats building a set of every item in that state (half the items, for
+ * each statement). Counts read every pair, so they build the set once. */
+static void fq_add(fquery *q, const char *all, const char *early)
+{
+    sb_adds(&q->where, all);
+    sb_adds(&q->pwhere, early ? early : all);
+}
+
+#define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
+#define CPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.cand_key AND i.state = ?)"
+
 static void fq_text(fquery *q, const char *text)
 {
     /* LIKE is case-insensitive for ASCII letters. "#123" also finds key
      * 123, as users write GitHub numbers that way. */
     char *pat = like_pattern(text);
     sv_push_owned(&q->owned, pat);
-    sb_adds(&q->where, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
-                       " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'");
+    fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+              " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
     for (int i = 0; i < 4; i++) fq_str(q, pat);
     if (text[0] == '#' && text[1]) {
-        sb_adds(&q->where, " OR p.query_key = ? OR p.cand_key = ?");
+        fq_add(q, " OR p.query_key = ? OR p.cand_key = ?", NULL);
         fq_str(q, text + 1);
         fq_str(q, text + 1);
     }
-    sb_adds(&q->where, ")");
+    fq_add(q, ")", NULL);
 }
 
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
 {
     memset(q, 0, sizeof *q);
     sb_init(&q->where);
+    sb_init(&q->pwhere);
     q->reviewed = f->reviewed;
     q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
@@ -281,87 +304,138 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
     else return dp_fail(err, "store: unknown pair sort '%s' (use value, prob or updated)", sort);
     if (f->relation) {
-        sb_adds(&q->where, " AND p.relation = ?");
+        fq_add(q, " AND p.relation = ?", NULL);
         fq_str(q, f->relation);
     }
     if (f->confidence) {
-        sb_adds(&q->where, " AND p.confidence = ?");
+        fq_add(q, " AND p.confidence = ?", NULL);
         fq_str(q, f->confidence);
     }
     if (f->query_state) {
-        sb_adds(&q->where, " AND " QITEM "(SELECT repo_id, key FROM items WHERE state = ?)");
+        fq_add(q, " AND " QITEM "(SELECT repo_id, key FROM items WHERE state = ?)", QPROBE);
         fq_str(q, f->query_state);
     }
     if (f->cand_state) {
-        sb_adds(&q->where, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)");
+        fq_add(q, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)", CPROBE);
         fq_str(q, f->cand_state);
     }
     if (f->label && *f->label) {
-        sb_adds(&q->where, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")");
+        fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")", NULL);
         fq_str(q, f->label);
         fq_str(q, f->label);
     }
-    if (!f->include_known) sb_adds(&q->where, " AND p.known = 0");
+    if (!f->include_known) fq_add(q, " AND p.known = 0", NULL);
     if (f->text && *f->text) fq_text(q, f->text);
     return DP_OK;
 }
 
-/* Prepares "<head> FROM ... WHERE <filter> <tail>" read the way `how`
- * says (Q_PAGE adds the reviewed condition) and binds the filter's values;
- * *next gets the index of the first parameter left for the caller. */
-static int fq_prepare(store *st, const fquery *q, const char *head, int how, const char *tail,
-                      sqlite3_stmt **out, int *next, dp_err *err)
+/* Writes "<head> FROM ... WHERE <filter> <tail>" read the way `how` says
+ * (Q_PAGE adds the reviewed condition). */
+static void fq_sql(const fquery *q, const char *head, int how, const char *tail, sbuf *sql)
+{
+    sb_adds(sql, head);
+    /* Reviewed pairs only: start from the verdicts, which are few, and sort
+     * those, rather than walk every pair in order looking for them. */
+    if (how == Q_REVIEWED || (how == Q_PAGE && q->reviewed == 1))
+        /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
+        sb_adds(sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
+                     " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
+    else if (how == Q_PAGE)
+        sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
+    else
+        sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
+    /* Any repo: a constant condition that keeps ?1 numbered; the planner
+     * then takes the sort indexes without the repo prefix. */
+    sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
+    sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : &q->where));
+    if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
+    if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
+    sb_addc(sql, ' ');
+    sb_adds(sql, tail);
+}
+
+/* Binds the filter's values; returns the index of the first parameter
+ * left for the caller. */
+static int fq_bind(const fquery *q, sqlite3_stmt *s)
+{
+    sqlite3_bind_int64(s, 1, q->repo_id);
+    for (int i = 0; i < q->nb; i++) {
+        if (q->b[i].is_int) sqlite3_bind_int64(s, i + 2, q->b[i].i);
+        else store_bind_text(s, i + 2, q->b[i].s);
+    }
+    return q->nb + 2;
+}
+
+/* The cached statement for fq_sql(...), filter values bound; *next gets the
+ * index of the first parameter left for the caller. store_done() it. */
+static sqlite3_stmt *fq_prepare(store *st, const fquery *q, const char *head, int how, const char *tail,
+                                int *next, dp_err *err)
 {
     sbuf sql;
     sb_init(&sql);
-    sb_adds(&sql, head);
-    if (how == Q_REVIEWED)
-        /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
-        sb_adds(&sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
-                      " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
-    else if (how == Q_PAGE)
-        sb_adds(&sql, " FROM pairs p" VERDICT_JOIN);
-    else
-        sb_adds(&sql, " FROM pairs p");
-    if (!q->repo_id) sb_adds(&sql, " WHERE ?1 = 0");   /* any repo; keeps ?1 numbered */
-    else sb_adds(&sql, how == Q_COUNT ? " WHERE +p.repo_id = ?1" : " WHERE p.repo_id = ?1");
-    sb_adds(&sql, sb_str(&q->where));
-    if (how == Q_PAGE && q->reviewed == 0) sb_adds(&sql, " AND v.verdict IS NULL");
-    if (how == Q_PAGE && q->reviewed == 1) sb_adds(&sql, " AND v.verdict IS NOT NULL");
-    sb_addc(&sql, ' ');
-    sb_adds(&sql, tail);
-    int rc = sqlite3_prepare_v2(st->db, sb_str(&sql), -1, out, NULL);
+    fq_sql(q, head, how, tail, &sql);
+    sqlite3_stmt *s = store_stmt_sql(st, sb_str(&sql), err);
     sb_free(&sql);
-    if (rc != SQLITE_OK) {
-        *out = NULL;
-        return store_fail(st, err, "querying pairs");
-    }
-    sqlite3_bind_int64(*out, 1, q->repo_id);
-    for (int i = 0; i < q->nb; i++) {
-        if (q->b[i].is_int) sqlite3_bind_int64(*out, i + 2, q->b[i].i);
-        else store_bind_text(*out, i + 2, q->b[i].s);
-    }
-    if (next) *next = q->nb + 2;
-    return DP_OK;
+    if (!s) return NULL;
+    int np = fq_bind(q, s);
+    if (next) *next = np;
+    return s;
 }
+
+/* ---- counting -------------------------------------------------------- */
 
 /* COUNT(*) of the filter, reviewed condition ignored; how is Q_COUNT or
  * Q_REVIEWED. */
 static int count_from(store *st, const fquery *q, int how, size_t *n, dp_err *err)
 {
-    sqlite3_stmt *s;
-    if (fq_prepare(st, q, "SELECT COUNT(*)", how, "", &s, NULL, err) != DP_OK) return DP_ERR;
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT COUNT(*)", how, "", NULL, err);
+    if (!s) return DP_ERR;
     int ret = DP_OK;
     if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
     else ret = store_fail(st, err, "counting pairs");
-    sqlite3_finalize(s);
+    store_done(s);
     return ret;
+}
+
+/* A stamp that changes whenever the database may have changed: PRAGMA
+ * data_version moves on commits by other connections (and processes),
+ * total_changes on this connection's own writes. Read it *before* counting:
+ * a commit racing the count then only makes the cached entry stale early. */
+static int data_stamp(store *st, int64_t *stamp, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_DATA_VERSION, "PRAGMA data_version", err);
+    if (!s) return DP_ERR;
+    int rc = sqlite3_step(s);
+    int64_t dv = sqlite3_column_int64(s, 0);
+    store_done(s);
+    if (rc != SQLITE_ROW) return store_fail(st, err, "reading data version");
+    *stamp = (int64_t)((uint64_t)dv << 40 ^ (uint64_t)sqlite3_total_changes64(st->db));
+    return DP_OK;
+}
+
+/* The cache key of a count: the filter's SQL and every bound value. */
+static char *count_key(const fquery *q)
+{
+    sbuf k;
+    sb_init(&k);
+    sb_printf(&k, "%lld|%d|%s", (long long)q->repo_id, q->reviewed, sb_str(&q->where));
+    for (int i = 0; i < q->nb; i++) {
+        if (q->b[i].is_int) sb_printf(&k, "\x1f%lld", (long long)q->b[i].i);
+        else sb_printf(&k, "\x1f%zu:%s", strlen(q->b[i].s), q->b[i].s);
+    }
+    return sb_take(&k);
+}
+
+void store_pairs_cache_free(store *st)
+{
+    for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].key);
+    memset(st->counts, 0, sizeof st->counts);
 }
 
 /* Counting through a LEFT JOIN on verdicts would probe the verdicts key for
  * every pair; instead count all matches from the pairs side and the
  * reviewed ones from the verdicts side, and derive the rest. */
-static int pairs_count(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
+static int count_fresh(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
 {
     size_t all = 0, rev = 0;
     if (q->reviewed != 1 && count_from(st, q, Q_COUNT, &all, err) != DP_OK) return DP_ERR;
@@ -371,24 +445,62 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
         all -= rev;
         rev = 0;
     }
-    if (total) *total = all;
-    if (reviewed) *reviewed = rev;
+    *total = all;
+    *reviewed = rev;
     return DP_OK;
 }
+
+/* Counts read every matching pair, while a page reads `limit` of them; the
+ * review page asks the same counts on every page turn and the data rarely
+ * changes between two, so the last few counts are kept per handle. */
+static int pairs_count(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
+{
+    int64_t stamp = 0;
+    if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
+    char *key = count_key(q);
+    store_count *slot = &st->counts[0];
+    for (int i = 0; i < STORE_COUNT_SLOTS; i++) {
+        store_count *c = &st->counts[i];
+        if (c->key && !strcmp(c->key, key)) {
+            slot = c;
+            break;
+        }
+        if (!c->key || (slot->key && c->used < slot->used)) slot = c;
+    }
+    int ret = DP_OK;
+    if (!slot->key || strcmp(slot->key, key) || slot->version != stamp) {
+        size_t all, rev;
+        ret = count_fresh(st, q, &all, &rev, err);
+        free(slot->key);
+        slot->key = NULL;
+        if (ret == DP_OK) {
+            *slot = (store_count){key, stamp, all, rev, 0};
+            key = NULL;
+        }
+    }
+    free(key);
+    if (ret != DP_OK) return ret;
+    slot->used = ++st->clock;
+    if (total) *total = slot->total;
+    if (reviewed) *reviewed = slot->reviewed;
+    return DP_OK;
+}
+
+/* ---- pages ----------------------------------------------------------- */
 
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
     char tail[160];
     snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
-    sqlite3_stmt *s;
     int np;
-    if (fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &s, &np, err) != DP_OK) return DP_ERR;
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, np, f->limit ? (int64_t)f->limit : -1);
     sqlite3_bind_int64(s, np + 1, (int64_t)f->offset);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) pair_from_row(s, pair_vec_push(out));
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "querying pairs");
-    sqlite3_finalize(s);
+    store_done(s);
     return ret;
 }
 
@@ -407,14 +519,22 @@ int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *to
     return rc;
 }
 
+/* ---- neighbours ------------------------------------------------------ */
+
+/* SQL of the sort key of one pair. */
+static void sort_key_sql(const fquery *q, char *buf, size_t size)
+{
+    snprintf(buf, size, "SELECT %s FROM pairs p WHERE p.id = ?1", q->key);
+}
+
 /* Reads the sort key of one pair (a copy the caller frees with
  * sqlite3_value_free); DP_NOTFOUND when the pair does not exist. */
 static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_value **key, dp_err *err)
 {
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT %s FROM pairs p WHERE p.id = ?1", q->key);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return store_fail(st, err, "reading pair");
+    sort_key_sql(q, sql, sizeof sql);
+    sqlite3_stmt *s = store_stmt_sql(st, sql, err);
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, pair_id);
     int rc = sqlite3_step(s), ret;
     if (rc == SQLITE_ROW) {
@@ -423,7 +543,43 @@ static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_va
     } else {
         ret = rc == SQLITE_DONE ? DP_NOTFOUND : store_fail(st, err, "reading pair");
     }
-    sqlite3_finalize(s);
+    store_done(s);
+    return ret;
+}
+
+/* The order is key DESC, id ASC. The pair after (dir > 0) a position
+ * (key, id) is the first with the same key and a larger id, else the first
+ * with a smaller key; before (dir < 0) is the mirror image, read backwards.
+ * Written as two seeks -- "key = ? AND id > ?" and "key < ?" -- each is an
+ * index range from the position on; one "key < ? OR (key = ? AND id > ?)"
+ * would defeat the range and scan, then sort, every pair of the filter.
+ * Parameters: the key, then (same key only) the id. */
+static void step_tail(const fquery *q, int dir, int same, char *buf, size_t size)
+{
+    if (same)
+        snprintf(buf, size, "AND %s = ? AND p.id %s ? ORDER BY p.id %s LIMIT 1", q->key, dir > 0 ? ">" : "<",
+                 dir > 0 ? "ASC" : "DESC");
+    else
+        snprintf(buf, size, "AND %s %s ? ORDER BY %s %s, p.id %s LIMIT 1", q->key, dir > 0 ? "<" : ">", q->key,
+                 dir > 0 ? "DESC" : "ASC", dir > 0 ? "ASC" : "DESC");
+}
+
+/* One seek of step_tail; *out 0 when it finds nothing. */
+static int pair_seek(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int same,
+                     int64_t *out, dp_err *err)
+{
+    char tail[200];
+    step_tail(q, dir, same, tail, sizeof tail);
+    int np;
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT p.id", Q_PAGE, tail, &np, err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_value(s, np, key);
+    if (same) sqlite3_bind_int64(s, np + 1, id);
+    int rc = sqlite3_step(s), ret = DP_OK;
+    *out = 0;
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_DONE) ret = store_fail(st, err, "finding neighbouring pair");
+    store_done(s);
     return ret;
 }
 
@@ -432,24 +588,9 @@ static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_va
 static int pair_step(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int64_t *out,
                      dp_err *err)
 {
-    /* Order is key DESC, id ASC: "after" means a smaller key or the same
-     * key and a larger id; "before" is the mirror image, read backwards. */
-    char tail[400];
-    snprintf(tail, sizeof tail, "AND (%s %s ? OR (%s = ? AND p.id %s ?)) ORDER BY %s %s, p.id %s LIMIT 1", q->key,
-             dir > 0 ? "<" : ">", q->key, dir > 0 ? ">" : "<", q->key, dir > 0 ? "DESC" : "ASC",
-             dir > 0 ? "ASC" : "DESC");
-    sqlite3_stmt *s;
-    int np;
-    *out = 0;
-    if (fq_prepare(st, q, "SELECT p.id", Q_PAGE, tail, &s, &np, err) != DP_OK) return DP_ERR;
-    sqlite3_bind_value(s, np, key);
-    sqlite3_bind_value(s, np + 1, key);
-    sqlite3_bind_int64(s, np + 2, id);
-    int rc = sqlite3_step(s), ret = DP_OK;
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);
-    else if (rc != SQLITE_DONE) ret = store_fail(st, err, "finding neighbouring pair");
-    sqlite3_finalize(s);
-    return ret;
+    if (pair_seek(st, q, key, id, dir, 1, out, err) != DP_OK) return DP_ERR;
+    if (*out) return DP_OK;
+    return pair_seek(st, q, key, id, dir, 0, out, err);
 }
 
 int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev, int64_t *next,
@@ -466,6 +607,59 @@ int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64
     if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, -1, prev, err);
     if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, +1, next, err);
     sqlite3_value_free(key);
+    fq_free(&q);
+    return rc;
+}
+
+/* ---- query plans ----------------------------------------------------- */
+
+/* Appends "<path>: <plan line>\n" for each line of EXPLAIN QUERY PLAN of sql
+ * with the filter's values bound. */
+static int explain_one(store *st, const fquery *q, const char *path, const char *sql, int bind, sbuf *out,
+                       dp_err *err)
+{
+    char *text = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
+    free(text);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return store_fail(st, err, "explaining %s", path);
+    }
+    if (bind) fq_bind(q, s);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        sb_printf(out, "%s: %s\n", path, (const char *)sqlite3_column_text(s, 3));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "explaining %s", path);
+}
+
+int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
+{
+    fquery q;
+    if (fq_build(f, &q, err) != DP_OK) {
+        fq_free(&q);
+        return DP_ERR;
+    }
+    static const struct { const char *path; int how, dir, same; } paths[] = {
+        {"page", Q_PAGE, 0, 0},          {"count", Q_COUNT, 0, 0},        {"reviewed", Q_REVIEWED, 0, 0},
+        {"next-same", Q_PAGE, 1, 1},     {"next-beyond", Q_PAGE, 1, 0},   {"prev-same", Q_PAGE, -1, 1},
+        {"prev-beyond", Q_PAGE, -1, 0},
+    };
+    char buf[200];
+    sort_key_sql(&q, buf, sizeof buf);
+    int rc = explain_one(st, &q, "key", buf, 0, out, err);
+    for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
+        const char *head = paths[i].how == Q_PAGE && !paths[i].dir ? "SELECT " PAIR_COLS
+                           : paths[i].dir ? "SELECT p.id" : "SELECT COUNT(*)";
+        if (paths[i].dir) step_tail(&q, paths[i].dir, paths[i].same, buf, sizeof buf);
+        else if (paths[i].how == Q_PAGE) snprintf(buf, sizeof buf, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q.key);
+        else buf[0] = 0;
+        sbuf sql;
+        sb_init(&sql);
+        fq_sql(&q, head, paths[i].how, buf, &sql);
+        rc = explain_one(st, &q, paths[i].path, sb_str(&sql), 1, out, err);
+        sb_free(&sql);
+    }
     fq_free(&q);
     return rc;
 }

@@ -137,6 +137,19 @@ const char *const store_migrations[] = {
     "  key TEXT NOT NULL,"
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY(repo_id, key)) WITHOUT ROWID;",
+
+    /* 1 -> 2: indexes for the review page over every repository at once.
+     *  - pairs_all_by_*: the three sort orders without the repo prefix, so
+     *    a page or a neighbour lookup across repositories walks an index
+     *    instead of sorting every pair.
+     *  - pairs_filter covers every pair column a filter or count reads
+     *    (the item conditions probe by query_key / cand_key), so counting
+     *    reads this narrow index, never the wide rows with their reasoning
+     *    and comment text. */
+    "CREATE INDEX pairs_all_by_value ON pairs(value DESC, id);"
+    "CREATE INDEX pairs_all_by_prob ON pairs(prob DESC, id);"
+    "CREATE INDEX pairs_all_by_updated ON pairs(updated_at DESC, id);"
+    "CREATE INDEX pairs_filter ON pairs(repo_id, relation, confidence, known, query_key, cand_key);",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

@@ -38,6 +38,33 @@ sqlite3_stmt *store_stmt(store *st, int slot, const char *sql, dp_err *err)
     return st->cache[slot];
 }
 
+sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err)
+{
+    store_dyn *victim = &st->dyn[0];
+    for (int i = 0; i < STORE_DYN_SLOTS; i++) {
+        store_dyn *d = &st->dyn[i];
+        if (d->sql && !strcmp(d->sql, sql)) {
+            d->used = ++st->clock;
+            return d->s;
+        }
+        if (!d->sql || (victim->sql && d->used < victim->used)) victim = d;
+    }
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        store_fail(st, err, "preparing statement");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    /* Every user of a cached statement resets it before returning, so the
+     * least recently used one is never in the middle of a step. */
+    sqlite3_finalize(victim->s);
+    free(victim->sql);
+    victim->sql = xstrdup(sql);
+    victim->s = s;
+    victim->used = ++st->clock;
+    return s;
+}
+
 void store_done(sqlite3_stmt *s)
 {
     if (!s) return;
@@ -232,6 +259,11 @@ void store_close(store *st)
 {
     if (!st) return;
     for (int i = 0; i < SQ__COUNT; i++) sqlite3_finalize(st->cache[i]);
+    for (int i = 0; i < STORE_DYN_SLOTS; i++) {
+        sqlite3_finalize(st->dyn[i].s);
+        free(st->dyn[i].sql);
+    }
+    store_pairs_cache_free(st);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -266,6 +298,28 @@ int store_commit(store *st, dp_err *err)
 void store_rollback(store *st)
 {
     if (st && st->db && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_read_begin(store *st, dp_err *err)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: read snapshot: a transaction is already open");
+    /* A deferred BEGIN takes no lock until the first read, which then pins
+     * the snapshot; it never asks for the write lock. */
+    sqlite3_stmt *s = store_stmt(st, SQ_READ_BEGIN, "BEGIN", err);
+    if (!s) return DP_ERR;
+    return store_step_done(st, s, err, "beginning read snapshot");
+}
+
+void store_read_end(store *st)
+{
+    if (!st || !st->db || sqlite3_get_autocommit(st->db)) return;
+    dp_err err;
+    sqlite3_stmt *s = store_stmt(st, SQ_READ_END, "COMMIT", &err);
+    /* Nothing was written, so ending can only fail if a statement is still
+     * running (a bug); ROLLBACK then releases the lock all the same. */
+    if (!s || store_step_done(st, s, &err, "ending read snapshot") != DP_OK)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -321,10 +375,10 @@ int store_repo_list(store *st, repo_info **out, size_t *n, dp_err *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, name, kind, url FROM repositories ORDER BY name", -1, &s,
-                           NULL) != SQLITE_OK)
-        return store_fail(st, err, "listing repositories");
+    /* Cached: the web server lists the repositories on every request. */
+    sqlite3_stmt *s = store_stmt(st, SQ_REPO_LIST, "SELECT id, name, kind, url FROM repositories ORDER BY name",
+                                 err);
+    if (!s) return DP_ERR;
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -340,14 +394,14 @@ int store_repo_list(store *st, repo_info **out, size_t *n, dp_err *err)
     }
     if (rc != SQLITE_DONE) {
         store_fail(st, err, "listing repositories");
-        sqlite3_finalize(s);
+        store_done(s);
         for (size_t i = 0; i < *n; i++) repo_info_free(&(*out)[i]);
         free(*out);
         *out = NULL;
         *n = 0;
         return DP_ERR;
     }
-    sqlite3_finalize(s);
+    store_done(s);
     return DP_OK;
 }
 

@@ -171,7 +171,7 @@ double gh_rate_wait_s(const gh_response *r, int64_t now, double fallback_s)
 {
     double w = fallback_s;
     if (r->retry_after >= 0) w = (double)r->retry_after;
-    else if (r->rate_reset > 0) w = (double)(r->rate_reset - now) + 1.0;
+    else if (r->rate_remaining == 0 && r->rate_reset > 0) w = (double)(r->rate_reset - now) + 1.0;
     if (w < 1.0) w = 1.0;
     if (w > GH_MAX_WAIT_S) w = GH_MAX_WAIT_S;
     return w;
@@ -450,7 +450,7 @@ static CURLcode perform(gh_client *c, const char *url, const char *etag, gh_resp
 static int wait_for_budget(gh_client *c, dp_err *err)
 {
     if (c->stats.rate_remaining != 0 || c->stats.rate_reset <= 0) return DP_OK;
-    gh_response r = {.retry_after = -1, .rate_reset = c->stats.rate_reset};
+    gh_response r = {.retry_after = -1, .rate_remaining = 0, .rate_reset = c->stats.rate_reset};
     double w = gh_rate_wait_s(&r, (int64_t)time(NULL), 1.0);
     c->stats.rate_waits++;
     c->stats.rate_remaining = -1;

@@ -105,7 +105,8 @@ typedef enum {
 /* What to do with an answer. body may be NULL. */
 gh_verdict gh_classify(long status, const gh_response *r, const char *body);
 /* Seconds to wait for a rate-limited answer at wall time `now` (epoch s):
- * Retry-After if given, else until reset (+1 s for clock skew), else
+ * Retry-After if given, else until reset (+1 s for clock skew) when the
+ * budget is spent (X-RateLimit-Remaining 0), else
  * `fallback_s`; never below 1 nor above one hour and a minute. */
 double gh_rate_wait_s(const gh_response *r, int64_t now, double fallback_s);
 

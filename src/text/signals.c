@@ -323,7 +323,7 @@ static void scan_versions(const char *s, strvec *out)
 
 /* ---- driver ---------------------------------------------------------------------- */
 
-static void scan_lines(const char *text, text_signals *out, int code)
+static void scan_lines(const char *text, text_signals *out)
 {
     const char *p = text;
     while (p && *p) {
@@ -331,7 +331,7 @@ static void scan_lines(const char *text, text_signals *out, int code)
         const char *e = nl ? nl : p + strlen(p);
         const char *s = skip_ws(p, e);
         if (!frame_at(s, e, &out->frames) && !frame_py(s, e, &out->frames) &&
-            !frame_native(s, e, &out->frames) && code)
+            !frame_native(s, e, &out->frames))
             frame_go(s, e, nl ? nl + 1 : NULL, &out->frames);
         error_line(s, e, &out->errors);
         if (!nl) break;
@@ -346,7 +346,7 @@ void text_signals_extract(const text_fields *tf, text_signals *out)
         const char *t = tf->f[f] ? tf->f[f] : "";
         scan_exceptions(t, &out->exceptions);
         scan_paths(t, &out->paths);
-        scan_lines(t, out, f == FIELD_CODE);
+        scan_lines(t, out);
         if (f != FIELD_CODE) scan_versions(t, &out->versions);
     }
 }

@@ -122,6 +122,15 @@ static int is_at_frame(const char *s, size_t n)
            isdigit((unsigned char)colon[1]);
 }
 
+/* Go: "main.(*T).Serve(0xc000010000, ...)" or "\t/app/server.go:42 +0x1d". */
+static int is_go_frame(const char *s, size_t n)
+{
+    if (memmem(s, n, ".go:", 4) && (s[0] == '/' || memmem(s, n, " +0x", 4))) return 1;
+    if (n < 5 || s[n - 1] != ')' || memchr(s, ' ', n) || !memchr(s, '.', n)) return 0;
+    return memmem(s, n, "(0x", 3) || memmem(s, n, "(...)", 5) || (n > 3 && memcmp(s + n - 2, "()", 2) == 0 &&
+                                                                   memmem(s, n, ".(", 2));
+}
+
 int text_line_is_trace(const char *s, size_t n)
 {
     while (n && (*s == ' ' || *s == '\t' || *s == '>')) { s++; n--; }
@@ -144,6 +153,7 @@ int text_line_is_trace(const char *s, size_t n)
         match_shape(s, n, "[dddd-dd-dd") || match_shape(s, n, "dd:dd:dd,ddd") ||
         match_shape(s, n, "dd:dd:dd.ddd") || match_shape(s, n, "dddd/dd/dd dd:dd"))
         return 1;
+    if (is_go_frame(s, n)) return 1;
     if (is_log_level(s, n)) return 1;
     if (first_word_is_exception(s, n)) return 1;
     return 0;

@@ -273,6 +273,47 @@ static json_t *item_summary(const repo_info *r, int64_t repo_id, const char *key
     return j;
 }
 
+/* Comments shown on the pair page; the rest are counted, not rendered. */
+#define API_MAX_COMMENTS 200
+
+/* Renders a body or comment of repo r the way its tracker does. */
+static char *render_text(const repo_info *r, int64_t repo_id, const char *text)
+{
+    char *base = ref_base(r, repo_id), *html;
+    if (repo_is_jira(r)) {
+        /* Keys of this project open the item here; other projects' keys
+         * open on the tracker (Apache's Jira holds them all). */
+        const char *sep = r->url && is_http_url(r->url) && r->url[strlen(r->url) - 1] != '/' ? "/" : "";
+        char *other = is_http_url(r->url) ? xasprintf("%s%sbrowse/", r->url, sep) : NULL;
+        html = web_jira_render(text, r->name, base, other);
+        free(other);
+    } else {
+        html = web_markdown_render(text, base);
+    }
+    free(base);
+    return html;
+}
+
+/* "comment_list": the first API_MAX_COMMENTS comments, oldest first, bodies
+ * rendered; "comment_total": how many the store holds. */
+static int item_comments(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, json_t *j,
+                         dp_err *err)
+{
+    comment_vec cv = {0};
+    if (store_comments_load(c->st, repo_id, key, &cv, err) != DP_OK) return DP_ERR;
+    json_t *list = json_array();
+    for (size_t i = 0; i < cv.n && i < API_MAX_COMMENTS; i++) {
+        char *html = render_text(r, repo_id, cv.v[i].body);
+        json_array_append_new(list, json_pack("{s:o,s:o,s:o}", "author", jstr(cv.v[i].author), "created_at",
+                                              jtime(cv.v[i].created_at), "body_html", jstr(html)));
+        free(html);
+    }
+    json_object_set_new(j, "comment_list", list);
+    json_object_set_new(j, "comment_total", json_integer((json_int_t)cv.n));
+    comment_vec_free(&cv);
+    return DP_OK;
+}
+
 /* Everything the pair page shows about an item, body rendered. */
 static int item_full(api_ctx *c, int64_t repo_id, const char *key, json_t **out, dp_err *err)
 {
@@ -305,11 +346,14 @@ static int item_full(api_ctx *c, int64_t repo_id, const char *key, json_t **out,
         json_object_set_new(j, "priority", jstr(it.priority));
         json_object_set_new(j, "components", strvec_json(&it.components));
         json_object_set_new(j, "versions", strvec_json(&it.versions));
-        char *base = ref_base(r, repo_id);
-        char *html = web_markdown_render(it.body, base);
+        char *html = render_text(r, repo_id, it.body);
         json_object_set_new(j, "body_html", jstr(html));
         free(html);
-        free(base);
+        if (item_comments(c, r, repo_id, key, j, err) != DP_OK) {
+            json_decref(j);
+            item_free(&it);
+            return DP_ERR;
+        }
     }
     item_free(&it);
     *out = j;
@@ -513,6 +557,12 @@ int web_api_handle(store *st, const char *method, const char *path, const web_pa
         api_error(out, 404, "no such endpoint");
         goto done;
     }
+    /* A GET reads in one snapshot: its counts, page and items agree with
+     * each other even while analyze writes, and its reads share one lock. */
+    if (get && store_read_begin(st, err) != DP_OK) {
+        rc = DP_ERR;
+        goto done;
+    }
     if (store_repo_list(st, &c.repos, &c.nrepos, err) != DP_OK) {
         rc = DP_ERR;
         goto done;
@@ -560,6 +610,7 @@ int web_api_handle(store *st, const char *method, const char *path, const web_pa
         api_error(out, 404, "no such endpoint");
     }
 done:
+    if (get) store_read_end(st);
     if (rc == DP_ERR) {
         web_reply_free(out);
         api_error(out, 500, "store error");

@@ -4,7 +4,9 @@
  * mode (raw HTML becomes a comment, javascript:/vbscript:/file:/data: URLs
  * other than data:image/{png,gif,jpeg,webp} become empty) with the tagfilter
  * extension as a second fence. Before rendering we rewrite the tree:
- *  - `#123` in plain text becomes a link to ref_base + "123";
+ *  - `#123` in plain text becomes a link to ref_base + "123" (GitHub), or
+ *    a Jira key such as HIVE-123 a link to the item (Jira, web_jira_render,
+ *    which first converts wiki markup with web_jira_to_markdown);
  *  - images with a remote URL become links: fetching them would tell the
  *    image's host who is reading the issue, and the page's CSP blocks them
  *    anyway, so a visible link is the honest rendering.
@@ -44,18 +46,61 @@ static int md_word(unsigned char c)
     return isalnum(c) || c == '_' || c == '&' || c == '/' || c >= 0x80;
 }
 
-/* Finds the next "#N" reference in s at or after *pos; sets start/len. */
-static int md_next_ref(const char *s, size_t n, size_t *pos, size_t *start, size_t *len)
+/* Where references point. GitHub: "#N" -> num_base N. Jira: "KEY-N" ->
+ * key_base KEY-N when KEY is `project`, other_base KEY-N otherwise. */
+typedef struct md_refs {
+    const char *num_base;
+    const char *project;
+    const char *key_base;
+    const char *other_base;
+} md_refs;
+
+/* A Jira key at s[i] ("HIVE-123", after a non-word character); its length
+ * and the length of its project part, or 0. */
+static size_t md_key_at(const char *s, size_t n, size_t i, size_t *plen)
+{
+    if (!isupper((unsigned char)s[i]) || (i > 0 && (md_word((unsigned char)s[i - 1]) || s[i - 1] == '-')))
+        return 0;
+    size_t j = i;
+    while (j < n && j - i < 32 && (isupper((unsigned char)s[j]) || isdigit((unsigned char)s[j]) || s[j] == '_')) j++;
+    if (j >= n || s[j] != '-' || j + 1 >= n || !isdigit((unsigned char)s[j + 1]) || s[j + 1] == '0') return 0;
+    *plen = j - i;
+    size_t k = j + 1;
+    while (k < n && k - j <= 10 && isdigit((unsigned char)s[k])) k++;
+    if (k - j > 10 || (k < n && (md_word((unsigned char)s[k]) || s[k] == '-'))) return 0;
+    return k - i;
+}
+
+/* Finds the next reference in s at or after *pos; sets start/len and the
+ * link target (owned by the caller). */
+static int md_next_ref(const char *s, size_t n, const md_refs *r, size_t *pos, size_t *start, size_t *len,
+                       char **url)
 {
     for (size_t i = *pos; i < n; i++) {
-        if (s[i] != '#' || (i > 0 && md_word((unsigned char)s[i - 1]))) continue;
-        size_t j = i + 1;
-        while (j < n && j - i <= 10 && isdigit((unsigned char)s[j])) j++;
-        if (j == i + 1 || j - i > 10 || s[i + 1] == '0') continue;
-        if (j < n && md_word((unsigned char)s[j])) continue;
+        if (r->num_base) {
+            if (s[i] != '#' || (i > 0 && md_word((unsigned char)s[i - 1]))) continue;
+            size_t j = i + 1;
+            while (j < n && j - i <= 10 && isdigit((unsigned char)s[j])) j++;
+            if (j == i + 1 || j - i > 10 || s[i + 1] == '0') continue;
+            if (j < n && md_word((unsigned char)s[j])) continue;
+            *url = xasprintf("%s%.*s", r->num_base, (int)(j - i - 1), s + i + 1);
+            *start = i;
+            *len = j - i;
+            *pos = j;
+            return 1;
+        }
+        size_t plen, klen = md_key_at(s, n, i, &plen);
+        if (!klen) continue;
+        int own = r->project && strlen(r->project) == plen && !strncmp(s + i, r->project, plen);
+        const char *base = own ? r->key_base : r->other_base;
+        if (!base) {
+            i += klen - 1;
+            continue;
+        }
+        *url = xasprintf("%s%.*s", base, (int)klen, s + i);
         *start = i;
-        *len = j - i;
-        *pos = j;
+        *len = klen;
+        *pos = i + klen;
         return 1;
     }
     return 0;
@@ -71,16 +116,16 @@ static cmark_node *md_text(const char *s, size_t n)
 }
 
 /* Replaces text node `t` by text and link nodes when it holds references. */
-static void md_link_refs(cmark_node *t, const char *ref_base)
+static void md_link_refs(cmark_node *t, const md_refs *r)
 {
     const char *s = cmark_node_get_literal(t);
-    if (!s || !strchr(s, '#')) return;
+    if (!s || (r->num_base && !strchr(s, '#'))) return;
     size_t n = strlen(s), pos = 0, start, len, done = 0;
     int any = 0;
-    while (md_next_ref(s, n, &pos, &start, &len)) {
+    char *url;
+    while (md_next_ref(s, n, r, &pos, &start, &len, &url)) {
         if (start > done) cmark_node_insert_before(t, md_text(s + done, start - done));
         cmark_node *a = cmark_node_new(CMARK_NODE_LINK);
-        char *url = xasprintf("%s%.*s", ref_base, (int)(len - 1), s + start + 1);
         cmark_node_set_url(a, url);
         free(url);
         cmark_node_append_child(a, md_text(s + start, len));
@@ -121,8 +166,9 @@ static void md_push(md_nodes *l, cmark_node *n)
 }
 
 /* Collects first, rewrites after: the iterator must not see a changing tree. */
-static void md_rewrite(cmark_node *doc, const char *ref_base)
+static void md_rewrite(cmark_node *doc, const md_refs *r)
 {
+    int refs = r->num_base || r->key_base || r->other_base;
     md_nodes texts = {0}, images = {0};
     cmark_iter *it = cmark_iter_new(doc);
     cmark_event_type ev;
@@ -130,16 +176,16 @@ static void md_rewrite(cmark_node *doc, const char *ref_base)
         cmark_node *n = cmark_iter_get_node(it);
         cmark_node_type t = cmark_node_get_type(n);
         if (ev == CMARK_EVENT_ENTER && t == CMARK_NODE_IMAGE) md_push(&images, n);
-        else if (t == CMARK_NODE_TEXT && ref_base && !md_in_link(n)) md_push(&texts, n);
+        else if (t == CMARK_NODE_TEXT && refs && !md_in_link(n)) md_push(&texts, n);
     }
     cmark_iter_free(it);
-    for (size_t i = 0; i < texts.n; i++) md_link_refs(texts.v[i], ref_base);
+    for (size_t i = 0; i < texts.n; i++) md_link_refs(texts.v[i], r);
     for (size_t i = 0; i < images.n; i++) md_image_to_link(images.v[i]);
     free(texts.v);
     free(images.v);
 }
 
-char *web_markdown_render(const char *md, const char *ref_base)
+static char *md_render(const char *md, const md_refs *r)
 {
     pthread_once(&md_once, md_register);
     int opts = CMARK_OPT_DEFAULT | CMARK_OPT_SAFE | CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_HARDBREAKS;
@@ -151,7 +197,10 @@ char *web_markdown_render(const char *md, const char *ref_base)
     if (!md) md = "";
     cmark_parser_feed(p, md, strlen(md));
     cmark_node *doc = cmark_parser_finish(p);
-    md_rewrite(doc, ref_base);
+    /* Escaped characters ("HIVE\-1") arrive as separate text nodes; join
+     * them so a reference is found whole. */
+    if (r->project) cmark_consolidate_text_nodes(doc);
+    md_rewrite(doc, r);
     char *html = cmark_render_html(doc, opts, cmark_parser_get_syntax_extensions(p));
     cmark_node_free(doc);
     cmark_parser_free(p);
@@ -160,4 +209,19 @@ char *web_markdown_render(const char *md, const char *ref_base)
     char *out = xstrdup(html ? html : "");
     free(html);
     return out;
+}
+
+char *web_markdown_render(const char *md, const char *ref_base)
+{
+    md_refs r = {.num_base = ref_base};
+    return md_render(md, &r);
+}
+
+char *web_jira_render(const char *wiki, const char *project, const char *item_base, const char *other_base)
+{
+    char *md = web_jira_to_markdown(wiki);
+    md_refs r = {.project = project ? project : "", .key_base = item_base, .other_base = other_base};
+    char *html = md_render(md, &r);
+    free(md);
+    return html;
 }

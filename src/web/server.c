@@ -17,8 +17,10 @@
  *    record verdicts;
  *  - request bodies are capped at WEB_MAX_BODY, headers by the connection
  *    memory limit (MHD answers 431/414 itself).
- * Each worker opens its own store handle on first use (thread-specific key);
- * web_stop lets requests in flight finish before closing them. */
+ * Each worker opens its own read-only store handle on first use (thread-
+ * specific key) and answers GETs with it, lock-free; the few writes (verdict
+ * POSTs) share one read-write handle under a mutex. web_stop lets requests
+ * in flight finish before closing them all. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -50,8 +52,10 @@ struct web_server {
     char *token;              /* NULL when none */
     int loopback;             /* Host checking applies */
     unsigned port;
-    pthread_key_t key;        /* this thread's store handle */
+    pthread_key_t key;        /* this thread's read-only store handle */
     pthread_mutex_t mu;       /* guards handles and log */
+    pthread_mutex_t wmu;      /* guards writer */
+    store *writer;            /* the read-write handle for POSTs */
     store **handles;
     size_t nhandles, caphandles;
     atomic_int inflight;      /* requests between first call and completion */
@@ -71,7 +75,7 @@ static store *thread_store(web_server *s, dp_err *err)
 {
     store *st = pthread_getspecific(s->key);
     if (st) return st;
-    if (store_open(s->db_path, &st, err) != DP_OK) return NULL;
+    if (store_open_readonly(s->db_path, &st, err) != DP_OK) return NULL;
     pthread_setspecific(s->key, st);
     pthread_mutex_lock(&s->mu);
     if (s->nhandles == s->caphandles) {
@@ -244,14 +248,16 @@ static enum MHD_Result handle_api(web_server *s, struct MHD_Connection *c, const
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &pa);
     if (pa.overflow) return send_json_error(s, c, 400, "too many parameters", NULL);
     dp_err err = {{0}};
-    store *st = thread_store(s, &err);
+    store *st = post ? s->writer : thread_store(s, &err);
     if (!st) {
         server_log(s, "%s %s: %s", method, url, err.msg);
         return send_json_error(s, c, 500, "store unavailable", NULL);
     }
     web_reply rep;
-    if (web_api_handle(st, method, url, pa.v, pa.n, rq->body.s, rq->body.len, &rep, &err) != DP_OK)
-        server_log(s, "%s %s: %s", method, url, err.msg);
+    if (post) pthread_mutex_lock(&s->wmu);
+    int rc = web_api_handle(st, method, url, pa.v, pa.n, rq->body.s, rq->body.len, &rep, &err);
+    if (post) pthread_mutex_unlock(&s->wmu);
+    if (rc != DP_OK) server_log(s, "%s %s: %s", method, url, err.msg);
     enum MHD_Result ret = send_buf(s, c, rep.status, "application/json; charset=utf-8", rep.body,
                                    rep.len, 1, NULL, rep.allow, NULL, NULL);
     web_reply_free(&rep);
@@ -397,8 +403,10 @@ static void server_free(web_server *s)
 {
     for (size_t i = 0; i < s->nhandles; i++) store_close(s->handles[i]);
     free(s->handles);
+    store_close(s->writer);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->wmu);
     free(s->db_path);
     free(s->token);
     free(s);
@@ -418,25 +426,31 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
                             "(or DOPPEL_TOKEN)", bind);
     if (token && !token_valid(token))
         return dp_fail(err, "the token must be 8 to 256 characters of A-Z a-z 0-9 - . _ ~");
-    store *probe;
-    if (store_open(cfg->db_path, &probe, err) != DP_OK) return DP_ERR;
-    store_close(probe);
+    /* Opening for writing first also migrates an older schema, which the
+     * workers' read-only handles would refuse. */
+    store *writer;
+    if (store_open(cfg->db_path, &writer, err) != DP_OK) return DP_ERR;
 
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE}, *res = NULL;
     char port[16];
     snprintf(port, sizeof port, "%u", cfg->port);
     int gai = getaddrinfo(bind, port, &hints, &res);
-    if (gai) return dp_fail(err, "cannot resolve %s: %s", bind, gai_strerror(gai));
+    if (gai) {
+        store_close(writer);
+        return dp_fail(err, "cannot resolve %s: %s", bind, gai_strerror(gai));
+    }
 
     web_server *s = xcalloc(1, sizeof *s);
     s->db_path = xstrdup(cfg->db_path);
+    s->writer = writer;
     s->token = xstrdup(token);
     s->loopback = loopback;
     s->log = cfg->log;
     s->log_ud = cfg->log_ud;
     atomic_init(&s->inflight, 0);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
     pthread_key_create(&s->key, close_handle);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cfg->threads ? cfg->threads : ncpu < 2 ? 2 : ncpu > 16 ? 16 : (unsigned)ncpu;

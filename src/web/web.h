@@ -19,8 +19,9 @@
  * web_start and released by web_stop.
  *
  * Threads: the markdown and API functions are reentrant; each server worker
- * thread opens its own store handle (SQLite WAL: readers beside a writer) on
- * first use, and web_stop closes them all after the workers have finished.
+ * thread opens its own read-only store handle (SQLite WAL: readers beside a
+ * writer) on first use for GETs; POSTs share one read-write handle, one at a
+ * time. web_stop closes them all after the workers have finished.
  */
 #ifndef DP_WEB_H
 #define DP_WEB_H
@@ -37,6 +38,16 @@
  * issues). `#N` in text becomes a link to `ref_base` followed by N
  * (ref_base NULL: no such links). Never fails; returns an owned string. */
 char *web_markdown_render(const char *md, const char *ref_base);
+
+/* Jira wiki markup to CommonMark (jira.c): headings, bold, italic,
+ * monospace, {code}, {noformat}, {quote}, links, lists, tables; all other
+ * text is escaped so it shows literally. Never fails; owned string. */
+char *web_jira_to_markdown(const char *wiki);
+/* Renders Jira wiki markup: web_jira_to_markdown, then as
+ * web_markdown_render but with no `#N` links; instead keys of `project`
+ * ("HIVE-123") link to item_base + key and other projects' keys to
+ * other_base + key (either base NULL: no such links). Owned string. */
+char *web_jira_render(const char *wiki, const char *project, const char *item_base, const char *other_base);
 
 /* ---- JSON API ----------------------------------------------------------- */
 

@@ -95,6 +95,26 @@ test('one pair: both items, reasoning, neighbours in the filter', async (t) => {
   assert.equal((await get(t, '/api/pairs/3?relation=duplicate')).json.next, 5);
 });
 
+test('items carry their comments (at most 200), rendered per tracker', async (t) => {
+  const r = await get(t, '/api/pairs/1');
+  const list = r.json.query.comment_list;
+  assert.equal(r.json.query.comment_total, 2);
+  assert.deepEqual(list.map((c) => c.author), ['bob', 'mallory']);
+  assert.equal(list[0].created_at, '2023-04-12T00:00:00Z');
+  assert.match(list[0].body_html, /<a href="https:\/\/github.com\/acme\/widgets\/issues\/4606">#4606<\/a>/);
+  assert.doesNotMatch(list[1].body_html, /<script|<img|href="javascript/);
+  assert.deepEqual(r.json.cand.comment_list, []);
+  const many = await get(t, '/api/items/1/5003');
+  assert.equal(many.json.item.comment_list.length, 200);
+  assert.equal(many.json.item.comment_total, 205);
+  assert.equal(many.json.item.comment_list[199].body_html, '<p>Comment number 200 on plugins.</p>\n');
+  const jira = await get(t, '/api/items/2/HIVE-123');
+  assert.match(jira.json.item.body_html, /<h2>Steps to reproduce<\/h2>/);
+  assert.match(jira.json.item.body_html, /<a href="\/item\/2\/HIVE-99">HIVE-99<\/a>/);
+  assert.doesNotMatch(jira.json.item.body_html, /<script|<img|href="(javascript|data)/);
+  assert.match(jira.json.item.comment_list[0].body_html, /<li>step one<\/li>/);
+});
+
 test('bad ids are 404', async (t) => {
   for (const p of ['/api/pairs/99999', '/api/pairs/0', '/api/pairs/abc', '/api/pairs/-1', '/api/pairs/1x',
                    '/api/pairs/99999999999999999999999', '/api/items/1/nope', '/api/items/99/5693',

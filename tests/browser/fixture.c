@@ -6,7 +6,8 @@
  *
  * Writes a GitHub repository "acme/widgets" with a handful of hand-made
  * items and pairs (rich markdown, an XSS-laden body, labels with colours,
- * one pair already reviewed) and a Jira project "HIVE" with one pair. With
+ * one pair already reviewed, comments: two on #5693, 205 on #5003) and a
+ * Jira project "HIVE" with one pair (wiki markup body, one comment). With
  * --pairs N it adds N synthetic pairs (value below every hand-made pair) over
  * N/5 synthetic items, for paging and latency tests. OUT.db must not exist.
  * Markdown bodies come from DIR (default tests/fixtures/web). */
@@ -72,6 +73,18 @@ static void put_item(store *st, int64_t repo, const fx_item *f)
     item_free(&it);
 }
 
+static void put_comment(store *st, int64_t repo, const char *key, const char *author, const char *body,
+                        int64_t at)
+{
+    comment c = {0};
+    c.item_key = (char *)key;
+    c.author = (char *)author;
+    c.body = (char *)body;
+    c.created_at = c.updated_at = at;
+    dp_err err;
+    if (store_comment_upsert(st, repo, &c, &err) != DP_OK) die("comment", &err);
+}
+
 static void set_pair(pair *p, const char *q, const char *c, int rank, const char *rel,
                      const char *conf, double value, double prob, const char *reasoning,
                      const char *detail, const char *comment)
@@ -127,6 +140,18 @@ static void github_repo(store *st, size_t nsynth)
     for (size_t i = 0; i < sizeof gh_items / sizeof gh_items[0]; i++) put_item(st, repo, &gh_items[i]);
     for (size_t i = 0; i < sizeof label_colors / sizeof label_colors[0]; i++)
         if (store_label_color_set(st, repo, label_colors[i][0], label_colors[i][1], &err)) die("label", &err);
+    put_comment(st, repo, "5693", "bob", "Probably fixed by #4606; try `1.2.1`.\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+                T0 + 101 * DAY);
+    put_comment(st, repo, "5693", "mallory",
+                "<script>window.__xss = 31; alert(31)</script> <img src=x onerror=\"window.__xss=32\"> "
+                "[x](javascript:alert(33))",
+                T0 + 102 * DAY);
+    /* more comments than the API sends (200) */
+    for (int i = 0; i < 205; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "Comment number %d on plugins.", i + 1);
+        put_comment(st, repo, "5003", "frank", body, T0 + 71 * DAY + i * 60);
+    }
 
     size_t nitems = nsynth ? nsynth / 5 + 5 : 0;
     for (size_t i = 0; i < nitems; i++) {
@@ -185,12 +210,14 @@ static void jira_repo(store *st)
     int64_t repo;
     if (store_repo_get(st, "HIVE", 1, "jira", "https://issues.apache.org/jira", &repo, &err))
         die("jira repo", &err);
-    fx_item a = {"HIVE-123", ITEM_ISSUE, "Query fails on empty partition", "Fails with NPE.", "open",
+    fx_item a = {"HIVE-123", ITEM_ISSUE, "Query fails on empty partition", "@jira.wiki", "open",
                  NULL, "hiveuser", "query", T0, T0 + DAY};
     fx_item b = {"HIVE-99", ITEM_ISSUE, "NPE when partition is empty", "NPE in planner.", "closed",
                  "Fixed", "hivedev", "query", T0 - 90 * DAY, T0 - 80 * DAY};
     put_item(st, repo, &a);
     put_item(st, repo, &b);
+    put_comment(st, repo, "HIVE-123", "hivedev", "Same as HIVE-99, see {{Driver.run}}:\n* step one\n* step two",
+                T0 + 3600);
     pair p;
     set_pair(&p, "HIVE-123", "HIVE-99", 1, "duplicate", "medium", 1.050, 0.66,
              "Same error: NullPointerException.", "base: 1.050", "Duplicate of HIVE-99?");

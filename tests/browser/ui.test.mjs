@@ -26,6 +26,7 @@ async function until(fn, what, timeout = 5000) {
 }
 
 const text = (page, sel) => page.locator(sel).first().innerText();
+const text_ = text;
 const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
 // A page that records everything that must never happen.
@@ -135,7 +136,7 @@ test('panes show kind, title, state, author, dates and coloured labels', async (
 });
 
 test('bodies render like GitHub: tables, code, task lists, strikethrough, autolinks, #N', async ({ page }) => {
-  const md = page.locator('#pane-q .md');
+  const md = page.locator('#pane-q .item > .md');
   assert.equal(await md.locator('table th').count(), 2);
   assert.equal(await md.locator('input[type=checkbox][disabled]').count(), 2);
   assert.equal(await md.locator('del').innerText(), 'wait');
@@ -393,13 +394,13 @@ test('an issue full of XSS payloads renders inert', async ({ ctx, base }) => {
   const page = await newPage(ctx);
   await openPair(page, base, 2);
   assert.equal(await text(page, '#pane-q .item-title span'), "<script>alert('title')</script> payload issue");
-  await page.locator('#pane-q .md a').first().hover().catch(() => {});
-  for (const a of await page.locator('#pane-q .md a').all()) await a.hover().catch(() => {});
+  await page.locator('#pane-q .item > .md a').first().hover().catch(() => {});
+  for (const a of await page.locator('#pane-q .item > .md a').all()) await a.hover().catch(() => {});
   await page.keyboard.press('j');
   await page.keyboard.press('k');
   await waitPairPath(page, /^\/pair\/2$/);
   await new Promise((r) => setTimeout(r, 300));
-  const md = page.locator('#pane-q .md');
+  const md = page.locator('#pane-q .item > .md');
   assert.equal(await md.locator('script, iframe, object, embed, svg, style, textarea, math, details, img').count(), 0);
   const attrs = await md.evaluate((root) => [...root.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.name)));
   assert.deepEqual(attrs.filter((a) => a.startsWith('on') || a === 'style' || a === 'src'), []);
@@ -433,6 +434,110 @@ test('index pages through many pairs without loading them all', async ({ ctx, bi
   await page.keyboard.press('k');
   await until(async () => (await text(page, '#page-info')) === '1–100 of 257', 'back to the first page');
   await until(async () => (await page.locator('#pairs tbody tr.sel').getAttribute('data-index')) === '99', 'last row selected');
+  await page.close();
+});
+
+test('the help overlay traps focus and gives it back on close', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 1);
+  await page.keyboard.press('2');
+  const active = () => page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  assert.equal(await active(), 'pane-c');
+  await page.keyboard.press('?');
+  assert.equal(await page.locator('#help').isVisible(), true);
+  const inside = () => page.evaluate(() => document.querySelector('#help').contains(document.activeElement));
+  assert.equal(await page.evaluate(() => document.querySelector('#view-pair').inert), true, 'page behind is inert');
+  for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab', 'Tab']) {
+    await page.keyboard.press(key);
+    assert.equal(await inside(), true, `focus stays in the dialog after ${key}`);
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'close-help');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#help').isVisible(), false);
+  assert.equal(await active(), 'pane-c', 'focus returns to the candidate pane');
+  assert.equal(await page.evaluate(() => document.querySelector('#view-pair').inert), false);
+  // Closing with the button (Enter on it) returns focus too.
+  await page.locator('[data-action="reasoning"]').focus();
+  await page.keyboard.press('?');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('#help').isVisible(), false);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'reasoning');
+  assert.deepEqual(page.bad, []);
+  await page.close();
+});
+
+test('each pane shows its comments, collapsed, rendered like bodies', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 1);
+  const det = page.locator('#pane-q details.comments');
+  assert.equal(await det.locator('summary').innerText(), '2 comments');
+  assert.equal(await det.evaluate((d) => d.open), false, 'collapsed');
+  assert.equal(await page.locator('#pane-q .comment-item').first().isVisible(), false);
+  assert.equal(await page.locator('#pane-c details.comments').count(), 0, 'no comments, no section');
+  await det.locator('summary').click();
+  const items = det.locator('.comment-item');
+  assert.equal(await items.count(), 2);
+  assert.equal(await items.first().isVisible(), true);
+  assert.match(await items.first().locator('.comment-head').innerText(), /bob\s*·\s*2023-04-12/);
+  const first = items.first().locator('.md');
+  assert.equal(await first.locator('a[href="https://github.com/acme/widgets/issues/4606"]').innerText(), '#4606');
+  assert.equal(await first.locator('table td').count(), 2);
+  assert.equal(await first.locator('code').innerText(), '1.2.1');
+  const evil = items.nth(1).locator('.md');
+  assert.equal(await evil.locator('script, img, iframe').count(), 0);
+  assert.deepEqual(await evil.evaluate((r) => [...r.querySelectorAll('a[href]')].map((a) => a.getAttribute('href'))), []);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  // An item with more comments than the API sends says so.
+  await openPair(page, base, 4);
+  const many = page.locator('#pane-q details.comments');
+  assert.equal(await many.locator('summary').innerText(), '205 comments');
+  assert.equal(await many.locator('.comment-item').count(), 200);
+  assert.match(await many.locator('.more').textContent(), /first 200 of 205/);
+  assert.deepEqual(page.bad, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await page.close();
+});
+
+test('Jira wiki markup renders as formatting, keys link to items, hostile bits stay inert', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 7);
+  const md = page.locator('#pane-q .item > .md');
+  assert.equal(await md.locator('h2').innerText(), 'Steps to reproduce');
+  assert.equal(await md.locator('strong').first().innerText(), 'this');
+  assert.equal(await md.locator('em').first().innerText(), 'empty');
+  assert.equal(await md.locator('p > code', { hasText: 'NullPointerException' }).count(), 1);
+  assert.equal(await md.locator('ol > li').count(), 2);
+  assert.equal(await md.locator('ol li ul li').innerText(), 'with no rows');
+  assert.deepEqual(await md.locator('table th').allInnerTexts(), ['Version', 'Result']);
+  assert.equal(await md.locator('pre code.language-java').count(), 1);
+  assert.match(await md.locator('pre code.language-java').innerText(), /<b>not bold<\/b>/);
+  assert.match(await md.locator('pre').nth(1).innerText(), /at org\.apache\.hadoop\.hive\.ql\.Driver\.run/);
+  assert.equal(await md.locator('blockquote').innerText(), 'The planner assumes at least one row.');
+  assert.equal(await md.locator('a[href="https://example.org/log.txt"]').innerText(), 'works');
+  assert.equal(await md.locator('a[href="https://issues.apache.org/jira/browse/HADOOP-4242"]').innerText(), 'HADOOP-4242');
+  const text = await md.innerText();
+  assert.ok(text.includes("<script>window.__xss = 21; alert(21)</script>"), 'markup-looking text stays text');
+  assert.ok(text.includes('[INFO] stays @hiveuser'), text);
+  assert.ok(!text.includes('h2.') && !text.includes('{code') && !text.includes('||'), 'no raw wiki syntax left');
+  assert.equal(await md.locator('script, img, iframe, object, embed, svg, b').count(), 0);
+  const attrs = await md.evaluate((root) => [...root.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.name)));
+  assert.deepEqual(attrs.filter((a) => a.startsWith('on') || a === 'style' || a === 'src'), []);
+  const hrefs = await md.evaluate((root) => [...root.querySelectorAll('a[href]')].map((a) => a.getAttribute('href')));
+  assert.deepEqual(hrefs.filter((h) => !/^(https:\/\/|\/item\/2\/HIVE-)/.test(h)), [], `safe links only: ${hrefs}`);
+  // The comment is wiki markup too.
+  await page.locator('#pane-q details.comments summary').click();
+  const c = page.locator('#pane-q .comment-item .md');
+  assert.equal(await c.locator('ul li').count(), 2);
+  assert.equal(await c.locator('code').innerText(), 'Driver.run');
+  // HIVE-99 in the text opens that item here.
+  await md.locator('a[href="/item/2/HIVE-99"]').click();
+  await until(() => path(page) === '/item/2/HIVE-99', 'item URL');
+  await until(async () => (await page.locator('#pane-i .item-title').count()) > 0, 'item view');
+  assert.match(await text_(page, '#pane-i .item-title'), /NPE when partition is empty/);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(page.bad, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
   await page.close();
 });
 

@@ -3,7 +3,8 @@
 
 Usage: check_db.py DB URL REPO     prints "same" and exits 0 when the live
 (non-deleted) items and the comments of REPO in DB equal the server's /_dump
-(number, title, body, state, updated_at, kind; comment id, issue, body),
+(number, title, body, state, updated_at, kind; comment id, issue, body --
+comments of items marked deleted are ignored: they stay with their item),
 else prints the first differences and exits 1.
        check_db.py DB - REPO SQL   prints the single value of SQL with
 :repo bound to the repository id (a small query helper for the tests).
@@ -36,7 +37,9 @@ def main():
         (rid,))}
     want_c = {c["id"]: (str(c["issue"]), c["body"]) for c in dump["comments"]}
     have_c = {i: (k, b) for i, k, b in con.execute(
-        "SELECT tracker_id, item_key, body FROM comments WHERE repo_id = ?", (rid,))}
+        "SELECT tracker_id, item_key, body FROM comments c WHERE repo_id = ? AND NOT EXISTS ("
+        " SELECT 1 FROM items i WHERE i.repo_id = c.repo_id AND i.key = c.item_key AND i.deleted = 1)",
+        (rid,))}
     bad = []
     for name, want, have in (("item", want_items, have_items), ("comment", want_c, have_c)):
         for k in sorted(set(want) | set(have)):

@@ -386,21 +386,48 @@ function renderItem(pane, role, it) {
     }
     for (const c of [...(it.components || []), ...(it.versions || [])]) labels.append(el('span', 'label plain', c), ' ');
     if (labels.childNodes.length) frag.append(labels);
-    const body = el('div', 'md');
-    body.innerHTML = it.body_html || '';   // cmark-gfm safe-mode output
+    const body = renderedHtml(it.body_html);
     if (!body.textContent.trim()) body.replaceChildren(el('p', 'muted', 'No description.'));
-    // cmark empties dangerous URLs; an empty href would reload this page.
-    for (const img of body.querySelectorAll('img')) if (!img.getAttribute('src')) img.replaceWith(img.alt || '');
-    for (const a of body.querySelectorAll('a[href]')) {
-      const href = a.getAttribute('href');
-      if (!href) { a.removeAttribute('href'); continue; }
-      if (href.startsWith('/')) continue;
-      a.target = '_blank';
-      a.rel = 'noreferrer noopener nofollow';
-    }
     frag.append(body);
+    const comments = renderComments(it);
+    if (comments) frag.append(comments);
   }
   box.replaceChildren(frag);
+}
+
+// A div.md holding server-rendered HTML (cmark-gfm safe-mode output).
+function renderedHtml(html) {
+  const div = el('div', 'md');
+  div.innerHTML = html || '';
+  // cmark empties dangerous URLs; an empty href would reload this page.
+  for (const img of div.querySelectorAll('img')) if (!img.getAttribute('src')) img.replaceWith(img.alt || '');
+  for (const a of div.querySelectorAll('a[href]')) {
+    const href = a.getAttribute('href');
+    if (!href) { a.removeAttribute('href'); continue; }
+    if (href.startsWith('/')) continue;
+    a.target = '_blank';
+    a.rel = 'noreferrer noopener nofollow';
+  }
+  return div;
+}
+
+// The item's comments, collapsed under the body: "N comments".
+function renderComments(it) {
+  const list = it.comment_list || [];
+  if (!list.length) return null;
+  const total = Math.max(it.comment_total || 0, list.length);
+  const det = el('details', 'comments');
+  det.append(el('summary', '', `${total} comment${total === 1 ? '' : 's'}`));
+  for (const c of list) {
+    const sec = el('section', 'comment-item');
+    const head = el('p', 'comment-head');
+    head.append(el('span', 'comment-author', c.author || 'unknown'), el('span', 'sep', '·'),
+                el('span', 'muted', day(c.created_at)));
+    sec.append(head, renderedHtml(c.body_html));
+    det.append(sec);
+  }
+  if (total > list.length) det.append(el('p', 'muted more', `The first ${list.length} of ${total} are shown; the rest are on the tracker.`));
+  return det;
 }
 
 function showPane(which, focus) {
@@ -525,16 +552,36 @@ async function showItem(repo, key) {
 
 // ---- help overlay ----------------------------------------------------------
 
+// A modal dialog: while it is open the page behind it is inert (no focus,
+// no clicks), Tab and Shift+Tab cycle inside it, and closing returns focus
+// to where it was.
 let helpReturn = null;
 const helpOpen = () => !$('#help').hidden;
+const behindHelp = () => [...document.body.children].filter((e) => e.id !== 'help' && e.tagName !== 'SCRIPT');
 function openHelp() {
+  if (helpOpen()) return;
   helpReturn = document.activeElement;
+  for (const e of behindHelp()) e.inert = true;
   $('#help').hidden = false;
   $('#help .dialog').focus();
 }
 function closeHelp() {
+  if (!helpOpen()) return;
   $('#help').hidden = true;
-  if (helpReturn && helpReturn.focus) helpReturn.focus({ preventScroll: true });
+  for (const e of behindHelp()) e.inert = false;
+  const back = helpReturn;
+  helpReturn = null;
+  if (back && back !== document.body && back.isConnected && back.focus) back.focus({ preventScroll: true });
+}
+function trapTab(ev) {
+  const dlg = $('#help .dialog');
+  const items = [...dlg.querySelectorAll('a[href], button:not([disabled]), input, select, textarea, [tabindex]:not([tabindex="-1"])')]
+    .filter((e) => !e.hidden);
+  if (!items.length) { ev.preventDefault(); dlg.focus(); return; }
+  const first = items[0], last = items[items.length - 1], cur = document.activeElement;
+  const inside = dlg.contains(cur);
+  if (ev.shiftKey && (!inside || cur === first || cur === dlg)) { ev.preventDefault(); last.focus(); }
+  else if (!ev.shiftKey && (!inside || cur === last)) { ev.preventDefault(); first.focus(); }
 }
 
 // ---- keys ------------------------------------------------------------------
@@ -570,6 +617,7 @@ function onKey(ev) {
   }
   if (helpOpen()) {
     if (k === 'Escape' || k === '?') { ev.preventDefault(); closeHelp(); }
+    else if (k === 'Tab') trapTab(ev);
     return;
   }
   if (state.gPending) {

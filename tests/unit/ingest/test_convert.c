@@ -335,6 +335,8 @@ static void test_type_errors(void **state)
     expect_fail(conv_jira, "{\"key\":\"A-1\"}", "fields: missing");
     expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"summary\":[]}}", "fields.summary: expected string");
     expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"labels\":[3]}}", "fields.labels[0]: expected string");
+    expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"issuelinks\":[{\"type\":{\"name\":1}}]}}",
+                "fields.issuelinks[0].type.name: expected string");
     expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"comment\":{\"comments\":[{\"body\":{}}]}}}",
                 "fields.comment.comments[0].body: expected string");
 }

@@ -201,6 +201,8 @@ static void test_gh_and_repo_option(void **state)
     int64_t r = repo_id(f, "me/mine");
     assert_true(has_link(f, r, "11", "10", LINK_DUPLICATE, "body"));
     assert_true(has_link(f, r, "12", "10", LINK_FIXES, "body"));
+    /* the URL names acme/gadgets, the data's repository, not --repo's */
+    assert_true(has_link(f, r, "10", "12", LINK_RELATED, "body"));
     int64_t id;
     assert_int_equal(store_repo_get(f->st, "acme/gadgets", 0, NULL, NULL, &id, &err), DP_NOTFOUND);
 }

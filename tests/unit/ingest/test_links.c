@@ -111,6 +111,19 @@ static void test_not_links(void **state)
     expect(ITEM_ISSUE, "a ` lone tick\n\nthen #21 `x`", "100>21:r");
 }
 
+/* Closing keywords in a pull request's comments are only mentions. */
+static void test_fixes_not_in_comments(void **state)
+{
+    (void)state;
+    link_vec lv = {0};
+    ingest_links_from_text("5", ITEM_PR, "fixes #4", REPO, "comment", &lv);
+    ingest_links_from_text("5", ITEM_PR, "fixes #3", REPO, "body", &lv);
+    assert_int_equal(lv.n, 2);
+    assert_int_equal(lv.v[0].type, LINK_RELATED);
+    assert_int_equal(lv.v[1].type, LINK_FIXES);
+    link_vec_free(&lv);
+}
+
 static void test_null_repo(void **state)
 {
     (void)state;
@@ -131,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_fixes),
         cmocka_unit_test(test_mentions),
         cmocka_unit_test(test_not_links),
+        cmocka_unit_test(test_fixes_not_in_comments),
         cmocka_unit_test(test_null_repo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

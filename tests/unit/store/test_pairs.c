@@ -1,6 +1,7 @@
 /* test_pairs.c -- the store's pairs and verdicts: replace, every filter of
  * store_pairs_query with paging and counts, neighbours, verdict set/undo. */
 #include "store_fixture.h"
+#include "../../../src/store/store_int.h"
 
 /* Six items and six pairs. By value the order is A C B E D F (B and E tie
  * at 3.0 and B was inserted first).
@@ -442,6 +443,138 @@ static void test_neighbors_follow_query_order(void **state)
     }
 }
 
+/* Counts are cached per handle; a write through this handle or through
+ * another connection must show in the next count. */
+static void test_count_cache_sees_writes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair_filter flt;
+    pair_filter_init(&flt);
+    size_t total = 0, reviewed = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(total, 6);
+    assert_int_equal(reviewed, 0);
+    /* the same handle writes */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(reviewed, 1);
+    /* another connection writes; a read-only handle caches too */
+    store *other, *ro;
+    assert_int_equal(store_open(f->path, &other, &err), DP_OK);
+    assert_int_equal(store_open_readonly(f->path, &ro, &err), DP_OK);
+    assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(reviewed, 1);
+    assert_int_equal(store_verdict_set(other, f->repo, "3", "4", "related", &err), DP_OK);
+    pair p = fx_pair("9", "8", "related", "low", 0.1, 0);
+    const char *q9 = "9";
+    assert_int_equal(store_pairs_replace(other, f->repo, &q9, 1, &p, 1, &err), DP_OK);
+    for (int i = 0; i < 2; i++) {
+        store *h = i ? ro : f->st;
+        assert_int_equal(store_pairs_query(h, &flt, NULL, &total, &reviewed, &err), DP_OK);
+        assert_int_equal(total, 7);
+        assert_int_equal(reviewed, 2);
+    }
+    /* a read snapshot sees the database as of its first read */
+    assert_int_equal(store_read_begin(ro, &err), DP_OK);
+    assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(store_verdict_set(other, f->repo, "5", "6", "related", &err), DP_OK);
+    assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(reviewed, 2);
+    assert_int_equal(store_read_begin(ro, &err), DP_ERR);   /* not nestable */
+    store_read_end(ro);
+    assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(reviewed, 3);
+    store_close(other);
+    store_close(ro);
+}
+
+/* ---- query plans ------------------------------------------------------ */
+
+/* The plan lines of one path ("page", "next-same", ...), '\n'-separated. */
+static char *plan_of(const char *plans, const char *path)
+{
+    sbuf sb;
+    sb_init(&sb);
+    size_t n = strlen(path);
+    for (const char *l = plans; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len > n + 2 && !strncmp(l, path, n) && l[n] == ':') sb_printf(&sb, "%.*s\n", (int)(len - n - 2), l + n + 2);
+        l += len + (e != NULL);
+    }
+    return sb.s ? sb_take(&sb) : xstrdup("");
+}
+
+static void expect_in(const char *plan, const char *what, const char *ctx)
+{
+    if (!strstr(plan, what)) fail_msg("%s: expected \"%s\" in plan:\n%s", ctx, what, plan);
+}
+
+static void expect_not_in(const char *plan, const char *what, const char *ctx)
+{
+    if (strstr(plan, what)) fail_msg("%s: unexpected \"%s\" in plan:\n%s", ctx, what, plan);
+}
+
+/* Every path of every sort, for one repository and for all, with each kind
+ * of filter: pages walk a sort index (no sort of all pairs), neighbours are
+ * index range seeks from the position, counts read the covering index. */
+static void test_query_plans(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    const char *sorts[] = {"value", "prob", "updated"}, *cols[] = {"value", "prob", "updated_at"};
+    for (int all = 0; all < 2; all++) {
+        for (int si = 0; si < 3; si++) {
+            for (int fi = 0; fi < 6; fi++) {
+                pair_filter flt;
+                pair_filter_init(&flt);
+                flt.repo_id = all ? 0 : f->repo;
+                flt.sort = sorts[si];
+                if (fi == 1) { flt.relation = "duplicate"; flt.confidence = "high"; flt.reviewed = 0; }
+                if (fi == 2) { flt.query_state = "open"; flt.cand_state = "closed"; flt.include_known = 0; }
+                if (fi == 3) flt.label = "bug";
+                if (fi == 4) flt.text = "#12";
+                sbuf sb;
+                sb_init(&sb);
+                assert_int_equal(store_pairs_explain(f->st, &flt, &sb, &err), DP_OK);
+                char ctx[96], idx[64], want[96];
+                snprintf(ctx, sizeof ctx, "repo %s, sort %s, filter %d", all ? "all" : "one", sorts[si], fi);
+                snprintf(idx, sizeof idx, "INDEX pairs_%sby_%s", all ? "all_" : "", sorts[si]);
+                const char *paths[] = {"page", "next-same", "next-beyond", "prev-same", "prev-beyond"};
+                for (int pi = 0; pi < 5; pi++) {
+                    char *plan = plan_of(sb_str(&sb), paths[pi]);
+                    char pctx[160];
+                    snprintf(pctx, sizeof pctx, "%s, %s", ctx, paths[pi]);
+                    if (fi != 5) {
+                        expect_in(plan, idx, pctx);
+                        expect_not_in(plan, "TEMP B-TREE", pctx);
+                        /* states are probed per pair, not collected (a title
+                         * search has to read every title, though) */
+                        if (fi != 4) expect_not_in(plan, "SCAN items", pctx);
+                    }
+                    const char *pre = all ? "(" : "(repo_id=? AND ";
+                    if (pi == 1) snprintf(want, sizeof want, "%s%s=? AND id>?)", pre, cols[si]);
+                    if (pi == 2) snprintf(want, sizeof want, "%s%s<?)", pre, cols[si]);
+                    if (pi == 3) snprintf(want, sizeof want, "%s%s=? AND id<?)", pre, cols[si]);
+                    if (pi == 4) snprintf(want, sizeof want, "%s%s>?)", pre, cols[si]);
+                    if (pi && fi != 5) expect_in(plan, want, pctx);
+                    free(plan);
+                }
+                char *count = plan_of(sb_str(&sb), "count");
+                expect_in(count, "COVERING INDEX pairs_filter", ctx);
+                if (!all) expect_in(count, "(repo_id=?", ctx);
+                free(count);
+                char *rev = plan_of(sb_str(&sb), "reviewed");
+                if (strncmp(rev, "SCAN v", 6) && strncmp(rev, "SEARCH v", 8))   /* from the verdicts side */
+                    fail_msg("%s: reviewed count does not start from the verdicts:\n%s", ctx, rev);
+                free(rev);
+                sb_free(&sb);
+            }
+        }
+    }
+}
+
 /* ---- verdicts -------------------------------------------------------- */
 
 static void test_verdicts(void **state)
@@ -483,6 +616,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_repo_separate, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_neighbors, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_neighbors_follow_query_order, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_count_cache_sees_writes, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_query_plans, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_verdicts, fx_setup_seeded, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

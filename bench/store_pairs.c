@@ -1,20 +1,23 @@
-/* bench_pairs.c -- speed of the store's hot paths on a synthetic database:
- * 20k items, 100k pairs (5 per query), 5k verdicts. Not a unit test (no
- * test_ prefix, so `make unit` skips it); build and run by hand:
+/* store_pairs.c -- speed of the store's pair paths on a synthetic database:
+ * 20k items, 100k pairs (5 per query), 5k verdicts. Built and run by
+ * bench/pairs_api.sh (which also loads the HTTP API); by hand:
  *
- *   make BUILD=build/store build/store/store/store_sqlite.o build/store/store/store_items.o \
- *        build/store/store/store_pairs.o build/store/store/store_schema.o \
- *        build/store/common/util.o build/store/common/item.o
- *   cc -std=c11 -D_GNU_SOURCE -O2 -o build/store/bench_pairs tests/unit/store/bench_pairs.c \
- *        $(ls build/store/store/[!.]*.o build/store/common/[!.]*.o) -lsqlite3 -ljansson -lz -lm
- *   build/store/bench_pairs [npairs [keep.db]]
+ *   make BUILD=build/bench build/bench/doppel      # builds the store and common objects
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -o build/bench/store_pairs bench/store_pairs.c \
+ *        $(ls build/bench/store/[!.]*.o build/bench/common/[!.]*.o) \
+ *        $(pkg-config --libs sqlite3 jansson zlib libutf8proc) -lm
+ *   build/bench/store_pairs [npairs [keep.db]] [--plans]
  *
  * With keep.db the database is written there and kept (for EXPLAIN QUERY
- * PLAN sessions); otherwise it lives in a temporary directory.
+ * PLAN sessions); otherwise it lives in a temporary directory. --plans also
+ * prints the query plan of every path of each filter.
  *
  * Prints, for each query, the median of 21 runs in milliseconds of wall
  * time and of process CPU time (the latter is what to compare on a busy
- * machine).
+ * machine), once for one repository and once for all (repo_id 0). Counts
+ * are cached by the store until the database changes, so they are timed
+ * twice: "warm" (cache hit) and "cold" (after a one-row write, whose own
+ * cost is printed too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../../src/store/store.h"
+#include "../src/store/store_int.h"
 
 static const char *words[] = {"crash", "error", "timeout", "parser", "memory", "leak", "docs", "window",
                               "dark",  "mode",  "login",   "cache",  "index",  "query", "slow", "fails"};
@@ -81,6 +84,35 @@ static void run_query(void *p)
     pair_vec_free(&v);
 }
 
+/* The page alone: no counts asked. */
+static void run_page(void *p)
+{
+    qarg *a = p;
+    dp_err err;
+    pair_vec v = {0};
+    if (store_pairs_query(a->st, a->f, &v, NULL, NULL, &err) != DP_OK) die("query", &err);
+    pair_vec_free(&v);
+}
+
+static unsigned writes;
+
+/* A one-row write: enough to make every cached count stale. */
+static void run_write(void *p)
+{
+    qarg *a = p;
+    dp_err err;
+    char v[32];
+    snprintf(v, sizeof v, "%u", ++writes);
+    if (store_kv_set(a->st, 0, "bench.touch", v, &err) != DP_OK) die("kv", &err);
+}
+
+/* Page and counts after a write: the counts are computed afresh. */
+static void run_query_cold(void *p)
+{
+    run_write(p);
+    run_query(p);
+}
+
 static void run_neighbors(void *p)
 {
     qarg *a = p;
@@ -91,12 +123,19 @@ static void run_neighbors(void *p)
 
 int main(int argc, char **argv)
 {
-    size_t npairs = argc > 1 ? (size_t)atol(argv[1]) : 100000;
+    int plans = 0, npos = 0;
+    const char *pos[2] = {NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--plans")) plans = 1;
+        else if (npos < 2) pos[npos++] = argv[i];
+    }
+    size_t npairs = pos[0] ? (size_t)atol(pos[0]) : 100000;
+    if (npairs < 10) npairs = 10;
     size_t nitems = npairs / 5;
-    char dir[] = "/tmp/doppel-bench-XXXXXX", path[64];
+    char dir[] = "/tmp/doppel-bench-XXXXXX", path[512];
     if (!mkdtemp(dir)) return 1;
     snprintf(path, sizeof path, "%s/b.db", dir);
-    if (argc > 2) snprintf(path, sizeof path, "%s", argv[2]);
+    if (pos[1]) snprintf(path, sizeof path, "%s", pos[1]);
     store *st;
     dp_err err;
     int64_t repo;
@@ -183,22 +222,38 @@ int main(int argc, char **argv)
     q[7].name = "hide known, sort prob";
     q[7].f.include_known = 0;
     q[7].f.sort = "prob";
-    for (int i = 0; i < 8; i++) {
-        qarg a = {st, &q[i].f, 0, 0, 0};
-        timing t = median_of(run_query, &a);
-        printf("query %-34s total %6zu rows %2zu  median %7.2f ms wall %7.2f ms cpu\n", q[i].name, a.total, a.rows,
-               t.wall, t.cpu);
-    }
     pair mid;
     if (store_pair_find(st, repo, ps[npairs / 2].query_key, ps[npairs / 2].cand_key, &mid, &err) != DP_OK)
         die("find", &err);
-    int nb[] = {0, 2, 4};
-    for (int i = 0; i < 3; i++) {
-        qarg a = {st, &q[nb[i]].f, mid.id, 0, 0};
-        timing t = median_of(run_neighbors, &a);
-        printf("neighbors %-30s                       median %7.2f ms wall %7.2f ms cpu\n", q[nb[i]].name, t.wall,
-               t.cpu);
+    for (int all = 0; all < 2; all++) {
+        printf("-- %s\n", all ? "all repositories (repo_id 0)" : "one repository");
+        for (int i = 0; i < 8; i++) {
+            q[i].f.repo_id = all ? 0 : repo;
+            qarg a = {st, &q[i].f, 0, 0, 0};
+            timing warm = median_of(run_query, &a), cold = median_of(run_query_cold, &a);
+            timing page = median_of(run_page, &a);
+            printf("query %-34s total %6zu rows %2zu  page %6.2f ms | +count warm %6.2f cold %6.2f ms "
+                   "(cpu %6.2f)\n",
+                   q[i].name, a.total, a.rows, page.wall, warm.wall, cold.wall, cold.cpu);
+            if (plans) {
+                sbuf sb;
+                sb_init(&sb);
+                if (store_pairs_explain(st, &q[i].f, &sb, &err) != DP_OK) die("explain", &err);
+                printf("%s", sb_str(&sb));
+                sb_free(&sb);
+            }
+        }
+        int nb[] = {0, 2, 4, 5};
+        for (int i = 0; i < 4; i++) {
+            qarg a = {st, &q[nb[i]].f, mid.id, 0, 0};
+            timing t = median_of(run_neighbors, &a);
+            printf("neighbors %-30s                       median %7.2f ms wall %7.2f ms cpu\n", q[nb[i]].name,
+                   t.wall, t.cpu);
+        }
     }
+    qarg w = {st, NULL, 0, 0, 0};
+    timing wt = median_of(run_write, &w);
+    printf("one-row write (kv) that invalidates cached counts: median %.2f ms wall\n", wt.wall);
     pair_free(&mid);
 
     for (size_t i = 0; i < npairs; i++) {
@@ -207,8 +262,8 @@ int main(int argc, char **argv)
     }
     free(ps);
     store_close(st);
-    char p2[80];
-    if (argc > 2) {
+    char p2[600];
+    if (pos[1]) {
         rmdir(dir);
         return 0;
     }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test_import.sh -- `doppel import`: every input shape, counts in the store,
+# idempotent re-import, newer-wins, and malformed input that must fail with
+# file:line, exit 1 and a store identical to before.
+source "$ROOT/tests/cli/lib.sh"
+IN=$FIX/ingest
+DB=$T/d.db
+
+q() { sqlite3 "$1" "$2"; }
+dump() { sqlite3 "$1" .dump; }
+
+# ---- usage ----------------------------------------------------------------
+out=$("$DOPPEL" import --help 2>&1); rc=$?
+check_eq "--help exits 0" 0 "$rc"
+check_contains "--help shows usage" "usage: doppel import FILE..." "$out"
+"$DOPPEL" import --db "$DB" >/dev/null 2>&1; check_eq "no files is a usage error" 2 $?
+"$DOPPEL" import --bogus x >/dev/null 2>&1; check_eq "unknown option is a usage error" 2 $?
+"$DOPPEL" import --format xml "$IN/gh_issues.json" >/dev/null 2>&1
+check_eq "unknown format is a usage error" 2 $?
+"$DOPPEL" import --db "$DB" --repo >/dev/null 2>&1; check_eq "--repo without value" 2 $?
+
+# ---- GitHub REST issues (two concatenated pages) + comments ----------------
+out=$("$DOPPEL" import --db "$DB" "$IN/github_issues.json" "$IN/github_comments.json" 2>&1); rc=$?
+check_eq "github import exits 0" 0 "$rc"
+check_contains "summary line" "6 items read, 6 written, 3 comments, 7 links" "$out"
+check_contains "summary has MB/s" "MB/s)" "$out"
+check_eq "no progress bar on a non-terminal" 0 "$(printf "%s" "$out" | tr -cd "\r" | wc -c)"
+check_eq "repository from repository_url" "acme/widgets|github" "$(q "$DB" 'SELECT name, kind FROM repositories')"
+check_eq "issues and pull requests" "0|4
+1|2" "$(q "$DB" 'SELECT kind, count(*) FROM items GROUP BY kind ORDER BY kind')"
+check_eq "comments stored" 3 "$(q "$DB" 'SELECT count(*) FROM comments')"
+check_eq "duplicate from 'Duplicate of #1'" "2|1|body" \
+    "$(q "$DB" "SELECT src_key, dst_key, source FROM links WHERE type = 1 AND source = 'body'")"
+check_eq "duplicate from a comment" "4|1" \
+    "$(q "$DB" "SELECT src_key, dst_key FROM links WHERE type = 1 AND source = 'comment'")"
+check_eq "fixes from pull requests" "3>1 6>5" \
+    "$(q "$DB" "SELECT group_concat(src_key || '>' || dst_key, ' ') FROM (SELECT * FROM links WHERE type = 3 ORDER BY src_key)")"
+check_eq "label colour" "d73a4a" "$(q "$DB" "SELECT color FROM labels WHERE name = 'bug'")"
+check_eq "merged PR" "closed|merged" "$(q "$DB" "SELECT state, state_reason FROM items WHERE key = '3'")"
+
+# ---- idempotent re-import -------------------------------------------------
+before=$(dump "$DB")
+out=$("$DOPPEL" import --db "$DB" "$IN/github_issues.json" "$IN/github_comments.json" 2>&1)
+check_contains "re-import writes nothing" "6 items read, 0 written" "$out"
+check_eq "re-import leaves the store identical" "$before" "$(dump "$DB")"
+
+# ---- newer updated_at wins, older loses -------------------------------------
+mk() {  # number title updated_at
+    printf '{"number":%s,"node_id":"n","title":"%s","updated_at":"%s","repository_url":"https://api.github.com/repos/acme/widgets"}\n' "$@"
+}
+mk 4 "Renamed issue" 2024-01-01T00:00:00Z >"$T/newer.json"
+mk 4 "Stale copy" 2020-01-01T00:00:00Z >"$T/older.json"
+out=$("$DOPPEL" import --db "$DB" "$T/newer.json" 2>&1)
+check_contains "newer copy is written" "1 items read, 1 written" "$out"
+"$DOPPEL" import --db "$DB" "$T/older.json" >/dev/null 2>&1
+check_eq "older copy does not win" "Renamed issue" "$(q "$DB" "SELECT title FROM items WHERE key = '4'")"
+
+# ---- gh CLI, --repo, stdin ------------------------------------------------
+DB2=$T/gh.db
+out=$("$DOPPEL" import --db "$DB2" "$IN/gh_issues.json" "$IN/gh_prs.json" 2>&1)
+check_contains "gh import" "3 items read, 3 written" "$out"
+check_eq "gh repository from url" "acme/gadgets" "$(q "$DB2" 'SELECT name FROM repositories')"
+check_eq "gh PR detected from /pull/" "12|1|closed" "$(q "$DB2" 'SELECT key, kind, state FROM items WHERE kind = 1')"
+check_eq "gh links" "10>12:2 11>10:1 12>10:3" \
+    "$(q "$DB2" "SELECT group_concat(src_key || '>' || dst_key || ':' || type, ' ') FROM (SELECT * FROM links ORDER BY src_key)")"
+DB3=$T/stdin.db
+out=$("$DOPPEL" import --db "$DB3" --repo me/mine --format gh - <"$IN/gh_issues.json" 2>&1)
+check_contains "stdin with --repo and --format" "2 items read, 2 written" "$out"
+check_eq "--repo names the repository" "me/mine" "$(q "$DB3" 'SELECT name FROM repositories')"
+
+# ---- Jira search page and gzip --------------------------------------------
+DB4=$T/jira.db
+out=$("$DOPPEL" import --db "$DB4" "$IN/jira_search.json" 2>&1)
+check_contains "jira import (5 links found, both sides of one link)" "3 items read, 3 written, 3 comments, 5 links" "$out"
+check_eq "jira links stored once" 3 "$(q "$DB4" 'SELECT count(*) FROM links')"
+check_eq "jira project is the repository" "DEMO|jira" "$(q "$DB4" 'SELECT name, kind FROM repositories')"
+check_eq "jira duplicate direction" "DEMO-2|DEMO-1|jira:Duplicate" \
+    "$(q "$DB4" 'SELECT src_key, dst_key, source FROM links WHERE type = 1')"
+check_eq "jira state from resolution" "closed|Duplicate" \
+    "$(q "$DB4" "SELECT state, state_reason FROM items WHERE key = 'DEMO-2'")"
+DB5=$T/gz.db
+gzip -c "$IN/github_issues.json" >"$T/issues.json.gz"
+gzip -c "$IN/jira_search.json" >"$T/jira.json.gz"
+out=$("$DOPPEL" import --db "$DB5" "$T/issues.json.gz" "$T/jira.json.gz" 2>&1)
+check_contains "gzip import" "9 items read, 9 written" "$out"
+check_eq "gzip gives the same items" 9 "$(q "$DB5" 'SELECT count(*) FROM items')"
+
+# ---- malformed input: exit 1, file:line in the message, store unchanged ----
+GOOD='{"number":20,"node_id":"g","title":"fine","updated_at":"2025-01-01T00:00:00Z","repository_url":"https://api.github.com/repos/acme/widgets"}'
+bad_case() {  # name file expected-message-part
+    local name=$1 file=$2 want=$3 before after out rc
+    before=$(dump "$DB")
+    out=$("$DOPPEL" import --db "$DB" "$IN/gh_issues.json" "$file" 2>&1); rc=$?
+    after=$(dump "$DB")
+    check_eq "$name: exit 1" 1 "$rc"
+    check_contains "$name: message" "$want" "$out"
+    check_eq "$name: store unchanged" "$before" "$after"
+}
+{ echo "["; echo "$GOOD,"; echo '{"number":21,"title":7}'; echo "]"; } >"$T/type.json"
+bad_case "title a number" "$T/type.json" "type.json:3 (byte 143): title: expected string"
+{ echo "$GOOD"; echo '{"number":21,,}'; } >"$T/syntax.ndjson"
+bad_case "bad JSON" "$T/syntax.ndjson" "syntax.ndjson:2 (byte 154): invalid JSON"
+{ echo "$GOOD"; printf '{"number":21,"title":"caf\xff"}\n'; } >"$T/utf8.json"
+bad_case "invalid UTF-8" "$T/utf8.json" "utf8.json:2 (byte 165): invalid JSON: unable to decode byte 0xff"
+{ echo "$GOOD"; printf '{"number":21,"title":"a\0b"}\n'; } >"$T/nul.json"
+bad_case "raw NUL byte" "$T/nul.json" "nul.json:2 (byte 163): invalid JSON: control character 0x0"
+{ echo "$GOOD"; printf '{"number":21,"title":"a\\u0000b"}\n'; } >"$T/esc.json"
+bad_case "escaped NUL" "$T/esc.json" 'esc.json:2 (byte 171): invalid JSON: string contains \u0000'
+{ echo "["; echo "$GOOD,"; printf '{"number":21,"title":"cut off'; } >"$T/trunc.json"
+bad_case "truncated file" "$T/trunc.json" "trunc.json:3 (byte 143): unexpected end of input"
+{ echo "$GOOD"; printf '{"number":21,"title":"big","body":"'; head -c 52428800 /dev/zero | tr '\0' a; printf '"}\n'; } >"$T/big.json"
+bad_case "50 MB body" "$T/big.json" "big.json:2 (byte 140): record larger than the 16 MiB limit"
+rm -f "$T/big.json"
+gzip -c "$T/type.json" >"$T/type.json.gz"
+bad_case "error inside gzip" "$T/type.json.gz" "type.json.gz:3 (byte 143): title: expected string"
+bad_case "missing file" "$T/nope.json" "nope.json: cannot open"
+check_eq "first file of a failed import was not kept" 0 \
+    "$(q "$DB" "SELECT count(*) FROM repositories WHERE name = 'acme/gadgets'")"
+
+echo "1..$_n"

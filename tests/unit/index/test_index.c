@@ -1,0 +1,398 @@
+/* test_index.c -- BM25F index: hand-computed scores, MaxScore top-k equal
+ * to exhaustive scoring, ranges and exclusion, accessors, determinism and
+ * concurrent queries (src/index). */
+#include "testutil.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/index/index.h"
+
+static void mk(item *it, const char *key, const char *title, const char *body)
+{
+    item_init(it);
+    it->key = xstrdup(key);
+    it->title = xstrdup(title);
+    it->body = xstrdup(body ? body : "");
+}
+
+static void free_items(item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+/* ---- hand-checkable corpus -------------------------------------------------- */
+
+static void tiny_params(index_params *p)
+{
+    index_params_default(p);
+    p->k1 = 1.2;
+    p->weight[FIELD_TITLE] = 3.0;
+    p->b[FIELD_TITLE] = 0.5;
+    p->query_k1 = 0;          /* query saturation = k1 */
+    p->bigrams = 0;
+    p->strip_templates = 0;
+    p->query_max_terms = 0;
+    p->threads = 1;
+}
+
+static void test_bm25f_hand(void **st)
+{
+    (void)st;
+    item *v = xcalloc(3, sizeof *v);
+    mk(&v[0], "A-1", "alpha beta", NULL);
+    mk(&v[1], "A-2", "alpha gamma gamma", NULL);
+    mk(&v[2], "A-3", "delta", NULL);
+    index_params p;
+    tiny_params(&p);
+    dindex *ix;
+    dp_err err;
+    assert_int_equal(index_build(v, 3, &p, &ix, &err), DP_OK);
+    assert_int_equal(index_ndocs(ix), 3);
+    assert_int_equal(index_nterms(ix), 4);
+
+    item q;
+    mk(&q, "Q", "alpha gamma", NULL);
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    index_query qq;
+    index_query_from_item(ix, tk, &q, &qq);
+    assert_int_equal(qq.n, 2);
+    index_hit hits[5];
+    size_t n = index_topk(ix, &qq, 0, 3, UINT32_MAX, 5, hits);
+    assert_int_equal(n, 2);
+    assert_int_equal(hits[0].doc, 1);
+    assert_int_equal(hits[1].doc, 0);
+
+    /* By hand: N = 3, avg title length 2, title weight 3, b 0.5, k1 1.2.
+     *  idf(alpha) = ln(1 + 1.5/2.5) = ln 1.6, idf(gamma) = ln(1 + 2.5/1.5) = ln(8/3)
+     *  doc 1: norm = 0.5 + 0.5*3/2 = 1.25; alpha: 3/1.25 = 2.4 -> 2.4/3.6;
+     *         gamma: 6/1.25 = 4.8 -> 4.8/6.0 = 0.8
+     *  doc 0: norm 1; alpha: 3 -> 3/4.2
+     *  query: length 2 (norm 1), tf 1: t = 3, qw = t(k1+1)/(k1+t) = 6.6/4.2 */
+    double qw = 6.6 / 4.2;
+    double s1 = qw * (log(1.6) * 2.4 / 3.6 + log(8.0 / 3.0) * 0.8);
+    double s0 = qw * log(1.6) * 3.0 / 4.2;
+    assert_float_equal(hits[0].score, s1, 1e-5);
+    assert_float_equal(hits[1].score, s0, 1e-5);
+    assert_float_equal(index_score(ix, &qq, 1), hits[0].score, 0);
+    assert_float_equal(index_score(ix, &qq, 2), 0.0, 0);
+    double f[FIELD_COUNT];
+    index_score_fields(ix, &qq, 1, f);
+    assert_float_equal(f[FIELD_TITLE], s1, 1e-5);
+    assert_float_equal(f[FIELD_PROSE] + f[FIELD_CODE] + f[FIELD_LABELS], 0.0, 0);
+
+    /* idf and df accessors, term strings */
+    int64_t t = -1;
+    for (uint32_t i = 0; i < index_nterms(ix); i++)
+        if (strcmp(index_term_str(ix, i), "alpha") == 0) t = i;
+    assert_true(t >= 0);
+    assert_int_equal(index_df(ix, (uint32_t)t), 2);
+    assert_float_equal(index_idf(ix, (uint32_t)t), log(1.6), 1e-6);
+    assert_int_equal(index_find(ix, "A-2"), 1);
+    assert_int_equal(index_find(ix, "nope"), -1);
+    assert_string_equal(index_item(ix, 2)->key, "A-3");
+
+    /* forward view */
+    index_doc_terms dt;
+    index_doc_terms_get(ix, 1, &dt);
+    assert_int_equal(dt.n, 2);
+    assert_int_equal(dt.len[FIELD_TITLE], 3);
+    assert_true(dt.terms[0] < dt.terms[1]);
+    unsigned sum = 0;
+    for (size_t i = 0; i < dt.n; i++) sum += dt.tf[i][FIELD_TITLE];
+    assert_int_equal(sum, 3);
+
+    /* query from a doc: its own duplicate-free corpus has only alpha shared */
+    index_query_free(&qq);
+    index_query_from_doc(ix, 0, &qq);
+    assert_int_equal(qq.n, 1);   /* beta is df 1: cannot match another doc */
+    n = index_topk(ix, &qq, 0, 3, 0, 5, hits);
+    assert_int_equal(n, 1);
+    assert_int_equal(hits[0].doc, 1);
+    uint32_t sh[4];
+    assert_int_equal(index_shared_terms(ix, 0, 1, sh, 4), 1);
+    assert_string_equal(index_term_str(ix, sh[0]), "alpha");
+
+    index_query_free(&qq);
+    text_tokenizer_free(tk);
+    item_free(&q);
+    index_free(ix);
+    free_items(v, 3);
+}
+
+static void test_title_outweighs_body(void **st)
+{
+    (void)st;
+    item *v = xcalloc(3, sizeof *v);
+    mk(&v[0], "1", "Replication stalls", "Some unrelated text about the cluster");
+    mk(&v[1], "2", "Cluster upgrade", "The replication of blocks stalls sometimes during upgrade");
+    mk(&v[2], "3", "Other thing", "nothing related here at all");
+    index_params p;
+    index_params_default(&p);
+    p.strip_templates = 0;
+    dindex *ix;
+    assert_int_equal(index_build(v, 3, &p, &ix, NULL), DP_OK);
+    item q;
+    mk(&q, "Q", "replication stalls", "");
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    index_query qq;
+    index_query_from_item(ix, tk, &q, &qq);
+    index_hit h[3];
+    assert_int_equal(index_topk(ix, &qq, 0, 3, UINT32_MAX, 3, h), 2);
+    assert_int_equal(h[0].doc, 0);
+    assert_int_equal(h[1].doc, 1);
+    index_query_free(&qq);
+    text_tokenizer_free(tk);
+    item_free(&q);
+    index_free(ix);
+    free_items(v, 3);
+}
+
+/* ---- random corpus ---------------------------------------------------------------- */
+
+static uint64_t rng = 88172645463325252ULL;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+/* Zipf-ish word: small ids are much more frequent. */
+static void word(sbuf *sb)
+{
+    uint32_t r = rnd() % 1000, id = (r * r) / 4000;   /* 0..249, skewed */
+    char w[8];
+    w[0] = 'q';
+    w[1] = (char)('a' + id % 26);
+    w[2] = (char)('a' + (id / 26) % 26);
+    w[3] = 'x';
+    w[4] = '\0';
+    sb_adds(sb, w);
+    sb_addc(sb, ' ');
+}
+
+static item *random_corpus(size_t n)
+{
+    item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        sbuf t, b;
+        sb_init(&t);
+        sb_init(&b);
+        int nt = 2 + (int)(rnd() % 6), nb = (int)(rnd() % 60);
+        for (int j = 0; j < nt; j++) word(&t);
+        for (int j = 0; j < nb; j++) {
+            word(&b);
+            if (rnd() % 12 == 0) sb_addc(&b, '\n');
+        }
+        if (rnd() % 3 == 0) sb_adds(&b, "\n```\nqcode qcodeb\n```\n");
+        char key[32];
+        snprintf(key, sizeof key, "R-%zu", i);
+        mk(&v[i], key, sb_str(&t), sb_str(&b));
+        if (rnd() % 4 == 0) sv_push(&v[i].labels, rnd() % 2 ? "qlabela" : "qlabelb");
+        sb_free(&t);
+        sb_free(&b);
+    }
+    return v;
+}
+
+#define NR 600
+
+static void test_topk_equals_exhaustive(void **st)
+{
+    (void)st;
+    item *v = random_corpus(NR);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 2;
+    dindex *ix;
+    assert_int_equal(index_build(v, NR, &p, &ix, NULL), DP_OK);
+    index_hit a[50], b[50];
+    size_t checked = 0;
+    for (uint32_t d = 0; d < NR; d += 3) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        size_t k = 1 + rnd() % 40;
+        uint32_t lo = rnd() % 3 == 0 ? rnd() % NR : 0;
+        uint32_t hi = rnd() % 3 == 0 ? lo + rnd() % (NR - lo + 1) : NR;
+        size_t na = index_topk(ix, &q, lo, hi, d, k, a);
+        size_t nb = index_topk_exhaustive(ix, &q, lo, hi, d, k, b);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].doc, b[i].doc);
+            assert_true(a[i].score == b[i].score);
+            assert_true(a[i].doc >= lo && a[i].doc < hi && a[i].doc != d);
+            assert_float_equal(index_score(ix, &q, a[i].doc), a[i].score, 0);
+            if (i) assert_true(a[i - 1].score > a[i].score ||
+                               (a[i - 1].score == a[i].score && a[i - 1].doc < a[i].doc));
+        }
+        checked += na;
+        index_query_free(&q);
+    }
+    assert_true(checked > 1000);   /* the comparison saw real results */
+    index_free(ix);
+    free_items(v, NR);
+}
+
+static void test_range_exclude(void **st)
+{
+    (void)st;
+    item *v = xcalloc(6, sizeof *v);
+    for (int i = 0; i < 6; i++) {
+        char key[24];
+        snprintf(key, sizeof key, "K-%d", i);
+        mk(&v[i], key, "same words here", NULL);   /* all tie */
+    }
+    index_params p;
+    index_params_default(&p);
+    p.strip_templates = 0;
+    dindex *ix;
+    assert_int_equal(index_build(v, 6, &p, &ix, NULL), DP_OK);
+    index_query q;
+    index_query_from_doc(ix, 3, &q);
+    index_hit h[10];
+    /* ties break by lower doc; the excluded doc never appears */
+    size_t n = index_topk(ix, &q, 0, 6, 3, 10, h);
+    assert_int_equal(n, 5);
+    uint32_t want[] = {0, 1, 2, 4, 5};
+    for (size_t i = 0; i < n; i++) assert_int_equal(h[i].doc, want[i]);
+    n = index_topk(ix, &q, 0, 6, 3, 2, h);
+    assert_int_equal(n, 2);
+    assert_int_equal(h[0].doc, 0);
+    assert_int_equal(h[1].doc, 1);
+    n = index_topk(ix, &q, 2, 5, 3, 10, h);
+    assert_int_equal(n, 2);
+    assert_int_equal(h[0].doc, 2);
+    assert_int_equal(h[1].doc, 4);
+    assert_int_equal(index_topk(ix, &q, 4, 4, UINT32_MAX, 10, h), 0);
+    assert_int_equal(index_topk(ix, &q, 5, 99, UINT32_MAX, 10, h), 1);   /* hi clamps */
+    assert_int_equal(index_topk(ix, &q, 0, 6, UINT32_MAX, 0, h), 0);
+    index_query_free(&q);
+    index_free(ix);
+    free_items(v, 6);
+}
+
+static void test_deterministic_threads(void **st)
+{
+    (void)st;
+    item *v = random_corpus(300);
+    index_params p;
+    index_params_default(&p);
+    dindex *a, *b;
+    p.threads = 1;
+    assert_int_equal(index_build(v, 300, &p, &a, NULL), DP_OK);
+    p.threads = 3;
+    assert_int_equal(index_build(v, 300, &p, &b, NULL), DP_OK);
+    assert_int_equal(index_nterms(a), index_nterms(b));
+    for (uint32_t t = 0; t < index_nterms(a); t++)
+        assert_string_equal(index_term_str(a, t), index_term_str(b, t));
+    for (uint32_t d = 0; d < 300; d += 7) {
+        index_query qa, qb;
+        index_query_from_doc(a, d, &qa);
+        index_query_from_doc(b, d, &qb);
+        index_hit ha[10], hb[10];
+        size_t na = index_topk(a, &qa, 0, 300, d, 10, ha);
+        size_t nb = index_topk(b, &qb, 0, 300, d, 10, hb);
+        assert_int_equal(na, nb);
+        assert_memory_equal(ha, hb, na * sizeof *ha);
+        index_query_free(&qa);
+        index_query_free(&qb);
+    }
+    index_free(a);
+    index_free(b);
+    free_items(v, 300);
+}
+
+typedef struct tjob {
+    const dindex *ix;
+    const index_hit *ref;   /* [NR * 10] */
+    const size_t *nref;
+    int bad;
+} tjob;
+
+static void *tquery(void *arg)
+{
+    tjob *j = arg;
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    for (uint32_t d = 0; d < NR; d++) {
+        index_query q;
+        index_query_from_doc(j->ix, d, &q);
+        index_hit h[10];
+        size_t n = index_topk(j->ix, &q, 0, NR, d, 10, h);
+        if (n != j->nref[d] || memcmp(h, j->ref + d * 10, n * sizeof *h) != 0) j->bad++;
+        index_query_free(&q);
+        /* the item path too: needs its own tokenizer */
+        index_query_from_item(j->ix, tk, index_item(j->ix, d), &q);
+        index_query_free(&q);
+    }
+    text_tokenizer_free(tk);
+    return NULL;
+}
+
+static void test_concurrent_queries(void **st)
+{
+    (void)st;
+    item *v = random_corpus(NR);
+    dindex *ix;
+    assert_int_equal(index_build(v, NR, NULL, &ix, NULL), DP_OK);
+    index_hit *ref = xmalloc(NR * 10 * sizeof *ref);
+    size_t *nref = xmalloc(NR * sizeof *nref);
+    for (uint32_t d = 0; d < NR; d++) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        nref[d] = index_topk(ix, &q, 0, NR, d, 10, ref + d * 10);
+        index_query_free(&q);
+    }
+    pthread_t th[4];
+    tjob jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (tjob){ix, ref, nref, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, tquery, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+    free(ref);
+    free(nref);
+    index_free(ix);
+    free_items(v, NR);
+}
+
+static void test_fields_and_signals_kept(void **st)
+{
+    (void)st;
+    item *v = xcalloc(2, sizeof *v);
+    mk(&v[0], "X-1", "Crash", "It fails\n\tat org.a.B.c(B.java:1)\n");
+    mk(&v[1], "X-2", "Other", "");
+    dindex *ix;
+    assert_int_equal(index_build(v, 2, NULL, &ix, NULL), DP_OK);
+    assert_non_null(strstr(index_doc_fields(ix, 0)->f[FIELD_CODE], "org.a.B.c"));
+    assert_true(sv_contains(&index_doc_signals(ix, 0)->frames, "org.a.B.c"));
+    assert_non_null(index_template(ix));
+    assert_null(index_doc_fields(ix, 2));
+    index_free(ix);
+    free_items(v, 2);
+    /* empty corpus */
+    assert_int_equal(index_build(NULL, 0, NULL, &ix, NULL), DP_OK);
+    assert_int_equal(index_ndocs(ix), 0);
+    index_free(ix);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bm25f_hand),
+        cmocka_unit_test(test_title_outweighs_body),
+        cmocka_unit_test(test_topk_equals_exhaustive),
+        cmocka_unit_test(test_range_exclude),
+        cmocka_unit_test(test_deterministic_threads),
+        cmocka_unit_test(test_concurrent_queries),
+        cmocka_unit_test(test_fields_and_signals_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,397 @@
+/* test_text.c -- tokenizer, field split, template learning and signal
+ * extraction (src/text). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/text/text.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static strvec toks_opts(const char *s, const text_opts *o)
+{
+    text_tokenizer *tk = text_tokenizer_new(o);
+    strvec v = {0};
+    text_tokenize(tk, s, strlen(s), &v);
+    text_tokenizer_free(tk);
+    return v;
+}
+
+static strvec toks(const char *s)
+{
+    return toks_opts(s, NULL);
+}
+
+static void assert_has(const strvec *v, const char *t)
+{
+    if (!sv_contains(v, t)) {
+        for (size_t i = 0; i < v->n; i++) fprintf(stderr, "  tok[%zu] = '%s'\n", i, v->v[i]);
+        fail_msg("token '%s' missing", t);
+    }
+}
+
+static void assert_not(const strvec *v, const char *t)
+{
+    if (sv_contains(v, t)) fail_msg("token '%s' unexpected", t);
+}
+
+static void split_text(const char *title, const char *body, const text_template *tpl, text_fields *tf)
+{
+    item it;
+    item_init(&it);
+    it.title = xstrdup(title);
+    it.body = xstrdup(body);
+    text_split(&it, tpl, tf);
+    item_free(&it);
+}
+
+static char *fixture(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, FIXTURES "/text/%s", name);
+    char *buf;
+    size_t len;
+    dp_err err;
+    assert_int_equal(dp_read_file(path, &buf, &len, &err), DP_OK);
+    return buf;
+}
+
+/* ---- tokenizer ------------------------------------------------------------------ */
+
+static void test_tok_camel(void **st)
+{
+    (void)st;
+    strvec v = toks("NullPointerException in getFileStatus and HTTPServer");
+    assert_has(&v, "null");
+    assert_has(&v, "pointer");
+    assert_has(&v, "except");
+    assert_has(&v, "get");
+    assert_has(&v, "file");
+    assert_has(&v, "status");
+    assert_has(&v, "http");
+    assert_has(&v, "server");
+    assert_not(&v, "in");
+    assert_not(&v, "and");
+    sv_free(&v);
+}
+
+static void test_tok_snake_kebab(void **st)
+{
+    (void)st;
+    strvec v = toks("max_block_size dfs-client-retry");
+    assert_string_equal(v.v[0], "max_block_size");
+    assert_has(&v, "max");
+    assert_has(&v, "block");
+    assert_has(&v, "size");
+    assert_has(&v, "dfs-client-retry");
+    assert_has(&v, "client");
+    assert_has(&v, "retri");
+    sv_free(&v);
+}
+
+static void test_tok_paths_dotted(void **st)
+{
+    (void)st;
+    strvec v = toks("see src/core/io.c and org.apache.hadoop.fs.FileSystem.");
+    assert_has(&v, "src/core/io.c");
+    assert_has(&v, "src");
+    assert_has(&v, "core");
+    assert_has(&v, "io");
+    assert_has(&v, "org.apache.hadoop.fs.filesystem");   /* whole, folded, trailing dot trimmed */
+    assert_has(&v, "hadoop");
+    assert_has(&v, "filesystem");
+    assert_has(&v, "system");
+    sv_free(&v);
+    text_opts o;
+    text_opts_default(&o);
+    o.code_split = 0;
+    v = toks_opts("org.apache.Foo", &o);
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.v[0], "org.apache.foo");
+    sv_free(&v);
+}
+
+static void test_tok_error_codes(void **st)
+{
+    (void)st;
+    strvec v = toks("ORA-00942 E1234 HTTP 404");
+    assert_has(&v, "ora-00942");
+    assert_has(&v, "ora");
+    assert_has(&v, "e1234");
+    assert_has(&v, "http");
+    assert_has(&v, "404");
+    sv_free(&v);
+}
+
+static void test_tok_numbers(void **st)
+{
+    (void)st;
+    strvec v = toks("crash at 0x7ffd1234 after 123456789 ms, version v2.7.1 on port 8020 (7 times) "
+                    "2014-01-16 commit deadbeef12");
+    assert_not(&v, "0x7ffd1234");
+    assert_not(&v, "123456789");
+    assert_not(&v, "7");
+    assert_not(&v, "deadbeef12");
+    assert_not(&v, "2014-01-16");
+    assert_has(&v, "2.7.1");
+    assert_has(&v, "8020");
+    sv_free(&v);
+}
+
+static void test_tok_unicode(void **st)
+{
+    (void)st;
+    strvec a = toks("Straße ＦＵＬＬ Ünïcode");
+    strvec b = toks("STRASSE full üNÏCODE");
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) assert_string_equal(a.v[i], b.v[i]);
+    assert_has(&a, "full");
+    sv_free(&a);
+    sv_free(&b);
+    /* invalid UTF-8 keeps the ASCII words and never crashes */
+    strvec c = toks("bad \xff\xfe bytes");
+    assert_has(&c, "bad");
+    assert_has(&c, "byte");
+    sv_free(&c);
+}
+
+static void test_tok_stem_stop(void **st)
+{
+    (void)st;
+    strvec v = toks("The connections were running and failing");
+    assert_has(&v, "connect");
+    assert_has(&v, "run");
+    assert_has(&v, "fail");
+    assert_not(&v, "the");
+    assert_not(&v, "were");
+    assert_not(&v, "and");
+    assert_int_equal(v.n, 3);
+    sv_free(&v);
+    text_opts o = {0, 0, 1};
+    v = toks_opts("The running", &o);
+    assert_has(&v, "the");
+    assert_has(&v, "running");
+    sv_free(&v);
+}
+
+static int nextra, nprimary;
+static void count_cb(void *ctx, const char *t, size_t n, int extra)
+{
+    (void)ctx;
+    (void)t;
+    (void)n;
+    if (extra) nextra++;
+    else nprimary++;
+}
+
+static void test_tok_extra_flags(void **st)
+{
+    (void)st;
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    nextra = nprimary = 0;
+    const char *s = "NullPointerException thrown";
+    text_tokenize_cb(tk, s, strlen(s), count_cb, NULL);
+    assert_int_equal(nprimary, 2);   /* whole word, "thrown" */
+    assert_int_equal(nextra, 3);     /* null, pointer, except */
+    text_tokenizer_free(tk);
+}
+
+/* ---- split ------------------------------------------------------------------------ */
+
+static void test_split_fences_inline(void **st)
+{
+    (void)st;
+    text_fields tf;
+    split_text(" A title ", "Some text\n```sh\nrm -rf build\n```\nuse `make all` now\n~~~\ntilde code\n~~~\nend", NULL, &tf);
+    assert_string_equal(tf.f[FIELD_TITLE], "A title");
+    assert_non_null(strstr(tf.f[FIELD_PROSE], "Some text"));
+    assert_non_null(strstr(tf.f[FIELD_PROSE], "use"));
+    assert_non_null(strstr(tf.f[FIELD_PROSE], "end"));
+    assert_null(strstr(tf.f[FIELD_PROSE], "rm -rf"));
+    assert_null(strstr(tf.f[FIELD_PROSE], "make all"));
+    assert_null(strstr(tf.f[FIELD_PROSE], "tilde"));
+    assert_non_null(strstr(tf.f[FIELD_CODE], "rm -rf build"));
+    assert_non_null(strstr(tf.f[FIELD_CODE], "make all"));
+    assert_non_null(strstr(tf.f[FIELD_CODE], "tilde code"));
+    assert_string_equal(tf.f[FIELD_LABELS], "");
+    text_fields_free(&tf);
+}
+
+static void test_split_jira(void **st)
+{
+    (void)st;
+    char *body = fixture("jira_trace.txt");
+    text_fields tf;
+    split_text("DataNode NPE", body, NULL, &tf);
+    const char *p = tf.f[FIELD_PROSE], *c = tf.f[FIELD_CODE];
+    assert_non_null(strstr(p, "Problem"));
+    assert_null(strstr(p, "h2."));
+    assert_non_null(strstr(p, "the wiki"));       /* [text|url] keeps text */
+    assert_null(strstr(p, "wiki.apache.org"));
+    assert_null(strstr(p, "hdfs-site.xml"));      /* {{mono}} goes to code */
+    assert_non_null(strstr(c, "hdfs-site.xml"));
+    assert_non_null(strstr(c, "FileSystem.get(conf)"));
+    assert_null(strstr(p, "Configuration conf"));
+    /* log line, exception and frames outside any block */
+    assert_non_null(strstr(c, "ERROR org.apache.hadoop.hdfs.server.datanode.DataNode"));
+    assert_non_null(strstr(c, "java.lang.NullPointerException"));
+    assert_non_null(strstr(c, "at org.apache.hadoop.hdfs.server.datanode.DataNode.initBlockPool"));
+    assert_non_null(strstr(c, "... 3 more"));
+    assert_null(strstr(p, "NullPointerException"));
+    assert_null(strstr(p, "initBlockPool"));
+    assert_non_null(strstr(c, "Retrying connect"));
+    assert_non_null(strstr(p, "Thanks for looking"));
+    assert_null(strstr(p, "{code"));
+    assert_null(strstr(c, "{code"));
+    assert_null(strstr(p, "noformat"));
+    text_fields_free(&tf);
+    free(body);
+}
+
+static void test_split_markdown(void **st)
+{
+    (void)st;
+    char *body = fixture("github_bug.md");
+    text_fields tf;
+    split_text("NFS cache", body, NULL, &tf);
+    const char *p = tf.f[FIELD_PROSE], *c = tf.f[FIELD_CODE];
+    assert_null(strstr(p, "Please fill"));        /* HTML comment */
+    assert_null(strstr(p, "screenshot"));         /* image dropped */
+    assert_null(strstr(p, "user-images"));
+    assert_non_null(strstr(p, "the FAQ"));        /* link text kept */
+    assert_null(strstr(p, "huggingface.co"));
+    assert_non_null(strstr(c, "load_dataset(\"squad\")"));
+    assert_non_null(strstr(c, "Traceback (most recent call last)"));
+    assert_non_null(strstr(c, "File \"/usr/lib/python3.9/site-packages/datasets/load.py\", line 1234"));
+    assert_non_null(strstr(c, "FileNotFoundError: [Errno 2]"));
+    assert_non_null(strstr(c, "indented code after a blank line"));
+    assert_null(strstr(p, "indented code"));
+    assert_non_null(strstr(p, "raises an error"));
+    text_fields_free(&tf);
+    free(body);
+}
+
+static void test_split_labels(void **st)
+{
+    (void)st;
+    item it;
+    item_init(&it);
+    it.title = xstrdup("t");
+    it.body = NULL;
+    sv_push(&it.labels, "bug");
+    sv_push(&it.components, "hdfs-client");
+    it.type = xstrdup("Bug");
+    text_fields tf;
+    text_split(&it, NULL, &tf);
+    assert_string_equal(tf.f[FIELD_LABELS], "bug\nhdfs-client\nBug");
+    assert_string_equal(tf.f[FIELD_PROSE], "");
+    assert_string_equal(tf.f[FIELD_CODE], "");
+    assert_string_equal(text_field_name(FIELD_CODE), "code");
+    text_fields_free(&tf);
+    item_free(&it);
+}
+
+/* ---- template ------------------------------------------------------------------------ */
+
+static void test_template(void **st)
+{
+    (void)st;
+    enum { N = 40 };
+    char *bodies[N];
+    for (int i = 0; i < N; i++) {
+        bodies[i] = xasprintf("### Describe the bug\n%s\nunique sentence number %c%c about widget%d\n"
+                              "**Environment**\n- OS: Ubuntu %d.04\n%s",
+                              i % 2 ? "- [x] I have searched existing issues" : "- [ ] I have searched existing issues",
+                              'a' + i % 26, 'a' + i / 26, i, 18 + i % 5,
+                              i < 4 ? "rare shared line in four docs\n" : "");
+    }
+    text_template *t = text_template_learn((const char *const *)bodies, N);
+    assert_true(text_template_is_boilerplate(t, "### Describe the bug", 20));
+    const char *cb = "  - [X] I HAVE searched existing issues  ";
+    assert_true(text_template_is_boilerplate(t, cb, strlen(cb)));
+    assert_true(text_template_is_boilerplate(t, "- OS: Ubuntu 22.04", 18));   /* digits collapse */
+    assert_false(text_template_is_boilerplate(t, "rare shared line in four docs", 29));
+    assert_false(text_template_is_boilerplate(t, "unique sentence", 15));
+    assert_int_equal(text_template_size(t), 4);
+    text_fields tf;
+    split_text("x", bodies[1], t, &tf);
+    assert_null(strstr(tf.f[FIELD_PROSE], "Describe"));
+    assert_null(strstr(tf.f[FIELD_PROSE], "searched"));
+    assert_non_null(strstr(tf.f[FIELD_PROSE], "unique sentence"));
+    text_fields_free(&tf);
+    text_template_free(t);
+    /* few documents: nothing reaches the floor of 5 */
+    t = text_template_learn((const char *const *)bodies, 4);
+    assert_int_equal(text_template_size(t), 0);
+    text_template_free(t);
+    for (int i = 0; i < N; i++) free(bodies[i]);
+}
+
+/* ---- signals -------------------------------------------------------------------------- */
+
+static void test_signals(void **st)
+{
+    (void)st;
+    char *a = fixture("jira_trace.txt"), *b = fixture("github_bug.md");
+    text_fields tf;
+    text_signals s;
+    split_text("NPE in DataNode on 2.7.1", a, NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.exceptions, "NullPointerException"));
+    assert_true(sv_contains(&s.frames, "org.apache.hadoop.hdfs.server.datanode.DataNode.initBlockPool"));
+    assert_true(sv_contains(&s.frames, "org.apache.hadoop.hdfs.server.datanode.BPOfferService.verifyAndSetNamespaceInfo"));
+    assert_true(sv_contains(&s.paths, "hdfs-site.xml"));
+    assert_true(sv_contains(&s.paths, "/etc/hadoop/conf/core-site.xml"));
+    assert_true(sv_contains(&s.paths, "DataNode.java"));
+    assert_true(sv_contains(&s.versions, "2.7.1"));
+    assert_true(sv_contains(&s.errors,
+        "ERROR org.apache.hadoop.hdfs.server.datanode.DataNode: Exception in receiveBlock for block blk_-N on PATH HEX"));
+    assert_true(sv_contains(&s.errors, "java.lang.NullPointerException: block pool is null"));
+    text_signals_free(&s);
+    text_fields_free(&tf);
+
+    split_text("x", b, NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.exceptions, "FileNotFoundError"));
+    assert_true(sv_contains(&s.frames, "load.py:load_dataset"));
+    assert_true(sv_contains(&s.frames, "builder.py:download_and_prepare"));
+    assert_true(sv_contains(&s.errors, "FileNotFoundError: [Errno N] No such file or directory: PATH"));
+    assert_false(sv_contains(&s.paths, "https://huggingface.co/docs/faq"));
+    text_signals_free(&s);
+    text_fields_free(&tf);
+
+    split_text("Crash", "Segfault:\n#0  0x00007f in ngx_http_parse (r=0x1) at src/http/parse.c:12\n"
+               "goroutine 1 [running]:\nmain.(*Server).Serve(0xc000010000)\n\t/app/server.go:42 +0x1d\n"
+               "open failed: ENOENT", NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.frames, "ngx_http_parse"));
+    assert_true(sv_contains(&s.frames, "main.(*Server).Serve"));
+    assert_true(sv_contains(&s.exceptions, "ENOENT"));
+    assert_true(sv_contains(&s.paths, "src/http/parse.c"));
+    text_signals_free(&s);
+    text_fields_free(&tf);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tok_camel),
+        cmocka_unit_test(test_tok_snake_kebab),
+        cmocka_unit_test(test_tok_paths_dotted),
+        cmocka_unit_test(test_tok_error_codes),
+        cmocka_unit_test(test_tok_numbers),
+        cmocka_unit_test(test_tok_unicode),
+        cmocka_unit_test(test_tok_stem_stop),
+        cmocka_unit_test(test_tok_extra_flags),
+        cmocka_unit_test(test_split_fences_inline),
+        cmocka_unit_test(test_split_jira),
+        cmocka_unit_test(test_split_markdown),
+        cmocka_unit_test(test_split_labels),
+        cmocka_unit_test(test_template),
+        cmocka_unit_test(test_signals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,149 @@
+/* test_jira.c -- web_jira_to_markdown (Jira wiki markup to CommonMark) and
+ * web_jira_render: each construct, literal text staying literal, key links,
+ * and hostile input staying inert. */
+#include <stdlib.h>
+
+#include "testutil.h"
+#include "../../../src/web/web.h"
+
+#define ITEM "/item/7/"
+#define BROWSE "https://issues.example.org/jira/browse/"
+
+static void assert_has(const char *s, const char *needle)
+{
+    if (!strstr(s, needle)) fail_msg("missing [%s] in:\n%s", needle, s);
+}
+
+static void assert_lacks(const char *s, const char *needle)
+{
+    if (strstr(s, needle)) fail_msg("unexpected [%s] in:\n%s", needle, s);
+}
+
+/* wiki -> markdown must equal want exactly. */
+static void md_is(const char *wiki, const char *want)
+{
+    char *md = web_jira_to_markdown(wiki);
+    if (strcmp(md, want)) fail_msg("wiki:\n%s\nwant:\n%s\ngot:\n%s", wiki, want, md);
+    free(md);
+}
+
+static char *render(const char *wiki)
+{
+    return web_jira_render(wiki, "HIVE", ITEM, BROWSE);
+}
+
+static void test_inline(void **state)
+{
+    (void)state;
+    md_is("a *bold* and _it_ word", "a **bold** and *it* word\n");
+    md_is("{{x = a*b}}", "`x = a*b`\n");
+    md_is("{{a`b}}", "``a`b``\n");
+    md_is("2*3*4 and snake_case_name", "2\\*3\\*4 and snake\\_case\\_name\n");
+    md_is("[Apache|https://apache.org/a b]", "[Apache](<https://apache.org/a%20b>)\n");
+    md_is("[https://x.org]", "[https\\:\\/\\/x\\.org](<https://x.org>)\n");
+    md_is("[~alice] [^log.txt] [INFO]", "@alice log\\.txt \\[INFO\\]\n");
+    md_is("\\*not bold\\*", "\\*not bold\\*\n");
+    md_is("<b>#1</b>", "\\<b\\>\\#1\\<\\/b\\>\n");
+}
+
+static void test_blocks(void **state)
+{
+    (void)state;
+    md_is("h1. Top\nh3. Sub *x*", "# Top\n\n### Sub **x**\n");
+    md_is("bq. quoted", "> quoted\n");
+    md_is("one\ntwo\n\nthree", "one\ntwo\n\nthree\n");
+    md_is("   indented text", "indented text\n");   /* not a markdown code block */
+    md_is("a\n----\nb", "a\n\n***\n\nb\n");
+    /* lists: nesting by marker runs, a level never without its parent, and
+     * a plain line after a list is a new paragraph */
+    md_is("* a\n** b\n*** c\n# d\nafter", "- a\n  - b\n    - c\n1. d\n\nafter\n");
+    md_is("*** deep first", "- deep first\n");
+    md_is("# one\n#* sub", "1. one\n   - sub\n");
+    md_is("- dash", "- dash\n");
+    md_is("-- not a list", "\\-\\- not a list\n");
+    md_is("*bold* start", "**bold** start\n");
+    /* tables */
+    md_is("||h1||h2||\n|a|b|\n|{{x|y}}|[t|http://u]|",
+          "| h1 | h2 |\n| --- | --- |\n| a | b |\n| `x\\|y` | [t](<http://u>) |\n");
+    md_is("|a|b|", "|   |   |\n| --- | --- |\n| a | b |\n");
+    md_is("text\n|a|", "text\n\n|   |\n| --- |\n| a |\n");
+}
+
+static void test_macros(void **state)
+{
+    (void)state;
+    md_is("{code:java}\nint a = `b`;\n{code}", "```java\nint a = `b`;\n```\n");
+    md_is("{code:title=A.java|borderStyle=solid}\nx\n{code}", "```\nx\n```\n");
+    md_is("{code}\n```\n{code}", "````\n```\n````\n");
+    md_is("{noformat}\n*not bold* <b>\n{noformat}", "```\n*not bold* <b>\n```\n");
+    md_is("before {code}x{code} after", "before\n\n```\nx\n```\n\nafter\n");
+    md_is("{code}\nno end", "```\nno end\n```\n");
+    md_is("{quote}\nq *1*\nq2\n{quote}\nout", "> q **1**\n> q2\n\nout\n");
+    md_is("{panel:title=T}\ninside\n{panel}", "inside\n\n");
+}
+
+static void test_render(void **state)
+{
+    (void)state;
+    char *h = render("h2. Title\nSee HIVE-99, HADOOP-12 and HIVE-0 or XHIVE-1x.\n"
+                     "# one\n# two\n\n||k||v||\n|a|b|\n{code:sql}\nSELECT 1;\n{code}\n"
+                     "{quote}wise{quote}\n{{HIVE-5}} [link|http://example.org/]");
+    assert_has(h, "<h2>Title</h2>");
+    assert_has(h, "<a href=\"/item/7/HIVE-99\">HIVE-99</a>");
+    assert_has(h, "<a href=\"" BROWSE "HADOOP-12\">HADOOP-12</a>");
+    assert_lacks(h, "HIVE-0</a>");
+    assert_lacks(h, "XHIVE-1x</a>");
+    assert_has(h, "<ol>\n<li>one</li>\n<li>two</li>\n</ol>");
+    assert_has(h, "<th>k</th>");
+    assert_has(h, "<pre><code class=\"language-sql\">SELECT 1;\n</code></pre>");
+    assert_has(h, "<blockquote>\n<p>wise</p>\n</blockquote>");
+    assert_has(h, "<code>HIVE-5</code>");                           /* no link inside code */
+    assert_has(h, "<a href=\"http://example.org/\">link</a>");
+    free(h);
+    /* other projects' keys stay text without a tracker URL */
+    h = web_jira_render("HIVE-1 HADOOP-2", "HIVE", ITEM, NULL);
+    assert_has(h, "<a href=\"/item/7/HIVE-1\">HIVE-1</a>");
+    assert_lacks(h, "HADOOP-2</a>");
+    free(h);
+}
+
+static void test_hostile(void **state)
+{
+    (void)state;
+    char *h = render("<script>alert(1)</script> <img src=x onerror=alert(2)>\n"
+                     "[x|javascript:alert(3)] [javascript:alert(4)] [d|data:text/html,<script>alert(5)</script>]\n"
+                     "[y|http://a.org/\"><script>alert(6)</script>]\n"
+                     "{{<iframe src=javascript:alert(7)>}} *<b onmouseover=alert(8)>*\n"
+                     "{code:\"><script>alert(9)</script>}\nx\n{code}\n"
+                     "||<svg onload=alert(10)>||\n|<a href=javascript:alert(11)>|\n");
+    assert_lacks(h, "<script");
+    assert_lacks(h, "<img");
+    assert_lacks(h, "<iframe");
+    assert_lacks(h, "<svg");
+    assert_lacks(h, "<b ");
+    assert_lacks(h, "<a href=\"javascript");
+    assert_lacks(h, "<a href=\"data");
+    assert_lacks(h, "href=\"\"");
+    assert_has(h, "&lt;script&gt;alert(1)&lt;/script&gt;");             /* shown as text */
+    assert_has(h, "<a href=\"http://a.org/%22%3E%3Cscript%3Ealert(6)%3C/script%3E\">y</a>");
+    free(h);
+    /* NULL and empty input, NUL-free garbage */
+    char *md = web_jira_to_markdown(NULL);
+    assert_string_equal(md, "");
+    free(md);
+    md = web_jira_to_markdown("{{}} {{ [|] [ ** __ || | {code:} {quote}");
+    assert_non_null(md);
+    free(md);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inline),
+        cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_macros),
+        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_hostile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
