@@ -11,7 +11,8 @@
  *       docs, print recall@1/10/100 and the mean over projects.
  *
  * Environment overrides for parameter sweeps (default = index_params_default):
- *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX.
+ *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX;
+ *   IX_NOSAMPLE=1 skips the exhaustive comparison (profiling).
  * The driver parses the gzip JSONL itself (jansson) so it depends on the
  * text and index modules only.
  */
@@ -187,9 +188,22 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     size_t *nres = xmalloc(n * sizeof *nres);
     double tq = run_queries(ix, n, threads, 0, res, nres);
     printf("topk k=%d for all %u docs: %.2fs  %.0f queries/s  (%d threads)\n", K, n, tq, n / tq, threads);
+    /* fingerprint of every result list: equal across versions of the code
+     * means the same docs with the same float scores */
+    uint64_t fp = 1469598103934665603ULL;
+    for (uint32_t d = 0; d < n; d++)
+        for (size_t i = 0; i < nres[d]; i++) {
+            const index_hit *h = &res[(size_t)d * K + i];
+            uint32_t sc;
+            memcpy(&sc, &h->score, sizeof sc);
+            fp = (fp ^ h->doc) * 1099511628211ULL;
+            fp = (fp ^ sc) * 1099511628211ULL;
+        }
+    printf("results fingerprint %016llx\n", (unsigned long long)fp);
 
     /* exhaustive reference on a sample of docs (every 40th) */
     uint32_t step = n > 2000 ? 40 : 1;
+    if (getenv("IX_NOSAMPLE")) step = n;   /* profiling the top-k loop alone */
     size_t ns = 0, mism = 0;
     double tex = 0, tmx = 0;
     index_hit ex[K], mx[K];

@@ -47,4 +47,16 @@ void progress_start(progress *p, const char *label, size_t total);
 void progress_update(progress *p, size_t done, const char *extra);   /* throttled */
 void progress_finish(progress *p);
 
+/* One bar per phase of a multi-phase job (analyze_run's "index", "rank",
+ * "explain"), for `analyze` and `sync --analyze`. Pass cli_phase_progress as
+ * the callback and the phase_bars as its user data; call cli_phase_finish at
+ * the end. quiet = 1 draws nothing. */
+typedef struct phase_bars {
+    progress bar;
+    const char *phase;
+    int quiet;
+} phase_bars;
+void cli_phase_progress(void *ud, const char *phase, size_t done, size_t total);
+void cli_phase_finish(phase_bars *b);
+
 #endif

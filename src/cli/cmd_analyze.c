@@ -22,7 +22,7 @@ static void usage(FILE *out)
             "previous analysis with the same options and model, only the items changed since\n"
             "then, and the queries they affect, are re-ranked.\n"
             "\n"
-            "  --repo R        repository (needed when the store holds several)\n"
+            "  --repo R        only this repository (default: every one in the store)\n"
             "  --all           query every item, not only open issues\n"
             "  -k N            candidates ranked per query (default 20)\n"
             "  --keep N        candidates always stored per query (default 3); more are\n"
@@ -43,20 +43,38 @@ static long parse_count(const char *s)
     return (*s && !*end && v >= 0 && v < 1000000) ? v : -1;
 }
 
-typedef struct bars {
-    progress bar;
-    const char *phase;
-} bars;
-
-static void on_progress(void *ud, const char *phase, size_t done, size_t total)
+/* Analyzes one repository and prints its summary; name (may be NULL) labels
+ * the summary when the store holds several. */
+static int analyze_one(store *st, int64_t repo_id, const char *name, const analyze_opts *o,
+                       int quiet)
 {
-    bars *b = ud;
-    if (b->phase != phase) {
-        if (b->phase) progress_finish(&b->bar);
-        progress_start(&b->bar, !strcmp(phase, "rank") ? "ranking   " : "explaining", total);
-        b->phase = phase;
+    phase_bars b = {0};   /* --quiet drops the summary; bars show on a terminal */
+    analyze_stats s;
+    dp_err err;
+    double t0 = dp_now();
+    int rc = analyze_run(st, repo_id, o, cli_phase_progress, &b, &s, &err);
+    cli_phase_finish(&b);
+    if (rc != DP_OK) {
+        cli_error("analyze", "%s%s%s", name ? name : "", name ? ": " : "", err.msg);
+        return EXIT_FAIL;
     }
-    progress_update(&b->bar, done, NULL);
+    if (s.items == 0) {
+        cli_error("analyze", "%s%sthe repository has no items; import some first", name ? name : "",
+                  name ? ": " : "");
+        return EXIT_NOTFOUND;
+    }
+    if (!quiet) {
+        if (name) printf("== %s\n", name);
+        printf("analyzed %zu %s of %zu items%s: %zu pairs stored (%zu already linked)\n",
+               s.queries, s.queries == 1 ? "query" : "queries", s.items,
+               s.incremental ? " (incremental)" : "", s.pairs, s.known);
+        if (s.incremental) printf("changed items: %zu\n", s.changed);
+        printf("model: %s\n", s.model_desc);
+        printf("time: %.2fs (load %.2fs, index %.2fs, plan %.2fs, rank %.2fs, explain %.2fs, "
+               "store %.2fs)\n",
+               dp_now() - t0, s.t_load, s.t_index, s.t_plan, s.t_rank, s.t_explain, s.t_store);
+    }
+    return EXIT_OK;
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -109,34 +127,32 @@ int cmd_analyze(int argc, char **argv)
     store *st = cli_open_store("analyze", db);
     if (!st) return EXIT_FAIL;
     dp_err err;
-    int64_t repo_id;
-    if (store_repo_resolve(st, repo, &repo_id, &err) != DP_OK) {
-        cli_error("analyze", "%s", err.msg);
-        store_close(st);
-        return EXIT_FAIL;
+    int rc = EXIT_OK;
+    if (repo) {
+        int64_t repo_id;
+        if (store_repo_resolve(st, repo, &repo_id, &err) != DP_OK) {
+            cli_error("analyze", "%s", err.msg);
+            rc = EXIT_FAIL;
+        } else {
+            rc = analyze_one(st, repo_id, NULL, &o, quiet);
+        }
+    } else {
+        /* No --repo: every repository in the store, one after another, so a
+         * store holding several projects needs no loop in the shell. */
+        repo_info *repos = NULL;
+        size_t n = 0;
+        if (store_repo_list(st, &repos, &n, &err) != DP_OK) {
+            cli_error("analyze", "%s", err.msg);
+            rc = EXIT_FAIL;
+        } else if (n == 0) {
+            cli_error("analyze", "the store has no repositories; import or sync some first");
+            rc = EXIT_NOTFOUND;
+        }
+        for (size_t i = 0; i < n && rc == EXIT_OK; i++)
+            rc = analyze_one(st, repos[i].id, n > 1 ? repos[i].name : NULL, &o, quiet);
+        for (size_t i = 0; i < n; i++) repo_info_free(&repos[i]);
+        free(repos);
     }
-    bars b = {0};
-    analyze_stats s;
-    double t0 = dp_now();
-    int rc = analyze_run(st, repo_id, &o, on_progress, &b, &s, &err);
-    if (b.phase) progress_finish(&b.bar);
     store_close(st);
-    if (rc != DP_OK) {
-        cli_error("analyze", "%s", err.msg);
-        return EXIT_FAIL;
-    }
-    if (s.items == 0) {
-        cli_error("analyze", "the repository has no items; import some first");
-        return EXIT_NOTFOUND;
-    }
-    if (!quiet) {
-        printf("analyzed %zu %s of %zu items%s: %zu pairs stored (%zu already linked)\n",
-               s.queries, s.queries == 1 ? "query" : "queries", s.items,
-               s.incremental ? " (incremental)" : "", s.pairs, s.known);
-        if (s.incremental) printf("changed items: %zu\n", s.changed);
-        printf("model: %s\n", s.model_desc);
-        printf("time: %.2fs (load %.2fs, index %.2fs, rank %.2fs, explain %.2fs, store %.2fs)\n",
-               dp_now() - t0, s.t_load, s.t_index, s.t_rank, s.t_explain, s.t_store);
-    }
-    return EXIT_OK;
+    return rc;
 }

@@ -25,6 +25,7 @@ static void usage(FILE *out)
             "input), best first, with relation, confidence and probability.\n"
             "\n"
             "  -k N          candidates shown (default 5)\n"
+            "  --min-prob P  only candidates with probability >= P (a bot might use 0.3)\n"
             "  --json        one JSON object: the query and its candidates with reasoning\n"
             "  --markdown    a GitHub markdown list, ready for a bot's comment\n"
             "  -v            text output with the reasoning of each candidate\n"
@@ -38,6 +39,7 @@ typedef struct sim_args {
     const char *db, *repo, *key, *title, *body;
     strvec labels;
     size_t k;
+    double min_prob;
     out_mode mode;
     int verbose;
 } sim_args;
@@ -60,7 +62,8 @@ static int parse_args(int argc, char **argv, sim_args *a)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "-k") ||
-                    !strcmp(o, "--title") || !strcmp(o, "--body") || !strcmp(o, "--label");
+                    !strcmp(o, "--title") || !strcmp(o, "--body") || !strcmp(o, "--label") ||
+                    !strcmp(o, "--min-prob");
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
             usage(stdout);
             return EXIT_OK;
@@ -77,7 +80,14 @@ static int parse_args(int argc, char **argv, sim_args *a)
         else if (!strcmp(o, "--json")) a->mode = OUT_JSON;
         else if (!strcmp(o, "--markdown")) a->mode = OUT_MARKDOWN;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "-k")) {
+        else if (!strcmp(o, "--min-prob")) {
+            char *end;
+            a->min_prob = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || a->min_prob < 0 || a->min_prob > 1) {
+                cli_error("similar", "--min-prob wants a number in [0, 1], not '%s'", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(o, "-k")) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v <= 0 || v > MATCH_POOL) {
@@ -226,6 +236,12 @@ int cmd_similar(int argc, char **argv)
     } else {
         pair_vec pv = {0};
         analyze_similar(&co, (uint32_t)qdoc, a.k, (int64_t)time(NULL), &pv);
+        size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
+        for (size_t i = 0; i < pv.n; i++) {
+            if (pv.v[i].prob >= a.min_prob) pv.v[kept++] = pv.v[i];
+            else pair_free(&pv.v[i]);
+        }
+        pv.n = kept;
         if (a.mode == OUT_JSON) print_json(&co, (uint32_t)qdoc, &pv);
         else if (a.mode == OUT_MARKDOWN) print_markdown(&co, &pv);
         else print_text(&co, (uint32_t)qdoc, &pv, a.verbose);

@@ -76,34 +76,16 @@ static void on_progress(void *ctx, const sync_progress *p)
     progress_update(&u->bar, p->pages, extra);
 }
 
-typedef struct abar {
-    progress bar;
-    const char *phase;
-    int quiet;
-} abar;
-
-static void on_analyze_progress(void *ud, const char *phase, size_t done, size_t total)
-{
-    abar *b = ud;
-    if (b->quiet) return;
-    if (b->phase != phase) {
-        if (b->phase) progress_finish(&b->bar);
-        b->phase = phase;
-        progress_start(&b->bar, !strcmp(phase, "rank") ? "ranking   " : "explaining", total);
-    }
-    progress_update(&b->bar, done, NULL);
-}
-
 /* `--analyze`: the incremental analysis of what the sync brought in. */
 static int run_analyze(store *st, int64_t repo, int quiet)
 {
     analyze_opts o;
     analyze_opts_default(&o);
     analyze_stats s;
-    abar b = {.quiet = quiet};
+    phase_bars b = {.quiet = quiet};
     dp_err err;
-    int rc = analyze_run(st, repo, &o, on_analyze_progress, &b, &s, &err);
-    if (b.phase) progress_finish(&b.bar);
+    int rc = analyze_run(st, repo, &o, cli_phase_progress, &b, &s, &err);
+    cli_phase_finish(&b);
     if (rc != DP_OK) {
         cli_error("sync", "analyze: %s", err.msg);
         return EXIT_FAIL;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -65,4 +66,25 @@ void progress_finish(progress *p)
     p->last = 0;
     progress_update(p, p->total ? p->total : p->done, NULL);
     fputc('\n', stderr);
+}
+
+void cli_phase_progress(void *ud, const char *phase, size_t done, size_t total)
+{
+    phase_bars *b = ud;
+    if (b->quiet) return;
+    if (!b->phase || strcmp(b->phase, phase) != 0) {
+        if (b->phase) progress_finish(&b->bar);
+        progress_start(&b->bar, !strcmp(phase, "index") ? "indexing  "
+                                : !strcmp(phase, "rank") ? "ranking   "
+                                                         : "explaining",
+                       total);
+        b->phase = phase;
+    }
+    progress_update(&b->bar, done, NULL);
+}
+
+void cli_phase_finish(phase_bars *b)
+{
+    if (b->phase && !b->quiet) progress_finish(&b->bar);
+    b->phase = NULL;
 }

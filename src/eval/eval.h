@@ -20,6 +20,16 @@
  *    separately, on items filed after the last training query.
  *  - The plain BM25 baseline (title+body, k1 1.2, b 0.75, no stemming, no
  *    bigrams, no template stripping) ranks the same test queries.
+ *  - All queries (what a maintainer sees): most issues of a real tracker
+ *    have no duplicate, yet analyze suggests pairs for every one. So the
+ *    decisions (`duplicate . high`, the calibration table) are measured a
+ *    second time with `negatives` issues outside every duplicate group,
+ *    filed in the test period and sampled evenly in time, added as queries
+ *    whose every suggestion is false. Each stands for neg_weight issues
+ *    without a known duplicate (those of the test period / those sampled),
+ *    so duplicates are as rare as in the data (base_rate = known duplicates
+ *    / all issues of the test period). Training adds such issues the same
+ *    way (match_trainset_add_query), for the calibration only.
  *
  * Ownership: eval_result and eval_pairs own everything in them; free with
  * the matching *_free. Errors are returned through dp_err. eval_run uses
@@ -37,6 +47,7 @@
 #include "../store/store.h"
 
 #define EVAL_WORST 25           /* misses listed in the report */
+#define EVAL_NEGATIVES 2000     /* no-duplicate queries sampled per run (default) */
 
 /* Ground truth: (query, duplicate_of) key pairs. */
 typedef struct eval_pairs {
@@ -65,6 +76,8 @@ typedef struct eval_opts {
     double split;               /* 0.8; 0 = no in-run training */
     const match_model *model;   /* split 0 or too few training queries; NULL = built-in */
     int threads;                /* 0 = CPUs */
+    size_t negatives;           /* no-duplicate queries sampled (EVAL_NEGATIVES; 0 = none,
+                                   as many as exist when larger) */
 } eval_opts;
 void eval_opts_default(eval_opts *o);
 
@@ -110,6 +123,18 @@ typedef struct eval_result {
     size_t level_pairs[EVAL_LEVELS], level_true[EVAL_LEVELS];
     size_t bin_pairs[EVAL_BINS], bin_true[EVAL_BINS];
     double bin_prob[EVAL_BINS]; /* mean predicted probability per bin */
+    /* all queries: the test queries above plus nneg sampled no-duplicate
+     * queries (neg: key, title, target = their top suggestion, top_prob),
+     * each weighing neg_weight. Pair counts are weighted: "pairs a
+     * maintainer would see" in the test period. */
+    eval_query *neg;
+    size_t nneg, neg_population;    /* sampled; issues without a known duplicate */
+    double neg_weight, base_rate;
+    size_t neg_high;                /* sampled negatives with a duplicate . high pair */
+    double all_high_pairs, all_high_precision, all_high_recall;
+    double false_alarm;             /* share of no-duplicate issues given a duplicate . high */
+    double all_level_pairs[EVAL_LEVELS], all_level_true[EVAL_LEVELS];
+    double all_bin_pairs[EVAL_BINS], all_bin_true[EVAL_BINS], all_bin_prob[EVAL_BINS];
     double seconds_index, seconds_train, seconds_rank, qps;
     match_model model;          /* the model used (copy) */
 } eval_result;
@@ -118,7 +143,9 @@ void eval_result_free(eval_result *r);
 int eval_run(const eval_data *d, const eval_opts *o, eval_result *out, dp_err *err);
 
 /* Training data for `doppel train`: every known duplicate of d as a
- * training query (features as eval computes them). Appends to ts. */
+ * training query (features as eval computes them), plus o->negatives
+ * no-duplicate queries weighted to d's base rate. Appends to ts;
+ * *nqueries = known duplicates added. */
 int eval_collect_trainset(const eval_data *d, const eval_opts *o, match_trainset *ts,
                           size_t *nqueries, dp_err *err);
 

@@ -17,6 +17,7 @@ void eval_opts_default(eval_opts *o)
     o->split = 0.8;
     o->model = NULL;
     o->threads = 0;
+    o->negatives = EVAL_NEGATIVES;
 }
 
 void eval_pairs_add(eval_pairs *p, const char *a, const char *b)
@@ -48,6 +49,7 @@ typedef struct repo_state {
     const eval_data *d;
     dindex *ix, *base;
     uint32_t *group;            /* union-find parent per doc */
+    uint32_t *gsize;            /* members per group root */
     uint32_t *queries;          /* docs that have an earlier group member, ascending */
     size_t nqueries;
     uint32_t *rel_off, *rel_nb; /* CSR of related links to earlier docs */
@@ -131,8 +133,36 @@ static void build_groups(repo_state *rs)
         }
     }
     rs->queries = xmalloc((n ? n : 1) * sizeof *rs->queries);
-    for (size_t i = 0; i < n; i++)   /* the root is the oldest member */
-        if (uf_find(rs->group, (uint32_t)i) != i) rs->queries[rs->nqueries++] = (uint32_t)i;
+    rs->gsize = xcalloc(n ? n : 1, sizeof *rs->gsize);
+    for (size_t i = 0; i < n; i++) {   /* the root is the oldest member */
+        uint32_t root = uf_find(rs->group, (uint32_t)i);
+        rs->gsize[root]++;
+        if (root != i) rs->queries[rs->nqueries++] = (uint32_t)i;
+    }
+}
+
+/* No-duplicate queries among docs [lo, hi): issues outside every duplicate
+ * group that have a candidate, `want` of them evenly spread in time (the
+ * same docs on every run). *population: issues of [lo, hi) with a
+ * candidate and no known earlier duplicate, which the sample stands for.
+ * Returns the number written to *out (owned). */
+static size_t sample_negatives(const repo_state *rs, uint32_t lo, uint32_t hi, size_t want,
+                               uint32_t **out, size_t *population)
+{
+    size_t cap = hi > lo ? hi - lo : 1, ne = 0, pop = 0;
+    uint32_t *elig = xmalloc(cap * sizeof *elig);
+    for (uint32_t d = lo; d < hi; d++) {
+        uint32_t root = uf_find(rs->group, d);
+        if (root != d || window_lo(rs, d) >= d) continue;   /* a known duplicate, or no candidate */
+        pop++;
+        if (rs->gsize[root] == 1) elig[ne++] = d;
+    }
+    *population = pop;
+    size_t n = want < ne ? want : ne;
+    *out = xmalloc((n ? n : 1) * sizeof **out);
+    for (size_t j = 0; j < n; j++) (*out)[j] = elig[(size_t)(((double)j + 0.5) * (double)ne / (double)n)];
+    free(elig);
+    return n;
 }
 
 /* Related: non-duplicate links, to earlier docs outside the query's group. */
@@ -187,6 +217,7 @@ static void repo_free(repo_state *rs)
     index_free(rs->ix);
     index_free(rs->base);
     free(rs->group);
+    free(rs->gsize);
     free(rs->queries);
     free(rs->rel_off);
     free(rs->rel_nb);
@@ -221,7 +252,7 @@ static int repo_prepare(const eval_data *d, const eval_opts *o, int with_base, r
 
 /* ---- worker threads ------------------------------------------------------ */
 
-typedef enum { JOB_COLLECT, JOB_EVAL, JOB_RELATED } job_kind;
+typedef enum { JOB_COLLECT, JOB_EVAL, JOB_RELATED, JOB_NEG } job_kind;
 
 typedef struct job {
     job_kind kind;
@@ -234,7 +265,7 @@ typedef struct job {
     /* outputs, one slot per query */
     match_hit **pools;          /* JOB_COLLECT: pool rows */
     size_t *npool;
-    eval_query *res;            /* JOB_EVAL / JOB_RELATED */
+    eval_query *res;            /* JOB_EVAL / JOB_RELATED / JOB_NEG */
 } job;
 
 static int rank_of_target(const repo_state *rs, int related, uint32_t qdoc, const uint32_t *docs,
@@ -266,6 +297,30 @@ static int full_rank(const repo_state *rs, const index_query *q, uint32_t qdoc, 
     return rank;
 }
 
+static void top_of(const repo_state *rs, uint32_t qdoc, const match_hit *hits, size_t n,
+                   eval_query *r)
+{
+    r->ntop = (int)(n < MATCH_CALIB_TOP ? n : MATCH_CALIB_TOP);
+    for (int k = 0; k < r->ntop; k++) {
+        r->top_prob[k] = hits[k].prob;
+        r->top_true[k] = (unsigned char)is_target(rs, qdoc, hits[k].doc);
+    }
+}
+
+static void neg_one(const repo_state *rs, uint32_t qdoc, const match_hit *hits, size_t n,
+                    eval_query *r)
+{
+    top_of(rs, qdoc, hits, n, r);
+    const item *qi = &rs->d->items[qdoc];
+    r->key = xstrdup(qi->key);
+    r->query_title = xstrdup(qi->title);
+    r->created_at = qi->created_at;
+    if (n) {
+        r->target = xstrdup(rs->d->items[hits[0].doc].key);
+        r->target_title = xstrdup(rs->d->items[hits[0].doc].title);
+    }
+}
+
 static void eval_one(job *jb, size_t i)
 {
     const repo_state *rs = jb->rs;
@@ -283,6 +338,11 @@ static void eval_one(job *jb, size_t i)
         return;
     }
     eval_query *r = &jb->res[i];
+    if (jb->kind == JOB_NEG) {   /* every suggestion is false: only the decisions matter */
+        neg_one(rs, qdoc, hits, n, r);
+        match_query_free(&mq);
+        return;
+    }
     uint32_t docs[MATCH_POOL];
     for (size_t k = 0; k < n; k++) docs[k] = hits[k].doc;
     r->rank = rank_of_target(rs, related, qdoc, docs, n);
@@ -294,11 +354,7 @@ static void eval_one(job *jb, size_t i)
     r->base_rank = rank_of_target(rs, related, qdoc, docs, bn);
     index_query_free(&bq);
     if (!related) {
-        r->ntop = (int)(n < MATCH_CALIB_TOP ? n : MATCH_CALIB_TOP);
-        for (int k = 0; k < r->ntop; k++) {
-            r->top_prob[k] = hits[k].prob;
-            r->top_true[k] = (unsigned char)is_target(rs, qdoc, hits[k].doc);
-        }
+        top_of(rs, qdoc, hits, n, r);
         uint32_t target = UINT32_MAX;
         if (r->rank) {
             target = hits[r->rank - 1].doc;
@@ -355,8 +411,10 @@ static void run_job(job *jb, int threads)
 
 /* ---- training data ------------------------------------------------------ */
 
-static void collect(const repo_state *rs, const uint32_t *queries, size_t n, int threads,
-                    match_trainset *ts)
+/* Pools of the queries as training rows: known duplicates (dup 1, weight
+ * 1) or no-duplicate queries (dup 0) of the given weight. */
+static void collect(const repo_state *rs, const uint32_t *queries, size_t n, int threads, int dup,
+                    double weight, match_trainset *ts)
 {
     match_ctx ctx;
     match_ctx_init(&ctx, rs->ix, NULL, rs->d->links, rs->d->nlinks);
@@ -369,7 +427,8 @@ static void collect(const repo_state *rs, const uint32_t *queries, size_t n, int
         unsigned char lab[MATCH_POOL];
         for (size_t k = 0; k < jb.npool[i]; k++)
             lab[k] = (unsigned char)is_target(rs, queries[i], jb.pools[i][k].doc);
-        match_trainset_add(ts, rs->d->items[queries[i]].created_at, jb.pools[i], lab, jb.npool[i]);
+        match_trainset_add_query(ts, rs->d->items[queries[i]].created_at, jb.pools[i], lab,
+                                 jb.npool[i], dup, weight);
         free(jb.pools[i]);
     }
     free(jb.pools);
@@ -387,6 +446,17 @@ static size_t scorable(const repo_state *rs, const uint32_t *in, size_t n, int r
     return k;
 }
 
+/* Sampled no-duplicate queries among docs [lo, hi), weighted to stand for
+ * every issue there without a known duplicate. */
+static void collect_negatives(const repo_state *rs, uint32_t lo, uint32_t hi, const eval_opts *o,
+                              match_trainset *ts)
+{
+    uint32_t *neg;
+    size_t pop, n = sample_negatives(rs, lo, hi, o->negatives, &neg, &pop);
+    if (n) collect(rs, neg, n, o->threads, 0, (double)pop / (double)n, ts);
+    free(neg);
+}
+
 int eval_collect_trainset(const eval_data *d, const eval_opts *o, match_trainset *ts,
                           size_t *nqueries, dp_err *err)
 {
@@ -394,9 +464,10 @@ int eval_collect_trainset(const eval_data *d, const eval_opts *o, match_trainset
     if (repo_prepare(d, o, 0, &rs, err) != DP_OK) return DP_ERR;
     uint32_t *qs = xmalloc((rs.nqueries ? rs.nqueries : 1) * sizeof *qs);
     size_t n = scorable(&rs, rs.queries, rs.nqueries, 0, qs);
-    collect(&rs, qs, n, o->threads, ts);
+    collect(&rs, qs, n, o->threads, 1, 1.0, ts);
     if (nqueries) *nqueries = n;
     free(qs);
+    collect_negatives(&rs, 0, (uint32_t)d->nitems, o, ts);
     repo_free(&rs);
     return DP_OK;
 }
@@ -430,28 +501,59 @@ static void metrics_of(const eval_query *q, size_t n, eval_metrics *learned, eva
     free(b);
 }
 
+/* Confidence level of a suggestion, and whether it is `duplicate . high`. */
+static int level_of(const match_model *m, double prob, int *dup_high)
+{
+    const char *rel, *conf;
+    match_decide(m, prob, &rel, &conf);
+    int lvl = !strcmp(conf, "high") ? EVAL_HIGH : !strcmp(conf, "medium") ? EVAL_MEDIUM : EVAL_LOW;
+    *dup_high = !strcmp(rel, "duplicate") && lvl == EVAL_HIGH;
+    return lvl;
+}
+
+static int bin_of(double prob)
+{
+    int bin = (int)(prob * EVAL_BINS);
+    return bin >= EVAL_BINS ? EVAL_BINS - 1 : bin < 0 ? 0 : bin;
+}
+
+/* Tallies the suggestions of queries q[0..n), each weighing w, into the
+ * all-queries tables; returns how many queries got a duplicate . high. */
+static size_t tally_all(eval_result *r, const eval_query *q, size_t n, double w, double psum[])
+{
+    size_t flagged = 0;
+    for (size_t i = 0; i < n; i++) {
+        int any = 0;
+        for (int k = 0; k < q[i].ntop; k++) {
+            int dh, lvl = level_of(&r->model, q[i].top_prob[k], &dh), b = bin_of(q[i].top_prob[k]);
+            r->all_level_pairs[lvl] += w;
+            r->all_level_true[lvl] += w * q[i].top_true[k];
+            if (dh) r->all_high_pairs += w;
+            any |= dh;
+            r->all_bin_pairs[b] += w;
+            r->all_bin_true[b] += w * q[i].top_true[k];
+            psum[b] += w * q[i].top_prob[k];
+        }
+        flagged += (size_t)any;
+    }
+    return flagged;
+}
+
 static void decision_metrics(eval_result *r)
 {
-    const match_model *m = &r->model;
-    double psum[EVAL_BINS] = {0};
+    double psum[EVAL_BINS] = {0}, apsum[EVAL_BINS] = {0};
     for (size_t i = 0; i < r->nq; i++) {
         const eval_query *q = &r->q[i];
         int caught = 0;
         for (int k = 0; k < q->ntop; k++) {
-            const char *rel, *conf;
-            match_decide(m, q->top_prob[k], &rel, &conf);
-            int lvl = !strcmp(conf, "high") ? EVAL_HIGH : !strcmp(conf, "medium") ? EVAL_MEDIUM
-                                                                                 : EVAL_LOW;
+            int dh, lvl = level_of(&r->model, q->top_prob[k], &dh), bin = bin_of(q->top_prob[k]);
             r->level_pairs[lvl]++;
             r->level_true[lvl] += q->top_true[k];
-            if (!strcmp(rel, "duplicate") && lvl == EVAL_HIGH) {
+            if (dh) {
                 r->high_pairs++;
                 r->high_true += q->top_true[k];
                 if (q->top_true[k]) caught = 1;
             }
-            int bin = (int)(q->top_prob[k] * EVAL_BINS);
-            if (bin >= EVAL_BINS) bin = EVAL_BINS - 1;
-            if (bin < 0) bin = 0;
             r->bin_pairs[bin]++;
             r->bin_true[bin] += q->top_true[k];
             psum[bin] += q->top_prob[k];
@@ -462,12 +564,23 @@ static void decision_metrics(eval_result *r)
     r->high_recall = r->nq ? (double)r->high_caught / (double)r->nq : 0;
     for (int b = 0; b < EVAL_BINS; b++)
         r->bin_prob[b] = r->bin_pairs[b] ? psum[b] / (double)r->bin_pairs[b] : 0;
+    /* all queries: known duplicates weigh 1, each sampled negative stands
+     * for neg_weight issues without a known duplicate */
+    tally_all(r, r->q, r->nq, 1.0, apsum);
+    r->neg_high = tally_all(r, r->neg, r->nneg, r->neg_weight, apsum);
+    r->all_high_precision = r->all_high_pairs > 0 ? (double)r->high_true / r->all_high_pairs : 0;
+    r->all_high_recall = r->high_recall;   /* negatives have nothing to find */
+    r->false_alarm = r->nneg ? (double)r->neg_high / (double)r->nneg : 0;
+    r->base_rate = r->nq + r->neg_population
+                       ? (double)r->nq / (double)(r->nq + r->neg_population) : 0;
+    for (int b = 0; b < EVAL_BINS; b++)
+        r->all_bin_prob[b] = r->all_bin_pairs[b] > 0 ? apsum[b] / r->all_bin_pairs[b] : 0;
 }
 
 /* Trains on the queries before the split when there are enough; otherwise
  * keeps the fallback model. */
 static int train_in_run(const repo_state *rs, const uint32_t *train, size_t ntrain,
-                        const eval_opts *o, eval_result *r, dp_err *err)
+                        uint32_t split_doc, const eval_opts *o, eval_result *r, dp_err *err)
 {
     const match_model *fallback = o->model ? o->model : match_model_default();
     if (ntrain < MATCH_MIN_TRAIN) {
@@ -475,7 +588,8 @@ static int train_in_run(const repo_state *rs, const uint32_t *train, size_t ntra
         return DP_OK;
     }
     match_trainset ts = {0};
-    collect(rs, train, ntrain, o->threads, &ts);
+    collect(rs, train, ntrain, o->threads, 1, 1.0, &ts);
+    collect_negatives(rs, 0, split_doc, o, &ts);
     int rc = match_train(&ts, NULL, &r->model, err);
     match_trainset_free(&ts);
     if (rc != DP_OK) return DP_ERR;
@@ -509,7 +623,8 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *r, dp_err *err
     if (ntrain >= nq && nq) ntrain = nq - 1;
     r->ntrain = ntrain;
     t0 = dp_now();
-    if (train_in_run(&rs, qs, ntrain, o, r, err) != DP_OK) {
+    uint32_t split_doc = ntrain < nq ? qs[ntrain] : (uint32_t)d->nitems;
+    if (train_in_run(&rs, qs, ntrain, split_doc, o, r, err) != DP_OK) {
         free(qs);
         repo_free(&rs);
         return DP_ERR;
@@ -532,9 +647,17 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *r, dp_err *err
     while (ntrain && first < nrel && rq[first] <= cut) first++;
     eval_query *rel = xcalloc(nrel - first + 1, sizeof *rel);
     rank_queries(&rs, &ctx, JOB_RELATED, rq + first, nrel - first, o->threads, rel);
+    /* no-duplicate queries of the test period (LOPO: all of it) */
+    uint32_t *neg;
+    r->nneg = sample_negatives(&rs, ntrain ? split_doc : 0, (uint32_t)d->nitems, o->negatives,
+                               &neg, &r->neg_population);
+    r->neg_weight = r->nneg ? (double)r->neg_population / (double)r->nneg : 0;
+    r->neg = xcalloc(r->nneg ? r->nneg : 1, sizeof *r->neg);
+    rank_queries(&rs, &ctx, JOB_NEG, neg, r->nneg, o->threads, r->neg);
+    free(neg);
     double el = dp_now() - t0;
     r->seconds_rank = el;
-    r->qps = el > 0 ? (double)(r->nq + nrel - first) / el : 0;
+    r->qps = el > 0 ? (double)(r->nq + nrel - first + r->nneg) / el : 0;
     match_ctx_free(&ctx);
 
     metrics_of(r->q, r->nq, &r->learned, &r->base);
@@ -547,15 +670,21 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *r, dp_err *err
     return DP_OK;
 }
 
+static void queries_free(eval_query *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(q[i].key);
+        free(q[i].target);
+        free(q[i].query_title);
+        free(q[i].target_title);
+    }
+    free(q);
+}
+
 void eval_result_free(eval_result *r)
 {
-    for (size_t i = 0; i < r->nq; i++) {
-        free(r->q[i].key);
-        free(r->q[i].target);
-        free(r->q[i].query_title);
-        free(r->q[i].target_title);
-    }
-    free(r->q);
+    queries_free(r->q, r->nq);
+    queries_free(r->neg, r->nneg);
     free(r->repo);
     free(r->model_desc);
     match_model_free(&r->model);

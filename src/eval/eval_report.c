@@ -118,14 +118,28 @@ void eval_report_text(const eval_result *r, FILE *out)
     fprintf(out, "\nrelated links (%zu queries)      R@1    R@5   R@10   R@20    MRR\n", r->rel_learned.n);
     metrics_line(out, "learned", &r->rel_learned);
     metrics_line(out, "bm25 baseline", &r->rel_base);
-    fprintf(out, "\nduplicate · high: precision %.3f (%zu/%zu pairs), recall %.3f (%zu/%zu queries)\n",
-            r->high_precision, r->high_true, r->high_pairs, r->high_recall, r->high_caught, r->nq);
     static const char *lv[EVAL_LEVELS] = {"high", "medium", "low"};
-    fprintf(out, "calibration (top %d suggestions per query): share that are true duplicates\n",
-            MATCH_CALIB_TOP);
+    fprintf(out, "\non known duplicates (%zu test queries, each has a true answer):\n", r->nq);
+    fprintf(out, "duplicate · high: precision %.3f (%zu/%zu pairs), recall %.3f (%zu/%zu queries)\n",
+            r->high_precision, r->high_true, r->high_pairs, r->high_recall, r->high_caught, r->nq);
+    fprintf(out, "calibration, known duplicates (top %d suggestions per query): share that are "
+            "true duplicates\n", MATCH_CALIB_TOP);
     for (int l = 0; l < EVAL_LEVELS; l++)
         fprintf(out, "  %-7s %6zu pairs  %6.3f\n", lv[l], r->level_pairs[l],
                 r->level_pairs[l] ? (double)r->level_true[l] / (double)r->level_pairs[l] : 0.0);
+    fprintf(out, "\non all queries (what a maintainer sees): the %zu known duplicates and the %zu "
+            "issues\nwithout a known duplicate of the test period (%zu sampled, each weighing "
+            "%.2f; base rate %.3f):\n", r->nq, r->neg_population, r->nneg, r->neg_weight,
+            r->base_rate);
+    fprintf(out, "duplicate · high: precision %.3f (%zu/%.0f pairs), recall %.3f; "
+            "%.1f%% of issues without a duplicate get one (%zu/%zu sampled)\n",
+            r->all_high_precision, r->high_true, r->all_high_pairs, r->all_high_recall,
+            100 * r->false_alarm, r->neg_high, r->nneg);
+    fprintf(out, "calibration, all queries (top %d suggestions per query, pairs weighted): "
+            "share that are true duplicates\n", MATCH_CALIB_TOP);
+    for (int l = 0; l < EVAL_LEVELS; l++)
+        fprintf(out, "  %-7s %8.0f pairs  %6.3f\n", lv[l], r->all_level_pairs[l],
+                ratio(r->all_level_true[l], r->all_level_pairs[l]));
     fprintf(out, "\nspeed: index %.2fs, training %.2fs, ranking %.2fs (%.0f queries/s)\n",
             r->seconds_index, r->seconds_train, r->seconds_rank, r->qps);
 }
@@ -137,6 +151,29 @@ static json_t *metrics_json(const eval_metrics *m)
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "queries", (json_int_t)m->n, "recall@1",
                      m->recall[0], "recall@5", m->recall[1], "recall@10", m->recall[2],
                      "recall@20", m->recall[3], "mrr", m->mrr);
+}
+
+static int prob_desc(const void *a, const void *b)
+{
+    const eval_query *x = *(eval_query *const *)a, *y = *(eval_query *const *)b;
+    double px = x->ntop ? x->top_prob[0] : 0, py_ = y->ntop ? y->top_prob[0] : 0;
+    if (px != py_) return px > py_ ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* The EVAL_WORST sampled no-duplicate queries whose top suggestion is the
+ * most probable: where the ranker (or the ground truth) is wrong. Owned,
+ * NULL-terminated. */
+static const eval_query **false_alarms(const eval_result *r)
+{
+    const eval_query **v = xmalloc((r->nneg + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < r->nneg; i++)
+        if (r->neg[i].ntop) v[n++] = &r->neg[i];
+    qsort(v, n, sizeof *v, prob_desc);
+    if (n > EVAL_WORST) n = EVAL_WORST;
+    v[n] = NULL;
+    return v;
 }
 
 char *eval_report_json(const eval_result *r)
@@ -164,6 +201,38 @@ char *eval_report_json(const eval_result *r)
                                              (json_int_t)r->level_pairs[l], "true",
                                              (json_int_t)r->level_true[l]));
     json_object_set_new(o, "calibration", cal);
+    json_object_set_new(o, "negatives",
+                        json_pack("{s:I, s:I, s:f, s:f}", "sampled", (json_int_t)r->nneg,
+                                  "population", (json_int_t)r->neg_population, "weight",
+                                  r->neg_weight, "base_rate", r->base_rate));
+    json_object_set_new(o, "high_all",
+                        json_pack("{s:f, s:f, s:f, s:I, s:f, s:I}", "precision",
+                                  r->all_high_precision, "recall", r->all_high_recall, "pairs",
+                                  r->all_high_pairs, "true", (json_int_t)r->high_true,
+                                  "false_alarm", r->false_alarm, "negatives_flagged",
+                                  (json_int_t)r->neg_high));
+    json_t *cala = json_array();
+    for (int l = 0; l < EVAL_LEVELS; l++)
+        json_array_append_new(cala, json_pack("{s:s, s:f, s:f}", "confidence", lv[l], "pairs",
+                                              r->all_level_pairs[l], "true", r->all_level_true[l]));
+    json_object_set_new(o, "calibration_all", cala);
+    json_t *bins = json_array();
+    for (int b = 0; b < EVAL_BINS; b++)
+        json_array_append_new(bins, json_pack("{s:f, s:f, s:f, s:f, s:f}", "from",
+                                              (double)b / EVAL_BINS, "to",
+                                              (double)(b + 1) / EVAL_BINS, "mean_prob",
+                                              r->all_bin_prob[b], "pairs", r->all_bin_pairs[b],
+                                              "true", r->all_bin_true[b]));
+    json_object_set_new(o, "calibration_bins_all", bins);
+    const eval_query **fa = false_alarms(r);
+    json_t *fal = json_array();
+    for (size_t i = 0; fa[i]; i++)
+        json_array_append_new(fal, json_pack("{s:s, s:s?, s:s?, s:s?, s:f}", "query", fa[i]->key,
+                                             "title", fa[i]->query_title, "suggestion",
+                                             fa[i]->target, "suggestion_title",
+                                             fa[i]->target_title, "prob", fa[i]->top_prob[0]));
+    free(fa);
+    json_object_set_new(o, "no_duplicate_top", fal);
     json_object_set_new(o, "seconds", json_pack("{s:f, s:f, s:f}", "index", r->seconds_index,
                                                 "train", r->seconds_train, "rank", r->seconds_rank));
     json_object_set_new(o, "queries_per_second", json_real(r->qps));

@@ -85,10 +85,12 @@ typedef struct analyze_stats {
     size_t items, queries, pairs, known, changed;
     int incremental;            /* 1 when only affected queries ran */
     char model_desc[256];
-    double t_load, t_index, t_rank, t_explain, t_store;
+    double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
+                                                                     bookkeeping */
 } analyze_stats;
 
-/* phase is "rank" or "explain". */
+/* phase is "index" (0/1 then 1/1 around loading and indexing), then "rank"
+ * (queries) and "explain" (pairs), each counting up to its total. */
 typedef void (*analyze_progress_fn)(void *ud, const char *phase, size_t done, size_t total);
 
 int analyze_run(store *st, int64_t repo, const analyze_opts *o, analyze_progress_fn progress,

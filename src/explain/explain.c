@@ -587,13 +587,19 @@ static const char *feature_words(match_feature f)
     case FEAT_ERRORS: return "the same error lines";
     case FEAT_LABELS: return "label overlap";
     case FEAT_VERSION: return "the same affected version";
-    case FEAT_TIME_GAP: return "the time between them";
+    case FEAT_TIME_GAP: return "when they were filed";
     case FEAT_SAME_AUTHOR: return "the same author";
     case FEAT_LEN_RATIO: return "similar length";
     case FEAT_KIND_SAME: return "the same kind of item";
     case FEAT_CROSSREF: return "a cross-reference";
     case FEAT_RANK_BM25: return "a top text-search rank";
-    default: return "another feature";
+    case FEAT_BM25_REL: return "text similarity close to the best match";
+    case FEAT_COSINE: return "similar vocabulary";
+    case FEAT_TITLE_COSINE: return "similar title wording";
+    case FEAT_POPULARITY: return "a candidate that already collects duplicates";
+    case FEAT_TYPE_SAME: return "the same issue type";
+    case FEAT_PRIORITY_SAME: return "the same priority";
+    default: return match_feature_name(f);   /* a feature newer than this list */
     }
 }
 
@@ -670,6 +676,21 @@ static char *make_comment(ctx *x, int duplicate)
     }
     sbuf sb;
     sb_init(&sb);
+    if (x->q->kind != x->c->kind) {
+        /* An issue and a pull request are not duplicates of each other even
+         * when the text matches: the pull request addresses the issue. */
+        const item *pr = x->q->kind == ITEM_PR ? x->q : x->c;
+        const char *prref = pr == x->q ? x->qref : x->cref;
+        sb_printf(&sb, "Possibly addressed by pull request %s (\"", prref);
+        add_md_title(&sb, pr->title);
+        sb_adds(&sb, "\")");
+        add_state_clause(&sb, pr);
+        sb_adds(&sb, ".\n\n");
+        add_evidence(&sb, &x->evidence);
+        sb_adds(&sb, item_is_open(pr) ? "Reviews and testing of that pull request are welcome."
+                                      : "Please check whether it solves this for you.");
+        return sb_take(&sb);
+    }
     if (duplicate) {
         sb_printf(&sb, "Duplicate of %s\n\n", oref);
         sb_printf(&sb, "This looks like the same problem as %s (\"", oref);

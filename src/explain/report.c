@@ -1,4 +1,5 @@
 /* report.c -- see report.h. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,7 +130,7 @@ json_t *explain_pair_json(const pair *p, const item *q, const item *c)
     json_object_set_new(o, "rank", json_integer(p->rank));
     set_str(o, "relation", p->relation);
     set_str(o, "confidence", p->confidence);
-    json_object_set_new(o, "value", json_real(p->value));
+    json_object_set_new(o, "value", json_real(round(p->value * 1000.0) / 1000.0));   /* as shown */
     json_object_set_new(o, "probability", json_real(p->prob));
     json_object_set_new(o, "score", json_real(p->score));
     json_object_set_new(o, "known", json_boolean(p->known));
@@ -179,8 +180,18 @@ void explain_pair_markdown(sbuf *out, const pair *p, const item *c)
         sb_adds(out, ")");
     }
     sb_printf(out, " \xe2\x80\x94 %s, %s confidence (p %.3f)\n", p->relation, p->confidence, p->prob);
-    /* The strongest piece of evidence, quoted under the entry. */
+    /* The strongest piece of evidence, quoted under the entry: the first
+     * sentence naming something shared (`code`) or a link; the state and
+     * model sentences say little in a bot's comment. */
     const char *r = p->reasoning;
+    while (r && *r) {
+        const char *e = strchr(r, '\n');
+        size_t n = e ? (size_t)(e - r) : strlen(r);
+        if (memchr(r, '`', n) || !strncmp(r, "Already linked", 14) ||
+            (memmem(r, n, " refers to ", 11) || memmem(r, n, " fixes ", 7)))
+            break;
+        r = e ? e + 1 : NULL;
+    }
     if (r && *r) {
         const char *e = strchr(r, '\n');
         sbuf line;

@@ -10,7 +10,7 @@
  * independent of thread timing: the index is deterministic.
  *
  * Memory per (doc, term) pair: 4 (fwd term) + 8 (fwd tf) + 4 (posting doc)
- * + 4 (posting impact) = 20 bytes.
+ * + 4 (posting impact) = 20 bytes, plus a block maximum per 64 postings.
  */
 #include "index_int.h"
 
@@ -400,6 +400,15 @@ static void build_postings(dindex *ix)
         }
     }
     free(cur);
+    size_t nblk = total / IX_BLOCK + ix->nterms + 1;
+    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
+    for (uint32_t t = 0; t < ix->nterms; t++) {
+        float *bm = ix->blk_max + ix_blk_base(ix, t);
+        for (uint64_t i = 0; i < ix->df[t]; i++) {
+            float imp = ix->post_imp[ix->post_off[t] + i];
+            if (imp > bm[i / IX_BLOCK]) bm[i / IX_BLOCK] = imp;
+        }
+    }
 }
 
 static void build_stats(dindex *ix)
@@ -494,6 +503,7 @@ void index_free(dindex *ix)
     free(ix->post_off);
     free(ix->post_doc);
     free(ix->post_imp);
+    free(ix->blk_max);
     free(ix->fwd_off);
     free(ix->fwd_term);
     free(ix->fwd_tf);

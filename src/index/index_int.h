@@ -41,6 +41,9 @@ struct dindex {
     uint64_t *post_off;
     uint32_t *post_doc;
     float *post_imp;
+    /* block maxima: the largest impact of each run of IX_BLOCK postings of
+     * a list; term t's blocks start at blk_max[ix_blk_base(ix, t)] */
+    float *blk_max;
 
     /* forward index: doc d's terms are fwd_*[fwd_off[d] .. fwd_off[d+1]) */
     uint64_t *fwd_off;
@@ -61,6 +64,19 @@ int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
 double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
 /* Query-side weight of a term with counts tf in a query of lengths len. */
 double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
+
+/* Postings per block of blk_max: small enough that a block's maximum is a
+ * much tighter bound than the list's, large enough to cost little memory
+ * (4 bytes per 64 postings, plus at most one block per term). */
+#define IX_BLOCK 64
+
+/* Index of term t's first block. A list of df postings starting at
+ * post_off[t] has ceil(df / IX_BLOCK) blocks; floor(post_off / IX_BLOCK) + t
+ * leaves room for them without storing an offset per term. */
+static inline uint64_t ix_blk_base(const dindex *ix, uint32_t t)
+{
+    return ix->post_off[t] / IX_BLOCK + t;
+}
 
 /* Length normalisation of field f: 1 - b + b * len / avglen. */
 static inline double ix_norm(const dindex *ix, int f, uint32_t len)

@@ -14,6 +14,7 @@
 #include "index_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,7 @@ static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
         }
     size_t max = ix->p.query_max_terms > 0 ? (size_t)ix->p.query_max_terms : n;
     if (n > max) {
+        if (getenv("IX_QKEY") && *getenv("IX_QKEY")) for (size_t i = 0; i < n; i++) c[i].rank *= ix->maximp[c[i].term];
         qsort(c, n, sizeof *c, cmp_rank);
         n = max;
     }
@@ -122,18 +124,22 @@ void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it,
 
 /* ---- scoring one doc ------------------------------------------------------------ */
 
-/* Impact of term t in doc, or -1 if absent (binary search in postings). */
-static float posting_impact(const dindex *ix, uint32_t t, uint32_t doc)
+/* First index >= lo of fwd_term[lo..hi) that is >= t (galloping). */
+static size_t fwd_seek(const uint32_t *ft, size_t lo, size_t hi, uint32_t t)
 {
-    const uint32_t *lo = ix->post_doc + ix->post_off[t], *hi = ix->post_doc + ix->post_off[t + 1];
-    while (lo < hi) {
-        const uint32_t *mid = lo + (hi - lo) / 2;
-        if (*mid < doc) lo = mid + 1;
-        else hi = mid;
+    if (lo >= hi || ft[lo] >= t) return lo;
+    size_t step = 1, a = lo;
+    while (a + step < hi && ft[a + step] < t) {
+        a += step;
+        step *= 2;
     }
-    if (lo < ix->post_doc + ix->post_off[t + 1] && *lo == doc)
-        return ix->post_imp[lo - ix->post_doc];
-    return -1;
+    size_t b = a + step < hi ? a + step + 1 : hi;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (ft[mid] < t) a = mid + 1;
+        else b = mid;
+    }
+    return a;
 }
 
 static inline double term_factor(const dindex *ix, const index_query *q, size_t i)
@@ -141,44 +147,56 @@ static inline double term_factor(const dindex *ix, const index_query *q, size_t 
     return (double)q->weight[i] * (double)ix->idf[q->terms[i]];
 }
 
+/* The canonical score of doc: sum in the query's term order, in double, of
+ * qw * idf * impact, with the impact recomputed from the forward index
+ * exactly as build_postings() computed the stored one. Queries built here
+ * are sorted by term id, so this is one galloping merge of the query with
+ * the doc's (sorted) terms; an unsorted caller-made query restarts the
+ * search for each term that goes backwards. */
+static double score_exact(const dindex *ix, const index_query *q, uint32_t doc)
+{
+    const uint32_t *ft = ix->fwd_term;
+    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
+    uint32_t prev = 0;
+    double s = 0;
+    for (size_t i = 0; i < q->n && a < e; i++) {
+        uint32_t t = q->terms[i];
+        if (t >= ix->nterms) continue;
+        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);
+        prev = t;
+        if (pos < e && ft[pos] == t) {
+            float imp = (float)ix_impact(ix, ix->fwd_tf[pos], ix->len[doc]);
+            s += term_factor(ix, q, i) * (double)imp;
+        }
+    }
+    return s;
+}
+
 double index_score(const dindex *ix, const index_query *q, uint32_t doc)
 {
     if (doc >= ix->n) return 0;
-    double s = 0;
-    for (size_t i = 0; i < q->n; i++) {
-        if (q->terms[i] >= ix->nterms) continue;
-        float imp = posting_impact(ix, q->terms[i], doc);
-        if (imp >= 0) s += term_factor(ix, q, i) * (double)imp;
-    }
-    return (float)s;
-}
-
-/* Position of term t in doc's forward list, or -1. */
-static int64_t fwd_find(const dindex *ix, uint32_t doc, uint32_t t)
-{
-    size_t lo = ix->fwd_off[doc], hi = ix->fwd_off[doc + 1];
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ix->fwd_term[mid] < t) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < ix->fwd_off[doc + 1] && ix->fwd_term[lo] == t ? (int64_t)lo : -1;
+    return (float)score_exact(ix, q, doc);
 }
 
 void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, double out[FIELD_COUNT])
 {
     for (int f = 0; f < FIELD_COUNT; f++) out[f] = 0;
     if (doc >= ix->n) return;
-    for (size_t i = 0; i < q->n; i++) {
-        if (q->terms[i] >= ix->nterms) continue;
-        int64_t e = fwd_find(ix, doc, q->terms[i]);
-        if (e < 0) continue;
+    const uint32_t *ft = ix->fwd_term;
+    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < q->n && a < e; i++) {
+        uint32_t t = q->terms[i];
+        if (t >= ix->nterms) continue;
+        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);   /* merge, as in score_exact */
+        prev = t;
+        if (pos >= e || ft[pos] != t) continue;
         double fac = term_factor(ix, q, i);
         for (int f = 0; f < FIELD_COUNT; f++) {
-            uint16_t tf = ix->fwd_tf[e][f];
+            uint16_t tf = ix->fwd_tf[pos][f];
             if (!tf) continue;
-            double t = ix->p.weight[f] * tf / ix_norm(ix, f, ix->len[doc][f]);
-            out[f] += fac * t / (ix->p.k1 + t);
+            double w = ix->p.weight[f] * tf / ix_norm(ix, f, ix->len[doc][f]);
+            out[f] += fac * w / (ix->p.k1 + w);
         }
     }
 }
@@ -299,20 +317,81 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
 
 /* ---- MaxScore ---------------------------------------------------------------------- */
 
+/* Documents are visited in windows. Small first windows fill the heap (and
+ * raise theta) quickly; later ones are larger so the per-window work (one
+ * bound per list) stays small next to the postings. */
+#define WIN_MIN 64
+#define WIN_MAX 2048
+
 typedef struct qlist {
     const uint32_t *cur, *end;     /* postings cursor, clipped to < hi */
-    const float *imp;              /* impacts parallel to the posting docs */
-    const uint32_t *base;
+    const uint32_t *wend;          /* first posting past the current window */
+    const uint32_t *base;          /* start of the term's list */
+    const float *imp;              /* impacts parallel to base */
+    const float *bmax;             /* block maxima of the list */
     double w;                      /* qw * idf */
-    double ub;                     /* w * max impact */
-    uint32_t qi;                   /* index in the query (canonical order) */
+    double ub;                     /* w * max impact: bound over all docs */
+    double wub;                    /* w * max impact within the window */
 } qlist;
 
-static int cmp_ub(const void *a, const void *b)
+/* Per-thread scratch of index_topk, reused across calls so a query costs no
+ * allocation once its thread has warmed up; freed at thread exit. */
+typedef struct scratch {
+    qlist *L;
+    uint32_t *ord;                 /* lists of the window, by wub ascending */
+    double *prefix;                /* prefix[i] = sum of wub of ord[0..i] */
+    size_t cap;                    /* of L, ord, prefix */
+    index_hit *heap;
+    size_t heapcap;
+    double acc[WIN_MAX];           /* essential-list sums of the window */
+    uint64_t seen[WIN_MAX / 64];   /* docs of the window with a posting */
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_free(void *v)
 {
-    const qlist *x = a, *y = b;
-    if (x->ub != y->ub) return x->ub < y->ub ? -1 : 1;
-    return x->qi < y->qi ? -1 : x->qi > y->qi;
+    scratch *s = v;
+    if (!s) return;
+    free(s->L);
+    free(s->ord);
+    free(s->prefix);
+    free(s->heap);
+    free(s);
+}
+
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+static scratch *scratch_get(size_t nterms, size_t k)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    scratch *s = scratch_key_ok ? pthread_getspecific(scratch_key) : NULL;
+    if (!s) {
+        s = xcalloc(1, sizeof *s);
+        if (scratch_key_ok && pthread_setspecific(scratch_key, s) != 0) scratch_key_ok = 0;
+    }
+    if (nterms > s->cap) {
+        s->cap = nterms * 2;
+        s->L = xrealloc(s->L, s->cap * sizeof *s->L);
+        s->ord = xrealloc(s->ord, s->cap * sizeof *s->ord);
+        s->prefix = xrealloc(s->prefix, s->cap * sizeof *s->prefix);
+    }
+    if (k > s->heapcap) {
+        s->heapcap = k;
+        s->heap = xrealloc(s->heap, k * sizeof *s->heap);
+    }
+    return s;
+}
+
+/* Without a thread-specific slot the scratch is the caller's to free. */
+static void scratch_put(scratch *s)
+{
+    if (!scratch_key_ok || pthread_getspecific(scratch_key) != s) scratch_free(s);
 }
 
 static const uint32_t *lower_bound(const uint32_t *lo, const uint32_t *hi, uint32_t d)
@@ -346,13 +425,9 @@ static inline double theta_lo(float theta)
     return (double)theta - 1e-5 * fabs((double)theta) - 1e-9;
 }
 
-size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
-                  uint32_t exclude, size_t k, index_hit *out)
+/* The query's posting lists clipped to [lo, hi); returns how many. */
+static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi, qlist *L)
 {
-    clamp_range(ix, &lo, &hi);
-    if (k == 0 || lo >= hi || q->n == 0) return 0;
-
-    qlist *L = xmalloc(q->n * sizeof *L);
     size_t nl = 0;
     for (size_t i = 0; i < q->n; i++) {
         uint32_t t = q->terms[i];
@@ -360,79 +435,148 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
         double w = term_factor(ix, q, i);
         if (!(w > 0)) continue;
         const uint32_t *b = ix->post_doc + ix->post_off[t], *e = ix->post_doc + ix->post_off[t + 1];
-        const uint32_t *c = lower_bound(b, e, lo);
-        const uint32_t *ce = lower_bound(c, e, hi);
+        const uint32_t *c = lo ? lower_bound(b, e, lo) : b;
+        const uint32_t *ce = hi < ix->n ? lower_bound(c, e, hi) : e;
         if (c == ce) continue;
         L[nl].cur = c;
         L[nl].end = ce;
+        L[nl].wend = c;
         L[nl].base = b;
         L[nl].imp = ix->post_imp + ix->post_off[t];
+        L[nl].bmax = ix->blk_max + ix_blk_base(ix, t);
         L[nl].w = w;
         L[nl].ub = w * (double)ix->maximp[t];
-        L[nl].qi = (uint32_t)i;
+        L[nl].wub = 0;
         nl++;
     }
-    qsort(L, nl, sizeof *L, cmp_ub);
-    double *prefix = xmalloc((nl + 1) * sizeof *prefix);
-    for (size_t i = 0; i < nl; i++) prefix[i] = (i ? prefix[i - 1] : 0) + L[i].ub;
-    /* contributions of the current doc, by canonical query position */
-    double *contrib = xmalloc((q->n + 1) * sizeof *contrib);
-    uint32_t *touched = xmalloc((nl + 1) * sizeof *touched);
+    return nl;
+}
 
-    heap hp = {xmalloc(k * sizeof(index_hit)), 0, k};
-    size_t p = 0;          /* lists [0, p) are non-essential */
+/* Moves every list to the window [w0, w1) and bounds it there with the
+ * maxima of the blocks the window's postings fall in. Returns the number
+ * of lists with postings in the window, ordered by bound ascending in ord
+ * with running sums in prefix. */
+static size_t window_bounds(scratch *s, size_t nl, uint32_t w0, uint32_t w1)
+{
+    size_t m = 0;
+    for (size_t j = 0; j < nl; j++) {
+        qlist *l = &s->L[j];
+        l->cur = gallop(l->cur, l->end, w0);
+        l->wend = gallop(l->cur, l->end, w1);
+        if (l->cur == l->wend) continue;
+        size_t b0 = (size_t)(l->cur - l->base) / IX_BLOCK;
+        size_t b1 = (size_t)(l->wend - 1 - l->base) / IX_BLOCK;
+        float mx = 0;
+        for (size_t b = b0; b <= b1; b++)
+            if (l->bmax[b] > mx) mx = l->bmax[b];
+        l->wub = l->w * (double)mx;
+        /* insertion by bound: lists number tens, and arrive nearly sorted */
+        size_t i = m++;
+        while (i > 0 && s->L[s->ord[i - 1]].wub > l->wub) {
+            s->ord[i] = s->ord[i - 1];
+            i--;
+        }
+        s->ord[i] = (uint32_t)j;
+    }
+    for (size_t i = 0; i < m; i++) s->prefix[i] = (i ? s->prefix[i - 1] : 0) + s->L[s->ord[i]].wub;
+    return m;
+}
+
+/* Adds the window postings of the essential lists ord[p..m) to acc and
+ * marks their docs: term at a time, a tight loop per list instead of a
+ * k-way merge across many lists. */
+static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint32_t w1)
+{
+    memset(s->seen, 0, (((size_t)(w1 - w0) + 63) / 64) * sizeof *s->seen);
+    for (size_t i = p; i < m; i++) {
+        qlist *l = &s->L[s->ord[i]];
+        const uint32_t *c = l->cur, *e = l->wend;
+        const float *imp = l->imp + (c - l->base);
+        double w = l->w;
+        for (; c < e; c++, imp++) {
+            uint32_t o = *c - w0;
+            uint64_t bit = 1ULL << (o & 63);
+            if (s->seen[o >> 6] & bit) {
+                s->acc[o] += w * (double)*imp;
+            } else {
+                s->seen[o >> 6] |= bit;
+                s->acc[o] = w * (double)*imp;
+            }
+        }
+        l->cur = e;
+    }
+}
+
+/* First doc >= from of any list, UINT32_MAX when all are exhausted. */
+static uint32_t next_doc(const scratch *s, size_t nl)
+{
+    uint32_t d = UINT32_MAX;
+    for (size_t j = 0; j < nl; j++)
+        if (s->L[j].cur < s->L[j].end && *s->L[j].cur < d) d = *s->L[j].cur;
+    return d;
+}
+
+/* Exact top k with block-max MaxScore over document windows.
+ *
+ * Each window bounds every list by the largest impact of the blocks it has
+ * there, orders the lists by that bound and splits them: the weakest lists
+ * whose bounds sum below theta ("non-essential") cannot lift a doc into
+ * the top k on their own, so candidates come only from the essential
+ * lists, summed term at a time into a window accumulator. Each candidate
+ * is completed from the non-essential lists by galloping, strongest first,
+ * and dropped as soon as the bound of what is left cannot reach theta; a
+ * doc that can enter the heap is scored exactly (score_exact), so results
+ * equal index_topk_exhaustive() bit for bit. A window whose bounds sum
+ * below theta is skipped whole, and once the lists' global bounds do, the
+ * search stops. */
+size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
+                  uint32_t exclude, size_t k, index_hit *out)
+{
+    clamp_range(ix, &lo, &hi);
+    if (k == 0 || lo >= hi || q->n == 0) return 0;
+    scratch *s = scratch_get(q->n, k);
+    qlist *L = s->L;
+    size_t nl = open_lists(ix, q, lo, hi, L);
+    double total_ub = 0;
+    for (size_t j = 0; j < nl; j++) total_ub += L[j].ub;
+    heap hp = {s->heap, 0, k};
     double th = -1;        /* theta_lo of the heap minimum once full */
-    for (;;) {
-        uint32_t d = UINT32_MAX;
-        for (size_t j = p; j < nl; j++)
-            if (L[j].cur < L[j].end && *L[j].cur < d) d = *L[j].cur;
-        if (d == UINT32_MAX) break;
-        size_t nt = 0;
-        double est = 0;
-        for (size_t j = p; j < nl; j++) {
-            if (L[j].cur < L[j].end && *L[j].cur == d) {
-                double c = L[j].w * (double)L[j].imp[L[j].cur - L[j].base];
-                contrib[L[j].qi] = c;
-                touched[nt++] = L[j].qi;
-                est += c;
-                L[j].cur++;
+    uint32_t win = WIN_MIN;
+    while (total_ub >= th) {
+        uint32_t w0 = next_doc(s, nl);
+        if (w0 == UINT32_MAX) break;
+        uint32_t w1 = hi - w0 > win ? w0 + win : hi;
+        if (win < WIN_MAX) win *= 2;
+        size_t m = window_bounds(s, nl, w0, w1);
+        if (m == 0 || s->prefix[m - 1] < th) continue;   /* nothing here can enter */
+        size_t p = 0;      /* ord[0..p) are non-essential in this window */
+        while (p < m && s->prefix[p] < th) p++;
+        window_accumulate(s, p, m, w0, w1);
+        for (size_t wi = 0; wi < ((size_t)(w1 - w0) + 63) / 64; wi++) {
+            for (uint64_t bits = s->seen[wi]; bits; bits &= bits - 1) {
+                uint32_t o = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
+                uint32_t d = w0 + o;
+                if (d == exclude) continue;
+                double est = s->acc[o];
+                int pruned = 0;
+                for (size_t i = p; i-- > 0;) {
+                    if (est + s->prefix[i] < th) { pruned = 1; break; }
+                    qlist *l = &L[s->ord[i]];
+                    l->cur = gallop(l->cur, l->wend, d);
+                    if (l->cur < l->wend && *l->cur == d)
+                        est += l->w * (double)l->imp[l->cur - l->base];
+                }
+                if (pruned || (hp.n == hp.k && est < th)) continue;
+                float fs = (float)score_exact(ix, q, d);
+                if (!(fs > 0)) continue;
+                heap_push(&hp, d, fs);
+                if (hp.n == hp.k) th = theta_lo(hp.h[0].score);
             }
         }
-        if (d == exclude) continue;
-        int pruned = 0;
-        for (size_t j = p; j-- > 0;) {
-            if (est + prefix[j] < th) { pruned = 1; break; }
-            L[j].cur = gallop(L[j].cur, L[j].end, d);
-            if (L[j].cur < L[j].end && *L[j].cur == d) {
-                double c = L[j].w * (double)L[j].imp[L[j].cur - L[j].base];
-                contrib[L[j].qi] = c;
-                touched[nt++] = L[j].qi;
-                est += c;
-            }
-        }
-        if (pruned || (hp.n == hp.k && est < th)) continue;
-        /* canonical sum: ascending query position */
-        for (size_t a = 1; a < nt; a++) {
-            uint32_t x = touched[a];
-            size_t b = a;
-            while (b > 0 && touched[b - 1] > x) { touched[b] = touched[b - 1]; b--; }
-            touched[b] = x;
-        }
-        double s = 0;
-        for (size_t a = 0; a < nt; a++) s += contrib[touched[a]];
-        float fs = (float)s;
-        if (!(fs > 0)) continue;
-        heap_push(&hp, d, fs);
-        if (hp.n == hp.k) {
-            th = theta_lo(hp.h[0].score);
-            while (p < nl && prefix[p] < th) p++;
-        }
+        /* the window is done: no list may stay inside it */
+        for (size_t i = 0; i < p; i++) L[s->ord[i]].cur = L[s->ord[i]].wend;
     }
     size_t n = heap_out(&hp, out);
-    free(hp.h);
-    free(L);
-    free(prefix);
-    free(contrib);
-    free(touched);
+    scratch_put(s);
     return n;
 }

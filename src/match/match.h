@@ -7,9 +7,12 @@
  * A model is a linear scorer over standardised features (trained listwise by
  * match_train: softmax cross-entropy of the true duplicates within each
  * query's pool, i.e. a linear RankNet/ListNet) plus a Platt calibration
- * (score -> probability that the pair is a duplicate, fitted on held-out
- * queries) and thresholds that turn the probability into relation and
- * confidence ("high" = at least 90% true duplicates on held-out data). A
+ * (score and margin -> probability that the pair is a true duplicate for an
+ * arbitrary query, fitted on held-out queries: known duplicates and issues
+ * that have no duplicate at all, the latter weighted to the tracker's base
+ * rate) and thresholds that turn the probability into relation and
+ * confidence ("high" = at least 90% true duplicates on held-out data, over
+ * all queries, not only over known duplicates). A
  * default model is built into the binary (match_default.c); `doppel train`
  * fits one on a repository's own known duplicates and the store keeps it as
  * text (match_model_to_text / match_model_from_text).
@@ -171,7 +174,14 @@ size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], m
  * A training set is a list of queries, each with its pool of candidates
  * (feature rows) and labels (1 = an earlier member of the query's duplicate
  * group). Rows of query i are [off[i], off[i+1]). The caller fills it with
- * match_trainset_add(). */
+ * match_trainset_add() (a known duplicate) and match_trainset_add_query().
+ *
+ * Two kinds of query: known duplicates (dup 1, weight 1), which train the
+ * weights and the calibration, and "no-duplicate" queries (dup 0: an issue
+ * outside every duplicate group, its pool all negatives), which only the
+ * calibration sees. A no-duplicate query's weight is the number of issues
+ * without a known duplicate it stands for (items not sampled / sampled), so
+ * that the calibration meets duplicates at the tracker's own base rate. */
 typedef struct match_trainset {
     size_t nq, nrows, cap_q, cap_rows;
     size_t *off;
@@ -179,9 +189,14 @@ typedef struct match_trainset {
                                    holds out the latest) */
     double (*feat)[FEAT_COUNT];
     unsigned char *label;
+    unsigned char *qdup;        /* per query: 1 known duplicate, 0 no-duplicate */
+    double *qweight;            /* per query: issues it stands for */
 } match_trainset;
 void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits,
                         const unsigned char *labels, size_t n);
+/* Any query; labels may be NULL (all negative). */
+void match_trainset_add_query(match_trainset *ts, int64_t qtime, const match_hit *hits,
+                              const unsigned char *labels, size_t n, int dup, double weight);
 void match_trainset_append(match_trainset *dst, const match_trainset *src);
 void match_trainset_free(match_trainset *ts);
 
@@ -195,13 +210,17 @@ typedef struct match_train_opts {
 } match_train_opts;
 void match_train_opts_default(match_train_opts *o);
 
-/* Fits the weights on the older (1 - calib_share) of the queries of ts (by
- * qtime) and Platt and thresholds on the latest calib_share, so calibration
- * is measured on queries the weights never saw. Queries without a positive
- * in their pool are skipped.
+/* Fits the weights on the older (1 - calib_share) of the known duplicates
+ * of ts (by qtime; those whose pool holds no true duplicate are skipped
+ * there), and Platt and thresholds on the latest calib_share of them (all
+ * of them: a duplicate the pool missed is a miss a maintainer meets too)
+ * plus every no-duplicate query, whose weights are scaled by the held-out
+ * share so that the mix keeps the base rate. Calibration is thus measured
+ * on queries the weights never saw. Thresholds: the lowest probability at
+ * which weighted held-out precision reaches the target.
  * Deterministic: no randomness, fixed summation order. out is initialised
  * here (caller frees with match_model_free). DP_ERR when ts has fewer than
- * 2 usable queries. */
+ * 2 usable known duplicates. */
 int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,
                 dp_err *err);
 

@@ -5,10 +5,15 @@
  * L2-regularised, minimised by full-batch Adam from zero. Full batch and a
  * fixed summation order make training deterministic without a seed.
  *
- * Calibration: Platt scaling (1-D logistic regression by Newton's method,
- * with Platt's smoothed targets) on the top MATCH_CALIB_TOP hits of held-out
- * queries -- the pairs a maintainer would be shown. Thresholds are the
- * lowest probabilities at which held-out precision still reaches the
+ * Calibration: Platt scaling (logistic regression on score and margin by
+ * Newton's method, with Platt's smoothed targets) on the top
+ * MATCH_CALIB_TOP hits of held-out queries -- the pairs a maintainer would
+ * be shown. Held out are the latest known duplicates and, because on a real
+ * tracker most issues have no duplicate at all, issues outside every
+ * duplicate group (all their pairs false), weighted so that duplicates are
+ * as rare as in the data. Calibrated on known duplicates alone, the top hit
+ * of almost any issue would look likely. Thresholds are the lowest
+ * probabilities at which weighted held-out precision still reaches the
  * targets.
  */
 #include "match.h"
@@ -24,19 +29,21 @@ void match_train_opts_default(match_train_opts *o)
     o->lr = 0.05;
     o->l2 = 1e-3;
     o->calib_share = 0.25;
-    o->high_precision = 0.96;   /* held-out precision drifts down on new data */
+    o->high_precision = 0.90;
     o->medium_precision = 0.6;
 }
 
 /* ---- training sets ------------------------------------------------------ */
 
-void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits,
-                        const unsigned char *labels, size_t n)
+void match_trainset_add_query(match_trainset *ts, int64_t qtime, const match_hit *hits,
+                              const unsigned char *labels, size_t n, int dup, double weight)
 {
     if (ts->nq + 2 > ts->cap_q) {
         ts->cap_q = ts->cap_q ? ts->cap_q * 2 : 64;
         ts->off = xrealloc(ts->off, ts->cap_q * sizeof *ts->off);
         ts->qtime = xrealloc(ts->qtime, ts->cap_q * sizeof *ts->qtime);
+        ts->qdup = xrealloc(ts->qdup, ts->cap_q * sizeof *ts->qdup);
+        ts->qweight = xrealloc(ts->qweight, ts->cap_q * sizeof *ts->qweight);
     }
     if (ts->nrows + n > ts->cap_rows) {
         while (ts->nrows + n > ts->cap_rows) ts->cap_rows = ts->cap_rows ? ts->cap_rows * 2 : 1024;
@@ -46,11 +53,19 @@ void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits
     if (ts->nq == 0) ts->off[0] = 0;
     for (size_t i = 0; i < n; i++) {
         memcpy(ts->feat[ts->nrows + i], hits[i].feat, sizeof ts->feat[0]);
-        ts->label[ts->nrows + i] = labels[i];
+        ts->label[ts->nrows + i] = labels ? labels[i] : 0;
     }
     ts->nrows += n;
     ts->qtime[ts->nq] = qtime;
+    ts->qdup[ts->nq] = (unsigned char)(dup != 0);
+    ts->qweight[ts->nq] = weight;
     ts->off[++ts->nq] = ts->nrows;
+}
+
+void match_trainset_add(match_trainset *ts, int64_t qtime, const match_hit *hits,
+                        const unsigned char *labels, size_t n)
+{
+    match_trainset_add_query(ts, qtime, hits, labels, n, 1, 1.0);
 }
 
 void match_trainset_append(match_trainset *dst, const match_trainset *src)
@@ -59,7 +74,8 @@ void match_trainset_append(match_trainset *dst, const match_trainset *src)
         size_t a = src->off[q], n = src->off[q + 1] - a;
         match_hit *h = xmalloc((n ? n : 1) * sizeof *h);
         for (size_t i = 0; i < n; i++) memcpy(h[i].feat, src->feat[a + i], sizeof h[i].feat);
-        match_trainset_add(dst, src->qtime[q], h, src->label + a, n);
+        match_trainset_add_query(dst, src->qtime[q], h, src->label + a, n, src->qdup[q],
+                                 src->qweight[q]);
         free(h);
     }
 }
@@ -70,6 +86,8 @@ void match_trainset_free(match_trainset *ts)
     free(ts->qtime);
     free(ts->feat);
     free(ts->label);
+    free(ts->qdup);
+    free(ts->qweight);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -164,6 +182,7 @@ static void fit_weights(const match_trainset *ts, const size_t *qs, size_t nq,
 typedef struct scored {
     double s, g;                /* score, margin */
     double p;                   /* calibrated probability */
+    double w;                   /* how many pairs of the population it stands for */
     int y;
 } scored;
 
@@ -173,10 +192,15 @@ static int score_desc(const void *a, const void *b)
     return x->s > y->s ? -1 : x->s < y->s;
 }
 
+/* Highest probability first; ties by score then margin so the order (and
+ * with it the thresholds) never depends on qsort's internals. */
 static int prob_desc(const void *a, const void *b)
 {
     const scored *x = a, *y = b;
-    return x->p > y->p ? -1 : x->p < y->p;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    if (x->g != y->g) return x->g > y->g ? -1 : 1;
+    return y->y - x->y;
 }
 
 /* Solves the 3x3 system h d = g by Cramer's rule; 0 when singular. */
@@ -197,15 +221,15 @@ static int solve3(double h[3][3], const double g[3], double d[3])
     return 1;
 }
 
-/* Platt (2000), extended with the margin: minimises the log loss of
- * 1/(1+exp(a s + c g + b)) with targets smoothed towards the class priors,
- * by damped Newton steps. */
+/* Platt (2000), extended with the margin: minimises the weighted log loss
+ * of 1/(1+exp(a s + c g + b)) with targets smoothed towards the class
+ * priors, by damped Newton steps. */
 static void fit_platt(const scored *p, size_t n, double *pa, double *pb, double *pc)
 {
     double npos = 0, nneg = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].y) npos++;
-        else nneg++;
+        if (p[i].y) npos += p[i].w;
+        else nneg += p[i].w;
     }
     double hi = (npos + 1) / (npos + 2), lo = 1 / (nneg + 2);
     double w[3] = {0, 0, log((nneg + 1) / (npos + 1))};   /* a, c, b */
@@ -215,7 +239,7 @@ static void fit_platt(const scored *p, size_t n, double *pa, double *pb, double 
             double x[3] = {p[i].s, p[i].g, 1};
             double t = p[i].y ? hi : lo, z = w[0] * x[0] + w[1] * x[1] + w[2];
             double pr = 1 / (1 + exp(z));
-            double d = t - pr, v = pr * (1 - pr);
+            double d = p[i].w * (t - pr), v = p[i].w * pr * (1 - pr);
             for (int r = 0; r < 3; r++) {
                 g[r] += d * x[r];
                 for (int c = 0; c < 3; c++) h[r][c] += v * x[r] * x[c];
@@ -236,39 +260,59 @@ static void fit_platt(const scored *p, size_t n, double *pa, double *pb, double 
 }
 
 /* Lowest probability whose prefix (all pairs at least that probable) still
- * has the target precision over at least `minsup` pairs; 1.01 (never) when
- * no such prefix exists. p is sorted by probability, highest first. */
+ * has the target weighted precision over at least `minsup` true pairs;
+ * 1.01 (never) when no such prefix exists. p is sorted by probability,
+ * highest first. A cut never falls between two equally probable pairs. */
 static double threshold_for(const scored *p, size_t n, double target, size_t minsup)
 {
-    size_t tp = 0, best = 0;
+    double tp = 0, all = 0;
+    size_t ntrue = 0, best = 0;
     for (size_t i = 0; i < n; i++) {
-        tp += (size_t)p[i].y;
-        if (i + 1 >= minsup && (double)tp / (double)(i + 1) >= target) best = i + 1;
+        all += p[i].w;
+        if (p[i].y) {
+            tp += p[i].w;
+            ntrue++;
+        }
+        if (i + 1 < n && p[i + 1].p == p[i].p) continue;
+        if (ntrue >= minsup && tp >= target * all) best = i + 1;
     }
     return best ? p[best - 1].p : 1.01;
 }
 
-static void calibrate(const match_trainset *ts, const size_t *qs, size_t nq,
-                      const match_train_opts *o, match_model *m)
+/* The top MATCH_CALIB_TOP of query q's pool, scored as match_rank scores
+ * them, appended to p with weight w. */
+static size_t top_pairs(const match_trainset *ts, size_t q, const match_model *m, double w,
+                        scored **row, size_t *rowcap, scored *p)
 {
-    scored *p = xmalloc((nq * MATCH_CALIB_TOP + 1) * sizeof *p);
+    size_t a = ts->off[q], cnt = ts->off[q + 1] - a, n = 0;
+    if (cnt > *rowcap) {
+        *rowcap = cnt;
+        *row = xrealloc(*row, *rowcap * sizeof **row);
+    }
+    scored *r = *row;
+    for (size_t i = 0; i < cnt; i++) {
+        r[i].s = match_score(m, ts->feat[a + i]);
+        r[i].y = ts->label[a + i];
+        r[i].w = w;
+    }
+    qsort(r, cnt, sizeof *r, score_desc);
+    for (size_t i = 0; i < cnt; i++)   /* as match_rank computes it */
+        r[i].g = cnt < 2 ? 0 : r[i].s - r[i ? 0 : 1].s;
+    for (size_t i = 0; i < cnt && i < MATCH_CALIB_TOP; i++) p[n++] = r[i];
+    return n;
+}
+
+/* Calibration on the held-out known duplicates dq and the no-duplicate
+ * queries nq, the latter's weights multiplied by negscale. */
+static void calibrate(const match_trainset *ts, const size_t *dq, size_t ndq, const size_t *ngq,
+                      size_t nngq, double negscale, const match_train_opts *o, match_model *m)
+{
+    scored *p = xmalloc(((ndq + nngq) * MATCH_CALIB_TOP + 1) * sizeof *p);
     scored *row = NULL;
     size_t n = 0, rowcap = 0;
-    for (size_t k = 0; k < nq; k++) {
-        size_t a = ts->off[qs[k]], cnt = ts->off[qs[k] + 1] - a;
-        if (cnt > rowcap) {
-            rowcap = cnt;
-            row = xrealloc(row, rowcap * sizeof *row);
-        }
-        for (size_t i = 0; i < cnt; i++) {
-            row[i].s = match_score(m, ts->feat[a + i]);
-            row[i].y = ts->label[a + i];
-        }
-        qsort(row, cnt, sizeof *row, score_desc);
-        for (size_t i = 0; i < cnt; i++)   /* as match_rank computes it */
-            row[i].g = cnt < 2 ? 0 : row[i].s - row[i ? 0 : 1].s;
-        for (size_t i = 0; i < cnt && i < MATCH_CALIB_TOP; i++) p[n++] = row[i];
-    }
+    for (size_t k = 0; k < ndq; k++) n += top_pairs(ts, dq[k], m, 1.0, &row, &rowcap, p + n);
+    for (size_t k = 0; k < nngq; k++)
+        n += top_pairs(ts, ngq[k], m, ts->qweight[ngq[k]] * negscale, &row, &rowcap, p + n);
     free(row);
     fit_platt(p, n, &m->platt_a, &m->platt_b, &m->platt_c);
     for (size_t i = 0; i < n; i++) p[i].p = match_prob_margin(m, p[i].s, p[i].g);
@@ -293,6 +337,11 @@ static int qkey_cmp(const void *a, const void *b)
     return x->q < y->q ? -1 : x->q > y->q;
 }
 
+static int is_dup(const match_trainset *ts, size_t q)
+{
+    return !ts->qdup || ts->qdup[q];
+}
+
 int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,
                 dp_err *err)
 {
@@ -305,25 +354,46 @@ int match_train(const match_trainset *ts, const match_train_opts *o, match_model
     match_model_copy(out, match_model_default());
     free(out->trained_on);
     out->trained_on = NULL;
-    qkey *keys = xmalloc((ts->nq ? ts->nq : 1) * sizeof *keys);
-    size_t nq = 0;
-    for (size_t q = 0; q < ts->nq; q++)
-        if (usable(ts, q)) keys[nq++] = (qkey){ts->qtime[q], q};
-    if (nq < 2) {
-        free(keys);
-        return dp_fail(err, "too few training queries with a duplicate in their pool (%zu)", nq);
+    size_t n = ts->nq ? ts->nq : 1, nd = 0, nneg = 0, nusable = 0;
+    qkey *keys = xmalloc(n * sizeof *keys);
+    size_t *neg = xmalloc(n * sizeof *neg);
+    for (size_t q = 0; q < ts->nq; q++) {
+        if (!is_dup(ts, q)) {
+            if (ts->qweight[q] > 0 && ts->off[q + 1] > ts->off[q]) neg[nneg++] = q;
+            continue;
+        }
+        keys[nd++] = (qkey){ts->qtime[q], q};
+        nusable += (size_t)usable(ts, q);
     }
-    qsort(keys, nq, sizeof *keys, qkey_cmp);
-    size_t *qs = xmalloc(nq * sizeof *qs);
-    for (size_t i = 0; i < nq; i++) qs[i] = keys[i].q;
+    if (nusable < 2) {
+        free(keys);
+        free(neg);
+        return dp_fail(err, "too few training queries with a duplicate in their pool (%zu)",
+                       nusable);
+    }
+    qsort(keys, nd, sizeof *keys, qkey_cmp);
+    size_t *qs = xmalloc(nd * sizeof *qs);
+    for (size_t i = 0; i < nd; i++) qs[i] = keys[i].q;
     free(keys);
-    size_t ncal = (size_t)((double)nq * o->calib_share);
+    /* the latest calib_share of known duplicates is held out; at least one
+     * usable query stays for the weights (nusable >= 2 makes that possible) */
+    size_t ncal = (size_t)((double)nd * o->calib_share);
     if (ncal < 1) ncal = 1;
-    if (ncal >= nq) ncal = nq - 1;
-    fit_weights(ts, qs, nq - ncal, o, out);
-    calibrate(ts, qs + (nq - ncal), ncal, o, out);
-    out->ntrain = nq;
+    size_t first = 0;
+    while (!usable(ts, qs[first])) first++;
+    if (ncal > nd - first - 1) ncal = nd - first - 1;
+    size_t *fit = xmalloc(nd * sizeof *fit), nfit = 0;
+    for (size_t i = 0; i + ncal < nd; i++)
+        if (usable(ts, qs[i])) fit[nfit++] = qs[i];
+    fit_weights(ts, fit, nfit, o, out);
+    /* no-duplicate queries stand for every issue without a known duplicate;
+     * only ncal of the nd known duplicates are held out, so they count for
+     * ncal/nd as much to keep the base rate */
+    calibrate(ts, qs + (nd - ncal), ncal, neg, nneg, (double)ncal / (double)nd, o, out);
+    out->ntrain = nd;
     out->trained_at = (int64_t)time(NULL);
+    free(fit);
     free(qs);
+    free(neg);
     return DP_OK;
 }

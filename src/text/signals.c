@@ -145,6 +145,30 @@ static int frame_native(const char *s, const char *e, strvec *out)
     return 1;
 }
 
+/* valgrind/memcheck "==123==    at 0x4E5A1C3: func (pool.c:142)" and
+ * "==123==    by 0x...: func (...)": the "==pid==" prefix hides the "at"
+ * from frame_at, and the address is followed by a colon. */
+static int frame_valgrind(const char *s, const char *e, strvec *out)
+{
+    if (e - s < 4 || s[0] != '=' || s[1] != '=') return 0;
+    const char *p = s + 2;
+    while (p < e && isdigit((unsigned char)*p)) p++;
+    if (p == s + 2 || e - p < 2 || p[0] != '=' || p[1] != '=') return 0;
+    p = skip_ws(p + 2, e);
+    if (e - p < 6 || (memcmp(p, "at ", 3) != 0 && memcmp(p, "by ", 3) != 0)) return 0;
+    p = skip_ws(p + 3, e);
+    if (e - p < 3 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X')) return 0;
+    p += 2;
+    while (p < e && isxdigit((unsigned char)*p)) p++;
+    if (p >= e || *p != ':') return 0;
+    p = skip_ws(p + 1, e);
+    const char *st = p;
+    while (p < e && (ident_c((unsigned char)*p) || *p == ':' || *p == '.' || *p == '~')) p++;
+    if (p == st) return 0;
+    add_unique(out, st, (size_t)(p - st));
+    return 1;
+}
+
 /* Go: "pkg/path.(*T).Method(0xc0, ...)" followed by "\t/x/y.go:12 +0x1d" */
 static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 {
@@ -331,7 +355,7 @@ static void scan_lines(const char *text, text_signals *out)
         const char *e = nl ? nl : p + strlen(p);
         const char *s = skip_ws(p, e);
         if (!frame_at(s, e, &out->frames) && !frame_py(s, e, &out->frames) &&
-            !frame_native(s, e, &out->frames))
+            !frame_native(s, e, &out->frames) && !frame_valgrind(s, e, &out->frames))
             frame_go(s, e, nl ? nl + 1 : NULL, &out->frames);
         error_line(s, e, &out->errors);
         if (!nl) break;

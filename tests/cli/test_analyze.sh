@@ -89,4 +89,8 @@ out=$("$DOPPEL" analyze --help)
 check_contains "analyze --help" "usage: doppel analyze" "$out"
 check_eq "no progress bar when stderr is not a terminal" "" \
     "$("$DOPPEL" analyze --db "$DB" --full --quiet 2>&1 >/dev/null)"
+if command -v script >/dev/null 2>&1; then   # util-linux: run under a pseudo-terminal
+    out=$(script -qc "'$DOPPEL' analyze --db '$DB' --full --quiet" /dev/null 2>&1 | tr '\r' '\n')
+    check_contains "progress bar on a terminal" "ranking    [####" "$out"
+fi
 echo "1..$_n"

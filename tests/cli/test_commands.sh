@@ -27,6 +27,8 @@ check_contains "similar --title/--body finds both leak reports" "#12" "$(echo "$
 out=$(echo "segfault in parse_array on nested arrays" | "$DOPPEL" similar --db "$DB" --title "JSON crash" --body - --markdown)
 check_contains "similar --markdown is a list" "- **#" "$out"
 check_contains "similar --body - reads stdin" "#3" "$out"
+check_eq "similar --min-prob 1 leaves no candidate" "  no candidates" \
+    "$("$DOPPEL" similar --db "$DB" --min-prob 1 14 | sed -n 2p)"
 "$DOPPEL" similar --db "$DB" 999 >/dev/null 2>&1
 check_eq "similar of an unknown item exits 3" 3 $?
 "$DOPPEL" similar --db "$DB" >/dev/null 2>&1

@@ -191,6 +191,19 @@ static void test_comment_related(void **state)
     explain_out_free(&o);
 }
 
+static void test_comment_pull_request(void **state)
+{
+    fx *f = *state;
+    f->items[0].kind = ITEM_PR;   /* the fixed twin is a pull request */
+    explain_out o;
+    explain_with(f, "duplicate", NULL, 0, &o);
+    f->items[0].kind = ITEM_ISSUE;
+    assert_null(strstr(o.comment, "Duplicate of"));
+    assert_true(strncmp(o.comment, "Possibly addressed by pull request #100", 39) == 0);
+    assert_non_null(strstr(o.reasoning, "#100 is a closed pull request"));
+    explain_out_free(&o);
+}
+
 static void test_value_order(void **state)
 {
     (void)state;
@@ -290,7 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reasoning_signals), cmocka_unit_test(test_reasoning_rare_word),
         cmocka_unit_test(test_links_known),       cmocka_unit_test(test_comment_duplicate),
-        cmocka_unit_test(test_comment_related),
+        cmocka_unit_test(test_comment_related),   cmocka_unit_test(test_comment_pull_request),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_value_order),

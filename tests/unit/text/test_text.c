@@ -371,6 +371,19 @@ static void test_signals(void **st)
     assert_true(sv_contains(&s.paths, "src/http/parse.c"));
     text_signals_free(&s);
     text_fields_free(&tf);
+
+    /* valgrind: frames behind the "==pid==" prefix, "at"/"by" 0xADDR: */
+    split_text("Crash", "```\n==48213== Invalid read of size 8\n"
+               "==48213==    at 0x4E5A1C3: th_pool_release (pool.c:142)\n"
+               "==48213==    by 0x4E5B0F8: Foo::bar() (request.cc:311)\n"
+               "==48213==    by 0x4E5B0F9: ??? (in /lib/x.so)\n"
+               "==48213==  Address 0x5a3c0e8 is 24 bytes inside a block\n```\n", NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.frames, "th_pool_release"));
+    assert_true(sv_contains(&s.frames, "Foo::bar"));
+    assert_int_equal(s.frames.n, 2);
+    text_signals_free(&s);
+    text_fields_free(&tf);
     free(a);
     free(b);
 }
