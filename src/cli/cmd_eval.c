@@ -13,7 +13,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: doppel eval [--repo NAME] [--truth FILE.csv] [--window DAYS] [--split F]\n"
             "                   [--model FILE | --model-repo NAME] [--json] [--report FILE.html]\n"
-            "                   [--threads N] [--db PATH]\n"
+            "                   [--negatives N] [--threads N] [--db PATH]\n"
             "\n"
             "Every known duplicate is a query; its candidates are the items filed before it\n"
             "(within the window), and it is seen as filed: title, body, labels -- never its\n"
@@ -22,6 +22,11 @@ static void usage(FILE *out)
             "MRR for the learned ranker and a plain BM25 baseline (title+body) on the same\n"
             "queries, the same for related links, precision/recall of `duplicate . high`,\n"
             "a calibration table and queries per second.\n"
+            "\n"
+            "Decisions are measured twice: on the known duplicates (each has a true answer)\n"
+            "and on all queries -- what a maintainer sees -- where issues without a known\n"
+            "duplicate, sampled from the test period and weighted to the base rate, are\n"
+            "queries too and every pair suggested for them counts as false.\n"
             "\n"
             "The ranker is trained in the run on the oldest queries (chronological split);\n"
             "the rest are test queries. With a model from elsewhere, every query is a test\n"
@@ -36,11 +41,13 @@ static void usage(FILE *out)
             "  --model FILE        rank with (fall back to) a model file from `doppel train --out`\n"
             "  --model-repo NAME   ... or with the model `doppel train` stored for NAME\n"
             "                      (\"global\": the one trained on several repositories)\n"
+            "  --negatives N       issues without a known duplicate sampled for the all-queries\n"
+            "                      measures and in-run training (%d; 0 = none)\n"
             "  --json              JSON instead of text\n"
             "  --report FILE.html  also write a self-contained HTML report\n"
             "  --threads N         worker threads (default: CPUs)\n"
             "  --db PATH           store file (default $DOPPEL_DB, else ./doppel.db)\n",
-            MATCH_MIN_TRAIN);
+            MATCH_MIN_TRAIN, EVAL_NEGATIVES);
 }
 
 typedef struct eval_args {
@@ -87,6 +94,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
             a->o.split = v;
             a->split_given = 1;
         } else if (!strcmp(o, "--threads") && parse_num(arg, 1, 256, &v)) a->o.threads = (int)v;
+        else if (!strcmp(o, "--negatives") && parse_num(arg, 0, 1e9, &v) && v == (double)(size_t)v)
+            a->o.negatives = (size_t)v;
         else {
             cli_error("eval", "bad option or value: %s %s", o, arg);
             usage(stderr);

@@ -12,17 +12,20 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: doppel train [--repo NAME]... [--all] [--except NAME]... [--out FILE]\n"
-            "                    [--window DAYS] [--threads N] [--print-c] [--db PATH]\n"
+            "                    [--window DAYS] [--negatives N] [--min-duplicates N]\n"
+            "                    [--threads N] [--print-c] [--db PATH]\n"
             "\n"
             "Fits the ranker's weights on known duplicates (each one a query, ranked among\n"
             "the items filed before it, seen as filed -- as `doppel eval` does), and its\n"
-            "calibration on the most recent quarter of them. Deterministic: the same data\n"
-            "gives the same model.\n"
+            "calibration on the most recent quarter of them plus issues that have no known\n"
+            "duplicate, weighted so duplicates are as rare as in the data: the probability\n"
+            "means \"this pair is a true duplicate\" for any issue. Deterministic: the same\n"
+            "data gives the same model.\n"
             "\n"
             "One repository: the model is stored for it, and analyze, similar and eval use\n"
             "it. Several: stored as the \"global\" model (eval --model-repo global).\n"
-            "With fewer than %d known duplicates nothing is stored (exit 3): the built-in\n"
-            "model is used.\n"
+            "With fewer than --min-duplicates known duplicates (%d) nothing is stored\n"
+            "(exit 3): the built-in model is used.\n"
             "\n"
             "  --repo NAME     train on this repository (repeatable; default: the only one)\n"
             "  --all           every repository in the store\n"
@@ -30,16 +33,21 @@ static void usage(FILE *out)
             "                  e.g. leave-one-project-out: --except HIVE --out hive.model\n"
             "  --out FILE      write the model to FILE instead of the store\n"
             "  --window DAYS   candidate window, as in eval (365; 0 = all)\n"
+            "  --negatives N   issues without a known duplicate sampled per repository for\n"
+            "                  the calibration (%d; 0 = known duplicates only)\n"
+            "  --min-duplicates N  train even on as few as N known duplicates (at least 2;\n"
+            "                  a small repository's model is noisy)\n"
             "  --threads N     worker threads (default: CPUs)\n"
             "  --print-c       print the model as a C initializer (src/match/match_default.c)\n"
             "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n",
-            MATCH_MIN_TRAIN);
+            MATCH_MIN_TRAIN, EVAL_NEGATIVES);
 }
 
 typedef struct train_args {
     const char *db, *out;
     strvec repos, except;
     int all, print_c;
+    long min_dups;
     eval_opts o;
 } train_args;
 
@@ -47,6 +55,7 @@ static int parse_args(int argc, char **argv, train_args *a)
 {
     memset(a, 0, sizeof *a);
     eval_opts_default(&a->o);
+    a->min_dups = MATCH_MIN_TRAIN;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -76,6 +85,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         } else if (!strcmp(o, "--out")) a->out = arg;
         else if (!strcmp(o, "--window") && !*end && end != arg && v >= 0) a->o.window_days = (int)v;
         else if (!strcmp(o, "--threads") && !*end && end != arg && v > 0 && v <= 256) a->o.threads = (int)v;
+        else if (!strcmp(o, "--negatives") && !*end && end != arg && v >= 0) a->o.negatives = (size_t)v;
+        else if (!strcmp(o, "--min-duplicates") && !*end && end != arg && v >= 2) a->min_dups = v;
         else {
             cli_error("train", "bad option or value: %s %s", o, arg);
             usage(stderr);
@@ -168,9 +179,9 @@ static int run(store *st, const train_args *a)
         total += nq;
         eval_repo_data_free(&rd);
     }
-    if (total < MATCH_MIN_TRAIN) {
-        fprintf(stderr, "doppel train: %zu known duplicates (fewer than %d): the built-in model "
-                        "stays in use\n", total, MATCH_MIN_TRAIN);
+    if (total < (size_t)a->min_dups) {
+        fprintf(stderr, "doppel train: %zu known duplicates (fewer than %ld): the built-in model "
+                        "stays in use\n", total, a->min_dups);
         rc = EXIT_NOTFOUND;
         goto out;
     }
@@ -181,7 +192,8 @@ static int run(store *st, const train_args *a)
     }
     char day[16];
     dp_format_date(m.trained_at, day, sizeof day);
-    m.trained_on = xasprintf("%zu known duplicates of %s, trained %s", total, sb_str(&desc), day);
+    m.trained_on = xasprintf("%zu known duplicates of %s (calibrated with %zu issues without "
+                             "one), trained %s", total, sb_str(&desc), ts.nq - total, day);
     rc = save(st, a, &names, repo_id, &m);
     if (rc == EXIT_OK) {
         if (a->print_c) {

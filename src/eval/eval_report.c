@@ -327,20 +327,24 @@ static void svg_recall(FILE *f, const eval_result *r)
     fprintf(f, "</svg>\n");
 }
 
-static void svg_calibration(FILE *f, const eval_result *r)
+/* Reliability diagram: per probability bin, predicted (x) against the
+ * share of true duplicates (y); all: over all queries (weighted pairs). */
+static void svg_calibration(FILE *f, const eval_result *r, int all)
 {
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"310\" "
-               "role=\"img\" aria-label=\"calibration\">\n");
+               "role=\"img\" aria-label=\"calibration, %s\">\n",
+            all ? "all queries" : "known duplicates");
     svg_axes(f, "predicted probability", "share true duplicates", 1.0, 5);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" "
                "stroke-dasharray=\"4 3\"/>\n", px(0, 1), py(0), px(1, 1), py(1));
     for (int b = 0; b < EVAL_BINS; b++) {
-        if (!r->bin_pairs[b]) continue;
-        double share = (double)r->bin_true[b] / (double)r->bin_pairs[b];
+        double n = all ? r->all_bin_pairs[b] : (double)r->bin_pairs[b];
+        if (n <= 0) continue;
+        double share = (all ? r->all_bin_true[b] : (double)r->bin_true[b]) / n;
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#1f6feb\" fill-opacity=\"0.7\">"
-                   "<title>%zu pairs, %.0f%% true</title></circle>\n",
-                px(r->bin_prob[b], 1), py(share), 3 + 2 * log1p((double)r->bin_pairs[b]) / 2,
-                r->bin_pairs[b], 100 * share);
+                   "<title>%.0f pairs, %.0f%% true</title></circle>\n",
+                px(all ? r->all_bin_prob[b] : r->bin_prob[b], 1), py(share), 3 + log1p(n),
+                n, 100 * share);
     }
     fprintf(f, "<line x1=\"%.1f\" y1=\"20\" x2=\"%.1f\" y2=\"260\" stroke=\"#d73a4a\"/>"
                "<text x=\"%.1f\" y=\"32\" font-size=\"11\" fill=\"#d73a4a\">high</text>\n",
@@ -396,6 +400,48 @@ static void html_worst(FILE *f, const eval_result *r)
     free(v);
 }
 
+/* The confidence levels, on known duplicates and over all queries. */
+static void html_levels(FILE *f, const eval_result *r)
+{
+    static const char *lv[EVAL_LEVELS] = {"high", "medium", "low"};
+    fprintf(f, "<p><b>All queries</b> (what a maintainer sees): the %zu known duplicates and "
+               "the %zu issues without a known duplicate of the test period (%zu sampled, each "
+               "weighing %.2f; base rate %.3f). <b>duplicate · high</b>: precision %.3f "
+               "(%zu of %.0f pairs), recall %.3f; %.1f%% of issues without a duplicate get "
+               "one.</p>\n", r->nq, r->neg_population, r->nneg, r->neg_weight, r->base_rate,
+            r->all_high_precision, r->high_true, r->all_high_pairs, r->all_high_recall,
+            100 * r->false_alarm);
+    fprintf(f, "<table><tr><th>confidence</th><th>known duplicates: pairs</th><th>true</th>"
+               "<th>all queries: pairs (weighted)</th><th>true</th></tr>\n");
+    for (int l = 0; l < EVAL_LEVELS; l++)
+        fprintf(f, "<tr><th>%s</th><td>%zu</td><td>%.3f</td><td>%.0f</td><td>%.3f</td></tr>\n",
+                lv[l], r->level_pairs[l], ratio((double)r->level_true[l], (double)r->level_pairs[l]),
+                r->all_level_pairs[l], ratio(r->all_level_true[l], r->all_level_pairs[l]));
+    fputs("</table>\n", f);
+}
+
+static void html_false_alarms(FILE *f, const eval_result *r)
+{
+    const eval_query **v = false_alarms(r);
+    fprintf(f, "<h2>Issues without a known duplicate, most confident suggestion first</h2>\n"
+               "<p>Counted as false above; some are duplicates nobody linked.</p>\n"
+               "<table><tr><th>issue</th><th>title</th><th>suggestion</th><th>title</th>"
+               "<th>probability</th></tr>\n");
+    for (size_t i = 0; v[i]; i++) {
+        fputs("<tr><td>", f);
+        html_esc(f, v[i]->key);
+        fputs("</td><td>", f);
+        html_esc(f, v[i]->query_title);
+        fputs("</td><td>", f);
+        html_esc(f, v[i]->target);
+        fputs("</td><td>", f);
+        html_esc(f, v[i]->target_title);
+        fprintf(f, "</td><td>%.3f</td></tr>\n", v[i]->top_prob[0]);
+    }
+    fputs("</table>\n", f);
+    free(v);
+}
+
 int eval_report_html(const eval_result *r, const char *path, dp_err *err)
 {
     FILE *f = fopen(path, "w");
@@ -420,12 +466,18 @@ int eval_report_html(const eval_result *r, const char *path, dp_err *err)
                "recall %.3f (%zu of %zu queries). Ranking speed %.0f queries/s.</p>\n",
             r->high_precision, r->high_true, r->high_pairs, r->high_recall, r->high_caught, r->nq,
             r->qps);
+    html_levels(f, r);
     fputs("<div class=\"charts\"><figure><figcaption>Recall@k</figcaption>\n", f);
     svg_recall(f, r);
-    fputs("</figure><figure><figcaption>Calibration (top suggestions)</figcaption>\n", f);
-    svg_calibration(f, r);
+    fputs("</figure><figure><figcaption>Calibration on known duplicates (top suggestions of "
+          "queries that have a true answer)</figcaption>\n", f);
+    svg_calibration(f, r, 0);
+    fputs("</figure><figure><figcaption>Calibration over all queries (known duplicates and "
+          "issues without one, weighted to the base rate)</figcaption>\n", f);
+    svg_calibration(f, r, 1);
     fputs("</figure></div>\n", f);
     html_worst(f, r);
+    html_false_alarms(f, r);
     fputs("</body></html>\n", f);
     if (fclose(f) != 0) return dp_fail(err, "%s: %s", path, strerror(errno));
     return DP_OK;

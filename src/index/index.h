@@ -105,6 +105,10 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
 /* BM25F contribution of each field alone for (q, doc): out[field]. Used as
  * ranking features. */
 void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, double out[FIELD_COUNT]);
+/* index_score_fields() of n docs at once: out[i] for docs[i]. Cheaper per
+ * doc than one call each (the query is prepared once); same values. */
+void index_score_fields_many(const dindex *ix, const index_query *q, const uint32_t *docs, size_t n,
+                             double (*out)[FIELD_COUNT]);
 /* Full BM25F score of one doc (same number index_topk would give). */
 double index_score(const dindex *ix, const index_query *q, uint32_t doc);
 

@@ -250,7 +250,10 @@ typedef struct heap {
     size_t n, k;
 } heap;
 
-static void heap_push(heap *hp, uint32_t doc, float score)
+/* Adds (doc, score) to the heap of the best k. Returns 1 and sets *gone
+ * when a hit left or was refused (the heap was full): the new one if it
+ * ranks below the minimum, else the evicted minimum. */
+static int heap_push(heap *hp, uint32_t doc, float score, index_hit *gone)
 {
     index_hit x = {doc, score};
     if (hp->n < hp->k) {
@@ -262,9 +265,13 @@ static void heap_push(heap *hp, uint32_t doc, float score)
             i = p;
         }
         hp->h[i] = x;
-        return;
+        return 0;
     }
-    if (!worse(&hp->h[0], &x)) return;
+    if (!worse(&hp->h[0], &x)) {
+        if (gone) *gone = x;
+        return 1;
+    }
+    if (gone) *gone = hp->h[0];
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -276,6 +283,7 @@ static void heap_push(heap *hp, uint32_t doc, float score)
         i = m;
     }
     hp->h[i] = x;
+    return 1;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -308,7 +316,7 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
     for (uint32_t d = lo; d < hi; d++) {
         if (d == exclude) continue;
         double s = index_score(ix, q, d);
-        if (s > 0) heap_push(&hp, d, (float)s);
+        if (s > 0) heap_push(&hp, d, (float)s, NULL);
     }
     size_t n = heap_out(&hp, out);
     free(hp.h);
@@ -343,8 +351,13 @@ typedef struct scratch {
     size_t cap;                    /* of L, ord, prefix */
     index_hit *heap;
     size_t heapcap;
-    double acc[WIN_MAX];           /* essential-list sums of the window */
-    uint64_t seen[WIN_MAX / 64];   /* docs of the window with a posting */
+    index_hit *near;               /* left the heap close to theta */
+    size_t nnear, nearcap;
+    uint64_t *qbits;               /* query terms as a bitmap over term ids */
+    size_t qwords;                 /* all zero between uses */
+    double acc[WIN_MAX];           /* partial scores of the window's docs */
+    uint64_t seen[WIN_MAX / 64];   /* docs with a posting in an essential list */
+    uint32_t cand[WIN_MAX];        /* candidates still alive, as offsets */
 } scratch;
 
 static pthread_key_t scratch_key;
@@ -359,6 +372,8 @@ static void scratch_free(void *v)
     free(s->ord);
     free(s->prefix);
     free(s->heap);
+    free(s->near);
+    free(s->qbits);
     free(s);
 }
 
@@ -392,6 +407,89 @@ static scratch *scratch_get(size_t nterms, size_t k)
 static void scratch_put(scratch *s)
 {
     if (!scratch_key_ok || pthread_getspecific(scratch_key) != s) scratch_free(s);
+}
+
+/* ---- scoring many docs for one query ------------------------------------- */
+
+/* Sets the bits of q's terms in s->qbits. Returns 0 (and sets nothing) when
+ * q's terms are not strictly ascending -- a caller-made query -- so the
+ * callers fall back to merging. */
+static int qbits_on(scratch *s, const dindex *ix, const index_query *q)
+{
+    for (size_t i = 1; i < q->n; i++)
+        if (q->terms[i] <= q->terms[i - 1]) return 0;
+    size_t words = (ix->nterms + 63) / 64;
+    if (words > s->qwords) {
+        free(s->qbits);
+        s->qbits = xcalloc(words, sizeof *s->qbits);
+        s->qwords = words;
+    }
+    for (size_t i = 0; i < q->n; i++)
+        if (q->terms[i] < ix->nterms) s->qbits[q->terms[i] >> 6] |= 1ULL << (q->terms[i] & 63);
+    return 1;
+}
+
+static void qbits_off(scratch *s, const dindex *ix, const index_query *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (q->terms[i] < ix->nterms) s->qbits[q->terms[i] >> 6] = 0;
+}
+
+static inline int qbit(const uint64_t *bits, uint32_t t)
+{
+    return (int)((bits[t >> 6] >> (t & 63)) & 1);
+}
+
+/* score_exact() for a sorted query whose terms are in bits: one pass over
+ * the doc's terms, same terms and same order, so the same double. */
+static double score_bits(const dindex *ix, const index_query *q, const uint64_t *bits, uint32_t doc)
+{
+    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], qi = 0;
+    double s = 0;
+    for (size_t j = a; j < e; j++) {
+        uint32_t t = ix->fwd_term[j];
+        if (!qbit(bits, t)) continue;
+        while (q->terms[qi] != t) qi++;
+        float imp = (float)ix_impact(ix, ix->fwd_tf[j], ix->len[doc]);
+        s += term_factor(ix, q, qi) * (double)imp;
+    }
+    return s;
+}
+
+static void fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
+                       double out[FIELD_COUNT])
+{
+    double fac = term_factor(ix, q, qi);
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        uint16_t tf = ix->fwd_tf[e][f];
+        if (!tf) continue;
+        double w = ix->p.weight[f] * tf / ix_norm(ix, f, ix->len[doc][f]);
+        out[f] += fac * w / (ix->p.k1 + w);
+    }
+}
+
+void index_score_fields_many(const dindex *ix, const index_query *q, const uint32_t *docs, size_t n,
+                             double (*out)[FIELD_COUNT])
+{
+    scratch *s = scratch_get(0, 0);
+    int fast = qbits_on(s, ix, q);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t doc = docs[i];
+        if (!fast || doc >= ix->n) {
+            index_score_fields(ix, q, doc, out[i]);
+            continue;
+        }
+        for (int f = 0; f < FIELD_COUNT; f++) out[i][f] = 0;
+        size_t qi = 0;
+        for (size_t j = ix->fwd_off[doc]; j < ix->fwd_off[doc + 1]; j++) {
+            uint32_t t = ix->fwd_term[j];
+            if (!qbit(s->qbits, t)) continue;
+            while (q->terms[qi] != t) qi++;
+            fields_add(ix, q, qi, doc, j, out[i]);
+        }
+    }
+    if (fast) qbits_off(s, ix, q);
+    scratch_put(s);
 }
 
 static const uint32_t *lower_bound(const uint32_t *lo, const uint32_t *hi, uint32_t d)
@@ -487,7 +585,9 @@ static size_t window_bounds(scratch *s, size_t nl, uint32_t w0, uint32_t w1)
  * k-way merge across many lists. */
 static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint32_t w1)
 {
-    memset(s->seen, 0, (((size_t)(w1 - w0) + 63) / 64) * sizeof *s->seen);
+    size_t nw = (size_t)(w1 - w0);
+    memset(s->seen, 0, ((nw + 63) / 64) * sizeof *s->seen);
+    memset(s->acc, 0, nw * sizeof *s->acc);
     for (size_t i = p; i < m; i++) {
         qlist *l = &s->L[s->ord[i]];
         const uint32_t *c = l->cur, *e = l->wend;
@@ -495,16 +595,45 @@ static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint3
         double w = l->w;
         for (; c < e; c++, imp++) {
             uint32_t o = *c - w0;
-            uint64_t bit = 1ULL << (o & 63);
-            if (s->seen[o >> 6] & bit) {
-                s->acc[o] += w * (double)*imp;
-            } else {
-                s->seen[o >> 6] |= bit;
-                s->acc[o] = w * (double)*imp;
-            }
+            s->seen[o >> 6] |= 1ULL << (o & 63);
+            s->acc[o] += w * (double)*imp;
         }
         l->cur = e;
     }
+}
+
+/* A list with few window postings per candidate is cheaper to sum whole
+ * than to search candidate by candidate. */
+static int list_dense(const qlist *l, size_t ncand)
+{
+    return (size_t)(l->wend - l->cur) <= 8 * ncand;
+}
+
+/* Adds non-essential list l to the n candidates. A list dense in the
+ * window is summed whole (a branch-free pass over its postings); a sparse
+ * one is searched for each candidate by galloping. */
+static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
+{
+    const uint32_t *c = l->cur, *e = l->wend;
+    if (list_dense(l, n)) {
+        const float *imp = l->imp + (c - l->base);
+        for (; c < e; c++, imp++) s->acc[*c - w0] += l->w * (double)*imp;
+    } else {
+        for (size_t i = 0; i < n && c < e; i++) {
+            c = gallop(c, e, w0 + s->cand[i]);
+            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += l->w * (double)l->imp[c - l->base];
+        }
+    }
+    l->cur = e;
+}
+
+/* Keeps the candidates whose partial score plus bound can reach th. */
+static size_t prune(scratch *s, size_t n, double bound, double th)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->acc[s->cand[i]] + bound >= th) s->cand[k++] = s->cand[i];
+    return k;
 }
 
 /* First doc >= from of any list, UINT32_MAX when all are exhausted. */
@@ -514,6 +643,51 @@ static uint32_t next_doc(const scratch *s, size_t nl)
     for (size_t j = 0; j < nl; j++)
         if (s->L[j].cur < s->L[j].end && *s->L[j].cur < d) d = *s->L[j].cur;
     return d;
+}
+
+/* Remembers a hit that left the heap with an estimate within the margin
+ * of theta: float rounding may still put its exact score in the top k. */
+static void near_add(scratch *s, index_hit h, double th)
+{
+    if (s->nnear == s->nearcap) {
+        size_t k = 0;   /* theta only rises: drop what fell below it */
+        for (size_t i = 0; i < s->nnear; i++)
+            if ((double)s->near[i].score >= th) s->near[k++] = s->near[i];
+        s->nnear = k;
+        if (s->nnear * 2 >= s->nearcap) {   /* keep compaction amortised */
+            s->nearcap = s->nearcap ? s->nearcap * 2 : 64;
+            s->near = xrealloc(s->near, s->nearcap * sizeof *s->near);
+        }
+    }
+    s->near[s->nnear++] = h;
+}
+
+/* The heap holds the top k by estimated score (sums in list order); the
+ * result is the top k by exact score (score_exact) of those and of the
+ * near misses, which provably contain every doc of the exact top k: an
+ * estimate is within ~1e-12 of the exact score, far inside theta's margin. */
+static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, heap *hp, double th,
+                           index_hit *out)
+{
+    size_t nc = hp->n;
+    for (size_t i = 0; i < s->nnear; i++)
+        if ((double)s->near[i].score >= th) nc++;
+    index_hit *c = xmalloc((nc ? nc : 1) * sizeof *c);
+    size_t n = 0;
+    for (size_t i = 0; i < hp->n; i++) c[n++] = hp->h[i];
+    for (size_t i = 0; i < s->nnear; i++)
+        if ((double)s->near[i].score >= th) c[n++] = s->near[i];
+    s->nnear = 0;
+    heap ex = {hp->h, 0, hp->k};
+    int fast = n > 4 && qbits_on(s, ix, q);
+    for (size_t i = 0; i < n; i++) {
+        double sc = fast ? score_bits(ix, q, s->qbits, c[i].doc) : score_exact(ix, q, c[i].doc);
+        float fs = (float)sc;
+        if (fs > 0) heap_push(&ex, c[i].doc, fs, NULL);
+    }
+    if (fast) qbits_off(s, ix, q);
+    free(c);
+    return heap_out(&ex, out);
 }
 
 /* Exact top k with block-max MaxScore over document windows.
@@ -548,35 +722,40 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
         uint32_t w1 = hi - w0 > win ? w0 + win : hi;
         if (win < WIN_MAX) win *= 2;
         size_t m = window_bounds(s, nl, w0, w1);
-        if (m == 0 || s->prefix[m - 1] < th) continue;   /* nothing here can enter */
+        if (s->prefix[m - 1] < th) {   /* nothing in the window can enter */
+            for (size_t i = 0; i < m; i++) L[s->ord[i]].cur = L[s->ord[i]].wend;
+            continue;
+        }
         size_t p = 0;      /* ord[0..p) are non-essential in this window */
         while (p < m && s->prefix[p] < th) p++;
         window_accumulate(s, p, m, w0, w1);
-        for (size_t wi = 0; wi < ((size_t)(w1 - w0) + 63) / 64; wi++) {
+        /* candidates: docs of the essential lists, completed list by list
+         * from the strongest non-essential one down, dropping those that
+         * the bound of the lists left cannot lift to theta */
+        size_t nc = 0;
+        for (size_t wi = 0; wi < ((size_t)(w1 - w0) + 63) / 64; wi++)
             for (uint64_t bits = s->seen[wi]; bits; bits &= bits - 1) {
                 uint32_t o = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
-                uint32_t d = w0 + o;
-                if (d == exclude) continue;
-                double est = s->acc[o];
-                int pruned = 0;
-                for (size_t i = p; i-- > 0;) {
-                    if (est + s->prefix[i] < th) { pruned = 1; break; }
-                    qlist *l = &L[s->ord[i]];
-                    l->cur = gallop(l->cur, l->wend, d);
-                    if (l->cur < l->wend && *l->cur == d)
-                        est += l->w * (double)l->imp[l->cur - l->base];
-                }
-                if (pruned || (hp.n == hp.k && est < th)) continue;
-                float fs = (float)score_exact(ix, q, d);
-                if (!(fs > 0)) continue;
-                heap_push(&hp, d, fs);
-                if (hp.n == hp.k) th = theta_lo(hp.h[0].score);
+                if (w0 + o != exclude) s->cand[nc++] = o;
             }
+        for (size_t i = p; i-- > 0 && nc;) {
+            qlist *l = &L[s->ord[i]];
+            /* prune only before a list that is searched per candidate:
+             * a dense list costs the same whatever the candidates */
+            if (!list_dense(l, nc)) nc = prune(s, nc, s->prefix[i], th);
+            add_list(s, l, nc, w0);
         }
-        /* the window is done: no list may stay inside it */
         for (size_t i = 0; i < p; i++) L[s->ord[i]].cur = L[s->ord[i]].wend;
+        for (size_t i = 0; i < nc; i++) {
+            double est = s->acc[s->cand[i]];
+            if (hp.n == hp.k && est < th) continue;
+            index_hit gone;
+            int left = heap_push(&hp, w0 + s->cand[i], (float)est, &gone);
+            if (hp.n == hp.k) th = theta_lo(hp.h[0].score);
+            if (left && (double)gone.score >= th) near_add(s, gone, th);
+        }
     }
-    size_t n = heap_out(&hp, out);
+    size_t n = finish_exact(ix, q, s, &hp, th, out);
     scratch_put(s);
     return n;
 }

@@ -205,8 +205,11 @@ typedef struct match_train_opts {
     double lr;                  /* default 0.05 */
     double l2;                  /* default 1e-3 */
     double calib_share;         /* latest share of queries held out for Platt (0.25) */
-    double high_precision;      /* target precision of "high" (0.96) */
-    double medium_precision;    /* target precision of "medium" (0.6) */
+    double high_precision;      /* target precision of "high" on known duplicates (0.96) */
+    double medium_precision;    /* target precision of "medium" on known duplicates (0.6) */
+    double duplicate_precision; /* target precision of relation "duplicate" over all
+                                   queries (0.5: more likely than not); high is always
+                                   duplicate */
 } match_train_opts;
 void match_train_opts_default(match_train_opts *o);
 

@@ -3,13 +3,19 @@
  * words) and is computed from the index's forward view of both documents,
  * their text signals, item metadata and the known links.
  *
- * match_ctx_init precomputes per-document norms and a CSR adjacency of the
- * links, so one feature row costs one merge of two sorted term lists plus a
- * few small set intersections.
+ * match_ctx_init precomputes per-document norms, a CSR adjacency of the
+ * links and, per document, each string set a feature intersects (signals,
+ * labels, components, versions) as a sorted array of distinct string
+ * hashes, so a feature row costs one pass over the candidate's terms plus a
+ * few merges of short hash arrays -- no string compares except to confirm
+ * a hash match. A query that is not an indexed doc (match_query_from_item)
+ * takes the plain string path; both give the same values.
  */
 #include "match.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +25,24 @@ typedef struct doc_stats {
     uint32_t nbigrams, ntitle_uni;
 } doc_stats;
 
+/* The string sets a feature intersects, per doc. */
+enum { SS_EXCEPTIONS, SS_FRAMES, SS_PATHS, SS_ERRORS,   /* exact */
+       SS_LABELS, SS_COMPONENTS, SS_VERSIONS, SS_SIG_VERSIONS,   /* case-folded */
+       SS_COUNT };
+
+typedef struct sset_ent {
+    uint64_t h;                  /* hash of the (folded) string */
+    const char *s;               /* one string with that hash (borrowed) */
+} sset_ent;
+
+/* Per-doc metadata the item features compare, kept compact so a candidate
+ * costs no visit to its item unless a hash matches. */
+typedef struct doc_meta {
+    int64_t created_at;
+    uint64_t author, type, priority;   /* folded hashes, 0 for NULL or "" */
+    item_kind kind;
+} doc_meta;
+
 typedef struct ctx_priv {
     size_t ndocs, nterms;
     unsigned char *is_bigram;    /* per term */
@@ -26,6 +50,13 @@ typedef struct ctx_priv {
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
+    /* doc d's set k is sets[set_off[d * SS_COUNT + k] .. set_off[d * SS_COUNT + k + 1]),
+     * ascending and distinct by hash; set_slow[d] when two different
+     * strings of one of d's sets share a hash (then the string path) */
+    size_t *set_off;
+    sset_ent *sets;
+    unsigned char *set_slow;
+    doc_meta *meta;
 } ctx_priv;
 
 static double tf_weight(unsigned tf)
@@ -109,6 +140,105 @@ static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, i
     *nb_out = nb;
 }
 
+#define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
+
+/* FNV-1a of s, ASCII-folded when fold (the folding strcasecmp does in the
+ * C locale, so strings equal under strcasecmp hash alike). Never 0. */
+static uint64_t str_hash(const char *s, int fold)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        h ^= fold ? (unsigned char)tolower(c) : c;
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static int str_eq(const char *a, const char *b, int fold)
+{
+    return fold ? !strcasecmp(a, b) : !strcmp(a, b);
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+    const sset_ent *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Appends the distinct hashes of sv's first SET_CAP strings to *v, sorted.
+ * Returns 1 when two different strings collide (the set is then unusable). */
+static int set_build(const strvec *sv, int fold, sset_ent **v, size_t *n, size_t *cap)
+{
+    size_t m = sv->n < SET_CAP ? sv->n : SET_CAP, at = *n;
+    if (*n + m > *cap) {
+        while (*n + m > *cap) *cap = *cap ? *cap * 2 : 1024;
+        *v = xrealloc(*v, *cap * sizeof **v);
+    }
+    sset_ent *e = *v + at;
+    for (size_t i = 0; i < m; i++) {
+        e[i].h = str_hash(sv->v[i], fold);
+        e[i].s = sv->v[i];
+    }
+    qsort(e, m, sizeof *e, cmp_ent);
+    size_t k = 0;
+    int collide = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (k && e[k - 1].h == e[i].h) {
+            if (!str_eq(e[k - 1].s, e[i].s, fold)) collide = 1;
+            continue;
+        }
+        e[k++] = e[i];
+    }
+    *n = at + k;
+    return collide;
+}
+
+static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
+{
+    static const strvec empty = {0};
+    switch (k) {
+    case SS_EXCEPTIONS: return sg ? &sg->exceptions : &empty;
+    case SS_FRAMES: return sg ? &sg->frames : &empty;
+    case SS_PATHS: return sg ? &sg->paths : &empty;
+    case SS_ERRORS: return sg ? &sg->errors : &empty;
+    case SS_LABELS: return it ? &it->labels : &empty;
+    case SS_COMPONENTS: return it ? &it->components : &empty;
+    case SS_VERSIONS: return it ? &it->versions : &empty;
+    default: return sg ? &sg->versions : &empty;
+    }
+}
+
+static uint64_t meta_hash(const char *s)
+{
+    return s && *s ? str_hash(s, 1) : 0;
+}
+
+static void build_sets(ctx_priv *p, const dindex *ix)
+{
+    size_t nd = p->ndocs, n = 0, cap = 0;
+    sset_ent *v = NULL;
+    p->set_off = xmalloc((nd * SS_COUNT + 1) * sizeof *p->set_off);
+    p->set_slow = xcalloc(nd ? nd : 1, 1);
+    p->meta = xcalloc(nd ? nd : 1, sizeof *p->meta);
+    p->set_off[0] = 0;
+    for (size_t d = 0; d < nd; d++) {
+        const item *it = index_item(ix, (uint32_t)d);
+        const text_signals *sg = index_doc_signals(ix, (uint32_t)d);
+        for (int k = 0; k < SS_COUNT; k++) {
+            if (set_build(doc_set_src(it, sg, k), k >= SS_LABELS, &v, &n, &cap)) p->set_slow[d] = 1;
+            p->set_off[d * SS_COUNT + k + 1] = n;
+        }
+        doc_meta *m = &p->meta[d];
+        m->created_at = it->created_at;
+        m->kind = it->kind;
+        m->author = meta_hash(it->author);
+        m->type = meta_hash(it->type);
+        m->priority = meta_hash(it->priority);
+    }
+    p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
+}
+
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks)
 {
@@ -133,6 +263,7 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
     }
     build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
+    build_sets(p, ix);
     ctx->priv = p;
 }
 
@@ -146,6 +277,10 @@ void match_ctx_free(match_ctx *ctx)
         free(p->dup_nb);
         free(p->rel_off);
         free(p->rel_nb);
+        free(p->set_off);
+        free(p->sets);
+        free(p->set_slow);
+        free(p->meta);
         free(p);
     }
     ctx->priv = NULL;
@@ -248,8 +383,6 @@ void match_query_free(match_query *mq)
 }
 
 /* ---- features ----------------------------------------------------------- */
-
-#define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
 
 static size_t shared_strings(const strvec *a, const strvec *b, int fold)
 {

@@ -29,8 +29,9 @@ void match_train_opts_default(match_train_opts *o)
     o->lr = 0.05;
     o->l2 = 1e-3;
     o->calib_share = 0.25;
-    o->high_precision = 0.90;
+    o->high_precision = 0.96;   /* held-out precision drifts down on new data */
     o->medium_precision = 0.6;
+    o->duplicate_precision = 0.5;
 }
 
 /* ---- training sets ------------------------------------------------------ */
@@ -184,6 +185,7 @@ typedef struct scored {
     double p;                   /* calibrated probability */
     double w;                   /* how many pairs of the population it stands for */
     int y;
+    int dup;                    /* from a known duplicate's pool */
 } scored;
 
 static int score_desc(const void *a, const void *b)
@@ -262,12 +264,15 @@ static void fit_platt(const scored *p, size_t n, double *pa, double *pb, double 
 /* Lowest probability whose prefix (all pairs at least that probable) still
  * has the target weighted precision over at least `minsup` true pairs;
  * 1.01 (never) when no such prefix exists. p is sorted by probability,
- * highest first. A cut never falls between two equally probable pairs. */
-static double threshold_for(const scored *p, size_t n, double target, size_t minsup)
+ * highest first. A cut never falls between two equally probable pairs.
+ * dup_only: count only pairs of known duplicates' pools. */
+static double threshold_for(const scored *p, size_t n, double target, size_t minsup,
+                            int dup_only)
 {
     double tp = 0, all = 0;
     size_t ntrue = 0, best = 0;
     for (size_t i = 0; i < n; i++) {
+        if (dup_only && !p[i].dup) continue;
         all += p[i].w;
         if (p[i].y) {
             tp += p[i].w;
@@ -277,6 +282,11 @@ static double threshold_for(const scored *p, size_t n, double target, size_t min
         if (ntrue >= minsup && tp >= target * all) best = i + 1;
     }
     return best ? p[best - 1].p : 1.01;
+}
+
+static int is_dup(const match_trainset *ts, size_t q)
+{
+    return !ts->qdup || ts->qdup[q];
 }
 
 /* The top MATCH_CALIB_TOP of query q's pool, scored as match_rank scores
@@ -294,12 +304,40 @@ static size_t top_pairs(const match_trainset *ts, size_t q, const match_model *m
         r[i].s = match_score(m, ts->feat[a + i]);
         r[i].y = ts->label[a + i];
         r[i].w = w;
+        r[i].dup = is_dup(ts, q);
     }
     qsort(r, cnt, sizeof *r, score_desc);
     for (size_t i = 0; i < cnt; i++)   /* as match_rank computes it */
         r[i].g = cnt < 2 ? 0 : r[i].s - r[i ? 0 : 1].s;
     for (size_t i = 0; i < cnt && i < MATCH_CALIB_TOP; i++) p[n++] = r[i];
     return n;
+}
+
+/* Two stages. The direction of the plane (how score and margin trade off)
+ * is fitted on known duplicates alone: a clear winner is a strong hint of
+ * which candidate is the duplicate, and that order is what the confidence
+ * thresholds cut. Then a 1-D Platt on that logit over all queries, at the
+ * base rate, rescales it so the probability means P(true duplicate) for an
+ * arbitrary issue. Both are folded back into platt_a/b/c. */
+static void fit_two_stage(scored *p, size_t n, match_model *m)
+{
+    scored *d = xmalloc((n ? n : 1) * sizeof *d);
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i].dup) d[nd++] = p[i];
+    double a, b, c, alpha, beta, unused;
+    fit_platt(d, nd, &a, &b, &c);
+    for (size_t i = 0; i < n; i++) {
+        d[i] = p[i];
+        d[i].s = a * p[i].s + c * p[i].g + b;
+        d[i].g = 0;
+    }
+    fit_platt(d, n, &alpha, &beta, &unused);
+    free(d);
+    /* 1/(1+exp(alpha z + beta)) with z = a s + c g + b */
+    m->platt_a = alpha * a;
+    m->platt_c = alpha * c;
+    m->platt_b = alpha * b + beta;
 }
 
 /* Calibration on the held-out known duplicates dq and the no-duplicate
@@ -314,13 +352,17 @@ static void calibrate(const match_trainset *ts, const size_t *dq, size_t ndq, co
     for (size_t k = 0; k < nngq; k++)
         n += top_pairs(ts, ngq[k], m, ts->qweight[ngq[k]] * negscale, &row, &rowcap, p + n);
     free(row);
-    fit_platt(p, n, &m->platt_a, &m->platt_b, &m->platt_c);
+    fit_two_stage(p, n, m);
     for (size_t i = 0; i < n; i++) p[i].p = match_prob_margin(m, p[i].s, p[i].g);
     qsort(p, n, sizeof *p, prob_desc);
-    m->thr_high = threshold_for(p, n, o->high_precision, 10);
-    m->thr_medium = threshold_for(p, n, o->medium_precision, 10);
+    /* confidence: how often the suggestion is right when the issue has a
+     * duplicate (held-out known duplicates); relation: duplicate when it is
+     * more likely than not over all queries, and always at high */
+    m->thr_high = threshold_for(p, n, o->high_precision, 10, 1);
+    m->thr_medium = threshold_for(p, n, o->medium_precision, 10, 1);
     if (m->thr_medium > m->thr_high) m->thr_medium = m->thr_high;
-    m->thr_duplicate = m->thr_medium < 0.5 ? m->thr_medium : 0.5;
+    m->thr_duplicate = threshold_for(p, n, o->duplicate_precision, 10, 0);
+    if (m->thr_duplicate > m->thr_high) m->thr_duplicate = m->thr_high;
     free(p);
 }
 
@@ -335,11 +377,6 @@ static int qkey_cmp(const void *a, const void *b)
     const qkey *x = a, *y = b;
     if (x->t != y->t) return x->t < y->t ? -1 : 1;
     return x->q < y->q ? -1 : x->q > y->q;
-}
-
-static int is_dup(const match_trainset *ts, size_t q)
-{
-    return !ts->qdup || ts->qdup[q];
 }
 
 int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,

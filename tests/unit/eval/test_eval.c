@@ -245,6 +245,76 @@ static void test_split_and_determinism(void **state)
     repo_free(&r);
 }
 
+/* All queries: issues outside every duplicate group are sampled evenly in
+ * time and weighted to stand for every issue without a known duplicate. */
+static void test_all_queries(void **state)
+{
+    (void)state;
+    repo r;
+    topics_repo(&r);   /* 10 pairs, 10 "cleanup" issues outside every group */
+    eval_data d = data_of(&r);
+    eval_opts o;
+    eval_opts_default(&o);
+    o.split = 0;
+    o.negatives = 4;
+    eval_result res;
+    dp_err err;
+    assert_int_equal(eval_run(&d, &o, &res, &err), DP_OK);
+    /* 30 issues - 10 known duplicates - T-1 (nothing before it) */
+    assert_int_equal(res.neg_population, 19);
+    assert_int_equal(res.nneg, 4);
+    assert_true(fabs(res.neg_weight - 19.0 / 4) < EPS);
+    assert_true(fabs(res.base_rate - 10.0 / 29) < EPS);
+    const char *want[] = {"T-5", "T-11", "T-20", "T-26"};   /* cleanups 1, 3, 6, 8 */
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(res.neg[i].key, want[i]);
+        assert_true(res.neg[i].ntop > 0);
+        for (int k = 0; k < res.neg[i].ntop; k++) assert_int_equal(res.neg[i].top_true[k], 0);
+    }
+    /* every known-duplicate pair is in the all-queries tally, plus the
+     * negatives' weighted pairs; true pairs are the same */
+    double pairs = 0, truth = 0;
+    size_t kp = 0, kt = 0;
+    for (int l = 0; l < EVAL_LEVELS; l++) {
+        pairs += res.all_level_pairs[l];
+        truth += res.all_level_true[l];
+        kp += res.level_pairs[l];
+        kt += res.level_true[l];
+    }
+    size_t negpairs = 0;
+    for (size_t i = 0; i < res.nneg; i++) negpairs += (size_t)res.neg[i].ntop;
+    assert_true(fabs(pairs - ((double)kp + res.neg_weight * (double)negpairs)) < 1e-6);
+    assert_true(fabs(truth - (double)kt) < 1e-9);
+    assert_true(res.all_high_pairs >= (double)res.high_pairs);
+    assert_true(res.false_alarm >= 0 && res.false_alarm <= 1);
+    char *js = eval_report_json(&res);
+    assert_non_null(strstr(js, "\"high_all\""));
+    assert_non_null(strstr(js, "\"calibration_all\""));
+    assert_non_null(strstr(js, "\"population\": 19"));
+    free(js);
+    eval_result_free(&res);
+    /* none asked: nothing sampled, the known-duplicate measures unchanged */
+    o.negatives = 0;
+    eval_result z;
+    assert_int_equal(eval_run(&d, &o, &z, &err), DP_OK);
+    assert_int_equal(z.nneg, 0);
+    assert_true(z.all_high_precision == z.high_precision);
+    eval_result_free(&z);
+    /* training: the sampled negatives enter the set as no-duplicate queries */
+    match_trainset ts = {0};
+    size_t nq = 0;
+    o.negatives = 4;
+    assert_int_equal(eval_collect_trainset(&d, &o, &ts, &nq, &err), DP_OK);
+    assert_int_equal(nq, 10);
+    assert_int_equal(ts.nq, 14);
+    for (size_t q = 0; q < ts.nq; q++) {
+        assert_int_equal(ts.qdup[q], q < 10);
+        assert_true(fabs(ts.qweight[q] - (q < 10 ? 1.0 : 19.0 / 4)) < EPS);
+    }
+    match_trainset_free(&ts);
+    repo_free(&r);
+}
+
 static void test_reports(void **state)
 {
     (void)state;
@@ -303,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_truth_csv),
         cmocka_unit_test(test_leakage),
         cmocka_unit_test(test_split_and_determinism),
+        cmocka_unit_test(test_all_queries),
         cmocka_unit_test(test_reports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

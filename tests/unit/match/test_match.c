@@ -160,6 +160,64 @@ static void test_train_learns_and_is_deterministic(void **state)
     match_trainset_free(&ts);
 }
 
+/* No-duplicate queries look like the planted set's pools without the
+ * true row: they must not move the weights, and weighing them as the
+ * majority of a tracker must lower the probability of a winner. */
+static void add_negatives(match_trainset *ts, int n, double weight)
+{
+    uint32_t s = 999;
+    for (int q = 0; q < n; q++) {
+        match_hit h[20];
+        memset(h, 0, sizeof h);
+        for (int i = 0; i < 20; i++)
+            for (int f = 0; f < FEAT_COUNT; f++) {
+                s = s * 1103515245u + 12345u;
+                h[i].feat[f] = (double)(s >> 8) / (double)(1u << 24);
+            }
+        /* one decoy per pool looks half like a duplicate */
+        h[q % 20].feat[FEAT_EXCEPTION] += 0.6;
+        match_trainset_add_query(ts, 500 + q, h, NULL, 20, 0, weight);
+    }
+}
+
+static void test_train_base_rate(void **state)
+{
+    (void)state;
+    match_trainset known = {0}, mixed = {0};
+    planted_set(&known);
+    planted_set(&mixed);
+    add_negatives(&mixed, 60, 20.0);   /* 1200 issues without a duplicate vs 120 */
+    assert_int_equal(mixed.nq, 180);
+    assert_true(mixed.qdup[0] == 1 && mixed.qdup[179] == 0 && mixed.qweight[179] == 20.0);
+    match_model a, b;
+    dp_err err;
+    assert_int_equal(match_train(&known, NULL, &a, &err), DP_OK);
+    assert_int_equal(match_train(&mixed, NULL, &b, &err), DP_OK);
+    for (int f = 0; f < FEAT_COUNT; f++) assert_true(a.w[f] == b.w[f]);   /* weights: known only */
+    assert_int_equal(b.ntrain, 120);
+    double pos[FEAT_COUNT], neg[FEAT_COUNT];
+    for (int f = 0; f < FEAT_COUNT; f++) pos[f] = neg[f] = 0.5;
+    pos[FEAT_EXCEPTION] = 1.2;   /* a modest winner */
+    double sp = match_score(&a, pos), sn = match_score(&a, neg);
+    double pa = match_prob_margin(&a, sp, sp - sn), pb = match_prob_margin(&b, sp, sp - sn);
+    assert_true(pb < pa);   /* rarer duplicates: the same pair is less likely one */
+    assert_true(b.thr_duplicate <= b.thr_high && b.thr_medium <= b.thr_high);
+    /* append keeps the kind and weight of every query */
+    match_trainset copy = {0};
+    match_trainset_append(&copy, &mixed);
+    assert_int_equal(copy.nq, mixed.nq);
+    assert_true(copy.qdup[179] == 0 && copy.qweight[179] == 20.0 && copy.qdup[0] == 1);
+    match_model c;
+    assert_int_equal(match_train(&copy, NULL, &c, &err), DP_OK);
+    assert_true(c.platt_a == b.platt_a && c.thr_high == b.thr_high);   /* deterministic */
+    match_model_free(&a);
+    match_model_free(&b);
+    match_model_free(&c);
+    match_trainset_free(&known);
+    match_trainset_free(&mixed);
+    match_trainset_free(&copy);
+}
+
 static void test_train_too_small(void **state)
 {
     (void)state;
@@ -256,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_text_errors),
         cmocka_unit_test(test_decide_and_top),
         cmocka_unit_test(test_train_learns_and_is_deterministic),
+        cmocka_unit_test(test_train_base_rate),
         cmocka_unit_test(test_train_too_small),
         cmocka_unit_test(test_rank),
     };
