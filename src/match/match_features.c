@@ -11,7 +11,7 @@
  * a hash match. A query that is not an indexed doc (match_query_from_item)
  * takes the plain string path; both give the same values.
  */
-#include "match.h"
+#include "match_int.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -40,6 +40,7 @@ typedef struct sset_ent {
 typedef struct doc_meta {
     int64_t created_at;
     uint64_t author, type, priority;   /* folded hashes, 0 for NULL or "" */
+    size_t nlabels;                    /* labels + components */
     item_kind kind;
 } doc_meta;
 
@@ -232,6 +233,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         doc_meta *m = &p->meta[d];
         m->created_at = it->created_at;
         m->kind = it->kind;
+        m->nlabels = it->labels.n + it->components.n;
         m->author = meta_hash(it->author);
         m->type = meta_hash(it->type);
         m->priority = meta_hash(it->priority);
@@ -382,18 +384,17 @@ void match_query_free(match_query *mq)
     memset(mq, 0, sizeof *mq);
 }
 
-/* ---- features ----------------------------------------------------------- */
+/* ---- features: the string path ------------------------------------------ */
 
 static size_t shared_strings(const strvec *a, const strvec *b, int fold)
 {
     size_t na = a->n < SET_CAP ? a->n : SET_CAP, nb = b->n < SET_CAP ? b->n : SET_CAP, k = 0;
     for (size_t i = 0; i < na; i++) {
         int dup = 0;   /* count each distinct string once */
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = fold ? !strcasecmp(a->v[i], a->v[j]) : !strcmp(a->v[i], a->v[j]);
+        for (size_t j = 0; j < i && !dup; j++) dup = str_eq(a->v[i], a->v[j], fold);
         if (dup) continue;
         for (size_t j = 0; j < nb; j++)
-            if (fold ? !strcasecmp(a->v[i], b->v[j]) : !strcmp(a->v[i], b->v[j])) {
+            if (str_eq(a->v[i], b->v[j], fold)) {
                 k++;
                 break;
             }
@@ -401,12 +402,9 @@ static size_t shared_strings(const strvec *a, const strvec *b, int fold)
     return k;
 }
 
-static double label_jaccard(const item *a, const item *b)
+static double jaccard(size_t na, size_t nb, size_t k)
 {
-    size_t na = a->labels.n + a->components.n, nb = b->labels.n + b->components.n;
     if (!na || !nb) return 0;
-    size_t k = shared_strings(&a->labels, &b->labels, 1) +
-               shared_strings(&a->components, &b->components, 1);
     double u = (double)(na + nb) - (double)k;
     return u > 0 ? (double)k / u : 0;
 }
@@ -421,10 +419,122 @@ static double log1p_count(size_t n)
     return log1p((double)n);
 }
 
+static void item_features_str(const match_query *mq, const item *c, const text_signals *cs,
+                              double feat[FEAT_COUNT])
+{
+    const item *q = mq->it;
+    size_t k = shared_strings(&q->labels, &c->labels, 1) +
+               shared_strings(&q->components, &c->components, 1);
+    feat[FEAT_LABELS] = jaccard(q->labels.n + q->components.n, c->labels.n + c->components.n, k);
+    int ver = shared_strings(&q->versions, &c->versions, 1) > 0;
+    if (!ver && mq->sig && mq->sig->versions.n)
+        ver = cs && shared_strings(&mq->sig->versions, &cs->versions, 1) > 0;
+    feat[FEAT_VERSION] = ver;
+    double days = fabs((double)(q->created_at - c->created_at)) / 86400.0;
+    feat[FEAT_TIME_GAP] = (q->created_at && c->created_at) ? log1p(days) : log1p(365.0);
+    feat[FEAT_SAME_AUTHOR] = same_str(q->author, c->author);
+    feat[FEAT_KIND_SAME] = q->kind == c->kind;
+    feat[FEAT_TYPE_SAME] = same_str(q->type, c->type);
+    feat[FEAT_PRIORITY_SAME] = same_str(q->priority, c->priority);
+}
+
+static void signal_features_str(const text_signals *a, const text_signals *b, double feat[FEAT_COUNT])
+{
+    if (!a || !b) return;
+    feat[FEAT_EXCEPTION] = log1p_count(shared_strings(&a->exceptions, &b->exceptions, 0));
+    feat[FEAT_FRAMES] = log1p_count(shared_strings(&a->frames, &b->frames, 0));
+    feat[FEAT_PATHS] = log1p_count(shared_strings(&a->paths, &b->paths, 0));
+    feat[FEAT_ERRORS] = log1p_count(shared_strings(&a->errors, &b->errors, 0));
+}
+
+/* ---- features: the hash path ----------------------------------------------- */
+
+/* Strings doc a's set k shares with doc b's: a merge of two hash arrays.
+ * Sets *bad when hashes match but strings differ (never in practice; the
+ * caller then redoes the row on the string path). */
+static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k, int *bad)
+{
+    const sset_ent *x = p->sets + p->set_off[(size_t)a * SS_COUNT + k];
+    const sset_ent *xe = p->sets + p->set_off[(size_t)a * SS_COUNT + k + 1];
+    const sset_ent *y = p->sets + p->set_off[(size_t)b * SS_COUNT + k];
+    const sset_ent *ye = p->sets + p->set_off[(size_t)b * SS_COUNT + k + 1];
+    size_t n = 0;
+    while (x < xe && y < ye) {
+        if (x->h < y->h) x++;
+        else if (y->h < x->h) y++;
+        else {
+            if (!str_eq(x->s, y->s, k >= SS_LABELS)) *bad = 1;
+            n++;
+            x++;
+            y++;
+        }
+    }
+    return n;
+}
+
+/* same_str() through the folded hashes: equal strings hash alike, so only
+ * a hash match needs the strings. */
+static int same_meta(uint64_t hq, uint64_t hc, const char *q, const char *c)
+{
+    return hq && hq == hc && same_str(q, c);
+}
+
+/* Item and signal features of (qdoc, cdoc), both indexed docs. Returns 0
+ * when a hash collision makes the string path necessary. */
+static int set_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
+                        double feat[FEAT_COUNT])
+{
+    const ctx_priv *p = ctx->priv;
+    uint32_t qd = mq->qdoc;
+    const item *q = mq->it;
+    const doc_meta *qm = &p->meta[qd], *cm = &p->meta[cdoc];
+    int bad = 0;
+    size_t k = shared_sets(p, qd, cdoc, SS_LABELS, &bad) + shared_sets(p, qd, cdoc, SS_COMPONENTS, &bad);
+    feat[FEAT_LABELS] = jaccard(q->labels.n + q->components.n, cm->nlabels, k);
+    int ver = shared_sets(p, qd, cdoc, SS_VERSIONS, &bad) > 0;
+    if (!ver && mq->sig->versions.n) ver = shared_sets(p, qd, cdoc, SS_SIG_VERSIONS, &bad) > 0;
+    feat[FEAT_VERSION] = ver;
+    double days = fabs((double)(q->created_at - cm->created_at)) / 86400.0;
+    feat[FEAT_TIME_GAP] = (q->created_at && cm->created_at) ? log1p(days) : log1p(365.0);
+    if (qm->author == cm->author || qm->type == cm->type || qm->priority == cm->priority) {
+        const item *c = index_item(ctx->ix, cdoc);
+        feat[FEAT_SAME_AUTHOR] = same_meta(qm->author, cm->author, q->author, c->author);
+        feat[FEAT_TYPE_SAME] = same_meta(qm->type, cm->type, q->type, c->type);
+        feat[FEAT_PRIORITY_SAME] = same_meta(qm->priority, cm->priority, q->priority, c->priority);
+    }
+    feat[FEAT_KIND_SAME] = q->kind == cm->kind;
+    feat[FEAT_EXCEPTION] = log1p_count(shared_sets(p, qd, cdoc, SS_EXCEPTIONS, &bad));
+    feat[FEAT_FRAMES] = log1p_count(shared_sets(p, qd, cdoc, SS_FRAMES, &bad));
+    feat[FEAT_PATHS] = log1p_count(shared_sets(p, qd, cdoc, SS_PATHS, &bad));
+    feat[FEAT_ERRORS] = log1p_count(shared_sets(p, qd, cdoc, SS_ERRORS, &bad));
+    return !bad;
+}
+
+/* 1 when mq is an indexed doc seen as the index sees it, so its hash sets
+ * in the ctx describe it. */
+static int query_is_doc(const match_ctx *ctx, const match_query *mq)
+{
+    const ctx_priv *p = ctx->priv;
+    return mq->qdoc < p->ndocs && mq->it == index_item(ctx->ix, mq->qdoc) &&
+           mq->sig == index_doc_signals(ctx->ix, mq->qdoc) && !p->set_slow[mq->qdoc];
+}
+
+static void item_signal_features(const match_ctx *ctx, const match_query *mq, int qfast,
+                                 uint32_t cdoc, double feat[FEAT_COUNT])
+{
+    const ctx_priv *p = ctx->priv;
+    if (qfast && !p->set_slow[cdoc] && set_features(ctx, mq, cdoc, feat)) return;
+    const item *c = index_item(ctx->ix, cdoc);
+    const text_signals *cs = index_doc_signals(ctx->ix, cdoc);
+    if (mq->it && c) item_features_str(mq, c, cs, feat);
+    signal_features_str(mq->sig, cs, feat);
+}
+
+/* ---- features: links ---------------------------------------------------------- */
+
 /* Neighbours of c visible to the query: in as-of mode only those older than
  * the query (which also hides the query itself). */
-static size_t visible_links(const ctx_priv *p, const size_t *off, const uint32_t *nb,
-                            uint32_t c, uint32_t qdoc, int asof)
+static size_t visible_links(const size_t *off, const uint32_t *nb, uint32_t c, uint32_t qdoc, int asof)
 {
     size_t k = 0;
     for (size_t i = off[c]; i < off[c + 1]; i++) {
@@ -432,7 +542,6 @@ static size_t visible_links(const ctx_priv *p, const size_t *off, const uint32_t
         if (asof && qdoc != UINT32_MAX && nb[i] >= qdoc) break;   /* ascending */
         k++;
     }
-    (void)p;
     return k;
 }
 
@@ -443,109 +552,199 @@ static int linked(const size_t *off, const uint32_t *nb, uint32_t c, uint32_t qd
     return 0;
 }
 
-/* Term-level features: one merge of the two sorted term lists. */
-static void term_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
-                          double feat[FEAT_COUNT])
+/* ---- features: terms -------------------------------------------------------------- */
+
+/* Sums over the terms the query and the candidate share, visited in
+ * ascending term order (so the same doubles whichever way they are found). */
+typedef struct term_acc {
+    double dot_all, dot_title, shared_idf;
+    size_t shared_big, shared_title_uni;
+} term_acc;
+
+static inline void term_shared(const match_ctx *ctx, uint32_t t, const uint16_t *qt,
+                               const uint16_t *ct, term_acc *a)
+{
+    const ctx_priv *p = ctx->priv;
+    double idf = index_idf(ctx->ix, t);
+    if (idf < 0) idf = 0;
+    if (p->is_bigram[t]) {
+        a->shared_big++;
+    } else if (tf_text(qt) && tf_text(ct)) {
+        a->shared_idf += idf;
+        a->dot_all += tf_weight(tf_text(qt)) * tf_weight(tf_text(ct)) * idf * idf;
+    }
+    if (qt[FIELD_TITLE] && ct[FIELD_TITLE]) {
+        a->dot_title += tf_weight(qt[FIELD_TITLE]) * tf_weight(ct[FIELD_TITLE]) * idf * idf;
+        if (!p->is_bigram[t]) a->shared_title_uni++;
+    }
+}
+
+/* The shared terms by merging the two sorted term lists. */
+static void terms_merge(const match_ctx *ctx, const match_query *mq, const index_doc_terms *cd,
+                        term_acc *a)
+{
+    size_t i = 0, j = 0;
+    while (i < mq->nterms && j < cd->n) {
+        uint32_t x = mq->terms[i], y = cd->terms[j];
+        if (x < y) i++;
+        else if (y < x) j++;
+        else term_shared(ctx, x, mq->tf[i++], cd->tf[j++], a);
+    }
+}
+
+/* The shared terms by testing each candidate term against a bitmap of the
+ * query's terms (set once per query): the query's often long term list is
+ * only galloped at the few shared terms. */
+static void terms_bits(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
+                       const index_doc_terms *cd, term_acc *a)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < cd->n; j++) {
+        uint32_t t = cd->terms[j];
+        if (!((bits[t >> 6] >> (t & 63)) & 1)) continue;
+        size_t step = 1;   /* gallop to t in the query's terms ... */
+        while (i + step < mq->nterms && mq->terms[i + step] <= t) {
+            i += step;
+            step *= 2;
+        }
+        size_t hi = i + step < mq->nterms ? i + step : mq->nterms;
+        while (i < hi) {   /* ... then binary search: t is in [i, hi) */
+            size_t mid = i + (hi - i) / 2;
+            if (mq->terms[mid] < t) i = mid + 1;
+            else hi = mid;
+        }
+        term_shared(ctx, t, mq->tf[i], cd->tf[j], a);
+    }
+}
+
+static void term_features(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
+                          uint32_t cdoc, double feat[FEAT_COUNT])
 {
     const ctx_priv *p = ctx->priv;
     index_doc_terms cd;
     index_doc_terms_get(ctx->ix, cdoc, &cd);
     const doc_stats *cs = &p->ds[cdoc];
-    double dot_all = 0, dot_title = 0, shared_idf = 0;
-    size_t shared_big = 0, shared_title_uni = 0;
-    size_t i = 0, j = 0;
-    while (i < mq->nterms && j < cd.n) {
-        uint32_t a = mq->terms[i], b = cd.terms[j];
-        if (a < b) {
-            i++;
-            continue;
-        }
-        if (b < a) {
-            j++;
-            continue;
-        }
-        double idf = index_idf(ctx->ix, a);
-        if (idf < 0) idf = 0;
-        const uint16_t *qt = mq->tf[i], *ct = cd.tf[j];
-        if (p->is_bigram[a]) {
-            shared_big++;
-        } else if (tf_text(qt) && tf_text(ct)) {
-            shared_idf += idf;
-            dot_all += tf_weight(tf_text(qt)) * tf_weight(tf_text(ct)) * idf * idf;
-        }
-        if (qt[FIELD_TITLE] && ct[FIELD_TITLE]) {
-            dot_title += tf_weight(qt[FIELD_TITLE]) * tf_weight(ct[FIELD_TITLE]) * idf * idf;
-            if (!p->is_bigram[a]) shared_title_uni++;
-        }
-        i++;
-        j++;
-    }
-    double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)shared_title_uni;
-    feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)shared_title_uni / u : 0;
+    term_acc a = {0, 0, 0, 0, 0};
+    if (bits) terms_bits(ctx, mq, bits, &cd, &a);
+    else terms_merge(ctx, mq, &cd, &a);
+    double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)a.shared_title_uni;
+    feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)a.shared_title_uni / u : 0;
     size_t minbig = mq->nbigrams < cs->nbigrams ? mq->nbigrams : cs->nbigrams;
-    feat[FEAT_BIGRAM_OVERLAP] = minbig ? (double)shared_big / (double)minbig : 0;
-    feat[FEAT_SHARED_IDF] = mq->idf_mass > 0 ? shared_idf / mq->idf_mass : 0;
+    feat[FEAT_BIGRAM_OVERLAP] = minbig ? (double)a.shared_big / (double)minbig : 0;
+    feat[FEAT_SHARED_IDF] = mq->idf_mass > 0 ? a.shared_idf / mq->idf_mass : 0;
     double na = mq->norm_all * cs->norm_all, nt = mq->norm_title * cs->norm_title;
-    feat[FEAT_COSINE] = na > 0 ? dot_all / na : 0;
-    feat[FEAT_TITLE_COSINE] = nt > 0 ? dot_title / nt : 0;
+    feat[FEAT_COSINE] = na > 0 ? a.dot_all / na : 0;
+    feat[FEAT_TITLE_COSINE] = nt > 0 ? a.dot_title / nt : 0;
     double lq = (double)mq->len[FIELD_TITLE] + mq->len[FIELD_PROSE] + mq->len[FIELD_CODE];
     double lc = cd.len ? (double)cd.len[FIELD_TITLE] + cd.len[FIELD_PROSE] + cd.len[FIELD_CODE] : 0;
     double mx = lq > lc ? lq : lc;
     feat[FEAT_LEN_RATIO] = mx > 0 ? (lq < lc ? lq : lc) / mx : 0;
 }
 
-static void item_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
-                          double feat[FEAT_COUNT])
-{
-    const item *q = mq->it, *c = index_item(ctx->ix, cdoc);
-    if (!q || !c) return;
-    feat[FEAT_LABELS] = label_jaccard(q, c);
-    int ver = shared_strings(&q->versions, &c->versions, 1) > 0;
-    if (!ver && mq->sig && mq->sig->versions.n) {
-        const text_signals *cs = index_doc_signals(ctx->ix, cdoc);
-        ver = cs && shared_strings(&mq->sig->versions, &cs->versions, 1) > 0;
-    }
-    feat[FEAT_VERSION] = ver;
-    double days = fabs((double)(q->created_at - c->created_at)) / 86400.0;
-    feat[FEAT_TIME_GAP] = (q->created_at && c->created_at) ? log1p(days) : log1p(365.0);
-    feat[FEAT_SAME_AUTHOR] = same_str(q->author, c->author);
-    feat[FEAT_KIND_SAME] = q->kind == c->kind;
-    feat[FEAT_TYPE_SAME] = same_str(q->type, c->type);
-    feat[FEAT_PRIORITY_SAME] = same_str(q->priority, c->priority);
-}
+/* ---- one feature row ----------------------------------------------------------- */
 
-static void signal_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
-                            double feat[FEAT_COUNT])
-{
-    const text_signals *a = mq->sig, *b = index_doc_signals(ctx->ix, cdoc);
-    if (!a || !b) return;
-    feat[FEAT_EXCEPTION] = log1p_count(shared_strings(&a->exceptions, &b->exceptions, 0));
-    feat[FEAT_FRAMES] = log1p_count(shared_strings(&a->frames, &b->frames, 0));
-    feat[FEAT_PATHS] = log1p_count(shared_strings(&a->paths, &b->paths, 0));
-    feat[FEAT_ERRORS] = log1p_count(shared_strings(&a->errors, &b->errors, 0));
-}
-
-void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
-                    double bm25, double bm25_top, double feat[FEAT_COUNT])
+/* The row of (mq, cdoc) given its per-field BM25F scores fs; bits is the
+ * query's term bitmap or NULL, qfast whether the hash path applies. */
+static void features_row(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
+                         int qfast, uint32_t cdoc, int bm25_rank, double bm25, double bm25_top,
+                         const double fs[FIELD_COUNT], double feat[FEAT_COUNT])
 {
     const ctx_priv *p = ctx->priv;
     memset(feat, 0, FEAT_COUNT * sizeof *feat);
     feat[FEAT_BM25F] = log1p(bm25 > 0 ? bm25 : 0);
     feat[FEAT_BM25_REL] = bm25_top > 0 ? bm25 / bm25_top : 0;
     feat[FEAT_RANK_BM25] = 1.0 / (1.0 + bm25_rank);
-    double fs[FIELD_COUNT] = {0};
-    index_score_fields(ctx->ix, mq->q, cdoc, fs);
     feat[FEAT_BM25_TITLE] = log1p(fs[FIELD_TITLE] > 0 ? fs[FIELD_TITLE] : 0);
     feat[FEAT_BM25_PROSE] = log1p(fs[FIELD_PROSE] > 0 ? fs[FIELD_PROSE] : 0);
     feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
     feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
-    term_features(ctx, mq, cdoc, feat);
-    item_features(ctx, mq, cdoc, feat);
-    signal_features(ctx, mq, cdoc, feat);
-    feat[FEAT_POPULARITY] =
-        log1p_count(visible_links(p, p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof));
+    term_features(ctx, mq, bits, cdoc, feat);
+    item_signal_features(ctx, mq, qfast, cdoc, feat);
+    feat[FEAT_POPULARITY] = log1p_count(visible_links(p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof));
     /* A cross-reference always involves the query, so in as-of mode (the
      * query as filed) it cannot exist yet. */
     feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX &&
                           linked(p->rel_off, p->rel_nb, cdoc, mq->qdoc);
+}
+
+void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
+                    double bm25, double bm25_top, double feat[FEAT_COUNT])
+{
+    double fs[FIELD_COUNT] = {0};
+    index_score_fields(ctx->ix, mq->q, cdoc, fs);
+    features_row(ctx, mq, NULL, query_is_doc(ctx, mq), cdoc, bm25_rank, bm25, bm25_top, fs, feat);
+}
+
+/* ---- a whole pool ------------------------------------------------------------------ */
+
+/* Per-thread bitmap over term ids, all zero between uses; freed at exit. */
+typedef struct qbits {
+    uint64_t *w;
+    size_t n;
+} qbits;
+
+static pthread_key_t qbits_key;
+static pthread_once_t qbits_once = PTHREAD_ONCE_INIT;
+static int qbits_key_ok;
+
+static void qbits_free(void *v)
+{
+    qbits *b = v;
+    if (b) free(b->w);
+    free(b);
+}
+
+static void qbits_key_init(void)
+{
+    qbits_key_ok = pthread_key_create(&qbits_key, qbits_free) == 0;
+}
+
+static qbits *qbits_get(size_t nterms)
+{
+    pthread_once(&qbits_once, qbits_key_init);
+    qbits *b = qbits_key_ok ? pthread_getspecific(qbits_key) : NULL;
+    if (!b) {
+        b = xcalloc(1, sizeof *b);
+        if (qbits_key_ok && pthread_setspecific(qbits_key, b) != 0) qbits_key_ok = 0;
+    }
+    size_t words = (nterms + 63) / 64;
+    if (words > b->n) {
+        free(b->w);
+        b->w = xcalloc(words, sizeof *b->w);
+        b->n = words;
+    }
+    return b;
+}
+
+static void qbits_put(qbits *b)
+{
+    if (!qbits_key_ok || pthread_getspecific(qbits_key) != b) qbits_free(b);
+}
+
+void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
+                         size_t n, match_hit *out)
+{
+    const ctx_priv *p = ctx->priv;
+    if (!n) return;
+    double (*fs)[FIELD_COUNT] = xmalloc(n * sizeof *fs);
+    uint32_t *docs = xmalloc(n * sizeof *docs);
+    for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
+    index_score_fields_many(ctx->ix, mq->q, docs, n, fs);
+    qbits *b = qbits_get(p->nterms);
+    for (size_t i = 0; i < mq->nterms; i++)
+        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] |= 1ULL << (mq->terms[i] & 63);
+    int qfast = query_is_doc(ctx, mq);
+    double top = pool[0].score;
+    for (size_t i = 0; i < n; i++) {
+        match_hit *h = &out[i];
+        h->doc = pool[i].doc;
+        h->bm25_rank = (int)i;
+        h->bm25 = pool[i].score;
+        features_row(ctx, mq, b->w, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
+    }
+    for (size_t i = 0; i < mq->nterms; i++)
+        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] = 0;
+    qbits_put(b);
+    free(fs);
+    free(docs);
 }

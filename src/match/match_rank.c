@@ -1,6 +1,6 @@
 /* match_rank.c -- the single ranking path: BM25F pool from the index, pair
  * features, model score, calibrated probability, best k. */
-#include "match.h"
+#include "match_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +20,8 @@ size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo
     size_t n = index_topk(ctx->ix, mq->q, lo, hi, mq->qdoc, MATCH_POOL, pool);
     if (!n) return 0;
     match_hit *hits = xmalloc(n * sizeof *hits);
-    double top = pool[0].score;
-    for (size_t i = 0; i < n; i++) {
-        match_hit *h = &hits[i];
-        h->doc = pool[i].doc;
-        h->bm25_rank = (int)i;
-        h->bm25 = pool[i].score;
-        match_features(ctx, mq, h->doc, (int)i, h->bm25, top, h->feat);
-        h->score = match_score(ctx->model, h->feat);
-    }
+    match_features_pool(ctx, mq, pool, n, hits);
+    for (size_t i = 0; i < n; i++) hits[i].score = match_score(ctx->model, hits[i].feat);
     qsort(hits, n, sizeof *hits, hit_cmp);
     /* a clear winner is likelier right than one of several close ones */
     for (size_t i = 0; i < n; i++) {

