@@ -216,7 +216,8 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
 
     /* exhaustive reference on a sample of docs (every 40th) */
     uint32_t step = n > 2000 ? 40 : 1;
-    if (getenv("IX_NOSAMPLE")) step = n;   /* profiling the top-k loop alone */
+    const char *nos = getenv("IX_NOSAMPLE");
+    if (nos && *nos && strcmp(nos, "0") != 0) step = n;   /* profiling the top-k loop alone */
     size_t ns = 0, mism = 0;
     double tex = 0, tmx = 0;
     index_hit ex[K], mx[K];

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# bench_sync.sh -- speed of `doppel sync` against the local fake GitHub API.
+# sync.sh -- speed of `doppel sync` against the local fake GitHub API.
 #
-#   tests/sync/bench_sync.sh [DOPPEL] [ISSUES]          generated data (default 5000)
-#   JSONL=../shared/data/github-hf-datasets/issues.jsonl.gz tests/sync/bench_sync.sh
+#   bench/sync.sh [DOPPEL] [ISSUES]          generated data (default 5000)
+#   JSONL=../shared/data/github-hf-datasets/issues.jsonl.gz bench/sync.sh
 #                                                       the 7,258 real REST objects
 # Prints the full-sync rate (issues+comments per second, wall and CPU) and
 # what a no-change incremental sync costs in requests.
 set -eu
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 DOPPEL=${1:-build/doppel}
 N=${2:-5000}
 T=$(mktemp -d)
