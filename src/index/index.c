@@ -45,6 +45,11 @@ void index_params_default(index_params *p)
     p->bigrams = 1;
     p->bigram_weight = 0.3;
     p->strip_templates = 1;
+    /* Long Jira bodies make queries of hundreds of terms; the best 60 by
+     * weight * idf * max impact keep recall: mean R@10 0.7538 vs 0.7542
+     * for all terms, R@100 0.9109 vs 0.9105 (40: 0.7520, 30: 0.7486), and
+     * cut the top-k time about 3x. */
+    p->query_max_terms = 60;
     text_opts_default(&p->text);
     p->threads = 0;
 }
@@ -324,47 +329,74 @@ static int nthreads_of(const index_params *p)
     return (int)n;
 }
 
+/* Interning state of the calling thread. */
+typedef struct intern_st {
+    fwd_tmp *tmp;
+    size_t tmpcap, fcap;
+} intern_st;
+
+/* Starts the workers 1..nt-1 on *job; returns how many started. */
+static int batch_start(worker *ws, int nt, build_job *job)
+{
+    int started = 0;
+    for (int i = 1; i < nt && job->count > 1; i++) {
+        ws[i].job = job;
+        if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0) break;
+        started = i;
+    }
+    return started;
+}
+
+static void batch_setup(build_job *job, dindex *ix, size_t base, ix_bag *bags)
+{
+    job->ix = ix;
+    job->base = base;
+    job->count = ix->n - base < BATCH ? ix->n - base : BATCH;
+    job->bags = bags;
+    atomic_store(&job->next, 0);
+}
+
+/* Batches are pipelined: while the workers tokenize batch b+1 the calling
+ * thread interns batch b (interning is serial: term ids follow doc order),
+ * then joins them on what is left of b+1. The two batches touch disjoint
+ * docs and bags, and only the calling thread touches the dictionary. */
 static void tokenize_all(dindex *ix)
 {
     int nt = nthreads_of(&ix->p);
     worker *ws = xcalloc((size_t)nt, sizeof *ws);
-    ix_bag *bags = xcalloc(BATCH, sizeof *bags);
-    build_job job;
-    job.ix = ix;
-    job.bags = bags;
-    for (int i = 0; i < nt; i++) {
-        ws[i].job = &job;
-        ws[i].tk = text_tokenizer_new(&ix->p.text);
-    }
-    fwd_tmp *tmp = NULL;
-    size_t tmpcap = 0, fcap = 0;
-    for (size_t base = 0; base < ix->n; base += BATCH) {
-        job.base = base;
-        job.count = ix->n - base < BATCH ? ix->n - base : BATCH;
-        atomic_store(&job.next, 0);
-        int started = 0;
-        for (int i = 1; i < nt && job.count > 1; i++)
-            if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) == 0) started = i;
-            else break;
+    ix_bag *bags[2] = {xcalloc(BATCH, sizeof(ix_bag)), xcalloc(BATCH, sizeof(ix_bag))};
+    build_job job[2];
+    for (int i = 0; i < nt; i++) ws[i].tk = text_tokenizer_new(&ix->p.text);
+    intern_st in = {NULL, 0, 0};
+    if (ix->n) {
+        batch_setup(&job[0], ix, 0, bags[0]);
+        int started = batch_start(ws, nt, &job[0]);
+        ws[0].job = &job[0];
         run_batch(&ws[0]);
         for (int i = 1; i <= started; i++) pthread_join(ws[i].th, NULL);
-        for (size_t i = 0; i < job.count; i++) intern_doc(ix, base + i, &bags[i], &tmp, &tmpcap, &fcap);
     }
-    free(tmp);
-    for (size_t i = 0; i < BATCH; i++) ix_bag_free(&bags[i]);
-    free(bags);
+    for (size_t base = 0, b = 0; base < ix->n; base += BATCH, b ^= 1) {
+        build_job *cur = &job[b], *nx = &job[b ^ 1];
+        int started = 0, more = base + BATCH < ix->n;
+        if (more) {
+            batch_setup(nx, ix, base + BATCH, bags[b ^ 1]);
+            started = batch_start(ws, nt, nx);
+        }
+        for (size_t i = 0; i < cur->count; i++)
+            intern_doc(ix, base + i, &cur->bags[i], &in.tmp, &in.tmpcap, &in.fcap);
+        if (more) {
+            ws[0].job = nx;
+            run_batch(&ws[0]);
+            for (int i = 1; i <= started; i++) pthread_join(ws[i].th, NULL);
+        }
+    }
+    free(in.tmp);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < BATCH; i++) ix_bag_free(&bags[k][i]);
+        free(bags[k]);
+    }
     for (int i = 0; i < nt; i++) text_tokenizer_free(ws[i].tk);
     free(ws);
-}
-
-double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT])
-{
-    double t = 0;
-    for (int f = 0; f < FIELD_COUNT; f++) {
-        if (!tf[f]) continue;
-        t += ix->p.weight[f] * tf[f] / ix_norm(ix, f, len[f]);
-    }
-    return t / (ix->p.k1 + t);
 }
 
 double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT])
@@ -392,7 +424,7 @@ static void build_postings(dindex *ix)
     for (size_t d = 0; d < ix->n; d++) {
         for (size_t e = ix->fwd_off[d]; e < ix->fwd_off[d + 1]; e++) {
             uint32_t t = ix->fwd_term[e];
-            float imp = (float)ix_impact(ix, ix->fwd_tf[e], ix->len[d]);
+            float imp = (float)ix_impact(ix, ix->fwd_tf[e], (uint32_t)d);
             uint64_t at = cur[t]++;
             ix->post_doc[at] = (uint32_t)d;
             ix->post_imp[at] = imp;
@@ -419,6 +451,9 @@ static void build_stats(dindex *ix)
         ix->avglen[f] = ix->n ? s / (double)ix->n : 0;
         if (ix->avglen[f] <= 0) ix->avglen[f] = 1;
     }
+    ix->norm = xmalloc((ix->n ? ix->n : 1) * sizeof *ix->norm);
+    for (size_t d = 0; d < ix->n; d++)
+        for (int f = 0; f < FIELD_COUNT; f++) ix->norm[d][f] = ix_norm(ix, f, ix->len[d][f]);
     ix->idf = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *ix->idf);
     double N = (double)ix->n;
     for (size_t t = 0; t < ix->nterms; t++) {
@@ -492,6 +527,7 @@ void index_free(dindex *ix)
     free(ix->fields);
     free(ix->sig);
     free(ix->len);
+    free(ix->norm);
     text_template_free(ix->tpl);
     free(ix->tstr);
     free(ix->toff);

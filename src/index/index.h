@@ -6,8 +6,10 @@
  * normalisation, then saturated with k1). Terms are unigrams of every field
  * plus bigrams of title and prose. Query scoring is then
  *     score(q, d) = sum over query terms t: qw(t) * idf(t) * impact(t, d)
- * and index_topk() uses MaxScore pruning over impact upper bounds, so most
- * postings are never scored.
+ * and index_topk() uses block-max MaxScore (bounds per list and per block
+ * of 64 postings, documents in windows summed term at a time), so most
+ * docs are never completed; results equal exhaustive scoring bit for bit.
+ * Long queries are cut to their query_max_terms strongest terms.
  *
  * Documents are numbered 0..n-1 in the order the items were given; callers
  * pass items sorted by creation time (store_items_load() does), so "created
@@ -41,8 +43,10 @@ typedef struct index_params {
     double bigram_weight;        /* query-side factor on bigram terms: a
                                     shared bigram is strong but correlated
                                     with its two unigrams (default 0.3) */
-    int query_max_terms;         /* keep the best N query terms by weight*idf
-                                    (0 = all); bounds the cost of long bodies */
+    int query_max_terms;         /* keep the best N query terms by
+                                    weight * idf * max impact (0 = all);
+                                    bounds the cost of long bodies
+                                    (default 60) */
 } index_params;
 void index_params_default(index_params *p);
 
@@ -76,7 +80,9 @@ void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out);
 /* ---- queries ---------------------------------------------------------- */
 typedef struct index_query {
     uint32_t *terms;   /* distinct, known to the index */
-    float *weight;     /* query-side weight per term (qtf, field-weighted) */
+    float *weight;     /* query-side weight per term (qtf, field-weighted);
+                          >= 0, as the builders below make them: pruning
+                          bounds assume no term lowers a score */
     size_t n;
 } index_query;
 void index_query_free(index_query *q);

@@ -26,6 +26,7 @@ struct dindex {
     text_signals *sig;               /* [n] */
     uint32_t (*len)[FIELD_COUNT];    /* [n] field lengths */
     double avglen[FIELD_COUNT];
+    double (*norm)[FIELD_COUNT];     /* [n] ix_norm() of each field's length */
 
     /* dictionary */
     char *tstr;                      /* NUL-separated term strings */
@@ -60,8 +61,17 @@ void ix_bag_free(ix_bag *b);
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field);
 void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams);
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
-/* BM25F saturated weight of a term with counts tf in a doc of lengths len. */
-double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
+/* qw * idf of query term i. */
+static inline double ix_term_factor(const dindex *ix, const index_query *q, size_t i)
+{
+    return (double)q->weight[i] * (double)ix->idf[q->terms[i]];
+}
+/* The canonical score of doc (query.c): sum in q's term order, in double. */
+double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc);
+/* Adds to out[] the per-field BM25F contributions of query term qi, found
+ * at forward entry e of doc. */
+void ix_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
+                   double out[FIELD_COUNT]);
 /* Query-side weight of a term with counts tf in a query of lengths len. */
 double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
 
@@ -83,6 +93,19 @@ static inline double ix_norm(const dindex *ix, int f, uint32_t len)
 {
     double b = ix->p.b[f];
     return 1.0 - b + b * (double)len / ix->avglen[f];
+}
+
+/* BM25F saturated weight of a term with counts tf in doc: the impact
+ * stored in the postings, and recomputed from the forward index when an
+ * exact score is needed (same function, so the same float). */
+static inline double ix_impact(const dindex *ix, const uint16_t tf[FIELD_COUNT], uint32_t doc)
+{
+    double t = 0;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        if (!tf[f]) continue;
+        t += ix->p.weight[f] * tf[f] / ix->norm[doc][f];
+    }
+    return t / (ix->p.k1 + t);
 }
 
 #endif

@@ -1,15 +1,15 @@
-/* topk.c -- queries against the index: building a query from a doc or from
- * new text, exact top-k with MaxScore pruning, and per-doc scoring.
+/* topk.c -- exact top-k retrieval: block-max MaxScore over document
+ * windows (index_topk), its exhaustive reference and the scoring of many
+ * docs for one query. Queries themselves are built in query.c.
  *
- * Scores are sums over query terms of qw * idf * impact. To make pruned and
- * exhaustive retrieval agree bit for bit, every score that reaches the
- * result is recomputed in one canonical order (the query's term order, in
- * double, rounded to float once); pruning decisions use bounds with a small
- * safety margin so float rounding can never prune a doc that belongs in
- * the top k.
+ * Pruned and exhaustive retrieval agree bit for bit: pruning works on
+ * estimates (sums in another order) with a safety margin far above their
+ * rounding error, and every doc that can reach the result is scored with
+ * ix_score_exact(), the canonical sum.
  *
- * Everything here reads the index only; scratch space lives on the stack or
- * in per-call allocations, so any number of threads may query at once.
+ * Everything here reads the index only. Scratch space is per thread (a
+ * pthread key; freed at thread exit), so any number of threads may query
+ * at once and a warm thread queries without allocating.
  */
 #include "index_int.h"
 
@@ -17,225 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- queries ---------------------------------------------------------------- */
-
-void index_query_free(index_query *q)
-{
-    free(q->terms);
-    free(q->weight);
-    q->terms = NULL;
-    q->weight = NULL;
-    q->n = 0;
-}
-
-typedef struct qcand {
-    uint32_t term;
-    float w;
-    double rank;     /* w * idf: the key for query_max_terms */
-} qcand;
-
-static int cmp_rank(const void *a, const void *b)
-{
-    const qcand *x = a, *y = b;
-    if (x->rank != y->rank) return x->rank > y->rank ? -1 : 1;
-    return x->term < y->term ? -1 : x->term > y->term;
-}
-
-static int cmp_term(const void *a, const void *b)
-{
-    const qcand *x = a, *y = b;
-    return x->term < y->term ? -1 : x->term > y->term;
-}
-
-/* Keeps the best query_max_terms candidates, then orders by term id. */
-static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strchr(ix->tstr + ix->toff[c[i].term], ' ')) {
-            c[i].w = (float)(c[i].w * ix->p.bigram_weight);
-            c[i].rank = c[i].w * ix->idf[c[i].term];
-        }
-    size_t max = ix->p.query_max_terms > 0 ? (size_t)ix->p.query_max_terms : n;
-    if (n > max) {
-        if (getenv("IX_QKEY") && *getenv("IX_QKEY")) for (size_t i = 0; i < n; i++) c[i].rank *= ix->maximp[c[i].term];
-        qsort(c, n, sizeof *c, cmp_rank);
-        n = max;
-    }
-    qsort(c, n, sizeof *c, cmp_term);
-    q->terms = xmalloc((n ? n : 1) * sizeof *q->terms);
-    q->weight = xmalloc((n ? n : 1) * sizeof *q->weight);
-    q->n = n;
-    for (size_t i = 0; i < n; i++) {
-        q->terms[i] = c[i].term;
-        q->weight[i] = c[i].w;
-    }
-}
-
-/* Query weight of a term: its BM25F impact within the query's own fields,
- * so a long body is length-normalised exactly like a long doc and cannot
- * drown the title, and repeated words saturate. */
-void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
-{
-    memset(q, 0, sizeof *q);
-    if (doc >= ix->n) {
-        query_finish(ix, NULL, 0, q);
-        return;
-    }
-    size_t a = ix->fwd_off[doc], b = ix->fwd_off[doc + 1];
-    qcand *c = xmalloc((b - a + 1) * sizeof *c);
-    size_t n = 0;
-    for (size_t e = a; e < b; e++) {
-        uint32_t t = ix->fwd_term[e];
-        /* a term only this doc has cannot match another doc */
-        if (ix->df[t] < 2) continue;
-        c[n].term = t;
-        c[n].w = (float)ix_query_weight(ix, ix->fwd_tf[e], ix->len[doc]);
-        c[n].rank = c[n].w * ix->idf[t];
-        n++;
-    }
-    query_finish(ix, c, n, q);
-    free(c);
-}
-
-void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it, index_query *q)
-{
-    memset(q, 0, sizeof *q);
-    text_fields tf;
-    text_split(it, ix->tpl, &tf);
-    ix_bag b;
-    memset(&b, 0, sizeof b);
-    ix_bag_fill(&b, tk, &tf, ix->p.bigrams);
-    qcand *c = xmalloc((b.n + 1) * sizeof *c);
-    size_t n = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        int64_t t = ix_dict_find(ix, b.str.s + b.off[i], b.hash[i]);
-        if (t < 0) continue;
-        c[n].term = (uint32_t)t;
-        c[n].w = (float)ix_query_weight(ix, b.tf[i], b.len);
-        c[n].rank = c[n].w * ix->idf[t];
-        n++;
-    }
-    query_finish(ix, c, n, q);
-    free(c);
-    ix_bag_free(&b);
-    text_fields_free(&tf);
-}
-
-/* ---- scoring one doc ------------------------------------------------------------ */
-
-/* First index >= lo of fwd_term[lo..hi) that is >= t (galloping). */
-static size_t fwd_seek(const uint32_t *ft, size_t lo, size_t hi, uint32_t t)
-{
-    if (lo >= hi || ft[lo] >= t) return lo;
-    size_t step = 1, a = lo;
-    while (a + step < hi && ft[a + step] < t) {
-        a += step;
-        step *= 2;
-    }
-    size_t b = a + step < hi ? a + step + 1 : hi;
-    while (a < b) {
-        size_t mid = a + (b - a) / 2;
-        if (ft[mid] < t) a = mid + 1;
-        else b = mid;
-    }
-    return a;
-}
-
-static inline double term_factor(const dindex *ix, const index_query *q, size_t i)
-{
-    return (double)q->weight[i] * (double)ix->idf[q->terms[i]];
-}
-
-/* The canonical score of doc: sum in the query's term order, in double, of
- * qw * idf * impact, with the impact recomputed from the forward index
- * exactly as build_postings() computed the stored one. Queries built here
- * are sorted by term id, so this is one galloping merge of the query with
- * the doc's (sorted) terms; an unsorted caller-made query restarts the
- * search for each term that goes backwards. */
-static double score_exact(const dindex *ix, const index_query *q, uint32_t doc)
-{
-    const uint32_t *ft = ix->fwd_term;
-    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
-    uint32_t prev = 0;
-    double s = 0;
-    for (size_t i = 0; i < q->n && a < e; i++) {
-        uint32_t t = q->terms[i];
-        if (t >= ix->nterms) continue;
-        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);
-        prev = t;
-        if (pos < e && ft[pos] == t) {
-            float imp = (float)ix_impact(ix, ix->fwd_tf[pos], ix->len[doc]);
-            s += term_factor(ix, q, i) * (double)imp;
-        }
-    }
-    return s;
-}
-
-double index_score(const dindex *ix, const index_query *q, uint32_t doc)
-{
-    if (doc >= ix->n) return 0;
-    return (float)score_exact(ix, q, doc);
-}
-
-void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, double out[FIELD_COUNT])
-{
-    for (int f = 0; f < FIELD_COUNT; f++) out[f] = 0;
-    if (doc >= ix->n) return;
-    const uint32_t *ft = ix->fwd_term;
-    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
-    uint32_t prev = 0;
-    for (size_t i = 0; i < q->n && a < e; i++) {
-        uint32_t t = q->terms[i];
-        if (t >= ix->nterms) continue;
-        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);   /* merge, as in score_exact */
-        prev = t;
-        if (pos >= e || ft[pos] != t) continue;
-        double fac = term_factor(ix, q, i);
-        for (int f = 0; f < FIELD_COUNT; f++) {
-            uint16_t tf = ix->fwd_tf[pos][f];
-            if (!tf) continue;
-            double w = ix->p.weight[f] * tf / ix_norm(ix, f, ix->len[doc][f]);
-            out[f] += fac * w / (ix->p.k1 + w);
-        }
-    }
-}
-
-typedef struct shared_t { uint32_t term; float idf; } shared_t;
-
-static int cmp_shared(const void *a, const void *b)
-{
-    const shared_t *x = a, *y = b;
-    if (x->idf != y->idf) return x->idf > y->idf ? -1 : 1;
-    return x->term < y->term ? -1 : x->term > y->term;
-}
-
-size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max)
-{
-    if (a >= ix->n || b >= ix->n || max == 0) return 0;
-    size_t i = ix->fwd_off[a], ie = ix->fwd_off[a + 1];
-    size_t j = ix->fwd_off[b], je = ix->fwd_off[b + 1];
-    size_t cap = (ie - i) < (je - j) ? ie - i : je - j;
-    shared_t *s = xmalloc((cap ? cap : 1) * sizeof *s);
-    size_t n = 0;
-    while (i < ie && j < je) {
-        uint32_t x = ix->fwd_term[i], y = ix->fwd_term[j];
-        if (x < y) i++;
-        else if (y < x) j++;
-        else {
-            s[n].term = x;
-            s[n].idf = ix->idf[x];
-            n++;
-            i++;
-            j++;
-        }
-    }
-    qsort(s, n, sizeof *s, cmp_shared);
-    if (n > max) n = max;
-    for (size_t k = 0; k < n; k++) out[k] = s[k].term;
-    free(s);
-    return n;
-}
 
 /* ---- top-k heap ---------------------------------------------------------------- */
 
@@ -353,6 +134,8 @@ typedef struct scratch {
     size_t heapcap;
     index_hit *near;               /* left the heap close to theta */
     size_t nnear, nearcap;
+    index_hit *fin;                /* finish_exact()'s candidates */
+    size_t fincap;
     uint64_t *qbits;               /* query terms as a bitmap over term ids */
     size_t qwords;                 /* all zero between uses */
     double acc[WIN_MAX];           /* partial scores of the window's docs */
@@ -373,6 +156,7 @@ static void scratch_free(void *v)
     free(s->prefix);
     free(s->heap);
     free(s->near);
+    free(s->fin);
     free(s->qbits);
     free(s);
 }
@@ -440,7 +224,7 @@ static inline int qbit(const uint64_t *bits, uint32_t t)
     return (int)((bits[t >> 6] >> (t & 63)) & 1);
 }
 
-/* score_exact() for a sorted query whose terms are in bits: one pass over
+/* ix_score_exact() for a sorted query whose terms are in bits: one pass over
  * the doc's terms, same terms and same order, so the same double. */
 static double score_bits(const dindex *ix, const index_query *q, const uint64_t *bits, uint32_t doc)
 {
@@ -450,22 +234,10 @@ static double score_bits(const dindex *ix, const index_query *q, const uint64_t 
         uint32_t t = ix->fwd_term[j];
         if (!qbit(bits, t)) continue;
         while (q->terms[qi] != t) qi++;
-        float imp = (float)ix_impact(ix, ix->fwd_tf[j], ix->len[doc]);
-        s += term_factor(ix, q, qi) * (double)imp;
+        float imp = (float)ix_impact(ix, ix->fwd_tf[j], doc);
+        s += ix_term_factor(ix, q, qi) * (double)imp;
     }
     return s;
-}
-
-static void fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
-                       double out[FIELD_COUNT])
-{
-    double fac = term_factor(ix, q, qi);
-    for (int f = 0; f < FIELD_COUNT; f++) {
-        uint16_t tf = ix->fwd_tf[e][f];
-        if (!tf) continue;
-        double w = ix->p.weight[f] * tf / ix_norm(ix, f, ix->len[doc][f]);
-        out[f] += fac * w / (ix->p.k1 + w);
-    }
 }
 
 void index_score_fields_many(const dindex *ix, const index_query *q, const uint32_t *docs, size_t n,
@@ -485,7 +257,7 @@ void index_score_fields_many(const dindex *ix, const index_query *q, const uint3
             uint32_t t = ix->fwd_term[j];
             if (!qbit(s->qbits, t)) continue;
             while (q->terms[qi] != t) qi++;
-            fields_add(ix, q, qi, doc, j, out[i]);
+            ix_fields_add(ix, q, qi, doc, j, out[i]);
         }
     }
     if (fast) qbits_off(s, ix, q);
@@ -530,7 +302,7 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
     for (size_t i = 0; i < q->n; i++) {
         uint32_t t = q->terms[i];
         if (t >= ix->nterms) continue;
-        double w = term_factor(ix, q, i);
+        double w = ix_term_factor(ix, q, i);
         if (!(w > 0)) continue;
         const uint32_t *b = ix->post_doc + ix->post_off[t], *e = ix->post_doc + ix->post_off[t + 1];
         const uint32_t *c = lo ? lower_bound(b, e, lo) : b;
@@ -663,7 +435,7 @@ static void near_add(scratch *s, index_hit h, double th)
 }
 
 /* The heap holds the top k by estimated score (sums in list order); the
- * result is the top k by exact score (score_exact) of those and of the
+ * result is the top k by exact score (ix_score_exact) of those and of the
  * near misses, which provably contain every doc of the exact top k: an
  * estimate is within ~1e-12 of the exact score, far inside theta's margin. */
 static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, heap *hp, double th,
@@ -672,7 +444,11 @@ static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, h
     size_t nc = hp->n;
     for (size_t i = 0; i < s->nnear; i++)
         if ((double)s->near[i].score >= th) nc++;
-    index_hit *c = xmalloc((nc ? nc : 1) * sizeof *c);
+    if (nc > s->fincap) {
+        s->fincap = nc * 2;
+        s->fin = xrealloc(s->fin, s->fincap * sizeof *s->fin);
+    }
+    index_hit *c = s->fin;
     size_t n = 0;
     for (size_t i = 0; i < hp->n; i++) c[n++] = hp->h[i];
     for (size_t i = 0; i < s->nnear; i++)
@@ -681,12 +457,11 @@ static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, h
     heap ex = {hp->h, 0, hp->k};
     int fast = n > 4 && qbits_on(s, ix, q);
     for (size_t i = 0; i < n; i++) {
-        double sc = fast ? score_bits(ix, q, s->qbits, c[i].doc) : score_exact(ix, q, c[i].doc);
+        double sc = fast ? score_bits(ix, q, s->qbits, c[i].doc) : ix_score_exact(ix, q, c[i].doc);
         float fs = (float)sc;
         if (fs > 0) heap_push(&ex, c[i].doc, fs, NULL);
     }
     if (fast) qbits_off(s, ix, q);
-    free(c);
     return heap_out(&ex, out);
 }
 
@@ -699,7 +474,7 @@ static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, h
  * lists, summed term at a time into a window accumulator. Each candidate
  * is completed from the non-essential lists by galloping, strongest first,
  * and dropped as soon as the bound of what is left cannot reach theta; a
- * doc that can enter the heap is scored exactly (score_exact), so results
+ * doc that can enter the heap is scored exactly (ix_score_exact), so results
  * equal index_topk_exhaustive() bit for bit. A window whose bounds sum
  * below theta is skipped whole, and once the lists' global bounds do, the
  * search stops. */

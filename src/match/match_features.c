@@ -36,10 +36,11 @@ typedef struct sset_ent {
 } sset_ent;
 
 /* Per-doc metadata the item features compare, kept compact so a candidate
- * costs no visit to its item unless a hash matches. */
+ * costs no visit to its item. Author, type and priority are interned: equal
+ * ids <=> equal under strcasecmp; 0 for NULL or "". */
 typedef struct doc_meta {
     int64_t created_at;
-    uint64_t author, type, priority;   /* folded hashes, 0 for NULL or "" */
+    uint32_t author, type, priority;
     size_t nlabels;                    /* labels + components */
     item_kind kind;
 } doc_meta;
@@ -172,6 +173,7 @@ static int cmp_ent(const void *a, const void *b)
 static int set_build(const strvec *sv, int fold, sset_ent **v, size_t *n, size_t *cap)
 {
     size_t m = sv->n < SET_CAP ? sv->n : SET_CAP, at = *n;
+    if (m == 0) return 0;
     if (*n + m > *cap) {
         while (*n + m > *cap) *cap = *cap ? *cap * 2 : 1024;
         *v = xrealloc(*v, *cap * sizeof **v);
@@ -210,9 +212,43 @@ static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
     }
 }
 
-static uint64_t meta_hash(const char *s)
+/* Interning table of case-folded strings: open addressing on the folded
+ * hash, strings compared on a hash match, so distinct strings that collide
+ * still get distinct ids. */
+typedef struct intern {
+    sset_ent *slot;              /* h == 0: empty */
+    uint32_t *id;
+    size_t cap, n;
+} intern;
+
+static uint32_t intern_id(intern *t, const char *s)
 {
-    return s && *s ? str_hash(s, 1) : 0;
+    if (!s || !*s) return 0;
+    if ((t->n + 1) * 2 > t->cap) {
+        intern o = *t;
+        t->cap = o.cap ? o.cap * 2 : 256;
+        t->slot = xcalloc(t->cap, sizeof *t->slot);
+        t->id = xcalloc(t->cap, sizeof *t->id);
+        for (size_t i = 0; i < o.cap; i++) {
+            if (!o.slot[i].h) continue;
+            size_t j = (size_t)o.slot[i].h & (t->cap - 1);
+            while (t->slot[j].h) j = (j + 1) & (t->cap - 1);
+            t->slot[j] = o.slot[i];
+            t->id[j] = o.id[i];
+        }
+        free(o.slot);
+        free(o.id);
+    }
+    uint64_t h = str_hash(s, 1);
+    size_t j = (size_t)h & (t->cap - 1);
+    while (t->slot[j].h) {
+        if (t->slot[j].h == h && !strcasecmp(t->slot[j].s, s)) return t->id[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    t->slot[j].h = h;
+    t->slot[j].s = s;
+    t->id[j] = (uint32_t)++t->n;
+    return t->id[j];
 }
 
 static void build_sets(ctx_priv *p, const dindex *ix)
@@ -223,6 +259,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
     p->set_slow = xcalloc(nd ? nd : 1, 1);
     p->meta = xcalloc(nd ? nd : 1, sizeof *p->meta);
     p->set_off[0] = 0;
+    intern names = {0};   /* one table: an author named like a type is still equal */
     for (size_t d = 0; d < nd; d++) {
         const item *it = index_item(ix, (uint32_t)d);
         const text_signals *sg = index_doc_signals(ix, (uint32_t)d);
@@ -234,10 +271,12 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         m->created_at = it->created_at;
         m->kind = it->kind;
         m->nlabels = it->labels.n + it->components.n;
-        m->author = meta_hash(it->author);
-        m->type = meta_hash(it->type);
-        m->priority = meta_hash(it->priority);
+        m->author = intern_id(&names, it->author);
+        m->type = intern_id(&names, it->type);
+        m->priority = intern_id(&names, it->priority);
     }
+    free(names.slot);
+    free(names.id);
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
 }
 
@@ -472,12 +511,6 @@ static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k, int 
     return n;
 }
 
-/* same_str() through the folded hashes: equal strings hash alike, so only
- * a hash match needs the strings. */
-static int same_meta(uint64_t hq, uint64_t hc, const char *q, const char *c)
-{
-    return hq && hq == hc && same_str(q, c);
-}
 
 /* Item and signal features of (qdoc, cdoc), both indexed docs. Returns 0
  * when a hash collision makes the string path necessary. */
@@ -496,12 +529,9 @@ static int set_features(const match_ctx *ctx, const match_query *mq, uint32_t cd
     feat[FEAT_VERSION] = ver;
     double days = fabs((double)(q->created_at - cm->created_at)) / 86400.0;
     feat[FEAT_TIME_GAP] = (q->created_at && cm->created_at) ? log1p(days) : log1p(365.0);
-    if (qm->author == cm->author || qm->type == cm->type || qm->priority == cm->priority) {
-        const item *c = index_item(ctx->ix, cdoc);
-        feat[FEAT_SAME_AUTHOR] = same_meta(qm->author, cm->author, q->author, c->author);
-        feat[FEAT_TYPE_SAME] = same_meta(qm->type, cm->type, q->type, c->type);
-        feat[FEAT_PRIORITY_SAME] = same_meta(qm->priority, cm->priority, q->priority, c->priority);
-    }
+    feat[FEAT_SAME_AUTHOR] = qm->author && qm->author == cm->author;   /* same_str() */
+    feat[FEAT_TYPE_SAME] = qm->type && qm->type == cm->type;
+    feat[FEAT_PRIORITY_SAME] = qm->priority && qm->priority == cm->priority;
     feat[FEAT_KIND_SAME] = q->kind == cm->kind;
     feat[FEAT_EXCEPTION] = log1p_count(shared_sets(p, qd, cdoc, SS_EXCEPTIONS, &bad));
     feat[FEAT_FRAMES] = log1p_count(shared_sets(p, qd, cdoc, SS_FRAMES, &bad));

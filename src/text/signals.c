@@ -44,6 +44,18 @@ static const char *const errno_names[] = {
     "ENOTEMPTY", "EPERM", "EPIPE", "EROFS", "ETIMEDOUT", "SIGABRT", "SIGBUS", "SIGKILL",
     "SIGSEGV", "SIGTERM", "StopIteration", "KeyboardInterrupt", "SystemExit", NULL};
 
+/* w[0..n) is one of errno_names. Every name starts with E, S or K: the
+ * first letter rules out almost every identifier before any compare. */
+static int is_errno_name(const char *w, size_t n)
+{
+    if (n < 3 || (w[0] != 'E' && w[0] != 'S' && w[0] != 'K')) return 0;
+    for (int i = 0; errno_names[i]; i++)
+        if (errno_names[i][0] == w[0] && strlen(errno_names[i]) == n &&
+            memcmp(errno_names[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
 static void scan_exceptions(const char *s, strvec *out)
 {
     const char *p = s;
@@ -60,20 +72,14 @@ static void scan_exceptions(const char *s, strvec *out)
         const char *w = last;
         if (n > 0 && w[n - 1] == '.') continue;
         if (n < 4 || !isupper((unsigned char)w[0])) {
-            if (n >= 3) {
-                for (int i = 0; errno_names[i]; i++)
-                    if (strlen(errno_names[i]) == n && memcmp(errno_names[i], w, n) == 0)
-                        add_unique(out, w, n);
-            }
+            if (is_errno_name(w, n)) add_unique(out, w, n);
             continue;
         }
         if ((ends_with(w, n, "Exception") && n > 9) || (ends_with(w, n, "Error") && n > 5)) {
             add_unique(out, w, n);
             continue;
         }
-        for (int i = 0; errno_names[i]; i++)
-            if (strlen(errno_names[i]) == n && memcmp(errno_names[i], w, n) == 0)
-                add_unique(out, w, n);
+        if (is_errno_name(w, n)) add_unique(out, w, n);
     }
 }
 
@@ -172,13 +178,14 @@ static int frame_valgrind(const char *s, const char *e, strvec *out)
 /* Go: "pkg/path.(*T).Method(0xc0, ...)" followed by "\t/x/y.go:12 +0x1d" */
 static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 {
-    if (!next || !memmem(next, strcspn(next, "\n"), ".go:", 4)) return 0;
-    const char *par = NULL;
+    if (!next) return 0;
+    const char *par = NULL;   /* the line itself first: it rules out most */
     for (const char *p = s; p < e; p++) {
         if (isspace((unsigned char)*p)) return 0;
         if (*p == '(' && p > s && p[-1] != '.') { par = p; break; }
     }
     if (!par || !memchr(s, '.', (size_t)(par - s))) return 0;
+    if (!memmem(next, strcspn(next, "\n"), ".go:", 4)) return 0;
     add_unique(out, s, (size_t)(par - s));
     return 1;
 }
@@ -203,18 +210,34 @@ static int has_code_ext(const char *s, size_t n)
         else if (s[i] == '/' || s[i] == '\\') dot = NULL;
     if (!dot || dot == s || dot[-1] == '/') return 0;
     size_t el = (size_t)(s + n - dot - 1);
+    if (el == 0 || el > 10) return 0;   /* "properties", the longest */
     for (int i = 0; code_exts[i]; i++)
         if (strlen(code_exts[i]) == el && strncasecmp(code_exts[i], dot + 1, el) == 0) return 1;
     return 0;
+}
+
+/* Bytes that end a path candidate: white space (isspace() in the C locale)
+ * and "'`()[]{}<>,;=|*. A table, because scan_paths() asks for every byte
+ * of every field. */
+static const unsigned char path_delim_tab[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+    ['"'] = 1, ['\''] = 1, ['`'] = 1, ['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1,
+    ['{'] = 1, ['}'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
+    ['|'] = 1, ['*'] = 1,
+};
+
+static int path_delim(unsigned char c)
+{
+    return path_delim_tab[c];
 }
 
 static void scan_paths(const char *s, strvec *out)
 {
     const char *p = s;
     while (*p) {
-        while (*p && (isspace((unsigned char)*p) || strchr("\"'`()[]{}<>,;=|*", *p))) p++;
+        while (*p && path_delim((unsigned char)*p)) p++;
         const char *st = p;
-        while (*p && !isspace((unsigned char)*p) && !strchr("\"'`()[]{}<>,;=|*", *p)) p++;
+        while (*p && !path_delim((unsigned char)*p)) p++;
         size_t n = (size_t)(p - st);
         while (n && strchr(".:;,!?", st[n - 1])) n--;
         /* drop a ":12" or ":12:3" line suffix */
@@ -227,7 +250,7 @@ static void scan_paths(const char *s, strvec *out)
             continue;
         int slash = memchr(st, '/', n) || memchr(st, '\\', n);
         int ok = has_code_ext(st, n);
-        if (!ok && !slash) {
+        if (!ok && !slash && n <= 16) {   /* "requirements.txt", the longest */
             for (int i = 0; known_files[i]; i++)
                 if (strlen(known_files[i]) == n && strncasecmp(known_files[i], st, n) == 0) ok = 1;
         }
@@ -239,31 +262,55 @@ static void scan_paths(const char *s, strvec *out)
 
 /* ---- error lines ---------------------------------------------------------------- */
 
-static const char *find_word(const char *s, const char *e, const char *w)
-{
-    size_t m = strlen(w);
-    for (const char *p = s; p + m <= e; p++) {
-        if (memcmp(p, w, m) != 0) continue;
-        if (p > s && isalnum((unsigned char)p[-1])) continue;
-        if (p + m < e && isalnum((unsigned char)p[m])) continue;
-        return p;
-    }
-    return NULL;
-}
-
 /* Masks numbers, hex and paths so that the same message from two runs
  * compares equal. */
+static int at_word(const char *s, const char *e, const char *p, const char *w, size_t m)
+{
+    return p + m <= e && memcmp(p, w, m) == 0 && (p == s || !isalnum((unsigned char)p[-1])) &&
+           (p + m == e || !isalnum((unsigned char)p[m]));
+}
+
+static int at_str(const char *e, const char *p, const char *w, size_t m)
+{
+    return p + m <= e && memcmp(p, w, m) == 0;
+}
+
+/* One pass over the line: *lvl = the first ERROR, FATAL or SEVERE as a
+ * whole word (NULL if none); returns whether the line is an error line at
+ * all (a level, or "Exception", "Error:", "error:", "Caused by:"). */
+static int error_scan(const char *s, const char *e, const char **lvl)
+{
+    int has = 0;
+    *lvl = NULL;
+    for (const char *p = s; p < e; p++) {
+        switch (*p) {
+        case 'E':
+            if (at_word(s, e, p, "ERROR", 5)) { *lvl = p; return 1; }
+            if (!has) has = at_str(e, p, "Exception", 9) || at_str(e, p, "Error:", 6);
+            break;
+        case 'F':
+            if (at_word(s, e, p, "FATAL", 5)) { *lvl = p; return 1; }
+            break;
+        case 'S':
+            if (at_word(s, e, p, "SEVERE", 6)) { *lvl = p; return 1; }
+            break;
+        case 'e':
+            if (!has) has = at_str(e, p, "error:", 6);
+            break;
+        case 'C':
+            if (!has) has = at_str(e, p, "Caused by:", 10);
+            break;
+        default:
+            break;
+        }
+    }
+    return has;
+}
+
 static void error_line(const char *s, const char *e, strvec *out)
 {
-    const char *lvl = NULL;
-    const char *w;
-    if ((w = find_word(s, e, "ERROR")) && (!lvl || w < lvl)) lvl = w;
-    if ((w = find_word(s, e, "FATAL")) && (!lvl || w < lvl)) lvl = w;
-    if ((w = find_word(s, e, "SEVERE")) && (!lvl || w < lvl)) lvl = w;
-    int has = lvl || memmem(s, (size_t)(e - s), "Exception", 9) ||
-              memmem(s, (size_t)(e - s), "Error:", 6) || memmem(s, (size_t)(e - s), "error:", 6) ||
-              memmem(s, (size_t)(e - s), "Caused by:", 10);
-    if (!has) return;
+    const char *lvl;
+    if (!error_scan(s, e, &lvl)) return;
     if (lvl) s = lvl;
     if (e - s >= 3 && memcmp(s, "at ", 3) == 0) return;
     char buf[ERRLINE_MAX + 8];

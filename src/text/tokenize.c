@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 #include <libstemmer.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -74,15 +75,40 @@ static const char *const stopwords[] = {
     "yours", "yourself", "yourselves",
 };
 
-static int cmp_str(const void *a, const void *b)
+#define NSTOP (sizeof stopwords / sizeof *stopwords)
+#define STOP_MAXLEN 10   /* "themselves", "yourselves" */
+
+/* Stop words by first letter: stop_first[c] .. stop_first[c + 1] in the
+ * sorted list, so a lookup compares a handful of words of the right
+ * length instead of a binary search with strcmp (every token asks). */
+static unsigned char stop_first[257];
+static unsigned char stop_len[NSTOP];
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+static void stop_init(void)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    for (size_t j = 0; j < NSTOP; j++) stop_len[j] = (unsigned char)strlen(stopwords[j]);
+    size_t i = 0;
+    for (int c = 0; c < 256; c++) {
+        stop_first[c] = (unsigned char)i;
+        while (i < NSTOP && (unsigned char)stopwords[i][0] == c) i++;
+    }
+    stop_first[256] = (unsigned char)i;
+}
+
+static int is_stopword_n(const char *w, size_t n)
+{
+    if (n == 0 || n > STOP_MAXLEN) return 0;
+    pthread_once(&stop_once, stop_init);
+    unsigned char c = (unsigned char)w[0];
+    for (size_t i = stop_first[c]; i < stop_first[c + 1]; i++)
+        if (stop_len[i] == n && memcmp(stopwords[i], w, n) == 0) return 1;
+    return 0;
 }
 
 int text_is_stopword(const char *w)
 {
-    return bsearch(&w, stopwords, sizeof stopwords / sizeof *stopwords, sizeof *stopwords,
-                   cmp_str) != NULL;
+    return is_stopword_n(w, strlen(w));
 }
 
 /* ---- character classes --------------------------------------------------- */
@@ -181,7 +207,7 @@ static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
 {
     text_tokenizer *tk = e->tk;
     if (n < 2 && (unsigned char)tk->buf[0] < 0x80) return;
-    if (tk->o.stopwords && text_is_stopword(tk->buf)) return;
+    if (tk->o.stopwords && is_stopword_n(tk->buf, n)) return;
     if (stem && tk->o.stem) {
         int alpha = 1;
         for (size_t i = 0; i < n; i++)

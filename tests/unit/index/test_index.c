@@ -1,6 +1,7 @@
 /* test_index.c -- BM25F index: hand-computed scores, MaxScore top-k equal
- * to exhaustive scoring, ranges and exclusion, accessors, determinism and
- * concurrent queries (src/index). */
+ * to exhaustive scoring (capped and uncapped queries, many windows and
+ * blocks, caller-made unsorted queries), the query term cap, ranges and
+ * exclusion, accessors, determinism and concurrent queries (src/index). */
 #include "testutil.h"
 
 #include <math.h>
@@ -202,23 +203,27 @@ static item *random_corpus(size_t n)
 
 #define NR 600
 
-static void test_topk_equals_exhaustive(void **st)
+/* index_topk equals index_topk_exhaustive for every doc's query (random k,
+ * range and exclusion) on an index of nd docs built with max query terms
+ * qmax; returns the number of hits compared. */
+static size_t topk_vs_exhaustive(size_t nd, int qmax, int step)
 {
-    (void)st;
-    item *v = random_corpus(NR);
+    item *v = random_corpus(nd);
     index_params p;
     index_params_default(&p);
     p.threads = 2;
+    p.query_max_terms = qmax;
     dindex *ix;
-    assert_int_equal(index_build(v, NR, &p, &ix, NULL), DP_OK);
-    index_hit a[50], b[50];
+    assert_int_equal(index_build(v, nd, &p, &ix, NULL), DP_OK);
+    index_hit a[100], b[100];
     size_t checked = 0;
-    for (uint32_t d = 0; d < NR; d += 3) {
+    for (uint32_t d = 0; d < nd; d += (uint32_t)step) {
         index_query q;
         index_query_from_doc(ix, d, &q);
-        size_t k = 1 + rnd() % 40;
-        uint32_t lo = rnd() % 3 == 0 ? rnd() % NR : 0;
-        uint32_t hi = rnd() % 3 == 0 ? lo + rnd() % (NR - lo + 1) : NR;
+        if (qmax) assert_true(q.n <= (size_t)qmax);
+        size_t k = 1 + rnd() % (rnd() % 4 ? 40 : 100);
+        uint32_t lo = rnd() % 3 == 0 ? rnd() % (uint32_t)nd : 0;
+        uint32_t hi = rnd() % 3 == 0 ? lo + rnd() % ((uint32_t)nd - lo + 1) : (uint32_t)nd;
         size_t na = index_topk(ix, &q, lo, hi, d, k, a);
         size_t nb = index_topk_exhaustive(ix, &q, lo, hi, d, k, b);
         assert_int_equal(na, nb);
@@ -233,7 +238,114 @@ static void test_topk_equals_exhaustive(void **st)
         checked += na;
         index_query_free(&q);
     }
-    assert_true(checked > 1000);   /* the comparison saw real results */
+    index_free(ix);
+    free_items(v, nd);
+    return checked;
+}
+
+static void test_topk_equals_exhaustive(void **st)
+{
+    (void)st;
+    /* uncapped and capped queries; 600 docs span several of MaxScore's
+     * document windows, 5000 reach its largest windows, and the common
+     * words' lists span many blocks of block-max bounds */
+    assert_true(topk_vs_exhaustive(NR, 0, 3) > 1000);
+    assert_true(topk_vs_exhaustive(NR, 8, 3) > 1000);
+    assert_true(topk_vs_exhaustive(5000, 0, 50) > 1000);
+    assert_true(topk_vs_exhaustive(5000, 20, 50) > 1000);
+}
+
+/* query_max_terms keeps the terms with the largest qw * idf * max impact,
+ * with their weights unchanged. max impact * idf of term t is the best
+ * score of the one-term query {t, weight 1}. */
+static void test_capped_query(void **st)
+{
+    (void)st;
+    item *v = random_corpus(300);
+    index_params p;
+    index_params_default(&p);
+    p.query_max_terms = 0;
+    dindex *full, *capped;
+    assert_int_equal(index_build(v, 300, &p, &full, NULL), DP_OK);
+    p.query_max_terms = 6;
+    assert_int_equal(index_build(v, 300, &p, &capped, NULL), DP_OK);
+    size_t cut = 0;
+    for (uint32_t d = 0; d < 300; d += 5) {
+        index_query qf, qc;
+        index_query_from_doc(full, d, &qf);
+        index_query_from_doc(capped, d, &qc);
+        assert_int_equal(qc.n, qf.n < 6 ? qf.n : 6);
+        for (size_t i = 1; i < qc.n; i++) assert_true(qc.terms[i - 1] < qc.terms[i]);
+        double kept_min = 1e300, dropped_max = 0;
+        for (size_t i = 0; i < qf.n; i++) {
+            uint32_t t = qf.terms[i];
+            float one = 1;
+            index_query single = {&t, &one, 1};
+            double best = 0;
+            for (uint32_t e = 0; e < 300; e++) {
+                double sc = index_score(full, &single, e);
+                if (sc > best) best = sc;
+            }
+            double key = qf.weight[i] * best;
+            int in = 0;
+            for (size_t j = 0; j < qc.n; j++)
+                if (qc.terms[j] == t) {
+                    in = 1;
+                    assert_true(qc.weight[j] == qf.weight[i]);
+                }
+            if (in && key < kept_min) kept_min = key;
+            if (!in && key > dropped_max) dropped_max = key;
+        }
+        if (qf.n > 6) {
+            assert_true(kept_min >= dropped_max * (1 - 1e-6));
+            cut++;
+        }
+        index_query_free(&qf);
+        index_query_free(&qc);
+    }
+    assert_true(cut > 20);
+    index_free(full);
+    index_free(capped);
+    free_items(v, 300);
+}
+
+/* A caller-made query in no particular term order: pruned and exhaustive
+ * retrieval still agree, and fields of many docs equal fields one by one. */
+static void test_unsorted_query(void **st)
+{
+    (void)st;
+    item *v = random_corpus(NR);
+    dindex *ix;
+    assert_int_equal(index_build(v, NR, NULL, &ix, NULL), DP_OK);
+    size_t checked = 0;
+    for (uint32_t d = 0; d < NR; d += 13) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        for (size_t i = 0; i < q.n / 2; i++) {   /* reverse */
+            uint32_t t = q.terms[i];
+            float w = q.weight[i];
+            q.terms[i] = q.terms[q.n - 1 - i];
+            q.weight[i] = q.weight[q.n - 1 - i];
+            q.terms[q.n - 1 - i] = t;
+            q.weight[q.n - 1 - i] = w;
+        }
+        index_hit a[30], b[30];
+        size_t na = index_topk(ix, &q, 0, NR, d, 30, a);
+        size_t nb = index_topk_exhaustive(ix, &q, 0, NR, d, 30, b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof *a);
+        uint32_t docs[30];
+        double many[30][FIELD_COUNT], one[FIELD_COUNT];
+        for (size_t i = 0; i < na; i++) docs[i] = a[i].doc;
+        index_score_fields_many(ix, &q, docs, na, many);
+        for (size_t i = 0; i < na; i++) {
+            index_score_fields(ix, &q, docs[i], one);
+            assert_memory_equal(one, many[i], sizeof one);
+        }
+        checked += na;
+        index_query_free(&q);
+    }
+    assert_true(checked > 300);
     index_free(ix);
     free_items(v, NR);
 }
@@ -389,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_bm25f_hand),
         cmocka_unit_test(test_title_outweighs_body),
         cmocka_unit_test(test_topk_equals_exhaustive),
+        cmocka_unit_test(test_capped_query),
+        cmocka_unit_test(test_unsorted_query),
         cmocka_unit_test(test_range_exclude),
         cmocka_unit_test(test_deterministic_threads),
         cmocka_unit_test(test_concurrent_queries),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../../../src/text/text.h"
+#include "../../../src/text/text_int.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -388,6 +389,38 @@ static void test_signals(void **st)
     free(b);
 }
 
+/* Error lines: the first level word wins, only whole words count, and
+ * "Exception", "Error:", "error:", "Caused by:" make a line an error line. */
+static void test_signals_error_lines(void **st)
+{
+    (void)st;
+    text_fields tf;
+    text_signals s;
+    split_text("x", "```\nINFO then FATAL 12 and ERROR 7 here\n"
+               "XERROR: not a level but an Error: message 42\n"
+               "SEVEREly wrong but no level\n"
+               "Caused by: java.io.EOFException at 0x1f\n"
+               "plain line without anything\n"
+               "the connection error: reset by /srv/peer\n```\n", NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.errors, "FATAL N and ERROR N here"));
+    assert_true(sv_contains(&s.errors, "XERROR: not a level but an Error: message N"));
+    assert_true(sv_contains(&s.errors, "Caused by: java.io.EOFException at HEX"));
+    assert_true(sv_contains(&s.errors, "the connection error: reset by PATH"));
+    assert_int_equal(s.errors.n, 4);
+    text_signals_free(&s);
+    text_fields_free(&tf);
+}
+
+static void test_stopwords(void **st)
+{
+    (void)st;
+    const char *yes[] = {"a", "about", "yourselves", "themselves", "don", "ve", "the", "with"};
+    const char *no[] = {"", "ab", "abouts", "yourselve", "thermos", "zebra", "x", "\xc3\xa9"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) assert_true(text_is_stopword(yes[i]));
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) assert_false(text_is_stopword(no[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +438,8 @@ int main(void)
         cmocka_unit_test(test_split_labels),
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_signals_error_lines),
+        cmocka_unit_test(test_stopwords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,238 @@
+/* query.c -- queries against the index: building a query from a doc or
+ * from new text (with the query_max_terms cap), scoring one doc (whole,
+ * or per field) and the terms two docs share. Top-k retrieval is topk.c.
+ *
+ * A doc's score is the sum, in the query's term order, in double, of
+ * qw * idf * impact, rounded to float once (ix_score_exact): the one
+ * canonical number that pruned and exhaustive retrieval both return.
+ *
+ * Everything here reads the index only; any number of threads may query.
+ */
+#include "index_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- queries ---------------------------------------------------------------- */
+
+void index_query_free(index_query *q)
+{
+    free(q->terms);
+    free(q->weight);
+    q->terms = NULL;
+    q->weight = NULL;
+    q->n = 0;
+}
+
+typedef struct qcand {
+    uint32_t term;
+    float w;
+    double rank;     /* w * idf (* max impact): the key for query_max_terms */
+} qcand;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const qcand *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank > y->rank ? -1 : 1;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+static int cmp_term(const void *a, const void *b)
+{
+    const qcand *x = a, *y = b;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Keeps the best query_max_terms candidates, then orders by term id. */
+static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strchr(ix->tstr + ix->toff[c[i].term], ' ')) {
+            c[i].w = (float)(c[i].w * ix->p.bigram_weight);
+            c[i].rank = c[i].w * ix->idf[c[i].term];
+        }
+    size_t max = ix->p.query_max_terms > 0 ? (size_t)ix->p.query_max_terms : n;
+    if (n > max) {
+        /* rank by the most the term can add to any score: qw * idf times
+         * the term's largest impact (a term frequent in the query but only
+         * ever in long bodies weighs less than its idf suggests) */
+        for (size_t i = 0; i < n; i++) c[i].rank *= ix->maximp[c[i].term];
+        qsort(c, n, sizeof *c, cmp_rank);
+        n = max;
+    }
+    qsort(c, n, sizeof *c, cmp_term);
+    q->terms = xmalloc((n ? n : 1) * sizeof *q->terms);
+    q->weight = xmalloc((n ? n : 1) * sizeof *q->weight);
+    q->n = n;
+    for (size_t i = 0; i < n; i++) {
+        q->terms[i] = c[i].term;
+        q->weight[i] = c[i].w;
+    }
+}
+
+/* Query weight of a term: its BM25F impact within the query's own fields,
+ * so a long body is length-normalised exactly like a long doc and cannot
+ * drown the title, and repeated words saturate. */
+void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
+{
+    memset(q, 0, sizeof *q);
+    if (doc >= ix->n) {
+        query_finish(ix, NULL, 0, q);
+        return;
+    }
+    size_t a = ix->fwd_off[doc], b = ix->fwd_off[doc + 1];
+    qcand *c = xmalloc((b - a + 1) * sizeof *c);
+    size_t n = 0;
+    for (size_t e = a; e < b; e++) {
+        uint32_t t = ix->fwd_term[e];
+        /* a term only this doc has cannot match another doc */
+        if (ix->df[t] < 2) continue;
+        c[n].term = t;
+        c[n].w = (float)ix_query_weight(ix, ix->fwd_tf[e], ix->len[doc]);
+        c[n].rank = c[n].w * ix->idf[t];
+        n++;
+    }
+    query_finish(ix, c, n, q);
+    free(c);
+}
+
+void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it, index_query *q)
+{
+    memset(q, 0, sizeof *q);
+    text_fields tf;
+    text_split(it, ix->tpl, &tf);
+    ix_bag b;
+    memset(&b, 0, sizeof b);
+    ix_bag_fill(&b, tk, &tf, ix->p.bigrams);
+    qcand *c = xmalloc((b.n + 1) * sizeof *c);
+    size_t n = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        int64_t t = ix_dict_find(ix, b.str.s + b.off[i], b.hash[i]);
+        if (t < 0) continue;
+        c[n].term = (uint32_t)t;
+        c[n].w = (float)ix_query_weight(ix, b.tf[i], b.len);
+        c[n].rank = c[n].w * ix->idf[t];
+        n++;
+    }
+    query_finish(ix, c, n, q);
+    free(c);
+    ix_bag_free(&b);
+    text_fields_free(&tf);
+}
+
+/* ---- scoring one doc ------------------------------------------------------------ */
+
+/* First index >= lo of fwd_term[lo..hi) that is >= t (galloping). */
+static size_t fwd_seek(const uint32_t *ft, size_t lo, size_t hi, uint32_t t)
+{
+    if (lo >= hi || ft[lo] >= t) return lo;
+    size_t step = 1, a = lo;
+    while (a + step < hi && ft[a + step] < t) {
+        a += step;
+        step *= 2;
+    }
+    size_t b = a + step < hi ? a + step + 1 : hi;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (ft[mid] < t) a = mid + 1;
+        else b = mid;
+    }
+    return a;
+}
+
+/* The canonical score of doc: sum in the query's term order, in double, of
+ * qw * idf * impact, with the impact recomputed from the forward index
+ * exactly as build_postings() computed the stored one. Queries built here
+ * are sorted by term id, so this is one galloping merge of the query with
+ * the doc's (sorted) terms; an unsorted caller-made query restarts the
+ * search for each term that goes backwards. */
+double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc)
+{
+    const uint32_t *ft = ix->fwd_term;
+    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
+    uint32_t prev = 0;
+    double s = 0;
+    for (size_t i = 0; i < q->n && a < e; i++) {
+        uint32_t t = q->terms[i];
+        if (t >= ix->nterms) continue;
+        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);
+        prev = t;
+        if (pos < e && ft[pos] == t) {
+            float imp = (float)ix_impact(ix, ix->fwd_tf[pos], doc);
+            s += ix_term_factor(ix, q, i) * (double)imp;
+        }
+    }
+    return s;
+}
+
+double index_score(const dindex *ix, const index_query *q, uint32_t doc)
+{
+    if (doc >= ix->n) return 0;
+    return (float)ix_score_exact(ix, q, doc);
+}
+
+void ix_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
+                   double out[FIELD_COUNT])
+{
+    double fac = ix_term_factor(ix, q, qi);
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        uint16_t tf = ix->fwd_tf[e][f];
+        if (!tf) continue;
+        double w = ix->p.weight[f] * tf / ix->norm[doc][f];
+        out[f] += fac * w / (ix->p.k1 + w);
+    }
+}
+
+void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, double out[FIELD_COUNT])
+{
+    for (int f = 0; f < FIELD_COUNT; f++) out[f] = 0;
+    if (doc >= ix->n) return;
+    const uint32_t *ft = ix->fwd_term;
+    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < q->n && a < e; i++) {
+        uint32_t t = q->terms[i];
+        if (t >= ix->nterms) continue;
+        pos = fwd_seek(ft, t >= prev ? pos : a, e, t);   /* merge, as in ix_score_exact */
+        prev = t;
+        if (pos < e && ft[pos] == t) ix_fields_add(ix, q, i, doc, pos, out);
+    }
+}
+
+typedef struct shared_t { uint32_t term; float idf; } shared_t;
+
+static int cmp_shared(const void *a, const void *b)
+{
+    const shared_t *x = a, *y = b;
+    if (x->idf != y->idf) return x->idf > y->idf ? -1 : 1;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max)
+{
+    if (a >= ix->n || b >= ix->n || max == 0) return 0;
+    size_t i = ix->fwd_off[a], ie = ix->fwd_off[a + 1];
+    size_t j = ix->fwd_off[b], je = ix->fwd_off[b + 1];
+    size_t cap = (ie - i) < (je - j) ? ie - i : je - j;
+    shared_t *s = xmalloc((cap ? cap : 1) * sizeof *s);
+    size_t n = 0;
+    while (i < ie && j < je) {
+        uint32_t x = ix->fwd_term[i], y = ix->fwd_term[j];
+        if (x < y) i++;
+        else if (y < x) j++;
+        else {
+            s[n].term = x;
+            s[n].idf = ix->idf[x];
+            n++;
+            i++;
+            j++;
+        }
+    }
+    qsort(s, n, sizeof *s, cmp_shared);
+    if (n > max) n = max;
+    for (size_t k = 0; k < n; k++) out[k] = s[k].term;
+    free(s);
+    return n;
+}
+

@@ -1,0 +1,183 @@
+/* test_features.c -- pair features (src/match/match_features.c): the pool
+ * path of match_rank (hash sets, query bitmap, fields of many docs at
+ * once) gives bit for bit the rows of match_features() one by one, and the
+ * hash path for indexed queries agrees with the string path that
+ * non-indexed queries take. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/match/match.h"
+
+/* A small tracker where many items share labels, components, versions,
+ * authors, types, exceptions, frames and paths in varying case. */
+static item *corpus(size_t n)
+{
+    static const char *const words[] = {"parser", "cache", "timeout", "socket", "merge",
+                                        "schema", "thread", "buffer", "lock", "query"};
+    static const char *const exc[] = {"NullPointerException", "IOException", "KeyError"};
+    static const char *const auth[] = {"alice", "Alice", "bob", NULL, ""};
+    static const char *const type[] = {"Bug", "bug", "Improvement"};
+    static const char *const lab[] = {"Core", "core", "ui", "Build"};
+    item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("F-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].kind = i % 5 == 0 ? ITEM_PR : ITEM_ISSUE;
+        v[i].title = xasprintf("%s %s fails with %s", words[i % 10], words[(i * 3) % 10], exc[i % 3]);
+        v[i].body = xasprintf("When the %s is full the %s breaks.\n```\n%s: boom\n"
+                              "  at org.x.%s.run(%s.java:%zu)\n  at org.x.Main.main(Main.java:1)\n"
+                              "ERROR see src/%s.c and conf/%s.xml version 1.%zu.0\n```\n",
+                              words[(i * 7) % 10], words[(i + 1) % 10], exc[(i / 2) % 3],
+                              words[i % 4], words[i % 4], i % 3, words[i % 6], words[i % 3], i % 4);
+        v[i].author = auth[i % 5] ? xstrdup(auth[i % 5]) : NULL;
+        v[i].type = xstrdup(type[i % 3]);
+        v[i].priority = i % 4 ? xstrdup(i % 2 ? "Major" : "major") : NULL;
+        sv_push(&v[i].labels, lab[i % 4]);
+        if (i % 3 == 0) sv_push(&v[i].labels, lab[(i + 1) % 4]);
+        if (i % 2) sv_push(&v[i].components, i % 4 == 1 ? "Metastore" : "METASTORE");
+        if (i % 3 == 1) sv_push(&v[i].versions, i % 2 ? "2.1.0" : "3.0.0");
+        v[i].created_at = i % 7 ? 1600000000 + (int64_t)i * 3600 : 0;
+    }
+    return v;
+}
+
+#define N 120
+
+static void test_pool_equals_one_by_one(void **state)
+{
+    (void)state;
+    item *v = corpus(N);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 2;
+    dindex *ix;
+    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
+    item_link links[2] = {{.src_key = (char *)"F-3", .dst_key = (char *)"F-9", .type = LINK_DUPLICATE},
+                          {.src_key = (char *)"F-4", .dst_key = (char *)"F-8", .type = LINK_RELATED}};
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, links, 2);
+    size_t rows = 0, nonzero[FEAT_COUNT] = {0};
+    for (uint32_t q = 0; q < N; q += 7) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        match_hit hits[MATCH_POOL];
+        size_t n = match_rank_query(&ctx, &mq, 0, N, MATCH_POOL, hits);
+        assert_true(n > 10);
+        double top = 0;
+        for (size_t i = 0; i < n; i++)
+            if (hits[i].bm25_rank == 0) top = hits[i].bm25;
+        for (size_t i = 0; i < n; i++) {
+            double f[FEAT_COUNT];
+            match_features(&ctx, &mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
+            for (int k = 0; k < FEAT_COUNT; k++) {
+                assert_true(f[k] == hits[i].feat[k]);
+                if (f[k] != 0) nonzero[k]++;
+            }
+            /* and the fields of many docs equal the fields of one */
+            double a[FIELD_COUNT], b[1][FIELD_COUNT];
+            index_score_fields(ix, mq.q, hits[i].doc, a);
+            index_score_fields_many(ix, mq.q, &hits[i].doc, 1, b);
+            for (int k = 0; k < FIELD_COUNT; k++) assert_true(a[k] == b[0][k]);
+            rows++;
+        }
+        match_query_free(&mq);
+    }
+    assert_true(rows > 200);
+    /* the comparison saw every kind of feature at work */
+    int feats[] = {FEAT_LABELS, FEAT_VERSION, FEAT_SAME_AUTHOR, FEAT_TYPE_SAME, FEAT_PRIORITY_SAME,
+                   FEAT_EXCEPTION, FEAT_FRAMES, FEAT_PATHS, FEAT_ERRORS, FEAT_COSINE,
+                   FEAT_TITLE_COSINE, FEAT_BIGRAM_OVERLAP, FEAT_KIND_SAME};
+    for (size_t i = 0; i < sizeof feats / sizeof *feats; i++) assert_true(nonzero[feats[i]] > 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < N; i++) item_free(&v[i]);
+    free(v);
+}
+
+/* An indexed doc's item and signal features (hash path) equal those of the
+ * same item given as new text (string path). */
+static void test_hash_path_equals_string_path(void **state)
+{
+    (void)state;
+    item *v = corpus(N);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    int item_feats[] = {FEAT_LABELS, FEAT_VERSION, FEAT_TIME_GAP, FEAT_SAME_AUTHOR, FEAT_KIND_SAME,
+                        FEAT_TYPE_SAME, FEAT_PRIORITY_SAME, FEAT_EXCEPTION, FEAT_FRAMES,
+                        FEAT_PATHS, FEAT_ERRORS};
+    size_t checked = 0;
+    for (uint32_t q = 0; q < N; q += 11) {
+        match_query a, b;
+        match_query_from_doc(&ctx, q, &a);
+        match_query_from_item(&ctx, tk, index_item(ix, q), &b);
+        for (uint32_t c = 0; c < N; c += 3) {
+            if (c == q) continue;
+            double fa[FEAT_COUNT], fb[FEAT_COUNT];
+            match_features(&ctx, &a, c, 0, 1, 1, fa);
+            match_features(&ctx, &b, c, 0, 1, 1, fb);
+            for (size_t k = 0; k < sizeof item_feats / sizeof *item_feats; k++)
+                assert_true(fa[item_feats[k]] == fb[item_feats[k]]);
+            checked++;
+        }
+        match_query_free(&a);
+        match_query_free(&b);
+    }
+    assert_true(checked > 300);
+    text_tokenizer_free(tk);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < N; i++) item_free(&v[i]);
+    free(v);
+}
+
+/* Case-folded string sets count each distinct string once, whatever its
+ * case, as the string path does. */
+static void test_folded_labels(void **state)
+{
+    (void)state;
+    item *v = xcalloc(3, sizeof *v);
+    const char *labs[3][3] = {{"Core", "core", "UI"}, {"CORE", "ui", "x"}, {"other", NULL, NULL}};
+    for (size_t i = 0; i < 3; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("L-%zu", i);
+        v[i].title = xstrdup("same words everywhere");
+        v[i].body = xstrdup("");
+        for (int j = 0; j < 3 && labs[i][j]; j++) sv_push(&v[i].labels, labs[i][j]);
+    }
+    dindex *ix;
+    assert_int_equal(index_build(v, 3, NULL, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    match_query mq;
+    match_query_from_doc(&ctx, 0, &mq);
+    double f[FEAT_COUNT];
+    match_features(&ctx, &mq, 1, 0, 1, 1, f);
+    /* shared: "core" (counted once) and "ui": 2 / (3 + 3 - 2) */
+    assert_true(f[FEAT_LABELS] == 2.0 / 4.0);
+    match_features(&ctx, &mq, 2, 0, 1, 1, f);
+    assert_true(f[FEAT_LABELS] == 0);
+    match_query_free(&mq);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < 3; i++) item_free(&v[i]);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_equals_one_by_one),
+        cmocka_unit_test(test_hash_path_equals_string_path),
+        cmocka_unit_test(test_folded_labels),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
