@@ -256,14 +256,20 @@ static int convert_item(sync_ctx *c, json_t *obj, page *p, dp_err *err)
     return DP_OK;
 }
 
+/* A listing page must be a JSON array; the error names the URL without
+ * credentials. */
+static int expect_array(const char *url, json_t *arr, const char *what, dp_err *err)
+{
+    if (json_is_array(arr)) return DP_OK;
+    char *red = gh_redact_url(url);
+    dp_fail(err, "%s: expected a JSON array of %s", red, what);
+    free(red);
+    return DP_ERR;
+}
+
 static int convert_items(sync_ctx *c, const char *url, json_t *arr, page *p, dp_err *err)
 {
-    if (!json_is_array(arr)) {
-        char *red = gh_redact_url(url);
-        dp_fail(err, "%s: expected a JSON array of issues", red);
-        free(red);
-        return DP_ERR;
-    }
+    if (expect_array(url, arr, "issues", err) != DP_OK) return DP_ERR;
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
@@ -325,12 +331,7 @@ static int known_kind(sync_ctx *c, const page *p, int64_t number, dp_err *err, i
 
 static int convert_comments(sync_ctx *c, const char *url, json_t *arr, page *p, dp_err *err)
 {
-    if (!json_is_array(arr)) {
-        char *red = gh_redact_url(url);
-        dp_fail(err, "%s: expected a JSON array of comments", red);
-        free(red);
-        return DP_ERR;
-    }
+    if (expect_array(url, arr, "comments", err) != DP_OK) return DP_ERR;
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
@@ -371,12 +372,7 @@ static int convert_labels(const char *url, json_t *arr, page *p, dp_err *err)
 {
     size_t i;
     json_t *v;
-    if (!json_is_array(arr)) {
-        char *red = gh_redact_url(url);
-        dp_fail(err, "%s: expected a JSON array of labels", red);
-        free(red);
-        return DP_ERR;
-    }
+    if (expect_array(url, arr, "labels", err) != DP_OK) return DP_ERR;
     json_array_foreach(arr, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
         const char *color = json_string_value(json_object_get(v, "color"));
