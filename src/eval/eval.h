@@ -101,6 +101,7 @@ typedef struct eval_query {
     int ntop;
     double top_prob[MATCH_CALIB_TOP];
     unsigned char top_true[MATCH_CALIB_TOP];
+    unsigned char top_same_kind[MATCH_CALIB_TOP];   /* issue/issue or PR/PR */
 } eval_query;
 
 enum { EVAL_HIGH = 0, EVAL_MEDIUM, EVAL_LOW, EVAL_LEVELS };

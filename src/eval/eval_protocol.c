@@ -304,6 +304,8 @@ static void top_of(const repo_state *rs, uint32_t qdoc, const match_hit *hits, s
     for (int k = 0; k < r->ntop; k++) {
         r->top_prob[k] = hits[k].prob;
         r->top_true[k] = (unsigned char)is_target(rs, qdoc, hits[k].doc);
+        r->top_same_kind[k] =
+            (unsigned char)(index_item(rs->ix, qdoc)->kind == index_item(rs->ix, hits[k].doc)->kind);
     }
 }
 
@@ -502,10 +504,10 @@ static void metrics_of(const eval_query *q, size_t n, eval_metrics *learned, eva
 }
 
 /* Confidence level of a suggestion, and whether it is `duplicate . high`. */
-static int level_of(const match_model *m, double prob, int *dup_high)
+static int level_of(const match_model *m, double prob, int same_kind, int *dup_high)
 {
     const char *rel, *conf;
-    match_decide(m, prob, &rel, &conf);
+    match_decide(m, prob, same_kind, &rel, &conf);
     int lvl = !strcmp(conf, "high") ? EVAL_HIGH : !strcmp(conf, "medium") ? EVAL_MEDIUM : EVAL_LOW;
     *dup_high = !strcmp(rel, "duplicate") && lvl == EVAL_HIGH;
     return lvl;
@@ -525,7 +527,7 @@ static size_t tally_all(eval_result *r, const eval_query *q, size_t n, double w,
     for (size_t i = 0; i < n; i++) {
         int any = 0;
         for (int k = 0; k < q[i].ntop; k++) {
-            int dh, lvl = level_of(&r->model, q[i].top_prob[k], &dh), b = bin_of(q[i].top_prob[k]);
+            int dh, lvl = level_of(&r->model, q[i].top_prob[k], q[i].top_same_kind[k], &dh), b = bin_of(q[i].top_prob[k]);
             r->all_level_pairs[lvl] += w;
             r->all_level_true[lvl] += w * q[i].top_true[k];
             if (dh) r->all_high_pairs += w;
@@ -546,7 +548,7 @@ static void decision_metrics(eval_result *r)
         const eval_query *q = &r->q[i];
         int caught = 0;
         for (int k = 0; k < q->ntop; k++) {
-            int dh, lvl = level_of(&r->model, q->top_prob[k], &dh), bin = bin_of(q->top_prob[k]);
+            int dh, lvl = level_of(&r->model, q->top_prob[k], q->top_same_kind[k], &dh), bin = bin_of(q->top_prob[k]);
             r->level_pairs[lvl]++;
             r->level_true[lvl] += q->top_true[k];
             if (dh) {

@@ -145,12 +145,8 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
                       const match_hit *h, int64_t now, pair *p)
 {
     const char *rel, *conf;
-    match_decide(co->m, h->prob, &rel, &conf);
-    /* An issue and a pull request are never duplicates of each other: the
-     * pull request implements or fixes the issue. The model, trained on
-     * issue-only trackers, cannot know that, so the relation is settled here
-     * and the confidence kept. */
-    if (index_item(co->ix, qdoc)->kind != index_item(co->ix, cdoc)->kind) rel = "related";
+    match_decide(co->m, h->prob, index_item(co->ix, qdoc)->kind == index_item(co->ix, cdoc)->kind,
+                 &rel, &conf);
     explain_input in = {.ix = co->ix, .model = co->m, .qdoc = qdoc, .cdoc = cdoc, .hit = h,
                         .relation = rel, .confidence = conf, .links = co->links.v,
                         .nlinks = co->links.n, .now = now, .repo_url = co->repo_url,

@@ -161,8 +161,12 @@ size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uin
 size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
                         size_t k, match_hit *out);
 
-/* Relation and confidence from a probability (static strings). */
-void match_decide(const match_model *m, double prob, const char **relation,
+/* Relation and confidence from a probability (static strings). same_kind is
+ * 0 for an issue and a pull request: those are never duplicates of each
+ * other (the pull request implements or fixes the issue), so the relation is
+ * "related" whatever the probability -- the model, trained on issue-only
+ * trackers, cannot know that. The confidence is kept. */
+void match_decide(const match_model *m, double prob, int same_kind, const char **relation,
                   const char **confidence);
 
 /* Features ordered by their contribution w*(x-mean)/scale to this hit's

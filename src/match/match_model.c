@@ -81,10 +81,10 @@ double match_prob_margin(const match_model *m, double score, double margin)
     return 1.0 / (1.0 + exp(z));
 }
 
-void match_decide(const match_model *m, double prob, const char **relation,
+void match_decide(const match_model *m, double prob, int same_kind, const char **relation,
                   const char **confidence)
 {
-    *relation = prob >= m->thr_duplicate ? "duplicate" : "related";
+    *relation = same_kind && prob >= m->thr_duplicate ? "duplicate" : "related";
     *confidence = prob >= m->thr_high ? "high" : prob >= m->thr_medium ? "medium" : "low";
 }
 

@@ -83,12 +83,15 @@ static void test_decide_and_top(void **state)
     m.thr_medium = 0.5;
     m.thr_duplicate = 0.5;
     const char *rel, *conf;
-    match_decide(&m, 0.95, &rel, &conf);
+    match_decide(&m, 0.95, 1, &rel, &conf);
     assert_string_equal(rel, "duplicate");
     assert_string_equal(conf, "high");
-    match_decide(&m, 0.6, &rel, &conf);
+    match_decide(&m, 0.95, 0, &rel, &conf);   /* an issue and a pull request */
+    assert_string_equal(rel, "related");
+    assert_string_equal(conf, "high");
+    match_decide(&m, 0.6, 1, &rel, &conf);
     assert_string_equal(conf, "medium");
-    match_decide(&m, 0.2, &rel, &conf);
+    match_decide(&m, 0.2, 1, &rel, &conf);
     assert_string_equal(rel, "related");
     assert_string_equal(conf, "low");
     memset(m.w, 0, sizeof m.w);
