@@ -21,7 +21,7 @@ BUILD   ?= build
 OPT     := -O2
 endif
 
-PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson libutf8proc zlib
+PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson libutf8proc zlib libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(PKG_CFLAGS) -MMD -MP

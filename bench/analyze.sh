@@ -1,44 +1,81 @@
 #!/usr/bin/env bash
-# analyze.sh -- wall time and peak RSS of `doppel analyze` on the shared data,
-# full (--all) and incremental (20 items touched after a full run).
+# analyze.sh -- wall time and peak RSS of `doppel analyze` on the shared data:
+# a full run, then the incremental runs a sync leads to.
 #
-#   bench/analyze.sh BIN [DB_DIR]
+#   bench/analyze.sh BIN [DB_DIR] [RUNS]
 #
-# Imports Hive (11,862 Jira reports), all of apache-jira into one repository
-# (40,704) and huggingface/datasets (7,258 GitHub items) into DB_DIR (default
-# a temporary directory; never the repository), then for each:
-#   1. `doppel analyze --all --full`  under /usr/bin/time -v
-#   2. touches 20 items (updated_at + 1) and runs `doppel analyze --all`,
-#      which is incremental, under /usr/bin/time -v
-# and prints the summary line of analyze (its phase times) with wall time and
-# peak RSS.
+# Stores (in DB_DIR, default a temporary directory; never the repository):
+#   hive      Hive (11,862 Jira reports)
+#   big       all of apache-jira and huggingface/datasets in ONE repository
+#             (47,962 items): the "50k-issue repository" of issue 5
+#   hf        huggingface/datasets (7,258 GitHub issues and pull requests)
+# For each store the 20 newest items are held back before the full run and
+# then scenarios run in order:
+#   1. analyze --all --full        (also saves the index snapshot)
+#   2. analyze --all, nothing changed
+#   3. the 20 held-back items arrive (as a sync would insert them), analyze --all
+#   4. 20 other items get new text and a newer updated_at, analyze --all
+# Scenarios 3 and 4 run RUNS times (default 3; each time on a fresh copy of
+# the store as it was after 2) and the median wall time is reported.
 set -eu
-BIN=$(readlink -f "${1:?usage: bench/analyze.sh BIN [DB_DIR]}")
+BIN=$(readlink -f "${1:?usage: bench/analyze.sh BIN [DB_DIR] [RUNS]}")
 DATA=$(cd "$(dirname "$0")/../.." && pwd)/shared/data
 DIR=${2:-$(mktemp -d)}
+RUNS=${3:-3}
 mkdir -p "$DIR"
+if [ ! -d "$DATA" ]; then
+    echo "skip: $DATA not found (the shared datasets live beside the checkout)"
+    exit 0
+fi
 
-run() {   # label, command...
-    local label=$1; shift
-    local log="$DIR/time.txt"
-    /usr/bin/time -v "$@" >"$DIR/out.txt" 2>"$log"
-    local wall rss
-    wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
-    rss=$(grep 'Maximum resident' "$log" | awk '{print $NF}')
-    printf '%-34s wall %8s  peak RSS %6d MB\n' "$label" "$wall" $((rss / 1024))
-    sed 's/^/    /' "$DIR/out.txt"
+timed() {   # log, command...: runs under /usr/bin/time, prints "wall rss_mb"
+    local log=$1; shift
+    /usr/bin/time -f '%e %M' -o "$log.time" "$@" >"$log" 2>&1
+    awk '{printf "%s %d\n", $1, $2 / 1024}' "$log.time"
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+report() {   # label, "wall rss", log
+    printf '%-44s wall %6ss  peak RSS %5s MB\n' "$1" ${2% *} ${2#* }
+    grep -E '^(analyzed|changed|indexed|up to date|time)' "$3" | sed 's/^/    /'
 }
 
 bench_db() {   # name, import args...
     local name=$1; shift
     local db="$DIR/$name.db"
-    [ -f "$db" ] || "$BIN" import --db "$db" "$@" >/dev/null
-    run "$name: analyze --all --full" "$BIN" analyze --db "$db" --all --full
-    # as a sync would: 20 items updated after everything analysed so far
-    sqlite3 "$db" "UPDATE items SET updated_at = (SELECT max(updated_at) FROM items) + 60 WHERE id IN (SELECT id FROM items ORDER BY random() LIMIT 20)"
-    run "$name: analyze --all (20 changed)" "$BIN" analyze --db "$db" --all
+    if [ ! -f "$db" ]; then
+        "$BIN" import --db "$db" "$@" >/dev/null
+        # hold the 20 newest items back: they are what the next sync brings
+        sqlite3 "$db" "CREATE TABLE bench_held AS SELECT * FROM items ORDER BY created_at DESC LIMIT 20;
+                       DELETE FROM items WHERE id IN (SELECT id FROM bench_held);"
+    fi
+    r=$(timed "$DIR/$name.1" "$BIN" analyze --db "$db" --all --full)
+    report "$name: analyze --all --full" "$r" "$DIR/$name.1"
+    r=$(timed "$DIR/$name.2" "$BIN" analyze --db "$db" --all)
+    report "$name: analyze --all (nothing changed)" "$r" "$DIR/$name.2"
+
+    local walls3="" walls4="" i
+    for i in $(seq "$RUNS"); do
+        cp "$db" "$DIR/run.db"
+        sqlite3 "$DIR/run.db" "INSERT INTO items SELECT * FROM bench_held;
+            UPDATE items SET updated_at = (SELECT max(updated_at) FROM items) + 60
+             WHERE id IN (SELECT id FROM bench_held);"
+        r=$(timed "$DIR/$name.3" "$BIN" analyze --db "$DIR/run.db" --all)
+        walls3="$walls3 ${r% *}"
+        cp "$db" "$DIR/run.db"
+        sqlite3 "$DIR/run.db" "UPDATE items SET title = title || ' (edited)',
+                body = body || char(10) || 'Still happens after the latest upgrade, see the attached log.',
+                updated_at = (SELECT max(updated_at) FROM items) + 60
+             WHERE id IN (SELECT id FROM items ORDER BY (id * 7919) % 10007 LIMIT 20);"
+        r4=$(timed "$DIR/$name.4" "$BIN" analyze --db "$DIR/run.db" --all)
+        walls4="$walls4 ${r4% *}"
+    done
+    report "$name: 20 new items (median of $RUNS:$walls3)" "$(echo $walls3 | tr ' ' '\n' | median) ${r#* }" "$DIR/$name.3"
+    report "$name: 20 edited items (median of $RUNS:$walls4)" "$(echo $walls4 | tr ' ' '\n' | median) ${r4#* }" "$DIR/$name.4"
+    rm -f "$DIR/run.db" "$DIR/run.db-wal" "$DIR/run.db-shm"
 }
 
 bench_db hive "$DATA/apache-jira/hive.jsonl.gz"
-bench_db apache-jira --repo apache "$DATA"/apache-jira/*.jsonl.gz
-bench_db hf-datasets "$DATA/github-hf-datasets/issues.jsonl.gz"
+bench_db big --repo big "$DATA"/apache-jira/*.jsonl.gz "$DATA/github-hf-datasets/issues.jsonl.gz"
+bench_db hf "$DATA/github-hf-datasets/issues.jsonl.gz"

@@ -65,10 +65,16 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
     }
     if (!quiet) {
         if (name) printf("== %s\n", name);
-        printf("analyzed %zu %s of %zu items%s: %zu pairs stored (%zu already linked)\n",
-               s.queries, s.queries == 1 ? "query" : "queries", s.items,
-               s.incremental ? " (incremental)" : "", s.pairs, s.known);
-        if (s.incremental) printf("changed items: %zu\n", s.changed);
+        if (s.up_to_date) {
+            printf("up to date: no item changed since the last analysis (%zu items)\n", s.items);
+        } else {
+            printf("analyzed %zu %s of %zu items%s: %zu pairs stored (%zu already linked)\n",
+                   s.queries, s.queries == 1 ? "query" : "queries", s.items,
+                   s.incremental ? " (incremental)" : "", s.pairs, s.known);
+            if (s.incremental) printf("changed items: %zu\n", s.changed);
+            printf("indexed: %zu of %zu items through the text pipeline, the rest from the "
+                   "snapshot%s\n", s.reanalysed, s.items, s.snapshot_saved ? " (snapshot saved)" : "");
+        }
         printf("model: %s\n", s.model_desc);
         printf("time: %.2fs (load %.2fs, index %.2fs, plan %.2fs, rank %.2fs, explain %.2fs, "
                "store %.2fs)\n",

@@ -90,7 +90,10 @@ static int run_analyze(store *st, int64_t repo, int quiet)
         cli_error("sync", "analyze: %s", err.msg);
         return EXIT_FAIL;
     }
-    if (!quiet)
+    if (quiet) return EXIT_OK;
+    if (s.up_to_date)
+        printf("analysis up to date: no item changed since the last one (%zu items)\n", s.items);
+    else
         printf("analyzed %zu queries of %zu items%s: %zu pairs stored (%zu already linked)\n", s.queries,
                s.items, s.incremental ? " (incremental)" : "", s.pairs, s.known);
     return EXIT_OK;

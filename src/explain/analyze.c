@@ -15,6 +15,11 @@
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
+/* Snapshot saving: after a build that analysed at least this share of the
+ * docs (or this many). Between saves each run re-analyses the docs changed
+ * since the last save -- cheap while they are few. */
+#define SNAP_RESAVE_SHARE 100
+#define SNAP_RESAVE_MIN 256
 
 /* ---- corpus ------------------------------------------------------------ */
 
@@ -84,8 +89,8 @@ static int load_model(store *st, analyze_corpus *co, dp_err *err)
     return DP_OK;
 }
 
-int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
-                        analyze_corpus *co, dp_err *err)
+/* Items, links, model: everything but the index. */
+static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpus *co, dp_err *err)
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
@@ -106,18 +111,38 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
         analyze_corpus_free(co);
         return dp_fail(err, "too many items (%zu)", co->items.n);
     }
-    t0 = dp_now();
+    return DP_OK;
+}
+
+/* Builds the index, from the stored snapshot when there is one: only items
+ * whose text changed since it was saved go through the text pipeline. On
+ * error the caller frees co. */
+static int corpus_index(store *st, int threads, analyze_corpus *co, dp_err *err)
+{
+    double t0 = dp_now();
+    void *snap = NULL;
+    size_t snaplen = 0;
+    int rc = store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err);
+    if (rc == DP_ERR) return DP_ERR;
     index_params p;
     index_params_default(&p);
     p.threads = ncpus(threads);
-    if (index_build(co->items.v, co->items.n, &p, &co->ix, err) != DP_OK) {
-        analyze_corpus_free(co);
-        return DP_ERR;
-    }
+    rc = index_build_snap(co->items.v, co->items.n, &p, snap, snaplen, &co->ix, &co->snap, err);
+    free(snap);
+    if (rc != DP_OK) return DP_ERR;
     co->t_index = dp_now() - t0;
     match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
     co->ls = explain_linkset_new(co->links.v, co->links.n);
     return DP_OK;
+}
+
+int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
+                        analyze_corpus *co, dp_err *err)
+{
+    if (corpus_read(st, repo, extra, co, err) != DP_OK) return DP_ERR;
+    if (corpus_index(st, threads, co, err) == DP_OK) return DP_OK;
+    analyze_corpus_free(co);
+    return DP_ERR;
 }
 
 void analyze_corpus_free(analyze_corpus *co)
@@ -381,76 +406,76 @@ static void ds_free(docset *s)
 
 typedef struct incr {
     int active;
+    size_t nprev;             /* items at the previous run */
+    strvec keys;              /* items changed since the previous run */
     docset changed, rerun;
-    pair_vec old;
+    pair_ref_vec old;         /* the stored pairs, keys only */
     int64_t *old_q, *old_c;   /* doc of each old pair's keys, -1 if gone */
 } incr;
 
 static void incr_free(incr *in)
 {
+    sv_free(&in->keys);
     if (!in->active) return;
     ds_free(&in->changed);
     ds_free(&in->rerun);
-    pair_vec_free(&in->old);
+    pair_ref_vec_free(&in->old);
     free(in->old_q);
     free(in->old_c);
 }
 
-/* Decides whether this run can be incremental and, if so, which queries it
- * re-runs. Returns DP_OK with in->active = 0 for a full run. */
-static int plan_incremental(store *st, const analyze_corpus *co, const analyze_opts *o,
-                            const char *sig, incr *in, dp_err *err)
+static int kv_get_num(store *st, int64_t repo, const char *key, int64_t *out, dp_err *err)
+{
+    char *v = NULL;
+    int rc = store_kv_get(st, repo, key, &v, err);
+    if (rc == DP_OK) *out = strtoll(v, NULL, 10);
+    free(v);
+    return rc;
+}
+
+/* Before indexing: decides whether this run can be incremental and, if so,
+ * collects the keys of the items changed since the previous run. Returns
+ * DP_OK with in->active = 0 for a full run. */
+static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o,
+                      const char *sig, incr *in, dp_err *err)
 {
     memset(in, 0, sizeof *in);
     if (o->mode == ANALYZE_FULL) return DP_OK;
-    char *old_sig = NULL, *wm = NULL;
+    char *old_sig = NULL;
     int rc = store_kv_get(st, co->repo_id, KV_SIGNATURE, &old_sig, err);
     if (rc == DP_ERR) return DP_ERR;
     int same = rc == DP_OK && !strcmp(old_sig, sig);
     free(old_sig);
     if (!same) return DP_OK;   /* never analysed, or with other options/model */
-    rc = store_kv_get(st, co->repo_id, KV_WATERMARK, &wm, err);
-    if (rc == DP_ERR) return DP_ERR;
-    if (rc == DP_NOTFOUND) return DP_OK;
-    int64_t since = strtoll(wm, NULL, 10);
-    free(wm);
-    char *nprev_s = NULL;
-    rc = store_kv_get(st, co->repo_id, KV_NITEMS, &nprev_s, err);
-    if (rc == DP_ERR) return DP_ERR;
-    if (rc == DP_NOTFOUND) return DP_OK;
-    size_t nprev = (size_t)strtoull(nprev_s, NULL, 10);
-    free(nprev_s);
-
-    strvec keys = {0};
-    if (store_items_changed_since(st, co->repo_id, since, &keys, err) != DP_OK) return DP_ERR;
-    size_t n = index_ndocs(co->ix);
-    if (keys.n > 1000 && keys.n > n / 10) {   /* so much changed a full run is as fast */
-        sv_free(&keys);
-        return DP_OK;
-    }
-    /* More new items than changed ones: some arrived with an updated_at older
-     * than the watermark (an old export imported late). Only a full run
-     * sees them. */
-    if (n > nprev + keys.n) {
-        sv_free(&keys);
+    int64_t since = 0, nprev = 0;
+    rc = kv_get_num(st, co->repo_id, KV_WATERMARK, &since, err);
+    if (rc == DP_OK) rc = kv_get_num(st, co->repo_id, KV_NITEMS, &nprev, err);
+    if (rc != DP_OK) return rc == DP_ERR ? DP_ERR : DP_OK;
+    if (store_items_changed_since(st, co->repo_id, since, &in->keys, err) != DP_OK) return DP_ERR;
+    size_t n = co->items.n;
+    /* So much changed that a full run is as fast; or more new items than
+     * changed ones: some arrived with an updated_at older than the
+     * watermark (an old export imported late), which only a full run sees. */
+    if ((in->keys.n > 1000 && in->keys.n > n / 10) || n > (size_t)nprev + in->keys.n) {
+        sv_free(&in->keys);
         return DP_OK;
     }
     in->active = 1;
+    in->nprev = (size_t)nprev;
+    return DP_OK;
+}
+
+/* After indexing: the changed docs and the stored pairs' docs. */
+static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
+{
+    size_t n = index_ndocs(co->ix);
     ds_init(&in->changed, n);
     ds_init(&in->rerun, n);
-    for (size_t i = 0; i < keys.n; i++) {
-        int64_t d = index_find(co->ix, keys.v[i]);
+    for (size_t i = 0; i < in->keys.n; i++) {
+        int64_t d = index_find(co->ix, in->keys.v[i]);
         if (d >= 0) ds_add(&in->changed, (uint32_t)d);
     }
-    sv_free(&keys);
-
-    pair_filter f;
-    pair_filter_init(&f);
-    f.repo_id = co->repo_id;
-    if (store_pairs_query(st, &f, &in->old, NULL, NULL, err) != DP_OK) {
-        incr_free(in);
-        return DP_ERR;
-    }
+    if (store_pair_refs_load(st, co->repo_id, &in->old, err) != DP_OK) return DP_ERR;
     in->old_q = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_q);
     in->old_c = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_c);
     for (size_t i = 0; i < in->old.n; i++) {
@@ -516,25 +541,6 @@ static int save_state(store *st, const analyze_corpus *co, const char *sig, int6
     return store_kv_set(st, co->repo_id, KV_LAST_RUN, buf, err);
 }
 
-/* Copies a stored pair for re-insertion (the verdict lives elsewhere). */
-static void copy_old_pair(const pair *s, pair *d)
-{
-    memset(d, 0, sizeof *d);
-    d->repo_id = s->repo_id;
-    d->query_key = xstrdup(s->query_key);
-    d->cand_key = xstrdup(s->cand_key);
-    d->rank = s->rank;
-    d->score = s->score;
-    d->prob = s->prob;
-    d->relation = xstrdup(s->relation);
-    d->confidence = xstrdup(s->confidence);
-    d->value = s->value;
-    d->reasoning = xstrdup(s->reasoning);
-    d->value_detail = xstrdup(s->value_detail);
-    d->suggested_comment = xstrdup(s->suggested_comment);
-    d->known = s->known;
-}
-
 /* Adds the old pairs under the replaced keys that nothing re-derived. */
 static size_t carry_old(const incr *in, const unsigned char *keyed, cand **v, size_t n)
 {
@@ -545,9 +551,126 @@ static size_t carry_old(const incr *in, const unsigned char *keyed, cand **v, si
         if (in->changed.in[q] || in->changed.in[c]) continue;        /* re-derived */
         if (in->rerun.in[q] && in->rerun.in[c]) continue;            /* both re-ran */
         if (n == cap) *v = xrealloc(*v, (cap = cap * 2 + 16) * sizeof **v);
-        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, in->old.v[i].rank, NULL, 0, i};
+        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, 0, NULL, 0, i};   /* rank: read back */
     }
     return n;
+}
+
+/* Whether to (re)save the index snapshot after this build: when there was
+ * none usable, or once the docs analysed since the last save are many
+ * enough that decoding them next time pays for the write. */
+static int snapshot_due(const analyze_corpus *co)
+{
+    const index_snap_info *si = &co->snap;
+    size_t n = co->items.n;
+    size_t min = n / SNAP_RESAVE_SHARE > SNAP_RESAVE_MIN ? n / SNAP_RESAVE_SHARE : SNAP_RESAVE_MIN;
+    return si->reused == 0 || si->template_learned || si->analysed >= min;
+}
+
+/* The queries of this run: every query item, or (incremental) the affected
+ * ones. */
+static uint32_t *pick_queries(const analyze_corpus *co, const analyze_opts *o, incr *in, size_t *nq)
+{
+    size_t n = co->items.n;
+    uint32_t *queries = xcalloc(n ? n : 1, sizeof *queries);
+    *nq = 0;
+    if (in->active) {
+        incremental_queries(co, o, in);
+        memcpy(queries, in->rerun.list, in->rerun.n * sizeof *queries);
+        *nq = in->rerun.n;
+    } else {
+        for (uint32_t d = 0; d < n; d++)
+            if (is_query(&co->items.v[d], o->all)) queries[(*nq)++] = d;
+    }
+    return queries;
+}
+
+/* Incremental: marks the queries whose stored pairs are replaced and adds
+ * the old pairs under them that nothing re-derived. Returns the new count. */
+static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size_t n,
+                        unsigned char **keyed_out, cand **cands, size_t ncand)
+{
+    unsigned char *keyed = xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < nq; i++) keyed[queries[i]] = 1;
+    for (size_t i = 0; i < ncand; i++) keyed[(*cands)[i].later] = 1;
+    for (size_t i = 0; i < in->old.n; i++)   /* stale pairs of changed items go too */
+        if (in->old_q[i] >= 0 && in->old_c[i] >= 0 &&
+            (in->changed.in[in->old_q[i]] || in->changed.in[in->old_c[i]]))
+            keyed[in->old_q[i]] = 1;
+    ncand = carry_old(in, keyed, cands, ncand);
+    if (ncand) qsort(*cands, ncand, sizeof **cands, cand_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < ncand; i++)
+        if (!w || (*cands)[w - 1].later != (*cands)[i].later || (*cands)[w - 1].earlier != (*cands)[i].earlier)
+            (*cands)[w++] = (*cands)[i];
+    *keyed_out = keyed;
+    return w;
+}
+
+/* Explains the fresh pairs in parallel; carried ones are read back from the
+ * store as they are. */
+static int explain_all(store *st, job *j, const incr *in, int threads, cand *cands, size_t ncand,
+                       pair *pairs, dp_err *err)
+{
+    size_t nfresh = 0;
+    for (size_t i = 0; i < ncand; i++) {   /* fresh ones first, for the workers */
+        if (cands[i].is_new) {
+            cand t = cands[nfresh];
+            cands[nfresh++] = cands[i];
+            cands[i] = t;
+        }
+    }
+    j->cands = cands;
+    j->out = pairs;
+    j->phase = "explain";
+    j->total = nfresh;
+    run_parallel(j, threads, explain_worker);
+    for (size_t i = nfresh; i < ncand; i++) {
+        int rc = store_pair_get(st, in->old.v[cands[i].old].id, &pairs[i], err);
+        if (rc != DP_OK)
+            return rc == DP_ERR ? DP_ERR : dp_fail(err, "analyze: a stored pair vanished during the run");
+    }
+    return DP_OK;
+}
+
+/* Replaces the pairs (all, or those under the keyed queries) and saves the
+ * incremental state and the snapshot, in one transaction. */
+static int store_results(store *st, const analyze_corpus *co, const incr *in,
+                         const unsigned char *keyed, const pair *pairs, size_t npairs,
+                         const char *sig, int64_t now, const sbuf *snap, dp_err *err)
+{
+    int rc = store_begin(st, err);
+    if (rc != DP_OK) return rc;
+    if (in->active) {
+        strvec keys = {0};
+        for (size_t d = 0; d < co->items.n; d++)
+            if (keyed[d]) sv_push(&keys, co->items.v[d].key);
+        /* pairs naming an item that is gone (deleted upstream) go too */
+        for (size_t i = 0; i < in->old.n; i++)
+            if ((in->old_q[i] < 0 || in->old_c[i] < 0) && !sv_contains(&keys, in->old.v[i].query_key))
+                sv_push(&keys, in->old.v[i].query_key);
+        /* no keys would mean "every pair of the repo" to the store */
+        if (keys.n)
+            rc = store_pairs_replace(st, co->repo_id, (const char *const *)keys.v, keys.n, pairs,
+                                     npairs, err);
+        sv_free(&keys);
+    } else {
+        rc = store_pairs_replace(st, co->repo_id, NULL, 0, pairs, npairs, err);
+    }
+    if (rc == DP_OK) rc = save_state(st, co, sig, now, err);
+    if (rc == DP_OK && snap)
+        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap->s, snap->len, err);
+    if (rc == DP_OK) rc = store_commit(st, err);
+    if (rc != DP_OK) store_rollback(st);
+    return rc;
+}
+
+/* Nothing changed since the previous run: only the run time is recorded. */
+static int record_up_to_date(store *st, int64_t repo, int64_t now, dp_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)now);
+    return store_kv_set(st, repo, KV_LAST_RUN, buf, err);
 }
 
 int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progress_fn progress,
@@ -562,44 +685,53 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
 
     analyze_corpus co;
     if (progress) progress(ud, "index", 0, 1);   /* loading + indexing: one step */
-    if (analyze_corpus_load(st, repo, NULL, threads, &co, err) != DP_OK) return DP_ERR;
-    if (progress) progress(ud, "index", 1, 1);
+    if (corpus_read(st, repo, NULL, &co, err) != DP_OK) return DP_ERR;
     stats->items = co.items.n;
     stats->t_load = co.t_load;
-    stats->t_index = co.t_index;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
     double min_prob = o.min_prob >= 0 ? o.min_prob : co.m->thr_high;
     char *sig = signature(&o, min_prob, &co);
 
     incr in;
     double tp = dp_now();
-    if (o.mode == ANALYZE_CHANGED || o.mode == ANALYZE_AUTO) {
-        if (plan_incremental(st, &co, &o, sig, &in, err) != DP_OK) {
-            free(sig);
-            analyze_corpus_free(&co);
-            return DP_ERR;
-        }
-    } else {
-        memset(&in, 0, sizeof in);
+    int rc = plan_check(st, &co, &o, sig, &in, err);
+    if (rc == DP_OK && in.active && !in.keys.n && co.items.n == in.nprev) {
+        /* up to date: no index, no ranking */
+        stats->incremental = stats->up_to_date = 1;
+        rc = record_up_to_date(st, repo, o.now, err);
+        if (progress) progress(ud, "index", 1, 1);
+        incr_free(&in);
+        free(sig);
+        analyze_corpus_free(&co);
+        return rc;
     }
     stats->t_plan = dp_now() - tp;
-
-    /* The queries. */
-    double t0 = dp_now();
-    size_t n = co.items.n, nq = 0;
-    uint32_t *queries = xcalloc(n ? n : 1, sizeof *queries);
-    if (in.active) {
-        incremental_queries(&co, &o, &in);
-        memcpy(queries, in.rerun.list, in.rerun.n * sizeof *queries);
-        nq = in.rerun.n;
-        stats->incremental = 1;
-        stats->changed = in.changed.n;
-    } else {
-        for (uint32_t d = 0; d < n; d++)
-            if (is_query(&co.items.v[d], o.all)) queries[nq++] = d;
+    if (rc == DP_OK) rc = corpus_index(st, threads, &co, err);
+    if (rc != DP_OK) {
+        incr_free(&in);
+        free(sig);
+        analyze_corpus_free(&co);
+        return DP_ERR;
     }
-    stats->queries = nq;
+    if (progress) progress(ud, "index", 1, 1);
+    stats->t_index = co.t_index;
+    stats->reanalysed = co.snap.analysed;
+    tp = dp_now();
+    if (in.active && plan_map(st, &co, &in, err) != DP_OK) {
+        incr_free(&in);
+        free(sig);
+        analyze_corpus_free(&co);
+        return DP_ERR;
+    }
+    stats->t_plan += dp_now() - tp;
 
+    /* Rank. */
+    double t0 = dp_now();
+    size_t nq = 0;
+    uint32_t *queries = pick_queries(&co, &o, &in, &nq);
+    stats->incremental = in.active;
+    stats->changed = in.active ? in.changed.n : 0;
+    stats->queries = nq;
     job j = {.co = &co, .o = &o, .min_prob = min_prob, .queries = queries, .nq = nq,
              .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
@@ -607,72 +739,29 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     run_parallel(&j, threads, rank_worker);
     stats->t_rank = dp_now() - t0;
 
-    /* Orient, deduplicate, and (incremental) merge with what stays. */
+    /* Orient, deduplicate, (incremental) merge with what stays, explain. */
     size_t ncand = 0;
     cand *cands = collect_cands(&j, &ncand);
     unsigned char *keyed = NULL;
-    if (in.active) {
-        keyed = xcalloc(n ? n : 1, 1);
-        for (size_t i = 0; i < nq; i++) keyed[queries[i]] = 1;
-        for (size_t i = 0; i < ncand; i++) keyed[cands[i].later] = 1;
-        for (size_t i = 0; i < in.old.n; i++)   /* stale pairs of changed items go too */
-            if (in.old_q[i] >= 0 && in.old_c[i] >= 0 &&
-                (in.changed.in[in.old_q[i]] || in.changed.in[in.old_c[i]]))
-                keyed[in.old_q[i]] = 1;
-        ncand = carry_old(&in, keyed, &cands, ncand);
-        if (ncand) qsort(cands, ncand, sizeof *cands, cand_cmp);
-        size_t w = 0;
-        for (size_t i = 0; i < ncand; i++)
-            if (!w || cands[w - 1].later != cands[i].later || cands[w - 1].earlier != cands[i].earlier)
-                cands[w++] = cands[i];
-        ncand = w;
-    }
-
-    /* Explain the fresh pairs in parallel; carried ones are copied. */
+    if (in.active) ncand = merge_old(&in, queries, nq, co.items.n, &keyed, &cands, ncand);
     t0 = dp_now();
     pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
-    size_t nfresh = 0;
-    for (size_t i = 0; i < ncand; i++) {   /* fresh ones first, for the workers */
-        if (cands[i].is_new) {
-            cand t = cands[nfresh];
-            cands[nfresh++] = cands[i];
-            cands[i] = t;
-        }
-    }
-    j.cands = cands;
-    j.out = pairs;
-    j.phase = "explain";
-    j.total = nfresh;
-    run_parallel(&j, threads, explain_worker);
-    for (size_t i = nfresh; i < ncand; i++) copy_old_pair(&in.old.v[cands[i].old], &pairs[i]);
+    rc = explain_all(st, &j, &in, threads, cands, ncand, pairs, err);
     for (size_t i = 0; i < ncand; i++) stats->known += pairs[i].known != 0;
     stats->pairs = ncand;
     stats->t_explain = dp_now() - t0;
 
-    /* Replace atomically, with the incremental state in the same transaction. */
+    /* Store, with the snapshot when one is due (serialised before the write
+     * transaction, which then stays short). */
     t0 = dp_now();
-    int rc = store_begin(st, err);
-    if (rc == DP_OK) {
-        if (in.active) {
-            strvec keys = {0};
-            for (size_t d = 0; d < n; d++)
-                if (keyed[d]) sv_push(&keys, co.items.v[d].key);
-            /* pairs naming an item that is gone (deleted upstream) go too */
-            for (size_t i = 0; i < in.old.n; i++)
-                if ((in.old_q[i] < 0 || in.old_c[i] < 0) && !sv_contains(&keys, in.old.v[i].query_key))
-                    sv_push(&keys, in.old.v[i].query_key);
-            /* no keys would mean "every pair of the repo" to the store */
-            if (keys.n)
-                rc = store_pairs_replace(st, repo, (const char *const *)keys.v, keys.n, pairs,
-                                         ncand, err);
-            sv_free(&keys);
-        } else {
-            rc = store_pairs_replace(st, repo, NULL, 0, pairs, ncand, err);
-        }
-        if (rc == DP_OK) rc = save_state(st, &co, sig, o.now, err);
-        if (rc == DP_OK) rc = store_commit(st, err);
-        if (rc != DP_OK) store_rollback(st);
-    }
+    sbuf snap;
+    sb_init(&snap);
+    int save_snap = rc == DP_OK && snapshot_due(&co);
+    if (save_snap) index_snapshot_save(co.ix, &snap);
+    if (rc == DP_OK)
+        rc = store_results(st, &co, &in, keyed, pairs, ncand, sig, o.now, save_snap ? &snap : NULL, err);
+    stats->snapshot_saved = save_snap && rc == DP_OK;
+    sb_free(&snap);
     stats->t_store = dp_now() - t0;
 
     for (size_t i = 0; i < ncand; i++) pair_free(&pairs[i]);

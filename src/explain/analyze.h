@@ -39,6 +39,9 @@
 #include "../store/store.h"
 #include "explain.h"
 
+/* Name of the index snapshot in the store's caches (store_cache_*). */
+#define ANALYZE_INDEX_CACHE "index"
+
 /* Everything the ranker and explainer need about one repository. */
 typedef struct analyze_corpus {
     int64_t repo_id;
@@ -54,6 +57,7 @@ typedef struct analyze_corpus {
     match_ctx mctx;
     explain_linkset *ls;
     uint32_t extra_doc;        /* doc of the extra item, UINT32_MAX if none */
+    index_snap_info snap;      /* how much of the index came from the snapshot */
     double t_load, t_index;    /* seconds spent loading and indexing */
 } analyze_corpus;
 
@@ -83,7 +87,11 @@ void analyze_opts_default(analyze_opts *o);
 
 typedef struct analyze_stats {
     size_t items, queries, pairs, known, changed;
+    size_t reanalysed;          /* items run through the text pipeline (the
+                                   rest came from the index snapshot) */
     int incremental;            /* 1 when only affected queries ran */
+    int up_to_date;             /* 1 when nothing changed: nothing ran */
+    int snapshot_saved;         /* 1 when the index snapshot was (re)saved */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
                                                                      bookkeeping */

@@ -74,6 +74,7 @@ void ix_bag_reset(ix_bag *b)
     b->n = 0;
     b->str.len = 0;
     memset(b->len, 0, sizeof b->len);
+    b->reused = 0;
 }
 
 void ix_bag_free(ix_bag *b)
@@ -83,6 +84,7 @@ void ix_bag_free(ix_bag *b)
     free(b->hash);
     free(b->tf);
     free(b->ht);
+    free(b->ids);
     memset(b, 0, sizeof *b);
 }
 
@@ -99,6 +101,15 @@ static void bag_rehash(ix_bag *b)
     }
 }
 
+void ix_bag_reserve(ix_bag *b, size_t n)
+{
+    if (n <= b->cap) return;
+    while (b->cap < n) b->cap = b->cap ? b->cap * 2 : 64;
+    b->off = xrealloc(b->off, b->cap * sizeof *b->off);
+    b->hash = xrealloc(b->hash, b->cap * sizeof *b->hash);
+    b->tf = xrealloc(b->tf, b->cap * sizeof *b->tf);
+}
+
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
 {
     if ((b->n + 1) * 2 > b->htcap) bag_rehash(b);
@@ -112,12 +123,7 @@ void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
         }
         s = (s + 1) & (b->htcap - 1);
     }
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->off = xrealloc(b->off, b->cap * sizeof *b->off);
-        b->hash = xrealloc(b->hash, b->cap * sizeof *b->hash);
-        b->tf = xrealloc(b->tf, b->cap * sizeof *b->tf);
-    }
+    ix_bag_reserve(b, b->n + 1);
     size_t i = b->n++;
     b->off[i] = (uint32_t)b->str.len;
     sb_add(&b->str, t, n);
@@ -253,9 +259,14 @@ typedef struct worker {
 
 static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
 {
+    ix->chash[d] = ix_item_hash(&ix->items[d]);
+    if (ix->snap) {
+        const ix_snap_doc *sd = ix_snap_find(ix->snap, ix->items[d].key, ix->chash[d]);
+        if (sd && ix_snap_decode(ix->snap, sd, &ix->fields[d], &ix->sig[d], b) == DP_OK) return;
+    }
+    ix_bag_reset(b);
     text_split(&ix->items[d], ix->tpl, &ix->fields[d]);
     text_signals_extract(&ix->fields[d], &ix->sig[d]);
-    ix_bag_reset(b);
     ix_bag_fill(b, tk, &ix->fields[d], ix->p.bigrams);
 }
 
@@ -292,11 +303,16 @@ static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, siz
         *tmp = xrealloc(*tmp, *tmpcap * sizeof **tmp);
     }
     for (size_t i = 0; i < b->n; i++) {
-        const char *s = b->str.s + b->off[i];
-        (*tmp)[i].term = dict_intern(ix, s, strlen(s), b->hash[i]);
+        if (b->reused) {   /* already ids of the dictionary, ascending */
+            (*tmp)[i].term = b->ids[i];
+        } else {
+            const char *s = b->str.s + b->off[i];
+            (*tmp)[i].term = dict_intern(ix, s, strlen(s), b->hash[i]);
+        }
         (*tmp)[i].idx = (uint32_t)i;
     }
-    qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);
+    if (b->reused) ix->reused++;
+    else qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);
     size_t at = ix->fwd_off[d];
     if (at + b->n > *fcap) {
         while (at + b->n > *fcap) *fcap = *fcap ? *fcap * 2 : 1 << 20;
@@ -481,8 +497,62 @@ static void build_keys(dindex *ix)
     }
 }
 
-int index_build(const item *items, size_t n, const index_params *p, dindex **out, dp_err *err)
+/* Preloads the dictionary with the snapshot's terms, in bulk, so that their
+ * ids are the snapshot's. The terms are distinct: we wrote them, and the
+ * checksum says the bytes are those we wrote. */
+static void dict_preload(dindex *ix, const ix_snap *sn)
 {
+    size_t n = sn->nterms;
+    ix->tcap = n + n / 8 + 1024;   /* room for the terms of new docs */
+    ix->toff = xmalloc(ix->tcap * sizeof *ix->toff);
+    ix->thash = xmalloc(ix->tcap * sizeof *ix->thash);
+    ix->df = xcalloc(ix->tcap, sizeof *ix->df);
+    ix->tstr_cap = sn->terms_len + (1 << 20);
+    ix->tstr = xmalloc(ix->tstr_cap);
+    memcpy(ix->tstr, sn->terms, sn->terms_len);
+    ix->tstr_len = sn->terms_len;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ix->tstr + off);
+        ix->toff[i] = off;
+        ix->thash[i] = ix_hash(ix->tstr + off, len);
+        off += len + 1;
+    }
+    ix->nterms = n;
+    dict_rehash(ix);
+}
+
+/* Template reuse rule (see index.h): the snapshot's template while the
+ * repository grew by at most a tenth since it was learned; else relearn,
+ * and the snapshot stays usable only if the template came out the same. */
+static const ix_snap *choose_template(dindex *ix, const ix_snap *sn, index_snap_info *info)
+{
+    if (!ix->p.strip_templates) {
+        ix->tpl_ndocs = ix->n;
+        return sn;
+    }
+    if (sn && ix->n <= sn->tpl_ndocs + sn->tpl_ndocs / 10) {
+        ix->tpl = text_template_from_hashes(sn->tpl, sn->ntpl);
+        if (ix->tpl) {
+            ix->tpl_ndocs = (size_t)sn->tpl_ndocs;
+            return sn;
+        }
+    }
+    learn_template(ix);
+    ix->tpl_ndocs = ix->n;
+    info->template_learned = 1;
+    if (!sn) return NULL;
+    size_t n;
+    const uint64_t *h = text_template_hashes(ix->tpl, &n);
+    if (n == sn->ntpl && (!n || memcmp(h, sn->tpl, n * sizeof *h) == 0)) return sn;
+    info->unused_why = "the boilerplate template changed";
+    return NULL;
+}
+
+int index_build_snap(const item *items, size_t n, const index_params *p, const void *snap,
+                     size_t snaplen, dindex **out, index_snap_info *info_out, dp_err *err)
+{
+    index_snap_info info = {0};
     *out = NULL;
     if (n >= UINT32_MAX - 1) return dp_fail(err, "index: too many documents (%zu)", n);
     if (n && !items) return dp_fail(err, "index: no items");
@@ -492,12 +562,20 @@ int index_build(const item *items, size_t n, const index_params *p, dindex **out
     if (p) ix->p = *p;
     else index_params_default(&ix->p);
     if (ix->p.k1 <= 0) { free(ix); return dp_fail(err, "index: k1 must be > 0"); }
-    if (ix->p.strip_templates) learn_template(ix);
+    ix_snap sn;
+    int opened = snap && ix_snap_open(&sn, snap, snaplen, &ix->p, &info.unused_why) == DP_OK;
+    const ix_snap *use = opened ? &sn : NULL;
+    use = choose_template(ix, use, &info);
+    if (use) dict_preload(ix, use);
+    ix->snap = use;
     ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
     ix->sig = xcalloc(n ? n : 1, sizeof *ix->sig);
     ix->len = xcalloc(n ? n : 1, sizeof *ix->len);
+    ix->chash = xcalloc(n ? n : 1, sizeof *ix->chash);
     ix->fwd_off = xcalloc(n + 1, sizeof *ix->fwd_off);
     tokenize_all(ix);
+    ix->snap = NULL;
+    if (opened) ix_snap_close(&sn);
     /* trim the growable arrays to size */
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
@@ -513,8 +591,16 @@ int index_build(const item *items, size_t n, const index_params *p, dindex **out
     build_stats(ix);
     build_postings(ix);
     build_keys(ix);
+    info.reused = ix->reused;
+    info.analysed = n - ix->reused;
+    if (info_out) *info_out = info;
     *out = ix;
     return DP_OK;
+}
+
+int index_build(const item *items, size_t n, const index_params *p, dindex **out, dp_err *err)
+{
+    return index_build_snap(items, n, p, NULL, 0, out, NULL, err);
 }
 
 void index_free(dindex *ix)
@@ -544,6 +630,7 @@ void index_free(dindex *ix)
     free(ix->fwd_term);
     free(ix->fwd_tf);
     free(ix->keyht);
+    free(ix->chash);
     free(ix);
 }
 

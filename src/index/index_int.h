@@ -15,7 +15,14 @@ typedef struct ix_bag {
     uint32_t *ht;                    /* open addressing: slot -> i + 1 */
     size_t htcap;
     uint32_t len[FIELD_COUNT];       /* unigram tokens per field */
+    /* A doc decoded from a snapshot instead: its term ids (ascending, in
+     * the snapshot's dictionary) in ids[0..n), counts in tf, no strings. */
+    int reused;
+    uint32_t *ids;
+    size_t idcap;
 } ix_bag;
+
+typedef struct ix_snap ix_snap;
 
 struct dindex {
     const item *items;
@@ -53,11 +60,18 @@ struct dindex {
 
     uint32_t *keyht;                 /* item key -> doc + 1 */
     size_t keycap;
+
+    /* snapshots (snapshot.c) */
+    uint64_t *chash;                 /* [n] ix_item_hash() of each item */
+    size_t tpl_ndocs;                /* docs the template was learned on */
+    const ix_snap *snap;             /* during a build only: docs to reuse */
+    size_t reused;                   /* docs taken from the snapshot */
 };
 
 uint64_t ix_hash(const char *s, size_t n);
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
+void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field);
 void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams);
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
@@ -79,6 +93,46 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
  * much tighter bound than the list's, large enough to cost little memory
  * (4 bytes per 64 postings, plus at most one block per term). */
 #define IX_BLOCK 64
+
+/* ---- snapshots (snapshot.c) --------------------------------------------- */
+
+/* One doc record of an opened snapshot; pointers into the caller's buffer. */
+typedef struct ix_snap_doc {
+    const char *key;
+    size_t keylen;
+    uint64_t chash;
+    const unsigned char *rec;
+    size_t reclen;
+} ix_snap_doc;
+
+/* A validated snapshot: the header parsed, the doc table hashed by key.
+ * Borrows the buffer given to ix_snap_open(); read-only afterwards, so the
+ * build's worker threads decode docs from it concurrently. */
+struct ix_snap {
+    uint64_t tpl_ndocs;
+    uint64_t *tpl;                   /* owned, ascending */
+    size_t ntpl;
+    const char *terms;               /* NUL-separated, nterms of them */
+    size_t terms_len, nterms;
+    ix_snap_doc *docs;               /* owned */
+    size_t ndocs;
+    uint32_t *ht;                    /* owned: key slot -> doc + 1 */
+    size_t htcap;
+};
+
+/* DP_OK, or DP_ERR with *why set (static string) when the buffer is not a
+ * snapshot of this format, was made with other text options or another
+ * text pipeline, or fails its checksum. */
+int ix_snap_open(ix_snap *s, const void *buf, size_t len, const index_params *p, const char **why);
+void ix_snap_close(ix_snap *s);
+/* The record of key when its content hash is chash, else NULL. */
+const ix_snap_doc *ix_snap_find(const ix_snap *s, const char *key, uint64_t chash);
+/* Decodes a record into fields, signals and b (reused = 1). On a damaged
+ * record returns DP_ERR with f, sig and b left empty. */
+int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_fields *f, text_signals *sig,
+                   ix_bag *b);
+/* Hash of everything of an item the text pipeline reads. */
+uint64_t ix_item_hash(const item *it);
 
 /* Index of term t's first block. A list of df postings starting at
  * post_off[t] has ceil(df / IX_BLOCK) blocks; floor(post_off / IX_BLOCK) + t

@@ -170,6 +170,19 @@ int store_pair_find(store *st, int64_t repo, const char *q, const char *c, pair 
 int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev,
                          int64_t *next, dp_err *err);
 
+/* Light references to every pair of a repo, for incremental analysis: it
+ * needs to know which pairs exist, not their reasoning text. Fetch a full
+ * row with store_pair_get(ref.id). */
+typedef struct pair_ref {
+    int64_t id;
+    char *query_key;
+    char *cand_key;
+} pair_ref;
+typedef struct pair_ref_vec { pair_ref *v; size_t n, cap; } pair_ref_vec;
+void pair_ref_vec_free(pair_ref_vec *v);   /* frees the keys too; NULL ok */
+/* Appends every pair of the repo to out, in no particular order. */
+int store_pair_refs_load(store *st, int64_t repo, pair_ref_vec *out, dp_err *err);
+
 /* ---- verdicts --------------------------------------------------------- */
 /* verdict is "duplicate", "related" or "not_related" (anything else is
  * DP_ERR); NULL removes it (undo). */
@@ -187,5 +200,23 @@ int store_model_load(store *st, int64_t repo, char **text, int64_t *trained_at, 
 /* value NULL deletes the key. */
 int store_kv_set(store *st, int64_t repo, const char *key, const char *value, dp_err *err);
 int store_kv_get(store *st, int64_t repo, const char *key, char **value, dp_err *err); /* DP_NOTFOUND */
+
+/* ---- caches ----------------------------------------------------------- */
+/* Named blobs of derived data (e.g. a serialised index) per repo (repo 0 =
+ * global). Everything in a cache can be rebuilt from the items, so a
+ * missing, dropped or damaged cache is never an error for callers: they
+ * rebuild on DP_NOTFOUND. Blobs may exceed SQLite's 1 GB value limit, so
+ * they are stored in parts of STORE_CACHE_PART bytes (invisible to callers).
+ *  - store_cache_put replaces the named blob atomically (also inside a
+ *    caller's store_begin: a failure undoes only this call). data is only
+ *    read during the call; len 0 is a valid (empty) blob.
+ *  - store_cache_get: DP_NOTFOUND when absent (or its parts are incomplete);
+ *    *data is malloc'd (caller frees; non-NULL even when *len is 0).
+ *  - store_cache_drop: name NULL drops every cache of the repo; dropping
+ *    an absent cache is DP_OK. */
+#define STORE_CACHE_PART ((size_t)64 << 20)
+int store_cache_put(store *st, int64_t repo, const char *name, const void *data, size_t len, dp_err *err);
+int store_cache_get(store *st, int64_t repo, const char *name, void **data, size_t *len, dp_err *err);
+int store_cache_drop(store *st, int64_t repo, const char *name, dp_err *err);
 
 #endif

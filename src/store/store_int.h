@@ -43,6 +43,12 @@ enum {
     SQ_REPO_LIST,
     SQ_READ_BEGIN,
     SQ_READ_END,
+    SQ_CACHE_DEL,
+    SQ_CACHE_DEL_ALL,
+    SQ_CACHE_ADD,
+    SQ_CACHE_STAT,
+    SQ_CACHE_READ,
+    SQ_PAIR_REFS,
     SQ__COUNT
 };
 
@@ -78,6 +84,10 @@ struct store {
 /* The schema: migrations[i] takes the database from version i to i+1. */
 extern const char *const store_migrations[];
 extern const int store_nmigrations;
+
+/* Size of one stored part of a cache blob: STORE_CACHE_PART, changeable
+ * so a unit test can split a small blob into many parts. */
+extern size_t store_cache_part;
 
 /* Fills err with "store: <what>: <sqlite message>" and returns DP_ERR.
  * Call it before resetting the failed statement. */

@@ -127,6 +127,49 @@ int store_pair_find(store *st, int64_t repo, const char *q, const char *c, pair 
     return pair_one(st, s, out, "reading pair", err);
 }
 
+/* ---- light references ------------------------------------------------ */
+
+void pair_ref_vec_free(pair_ref_vec *v)
+{
+    if (!v) return;
+    for (size_t i = 0; i < v->n; i++) {
+        free(v->v[i].query_key);
+        free(v->v[i].cand_key);
+    }
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+int store_pair_refs_load(store *st, int64_t repo, pair_ref_vec *out, dp_err *err)
+{
+    /* Keys and id only, in no particular order: a walk of the narrow
+     * (repo_id, query_key, cand_key) unique index, never the wide rows.
+     * Reading rank too, or sorting by id, fetched every row from the table:
+     * 0.28 s instead of 0.05 s for 94k pairs. */
+    sqlite3_stmt *s = store_stmt(st, SQ_PAIR_REFS,
+                                 "SELECT id, query_key, cand_key FROM pairs WHERE repo_id = ?1", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 64;
+            out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+        }
+        pair_ref *r = &out->v[out->n++];
+        r->id = sqlite3_column_int64(s, 0);
+        r->query_key = store_col_str_empty(s, 1);
+        r->cand_key = store_col_str_empty(s, 2);
+    }
+    if (rc != SQLITE_DONE) {
+        store_fail(st, err, "loading pair references");
+        store_done(s);
+        return DP_ERR;
+    }
+    store_done(s);
+    return DP_OK;
+}
+
 /* ---- replacing ------------------------------------------------------- */
 
 static int pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err)

@@ -21,6 +21,12 @@
  *    updated first" is an index walk, not a join and sort of every pair.
  *  - Verdicts are keyed by (repo, query key, candidate key), not pair id,
  *    so they survive re-analysis.
+ *  - Cache blobs (derived data such as a serialised index) came with
+ *    version 3 as a step of their own: databases at version 2 exist, and
+ *    editing step 2 would leave them without the table. They are split
+ *    into parts (SQLite values stop at 1 GB), one row per part, in a rowid
+ *    table because WITHOUT ROWID suits only small rows. No foreign key:
+ *    repo 0 means global, as for models.
  */
 #include "store_int.h"
 
@@ -150,6 +156,15 @@ const char *const store_migrations[] = {
     "CREATE INDEX pairs_all_by_prob ON pairs(prob DESC, id);"
     "CREATE INDEX pairs_all_by_updated ON pairs(updated_at DESC, id);"
     "CREATE INDEX pairs_filter ON pairs(repo_id, relation, confidence, known, query_key, cand_key);",
+
+    /* 2 -> 3: derived-data cache blobs, part 0..n-1 of each (repo, name). */
+    "CREATE TABLE caches("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  part INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  UNIQUE(repo_id, name, part));",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

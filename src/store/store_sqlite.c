@@ -1,5 +1,6 @@
 /* store_sqlite.c -- the SQLite store: opening, migrations, transactions,
- * the statement cache and error helpers, repositories, models and kv.
+ * the statement cache and error helpers, repositories, models, kv and
+ * cache blobs.
  * Items, comments, links and labels live in store_items.c; pairs and
  * verdicts in store_pairs.c; the schema in store_schema.c.
  */
@@ -517,4 +518,162 @@ int store_kv_get(store *st, int64_t repo, const char *key, char **value, dp_err 
     }
     store_done(s);
     return ret;
+}
+
+/* ---- cache blobs ----------------------------------------------------- */
+
+size_t store_cache_part = STORE_CACHE_PART;
+
+/* Deletes every part of one cache, or of every cache of repo (name NULL). */
+static int cache_delete(store *st, int64_t repo, const char *name, dp_err *err)
+{
+    sqlite3_stmt *s = name ? store_stmt(st, SQ_CACHE_DEL, "DELETE FROM caches WHERE repo_id = ?1 AND name = ?2", err)
+                           : store_stmt(st, SQ_CACHE_DEL_ALL, "DELETE FROM caches WHERE repo_id = ?1", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    if (name) store_bind_text(s, 2, name);
+    return store_step_done(st, s, err, "dropping cache %s of repository %lld", name ? name : "(all)",
+                           (long long)repo);
+}
+
+/* Inserts data as parts 0..n-1 (one empty part when len is 0). The parts
+ * are bound in place (SQLITE_STATIC): the caller's buffer outlives the step. */
+static int cache_insert(store *st, int64_t repo, const char *name, const unsigned char *data, size_t len,
+                        dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_CACHE_ADD,
+                                 "INSERT INTO caches(repo_id, name, part, data) VALUES(?1, ?2, ?3, ?4)", err);
+    if (!s) return DP_ERR;
+    size_t size = store_cache_part ? store_cache_part : STORE_CACHE_PART, off = 0;
+    int64_t part = 0;
+    do {
+        size_t n = len - off < size ? len - off : size;
+        sqlite3_bind_int64(s, 1, repo);
+        store_bind_text(s, 2, name);
+        sqlite3_bind_int64(s, 3, part);
+        /* A NULL pointer would bind SQL NULL, so an empty part is a zeroblob. */
+        int rc = n ? sqlite3_bind_blob64(s, 4, data + off, n, SQLITE_STATIC) : sqlite3_bind_zeroblob(s, 4, 0);
+        if (rc != SQLITE_OK) {
+            store_fail(st, err, "storing part %lld of cache %s", (long long)part, name);
+            store_done(s);
+            return DP_ERR;
+        }
+        if (store_step_done(st, s, err, "storing part %lld of cache %s", (long long)part, name) != DP_OK)
+            return DP_ERR;
+        off += n;
+        part++;
+    } while (off < len);
+    return DP_OK;
+}
+
+int store_cache_put(store *st, int64_t repo, const char *name, const void *data, size_t len, dp_err *err)
+{
+    if (!name) return dp_fail(err, "store: cache: no name");
+    if (!data && len) return dp_fail(err, "store: cache %s: no data", name);
+    /* Deleting first (rather than overwriting part by part) also removes
+     * the trailing parts of a longer old blob. */
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    int rc = cache_delete(st, repo, name, err);
+    if (rc == DP_OK) rc = cache_insert(st, repo, name, data, len, err);
+    return store_sp_end(st, rc, err);
+}
+
+/* Counts the parts and sums their sizes (length() of a blob reads only the
+ * row header, not the data). DP_NOTFOUND unless the parts are 0..n-1. */
+static int cache_size(store *st, int64_t repo, const char *name, int64_t *nparts, size_t *total, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_CACHE_STAT,
+                                 "SELECT count(*), min(part), max(part), sum(length(data)) FROM caches "
+                                 "WHERE repo_id = ?1 AND name = ?2",
+                                 err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, name);
+    int rc = sqlite3_step(s), ret = DP_NOTFOUND;
+    if (rc != SQLITE_ROW) {
+        ret = store_fail(st, err, "reading cache %s", name);
+    } else {
+        /* part is UNIQUE per (repo, name), so min 0 and max n-1 means 0..n-1. */
+        int64_t n = sqlite3_column_int64(s, 0);
+        if (n > 0 && sqlite3_column_int64(s, 1) == 0 && sqlite3_column_int64(s, 2) == n - 1) {
+            *nparts = n;
+            *total = (size_t)sqlite3_column_int64(s, 3);
+            ret = DP_OK;
+        }
+    }
+    store_done(s);
+    return ret;
+}
+
+/* Copies the parts, in order, into buf (total bytes, from cache_size). */
+/* Reads each part with sqlite3_blob_read straight into buf: a column read
+ * would first assemble the part in SQLite's own buffer (one more copy of a
+ * ~100 MB snapshot: 0.17 s -> 0.10 s on 95 MB). */
+static int cache_read(store *st, int64_t repo, const char *name, int64_t nparts, unsigned char *buf, size_t total,
+                      dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_CACHE_READ,
+                                 "SELECT part, id, length(data) FROM caches WHERE repo_id = ?1 AND name = ?2 "
+                                 "ORDER BY part",
+                                 err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, name);
+    size_t off = 0;
+    int64_t part = 0;
+    int rc, ret = DP_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_int64(s, 2);
+        /* Both reads share one snapshot, so this only trips on a bug. */
+        if (sqlite3_column_int64(s, 0) != part || n > total - off) break;
+        sqlite3_blob *b = NULL;
+        int brc = sqlite3_blob_open(st->db, "main", "caches", "data", sqlite3_column_int64(s, 1), 0, &b);
+        if (brc == SQLITE_OK && n) brc = sqlite3_blob_read(b, buf + off, (int)n, 0);
+        sqlite3_blob_close(b);
+        if (brc != SQLITE_OK) {
+            ret = store_fail(st, err, "reading cache %s", name);
+            break;
+        }
+        off += n;
+        part++;
+    }
+    if (ret == DP_OK) {
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = store_fail(st, err, "reading cache %s", name);
+        else if (part != nparts || off != total)
+            ret = dp_fail(err, "store: cache %s of repository %lld changed while being read", name,
+                          (long long)repo);
+    }
+    store_done(s);
+    return ret;
+}
+
+int store_cache_get(store *st, int64_t repo, const char *name, void **data, size_t *len, dp_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    if (!name) return dp_fail(err, "store: cache: no name");
+    /* One snapshot for sizing and copying: a commit by another connection
+     * between the two would otherwise change the sizes under us. */
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    int64_t nparts = 0;
+    size_t total = 0;
+    unsigned char *buf = NULL;
+    int rc = cache_size(st, repo, name, &nparts, &total, err);
+    if (rc == DP_OK) {
+        buf = xmalloc(total ? total : 1);
+        rc = cache_read(st, repo, name, nparts, buf, total, err);
+    }
+    rc = store_sp_end(st, rc, err);
+    if (rc != DP_OK) {
+        free(buf);
+        return rc;
+    }
+    *data = buf;
+    *len = total;
+    return DP_OK;
+}
+
+int store_cache_drop(store *st, int64_t repo, const char *name, dp_err *err)
+{
+    return cache_delete(st, repo, name, err);
 }

@@ -222,6 +222,25 @@ size_t text_template_size(const text_template *t)
     return t ? t->n : 0;
 }
 
+const uint64_t *text_template_hashes(const text_template *t, size_t *n)
+{
+    *n = t ? t->n : 0;
+    return t ? t->hash : NULL;
+}
+
+text_template *text_template_from_hashes(const uint64_t *h, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (h[i] <= h[i - 1]) return NULL;
+    text_template *t = xcalloc(1, sizeof *t);
+    if (n) {
+        t->hash = xmalloc(n * sizeof *t->hash);
+        memcpy(t->hash, h, n * sizeof *t->hash);
+    }
+    t->n = n;
+    return t;
+}
+
 void text_template_free(text_template *t)
 {
     if (!t) return;

@@ -18,6 +18,7 @@
 #define DP_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "../common/item.h"
 
 typedef enum {
@@ -41,6 +42,11 @@ typedef struct text_template text_template;
 text_template *text_template_learn(const char *const *bodies, size_t n);
 int text_template_is_boilerplate(const text_template *t, const char *line, size_t len);
 size_t text_template_size(const text_template *t);   /* number of boilerplate lines */
+/* The template as its ascending line hashes (to save it with an index
+ * snapshot), and back: text_template_from_hashes() copies h, which must be
+ * strictly ascending (else NULL). */
+const uint64_t *text_template_hashes(const text_template *t, size_t *n);
+text_template *text_template_from_hashes(const uint64_t *h, size_t n);
 void text_template_free(text_template *t);
 
 /* Splits title/body/labels of `it` into fields. tpl may be NULL (no stripping).

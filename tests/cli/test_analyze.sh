@@ -49,7 +49,7 @@ check "re-analyze --full" "$DOPPEL" analyze --db "$DB" --full --quiet
 check_eq "verdict kept after re-analysis" "duplicate" \
     "$("$DOPPEL" pairs --db "$DB" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p["verdict"] for p in d["pairs"] if p["query"]=="14" and p["candidate"]=="3"][0])')"
 out=$("$DOPPEL" analyze --db "$DB" 2>&1)
-check_contains "unchanged store: incremental run with no queries" "analyzed 0 queries of 15 items (incremental)" "$out"
+check_contains "unchanged store: nothing runs" "up to date: no item changed since the last analysis (15 items)" "$out"
 check_eq "incremental no-op keeps the pairs" "$n" "$(sqlite3 "$DB" "SELECT count(*) FROM pairs")"
 
 # A new issue arrives: only it and the queries near it are re-ranked.
@@ -64,6 +64,8 @@ check "import one new issue" "$DOPPEL" import --db "$DB" "$T/new.json"
 out=$("$DOPPEL" analyze --db "$DB" 2>&1)
 check_contains "incremental run after one new issue" "(incremental)" "$out"
 check_contains "one changed item" "changed items: 1" "$out"
+check_contains "only the new issue went through the text pipeline" \
+    "indexed: 1 of 16 items through the text pipeline, the rest from the snapshot" "$out"
 check_eq "new issue paired with the parser crash" "1" \
     "$(sqlite3 "$DB" "SELECT count(*) FROM pairs WHERE query_key='16' AND cand_key IN ('3','14')" | awk '{print ($1>0)}')"
 check_eq "verdict kept after the incremental run" "duplicate" \
@@ -80,6 +82,31 @@ check_eq "pairs --known shows them" "1" \
     "$("$DOPPEL" pairs --db "$DB" --known --limit 0 | grep -c '^#7 .*#2 ')"
 check_contains "known reasoning cites the link" "is marked as a duplicate of #2" \
     "$(sqlite3 "$DB" "SELECT reasoning FROM pairs WHERE query_key='7' AND cand_key='2'")"
+
+# The index snapshot: saved by a full run, used by the next ones, and only
+# a cache -- a damaged or missing one costs time, never a wrong result.
+sqlite3 "$DB" "DELETE FROM caches"   # saved afresh by the next run
+check "analyze --all --full" "$DOPPEL" analyze --db "$DB" --all --full --quiet
+check_eq "snapshot stored in the caches table" "1" \
+    "$(sqlite3 "$DB" "SELECT count(*) > 0 FROM caches WHERE name = 'index'")"
+full=$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")
+sqlite3 "$DB" "UPDATE items SET updated_at = (SELECT max(updated_at) FROM items) + 60 WHERE key = '14'"
+out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
+check_contains "a touched item with the same text is not re-analysed" \
+    "indexed: 0 of 16 items through the text pipeline" "$out"
+check "analyze --all --full from the snapshot" "$DOPPEL" analyze --db "$DB" --all --full --quiet
+check_eq "full run from the snapshot = full run without it" "$full" \
+    "$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")"
+sqlite3 "$DB" "UPDATE caches SET data = CAST(substr(data, 1, 40) || x'00ff00ff' || substr(data, 45) AS BLOB) WHERE name = 'index'"
+out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
+check_eq "damaged snapshot: analyze still succeeds" 0 $?
+check_contains "damaged snapshot: every item analysed again, snapshot rewritten" \
+    "indexed: 16 of 16 items through the text pipeline, the rest from the snapshot (snapshot saved)" "$out"
+check_eq "damaged snapshot: same pairs" "$full" \
+    "$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")"
+sqlite3 "$DB" "DELETE FROM caches"
+out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
+check_contains "missing snapshot: rebuilt and saved" "(snapshot saved)" "$out"
 
 check_fails "analyze rejects -k 0" "$DOPPEL" analyze --db "$DB" -k 0
 check_fails "analyze rejects unknown options" "$DOPPEL" analyze --db "$DB" --bogus

@@ -1,0 +1,377 @@
+/* test_snapshot.c -- index snapshots (src/index/snapshot.c): a build from a
+ * snapshot equals a fresh build (fields, signals, terms, scores) when
+ * nothing changed and when items were appended; edited and deleted items
+ * are re-analysed / dropped; the template is kept, relearned past a tenth
+ * of growth; damaged, truncated or foreign snapshots are refused with a
+ * reason and the build still succeeds. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/index/index.h"
+
+static const char *WORDS[] = {"cache", "leak", "timeout", "socket", "parser", "config", "thread",
+                              "crash", "replica", "schema", "token", "memory", "disk", "queue",
+                              "lock", "retry", "index", "shard", "client", "server", "metric"};
+#define NW (sizeof WORDS / sizeof WORDS[0])
+
+/* A word unique to item i ("kqab"), so no body line but the template's
+ * repeats across items (digits would not do: the template folds them). */
+static const char *uniq(size_t i, char *buf)
+{
+    buf[0] = 'k';
+    size_t n = 1;
+    do { buf[n++] = (char)('a' + i % 26); i /= 26; } while (i);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Deterministic corpus: every body shares a template line, some carry a
+ * stack trace or a code block, titles mix a few words. */
+static void make_item(item *it, size_t i)
+{
+    char u[16];
+    item_init(it);
+    char key[32], title[256];
+    snprintf(key, sizeof key, "P-%zu", i + 1);
+    snprintf(title, sizeof title, "%s %s fails with %s after %zu", WORDS[i % NW], WORDS[(i * 7 + 3) % NW],
+             WORDS[(i * 13 + 5) % NW], i % 17);
+    sbuf b;
+    sb_init(&b);
+    sb_adds(&b, "### Steps to reproduce the problem\n");
+    sb_printf(&b, "The %s of the %s goes wrong when %s is busy (%s).\n", WORDS[(i * 3) % NW],
+              WORDS[(i * 5 + 1) % NW], WORDS[(i * 11 + 2) % NW], uniq(i, u));
+    if (i % 3 == 0)
+        sb_printf(&b, "```\njava.lang.IllegalStateException: %s closed\n"
+                      "\tat org.example.%s.Worker.run(Worker.java:%zu)\n```\n",
+                  WORDS[i % NW], WORDS[(i * 5) % NW], 10 + i % 9);
+    if (i % 4 == 1)
+        sb_printf(&b, "Seen on version 2.%zu.1 with src/%s/main.c by %s\n", i % 5, WORDS[i % NW], uniq(i, u));
+    it->key = xstrdup(key);
+    it->title = xstrdup(title);
+    it->body = sb_take(&b);
+    sv_push(&it->labels, i % 2 ? "bug" : "enhancement");
+    it->created_at = 1600000000 + (int64_t)i * 3600;
+}
+
+static item *corpus(size_t n)
+{
+    item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) make_item(&v[i], i);
+    return v;
+}
+
+static void free_items(item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+static void params(index_params *p)
+{
+    index_params_default(p);
+    p->threads = 2;
+}
+
+static void save(const dindex *ix, sbuf *out)
+{
+    sb_init(out);
+    index_snapshot_save(ix, out);
+}
+
+static void assert_vec_equal(const strvec *a, const strvec *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) assert_string_equal(a->v[i], b->v[i]);
+}
+
+/* Same docs, same text, same terms (by string) and counts. */
+static void assert_docs_equal(const dindex *a, const dindex *b)
+{
+    assert_int_equal(index_ndocs(a), index_ndocs(b));
+    for (uint32_t d = 0; d < index_ndocs(a); d++) {
+        for (int f = 0; f < FIELD_COUNT; f++)
+            assert_string_equal(index_doc_fields(a, d)->f[f], index_doc_fields(b, d)->f[f]);
+        const text_signals *x = index_doc_signals(a, d), *y = index_doc_signals(b, d);
+        assert_vec_equal(&x->exceptions, &y->exceptions);
+        assert_vec_equal(&x->frames, &y->frames);
+        assert_vec_equal(&x->paths, &y->paths);
+        assert_vec_equal(&x->errors, &y->errors);
+        assert_vec_equal(&x->versions, &y->versions);
+        index_doc_terms ta, tb;
+        index_doc_terms_get(a, d, &ta);
+        index_doc_terms_get(b, d, &tb);
+        assert_int_equal(ta.n, tb.n);
+        assert_memory_equal(ta.len, tb.len, sizeof(uint32_t) * FIELD_COUNT);
+        for (size_t i = 0; i < ta.n; i++) {   /* ids may differ: match by string */
+            const char *s = index_term_str(a, ta.terms[i]);
+            size_t j = 0;
+            while (j < tb.n && strcmp(index_term_str(b, tb.terms[j]), s) != 0) j++;
+            assert_true(j < tb.n);
+            assert_memory_equal(ta.tf[i], tb.tf[j], sizeof ta.tf[i]);
+        }
+    }
+}
+
+/* Every doc's top 10 agrees: same docs in the same order, scores within
+ * tol (0 = bit for bit). */
+static void assert_rankings_equal(const dindex *a, const dindex *b, double tol)
+{
+    index_hit ha[10], hb[10];
+    for (uint32_t d = 0; d < index_ndocs(a); d++) {
+        index_query qa, qb;
+        index_query_from_doc(a, d, &qa);
+        index_query_from_doc(b, d, &qb);
+        size_t na = index_topk(a, &qa, 0, (uint32_t)index_ndocs(a), d, 10, ha);
+        size_t nb = index_topk(b, &qb, 0, (uint32_t)index_ndocs(b), d, 10, hb);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            if (tol == 0) {
+                assert_int_equal(ha[i].doc, hb[i].doc);
+                assert_true(ha[i].score == hb[i].score);
+            } else {
+                assert_float_equal(ha[i].score, hb[i].score, tol * (1 + fabs(ha[i].score)));
+            }
+        }
+        index_query_free(&qa);
+        index_query_free(&qb);
+    }
+}
+
+static void test_unchanged_is_identical(void **st)
+{
+    (void)st;
+    size_t n = 300;
+    item *v = corpus(n);
+    index_params p;
+    params(&p);
+    dindex *a, *b;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &a, &err), DP_OK);
+    assert_true(text_template_size(index_template(a)) >= 1);   /* the shared line */
+    sbuf snap;
+    save(a, &snap);
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, n, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_null(info.unused_why);
+    assert_int_equal(info.reused, n);
+    assert_int_equal(info.analysed, 0);
+    assert_int_equal(info.template_learned, 0);
+    assert_int_equal(index_nterms(a), index_nterms(b));
+    for (uint32_t t = 0; t < index_nterms(a); t++) {
+        assert_string_equal(index_term_str(a, t), index_term_str(b, t));
+        assert_true(index_idf(a, t) == index_idf(b, t));
+    }
+    assert_docs_equal(a, b);
+    assert_rankings_equal(a, b, 0);
+    /* saving the rebuilt index gives the same bytes */
+    sbuf again;
+    save(b, &again);
+    assert_int_equal(snap.len, again.len);
+    assert_memory_equal(snap.s, again.s, snap.len);
+    sb_free(&again);
+    sb_free(&snap);
+    index_free(a);
+    index_free(b);
+    free_items(v, n);
+}
+
+/* New items (what a sync brings): only they are analysed, and the result is
+ * the fresh build's, bit for bit. */
+static void test_appended_items(void **st)
+{
+    (void)st;
+    size_t n = 300, old = 280;
+    item *v = corpus(n);
+    index_params p;
+    params(&p);
+    dindex *a, *b, *c;
+    dp_err err;
+    assert_int_equal(index_build(v, old, &p, &a, &err), DP_OK);
+    sbuf snap;
+    save(a, &snap);
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, n, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.reused, old);
+    assert_int_equal(info.analysed, n - old);
+    assert_int_equal(index_build(v, n, &p, &c, &err), DP_OK);
+    assert_int_equal(index_nterms(b), index_nterms(c));
+    assert_docs_equal(b, c);
+    assert_rankings_equal(b, c, 0);
+    sb_free(&snap);
+    index_free(a);
+    index_free(b);
+    index_free(c);
+    free_items(v, n);
+}
+
+/* An edited item is analysed again; a deleted one is gone, and its terms
+ * leave the next snapshot. */
+static void test_edited_and_deleted(void **st)
+{
+    (void)st;
+    size_t n = 200;
+    item *v = corpus(n);
+    index_params p;
+    params(&p);
+    dindex *a, *b, *c;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &a, &err), DP_OK);
+    sbuf snap;
+    save(a, &snap);
+
+    free(v[10].title);
+    v[10].title = xstrdup("zanzibar quokka overflow in the widget");
+    sv_push(&v[20].labels, "regression");   /* labels count as text too */
+    item gone = v[30];
+    memmove(&v[30], &v[31], (n - 31) * sizeof *v);
+    size_t m = n - 1;
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, m, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.analysed, 2);
+    assert_int_equal(info.reused, m - 2);
+    assert_int_equal(index_build(v, m, &p, &c, &err), DP_OK);
+    assert_docs_equal(b, c);
+    assert_rankings_equal(b, c, 1e-6);
+    assert_true(index_find(b, "P-31") < 0);
+    int64_t d = index_find(b, "P-11");
+    assert_true(d >= 0);
+    assert_string_equal(index_doc_fields(b, (uint32_t)d)->f[FIELD_TITLE], "zanzibar quokka overflow in the widget");
+
+    /* The doc's old title terms are dead in b; the next snapshot drops them. */
+    sbuf snap2;
+    save(b, &snap2);
+    dindex *e;
+    assert_int_equal(index_build_snap(v, m, &p, snap2.s, snap2.len, &e, &info, &err), DP_OK);
+    assert_int_equal(info.reused, m);
+    assert_int_equal(index_nterms(e), index_nterms(c));
+    assert_true(index_nterms(b) > index_nterms(c));
+    assert_rankings_equal(e, c, 1e-6);
+    sb_free(&snap2);
+    index_free(e);
+
+    sb_free(&snap);
+    index_free(a);
+    index_free(b);
+    index_free(c);
+    item_free(&gone);
+    free_items(v, m);
+}
+
+/* The template is relearned once the repository grew by more than a tenth;
+ * unchanged, the snapshot stays usable. */
+static void test_template_relearned(void **st)
+{
+    (void)st;
+    size_t n = 150, old = 100;
+    item *v = corpus(n);
+    index_params p;
+    params(&p);
+    dindex *a, *b;
+    dp_err err;
+    assert_int_equal(index_build(v, old, &p, &a, &err), DP_OK);
+    sbuf snap;
+    save(a, &snap);
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, 110, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.template_learned, 0);
+    assert_int_equal(info.reused, old);
+    index_free(b);
+    assert_int_equal(index_build_snap(v, n, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.template_learned, 1);
+    assert_null(info.unused_why);            /* same template: still reused */
+    assert_int_equal(info.reused, old);
+    index_free(b);
+
+    /* a new template line in most new bodies: relearned, differs, not used */
+    for (size_t i = old; i < n; i++) {
+        char *nb = xasprintf("**Environment** (please complete)\n%s", v[i].body);
+        free(v[i].body);
+        v[i].body = nb;
+    }
+    assert_int_equal(index_build_snap(v, n, &p, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.template_learned, 1);
+    assert_non_null(info.unused_why);
+    assert_int_equal(info.reused, 0);
+    assert_int_equal(info.analysed, n);
+    index_free(b);
+    sb_free(&snap);
+    index_free(a);
+    free_items(v, n);
+}
+
+static void expect_refused(const item *v, size_t n, const index_params *p, const char *buf,
+                           size_t len, const dindex *fresh)
+{
+    dindex *b;
+    dp_err err;
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, n, p, buf, len, &b, &info, &err), DP_OK);
+    assert_non_null(info.unused_why);
+    assert_int_equal(info.reused, 0);
+    assert_int_equal(info.analysed, n);
+    assert_int_equal(index_nterms(b), index_nterms(fresh));
+    index_free(b);
+}
+
+static void test_refused(void **st)
+{
+    (void)st;
+    size_t n = 60;
+    item *v = corpus(n);
+    index_params p;
+    params(&p);
+    dindex *a;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &a, &err), DP_OK);
+    sbuf snap;
+    save(a, &snap);
+
+    expect_refused(v, n, &p, snap.s, snap.len - 1, a);             /* truncated */
+    expect_refused(v, n, &p, snap.s, 10, a);
+    expect_refused(v, n, &p, "", 0, a);
+    for (size_t at = 0; at < snap.len; at += snap.len / 7 + 1) {  /* one flipped byte */
+        snap.s[at] ^= 0x20;
+        expect_refused(v, n, &p, snap.s, snap.len, a);
+        snap.s[at] ^= 0x20;
+    }
+    char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)(i * 131 + 7);
+    expect_refused(v, n, &p, junk, sizeof junk, a);
+
+    /* other text options: another pipeline, refused */
+    index_params q = p;
+    q.text.stem = 0;
+    dindex *nostem;
+    assert_int_equal(index_build(v, n, &q, &nostem, &err), DP_OK);
+    expect_refused(v, n, &q, snap.s, snap.len, nostem);
+    index_free(nostem);
+
+    /* scoring parameters are not part of it: reused */
+    index_params r = p;
+    r.k1 = 1.2;
+    r.weight[FIELD_TITLE] = 2.0;
+    dindex *b;
+    index_snap_info info;
+    assert_int_equal(index_build_snap(v, n, &r, snap.s, snap.len, &b, &info, &err), DP_OK);
+    assert_int_equal(info.reused, n);
+    index_free(b);
+
+    sb_free(&snap);
+    index_free(a);
+    free_items(v, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unchanged_is_identical),
+        cmocka_unit_test(test_appended_items),
+        cmocka_unit_test(test_edited_and_deleted),
+        cmocka_unit_test(test_template_relearned),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
