@@ -262,12 +262,14 @@ static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
     ix->chash[d] = ix_item_hash(&ix->items[d]);
     if (ix->snap) {
         const ix_snap_doc *sd = ix_snap_find(ix->snap, ix->items[d].key, ix->chash[d]);
-        if (sd && ix_snap_decode(ix->snap, sd, &ix->fields[d], &ix->sig[d], b) == DP_OK) return;
+        if (sd && ix_snap_decode(ix->snap, sd, &ix->sig[d], b) == DP_OK) return;
     }
     ix_bag_reset(b);
-    text_split(&ix->items[d], ix->tpl, &ix->fields[d]);
-    text_signals_extract(&ix->fields[d], &ix->sig[d]);
-    ix_bag_fill(b, tk, &ix->fields[d], ix->p.bigrams);
+    text_fields *tf = xmalloc(sizeof *tf);
+    text_split(&ix->items[d], ix->tpl, tf);
+    text_signals_extract(tf, &ix->sig[d]);
+    ix_bag_fill(b, tk, tf, ix->p.bigrams);
+    atomic_store_explicit(&ix->fields[d], tf, memory_order_release);
 }
 
 static void run_batch(worker *w)
@@ -607,7 +609,11 @@ void index_free(dindex *ix)
 {
     if (!ix) return;
     for (size_t d = 0; d < ix->n; d++) {
-        text_fields_free(&ix->fields[d]);
+        text_fields *tf = atomic_load_explicit(&ix->fields[d], memory_order_acquire);
+        if (tf) {
+            text_fields_free(tf);
+            free(tf);
+        }
         text_signals_free(&ix->sig[d]);
     }
     free(ix->fields);
@@ -638,7 +644,21 @@ void index_free(dindex *ix)
 
 size_t index_ndocs(const dindex *ix) { return ix->n; }
 const item *index_item(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->items[doc] : NULL; }
-const text_fields *index_doc_fields(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->fields[doc] : NULL; }
+const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return NULL;
+    text_fields *tf = atomic_load_explicit(&ix->fields[doc], memory_order_acquire);
+    if (tf) return tf;
+    text_fields *mine = xmalloc(sizeof *mine);
+    text_split(&ix->items[doc], ix->tpl, mine);
+    text_fields *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&ix->fields[doc], &expected, mine, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    text_fields_free(mine);   /* another thread was first: use its copy */
+    free(mine);
+    return expected;
+}
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->sig[doc] : NULL; }
 const text_template *index_template(const dindex *ix) { return ix->tpl; }
 size_t index_nterms(const dindex *ix) { return ix->nterms; }

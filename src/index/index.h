@@ -56,7 +56,7 @@ void index_free(dindex *ix);
 /* ---- snapshots ---------------------------------------------------------
  * Most of a build is the text pipeline (split, signals, tokenize, stem:
  * ~75 us per Jira issue). A snapshot keeps what it derived from each item
- * -- fields, signals, per-field term counts -- with the term dictionary and
+ * -- signals, per-field term counts -- with the term dictionary and
  * the boilerplate template, so a later build runs the pipeline only on the
  * items whose indexed text (title, body, labels, components, type) changed
  * or that are new; everything else is decoded. Statistics, impacts and
@@ -85,6 +85,8 @@ size_t index_ndocs(const dindex *ix);
 const item *index_item(const dindex *ix, uint32_t doc);
 /* Doc number of an item key, or -1. */
 int64_t index_find(const dindex *ix, const char *key);
+/* A doc's fields. Docs decoded from a snapshot are split again on first
+ * use (thread-safe; the item array must still be alive). */
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);
 const text_template *index_template(const dindex *ix);

@@ -3,6 +3,8 @@
 #ifndef DP_INDEX_INT_H
 #define DP_INDEX_INT_H
 
+#include <stdatomic.h>
+
 #include "index.h"
 
 /* Distinct terms of one doc (or query) with per-field counts. */
@@ -29,7 +31,12 @@ struct dindex {
     size_t n;
     index_params p;
     text_template *tpl;              /* owned; NULL without stripping */
-    text_fields *fields;             /* [n] */
+    /* [n] each doc's fields, owned. Built docs get theirs at build time;
+     * docs decoded from a snapshot get them on first use (index_doc_fields
+     * splits the item again, ~15 us, and installs the result with a
+     * compare-and-swap so concurrent readers agree): only the docs of the
+     * explained pairs ever need their text. */
+    _Atomic(text_fields *) *fields;
     text_signals *sig;               /* [n] */
     uint32_t (*len)[FIELD_COUNT];    /* [n] field lengths */
     double avglen[FIELD_COUNT];
@@ -127,10 +134,9 @@ int ix_snap_open(ix_snap *s, const void *buf, size_t len, const index_params *p,
 void ix_snap_close(ix_snap *s);
 /* The record of key when its content hash is chash, else NULL. */
 const ix_snap_doc *ix_snap_find(const ix_snap *s, const char *key, uint64_t chash);
-/* Decodes a record into fields, signals and b (reused = 1). On a damaged
- * record returns DP_ERR with f, sig and b left empty. */
-int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_fields *f, text_signals *sig,
-                   ix_bag *b);
+/* Decodes a record into signals and b (reused = 1). On a damaged record
+ * returns DP_ERR with sig and b left empty. */
+int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_signals *sig, ix_bag *b);
 /* Hash of everything of an item the text pipeline reads. */
 uint64_t ix_item_hash(const item *it);
 

@@ -8,11 +8,13 @@
  *   var ndocs, then per doc: var keylen, key, u64 content hash,
  *                            var reclen, record
  *   u64 XXH3-64 of every byte before it
- * A record: 4 x (var len, bytes) fields; 5 x (var count, count x (var len,
- * bytes)) signals; 4 x var field lengths; var nterms, then per term: var id
- * delta from the previous id, u8 mask of fields present, a var count per
- * field in the mask. Counts are small, so a (doc, term) entry costs ~3
- * bytes instead of the index's 12.
+ * A record: 5 x (var count, count x (var len, bytes)) signals; 4 x var field
+ * lengths; var nterms, then per term: var id delta from the previous id, u8
+ * mask of fields present, a var count per field in the mask. Counts are
+ * small, so a (doc, term) entry costs ~3 bytes instead of the index's 12.
+ * The fields' text is not kept: the index splits a decoded doc again when
+ * its text is asked for (explain needs it for a few docs only), and the
+ * text was half of the snapshot.
  *
  * Why a fingerprint: a snapshot stores the output of the text pipeline, so
  * it is only valid for the code that produced it. The version below is
@@ -32,7 +34,7 @@
 #include <xxhash.h>
 
 #define SNAP_MAGIC "DPIXSNAP"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SIG_COUNT 5
 
 /* ---- writing ------------------------------------------------------------ */
@@ -207,7 +209,6 @@ static uint64_t pipeline_fingerprint(const index_params *p)
 
 static void save_record(const dindex *ix, uint32_t d, const uint32_t *map, sbuf *r)
 {
-    for (int f = 0; f < FIELD_COUNT; f++) put_str(r, ix->fields[d].f[f], strlen(ix->fields[d].f[f]));
     for (int i = 0; i < SIG_COUNT; i++) {
         const strvec *v = sig_vec(&ix->sig[d], i);
         put_var(r, v->n);
@@ -400,14 +401,11 @@ static void decode_terms(const ix_snap *s, rd *r, ix_bag *b)
     b->n = r->bad ? 0 : (size_t)n;
 }
 
-int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_fields *f, text_signals *sig,
-                   ix_bag *b)
+int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_signals *sig, ix_bag *b)
 {
     rd r = {d->rec, d->rec + d->reclen, 0};
     ix_bag_reset(b);
-    memset(f, 0, sizeof *f);
     memset(sig, 0, sizeof *sig);
-    for (int i = 0; i < FIELD_COUNT && !r.bad; i++) f->f[i] = get_str(&r);
     for (int i = 0; i < SIG_COUNT && !r.bad; i++) {
         strvec *v = sig_vec_mut(sig, i);
         uint64_t n = get_var(&r);
@@ -423,7 +421,6 @@ int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_fields *f, text_
     }
     if (!r.bad) decode_terms(s, &r, b);
     if (r.bad || r.p != r.end) {
-        text_fields_free(f);
         text_signals_free(sig);
         ix_bag_reset(b);
         return DP_ERR;
