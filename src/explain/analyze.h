@@ -25,6 +25,15 @@
  * stay as stored. One approximation remains: an old pair kept because its
  * other query was not re-run may survive although the re-run query dropped
  * it; the next full run (--full, a new model, other options) settles it.
+ * When nothing changed at all, no index is built and nothing is ranked.
+ *
+ * Index snapshot: every run builds its index from the snapshot stored in
+ * the repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
+ * changed go through the text pipeline (index.h, "snapshots"); a run saves
+ * a new snapshot, in the same transaction as its pairs, when there was none
+ * or when the items analysed since the last one reach 1% (at least 256).
+ * Incremental bookkeeping reads only the stored pairs' keys; the few old
+ * pairs carried over are read back whole.
  *
  * Ownership: analyze_corpus owns everything it loads; free it with
  * analyze_corpus_free. Errors are returned in dp_err; nothing is printed.

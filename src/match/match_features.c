@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 typedef struct doc_stats {
     float norm_all, norm_title, idf_mass;
@@ -280,6 +281,49 @@ static void build_sets(ctx_priv *p, const dindex *ix)
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
 }
 
+/* The per-term and per-doc tables are filled on a few threads: serially
+ * they took 0.15 s of a 1.4 s incremental analysis of 48k items. Ranges are
+ * disjoint, so the threads share nothing but read-only index data. */
+typedef struct par_job {
+    ctx_priv *p;
+    const dindex *ix;
+    int what;              /* 0: is_bigram of terms, 1: stats of docs */
+    size_t lo, hi;
+} par_job;
+
+static void *par_run(void *arg)
+{
+    par_job *j = arg;
+    for (size_t i = j->lo; i < j->hi; i++) {
+        if (j->what == 0) {
+            const char *s = index_term_str(j->ix, (uint32_t)i);
+            j->p->is_bigram[i] = s && strchr(s, ' ') != NULL;
+        } else {
+            index_doc_terms dt;
+            index_doc_terms_get(j->ix, (uint32_t)i, &dt);
+            stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+        }
+    }
+    return NULL;
+}
+
+#define PAR_MAX 8
+static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
+{
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = n < 4096 || nc < 2 ? 1 : nc > PAR_MAX ? PAR_MAX : (int)nc;
+    par_job jobs[PAR_MAX];
+    pthread_t th[PAR_MAX];
+    int started[PAR_MAX] = {0};
+    for (int i = 0; i < nt; i++) jobs[i] = (par_job){p, ix, what, n * (size_t)i / (size_t)nt, n * (size_t)(i + 1) / (size_t)nt};
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, par_run, &jobs[i]) == 0;
+    par_run(&jobs[0]);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else par_run(&jobs[i]);   /* no thread: do its share here */
+    }
+}
+
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks)
 {
@@ -292,16 +336,9 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
     p->ndocs = index_ndocs(ix);
     p->nterms = index_nterms(ix);
     p->is_bigram = xcalloc(p->nterms ? p->nterms : 1, 1);
-    for (size_t t = 0; t < p->nterms; t++) {
-        const char *s = index_term_str(ix, (uint32_t)t);
-        p->is_bigram[t] = s && strchr(s, ' ') != NULL;
-    }
     p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
-    for (size_t d = 0; d < p->ndocs; d++) {
-        index_doc_terms dt;
-        index_doc_terms_get(ix, (uint32_t)d, &dt);
-        stats_of(p, ix, dt.terms, dt.tf, dt.n, &p->ds[d]);
-    }
+    par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
+    par_for(p, ix, 1, p->ndocs);
     build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
     build_sets(p, ix);
