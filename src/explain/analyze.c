@@ -115,14 +115,16 @@ static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpu
 }
 
 /* Builds the index, from the stored snapshot when there is one: only items
- * whose text changed since it was saved go through the text pipeline. On
- * error the caller frees co. */
-static int corpus_index(store *st, int threads, analyze_corpus *co, dp_err *err)
+ * whose text changed since it was saved go through the text pipeline
+ * (--full builds from scratch, relearning the template). On error the
+ * caller frees co. */
+static int corpus_index(store *st, int threads, int use_snapshot, analyze_corpus *co, dp_err *err)
 {
     double t0 = dp_now();
     void *snap = NULL;
     size_t snaplen = 0;
-    int rc = store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err);
+    int rc = use_snapshot ? store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err)
+                          : DP_NOTFOUND;
     if (rc == DP_ERR) return DP_ERR;
     index_params p;
     index_params_default(&p);
@@ -140,7 +142,7 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err)
 {
     if (corpus_read(st, repo, extra, co, err) != DP_OK) return DP_ERR;
-    if (corpus_index(st, threads, co, err) == DP_OK) return DP_OK;
+    if (corpus_index(st, threads, 1, co, err) == DP_OK) return DP_OK;
     analyze_corpus_free(co);
     return DP_ERR;
 }
@@ -706,7 +708,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         return rc;
     }
     stats->t_plan = dp_now() - tp;
-    if (rc == DP_OK) rc = corpus_index(st, threads, &co, err);
+    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, &co, err);
     if (rc != DP_OK) {
         incr_free(&in);
         free(sig);

@@ -27,9 +27,11 @@
  * it; the next full run (--full, a new model, other options) settles it.
  * When nothing changed at all, no index is built and nothing is ranked.
  *
- * Index snapshot: every run builds its index from the snapshot stored in
- * the repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
- * changed go through the text pipeline (index.h, "snapshots"); a run saves
+ * Index snapshot: a run builds its index from the snapshot stored in the
+ * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
+ * changed go through the text pipeline (index.h, "snapshots"); a --full
+ * run builds from scratch, relearning the template, and saves a fresh
+ * snapshot. A run saves
  * a new snapshot, in the same transaction as its pairs, when there was none
  * or when the items analysed since the last one reach 1% (at least 256).
  * Incremental bookkeeping reads only the stored pairs' keys; the few old
