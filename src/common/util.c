@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <zlib.h>
 
 int dp_fail(dp_err *err, const char *fmt, ...)
@@ -256,6 +258,29 @@ double dp_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int dp_threads(int want)
+{
+    if (want > 0) return want;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+}
+
+void dp_run_threads(int threads, void *(*fn)(void *), void *arg)
+{
+    if (threads <= 1) {
+        fn(arg);
+        return;
+    }
+    pthread_t *t = xcalloc((size_t)threads, sizeof *t);
+    int started = 0;
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&t[i], NULL, fn, arg) == 0) started++;
+        else break;
+    if (!started) fn(arg);   /* no threads available: do the work here */
+    for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
+    free(t);
 }
 
 int dp_read_file(const char *path, char **out, size_t *len, dp_err *err)

@@ -78,6 +78,14 @@ int dp_utf8_valid(const char *s, size_t n, size_t *bad_off);
 /* Monotonic clock in seconds, for progress and benchmarks. */
 double dp_now(void);
 
+/* Worker threads to use: want when > 0, else the online CPUs (1 to 64). */
+int dp_threads(int want);
+/* Runs fn(arg) on `threads` threads at once and waits for all of them.
+ * fn pulls its own work from arg (an atomic or locked counter), so however
+ * many runners start, the job gets done: with threads <= 1, or when no
+ * thread can be created, fn runs once on the calling thread. */
+void dp_run_threads(int threads, void *(*fn)(void *), void *arg);
+
 /* Reads a whole file (gzip-compressed or not) into memory. For small files
  * only (fixtures, truth CSVs); ingest streams instead. */
 int dp_read_file(const char *path, char **out, size_t *len, dp_err *err);

@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const int eval_recall_k[4] = {1, 5, 10, 20};
 
@@ -388,26 +387,11 @@ static void *worker(void *arg)
     }
 }
 
-static int nthreads(int want)
-{
-    if (want > 0) return want;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-}
-
 static void run_job(job *jb, int threads)
 {
     pthread_mutex_init(&jb->mu, NULL);
     jb->next = 0;
-    int nt = nthreads(threads);
-    pthread_t *t = xmalloc((size_t)nt * sizeof *t);
-    int started = 0;
-    for (int i = 0; i < nt; i++)
-        if (pthread_create(&t[i], NULL, worker, jb) == 0) started++;
-        else break;
-    if (!started) worker(jb);   /* no threads available: run inline */
-    for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
-    free(t);
+    dp_run_threads(dp_threads(threads), worker, jb);
     pthread_mutex_destroy(&jb->mu);
 }
 

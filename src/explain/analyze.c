@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "analyze.h"
 
@@ -22,13 +21,6 @@
 #define SNAP_RESAVE_MIN 256
 
 /* ---- corpus ------------------------------------------------------------ */
-
-static int ncpus(int threads)
-{
-    if (threads > 0) return threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-}
 
 /* Keeps only live items, in place, so docs are the tracker's real items. */
 static void drop_deleted(item_vec *v)
@@ -128,7 +120,7 @@ static int corpus_index(store *st, int threads, int use_snapshot, analyze_corpus
     if (rc == DP_ERR) return DP_ERR;
     index_params p;
     index_params_default(&p);
-    p.threads = ncpus(threads);
+    p.threads = dp_threads(threads);
     rc = index_build_snap(co->items.v, co->items.n, &p, snap, snaplen, &co->ix, &co->snap, err);
     free(snap);
     if (rc != DP_OK) return DP_ERR;
@@ -311,18 +303,7 @@ static void run_parallel(job *j, int threads, void *(*fn)(void *))
 {
     atomic_store(&j->next, 0);
     j->done = 0;
-    if (threads <= 1) {
-        fn(j);
-        return;
-    }
-    pthread_t *t = xcalloc((size_t)threads, sizeof *t);
-    int started = 0;
-    for (int i = 0; i < threads; i++)
-        if (pthread_create(&t[i], NULL, fn, j) == 0) started++;
-        else break;
-    if (!started) fn(j);   /* no threads available: do the work here */
-    for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
-    free(t);
+    dp_run_threads(threads, fn, j);
 }
 
 /* ---- pair selection ------------------------------------------------------ */
@@ -682,7 +663,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     if (!o.k) o.k = 20;
     if (o.keep > o.k) o.keep = o.k;
     if (!o.now) o.now = (int64_t)time(NULL);
-    int threads = ncpus(o.threads);
+    int threads = dp_threads(o.threads);
     memset(stats, 0, sizeof *stats);
 
     analyze_corpus co;

@@ -19,7 +19,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define BATCH 1024
 
@@ -341,10 +340,8 @@ static void learn_template(dindex *ix)
 
 static int nthreads_of(const index_params *p)
 {
-    long n = p->threads > 0 ? p->threads : sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) n = 1;
-    if (n > 64) n = 64;
-    return (int)n;
+    int n = dp_threads(p->threads);
+    return n > 64 ? 64 : n;
 }
 
 /* Interning state of the calling thread. */

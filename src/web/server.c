@@ -452,7 +452,7 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wmu, NULL);
     pthread_key_create(&s->key, close_handle);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int ncpu = dp_threads(0);
     unsigned threads = cfg->threads ? cfg->threads : ncpu < 2 ? 2 : ncpu > 16 ? 16 : (unsigned)ncpu;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
     if (res->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
