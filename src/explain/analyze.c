@@ -318,6 +318,17 @@ static int cand_cmp(const void *x, const void *y)
     return a->rank - b->rank;
 }
 
+/* Sorts by pair and keeps the first of each: cand_cmp puts the one to keep
+ * (fresh before stored, then the more probable) first. Returns the count. */
+static size_t sort_unique(cand *v, size_t n)
+{
+    if (n) qsort(v, n, sizeof *v, cand_cmp);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!o || v[o - 1].later != v[i].later || v[o - 1].earlier != v[i].earlier) v[o++] = v[i];
+    return o;
+}
+
 /* Orients every kept hit (query = later doc) and drops repeats. */
 static cand *collect_cands(const job *j, size_t *ncand)
 {
@@ -332,11 +343,7 @@ static cand *collect_cands(const job *j, size_t *ncand)
             v[n++] = (cand){q > d ? q : d, q > d ? d : q, (int)h + 1, hit, 1, 0};
         }
     }
-    if (n) qsort(v, n, sizeof *v, cand_cmp);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!o || v[o - 1].later != v[i].later || v[o - 1].earlier != v[i].earlier) v[o++] = v[i];
-    *ncand = o;
+    *ncand = sort_unique(v, n);
     return v;
 }
 
@@ -511,6 +518,15 @@ void analyze_opts_default(analyze_opts *o)
     o->min_prob = -1;
 }
 
+/* When analysis last ran (what `doppel stats` shows); the whole record
+ * when nothing changed since the previous run. */
+static int save_last_run(store *st, int64_t repo, int64_t now, dp_err *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)now);
+    return store_kv_set(st, repo, KV_LAST_RUN, buf, err);
+}
+
 static int save_state(store *st, const analyze_corpus *co, const char *sig, int64_t now,
                       dp_err *err)
 {
@@ -520,8 +536,7 @@ static int save_state(store *st, const analyze_corpus *co, const char *sig, int6
     if (store_kv_set(st, co->repo_id, KV_SIGNATURE, sig, err) != DP_OK) return DP_ERR;
     snprintf(buf, sizeof buf, "%zu", co->items.n);
     if (store_kv_set(st, co->repo_id, KV_NITEMS, buf, err) != DP_OK) return DP_ERR;
-    snprintf(buf, sizeof buf, "%lld", (long long)now);
-    return store_kv_set(st, co->repo_id, KV_LAST_RUN, buf, err);
+    return save_last_run(st, co->repo_id, now, err);
 }
 
 /* Adds the old pairs under the replaced keys that nothing re-derived. */
@@ -581,13 +596,8 @@ static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size
             (in->changed.in[in->old_q[i]] || in->changed.in[in->old_c[i]]))
             keyed[in->old_q[i]] = 1;
     ncand = carry_old(in, keyed, cands, ncand);
-    if (ncand) qsort(*cands, ncand, sizeof **cands, cand_cmp);
-    size_t w = 0;
-    for (size_t i = 0; i < ncand; i++)
-        if (!w || (*cands)[w - 1].later != (*cands)[i].later || (*cands)[w - 1].earlier != (*cands)[i].earlier)
-            (*cands)[w++] = (*cands)[i];
     *keyed_out = keyed;
-    return w;
+    return sort_unique(*cands, ncand);
 }
 
 /* Explains the fresh pairs in parallel; carried ones are read back from the
@@ -648,12 +658,59 @@ static int store_results(store *st, const analyze_corpus *co, const incr *in,
     return rc;
 }
 
-/* Nothing changed since the previous run: only the run time is recorded. */
-static int record_up_to_date(store *st, int64_t repo, int64_t now, dp_err *err)
+/* Ranks the queries, merges with the pairs that stay (incremental),
+ * explains and stores: the run once the corpus is indexed. */
+static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opts *o, incr *in,
+                          const char *sig, double min_prob, int threads, analyze_progress_fn progress,
+                          void *ud, analyze_stats *stats, dp_err *err)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)now);
-    return store_kv_set(st, repo, KV_LAST_RUN, buf, err);
+    double t0 = dp_now();
+    size_t nq = 0;
+    uint32_t *queries = pick_queries(co, o, in, &nq);
+    stats->incremental = in->active;
+    stats->changed = in->active ? in->changed.n : 0;
+    stats->queries = nq;
+    job j = {.co = co, .o = o, .min_prob = min_prob, .queries = queries, .nq = nq,
+             .progress = progress, .ud = ud, .phase = "rank", .total = nq};
+    pthread_mutex_init(&j.mu, NULL);
+    j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
+    run_parallel(&j, threads, rank_worker);
+    stats->t_rank = dp_now() - t0;
+
+    /* Orient, deduplicate, (incremental) merge with what stays, explain. */
+    size_t ncand = 0;
+    cand *cands = collect_cands(&j, &ncand);
+    unsigned char *keyed = NULL;
+    if (in->active) ncand = merge_old(in, queries, nq, co->items.n, &keyed, &cands, ncand);
+    t0 = dp_now();
+    pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
+    int rc = explain_all(st, &j, in, threads, cands, ncand, pairs, err);
+    for (size_t i = 0; i < ncand; i++) stats->known += pairs[i].known != 0;
+    stats->pairs = ncand;
+    stats->t_explain = dp_now() - t0;
+
+    /* Store, with the snapshot when one is due (serialised before the write
+     * transaction, which then stays short). */
+    t0 = dp_now();
+    sbuf snap;
+    sb_init(&snap);
+    int save_snap = rc == DP_OK && snapshot_due(co);
+    if (save_snap) index_snapshot_save(co->ix, &snap);
+    if (rc == DP_OK)
+        rc = store_results(st, co, in, keyed, pairs, ncand, sig, o->now, save_snap ? &snap : NULL, err);
+    stats->snapshot_saved = save_snap && rc == DP_OK;
+    sb_free(&snap);
+    stats->t_store = dp_now() - t0;
+
+    for (size_t i = 0; i < ncand; i++) pair_free(&pairs[i]);
+    free(pairs);
+    free(cands);
+    free(keyed);
+    for (size_t i = 0; i < nq; i++) free(j.res[i].hits);
+    free(j.res);
+    pthread_mutex_destroy(&j.mu);
+    free(queries);
+    return rc;
 }
 
 int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progress_fn progress,
@@ -681,80 +738,21 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     if (rc == DP_OK && in.active && !in.keys.n && co.items.n == in.nprev) {
         /* up to date: no index, no ranking */
         stats->incremental = stats->up_to_date = 1;
-        rc = record_up_to_date(st, repo, o.now, err);
+        rc = save_last_run(st, repo, o.now, err);
         if (progress) progress(ud, "index", 1, 1);
-        incr_free(&in);
-        free(sig);
-        analyze_corpus_free(&co);
-        return rc;
+        goto done;
     }
     stats->t_plan = dp_now() - tp;
     if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, &co, err);
-    if (rc != DP_OK) {
-        incr_free(&in);
-        free(sig);
-        analyze_corpus_free(&co);
-        return DP_ERR;
-    }
+    if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
     stats->t_index = co.t_index;
     stats->reanalysed = co.snap.analysed;
     tp = dp_now();
-    if (in.active && plan_map(st, &co, &in, err) != DP_OK) {
-        incr_free(&in);
-        free(sig);
-        analyze_corpus_free(&co);
-        return DP_ERR;
-    }
+    if (in.active) rc = plan_map(st, &co, &in, err);
     stats->t_plan += dp_now() - tp;
-
-    /* Rank. */
-    double t0 = dp_now();
-    size_t nq = 0;
-    uint32_t *queries = pick_queries(&co, &o, &in, &nq);
-    stats->incremental = in.active;
-    stats->changed = in.active ? in.changed.n : 0;
-    stats->queries = nq;
-    job j = {.co = &co, .o = &o, .min_prob = min_prob, .queries = queries, .nq = nq,
-             .progress = progress, .ud = ud, .phase = "rank", .total = nq};
-    pthread_mutex_init(&j.mu, NULL);
-    j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
-    run_parallel(&j, threads, rank_worker);
-    stats->t_rank = dp_now() - t0;
-
-    /* Orient, deduplicate, (incremental) merge with what stays, explain. */
-    size_t ncand = 0;
-    cand *cands = collect_cands(&j, &ncand);
-    unsigned char *keyed = NULL;
-    if (in.active) ncand = merge_old(&in, queries, nq, co.items.n, &keyed, &cands, ncand);
-    t0 = dp_now();
-    pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
-    rc = explain_all(st, &j, &in, threads, cands, ncand, pairs, err);
-    for (size_t i = 0; i < ncand; i++) stats->known += pairs[i].known != 0;
-    stats->pairs = ncand;
-    stats->t_explain = dp_now() - t0;
-
-    /* Store, with the snapshot when one is due (serialised before the write
-     * transaction, which then stays short). */
-    t0 = dp_now();
-    sbuf snap;
-    sb_init(&snap);
-    int save_snap = rc == DP_OK && snapshot_due(&co);
-    if (save_snap) index_snapshot_save(co.ix, &snap);
-    if (rc == DP_OK)
-        rc = store_results(st, &co, &in, keyed, pairs, ncand, sig, o.now, save_snap ? &snap : NULL, err);
-    stats->snapshot_saved = save_snap && rc == DP_OK;
-    sb_free(&snap);
-    stats->t_store = dp_now() - t0;
-
-    for (size_t i = 0; i < ncand; i++) pair_free(&pairs[i]);
-    free(pairs);
-    free(cands);
-    free(keyed);
-    for (size_t i = 0; i < nq; i++) free(j.res[i].hits);
-    free(j.res);
-    pthread_mutex_destroy(&j.mu);
-    free(queries);
+    if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, min_prob, threads, progress, ud, stats, err);
+done:
     incr_free(&in);
     free(sig);
     analyze_corpus_free(&co);
