@@ -605,8 +605,8 @@ static int cache_size(store *st, int64_t repo, const char *name, int64_t *nparts
     return ret;
 }
 
-/* Copies the parts, in order, into buf (total bytes, from cache_size). */
-/* Reads each part with sqlite3_blob_read straight into buf: a column read
+/* Copies the parts, in order, into buf (total bytes, from cache_size).
+ * Each part is read with sqlite3_blob_read straight into buf: a column read
  * would first assemble the part in SQLite's own buffer (one more copy of a
  * ~100 MB snapshot: 0.17 s -> 0.10 s on 95 MB). */
 static int cache_read(store *st, int64_t repo, const char *name, int64_t nparts, unsigned char *buf, size_t total,
