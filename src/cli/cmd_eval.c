@@ -45,13 +45,15 @@ static void usage(FILE *out)
             "                      measures and in-run training (%d; 0 = none)\n"
             "  --json              JSON instead of text\n"
             "  --report FILE.html  also write a self-contained HTML report\n"
+            "  --dump-pairs FILE   write every judged pair of the test period as TSV\n"
+            "                      (truth, shown relation, probabilities, judge features)\n"
             "  --threads N         worker threads (default: CPUs)\n"
             "  --db PATH           store file (default $DOPPEL_DB, else ./doppel.db)\n",
             MATCH_MIN_TRAIN, EVAL_NEGATIVES);
 }
 
 typedef struct eval_args {
-    const char *db, *repo, *truth, *model_file, *model_repo, *report;
+    const char *db, *repo, *truth, *model_file, *model_repo, *report, *dump;
     int json, split_given;
     eval_opts o;
 } eval_args;
@@ -89,6 +91,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
         else if (!strcmp(o, "--model")) a->model_file = arg;
         else if (!strcmp(o, "--model-repo")) a->model_repo = arg;
         else if (!strcmp(o, "--report")) a->report = arg;
+        else if (!strcmp(o, "--dump-pairs")) a->dump = arg;
         else if (!strcmp(o, "--window") && parse_num(arg, 0, 36500, &v)) a->o.window_days = (int)v;
         else if (!strcmp(o, "--split") && parse_num(arg, 0, 0.99, &v)) {
             a->o.split = v;
@@ -138,7 +141,15 @@ static int run(const eval_args *a, store *st)
     rd.d.truth = a->truth ? &truth : NULL;
     eval_opts o = a->o;
     o.model = have_model ? &model : NULL;
-    if (eval_run(&rd.d, &o, &res, &err) != DP_OK) {
+    FILE *dump = NULL;
+    if (a->dump && !(dump = fopen(a->dump, "w"))) {
+        cli_error("eval", "%s: cannot write", a->dump);
+        goto out_repo;
+    }
+    o.dump = dump;
+    int erc = eval_run(&rd.d, &o, &res, &err);
+    if (dump && fclose(dump) != 0 && erc == DP_OK) erc = dp_fail(&err, "%s: write failed", a->dump);
+    if (erc != DP_OK) {
         cli_error("eval", "%s", err.msg);
         goto out_repo;
     }

@@ -169,15 +169,19 @@ static int run(store *st, const train_args *a)
     for (size_t i = 0; i < names.n; i++) {
         eval_repo_data rd;
         size_t nq = 0;
-        if (eval_repo_load(st, names.v[i], &rd, &err) != DP_OK ||
-            eval_collect_trainset(&rd.d, &a->o, &ts, &nq, &err) != DP_OK) {
+        if (eval_repo_load(st, names.v[i], &rd, &err) != DP_OK) {
             cli_error("train", "%s", err.msg);
             goto out;
         }
+        int ok = eval_collect_trainset(&rd.d, &a->o, &ts, &nq, &err) == DP_OK;
         repo_id = rd.repo_id;
-        sb_printf(&desc, "%s%s (%zu)", i ? ", " : "", rd.name, nq);
-        total += nq;
+        if (ok) sb_printf(&desc, "%s%s (%zu)", i ? ", " : "", rd.name, nq);
         eval_repo_data_free(&rd);
+        if (!ok) {
+            cli_error("train", "%s", err.msg);
+            goto out;
+        }
+        total += nq;
     }
     if (total < (size_t)a->min_dups) {
         fprintf(stderr, "doppel train: %zu known duplicates (fewer than %ld): the built-in model "
@@ -190,6 +194,28 @@ static int run(store *st, const train_args *a)
         cli_error("train", "%s", err.msg);
         goto out;
     }
+    /* the judge: every repository's queries whose truth its links record,
+     * ranked by the model just fitted */
+    match_judgeset js = {0};
+    for (size_t i = 0; i < names.n; i++) {
+        eval_repo_data rd;
+        int ok = eval_repo_load(st, names.v[i], &rd, &err) == DP_OK;
+        if (ok) {
+            ok = eval_collect_judgeset(&rd.d, &a->o, &m, &js, &err) == DP_OK;
+            eval_repo_data_free(&rd);
+        }
+        if (!ok) {
+            cli_error("train", "%s", err.msg);
+            match_judgeset_free(&js);
+            match_model_free(&m);
+            goto out;
+        }
+    }
+    if (match_judge_train(&js, NULL, &m, &err) != DP_OK) {
+        fprintf(stderr, "doppel train: %s: the built-in judge stays in use\n", err.msg);
+        m.judge = match_model_default()->judge;
+    }
+    match_judgeset_free(&js);
     char day[16];
     dp_format_date(m.trained_at, day, sizeof day);
     m.trained_on = xasprintf("%zu known duplicates of %s (calibrated with %zu issues without "
@@ -201,8 +227,10 @@ static int run(store *st, const train_args *a)
             fputs(c, stdout);
             free(c);
         }
-        fprintf(stderr, "trained on %s in %.1fs; high >= p %.3f; %s\n", sb_str(&desc),
-                dp_now() - t0, m.thr_high,
+        fprintf(stderr, "trained on %s in %.1fs; duplicate high >= %.3f, related high >= %.3f, "
+                        "link rate %.2f; %s\n", sb_str(&desc), dp_now() - t0,
+                m.judge.thr_high[RELATION_DUPLICATE], m.judge.thr_high[RELATION_RELATED],
+                m.judge.link_rate,
                 a->out ? a->out : names.n == 1 ? "stored for the repository" : "stored as global");
     }
     match_model_free(&m);

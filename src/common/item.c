@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void item_init(item *it) { memset(it, 0, sizeof *it); }
 
@@ -65,6 +66,24 @@ void item_link_free(item_link *l)
 const char *item_kind_name(item_kind k) { return k == ITEM_PR ? "pull request" : "issue"; }
 
 int item_is_open(const item *it) { return it->state && strcmp(it->state, "open") == 0; }
+
+/* Resolutions that mean "the problem was fixed". GitHub closes issues as
+ * "completed" by default, and closed issues from before state_reason
+ * existed carry none, so a missing reason counts as fixed for an issue. A
+ * pull request fixed something only when it was merged. */
+static const char *const fixed_reasons[] = {"completed", "fixed", "done", "resolved",
+                                            "implemented", "delivered", "merged", NULL};
+
+int item_closed_fixed(const item *it)
+{
+    if (item_is_open(it)) return 0;
+    int has = it->state_reason && *it->state_reason;
+    if (it->kind == ITEM_PR) return has && !strcasecmp(it->state_reason, "merged");
+    if (!has) return 1;
+    for (const char *const *r = fixed_reasons; *r; r++)
+        if (!strcasecmp(it->state_reason, *r)) return 1;
+    return 0;
+}
 
 #define VEC_PUSH(vec)                                                  \
     do {                                                               \

@@ -67,6 +67,10 @@ void comment_free(comment *c);
 void item_link_free(item_link *l);
 const char *item_kind_name(item_kind k);  /* "issue" / "pull request" */
 int item_is_open(const item *it);
+/* 1 when a closed item was closed as fixed: an issue closed as completed,
+ * fixed, done, resolved... or with no reason given; a pull request only
+ * when merged. */
+int item_closed_fixed(const item *it);
 
 /* Growable arrays of the above, owning their elements. */
 typedef struct item_vec { item *v; size_t n, cap; } item_vec;

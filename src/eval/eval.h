@@ -20,16 +20,21 @@
  *    separately, on items filed after the last training query.
  *  - The plain BM25 baseline (title+body, k1 1.2, b 0.75, no stemming, no
  *    bigrams, no template stripping) ranks the same test queries.
- *  - All queries (what a maintainer sees): most issues of a real tracker
- *    have no duplicate, yet analyze suggests pairs for every one. So the
- *    decisions (`duplicate . high`, the calibration table) are measured a
- *    second time with `negatives` issues outside every duplicate group,
- *    filed in the test period and sampled evenly in time, added as queries
- *    whose every suggestion is false. Each stands for neg_weight issues
- *    without a known duplicate (those of the test period / those sampled),
- *    so duplicates are as rare as in the data (base_rate = known duplicates
- *    / all issues of the test period). Training adds such issues the same
- *    way (match_trainset_add_query), for the calibration only.
+ *  - Judgment (what a maintainer reads): every item of the test period is
+ *    a query -- most have no duplicate, as on any tracker -- and its top
+ *    MATCH_CALIB_TOP candidates are judged as analyze judges them. Each
+ *    pair's relation and confidence are compared with the truth its links
+ *    give: the same duplicate group; a link of a distinct relation (Jira
+ *    Blocker, Regression, Cloners, Incorporates, ...; on a tracker without
+ *    typed links, "#N" mentions and "fixes #N"); Jira's Relates/Reference,
+ *    which joins near-duplicates as often as distinct problems, reported on
+ *    its own; no link (counted as not related, a strict view: trackers
+ *    leave many real duplicates unlinked). On a tracker that types its
+ *    links (Jira), only typed links are truth: references in text are
+ *    evidence, not a maintainer's decision.
+ *  - Training (in-run and `doppel train`) also samples `negatives` issues
+ *    without a known duplicate for the ranker's calibration, weighted so
+ *    that duplicates are as rare as in the data.
  *
  * Ownership: eval_result and eval_pairs own everything in them; free with
  * the matching *_free. Errors are returned through dp_err. eval_run uses
@@ -78,6 +83,7 @@ typedef struct eval_opts {
     int threads;                /* 0 = CPUs */
     size_t negatives;           /* no-duplicate queries sampled (EVAL_NEGATIVES; 0 = none,
                                    as many as exist when larger) */
+    FILE *dump;                 /* NULL, or every judged pair as TSV (eval --dump-pairs) */
 } eval_opts;
 void eval_opts_default(eval_opts *o);
 
@@ -98,14 +104,47 @@ typedef struct eval_query {
     int64_t created_at;
     int rank, base_rank;        /* 1-based; 0 = not in the top MATCH_POOL */
     int target_bm25_rank;       /* target's rank by BM25F among all candidates */
-    int ntop;
-    double top_prob[MATCH_CALIB_TOP];
-    unsigned char top_true[MATCH_CALIB_TOP];
-    unsigned char top_same_kind[MATCH_CALIB_TOP];   /* issue/issue or PR/PR */
 } eval_query;
 
 enum { EVAL_HIGH = 0, EVAL_MEDIUM, EVAL_LOW, EVAL_LEVELS };
 #define EVAL_BINS 10
+
+/* The truth of a pair, from the links between its two items: the same
+ * duplicate group; a link of a distinct relation (Jira Blocker,
+ * Regression, Cloners, Incorporates..., GitHub "#N" mentions and "fixes
+ * #N"); Jira's ambiguous Relates/Reference; nothing. */
+enum { EVAL_TRUTH_NONE = 0, EVAL_TRUTH_RELATED, EVAL_TRUTH_DUP, EVAL_TRUTH_RELATES };
+
+/* The judgment measures (see eval_judge.c): every item of the test period
+ * is a query and its top MATCH_CALIB_TOP candidates are judged. Rows and
+ * columns indexed by relation_kind (not related, related, duplicate),
+ * levels by confidence_level (high, medium, low). */
+typedef struct eval_pair_note {
+    char *query, *cand, *query_title, *cand_title;   /* owned */
+    double prob;
+} eval_pair_note;
+
+typedef struct eval_judgment {
+    size_t queries, pairs;
+    size_t confusion[RELATION_COUNT][RELATION_COUNT];   /* [truth][shown]; Relates left out,
+                                                           unlinked = not related */
+    size_t shown[RELATION_COUNT][EVAL_LEVELS];      /* every pair shown */
+    size_t linked[RELATION_COUNT][EVAL_LEVELS];     /* ... whose truth a link gives (for
+                                                       related, Relates too; else not) */
+    size_t correct[RELATION_COUNT][EVAL_LEVELS];    /* ... and that truth agrees (Relates
+                                                       agrees with related) */
+    size_t linked_ii[EVAL_LEVELS], correct_ii[EVAL_LEVELS];  /* related, issue/issue only */
+    size_t correct_all_none[EVAL_LEVELS];           /* not related shown and unlinked */
+    size_t relates[RELATION_COUNT][EVAL_LEVELS];    /* Relates-linked pairs, as shown */
+    size_t dup_queries, dup_caught[EVAL_LEVELS];    /* twin shown duplicate at >= level */
+    size_t rel_queries, rel_caught[EVAL_LEVELS];
+    size_t queue_n[3];
+    double queue_at[3];                             /* precision at 20, 50, 100 */
+    size_t rbin_n[2][EVAL_BINS];                    /* reliability: [duplicate, related] */
+    double rbin_p[2][EVAL_BINS], rbin_true[2][EVAL_BINS];
+    eval_pair_note unlinked[EVAL_WORST];            /* most probable duplicates no link confirms */
+    size_t nunlinked;
+} eval_judgment;
 
 typedef struct eval_result {
     char *repo;
@@ -117,26 +156,8 @@ typedef struct eval_result {
     char *model_desc;           /* which model ranked */
     int trained_in_run;
     int64_t split_time;         /* test queries are filed at or after this */
-    /* the `duplicate` relation at `high` confidence, over the top
-     * MATCH_CALIB_TOP suggestions of every test query */
-    size_t high_pairs, high_true, high_caught;
-    double high_precision, high_recall;
-    size_t level_pairs[EVAL_LEVELS], level_true[EVAL_LEVELS];
-    size_t bin_pairs[EVAL_BINS], bin_true[EVAL_BINS];
-    double bin_prob[EVAL_BINS]; /* mean predicted probability per bin */
-    /* all queries: the test queries above plus nneg sampled no-duplicate
-     * queries (neg: key, title, target = their top suggestion, top_prob),
-     * each weighing neg_weight. Pair counts are weighted: "pairs a
-     * maintainer would see" in the test period. */
-    eval_query *neg;
-    size_t nneg, neg_population;    /* sampled; issues without a known duplicate */
-    double neg_weight, base_rate;
-    size_t neg_high;                /* sampled negatives with a duplicate . high pair */
-    double all_high_pairs, all_high_precision, all_high_recall;
-    double false_alarm;             /* share of no-duplicate issues given a duplicate . high */
-    double all_level_pairs[EVAL_LEVELS], all_level_true[EVAL_LEVELS];
-    double all_bin_pairs[EVAL_BINS], all_bin_true[EVAL_BINS], all_bin_prob[EVAL_BINS];
     double seconds_index, seconds_train, seconds_rank, qps;
+    eval_judgment judgment;
     match_model model;          /* the model used (copy) */
 } eval_result;
 void eval_result_free(eval_result *r);
@@ -149,6 +170,12 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *out, dp_err *e
  * *nqueries = known duplicates added. */
 int eval_collect_trainset(const eval_data *d, const eval_opts *o, match_trainset *ts,
                           size_t *nqueries, dp_err *err);
+
+/* Judge training rows for `doppel train`: every query of d whose truth
+ * the links record, ranked with model m as eval ranks it (see
+ * match_judgeset). Appends to js. */
+int eval_collect_judgeset(const eval_data *d, const eval_opts *o, const match_model *m,
+                          match_judgeset *js, dp_err *err);
 
 /* Loading from the store: one repository's items and links (owned), and a
  * model from a file (`doppel train --out`) or from the store (repo name, or

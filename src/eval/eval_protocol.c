@@ -1,7 +1,7 @@
 /* eval_protocol.c -- the evaluation protocol (see eval.h): duplicate groups,
  * queries, the chronological split, in-run training, and ranking every test
  * query with the learned ranker and the BM25 baseline on worker threads. */
-#include "eval.h"
+#include "eval_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +17,7 @@ void eval_opts_default(eval_opts *o)
     o->model = NULL;
     o->threads = 0;
     o->negatives = EVAL_NEGATIVES;
+    o->dump = NULL;
 }
 
 void eval_pairs_add(eval_pairs *p, const char *a, const char *b)
@@ -44,19 +45,6 @@ void eval_pairs_free(eval_pairs *p)
 
 /* ---- the prepared repository ------------------------------------------ */
 
-typedef struct repo_state {
-    const eval_data *d;
-    dindex *ix, *base;
-    uint32_t *group;            /* union-find parent per doc */
-    uint32_t *gsize;            /* members per group root */
-    uint32_t *queries;          /* docs that have an earlier group member, ascending */
-    size_t nqueries;
-    uint32_t *rel_off, *rel_nb; /* CSR of related links to earlier docs */
-    uint32_t *rel_queries;
-    size_t nrel;
-    int window_days;
-} repo_state;
-
 static uint32_t uf_find(uint32_t *p, uint32_t x)
 {
     while (p[x] != x) {
@@ -73,7 +61,7 @@ static void uf_union(uint32_t *p, uint32_t a, uint32_t b)
     if (a != b) p[a > b ? a : b] = a < b ? a : b;   /* root = oldest doc */
 }
 
-static uint32_t window_lo(const repo_state *rs, uint32_t qdoc)
+uint32_t eval_window_lo(const repo_state *rs, uint32_t qdoc)
 {
     if (rs->window_days <= 0) return 0;
     int64_t t = rs->d->items[qdoc].created_at - (int64_t)rs->window_days * 86400;
@@ -86,9 +74,19 @@ static uint32_t window_lo(const repo_state *rs, uint32_t qdoc)
     return lo;
 }
 
-static int is_target(const repo_state *rs, uint32_t qdoc, uint32_t c)
+static int typed_link(const item_link *l)
 {
-    return c < qdoc && uf_find(rs->group, c) == uf_find(rs->group, qdoc);
+    return l->source && !strncmp(l->source, "jira:", 5);
+}
+
+int eval_link_is_truth(const repo_state *rs, const item_link *l)
+{
+    return !rs->typed || typed_link(l);
+}
+
+int eval_is_target(const repo_state *rs, uint32_t qdoc, uint32_t c)
+{
+    return c < qdoc && rs->group[c] == rs->group[qdoc];   /* flattened by build_groups */
 }
 
 static int is_related(const repo_state *rs, uint32_t qdoc, uint32_t c)
@@ -101,14 +99,14 @@ static int is_related(const repo_state *rs, uint32_t qdoc, uint32_t c)
 /* Any answer inside the window? Queries without one cannot be scored. */
 static int answerable(const repo_state *rs, uint32_t qdoc, int related)
 {
-    uint32_t lo = window_lo(rs, qdoc);
+    uint32_t lo = eval_window_lo(rs, qdoc);
     if (related) {
         for (uint32_t i = rs->rel_off[qdoc]; i < rs->rel_off[qdoc + 1]; i++)
             if (rs->rel_nb[i] >= lo) return 1;
         return 0;
     }
     for (uint32_t c = lo; c < qdoc; c++)
-        if (is_target(rs, qdoc, c)) return 1;
+        if (eval_is_target(rs, qdoc, c)) return 1;
     return 0;
 }
 
@@ -125,7 +123,7 @@ static void build_groups(repo_state *rs)
         }
     } else {
         for (size_t i = 0; i < d->nlinks; i++) {
-            if (d->links[i].type != LINK_DUPLICATE) continue;
+            if (d->links[i].type != LINK_DUPLICATE || !eval_link_is_truth(rs, &d->links[i])) continue;
             int64_t a = index_find(rs->ix, d->links[i].src_key);
             int64_t b = index_find(rs->ix, d->links[i].dst_key);
             if (a >= 0 && b >= 0) uf_union(rs->group, (uint32_t)a, (uint32_t)b);
@@ -133,8 +131,11 @@ static void build_groups(repo_state *rs)
     }
     rs->queries = xmalloc((n ? n : 1) * sizeof *rs->queries);
     rs->gsize = xcalloc(n ? n : 1, sizeof *rs->gsize);
-    for (size_t i = 0; i < n; i++) {   /* the root is the oldest member */
-        uint32_t root = uf_find(rs->group, (uint32_t)i);
+    /* Flatten: every doc points at its root (the oldest member), so worker
+     * threads only read the array. */
+    for (size_t i = 0; i < n; i++) rs->group[i] = uf_find(rs->group, (uint32_t)i);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t root = rs->group[i];
         rs->gsize[root]++;
         if (root != i) rs->queries[rs->nqueries++] = (uint32_t)i;
     }
@@ -151,8 +152,8 @@ static size_t sample_negatives(const repo_state *rs, uint32_t lo, uint32_t hi, s
     size_t cap = hi > lo ? hi - lo : 1, ne = 0, pop = 0;
     uint32_t *elig = xmalloc(cap * sizeof *elig);
     for (uint32_t d = lo; d < hi; d++) {
-        uint32_t root = uf_find(rs->group, d);
-        if (root != d || window_lo(rs, d) >= d) continue;   /* a known duplicate, or no candidate */
+        uint32_t root = rs->group[d];
+        if (root != d || eval_window_lo(rs, d) >= d) continue;   /* a known duplicate, or no candidate */
         pop++;
         if (rs->gsize[root] == 1) elig[ne++] = d;
     }
@@ -173,11 +174,11 @@ static void build_related(repo_state *rs)
     uint32_t(*e)[2] = xmalloc((d->nlinks ? d->nlinks : 1) * sizeof *e);
     size_t ne = 0;
     for (size_t i = 0; i < d->nlinks; i++) {
-        if (d->links[i].type != LINK_RELATED) continue;
+        if (d->links[i].type != LINK_RELATED || !eval_link_is_truth(rs, &d->links[i])) continue;
         int64_t a = index_find(rs->ix, d->links[i].src_key), b = index_find(rs->ix, d->links[i].dst_key);
         if (a < 0 || b < 0 || a == b) continue;
         uint32_t q = (uint32_t)(a > b ? a : b), c = (uint32_t)(a > b ? b : a);
-        if (is_target(rs, q, c)) continue;
+        if (eval_is_target(rs, q, c)) continue;
         e[ne][0] = q;
         e[ne][1] = c;
         rs->rel_off[q + 1]++;
@@ -229,6 +230,7 @@ static int repo_prepare(const eval_data *d, const eval_opts *o, int with_base, r
     memset(rs, 0, sizeof *rs);
     rs->d = d;
     rs->window_days = o->window_days;
+    for (size_t i = 0; i < d->nlinks && !rs->typed; i++) rs->typed = typed_link(&d->links[i]);
     for (size_t i = 1; i < d->nitems; i++)
         if (d->items[i].created_at < d->items[i - 1].created_at)
             return dp_fail(err, "%s: items are not sorted by creation time", d->name);
@@ -251,7 +253,7 @@ static int repo_prepare(const eval_data *d, const eval_opts *o, int with_base, r
 
 /* ---- worker threads ------------------------------------------------------ */
 
-typedef enum { JOB_COLLECT, JOB_EVAL, JOB_RELATED, JOB_NEG } job_kind;
+typedef enum { JOB_COLLECT, JOB_EVAL, JOB_RELATED } job_kind;
 
 typedef struct job {
     job_kind kind;
@@ -264,14 +266,14 @@ typedef struct job {
     /* outputs, one slot per query */
     match_hit **pools;          /* JOB_COLLECT: pool rows */
     size_t *npool;
-    eval_query *res;            /* JOB_EVAL / JOB_RELATED / JOB_NEG */
+    eval_query *res;            /* JOB_EVAL / JOB_RELATED */
 } job;
 
 static int rank_of_target(const repo_state *rs, int related, uint32_t qdoc, const uint32_t *docs,
                           size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (related ? is_related(rs, qdoc, docs[i]) : is_target(rs, qdoc, docs[i]))
+        if (related ? is_related(rs, qdoc, docs[i]) : eval_is_target(rs, qdoc, docs[i]))
             return (int)i + 1;
     return 0;
 }
@@ -283,7 +285,7 @@ static int full_rank(const repo_state *rs, const index_query *q, uint32_t qdoc, 
 {
     double best = -1;
     for (uint32_t c = lo; c < qdoc; c++)
-        if (is_target(rs, qdoc, c)) {
+        if (eval_is_target(rs, qdoc, c)) {
             double s = index_score(rs->ix, q, c);
             if (s > best) {
                 best = s;
@@ -296,36 +298,10 @@ static int full_rank(const repo_state *rs, const index_query *q, uint32_t qdoc, 
     return rank;
 }
 
-static void top_of(const repo_state *rs, uint32_t qdoc, const match_hit *hits, size_t n,
-                   eval_query *r)
-{
-    r->ntop = (int)(n < MATCH_CALIB_TOP ? n : MATCH_CALIB_TOP);
-    for (int k = 0; k < r->ntop; k++) {
-        r->top_prob[k] = hits[k].prob;
-        r->top_true[k] = (unsigned char)is_target(rs, qdoc, hits[k].doc);
-        r->top_same_kind[k] =
-            (unsigned char)(index_item(rs->ix, qdoc)->kind == index_item(rs->ix, hits[k].doc)->kind);
-    }
-}
-
-static void neg_one(const repo_state *rs, uint32_t qdoc, const match_hit *hits, size_t n,
-                    eval_query *r)
-{
-    top_of(rs, qdoc, hits, n, r);
-    const item *qi = &rs->d->items[qdoc];
-    r->key = xstrdup(qi->key);
-    r->query_title = xstrdup(qi->title);
-    r->created_at = qi->created_at;
-    if (n) {
-        r->target = xstrdup(rs->d->items[hits[0].doc].key);
-        r->target_title = xstrdup(rs->d->items[hits[0].doc].title);
-    }
-}
-
 static void eval_one(job *jb, size_t i)
 {
     const repo_state *rs = jb->rs;
-    uint32_t qdoc = jb->queries[i], lo = window_lo(rs, qdoc);
+    uint32_t qdoc = jb->queries[i], lo = eval_window_lo(rs, qdoc);
     int related = jb->kind == JOB_RELATED;
     match_query mq;
     match_query_from_doc(jb->ctx, qdoc, &mq);
@@ -339,11 +315,6 @@ static void eval_one(job *jb, size_t i)
         return;
     }
     eval_query *r = &jb->res[i];
-    if (jb->kind == JOB_NEG) {   /* every suggestion is false: only the decisions matter */
-        neg_one(rs, qdoc, hits, n, r);
-        match_query_free(&mq);
-        return;
-    }
     uint32_t docs[MATCH_POOL];
     for (size_t k = 0; k < n; k++) docs[k] = hits[k].doc;
     r->rank = rank_of_target(rs, related, qdoc, docs, n);
@@ -355,7 +326,6 @@ static void eval_one(job *jb, size_t i)
     r->base_rank = rank_of_target(rs, related, qdoc, docs, bn);
     index_query_free(&bq);
     if (!related) {
-        top_of(rs, qdoc, hits, n, r);
         uint32_t target = UINT32_MAX;
         if (r->rank) {
             target = hits[r->rank - 1].doc;
@@ -412,7 +382,7 @@ static void collect(const repo_state *rs, const uint32_t *queries, size_t n, int
     for (size_t i = 0; i < n; i++) {   /* in query order: deterministic */
         unsigned char lab[MATCH_POOL];
         for (size_t k = 0; k < jb.npool[i]; k++)
-            lab[k] = (unsigned char)is_target(rs, queries[i], jb.pools[i][k].doc);
+            lab[k] = (unsigned char)eval_is_target(rs, queries[i], jb.pools[i][k].doc);
         match_trainset_add_query(ts, rs->d->items[queries[i]].created_at, jb.pools[i], lab,
                                  jb.npool[i], dup, weight);
         free(jb.pools[i]);
@@ -458,6 +428,16 @@ int eval_collect_trainset(const eval_data *d, const eval_opts *o, match_trainset
     return DP_OK;
 }
 
+int eval_collect_judgeset(const eval_data *d, const eval_opts *o, const match_model *m,
+                          match_judgeset *js, dp_err *err)
+{
+    repo_state rs;
+    if (repo_prepare(d, o, 0, &rs, err) != DP_OK) return DP_ERR;
+    int rc = eval_collect_judgeset_rs(&rs, m, 0, (uint32_t)d->nitems, o->threads, js);
+    repo_free(&rs);
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 void eval_metrics_compute(const int *ranks, size_t n, eval_metrics *out)
@@ -487,82 +467,6 @@ static void metrics_of(const eval_query *q, size_t n, eval_metrics *learned, eva
     free(b);
 }
 
-/* Confidence level of a suggestion, and whether it is `duplicate . high`. */
-static int level_of(const match_model *m, double prob, int same_kind, int *dup_high)
-{
-    const char *rel, *conf;
-    match_decide(m, prob, same_kind, &rel, &conf);
-    int lvl = !strcmp(conf, "high") ? EVAL_HIGH : !strcmp(conf, "medium") ? EVAL_MEDIUM : EVAL_LOW;
-    *dup_high = !strcmp(rel, "duplicate") && lvl == EVAL_HIGH;
-    return lvl;
-}
-
-static int bin_of(double prob)
-{
-    int bin = (int)(prob * EVAL_BINS);
-    return bin >= EVAL_BINS ? EVAL_BINS - 1 : bin < 0 ? 0 : bin;
-}
-
-/* Tallies the suggestions of queries q[0..n), each weighing w, into the
- * all-queries tables; returns how many queries got a duplicate . high. */
-static size_t tally_all(eval_result *r, const eval_query *q, size_t n, double w, double psum[])
-{
-    size_t flagged = 0;
-    for (size_t i = 0; i < n; i++) {
-        int any = 0;
-        for (int k = 0; k < q[i].ntop; k++) {
-            int dh, lvl = level_of(&r->model, q[i].top_prob[k], q[i].top_same_kind[k], &dh), b = bin_of(q[i].top_prob[k]);
-            r->all_level_pairs[lvl] += w;
-            r->all_level_true[lvl] += w * q[i].top_true[k];
-            if (dh) r->all_high_pairs += w;
-            any |= dh;
-            r->all_bin_pairs[b] += w;
-            r->all_bin_true[b] += w * q[i].top_true[k];
-            psum[b] += w * q[i].top_prob[k];
-        }
-        flagged += (size_t)any;
-    }
-    return flagged;
-}
-
-static void decision_metrics(eval_result *r)
-{
-    double psum[EVAL_BINS] = {0}, apsum[EVAL_BINS] = {0};
-    for (size_t i = 0; i < r->nq; i++) {
-        const eval_query *q = &r->q[i];
-        int caught = 0;
-        for (int k = 0; k < q->ntop; k++) {
-            int dh, lvl = level_of(&r->model, q->top_prob[k], q->top_same_kind[k], &dh), bin = bin_of(q->top_prob[k]);
-            r->level_pairs[lvl]++;
-            r->level_true[lvl] += q->top_true[k];
-            if (dh) {
-                r->high_pairs++;
-                r->high_true += q->top_true[k];
-                if (q->top_true[k]) caught = 1;
-            }
-            r->bin_pairs[bin]++;
-            r->bin_true[bin] += q->top_true[k];
-            psum[bin] += q->top_prob[k];
-        }
-        r->high_caught += (size_t)caught;
-    }
-    r->high_precision = r->high_pairs ? (double)r->high_true / (double)r->high_pairs : 0;
-    r->high_recall = r->nq ? (double)r->high_caught / (double)r->nq : 0;
-    for (int b = 0; b < EVAL_BINS; b++)
-        r->bin_prob[b] = r->bin_pairs[b] ? psum[b] / (double)r->bin_pairs[b] : 0;
-    /* all queries: known duplicates weigh 1, each sampled negative stands
-     * for neg_weight issues without a known duplicate */
-    tally_all(r, r->q, r->nq, 1.0, apsum);
-    r->neg_high = tally_all(r, r->neg, r->nneg, r->neg_weight, apsum);
-    r->all_high_precision = r->all_high_pairs > 0 ? (double)r->high_true / r->all_high_pairs : 0;
-    r->all_high_recall = r->high_recall;   /* negatives have nothing to find */
-    r->false_alarm = r->nneg ? (double)r->neg_high / (double)r->nneg : 0;
-    r->base_rate = r->nq + r->neg_population
-                       ? (double)r->nq / (double)(r->nq + r->neg_population) : 0;
-    for (int b = 0; b < EVAL_BINS; b++)
-        r->all_bin_prob[b] = r->all_bin_pairs[b] > 0 ? apsum[b] / r->all_bin_pairs[b] : 0;
-}
-
 /* Trains on the queries before the split when there are enough; otherwise
  * keeps the fallback model. */
 static int train_in_run(const repo_state *rs, const uint32_t *train, size_t ntrain,
@@ -579,6 +483,13 @@ static int train_in_run(const repo_state *rs, const uint32_t *train, size_t ntra
     int rc = match_train(&ts, NULL, &r->model, err);
     match_trainset_free(&ts);
     if (rc != DP_OK) return DP_ERR;
+    /* the judge, on the training period's queries ranked by that model;
+     * too few linked pairs: the fallback's judge */
+    match_judgeset js = {0};
+    eval_collect_judgeset_rs(rs, &r->model, 0, split_doc, o->threads, &js);
+    dp_err jerr;
+    if (match_judge_train(&js, NULL, &r->model, &jerr) != DP_OK) r->model.judge = fallback->judge;
+    match_judgeset_free(&js);
     free(r->model.trained_on);
     r->model.trained_on = xasprintf("%s: %zu queries before the split", rs->d->name, ntrain);
     r->trained_in_run = 1;
@@ -633,22 +544,15 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *r, dp_err *err
     while (ntrain && first < nrel && rq[first] <= cut) first++;
     eval_query *rel = xcalloc(nrel - first + 1, sizeof *rel);
     rank_queries(&rs, &ctx, JOB_RELATED, rq + first, nrel - first, o->threads, rel);
-    /* no-duplicate queries of the test period (LOPO: all of it) */
-    uint32_t *neg;
-    r->nneg = sample_negatives(&rs, ntrain ? split_doc : 0, (uint32_t)d->nitems, o->negatives,
-                               &neg, &r->neg_population);
-    r->neg_weight = r->nneg ? (double)r->neg_population / (double)r->nneg : 0;
-    r->neg = xcalloc(r->nneg ? r->nneg : 1, sizeof *r->neg);
-    rank_queries(&rs, &ctx, JOB_NEG, neg, r->nneg, o->threads, r->neg);
-    free(neg);
+    /* the judgment of every item of the test period as a query */
+    eval_judge_run(&rs, &ctx, ntrain ? split_doc : 0, o->threads, o->dump, r);
     double el = dp_now() - t0;
     r->seconds_rank = el;
-    r->qps = el > 0 ? (double)(r->nq + nrel - first + r->nneg) / el : 0;
+    r->qps = el > 0 ? (double)(r->nq + nrel - first + r->judgment.queries) / el : 0;
     match_ctx_free(&ctx);
 
     metrics_of(r->q, r->nq, &r->learned, &r->base);
     metrics_of(rel, nrel - first, &r->rel_learned, &r->rel_base);
-    decision_metrics(r);
     free(rel);
     free(rq);
     free(qs);
@@ -669,8 +573,14 @@ static void queries_free(eval_query *q, size_t n)
 
 void eval_result_free(eval_result *r)
 {
+    for (size_t i = 0; i < r->judgment.nunlinked; i++) {
+        eval_pair_note *u = &r->judgment.unlinked[i];
+        free(u->query);
+        free(u->cand);
+        free(u->query_title);
+        free(u->cand_title);
+    }
     queries_free(r->q, r->nq);
-    queries_free(r->neg, r->nneg);
     free(r->repo);
     free(r->model_desc);
     match_model_free(&r->model);

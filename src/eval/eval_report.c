@@ -100,6 +100,67 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
+/* The headline numbers of the judgment (see eval.h for their meaning). */
+typedef struct jnum {
+    double dup_high_precision, dup_high_recall, dup_high_precision_all;
+    double rel_high_precision, rel_high_recall, rel_high_precision_any_kind;
+} jnum;
+
+static void judgment_numbers(const eval_judgment *j, jnum *n)
+{
+    const int D = RELATION_DUPLICATE, R = RELATION_RELATED, H = EVAL_HIGH;
+    n->dup_high_precision = ratio((double)j->correct[D][H], (double)j->linked[D][H]);
+    n->dup_high_precision_all = ratio((double)j->correct[D][H], (double)j->shown[D][H]);
+    n->dup_high_recall = ratio((double)j->dup_caught[H], (double)j->dup_queries);
+    n->rel_high_precision = ratio((double)j->correct_ii[H], (double)j->linked_ii[H]);
+    n->rel_high_precision_any_kind = ratio((double)j->correct[R][H], (double)j->linked[R][H]);
+    n->rel_high_recall = ratio((double)j->rel_caught[H], (double)j->rel_queries);
+}
+
+static const char *const level_names[EVAL_LEVELS] = {"high", "medium", "low"};
+
+static void judgment_text(const eval_result *r, FILE *out)
+{
+    const eval_judgment *j = &r->judgment;
+    jnum n;
+    judgment_numbers(j, &n);
+    fprintf(out, "\njudgment: %zu queries (every item of the test period), %zu pairs shown "
+                 "(top %d each), truth from links\n", j->queries, j->pairs, MATCH_CALIB_TOP);
+    fprintf(out, "  duplicate · high: precision %.3f (link truth, Relates left out), "
+                 "%.3f over every pair shown (unlinked = wrong); recall %.3f (%zu/%zu "
+                 "queries with a known duplicate)\n", n.dup_high_precision,
+            n.dup_high_precision_all, n.dup_high_recall, j->dup_caught[EVAL_HIGH], j->dup_queries);
+    fprintf(out, "  related · high: precision %.3f on issue/issue pairs (%.3f all kinds; "
+                 "Relates counts as related); recall %.3f (%zu/%zu queries with a related item)\n",
+            n.rel_high_precision, n.rel_high_precision_any_kind, n.rel_high_recall,
+            j->rel_caught[EVAL_HIGH], j->rel_queries);
+    fprintf(out, "  %-12s %-7s %8s %8s %9s %9s\n", "shown", "level", "pairs", "linked", "precision",
+            "all");
+    for (int rel = RELATION_DUPLICATE; rel >= RELATION_NONE; rel--)
+        for (int l = 0; l < EVAL_LEVELS; l++) {
+            double all = rel == RELATION_NONE ? ratio((double)j->correct_all_none[l], (double)j->shown[rel][l])
+                                              : ratio((double)j->correct[rel][l], (double)j->shown[rel][l]);
+            fprintf(out, "  %-12s %-7s %8zu %8zu %9.3f %9.3f\n", relation_name((relation_kind)rel),
+                    level_names[l], j->shown[rel][l], j->linked[rel][l],
+                    ratio((double)j->correct[rel][l], (double)j->linked[rel][l]), all);
+        }
+    fprintf(out, "  confusion (rows: truth, columns: shown; unlinked = not_related, Relates out)\n"
+                 "  %-12s %12s %12s %12s\n", "", "duplicate", "related", "not_related");
+    for (int t = RELATION_DUPLICATE; t >= RELATION_NONE; t--)
+        fprintf(out, "  %-12s %12zu %12zu %12zu\n", relation_name((relation_kind)t),
+                j->confusion[t][RELATION_DUPLICATE], j->confusion[t][RELATION_RELATED],
+                j->confusion[t][RELATION_NONE]);
+    size_t rel_total = 0;
+    for (int rel = 0; rel < RELATION_COUNT; rel++)
+        for (int l = 0; l < EVAL_LEVELS; l++) rel_total += j->relates[rel][l];
+    fprintf(out, "  Relates-linked pairs (%zu): shown duplicate %zu, related %zu, not related %zu\n",
+            rel_total, j->relates[RELATION_DUPLICATE][0] + j->relates[RELATION_DUPLICATE][1] + j->relates[RELATION_DUPLICATE][2],
+            j->relates[RELATION_RELATED][0] + j->relates[RELATION_RELATED][1] + j->relates[RELATION_RELATED][2],
+            j->relates[RELATION_NONE][0] + j->relates[RELATION_NONE][1] + j->relates[RELATION_NONE][2]);
+    fprintf(out, "queue: share of true duplicates among the top pairs shown as duplicates, by "
+                 "value: @20 %.3f, @50 %.3f, @100 %.3f\n", j->queue_at[0], j->queue_at[1], j->queue_at[2]);
+}
+
 void eval_report_text(const eval_result *r, FILE *out)
 {
     char d[16] = "-";
@@ -118,29 +179,8 @@ void eval_report_text(const eval_result *r, FILE *out)
     fprintf(out, "\nrelated links (%zu queries)      R@1    R@5   R@10   R@20    MRR\n", r->rel_learned.n);
     metrics_line(out, "learned", &r->rel_learned);
     metrics_line(out, "bm25 baseline", &r->rel_base);
-    static const char *lv[EVAL_LEVELS] = {"high", "medium", "low"};
-    fprintf(out, "\non known duplicates (%zu test queries, each has a true answer):\n", r->nq);
-    fprintf(out, "duplicate · high: precision %.3f (%zu/%zu pairs), recall %.3f (%zu/%zu queries)\n",
-            r->high_precision, r->high_true, r->high_pairs, r->high_recall, r->high_caught, r->nq);
-    fprintf(out, "calibration, known duplicates (top %d suggestions per query): share that are "
-            "true duplicates\n", MATCH_CALIB_TOP);
-    for (int l = 0; l < EVAL_LEVELS; l++)
-        fprintf(out, "  %-7s %6zu pairs  %6.3f\n", lv[l], r->level_pairs[l],
-                r->level_pairs[l] ? (double)r->level_true[l] / (double)r->level_pairs[l] : 0.0);
-    fprintf(out, "\non all queries (what a maintainer sees): the %zu known duplicates and the %zu "
-            "issues\nwithout a known duplicate of the test period (%zu sampled, each weighing "
-            "%.2f; base rate %.3f):\n", r->nq, r->neg_population, r->nneg, r->neg_weight,
-            r->base_rate);
-    fprintf(out, "duplicate · high: precision %.3f (%zu/%.0f pairs), recall %.3f; "
-            "%.1f%% of issues without a duplicate get one (%zu/%zu sampled)\n",
-            r->all_high_precision, r->high_true, r->all_high_pairs, r->all_high_recall,
-            100 * r->false_alarm, r->neg_high, r->nneg);
-    fprintf(out, "calibration, all queries (top %d suggestions per query, pairs weighted): "
-            "share that are true duplicates\n", MATCH_CALIB_TOP);
-    for (int l = 0; l < EVAL_LEVELS; l++)
-        fprintf(out, "  %-7s %8.0f pairs  %6.3f\n", lv[l], r->all_level_pairs[l],
-                ratio(r->all_level_true[l], r->all_level_pairs[l]));
-    fprintf(out, "\nspeed: index %.2fs, training %.2fs, ranking %.2fs (%.0f queries/s)\n",
+    judgment_text(r, out);
+    fprintf(out, "\nspeed: index %.2fs, training %.2fs, ranking and judging %.2fs (%.0f queries/s)\n",
             r->seconds_index, r->seconds_train, r->seconds_rank, r->qps);
 }
 
@@ -153,27 +193,90 @@ static json_t *metrics_json(const eval_metrics *m)
                      "recall@20", m->recall[3], "mrr", m->mrr);
 }
 
-static int prob_desc(const void *a, const void *b)
+/* Counts per relation shown and level: {"duplicate": {"high": n, ...}, ...}. */
+static json_t *by_relation_level(const size_t v[RELATION_COUNT][EVAL_LEVELS])
 {
-    const eval_query *x = *(eval_query *const *)a, *y = *(eval_query *const *)b;
-    double px = x->ntop ? x->top_prob[0] : 0, py_ = y->ntop ? y->top_prob[0] : 0;
-    if (px != py_) return px > py_ ? -1 : 1;
-    return strcmp(x->key, y->key);
+    json_t *o = json_object();
+    for (int rel = RELATION_DUPLICATE; rel >= RELATION_NONE; rel--) {
+        json_t *l = json_object();
+        for (int k = 0; k < EVAL_LEVELS; k++) json_object_set_new(l, level_names[k], json_integer((json_int_t)v[rel][k]));
+        json_object_set_new(o, relation_name((relation_kind)rel), l);
+    }
+    return o;
 }
 
-/* The EVAL_WORST sampled no-duplicate queries whose top suggestion is the
- * most probable: where the ranker (or the ground truth) is wrong. Owned,
- * NULL-terminated. */
-static const eval_query **false_alarms(const eval_result *r)
+/* The keys issue readers rely on: judgment.duplicate_high_precision,
+ * judgment.duplicate_high_recall, judgment.related_high_precision,
+ * judgment.related_high_recall, judgment.duplicate_high_precision_all,
+ * judgment.relates, judgment.confusion (truth -> shown), and
+ * queue.precision_at_20/50/100; plus the full tables behind them. */
+static void judgment_json(const eval_result *r, json_t *root)
 {
-    const eval_query **v = xmalloc((r->nneg + 1) * sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < r->nneg; i++)
-        if (r->neg[i].ntop) v[n++] = &r->neg[i];
-    qsort(v, n, sizeof *v, prob_desc);
-    if (n > EVAL_WORST) n = EVAL_WORST;
-    v[n] = NULL;
-    return v;
+    const eval_judgment *j = &r->judgment;
+    jnum n;
+    judgment_numbers(j, &n);
+    json_t *o = json_object();
+    json_object_set_new(o, "queries", json_integer((json_int_t)j->queries));
+    json_object_set_new(o, "pairs", json_integer((json_int_t)j->pairs));
+    json_object_set_new(o, "duplicate_high_precision", json_real(n.dup_high_precision));
+    json_object_set_new(o, "duplicate_high_recall", json_real(n.dup_high_recall));
+    json_object_set_new(o, "related_high_precision", json_real(n.rel_high_precision));
+    json_object_set_new(o, "related_high_recall", json_real(n.rel_high_recall));
+    json_object_set_new(o, "duplicate_high_precision_all", json_real(n.dup_high_precision_all));
+    json_object_set_new(o, "related_high_precision_any_kind", json_real(n.rel_high_precision_any_kind));
+    json_object_set_new(o, "relates", by_relation_level(j->relates));
+    json_t *conf = json_object();
+    for (int t = RELATION_DUPLICATE; t >= RELATION_NONE; t--) {
+        json_t *row = json_object();
+        for (int sh = RELATION_DUPLICATE; sh >= RELATION_NONE; sh--)
+            json_object_set_new(row, relation_name((relation_kind)sh), json_integer((json_int_t)j->confusion[t][sh]));
+        json_object_set_new(conf, relation_name((relation_kind)t), row);
+    }
+    json_object_set_new(o, "confusion", conf);
+    json_object_set_new(o, "shown", by_relation_level(j->shown));
+    json_object_set_new(o, "linked", by_relation_level(j->linked));
+    json_object_set_new(o, "correct", by_relation_level(j->correct));
+    json_t *rec = json_object();
+    for (int k = 0; k < EVAL_LEVELS; k++)
+        json_object_set_new(rec, level_names[k],
+                            json_pack("{s:f, s:f}", "duplicate", ratio((double)j->dup_caught[k], (double)j->dup_queries),
+                                      "related", ratio((double)j->rel_caught[k], (double)j->rel_queries)));
+    json_object_set_new(o, "recall_at_or_above", rec);
+    json_object_set_new(o, "queries_with_duplicate", json_integer((json_int_t)j->dup_queries));
+    json_object_set_new(o, "queries_with_related", json_integer((json_int_t)j->rel_queries));
+    json_t *rel = json_object();
+    static const char *const rn[2] = {"duplicate", "related"};
+    for (int k = 0; k < 2; k++) {
+        json_t *bins = json_array();
+        for (int b = 0; b < EVAL_BINS; b++)
+            if (j->rbin_n[k][b])
+                json_array_append_new(bins, json_pack("{s:f, s:f, s:I, s:f}", "from", (double)b / EVAL_BINS,
+                                                      "mean_prob", j->rbin_p[k][b] / (double)j->rbin_n[k][b],
+                                                      "pairs", (json_int_t)j->rbin_n[k][b], "share_true",
+                                                      j->rbin_true[k][b] / (double)j->rbin_n[k][b]));
+        json_object_set_new(rel, rn[k], bins);
+    }
+    json_object_set_new(o, "reliability", rel);
+    json_t *cuts = json_object();
+    for (int k = RELATION_DUPLICATE; k >= RELATION_NONE; k--)
+        json_object_set_new(cuts, relation_name((relation_kind)k),
+                            json_pack("{s:f, s:f}", "high", r->model.judge.thr_high[k], "medium",
+                                      r->model.judge.thr_medium[k]));
+    json_object_set_new(o, "cutoffs", cuts);
+    json_object_set_new(o, "link_rate", json_real(match_judge_link_rate(&r->model.judge)));
+    json_t *ul = json_array();
+    for (size_t i = 0; i < j->nunlinked; i++) {
+        const eval_pair_note *u = &j->unlinked[i];
+        json_array_append_new(ul, json_pack("{s:s, s:s, s:s, s:s, s:f}", "query", u->query, "title", u->query_title,
+                                            "candidate", u->cand, "candidate_title", u->cand_title, "prob", u->prob));
+    }
+    json_object_set_new(o, "unlinked_duplicates", ul);
+    json_object_set_new(root, "judgment", o);
+    json_object_set_new(root, "queue", json_pack("{s:f, s:f, s:f, s:I, s:I, s:I}", "precision_at_20", j->queue_at[0],
+                                                 "precision_at_50", j->queue_at[1], "precision_at_100",
+                                                 j->queue_at[2], "pairs_at_20", (json_int_t)j->queue_n[0],
+                                                 "pairs_at_50", (json_int_t)j->queue_n[1], "pairs_at_100",
+                                                 (json_int_t)j->queue_n[2]));
 }
 
 char *eval_report_json(const eval_result *r)
@@ -191,48 +294,7 @@ char *eval_report_json(const eval_result *r)
     json_object_set_new(o, "baseline", metrics_json(&r->base));
     json_object_set_new(o, "related_learned", metrics_json(&r->rel_learned));
     json_object_set_new(o, "related_baseline", metrics_json(&r->rel_base));
-    json_object_set_new(o, "high", json_pack("{s:f, s:f, s:I, s:I}", "precision", r->high_precision,
-                                             "recall", r->high_recall, "pairs",
-                                             (json_int_t)r->high_pairs, "true", (json_int_t)r->high_true));
-    static const char *lv[EVAL_LEVELS] = {"high", "medium", "low"};
-    json_t *cal = json_array();
-    for (int l = 0; l < EVAL_LEVELS; l++)
-        json_array_append_new(cal, json_pack("{s:s, s:I, s:I}", "confidence", lv[l], "pairs",
-                                             (json_int_t)r->level_pairs[l], "true",
-                                             (json_int_t)r->level_true[l]));
-    json_object_set_new(o, "calibration", cal);
-    json_object_set_new(o, "negatives",
-                        json_pack("{s:I, s:I, s:f, s:f}", "sampled", (json_int_t)r->nneg,
-                                  "population", (json_int_t)r->neg_population, "weight",
-                                  r->neg_weight, "base_rate", r->base_rate));
-    json_object_set_new(o, "high_all",
-                        json_pack("{s:f, s:f, s:f, s:I, s:f, s:I}", "precision",
-                                  r->all_high_precision, "recall", r->all_high_recall, "pairs",
-                                  r->all_high_pairs, "true", (json_int_t)r->high_true,
-                                  "false_alarm", r->false_alarm, "negatives_flagged",
-                                  (json_int_t)r->neg_high));
-    json_t *cala = json_array();
-    for (int l = 0; l < EVAL_LEVELS; l++)
-        json_array_append_new(cala, json_pack("{s:s, s:f, s:f}", "confidence", lv[l], "pairs",
-                                              r->all_level_pairs[l], "true", r->all_level_true[l]));
-    json_object_set_new(o, "calibration_all", cala);
-    json_t *bins = json_array();
-    for (int b = 0; b < EVAL_BINS; b++)
-        json_array_append_new(bins, json_pack("{s:f, s:f, s:f, s:f, s:f}", "from",
-                                              (double)b / EVAL_BINS, "to",
-                                              (double)(b + 1) / EVAL_BINS, "mean_prob",
-                                              r->all_bin_prob[b], "pairs", r->all_bin_pairs[b],
-                                              "true", r->all_bin_true[b]));
-    json_object_set_new(o, "calibration_bins_all", bins);
-    const eval_query **fa = false_alarms(r);
-    json_t *fal = json_array();
-    for (size_t i = 0; fa[i]; i++)
-        json_array_append_new(fal, json_pack("{s:s, s:s?, s:s?, s:s?, s:f}", "query", fa[i]->key,
-                                             "title", fa[i]->query_title, "suggestion",
-                                             fa[i]->target, "suggestion_title",
-                                             fa[i]->target_title, "prob", fa[i]->top_prob[0]));
-    free(fa);
-    json_object_set_new(o, "no_duplicate_top", fal);
+    judgment_json(r, o);
     json_object_set_new(o, "seconds", json_pack("{s:f, s:f, s:f}", "index", r->seconds_index,
                                                 "train", r->seconds_train, "rank", r->seconds_rank));
     json_object_set_new(o, "queries_per_second", json_real(r->qps));
@@ -327,30 +389,31 @@ static void svg_recall(FILE *f, const eval_result *r)
     fprintf(f, "</svg>\n");
 }
 
-/* Reliability diagram: per probability bin, predicted (x) against the
- * share of true duplicates (y); all: over all queries (weighted pairs). */
-static void svg_calibration(FILE *f, const eval_result *r, int all)
+/* Reliability diagram of one relation (k: 0 duplicate, 1 related): per
+ * bin of the probability shown (given related at all), against the share
+ * of linked pairs that have that relation; the high cut-off in red. */
+static void svg_reliability(FILE *f, const eval_result *r, int k)
 {
+    const eval_judgment *j = &r->judgment;
+    static const char *const name[2] = {"duplicate", "related"};
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"310\" "
-               "role=\"img\" aria-label=\"calibration, %s\">\n",
-            all ? "all queries" : "known duplicates");
-    svg_axes(f, "predicted probability", "share true duplicates", 1.0, 5);
+               "role=\"img\" aria-label=\"reliability, %s\">\n", name[k]);
+    svg_axes(f, "probability shown", k ? "share related" : "share duplicates", 1.0, 5);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" "
                "stroke-dasharray=\"4 3\"/>\n", px(0, 1), py(0), px(1, 1), py(1));
     for (int b = 0; b < EVAL_BINS; b++) {
-        double n = all ? r->all_bin_pairs[b] : (double)r->bin_pairs[b];
+        double n = (double)j->rbin_n[k][b];
         if (n <= 0) continue;
-        double share = (all ? r->all_bin_true[b] : (double)r->bin_true[b]) / n;
+        double share = j->rbin_true[k][b] / n;
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#1f6feb\" fill-opacity=\"0.7\">"
-                   "<title>%.0f pairs, %.0f%% true</title></circle>\n",
-                px(all ? r->all_bin_prob[b] : r->bin_prob[b], 1), py(share), 3 + log1p(n),
-                n, 100 * share);
+                   "<title>%.0f pairs, %.0f%% %s</title></circle>\n",
+                px(j->rbin_p[k][b] / n, 1), py(share), 3 + log1p(n), n, 100 * share, name[k]);
     }
+    double hi = r->model.judge.thr_high[k ? RELATION_RELATED : RELATION_DUPLICATE];
+    if (hi > 1) hi = 1;
     fprintf(f, "<line x1=\"%.1f\" y1=\"20\" x2=\"%.1f\" y2=\"260\" stroke=\"#d73a4a\"/>"
                "<text x=\"%.1f\" y=\"32\" font-size=\"11\" fill=\"#d73a4a\">high</text>\n",
-            px(r->model.thr_high > 1 ? 1 : r->model.thr_high, 1),
-            px(r->model.thr_high > 1 ? 1 : r->model.thr_high, 1),
-            px(r->model.thr_high > 1 ? 1 : r->model.thr_high, 1) + 4);
+            px(hi, 1), px(hi, 1), px(hi, 1) + 4);
     fprintf(f, "</svg>\n");
 }
 
@@ -400,46 +463,71 @@ static void html_worst(FILE *f, const eval_result *r)
     free(v);
 }
 
-/* The confidence levels, on known duplicates and over all queries. */
-static void html_levels(FILE *f, const eval_result *r)
+static void html_judgment(FILE *f, const eval_result *r)
 {
-    static const char *lv[EVAL_LEVELS] = {"high", "medium", "low"};
-    fprintf(f, "<p><b>All queries</b> (what a maintainer sees): the %zu known duplicates and "
-               "the %zu issues without a known duplicate of the test period (%zu sampled, each "
-               "weighing %.2f; base rate %.3f). <b>duplicate · high</b>: precision %.3f "
-               "(%zu of %.0f pairs), recall %.3f; %.1f%% of issues without a duplicate get "
-               "one.</p>\n", r->nq, r->neg_population, r->nneg, r->neg_weight, r->base_rate,
-            r->all_high_precision, r->high_true, r->all_high_pairs, r->all_high_recall,
-            100 * r->false_alarm);
-    fprintf(f, "<table><tr><th>confidence</th><th>known duplicates: pairs</th><th>true</th>"
-               "<th>all queries: pairs (weighted)</th><th>true</th></tr>\n");
-    for (int l = 0; l < EVAL_LEVELS; l++)
-        fprintf(f, "<tr><th>%s</th><td>%zu</td><td>%.3f</td><td>%.0f</td><td>%.3f</td></tr>\n",
-                lv[l], r->level_pairs[l], ratio((double)r->level_true[l], (double)r->level_pairs[l]),
-                r->all_level_pairs[l], ratio(r->all_level_true[l], r->all_level_pairs[l]));
-    fputs("</table>\n", f);
+    const eval_judgment *j = &r->judgment;
+    jnum n;
+    judgment_numbers(j, &n);
+    fprintf(f, "<h2>Judgment</h2>\n<p>Every item of the test period is a query (%zu); its top %d "
+               "candidates (%zu pairs) are judged as <code>analyze</code> judges them, and each "
+               "pair's relation is compared with the truth its links give. <b>duplicate · high</b>: "
+               "precision %.3f (link truth, Relates left out; %.3f over every pair shown, unlinked "
+               "counted wrong), recall %.3f of %zu queries with a known duplicate. "
+               "<b>related · high</b>: precision %.3f on issue/issue pairs (Relates counts as "
+               "related), recall %.3f. Link rate used for unlinked relations: %.2f.</p>\n",
+            j->queries, MATCH_CALIB_TOP, j->pairs, n.dup_high_precision, n.dup_high_precision_all,
+            n.dup_high_recall, j->dup_queries, n.rel_high_precision, n.rel_high_recall,
+            match_judge_link_rate(&r->model.judge));
+    fputs("<table><caption>Confusion (rows: truth from links; columns: shown; unlinked counts as "
+          "not related, Relates left out)</caption><tr><th></th><th>duplicate</th><th>related</th>"
+          "<th>not related</th></tr>\n", f);
+    for (int t = RELATION_DUPLICATE; t >= RELATION_NONE; t--)
+        fprintf(f, "<tr><th>%s</th><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
+                relation_label((relation_kind)t), j->confusion[t][RELATION_DUPLICATE],
+                j->confusion[t][RELATION_RELATED], j->confusion[t][RELATION_NONE]);
+    fputs("</table>\n<table><caption>Precision and recall by relation and confidence</caption>"
+          "<tr><th>shown</th><th>confidence</th><th>from p</th><th>pairs</th><th>linked</th>"
+          "<th>precision (links)</th><th>precision (all)</th><th>recall at or above</th>"
+          "<th>Relates-linked</th></tr>\n", f);
+    for (int rel = RELATION_DUPLICATE; rel >= RELATION_NONE; rel--)
+        for (int l = 0; l < EVAL_LEVELS; l++) {
+            double cut = l == EVAL_HIGH ? r->model.judge.thr_high[rel]
+                       : l == EVAL_MEDIUM ? r->model.judge.thr_medium[rel] : 0;
+            double all = rel == RELATION_NONE ? ratio((double)j->correct_all_none[l], (double)j->shown[rel][l])
+                                              : ratio((double)j->correct[rel][l], (double)j->shown[rel][l]);
+            double rec = rel == RELATION_DUPLICATE ? ratio((double)j->dup_caught[l], (double)j->dup_queries)
+                       : rel == RELATION_RELATED ? ratio((double)j->rel_caught[l], (double)j->rel_queries) : 0;
+            fprintf(f, "<tr><th>%s</th><td>%s</td><td>%.3f</td><td>%zu</td><td>%zu</td><td>%.3f</td>"
+                       "<td>%.3f</td><td>%s%.3f</td><td>%zu</td></tr>\n",
+                    relation_label((relation_kind)rel), level_names[l], cut > 1 ? 1.0 : cut, j->shown[rel][l],
+                    j->linked[rel][l], ratio((double)j->correct[rel][l], (double)j->linked[rel][l]), all,
+                    rel == RELATION_NONE ? "-" : "", rec, j->relates[rel][l]);
+        }
+    fprintf(f, "</table>\n<p><b>Queue</b>: of the pairs shown as duplicates, in value order, the "
+               "share with a duplicate link: top 20 %.3f, top 50 %.3f, top 100 %.3f.</p>\n",
+            j->queue_at[0], j->queue_at[1], j->queue_at[2]);
 }
 
-static void html_false_alarms(FILE *f, const eval_result *r)
+static void html_unlinked(FILE *f, const eval_result *r)
 {
-    const eval_query **v = false_alarms(r);
-    fprintf(f, "<h2>Issues without a known duplicate, most confident suggestion first</h2>\n"
-               "<p>Counted as false above; some are duplicates nobody linked.</p>\n"
-               "<table><tr><th>issue</th><th>title</th><th>suggestion</th><th>title</th>"
+    const eval_judgment *j = &r->judgment;
+    fprintf(f, "<h2>The most probable duplicates no link confirms</h2>\n"
+               "<p>Counted as wrong in the strict view; many are duplicates nobody linked.</p>\n"
+               "<table><tr><th>query</th><th>title</th><th>candidate</th><th>title</th>"
                "<th>probability</th></tr>\n");
-    for (size_t i = 0; v[i]; i++) {
+    for (size_t i = 0; i < j->nunlinked; i++) {
+        const eval_pair_note *u = &j->unlinked[i];
         fputs("<tr><td>", f);
-        html_esc(f, v[i]->key);
+        html_esc(f, u->query);
         fputs("</td><td>", f);
-        html_esc(f, v[i]->query_title);
+        html_esc(f, u->query_title);
         fputs("</td><td>", f);
-        html_esc(f, v[i]->target);
+        html_esc(f, u->cand);
         fputs("</td><td>", f);
-        html_esc(f, v[i]->target_title);
-        fprintf(f, "</td><td>%.3f</td></tr>\n", v[i]->top_prob[0]);
+        html_esc(f, u->cand_title);
+        fprintf(f, "</td><td>%.3f</td></tr>\n", u->prob);
     }
     fputs("</table>\n", f);
-    free(v);
 }
 
 int eval_report_html(const eval_result *r, const char *path, dp_err *err)
@@ -449,7 +537,7 @@ int eval_report_html(const eval_result *r, const char *path, dp_err *err)
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>doppel eval: ", f);
     html_esc(f, r->repo);
     fputs("</title>\n<style>body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;"
-          "padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid "
+          "padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}caption{text-align:left;font-weight:600;padding:4px 0}td,th{border:1px solid "
           "#ddd;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}"
           ".charts{display:flex;flex-wrap:wrap;gap:2em}</style></head><body>\n<h1>doppel eval: ", f);
     html_esc(f, r->repo);
@@ -462,22 +550,18 @@ int eval_report_html(const eval_result *r, const char *path, dp_err *err)
     html_metrics_row(f, "BM25 baseline", &r->base);
     html_metrics_row(f, "related: learned", &r->rel_learned);
     html_metrics_row(f, "related: BM25 baseline", &r->rel_base);
-    fprintf(f, "</table>\n<p><b>duplicate · high</b>: precision %.3f (%zu of %zu pairs), "
-               "recall %.3f (%zu of %zu queries). Ranking speed %.0f queries/s.</p>\n",
-            r->high_precision, r->high_true, r->high_pairs, r->high_recall, r->high_caught, r->nq,
-            r->qps);
-    html_levels(f, r);
+    fprintf(f, "</table>\n<p>Ranking and judging speed %.0f queries/s.</p>\n", r->qps);
+    html_judgment(f, r);
     fputs("<div class=\"charts\"><figure><figcaption>Recall@k</figcaption>\n", f);
     svg_recall(f, r);
-    fputs("</figure><figure><figcaption>Calibration on known duplicates (top suggestions of "
-          "queries that have a true answer)</figcaption>\n", f);
-    svg_calibration(f, r, 0);
-    fputs("</figure><figure><figcaption>Calibration over all queries (known duplicates and "
-          "issues without one, weighted to the base rate)</figcaption>\n", f);
-    svg_calibration(f, r, 1);
+    fputs("</figure><figure><figcaption>Reliability: duplicate (probability shown, given "
+          "related at all, against the share of linked pairs that are duplicates)</figcaption>\n", f);
+    svg_reliability(f, r, 0);
+    fputs("</figure><figure><figcaption>Reliability: related</figcaption>\n", f);
+    svg_reliability(f, r, 1);
     fputs("</figure></div>\n", f);
     html_worst(f, r);
-    html_false_alarms(f, r);
+    html_unlinked(f, r);
     fputs("</body></html>\n", f);
     if (fclose(f) != 0) return dp_fail(err, "%s: %s", path, strerror(errno));
     return DP_OK;

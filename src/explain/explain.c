@@ -699,7 +699,7 @@ static char *make_comment(ctx *x, int duplicate)
         add_state_clause(&sb, other);
         sb_adds(&sb, ".\n\n");
         add_evidence(&sb, &x->evidence);
-        if (!item_is_open(other) && explain_closed_fixed(other))
+        if (!item_is_open(other) && item_closed_fixed(other))
             sb_adds(&sb, "Please check whether the fix there solves this for you. ");
         sb_adds(&sb, "If this is a different problem, please say how it differs.");
     } else {

@@ -71,7 +71,4 @@ const char *explain_ref(const char *key, char *buf, size_t n);
 double explain_value(const item *q, const item *c, double prob, int known, int64_t now,
                      sbuf *detail);
 
-/* 1 when a closed item was closed as fixed (see the value formula). */
-int explain_closed_fixed(const item *it);
-
 #endif

@@ -16,21 +16,6 @@
 #define V_ENGAGE 0.15        /* weight of ln(1 + comments + reactions) */
 #define V_KNOWN 0.05         /* already linked: not news; below any closed pair */
 
-/* Resolutions that mean "the problem was fixed". GitHub closes issues as
- * "completed" by default, and closed items from before state_reason existed
- * carry none, so a missing reason counts as fixed too. */
-static const char *const fixed_reasons[] = {"completed", "fixed", "done", "resolved",
-                                            "implemented", "delivered", NULL};
-
-int explain_closed_fixed(const item *it)
-{
-    if (item_is_open(it)) return 0;
-    if (!it->state_reason || !*it->state_reason) return 1;
-    for (const char *const *r = fixed_reasons; *r; r++)
-        if (!strcasecmp(it->state_reason, *r)) return 1;
-    return 0;
-}
-
 static int64_t last_touch(const item *it)
 {
     int64_t t = it->updated_at;
@@ -49,7 +34,7 @@ static double state_factor(const item *q, const item *c, int64_t now, const char
     }
     if (qo || co) {
         const item *closed = qo ? c : q;
-        if (explain_closed_fixed(closed)) {
+        if (item_closed_fixed(closed)) {
             *why = "open vs closed as fixed";
             return V_OPEN_FIXED;
         }

@@ -163,15 +163,14 @@ static int write_item(ictx *c, json_t *obj, item *it, const char *repo_name, con
     if (store_item_upsert(c->st, repo, it, &changed, err) != DP_OK) return DP_ERR;
     if (!changed) return DP_OK;
     c->stats->items_written++;
-    if (!strcmp(kind, "github")) {
-        /* URLs in the text name the repository the data came from, which
-         * --repo may have renamed. */
-        const char *rn = repo_name ? repo_name : c->repo_name;
-        ingest_links_from_text(it->key, it->kind, it->body, rn, "body", links);
-        for (size_t i = 0; i < cv->n; i++)
-            ingest_links_from_text(it->key, it->kind, cv->v[i].body, rn, "comment", links);
-        if (set_label_colors(c, repo, obj, err) != DP_OK) return DP_ERR;
-    }
+    /* References written in the text (Jira keys of the same project on
+     * Jira). URLs in the text name the repository the data came from,
+     * which --repo may have renamed. */
+    const char *rn = repo_name ? repo_name : c->repo_name;
+    ingest_links_from_text(it->key, it->kind, it->body, rn, "body", links);
+    for (size_t i = 0; i < cv->n; i++)
+        ingest_links_from_text(it->key, it->kind, cv->v[i].body, rn, "comment", links);
+    if (!strcmp(kind, "github") && set_label_colors(c, repo, obj, err) != DP_OK) return DP_ERR;
     if (add_comments(c, repo, cv, err) != DP_OK) return DP_ERR;
     return add_links(c, repo, links, err);
 }

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../index/index.h"
+#include "../common/pair.h"
 
 #define MATCH_POOL 100          /* BM25F candidates re-ranked per query */
 #define MATCH_MIN_TRAIN 50      /* fewer known duplicates: use the default model */
@@ -74,6 +75,84 @@ const char *match_feature_name(match_feature f);
 /* Feature id by name, or -1. */
 int match_feature_find(const char *name);
 
+/* Judge features (match_judge.c); names via match_jfeature_name(). */
+typedef enum {
+    /* the ranker's evidence, and a few bends of it a linear judge needs */
+    JF_SCORE = 0,             /* ranker score */
+    JF_MARGIN,                /* score minus the best other score of the pool */
+    JF_MARGIN_POS,            /* max(margin, 0): how clearly it is the best */
+    JF_SCORE_SQ,              /* score^2 / 100 */
+    JF_SCORE_MARGIN,          /* score * margin / 10 */
+    JF_RANK,                  /* 1 / rank among the query's candidates */
+    JF_TITLE_COSINE,
+    JF_TITLE_COSINE_SQ,
+    JF_COSINE,
+    JF_COSINE_SQ,
+    JF_BIGRAM,
+    JF_BIGRAM_SQ,
+    JF_SHARED_IDF,
+    JF_TITLE_OVERLAP,
+    JF_SIGNALS,               /* shared exceptions + frames + errors + paths (log counts) */
+    JF_LABELS,
+    JF_VERSION,               /* an affected version in common */
+    JF_LEN_RATIO,
+    JF_TIME_GAP,
+    JF_KIND_SAME,
+    JF_POPULARITY,
+    /* who filed them, when: a double post is a duplicate, a series is not */
+    JF_SAME_AUTHOR,
+    JF_AUTHOR_10MIN,          /* same author within 10 minutes */
+    JF_AUTHOR_2H,             /* ... within two hours */
+    JF_AUTHOR_1DAY,           /* ... within a day */
+    /* copies: a clone carries the description over to another reporter */
+    JF_COPY_OTHER_AUTHOR,     /* cosine > 0.9, other author */
+    JF_COPY_SAME_AUTHOR,      /* cosine > 0.9, same author */
+    JF_TITLE_SAME,            /* the same title words */
+    JF_TITLE_SAME_OTHER_AUTHOR,
+    /* the text naming items */
+    JF_MENTION_DUP,           /* the query calls the candidate its original ("duplicate of X") */
+    JF_MENTION_FOLLOW,        /* ... its origin ("follow-up to X", "Disabled in X", "backport of X") */
+    JF_MENTION_PLAIN,         /* ... names it otherwise */
+    JF_MENTION_TITLE,         /* the query's title names the candidate */
+    JF_QREF_TITLE,            /* the query's title names some item */
+    JF_CREF_TITLE,            /* the candidate's title names some item */
+    JF_SHARED_REF,            /* log(1 + third items both name): siblings under a parent */
+    JF_TITLE_REFS_DIFFER,     /* both titles name items, none the same ("Backport X" / "Backport Y") */
+    /* titles that differ in what matters */
+    JF_OPPOSITE,              /* an opposite action (enable/disable, add/remove) */
+    JF_VERSION_ONLY,          /* only branch/version words (a backport) */
+    JF_BACKPORT,              /* one says backport/clone/branch where the other does not */
+    JF_SLOT_DIFF,             /* each has a rare word the other lacks (one template, two
+                                 names): min of their idf / log N */
+    /* the candidate as it stood when the query was filed */
+    JF_CAND_OPEN_AT_FILING,
+    JF_CAND_FIXED_BEFORE,     /* closed as fixed before the query was filed */
+    JF_FIX_AGE,               /* log(1 + days from that fix to the query) */
+    JF_CAND_CLOSED_BEFORE,    /* closed otherwise before the query was filed */
+    JF_LATER_VERSION,         /* fixed before, and the query names a later version */
+    JF_VERSIONS_DIFFER,       /* both name affected versions, none shared */
+    JF_VERSIONS_DIFFER_COS,   /* ... times cosine: a clone for another release */
+    JF_FIXED_SCORE,           /* fixed before * score / 10 */
+    JF_OPEN_SCORE,            /* open at filing * score / 10 */
+    JF_COUNT
+} match_jfeature;
+const char *match_jfeature_name(match_jfeature f);
+int match_jfeature_find(const char *name);   /* -1 when unknown */
+
+/* The judge (second stage): a softmax over not related / related /
+ * duplicate on standardised judge features (JF_*, see below), fitted on
+ * the pairs a maintainer is shown with the truth typed links give. */
+typedef struct match_judge_model {
+    int trained;                          /* 0: none (a model from before the judge) */
+    double mean[JF_COUNT], scale[JF_COUNT];
+    double w[RELATION_COUNT][JF_COUNT];   /* row RELATION_NONE stays 0 */
+    double b[RELATION_COUNT];
+    double link_rate;                     /* share of real relations a tracker links (see
+                                             match_judge_probs); 1 = all */
+    double thr_high[RELATION_COUNT];      /* probability of the relation shown at which */
+    double thr_medium[RELATION_COUNT];    /*   confidence is high / medium */
+} match_judge_model;
+
 typedef struct match_model {
     double mean[FEAT_COUNT], scale[FEAT_COUNT];   /* standardisation */
     double w[FEAT_COUNT];
@@ -85,6 +164,7 @@ typedef struct match_model {
     char *trained_on;                 /* description, owned (NULL ok) */
     int64_t trained_at;
     size_t ntrain;                    /* training queries (known duplicates) */
+    match_judge_model judge;
 } match_model;
 
 const match_model *match_model_default(void);          /* static, never freed */
@@ -104,6 +184,8 @@ typedef struct match_ctx {
     size_t nlinks;
     int asof;                   /* 1: only links older than the query count
                                    (eval, training); set after init */
+    const char *repo_name;      /* "owner/name" for issue URLs in text; NULL ok;
+                                   set after init (borrowed) */
     void *priv;                 /* built by match_ctx_init */
 } match_ctx;
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
@@ -174,6 +256,74 @@ void match_decide(const match_model *m, double prob, int same_kind, const char *
 size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], match_feature *out,
                           size_t max);
 
+/* ---- judgment (match_judge.c) ----------------------------------------------
+ * The ranker orders candidates; the judge says what each shown pair is:
+ * duplicate, related, or not related, with a calibrated probability of
+ * each. Judge features (the ranker's evidence plus what separates a
+ * duplicate from a follow-up, clone, backport, regression, sibling or
+ * template twin) read the query as filed and the candidate as it stood when
+ * the query was filed. */
+
+/* What the judge reads of a query once, for all its candidates. */
+typedef struct match_judge_query {
+    text_refs title_refs, refs;   /* items its title / title+body name */
+} match_judge_query;
+void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
+void match_judge_query_free(match_judge_query *jq);
+/* The judge features of hit h, the query's candidate at 1-based rank. */
+void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                          const match_hit *h, int rank, double jf[JF_COUNT]);
+
+/* Calibrated probabilities of the three relations (sum 1). The softmax is
+ * fitted on the pairs of queries whose truth the tracker records (they
+ * carry a typed link), where an unlinked candidate counts as not related.
+ * Trackers leave many real relations unlinked (half of Apache's issues
+ * closed as duplicates name no twin), so "related at all" is divided by
+ * the tracker's link rate before the three are formed:
+ *   any = min(1, (softmax_dup + softmax_related) / link_rate)
+ *   p[DUPLICATE] = any * softmax_dup / (softmax_dup + softmax_related), ...
+ * A model without a trained judge falls back to the ranker's probability
+ * of a duplicate. */
+void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p[RELATION_COUNT]);
+
+/* What a maintainer is shown. Two questions, in order:
+ *  1. Are the two related at all? No when p_any < 0.5: "not related",
+ *     with probability 1 - p_any.
+ *  2. Then duplicate or another relation? Duplicate when it is the likelier
+ *     of the two, and the probability shown is that of the relation given
+ *     that they are related at all -- p[r] / p_any -- which is what the
+ *     tracker's links can confirm or refute (eval measures it so).
+ * Two policies: an issue and a pull request are never duplicates (the pull
+ * request implements or fixes the issue), and a report of a problem fixed
+ * long before (MATCH_REGRESSION_DAYS), or fixed before a later version the
+ * report names, is a possible regression -- related, not a duplicate to
+ * close; given that they are related at all, both are certain.
+ * Confidence: high when the probability reaches judge.thr_high[relation],
+ * medium at thr_medium[relation] (fitted so that held-out pairs shown high
+ * had that relation at least 90% of the time, medium 60%). */
+typedef struct match_judgment {
+    relation_kind relation;
+    confidence_level confidence;
+    double p[RELATION_COUNT];
+    double p_any;               /* related at all: p[DUPLICATE] + p[RELATED] */
+    double p_shown;             /* the confidence's probability (see above) */
+    int regression;             /* a possible regression (see above) */
+    int pr_pair;                /* an issue and a pull request */
+} match_judgment;
+#define MATCH_REGRESSION_DAYS 180   /* fixed this long before the report: a regression */
+#define MATCH_LINK_RATE_MIN 0.5     /* the correction for unlinked relations is at most 2x */
+#define MATCH_HIGH_FLOOR 0.8        /* "high" never below this probability */
+#define MATCH_MEDIUM_FLOOR 0.6      /* "medium" never below this one */
+/* The judge's link rate, clamped to [MATCH_LINK_RATE_MIN, 1]. */
+double match_judge_link_rate(const match_judge_model *j);
+void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const double p[RELATION_COUNT],
+                        match_judgment *out);
+/* The confidence of showing relation rel with probability p. */
+confidence_level match_judge_level(const match_model *m, relation_kind rel, double p);
+/* All of the above for hit h at 1-based rank. */
+void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                     const match_hit *h, int rank, match_judgment *out);
+
 /* ---- training ------------------------------------------------------------
  * A training set is a list of queries, each with its pool of candidates
  * (feature rows) and labels (1 = an earlier member of the query's duplicate
@@ -214,6 +364,10 @@ typedef struct match_train_opts {
     double duplicate_precision; /* target precision of relation "duplicate" over all
                                    queries (0.5: more likely than not); high is always
                                    duplicate */
+    double judge_high;          /* held-out precision of the judge's "high" (0.92: 0.9
+                                   promised, with room for new trackers) */
+    double judge_medium;        /* ... of "medium" (0.65) */
+    double judge_l2;            /* L2 of the judge's softmax (1e-4) */
 } match_train_opts;
 void match_train_opts_default(match_train_opts *o);
 
@@ -230,5 +384,38 @@ void match_train_opts_default(match_train_opts *o);
  * 2 usable known duplicates. */
 int match_train(const match_trainset *ts, const match_train_opts *o, match_model *out,
                 dp_err *err);
+
+/* ---- training the judge (match_judge_train.c) ---------------------------
+ * A judge set holds the judge features of the pairs shown for queries whose
+ * truth the tracker records, each labelled with the relation its links
+ * give (unlinked: not related), plus the tracker's link rate for
+ * duplicates: of the items it closed as duplicates, how many name their
+ * twin with a link. */
+typedef struct match_judgeset {
+    size_t n, cap;
+    double (*jf)[JF_COUNT];
+    unsigned char *label;       /* relation_kind, or MATCH_LABEL_RELATES */
+    int64_t *qtime;             /* when the query was filed (thresholds hold out the latest) */
+    size_t dup_closed, dup_closed_linked;
+} match_judgeset;
+/* Jira's Relates: joins near-duplicates as often as distinct problems, so
+ * the softmax does not learn from it; the related cut-offs count it as
+ * related (as eval does). */
+#define MATCH_LABEL_RELATES RELATION_COUNT
+void match_judgeset_add(match_judgeset *js, int64_t qtime, const double jf[JF_COUNT], int label);
+void match_judgeset_append(match_judgeset *dst, const match_judgeset *src);
+void match_judgeset_free(match_judgeset *js);
+
+/* Fits m->judge on js: the softmax on all rows; the confidence cut-offs on
+ * out-of-fold judgments (4 folds of consecutive query times, each judged
+ * by a softmax fitted on the other three): for duplicate and related, the
+ * lowest probability at which the pairs shown with that relation at or
+ * above it have it (link truth) at least o->judge_high of the time (high),
+ * and the lowest at which the pairs between it and the high cut reach
+ * o->judge_medium (medium), never below MATCH_HIGH_FLOOR /
+ * MATCH_MEDIUM_FLOOR. Not related keeps 0.9 / 0.6. Deterministic. DP_ERR
+ * when js holds too few duplicates or related pairs. */
+int match_judge_train(const match_judgeset *js, const match_train_opts *o, match_model *m,
+                      dp_err *err);
 
 #endif

@@ -11,6 +11,11 @@
  *     platt_a <x>  platt_b <x>  platt_c <x>
  *     thr_duplicate <x>  thr_high <x>  thr_medium <x>
  *     feature <name> <mean> <scale> <weight>
+ *   and, when the model has a judge (match_judge.c):
+ *     judge_link_rate <x>
+ *     judge_bias <related> <duplicate>
+ *     judge_cut <relation> <high> <medium>
+ *     jfeature <name> <mean> <scale> <w_related> <w_duplicate>
  */
 #include "match.h"
 
@@ -144,6 +149,17 @@ char *match_model_to_text(const match_model *m)
     for (int i = 0; i < FEAT_COUNT; i++)
         sb_printf(&sb, "feature %s %.17g %.17g %.17g\n", feat_names[i], m->mean[i], m->scale[i],
                   m->w[i]);
+    const match_judge_model *j = &m->judge;
+    if (j->trained) {
+        sb_printf(&sb, "judge_link_rate %.17g\njudge_bias %.17g %.17g\n", j->link_rate,
+                  j->b[RELATION_RELATED], j->b[RELATION_DUPLICATE]);
+        for (int r = 0; r < RELATION_COUNT; r++)
+            sb_printf(&sb, "judge_cut %s %.17g %.17g\n", relation_name((relation_kind)r), j->thr_high[r],
+                      j->thr_medium[r]);
+        for (int f = 0; f < JF_COUNT; f++)
+            sb_printf(&sb, "jfeature %s %.17g %.17g %.17g %.17g\n", match_jfeature_name((match_jfeature)f),
+                      j->mean[f], j->scale[f], j->w[RELATION_RELATED][f], j->w[RELATION_DUPLICATE][f]);
+    }
     return sb_take(&sb);
 }
 
@@ -163,6 +179,28 @@ char *match_model_to_c(const match_model *m)
               m->thr_duplicate, m->thr_high, m->thr_medium);
     sb_printf(&sb, "    .trained_at = %lld,\n    .ntrain = %zu,\n", (long long)m->trained_at,
               m->ntrain);
+    const match_judge_model *j = &m->judge;
+    if (j->trained) {
+        sb_printf(&sb, "    .judge = {\n        .trained = 1,\n        .link_rate = %.9g,\n", j->link_rate);
+        sb_printf(&sb, "        .b = {0, %.9g, %.9g},\n", j->b[RELATION_RELATED], j->b[RELATION_DUPLICATE]);
+        sb_printf(&sb, "        .thr_high = {%.9g, %.9g, %.9g},\n", j->thr_high[0], j->thr_high[1], j->thr_high[2]);
+        sb_printf(&sb, "        .thr_medium = {%.9g, %.9g, %.9g},\n", j->thr_medium[0], j->thr_medium[1],
+                  j->thr_medium[2]);
+        static const char *const arr[] = {"mean", "scale"};
+        for (int a = 0; a < 2; a++) {
+            const double *v = a ? j->scale : j->mean;
+            sb_printf(&sb, "        .%s = {", arr[a]);
+            for (int f = 0; f < JF_COUNT; f++) sb_printf(&sb, "%s%.9g", f ? ", " : "", v[f]);
+            sb_adds(&sb, "},\n");
+        }
+        sb_adds(&sb, "        .w = {{0}");
+        for (int r = 1; r < RELATION_COUNT; r++) {
+            sb_adds(&sb, ",\n              {");
+            for (int f = 0; f < JF_COUNT; f++) sb_printf(&sb, "%s%.9g", f ? ", " : "", j->w[r][f]);
+            sb_adds(&sb, "}");
+        }
+        sb_adds(&sb, "},\n    },\n");
+    }
     return sb_take(&sb);
 }
 
@@ -174,6 +212,12 @@ static void model_blank(match_model *m)
     m->thr_duplicate = 0.5;
     m->thr_high = 0.9;
     m->thr_medium = 0.5;
+    for (int f = 0; f < JF_COUNT; f++) m->judge.scale[f] = 1.0;
+    m->judge.link_rate = 1.0;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        m->judge.thr_high[r] = 0.9;
+        m->judge.thr_medium[r] = 0.6;
+    }
 }
 
 static int parse_num(const char *s, double *out)
@@ -208,6 +252,33 @@ int match_model_from_text(const char *text, match_model *out, dp_err *err)
         } else if (!strcmp(key, "ntrain")) {
             ok = parse_num(line + 6, &v) && v >= 0;
             out->ntrain = (size_t)v;
+        } else if (!strcmp(key, "jfeature")) {
+            double d;
+            ok = sscanf(line, "jfeature %63s %lf %lf %lf %lf", name, &a, &b, &c, &d) == 5 && isfinite(a) &&
+                 isfinite(b) && isfinite(c) && isfinite(d) && b > 0;
+            int f = ok ? match_jfeature_find(name) : -1;
+            if (f >= 0) {
+                out->judge.mean[f] = a;
+                out->judge.scale[f] = b;
+                out->judge.w[RELATION_RELATED][f] = c;
+                out->judge.w[RELATION_DUPLICATE][f] = d;
+            }
+        } else if (!strcmp(key, "judge_bias")) {
+            ok = sscanf(line, "judge_bias %lf %lf", &a, &b) == 2 && isfinite(a) && isfinite(b);
+            out->judge.b[RELATION_RELATED] = a;
+            out->judge.b[RELATION_DUPLICATE] = b;
+            out->judge.trained = ok;
+        } else if (!strcmp(key, "judge_link_rate")) {
+            ok = parse_num(line + 15, &v) && v > 0 && v <= 1;
+            out->judge.link_rate = v;
+        } else if (!strcmp(key, "judge_cut")) {
+            relation_kind r;
+            ok = sscanf(line, "judge_cut %63s %lf %lf", name, &a, &b) == 3 && isfinite(a) && isfinite(b) &&
+                 relation_parse(name, &r) == 0;
+            if (ok) {
+                out->judge.thr_high[r] = a;
+                out->judge.thr_medium[r] = b;
+            }
         } else if (!strcmp(key, "feature")) {
             ok = sscanf(line, "feature %63s %lf %lf %lf", name, &a, &b, &c) == 4 && isfinite(a) &&
                  isfinite(b) && isfinite(c) && b > 0;

@@ -88,4 +88,40 @@ typedef struct text_signals {
 void text_signals_extract(const text_fields *tf, text_signals *out);
 void text_signals_free(text_signals *s);
 
+/* ---- references to other items (refs.c) -------------------------------- */
+
+/* How the words just before a reference on its line relate the two items,
+ * weakest first (a key mentioned twice keeps its strongest kind). */
+typedef enum {
+    TEXT_REF_MENTION = 1,   /* a plain mention: "see #12" */
+    TEXT_REF_FOLLOW,        /* the other is its origin: "follow-up to", "Disabled in",
+                               "backport of", "revert", "caused by", "part of" */
+    TEXT_REF_FIXES,         /* a closing keyword: "fixes #12" (only with opts.closing) */
+    TEXT_REF_DUP_BY,        /* "duplicated by #12" */
+    TEXT_REF_DUP            /* "duplicate of #12", not hedged ("possible duplicate" is a mention) */
+} text_ref_kind;
+
+typedef struct text_ref {
+    char *key;              /* "12" for #12 and GitHub URLs, "HIVE-123" for Jira keys */
+    text_ref_kind kind;
+} text_ref;
+typedef struct text_refs { text_ref *v; size_t n, cap; } text_refs;
+
+typedef struct text_refs_opts {
+    int numeric;            /* "#N", owner/name#N and issue URLs of `repo` */
+    int bare;               /* also a bare number after "duplicate of" / "issue" / "see" */
+    int jira;               /* Jira keys ("HIVE-123") */
+    int closing;            /* closing keywords count (a pull request's own body) */
+    const char *repo;       /* "owner/name" for URLs and owner/name#N; NULL = none */
+    const char *projects;   /* Jira projects taken, comma-separated; NULL = any */
+} text_refs_opts;
+
+/* Appends the references in text to out, one entry per key with its
+ * strongest kind. References inside code (fences, spans, Jira {code} and
+ * {noformat}) are ignored. Never fails. */
+void text_refs_scan(const char *text, const text_refs_opts *o, text_refs *out);
+/* The entry for key, or NULL. */
+const text_ref *text_refs_find(const text_refs *rs, const char *key);
+void text_refs_free(text_refs *rs);
+
 #endif

@@ -1,0 +1,563 @@
+/* match_judge.c -- the second stage: what a ranked pair IS. The ranker
+ * (match_rank) orders candidates by how likely each is the query's twin;
+ * the judge then says, for each pair a maintainer is shown, how likely it
+ * is a duplicate, related, or not related at all.
+ *
+ * Its features are the ranker's own evidence (score, margin, text and
+ * signal overlap) plus what tells a duplicate from the pairs that only look
+ * like one: the query naming the candidate as its origin ("Disabled in X",
+ * "follow-up to X", "backport of X"), titles that differ only in an
+ * opposite verb (enable/disable) or only in a branch or version, the same
+ * template filled with another name (two datasets, two drivers), both
+ * naming the same third item (siblings under one parent), a double post
+ * (same author within minutes), and a candidate fixed before the query was
+ * filed (a possible regression). Everything reads the query as filed and
+ * the candidate as it was when the query was filed, so training on the
+ * past and judging the present see the same things.
+ */
+#include "match_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TITLE_WORDS 64           /* words of a title compared */
+
+static const char *const jf_names[JF_COUNT] = {
+    [JF_SCORE] = "score",
+    [JF_MARGIN] = "margin",
+    [JF_MARGIN_POS] = "margin_pos",
+    [JF_SCORE_SQ] = "score_sq",
+    [JF_SCORE_MARGIN] = "score_margin",
+    [JF_RANK] = "inv_rank",
+    [JF_TITLE_COSINE] = "title_cosine",
+    [JF_TITLE_COSINE_SQ] = "title_cosine_sq",
+    [JF_COSINE] = "cosine",
+    [JF_COSINE_SQ] = "cosine_sq",
+    [JF_BIGRAM] = "bigram_overlap",
+    [JF_BIGRAM_SQ] = "bigram_overlap_sq",
+    [JF_SHARED_IDF] = "shared_idf",
+    [JF_TITLE_OVERLAP] = "title_overlap",
+    [JF_SIGNALS] = "signals",
+    [JF_LABELS] = "labels",
+    [JF_VERSION] = "version",
+    [JF_LEN_RATIO] = "len_ratio",
+    [JF_TIME_GAP] = "time_gap",
+    [JF_KIND_SAME] = "kind_same",
+    [JF_POPULARITY] = "popularity",
+    [JF_SAME_AUTHOR] = "same_author",
+    [JF_AUTHOR_10MIN] = "author_10min",
+    [JF_AUTHOR_2H] = "author_2h",
+    [JF_AUTHOR_1DAY] = "author_1day",
+    [JF_COPY_OTHER_AUTHOR] = "copy_other_author",
+    [JF_COPY_SAME_AUTHOR] = "copy_same_author",
+    [JF_TITLE_SAME] = "title_same",
+    [JF_TITLE_SAME_OTHER_AUTHOR] = "title_same_other_author",
+    [JF_MENTION_DUP] = "mention_dup",
+    [JF_MENTION_FOLLOW] = "mention_follow",
+    [JF_MENTION_PLAIN] = "mention_plain",
+    [JF_MENTION_TITLE] = "mention_title",
+    [JF_QREF_TITLE] = "qref_title",
+    [JF_CREF_TITLE] = "cref_title",
+    [JF_SHARED_REF] = "shared_ref",
+    [JF_TITLE_REFS_DIFFER] = "title_refs_differ",
+    [JF_OPPOSITE] = "opposite",
+    [JF_VERSION_ONLY] = "version_only",
+    [JF_BACKPORT] = "backport",
+    [JF_SLOT_DIFF] = "slot_diff",
+    [JF_CAND_OPEN_AT_FILING] = "cand_open_at_filing",
+    [JF_CAND_FIXED_BEFORE] = "cand_fixed_before",
+    [JF_FIX_AGE] = "fix_age",
+    [JF_CAND_CLOSED_BEFORE] = "cand_closed_before",
+    [JF_LATER_VERSION] = "later_version",
+    [JF_VERSIONS_DIFFER] = "versions_differ",
+    [JF_VERSIONS_DIFFER_COS] = "versions_differ_cos",
+    [JF_FIXED_SCORE] = "fixed_score",
+    [JF_OPEN_SCORE] = "open_score",
+};
+
+const char *match_jfeature_name(match_jfeature f)
+{
+    return (unsigned)f < JF_COUNT ? jf_names[f] : "?";
+}
+
+int match_jfeature_find(const char *name)
+{
+    for (int i = 0; i < JF_COUNT; i++)
+        if (!strcmp(jf_names[i], name)) return i;
+    return -1;
+}
+
+/* ---- title words -------------------------------------------------------- */
+
+typedef struct words {
+    char w[TITLE_WORDS][32];
+    size_t n;
+} words;
+
+static int wchar(unsigned char c) { return isalnum(c) || c >= 0x80; }
+
+/* Lower-cased words of a title, references ("HIVE-123", "#12") left out:
+ * two titles that differ only in the item they name differ in nothing a
+ * reader compares. Words longer than 31 bytes are cut. */
+static void title_words(const char *t, words *out)
+{
+    out->n = 0;
+    const unsigned char *p = (const unsigned char *)(t ? t : "");
+    while (*p && out->n < TITLE_WORDS) {
+        if (*p == '#' && isdigit(p[1])) {   /* #12 */
+            p++;
+            while (isdigit(*p)) p++;
+            continue;
+        }
+        if (!wchar(*p)) {
+            p++;
+            continue;
+        }
+        const unsigned char *s = p;
+        int upper = 1;
+        while (wchar(*p)) {
+            if (islower(*p)) upper = 0;
+            p++;
+        }
+        if (upper && isalpha(*s) && *p == '-' && isdigit(p[1])) {   /* HIVE-123 */
+            p++;
+            while (isdigit(*p)) p++;
+            continue;
+        }
+        size_t n = (size_t)(p - s) < 31 ? (size_t)(p - s) : 31;
+        for (size_t i = 0; i < n; i++) out->w[out->n][i] = (char)tolower(s[i]);
+        out->w[out->n][n] = '\0';
+        out->n++;
+    }
+}
+
+static int words_has(const words *w, const char *s)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->w[i], s)) return 1;
+    return 0;
+}
+
+/* Does w read as stem + one of a few inflections ("disabled" for "disabl")? */
+static int inflects(const char *w, const char *stem)
+{
+    static const char *const tails[] = {"", "s", "e", "es", "ed", "d", "ing", "ings", "er", "ers",
+                                        "ion", "ions", "ment", "ments", "al", NULL};
+    size_t n = strlen(stem);
+    if (strncmp(w, stem, n) != 0) return 0;
+    for (int i = 0; tails[i]; i++)
+        if (!strcmp(w + n, tails[i])) return 1;
+    return 0;
+}
+
+/* Opposite actions: a title with one and a title with the other describe
+ * two different changes (turn a test off, then on again). */
+static const char *const opposites[][2] = {
+    {"enabl", "disabl"}, {"add", "remov"}, {"add", "delet"}, {"add", "drop"},
+    {"allow", "disallow"}, {"allow", "forbid"}, {"allow", "prevent"}, {"allow", "deny"},
+    {"show", "hid"}, {"show", "hide"}, {"start", "stop"}, {"lock", "unlock"},
+    {"open", "clos"}, {"open", "close"}, {"increas", "decreas"}, {"increas", "reduc"},
+    {"includ", "exclud"}, {"upgrad", "downgrad"}, {"install", "uninstall"},
+    {"mount", "unmount"}, {"connect", "disconnect"}, {"creat", "delet"}, {"creat", "drop"},
+    {"insert", "delet"}, {"encod", "decod"}, {"encrypt", "decrypt"}, {"compress", "decompress"},
+    {"serializ", "deserializ"}, {"import", "export"}, {"read", "writ"}, {"read", "write"},
+    {"min", "max"}, {"minimum", "maximum"}, {"upper", "lower"}, {"push", "pull"},
+    {"load", "unload"}, {"attach", "detach"}, {"subscrib", "unsubscrib"},
+    {"expand", "collaps"}, {"first", "last"}, {"sync", "async"}, {"input", "output"},
+    {"send", "receiv"}, {"register", "unregister"}, {"register", "deregister"},
+    {"wrap", "unwrap"}, {"pin", "unpin"}, {"block", "unblock"}, {"freez", "unfreez"},
+    {"freeze", "unfreeze"}, {"ignor", "unignor"}, {"skip", "unskip"}, {"mute", "unmute"},
+    {"revert", "reappl"}, {"set", "unset"}, {"deprecat", "undeprecat"},
+};
+
+static int any_inflects(const words *w, const char *stem)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (inflects(w->w[i], stem)) return 1;
+    return 0;
+}
+
+/* Words of a that b lacks. */
+static void words_minus(const words *a, const words *b, words *out)
+{
+    out->n = 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!words_has(b, a->w[i]) && !words_has(out, a->w[i])) memcpy(out->w[out->n++], a->w[i], 32);
+}
+
+static int opposite_titles(const words *qo, const words *co)
+{
+    for (size_t i = 0; i < sizeof opposites / sizeof opposites[0]; i++) {
+        const char *a = opposites[i][0], *b = opposites[i][1];
+        if ((any_inflects(qo, a) && any_inflects(co, b)) || (any_inflects(qo, b) && any_inflects(co, a)))
+            return 1;
+    }
+    return 0;
+}
+
+/* A word that names a branch, a release or a copy rather than a problem. */
+static int versionish(const char *w)
+{
+    static const char *const names[] = {"branch", "trunk", "master", "main", "release", "backport",
+                                        "port", "clone", "copy", "cherry", "pick", "x", "v",
+                                        "lts", "stable", "hotfix", NULL};
+    for (const char *p = w; *p; p++)
+        if (isdigit((unsigned char)*p)) return 1;
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(w, names[i])) return 1;
+    return 0;
+}
+
+static int only_versions(const words *qo, const words *co)
+{
+    if (!qo->n && !co->n) return 0;
+    for (size_t i = 0; i < qo->n; i++)
+        if (!versionish(qo->w[i])) return 0;
+    for (size_t i = 0; i < co->n; i++)
+        if (!versionish(co->w[i])) return 0;
+    return 1;
+}
+
+static int backport_words(const words *w)
+{
+    static const char *const names[] = {"backport", "backporting", "backports", "clone", "cherry",
+                                        "port", NULL};
+    for (int i = 0; names[i]; i++)
+        if (words_has(w, names[i])) return 1;
+    for (size_t i = 0; i < w->n; i++)
+        if (!strncmp(w->w[i], "branch", 6)) return 1;
+    return 0;
+}
+
+/* ---- versions -------------------------------------------------------------- */
+
+/* Compares dotted version strings numerically ("2.10" > "2.9"); leading
+ * non-digits ("v", "release-") are skipped; a string without digits is
+ * smaller than any version. */
+static int version_cmp(const char *a, const char *b)
+{
+    while (*a && !isdigit((unsigned char)*a)) a++;
+    while (*b && !isdigit((unsigned char)*b)) b++;
+    if (!*a || !*b) return (*a != 0) - (*b != 0);
+    for (;;) {
+        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+        if (x != y) return x < y ? -1 : 1;
+        int ma = *a == '.' && isdigit((unsigned char)a[1]), mb = *b == '.' && isdigit((unsigned char)b[1]);
+        if (!ma || !mb) return ma - mb;
+        a++;
+        b++;
+    }
+}
+
+static const char *max_version(const strvec *v)
+{
+    const char *best = NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *s = v->v[i];
+        if (!strpbrk(s, "0123456789")) continue;
+        if (!best || version_cmp(s, best) > 0) best = s;
+    }
+    return best;
+}
+
+/* The latest version an item names: its affected versions, else the
+ * versions its text mentions. */
+static const char *item_version(const item *it, const text_signals *sig)
+{
+    const char *v = max_version(&it->versions);
+    return v ? v : sig ? max_version(&sig->versions) : NULL;
+}
+
+/* ---- references ------------------------------------------------------------- */
+
+static void refs_of(const match_ctx *ctx, const item *it, text_refs *title, text_refs *all)
+{
+    text_refs_opts o = {.numeric = 1, .bare = 1, .jira = 1, .repo = ctx->repo_name};
+    text_refs_scan(it->title, &o, title);
+    text_refs_scan(it->title, &o, all);
+    text_refs_scan(it->body, &o, all);
+}
+
+/* Third items both name (not each other). */
+static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka, const char *kb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *k = a->v[i].key;
+        if (!strcmp(k, ka) || !strcmp(k, kb)) continue;
+        if (text_refs_find(b, k)) n++;
+    }
+    return n;
+}
+
+/* ---- the features ------------------------------------------------------------- */
+
+/* Rare title words on each side that the other lacks, as idf over log N:
+ * high on both sides when one template was filled with two different
+ * names ("Add the X dataset" / "Add the Y dataset"). */
+static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc)
+{
+    index_doc_terms cd;
+    index_doc_terms_get(ctx->ix, cdoc, &cd);
+    double qmax = 0, cmax = 0;
+    size_t i = 0, j = 0;
+    while (i < mq->nterms || j < cd.n) {
+        uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
+        uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
+        if (x == y) {
+            i++;
+            j++;
+            continue;
+        }
+        int q_side = x < y;
+        uint32_t t = q_side ? x : y;
+        int in_title = q_side ? mq->tf[i][FIELD_TITLE] != 0 : cd.tf[j][FIELD_TITLE] != 0;
+        if (q_side) i++;
+        else j++;
+        if (!in_title || strchr(index_term_str(ctx->ix, t), ' ')) continue;   /* bigrams */
+        double idf = index_idf(ctx->ix, t);
+        if (q_side && idf > qmax) qmax = idf;
+        if (!q_side && idf > cmax) cmax = idf;
+    }
+    double norm = log(1.0 + (double)index_ndocs(ctx->ix));
+    double m = qmax < cmax ? qmax : cmax;
+    return norm > 0 ? m / norm : 0;
+}
+
+void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
+{
+    memset(jq, 0, sizeof *jq);
+    if (!mq->it) return;
+    refs_of(ctx, mq->it, &jq->title_refs, &jq->refs);
+}
+
+void match_judge_query_free(match_judge_query *jq)
+{
+    text_refs_free(&jq->title_refs);
+    text_refs_free(&jq->refs);
+}
+
+static void mention_features(const match_ctx *ctx, const match_judge_query *jq, const item *q,
+                             const item *c, double jf[JF_COUNT])
+{
+    const text_ref *r = text_refs_find(&jq->refs, c->key);
+    if (r) {
+        if (r->kind == TEXT_REF_DUP || r->kind == TEXT_REF_DUP_BY) jf[JF_MENTION_DUP] = 1;
+        else if (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES) jf[JF_MENTION_FOLLOW] = 1;
+        else jf[JF_MENTION_PLAIN] = 1;
+    }
+    jf[JF_MENTION_TITLE] = text_refs_find(&jq->title_refs, c->key) != NULL;
+    jf[JF_QREF_TITLE] = jq->title_refs.n > 0;
+    text_refs ct = {0}, ca = {0};
+    refs_of(ctx, c, &ct, &ca);
+    jf[JF_CREF_TITLE] = ct.n > 0;
+    if (jq->title_refs.n && ct.n) {
+        int same = 0;
+        for (size_t i = 0; i < ct.n && !same; i++) same = text_refs_find(&jq->title_refs, ct.v[i].key) != NULL;
+        jf[JF_TITLE_REFS_DIFFER] = !same;
+    }
+    jf[JF_SHARED_REF] = log1p((double)shared_refs(&jq->refs, &ca, q->key, c->key));
+    text_refs_free(&ct);
+    text_refs_free(&ca);
+}
+
+static void title_features(const match_ctx *ctx, const match_query *mq, const item *q,
+                           const item *c, uint32_t cdoc, double jf[JF_COUNT])
+{
+    words qw, cw, qo, co;
+    title_words(q->title, &qw);
+    title_words(c->title, &cw);
+    words_minus(&qw, &cw, &qo);
+    words_minus(&cw, &qw, &co);
+    jf[JF_OPPOSITE] = opposite_titles(&qo, &co);
+    jf[JF_VERSION_ONLY] = only_versions(&qo, &co);
+    jf[JF_BACKPORT] = backport_words(&qo) || backport_words(&co);
+    jf[JF_TITLE_SAME] = qw.n > 0 && !qo.n && !co.n;
+    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, cdoc);
+}
+
+/* The candidate as it stood when the query was filed. */
+/* Both name affected versions and share none. */
+static int versions_differ(const item *q, const item *c)
+{
+    if (!q->versions.n || !c->versions.n) return 0;
+    for (size_t i = 0; i < q->versions.n; i++)
+        if (sv_contains(&c->versions, q->versions.v[i])) return 0;
+    return 1;
+}
+
+static void state_features(const match_ctx *ctx, const match_query *mq, const item *q,
+                           const item *c, uint32_t cdoc, double jf[JF_COUNT])
+{
+    jf[JF_VERSIONS_DIFFER] = versions_differ(q, c);
+    if (item_is_open(c) || !c->closed_at || !q->created_at || c->closed_at >= q->created_at) {
+        jf[JF_CAND_OPEN_AT_FILING] = 1;
+        return;
+    }
+    if (item_closed_fixed(c)) {
+        jf[JF_CAND_FIXED_BEFORE] = 1;
+        jf[JF_FIX_AGE] = log1p((double)(q->created_at - c->closed_at) / 86400.0);
+        const char *qv = item_version(q, mq->sig);
+        const char *cv = item_version(c, index_doc_signals(ctx->ix, cdoc));
+        jf[JF_LATER_VERSION] = qv && cv && version_cmp(qv, cv) > 0;
+    } else {
+        jf[JF_CAND_CLOSED_BEFORE] = 1;
+    }
+}
+
+/* Same author: how close in time, as three nested windows. */
+static void author_features(const item *q, const item *c, double same, double jf[JF_COUNT])
+{
+    jf[JF_SAME_AUTHOR] = same;
+    if (!same || !q->created_at || !c->created_at) return;
+    double gap = fabs((double)(q->created_at - c->created_at));
+    jf[JF_AUTHOR_10MIN] = gap <= 600;
+    jf[JF_AUTHOR_2H] = gap <= 7200;
+    jf[JF_AUTHOR_1DAY] = gap <= 86400;
+}
+
+/* The bends of the ranker's evidence (see match.h). */
+static void derived_features(double jf[JF_COUNT])
+{
+    double s = jf[JF_SCORE], m = jf[JF_MARGIN], same = jf[JF_SAME_AUTHOR];
+    jf[JF_MARGIN_POS] = m > 0 ? m : 0;
+    jf[JF_SCORE_SQ] = s * s / 100.0;
+    jf[JF_SCORE_MARGIN] = s * m / 10.0;
+    jf[JF_TITLE_COSINE_SQ] = jf[JF_TITLE_COSINE] * jf[JF_TITLE_COSINE];
+    jf[JF_COSINE_SQ] = jf[JF_COSINE] * jf[JF_COSINE];
+    jf[JF_BIGRAM_SQ] = jf[JF_BIGRAM] * jf[JF_BIGRAM];
+    int copy = jf[JF_COSINE] > 0.9;
+    jf[JF_COPY_OTHER_AUTHOR] = copy && !same;
+    jf[JF_COPY_SAME_AUTHOR] = copy && same;
+    jf[JF_TITLE_SAME_OTHER_AUTHOR] = jf[JF_TITLE_SAME] > 0 && !same;
+    jf[JF_VERSIONS_DIFFER_COS] = jf[JF_VERSIONS_DIFFER] * jf[JF_COSINE];
+    jf[JF_FIXED_SCORE] = jf[JF_CAND_FIXED_BEFORE] * s / 10.0;
+    jf[JF_OPEN_SCORE] = jf[JF_CAND_OPEN_AT_FILING] * s / 10.0;
+}
+
+void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                          const match_hit *h, int rank, double jf[JF_COUNT])
+{
+    memset(jf, 0, JF_COUNT * sizeof *jf);
+    const double *f = h->feat;
+    jf[JF_SCORE] = h->score;
+    jf[JF_MARGIN] = h->margin;
+    jf[JF_RANK] = 1.0 / (double)(rank > 0 ? rank : 1);
+    jf[JF_TITLE_COSINE] = f[FEAT_TITLE_COSINE];
+    jf[JF_COSINE] = f[FEAT_COSINE];
+    jf[JF_BIGRAM] = f[FEAT_BIGRAM_OVERLAP];
+    jf[JF_SHARED_IDF] = f[FEAT_SHARED_IDF];
+    jf[JF_TITLE_OVERLAP] = f[FEAT_TITLE_OVERLAP];
+    jf[JF_SIGNALS] = f[FEAT_EXCEPTION] + f[FEAT_FRAMES] + f[FEAT_ERRORS] + f[FEAT_PATHS];
+    jf[JF_LABELS] = f[FEAT_LABELS];
+    jf[JF_VERSION] = f[FEAT_VERSION];
+    jf[JF_LEN_RATIO] = f[FEAT_LEN_RATIO];
+    jf[JF_TIME_GAP] = f[FEAT_TIME_GAP];
+    jf[JF_KIND_SAME] = f[FEAT_KIND_SAME];
+    jf[JF_POPULARITY] = f[FEAT_POPULARITY];
+    const item *q = mq->it, *c = index_item(ctx->ix, h->doc);
+    if (q && c) {
+        author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
+        mention_features(ctx, jq, q, c, jf);
+        title_features(ctx, mq, q, c, h->doc, jf);
+        state_features(ctx, mq, q, c, h->doc, jf);
+    }
+    derived_features(jf);
+}
+
+/* ---- probabilities and the decision --------------------------------------- */
+
+double match_judge_link_rate(const match_judge_model *j)
+{
+    double r = j->link_rate;
+    if (!(r > 0)) return 1;
+    return r < MATCH_LINK_RATE_MIN ? MATCH_LINK_RATE_MIN : r > 1 ? 1 : r;
+}
+
+/* The fitted softmax over not related / related / duplicate. */
+static void softmax(const match_judge_model *j, const double jf[JF_COUNT], double p[RELATION_COUNT])
+{
+    double z[RELATION_COUNT], mx = -1e300;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        z[r] = j->b[r];
+        for (int f = 0; f < JF_COUNT; f++)
+            if (j->w[r][f] != 0) z[r] += j->w[r][f] * (jf[f] - j->mean[f]) / j->scale[f];
+        if (z[r] > mx) mx = z[r];
+    }
+    double sum = 0;
+    for (int r = 0; r < RELATION_COUNT; r++) sum += (p[r] = exp(z[r] - mx));
+    for (int r = 0; r < RELATION_COUNT; r++) p[r] /= sum;
+}
+
+void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p[RELATION_COUNT])
+{
+    const match_judge_model *j = &m->judge;
+    if (!j->trained) {   /* a model from before the judge: the ranker's view */
+        double pd = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]);
+        p[RELATION_DUPLICATE] = pd;
+        p[RELATION_RELATED] = 0;
+        p[RELATION_NONE] = 1 - pd;
+        return;
+    }
+    double s[RELATION_COUNT];
+    softmax(j, jf, s);
+    double linked = s[RELATION_DUPLICATE] + s[RELATION_RELATED];
+    double any = linked / match_judge_link_rate(j);
+    if (any > 1) any = 1;
+    double dup = linked > 0 ? s[RELATION_DUPLICATE] / linked : 0;
+    p[RELATION_DUPLICATE] = any * dup;
+    p[RELATION_RELATED] = any * (1 - dup);
+    p[RELATION_NONE] = 1 - any;
+}
+
+/* Fixed long ago, or fixed before the later version the report names. */
+static int regression_case(const double jf[JF_COUNT])
+{
+    return jf[JF_CAND_FIXED_BEFORE] > 0 &&
+           (jf[JF_LATER_VERSION] > 0 || jf[JF_FIX_AGE] >= log1p(MATCH_REGRESSION_DAYS));
+}
+
+confidence_level match_judge_level(const match_model *m, relation_kind rel, double p)
+{
+    const match_judge_model *j = &m->judge;
+    double hi = j->trained ? j->thr_high[rel] : m->thr_high;
+    double med = j->trained ? j->thr_medium[rel] : m->thr_medium;
+    return p >= hi ? CONFIDENCE_HIGH : p >= med ? CONFIDENCE_MEDIUM : CONFIDENCE_LOW;
+}
+
+void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const double p[RELATION_COUNT],
+                        match_judgment *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->p, p, sizeof out->p);
+    out->pr_pair = jf[JF_KIND_SAME] == 0;
+    out->regression = regression_case(jf);
+    double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
+    out->p_any = any;
+    if (any < 0.5) {
+        out->relation = RELATION_NONE;
+        out->p_shown = 1 - any;
+    } else if (out->pr_pair || out->regression) {
+        /* "duplicate" is not on offer: whatever joins them makes them related */
+        out->relation = RELATION_RELATED;
+        out->p_shown = 1;
+    } else {
+        double dup = p[RELATION_DUPLICATE] / any;
+        out->relation = dup >= 0.5 ? RELATION_DUPLICATE : RELATION_RELATED;
+        out->p_shown = dup >= 0.5 ? dup : 1 - dup;
+    }
+    out->confidence = match_judge_level(m, out->relation, out->p_shown);
+}
+
+void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                     const match_hit *h, int rank, match_judgment *out)
+{
+    double jf[JF_COUNT], p[RELATION_COUNT];
+    match_judge_features(ctx, mq, jq, h, rank, jf);
+    match_judge_probs(ctx->model, jf, p);
+    match_judge_decide(ctx->model, jf, p, out);
+}
