@@ -2,7 +2,9 @@
  *
  * ingest_file() detects the format of one file (GitHub REST issues as JSON
  * arrays or NDJSON, `gh issue/pr list --json` output, GitHub comment objects,
- * Jira search pages or per-line issue objects; gzip read transparently),
+ * Jira search pages or per-line issue objects; gzip read transparently but
+ * strictly: a truncated or damaged .gz, or bytes after its last member that
+ * are not another member, is an error -- see common/zread.h),
  * streams it record by record (memory does not grow with file size) and
  * writes items, comments, label colours and extracted links through the
  * store API. It does not begin/commit: the caller wraps all files of one
@@ -91,7 +93,8 @@ typedef struct ingest_record {
     uint64_t offset;       /* byte offset of its opening brace, 0-based */
 } ingest_record;
 
-/* Opens path (gzip or plain; "-" = stdin). */
+/* Opens path (gzip or plain; "-" = stdin). A damaged gzip stream shows up
+ * as a DP_ERR from ingest_split_next when the reader reaches it. */
 int ingest_split_open(const char *path, ingest_split **out, dp_err *err);
 /* Splits a buffer the caller keeps alive until ingest_split_close. */
 ingest_split *ingest_split_mem(const char *data, size_t len);

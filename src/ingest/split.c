@@ -10,11 +10,10 @@
  */
 #include "ingest.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
+
+#include "../common/zread.h"
 
 #define SPLIT_BUF (64u * 1024)
 #define SPLIT_MAX_FRAMES 8   /* top, array, wrapper, array, ... is plenty */
@@ -41,7 +40,7 @@ typedef struct frame {
 } frame;
 
 struct ingest_split {
-    gzFile gz;                 /* NULL for a memory split */
+    zreader *zr;               /* NULL for a memory split */
     const char *mem;
     size_t memlen;
     char buf[SPLIT_BUF];
@@ -79,18 +78,11 @@ static ingest_split *split_new(void)
 
 int ingest_split_open(const char *path, ingest_split **out, dp_err *err)
 {
-    gzFile gz;
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(0);
-        gz = fd < 0 ? NULL : gzdopen(fd, "rb");
-        if (!gz && fd >= 0) close(fd);
-    } else {
-        gz = gzopen(path, "rb");
-    }
-    if (!gz) return dp_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
-    gzbuffer(gz, 128u * 1024);
+    zreader *zr;
+    dp_err e;
+    if (zr_open(path, &zr, &e) != DP_OK) return dp_fail(err, "%s: %s", path, e.msg);
     ingest_split *sp = split_new();
-    sp->gz = gz;
+    sp->zr = zr;
     *out = sp;
     return DP_OK;
 }
@@ -106,7 +98,7 @@ ingest_split *ingest_split_mem(const char *data, size_t len)
 void ingest_split_close(ingest_split *sp)
 {
     if (!sp) return;
-    if (sp->gz) gzclose(sp->gz);
+    zr_close(sp->zr);
     sb_free(&sp->rec);
     free(sp);
 }
@@ -121,9 +113,7 @@ uint64_t ingest_split_bytes(const ingest_split *sp) { return sp->chunk_off + sp-
 
 uint64_t ingest_split_raw_offset(const ingest_split *sp)
 {
-    if (!sp->gz) return sp->chunk_off + sp->ppos;
-    z_off_t o = gzoffset(sp->gz);
-    return o < 0 ? 0 : (uint64_t)o;
+    return sp->zr ? zr_offset(sp->zr) : sp->chunk_off + sp->ppos;
 }
 
 /* Errors at the current position or at the start of the current record. */
@@ -160,18 +150,17 @@ static int refill(ingest_split *sp, dp_err *err)
     sp->chunk_off += sp->plen;
     sp->ppos = sp->plen = sp->span = 0;
     if (sp->eof) return 0;
-    if (!sp->gz) {
+    if (!sp->zr) {
         sp->p = sp->mem;
         sp->plen = sp->memlen;
         sp->eof = 1;
         return sp->plen > 0;
     }
-    int n = gzread(sp->gz, sp->buf, SPLIT_BUF);
-    if (n < 0) {
-        int zerr;
-        const char *m = gzerror(sp->gz, &zerr);
-        return fail_here(sp, err, zerr == Z_ERRNO ? strerror(errno) : m);
-    }
+    /* A truncated or damaged gzip file fails here, at its end, so the
+     * records read before it are never taken for the whole file. */
+    dp_err e;
+    long n = zr_read(sp->zr, sp->buf, SPLIT_BUF, &e);
+    if (n < 0) return fail_here(sp, err, e.msg);
     sp->p = sp->buf;
     sp->plen = (size_t)n;
     if (n == 0) sp->eof = 1;

@@ -95,6 +95,7 @@ bad_case() {  # name file expected-message-part
     check_eq "$name: exit 1" 1 "$rc"
     check_contains "$name: message" "$want" "$out"
     check_eq "$name: store unchanged" "$before" "$after"
+    bad_out=$out
 }
 { echo "["; echo "$GOOD,"; echo '{"number":21,"title":7}'; echo "]"; } >"$T/type.json"
 bad_case "title a number" "$T/type.json" "type.json:3 (byte 143): title: expected string"
@@ -113,6 +114,39 @@ bad_case "50 MB body" "$T/big.json" "big.json:2 (byte 140): record larger than t
 rm -f "$T/big.json"
 gzip -c "$T/type.json" >"$T/type.json.gz"
 bad_case "error inside gzip" "$T/type.json.gz" "type.json.gz:3 (byte 143): title: expected string"
+# A damaged .jsonl.gz fails as a whole: the records before the damage are
+# not imported (gzread handed them over as if the file ended there).
+python3 - "$T" <<'PY'
+import json, sys, zlib
+d = sys.argv[1]
+recs = [json.dumps({"number": i, "node_id": "n%d" % i, "title": "issue %d" % i,
+                    "updated_at": "2023-01-01T00:00:00Z",
+                    "repository_url": "https://api.github.com/repos/acme/widgets"}).encode() + b"\n"
+        for i in range(100, 400)]
+def member(data, cut=None):
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    if cut is None:
+        return co.compress(data) + co.flush(), None
+    head = co.compress(data[:cut]) + co.flush(zlib.Z_FULL_FLUSH)   # ends between records
+    return head + co.compress(data[cut:]) + co.flush(), head
+data = b"".join(recs)
+whole, head = member(data, len(b"".join(recs[:147])))
+files = {"mid": whole[:len(whole) // 2], "boundary": head, "size": whole[:-4], "trailer": whole[:-8],
+         "garbage": whole + b"garbage\n", "second_cut": whole + whole[:30],
+         "members": member(data[:5000])[0] + member(b"")[0] + member(data[5000:])[0],
+         "empty": member(b"")[0]}
+for name, b in files.items():
+    open("%s/gz_%s.jsonl.gz" % (d, name), "wb").write(b)
+PY
+gzip -t "$T/gz_boundary.jsonl.gz" 2>/dev/null; check_eq "gzip -t also refuses the boundary cut" 1 $?
+for c in mid boundary size trailer second_cut; do
+    bad_case "gzip cut ($c)" "$T/gz_$c.jsonl.gz" "gz_$c.jsonl.gz:"
+    check_contains "gzip cut ($c): says truncated" "truncated gzip file: unexpected end of file" "$bad_out"
+done
+bad_case "gzip with trailing garbage" "$T/gz_garbage.jsonl.gz" \
+    "gz_garbage.jsonl.gz:301 (byte 47400): trailing garbage after the gzip data: not another gzip member"
+out=$("$DOPPEL" import --db "$T/members.db" "$T/gz_members.jsonl.gz" "$T/gz_empty.jsonl.gz" 2>&1)
+check_contains "concatenated and empty gzip members are read" "300 items read, 300 written" "$out"
 bad_case "missing file" "$T/nope.json" "nope.json: cannot open"
 check_eq "first file of a failed import was not kept" 0 \
     "$(q "$DB" "SELECT count(*) FROM repositories WHERE name = 'acme/gadgets'")"

@@ -306,6 +306,92 @@ static void test_errors(void **state)
     expect_import_error(f, "42", 2, 3, 0, "unexpected '4'");
 }
 
+/* ---- damaged gzip: nothing imported, the file named ---------------------- */
+
+/* Writes records first..last as NDJSON into a gzip file; with flush_after,
+ * the stream is flushed to a byte boundary after that record and *at gets
+ * the file size there, so a cut at *at ends exactly between two records. */
+static void gz_records(const char *path, const char *mode, int first, int last, int flush_after,
+                       long *at)
+{
+    gzFile g = gzopen(path, mode);
+    assert_non_null(g);
+    for (int i = first; i <= last; i++) {
+        gzprintf(g, "{\"number\":%d,\"node_id\":\"n%d\",\"title\":\"issue %d\","
+                    "\"updated_at\":\"2023-01-01T00:00:00Z\","
+                    "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n", i, i, i);
+        if (i == flush_after) {
+            assert_int_equal(gzflush(g, Z_FULL_FLUSH), Z_OK);
+            struct stat sb;
+            assert_int_equal(stat(path, &sb), 0);
+            *at = (long)sb.st_size;
+        }
+    }
+    gzclose(g);
+}
+
+static char *slurp(const char *path, long *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *n = ftell(fp);
+    rewind(fp);
+    char *b = malloc((size_t)*n + 16);
+    assert_int_equal(fread(b, 1, (size_t)*n, fp), (size_t)*n);
+    fclose(fp);
+    return b;
+}
+
+static void expect_gz_error(fx *f, const char *name, const char *data, size_t n, const char *msg)
+{
+    const char *path = write_file(f, name, data, n, 0);
+    size_t before = count_items(f);
+    ingest_stats s;
+    dp_err err = {""};
+    const char *files[] = {path, NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    char want[200];
+    snprintf(want, sizeof want, "%s:", path);
+    if (strncmp(err.msg, want, strlen(want)) != 0 || !strstr(err.msg, msg))
+        fail_msg("%s: got [%s], want [%s...%s]", name, err.msg, want, msg);
+    assert_int_equal(count_items(f), before);
+}
+
+/* Each way a .jsonl.gz can lose its end fails the import; gzread() used to
+ * hand over the records before the cut (147 of 300) and report success. */
+static void test_gzip_damage(void **state)
+{
+    fx *f = *state;
+    char path[160];
+    long at = 0, n;
+    snprintf(path, sizeof path, "%s/all.jsonl.gz", f->dir);
+    gz_records(path, "wb", 1, 300, 147, &at);
+    char *gz = slurp(path, &n);
+    char *ext = malloc((size_t)n + 64);
+    memcpy(ext, gz, (size_t)n);
+    expect_gz_error(f, "mid.jsonl.gz", gz, (size_t)n / 2, "truncated gzip file");
+    expect_gz_error(f, "boundary.jsonl.gz", gz, (size_t)at, "truncated gzip file");
+    expect_gz_error(f, "no-size.jsonl.gz", gz, (size_t)n - 4, "truncated gzip file");
+    expect_gz_error(f, "no-trailer.jsonl.gz", gz, (size_t)n - 8, "truncated gzip file");
+    memcpy(ext + n, "{\"number\":9}\n", 14);
+    expect_gz_error(f, "garbage.jsonl.gz", ext, (size_t)n + 14, "trailing garbage after the gzip data");
+    ext[n - 5] ^= 0x40;
+    expect_gz_error(f, "crc.jsonl.gz", ext, (size_t)n, "incorrect data check");
+    free(ext);
+    free(gz);
+
+    /* concatenated members (and an empty one) are all read */
+    ingest_stats s;
+    dp_err err;
+    gz_records(path, "ab", 301, 400, 0, NULL);
+    gz_records(path, "ab", 1, 0, 0, NULL);
+    const char *files[] = {path, NULL};
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 400);
+    assert_int_equal(count_items(f), 1000 + 400);
+}
+
 /* A 20 MB body (over INGEST_MAX_RECORD) is refused; the record's start is
  * named and the store is unchanged. The CLI test covers 50 MB. */
 static void test_huge_record(void **state)
@@ -344,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jira_page_and_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
     };
