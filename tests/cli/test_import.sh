@@ -107,6 +107,12 @@ bad_case "invalid UTF-8" "$T/utf8.json" "utf8.json:2 (byte 165): invalid JSON: u
 bad_case "raw NUL byte" "$T/nul.json" "nul.json:2 (byte 163): invalid JSON: control character 0x0"
 { echo "$GOOD"; printf '{"number":21,"title":"a\\u0000b"}\n'; } >"$T/esc.json"
 bad_case "escaped NUL" "$T/esc.json" 'esc.json:2 (byte 171): invalid JSON: string contains \u0000'
+{ echo "$GOOD"; echo '{"number":21,"comments":9223372036854775807}'; } >"$T/count.json"
+bad_case "comment count 2^63-1 (was stored as -1)" "$T/count.json" \
+    "count.json:2 (byte 140): comments: expected a count from 0 to 2147483647, got 9223372036854775807"
+{ echo "$GOOD"; echo '{"number":21,"reactions":{"total_count":-4}}'; } >"$T/negative.json"
+bad_case "negative reaction count" "$T/negative.json" \
+    "negative.json:2 (byte 140): reactions.total_count: expected a count from 0 to 2147483647, got -4"
 { echo "["; echo "$GOOD,"; printf '{"number":21,"title":"cut off'; } >"$T/trunc.json"
 bad_case "truncated file" "$T/trunc.json" "trunc.json:3 (byte 143): unexpected end of input"
 { echo "$GOOD"; printf '{"number":21,"title":"big","body":"'; head -c 52428800 /dev/zero | tr '\0' a; printf '"}\n'; } >"$T/big.json"
