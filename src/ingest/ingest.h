@@ -56,19 +56,32 @@ ingest_format ingest_format_detect(json_t *obj);
  * as stored (compressed for .gz); total is 0 when unknown (stdin). */
 typedef void (*ingest_progress_fn)(void *ctx, const char *path, uint64_t done, uint64_t total);
 
+/* Called for a record that is imported but looks wrong; msg reads like an
+ * error ("issues.json:12 (byte 40213): item 7: updated ... is ...") and is
+ * valid during the call only. */
+typedef void (*ingest_warn_fn)(void *ctx, const char *msg);
+
 typedef struct ingest_opts {
     ingest_format format;
     const char *repo;      /* --repo; NULL = from the data (repository_url / Jira project) */
     ingest_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
+    ingest_warn_fn warn;   /* may be NULL */
+    void *warn_ctx;
+    int64_t now;           /* the clock dates are judged by; 0 = time(NULL) */
 } ingest_opts;
 
 /* Counters are added to (not reset), so one struct can sum several files.
  * items/comments count records read; items_written counts rows the store
  * actually changed (0 on an idempotent re-import); links counts links
- * handed to the store; bytes is uncompressed input. */
+ * handed to the store; bytes is uncompressed input.
+ * future_dated counts items and comments with a date more than
+ * STORE_FUTURE_SLACK past opts->now: a wrong clock at the tracker or in an
+ * export. They are stored as given -- the data is the tracker's, and the
+ * store's change sequence keeps such a date from hiding later edits -- and
+ * each one is reported through opts->warn. */
 typedef struct ingest_stats {
-    size_t items, items_written, comments, links, bytes;
+    size_t items, items_written, comments, links, bytes, future_dated;
 } ingest_stats;
 
 /* path "-" reads standard input. */

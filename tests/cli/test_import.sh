@@ -54,6 +54,17 @@ out=$("$DOPPEL" import --db "$DB" "$T/newer.json" 2>&1)
 check_contains "newer copy is written" "1 items read, 1 written" "$out"
 "$DOPPEL" import --db "$DB" "$T/older.json" >/dev/null 2>&1
 check_eq "older copy does not win" "Renamed issue" "$(q "$DB" "SELECT title FROM items WHERE key = '4'")"
+# a copy from a wrong clock is stored with a warning, and does not refuse
+# the real edit that follows (newer-wins ignores a stored date that far out)
+mk 4 "Clock gone wrong" 9999-12-31T00:00:00Z >"$T/future.json"
+out=$("$DOPPEL" import --db "$DB" "$T/future.json" 2>&1); rc=$?
+check_eq "future-dated item: imported (exit 0)" 0 "$rc"
+check_contains "future-dated item: warning with file:line" \
+    "warning: $T/future.json:1 (byte 0): item 4: updated 9999-12-31T00:00:00Z is more than a day in the future (a wrong clock?); stored as given" "$out"
+check_contains "future-dated item: counted in the summary" "1 items read, 1 written, 0 comments, 0 links, 1 dated in the future" "$out"
+mk 4 "Renamed issue" 2024-06-01T00:00:00Z >"$T/after.json"
+out=$("$DOPPEL" import --db "$DB" "$T/after.json" 2>&1)
+check_contains "a real edit replaces the future-dated copy" "1 items read, 1 written, 0 comments, 0 links, 0.0 MB" "$out"
 
 # ---- gh CLI, --repo, stdin ------------------------------------------------
 DB2=$T/gh.db

@@ -66,7 +66,7 @@ static const char *write_file(fx *f, const char *name, const char *content, size
 static int import(fx *f, const char *const *paths, const char *repo, ingest_stats *stats,
                   dp_err *err)
 {
-    ingest_opts opts = {INGEST_AUTO, repo, NULL, NULL};
+    ingest_opts opts = {.format = INGEST_AUTO, .repo = repo};
     memset(stats, 0, sizeof *stats);
     assert_int_equal(store_begin(f->st, err), DP_OK);
     for (size_t i = 0; paths[i]; i++)
@@ -235,6 +235,65 @@ static void test_jira_page_and_gzip(void **state)
     assert_string_equal(it.state, "closed");
     assert_string_equal(it.state_reason, "Duplicate");
     item_free(&it);
+}
+
+/* ---- dates from a wrong clock ------------------------------------------- */
+
+static void collect_warning(void *ctx, const char *msg)
+{
+    sv_push(ctx, msg);
+}
+
+/* A date more than a day past the import's clock is imported as given but
+ * counted and reported with file and line, once per item or comment. */
+static void test_future_dates(void **state)
+{
+    fx *f = *state;
+    const int64_t now = 1700000000;   /* 2023-11-14T22:13:20Z */
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             /* line 1: one second inside the slack; line 2: one past */
+             "{\"number\":1,\"node_id\":\"a\",\"updated_at\":\"2023-11-15T22:13:20Z\",%s}\n"
+             "{\"number\":2,\"node_id\":\"b\",\"updated_at\":\"2023-11-15T22:13:21Z\",%s}\n"
+             /* line 3: two bad dates, one warning */
+             "{\"number\":3,\"node_id\":\"c\",\"created_at\":\"9999-12-31T00:00:00Z\","
+             "\"updated_at\":\"9999-12-31T00:00:00Z\",%s}\n",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"");
+    const char *items = write_file(f, "items.json", buf, strlen(buf), 0);
+    char items_path[160];
+    snprintf(items_path, sizeof items_path, "%s", items);
+    static const char comments[] =
+        "[{\"id\":5,\"issue_url\":\"https://api.github.com/repos/e/r/issues/1\","
+        "\"created_at\":\"2023-01-01T00:00:00Z\",\"updated_at\":\"2031-01-01T00:00:00Z\"}]";
+    const char *cpath = write_file(f, "comments.json", comments, strlen(comments), 0);
+
+    strvec warnings = {0};
+    ingest_opts opts = {.warn = collect_warning, .warn_ctx = &warnings, .now = now};
+    ingest_stats s = {0};
+    dp_err err;
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    if (ingest_file(f->st, items_path, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    if (ingest_file(f->st, cpath, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(s.items, 3);
+    assert_int_equal(s.items_written, 3);   /* stored as given */
+    assert_int_equal(s.future_dated, 3);
+    assert_int_equal(warnings.n, 3);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2 (byte ", items_path);
+    assert_non_null(strstr(warnings.v[0], want));
+    assert_non_null(strstr(warnings.v[0], "item 2: updated 2023-11-15T22:13:21Z is more than a day in the future"));
+    snprintf(want, sizeof want, "%s:3 (byte ", items_path);
+    assert_non_null(strstr(warnings.v[1], want));
+    assert_non_null(strstr(warnings.v[1], "item 3: created 9999-12-31T00:00:00Z"));
+    assert_non_null(strstr(warnings.v[2], "comments.json:1 (byte 1): comment on 1: updated 2031-01-01"));
+    item it;
+    assert_int_equal(store_item_get(f->st, repo_id(f, "e/r"), "3", &it, &err), DP_OK);
+    assert_int_equal(it.updated_at, 253402214400);
+    item_free(&it);
+    sv_free(&warnings);
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -431,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jira_page_and_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_dates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
     };
