@@ -146,6 +146,23 @@ print([p["suggested_comment"] for p in json.load(sys.stdin)["pairs"] if (p["quer
 out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
 check_contains "future date: then up to date" "up to date" "$out"
 
+# A repository holding only comments: nothing to analyze (exit 3, said so).
+# Beside a repository with issues it is skipped, and that one is analysed
+# (the loop over repositories used to stop at the first empty one).
+DBC=$T/comments.db
+check "import comments only" "$DOPPEL" import --db "$DBC" --repo aaa/comments "$FIX/ingest/github_comments.json"
+out=$("$DOPPEL" analyze --db "$DBC" 2>&1); rc=$?
+check_eq "only comments: exit 3 (nothing to do)" 3 "$rc"
+check_contains "only comments: says why" \
+    "nothing to analyze: no issues or pull requests stored (comments alone are not analyzed)" "$out"
+"$DOPPEL" analyze --db "$DBC" --repo aaa/comments >/dev/null 2>&1
+check_eq "only comments, --repo: exit 3" 3 $?
+check "import the fixture as a second repository" "$DOPPEL" import --db "$DBC" "$FIXTURE"
+out=$("$DOPPEL" analyze --db "$DBC" 2>&1); rc=$?
+check_eq "comments-only repository beside one with issues: exit 0" 0 "$rc"
+check_contains "the comments-only one is skipped with its reason" "aaa/comments: nothing to analyze" "$out"
+check_contains "the other one is analysed" "analyzed 8 queries of 15 items" "$out"
+
 check_fails "analyze rejects -k 0" "$DOPPEL" analyze --db "$DB" -k 0
 check_fails "analyze rejects unknown options" "$DOPPEL" analyze --db "$DB" --bogus
 "$DOPPEL" analyze --db "$DB" --bogus >/dev/null 2>&1
