@@ -328,7 +328,7 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
             rc = DP_ERR;
             goto fail;
         }
-        if (opts->progress && ++nrec % PROGRESS_EVERY == 0)
+        if (++nrec % PROGRESS_EVERY == 0 && opts->progress)
             opts->progress(opts->progress_ctx, path, ingest_split_raw_offset(sp), total);
     }
     if (rc == DP_ERR) {
@@ -336,6 +336,11 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
         goto fail;
     }
     rc = DP_OK;
+    if (nrec == 0 && opts->warn) {   /* valid, but most likely an export that failed */
+        char *msg = xasprintf("%s: no records (an empty file or an empty list)", path);
+        opts->warn(opts->warn_ctx, msg);
+        free(msg);
+    }
     if (opts->progress) opts->progress(opts->progress_ctx, path, total, total);
     goto done;
 fail:

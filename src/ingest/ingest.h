@@ -56,9 +56,10 @@ ingest_format ingest_format_detect(json_t *obj);
  * as stored (compressed for .gz); total is 0 when unknown (stdin). */
 typedef void (*ingest_progress_fn)(void *ctx, const char *path, uint64_t done, uint64_t total);
 
-/* Called for a record that is imported but looks wrong; msg reads like an
- * error ("issues.json:12 (byte 40213): item 7: updated ... is ...") and is
- * valid during the call only. */
+/* Called for input that is imported but looks wrong: a date from a wrong
+ * clock (see future_dated below), a file without any record. msg reads
+ * like an error ("issues.json:12 (byte 40213): item 7: updated ... is
+ * ...") and is valid during the call only. */
 typedef void (*ingest_warn_fn)(void *ctx, const char *msg);
 
 typedef struct ingest_opts {

@@ -17,6 +17,10 @@
 
 #define SPLIT_BUF (64u * 1024)
 #define SPLIT_MAX_FRAMES 8   /* top, array, wrapper, array, ... is plenty */
+/* Nesting allowed in the skipped rest of a wrapper: jansson refuses a
+ * record nested past 2048 levels, so this is generous, and it keeps the
+ * counter of a stream of '[' (which is never buffered) from overflowing. */
+#define SPLIT_MAX_SKIP_DEPTH 4096
 
 typedef enum {
     FR_TOP,        /* between top-level values */
@@ -277,8 +281,9 @@ out:
     return r;
 }
 
-/* Skips the rest of a wrapper object. Returns 1 when it closed. */
-static int scan_wrapper(ingest_split *sp, frame *f)
+/* Skips the rest of a wrapper object. Returns 1 when it closed, 0 when
+ * the chunk ran out, -1 when nested too deeply. */
+static int scan_wrapper(ingest_split *sp, frame *f, dp_err *err)
 {
     const char *p = sp->p;
     size_t i = sp->ppos, n = sp->plen;
@@ -292,8 +297,12 @@ static int scan_wrapper(ingest_split *sp, frame *f)
             continue;
         }
         if (c == '"') f->in_str = 1;
-        else if (c == '{' || c == '[') f->depth++;
-        else if ((c == '}' || c == ']') && --f->depth == 0) {
+        else if (c == '{' || c == '[') {
+            if (++f->depth > SPLIT_MAX_SKIP_DEPTH) {
+                sp->ppos = i;
+                return fail_here(sp, err, "nested more than 4096 levels deep");
+            }
+        } else if ((c == '}' || c == ']') && --f->depth == 0) {
             sp->ppos = i + 1;
             return 1;
         }
@@ -403,7 +412,9 @@ int ingest_split_next(ingest_split *sp, ingest_record *rec, dp_err *err)
             continue;
         }
         if (f->kind == FR_WRAPPER) {
-            if (scan_wrapper(sp, f)) {
+            int r = scan_wrapper(sp, f, err);
+            if (r < 0) return DP_ERR;
+            if (r) {
                 sp->nfr--;
                 value_done(sp);
             }

@@ -96,6 +96,12 @@ out=$("$DOPPEL" import --db "$DB5" "$T/issues.json.gz" "$T/jira.json.gz" 2>&1)
 check_contains "gzip import" "9 items read, 9 written" "$out"
 check_eq "gzip gives the same items" 9 "$(q "$DB5" 'SELECT count(*) FROM items')"
 
+# ---- an empty file imports nothing, with a warning ------------------------
+: >"$T/empty.json"
+out=$("$DOPPEL" import --db "$T/empty.db" "$T/empty.json" 2>&1); rc=$?
+check_eq "empty file: exit 0" 0 "$rc"
+check_contains "empty file: warned" "warning: $T/empty.json: no records (an empty file or an empty list)" "$out"
+
 # ---- malformed input: exit 1, file:line in the message, store unchanged ----
 GOOD='{"number":20,"node_id":"g","title":"fine","updated_at":"2025-01-01T00:00:00Z","repository_url":"https://api.github.com/repos/acme/widgets"}'
 bad_case() {  # name file expected-message-part
@@ -164,6 +170,19 @@ bad_case "gzip with trailing garbage" "$T/gz_garbage.jsonl.gz" \
     "gz_garbage.jsonl.gz:301 (byte 47400): trailing garbage after the gzip data: not another gzip member"
 out=$("$DOPPEL" import --db "$T/members.db" "$T/gz_members.jsonl.gz" "$T/gz_empty.jsonl.gz" 2>&1)
 check_contains "concatenated and empty gzip members are read" "300 items read, 300 written" "$out"
+# other cuts and hostile bytes: each a clear error with file:line, nothing kept
+{ echo "["; echo "$GOOD,"; } >"$T/cut_array.json"
+bad_case "array cut at a record boundary" "$T/cut_array.json" "cut_array.json:1 (byte 0): unexpected end of input: '[' never closed"
+{ echo "$GOOD"; printf '\0\0\0\n'; } >"$T/nul_between.json"
+bad_case "NUL bytes between records" "$T/nul_between.json" "nul_between.json:2 (byte 140): unexpected byte 0x00"
+printf '\xff\xfe[\0{\0' >"$T/utf16.json"
+bad_case "UTF-16 file" "$T/utf16.json" "utf16.json:1 (byte 0): unexpected byte 0xff"
+python3 -c 'print("{\"number\":21,\"x\":" + "[" * 100000 + "]" * 100000 + "}")' >"$T/deep.json"
+bad_case "record nested 100,000 deep" "$T/deep.json" "deep.json:1 (byte 2065): invalid JSON: maximum parsing depth reached"
+python3 -c 'print("{\"issues\":[],\"x\":" + "[" * 100000 + "]" * 100000 + "}")' >"$T/deep_wrapper.json"
+bad_case "wrapper nested 100,000 deep" "$T/deep_wrapper.json" "deep_wrapper.json:1 (byte 4112): nested more than 4096 levels deep"
+mkdir -p "$T/adir"
+bad_case "a directory" "$T/adir" "adir: read error: Is a directory"
 bad_case "missing file" "$T/nope.json" "nope.json: cannot open"
 check_eq "first file of a failed import was not kept" 0 \
     "$(q "$DB" "SELECT count(*) FROM repositories WHERE name = 'acme/gadgets'")"

@@ -296,6 +296,30 @@ static void test_future_dates(void **state)
     sv_free(&warnings);
 }
 
+/* A file without a record imports nothing and says so: an export that
+ * failed and left an empty file should not pass unnoticed. */
+static void test_empty_file_warns(void **state)
+{
+    fx *f = *state;
+    strvec warnings = {0};
+    ingest_opts opts = {.warn = collect_warning, .warn_ctx = &warnings};
+    ingest_stats s = {0};
+    dp_err err;
+    const char *names[] = {"empty.json", "list.json", "one.json"};
+    const char *data[] = {"", "[]\n", "{\"number\":1,\"node_id\":\"a\",\"repository_url\":\"https://api.github.com/repos/e/r\"}"};
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    for (int i = 0; i < 3; i++) {
+        const char *path = write_file(f, names[i], data[i], strlen(data[i]), 0);
+        if (ingest_file(f->st, path, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    }
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(warnings.n, 2);
+    assert_non_null(strstr(warnings.v[0], "empty.json: no records (an empty file or an empty list)"));
+    assert_non_null(strstr(warnings.v[1], "list.json: no records"));
+    assert_int_equal(s.items, 1);
+    sv_free(&warnings);
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* Repositories and items, as one number: what an aborted import must not
@@ -491,6 +515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_dates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
     };
