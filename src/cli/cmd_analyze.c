@@ -32,6 +32,8 @@ static void usage(FILE *out)
             "  --changed       incremental run (the default when possible)\n"
             "  --full          re-rank every query\n"
             "  --quiet         no summary line\n"
+            "Exit status 3 when there is nothing to analyze (no issues or pull requests\n"
+            "stored; a repository without any is skipped when others have some).\n"
             "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n");
 }
 
@@ -58,9 +60,9 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
         cli_error("analyze", "%s%s%s", name ? name : "", name ? ": " : "", err.msg);
         return EXIT_FAIL;
     }
-    if (s.items == 0) {
-        cli_error("analyze", "%s%sthe repository has no items; import some first", name ? name : "",
-                  name ? ": " : "");
+    if (s.items == 0) {   /* e.g. only comments were imported: nothing to do, exit 3 */
+        cli_error("analyze", "%s%snothing to analyze: no issues or pull requests stored (comments "
+                  "alone are not analyzed); import the issues first", name ? name : "", name ? ": " : "");
         return EXIT_NOTFOUND;
     }
     if (!quiet) {
@@ -144,7 +146,9 @@ int cmd_analyze(int argc, char **argv)
         }
     } else {
         /* No --repo: every repository in the store, one after another, so a
-         * store holding several projects needs no loop in the shell. */
+         * store holding several projects needs no loop in the shell. One
+         * with nothing to analyze is skipped (with its message); the exit
+         * status is 3 only when that was true of every one. */
         repo_info *repos = NULL;
         size_t n = 0;
         if (store_repo_list(st, &repos, &n, &err) != DP_OK) {
@@ -154,8 +158,13 @@ int cmd_analyze(int argc, char **argv)
             cli_error("analyze", "the store has no repositories; import or sync some first");
             rc = EXIT_NOTFOUND;
         }
-        for (size_t i = 0; i < n && rc == EXIT_OK; i++)
-            rc = analyze_one(st, repos[i].id, n > 1 ? repos[i].name : NULL, &o, quiet);
+        size_t done = 0;
+        for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+            int r = analyze_one(st, repos[i].id, n > 1 ? repos[i].name : NULL, &o, quiet);
+            if (r == EXIT_OK) done++;
+            else if (r != EXIT_NOTFOUND) rc = r;
+        }
+        if (rc == EXIT_OK && n > 0 && done == 0) rc = EXIT_NOTFOUND;
         for (size_t i = 0; i < n; i++) repo_info_free(&repos[i]);
         free(repos);
     }

@@ -21,6 +21,8 @@ static void usage(FILE *out)
             "The format is detected per file unless --format is given. The repository comes\n"
             "from the data (repository_url, issue URLs, Jira project key) unless --repo.\n"
             "Re-importing is safe: an item is replaced only by a newer updated_at.\n"
+            "A date more than a day in the future (a wrong clock) is stored as given and\n"
+            "reported as a warning. A truncated or damaged .gz file is an error.\n"
             "All files are imported in one transaction; on any error nothing is written.\n"
             "\n"
             "  --repo OWNER/NAME   store everything under this repository name\n"
@@ -96,10 +98,23 @@ static void on_progress(void *ctx, const char *path, uint64_t done, uint64_t tot
     progress_update(&ip->bar, (size_t)done, extra);
 }
 
+/* Warnings go to stderr, the first WARN_SHOWN of them; the summary line
+ * gives the count, so a file full of them does not drown the terminal. */
+#define WARN_SHOWN 20
+
+static void on_warning(void *ctx, const char *msg)
+{
+    size_t *shown = ctx;
+    if (++*shown <= WARN_SHOWN) cli_error("import", "warning: %s", msg);
+    else if (*shown == WARN_SHOWN + 1) cli_error("import", "warning: (further warnings not shown)");
+}
+
 static int import_all(store *st, const import_args *a, ingest_stats *stats)
 {
     dp_err err;
-    ingest_opts opts = {a->format, a->repo, on_progress, NULL};
+    size_t shown = 0;
+    ingest_opts opts = {.format = a->format, .repo = a->repo, .progress = on_progress,
+                        .warn = on_warning, .warn_ctx = &shown};
     if (store_begin(st, &err) != DP_OK) {
         cli_error("import", "%s", err.msg);
         return EXIT_FAIL;
@@ -141,11 +156,16 @@ int cmd_import(int argc, char **argv)
     double t0 = dp_now();
     rc = import_all(st, &a, &stats);
     double el = dp_now() - t0, mb = (double)stats.bytes / 1e6;
-    if (rc == EXIT_OK)
-        printf("imported %d file%s: %zu items read, %zu written, %zu comments, %zu links, "
+    if (rc == EXIT_OK) {
+        char future[96] = "";
+        if (stats.future_dated)
+            snprintf(future, sizeof future, ", %zu dated in the future (see the warnings)",
+                     stats.future_dated);
+        printf("imported %d file%s: %zu items read, %zu written, %zu comments, %zu links%s, "
                "%.1f MB in %.2f s (%.1f MB/s)\n",
                a.nfiles, a.nfiles == 1 ? "" : "s", stats.items, stats.items_written,
-               stats.comments, stats.links, mb, el, el > 0 ? mb / el : 0.0);
+               stats.comments, stats.links, future, mb, el, el > 0 ? mb / el : 0.0);
+    }
     store_close(st);
     free(a.files);
     return rc;

@@ -67,9 +67,10 @@ int cmd_search(int argc, char **argv)
             sb_adds(&text, o);
         }
     }
-    if (!text.len) {
+    if (!text.len) {   /* also `search ""`, whose empty word still allocated the buffer */
         cli_error("search", "no query");
         usage(stderr);
+        sb_free(&text);
         return EXIT_USAGE;
     }
 

@@ -24,8 +24,9 @@ static void serve_usage(FILE *out)
             "  --port N      TCP port (default 8080; 0 picks a free one)\n"
             "  --bind ADDR   address to listen on (default 127.0.0.1). Any address that\n"
             "                is not loopback requires a token.\n"
-            "  --token T     require T on every API call (default $DOPPEL_TOKEN); open the\n"
-            "                page once as http://HOST:PORT/?token=T to log in\n"
+            "  --token T     require T on every API call; open the page once as\n"
+            "                http://HOST:PORT/?token=T to log in. Prefer $DOPPEL_TOKEN:\n"
+            "                a command line is visible to every user (ps)\n"
             "  --threads N   worker threads (default: one per CPU, 2 to 16)\n"
             "The first line on stdout is the page's address.\n");
 }
@@ -72,7 +73,11 @@ int cmd_serve(int argc, char **argv)
         i++;
         if (!strcmp(a, "--db")) db = v;
         else if (!strcmp(a, "--bind")) cfg.bind = v;
-        else if (!strcmp(a, "--token")) cfg.token = v;
+        else if (!strcmp(a, "--token")) {
+            cfg.token = v;
+            cli_error("serve", "warning: --token on the command line is visible to other users (ps); "
+                               "set DOPPEL_TOKEN instead");
+        }
         else if (!strcmp(a, "--port") && parse_uint(v, 65535, &cfg.port)) {
             cli_error("serve", "bad port '%s'", v);
             return EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../explain/analyze.h"
+#include "../sync/github.h"
 #include "../sync/sync.h"
 #include "cli.h"
 
@@ -30,17 +31,33 @@ static const char USAGE[] =
     "  --analyze        run the incremental analysis afterwards\n"
     "  -q, --quiet      no progress bar and no summary\n"
     "\n"
-    "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`. Without one,\n"
-    "GitHub allows 60 requests an hour. The token is never printed or stored.\n"
-    "Rate limits are waited out; 5xx and network errors are retried (6 tries,\n"
-    "exponential backoff from $DOPPEL_SYNC_BACKOFF_MS, default 1000 ms, cap 60 s).\n";
+    "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` (there is no\n"
+    "--token option: a command line shows in `ps`). Without one, GitHub allows\n"
+    "60 requests an hour. The token is never printed or stored; a server's\n"
+    "message that quotes it is shown with [REDACTED]. The API URL must not hold\n"
+    "a user name or password.\n"
+    "\n"
+    "Rate limits are waited out; 5xx and network errors are retried ($DOPPEL_SYNC_TRIES\n"
+    "tries, default 6; exponential backoff from $DOPPEL_SYNC_BACKOFF_MS, default\n"
+    "1000 ms, cap 60 s). Limits per request, never retried when hit:\n"
+    "  $DOPPEL_SYNC_STALL_S      abort when no byte arrives for this long (default 60)\n"
+    "  $DOPPEL_SYNC_DEADLINE_S   abort an answer not complete after this (default 300)\n"
+    "  $DOPPEL_SYNC_MAX_PAGE_MB  largest page, decoded (default 32)\n"
+    "A listing stops with an error on a rel=\"next\" cycle or when it runs far past\n"
+    "the pages the server announced.\n"
+    "\n"
+    "Exit status: 0 done; 1 failed or interrupted (the first Ctrl-C or SIGTERM stops\n"
+    "within about a second; the pages fetched before stay stored and the next run\n"
+    "resumes); 2 usage error (also a user name or password in --api-url).\n";
 
+/* The signal that stopped the sync (0: none). The client checks it inside
+ * transfers too (libcurl's progress callback), so the first signal ends the
+ * sync within about a second. */
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
     signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills at once; pages are atomic */
     signal(SIGTERM, SIG_DFL);
 }
@@ -97,6 +114,15 @@ static int run_analyze(store *st, int64_t repo, int quiet)
         printf("analyzed %zu queries of %zu items%s: %zu pairs stored (%zu already linked)\n", s.queries,
                s.items, s.incremental ? " (incremental)" : "", s.pairs, s.known);
     return EXIT_OK;
+}
+
+/* Prints an error with every secret masked: the token, and whatever looks
+ * like a credential (a server may quote the Authorization header back). */
+static void sync_error(const char *token, const char *msg)
+{
+    char *safe = gh_redact_text(msg, token);
+    cli_error("sync", "%s", safe);
+    free(safe);
 }
 
 static long env_long(const char *name, long dflt)
@@ -170,6 +196,12 @@ int cmd_sync(int argc, char **argv)
         cli_error("sync", "%s", err.msg);
         return EXIT_USAGE;
     }
+    /* Before the store is opened: credentials in the URL would be stored as
+     * the repository's address and shown on the review page. */
+    if (o.api_url && gh_check_api_url(o.api_url, &err) != DP_OK) {
+        cli_error("sync", "%s", err.msg);
+        return EXIT_USAGE;
+    }
     const char *source = NULL;
     char *token = sync_find_token(&source);
     if (!token && !quiet)
@@ -185,6 +217,9 @@ int cmd_sync(int argc, char **argv)
     o.backoff_base_ms = env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
     o.stall_timeout_s = env_long("DOPPEL_SYNC_STALL_S", 0);
     o.max_tries = (int)env_long("DOPPEL_SYNC_TRIES", 0);
+    o.deadline_s = env_long("DOPPEL_SYNC_DEADLINE_S", 0);
+    long mb = env_long("DOPPEL_SYNC_MAX_PAGE_MB", 0);
+    o.max_page_bytes = mb > 0 && mb <= 4096 ? (size_t)mb << 20 : 0;
     o.progress = on_progress;
     o.progress_ctx = &u;
     o.cancel = &interrupted;
@@ -196,13 +231,20 @@ int cmd_sync(int argc, char **argv)
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (u.phase) progress_finish(&u.bar);
+    if (rc != DP_OK) {
+        if (interrupted)
+            cli_error("sync", "interrupted by %s: %zu pages were stored; run the same command again to resume",
+                      interrupted == SIGTERM ? "SIGTERM" : "SIGINT", s.pages);
+        else
+            sync_error(token, err.msg);
+        if (s.pages && !interrupted)
+            cli_error("sync", "%zu pages were stored; run the same command again to resume", s.pages);
+    }
     if (token) {
         memset(token, 0, strlen(token));
         free(token);
     }
     if (rc != DP_OK) {
-        cli_error("sync", "%s", err.msg);
-        if (s.pages) cli_error("sync", "%zu pages were stored; run the same command again to resume", s.pages);
         store_close(st);
         return EXIT_FAIL;
     }

@@ -1,5 +1,6 @@
 /* util.c -- see util.h. */
 #include "util.h"
+#include "zread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 #include <time.h>
 #include <pthread.h>
 #include <unistd.h>
-#include <zlib.h>
 
 int dp_fail(dp_err *err, const char *fmt, ...)
 {
@@ -285,18 +285,18 @@ void dp_run_threads(int threads, void *(*fn)(void *), void *arg)
 
 int dp_read_file(const char *path, char **out, size_t *len, dp_err *err)
 {
-    gzFile f = gzopen(path, "rb"); /* gzread passes plain files through */
-    if (!f) return dp_fail(err, "%s: cannot open", path);
+    zreader *z;
+    dp_err e;
+    if (zr_open(path, &z, &e) != DP_OK) return dp_fail(err, "%s: %s", path, e.msg);
     sbuf sb;
     sb_init(&sb);
     char buf[65536];
-    int n;
-    while ((n = gzread(f, buf, sizeof buf)) > 0) sb_add(&sb, buf, (size_t)n);
-    int bad = n < 0;
-    gzclose(f);
-    if (bad) {
+    long n;
+    while ((n = zr_read(z, buf, sizeof buf, &e)) > 0) sb_add(&sb, buf, (size_t)n);
+    zr_close(z);
+    if (n < 0) {   /* a damaged or truncated .gz is an error, not a shorter file */
         sb_free(&sb);
-        return dp_fail(err, "%s: read error", path);
+        return dp_fail(err, "%s: %s", path, e.msg);
     }
     *len = sb.len;
     *out = sb_take(&sb);

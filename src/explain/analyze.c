@@ -10,7 +10,8 @@
 
 #include "analyze.h"
 
-#define KV_WATERMARK "analyze.max_updated"
+#define KV_SEQ "analyze.change_seq"      /* store change sequence analysed */
+#define KV_OLD_WATERMARK "analyze.max_updated"   /* its predecessor, dropped on save */
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
@@ -360,14 +361,6 @@ static char *signature(const analyze_opts *o, double min_prob, const analyze_cor
                      co->model_desc);
 }
 
-static int64_t max_updated(const analyze_corpus *co)
-{
-    int64_t m = 0;
-    for (size_t i = 0; i < co->items.n; i++)
-        if (co->items.v[i].updated_at > m) m = co->items.v[i].updated_at;
-    return m;
-}
-
 /* Small open-addressing-free set of docs: a byte per doc. */
 typedef struct docset {
     unsigned char *in;
@@ -396,6 +389,7 @@ static void ds_free(docset *s)
 
 typedef struct incr {
     int active;
+    int64_t seq;              /* store change sequence this run covers */
     size_t nprev;             /* items at the previous run */
     strvec keys;              /* items changed since the previous run */
     docset changed, rerun;
@@ -424,12 +418,15 @@ static int kv_get_num(store *st, int64_t repo, const char *key, int64_t *out, dp
 }
 
 /* Before indexing: decides whether this run can be incremental and, if so,
- * collects the keys of the items changed since the previous run. Returns
- * DP_OK with in->active = 0 for a full run. */
+ * collects the keys of the items changed since the previous run: those
+ * with a change sequence number after the one it saved, up to seq (read
+ * before the corpus was loaded). Returns DP_OK with in->active = 0 for a
+ * full run. */
 static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o,
-                      const char *sig, incr *in, dp_err *err)
+                      const char *sig, int64_t seq, incr *in, dp_err *err)
 {
     memset(in, 0, sizeof *in);
+    in->seq = seq;
     if (o->mode == ANALYZE_FULL) return DP_OK;
     char *old_sig = NULL;
     int rc = store_kv_get(st, co->repo_id, KV_SIGNATURE, &old_sig, err);
@@ -438,14 +435,14 @@ static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o
     free(old_sig);
     if (!same) return DP_OK;   /* never analysed, or with other options/model */
     int64_t since = 0, nprev = 0;
-    rc = kv_get_num(st, co->repo_id, KV_WATERMARK, &since, err);
+    rc = kv_get_num(st, co->repo_id, KV_SEQ, &since, err);   /* absent: analysed before store v4 */
     if (rc == DP_OK) rc = kv_get_num(st, co->repo_id, KV_NITEMS, &nprev, err);
     if (rc != DP_OK) return rc == DP_ERR ? DP_ERR : DP_OK;
-    if (store_items_changed_since(st, co->repo_id, since, &in->keys, err) != DP_OK) return DP_ERR;
+    if (store_items_changed(st, co->repo_id, since, seq, &in->keys, err) != DP_OK) return DP_ERR;
     size_t n = co->items.n;
     /* So much changed that a full run is as fast; or more new items than
-     * changed ones: some arrived with an updated_at older than the
-     * watermark (an old export imported late), which only a full run sees. */
+     * changed ones, which the change sequence rules out (every insert is
+     * numbered) but costs nothing to check. */
     if ((in->keys.n > 1000 && in->keys.n > n / 10) || n > (size_t)nprev + in->keys.n) {
         sv_free(&in->keys);
         return DP_OK;
@@ -527,12 +524,13 @@ static int save_last_run(store *st, int64_t repo, int64_t now, dp_err *err)
     return store_kv_set(st, repo, KV_LAST_RUN, buf, err);
 }
 
-static int save_state(store *st, const analyze_corpus *co, const char *sig, int64_t now,
-                      dp_err *err)
+static int save_state(store *st, const analyze_corpus *co, const char *sig, int64_t seq,
+                      int64_t now, dp_err *err)
 {
     char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)max_updated(co));
-    if (store_kv_set(st, co->repo_id, KV_WATERMARK, buf, err) != DP_OK) return DP_ERR;
+    snprintf(buf, sizeof buf, "%lld", (long long)seq);
+    if (store_kv_set(st, co->repo_id, KV_SEQ, buf, err) != DP_OK) return DP_ERR;
+    if (store_kv_set(st, co->repo_id, KV_OLD_WATERMARK, NULL, err) != DP_OK) return DP_ERR;
     if (store_kv_set(st, co->repo_id, KV_SIGNATURE, sig, err) != DP_OK) return DP_ERR;
     snprintf(buf, sizeof buf, "%zu", co->items.n);
     if (store_kv_set(st, co->repo_id, KV_NITEMS, buf, err) != DP_OK) return DP_ERR;
@@ -650,7 +648,7 @@ static int store_results(store *st, const analyze_corpus *co, const incr *in,
     } else {
         rc = store_pairs_replace(st, co->repo_id, NULL, 0, pairs, npairs, err);
     }
-    if (rc == DP_OK) rc = save_state(st, co, sig, now, err);
+    if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
     if (rc == DP_OK && snap)
         rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap->s, snap->len, err);
     if (rc == DP_OK) rc = store_commit(st, err);
@@ -724,7 +722,9 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     memset(stats, 0, sizeof *stats);
 
     analyze_corpus co;
+    int64_t seq;   /* read first: a change committed while loading is left for the next run */
     if (progress) progress(ud, "index", 0, 1);   /* loading + indexing: one step */
+    if (store_change_seq(st, repo, &seq, err) != DP_OK) return DP_ERR;
     if (corpus_read(st, repo, NULL, &co, err) != DP_OK) return DP_ERR;
     stats->items = co.items.n;
     stats->t_load = co.t_load;
@@ -734,7 +734,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
 
     incr in;
     double tp = dp_now();
-    int rc = plan_check(st, &co, &o, sig, &in, err);
+    int rc = plan_check(st, &co, &o, sig, seq, &in, err);
     if (rc == DP_OK && in.active && !in.keys.n && co.items.n == in.nprev) {
         /* up to date: no index, no ranking */
         stats->incremental = stats->up_to_date = 1;

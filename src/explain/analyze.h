@@ -14,11 +14,12 @@
  * is kept. Pairs already linked as duplicates in the data are stored with
  * known = 1 and a twentieth of the value.
  *
- * Incremental runs: after a run the store keeps, in kv, the newest
- * updated_at it analysed, the item count and a signature of the options and
- * model. When the signature still matches (and the item count grew by no
- * more than the changed items, so nothing arrived with an old updated_at),
- * a run re-ranks only: the changed items that are
+ * Incremental runs: after a run the store keeps, in kv, the store's change
+ * sequence number it analysed up to (store_change_seq: every insert, edit
+ * or deletion of an item takes the next number, so no date from the
+ * tracker -- not one set to 9999-12-31 by a wrong clock -- can hide a
+ * change), the item count and a signature of the options and model. When
+ * the signature still matches, a run re-ranks only: the changed items that are
  * queries; queries whose candidates include a changed item (found by
  * ranking from each changed item, the scores are near symmetric); and the
  * queries that had a pair with a changed item. Pairs of unaffected queries

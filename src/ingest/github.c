@@ -110,7 +110,6 @@ static int user_login(json_t *obj, const char *key, char **out, dp_err *err)
 int ingest_github_item(json_t *obj, item *out, char **repo_name, dp_err *err)
 {
     json_t *pr, *reactions;
-    int64_t n;
     char *api = NULL;
     item_init(out);
     *repo_name = NULL;
@@ -128,13 +127,10 @@ int ingest_github_item(json_t *obj, item *out, char **repo_name, dp_err *err)
         ij_obj(obj, "reactions", "reactions", &reactions, err) != DP_OK)
         return DP_ERR;
     lower(out->state_reason);
-    if (ij_int(obj, "comments", "comments", J_OPTIONAL, &n, err) != DP_OK) return DP_ERR;
-    out->ncomments = (int)n;
-    if (reactions) {
-        if (ij_int(reactions, "total_count", "reactions.total_count", J_OPTIONAL, &n, err) != DP_OK)
-            return DP_ERR;
-        out->reactions = (int)n;
-    }
+    if (ij_count(obj, "comments", "comments", &out->ncomments, err) != DP_OK ||
+        (reactions && ij_count(reactions, "total_count", "reactions.total_count", &out->reactions,
+                               err) != DP_OK))
+        return DP_ERR;
     if (pr) {
         out->kind = ITEM_PR;
         json_t *merged = json_object_get(pr, "merged_at");
@@ -163,19 +159,25 @@ static int gh_state_reason(json_t *obj, item *out, dp_err *err)
     return DP_OK;
 }
 
-/* reactionGroups: [{"content": "THUMBS_UP", "users": {"totalCount": 3}}]. */
+/* reactionGroups: [{"content": "THUMBS_UP", "users": {"totalCount": 3}}].
+ * Each count and their sum must be a valid count. */
 static int gh_reactions(json_t *obj, item *out, dp_err *err)
 {
     json_t *arr, *el;
     size_t i;
+    int64_t sum = 0;
     if (ij_arr(obj, "reactionGroups", "reactionGroups", &arr, err) != DP_OK) return DP_ERR;
     if (!arr) return DP_OK;
     json_array_foreach(arr, i, el) {
         json_t *users = json_object_get(el, "users");
-        json_t *n = users ? json_object_get(users, "totalCount") : NULL;
-        if (json_is_integer(n)) out->reactions += (int)json_integer_value(n);
+        char path[64];
+        int n;
+        if (!json_is_object(users)) continue;
+        snprintf(path, sizeof path, "reactionGroups[%zu].users.totalCount", i);
+        if (ij_count(users, "totalCount", path, &n, err) != DP_OK) return DP_ERR;
+        sum += n;
     }
-    return DP_OK;
+    return ij_count_value(sum, "reactionGroups (total)", &out->reactions, err);
 }
 
 /* gh comment ids are GraphQL node ids; the REST id is the number in the
@@ -196,7 +198,11 @@ static int gh_comment(json_t *el, size_t i, const char *key, comment *c, dp_err 
     snprintf(path, sizeof path, "comments[%zu].url", i);
     if (ij_str(el, "url", path, J_OPTIONAL, &url, err) != DP_OK) return DP_ERR;
     const char *a = url ? strstr(url, "#issuecomment-") : NULL;
-    if (a) c->id = strtoll(a + 14, NULL, 10);
+    if (a && !(c->id = ij_parse_id(a + 14))) {
+        dp_fail(err, "%s: bad comment id in \"%.80s\"", path, url);
+        free(url);
+        return DP_ERR;
+    }
     free(url);
     return DP_OK;
 }
@@ -206,10 +212,7 @@ static int gh_comments(json_t *obj, item *out, comment_vec *comments, dp_err *er
     json_t *v = json_object_get(obj, "comments"), *el;
     size_t i;
     if (!v || json_is_null(v)) return DP_OK;
-    if (json_is_integer(v)) {
-        out->ncomments = (int)json_integer_value(v);
-        return DP_OK;
-    }
+    if (json_is_integer(v)) return ij_count_value(json_integer_value(v), "comments", &out->ncomments, err);
     if (!json_is_array(v)) return dp_fail(err, "comments: expected array");
     out->ncomments = (int)json_array_size(v);
     if (!comments) return DP_OK;
@@ -258,6 +261,10 @@ int ingest_github_comment(json_t *obj, comment *out, char **repo_name, dp_err *e
         ij_time(obj, "created_at", "created_at", &out->created_at, err) != DP_OK ||
         ij_time(obj, "updated_at", "updated_at", &out->updated_at, err) != DP_OK)
         goto done;
+    if (out->id < 0) {   /* 0 = none: the store then keys it by item, time and author */
+        dp_fail(err, "id: expected a positive id, got %lld", (long long)out->id);
+        goto done;
+    }
     if (!out->body) out->body = xstrdup("");
     int64_t n = ij_trailing_number(issue_url);
     *repo_name = ij_repo_from_api_url(issue_url);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define PROGRESS_EVERY 256   /* records between progress callbacks */
 
@@ -97,6 +98,10 @@ typedef struct ictx {
     const ingest_opts *opts;
     ingest_stats *stats;
     ingest_format fmt;
+    const char *path;         /* of the file, and the record being written, */
+    size_t line;              /* for warnings */
+    uint64_t off;
+    int64_t now;
     char *repo_name;          /* repository of repo_id, cached */
     int64_t repo_id;
     label_seen labels;
@@ -119,6 +124,42 @@ static int repo_for(ictx *c, const char *from_data, const char *kind, int64_t *i
     c->repo_name = xstrdup(name);
     c->repo_id = *id;
     return DP_OK;
+}
+
+/* Reports a record dated more than STORE_FUTURE_SLACK past the import's
+ * clock (see ingest_stats.future_dated); counted once per item or comment,
+ * naming its first such date. */
+static void check_future(ictx *c, const char *what, const char *key, const char *const *names,
+                         const int64_t *dates, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (dates[i] <= c->now + STORE_FUTURE_SLACK) continue;
+        c->stats->future_dated++;
+        if (!c->opts->warn) return;
+        char date[32];
+        dp_format_time(dates[i], date, sizeof date);
+        char *msg = xasprintf("%s:%zu (byte %llu): %s %s: %s %s is more than a day in the future "
+                              "(a wrong clock?); stored as given",
+                              c->path, c->line, (unsigned long long)c->off, what, key, names[i], date);
+        c->opts->warn(c->opts->warn_ctx, msg);
+        free(msg);
+        return;
+    }
+}
+
+static void check_comment_dates(ictx *c, const comment *cm)
+{
+    static const char *const names[] = {"created", "updated"};
+    const int64_t dates[] = {cm->created_at, cm->updated_at};
+    check_future(c, "comment on", cm->item_key, names, dates, 2);
+}
+
+static void check_item_dates(ictx *c, const item *it, const comment_vec *cv)
+{
+    static const char *const names[] = {"created", "updated", "closed"};
+    const int64_t dates[] = {it->created_at, it->updated_at, it->closed_at};
+    check_future(c, "item", it->key, names, dates, 3);
+    for (size_t i = 0; i < cv->n; i++) check_comment_dates(c, &cv->v[i]);
 }
 
 static int add_links(ictx *c, int64_t repo, link_vec *links, dp_err *err)
@@ -160,6 +201,7 @@ static int write_item(ictx *c, json_t *obj, item *it, const char *repo_name, con
     int changed = 0;
     if (repo_for(c, repo_name, kind, &repo, err) != DP_OK) return DP_ERR;
     c->stats->items++;
+    check_item_dates(c, it, cv);
     if (store_item_upsert(c->st, repo, it, &changed, err) != DP_OK) return DP_ERR;
     if (!changed) return DP_OK;
     c->stats->items_written++;
@@ -190,6 +232,7 @@ static int write_comment(ictx *c, json_t *obj, dp_err *err)
         store_comment_upsert(c->st, repo, &cm, err) != DP_OK)
         goto done;
     c->stats->comments++;
+    check_comment_dates(c, &cm);
     ingest_links_from_text(cm.item_key, ITEM_ISSUE, cm.body, repo_name ? repo_name : c->repo_name,
                            "comment", &links);
     rc = add_links(c, repo, &links, err);
@@ -247,8 +290,8 @@ static int process_record(ictx *c, const ingest_record *r, size_t *line, uint64_
 {
     json_error_t je;
     json_t *obj = json_loadb(r->data, r->len, 0, &je);
-    *line = r->line;
-    *off = r->offset;
+    *line = c->line = r->line;
+    *off = c->off = r->offset;
     if (!obj) {
         /* Point at the bad byte itself, not just at the record. */
         if (je.line > 0) *line = r->line + (size_t)je.line - 1;
@@ -272,7 +315,8 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
 {
     ingest_split *sp;
     ingest_record r;
-    ictx c = {.st = st, .opts = opts, .stats = stats, .fmt = opts->format};
+    ictx c = {.st = st, .opts = opts, .stats = stats, .fmt = opts->format, .path = path,
+              .now = opts->now ? opts->now : (int64_t)time(NULL)};
     uint64_t total = file_size(path), off = 0;
     size_t line = 0, nrec = 0;
     int rc;
@@ -283,7 +327,7 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
             rc = DP_ERR;
             goto fail;
         }
-        if (opts->progress && ++nrec % PROGRESS_EVERY == 0)
+        if (++nrec % PROGRESS_EVERY == 0 && opts->progress)
             opts->progress(opts->progress_ctx, path, ingest_split_raw_offset(sp), total);
     }
     if (rc == DP_ERR) {
@@ -291,6 +335,11 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
         goto fail;
     }
     rc = DP_OK;
+    if (nrec == 0 && opts->warn) {   /* valid, but most likely an export that failed */
+        char *msg = xasprintf("%s: no records (an empty file or an empty list)", path);
+        opts->warn(opts->warn_ctx, msg);
+        free(msg);
+    }
     if (opts->progress) opts->progress(opts->progress_ctx, path, total, total);
     goto done;
 fail:

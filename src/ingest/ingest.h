@@ -2,7 +2,9 @@
  *
  * ingest_file() detects the format of one file (GitHub REST issues as JSON
  * arrays or NDJSON, `gh issue/pr list --json` output, GitHub comment objects,
- * Jira search pages or per-line issue objects; gzip read transparently),
+ * Jira search pages or per-line issue objects; gzip read transparently but
+ * strictly: a truncated or damaged .gz, or bytes after its last member that
+ * are not another member, is an error -- see common/zread.h),
  * streams it record by record (memory does not grow with file size) and
  * writes items, comments, label colours and extracted links through the
  * store API. It does not begin/commit: the caller wraps all files of one
@@ -54,19 +56,33 @@ ingest_format ingest_format_detect(json_t *obj);
  * as stored (compressed for .gz); total is 0 when unknown (stdin). */
 typedef void (*ingest_progress_fn)(void *ctx, const char *path, uint64_t done, uint64_t total);
 
+/* Called for input that is imported but looks wrong: a date from a wrong
+ * clock (see future_dated below), a file without any record. msg reads
+ * like an error ("issues.json:12 (byte 40213): item 7: updated ... is
+ * ...") and is valid during the call only. */
+typedef void (*ingest_warn_fn)(void *ctx, const char *msg);
+
 typedef struct ingest_opts {
     ingest_format format;
     const char *repo;      /* --repo; NULL = from the data (repository_url / Jira project) */
     ingest_progress_fn progress;   /* may be NULL */
     void *progress_ctx;
+    ingest_warn_fn warn;   /* may be NULL */
+    void *warn_ctx;
+    int64_t now;           /* the clock dates are judged by; 0 = time(NULL) */
 } ingest_opts;
 
 /* Counters are added to (not reset), so one struct can sum several files.
  * items/comments count records read; items_written counts rows the store
  * actually changed (0 on an idempotent re-import); links counts links
- * handed to the store; bytes is uncompressed input. */
+ * handed to the store; bytes is uncompressed input.
+ * future_dated counts items and comments with a date more than
+ * STORE_FUTURE_SLACK past opts->now: a wrong clock at the tracker or in an
+ * export. They are stored as given -- the data is the tracker's, and the
+ * store's change sequence keeps such a date from hiding later edits -- and
+ * each one is reported through opts->warn. */
 typedef struct ingest_stats {
-    size_t items, items_written, comments, links, bytes;
+    size_t items, items_written, comments, links, bytes, future_dated;
 } ingest_stats;
 
 /* path "-" reads standard input. */
@@ -91,7 +107,8 @@ typedef struct ingest_record {
     uint64_t offset;       /* byte offset of its opening brace, 0-based */
 } ingest_record;
 
-/* Opens path (gzip or plain; "-" = stdin). */
+/* Opens path (gzip or plain; "-" = stdin). A damaged gzip stream shows up
+ * as a DP_ERR from ingest_split_next when the reader reaches it. */
 int ingest_split_open(const char *path, ingest_split **out, dp_err *err);
 /* Splits a buffer the caller keeps alive until ingest_split_close. */
 ingest_split *ingest_split_mem(const char *data, size_t len);

@@ -16,6 +16,17 @@ enum { J_OPTIONAL = 0, J_REQUIRED = 1 };
 
 int ij_str(json_t *obj, const char *key, const char *name, int required, char **out, dp_err *err);
 int ij_int(json_t *obj, const char *key, const char *name, int required, int64_t *out, dp_err *err);
+/* A count the tracker reports (comments, reactions, votes): an integer from
+ * 0 to INT_MAX. Anything else is refused, naming the field and the value:
+ * a negative count or one past 2^31 is a broken export, and a cast to int
+ * would store 2^63-1 as -1. */
+int ij_count(json_t *obj, const char *key, const char *name, int *out, dp_err *err);
+/* The same check for a value in hand (a sum, a bare number). */
+int ij_count_value(int64_t v, const char *name, int *out, dp_err *err);
+/* A tracker id written as decimal digits ("10234" or "...#issuecomment-10234"):
+ * 1 to 18 digits, positive; 0 for anything else, so a malformed or
+ * overflowing id never aliases another (strtoll saturates at 2^63-1). */
+int64_t ij_parse_id(const char *s);
 int ij_time(json_t *obj, const char *key, const char *name, int64_t *out, dp_err *err);
 /* Member that must be an object (or absent/null: *out = NULL). */
 int ij_obj(json_t *obj, const char *key, const char *name, json_t **out, dp_err *err);

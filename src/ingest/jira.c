@@ -58,13 +58,10 @@ static char *browse_url(const char *self, const char *key)
 static int jira_votes(json_t *fields, item *out, dp_err *err)
 {
     json_t *v = json_object_get(fields, "votes");
-    int64_t n = 0;
     if (!v || json_is_null(v)) return DP_OK;
-    if (json_is_integer(v)) n = json_integer_value(v);
-    else if (!json_is_object(v)) return dp_fail(err, "fields.votes: expected object");
-    else if (ij_int(v, "votes", "fields.votes.votes", J_OPTIONAL, &n, err) != DP_OK) return DP_ERR;
-    out->reactions = (int)n;
-    return DP_OK;
+    if (json_is_integer(v)) return ij_count_value(json_integer_value(v), "fields.votes", &out->reactions, err);
+    if (!json_is_object(v)) return dp_fail(err, "fields.votes: expected object");
+    return ij_count(v, "votes", "fields.votes.votes", &out->reactions, err);
 }
 
 static int jira_comment(json_t *el, size_t i, const char *key, comment *c, dp_err *err)
@@ -74,8 +71,10 @@ static int jira_comment(json_t *el, size_t i, const char *key, comment *c, dp_er
     if (!json_is_object(el)) return dp_fail(err, "fields.comment.comments[%zu]: expected object", i);
     c->item_key = xstrdup(key);
     id = json_object_get(el, "id");   /* a string of digits in Jira */
-    if (json_is_string(id)) c->id = strtoll(json_string_value(id), NULL, 10);
-    else if (json_is_integer(id)) c->id = json_integer_value(id);
+    if (json_is_string(id)) c->id = ij_parse_id(json_string_value(id));
+    else if (json_is_integer(id)) c->id = json_integer_value(id) > 0 ? json_integer_value(id) : 0;
+    if (id && !json_is_null(id) && !c->id)   /* a bad id must not alias another comment */
+        return dp_fail(err, "fields.comment.comments[%zu].id: expected a positive id", i);
     snprintf(path, sizeof path, "fields.comment.comments[%zu].author", i);
     if (person(el, "author", path, &c->author, err) != DP_OK) return DP_ERR;
     snprintf(path, sizeof path, "fields.comment.comments[%zu].body", i);
@@ -92,14 +91,15 @@ static int jira_comment(json_t *el, size_t i, const char *key, comment *c, dp_er
 static int jira_comments(json_t *fields, item *out, comment_vec *comments, dp_err *err)
 {
     json_t *c, *arr, *el;
-    int64_t total;
+    int total;
     size_t i;
     if (ij_obj(fields, "comment", "fields.comment", &c, err) != DP_OK) return DP_ERR;
     if (!c) return DP_OK;
     if (ij_arr(c, "comments", "fields.comment.comments", &arr, err) != DP_OK ||
-        ij_int(c, "total", "fields.comment.total", J_OPTIONAL, &total, err) != DP_OK)
+        ij_count(c, "total", "fields.comment.total", &total, err) != DP_OK)
         return DP_ERR;
-    out->ncomments = (int)(total ? total : (arr ? (int64_t)json_array_size(arr) : 0));
+    /* the array holds at most a 16 MiB record's worth, far below INT_MAX */
+    out->ncomments = total ? total : (arr ? (int)json_array_size(arr) : 0);
     if (!arr) return DP_OK;
     json_array_foreach(arr, i, el) {
         comment *cm = comments ? comment_vec_push(comments) : NULL;

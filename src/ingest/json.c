@@ -1,6 +1,7 @@
 /* json.c -- typed member access for the converters (see ingest_int.h). */
 #include "ingest_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,31 @@ int ij_int(json_t *obj, const char *key, const char *name, int required, int64_t
     if (!json_is_integer(v)) return expected(name, "integer", v, err);
     *out = (int64_t)json_integer_value(v);
     return DP_OK;
+}
+
+int ij_count_value(int64_t v, const char *name, int *out, dp_err *err)
+{
+    if (v < 0 || v > INT_MAX)
+        return dp_fail(err, "%s: expected a count from 0 to %d, got %lld", name, INT_MAX, (long long)v);
+    *out = (int)v;
+    return DP_OK;
+}
+
+int ij_count(json_t *obj, const char *key, const char *name, int *out, dp_err *err)
+{
+    int64_t v;
+    *out = 0;
+    if (ij_int(obj, key, name, J_OPTIONAL, &v, err) != DP_OK) return DP_ERR;
+    return ij_count_value(v, name, out, err);
+}
+
+int64_t ij_parse_id(const char *s)
+{
+    size_t n = 0;
+    if (!s) return 0;
+    while (s[n] >= '0' && s[n] <= '9') n++;
+    if (n == 0 || n > 18 || s[n] != '\0') return 0;
+    return strtoll(s, NULL, 10);
 }
 
 int ij_time(json_t *obj, const char *key, const char *name, int64_t *out, dp_err *err)

@@ -10,14 +10,17 @@
  */
 #include "ingest.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
+
+#include "../common/zread.h"
 
 #define SPLIT_BUF (64u * 1024)
 #define SPLIT_MAX_FRAMES 8   /* top, array, wrapper, array, ... is plenty */
+/* Nesting allowed in the skipped rest of a wrapper: jansson refuses a
+ * record nested past 2048 levels, so this is generous, and it keeps the
+ * counter of a stream of '[' (which is never buffered) from overflowing. */
+#define SPLIT_MAX_SKIP_DEPTH 4096
 
 typedef enum {
     FR_TOP,        /* between top-level values */
@@ -41,7 +44,7 @@ typedef struct frame {
 } frame;
 
 struct ingest_split {
-    gzFile gz;                 /* NULL for a memory split */
+    zreader *zr;               /* NULL for a memory split */
     const char *mem;
     size_t memlen;
     char buf[SPLIT_BUF];
@@ -79,18 +82,11 @@ static ingest_split *split_new(void)
 
 int ingest_split_open(const char *path, ingest_split **out, dp_err *err)
 {
-    gzFile gz;
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(0);
-        gz = fd < 0 ? NULL : gzdopen(fd, "rb");
-        if (!gz && fd >= 0) close(fd);
-    } else {
-        gz = gzopen(path, "rb");
-    }
-    if (!gz) return dp_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
-    gzbuffer(gz, 128u * 1024);
+    zreader *zr;
+    dp_err e;
+    if (zr_open(path, &zr, &e) != DP_OK) return dp_fail(err, "%s: %s", path, e.msg);
     ingest_split *sp = split_new();
-    sp->gz = gz;
+    sp->zr = zr;
     *out = sp;
     return DP_OK;
 }
@@ -106,7 +102,7 @@ ingest_split *ingest_split_mem(const char *data, size_t len)
 void ingest_split_close(ingest_split *sp)
 {
     if (!sp) return;
-    if (sp->gz) gzclose(sp->gz);
+    zr_close(sp->zr);
     sb_free(&sp->rec);
     free(sp);
 }
@@ -121,9 +117,7 @@ uint64_t ingest_split_bytes(const ingest_split *sp) { return sp->chunk_off + sp-
 
 uint64_t ingest_split_raw_offset(const ingest_split *sp)
 {
-    if (!sp->gz) return sp->chunk_off + sp->ppos;
-    z_off_t o = gzoffset(sp->gz);
-    return o < 0 ? 0 : (uint64_t)o;
+    return sp->zr ? zr_offset(sp->zr) : sp->chunk_off + sp->ppos;
 }
 
 /* Errors at the current position or at the start of the current record. */
@@ -160,18 +154,17 @@ static int refill(ingest_split *sp, dp_err *err)
     sp->chunk_off += sp->plen;
     sp->ppos = sp->plen = sp->span = 0;
     if (sp->eof) return 0;
-    if (!sp->gz) {
+    if (!sp->zr) {
         sp->p = sp->mem;
         sp->plen = sp->memlen;
         sp->eof = 1;
         return sp->plen > 0;
     }
-    int n = gzread(sp->gz, sp->buf, SPLIT_BUF);
-    if (n < 0) {
-        int zerr;
-        const char *m = gzerror(sp->gz, &zerr);
-        return fail_here(sp, err, zerr == Z_ERRNO ? strerror(errno) : m);
-    }
+    /* A truncated or damaged gzip file fails here, at its end, so the
+     * records read before it are never taken for the whole file. */
+    dp_err e;
+    long n = zr_read(sp->zr, sp->buf, SPLIT_BUF, &e);
+    if (n < 0) return fail_here(sp, err, e.msg);
     sp->p = sp->buf;
     sp->plen = (size_t)n;
     if (n == 0) sp->eof = 1;
@@ -288,8 +281,9 @@ out:
     return r;
 }
 
-/* Skips the rest of a wrapper object. Returns 1 when it closed. */
-static int scan_wrapper(ingest_split *sp, frame *f)
+/* Skips the rest of a wrapper object. Returns 1 when it closed, 0 when
+ * the chunk ran out, -1 when nested too deeply. */
+static int scan_wrapper(ingest_split *sp, frame *f, dp_err *err)
 {
     const char *p = sp->p;
     size_t i = sp->ppos, n = sp->plen;
@@ -303,8 +297,12 @@ static int scan_wrapper(ingest_split *sp, frame *f)
             continue;
         }
         if (c == '"') f->in_str = 1;
-        else if (c == '{' || c == '[') f->depth++;
-        else if ((c == '}' || c == ']') && --f->depth == 0) {
+        else if (c == '{' || c == '[') {
+            if (++f->depth > SPLIT_MAX_SKIP_DEPTH) {
+                sp->ppos = i;
+                return fail_here(sp, err, "nested more than 4096 levels deep");
+            }
+        } else if ((c == '}' || c == ']') && --f->depth == 0) {
             sp->ppos = i + 1;
             return 1;
         }
@@ -414,7 +412,9 @@ int ingest_split_next(ingest_split *sp, ingest_record *rec, dp_err *err)
             continue;
         }
         if (f->kind == FR_WRAPPER) {
-            if (scan_wrapper(sp, f)) {
+            int r = scan_wrapper(sp, f, err);
+            if (r < 0) return DP_ERR;
+            if (r) {
                 sp->nfr--;
                 value_done(sp);
             }

@@ -68,18 +68,33 @@ void repo_info_free(repo_info *r);
 int store_repo_resolve(store *st, const char *name, int64_t *repo_id, dp_err *err);
 
 /* ---- items ------------------------------------------------------------ */
+/* A date more than this far past the local clock is taken for the work of
+ * a wrong clock (the tracker's or an export's), not for a real edit. */
+#define STORE_FUTURE_SLACK ((int64_t)86400)
+
 /* Inserts or updates by (repo, key). An existing item is replaced only when
- * it->updated_at is newer than the stored one (re-import is idempotent).
+ * it->updated_at is newer than the stored one (re-import is idempotent),
+ * or when the stored updated_at lies more than STORE_FUTURE_SLACK in the
+ * future and the new one differs: otherwise one copy dated 9999-12-31 would
+ * refuse every later real edit of the item. Every write gives the item the
+ * repository's next change sequence number (below).
  * *changed (may be NULL) is set to 1 when a row was written. */
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err);
 int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err);
 /* All items of a repo ordered by created_at, then number, then key
  * (deleted ones included, with it->deleted set). */
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
+/* Marking a live item deleted is a change (it gets a new sequence number). */
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);
-/* Keys of items with updated_at > since, oldest update first (for
- * incremental analysis). */
-int store_items_changed_since(store *st, int64_t repo, int64_t since, strvec *keys, dp_err *err);
+/* Change sequence (for incremental analysis): each write that changes an
+ * item -- insert, newer copy, deletion mark -- gives it the repository's
+ * next number, so what changed since a run is found by counter, never by
+ * the tracker's dates. store_change_seq gives the highest number so far
+ * (0 when the repository has no items); store_items_changed appends the
+ * keys of items with after < sequence <= upto, in sequence order. */
+int store_change_seq(store *st, int64_t repo, int64_t *seq, dp_err *err);
+int store_items_changed(store *st, int64_t repo, int64_t after, int64_t upto, strvec *keys,
+                        dp_err *err);
 /* Counts non-deleted items; any out-pointer may be NULL. */
 int store_item_count(store *st, int64_t repo, size_t *issues, size_t *prs, size_t *open, dp_err *err);
 

@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -107,8 +108,10 @@ static int item_labels_write(store *st, int64_t item_id, const item *it, dp_err 
 }
 
 /* Raises pairs.updated_at of the pairs naming this item (see
- * store_schema.c). Upserts only ever move updated_at forward, so the
- * maximum stays exact. Two statements, one per side, so each walks its own
+ * store_schema.c). Upserts move updated_at forward, so the maximum stays
+ * exact -- except when a copy replaces a date in the far future (see
+ * store_item_upsert): the stamp then stays high until the next analysis,
+ * which re-derives the pairs of the changed item. Two statements, one per side, so each walks its own
  * index ("+updated_at" keeps SQLite off pairs_by_updated). */
 static int pairs_touch(store *st, int64_t repo, const item *it, dp_err *err)
 {
@@ -127,11 +130,15 @@ static int pairs_touch(store *st, int64_t repo, const item *it, dp_err *err)
     return DP_OK;
 }
 
+/* The next change sequence number of repository ?1 (see store_schema.c). */
+#define NEXT_SEQ "(SELECT COALESCE(MAX(changed_seq), 0) + 1 FROM items WHERE repo_id = ?1)"
+
 static const char item_upsert_sql[] =
     "INSERT INTO items(repo_id, key, number, kind, title, body, state, state_reason, author, "
     "  created_at, updated_at, closed_at, labels, components, versions, type, priority, "
-    "  ncomments, reactions, url, deleted) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+    "  ncomments, reactions, url, deleted, changed_seq) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+    NEXT_SEQ ") "
     "ON CONFLICT(repo_id, key) DO UPDATE SET number = excluded.number, kind = excluded.kind, "
     "  title = excluded.title, body = excluded.body, state = excluded.state, "
     "  state_reason = excluded.state_reason, author = excluded.author, "
@@ -139,9 +146,11 @@ static const char item_upsert_sql[] =
     "  closed_at = excluded.closed_at, labels = excluded.labels, components = excluded.components, "
     "  versions = excluded.versions, type = excluded.type, priority = excluded.priority, "
     "  ncomments = excluded.ncomments, reactions = excluded.reactions, url = excluded.url, "
-    "  deleted = excluded.deleted "
-    /* newer wins; an equal or older copy is a no-op, so re-import is idempotent */
+    "  deleted = excluded.deleted, changed_seq = excluded.changed_seq "
+    /* newer wins; an equal or older copy is a no-op, so re-import is
+     * idempotent -- unless the stored date is past ?22 (now + slack) */
     "WHERE excluded.updated_at > items.updated_at "
+    "   OR (items.updated_at > ?22 AND excluded.updated_at <> items.updated_at) "
     "RETURNING id";
 
 /* The upsert proper; runs inside the caller's savepoint. */
@@ -174,6 +183,7 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     sqlite3_bind_int(s, 19, it->reactions);
     store_bind_text(s, 20, it->url);
     sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
+    sqlite3_bind_int64(s, 22, (int64_t)time(NULL) + STORE_FUTURE_SLACK);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {            /* stored copy is as new or newer */
         store_done(s);
@@ -248,8 +258,11 @@ int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "UPDATE items SET deleted = 1 WHERE repo_id = ?1 AND key = ?2", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE items SET deleted = 1, "
+                           "  changed_seq = CASE WHEN deleted THEN changed_seq ELSE " NEXT_SEQ " END "
+                           "WHERE repo_id = ?1 AND key = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
         return store_fail(st, err, "marking item %s deleted", key);
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, key);
@@ -259,16 +272,33 @@ int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *er
     return rc;
 }
 
-int store_items_changed_since(store *st, int64_t repo, int64_t since, strvec *keys, dp_err *err)
+int store_change_seq(store *st, int64_t repo, int64_t *seq, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *seq = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(changed_seq), 0) FROM items WHERE repo_id = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "reading the change sequence");
+    sqlite3_bind_int64(s, 1, repo);
+    int ret = DP_OK;
+    if (sqlite3_step(s) == SQLITE_ROW) *seq = sqlite3_column_int64(s, 0);
+    else ret = store_fail(st, err, "reading the change sequence");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+int store_items_changed(store *st, int64_t repo, int64_t after, int64_t upto, strvec *keys,
+                        dp_err *err)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT key FROM items WHERE repo_id = ?1 AND updated_at > ?2 "
-                           "ORDER BY updated_at, key",
+                           "SELECT key FROM items WHERE repo_id = ?1 AND changed_seq > ?2 "
+                           "AND changed_seq <= ?3 ORDER BY changed_seq",
                            -1, &s, NULL) != SQLITE_OK)
         return store_fail(st, err, "listing changed items");
     sqlite3_bind_int64(s, 1, repo);
-    sqlite3_bind_int64(s, 2, since);
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int64(s, 3, upto);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) sv_push_owned(keys, store_col_str_empty(s, 0));
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "listing changed items");

@@ -27,6 +27,14 @@
  *    into parts (SQLite values stop at 1 GB), one row per part, in a rowid
  *    table because WITHOUT ROWID suits only small rows. No foreign key:
  *    repo 0 means global, as for models.
+ *  - items.changed_seq (version 4) is a per-repository change counter:
+ *    every insert, accepted newer copy and deletion mark gives the item
+ *    MAX(changed_seq) + 1 of its repository (an index seek on
+ *    items_by_seq). Incremental analysis asks "which items changed since
+ *    sequence N", which no date from a tracker can disturb: with the
+ *    max(updated_at) watermark it used before, one item dated 9999-12-31
+ *    hid every later edit. The migration numbers existing items in
+ *    updated_at order.
  */
 #include "store_int.h"
 
@@ -165,6 +173,13 @@ const char *const store_migrations[] = {
     "  part INTEGER NOT NULL,"
     "  data BLOB NOT NULL,"
     "  UNIQUE(repo_id, name, part));",
+
+    /* 3 -> 4: the item change sequence (see the design notes). */
+    "ALTER TABLE items ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE items SET changed_seq = s.n FROM ("
+    "  SELECT id, row_number() OVER (PARTITION BY repo_id ORDER BY updated_at, id) AS n FROM items) AS s "
+    "WHERE items.id = s.id;"
+    "CREATE INDEX items_by_seq ON items(repo_id, changed_seq);",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

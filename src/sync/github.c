@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "github.h"
 
-#define GH_MAX_BODY ((size_t)512 << 20)   /* refuse absurd pages */
 #define GH_MAX_WAIT_S 3660.0
+#define GH_MAX_HEADERS ((size_t)1 << 20)   /* all header lines of one answer */
+#define GH_MSG_MAX 200                     /* bytes of a server message we show */
 
 struct gh_client {
     CURL *curl;
@@ -116,6 +118,81 @@ char *gh_redact_url(const char *url)
     return sb_take(&sb);
 }
 
+static int cred_char(char ch)
+{
+    return isalnum((unsigned char)ch) || strchr("-._~+/=", ch);
+}
+
+/* Length of the credential run at p, 0 if too short; the "token" keyword
+ * also wants a digit in it, so "token is missing" stays readable. */
+static size_t cred_len(const char *p, int strict)
+{
+    size_t n = 0;
+    int digit = 0;
+    while (p[n] && cred_char(p[n])) digit |= isdigit((unsigned char)p[n++]);
+    if (strict && (n < 8 || !digit)) return 0;
+    return n;
+}
+
+/* At p, "Bearer"/"Basic"/"token" + separators + credential: the length up to
+ * the credential and the credential's length in *cl; 0 when no match. */
+static size_t keyword_cred(const char *text, const char *p, size_t *cl)
+{
+    static const struct { const char *w; int strict; } kw[] = {{"bearer", 0}, {"basic", 0}, {"token", 1}};
+    if (p > text && isalnum((unsigned char)p[-1])) return 0;   /* "xtoken"; "access_token" is fine */
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++) {
+        size_t wl = strlen(kw[i].w);
+        if (strncasecmp(p, kw[i].w, wl)) continue;
+        size_t k = wl;
+        while (p[k] == ' ' || p[k] == '\t' || p[k] == ':' || p[k] == '=') k++;
+        if (k == wl) return 0;
+        *cl = cred_len(p + k, kw[i].strict);
+        return *cl ? k : 0;
+    }
+    return 0;
+}
+
+/* Length of a GitHub token's prefix at p ("ghp_"...), 0 if none. */
+static size_t gh_token_prefix(const char *p)
+{
+    static const char *pre[] = {"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"};
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+        size_t pl = strlen(pre[i]);
+        if (strncmp(p, pre[i], pl)) continue;
+        size_t n = 0;
+        while (isalnum((unsigned char)p[pl + n]) || p[pl + n] == '_') n++;
+        if (n >= 10) return pl;
+    }
+    return 0;
+}
+
+char *gh_redact_text(const char *text, const char *secret)
+{
+    if (!text) return xstrdup("");
+    size_t sl = secret ? strlen(secret) : 0;
+    sbuf sb;
+    sb_init(&sb);
+    for (const char *p = text; *p;) {
+        size_t k, cl;
+        if (sl && !strncmp(p, secret, sl)) {
+            sb_adds(&sb, "[REDACTED]");
+            p += sl;
+        } else if ((k = keyword_cred(text, p, &cl))) {
+            sb_add(&sb, p, k);
+            sb_adds(&sb, "[REDACTED]");
+            p += k + cl;
+        } else if ((k = gh_token_prefix(p))) {
+            sb_add(&sb, p, k);
+            sb_adds(&sb, "[REDACTED]");
+            for (p += k; isalnum((unsigned char)*p) || *p == '_';) p++;
+        } else {
+            sb_addc(&sb, *p++);
+        }
+    }
+    if (!sb.s) sb_adds(&sb, "");
+    return sb_take(&sb);
+}
+
 /* Length of "scheme://host[:port]" in url, 0 if not absolute. */
 static size_t origin_len(const char *url)
 {
@@ -135,6 +212,29 @@ int gh_same_origin(const char *base, const char *url)
     if (strncmp(url + ul, bp, bpl)) return 0;
     char c = url[ul + bpl];
     return c == '\0' || c == '/' || c == '?';
+}
+
+int gh_check_api_url(const char *url, dp_err *err)
+{
+    if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) || !origin_len(url)) {
+        char *red = gh_redact_url(url);
+        dp_fail(err, "API URL must start with https:// (or http://): %s", red);
+        free(red);
+        return DP_ERR;
+    }
+    const char *auth = strstr(url, "://") + 3;
+    size_t al = strcspn(auth, "/?#");
+    int rc = DP_OK;
+    char *red = gh_redact_url(url);
+    if (memchr(auth, '@', al))
+        rc = dp_fail(err, "API URL must not contain a user name or password (%s): put the token in "
+                          "$GITHUB_TOKEN", red);
+    else if (al == 0 || *auth == ':')
+        rc = dp_fail(err, "API URL has no host: %s", red);
+    else if (strpbrk(auth, "?#"))
+        rc = dp_fail(err, "API URL must not have a query or fragment: %s", red);
+    free(red);
+    return rc;
 }
 
 long gh_backoff_ms(int attempt, long base_ms, long cap_ms, unsigned *seed)
@@ -179,13 +279,42 @@ double gh_rate_wait_s(const gh_response *r, int64_t now, double fallback_s)
 
 /* ---- curl plumbing ------------------------------------------------------ */
 
+/* Why a transfer was stopped by one of our callbacks. */
+typedef enum { XFER_GO = 0, XFER_CANCELLED, XFER_DEADLINE, XFER_TOO_BIG, XFER_HEADERS_TOO_BIG } xfer_stop;
+
+/* One exchange in flight: what the curl callbacks need. */
+typedef struct xfer {
+    gh_client *c;
+    gh_response *resp;
+    double deadline;            /* dp_now() limit */
+    size_t header_bytes;
+    xfer_stop stop;
+} xfer;
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-    gh_response *r = ud;
+    xfer *x = ud;
+    gh_response *r = x->resp;
     size_t len = size * n;
-    if (r->body.len + len > GH_MAX_BODY) return 0;   /* curl fails with WRITE_ERROR */
+    /* Decoded bytes: curl inflates before calling us, so a gzip bomb is cut
+     * off here after max_body bytes, not after it has filled memory. */
+    if (len > x->c->cfg.max_body - r->body.len) {
+        x->stop = XFER_TOO_BIG;
+        return 0;   /* curl fails with WRITE_ERROR */
+    }
     sb_add(&r->body, p, len);
     return len;
+}
+
+/* libcurl calls this at least once a second, even while no byte moves:
+ * the place to honour a signal and the deadline inside a transfer. */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    xfer *x = ud;
+    if (x->c->cfg.cancel && *x->c->cfg.cancel) x->stop = XFER_CANCELLED;
+    else if (dp_now() > x->deadline) x->stop = XFER_DEADLINE;
+    return x->stop != XFER_GO;   /* non-zero: CURLE_ABORTED_BY_CALLBACK */
 }
 
 static void reset_headers(gh_response *r)
@@ -210,9 +339,15 @@ static int header_is(const char *line, size_t n, const char *name, const char **
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud)
 {
-    gh_response *r = ud;
+    xfer *x = ud;
+    gh_response *r = x->resp;
     size_t len = size * n;
     const char *v;
+    x->header_bytes += len;
+    if (x->header_bytes > GH_MAX_HEADERS) {
+        x->stop = XFER_HEADERS_TOO_BIG;
+        return 0;
+    }
     if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
         reset_headers(r);     /* a new response (after 100 Continue) */
         return len;
@@ -272,10 +407,7 @@ int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err)
     gh_client *c = xcalloc(1, sizeof *c);
     c->cfg = *cfg;
     c->base = normalise_base(cfg->api_url);
-    if (!origin_len(c->base) || (strncasecmp(c->base, "http://", 7) && strncasecmp(c->base, "https://", 8))) {
-        char *red = gh_redact_url(c->base);
-        dp_fail(err, "API URL must start with https:// (or http://): %s", red);
-        free(red);
+    if (gh_check_api_url(c->base, err) != DP_OK) {
         gh_client_free(c);
         return DP_ERR;
     }
@@ -286,6 +418,8 @@ int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err)
     if (c->cfg.backoff_cap_ms <= 0) c->cfg.backoff_cap_ms = 60000;
     if (c->cfg.stall_timeout_s <= 0) c->cfg.stall_timeout_s = 60;
     if (c->cfg.max_rate_waits <= 0) c->cfg.max_rate_waits = 10;
+    if (c->cfg.deadline_s <= 0) c->cfg.deadline_s = 300;
+    if (c->cfg.max_body == 0) c->cfg.max_body = GH_DEFAULT_MAX_BODY;
     c->stats.rate_limit = c->stats.rate_remaining = -1;
     c->seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
 
@@ -300,13 +434,15 @@ int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err)
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);   /* redirects are decisions */
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->cfg.deadline_s < 30 ? c->cfg.deadline_s : 30L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->cfg.stall_timeout_s);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
     *out = c;
     return DP_OK;
@@ -355,18 +491,39 @@ static int gh_sleep(gh_client *c, double secs, const char *why, dp_err *err)
     return DP_OK;
 }
 
-/* The "message" of a GitHub error body, else a short excerpt. Owned. */
-static char *error_message(const char *body)
+/* Replaces terminal control characters (ESC, C1 controls) with '?', then
+ * cuts s to at most max bytes on a UTF-8 boundary. In place. */
+static void printable(char *s, size_t max)
 {
-    if (!body || !*body) return xstrdup("(empty body)");
-    const char *m = strstr(body, "\"message\"");
-    if (m && (m = strchr(m + 9, '"'))) {
-        const char *e = m + 1;
-        while (*e && *e != '"') e += (*e == '\\' && e[1]) ? 2 : 1;
-        return xstrndup(m + 1, (size_t)(e - m - 1) > 200 ? 200 : (size_t)(e - m - 1));
+    unsigned char *u = (unsigned char *)s;
+    for (size_t i = 0; u[i]; i++) {
+        if (u[i] < 0x20 || u[i] == 0x7f) u[i] = '?';
+        else if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) u[i] = u[i + 1] = '?';
     }
-    size_t n = strcspn(body, "\r\n");
-    return xstrndup(body, n > 200 ? 200 : n);
+    size_t n = strlen(s);
+    if (n <= max) return;
+    while (max && (u[max] & 0xc0) == 0x80) max--;
+    s[max] = 0;
+}
+
+/* The "message" of a GitHub error body, else its first line; secrets
+ * redacted (before cutting, so half a token cannot slip through), control
+ * characters replaced, at most GH_MSG_MAX bytes. Owned. */
+static char *error_message(const gh_client *c, const sbuf *body)
+{
+    if (!body->len) return xstrdup("(empty body)");
+    char *raw = NULL;
+    if (body->len <= 65536) {   /* only small bodies are worth a JSON parse */
+        json_t *j = json_loadb(body->s, body->len, 0, NULL);
+        const char *m = json_string_value(json_object_get(j, "message"));
+        if (m) raw = xstrdup(m);
+        json_decref(j);
+    }
+    if (!raw) raw = xstrndup(body->s, strcspn(body->s, "\r\n"));
+    char *msg = gh_redact_text(raw, c->token);
+    free(raw);
+    printable(msg, GH_MSG_MAX);
+    return msg;
 }
 
 static int curl_retryable(CURLcode rc)
@@ -374,7 +531,8 @@ static int curl_retryable(CURLcode rc)
     switch (rc) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-    case CURLE_WRITE_ERROR:       /* our body limit */
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:   /* our cancel, deadline and size limits */
     case CURLE_OUT_OF_MEMORY:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -415,23 +573,36 @@ static void free_headers(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-/* One exchange. Returns the curl code; fills resp. */
-static CURLcode perform(gh_client *c, const char *url, const char *etag, gh_response *resp)
+/* One request as the retry loop sees it. Write calls (issue 12) will add a
+ * body here, and a retry policy for methods that are not idempotent. */
+typedef struct gh_req {
+    const char *method;     /* "GET", ... */
+    const char *url;        /* absolute, same origin as the API URL */
+    const char *etag;       /* If-None-Match, NULL for none */
+} gh_req;
+
+/* One exchange. Returns the curl code; fills resp, and *stop says which of
+ * our limits ended it (XFER_GO when none did). */
+static CURLcode perform(gh_client *c, const gh_req *rq, gh_response *resp, xfer_stop *stop)
 {
     sb_reset(&resp->body);
     reset_headers(resp);
     resp->status = 0;
     c->curl_err[0] = 0;
-    struct curl_slist *hdr = build_headers(c, etag);
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    xfer x = {.c = c, .resp = resp, .deadline = dp_now() + (double)c->cfg.deadline_s};
+    struct curl_slist *hdr = build_headers(c, rq->etag);
+    curl_easy_setopt(c->curl, CURLOPT_URL, rq->url);
     curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "GET") ? rq->method : NULL);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, &x);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     free_headers(hdr);
     c->stats.requests++;
+    *stop = x.stop;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
         c->stats.bytes += resp->body.len;
@@ -457,13 +628,45 @@ static int wait_for_budget(gh_client *c, dp_err *err)
     return gh_sleep(c, w, "rate limit reset", err);
 }
 
-int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, dp_err *err)
+/* "32 MiB", or "1000 bytes" when not a whole number of MiB. */
+static void size_text(size_t n, char *buf, size_t len)
+{
+    if (n && n % ((size_t)1 << 20) == 0) snprintf(buf, len, "%zu MiB", n >> 20);
+    else snprintf(buf, len, "%zu bytes", n);
+}
+
+/* The detail of an exchange that one of our limits stopped. */
+static void stop_detail(const gh_client *c, xfer_stop stop, const gh_response *resp, char *d, size_t n)
+{
+    char sz[32];
+    switch (stop) {
+    case XFER_DEADLINE:
+        snprintf(d, n, "no complete answer within the deadline of %ld s per request (%zu bytes received)",
+                 c->cfg.deadline_s, resp->body.len);
+        break;
+    case XFER_TOO_BIG:
+        size_text(c->cfg.max_body, sz, sizeof sz);
+        snprintf(d, n, "the answer exceeds the size limit of %s per page (decoded)", sz);
+        break;
+    case XFER_HEADERS_TOO_BIG:
+        size_text(GH_MAX_HEADERS, sz, sizeof sz);
+        snprintf(d, n, "the response headers exceed the size limit of %s", sz);
+        break;
+    default:
+        snprintf(d, n, "stopped");
+        break;
+    }
+}
+
+/* Sends rq until an answer the caller must handle (DP_OK) or a failure:
+ * waits out rate limits, retries 5xx and network errors with backoff. */
+static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *err)
 {
     memset(resp, 0, sizeof *resp);
     sb_init(&resp->body);
     reset_headers(resp);
-    if (!gh_same_origin(c->base, url)) {
-        char *red = gh_redact_url(url);
+    if (!gh_same_origin(c->base, rq->url)) {
+        char *red = gh_redact_url(rq->url);
         dp_fail(err, "refusing to fetch %s: not under the API URL", red);
         free(red);
         return DP_ERR;
@@ -472,18 +675,26 @@ int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, d
     for (;;) {
         if (c->cfg.cancel && *c->cfg.cancel) return dp_fail(err, "interrupted");
         if (wait_for_budget(c, err) != DP_OK) return DP_ERR;
-        CURLcode rc = perform(c, url, etag, resp);
+        xfer_stop stop;
+        CURLcode rc = perform(c, rq, resp, &stop);
         const char *why = NULL;
         char detail[256] = "";
+        if (stop == XFER_CANCELLED) return dp_fail(err, "interrupted");
+        if (stop != XFER_GO) {
+            stop_detail(c, stop, resp, detail, sizeof detail);
+            goto fail;   /* not retried: a slow or huge answer would come again */
+        }
         if (rc != CURLE_OK) {
-            snprintf(detail, sizeof detail, "%s", c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
+            char *m = gh_redact_text(c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc), c->token);
+            printable(m, GH_MSG_MAX);
+            snprintf(detail, sizeof detail, "%s", m);
+            free(m);
             if (!curl_retryable(rc)) goto fail;
             why = "network error";
         } else {
-            const char *body = sb_str(&resp->body);
-            gh_verdict v = gh_classify(resp->status, resp, body);
+            gh_verdict v = gh_classify(resp->status, resp, sb_str(&resp->body));
             if (v == GH_DONE) return DP_OK;
-            char *msg = error_message(body);
+            char *msg = error_message(c, &resp->body);
             snprintf(detail, sizeof detail, "HTTP %ld: %s", resp->status, msg);
             free(msg);
             if (v == GH_FAIL) goto fail;
@@ -509,12 +720,18 @@ int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, d
         if (gh_sleep(c, (double)ms / 1000.0, why, err) != DP_OK) return DP_ERR;
         continue;
     fail:;
-        char *red = gh_redact_url(url);
+        char *red = gh_redact_url(rq->url);
         if (tries > 0)
-            dp_fail(err, "GET %s: %s (after %d tries)", red, detail, tries + 1);
+            dp_fail(err, "%s %s: %s (after %d tries)", rq->method, red, detail, tries + 1);
         else
-            dp_fail(err, "GET %s: %s", red, detail);
+            dp_fail(err, "%s %s: %s", rq->method, red, detail);
         free(red);
         return DP_ERR;
     }
+}
+
+int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, dp_err *err)
+{
+    gh_req rq = {.method = "GET", .url = url, .etag = etag};
+    return request(c, &rq, resp, err);
 }

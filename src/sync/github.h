@@ -5,7 +5,9 @@
  *    connection stays alive (HTTP/2 over TLS where the server offers it,
  *    gzip/deflate/br bodies decoded by curl). Not thread-safe: one client per
  *    thread.
- *  - gh_get() sends the GitHub headers (Accept, X-GitHub-Api-Version,
+ *  - Every exchange goes through one internal request function that takes the
+ *    method (only GET is exposed today: gh_get; write calls will be thin
+ *    wrappers on it). gh_get() sends the GitHub headers (Accept, X-GitHub-Api-Version,
  *    User-Agent, Authorization when a token is set, If-None-Match when an ETag
  *    is given) and does all waiting and retrying itself: it waits out primary
  *    rate limits (X-RateLimit-Remaining 0 until X-RateLimit-Reset), honours
@@ -13,11 +15,21 @@
  *    network errors with bounded exponential backoff and jitter. It returns
  *    DP_OK for the answers a caller must handle (2xx, 304, 301/302/307/308,
  *    404, 410) and DP_ERR for everything else after the retries.
+ *  - Every exchange is bounded: a stall timeout (no byte for stall_timeout_s),
+ *    a deadline for the whole exchange (deadline_s, however slowly the bytes
+ *    trickle), a cap on the decoded body (max_body: a gzip bomb is cut off
+ *    while it is received) and on the response headers (1 MiB). Hitting the
+ *    deadline or a size cap fails at once, without retries. Setting *cancel
+ *    (from a signal handler) stops a transfer in flight within about a
+ *    second (libcurl's progress callback), as well as any wait.
  *  - The token is only ever put in the Authorization header. Error messages
- *    carry URLs passed through gh_redact_url() and never the token.
- *  - URLs must be absolute and on the same origin as the configured API URL:
- *    a Link or Location pointing elsewhere is refused, so the token is never
- *    sent to another host.
+ *    carry URLs passed through gh_redact_url(), and the server's own words
+ *    pass through gh_redact_text(): a server echoing the Authorization header
+ *    back cannot make us print the token.
+ *  - The API URL must be http(s) without user:password@, query or fragment
+ *    (gh_check_api_url). URLs must be absolute and on the same origin as the
+ *    API URL: a Link or Location pointing elsewhere is refused, so the token
+ *    is never sent to another host.
  */
 #ifndef DP_SYNC_GITHUB_H
 #define DP_SYNC_GITHUB_H
@@ -38,11 +50,16 @@ typedef struct gh_config {
     long backoff_base_ms;       /* first retry delay; 0 = 1000 */
     long backoff_cap_ms;        /* longest retry delay; 0 = 60000 */
     long stall_timeout_s;       /* abort a transfer idle this long; 0 = 60 */
+    long deadline_s;            /* abort an exchange still running after this; 0 = 300 */
+    size_t max_body;            /* decoded body bytes per answer; 0 = GH_DEFAULT_MAX_BODY */
     int max_rate_waits;         /* rate-limit waits per request; 0 = 10 */
     gh_wait_fn on_wait;
     void *wait_ctx;
-    volatile sig_atomic_t *cancel;   /* set non-zero (SIGINT) to stop waiting/retrying */
+    volatile sig_atomic_t *cancel;   /* set non-zero (SIGINT) to stop transfers and waits */
 } gh_config;
+
+/* GitHub's pages are a few MB at most (100 items); 32 MiB is ample. */
+#define GH_DEFAULT_MAX_BODY ((size_t)32 << 20)
 
 typedef struct gh_response {
     long status;
@@ -70,6 +87,11 @@ typedef struct gh_stats {
 
 typedef struct gh_client gh_client;
 
+/* DP_ERR, with the reason, unless url is an acceptable API URL: http:// or
+ * https://, a host, no "user:password@" (credentials would be stored and
+ * shown; the token belongs in $GITHUB_TOKEN), no query or fragment. */
+int gh_check_api_url(const char *url, dp_err *err);
+
 int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err);
 void gh_client_free(gh_client *c);                 /* NULL ok */
 const gh_stats *gh_client_stats(const gh_client *c);
@@ -89,6 +111,12 @@ char *gh_link_find(const char *link_header, const char *rel);
 /* Copy of url without "user:pass@" and with token-like query values
  * (access_token, token, client_secret) replaced by "REDACTED". Owned. */
 char *gh_redact_url(const char *url);
+/* Copy of text with secrets replaced by "[REDACTED]": every occurrence of
+ * `secret` (NULL or "" = none), the credential after "Bearer", "Basic" and
+ * "token" (after "token" only when it looks like one: 8+ characters with a
+ * digit), and GitHub tokens by their prefixes (ghp_, gho_, ghu_, ghs_, ghr_,
+ * github_pat_). Owned. */
+char *gh_redact_text(const char *text, const char *secret);
 /* 1 when url has the same scheme://host[:port] as base and sits under its path. */
 int gh_same_origin(const char *base, const char *url);
 /* Retry delay for attempt (0-based): full jitter in [d/2, d] where

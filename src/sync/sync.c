@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <xxhash.h>
 
 #include "../ingest/ingest.h"
 #include "github.h"
@@ -179,6 +180,20 @@ static int kv_set(sync_ctx *c, const char *listing, const char *field, const cha
     return store_kv_set(c->st, c->repo, key, v ? v : "", err);
 }
 
+/* A URL the server gave us (Link, Location), stored for the next run:
+ * credentials and anything token-like are masked first, so a server that
+ * echoes the token into its links cannot make us write it to disk. */
+static int kv_set_url(sync_ctx *c, const char *listing, const char *field, const char *url, dp_err *err)
+{
+    if (!url) return kv_set(c, listing, field, NULL, err);
+    char *red = gh_redact_url(url);
+    char *safe = gh_redact_text(red, c->o->token);
+    int rc = kv_set(c, listing, field, safe, err);
+    free(safe);
+    free(red);
+    return rc;
+}
+
 static int kv_set_time(sync_ctx *c, const char *listing, const char *field, int64_t t, dp_err *err)
 {
     char buf[32] = "";
@@ -208,6 +223,15 @@ static int parse_page(const char *url, const gh_response *r, json_t **out, dp_er
 {
     json_error_t je;
     *out = NULL;
+    /* jansson spends up to ~230 bytes per value: 32 MiB of "{}," would take
+     * 2.5 GB. Count first; a real page holds ~15,000 values. */
+    if (sync_json_values(r->body.s ? r->body.s : "", r->body.len, SYNC_MAX_JSON_VALUES) > SYNC_MAX_JSON_VALUES) {
+        char *red = gh_redact_url(url);
+        dp_fail(err, "%s: the page holds more than %d JSON values (the size limit per page); nothing of it was "
+                     "stored", red, SYNC_MAX_JSON_VALUES);
+        free(red);
+        return DP_ERR;
+    }
     json_t *j = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, &je);
     char *red = NULL;
     if (!j) {
@@ -444,6 +468,98 @@ static size_t page_number(const char *url)
     return p ? (size_t)strtoul(p + 5, NULL, 10) : 0;
 }
 
+/* ---- following rel="next": cycles and the page cap ---------------------- */
+
+size_t sync_page_cap(size_t reported_last, size_t known_items, size_t per_page)
+{
+    size_t basis = per_page ? known_items / per_page + (known_items % per_page != 0) : 0;
+    if (reported_last > basis) basis = reported_last;
+    if (!basis) return SYNC_PAGES_UNKNOWN;
+    if (basis > (SYNC_PAGES_MAX - 100) / 2) return SYNC_PAGES_MAX;
+    return basis * 2 + 100;   /* items added or updated while we list shift pages */
+}
+
+struct sync_pager {
+    char *base;             /* the API URL: next links must stay under it */
+    i64map seen;            /* hash of every URL fetched -> 1 */
+    size_t pages, cap;
+    size_t known, last;     /* items known beforehand; first rel="last" page number */
+};
+
+sync_pager *sync_pager_new(const char *base, size_t known_items)
+{
+    sync_pager *pg = xcalloc(1, sizeof *pg);
+    pg->base = xstrdup(base);
+    pg->known = known_items;
+    pg->cap = sync_page_cap(0, known_items, SYNC_PER_PAGE);
+    return pg;
+}
+
+void sync_pager_free(sync_pager *pg)
+{
+    if (!pg) return;
+    i64map_free(&pg->seen);
+    free(pg->base);
+    free(pg);
+}
+
+/* A positive map key for a URL (64-bit hash: a false "cycle" among a few
+ * thousand pages has odds of about 1e-12). */
+static int64_t url_key(const char *url)
+{
+    return (int64_t)(XXH3_64bits(url, strlen(url)) >> 1) | 1;
+}
+
+int sync_pager_next(sync_pager *pg, const char *url, const char *next, const char *last, dp_err *err)
+{
+    pg->pages++;
+    i64map_put_new(&pg->seen, url_key(url), 1, NULL);
+    size_t n = last ? page_number(last) : 0;
+    if (!pg->last && n) {
+        /* The first report counts: a server raising it page after page
+         * must not push the cap along. */
+        pg->last = n;
+        pg->cap = sync_page_cap(n, pg->known, SYNC_PER_PAGE);
+    }
+    if (!next) return DP_OK;
+    int rc = DP_OK;
+    char *ru = gh_redact_url(url), *rn = gh_redact_url(next);
+    if (!gh_same_origin(pg->base, next))
+        rc = dp_fail(err, "%s: its rel=\"next\" link %.300s is not under the API URL; stopping", ru, rn);
+    else if (i64map_get(&pg->seen, url_key(next), NULL))
+        rc = dp_fail(err, "%s: pagination cycle: its rel=\"next\" link %.300s points to a page already fetched "
+                          "in this listing; stopping", ru, rn);
+    else if (pg->pages >= pg->cap)
+        rc = dp_fail(err, "%s: more pages than %zu in one listing (the server reported %zu, the store knew %zu "
+                          "items); stopping before %.300s", ru, pg->cap, pg->last, pg->known, rn);
+    free(ru);
+    free(rn);
+    return rc;
+}
+
+size_t sync_json_values(const char *s, size_t n, size_t limit)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n && count <= limit; i++) {
+        char ch = s[i];
+        if (ch == '"') {
+            for (i++; i < n && s[i] != '"'; i++)
+                if (s[i] == '\\') i++;
+            size_t j = i + 1;
+            while (j < n && isspace((unsigned char)s[j])) j++;
+            if (j >= n || s[j] != ':') count++;   /* a key is not a value */
+        } else if (ch == '{' || ch == '[') {
+            count++;
+        } else if (isalnum((unsigned char)ch) || ch == '-') {
+            count++;   /* number, true, false, null: one value per run */
+            while (i + 1 < n && (isalnum((unsigned char)s[i + 1]) || s[i + 1] == '-' || s[i + 1] == '+' ||
+                                 s[i + 1] == '.'))
+                i++;
+        }
+    }
+    return count;
+}
+
 static char *listing_url(sync_ctx *c, const listing *L, int64_t since)
 {
     if (!since) return xasprintf("%s%s", c->repo_base, L->path);
@@ -457,13 +573,17 @@ static char *listing_url(sync_ctx *c, const listing *L, int64_t since)
 static int http_unexpected(const char *url, const gh_response *r, dp_err *err)
 {
     char *red = gh_redact_url(url);
-    if (r->status == 404)
+    if (r->status == 404) {
         dp_fail(err, "GET %s: HTTP 404 (repository not found, or private and the token cannot see it)", red);
-    else if (r->status == 301 || r->status == 302 || r->status == 307 || r->status == 308)
-        dp_fail(err, "GET %s: HTTP %ld, moved to %s (renamed repository? sync the new name)", red,
-                r->status, r->location ? r->location : "?");
-    else
+    } else if (r->status == 301 || r->status == 302 || r->status == 307 || r->status == 308) {
+        /* Not followed: a redirect to another host would carry the token. */
+        char *loc = gh_redact_url(r->location ? r->location : "?");
+        dp_fail(err, "GET %s: HTTP %ld, moved to %.300s (not followed; renamed repository? sync the new name)",
+                red, r->status, loc);
+        free(loc);
+    } else {
         dp_fail(err, "GET %s: unexpected HTTP %ld", red, r->status);
+    }
     free(red);
     return DP_ERR;
 }
@@ -523,7 +643,7 @@ static int commit_page(sync_ctx *c, const listing *L, const page *p, pass *ps, c
     int rc = write_page(c, p, err);
     if (rc == DP_OK && L->cursored) {
         rc = kv_set_time(c, L->name, "hw", done ? 0 : hw, err);
-        if (rc == DP_OK) rc = kv_set(c, L->name, "next", r->next_url, err);
+        if (rc == DP_OK) rc = kv_set_url(c, L->name, "next", r->next_url, err);
         if (rc == DP_OK && done) {
             int64_t since = ps->rewind < hw ? ps->rewind : hw;
             rc = kv_set_time(c, L->name, "since", since, err);
@@ -532,11 +652,11 @@ static int commit_page(sync_ctx *c, const listing *L, const page *p, pass *ps, c
     if (rc == DP_OK && pageno < ETAG_PAGES) {
         char f[32];
         etag_field(f, sizeof f, "etag_url", pageno);
-        rc = kv_set(c, L->name, f, url, err);
+        rc = kv_set_url(c, L->name, f, url, err);
         etag_field(f, sizeof f, "etag", pageno);
         if (rc == DP_OK) rc = kv_set(c, L->name, f, r->etag, err);
         etag_field(f, sizeof f, "etag_next", pageno);
-        if (rc == DP_OK) rc = kv_set(c, L->name, f, r->next_url, err);
+        if (rc == DP_OK) rc = kv_set_url(c, L->name, f, r->next_url, err);
     }
     if (rc == DP_OK) rc = store_commit(c->st, err);
     if (rc != DP_OK) {
@@ -563,6 +683,17 @@ static char *etag_for(sync_ctx *c, const listing *L, int pageno, const char *url
     return etag;
 }
 
+/* Items (and open items) the store holds for the repository: what a listing
+ * is expected to return, for its page cap. */
+static int known_items(sync_ctx *c, size_t *all, size_t *open, dp_err *err)
+{
+    size_t issues = 0, prs = 0, op = 0;
+    if (store_item_count(c->st, c->repo, &issues, &prs, &op, err) != DP_OK) return DP_ERR;
+    if (all) *all = issues + prs;
+    if (open) *open = op;
+    return DP_OK;
+}
+
 /* One pass: from `since` (0 = everything) to the last page. With use_etag,
  * pages are requested conditionally while they keep answering 304. */
 static int run_pass(sync_ctx *c, const listing *L, int64_t since, int use_etag, pass *ps, dp_err *err)
@@ -570,6 +701,9 @@ static int run_pass(sync_ctx *c, const listing *L, int64_t since, int use_etag, 
     char *url = listing_url(c, L, since);
     int rc = DP_OK, pageno = 0;
     ps->hw = since;
+    size_t known = 0;
+    if (L->kind == L_ISSUES) rc = known_items(c, &known, NULL, err);
+    sync_pager *pg = sync_pager_new(gh_client_base(c->gh), known);
     while (rc == DP_OK && url) {
         if (c->o->cancel && *c->o->cancel) {
             rc = dp_fail(err, "interrupted");
@@ -585,6 +719,7 @@ static int run_pass(sync_ctx *c, const listing *L, int64_t since, int use_etag, 
             char f[32];
             etag_field(f, sizeof f, "etag_next", pageno);
             char *next = kv_get(c, L->name, f, err, &rc);
+            if (rc == DP_OK) rc = sync_pager_next(pg, url, next, NULL, err);
             free(url);
             url = next;
             pageno++;
@@ -594,6 +729,9 @@ static int run_pass(sync_ctx *c, const listing *L, int64_t since, int use_etag, 
         }
         use_etag = 0;   /* after a changed page, later pages differ anyway */
         if (rc == DP_OK && r.status != 200) rc = http_unexpected(url, &r, err);
+        /* Before this page is committed: a cycle or a runaway chain stops
+         * here, so its cursor never points into the loop. */
+        if (rc == DP_OK) rc = sync_pager_next(pg, url, r.next_url, r.last_url, err);
         json_t *j = NULL;
         page p = {0};
         if (rc == DP_OK) rc = parse_page(url, &r, &j, err);
@@ -615,6 +753,7 @@ static int run_pass(sync_ctx *c, const listing *L, int64_t since, int use_etag, 
         gh_response_free(&r);
         pageno++;
     }
+    sync_pager_free(pg);
     free(url);
     return rc;
 }
@@ -688,13 +827,16 @@ static int run_verify(sync_ctx *c, dp_err *err)
     start_phase(c, "verify");
     i64map open_now = {0};
     char *url = xasprintf("%s/issues?state=open&per_page=100", c->repo_base);
-    int rc = DP_OK;
+    size_t open = 0;
+    int rc = known_items(c, NULL, &open, err);
+    sync_pager *pg = sync_pager_new(gh_client_base(c->gh), open);
     while (rc == DP_OK && url) {
         gh_response r;
         json_t *j = NULL;
         page p = {0};
         rc = gh_get(c->gh, url, NULL, &r, err);
         if (rc == DP_OK && r.status != 200) rc = http_unexpected(url, &r, err);
+        if (rc == DP_OK) rc = sync_pager_next(pg, url, r.next_url, r.last_url, err);
         if (rc == DP_OK) rc = parse_page(url, &r, &j, err);
         if (rc == DP_OK) rc = convert_items(c, url, j, &p, err);
         json_decref(j);
@@ -715,6 +857,7 @@ static int run_verify(sync_ctx *c, dp_err *err)
         page_free(&p);
         gh_response_free(&r);
     }
+    sync_pager_free(pg);
     free(url);
     item_vec all = {0};
     if (rc == DP_OK) rc = store_items_load(c->st, c->repo, &all, err);
@@ -764,13 +907,15 @@ static int timeline_one(sync_ctx *c, const item *it, const char *mark, dp_err *e
     char *url = xasprintf("%s/issues/%s/timeline?per_page=100", c->repo_base, it->key);
     link_vec links = {0};
     int rc = DP_OK;
+    sync_pager *pg = sync_pager_new(gh_client_base(c->gh), 0);
     while (rc == DP_OK && url) {
         gh_response r;
         json_t *j = NULL;
         char *next = NULL;
         rc = gh_get(c->gh, url, NULL, &r, err);
         if (rc == DP_OK && r.status == 200) {
-            rc = parse_page(url, &r, &j, err);
+            rc = sync_pager_next(pg, url, r.next_url, r.last_url, err);
+            if (rc == DP_OK) rc = parse_page(url, &r, &j, err);
             if (rc == DP_OK && json_is_array(j)) timeline_links(it, j, &links);
             next = r.next_url;
             r.next_url = NULL;
@@ -782,6 +927,7 @@ static int timeline_one(sync_ctx *c, const item *it, const char *mark, dp_err *e
         free(url);
         url = next;
     }
+    sync_pager_free(pg);
     free(url);
     if (rc == DP_OK && (rc = store_begin(c->st, err)) == DP_OK) {
         for (size_t i = 0; rc == DP_OK && i < links.n; i++) rc = store_link_add(c->st, c->repo, &links.v[i], err);
@@ -916,6 +1062,8 @@ int sync_run(store *st, const sync_opts *o, sync_stats *stats, dp_err *err)
         .backoff_base_ms = o->backoff_base_ms,
         .backoff_cap_ms = o->backoff_cap_ms,
         .stall_timeout_s = o->stall_timeout_s,
+        .deadline_s = o->deadline_s,
+        .max_body = o->max_page_bytes,
         .on_wait = on_wait,
         .wait_ctx = &c,
         .cancel = o->cancel,

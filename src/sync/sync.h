@@ -33,8 +33,16 @@
  *    is checked by --verify only (it costs one request per open item that is
  *    missing from the open list).
  *
+ * Hostile servers (issue 11): every listing follows rel="next" through a
+ * sync_pager, which stops on a page already fetched (a cycle) and after a
+ * cap derived from rel="last" and the items the store knows; a page larger
+ * than max_page_bytes (decoded) or holding more than SYNC_MAX_JSON_VALUES
+ * JSON values is refused before it is parsed; each exchange has a deadline
+ * (github.h). Each stops with an error before the offending page is
+ * committed, so the store keeps the pages before it.
+ *
  * The token is used only in the Authorization header: never stored, printed
- * or put in an error. Library code prints nothing; progress goes through
+ * or put in an error; URLs from the server are stored without credentials. Library code prints nothing; progress goes through
  * the callback. Not thread-safe (one sync per store handle).
  */
 #ifndef DP_SYNC_H
@@ -69,9 +77,12 @@ typedef struct sync_opts {
     long backoff_base_ms;       /* 0 = 1000 */
     long backoff_cap_ms;        /* 0 = 60000 */
     long stall_timeout_s;       /* 0 = 60 */
+    long deadline_s;            /* per exchange, however slow the bytes; 0 = 300 */
+    size_t max_page_bytes;      /* decoded body per page; 0 = GH_DEFAULT_MAX_BODY (32 MiB) */
     sync_progress_fn progress;
     void *progress_ctx;
-    volatile sig_atomic_t *cancel;   /* checked between requests and while waiting */
+    volatile sig_atomic_t *cancel;   /* non-zero stops the sync within about a second,
+                                        also inside a transfer; the pages before stay */
 } sync_opts;
 
 typedef struct sync_stats {
@@ -97,5 +108,33 @@ char *sync_find_token(const char **source);
 
 /* Checks "owner/name" (GitHub's allowed characters); DP_ERR with a message. */
 int sync_parse_repo(const char *spec, dp_err *err);
+
+/* ---- pure helpers (exposed for the unit tests) ------------------------ */
+
+#define SYNC_PER_PAGE 100            /* per_page of every listing */
+#define SYNC_PAGES_UNKNOWN 10000     /* cap when neither rel="last" nor the store tells */
+#define SYNC_PAGES_MAX 200000        /* cap whatever the server claims (20M items) */
+#define SYNC_MAX_JSON_VALUES 500000  /* per page; GitHub's fullest pages hold ~15,000 */
+
+/* Most pages one rel="next" chain may take: twice the larger of the
+ * reported last page and the pages the known items fill, plus 100 (items
+ * created or updated while we list shift pages); SYNC_PAGES_UNKNOWN when
+ * both are 0; never above SYNC_PAGES_MAX. */
+size_t sync_page_cap(size_t reported_last, size_t known_items, size_t per_page);
+
+/* Guards one rel="next" chain. After fetching `url`, whose answer linked to
+ * `next` (NULL: the end) and rel="last" `last` (may be NULL; the first one
+ * reported fixes the cap), sync_pager_next() returns DP_ERR with a message
+ * when next is not under the API URL `base`, was already fetched in this
+ * chain (a cycle, including next == url) or when the chain reached its cap. */
+typedef struct sync_pager sync_pager;
+sync_pager *sync_pager_new(const char *base, size_t known_items);
+int sync_pager_next(sync_pager *pg, const char *url, const char *next, const char *last, dp_err *err);
+void sync_pager_free(sync_pager *pg);   /* NULL ok */
+
+/* JSON values (objects, arrays, strings, numbers, literals; not object
+ * keys) in s[0..n), counting stops just above `limit`. No validation: this
+ * bounds what a parse could allocate. */
+size_t sync_json_values(const char *s, size_t n, size_t limit);
 
 #endif

@@ -89,7 +89,19 @@ sqlite3 "$DB" "DELETE FROM caches"   # saved afresh by the next run
 check "analyze --all --full" "$DOPPEL" analyze --db "$DB" --all --full --quiet
 check_eq "snapshot stored in the caches table" "1" \
     "$(sqlite3 "$DB" "SELECT count(*) > 0 FROM caches WHERE name = 'index'")"
-sqlite3 "$DB" "UPDATE items SET updated_at = (SELECT max(updated_at) FROM items) + 60 WHERE key = '14'"
+# refix KEY FIELD=VALUE...: item KEY of the fixture with fields replaced, as a file to import
+refix() {
+    python3 - "$FIXTURE" "$@" <<'PY'
+import json, sys
+item = [i for i in json.load(open(sys.argv[1])) if str(i["number"]) == sys.argv[2]][0]
+for kv in sys.argv[3:]:
+    k, v = kv.split("=", 1)
+    item[k] = v
+print(json.dumps([item]))
+PY
+}
+refix 14 updated_at=2024-01-01T00:00:00Z >"$T/touch14.json"
+check "re-import #14 with a later updated_at, same text" "$DOPPEL" import --db "$DB" "$T/touch14.json"
 out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
 check_contains "a touched item with the same text is not re-analysed" \
     "indexed: 0 of 16 items through the text pipeline" "$out"
@@ -113,6 +125,43 @@ check_eq "damaged snapshot: same pairs" "$k19" \
 sqlite3 "$DB" "DELETE FROM caches"
 out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
 check_contains "missing snapshot: rebuilt and saved" "(snapshot saved)" "$out"
+
+# A wrong clock: one item dated 9999-12-31 must not freeze incremental
+# analysis (the watermark was max(updated_at): every later edit was older).
+refix 8 updated_at=9999-12-31T00:00:00Z >"$T/future.json"
+out=$("$DOPPEL" import --db "$DB" "$T/future.json" 2>&1)
+check_contains "future date: import warns with file:line" \
+    "future.json:1 (byte 1): item 8: updated 9999-12-31T00:00:00Z is more than a day in the future" "$out"
+check_contains "future date: counted in the summary" "1 dated in the future" "$out"
+"$DOPPEL" analyze --db "$DB" --all --quiet
+refix 5 updated_at=2024-02-01T00:00:00Z "title=Memory leak when reloading the config on SIGHUP" >"$T/edit5.json"
+check "import an edit of #5 dated before 9999" "$DOPPEL" import --db "$DB" "$T/edit5.json"
+out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
+check_contains "future date: the edit after it is analysed" "changed items: 1" "$out"
+check_contains "future date: the pair #12~#5 was re-derived from the edit" \
+    "(\"Memory leak when reloading the config on SIGHUP\")" \
+    "$("$DOPPEL" pairs --db "$DB" --json --limit 0 | python3 -c '
+import json, sys
+print([p["suggested_comment"] for p in json.load(sys.stdin)["pairs"] if (p["query"], p["candidate"]) == ("12", "5")])')"
+out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
+check_contains "future date: then up to date" "up to date" "$out"
+
+# A repository holding only comments: nothing to analyze (exit 3, said so).
+# Beside a repository with issues it is skipped, and that one is analysed
+# (the loop over repositories used to stop at the first empty one).
+DBC=$T/comments.db
+check "import comments only" "$DOPPEL" import --db "$DBC" --repo aaa/comments "$FIX/ingest/github_comments.json"
+out=$("$DOPPEL" analyze --db "$DBC" 2>&1); rc=$?
+check_eq "only comments: exit 3 (nothing to do)" 3 "$rc"
+check_contains "only comments: says why" \
+    "nothing to analyze: no issues or pull requests stored (comments alone are not analyzed)" "$out"
+"$DOPPEL" analyze --db "$DBC" --repo aaa/comments >/dev/null 2>&1
+check_eq "only comments, --repo: exit 3" 3 $?
+check "import the fixture as a second repository" "$DOPPEL" import --db "$DBC" "$FIXTURE"
+out=$("$DOPPEL" analyze --db "$DBC" 2>&1); rc=$?
+check_eq "comments-only repository beside one with issues: exit 0" 0 "$rc"
+check_contains "the comments-only one is skipped with its reason" "aaa/comments: nothing to analyze" "$out"
+check_contains "the other one is analysed" "analyzed 8 queries of 15 items" "$out"
 
 check_fails "analyze rejects -k 0" "$DOPPEL" analyze --db "$DB" -k 0
 check_fails "analyze rejects unknown options" "$DOPPEL" analyze --db "$DB" --bogus

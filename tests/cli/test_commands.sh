@@ -66,6 +66,9 @@ check_contains "search shows state" "open" "$out"
 check "search --json parses" bash -c "'$DOPPEL' search --db '$DB' --json inet_pton | python3 -c '$JSONOK'"
 check_eq "search --json: inet_pton hits #2 and #7" "2 7" \
     "$("$DOPPEL" search --db "$DB" --json inet_pton | python3 -c 'import json,sys; print(" ".join(sorted(h["key"] for h in json.load(sys.stdin))))')"
+out=$("$DOPPEL" search --db "$DB" "" 2>&1); rc=$?
+check_eq "search \"\" is a usage error" 2 "$rc"
+check_eq "search \"\" leaks nothing (LeakSanitizer)" 0 "$(printf "%s" "$out" | grep -c LeakSanitizer)"
 "$DOPPEL" search --db "$DB" zzzqqqxxy >/dev/null 2>&1
 check_eq "search with no match exits 3" 3 $?
 check_contains "search --help" "usage: doppel search" "$("$DOPPEL" search --help)"

@@ -54,6 +54,17 @@ out=$("$DOPPEL" import --db "$DB" "$T/newer.json" 2>&1)
 check_contains "newer copy is written" "1 items read, 1 written" "$out"
 "$DOPPEL" import --db "$DB" "$T/older.json" >/dev/null 2>&1
 check_eq "older copy does not win" "Renamed issue" "$(q "$DB" "SELECT title FROM items WHERE key = '4'")"
+# a copy from a wrong clock is stored with a warning, and does not refuse
+# the real edit that follows (newer-wins ignores a stored date that far out)
+mk 4 "Clock gone wrong" 9999-12-31T00:00:00Z >"$T/future.json"
+out=$("$DOPPEL" import --db "$DB" "$T/future.json" 2>&1); rc=$?
+check_eq "future-dated item: imported (exit 0)" 0 "$rc"
+check_contains "future-dated item: warning with file:line" \
+    "warning: $T/future.json:1 (byte 0): item 4: updated 9999-12-31T00:00:00Z is more than a day in the future (a wrong clock?); stored as given" "$out"
+check_contains "future-dated item: counted in the summary" "1 items read, 1 written, 0 comments, 0 links, 1 dated in the future" "$out"
+mk 4 "Renamed issue" 2024-06-01T00:00:00Z >"$T/after.json"
+out=$("$DOPPEL" import --db "$DB" "$T/after.json" 2>&1)
+check_contains "a real edit replaces the future-dated copy" "1 items read, 1 written, 0 comments, 0 links, 0.0 MB" "$out"
 
 # ---- gh CLI, --repo, stdin ------------------------------------------------
 DB2=$T/gh.db
@@ -85,6 +96,12 @@ out=$("$DOPPEL" import --db "$DB5" "$T/issues.json.gz" "$T/jira.json.gz" 2>&1)
 check_contains "gzip import" "9 items read, 9 written" "$out"
 check_eq "gzip gives the same items" 9 "$(q "$DB5" 'SELECT count(*) FROM items')"
 
+# ---- an empty file imports nothing, with a warning ------------------------
+: >"$T/empty.json"
+out=$("$DOPPEL" import --db "$T/empty.db" "$T/empty.json" 2>&1); rc=$?
+check_eq "empty file: exit 0" 0 "$rc"
+check_contains "empty file: warned" "warning: $T/empty.json: no records (an empty file or an empty list)" "$out"
+
 # ---- malformed input: exit 1, file:line in the message, store unchanged ----
 GOOD='{"number":20,"node_id":"g","title":"fine","updated_at":"2025-01-01T00:00:00Z","repository_url":"https://api.github.com/repos/acme/widgets"}'
 bad_case() {  # name file expected-message-part
@@ -95,6 +112,7 @@ bad_case() {  # name file expected-message-part
     check_eq "$name: exit 1" 1 "$rc"
     check_contains "$name: message" "$want" "$out"
     check_eq "$name: store unchanged" "$before" "$after"
+    bad_out=$out
 }
 { echo "["; echo "$GOOD,"; echo '{"number":21,"title":7}'; echo "]"; } >"$T/type.json"
 bad_case "title a number" "$T/type.json" "type.json:3 (byte 143): title: expected string"
@@ -106,6 +124,12 @@ bad_case "invalid UTF-8" "$T/utf8.json" "utf8.json:2 (byte 165): invalid JSON: u
 bad_case "raw NUL byte" "$T/nul.json" "nul.json:2 (byte 163): invalid JSON: control character 0x0"
 { echo "$GOOD"; printf '{"number":21,"title":"a\\u0000b"}\n'; } >"$T/esc.json"
 bad_case "escaped NUL" "$T/esc.json" 'esc.json:2 (byte 171): invalid JSON: string contains \u0000'
+{ echo "$GOOD"; echo '{"number":21,"comments":9223372036854775807}'; } >"$T/count.json"
+bad_case "comment count 2^63-1 (was stored as -1)" "$T/count.json" \
+    "count.json:2 (byte 140): comments: expected a count from 0 to 2147483647, got 9223372036854775807"
+{ echo "$GOOD"; echo '{"number":21,"reactions":{"total_count":-4}}'; } >"$T/negative.json"
+bad_case "negative reaction count" "$T/negative.json" \
+    "negative.json:2 (byte 140): reactions.total_count: expected a count from 0 to 2147483647, got -4"
 { echo "["; echo "$GOOD,"; printf '{"number":21,"title":"cut off'; } >"$T/trunc.json"
 bad_case "truncated file" "$T/trunc.json" "trunc.json:3 (byte 143): unexpected end of input"
 { echo "$GOOD"; printf '{"number":21,"title":"big","body":"'; head -c 52428800 /dev/zero | tr '\0' a; printf '"}\n'; } >"$T/big.json"
@@ -113,6 +137,52 @@ bad_case "50 MB body" "$T/big.json" "big.json:2 (byte 140): record larger than t
 rm -f "$T/big.json"
 gzip -c "$T/type.json" >"$T/type.json.gz"
 bad_case "error inside gzip" "$T/type.json.gz" "type.json.gz:3 (byte 143): title: expected string"
+# A damaged .jsonl.gz fails as a whole: the records before the damage are
+# not imported (gzread handed them over as if the file ended there).
+python3 - "$T" <<'PY'
+import json, sys, zlib
+d = sys.argv[1]
+recs = [json.dumps({"number": i, "node_id": "n%d" % i, "title": "issue %d" % i,
+                    "updated_at": "2023-01-01T00:00:00Z",
+                    "repository_url": "https://api.github.com/repos/acme/widgets"}).encode() + b"\n"
+        for i in range(100, 400)]
+def member(data, cut=None):
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    if cut is None:
+        return co.compress(data) + co.flush(), None
+    head = co.compress(data[:cut]) + co.flush(zlib.Z_FULL_FLUSH)   # ends between records
+    return head + co.compress(data[cut:]) + co.flush(), head
+data = b"".join(recs)
+whole, head = member(data, len(b"".join(recs[:147])))
+files = {"mid": whole[:len(whole) // 2], "boundary": head, "size": whole[:-4], "trailer": whole[:-8],
+         "garbage": whole + b"garbage\n", "second_cut": whole + whole[:30],
+         "members": member(data[:5000])[0] + member(b"")[0] + member(data[5000:])[0],
+         "empty": member(b"")[0]}
+for name, b in files.items():
+    open("%s/gz_%s.jsonl.gz" % (d, name), "wb").write(b)
+PY
+gzip -t "$T/gz_boundary.jsonl.gz" 2>/dev/null; check_eq "gzip -t also refuses the boundary cut" 1 $?
+for c in mid boundary size trailer second_cut; do
+    bad_case "gzip cut ($c)" "$T/gz_$c.jsonl.gz" "gz_$c.jsonl.gz:"
+    check_contains "gzip cut ($c): says truncated" "truncated gzip file: unexpected end of file" "$bad_out"
+done
+bad_case "gzip with trailing garbage" "$T/gz_garbage.jsonl.gz" \
+    "gz_garbage.jsonl.gz:301 (byte 47400): trailing garbage after the gzip data: not another gzip member"
+out=$("$DOPPEL" import --db "$T/members.db" "$T/gz_members.jsonl.gz" "$T/gz_empty.jsonl.gz" 2>&1)
+check_contains "concatenated and empty gzip members are read" "300 items read, 300 written" "$out"
+# other cuts and hostile bytes: each a clear error with file:line, nothing kept
+{ echo "["; echo "$GOOD,"; } >"$T/cut_array.json"
+bad_case "array cut at a record boundary" "$T/cut_array.json" "cut_array.json:1 (byte 0): unexpected end of input: '[' never closed"
+{ echo "$GOOD"; printf '\0\0\0\n'; } >"$T/nul_between.json"
+bad_case "NUL bytes between records" "$T/nul_between.json" "nul_between.json:2 (byte 140): unexpected byte 0x00"
+printf '\xff\xfe[\0{\0' >"$T/utf16.json"
+bad_case "UTF-16 file" "$T/utf16.json" "utf16.json:1 (byte 0): unexpected byte 0xff"
+python3 -c 'print("{\"number\":21,\"x\":" + "[" * 100000 + "]" * 100000 + "}")' >"$T/deep.json"
+bad_case "record nested 100,000 deep" "$T/deep.json" "deep.json:1 (byte 2065): invalid JSON: maximum parsing depth reached"
+python3 -c 'print("{\"issues\":[],\"x\":" + "[" * 100000 + "]" * 100000 + "}")' >"$T/deep_wrapper.json"
+bad_case "wrapper nested 100,000 deep" "$T/deep_wrapper.json" "deep_wrapper.json:1 (byte 4112): nested more than 4096 levels deep"
+mkdir -p "$T/adir"
+bad_case "a directory" "$T/adir" "adir: read error: Is a directory"
 bad_case "missing file" "$T/nope.json" "nope.json: cannot open"
 check_eq "first file of a failed import was not kept" 0 \
     "$(q "$DB" "SELECT count(*) FROM repositories WHERE name = 'acme/gadgets'")"

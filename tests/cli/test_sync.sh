@@ -3,42 +3,8 @@
 # (tests/sync/fake_github.py on 127.0.0.1): full, incremental and resumed
 # syncs, conditional requests, every injected fault, tokens, deleted items.
 source "$ROOT/tests/cli/lib.sh"
-
-FAKE=$ROOT/tests/sync/fake_github.py
-CHECK=$ROOT/tests/sync/check_db.py
-REPO=acme/widgets
+source "$ROOT/tests/sync/lib.sh"
 export DOPPEL_SYNC_BACKOFF_MS=20 DOPPEL_SYNC_STALL_S=3
-unset GITHUB_TOKEN GH_TOKEN DOPPEL_DB
-# A gh that has no token, so a developer's real `gh auth token` never leaks in.
-mkdir -p "$T/bin"
-printf '#!/bin/sh\nexit 1\n' >"$T/bin/gh"
-chmod +x "$T/bin/gh"
-export PATH="$T/bin:$PATH"
-
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-# start_fake NAME ARGS... -- starts a server, sets URL
-start_fake() {
-    local name=$1; shift
-    python3 "$FAKE" --port-file "$T/$name.port" "$@" 2>"$T/$name.log" &
-    PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
-    URL=http://127.0.0.1:$(cat "$T/$name.port")
-}
-ctl() {  # ctl WHAT JSON
-    python3 -c 'import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST")).read()' \
-        "$URL/_control/$1" "$2"
-}
-stat() {  # stat 'EXPR over s'   e.g. stat 's["requests"]'
-    python3 -c 'import sys,json,urllib.request as u; s=json.load(u.urlopen(sys.argv[1]+"/_stats")); print(eval(sys.argv[2]))' "$URL" "$1"
-}
-q() { python3 "$CHECK" "$1" - "$REPO" "$2"; }
-same() { python3 "$CHECK" "$1" "$URL" "$REPO"; }
 sync() { "$DOPPEL" sync "$REPO" --api-url "$URL" "$@"; }
 
 # ---- usage -------------------------------------------------------------

@@ -13,7 +13,7 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
   GET  /_dump               the current issues and comments (for comparisons)
   POST /_control/fault      {"kind": K, "path": substr, "skip": n, "times": n, "seconds": s}
        K: rate403 | secondary | 429 | 500 | 502 | reset | truncate | slow
-  POST /_control/clear      drop pending faults
+  POST /_control/clear      drop pending faults and the hostile mode
   POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?}
   POST /_control/comment    {"number": n, "body": s}     (bumps the issue too)
   POST /_control/create     {"title": s, "body"?: s}
@@ -22,6 +22,23 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
   POST /_control/rate       {"remaining": n, "window": s}
   POST /_control/delay      {"seconds": s}   every API answer waits s
   POST /_control/reset_stats
+  POST /_control/hostile    {"mode": M, "path": substr, "from_page": p, ...}   a hostile
+       server from then on (until /_control/clear) for API requests whose path
+       and query contain substr (default "/issues?") at page >= p (default 2):
+       cycle_self    Link rel=next points to the page itself
+       cycle_two     pages p and p+1 point at each other
+       chain         rel=next always present (empty pages after the last),
+                     rel=last stays honest
+       trickle       the body goes out "rate" bytes a second (default 2)
+       bomb          the body is a gzip bomb: "mib" MiB (default 256) of
+                     spaces in about mib KB, Content-Encoding: gzip
+       wide          the body is "count" (default 1,000,000) empty objects:
+                     3 MB that a JSON parser would turn into ~230 MB
+       redirect      302 to "to" + the same path and query (another host)
+       offsite_next  Link rel=next points to "to" + the same path (page p+1)
+       echo_token    HTTP "status" (default 401) whose message echoes the
+                     Authorization header, as a broken proxy would (after
+                     an ESC[2J, a terminal escape)
 
 Usage: fake_github.py --port-file F [--repo o/r] [--issues N] [--seed S]
                       [--token T] [--anon-limit N] [--jsonl PATH]
@@ -39,6 +56,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API = "https://api.github.com"
@@ -358,7 +376,12 @@ def make_handler(data, opts, state):
             if exhausted:
                 return self.send_json(403, {"message": "API rate limit exceeded for %s." % ident,
                                             "documentation_url": "https://docs.github.com/rest/rate-limit"}, rh)
+            hostile = self.hostile_for(target, q)
+            if hostile and hostile["mode"] in ("redirect", "echo_token"):
+                return self.send_hostile(hostile, target, prefix, rh)
             code, obj_text, extra = route(data, path, q, self, prefix)
+            if hostile and hostile["mode"] in ("cycle_self", "cycle_two", "chain", "offsite_next"):
+                extra = hostile_links(hostile, self, prefix, path, q, extra)
             etag = None
             if code == 200:
                 etag = 'W/"%s"' % hashlib.sha256((ident + obj_text).encode("utf-8")).hexdigest()[:40]
@@ -378,6 +401,13 @@ def make_handler(data, opts, state):
             body = obj_text.encode("utf-8")
             if fault and fault["kind"] == "truncate":
                 body = body[: max(1, len(body) // 2)]
+            if hostile and hostile["mode"] == "trickle":
+                return self.send_trickle(code, body, hdrs, hostile.get("rate", 2))
+            if hostile and hostile["mode"] == "wide":
+                body = b"[" + b"{}," * (hostile.get("count", 1000000) - 1) + b"{}]"
+            if hostile and hostile["mode"] == "bomb":
+                return self.send(code, gzip_bomb(hostile.get("mib", 256)),
+                                 hdrs + [("Content-Encoding", "gzip")], compress=False)
             if fault and fault["kind"] == "reset":
                 self.send_response(code)
                 for k, v in hdrs:
@@ -386,6 +416,41 @@ def make_handler(data, opts, state):
                 self.end_headers()
                 return self.reset_connection(body)
             self.send(code, body, hdrs)
+
+        # ---- hostile modes (see the module docstring) ----
+        def hostile_for(self, target, q):
+            with data.lock:
+                h = state["hostile"]
+                if not h or h.get("path", "/issues?") not in target:
+                    return None
+                if int(q.get("page", ["1"])[-1]) < h.get("from_page", 2):
+                    return None
+                state["stats"]["hostile"] += 1
+                return dict(h)
+
+        def send_hostile(self, h, target, prefix, rh):
+            if h["mode"] == "redirect":
+                loc = h["to"] + prefix + target
+                return self.send_json(302, {"message": "Found", "url": loc}, rh + [("Location", loc)])
+            auth = self.headers.get("Authorization", "")
+            # ...and a terminal escape sequence (clear screen), which must not reach the terminal
+            return self.send_json(h.get("status", 401), {"message": "\x1b[2JBad credentials: " + auth,
+                                                         "documentation_url": "https://docs.github.com/rest"}, rh)
+
+        def send_trickle(self, code, body, hdrs, rate):
+            self.send_response(code)
+            for k, v in hdrs:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for i in range(0, len(body), rate):
+                    self.wfile.write(body[i:i + rate])
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass   # the client gave up: that is the point
 
         def send_fault(self, f, rh):
             k, secs = f["kind"], f.get("seconds", 1)
@@ -425,10 +490,40 @@ def link_header(handler, prefix, path, q, page, last):
     return [("Link", ", ".join(rel))] if rel else []
 
 
+def hostile_links(h, handler, prefix, path, q, extra):
+    """The Link header of a listing page under a cycle/chain/offsite mode."""
+    page = max(int(q.get("page", ["1"])[-1]), 1)
+    host = handler.headers.get("Host", "127.0.0.1")
+    def url(p, origin="http://" + host):
+        qq = {k: v[-1] for k, v in q.items()}
+        qq["page"] = str(p)
+        return "<%s%s%s?%s>" % (origin, prefix, path, urllib.parse.urlencode(qq, safe=":"))
+    last = getattr(handler, "fake_last", page)   # the honest last page, set by paginate
+    mode, p0 = h["mode"], h.get("from_page", 2)
+    nxt = {"cycle_self": page, "cycle_two": p0 + 1 if page == p0 else p0, "chain": page + 1,
+           "offsite_next": page + 1}[mode]
+    links = ['%s; rel="next"' % (url(nxt, h["to"]) if mode == "offsite_next" else url(nxt)),
+             '%s; rel="last"' % url(last)]
+    return [(k, v) for k, v in extra if k != "Link"] + [("Link", ", ".join(links))]
+
+
+BOMBS = {}
+
+
+def gzip_bomb(mib):
+    """mib MiB of spaces, gzip-compressed (about 1000:1), built once."""
+    if mib not in BOMBS:
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        chunk = b" " * (1 << 20)
+        BOMBS[mib] = b"".join([z.compress(chunk) for _ in range(mib)] + [z.flush()])
+    return BOMBS[mib]
+
+
 def paginate(handler, prefix, path, q, keys, render):
     per = min(int(q.get("per_page", ["30"])[-1]), 100)
     page = max(int(q.get("page", ["1"])[-1]), 1)
     last = max((len(keys) + per - 1) // per, 1)
+    handler.fake_last = last
     chunk = keys[(page - 1) * per: page * per]
     text = "[" + ",".join(render(k) for k in chunk) + "]"
     return 200, text, link_header(handler, prefix, path, q, page, last)
@@ -518,8 +613,14 @@ def control(data, state, what, b):
     if what == "fault":
         state["faults"].append(dict(b))
         return {"faults": len(state["faults"])}
+    if what == "hostile":
+        if b.get("mode") == "bomb":
+            gzip_bomb(b.get("mib", 256))   # built now, not while the client waits
+        state["hostile"] = dict(b)
+        return {}
     if what == "clear":
         state["faults"].clear()
+        state["hostile"] = None
         return {}
     if what == "delay":
         state["delay"] = float(b.get("seconds", 0))
@@ -575,7 +676,7 @@ def control(data, state, what, b):
 
 def new_stats():
     return {"requests": 0, "not_modified": 0, "connections": 0, "gzip": 0, "faults": 0, "auth": 0,
-            "anon": 0, "bad_token": 0, "bad_headers": 0, "paths": {}}
+            "anon": 0, "bad_token": 0, "bad_headers": 0, "hostile": 0, "paths": {}}
 
 
 def main():
@@ -591,7 +692,8 @@ def main():
     ap.add_argument("--jsonl", default=None)
     opts = ap.parse_args()
     data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl)
-    state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0}
+    state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
+             "hostile": None}
     srv = Server(("127.0.0.1", opts.port), make_handler(data, opts, state))
     with open(opts.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))

@@ -19,7 +19,8 @@ typedef struct fx {
     int64_t repo;
 } fx;
 
-static void put(fx *f, int n, const char *title, const char *body, const char *state)
+static void put_at(fx *f, int n, const char *title, const char *body, const char *state,
+                   int64_t updated)
 {
     item it;
     item_init(&it);
@@ -31,10 +32,15 @@ static void put(fx *f, int n, const char *title, const char *body, const char *s
     it.body = (char *)body;
     it.state = (char *)state;
     it.created_at = T0 + n * DAY;
-    it.updated_at = T0 + n * DAY + 3600;
+    it.updated_at = updated;
     if (strcmp(state, "open")) it.closed_at = it.updated_at;
     dp_err err;
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+}
+
+static void put(fx *f, int n, const char *title, const char *body, const char *state)
+{
+    put_at(f, n, title, body, state, T0 + n * DAY + 3600);
 }
 
 static const char *FILLER[] = {
@@ -264,6 +270,35 @@ static void test_similar_new_item(void **state)
     item_free(&extra);
 }
 
+/* One item dated 9999-12-31 (a wrong clock) must not hide the edits that
+ * follow it: with a max(updated_at) watermark the next run said "up to
+ * date" while they waited. Changes are found by the store's sequence. */
+static void test_future_date_does_not_freeze(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    run(f, ANALYZE_AUTO, &s);
+    put_at(f, 13, "Settings page crashes on start", "It crashes.", "open", 253402214400);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.incremental, 1);
+    assert_int_equal(s.changed, 1);
+    /* #5 is edited into a report of the parquet crash, dated today-ish */
+    put_at(f, 5, "Parquet RowGroupReader throws ArrayIndexOutOfBoundsException on an empty row group",
+           "Same trace:\n```\njava.lang.ArrayIndexOutOfBoundsException: 0\n\tat "
+           "org.x.parquet.RowGroupReader.next(RowGroupReader.java:77)\n```",
+           "open", T0 + 400 * DAY);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 0);
+    assert_int_equal(s.incremental, 1);
+    assert_int_equal(s.changed, 1);
+    pair_vec pv;
+    load_pairs(f, &pv);
+    assert_non_null(find(&pv, "5", "1"));
+    pair_vec_free(&pv);
+    run(f, ANALYZE_AUTO, &s);   /* and then it is up to date */
+    assert_int_equal(s.up_to_date, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_verdict_survives),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
+        cmocka_unit_test(test_future_date_does_not_freeze),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
 }

@@ -341,6 +341,78 @@ static void test_type_errors(void **state)
                 "fields.comment.comments[0].body: expected string");
 }
 
+static int conv_comment(json_t *o, dp_err *err)
+{
+    comment c;
+    char *repo = NULL;
+    int rc = ingest_github_comment(o, &c, &repo, err);
+    comment_free(&c);
+    free(repo);
+    return rc;
+}
+
+/* Counts are ints in the item: a value outside 0..INT_MAX used to be cast
+ * (2^63-1 became -1, -5 stayed -5); every converter now refuses it, naming
+ * the field. Ids that are not positive decimals, or too long to parse,
+ * would alias other comments (strtoll saturates) and are refused too. */
+static void test_counts_and_ids(void **state)
+{
+    (void)state;
+    static const char *const big = "9223372036854775807", *const over = "2147483648";
+    char json[256];
+    const char *const counts[] = {"-1", over, big, "-9223372036854775808"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = counts[i];
+        snprintf(json, sizeof json, "{\"number\":1,\"comments\":%s}", v);
+        expect_fail(conv_github, json, "comments: expected a count from 0 to 2147483647, got ");
+        snprintf(json, sizeof json, "{\"number\":1,\"reactions\":{\"total_count\":%s}}", v);
+        expect_fail(conv_github, json, "reactions.total_count: expected a count");
+        snprintf(json, sizeof json, "{\"number\":1,\"comments\":%s}", v);
+        expect_fail(conv_gh, json, "comments: expected a count");
+        snprintf(json, sizeof json, "{\"number\":1,\"reactionGroups\":[{\"users\":{\"totalCount\":%s}}]}", v);
+        expect_fail(conv_gh, json, "reactionGroups[0].users.totalCount: expected a count");
+        snprintf(json, sizeof json, "{\"key\":\"A-1\",\"fields\":{\"votes\":{\"votes\":%s}}}", v);
+        expect_fail(conv_jira, json, "fields.votes.votes: expected a count");
+        snprintf(json, sizeof json, "{\"key\":\"A-1\",\"fields\":{\"votes\":%s}}", v);
+        expect_fail(conv_jira, json, "fields.votes: expected a count");
+        snprintf(json, sizeof json, "{\"key\":\"A-1\",\"fields\":{\"comment\":{\"total\":%s}}}", v);
+        expect_fail(conv_jira, json, "fields.comment.total: expected a count");
+    }
+    expect_fail(conv_github, "{\"number\":1,\"comments\":9223372036854775807}", "got 9223372036854775807");
+    /* each reaction group fits, their sum does not */
+    expect_fail(conv_gh,
+                "{\"number\":1,\"reactionGroups\":[{\"users\":{\"totalCount\":2147483647}},"
+                "{\"users\":{\"totalCount\":1}}]}",
+                "reactionGroups (total): expected a count from 0 to 2147483647, got 2147483648");
+    expect_fail(conv_github, "{\"number\":1,\"comments\":\"7\"}", "comments: expected integer");
+    /* the largest valid count is kept as it is */
+    json_t *o = json_loads("{\"number\":1,\"comments\":2147483647,\"reactions\":{\"total_count\":0}}", 0, NULL);
+    item it;
+    char *repo = NULL;
+    dp_err err;
+    assert_int_equal(ingest_github_item(o, &it, &repo, &err), DP_OK);
+    assert_int_equal(it.ncomments, 2147483647);
+    item_free(&it);
+    json_decref(o);
+
+    expect_fail(conv_comment, "{\"id\":-5,\"issue_url\":\"https://api.github.com/repos/o/r/issues/1\"}",
+                "id: expected a positive id, got -5");
+    expect_fail(conv_gh,
+                "{\"number\":1,\"comments\":[{\"url\":\"https://github.com/o/r/issues/1"
+                "#issuecomment-99999999999999999999\"}]}",
+                "comments[0].url: bad comment id");
+    expect_fail(conv_gh,
+                "{\"number\":1,\"comments\":[{\"url\":\"https://github.com/o/r/issues/1#issuecomment--3\"}]}",
+                "comments[0].url: bad comment id");
+    expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"comment\":{\"comments\":[{\"id\":\"12x\"}]}}}",
+                "fields.comment.comments[0].id: expected a positive id");
+    expect_fail(conv_jira,
+                "{\"key\":\"A-1\",\"fields\":{\"comment\":{\"comments\":[{\"id\":\"1234567890123456789\"}]}}}",
+                "fields.comment.comments[0].id: expected a positive id");
+    expect_fail(conv_jira, "{\"key\":\"A-1\",\"fields\":{\"comment\":{\"comments\":[{\"id\":-2}]}}}",
+                "fields.comment.comments[0].id: expected a positive id");
+}
+
 static void test_detect(void **state)
 {
     (void)state;
@@ -374,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_jira),
         cmocka_unit_test(test_jira_swapped_wording),
         cmocka_unit_test(test_type_errors),
+        cmocka_unit_test(test_counts_and_ids),
         cmocka_unit_test(test_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,7 +66,7 @@ static const char *write_file(fx *f, const char *name, const char *content, size
 static int import(fx *f, const char *const *paths, const char *repo, ingest_stats *stats,
                   dp_err *err)
 {
-    ingest_opts opts = {INGEST_AUTO, repo, NULL, NULL};
+    ingest_opts opts = {.format = INGEST_AUTO, .repo = repo};
     memset(stats, 0, sizeof *stats);
     assert_int_equal(store_begin(f->st, err), DP_OK);
     for (size_t i = 0; paths[i]; i++)
@@ -237,6 +237,89 @@ static void test_jira_page_and_gzip(void **state)
     item_free(&it);
 }
 
+/* ---- dates from a wrong clock ------------------------------------------- */
+
+static void collect_warning(void *ctx, const char *msg)
+{
+    sv_push(ctx, msg);
+}
+
+/* A date more than a day past the import's clock is imported as given but
+ * counted and reported with file and line, once per item or comment. */
+static void test_future_dates(void **state)
+{
+    fx *f = *state;
+    const int64_t now = 1700000000;   /* 2023-11-14T22:13:20Z */
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             /* line 1: one second inside the slack; line 2: one past */
+             "{\"number\":1,\"node_id\":\"a\",\"updated_at\":\"2023-11-15T22:13:20Z\",%s}\n"
+             "{\"number\":2,\"node_id\":\"b\",\"updated_at\":\"2023-11-15T22:13:21Z\",%s}\n"
+             /* line 3: two bad dates, one warning */
+             "{\"number\":3,\"node_id\":\"c\",\"created_at\":\"9999-12-31T00:00:00Z\","
+             "\"updated_at\":\"9999-12-31T00:00:00Z\",%s}\n",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"",
+             "\"repository_url\":\"https://api.github.com/repos/e/r\"");
+    const char *items = write_file(f, "items.json", buf, strlen(buf), 0);
+    char items_path[160];
+    snprintf(items_path, sizeof items_path, "%s", items);
+    static const char comments[] =
+        "[{\"id\":5,\"issue_url\":\"https://api.github.com/repos/e/r/issues/1\","
+        "\"created_at\":\"2023-01-01T00:00:00Z\",\"updated_at\":\"2031-01-01T00:00:00Z\"}]";
+    const char *cpath = write_file(f, "comments.json", comments, strlen(comments), 0);
+
+    strvec warnings = {0};
+    ingest_opts opts = {.warn = collect_warning, .warn_ctx = &warnings, .now = now};
+    ingest_stats s = {0};
+    dp_err err;
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    if (ingest_file(f->st, items_path, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    if (ingest_file(f->st, cpath, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(s.items, 3);
+    assert_int_equal(s.items_written, 3);   /* stored as given */
+    assert_int_equal(s.future_dated, 3);
+    assert_int_equal(warnings.n, 3);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2 (byte ", items_path);
+    assert_non_null(strstr(warnings.v[0], want));
+    assert_non_null(strstr(warnings.v[0], "item 2: updated 2023-11-15T22:13:21Z is more than a day in the future"));
+    snprintf(want, sizeof want, "%s:3 (byte ", items_path);
+    assert_non_null(strstr(warnings.v[1], want));
+    assert_non_null(strstr(warnings.v[1], "item 3: created 9999-12-31T00:00:00Z"));
+    assert_non_null(strstr(warnings.v[2], "comments.json:1 (byte 1): comment on 1: updated 2031-01-01"));
+    item it;
+    assert_int_equal(store_item_get(f->st, repo_id(f, "e/r"), "3", &it, &err), DP_OK);
+    assert_int_equal(it.updated_at, 253402214400);
+    item_free(&it);
+    sv_free(&warnings);
+}
+
+/* A file without a record imports nothing and says so: an export that
+ * failed and left an empty file should not pass unnoticed. */
+static void test_empty_file_warns(void **state)
+{
+    fx *f = *state;
+    strvec warnings = {0};
+    ingest_opts opts = {.warn = collect_warning, .warn_ctx = &warnings};
+    ingest_stats s = {0};
+    dp_err err;
+    const char *names[] = {"empty.json", "list.json", "one.json"};
+    const char *data[] = {"", "[]\n", "{\"number\":1,\"node_id\":\"a\",\"repository_url\":\"https://api.github.com/repos/e/r\"}"};
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    for (int i = 0; i < 3; i++) {
+        const char *path = write_file(f, names[i], data[i], strlen(data[i]), 0);
+        if (ingest_file(f->st, path, &opts, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    }
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(warnings.n, 2);
+    assert_non_null(strstr(warnings.v[0], "empty.json: no records (an empty file or an empty list)"));
+    assert_non_null(strstr(warnings.v[1], "list.json: no records"));
+    assert_int_equal(s.items, 1);
+    sv_free(&warnings);
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* Repositories and items, as one number: what an aborted import must not
@@ -306,6 +389,92 @@ static void test_errors(void **state)
     expect_import_error(f, "42", 2, 3, 0, "unexpected '4'");
 }
 
+/* ---- damaged gzip: nothing imported, the file named ---------------------- */
+
+/* Writes records first..last as NDJSON into a gzip file; with flush_after,
+ * the stream is flushed to a byte boundary after that record and *at gets
+ * the file size there, so a cut at *at ends exactly between two records. */
+static void gz_records(const char *path, const char *mode, int first, int last, int flush_after,
+                       long *at)
+{
+    gzFile g = gzopen(path, mode);
+    assert_non_null(g);
+    for (int i = first; i <= last; i++) {
+        gzprintf(g, "{\"number\":%d,\"node_id\":\"n%d\",\"title\":\"issue %d\","
+                    "\"updated_at\":\"2023-01-01T00:00:00Z\","
+                    "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n", i, i, i);
+        if (i == flush_after) {
+            assert_int_equal(gzflush(g, Z_FULL_FLUSH), Z_OK);
+            struct stat sb;
+            assert_int_equal(stat(path, &sb), 0);
+            *at = (long)sb.st_size;
+        }
+    }
+    gzclose(g);
+}
+
+static char *slurp(const char *path, long *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *n = ftell(fp);
+    rewind(fp);
+    char *b = malloc((size_t)*n + 16);
+    assert_int_equal(fread(b, 1, (size_t)*n, fp), (size_t)*n);
+    fclose(fp);
+    return b;
+}
+
+static void expect_gz_error(fx *f, const char *name, const char *data, size_t n, const char *msg)
+{
+    const char *path = write_file(f, name, data, n, 0);
+    size_t before = count_items(f);
+    ingest_stats s;
+    dp_err err = {""};
+    const char *files[] = {path, NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    char want[200];
+    snprintf(want, sizeof want, "%s:", path);
+    if (strncmp(err.msg, want, strlen(want)) != 0 || !strstr(err.msg, msg))
+        fail_msg("%s: got [%s], want [%s...%s]", name, err.msg, want, msg);
+    assert_int_equal(count_items(f), before);
+}
+
+/* Each way a .jsonl.gz can lose its end fails the import; gzread() used to
+ * hand over the records before the cut (147 of 300) and report success. */
+static void test_gzip_damage(void **state)
+{
+    fx *f = *state;
+    char path[160];
+    long at = 0, n;
+    snprintf(path, sizeof path, "%s/all.jsonl.gz", f->dir);
+    gz_records(path, "wb", 1, 300, 147, &at);
+    char *gz = slurp(path, &n);
+    char *ext = malloc((size_t)n + 64);
+    memcpy(ext, gz, (size_t)n);
+    expect_gz_error(f, "mid.jsonl.gz", gz, (size_t)n / 2, "truncated gzip file");
+    expect_gz_error(f, "boundary.jsonl.gz", gz, (size_t)at, "truncated gzip file");
+    expect_gz_error(f, "no-size.jsonl.gz", gz, (size_t)n - 4, "truncated gzip file");
+    expect_gz_error(f, "no-trailer.jsonl.gz", gz, (size_t)n - 8, "truncated gzip file");
+    memcpy(ext + n, "{\"number\":9}\n", 14);
+    expect_gz_error(f, "garbage.jsonl.gz", ext, (size_t)n + 14, "trailing garbage after the gzip data");
+    ext[n - 5] ^= 0x40;
+    expect_gz_error(f, "crc.jsonl.gz", ext, (size_t)n, "incorrect data check");
+    free(ext);
+    free(gz);
+
+    /* concatenated members (and an empty one) are all read */
+    ingest_stats s;
+    dp_err err;
+    gz_records(path, "ab", 301, 400, 0, NULL);
+    gz_records(path, "ab", 1, 0, 0, NULL);
+    const char *files[] = {path, NULL};
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 400);
+    assert_int_equal(count_items(f), 1000 + 400);
+}
+
 /* A 20 MB body (over INGEST_MAX_RECORD) is refused; the record's start is
  * named and the store is unchanged. The CLI test covers 50 MB. */
 static void test_huge_record(void **state)
@@ -344,6 +513,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jira_page_and_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_dates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
     };

@@ -179,6 +179,32 @@ static void test_record_too_large(void **state)
     free(s);
 }
 
+/* The rest of a wrapper is skipped without buffering, so only a depth cap
+ * bounds its nesting counter (a stream of '[' is never a record). */
+static char *wrapper_with_tail(int depth)
+{
+    char *s = malloc((size_t)depth * 2 + 64);
+    int k = sprintf(s, "{\"issues\":[{\"a\":1}],\"x\":");
+    memset(s + k, '[', (size_t)depth);
+    memset(s + k + depth, ']', (size_t)depth);
+    strcpy(s + k + 2 * depth, "}");
+    return s;
+}
+
+static void test_deep_wrapper_tail(void **state)
+{
+    (void)state;
+    char *ok = wrapper_with_tail(4000), *deep = wrapper_with_tail(5000);
+    char out[64];
+    dp_err err = {""};
+    assert_int_equal(split_all(ok, strlen(ok), out, sizeof out, &err, NULL), DP_NOTFOUND);
+    assert_string_equal(out, "{\"a\":1}");
+    /* the wrapper object itself is level 1: the 4096th '[' is one too many */
+    expect_error(deep, "nested more than 4096 levels deep", 1, 24 + 4095);
+    free(ok);
+    free(deep);
+}
+
 /* Records spanning the 64 KiB read buffer, read through gzip. */
 static void test_gzip_file_across_chunks(void **state)
 {
@@ -228,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_record_too_large),
+        cmocka_unit_test(test_deep_wrapper_tail),
         cmocka_unit_test(test_gzip_file_across_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,10 @@
  * and kv. Pairs and verdicts are in test_pairs.c. */
 #include "store_fixture.h"
 
+#include <time.h>
+
+#include "../../../src/store/store_int.h"
+
 /* ---- open / migrate -------------------------------------------------- */
 
 static int pragma_int(const char *path, const char *sql)
@@ -489,8 +493,8 @@ static void test_items_load_and_changes(void **state)
     assert_string_equal(v.v[1].key, "20");   /* created 100, number 20 */
     assert_string_equal(v.v[2].key, "30");
     item_vec_free(&v);
-    strvec ch = {0};
-    assert_int_equal(store_items_changed_since(f->st, f->repo, 1000, &ch, &err), DP_OK);
+    strvec ch = {0};   /* inserted 30, 10, 20: sequence numbers 1, 2, 3 */
+    assert_int_equal(store_items_changed(f->st, f->repo, 1, 3, &ch, &err), DP_OK);
     assert_int_equal(ch.n, 2);
     assert_string_equal(ch.v[0], "10");
     assert_string_equal(ch.v[1], "20");
@@ -515,6 +519,172 @@ static void test_items_load_and_changes(void **state)
     assert_int_equal(store_items_load(f->st, r2, &v, &err), DP_OK);
     assert_int_equal(v.n, 0);
     item_vec_free(&v);
+}
+
+/* Sequence number of one item, read behind the store's back. */
+static int64_t seq_of(fx *f, const char *key)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT changed_seq FROM items WHERE key = '%s'", key);
+    return pragma_int(f->path, sql);
+}
+
+/* Every write that changes an item takes the next number of its
+ * repository; a write that changes nothing takes none. */
+static void test_change_seq(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t seq = -1, r2;
+    int changed;
+    assert_int_equal(store_change_seq(f->st, f->repo, &seq, &err), DP_OK);
+    assert_int_equal(seq, 0);
+    const char *keys[] = {"1", "2", "3"};
+    for (int i = 0; i < 3; i++) {
+        item it;
+        fx_item(&it, keys[i], "t", "open", 500);
+        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+        item_free(&it);
+    }
+    assert_int_equal(store_change_seq(f->st, f->repo, &seq, &err), DP_OK);
+    assert_int_equal(seq, 3);
+    item it;
+    fx_item(&it, "1", "same", "open", 500);   /* not newer: no write, no number */
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(seq_of(f, "1"), 1);
+    item_free(&it);
+    fx_item(&it, "1", "edited", "open", 600);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(seq_of(f, "1"), 4);
+    item_free(&it);
+    assert_int_equal(store_item_mark_deleted(f->st, f->repo, "2", &err), DP_OK);
+    assert_int_equal(seq_of(f, "2"), 5);
+    assert_int_equal(store_item_mark_deleted(f->st, f->repo, "2", &err), DP_OK);   /* already */
+    assert_int_equal(seq_of(f, "2"), 5);
+    fx_item(&it, "9", "an old item imported late", "open", 1);   /* dated before all: numbered after */
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(seq_of(f, "9"), 6);
+    strvec ch = {0};
+    assert_int_equal(store_items_changed(f->st, f->repo, 3, 5, &ch, &err), DP_OK);
+    assert_int_equal(ch.n, 2);
+    assert_string_equal(ch.v[0], "1");
+    assert_string_equal(ch.v[1], "2");
+    sv_free(&ch);
+    assert_int_equal(store_items_changed(f->st, f->repo, 0, 3, &ch, &err), DP_OK);
+    assert_int_equal(ch.n, 1);   /* 1 and 2 moved past 3; "upto" bounds the list */
+    assert_string_equal(ch.v[0], "3");
+    sv_free(&ch);
+    /* each repository counts on its own */
+    assert_int_equal(store_repo_get(f->st, "b/b", 1, NULL, NULL, &r2, &err), DP_OK);
+    fx_item(&it, "1", "other repo", "open", 100);
+    assert_int_equal(store_item_upsert(f->st, r2, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(store_change_seq(f->st, r2, &seq, &err), DP_OK);
+    assert_int_equal(seq, 1);
+    assert_int_equal(store_change_seq(f->st, f->repo, &seq, &err), DP_OK);
+    assert_int_equal(seq, 6);
+}
+
+/* A copy dated far in the future (a wrong clock) must not refuse the real
+ * edits that follow: newer-wins compares with it only while it is sane. */
+static void test_future_date_does_not_stick(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int changed;
+    item it, got;
+    const int64_t y9999 = 253402214400;   /* 9999-12-31 */
+    fx_item(&it, "7", "from a wrong clock", "open", y9999);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);   /* the same copy again: still idempotent */
+    item_free(&it);
+    fx_item(&it, "7", "real edit", "closed", 1700000000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    item_free(&it);
+    assert_int_equal(store_item_get(f->st, f->repo, "7", &got, &err), DP_OK);
+    assert_string_equal(got.title, "real edit");
+    assert_int_equal(got.updated_at, 1700000000);
+    item_free(&got);
+    fx_item(&it, "7", "stale copy", "open", 1600000000);   /* sane again: newer wins */
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    item_free(&it);
+    /* a date just inside the slack is trusted like any other */
+    int64_t soon = (int64_t)time(NULL) + STORE_FUTURE_SLACK - 3600;
+    fx_item(&it, "8", "soon", "open", soon);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    item_free(&it);
+    fx_item(&it, "8", "older", "open", 1700000000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    item_free(&it);
+}
+
+/* A version-3 store gains the change sequence, numbered in updated_at order
+ * per repository; a step that fails half-way leaves the file as it was. */
+static void make_v3(fx *f, const char *extra_sql)
+{
+    sqlite3 *db;
+    fx_unlink(f, "t.db");
+    fx_unlink(f, "t.db-wal");
+    fx_unlink(f, "t.db-shm");
+    assert_true(store_nmigrations >= 4);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA user_version = 3;"
+                                  "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
+                                  "INSERT INTO items(id, repo_id, key, updated_at) VALUES"
+                                  "  (1, 1, 'a', 300), (2, 1, 'b', 100), (3, 2, 'c', 50), (4, 1, 'd', 200);"
+                                  "INSERT INTO kv VALUES(1, 'analyze.max_updated', '300')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    if (extra_sql) assert_int_equal(sqlite3_exec(db, extra_sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_migrate_from_v3(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    make_v3(f, NULL);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), 4);
+    assert_int_equal(seq_of(f, "b"), 1);
+    assert_int_equal(seq_of(f, "d"), 2);
+    assert_int_equal(seq_of(f, "a"), 3);
+    assert_int_equal(seq_of(f, "c"), 1);
+    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'items_by_seq'"), 1);
+    int64_t seq;
+    assert_int_equal(store_change_seq(f->st, 1, &seq, &err), DP_OK);
+    assert_int_equal(seq, 3);
+    item it;   /* the next write continues the numbering */
+    fx_item(&it, "e", "new", "open", 10);
+    assert_int_equal(store_item_upsert(f->st, 1, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(seq_of(f, "e"), 4);
+    store_close(f->st);
+    f->st = NULL;
+
+    /* an index already named items_by_seq makes the step's last statement
+     * fail after the column was added and filled: all of it is undone */
+    make_v3(f, "CREATE INDEX items_by_seq ON items(key)");
+    char *before = fx_fingerprint(f->path);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "migrating schema to version 4"));
+    char *after = fx_fingerprint(f->path);
+    assert_string_equal(before, after);
+    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM pragma_table_info('items') WHERE name = 'changed_seq'"),
+                     0);
+    free(before);
+    free(after);
 }
 
 /* ---- comments, links, labels ---------------------------------------- */
@@ -669,6 +839,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_round_trip, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items_load_and_changes, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_change_seq, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_future_date_does_not_stick, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v3, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_links, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_label_colors, fx_setup_open, fx_teardown),

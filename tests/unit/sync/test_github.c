@@ -48,6 +48,65 @@ static void test_redact(void **state)
     free(r);
 }
 
+static void test_redact_text(void **state)
+{
+    (void)state;
+    const char *tok = "s3cr3t-t0ken-value";
+    static const struct { const char *in, *secret, *want; } cases[] = {
+        /* the configured token anywhere, however it is introduced */
+        {"x s3cr3t-t0ken-value y s3cr3t-t0ken-value", "s3cr3t-t0ken-value", "x [REDACTED] y [REDACTED]"},
+        /* a server quoting the Authorization header back (issue 11, I) */
+        {"Bad credentials: Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789", NULL,
+         "Bad credentials: Bearer [REDACTED]"},
+        {"Authorization: bearer opaque", NULL, "Authorization: bearer [REDACTED]"},
+        {"Authorization: Basic dXNlcjpwYXNz", NULL, "Authorization: Basic [REDACTED]"},
+        {"Authorization: token 0123456789abcdef0123", NULL, "Authorization: token [REDACTED]"},
+        {"?access_token=abc123def456&x=1", NULL, "?access_token=[REDACTED]&x=1"},
+        /* GitHub tokens by their prefixes, even without a keyword */
+        {"see ghp_AAAAAAAAAAAAAAAAAAAA1234 and github_pat_11ABCDEFG0123456789_xyz.", NULL,
+         "see ghp_[REDACTED] and github_pat_[REDACTED]."},
+        /* ordinary words stay readable */
+        {"the token is missing; token required", NULL, "the token is missing; token required"},
+        {"Bearer", NULL, "Bearer"},
+        {"ghp_short", NULL, "ghp_short"},
+        {"Not Found", "", "Not Found"},
+        {"", "s3cr3t-t0ken-value", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *r = gh_redact_text(cases[i].in, cases[i].secret);
+        assert_string_equal(r, cases[i].want);
+        free(r);
+    }
+    char *r = gh_redact_text(NULL, tok);
+    assert_string_equal(r, "");
+    free(r);
+}
+
+static void test_check_api_url(void **state)
+{
+    (void)state;
+    dp_err err;
+    assert_int_equal(gh_check_api_url("https://api.github.com", &err), DP_OK);
+    assert_int_equal(gh_check_api_url("http://127.0.0.1:8080/api/v3/", &err), DP_OK);
+    assert_int_equal(gh_check_api_url("http://user:S3CRET@host/api", &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "user name or password"));
+    assert_null(strstr(err.msg, "S3CRET"));
+    assert_int_equal(gh_check_api_url("https://tok@host", &err), DP_ERR);
+    assert_int_equal(gh_check_api_url("https://host/api?access_token=S3CRET", &err), DP_ERR);
+    assert_null(strstr(err.msg, "S3CRET"));
+    assert_int_equal(gh_check_api_url("https://host/api#x", &err), DP_ERR);
+    assert_int_equal(gh_check_api_url("ftp://host", &err), DP_ERR);
+    assert_int_equal(gh_check_api_url("https://", &err), DP_ERR);
+    assert_int_equal(gh_check_api_url("https://:80/x", &err), DP_ERR);
+    assert_int_equal(gh_check_api_url(NULL, &err), DP_ERR);
+    /* the client refuses the same URLs */
+    gh_client *c = NULL;
+    gh_config cfg = {.api_url = "http://user:S3CRET@127.0.0.1:1"};
+    assert_int_equal(gh_client_new(&cfg, &c, &err), DP_ERR);
+    assert_null(c);
+    assert_null(strstr(err.msg, "S3CRET"));
+}
+
 static void test_same_origin(void **state)
 {
     (void)state;
@@ -228,6 +287,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_find),    cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_redact_text),  cmocka_unit_test(test_check_api_url),
         cmocka_unit_test(test_same_origin),  cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_classify),     cmocka_unit_test(test_rate_wait),
         cmocka_unit_test(test_parse_repo),   cmocka_unit_test(test_find_token),
