@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
-            "                      [--min-prob P] [--threads N] [--changed | --full] [--quiet]\n"
+            "                      [--threads N] [--changed | --full] [--quiet]\n"
             "\n"
             "Ranks candidates for every open issue (with --all: every issue and pull\n"
             "request) and stores the pairs worth reviewing, each with a relation\n"
@@ -26,8 +26,7 @@ static void usage(FILE *out)
             "  --all           query every item, not only open issues\n"
             "  -k N            candidates ranked per query (default 20)\n"
             "  --keep N        candidates always stored per query (default 3); more are\n"
-            "                  stored when their probability reaches --min-prob\n"
-            "  --min-prob P    default: the model's high-confidence threshold\n"
+            "                  stored when judged a duplicate or related with high confidence\n"
             "  --threads N     worker threads (default: number of CPUs)\n"
             "  --changed       incremental run (the default when possible)\n"
             "  --full          re-rank every query\n"
@@ -94,7 +93,7 @@ int cmd_analyze(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int takes = !strcmp(a, "--db") || !strcmp(a, "--repo") || !strcmp(a, "-k") ||
-                    !strcmp(a, "--keep") || !strcmp(a, "--min-prob") || !strcmp(a, "--threads");
+                    !strcmp(a, "--keep") || !strcmp(a, "--threads");
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return EXIT_OK;
@@ -118,13 +117,6 @@ int cmd_analyze(int argc, char **argv)
             if (!strcmp(a, "-k")) o.k = (size_t)v;
             else if (!strcmp(a, "--keep")) o.keep = (size_t)v;
             else o.threads = (int)v;
-        } else if (!strcmp(a, "--min-prob")) {
-            char *end;
-            o.min_prob = strtod(argv[++i], &end);
-            if (*end || end == argv[i] || o.min_prob < 0 || o.min_prob > 1) {
-                cli_error("analyze", "--min-prob wants a number in [0, 1], not '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
         } else {
             cli_error("analyze", "unknown argument '%s'", a);
             usage(stderr);

@@ -25,7 +25,8 @@ static void usage(FILE *out)
             "input), best first, with relation, confidence and probability.\n"
             "\n"
             "  -k N          candidates shown (default 5)\n"
-            "  --min-prob P  only candidates with probability >= P (a bot might use 0.3)\n"
+            "  --min-prob P  only candidates judged a duplicate or related, with that\n"
+            "                relation's probability >= P (a bot might use 0.8)\n"
             "  --json        one JSON object: the query and its candidates with reasoning\n"
             "  --markdown    a GitHub markdown list, ready for a bot's comment\n"
             "  -v            text output with the reasoning of each candidate\n"
@@ -238,7 +239,9 @@ int cmd_similar(int argc, char **argv)
         analyze_similar(&co, (uint32_t)qdoc, a.k, (int64_t)time(NULL), &pv);
         size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
         for (size_t i = 0; i < pv.n; i++) {
-            if (pv.v[i].prob >= a.min_prob) pv.v[kept++] = pv.v[i];
+            int shown = a.min_prob <= 0 ||
+                        (strcmp(pv.v[i].relation, "not_related") && pv.v[i].prob >= a.min_prob);
+            if (shown) pv.v[kept++] = pv.v[i];
             else pair_free(&pv.v[i]);
         }
         pv.n = kept;

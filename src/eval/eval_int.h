@@ -18,6 +18,9 @@ typedef struct repo_state {
     size_t nrel;
     int window_days;
     int typed;                  /* the tracker types its links (Jira): only those are truth */
+    item_link *links;           /* the truth links (views of d->links' strings), the
+                                   ranker's link features read these too */
+    size_t nlinks;
 } repo_state;
 
 /* 1 when link l is ground truth: on a tracker that types its links (Jira

@@ -146,8 +146,7 @@ static void judge_one(jjob *j, size_t i)
         r->rel = (unsigned char)jd.relation;
         r->p_shown = jd.p_shown;
         r->conf = (unsigned char)jd.confidence;
-        r->value = explain_value(qi, ci, jd.p_shown, 0, j->now, NULL) *
-                   (jd.relation == RELATION_DUPLICATE ? 1.0 : 0.0);
+        r->value = explain_value(qi, ci, &jd, 0, j->now, NULL);
     }
     j->nrows[i] = (unsigned char)n;
     match_judge_query_free(&jq);
@@ -380,7 +379,7 @@ int eval_collect_judgeset_rs(const repo_state *rs, const match_model *m, uint32_
     for (uint32_t d = lo; d < hi; d++)
         if (eval_window_lo(rs, d) < d && triaged(rs, &adj, d)) qs[nq++] = d;
     match_ctx ctx;
-    match_ctx_init(&ctx, rs->ix, m, rs->d->links, rs->d->nlinks);
+    match_ctx_init(&ctx, rs->ix, m, rs->links, rs->nlinks);
     ctx.asof = 1;
     jjob j = {.rs = rs, .ctx = &ctx, .adj = &adj, .collect = 1, .queries = qs, .nq = nq};
     j.rows = xcalloc(nq * MATCH_CALIB_TOP + 1, sizeof *j.rows);

@@ -214,6 +214,7 @@ static void baseline_params(index_params *p)
 
 static void repo_free(repo_state *rs)
 {
+    free(rs->links);
     index_free(rs->ix);
     index_free(rs->base);
     free(rs->group);
@@ -230,14 +231,21 @@ static int repo_prepare(const eval_data *d, const eval_opts *o, int with_base, r
     memset(rs, 0, sizeof *rs);
     rs->d = d;
     rs->window_days = o->window_days;
-    for (size_t i = 0; i < d->nlinks && !rs->typed; i++) rs->typed = typed_link(&d->links[i]);
     for (size_t i = 1; i < d->nitems; i++)
         if (d->items[i].created_at < d->items[i - 1].created_at)
             return dp_fail(err, "%s: items are not sorted by creation time", d->name);
+    for (size_t i = 0; i < d->nlinks && !rs->typed; i++) rs->typed = typed_link(&d->links[i]);
+    /* the links the protocol reads: the truth ones (shallow copies) */
+    rs->links = xmalloc((d->nlinks ? d->nlinks : 1) * sizeof *rs->links);
+    for (size_t i = 0; i < d->nlinks; i++)
+        if (eval_link_is_truth(rs, &d->links[i])) rs->links[rs->nlinks++] = d->links[i];
     index_params p;
     index_params_default(&p);
     p.threads = o->threads;
-    if (index_build(d->items, d->nitems, &p, &rs->ix, err) != DP_OK) return DP_ERR;
+    if (index_build(d->items, d->nitems, &p, &rs->ix, err) != DP_OK) {
+        repo_free(rs);
+        return DP_ERR;
+    }
     if (with_base) {
         baseline_params(&p);
         p.threads = o->threads;
@@ -373,7 +381,7 @@ static void collect(const repo_state *rs, const uint32_t *queries, size_t n, int
                     double weight, match_trainset *ts)
 {
     match_ctx ctx;
-    match_ctx_init(&ctx, rs->ix, NULL, rs->d->links, rs->d->nlinks);
+    match_ctx_init(&ctx, rs->ix, NULL, rs->links, rs->nlinks);
     ctx.asof = 1;
     job jb = {.kind = JOB_COLLECT, .rs = rs, .ctx = &ctx, .queries = queries, .n = n};
     jb.pools = xcalloc(n ? n : 1, sizeof *jb.pools);
@@ -532,7 +540,7 @@ int eval_run(const eval_data *d, const eval_opts *o, eval_result *r, dp_err *err
 
     t0 = dp_now();
     match_ctx ctx;
-    match_ctx_init(&ctx, rs.ix, &r->model, d->links, d->nlinks);
+    match_ctx_init(&ctx, rs.ix, &r->model, rs.links, rs.nlinks);
     ctx.asof = 1;
     r->nq = nq - ntrain;
     r->q = xcalloc(r->nq ? r->nq : 1, sizeof *r->q);

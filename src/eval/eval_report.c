@@ -242,6 +242,19 @@ static void judgment_json(const eval_result *r, json_t *root)
                             json_pack("{s:f, s:f}", "duplicate", ratio((double)j->dup_caught[k], (double)j->dup_queries),
                                       "related", ratio((double)j->rel_caught[k], (double)j->rel_queries)));
     json_object_set_new(o, "recall_at_or_above", rec);
+    json_t *ii = json_object(), *iil = json_object(), *iic = json_object();
+    for (int k = 0; k < EVAL_LEVELS; k++) {
+        json_object_set_new(iil, level_names[k], json_integer((json_int_t)j->linked_ii[k]));
+        json_object_set_new(iic, level_names[k], json_integer((json_int_t)j->correct_ii[k]));
+    }
+    json_object_set_new(ii, "linked", iil);
+    json_object_set_new(ii, "correct", iic);
+    json_object_set_new(o, "related_issue_issue", ii);
+    json_t *caught = json_object();
+    for (int k = 0; k < EVAL_LEVELS; k++)
+        json_object_set_new(caught, level_names[k], json_pack("{s:I, s:I}", "duplicate", (json_int_t)j->dup_caught[k],
+                                                              "related", (json_int_t)j->rel_caught[k]));
+    json_object_set_new(o, "caught_at_or_above", caught);
     json_object_set_new(o, "queries_with_duplicate", json_integer((json_int_t)j->dup_queries));
     json_object_set_new(o, "queries_with_related", json_integer((json_int_t)j->rel_queries));
     json_t *rel = json_object();

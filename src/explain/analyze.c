@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "analyze.h"
 
@@ -159,18 +160,42 @@ void analyze_corpus_free(analyze_corpus *co)
 
 /* ---- one pair ---------------------------------------------------------- */
 
-/* Explains (qdoc, cdoc) and fills a store pair; rank is the candidate's rank
- * in the list of the query that found it. */
-static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, int rank,
-                      const match_hit *h, int64_t now, pair *p)
+/* Judges hit h (rank-th of qdoc's candidates) from the later item's side,
+ * as the judge was trained: when the candidate is the newer one, the pair
+ * is read with it as the query (mention, state-at-filing and author
+ * features are directional; the ranker's score is kept). */
+static void judge_hit(const analyze_corpus *co, const match_query *mq, const match_judge_query *jq,
+                      const match_hit *h, int rank, match_judgment *jd, double jf[JF_COUNT])
 {
-    const char *rel, *conf;
-    match_decide(co->m, h->prob, index_item(co->ix, qdoc)->kind == index_item(co->ix, cdoc)->kind,
-                 &rel, &conf);
+    double p[RELATION_COUNT];
+    if (h->doc < mq->qdoc || mq->qdoc == UINT32_MAX) {
+        match_judge_features(&co->mctx, mq, jq, h, rank, jf);
+    } else {
+        match_query later;
+        match_judge_query ljq;
+        match_query_from_doc(&co->mctx, h->doc, &later);
+        match_judge_prepare(&co->mctx, &later, &ljq);
+        match_hit swapped = *h;
+        swapped.doc = mq->qdoc;
+        match_judge_features(&co->mctx, &later, &ljq, &swapped, rank, jf);
+        match_judge_query_free(&ljq);
+        match_query_free(&later);
+    }
+    match_judge_probs(co->m, jf, p);
+    match_judge_decide(co->m, jf, p, jd);
+}
+
+/* Explains (qdoc, cdoc) and fills a store pair; rank is the candidate's rank
+ * in the list of the query that found it; canonical the doc of the pair's
+ * duplicate cluster's canonical item (UINT32_MAX: none). */
+static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, int rank,
+                      const match_hit *h, const match_judgment *jd, const double *jf,
+                      uint32_t canonical, int64_t now, pair *p)
+{
     explain_input in = {.ix = co->ix, .model = co->m, .qdoc = qdoc, .cdoc = cdoc, .hit = h,
-                        .relation = rel, .confidence = conf, .links = co->links.v,
+                        .jd = jd, .jf = jf, .canonical = canonical, .links = co->links.v,
                         .nlinks = co->links.n, .now = now, .repo_url = co->repo_url,
-                        .linkset = co->ls};
+                        .linkset = co->ls, .mctx = &co->mctx};
     explain_out eo;
     explain_pair(&in, &eo);
     memset(p, 0, sizeof *p);
@@ -179,14 +204,16 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
     p->cand_key = xstrdup(index_item(co->ix, cdoc)->key);
     p->rank = rank;
     p->score = h->score;
-    p->prob = h->prob;
-    p->relation = xstrdup(rel);
-    p->confidence = xstrdup(conf);
+    p->prob = jd->p_shown;
+    p->relation = xstrdup(relation_name(jd->relation));
+    p->confidence = xstrdup(confidence_name(jd->confidence));
     p->value = eo.value;
     p->known = eo.known;
     p->reasoning = eo.reasoning;
     p->value_detail = eo.value_detail;
     p->suggested_comment = eo.comment;
+    p->comment_on = eo.comment_on;
+    p->canonical = eo.canonical;
 }
 
 void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
@@ -194,21 +221,34 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
 {
     if (!k) return;
     match_hit *hits = xcalloc(k, sizeof *hits);
-    index_query q;
-    index_query_from_doc(co->ix, qdoc, &q);
-    size_t n = match_rank(&co->mctx, &q, qdoc, 0, (uint32_t)index_ndocs(co->ix), k, hits);
-    index_query_free(&q);
+    match_query mq;
+    match_judge_query jq;
+    match_query_from_doc(&co->mctx, qdoc, &mq);
+    match_judge_prepare(&co->mctx, &mq, &jq);
+    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
     for (size_t i = 0; i < n; i++) {
         if (hits[i].doc == co->extra_doc) continue;
-        make_pair(co, qdoc, hits[i].doc, (int)i + 1, &hits[i], now, pair_vec_push(out));
+        match_judgment jd;
+        double jf[JF_COUNT];
+        judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
+        /* oriented query = qdoc, as `similar` shows it; the canonical item
+         * of the two says where a duplicate's comment goes */
+        uint32_t two[2] = {qdoc, hits[i].doc};
+        uint32_t canon = jd.relation == RELATION_DUPLICATE ? two[explain_canonical(co->ix, two, 2)] : UINT32_MAX;
+        make_pair(co, qdoc, hits[i].doc, (int)i + 1, &hits[i], &jd, jf, canon, now, pair_vec_push(out));
     }
+    match_judge_query_free(&jq);
+    match_query_free(&mq);
     free(hits);
 }
 
 /* ---- parallel ranking ---------------------------------------------------- */
 
 typedef struct qres {
-    match_hit *hits;   /* kept hits, best first */
+    match_hit *hits;           /* kept hits, best first */
+    match_judgment *jd;        /* their judgments */
+    double (*jf)[JF_COUNT];    /* and judge features */
+    int *rank;                 /* their 1-based ranks among the query's candidates */
     size_t n;
 } qres;
 
@@ -216,14 +256,16 @@ typedef struct cand {
     uint32_t later, earlier;
     int rank;
     const match_hit *hit;
-    int is_new;        /* 0: an old stored pair carried over (incremental) */
-    size_t old;        /* index into the old pairs when !is_new */
+    const match_judgment *jd;
+    const double *jf;
+    uint32_t canonical;        /* of its duplicate cluster; UINT32_MAX: none */
+    int is_new;                /* 0: an old stored pair carried over (incremental) */
+    size_t old;                /* index into the old pairs when !is_new */
 } cand;
 
 typedef struct job {
     const analyze_corpus *co;
     const analyze_opts *o;
-    double min_prob;
     const uint32_t *queries;
     size_t nq;
     qres *res;
@@ -246,20 +288,39 @@ static void job_tick(job *j, size_t n)
     pthread_mutex_unlock(&j->mu);
 }
 
+/* Keeps the best `keep` candidates and any further one the judge calls a
+ * duplicate or related with high confidence, so the review list is not
+ * padded with weak guesses. */
 static void rank_one(job *j, size_t i, match_hit *buf)
 {
     const analyze_corpus *co = j->co;
     uint32_t qdoc = j->queries[i];
-    index_query q;
-    index_query_from_doc(co->ix, qdoc, &q);
-    size_t n = match_rank(&co->mctx, &q, qdoc, 0, (uint32_t)index_ndocs(co->ix), j->o->k, buf);
-    index_query_free(&q);
+    match_query mq;
+    match_judge_query jq;
+    match_query_from_doc(&co->mctx, qdoc, &mq);
+    match_judge_prepare(&co->mctx, &mq, &jq);
+    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, buf);
+    qres *r = &j->res[i];
+    r->hits = n ? xmalloc(n * sizeof *buf) : NULL;
+    r->jd = n ? xmalloc(n * sizeof *r->jd) : NULL;
+    r->jf = n ? xmalloc(n * sizeof *r->jf) : NULL;
+    r->rank = n ? xmalloc(n * sizeof *r->rank) : NULL;
     size_t kept = 0;
-    for (size_t h = 0; h < n; h++)
-        if (h < j->o->keep || buf[h].prob >= j->min_prob) kept = h + 1;
-    j->res[i].n = kept;
-    j->res[i].hits = kept ? xmalloc(kept * sizeof *buf) : NULL;
-    if (kept) memcpy(j->res[i].hits, buf, kept * sizeof *buf);
+    for (size_t h = 0; h < n; h++) {
+        match_judgment jd;
+        double jf[JF_COUNT];
+        judge_hit(co, &mq, &jq, &buf[h], (int)h + 1, &jd, jf);
+        int strong = jd.relation != RELATION_NONE && jd.confidence == CONFIDENCE_HIGH;
+        if (h >= j->o->keep && !strong) continue;
+        r->hits[kept] = buf[h];
+        r->rank[kept] = (int)h + 1;
+        r->jd[kept] = jd;
+        memcpy(r->jf[kept], jf, sizeof jf);
+        kept++;
+    }
+    r->n = kept;
+    match_judge_query_free(&jq);
+    match_query_free(&mq);
 }
 
 static void *rank_worker(void *arg)
@@ -289,7 +350,8 @@ static void *explain_worker(void *arg)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->total) break;
         const cand *c = &j->cands[i];
-        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, j->o->now, &j->out[i]);
+        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, c->jf, c->canonical, j->o->now,
+                  &j->out[i]);
         if (++pending == 64) {
             job_tick(j, pending);
             pending = 0;
@@ -315,7 +377,7 @@ static int cand_cmp(const void *x, const void *y)
     if (a->later != b->later) return a->later < b->later ? -1 : 1;
     if (a->earlier != b->earlier) return a->earlier < b->earlier ? -1 : 1;
     if (a->is_new != b->is_new) return a->is_new ? -1 : 1;   /* fresh beats stored */
-    if (a->hit && b->hit && a->hit->prob != b->hit->prob) return a->hit->prob > b->hit->prob ? -1 : 1;
+    if (a->jd && b->jd && a->jd->p_any != b->jd->p_any) return a->jd->p_any > b->jd->p_any ? -1 : 1;
     return a->rank - b->rank;
 }
 
@@ -337,11 +399,13 @@ static cand *collect_cands(const job *j, size_t *ncand)
     cand *v = NULL;
     for (size_t i = 0; i < j->nq; i++) {
         uint32_t q = j->queries[i];
-        for (size_t h = 0; h < j->res[i].n; h++) {
-            const match_hit *hit = &j->res[i].hits[h];
+        const qres *r = &j->res[i];
+        for (size_t h = 0; h < r->n; h++) {
+            const match_hit *hit = &r->hits[h];
             if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             uint32_t d = hit->doc;
-            v[n++] = (cand){q > d ? q : d, q > d ? d : q, (int)h + 1, hit, 1, 0};
+            v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf[h],
+                            UINT32_MAX, 1, 0};
         }
     }
     *ncand = sort_unique(v, n);
@@ -355,10 +419,15 @@ static int is_query(const item *it, int all)
 
 /* ---- incremental bookkeeping ------------------------------------------ */
 
-static char *signature(const analyze_opts *o, double min_prob, const analyze_corpus *co)
+/* What a stored set of pairs was made with: the options and the model's
+ * content (a model retrained with other options on the same day differs
+ * in its weights, not its description). */
+static char *signature(const analyze_opts *o, const analyze_corpus *co)
 {
-    return xasprintf("all=%d k=%zu keep=%zu min=%.4f model=%s", o->all, o->k, o->keep, min_prob,
-                     co->model_desc);
+    char *text = match_model_to_text(co->m);
+    unsigned long long h = (unsigned long long)XXH3_64bits(text, strlen(text));
+    free(text);
+    return xasprintf("all=%d k=%zu keep=%zu model=%016llx", o->all, o->k, o->keep, h);
 }
 
 /* Small open-addressing-free set of docs: a byte per doc. */
@@ -512,7 +581,6 @@ void analyze_opts_default(analyze_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 20;
     o->keep = 3;
-    o->min_prob = -1;
 }
 
 /* When analysis last ran (what `doppel stats` shows); the whole record
@@ -547,7 +615,7 @@ static size_t carry_old(const incr *in, const unsigned char *keyed, cand **v, si
         if (in->changed.in[q] || in->changed.in[c]) continue;        /* re-derived */
         if (in->rerun.in[q] && in->rerun.in[c]) continue;            /* both re-ran */
         if (n == cap) *v = xrealloc(*v, (cap = cap * 2 + 16) * sizeof **v);
-        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, 0, NULL, 0, i};   /* rank: read back */
+        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, 0, NULL, NULL, NULL, UINT32_MAX, 0, i};   /* read back */
     }
     return n;
 }
@@ -596,6 +664,75 @@ static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size
     ncand = carry_old(in, keyed, cands, ncand);
     *keyed_out = keyed;
     return sort_unique(*cands, ncand);
+}
+
+/* ---- duplicate clusters ------------------------------------------------ */
+
+static uint32_t uf_find(uint32_t *p, uint32_t x)
+{
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+static void uf_union(uint32_t *p, uint32_t a, uint32_t b)
+{
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a != b) p[a > b ? a : b] = a < b ? a : b;
+}
+
+static int strong_duplicate(const cand *c)
+{
+    return c->is_new && c->jd && c->jd->relation == RELATION_DUPLICATE &&
+           c->jd->confidence == CONFIDENCE_HIGH;
+}
+
+/* The canonical item of every fresh duplicate pair. Clusters join the
+ * known duplicate links and the pairs judged duplicates with high
+ * confidence (weaker ones do not chain clusters together); a weaker pair
+ * takes the canonical item of its two items' clusters taken together. */
+static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand)
+{
+    size_t n = index_ndocs(co->ix);
+    uint32_t *uf = xmalloc((n ? n : 1) * sizeof *uf);
+    for (size_t d = 0; d < n; d++) uf[d] = (uint32_t)d;
+    for (size_t i = 0; i < co->links.n; i++) {
+        const item_link *l = &co->links.v[i];
+        if (l->type != LINK_DUPLICATE) continue;
+        int64_t a = index_find(co->ix, l->src_key), b = index_find(co->ix, l->dst_key);
+        if (a >= 0 && b >= 0) uf_union(uf, (uint32_t)a, (uint32_t)b);
+    }
+    for (size_t i = 0; i < ncand; i++)
+        if (strong_duplicate(&cands[i])) uf_union(uf, cands[i].later, cands[i].earlier);
+    /* flatten (every doc points at its root), then members by root (CSR) */
+    for (size_t d = 0; d < n; d++) uf[d] = uf_find(uf, (uint32_t)d);
+    size_t *off = xcalloc(n + 1, sizeof *off);
+    for (size_t d = 0; d < n; d++) off[uf[d] + 1]++;
+    for (size_t d = 0; d < n; d++) off[d + 1] += off[d];
+    uint32_t *mem = xmalloc((n ? n : 1) * sizeof *mem);
+    size_t *fill = xmalloc((n ? n : 1) * sizeof *fill);
+    memcpy(fill, off, n * sizeof *fill);
+    for (size_t d = 0; d < n; d++) mem[fill[uf[d]]++] = (uint32_t)d;
+    free(fill);
+    uint32_t *tmp = NULL;
+    size_t tcap = 0;
+    for (size_t i = 0; i < ncand; i++) {
+        cand *c = &cands[i];
+        if (!c->is_new || !c->jd || c->jd->relation != RELATION_DUPLICATE) continue;
+        uint32_t ra = uf[c->later], rb = uf[c->earlier];
+        size_t na = off[ra + 1] - off[ra], nb = ra == rb ? 0 : off[rb + 1] - off[rb];
+        if (na + nb > tcap) tmp = xrealloc(tmp, (tcap = na + nb) * sizeof *tmp);
+        memcpy(tmp, mem + off[ra], na * sizeof *tmp);
+        if (nb) memcpy(tmp + na, mem + off[rb], nb * sizeof *tmp);
+        c->canonical = tmp[explain_canonical(co->ix, tmp, na + nb)];
+    }
+    free(tmp);
+    free(mem);
+    free(off);
+    free(uf);
 }
 
 /* Explains the fresh pairs in parallel; carried ones are read back from the
@@ -659,7 +796,7 @@ static int store_results(store *st, const analyze_corpus *co, const incr *in,
 /* Ranks the queries, merges with the pairs that stay (incremental),
  * explains and stores: the run once the corpus is indexed. */
 static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opts *o, incr *in,
-                          const char *sig, double min_prob, int threads, analyze_progress_fn progress,
+                          const char *sig, int threads, analyze_progress_fn progress,
                           void *ud, analyze_stats *stats, dp_err *err)
 {
     double t0 = dp_now();
@@ -668,7 +805,7 @@ static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opt
     stats->incremental = in->active;
     stats->changed = in->active ? in->changed.n : 0;
     stats->queries = nq;
-    job j = {.co = co, .o = o, .min_prob = min_prob, .queries = queries, .nq = nq,
+    job j = {.co = co, .o = o, .queries = queries, .nq = nq,
              .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
@@ -680,6 +817,7 @@ static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opt
     cand *cands = collect_cands(&j, &ncand);
     unsigned char *keyed = NULL;
     if (in->active) ncand = merge_old(in, queries, nq, co->items.n, &keyed, &cands, ncand);
+    assign_canonical(co, cands, ncand);
     t0 = dp_now();
     pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
     int rc = explain_all(st, &j, in, threads, cands, ncand, pairs, err);
@@ -704,7 +842,12 @@ static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opt
     free(pairs);
     free(cands);
     free(keyed);
-    for (size_t i = 0; i < nq; i++) free(j.res[i].hits);
+    for (size_t i = 0; i < nq; i++) {
+        free(j.res[i].hits);
+        free(j.res[i].jd);
+        free(j.res[i].jf);
+        free(j.res[i].rank);
+    }
     free(j.res);
     pthread_mutex_destroy(&j.mu);
     free(queries);
@@ -729,8 +872,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     stats->items = co.items.n;
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
-    double min_prob = o.min_prob >= 0 ? o.min_prob : co.m->thr_high;
-    char *sig = signature(&o, min_prob, &co);
+    char *sig = signature(&o, &co);
 
     incr in;
     double tp = dp_now();
@@ -751,7 +893,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     tp = dp_now();
     if (in.active) rc = plan_map(st, &co, &in, err);
     stats->t_plan += dp_now() - tp;
-    if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, min_prob, threads, progress, ud, stats, err);
+    if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, threads, progress, ud, stats, err);
 done:
     incr_free(&in);
     free(sig);

@@ -4,15 +4,18 @@
  * `doppel sync --analyze` and `doppel similar` all go through here.
  *
  * Pairs: each query ranks its top k candidates over the whole repository
- * (match_rank). Of those it keeps the best `keep` and any further one whose
- * probability reaches `min_prob` (default: the model's high-confidence
- * cut-off), so the review list is not padded with weak guesses: on Hive
- * with --all, keeping everything above the medium cut-off stored 93k pairs
- * (7.8 per query), most of them ranks 4-20 nobody reviews. A pair is
- * unordered and stored once, oriented so that the query is the later item
- * (creation order); when both items found each other the more probable hit
- * is kept. Pairs already linked as duplicates in the data are stored with
- * known = 1 and a twentieth of the value.
+ * (match_rank) and the judge says what each is (match_judge: relation,
+ * confidence, probabilities; read from the later item's side). Of those it
+ * keeps the best `keep` and any further one judged a duplicate or related
+ * with high confidence, so the review list is not padded with weak
+ * guesses. A pair is unordered and stored once, oriented so that the query
+ * is the later item (creation order); when both items found each other the
+ * likelier judgment is kept. Duplicate clusters -- known duplicate links
+ * and the pairs judged duplicates with high confidence -- get a canonical
+ * item (explain_canonical), which each duplicate pair's comment cites and
+ * which is never the item the comment asks to close. Pairs already linked
+ * as duplicates in the data are stored with known = 1 and a twentieth of
+ * the value.
  *
  * Incremental runs: after a run the store keeps, in kv, the store's change
  * sequence number it analysed up to (store_change_seq: every insert, edit
@@ -80,8 +83,9 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
 
-/* Ranks candidates for doc qdoc and explains the best k into out (appended,
- * oriented query = qdoc). For `similar`: no keep/min-prob filtering. */
+/* Ranks candidates for doc qdoc, judges them and explains the best k into
+ * out (appended, oriented query = qdoc, whichever is older). For
+ * `similar`: no keep filtering. */
 void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
                      pair_vec *out);
 
@@ -89,7 +93,6 @@ typedef struct analyze_opts {
     int all;            /* every item is a query; default only open issues */
     size_t k;           /* candidates ranked per query (default 20) */
     size_t keep;        /* always kept per query (default 3) */
-    double min_prob;    /* more kept at or above this; < 0: model's thr_high */
     int threads;        /* 0 = number of CPUs */
     int mode;           /* ANALYZE_AUTO, ANALYZE_FULL, ANALYZE_CHANGED */
     int64_t now;        /* 0 = time(NULL); for staleness in value */

@@ -253,6 +253,16 @@ static int spelling_in_doc(const dindex *ix, uint32_t doc, const char *t, char *
     return 0;
 }
 
+/* 1 when phrase occurs verbatim (ignoring case) in one of doc's fields. */
+static int phrase_in_doc(const dindex *ix, uint32_t doc, const char *phrase)
+{
+    const text_fields *tf = index_doc_fields(ix, doc);
+    if (!tf) return 0;
+    for (int f = 0; f < FIELD_COUNT; f++)
+        if (tf->f[f] && strcasestr(tf->f[f], phrase)) return 1;
+    return 0;
+}
+
 /* How term t reads in either document; bigrams "a b" word by word. */
 static int term_spelling(const dindex *ix, uint32_t qd, uint32_t cd, const char *t, char *out,
                          size_t n)
@@ -267,7 +277,10 @@ static int term_spelling(const dindex *ix, uint32_t qd, uint32_t cd, const char 
         if (!term_spelling(ix, qd, cd, first, a, sizeof a) ||
             !term_spelling(ix, qd, cd, sp + 1, b, sizeof b))
             return 0;
-        return snprintf(out, n, "%s %s", a, b) < (int)n;
+        if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
+        /* quoted as a phrase only when someone wrote it so: the two words
+         * of a bigram may stand apart, with stop words between them */
+        return phrase_in_doc(ix, qd, out) || phrase_in_doc(ix, cd, out);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
     return spelling_in_doc(ix, qd, t, out, n) || spelling_in_doc(ix, cd, t, out, n);
@@ -342,7 +355,8 @@ static const char *link_source_words(const char *src)
     return src;
 }
 
-/* Links already in the tracker; returns 1 when one marks a duplicate. */
+/* Links already in the tracker; returns 2 when one marks a duplicate, 1
+ * when they are linked otherwise, 0 when not at all. */
 static int say_links(ctx *x)
 {
     size_t idx[8];
@@ -355,8 +369,9 @@ static int say_links(ctx *x)
         explain_ref(l->src_key, s, sizeof s);
         explain_ref(l->dst_key, d, sizeof d);
         const char *how = link_source_words(l->source);
+        if (!known) known = 1;
         if (l->type == LINK_DUPLICATE) {
-            known = 1;
+            known = 2;
             sb_printf(&x->rs, "Already linked: %s is marked as a duplicate of %s (in %s)", s, d, how);
             sv_push_owned(&x->evidence, xasprintf("%s was already marked as a duplicate of %s", s, d));
         } else if (l->type == LINK_FIXES) {
@@ -613,22 +628,110 @@ static double contribution(const match_model *m, const double feat[FEAT_COUNT], 
 static void say_model(ctx *x)
 {
     const explain_input *in = x->in;
-    if (!in->hit) return;
-    sb_printf(&x->rs, "Model probability of a duplicate: %.3f (%s, %s confidence)", in->hit->prob,
-              in->relation ? in->relation : "?", in->confidence ? in->confidence : "?");
-    sentence_end(x);
-    if (!in->model) return;
+    if (!in->hit || !in->model) return;
     match_feature top[FEAT_COUNT];
     size_t n = match_top_features(in->model, in->hit->feat, top, 3);
     size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
         double c = contribution(in->model, in->hit->feat, top[i]);
         if (c <= 0.05) continue;
-        sb_adds(&x->rs, shown ? ", " : "The score rests mostly on ");
+        sb_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
         sb_printf(&x->rs, "%s (+%.2f)", feature_words(top[i]), c);
         shown++;
     }
     if (shown) sentence_end(x);
+}
+
+/* ---- the judgment -------------------------------------------------------- */
+
+/* The first sentence: the relation, its confidence and the number behind
+ * it, worded the same way everywhere (header, pairs, similar, API). */
+static void say_verdict(ctx *x)
+{
+    const match_judgment *jd = x->in->jd;
+    if (!jd) return;
+    sb_printf(&x->rs, "%s, %s confidence (%.2f)", relation_label(jd->relation),
+              confidence_name(jd->confidence), jd->p_shown);
+    if (jd->relation == RELATION_NONE)
+        sb_printf(&x->rs, ": the chance that they are related at all is %.2f", jd->p_any);
+    else if (jd->pr_pair)
+        sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
+                  jd->p_any);
+    else if (jd->regression)
+        sb_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
+                          "duplicate to close; related at all: %.2f", jd->p_any);
+    else
+        sb_printf(&x->rs, ": if they are related at all (%.2f), the chance that it is as %s is %.2f",
+                  jd->p_any, jd->relation == RELATION_DUPLICATE ? "duplicates" : "another relation",
+                  jd->p_shown);
+    sentence_end(x);
+}
+
+static long days_between(int64_t a, int64_t b)
+{
+    int64_t d = a > b ? a - b : b - a;
+    return (long)(d / 86400);
+}
+
+/* The judge's evidence for the hard cases: what names what, titles that
+ * differ in what matters, who filed them when, the candidate's state. */
+static void say_judge(ctx *x)
+{
+    const double *jf = x->in->jf;
+    if (!jf) return;
+    match_judge_reasons why;
+    if (x->in->mctx) match_judge_why(x->in->mctx, x->in->qdoc, x->in->cdoc, &why);
+    else memset(&why, 0, sizeof why);
+    if (why.mention[0] && (jf[JF_MENTION_DUP] > 0 || jf[JF_MENTION_FOLLOW] > 0 || jf[JF_MENTION_PLAIN] > 0)) {
+        const char *how = jf[JF_MENTION_DUP] > 0      ? "calls it the original"
+                        : jf[JF_MENTION_FOLLOW] > 0 ? "names it as its origin (a follow-up, revert, "
+                                                      "backport or part of it)"
+                                                    : "names it";
+        sb_printf(&x->rs, "%s %s: \"", x->qref, how);
+        for (const char *p = why.mention; *p; p++) sb_addc(&x->rs, *p == '"' ? '\'' : *p);
+        sb_adds(&x->rs, "\"");
+        sentence_end(x);
+        sv_push_owned(&x->evidence, xasprintf("%s refers to %s", x->qref, x->cref));
+    }
+    if (jf[JF_OPPOSITE] > 0 && why.opposite[0][0])
+        sb_printf(&x->rs, "The titles differ in opposite actions (\"%s\" / \"%s\"): two changes, not "
+                          "one problem", why.opposite[0], why.opposite[1]), sentence_end(x);
+    else if (jf[JF_VERSION_ONLY] > 0)
+        sb_printf(&x->rs, "The titles differ only in \"%s\" / \"%s\": the same change for another "
+                          "branch or release", why.diff[0][0] ? why.diff[0] : "-", why.diff[1][0] ? why.diff[1] : "-"),
+            sentence_end(x);
+    else if (jf[JF_TITLE_REFS_DIFFER] > 0)
+        sb_adds(&x->rs, "The titles name different items"), sentence_end(x);
+    else if (jf[JF_SLOT_DIFF] > 0.5 && jf[JF_TITLE_OVERLAP] >= 0.3 && why.diff[0][0] && why.diff[1][0])
+        sb_printf(&x->rs, "Same wording around different words: \"%s\" / \"%s\"", why.diff[0], why.diff[1]),
+            sentence_end(x);
+    if (jf[JF_SHARED_REF] > 0 && why.shared_ref[0]) {
+        char r[64];
+        explain_ref(why.shared_ref, r, sizeof r);
+        sb_printf(&x->rs, "Both name %s: they may be two parts of one thing", r);
+        sentence_end(x);
+    }
+    if (jf[JF_AUTHOR_2H] > 0) {
+        long m = labs((long)((x->q->created_at - x->c->created_at) / 60));
+        sb_printf(&x->rs, "The same person filed both, %ld minute%s apart%s", m, m == 1 ? "" : "s",
+                  jf[JF_AUTHOR_10MIN] > 0 ? " (a double post?)" : "");
+        sentence_end(x);
+    } else if (jf[JF_SAME_AUTHOR] > 0) {
+        sb_adds(&x->rs, "The same person filed both");
+        sentence_end(x);
+    }
+    if (jf[JF_COPY_OTHER_AUTHOR] > 0) {
+        sb_adds(&x->rs, "The descriptions are near copies filed by different people (a clone?)");
+        sentence_end(x);
+    }
+    if (jf[JF_CAND_FIXED_BEFORE] > 0 && x->c->closed_at) {
+        char d[16];
+        dp_format_date(x->c->closed_at, d, sizeof d);
+        sb_printf(&x->rs, "%s was closed as fixed on %s, %ld days before %s was filed%s", x->cref, d,
+                  days_between(x->q->created_at, x->c->closed_at), x->qref,
+                  jf[JF_LATER_VERSION] > 0 ? ", which names a later version" : "");
+        sentence_end(x);
+    }
 }
 
 /* ---- the suggested comment --------------------------------------------- */
@@ -656,64 +759,138 @@ static void add_state_clause(sbuf *sb, const item *it)
         sb_adds(sb, ", which is still open");
         return;
     }
-    sb_adds(sb, ", which was closed");
-    if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+    if (it->kind == ITEM_PR) {
+        sb_adds(sb, item_closed_fixed(it) ? ", which was merged" : ", which was closed without being merged");
+    } else {
+        sb_adds(sb, ", which was closed");
+        if (item_closed_fixed(it)) sb_adds(sb, " as fixed");
+        else if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+    }
     if (it->closed_at) {
         dp_format_date(it->closed_at, d, sizeof d);
         sb_printf(sb, " on %s", d);
     }
 }
 
-static char *make_comment(ctx *x, int duplicate)
+static void add_item_title(sbuf *sb, const char *ref, const item *it)
 {
-    /* The comment goes on the item to act on: the open one when exactly one
-     * is open, else the later one (the query). It names the other. */
+    sb_printf(sb, "%s (\"", ref);
+    add_md_title(sb, it->title);
+    sb_adds(sb, "\")");
+}
+
+static void add_url(sbuf *sb, const item *it)
+{
+    if (it->url && *it->url && !isdigit((unsigned char)it->key[0])) sb_printf(sb, "\n\n%s: %s", it->key, it->url);
+}
+
+/* An issue and a pull request: the comment goes on the issue. */
+static char *comment_pr(ctx *x, const item **on)
+{
+    const item *pr = x->q->kind == ITEM_PR ? x->q : x->c;
+    const char *prref = pr == x->q ? x->qref : x->cref;
+    *on = pr == x->q ? x->c : x->q;
+    sbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, "Possibly addressed by pull request ");
+    add_item_title(&sb, prref, pr);
+    add_state_clause(&sb, pr);
+    sb_adds(&sb, ".\n\n");
+    add_evidence(&sb, &x->evidence);
+    if (item_is_open(pr)) sb_adds(&sb, "Reviews and testing of that pull request are welcome.");
+    else if (item_closed_fixed(pr)) sb_adds(&sb, "Please check whether it solves this for you.");
+    else sb_adds(&sb, "It was not merged, so this may still need a fix.");
+    return sb_take(&sb);
+}
+
+/* A possible regression: on the new report, asking what tells a
+ * regression from an old bug on an old version. */
+static char *comment_regression(ctx *x, const item **on)
+{
+    *on = x->q;
+    sbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, "This may be a regression of ");
+    add_item_title(&sb, x->cref, x->c);
+    add_state_clause(&sb, x->c);
+    sb_adds(&sb, ".\n\n");
+    add_evidence(&sb, &x->evidence);
+    sb_printf(&sb, "Which version are you running, and what are the exact steps to reproduce? That "
+                   "tells whether the fix in %s is missing from your version or whether this is a "
+                   "new problem.", x->cref);
+    add_url(&sb, x->c);
+    return sb_take(&sb);
+}
+
+static char *comment_related(ctx *x, const item **on)
+{
+    /* on the later item, or on the open one when only the other is open */
     const item *other = x->c;
     const char *oref = x->cref;
+    *on = x->q;
     if (!item_is_open(x->q) && item_is_open(x->c)) {
+        *on = x->c;
         other = x->q;
         oref = x->qref;
     }
     sbuf sb;
     sb_init(&sb);
-    if (x->q->kind != x->c->kind) {
-        /* An issue and a pull request are not duplicates of each other even
-         * when the text matches: the pull request addresses the issue. */
-        const item *pr = x->q->kind == ITEM_PR ? x->q : x->c;
-        const char *prref = pr == x->q ? x->qref : x->cref;
-        sb_printf(&sb, "Possibly addressed by pull request %s (\"", prref);
-        add_md_title(&sb, pr->title);
-        sb_adds(&sb, "\")");
-        add_state_clause(&sb, pr);
-        sb_adds(&sb, ".\n\n");
-        add_evidence(&sb, &x->evidence);
-        sb_adds(&sb, item_is_open(pr) ? "Reviews and testing of that pull request are welcome."
-                                      : "Please check whether it solves this for you.");
-        return sb_take(&sb);
-    }
-    if (duplicate) {
-        sb_printf(&sb, "Duplicate of %s\n\n", oref);
-        sb_printf(&sb, "This looks like the same problem as %s (\"", oref);
-        add_md_title(&sb, other->title);
-        sb_adds(&sb, "\")");
-        add_state_clause(&sb, other);
-        sb_adds(&sb, ".\n\n");
-        add_evidence(&sb, &x->evidence);
-        if (!item_is_open(other) && item_closed_fixed(other))
-            sb_adds(&sb, "Please check whether the fix there solves this for you. ");
-        sb_adds(&sb, "If this is a different problem, please say how it differs.");
-    } else {
-        sb_printf(&sb, "Possibly related: %s (\"", oref);
-        add_md_title(&sb, other->title);
-        sb_adds(&sb, "\")");
-        add_state_clause(&sb, other);
-        sb_adds(&sb, ".\n\n");
-        add_evidence(&sb, &x->evidence);
-        sb_adds(&sb, "Linking them so the discussion can be followed in one place.");
-    }
-    if (other->url && *other->url && !isdigit((unsigned char)other->key[0]))
-        sb_printf(&sb, "\n\n%s: %s", other->key, other->url);
+    sb_adds(&sb, "Possibly related: ");
+    add_item_title(&sb, oref, other);
+    add_state_clause(&sb, other);
+    sb_adds(&sb, ".\n\n");
+    add_evidence(&sb, &x->evidence);
+    sb_adds(&sb, "Linking them so the discussion can be followed in one place.");
+    add_url(&sb, other);
     return sb_take(&sb);
+}
+
+/* A duplicate: on the item to close, citing the canonical one (which may
+ * be a third item of the cluster). */
+static char *comment_duplicate(ctx *x, const item **on)
+{
+    const explain_input *in = x->in;
+    const item *canon = in->canonical != UINT32_MAX ? index_item(in->ix, in->canonical) : NULL;
+    if (!canon || (canon != x->q && canon != x->c && in->canonical >= index_ndocs(in->ix))) canon = x->c;
+    /* the comment goes on the pair's other member; when neither is the
+     * canonical item, on the newer of the two */
+    *on = canon == x->c ? x->q : canon == x->q ? x->c : x->q;
+    char cref[64];
+    explain_ref(canon->key, cref, sizeof cref);
+    sbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "Duplicate of %s\n\n", cref);
+    if (canon != x->q && canon != x->c) {
+        const item *sib = *on == x->q ? x->c : x->q;
+        char sref[64];
+        explain_ref(sib->key, sref, sizeof sref);
+        sb_printf(&sb, "This and %s both look like copies of ", sref);
+    } else {
+        sb_adds(&sb, "This looks like the same problem as ");
+    }
+    add_item_title(&sb, cref, canon);
+    add_state_clause(&sb, canon);
+    sb_adds(&sb, ".\n\n");
+    if (canon->created_at > (*on)->created_at)
+        sb_printf(&sb, "%s is newer, but the discussion is there (%d comments and reactions against %d).\n\n",
+                  cref, canon->ncomments + canon->reactions, (*on)->ncomments + (*on)->reactions);
+    add_evidence(&sb, &x->evidence);
+    if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");
+    else if (item_closed_fixed(canon)) sb_adds(&sb, "Please check whether the fix there solves this for you. ");
+    sb_adds(&sb, "If this is a different problem, please say how it differs.");
+    add_url(&sb, canon);
+    return sb_take(&sb);
+}
+
+static char *make_comment(ctx *x, const item **on)
+{
+    const match_judgment *jd = x->in->jd;
+    *on = NULL;
+    if (!jd || jd->relation == RELATION_NONE) return xstrdup("");
+    if (jd->pr_pair) return comment_pr(x, on);
+    if (jd->regression) return comment_regression(x, on);
+    if (jd->relation == RELATION_RELATED) return comment_related(x, on);
+    return comment_duplicate(x, on);
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -730,7 +907,10 @@ void explain_pair(const explain_input *in, explain_out *out)
     x.nshared = index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
     fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
 
-    out->known = say_links(&x);
+    say_verdict(&x);
+    int link = say_links(&x);
+    out->known = link == 2;
+    say_judge(&x);
     say_signals(&x);
     say_rare_terms(&x);
     say_labels(&x);
@@ -739,14 +919,19 @@ void explain_pair(const explain_input *in, explain_out *out)
     if (x.rs.len && x.rs.s[x.rs.len - 1] == '\n') x.rs.s[--x.rs.len] = '\0';
     out->reasoning = sb_take(&x.rs);
 
-    double prob = in->hit ? in->hit->prob : 0.0;
+    match_judgment none = {.relation = RELATION_NONE};
     sbuf vd;
     sb_init(&vd);
-    out->value = explain_value(x.q, x.c, prob, out->known, in->now, &vd);
+    out->value = explain_value(x.q, x.c, in->jd ? in->jd : &none, link, in->now, &vd);
     out->value_detail = sb_take(&vd);
 
-    int dup = in->relation && !strcmp(in->relation, "duplicate");
-    out->comment = make_comment(&x, dup);
+    const item *on = NULL;
+    out->comment = make_comment(&x, &on);
+    out->comment_on = on ? xstrdup(on->key) : NULL;
+    if (in->jd && in->jd->relation == RELATION_DUPLICATE && !in->jd->pr_pair && !in->jd->regression)
+        out->canonical = xstrdup(in->canonical != UINT32_MAX && in->canonical < index_ndocs(in->ix)
+                                     ? index_item(in->ix, in->canonical)->key
+                                     : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
 }
@@ -757,5 +942,7 @@ void explain_out_free(explain_out *o)
     free(o->reasoning);
     free(o->value_detail);
     free(o->comment);
+    free(o->comment_on);
+    free(o->canonical);
     memset(o, 0, sizeof *o);
 }

@@ -1,25 +1,35 @@
 /* explain.h -- what a maintainer reads about a pair: reasoning sentences,
- * the value (triage priority) with its breakdown, and a suggested comment.
+ * the value (triage priority) with its breakdown, and a suggested comment,
+ * together with the item the comment is meant for.
  *
  * Everything here is derived from the two items, the index (for shared
- * rare terms and signals), the match hit (features, probability, decision)
- * and the known links. Pure functions; strings returned are owned by the
- * caller. Thread-safe: nothing is written but the out-structs, so analyze
- * explains pairs on many threads at once (a linkset is read-only once built).
+ * rare terms and signals), the ranker's hit (features), the judge's
+ * judgment (relation, confidence, probabilities, judge features), the
+ * canonical item of the pair's duplicate cluster and the known links. Pure
+ * functions; strings returned are owned by the caller. Thread-safe:
+ * nothing is written but the out-structs, so analyze explains pairs on many
+ * threads at once (a linkset is read-only once built).
  *
- * Value (see explain_value):
- *     value = prob * state * engagement * known
- *   state      3.0  one open, the other closed as fixed (GitHub "completed" or
- *                   no reason; Jira Fixed/Done/Resolved): close the open one
- *                   pointing at the fix
- *              2.0  both open: a discussion split in two
- *              1.5  one open, the other closed for another reason
- *                   (duplicate, not planned, won't fix...)
- *              0.2 + 0.6 * exp(-age / 180 days)  both closed; age = days
- *                   since the later of their last updates
- *   engagement 1 + 0.15 * ln(1 + comments + reactions of both items)
- *   known      0.05 when the data already links them as duplicates, else 1
- *              (3.0 * 0.05 < 0.2: below even two stale closed items)
+ * Value (see explain_value): how much a maintainer gains by acting on the
+ * pair now,
+ *     value = p * stake * engagement * known
+ *   p          the probability of the relation shown (for "not related":
+ *              that they are related at all)
+ *   stake      duplicate: 3.0 one open, the other closed as fixed (close
+ *                  the open one pointing at the fix); 2.0 both open (a
+ *                  discussion split in two); 1.5 one open, the other
+ *                  closed otherwise
+ *              possible regression: 1.5 while the new report is open (ask
+ *                  for the version and the steps, maybe reopen the fix)
+ *              related: 0.75 when one is open (link them)
+ *              not related: 0.1 when one is open
+ *              both closed: the open stake of the relation times
+ *                  0.3 * exp(-age / 180 days), age = days since the later
+ *                  of their last updates -- nothing is left to do on two
+ *                  items closed years ago
+ *   engagement 1 + 0.15 * ln(1 + comments + reactions of both)
+ *   known      0.05 when the data already links them as duplicates, 0.25
+ *              when it links them otherwise (not news), else 1
  */
 #ifndef DP_EXPLAIN_H
 #define DP_EXPLAIN_H
@@ -41,21 +51,26 @@ typedef struct explain_input {
     const dindex *ix;
     const match_model *model;
     uint32_t qdoc, cdoc;
-    const match_hit *hit;
-    const char *relation;      /* from match_decide */
-    const char *confidence;
-    const item_link *links;         /* known links of the repo (may be NULL) */
+    const match_hit *hit;              /* the ranker's hit (features, score) */
+    const match_judgment *jd;          /* the judge's decision */
+    const double *jf;                  /* its judge features (JF_COUNT); NULL: none */
+    uint32_t canonical;                /* doc of the pair's duplicate cluster's canonical
+                                          item (may be neither); UINT32_MAX: none */
+    const item_link *links;            /* known links of the repo (may be NULL) */
     size_t nlinks;
-    int64_t now;               /* "today", for staleness; seconds */
-    const char *repo_url;      /* "https://github.com/o/r" or NULL */
-    const explain_linkset *linkset;  /* optional index of links (NULL: scan links) */
+    int64_t now;                       /* "today", for staleness; seconds */
+    const char *repo_url;              /* "https://github.com/o/r" or NULL */
+    const explain_linkset *linkset;    /* optional index of links (NULL: scan links) */
+    const match_ctx *mctx;             /* for the judge's reasons (match_judge_why); NULL ok */
 } explain_input;
 
 typedef struct explain_out {
     char *reasoning;           /* '\n'-separated plain sentences */
     double value;
     char *value_detail;        /* '\n'-separated "factor: x.xxx" lines */
-    char *comment;             /* GitHub markdown */
+    char *comment;             /* GitHub markdown; "" when nothing is worth posting */
+    char *comment_on;          /* key of the item the comment is meant for; NULL with "" */
+    char *canonical;           /* key of the canonical item; NULL unless a duplicate */
     int known;                 /* already linked as duplicate */
 } explain_out;
 
@@ -66,9 +81,15 @@ void explain_out_free(explain_out *o);
  * the key itself otherwise ("HIVE-123"). Returns buf. */
 const char *explain_ref(const char *key, char *buf, size_t n);
 
-/* The value formula above. known: 1 when already linked as duplicates.
- * detail (may be NULL) gets the "factor: x.xxx" breakdown appended. */
-double explain_value(const item *q, const item *c, double prob, int known, int64_t now,
+/* The value formula above for the relation shown. link: 0 none, 1 linked
+ * otherwise, 2 linked as duplicates. detail (may be NULL) gets the
+ * "factor: x.xxx" breakdown appended. */
+double explain_value(const item *q, const item *c, const match_judgment *jd, int link, int64_t now,
                      sbuf *detail);
+
+/* Which item of a duplicate cluster survives: the one closed as fixed (or
+ * merged), else the open one with the most activity, the oldest on a tie.
+ * docs[0..n) are the cluster's members; returns the index into docs. */
+size_t explain_canonical(const dindex *ix, const uint32_t *docs, size_t n);
 
 #endif

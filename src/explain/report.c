@@ -138,6 +138,8 @@ json_t *explain_pair_json(const pair *p, const item *q, const item *c)
     json_object_set_new(o, "reasoning", lines_json(p->reasoning));
     json_object_set_new(o, "value_detail", lines_json(p->value_detail));
     set_str(o, "suggested_comment", p->suggested_comment);
+    set_str(o, "comment_on", p->comment_on);
+    set_str(o, "canonical", p->canonical);
     if (q) json_object_set_new(o, "query_item", explain_item_json(q));
     if (c) json_object_set_new(o, "candidate_item", explain_item_json(c));
     return o;

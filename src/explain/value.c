@@ -1,20 +1,26 @@
-/* value.c -- the triage value of a pair: how much a maintainer gains by
- * acting on it now. The formula is documented in explain.h; this file keeps
- * the constants in one place so the README and the code cannot drift. */
+/* value.c -- the triage value of a pair (how much a maintainer gains by
+ * acting on it now) and the canonical item of a duplicate cluster. The
+ * formula is documented in explain.h; this file keeps the constants in one
+ * place so the README and the code cannot drift. */
 #include <math.h>
 #include <stdint.h>
 #include <strings.h>
 
 #include "explain.h"
 
-#define V_OPEN_FIXED 3.0     /* open item whose twin was closed as fixed */
-#define V_OPEN_OPEN 2.0      /* two open items splitting one discussion */
-#define V_OPEN_CLOSED 1.5    /* open item whose twin was closed otherwise */
-#define V_CLOSED_MIN 0.2     /* two closed items, long ago */
-#define V_CLOSED_FRESH 0.6   /* ... plus this much when recently touched */
-#define V_STALE_DAYS 180.0   /* decay constant of the above */
+#define V_OPEN_FIXED 3.0     /* duplicate: an open item whose twin was closed as fixed */
+#define V_OPEN_OPEN 2.0      /* duplicate: two open items splitting one discussion */
+#define V_OPEN_CLOSED 1.5    /* duplicate: an open item whose twin was closed otherwise */
+#define V_REGRESSION 1.5     /* a new report of something fixed long ago: ask, maybe reopen */
+#define V_RELATED 0.75       /* related: link them */
+#define V_NONE 0.1           /* not related: only worth a look when nothing else is left */
+#define V_CLOSED 0.3         /* both closed: this share of the open stake ... */
+#define V_STALE_DAYS 180.0   /* ... decaying with this time constant */
 #define V_ENGAGE 0.15        /* weight of ln(1 + comments + reactions) */
-#define V_KNOWN 0.05         /* already linked: not news; below any closed pair */
+#define V_KNOWN_DUP 0.05     /* already linked as duplicates: not news */
+#define V_KNOWN_LINK 0.25    /* already linked otherwise */
+#define V_ACTIVITY_LEAD 2.0  /* a newer open item must have this much more activity ... */
+#define V_ACTIVITY_MIN 3     /* ... and at least this many more comments+reactions to win */
 
 static int64_t last_touch(const item *it)
 {
@@ -24,47 +30,108 @@ static int64_t last_touch(const item *it)
     return t;
 }
 
-/* The state factor and a short name for the situation. */
-static double state_factor(const item *q, const item *c, int64_t now, const char **why)
+/* The stake of acting on the relation shown, and a short name for the
+ * situation. */
+static double stake(const item *q, const item *c, const match_judgment *jd, const char **why)
 {
     int qo = item_is_open(q), co = item_is_open(c);
+    if (jd->relation == RELATION_NONE) {
+        *why = "not related";
+        return V_NONE;
+    }
+    if (jd->relation == RELATION_RELATED && jd->regression) {
+        *why = "possible regression of a fixed item";
+        return V_REGRESSION;
+    }
+    if (jd->relation == RELATION_RELATED) {
+        *why = "related";
+        return V_RELATED;
+    }
     if (qo && co) {
         *why = "both open";
         return V_OPEN_OPEN;
     }
-    if (qo || co) {
-        const item *closed = qo ? c : q;
-        if (item_closed_fixed(closed)) {
-            *why = "open vs closed as fixed";
-            return V_OPEN_FIXED;
-        }
-        *why = "open vs closed otherwise";
-        return V_OPEN_CLOSED;
+    const item *closed = qo ? c : q;
+    if (item_closed_fixed(closed)) {
+        *why = "open vs closed as fixed";
+        return V_OPEN_FIXED;
     }
-    int64_t t = last_touch(q) > last_touch(c) ? last_touch(q) : last_touch(c);
-    double age = now > t && t > 0 ? (double)(now - t) / 86400.0 : 0.0;
-    *why = "both closed";
-    return V_CLOSED_MIN + V_CLOSED_FRESH * exp(-age / V_STALE_DAYS);
+    *why = "open vs closed otherwise";
+    return V_OPEN_CLOSED;
 }
 
-double explain_value(const item *q, const item *c, double prob, int known, int64_t now,
+double explain_value(const item *q, const item *c, const match_judgment *jd, int link, int64_t now,
                      sbuf *detail)
 {
     const char *why;
-    double s = state_factor(q, c, now, &why);
+    double s = stake(q, c, jd, &why);
+    double decay = 1.0;
+    if (!item_is_open(q) && !item_is_open(c)) {
+        int64_t t = last_touch(q) > last_touch(c) ? last_touch(q) : last_touch(c);
+        double age = now > t && t > 0 ? (double)(now - t) / 86400.0 : 0.0;
+        decay = V_CLOSED * exp(-age / V_STALE_DAYS);
+    }
     double act = (double)q->ncomments + c->ncomments + q->reactions + c->reactions;
     if (act < 0) act = 0;
     double e = 1.0 + V_ENGAGE * log1p(act);
-    double k = known ? V_KNOWN : 1.0;
-    if (prob < 0) prob = 0;
-    if (prob > 1) prob = 1;
-    double v = prob * s * e * k;
+    double k = link == 2 ? V_KNOWN_DUP : link == 1 ? V_KNOWN_LINK : 1.0;
+    double p = jd->relation == RELATION_NONE ? jd->p_any : jd->p[jd->relation];
+    if (jd->relation == RELATION_RELATED && (jd->regression || jd->pr_pair)) p = jd->p_any;
+    if (!(p > 0)) p = 0;
+    if (p > 1) p = 1;
+    double v = p * s * decay * e * k;
     if (detail) {
-        sb_printf(detail, "probability: %.3f\n", prob);
-        sb_printf(detail, "state (%s): %.3f\n", why, s);
+        sb_printf(detail, "probability of the relation: %.3f\n", p);
+        sb_printf(detail, "stake (%s): %.3f\n", why, s);
+        if (decay < 1.0) sb_printf(detail, "both closed, by age: %.3f\n", decay);
         sb_printf(detail, "engagement (%.0f comments+reactions): %.3f\n", act, e);
-        if (known) sb_printf(detail, "already linked: %.3f\n", k);
+        if (link) sb_printf(detail, "already linked%s: %.3f\n", link == 2 ? " as duplicates" : "", k);
         sb_printf(detail, "value: %.3f", v);
     }
     return v;
+}
+
+/* ---- the canonical item ---------------------------------------------------- */
+
+static int closed_as_duplicate(const item *it)
+{
+    return !item_is_open(it) && it->state_reason && !strcasecmp(it->state_reason, "duplicate");
+}
+
+/* Rank of an item as the survivor of a cluster: lower is better. */
+static int tier(const item *it)
+{
+    if (item_closed_fixed(it)) return 0;
+    if (item_is_open(it)) return 1;
+    if (!closed_as_duplicate(it)) return 2;
+    return 3;
+}
+
+static double activity(const item *it)
+{
+    double a = (double)it->ncomments + it->reactions;
+    return a > 0 ? a : 0;
+}
+
+size_t explain_canonical(const dindex *ix, const uint32_t *docs, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++) {
+        const item *a = index_item(ix, docs[best]), *b = index_item(ix, docs[i]);
+        int ta = tier(a), tb = tier(b);
+        if (tb != ta) {
+            if (tb < ta) best = i;
+            continue;
+        }
+        int b_older = b->created_at < a->created_at ||
+                      (b->created_at == a->created_at && docs[i] < docs[best]);
+        const item *older = b_older ? b : a, *newer = b_older ? a : b;
+        /* the older one stays, unless a newer open one clearly carries the
+         * discussion (the comment says so) */
+        int newer_wins = ta == 1 && activity(newer) >= V_ACTIVITY_LEAD * activity(older) &&
+                         activity(newer) >= activity(older) + V_ACTIVITY_MIN;
+        const item *win = newer_wins ? newer : older;
+        if (win == b) best = i;
+    }
+    return best;
 }

@@ -313,7 +313,7 @@ static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, siz
         (*tmp)[i].idx = (uint32_t)i;
     }
     if (b->reused) ix->reused++;
-    else qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);
+    else if (b->n) qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);   /* an empty doc has no buffer */
     size_t at = ix->fwd_off[d];
     if (at + b->n > *fcap) {
         while (at + b->n > *fcap) *fcap = *fcap ? *fcap * 2 : 1 << 20;

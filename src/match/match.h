@@ -320,6 +320,16 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
                         match_judgment *out);
 /* The confidence of showing relation rel with probability p. */
 confidence_level match_judge_level(const match_model *m, relation_kind rel, double p);
+/* The words behind the title and mention features of (qdoc, cdoc), for
+ * the reasoning: each string "" when there is nothing to say. */
+typedef struct match_judge_reasons {
+    char opposite[2][32];     /* an opposite action split between the titles, query's first */
+    char diff[2][128];        /* the title words each has alone, space-separated */
+    char mention[160];        /* the query's line that names the candidate, as written */
+    char shared_ref[48];      /* a third item both name */
+} match_judge_reasons;
+void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out);
+
 /* All of the above for hit h at 1-based rank. */
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                      const match_hit *h, int rank, match_judgment *out);
@@ -364,8 +374,8 @@ typedef struct match_train_opts {
     double duplicate_precision; /* target precision of relation "duplicate" over all
                                    queries (0.5: more likely than not); high is always
                                    duplicate */
-    double judge_high;          /* held-out precision of the judge's "high" (0.92: 0.9
-                                   promised, with room for new trackers) */
+    double judge_high;          /* held-out precision of the judge's "high" (0.9; the
+                                   MATCH_HIGH_FLOOR gives room for new trackers) */
     double judge_medium;        /* ... of "medium" (0.65) */
     double judge_l2;            /* L2 of the judge's softmax (1e-4) */
 } match_train_opts;

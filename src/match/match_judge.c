@@ -561,3 +561,97 @@ void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_ju
     match_judge_probs(ctx->model, jf, p);
     match_judge_decide(ctx->model, jf, p, out);
 }
+
+/* ---- explaining a judgment --------------------------------------------------- */
+
+static void join_words(const words *w, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < w->n && o + 1 < n; i++) {
+        int k = snprintf(out + o, n - o, "%s%s", i ? " " : "", w->w[i]);
+        if (k < 0 || (size_t)k >= n - o) {
+            out[o] = '\0';
+            break;
+        }
+        o += (size_t)k;
+    }
+}
+
+/* The opposite pair split between the two titles, query's word first. */
+static int find_opposite(const words *qo, const words *co, char a[32], char b[32])
+{
+    for (size_t i = 0; i < sizeof opposites / sizeof opposites[0]; i++)
+        for (int d = 0; d < 2; d++) {
+            const char *x = opposites[i][d], *y = opposites[i][1 - d];
+            for (size_t p = 0; p < qo->n; p++)
+                for (size_t q = 0; q < co->n; q++)
+                    if (inflects(qo->w[p], x) && inflects(co->w[q], y)) {
+                        memcpy(a, qo->w[p], 32);
+                        memcpy(b, co->w[q], 32);
+                        return 1;
+                    }
+        }
+    return 0;
+}
+
+/* The line of text around the first mention of key, trimmed to a readable
+ * span: the reporter's own words, quoted as written. */
+static int mention_span(const char *text, const char *key, char *out, size_t n)
+{
+    if (!text || !key || !*key) return 0;
+    int numeric = isdigit((unsigned char)key[0]);
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s%s", numeric ? "#" : "", key);
+    const char *hit = NULL;
+    for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat)) {
+        const char *e = p + strlen(pat);
+        if (isalnum((unsigned char)*e) || (p > text && isalnum((unsigned char)p[-1]) && !numeric)) continue;
+        hit = p;
+        break;
+    }
+    if (!hit) return 0;
+    const char *ls = hit, *le = hit;
+    while (ls > text && ls[-1] != '\n' && hit - ls < 70) ls--;
+    while (*le && *le != '\n' && le - hit < 70) le++;
+    while (ls < hit && (*ls == ' ' || *ls == '\t' || *ls == '*' || *ls == '>' || *ls == '-')) ls++;
+    while (le > hit && (le[-1] == ' ' || le[-1] == '\r' || le[-1] == '\t')) le--;
+    size_t len = (size_t)(le - ls);
+    if (len + 1 > n) len = n - 1;
+    /* never cut inside a UTF-8 sequence */
+    while (len > 0 && ((unsigned char)ls[len] & 0xC0) == 0x80) len--;
+    memcpy(out, ls, len);
+    out[len] = '\0';
+    for (char *p = out; *p; p++)
+        if (*p == '\t' || *p == '\r') *p = ' ';
+    return len > 0;
+}
+
+void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out)
+{
+    memset(out, 0, sizeof *out);
+    const item *q = index_item(ctx->ix, qdoc), *c = index_item(ctx->ix, cdoc);
+    if (!q || !c) return;
+    words qw, cw, qo, co;
+    title_words(q->title, &qw);
+    title_words(c->title, &cw);
+    words_minus(&qw, &cw, &qo);
+    words_minus(&cw, &qw, &co);
+    find_opposite(&qo, &co, out->opposite[0], out->opposite[1]);
+    join_words(&qo, out->diff[0], sizeof out->diff[0]);
+    join_words(&co, out->diff[1], sizeof out->diff[1]);
+    if (!mention_span(q->title, c->key, out->mention, sizeof out->mention))
+        mention_span(q->body, c->key, out->mention, sizeof out->mention);
+    text_refs qt = {0}, qa = {0}, ct = {0}, ca = {0};
+    refs_of(ctx, q, &qt, &qa);
+    refs_of(ctx, c, &ct, &ca);
+    for (size_t i = 0; i < qa.n && !out->shared_ref[0]; i++) {
+        const char *k = qa.v[i].key;
+        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(&ca, k))
+            snprintf(out->shared_ref, sizeof out->shared_ref, "%s", k);
+    }
+    text_refs_free(&qt);
+    text_refs_free(&qa);
+    text_refs_free(&ct);
+    text_refs_free(&ca);
+}

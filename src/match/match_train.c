@@ -32,7 +32,7 @@ void match_train_opts_default(match_train_opts *o)
     o->high_precision = 0.96;   /* held-out precision drifts down on new data */
     o->medium_precision = 0.6;
     o->duplicate_precision = 0.5;
-    o->judge_high = 0.92;
+    o->judge_high = 0.90;
     o->judge_medium = 0.65;
     o->judge_l2 = 1e-4;
 }

@@ -129,14 +129,17 @@ typedef struct pair {
     char *cand_key;
     int rank;             /* 1 = best candidate of this query */
     double score;         /* ranker score */
-    double prob;          /* calibrated probability of "duplicate" */
-    char *relation;       /* "duplicate" | "related" */
+    double prob;          /* probability of the relation shown (match_judgment.p_shown) */
+    char *relation;       /* "duplicate" | "related" | "not_related" */
     char *confidence;     /* "high" | "medium" | "low" */
     double value;         /* triage priority */
     char *reasoning;      /* plain sentences, '\n'-separated */
     char *value_detail;   /* value breakdown, '\n'-separated "term: number" */
     char *suggested_comment; /* GitHub markdown */
     int known;            /* 1 when already linked as duplicate in the data */
+    char *comment_on;     /* key of the item the suggested comment is meant for; NULL: none */
+    char *canonical;      /* key of the canonical item of its duplicate cluster (may be
+                             neither of the two); NULL when not a duplicate */
     char *verdict;        /* on load: "duplicate"|"related"|"not_related"|NULL */
     int64_t verdict_at;
 } pair;

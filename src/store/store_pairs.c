@@ -30,6 +30,8 @@ void pair_free(pair *p)
     free(p->value_detail);
     free(p->suggested_comment);
     free(p->verdict);
+    free(p->comment_on);
+    free(p->canonical);
     memset(p, 0, sizeof *p);
 }
 
@@ -62,7 +64,8 @@ void pair_filter_init(pair_filter *f)
 /* Column list of every pair read (p = pairs, v = verdicts LEFT JOIN). */
 #define PAIR_COLS                                                                                  \
     "p.id, p.repo_id, p.query_key, p.cand_key, p.rank, p.score, p.prob, p.relation, p.confidence, " \
-    "p.value, p.reasoning, p.value_detail, p.suggested_comment, p.known, v.verdict, v.created_at"
+    "p.value, p.reasoning, p.value_detail, p.suggested_comment, p.known, v.verdict, v.created_at, " \
+    "p.comment_on, p.canonical"
 #define VERDICT_JOIN                                                                         \
     " LEFT JOIN verdicts v ON v.repo_id = p.repo_id AND v.query_key = p.query_key AND " \
     "v.cand_key = p.cand_key"
@@ -85,6 +88,8 @@ static void pair_from_row(sqlite3_stmt *s, pair *p)
     p->known = sqlite3_column_int(s, 13);
     p->verdict = store_col_str(s, 14);
     p->verdict_at = sqlite3_column_int64(s, 15);
+    p->comment_on = store_col_str(s, 16);
+    p->canonical = store_col_str(s, 17);
 }
 
 /* Steps a single-row pair lookup into *out. */
@@ -199,8 +204,8 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
     sqlite3_stmt *s = store_stmt(st, SQ_PAIR_ADD,
                                  "INSERT INTO pairs(repo_id, query_key, cand_key, rank, score, prob, relation, "
                                  "confidence, value, reasoning, value_detail, suggested_comment, known, "
-                                 "updated_at) "
-                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                 "comment_on, canonical, updated_at) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                                  "COALESCE((SELECT MAX(updated_at) FROM items "
                                  "          WHERE repo_id = ?1 AND key IN (?2, ?3)), 0))",
                                  err);
@@ -220,6 +225,8 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
         store_bind_text(s, 11, p->value_detail);
         store_bind_text(s, 12, p->suggested_comment);
         sqlite3_bind_int(s, 13, p->known ? 1 : 0);
+        store_bind_text(s, 14, p->comment_on);
+        store_bind_text(s, 15, p->canonical);
         if (store_step_done(st, s, err, "inserting pair %s -> %s", p->query_key ? p->query_key : "(null)",
                             p->cand_key ? p->cand_key : "(null)") != DP_OK)
             return DP_ERR;

@@ -180,6 +180,12 @@ const char *const store_migrations[] = {
     "  SELECT id, row_number() OVER (PARTITION BY repo_id ORDER BY updated_at, id) AS n FROM items) AS s "
     "WHERE items.id = s.id;"
     "CREATE INDEX items_by_seq ON items(repo_id, changed_seq);",
+
+    /* 4 -> 5: the judgment's advice on a pair: the item its suggested
+     * comment is meant for, and the canonical item of its duplicate
+     * cluster (may be a third item). */
+    "ALTER TABLE pairs ADD COLUMN comment_on TEXT;"
+    "ALTER TABLE pairs ADD COLUMN canonical TEXT;",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

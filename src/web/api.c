@@ -113,7 +113,7 @@ static int is_hex_color(const char *c)
 
 /* ---- filters ------------------------------------------------------------ */
 
-static const char *const REL[] = {"duplicate", "related", NULL};
+static const char *const REL[] = {"duplicate", "related", "not_related", NULL};
 static const char *const CONF[] = {"high", "medium", "low", NULL};
 static const char *const STATES[] = {"open", "closed", NULL};
 static const char *const SORTS[] = {"value", "prob", "updated", NULL};
@@ -464,6 +464,8 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     json_object_set_new(pj, "reasoning", jstr(p.reasoning));
     json_object_set_new(pj, "value_detail", jstr(p.value_detail));
     json_object_set_new(pj, "suggested_comment", jstr(p.suggested_comment));
+    json_object_set_new(pj, "comment_on", jstr(p.comment_on));
+    json_object_set_new(pj, "canonical", jstr(p.canonical));
     const repo_info *r = ctx_repo(c, p.repo_id);
     json_t *res = json_pack("{s:o,s:o,s:o,s:o,s:o}", "pair", pj, "query", q, "cand", cand, "prev",
                             prev ? json_integer(prev) : json_null(), "next",

@@ -1,13 +1,16 @@
 /* test_eval.c -- the evaluation protocol: metric arithmetic on a hand-made
  * case, the truth CSV, leakage (an answer planted only in the query's
  * links, state and resolution must not be found), the chronological split,
- * determinism and the HTML report. */
+ * determinism, the judgment tallies against a judge set by hand, the judge's
+ * training rows and the reports. */
 #include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "../../../src/eval/eval.h"
 
@@ -218,8 +221,8 @@ static void test_split_and_determinism(void **state)
     assert_true(a.learned.mrr == b.learned.mrr && a.base.mrr == b.base.mrr);
     for (size_t i = 0; i < a.nq; i++) {
         assert_int_equal(a.q[i].rank, b.q[i].rank);
-        assert_true(a.q[i].top_prob[0] == b.q[i].top_prob[0]);
     }
+    assert_true(memcmp(&a.judgment.confusion, &b.judgment.confusion, sizeof a.judgment.confusion) == 0);
     /* a truth file replaces the links: only T-24 -> T-22 */
     eval_pairs t = {0};
     eval_pairs_add(&t, "T-24", "T-22");
@@ -245,73 +248,153 @@ static void test_split_and_determinism(void **state)
     repo_free(&r);
 }
 
-/* All queries: issues outside every duplicate group are sampled evenly in
- * time and weighted to stand for every issue without a known duplicate. */
-static void test_all_queries(void **state)
+/* A judge that reads one feature each: the same title is a duplicate, an
+ * opposite action in the titles is related, anything else is nothing --
+ * so what is shown is known, and the tallies can be checked by hand. */
+static void judge_by_hand(match_model *m)
+{
+    match_model_copy(m, match_model_default());
+    match_judge_model *j = &m->judge;
+    memset(j, 0, sizeof *j);
+    for (int f = 0; f < JF_COUNT; f++) j->scale[f] = 1;
+    j->trained = 1;
+    j->link_rate = 1;
+    j->w[RELATION_DUPLICATE][JF_TITLE_SAME] = 20;
+    j->w[RELATION_RELATED][JF_OPPOSITE] = 20;
+    j->b[RELATION_DUPLICATE] = j->b[RELATION_RELATED] = -10;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        j->thr_high[r] = 0.8;
+        j->thr_medium[r] = 0.6;
+    }
+}
+
+/* Six pairs with words of their own, each a different case. */
+static void judgment_repo(repo *r)
+{
+    memset(r, 0, sizeof *r);
+    add(r, "kafka connector crash", "kafka connector crash", 0);          /* T-1 */
+    add(r, "kafka connector crash", "kafka connector crash", 1);          /* T-2 dup of T-1 */
+    add(r, "zookeeper session expiry", "zookeeper session", 2);           /* T-3 */
+    add(r, "zookeeper session expiry", "zookeeper expiry", 3);            /* T-4 blocks T-3 */
+    add(r, "enable parquet vectorized reader", "parquet vectorized", 4);  /* T-5 */
+    add(r, "disable parquet vectorized reader", "parquet vectorized", 5); /* T-6 cloned from T-5 */
+    add(r, "orc writer stripe", "orc writer stripe", 6);                  /* T-7 */
+    add(r, "orc writer stripe size", "orc writer", 7);                    /* T-8 unlinked */
+    add(r, "thrift server leak", "thrift server leak", 8);                /* T-9 */
+    add(r, "thrift server leak", "thrift leak", 9);                       /* T-10 relates to T-9 */
+    add(r, "avro schema evolution", "avro schema", 10);                   /* T-11 */
+    add(r, "avro schema evolution", "avro evolution", 11);                /* T-12 unlinked */
+    add_link(r, "T-2", "T-1", LINK_DUPLICATE, "jira:Duplicate");
+    add_link(r, "T-4", "T-3", LINK_RELATED, "jira:Blocker");
+    add_link(r, "T-6", "T-5", LINK_RELATED, "jira:Cloners");
+    add_link(r, "T-10", "T-9", LINK_RELATED, "jira:Reference");
+    add_link(r, "T-12", "T-11", LINK_RELATED, "comment");   /* not truth: the tracker types links */
+}
+
+static void test_judgment(void **state)
 {
     (void)state;
     repo r;
-    topics_repo(&r);   /* 10 pairs, 10 "cleanup" issues outside every group */
+    judgment_repo(&r);
     eval_data d = data_of(&r);
+    match_model m;
+    judge_by_hand(&m);
     eval_opts o;
     eval_opts_default(&o);
     o.split = 0;
-    o.negatives = 4;
+    o.model = &m;
+    o.threads = 2;
     eval_result res;
     dp_err err;
     assert_int_equal(eval_run(&d, &o, &res, &err), DP_OK);
-    /* 30 issues - 10 known duplicates - T-1 (nothing before it) */
-    assert_int_equal(res.neg_population, 19);
-    assert_int_equal(res.nneg, 4);
-    assert_true(fabs(res.neg_weight - 19.0 / 4) < EPS);
-    assert_true(fabs(res.base_rate - 10.0 / 29) < EPS);
-    const char *want[] = {"T-5", "T-11", "T-20", "T-26"};   /* cleanups 1, 3, 6, 8 */
-    for (size_t i = 0; i < 4; i++) {
-        assert_string_equal(res.neg[i].key, want[i]);
-        assert_true(res.neg[i].ntop > 0);
-        for (int k = 0; k < res.neg[i].ntop; k++) assert_int_equal(res.neg[i].top_true[k], 0);
-    }
-    /* every known-duplicate pair is in the all-queries tally, plus the
-     * negatives' weighted pairs; true pairs are the same */
-    double pairs = 0, truth = 0;
-    size_t kp = 0, kt = 0;
-    for (int l = 0; l < EVAL_LEVELS; l++) {
-        pairs += res.all_level_pairs[l];
-        truth += res.all_level_true[l];
-        kp += res.level_pairs[l];
-        kt += res.level_true[l];
-    }
-    size_t negpairs = 0;
-    for (size_t i = 0; i < res.nneg; i++) negpairs += (size_t)res.neg[i].ntop;
-    assert_true(fabs(pairs - ((double)kp + res.neg_weight * (double)negpairs)) < 1e-6);
-    assert_true(fabs(truth - (double)kt) < 1e-9);
-    assert_true(res.all_high_pairs >= (double)res.high_pairs);
-    assert_true(res.false_alarm >= 0 && res.false_alarm <= 1);
+    const eval_judgment *j = &res.judgment;
+    const int D = RELATION_DUPLICATE, R = RELATION_RELATED, N = RELATION_NONE, H = EVAL_HIGH;
+    assert_int_equal(j->queries, 11);   /* every item with something before it */
+    assert_int_equal(j->pairs, 6);      /* each finds only its partner */
+    /* shown duplicate . high: T-2 (duplicate), T-4 (Blocker), T-10
+     * (Relates, left out) and T-12 (unlinked) */
+    assert_int_equal(j->shown[D][H], 4);
+    assert_int_equal(j->linked[D][H], 2);
+    assert_int_equal(j->correct[D][H], 1);
+    assert_int_equal(j->relates[D][H], 1);
+    /* related . high: T-6, a clone -- right */
+    assert_int_equal(j->shown[R][H], 1);
+    assert_int_equal(j->linked_ii[H], 1);
+    assert_int_equal(j->correct_ii[H], 1);
+    /* not related . high: T-8, unlinked */
+    assert_int_equal(j->shown[N][H], 1);
+    assert_int_equal(j->correct_all_none[H], 1);
+    /* confusion [truth][shown], Relates out */
+    assert_int_equal(j->confusion[D][D], 1);
+    assert_int_equal(j->confusion[R][D], 1);
+    assert_int_equal(j->confusion[R][R], 1);
+    assert_int_equal(j->confusion[N][N], 1);
+    assert_int_equal(j->confusion[N][D], 1);
+    /* recall: one query with a duplicate (caught), two with a distinct
+     * relation (T-4 shown as a duplicate, T-6 caught) */
+    assert_int_equal(j->dup_queries, 1);
+    assert_int_equal(j->dup_caught[H], 1);
+    assert_int_equal(j->rel_queries, 2);
+    assert_int_equal(j->rel_caught[H], 1);
+    /* the queue: four pairs shown as duplicates, one linked as such */
+    assert_int_equal(j->queue_n[0], 4);
+    assert_true(fabs(j->queue_at[0] - 0.25) < EPS);
+    /* the unlinked duplicate is listed for the report */
+    assert_int_equal(j->nunlinked, 1);
+    assert_string_equal(j->unlinked[0].query, "T-12");
+    /* the JSON keys readers rely on, with the numbers above */
     char *js = eval_report_json(&res);
-    assert_non_null(strstr(js, "\"high_all\""));
-    assert_non_null(strstr(js, "\"calibration_all\""));
-    assert_non_null(strstr(js, "\"population\": 19"));
+    json_error_t jerr;
+    json_t *o2 = json_loads(js, 0, &jerr);
+    assert_non_null(o2);
+    json_t *jj = json_object_get(o2, "judgment");
+    assert_true(fabs(json_real_value(json_object_get(jj, "duplicate_high_precision")) - 0.5) < EPS);
+    assert_true(fabs(json_real_value(json_object_get(jj, "duplicate_high_recall")) - 1.0) < EPS);
+    assert_true(fabs(json_real_value(json_object_get(jj, "duplicate_high_precision_all")) - 0.25) < EPS);
+    assert_true(fabs(json_real_value(json_object_get(jj, "related_high_precision")) - 1.0) < EPS);
+    assert_true(fabs(json_real_value(json_object_get(jj, "related_high_recall")) - 0.5) < EPS);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(jj, "relates"), "duplicate"), "high")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(jj, "confusion"), "related"), "duplicate")), 1);
+    json_t *q = json_object_get(o2, "queue");
+    assert_true(fabs(json_real_value(json_object_get(q, "precision_at_20")) - 0.25) < EPS);
+    assert_non_null(json_object_get(q, "precision_at_50"));
+    assert_non_null(json_object_get(q, "precision_at_100"));
+    json_decref(o2);
     free(js);
     eval_result_free(&res);
-    /* none asked: nothing sampled, the known-duplicate measures unchanged */
-    o.negatives = 0;
-    eval_result z;
-    assert_int_equal(eval_run(&d, &o, &z, &err), DP_OK);
-    assert_int_equal(z.nneg, 0);
-    assert_true(z.all_high_precision == z.high_precision);
-    eval_result_free(&z);
-    /* training: the sampled negatives enter the set as no-duplicate queries */
-    match_trainset ts = {0};
-    size_t nq = 0;
-    o.negatives = 4;
-    assert_int_equal(eval_collect_trainset(&d, &o, &ts, &nq, &err), DP_OK);
-    assert_int_equal(nq, 10);
-    assert_int_equal(ts.nq, 14);
-    for (size_t q = 0; q < ts.nq; q++) {
-        assert_int_equal(ts.qdup[q], q < 10);
-        assert_true(fabs(ts.qweight[q] - (q < 10 ? 1.0 : 19.0 / 4)) < EPS);
-    }
-    match_trainset_free(&ts);
+    match_model_free(&m);
+    repo_free(&r);
+}
+
+/* Training rows: the queries whose truth links record, their pairs
+ * labelled by it; an item closed as a duplicate without a link leaves its
+ * pairs out; the tracker's link rate counts it. */
+static void test_judgeset(void **state)
+{
+    (void)state;
+    repo r;
+    judgment_repo(&r);
+    item *orphan = &r.items.v[7];   /* T-8: closed as a duplicate, no link */
+    free(orphan->state);
+    orphan->state = xstrdup("closed");
+    orphan->state_reason = xstrdup("Duplicate");
+    eval_data d = data_of(&r);
+    eval_opts o;
+    eval_opts_default(&o);
+    o.threads = 1;
+    match_judgeset js = {0};
+    dp_err err;
+    assert_int_equal(eval_collect_judgeset(&d, &o, match_model_default(), &js, &err), DP_OK);
+    /* triaged queries: T-2, T-4, T-6, T-10 (T-12's link is not truth) */
+    assert_int_equal(js.n, 4);
+    int seen[RELATION_COUNT + 1] = {0};
+    for (size_t i = 0; i < js.n; i++) seen[js.label[i]]++;
+    assert_int_equal(seen[RELATION_DUPLICATE], 1);
+    assert_int_equal(seen[RELATION_RELATED], 2);
+    assert_int_equal(seen[MATCH_LABEL_RELATES], 1);
+    assert_int_equal(js.dup_closed, 1);
+    assert_int_equal(js.dup_closed_linked, 0);
+    match_judgeset_free(&js);
     repo_free(&r);
 }
 
@@ -373,7 +456,8 @@ int main(void)
         cmocka_unit_test(test_truth_csv),
         cmocka_unit_test(test_leakage),
         cmocka_unit_test(test_split_and_determinism),
-        cmocka_unit_test(test_all_queries),
+        cmocka_unit_test(test_judgment),
+        cmocka_unit_test(test_judgeset),
         cmocka_unit_test(test_reports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

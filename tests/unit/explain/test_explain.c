@@ -85,27 +85,54 @@ static int teardown(void **state)
     return 0;
 }
 
-static void explain_with(fx *f, const char *relation, const item_link *links, size_t nlinks,
-                         explain_out *out)
+/* A judgment as the judge would give it: relation rel with probability p
+ * given that they are related at all (0.98). */
+static match_judgment judged(relation_kind rel, double p, const item *q, const item *c)
+{
+    match_judgment jd;
+    memset(&jd, 0, sizeof jd);
+    jd.relation = rel;
+    jd.p_any = rel == RELATION_NONE ? 1 - p : 0.98;
+    jd.p[RELATION_DUPLICATE] = rel == RELATION_DUPLICATE ? jd.p_any * p : jd.p_any * (1 - p);
+    jd.p[RELATION_RELATED] = jd.p_any - jd.p[RELATION_DUPLICATE];
+    jd.p[RELATION_NONE] = 1 - jd.p_any;
+    jd.p_shown = p;
+    jd.confidence = p >= 0.9 ? CONFIDENCE_HIGH : p >= 0.6 ? CONFIDENCE_MEDIUM : CONFIDENCE_LOW;
+    jd.pr_pair = q && c && q->kind != c->kind;
+    if (jd.pr_pair && rel == RELATION_DUPLICATE) jd.relation = RELATION_RELATED;
+    return jd;
+}
+
+static void explain_full(fx *f, uint32_t q, uint32_t c, const match_judgment *jd, const double *jf,
+                         uint32_t canonical, const item_link *links, size_t nlinks, explain_out *out)
 {
     match_hit h;
     memset(&h, 0, sizeof h);
-    h.doc = 0;
-    h.prob = 0.93;
+    h.doc = c;
     h.score = 3.0;
     for (int i = 0; i < FEAT_COUNT; i++) h.feat[i] = 1.0;
-    explain_input in = {.ix = f->ix, .model = match_model_default(), .qdoc = 11, .cdoc = 0,
-                        .hit = &h, .relation = relation, .confidence = "high", .links = links,
-                        .nlinks = nlinks, .now = NOW};
+    match_ctx ctx;
+    match_ctx_init(&ctx, f->ix, match_model_default(), links, nlinks);
+    explain_input in = {.ix = f->ix, .model = match_model_default(), .qdoc = q, .cdoc = c,
+                        .hit = &h, .jd = jd, .jf = jf, .canonical = canonical, .links = links,
+                        .nlinks = nlinks, .now = NOW, .mctx = &ctx};
     explain_pair(&in, out);
+    match_ctx_free(&ctx);
     if (getenv("EXPLAIN_DEBUG")) fprintf(stderr, "%s\n--\n%s\n--\n%s\n", out->reasoning, out->comment, out->value_detail);
+}
+
+static void explain_with(fx *f, relation_kind rel, const item_link *links, size_t nlinks,
+                         explain_out *out)
+{
+    match_judgment jd = judged(rel, 0.93, &f->items[11], &f->items[0]);
+    explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, links, nlinks, out);
 }
 
 static void test_reasoning_signals(void **state)
 {
     fx *f = *state;
     explain_out o;
-    explain_with(f, "duplicate", NULL, 0, &o);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
     assert_non_null(strstr(o.reasoning, "`ConcurrentModificationException`"));
     /* the exception word is in exactly the two planted docs of 12 */
     assert_non_null(strstr(o.reasoning, "in 2 of 12 items"));
@@ -116,7 +143,8 @@ static void test_reasoning_signals(void **state)
     assert_non_null(strstr(o.reasoning, "#120 is an open issue"));
     assert_non_null(strstr(o.reasoning, "#100 is a closed issue"));
     assert_non_null(strstr(o.reasoning, "Filed 295 days apart"));
-    assert_non_null(strstr(o.reasoning, "Model probability of a duplicate: 0.930"));
+    /* the first sentence says what is shown, with the number shown */
+    assert_true(!strncmp(o.reasoning, "Duplicate, high confidence (0.93)", 33));
     assert_int_equal(o.known, 0);
     explain_out_free(&o);
 }
@@ -125,7 +153,7 @@ static void test_reasoning_rare_word(void **state)
 {
     fx *f = *state;
     explain_out o;
-    explain_with(f, "duplicate", NULL, 0, &o);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
     /* words of the shared trace ("frobnicator", "FrobCache", "evict") are in
      * the two planted items only: listed with their document frequency */
     const char *s = strstr(o.reasoning, "Both mention `");
@@ -146,7 +174,7 @@ static void test_links_known(void **state)
     fx *f = *state;
     item_link l = {.src_key = "120", .dst_key = "100", .type = LINK_DUPLICATE, .source = "comment"};
     explain_out o;
-    explain_with(f, "duplicate", &l, 1, &o);
+    explain_with(f, RELATION_DUPLICATE, &l, 1, &o);
     assert_int_equal(o.known, 1);
     assert_non_null(strstr(o.reasoning, "#120 is marked as a duplicate of #100 (in a comment)"));
     double known_value = o.value;
@@ -154,10 +182,10 @@ static void test_links_known(void **state)
 
     l.type = LINK_RELATED;
     l.source = "body";
-    explain_with(f, "duplicate", &l, 1, &o);
+    explain_with(f, RELATION_DUPLICATE, &l, 1, &o);
     assert_int_equal(o.known, 0);
     assert_non_null(strstr(o.reasoning, "#120 refers to #100 (in its description)"));
-    assert_true(o.value > 5 * known_value);   /* known pairs rank low */
+    assert_true(o.value > 4 * known_value);   /* known duplicates rank lowest */
     explain_out_free(&o);
 
     /* the same through a linkset, link stored in the other direction */
@@ -173,9 +201,13 @@ static void test_comment_duplicate(void **state)
 {
     fx *f = *state;
     explain_out o;
-    explain_with(f, "duplicate", NULL, 0, &o);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
     assert_true(strncmp(o.comment, "Duplicate of #100\n", 18) == 0);
-    assert_non_null(strstr(o.comment, "closed as completed"));
+    assert_non_null(strstr(o.comment, "closed as fixed"));
+    assert_non_null(strstr(o.comment, "Please check whether the fix there solves this"));
+    /* on the open report, citing the fixed one */
+    assert_string_equal(o.comment_on, "120");
+    assert_string_equal(o.canonical, "100");
     assert_non_null(strstr(o.comment, "ConcurrentModificationException"));
     explain_out_free(&o);
 }
@@ -184,7 +216,7 @@ static void test_comment_related(void **state)
 {
     fx *f = *state;
     explain_out o;
-    explain_with(f, "related", NULL, 0, &o);
+    explain_with(f, RELATION_RELATED, NULL, 0, &o);
     assert_null(strstr(o.comment, "Duplicate of"));
     assert_true(strncmp(o.comment, "Possibly related: #100", 22) == 0);
     assert_non_null(strstr(o.comment, "Both report `ConcurrentModificationException`"));
@@ -196,7 +228,7 @@ static void test_comment_pull_request(void **state)
     fx *f = *state;
     f->items[0].kind = ITEM_PR;   /* the fixed twin is a pull request */
     explain_out o;
-    explain_with(f, "duplicate", NULL, 0, &o);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
     f->items[0].kind = ITEM_ISSUE;
     assert_null(strstr(o.comment, "Duplicate of"));
     assert_true(strncmp(o.comment, "Possibly addressed by pull request #100", 39) == 0);
@@ -214,28 +246,150 @@ static void test_value_order(void **state)
     mk(&wontfix, "7", "a", "", "closed", "not_planned", NOW - 90 * DAY);
     mk(&old1, "1", "a", "", "closed", "completed", NOW - 2000 * DAY);
     mk(&old2, "2", "a", "", "closed", "completed", NOW - 1900 * DAY);
-    double v_fixed = explain_value(&open_q, &fixed, 0.8, 0, NOW, NULL);
-    double v_open = explain_value(&open_q, &open_c, 0.8, 0, NOW, NULL);
-    double v_wont = explain_value(&open_q, &wontfix, 0.8, 0, NOW, NULL);
-    double v_stale = explain_value(&old2, &old1, 0.8, 0, NOW, NULL);
+    match_judgment dup = judged(RELATION_DUPLICATE, 0.8, &open_q, &fixed);
+    double v_fixed = explain_value(&open_q, &fixed, &dup, 0, NOW, NULL);
+    double v_open = explain_value(&open_q, &open_c, &dup, 0, NOW, NULL);
+    double v_wont = explain_value(&open_q, &wontfix, &dup, 0, NOW, NULL);
+    double v_stale = explain_value(&old2, &old1, &dup, 0, NOW, NULL);
     assert_true(v_fixed > v_open);
     assert_true(v_open > v_wont);
     assert_true(v_wont > v_stale);
+    /* two items closed years ago: nothing left to do */
+    assert_true(v_stale < 0.001 * v_open);
     /* scaled by probability, raised by engagement, cut when known */
-    assert_true(explain_value(&open_q, &fixed, 0.4, 0, NOW, NULL) < v_fixed);
-    assert_true(explain_value(&open_q, &fixed, 0.8, 1, NOW, NULL) < v_stale);
+    match_judgment weak = judged(RELATION_DUPLICATE, 0.4, &open_q, &fixed);
+    assert_true(explain_value(&open_q, &fixed, &weak, 0, NOW, NULL) < v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &dup, 2, NOW, NULL) < 0.1 * v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &dup, 1, NOW, NULL) < 0.5 * v_fixed);
+    /* a possible regression is not "close it, pointing at the fix" */
+    match_judgment reg = judged(RELATION_RELATED, 0.9, &open_q, &fixed);
+    reg.regression = 1;
+    assert_true(explain_value(&open_q, &fixed, &reg, 0, NOW, NULL) < 0.7 * v_fixed);
+    /* related and not related weigh less than a duplicate */
+    match_judgment rel = judged(RELATION_RELATED, 0.8, &open_q, &open_c);
+    match_judgment none = judged(RELATION_NONE, 0.8, &open_q, &open_c);
+    assert_true(explain_value(&open_q, &open_c, &rel, 0, NOW, NULL) < v_open);
+    assert_true(explain_value(&open_q, &open_c, &none, 0, NOW, NULL) <
+                explain_value(&open_q, &open_c, &rel, 0, NOW, NULL));
     open_q.ncomments = 30;
-    assert_true(explain_value(&open_q, &open_c, 0.8, 0, NOW, NULL) > v_open);
+    assert_true(explain_value(&open_q, &open_c, &dup, 0, NOW, NULL) > v_open);
     sbuf d;
     sb_init(&d);
-    double v = explain_value(&open_q, &fixed, 0.5, 0, NOW, &d);
+    double v = explain_value(&open_q, &fixed, &dup, 0, NOW, &d);
     char want[64];
     snprintf(want, sizeof want, "value: %.3f", v);
-    assert_non_null(strstr(d.s, "state (open vs closed as fixed): 3.000"));
+    assert_non_null(strstr(d.s, "stake (open vs closed as fixed): 3.000"));
     assert_non_null(strstr(d.s, want));
     sb_free(&d);
     item *all[] = {&open_q, &fixed, &open_c, &old1, &old2, &wontfix};
     for (size_t i = 0; i < 6; i++) item_free(all[i]);
+}
+
+/* The survivor of a cluster: fixed first, then the oldest open one unless a
+ * newer open one clearly carries the discussion; closed as duplicate last. */
+static void test_canonical(void **state)
+{
+    (void)state;
+    item it[5];
+    mk(&it[0], "1", "a", "", "closed", "duplicate", NOW - 500 * DAY);
+    mk(&it[1], "2", "a", "", "open", NULL, NOW - 400 * DAY);
+    mk(&it[2], "3", "a", "", "open", NULL, NOW - 300 * DAY);
+    mk(&it[3], "4", "a", "", "closed", "completed", NOW - 200 * DAY);
+    mk(&it[4], "5", "a", "", "open", NULL, NOW - 100 * DAY);
+    dindex *ix;
+    dp_err err;
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    assert_int_equal(index_build(it, 5, &p, &ix, &err), DP_OK);
+    uint32_t all[] = {0, 1, 2, 3, 4}, open3[] = {1, 2, 4}, dupopen[] = {0, 2};
+    assert_int_equal(explain_canonical(ix, all, 5), 3);       /* the fixed one */
+    assert_int_equal(explain_canonical(ix, open3, 3), 0);     /* the oldest open */
+    assert_int_equal(explain_canonical(ix, dupopen, 2), 1);   /* not the one closed as a duplicate */
+    ((item *)index_item(ix, 4))->ncomments = 12;             /* the newest carries the discussion */
+    assert_int_equal(explain_canonical(ix, open3, 3), 2);
+    index_free(ix);
+    for (int i = 0; i < 5; i++) item_free(&it[i]);
+}
+
+/* Where the comment goes and what it cites: a third canonical item, a
+ * regression, an unmerged pull request, nothing for "not related". */
+static void test_comment_targets(void **state)
+{
+    fx *f = *state;
+    explain_out o;
+    /* two copies of a third item (doc 1): cite it, comment on the newer */
+    match_judgment jd = judged(RELATION_DUPLICATE, 0.95, &f->items[11], &f->items[0]);
+    explain_full(f, 11, 0, &jd, NULL, 1, NULL, 0, &o);
+    assert_true(!strncmp(o.comment, "Duplicate of #101\n", 18));
+    assert_non_null(strstr(o.comment, "This and #100 both look like copies of #101"));
+    assert_string_equal(o.comment_on, "120");
+    assert_string_equal(o.canonical, "101");
+    explain_out_free(&o);
+    /* a possible regression: asks, never "duplicate of" */
+    jd = judged(RELATION_RELATED, 1.0, &f->items[11], &f->items[0]);
+    jd.regression = 1;
+    explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    assert_true(!strncmp(o.comment, "This may be a regression of #100", 32));
+    assert_non_null(strstr(o.comment, "Which version are you running"));
+    assert_non_null(strstr(o.reasoning, "possible regression"));
+    assert_string_equal(o.comment_on, "120");
+    assert_null(o.canonical);
+    explain_out_free(&o);
+    /* not related: nothing to post */
+    jd = judged(RELATION_NONE, 0.9, &f->items[11], &f->items[0]);
+    explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    assert_string_equal(o.comment, "");
+    assert_null(o.comment_on);
+    explain_out_free(&o);
+    /* a pull request closed without being merged fixed nothing */
+    f->items[0].kind = ITEM_PR;
+    jd = judged(RELATION_RELATED, 1.0, &f->items[11], &f->items[0]);
+    explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    f->items[0].kind = ITEM_ISSUE;
+    assert_non_null(strstr(o.comment, "closed without being merged"));
+    assert_null(strstr(o.comment, "check whether it solves"));
+    assert_string_equal(o.comment_on, "120");   /* on the issue */
+    explain_out_free(&o);
+}
+
+/* The judge's evidence in words: opposite titles, a double post, the
+ * query's own words naming the candidate. */
+static void test_judge_reasons(void **state)
+{
+    (void)state;
+    item it[2];
+    mk(&it[0], "HIVE-20577", "Disable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
+       "This has been failing in multiple UT runs", "closed", "Fixed", NOW - 10 * DAY);
+    mk(&it[1], "HIVE-20578", "Enable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
+       "Disabled in HIVE-20577", "open", NULL, NOW - 10 * DAY + 60);
+    it[0].author = xstrdup("vg");
+    it[1].author = xstrdup("vg");
+    fx f2 = {0};
+    f2.items[0] = it[0];
+    f2.items[1] = it[1];
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dp_err err;
+    assert_int_equal(index_build(f2.items, 2, &p, &f2.ix, &err), DP_OK);
+    double jf[JF_COUNT] = {0};
+    jf[JF_OPPOSITE] = 1;
+    jf[JF_MENTION_FOLLOW] = 1;
+    jf[JF_SAME_AUTHOR] = jf[JF_AUTHOR_2H] = jf[JF_AUTHOR_10MIN] = 1;
+    match_judgment jd = judged(RELATION_RELATED, 0.97, &it[1], &it[0]);
+    explain_out o;
+    explain_full(&f2, 1, 0, &jd, jf, UINT32_MAX, NULL, 0, &o);
+    assert_true(!strncmp(o.reasoning, "Related, high confidence (0.97)", 31));
+    assert_non_null(strstr(o.reasoning, "HIVE-20578 names it as its origin"));
+    assert_non_null(strstr(o.reasoning, "\"Disabled in HIVE-20577\""));
+    assert_non_null(strstr(o.reasoning, "opposite actions (\"enable\" / \"disable\")"));
+    assert_non_null(strstr(o.reasoning, "The same person filed both, 1 minute apart"));
+    assert_true(!strncmp(o.comment, "Possibly related: HIVE-20577", 28));
+    explain_out_free(&o);
+    index_free(f2.ix);
+    item_free(&it[0]);
+    item_free(&it[1]);
 }
 
 static void test_jira_ref(void **state)
@@ -257,8 +411,9 @@ static void test_jira_ref(void **state)
     p.threads = 1;
     assert_int_equal(index_build(items, 2, &p, &ix, &err), DP_OK);
     match_hit h = {.doc = 0, .prob = 0.95};
+    match_judgment jd = judged(RELATION_DUPLICATE, 0.95, &a, &b);
     explain_input in = {.ix = ix, .model = match_model_default(), .qdoc = 1, .cdoc = 0, .hit = &h,
-                        .relation = "duplicate", .confidence = "high", .now = NOW};
+                        .jd = &jd, .canonical = UINT32_MAX, .now = NOW};
     explain_out o;
     explain_pair(&in, &o);
     assert_true(strncmp(o.comment, "Duplicate of HIVE-10\n", 21) == 0);
@@ -304,9 +459,12 @@ int main(void)
         cmocka_unit_test(test_reasoning_signals), cmocka_unit_test(test_reasoning_rare_word),
         cmocka_unit_test(test_links_known),       cmocka_unit_test(test_comment_duplicate),
         cmocka_unit_test(test_comment_related),   cmocka_unit_test(test_comment_pull_request),
+        cmocka_unit_test(test_comment_targets),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_value_order),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_judge_reasons),
         cmocka_unit_test(test_jira_ref),
         cmocka_unit_test(test_report),
     };
