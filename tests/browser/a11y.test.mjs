@@ -10,40 +10,12 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch } from './lib.mjs';
+import { makeStore, serve, launch, until, idle, openPair, openIndex } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 const WIDTHS = [1400, 700];
-
-async function until(fn, what, timeout = 5000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const idle = (page) => until(() => page.evaluate(() => document.documentElement.dataset.keys === 'idle' &&
-  !document.querySelector('#view-pair').classList.contains('loading')), 'keys done');
-
-async function openPair(page, base, id) {
-  await page.goto(`${base}/pair/${id}`);
-  await until(async () => (await page.locator('#pane-q .item-title').count()) > 0, `pair ${id}`);
-}
-
-async function openIndex(page, base) {
-  await page.goto(`${base}/`);
-  await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'index');
-}
 
 async function setup() {
   const db = makeStore('a11y.db');

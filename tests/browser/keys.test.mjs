@@ -7,59 +7,23 @@
 // <html data-keys="busy|idle"> while pressed keys are still being acted on.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, request } from './lib.mjs';
+import { makeStore, serve, launch, request, until, idle, shownPair, openPair, openIndex,
+         watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
 const SIZES = [['1400 px', WIDE], ['700 px', NARROW]];
 const API_DELAY_MS = 40;   // the slowed API of the quick tests
 
-async function until(fn, what, timeout = 8000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
-const idle = (page) => until(() => page.evaluate(() => document.documentElement.dataset.keys === 'idle' &&
-  !document.querySelector('#view-pair').classList.contains('loading')), 'keys done');
 const histLen = (page) => page.evaluate(() => history.length);
-const shownPair = (page) => page.evaluate(() => {
-  const m = location.pathname.match(/^\/pair\/(\d+)$/);
-  return m && document.querySelector('#q-link').textContent ? Number(m[1]) : 0;
-});
 
 async function newPage(ctx, viewport, { slow = false } = {}) {
-  const page = await ctx.newPage();
-  await page.setViewportSize(viewport);
-  page.bad = [];
-  page.on('pageerror', (e) => page.bad.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') page.bad.push(`console: ${m.text()}`); });
+  const page = await watchedPage(ctx, viewport);
   // A slow server: every API answer comes API_DELAY_MS late, so quick
   // presses land while the page is still loading.
   if (slow) await page.route('**/api/**', async (route) => { await new Promise((r) => setTimeout(r, API_DELAY_MS)); await route.continue(); });
   return page;
-}
-
-async function openPair(page, base, id) {
-  await page.goto(`${base}/pair/${id}`);
-  await until(async () => (await shownPair(page)) === id, `pair ${id}`);
-  await idle(page);
-}
-
-async function openIndex(page, base) {
-  await page.goto(`${base}/`);
-  await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'index');
-  await idle(page);
 }
 
 // Presses each key and waits for the page before the next.

@@ -4,26 +4,10 @@
 // deep links and history, the narrow layout, and hostile bodies.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch } from './lib.mjs';
+import { makeStore, serve, launch, until, openPair, watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
-
-// Polls fn until it returns a truthy value; fails with `what` after 5 s.
-async function until(fn, what, timeout = 5000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const text = (page, sel) => page.locator(sel).first().innerText();
 const text_ = text;
@@ -35,25 +19,7 @@ const headline = (page) => page.locator('#view-pair .pair-title').evaluate((h) =
 });
 const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
-// A page that records everything that must never happen.
-async function newPage(ctx, viewport = WIDE) {
-  const page = await ctx.newPage();
-  await page.setViewportSize(viewport);
-  page.bad = [];
-  page.on('dialog', (d) => { page.bad.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  page.on('pageerror', (e) => page.bad.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') page.bad.push(`console: ${m.text()}`); });
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
-
-async function openPair(page, base, id, qs = '') {
-  await page.goto(`${base}/pair/${id}${qs}`);
-  await until(async () => (await page.locator('#pane-q .item-title').count()) > 0, `pair ${id}`);
-}
+const newPage = (ctx, viewport = WIDE) => watchedPage(ctx, viewport);
 
 async function waitPairPath(page, re) {
   await until(() => re.test(path(page)), `URL matching ${re}`);
