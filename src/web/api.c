@@ -44,29 +44,45 @@ static void api_error(web_reply *out, int status, const char *msg)
     api_set(out, status, json_pack("{s:s}", "error", msg));
 }
 
+/* A JSON text a reply is made of: owned, or borrowed from the render cache
+ * (the large ones are copied once, into the reply). */
+typedef struct api_text {
+    const char *s;
+    size_t len;
+    char *owned;
+    web_rcache_entry *ref;
+} api_text;
+
+static void api_text_free(api_text *t)
+{
+    free(t->owned);
+    web_rcache_release(web_api_rcache(), t->ref);
+    memset(t, 0, sizeof *t);
+}
+
 /* Replies with the members of obj followed by n more whose values are JSON
- * texts already (texts[i], lens[i]; freed here): obj is encoded and its
- * closing brace gives way to them. obj must not be empty. */
-static void api_set_with(web_reply *out, int status, json_t *obj, const char *const *names, char **texts,
-                         const size_t *lens, size_t n)
+ * texts already (texts[i], freed here): obj is encoded and its closing brace
+ * gives way to them. obj must not be empty. */
+static void api_set_with(web_reply *out, int status, json_t *obj, const char *const *names, api_text *texts,
+                         size_t n)
 {
     char *head = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(obj);
     if (!head) {
-        for (size_t i = 0; i < n; i++) free(texts[i]);
+        for (size_t i = 0; i < n; i++) api_text_free(&texts[i]);
         api_error(out, 500, "encoding failed");
         return;
     }
     size_t hlen = strlen(head) - 1, total = hlen + 2;   /* without its '}'; then '}' and NUL */
-    for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 4 + lens[i];
+    for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 4 + texts[i].len;
     char *body = xmalloc(total), *w = body;   /* sized once: the texts can be large */
     memcpy(w, head, hlen);
     w += hlen;
     for (size_t i = 0; i < n; i++) {
         w += sprintf(w, ",\"%s\":", names[i]);
-        memcpy(w, texts[i], lens[i]);
-        w += lens[i];
-        free(texts[i]);
+        memcpy(w, texts[i].s, texts[i].len);
+        w += texts[i].len;
+        api_text_free(&texts[i]);
     }
     *w++ = '}';
     *w = 0;
@@ -371,17 +387,22 @@ static web_rcache_key render_key(const repo_info *r, int64_t repo_id, const char
 static json_t *render_json(const repo_info *r, int64_t repo_id, const web_rcache_key *k, const char *text)
 {
     web_rcache *rc = web_api_rcache();
+    const char *cached;
     size_t len;
-    char *html = web_rcache_get(rc, k, &len);
-    if (!html) {
+    web_rcache_entry *e = web_rcache_borrow(rc, k, &cached, &len);
+    json_t *j;
+    if (e) {
+        j = json_stringn_nocheck(cached, len);
+        web_rcache_release(rc, e);
+    } else {
         char *raw = render_text(r, repo_id, text ? text : "");
-        html = utf8_repaired(raw, strlen(raw), &len);
+        char *html = utf8_repaired(raw, strlen(raw), &len);
         if (html) free(raw);
         else html = raw, len = strlen(raw);
         web_rcache_put(rc, k, html, len);
+        j = json_stringn_nocheck(html, len);
+        free(html);
     }
-    json_t *j = json_stringn_nocheck(html, len);
-    free(html);
     return j ? j : json_string("");
 }
 
@@ -484,14 +505,13 @@ static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, cons
 }
 
 /* The JSON text of everything the pair page shows about an item, bodies
- * rendered (owned, its length in *len); *found 0 when the store has no such
- * item (the text then says "missing"). The whole text is kept in the render
+ * rendered, in *out; *found 0 when the store has no such item (the text then
+ * says "missing"). The whole text is kept in the render
  * cache under a hash of itself without the HTML (placeholders naming each
  * text's render key instead), so a repeated request skips rendering and
  * encoding the large part; any change to the item, its comments or its
  * labels' colours changes that hash. */
-static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, char **text, size_t *len, int *found,
-                          dp_err *err)
+static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, api_text *out, int *found, dp_err *err)
 {
     full_item f = {0};
     item_init(&f.it);
@@ -506,21 +526,21 @@ static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, char **t
     }
     web_rcache *rc_cache = web_api_rcache();
     web_rcache_key k;
-    char *out = NULL;
+    memset(out, 0, sizeof *out);
     int keyed = f.njobs && json_hash(f.j, &k);   /* a missing item has nothing worth keeping */
-    if (keyed) out = web_rcache_get(rc_cache, &k, len);
-    if (!out) {
+    if (keyed) out->ref = web_rcache_borrow(rc_cache, &k, &out->s, &out->len);
+    if (!out->ref) {
         for (size_t i = 0; i < f.njobs; i++)
             json_object_set_new(f.jobs[i].obj, "body_html", render_json(r, repo_id, &f.jobs[i].key, f.jobs[i].text));
-        out = json_dumps(f.j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-        if (out) {
-            *len = strlen(out);
-            if (keyed) web_rcache_put(rc_cache, &k, out, *len);
+        out->owned = json_dumps(f.j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        if (out->owned) {
+            out->s = out->owned;
+            out->len = strlen(out->owned);
+            if (keyed) web_rcache_put(rc_cache, &k, out->s, out->len);
         }
     }
     full_item_free(&f);
-    if (!out) return dp_fail(err, "JSON encoding failed");
-    *text = out;
+    if (!out->s) return dp_fail(err, "JSON encoding failed");
     return DP_OK;
 }
 
@@ -615,13 +635,12 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     int rc = load_pair(c, id, &p, out, err);
     if (rc != DP_OK) return rc == DP_NOTFOUND ? DP_OK : DP_ERR;
     int64_t prev = 0, next = 0;
-    char *texts[2] = {NULL, NULL};
-    size_t lens[2];
+    api_text texts[2] = {{0}};
     rc = store_pair_neighbors(c->st, &f, id, &prev, &next, err);
-    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.query_key, &texts[0], &lens[0], NULL, err);
-    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.cand_key, &texts[1], &lens[1], NULL, err);
+    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.query_key, &texts[0], NULL, err);
+    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.cand_key, &texts[1], NULL, err);
     if (rc != DP_OK) {
-        free(texts[0]);
+        api_text_free(&texts[0]);
         pair_free(&p);
         return DP_ERR;
     }
@@ -635,7 +654,7 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     json_object_set_new(res, "repo", r ? repo_json(r) : json_null());
     pair_free(&p);
     static const char *const names[2] = {"query", "cand"};
-    api_set_with(out, 200, res, names, texts, lens, 2);
+    api_set_with(out, 200, res, names, texts, 2);
     return DP_OK;
 }
 
@@ -670,17 +689,16 @@ static int api_item(api_ctx *c, const char *repo, const char *key, web_reply *ou
         api_error(out, 404, "no such item");
         return DP_OK;
     }
-    char *text;
-    size_t len;
+    api_text text;
     int found;
-    if (item_full_text(c, rid, key, &text, &len, &found, err) != DP_OK) return DP_ERR;
+    if (item_full_text(c, rid, key, &text, &found, err) != DP_OK) return DP_ERR;
     if (!found) {
-        free(text);
+        api_text_free(&text);
         api_error(out, 404, "no such item");
         return DP_OK;
     }
     static const char *const names[1] = {"item"};
-    api_set_with(out, 200, json_pack("{s:o}", "repo", repo_json(ctx_repo(c, rid))), names, &text, &len, 1);
+    api_set_with(out, 200, json_pack("{s:o}", "repo", repo_json(ctx_repo(c, rid))), names, &text, 1);
     return DP_OK;
 }
 

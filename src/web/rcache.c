@@ -9,18 +9,22 @@
  * entry is never served, and old entries simply age out.
  *
  * Shape: a chained hash table (buckets double as entries grow) threaded on
- * one LRU list; a single mutex, held only to look up, link, unlink and copy
- * -- never while rendering. */
+ * one LRU list; a single mutex, held only to look up, link and unlink --
+ * never while rendering or copying. A borrowed entry is counted; evicting it
+ * only unlinks it, and the last release frees it, so a reader copies a
+ * large text once, straight into its reply, without holding the lock. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "web.h"
 
-typedef struct rc_entry {
+typedef struct web_rcache_entry {
     web_rcache_key key;
-    struct rc_entry *chain;               /* next in the bucket */
-    struct rc_entry *newer, *older;       /* LRU list */
+    struct web_rcache_entry *chain;       /* next in the bucket */
+    struct web_rcache_entry *newer, *older;   /* LRU list */
+    unsigned refs;                        /* borrowers; guarded by the mutex */
+    int evicted;                          /* unlinked: the last release frees it */
     size_t len;
     char html[];                          /* len bytes + NUL */
 } rc_entry;
@@ -94,7 +98,8 @@ static void rc_remove(web_rcache *c, rc_entry *e)
     lru_unlink(c, e);
     c->nentries--;
     c->bytes -= rc_cost(e->len);
-    free(e);
+    if (e->refs) e->evicted = 1;   /* still borrowed */
+    else free(e);
 }
 
 static void rc_grow(web_rcache *c)
@@ -113,23 +118,31 @@ static void rc_grow(web_rcache *c)
     c->nbuckets = n;
 }
 
-char *web_rcache_get(web_rcache *c, const web_rcache_key *k, size_t *len)
+web_rcache_entry *web_rcache_borrow(web_rcache *c, const web_rcache_key *k, const char **html, size_t *len)
 {
     pthread_mutex_lock(&c->mu);
     rc_entry *e = *rc_slot(c, k);
-    char *out = NULL;
     if (e) {
         lru_unlink(c, e);
         lru_push(c, e);
-        out = xmalloc(e->len + 1);
-        memcpy(out, e->html, e->len + 1);
+        e->refs++;
+        *html = e->html;
         *len = e->len;
         c->hits++;
     } else {
         c->misses++;
     }
     pthread_mutex_unlock(&c->mu);
-    return out;
+    return e;
+}
+
+void web_rcache_release(web_rcache *c, web_rcache_entry *e)
+{
+    if (!e) return;
+    pthread_mutex_lock(&c->mu);
+    int gone = --e->refs == 0 && e->evicted;
+    pthread_mutex_unlock(&c->mu);
+    if (gone) free(e);
 }
 
 void web_rcache_put(web_rcache *c, const web_rcache_key *k, const char *html, size_t len)
@@ -137,6 +150,8 @@ void web_rcache_put(web_rcache *c, const web_rcache_key *k, const char *html, si
     if (rc_cost(len) > c->max_bytes / 8) return;   /* one text must not flush the rest */
     rc_entry *e = xmalloc(sizeof *e + len + 1);
     e->key = *k;
+    e->refs = 0;
+    e->evicted = 0;
     e->len = len;
     memcpy(e->html, html, len);
     e->html[len] = 0;

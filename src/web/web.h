@@ -101,15 +101,19 @@ typedef struct web_rcache_key {
     uint64_t lo, hi;
 } web_rcache_key;
 typedef struct web_rcache web_rcache;
+typedef struct web_rcache_entry web_rcache_entry;
 typedef struct web_rcache_info {
     uint64_t hits, misses;
     size_t entries, bytes;
 } web_rcache_info;
 
 web_rcache *web_rcache_new(size_t max_bytes);
-void web_rcache_free(web_rcache *c);      /* NULL ok */
-/* An owned copy of the HTML stored under k (its length in *len), or NULL. */
-char *web_rcache_get(web_rcache *c, const web_rcache_key *k, size_t *len);
+void web_rcache_free(web_rcache *c);      /* NULL ok; nothing may be borrowed */
+/* The text stored under k, borrowed: *html (NUL-terminated) and *len stay
+ * valid, even if the entry is evicted meanwhile, until the returned entry is
+ * given back with web_rcache_release. NULL (nothing set) when k is absent. */
+web_rcache_entry *web_rcache_borrow(web_rcache *c, const web_rcache_key *k, const char **html, size_t *len);
+void web_rcache_release(web_rcache *c, web_rcache_entry *e);   /* NULL ok */
 /* Stores a copy of html[0..len) under k (a key already present is kept). */
 void web_rcache_put(web_rcache *c, const web_rcache_key *k, const char *html, size_t len);
 void web_rcache_stats(web_rcache *c, web_rcache_info *out);

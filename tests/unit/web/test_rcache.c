@@ -1,5 +1,6 @@
 /* test_rcache.c -- the render cache: hits and misses, the memory bound and
- * its LRU order, oversized texts, and several threads at once. */
+ * its LRU order, oversized texts, borrowed entries that outlive their
+ * eviction, and several threads at once. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +19,17 @@ static void put_str(web_rcache *c, uint64_t n, const char *s)
     web_rcache_put(c, &k, s, strlen(s));
 }
 
-/* The cached text under n, or NULL; caller frees. */
+/* A copy of the cached text under n, or NULL; caller frees. */
 static char *get_str(web_rcache *c, uint64_t n)
 {
     web_rcache_key k = key(n);
+    const char *html;
     size_t len = 0;
-    char *s = web_rcache_get(c, &k, &len);
-    if (s) assert_int_equal(strlen(s), len);
+    web_rcache_entry *e = web_rcache_borrow(c, &k, &html, &len);
+    if (!e) return NULL;
+    assert_int_equal(strlen(html), len);
+    char *s = xstrdup(html);
+    web_rcache_release(c, e);
     return s;
 }
 
@@ -44,8 +49,9 @@ static void test_hit_and_miss(void **state)
     /* a key differing in one half only is another key */
     web_rcache_key k = key(1);
     k.hi ^= 1;
+    const char *html;
     size_t len;
-    assert_null(web_rcache_get(c, &k, &len));
+    assert_null(web_rcache_borrow(c, &k, &html, &len));
     /* putting a key again keeps the first text (same key = same HTML) */
     put_str(c, 1, "<p>other</p>");
     s = get_str(c, 1);
@@ -92,6 +98,37 @@ static void test_bounded_lru(void **state)
     put_str(c, 5000, big);
     assert_null(get_str(c, 5000));
     free(big);
+    web_rcache_free(c);
+}
+
+/* A borrowed text stays valid while the cache evicts it; the last release
+ * frees it (ASan and valgrind would see a use after free or a leak). */
+static void test_borrow_outlives_eviction(void **state)
+{
+    (void)state;
+    web_rcache *c = web_rcache_new(8 << 10);
+    put_str(c, 1, "<p>kept while borrowed</p>");
+    web_rcache_key k = key(1);
+    const char *html, *html2;
+    size_t len, len2;
+    web_rcache_entry *e = web_rcache_borrow(c, &k, &html, &len);
+    web_rcache_entry *e2 = web_rcache_borrow(c, &k, &html2, &len2);
+    assert_non_null(e);
+    assert_ptr_equal(e, e2);
+    char filler[600];
+    memset(filler, 'f', sizeof filler - 1);
+    filler[sizeof filler - 1] = 0;
+    for (uint64_t i = 2; i < 100; i++) put_str(c, i, filler);   /* evicts 1 */
+    assert_null(get_str(c, 1));
+    assert_string_equal(html, "<p>kept while borrowed</p>");
+    assert_int_equal(len, strlen(html));
+    web_rcache_release(c, e);
+    assert_string_equal(html2, "<p>kept while borrowed</p>");
+    web_rcache_release(c, e2);
+    web_rcache_release(c, NULL);
+    web_rcache_info in;
+    web_rcache_stats(c, &in);
+    assert_true(in.bytes <= 8 << 10);
     web_rcache_free(c);
 }
 
@@ -143,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_and_miss),
         cmocka_unit_test(test_bounded_lru),
+        cmocka_unit_test(test_borrow_outlives_eviction),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
