@@ -189,6 +189,13 @@ for (const [size, vp] of SIZES) {
     await quickly(page, ['j', 'Enter', 'j']);
     assert.equal(await shownPair(page), 4, 'row 2 opened (pair 3), then the next pair');
     await page.close();
+    // 2 means nothing on the index, but it comes after Enter: it acts on the pair
+    const slow = await newPage(ctx, vp, { slow: true });
+    await openIndex(slow, base);
+    await quickly(slow, ['Enter', '2']);
+    assert.equal(await shownPair(slow), 1);
+    assert.equal(await slow.evaluate(() => document.querySelector('#panes').dataset.show), 'c');
+    await slow.close();
   });
 
   test(`space, page down/up, home and end scroll the active pane without focusing it (${size})`, async ({ ctx, base }) => {

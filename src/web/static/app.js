@@ -170,6 +170,7 @@ function go(url, replace) {
 // by Back can no longer be written) and in the entry itself (for reload).
 const scrollMemo = new Map();   // entry key -> positions
 let entrySeq = 0;
+let scrollTimer = 0;
 
 function entryKey() {
   let k = history.state && history.state.key;
@@ -206,7 +207,6 @@ function saveScroll() {
 }
 
 // Scroll events: remembered at once, written to the entry when they pause.
-let scrollTimer = 0;
 function scrolled() {
   if (!state.restored) return;   // the view is still being put in place
   scrollMemo.set(state.entry, capture());
