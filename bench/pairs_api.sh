@@ -2,7 +2,7 @@
 # pairs_api.sh -- speed of the review page's pair API (`doppel serve`) on a
 # synthetic store, and of the store paths behind it.
 #
-#   bench/pairs_api.sh [api|store|all] [NPAIRS]      (default: api 100000)
+#   bench/pairs_api.sh [api|store|heavy|all] [NPAIRS]      (default: api 100000)
 #
 #   api    builds doppel and the browser-test fixture, writes a store of
 #          NPAIRS synthetic pairs (+7 hand-made ones), starts `doppel serve`
@@ -12,8 +12,13 @@
 #          CPU time is what to compare). Skipped, with a message, without wrk.
 #   store  builds and runs bench/store_pairs.c: medians of every pair query
 #          and neighbour lookup, for one repository and for all.
+#   heavy  a pair whose items carry many comments (HADOOP-12473 <-> HADOOP-12469:
+#          44 comments, ~100 KB of JSON) against a small one, on a store of
+#          ../shared/data/apache-jira/hadoop.jsonl.gz (imported and analyzed
+#          here, or HEAVY_DB=PATH to reuse one): the render cache's case.
+#          Skipped, with a message, without the data set or wrk.
 #
-# Environment: BUILD (default build/bench), CONNS (32), SECS (10).
+# Environment: BUILD (default build/bench), CONNS (32), SECS (10), HEAVY_DB.
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-api}
@@ -21,7 +26,7 @@ N=${2:-100000}
 BUILD=${BUILD:-build/bench}
 CONNS=${CONNS:-32}
 SECS=${SECS:-10}
-case $what in api|store|all) ;; *) echo "usage: $0 [api|store|all] [NPAIRS]" >&2; exit 2 ;; esac
+case $what in api|store|heavy|all) ;; *) echo "usage: $0 [api|store|heavy|all] [NPAIRS]" >&2; exit 2 ;; esac
 
 make -s -j2 BUILD="$BUILD" "$BUILD/doppel" "$BUILD/tests/browser/fixture"
 
@@ -38,6 +43,9 @@ to_ms() {
     awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) }
            else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }'
 }
+
+# Size of one response body, in bytes.
+wrk_body_size() { python3 -c 'import sys, urllib.request; print(len(urllib.request.urlopen(sys.argv[1]).read()))' "$url$1"; }
 
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -60,17 +68,59 @@ load() {
         "$cpu" "${bad:+  NON-2XX: $bad}"
 }
 
-if [ "$what" != store ]; then
+# Starts `doppel serve` on $1 in the background: sets pid and url.
+start_server() {
+    "$BUILD/doppel" serve --db "$1" --port 0 >"$work/serve.out" 2>"$work/serve.err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q '^http://' "$work/serve.out" && break; sleep 0.1; done
+    url=$(sed -n 's|^\(http://[^/]*\)/$|\1|p' "$work/serve.out" | head -1)
+    [ -n "$url" ] || { cat "$work/serve.err"; exit 1; }
+}
+
+stop_server() {
+    kill "$pid"
+    wait "$pid" || true
+    pid=
+}
+
+if [ "$what" = heavy ] || [ "$what" = all ]; then
+    data=../shared/data/apache-jira/hadoop.jsonl.gz
+    db=${HEAVY_DB:-}
+    if ! command -v wrk >/dev/null; then
+        echo "pairs_api: wrk not found (apt-get install wrk); skipping the heavy-pair benchmark"
+    elif [ -z "$db" ] && [ ! -f "$data" ]; then
+        echo "pairs_api: $data not found; skipping the heavy-pair benchmark"
+    else
+        if [ -z "$db" ]; then
+            db="$work/hadoop.db"
+            "$BUILD/doppel" import --db "$db" "$data" >/dev/null
+            "$BUILD/doppel" analyze --all --db "$db" >/dev/null
+        fi
+        # The pair and, for contrast, the lowest-value pair (a typical small one).
+        ids=$("$BUILD/doppel" pairs --db "$db" --known --limit 0 --json | python3 -c '
+import json, sys
+ps = json.load(sys.stdin)["pairs"]
+heavy = [p["id"] for p in ps if {p["query"], p["candidate"]} == {"HADOOP-12473", "HADOOP-12469"}]
+print(heavy[0] if heavy else "", ps[-1]["id"])')
+        read -r heavy small <<<"$ids"
+        [ -n "$heavy" ] || { echo "pairs_api: no pair HADOOP-12473 <-> HADOOP-12469 in $db"; exit 1; }
+        start_server "$db"
+        bytes=$(wrk_body_size "/api/pairs/$heavy")
+        echo "== HTTP: heavy pair $heavy ($bytes bytes of JSON) vs the lowest-value pair $small;" \
+             "wrk -c $CONNS -t 2 -d ${SECS}s --latency, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+        load "heavy pair (44 comments)" "/api/pairs/$heavy"
+        load "lowest-value pair" "/api/pairs/$small"
+        stop_server
+    fi
+fi
+
+if [ "$what" = api ] || [ "$what" = all ]; then
     if ! command -v wrk >/dev/null; then
         echo "pairs_api: wrk not found (apt-get install wrk); skipping the HTTP benchmark"
     else
         db="$work/pairs.db"
         "$BUILD/tests/browser/fixture" "$db" --pairs "$N"
-        "$BUILD/doppel" serve --db "$db" --port 0 >"$work/serve.out" 2>"$work/serve.err" &
-        pid=$!
-        for _ in $(seq 100); do grep -q '^http://' "$work/serve.out" && break; sleep 0.1; done
-        url=$(sed -n 's|^\(http://[^/]*\)/$|\1|p' "$work/serve.out" | head -1)
-        [ -n "$url" ] || { cat "$work/serve.err"; exit 1; }
+        start_server "$db"
         mid=$((N / 2))
         echo "== HTTP: $N+7 pairs, wrk -c $CONNS -t 2 -d ${SECS}s --latency, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
         load "pair" "/api/pairs/$mid"
@@ -78,13 +128,11 @@ if [ "$what" != store ]; then
         load "list page (limit 100)" "/api/pairs?limit=100"
         load "list page, filtered" "/api/pairs?relation=duplicate&qstate=open&reviewed=0&limit=100"
         load "list page 50 (offset 5000)" "/api/pairs?offset=5000&limit=100"
-        kill "$pid"
-        wait "$pid" || true
-        pid=
+        stop_server
     fi
 fi
 
-if [ "$what" != api ]; then
+if [ "$what" = store ] || [ "$what" = all ]; then
     # The store benchmark links the store and common objects of $BUILD.
     mkdir -p "$BUILD/bench"
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$BUILD/bench/store_pairs" bench/store_pairs.c \

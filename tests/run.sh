@@ -5,7 +5,8 @@
 # 2. unit tests (tests/unit/<module>/test_*.c, cmocka) under the sanitizers;
 # 3. CLI tests (tests/cli/test_*.sh) against the sanitizer binary;
 # 4. browser and API tests (tests/browser/*.test.mjs, node:test driving
-#    Debian's chromium through playwright-core) against the normal binary.
+#    Debian's chromium through playwright-core; axe-core for accessibility)
+#    against the normal binary.
 # Every test program speaks TAP ("ok N - name" / "not ok N - name"); this
 # script adds them up and ends with the line "N passed, N failed".
 set -u
@@ -64,7 +65,7 @@ done
 
 echo "== browser and API tests"
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-    if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then
         (cd tests/browser && npm ci --silent --no-audit --no-fund) >"$log/npm.txt" 2>&1 || cat "$log/npm.txt"
     fi
     for t in tests/browser/*.test.mjs; do

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <xxhash.h>
 
 #include "web.h"
 
@@ -42,12 +44,60 @@ static void api_error(web_reply *out, int status, const char *msg)
     api_set(out, status, json_pack("{s:s}", "error", msg));
 }
 
-/* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
-static json_t *jstr(const char *s)
+/* A JSON text a reply is made of: owned, or borrowed from the render cache
+ * (the large ones are copied once, into the reply). */
+typedef struct api_text {
+    const char *s;
+    size_t len;
+    char *owned;
+    web_rcache_entry *ref;
+} api_text;
+
+static void api_text_free(api_text *t)
 {
-    if (!s) return json_null();
-    size_t n = strlen(s), bad;
-    if (dp_utf8_valid(s, n, &bad)) return json_stringn(s, n);
+    free(t->owned);
+    web_rcache_release(web_api_rcache(), t->ref);
+    memset(t, 0, sizeof *t);
+}
+
+/* Replies with the members of obj followed by n more whose values are JSON
+ * texts already (texts[i], freed here): obj is encoded and its closing brace
+ * gives way to them. obj must not be empty. */
+static void api_set_with(web_reply *out, int status, json_t *obj, const char *const *names, api_text *texts,
+                         size_t n)
+{
+    char *head = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(obj);
+    if (!head) {
+        for (size_t i = 0; i < n; i++) api_text_free(&texts[i]);
+        api_error(out, 500, "encoding failed");
+        return;
+    }
+    size_t hlen = strlen(head) - 1, total = hlen + 2;   /* without its '}'; then '}' and NUL */
+    for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 4 + texts[i].len;
+    char *body = xmalloc(total), *w = body;   /* sized once: the texts can be large */
+    memcpy(w, head, hlen);
+    w += hlen;
+    for (size_t i = 0; i < n; i++) {
+        w += sprintf(w, ",\"%s\":", names[i]);
+        memcpy(w, texts[i].s, texts[i].len);
+        w += texts[i].len;
+        api_text_free(&texts[i]);
+    }
+    *w++ = '}';
+    *w = 0;
+    free(head);
+    out->status = status;
+    out->len = (size_t)(w - body);
+    out->body = body;
+}
+
+/* s[0..n) with each invalid UTF-8 byte replaced by U+FFFD, owned (the
+ * length in *outlen); NULL when s is valid already. */
+static char *utf8_repaired(const char *s, size_t n, size_t *outlen)
+{
+    size_t bad;
+    if (dp_utf8_valid(s, n, &bad)) return NULL;
     sbuf sb;
     sb_init(&sb);
     size_t i = 0;
@@ -60,8 +110,18 @@ static json_t *jstr(const char *s)
         sb_adds(&sb, "\xef\xbf\xbd");
         i += bad + 1;
     }
-    json_t *j = json_stringn(sb_str(&sb), sb.len);
-    sb_free(&sb);
+    *outlen = sb.len;
+    return sb_take(&sb);
+}
+
+/* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
+static json_t *jstr(const char *s)
+{
+    if (!s) return json_null();
+    size_t n = strlen(s), fixed_len;
+    char *fixed = utf8_repaired(s, n, &fixed_len);
+    json_t *j = fixed ? json_stringn_nocheck(fixed, fixed_len) : json_stringn_nocheck(s, n);
+    free(fixed);
     return j ? j : json_string("");
 }
 
@@ -294,69 +354,193 @@ static char *render_text(const repo_info *r, int64_t repo_id, const char *text)
     return html;
 }
 
-/* "comment_list": the first API_MAX_COMMENTS comments, oldest first, bodies
- * rendered; "comment_total": how many the store holds. */
-static int item_comments(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, json_t *j,
-                         dp_err *err)
+static web_rcache *api_rcache;
+static void api_rcache_make(void) { api_rcache = web_rcache_new(WEB_RCACHE_BYTES); }
+
+web_rcache *web_api_rcache(void)
 {
-    comment_vec cv = {0};
-    if (store_comments_load(c->st, repo_id, key, &cv, err) != DP_OK) return DP_ERR;
-    json_t *list = json_array();
-    for (size_t i = 0; i < cv.n && i < API_MAX_COMMENTS; i++) {
-        char *html = render_text(r, repo_id, cv.v[i].body);
-        json_array_append_new(list, json_pack("{s:o,s:o,s:o}", "author", jstr(cv.v[i].author), "created_at",
-                                              jtime(cv.v[i].created_at), "body_html", jstr(html)));
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, api_rcache_make);
+    return api_rcache;
+}
+
+/* The render-cache key of `text`, a body or comment of item `key`: the item,
+ * its updated_at, the text, and everything render_text takes from r. The
+ * small context seeds the hash of the (possibly large) text. */
+static web_rcache_key render_key(const repo_info *r, int64_t repo_id, const char *key, int64_t updated_at,
+                                 const char *text)
+{
+    sbuf ctx;
+    sb_init(&ctx);
+    sb_printf(&ctx, "%lld %lld", (long long)repo_id, (long long)updated_at);
+    const char *parts[] = {r ? r->kind : NULL, r ? r->name : NULL, r ? r->url : NULL, key};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)   /* each NUL-terminated: unambiguous */
+        sb_add(&ctx, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) + 1 : 1);
+    XXH64_hash_t seed = XXH3_64bits(ctx.s, ctx.len);
+    sb_free(&ctx);
+    XXH128_hash_t v = XXH3_128bits_withSeed(text ? text : "", text ? strlen(text) : 0, seed);
+    return (web_rcache_key){v.low64, v.high64};
+}
+
+/* body_html for `text`, whose render-cache key is k: from the cache when
+ * it was rendered before, else rendered and kept. */
+static json_t *render_json(const repo_info *r, int64_t repo_id, const web_rcache_key *k, const char *text)
+{
+    web_rcache *rc = web_api_rcache();
+    const char *cached;
+    size_t len;
+    web_rcache_entry *e = web_rcache_borrow(rc, k, &cached, &len);
+    json_t *j;
+    if (e) {
+        j = json_stringn_nocheck(cached, len);
+        web_rcache_release(rc, e);
+    } else {
+        char *raw = render_text(r, repo_id, text ? text : "");
+        char *html = utf8_repaired(raw, strlen(raw), &len);
+        if (html) free(raw);
+        else html = raw, len = strlen(raw);
+        web_rcache_put(rc, k, html, len);
+        j = json_stringn_nocheck(html, len);
         free(html);
     }
+    return j ? j : json_string("");
+}
+
+static int hash_chunk(const char *buf, size_t n, void *h)
+{
+    return XXH3_128bits_update(h, buf, n) == XXH_OK ? 0 : -1;
+}
+
+/* A 128-bit hash of j's JSON text, without making the text; 0 on failure. */
+static int json_hash(const json_t *j, web_rcache_key *k)
+{
+    XXH3_state_t *h = XXH3_createState();
+    if (!h) return 0;
+    XXH3_128bits_reset(h);
+    int ok = json_dump_callback(j, hash_chunk, h, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0;
+    XXH128_hash_t v = XXH3_128bits_digest(h);
+    XXH3_freeState(h);
+    *k = (web_rcache_key){v.low64, v.high64};
+    return ok;
+}
+
+/* One text of an item whose "body_html" in obj waits to be rendered. */
+typedef struct render_job {
+    json_t *obj;              /* borrowed: an object inside the item's JSON */
+    const char *text;         /* borrowed from the loaded item or comments */
+    web_rcache_key key;
+} render_job;
+
+/* An item as the pair page shows it, being built. */
+typedef struct full_item {
+    item it;
+    comment_vec cv;
+    json_t *j;
+    render_job *jobs;
+    size_t njobs;
+} full_item;
+
+static void full_item_free(full_item *f)
+{
+    item_free(&f->it);
+    comment_vec_free(&f->cv);
+    json_decref(f->j);
+    free(f->jobs);
+}
+
+/* Sets obj's "body_html" to a placeholder naming the text's render key
+ * (so the JSON without HTML still changes whenever the HTML would) and
+ * queues the rendering. */
+static void defer_render(full_item *f, const repo_info *r, int64_t repo_id, const char *key, int64_t updated_at,
+                         json_t *obj, const char *text)
+{
+    render_job *jb = &f->jobs[f->njobs++];
+    jb->obj = obj;
+    jb->text = text;
+    jb->key = render_key(r, repo_id, key, updated_at, text);
+    char hex[40];
+    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)jb->key.hi, (unsigned long long)jb->key.lo);
+    json_object_set_new(obj, "body_html", json_string(hex));
+}
+
+/* Builds f->j: every field the pair page shows, with "comment_list" (the
+ * first API_MAX_COMMENTS comments, oldest first) and "comment_total" (how
+ * many the store holds); the bodies are deferred (defer_render). */
+static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, full_item *f,
+                           dp_err *err)
+{
+    const item *it = &f->it;
+    if (ctx_colors(c, repo_id, err) != DP_OK) return DP_ERR;
+    if (store_comments_load(c->st, repo_id, key, &f->cv, err) != DP_OK) return DP_ERR;
+    size_t ncomments = f->cv.n < API_MAX_COMMENTS ? f->cv.n : API_MAX_COMMENTS;
+    f->jobs = xcalloc(ncomments + 1, sizeof *f->jobs);
+    json_t *j = f->j, *labels = json_array();
+    for (size_t i = 0; i < it->labels.n; i++) {
+        const char *col = ctx_color(c, it->labels.v[i]);
+        json_array_append_new(labels, json_pack("{s:o,s:o}", "name", jstr(it->labels.v[i]), "color",
+                                                col ? json_string(col) : json_null()));
+    }
+    json_object_set_new(j, "labels", labels);
+    json_object_set_new(j, "author", jstr(it->author));
+    json_object_set_new(j, "created_at", jtime(it->created_at));
+    json_object_set_new(j, "updated_at", jtime(it->updated_at));
+    json_object_set_new(j, "closed_at", jtime(it->closed_at));
+    json_object_set_new(j, "comments", json_integer(it->ncomments));
+    json_object_set_new(j, "reactions", json_integer(it->reactions));
+    json_object_set_new(j, "type", jstr(it->type));
+    json_object_set_new(j, "priority", jstr(it->priority));
+    json_object_set_new(j, "components", strvec_json(&it->components));
+    json_object_set_new(j, "versions", strvec_json(&it->versions));
+    defer_render(f, r, repo_id, key, it->updated_at, j, it->body);
+    json_t *list = json_array();
+    for (size_t i = 0; i < ncomments; i++) {
+        const comment *cm = &f->cv.v[i];
+        json_t *cj = json_pack("{s:o,s:o}", "author", jstr(cm->author), "created_at", jtime(cm->created_at));
+        json_array_append_new(list, cj);
+        defer_render(f, r, repo_id, key, cm->updated_at, cj, cm->body);
+    }
     json_object_set_new(j, "comment_list", list);
-    json_object_set_new(j, "comment_total", json_integer((json_int_t)cv.n));
-    comment_vec_free(&cv);
+    json_object_set_new(j, "comment_total", json_integer((json_int_t)f->cv.n));
     return DP_OK;
 }
 
-/* Everything the pair page shows about an item, body rendered. */
-static int item_full(api_ctx *c, int64_t repo_id, const char *key, json_t **out, dp_err *err)
+/* The JSON text of everything the pair page shows about an item, bodies
+ * rendered, in *out; *found 0 when the store has no such item (the text then
+ * says "missing"). The whole text is kept in the render
+ * cache under a hash of itself without the HTML (placeholders naming each
+ * text's render key instead), so a repeated request skips rendering and
+ * encoding the large part; any change to the item, its comments or its
+ * labels' colours changes that hash. */
+static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, api_text *out, int *found, dp_err *err)
 {
-    item it;
-    item_init(&it);
-    int rc = store_item_get(c->st, repo_id, key, &it, err);
+    full_item f = {0};
+    item_init(&f.it);
+    int rc = store_item_get(c->st, repo_id, key, &f.it, err);
     if (rc == DP_ERR) return DP_ERR;
     const repo_info *r = ctx_repo(c, repo_id);
-    json_t *j = item_summary(r, repo_id, key, rc == DP_OK ? &it : NULL);
-    if (rc == DP_OK) {
-        if (ctx_colors(c, repo_id, err) != DP_OK) {
-            json_decref(j);
-            item_free(&it);
-            return DP_ERR;
-        }
-        json_t *labels = json_array();
-        for (size_t i = 0; i < it.labels.n; i++) {
-            const char *col = ctx_color(c, it.labels.v[i]);
-            json_array_append_new(labels, json_pack("{s:o,s:o}", "name", jstr(it.labels.v[i]),
-                                                    "color", col ? json_string(col) : json_null()));
-        }
-        json_object_set_new(j, "labels", labels);
-        json_object_set_new(j, "author", jstr(it.author));
-        json_object_set_new(j, "created_at", jtime(it.created_at));
-        json_object_set_new(j, "updated_at", jtime(it.updated_at));
-        json_object_set_new(j, "closed_at", jtime(it.closed_at));
-        json_object_set_new(j, "comments", json_integer(it.ncomments));
-        json_object_set_new(j, "reactions", json_integer(it.reactions));
-        json_object_set_new(j, "type", jstr(it.type));
-        json_object_set_new(j, "priority", jstr(it.priority));
-        json_object_set_new(j, "components", strvec_json(&it.components));
-        json_object_set_new(j, "versions", strvec_json(&it.versions));
-        char *html = render_text(r, repo_id, it.body);
-        json_object_set_new(j, "body_html", jstr(html));
-        free(html);
-        if (item_comments(c, r, repo_id, key, j, err) != DP_OK) {
-            json_decref(j);
-            item_free(&it);
-            return DP_ERR;
+    f.j = item_summary(r, repo_id, key, rc == DP_OK ? &f.it : NULL);
+    if (found) *found = rc == DP_OK;
+    if (rc == DP_OK && full_item_build(c, r, repo_id, key, &f, err) != DP_OK) {
+        full_item_free(&f);
+        return DP_ERR;
+    }
+    web_rcache *rc_cache = web_api_rcache();
+    web_rcache_key k;
+    memset(out, 0, sizeof *out);
+    int keyed = f.njobs && json_hash(f.j, &k);   /* a missing item has nothing worth keeping */
+    if (keyed) out->ref = web_rcache_borrow(rc_cache, &k, &out->s, &out->len);
+    if (!out->ref) {
+        for (size_t i = 0; i < f.njobs; i++)
+            json_object_set_new(f.jobs[i].obj, "body_html", render_json(r, repo_id, &f.jobs[i].key, f.jobs[i].text));
+        out->owned = json_dumps(f.j, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        if (out->owned) {
+            out->s = out->owned;
+            out->len = strlen(out->owned);
+            if (keyed) web_rcache_put(rc_cache, &k, out->s, out->len);
         }
     }
-    item_free(&it);
-    *out = j;
+    full_item_free(&f);
+    if (!out->s) return dp_fail(err, "JSON encoding failed");
     return DP_OK;
 }
 
@@ -451,12 +635,12 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     int rc = load_pair(c, id, &p, out, err);
     if (rc != DP_OK) return rc == DP_NOTFOUND ? DP_OK : DP_ERR;
     int64_t prev = 0, next = 0;
-    json_t *q = NULL, *cand = NULL;
+    api_text texts[2] = {{0}};
     rc = store_pair_neighbors(c->st, &f, id, &prev, &next, err);
-    if (rc == DP_OK) rc = item_full(c, p.repo_id, p.query_key, &q, err);
-    if (rc == DP_OK) rc = item_full(c, p.repo_id, p.cand_key, &cand, err);
+    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.query_key, &texts[0], NULL, err);
+    if (rc == DP_OK) rc = item_full_text(c, p.repo_id, p.cand_key, &texts[1], NULL, err);
     if (rc != DP_OK) {
-        json_decref(q);
+        api_text_free(&texts[0]);
         pair_free(&p);
         return DP_ERR;
     }
@@ -467,12 +651,12 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     json_object_set_new(pj, "comment_on", jstr(p.comment_on));
     json_object_set_new(pj, "canonical", jstr(p.canonical));
     const repo_info *r = ctx_repo(c, p.repo_id);
-    json_t *res = json_pack("{s:o,s:o,s:o,s:o,s:o}", "pair", pj, "query", q, "cand", cand, "prev",
-                            prev ? json_integer(prev) : json_null(), "next",
+    json_t *res = json_pack("{s:o,s:o,s:o}", "pair", pj, "prev", prev ? json_integer(prev) : json_null(), "next",
                             next ? json_integer(next) : json_null());
     json_object_set_new(res, "repo", r ? repo_json(r) : json_null());
     pair_free(&p);
-    api_set(out, 200, res);
+    static const char *const names[2] = {"query", "cand"};
+    api_set_with(out, 200, res, names, texts, 2);
     return DP_OK;
 }
 
@@ -507,14 +691,16 @@ static int api_item(api_ctx *c, const char *repo, const char *key, web_reply *ou
         api_error(out, 404, "no such item");
         return DP_OK;
     }
-    json_t *j;
-    if (item_full(c, rid, key, &j, err) != DP_OK) return DP_ERR;
-    if (json_is_true(json_object_get(j, "missing"))) {
-        json_decref(j);
+    api_text text;
+    int found;
+    if (item_full_text(c, rid, key, &text, &found, err) != DP_OK) return DP_ERR;
+    if (!found) {
+        api_text_free(&text);
         api_error(out, 404, "no such item");
         return DP_OK;
     }
-    api_set(out, 200, json_pack("{s:o,s:o}", "repo", repo_json(ctx_repo(c, rid)), "item", j));
+    static const char *const names[1] = {"item"};
+    api_set_with(out, 200, json_pack("{s:o}", "repo", repo_json(ctx_repo(c, rid))), names, &text, 1);
     return DP_OK;
 }
 

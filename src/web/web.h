@@ -87,6 +87,42 @@ void web_reply_free(web_reply *r);
 int web_api_handle(store *st, const char *method, const char *path, const web_param *params,
                    size_t nparams, const char *body, size_t len, web_reply *out, dp_err *err);
 
+/* ---- render cache (rcache.c) -------------------------------------------- */
+
+/* Rendered HTML of item bodies and comments, so a pair with many comments
+ * is not rendered again on every request. The key is a 128-bit hash the
+ * caller makes of everything the HTML depends on (the API: repository and
+ * how it renders, item key, updated_at, the text itself), so an edited text
+ * is a different key and stale HTML is never served. Bounded: when the
+ * entries' cost (text plus bookkeeping) passes max_bytes, the least recently
+ * used go; a text costing more than max_bytes / 8 is not kept. Thread-safe:
+ * one mutex, never held while rendering. */
+typedef struct web_rcache_key {
+    uint64_t lo, hi;
+} web_rcache_key;
+typedef struct web_rcache web_rcache;
+typedef struct web_rcache_entry web_rcache_entry;
+typedef struct web_rcache_info {
+    uint64_t hits, misses;
+    size_t entries, bytes;
+} web_rcache_info;
+
+web_rcache *web_rcache_new(size_t max_bytes);
+void web_rcache_free(web_rcache *c);      /* NULL ok; nothing may be borrowed */
+/* The text stored under k, borrowed: *html (NUL-terminated) and *len stay
+ * valid, even if the entry is evicted meanwhile, until the returned entry is
+ * given back with web_rcache_release. NULL (nothing set) when k is absent. */
+web_rcache_entry *web_rcache_borrow(web_rcache *c, const web_rcache_key *k, const char **html, size_t *len);
+void web_rcache_release(web_rcache *c, web_rcache_entry *e);   /* NULL ok */
+/* Stores a copy of html[0..len) under k (a key already present is kept). */
+void web_rcache_put(web_rcache *c, const web_rcache_key *k, const char *html, size_t len);
+void web_rcache_stats(web_rcache *c, web_rcache_info *out);
+
+/* The cache web_api_handle renders through: one per process (the server's
+ * worker threads share it), WEB_RCACHE_BYTES large, made on first use. */
+#define WEB_RCACHE_BYTES ((size_t)32 << 20)
+web_rcache *web_api_rcache(void);
+
 /* ---- server ------------------------------------------------------------- */
 
 typedef struct web_config {

@@ -6,8 +6,10 @@
  *
  * Writes a GitHub repository "acme/widgets" with a handful of hand-made
  * items and pairs (rich markdown, an XSS-laden body, labels with colours,
- * one pair already reviewed, comments: two on #5693, 205 on #5003) and a
- * Jira project "HIVE" with one pair (wiki markup body, one comment). With
+ * one pair already reviewed, comments: two on #5693 of the three the tracker
+ * counts, none of #4606's four, 205 on #5003, whose body is long and starts
+ * with a wide code block) and a Jira project "HIVE" with one pair (wiki
+ * markup body, components and versions, one comment). With
  * --pairs N it adds N synthetic pairs (value below every hand-made pair) over
  * N/5 synthetic items, for paging and latency tests. OUT.db must not exist.
  * Markdown bodies come from DIR (default tests/fixtures/web). */
@@ -45,7 +47,29 @@ typedef struct fx_item {
     const char *state, *reason, *author;
     const char *labels;      /* comma-separated */
     int64_t created, updated;
+    int ncomments;           /* the tracker's count (the store may hold fewer) */
+    const char *components, *versions;   /* comma-separated; Jira */
 } fx_item;
+
+static void split_into(strvec *sv, const char *csv)
+{
+    if (!csv) return;
+    char *ls = xstrdup(csv), *save = NULL;
+    for (char *t = strtok_r(ls, ",", &save); t; t = strtok_r(NULL, ",", &save)) sv_push(sv, t);
+    free(ls);
+}
+
+/* A body that scrolls: a code block wider than any pane, then many lines. */
+static char *long_body(void)
+{
+    sbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, "Startup takes 20 s with 50 plugins. The loader log:\n\n```\nplugin-loader:");
+    for (int i = 0; i < 40; i++) sb_printf(&sb, " step%02d=ok", i);
+    sb_adds(&sb, " END-OF-WIDE-LINE\n```\n\n");
+    for (int i = 1; i <= 120; i++) sb_printf(&sb, "Startup phase %d took %d ms.\n\n", i, 100 + i);
+    return sb_take(&sb);
+}
 
 static void put_item(store *st, int64_t repo, const fx_item *f)
 {
@@ -56,18 +80,17 @@ static void put_item(store *st, int64_t repo, const fx_item *f)
     it.number = atoll(dash ? dash + 1 : f->key);
     it.kind = f->kind;
     it.title = xstrdup(f->title);
-    it.body = f->body[0] == '@' ? body_file(f->body + 1) : xstrdup(f->body);
+    it.body = !strcmp(f->body, "@long") ? long_body() : f->body[0] == '@' ? body_file(f->body + 1) : xstrdup(f->body);
     it.state = xstrdup(f->state);
     it.state_reason = xstrdup(f->reason);
     it.author = xstrdup(f->author);
     it.created_at = f->created;
     it.updated_at = f->updated;
     if (!strcmp(f->state, "closed")) it.closed_at = f->updated;
-    if (f->labels) {
-        char *ls = xstrdup(f->labels), *save = NULL;
-        for (char *t = strtok_r(ls, ",", &save); t; t = strtok_r(NULL, ",", &save)) sv_push(&it.labels, t);
-        free(ls);
-    }
+    it.ncomments = f->ncomments;
+    split_into(&it.labels, f->labels);
+    split_into(&it.components, f->components);
+    split_into(&it.versions, f->versions);
     dp_err err;
     if (store_item_upsert(st, repo, &it, NULL, &err) != DP_OK) die("item", &err);
     item_free(&it);
@@ -108,21 +131,21 @@ static void set_pair(pair *p, const char *q, const char *c, int rank, const char
 
 static const fx_item gh_items[] = {
     {"5693", ITEM_ISSUE, "Crash when opening settings with an empty profile", "@query.md", "open",
-     NULL, "alice", "bug,crash,needs-triage", T0 + 100 * DAY, T0 + 120 * DAY},
+     NULL, "alice", "bug,crash,needs-triage", T0 + 100 * DAY, T0 + 120 * DAY, 3, NULL, NULL},
     {"4606", ITEM_PR, "Fix null profile name crash in settings", "@cand.md", "closed", "completed",
-     "bob", "bug,evil", T0 + 10 * DAY, T0 + 12 * DAY},
+     "bob", "bug,evil", T0 + 10 * DAY, T0 + 12 * DAY, 4, NULL, NULL},
     {"4700", ITEM_ISSUE, "Settings page throws AttributeError", "Same `AttributeError` on strip().",
-     "closed", "not_planned", "carol", "bug", T0 + 20 * DAY, T0 + 40 * DAY},
+     "closed", "not_planned", "carol", "bug", T0 + 20 * DAY, T0 + 40 * DAY, 0, NULL, NULL},
     {"5000", ITEM_ISSUE, "<script>alert('title')</script> payload issue", "@xss.md", "open", NULL,
-     "mallory", "ui", T0 + 50 * DAY, T0 + 51 * DAY},
+     "mallory", "ui", T0 + 50 * DAY, T0 + 51 * DAY, 0, NULL, NULL},
     {"5001", ITEM_ISSUE, "Dark mode toggle resets on restart", "The toggle does not persist.",
-     "open", NULL, "dave", "ui,enhancement", T0 + 60 * DAY, T0 + 61 * DAY},
+     "open", NULL, "dave", "ui,enhancement", T0 + 60 * DAY, T0 + 61 * DAY, 0, NULL, NULL},
     {"5002", ITEM_ISSUE, "Theme preference is not saved", "Preference lost after restart.",
-     "closed", "duplicate", "erin", "ui", T0 + 30 * DAY, T0 + 33 * DAY},
-    {"5003", ITEM_ISSUE, "Slow startup with many plugins", "Startup takes 20 s with 50 plugins.",
-     "open", NULL, "frank", "performance", T0 + 70 * DAY, T0 + 71 * DAY},
+     "closed", "duplicate", "erin", "ui", T0 + 30 * DAY, T0 + 33 * DAY, 0, NULL, NULL},
+    {"5003", ITEM_ISSUE, "Slow startup with many plugins", "@long", "open", NULL, "frank", "performance",
+     T0 + 70 * DAY, T0 + 71 * DAY, 205, NULL, NULL},
     {"5004", ITEM_PR, "Lazy-load plugins at startup", "Loads plugins on first use.", "open", NULL,
-     "grace", "performance", T0 + 72 * DAY, T0 + 73 * DAY},
+     "grace", "performance", T0 + 72 * DAY, T0 + 73 * DAY, 0, NULL, NULL},
 };
 
 static const char *const label_colors[][2] = {
@@ -161,7 +184,7 @@ static void github_repo(store *st, size_t nsynth)
         fx_item f = {key, i % 4 ? ITEM_ISSUE : ITEM_PR, title,
                      "Generated body with `code` and a reference to #5693.", i % 3 ? "open" : "closed",
                      i % 3 ? NULL : "completed", "bot", i % 2 ? "bug" : "ui",
-                     T0 + (int64_t)i * 60, T0 + (int64_t)i * 60 + DAY};
+                     T0 + (int64_t)i * 60, T0 + (int64_t)i * 60 + DAY, 0, NULL, NULL};
         put_item(st, repo, &f);
     }
 
@@ -211,9 +234,9 @@ static void jira_repo(store *st)
     if (store_repo_get(st, "HIVE", 1, "jira", "https://issues.apache.org/jira", &repo, &err))
         die("jira repo", &err);
     fx_item a = {"HIVE-123", ITEM_ISSUE, "Query fails on empty partition", "@jira.wiki", "open",
-                 NULL, "hiveuser", "query", T0, T0 + DAY};
+                 NULL, "hiveuser", "query", T0, T0 + DAY, 1, "Query Processor,Metastore", "3.1.0,4.0.0"};
     fx_item b = {"HIVE-99", ITEM_ISSUE, "NPE when partition is empty", "NPE in planner.", "closed",
-                 "Fixed", "hivedev", "query", T0 - 90 * DAY, T0 - 80 * DAY};
+                 "Fixed", "hivedev", "query", T0 - 90 * DAY, T0 - 80 * DAY, 0, NULL, NULL};
     put_item(st, repo, &a);
     put_item(st, repo, &b);
     put_comment(st, repo, "HIVE-123", "hivedev", "Same as HIVE-99, see {{Driver.run}}:\n* step one\n* step two",

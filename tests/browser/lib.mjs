@@ -97,3 +97,63 @@ export async function launch() {
            '--disable-sync', '--no-first-run'],
   });
 }
+
+// A page of ctx at `viewport` that records everything that must never
+// happen: page.bad (dialogs, uncaught errors, console errors) and
+// window.__csp (CSP violations).
+export async function watchedPage(ctx, viewport) {
+  const page = await ctx.newPage();
+  await page.setViewportSize(viewport);
+  page.bad = [];
+  page.on('dialog', (d) => { page.bad.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('pageerror', (e) => page.bad.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') page.bad.push(`console: ${m.text()}`); });
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+// ---- waiting on the page ---------------------------------------------------
+// Tests wait on the page's own state, never on time.
+
+// Polls fn until it returns a truthy value (which it returns); fails with
+// `what` after `timeout` ms.
+export async function until(fn, what, timeout = 8000) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// Until the keys pressed so far have acted and no pair is loading (the page
+// marks <html data-keys="busy|idle">).
+export const idle = (page) => until(() => page.evaluate(() => document.documentElement.dataset.keys === 'idle' &&
+  !document.querySelector('#view-pair').classList.contains('loading')), 'keys done');
+
+// The id of the pair on screen (0: none).
+export const shownPair = (page) => page.evaluate(() => {
+  const m = location.pathname.match(/^\/pair\/(\d+)$/);
+  return m && document.querySelector('#q-link').textContent ? Number(m[1]) : 0;
+});
+
+export async function openPair(page, base, id, qs = '') {
+  await page.goto(`${base}/pair/${id}${qs}`);
+  await until(async () => (await shownPair(page)) === id && (await page.locator('#pane-q .item-title').count()) > 0, `pair ${id}`);
+  await idle(page);
+}
+
+export async function openIndex(page, base) {
+  await page.goto(`${base}/`);
+  await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'index');
+  await idle(page);
+}

@@ -4,50 +4,22 @@
 // deep links and history, the narrow layout, and hostile bodies.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch } from './lib.mjs';
+import { makeStore, serve, launch, until, openPair, watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
 
-// Polls fn until it returns a truthy value; fails with `what` after 5 s.
-async function until(fn, what, timeout = 5000) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const text = (page, sel) => page.locator(sel).first().innerText();
 const text_ = text;
+// The header as it shows: without the words only screen readers get.
+const headline = (page) => page.locator('#view-pair .pair-title').evaluate((h) => {
+  const c = h.cloneNode(true);
+  for (const e of c.querySelectorAll('.vh')) e.remove();
+  return c.textContent.replace(/\s+/g, ' ').trim();
+});
 const path = (page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
-// A page that records everything that must never happen.
-async function newPage(ctx, viewport = WIDE) {
-  const page = await ctx.newPage();
-  await page.setViewportSize(viewport);
-  page.bad = [];
-  page.on('dialog', (d) => { page.bad.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  page.on('pageerror', (e) => page.bad.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') page.bad.push(`console: ${m.text()}`); });
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return page;
-}
-
-async function openPair(page, base, id, qs = '') {
-  await page.goto(`${base}/pair/${id}${qs}`);
-  await until(async () => (await page.locator('#pane-q .item-title').count()) > 0, `pair ${id}`);
-}
+const newPage = (ctx, viewport = WIDE) => watchedPage(ctx, viewport);
 
 async function waitPairPath(page, re) {
   await until(() => re.test(path(page)), `URL matching ${re}`);
@@ -110,9 +82,13 @@ test('j/k/↓/↑/n/p move the index selection, Enter opens the pair', async ({ 
   await waitPairPath(page, /^\/pair\/1$/);
 });
 
-test('pair header reads "← index  #Q ↔ #C  Relation · confidence · value"', async ({ page }) => {
+test('pair header reads "← index  #Q ↔ Kind #C  Relation · confidence · value"', async ({ page }) => {
   assert.equal(await text(page, '#back'), '← index');
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4606');
+  assert.equal(await headline(page), '#5693 ↔ Pull request #4606');
+  assert.equal(await page.locator('#c-kind').innerText(), 'Pull request');
+  // the h1 says what the keys are, for a screen reader too
+  assert.equal(await page.getByRole('heading', { level: 1, name: 'Query #5693 paired with candidate Pull request #4606' }).count(), 1);
+  assert.equal(await page.title(), '#5693 ↔ Pull request #4606 · doppel');
   assert.equal(await text(page, '#pair-meta'), 'Related · high · value 2.289');
   assert.equal(await page.locator('#q-link').getAttribute('href'), 'https://github.com/acme/widgets/issues/5693');
   assert.equal(await page.locator('#c-link').getAttribute('href'), 'https://github.com/acme/widgets/pull/4606');
@@ -163,7 +139,7 @@ test('j/↓/n next pair and k/↑/p previous pair, URL per pair', async ({ page 
   await waitPairPath(page, /^\/pair\/2$/);
   await page.keyboard.press('p');
   await waitPairPath(page, /^\/pair\/1$/);
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4606');
+  assert.equal(await headline(page), '#5693 ↔ Pull request #4606');
 });
 
 test('the next pair is prefetched: j needs no request', async ({ page }) => {
@@ -197,7 +173,7 @@ test('c copies the exact suggested comment and shows a "copied" toast', async ({
   await page.evaluate(() => navigator.clipboard.writeText('before'));
   await page.keyboard.press('c');
   const toast = page.locator('#toast');
-  await until(async () => (await toast.innerText()) === 'copied' && (await toast.getAttribute('class')).includes('show'), 'toast');
+  await until(async () => (await toast.innerText()) === 'copied: comment for #5693' && (await toast.getAttribute('class')).includes('show'), 'toast');
   assert.equal(await toast.getAttribute('role'), 'status');
   assert.equal(await toast.getAttribute('aria-live'), 'polite');
   const clip = await page.evaluate(() => navigator.clipboard.readText());
@@ -216,7 +192,7 @@ test('copy falls back to execCommand when the Clipboard API is missing', async (
   });
   await openPair(page, base, 3);
   await page.keyboard.press('c');
-  await until(async () => (await page.locator('#toast').innerText()) === 'copied', 'toast');
+  await until(async () => (await page.locator('#toast').innerText()) === 'copied: comment for #5001', 'toast');
   assert.equal(await page.evaluate(() => window.__copied), 'Duplicate of #5002?');
   await page.close();
 });
@@ -342,18 +318,18 @@ test('verdict keys save, show, move on, persist across reload; u undoes', async 
 
 test('deep links, back/forward and reload keep the place', async ({ page, base }) => {
   await openPair(page, base, 4);
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5003 ↔ #5004');
+  assert.equal(await headline(page), '#5003 ↔ Pull request #5004');
   await page.keyboard.press('j');
   await waitPairPath(page, /^\/pair\/5$/);
   await page.goBack();
   await waitPairPath(page, /^\/pair\/4$/);
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5003 ↔ #5004');
+  assert.equal(await headline(page), '#5003 ↔ Pull request #5004');
   await page.goForward();
   await waitPairPath(page, /^\/pair\/5$/);
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4700');
+  assert.equal(await headline(page), '#5693 ↔ Issue #4700');
   await page.reload();
   await waitPairPath(page, /^\/pair\/5$/);
-  assert.equal(await text(page, '#view-pair .pair-title'), '#5693 ↔ #4700');
+  assert.equal(await headline(page), '#5693 ↔ Issue #4700');
   await page.goto(`${base}/pair/99999`);
   await until(async () => (await page.locator('#error').innerText()).includes('no pair 99999'), 'not found message');
   page.bad = page.bad.filter((b) => !b.includes('status of 404'));   // the browser logs the API's 404
@@ -365,7 +341,7 @@ test('Jira keys show without "#"', async ({ page, base }) => {
   const jira = page.locator('#pairs tbody tr', { hasText: 'HIVE-123' });
   assert.ok(!(await jira.innerText()).includes('#HIVE'));
   await jira.click();
-  await until(async () => (await page.locator('#view-pair .pair-title').innerText()) === 'HIVE-123 ↔ HIVE-99', 'jira header');
+  await until(async () => (await headline(page)) === 'HIVE-123 ↔ Issue HIVE-99', 'jira header');
   assert.equal(await page.locator('#q-link').getAttribute('href'), 'https://issues.apache.org/jira/browse/HIVE-123');
 });
 
@@ -538,6 +514,103 @@ test('Jira wiki markup renders as formatting, keys link to items, hostile bits s
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(page.bad, []);
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await page.close();
+});
+
+test('the meta line says how many comments the tracker counts and how many are stored', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 1);
+  assert.equal(await text(page, '#pane-q .comment-count'), '3 comments (2 stored)');
+  assert.equal(await text(page, '#pane-q details.comments summary'), '2 comments');
+  assert.equal(await text(page, '#pane-c .comment-count'), '4 comments on the tracker, none stored');
+  assert.equal(await page.locator('#pane-c details.comments').count(), 0);
+  await openPair(page, base, 4);
+  assert.equal(await text(page, '#pane-q .comment-count'), '205 comments');
+  await openPair(page, base, 2);
+  assert.equal(await page.locator('#pane-q .comment-count').count(), 0, 'no comments anywhere: nothing said');
+  await openPair(page, base, 7);
+  assert.equal(await text(page, '#pane-q .comment-count'), '1 comment');
+  await page.close();
+});
+
+test('labels, Jira components and affected versions are named rows that look different', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 7);
+  const rows = page.locator('#pane-q .chips .chip-group');
+  assert.deepEqual(await rows.locator('.chip-name').allInnerTexts(), ['Labels', 'Components', 'Affects versions']);
+  assert.deepEqual(await page.locator('#pane-q .chip.component').allInnerTexts(), ['Query Processor', 'Metastore']);
+  assert.deepEqual(await page.locator('#pane-q .chip.version').allInnerTexts(), ['3.1.0', '4.0.0']);
+  const look = (sel) => page.locator(sel).first().evaluate((e) => {
+    const s = getComputedStyle(e);
+    return `${s.borderTopStyle} ${s.borderTopColor} ${s.fontFamily} ${s.borderTopLeftRadius}`;
+  });
+  const looks = [await look('#pane-q .label'), await look('#pane-q .chip.component'), await look('#pane-q .chip.version')];
+  assert.equal(new Set(looks).size, 3, `three different looks: ${looks.join(' | ')}`);
+  await page.close();
+});
+
+for (const [size, vp] of [['1400 px', WIDE], ['700 px', NARROW]]) {
+  test(`index titles get room to be read (${size})`, async ({ ctx, base }) => {
+    const page = await newPage(ctx, vp);
+    await page.goto(`${base}/`);
+    await until(async () => (await page.locator('#pairs tbody tr').count()) === 7, 'rows');
+    const titles = await page.locator('#pairs tbody .title').evaluateAll((ts) => ts.map((t) => ({
+      text: t.textContent, width: t.getBoundingClientRect().width,
+      cut: t.scrollWidth > t.clientWidth + 1 || t.scrollHeight > t.clientHeight + 1 })));
+    // a title is whole, or has at least 200 px (~28 characters) a line
+    for (const t of titles) assert.ok(!t.cut || t.width >= 200, `"${t.text}" cut at ${t.width.toFixed(0)} px`);
+    const full = await page.locator('#pairs tbody tr[data-id="1"] td.item-cell .title').first().evaluate((t) => t.scrollHeight <= t.clientHeight + 1 && t.scrollWidth <= t.clientWidth + 1);
+    assert.equal(full, true, 'the first title is shown whole');
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scroll');
+    await page.close();
+  });
+}
+
+test('the reasoning says which item the suggested comment is for', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  // without "comment_on" (the store does not say yet): the query
+  await openPair(page, base, 1);
+  await page.keyboard.press('r');
+  assert.equal(await text(page, '#comment-for'), 'for #5693');
+  assert.equal(await page.locator('#comment-for a').getAttribute('href'), 'https://github.com/acme/widgets/issues/5693');
+  assert.equal(await page.locator('#canonical').isVisible(), false);
+  await openPair(page, base, 7);
+  assert.equal(await text(page, '#comment-for'), 'for HIVE-123');
+  // with "comment_on" and "canonical" in the pair: those
+  await page.route('**/api/pairs/1*', async (route) => {
+    const res = await route.fetch();
+    const d = await res.json();
+    d.pair.comment_on = '4606';
+    d.pair.canonical = '4700';
+    await route.fulfill({ response: res, json: d });
+  });
+  await openPair(page, base, 1);
+  assert.equal(await text(page, '#comment-for'), 'for #4606');
+  assert.equal(await page.locator('#comment-for a').getAttribute('href'), 'https://github.com/acme/widgets/pull/4606');
+  assert.equal(await text(page, '#canonical'), 'Canonical item of this duplicate cluster: #4700');
+  assert.equal(await page.locator('#canonical a').getAttribute('href'), 'https://github.com/acme/widgets/issues/4700');
+  await page.keyboard.press('c');
+  await until(async () => (await text(page, '#toast')) === 'copied: comment for #4606', 'toast names the item');
+  await page.unroute('**/api/pairs/1*');
+  await page.close();
+});
+
+test('the help lists the spec\'s keys in its words and order, then the others', async ({ ctx, base }) => {
+  const page = await newPage(ctx);
+  await openPair(page, base, 1);
+  await page.keyboard.press('?');
+  const tables = page.locator('#help table.keys');
+  assert.equal(await tables.count(), 2);
+  const rows = await tables.first().locator('tr').evaluateAll((trs) => trs.map((tr) => tr.innerText.replace(/\s+/g, ' ').trim()));
+  assert.deepEqual(rows, ['j / ↓ / n next pair', 'k / ↑ / p previous pair', '1 / ← / h query pane', '2 / → / l candidate pane',
+                          'c copy suggested comment', 'r toggle reasoning', 'g i go to index', '? show this help',
+                          'esc close overlays']);
+  assert.equal(await text(page, '#help h3'), 'More keys');
+  const more = await tables.nth(1).innerText();
+  for (const k of ['d', 'e', 'x', 'u', 'space', 'page down', 'home', 'end', 'shift', 'enter', '/'])
+    assert.ok(more.includes(k), `more keys lists ${k}`);
+  await page.keyboard.press('Escape');
   await page.close();
 });
 

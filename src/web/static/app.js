@@ -3,7 +3,12 @@
 // One page, three routes (served by the same HTML so deep links and reload
 // work): "/" the index, "/pair/ID" a pair, "/item/REPO/KEY" an item. The
 // index's filters live in the query string and travel with every pair URL,
-// so next/previous follow the filter and reload keeps the place.
+// so next/previous follow the filter and reload keeps the place. Each
+// history entry remembers its scroll positions, so Back returns to them.
+//
+// Keys act in the order they were pressed: a key that loads something (the
+// next pair, another index page, a verdict) holds the keys after it until
+// its page is on screen (see "key queue").
 //
 // Safety: every string from the store is inserted as text (textContent),
 // except item bodies, which the server rendered with cmark-gfm in safe mode.
@@ -15,6 +20,7 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const FILTER_KEYS = ['relation', 'confidence', 'qstate', 'cstate', 'reviewed', 'label', 'text',
                      'sort', 'repo', 'known'];
 const PAGE = 100;
+const API_TIMEOUT_MS = 20000;
 const VERDICT_NAMES = { duplicate: 'duplicate', related: 'related', not_related: 'not related' };
 const narrow = window.matchMedia('(max-width: 899px)');
 
@@ -25,7 +31,7 @@ const state = {
   rows: [],              // pairs on the current index page
   sel: 0,                // selected row on the index
   lastPairId: 0,         // to select it again when returning to the index
-  pair: null,            // the pair shown (API response)
+  pair: null,            // the pair shown (API response); null while none is
   pane: 'q',
   reasoning: false,
   cache: new Map(),      // cache key -> { data, stale } or { promise }
@@ -33,6 +39,7 @@ const state = {
   gPending: 0,
   indexSeq: 0,
   pairSeq: 0,
+  routed: Promise.resolve(),   // settles when the latest route is on screen
 };
 
 // ---- helpers ---------------------------------------------------------------
@@ -47,6 +54,7 @@ function el(tag, cls, text) {
 async function api(path, opts = {}) {
   const res = await fetch(path, {
     credentials: 'same-origin',
+    signal: AbortSignal.timeout(API_TIMEOUT_MS),   // a stuck request must not hold the keys forever
     ...opts,
     headers: { Accept: 'application/json', ...(opts.headers || {}) },
   });
@@ -80,6 +88,10 @@ const pairUrl = (id) => withQs(`/pair/${id}`, state.filterQs);
 const indexUrl = () => withQs('/', state.filterQs, { offset: state.offset || '' });
 
 function day(iso) { return iso ? iso.slice(0, 10) : '?'; }
+function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
+function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : ''; }
+// "Issue" / "Pull request": the word the header puts before a key.
+function kindWord(it) { return it && it.kind ? cap(it.kind) : ''; }
 
 let toastTimer = 0;
 function toast(msg) {
@@ -88,6 +100,14 @@ function toast(msg) {
   t.classList.add('show');
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => t.classList.remove('show'), 1600);
+}
+
+// Tells screen readers what the keys just did (a polite live region; the
+// same text twice in a row is still read, thanks to the alternating space).
+let announceFlip = false;
+function announce(msg) {
+  announceFlip = !announceFlip;
+  $('#announce').textContent = msg + (announceFlip ? '' : '\u00a0');
 }
 
 function showError(e) {
@@ -116,27 +136,123 @@ function colorClass(hex) {
   return `lc-${hex}`;
 }
 
-// ---- routing ---------------------------------------------------------------
+// ---- routing and history -------------------------------------------------------
 
 function setView(name) {
   state.view = name;
   for (const v of ['index', 'pair', 'item']) $(`#view-${v}`).hidden = v !== name;
 }
 
+// Shows the page of the current URL; the promise settles once it is on screen.
 function route() {
   const u = new URL(location.href);
   state.filterQs = canonicalFilter(u.searchParams);
   state.offset = Math.max(0, parseInt(u.searchParams.get('offset'), 10) || 0);
+  state.entry = entryKey();
+  state.restored = false;
   showError(null);
-  let m;
-  if ((m = u.pathname.match(/^\/pair\/(\d+)$/))) showPair(Number(m[1]));
-  else if ((m = u.pathname.match(/^\/item\/(\d+)\/(.+)$/))) showItem(m[1], decodeURIComponent(m[2]));
-  else showIndex();
+  let m, done;
+  if ((m = u.pathname.match(/^\/pair\/(\d+)$/))) done = showPair(Number(m[1]));
+  else if ((m = u.pathname.match(/^\/item\/(\d+)\/(.+)$/))) done = showItem(m[1], decodeURIComponent(m[2]));
+  else done = showIndex();
+  state.routed = done;
+  return done;
 }
 
 function go(url, replace) {
+  if (!replace) saveScroll();
   history[replace ? 'replaceState' : 'pushState'](null, '', url);
-  route();
+  return route();
+}
+
+// Scroll positions (and which comment lists are open) of the view on
+// screen, per history entry: kept in memory as they change (an entry left
+// by Back can no longer be written) and in the entry itself (for reload).
+const scrollMemo = new Map();   // entry key -> positions
+let entrySeq = 0;
+let scrollTimer = 0;
+
+function entryKey() {
+  let k = history.state && history.state.key;
+  if (!k) {
+    k = `${Date.now().toString(36)}.${++entrySeq}`;
+    history.replaceState({ ...(history.state || {}), key: k }, '');
+  }
+  return k;
+}
+
+function scrollers() {
+  if (state.view === 'pair') return { q: $('#pane-q'), c: $('#pane-c') };
+  if (state.view === 'item') return { i: $('#pane-i') };
+  if (state.view === 'index') return { t: $('#view-index .table-wrap') };
+  return {};
+}
+
+function capture() {
+  const pos = { view: state.view };
+  for (const [k, e] of Object.entries(scrollers())) {
+    const det = $(':scope > .item > details.comments', e);
+    pos[k] = { top: e.scrollTop, open: !!(det && det.open) };
+  }
+  return pos;
+}
+
+function saveScroll() {
+  clearTimeout(scrollTimer);
+  if (!state.view || !state.restored) return;
+  const pos = capture();
+  scrollMemo.set(state.entry, pos);
+  if (scrollMemo.size > 200) scrollMemo.delete(scrollMemo.keys().next().value);
+  if (history.state && history.state.key === state.entry) history.replaceState({ ...history.state, scroll: pos }, '');
+}
+
+// Scroll events: remembered at once, written to the entry when they pause.
+function scrolled() {
+  if (!state.restored) return;   // the view is still being put in place
+  scrollMemo.set(state.entry, capture());
+  clearTimeout(scrollTimer);
+  scrollTimer = setTimeout(saveScroll, 250);
+}
+
+// Puts the view back where its history entry was left; at the top when the
+// entry is new.
+function restoreScroll() {
+  const saved = scrollMemo.get(state.entry) || (history.state && history.state.scroll);
+  const mine = saved && saved.view === state.view ? saved : null;
+  for (const [k, e] of Object.entries(scrollers())) {
+    const p = mine && mine[k];
+    const det = $(':scope > .item > details.comments', e);
+    if (det && p) det.open = !!p.open;
+    e.scrollTop = p ? p.top : 0;
+  }
+  state.restored = true;
+}
+
+// ---- key queue ---------------------------------------------------------------
+
+// Each press becomes one action, run one after the other; an action that
+// returns a promise (a page to load) holds the next until it settles. So
+// ten quick `j` visit ten pairs with one history entry each, and `j d`
+// judges the pair `j` went to. Esc drops what is still waiting.
+const KEY_QUEUE_MAX = 50;
+const keyQueue = [];
+let keysBusy = false;
+
+function enqueue(fn) {
+  if (keyQueue.length >= KEY_QUEUE_MAX) return;
+  keyQueue.push(fn);
+  if (!keysBusy) drainKeys();
+}
+
+async function drainKeys() {
+  keysBusy = true;
+  document.documentElement.dataset.keys = 'busy';
+  while (keyQueue.length) {
+    const fn = keyQueue.shift();
+    try { await fn(); } catch (e) { /* each action reports its own failure */ }
+  }
+  keysBusy = false;
+  document.documentElement.dataset.keys = 'idle';
 }
 
 // ---- index -------------------------------------------------------------------
@@ -148,6 +264,7 @@ function syncForm() {
 
 async function showIndex() {
   setView('index');
+  state.pair = null;
   document.title = 'doppel';
   syncForm();
   const seq = ++state.indexSeq;
@@ -155,6 +272,8 @@ async function showIndex() {
     const d = await api(withQs('/api/pairs', state.filterQs, { offset: state.offset || '', limit: PAGE }));
     if (seq !== state.indexSeq) return;
     renderIndex(d);
+    restoreScroll();
+    announceRow();
   } catch (e) {
     if (seq === state.indexSeq) showError(e);
   }
@@ -186,7 +305,8 @@ function verdictCell(v) {
 
 function renderIndex(d) {
   state.rows = d.pairs;
-  $('#counts').textContent = `${d.total} pair${d.total === 1 ? '' : 's'} · ${d.reviewed} reviewed`;
+  state.total = d.total;
+  $('#counts').textContent = `${plural(d.total, 'pair')} · ${d.reviewed} reviewed`;
   const tb = $('#pairs tbody');
   const frag = document.createDocumentFragment();
   d.pairs.forEach((p, i) => {
@@ -225,29 +345,56 @@ function select(i) {
   rows[i].scrollIntoView({ block: 'nearest' });
 }
 
+// "Row 3 of 7: duplicate, high, value 1.512. #5001 Dark mode … ↔ issue #5002 …"
+function announceRow() {
+  const p = state.rows[state.sel];
+  if (!p) { announce('No pairs match these filters.'); return; }
+  const side = (it) => `${it.display} ${it.missing ? '(not in the store)' : it.title}, ${it.missing ? 'missing' : it.state}`;
+  announce(`Row ${state.offset + state.sel + 1} of ${state.total}: ${p.relation}, ${p.confidence}, value ` +
+           `${p.value.toFixed(3)}. ${side(p.query)} ↔ ${p.cand.kind || ''} ${side(p.cand)}` +
+           `${p.verdict ? `. Verdict: ${VERDICT_NAMES[p.verdict] || p.verdict}` : ''}`);
+}
+
+// Moves the selection by delta rows, across pages; the promise settles once
+// the row is selected (after loading its page, if it is on another).
 function moveSel(delta) {
   const n = state.rows.length;
   const t = state.sel + delta;
   if (t >= n && !$('[data-action="page-next"]').disabled) {
     state.lastPairId = 0;
-    turnPage(PAGE);
-  } else if (t < 0 && state.offset > 0) {
+    return turnPage(PAGE);
+  }
+  if (t < 0 && state.offset > 0) {
     state.lastPairId = 0;
     state.selAfterLoad = 'last';
-    turnPage(-PAGE);
-  } else {
-    select(t);
+    return turnPage(-PAGE);
   }
+  select(t);
+  announceRow();
+  return undefined;
+}
+
+// PageDown / PageUp: a screenful of rows; at the last (first) row, the next
+// (previous) page.
+function pageSel(dir) {
+  const wrap = $('#view-index .table-wrap');
+  const row = $('#pairs tbody tr');
+  const per = row ? Math.max(1, Math.floor(wrap.clientHeight / row.offsetHeight) - 1) : 1;
+  const last = state.rows.length - 1;
+  if ((dir > 0 && state.sel === last) || (dir < 0 && state.sel === 0)) return moveSel(dir);
+  select(Math.max(0, Math.min(last, state.sel + dir * per)));
+  announceRow();
+  return undefined;
 }
 
 function turnPage(delta) {
   state.offset = Math.max(0, state.offset + delta);
-  go(indexUrl());
+  return go(indexUrl());
 }
 
 function openSelected() {
   const p = state.rows[state.sel];
-  if (p) go(pairUrl(p.id));
+  return p ? go(pairUrl(p.id)) : undefined;
 }
 
 let textTimer = 0;
@@ -257,8 +404,10 @@ function filtersChanged(immediate) {
   for (const f of form.elements) if (f.name && f.value.trim()) p.set(f.name, f.value.trim());
   clearTimeout(textTimer);
   const apply = () => {
+    const qs = canonicalFilter(p);
+    if (qs === state.filterQs && state.view === 'index') return;   // nothing changed: keep page and selection
     state.lastPairId = 0;
-    go(withQs('/', canonicalFilter(p)), true);
+    go(withQs('/', qs), true);
   };
   if (immediate) apply(); else textTimer = setTimeout(apply, 250);
 }
@@ -295,6 +444,7 @@ async function showPair(id) {
     renderPair(hit.data);
     if (!hit.stale) { prefetch(hit.data.next); prefetch(hit.data.prev); return; }
   } else {
+    state.pair = null;   // keys wait for this pair, not act on the last one
     $('#view-pair').classList.add('loading');
   }
   try {
@@ -316,8 +466,6 @@ function setLink(a, it) {
   if (it.url) a.href = it.url; else a.removeAttribute('href');
 }
 
-function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : ''; }
-
 function renderVerdict(v) {
   const b = $('#verdict');
   b.hidden = !v;
@@ -327,19 +475,65 @@ function renderVerdict(v) {
     btn.setAttribute('aria-pressed', String(btn.dataset.verdict === v));
 }
 
+// How the page names an item of this pair's repository by its key: the
+// display and link of the query or candidate, else "#N" (GitHub) or the key.
+function itemRef(d, key) {
+  for (const it of [d.query, d.cand]) if (it.key === key) return { display: it.display, url: it.url };
+  const r = d.repo || {};
+  const jira = r.kind === 'jira';
+  const display = !jira && /^\d+$/.test(key) ? `#${key}` : key;
+  let url = null;
+  if (r.url && /^https?:\/\//.test(r.url)) {
+    const base = r.url.replace(/\/$/, '');
+    url = jira ? `${base}/browse/${encodeURIComponent(key)}` : `${base}/issues/${encodeURIComponent(key)}`;
+  }
+  return { display, url };
+}
+
+// The item the suggested comment is meant to be posted on: the pair's
+// "comment_on" when the API names it, else the query.
+function commentTarget(d) {
+  return itemRef(d, d.pair.comment_on || d.pair.query_key);
+}
+
+function refLink(ref) {
+  const a = el('a', 'key', ref.display);
+  if (ref.url) { a.href = ref.url; a.target = '_blank'; a.rel = 'noreferrer noopener'; }
+  return a;
+}
+
+function renderComment(d) {
+  const p = d.pair;
+  const target = commentTarget(d);
+  $('#comment-for').replaceChildren('for ', refLink(target));
+  const can = $('#canonical');
+  const canon = p.canonical && p.canonical !== p.query_key && p.canonical !== p.cand_key ? p.canonical : null;
+  can.hidden = !canon;
+  if (canon) can.replaceChildren('Canonical item of this duplicate cluster: ', refLink(itemRef(d, canon)));
+  $('#comment').textContent = p.suggested_comment || '';
+}
+
+function pairHeadline(d) {
+  return `${d.query.display} ↔ ${kindWord(d.cand)} ${d.cand.display}`.replace(/\s+/g, ' ');
+}
+
 function renderPair(d) {
   const fresh = !state.pair || state.pair.pair.id !== d.pair.id;
   state.pair = d;
   const p = d.pair;
   setLink($('#q-link'), d.query);
   setLink($('#c-link'), d.cand);
+  $('#c-kind').textContent = kindWord(d.cand);
   $('#pair-meta').textContent = `${cap(p.relation)} · ${p.confidence} · value ${p.value.toFixed(3)}`;
   $('#back').href = indexUrl();
   renderVerdict(p.verdict);
   $('[data-action="prev"]').disabled = !d.prev;
   $('[data-action="next"]').disabled = !d.next;
-  document.title = `${d.query.display} ↔ ${d.cand.display} · doppel`;
-  if (!fresh) return;
+  document.title = `${pairHeadline(d)} · doppel`;
+  if (!fresh) {
+    if (!state.restored) restoreScroll();   // the same pair again: its entry's place
+    return;
+  }
   const ev = $('#evidence');
   ev.replaceChildren(...(p.reasoning || '').split('\n').filter(Boolean).map((l) => el('li', '', l)));
   const vt = $('#value-detail tbody');
@@ -349,12 +543,38 @@ function renderPair(d) {
     tr.append(el('td', '', i > 0 ? l.slice(0, i) : l), el('td', 'num', i > 0 ? l.slice(i + 1).trim() : ''));
     return tr;
   }));
-  $('#comment').textContent = p.suggested_comment || '';
+  renderComment(d);
   renderItem($('#pane-q'), 'query', d.query);
   renderItem($('#pane-c'), 'candidate', d.cand);
-  $('#pane-q').scrollTop = 0;
-  $('#pane-c').scrollTop = 0;
   showPane(state.pane, false);
+  restoreScroll();
+  announce(`${pairHeadline(d)}. ${$('#pair-meta').textContent}${p.verdict ? `. Verdict: ${VERDICT_NAMES[p.verdict]}` : ''}`);
+}
+
+// "17 comments", "17 comments (16 stored)", "4 comments on the tracker,
+// none stored": the tracker's count and what the store holds can differ.
+function commentCount(it) {
+  const tracker = it.comments || 0, stored = it.comment_total || 0;
+  if (stored >= tracker) return stored ? plural(stored, 'comment') : '';
+  if (!stored) return `${plural(tracker, 'comment')} on the tracker, none stored`;
+  return `${plural(tracker, 'comment')} (${stored} stored)`;
+}
+
+// Labels, then Jira components and affected versions, each group named so
+// that they can be told apart.
+function renderChips(it) {
+  const box = el('div', 'chips');
+  const group = (name, cls, values, render) => {
+    if (!values || !values.length) return;
+    const g = el('p', `chip-group ${cls}`);
+    g.append(el('span', 'chip-name', name));
+    for (const v of values) g.append(render(v), ' ');
+    box.append(g);
+  };
+  group('Labels', 'labels', it.labels, (l) => el('span', `label ${colorClass(l.color)}`, l.name));
+  group('Components', 'components', it.components, (c) => el('span', 'chip component', c));
+  group('Affects versions', 'versions', it.versions, (v) => el('span', 'chip version', v));
+  return box.childNodes.length ? box : null;
 }
 
 function renderItem(pane, role, it) {
@@ -375,17 +595,13 @@ function renderItem(pane, role, it) {
     meta.append(el('span', '', `opened ${day(it.created_at)}${it.author ? ` by ${it.author}` : ''}`));
     meta.append(el('span', 'sep', '·'), el('span', '', `updated ${day(it.updated_at)}`));
     if (it.closed_at && it.state !== 'open') meta.append(el('span', 'sep', '·'), el('span', '', `closed ${day(it.closed_at)}`));
-    if (it.comments) meta.append(el('span', 'sep', '·'), el('span', '', `${it.comments} comment${it.comments === 1 ? '' : 's'}`));
+    const count = commentCount(it);
+    if (count) meta.append(el('span', 'sep', '·'), el('span', 'comment-count', count));
     for (const [name, v] of [['type', it.type], ['priority', it.priority]])
       if (v) meta.append(el('span', 'sep', '·'), el('span', '', `${name} ${v}`));
     frag.append(meta);
-    const labels = el('p', 'labels');
-    for (const l of it.labels || []) {
-      const s = el('span', `label ${colorClass(l.color)}`, l.name);
-      labels.append(s, ' ');
-    }
-    for (const c of [...(it.components || []), ...(it.versions || [])]) labels.append(el('span', 'label plain', c), ' ');
-    if (labels.childNodes.length) frag.append(labels);
+    const chips = renderChips(it);
+    if (chips) frag.append(chips);
     const body = renderedHtml(it.body_html);
     if (!body.textContent.trim()) body.replaceChildren(el('p', 'muted', 'No description.'));
     frag.append(body);
@@ -393,6 +609,7 @@ function renderItem(pane, role, it) {
     if (comments) frag.append(comments);
   }
   box.replaceChildren(frag);
+  markScrollable(pane);
 }
 
 // A div.md holding server-rendered HTML (cmark-gfm safe-mode output).
@@ -401,6 +618,9 @@ function renderedHtml(html) {
   div.innerHTML = html || '';
   // cmark empties dangerous URLs; an empty href would reload this page.
   for (const img of div.querySelectorAll('img')) if (!img.getAttribute('src')) img.replaceWith(img.alt || '');
+  // Task-list boxes are named by their item's text (they have no <label>).
+  for (const box of div.querySelectorAll('li > input[type="checkbox"]'))
+    box.setAttribute('aria-label', box.parentElement.textContent.trim().slice(0, 120) || 'task');
   for (const a of div.querySelectorAll('a[href]')) {
     const href = a.getAttribute('href');
     if (!href) { a.removeAttribute('href'); continue; }
@@ -411,13 +631,13 @@ function renderedHtml(html) {
   return div;
 }
 
-// The item's comments, collapsed under the body: "N comments".
+// The item's stored comments, collapsed under the body: "N comments".
 function renderComments(it) {
   const list = it.comment_list || [];
   if (!list.length) return null;
   const total = Math.max(it.comment_total || 0, list.length);
   const det = el('details', 'comments');
-  det.append(el('summary', '', `${total} comment${total === 1 ? '' : 's'}`));
+  det.append(el('summary', '', plural(total, 'comment')));
   for (const c of list) {
     const sec = el('section', 'comment-item');
     const head = el('p', 'comment-head');
@@ -430,28 +650,93 @@ function renderComments(it) {
   return det;
 }
 
+// Code blocks and tables wider than their pane can take the focus, so ←/→
+// scroll them (and a screen reader can reach what is cut off).
+function markScrollable(root) {
+  for (const b of root.querySelectorAll('.md pre, .md table')) {
+    if (!b.offsetParent) continue;   // not laid out (a hidden pane): measured when shown
+    const wide = b.scrollWidth > b.clientWidth + 1;
+    if (wide && !b.hasAttribute('tabindex')) {
+      b.tabIndex = 0;
+      b.classList.add('scroll-x');
+      if (!b.hasAttribute('aria-label')) b.setAttribute('aria-label', b.tagName === 'PRE' ? 'code, scrolls sideways' : 'table, scrolls sideways');
+    } else if (!wide && b.classList.contains('scroll-x')) {
+      b.removeAttribute('tabindex');
+      b.removeAttribute('aria-label');
+      b.classList.remove('scroll-x');
+    }
+  }
+}
+
+// The pane keys scroll: the active one of a pair, the only one of an item.
+function activePane() {
+  if (state.view === 'pair') return $(`#pane-${state.pane}`);
+  if (state.view === 'item') return $('#pane-i');
+  return null;
+}
+
+function scrollPane(key, shift) {
+  const pane = activePane();
+  if (!pane) return;
+  const page = Math.max(40, pane.clientHeight - 40);
+  if (key === 'Home') pane.scrollTop = 0;
+  else if (key === 'End') pane.scrollTop = pane.scrollHeight;
+  else pane.scrollTop += (key === 'PageUp' || (key === ' ' && shift)) ? -page : page;
+}
+
+// Shift+←/→: the wide blocks in sight in the active pane move sideways.
+function scrollSideways(dir) {
+  const pane = activePane();
+  if (!pane) return;
+  const view = pane.getBoundingClientRect();
+  for (const b of pane.querySelectorAll('.md pre, .md table')) {
+    if (b.scrollWidth <= b.clientWidth + 1) continue;
+    const r = b.getBoundingClientRect();
+    if (r.bottom <= view.top || r.top >= view.bottom) continue;
+    b.scrollLeft += dir * Math.max(60, Math.round(b.clientWidth * 0.5));
+  }
+}
+
+// Which pane shows (narrow screens: tabs with tab panels) or is active
+// (wide: both show, the active one takes the scroll keys).
 function showPane(which, focus) {
   state.pane = which;
   $('#panes').dataset.show = which;
-  $('#tab-q').setAttribute('aria-selected', String(which === 'q'));
-  $('#tab-c').setAttribute('aria-selected', String(which === 'c'));
+  const tabbed = narrow.matches;
+  for (const w of ['q', 'c']) {
+    const tab = $(`#tab-${w}`), pane = $(`#pane-${w}`), on = w === which;
+    tab.setAttribute('aria-selected', String(on));
+    tab.tabIndex = on ? 0 : -1;
+    pane.classList.toggle('active', on);
+    if (tabbed) {
+      pane.setAttribute('role', 'tabpanel');
+      pane.setAttribute('aria-labelledby', `tab-${w}`);
+    } else {
+      pane.removeAttribute('role');
+      pane.setAttribute('aria-labelledby', `pane-${w}-head`);
+    }
+  }
   const pane = $(`#pane-${which}`);
-  $('#pane-q').classList.toggle('active', which === 'q');
-  $('#pane-c').classList.toggle('active', which === 'c');
+  markScrollable(pane);
   if (focus) pane.focus({ preventScroll: true });
 }
 
 function toggleReasoning(force) {
   state.reasoning = force === undefined ? !state.reasoning : force;
-  $('#reasoning').hidden = !state.reasoning;
-  $('[data-action="reasoning"]').setAttribute('aria-expanded', String(state.reasoning));
+  const panel = $('#reasoning');
+  const btn = $('[data-action="reasoning"]');
+  if (!state.reasoning && panel.contains(document.activeElement)) btn.focus({ preventScroll: true });
+  panel.hidden = !state.reasoning;
+  btn.setAttribute('aria-expanded', String(state.reasoning));
 }
 
-function step(dir) {
+// Next (dir 1) or previous (-1) pair; settles once it is on screen.
+async function step(dir) {
+  await state.routed;
   const d = state.pair;
-  if (!d) return;
+  if (!d || state.view !== 'pair') return;
   const id = dir > 0 ? d.next : d.prev;
-  if (id) go(pairUrl(id));
+  if (id) await go(pairUrl(id));
   else toast(dir > 0 ? 'last pair' : 'first pair');
 }
 
@@ -471,6 +756,7 @@ async function postVerdict(id, verdict) {
 }
 
 async function setVerdict(v) {
+  await state.routed;
   const d = state.pair;
   if (!d) return;
   const id = d.pair.id, old = d.pair.verdict || null;
@@ -485,10 +771,11 @@ async function setVerdict(v) {
   markStale();
   if (state.pair === d) renderVerdict(v);
   toast(`saved: ${VERDICT_NAMES[v]}`);
-  if (d.next && state.pair === d) go(pairUrl(d.next));
+  if (d.next && state.pair === d) await go(pairUrl(d.next));
 }
 
 async function undo() {
+  await state.routed;
   let last = state.undo.pop();
   const cur = state.pair;
   if (!last) {
@@ -508,7 +795,7 @@ async function undo() {
     cur.pair.verdict = last.old;
     renderVerdict(last.old);
   } else {
-    go(pairUrl(last.id));
+    await go(pairUrl(last.id));
   }
 }
 
@@ -531,20 +818,25 @@ async function copyText(text) {
 }
 
 async function copyComment() {
+  await state.routed;
   const d = state.pair;
   if (!d) return;
-  toast(await copyText(d.pair.suggested_comment || '') ? 'copied' : 'copy failed');
+  const ok = await copyText(d.pair.suggested_comment || '');
+  toast(ok ? `copied: comment for ${commentTarget(d).display}` : 'copy failed');
 }
 
 // ---- item ------------------------------------------------------------------
 
 async function showItem(repo, key) {
   setView('item');
+  state.pair = null;
   try {
     const d = await api(`/api/items/${encodeURIComponent(repo)}/${encodeURIComponent(key)}`);
     setLink($('#i-link'), d.item);
+    $('#i-kind').textContent = kindWord(d.item);
     document.title = `${d.item.display} · doppel`;
     renderItem($('#pane-i'), 'item', d.item);
+    restoreScroll();
   } catch (e) {
     showError(e.status === 404 ? { message: `no item ${key}` } : e);
   }
@@ -593,6 +885,15 @@ function typing(t) {
   return t.tagName === 'INPUT' && !['button', 'checkbox', 'radio', 'submit', 'reset'].includes(t.type);
 }
 
+// Esc in a filter field: the search box empties, and the list follows the
+// form at once (no waiting for the typing pause); then the field lets go.
+function escapeFilter(t) {
+  if (!t.closest('#filters')) { t.blur(); return; }
+  if (t.name === 'text' && t.value) t.value = '';
+  filtersChanged(true);
+  t.blur();
+}
+
 const PAIR_KEYS = {
   j: () => step(1), ArrowDown: () => step(1), n: () => step(1),
   k: () => step(-1), ArrowUp: () => step(-1), p: () => step(-1),
@@ -605,14 +906,50 @@ const PAIR_KEYS = {
 const INDEX_KEYS = {
   j: () => moveSel(1), ArrowDown: () => moveSel(1), n: () => moveSel(1),
   k: () => moveSel(-1), ArrowUp: () => moveSel(-1), p: () => moveSel(-1),
+  PageDown: () => pageSel(1), ' ': () => pageSel(1), PageUp: () => pageSel(-1),
+  Home: () => { select(0); announceRow(); }, End: () => { select(state.rows.length - 1); announceRow(); },
   Enter: openSelected, '/': () => $('#filters [name="text"]').focus(),
 };
+const SCROLL_KEYS = new Set([' ', 'PageDown', 'PageUp', 'Home', 'End']);
+
+// The view's action for key k (shift: whether Shift is down), or null.
+function keyAction(k, shift) {
+  if (state.view === 'index') {
+    if (k === ' ' && shift) return () => pageSel(-1);
+    return INDEX_KEYS[k] || null;
+  }
+  if (SCROLL_KEYS.has(k)) return () => scrollPane(k, shift);
+  if (shift && (k === 'ArrowLeft' || k === 'ArrowRight')) return () => scrollSideways(k === 'ArrowLeft' ? -1 : 1);
+  return state.view === 'pair' ? PAIR_KEYS[k] || null : null;
+}
+
+// Keys the focused element handles itself: buttons and links take Enter and
+// Space, <summary> opens on them, a focused wide block scrolls with ←/→,
+// a pane or anything in it scrolls with the scroll keys, tabs move with ←/→.
+function ownKey(t, k) {
+  if (!t || !t.closest) return false;
+  if ((k === 'Enter' || k === ' ') && t.closest('a, button, summary')) return true;
+  if ((k === 'ArrowLeft' || k === 'ArrowRight') && t.closest('.scroll-x')) return true;
+  if (SCROLL_KEYS.has(k) && t.closest('.pane, .reasoning, .dialog')) return true;
+  return false;
+}
+
+function onTabKey(ev) {
+  const k = ev.key;
+  if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(k)) return false;
+  ev.preventDefault();
+  const cur = ev.target.dataset.pane;
+  const to = k === 'Home' ? 'q' : k === 'End' ? 'c' : cur === 'q' ? 'c' : 'q';
+  showPane(to, false);
+  $(`#tab-${to}`).focus();
+  return true;
+}
 
 function onKey(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const k = ev.key;
   if (typing(ev.target)) {
-    if (k === 'Escape') ev.target.blur();
+    if (k === 'Escape') { ev.preventDefault(); escapeFilter(ev.target); }
     return;
   }
   if (helpOpen()) {
@@ -620,19 +957,25 @@ function onKey(ev) {
     else if (k === 'Tab') trapTab(ev);
     return;
   }
+  if (k === 'Escape') {
+    keyQueue.length = 0;
+    if (state.reasoning && state.view === 'pair') { ev.preventDefault(); toggleReasoning(false); }
+    return;
+  }
+  if (ev.target.getAttribute && ev.target.getAttribute('role') === 'tab' && onTabKey(ev)) return;
   if (state.gPending) {
     state.gPending = 0;
-    if (k === 'i') { ev.preventDefault(); go(indexUrl()); return; }
+    if (k === 'i') { ev.preventDefault(); enqueue(() => go(indexUrl())); return; }
   }
   if (k === 'g') { state.gPending = Date.now(); setTimeout(() => { state.gPending = 0; }, 1500); return; }
   if (k === '?') { ev.preventDefault(); openHelp(); return; }
-  if (k === 'Escape') return;
-  const table = state.view === 'pair' ? PAIR_KEYS : state.view === 'index' ? INDEX_KEYS : {};
-  if (k === 'Enter' && ev.target.closest && ev.target.closest('a, button')) return;
-  const fn = table[k];
-  if (!fn) return;
+  if (ownKey(ev.target, k)) return;
+  if (!keyAction(k, ev.shiftKey)) return;
   ev.preventDefault();
-  fn();
+  // Typed ahead: the key acts on the view on screen when its turn comes
+  // (Enter j on the index opens a pair, then goes to the next one).
+  const shift = ev.shiftKey;
+  enqueue(() => { const fn = keyAction(k, shift); return fn ? fn() : undefined; });
 }
 
 // ---- wiring ----------------------------------------------------------------
@@ -643,13 +986,13 @@ function onClick(ev) {
     const a = btn.dataset.action;
     if (a === 'help') openHelp();
     else if (a === 'close-help') closeHelp();
-    else if (a === 'verdict') setVerdict(btn.dataset.verdict);
-    else if (a === 'undo') undo();
+    else if (a === 'verdict') enqueue(() => setVerdict(btn.dataset.verdict));
+    else if (a === 'undo') enqueue(undo);
     else if (a === 'reasoning') toggleReasoning();
-    else if (a === 'copy') copyComment();
-    else if (a === 'prev') step(-1);
-    else if (a === 'next') step(1);
-    else if (a === 'pane') showPane(btn.dataset.pane, true);
+    else if (a === 'copy') enqueue(copyComment);
+    else if (a === 'prev') enqueue(() => step(-1));
+    else if (a === 'next') enqueue(() => step(1));
+    else if (a === 'pane') showPane(btn.dataset.pane, !narrow.matches);
     else if (a === 'page-prev') turnPage(-PAGE);
     else if (a === 'page-next') turnPage(PAGE);
     return;
@@ -671,13 +1014,27 @@ function onClick(ev) {
   }
 }
 
+history.scrollRestoration = 'manual';
+document.documentElement.dataset.keys = 'idle';
 document.addEventListener('keydown', onKey);
 document.addEventListener('click', onClick);
 window.addEventListener('popstate', route);
+window.addEventListener('pagehide', saveScroll);
+for (const e of [$('#pane-q'), $('#pane-c'), $('#pane-i'), $('#view-index .table-wrap')])
+  e.addEventListener('scroll', scrolled, { passive: true });
+// A click or Tab into a pane makes it the active one (the scroll keys' pane).
+for (const w of ['q', 'c']) $(`#pane-${w}`).addEventListener('focusin', () => { if (state.pane !== w) showPane(w, false); });
 $('#filters').addEventListener('submit', (ev) => ev.preventDefault());
 $('#filters').addEventListener('change', (ev) => { if (ev.target.name !== 'text') filtersChanged(true); });
 $('#filters').addEventListener('input', (ev) => { if (ev.target.name === 'text' || ev.target.name === 'label') filtersChanged(false); });
 narrow.addEventListener('change', () => showPane(state.pane, false));
+// Wide blocks inside comments are measured once their list opens.
+document.addEventListener('toggle', (ev) => { if (ev.target.matches && ev.target.matches('details.comments')) markScrollable(ev.target); }, true);
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { const p = activePane(); if (p) markScrollable(p); }, 150);
+});
 
 api('/api/meta').then((m) => {
   const dl = $('#label-list');

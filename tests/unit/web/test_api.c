@@ -181,6 +181,72 @@ static void test_item_and_meta(void **state)
     json_decref(j);
 }
 
+/* The body_html of the query item of pair 1, owned. */
+static char *query_html(fx *f)
+{
+    int st;
+    json_t *j = call(f, "GET", "/api/pairs/1", NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *q = json_object_get(j, "query");
+    sbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, json_string_value(json_object_get(q, "body_html")));
+    json_t *cl = json_object_get(q, "comment_list");
+    for (size_t i = 0; i < json_array_size(cl); i++)
+        sb_adds(&sb, json_string_value(json_object_get(json_array_get(cl, i), "body_html")));
+    json_t *lab = json_array_get(json_object_get(q, "labels"), 0);
+    sb_printf(&sb, "[%s]", json_string_value(json_object_get(lab, "color")));
+    json_decref(j);
+    return sb_take(&sb);
+}
+
+/* Rendered bodies come from the cache the second time, and nothing the
+ * store changes is served stale: not even a comment edited without any
+ * timestamp moving, nor a label's new colour. */
+static void test_render_cache(void **state)
+{
+    fx *f = *state;
+    web_rcache_info a, b;
+    char *first = query_html(f);
+    web_rcache_stats(web_api_rcache(), &a);
+    char *again = query_html(f);
+    web_rcache_stats(web_api_rcache(), &b);
+    assert_string_equal(first, again);
+    assert_int_equal(b.misses, a.misses);
+    assert_true(b.hits > a.hits);
+    dp_err err;
+    item it;
+    item_init(&it);
+    assert_int_equal(store_item_get(f->st, 1, "1", &it, &err), DP_OK);
+    free(it.body);
+    it.body = xstrdup("Edited *body*");
+    it.updated_at += 60;
+    assert_int_equal(store_item_upsert(f->st, 1, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    char *edited = query_html(f);
+    assert_non_null(strstr(edited, "Edited <em>body</em>"));
+    /* a comment, then the same comment edited with no timestamp moving */
+    comment cm = {.id = 77, .item_key = "1", .author = "bob", .body = "A **new** comment",
+                  .created_at = 1700000200, .updated_at = 1700000200};
+    assert_int_equal(store_comment_upsert(f->st, 1, &cm, &err), DP_OK);
+    char *commented = query_html(f);
+    assert_non_null(strstr(commented, "A <strong>new</strong> comment"));
+    cm.body = "A *changed* comment";
+    assert_int_equal(store_comment_upsert(f->st, 1, &cm, &err), DP_OK);
+    char *changed = query_html(f);
+    assert_non_null(strstr(changed, "A <em>changed</em> comment"));
+    assert_null(strstr(changed, "<strong>new</strong>"));
+    assert_int_equal(store_label_color_set(f->st, 1, "bug", "00ff00", &err), DP_OK);
+    char *recoloured = query_html(f);
+    assert_non_null(strstr(recoloured, "[00ff00]"));
+    free(changed);
+    free(first);
+    free(again);
+    free(edited);
+    free(commented);
+    free(recoloured);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_and_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_cache, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
