@@ -211,15 +211,18 @@ static int run(store *st, const train_args *a)
             goto out;
         }
     }
-    if (match_judge_train(&js, NULL, &m, &err) != DP_OK) {
+    int judged = match_judge_train(&js, NULL, &m, &err) == DP_OK;
+    if (!judged) {
         fprintf(stderr, "doppel train: %s: the built-in judge stays in use\n", err.msg);
         m.judge = match_model_default()->judge;
     }
+    size_t jpairs = js.n;
     match_judgeset_free(&js);
     char day[16];
     dp_format_date(m.trained_at, day, sizeof day);
     m.trained_on = xasprintf("%zu known duplicates of %s (calibrated with %zu issues without "
-                             "one), trained %s", total, sb_str(&desc), ts.nq - total, day);
+                             "one; judge %s %zu linked-query pairs), trained %s", total, sb_str(&desc),
+                             ts.nq - total, judged ? "fitted on" : "built-in, too few:", jpairs, day);
     rc = save(st, a, &names, repo_id, &m);
     if (rc == EXIT_OK) {
         if (a->print_c) {

@@ -119,3 +119,15 @@ void link_vec_free(link_vec *vec)
     free(vec->v);
     memset(vec, 0, sizeof *vec);
 }
+
+int item_link_typed(const item_link *l)
+{
+    return l->source && !strncmp(l->source, "jira:", 5);
+}
+
+int item_links_any_typed(const item_link *links, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (item_link_typed(&links[i])) return 1;
+    return 0;
+}

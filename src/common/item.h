@@ -65,6 +65,13 @@ void item_free(item *it);              /* frees fields; leaves it zeroed */
 void item_copy(item *dst, const item *src);   /* deep copy */
 void comment_free(comment *c);
 void item_link_free(item_link *l);
+/* 1 when the tracker itself typed the link (a Jira issue link, source
+ * "jira:<type>"), 0 when it was read from text. On a tracker that types
+ * its links, only those are a maintainer's decision: the ranker's link
+ * features and the ground truth of eval read them alone. */
+int item_link_typed(const item_link *l);
+/* 1 when any of the links is typed (see above). */
+int item_links_any_typed(const item_link *links, size_t n);
 const char *item_kind_name(item_kind k);  /* "issue" / "pull request" */
 int item_is_open(const item *it);
 /* 1 when a closed item was closed as fixed: an issue closed as completed,

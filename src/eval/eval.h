@@ -139,7 +139,8 @@ typedef struct eval_judgment {
     size_t dup_queries, dup_caught[EVAL_LEVELS];    /* twin shown duplicate at >= level */
     size_t rel_queries, rel_caught[EVAL_LEVELS];
     size_t queue_n[3];
-    double queue_at[3];                             /* precision at 20, 50, 100 */
+    double queue_at[3];                             /* precision at 20, 50, 100; value as
+                                                       of each query's filing */
     size_t rbin_n[2][EVAL_BINS];                    /* reliability: [duplicate, related] */
     double rbin_p[2][EVAL_BINS], rbin_true[2][EVAL_BINS];
     eval_pair_note unlinked[EVAL_WORST];            /* most probable duplicates no link confirms */

@@ -116,8 +116,26 @@ typedef struct jjob {
     atomic_size_t next;
     jrow *rows;                 /* MATCH_CALIB_TOP per query */
     unsigned char *nrows;
-    int64_t now;
 } jjob;
+
+/* The value of a pair as the queue showed it when the query was filed:
+ * the query new and open, the candidate as it stood then, no comments yet
+ * (the protocol hides them). */
+static double value_asof(const item *q, const item *c, const match_judgment *jd)
+{
+    item qa = *q, ca = *c;
+    qa.state = "open";
+    qa.state_reason = NULL;
+    qa.closed_at = 0;
+    qa.updated_at = q->created_at;
+    qa.ncomments = qa.reactions = ca.ncomments = ca.reactions = 0;
+    if (!c->closed_at || c->closed_at >= q->created_at) {
+        ca.state = "open";
+        ca.state_reason = NULL;
+        ca.closed_at = 0;
+    }
+    return explain_value(&qa, &ca, jd, &qa, 0, q->created_at, NULL);
+}
 
 static void judge_one(jjob *j, size_t i)
 {
@@ -146,7 +164,7 @@ static void judge_one(jjob *j, size_t i)
         r->rel = (unsigned char)jd.relation;
         r->p_shown = jd.p_shown;
         r->conf = (unsigned char)jd.confidence;
-        r->value = explain_value(qi, ci, &jd, 0, j->now, NULL);
+        r->value = value_asof(qi, ci, &jd);
     }
     j->nrows[i] = (unsigned char)n;
     match_judge_query_free(&jq);
@@ -319,7 +337,7 @@ static const char *truth_name(int t)
 static void dump_rows(FILE *f, const repo_state *rs, const jrow *rows, const unsigned char *nrows,
                       size_t nq)
 {
-    fprintf(f, "repo\tquery\tcand\trank\ttruth\tlink\tq_closed\tc_closed\tshown\tconfidence\tp_none\tp_related\tp_duplicate");
+    fprintf(f, "repo\tquery\tcand\trank\ttruth\tlink\tq_closed\tc_closed\tshown\tconfidence\tvalue\tp_none\tp_related\tp_duplicate");
     for (int k = 0; k < JF_COUNT; k++) fprintf(f, "\t%s", match_jfeature_name((match_jfeature)k));
     fputc('\n', f);
     for (size_t i = 0; i < nq; i++)
@@ -327,12 +345,12 @@ static void dump_rows(FILE *f, const repo_state *rs, const jrow *rows, const uns
             const jrow *r = &rows[i * MATCH_CALIB_TOP + k];
             const char *link = r->why && r->why->source ? r->why->source : "";
             const item *qi = &rs->d->items[r->q], *ci = &rs->d->items[r->c];
-            fprintf(f, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f", rs->d->name,
+            fprintf(f, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f", rs->d->name,
                     qi->key, ci->key, r->rank, truth_name(r->truth), link,
                     item_is_open(qi) ? "open" : qi->state_reason ? qi->state_reason : "closed",
                     item_is_open(ci) ? "open" : ci->state_reason ? ci->state_reason : "closed",
                     relation_name((relation_kind)r->rel),
-                    confidence_name((confidence_level)r->conf), r->p[RELATION_NONE],
+                    confidence_name((confidence_level)r->conf), r->value, r->p[RELATION_NONE],
                     r->p[RELATION_RELATED], r->p[RELATION_DUPLICATE]);
             for (int f2 = 0; f2 < JF_COUNT; f2++) fprintf(f, "\t%.6g", r->jf[f2]);
             fputc('\n', f);
@@ -425,7 +443,6 @@ void eval_judge_run(const repo_state *rs, const match_ctx *ctx, uint32_t first_d
     jjob j = {.rs = rs, .ctx = ctx, .adj = &adj, .queries = qs, .nq = nq};
     j.rows = xcalloc(nq * MATCH_CALIB_TOP + 1, sizeof *j.rows);
     j.nrows = xcalloc(nq + 1, 1);
-    j.now = n ? rs->d->items[n - 1].created_at : 0;   /* the end of the data */
     atomic_store(&j.next, 0);
     dp_run_threads(dp_threads(threads), judge_worker, &j);
     jm->queries = nq;

@@ -74,14 +74,9 @@ uint32_t eval_window_lo(const repo_state *rs, uint32_t qdoc)
     return lo;
 }
 
-static int typed_link(const item_link *l)
-{
-    return l->source && !strncmp(l->source, "jira:", 5);
-}
-
 int eval_link_is_truth(const repo_state *rs, const item_link *l)
 {
-    return !rs->typed || typed_link(l);
+    return !rs->typed || item_link_typed(l);
 }
 
 int eval_is_target(const repo_state *rs, uint32_t qdoc, uint32_t c)
@@ -234,7 +229,7 @@ static int repo_prepare(const eval_data *d, const eval_opts *o, int with_base, r
     for (size_t i = 1; i < d->nitems; i++)
         if (d->items[i].created_at < d->items[i - 1].created_at)
             return dp_fail(err, "%s: items are not sorted by creation time", d->name);
-    for (size_t i = 0; i < d->nlinks && !rs->typed; i++) rs->typed = typed_link(&d->links[i]);
+    rs->typed = item_links_any_typed(d->links, d->nlinks);
     /* the links the protocol reads: the truth ones (shallow copies) */
     rs->links = xmalloc((d->nlinks ? d->nlinks : 1) * sizeof *rs->links);
     for (size_t i = 0; i < d->nlinks; i++)

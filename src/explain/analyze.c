@@ -666,73 +666,54 @@ static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size
     return sort_unique(*cands, ncand);
 }
 
-/* ---- duplicate clusters ------------------------------------------------ */
+/* ---- the canonical item ------------------------------------------------- */
 
-static uint32_t uf_find(uint32_t *p, uint32_t x)
-{
-    while (p[x] != x) {
-        p[x] = p[p[x]];
-        x = p[x];
-    }
-    return x;
-}
-
-static void uf_union(uint32_t *p, uint32_t a, uint32_t b)
-{
-    a = uf_find(p, a);
-    b = uf_find(p, b);
-    if (a != b) p[a > b ? a : b] = a < b ? a : b;
-}
-
-static int strong_duplicate(const cand *c)
-{
-    return c->is_new && c->jd && c->jd->relation == RELATION_DUPLICATE &&
-           c->jd->confidence == CONFIDENCE_HIGH;
-}
-
-/* The canonical item of every fresh duplicate pair. Clusters join the
- * known duplicate links and the pairs judged duplicates with high
- * confidence (weaker ones do not chain clusters together); a weaker pair
- * takes the canonical item of its two items' clusters taken together. */
+/* The canonical item of every fresh duplicate pair: the best of its two
+ * items and of the items the data already marks either of them a
+ * duplicate of ("two copies of a third item" cite the third). Only those
+ * direct links count: chaining judged pairs or long link paths joins
+ * unrelated items into one cluster. */
 static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand)
 {
     size_t n = index_ndocs(co->ix);
-    uint32_t *uf = xmalloc((n ? n : 1) * sizeof *uf);
-    for (size_t d = 0; d < n; d++) uf[d] = (uint32_t)d;
+    /* CSR of "src is a duplicate of dst", by src */
+    size_t *off = xcalloc(n + 1, sizeof *off);
+    int64_t (*e)[2] = xmalloc((co->links.n ? co->links.n : 1) * sizeof *e);
+    size_t ne = 0;
     for (size_t i = 0; i < co->links.n; i++) {
         const item_link *l = &co->links.v[i];
         if (l->type != LINK_DUPLICATE) continue;
         int64_t a = index_find(co->ix, l->src_key), b = index_find(co->ix, l->dst_key);
-        if (a >= 0 && b >= 0) uf_union(uf, (uint32_t)a, (uint32_t)b);
+        if (a < 0 || b < 0 || a == b) continue;
+        e[ne][0] = a;
+        e[ne][1] = b;
+        off[a + 1]++;
+        ne++;
     }
-    for (size_t i = 0; i < ncand; i++)
-        if (strong_duplicate(&cands[i])) uf_union(uf, cands[i].later, cands[i].earlier);
-    /* flatten (every doc points at its root), then members by root (CSR) */
-    for (size_t d = 0; d < n; d++) uf[d] = uf_find(uf, (uint32_t)d);
-    size_t *off = xcalloc(n + 1, sizeof *off);
-    for (size_t d = 0; d < n; d++) off[uf[d] + 1]++;
     for (size_t d = 0; d < n; d++) off[d + 1] += off[d];
-    uint32_t *mem = xmalloc((n ? n : 1) * sizeof *mem);
+    uint32_t *dst = xmalloc((ne ? ne : 1) * sizeof *dst);
     size_t *fill = xmalloc((n ? n : 1) * sizeof *fill);
     memcpy(fill, off, n * sizeof *fill);
-    for (size_t d = 0; d < n; d++) mem[fill[uf[d]]++] = (uint32_t)d;
+    for (size_t i = 0; i < ne; i++) dst[fill[e[i][0]]++] = (uint32_t)e[i][1];
     free(fill);
+    free(e);
     uint32_t *tmp = NULL;
     size_t tcap = 0;
     for (size_t i = 0; i < ncand; i++) {
         cand *c = &cands[i];
         if (!c->is_new || !c->jd || c->jd->relation != RELATION_DUPLICATE) continue;
-        uint32_t ra = uf[c->later], rb = uf[c->earlier];
-        size_t na = off[ra + 1] - off[ra], nb = ra == rb ? 0 : off[rb + 1] - off[rb];
-        if (na + nb > tcap) tmp = xrealloc(tmp, (tcap = na + nb) * sizeof *tmp);
-        memcpy(tmp, mem + off[ra], na * sizeof *tmp);
-        if (nb) memcpy(tmp + na, mem + off[rb], nb * sizeof *tmp);
-        c->canonical = tmp[explain_canonical(co->ix, tmp, na + nb)];
+        size_t want = 2 + (off[c->later + 1] - off[c->later]) + (off[c->earlier + 1] - off[c->earlier]);
+        if (want > tcap) tmp = xrealloc(tmp, (tcap = want) * sizeof *tmp);
+        size_t k = 0;
+        tmp[k++] = c->later;
+        tmp[k++] = c->earlier;
+        for (size_t j = off[c->later]; j < off[c->later + 1]; j++) tmp[k++] = dst[j];
+        for (size_t j = off[c->earlier]; j < off[c->earlier + 1]; j++) tmp[k++] = dst[j];
+        c->canonical = tmp[explain_canonical(co->ix, tmp, k)];
     }
     free(tmp);
-    free(mem);
+    free(dst);
     free(off);
-    free(uf);
 }
 
 /* Explains the fresh pairs in parallel; carried ones are read back from the

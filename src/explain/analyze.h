@@ -10,10 +10,10 @@
  * with high confidence, so the review list is not padded with weak
  * guesses. A pair is unordered and stored once, oriented so that the query
  * is the later item (creation order); when both items found each other the
- * likelier judgment is kept. Duplicate clusters -- known duplicate links
- * and the pairs judged duplicates with high confidence -- get a canonical
- * item (explain_canonical), which each duplicate pair's comment cites and
- * which is never the item the comment asks to close. Pairs already linked
+ * likelier judgment is kept. Each duplicate pair gets a canonical item
+ * (explain_canonical) among its two items and the items the data already
+ * marks either of them a duplicate of: the comment cites it and never asks
+ * to close it. Pairs already linked
  * as duplicates in the data are stored with known = 1 and a twentieth of
  * the value.
  *

@@ -657,6 +657,9 @@ static void say_verdict(ctx *x)
     else if (jd->pr_pair)
         sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
                   jd->p_any);
+    else if (jd->template_twins)
+        sb_printf(&x->rs, ": the titles fill one template with different names, so they are two "
+                          "requests, not one; related at all: %.2f", jd->p_any);
     else if (jd->regression)
         sb_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
                           "duplicate to close; related at all: %.2f", jd->p_any);
@@ -853,8 +856,10 @@ static char *comment_duplicate(ctx *x, const item **on)
     const item *canon = in->canonical != UINT32_MAX ? index_item(in->ix, in->canonical) : NULL;
     if (!canon || (canon != x->q && canon != x->c && in->canonical >= index_ndocs(in->ix))) canon = x->c;
     /* the comment goes on the pair's other member; when neither is the
-     * canonical item, on the newer of the two */
-    *on = canon == x->c ? x->q : canon == x->q ? x->c : x->q;
+     * canonical item, on the one still open (the newer when both are) */
+    if (canon == x->c) *on = x->q;
+    else if (canon == x->q) *on = x->c;
+    else *on = item_is_open(x->c) && !item_is_open(x->q) ? x->c : x->q;
     char cref[64];
     explain_ref(canon->key, cref, sizeof cref);
     sbuf sb;
@@ -871,9 +876,18 @@ static char *comment_duplicate(ctx *x, const item **on)
     add_item_title(&sb, cref, canon);
     add_state_clause(&sb, canon);
     sb_adds(&sb, ".\n\n");
-    if (canon->created_at > (*on)->created_at)
-        sb_printf(&sb, "%s is newer, but the discussion is there (%d comments and reactions against %d).\n\n",
-                  cref, canon->ncomments + canon->reactions, (*on)->ncomments + (*on)->reactions);
+    if (canon->created_at > (*on)->created_at) {   /* never close the older one without saying why */
+        int ca = canon->ncomments + canon->reactions, oa = (*on)->ncomments + (*on)->reactions;
+        if (item_closed_fixed(canon))
+            sb_printf(&sb, "%s is newer, but it is the one that was fixed.\n\n", cref);
+        else if (item_is_open(canon) && !item_is_open(*on))
+            sb_printf(&sb, "%s is newer, but it is the one still open.\n\n", cref);
+        else if (ca > oa)
+            sb_printf(&sb, "%s is newer, but the discussion is there (%d comments and reactions against %d).\n\n",
+                      cref, ca, oa);
+        else
+            sb_printf(&sb, "%s is newer, but the tracker already marks this one as its duplicate.\n\n", cref);
+    }
     add_evidence(&sb, &x->evidence);
     if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");
     else if (item_closed_fixed(canon)) sb_adds(&sb, "Please check whether the fix there solves this for you. ");
@@ -919,15 +933,15 @@ void explain_pair(const explain_input *in, explain_out *out)
     if (x.rs.len && x.rs.s[x.rs.len - 1] == '\n') x.rs.s[--x.rs.len] = '\0';
     out->reasoning = sb_take(&x.rs);
 
-    match_judgment none = {.relation = RELATION_NONE};
-    sbuf vd;
-    sb_init(&vd);
-    out->value = explain_value(x.q, x.c, in->jd ? in->jd : &none, link, in->now, &vd);
-    out->value_detail = sb_take(&vd);
-
     const item *on = NULL;
     out->comment = make_comment(&x, &on);
     out->comment_on = on ? xstrdup(on->key) : NULL;
+
+    match_judgment none = {.relation = RELATION_NONE};
+    sbuf vd;
+    sb_init(&vd);
+    out->value = explain_value(x.q, x.c, in->jd ? in->jd : &none, on, link, in->now, &vd);
+    out->value_detail = sb_take(&vd);
     if (in->jd && in->jd->relation == RELATION_DUPLICATE && !in->jd->pr_pair && !in->jd->regression)
         out->canonical = xstrdup(in->canonical != UINT32_MAX && in->canonical < index_ndocs(in->ix)
                                      ? index_item(in->ix, in->canonical)->key

@@ -12,21 +12,26 @@
  *
  * Value (see explain_value): how much a maintainer gains by acting on the
  * pair now,
- *     value = p * stake * engagement * known
- *   p          the probability of the relation shown (for "not related":
+ *     value = strength * confidence * stake * engagement * known
+ *   strength   how often pairs with this ranking evidence are duplicates
+ *              among all pairs shown (match_judgment.strength): strong
+ *              evidence first, whatever the tracker's linking habits
+ *   confidence the probability of the relation shown (for "not related":
  *              that they are related at all)
- *   stake      duplicate: 3.0 one open, the other closed as fixed (close
- *                  the open one pointing at the fix); 2.0 both open (a
- *                  discussion split in two); 1.5 one open, the other
- *                  closed otherwise
- *              possible regression: 1.5 while the new report is open (ask
+ *   stake      duplicate: 2.0 both open (a discussion split in two: merge
+ *                  them); 1.5 one open, the other closed as fixed (point
+ *                  at the fix -- though a recent fix reported again is as
+ *                  often a recurrence as a duplicate); 1.2 one open, the
+ *                  other closed otherwise
+ *              possible regression: 1.0 while the new report is open (ask
  *                  for the version and the steps, maybe reopen the fix)
- *              related: 0.75 when one is open (link them)
+ *              related: 0.6 when one is open (link them)
  *              not related: 0.1 when one is open
- *              both closed: the open stake of the relation times
- *                  0.3 * exp(-age / 180 days), age = days since the later
- *                  of their last updates -- nothing is left to do on two
- *                  items closed years ago
+ *              both closed, or the item to act on already closed (a
+ *                  duplicate whose copy was closed already): the open
+ *                  stake of the relation times 0.3 * exp(-age / 180 days),
+ *                  age = days since the later of their last updates --
+ *                  nothing is left to do on items closed years ago
  *   engagement 1 + 0.15 * ln(1 + comments + reactions of both)
  *   known      0.05 when the data already links them as duplicates, 0.25
  *              when it links them otherwise (not news), else 1
@@ -81,11 +86,12 @@ void explain_out_free(explain_out *o);
  * the key itself otherwise ("HIVE-123"). Returns buf. */
 const char *explain_ref(const char *key, char *buf, size_t n);
 
-/* The value formula above for the relation shown. link: 0 none, 1 linked
- * otherwise, 2 linked as duplicates. detail (may be NULL) gets the
- * "factor: x.xxx" breakdown appended. */
-double explain_value(const item *q, const item *c, const match_judgment *jd, int link, int64_t now,
-                     sbuf *detail);
+/* The value formula above for the relation shown. act_on: the item the
+ * suggested comment asks to act on (q or c; NULL: the later, q). link: 0
+ * none, 1 linked otherwise, 2 linked as duplicates. detail (may be NULL)
+ * gets the "factor: x.xxx" breakdown appended. */
+double explain_value(const item *q, const item *c, const match_judgment *jd, const item *act_on,
+                     int link, int64_t now, sbuf *detail);
 
 /* Which item of a duplicate cluster survives: the one closed as fixed (or
  * merged), else the open one with the most activity, the oldest on a tie.

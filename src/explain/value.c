@@ -8,11 +8,15 @@
 
 #include "explain.h"
 
-#define V_OPEN_FIXED 3.0     /* duplicate: an open item whose twin was closed as fixed */
+/* Two open items splitting one discussion are the clearest gain: merge
+ * them. A new report whose twin was already fixed is worth a little less:
+ * pointing at the fix closes it, but a recent fix that is reported again
+ * is as often a recurrence or an incomplete fix as a true duplicate. */
 #define V_OPEN_OPEN 2.0      /* duplicate: two open items splitting one discussion */
-#define V_OPEN_CLOSED 1.5    /* duplicate: an open item whose twin was closed otherwise */
-#define V_REGRESSION 1.5     /* a new report of something fixed long ago: ask, maybe reopen */
-#define V_RELATED 0.75       /* related: link them */
+#define V_OPEN_FIXED 1.5     /* duplicate: an open item whose twin was closed as fixed */
+#define V_OPEN_CLOSED 1.2    /* duplicate: an open item whose twin was closed otherwise */
+#define V_REGRESSION 1.0     /* a new report of something fixed long ago: ask, maybe reopen */
+#define V_RELATED 0.6        /* related: link them */
 #define V_NONE 0.1           /* not related: only worth a look when nothing else is left */
 #define V_CLOSED 0.3         /* both closed: this share of the open stake ... */
 #define V_STALE_DAYS 180.0   /* ... decaying with this time constant */
@@ -60,13 +64,15 @@ static double stake(const item *q, const item *c, const match_judgment *jd, cons
     return V_OPEN_CLOSED;
 }
 
-double explain_value(const item *q, const item *c, const match_judgment *jd, int link, int64_t now,
-                     sbuf *detail)
+double explain_value(const item *q, const item *c, const match_judgment *jd, const item *act_on,
+                     int link, int64_t now, sbuf *detail)
 {
     const char *why;
     double s = stake(q, c, jd, &why);
     double decay = 1.0;
-    if (!item_is_open(q) && !item_is_open(c)) {
+    if (!act_on) act_on = q;
+    if ((!item_is_open(q) && !item_is_open(c)) ||
+        (jd->relation == RELATION_DUPLICATE && !item_is_open(act_on))) {
         int64_t t = last_touch(q) > last_touch(c) ? last_touch(q) : last_touch(c);
         double age = now > t && t > 0 ? (double)(now - t) / 86400.0 : 0.0;
         decay = V_CLOSED * exp(-age / V_STALE_DAYS);
@@ -75,13 +81,16 @@ double explain_value(const item *q, const item *c, const match_judgment *jd, int
     if (act < 0) act = 0;
     double e = 1.0 + V_ENGAGE * log1p(act);
     double k = link == 2 ? V_KNOWN_DUP : link == 1 ? V_KNOWN_LINK : 1.0;
-    double p = jd->relation == RELATION_NONE ? jd->p_any : jd->p[jd->relation];
-    if (jd->relation == RELATION_RELATED && (jd->regression || jd->pr_pair)) p = jd->p_any;
+    /* the evidence's strength among all pairs shown, times the confidence
+     * in the relation shown (not related: that they are related at all) */
+    double conf = jd->relation == RELATION_NONE ? jd->p_any : jd->p_shown;
+    double p = jd->strength * conf;
     if (!(p > 0)) p = 0;
     if (p > 1) p = 1;
     double v = p * s * decay * e * k;
     if (detail) {
-        sb_printf(detail, "probability of the relation: %.3f\n", p);
+        sb_printf(detail, "evidence strength: %.3f\n", jd->strength);
+        sb_printf(detail, "confidence in the relation: %.3f\n", conf);
         sb_printf(detail, "stake (%s): %.3f\n", why, s);
         if (decay < 1.0) sb_printf(detail, "both closed, by age: %.3f\n", decay);
         sb_printf(detail, "engagement (%.0f comments+reactions): %.3f\n", act, e);

@@ -134,6 +134,13 @@ typedef enum {
     JF_VERSIONS_DIFFER_COS,   /* ... times cosine: a clone for another release */
     JF_FIXED_SCORE,           /* fixed before * score / 10 */
     JF_OPEN_SCORE,            /* open at filing * score / 10 */
+    JF_AUTHOR_DAY_NEW_TITLE,  /* same author within a day * (1 - title cosine): a
+                                 series of different reports, not a double post */
+    JF_SHARED_TITLE_IDF,      /* the rarest title word both share: idf / log N (low:
+                                 they share only common words) */
+    JF_TITLE_NAME_SWAP,       /* the titles, word for word, differ in one or two words
+                                 on each side and share at least two ("X has missing
+                                 field names" / "Y has missing field names") */
     JF_COUNT
 } match_jfeature;
 const char *match_jfeature_name(match_jfeature f);
@@ -159,7 +166,6 @@ typedef struct match_model {
     double bias;
     double platt_a, platt_b;          /* prob = 1 / (1 + exp(a * score + c * margin + b)) */
     double platt_c;                   /* margin: score minus the best other score of the pool */
-    double thr_duplicate;             /* prob >= this: relation duplicate */
     double thr_high, thr_medium;      /* prob cut-offs for confidence */
     char *trained_on;                 /* description, owned (NULL ok) */
     int64_t trained_at;
@@ -243,13 +249,6 @@ size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uin
 size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
                         size_t k, match_hit *out);
 
-/* Relation and confidence from a probability (static strings). same_kind is
- * 0 for an issue and a pull request: those are never duplicates of each
- * other (the pull request implements or fixes the issue), so the relation is
- * "related" whatever the probability -- the model, trained on issue-only
- * trackers, cannot know that. The confidence is kept. */
-void match_decide(const match_model *m, double prob, int same_kind, const char **relation,
-                  const char **confidence);
 
 /* Features ordered by their contribution w*(x-mean)/scale to this hit's
  * score, largest first; writes up to max feature ids. */
@@ -293,11 +292,14 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
  *     of the two, and the probability shown is that of the relation given
  *     that they are related at all -- p[r] / p_any -- which is what the
  *     tracker's links can confirm or refute (eval measures it so).
- * Two policies: an issue and a pull request are never duplicates (the pull
- * request implements or fixes the issue), and a report of a problem fixed
+ * Three policies: an issue and a pull request are never duplicates (the
+ * pull request implements or fixes the issue); a report of a problem fixed
  * long before (MATCH_REGRESSION_DAYS), or fixed before a later version the
  * report names, is a possible regression -- related, not a duplicate to
- * close; given that they are related at all, both are certain.
+ * close; and two titles that share only common words around a rare name
+ * each ("Add the X dataset" / "Add the Y dataset": one template filled
+ * with two names) are two requests, related at most. Given that they are
+ * related at all, the first two are certain.
  * Confidence: high when the probability reaches judge.thr_high[relation],
  * medium at thr_medium[relation] (fitted so that held-out pairs shown high
  * had that relation at least 90% of the time, medium 60%). */
@@ -307,10 +309,20 @@ typedef struct match_judgment {
     double p[RELATION_COUNT];
     double p_any;               /* related at all: p[DUPLICATE] + p[RELATED] */
     double p_shown;             /* the confidence's probability (see above) */
+    double strength;            /* how often pairs with this ranking evidence are
+                                   duplicates among all pairs shown: the ranker's
+                                   calibration over every query, divided by the link
+                                   rate (capped at 1). It orders the review queue:
+                                   the judge's probabilities are conditional on
+                                   trackers that link (see match_judge_probs) */
     int regression;             /* a possible regression (see above) */
     int pr_pair;                /* an issue and a pull request */
+    int template_twins;         /* one template filled with two names (see above) */
 } match_judgment;
 #define MATCH_REGRESSION_DAYS 180   /* fixed this long before the report: a regression */
+#define MATCH_TEMPLATE_NAME 0.6     /* template twins: a title word this rare (idf / log N)
+                                       on each side ... */
+#define MATCH_TEMPLATE_SHARED 0.45  /* ... and no shared title word rarer than this */
 #define MATCH_LINK_RATE_MIN 0.5     /* the correction for unlinked relations is at most 2x */
 #define MATCH_HIGH_FLOOR 0.8        /* "high" never below this probability */
 #define MATCH_MEDIUM_FLOOR 0.6      /* "medium" never below this one */
@@ -371,9 +383,6 @@ typedef struct match_train_opts {
     double calib_share;         /* latest share of queries held out for Platt (0.25) */
     double high_precision;      /* target precision of "high" on known duplicates (0.96) */
     double medium_precision;    /* target precision of "medium" on known duplicates (0.6) */
-    double duplicate_precision; /* target precision of relation "duplicate" over all
-                                   queries (0.5: more likely than not); high is always
-                                   duplicate */
     double judge_high;          /* held-out precision of the judge's "high" (0.9; the
                                    MATCH_HIGH_FLOOR gives room for new trackers) */
     double judge_medium;        /* ... of "medium" (0.65) */

@@ -101,15 +101,20 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     out->ntitle_uni = ntu;
 }
 
-/* Builds an undirected CSR adjacency from the links whose type matches. */
+/* Builds an undirected CSR adjacency from the links whose type matches;
+ * on a tracker that types its links, from those alone (item_link_typed):
+ * the model learned them so, and a comment's "dup of X" is not a
+ * maintainer's decision. */
 static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup,
                       size_t ndocs, size_t **off_out, uint32_t **nb_out)
 {
+    int typed_only = item_links_any_typed(links, nlinks);
     size_t *off = xcalloc(ndocs + 1, sizeof *off);
     uint32_t(*ends)[2] = xmalloc((nlinks ? nlinks : 1) * sizeof *ends);
     size_t ne = 0;
     for (size_t i = 0; i < nlinks; i++) {
         if ((links[i].type == LINK_DUPLICATE) != want_dup) continue;
+        if (typed_only && !item_link_typed(&links[i])) continue;
         int64_t a = index_find(ix, links[i].src_key), b = index_find(ix, links[i].dst_key);
         if (a < 0 || b < 0 || a == b) continue;
         ends[ne][0] = (uint32_t)a;

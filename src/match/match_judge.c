@@ -77,6 +77,9 @@ static const char *const jf_names[JF_COUNT] = {
     [JF_VERSIONS_DIFFER_COS] = "versions_differ_cos",
     [JF_FIXED_SCORE] = "fixed_score",
     [JF_OPEN_SCORE] = "open_score",
+    [JF_AUTHOR_DAY_NEW_TITLE] = "author_day_new_title",
+    [JF_SHARED_TITLE_IDF] = "shared_title_idf",
+    [JF_TITLE_NAME_SWAP] = "title_name_swap",
 };
 
 const char *match_jfeature_name(match_jfeature f)
@@ -299,16 +302,20 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 /* Rare title words on each side that the other lacks, as idf over log N:
  * high on both sides when one template was filled with two different
  * names ("Add the X dataset" / "Add the Y dataset"). */
-static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc)
+static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, double *shared_max)
 {
     index_doc_terms cd;
     index_doc_terms_get(ctx->ix, cdoc, &cd);
-    double qmax = 0, cmax = 0;
+    double qmax = 0, cmax = 0, smax = 0;
     size_t i = 0, j = 0;
     while (i < mq->nterms || j < cd.n) {
         uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
         uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
         if (x == y) {
+            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !strchr(index_term_str(ctx->ix, x), ' ')) {
+                double idf = index_idf(ctx->ix, x);
+                if (idf > smax) smax = idf;
+            }
             i++;
             j++;
             continue;
@@ -325,6 +332,7 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cd
     }
     double norm = log(1.0 + (double)index_ndocs(ctx->ix));
     double m = qmax < cmax ? qmax : cmax;
+    *shared_max = norm > 0 ? smax / norm : 0;
     return norm > 0 ? m / norm : 0;
 }
 
@@ -377,10 +385,16 @@ static void title_features(const match_ctx *ctx, const match_query *mq, const it
     jf[JF_VERSION_ONLY] = only_versions(&qo, &co);
     jf[JF_BACKPORT] = backport_words(&qo) || backport_words(&co);
     jf[JF_TITLE_SAME] = qw.n > 0 && !qo.n && !co.n;
-    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, cdoc);
+    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qw.n - qo.n >= 2;
+    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
 }
 
 /* The candidate as it stood when the query was filed. */
+static int same_author(const item *a, const item *b)
+{
+    return a->author && b->author && *a->author && !strcasecmp(a->author, b->author);
+}
+
 /* Both name affected versions and share none. */
 static int versions_differ(const item *q, const item *c)
 {
@@ -398,7 +412,10 @@ static void state_features(const match_ctx *ctx, const match_query *mq, const it
         jf[JF_CAND_OPEN_AT_FILING] = 1;
         return;
     }
-    if (item_closed_fixed(c)) {
+    /* the same person closing one and filing the other within a day is a
+     * re-post (a typo fixed, a better title), not a fix and a new report */
+    int repost = same_author(q, c) && q->created_at - c->closed_at < 86400;
+    if (item_closed_fixed(c) && !repost) {
         jf[JF_CAND_FIXED_BEFORE] = 1;
         jf[JF_FIX_AGE] = log1p((double)(q->created_at - c->closed_at) / 86400.0);
         const char *qv = item_version(q, mq->sig);
@@ -437,6 +454,7 @@ static void derived_features(double jf[JF_COUNT])
     jf[JF_VERSIONS_DIFFER_COS] = jf[JF_VERSIONS_DIFFER] * jf[JF_COSINE];
     jf[JF_FIXED_SCORE] = jf[JF_CAND_FIXED_BEFORE] * s / 10.0;
     jf[JF_OPEN_SCORE] = jf[JF_CAND_OPEN_AT_FILING] * s / 10.0;
+    jf[JF_AUTHOR_DAY_NEW_TITLE] = jf[JF_AUTHOR_1DAY] * (1.0 - jf[JF_TITLE_COSINE]);
 }
 
 void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
@@ -514,6 +532,19 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
     p[RELATION_NONE] = 1 - any;
 }
 
+/* One template filled with two names: each title has a rare word the
+ * other lacks, the words they share are all common, and they share enough
+ * of them to read alike. */
+static int template_case(const double jf[JF_COUNT])
+{
+    if (jf[JF_SLOT_DIFF] < MATCH_TEMPLATE_NAME) return 0;
+    /* "Add the X dataset" / "Add the Y dataset": only common words around
+     * the names; "X has missing field names" / "Y has missing field names":
+     * most of the title shared around the names */
+    return (jf[JF_SHARED_TITLE_IDF] <= MATCH_TEMPLATE_SHARED && jf[JF_TITLE_OVERLAP] >= 0.2) ||
+           jf[JF_TITLE_NAME_SWAP] > 0;
+}
+
 /* Fixed long ago, or fixed before the later version the report names. */
 static int regression_case(const double jf[JF_COUNT])
 {
@@ -536,6 +567,7 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     memcpy(out->p, p, sizeof out->p);
     out->pr_pair = jf[JF_KIND_SAME] == 0;
     out->regression = regression_case(jf);
+    out->template_twins = template_case(jf);
     double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
     out->p_any = any;
     if (any < 0.5) {
@@ -545,12 +577,18 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
         /* "duplicate" is not on offer: whatever joins them makes them related */
         out->relation = RELATION_RELATED;
         out->p_shown = 1;
+    } else if (out->template_twins) {
+        /* two instances of a request; how sure "related" is: as for any pair */
+        out->relation = RELATION_RELATED;
+        out->p_shown = 1 - p[RELATION_DUPLICATE] / any > 0.5 ? 1 - p[RELATION_DUPLICATE] / any : 0.5;
     } else {
         double dup = p[RELATION_DUPLICATE] / any;
         out->relation = dup >= 0.5 ? RELATION_DUPLICATE : RELATION_RELATED;
         out->p_shown = dup >= 0.5 ? dup : 1 - dup;
     }
     out->confidence = match_judge_level(m, out->relation, out->p_shown);
+    double pop = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]) / match_judge_link_rate(&m->judge);
+    out->strength = pop > 1 ? 1 : pop;
 }
 
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,

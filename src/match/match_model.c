@@ -9,7 +9,8 @@
  *     ntrain <queries>
  *     bias <x>
  *     platt_a <x>  platt_b <x>  platt_c <x>
- *     thr_duplicate <x>  thr_high <x>  thr_medium <x>
+ *     thr_high <x>  thr_medium <x>      (the ranker's own calibration; used only
+ *                                        by a model without a judge)
  *     feature <name> <mean> <scale> <weight>
  *   and, when the model has a judge (match_judge.c):
  *     judge_link_rate <x>
@@ -86,13 +87,6 @@ double match_prob_margin(const match_model *m, double score, double margin)
     return 1.0 / (1.0 + exp(z));
 }
 
-void match_decide(const match_model *m, double prob, int same_kind, const char **relation,
-                  const char **confidence)
-{
-    *relation = same_kind && prob >= m->thr_duplicate ? "duplicate" : "related";
-    *confidence = prob >= m->thr_high ? "high" : prob >= m->thr_medium ? "medium" : "low";
-}
-
 size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], match_feature *out,
                           size_t max)
 {
@@ -144,8 +138,7 @@ char *match_model_to_text(const match_model *m)
     sb_printf(&sb, "trained_at %lld\nntrain %zu\n", (long long)m->trained_at, m->ntrain);
     sb_printf(&sb, "bias %.17g\nplatt_a %.17g\nplatt_b %.17g\nplatt_c %.17g\n", m->bias, m->platt_a,
               m->platt_b, m->platt_c);
-    sb_printf(&sb, "thr_duplicate %.17g\nthr_high %.17g\nthr_medium %.17g\n", m->thr_duplicate,
-              m->thr_high, m->thr_medium);
+    sb_printf(&sb, "thr_high %.17g\nthr_medium %.17g\n", m->thr_high, m->thr_medium);
     for (int i = 0; i < FEAT_COUNT; i++)
         sb_printf(&sb, "feature %s %.17g %.17g %.17g\n", feat_names[i], m->mean[i], m->scale[i],
                   m->w[i]);
@@ -156,9 +149,10 @@ char *match_model_to_text(const match_model *m)
         for (int r = 0; r < RELATION_COUNT; r++)
             sb_printf(&sb, "judge_cut %s %.17g %.17g\n", relation_name((relation_kind)r), j->thr_high[r],
                       j->thr_medium[r]);
-        for (int f = 0; f < JF_COUNT; f++)
+        for (int f = 0; f < JF_COUNT; f++)   /* a feature newer than the model: unit scale, no weight */
             sb_printf(&sb, "jfeature %s %.17g %.17g %.17g %.17g\n", match_jfeature_name((match_jfeature)f),
-                      j->mean[f], j->scale[f], j->w[RELATION_RELATED][f], j->w[RELATION_DUPLICATE][f]);
+                      j->mean[f], j->scale[f] > 0 ? j->scale[f] : 1.0, j->w[RELATION_RELATED][f],
+                      j->w[RELATION_DUPLICATE][f]);
     }
     return sb_take(&sb);
 }
@@ -175,8 +169,7 @@ char *match_model_to_c(const match_model *m)
     for (int i = 0; i < FEAT_COUNT; i++) sb_printf(&sb, "%s%.9g", i ? ", " : "", m->w[i]);
     sb_printf(&sb, "},\n    .bias = %.9g,\n    .platt_a = %.9g,\n    .platt_b = %.9g,\n"
               "    .platt_c = %.9g,\n", m->bias, m->platt_a, m->platt_b, m->platt_c);
-    sb_printf(&sb, "    .thr_duplicate = %.9g,\n    .thr_high = %.9g,\n    .thr_medium = %.9g,\n",
-              m->thr_duplicate, m->thr_high, m->thr_medium);
+    sb_printf(&sb, "    .thr_high = %.9g,\n    .thr_medium = %.9g,\n", m->thr_high, m->thr_medium);
     sb_printf(&sb, "    .trained_at = %lld,\n    .ntrain = %zu,\n", (long long)m->trained_at,
               m->ntrain);
     const match_judge_model *j = &m->judge;
@@ -209,7 +202,6 @@ static void model_blank(match_model *m)
     memset(m, 0, sizeof *m);
     for (int i = 0; i < FEAT_COUNT; i++) m->scale[i] = 1.0;
     m->platt_a = -1.0;
-    m->thr_duplicate = 0.5;
     m->thr_high = 0.9;
     m->thr_medium = 0.5;
     for (int f = 0; f < JF_COUNT; f++) m->judge.scale[f] = 1.0;
@@ -293,7 +285,6 @@ int match_model_from_text(const char *text, match_model *out, dp_err *err)
                           : !strcmp(key, "platt_a")       ? &out->platt_a
                           : !strcmp(key, "platt_b")       ? &out->platt_b
                           : !strcmp(key, "platt_c")       ? &out->platt_c
-                          : !strcmp(key, "thr_duplicate") ? &out->thr_duplicate
                           : !strcmp(key, "thr_high")      ? &out->thr_high
                           : !strcmp(key, "thr_medium")    ? &out->thr_medium
                                                           : NULL;

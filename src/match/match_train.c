@@ -31,7 +31,6 @@ void match_train_opts_default(match_train_opts *o)
     o->calib_share = 0.25;
     o->high_precision = 0.96;   /* held-out precision drifts down on new data */
     o->medium_precision = 0.6;
-    o->duplicate_precision = 0.5;
     o->judge_high = 0.90;
     o->judge_medium = 0.65;
     o->judge_l2 = 1e-4;
@@ -364,8 +363,6 @@ static void calibrate(const match_trainset *ts, const size_t *dq, size_t ndq, co
     m->thr_high = threshold_for(p, n, o->high_precision, 10, 1);
     m->thr_medium = threshold_for(p, n, o->medium_precision, 10, 1);
     if (m->thr_medium > m->thr_high) m->thr_medium = m->thr_high;
-    m->thr_duplicate = threshold_for(p, n, o->duplicate_precision, 10, 0);
-    if (m->thr_duplicate > m->thr_high) m->thr_duplicate = m->thr_high;
     free(p);
 }
 

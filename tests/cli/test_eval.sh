@@ -34,8 +34,10 @@ learned=$(printf '%s\n' "$out" | grep -cE '^  learned +[0-9.]+ +[0-9.]+ +[0-9.]+
 base=$(printf '%s\n' "$out" | grep -cE '^  bm25 baseline +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$')
 check_eq "a metrics line for the learned ranker (duplicates and related)" 2 "$learned"
 check_eq "a metrics line for the BM25 baseline (duplicates and related)" 2 "$base"
-check_contains "high on known duplicates" "on known duplicates" "$out"
-check_contains "calibration over all queries, labelled" "calibration, all queries" "$out"
+check_contains "the judgment is reported" "queries (every item of the test period)" "$out"
+check_contains "duplicate . high precision and recall" "duplicate · high: precision" "$out"
+check_contains "a confusion matrix, truth by shown" "confusion (rows: truth, columns: shown" "$out"
+check_contains "the review queue's precision" "queue: share of true duplicates among the top pairs" "$out"
 
 out=$("$DOPPEL" eval --db "$DB" --window 0 --split 0 2>&1); rc=$?
 check_eq "--window 0 is accepted" 0 "$rc"
@@ -50,20 +52,34 @@ keys=$(python3 - "$T/e.json" <<'PY' 2>&1
 import json, sys
 d = json.load(open(sys.argv[1]))
 need = ["repo", "items", "queries", "test_queries", "model", "learned", "baseline",
-        "related_learned", "related_baseline", "high", "high_all", "negatives",
-        "calibration", "calibration_all", "seconds", "queries_per_second", "test"]
+        "related_learned", "related_baseline", "judgment", "queue", "seconds",
+        "queries_per_second", "test"]
 missing = [k for k in need if k not in d]
 for k in ("recall@1", "recall@5", "recall@10", "recall@20", "mrr"):
     for r in ("learned", "baseline"):
         if k not in d[r]: missing.append(r + "." + k)
+# the keys a reader of the judgment relies on, exactly
+for k in ("duplicate_high_precision", "duplicate_high_recall", "related_high_precision",
+          "related_high_recall", "duplicate_high_precision_all", "relates", "confusion"):
+    if k not in d.get("judgment", {}): missing.append("judgment." + k)
+for k in ("precision_at_20", "precision_at_50", "precision_at_100"):
+    if k not in d.get("queue", {}): missing.append("queue." + k)
 print("missing: " + ",".join(missing) if missing else
       f"ok {d['repo']} {d['items']} {d['test_queries']} {d['learned']['recall@1']:.3f}")
 PY
 )
 check_eq "JSON parses and has every key" "ok $REPO 30 8 1.000" "$keys"
-neg=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=d["negatives"]; print(n["population"], n["sampled"] <= n["population"], 0 < n["base_rate"] < 1)' "$T/e.json" 2>&1)
-check_eq "negatives: the 21 issues with a candidate and no known duplicate (30 - 8 - #1)" \
-    "21 True True" "$neg"
+j=$(python3 -c '
+import json,sys
+j = json.load(open(sys.argv[1]))["judgment"]
+c = j["confusion"]
+rows = sum(sum(r.values()) for r in c.values())
+rel = sum(sum(v.values()) for v in j["relates"].values())
+shown = sum(sum(v.values()) for v in j["shown"].values())
+print(j["queries"], j["queries_with_duplicate"], rows + rel == shown == j["pairs"],
+      0 <= j["duplicate_high_precision"] <= 1, sorted(c) == ["duplicate", "not_related", "related"])' "$T/e.json" 2>&1)
+check_eq "judgment: 29 queries, 8 with a duplicate, every pair in the confusion or Relates" \
+    "29 8 True True True" "$j"
 
 # ---- truth CSV --------------------------------------------------------------------
 out=$("$DOPPEL" eval --db "$DB" --split 0 --truth "$IN/tracker_truth.csv" 2>&1); rc=$?
@@ -84,7 +100,8 @@ check_eq "--report exits 0" 0 $?
 html=$(cat "$T/r.html" 2>/dev/null)
 check_contains "report is an HTML page" "<!DOCTYPE html>" "$html"
 check_contains "report has an inline <svg>" "<svg" "$html"
-check_contains "report has the all-queries calibration" "all queries" "$html"
+check_contains "report has the confusion matrix" "Confusion (rows: truth from links" "$html"
+check_contains "report has a reliability diagram per relation" "Reliability: related" "$html"
 check_eq "report loads nothing from elsewhere" 0 "$(grep -ciE '<(script|link|img)[^>]+(src|href)=' "$T/r.html")"
 check_eq "report ends" "</body></html>" "$(tail -1 "$T/r.html")"
 python3 -c 'import html.parser,sys

@@ -90,6 +90,8 @@ const indexUrl = () => withQs('/', state.filterQs, { offset: state.offset || '' 
 function day(iso) { return iso ? iso.slice(0, 10) : '?'; }
 function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
 function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : ''; }
+/* A relation as people read it: "duplicate", "related", "not related". */
+function relName(r) { return r === 'not_related' ? 'not related' : (r || ''); }
 // "Issue" / "Pull request": the word the header puts before a key.
 function kindWord(it) { return it && it.kind ? cap(it.kind) : ''; }
 
@@ -317,7 +319,7 @@ function renderIndex(d) {
     const a = el('a', 'value', p.value.toFixed(3));
     a.href = pairUrl(p.id);
     v.append(a);
-    tr.append(v, el('td', `rel rel-${p.relation}`, p.relation), el('td', `conf conf-${p.confidence}`, p.confidence),
+    tr.append(v, el('td', `rel rel-${p.relation}`, relName(p.relation)), el('td', `conf conf-${p.confidence}`, p.confidence),
               itemCell(p.query, false), itemCell(p.cand, true), verdictCell(p.verdict));
     frag.append(tr);
   });
@@ -524,7 +526,7 @@ function renderPair(d) {
   setLink($('#q-link'), d.query);
   setLink($('#c-link'), d.cand);
   $('#c-kind').textContent = kindWord(d.cand);
-  $('#pair-meta').textContent = `${cap(p.relation)} · ${p.confidence} · value ${p.value.toFixed(3)}`;
+  $('#pair-meta').textContent = `${cap(relName(p.relation))} · ${p.confidence} · value ${p.value.toFixed(3)}`;
   $('#back').href = indexUrl();
   renderVerdict(p.verdict);
   $('[data-action="prev"]').disabled = !d.prev;

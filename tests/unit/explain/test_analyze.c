@@ -147,11 +147,28 @@ static void test_full_run(void **state)
     const pair *p = find(&pv, "10", "1");
     assert_non_null(p);
     assert_int_equal(p->rank, 1);
-    /* the comment follows the relation the model decided */
-    if (!strcmp(p->relation, "duplicate"))
+    /* the comment follows the relation the judge decided, and the
+     * reasoning opens with the same words and number as every view */
+    if (!strcmp(p->relation, "duplicate")) {
         assert_true(strncmp(p->suggested_comment, "Duplicate of #1\n", 16) == 0);
-    else
+        assert_string_equal(p->comment_on, "10");
+        assert_string_equal(p->canonical, "1");
+    } else if (!strcmp(p->relation, "related")) {
         assert_true(strncmp(p->suggested_comment, "Possibly related: #1 ", 21) == 0);
+    } else {
+        assert_string_equal(p->suggested_comment, "");
+        assert_null(p->comment_on);
+    }
+    for (size_t i = 0; i < pv.n; i++) {
+        const pair *x = &pv.v[i];
+        relation_kind rk;
+        assert_int_equal(relation_parse(x->relation, &rk), 0);
+        char head[96];
+        snprintf(head, sizeof head, "%s, %s confidence (%.2f)", relation_label(rk), x->confidence, x->prob);
+        if (strncmp(x->reasoning, head, strlen(head)) != 0)
+            fail_msg("pair %s-%s: reasoning [%.60s] does not open with [%s]", x->query_key, x->cand_key,
+                     x->reasoning, head);
+    }
     assert_non_null(strstr(p->reasoning, "ArrayIndexOutOfBoundsException"));
     assert_null(find(&pv, "1", "10"));
     /* the known duplicate is flagged */

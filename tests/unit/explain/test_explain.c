@@ -97,6 +97,7 @@ static match_judgment judged(relation_kind rel, double p, const item *q, const i
     jd.p[RELATION_RELATED] = jd.p_any - jd.p[RELATION_DUPLICATE];
     jd.p[RELATION_NONE] = 1 - jd.p_any;
     jd.p_shown = p;
+    jd.strength = 0.9;
     jd.confidence = p >= 0.9 ? CONFIDENCE_HIGH : p >= 0.6 ? CONFIDENCE_MEDIUM : CONFIDENCE_LOW;
     jd.pr_pair = q && c && q->kind != c->kind;
     if (jd.pr_pair && rel == RELATION_DUPLICATE) jd.relation = RELATION_RELATED;
@@ -247,38 +248,41 @@ static void test_value_order(void **state)
     mk(&old1, "1", "a", "", "closed", "completed", NOW - 2000 * DAY);
     mk(&old2, "2", "a", "", "closed", "completed", NOW - 1900 * DAY);
     match_judgment dup = judged(RELATION_DUPLICATE, 0.8, &open_q, &fixed);
-    double v_fixed = explain_value(&open_q, &fixed, &dup, 0, NOW, NULL);
-    double v_open = explain_value(&open_q, &open_c, &dup, 0, NOW, NULL);
-    double v_wont = explain_value(&open_q, &wontfix, &dup, 0, NOW, NULL);
-    double v_stale = explain_value(&old2, &old1, &dup, 0, NOW, NULL);
-    assert_true(v_fixed > v_open);
-    assert_true(v_open > v_wont);
+    double v_fixed = explain_value(&open_q, &fixed, &dup, NULL, 0, NOW, NULL);
+    double v_open = explain_value(&open_q, &open_c, &dup, NULL, 0, NOW, NULL);
+    double v_wont = explain_value(&open_q, &wontfix, &dup, NULL, 0, NOW, NULL);
+    double v_stale = explain_value(&old2, &old1, &dup, NULL, 0, NOW, NULL);
+    /* a split discussion first, then an open report of a fixed problem */
+    assert_true(v_open > v_fixed);
+    assert_true(v_fixed > v_wont);
     assert_true(v_wont > v_stale);
+    /* the copy to close is already closed: nothing left to do */
+    assert_true(explain_value(&open_q, &wontfix, &dup, &wontfix, 0, NOW, NULL) < 0.5 * v_wont);
     /* two items closed years ago: nothing left to do */
     assert_true(v_stale < 0.001 * v_open);
     /* scaled by probability, raised by engagement, cut when known */
     match_judgment weak = judged(RELATION_DUPLICATE, 0.4, &open_q, &fixed);
-    assert_true(explain_value(&open_q, &fixed, &weak, 0, NOW, NULL) < v_fixed);
-    assert_true(explain_value(&open_q, &fixed, &dup, 2, NOW, NULL) < 0.1 * v_fixed);
-    assert_true(explain_value(&open_q, &fixed, &dup, 1, NOW, NULL) < 0.5 * v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &weak, NULL, 0, NOW, NULL) < v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &dup, NULL, 2, NOW, NULL) < 0.1 * v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &dup, NULL, 1, NOW, NULL) < 0.5 * v_fixed);
     /* a possible regression is not "close it, pointing at the fix" */
     match_judgment reg = judged(RELATION_RELATED, 0.9, &open_q, &fixed);
     reg.regression = 1;
-    assert_true(explain_value(&open_q, &fixed, &reg, 0, NOW, NULL) < 0.7 * v_fixed);
+    assert_true(explain_value(&open_q, &fixed, &reg, NULL, 0, NOW, NULL) < v_fixed);
     /* related and not related weigh less than a duplicate */
     match_judgment rel = judged(RELATION_RELATED, 0.8, &open_q, &open_c);
     match_judgment none = judged(RELATION_NONE, 0.8, &open_q, &open_c);
-    assert_true(explain_value(&open_q, &open_c, &rel, 0, NOW, NULL) < v_open);
-    assert_true(explain_value(&open_q, &open_c, &none, 0, NOW, NULL) <
-                explain_value(&open_q, &open_c, &rel, 0, NOW, NULL));
+    assert_true(explain_value(&open_q, &open_c, &rel, NULL, 0, NOW, NULL) < v_open);
+    assert_true(explain_value(&open_q, &open_c, &none, NULL, 0, NOW, NULL) <
+                explain_value(&open_q, &open_c, &rel, NULL, 0, NOW, NULL));
     open_q.ncomments = 30;
-    assert_true(explain_value(&open_q, &open_c, &dup, 0, NOW, NULL) > v_open);
+    assert_true(explain_value(&open_q, &open_c, &dup, NULL, 0, NOW, NULL) > v_open);
     sbuf d;
     sb_init(&d);
-    double v = explain_value(&open_q, &fixed, &dup, 0, NOW, &d);
+    double v = explain_value(&open_q, &fixed, &dup, NULL, 0, NOW, &d);
     char want[64];
     snprintf(want, sizeof want, "value: %.3f", v);
-    assert_non_null(strstr(d.s, "stake (open vs closed as fixed): 3.000"));
+    assert_non_null(strstr(d.s, "stake (open vs closed as fixed): 1.500"));
     assert_non_null(strstr(d.s, want));
     sb_free(&d);
     item *all[] = {&open_q, &fixed, &open_c, &old1, &old2, &wontfix};

@@ -136,6 +136,34 @@ static void test_null_repo(void **state)
     link_vec_free(&lv);
 }
 
+/* Reporters' own words: a bare number after a duplicate phrase, a question
+ * is not a claim. */
+static void test_reporters_words(void **state)
+{
+    (void)state;
+    expect(ITEM_ISSUE, "duplicate of 4652", "100>4652:d");
+    expect(ITEM_ISSUE, "see 1201 ... kill this bug", "100>1201:r");
+    expect(ITEM_ISSUE, "duplicate of 3 rows", "");
+    expect(ITEM_ISSUE, "Is this a duplicate of #12?", "100>12:r");
+}
+
+/* Jira text: keys of the item's own project only (others cannot be
+ * resolved in this repository), code blocks ignored. */
+static void test_jira_text(void **state)
+{
+    (void)state;
+    link_vec lv = {0};
+    ingest_links_from_text("HIVE-5", ITEM_ISSUE,
+                           "Duplicate of HIVE-3; see HADOOP-2 and HIVE-4.\n{code}HIVE-9{code} #12",
+                           NULL, "comment", &lv);
+    assert_int_equal(lv.n, 2);
+    assert_string_equal(lv.v[0].dst_key, "HIVE-3");
+    assert_int_equal(lv.v[0].type, LINK_DUPLICATE);
+    assert_string_equal(lv.v[1].dst_key, "HIVE-4");
+    assert_int_equal(lv.v[1].type, LINK_RELATED);
+    link_vec_free(&lv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +174,8 @@ int main(void)
         cmocka_unit_test(test_not_links),
         cmocka_unit_test(test_fixes_not_in_comments),
         cmocka_unit_test(test_null_repo),
+        cmocka_unit_test(test_reporters_words),
+        cmocka_unit_test(test_jira_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* test_match.c -- the ranker's model: text round trip, decisions, top
- * features, training (learns a planted signal, deterministic) and ranking
- * on a tiny index. */
+/* test_match.c -- the ranker's model and the judge: text round trip, the
+ * judge's decisions and probabilities, top features, training of both
+ * (learns a planted signal, deterministic) and ranking on a tiny index. */
 #include "testutil.h"
 
 #include <math.h>
@@ -33,7 +33,20 @@ static void test_text_round_trip(void **state)
     m.platt_b = 1.25;
     m.thr_high = 0.87;
     m.thr_medium = 0.4;
-    m.thr_duplicate = 0.45;
+    m.judge.trained = 1;
+    m.judge.link_rate = 0.61;
+    m.judge.b[RELATION_RELATED] = -1.5;
+    m.judge.b[RELATION_DUPLICATE] = -2.25;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        m.judge.thr_high[r] = 0.8 + 0.01 * r;
+        m.judge.thr_medium[r] = 0.6 + 0.01 * r;
+    }
+    for (int f = 0; f < JF_COUNT; f++) {
+        m.judge.mean[f] = 0.01 * f;
+        m.judge.scale[f] = 2.0 + f;
+        m.judge.w[RELATION_RELATED][f] = 0.5 - 0.1 * f;
+        m.judge.w[RELATION_DUPLICATE][f] = -0.25 + 0.07 * f;
+    }
     free(m.trained_on);
     m.trained_on = xstrdup("HIVE (354)\nsecond line");
     m.trained_at = 1700000000;
@@ -49,7 +62,13 @@ static void test_text_round_trip(void **state)
     }
     assert_true(back.platt_a == m.platt_a && back.platt_b == m.platt_b);
     assert_true(back.thr_high == m.thr_high && back.thr_medium == m.thr_medium);
-    assert_true(back.thr_duplicate == m.thr_duplicate);
+    assert_true(back.judge.trained && back.judge.link_rate == m.judge.link_rate);
+    assert_true(memcmp(back.judge.b, m.judge.b, sizeof m.judge.b) == 0);
+    assert_true(memcmp(back.judge.thr_high, m.judge.thr_high, sizeof m.judge.thr_high) == 0);
+    assert_true(memcmp(back.judge.thr_medium, m.judge.thr_medium, sizeof m.judge.thr_medium) == 0);
+    assert_true(memcmp(back.judge.w, m.judge.w, sizeof m.judge.w) == 0);
+    assert_true(memcmp(back.judge.mean, m.judge.mean, sizeof m.judge.mean) == 0);
+    assert_true(memcmp(back.judge.scale, m.judge.scale, sizeof m.judge.scale) == 0);
     assert_string_equal(back.trained_on, "HIVE (354) second line");
     assert_int_equal(back.trained_at, 1700000000);
     assert_int_equal(back.ntrain, 354);
@@ -74,26 +93,70 @@ static void test_text_errors(void **state)
     match_model_free(&m);
 }
 
+/* The judge's decision: related at all first, then which relation, with
+ * the two policies (issue/pull request, possible regression). */
 static void test_decide_and_top(void **state)
 {
     (void)state;
     match_model m;
     match_model_copy(&m, match_model_default());
-    m.thr_high = 0.9;
-    m.thr_medium = 0.5;
-    m.thr_duplicate = 0.5;
-    const char *rel, *conf;
-    match_decide(&m, 0.95, 1, &rel, &conf);
-    assert_string_equal(rel, "duplicate");
-    assert_string_equal(conf, "high");
-    match_decide(&m, 0.95, 0, &rel, &conf);   /* an issue and a pull request */
-    assert_string_equal(rel, "related");
-    assert_string_equal(conf, "high");
-    match_decide(&m, 0.6, 1, &rel, &conf);
-    assert_string_equal(conf, "medium");
-    match_decide(&m, 0.2, 1, &rel, &conf);
-    assert_string_equal(rel, "related");
-    assert_string_equal(conf, "low");
+    m.judge.trained = 1;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        m.judge.thr_high[r] = 0.8;
+        m.judge.thr_medium[r] = 0.6;
+    }
+    double jf[JF_COUNT] = {0};
+    jf[JF_KIND_SAME] = 1;
+    double p[RELATION_COUNT] = {[RELATION_NONE] = 0.02, [RELATION_RELATED] = 0.08, [RELATION_DUPLICATE] = 0.90};
+    match_judgment jd;
+    match_judge_decide(&m, jf, p, &jd);
+    assert_int_equal(jd.relation, RELATION_DUPLICATE);
+    assert_true(fabs(jd.p_shown - 0.90 / 0.98) < 1e-12);   /* given related at all */
+    assert_int_equal(jd.confidence, CONFIDENCE_HIGH);
+    jf[JF_KIND_SAME] = 0;   /* an issue and a pull request */
+    match_judge_decide(&m, jf, p, &jd);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    assert_true(jd.pr_pair && jd.p_shown == 1.0);
+    jf[JF_KIND_SAME] = 1;   /* fixed 400 days before the report */
+    jf[JF_CAND_FIXED_BEFORE] = 1;
+    jf[JF_FIX_AGE] = log1p(400);
+    match_judge_decide(&m, jf, p, &jd);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    assert_true(jd.regression);
+    jf[JF_FIX_AGE] = log1p(30);   /* ... 30 days before: not yet */
+    match_judge_decide(&m, jf, p, &jd);
+    assert_int_equal(jd.relation, RELATION_DUPLICATE);
+    jf[JF_LATER_VERSION] = 1;     /* ... unless it names a later version */
+    match_judge_decide(&m, jf, p, &jd);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    memset(jf, 0, sizeof jf);
+    jf[JF_KIND_SAME] = 1;
+    double q[RELATION_COUNT] = {[RELATION_NONE] = 0.7, [RELATION_RELATED] = 0.2, [RELATION_DUPLICATE] = 0.1};
+    match_judge_decide(&m, jf, q, &jd);
+    assert_int_equal(jd.relation, RELATION_NONE);
+    assert_true(fabs(jd.p_shown - 0.7) < 1e-12);
+    assert_int_equal(jd.confidence, CONFIDENCE_MEDIUM);
+    double r[RELATION_COUNT] = {[RELATION_NONE] = 0.3, [RELATION_RELATED] = 0.49, [RELATION_DUPLICATE] = 0.21};
+    match_judge_decide(&m, jf, r, &jd);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    assert_true(fabs(jd.p_shown - 0.7) < 1e-12);
+    /* probabilities: the softmax, with "related at all" divided by the link
+     * rate (unlinked relations are common) */
+    memset(&m.judge, 0, sizeof m.judge);
+    m.judge.trained = 1;
+    for (int f = 0; f < JF_COUNT; f++) m.judge.scale[f] = 1;
+    m.judge.b[RELATION_DUPLICATE] = log(0.2 / 0.7);
+    m.judge.b[RELATION_RELATED] = log(0.1 / 0.7);
+    m.judge.link_rate = 1;
+    double s[RELATION_COUNT];
+    match_judge_probs(&m, jf, s);
+    assert_true(fabs(s[RELATION_DUPLICATE] - 0.2) < 1e-12 && fabs(s[RELATION_RELATED] - 0.1) < 1e-12);
+    m.judge.link_rate = 0.5;
+    match_judge_probs(&m, jf, s);
+    assert_true(fabs(s[RELATION_DUPLICATE] - 0.4) < 1e-12 && fabs(s[RELATION_RELATED] - 0.2) < 1e-12);
+    assert_true(fabs(s[RELATION_NONE] - 0.4) < 1e-12);
+    m.judge.link_rate = 0.1;   /* clamped: at most twice */
+    assert_true(match_judge_link_rate(&m.judge) == MATCH_LINK_RATE_MIN);
     memset(m.w, 0, sizeof m.w);
     for (int f = 0; f < FEAT_COUNT; f++) m.mean[f] = 0, m.scale[f] = 1;
     m.w[FEAT_TITLE_OVERLAP] = 1;
@@ -204,7 +267,7 @@ static void test_train_base_rate(void **state)
     double sp = match_score(&a, pos), sn = match_score(&a, neg);
     double pa = match_prob_margin(&a, sp, sp - sn), pb = match_prob_margin(&b, sp, sp - sn);
     assert_true(pb < pa);   /* rarer duplicates: the same pair is less likely one */
-    assert_true(b.thr_duplicate <= b.thr_high && b.thr_medium <= b.thr_high);
+    assert_true(b.thr_medium <= b.thr_high);
     /* append keeps the kind and weight of every query */
     match_trainset copy = {0};
     match_trainset_append(&copy, &mixed);
@@ -309,6 +372,86 @@ static void test_rank(void **state)
     free(items);
 }
 
+/* A judge set where only JF_TITLE_SAME makes a duplicate and only
+ * JF_OPPOSITE makes a related pair (other features: LCG noise). */
+static void planted_judgeset(match_judgeset *js, int n)
+{
+    uint32_t s = 777;
+    for (int i = 0; i < n; i++) {
+        double jf[JF_COUNT];
+        for (int f = 0; f < JF_COUNT; f++) {
+            s = s * 1664525u + 1013904223u;
+            jf[f] = (double)(s >> 8) / (double)(1u << 24);
+        }
+        int kind = i % 5;   /* 1 duplicate, 1 related, 3 none */
+        jf[JF_TITLE_SAME] = kind == 0;
+        jf[JF_OPPOSITE] = kind == 1;
+        jf[JF_KIND_SAME] = 1;
+        jf[JF_CAND_FIXED_BEFORE] = 0;
+        jf[JF_LATER_VERSION] = 0;
+        int label = kind == 0 ? RELATION_DUPLICATE : kind == 1 ? RELATION_RELATED : RELATION_NONE;
+        match_judgeset_add(js, 1600000000 + i * 3600, jf, label);
+    }
+}
+
+static void test_judge_train(void **state)
+{
+    (void)state;
+    match_judgeset js = {0};
+    planted_judgeset(&js, 600);
+    match_model a, b;
+    match_model_copy(&a, match_model_default());
+    match_model_copy(&b, match_model_default());
+    dp_err err;
+    assert_int_equal(match_judge_train(&js, NULL, &a, &err), DP_OK);
+    assert_int_equal(match_judge_train(&js, NULL, &b, &err), DP_OK);
+    assert_true(memcmp(&a.judge, &b.judge, sizeof a.judge) == 0);   /* deterministic */
+    assert_true(a.judge.trained && a.judge.link_rate == 1.0);       /* no closed duplicates seen */
+    double jf[JF_COUNT] = {0}, p[RELATION_COUNT];
+    jf[JF_KIND_SAME] = 1;
+    jf[JF_TITLE_SAME] = 1;
+    match_judge_probs(&a, jf, p);
+    assert_true(p[RELATION_DUPLICATE] > 0.9);
+    jf[JF_TITLE_SAME] = 0;
+    jf[JF_OPPOSITE] = 1;
+    match_judge_probs(&a, jf, p);
+    assert_true(p[RELATION_RELATED] > 0.9);
+    jf[JF_OPPOSITE] = 0;
+    match_judge_probs(&a, jf, p);
+    assert_true(p[RELATION_NONE] > 0.9);
+    /* cut-offs: clean data reaches the targets right at the floors */
+    assert_true(a.judge.thr_high[RELATION_DUPLICATE] >= MATCH_HIGH_FLOOR &&
+                a.judge.thr_high[RELATION_DUPLICATE] <= 1.0);
+    assert_true(a.judge.thr_medium[RELATION_RELATED] >= MATCH_MEDIUM_FLOOR);
+    /* the link rate: of 40 items closed as duplicates, 10 name their twin */
+    js.dup_closed = 40;
+    js.dup_closed_linked = 10;
+    assert_int_equal(match_judge_train(&js, NULL, &b, &err), DP_OK);
+    assert_true(fabs(b.judge.link_rate - 0.25) < 1e-12);
+    assert_true(match_judge_link_rate(&b.judge) == MATCH_LINK_RATE_MIN);
+    /* Relates rows: not learned from (weights unchanged) */
+    match_judgeset more = {0};
+    match_judgeset_append(&more, &js);
+    double z[JF_COUNT] = {0};
+    z[JF_KIND_SAME] = 1;
+    for (int i = 0; i < 20; i++) match_judgeset_add(&more, 1700000000 + i, z, MATCH_LABEL_RELATES);
+    match_model c;
+    match_model_copy(&c, match_model_default());
+    assert_int_equal(match_judge_train(&more, NULL, &c, &err), DP_OK);
+    assert_true(memcmp(c.judge.w, b.judge.w, sizeof c.judge.w) == 0);
+    match_judgeset_free(&more);
+    /* too few linked pairs */
+    match_judgeset tiny = {0};
+    planted_judgeset(&tiny, 20);
+    assert_int_equal(match_judge_train(&tiny, NULL, &c, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "too few"));
+    match_judgeset_free(&tiny);
+    match_judgeset_free(&js);
+    match_model_free(&a);
+    match_model_free(&b);
+    match_model_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_train_learns_and_is_deterministic),
         cmocka_unit_test(test_train_base_rate),
         cmocka_unit_test(test_train_too_small),
+        cmocka_unit_test(test_judge_train),
         cmocka_unit_test(test_rank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
