@@ -2,7 +2,8 @@
  *
  * Three layers, each usable alone (and tested alone):
  *  - web_markdown_*: renders an item body to HTML the way GitHub does, with
- *    cmark-gfm in safe mode (raw HTML and dangerous URLs never come through),
+ *    cmark-gfm in safe mode (raw HTML never comes through), an allowlist of
+ *    link schemes (http, https, mailto) applied to every link and image,
  *    `#N` references turned into links and remote images turned into links
  *    (loading them would tell a third party who reads the issue).
  *  - web_api_handle(): the JSON API over a store handle, independent of the
@@ -38,6 +39,11 @@
  * issues). `#N` in text becomes a link to `ref_base` followed by N
  * (ref_base NULL: no such links). Never fails; returns an owned string. */
 char *web_markdown_render(const char *md, const char *ref_base);
+
+/* 1 when url may be a link target in rendered text: it starts with http://,
+ * https:// or mailto: (any case) and holds no control character. Everything
+ * else -- other schemes, //host, relative paths, \\host -- is refused. */
+int web_url_allowed(const char *url);
 
 /* Jira wiki markup to CommonMark (jira.c): headings, bold, italic,
  * monospace, {code}, {noformat}, {quote}, links, lists, tables; all other
