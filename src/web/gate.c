@@ -93,7 +93,7 @@ struct web_gate {
     uint32_t gen;
     uint64_t next_due;            /* earliest deadline, or UINT64_MAX */
     uint64_t resume_at;           /* accept paused until (0: not paused) */
-    char *buf;                    /* peek buffer, max_head + max_body */
+    char *buf;                    /* peek buffer: a whole request */
     size_t cap;
 };
 
@@ -145,9 +145,15 @@ static int check_request_line(const gate_config *cfg, const char *buf, size_t ll
     return *why = "malformed HTTP version", 400;
 }
 
-/* One header field l[0..ll) (no line end). Updates the counts. */
-static int check_field(const gate_config *cfg, const char *l, size_t ll, int *host, long long *clen,
-                       size_t *cookies, int *expect, const char **why)
+/* What the head says about the request, as far as the gate cares. */
+typedef struct gate_head {
+    int http11, host, expect, chunked;
+    long long clen;               /* -1: none */
+    size_t fields, cookies;
+} gate_head;
+
+/* One header field l[0..ll) (no line end). */
+static int check_field(const gate_config *cfg, const char *l, size_t ll, gate_head *h, const char **why)
 {
     if (l[0] == ' ' || l[0] == '\t') return *why = "folded header line", 400;
     size_t k = 0;
@@ -161,27 +167,76 @@ static int check_field(const gate_config *cfg, const char *l, size_t ll, int *ho
     while (v < e && (l[v] == ' ' || l[v] == '\t')) v++;
     while (e > v && (l[e - 1] == ' ' || l[e - 1] == '\t')) e--;
     if (field_is(l, k, "Host")) {
-        if (++*host > 1) return *why = "more than one Host field", 400;
+        if (++h->host > 1) return *why = "more than one Host field", 400;
     } else if (field_is(l, k, "Content-Length")) {
-        if (*clen >= 0 || e == v || e - v > 12) return *why = "bad Content-Length", 400;
+        if (h->clen >= 0 || e == v || e - v > 12) return *why = "bad Content-Length", 400;
         long long n = 0;
         for (size_t i = v; i < e; i++) {
             if (!isdigit((unsigned char)l[i])) return *why = "bad Content-Length", 400;
             n = n * 10 + (l[i] - '0');
         }
         if ((unsigned long long)n > cfg->max_body) return *why = "request body too large", 413;
-        *clen = n;
+        h->clen = n;
     } else if (field_is(l, k, "Transfer-Encoding")) {
-        return *why = "send a Content-Length instead of a Transfer-Encoding", 411;
+        if (h->chunked || e - v != 7 || strncasecmp(l + v, "chunked", 7))
+            return *why = "only the chunked transfer coding is understood", 501;
+        h->chunked = 1;
     } else if (field_is(l, k, "Expect")) {
         if (e - v != 12 || strncasecmp(l + v, "100-continue", 12)) return *why = "unknown expectation", 417;
-        *expect = 1;
+        h->expect = 1;
     } else if (field_is(l, k, "Cookie")) {
-        *cookies += 1;
-        for (size_t i = v; i < e; i++) *cookies += l[i] == ';';
-        if (*cookies > GATE_MAX_COOKIES) return *why = "too many cookies", 431;
+        h->cookies += 1;
+        for (size_t i = v; i < e; i++) h->cookies += l[i] == ';';
+        if (h->cookies > GATE_MAX_COOKIES) return *why = "too many cookies", 431;
     }
     return 0;
+}
+
+/* A CRLF at b[*pos]: 1 (and past it), 0 when more bytes are needed, -1 when
+ * something else is there. */
+static int crlf(const char *b, size_t n, size_t *pos)
+{
+    if (*pos + 2 > n) return *pos < n && b[*pos] != '\r' ? -1 : 0;
+    if (b[*pos] != '\r' || b[*pos + 1] != '\n') return -1;
+    *pos += 2;
+    return 1;
+}
+
+/* A chunked body at b[0..n) (RFC 9112 7.1, CRLF line ends, no trailer
+ * fields): 1 with *used when whole, 0 when more bytes are needed, or a
+ * status. Its decoded size counts against max_body, its framing against a
+ * budget of as much again. */
+static int check_chunked(const gate_config *cfg, const char *b, size_t n, size_t *used, const char **why)
+{
+    size_t pos = 0, total = 0;
+    for (;;) {
+        size_t st = pos, size = 0, digits = 0;
+        while (pos < n && isxdigit((unsigned char)b[pos]) && digits < 8) {
+            int c = tolower((unsigned char)b[pos++]);
+            size = size * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+            digits++;
+        }
+        if (pos < n && !digits) return *why = "malformed chunk size", 400;
+        if (pos < n && b[pos] == ';')                       /* chunk extensions: ignored */
+            while (pos < n && b[pos] != '\r' && b[pos] != '\n' && pos - st < 256) pos++;
+        int rc = crlf(b, n, &pos);
+        if (rc < 0 || pos - st > 256) return *why = "malformed chunk size line", 400;
+        if (!rc) return 0;
+        if (size == 0) {
+            rc = crlf(b, n, &pos);
+            if (rc < 0) return *why = "trailer fields are not accepted", 400;
+            if (!rc) return 0;
+            *used = pos;
+            return 1;
+        }
+        if ((total += size) > cfg->max_body) return *why = "request body too large", 413;
+        if (pos > 2 * cfg->max_body) return *why = "request body too large", 413;
+        if (n - pos < size) return 0;
+        pos += size;
+        rc = crlf(b, n, &pos);
+        if (rc < 0) return *why = "malformed chunk", 400;
+        if (!rc) return 0;
+    }
 }
 
 int gate_check(const gate_config *cfg, const char *buf, size_t n, size_t *len, const char **why,
@@ -196,10 +251,10 @@ int gate_check(const gate_config *cfg, const char *buf, size_t n, size_t *len, c
     }
     size_t ll = (size_t)(nl - buf);
     if (ll && buf[ll - 1] == '\r') ll--;
-    int http11 = 0, host = 0, expect = 0, rc;
-    if ((rc = check_request_line(cfg, buf, ll, &http11, why))) return rc;
-    size_t pos = (size_t)(nl - buf) + 1, fields = 0, cookies = 0;
-    long long clen = -1;
+    gate_head h = {.clen = -1};
+    int rc;
+    if ((rc = check_request_line(cfg, buf, ll, &h.http11, why))) return rc;
+    size_t pos = (size_t)(nl - buf) + 1;
     for (;;) {
         nl = pos < n ? memchr(buf + pos, '\n', n - pos) : NULL;
         size_t end = nl ? (size_t)(nl - buf) + 1 : n;
@@ -210,16 +265,25 @@ int gate_check(const gate_config *cfg, const char *buf, size_t n, size_t *len, c
         if (ll && l[ll - 1] == '\r') ll--;
         pos = end;
         if (!ll) break;
-        if (++fields > GATE_MAX_FIELDS) return *why = "too many header fields", 431;
-        if ((rc = check_field(cfg, l, ll, &host, &clen, &cookies, &expect, why))) return rc;
+        if (++h.fields > GATE_MAX_FIELDS) return *why = "too many header fields", 431;
+        if ((rc = check_field(cfg, l, ll, &h, why))) return rc;
     }
-    if (http11 && !host) return *why = "no Host field", 400;
-    size_t total = pos + (size_t)(clen > 0 ? clen : 0);
-    if (n < total) {
-        *expect_continue = expect;
+    if (h.http11 && !h.host) return *why = "no Host field", 400;
+    /* A length given twice over is how requests get smuggled. */
+    if (h.chunked && (h.clen >= 0 || !h.http11))
+        return *why = "Transfer-Encoding with Content-Length, or in HTTP/1.0", 400;
+    size_t body = (size_t)(h.clen > 0 ? h.clen : 0);
+    if (h.chunked) {
+        rc = check_chunked(cfg, buf + pos, n - pos, &body, why);
+        if (rc > 1) return rc;
+    } else {
+        rc = n - pos >= body;
+    }
+    if (!rc) {
+        *expect_continue = h.expect;
         return 0;
     }
-    *len = total;
+    *len = pos + body;
     return 1;
 }
 
@@ -335,12 +399,11 @@ static const char *reason(int status)
     switch (status) {
     case 400: return "Bad Request";
     case 408: return "Request Timeout";
-    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
+    case 501: return "Not Implemented";
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
     }
@@ -551,7 +614,7 @@ int gate_start(const gate_config *cfg, web_gate **out, dp_err *err)
     g->cfg = *cfg;
     g->headers = xstrdup(cfg->headers ? cfg->headers : "");
     g->cfg.headers = g->headers;
-    g->cap = cfg->max_head + cfg->max_body;
+    g->cap = cfg->max_head + 2 * cfg->max_body + 512;   /* room for chunk framing */
     g->buf = xmalloc(g->cap);
     g->next_due = UINT64_MAX;
     g->ep = epoll_create1(EPOLL_CLOEXEC);

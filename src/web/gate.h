@@ -4,8 +4,8 @@
  * The gate owns the listening socket. It accepts every connection itself and
  * hands one over to the HTTP server only when the whole request -- head and
  * body -- has arrived and is well formed, within bounded time and size. It
- * answers everything else itself (400, 408, 411, 413, 414, 417, 431, 503,
- * 505), with the same security headers as every other response. It caps the
+ * answers everything else itself (400, 408, 413, 414, 417, 431, 501, 505),
+ * with the same security headers as every other response. It caps the
  * connections open at once, overall and per client address, and when a cap
  * is reached it closes the connection that has gone longest without
  * finishing rather than refusing the new one: a slow or idle client cannot
@@ -32,7 +32,7 @@ typedef struct gate_config {
     unsigned life_ms;          /* the whole exchange must end within this */
     size_t max_head;           /* request line + header fields, bytes */
     size_t max_uri;            /* request line, bytes */
-    size_t max_body;           /* Content-Length */
+    size_t max_body;           /* Content-Length, or chunked body decoded */
     const char *headers;       /* "Name: value\r\n" lines for every reply the
                                 * gate writes itself; copied */
     /* Hands over a connection whose complete request is in its receive

@@ -1,10 +1,13 @@
 /* server.c -- the HTTP side of `doppel serve`, on libmicrohttpd.
  *
- * A pool of worker threads, each running its own epoll loop, answers:
+ * The connection gate (gate.c) owns the listening socket and hands over each
+ * connection once its request is whole and well formed; libmicrohttpd then
+ * runs one daemon per worker thread, each on its own epoll loop, and answers:
  *   /, /pair/ID, /item/REPO/KEY   the page (index.html; the page routes itself)
  *   /static/NAME                  the embedded assets (assets.h)
  *   /api/...                      the JSON API (api.c)
- * The security policy lives here and applies to every response:
+ * The security policy lives here and applies to every response, those the
+ * gate writes included:
  *  - a strict Content-Security-Policy (scripts and styles only from this
  *    origin, no inline anything, no frames, images only local or data:), plus
  *    nosniff, no referrer, no framing;
@@ -15,8 +18,11 @@
  *  - POSTs must carry a JSON content type and the X-Doppel header, and their
  *    Origin / Sec-Fetch-Site must be this site: a cross-site form cannot
  *    record verdicts;
- *  - request bodies are capped at WEB_MAX_BODY, headers by the connection
- *    memory limit (MHD answers 431/414 itself).
+ *  - requests are bounded in size and time and connections in number, per
+ *    client too (the gate; limits in web.h).
+ * Transfer: the embedded files carry an ETag (If-None-Match gives 304) and
+ * go out gzip'd when the client takes it (compressed once, at start-up); API
+ * answers of WEB_GZIP_MIN bytes or more are gzip'd per request.
  * Each worker opens its own read-only store handle on first use (thread-
  * specific key) and answers GETs with it, lock-free; the few writes (verdict
  * POSTs) share one read-write handle under a mutex. web_stop lets requests
@@ -45,7 +51,9 @@
 
 #define WEB_MAX_PARAMS 32
 #define WEB_GZIP_MIN 1024             /* smaller API answers are sent as they are */
-#define WEB_GZIP_LEVEL 6
+/* API answers are compressed per request: the fastest level, which gets most
+ * of the gain on JSON and HTML (the embedded files use the best, once). */
+#define WEB_GZIP_LEVEL 1
 /* libmicrohttpd's memory per connection. At most 32 KB it comes from malloc;
  * above, from mmap, and each connection's munmap (a TLB shootdown on every
  * CPU) cost more than the rest of a request (0.39 against 0.07 ms of CPU for

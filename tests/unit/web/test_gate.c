@@ -78,7 +78,10 @@ static void test_bad_requests(void **state)
     is("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n", 400);
     is("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n", 413);
     is("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
-    is("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
+    is("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
+    is("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 501);
+    is("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400);
+    is("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
     is("POST / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", 417);
 }
 
@@ -137,12 +140,46 @@ static void test_sizes(void **state)
     is(req, 431);
 }
 
+#define CHUNKED "POST /v HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+static void test_chunked(void **state)
+{
+    (void)state;
+    size_t len;
+    const char *whole = CHUNKED "5\r\nhello\r\n1;ext=x\r\n!\r\n0\r\n\r\n";
+    assert_int_equal(check(whole, &len, NULL), 1);
+    assert_int_equal(len, strlen(whole));
+    /* every prefix needs more */
+    char buf[1024];
+    for (size_t k = strlen(CHUNKED); k < strlen(whole); k++) {
+        memcpy(buf, whole, k);
+        buf[k] = 0;
+        if (check(buf, NULL, NULL) != 0) fail_msg("prefix of %zu bytes: not 0", k);
+    }
+    int expect;
+    assert_int_equal(check("POST /v HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n", NULL, &expect), 0);
+    assert_int_equal(expect, 1);
+    is(CHUNKED "x\r\n", 400);
+    is(CHUNKED "5 \r\nhello\r\n0\r\n\r\n", 400);
+    is(CHUNKED "5\nhello\r\n0\r\n\r\n", 400);
+    is(CHUNKED "5\r\nhelloX\r\n", 400);
+    is(CHUNKED "0\r\nTrailer: x\r\n\r\n", 400);
+    is(CHUNKED "123456789\r\n", 400);
+    /* decoded size against max_body (64), framing against as much again */
+    is(CHUNKED "41\r\n", 413);
+    char *p = buf + sprintf(buf, CHUNKED);
+    for (int i = 0; i < 40; i++) p += sprintf(p, "1\r\nx\r\n");
+    assert_int_equal(check(buf, NULL, NULL), 413);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_and_partial),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_chunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
