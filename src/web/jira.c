@@ -335,6 +335,13 @@ static int jw_row(jw *w, const char *s, size_t n, int header_done, size_t *ncols
             else if (s[i] == '{' && i + 1 < n && s[i + 1] == '{') cb = 1;
             else if (s[i] == '}' && i + 1 < n && s[i + 1] == '}') cb = 0;
             else if (s[i] == '|' && !br && !cb) break;
+            else if (s[i] == '!' && !br && !cb && (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
+                sbuf skip;                          /* !x.png|thumbnail! is one cell */
+                sb_init(&skip);
+                size_t k = jw_image(&skip, s + i, n - i);
+                sb_free(&skip);
+                if (k) i += k - 1;
+            }
         }
         size_t e = i;
         while (st < e && s[st] == ' ') st++;

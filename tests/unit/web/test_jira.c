@@ -178,6 +178,7 @@ static void test_images_and_color(void **state)
     /* not images: prose, no image extension, a word before, spaces */
     md_is("Wow! Great!", "Wow\\! Great\\!\n");
     md_is("!important! x!y.png! ! a.png!", "\\!important\\! x\\!y\\.png\\! \\! a\\.png\\!\n");
+    md_is("|!x.png|thumbnail!|b|", "|   |   |\n| --- | --- |\n| \\[image\\: x\\.png\\] | b |\n");
     md_is("{color:red}red{color} and {color:#ff0000}hex{color}", "red and hex\n");
     md_is("{color:red}\n* item\n{color}", "- item\n");
     md_is("{color} {color:} {colour:red}", " \\{color\\:\\} \\{colour\\:red\\}\n");
