@@ -59,6 +59,8 @@
 #define GATE_DRAIN_BYTES 65536
 #define GATE_PAUSE_MS 100       /* accept paused when out of descriptors */
 #define GATE_OVERSHOOT 64       /* closing connections still counted */
+#define GATE_EVICT_LOOKS 4      /* requests looked at again before evicting */
+#define GATE_ACCEPTS 64         /* accepts in a row before reading again */
 
 enum { G_PENDING, G_DRAIN, G_HANDED };
 
@@ -371,15 +373,31 @@ static void conn_close(web_gate *g, gate_conn *c)
     table_remove(g, c);
 }
 
+static void conn_pending(web_gate *g, gate_conn *c, uint32_t events);
+
 /* Makes room: closes the connection that has gone longest without
  * finishing, among those of `like`'s client (like NULL: all): one still
  * draining or sending its request first, else one handed over (shut down;
- * the server closes it). Returns 0 when there was none. Caller holds mu. */
+ * the server closes it). A request that has arrived whole since the gate
+ * last looked is handed over, not pushed out: the gate looks again at the
+ * oldest ones before choosing. Returns 0 when there was none. Caller holds
+ * mu. */
 static int evict(web_gate *g, const gate_conn *like)
 {
+    int looks = GATE_EVICT_LOOKS;
+again:;
     gate_conn *handed = NULL;
     for (gate_conn *c = g->oldest; c; c = c->next) {
         if (like && !same_client(c, like)) continue;
+        if (c->state == G_PENDING && looks > 0) {
+            looks--;
+            int fd = c->fd;
+            uint32_t gen = c->gen;
+            conn_pending(g, c, 0);              /* may hand over, answer or close it */
+            c = (size_t)fd < g->nby_fd ? g->by_fd[fd] : NULL;
+            if (!c || c->gen != gen) return 1;  /* the client had left: room made */
+            if (c->state == G_HANDED) goto again;
+        }
         if (c->state != G_HANDED) {
             conn_close(g, c);
             return 1;
@@ -499,9 +517,9 @@ static void set_listen(web_gate *g, int on)
     epoll_ctl(g->ep, EPOLL_CTL_MOD, g->cfg.listen_fd, &ev);
 }
 
-static void accept_all(web_gate *g)
+static void accept_some(web_gate *g)
 {
-    for (;;) {
+    for (int i = 0; i < GATE_ACCEPTS; i++) {
         gate_conn *c = xcalloc(1, sizeof *c);
         c->salen = sizeof c->sa;
         c->fd = accept4(g->cfg.listen_fd, (struct sockaddr *)&c->sa, &c->salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -585,6 +603,7 @@ static void *gate_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         int n = epoll_wait(g->ep, evs, 64, timeout);
         pthread_mutex_lock(&g->mu);
+        int listen_ready = 0;
         for (int i = 0; i < n; i++) {
             uint64_t d = evs[i].data.u64;
             if (d == UINT64_MAX - 1) {
@@ -592,7 +611,7 @@ static void *gate_main(void *arg)
                 return NULL;
             }
             if (d == UINT64_MAX) {
-                accept_all(g);
+                listen_ready = 1;
                 continue;
             }
             size_t fd = (uint32_t)d;
@@ -601,6 +620,9 @@ static void *gate_main(void *arg)
             if (c->state == G_PENDING) conn_pending(g, c, evs[i].events);
             else if (c->state == G_DRAIN) conn_drain(g, c);
         }
+        /* New connections after the requests that arrived: a flood of
+         * connects must not push out a request that is already here. */
+        if (listen_ready) accept_some(g);
         sweep(g, now_ms());
         pthread_mutex_unlock(&g->mu);
     }
