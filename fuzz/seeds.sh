@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 B=${1:?usage: fuzz/seeds.sh BUILD}
 C=$B/corpus
-rm -rf "$C"
+rm -rf "$C" "$B/regress"
 mkdir -p "$C"
 for t in split import links text markdown gh_headers gh_pages snapshot api; do mkdir -p "$C/fuzz_$t"; done
 
@@ -57,6 +57,18 @@ for f in "$C"/fuzz_import/*; do gzip -9nc "$f" >"$f.gz"; done
 cat "$C/fuzz_import/ingest_gh_issues.json.gz" "$C/fuzz_import/ingest_gh_prs.json.gz" \
     >"$C/fuzz_import/two_members.json.gz"
 cp_seeds links tests/fixtures/text/* tests/fixtures/web/*.md fuzz/seeds/links/*
+# Bodies at GitHub's size limit (64 K) made of references, which once took
+# minutes each (quadratic scans). They are not seeds (64 K inputs would slow
+# every mutation): smoke.sh runs the files in BUILD/regress/<target>/ once,
+# under its -timeout.
+mkdir -p "$B/regress/fuzz_links"
+python3 - "$B/regress/fuzz_links" <<'PY'
+import sys
+d = sys.argv[1]
+open(f"{d}/regress_hash_no_spaces", "w").write(",#1" * 21000)
+open(f"{d}/regress_url_no_spaces", "w").write("github.com/o/r/issues/1," * 2700)
+open(f"{d}/regress_many_refs", "w").write(" ".join("#%d" % i for i in range(1, 11000)))
+PY
 cp_seeds markdown tests/fixtures/web/* tests/fixtures/text/* fuzz/seeds/markdown/*
 for f in tests/fixtures/text/*; do
     printf 'Crash in the parser\0%s\0%s\0bug,crash' "$(cat "$f")" "$(cat tests/fixtures/web/query.md)" \
