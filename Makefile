@@ -118,7 +118,8 @@ $(BUILD)/tests/browser/fixture: tests/browser/fixture.c $(OBJ_store) $(OBJ_commo
 # (fuzz/seeds.sh: test fixtures, demo records, fuzz/seeds/<target>/).
 # `make fuzz-smoke` runs each for a fixed number of inputs (fuzz/smoke.sh);
 # make test runs it too. Checks waiting for a fix are switched on with
-# FUZZ_STRICT="LINKS GZIP" (or DOPPEL_FUZZ_STRICT_<NAME>=1 at run time).
+# FUZZ_STRICT="LINKS GZIP REDACT TIMELINE" (or DOPPEL_FUZZ_STRICT_<NAME>=1 at
+# run time); each target's header says what its switch checks.
 FUZZ_CC      ?= clang
 FUZZ_STRICT  ?=
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))

@@ -10,7 +10,15 @@
  * Checks that are known to fail until a pending fix lands sit behind a
  * switch: compiled in with -DFUZZ_STRICT_<NAME>=1 (make fuzz
  * FUZZ_STRICT=...) or turned on at run time with DOPPEL_FUZZ_STRICT_<NAME>=1
- * (=0 turns a compiled-in one off). See fuzz_strict().
+ * (=0 turns a compiled-in one off). See fuzz_strict(). The switches, and the
+ * seeds that fail until the fix:
+ *   LINKS     fuzz_markdown, fuzz_api: the link allowlist (issue 11 C);
+ *             seeds/markdown/schemes.md, jira_links.wiki
+ *   GZIP      fuzz_import: damaged gzip refused (issue 11 A); cut_*.gz,
+ *             trailing_garbage.json.gz (made by seeds.sh)
+ *   REDACT    fuzz_gh_headers: gh_redact_url's gaps; seeds/gh_headers/redact_gaps
+ *   TIMELINE  fuzz_gh_pages: timeline numbers must be positive;
+ *             seeds/gh_pages/timeline_negative.json
  */
 #ifndef DP_FUZZ_H
 #define DP_FUZZ_H

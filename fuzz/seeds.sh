@@ -53,9 +53,15 @@ ING=(tests/fixtures/ingest/*.json tests/fixtures/analyze/issues.json)
 cp_seeds split "${ING[@]}" fuzz/seeds/split/*
 cp_seeds import "${ING[@]}" fuzz/seeds/split/*
 for f in "$C"/fuzz_import/*; do gzip -9nc "$f" >"$f.gz"; done
-# Two gzip members one after the other (valid gzip: `cat a.gz b.gz`).
-cat "$C/fuzz_import/ingest_gh_issues.json.gz" "$C/fuzz_import/ingest_gh_prs.json.gz" \
-    >"$C/fuzz_import/two_members.json.gz"
+# Two gzip members one after the other (valid gzip: `cat a.gz b.gz`), and
+# damaged ones (issue 11 A; FUZZ_STRICT_GZIP): cut inside the data, the
+# trailer dropped, bytes after the member.
+G=$C/fuzz_import
+cat "$G/ingest_gh_issues.json.gz" "$G/ingest_gh_prs.json.gz" >"$G/two_members.json.gz"
+n=$(wc -c <"$G/ingest_github_issues.json.gz")
+head -c $((n / 2)) "$G/ingest_github_issues.json.gz" >"$G/cut_half.json.gz"
+head -c $((n - 8)) "$G/ingest_github_issues.json.gz" >"$G/cut_trailer.json.gz"
+{ cat "$G/ingest_gh_prs.json.gz"; printf 'garbage'; } >"$G/trailing_garbage.json.gz"
 cp_seeds links tests/fixtures/text/* tests/fixtures/web/*.md fuzz/seeds/links/*
 # Bodies at GitHub's size limit (64 K) made of references, which once took
 # minutes each (quadratic scans). They are not seeds (64 K inputs would slow
