@@ -45,8 +45,21 @@
         if (!(cond)) fuzz_fail("check failed: " #cond ": " __VA_ARGS__); \
     } while (0)
 
+#ifndef FUZZ_STRICT_LINKS
+#define FUZZ_STRICT_LINKS 0
+#endif
+#ifndef FUZZ_STRICT_GZIP
+#define FUZZ_STRICT_GZIP 0
+#endif
+#ifndef FUZZ_STRICT_REDACT
+#define FUZZ_STRICT_REDACT 0
+#endif
+#ifndef FUZZ_STRICT_TIMELINE
+#define FUZZ_STRICT_TIMELINE 0
+#endif
+
 /* A strict check is on when DOPPEL_FUZZ_STRICT_<name> says so, else when it
- * was compiled in (builtin). */
+ * was compiled in (builtin). Use FUZZ_STRICT(LINKS). */
 static inline int fuzz_strict(const char *name, int builtin)
 {
     char var[64];
@@ -54,6 +67,7 @@ static inline int fuzz_strict(const char *name, int builtin)
     const char *v = getenv(var);
     return v && *v ? strcmp(v, "0") != 0 : builtin;
 }
+#define FUZZ_STRICT(name) fuzz_strict(#name, FUZZ_STRICT_##name)
 
 /* data[0..size) as an owned NUL-terminated string (bytes after a NUL are
  * invisible to C-string APIs anyway). */

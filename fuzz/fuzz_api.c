@@ -21,9 +21,6 @@
 
 #include "../src/web/web.h"
 
-#ifndef FUZZ_STRICT_LINKS
-#define FUZZ_STRICT_LINKS 0
-#endif
 #ifndef FUZZ_ROOT
 #define FUZZ_ROOT "."
 #endif
@@ -62,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dp_err err;
     if (store_open(db, &st, &err) != DP_OK) fuzz_fail("store_open: %s", err.msg);
     atexit(cleanup);
-    strict = fuzz_strict("LINKS", FUZZ_STRICT_LINKS);
+    strict = FUZZ_STRICT(LINKS);
     return 0;
 }
 

@@ -11,10 +11,10 @@
  * Input: header lines ("HTTP/1.1 403 Forbidden" sets the status, default
  * 200), an empty line, then a body (for gh_classify).
  *
- * Checks: the wait is within [1 s, GH_MAX_WAIT_S]; a Link URL the client
- * would follow is what gh_link_find returns; gh_redact_url leaves no
- * value of a secret query parameter; gh_same_origin only accepts URLs that
- * start with the base's origin. Strict (FUZZ_STRICT_REDACT), two known
+ * Checks, on every URL the headers carry (Link rels, Location): the wait is
+ * within [1 s, GH_MAX_WAIT_S]; gh_redact_url leaves no value of a secret
+ * query parameter; gh_same_origin only accepts URLs that start with the
+ * base's origin. Strict (FUZZ_STRICT_REDACT), three known
  * gaps of gh_redact_url: it cuts the userinfo at the first '@' of the
  * authority, so "https://u@x:SECRET@host/" keeps "x:SECRET@"; and it takes
  * the first "://" anywhere as the end of the scheme, so in
@@ -25,16 +25,12 @@
 
 #include "fuzz.h"
 
-#ifndef FUZZ_STRICT_REDACT
-#define FUZZ_STRICT_REDACT 0
-#endif
-
 static int strict_redact;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    strict_redact = fuzz_strict("REDACT", FUZZ_STRICT_REDACT);
+    strict_redact = FUZZ_STRICT(REDACT);
     return 0;
 }
 

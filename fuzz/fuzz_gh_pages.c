@@ -24,16 +24,12 @@
 
 #define URL "https://api.github.com/repos/o/r/issues?per_page=100&page=2"
 
-#ifndef FUZZ_STRICT_TIMELINE
-#define FUZZ_STRICT_TIMELINE 0
-#endif
-
 static int strict_timeline;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    strict_timeline = fuzz_strict("TIMELINE", FUZZ_STRICT_TIMELINE);
+    strict_timeline = FUZZ_STRICT(TIMELINE);
     return 0;
 }
 

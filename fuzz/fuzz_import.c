@@ -18,16 +18,12 @@
 static store *st;
 static int strict_gzip;
 
-#ifndef FUZZ_STRICT_GZIP
-#define FUZZ_STRICT_GZIP 0
-#endif
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     dp_err err;
     if (store_open(":memory:", &st, &err) != DP_OK) fuzz_fail("store_open: %s", err.msg);
-    strict_gzip = fuzz_strict("GZIP", FUZZ_STRICT_GZIP);
+    strict_gzip = FUZZ_STRICT(GZIP);
     return 0;
 }
 

@@ -13,16 +13,12 @@
 
 #include "../src/web/web.h"
 
-#ifndef FUZZ_STRICT_LINKS
-#define FUZZ_STRICT_LINKS 0
-#endif
-
 static int strict;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    strict = fuzz_strict("LINKS", FUZZ_STRICT_LINKS);
+    strict = FUZZ_STRICT(LINKS);
     return 0;
 }
 
