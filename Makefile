@@ -172,5 +172,6 @@ fuzz:
 	@$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) BUILD=$(FUZZ_DIR) fuzz
 endif
 
-fuzz-smoke: fuzz
-	@fuzz/smoke.sh $(FUZZ_DIR)
+# smoke.sh builds (make fuzz) itself, so a failed build is a "not ok" line.
+fuzz-smoke:
+	@fuzz/smoke.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# smoke.sh [BUILD] -- the fuzz smoke test (make fuzz-smoke; make test runs
+# smoke.sh -- the fuzz smoke test (make fuzz-smoke; make test runs
 # it): builds the fuzz targets (make fuzz), then runs each one over its seed
 # corpus plus a fixed number of mutated inputs, with a fixed seed. Speaks
 # TAP: one "ok"/"not ok" per target (and one for the build). A target that
@@ -11,7 +11,7 @@
 # (a factor, default 1) scales them all.
 set -u
 cd "$(dirname "$0")/.."
-B=${1:-build/fuzz}
+B=build/fuzz   # where make fuzz builds
 SCALE=${FUZZ_SMOKE_SCALE:-1}
 
 # target and runs (measured execs/s under ASan+UBSan: split 5k, import 1k,
@@ -34,7 +34,8 @@ trap 'rm -rf "$log"' EXIT
 if ! make -s -j2 fuzz >"$log/build.txt" 2>&1; then
     echo "not ok 1 - build the fuzz targets (make fuzz)"
     sed 's/^/# /' "$log/build.txt" | tail -40
-    for t in $(echo "$RUNS" | cut -d' ' -f1); do echo "not ok - $t: not built"; done
+    i=1
+    for t in $(echo "$RUNS" | cut -d' ' -f1); do i=$((i + 1)); echo "not ok $i - $t: not built"; done
     exit 1
 fi
 echo "ok 1 - build the fuzz targets (make fuzz)"
