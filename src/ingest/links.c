@@ -25,24 +25,43 @@ typedef struct ref {
     ref_kind kind;
 } ref;
 
+/* The references of one text, in order of first appearance, with an
+ * open-addressing index by number: a hostile body holds a million of them. */
 typedef struct ref_set {
     ref *v;
     size_t n, cap;
+    size_t *slot;       /* index + 1 into v, 0 = empty; nslot a power of two */
+    size_t nslot;
 } ref_set;
+
+static size_t ref_slot(const ref_set *rs, int64_t number)
+{
+    size_t i = (size_t)((uint64_t)number * 0x9E3779B97F4A7C15ull) & (rs->nslot - 1);
+    while (rs->slot[i] && rs->v[rs->slot[i] - 1].number != number) i = (i + 1) & (rs->nslot - 1);
+    return i;
+}
 
 /* Keeps one entry per number, the strongest kind seen. */
 static void ref_add(ref_set *rs, int64_t number, ref_kind kind)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        if (rs->v[i].number == number) {
-            if (kind > rs->v[i].kind) rs->v[i].kind = kind;
-            return;
-        }
+    if (2 * (rs->n + 1) > rs->nslot) {
+        free(rs->slot);
+        rs->nslot = rs->nslot ? rs->nslot * 2 : 16;
+        rs->slot = xcalloc(rs->nslot, sizeof *rs->slot);
+        for (size_t i = 0; i < rs->n; i++) rs->slot[ref_slot(rs, rs->v[i].number)] = i + 1;
+    }
+    size_t s = ref_slot(rs, number);
+    if (rs->slot[s]) {
+        ref *r = &rs->v[rs->slot[s] - 1];
+        if (kind > r->kind) r->kind = kind;
+        return;
+    }
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 8;
         rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
     }
     rs->v[rs->n++] = (ref){number, kind};
+    rs->slot[s] = rs->n;
 }
 
 /* ---- blanking code ------------------------------------------------------ */
@@ -192,6 +211,21 @@ static ref_kind classify(const char *text, size_t pos, item_kind kind)
 
 /* ---- finding references ------------------------------------------------ */
 
+/* Where the word holding a reference starts: just after the last space or
+ * '(' before it. References are met left to right, so a cursor that only
+ * moves forward finds it; walking back from each one was quadratic on text
+ * without spaces (",#1,#1,..."). */
+typedef struct word_cursor {
+    size_t at, start;
+} word_cursor;
+
+static size_t word_start(const char *t, word_cursor *c, size_t pos)
+{
+    for (; c->at < pos; c->at++)
+        if (isspace((unsigned char)t[c->at]) || t[c->at] == '(') c->start = c->at + 1;
+    return c->start;
+}
+
 /* Parses up to MAX_DIGITS digits at p that are not glued to a following
  * word character. Returns the number (0 if none) and sets *end. */
 static int64_t ref_number(const char *p, const char **end)
@@ -217,6 +251,7 @@ static int same_repo_prefix(const char *text, size_t hash, const char *repo)
  * ("&#123;") is not a reference; a gdb frame "#1  0x4005d6 in main" neither. */
 static void scan_hashes(const char *t, const char *repo, item_kind kind, ref_set *rs)
 {
+    word_cursor wc = {0, 0};
     for (const char *p = strchr(t, '#'); p; p = strchr(p + 1, '#')) {
         size_t at = (size_t)(p - t);
         const char *end;
@@ -228,9 +263,7 @@ static void scan_hashes(const char *t, const char *repo, item_kind kind, ref_set
         const char *q = end;
         while (*q == ' ' || *q == '\t') q++;
         if (q > end && q[0] == '0' && q[1] == 'x') continue;
-        size_t start = at;
-        while (start > 0 && !isspace((unsigned char)t[start - 1]) && t[start - 1] != '(') start--;
-        ref_add(rs, n, classify(t, start, kind));
+        ref_add(rs, n, classify(t, word_start(t, &wc, at), kind));
     }
 }
 
@@ -238,6 +271,7 @@ static void scan_hashes(const char *t, const char *repo, item_kind kind, ref_set
 static void scan_urls(const char *t, const char *repo, item_kind kind, ref_set *rs)
 {
     size_t rlen = repo ? strlen(repo) : 0;
+    word_cursor wc = {0, 0};
     if (!rlen) return;
     for (const char *p = strstr(t, "github.com/"); p; p = strstr(p + 1, "github.com/")) {
         const char *r = p + 11, *end;
@@ -248,9 +282,7 @@ static void scan_urls(const char *t, const char *repo, item_kind kind, ref_set *
         else continue;
         int64_t n = ref_number(k, &end);
         if (n <= 0) continue;
-        size_t start = (size_t)(p - t);
-        while (start > 0 && !isspace((unsigned char)t[start - 1]) && t[start - 1] != '(') start--;
-        ref_add(rs, n, classify(t, start, kind));
+        ref_add(rs, n, classify(t, word_start(t, &wc, (size_t)(p - t)), kind));
     }
 }
 
@@ -286,5 +318,6 @@ void ingest_links_from_text(const char *src_key, item_kind src_kind, const char 
     scan_urls(t, repo_name, src_kind, &rs);
     emit(src_key, &rs, source, out);
     free(rs.v);
+    free(rs.slot);
     free(t);
 }
