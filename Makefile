@@ -5,6 +5,8 @@
 #   make test         the whole suite (unit tests under sanitizers, CLI tests,
 #                     browser tests); prints "N passed, N failed"
 #   make demo         import the bundled demo data, analyze, print top pairs
+#   make fuzz         libFuzzer targets (fuzz/) with clang in build/fuzz
+#   make fuzz-smoke   run each fuzz target over its corpus for a fixed count
 #   BUILD=dir         put objects elsewhere (parallel work trees)
 #
 # Sources are found by wildcard: every src/<module>/*.c is part of module
@@ -13,9 +15,14 @@
 
 CC      ?= cc
 SAN     ?= 0
+FUZZ    ?= 0
 ifeq ($(SAN),1)
 BUILD   ?= build/asan
 OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(FUZZ),1)
+# Objects instrumented for libFuzzer (coverage) plus ASan+UBSan; clang only.
+BUILD   ?= build/fuzz
+OPT     := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 BUILD   ?= build
 OPT     := -O2
@@ -104,3 +111,67 @@ clean:
 $(BUILD)/tests/browser/fixture: tests/browser/fixture.c $(OBJ_store) $(OBJ_common)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS)
+
+# ---- fuzzing: libFuzzer targets fuzz/fuzz_*.c (see fuzz/fuzz.h) ----------
+# `make fuzz` builds every target into build/fuzz/ with clang (objects
+# instrumented, ASan+UBSan) and their seed corpora into build/fuzz/corpus/
+# (fuzz/seeds.sh: test fixtures, demo records, fuzz/seeds/<target>/).
+# `make fuzz-smoke` runs each for a fixed number of inputs (fuzz/smoke.sh);
+# make test runs it too. Checks waiting for a fix are switched on with
+# FUZZ_STRICT="LINKS GZIP REDACT TIMELINE" (or DOPPEL_FUZZ_STRICT_<NAME>=1 at
+# run time); each target's header says what its switch checks.
+FUZZ_CC      ?= clang
+FUZZ_STRICT  ?=
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_DIR     := build/fuzz
+# Modules each target links (the gh_* targets include a sync source file).
+FUZZ_MODS_fuzz_split      := ingest store common
+FUZZ_MODS_fuzz_import     := ingest store common
+FUZZ_MODS_fuzz_links      := ingest store common
+FUZZ_MODS_fuzz_text       := text common
+FUZZ_MODS_fuzz_snapshot   := index text common
+FUZZ_MODS_fuzz_markdown   := web store common
+FUZZ_MODS_fuzz_api        := web store common
+FUZZ_MODS_fuzz_gh_headers := common
+FUZZ_MODS_fuzz_gh_pages   := ingest explain match index text store common
+FUZZ_EXTRA_fuzz_gh_pages  := $(filter-out %/sync.o,$(OBJ_sync))
+FUZZ_EXTRA_fuzz_api       := $(BUILD)/fuzz-fixture.o
+FUZZ_DEFS    := -DFUZZ_ROOT='"$(CURDIR)"' $(foreach s,$(FUZZ_STRICT),-DFUZZ_STRICT_$(s)=1)
+
+.PHONY: fuzz fuzz-smoke fuzz-runtime FORCE
+ifeq ($(FUZZ),1)
+fuzz: fuzz-runtime $(addprefix $(BUILD)/,$(FUZZ_TARGETS)) $(BUILD)/corpus/.stamp
+
+# Fail early and say what is missing, not with a linker error.
+fuzz-runtime:
+	@mkdir -p $(BUILD)
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+	    >$(BUILD)/rtcheck.c
+	@$(CC) -fsanitize=fuzzer,address,undefined -o $(BUILD)/rtcheck $(BUILD)/rtcheck.c 2>$(BUILD)/rtcheck.log || { \
+	    cat $(BUILD)/rtcheck.log; \
+	    echo "make fuzz: $(CC) cannot link a libFuzzer target: the fuzzer runtime (Debian: libclang-rt-dev) is missing; run scripts/install-deps.sh" >&2; \
+	    exit 1; }
+
+$(BUILD)/fuzz-fixture.o: tests/browser/fixture.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Dmain=fixture_main -c -o $@ $<
+
+# Rebuild the targets when the strict switches (or the tree's path) change.
+$(BUILD)/fuzz-defs: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(FUZZ_STRICT) $(CURDIR)" | cmp -s - $@ || echo "$(FUZZ_STRICT) $(CURDIR)" >$@
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz-defs $$(foreach m,$$(FUZZ_MODS_fuzz_$$*),$$(OBJ_$$(m))) $$(FUZZ_EXTRA_fuzz_$$*)
+	$(CC) $(CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
+
+$(BUILD)/corpus/.stamp: fuzz/seeds.sh $(BUILD)/fuzz_snapshot $(wildcard fuzz/seeds/*/*) $(wildcard tests/fixtures/*/*) demo/issues.json demo/comments.json
+	fuzz/seeds.sh $(BUILD)
+	@touch $@
+else
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) BUILD=$(FUZZ_DIR) fuzz
+endif
+
+# smoke.sh builds (make fuzz) itself, so a failed build is a "not ok" line.
+fuzz-smoke:
+	@fuzz/smoke.sh

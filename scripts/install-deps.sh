@@ -2,7 +2,7 @@
 # install-deps.sh -- installs the Debian packages doppel needs to build, test
 # and benchmark. Idempotent: does nothing when everything is present.
 set -eu
-PKGS="build-essential pkg-config clang libsqlite3-dev sqlite3 libmicrohttpd-dev
+PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
 libcurl4-openssl-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev
 libstemmer-dev libutf8proc-dev libxxhash-dev zlib1g-dev libcmocka-dev python3 nodejs npm chromium
 valgrind util-linux"

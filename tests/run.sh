@@ -6,7 +6,9 @@
 # 3. CLI tests (tests/cli/test_*.sh) against the sanitizer binary;
 # 4. browser and API tests (tests/browser/*.test.mjs, node:test driving
 #    Debian's chromium through playwright-core; axe-core for accessibility)
-#    against the normal binary.
+#    against the normal binary;
+# 5. the fuzz smoke test (fuzz/smoke.sh: every libFuzzer target for a fixed
+#    number of runs; needs clang's fuzzer runtime, which CI installs).
 # Every test program speaks TAP ("ok N - name" / "not ok N - name"); this
 # script adds them up and ends with the line "N passed, N failed".
 set -u
@@ -73,6 +75,9 @@ if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
             node "$t"
     done
 fi
+
+echo "== fuzz smoke (libFuzzer)"
+run_tap "fuzz/smoke.sh" bash fuzz/smoke.sh
 
 if [ "${#failed_names[@]}" -gt 0 ]; then
     echo "failed: ${failed_names[*]}"

@@ -25,10 +25,11 @@ static void serve_usage(FILE *out)
             "  --bind ADDR   address to listen on (default 127.0.0.1). Any address that\n"
             "                is not loopback requires a token.\n"
             "  --token T     require T on every API call; open the page once as\n"
-            "                http://HOST:PORT/?token=T to log in. Prefer $DOPPEL_TOKEN:\n"
-            "                a command line is visible to every user (ps)\n"
+            "                http://HOST:PORT/?token=T to log in. Prefer DOPPEL_TOKEN=T:\n"
+            "                other users of this machine can read a command line (ps)\n"
             "  --threads N   worker threads (default: one per CPU, 2 to 16)\n"
-            "The first line on stdout is the page's address.\n");
+            "A request must arrive whole within 10 s; at most 512 connections at once,\n"
+            "32 from one remote address. The first line on stdout is the page's address.\n");
 }
 
 static void serve_log(void *ud, const char *line)
@@ -51,6 +52,7 @@ int cmd_serve(int argc, char **argv)
 {
     web_config cfg = {.bind = "127.0.0.1", .port = 8080, .log = serve_log};
     const char *db = NULL;
+    int token_arg = 0;
     cfg.token = getenv("DOPPEL_TOKEN");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -73,11 +75,7 @@ int cmd_serve(int argc, char **argv)
         i++;
         if (!strcmp(a, "--db")) db = v;
         else if (!strcmp(a, "--bind")) cfg.bind = v;
-        else if (!strcmp(a, "--token")) {
-            cfg.token = v;
-            cli_error("serve", "warning: --token on the command line is visible to other users (ps); "
-                               "set DOPPEL_TOKEN instead");
-        }
+        else if (!strcmp(a, "--token")) cfg.token = v, token_arg = *v != 0;
         else if (!strcmp(a, "--port") && parse_uint(v, 65535, &cfg.port)) {
             cli_error("serve", "bad port '%s'", v);
             return EXIT_USAGE;
@@ -86,6 +84,9 @@ int cmd_serve(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (token_arg)
+        fprintf(stderr, "doppel serve: warning: a --token on the command line can be read by other "
+                        "users of this machine (ps); prefer DOPPEL_TOKEN\n");
     if (!db) db = getenv("DOPPEL_DB");
     cfg.db_path = db && *db ? db : STORE_DEFAULT_PATH;
 

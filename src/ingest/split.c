@@ -236,10 +236,10 @@ static int scan_record(ingest_split *sp, dp_err *err)
     for (; i < n; i++) {
         char c = p[i];
         if (in_str) {
+            if (c == '\n') line++;   /* also after a backslash (invalid, but a line) */
             if (esc) esc = 0;
             else if (c == '\\') esc = 1;
             else if (c == '"') in_str = 0;
-            else if (c == '\n') line++;
             continue;
         }
         switch (c) {

@@ -16,19 +16,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 #define LOOKBACK 80      /* bytes of the line before a reference we read */
 #define MAX_DIGITS 10
 #define MAX_KEY 40       /* longest Jira key we accept */
 
-/* Keeps one entry per key, the strongest kind seen. */
+/* Slot of key in the open-addressing index (rs->nslot a power of two). */
+static size_t ref_slot(const text_refs *rs, const char *key)
+{
+    size_t i = (size_t)XXH3_64bits(key, strlen(key)) & (rs->nslot - 1);
+    while (rs->slot[i] && strcmp(rs->v[rs->slot[i] - 1].key, key) != 0) i = (i + 1) & (rs->nslot - 1);
+    return i;
+}
+
+/* Keeps one entry per key, the strongest kind seen. The index keeps a
+ * hostile body of a million references linear. */
 static void ref_add(text_refs *rs, const char *key, text_ref_kind kind)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        if (!strcmp(rs->v[i].key, key)) {
-            if (kind > rs->v[i].kind) rs->v[i].kind = kind;
-            return;
-        }
+    if (2 * (rs->n + 1) > rs->nslot) {
+        free(rs->slot);
+        rs->nslot = rs->nslot ? rs->nslot * 2 : 16;
+        rs->slot = xcalloc(rs->nslot, sizeof *rs->slot);
+        for (size_t i = 0; i < rs->n; i++) rs->slot[ref_slot(rs, rs->v[i].key)] = i + 1;
+    }
+    size_t s = ref_slot(rs, key);
+    if (rs->slot[s]) {
+        text_ref *r = &rs->v[rs->slot[s] - 1];
+        if (kind > r->kind) r->kind = kind;
+        return;
+    }
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 8;
         rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
@@ -36,20 +53,22 @@ static void ref_add(text_refs *rs, const char *key, text_ref_kind kind)
     rs->v[rs->n].key = xstrdup(key);
     rs->v[rs->n].kind = kind;
     rs->n++;
+    rs->slot[s] = rs->n;
 }
 
 void text_refs_free(text_refs *rs)
 {
     for (size_t i = 0; i < rs->n; i++) free(rs->v[i].key);
     free(rs->v);
+    free(rs->slot);
     memset(rs, 0, sizeof *rs);
 }
 
 const text_ref *text_refs_find(const text_refs *rs, const char *key)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        if (!strcmp(rs->v[i].key, key)) return &rs->v[i];
-    return NULL;
+    if (!rs->n) return NULL;
+    size_t s = ref_slot(rs, key);
+    return rs->slot[s] ? &rs->v[rs->slot[s] - 1] : NULL;
 }
 
 /* ---- blanking code ------------------------------------------------------ */
@@ -287,11 +306,19 @@ static int64_t ref_number(const char *p, const char **end)
     return v;
 }
 
-/* Start of the whitespace-delimited word that holds position at. */
-static size_t word_start(const char *t, size_t at)
+/* Where the word holding a reference starts: just after the last space or
+ * '(' before it. A scan meets references left to right, so a cursor that
+ * only moves forward finds it; walking back from each one is quadratic on
+ * text without spaces (",#1,#1,..."). */
+typedef struct word_cursor {
+    size_t at, start;
+} word_cursor;
+
+static size_t word_start(const char *t, word_cursor *c, size_t pos)
 {
-    while (at > 0 && !isspace((unsigned char)t[at - 1]) && t[at - 1] != '(') at--;
-    return at;
+    for (; c->at < pos; c->at++)
+        if (isspace((unsigned char)t[c->at]) || t[c->at] == '(') c->start = c->at + 1;
+    return c->start;
 }
 
 static void add_number(text_refs *rs, int64_t n, text_ref_kind kind)
@@ -314,6 +341,7 @@ static int same_repo_prefix(const char *text, size_t hash, const char *repo)
  * ("&#123;") is not a reference; a gdb frame "#1  0x4005d6 in main" neither. */
 static void scan_hashes(const char *t, const char *repo, int closing, text_refs *rs)
 {
+    word_cursor wc = {0, 0};
     for (const char *p = strchr(t, '#'); p; p = strchr(p + 1, '#')) {
         size_t at = (size_t)(p - t);
         const char *end;
@@ -325,7 +353,7 @@ static void scan_hashes(const char *t, const char *repo, int closing, text_refs 
         const char *q = end;
         while (*q == ' ' || *q == '\t') q++;
         if (q > end && q[0] == '0' && q[1] == 'x') continue;
-        add_number(rs, n, classify(t, word_start(t, at), (size_t)(end - t), closing));
+        add_number(rs, n, classify(t, word_start(t, &wc, at), (size_t)(end - t), closing));
     }
 }
 
@@ -334,6 +362,7 @@ static void scan_urls(const char *t, const char *repo, int closing, text_refs *r
 {
     size_t rlen = repo ? strlen(repo) : 0;
     if (!rlen) return;
+    word_cursor wc = {0, 0};
     for (const char *p = strstr(t, "github.com/"); p; p = strstr(p + 1, "github.com/")) {
         const char *r = p + 11, *end;
         if (strncasecmp(r, repo, rlen) != 0 || r[rlen] != '/') continue;
@@ -343,7 +372,7 @@ static void scan_urls(const char *t, const char *repo, int closing, text_refs *r
         else continue;
         int64_t n = ref_number(k, &end);
         if (n <= 0) continue;
-        add_number(rs, n, classify(t, word_start(t, (size_t)(p - t)), (size_t)(end - t), closing));
+        add_number(rs, n, classify(t, word_start(t, &wc, (size_t)(p - t)), (size_t)(end - t), closing));
     }
 }
 
@@ -392,6 +421,7 @@ static void scan_bare(const char *t, int closing, text_refs *rs)
  * Only projects in `projects` (comma-separated; NULL = any) are taken. */
 static void scan_jira(const char *t, const char *projects, int closing, text_refs *rs)
 {
+    word_cursor wc = {0, 0};
     for (const char *p = t; *p; p++) {
         if (!isupper((unsigned char)*p) || (p > t && (is_word(p[-1]) || p[-1] == '-'))) continue;
         const char *q = p;
@@ -422,7 +452,7 @@ static void scan_jira(const char *t, const char *projects, int closing, text_ref
         }
         char key[MAX_KEY + 1];
         snprintf(key, sizeof key, "%.*s-%lld", (int)plen, p, (long long)n);
-        ref_add(rs, key, classify(t, word_start(t, (size_t)(p - t)), (size_t)(end - t), closing));
+        ref_add(rs, key, classify(t, word_start(t, &wc, (size_t)(p - t)), (size_t)(end - t), closing));
         p = end - 1;
     }
 }

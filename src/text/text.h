@@ -105,7 +105,11 @@ typedef struct text_ref {
     char *key;              /* "12" for #12 and GitHub URLs, "HIVE-123" for Jira keys */
     text_ref_kind kind;
 } text_ref;
-typedef struct text_refs { text_ref *v; size_t n, cap; } text_refs;
+typedef struct text_refs {
+    text_ref *v;              /* in order of first appearance */
+    size_t n, cap;
+    size_t *slot, nslot;      /* private: index by key */
+} text_refs;
 
 typedef struct text_refs_opts {
     int numeric;            /* "#N", owner/name#N and issue URLs of `repo` */

@@ -4,12 +4,16 @@
  * Safety by construction: the converter writes no HTML, and the issue's own
  * text never acts as markdown -- every ASCII punctuation character of plain
  * text is backslash-escaped, code goes into code spans or fences longer than
- * any backtick run inside, and link targets are limited to http(s), ftp and
- * mailto and written in <...> form with the delimiters percent-encoded. So
- * the only structure in the output is the structure written here; cmark's
- * safe mode stays the second fence.
+ * any backtick run inside, and link targets pass markdown.c's allowlist
+ * (web_url_allowed: http, https, mailto) and are written in <...> form with
+ * the delimiters percent-encoded. So the only structure in the output is the
+ * structure written here; markdown.c's allowlist and cmark's safe mode stay
+ * the second and third fences.
  *
- * Supported: h1. to h6., bq., ----, *bold*, _italic_, {{monospace}},
+ * Supported: h1. to h6., bq., ----, *bold*, _italic_, -deleted-, +inserted+
+ * (plain), {{monospace}}, {color:x}...{color} (plain), !image.png! and
+ * !image.png|options! (the text "[image: image.png]": attachments are not
+ * reachable from here), !http://host/a.png! (a link),
  * {code}/{code:lang}...{code}, {noformat}...{noformat}, {quote}...{quote},
  * {panel} (dropped, content kept), [text|url], [url], [~user], [^file],
  * [KEY-1], bullet and numbered lists ("*", "-", "#", nested "**", "#*"),
@@ -17,6 +21,7 @@
  * shown as the literal text it is. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -72,14 +77,13 @@ static void jw_code_span(sbuf *o, const char *s, size_t n, int in_table)
     for (size_t i = 0; i <= longest; i++) sb_addc(o, '`');
 }
 
+/* The link allowlist of markdown.c, on a span of the text. */
 static int jw_url_ok(const char *s, size_t n)
 {
-    static const char *const schemes[] = {"http://", "https://", "ftp://", "mailto:"};
-    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-        size_t k = strlen(schemes[i]);
-        if (n > k && !strncasecmp(s, schemes[i], k)) return 1;
-    }
-    return 0;
+    char *u = xstrndup(s, n);
+    int ok = web_url_allowed(u);
+    free(u);
+    return ok;
 }
 
 /* A link destination in <...> form: the characters that could end it or
@@ -169,6 +173,61 @@ static size_t jw_span(const char *s, size_t n, int prev_word)
     return 0;
 }
 
+/* A file name that names an image (by its extension). */
+static int jw_image_name(const char *s, size_t n)
+{
+    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg", ".webp", ".tif", ".tiff", ".ico"};
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t k = strlen(exts[i]);
+        if (n > k && !strncasecmp(s + n - k, exts[i], k)) return 1;
+    }
+    return 0;
+}
+
+/* "!name!" or "!name|options!" at s (s[0] == '!'): an image. An http(s)
+ * URL becomes a markdown image (which markdown.c shows as a link "image:
+ * NAME"); an attachment, which this page cannot show, becomes the text
+ * "[image: NAME]". Returns the bytes consumed, 0 when it is plain text. */
+static size_t jw_image(sbuf *o, const char *s, size_t n)
+{
+    const char *end = n > 2 ? memchr(s + 1, '!', n - 1) : NULL;
+    if (!end || end == s + 1 || s[1] == ' ' || end[-1] == ' ') return 0;
+    size_t cn = (size_t)(end - s - 1);
+    const char *bar = memchr(s + 1, '|', cn);
+    size_t nn = bar ? (size_t)(bar - s - 1) : cn;
+    const char *name = s + 1;
+    int url = (nn > 7 && !strncasecmp(name, "http://", 7)) || (nn > 8 && !strncasecmp(name, "https://", 8));
+    if (url && jw_url_ok(name, nn)) {
+        const char *base = name + nn;
+        while (base > name && base[-1] != '/') base--;
+        sb_adds(o, "![");
+        jw_text(o, base, (size_t)(name + nn - base));
+        sb_adds(o, "](");
+        jw_dest(o, name, nn);
+        sb_addc(o, ')');
+    } else if (!url && jw_image_name(name, nn)) {
+        jw_text(o, "[image: ", 8);
+        jw_text(o, name, nn);
+        jw_text_char(o, ']');
+    } else {
+        return 0;
+    }
+    return cn + 2;
+}
+
+/* "{color:red}" or "{color}" at s: the length of the tag (colour is dropped:
+ * the text stays, plain), or 0. */
+static size_t jw_color_tag(const char *s, size_t n)
+{
+    if (n >= 7 && !strncmp(s, "{color}", 7)) return 7;
+    if (n < 8 || strncmp(s, "{color:", 7)) return 0;
+    for (size_t i = 7; i < n && i < 40; i++) {
+        if (s[i] == '}') return i > 7 ? i + 1 : 0;
+        if (s[i] == '{' || s[i] == ' ') return 0;
+    }
+    return 0;
+}
+
 static void jw_inline(sbuf *o, const char *s, size_t n, int in_link, int in_table)
 {
     for (size_t i = 0; i < n;) {
@@ -190,10 +249,17 @@ static void jw_inline(sbuf *o, const char *s, size_t n, int in_link, int in_tabl
             if (in_link || c0[0] != '[' || c0[cn - 1] != ']' || jw_link(o, c0, cn, in_table, 1) != cn)
                 jw_code_span(o, c0, cn, in_table);
             i = (size_t)(e - s) + 2;
+        } else if (c == '{' && (k = jw_color_tag(s + i, n - i))) {
+            i += k;
+        } else if (c == '!' && !prev_word && (k = jw_image(o, s + i, n - i))) {
+            i += k;
         } else if (c == '[' && !in_link && (k = jw_link(o, s + i, n - i, in_table, 0))) {
             i += k;
-        } else if ((c == '*' || c == '_') && (k = jw_span(s + i, n - i, prev_word))) {
-            const char *mark = c == '*' ? "**" : "*";
+        } else if (c && strchr("*_-+", c) && (k = jw_span(s + i, n - i, prev_word || (i && s[i - 1] == c)))) {
+            /* *strong*, _emphasis_, -deleted-; +inserted+ has no markdown
+             * form and stays plain. "--x--" is no span: a mark right after
+             * the same mark does not open one. */
+            const char *mark = c == '*' ? "**" : c == '_' ? "*" : c == '-' ? "~~" : "";
             sb_adds(o, mark);
             jw_inline(o, s + i + 1, k - 2, in_link, in_table);
             sb_adds(o, mark);
@@ -269,6 +335,13 @@ static int jw_row(jw *w, const char *s, size_t n, int header_done, size_t *ncols
             else if (s[i] == '{' && i + 1 < n && s[i + 1] == '{') cb = 1;
             else if (s[i] == '}' && i + 1 < n && s[i + 1] == '}') cb = 0;
             else if (s[i] == '|' && !br && !cb) break;
+            else if (s[i] == '!' && !br && !cb && (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
+                sbuf skip;                          /* !x.png|thumbnail! is one cell */
+                sb_init(&skip);
+                size_t k = jw_image(&skip, s + i, n - i);
+                sb_free(&skip);
+                if (k) i += k - 1;
+            }
         }
         size_t e = i;
         while (st < e && s[st] == ' ') st++;
@@ -311,6 +384,9 @@ static void jw_wiki_line(jw *w, const char *s, size_t n)
 {
     while (n && (s[0] == ' ' || s[0] == '\t')) s++, n--;    /* leading blanks mean nothing */
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+    size_t tags = 0, k;
+    while (tags < n && (k = jw_color_tag(s + tags, n - tags))) tags += k;
+    if (n && tags == n) return;                             /* a line of {color} tags only */
     if (!n) {
         /* A paragraph break; it also ends a list or a table. */
         if (w->prev != B_NONE) jw_blank(w);

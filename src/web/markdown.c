@@ -1,21 +1,31 @@
 /* markdown.c -- item bodies to HTML, as GitHub renders them, safely.
  *
- * cmark-gfm does the parsing and the escaping; it runs in its default safe
- * mode (raw HTML becomes a comment, javascript:/vbscript:/file:/data: URLs
- * other than data:image/{png,gif,jpeg,webp} become empty) with the tagfilter
- * extension as a second fence. Before rendering we rewrite the tree:
+ * cmark-gfm does the parsing and the escaping; it runs in its safe mode (raw
+ * HTML becomes a comment) with the tagfilter extension as a second fence.
+ * Before rendering we rewrite the tree:
+ *  - the link allowlist: every link and image the text holds (inline,
+ *    reference-style, autolink, raw-HTML <img>) keeps its URL only when it is
+ *    http:, https: or mailto: (web_url_allowed); any other link is dropped
+ *    and its text stays. cmark's own check blocks only javascript:, vbscript:,
+ *    file: and data:, which leaves ms-msdt:, search-ms:, vscode://, smb://,
+ *    //host (protocol-relative) and the like clickable;
+ *  - images with a remote URL become links "image: ALT": fetching them would
+ *    tell the image's host who is reading the issue, and the page's CSP
+ *    blocks them anyway, so a visible link is the honest rendering. Inline
+ *    data:image/{png,gif,jpeg,webp} images stay images. A raw-HTML <img>
+ *    (which safe mode drops) is shown the same way instead of vanishing;
  *  - `#123` in plain text becomes a link to ref_base + "123" (GitHub), or
  *    a Jira key such as HIVE-123 a link to the item (Jira, web_jira_render,
- *    which first converts wiki markup with web_jira_to_markdown);
- *  - images with a remote URL become links: fetching them would tell the
- *    image's host who is reading the issue, and the page's CSP blocks them
- *    anyway, so a visible link is the honest rendering.
+ *    which first converts wiki markup with web_jira_to_markdown). These are
+ *    the only links not subject to the allowlist: their base comes from the
+ *    caller, never from the text.
  * Everything happens on the AST, never on HTML text, so no rewrite can
  * produce markup that cmark did not escape. */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmark-gfm.h>
 #include <cmark-gfm-core-extensions.h>
@@ -138,20 +148,198 @@ static void md_link_refs(cmark_node *t, const md_refs *r)
     cmark_node_free(t);
 }
 
-/* Turns a remote image into a link "image: ALT" to the same URL. */
-static void md_image_to_link(cmark_node *img)
+/* ---- the link allowlist -------------------------------------------------- */
+
+int web_url_allowed(const char *url)
 {
-    const char *url = cmark_node_get_url(img);
-    if (url && !strncmp(url, "data:", 5)) return;   /* inline bytes leak nothing */
-    cmark_node *a = cmark_node_new(CMARK_NODE_LINK);
-    cmark_node_set_url(a, url ? url : "");
-    const char *title = cmark_node_get_title(img);
-    if (title && *title) cmark_node_set_title(a, title);
+    static const char *const schemes[] = {"http://", "https://", "mailto:"};
+    if (!url) return 0;
+    int ok = 0;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0] && !ok; i++) {
+        size_t k = strlen(schemes[i]);
+        ok = !strncasecmp(url, schemes[i], k) && url[k];
+    }
+    /* Browsers drop tabs and newlines inside URLs and strip control
+     * characters; a URL that holds any is a trick, never a real link. */
+    for (const unsigned char *p = (const unsigned char *)url; ok && *p; p++)
+        if (*p < 0x20 || *p == 0x7f) ok = 0;
+    return ok;
+}
+
+/* Inline image bytes in the formats cmark's safe mode lets through: they
+ * leak nothing and the CSP allows them (img-src data:). */
+static int md_data_image(const char *url)
+{
+    static const char *const types[] = {"data:image/png;", "data:image/gif;", "data:image/jpeg;",
+                                        "data:image/webp;"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (url && !strncasecmp(url, types[i], strlen(types[i]))) return 1;
+    return 0;
+}
+
+/* Moves n's children in front of it and frees it: a dropped link keeps its
+ * text visible. */
+static void md_unwrap(cmark_node *n)
+{
+    cmark_node *c;
+    while ((c = cmark_node_first_child(n))) cmark_node_insert_before(n, c);
+    cmark_node_free(n);
+}
+
+/* Replaces img (an image node, or raw HTML when alt is given) by "image: ALT",
+ * a link to url when the URL is allowed and the node is not already inside
+ * a link (links do not nest), plain text otherwise. */
+static void md_image_replace(cmark_node *img, const char *url, const char *title, const char *alt)
+{
+    int link = web_url_allowed(url) && !md_in_link(img);
+    cmark_node *a = cmark_node_new(link ? CMARK_NODE_LINK : CMARK_NODE_EMPH);
+    if (link) {
+        cmark_node_set_url(a, url);
+        if (title && *title) cmark_node_set_title(a, title);
+    }
     cmark_node_append_child(a, md_text("image: ", 7));
     cmark_node *c;
-    while ((c = cmark_node_first_child(img))) cmark_node_append_child(a, c);
+    if (alt && *alt) cmark_node_append_child(a, md_text(alt, strlen(alt)));
+    else if (!alt)
+        while ((c = cmark_node_first_child(img))) cmark_node_append_child(a, c);
+    if (cmark_node_first_child(a) == cmark_node_last_child(a)) {
+        /* no description: name the file */
+        const char *u = url ? url : "", *e = u + strcspn(u, "?#"), *b = e;
+        while (b > u && b[-1] != '/') b--;
+        cmark_node_append_child(a, md_text(b, (size_t)(e - b)));
+    }
     cmark_node_insert_before(img, a);
+    if (!link) md_unwrap(a);
+}
+
+/* A remote image becomes a link "image: ALT" (loading it would tell its
+ * host who reads the issue, and the CSP blocks it anyway); an image whose
+ * URL is not allowed becomes the text "image: ALT". */
+static void md_image(cmark_node *img)
+{
+    const char *url = cmark_node_get_url(img);
+    if (md_data_image(url)) return;   /* inline bytes leak nothing */
+    md_image_replace(img, url, cmark_node_get_title(img), NULL);
     cmark_node_free(img);
+}
+
+/* ---- raw HTML <img> ---------------------------------------------------- */
+
+/* An HTML attribute value with its character references decoded. cmark
+ * decodes them (the whole HTML5 table) in link destinations, so the value is
+ * handed to it as one: "[](<VALUE>)", with the characters that would end or
+ * escape the destination backslash-escaped. Owned string; NULL when the value
+ * cannot be a destination (a line break). */
+static char *md_attr_decode(const char *v, size_t n)
+{
+    sbuf md;
+    sb_init(&md);
+    sb_adds(&md, "[](<");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\n' || v[i] == '\r') {
+            sb_free(&md);
+            return NULL;
+        }
+        if (v[i] == '\\' || v[i] == '<' || v[i] == '>') sb_addc(&md, '\\');
+        sb_addc(&md, v[i]);
+    }
+    sb_adds(&md, ">)");
+    cmark_node *doc = cmark_parse_document(md.s, md.len, CMARK_OPT_DEFAULT);
+    sb_free(&md);
+    cmark_node *p = cmark_node_first_child(doc), *a = p ? cmark_node_first_child(p) : NULL;
+    char *out = NULL;
+    if (a && cmark_node_get_type(a) == CMARK_NODE_LINK && !cmark_node_next(a))
+        out = xstrdup(cmark_node_get_url(a));
+    cmark_node_free(doc);
+    return out;
+}
+
+static int md_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* The tag at s (s[0] == '<') when it is an <img> open tag, following the
+ * CommonMark grammar for open tags (attribute: name, optionally = and an
+ * unquoted, 'single' or "double" quoted value): fills *src and *alt
+ * (owned, decoded, NULL when absent) and returns the tag's length, or 0 when
+ * it is not a well-formed <img> tag. */
+static size_t md_img_tag(const char *s, size_t n, char **src, char **alt)
+{
+    *src = *alt = NULL;
+    if (n < 5 || strncasecmp(s, "<img", 4) || !(md_space(s[4]) || s[4] == '/' || s[4] == '>')) return 0;
+    size_t i = 4;
+    for (;;) {
+        size_t ws = i;
+        while (i < n && md_space(s[i])) i++;
+        if (i < n && s[i] == '>') return i + 1;
+        if (i + 1 < n && s[i] == '/' && s[i + 1] == '>') return i + 2;
+        if (i == ws || i >= n || !(isalpha((unsigned char)s[i]) || s[i] == '_' || s[i] == ':')) break;
+        size_t name = i;
+        while (i < n && (isalnum((unsigned char)s[i]) || strchr("_.:-", s[i]))) i++;
+        size_t nlen = i - name, j = i;
+        while (j < n && md_space(s[j])) j++;
+        if (j >= n || s[j] != '=') continue;                  /* a name alone */
+        for (j++; j < n && md_space(s[j]);) j++;
+        size_t v, vlen;
+        if (j < n && (s[j] == '"' || s[j] == '\'')) {
+            const char *q = memchr(s + j + 1, s[j], n - j - 1);
+            if (!q) break;
+            v = j + 1;
+            vlen = (size_t)(q - (s + v));
+            i = (size_t)(q - s) + 1;
+        } else {
+            v = j;
+            while (j < n && !md_space(s[j]) && !strchr("\"'=<>`", s[j])) j++;
+            if (j == v) break;
+            vlen = j - v;
+            i = j;
+        }
+        char **slot = nlen == 3 && !strncasecmp(s + name, "src", 3)   ? src
+                      : nlen == 3 && !strncasecmp(s + name, "alt", 3) ? alt : NULL;
+        if (slot && !*slot) *slot = md_attr_decode(s + v, vlen);
+    }
+    free(*src);
+    free(*alt);
+    *src = *alt = NULL;
+    return 0;
+}
+
+/* Raw HTML never renders (safe mode); the <img> tags in it are shown the way
+ * markdown images are, instead of vanishing. An inline tag is replaced in
+ * place; a block's tags become a paragraph after it. */
+static void md_raw_html(cmark_node *h)
+{
+    const char *s = cmark_node_get_literal(h);
+    int block = cmark_node_get_type(h) == CMARK_NODE_HTML_BLOCK;
+    size_t n = s ? strlen(s) : 0;
+    cmark_node *para = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char *src, *alt;
+        size_t k = s[i] == '<' ? md_img_tag(s + i, n - i, &src, &alt) : 0;
+        if (!k) {
+            if (!block) return;                               /* not an <img> */
+            continue;
+        }
+        if (block && !para) {
+            para = cmark_node_new(CMARK_NODE_PARAGRAPH);
+            cmark_node_insert_after(h, para);
+        }
+        cmark_node *slot = md_text("", 0);
+        if (para) {
+            if (cmark_node_first_child(para)) cmark_node_append_child(para, md_text(" ", 1));
+            cmark_node_append_child(para, slot);
+        } else {
+            cmark_node_insert_before(h, slot);
+        }
+        md_image_replace(slot, src, NULL, alt ? alt : "");
+        cmark_node_free(slot);
+        free(src);
+        free(alt);
+        if (!block) break;
+        i += k - 1;
+    }
+    if (!block) cmark_node_free(h);
 }
 
 typedef struct md_nodes { cmark_node **v; size_t n, cap; } md_nodes;
@@ -165,24 +353,36 @@ static void md_push(md_nodes *l, cmark_node *n)
     l->v[l->n++] = n;
 }
 
-/* Collects first, rewrites after: the iterator must not see a changing tree. */
+/* Collects first, rewrites after: the iterator must not see a changing tree.
+ * The allowlist applies to the links and images of the text (written by the
+ * issue's author); the reference links made here afterwards point where
+ * md_refs says. */
 static void md_rewrite(cmark_node *doc, const md_refs *r)
 {
     int refs = r->num_base || r->key_base || r->other_base;
-    md_nodes texts = {0}, images = {0};
+    md_nodes texts = {0}, links = {0}, images = {0}, html = {0};
     cmark_iter *it = cmark_iter_new(doc);
     cmark_event_type ev;
     while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
         cmark_node *n = cmark_iter_get_node(it);
         cmark_node_type t = cmark_node_get_type(n);
-        if (ev == CMARK_EVENT_ENTER && t == CMARK_NODE_IMAGE) md_push(&images, n);
+        if (ev == CMARK_EVENT_EXIT) continue;
+        if (t == CMARK_NODE_IMAGE) md_push(&images, n);
+        else if (t == CMARK_NODE_LINK) md_push(&links, n);
+        else if (t == CMARK_NODE_HTML_INLINE || t == CMARK_NODE_HTML_BLOCK) md_push(&html, n);
         else if (t == CMARK_NODE_TEXT && refs && !md_in_link(n)) md_push(&texts, n);
     }
     cmark_iter_free(it);
     for (size_t i = 0; i < texts.n; i++) md_link_refs(texts.v[i], r);
-    for (size_t i = 0; i < images.n; i++) md_image_to_link(images.v[i]);
+    /* Images first: one inside a dropped link must still see that link. */
+    for (size_t i = images.n; i-- > 0;) md_image(images.v[i]);
+    for (size_t i = 0; i < html.n; i++) md_raw_html(html.v[i]);
+    for (size_t i = 0; i < links.n; i++)
+        if (!web_url_allowed(cmark_node_get_url(links.v[i]))) md_unwrap(links.v[i]);
     free(texts.v);
+    free(links.v);
     free(images.v);
+    free(html.v);
 }
 
 static char *md_render(const char *md, const md_refs *r)

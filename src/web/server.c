@@ -1,10 +1,13 @@
 /* server.c -- the HTTP side of `doppel serve`, on libmicrohttpd.
  *
- * A pool of worker threads, each running its own epoll loop, answers:
+ * The connection gate (gate.c) owns the listening socket and hands over each
+ * connection once its request is whole and well formed; libmicrohttpd then
+ * runs one daemon per worker thread, each on its own epoll loop, and answers:
  *   /, /pair/ID, /item/REPO/KEY   the page (index.html; the page routes itself)
  *   /static/NAME                  the embedded assets (assets.h)
  *   /api/...                      the JSON API (api.c)
- * The security policy lives here and applies to every response:
+ * The security policy lives here and applies to every response, those the
+ * gate writes included:
  *  - a strict Content-Security-Policy (scripts and styles only from this
  *    origin, no inline anything, no frames, images only local or data:), plus
  *    nosniff, no referrer, no framing;
@@ -15,13 +18,17 @@
  *  - POSTs must carry a JSON content type and the X-Doppel header, and their
  *    Origin / Sec-Fetch-Site must be this site: a cross-site form cannot
  *    record verdicts;
- *  - request bodies are capped at WEB_MAX_BODY, headers by the connection
- *    memory limit (MHD answers 431/414 itself).
+ *  - requests are bounded in size and time and connections in number, per
+ *    client too (the gate; limits in web.h).
+ * Transfer: the embedded files carry an ETag (If-None-Match gives 304) and
+ * go out gzip'd when the client takes it (compressed once, at start-up); API
+ * answers of WEB_GZIP_MIN bytes or more are gzip'd per request.
  * Each worker opens its own read-only store handle on first use (thread-
  * specific key) and answers GETs with it, lock-free; the few writes (verdict
  * POSTs) share one read-write handle under a mutex. web_stop lets requests
  * in flight finish before closing them all. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -35,19 +42,46 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <xxhash.h>
+#include <zlib.h>
 
 #include "assets.h"
+#include "gate.h"
 #include "web.h"
 
 #define WEB_MAX_PARAMS 32
+#define WEB_GZIP_MIN 1024             /* smaller API answers are sent as they are */
+/* API answers are compressed per request: the fastest level, which gets most
+ * of the gain on JSON and HTML (the embedded files use the best, once). */
+#define WEB_GZIP_LEVEL 1
+/* libmicrohttpd's memory per connection. At most 32 KB it comes from malloc;
+ * above, from mmap, and each connection's munmap (a TLB shootdown on every
+ * CPU) cost more than the rest of a request (0.39 against 0.07 ms of CPU for
+ * a static file). The gate's limits keep every request within it. */
+#define WEB_CONN_MEMORY (32 * 1024)
 
-static const char CSP[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'";
+/* The headers every response carries: those libmicrohttpd sends (send_buf)
+ * and those the gate writes itself (gate.c, its error replies). */
+static const char *const SECURITY_HEADERS[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+     "form-action 'none'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
+    /* One request per connection: each one passes the gate (gate.c). */
+    {"Connection", "close"},
+};
+#define NSECURITY (sizeof SECURITY_HEADERS / sizeof SECURITY_HEADERS[0])
 
 struct web_server {
-    struct MHD_Daemon *d;
+    struct MHD_Daemon **d;    /* one per worker thread (see web_start) */
+    unsigned nd;
+    atomic_uint next_d;       /* round robin for new connections */
+    web_gate *gate;
     char *db_path;
     char *token;              /* NULL when none */
     int loopback;             /* Host checking applies */
@@ -58,6 +92,7 @@ struct web_server {
     store *writer;            /* the read-write handle for POSTs */
     store **handles;
     size_t nhandles, caphandles;
+    struct web_file *files;   /* the embedded files, ready to serve */
     atomic_int inflight;      /* requests between first call and completion */
     void (*log)(void *, const char *);
     void *log_ud;
@@ -116,51 +151,170 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result send_buf(web_server *s, struct MHD_Connection *c, int status,
-                                const char *ctype, const void *data, size_t len, int copy,
-                                const char *cache, const char *allow, const char *extra_name,
-                                const char *extra_value)
+/* ---- responses ------------------------------------------------------------ */
+
+/* One response. Every one gets SECURITY_HEADERS. */
+typedef struct web_out {
+    int status;
+    const char *ctype;          /* NULL: no Content-Type (303) */
+    const void *data;
+    size_t len;
+    int persistent;             /* data outlives the response: not copied */
+    const char *cache;          /* Cache-Control; NULL = no-store */
+    const char *allow;          /* Allow, for 405 */
+    const char *etag;
+    const char *encoding;       /* Content-Encoding */
+    int vary;                   /* the body depends on Accept-Encoding */
+    const char *location, *cookie;
+} web_out;
+
+static enum MHD_Result send_out(struct MHD_Connection *c, const web_out *o)
 {
-    (void)s;
     struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+        o->len, (void *)o->data, o->persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", ctype);
-    MHD_add_response_header(r, "Content-Security-Policy", CSP);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
-    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-    MHD_add_response_header(r, "Cache-Control", cache ? cache : "no-store");
-    if (allow) MHD_add_response_header(r, "Allow", allow);
-    if (extra_name) MHD_add_response_header(r, extra_name, extra_value);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    for (size_t i = 0; i < NSECURITY; i++) MHD_add_response_header(r, SECURITY_HEADERS[i][0], SECURITY_HEADERS[i][1]);
+    MHD_add_response_header(r, "Cache-Control", o->cache ? o->cache : "no-store");
+    const char *const opt[][2] = {{"Content-Type", o->ctype}, {"Allow", o->allow}, {"ETag", o->etag},
+                                  {"Content-Encoding", o->encoding}, {"Vary", o->vary ? "Accept-Encoding" : NULL},
+                                  {"Location", o->location}, {"Set-Cookie", o->cookie}};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+        if (opt[i][1]) MHD_add_response_header(r, opt[i][0], opt[i][1]);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)o->status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_json_error(web_server *s, struct MHD_Connection *c, int status,
-                                       const char *msg, const char *allow)
+static enum MHD_Result send_json_error(struct MHD_Connection *c, int status, const char *msg, const char *allow)
 {
     char buf[256];
     int n = snprintf(buf, sizeof buf, "{\"error\":\"%s\"}", msg);   /* msg: our own ASCII */
-    return send_buf(s, c, status, "application/json; charset=utf-8", buf, (size_t)n, 1, NULL, allow,
-                    NULL, NULL);
+    web_out o = {.status = status, .ctype = "application/json; charset=utf-8", .data = buf, .len = (size_t)n,
+                 .allow = allow};
+    return send_out(c, &o);
 }
 
-static enum MHD_Result send_text(web_server *s, struct MHD_Connection *c, int status, const char *msg,
-                                 const char *allow)
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, const char *msg, const char *allow)
 {
-    return send_buf(s, c, status, "text/plain; charset=utf-8", msg, strlen(msg), 1, NULL, allow, NULL,
-                    NULL);
+    web_out o = {.status = status, .ctype = "text/plain; charset=utf-8", .data = msg, .len = strlen(msg),
+                 .allow = allow};
+    return send_out(c, &o);
 }
 
-static const web_asset *asset(const char *name)
+/* ---- compression and validators ------------------------------------------- */
+
+/* gzip of in[0..n) into *out (owned); 0 when it would not be smaller. */
+static int gzip_encode(const void *in, size_t n, int level, sbuf *out)
 {
-    for (const web_asset *a = web_assets; a->name; a++)
-        if (!strcmp(a->name, name)) return a;
+    sb_init(out);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return 0;
+    size_t cap = deflateBound(&z, (uLong)n);
+    sb_add(out, "", 0);
+    out->s = xrealloc(out->s, cap + 1);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)out->s;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    out->len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END || out->len >= n) {
+        sb_free(out);
+        return 0;
+    }
+    out->s[out->len] = 0;
+    return 1;
+}
+
+/* The client takes gzip: Accept-Encoding lists gzip (or *) with q > 0. */
+static int accepts_gzip(struct MHD_Connection *c)
+{
+    const char *ae = header(c, "Accept-Encoding");
+    int gzip = 0, star = 0, gzip_seen = 0;
+    for (const char *p = ae; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t tok = strcspn(p, " \t;,");
+        const char *q = p + tok, *end = p + strcspn(p, ",");
+        double qv = 1;
+        for (const char *k = q; k < end; k++)
+            if ((k[0] == 'q' || k[0] == 'Q') && k[1] == '=') qv = atof(k + 2);
+        if (tok == 4 && !strncasecmp(p, "gzip", 4)) gzip = qv > 0, gzip_seen = 1;
+        else if (tok == 1 && *p == '*') star = qv > 0;
+        p = end;
+    }
+    return gzip || (star && !gzip_seen);
+}
+
+/* If-None-Match names etag (or is "*"); weak comparison, as RFC 9110 asks. */
+static int etag_matches(struct MHD_Connection *c, const char *etag)
+{
+    const char *inm = header(c, "If-None-Match");
+    size_t n = strlen(etag);
+    for (const char *p = inm; p && *p;) {
+        p += strspn(p, " \t,");
+        if (!strncmp(p, "W/", 2)) p += 2;
+        size_t len = strcspn(p, " \t,");
+        if ((len == 1 && *p == '*') || (len == n && !memcmp(p, etag, n))) return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* An embedded file, ready to serve: its validator and, when it pays, its
+ * gzip form (made once at start-up; the files change only with the binary). */
+typedef struct web_file {
+    const web_asset *a;
+    char etag[24], etag_gz[28];
+    sbuf gz;                    /* empty: not worth it */
+} web_file;
+
+static void files_init(web_server *s)
+{
+    size_t n = 0;
+    while (web_assets[n].name) n++;
+    s->files = xcalloc(n + 1, sizeof *s->files);
+    for (size_t i = 0; i < n; i++) {
+        web_file *f = &s->files[i];
+        f->a = &web_assets[i];
+        unsigned long long h = (unsigned long long)XXH3_64bits(f->a->data, f->a->len);
+        snprintf(f->etag, sizeof f->etag, "\"%016llx\"", h);
+        snprintf(f->etag_gz, sizeof f->etag_gz, "\"%016llx-gz\"", h);
+        gzip_encode(f->a->data, f->a->len, Z_BEST_COMPRESSION, &f->gz);
+    }
+}
+
+static void files_free(web_server *s)
+{
+    for (web_file *f = s->files; f && f->a; f++) sb_free(&f->gz);
+    free(s->files);
+}
+
+static const web_file *file(web_server *s, const char *name)
+{
+    for (web_file *f = s->files; f->a; f++)
+        if (!strcmp(f->a->name, name)) return f;
     return NULL;
+}
+
+/* An embedded file: 304 when the client holds it, else the gzip form when
+ * taken. Always revalidated (no-cache): the names carry no version. */
+static enum MHD_Result send_file(struct MHD_Connection *c, const web_file *f)
+{
+    int gz = f->gz.len && accepts_gzip(c);
+    web_out o = {.status = 200, .ctype = f->a->mime, .data = f->a->data, .len = f->a->len, .persistent = 1,
+                 .cache = "no-cache", .etag = gz ? f->etag_gz : f->etag, .vary = f->gz.len > 0};
+    if (etag_matches(c, o.etag)) {
+        o.status = 304;
+        o.ctype = NULL;
+        o.len = 0;
+    } else if (gz) {
+        o.data = f->gz.s;
+        o.len = f->gz.len;
+        o.encoding = "gzip";
+    }
+    return send_out(c, &o);
 }
 
 /* ---- policy checks ------------------------------------------------------ */
@@ -239,27 +393,35 @@ static enum MHD_Result handle_api(web_server *s, struct MHD_Connection *c, const
                                   const char *method, web_req *rq)
 {
     int post = !strcmp(method, "POST");
-    if (!authorized(s, c)) return send_json_error(s, c, 401, "missing or wrong token", NULL);
-    if (post && !same_site(c)) return send_json_error(s, c, 403, "cross-site request refused", NULL);
+    if (!authorized(s, c)) return send_json_error(c, 401, "missing or wrong token", NULL);
+    if (post && !same_site(c)) return send_json_error(c, 403, "cross-site request refused", NULL);
     if (post && !json_ctype(c))
-        return send_json_error(s, c, 415, "expected Content-Type: application/json", NULL);
-    if (rq->too_big) return send_json_error(s, c, 413, "request body too large", NULL);
+        return send_json_error(c, 415, "expected Content-Type: application/json", NULL);
+    if (rq->too_big) return send_json_error(c, 413, "request body too large", NULL);
     params_acc pa = {.n = 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &pa);
-    if (pa.overflow) return send_json_error(s, c, 400, "too many parameters", NULL);
+    if (pa.overflow) return send_json_error(c, 400, "too many parameters", NULL);
     dp_err err = {{0}};
     store *st = post ? s->writer : thread_store(s, &err);
     if (!st) {
         server_log(s, "%s %s: %s", method, url, err.msg);
-        return send_json_error(s, c, 500, "store unavailable", NULL);
+        return send_json_error(c, 500, "store unavailable", NULL);
     }
     web_reply rep;
     if (post) pthread_mutex_lock(&s->wmu);
     int rc = web_api_handle(st, method, url, pa.v, pa.n, rq->body.s, rq->body.len, &rep, &err);
     if (post) pthread_mutex_unlock(&s->wmu);
     if (rc != DP_OK) server_log(s, "%s %s: %s", method, url, err.msg);
-    enum MHD_Result ret = send_buf(s, c, rep.status, "application/json; charset=utf-8", rep.body,
-                                   rep.len, 1, NULL, rep.allow, NULL, NULL);
+    web_out o = {.status = rep.status, .ctype = "application/json; charset=utf-8", .data = rep.body,
+                 .len = rep.len, .allow = rep.allow, .vary = rep.len >= WEB_GZIP_MIN};
+    sbuf gz = {0};
+    if (o.vary && accepts_gzip(c) && gzip_encode(rep.body, rep.len, WEB_GZIP_LEVEL, &gz)) {
+        o.data = gz.s;
+        o.len = gz.len;
+        o.encoding = "gzip";
+    }
+    enum MHD_Result ret = send_out(c, &o);
+    sb_free(&gz);
     web_reply_free(&rep);
     return ret;
 }
@@ -284,25 +446,18 @@ static enum MHD_Result handle_page(web_server *s, struct MHD_Connection *c, cons
     if (tok && s->token && page_route(url)) {
         /* Trade the token in the URL for a cookie and drop it from the
          * address bar (and from the history). */
-        if (!token_eq(tok, s->token)) return send_text(s, c, 401, "wrong token\n", NULL);
+        if (!token_eq(tok, s->token)) return send_text(c, 401, "wrong token\n", NULL);
         char cookie[400];
         snprintf(cookie, sizeof cookie, "doppel_token=%s; Path=/; HttpOnly; SameSite=Strict", s->token);
-        struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        if (!r) return MHD_NO;
-        MHD_add_response_header(r, "Location", url);
-        MHD_add_response_header(r, "Set-Cookie", cookie);
-        MHD_add_response_header(r, "Cache-Control", "no-store");
-        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-        enum MHD_Result ret = MHD_queue_response(c, 303, r);
-        MHD_destroy_response(r);
-        return ret;
+        web_out o = {.status = 303, .data = "", .location = url, .cookie = cookie};
+        return send_out(c, &o);
     }
-    const web_asset *a = NULL;
-    if (page_route(url)) a = asset("index.html");
-    else if (!strncmp(url, "/static/", 8)) a = asset(url + 8);
-    else if (!strcmp(url, "/favicon.ico")) a = asset("favicon.svg");
-    if (!a) return send_text(s, c, 404, "not found\n", NULL);
-    return send_buf(s, c, 200, a->mime, a->data, a->len, 0, "no-cache", NULL, NULL, NULL);
+    const web_file *f = NULL;
+    if (page_route(url)) f = file(s, "index.html");
+    else if (!strncmp(url, "/static/", 8)) f = file(s, url + 8);
+    else if (!strcmp(url, "/favicon.ico")) f = file(s, "favicon.svg");
+    if (!f) return send_text(c, 404, "not found\n", NULL);
+    return send_file(c, f);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -320,7 +475,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = header(c, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > WEB_MAX_BODY) {
             rq->too_big = 1;
-            return send_json_error(s, c, 413, "request body too large", NULL);
+            return send_json_error(c, 413, "request body too large", NULL);
         }
         return MHD_YES;
     }
@@ -332,14 +487,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     int api = !strncmp(url, "/api/", 5) || !strcmp(url, "/api");
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-    if (!host_ok(s, c)) return send_text(s, c, 403, "unexpected Host header\n", NULL);
+    if (!host_ok(s, c)) return send_text(c, 403, "unexpected Host header\n", NULL);
     if (api) {
         int verdict_path = strlen(url) > 8 && !strcmp(url + strlen(url) - 8, "/verdict");
         if (!get && strcmp(method, "POST"))
-            return send_json_error(s, c, 405, "method not allowed", verdict_path ? "POST" : "GET, HEAD");
+            return send_json_error(c, 405, "method not allowed", verdict_path ? "POST" : "GET, HEAD");
         return handle_api(s, c, url, method, rq);
     }
-    if (!get) return send_text(s, c, 405, "method not allowed\n", "GET, HEAD");
+    if (!get) return send_text(c, 405, "method not allowed\n", "GET, HEAD");
     return handle_page(s, c, url);
 }
 
@@ -359,25 +514,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start / stop ------------------------------------------------------- */
 
-static int addr_is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a)) return 1;
-        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-    }
-    return 0;
-}
-
 int web_is_loopback(const char *host)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     if (!host || getaddrinfo(host, NULL, &hints, &res)) return 0;
     int all = 1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-        if (!addr_is_loopback(ai->ai_addr)) all = 0;
+        if (!gate_addr_loopback(ai->ai_addr)) all = 0;
     freeaddrinfo(res);
     return all;
 }
@@ -401,8 +544,11 @@ static void close_handle(void *p)
 
 static void server_free(web_server *s)
 {
+    gate_free(s->gate);
     for (size_t i = 0; i < s->nhandles; i++) store_close(s->handles[i]);
     free(s->handles);
+    free(s->d);
+    files_free(s);
     store_close(s->writer);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->mu);
@@ -410,6 +556,69 @@ static void server_free(web_server *s)
     free(s->db_path);
     free(s->token);
     free(s);
+}
+
+/* libmicrohttpd is about to close a connection: the gate stops counting it. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_context;
+    web_server *s = cls;
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) gate_closed(s->gate, ci->connect_fd);
+}
+
+/* The gate hands over a connection whose request is complete. */
+static int handoff(void *ud, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    web_server *s = ud;
+    unsigned i = atomic_fetch_add(&s->next_d, 1) % s->nd;
+    return MHD_add_connection(s->d[i], fd, sa, salen) == MHD_YES ? 0 : -1;
+}
+
+static int listen_on(const struct addrinfo *ai, dp_err *err, const char *bind_name, unsigned port)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, SOMAXCONN)) return fd;
+        close(fd);
+    }
+    dp_fail(err, "cannot listen on %s port %u: %s", bind_name, port, strerror(errno));
+    return -1;
+}
+
+/* The security headers as the gate writes them. */
+static char *header_block(void)
+{
+    sbuf b;
+    sb_init(&b);
+    for (size_t i = 0; i < NSECURITY; i++)
+        if (strcasecmp(SECURITY_HEADERS[i][0], "Connection")) sb_printf(&b, "%s: %s\r\n", SECURITY_HEADERS[i][0], SECURITY_HEADERS[i][1]);
+    return sb_take(&b);
+}
+
+/* libmicrohttpd runs without a listening socket (the gate has it), and then
+ * without a thread pool: one daemon per worker thread instead, each on its
+ * own epoll loop, fed in turn by the gate. */
+static int start_daemons(web_server *s, unsigned threads, unsigned max_conns, dp_err *err)
+{
+    s->d = xcalloc(threads, sizeof *s->d);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    for (s->nd = 0; s->nd < threads; s->nd++) {
+        s->d[s->nd] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
+                                       /* the gate caps connections; never refuse one it took */
+                                       MHD_OPTION_CONNECTION_LIMIT, max_conns + 128,
+                                       MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                       MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                       MHD_OPTION_END);
+        if (!s->d[s->nd]) return dp_fail(err, "cannot start the HTTP server threads");
+    }
+    return DP_OK;
 }
 
 int web_start(const web_config *cfg, web_server **out, dp_err *err)
@@ -440,6 +649,15 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
         store_close(writer);
         return dp_fail(err, "cannot resolve %s: %s", bind, gai_strerror(gai));
     }
+    int lfd = listen_on(res, err, bind, cfg->port);
+    freeaddrinfo(res);
+    if (lfd < 0) {
+        store_close(writer);
+        return DP_ERR;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(lfd, (struct sockaddr *)&ss, &sl);
 
     web_server *s = xcalloc(1, sizeof *s);
     s->db_path = xstrdup(cfg->db_path);
@@ -448,29 +666,38 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
     s->loopback = loopback;
     s->log = cfg->log;
     s->log_ud = cfg->log_ud;
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
     atomic_init(&s->inflight, 0);
+    atomic_init(&s->next_d, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wmu, NULL);
     pthread_key_create(&s->key, close_handle);
+    files_init(s);
     int ncpu = dp_threads(0);
     unsigned threads = cfg->threads ? cfg->threads : ncpu < 2 ? 2 : ncpu > 16 ? 16 : (unsigned)ncpu;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    if (res->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
-                            MHD_OPTION_SOCK_ADDR, res->ai_addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-                            MHD_OPTION_CONNECTION_LIMIT, 512u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_END);
-    freeaddrinfo(res);
-    if (!s->d) {
+    unsigned max_conns = cfg->max_conns ? cfg->max_conns : WEB_MAX_CONNS;
+    char *headers = header_block();
+    gate_config g = {.listen_fd = lfd,
+                     .max_conns = max_conns,
+                     .max_per_ip = cfg->max_per_ip ? cfg->max_per_ip : WEB_MAX_PER_IP,
+                     .head_ms = cfg->head_timeout_ms ? cfg->head_timeout_ms : WEB_HEAD_TIMEOUT_MS,
+                     .life_ms = WEB_LIFE_TIMEOUT_MS,
+                     .max_head = WEB_MAX_HEAD,
+                     .max_uri = WEB_MAX_URI,
+                     .max_body = WEB_MAX_BODY,
+                     .headers = headers,
+                     .handoff = handoff,
+                     .ud = s};
+    int rc = start_daemons(s, threads, max_conns, err);
+    if (rc == DP_OK) rc = gate_start(&g, &s->gate, err);
+    else close(lfd);
+    free(headers);
+    if (rc != DP_OK) {
+        for (unsigned i = 0; i < s->nd; i++) MHD_stop_daemon(s->d[i]);
         server_free(s);
-        return dp_fail(err, "cannot listen on %s port %u (in use? permission?)", bind, cfg->port);
+        return DP_ERR;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : cfg->port;
     *out = s;
     return DP_OK;
 }
@@ -483,14 +710,13 @@ unsigned web_port(const web_server *s)
 void web_stop(web_server *s)
 {
     if (!s) return;
-    MHD_socket ls = MHD_quiesce_daemon(s->d);
-    if (ls != MHD_INVALID_SOCKET) close(ls);
+    gate_stop(s->gate);
     /* Requests already read finish and get their answer (a verdict POST is
      * committed before it is answered); give them up to five seconds. */
     for (int i = 0; i < 500 && atomic_load(&s->inflight) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(s->d);
+    for (unsigned i = 0; i < s->nd; i++) MHD_stop_daemon(s->d[i]);
     server_free(s);
 }

@@ -2,14 +2,17 @@
  *
  * Three layers, each usable alone (and tested alone):
  *  - web_markdown_*: renders an item body to HTML the way GitHub does, with
- *    cmark-gfm in safe mode (raw HTML and dangerous URLs never come through),
+ *    cmark-gfm in safe mode (raw HTML never comes through), an allowlist of
+ *    link schemes (http, https, mailto) applied to every link and image,
  *    `#N` references turned into links and remote images turned into links
  *    (loading them would tell a third party who reads the issue).
  *  - web_api_handle(): the JSON API over a store handle, independent of the
  *    transport: method + path + query parameters + body in, status + JSON out.
- *  - web_start()/web_stop(): the libmicrohttpd server (thread pool on epoll)
- *    serving the embedded page (assets.h) and the API, with the security
- *    policy: strict CSP and friends on every response, bounded request sizes,
+ *  - web_start()/web_stop(): the libmicrohttpd server (one epoll thread per
+ *    worker) behind doppel's own connection gate (gate.h), serving the
+ *    embedded page (assets.h; gzip, ETag) and the API (gzip when large), with
+ *    the security policy: strict CSP and friends on every response, whoever
+ *    writes it, bounded request sizes and times, per-client connection caps,
  *    Host checking on loopback (DNS rebinding), a token for API calls when one
  *    is configured (required when binding a non-loopback address), and
  *    cross-site protection for POSTs.
@@ -38,6 +41,11 @@
  * issues). `#N` in text becomes a link to `ref_base` followed by N
  * (ref_base NULL: no such links). Never fails; returns an owned string. */
 char *web_markdown_render(const char *md, const char *ref_base);
+
+/* 1 when url may be a link target in rendered text: it starts with http://,
+ * https:// or mailto: (any case) and holds no control character. Everything
+ * else -- other schemes, //host, relative paths, \\host -- is refused. */
+int web_url_allowed(const char *url);
 
 /* Jira wiki markup to CommonMark (jira.c): headings, bold, italic,
  * monospace, {code}, {noformat}, {quote}, links, lists, tables; all other
@@ -125,12 +133,28 @@ web_rcache *web_api_rcache(void);
 
 /* ---- server ------------------------------------------------------------- */
 
+/* Connection limits (web_config overrides some; see gate.h for the how):
+ * every request must arrive whole -- head and body -- within
+ * WEB_HEAD_TIMEOUT_MS of the connection's accept, however slowly its bytes
+ * trickle in, and every exchange must end within WEB_LIFE_TIMEOUT_MS. Each
+ * connection carries one request ("Connection: close"). */
+#define WEB_MAX_CONNS 512            /* open at once, all clients */
+#define WEB_MAX_PER_IP 32            /* from one remote address (IPv6: /64) */
+#define WEB_HEAD_TIMEOUT_MS 10000
+#define WEB_LIFE_TIMEOUT_MS 60000
+#define WEB_MAX_HEAD 8192            /* request line and header fields */
+#define WEB_MAX_URI 4096             /* request line */
+
 typedef struct web_config {
     const char *db_path;   /* store file; must exist */
     const char *bind;      /* address literal or host name; NULL = "127.0.0.1" */
     unsigned port;         /* 0 = any free port (see web_port) */
     const char *token;     /* NULL/"" = none; required for non-loopback binds */
-    unsigned threads;      /* worker threads; 0 = 4 */
+    unsigned threads;      /* worker threads; 0 = one per CPU, 2 to 16 */
+    unsigned max_conns;    /* 0 = WEB_MAX_CONNS */
+    unsigned max_per_ip;   /* remote clients; 0 = WEB_MAX_PER_IP. Loopback
+                            * clients all share max_conns (one address) */
+    unsigned head_timeout_ms; /* 0 = WEB_HEAD_TIMEOUT_MS */
     /* Called (from worker threads, serialized) with one line for each
      * request that failed with a 5xx; NULL = silent. */
     void (*log)(void *ud, const char *line);

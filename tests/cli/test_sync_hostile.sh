@@ -119,7 +119,7 @@ check_eq "userinfo in --api-url: the server got no request" 0 $(( $(stat 's["req
 
 # ---- J: a token on the command line shows in `ps` ----------------------------------
 out=$("$DOPPEL" serve --db "$T/nonexistent.db" --port 0 --token tok-1234567890abcdef 2>&1)
-check_contains "serve --token warns that the command line is visible" "set DOPPEL_TOKEN instead" "$out"
+check_contains "serve --token warns that the command line is visible" "prefer DOPPEL_TOKEN" "$out"
 check_contains "sync --help: the token comes from the environment" "there is no
 --token option" "$("$DOPPEL" sync --help)"
 

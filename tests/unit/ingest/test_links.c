@@ -164,6 +164,47 @@ static void test_jira_text(void **state)
     link_vec_free(&lv);
 }
 
+/* A body at GitHub's size limit (64 K) made of references: every one is
+ * found, in order, the strongest type kept -- and in linear time (this took
+ * minutes under the sanitizers when each reference was compared with all
+ * earlier ones, and each walked back to the start of its space-free word). */
+static void test_many_refs(void **state)
+{
+    (void)state;
+    sbuf sb;
+    sb_init(&sb);
+    for (int i = 1; i <= 12000; i++) sb_printf(&sb, "#%d ", i);
+    sb_adds(&sb, "\nDuplicate of #777");
+    link_vec lv = {0};
+    ingest_links_from_text("100", ITEM_ISSUE, sb_str(&sb), REPO, "body", &lv);
+    assert_int_equal(lv.n, 11999);   /* #100 is the item itself */
+    for (size_t i = 0; i < lv.n; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "%zu", i < 99 ? i + 1 : i + 2);
+        assert_string_equal(lv.v[i].dst_key, want);
+        assert_int_equal(lv.v[i].type, !strcmp(want, "777") ? LINK_DUPLICATE : LINK_RELATED);
+    }
+    link_vec_free(&lv);
+
+    sb_reset(&sb);
+    for (int i = 0; i < 21000; i++) sb_adds(&sb, ",#1");
+    for (int i = 0; i < 2700; i++) sb_adds(&sb, "github.com/acme/widgets/issues/2,");
+    ingest_links_from_text("100", ITEM_ISSUE, sb_str(&sb), REPO, "body", &lv);
+    assert_int_equal(lv.n, 2);
+    link_vec_free(&lv);
+    sb_free(&sb);
+}
+
+/* A reference is classified by the words before the word that holds it. */
+static void test_word_start(void **state)
+{
+    (void)state;
+    expect(ITEM_ISSUE, "Duplicate of x,#5,#6 and y,#7", "100>5:d 100>6:d 100>7:r");
+    expect(ITEM_ISSUE, "Duplicate of (#5) and (x,#6", "100>5:d 100>6:r");
+    expect(ITEM_ISSUE, "dup of see:https://github.com/acme/widgets/issues/8 #9",
+           "100>9:r 100>8:d");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +217,8 @@ int main(void)
         cmocka_unit_test(test_null_repo),
         cmocka_unit_test(test_reporters_words),
         cmocka_unit_test(test_jira_text),
+        cmocka_unit_test(test_many_refs),
+        cmocka_unit_test(test_word_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,27 @@ static void test_positions(void **state)
     ingest_split_close(sp);
 }
 
+/* A raw newline right after a backslash in a string (invalid JSON, but the
+ * splitter does not judge) still starts a new line: records and errors after
+ * it keep their true line numbers. Found by fuzz/fuzz_split.c. */
+static void test_positions_escaped_newline(void **state)
+{
+    (void)state;
+    const char *s = "{\"a\":\"x\\\ny\"}\n{\"b\":1}\n@";
+    ingest_split *sp = ingest_split_mem(s, strlen(s));
+    ingest_record r;
+    dp_err err;
+    assert_int_equal(ingest_split_next(sp, &r, &err), DP_OK);
+    assert_int_equal(r.line, 1);
+    assert_int_equal(ingest_split_next(sp, &r, &err), DP_OK);
+    assert_int_equal(r.line, 3);
+    assert_int_equal(ingest_split_next(sp, &r, &err), DP_ERR);
+    size_t line;
+    ingest_split_where(sp, &line, NULL);
+    assert_int_equal(line, 4);
+    ingest_split_close(sp);
+}
+
 static void expect_error_n(const char *in, size_t len, const char *msg_part, size_t line,
                            uint64_t off)
 {
@@ -251,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_strings_with_brackets),
         cmocka_unit_test(test_wrapper_pages),
         cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_positions_escaped_newline),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_record_too_large),

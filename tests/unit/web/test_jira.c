@@ -1,10 +1,12 @@
 /* test_jira.c -- web_jira_to_markdown (Jira wiki markup to CommonMark) and
  * web_jira_render: each construct, literal text staying literal, key links,
  * and hostile input staying inert. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "testutil.h"
 #include "../../../src/web/web.h"
+#include "safelinks.h"
 
 #define ITEM "/item/7/"
 #define BROWSE "https://issues.example.org/jira/browse/"
@@ -136,6 +138,62 @@ static void test_hostile(void **state)
     free(md);
 }
 
+static const char *const INTERNAL[] = {ITEM, NULL};
+
+static void test_allowlist(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "ftp://host/f", "ms-msdt:id", "search-ms:query=x", "vscode://file/x", "smb://host/s", "ssh://host",
+        "intent://x#Intent;end", "chrome://settings", "ms-word:ofe|u|http://x", "//evil.example/p",
+        "\\\\evil.example\\p", "/\\evil.example", "http:\\\\evil.example", "jav&#x61;script:alert(1)",
+        "JavaScript:alert(1)", "java\tscript:x", "file:///etc/passwd", "/api/pairs",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char wiki[256];
+        snprintf(wiki, sizeof wiki, "[shown|%s] [%s] !%s!", bad[i], bad[i], bad[i]);
+        char *h = render(wiki);
+        safelinks_check(h, INTERNAL);
+        assert_lacks(h, "<a");
+        assert_has(h, "shown");
+        free(h);
+    }
+    char *h = render("[a|http://a.example] [b|HTTPS://b.example] [c|mailto:c@d.example] [https://e.example]");
+    safelinks_check(h, INTERNAL);
+    assert_has(h, "<a href=\"http://a.example\">a</a>");
+    assert_has(h, "<a href=\"HTTPS://b.example\">b</a>");
+    assert_has(h, "<a href=\"mailto:c@d.example\">c</a>");
+    assert_has(h, "<a href=\"https://e.example\">https://e.example</a>");
+    free(h);
+}
+
+static void test_images_and_color(void **state)
+{
+    (void)state;
+    md_is("!image.png!", "\\[image\\: image\\.png\\]\n");
+    md_is("see !x.JPG|thumbnail! and !a b.gif|align=right, vspace=4!",
+          "see \\[image\\: x\\.JPG\\] and \\[image\\: a b\\.gif\\]\n");
+    md_is("!http://host/p/a.png!", "![a\\.png](<http://host/p/a.png>)\n");
+    md_is("!https://host/a.png|width=300!", "![a\\.png](<https://host/a.png>)\n");
+    /* not images: prose, no image extension, a word before, spaces */
+    md_is("Wow! Great!", "Wow\\! Great\\!\n");
+    md_is("!important! x!y.png! ! a.png!", "\\!important\\! x\\!y\\.png\\! \\! a\\.png\\!\n");
+    md_is("|!x.png|thumbnail!|b|", "|   |   |\n| --- | --- |\n| \\[image\\: x\\.png\\] | b |\n");
+    md_is("{color:red}red{color} and {color:#ff0000}hex{color}", "red and hex\n");
+    md_is("{color:red}\n* item\n{color}", "- item\n");
+    md_is("{color} {color:} {colour:red}", " \\{color\\:\\} \\{colour\\:red\\}\n");
+    md_is("-gone- +kept+ a-b-c --x-- -- -", "~~gone~~ kept a\\-b\\-c \\-\\-x\\-\\- \\-\\- \\-\n");
+    char *h = render("!shot.png! !http://i.example/a.png! !ms-msdt:x.png! {color:blue}*b*{color}");
+    safelinks_check(h, INTERNAL);
+    assert_has(h, "[image: shot.png]");
+    assert_has(h, "<a href=\"http://i.example/a.png\">image: a.png</a>");
+    assert_has(h, "[image: ms-msdt:x.png]");
+    assert_has(h, "<strong>b</strong>");
+    assert_lacks(h, "color");
+    assert_lacks(h, "<img");
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_macros),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_images_and_color),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
