@@ -657,6 +657,9 @@ static void say_verdict(ctx *x)
     else if (jd->pr_pair)
         sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
                   jd->p_any);
+    else if (jd->series)
+        sb_printf(&x->rs, ": the same person filed both within a day under titles that read apart: "
+                          "a series of reports rather than a double post; related at all: %.2f", jd->p_any);
     else if (jd->template_twins)
         sb_printf(&x->rs, ": the titles fill one template with different names, so they are two "
                           "requests, not one; related at all: %.2f", jd->p_any);

@@ -292,14 +292,17 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
  *     of the two, and the probability shown is that of the relation given
  *     that they are related at all -- p[r] / p_any -- which is what the
  *     tracker's links can confirm or refute (eval measures it so).
- * Three policies: an issue and a pull request are never duplicates (the
+ * Four policies: an issue and a pull request are never duplicates (the
  * pull request implements or fixes the issue); a report of a problem fixed
  * long before (MATCH_REGRESSION_DAYS), or fixed before a later version the
  * report names, is a possible regression -- related, not a duplicate to
- * close; and two titles that share only common words around a rare name
- * each ("Add the X dataset" / "Add the Y dataset": one template filled
- * with two names) are two requests, related at most. Given that they are
- * related at all, the first two are certain.
+ * close; two titles that share only common words around a rare name each
+ * ("Add the X dataset" / "Add the Y dataset": one template filled with two
+ * names) are two requests; and one person's reports of one day under titles
+ * that read apart are a series (on the Apache trackers two in three such
+ * linked pairs are not duplicates; a double post keeps its title). The
+ * last two are related at most. Given that they are related at all, the
+ * first two are certain.
  * Confidence: high when the probability reaches judge.thr_high[relation],
  * medium at thr_medium[relation] (fitted so that held-out pairs shown high
  * had that relation at least 90% of the time, medium 60%). */
@@ -318,11 +321,13 @@ typedef struct match_judgment {
     int regression;             /* a possible regression (see above) */
     int pr_pair;                /* an issue and a pull request */
     int template_twins;         /* one template filled with two names (see above) */
+    int series;                 /* one person's reports of a day, titled apart (see above) */
 } match_judgment;
 #define MATCH_REGRESSION_DAYS 180   /* fixed this long before the report: a regression */
 #define MATCH_TEMPLATE_NAME 0.6     /* template twins: a title word this rare (idf / log N)
                                        on each side ... */
 #define MATCH_TEMPLATE_SHARED 0.45  /* ... and no shared title word rarer than this */
+#define MATCH_SERIES_TITLE 0.5      /* a series: same author within a day, title cosine below */
 #define MATCH_LINK_RATE_MIN 0.5     /* the correction for unlinked relations is at most 2x */
 #define MATCH_HIGH_FLOOR 0.8        /* "high" never below this probability */
 #define MATCH_MEDIUM_FLOOR 0.6      /* "medium" never below this one */

@@ -414,7 +414,8 @@ static void state_features(const match_ctx *ctx, const match_query *mq, const it
     }
     /* the same person closing one and filing the other within a day is a
      * re-post (a typo fixed, a better title), not a fix and a new report */
-    int repost = same_author(q, c) && q->created_at - c->closed_at < 86400;
+    int repost = (same_author(q, c) && q->created_at - c->closed_at < 86400) ||
+                 (c->closed_at - c->created_at < 3600 && q->created_at - c->closed_at < 3600);
     if (item_closed_fixed(c) && !repost) {
         jf[JF_CAND_FIXED_BEFORE] = 1;
         jf[JF_FIX_AGE] = log1p((double)(q->created_at - c->closed_at) / 86400.0);
@@ -448,7 +449,8 @@ static void derived_features(double jf[JF_COUNT])
     jf[JF_COSINE_SQ] = jf[JF_COSINE] * jf[JF_COSINE];
     jf[JF_BIGRAM_SQ] = jf[JF_BIGRAM] * jf[JF_BIGRAM];
     int copy = jf[JF_COSINE] > 0.9;
-    jf[JF_COPY_OTHER_AUTHOR] = copy && !same;
+    /* a copy by another account within the hour is a re-post, not a clone */
+    jf[JF_COPY_OTHER_AUTHOR] = copy && !same && jf[JF_TIME_GAP] >= log1p(1.0 / 24);
     jf[JF_COPY_SAME_AUTHOR] = copy && same;
     jf[JF_TITLE_SAME_OTHER_AUTHOR] = jf[JF_TITLE_SAME] > 0 && !same;
     jf[JF_VERSIONS_DIFFER_COS] = jf[JF_VERSIONS_DIFFER] * jf[JF_COSINE];
@@ -568,6 +570,8 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     out->pr_pair = jf[JF_KIND_SAME] == 0;
     out->regression = regression_case(jf);
     out->template_twins = template_case(jf);
+    out->series = jf[JF_AUTHOR_1DAY] > 0 && jf[JF_TITLE_COSINE] < MATCH_SERIES_TITLE &&
+                  !(jf[JF_AUTHOR_10MIN] > 0 && jf[JF_COSINE] >= 0.8);   /* a double post: a new title only */
     double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
     out->p_any = any;
     if (any < 0.5) {
@@ -577,7 +581,7 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
         /* "duplicate" is not on offer: whatever joins them makes them related */
         out->relation = RELATION_RELATED;
         out->p_shown = 1;
-    } else if (out->template_twins) {
+    } else if (out->template_twins || out->series) {
         /* two instances of a request; how sure "related" is: as for any pair */
         out->relation = RELATION_RELATED;
         out->p_shown = 1 - p[RELATION_DUPLICATE] / any > 0.5 ? 1 - p[RELATION_DUPLICATE] / any : 0.5;
