@@ -13,6 +13,7 @@
 #ifndef DP_CLI_H
 #define DP_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "../store/store.h"
 
@@ -28,9 +29,36 @@ int cmd_serve(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_triage(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Prints "doppel <cmd>: <msg>\n" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "doppel <cmd>: <msg>" with every secret masked: the token, and
+ * whatever looks like a credential (a server may quote the Authorization
+ * header back). */
+void cli_error_redacted(const char *cmd, const char *token, const char *msg);
+
+/* A non-negative integer from the environment; dflt when unset or bad. */
+long cli_env_long(const char *name, long dflt);
+
+/* The first SIGINT or SIGTERM sets cli_interrupted (to the signal) and
+ * restores the default handlers, so a second one kills at once. Library
+ * calls take &cli_interrupted as their cancel flag. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_signals_catch(void);
+void cli_signals_reset(void);
+
+/* The GitHub client settings of the commands that write (apply, triage,
+ * watch): api_url and token as given, limits from the environment --
+ * $DOPPEL_SYNC_TRIES, _BACKOFF_MS, _STALL_S, _DEADLINE_S as for sync,
+ * $DOPPEL_WRITE_GAP_MS (least time between two writes, default 1000; 0
+ * none) and $DOPPEL_WRITE_MAX_WAIT_S (most one request may wait for rate
+ * limits, default 900) -- and &cli_interrupted as the cancel flag. */
+struct gh_config;
+void cli_gh_config(struct gh_config *g, const char *api_url, const char *token);
 
 /* Opens the store at path (NULL: $DOPPEL_DB, else ./doppel.db); prints the
  * error and returns NULL on failure. */

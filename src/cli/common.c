@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sync/github.h"
 #include "cli.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
@@ -15,6 +16,59 @@ void cli_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_error_redacted(const char *cmd, const char *token, const char *msg)
+{
+    char *safe = gh_redact_text(msg, token);
+    cli_error(cmd, "%s", safe);
+    free(safe);
+}
+
+long cli_env_long(const char *name, long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end || n < 0) ? dflt : n;
+}
+
+volatile sig_atomic_t cli_interrupted;
+
+static void on_signal(int sig)
+{
+    cli_interrupted = sig;
+    signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills at once */
+    signal(SIGTERM, SIG_DFL);
+}
+
+void cli_signals_catch(void)
+{
+    cli_interrupted = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+void cli_signals_reset(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+void cli_gh_config(gh_config *g, const char *api_url, const char *token)
+{
+    memset(g, 0, sizeof *g);
+    g->api_url = api_url;
+    g->token = token;
+    g->max_tries = (int)cli_env_long("DOPPEL_SYNC_TRIES", 0);
+    g->backoff_base_ms = cli_env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
+    g->stall_timeout_s = cli_env_long("DOPPEL_SYNC_STALL_S", 0);
+    g->deadline_s = cli_env_long("DOPPEL_SYNC_DEADLINE_S", 0);
+    long gap = cli_env_long("DOPPEL_WRITE_GAP_MS", 1000);
+    g->write_gap_ms = gap ? gap : -1;
+    g->max_wait_s = cli_env_long("DOPPEL_WRITE_MAX_WAIT_S", 900);
+    g->cancel = &cli_interrupted;
 }
 
 store *cli_open_store(const char *cmd, const char *path)
