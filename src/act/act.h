@@ -177,7 +177,7 @@ int act_plan_apply(store *st, int64_t repo, const act_opts *o, act_plan *out, dp
  * DP_NOTFOUND when there is no such action, DP_ERR (with why) when it
  * cannot be undone. */
 int act_plan_undo(store *st, int64_t id, act_plan *out, dp_err *err);
-/* Re-confirms the verdict of pair key ("12:34") as of now, so activity,
+/* Re-confirms the verdict of pair key ("12:34", either order) as of now, so activity,
  * an undo or a failure before now no longer holds it back. DP_NOTFOUND
  * without a verdict. */
 int act_confirm(store *st, int64_t repo, const char *pair_key, dp_err *err);

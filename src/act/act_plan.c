@@ -502,8 +502,14 @@ int act_plan_undo(store *st, int64_t id, act_plan *out, dp_err *err)
 
 /* ---- confirm ------------------------------------------------------------------ */
 
-int act_confirm(store *st, int64_t repo, const char *pair_key, dp_err *err)
+int act_confirm(store *st, int64_t repo, const char *key, dp_err *err)
 {
+    /* Either order names the pair: "34:12" is "12:34". */
+    const char *colon = strchr(key, ':');
+    if (!colon) return dp_fail(err, "'%s' is not a pair key (Q:C)", key);
+    char *first = xstrndup(key, (size_t)(colon - key));
+    char *pair_key = act_pair_key(first, colon + 1);
+    free(first);
     store_verdict_vec v = {0};
     int rc = store_verdicts_load(st, repo, &v, err), found = 0;
     for (size_t i = 0; rc == DP_OK && i < v.n && !found; i++) {
@@ -517,7 +523,8 @@ int act_confirm(store *st, int64_t repo, const char *pair_key, dp_err *err)
     store_verdict_vec_free(&v);
     if (rc == DP_OK && !found) {
         dp_fail(err, "no verdict on the pair %s", pair_key);
-        return DP_NOTFOUND;
+        rc = DP_NOTFOUND;
     }
+    free(pair_key);
     return rc;
 }

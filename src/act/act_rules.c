@@ -85,6 +85,13 @@ static int closed_as_duplicate(const item *it)
     return !item_is_open(it) && it->state_reason && !strcasecmp(it->state_reason, "duplicate");
 }
 
+/* Closed as fixed: explain's rule, plus a merged pull request (the fix
+ * itself, which explain counts apart). */
+static int fixed(const item *it)
+{
+    return explain_closed_fixed(it) || (!item_is_open(it) && it->state_reason && !strcasecmp(it->state_reason, "merged"));
+}
+
 /* 1 when a was created before b (then by key): the older report. */
 static int older(const item *a, const item *b)
 {
@@ -106,7 +113,7 @@ void act_choose(const pair *p, const item *a, const item *b, act_choice *out)
      * (being added to the store), honour them first. */
     (void)p;
     memset(out, 0, sizeof *out);
-    int fa = explain_closed_fixed(a), fb = explain_closed_fixed(b);
+    int fa = fixed(a), fb = fixed(b);
     if (fa != fb) {
         if (fa) keep(out, a, b, "#%s was closed as fixed", a->key);
         else keep(out, b, a, "#%s was closed as fixed", b->key);
