@@ -59,7 +59,7 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
                      an ESC[2J, a terminal escape)
 
 Usage: fake_github.py --port-file F [--repo o/r] [--issues N] [--seed S]
-                      [--token T] [--anon-limit N] [--jsonl PATH]
+                      [--token T] [--anon-limit N] [--jsonl PATH] [--realtime]
 """
 import argparse
 import datetime
@@ -110,8 +110,9 @@ def user(login):
 class Data:
     """The repository's issues, comments and labels; all access under .lock."""
 
-    def __init__(self, repo, n, seed, jsonl):
+    def __init__(self, repo, n, seed, jsonl, realtime=False):
         self.repo = repo
+        self.realtime = realtime
         self.lock = threading.RLock()
         self.issues = {}     # number -> dict (GitHub issue object)
         self.gone = {}       # number -> "deleted" | "transferred"
@@ -203,7 +204,9 @@ class Data:
                 "_n": number}
 
     def tick(self):
-        self.clock += 1
+        # --realtime: changes carry the wall clock, as on GitHub (several in
+        # one second share it); otherwise a counter from the data's last date.
+        self.clock = max(self.clock, int(time.time())) if self.realtime else self.clock + 1
         return self.clock
 
     def touched(self, key):
@@ -951,8 +954,9 @@ def main():
     ap.add_argument("--limit", type=int, default=5000)
     ap.add_argument("--anon-limit", type=int, default=60)
     ap.add_argument("--jsonl", default=None)
+    ap.add_argument("--realtime", action="store_true", help="new changes carry the wall clock")
     opts = ap.parse_args()
-    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl)
+    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl, opts.realtime)
     state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
              "hostile": None, "writes": []}
     srv = Server(("127.0.0.1", opts.port), make_handler(data, opts, state))
