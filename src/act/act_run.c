@@ -8,7 +8,6 @@
  * GitHub's id, the server's clock) completes the action; an undo also
  * marks the action it reversed "undone", in the same transaction.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,18 +33,45 @@ typedef struct run_ctx {
 
 /* ---- the lock --------------------------------------------------------------- */
 
-/* A lock's holder, "PID HOST STARTED", is alive when it runs on this host
- * (or on another host, for an hour: we cannot ask). */
+/* When process pid started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 when it is gone or a zombie (a process killed with
+ * -9 and not yet reaped still answers kill(pid, 0)). */
+static unsigned long long proc_start(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* The command name (field 2) may hold spaces: fields count from its ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X') return 0;
+    unsigned long long start = 0;
+    int field = 3;
+    for (p += 2; *p && field < 22; p++)
+        if (*p == ' ') field++;
+    if (field == 22) start = strtoull(p, NULL, 10);
+    return start ? start : 1;
+}
+
+/* A lock's holder, "PID HOST START TIME", still holds it when it runs on
+ * this host as the same process (same start time: a reused pid does not
+ * count), or on another host for an hour (we cannot ask). */
 static int holder_alive(const char *v)
 {
     long pid = 0;
+    unsigned long long start = 0;
     long long t = 0;
     char host[256] = "", me[256] = "";
-    if (sscanf(v, "%ld %255s %lld", &pid, host, &t) != 3 || pid <= 0) return 0;
+    if (sscanf(v, "%ld %255s %llu %lld", &pid, host, &start, &t) != 4 || pid <= 0) return 0;
     gethostname(me, sizeof me - 1);
     if (strcmp(host, me)) return (long long)time(NULL) - t < 3600;
     if (pid == (long)getpid()) return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    unsigned long long now = proc_start(pid);
+    if (now) return now == start;
+    return access("/proc/self/stat", R_OK) != 0 && kill((pid_t)pid, 0) == 0;   /* no /proc: ask */
 }
 
 static int lock_take(store *st, int64_t repo, char **mine, dp_err *err)
@@ -54,7 +80,7 @@ static int lock_take(store *st, int64_t repo, char **mine, dp_err *err)
     gethostname(host, sizeof host - 1);
     for (char *h = host; *h; h++)
         if (*h == ' ') *h = '_';
-    *mine = xasprintf("%ld %s %lld", (long)getpid(), host, (long long)time(NULL));
+    *mine = xasprintf("%ld %s %llu %lld", (long)getpid(), host, proc_start((long)getpid()), (long long)time(NULL));
     if (store_begin(st, err) != DP_OK) return DP_ERR;
     char *cur = NULL;
     int rc = store_kv_get(st, repo, ACT_KV_LOCK, &cur, err);
