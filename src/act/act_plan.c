@@ -174,12 +174,14 @@ static const store_action *live_row(const apply_ctx *c, size_t first, size_t n, 
 }
 
 /* Why the unit's history holds it back until the verdict is re-confirmed:
- * an action that failed or was undone after the verdict was given. */
+ * an action that failed or was undone after the verdict was given. Times
+ * are seconds: one in the same second as the verdict counts as before it,
+ * so a re-confirmation right after a failure is never swallowed. */
 static int held_back(const apply_ctx *c, act_unit *u, size_t first, size_t n)
 {
     for (size_t i = first; i < first + n; i++) {
         const store_action *a = c->by_unit[i];
-        if (a->created_at < u->verdict_at) continue;
+        if (a->created_at <= u->verdict_at) continue;
         if (!strcmp(a->state, "failed")) {
             act_unit_why(u, "action #%lld (%s #%s) failed: %s; `doppel apply --confirm %s` tries again",
                          (long long)a->id, a->kind, a->target, a->error ? a->error : "?", u->key);
