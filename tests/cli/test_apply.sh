@@ -134,7 +134,7 @@ FDB=$T/f.db
 verdicts "$FDB" "2 1 duplicate" "5 4 duplicate" "8 7 duplicate" "13 14 duplicate" "17 16 duplicate" \
     "22 19 duplicate" "26 23 duplicate" "28 25 duplicate" "31 32 duplicate" "35 34 duplicate" \
     "38 37 duplicate" "43 41 related" "47 44 duplicate" "49 46 duplicate" "53 52 duplicate" \
-    "56 55 duplicate" "61 59 related" "65 62 duplicate"
+    "56 55 duplicate" "61 59 related" "65 62 duplicate" "68 67 related"
 PLANS=$T/plans.txt
 : >"$PLANS"
 # fault NAME PAIR FAULT-JSON -- plan PAIR, arm the fault, apply; sets OUT, RC
@@ -319,13 +319,20 @@ check "--log --json is JSON with the request, status and GitHub's id" jq -e '[.[
     .state == "done")][0] | .method == "POST" and .status == 201 and .github_id > 0 and (.body | contains("Duplicate of"))' \
     <<<"$OUT"
 
-# ==== 4. usage, dry run everywhere, the token ===================================================
+# ==== 4. usage, dry run everywhere, valgrind, the token =========================================
+FAST=${DOPPEL_FAST:-$DOPPEL}
+"$DOPPEL" apply --db "$FDB" --pair 62:65 >>"$PLANS" 2>&1
+valgrind_clean "apply (dry run)" "$FAST" apply --db "$FDB"
+valgrind_clean "apply --yes" "$FAST" apply --yes --db "$FDB" --api-url "$FURL" --pair 62:65
+valgrind_clean "apply --log --json" "$FAST" apply --log --json --db "$FDB"
+valgrind_clean "apply --undo --yes" "$FAST" apply --undo "$(sqlite3 "$FDB" "select id from actions where unit = '62:65' and kind = 'label'")" \
+    --yes --db "$FDB" --api-url "$FURL"
 check_fails "apply: an unknown option is a usage error" "$DOPPEL" apply --db "$FDB" --bogus
 "$DOPPEL" apply --db "$FDB" --undo x >/dev/null 2>&1
 check_eq "apply --undo x: usage error (2)" 2 "$?"
 "$DOPPEL" apply --db "$FDB" --api-url "http://u:pw@127.0.0.1:1" >/dev/null 2>&1
 check_eq "apply: credentials in --api-url are refused (2)" 2 "$?"
-OUT=$(env -u GITHUB_TOKEN "$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 62:65 2>&1); RC=$?
+OUT=$(env -u GITHUB_TOKEN "$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 67:68 2>&1); RC=$?
 check_eq "apply --yes without a token: refused" 1 "$RC"
 check_contains "without a token: says where to put one" "GITHUB_TOKEN" "$OUT"
 check_eq "the token is in no output" "" "$(printf '%s' "$ALL" | grep -o "$SECRET" | head -1)"

@@ -180,6 +180,10 @@ ctl react "{\"comment\": $(bot_id "$F"), \"user\": \"newbie\", \"content\": \"-1
 OUT=$("$DOPPEL" watch --db "$WDB" --api-url "$URL" --yes 2>&1)
 check_contains "watch re-reads the reactions of its recent comments (no sync needed)" "@newbie (the author)" "$OUT"
 
+H=$(new_dup 31 " here as well")
+valgrind_clean "triage (dry run, ranking)" "${DOPPEL_FAST:-$DOPPEL}" triage "$H" --db "$DB" --api-url "$URL"
+valgrind_clean "triage --yes" "${DOPPEL_FAST:-$DOPPEL}" triage "$H" --yes --db "$DB" --api-url "$URL"
+valgrind_clean "watch --yes" "${DOPPEL_FAST:-$DOPPEL}" watch --yes --db "$WDB" --api-url "$URL"
 check_fails "triage without a key is a usage error" "$DOPPEL" triage --db "$DB"
 check_fails "watch takes no key" "$DOPPEL" watch 12 --db "$DB"
 check_eq "the token is in no output" "" "$(printf '%s' "$ALL" | grep -o "$SECRET" | head -1)"

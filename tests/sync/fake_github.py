@@ -18,7 +18,8 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
   GET  /_stats              request counters
   GET  /_dump               the current issues (with labels) and comments
   GET  /_writes             every write request received: method, path, body,
-                            status, applied (what the server state saw)
+                            status, applied (what the server state saw), at
+                            (when it arrived, epoch seconds)
   POST /_control/fault      {"kind": K, "path": substr, "skip": n, "times": n, "seconds": s}
        K: rate403 | secondary | 429 | 500 | 502 | reset | truncate | slow
        write faults (optional "method": only that method):
@@ -476,7 +477,7 @@ def make_handler(data, opts, state):
                 return
             prefix, path, q, target, ident, rh, fault = pre
             entry = {"method": self.command, "path": prefix + path, "body": raw.decode("utf-8", "replace"),
-                     "status": 0, "applied": False, "fault": fault["kind"] if fault else None}
+                     "status": 0, "applied": False, "fault": fault["kind"] if fault else None, "at": time.time()}
             with data.lock:
                 state["writes"].append(entry)
             kind = fault["kind"] if fault else None
