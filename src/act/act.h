@@ -46,6 +46,10 @@
 /* The stable key of an unordered pair: both keys in order (numeric keys by
  * number, others as strings), joined by ':' -- "12:34". Owned. */
 char *act_pair_key(const char *a, const char *b);
+/* The pair key of a pair typed by a person: "Q:C" in either order, "#"
+ * before a key allowed ("#34:#12" -> "12:34"). Owned; NULL when it is not
+ * two keys joined by one ':'. */
+char *act_pair_key_arg(const char *s);
 /* The unit key of a triaged issue: "triage:56". Owned. */
 char *act_triage_key(const char *issue);
 /* The hidden marker doppel puts in the comment of a unit:

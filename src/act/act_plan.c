@@ -73,16 +73,21 @@ void act_plan_free(act_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+void act_set_text(char **dst, const char *fmt, va_list ap)
+{
+    sbuf sb;
+    sb_init(&sb);
+    sb_vprintf(&sb, fmt, ap);
+    free(*dst);
+    *dst = sb_take(&sb);
+}
+
 void act_unit_why(act_unit *u, const char *fmt, ...)
 {
     va_list ap;
-    sbuf sb;
-    sb_init(&sb);
     va_start(ap, fmt);
-    sb_vprintf(&sb, fmt, ap);
+    act_set_text(&u->why, fmt, ap);
     va_end(ap);
-    free(u->why);
-    u->why = sb_take(&sb);
 }
 
 void act_step_from_row(act_step *s, const store_action *a)
@@ -259,13 +264,6 @@ static void choose(const apply_ctx *c, act_unit *u, size_t first, size_t n, cons
     act_unit_why(u, "%s", ch.rule);
 }
 
-static int has_label(const item *it, const char *label)
-{
-    for (size_t i = 0; i < it->labels.n; i++)
-        if (!strcasecmp(it->labels.v[i], label)) return 1;
-    return 0;
-}
-
 static void add_comment(apply_ctx *c, act_unit *u, char *text)
 {
     act_step *s = act_step_push(u, ACT_COMMENT, u->dup);
@@ -300,7 +298,7 @@ static int plan_duplicate(apply_ctx *c, act_unit *u, size_t first, size_t n, con
         act_graph_add(c->graph, dup->key, canon->key);
     }
     const char *label = c->o->dup_label;
-    if (label && *label && (live_row(c, first, n, ACT_LABEL, dup->key) || !has_label(dup, label))) {
+    if (label && *label && (live_row(c, first, n, ACT_LABEL, dup->key) || !act_has_label(dup, label))) {
         act_step *s = act_step_push(u, ACT_LABEL, dup->key);
         s->arg = xstrdup(label);
         gh_call_label_add(&s->call, c->plan->repo, dup->key, label);
@@ -506,12 +504,8 @@ int act_plan_undo(store *st, int64_t id, act_plan *out, dp_err *err)
 
 int act_confirm(store *st, int64_t repo, const char *key, dp_err *err)
 {
-    /* Either order names the pair: "34:12" is "12:34". */
-    const char *colon = strchr(key, ':');
-    if (!colon) return dp_fail(err, "'%s' is not a pair key (Q:C)", key);
-    char *first = xstrndup(key, (size_t)(colon - key));
-    char *pair_key = act_pair_key(first, colon + 1);
-    free(first);
+    char *pair_key = act_pair_key_arg(key);
+    if (!pair_key) return dp_fail(err, "'%s' is not a pair (Q:C)", key);
     store_verdict_vec v = {0};
     int rc = store_verdicts_load(st, repo, &v, err), found = 0;
     for (size_t i = 0; rc == DP_OK && i < v.n && !found; i++) {

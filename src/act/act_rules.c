@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "../explain/explain.h"
-#include "act.h"
+#include "act_int.h"
 
 /* ---- keys and markers ------------------------------------------------------ */
 
@@ -22,6 +22,19 @@ static int numeric_key(const char *k, long long *v)
     return 1;
 }
 
+int act_issue_key(const char *k)
+{
+    long long v;
+    return numeric_key(k, &v);
+}
+
+int act_has_label(const item *it, const char *label)
+{
+    for (size_t i = 0; label && *label && i < it->labels.n; i++)
+        if (!strcasecmp(it->labels.v[i], label)) return 1;
+    return 0;
+}
+
 static int key_cmp(const char *a, const char *b)
 {
     long long x, y;
@@ -32,6 +45,18 @@ static int key_cmp(const char *a, const char *b)
 char *act_pair_key(const char *a, const char *b)
 {
     return key_cmp(a, b) <= 0 ? xasprintf("%s:%s", a, b) : xasprintf("%s:%s", b, a);
+}
+
+char *act_pair_key_arg(const char *s)
+{
+    const char *colon = s ? strchr(s, ':') : NULL;
+    if (!colon || strchr(colon + 1, ':')) return NULL;
+    const char *a = s[0] == '#' ? s + 1 : s, *b = colon[1] == '#' ? colon + 2 : colon + 1;
+    if (a >= colon || !*b) return NULL;
+    char *first = xstrndup(a, (size_t)(colon - a));
+    char *k = act_pair_key(first, b);
+    free(first);
+    return k;
 }
 
 char *act_triage_key(const char *issue)

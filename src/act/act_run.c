@@ -174,13 +174,9 @@ static void note(act_step *s, const char *fmt, ...) __attribute__((format(printf
 static void note(act_step *s, const char *fmt, ...)
 {
     va_list ap;
-    sbuf sb;
-    sb_init(&sb);
     va_start(ap, fmt);
-    sb_vprintf(&sb, fmt, ap);
+    act_set_text(&s->note, fmt, ap);
     va_end(ap);
-    free(s->note);
-    s->note = sb_take(&sb);
 }
 
 /* Completes a step's action as done (with what it did on the store's side:
@@ -218,13 +214,6 @@ static void emit(run_ctx *c, const act_unit *u, const act_step *s)
 }
 
 /* ---- reconciling: did a write happen? ------------------------------------------ */
-
-static int has_label(const item *it, const char *label)
-{
-    for (size_t i = 0; i < it->labels.n; i++)
-        if (!strcasecmp(it->labels.v[i], label)) return 1;
-    return 0;
-}
 
 /* doppel's comment of unit u on the issue: the first carrying u's marker,
  * written by doppel's login when it is known. */
@@ -275,8 +264,8 @@ static int reconcile(run_ctx *c, const act_unit *u, const act_step *s, int *appl
             switch (s->kind) {
             case ACT_CLOSE: *applied = !item_is_open(&it); break;
             case ACT_REOPEN: *applied = item_is_open(&it); break;
-            case ACT_LABEL: *applied = has_label(&it, s->arg ? s->arg : ""); break;
-            case ACT_UNLABEL: *applied = !has_label(&it, s->arg ? s->arg : ""); break;
+            case ACT_LABEL: *applied = act_has_label(&it, s->arg); break;
+            case ACT_UNLABEL: *applied = !act_has_label(&it, s->arg); break;
             default: break;
             }
         }

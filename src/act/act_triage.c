@@ -46,21 +46,6 @@ typedef struct tri_ctx {
     strvec not_related;      /* pair keys with a not_related verdict */
 } tri_ctx;
 
-static int is_issue_key(const char *k)
-{
-    if (!k || !*k || *k == '0' || strlen(k) > 18) return 0;
-    for (const char *p = k; *p; p++)
-        if (!isdigit((unsigned char)*p)) return 0;
-    return 1;
-}
-
-static int has_label(const item *it, const char *label)
-{
-    for (size_t i = 0; label && *label && i < it->labels.n; i++)
-        if (!strcasecmp(it->labels.v[i], label)) return 1;
-    return 0;
-}
-
 void act_triage_listed(const char *body, strvec *keys)
 {
     /* Our own lines: "- #12 (duplicate, high confidence)". */
@@ -188,7 +173,7 @@ static int read_issue(tri_ctx *c, tri *x, act_unit *u, dp_err *err)
     if (rc == DP_ERR) return DP_ERR;
     if (x->skip) return DP_OK;
     if (store_actions_load(c->st, c->repo, u->key, &x->rows, err) != DP_OK) return DP_ERR;
-    if (has_label(&x->it, c->t->stop_label))
+    if (act_has_label(&x->it, c->t->stop_label))
         x->stop = xasprintf("the label \"%s\" is on the issue", c->t->stop_label);
     if (read_comments(c, x, err) != DP_OK) return DP_ERR;
     if (!x->stop && !item_is_open(&x->it)) {
@@ -279,12 +264,12 @@ static void plan_comment(tri_ctx *c, tri *x, act_unit *u, const pair_vec *cands)
         s->gh_id = x->ours;
         gh_call_comment_edit(&s->call, c->plan->repo, x->ours, text);
     }
-    if (label && *label && cands->n && !x->label_row && !has_label(&x->it, label)) {
+    if (label && *label && cands->n && !x->label_row && !act_has_label(&x->it, label)) {
         act_step *s = act_step_push(u, ACT_LABEL, x->key);
         s->arg = xstrdup(label);
         gh_call_label_add(&s->call, c->plan->repo, x->key, label);
     }
-    if (!cands->n && x->label_row && has_label(&x->it, x->label_row->arg)) {
+    if (!cands->n && x->label_row && act_has_label(&x->it, x->label_row->arg)) {
         /* Only the label doppel added is taken back. */
         act_step *s = act_step_push(u, ACT_UNLABEL, x->key);
         s->arg = xstrdup(x->label_row->arg);
@@ -309,7 +294,7 @@ static int plan_stop(tri_ctx *c, tri *x, act_unit *u, dp_err *err)
 {
     u->stop = xstrdup(x->stop);
     act_unit_why(u, "stop: %s", x->stop);
-    if (x->label_row && has_label(&x->it, x->label_row->arg)) {
+    if (x->label_row && act_has_label(&x->it, x->label_row->arg)) {
         act_step *s = act_step_push(u, ACT_UNLABEL, x->key);
         s->arg = xstrdup(x->label_row->arg);
         s->undo_of = x->label_row->id;
@@ -435,7 +420,7 @@ int act_plan_triage(store *st, int64_t repo, const strvec *keys, const act_opts 
         x->key = keys->v[i];
         item_init(&x->it);
         unit_of[i] = SIZE_MAX;
-        if (!is_issue_key(x->key)) {
+        if (!act_issue_key(x->key)) {
             rc = dp_fail(err, "'%s' is not an issue number", x->key);
             break;
         }
@@ -528,7 +513,7 @@ int act_watch_keys(store *st, int64_t repo, int recheck_days, strvec *keys, int 
     if (rc == DP_OK && !have_base) {
         /* The first run starts the watch: issues up to here are history. */
         for (size_t i = 0; i < changed.n; i++)
-            if (is_issue_key(changed.v[i]) && strtoll(changed.v[i], NULL, 10) > base)
+            if (act_issue_key(changed.v[i]) && strtoll(changed.v[i], NULL, 10) > base)
                 base = strtoll(changed.v[i], NULL, 10);
         *first_run = 1;
         rc = kv_set_int(st, repo, KV_WATCH_BASE, base, err);
@@ -539,7 +524,7 @@ int act_watch_keys(store *st, int64_t repo, int recheck_days, strvec *keys, int 
     if (rc == DP_OK) rc = recently_triaged(st, repo, recheck_days > 0 ? recheck_days : WATCH_RECHECK_DAYS, &recent, err);
     for (size_t i = 0; rc == DP_OK && i < changed.n; i++) {
         const char *k = changed.v[i];
-        int wanted = is_issue_key(k) && (strtoll(k, NULL, 10) > base || sv_contains(&recent, k));
+        int wanted = act_issue_key(k) && (strtoll(k, NULL, 10) > base || sv_contains(&recent, k));
         if (wanted && watchable(st, repo, k, err, &rc) && !sv_contains(keys, k)) sv_push(keys, k);
     }
     for (size_t i = 0; rc == DP_OK && i < recent.n; i++)

@@ -51,6 +51,20 @@ extern volatile sig_atomic_t cli_interrupted;
 void cli_signals_catch(void);
 void cli_signals_reset(void);
 
+/* --db PATH, --repo O/R and --api-url URL: the options of the commands that
+ * act on GitHub. When argv[*i] is one of them, stores its argument, moves
+ * *i past it and returns 1; returns 0 for any other argument, and -1 (the
+ * error printed) when the argument is missing or the API URL holds
+ * credentials. */
+typedef struct cli_target {
+    const char *db, *repo, *api_url;
+} cli_target;
+int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t);
+
+/* 1 when s can be a GitHub label name: non-empty UTF-8, no control
+ * characters, at most 200 bytes (GitHub allows 50 characters). */
+int cli_label_ok(const char *s);
+
 /* The GitHub client settings of the commands that write (apply, triage,
  * watch): api_url and token as given, limits from the environment --
  * $DOPPEL_SYNC_TRIES, _BACKOFF_MS, _STALL_S, _DEADLINE_S as for sync,

@@ -50,41 +50,22 @@ static const char USAGE[] =
     "run again to finish); 2 usage error.\n";
 
 typedef struct apply_args {
-    const char *db, *repo, *api_url, *label, *confirm;
+    cli_target t;
+    const char *label, *confirm;
     int yes, log, json, verbose, queued;
     int64_t undo;
     strvec pairs;
 } apply_args;
 
-/* "12:34" or "34:12" -> the stable pair key. */
-static char *pair_arg(const char *s)
-{
-    const char *colon = strchr(s, ':');
-    if (!colon || colon == s || !colon[1] || strchr(colon + 1, ':')) return NULL;
-    char *a = xstrndup(s[0] == '#' ? s + 1 : s, (size_t)(colon - s) - (s[0] == '#'));
-    char *k = act_pair_key(a, colon[1] == '#' ? colon + 2 : colon + 1);
-    free(a);
-    return k;
-}
-
-/* A label GitHub would take: 1-50 characters of UTF-8, no control
- * character. */
-static int label_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (!n || n > 200 || !dp_utf8_valid(s, n, NULL)) return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) return 0;
-    return 1;
-}
-
 static int parse_args(int argc, char **argv, apply_args *a)
 {
     a->label = "duplicate";
     for (int i = 1; i < argc; i++) {
+        int r = cli_target_option("apply", argc, argv, &i, &a->t);
+        if (r < 0) return EXIT_USAGE;
+        if (r) continue;
         const char *o = argv[i];
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "--api-url") || !strcmp(o, "--label") ||
-                    !strcmp(o, "--pair") || !strcmp(o, "--undo") || !strcmp(o, "--confirm");
+        int takes = !strcmp(o, "--label") || !strcmp(o, "--pair") || !strcmp(o, "--undo") || !strcmp(o, "--confirm");
         if (takes && i + 1 >= argc) {
             cli_error("apply", "%s needs an argument", o);
             return EXIT_USAGE;
@@ -92,10 +73,7 @@ static int parse_args(int argc, char **argv, apply_args *a)
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
             fputs(USAGE, stdout);
             return EXIT_OK;
-        } else if (!strcmp(o, "--db")) a->db = argv[++i];
-        else if (!strcmp(o, "--repo")) a->repo = argv[++i];
-        else if (!strcmp(o, "--api-url")) a->api_url = argv[++i];
-        else if (!strcmp(o, "--label")) a->label = argv[++i];
+        } else if (!strcmp(o, "--label")) a->label = argv[++i];
         else if (!strcmp(o, "--no-label")) a->label = NULL;
         else if (!strcmp(o, "--yes")) a->yes = 1;
         else if (!strcmp(o, "--log")) a->log = 1;
@@ -112,7 +90,7 @@ static int parse_args(int argc, char **argv, apply_args *a)
             }
             a->undo = v;
         } else if (!strcmp(o, "--pair")) {
-            char *k = pair_arg(argv[++i]);
+            char *k = act_pair_key_arg(argv[++i]);
             if (!k) {
                 cli_error("apply", "--pair wants two keys as Q:C, not '%s'", argv[i]);
                 return EXIT_USAGE;
@@ -124,20 +102,13 @@ static int parse_args(int argc, char **argv, apply_args *a)
             return EXIT_USAGE;
         }
     }
-    if (a->label && !label_ok(a->label)) {
+    if (a->label && !cli_label_ok(a->label)) {
         cli_error("apply", "--label wants a label name (UTF-8, no control characters)");
         return EXIT_USAGE;
     }
     if ((a->log != 0) + (a->undo != 0) + (a->confirm != NULL) > 1) {
         cli_error("apply", "--log, --undo and --confirm go one at a time");
         return EXIT_USAGE;
-    }
-    if (a->api_url) {
-        dp_err err;
-        if (gh_check_api_url(a->api_url, &err) != DP_OK) {
-            cli_error("apply", "%s", err.msg);
-            return EXIT_USAGE;
-        }
     }
     return -1;
 }
@@ -285,7 +256,7 @@ static int run_plan(store *st, act_plan *p, const apply_args *a, const char *tok
         return EXIT_FAIL;
     }
     act_opts o = {.dup_label = a->label};
-    cli_gh_config(&o.gh, a->api_url, token);
+    cli_gh_config(&o.gh, a->t.api_url, token);
     act_stats s;
     dp_err err;
     printf("sending:\n");
@@ -311,7 +282,7 @@ int cmd_apply(int argc, char **argv)
         sv_free(&a.pairs);
         return rc;
     }
-    store *st = cli_open_store("apply", a.db);
+    store *st = cli_open_store("apply", a.t.db);
     if (!st) {
         sv_free(&a.pairs);
         return EXIT_FAIL;
@@ -321,17 +292,15 @@ int cmd_apply(int argc, char **argv)
     char *token = a.yes ? sync_find_token(NULL) : NULL;
     act_plan plan = {0};
     rc = EXIT_FAIL;
-    if (!a.undo && store_repo_resolve(st, a.repo, &repo, &err) != DP_OK) {
+    if (!a.undo && store_repo_resolve(st, a.t.repo, &repo, &err) != DP_OK) {
         cli_error("apply", "%s", err.msg);
     } else if (a.log) {
         rc = show_log(st, repo, &a);
     } else if (a.confirm) {
-        char *k = pair_arg(a.confirm);
-        int r = k ? act_confirm(st, repo, k, &err) : dp_fail(&err, "--confirm wants Q:C, not '%s'", a.confirm);
-        if (r == DP_OK) printf("re-confirmed the verdict on %s as of now\n", k);
+        int r = act_confirm(st, repo, a.confirm, &err);
+        if (r == DP_OK) printf("re-confirmed the verdict on %s as of now\n", a.confirm);
         else cli_error("apply", "%s", err.msg);
         rc = r == DP_OK ? EXIT_OK : r == DP_NOTFOUND ? EXIT_NOTFOUND : EXIT_FAIL;
-        free(k);
     } else {
         act_opts o = {.dup_label = a.label, .queued_only = a.queued, .only = a.pairs.n ? &a.pairs : NULL};
         int r = a.undo ? act_plan_undo(st, a.undo, &plan, &err) : act_plan_apply(st, repo, &o, &plan, &err);

@@ -39,21 +39,12 @@ static const char USAGE[] =
     "write). Exit status: 0 done or planned; 1 failed; 2 usage error.\n";
 
 typedef struct tri_args {
-    const char *db, *repo, *api_url;
+    cli_target target;
     int yes, watch;
     long recheck_days;
     act_triage_opts t;
     strvec keys;
 } tri_args;
-
-static int bad_label(const char *s)
-{
-    size_t n = strlen(s);
-    if (!n || n > 200 || !dp_utf8_valid(s, n, NULL)) return 1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) return 1;
-    return 0;
-}
 
 static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
 {
@@ -61,9 +52,11 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
     a->t.stop_label = "not-a-duplicate";
     a->t.min_confidence = "high";
     for (int i = 1; i < argc; i++) {
+        int r = cli_target_option(cmd, argc, argv, &i, &a->target);
+        if (r < 0) return EXIT_USAGE;
+        if (r) continue;
         const char *o = argv[i];
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "--api-url") || !strcmp(o, "-k") ||
-                    !strcmp(o, "--min-confidence") || !strcmp(o, "--label") || !strcmp(o, "--stop-label") ||
+        int takes = !strcmp(o, "-k") || !strcmp(o, "--min-confidence") || !strcmp(o, "--label") || !strcmp(o, "--stop-label") ||
                     !strcmp(o, "--recheck-days");
         if (takes && i + 1 >= argc) {
             cli_error(cmd, "%s needs an argument", o);
@@ -72,10 +65,7 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
             fputs(USAGE, stdout);
             return EXIT_OK;
-        } else if (!strcmp(o, "--db")) a->db = argv[++i];
-        else if (!strcmp(o, "--repo")) a->repo = argv[++i];
-        else if (!strcmp(o, "--api-url")) a->api_url = argv[++i];
-        else if (!strcmp(o, "--yes")) a->yes = 1;
+        } else if (!strcmp(o, "--yes")) a->yes = 1;
         else if (!strcmp(o, "--related")) a->t.related = 1;
         else if (!strcmp(o, "--label")) a->t.label = argv[++i];
         else if (!strcmp(o, "--no-label")) a->t.label = NULL;
@@ -108,17 +98,12 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
             sv_push(&a->keys, o[0] == '#' ? o + 1 : o);
         }
     }
-    if ((a->t.label && bad_label(a->t.label)) || (a->t.stop_label && bad_label(a->t.stop_label))) {
+    if ((a->t.label && !cli_label_ok(a->t.label)) || (a->t.stop_label && !cli_label_ok(a->t.stop_label))) {
         cli_error(cmd, "a label name must be UTF-8 without control characters");
         return EXIT_USAGE;
     }
     if (!a->watch && !a->keys.n) {
         fputs(USAGE, stderr);
-        return EXIT_USAGE;
-    }
-    dp_err err;
-    if (a->api_url && gh_check_api_url(a->api_url, &err) != DP_OK) {
-        cli_error(cmd, "%s", err.msg);
         return EXIT_USAGE;
     }
     return -1;
@@ -135,19 +120,19 @@ static void on_event(void *ctx, const act_unit *u, const act_step *s)
 
 static int run(const char *cmd, tri_args *a)
 {
-    store *st = cli_open_store(cmd, a->db);
+    store *st = cli_open_store(cmd, a->target.db);
     if (!st) return EXIT_FAIL;
     dp_err err;
     int64_t repo = 0;
     const char *source = NULL;
     char *token = sync_find_token(&source);
     act_opts o = {0};
-    cli_gh_config(&o.gh, a->api_url, token);
+    cli_gh_config(&o.gh, a->target.api_url, token);
     a->t.k = a->t.max_shown > 10 ? a->t.max_shown * 2 : 10;
     act_plan plan = {0};
     int rc = EXIT_FAIL, first = 0;
     cli_signals_catch();
-    if (store_repo_resolve(st, a->repo, &repo, &err) != DP_OK) goto fail;
+    if (store_repo_resolve(st, a->target.repo, &repo, &err) != DP_OK) goto fail;
     if (a->watch && act_watch_keys(st, repo, (int)a->recheck_days, &a->keys, &first, &err) != DP_OK) goto fail;
     if (first) {
         printf("watch starts here: issues opened from now on are triaged by the next runs\n");

@@ -56,6 +56,34 @@ void cli_signals_reset(void)
     signal(SIGTERM, SIG_DFL);
 }
 
+int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t)
+{
+    const char *o = argv[*i];
+    const char **dst = !strcmp(o, "--db") ? &t->db : !strcmp(o, "--repo") ? &t->repo
+                     : !strcmp(o, "--api-url") ? &t->api_url : NULL;
+    if (!dst) return 0;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "%s needs an argument", o);
+        return -1;
+    }
+    *dst = argv[++*i];
+    dp_err err;
+    if (dst == &t->api_url && gh_check_api_url(t->api_url, &err) != DP_OK) {
+        cli_error(cmd, "%s", err.msg);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_label_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 200 || !dp_utf8_valid(s, n, NULL)) return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return 0;
+    return 1;
+}
+
 void cli_gh_config(gh_config *g, const char *api_url, const char *token)
 {
     memset(g, 0, sizeof *g);

@@ -44,12 +44,18 @@ static void add_encoded(sbuf *sb, const char *s, int keep_slash)
     }
 }
 
+/* Starts sb with "/repos/OWNER/NAME". */
+static void repo_path(sbuf *sb, const char *repo)
+{
+    sb_init(sb);
+    sb_adds(sb, "/repos/");
+    add_encoded(sb, repo, 1);
+}
+
 static char *issue_path(const char *repo, const char *number, const char *suffix)
 {
     sbuf sb;
-    sb_init(&sb);
-    sb_adds(&sb, "/repos/");
-    add_encoded(&sb, repo, 1);
+    repo_path(&sb, repo);
     sb_adds(&sb, "/issues/");
     add_encoded(&sb, number, 0);
     sb_adds(&sb, suffix);
@@ -59,9 +65,7 @@ static char *issue_path(const char *repo, const char *number, const char *suffix
 static char *comment_path(const char *repo, int64_t id)
 {
     sbuf sb;
-    sb_init(&sb);
-    sb_adds(&sb, "/repos/");
-    add_encoded(&sb, repo, 1);
+    repo_path(&sb, repo);
     sb_printf(&sb, "/issues/comments/%lld", (long long)id);
     return sb_take(&sb);
 }
@@ -361,9 +365,7 @@ int gh_permission(gh_client *c, const char *repo, const char *user, char **perm,
 {
     *perm = NULL;
     sbuf path;
-    sb_init(&path);
-    sb_adds(&path, "/repos/");
-    add_encoded(&path, repo, 1);
+    repo_path(&path, repo);
     sb_adds(&path, "/collaborators/");
     add_encoded(&path, user, 0);
     sb_adds(&path, "/permission");

@@ -23,6 +23,17 @@ static void test_pair_key(void **state)
         assert_string_equal(k, cases[i].want);
         free(k);
     }
+    static const struct { const char *in, *want; } args[] = {
+        {"34:12", "12:34"}, {"#34:#12", "12:34"}, {"12:34", "12:34"}, {"#9:10", "9:10"},
+        {"12", NULL}, {"12:", NULL}, {":12", NULL}, {"#:12", NULL}, {"1:2:3", NULL}, {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        char *k = act_pair_key_arg(args[i].in);
+        if (!args[i].want) assert_null(k);
+        else assert_string_equal(k, args[i].want);
+        free(k);
+    }
+    assert_null(act_pair_key_arg(NULL));
     char *t = act_triage_key("56");
     assert_string_equal(t, "triage:56");
     free(t);

@@ -3,38 +3,16 @@
 #include "store_fixture.h"
 #include "../../../src/store/store_int.h"
 
-static int pragma_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int v = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A version-4 database with one repository, an item and a verdict. */
 static void make_v4(fx *f, const char *extra_sql)
 {
-    sqlite3 *db;
-    fx_unlink(f, "t.db");
-    fx_unlink(f, "t.db-wal");
-    fx_unlink(f, "t.db-shm");
     assert_true(store_nmigrations >= 5);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    for (int i = 0; i < 4; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "PRAGMA user_version = 4;"
-                                  "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                                  "INSERT INTO items(id, repo_id, key, updated_at, changed_seq) VALUES(1, 1, '7', 10, 1);"
-                                  "INSERT INTO verdicts VALUES(1, '7', '3', 'duplicate', 99)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    if (extra_sql) assert_int_equal(sqlite3_exec(db, extra_sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    char *sql = xasprintf("INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                          "INSERT INTO items(id, repo_id, key, updated_at, changed_seq) VALUES(1, 1, '7', 10, 1);"
+                          "INSERT INTO verdicts VALUES(1, '7', '3', 'duplicate', 99);%s",
+                          extra_sql ? extra_sql : "");
+    fx_make_version(f, store_migrations, 4, sql);
+    free(sql);
 }
 
 static void test_migrate_from_v4(void **state)
@@ -44,7 +22,7 @@ static void test_migrate_from_v4(void **state)
     make_v4(f, NULL);
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
     assert_int_equal(store_schema_version(f->st), 5);
-    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                                          "('actions', 'apply_queue', 'actions_once', 'actions_undo_once')"),
                      4);
     store_verdict_vec v = {0};
@@ -64,8 +42,8 @@ static void test_migrate_from_v4(void **state)
     assert_non_null(strstr(err.msg, "migrating schema to version 5"));
     char *after = fx_fingerprint(f->path);
     assert_string_equal(before, after);
-    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 4);
-    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'actions'"), 0);
+    assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'actions'"), 0);
     free(before);
     free(after);
 }
