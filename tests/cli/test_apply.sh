@@ -134,7 +134,7 @@ FDB=$T/f.db
 verdicts "$FDB" "2 1 duplicate" "5 4 duplicate" "8 7 duplicate" "13 14 duplicate" "17 16 duplicate" \
     "22 19 duplicate" "26 23 duplicate" "28 25 duplicate" "31 32 duplicate" "35 34 duplicate" \
     "38 37 duplicate" "43 41 related" "47 44 duplicate" "49 46 duplicate" "53 52 duplicate" \
-    "56 55 duplicate" "61 59 related" "65 62 duplicate" "68 67 related"
+    "56 55 duplicate" "61 59 related" "65 62 duplicate" "68 67 related" "74 73 duplicate"
 PLANS=$T/plans.txt
 : >"$PLANS"
 # fault NAME PAIR FAULT-JSON -- plan PAIR, arm the fault, apply; sets OUT, RC
@@ -216,6 +216,14 @@ rerun 31:32
 check_eq "422: after --confirm it is applied" 0 "$RC"
 check_eq "422: the comment was not posted twice" 1 "$(comments_with "$FURL" 31 31:32)"
 check_eq "422: closed now" "closed duplicate" "$(issue_state "$FURL" 31)"
+
+fault 403 73:74 '{"kind": "403", "method": "POST", "path": "/issues/73/labels"}'
+check_eq "403 (no Issues: write) on a label: the unit fails (exit 1)" 1 "$RC"
+check_contains "403: says what GitHub said" "Resource not accessible by integration" "$OUT"
+check_eq "403: recorded as failed" failed "$(sqlite3 "$FDB" "select state from actions where unit = '73:74' and kind = 'label'")"
+"$DOPPEL" apply --db "$FDB" --confirm 73:74 >/dev/null
+rerun 73:74
+check_eq "403: confirmed again, the label goes on" duplicate "$(issue_labels "$FURL" 73 | tr ',' '\n' | grep -x duplicate)"
 
 # 404: the issue to close was deleted; the issue a related pair comments on was deleted
 ctl delete '{"number": 35}'

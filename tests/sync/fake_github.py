@@ -23,7 +23,8 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
   POST /_control/fault      {"kind": K, "path": substr, "skip": n, "times": n, "seconds": s}
        K: rate403 | secondary | 429 | 500 | 502 | reset | truncate | slow
        write faults (optional "method": only that method):
-          422 | 404            answered so, not applied
+          422 | 404 | 403       answered so, not applied (403: "Resource not
+                               accessible by integration", a token without Issues: write)
           apply_500            applied, then answered 500
           hang_before          no answer for "seconds" (default 30), not applied
           hang_after           applied, then no answer for "seconds" (default 30)
@@ -488,9 +489,10 @@ def make_handler(data, opts, state):
                 loc = fault["to"] + prefix + target
                 entry["status"] = 307
                 return self.send_json(307, {"message": "Temporary Redirect", "url": loc}, rh + [("Location", loc)])
-            if kind in ("422", "404"):
+            if kind in ("422", "404", "403"):
                 entry["status"] = int(kind)
-                msg = {"422": "Validation Failed", "404": "Not Found"}[kind]
+                msg = {"422": "Validation Failed", "404": "Not Found",
+                       "403": "Resource not accessible by integration"}[kind]
                 return self.send_json(int(kind), {"message": msg, "documentation_url": "https://docs.github.com/rest"}, rh)
             if kind == "hang_before":
                 time.sleep(fault.get("seconds", 30))
