@@ -196,6 +196,11 @@ void act_plan_count(const act_plan *p, act_counts *c);
  * failed ones with why; done units only with verbose. */
 void act_plan_print(const act_plan *p, int verbose, sbuf *out);
 
+/* One line for an event of act_run (below): "12:34 close #34: HTTP 200",
+ * or the unit's title and why when it was skipped or failed (s NULL).
+ * Cleaned for a terminal, like act_plan_print. */
+void act_event_print(const act_unit *u, const act_step *s, sbuf *out);
+
 /* ---- running ------------------------------------------------------------- */
 
 /* Called after each step that was sent, reconciled or failed, and after

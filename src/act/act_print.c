@@ -128,6 +128,23 @@ static void print_step(sbuf *sb, const act_step *s)
     }
 }
 
+void act_event_print(const act_unit *u, const act_step *s, sbuf *out)
+{
+    if (!s) {   /* skipped or failed at run time: the title and why */
+        act_unit copy = *u;
+        copy.nsteps = 0;
+        act_plan p = {.v = &copy, .n = 1};
+        act_plan_print(&p, 1, out);
+        return;
+    }
+    add_cleans(out, u->key);
+    sb_printf(out, " %s #", act_kind_name(s->kind));
+    add_cleans(out, s->target[0] ? s->target : "-");
+    sb_adds(out, ": ");
+    add_cleans(out, s->note);
+    sb_addc(out, '\n');
+}
+
 void act_plan_print(const act_plan *p, int verbose, sbuf *out)
 {
     static const char *const STATE[] = {"to do", "done", "skipped", "failed"};

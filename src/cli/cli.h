@@ -74,6 +74,12 @@ int cli_label_ok(const char *s);
 struct gh_config;
 void cli_gh_config(struct gh_config *g, const char *api_url, const char *token);
 
+/* act_run's event callback for apply, triage and watch: one line on stdout
+ * per write sent, found or failed (act_event_print). */
+struct act_unit;
+struct act_step;
+void cli_act_event(void *ctx, const struct act_unit *u, const struct act_step *s);
+
 /* Opens the store at path (NULL: $DOPPEL_DB, else ./doppel.db); prints the
  * error and returns NULL on failure. */
 store *cli_open_store(const char *cmd, const char *path);

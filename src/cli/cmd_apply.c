@@ -214,26 +214,6 @@ static void summary(const act_plan *p, int dry)
     if (dry && c.todo) printf("dry run: nothing was sent; add --yes to send it\n");
 }
 
-static void on_event(void *ctx, const act_unit *u, const act_step *s)
-{
-    (void)ctx;
-    sbuf sb;
-    sb_init(&sb);
-    act_plan p = {.v = (act_unit *)u, .n = 1};
-    if (!s) {   /* the unit was skipped or failed at run time */
-        act_unit copy = *u;
-        copy.nsteps = 0;
-        p.v = &copy;
-        act_plan_print(&p, 1, &sb);
-    } else {
-        sb_printf(&sb, "%s %s #%s: %s\n", u->key, act_kind_name(s->kind), s->target[0] ? s->target : "-",
-                  s->note ? s->note : "");
-    }
-    fputs(sb_str(&sb), stdout);
-    fflush(stdout);
-    sb_free(&sb);
-}
-
 static int run_plan(store *st, act_plan *p, const apply_args *a, const char *token)
 {
     sbuf sb;
@@ -261,7 +241,7 @@ static int run_plan(store *st, act_plan *p, const apply_args *a, const char *tok
     dp_err err;
     printf("sending:\n");
     cli_signals_catch();
-    int rc = act_run(st, p, &o, on_event, NULL, &s, &err);
+    int rc = act_run(st, p, &o, cli_act_event, NULL, &s, &err);
     cli_signals_reset();
     printf("sent %zu write%s, found %zu done already; %zu unit%s done, %zu skipped, %zu failed\n", s.writes,
            s.writes == 1 ? "" : "s", s.reconciled, s.units_done, s.units_done == 1 ? "" : "s", s.units_skipped,

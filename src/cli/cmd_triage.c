@@ -109,15 +109,6 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
     return -1;
 }
 
-static void on_event(void *ctx, const act_unit *u, const act_step *s)
-{
-    (void)ctx;
-    if (s) printf("%s %s #%s: %s\n", u->key, act_kind_name(s->kind), s->target[0] ? s->target : "-",
-                  s->note ? s->note : "");
-    else printf("%s: %s\n", u->key, u->why ? u->why : "");
-    fflush(stdout);
-}
-
 static int run(const char *cmd, tri_args *a)
 {
     store *st = cli_open_store(cmd, a->target.db);
@@ -165,7 +156,7 @@ static int run(const char *cmd, tri_args *a)
     act_stats s = {0};
     if (c.todo) {
         printf("sending:\n");
-        if (act_run(st, &plan, &o, on_event, NULL, &s, &err) != DP_OK) goto fail;
+        if (act_run(st, &plan, &o, cli_act_event, NULL, &s, &err) != DP_OK) goto fail;
         printf("sent %zu write%s, found %zu done already\n", s.writes, s.writes == 1 ? "" : "s", s.reconciled);
     }
     if (a->watch && act_watch_commit(st, repo, &err) != DP_OK) goto fail;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../act/act.h"
 #include "../sync/github.h"
 #include "cli.h"
 
@@ -97,6 +98,17 @@ void cli_gh_config(gh_config *g, const char *api_url, const char *token)
     g->write_gap_ms = gap ? gap : -1;
     g->max_wait_s = cli_env_long("DOPPEL_WRITE_MAX_WAIT_S", 900);
     g->cancel = &cli_interrupted;
+}
+
+void cli_act_event(void *ctx, const act_unit *u, const act_step *s)
+{
+    (void)ctx;
+    sbuf sb;
+    sb_init(&sb);
+    act_event_print(u, s, &sb);
+    fputs(sb_str(&sb), stdout);
+    fflush(stdout);
+    sb_free(&sb);
 }
 
 store *cli_open_store(const char *cmd, const char *path)
