@@ -35,7 +35,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(PKG_CFLAGS) 
 LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS  := $(PKG_LIBS) -lstemmer -lpthread -lm
 
-MODULES := common store text index ingest match explain eval sync web
+MODULES := common store text index ingest match explain eval sync act web
 MOD_DEPS_common  :=
 MOD_DEPS_store   := common
 MOD_DEPS_text    := common
@@ -45,6 +45,7 @@ MOD_DEPS_match   := index text common
 MOD_DEPS_explain := match index text store common
 MOD_DEPS_eval    := match explain index text store common
 MOD_DEPS_sync    := ingest explain match index text store common
+MOD_DEPS_act     := sync ingest explain match index text store common
 MOD_DEPS_web     := store common
 
 obj_of = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
