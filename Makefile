@@ -35,7 +35,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(PKG_CFLAGS) 
 LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS  := $(PKG_LIBS) -lstemmer -lpthread -lm
 
-MODULES := common store text index ingest match explain eval sync web
+MODULES := common store text index ingest match explain eval sync act web
 MOD_DEPS_common  :=
 MOD_DEPS_store   := common
 MOD_DEPS_text    := common
@@ -45,6 +45,7 @@ MOD_DEPS_match   := index text common
 MOD_DEPS_explain := match index text store common
 MOD_DEPS_eval    := match explain index text store common
 MOD_DEPS_sync    := ingest explain match index text store common
+MOD_DEPS_act     := sync ingest explain match index text store common
 MOD_DEPS_web     := store common
 
 obj_of = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
@@ -124,10 +125,11 @@ FUZZ_CC      ?= clang
 FUZZ_STRICT  ?=
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_DIR     := build/fuzz
-# Modules each target links (the gh_* targets include a sync source file).
-FUZZ_MODS_fuzz_split      := ingest store common
-FUZZ_MODS_fuzz_import     := ingest store common
-FUZZ_MODS_fuzz_links      := ingest store common
+# Modules each target links (the gh_* targets include a sync source file):
+# the module it fuzzes and that module's MOD_DEPS.
+FUZZ_MODS_fuzz_split      := ingest $(MOD_DEPS_ingest)
+FUZZ_MODS_fuzz_import     := ingest $(MOD_DEPS_ingest)
+FUZZ_MODS_fuzz_links      := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_text       := text common
 FUZZ_MODS_fuzz_snapshot   := index text common
 FUZZ_MODS_fuzz_markdown   := web store common

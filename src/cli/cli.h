@@ -13,6 +13,7 @@
 #ifndef DP_CLI_H
 #define DP_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "../store/store.h"
 
@@ -28,9 +29,56 @@ int cmd_serve(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_triage(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Prints "doppel <cmd>: <msg>\n" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "doppel <cmd>: <msg>" with every secret masked: the token, and
+ * whatever looks like a credential (a server may quote the Authorization
+ * header back). */
+void cli_error_redacted(const char *cmd, const char *token, const char *msg);
+
+/* A non-negative integer from the environment; dflt when unset or bad. */
+long cli_env_long(const char *name, long dflt);
+
+/* The first SIGINT or SIGTERM sets cli_interrupted (to the signal) and
+ * restores the default handlers, so a second one kills at once. Library
+ * calls take &cli_interrupted as their cancel flag. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_signals_catch(void);
+void cli_signals_reset(void);
+
+/* --db PATH, --repo O/R and --api-url URL: the options of the commands that
+ * act on GitHub. When argv[*i] is one of them, stores its argument, moves
+ * *i past it and returns 1; returns 0 for any other argument, and -1 (the
+ * error printed) when the argument is missing or the API URL holds
+ * credentials. */
+typedef struct cli_target {
+    const char *db, *repo, *api_url;
+} cli_target;
+int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t);
+
+/* 1 when s can be a GitHub label name: non-empty UTF-8, no control
+ * characters, at most 200 bytes (GitHub allows 50 characters). */
+int cli_label_ok(const char *s);
+
+/* The GitHub client settings of the commands that write (apply, triage,
+ * watch): api_url and token as given, limits from the environment --
+ * $DOPPEL_SYNC_TRIES, _BACKOFF_MS, _STALL_S, _DEADLINE_S as for sync,
+ * $DOPPEL_WRITE_GAP_MS (least time between two writes, default 1000; 0
+ * none) and $DOPPEL_WRITE_MAX_WAIT_S (most one request may wait for rate
+ * limits, default 900) -- and &cli_interrupted as the cancel flag. */
+struct gh_config;
+void cli_gh_config(struct gh_config *g, const char *api_url, const char *token);
+
+/* act_run's event callback for apply, triage and watch: one line on stdout
+ * per write sent, found or failed (act_event_print). */
+struct act_unit;
+struct act_step;
+void cli_act_event(void *ctx, const struct act_unit *u, const struct act_step *s);
 
 /* Opens the store at path (NULL: $DOPPEL_DB, else ./doppel.db); prints the
  * error and returns NULL on failure. */

@@ -50,18 +50,6 @@ static const char USAGE[] =
     "within about a second; the pages fetched before stay stored and the next run\n"
     "resumes); 2 usage error (also a user name or password in --api-url).\n";
 
-/* The signal that stopped the sync (0: none). The client checks it inside
- * transfers too (libcurl's progress callback), so the first signal ends the
- * sync within about a second. */
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    interrupted = sig;
-    signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills at once; pages are atomic */
-    signal(SIGTERM, SIG_DFL);
-}
-
 typedef struct ui {
     progress bar;
     const char *phase;
@@ -114,24 +102,6 @@ static int run_analyze(store *st, int64_t repo, int quiet)
         printf("analyzed %zu queries of %zu items%s: %zu pairs stored (%zu already linked)\n", s.queries,
                s.items, s.incremental ? " (incremental)" : "", s.pairs, s.known);
     return EXIT_OK;
-}
-
-/* Prints an error with every secret masked: the token, and whatever looks
- * like a credential (a server may quote the Authorization header back). */
-static void sync_error(const char *token, const char *msg)
-{
-    char *safe = gh_redact_text(msg, token);
-    cli_error("sync", "%s", safe);
-    free(safe);
-}
-
-static long env_long(const char *name, long dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) return dflt;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return (*end || n < 0) ? dflt : n;
 }
 
 static void print_summary(const char *repo, const sync_stats *s, const char *token_source)
@@ -214,30 +184,28 @@ int cmd_sync(int argc, char **argv)
     }
     ui u = {.quiet = quiet};
     o.token = token;
-    o.backoff_base_ms = env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
-    o.stall_timeout_s = env_long("DOPPEL_SYNC_STALL_S", 0);
-    o.max_tries = (int)env_long("DOPPEL_SYNC_TRIES", 0);
-    o.deadline_s = env_long("DOPPEL_SYNC_DEADLINE_S", 0);
-    long mb = env_long("DOPPEL_SYNC_MAX_PAGE_MB", 0);
+    o.backoff_base_ms = cli_env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
+    o.stall_timeout_s = cli_env_long("DOPPEL_SYNC_STALL_S", 0);
+    o.max_tries = (int)cli_env_long("DOPPEL_SYNC_TRIES", 0);
+    o.deadline_s = cli_env_long("DOPPEL_SYNC_DEADLINE_S", 0);
+    long mb = cli_env_long("DOPPEL_SYNC_MAX_PAGE_MB", 0);
     o.max_page_bytes = mb > 0 && mb <= 4096 ? (size_t)mb << 20 : 0;
     o.progress = on_progress;
     o.progress_ctx = &u;
-    o.cancel = &interrupted;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
+    o.cancel = &cli_interrupted;
+    cli_signals_catch();
 
     sync_stats s;
     rc = sync_run(st, &o, &s, &err);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    cli_signals_reset();
     if (u.phase) progress_finish(&u.bar);
     if (rc != DP_OK) {
-        if (interrupted)
+        if (cli_interrupted)
             cli_error("sync", "interrupted by %s: %zu pages were stored; run the same command again to resume",
-                      interrupted == SIGTERM ? "SIGTERM" : "SIGINT", s.pages);
+                      cli_interrupted == SIGTERM ? "SIGTERM" : "SIGINT", s.pages);
         else
-            sync_error(token, err.msg);
-        if (s.pages && !interrupted)
+            cli_error_redacted("sync", token, err.msg);
+        if (s.pages && !cli_interrupted)
             cli_error("sync", "%zu pages were stored; run the same command again to resume", s.pages);
     }
     if (token) {

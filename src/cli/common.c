@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../act/act.h"
+#include "../sync/github.h"
 #include "cli.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
@@ -15,6 +17,98 @@ void cli_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_error_redacted(const char *cmd, const char *token, const char *msg)
+{
+    char *safe = gh_redact_text(msg, token);
+    cli_error(cmd, "%s", safe);
+    free(safe);
+}
+
+long cli_env_long(const char *name, long dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end || n < 0) ? dflt : n;
+}
+
+volatile sig_atomic_t cli_interrupted;
+
+static void on_signal(int sig)
+{
+    cli_interrupted = sig;
+    signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills at once */
+    signal(SIGTERM, SIG_DFL);
+}
+
+void cli_signals_catch(void)
+{
+    cli_interrupted = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+void cli_signals_reset(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t)
+{
+    const char *o = argv[*i];
+    const char **dst = !strcmp(o, "--db") ? &t->db : !strcmp(o, "--repo") ? &t->repo
+                     : !strcmp(o, "--api-url") ? &t->api_url : NULL;
+    if (!dst) return 0;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "%s needs an argument", o);
+        return -1;
+    }
+    *dst = argv[++*i];
+    dp_err err;
+    if (dst == &t->api_url && gh_check_api_url(t->api_url, &err) != DP_OK) {
+        cli_error(cmd, "%s", err.msg);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_label_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 200 || !dp_utf8_valid(s, n, NULL)) return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return 0;
+    return 1;
+}
+
+void cli_gh_config(gh_config *g, const char *api_url, const char *token)
+{
+    memset(g, 0, sizeof *g);
+    g->api_url = api_url;
+    g->token = token;
+    g->max_tries = (int)cli_env_long("DOPPEL_SYNC_TRIES", 0);
+    g->backoff_base_ms = cli_env_long("DOPPEL_SYNC_BACKOFF_MS", 0);
+    g->stall_timeout_s = cli_env_long("DOPPEL_SYNC_STALL_S", 0);
+    g->deadline_s = cli_env_long("DOPPEL_SYNC_DEADLINE_S", 0);
+    long gap = cli_env_long("DOPPEL_WRITE_GAP_MS", 1000);
+    g->write_gap_ms = gap ? gap : -1;
+    g->max_wait_s = cli_env_long("DOPPEL_WRITE_MAX_WAIT_S", 900);
+    g->cancel = &cli_interrupted;
+}
+
+void cli_act_event(void *ctx, const act_unit *u, const act_step *s)
+{
+    (void)ctx;
+    sbuf sb;
+    sb_init(&sb);
+    act_event_print(u, s, &sb);
+    fputs(sb_str(&sb), stdout);
+    fflush(stdout);
+    sb_free(&sb);
 }
 
 store *cli_open_store(const char *cmd, const char *path)

@@ -234,7 +234,8 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
         /* oriented query = qdoc, as `similar` shows it; the canonical item
          * of the two says where a duplicate's comment goes */
         uint32_t two[2] = {qdoc, hits[i].doc};
-        uint32_t canon = jd.relation == RELATION_DUPLICATE ? two[explain_canonical(co->ix, two, 2)] : UINT32_MAX;
+        const item *its[2] = {index_item(co->ix, qdoc), index_item(co->ix, hits[i].doc)};
+        uint32_t canon = jd.relation == RELATION_DUPLICATE ? two[explain_canonical(its, 2)] : UINT32_MAX;
         make_pair(co, qdoc, hits[i].doc, (int)i + 1, &hits[i], &jd, jf, canon, now, pair_vec_push(out));
     }
     match_judge_query_free(&jq);
@@ -698,19 +699,26 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
     free(fill);
     free(e);
     uint32_t *tmp = NULL;
+    const item **its = NULL;
     size_t tcap = 0;
     for (size_t i = 0; i < ncand; i++) {
         cand *c = &cands[i];
         if (!c->is_new || !c->jd || c->jd->relation != RELATION_DUPLICATE) continue;
         size_t want = 2 + (off[c->later + 1] - off[c->later]) + (off[c->earlier + 1] - off[c->earlier]);
-        if (want > tcap) tmp = xrealloc(tmp, (tcap = want) * sizeof *tmp);
+        if (want > tcap) {
+            tcap = want;
+            tmp = xrealloc(tmp, tcap * sizeof *tmp);
+            its = xrealloc(its, tcap * sizeof *its);
+        }
         size_t k = 0;
         tmp[k++] = c->later;
         tmp[k++] = c->earlier;
         for (size_t j = off[c->later]; j < off[c->later + 1]; j++) tmp[k++] = dst[j];
         for (size_t j = off[c->earlier]; j < off[c->earlier + 1]; j++) tmp[k++] = dst[j];
-        c->canonical = tmp[explain_canonical(co->ix, tmp, k)];
+        for (size_t j = 0; j < k; j++) its[j] = index_item(co->ix, tmp[j]);
+        c->canonical = tmp[explain_canonical(its, k)];
     }
+    free(its);
     free(tmp);
     free(dst);
     free(off);

@@ -880,16 +880,9 @@ static char *comment_duplicate(ctx *x, const item **on)
     add_state_clause(&sb, canon);
     sb_adds(&sb, ".\n\n");
     if (canon->created_at > (*on)->created_at) {   /* never close the older one without saying why */
-        int ca = canon->ncomments + canon->reactions, oa = (*on)->ncomments + (*on)->reactions;
-        if (item_closed_fixed(canon))
-            sb_printf(&sb, "%s is newer, but it is the one that was fixed.\n\n", cref);
-        else if (item_is_open(canon) && !item_is_open(*on))
-            sb_printf(&sb, "%s is newer, but it is the one still open.\n\n", cref);
-        else if (ca > oa)
-            sb_printf(&sb, "%s is newer, but the discussion is there (%d comments and reactions against %d).\n\n",
-                      cref, ca, oa);
-        else
-            sb_printf(&sb, "%s is newer, but the tracker already marks this one as its duplicate.\n\n", cref);
+        char why[192];
+        explain_canonical_why(canon, *on, why, sizeof why);
+        sb_printf(&sb, "%s is newer, but it is the one to keep: %s.\n\n", cref, why);
     }
     add_evidence(&sb, &x->evidence);
     if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");

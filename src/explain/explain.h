@@ -93,9 +93,15 @@ const char *explain_ref(const char *key, char *buf, size_t n);
 double explain_value(const item *q, const item *c, const match_judgment *jd, const item *act_on,
                      int link, int64_t now, sbuf *detail);
 
-/* Which item of a duplicate cluster survives: the one closed as fixed (or
- * merged), else the open one with the most activity, the oldest on a tie.
- * docs[0..n) are the cluster's members; returns the index into docs. */
-size_t explain_canonical(const dindex *ix, const uint32_t *docs, size_t n);
+/* Which item of a duplicate cluster survives, the one place this is
+ * decided (analyze, similar and apply): the one closed as fixed (a pull
+ * request: merged), the older of several; else the oldest open one, unless
+ * a newer open one clearly carries the discussion (twice the comments and
+ * reactions, and three more); else one closed otherwise; one closed as a
+ * duplicate last. Returns the index into items[0..n). */
+size_t explain_canonical(const item *const *items, size_t n);
+/* Why canon survives over other, in words ("#12 was closed as fixed");
+ * returns buf. */
+const char *explain_canonical_why(const item *canon, const item *other, char *buf, size_t n);
 
 #endif

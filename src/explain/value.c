@@ -4,6 +4,8 @@
  * place so the README and the code cannot drift. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "explain.h"
@@ -122,25 +124,52 @@ static double activity(const item *it)
     return a > 0 ? a : 0;
 }
 
-size_t explain_canonical(const dindex *ix, const uint32_t *docs, size_t n)
+/* 1 when a newer open item clearly carries the discussion over an older one. */
+static int carries_discussion(const item *newer, const item *older)
+{
+    return activity(newer) >= V_ACTIVITY_LEAD * activity(older) &&
+           activity(newer) >= activity(older) + V_ACTIVITY_MIN;
+}
+
+static int is_older(const item *a, const item *b)
+{
+    if (a->created_at != b->created_at && a->created_at && b->created_at) return a->created_at < b->created_at;
+    return strcmp(a->key, b->key) < 0;
+}
+
+size_t explain_canonical(const item *const *items, size_t n)
 {
     size_t best = 0;
     for (size_t i = 1; i < n; i++) {
-        const item *a = index_item(ix, docs[best]), *b = index_item(ix, docs[i]);
+        const item *a = items[best], *b = items[i];
         int ta = tier(a), tb = tier(b);
         if (tb != ta) {
             if (tb < ta) best = i;
             continue;
         }
-        int b_older = b->created_at < a->created_at ||
-                      (b->created_at == a->created_at && docs[i] < docs[best]);
+        int b_older = is_older(b, a);
         const item *older = b_older ? b : a, *newer = b_older ? a : b;
         /* the older one stays, unless a newer open one clearly carries the
          * discussion (the comment says so) */
-        int newer_wins = ta == 1 && activity(newer) >= V_ACTIVITY_LEAD * activity(older) &&
-                         activity(newer) >= activity(older) + V_ACTIVITY_MIN;
-        const item *win = newer_wins ? newer : older;
+        const item *win = ta == 1 && carries_discussion(newer, older) ? newer : older;
         if (win == b) best = i;
     }
     return best;
+}
+
+const char *explain_canonical_why(const item *canon, const item *other, char *buf, size_t n)
+{
+    char c[64], o[64];
+    explain_ref(canon->key, c, sizeof c);
+    explain_ref(other->key, o, sizeof o);
+    int tc = tier(canon), to = tier(other);
+    if (tc == 0 && to != 0) snprintf(buf, n, "%s was closed as fixed", c);
+    else if (tc == 0) snprintf(buf, n, "both were closed as fixed; %s is older", c);
+    else if (to == 3) snprintf(buf, n, "%s is already closed as a duplicate", o);
+    else if (tc == 1 && to != 1) snprintf(buf, n, "%s is the one still open", c);
+    else if (is_older(other, canon))
+        snprintf(buf, n, "%s is newer, but the discussion is there (%.0f comments and reactions against %.0f)", c,
+                 activity(canon), activity(other));
+    else snprintf(buf, n, "%s is older", c);
+    return buf;
 }

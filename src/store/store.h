@@ -207,6 +207,74 @@ int store_pair_refs_load(store *st, int64_t repo, pair_ref_vec *out, dp_err *err
 int store_verdict_set(store *st, int64_t repo, const char *q, const char *c,
                       const char *verdict, dp_err *err);
 
+/* Every verdict of a repo (also those whose pair analysis no longer
+ * stores), oldest first (ties by keys). */
+typedef struct store_verdict {
+    char *query_key, *cand_key;
+    char *verdict;            /* "duplicate" | "related" | "not_related" */
+    int64_t created_at;       /* when it was given (or last re-confirmed) */
+} store_verdict;
+typedef struct store_verdict_vec { store_verdict *v; size_t n, cap; } store_verdict_vec;
+void store_verdict_vec_free(store_verdict_vec *v);   /* NULL ok */
+int store_verdicts_load(store *st, int64_t repo, store_verdict_vec *out, dp_err *err);
+
+/* ---- GitHub actions: the audit of apply and triage, the apply queue ---- */
+/* One row per request doppel sends to GitHub (or per decision that needs
+ * none), recorded as an intent before it is sent and completed after:
+ * see store_schema.c for why. Strings may be NULL unless noted. */
+typedef struct store_action {
+    int64_t id;               /* set by store_action_add */
+    int64_t repo_id;
+    char *source;             /* "apply", "triage", "undo" (not NULL) */
+    char *unit;               /* what it carries out: a pair key "12:34", "triage:56" (not NULL) */
+    char *query_key, *cand_key;   /* the verdict's pair */
+    char *verdict;            /* the verdict carried out; "suggest" for triage */
+    int64_t verdict_at;
+    char *kind;               /* "comment", "edit", "close", "label", "decided", "reopen",
+                                 "uncomment", "unlabel" (not NULL) */
+    char *target;             /* item key written to; "" for "decided" */
+    char *arg;                /* kind-specific: canonical key, label name, candidates */
+    char *method, *path, *body;   /* the request; NULL for "decided" */
+    char *state;              /* "pending", "done", "failed", "undone"; NULL = "pending" */
+    long status;              /* HTTP status of the answer, 0 none */
+    int64_t gh_id;            /* GitHub's id of what it created or edited (a comment) */
+    int64_t gh_time;          /* the server's clock at the answer (Date header), 0 unknown */
+    char *error;
+    int64_t undo_of;          /* an undo: the action it reverses; else 0 */
+    int64_t created_at;       /* 0 = now (store_action_add) */
+    int64_t done_at;
+} store_action;
+void store_action_free(store_action *a);             /* frees the strings; NULL ok */
+typedef struct store_action_vec { store_action *v; size_t n, cap; } store_action_vec;
+store_action *store_action_vec_push(store_action_vec *v);   /* a zeroed slot */
+void store_action_vec_free(store_action_vec *v);     /* NULL ok */
+
+/* Inserts a (sets a->id, a->created_at when 0, a->repo_id). DP_ERR when
+ * the unit already has a pending or done action of the same kind on the
+ * same target (kinds comment, close, label, decided), or a second pending
+ * or done undo of one action: the guard against recording one write twice. */
+int store_action_add(store *st, int64_t repo, store_action *a, dp_err *err);
+/* Records an answer: state ("done", "failed", "undone", "pending"), status,
+ * gh_id and gh_time (0 keeps the stored ones), error (NULL clears it);
+ * done_at = now. DP_NOTFOUND when there is no such action. */
+int store_action_finish(store *st, int64_t id, const char *state, long status, int64_t gh_id,
+                        int64_t gh_time, const char *error, dp_err *err);
+/* Changes only the state (an action that was undone: "undone"). */
+int store_action_set_state(store *st, int64_t id, const char *state, dp_err *err);
+/* The server time (gh_time) of the latest answered write doppel made to
+ * item `target`, whatever the unit; 0 when none. */
+int store_action_last_write(store *st, int64_t repo, const char *target, int64_t *t, dp_err *err);
+/* Actions of a repo in id order: of one unit, or all (unit NULL). */
+int store_actions_load(store *st, int64_t repo, const char *unit, store_action_vec *out, dp_err *err);
+int store_action_get(store *st, int64_t id, store_action *out, dp_err *err);   /* DP_NOTFOUND */
+
+/* The apply queue: verdicts a reviewer wants carried out on GitHub. Adding
+ * a queued pair again is DP_OK (keeps the first time); removing an absent
+ * one is DP_OK. store_queue_list appends the pairs oldest first. */
+int store_queue_add(store *st, int64_t repo, const char *q, const char *c, dp_err *err);
+int store_queue_del(store *st, int64_t repo, const char *q, const char *c, dp_err *err);
+int store_queue_list(store *st, int64_t repo, strvec *query_keys, strvec *cand_keys, dp_err *err);
+
 /* ---- models and key/value state -------------------------------------- */
 /* A trained model is stored as text (the match module's format). repo 0 = global. */
 int store_model_save(store *st, int64_t repo, const char *text, size_t ntrain, dp_err *err);

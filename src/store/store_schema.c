@@ -35,6 +35,17 @@
  *    max(updated_at) watermark it used before, one item dated 9999-12-31
  *    hid every later edit. The migration numbers existing items in
  *    updated_at order.
+ *  - actions (version 5) is the audit of what doppel wrote to GitHub
+ *    (`apply`, `triage`, undo): one row per request, inserted as an intent
+ *    ("pending") BEFORE the request is sent and completed with GitHub's
+ *    answer after, so a run killed in between leaves a pending row that the
+ *    next run reconciles (it re-reads GitHub before sending again). The
+ *    partial unique index actions_once is the last guard against recording
+ *    one write twice: a unit (a pair, a triaged issue) has at most one live
+ *    comment, closure, label and decision per target; failed and undone
+ *    rows do not count, so a re-confirmed verdict can try again.
+ *    apply_queue holds the verdicts a reviewer queued for GitHub; keyed
+ *    like verdicts, so it survives re-analysis too.
  */
 #include "store_int.h"
 
@@ -181,11 +192,49 @@ const char *const store_migrations[] = {
     "WHERE items.id = s.id;"
     "CREATE INDEX items_by_seq ON items(repo_id, changed_seq);",
 
-    /* 4 -> 5: the judgment's advice on a pair: the item its suggested
+    /* 4 -> 5: the audit of GitHub writes and the apply queue (see the
+     * design notes). */
+    "CREATE TABLE actions("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  source TEXT NOT NULL,"
+    "  unit TEXT NOT NULL,"
+    "  query_key TEXT,"
+    "  cand_key TEXT,"
+    "  verdict TEXT,"
+    "  verdict_at INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  arg TEXT,"
+    "  method TEXT,"
+    "  path TEXT,"
+    "  body TEXT,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending','done','failed','undone')),"
+    "  status INTEGER NOT NULL DEFAULT 0,"
+    "  gh_id INTEGER NOT NULL DEFAULT 0,"
+    "  gh_time INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT,"
+    "  undo_of INTEGER REFERENCES actions(id),"
+    "  created_at INTEGER NOT NULL,"
+    "  done_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX actions_by_unit ON actions(repo_id, unit, id);"
+    "CREATE INDEX actions_by_target ON actions(repo_id, target, id);"
+    "CREATE UNIQUE INDEX actions_once ON actions(repo_id, unit, kind, target) "
+    "  WHERE undo_of IS NULL AND state IN ('pending','done') AND kind IN ('comment','close','label','decided');"
+    "CREATE UNIQUE INDEX actions_undo_once ON actions(undo_of) "
+    "  WHERE undo_of IS NOT NULL AND state IN ('pending','done');"
+
+    "CREATE TABLE apply_queue("
+    "  repo_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,"
+    "  query_key TEXT NOT NULL,"
+    "  cand_key TEXT NOT NULL,"
+    "  queued_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(repo_id, query_key, cand_key)) WITHOUT ROWID;",
+
+    /* 5 -> 6: the judgment's advice on a pair: the item its suggested
      * comment is meant for, and the canonical item of its duplicate
      * cluster (may be a third item). */
-    "ALTER TABLE pairs ADD COLUMN comment_on TEXT;"
-    "ALTER TABLE pairs ADD COLUMN canonical TEXT;",
+    "ALTER TABLE pairs ADD COLUMN comment_on TEXT; ALTER TABLE pairs ADD COLUMN canonical TEXT;",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

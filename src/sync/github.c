@@ -24,6 +24,7 @@ struct gh_client {
     char *user_agent;
     gh_config cfg;              /* strings above replace the cfg pointers */
     gh_stats stats;
+    double last_write;          /* dp_now() when the last write started; 0 none */
     unsigned seed;
     char curl_err[CURL_ERROR_SIZE];
 };
@@ -327,6 +328,7 @@ static void reset_headers(gh_response *r)
     r->rate_limit = r->rate_remaining = -1;
     r->rate_reset = 0;
     r->retry_after = -1;
+    r->date = 0;
 }
 
 static int header_is(const char *line, size_t n, const char *name, const char **val)
@@ -376,6 +378,12 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
         r->rate_remaining = strtol(v, NULL, 10);
     } else if (header_is(line, len, "x-ratelimit-reset", &v)) {
         r->rate_reset = strtoll(v, NULL, 10);
+    } else if (header_is(line, len, "date", &v)) {
+        VAL_LEN();
+        char *d = trim_dup(v, vl);
+        time_t t = curl_getdate(d, NULL);
+        free(d);
+        if (t > 0) r->date = (int64_t)t;
     } else if (header_is(line, len, "retry-after", &v)) {
         /* Seconds form only; an HTTP-date falls back to the default wait. */
         char *end;
@@ -420,6 +428,8 @@ int gh_client_new(const gh_config *cfg, gh_client **out, dp_err *err)
     if (c->cfg.max_rate_waits <= 0) c->cfg.max_rate_waits = 10;
     if (c->cfg.deadline_s <= 0) c->cfg.deadline_s = 300;
     if (c->cfg.max_body == 0) c->cfg.max_body = GH_DEFAULT_MAX_BODY;
+    if (c->cfg.write_gap_ms == 0) c->cfg.write_gap_ms = 1000;
+    if (c->cfg.max_wait_s <= 0) c->cfg.max_wait_s = (long)GH_MAX_WAIT_S;
     c->stats.rate_limit = c->stats.rate_remaining = -1;
     c->seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 8);
 
@@ -543,7 +553,7 @@ static int curl_retryable(CURLcode rc)
     }
 }
 
-static struct curl_slist *build_headers(gh_client *c, const char *etag)
+static struct curl_slist *build_headers(gh_client *c, const char *etag, int has_body)
 {
     struct curl_slist *h = NULL;
     h = curl_slist_append(h, "Accept: application/vnd.github+json");
@@ -560,6 +570,10 @@ static struct curl_slist *build_headers(gh_client *c, const char *etag)
         h = curl_slist_append(h, a);
         free(a);
     }
+    if (has_body) {
+        h = curl_slist_append(h, "Content-Type: application/json; charset=utf-8");
+        h = curl_slist_append(h, "Expect:");   /* no 100-continue round trip */
+    }
     return h;
 }
 
@@ -573,13 +587,35 @@ static void free_headers(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-/* One request as the retry loop sees it. Write calls (issue 12) will add a
- * body here, and a retry policy for methods that are not idempotent. */
+/* One request as the retry loop sees it. */
 typedef struct gh_req {
-    const char *method;     /* "GET", ... */
+    const char *method;     /* "GET", "POST", "PATCH", "PUT", "DELETE" */
     const char *url;        /* absolute, same origin as the API URL */
     const char *etag;       /* If-None-Match, NULL for none */
+    const char *body;       /* JSON request body, NULL for none */
 } gh_req;
+
+static int is_write(const gh_req *rq)
+{
+    return strcmp(rq->method, "GET") != 0;
+}
+
+/* Sets method and body on the reused handle. HTTPGET also clears a body
+ * left by an earlier write. */
+static void set_method(CURL *h, const gh_req *rq)
+{
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (rq->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(rq->body));
+    }
+    int plain = !strcmp(rq->method, "GET") || (rq->body && !strcmp(rq->method, "POST"));
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, plain ? NULL : rq->method);
+    /* A write never reuses a connection: libcurl resends a request whose
+     * reused connection turns out dead before any answer byte, and the
+     * first copy may have been applied. */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, is_write(rq) ? 1L : 0L);
+}
 
 /* One exchange. Returns the curl code; fills resp, and *stop says which of
  * our limits ended it (XFER_GO when none did). */
@@ -590,10 +626,9 @@ static CURLcode perform(gh_client *c, const gh_req *rq, gh_response *resp, xfer_
     resp->status = 0;
     c->curl_err[0] = 0;
     xfer x = {.c = c, .resp = resp, .deadline = dp_now() + (double)c->cfg.deadline_s};
-    struct curl_slist *hdr = build_headers(c, rq->etag);
+    struct curl_slist *hdr = build_headers(c, rq->etag, rq->body != NULL);
     curl_easy_setopt(c->curl, CURLOPT_URL, rq->url);
-    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, strcmp(rq->method, "GET") ? rq->method : NULL);
+    set_method(c->curl, rq);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &x);
@@ -601,7 +636,9 @@ static CURLcode perform(gh_client *c, const gh_req *rq, gh_response *resp, xfer_
     CURLcode rc = curl_easy_perform(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     free_headers(hdr);
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
     c->stats.requests++;
+    if (is_write(rq)) c->stats.writes++;
     *stop = x.stop;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -616,16 +653,45 @@ static CURLcode perform(gh_client *c, const gh_req *rq, gh_response *resp, xfer_
     return rc;
 }
 
+/* gh_sleep within the request's budget of waiting (max_wait_s): *waited
+ * holds what the request slept so far. A wait that would exceed the budget
+ * fails at once instead of sleeping first. */
+static int bounded_sleep(gh_client *c, double *waited, double secs, const char *why, dp_err *err)
+{
+    if (*waited + secs > (double)c->cfg.max_wait_s)
+        return dp_fail(err, "%s: would wait %.0f s more, beyond the limit of %ld s per request", why, secs,
+                       c->cfg.max_wait_s);
+    *waited += secs;
+    return gh_sleep(c, secs, why, err);
+}
+
 /* Before a request: if the last answer said the budget is spent, wait for
  * the reset instead of burning a request on a certain 403. */
-static int wait_for_budget(gh_client *c, dp_err *err)
+static int wait_for_budget(gh_client *c, double *waited, dp_err *err)
 {
     if (c->stats.rate_remaining != 0 || c->stats.rate_reset <= 0) return DP_OK;
     gh_response r = {.retry_after = -1, .rate_remaining = 0, .rate_reset = c->stats.rate_reset};
     double w = gh_rate_wait_s(&r, (int64_t)time(NULL), 1.0);
     c->stats.rate_waits++;
     c->stats.rate_remaining = -1;
-    return gh_sleep(c, w, "rate limit reset", err);
+    return bounded_sleep(c, waited, w, "rate limit reset", err);
+}
+
+/* Before a write: GitHub asks integrations to leave about a second between
+ * writes (its secondary limits punish bursts). */
+static int pace_write(gh_client *c, double *waited, dp_err *err)
+{
+    if (c->cfg.write_gap_ms < 0 || c->last_write <= 0) return DP_OK;
+    double left = c->last_write + (double)c->cfg.write_gap_ms / 1000.0 - dp_now();
+    if (left <= 0) return DP_OK;
+    return bounded_sleep(c, waited, left, "pacing writes", err);
+}
+
+/* Curl failures that prove the request never left: no connection was made. */
+static int curl_unsent(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_RESOLVE_HOST ||
+           rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR;
 }
 
 /* "32 MiB", or "1000 bytes" when not a whole number of MiB. */
@@ -659,7 +725,9 @@ static void stop_detail(const gh_client *c, xfer_stop stop, const gh_response *r
 }
 
 /* Sends rq until an answer the caller must handle (DP_OK) or a failure:
- * waits out rate limits, retries 5xx and network errors with backoff. */
+ * waits out rate limits, retries 5xx and network errors with backoff --
+ * except for writes, whose 5xx and cut exchanges come back unsure (see
+ * gh_write): resending them could apply them twice. */
 static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *err)
 {
     memset(resp, 0, sizeof *resp);
@@ -667,21 +735,29 @@ static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *er
     reset_headers(resp);
     if (!gh_same_origin(c->base, rq->url)) {
         char *red = gh_redact_url(rq->url);
-        dp_fail(err, "refusing to fetch %s: not under the API URL", red);
+        dp_fail(err, "refusing to %s %s: not under the API URL", rq->method, red);
         free(red);
         return DP_ERR;
     }
+    int write = is_write(rq);
     int tries = 0, rate_waits = 0;
+    double waited = 0;
     for (;;) {
         if (c->cfg.cancel && *c->cfg.cancel) return dp_fail(err, "interrupted");
-        if (wait_for_budget(c, err) != DP_OK) return DP_ERR;
+        if (wait_for_budget(c, &waited, err) != DP_OK) return DP_ERR;
+        if (write && pace_write(c, &waited, err) != DP_OK) return DP_ERR;
+        if (write) c->last_write = dp_now();
         xfer_stop stop;
         CURLcode rc = perform(c, rq, resp, &stop);
         const char *why = NULL;
         char detail[256] = "";
-        if (stop == XFER_CANCELLED) return dp_fail(err, "interrupted");
+        if (stop == XFER_CANCELLED) {
+            resp->unsure = write;   /* it may have left before the signal */
+            return dp_fail(err, "interrupted");
+        }
         if (stop != XFER_GO) {
             stop_detail(c, stop, resp, detail, sizeof detail);
+            resp->unsure = write;
             goto fail;   /* not retried: a slow or huge answer would come again */
         }
         if (rc != CURLE_OK) {
@@ -689,6 +765,10 @@ static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *er
             printable(m, GH_MSG_MAX);
             snprintf(detail, sizeof detail, "%s", m);
             free(m);
+            if (write && !curl_unsent(rc)) {
+                resp->unsure = 1;
+                goto fail;
+            }
             if (!curl_retryable(rc)) goto fail;
             why = "network error";
         } else {
@@ -699,17 +779,25 @@ static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *er
             free(msg);
             if (v == GH_FAIL) goto fail;
             if (v == GH_RATE_PRIMARY || v == GH_RATE_SECONDARY) {
+                /* Refused, so a write can be sent again after the wait. */
                 if (++rate_waits > c->cfg.max_rate_waits) goto fail;
                 /* GitHub: without Retry-After wait at least a minute for a
-                 * secondary limit; scaled by the base delay so tests are fast. */
-                double fallback = 60.0 * (double)c->cfg.backoff_base_ms / 1000.0;
+                 * secondary limit, longer each time it repeats; scaled by
+                 * the base delay so tests are fast. */
+                int doubling = rate_waits - 1 < 6 ? rate_waits - 1 : 6;
+                double fallback = 60.0 * (double)c->cfg.backoff_base_ms / 1000.0 * (double)(1 << doubling);
                 double w = gh_rate_wait_s(resp, (int64_t)time(NULL), fallback);
                 c->stats.rate_waits++;
                 c->stats.rate_remaining = -1;
-                if (gh_sleep(c, w, v == GH_RATE_PRIMARY ? "rate limit reset" : "secondary rate limit",
-                             err) != DP_OK)
+                if (bounded_sleep(c, &waited, w,
+                                  v == GH_RATE_PRIMARY ? "rate limit reset" : "secondary rate limit",
+                                  err) != DP_OK)
                     return DP_ERR;
                 continue;
+            }
+            if (write) {
+                resp->unsure = 1;   /* a 5xx does not say whether it was applied */
+                goto fail;
             }
             why = "server error";
         }
@@ -717,7 +805,7 @@ static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *er
         tries++;
         c->stats.retries++;
         long ms = gh_backoff_ms(tries - 1, c->cfg.backoff_base_ms, c->cfg.backoff_cap_ms, &c->seed);
-        if (gh_sleep(c, (double)ms / 1000.0, why, err) != DP_OK) return DP_ERR;
+        if (bounded_sleep(c, &waited, (double)ms / 1000.0, why, err) != DP_OK) return DP_ERR;
         continue;
     fail:;
         char *red = gh_redact_url(rq->url);
@@ -733,5 +821,17 @@ static int request(gh_client *c, const gh_req *rq, gh_response *resp, dp_err *er
 int gh_get(gh_client *c, const char *url, const char *etag, gh_response *resp, dp_err *err)
 {
     gh_req rq = {.method = "GET", .url = url, .etag = etag};
+    return request(c, &rq, resp, err);
+}
+
+int gh_write(gh_client *c, const char *method, const char *url, const char *json_body, gh_response *resp,
+             dp_err *err)
+{
+    if (!method || (strcmp(method, "POST") && strcmp(method, "PATCH") && strcmp(method, "PUT") &&
+                    strcmp(method, "DELETE"))) {
+        memset(resp, 0, sizeof *resp);
+        return dp_fail(err, "gh_write: unsupported method %s", method ? method : "(null)");
+    }
+    gh_req rq = {.method = method, .url = url, .body = json_body};
     return request(c, &rq, resp, err);
 }

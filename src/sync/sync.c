@@ -262,6 +262,16 @@ static int fail_at(const char *url, size_t i, dp_err *err)
     return DP_ERR;
 }
 
+/* Takes a converted item into the page: its links, the page's high-water. */
+static int add_item(sync_ctx *c, item *it, page *p, dp_err *err)
+{
+    if (!it->key || !key_number(it->key)) return dp_fail(err, "issue without a number");
+    if (it->updated_at > p->max_updated) p->max_updated = it->updated_at;
+    if (it->body && *it->body)
+        ingest_links_from_text(it->key, it->kind, it->body, c->o->repo, "body", &p->links);
+    return DP_OK;
+}
+
 /* Converts one issue object; appends the item and the links of its body. */
 static int convert_item(sync_ctx *c, json_t *obj, page *p, dp_err *err)
 {
@@ -273,11 +283,7 @@ static int convert_item(sync_ctx *c, json_t *obj, page *p, dp_err *err)
         return DP_ERR;
     }
     free(rn);
-    if (!it->key || !key_number(it->key)) return dp_fail(err, "issue without a number");
-    if (it->updated_at > p->max_updated) p->max_updated = it->updated_at;
-    if (it->body && *it->body)
-        ingest_links_from_text(it->key, it->kind, it->body, c->o->repo, "body", &p->links);
-    return DP_OK;
+    return add_item(c, it, p, err);
 }
 
 /* A listing page must be a JSON array; the error names the URL without
@@ -305,29 +311,15 @@ static int convert_items(sync_ctx *c, const char *url, json_t *arr, page *p, dp_
  * listed) into p. 404/410: the comment's item is gone; DP_NOTFOUND. */
 static int fetch_single_item(sync_ctx *c, int64_t number, page *p, dp_err *err)
 {
-    char *url = xasprintf("%s/issues/%lld", c->repo_base, (long long)number);
-    gh_response r;
-    int rc = gh_get(c->gh, url, NULL, &r, err);
-    if (rc == DP_OK) {
-        if (r.status == 404 || r.status == 410 || r.status == 301) {
-            rc = DP_NOTFOUND;
-        } else if (r.status != 200) {
-            char *red = gh_redact_url(url);
-            rc = dp_fail(err, "GET %s: unexpected HTTP %ld", red, r.status);
-            free(red);
-        } else {
-            json_t *j = NULL;
-            rc = parse_page(url, &r, &j, err);
-            if (rc == DP_OK) {
-                rc = convert_item(c, j, p, err);
-                if (rc != DP_OK) fail_at(url, 0, err);
-                json_decref(j);
-            }
-        }
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)number);
+    item *it = item_vec_push(&p->items);
+    int rc = gh_issue_read(c->gh, c->o->repo, key, it, NULL, err);
+    if (rc != DP_OK) {
+        p->items.n--;   /* gh_issue_read left it empty */
+        return rc;
     }
-    gh_response_free(&r);
-    free(url);
-    return rc;
+    return add_item(c, it, p, err);
 }
 
 /* Kind of item `number` if it is in the store or in this page, else -1. */
@@ -792,33 +784,26 @@ static int run_listing(sync_ctx *c, const listing *L, dp_err *err)
 
 static int verify_one(sync_ctx *c, const item *it, dp_err *err)
 {
-    char *url = xasprintf("%s/issues/%s", c->repo_base, it->key);
-    gh_response r;
-    int rc = gh_get(c->gh, url, NULL, &r, err);
     page p = {0};
-    if (rc == DP_OK) {
-        if (r.status == 404 || r.status == 410 || r.status == 301) {
-            /* 301: transferred to another repository; it is not ours anymore. */
-            rc = store_item_mark_deleted(c->st, c->repo, it->key, err);
-            if (rc == DP_OK) c->stats->deleted++;
-        } else if (r.status == 200) {
-            json_t *j = NULL;
-            rc = parse_page(url, &r, &j, err);
-            if (rc == DP_OK && convert_item(c, j, &p, err) != DP_OK) rc = fail_at(url, 0, err);
-            json_decref(j);
-            if (rc == DP_OK && (rc = store_begin(c->st, err)) == DP_OK) {
-                rc = write_page(c, &p, err);
-                if (rc == DP_OK) rc = store_commit(c->st, err);
-                if (rc != DP_OK) store_rollback(c->st);
-            }
-            if (rc == DP_OK) c->stats->items += p.items.n;
-        } else {
-            rc = http_unexpected(url, &r, err);
+    item *fresh = item_vec_push(&p.items);
+    int rc = gh_issue_read(c->gh, c->o->repo, it->key, fresh, NULL, err);
+    if (rc == DP_NOTFOUND) {
+        /* 404/410 deleted; 301: transferred to another repository, not ours anymore. */
+        p.items.n--;
+        rc = store_item_mark_deleted(c->st, c->repo, it->key, err);
+        if (rc == DP_OK) c->stats->deleted++;
+    } else if (rc == DP_OK) {
+        rc = add_item(c, fresh, &p, err);
+        if (rc == DP_OK && (rc = store_begin(c->st, err)) == DP_OK) {
+            rc = write_page(c, &p, err);
+            if (rc == DP_OK) rc = store_commit(c->st, err);
+            if (rc != DP_OK) store_rollback(c->st);
         }
+        if (rc == DP_OK) c->stats->items += p.items.n;
+    } else {
+        p.items.n--;
     }
     page_free(&p);
-    gh_response_free(&r);
-    free(url);
     return rc;
 }
 

@@ -30,3 +30,22 @@ check_eq() {
 check_contains() {
     case "$3" in *"$2"*) ok "$1" ;; *) not_ok "$1" "missing [$2] in: $(echo "$3" | head -c 400)" ;; esac
 }
+# valgrind_clean "name" command... -- passes when the command runs without
+# invalid reads or writes, uninitialised memory or definite leaks (its own
+# exit status does not count); skips when valgrind is missing. Run the
+# normal build: the sanitizer build cannot run under valgrind.
+valgrind_clean() {
+    local name=$1; shift
+    if ! command -v valgrind >/dev/null 2>&1; then
+        ok "valgrind-clean: $name # SKIP valgrind is not installed"
+        return
+    fi
+    # Exit status 99 is valgrind's verdict; others are doppel's own.
+    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+        "$@" >"$T/vg.out" 2>"$T/vg.err"
+    if [ $? -ne 99 ] && ! grep -q '^==[0-9]*==' "$T/vg.err"; then
+        ok "valgrind-clean: $name"
+    else
+        not_ok "valgrind-clean: $name" "$(head -20 "$T/vg.err")"
+    fi
+}

@@ -10,18 +10,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     exit 0
 fi
 DB=$T/vg.db
-vg() {
-    local name=$1; shift
-    # Exit status 99 is valgrind's verdict; others are doppel's own (a
-    # malformed import exits 1 by design).
-    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-        "$BIN" "$@" >"$T/out" 2>"$T/err"
-    if [ $? -ne 99 ] && ! grep -q '^==[0-9]*==' "$T/err"; then
-        ok "valgrind-clean: $name"
-    else
-        not_ok "valgrind-clean: $name" "$(head -20 "$T/err")"
-    fi
-}
+vg() { local name=$1; shift; valgrind_clean "$name" "$BIN" "$@"; }
 vg "import" import --db "$DB" "$ROOT/demo/issues.json" "$ROOT/demo/comments.json"
 vg "analyze --all" analyze --all --db "$DB"
 vg "analyze (incremental, nothing changed)" analyze --all --db "$DB"

@@ -8,14 +8,34 @@ since=/sort=/direction=/state= filters, gzip when asked, an optional
 /api/v3 prefix (GitHub Enterprise). Data is generated deterministically
 (--issues N, --seed S) or loaded from a GitHub issues JSONL(.gz) file.
 
-Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
+Write endpoints (issue 12; they need the token): POST/GET
+/repos/O/R/issues/N/comments, GET/PATCH/DELETE /repos/O/R/issues/comments/ID,
+PATCH /repos/O/R/issues/N (state, state_reason), POST /repos/O/R/issues/N/labels,
+DELETE /repos/O/R/issues/N/labels/NAME, GET .../issues/comments/ID/reactions,
+GET /repos/O/R/collaborators/U/permission. A write to a deleted issue is 404.
+
+Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.sh:
   GET  /_stats              request counters
-  GET  /_dump               the current issues and comments (for comparisons)
+  GET  /_dump               the current issues (with labels) and comments
+  GET  /_writes             every write request received: method, path, body,
+                            status, applied (what the server state saw), at
+                            (when it arrived, epoch seconds)
   POST /_control/fault      {"kind": K, "path": substr, "skip": n, "times": n, "seconds": s}
        K: rate403 | secondary | 429 | 500 | 502 | reset | truncate | slow
+       write faults (optional "method": only that method):
+          422 | 404 | 403       answered so, not applied (403: "Resource not
+                               accessible by integration", a token without Issues: write)
+          apply_500            applied, then answered 500
+          hang_before          no answer for "seconds" (default 30), not applied
+          hang_after           applied, then no answer for "seconds" (default 30)
+          reset_after          applied, then the connection is cut
+          redirect             307 to "to" + the same path (another host)
   POST /_control/clear      drop pending faults and the hostile mode
   POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?}
-  POST /_control/comment    {"number": n, "body": s}     (bumps the issue too)
+  POST /_control/comment    {"number": n, "body": s, "user"?, "association"?}  (bumps the issue too)
+  POST /_control/react      {"comment": id, "user": login, "content": "-1"}
+  POST /_control/label      {"number": n, "name": s, "remove"?: true}   (a person edits labels)
+  POST /_control/permission {"user": login, "permission": "write"}
   POST /_control/create     {"title": s, "body"?: s}
   POST /_control/delete     {"number": n}    -> 410 Gone afterwards
   POST /_control/transfer   {"number": n}    -> 301 Moved afterwards
@@ -41,7 +61,7 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
                      an ESC[2J, a terminal escape)
 
 Usage: fake_github.py --port-file F [--repo o/r] [--issues N] [--seed S]
-                      [--token T] [--anon-limit N] [--jsonl PATH]
+                      [--token T] [--anon-limit N] [--jsonl PATH] [--realtime]
 """
 import argparse
 import datetime
@@ -92,12 +112,15 @@ def user(login):
 class Data:
     """The repository's issues, comments and labels; all access under .lock."""
 
-    def __init__(self, repo, n, seed, jsonl):
+    def __init__(self, repo, n, seed, jsonl, realtime=False):
         self.repo = repo
+        self.realtime = realtime
         self.lock = threading.RLock()
         self.issues = {}     # number -> dict (GitHub issue object)
         self.gone = {}       # number -> "deleted" | "transferred"
         self.comments = {}   # id -> dict
+        self.reactions = {}  # comment id -> [{"user": login, "content": "-1"}]
+        self.perms = {}      # login -> repository permission
         self.cache = {}      # number/("c", id) -> json text
         self.order = None    # sorted (updated, number) cache
         self.corder = None
@@ -183,7 +206,9 @@ class Data:
                 "_n": number}
 
     def tick(self):
-        self.clock += 1
+        # --realtime: changes carry the wall clock, as on GitHub (several in
+        # one second share it); otherwise a counter from the data's last date.
+        self.clock = max(self.clock, int(time.time())) if self.realtime else self.clock + 1
         return self.clock
 
     def touched(self, key):
@@ -295,6 +320,8 @@ def make_handler(data, opts, state):
         def take_fault(self, target):
             with data.lock:
                 for f in state["faults"]:
+                    if f.get("method") and f["method"] != self.command:
+                        continue
                     if f.get("times", 1) > 0 and f.get("path", "") in target:
                         if f.get("skip", 0) > 0:
                             f["skip"] -= 1
@@ -312,11 +339,62 @@ def make_handler(data, opts, state):
             self.close_connection = True
             self.connection.close()
 
+        def prelude(self, u):
+            """The checks every API request goes through: prefix, counters,
+            headers, token, delay, faults, rate limit. Returns (prefix, path,
+            query, target, ident, rate headers, fault) or None once answered."""
+            path, q = u.path, urllib.parse.parse_qs(u.query)
+            prefix = ""
+            if path.startswith("/api/v3/"):
+                prefix, path = "/api/v3", path[len("/api/v3"):]
+            st = state["stats"]
+            with data.lock:
+                st["requests"] += 1
+                if not self.api_seen:
+                    st["connections"] += 1   # connections that carried API requests
+                    self.api_seen = True
+            if not self.headers.get("User-Agent"):
+                self.send_json(403, {"message": "Request forbidden by administrative rules. "
+                                                "Please make sure your request has a User-Agent header"})
+                return None
+            if ("application/vnd.github" not in self.headers.get("Accept", "") or
+                    self.headers.get("X-GitHub-Api-Version") != "2022-11-28"):
+                with data.lock:
+                    st["bad_headers"] += 1
+                self.send_json(400, {"message": "missing GitHub API headers"})
+                return None
+            auth = self.headers.get("Authorization")
+            ident = "anon"
+            if auth:
+                tok = auth.split(" ", 1)[1] if " " in auth else ""
+                if not opts.token or tok != opts.token:
+                    with data.lock:
+                        st["bad_token"] += 1
+                    self.send_json(401, {"message": "Bad credentials",
+                                         "documentation_url": "https://docs.github.com/rest"})
+                    return None
+                ident = "token"
+            with data.lock:
+                st["auth" if ident == "token" else "anon"] += 1
+            if state["delay"]:
+                time.sleep(state["delay"])
+            target = path + ("?" + u.query if u.query else "")
+            fault = self.take_fault(target)
+            if fault and fault["kind"] == "slow":
+                time.sleep(fault.get("seconds", 2))
+                fault = None
+            rh, exhausted = self.rate_headers(ident, count=False)
+            if exhausted and not (fault and fault["kind"] in ("rate403", "secondary", "429", "500", "502")):
+                self.send_json(403, {"message": "API rate limit exceeded for %s." % ident,
+                                     "documentation_url": "https://docs.github.com/rest/rate-limit"}, rh)
+                return None
+            return prefix, path, q, target, ident, rh, fault
+
         # ---- dispatch ----
         def do_POST(self):
             path = urllib.parse.urlsplit(self.path).path
             if not path.startswith("/_control/"):
-                return self.send_json(404, {"message": "Not Found"})
+                return self.do_write()
             what = path[len("/_control/"):]
             body = self.read_json()
             with data.lock:
@@ -334,48 +412,16 @@ def make_handler(data, opts, state):
             if path == "/_dump":
                 with data.lock:
                     return self.send_json(200, dump(data))
-            prefix = ""
-            if path.startswith("/api/v3/"):
-                prefix, path = "/api/v3", path[len("/api/v3"):]
-            st = state["stats"]
-            with data.lock:
-                st["requests"] += 1
-                if not self.api_seen:
-                    st["connections"] += 1   # connections that carried API requests
-                    self.api_seen = True
-            if not self.headers.get("User-Agent"):
-                return self.send_json(403, {"message": "Request forbidden by administrative rules. "
-                                                       "Please make sure your request has a User-Agent header"})
-            if ("application/vnd.github" not in self.headers.get("Accept", "") or
-                    self.headers.get("X-GitHub-Api-Version") != "2022-11-28"):
+            if path == "/_writes":
                 with data.lock:
-                    st["bad_headers"] += 1
-                return self.send_json(400, {"message": "missing GitHub API headers"})
-            auth = self.headers.get("Authorization")
-            ident = "anon"
-            if auth:
-                tok = auth.split(" ", 1)[1] if " " in auth else ""
-                if not opts.token or tok != opts.token:
-                    with data.lock:
-                        st["bad_token"] += 1
-                    return self.send_json(401, {"message": "Bad credentials",
-                                                "documentation_url": "https://docs.github.com/rest"})
-                ident = "token"
-            with data.lock:
-                st["auth" if ident == "token" else "anon"] += 1
-            if state["delay"]:
-                time.sleep(state["delay"])
-            target = path + ("?" + u.query if u.query else "")
-            fault = self.take_fault(target)
-            if fault and fault["kind"] == "slow":
-                time.sleep(fault.get("seconds", 2))
-                fault = None
-            rh, exhausted = self.rate_headers(ident, count=False)
+                    return self.send_json(200, state["writes"])
+            pre = self.prelude(u)
+            if pre is None:
+                return
+            prefix, path, q, target, ident, rh, fault = pre
+            st = state["stats"]
             if fault and fault["kind"] in ("rate403", "secondary", "429", "500", "502"):
                 return self.send_fault(fault, rh)
-            if exhausted:
-                return self.send_json(403, {"message": "API rate limit exceeded for %s." % ident,
-                                            "documentation_url": "https://docs.github.com/rest/rate-limit"}, rh)
             hostile = self.hostile_for(target, q)
             if hostile and hostile["mode"] in ("redirect", "echo_token"):
                 return self.send_hostile(hostile, target, prefix, rh)
@@ -416,6 +462,71 @@ def make_handler(data, opts, state):
                 self.end_headers()
                 return self.reset_connection(body)
             self.send(code, body, hdrs)
+
+        def do_PATCH(self):
+            return self.do_write()
+
+        def do_DELETE(self):
+            return self.do_write()
+
+        def do_write(self):
+            u = urllib.parse.urlsplit(self.path)
+            n = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(n) if n else b""
+            pre = self.prelude(u)
+            if pre is None:
+                return
+            prefix, path, q, target, ident, rh, fault = pre
+            entry = {"method": self.command, "path": prefix + path, "body": raw.decode("utf-8", "replace"),
+                     "status": 0, "applied": False, "fault": fault["kind"] if fault else None, "at": time.time()}
+            with data.lock:
+                state["writes"].append(entry)
+            kind = fault["kind"] if fault else None
+            if kind in ("rate403", "secondary", "429", "500", "502"):
+                entry["status"] = int(kind) if kind.isdigit() else (429 if kind == "429" else 403)
+                return self.send_fault(fault, rh)
+            if kind == "redirect":
+                loc = fault["to"] + prefix + target
+                entry["status"] = 307
+                return self.send_json(307, {"message": "Temporary Redirect", "url": loc}, rh + [("Location", loc)])
+            if kind in ("422", "404", "403"):
+                entry["status"] = int(kind)
+                msg = {"422": "Validation Failed", "404": "Not Found",
+                       "403": "Resource not accessible by integration"}[kind]
+                return self.send_json(int(kind), {"message": msg, "documentation_url": "https://docs.github.com/rest"}, rh)
+            if kind == "hang_before":
+                time.sleep(fault.get("seconds", 30))
+                self.close_connection = True
+                return
+            if ident != "token":
+                entry["status"] = 401
+                return self.send_json(401, {"message": "Requires authentication"}, rh)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                entry["status"] = 400
+                return self.send_json(400, {"message": "Problems parsing JSON"}, rh)
+            with data.lock:
+                code, obj = route_write(data, state, self.command, path, body)
+                entry["status"] = code
+                entry["applied"] = 200 <= code < 300
+            rh, _ = self.rate_headers(ident, count=True)
+            if kind == "apply_500":
+                entry["status"] = 500
+                return self.send(500, "<html><body><h1>500 Server Error</h1></body></html>",
+                                 [("Content-Type", "text/html")] + rh)
+            if kind == "hang_after":
+                time.sleep(fault.get("seconds", 30))
+                self.close_connection = True
+                return
+            if kind == "reset_after":
+                self.close_connection = True
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                return
+            if obj is None:
+                return self.send(code, b"", rh)
+            self.send_json(code, obj, rh)
 
         # ---- hostile modes (see the module docstring) ----
         def hostile_for(self, target, q):
@@ -567,6 +678,31 @@ def route(data, path, q, handler, prefix):
             return paginate(handler, prefix, path, q, keys, lambda j: json.dumps(
                 {"id": j, "node_id": "L%d" % j, "url": "%s/repos/%s/labels/%s" % (API, data.repo, LABELS[j][0]),
                  "name": LABELS[j][0], "color": LABELS[j][1], "default": j < 6, "description": None}))
+        m3 = re.match(r"^/issues/comments/(\d+)(/reactions)?$", rest)
+        if m3:
+            c = data.comments.get(int(m3.group(1)))
+            if c is None or c["_n"] in data.gone:
+                return not_found()
+            if not m3.group(2):
+                return 200, json.dumps(public_comment(c)), []
+            want = one("content")
+            rs = [r for r in data.reactions.get(c["id"], []) if want is None or r["content"] == want]
+            return paginate(handler, prefix, path, q, list(range(len(rs))), lambda i: json.dumps(
+                {"id": c["id"] * 100 + i, "node_id": "R_%d" % i, "user": user(rs[i]["user"]),
+                 "content": rs[i]["content"], "created_at": iso(data.clock)}))
+        m4 = re.match(r"^/collaborators/([^/]+)/permission$", rest)
+        if m4:
+            perm = data.perms.get(m4.group(1), "read")
+            return 200, json.dumps({"permission": perm, "role_name": perm, "user": user(m4.group(1))}), []
+        m5 = re.match(r"^/issues/(\d+)/comments$", rest)
+        if m5:
+            n = int(m5.group(1))
+            if n in data.gone:
+                return 410, json.dumps({"message": "This issue was deleted"}), []
+            if n not in data.issues:
+                return not_found()
+            keys = sorted(i for i, c in data.comments.items() if c["_n"] == n)
+            return paginate(handler, prefix, path, q, keys, lambda i: json.dumps(public_comment(data.comments[i])))
         m2 = re.match(r"^/issues/(\d+)(/timeline)?$", rest)
         if m2:
             n = int(m2.group(1))
@@ -586,6 +722,115 @@ def route(data, path, q, handler, prefix):
     return not_found()
 
 
+def public_comment(c):
+    return {k: v for k, v in c.items() if k != "_n"}
+
+
+def label_obj(name):
+    for i, (n, color) in enumerate(LABELS):
+        if n.lower() == name.lower():
+            return {"id": i, "node_id": "L%d" % i, "url": "", "name": n, "color": color, "default": i < 6,
+                    "description": None}
+    return {"id": 10000 + len(name), "node_id": "LN", "url": "", "name": name, "color": "ededed",
+            "default": False, "description": None}
+
+
+def bump(data, n):
+    o = data.issues[n]
+    o["updated_at"] = iso(data.tick())
+    data.touched(n)
+    return o
+
+
+def validation(msg):
+    return 422, {"message": "Validation Failed", "errors": [{"message": msg}],
+                 "documentation_url": "https://docs.github.com/rest"}
+
+
+def route_write(data, state, method, path, body):
+    """Applies one write to the data like GitHub; returns (status, answer or None)."""
+    m = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
+    if not m or ("%s/%s" % (m.group(1), m.group(2))).lower() != data.repo.lower():
+        return 404, {"message": "Not Found"}
+    rest = urllib.parse.unquote(m.group(3) or "")
+    mc = re.match(r"^/issues/comments/(\d+)$", rest)
+    if mc:
+        c = data.comments.get(int(mc.group(1)))
+        if c is None or c["_n"] in data.gone:
+            return 404, {"message": "Not Found"}
+        if method == "DELETE":
+            del data.comments[c["id"]]
+            data.issues[c["_n"]]["comments"] -= 1
+            bump(data, c["_n"])
+            return 204, None
+        if method == "PATCH":
+            if not isinstance(body.get("body"), str) or not body["body"]:
+                return validation("body is missing")
+            c["body"] = body["body"]
+            c["updated_at"] = iso(data.tick())
+            data.corder = None
+            return 200, public_comment(c)
+        return 404, {"message": "Not Found"}
+    mi = re.match(r"^/issues/(\d+)(/comments|/labels|/labels/(.+))?$", rest)
+    if not mi:
+        return 404, {"message": "Not Found"}
+    n = int(mi.group(1))
+    if n in data.gone or n not in data.issues:
+        return 404, {"message": "Not Found"}
+    o = data.issues[n]
+    sub = mi.group(2) or ""
+    if sub == "/comments" and method == "POST":
+        text = body.get("body")
+        if not isinstance(text, str) or not text:
+            return validation("body is missing")
+        cid = max(list(data.comments) + [10 ** 7]) + 1
+        t = data.tick()
+        c = data.make_comment(cid, n, text, t, t)
+        c["user"] = user("doppel-bot")
+        c["author_association"] = "NONE"
+        data.comments[cid] = c
+        o["comments"] += 1
+        o["updated_at"] = iso(t)
+        data.touched(n)
+        return 201, public_comment(c)
+    if sub == "" and method == "PATCH":
+        st, reason = body.get("state"), body.get("state_reason", "absent")
+        if st not in (None, "open", "closed"):
+            return validation("state is not open or closed")
+        if reason not in ("absent", None, "completed", "not_planned", "duplicate", "reopened"):
+            return validation("state_reason is not valid")
+        if st == "closed":
+            o["state"] = "closed"
+            o["state_reason"] = "completed" if reason in ("absent", None) else reason
+            o["closed_at"] = iso(data.clock + 1)
+        elif st == "open":
+            o["state"] = "open"
+            o["state_reason"] = "reopened"
+            o["closed_at"] = None
+        bump(data, n)
+        return 200, o
+    if sub == "/labels" and method == "POST":
+        names = body.get("labels")
+        if not isinstance(names, list) or not all(isinstance(x, str) and x for x in names):
+            return validation("labels must be a list of names")
+        have = {l["name"].lower() for l in o["labels"]}
+        for x in names:
+            if x.lower() not in have:
+                o["labels"].append(label_obj(x))
+                have.add(x.lower())
+        bump(data, n)
+        return 200, o["labels"]
+    if mi.group(3) and method == "DELETE":
+        name = mi.group(3)
+        keep = [l for l in o["labels"] if l["name"].lower() != name.lower()]
+        if len(keep) == len(o["labels"]):
+            return 404, {"message": "Label does not exist"}
+        o["labels"] = keep
+        bump(data, n)
+        return 200, o["labels"]
+    return 404, {"message": "Not Found"}
+
+
 def timeline(data, o):
     n = o["number"]
     ev = [{"id": n * 100 + 1, "event": "labeled", "actor": user("maint"), "created_at": o["created_at"],
@@ -602,9 +847,11 @@ def timeline(data, o):
 
 def dump(data):
     return {"issues": [{"number": n, "title": o["title"], "updated_at": o["updated_at"], "state": o["state"],
+                        "state_reason": o.get("state_reason"), "labels": [l["name"] for l in o["labels"]],
                         "body": o.get("body"), "pr": "pull_request" in o}
                        for n, o in sorted(data.issues.items()) if n not in data.gone],
-            "comments": [{"id": i, "issue": c["_n"], "body": c["body"], "updated_at": c["updated_at"]}
+            "comments": [{"id": i, "issue": c["_n"], "body": c["body"], "updated_at": c["updated_at"],
+                          "user": c["user"]["login"]}
                          for i, c in sorted(data.comments.items()) if c["_n"] not in data.gone],
             "gone": {str(k): v for k, v in data.gone.items()}}
 
@@ -632,6 +879,15 @@ def control(data, state, what, b):
     if what == "reset_stats":
         state["stats"] = new_stats()
         return {}
+    if what == "react":
+        cid = int(b["comment"])
+        if cid not in data.comments:
+            return {"error": "no comment %d" % cid}
+        data.reactions.setdefault(cid, []).append({"user": b["user"], "content": b.get("content", "-1")})
+        return {}
+    if what == "permission":
+        data.perms[b["user"]] = b.get("permission", "write")
+        return {}
     if what == "create":
         n = max(list(data.issues) + list(data.gone) + [0]) + 1
         t = data.tick()
@@ -657,10 +913,21 @@ def control(data, state, what, b):
         o["updated_at"] = iso(data.tick())
         data.touched(n)
         return {"updated_at": o["updated_at"]}
+    if what == "label":
+        if b.get("remove"):
+            o["labels"] = [l for l in o["labels"] if l["name"].lower() != b["name"].lower()]
+        elif b["name"].lower() not in {l["name"].lower() for l in o["labels"]}:
+            o["labels"].append(label_obj(b["name"]))
+        bump(data, n)
+        return {"updated_at": o["updated_at"]}
     if what == "comment":
         cid = max(list(data.comments) + [0]) + 1
         t = data.tick()
         c = data.make_comment(cid, n, b.get("body", ""), t, t)
+        if "user" in b:
+            c["user"] = user(b["user"])
+        if "association" in b:
+            c["author_association"] = b["association"]
         data.comments[cid] = c
         o["comments"] += 1
         o["updated_at"] = iso(t)
@@ -690,10 +957,11 @@ def main():
     ap.add_argument("--limit", type=int, default=5000)
     ap.add_argument("--anon-limit", type=int, default=60)
     ap.add_argument("--jsonl", default=None)
+    ap.add_argument("--realtime", action="store_true", help="new changes carry the wall clock")
     opts = ap.parse_args()
-    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl)
+    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl, opts.realtime)
     state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
-             "hostile": None}
+             "hostile": None, "writes": []}
     srv = Server(("127.0.0.1", opts.port), make_handler(data, opts, state))
     with open(opts.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))

@@ -27,9 +27,15 @@ start_fake() {
     URL=http://127.0.0.1:$(cat "$T/$name.port")
 }
 ctl() {  # ctl WHAT JSON -- POST /_control/WHAT to the server at $URL
-    python3 -c 'import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST")).read()' \
-        "$URL/_control/$1" "$2"
+    curl -sf -o /dev/null -X POST --data-binary "$2" "$URL/_control/$1"
 }
+# fake JQ-ARGS... -- GET $URL/_dump (or $FAKE_PATH) through jq -r, e.g.
+#   fake --argjson n 5 '.issues[] | select(.number == $n) | .state'
+fake() {
+    curl -sf "$URL${FAKE_PATH:-/_dump}" | jq -r "$@"
+}
+nwrites() { FAKE_PATH=/_writes fake length; }   # write requests the server at $URL received
+GH_HEADERS=(-H 'User-Agent: doppel-tests' -H 'Accept: application/vnd.github+json' -H 'X-GitHub-Api-Version: 2022-11-28')
 stat() {  # stat [SERVER_URL] 'EXPR over s'   e.g. stat 's["requests"]'
     local url=$URL
     [ $# -gt 1 ] && { url=$1; shift; }

@@ -123,8 +123,8 @@ static void leakage_repo(repo *r)
     q->state_reason = xstrdup("Duplicate");
     q->closed_at = q->created_at + 86400;
     add_link(r, "T-5", "T-1", LINK_DUPLICATE, "jira:Duplicate");
-    add_link(r, "T-5", "T-1", LINK_RELATED, "comment");
-    add_link(r, "T-1", "T-5", LINK_RELATED, "comment");
+    add_link(r, "T-5", "T-1", LINK_RELATED, "jira:Reference");
+    add_link(r, "T-1", "T-5", LINK_RELATED, "jira:Reference");
 }
 
 static void test_leakage(void **state)

@@ -306,12 +306,17 @@ static void test_canonical(void **state)
     index_params_default(&p);
     p.threads = 1;
     assert_int_equal(index_build(it, 5, &p, &ix, &err), DP_OK);
-    uint32_t all[] = {0, 1, 2, 3, 4}, open3[] = {1, 2, 4}, dupopen[] = {0, 2};
-    assert_int_equal(explain_canonical(ix, all, 5), 3);       /* the fixed one */
-    assert_int_equal(explain_canonical(ix, open3, 3), 0);     /* the oldest open */
-    assert_int_equal(explain_canonical(ix, dupopen, 2), 1);   /* not the one closed as a duplicate */
-    ((item *)index_item(ix, 4))->ncomments = 12;             /* the newest carries the discussion */
-    assert_int_equal(explain_canonical(ix, open3, 3), 2);
+    const item *all[] = {&it[0], &it[1], &it[2], &it[3], &it[4]}, *open3[] = {&it[1], &it[2], &it[4]},
+               *dupopen[] = {&it[0], &it[2]};
+    assert_int_equal(explain_canonical(all, 5), 3);       /* the fixed one */
+    assert_int_equal(explain_canonical(open3, 3), 0);     /* the oldest open */
+    assert_int_equal(explain_canonical(dupopen, 2), 1);   /* not the one closed as a duplicate */
+    char why[128];
+    assert_string_equal(explain_canonical_why(&it[3], &it[1], why, sizeof why), "#4 was closed as fixed");
+    assert_string_equal(explain_canonical_why(&it[2], &it[0], why, sizeof why), "#1 is already closed as a duplicate");
+    it[4].ncomments = 12;                                 /* the newest carries the discussion */
+    assert_int_equal(explain_canonical(open3, 3), 2);
+    assert_non_null(strstr(explain_canonical_why(&it[4], &it[1], why, sizeof why), "the discussion is there (12"));
     index_free(ix);
     for (int i = 0; i < 5; i++) item_free(&it[i]);
 }

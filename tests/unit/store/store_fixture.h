@@ -63,6 +63,37 @@ static int fx_teardown(void **state)
     return rc;
 }
 
+/* The single integer a query returns, read through a separate connection. */
+static inline int fx_pragma_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A fresh database at f->path built by the first `version` migration steps
+ * (the schema of an older doppel), then `sql` (data; NULL for none). */
+static inline void fx_make_version(fx *f, const char *const *migrations, int version, const char *sql)
+{
+    sqlite3 *db;
+    char bump[64];
+    fx_unlink(f, "t.db");
+    fx_unlink(f, "t.db-wal");
+    fx_unlink(f, "t.db-shm");
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (int i = 0; i < version; i++) assert_int_equal(sqlite3_exec(db, migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version);
+    assert_int_equal(sqlite3_exec(db, bump, NULL, NULL, NULL), SQLITE_OK);
+    if (sql) assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* Fills it with a small issue; strings are copies the caller frees with item_free. */
 static void fx_item(item *it, const char *key, const char *title, const char *state, int64_t updated)
 {

@@ -9,19 +9,6 @@
 
 /* ---- open / migrate -------------------------------------------------- */
 
-static int pragma_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int v = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
-
 static void test_open_creates_schema(void **state)
 {
     fx *f = *state;
@@ -29,7 +16,7 @@ static void test_open_creates_schema(void **state)
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
     assert_true(store_schema_version(f->st) >= 1);
-    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
+    assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
     /* WAL is a property of the file, visible to another connection. */
     sqlite3 *db;
     sqlite3_stmt *s;
@@ -45,7 +32,7 @@ static void test_open_creates_schema(void **state)
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM sqlite_schema WHERE type='table' AND name='%s'", tables[i]);
-        assert_int_equal(pragma_int(f->path, sql), 1);
+        assert_int_equal(fx_pragma_int(f->path, sql), 1);
     }
 }
 
@@ -108,8 +95,8 @@ static void test_migrate_from_zero(void **state)
                      SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
-    assert_int_equal(pragma_int(f->path, "SELECT COUNT(*) FROM notes"), 1);
+    assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
+    assert_int_equal(fx_pragma_int(f->path, "SELECT COUNT(*) FROM notes"), 1);
     store_close(f->st);
     f->st = NULL;
     /* a clashing table makes step 1 fail half-way: nothing of it remains */
@@ -126,8 +113,8 @@ static void test_migrate_from_zero(void **state)
     assert_non_null(strstr(err.msg, "items"));
     char *after = fx_fingerprint(f->path);
     assert_string_equal(before, after);
-    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 0);
-    assert_int_equal(pragma_int(f->path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'repositories'"), 0);
+    assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), 0);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'repositories'"), 0);
     free(before);
     free(after);
 }
@@ -526,7 +513,7 @@ static int64_t seq_of(fx *f, const char *key)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT changed_seq FROM items WHERE key = '%s'", key);
-    return pragma_int(f->path, sql);
+    return fx_pragma_int(f->path, sql);
 }
 
 /* Every write that changes an item takes the next number of its
@@ -630,23 +617,18 @@ static void test_future_date_does_not_stick(void **state)
  * per repository; a step that fails half-way leaves the file as it was. */
 static void make_v3(fx *f, const char *extra_sql)
 {
-    sqlite3 *db;
-    fx_unlink(f, "t.db");
-    fx_unlink(f, "t.db-wal");
-    fx_unlink(f, "t.db-shm");
     assert_true(store_nmigrations >= 4);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    for (int i = 0; i < 3; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "PRAGMA user_version = 3;"
-                                  "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
-                                  "INSERT INTO items(id, repo_id, key, updated_at) VALUES"
-                                  "  (1, 1, 'a', 300), (2, 1, 'b', 100), (3, 2, 'c', 50), (4, 1, 'd', 200);"
-                                  "INSERT INTO kv VALUES(1, 'analyze.max_updated', '300')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    if (extra_sql) assert_int_equal(sqlite3_exec(db, extra_sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    fx_make_version(f, store_migrations, 3,
+                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
+                    "INSERT INTO items(id, repo_id, key, updated_at) VALUES"
+                    "  (1, 1, 'a', 300), (2, 1, 'b', 100), (3, 2, 'c', 50), (4, 1, 'd', 200);"
+                    "INSERT INTO kv VALUES(1, 'analyze.max_updated', '300')");
+    if (extra_sql) {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, extra_sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
 }
 
 static void test_migrate_from_v3(void **state)
@@ -655,12 +637,12 @@ static void test_migrate_from_v3(void **state)
     dp_err err;
     make_v3(f, NULL);
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), 4);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
     assert_int_equal(seq_of(f, "b"), 1);
     assert_int_equal(seq_of(f, "d"), 2);
     assert_int_equal(seq_of(f, "a"), 3);
     assert_int_equal(seq_of(f, "c"), 1);
-    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'items_by_seq'"), 1);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'items_by_seq'"), 1);
     int64_t seq;
     assert_int_equal(store_change_seq(f->st, 1, &seq, &err), DP_OK);
     assert_int_equal(seq, 3);
@@ -680,8 +662,8 @@ static void test_migrate_from_v3(void **state)
     assert_non_null(strstr(err.msg, "migrating schema to version 4"));
     char *after = fx_fingerprint(f->path);
     assert_string_equal(before, after);
-    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 3);
-    assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM pragma_table_info('items') WHERE name = 'changed_seq'"),
+    assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM pragma_table_info('items') WHERE name = 'changed_seq'"),
                      0);
     free(before);
     free(after);
