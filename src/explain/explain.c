@@ -657,6 +657,9 @@ static void say_verdict(ctx *x)
     else if (jd->pr_pair)
         sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
                   jd->p_any);
+    else if (jd->double_post)
+        sb_printf(&x->rs, ": the same person posted the same text twice within minutes, a double post; "
+                          "related at all: %.2f", jd->p_any);
     else if (jd->series)
         sb_printf(&x->rs, ": the same person filed both within a day under titles that read apart: "
                           "a series of reports rather than a double post; related at all: %.2f", jd->p_any);

@@ -292,7 +292,10 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
  *     of the two, and the probability shown is that of the relation given
  *     that they are related at all -- p[r] / p_any -- which is what the
  *     tracker's links can confirm or refute (eval measures it so).
- * Four policies: an issue and a pull request are never duplicates (the
+ * A double post -- one person, the same text (cosine >= 0.95), within ten
+ * minutes -- is a duplicate whatever its new title says, and certain given
+ * that they are related at all. Four policies hold the other way: an issue
+ * and a pull request are never duplicates (the
  * pull request implements or fixes the issue); a report of a problem fixed
  * long before (MATCH_REGRESSION_DAYS), or fixed before a later version the
  * report names, is a possible regression -- related, not a duplicate to
@@ -322,12 +325,14 @@ typedef struct match_judgment {
     int pr_pair;                /* an issue and a pull request */
     int template_twins;         /* one template filled with two names (see above) */
     int series;                 /* one person's reports of a day, titled apart (see above) */
+    int double_post;            /* one person, the same text, minutes apart (see above) */
 } match_judgment;
 #define MATCH_REGRESSION_DAYS 180   /* fixed this long before the report: a regression */
 #define MATCH_TEMPLATE_NAME 0.6     /* template twins: a title word this rare (idf / log N)
                                        on each side ... */
 #define MATCH_TEMPLATE_SHARED 0.45  /* ... and no shared title word rarer than this */
 #define MATCH_SERIES_TITLE 0.5      /* a series: same author within a day, title cosine below */
+#define MATCH_DOUBLE_POST_TEXT 0.95 /* ... unless within ten minutes and the text this alike */
 #define MATCH_LINK_RATE_MIN 0.5     /* the correction for unlinked relations is at most 2x */
 #define MATCH_HIGH_FLOOR 0.8        /* "high" never below this probability */
 #define MATCH_MEDIUM_FLOOR 0.6      /* "medium" never below this one */

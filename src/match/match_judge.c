@@ -569,12 +569,18 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     memcpy(out->p, p, sizeof out->p);
     out->pr_pair = jf[JF_KIND_SAME] == 0;
     out->regression = regression_case(jf);
-    out->template_twins = template_case(jf);
-    out->series = jf[JF_AUTHOR_1DAY] > 0 && jf[JF_TITLE_COSINE] < MATCH_SERIES_TITLE &&
-                  !(jf[JF_AUTHOR_10MIN] > 0 && jf[JF_COSINE] >= 0.8);   /* a double post: a new title only */
+    /* a double post -- one person, minutes apart, the same text -- stays a
+     * duplicate whatever its new title says */
+    out->double_post = !out->pr_pair && jf[JF_AUTHOR_10MIN] > 0 && jf[JF_COSINE] >= MATCH_DOUBLE_POST_TEXT;
+    out->template_twins = template_case(jf) && !out->double_post;
+    out->series = jf[JF_AUTHOR_1DAY] > 0 && jf[JF_TITLE_COSINE] < MATCH_SERIES_TITLE && !out->double_post;
     double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
     out->p_any = any;
-    if (any < 0.5) {
+    if (out->double_post) {
+        /* certain whatever the model says: the same words from the same hand */
+        out->relation = RELATION_DUPLICATE;
+        out->p_shown = 1;
+    } else if (any < 0.5) {
         out->relation = RELATION_NONE;
         out->p_shown = 1 - any;
     } else if (out->pr_pair || out->regression) {

@@ -140,6 +140,26 @@ static void test_decide_and_top(void **state)
     match_judge_decide(&m, jf, r, &jd);
     assert_int_equal(jd.relation, RELATION_RELATED);
     assert_true(fabs(jd.p_shown - 0.7) < 1e-12);
+    /* one person's reports of one day under titles that read apart: a
+     * series, related; the same text within ten minutes: a double post,
+     * a duplicate whatever the model or the new title says */
+    jf[JF_AUTHOR_1DAY] = 1;
+    jf[JF_TITLE_COSINE] = 0.2;
+    jf[JF_COSINE] = 0.6;
+    match_judge_decide(&m, jf, p, &jd);
+    assert_true(jd.series && !jd.double_post);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    jf[JF_AUTHOR_10MIN] = 1;
+    jf[JF_COSINE] = 0.97;
+    match_judge_decide(&m, jf, q, &jd);
+    assert_true(jd.double_post && !jd.series);
+    assert_int_equal(jd.relation, RELATION_DUPLICATE);
+    assert_int_equal(jd.confidence, CONFIDENCE_HIGH);
+    jf[JF_KIND_SAME] = 0;   /* never between an issue and a pull request */
+    match_judge_decide(&m, jf, q, &jd);
+    assert_false(jd.double_post);
+    memset(jf, 0, sizeof jf);
+    jf[JF_KIND_SAME] = 1;
     /* probabilities: the softmax, with "related at all" divided by the link
      * rate (unlinked relations are common) */
     memset(&m.judge, 0, sizeof m.judge);

@@ -603,10 +603,42 @@ static void test_verdicts(void **state)
     EXPECT(f, &flt, "");
 }
 
+/* 5 -> 6: pairs gain the judgment's advice (comment_on, canonical);
+ * pairs stored before keep everything and read them as NULL; new ones
+ * store and read them back. */
+static void test_migrate_advice(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_true(store_nmigrations >= 6);
+    fx_make_version(f, store_migrations, 5,
+                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                    " VALUES(1, '9', '4', 'duplicate', 'high', 1.5);");
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, 1, "9", "4", &p, &err), DP_OK);
+    assert_string_equal(p.relation, "duplicate");
+    assert_null(p.comment_on);
+    assert_null(p.canonical);
+    pair_free(&p);
+    pair np = {.repo_id = 1, .query_key = "9", .cand_key = "4", .rank = 1, .relation = "duplicate",
+               .confidence = "high", .suggested_comment = "Duplicate of #3", .comment_on = "9",
+               .canonical = "3"};
+    const char *q = "9";
+    assert_int_equal(store_pairs_replace(f->st, 1, &q, 1, &np, 1, &err), DP_OK);
+    assert_int_equal(store_pair_find(f->st, 1, "9", "4", &p, &err), DP_OK);
+    assert_string_equal(p.comment_on, "9");
+    assert_string_equal(p.canonical, "3");
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_advice, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_verdicts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_is_atomic, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_filters, fx_setup_seeded, fx_teardown),
