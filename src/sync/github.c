@@ -78,42 +78,92 @@ char *gh_link_find(const char *h, const char *rel)
     return NULL;
 }
 
+/* Length of a leading "scheme://" (RFC 3986: a letter, then letters,
+ * digits, '+', '-', '.'), 0 if the URL has none. Anchored: a "://" further
+ * on belongs to a query value, not to this URL's scheme. */
+static size_t scheme_len(const char *s)
+{
+    if (!isalpha((unsigned char)*s)) return 0;
+    size_t n = 1;
+    while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.') n++;
+    return strncmp(s + n, "://", 3) ? 0 : n + 3;
+}
+
+/* 1 when the parameter name k[0..n) is a secret's (access_token, token,
+ * client_secret), in any case and with %XX escapes decoded, as a server
+ * reads it. */
+static int secret_param(const char *k, size_t n)
+{
+    static const char *secret[] = {"access_token", "token", "client_secret"};
+    char name[16];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++, m++) {
+        if (m == sizeof name - 1) return 0;   /* longer than any secret's name */
+        int c = (unsigned char)k[i];
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)k[i + 1]) && isxdigit((unsigned char)k[i + 2])) {
+            char hex[3] = {k[i + 1], k[i + 2], 0};
+            c = (int)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        name[m] = (char)tolower(c);
+    }
+    name[m] = '\0';
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (!strcmp(name, secret[i])) return 1;
+    return 0;
+}
+
+/* Appends "k=v&k=v" p[0..n) to sb with the values of secret parameters
+ * replaced by REDACTED. */
+static void add_params(sbuf *sb, const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq && secret_param(p, (size_t)(eq - p))) {
+            sb_add(sb, p, (size_t)(eq + 1 - p));
+            sb_adds(sb, "REDACTED");
+        } else {
+            sb_add(sb, p, (size_t)(e - p));
+        }
+        if (amp) sb_addc(sb, '&');
+        p = amp ? amp + 1 : end;
+    }
+}
+
+/* Parsed the way URL parsers (curl's, a browser's) do, so that what they
+ * would send as credentials is what is cut: the scheme only at the start,
+ * the authority up to the first of "/?#" and its userinfo up to the LAST
+ * '@' in it, the query from the first '?' to '#'. The fragment is masked
+ * too (OAuth's implicit flow puts access_token there). */
 char *gh_redact_url(const char *url)
 {
     if (!url) return xstrdup("(null)");
     sbuf sb;
     sb_init(&sb);
-    const char *s = url;
-    const char *scheme = strstr(s, "://");
-    const char *auth = scheme ? scheme + 3 : s;
-    const char *host_end = auth + strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', (size_t)(host_end - auth));
-    sb_add(&sb, s, (size_t)(auth - s));
-    if (at) auth = at + 1;
-    sb_add(&sb, auth, (size_t)(host_end - auth));
-    const char *p = host_end;
-    /* Copy path and query, masking secret query values. */
-    while (*p) {
-        if ((*p == '?' || *p == '&') && p[1]) {
-            sb_addc(&sb, *p++);
-            size_t klen = strcspn(p, "=&#");
-            static const char *secret[] = {"access_token", "token", "client_secret", NULL};
-            int hide = 0;
-            for (int i = 0; secret[i]; i++)
-                if (klen == strlen(secret[i]) && !strncasecmp(p, secret[i], klen)) hide = 1;
-            sb_add(&sb, p, klen);
-            p += klen;
-            if (*p == '=') {
-                sb_addc(&sb, '=');
-                p++;
-                size_t vlen = strcspn(p, "&#");
-                if (hide) sb_adds(&sb, "REDACTED");
-                else sb_add(&sb, p, vlen);
-                p += vlen;
-            }
-            continue;
-        }
-        sb_addc(&sb, *p++);
+    size_t sl = scheme_len(url);
+    const char *auth = url + sl;
+    size_t al = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *a = auth; a < auth + al; a++)
+        if (*a == '@') host = a + 1;
+    sb_add(&sb, url, sl);
+    sb_add(&sb, host, (size_t)(auth + al - host));
+    const char *p = auth + al;
+    size_t pl = strcspn(p, "?#");
+    sb_add(&sb, p, pl);   /* the path */
+    p += pl;
+    if (*p == '?') {
+        size_t ql = strcspn(p + 1, "#");
+        sb_addc(&sb, '?');
+        add_params(&sb, p + 1, ql);
+        p += 1 + ql;
+    }
+    if (*p == '#') {
+        sb_addc(&sb, '#');
+        add_params(&sb, p + 1, strlen(p + 1));
     }
     return sb_take(&sb);
 }

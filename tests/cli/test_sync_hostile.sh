@@ -117,6 +117,15 @@ check_eq "userinfo in --api-url: the password is not echoed" "" "$(echo "$OUT" |
 check_eq "userinfo in --api-url: nothing stored" "" "$(cat "$T"/h-userinfo.db* 2>/dev/null | grep -ao S3CRET-2 | head -1)"
 check_eq "userinfo in --api-url: the server got no request" 0 $(( $(stat 's["requests"]') - r0 ))
 
+# Shapes a first-'@' or unanchored-scheme parser got wrong (fuzz_gh_headers): the
+# refusal names the URL, without the secret.
+for u in "http://u@x:pw-S3CRET-3@${URL#http://}" "ghe.example.com/api?access_token=pw-S3CRET-3&next=http://x" \
+         "https://ghe.example.com/a&b?access_token=pw-S3CRET-3"; do
+    OUT=$("$DOPPEL" sync "$REPO" --api-url "$u" --db "$DB" 2>&1); RC=$?
+    check_eq "bad --api-url ${u:0:24}...: refused" 2 "$RC"
+    check_eq "bad --api-url ${u:0:24}...: the secret is not echoed ($OUT)" "" "$(echo "$OUT" | grep -o S3CRET-3)"
+done
+
 # ---- J: a token on the command line shows in `ps` ----------------------------------
 out=$("$DOPPEL" serve --db "$T/nonexistent.db" --port 0 --token tok-1234567890abcdef 2>&1)
 check_contains "serve --token warns that the command line is visible" "prefer DOPPEL_TOKEN" "$out"
