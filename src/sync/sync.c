@@ -875,12 +875,16 @@ static int run_verify(sync_ctx *c, dp_err *err)
 
 /* ---- --timeline: marked_as_duplicate events --------------------------- */
 
+/* The issue number an event names in `field`, 0 when absent or not a
+ * number an item can have (> 0): a broken or hostile answer must not store
+ * links to items that cannot exist. */
 static int64_t event_number(json_t *ev, const char *field)
 {
     json_t *o = json_object_get(ev, field);
     json_t *n = json_object_get(o, "number");
     if (!n) n = json_object_get(json_object_get(o, "issue"), "number");
-    return json_is_integer(n) ? (int64_t)json_integer_value(n) : 0;
+    json_int_t v = json_is_integer(n) ? json_integer_value(n) : 0;
+    return v > 0 ? (int64_t)v : 0;
 }
 
 /* Links from one timeline page. The duplicate defaults to the item itself. */

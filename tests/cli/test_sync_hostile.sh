@@ -126,6 +126,22 @@ for u in "http://u@x:pw-S3CRET-3@${URL#http://}" "ghe.example.com/api?access_tok
     check_eq "bad --api-url ${u:0:24}...: the secret is not echoed ($OUT)" "" "$(echo "$OUT" | grep -o S3CRET-3)"
 done
 
+# ---- --timeline: marked_as_duplicate events with numbers no item can have ----------
+# (fuzz_gh_pages): no link from or to a number <= 0; the honest event still counts.
+DB=$T/h-timeline.db
+ctl timeline '{"number": 10, "events": [
+  {"event": "marked_as_duplicate", "duplicate": {"number": -5}, "canonical": {"number": 7}},
+  {"event": "marked_as_duplicate", "canonical": {"number": -3}},
+  {"event": "marked_as_duplicate", "duplicate": {"number": 0}, "canonical": {"number": 4}},
+  {"event": "marked_as_duplicate", "canonical": {"issue": {"number": -1}}}]}'
+"$DOPPEL" sync "$REPO" --api-url "$URL" --db "$DB" --timeline -q >/dev/null 2>&1
+check_eq "timeline: no link with a number <= 0" 0 "$(q "$DB" "select count(*) from links where repo_id=:repo
+    and source='timeline' and (cast(src_key as integer) <= 0 or cast(dst_key as integer) <= 0)")"
+check_eq "timeline: a duplicate number 0 is the item itself (10 -> 4)" 1 "$(q "$DB" "select count(*) from links
+    where repo_id=:repo and source='timeline' and src_key='10' and dst_key='4'")"
+check_eq "timeline: the honest event is kept (10 -> 7)" 1 "$(q "$DB" "select count(*) from links
+    where repo_id=:repo and source='timeline' and src_key='10' and dst_key='7'")"
+
 # ---- J: a token on the command line shows in `ps` ----------------------------------
 out=$("$DOPPEL" serve --db "$T/nonexistent.db" --port 0 --token tok-1234567890abcdef 2>&1)
 check_contains "serve --token warns that the command line is visible" "prefer DOPPEL_TOKEN" "$out"

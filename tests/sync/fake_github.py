@@ -19,6 +19,8 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
   POST /_control/create     {"title": s, "body"?: s}
   POST /_control/delete     {"number": n}    -> 410 Gone afterwards
   POST /_control/transfer   {"number": n}    -> 301 Moved afterwards
+  POST /_control/timeline   {"number": n, "events": [...]}   events appended to
+       issue n's timeline as given (a broken or hostile API's events)
   POST /_control/rate       {"remaining": n, "window": s}
   POST /_control/delay      {"seconds": s}   every API answer waits s
   POST /_control/reset_stats
@@ -97,6 +99,7 @@ class Data:
         self.lock = threading.RLock()
         self.issues = {}     # number -> dict (GitHub issue object)
         self.gone = {}       # number -> "deleted" | "transferred"
+        self.events = {}     # number -> extra timeline events (/_control/timeline)
         self.comments = {}   # id -> dict
         self.cache = {}      # number/("c", id) -> json text
         self.order = None    # sorted (updated, number) cache
@@ -597,7 +600,7 @@ def timeline(data, o):
                    "canonical": {"number": n - 3, "title": data.issues.get(n - 3, {}).get("title", "")}})
         ev.append({"id": n * 100 + 3, "event": "closed", "actor": user("maint"), "created_at": o["updated_at"],
                    "state_reason": "duplicate"})
-    return ev
+    return ev + data.events.get(n, [])
 
 
 def dump(data):
@@ -666,6 +669,9 @@ def control(data, state, what, b):
         o["updated_at"] = iso(t)
         data.touched(n)
         return {"id": cid}
+    if what == "timeline":
+        data.events.setdefault(n, []).extend(b.get("events", []))
+        return {}
     if what in ("delete", "transfer"):
         data.gone[n] = "deleted" if what == "delete" else "transferred"
         del data.issues[n]
