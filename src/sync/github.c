@@ -78,15 +78,32 @@ char *gh_link_find(const char *h, const char *rel)
     return NULL;
 }
 
-/* Length of a leading "scheme://" (RFC 3986: a letter, then letters,
- * digits, '+', '-', '.'), 0 if the URL has none. Anchored: a "://" further
- * on belongs to a query value, not to this URL's scheme. */
-static size_t scheme_len(const char *s)
+/* Where the authority of url starts, read as leniently as any parser
+ * does: after "scheme:" and the slashes or backslashes that follow (any
+ * number: browsers take any for http(s), even none, and curl one to
+ * three), else at the start (without a scheme, "user:pw@host/" may still
+ * be meant as credentials). */
+static size_t authority_start(const char *url)
 {
-    if (!isalpha((unsigned char)*s)) return 0;
+    if (!isalpha((unsigned char)*url)) return 0;
     size_t n = 1;
-    while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.') n++;
-    return strncmp(s + n, "://", 3) ? 0 : n + 3;
+    while (isalnum((unsigned char)url[n]) || url[n] == '+' || url[n] == '-' || url[n] == '.') n++;
+    if (url[n] != ':') return 0;
+    size_t k = n + 1;
+    while (url[k] == '/' || url[k] == '\\') k++;
+    int http = (n == 4 && !strncasecmp(url, "http", 4)) || (n == 5 && !strncasecmp(url, "https", 5));
+    return k > n + 1 || http ? k : 0;
+}
+
+/* Cuts the userinfo ("user:pw@", up to the LAST '@' of the authority, which
+ * runs to the first of "/?#") out of u in place; 1 if there was one. */
+static int cut_userinfo(char *u)
+{
+    char *a = u + authority_start(u);
+    char *at = memrchr(a, '@', strcspn(a, "/?#"));
+    if (!at) return 0;
+    memmove(a, at + 1, strlen(at + 1) + 1);
+    return 1;
 }
 
 /* 1 when the parameter name k[0..n) is a secret's (access_token, token,
@@ -133,28 +150,23 @@ static void add_params(sbuf *sb, const char *p, size_t n)
     }
 }
 
-/* Parsed the way URL parsers (curl's, a browser's) do, so that what they
- * would send as credentials is what is cut: the scheme only at the start,
- * the authority up to the first of "/?#" and its userinfo up to the LAST
- * '@' in it, the query from the first '?' to '#'. The fragment is masked
- * too (OAuth's implicit flow puts access_token there). */
+/* Parsed the way URL parsers (curl's, a browser's) do, so that what any
+ * of them would send as credentials is cut: see authority_start and
+ * cut_userinfo; the query runs from the first '?' to '#'. The fragment is
+ * masked too (OAuth's implicit flow puts access_token there). */
 char *gh_redact_url(const char *url)
 {
     if (!url) return xstrdup("(null)");
+    char *u = xstrdup(url);
+    /* A cut can make a scheme appear ("x@https://u@h/" becomes
+     * "https://u@h/"): cut until nothing is left; each cut drops an '@'. */
+    while (cut_userinfo(u)) {}
     sbuf sb;
     sb_init(&sb);
-    size_t sl = scheme_len(url);
-    const char *auth = url + sl;
-    size_t al = strcspn(auth, "/?#");
-    const char *host = auth;
-    for (const char *a = auth; a < auth + al; a++)
-        if (*a == '@') host = a + 1;
-    sb_add(&sb, url, sl);
-    sb_add(&sb, host, (size_t)(auth + al - host));
-    const char *p = auth + al;
-    size_t pl = strcspn(p, "?#");
-    sb_add(&sb, p, pl);   /* the path */
-    p += pl;
+    const char *p = u + authority_start(u);
+    p += strcspn(p, "/?#");   /* the authority */
+    p += strcspn(p, "?#");    /* the path */
+    sb_add(&sb, u, (size_t)(p - u));
     if (*p == '?') {
         size_t ql = strcspn(p + 1, "#");
         sb_addc(&sb, '?');
@@ -165,6 +177,7 @@ char *gh_redact_url(const char *url)
         sb_addc(&sb, '#');
         add_params(&sb, p + 1, strlen(p + 1));
     }
+    free(u);
     return sb_take(&sb);
 }
 

@@ -64,6 +64,13 @@ static void test_redact_shapes(void **state)
         {"https://h/cb#access_token=SECRET&token_type=bearer", "https://h/cb#access_token=REDACTED&token_type=bearer"},
         {"https://h/a?access%5Ftoken=SECRET&TOKEN=SECRET", "https://h/a?access%5Ftoken=REDACTED&TOKEN=REDACTED"},
         {"user:SECRET@h/x", "h/x"},
+        /* slashes and backslashes as lenient parsers take them (browsers: any
+         * number for http(s), even none; curl: one to three) */
+        {"https:/u:SECRET@h/x", "https:/h/x"},
+        {"HTTPS:///u:SECRET@h/x", "HTTPS:///h/x"},
+        {"https:\\\\u:SECRET@h/x", "https:\\\\h/x"},
+        {"https:u:SECRET@h/x", "https:h/x"},
+        {"x@https://u:SECRET@h/", "https://h/"},   /* a cut that makes a scheme appear */
         {"https://h/p@q?a=b@c", "https://h/p@q?a=b@c"},   /* '@' after the authority is not userinfo */
         {"https://h/x?tokens=1&token", "https://h/x?tokens=1&token"},
         {"", ""},
