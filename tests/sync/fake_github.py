@@ -14,7 +14,9 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh:
   POST /_control/fault      {"kind": K, "path": substr, "skip": n, "times": n, "seconds": s}
        K: rate403 | secondary | 429 | 500 | 502 | reset | truncate | slow
   POST /_control/clear      drop pending faults and the hostile mode
-  POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?}
+  POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?,
+                             "updated_at"?}   (updated_at: that date instead of the
+                             server's clock, which it leaves alone: a future-dated item)
   POST /_control/comment    {"number": n, "body": s}     (bumps the issue too)
   POST /_control/create     {"title": s, "body"?: s}
   POST /_control/delete     {"number": n}    -> 410 Gone afterwards
@@ -657,7 +659,7 @@ def control(data, state, what, b):
                 o[k] = b[k]
         if b.get("state") == "closed":
             o["closed_at"] = iso(data.clock + 1)
-        o["updated_at"] = iso(data.tick())
+        o["updated_at"] = b["updated_at"] if "updated_at" in b else iso(data.tick())
         data.touched(n)
         return {"updated_at": o["updated_at"]}
     if what == "comment":
