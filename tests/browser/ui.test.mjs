@@ -4,7 +4,7 @@
 // deep links and history, the narrow layout, and hostile bodies.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, until, idle, openPair, watchedPage } from './lib.mjs';
+import { startPages, stopAll, until, idle, openPair, watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
@@ -31,22 +31,9 @@ async function waitPairPath(page, re) {
 }
 
 async function setup() {
-  const db = makeStore('ui.db');
-  const bigDb = makeStore('big.db', ['--pairs', '250']);
-  const srv = await serve(db);
-  const big = await serve(bigDb);
-  const browser = await launch();
-  const ctx = await browser.newContext({ viewport: WIDE });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
-  const page = await newPage(ctx);
-  return { srv, big, browser, ctx, page, base: srv.url };
-}
-
-async function teardown(t) {
-  if (!t) return;
-  await t.browser.close();
-  await t.srv.stop();
-  await t.big.stop();
+  const t = await startPages('ui', { viewport: WIDE });
+  t.page = await newPage(t.ctx);
+  return t;
 }
 
 test('index lists pairs by value with counts', async ({ page, base }) => {
@@ -665,4 +652,4 @@ test('no errors, dialogs or CSP violations on the main page', async ({ page }) =
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
 });
 
-run({ setup, teardown });
+run({ setup, teardown: stopAll });
