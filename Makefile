@@ -118,11 +118,8 @@ $(BUILD)/tests/browser/fixture: tests/browser/fixture.c $(OBJ_store) $(OBJ_commo
 # instrumented, ASan+UBSan) and their seed corpora into build/fuzz/corpus/
 # (fuzz/seeds.sh: test fixtures, demo records, fuzz/seeds/<target>/).
 # `make fuzz-smoke` runs each for a fixed number of inputs (fuzz/smoke.sh);
-# make test runs it too. Checks waiting for a fix are switched on with
-# FUZZ_STRICT="LINKS GZIP REDACT TIMELINE" (or DOPPEL_FUZZ_STRICT_<NAME>=1 at
-# run time); each target's header says what its switch checks.
+# make test runs it too. Each target's header says what it checks.
 FUZZ_CC      ?= clang
-FUZZ_STRICT  ?=
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_DIR     := build/fuzz
 # Modules each target links (the gh_* targets include a sync source file):
@@ -138,7 +135,7 @@ FUZZ_MODS_fuzz_gh_headers := common
 FUZZ_MODS_fuzz_gh_pages   := ingest explain match index text store common
 FUZZ_EXTRA_fuzz_gh_pages  := $(filter-out %/sync.o,$(OBJ_sync))
 FUZZ_EXTRA_fuzz_api       := $(BUILD)/fuzz-fixture.o
-FUZZ_DEFS    := -DFUZZ_ROOT='"$(CURDIR)"' $(foreach s,$(FUZZ_STRICT),-DFUZZ_STRICT_$(s)=1)
+FUZZ_DEFS    := -DFUZZ_ROOT='"$(CURDIR)"'
 
 .PHONY: fuzz fuzz-smoke fuzz-runtime FORCE
 ifeq ($(FUZZ),1)
@@ -158,10 +155,10 @@ $(BUILD)/fuzz-fixture.o: tests/browser/fixture.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Dmain=fixture_main -c -o $@ $<
 
-# Rebuild the targets when the strict switches (or the tree's path) change.
+# Rebuild the targets when the tree's path (FUZZ_ROOT) changes.
 $(BUILD)/fuzz-defs: FORCE
 	@mkdir -p $(dir $@)
-	@echo "$(FUZZ_STRICT) $(CURDIR)" | cmp -s - $@ || echo "$(FUZZ_STRICT) $(CURDIR)" >$@
+	@echo "$(CURDIR)" | cmp -s - $@ || echo "$(CURDIR)" >$@
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz-defs $$(foreach m,$$(FUZZ_MODS_fuzz_$$*),$$(OBJ_$$(m))) $$(FUZZ_EXTRA_fuzz_$$*)
 	$(CC) $(CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)

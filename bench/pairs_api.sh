@@ -13,7 +13,7 @@
 #   store  builds and runs bench/store_pairs.c: medians of every pair query
 #          and neighbour lookup, for one repository and for all.
 #   heavy  a pair whose items carry many comments (HADOOP-12473 <-> HADOOP-12469:
-#          44 comments, ~100 KB of JSON) against a small one, on a store of
+#          44 comments, ~77 KB of JSON) against a small one, on a store of
 #          ../shared/data/apache-jira/hadoop.jsonl.gz (imported and analyzed
 #          here, or HEAVY_DB=PATH to reuse one): the render cache's case.
 #          Skipped, with a message, without the data set or wrk.

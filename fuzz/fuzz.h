@@ -5,20 +5,11 @@
  * clang -fsanitize=fuzzer,address,undefined (make fuzz). A target checks
  * the contract of the code it drives, not only that it does not crash: a
  * broken promise calls fuzz_fail(), which abort()s so libFuzzer records the
- * input.
- *
- * Checks that are known to fail until a pending fix lands sit behind a
- * switch: compiled in with -DFUZZ_STRICT_<NAME>=1 (make fuzz
- * FUZZ_STRICT=...) or turned on at run time with DOPPEL_FUZZ_STRICT_<NAME>=1
- * (=0 turns a compiled-in one off). See fuzz_strict(). The switches, and the
- * seeds that fail until the fix:
- *   LINKS     fuzz_markdown, fuzz_api: the link allowlist (issue 11 C);
- *             seeds/markdown/schemes.md, jira_links.wiki
- *   GZIP      fuzz_import: damaged gzip refused (issue 11 A); cut_*.gz,
- *             trailing_garbage.json.gz (made by seeds.sh)
- *   REDACT    fuzz_gh_headers: gh_redact_url's gaps; seeds/gh_headers/redact_gaps
- *   TIMELINE  fuzz_gh_pages: timeline numbers must be positive;
- *             seeds/gh_pages/timeline_negative.json
+ * input. Seeds that once broke a check stay in the corpus:
+ * seeds/markdown/schemes.md and jira_links.wiki (the link allowlist, issue
+ * 11 C), cut_*.gz and trailing_garbage.json.gz made by seeds.sh (damaged
+ * gzip, issue 11 A), seeds/gh_headers/redact_gaps (gh_redact_url) and
+ * seeds/gh_pages/timeline_negative.json (timeline numbers).
  */
 #ifndef DP_FUZZ_H
 #define DP_FUZZ_H
@@ -44,30 +35,6 @@
     do {                                                                \
         if (!(cond)) fuzz_fail("check failed: " #cond ": " __VA_ARGS__); \
     } while (0)
-
-#ifndef FUZZ_STRICT_LINKS
-#define FUZZ_STRICT_LINKS 0
-#endif
-#ifndef FUZZ_STRICT_GZIP
-#define FUZZ_STRICT_GZIP 0
-#endif
-#ifndef FUZZ_STRICT_REDACT
-#define FUZZ_STRICT_REDACT 0
-#endif
-#ifndef FUZZ_STRICT_TIMELINE
-#define FUZZ_STRICT_TIMELINE 0
-#endif
-
-/* A strict check is on when DOPPEL_FUZZ_STRICT_<name> says so, else when it
- * was compiled in (builtin). Use FUZZ_STRICT(LINKS). */
-static inline int fuzz_strict(const char *name, int builtin)
-{
-    char var[64];
-    snprintf(var, sizeof var, "DOPPEL_FUZZ_STRICT_%s", name);
-    const char *v = getenv(var);
-    return v && *v ? strcmp(v, "0") != 0 : builtin;
-}
-#define FUZZ_STRICT(name) fuzz_strict(#name, FUZZ_STRICT_##name)
 
 /* data[0..size) as an owned NUL-terminated string (bytes after a NUL are
  * invisible to C-string APIs anyway). */
@@ -97,12 +64,12 @@ static inline char *fuzz_part(const uint8_t **p, size_t *n, char sep)
  * and a URL loses leading/trailing spaces/controls and every tab/newline
  * before its scheme is read.
  *
- * Always checked: dangerous elements, on* and style attributes, the schemes
- * cmark's safe mode promises to block (javascript:, vbscript:, file:,
- * data: other than data:image/{png,gif,jpeg,webp}).
- * Strict (FUZZ_STRICT_LINKS, issue 11 C): every href/src is http(s):,
- * mailto: or a relative link that stays on this origin (not "//host" and
- * no backslash trick). */
+ * Checked: no dangerous element, no on* or style attribute, and the link
+ * allowlist (issue 11 C): every URL attribute is http(s):, mailto: or a
+ * relative link that stays on this origin (not "//host", no backslash
+ * trick); the one exception is an <img src> holding inline bytes,
+ * data:image/{png,gif,jpeg,webp}, which the allowlist keeps as an image
+ * (never as a link's href). */
 
 /* Decodes the character references of an attribute value. */
 static inline void fuzz_html_unescape(const char *s, size_t n, sbuf *out)
@@ -168,8 +135,9 @@ static inline const char *fuzz_url_scheme(const char *u, char *buf, size_t cap)
     return "";
 }
 
-/* Checks one URL attribute value; returns NULL when fine, else why not. */
-static inline const char *fuzz_url_bad(const char *raw, size_t n, int strict)
+/* Checks one URL attribute value (img_src: an <img>'s src); returns NULL
+ * when fine, else why not. */
+static inline const char *fuzz_url_bad(const char *raw, size_t n, int img_src)
 {
     static char why[160];
     sbuf dec, u;
@@ -194,10 +162,10 @@ static inline const char *fuzz_url_bad(const char *raw, size_t n, int strict)
         const char *t = url + 5;
         int image = !strncasecmp(t, "image/png", 9) || !strncasecmp(t, "image/gif", 9) ||
                     !strncasecmp(t, "image/jpeg", 10) || !strncasecmp(t, "image/webp", 10);
-        /* cmark's safe mode lets these through (an image turned into a
-         * link keeps its URL); the allowlist does not. */
-        if (!image || strict) bad = "a data: URL";
-    } else if (strict) {
+        /* cmark's safe mode lets these through anywhere (an image turned
+         * into a link keeps its URL); the allowlist only as an image. */
+        if (!image || !img_src) bad = "a data: URL outside an <img src>";
+    } else {
         if (*scheme) {
             if (strcmp(scheme, "http") && strcmp(scheme, "https") && strcmp(scheme, "mailto"))
                 bad = "a scheme outside http, https and mailto";
@@ -238,7 +206,7 @@ static inline int fuzz_attr_is_url(const char *a, size_t n)
 
 /* Aborts (with the offending snippet) when html breaks the promise above.
  * `what` names the producer for the message. */
-static inline void fuzz_check_html(const char *html, const char *what, int strict)
+static inline void fuzz_check_html(const char *html, const char *what)
 {
     const char *p = html;
     while ((p = strchr(p, '<'))) {
@@ -287,7 +255,8 @@ static inline void fuzz_check_html(const char *html, const char *what, int stric
             if ((alen == 5 && !strncasecmp(an, "style", 5)) || (alen == 6 && !strncasecmp(an, "srcdoc", 6)))
                 fuzz_fail("%s: %.*s attribute in \"%.120s\"", what, (int)alen, an, tag);
             if (fuzz_attr_is_url(an, alen)) {
-                const char *why = fuzz_url_bad(val, vlen, strict);
+                int img_src = nlen == 3 && !strncasecmp(name, "img", 3) && alen == 3 && !strncasecmp(an, "src", 3);
+                const char *why = fuzz_url_bad(val, vlen, img_src);
                 if (why) fuzz_fail("%s: %.*s is %s in \"%.160s\"", what, (int)alen, an, why, tag);
             }
         }

@@ -54,7 +54,7 @@ cp_seeds split "${ING[@]}" fuzz/seeds/split/*
 cp_seeds import "${ING[@]}" fuzz/seeds/split/*
 for f in "$C"/fuzz_import/*; do gzip -9nc "$f" >"$f.gz"; done
 # Two gzip members one after the other (valid gzip: `cat a.gz b.gz`), and
-# damaged ones (issue 11 A; FUZZ_STRICT_GZIP): cut inside the data, the
+# damaged ones (issue 11 A): cut inside the data, the
 # trailer dropped, bytes after the member.
 G=$C/fuzz_import
 cat "$G/ingest_gh_issues.json.gz" "$G/ingest_gh_prs.json.gz" >"$G/two_members.json.gz"

@@ -79,43 +79,106 @@ char *gh_link_find(const char *h, const char *rel)
     return NULL;
 }
 
+/* Where the authority of url starts, read as leniently as any parser
+ * does: after "scheme:" and the slashes or backslashes that follow (any
+ * number: browsers take any for http(s), even none, and curl one to
+ * three), else at the start (without a scheme, "user:pw@host/" may still
+ * be meant as credentials). */
+static size_t authority_start(const char *url)
+{
+    if (!isalpha((unsigned char)*url)) return 0;
+    size_t n = 1;
+    while (isalnum((unsigned char)url[n]) || url[n] == '+' || url[n] == '-' || url[n] == '.') n++;
+    if (url[n] != ':') return 0;
+    size_t k = n + 1;
+    while (url[k] == '/' || url[k] == '\\') k++;
+    int http = (n == 4 && !strncasecmp(url, "http", 4)) || (n == 5 && !strncasecmp(url, "https", 5));
+    return k > n + 1 || http ? k : 0;
+}
+
+/* Cuts the userinfo ("user:pw@", up to the LAST '@' of the authority, which
+ * runs to the first of "/?#") out of u in place; 1 if there was one. */
+static int cut_userinfo(char *u)
+{
+    char *a = u + authority_start(u);
+    char *at = memrchr(a, '@', strcspn(a, "/?#"));
+    if (!at) return 0;
+    memmove(a, at + 1, strlen(at + 1) + 1);
+    return 1;
+}
+
+/* 1 when the parameter name k[0..n) is a secret's (access_token, token,
+ * client_secret), in any case and with %XX escapes decoded, as a server
+ * reads it. */
+static int secret_param(const char *k, size_t n)
+{
+    static const char *secret[] = {"access_token", "token", "client_secret"};
+    char name[16];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++, m++) {
+        if (m == sizeof name - 1) return 0;   /* longer than any secret's name */
+        int c = (unsigned char)k[i];
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)k[i + 1]) && isxdigit((unsigned char)k[i + 2])) {
+            char hex[3] = {k[i + 1], k[i + 2], 0};
+            c = (int)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        name[m] = (char)tolower(c);
+    }
+    name[m] = '\0';
+    for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
+        if (!strcmp(name, secret[i])) return 1;
+    return 0;
+}
+
+/* Appends "k=v&k=v" p[0..n) to sb with the values of secret parameters
+ * replaced by REDACTED. */
+static void add_params(sbuf *sb, const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq && secret_param(p, (size_t)(eq - p))) {
+            sb_add(sb, p, (size_t)(eq + 1 - p));
+            sb_adds(sb, "REDACTED");
+        } else {
+            sb_add(sb, p, (size_t)(e - p));
+        }
+        if (amp) sb_addc(sb, '&');
+        p = amp ? amp + 1 : end;
+    }
+}
+
+/* Parsed the way URL parsers (curl's, a browser's) do, so that what any
+ * of them would send as credentials is cut: see authority_start and
+ * cut_userinfo; the query runs from the first '?' to '#'. The fragment is
+ * masked too (OAuth's implicit flow puts access_token there). */
 char *gh_redact_url(const char *url)
 {
     if (!url) return xstrdup("(null)");
+    char *u = xstrdup(url);
+    /* A cut can make a scheme appear ("x@https://u@h/" becomes
+     * "https://u@h/"): cut until nothing is left; each cut drops an '@'. */
+    while (cut_userinfo(u)) {}
     sbuf sb;
     sb_init(&sb);
-    const char *s = url;
-    const char *scheme = strstr(s, "://");
-    const char *auth = scheme ? scheme + 3 : s;
-    const char *host_end = auth + strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', (size_t)(host_end - auth));
-    sb_add(&sb, s, (size_t)(auth - s));
-    if (at) auth = at + 1;
-    sb_add(&sb, auth, (size_t)(host_end - auth));
-    const char *p = host_end;
-    /* Copy path and query, masking secret query values. */
-    while (*p) {
-        if ((*p == '?' || *p == '&') && p[1]) {
-            sb_addc(&sb, *p++);
-            size_t klen = strcspn(p, "=&#");
-            static const char *secret[] = {"access_token", "token", "client_secret", NULL};
-            int hide = 0;
-            for (int i = 0; secret[i]; i++)
-                if (klen == strlen(secret[i]) && !strncasecmp(p, secret[i], klen)) hide = 1;
-            sb_add(&sb, p, klen);
-            p += klen;
-            if (*p == '=') {
-                sb_addc(&sb, '=');
-                p++;
-                size_t vlen = strcspn(p, "&#");
-                if (hide) sb_adds(&sb, "REDACTED");
-                else sb_add(&sb, p, vlen);
-                p += vlen;
-            }
-            continue;
-        }
-        sb_addc(&sb, *p++);
+    const char *p = u + authority_start(u);
+    p += strcspn(p, "/?#");   /* the authority */
+    p += strcspn(p, "?#");    /* the path */
+    sb_add(&sb, u, (size_t)(p - u));
+    if (*p == '?') {
+        size_t ql = strcspn(p + 1, "#");
+        sb_addc(&sb, '?');
+        add_params(&sb, p + 1, ql);
+        p += 1 + ql;
     }
+    if (*p == '#') {
+        sb_addc(&sb, '#');
+        add_params(&sb, p + 1, strlen(p + 1));
+    }
+    free(u);
     return sb_take(&sb);
 }
 

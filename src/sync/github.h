@@ -216,8 +216,10 @@ int gh_permission(gh_client *c, const char *repo, const char *user, char **perm,
 
 /* URL of the given rel in an RFC 8288 Link header, owned; NULL if absent. */
 char *gh_link_find(const char *link_header, const char *rel);
-/* Copy of url without "user:pass@" and with token-like query values
- * (access_token, token, client_secret) replaced by "REDACTED". Owned. */
+/* Copy of url without "user:pass@" and with token-like query and fragment
+ * values (access_token, token, client_secret, in any case or %-escaped)
+ * replaced by "REDACTED". Parsed as URL parsers do: the scheme only at the
+ * start, the userinfo up to the last '@' of the authority. Owned. */
 char *gh_redact_url(const char *url);
 /* Copy of text with secrets replaced by "[REDACTED]": every occurrence of
  * `secret` (NULL or "" = none), the credential after "Bearer", "Basic" and

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -88,6 +89,7 @@ typedef struct sync_ctx {
     int64_t repo;
     char *repo_base;        /* API_URL/repos/OWNER/NAME */
     i64map kinds;           /* item number -> kind + 1, known to exist in the store */
+    int64_t cursor_cap;     /* no stored cursor goes above: start - SYNC_SINCE_MARGIN_S */
     sync_progress prog;
 } sync_ctx;
 
@@ -631,13 +633,17 @@ static int commit_page(sync_ctx *c, const listing *L, const page *p, pass *ps, c
 {
     if (store_begin(c->st, err) != DP_OK) return DP_ERR;
     int64_t hw = p->max_updated > ps->hw ? p->max_updated : ps->hw;
+    /* What is stored is capped (sync.h, SYNC_SINCE_MARGIN_S): one item
+     * dated in the future must not move the next run's since= past the
+     * edits still to come. The pass itself goes on with the real hw. */
+    int64_t keep = hw < c->cursor_cap ? hw : c->cursor_cap;
     int done = r->next_url == NULL;
     int rc = write_page(c, p, err);
     if (rc == DP_OK && L->cursored) {
-        rc = kv_set_time(c, L->name, "hw", done ? 0 : hw, err);
+        rc = kv_set_time(c, L->name, "hw", done ? 0 : keep, err);
         if (rc == DP_OK) rc = kv_set_url(c, L->name, "next", r->next_url, err);
         if (rc == DP_OK && done) {
-            int64_t since = ps->rewind < hw ? ps->rewind : hw;
+            int64_t since = ps->rewind < keep ? ps->rewind : keep;
             rc = kv_set_time(c, L->name, "since", since, err);
         }
     }
@@ -860,12 +866,16 @@ static int run_verify(sync_ctx *c, dp_err *err)
 
 /* ---- --timeline: marked_as_duplicate events --------------------------- */
 
+/* The issue number an event names in `field`, 0 when absent or not a
+ * number an item can have (> 0): a broken or hostile answer must not store
+ * links to items that cannot exist. */
 static int64_t event_number(json_t *ev, const char *field)
 {
     json_t *o = json_object_get(ev, field);
     json_t *n = json_object_get(o, "number");
     if (!n) n = json_object_get(json_object_get(o, "issue"), "number");
-    return json_is_integer(n) ? (int64_t)json_integer_value(n) : 0;
+    json_int_t v = json_is_integer(n) ? json_integer_value(n) : 0;
+    return v > 0 ? (int64_t)v : 0;
 }
 
 /* Links from one timeline page. The duplicate defaults to the item itself. */
@@ -1039,7 +1049,7 @@ int sync_run(store *st, const sync_opts *o, sync_stats *stats, dp_err *err)
     memset(stats, 0, sizeof *stats);
     stats->rate_remaining = stats->rate_limit = -1;
     if (sync_parse_repo(o->repo, err) != DP_OK) return DP_ERR;
-    sync_ctx c = {.st = st, .o = o, .stats = stats};
+    sync_ctx c = {.st = st, .o = o, .stats = stats, .cursor_cap = (int64_t)time(NULL) - SYNC_SINCE_MARGIN_S};
     gh_config cfg = {
         .api_url = o->api_url,
         .token = o->token,

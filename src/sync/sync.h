@@ -25,6 +25,14 @@
  *    diagnostics) and "sync.<listing>.etag*.<k>" (URL, ETag and successor of
  *    the first 10 pages of the last pass: an unchanged repository answers
  *    304 to each, which costs no rate limit).
+ *  - A stored cursor (since, hw) never exceeds the time the sync started
+ *    minus SYNC_SINCE_MARGIN_S, whatever updated_at the server sent: the
+ *    high-water mark is max(updated_at), so one item dated in the future
+ *    (a broken clock, an import, a hostile server) would otherwise make
+ *    every later run ask since=<that date> and miss every edit before it
+ *    (issue 11 F, in sync). The margin covers a server clock behind ours;
+ *    the cost is that items updated in the last SYNC_SINCE_MARGIN_S before
+ *    a run are listed again by the next one.
  *  - An item updated while a listing runs moves to the end of the order and
  *    shifts later pages by one, which could skip an item. When a listing sees
  *    the same item twice, it relists from the first copy's updated_at.
@@ -115,6 +123,7 @@ int sync_parse_repo(const char *spec, dp_err *err);
 #define SYNC_PAGES_UNKNOWN 10000     /* cap when neither rel="last" nor the store tells */
 #define SYNC_PAGES_MAX 200000        /* cap whatever the server claims (20M items) */
 #define SYNC_MAX_JSON_VALUES 500000  /* per page; GitHub's fullest pages hold ~15,000 */
+#define SYNC_SINCE_MARGIN_S 600      /* stored cursors stay this far behind the start */
 
 /* Most pages one rel="next" chain may take: twice the larger of the
  * reported last page and the pages the known items fill, plus 100 (items

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, until, idle, openPair, openIndex } from './lib.mjs';
+import { makeStore, serve, launch, stopAll, until, idle, openPair, openIndex } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -24,11 +24,6 @@ async function setup() {
   return { srv, browser, base: srv.url };
 }
 
-async function teardown(t) {
-  if (!t) return;
-  await t.browser.close();
-  await t.srv.stop();
-}
 
 // Runs axe on the page as it is; returns "view: rule (impact) targets" lines.
 async function axe(page, view) {
@@ -150,4 +145,4 @@ test('headings say what they show: the pair h1 names query and candidate', async
   await page.close();
 });
 
-run({ setup, teardown });
+run({ setup, teardown: stopAll });

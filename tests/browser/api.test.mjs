@@ -3,7 +3,7 @@
 // DNS-rebinding refusals, graceful shutdown.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, request, runDoppel } from './lib.mjs';
+import { makeStore, serve, stopAll, request, runDoppel } from './lib.mjs';
 
 const JSON_POST = { 'Content-Type': 'application/json', 'X-Doppel': '1' };
 
@@ -13,9 +13,6 @@ async function setup() {
   return { db, srv, base: srv.url };
 }
 
-async function teardown(t) {
-  if (t && t.srv) await t.srv.stop();
-}
 
 const get = (t, p, headers) => request(t.base, 'GET', p, { headers });
 const post = (t, p, body, headers = JSON_POST) => request(t.base, 'POST', p, { headers, body });
@@ -296,4 +293,4 @@ test('SIGTERM stops the server cleanly; verdicts made before are kept', async (t
   }
 });
 
-run({ setup, teardown });
+run({ setup, teardown: stopAll });

@@ -7,7 +7,7 @@
 // <html data-keys="busy|idle"> while pressed keys are still being acted on.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, request, until, idle, shownPair, openPair, openIndex,
+import { startPages, stopAll, request, until, idle, shownPair, openPair, openIndex,
          watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
@@ -41,23 +41,10 @@ async function quickly(page, keys) {
 }
 
 async function setup() {
-  const db = makeStore('keys.db');
-  const bigDb = makeStore('keys-big.db', ['--pairs', '250']);
-  const srv = await serve(db);
-  const big = await serve(bigDb);
-  const browser = await launch();
-  const ctx = await browser.newContext();
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  const t = await startPages('keys');
   // pair ids in index order (value), which is also next/previous order
-  const order = (await request(big.url, 'GET', '/api/pairs?limit=40')).json.pairs.map((p) => p.id);
-  return { srv, big, browser, ctx, base: srv.url, order };
-}
-
-async function teardown(t) {
-  if (!t) return;
-  await t.browser.close();
-  await t.srv.stop();
-  await t.big.stop();
+  t.order = (await request(t.big.url, 'GET', '/api/pairs?limit=40')).json.pairs.map((p) => p.id);
+  return t;
 }
 
 for (const [size, vp] of SIZES) {
@@ -354,4 +341,4 @@ for (const [size, vp] of SIZES) {
   });
 }
 
-run({ setup, teardown });
+run({ setup, teardown: stopAll });

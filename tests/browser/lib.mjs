@@ -98,6 +98,26 @@ export async function launch() {
   });
 }
 
+// The setup of the page tests: the fixture store and one of 250 pairs, each
+// served (srv, big), chromium, and a context (ctxOptions) that may use the
+// clipboard on srv. Undo with stopAll.
+export async function startPages(prefix, ctxOptions = {}) {
+  const srv = await serve(makeStore(`${prefix}.db`));
+  const big = await serve(makeStore(`${prefix}-big.db`, ['--pairs', '250']));
+  const browser = await launch();
+  const ctx = await browser.newContext(ctxOptions);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  return { srv, big, browser, ctx, base: srv.url };
+}
+
+// Stops what a setup started: any of t.browser, t.srv, t.big.
+export async function stopAll(t) {
+  if (!t) return;
+  if (t.browser) await t.browser.close();
+  if (t.srv) await t.srv.stop();
+  if (t.big) await t.big.stop();
+}
+
 // A page of ctx at `viewport` that records everything that must never
 // happen: page.bad (dialogs, uncaught errors, console errors) and
 // window.__csp (CSP violations).

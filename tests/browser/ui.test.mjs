@@ -4,7 +4,7 @@
 // deep links and history, the narrow layout, and hostile bodies.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, until, openPair, watchedPage } from './lib.mjs';
+import { startPages, stopAll, until, idle, openPair, watchedPage } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
@@ -31,22 +31,9 @@ async function waitPairPath(page, re) {
 }
 
 async function setup() {
-  const db = makeStore('ui.db');
-  const bigDb = makeStore('big.db', ['--pairs', '250']);
-  const srv = await serve(db);
-  const big = await serve(bigDb);
-  const browser = await launch();
-  const ctx = await browser.newContext({ viewport: WIDE });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
-  const page = await newPage(ctx);
-  return { srv, big, browser, ctx, page, base: srv.url };
-}
-
-async function teardown(t) {
-  if (!t) return;
-  await t.browser.close();
-  await t.srv.stop();
-  await t.big.stop();
+  const t = await startPages('ui', { viewport: WIDE });
+  t.page = await newPage(t.ctx);
+  return t;
 }
 
 test('index lists pairs by value with counts', async ({ page, base }) => {
@@ -248,6 +235,7 @@ test('g then i goes to the index; keys do nothing while typing', async ({ page }
   await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'selection');
   assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-id'), '1', 'returns to the pair');
   await page.keyboard.press('/');
+  await idle(page);   // keys act in turn: '/' waits for the index to settle
   assert.equal(await page.evaluate(() => document.activeElement.name), 'text');
   await page.keyboard.type('jkx?');
   assert.equal(await page.locator('#help').isVisible(), false);
@@ -257,6 +245,26 @@ test('g then i goes to the index; keys do nothing while typing', async ({ page }
   await page.fill('#filters [name=text]', '');
   await until(() => path(page) === '/', 'filter cleared');
   await until(async () => (await page.locator('#pairs tbody tr').count()) === 7, '7 rows again');
+});
+
+// g waited 1.5 s for its second key and its timer was never cancelled: one
+// from an earlier g could end a later g before its i came (test 15 failed
+// so under load). Now the key after g completes or cancels it, however late.
+test('g then i however late; another key between them cancels g', async ({ browser, base }) => {
+  const ctx = await browser.newContext({ viewport: WIDE });   // its own clock
+  const page = await newPage(ctx);
+  await page.clock.install();
+  await openPair(page, base, 1);
+  await page.keyboard.press('g');
+  await page.clock.runFor(5000);   // the page's timers fire as if 5 s had passed
+  await page.keyboard.press('i');
+  await until(() => path(page) === '/', 'index after g, 5 s, i');
+  await openPair(page, base, 1);
+  for (const k of ['g', '1', 'i']) await page.keyboard.press(k);
+  await idle(page);
+  assert.equal(path(page), '/pair/1', 'g 1 i: the i alone does nothing');
+  assert.deepEqual(page.bad, []);
+  await ctx.close();
 });
 
 test('filters narrow the index and next/previous follow the filter', async ({ page }) => {
@@ -386,6 +394,31 @@ test('an issue full of XSS payloads renders inert', async ({ ctx, base }) => {
   assert.deepEqual(page.bad, []);
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
   await page.close();
+});
+
+// The server's allowlist drops these links; the page must not take them for
+// its own if one ever came through (issue 11 C, second fence).
+test('links to another host in a body open outside, never in this tab', async ({ browser, base }) => {
+  const ctx = await browser.newContext({ viewport: WIDE });
+  await ctx.route(/evil\.example/, (route) => route.abort());
+  const page = await newPage(ctx);
+  await page.route('**/api/pairs/1*', async (route) => {
+    const res = await route.fetch();
+    const d = await res.json();
+    d.query.body_html = '<p><a href="//evil.example/a">a</a> <a href="/\\evil.example/b">b</a> ' +
+      '<a href=" //evil.example/c">c</a> <a href="/item/1/4606">d</a></p>';
+    await route.fulfill({ response: res, json: d });
+  });
+  await openPair(page, base, 1);
+  const links = await page.locator('#pane-q .item > .md a').evaluateAll((as) => as.map((a) => [a.target, a.rel]));
+  assert.deepEqual(links.slice(0, 3).map(([t, r]) => t === '_blank' && r.includes('noopener')), [true, true, true],
+                   `other hosts open outside: ${JSON.stringify(links)}`);
+  assert.deepEqual(links[3], ['', ''], 'a path on this origin stays a page link');
+  const popup = ctx.waitForEvent('page');
+  await page.locator('#pane-q .item > .md a').first().click();
+  await (await popup).close();
+  assert.equal(new URL(page.url()).origin + path(page), `${base}/pair/1`, 'this tab stays on the pair');
+  await ctx.close();
 });
 
 test('an item page shows one item; #N links inside the store', async ({ page, base }) => {
@@ -619,4 +652,4 @@ test('no errors, dialogs or CSP violations on the main page', async ({ page }) =
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
 });
 
-run({ setup, teardown });
+run({ setup, teardown: stopAll });

@@ -1,11 +1,18 @@
-# lib.sh -- sourced by tests/cli/test_*.sh. Gives TAP helpers and a scratch
-# directory. $DOPPEL is the binary under test, $ROOT the repository root.
+# lib.sh -- sourced by tests/cli/test_*.sh. Gives TAP helpers, a scratch
+# directory $T and PIDS: background processes a test starts (PIDS+=($!))
+# are stopped when it exits. $DOPPEL is the binary under test, $ROOT the
+# repository root.
 set -u
 : "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${DOPPEL:=$ROOT/build/doppel}"
 FIX=$ROOT/tests/fixtures
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+PIDS=()
+_lib_exit() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap _lib_exit EXIT
 _n=0
 
 ok()     { _n=$((_n + 1)); echo "ok $_n - $1"; }

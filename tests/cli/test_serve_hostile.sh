@@ -11,17 +11,14 @@ DB=$T/s.db
 "$DOPPEL" import --db "$DB" "$FIX/analyze/issues.json" >/dev/null 2>&1 || { not_ok "import fixture"; exit 1; }
 
 # start_serve NAME ARGS... -- starts `doppel serve`, sets PORT and PID_NAME
-pids=()
 start_serve() {
     local name=$1; shift
     "$DOPPEL" serve --db "$DB" --port 0 "$@" >"$T/$name.url" 2>"$T/$name.err" &
-    pids+=($!)
+    PIDS+=($!)
     eval "PID_$name=$!"
     for _ in $(seq 100); do [ -s "$T/$name.url" ] && break; sleep 0.05; done
     PORT=$(sed -n 's/.*:\([0-9]*\)\/$/\1/p' "$T/$name.url")
 }
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_all; rm -rf "$T"' EXIT
 
 # secured "desc" STATUS HEAD -- checks an answer's status and headers
 secured() {

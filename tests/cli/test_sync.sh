@@ -193,4 +193,20 @@ all="$out$out2$out3$out4$out5"
 check_eq "the token never appears in the output" "" "$(echo "$all" | grep -o "s3cretT0ken")"
 check_eq "the token never appears in the store files" "" "$(cat "$T"/tok.db* | grep -ao "s3cretT0ken" | head -1)"
 
+# ---- an item dated in the future does not freeze incremental sync ------------------
+# (issue 11 F, in sync) The fake's clock is in 2020; the edit after the first
+# sync is stamped with today's date, as GitHub stamps edits.
+start_fake future --issues 30
+DB=$T/future.db
+ctl update '{"number": 5, "title": "from the future", "updated_at": "2999-01-01T00:00:00Z"}'
+sync --db "$DB" -q 2>/dev/null
+since=$(q "$DB" "select value from kv where repo_id=:repo and key='sync.issues.since'")
+check "future-dated item: the stored since ($since) is not after the sync started" \
+    test "$(date -u -d "$since" +%s)" -le "$(date +%s)"
+ctl update "{\"number\": 7, \"title\": \"edited after\", \"updated_at\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+sync --db "$DB" -q 2>/dev/null
+check_eq "future-dated item: a later edit is still fetched" "edited after" \
+    "$(q "$DB" "select title from items where repo_id=:repo and key='7'")"
+check_eq "future-dated item: store equals the server" same "$(same "$DB")"
+
 echo "1..$_n"

@@ -117,6 +117,31 @@ check_eq "userinfo in --api-url: the password is not echoed" "" "$(echo "$OUT" |
 check_eq "userinfo in --api-url: nothing stored" "" "$(cat "$T"/h-userinfo.db* 2>/dev/null | grep -ao S3CRET-2 | head -1)"
 check_eq "userinfo in --api-url: the server got no request" 0 $(( $(stat 's["requests"]') - r0 ))
 
+# Shapes a first-'@' or unanchored-scheme parser got wrong (fuzz_gh_headers): the
+# refusal names the URL, without the secret.
+for u in "http://u@x:pw-S3CRET-3@${URL#http://}" "ghe.example.com/api?access_token=pw-S3CRET-3&next=http://x" \
+         "https://ghe.example.com/a&b?access_token=pw-S3CRET-3"; do
+    OUT=$("$DOPPEL" sync "$REPO" --api-url "$u" --db "$DB" 2>&1); RC=$?
+    check_eq "bad --api-url ${u:0:24}...: refused" 2 "$RC"
+    check_eq "bad --api-url ${u:0:24}...: the secret is not echoed ($OUT)" "" "$(echo "$OUT" | grep -o S3CRET-3)"
+done
+
+# ---- --timeline: marked_as_duplicate events with numbers no item can have ----------
+# (fuzz_gh_pages): no link from or to a number <= 0; the honest event still counts.
+DB=$T/h-timeline.db
+ctl timeline '{"number": 10, "events": [
+  {"event": "marked_as_duplicate", "duplicate": {"number": -5}, "canonical": {"number": 7}},
+  {"event": "marked_as_duplicate", "canonical": {"number": -3}},
+  {"event": "marked_as_duplicate", "duplicate": {"number": 0}, "canonical": {"number": 4}},
+  {"event": "marked_as_duplicate", "canonical": {"issue": {"number": -1}}}]}'
+"$DOPPEL" sync "$REPO" --api-url "$URL" --db "$DB" --timeline -q >/dev/null 2>&1
+check_eq "timeline: no link with a number <= 0" 0 "$(q "$DB" "select count(*) from links where repo_id=:repo
+    and source='timeline' and (cast(src_key as integer) <= 0 or cast(dst_key as integer) <= 0)")"
+check_eq "timeline: a duplicate number 0 is the item itself (10 -> 4)" 1 "$(q "$DB" "select count(*) from links
+    where repo_id=:repo and source='timeline' and src_key='10' and dst_key='4'")"
+check_eq "timeline: the honest event is kept (10 -> 7)" 1 "$(q "$DB" "select count(*) from links
+    where repo_id=:repo and source='timeline' and src_key='10' and dst_key='7'")"
+
 # ---- J: a token on the command line shows in `ps` ----------------------------------
 out=$("$DOPPEL" serve --db "$T/nonexistent.db" --port 0 --token tok-1234567890abcdef 2>&1)
 check_contains "serve --token warns that the command line is visible" "prefer DOPPEL_TOKEN" "$out"

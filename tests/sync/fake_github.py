@@ -31,7 +31,9 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
           reset_after          applied, then the connection is cut
           redirect             307 to "to" + the same path (another host)
   POST /_control/clear      drop pending faults and the hostile mode
-  POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?}
+  POST /_control/update     {"number": n, "title"?, "body"?, "state"?, "state_reason"?,
+                             "updated_at"?}   (updated_at: that date instead of the
+                             server's clock, which it leaves alone: a future-dated item)
   POST /_control/comment    {"number": n, "body": s, "user"?, "association"?}  (bumps the issue too)
   POST /_control/react      {"comment": id, "user": login, "content": "-1"}
   POST /_control/label      {"number": n, "name": s, "remove"?: true}   (a person edits labels)
@@ -39,6 +41,8 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
   POST /_control/create     {"title": s, "body"?: s}
   POST /_control/delete     {"number": n}    -> 410 Gone afterwards
   POST /_control/transfer   {"number": n}    -> 301 Moved afterwards
+  POST /_control/timeline   {"number": n, "events": [...]}   events appended to
+       issue n's timeline as given (a broken or hostile API's events)
   POST /_control/rate       {"remaining": n, "window": s}
   POST /_control/delay      {"seconds": s}   every API answer waits s
   POST /_control/reset_stats
@@ -118,6 +122,7 @@ class Data:
         self.lock = threading.RLock()
         self.issues = {}     # number -> dict (GitHub issue object)
         self.gone = {}       # number -> "deleted" | "transferred"
+        self.events = {}     # number -> extra timeline events (/_control/timeline)
         self.comments = {}   # id -> dict
         self.reactions = {}  # comment id -> [{"user": login, "content": "-1"}]
         self.perms = {}      # login -> repository permission
@@ -842,7 +847,7 @@ def timeline(data, o):
                    "canonical": {"number": n - 3, "title": data.issues.get(n - 3, {}).get("title", "")}})
         ev.append({"id": n * 100 + 3, "event": "closed", "actor": user("maint"), "created_at": o["updated_at"],
                    "state_reason": "duplicate"})
-    return ev
+    return ev + data.events.get(n, [])
 
 
 def dump(data):
@@ -910,7 +915,7 @@ def control(data, state, what, b):
                 o[k] = b[k]
         if b.get("state") == "closed":
             o["closed_at"] = iso(data.clock + 1)
-        o["updated_at"] = iso(data.tick())
+        o["updated_at"] = b["updated_at"] if "updated_at" in b else iso(data.tick())
         data.touched(n)
         return {"updated_at": o["updated_at"]}
     if what == "label":
@@ -933,6 +938,9 @@ def control(data, state, what, b):
         o["updated_at"] = iso(t)
         data.touched(n)
         return {"id": cid}
+    if what == "timeline":
+        data.events.setdefault(n, []).extend(b.get("events", []))
+        return {}
     if what in ("delete", "transfer"):
         data.gone[n] = "deleted" if what == "delete" else "transferred"
         del data.issues[n]

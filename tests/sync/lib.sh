@@ -11,13 +11,6 @@ printf '#!/bin/sh\nexit 1\n' >"$T/bin/gh"
 chmod +x "$T/bin/gh"
 export PATH="$T/bin:$PATH"
 
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
 # start_fake NAME ARGS... -- starts a server, sets URL
 start_fake() {
     local name=$1; shift

@@ -36,7 +36,7 @@ const state = {
   reasoning: false,
   cache: new Map(),      // cache key -> { data, stale } or { promise }
   undo: [],              // verdicts made here: { id, old }
-  gPending: 0,
+  gPending: false,       // `g` pressed: the next key is its second half
   indexSeq: 0,
   pairSeq: 0,
   routed: Promise.resolve(),   // settles when the latest route is on screen
@@ -614,6 +614,16 @@ function renderItem(pane, role, it) {
   markScrollable(pane);
 }
 
+// Whether href stays on this origin: a path with one leading '/'. Read as
+// the browser reads it -- leading spaces and control characters dropped,
+// tabs and newlines ignored, '\' taken for '/' -- so "//host", "/\host"
+// and " //host" are other sites. The server's link allowlist already drops
+// these; this is the second fence.
+function internalHref(href) {
+  const h = href.replace(/^[\u0000-\u0020]+/, '').replace(/[\t\n\r]/g, '').replace(/\\/g, '/');
+  return h.startsWith('/') && !h.startsWith('//');
+}
+
 // A div.md holding server-rendered HTML (cmark-gfm safe-mode output).
 function renderedHtml(html) {
   const div = el('div', 'md');
@@ -626,7 +636,7 @@ function renderedHtml(html) {
   for (const a of div.querySelectorAll('a[href]')) {
     const href = a.getAttribute('href');
     if (!href) { a.removeAttribute('href'); continue; }
-    if (href.startsWith('/')) continue;
+    if (internalHref(href)) continue;
     a.target = '_blank';
     a.rel = 'noreferrer noopener nofollow';
   }
@@ -913,6 +923,7 @@ const INDEX_KEYS = {
   Enter: openSelected, '/': () => $('#filters [name="text"]').focus(),
 };
 const SCROLL_KEYS = new Set([' ', 'PageDown', 'PageUp', 'Home', 'End']);
+const MODIFIERS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'AltGraph', 'CapsLock']);
 
 // The view's action for key k (shift: whether Shift is down), or null.
 function keyAction(k, shift) {
@@ -950,6 +961,11 @@ function onTabKey(ev) {
 function onKey(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const k = ev.key;
+  if (MODIFIERS.has(k)) return;
+  // Whatever key follows `g` completes or cancels it; no timer, so a slow
+  // machine (or a stale timer of an earlier `g`) cannot drop `g i`.
+  const g = state.gPending;
+  state.gPending = false;
   if (typing(ev.target)) {
     if (k === 'Escape') { ev.preventDefault(); escapeFilter(ev.target); }
     return;
@@ -965,11 +981,8 @@ function onKey(ev) {
     return;
   }
   if (ev.target.getAttribute && ev.target.getAttribute('role') === 'tab' && onTabKey(ev)) return;
-  if (state.gPending) {
-    state.gPending = 0;
-    if (k === 'i') { ev.preventDefault(); enqueue(() => go(indexUrl())); return; }
-  }
-  if (k === 'g') { state.gPending = Date.now(); setTimeout(() => { state.gPending = 0; }, 1500); return; }
+  if (g && k === 'i') { ev.preventDefault(); enqueue(() => go(indexUrl())); return; }
+  if (k === 'g') { state.gPending = true; return; }
   if (k === '?') { ev.preventDefault(); openHelp(); return; }
   if (ownKey(ev.target, k)) return;
   if (!keyAction(k, ev.shiftKey)) return;
@@ -1003,7 +1016,7 @@ function onClick(ev) {
   const link = ev.target.closest('a[href]');
   if (link) {
     const href = link.getAttribute('href');
-    if (href.startsWith('/') && !href.startsWith('//') && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey && ev.button === 0) {
+    if (internalHref(href) && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey && ev.button === 0) {
       ev.preventDefault();
       go(href);
     }

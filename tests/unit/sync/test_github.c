@@ -48,6 +48,41 @@ static void test_redact(void **state)
     free(r);
 }
 
+/* The shapes the fuzz target found (fuzz/seeds/gh_headers/redact_gaps):
+ * URL parsers take the userinfo up to the LAST '@' of the authority, the
+ * scheme only at the start, and the query from the first '?'. */
+static void test_redact_shapes(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; } cases[] = {
+        {"https://user@x:SECRET@api.example.com/repos/o/r", "https://api.example.com/repos/o/r"},
+        {"http://u@x:SECRET@127.0.0.1:1/api", "http://127.0.0.1:1/api"},
+        {"ghe.example.com/api?access_token=SECRET&next=http://x",
+         "ghe.example.com/api?access_token=REDACTED&next=http://x"},
+        {"https://ghe.example.com/a&b?access_token=SECRET", "https://ghe.example.com/a&b?access_token=REDACTED"},
+        {"https://h/a?x=1&token=SECRET#client_secret=SECRET", "https://h/a?x=1&token=REDACTED#client_secret=REDACTED"},
+        {"https://h/cb#access_token=SECRET&token_type=bearer", "https://h/cb#access_token=REDACTED&token_type=bearer"},
+        {"https://h/a?access%5Ftoken=SECRET&TOKEN=SECRET", "https://h/a?access%5Ftoken=REDACTED&TOKEN=REDACTED"},
+        {"user:SECRET@h/x", "h/x"},
+        /* slashes and backslashes as lenient parsers take them (browsers: any
+         * number for http(s), even none; curl: one to three) */
+        {"https:/u:SECRET@h/x", "https:/h/x"},
+        {"HTTPS:///u:SECRET@h/x", "HTTPS:///h/x"},
+        {"https:\\\\u:SECRET@h/x", "https:\\\\h/x"},
+        {"https:u:SECRET@h/x", "https:h/x"},
+        {"x@https://u:SECRET@h/", "https://h/"},   /* a cut that makes a scheme appear */
+        {"https://h/p@q?a=b@c", "https://h/p@q?a=b@c"},   /* '@' after the authority is not userinfo */
+        {"https://h/x?tokens=1&token", "https://h/x?tokens=1&token"},
+        {"", ""},
+        {"?", "?"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *r = gh_redact_url(cases[i].in);
+        assert_string_equal(r, cases[i].want);
+        free(r);
+    }
+}
+
 static void test_redact_text(void **state)
 {
     (void)state;
@@ -287,6 +322,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_find),    cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_redact_shapes),
         cmocka_unit_test(test_redact_text),  cmocka_unit_test(test_check_api_url),
         cmocka_unit_test(test_same_origin),  cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_classify),     cmocka_unit_test(test_rate_wait),
