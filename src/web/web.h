@@ -23,8 +23,11 @@
  *
  * Threads: the markdown and API functions are reentrant; each server worker
  * thread opens its own read-only store handle (SQLite WAL: readers beside a
- * writer) on first use for GETs; POSTs share one read-write handle, one at a
- * time. web_stop closes them all after the workers have finished.
+ * writer) on first use for GETs; POSTs and DELETEs share one read-write
+ * handle, one at a time. An apply from the page runs on a thread of its own
+ * with its own read-write handle (apply.h); /api/similar's corpora are
+ * shared by the workers (similar.h). web_stop stops a run in flight and
+ * closes everything after the workers have finished.
  */
 #ifndef DP_WEB_H
 #define DP_WEB_H

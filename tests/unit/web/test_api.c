@@ -46,6 +46,16 @@ static json_t *call(fx *f, const char *method, const char *path, const web_param
     return j;
 }
 
+/* POSTs each of the n bodies to path: every one must be a 400. */
+static void all_refused(fx *f, const char *path, const char *const *bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int st;
+        json_decref(call(f, "POST", path, NULL, 0, bodies[i], &st));
+        if (st != 400) fail_msg("%s, body [%s]: status %d", path, bodies[i], st);
+    }
+}
+
 static void test_list(void **state)
 {
     fx *f = *state;
@@ -133,11 +143,7 @@ static void test_verdicts(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
     json_decref(j);
     const char *bad[] = {"", "{", "[]", "{\"verdict\":\"x\"}", "{\"verdict\":true}", "{\"v\":null}"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, bad[i], &st);
-        if (st != 400) fail_msg("body [%s]: status %d", bad[i], st);
-        json_decref(j);
-    }
+    all_refused(f, "/api/pairs/2/verdict", bad, sizeof bad / sizeof bad[0]);
     j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":null}", &st);
     assert_int_equal(st, 200);
     json_decref(j);
@@ -302,11 +308,7 @@ static void test_queue(void **state)
     assert_false(pair_queued(f, "/api/pairs/1"));
     /* bad requests */
     const char *bad[] = {"[]", "{", "\"x\""};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        j = call(f, "POST", "/api/pairs/1/queue", NULL, 0, bad[i], &st);
-        if (st != 400) fail_msg("body [%s]: status %d", bad[i], st);
-        json_decref(j);
-    }
+    all_refused(f, "/api/pairs/1/queue", bad, sizeof bad / sizeof bad[0]);
     j = call(f, "POST", "/api/pairs/99/queue", NULL, 0, "{}", &st);
     assert_int_equal(st, 404);
     json_decref(j);

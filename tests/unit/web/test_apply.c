@@ -116,6 +116,31 @@ static web_applier *writer(fx *f, const char *api_url, unsigned max_s, gh_config
     return web_applier_new(&c);
 }
 
+/* Confirms the current plan (202): the run starts. Returns the confirm
+ * body, owned. */
+static char *start_run(fx *f, web_applier *a)
+{
+    int st;
+    json_t *plan = get_plan(f, a, &st);
+    char *body = confirm_body(plan);
+    json_decref(plan);
+    json_decref(post(a, body, &st));
+    assert_int_equal(st, 202);
+    assert_true(web_apply_running(a));
+    return body;
+}
+
+static size_t queued(fx *f)
+{
+    strvec q = {0}, c = {0};
+    dp_err err;
+    assert_int_equal(store_queue_list(f->rw, 1, &q, &c, &err), DP_OK);
+    size_t n = q.n;
+    sv_free(&q);
+    sv_free(&c);
+    return n;
+}
+
 static void test_plan_read_only(void **state)
 {
     fx *f = *state;
@@ -220,12 +245,7 @@ static void test_stale_and_bad(void **state)
     assert_null(strstr(all, SECRET));
     free(all);
     json_decref(run);
-    /* nothing was done: the pair is still queued */
-    strvec q = {0}, c = {0};
-    assert_int_equal(store_queue_list(f->rw, 1, &q, &c, &err), DP_OK);
-    assert_int_equal(q.n, 1);
-    sv_free(&q);
-    sv_free(&c);
+    assert_int_equal(queued(f), 1);   /* nothing was done: still queued */
     free(body);
     json_decref(plan);
     web_applier_free(a);
@@ -238,25 +258,16 @@ static void test_deadline(void **state)
     fx *f = *state;
     gh_config gh;
     web_applier *a = writer(f, f->hang_url, 1, &gh);
+    char *body = start_run(f, a);
     int st;
-    json_t *plan = get_plan(f, a, &st);
-    char *body = confirm_body(plan);
-    json_decref(post(a, body, &st));
-    assert_int_equal(st, 202);
     json_decref(post(a, body, &st));   /* one run at a time */
     assert_int_equal(st, 409);
     json_t *run = run_end(a);
     assert_string_equal(json_string_value(json_object_get(run, "state")), "stopped");
     assert_non_null(strstr(json_string_value(json_object_get(run, "error")), "stopped after 1 s"));
     json_decref(run);
-    strvec q = {0}, c = {0};
-    dp_err err;
-    assert_int_equal(store_queue_list(f->rw, 1, &q, &c, &err), DP_OK);
-    assert_int_equal(q.n, 1);
-    sv_free(&q);
-    sv_free(&c);
+    assert_int_equal(queued(f), 1);
     free(body);
-    json_decref(plan);
     web_applier_free(a);
 }
 
@@ -266,15 +277,8 @@ static void test_free_while_running(void **state)
     fx *f = *state;
     gh_config gh;
     web_applier *a = writer(f, f->hang_url, 0, &gh);
-    int st;
-    json_t *plan = get_plan(f, a, &st);
-    char *body = confirm_body(plan);
-    json_decref(post(a, body, &st));
-    assert_int_equal(st, 202);
-    assert_true(web_apply_running(a));
+    free(start_run(f, a));
     web_applier_free(a);   /* returns once the run has stopped (else this test hangs) */
-    free(body);
-    json_decref(plan);
 }
 
 int main(void)

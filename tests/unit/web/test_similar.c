@@ -137,12 +137,20 @@ static void test_checks(void **state)
     int64_t other;
     assert_int_equal(store_repo_get(rw, "o/other", 1, "github", NULL, &other, &err), DP_OK);
     webfix_item(rw, other, "5", "Elsewhere", "x", "open");
+    int64_t empty;
+    assert_int_equal(store_repo_get(rw, "o/empty", 1, "github", NULL, &empty, &err), DP_OK);
     store_close(rw);
     web_param t = {"title", "ok"};
     json_t *j = ask(f, NULL, &t, 1, &st);
     assert_int_equal(st, 400);
     assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "o/other"));
     assert_null(strstr(json_string_value(json_object_get(j, "error")), f->path));   /* no server path */
+    json_decref(j);
+    /* a repository without items: no candidates, no error */
+    web_param e[] = {{"title", "ok"}, {"repo", "o/empty"}};
+    j = ask(f, NULL, e, 2, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "candidates")), 0);
     json_decref(j);
 }
 
