@@ -12,8 +12,6 @@
 #include "../explain/analyze.h"
 #include "../explain/report.h"
 
-#define NEW_KEY "this issue"   /* reads well in the reasoning sentences */
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -128,7 +126,7 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
     explain_ref(q->key, qr, sizeof qr);
     sb_printf(&sb, "%s  ", qr);
     explain_trunc(&sb, q->title, 70);
-    if (strcmp(q->key, NEW_KEY)) {
+    if (strcmp(q->key, ANALYZE_NEW_KEY)) {
         sb_adds(&sb, "  (");
         explain_state_words(&sb, q);
         sb_adds(&sb, ")");
@@ -163,16 +161,7 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
 
 static void print_json(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv)
 {
-    const item *q = index_item(co->ix, qdoc);
-    json_t *o = json_object();
-    json_object_set_new(o, "query", explain_item_json(q));
-    json_t *a = json_array();
-    for (size_t i = 0; i < pv->n; i++) {
-        const item *c = index_item(co->ix, (uint32_t)index_find(co->ix, pv->v[i].cand_key));
-        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, c));
-    }
-    json_object_set_new(o, "candidates", a);
-    json_object_set_new(o, "model", json_string(co->model_desc));
+    json_t *o = analyze_similar_json(co, index_item(co->ix, qdoc), pv);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     printf("%s\n", s ? s : "{}");
     free(s);
@@ -193,17 +182,6 @@ static void print_markdown(const analyze_corpus *co, const pair_vec *pv)
     sb_free(&sb);
 }
 
-static void new_item(const sim_args *a, char *body, item *it)
-{
-    item_init(it);
-    it->key = xstrdup(NEW_KEY);
-    it->title = xstrdup(a->title);
-    it->body = xstrdup(body ? body : "");
-    it->state = xstrdup("open");
-    it->created_at = it->updated_at = (int64_t)time(NULL);
-    for (size_t i = 0; i < a->labels.n; i++) sv_push(&it->labels, a->labels.v[i]);
-}
-
 int cmd_similar(int argc, char **argv)
 {
     sim_args a = {0};
@@ -222,7 +200,7 @@ int cmd_similar(int argc, char **argv)
     analyze_corpus co;
     item extra;
     item_init(&extra);
-    if (a.title) new_item(&a, body, &extra);
+    if (a.title) analyze_new_item(a.title, body, &a.labels, (int64_t)time(NULL), &extra);
     rc = EXIT_FAIL;
     if (!st) goto out;
     if (store_repo_resolve(st, a.repo, &repo, &err) != DP_OK ||

@@ -243,6 +243,65 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
     free(hits);
 }
 
+/* ---- a new issue ------------------------------------------------------------ */
+
+void analyze_new_item(const char *title, const char *body, const strvec *labels, int64_t now, item *out)
+{
+    item_init(out);
+    out->key = xstrdup(ANALYZE_NEW_KEY);
+    out->title = xstrdup(title ? title : "");
+    out->body = xstrdup(body ? body : "");
+    out->state = xstrdup("open");
+    out->created_at = out->updated_at = now;
+    for (size_t i = 0; labels && i < labels->n; i++) sv_push(&out->labels, labels->v[i]);
+}
+
+void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out)
+{
+    if (!k) return;
+    /* The index's own tokenizer options; a tokenizer per call, because a
+     * stemmer is not thread-safe and creating one is cheap. */
+    index_params ip;
+    index_params_default(&ip);
+    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    match_query mq;
+    match_query_from_item(&co->mctx, tk, it, &mq);
+    match_hit *hits = xcalloc(k, sizeof *hits);
+    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    for (size_t i = 0; i < n; i++) {
+        const item *c = index_item(co->ix, hits[i].doc);
+        const char *rel, *conf;
+        match_decide(co->m, hits[i].prob, it->kind == c->kind, &rel, &conf);
+        pair *p = pair_vec_push(out);
+        memset(p, 0, sizeof *p);
+        p->repo_id = co->repo_id;
+        p->query_key = xstrdup(it->key);
+        p->cand_key = xstrdup(c->key);
+        p->rank = (int)i + 1;
+        p->score = hits[i].score;
+        p->prob = hits[i].prob;
+        p->relation = xstrdup(rel);
+        p->confidence = xstrdup(conf);
+    }
+    free(hits);
+    match_query_free(&mq);
+    text_tokenizer_free(tk);
+}
+
+json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const pair_vec *pv)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "query", explain_item_json(query));
+    json_t *a = json_array();
+    for (size_t i = 0; i < pv->n; i++) {
+        int64_t doc = index_find(co->ix, pv->v[i].cand_key);
+        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, doc >= 0 ? index_item(co->ix, (uint32_t)doc) : NULL));
+    }
+    json_object_set_new(o, "candidates", a);
+    json_object_set_new(o, "model", json_string(co->model_desc ? co->model_desc : ""));
+    return o;
+}
+
 /* ---- parallel ranking ---------------------------------------------------- */
 
 typedef struct qres {

@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include "../store/store.h"
 #include "explain.h"
+#include "report.h"
 
 /* Name of the index snapshot in the store's caches (store_cache_*). */
 #define ANALYZE_INDEX_CACHE "index"
@@ -88,6 +89,28 @@ void analyze_corpus_free(analyze_corpus *co);
  * `similar`: no keep filtering. */
 void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
                      pair_vec *out);
+
+/* ---- a new issue, not filed yet (`similar --title`, GET /api/similar) ---- */
+
+/* The key a new issue goes by: it reads well in the reasoning sentences. */
+#define ANALYZE_NEW_KEY "this issue"
+/* Fills out (item_init'ed here) as an open issue keyed ANALYZE_NEW_KEY with
+ * copies of title, body (NULL: "") and labels (may be NULL), created now. */
+void analyze_new_item(const char *title, const char *body, const strvec *labels, int64_t now, item *out);
+
+/* Ranks the best k candidates for `it`, an item that is NOT in co (the
+ * corpus stays as loaded: a server keeps one and ranks many new issues
+ * against it) and appends them to out as pairs query = it->key, with rank,
+ * score, probability, relation and confidence -- but no reasoning, value
+ * or comment, which are explained from indexed docs only (analyze_corpus_load
+ * with `extra` gives those, at the price of building the index again).
+ * Read-only on co: any number of threads may call it at once. */
+void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out);
+
+/* The JSON of `similar --json` and GET /api/similar: {"query": the item,
+ * "candidates": [pair + "candidate_item"], "model": description}. Every
+ * candidate must be a doc of co. New reference. */
+json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const pair_vec *pv);
 
 typedef struct analyze_opts {
     int all;            /* every item is a query; default only open issues */

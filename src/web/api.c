@@ -19,6 +19,7 @@
 #include <xxhash.h>
 
 #include "web.h"
+#include "web_int.h"
 
 void web_reply_free(web_reply *r)
 {
@@ -30,7 +31,7 @@ void web_reply_free(web_reply *r)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void api_set(web_reply *out, int status, json_t *obj)
+void web_reply_json(web_reply *out, int status, json_t *obj)
 {
     out->status = status;
     out->body = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -39,9 +40,9 @@ static void api_set(web_reply *out, int status, json_t *obj)
     json_decref(obj);
 }
 
-static void api_error(web_reply *out, int status, const char *msg)
+void web_reply_error(web_reply *out, int status, const char *msg)
 {
-    api_set(out, status, json_pack("{s:s}", "error", msg));
+    web_reply_json(out, status, json_pack("{s:s}", "error", msg));
 }
 
 /* A JSON text a reply is made of: owned, or borrowed from the render cache
@@ -70,7 +71,7 @@ static void api_set_with(web_reply *out, int status, json_t *obj, const char *co
     json_decref(obj);
     if (!head) {
         for (size_t i = 0; i < n; i++) api_text_free(&texts[i]);
-        api_error(out, 500, "encoding failed");
+        web_reply_error(out, 500, "encoding failed");
         return;
     }
     size_t hlen = strlen(head) - 1, total = hlen + 2;   /* without its '}'; then '}' and NUL */
@@ -115,7 +116,7 @@ static char *utf8_repaired(const char *s, size_t n, size_t *outlen)
 }
 
 /* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
-static json_t *jstr(const char *s)
+json_t *web_jstr(const char *s)
 {
     if (!s) return json_null();
     size_t n = strlen(s), fixed_len;
@@ -125,7 +126,7 @@ static json_t *jstr(const char *s)
     return j ? j : json_string("");
 }
 
-static json_t *jtime(int64_t t)
+json_t *web_jtime(int64_t t)
 {
     if (!t) return json_null();
     char buf[32];
@@ -133,7 +134,7 @@ static json_t *jtime(int64_t t)
     return json_string(buf);
 }
 
-static const char *prm(const web_param *p, size_t n, const char *name)
+const char *web_param_get(const web_param *p, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(p[i].name, name)) return p[i].value && *p[i].value ? p[i].value : NULL;
@@ -141,7 +142,7 @@ static const char *prm(const web_param *p, size_t n, const char *name)
 }
 
 /* Strict positive decimal id; 0 when s is not one. */
-static int64_t parse_id(const char *s)
+int64_t web_parse_id(const char *s)
 {
     if (!s || !isdigit((unsigned char)*s) || *s == '0') return 0;
     errno = 0;
@@ -185,35 +186,35 @@ static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
 {
     pair_filter_init(f);
     const char *v;
-    if ((v = prm(p, n, "relation")) && !one_of(v, REL)) return "relation";
+    if ((v = web_param_get(p, n, "relation")) && !one_of(v, REL)) return "relation";
     f->relation = v;
-    if ((v = prm(p, n, "confidence")) && !one_of(v, CONF)) return "confidence";
+    if ((v = web_param_get(p, n, "confidence")) && !one_of(v, CONF)) return "confidence";
     f->confidence = v;
-    if ((v = prm(p, n, "qstate")) && !one_of(v, STATES)) return "qstate";
+    if ((v = web_param_get(p, n, "qstate")) && !one_of(v, STATES)) return "qstate";
     f->query_state = v;
-    if ((v = prm(p, n, "cstate")) && !one_of(v, STATES)) return "cstate";
+    if ((v = web_param_get(p, n, "cstate")) && !one_of(v, STATES)) return "cstate";
     f->cand_state = v;
-    f->label = prm(p, n, "label");
-    f->text = prm(p, n, "text");
-    if ((v = prm(p, n, "reviewed"))) {
+    f->label = web_param_get(p, n, "label");
+    f->text = web_param_get(p, n, "text");
+    if ((v = web_param_get(p, n, "reviewed"))) {
         if (!one_of(v, BOOL01)) return "reviewed";
         f->reviewed = *v - '0';
     }
-    if ((v = prm(p, n, "known"))) {
+    if ((v = web_param_get(p, n, "known"))) {
         if (!one_of(v, BOOL01)) return "known";
         f->include_known = *v - '0';
     }
-    if ((v = prm(p, n, "sort")) && !one_of(v, SORTS)) return "sort";
+    if ((v = web_param_get(p, n, "sort")) && !one_of(v, SORTS)) return "sort";
     f->sort = v;
-    if ((v = prm(p, n, "repo")) && !(f->repo_id = parse_id(v))) return "repo";
+    if ((v = web_param_get(p, n, "repo")) && !(f->repo_id = web_parse_id(v))) return "repo";
     f->limit = 100;
-    if ((v = prm(p, n, "limit"))) {
-        int64_t l = parse_id(v);
+    if ((v = web_param_get(p, n, "limit"))) {
+        int64_t l = web_parse_id(v);
         if (l <= 0 || l > WEB_MAX_LIMIT) return "limit";
         f->limit = (size_t)l;
     }
-    if ((v = prm(p, n, "offset"))) {
-        int64_t o = strcmp(v, "0") ? parse_id(v) : 0;
+    if ((v = web_param_get(p, n, "offset"))) {
+        int64_t o = strcmp(v, "0") ? web_parse_id(v) : 0;
         if (o < 0 || (o == 0 && strcmp(v, "0"))) return "offset";
         f->offset = (size_t)o;
     }
@@ -255,8 +256,8 @@ static int repo_is_jira(const repo_info *r)
 
 static json_t *repo_json(const repo_info *r)
 {
-    return json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name", jstr(r->name), "kind",
-                     jstr(r->kind), "url", is_http_url(r->url) ? jstr(r->url) : json_null());
+    return json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name", web_jstr(r->name), "kind",
+                     web_jstr(r->kind), "url", is_http_url(r->url) ? web_jstr(r->url) : json_null());
 }
 
 /* "#4606" on GitHub, "HIVE-123" on Jira (or any key that is not a number). */
@@ -308,16 +309,16 @@ static const char *ctx_color(const api_ctx *c, const char *label)
 static json_t *strvec_json(const strvec *sv)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < sv->n; i++) json_array_append_new(a, jstr(sv->v[i]));
+    for (size_t i = 0; i < sv->n; i++) json_array_append_new(a, web_jstr(sv->v[i]));
     return a;
 }
 
 /* The fields both the index and the pair page show. `it` NULL: missing. */
-static json_t *item_summary(const repo_info *r, int64_t repo_id, const char *key, const item *it)
+json_t *web_item_summary(const repo_info *r, int64_t repo_id, const char *key, const item *it)
 {
     char *disp = display_key(r, key), *url = tracker_url(r, it, key);
-    json_t *j = json_pack("{s:I,s:o,s:o,s:o}", "repo", (json_int_t)repo_id, "key", jstr(key),
-                          "display", jstr(disp), "url", jstr(url));
+    json_t *j = json_pack("{s:I,s:o,s:o,s:o}", "repo", (json_int_t)repo_id, "key", web_jstr(key),
+                          "display", web_jstr(disp), "url", web_jstr(url));
     free(disp);
     free(url);
     if (!it) {
@@ -326,9 +327,9 @@ static json_t *item_summary(const repo_info *r, int64_t repo_id, const char *key
     }
     json_object_set_new(j, "number", json_integer(it->number));
     json_object_set_new(j, "kind", json_string(item_kind_name(it->kind)));
-    json_object_set_new(j, "title", jstr(it->title));
-    json_object_set_new(j, "state", jstr(it->state));
-    json_object_set_new(j, "state_reason", jstr(it->state_reason));
+    json_object_set_new(j, "title", web_jstr(it->title));
+    json_object_set_new(j, "state", web_jstr(it->state));
+    json_object_set_new(j, "state_reason", web_jstr(it->state_reason));
     if (it->deleted) json_object_set_new(j, "deleted", json_true());
     return j;
 }
@@ -477,25 +478,25 @@ static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, cons
     json_t *j = f->j, *labels = json_array();
     for (size_t i = 0; i < it->labels.n; i++) {
         const char *col = ctx_color(c, it->labels.v[i]);
-        json_array_append_new(labels, json_pack("{s:o,s:o}", "name", jstr(it->labels.v[i]), "color",
+        json_array_append_new(labels, json_pack("{s:o,s:o}", "name", web_jstr(it->labels.v[i]), "color",
                                                 col ? json_string(col) : json_null()));
     }
     json_object_set_new(j, "labels", labels);
-    json_object_set_new(j, "author", jstr(it->author));
-    json_object_set_new(j, "created_at", jtime(it->created_at));
-    json_object_set_new(j, "updated_at", jtime(it->updated_at));
-    json_object_set_new(j, "closed_at", jtime(it->closed_at));
+    json_object_set_new(j, "author", web_jstr(it->author));
+    json_object_set_new(j, "created_at", web_jtime(it->created_at));
+    json_object_set_new(j, "updated_at", web_jtime(it->updated_at));
+    json_object_set_new(j, "closed_at", web_jtime(it->closed_at));
     json_object_set_new(j, "comments", json_integer(it->ncomments));
     json_object_set_new(j, "reactions", json_integer(it->reactions));
-    json_object_set_new(j, "type", jstr(it->type));
-    json_object_set_new(j, "priority", jstr(it->priority));
+    json_object_set_new(j, "type", web_jstr(it->type));
+    json_object_set_new(j, "priority", web_jstr(it->priority));
     json_object_set_new(j, "components", strvec_json(&it->components));
     json_object_set_new(j, "versions", strvec_json(&it->versions));
     defer_render(f, r, repo_id, key, it->updated_at, j, it->body);
     json_t *list = json_array();
     for (size_t i = 0; i < ncomments; i++) {
         const comment *cm = &f->cv.v[i];
-        json_t *cj = json_pack("{s:o,s:o}", "author", jstr(cm->author), "created_at", jtime(cm->created_at));
+        json_t *cj = json_pack("{s:o,s:o}", "author", web_jstr(cm->author), "created_at", web_jtime(cm->created_at));
         json_array_append_new(list, cj);
         defer_render(f, r, repo_id, key, cm->updated_at, cj, cm->body);
     }
@@ -518,7 +519,7 @@ static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, api_text
     int rc = store_item_get(c->st, repo_id, key, &f.it, err);
     if (rc == DP_ERR) return DP_ERR;
     const repo_info *r = ctx_repo(c, repo_id);
-    f.j = item_summary(r, repo_id, key, rc == DP_OK ? &f.it : NULL);
+    f.j = web_item_summary(r, repo_id, key, rc == DP_OK ? &f.it : NULL);
     if (found) *found = rc == DP_OK;
     if (rc == DP_OK && full_item_build(c, r, repo_id, key, &f, err) != DP_OK) {
         full_item_free(&f);
@@ -557,7 +558,7 @@ static int item_brief(api_ctx *c, int64_t repo_id, const char *key, json_t **out
             free(mk);
             return DP_ERR;
         }
-        j = item_summary(ctx_repo(c, repo_id), repo_id, key, rc == DP_OK ? &it : NULL);
+        j = web_item_summary(ctx_repo(c, repo_id), repo_id, key, rc == DP_OK ? &it : NULL);
         item_free(&it);
         json_object_set_new(c->items, mk, j);
     }
@@ -572,10 +573,10 @@ static json_t *pair_core(const pair *p)
 {
     return json_pack("{s:I,s:I,s:o,s:o,s:i,s:f,s:f,s:o,s:o,s:f,s:b,s:o,s:o}", "id",
                      (json_int_t)p->id, "repo", (json_int_t)p->repo_id, "query_key",
-                     jstr(p->query_key), "cand_key", jstr(p->cand_key), "rank", p->rank, "score",
-                     p->score, "prob", p->prob, "relation", jstr(p->relation), "confidence",
-                     jstr(p->confidence), "value", p->value, "known", p->known != 0, "verdict",
-                     jstr(p->verdict), "verdict_at", jtime(p->verdict_at));
+                     web_jstr(p->query_key), "cand_key", web_jstr(p->cand_key), "rank", p->rank, "score",
+                     p->score, "prob", p->prob, "relation", web_jstr(p->relation), "confidence",
+                     web_jstr(p->confidence), "value", p->value, "known", p->known != 0, "verdict",
+                     web_jstr(p->verdict), "verdict_at", web_jtime(p->verdict_at));
 }
 
 static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out, dp_err *err)
@@ -585,7 +586,7 @@ static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out,
     if (bad) {
         char msg[64];
         snprintf(msg, sizeof msg, "bad value for parameter '%s'", bad);
-        api_error(out, 400, msg);
+        web_reply_error(out, 400, msg);
         return DP_OK;
     }
     pair_vec pv = {0};
@@ -606,7 +607,7 @@ static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out,
         json_decref(arr);
         return DP_ERR;
     }
-    api_set(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "reviewed",
+    web_reply_json(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "reviewed",
                                 (json_int_t)reviewed, "offset", (json_int_t)f.offset, "limit",
                                 (json_int_t)f.limit, "pairs", arr));
     return DP_OK;
@@ -617,7 +618,20 @@ static int load_pair(api_ctx *c, int64_t id, pair *p, web_reply *out, dp_err *er
 {
     memset(p, 0, sizeof *p);
     int rc = id ? store_pair_get(c->st, id, p, err) : DP_NOTFOUND;
-    if (rc == DP_NOTFOUND) api_error(out, 404, "no such pair");
+    if (rc == DP_NOTFOUND) web_reply_error(out, 404, "no such pair");
+    return rc;
+}
+
+/* Whether pair p waits in the apply queue. */
+static int pair_queued(api_ctx *c, const pair *p, int *queued, dp_err *err)
+{
+    strvec q = {0}, k = {0};
+    *queued = 0;
+    int rc = store_queue_list(c->st, p->repo_id, &q, &k, err);
+    for (size_t i = 0; rc == DP_OK && i < q.n && !*queued; i++)
+        *queued = !strcmp(q.v[i], p->query_key) && !strcmp(k.v[i], p->cand_key);
+    sv_free(&q);
+    sv_free(&k);
     return rc;
 }
 
@@ -627,7 +641,7 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
     pair_filter f;
     const char *bad = api_filter(pr, np, &f);
     if (bad) {
-        api_error(out, 400, "bad filter parameter");
+        web_reply_error(out, 400, "bad filter parameter");
         return DP_OK;
     }
     f.offset = f.limit = 0;
@@ -644,12 +658,20 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
         pair_free(&p);
         return DP_ERR;
     }
+    int queued = 0;
+    if (pair_queued(c, &p, &queued, err) != DP_OK) {
+        api_text_free(&texts[0]);
+        api_text_free(&texts[1]);
+        pair_free(&p);
+        return DP_ERR;
+    }
     json_t *pj = pair_core(&p);
-    json_object_set_new(pj, "reasoning", jstr(p.reasoning));
-    json_object_set_new(pj, "value_detail", jstr(p.value_detail));
-    json_object_set_new(pj, "suggested_comment", jstr(p.suggested_comment));
-    json_object_set_new(pj, "comment_on", jstr(p.comment_on));
-    json_object_set_new(pj, "canonical", jstr(p.canonical));
+    json_object_set_new(pj, "queued", json_boolean(queued));
+    json_object_set_new(pj, "reasoning", web_jstr(p.reasoning));
+    json_object_set_new(pj, "value_detail", web_jstr(p.value_detail));
+    json_object_set_new(pj, "suggested_comment", web_jstr(p.suggested_comment));
+    json_object_set_new(pj, "comment_on", web_jstr(p.comment_on));
+    json_object_set_new(pj, "canonical", web_jstr(p.canonical));
     const repo_info *r = ctx_repo(c, p.repo_id);
     json_t *res = json_pack("{s:o,s:o,s:o}", "pair", pj, "prev", prev ? json_integer(prev) : json_null(), "next",
                             next ? json_integer(next) : json_null());
@@ -668,7 +690,7 @@ static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web
     json_t *doc = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *v = doc && json_is_object(doc) ? json_object_get(doc, "verdict") : NULL;
     if (!v || !(json_is_null(v) || (json_is_string(v) && one_of(json_string_value(v), VERDICTS)))) {
-        api_error(out, 400,
+        web_reply_error(out, 400,
                   !doc ? "malformed JSON" : "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
         json_decref(doc);
         return DP_OK;
@@ -677,18 +699,55 @@ static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web
     pair p;
     int rc = load_pair(c, id, &p, out, err);
     if (rc == DP_OK) rc = store_verdict_set(c->st, p.repo_id, p.query_key, p.cand_key, verdict, err);
+    /* Without a verdict there is nothing to carry out: it leaves the queue. */
+    if (rc == DP_OK && !verdict) rc = store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
     if (rc == DP_OK)
-        api_set(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", jstr(verdict)));
+        web_reply_json(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", web_jstr(verdict)));
     pair_free(&p);
     json_decref(doc);
     return rc == DP_ERR ? DP_ERR : DP_OK;
 }
 
+/* POST (add) or DELETE (remove) /api/pairs/ID/queue: the pair's verdict
+ * waits for the Apply view. Only a pair with a verdict, of a GitHub
+ * repository, can be queued. A body, when there is one, is a JSON object
+ * (its members are ignored). */
+static int api_queue(api_ctx *c, int64_t id, int add, const char *body, size_t len, web_reply *out, dp_err *err)
+{
+    if (len) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        int ok = json_is_object(doc);
+        json_decref(doc);
+        if (!ok) {
+            web_reply_error(out, 400, "expected a JSON object (or no body)");
+            return DP_OK;
+        }
+    }
+    pair p;
+    int rc = load_pair(c, id, &p, out, err);
+    if (rc != DP_OK) return rc == DP_NOTFOUND ? DP_OK : DP_ERR;
+    const repo_info *r = ctx_repo(c, p.repo_id);
+    if (add && !p.verdict) {
+        web_reply_error(out, 409, "this pair has no verdict yet (d, e or x): the queue carries verdicts out");
+    } else if (add && !(r && r->kind && !strcmp(r->kind, "github"))) {
+        web_reply_error(out, 409, "only pairs of a GitHub repository can be applied");
+    } else {
+        rc = add ? store_queue_add(c->st, p.repo_id, p.query_key, p.cand_key, err)
+                 : store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
+        if (rc == DP_OK)
+            web_reply_json(out, 200, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)id, "queued", add, "verdict",
+                                               web_jstr(p.verdict)));
+    }
+    pair_free(&p);
+    return rc == DP_ERR ? DP_ERR : DP_OK;
+}
+
 static int api_item(api_ctx *c, const char *repo, const char *key, web_reply *out, dp_err *err)
 {
-    int64_t rid = parse_id(repo);
+    int64_t rid = web_parse_id(repo);
     if (!rid || !ctx_repo(c, rid) || !*key) {
-        api_error(out, 404, "no such item");
+        web_reply_error(out, 404, "no such item");
         return DP_OK;
     }
     api_text text;
@@ -696,7 +755,7 @@ static int api_item(api_ctx *c, const char *repo, const char *key, web_reply *ou
     if (item_full_text(c, rid, key, &text, &found, err) != DP_OK) return DP_ERR;
     if (!found) {
         api_text_free(&text);
-        api_error(out, 404, "no such item");
+        web_reply_error(out, 404, "no such item");
         return DP_OK;
     }
     static const char *const names[1] = {"item"};
@@ -708,8 +767,14 @@ static int api_meta(api_ctx *c, web_reply *out, dp_err *err)
 {
     json_t *repos = json_array(), *labels = json_array();
     for (size_t i = 0; i < c->nrepos; i++) {
-        json_array_append_new(repos, repo_json(&c->repos[i]));
-        if (ctx_colors(c, c->repos[i].id, err) != DP_OK) {
+        json_t *rj = repo_json(&c->repos[i]);
+        json_array_append_new(repos, rj);
+        strvec q = {0}, k = {0};
+        int qrc = store_queue_list(c->st, c->repos[i].id, &q, &k, err);
+        json_object_set_new(rj, "queued", json_integer((json_int_t)q.n));
+        sv_free(&q);
+        sv_free(&k);
+        if (qrc != DP_OK || ctx_colors(c, c->repos[i].id, err) != DP_OK) {
             json_decref(repos);
             json_decref(labels);
             return DP_ERR;
@@ -717,11 +782,11 @@ static int api_meta(api_ctx *c, web_reply *out, dp_err *err)
         for (size_t k = 0; k < c->lnames.n; k++) {
             const char *col = k < c->lcolors.n && is_hex_color(c->lcolors.v[k]) ? c->lcolors.v[k] : NULL;
             json_array_append_new(labels, json_pack("{s:I,s:o,s:o}", "repo", (json_int_t)c->repos[i].id,
-                                                    "name", jstr(c->lnames.v[k]), "color",
+                                                    "name", web_jstr(c->lnames.v[k]), "color",
                                                     col ? json_string(col) : json_null()));
         }
     }
-    api_set(out, 200, json_pack("{s:o,s:o}", "repos", repos, "labels", labels));
+    web_reply_json(out, 200, json_pack("{s:o,s:o}", "repos", repos, "labels", labels));
     return DP_OK;
 }
 
@@ -729,7 +794,7 @@ static int api_meta(api_ctx *c, web_reply *out, dp_err *err)
 
 static void method_not_allowed(web_reply *out, const char *allow)
 {
-    api_error(out, 405, "method not allowed");
+    web_reply_error(out, 405, "method not allowed");
     out->allow = allow;
 }
 
@@ -739,10 +804,10 @@ int web_api_handle(store *st, const char *method, const char *path, const web_pa
     memset(out, 0, sizeof *out);
     api_ctx c = {.st = st, .items = json_object()};
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-    int post = !strcmp(method, "POST");
+    int post = !strcmp(method, "POST"), del = !strcmp(method, "DELETE");
     int rc = DP_OK;
     if (strncmp(path, "/api/", 5)) {
-        api_error(out, 404, "no such endpoint");
+        web_reply_error(out, 404, "no such endpoint");
         goto done;
     }
     /* A GET reads in one snapshot: its counts, page and items agree with
@@ -771,37 +836,41 @@ int web_api_handle(store *st, const char *method, const char *path, const web_pa
         if (n >= sizeof id_buf) n = 0;   /* too long to be an id: parse_id fails */
         memcpy(id_buf, p, n);
         id_buf[n] = 0;
-        int64_t id = parse_id(id_buf);
+        int64_t id = web_parse_id(id_buf);
         if (!slash) {
             if (!get) method_not_allowed(out, "GET, HEAD");
-            else if (!id) api_error(out, 404, "no such pair");
+            else if (!id) web_reply_error(out, 404, "no such pair");
             else rc = api_pair(&c, id, params, nparams, out, err);
         } else if (!strcmp(slash, "/verdict")) {
             if (!post) method_not_allowed(out, "POST");
-            else if (!id) api_error(out, 404, "no such pair");
+            else if (!id) web_reply_error(out, 404, "no such pair");
             else rc = api_verdict(&c, id, body, len, out, err);
+        } else if (!strcmp(slash, "/queue")) {
+            if (!post && !del) method_not_allowed(out, "POST, DELETE");
+            else if (!id) web_reply_error(out, 404, "no such pair");
+            else rc = api_queue(&c, id, post, body, len, out, err);
         } else {
-            api_error(out, 404, "no such endpoint");
+            web_reply_error(out, 404, "no such endpoint");
         }
     } else if (!strncmp(p, "items/", 6) && (slash = strchr(p + 6, '/'))) {
         size_t n = (size_t)(slash - (p + 6));
         if (!get) {
             method_not_allowed(out, "GET, HEAD");
         } else if (n >= sizeof id_buf) {
-            api_error(out, 404, "no such item");
+            web_reply_error(out, 404, "no such item");
         } else {
             memcpy(id_buf, p + 6, n);
             id_buf[n] = 0;
             rc = api_item(&c, id_buf, slash + 1, out, err);
         }
     } else {
-        api_error(out, 404, "no such endpoint");
+        web_reply_error(out, 404, "no such endpoint");
     }
 done:
     if (get) store_read_end(st);
     if (rc == DP_ERR) {
         web_reply_free(out);
-        api_error(out, 500, "store error");
+        web_reply_error(out, 500, "store error");
     }
     ctx_free(&c);
     return rc;

@@ -303,25 +303,28 @@ int gate_addr_loopback(const struct sockaddr *sa)
     return 0;
 }
 
-/* The per-address key: an IPv4 address, or an IPv6 /64 (one host usually
- * owns a whole /64, so a finer key would give it millions of caps). */
+size_t gate_addr_key(const struct sockaddr *sa, unsigned char key[8])
+{
+    if (sa->sa_family == AF_INET) {
+        memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(key, a->s6_addr + 12, 4);
+            return 4;
+        }
+        memcpy(key, a->s6_addr, 8);
+        return 8;
+    }
+    return 0;
+}
+
 static void conn_key(gate_conn *c)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&c->sa;
-    c->keylen = 0;
-    if (sa->sa_family == AF_INET) {
-        memcpy(c->key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        c->keylen = 4;
-    } else if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a)) {
-            memcpy(c->key, a->s6_addr + 12, 4);
-            c->keylen = 4;
-        } else {
-            memcpy(c->key, a->s6_addr, 8);
-            c->keylen = 8;
-        }
-    }
+    c->keylen = gate_addr_key(sa, c->key);
     c->loopback = (unsigned char)gate_addr_loopback(sa);
 }
 

@@ -56,6 +56,11 @@ void gate_free(web_gate *g);
 
 /* 1 when sa is a loopback address (127/8, ::1, ::ffff:127.0.0.0/104). */
 int gate_addr_loopback(const struct sockaddr *sa);
+/* The key that stands for sa's client in per-client limits, written to key:
+ * an IPv4 address (an IPv4-mapped IPv6 one too), or an IPv6 /64 -- one host
+ * usually owns a whole /64, so a finer key would give it millions of
+ * places. Returns its length (4 or 8), 0 for another family. */
+size_t gate_addr_key(const struct sockaddr *sa, unsigned char key[8]);
 
 /* The request check the gate applies, exposed for tests: on the first n
  * bytes of a connection, returns 0 while more bytes are needed, 1 when a

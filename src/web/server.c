@@ -28,6 +28,7 @@
  * POSTs) share one read-write handle under a mutex. web_stop lets requests
  * in flight finish before closing them all. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -45,9 +46,13 @@
 #include <xxhash.h>
 #include <zlib.h>
 
+#include "../sync/github.h"
+#include "apply.h"
 #include "assets.h"
 #include "gate.h"
+#include "similar.h"
 #include "web.h"
+#include "web_int.h"
 
 #define WEB_MAX_PARAMS 32
 #define WEB_GZIP_MIN 1024             /* smaller API answers are sent as they are */
@@ -94,6 +99,9 @@ struct web_server {
     size_t nhandles, caphandles;
     struct web_file *files;   /* the embedded files, ready to serve */
     atomic_int inflight;      /* requests between first call and completion */
+    web_applier *applier;     /* the Apply view: plan, confirm, runs */
+    web_similar *similar;     /* /api/similar: kept corpora, rate limit */
+    char *cors;               /* the origin allowed to read /api/similar; NULL none */
     void (*log)(void *, const char *);
     void *log_ud;
 };
@@ -164,8 +172,12 @@ typedef struct web_out {
     const char *allow;          /* Allow, for 405 */
     const char *etag;
     const char *encoding;       /* Content-Encoding */
-    int vary;                   /* the body depends on Accept-Encoding */
+    const char *vary;           /* what else the body depends on: "Accept-Encoding", ... */
     const char *location, *cookie;
+    const char *retry_after;    /* 429 */
+    const char *cors_origin;    /* Access-Control-Allow-Origin (and friends); NULL none */
+    int cors_preflight;         /* the answer to a preflight: methods, headers, max-age */
+    char buf[24];               /* room for a header value made per response */
 } web_out;
 
 static enum MHD_Result send_out(struct MHD_Connection *c, const web_out *o)
@@ -176,10 +188,21 @@ static enum MHD_Result send_out(struct MHD_Connection *c, const web_out *o)
     for (size_t i = 0; i < NSECURITY; i++) MHD_add_response_header(r, SECURITY_HEADERS[i][0], SECURITY_HEADERS[i][1]);
     MHD_add_response_header(r, "Cache-Control", o->cache ? o->cache : "no-store");
     const char *const opt[][2] = {{"Content-Type", o->ctype}, {"Allow", o->allow}, {"ETag", o->etag},
-                                  {"Content-Encoding", o->encoding}, {"Vary", o->vary ? "Accept-Encoding" : NULL},
-                                  {"Location", o->location}, {"Set-Cookie", o->cookie}};
+                                  {"Content-Encoding", o->encoding}, {"Vary", o->vary},
+                                  {"Location", o->location}, {"Set-Cookie", o->cookie},
+                                  {"Retry-After", o->retry_after}};
     for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
         if (opt[i][1]) MHD_add_response_header(r, opt[i][0], opt[i][1]);
+    if (o->cors_origin) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", o->cors_origin);
+        if (o->cors_preflight) {
+            MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET");
+            MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization");
+            MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+        } else {
+            MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After");
+        }
+    }
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)o->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -304,7 +327,7 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const web_file *f)
 {
     int gz = f->gz.len && accepts_gzip(c);
     web_out o = {.status = 200, .ctype = f->a->mime, .data = f->a->data, .len = f->a->len, .persistent = 1,
-                 .cache = "no-cache", .etag = gz ? f->etag_gz : f->etag, .vary = f->gz.len > 0};
+                 .cache = "no-cache", .etag = gz ? f->etag_gz : f->etag, .vary = f->gz.len ? "Accept-Encoding" : NULL};
     if (etag_matches(c, o.etag)) {
         o.status = 304;
         o.ctype = NULL;
@@ -389,33 +412,131 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* CORS for /api/similar: the configured origin may read the answer when
+ * the request comes from there; with CORS on, every answer depends on
+ * Origin. Sets o's CORS fields. */
+static void cors_set(web_server *s, struct MHD_Connection *c, web_out *o)
+{
+    if (!s->cors) return;
+    const char *origin = header(c, "Origin");
+    o->vary = "Origin";
+    if (origin && !strcmp(origin, s->cors)) o->cors_origin = s->cors;
+}
+
+static int64_t now_ms(void)
+{
+    return (int64_t)(dp_now() * 1000.0);
+}
+
+/* GET /api/similar: the rate limit, then similar.c with this thread's
+ * read-only handle. Every answer, errors included, carries the CORS headers
+ * (a page on the allowed origin can read why it was refused). */
+static enum MHD_Result handle_similar(web_server *s, struct MHD_Connection *c, const char *url,
+                                      const params_acc *pa, web_reply *rep, web_out *o)
+{
+    cors_set(s, c, o);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    unsigned wait = 0;
+    if (ci && ci->client_addr && !web_similar_admit(s->similar, ci->client_addr, now_ms(), &wait)) {
+        snprintf(o->buf, sizeof o->buf, "%u", wait);
+        o->retry_after = o->buf;
+        char body[96];
+        snprintf(body, sizeof body, "{\"error\":\"too many requests: try again in %u s\"}", wait);
+        rep->status = 429;
+        rep->body = xstrdup(body);
+        rep->len = strlen(body);
+        return MHD_YES;
+    }
+    dp_err err = {{0}};
+    store *st = thread_store(s, &err);
+    if (!st || web_similar_handle(s->similar, st, pa->v, pa->n, rep, &err) != DP_OK) {
+        server_log(s, "GET %s: %s", url, err.msg);
+        if (!rep->body) web_reply_error(rep, 500, "store error");
+    }
+    return MHD_YES;
+}
+
+/* The routes with server state (apply.c); 0 when url is not one of them. */
+static int handle_apply(web_server *s, const char *url, const char *method, const params_acc *pa,
+                        const web_req *rq, web_reply *rep)
+{
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    dp_err err = {{0}};
+    int rc = DP_OK;
+    if (!strcmp(url, "/api/apply")) {
+        store *st = get ? thread_store(s, &err) : NULL;
+        if (get && !st) rc = DP_ERR;
+        else if (get) rc = web_apply_get(s->applier, st, pa->v, pa->n, rep, &err);
+        else if (!strcmp(method, "POST")) rc = web_apply_post(s->applier, rq->body.s, rq->body.len, rep, &err);
+        else {
+            web_reply_error(rep, 405, "method not allowed");
+            rep->allow = "GET, HEAD, POST";
+        }
+    } else if (!strcmp(url, "/api/apply/run")) {
+        if (get) web_apply_run_get(s->applier, rep);
+        else {
+            web_reply_error(rep, 405, "method not allowed");
+            rep->allow = "GET, HEAD";
+        }
+    } else {
+        return 0;
+    }
+    if (rc != DP_OK) {
+        server_log(s, "%s %s: %s", method, url, err.msg);
+        if (!rep->body) web_reply_error(rep, 500, "store error");
+    }
+    return 1;
+}
+
 static enum MHD_Result handle_api(web_server *s, struct MHD_Connection *c, const char *url,
                                   const char *method, web_req *rq)
 {
-    int post = !strcmp(method, "POST");
-    if (!authorized(s, c)) return send_json_error(c, 401, "missing or wrong token", NULL);
-    if (post && !same_site(c)) return send_json_error(c, 403, "cross-site request refused", NULL);
-    if (post && !json_ctype(c))
+    /* State changes: a verdict, the queue, an apply. */
+    int write = !strcmp(method, "POST") || !strcmp(method, "DELETE");
+    int similar = !strcmp(url, "/api/similar");
+    if (!authorized(s, c)) {
+        web_out o = {.status = 401, .ctype = "application/json; charset=utf-8",
+                     .data = "{\"error\":\"missing or wrong token\"}"};
+        o.len = strlen(o.data);
+        if (similar) cors_set(s, c, &o);
+        return send_out(c, &o);
+    }
+    if (write && !same_site(c)) return send_json_error(c, 403, "cross-site request refused", NULL);
+    if (write && !json_ctype(c))
         return send_json_error(c, 415, "expected Content-Type: application/json", NULL);
     if (rq->too_big) return send_json_error(c, 413, "request body too large", NULL);
     params_acc pa = {.n = 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &pa);
     if (pa.overflow) return send_json_error(c, 400, "too many parameters", NULL);
-    dp_err err = {{0}};
-    store *st = post ? s->writer : thread_store(s, &err);
-    if (!st) {
-        server_log(s, "%s %s: %s", method, url, err.msg);
-        return send_json_error(c, 500, "store unavailable", NULL);
+    web_reply rep = {0};
+    web_out o = {.ctype = "application/json; charset=utf-8"};
+    if (similar) {
+        if (write) {
+            web_reply_error(&rep, 405, "method not allowed");
+            rep.allow = "GET, HEAD";
+        } else {
+            handle_similar(s, c, url, &pa, &rep, &o);
+        }
+    } else if (!handle_apply(s, url, method, &pa, rq, &rep)) {
+        dp_err err = {{0}};
+        store *st = write ? s->writer : thread_store(s, &err);
+        if (!st) {
+            server_log(s, "%s %s: %s", method, url, err.msg);
+            return send_json_error(c, 500, "store unavailable", NULL);
+        }
+        if (write) pthread_mutex_lock(&s->wmu);
+        int rc = web_api_handle(st, method, url, pa.v, pa.n, rq->body.s, rq->body.len, &rep, &err);
+        if (write) pthread_mutex_unlock(&s->wmu);
+        if (rc != DP_OK) server_log(s, "%s %s: %s", method, url, err.msg);
     }
-    web_reply rep;
-    if (post) pthread_mutex_lock(&s->wmu);
-    int rc = web_api_handle(st, method, url, pa.v, pa.n, rq->body.s, rq->body.len, &rep, &err);
-    if (post) pthread_mutex_unlock(&s->wmu);
-    if (rc != DP_OK) server_log(s, "%s %s: %s", method, url, err.msg);
-    web_out o = {.status = rep.status, .ctype = "application/json; charset=utf-8", .data = rep.body,
-                 .len = rep.len, .allow = rep.allow, .vary = rep.len >= WEB_GZIP_MIN};
+    o.status = rep.status;
+    o.data = rep.body;
+    o.len = rep.len;
+    o.allow = rep.allow;
+    int big = rep.len >= WEB_GZIP_MIN;
+    if (big) o.vary = o.vary ? "Accept-Encoding, Origin" : "Accept-Encoding";
     sbuf gz = {0};
-    if (o.vary && accepts_gzip(c) && gzip_encode(rep.body, rep.len, WEB_GZIP_LEVEL, &gz)) {
+    if (big && accepts_gzip(c) && gzip_encode(rep.body, rep.len, WEB_GZIP_LEVEL, &gz)) {
         o.data = gz.s;
         o.len = gz.len;
         o.encoding = "gzip";
@@ -426,10 +547,40 @@ static enum MHD_Result handle_api(web_server *s, struct MHD_Connection *c, const
     return ret;
 }
 
+/* The methods a path of the API takes (the Allow of a 405). */
+static const char *api_allow(const char *url)
+{
+    size_t n = strlen(url);
+    if (n > 8 && !strcmp(url + n - 8, "/verdict")) return "POST";
+    if (n > 6 && !strcmp(url + n - 6, "/queue")) return "POST, DELETE";
+    if (!strcmp(url, "/api/apply")) return "GET, HEAD, POST";
+    return "GET, HEAD";
+}
+
+/* OPTIONS: only the CORS preflight of /api/similar, when CORS is on and
+ * the origin is the allowed one. No token is asked: a preflight carries
+ * none, and it reveals nothing. */
+static enum MHD_Result handle_preflight(web_server *s, struct MHD_Connection *c, const char *url)
+{
+    if (strcmp(url, "/api/similar") || !s->cors)
+        return send_json_error(c, 405, "method not allowed", api_allow(url));
+    const char *m = header(c, "Access-Control-Request-Method");
+    web_out o = {.status = 204, .data = "", .cors_preflight = 1};
+    cors_set(s, c, &o);
+    if (!o.cors_origin || (m && strcmp(m, "GET") && strcmp(m, "HEAD"))) {
+        o.status = 403;
+        o.ctype = "application/json; charset=utf-8";
+        o.data = "{\"error\":\"cross-origin request refused\"}";
+        o.len = strlen(o.data);
+        o.cors_origin = NULL;
+    }
+    return send_out(c, &o);
+}
+
 /* Paths the page routes itself; all get index.html so deep links work. */
 static int page_route(const char *url)
 {
-    if (!strcmp(url, "/")) return 1;
+    if (!strcmp(url, "/") || !strcmp(url, "/apply")) return 1;
     if (!strncmp(url, "/pair/", 6)) {
         const char *p = url + 6;
         if (!*p) return 0;
@@ -489,9 +640,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!host_ok(s, c)) return send_text(c, 403, "unexpected Host header\n", NULL);
     if (api) {
-        int verdict_path = strlen(url) > 8 && !strcmp(url + strlen(url) - 8, "/verdict");
-        if (!get && strcmp(method, "POST"))
-            return send_json_error(c, 405, "method not allowed", verdict_path ? "POST" : "GET, HEAD");
+        if (!strcmp(method, "OPTIONS")) return handle_preflight(s, c, url);
+        /* DELETE only takes a pair out of the queue; elsewhere it is a
+         * wrong method, whatever its headers. */
+        int del_ok = !strcmp(method, "DELETE") && strstr(api_allow(url), "DELETE");
+        if (!get && strcmp(method, "POST") && !del_ok)
+            return send_json_error(c, 405, "method not allowed", api_allow(url));
         return handle_api(s, c, url, method, rq);
     }
     if (!get) return send_text(c, 405, "method not allowed\n", "GET, HEAD");
@@ -525,6 +679,16 @@ int web_is_loopback(const char *host)
     return all;
 }
 
+/* An origin as browsers send it: http(s)://host[:port], nothing after. */
+static int origin_valid(const char *o)
+{
+    const char *h = !strncmp(o, "https://", 8) ? o + 8 : !strncmp(o, "http://", 7) ? o + 7 : NULL;
+    if (!h || !*h || strlen(o) > 255) return 0;
+    for (; *h; h++)
+        if (!(isalnum((unsigned char)*h) || strchr("-.:[]", *h))) return 0;
+    return 1;
+}
+
 /* Tokens go into a cookie and a header: keep them to URL-safe characters. */
 static int token_valid(const char *t)
 {
@@ -544,6 +708,9 @@ static void close_handle(void *p)
 
 static void server_free(web_server *s)
 {
+    web_applier_free(s->applier);   /* stops a run in flight first */
+    web_similar_free(s->similar);
+    free(s->cors);
     gate_free(s->gate);
     for (size_t i = 0; i < s->nhandles; i++) store_close(s->handles[i]);
     free(s->handles);
@@ -635,6 +802,13 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
                             "(or DOPPEL_TOKEN)", bind);
     if (token && !token_valid(token))
         return dp_fail(err, "the token must be 8 to 256 characters of A-Z a-z 0-9 - . _ ~");
+    if (cfg->cors_origin && !origin_valid(cfg->cors_origin))
+        return dp_fail(err, "the CORS origin must be scheme://host[:port] (http or https, no path), not '%.100s'",
+                       cfg->cors_origin);
+    if (cfg->write && !(cfg->gh && cfg->gh->token && *cfg->gh->token))
+        return dp_fail(err, "writing to GitHub needs a token: $GITHUB_TOKEN or $GH_TOKEN");
+    if (cfg->write && gh_check_api_url(cfg->gh->api_url ? cfg->gh->api_url : "https://api.github.com", err) != DP_OK)
+        return DP_ERR;
     /* Opening for writing first also migrates an older schema, which the
      * workers' read-only handles would refuse. */
     store *writer;
@@ -674,6 +848,11 @@ int web_start(const web_config *cfg, web_server **out, dp_err *err)
     pthread_mutex_init(&s->wmu, NULL);
     pthread_key_create(&s->key, close_handle);
     files_init(s);
+    s->cors = cfg->cors_origin ? xstrdup(cfg->cors_origin) : NULL;
+    web_apply_cfg ac = {.db_path = cfg->db_path, .write = cfg->write, .gh = cfg->write ? cfg->gh : NULL,
+                        .dup_label = cfg->dup_label, .max_s = cfg->apply_max_s};
+    s->applier = web_applier_new(&ac);
+    s->similar = web_similar_new(cfg->similar_per_min, 0);
     int ncpu = dp_threads(0);
     unsigned threads = cfg->threads ? cfg->threads : ncpu < 2 ? 2 : ncpu > 16 ? 16 : (unsigned)ncpu;
     unsigned max_conns = cfg->max_conns ? cfg->max_conns : WEB_MAX_CONNS;

@@ -23,8 +23,11 @@
  *
  * Threads: the markdown and API functions are reentrant; each server worker
  * thread opens its own read-only store handle (SQLite WAL: readers beside a
- * writer) on first use for GETs; POSTs share one read-write handle, one at a
- * time. web_stop closes them all after the workers have finished.
+ * writer) on first use for GETs; POSTs and DELETEs share one read-write
+ * handle, one at a time. An apply from the page runs on a thread of its own
+ * with its own read-write handle (apply.h); /api/similar's corpora are
+ * shared by the workers (similar.h). web_stop stops a run in flight and
+ * closes everything after the workers have finished.
  */
 #ifndef DP_WEB_H
 #define DP_WEB_H
@@ -33,6 +36,8 @@
 #include <stdint.h>
 #include "../common/util.h"
 #include "../store/store.h"
+
+struct gh_config;
 
 /* ---- markdown ----------------------------------------------------------- */
 
@@ -87,11 +92,32 @@ void web_reply_free(web_reply *r);
  *   GET  /api/pairs?FILTER            a page of pairs + total/reviewed counts
  *   GET  /api/pairs/ID?FILTER         one pair, both items, prev/next in FILTER
  *   POST /api/pairs/ID/verdict        {"verdict": "duplicate"|"related"|
- *                                      "not_related"|null}
+ *                                      "not_related"|null}; null also takes
+ *                                      the pair out of the apply queue
+ *   POST   /api/pairs/ID/queue        queue the pair's verdict for GitHub
+ *   DELETE /api/pairs/ID/queue        (409: no verdict yet, or not GitHub)
  *   GET  /api/items/REPO/KEY          one item
+ * The pair page's pair carries "queued"; /api/meta's repositories their
+ * queue length ("queued").
  * FILTER: relation, confidence, qstate, cstate, label, reviewed (0|1),
  * known (0 hides pairs already linked), text, sort (value|prob|updated),
- * repo (id), offset, limit. */
+ * repo (id), offset, limit.
+ *
+ * The server adds the routes that need its own state (apply.h, similar.h):
+ *   GET  /api/apply[?repo=ID]   the plan of the apply queue (act's: every
+ *                               request, each comment in full), its text
+ *                               and hash, whether writing is on, the run
+ *   POST /api/apply             {"repo": ID, "confirm": HASH}: runs the plan
+ *                               when HASH is the current plan's (202; 409
+ *                               stale plan, nothing to do, or a run in
+ *                               flight; 403 writing off)
+ *   GET  /api/apply/run         the run's progress and result
+ *   GET  /api/similar?title=T[&body=B][&repo=ID|O/R][&k=N]   likely
+ *                               duplicates of an issue not filed yet, as
+ *                               `doppel similar --json`; rate-limited per
+ *                               client (429 + Retry-After); never writes;
+ *                               CORS only for web_config.cors_origin
+ *   OPTIONS /api/similar        the CORS preflight (with cors_origin) */
 int web_api_handle(store *st, const char *method, const char *path, const web_param *params,
                    size_t nparams, const char *body, size_t len, web_reply *out, dp_err *err);
 
@@ -131,6 +157,18 @@ void web_rcache_stats(web_rcache *c, web_rcache_info *out);
 #define WEB_RCACHE_BYTES ((size_t)32 << 20)
 web_rcache *web_api_rcache(void);
 
+/* ---- the Apply view and the pre-filing lookup (apply.c, similar.c) ------ */
+
+#define WEB_APPLY_MAX_S 600           /* a run from the page stops after this */
+#define WEB_APPLY_MAX_EVENTS 2000     /* progress events kept per run */
+#define WEB_SIMILAR_MAX_TITLE 512     /* bytes, decoded */
+#define WEB_SIMILAR_MAX_BODY 3072     /* bytes, decoded (the URL is at most WEB_MAX_URI) */
+#define WEB_SIMILAR_MAX_K 20
+#define WEB_SIMILAR_PER_MIN 60        /* requests a minute per client, sustained */
+#define WEB_SIMILAR_BURST 10          /* at once */
+#define WEB_SIMILAR_CLIENTS 4096      /* client addresses the rate limit remembers */
+#define WEB_SIMILAR_RECHECK_MS 1000   /* how often the store is asked whether it changed */
+
 /* ---- server ------------------------------------------------------------- */
 
 /* Connection limits (web_config overrides some; see gate.h for the how):
@@ -155,6 +193,17 @@ typedef struct web_config {
     unsigned max_per_ip;   /* remote clients; 0 = WEB_MAX_PER_IP. Loopback
                             * clients all share max_conns (one address) */
     unsigned head_timeout_ms; /* 0 = WEB_HEAD_TIMEOUT_MS */
+    /* GitHub writes from the Apply view: off unless write is 1 and gh (the
+     * API URL and token; copied -- the token is never logged or sent to a
+     * browser) is given. Without it the plan is shown read-only. */
+    int write;
+    const struct gh_config *gh;
+    const char *dup_label;    /* added to a duplicate; NULL or "" = none */
+    unsigned apply_max_s;     /* 0 = WEB_APPLY_MAX_S */
+    /* GET /api/similar: the one origin (scheme://host[:port]) whose pages
+     * may read it cross-origin; NULL = CORS off. */
+    const char *cors_origin;
+    unsigned similar_per_min; /* 0 = WEB_SIMILAR_PER_MIN */
     /* Called (from worker threads, serialized) with one line for each
      * request that failed with a 5xx; NULL = silent. */
     void (*log)(void *ud, const char *line);

@@ -1,6 +1,7 @@
 // a11y.test.mjs -- accessibility of the review page: axe-core on every view
-// in both colour schemes and both widths, what the live region announces,
-// the narrow screen's tabs and tab panels, and the headings' names.
+// (the Apply view too) in both colour schemes and both widths, what the
+// live region announces, the narrow screen's tabs and tab panels, and the
+// headings' names.
 //
 // axe-core rules: every rule tagged wcag2a, wcag2aa, wcag21a, wcag21aa,
 // wcag22aa or best-practice, and any violation fails, whatever its impact.
@@ -8,33 +9,27 @@
 // served by doppel; the CSP forbids the injected inline script, so the axe
 // test alone runs in a context with bypassCSP.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, launch, stopAll, until, idle, openPair, openIndex } from './lib.mjs';
+import { makeStore, serve, launch, stopAll, until, idle, openPair, openIndex, request, axe } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 const WIDTHS = [1400, 700];
 
 async function setup() {
   const db = makeStore('a11y.db');
   const srv = await serve(db);
+  // a verdict queued for GitHub, so the Apply view has a plan to show
+  const headers = { 'Content-Type': 'application/json', 'X-Doppel': '1' };
+  for (const [p, body] of [['/api/pairs/5/verdict', '{"verdict":"duplicate"}'], ['/api/pairs/5/queue', '{}']])
+    assert.equal((await request(srv.url, 'POST', p, { headers, body })).status, 200, p);
   const browser = await launch();
   return { srv, browser, base: srv.url };
 }
 
 
-// Runs axe on the page as it is; returns "view: rule (impact) targets" lines.
-async function axe(page, view) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const r = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
-  return r.violations.map((v) => `${view}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')}`);
-}
 
 for (const scheme of ['light', 'dark']) {
   for (const width of WIDTHS) {
-    test(`axe-core finds nothing on the index, pair, reasoning, help, comments, long, Jira and item views (${scheme}, ${width} px)`,
+    test(`axe-core finds nothing on the index, pair, reasoning, help, comments, long, Jira, item and Apply views (${scheme}, ${width} px)`,
       async ({ browser, base }) => {
         const ctx = await browser.newContext({ bypassCSP: true, viewport: { width, height: 900 } });
         const page = await ctx.newPage();
@@ -64,6 +59,11 @@ for (const scheme of ['light', 'dark']) {
         await page.goto(`${base}/item/2/HIVE-99`);
         await until(async () => (await page.locator('#pane-i .item-title').count()) > 0, 'item');
         found.push(...await axe(page, 'item'));
+        await page.goto(`${base}/apply`);
+        await until(async () => (await page.locator('.apply-unit .step').count()) === 2, 'the Apply view');
+        found.push(...await axe(page, 'apply (read-only)'));
+        await page.locator('.apply-text summary').click();
+        found.push(...await axe(page, 'apply, plan text open'));
         assert.deepEqual(found, []);
         await ctx.close();
       });

@@ -3,7 +3,9 @@
 // DNS-rebinding refusals, graceful shutdown.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { makeStore, serve, stopAll, request, runDoppel } from './lib.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeStore, serve, stopAll, request, runDoppel, tmp } from './lib.mjs';
 
 const JSON_POST = { 'Content-Type': 'application/json', 'X-Doppel': '1' };
 
@@ -274,6 +276,21 @@ test('a non-loopback bind needs a token; bad options are usage errors', async (t
   r = await runDoppel(['serve', '--db', '/nonexistent/doppel.db', '--port', '0']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no such store/);
+  // --write needs a GitHub token (none here: no variable, a `gh` that has none)
+  const bin = tmp('nogh');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(path.join(bin, 'gh'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+  const noToken = { GITHUB_TOKEN: '', GH_TOKEN: '', PATH: `${bin}:${process.env.PATH}` };
+  r = await runDoppel(['serve', '--db', t.db, '--port', '0', '--write'], noToken);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--write needs a token: \$GITHUB_TOKEN, \$GH_TOKEN or `gh auth token`/);
+  for (const args of [['--api-url', 'http://127.0.0.1:9'], ['--similar-rate', '0'], ['--label', ''], ['--cors']]) {
+    r = await runDoppel(['serve', '--db', t.db, '--port', '0', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  r = await runDoppel(['serve', '--db', t.db, '--port', '0', '--cors', 'forms.example.org']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /CORS origin must be scheme:\/\/host\[:port\]/);
   const srv = await serve(t.db, ['--bind', '0.0.0.0', '--token', 'tok-1234567890abcdef']);
   const code = await srv.stop();
   assert.equal(code, 0);

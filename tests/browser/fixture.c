@@ -2,7 +2,7 @@
  * benchmark) serve, through the store API, so the tests do not depend on
  * import/analyze.
  *
- *   fixture OUT.db [--pairs N] [--fixtures DIR]
+ *   fixture OUT.db [--pairs N] [--apply] [--fixtures DIR]
  *
  * Writes a GitHub repository "acme/widgets" with a handful of hand-made
  * items and pairs (rich markdown, an XSS-laden body, labels with colours,
@@ -11,8 +11,12 @@
  * with a wide code block) and a Jira project "HIVE" with one pair (wiki
  * markup body, components and versions, one comment). With
  * --pairs N it adds N synthetic pairs (value below every hand-made pair) over
- * N/5 synthetic items, for paging and latency tests. OUT.db must not exist.
- * Markdown bodies come from DIR (default tests/fixtures/web). */
+ * N/5 synthetic items, for paging and latency tests. With --apply it adds
+ * two open issues, #6001 and #6002, and their duplicate pair (value 0.950,
+ * below every hand-made pair): applying a duplicate verdict on it closes
+ * #6002 (the newer) into #6001 -- the Apply view's tests run it against the
+ * fake GitHub API. OUT.db must not exist. Markdown bodies come from DIR
+ * (default tests/fixtures/web). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +158,14 @@ static const char *const label_colors[][2] = {
     {"evil", "red;}body{display:none"},   /* hostile: the API must drop it */
 };
 
-static void github_repo(store *st, size_t nsynth)
+static const fx_item apply_items[] = {
+    {"6001", ITEM_ISSUE, "CSV export fails on names with accents", "Exporting `café.txt` gives a UnicodeError.",
+     "open", NULL, "henry", "bug", T0 + 80 * DAY, T0 + 81 * DAY, 0, NULL, NULL},
+    {"6002", ITEM_ISSUE, "Exporting to CSV breaks with non-ASCII file names", "UnicodeError on `naïve.csv`.",
+     "open", NULL, "ivy", "bug", T0 + 90 * DAY, T0 + 91 * DAY, 0, NULL, NULL},
+};
+
+static void github_repo(store *st, size_t nsynth, int apply)
 {
     dp_err err;
     int64_t repo;
@@ -188,7 +199,9 @@ static void github_repo(store *st, size_t nsynth)
         put_item(st, repo, &f);
     }
 
-    size_t nhand = 6, n = nhand + nsynth;
+    if (apply)
+        for (size_t i = 0; i < sizeof apply_items / sizeof apply_items[0]; i++) put_item(st, repo, &apply_items[i]);
+    size_t nhand = 6, n = nhand + nsynth + (apply ? 1 : 0);
     pair *ps = xcalloc(n, sizeof *ps);
     set_pair(&ps[0], "5693", "4606", 1, "related", "high", 2.289, 0.62,
              "Both mention the same error: AttributeError: 'NoneType' object has no attribute 'strip'.\n"
@@ -221,6 +234,10 @@ static void github_repo(store *st, size_t nsynth)
                  i % 2 ? "low" : "medium", v, v / 2, "Synthetic reasoning.", "base: 0.500",
                  "Synthetic comment.");
     }
+    if (apply)
+        set_pair(&ps[n - 1], "6002", "6001", 1, "duplicate", "high", 0.950, 0.93,
+                 "Same error: UnicodeError.\nThey share rare terms: csv, export.", "base: 0.950",
+                 "Duplicate of #6001?");
     if (store_pairs_replace(st, repo, NULL, 0, ps, n, &err)) die("pairs", &err);
     for (size_t i = 0; i < n; i++) pair_free(&ps[i]);
     free(ps);
@@ -251,13 +268,15 @@ static void jira_repo(store *st)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: fixture OUT.db [--pairs N] [--fixtures DIR]\n");
+        fprintf(stderr, "usage: fixture OUT.db [--pairs N] [--apply] [--fixtures DIR]\n");
         return 2;
     }
     size_t nsynth = 0;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--pairs")) nsynth = (size_t)atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--fixtures")) fixdir = argv[i + 1];
+    int apply = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--apply")) apply = 1;
+        else if (!strcmp(argv[i], "--pairs") && i + 1 < argc) nsynth = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--fixtures") && i + 1 < argc) fixdir = argv[++i];
     }
     if (!access(argv[1], F_OK)) {
         fprintf(stderr, "fixture: %s exists\n", argv[1]);
@@ -267,7 +286,7 @@ int main(int argc, char **argv)
     dp_err err;
     if (store_open(argv[1], &st, &err)) die(argv[1], &err);
     if (store_begin(st, &err)) die("begin", &err);
-    github_repo(st, nsynth);
+    github_repo(st, nsynth, apply);
     jira_repo(st);
     if (store_commit(st, &err)) die("commit", &err);
     store_close(st);

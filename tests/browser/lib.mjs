@@ -1,6 +1,7 @@
 // lib.mjs -- shared helpers of the browser and API tests: build the fixture
 // store, start and stop `doppel serve`, raw HTTP requests, launch chromium.
 import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -176,4 +177,53 @@ export async function openIndex(page, base) {
   await page.goto(`${base}/`);
   await until(async () => (await page.locator('#pairs tbody tr.sel').count()) === 1, 'index');
   await idle(page);
+}
+
+// ---- the fake GitHub API (tests/sync/fake_github.py) -------------------------
+
+// The GitHub items of the fixture store (tests/browser/fixture.c, with
+// --apply), as the fake serves them: the numbers and states apply reads.
+export const FIXTURE_ISSUES = [
+  [4606, 'closed', 'completed', true], [4700, 'closed', 'not_planned'], [5000, 'open'], [5001, 'open'],
+  [5002, 'closed', 'duplicate'], [5003, 'open'], [5004, 'open', null, true], [5693, 'open'], [6001, 'open'],
+  [6002, 'open'],
+];
+
+// Starts tests/sync/fake_github.py serving acme/widgets with `issues`
+// ([number, state, state_reason, is_pr]) and the write endpoints, with
+// `token` required; resolves to { url, stop, get(path) -> JSON }.
+export async function fakeGithub(name, token, issues = FIXTURE_ISSUES) {
+  const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
+  const jsonl = tmp(`${name}.jsonl`), portFile = tmp(`${name}.port`);
+  const at = '2023-02-01T00:00:00Z';
+  writeFileSync(jsonl, issues.map(([number, st, reason, pr]) => JSON.stringify({
+    id: 1e9 + number, number, title: `Issue ${number}`, user: { login: `user${number % 7}` },
+    labels: [{ name: 'bug', color: 'd73a4a' }], state: st, state_reason: reason || null, comments: 0,
+    created_at: '2023-01-01T00:00:00Z', updated_at: at, closed_at: st === 'closed' ? at : null, body: 'Body.',
+    html_url: `https://github.com/acme/widgets/issues/${number}`, reactions: { total_count: 0 },
+    ...(pr ? { pull_request: { url: `https://api.github.com/repos/acme/widgets/pulls/${number}` } } : {}),
+  })).join('\n') + '\n');
+  const proc = spawn('python3', [path.join(ROOT, 'tests/sync/fake_github.py'), '--port-file', portFile, '--jsonl', jsonl,
+                                 '--token', token, '--realtime'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((r) => proc.once('exit', r));
+  await until(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim(), 'the fake GitHub API', 15000);
+  const url = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
+  const get = async (p) => (await request(url, 'GET', p)).json;
+  const control = (what, body) => request(url, 'POST', `/_control/${what}`, { body: JSON.stringify(body) });
+  return { url, get, control, stop: async () => { proc.kill('SIGTERM'); return exited; } };
+}
+
+// ---- accessibility ---------------------------------------------------------------
+
+// axe-core rules: every rule tagged wcag2a, wcag2aa, wcag21a, wcag21aa,
+// wcag22aa or best-practice. axe is injected from node_modules (the page's
+// CSP forbids it: the page's context must bypass CSP).
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+// Runs axe on the page as it is; returns "view: rule (impact) targets" lines.
+export async function axe(page, view) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const r = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
+  return r.violations.map((v) => `${view}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')}`);
 }

@@ -1,7 +1,8 @@
 // app.js -- the review page: index of pairs, pair view, item view, keys.
 //
-// One page, three routes (served by the same HTML so deep links and reload
-// work): "/" the index, "/pair/ID" a pair, "/item/REPO/KEY" an item. The
+// One page, four routes (served by the same HTML so deep links and reload
+// work): "/" the index, "/pair/ID" a pair, "/item/REPO/KEY" an item,
+// "/apply" the Apply view (the queue's plan for GitHub, one confirm). The
 // index's filters live in the query string and travel with every pair URL,
 // so next/previous follow the filter and reload keeps the place. Each
 // history entry remembers its scroll positions, so Back returns to them.
@@ -25,7 +26,7 @@ const VERDICT_NAMES = { duplicate: 'duplicate', related: 'related', not_related:
 const narrow = window.matchMedia('(max-width: 899px)');
 
 const state = {
-  view: null,            // 'index' | 'pair' | 'item'
+  view: null,            // 'index' | 'pair' | 'item' | 'apply'
   filterQs: '',          // the index filter, canonical query string without offset
   offset: 0,
   rows: [],              // pairs on the current index page
@@ -142,7 +143,7 @@ function colorClass(hex) {
 
 function setView(name) {
   state.view = name;
-  for (const v of ['index', 'pair', 'item']) $(`#view-${v}`).hidden = v !== name;
+  for (const v of ['index', 'pair', 'item', 'apply']) $(`#view-${v}`).hidden = v !== name;
 }
 
 // Shows the page of the current URL; the promise settles once it is on screen.
@@ -156,6 +157,7 @@ function route() {
   let m, done;
   if ((m = u.pathname.match(/^\/pair\/(\d+)$/))) done = showPair(Number(m[1]));
   else if ((m = u.pathname.match(/^\/item\/(\d+)\/(.+)$/))) done = showItem(m[1], decodeURIComponent(m[2]));
+  else if (u.pathname === '/apply') done = showApply(u.searchParams.get('repo'));
   else done = showIndex();
   state.routed = done;
   return done;
@@ -187,6 +189,7 @@ function scrollers() {
   if (state.view === 'pair') return { q: $('#pane-q'), c: $('#pane-c') };
   if (state.view === 'item') return { i: $('#pane-i') };
   if (state.view === 'index') return { t: $('#view-index .table-wrap') };
+  if (state.view === 'apply') return { a: $('#apply-body') };
   return {};
 }
 
@@ -268,6 +271,7 @@ async function showIndex() {
   setView('index');
   state.pair = null;
   document.title = 'doppel';
+  refreshQueueCount();
   syncForm();
   const seq = ++state.indexSeq;
   try {
@@ -529,6 +533,7 @@ function renderPair(d) {
   $('#pair-meta').textContent = `${cap(relName(p.relation))} · ${p.confidence} · value ${p.value.toFixed(3)}`;
   $('#back').href = indexUrl();
   renderVerdict(p.verdict);
+  renderQueued(p.queued);
   $('[data-action="prev"]').disabled = !d.prev;
   $('[data-action="next"]').disabled = !d.next;
   document.title = `${pairHeadline(d)} · doppel`;
@@ -684,6 +689,7 @@ function markScrollable(root) {
 function activePane() {
   if (state.view === 'pair') return $(`#pane-${state.pane}`);
   if (state.view === 'item') return $('#pane-i');
+  if (state.view === 'apply') return $('#apply-body');
   return null;
 }
 
@@ -854,6 +860,259 @@ async function showItem(repo, key) {
   }
 }
 
+// ---- the GitHub queue (pair page) ----------------------------------------------
+
+function renderQueued(q) {
+  const b = $('[data-action="queue"]');
+  b.setAttribute('aria-pressed', String(!!q));
+}
+
+// "Apply on GitHub (2)": the queue's length on the index.
+function showQueueCount(repos) {
+  const n = (repos || []).reduce((t, r) => t + (r.queued || 0), 0);
+  $('#apply-count').textContent = n ? ` (${n} queued)` : '';
+}
+function refreshQueueCount() {
+  api('/api/meta').then((m) => showQueueCount(m.repos)).catch(() => {});
+}
+
+function queueRequest(id, add) {
+  return api(`/api/pairs/${id}/queue`, {
+    method: add ? 'POST' : 'DELETE',
+    headers: { 'Content-Type': 'application/json', 'X-Doppel': '1' },
+    body: '{}',
+  });
+}
+
+// `a`: the verdict on screen goes to the queue the Apply view carries out
+// (or leaves it). A pair without a verdict has nothing to carry out.
+async function toggleQueue() {
+  await state.routed;
+  const d = state.pair;
+  if (!d || state.view !== 'pair') return;
+  const p = d.pair, add = !p.queued;
+  if (add && !p.verdict) { toast('no verdict to queue yet: give one (d, e or x), then press a on it'); return; }
+  try {
+    await queueRequest(p.id, add);
+  } catch (e) {
+    toast(`${add ? 'not queued' : 'not removed'}: ${e.message}`);
+    return;
+  }
+  p.queued = add;
+  markStale();
+  if (state.pair === d) renderQueued(add);
+  refreshQueueCount();
+  toast(add ? `queued for GitHub: ${VERDICT_NAMES[p.verdict]} (see Apply, g a)` : 'taken out of the GitHub queue');
+}
+
+// ---- the Apply view --------------------------------------------------------------
+
+const UNIT_STATES = { todo: 'to do', done: 'done already', skipped: 'skipped', failed: 'failed' };
+const RUN_STATES = { idle: '', running: 'running', done: 'done', stopped: 'stopped', failed: 'failed' };
+const apply = { data: null, seq: 0, polling: false, sending: false };
+
+// An item of the plan, linked to its page on the tracker.
+function applyRef(side) { return refLink({ display: side.display, url: side.url }); }
+
+function sideOf(u, key) { return u.query.key === key ? u.query : u.cand.key === key ? u.cand : { display: `#${key}`, url: null }; }
+
+// One request of a unit: what it does, in words, then the exact request.
+function renderStep(u, s) {
+  const li = el('li', `step step-${s.kind} step-${s.state}`);
+  const what = el('p', 'step-what');
+  const strong = el('strong');
+  const t = s.target ? applyRef(sideOf(u, s.target)) : null;
+  if (s.kind === 'comment') strong.append('Comment on ', t);
+  else if (s.kind === 'close') strong.append('Close ', t, ' as a duplicate of ', applyRef(sideOf(u, s.arg)));
+  else if (s.kind === 'label') strong.append('Add label ', el('span', 'label', s.arg), ' to ', t);
+  else if (s.kind === 'decided') strong.append('Record the decision: nothing is sent to GitHub');
+  else strong.append(`${s.kind} `, t || '');
+  what.append(strong);
+  if (s.state === 'done') what.append(' ', el('span', 'step-state', `done (action #${s.action})`));
+  else if (s.state === 'pending') what.append(' ', el('span', 'step-state', 'recorded without an answer: GitHub is checked first'));
+  li.append(what);
+  if (s.method) li.append(el('p', 'request', `${s.method} ${s.path}${s.body && !s.text ? ` ${s.body}` : ''}`));
+  if (s.text) {
+    const pre = el('pre', 'comment', s.text);
+    pre.setAttribute('aria-label', `the comment on ${t ? t.textContent : ''}, as it will read`);
+    li.append(pre);
+  }
+  return li;
+}
+
+function renderUnit(u) {
+  const li = el('li', `apply-unit unit-${u.state}`);
+  li.dataset.key = u.key;
+  const h = el('h2', 'unit-title');
+  const pairLink = el('a', 'key', `${u.query.display} ↔ ${u.cand.display}`);
+  if (u.pair_id) pairLink.href = `/pair/${u.pair_id}`;
+  h.append(pairLink, ' ', el('span', `verdict-badge v-${u.verdict}`, VERDICT_NAMES[u.verdict] || u.verdict),
+           ' ', el('span', `unit-state s-${u.state}`, UNIT_STATES[u.state] || u.state));
+  li.append(h);
+  const titles = el('p', 'unit-titles muted');
+  titles.append(`${u.query.display} ${u.query.title || ''}`, el('br'), `${u.cand.display} ${u.cand.title || ''}`);
+  li.append(titles);
+  const why = el('p', 'unit-why');
+  if (u.dup && u.state === 'todo') {
+    why.append('Keep ', applyRef(sideOf(u, u.canonical)), ', act on ', applyRef(sideOf(u, u.dup)), `: ${u.why || ''}`);
+  } else {
+    why.textContent = u.why || '';
+  }
+  li.append(why);
+  if (u.state === 'todo' || u.state === 'failed') {
+    const steps = el('ol', 'steps');
+    for (const s of u.steps) steps.append(renderStep(u, s));
+    li.append(steps);
+  }
+  if (u.pair_id) {
+    const b = el('button', 'unqueue', 'Take out of the queue');
+    b.type = 'button';
+    b.dataset.action = 'unqueue';
+    b.dataset.pair = String(u.pair_id);
+    b.setAttribute('aria-label', `Take out of the queue: ${u.query.display} ↔ ${u.cand.display}`);
+    li.append(b);
+  }
+  return li;
+}
+
+function renderApply(d) {
+  apply.data = d;
+  const r = d.repo;
+  $('#apply-repo').textContent = r ? r.name : '';
+  document.title = 'Apply on GitHub · doppel';
+  const pick = $('#apply-repo-pick');
+  pick.hidden = d.repos.length < 2;
+  if (!pick.hidden) {
+    const sel = $('select', pick);
+    sel.replaceChildren(...d.repos.map((x) => { const o = el('option', '', `${x.name} (${x.queued} queued)`); o.value = String(x.id); return o; }));
+    if (r) sel.value = String(r.id);
+  }
+  const mode = $('#apply-mode');
+  mode.className = `apply-mode ${d.write ? 'write-on' : 'write-off'}`;
+  mode.textContent = !r ? 'No GitHub repository in this store: only GitHub issues can be acted on.'
+    : d.write ? 'Writing to GitHub is on: “Apply” sends exactly the requests below, once each, and records them (doppel apply --log).'
+      : d.write_hint;
+  const c = d.counts;
+  const parts = [`${plural(c.todo, 'pair')} to do: ${plural(c.requests, 'request')}` +
+                 ` (${plural(c.comments, 'comment')}, ${plural(c.closures, 'closure')}, ${plural(c.labels, 'label')})`];
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.done) parts.push(`${c.done} done already`);
+  $('#apply-summary').textContent = d.units.length ? parts.join(' · ') : '';
+  $('#apply-empty').hidden = d.units.length > 0 || !r;
+  $('#apply-units').replaceChildren(...d.units.map(renderUnit));
+  $('#apply-text').textContent = d.text || '(nothing to do)';
+  const go = $('#apply-go');
+  const running = d.run && d.run.state === 'running';
+  go.disabled = !d.write || !c.todo || running || apply.sending;
+  go.textContent = c.todo ? `Apply ${plural(c.requests, 'request')} on GitHub` : 'Apply on GitHub';
+  $('#apply-go-note').textContent = !d.write ? 'writing is off (read-only)' : running ? 'a run is in flight'
+    : !c.todo ? 'nothing to do' : `plan ${d.hash.slice(0, 8)}`;
+  renderRun(d.run);
+}
+
+function renderRun(run) {
+  const sec = $('#apply-run');
+  sec.hidden = !run || run.state === 'idle';
+  if (sec.hidden) return;
+  const st = RUN_STATES[run.state] || run.state;
+  const s = run.stats;
+  let msg = `${cap(st)}: ${run.sent} of ${plural(run.planned, 'request')} reported`;
+  if (run.state !== 'running') msg += ` · ${plural(s.writes, 'write')} sent, ${s.reconciled} found done, ` +
+    `${s.done} done, ${s.skipped} skipped, ${s.failed} failed`;
+  if (run.error) msg += `. ${run.error}`;
+  $('#apply-run-state').textContent = msg;
+  sec.dataset.state = run.state;
+  const prog = $('#apply-progress');
+  prog.max = Math.max(1, run.planned);
+  prog.value = Math.min(run.sent, prog.max);
+  $('#apply-events').replaceChildren(...run.events.map((e) => el('li', `event e-${e.state}`, e.line)));
+}
+
+async function showApply(repo) {
+  setView('apply');
+  state.pair = null;
+  document.title = 'Apply on GitHub · doppel';
+  const seq = ++apply.seq;
+  try {
+    const d = await api(repo ? `/api/apply?repo=${encodeURIComponent(repo)}` : '/api/apply');
+    if (seq !== apply.seq) return;
+    renderApply(d);
+    restoreScroll();
+    if (d.run && d.run.state === 'running') pollRun();
+  } catch (e) {
+    if (seq === apply.seq) showError(e);
+  }
+}
+
+function reloadApply() {
+  const repo = apply.data && apply.data.repo ? String(apply.data.repo.id) : null;
+  return showApply(repo);
+}
+
+// Follows the run until it ends, then shows the plan as it is now.
+async function pollRun() {
+  if (apply.polling) return;
+  apply.polling = true;
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      if (state.view !== 'apply') break;
+      const d = await api('/api/apply/run');
+      renderRun(d.run);
+      if (d.run.state !== 'running') {
+        announce(`Apply ${RUN_STATES[d.run.state]}: ${plural(d.run.stats.writes, 'write')} sent`);
+        await reloadApply();
+        break;
+      }
+    }
+  } catch (e) {
+    showError(e);
+  } finally {
+    apply.polling = false;
+  }
+}
+
+// The one confirm: the plan's hash goes back with it, so the server runs
+// exactly the plan on screen or nothing (409 when it changed meanwhile).
+async function applyGo() {
+  const d = apply.data;
+  if (!d || !d.repo || !d.write || apply.sending) return;
+  apply.sending = true;
+  $('#apply-go').disabled = true;
+  showError(null);
+  try {
+    const r = await api('/api/apply', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Doppel': '1' },
+      body: JSON.stringify({ repo: d.repo.id, confirm: d.hash }),
+    });
+    renderRun(r.run);
+    toast('applying on GitHub');
+    apply.sending = false;
+    pollRun();
+  } catch (e) {
+    apply.sending = false;
+    showError(e.status === 409 ? { message: `${e.message}` } : e);
+    await reloadApply();
+  }
+}
+
+async function unqueue(id, btn) {
+  btn.disabled = true;
+  try {
+    await queueRequest(id, false);
+  } catch (e) {
+    btn.disabled = false;
+    toast(`not removed: ${e.message}`);
+    return;
+  }
+  markStale();
+  toast('taken out of the GitHub queue');
+  await reloadApply();
+  $('#apply-body').focus({ preventScroll: true });
+}
+
 // ---- help overlay ----------------------------------------------------------
 
 // A modal dialog: while it is open the page behind it is inert (no focus,
@@ -913,7 +1172,7 @@ const PAIR_KEYS = {
   2: () => showPane('c', true), ArrowRight: () => showPane('c', true), l: () => showPane('c', true),
   c: copyComment, r: () => toggleReasoning(),
   d: () => setVerdict('duplicate'), e: () => setVerdict('related'), x: () => setVerdict('not_related'),
-  u: undo,
+  u: undo, a: toggleQueue,
 };
 const INDEX_KEYS = {
   j: () => moveSel(1), ArrowDown: () => moveSel(1), n: () => moveSel(1),
@@ -982,6 +1241,7 @@ function onKey(ev) {
   }
   if (ev.target.getAttribute && ev.target.getAttribute('role') === 'tab' && onTabKey(ev)) return;
   if (g && k === 'i') { ev.preventDefault(); enqueue(() => go(indexUrl())); return; }
+  if (g && k === 'a') { ev.preventDefault(); enqueue(() => go('/apply')); return; }
   if (k === 'g') { state.gPending = true; return; }
   if (k === '?') { ev.preventDefault(); openHelp(); return; }
   if (ownKey(ev.target, k)) return;
@@ -1003,6 +1263,9 @@ function onClick(ev) {
     else if (a === 'close-help') closeHelp();
     else if (a === 'verdict') enqueue(() => setVerdict(btn.dataset.verdict));
     else if (a === 'undo') enqueue(undo);
+    else if (a === 'queue') enqueue(toggleQueue);
+    else if (a === 'apply-go') applyGo();
+    else if (a === 'unqueue') unqueue(Number(btn.dataset.pair), btn);
     else if (a === 'reasoning') toggleReasoning();
     else if (a === 'copy') enqueue(copyComment);
     else if (a === 'prev') enqueue(() => step(-1));
@@ -1035,7 +1298,7 @@ document.addEventListener('keydown', onKey);
 document.addEventListener('click', onClick);
 window.addEventListener('popstate', route);
 window.addEventListener('pagehide', saveScroll);
-for (const e of [$('#pane-q'), $('#pane-c'), $('#pane-i'), $('#view-index .table-wrap')])
+for (const e of [$('#pane-q'), $('#pane-c'), $('#pane-i'), $('#view-index .table-wrap'), $('#apply-body')])
   e.addEventListener('scroll', scrolled, { passive: true });
 // A click or Tab into a pane makes it the active one (the scroll keys' pane).
 for (const w of ['q', 'c']) $(`#pane-${w}`).addEventListener('focusin', () => { if (state.pane !== w) showPane(w, false); });
@@ -1055,6 +1318,8 @@ api('/api/meta').then((m) => {
   const dl = $('#label-list');
   const names = [...new Set(m.labels.map((l) => l.name))].sort();
   dl.replaceChildren(...names.map((n) => { const o = el('option'); o.value = n; return o; }));
+  showQueueCount(m.repos);
 }).catch(() => {});
+$('#apply-repo-pick select').addEventListener('change', (ev) => go(`/apply?repo=${encodeURIComponent(ev.target.value)}`));
 
 route();

@@ -46,6 +46,16 @@ static json_t *call(fx *f, const char *method, const char *path, const web_param
     return j;
 }
 
+/* POSTs each of the n bodies to path: every one must be a 400. */
+static void all_refused(fx *f, const char *path, const char *const *bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int st;
+        json_decref(call(f, "POST", path, NULL, 0, bodies[i], &st));
+        if (st != 400) fail_msg("%s, body [%s]: status %d", path, bodies[i], st);
+    }
+}
+
 static void test_list(void **state)
 {
     fx *f = *state;
@@ -133,11 +143,7 @@ static void test_verdicts(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
     json_decref(j);
     const char *bad[] = {"", "{", "[]", "{\"verdict\":\"x\"}", "{\"verdict\":true}", "{\"v\":null}"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, bad[i], &st);
-        if (st != 400) fail_msg("body [%s]: status %d", bad[i], st);
-        json_decref(j);
-    }
+    all_refused(f, "/api/pairs/2/verdict", bad, sizeof bad / sizeof bad[0]);
     j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":null}", &st);
     assert_int_equal(st, 200);
     json_decref(j);
@@ -247,6 +253,92 @@ static void test_render_cache(void **state)
     free(recoloured);
 }
 
+static int pair_queued(fx *f, const char *path)
+{
+    int st;
+    json_t *j = call(f, "GET", path, NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *q = json_object_get(json_object_get(j, "pair"), "queued");
+    assert_true(json_is_boolean(q));
+    int v = json_is_true(q);
+    json_decref(j);
+    return v;
+}
+
+static size_t meta_queued(fx *f)
+{
+    int st;
+    json_t *j = call(f, "GET", "/api/meta", NULL, 0, NULL, &st);
+    size_t n = (size_t)json_integer_value(json_object_get(json_array_get(json_object_get(j, "repos"), 0), "queued"));
+    json_decref(j);
+    return n;
+}
+
+/* The apply queue: only a pair with a verdict, of a GitHub repository; out
+ * again with DELETE or when its verdict is removed. */
+static void test_queue(void **state)
+{
+    fx *f = *state;
+    int st;
+    assert_false(pair_queued(f, "/api/pairs/1"));
+    json_t *j = call(f, "POST", "/api/pairs/1/queue", NULL, 0, "{}", &st);
+    assert_int_equal(st, 409);   /* no verdict yet */
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "no verdict"));
+    json_decref(j);
+    json_decref(call(f, "POST", "/api/pairs/1/verdict", NULL, 0, "{\"verdict\":\"duplicate\"}", &st));
+    j = call(f, "POST", "/api/pairs/1/queue", NULL, 0, NULL, &st);   /* no body is fine */
+    assert_int_equal(st, 200);
+    assert_true(json_is_true(json_object_get(j, "queued")));
+    json_decref(j);
+    json_decref(call(f, "POST", "/api/pairs/1/queue", NULL, 0, "{}", &st));   /* twice: still once */
+    assert_int_equal(st, 200);
+    assert_true(pair_queued(f, "/api/pairs/1"));
+    assert_false(pair_queued(f, "/api/pairs/2"));
+    assert_int_equal(meta_queued(f), 1);
+    j = call(f, "DELETE", "/api/pairs/1/queue", NULL, 0, "{}", &st);
+    assert_int_equal(st, 200);
+    assert_true(json_is_false(json_object_get(j, "queued")));
+    json_decref(j);
+    assert_false(pair_queued(f, "/api/pairs/1"));
+    assert_int_equal(meta_queued(f), 0);
+    /* a verdict taken back takes the pair out of the queue */
+    json_decref(call(f, "POST", "/api/pairs/1/queue", NULL, 0, "{}", &st));
+    assert_true(pair_queued(f, "/api/pairs/1"));
+    json_decref(call(f, "POST", "/api/pairs/1/verdict", NULL, 0, "{\"verdict\":null}", &st));
+    assert_false(pair_queued(f, "/api/pairs/1"));
+    /* bad requests */
+    const char *bad[] = {"[]", "{", "\"x\""};
+    all_refused(f, "/api/pairs/1/queue", bad, sizeof bad / sizeof bad[0]);
+    j = call(f, "POST", "/api/pairs/99/queue", NULL, 0, "{}", &st);
+    assert_int_equal(st, 404);
+    json_decref(j);
+    web_reply r;
+    dp_err err;
+    assert_int_equal(web_api_handle(f->st, "GET", "/api/pairs/1/queue", NULL, 0, NULL, 0, &r, &err), DP_OK);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.allow, "POST, DELETE");
+    web_reply_free(&r);
+    /* a Jira pair cannot be applied */
+    int64_t jira;
+    assert_int_equal(store_repo_get(f->st, "PROJ", 1, "jira", "https://jira.example", &jira, &err), DP_OK);
+    webfix_item(f->st, jira, "10", "Jira one", "a", "open");
+    webfix_item(f->st, jira, "11", "Jira two", "b", "open");
+    pair jp;
+    webfix_pair(&jp, "11", "10", 1.0, "duplicate");
+    assert_int_equal(store_pairs_replace(f->st, jira, NULL, 0, &jp, 1, &err), DP_OK);
+    pair_free(&jp);
+    assert_int_equal(store_verdict_set(f->st, jira, "11", "10", "duplicate", &err), DP_OK);
+    pair found;
+    assert_int_equal(store_pair_find(f->st, jira, "11", "10", &found, &err), DP_OK);
+    char *path = xasprintf("/api/pairs/%lld/queue", (long long)found.id);
+    pair_free(&found);
+    j = call(f, "POST", path, NULL, 0, "{}", &st);
+    assert_int_equal(st, 409);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "GitHub"));
+    json_decref(j);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +350,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_item_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "testutil.h"
+#include "../../../src/sync/github.h"
 #include "../../../src/web/web.h"
 #include "webfix.h"
 
@@ -90,6 +91,10 @@ static int setup_token(void **state) { return start(state, "secret-token-1"); }
 /* a short request deadline, few places */
 static int setup_tight(void **state) { return start_cfg(state, (web_config){.head_timeout_ms = 300, .max_conns = 8}); }
 
+#define FORMS "https://forms.example.org"
+/* CORS for one origin; the default rate limit */
+static int setup_cors(void **state) { return start_cfg(state, (web_config){.cors_origin = FORMS}); }
+
 static int teardown(void **state)
 {
     fx *f = *state;
@@ -100,6 +105,7 @@ static int teardown(void **state)
 }
 
 static void assert_secured(const char *resp);
+static char *header_value(const char *resp, const char *name);
 
 static void test_headers(void **state)
 {
@@ -220,6 +226,186 @@ static void test_start_errors(void **state)
     assert_false(web_is_loopback("0.0.0.0"));
     assert_false(web_is_loopback("10.1.2.3"));
     web_stop(NULL);
+}
+
+static int has_header(const resp *r, const char *line)
+{
+    return strcasestr(r->headers.s, line) != NULL;
+}
+
+/* GET /api/similar cross-origin: only the configured origin may read it,
+ * and only that route; the preflight is answered for it alone. Without
+ * --cors there is no Access-Control header at all. */
+static void test_cors(void **state)
+{
+    fx *f = *state;
+    resp r;
+    const char *from_forms[] = {"Origin: " FORMS, NULL};
+    const char *from_evil[] = {"Origin: https://evil.example", NULL};
+    fetch(f->port, "GET", "/api/similar?title=First%20issue", from_forms, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Access-Control-Allow-Origin: " FORMS "\r\n"));
+    assert_true(has_header(&r, "Access-Control-Expose-Headers: Retry-After"));
+    assert_true(has_header(&r, "Vary: Origin") || has_header(&r, "Vary: Accept-Encoding, Origin"));
+    assert_false(has_header(&r, "Access-Control-Allow-Credentials"));
+    assert_non_null(strstr(r.body.s, "\"candidates\""));
+    resp_free(&r);
+    fetch(f->port, "GET", "/api/similar?title=First%20issue", from_evil, NULL, &r);
+    assert_int_equal(r.status, 200);   /* answered, but a browser will not let that page read it */
+    assert_false(has_header(&r, "Access-Control-Allow-Origin"));
+    resp_free(&r);
+    fetch(f->port, "GET", "/api/pairs", from_forms, NULL, &r);   /* CORS is for /api/similar only */
+    assert_false(has_header(&r, "Access-Control-Allow-Origin"));
+    resp_free(&r);
+    fetch(f->port, "GET", "/api/similar", from_forms, NULL, &r);   /* errors are readable too */
+    assert_int_equal(r.status, 400);
+    assert_true(has_header(&r, "Access-Control-Allow-Origin: " FORMS));
+    resp_free(&r);
+    /* the preflight */
+    const char *pre[] = {"Origin: " FORMS, "Access-Control-Request-Method: GET",
+                         "Access-Control-Request-Headers: authorization", NULL};
+    fetch(f->port, "OPTIONS", "/api/similar", pre, NULL, &r);
+    assert_int_equal(r.status, 204);
+    assert_true(has_header(&r, "Access-Control-Allow-Origin: " FORMS));
+    assert_true(has_header(&r, "Access-Control-Allow-Methods: GET"));
+    assert_true(has_header(&r, "Access-Control-Allow-Headers: Authorization"));
+    assert_true(has_header(&r, "Access-Control-Max-Age: 600"));
+    assert_true(has_header(&r, "Content-Security-Policy"));
+    resp_free(&r);
+    const char *pre_evil[] = {"Origin: https://evil.example", "Access-Control-Request-Method: GET", NULL};
+    const char *pre_post[] = {"Origin: " FORMS, "Access-Control-Request-Method: POST", NULL};
+    const char *const *refused[] = {pre_evil, pre_post};
+    for (size_t i = 0; i < 2; i++) {
+        fetch(f->port, "OPTIONS", "/api/similar", refused[i], NULL, &r);
+        assert_int_equal(r.status, 403);
+        assert_false(has_header(&r, "Access-Control-Allow-Origin"));
+        resp_free(&r);
+    }
+    fetch(f->port, "OPTIONS", "/api/pairs", pre, NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_false(has_header(&r, "Access-Control-Allow-Origin"));
+    resp_free(&r);
+}
+
+static void test_cors_off(void **state)
+{
+    fx *f = *state;
+    resp r;
+    const char *from[] = {"Origin: " FORMS, NULL};
+    fetch(f->port, "GET", "/api/similar?title=First%20issue", from, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_false(has_header(&r, "Access-Control-"));
+    resp_free(&r);
+    const char *pre[] = {"Origin: " FORMS, "Access-Control-Request-Method: GET", NULL};
+    fetch(f->port, "OPTIONS", "/api/similar", pre, NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_false(has_header(&r, "Access-Control-"));
+    resp_free(&r);
+}
+
+/* Over the socket: WEB_SIMILAR_BURST requests pass, the next is 429 with
+ * Retry-After; other routes are not limited. */
+static void test_similar_rate(void **state)
+{
+    fx *f = *state;
+    resp r;
+    int limited = 0;
+    for (int i = 0; i < WEB_SIMILAR_BURST + 1; i++) {
+        fetch(f->port, "GET", "/api/similar?title=Second%20issue&k=1", NULL, NULL, &r);
+        if (r.status == 429) {
+            limited++;
+            assert_true(has_header(&r, "Retry-After: "));
+            char *ra = header_value(r.headers.s, "Retry-After: ");
+            assert_true(atoi(ra) >= 1 && atoi(ra) <= 2);
+            free(ra);
+            assert_non_null(strstr(r.body.s, "too many requests"));
+            assert_true(has_header(&r, "Content-Security-Policy"));
+        } else {
+            assert_int_equal(r.status, 200);
+        }
+        resp_free(&r);
+    }
+    assert_int_equal(limited, 1);   /* the burst passed (a refill may add one, not more) */
+    fetch(f->port, "GET", "/api/pairs", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    fetch(f->port, "POST", "/api/similar?title=x", NULL, NULL, &r);   /* GET only (POSTs need the headers first) */
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+}
+
+/* DELETE takes the same cross-site checks as POST; the queue through HTTP;
+ * /apply is a page. */
+static void test_queue_policy(void **state)
+{
+    fx *f = *state;
+    resp r;
+    const char *ok[] = {"Content-Type: application/json", "X-Doppel: 1", NULL};
+    const char *cross[] = {"Content-Type: application/json", "X-Doppel: 1", "Origin: http://evil.example", NULL};
+    const char *nocustom[] = {"Content-Type: application/json", NULL};
+    fetch(f->port, "POST", "/api/pairs/1/verdict", ok, "{\"verdict\":\"duplicate\"}", &r);
+    resp_free(&r);
+    fetch(f->port, "POST", "/api/pairs/1/queue", cross, "{}", &r);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+    fetch(f->port, "POST", "/api/pairs/1/queue", ok, "{}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    const char *const *refused[] = {cross, nocustom};
+    for (size_t i = 0; i < 2; i++) {
+        fetch(f->port, "DELETE", "/api/pairs/1/queue", refused[i], "{}", &r);
+        assert_int_equal(r.status, 403);
+        resp_free(&r);
+    }
+    fetch(f->port, "GET", "/api/pairs/1", NULL, NULL, &r);
+    assert_non_null(strstr(r.body.s, "\"queued\":true"));
+    resp_free(&r);
+    fetch(f->port, "DELETE", "/api/pairs/1/queue", ok, "{}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    fetch(f->port, "PUT", "/api/pairs/1/queue", ok, "{}", &r);
+    assert_int_equal(r.status, 405);
+    assert_true(has_header(&r, "Allow: POST, DELETE"));
+    resp_free(&r);
+    fetch(f->port, "GET", "/apply", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Content-Type: text/html"));
+    resp_free(&r);
+    /* the plan, read-only: no --write here */
+    fetch(f->port, "GET", "/api/apply", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.s, "\"write\":false"));
+    resp_free(&r);
+    fetch(f->port, "POST", "/api/apply", ok, "{\"repo\":1,\"confirm\":\"00000000000000000000000000000000\"}", &r);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+}
+
+static void test_write_start_errors(void **state)
+{
+    (void)state;
+    web_server *s;
+    dp_err err;
+    char *path = webfix_make();
+    gh_config none = {0}, bad_url = {.api_url = "ftp://example.org", .token = "ghp_x"};
+    web_config no_token = {.db_path = path, .write = 1, .gh = &none};
+    assert_int_equal(web_start(&no_token, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "needs a token"));
+    web_config no_gh = {.db_path = path, .write = 1};
+    assert_int_equal(web_start(&no_gh, &s, &err), DP_ERR);
+    web_config url = {.db_path = path, .write = 1, .gh = &bad_url};
+    assert_int_equal(web_start(&url, &s, &err), DP_ERR);
+    const char *bad_origins[] = {"*", "forms.example.org", "https://forms.example.org/", "https://a.example/x",
+                                 "javascript:alert(1)", "https://", "https://a b"};
+    for (size_t i = 0; i < sizeof bad_origins / sizeof bad_origins[0]; i++) {
+        web_config c = {.db_path = path, .cors_origin = bad_origins[i]};
+        if (web_start(&c, &s, &err) != DP_ERR) fail_msg("origin [%s] accepted", bad_origins[i]);
+        assert_non_null(strstr(err.msg, "CORS"));
+    }
+    web_config good = {.db_path = path, .cors_origin = "http://127.0.0.1:9999"};
+    assert_int_equal(web_start(&good, &s, &err), DP_OK);
+    web_stop(s);
+    webfix_remove(path);
 }
 
 /* ---- raw sockets ---------------------------------------------------------- */
@@ -635,6 +821,11 @@ int main(void)
         cmocka_unit_test(test_per_address_cap),
         cmocka_unit_test_setup_teardown(test_largest_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_etag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cors, setup_cors, teardown),
+        cmocka_unit_test_setup_teardown(test_cors_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_similar_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_policy, setup, teardown),
+        cmocka_unit_test(test_write_start_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
