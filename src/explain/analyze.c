@@ -266,12 +266,15 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
     text_tokenizer *tk = text_tokenizer_new(&ip.text);
     match_query mq;
     match_query_from_item(&co->mctx, tk, it, &mq);
+    match_judge_query jq;
+    match_judge_prepare(&co->mctx, &mq, &jq);
     match_hit *hits = xcalloc(k, sizeof *hits);
     size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
     for (size_t i = 0; i < n; i++) {
         const item *c = index_item(co->ix, hits[i].doc);
-        const char *rel, *conf;
-        match_decide(co->m, hits[i].prob, it->kind == c->kind, &rel, &conf);
+        match_judgment jd;
+        double jf[JF_COUNT];
+        judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
         pair *p = pair_vec_push(out);
         memset(p, 0, sizeof *p);
         p->repo_id = co->repo_id;
@@ -279,11 +282,12 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
         p->cand_key = xstrdup(c->key);
         p->rank = (int)i + 1;
         p->score = hits[i].score;
-        p->prob = hits[i].prob;
-        p->relation = xstrdup(rel);
-        p->confidence = xstrdup(conf);
+        p->prob = jd.p_shown;
+        p->relation = xstrdup(relation_name(jd.relation));
+        p->confidence = xstrdup(confidence_name(jd.confidence));
     }
     free(hits);
+    match_judge_query_free(&jq);
     match_query_free(&mq);
     text_tokenizer_free(tk);
 }
