@@ -147,10 +147,20 @@ static const char item_upsert_sql[] =
     "  versions = excluded.versions, type = excluded.type, priority = excluded.priority, "
     "  ncomments = excluded.ncomments, reactions = excluded.reactions, url = excluded.url, "
     "  deleted = excluded.deleted, changed_seq = excluded.changed_seq "
-    /* newer wins; an equal or older copy is a no-op, so re-import is
-     * idempotent -- unless the stored date is past ?22 (now + slack) */
+    /* newer wins; an older copy, or an equal one with the same content, is
+     * a no-op, so re-import is idempotent -- unless the stored date is past
+     * ?22 (now + slack). Dates have whole seconds: two edits within one
+     * second carry one updated_at, and the later copy fetched must win. */
     "WHERE excluded.updated_at > items.updated_at "
     "   OR (items.updated_at > ?22 AND excluded.updated_at <> items.updated_at) "
+    "   OR (excluded.updated_at = items.updated_at AND ("
+    "       excluded.title IS NOT items.title OR excluded.body IS NOT items.body "
+    "    OR excluded.state IS NOT items.state OR excluded.state_reason IS NOT items.state_reason "
+    "    OR excluded.labels IS NOT items.labels OR excluded.components IS NOT items.components "
+    "    OR excluded.versions IS NOT items.versions OR excluded.closed_at IS NOT items.closed_at "
+    "    OR excluded.ncomments IS NOT items.ncomments OR excluded.deleted IS NOT items.deleted "
+    "    OR excluded.kind IS NOT items.kind OR excluded.type IS NOT items.type "
+    "    OR excluded.priority IS NOT items.priority)) "
     "RETURNING id";
 
 /* The upsert proper; runs inside the caller's savepoint. */

@@ -11,7 +11,7 @@ SECRET=ghp_tr1ageT3stT0kenValue1234567890abcdef
 export GITHUB_TOKEN=$SECRET
 export DOPPEL_WRITE_GAP_MS=0 DOPPEL_SYNC_BACKOFF_MS=20 DOPPEL_SYNC_DEADLINE_S=2 DOPPEL_SYNC_STALL_S=2
 ALL=""
-start_fake main --issues 150 --token "$SECRET" --realtime
+start_fake main --issues 150 --token "$SECRET" --realtime --recent 45
 DB=$T/t.db
 "$DOPPEL_FAST" sync "$REPO" --api-url "$URL" --db "$DB" -q
 
@@ -24,14 +24,21 @@ botbody() { bot "$1" '.[0].body // ""'; }
 bot_id() { bot "$1" '.[0].id'; }
 labels() { fake --argjson n "$1" '.issues[] | select(.number == $n) | .labels | join(",")'; }
 issue() { curl -sf "${GH_HEADERS[@]}" "$URL/repos/acme/widgets/issues/$1"; }
+# in_own_words -- jq: issue OF's problem told again by someone else, as a
+# duplicate report is: its title, the same traceback, other words around it
+# (a verbatim copy by another account reads as a clone, which is related)
+in_own_words='(.title | split(" (case")[0]) as $t
+    | ((.body // "") | split("```") | if length > 2 then "```" + .[1] + "```" else "" end) as $tb
+    | {title: $t, body: ("I updated this morning and now this happens every time I run my pipeline.\r\n\r\n"
+                         + $tb + "\r\nAny idea how to work around it?")}'
 # new_dup OF [SUFFIX] -- files an issue reporting what issue OF reports; prints its number
 new_dup() {
-    issue "$1" | jq -c --arg s "${2:-}" '{title: ((.title | split(" (case")[0]) + $s), body: .body}' |
+    issue "$1" | jq -c --arg s "${2:-}" "$in_own_words | .title += \$s" |
         curl -sf --data-binary @- "$URL/_control/create" | jq .number
 }
 # retell N OF -- issue N now reports what issue OF reports (title and body)
 retell() {
-    issue "$2" | jq -c --argjson n "$1" '{number: $n, title: (.title | split(" (case")[0]), body: .body}' |
+    issue "$2" | jq -c --argjson n "$1" "$in_own_words | .number = \$n" |
         curl -sf -o /dev/null --data-binary @- "$URL/_control/update"
 }
 tri() {  # tri ARGS... -- triage against the fake; sets OUT, RC

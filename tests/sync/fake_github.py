@@ -66,6 +66,10 @@ Control endpoints (JSON bodies), used by tests/cli/test_sync.sh and test_apply.s
 
 Usage: fake_github.py --port-file F [--repo o/r] [--issues N] [--seed S]
                       [--token T] [--anon-limit N] [--jsonl PATH] [--realtime]
+                      [--recent DAYS]
+--recent DAYS: the generated issues begin DAYS days before now instead of on
+2020-01-01, so that an issue filed during a --realtime test is a report of
+this month, not one filed years after every candidate.
 """
 import argparse
 import datetime
@@ -116,9 +120,10 @@ def user(login):
 class Data:
     """The repository's issues, comments and labels; all access under .lock."""
 
-    def __init__(self, repo, n, seed, jsonl, realtime=False):
+    def __init__(self, repo, n, seed, jsonl, realtime=False, base=BASE_TIME):
         self.repo = repo
         self.realtime = realtime
+        self.base = base
         self.lock = threading.RLock()
         self.issues = {}     # number -> dict (GitHub issue object)
         self.gone = {}       # number -> "deleted" | "transferred"
@@ -136,7 +141,7 @@ class Data:
             for i in range(1, n + 1):
                 self.gen_issue(i, rnd)
         self.clock = max([parse_iso(x["updated_at"]) for x in self.issues.values()] +
-                         [parse_iso(c["updated_at"]) for c in self.comments.values()] + [BASE_TIME])
+                         [parse_iso(c["updated_at"]) for c in self.comments.values()] + [self.base])
 
     def load_jsonl(self, path):
         op = gzip.open if path.endswith(".gz") else open
@@ -156,7 +161,7 @@ class Data:
 
     def gen_issue(self, i, rnd):
         pr = i % 3 == 0
-        created = BASE_TIME + i * 600
+        created = self.base + i * 600
         updated = created + rnd.randrange(0, 30 * 86400)
         closed = i % 2 == 0
         w = [WORDS[rnd.randrange(len(WORDS))] for _ in range(6)]
@@ -966,8 +971,10 @@ def main():
     ap.add_argument("--anon-limit", type=int, default=60)
     ap.add_argument("--jsonl", default=None)
     ap.add_argument("--realtime", action="store_true", help="new changes carry the wall clock")
+    ap.add_argument("--recent", type=int, default=None, help="generated issues begin DAYS days ago")
     opts = ap.parse_args()
-    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl, opts.realtime)
+    base = BASE_TIME if opts.recent is None else int(time.time()) - opts.recent * 86400
+    data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl, opts.realtime, base)
     state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
              "hostile": None, "writes": []}
     srv = Server(("127.0.0.1", opts.port), make_handler(data, opts, state))

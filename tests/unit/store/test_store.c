@@ -331,17 +331,20 @@ static void test_upsert_newer_wins(void **state)
     assert_int_equal(changed, 1);
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
     assert_int_equal(changed, 0);
-    /* equal updated_at, different content: left alone */
+    /* equal updated_at, different content: a second edit within the same
+     * second, which wins (see test_same_second_edit_wins) */
     free(it.title);
     it.title = xstrdup("same time");
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
-    assert_int_equal(changed, 0);
+    assert_int_equal(changed, 1);
     /* older: left alone */
+    free(it.title);
+    it.title = xstrdup("older");
     it.updated_at = 50;
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
     assert_int_equal(changed, 0);
     assert_int_equal(store_item_get(f->st, f->repo, "5", &got, &err), DP_OK);
-    assert_string_equal(got.title, "first");
+    assert_string_equal(got.title, "same time");
     assert_int_equal(got.updated_at, 100);
     item_free(&got);
     /* newer: replaces, including labels */
@@ -536,7 +539,7 @@ static void test_change_seq(void **state)
     assert_int_equal(store_change_seq(f->st, f->repo, &seq, &err), DP_OK);
     assert_int_equal(seq, 3);
     item it;
-    fx_item(&it, "1", "same", "open", 500);   /* not newer: no write, no number */
+    fx_item(&it, "1", "t", "open", 500);   /* the same copy: no write, no number */
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
     assert_int_equal(changed, 0);
     assert_int_equal(seq_of(f, "1"), 1);
@@ -573,6 +576,34 @@ static void test_change_seq(void **state)
     assert_int_equal(seq, 1);
     assert_int_equal(store_change_seq(f->st, f->repo, &seq, &err), DP_OK);
     assert_int_equal(seq, 6);
+}
+
+/* Dates have whole seconds: a second edit within the same second carries
+ * the same updated_at and must still replace the first; the same copy
+ * again stays a no-op. */
+static void test_same_second_edit_wins(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int changed;
+    item it, got;
+    fx_item(&it, "8", "first wording", "open", 1700000000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    item_free(&it);
+    fx_item(&it, "8", "second wording", "open", 1700000000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    item_free(&it);
+    assert_int_equal(store_item_get(f->st, f->repo, "8", &got, &err), DP_OK);
+    assert_string_equal(got.title, "second wording");
+    item_free(&got);
+    fx_item(&it, "8", "an older copy", "open", 1699999999);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, &changed, &err), DP_OK);
+    assert_int_equal(changed, 0);
+    item_free(&it);
 }
 
 /* A copy dated far in the future (a wrong clock) must not refuse the real
@@ -822,6 +853,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items_load_and_changes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_change_seq, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_same_second_edit_wins, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_future_date_does_not_stick, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments, fx_setup_open, fx_teardown),
