@@ -56,7 +56,7 @@ test('the answer: the query and its candidates, as `doppel similar --json`, best
   assert.ok(j.candidates.length >= 1 && j.candidates.length <= 3);
   for (const [i, c] of j.candidates.entries()) {
     assert.equal(c.rank, i + 1);
-    assert.ok(['duplicate', 'related'].includes(c.relation), c.relation);
+    assert.ok(['duplicate', 'related', 'not_related'].includes(c.relation), c.relation);
     assert.ok(['high', 'medium', 'low'].includes(c.confidence), c.confidence);
     assert.equal(typeof c.probability, 'number');
     assert.equal(c.candidate_item.key, c.candidate);
