@@ -100,8 +100,9 @@ double explain_value(const item *q, const item *c, const match_judgment *jd, con
  * reactions, and three more); else one closed otherwise; one closed as a
  * duplicate last. Returns the index into items[0..n). */
 size_t explain_canonical(const item *const *items, size_t n);
-/* Why canon survives over other, in words ("#12 was closed as fixed");
- * returns buf. */
+/* Why canon survives over other, in words ("#12 was closed as fixed";
+ * when the newer one is kept: "the discussion is there (...)", which the
+ * caller introduces); returns buf. */
 const char *explain_canonical_why(const item *canon, const item *other, char *buf, size_t n);
 
 #endif

@@ -168,7 +168,8 @@ const char *explain_canonical_why(const item *canon, const item *other, char *bu
     else if (to == 3) snprintf(buf, n, "%s is already closed as a duplicate", o);
     else if (tc == 1 && to != 1) snprintf(buf, n, "%s is the one still open", c);
     else if (is_older(other, canon))
-        snprintf(buf, n, "%s is newer, but the discussion is there (%.0f comments and reactions against %.0f)", c,
+        /* callers say "X is newer, but ... to keep:" themselves */
+        snprintf(buf, n, "the discussion is there (%.0f comments and reactions against %.0f)",
                  activity(canon), activity(other));
     else snprintf(buf, n, "%s is older", c);
     return buf;
