@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "act_int.h"
 
 #define THUMBS_DOWN "\xf0\x9f\x91\x8e"

@@ -52,8 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../store/store.h"
-#include "explain.h"
-#include "report.h"
+#include "../explain/explain.h"
+#include "../explain/report.h"
 
 /* Name of the index snapshot in the store's caches (store_cache_*). */
 #define ANALYZE_INDEX_CACHE "index"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 
 static void usage(FILE *out)
 {

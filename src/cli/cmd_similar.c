@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "../explain/report.h"
 
 static void usage(FILE *out)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../../src/explain/analyze.h"
+#include "../../../src/analyze/analyze.h"
 
 #define DAY 86400
 #define T0 ((int64_t)1600000000)
