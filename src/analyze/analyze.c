@@ -205,8 +205,8 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
     p->rank = rank;
     p->score = h->score;
     p->prob = jd->p_shown;
-    p->relation = xstrdup(relation_name(jd->relation));
-    p->confidence = xstrdup(confidence_name(jd->confidence));
+    p->relation = jd->relation;
+    p->confidence = jd->confidence;
     p->value = eo.value;
     p->known = eo.known;
     p->reasoning = eo.reasoning;
@@ -283,8 +283,8 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
         p->rank = (int)i + 1;
         p->score = hits[i].score;
         p->prob = jd.p_shown;
-        p->relation = xstrdup(relation_name(jd.relation));
-        p->confidence = xstrdup(confidence_name(jd.confidence));
+        p->relation = jd.relation;
+        p->confidence = jd.confidence;
     }
     free(hits);
     match_judge_query_free(&jq);

@@ -139,8 +139,8 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
         char cr[64];
         sb_reset(&sb);
         explain_ref(p->cand_key, cr, sizeof cr);
-        sb_printf(&sb, "%2zu. %-9s %-9s \xc2\xb7 %-6s \xc2\xb7 p %.3f  ", i + 1, cr, p->relation,
-                  p->confidence, p->prob);
+        sb_printf(&sb, "%2zu. %-9s %-9s \xc2\xb7 %-6s \xc2\xb7 p %.3f  ", i + 1, cr, relation_name(p->relation),
+                  confidence_name(p->confidence), p->prob);
         explain_trunc(&sb, c->title, 56);
         sb_adds(&sb, "  (");
         explain_state_words(&sb, c);
@@ -218,7 +218,7 @@ int cmd_similar(int argc, char **argv)
         size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
         for (size_t i = 0; i < pv.n; i++) {
             int shown = a.min_prob <= 0 ||
-                        (strcmp(pv.v[i].relation, "not_related") && pv.v[i].prob >= a.min_prob);
+                        (pv.v[i].relation != RELATION_NONE && pv.v[i].prob >= a.min_prob);
             if (shown) pv.v[kept++] = pv.v[i];
             else pair_free(&pv.v[i]);
         }

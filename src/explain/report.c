@@ -49,10 +49,10 @@ void explain_pair_line(sbuf *out, const pair *p, const item *q, const item *c, s
     explain_ref(p->query_key, qr, sizeof qr);
     explain_ref(p->cand_key, cr, sizeof cr);
     size_t start = out->len;
-    sb_printf(out, "%-8s \xe2\x86\x94 %-8s %s \xc2\xb7 %s \xc2\xb7 %.3f", qr, cr, p->relation,
-              p->confidence, p->value);
+    sb_printf(out, "%-8s \xe2\x86\x94 %-8s %s \xc2\xb7 %s \xc2\xb7 %.3f", qr, cr, relation_name(p->relation),
+              confidence_name(p->confidence), p->value);
     if (p->known) sb_adds(out, " (known)");
-    if (p->verdict) sb_printf(out, " [%s]", p->verdict);
+    if (p->verdict) sb_printf(out, " [%s]", verdict_name(p->verdict));
     if (q || c) {
         sb_adds(out, "  ");
         /* count display columns used so far (code points) */
@@ -128,13 +128,13 @@ json_t *explain_pair_json(const pair *p, const item *q, const item *c)
     set_str(o, "query", p->query_key);
     set_str(o, "candidate", p->cand_key);
     json_object_set_new(o, "rank", json_integer(p->rank));
-    set_str(o, "relation", p->relation);
-    set_str(o, "confidence", p->confidence);
+    set_str(o, "relation", relation_name(p->relation));
+    set_str(o, "confidence", confidence_name(p->confidence));
     json_object_set_new(o, "value", json_real(round(p->value * 1000.0) / 1000.0));   /* as shown */
     json_object_set_new(o, "probability", json_real(p->prob));
     json_object_set_new(o, "score", json_real(p->score));
     json_object_set_new(o, "known", json_boolean(p->known));
-    set_str(o, "verdict", p->verdict);
+    set_str(o, "verdict", verdict_name(p->verdict));
     json_object_set_new(o, "reasoning", lines_json(p->reasoning));
     json_object_set_new(o, "value_detail", lines_json(p->value_detail));
     set_str(o, "suggested_comment", p->suggested_comment);
@@ -181,7 +181,8 @@ void explain_pair_markdown(sbuf *out, const pair *p, const item *c)
         explain_state_words(out, c);
         sb_adds(out, ")");
     }
-    sb_printf(out, " \xe2\x80\x94 %s, %s confidence (p %.3f)\n", p->relation, p->confidence, p->prob);
+    sb_printf(out, " \xe2\x80\x94 %s, %s confidence (p %.3f)\n", relation_name(p->relation),
+              confidence_name(p->confidence), p->prob);
     /* The strongest piece of evidence, quoted under the entry: the first
      * sentence naming something shared (`code`) or a link; the state and
      * model sentences say little in a bot's comment. */

@@ -10,7 +10,8 @@
 #define DP_REPORT_H
 
 #include <jansson.h>
-#include "../store/store.h"
+#include "../common/item.h"
+#include "../common/pair.h"
 
 /* Appends s cut to at most cols code points (newlines become spaces), with
  * "..." when cut. */

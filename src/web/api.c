@@ -174,8 +174,6 @@ static int is_hex_color(const char *c)
 
 /* ---- filters ------------------------------------------------------------ */
 
-static const char *const REL[] = {"duplicate", "related", "not_related", NULL};
-static const char *const CONF[] = {"high", "medium", "low", NULL};
 static const char *const STATES[] = {"open", "closed", NULL};
 static const char *const SORTS[] = {"value", "prob", "updated", NULL};
 static const char *const BOOL01[] = {"0", "1", NULL};
@@ -186,10 +184,12 @@ static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
 {
     pair_filter_init(f);
     const char *v;
-    if ((v = web_param_get(p, n, "relation")) && !one_of(v, REL)) return "relation";
-    f->relation = v;
-    if ((v = web_param_get(p, n, "confidence")) && !one_of(v, CONF)) return "confidence";
-    f->confidence = v;
+    relation_kind rel;
+    confidence_level conf;
+    if ((v = web_param_get(p, n, "relation")) && relation_parse(v, &rel)) return "relation";
+    if (v) f->relation = (int)rel;
+    if ((v = web_param_get(p, n, "confidence")) && confidence_parse(v, &conf)) return "confidence";
+    if (v) f->confidence = (int)conf;
     if ((v = web_param_get(p, n, "qstate")) && !one_of(v, STATES)) return "qstate";
     f->query_state = v;
     if ((v = web_param_get(p, n, "cstate")) && !one_of(v, STATES)) return "cstate";
@@ -574,9 +574,9 @@ static json_t *pair_core(const pair *p)
     return json_pack("{s:I,s:I,s:o,s:o,s:i,s:f,s:f,s:o,s:o,s:f,s:b,s:o,s:o}", "id",
                      (json_int_t)p->id, "repo", (json_int_t)p->repo_id, "query_key",
                      web_jstr(p->query_key), "cand_key", web_jstr(p->cand_key), "rank", p->rank, "score",
-                     p->score, "prob", p->prob, "relation", web_jstr(p->relation), "confidence",
-                     web_jstr(p->confidence), "value", p->value, "known", p->known != 0, "verdict",
-                     web_jstr(p->verdict), "verdict_at", web_jtime(p->verdict_at));
+                     p->score, "prob", p->prob, "relation", web_jstr(relation_name(p->relation)), "confidence",
+                     web_jstr(confidence_name(p->confidence)), "value", p->value, "known", p->known != 0, "verdict",
+                     web_jstr(verdict_name(p->verdict)), "verdict_at", web_jtime(p->verdict_at));
 }
 
 static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out, dp_err *err)
@@ -685,24 +685,23 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
 static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web_reply *out,
                        dp_err *err)
 {
-    static const char *const VERDICTS[] = {"duplicate", "related", "not_related", NULL};
     json_error_t jerr;
     json_t *doc = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *v = doc && json_is_object(doc) ? json_object_get(doc, "verdict") : NULL;
-    if (!v || !(json_is_null(v) || (json_is_string(v) && one_of(json_string_value(v), VERDICTS)))) {
+    verdict_kind verdict = VERDICT_NONE;
+    if (!v || !(json_is_null(v) || (json_is_string(v) && !verdict_parse(json_string_value(v), &verdict)))) {
         web_reply_error(out, 400,
                   !doc ? "malformed JSON" : "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
         json_decref(doc);
         return DP_OK;
     }
-    const char *verdict = json_is_null(v) ? NULL : json_string_value(v);
     pair p;
     int rc = load_pair(c, id, &p, out, err);
     if (rc == DP_OK) rc = store_verdict_set(c->st, p.repo_id, p.query_key, p.cand_key, verdict, err);
     /* Without a verdict there is nothing to carry out: it leaves the queue. */
-    if (rc == DP_OK && !verdict) rc = store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
+    if (rc == DP_OK && verdict == VERDICT_NONE) rc = store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
     if (rc == DP_OK)
-        web_reply_json(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", web_jstr(verdict)));
+        web_reply_json(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", web_jstr(verdict_name(verdict))));
     pair_free(&p);
     json_decref(doc);
     return rc == DP_ERR ? DP_ERR : DP_OK;
@@ -737,7 +736,7 @@ static int api_queue(api_ctx *c, int64_t id, int add, const char *body, size_t l
                  : store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
         if (rc == DP_OK)
             web_reply_json(out, 200, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)id, "queued", add, "verdict",
-                                               web_jstr(p.verdict)));
+                                               web_jstr(verdict_name(p.verdict))));
     }
     pair_free(&p);
     return rc == DP_ERR ? DP_ERR : DP_OK;

@@ -149,11 +149,11 @@ static void test_full_run(void **state)
     assert_int_equal(p->rank, 1);
     /* the comment follows the relation the judge decided, and the
      * reasoning opens with the same words and number as every view */
-    if (!strcmp(p->relation, "duplicate")) {
+    if (p->relation == RELATION_DUPLICATE) {
         assert_true(strncmp(p->suggested_comment, "Duplicate of #1\n", 16) == 0);
         assert_string_equal(p->comment_on, "10");
         assert_string_equal(p->canonical, "1");
-    } else if (!strcmp(p->relation, "related")) {
+    } else if (p->relation == RELATION_RELATED) {
         assert_true(strncmp(p->suggested_comment, "Possibly related: #1 ", 21) == 0);
     } else {
         assert_string_equal(p->suggested_comment, "");
@@ -161,10 +161,9 @@ static void test_full_run(void **state)
     }
     for (size_t i = 0; i < pv.n; i++) {
         const pair *x = &pv.v[i];
-        relation_kind rk;
-        assert_int_equal(relation_parse(x->relation, &rk), 0);
         char head[96];
-        snprintf(head, sizeof head, "%s, %s confidence (%.2f)", relation_label(rk), x->confidence, x->prob);
+        snprintf(head, sizeof head, "%s, %s confidence (%.2f)", relation_label(x->relation),
+                 confidence_name(x->confidence), x->prob);
         if (strncmp(x->reasoning, head, strlen(head)) != 0)
             fail_msg("pair %s-%s: reasoning [%.60s] does not open with [%s]", x->query_key, x->cand_key,
                      x->reasoning, head);
@@ -191,15 +190,14 @@ static void test_verdict_survives(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_int_equal(store_verdict_set(f->st, f->repo, "10", "1", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "10", "1", VERDICT_DUPLICATE, &err), DP_OK);
     analyze_stats s;
     run(f, ANALYZE_FULL, &s);
     pair_vec pv;
     load_pairs(f, &pv);
     const pair *p = find(&pv, "10", "1");
     assert_non_null(p);
-    assert_non_null(p->verdict);
-    assert_string_equal(p->verdict, "duplicate");
+    assert_int_equal(p->verdict, VERDICT_DUPLICATE);
     pair_vec_free(&pv);
 }
 
@@ -232,7 +230,7 @@ static void test_incremental(void **state)
     assert_int_equal(k->known, 1);
     const pair *p = find(&after, "10", "1");
     assert_non_null(p);
-    assert_non_null(p->verdict);
+    assert_int_equal(p->verdict, VERDICT_DUPLICATE);
     assert_true(after.n >= nbefore);
 
     /* a full run gives the same pairs for the new item */

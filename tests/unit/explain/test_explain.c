@@ -446,8 +446,8 @@ static void test_report(void **state)
     explain_trunc(&sb, "a\nb\x1b[31m", 20);
     assert_string_equal(sb.s, "a b?[31m");
     sb_reset(&sb);
-    pair p = {.query_key = "5693", .cand_key = "4606", .relation = "related",
-              .confidence = "high", .value = 2.2891, .reasoning = "Both mention `x_y` [here]"};
+    pair p = {.query_key = "5693", .cand_key = "4606", .relation = RELATION_RELATED,
+              .confidence = CONFIDENCE_HIGH, .value = 2.2891, .reasoning = "Both mention `x_y` [here]"};
     explain_pair_line(&sb, &p, NULL, NULL, 80);
     assert_non_null(strstr(sb.s, "#5693"));
     assert_non_null(strstr(sb.s, "#4606"));

@@ -327,7 +327,7 @@ static void test_queue(void **state)
     webfix_pair(&jp, "11", "10", 1.0, "duplicate");
     assert_int_equal(store_pairs_replace(f->st, jira, NULL, 0, &jp, 1, &err), DP_OK);
     pair_free(&jp);
-    assert_int_equal(store_verdict_set(f->st, jira, "11", "10", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, jira, "11", "10", VERDICT_DUPLICATE, &err), DP_OK);
     pair found;
     assert_int_equal(store_pair_find(f->st, jira, "11", "10", &found, &err), DP_OK);
     char *path = xasprintf("/api/pairs/%lld/queue", (long long)found.id);
