@@ -55,10 +55,11 @@ static int load_repo_info(store *st, analyze_corpus *co, dp_err *err)
     return DP_OK;
 }
 
-/* The repository's own trained model, else a global one, else the default. */
-static int load_model(store *st, analyze_corpus *co, dp_err *err)
+int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err)
 {
-    int64_t repos[2] = {co->repo_id, 0};
+    int64_t repos[2] = {repo, 0};
+    *trained = 0;
+    *desc = NULL;
     for (int i = 0; i < 2; i++) {
         char *text = NULL;
         int64_t at = 0;
@@ -66,20 +67,28 @@ static int load_model(store *st, analyze_corpus *co, dp_err *err)
         int rc = store_model_load(st, repos[i], &text, &at, &ntrain, err);
         if (rc == DP_NOTFOUND) continue;
         if (rc != DP_OK) return DP_ERR;
-        rc = match_model_from_text(text, &co->model, err);
+        dp_err perr;
+        rc = match_model_from_text(text, out, &perr);
         free(text);
-        if (rc != DP_OK) return DP_ERR;
+        if (rc != DP_OK)
+            return dp_fail(err, "the %s trained model in the store is unreadable (%s); run doppel train again",
+                           i ? "global" : "repository's", perr.msg);
         char date[16] = "?";
         if (at) dp_format_date(at, date, sizeof date);
-        co->model_trained = 1;
-        co->m = &co->model;
-        co->model_desc = xasprintf("trained %s on %zu pairs (%s)%s", date, ntrain,
-                                   co->model.trained_on ? co->model.trained_on : "?",
-                                   i ? ", global" : "");
+        *trained = 1;
+        *desc = xasprintf("trained %s on %zu pairs (%s)%s", date, ntrain, out->trained_on ? out->trained_on : "?",
+                          i ? ", global" : "");
         return DP_OK;
     }
-    co->m = match_model_default();
-    co->model_desc = xstrdup("built-in default");
+    *desc = xstrdup("built-in default");
+    return DP_OK;
+}
+
+static int load_model(store *st, analyze_corpus *co, dp_err *err)
+{
+    if (analyze_model_load(st, co->repo_id, &co->model, &co->model_trained, &co->model_desc, err) != DP_OK)
+        return DP_ERR;
+    co->m = co->model_trained ? &co->model : match_model_default();
     return DP_OK;
 }
 

@@ -77,6 +77,16 @@ typedef struct analyze_corpus {
     double t_load, t_index;    /* seconds spent loading and indexing */
 } analyze_corpus;
 
+/* The model analyze ranks and judges repo with -- the one lookup, shared
+ * by analyze, similar, triage and stats: the repository's own trained
+ * model, else the global one (trained over several repositories), else the
+ * built-in default. *desc (owned) says which: "built-in default" or
+ * "trained DATE on N pairs (WHAT)[, global]". A stored model that does not
+ * parse is DP_ERR naming it -- never a silent fall back to the default,
+ * which would change every judgment. *trained is 1 when out holds the
+ * loaded model (match_model_free it); 0: use match_model_default(). */
+int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err);
+
 /* Loads items, links and model of repo and builds the index. extra (may be
  * NULL) is an item not in the store -- `similar --title` -- added as the last
  * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
@@ -117,10 +127,11 @@ typedef struct analyze_opts {
     size_t k;           /* candidates ranked per query (default 20) */
     size_t keep;        /* always kept per query (default 3) */
     int threads;        /* 0 = number of CPUs */
-    int mode;           /* ANALYZE_AUTO, ANALYZE_FULL, ANALYZE_CHANGED */
+    int mode;           /* ANALYZE_AUTO: incremental when the stored pairs allow it;
+                           ANALYZE_FULL: rank every query, rebuild the index */
     int64_t now;        /* 0 = time(NULL); for staleness in value */
 } analyze_opts;
-enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1, ANALYZE_CHANGED = 2 };
+enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
 void analyze_opts_default(analyze_opts *o);
 
 typedef struct analyze_stats {

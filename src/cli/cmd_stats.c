@@ -8,6 +8,7 @@
 #include "cli.h"
 #include <jansson.h>
 
+#include "../analyze/analyze.h"
 #include "../match/match.h"
 
 static void usage(FILE *out)
@@ -76,30 +77,23 @@ static int gather_pairs(store *st, int64_t repo, repo_stats *s, dp_err *err)
     return DP_OK;
 }
 
+/* The model analyze would use (analyze_model_load). An unreadable one is
+ * reported in the model line, where `analyze` fails with the same words:
+ * stats still shows the rest. */
 static int gather_model(store *st, int64_t repo, repo_stats *s, dp_err *err)
 {
-    int64_t ids[2] = {repo, 0};
-    snprintf(s->model, sizeof s->model, "built-in default");
-    for (int i = 0; i < 2; i++) {
-        char *text = NULL;
-        int64_t at = 0;
-        size_t ntrain = 0;
-        int rc = store_model_load(st, ids[i], &text, &at, &ntrain, err);
-        if (rc == DP_NOTFOUND) continue;
-        if (rc != DP_OK) return DP_ERR;
-        char date[16] = "?";
-        if (at) dp_format_date(at, date, sizeof date);
-        match_model m;
-        if (match_model_from_text(text, &m, err) == DP_OK) {
-            snprintf(s->model, sizeof s->model, "trained %s on %zu pairs (%s)%s", date, ntrain,
-                     m.trained_on ? m.trained_on : "?", i ? ", global" : "");
-            match_model_free(&m);
-        } else {
-            snprintf(s->model, sizeof s->model, "stored model unreadable (%.200s)", err->msg);
-        }
-        free(text);
-        break;
+    match_model m;
+    int trained = 0;
+    char *desc = NULL;
+    dp_err merr;
+    if (analyze_model_load(st, repo, &m, &trained, &desc, &merr) != DP_OK) {
+        snprintf(s->model, sizeof s->model, "unreadable: %.250s", merr.msg);
+        (void)err;
+        return DP_OK;
     }
+    snprintf(s->model, sizeof s->model, "%s", desc);
+    free(desc);
+    if (trained) match_model_free(&m);
     return DP_OK;
 }
 

@@ -314,6 +314,80 @@ static void test_future_date_does_not_freeze(void **state)
     assert_int_equal(s.up_to_date, 1);
 }
 
+/* Replaces the number after "\nkey " in text (a model's text format). */
+static char *with_value(const char *text, const char *key, const char *value)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n%s ", key);
+    const char *at = strstr(text, pat);
+    assert_non_null(at);
+    at += strlen(pat);
+    const char *end = strchr(at, '\n');
+    return xasprintf("%.*s%s%s", (int)(at - text), text, value, end ? end : "");
+}
+
+/* The incremental signature hashes the model's content: a model retrained
+ * with other options on the same day -- same date, same pair count, same
+ * description -- still re-ranks every query. An unreadable stored model
+ * fails analyze with a message, never falls back to the default. Runs
+ * last: it leaves a model in the store. */
+static void test_model_signature(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    analyze_stats s;
+    run(f, ANALYZE_AUTO, &s);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 1);
+    assert_string_equal(s.model_desc, "built-in default");
+
+    char *text = match_model_to_text(match_model_default());
+    char *a = with_value(text, "trained_on", "test options A");
+    assert_int_equal(store_model_save(f->st, f->repo, a, 100, &err), DP_OK);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 0);
+    assert_int_equal(s.incremental, 0);
+    assert_non_null(strstr(s.model_desc, "on 100 pairs (test options A)"));
+    char desc[sizeof s.model_desc];
+    snprintf(desc, sizeof desc, "%s", s.model_desc);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 1);
+
+    /* retrained the same day on as many pairs, only a weight differs */
+    char *b = with_value(a, "bias", "0.125");
+    assert_string_not_equal(a, b);
+    assert_int_equal(store_model_save(f->st, f->repo, b, 100, &err), DP_OK);
+    run(f, ANALYZE_AUTO, &s);
+    assert_string_equal(s.model_desc, desc);     /* the description cannot tell */
+    assert_int_equal(s.up_to_date, 0);
+    assert_int_equal(s.incremental, 0);
+
+    /* a damaged model: analyze and every other user of the lookup refuse it */
+    assert_int_equal(store_model_save(f->st, f->repo, "doppel-model 1\nfeature bm25f x y z\n", 100, &err),
+                     DP_OK);
+    match_model m;
+    int trained = 1;
+    char *d = NULL;
+    int rc = analyze_model_load(f->st, f->repo, &m, &trained, &d, &err);
+    if (rc == DP_OK) {
+        /* the parser accepted it: damage it beyond reading */
+        free(d);
+        if (trained) match_model_free(&m);
+        assert_int_equal(store_model_save(f->st, f->repo, "not a model at all", 100, &err), DP_OK);
+        rc = analyze_model_load(f->st, f->repo, &m, &trained, &d, &err);
+    }
+    assert_int_equal(rc, DP_ERR);
+    assert_non_null(strstr(err.msg, "unreadable"));
+    analyze_opts o;
+    analyze_opts_default(&o);
+    o.threads = 1;
+    assert_int_equal(analyze_run(f->st, f->repo, &o, NULL, NULL, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "unreadable"));
+    free(b);
+    free(a);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
         cmocka_unit_test(test_future_date_does_not_freeze),
+        cmocka_unit_test(test_model_signature),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
 }
