@@ -381,7 +381,7 @@ static int rank_all(tri_ctx *c, tri *xs, size_t n, size_t *unit_of, dp_err *err)
     for (size_t i = 0; i < n; i++) {
         if (xs[i].skip || xs[i].stop || unit_of[i] == SIZE_MAX) continue;
         act_unit *u = &c->plan->v[unit_of[i]];
-        int64_t qdoc = index_find(co.ix, xs[i].key);
+        int64_t qdoc = analyze_corpus_find(&co, xs[i].key);
         if (qdoc < 0) {
             act_unit_why(u, "#%s is not in the analysed repository", xs[i].key);
             u->state = UNIT_SKIPPED;

@@ -252,6 +252,43 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
     free(hits);
 }
 
+/* ---- reading a corpus ------------------------------------------------------- */
+
+size_t analyze_corpus_ndocs(const analyze_corpus *co) { return index_ndocs(co->ix); }
+
+const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc) { return index_item(co->ix, doc); }
+
+int64_t analyze_corpus_find(const analyze_corpus *co, const char *key) { return index_find(co->ix, key); }
+
+const item *analyze_corpus_item(const analyze_corpus *co, const char *key)
+{
+    int64_t doc = index_find(co->ix, key);
+    return doc < 0 ? NULL : index_item(co->ix, (uint32_t)doc);
+}
+
+size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, analyze_search_hit *out)
+{
+    if (!k) return 0;
+    item qi;
+    item_init(&qi);
+    qi.key = xstrdup("(query)");
+    qi.title = xstrdup(text ? text : "");
+    qi.body = xstrdup("");
+    index_params ip;               /* the index's own tokenizer options */
+    index_params_default(&ip);
+    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    index_query q;
+    index_query_from_item(co->ix, tk, &qi, &q);
+    index_hit *hits = xcalloc(k, sizeof *hits);
+    size_t n = index_topk(co->ix, &q, 0, (uint32_t)index_ndocs(co->ix), UINT32_MAX, k, hits);
+    for (size_t i = 0; i < n; i++) out[i] = (analyze_search_hit){index_item(co->ix, hits[i].doc), hits[i].score};
+    free(hits);
+    index_query_free(&q);
+    text_tokenizer_free(tk);
+    item_free(&qi);
+    return n;
+}
+
 /* ---- a new issue ------------------------------------------------------------ */
 
 void analyze_new_item(const char *title, const char *body, const strvec *labels, int64_t now, item *out)

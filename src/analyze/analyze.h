@@ -94,6 +94,26 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
 
+/* ---- reading a loaded corpus (callers never reach into co->ix) ---- */
+size_t analyze_corpus_ndocs(const analyze_corpus *co);
+/* The item of a doc (doc < ndocs), borrowed from co. */
+const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc);
+/* Doc number of an item key, or -1 when the corpus has no such item. */
+int64_t analyze_corpus_find(const analyze_corpus *co, const char *key);
+/* The item with this key (borrowed), or NULL. */
+const item *analyze_corpus_item(const analyze_corpus *co, const char *key);
+
+/* Full-text search (BM25F) over the corpus' index, the text playing the
+ * title of an item (the field searched hardest): up to k hits, best first,
+ * into out; returns how many. `doppel search` goes through here, so it
+ * searches the index analyze built (from the snapshot), not a fresh one.
+ * Read-only on co. */
+typedef struct analyze_search_hit {
+    const item *it;            /* borrowed from co */
+    double score;
+} analyze_search_hit;
+size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, analyze_search_hit *out);
+
 /* Ranks candidates for doc qdoc, judges them and explains the best k into
  * out (appended, oriented query = qdoc, whichever is older). For
  * `similar`: no keep filtering. */
