@@ -345,7 +345,7 @@ json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const 
     json_t *a = json_array();
     for (size_t i = 0; i < pv->n; i++) {
         int64_t doc = index_find(co->ix, pv->v[i].cand_key);
-        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, doc >= 0 ? index_item(co->ix, (uint32_t)doc) : NULL));
+        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, doc >= 0 ? index_item(co->ix, (uint32_t)doc) : NULL, 1));
     }
     json_object_set_new(o, "candidates", a);
     json_object_set_new(o, "model", json_string(co->model_desc ? co->model_desc : ""));

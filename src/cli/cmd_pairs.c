@@ -176,7 +176,7 @@ int cmd_pairs(int argc, char **argv)
         int hq = get_item(st, p->repo_id, p->query_key, &q);
         int hc = get_item(st, p->repo_id, p->cand_key, &c);
         if (arr) {
-            json_array_append_new(arr, explain_pair_json(p, hq ? &q : NULL, hc ? &c : NULL));
+            json_array_append_new(arr, explain_pair_json(p, hq ? &q : NULL, hc ? &c : NULL, 1));
         } else {
             sb_reset(&sb);
             explain_pair_line(&sb, p, hq ? &q : NULL, NULL, 100);

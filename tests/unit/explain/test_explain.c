@@ -456,7 +456,7 @@ static void test_report(void **state)
     explain_pair_markdown(&sb, &p, NULL);
     assert_non_null(strstr(sb.s, "`x_y` \\[here\\]"));
     sb_free(&sb);
-    json_t *j = explain_pair_json(&p, NULL, NULL);
+    json_t *j = explain_pair_json(&p, NULL, NULL, 1);
     assert_int_equal(json_array_size(json_object_get(j, "reasoning")), 1);
     assert_string_equal(json_string_value(json_object_get(j, "candidate")), "4606");
     json_decref(j);
