@@ -35,7 +35,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(PKG_CFLAGS) 
 LDFLAGS += $(filter -fsanitize%,$(OPT))
 LDLIBS  := $(PKG_LIBS) -lstemmer -lpthread -lm
 
-MODULES := common store text index ingest match explain eval sync act web
+MODULES := common store text index ingest match explain analyze eval sync act web
 MOD_DEPS_common  :=
 MOD_DEPS_store   := common
 MOD_DEPS_text    := common
@@ -43,10 +43,11 @@ MOD_DEPS_index   := text common
 MOD_DEPS_ingest  := store text common
 MOD_DEPS_match   := index text common
 MOD_DEPS_explain := match index text store common
+MOD_DEPS_analyze := explain match index text store common
 MOD_DEPS_eval    := match explain index text store common
 MOD_DEPS_sync    := ingest explain match index text store common
-MOD_DEPS_act     := sync ingest explain match index text store common
-MOD_DEPS_web     := act sync ingest explain match index text store common
+MOD_DEPS_act     := analyze sync ingest explain match index text store common
+MOD_DEPS_web     := act analyze sync ingest explain match index text store common
 
 obj_of = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
 $(foreach m,$(MODULES),$(eval OBJ_$(m) := $(call obj_of,$(m))))
@@ -129,8 +130,8 @@ FUZZ_MODS_fuzz_import     := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_links      := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_text       := text common
 FUZZ_MODS_fuzz_snapshot   := index text common
-FUZZ_MODS_fuzz_markdown   := web act sync ingest explain match index text store common
-FUZZ_MODS_fuzz_api        := web act sync ingest explain match index text store common
+FUZZ_MODS_fuzz_markdown   := web act analyze sync ingest explain match index text store common
+FUZZ_MODS_fuzz_api        := web act analyze sync ingest explain match index text store common
 FUZZ_MODS_fuzz_gh_headers := common
 FUZZ_MODS_fuzz_gh_pages   := ingest explain match index text store common
 FUZZ_EXTRA_fuzz_gh_pages  := $(filter-out %/sync.o,$(OBJ_sync))

@@ -171,8 +171,8 @@ int main(int argc, char **argv)
             ps[i].cand_key = xstrdup("0");
         }
         ps[i].rank = (int)(i % 5) + 1;
-        ps[i].relation = xstrdup(rand() % 4 ? "related" : "duplicate");
-        ps[i].confidence = xstrdup(rand() % 3 == 0 ? "high" : rand() % 2 ? "medium" : "low");
+        ps[i].relation = rand() % 4 ? RELATION_RELATED : RELATION_DUPLICATE;
+        ps[i].confidence = rand() % 3 == 0 ? CONFIDENCE_HIGH : rand() % 2 ? CONFIDENCE_MEDIUM : CONFIDENCE_LOW;
         ps[i].value = (double)rand() / RAND_MAX * 5;
         ps[i].prob = (double)rand() / RAND_MAX;
         ps[i].known = rand() % 20 == 0;
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
     if (store_pairs_replace(st, repo, NULL, 0, ps, npairs, &err) != DP_OK) die("pairs", &err);
     double t_pairs = dp_now() - t0, c_pairs = cpu_now() - c0;
     for (size_t i = 0; i < npairs; i += npairs / 5000 ? npairs / 5000 : 1)
-        if (store_verdict_set(st, repo, ps[i].query_key, ps[i].cand_key, "duplicate", &err) != DP_OK)
+        if (store_verdict_set(st, repo, ps[i].query_key, ps[i].cand_key, VERDICT_DUPLICATE, &err) != DP_OK)
             die("verdict", &err);
 
     printf("items: %zu upserts in one transaction: %.0f ms wall %.0f ms cpu\n", nitems, t_items * 1000,
@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     q[1].name = "page 100 (offset 5000)";
     q[1].f.offset = 5000;
     q[2].name = "duplicate+open query+unreviewed";
-    q[2].f.relation = "duplicate";
+    q[2].f.relation = RELATION_DUPLICATE;
     q[2].f.query_state = "open";
     q[2].f.reviewed = 0;
     q[3].name = "label 'perf' on either side";
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
     q[5].name = "sort updated";
     q[5].f.sort = "updated";
     q[6].name = "all filters";
-    q[6].f.relation = "related";
-    q[6].f.confidence = "high";
+    q[6].f.relation = RELATION_RELATED;
+    q[6].f.confidence = CONFIDENCE_HIGH;
     q[6].f.query_state = "closed";
     q[6].f.cand_state = "closed";
     q[6].f.label = "bug";
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
     pair_free(&mid);
 
     for (size_t i = 0; i < npairs; i++) {
-        ps[i].verdict = NULL;
+        ps[i].verdict = VERDICT_NONE;
         pair_free(&ps[i]);
     }
     free(ps);

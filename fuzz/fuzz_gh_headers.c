@@ -1,10 +1,10 @@
 /* fuzz_gh_headers.c -- the GitHub client's response header parsing
- * (src/sync/github.c): the header callback curl calls once per line (ETag,
+ * (src/sync/gh_client.c): the header callback curl calls once per line (ETag,
  * Link rel="next"/"last", Location, X-RateLimit-*, Retry-After), Link
  * parsing (gh_link_find), and what the client decides from them
  * (gh_classify, gh_rate_wait_s, gh_redact_url, gh_same_origin).
  *
- * github.c is included, not linked: the header callback is static (it is
+ * gh_client.c is included, not linked: the header callback is static (it is
  * curl's), and driving it is the point. If a change there breaks this
  * build, adapt the calls below; the target is built and run by make test.
  *
@@ -16,7 +16,7 @@
  * of a secret query parameter (read as curl and browsers read URLs: see
  * url_authority); gh_same_origin only accepts URLs that start with the
  * base's origin. */
-#include "../src/sync/github.c"
+#include "../src/sync/gh_client.c"
 
 #include "fuzz.h"
 

@@ -219,7 +219,7 @@ int act_run(store *st, act_plan *p, const act_opts *o, act_event_fn ev, void *ct
 typedef struct act_triage_opts {
     size_t k;                   /* candidates ranked; 0 = 10 */
     size_t max_shown;           /* listed in the comment at most; 0 = 5 */
-    const char *min_confidence; /* "high" (default), "medium" or "low" */
+    confidence_level min_confidence; /* the lowest level listed; 0 = CONFIDENCE_HIGH */
     int related;                /* also list related (not only duplicate) candidates */
     const char *label;          /* added with the comment ("possible-duplicate"); NULL/"" none */
     const char *stop_label;     /* a maintainer's "not a duplicate" label; NULL/"" none */

@@ -349,7 +349,7 @@ static int plan_verdict(apply_ctx *c, const store_verdict *v, dp_err *err)
     u->key = key;
     u->query_key = xstrdup(v->query_key);
     u->cand_key = xstrdup(v->cand_key);
-    u->verdict = xstrdup(v->verdict);
+    u->verdict = xstrdup(verdict_name(v->verdict));
     u->verdict_at = v->created_at;
     u->queued = queued;
     size_t first, n = unit_rows(c, key, &first);
@@ -357,7 +357,7 @@ static int plan_verdict(apply_ctx *c, const store_verdict *v, dp_err *err)
         u->state = UNIT_SKIPPED;
         return DP_OK;
     }
-    if (!strcmp(v->verdict, "not_related")) {
+    if (v->verdict == VERDICT_NOT_RELATED) {
         act_step_push(u, ACT_DECIDED, "")->arg = xstrdup(v->cand_key);
         set_step_state(c, first, n, &u->steps[0]);
         act_unit_why(u, "not related: nothing to write on GitHub");
@@ -369,7 +369,7 @@ static int plan_verdict(apply_ctx *c, const store_verdict *v, dp_err *err)
     if (rc == DP_OK) {
         choose(c, u, first, n, &a, &b);
         const item *dup = by_key(&a, &b, u->dup), *canon = by_key(&a, &b, u->canonical);
-        if (!strcmp(v->verdict, "duplicate")) rc = plan_duplicate(c, u, first, n, dup, canon);
+        if (v->verdict == VERDICT_DUPLICATE) rc = plan_duplicate(c, u, first, n, dup, canon);
         else add_comment(c, u, act_text_related(canon->key, u->key));
         for (size_t i = 0; rc == DP_OK && i < u->nsteps; i++) set_step_state(c, first, n, &u->steps[i]);
         if (rc == DP_OK) settle_state(u);

@@ -189,7 +189,7 @@ static int finish_done(run_ctx *c, act_unit *u, act_step *s, long status, int64_
     int rc = store_action_finish(c->st, s->row, "done", status, gh_id, gh_time, remark, err);
     if (rc == DP_OK && s->undo_of) rc = store_action_set_state(c->st, s->undo_of, "undone", err);
     if (rc == DP_OK && s->kind == ACT_DECIDED && !strcmp(u->source, "triage"))
-        rc = store_verdict_set(c->st, c->plan->repo_id, u->query_key, u->cand_key, "not_related", err);
+        rc = store_verdict_set(c->st, c->plan->repo_id, u->query_key, u->cand_key, VERDICT_NOT_RELATED, err);
     if (rc == DP_OK) rc = store_commit(c->st, err);
     if (rc != DP_OK) {
         store_rollback(c->st);

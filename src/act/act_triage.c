@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "act_int.h"
 
 #define THUMBS_DOWN "\xf0\x9f\x91\x8e"
@@ -185,23 +185,18 @@ static int read_issue(tri_ctx *c, tri *x, act_unit *u, dp_err *err)
 
 /* ---- pass 2: candidates and the comment ------------------------------------------ */
 
-static int conf_rank(const char *c)
-{
-    return !c ? 0 : !strcmp(c, "high") ? 3 : !strcmp(c, "medium") ? 2 : !strcmp(c, "low") ? 1 : 0;
-}
-
 /* The qualifying candidates of issue qdoc, best first, at most max_shown. */
 static void candidates(tri_ctx *c, const analyze_corpus *co, uint32_t qdoc, pair_vec *out)
 {
     pair_vec pv = {0};
     analyze_similar(co, qdoc, c->t->k ? c->t->k : 10, c->o->now ? c->o->now : (int64_t)time(NULL), &pv);
     size_t max = c->t->max_shown ? c->t->max_shown : 5;
-    int min = conf_rank(c->t->min_confidence ? c->t->min_confidence : "high");
     for (size_t i = 0; i < pv.n; i++) {
         pair *p = &pv.v[i];
         char *k = act_pair_key(p->query_key, p->cand_key);
-        int ok = out->n < max && conf_rank(p->confidence) >= min &&
-                 (!strcmp(p->relation, "duplicate") || (c->t->related && !strcmp(p->relation, "related"))) &&
+        /* levels count down from CONFIDENCE_HIGH = 0 */
+        int ok = out->n < max && p->confidence <= c->t->min_confidence &&
+                 (p->relation == RELATION_DUPLICATE || (c->t->related && p->relation == RELATION_RELATED)) &&
                  strcmp(p->query_key, p->cand_key) && !sv_contains(&c->not_related, k);
         free(k);
         if (ok) {
@@ -221,8 +216,8 @@ static char *comment_text(tri_ctx *c, const pair_vec *cands)
     } else {
         sb_adds(&sb, "doppel found issues that may report the same problem:\n\n");
         for (size_t i = 0; i < cands->n; i++)
-            sb_printf(&sb, "- #%s (%s, %s confidence)\n", cands->v[i].cand_key, cands->v[i].relation,
-                      cands->v[i].confidence);
+            sb_printf(&sb, "- #%s (%s, %s confidence)\n", cands->v[i].cand_key,
+                      relation_name(cands->v[i].relation), confidence_name(cands->v[i].confidence));
         sb_adds(&sb, "\nA maintainer will take a look. If this is not a duplicate, react with " THUMBS_DOWN
                      " to this comment");
         if (c->t->stop_label && *c->t->stop_label) sb_printf(&sb, " or add the label \"%s\"", c->t->stop_label);
@@ -246,7 +241,7 @@ static void plan_comment(tri_ctx *c, tri *x, act_unit *u, const pair_vec *cands)
     keys_of(cands, &keys);
     if (!x->ours && !cands->n) {
         act_unit_why(u, "no candidate above the threshold (%s%s, %s confidence)", "duplicate",
-                     c->t->related ? " or related" : "", c->t->min_confidence ? c->t->min_confidence : "high");
+                     c->t->related ? " or related" : "", confidence_name(c->t->min_confidence));
         u->state = UNIT_DONE;
         sb_free(&keys);
         return;
@@ -310,7 +305,7 @@ static int plan_stop(tri_ctx *c, tri *x, act_unit *u, dp_err *err)
         d->key = act_pair_key(x->key, listed.v[i]);
         d->query_key = xstrdup(x->key);
         d->cand_key = xstrdup(listed.v[i]);
-        d->verdict = xstrdup("not_related");
+        d->verdict = xstrdup(verdict_name(VERDICT_NOT_RELATED));
         d->verdict_at = c->o->now ? c->o->now : (int64_t)time(NULL);
         act_step *s = act_step_push(d, ACT_DECIDED, "");
         s->arg = xstrdup(listed.v[i]);
@@ -361,7 +356,7 @@ static int load_not_related(tri_ctx *c, dp_err *err)
     store_verdict_vec v = {0};
     int rc = store_verdicts_load(c->st, c->repo, &v, err);
     for (size_t i = 0; rc == DP_OK && i < v.n; i++)
-        if (!strcmp(v.v[i].verdict, "not_related"))
+        if (v.v[i].verdict == VERDICT_NOT_RELATED)
             sv_push_owned(&c->not_related, act_pair_key(v.v[i].query_key, v.v[i].cand_key));
     store_verdict_vec_free(&v);
     return rc;
@@ -386,7 +381,7 @@ static int rank_all(tri_ctx *c, tri *xs, size_t n, size_t *unit_of, dp_err *err)
     for (size_t i = 0; i < n; i++) {
         if (xs[i].skip || xs[i].stop || unit_of[i] == SIZE_MAX) continue;
         act_unit *u = &c->plan->v[unit_of[i]];
-        int64_t qdoc = index_find(co.ix, xs[i].key);
+        int64_t qdoc = analyze_corpus_find(&co, xs[i].key);
         if (qdoc < 0) {
             act_unit_why(u, "#%s is not in the analysed repository", xs[i].key);
             u->state = UNIT_SKIPPED;

@@ -7,13 +7,13 @@
 #include <string.h>
 
 #include "cli.h"
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
-            "                      [--threads N] [--changed | --full] [--quiet]\n"
+            "                      [--threads N] [--full] [--quiet]\n"
             "\n"
             "Ranks candidates for every open issue (with --all: every issue and pull\n"
             "request) and stores the pairs worth reviewing, each with a relation\n"
@@ -28,7 +28,6 @@ static void usage(FILE *out)
             "  --keep N        candidates always stored per query (default 3); more are\n"
             "                  stored when judged a duplicate or related with high confidence\n"
             "  --threads N     worker threads (default: number of CPUs)\n"
-            "  --changed       incremental run (the default when possible)\n"
             "  --full          re-rank every query\n"
             "  --quiet         no summary line\n"
             "Exit status 3 when there is nothing to analyze (no issues or pull requests\n"
@@ -106,7 +105,6 @@ int cmd_analyze(int argc, char **argv)
         if (!strcmp(a, "--db")) db = argv[++i];
         else if (!strcmp(a, "--repo")) repo = argv[++i];
         else if (!strcmp(a, "--all")) o.all = 1;
-        else if (!strcmp(a, "--changed")) o.mode = ANALYZE_CHANGED;
         else if (!strcmp(a, "--full")) o.mode = ANALYZE_FULL;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (!strcmp(a, "-k") || !strcmp(a, "--keep") || !strcmp(a, "--threads")) {

@@ -45,6 +45,21 @@ typedef struct pairs_args {
     int json, verbose;
 } pairs_args;
 
+/* The filter's enum values of already validated names. */
+static int filter_relation(const char *v)
+{
+    relation_kind r = RELATION_NONE;
+    relation_parse(v, &r);
+    return (int)r;
+}
+
+static int filter_confidence(const char *v)
+{
+    confidence_level c = CONFIDENCE_LOW;
+    confidence_parse(v, &c);
+    return (int)c;
+}
+
 static int parse_args(int argc, char **argv, pairs_args *a)
 {
     static const char *const rels[] = {"duplicate", "related", NULL};
@@ -80,8 +95,8 @@ static int parse_args(int argc, char **argv, pairs_args *a)
         }
         if (!strcmp(o, "--db")) a->db = v;
         else if (!strcmp(o, "--repo")) a->repo = v;
-        else if (!strcmp(o, "--relation")) a->f.relation = v;
-        else if (!strcmp(o, "--confidence")) a->f.confidence = v;
+        else if (!strcmp(o, "--relation")) a->f.relation = filter_relation(v);
+        else if (!strcmp(o, "--confidence")) a->f.confidence = filter_confidence(v);
         else if (!strcmp(o, "--state")) a->f.query_state = v;
         else if (!strcmp(o, "--cand-state")) a->f.cand_state = v;
         else if (!strcmp(o, "--label")) a->f.label = v;
@@ -161,7 +176,7 @@ int cmd_pairs(int argc, char **argv)
         int hq = get_item(st, p->repo_id, p->query_key, &q);
         int hc = get_item(st, p->repo_id, p->cand_key, &c);
         if (arr) {
-            json_array_append_new(arr, explain_pair_json(p, hq ? &q : NULL, hc ? &c : NULL));
+            json_array_append_new(arr, explain_pair_json(p, hq ? &q : NULL, hc ? &c : NULL, 1));
         } else {
             sb_reset(&sb);
             explain_pair_line(&sb, p, hq ? &q : NULL, NULL, 100);

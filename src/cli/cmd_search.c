@@ -1,19 +1,21 @@
 /* cmd_search.c -- `doppel search QUERY`: full-text search of a repository's
- * items with the same BM25F index analyze uses (title weighted above body,
- * code-aware tokens, stemming). Read-only. */
+ * items with the BM25F index analyze uses (title weighted above body,
+ * code-aware tokens, stemming), loaded as analyze loads it: from the index
+ * snapshot in the store, so only items changed since need the text
+ * pipeline. Read-only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "../analyze/analyze.h"
 #include "../explain/explain.h"
 #include "../explain/report.h"
-#include "../index/index.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: doppel search [--db PATH] [--repo R] [--limit N] [--json] QUERY...\n"
+            "usage: doppel search [--db PATH] [--repo R] [--limit N] [--json] [-v] QUERY...\n"
             "\n"
             "Full-text search (BM25F) over titles, bodies, code and labels; prints the best\n"
             "matches as KEY  state  score  title. The words of QUERY are searched as one\n"
@@ -21,6 +23,7 @@ static void usage(FILE *out)
             "\n"
             "  --limit N    results (default 20)\n"
             "  --json       a JSON array of items with their scores\n"
+            "  -v           say on stderr how the index was loaded (snapshot or built)\n"
             "  --db PATH    store file (default $DOPPEL_DB, else ./doppel.db)\n"
             "Exit status 3 when nothing matches.\n");
 }
@@ -29,7 +32,7 @@ int cmd_search(int argc, char **argv)
 {
     const char *db = NULL, *repo = NULL;
     size_t limit = 20;
-    int json = 0;
+    int json = 0, verbose = 0;
     sbuf text;
     sb_init(&text);
     for (int i = 1; i < argc; i++) {
@@ -48,6 +51,7 @@ int cmd_search(int argc, char **argv)
         if (!strcmp(o, "--db")) db = argv[++i];
         else if (!strcmp(o, "--repo")) repo = argv[++i];
         else if (!strcmp(o, "--json")) json = 1;
+        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) verbose = 1;
         else if (!strcmp(o, "--limit")) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -74,40 +78,30 @@ int cmd_search(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    int rc = EXIT_FAIL;
+    int rc = EXIT_FAIL, loaded = 0;
     dp_err err;
     int64_t repo_id;
-    item_vec items = {0};
-    dindex *ix = NULL;
+    analyze_corpus co;
     store *st = cli_open_store("search", db);
     if (!st) goto out;
     if (store_repo_resolve(st, repo, &repo_id, &err) != DP_OK ||
-        store_items_load(st, repo_id, &items, &err) != DP_OK) {
+        analyze_corpus_load(st, repo_id, NULL, 0, &co, &err) != DP_OK) {
         cli_error("search", "%s", err.msg);
         goto out;
     }
-    index_params p;
-    index_params_default(&p);
-    if (index_build(items.v, items.n, &p, &ix, &err) != DP_OK) {
-        cli_error("search", "%s", err.msg);
-        goto out;
-    }
-    /* The query text plays the title of an item, the field searched hardest. */
-    item qi;
-    item_init(&qi);
-    qi.key = xstrdup("(query)");
-    qi.title = xstrdup(text.s);
-    qi.body = xstrdup("");
-    text_tokenizer *tk = text_tokenizer_new(&p.text);
-    index_query q;
-    index_query_from_item(ix, tk, &qi, &q);
-    index_hit *hits = xcalloc(limit, sizeof *hits);
-    size_t n = index_topk(ix, &q, 0, (uint32_t)index_ndocs(ix), UINT32_MAX, limit, hits);
+    loaded = 1;
+    if (verbose)
+        fprintf(stderr, "index: %zu items, %zu from the snapshot, %zu through the text pipeline%s%s (%.2f s)\n",
+                analyze_corpus_ndocs(&co), co.snap.reused, co.snap.analysed,
+                co.snap.unused_why ? "; snapshot not used: " : "", co.snap.unused_why ? co.snap.unused_why : "",
+                co.t_load + co.t_index);
+    analyze_search_hit *hits = xcalloc(limit, sizeof *hits);
+    size_t n = analyze_search(&co, text.s, limit, hits);
     json_t *arr = json ? json_array() : NULL;
     sbuf line;
     sb_init(&line);
     for (size_t i = 0; i < n; i++) {
-        const item *it = index_item(ix, hits[i].doc);
+        const item *it = hits[i].it;
         if (arr) {
             json_t *o = explain_item_json(it);
             json_object_set_new(o, "score", json_real(hits[i].score));
@@ -120,7 +114,6 @@ int cmd_search(int argc, char **argv)
         sb_printf(&line, "%-10s %-6s %7.2f  ", ref, item_is_open(it) ? "open" : "closed",
                   hits[i].score);
         explain_trunc(&line, it->title, 72);
-        if (it->deleted) sb_adds(&line, "  (deleted)");
         printf("%s\n", sb_str(&line));
     }
     if (arr) {
@@ -134,12 +127,8 @@ int cmd_search(int argc, char **argv)
     rc = n ? EXIT_OK : EXIT_NOTFOUND;
     sb_free(&line);
     free(hits);
-    index_query_free(&q);
-    text_tokenizer_free(tk);
-    item_free(&qi);
 out:
-    if (ix) index_free(ix);
-    item_vec_free(&items);
+    if (loaded) analyze_corpus_free(&co);
     store_close(st);
     sb_free(&text);
     return rc;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "../explain/report.h"
 
 static void usage(FILE *out)
@@ -119,7 +119,7 @@ static int parse_args(int argc, char **argv, sim_args *a)
 
 static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv, int verbose)
 {
-    const item *q = index_item(co->ix, qdoc);
+    const item *q = analyze_corpus_doc(co, qdoc);
     char qr[64];
     sbuf sb;
     sb_init(&sb);
@@ -135,12 +135,12 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
     if (!pv->n) printf("  no candidates\n");
     for (size_t i = 0; i < pv->n; i++) {
         const pair *p = &pv->v[i];
-        const item *c = index_item(co->ix, (uint32_t)index_find(co->ix, p->cand_key));
+        const item *c = analyze_corpus_item(co, p->cand_key);
         char cr[64];
         sb_reset(&sb);
         explain_ref(p->cand_key, cr, sizeof cr);
-        sb_printf(&sb, "%2zu. %-9s %-9s \xc2\xb7 %-6s \xc2\xb7 p %.3f  ", i + 1, cr, p->relation,
-                  p->confidence, p->prob);
+        sb_printf(&sb, "%2zu. %-9s %-9s \xc2\xb7 %-6s \xc2\xb7 p %.3f  ", i + 1, cr, relation_name(p->relation),
+                  confidence_name(p->confidence), p->prob);
         explain_trunc(&sb, c->title, 56);
         sb_adds(&sb, "  (");
         explain_state_words(&sb, c);
@@ -161,7 +161,7 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
 
 static void print_json(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv)
 {
-    json_t *o = analyze_similar_json(co, index_item(co->ix, qdoc), pv);
+    json_t *o = analyze_similar_json(co, analyze_corpus_doc(co, qdoc), pv);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     printf("%s\n", s ? s : "{}");
     free(s);
@@ -175,7 +175,7 @@ static void print_markdown(const analyze_corpus *co, const pair_vec *pv)
     if (!pv->n) sb_adds(&sb, "No similar issues found.\n");
     else sb_adds(&sb, "Possibly similar issues:\n\n");
     for (size_t i = 0; i < pv->n; i++) {
-        const item *c = index_item(co->ix, (uint32_t)index_find(co->ix, pv->v[i].cand_key));
+        const item *c = analyze_corpus_item(co, pv->v[i].cand_key);
         explain_pair_markdown(&sb, &pv->v[i], c);
     }
     fputs(sb_str(&sb), stdout);
@@ -208,7 +208,7 @@ int cmd_similar(int argc, char **argv)
         cli_error("similar", "%s", err.msg);
         goto out;
     }
-    int64_t qdoc = a.title ? (int64_t)co.extra_doc : index_find(co.ix, a.key);
+    int64_t qdoc = a.title ? (int64_t)co.extra_doc : analyze_corpus_find(&co, a.key);
     if (qdoc < 0) {
         cli_error("similar", "no item '%s' in the store", a.key);
         rc = EXIT_NOTFOUND;
@@ -218,7 +218,7 @@ int cmd_similar(int argc, char **argv)
         size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
         for (size_t i = 0; i < pv.n; i++) {
             int shown = a.min_prob <= 0 ||
-                        (strcmp(pv.v[i].relation, "not_related") && pv.v[i].prob >= a.min_prob);
+                        (pv.v[i].relation != RELATION_NONE && pv.v[i].prob >= a.min_prob);
             if (shown) pv.v[kept++] = pv.v[i];
             else pair_free(&pv.v[i]);
         }

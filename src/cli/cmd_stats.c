@@ -8,6 +8,7 @@
 #include "cli.h"
 #include <jansson.h>
 
+#include "../analyze/analyze.h"
 #include "../match/match.h"
 
 static void usage(FILE *out)
@@ -22,20 +23,21 @@ static void usage(FILE *out)
             "  --db PATH    store file (default $DOPPEL_DB, else ./doppel.db)\n");
 }
 
-static const char *const RELS[] = {"duplicate", "related"};
-static const char *const CONFS[] = {"high", "medium", "low"};
-static const char *const VERDICTS[] = {"duplicate", "related", "not_related"};
+/* The order stats are printed in. */
+static const relation_kind RELS[] = {RELATION_DUPLICATE, RELATION_RELATED};
+static const verdict_kind VERDICTS[] = {VERDICT_DUPLICATE, VERDICT_RELATED, VERDICT_NOT_RELATED};
 
 typedef struct repo_stats {
     size_t issues, prs, open, comments;
     size_t links[4];                 /* by link_type; [0] unused */
-    size_t pairs, known, by[2][3];   /* by[relation][confidence], known included */
+    size_t pairs, known, by[2][CONFIDENCE_COUNT];   /* by[RELS index][confidence], known included */
     size_t reviewed, verdicts[3];
     char model[300];
     char last_run[32];
 } repo_stats;
 
-static int count_pairs(store *st, int64_t repo, const char *rel, const char *conf, int known,
+/* rel, conf: -1 any. */
+static int count_pairs(store *st, int64_t repo, int rel, int conf, int known,
                        size_t *n, dp_err *err)
 {
     pair_filter f;
@@ -54,13 +56,13 @@ static int count_pairs(store *st, int64_t repo, const char *rel, const char *con
 static int gather_pairs(store *st, int64_t repo, repo_stats *s, dp_err *err)
 {
     size_t unknown = 0;
-    if (count_pairs(st, repo, NULL, NULL, 1, &s->pairs, err) != DP_OK ||
-        count_pairs(st, repo, NULL, NULL, 0, &unknown, err) != DP_OK)
+    if (count_pairs(st, repo, -1, -1, 1, &s->pairs, err) != DP_OK ||
+        count_pairs(st, repo, -1, -1, 0, &unknown, err) != DP_OK)
         return DP_ERR;
     s->known = s->pairs - unknown;
     for (int r = 0; r < 2; r++)
-        for (int c = 0; c < 3; c++)
-            if (count_pairs(st, repo, RELS[r], CONFS[c], 1, &s->by[r][c], err) != DP_OK)
+        for (int c = 0; c < CONFIDENCE_COUNT; c++)
+            if (count_pairs(st, repo, (int)RELS[r], c, 1, &s->by[r][c], err) != DP_OK)
                 return DP_ERR;
     pair_filter f;
     pair_filter_init(&f);
@@ -70,35 +72,28 @@ static int gather_pairs(store *st, int64_t repo, repo_stats *s, dp_err *err)
     if (store_pairs_query(st, &f, &pv, &s->reviewed, NULL, err) != DP_OK) return DP_ERR;
     for (size_t i = 0; i < pv.n; i++)
         for (int v = 0; v < 3; v++)
-            if (pv.v[i].verdict && !strcmp(pv.v[i].verdict, VERDICTS[v])) s->verdicts[v]++;
+            if (pv.v[i].verdict == VERDICTS[v]) s->verdicts[v]++;
     pair_vec_free(&pv);
     return DP_OK;
 }
 
+/* The model analyze would use (analyze_model_load). An unreadable one is
+ * reported in the model line, where `analyze` fails with the same words:
+ * stats still shows the rest. */
 static int gather_model(store *st, int64_t repo, repo_stats *s, dp_err *err)
 {
-    int64_t ids[2] = {repo, 0};
-    snprintf(s->model, sizeof s->model, "built-in default");
-    for (int i = 0; i < 2; i++) {
-        char *text = NULL;
-        int64_t at = 0;
-        size_t ntrain = 0;
-        int rc = store_model_load(st, ids[i], &text, &at, &ntrain, err);
-        if (rc == DP_NOTFOUND) continue;
-        if (rc != DP_OK) return DP_ERR;
-        char date[16] = "?";
-        if (at) dp_format_date(at, date, sizeof date);
-        match_model m;
-        if (match_model_from_text(text, &m, err) == DP_OK) {
-            snprintf(s->model, sizeof s->model, "trained %s on %zu pairs (%s)%s", date, ntrain,
-                     m.trained_on ? m.trained_on : "?", i ? ", global" : "");
-            match_model_free(&m);
-        } else {
-            snprintf(s->model, sizeof s->model, "stored model unreadable (%.200s)", err->msg);
-        }
-        free(text);
-        break;
+    match_model m;
+    int trained = 0;
+    char *desc = NULL;
+    dp_err merr;
+    if (analyze_model_load(st, repo, &m, &trained, &desc, &merr) != DP_OK) {
+        snprintf(s->model, sizeof s->model, "unreadable: %.250s", merr.msg);
+        (void)err;
+        return DP_OK;
     }
+    snprintf(s->model, sizeof s->model, "%s", desc);
+    free(desc);
+    if (trained) match_model_free(&m);
     return DP_OK;
 }
 
@@ -135,7 +130,7 @@ static void print_text(const repo_info *r, const repo_stats *s)
            s->links[LINK_RELATED], s->links[LINK_FIXES]);
     printf("  pairs     %zu (%zu already linked)\n", s->pairs, s->known);
     for (int rel = 0; rel < 2; rel++)
-        printf("    %-10s high %zu, medium %zu, low %zu\n", RELS[rel], s->by[rel][0], s->by[rel][1],
+        printf("    %-10s high %zu, medium %zu, low %zu\n", relation_name(RELS[rel]), s->by[rel][0], s->by[rel][1],
                s->by[rel][2]);
     printf("  verdicts  %zu: %zu duplicate, %zu related, %zu not related\n", s->reviewed,
            s->verdicts[0], s->verdicts[1], s->verdicts[2]);
@@ -150,14 +145,15 @@ static json_t *to_json(const repo_info *r, const repo_stats *s)
     json_object_set_new(pairs, "known", json_integer((json_int_t)s->known));
     for (int rel = 0; rel < 2; rel++) {
         json_t *o = json_object();
-        for (int c = 0; c < 3; c++) json_object_set_new(o, CONFS[c], json_integer((json_int_t)s->by[rel][c]));
-        json_object_set_new(pairs, RELS[rel], o);
+        for (int c = 0; c < CONFIDENCE_COUNT; c++)
+            json_object_set_new(o, confidence_name((confidence_level)c), json_integer((json_int_t)s->by[rel][c]));
+        json_object_set_new(pairs, relation_name(RELS[rel]), o);
     }
     json_object_set_new(links, "duplicate", json_integer((json_int_t)s->links[LINK_DUPLICATE]));
     json_object_set_new(links, "related", json_integer((json_int_t)s->links[LINK_RELATED]));
     json_object_set_new(links, "fixes", json_integer((json_int_t)s->links[LINK_FIXES]));
     json_object_set_new(verd, "total", json_integer((json_int_t)s->reviewed));
-    for (int v = 0; v < 3; v++) json_object_set_new(verd, VERDICTS[v], json_integer((json_int_t)s->verdicts[v]));
+    for (int v = 0; v < 3; v++) json_object_set_new(verd, verdict_name(VERDICTS[v]), json_integer((json_int_t)s->verdicts[v]));
     return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s, s:s?}", "repo", r->name,
                      "kind", r->kind, "items", (json_int_t)(s->issues + s->prs), "issues",
                      (json_int_t)s->issues, "pull_requests", (json_int_t)s->prs, "open",

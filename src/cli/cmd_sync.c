@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "../sync/github.h"
 #include "../sync/sync.h"
 #include "cli.h"

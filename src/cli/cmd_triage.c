@@ -50,7 +50,6 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
 {
     a->t.label = "possible-duplicate";
     a->t.stop_label = "not-a-duplicate";
-    a->t.min_confidence = "high";
     for (int i = 1; i < argc; i++) {
         int r = cli_target_option(cmd, argc, argv, &i, &a->target);
         if (r < 0) return EXIT_USAGE;
@@ -72,9 +71,7 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
         else if (!strcmp(o, "--stop-label")) a->t.stop_label = argv[++i];
         else if (!strcmp(o, "--no-stop-label")) a->t.stop_label = NULL;
         else if (!strcmp(o, "--min-confidence")) {
-            a->t.min_confidence = argv[++i];
-            if (strcmp(a->t.min_confidence, "high") && strcmp(a->t.min_confidence, "medium") &&
-                strcmp(a->t.min_confidence, "low")) {
+            if (confidence_parse(argv[++i], &a->t.min_confidence)) {
                 cli_error(cmd, "--min-confidence wants high, medium or low");
                 return EXIT_USAGE;
             }

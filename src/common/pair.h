@@ -1,12 +1,18 @@
-/* pair.h -- the words of a judgment, shared by every stage that shows or
- * stores one: the relation of two items and the confidence in it.
+/* pair.h -- a judged pair of items and the words of its judgment, shared by
+ * every stage that makes, stores or shows one (analyze, store, explain,
+ * web, act, cli).
  *
- * Each enum has one name per value, the token the store, the JSON API and
- * the command line use ("not_related", "related", "duplicate"; "high",
- * "medium", "low"), and a parser that accepts exactly those tokens.
+ * Relation, confidence and verdict are enums everywhere in memory. Each
+ * has one name per value, the token the store's text columns, the JSON
+ * and the command line use ("not_related", "related", "duplicate"; "high",
+ * "medium", "low"), and one parser that accepts exactly those tokens: the
+ * only places a judgment is turned into text or back.
  */
 #ifndef DP_PAIR_H
 #define DP_PAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     RELATION_NONE = 0,          /* not related */
@@ -15,17 +21,65 @@ typedef enum {
     RELATION_COUNT
 } relation_kind;
 
+/* Levels are fitted per relation when training (match_judge_train.c):
+ * high from the probability at which at least 90 % of the out-of-fold
+ * pairs shown with that relation had it (never below 0.8), medium from
+ * where the pairs between it and high reach 65 % (never below 0.6). */
 typedef enum {
-    CONFIDENCE_HIGH = 0,        /* the relation's probability is at least 0.9 */
-    CONFIDENCE_MEDIUM = 1,      /* ... at least 0.6 */
+    CONFIDENCE_HIGH = 0,
+    CONFIDENCE_MEDIUM = 1,
     CONFIDENCE_LOW = 2,
     CONFIDENCE_COUNT
 } confidence_level;
 
+/* A maintainer's verdict on a pair: none yet, or one of the relations. */
+typedef enum {
+    VERDICT_NONE = 0,
+    VERDICT_NOT_RELATED = 1,
+    VERDICT_RELATED = 2,
+    VERDICT_DUPLICATE = 3,
+    VERDICT_COUNT
+} verdict_kind;
+
 const char *relation_name(relation_kind r);         /* static; "?" when out of range */
 const char *relation_label(relation_kind r);        /* for people: "Not related", "Related", "Duplicate" */
-int relation_parse(const char *s, relation_kind *out);        /* 0 ok, -1 unknown */
-const char *confidence_name(confidence_level c);
+int relation_parse(const char *s, relation_kind *out);        /* 0 ok, -1 unknown (out untouched) */
+const char *confidence_name(confidence_level c);    /* static; "?" when out of range */
 int confidence_parse(const char *s, confidence_level *out);
+/* The relation's name ("duplicate"...); NULL for VERDICT_NONE (JSON null,
+ * SQL NULL). */
+const char *verdict_name(verdict_kind v);
+/* Accepts the three relation names; NULL and anything else is -1. */
+int verdict_parse(const char *s, verdict_kind *out);
+verdict_kind verdict_of(relation_kind r);
+/* The relation a verdict gives; RELATION_NONE for VERDICT_NONE. */
+relation_kind verdict_relation(verdict_kind v);
+
+typedef struct pair {
+    int64_t id;           /* row id (stable until the next analyze of its query) */
+    int64_t repo_id;
+    char *query_key;
+    char *cand_key;
+    int rank;             /* 1 = best candidate of this query */
+    double score;         /* ranker score */
+    double prob;          /* probability of the relation shown (match_judgment.p_shown) */
+    relation_kind relation;
+    confidence_level confidence;
+    double value;         /* triage priority */
+    char *reasoning;      /* plain sentences, '\n'-separated */
+    char *value_detail;   /* value breakdown, '\n'-separated "term: number" */
+    char *suggested_comment; /* GitHub markdown */
+    int known;            /* 1 when already linked as duplicate in the data */
+    char *comment_on;     /* key of the item the suggested comment is meant for; NULL: none */
+    char *canonical;      /* key of the canonical item of its duplicate cluster (may be
+                             neither of the two); NULL when not a duplicate */
+    verdict_kind verdict; /* on load from the store */
+    int64_t verdict_at;
+} pair;
+/* Frees the strings (all owned by the pair) and zeroes it; NULL ok. */
+void pair_free(pair *p);
+typedef struct pair_vec { pair *v; size_t n, cap; } pair_vec;
+pair *pair_vec_push(pair_vec *vec);     /* a zeroed pair at the end */
+void pair_vec_free(pair_vec *vec);
 
 #endif

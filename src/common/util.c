@@ -302,3 +302,25 @@ int dp_read_file(const char *path, char **out, size_t *len, dp_err *err)
     *out = sb_take(&sb);
     return DP_OK;
 }
+
+/* s[0..n) with each invalid UTF-8 byte replaced by U+FFFD, owned (the
+ * length in *outlen); NULL when s is valid already. */
+char *dp_utf8_repaired(const char *s, size_t n, size_t *outlen)
+{
+    size_t bad;
+    if (dp_utf8_valid(s, n, &bad)) return NULL;
+    sbuf sb;
+    sb_init(&sb);
+    size_t i = 0;
+    while (i < n) {
+        if (dp_utf8_valid(s + i, n - i, &bad)) {
+            sb_add(&sb, s + i, n - i);
+            break;
+        }
+        sb_add(&sb, s + i, bad);
+        sb_adds(&sb, "\xef\xbf\xbd");
+        i += bad + 1;
+    }
+    *outlen = sb.len;
+    return sb_take(&sb);
+}

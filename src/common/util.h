@@ -74,6 +74,9 @@ void dp_format_date(int64_t t, char *buf, size_t n);
 /* Returns 1 when s[0..n) is valid UTF-8 without NUL bytes; otherwise 0 and,
  * if bad_off is non-NULL, the offset of the first bad byte. */
 int dp_utf8_valid(const char *s, size_t n, size_t *bad_off);
+/* s[0..n) with each invalid UTF-8 byte (and NUL) replaced by U+FFFD, owned,
+ * its length in *outlen; NULL when s is valid already. */
+char *dp_utf8_repaired(const char *s, size_t n, size_t *outlen);
 
 /* Monotonic clock in seconds, for progress and benchmarks. */
 double dp_now(void);

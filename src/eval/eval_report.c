@@ -117,7 +117,8 @@ static void judgment_numbers(const eval_judgment *j, jnum *n)
     n->rel_high_recall = ratio((double)j->rel_caught[H], (double)j->rel_queries);
 }
 
-static const char *const level_names[EVAL_LEVELS] = {"high", "medium", "low"};
+/* Levels are confidence levels, high first. */
+#define level_name(l) confidence_name((confidence_level)(l))
 
 static void judgment_text(const eval_result *r, FILE *out)
 {
@@ -141,11 +142,12 @@ static void judgment_text(const eval_result *r, FILE *out)
             double all = rel == RELATION_NONE ? ratio((double)j->correct_all_none[l], (double)j->shown[rel][l])
                                               : ratio((double)j->correct[rel][l], (double)j->shown[rel][l]);
             fprintf(out, "  %-12s %-7s %8zu %8zu %9.3f %9.3f\n", relation_name((relation_kind)rel),
-                    level_names[l], j->shown[rel][l], j->linked[rel][l],
+                    level_name(l), j->shown[rel][l], j->linked[rel][l],
                     ratio((double)j->correct[rel][l], (double)j->linked[rel][l]), all);
         }
     fprintf(out, "  confusion (rows: truth, columns: shown; unlinked = not_related, Relates out)\n"
-                 "  %-12s %12s %12s %12s\n", "", "duplicate", "related", "not_related");
+                 "  %-12s %12s %12s %12s\n", "", relation_name(RELATION_DUPLICATE),
+            relation_name(RELATION_RELATED), relation_name(RELATION_NONE));
     for (int t = RELATION_DUPLICATE; t >= RELATION_NONE; t--)
         fprintf(out, "  %-12s %12zu %12zu %12zu\n", relation_name((relation_kind)t),
                 j->confusion[t][RELATION_DUPLICATE], j->confusion[t][RELATION_RELATED],
@@ -199,7 +201,7 @@ static json_t *by_relation_level(const size_t v[RELATION_COUNT][EVAL_LEVELS])
     json_t *o = json_object();
     for (int rel = RELATION_DUPLICATE; rel >= RELATION_NONE; rel--) {
         json_t *l = json_object();
-        for (int k = 0; k < EVAL_LEVELS; k++) json_object_set_new(l, level_names[k], json_integer((json_int_t)v[rel][k]));
+        for (int k = 0; k < EVAL_LEVELS; k++) json_object_set_new(l, level_name(k), json_integer((json_int_t)v[rel][k]));
         json_object_set_new(o, relation_name((relation_kind)rel), l);
     }
     return o;
@@ -238,27 +240,30 @@ static void judgment_json(const eval_result *r, json_t *root)
     json_object_set_new(o, "correct", by_relation_level(j->correct));
     json_t *rec = json_object();
     for (int k = 0; k < EVAL_LEVELS; k++)
-        json_object_set_new(rec, level_names[k],
-                            json_pack("{s:f, s:f}", "duplicate", ratio((double)j->dup_caught[k], (double)j->dup_queries),
-                                      "related", ratio((double)j->rel_caught[k], (double)j->rel_queries)));
+        json_object_set_new(rec, level_name(k),
+                            json_pack("{s:f, s:f}", relation_name(RELATION_DUPLICATE),
+                                      ratio((double)j->dup_caught[k], (double)j->dup_queries),
+                                      relation_name(RELATION_RELATED), ratio((double)j->rel_caught[k], (double)j->rel_queries)));
     json_object_set_new(o, "recall_at_or_above", rec);
     json_t *ii = json_object(), *iil = json_object(), *iic = json_object();
     for (int k = 0; k < EVAL_LEVELS; k++) {
-        json_object_set_new(iil, level_names[k], json_integer((json_int_t)j->linked_ii[k]));
-        json_object_set_new(iic, level_names[k], json_integer((json_int_t)j->correct_ii[k]));
+        json_object_set_new(iil, level_name(k), json_integer((json_int_t)j->linked_ii[k]));
+        json_object_set_new(iic, level_name(k), json_integer((json_int_t)j->correct_ii[k]));
     }
     json_object_set_new(ii, "linked", iil);
     json_object_set_new(ii, "correct", iic);
     json_object_set_new(o, "related_issue_issue", ii);
     json_t *caught = json_object();
     for (int k = 0; k < EVAL_LEVELS; k++)
-        json_object_set_new(caught, level_names[k], json_pack("{s:I, s:I}", "duplicate", (json_int_t)j->dup_caught[k],
-                                                              "related", (json_int_t)j->rel_caught[k]));
+        json_object_set_new(caught, level_name(k), json_pack("{s:I, s:I}", relation_name(RELATION_DUPLICATE),
+                                                              (json_int_t)j->dup_caught[k],
+                                                              relation_name(RELATION_RELATED), (json_int_t)j->rel_caught[k]));
     json_object_set_new(o, "caught_at_or_above", caught);
     json_object_set_new(o, "queries_with_duplicate", json_integer((json_int_t)j->dup_queries));
     json_object_set_new(o, "queries_with_related", json_integer((json_int_t)j->rel_queries));
     json_t *rel = json_object();
-    static const char *const rn[2] = {"duplicate", "related"};
+    /* reliability bins: 0 duplicate, 1 related */
+    static const relation_kind rn[2] = {RELATION_DUPLICATE, RELATION_RELATED};
     for (int k = 0; k < 2; k++) {
         json_t *bins = json_array();
         for (int b = 0; b < EVAL_BINS; b++)
@@ -267,13 +272,14 @@ static void judgment_json(const eval_result *r, json_t *root)
                                                       "mean_prob", j->rbin_p[k][b] / (double)j->rbin_n[k][b],
                                                       "pairs", (json_int_t)j->rbin_n[k][b], "share_true",
                                                       j->rbin_true[k][b] / (double)j->rbin_n[k][b]));
-        json_object_set_new(rel, rn[k], bins);
+        json_object_set_new(rel, relation_name(rn[k]), bins);
     }
     json_object_set_new(o, "reliability", rel);
     json_t *cuts = json_object();
     for (int k = RELATION_DUPLICATE; k >= RELATION_NONE; k--)
         json_object_set_new(cuts, relation_name((relation_kind)k),
-                            json_pack("{s:f, s:f}", "high", r->model.judge.thr_high[k], "medium",
+                            json_pack("{s:f, s:f}", confidence_name(CONFIDENCE_HIGH), r->model.judge.thr_high[k],
+                                      confidence_name(CONFIDENCE_MEDIUM),
                                       r->model.judge.thr_medium[k]));
     json_object_set_new(o, "cutoffs", cuts);
     json_object_set_new(o, "link_rate", json_real(match_judge_link_rate(&r->model.judge)));
@@ -408,9 +414,10 @@ static void svg_recall(FILE *f, const eval_result *r)
 static void svg_reliability(FILE *f, const eval_result *r, int k)
 {
     const eval_judgment *j = &r->judgment;
-    static const char *const name[2] = {"duplicate", "related"};
+    const relation_kind rel = k ? RELATION_RELATED : RELATION_DUPLICATE;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"310\" "
-               "role=\"img\" aria-label=\"reliability, %s\">\n", name[k]);
+               "role=\"img\" aria-label=\"reliability, %s\">\n",
+            relation_name(rel));
     svg_axes(f, "probability shown", k ? "share related" : "share duplicates", 1.0, 5);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" "
                "stroke-dasharray=\"4 3\"/>\n", px(0, 1), py(0), px(1, 1), py(1));
@@ -420,9 +427,9 @@ static void svg_reliability(FILE *f, const eval_result *r, int k)
         double share = j->rbin_true[k][b] / n;
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#1f6feb\" fill-opacity=\"0.7\">"
                    "<title>%.0f pairs, %.0f%% %s</title></circle>\n",
-                px(j->rbin_p[k][b] / n, 1), py(share), 3 + log1p(n), n, 100 * share, name[k]);
+                px(j->rbin_p[k][b] / n, 1), py(share), 3 + log1p(n), n, 100 * share, relation_name(rel));
     }
-    double hi = r->model.judge.thr_high[k ? RELATION_RELATED : RELATION_DUPLICATE];
+    double hi = r->model.judge.thr_high[rel];
     if (hi > 1) hi = 1;
     fprintf(f, "<line x1=\"%.1f\" y1=\"20\" x2=\"%.1f\" y2=\"260\" stroke=\"#d73a4a\"/>"
                "<text x=\"%.1f\" y=\"32\" font-size=\"11\" fill=\"#d73a4a\">high</text>\n",
@@ -512,7 +519,7 @@ static void html_judgment(FILE *f, const eval_result *r)
                        : rel == RELATION_RELATED ? ratio((double)j->rel_caught[l], (double)j->rel_queries) : 0;
             fprintf(f, "<tr><th>%s</th><td>%s</td><td>%.3f</td><td>%zu</td><td>%zu</td><td>%.3f</td>"
                        "<td>%.3f</td><td>%s%.3f</td><td>%zu</td></tr>\n",
-                    relation_label((relation_kind)rel), level_names[l], cut > 1 ? 1.0 : cut, j->shown[rel][l],
+                    relation_label((relation_kind)rel), level_name(l), cut > 1 ? 1.0 : cut, j->shown[rel][l],
                     j->linked[rel][l], ratio((double)j->correct[rel][l], (double)j->linked[rel][l]), all,
                     rel == RELATION_NONE ? "-" : "", rec, j->relates[rel][l]);
         }

@@ -49,10 +49,10 @@ void explain_pair_line(sbuf *out, const pair *p, const item *q, const item *c, s
     explain_ref(p->query_key, qr, sizeof qr);
     explain_ref(p->cand_key, cr, sizeof cr);
     size_t start = out->len;
-    sb_printf(out, "%-8s \xe2\x86\x94 %-8s %s \xc2\xb7 %s \xc2\xb7 %.3f", qr, cr, p->relation,
-              p->confidence, p->value);
+    sb_printf(out, "%-8s \xe2\x86\x94 %-8s %s \xc2\xb7 %s \xc2\xb7 %.3f", qr, cr, relation_name(p->relation),
+              confidence_name(p->confidence), p->value);
     if (p->known) sb_adds(out, " (known)");
-    if (p->verdict) sb_printf(out, " [%s]", p->verdict);
+    if (p->verdict) sb_printf(out, " [%s]", verdict_name(p->verdict));
     if (q || c) {
         sb_adds(out, "  ");
         /* count display columns used so far (code points) */
@@ -65,46 +65,57 @@ void explain_pair_line(sbuf *out, const pair *p, const item *q, const item *c, s
     }
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
+json_t *explain_jstr(const char *s)
 {
-    json_object_set_new(o, k, v ? json_string(v) : json_null());
+    if (!s) return json_null();
+    size_t n = strlen(s), fixed_len;
+    char *fixed = dp_utf8_repaired(s, n, &fixed_len);
+    json_t *j = fixed ? json_stringn_nocheck(fixed, fixed_len) : json_stringn_nocheck(s, n);
+    free(fixed);
+    return j ? j : json_string("");
 }
 
-static void set_time(json_t *o, const char *k, int64_t t)
+json_t *explain_jtime(int64_t t)
 {
+    if (!t) return json_null();
     char buf[32];
-    if (!t) {
-        json_object_set_new(o, k, json_null());
-        return;
-    }
     dp_format_time(t, buf, sizeof buf);
-    json_object_set_new(o, k, json_string(buf));
+    return json_string(buf);
 }
+
+static void set_str(json_t *o, const char *k, const char *v) { json_object_set_new(o, k, explain_jstr(v)); }
 
 static json_t *strvec_json(const strvec *v)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < v->n; i++) json_array_append_new(a, json_string(v->v[i]));
+    for (size_t i = 0; i < v->n; i++) json_array_append_new(a, explain_jstr(v->v[i]));
     return a;
 }
+
+const char *explain_kind_token(item_kind k) { return k == ITEM_PR ? "pull_request" : "issue"; }
 
 json_t *explain_item_json(const item *it)
 {
     json_t *o = json_object();
     set_str(o, "key", it->key);
     json_object_set_new(o, "number", json_integer(it->number));
-    set_str(o, "kind", it->kind == ITEM_PR ? "pull_request" : "issue");
+    set_str(o, "kind", explain_kind_token(it->kind));
     set_str(o, "title", it->title);
     set_str(o, "state", it->state);
     set_str(o, "state_reason", it->state_reason);
     set_str(o, "author", it->author);
     set_str(o, "url", it->url);
-    set_time(o, "created_at", it->created_at);
-    set_time(o, "updated_at", it->updated_at);
-    set_time(o, "closed_at", it->closed_at);
+    json_object_set_new(o, "created_at", explain_jtime(it->created_at));
+    json_object_set_new(o, "updated_at", explain_jtime(it->updated_at));
+    json_object_set_new(o, "closed_at", explain_jtime(it->closed_at));
     json_object_set_new(o, "labels", strvec_json(&it->labels));
     json_object_set_new(o, "comments", json_integer(it->ncomments));
     json_object_set_new(o, "reactions", json_integer(it->reactions));
+    set_str(o, "type", it->type);
+    set_str(o, "priority", it->priority);
+    json_object_set_new(o, "components", strvec_json(&it->components));
+    json_object_set_new(o, "versions", strvec_json(&it->versions));
+    if (it->deleted) json_object_set_new(o, "deleted", json_true());
     return o;
 }
 
@@ -115,31 +126,39 @@ static json_t *lines_json(const char *s)
     while (s && *s) {
         const char *e = strchr(s, '\n');
         size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n) json_array_append_new(a, json_stringn(s, n));
+        if (n) {
+            char *line = xstrndup(s, n);
+            json_array_append_new(a, explain_jstr(line));
+            free(line);
+        }
         s = e ? e + 1 : s + n;
     }
     return a;
 }
 
-json_t *explain_pair_json(const pair *p, const item *q, const item *c)
+json_t *explain_pair_json(const pair *p, const item *q, const item *c, int with_text)
 {
     json_t *o = json_object();
     if (p->id) json_object_set_new(o, "id", json_integer(p->id));
+    if (p->repo_id) json_object_set_new(o, "repo", json_integer(p->repo_id));
     set_str(o, "query", p->query_key);
     set_str(o, "candidate", p->cand_key);
     json_object_set_new(o, "rank", json_integer(p->rank));
-    set_str(o, "relation", p->relation);
-    set_str(o, "confidence", p->confidence);
+    set_str(o, "relation", relation_name(p->relation));
+    set_str(o, "confidence", confidence_name(p->confidence));
     json_object_set_new(o, "value", json_real(round(p->value * 1000.0) / 1000.0));   /* as shown */
     json_object_set_new(o, "probability", json_real(p->prob));
     json_object_set_new(o, "score", json_real(p->score));
     json_object_set_new(o, "known", json_boolean(p->known));
-    set_str(o, "verdict", p->verdict);
-    json_object_set_new(o, "reasoning", lines_json(p->reasoning));
-    json_object_set_new(o, "value_detail", lines_json(p->value_detail));
-    set_str(o, "suggested_comment", p->suggested_comment);
-    set_str(o, "comment_on", p->comment_on);
-    set_str(o, "canonical", p->canonical);
+    set_str(o, "verdict", verdict_name(p->verdict));
+    json_object_set_new(o, "verdict_at", explain_jtime(p->verdict ? p->verdict_at : 0));
+    if (with_text) {
+        json_object_set_new(o, "reasoning", lines_json(p->reasoning));
+        json_object_set_new(o, "value_detail", lines_json(p->value_detail));
+        set_str(o, "suggested_comment", p->suggested_comment);
+        set_str(o, "comment_on", p->comment_on);
+        set_str(o, "canonical", p->canonical);
+    }
     if (q) json_object_set_new(o, "query_item", explain_item_json(q));
     if (c) json_object_set_new(o, "candidate_item", explain_item_json(c));
     return o;
@@ -181,7 +200,8 @@ void explain_pair_markdown(sbuf *out, const pair *p, const item *c)
         explain_state_words(out, c);
         sb_adds(out, ")");
     }
-    sb_printf(out, " \xe2\x80\x94 %s, %s confidence (p %.3f)\n", p->relation, p->confidence, p->prob);
+    sb_printf(out, " \xe2\x80\x94 %s, %s confidence (p %.3f)\n", relation_name(p->relation),
+              confidence_name(p->confidence), p->prob);
     /* The strongest piece of evidence, quoted under the entry: the first
      * sentence naming something shared (`code`) or a link; the state and
      * model sentences say little in a bot's comment. */

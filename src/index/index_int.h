@@ -1,5 +1,7 @@
-/* index_int.h -- the index's internal layout, shared by index.c (build) and
- * topk.c (queries). Not part of the contract: use index.h. */
+/* index_int.h -- the index's internal layout, shared by index.c (build),
+ * snapshot.c (saving and decoding snapshots), query.c (query bags, scoring
+ * one doc) and topk.c (MaxScore top-k). Not part of the contract: use
+ * index.h. */
 #ifndef DP_INDEX_INT_H
 #define DP_INDEX_INT_H
 

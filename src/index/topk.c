@@ -12,6 +12,7 @@
  * at once and a warm thread queries without allocating.
  */
 #include "index_int.h"
+#include "../common/tls.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -143,10 +144,6 @@ typedef struct scratch {
     uint32_t cand[WIN_MAX];        /* candidates still alive, as offsets */
 } scratch;
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static int scratch_key_ok;
-
 static void scratch_free(void *v)
 {
     scratch *s = v;
@@ -161,19 +158,11 @@ static void scratch_free(void *v)
     free(s);
 }
 
-static void scratch_key_init(void)
-{
-    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
-}
+static dp_tls scratch_tls = DP_TLS_INIT(sizeof(scratch), scratch_free);
 
 static scratch *scratch_get(size_t nterms, size_t k)
 {
-    pthread_once(&scratch_once, scratch_key_init);
-    scratch *s = scratch_key_ok ? pthread_getspecific(scratch_key) : NULL;
-    if (!s) {
-        s = xcalloc(1, sizeof *s);
-        if (scratch_key_ok && pthread_setspecific(scratch_key, s) != 0) scratch_key_ok = 0;
-    }
+    scratch *s = dp_tls_get(&scratch_tls);
     if (nterms > s->cap) {
         s->cap = nterms * 2;
         s->L = xrealloc(s->L, s->cap * sizeof *s->L);
@@ -187,11 +176,7 @@ static scratch *scratch_get(size_t nterms, size_t k)
     return s;
 }
 
-/* Without a thread-specific slot the scratch is the caller's to free. */
-static void scratch_put(scratch *s)
-{
-    if (!scratch_key_ok || pthread_getspecific(scratch_key) != s) scratch_free(s);
-}
+static void scratch_put(scratch *s) { dp_tls_put(&scratch_tls, s); }
 
 /* ---- scoring many docs for one query ------------------------------------- */
 

@@ -10,9 +10,11 @@
  * (score and margin -> probability that the pair is a true duplicate for an
  * arbitrary query, fitted on held-out queries: known duplicates and issues
  * that have no duplicate at all, the latter weighted to the tracker's base
- * rate) and thresholds that turn the probability into relation and
- * confidence ("high" = at least 90% true duplicates on held-out data, over
- * all queries, not only over known duplicates). A
+ * rate): the pair's strength. What a pair is -- relation and confidence --
+ * is the judge's (match_judge*, below): "high" from the probability at
+ * which at least 90% of the out-of-fold pairs shown with that relation had
+ * it (never below MATCH_HIGH_FLOOR), "medium" from where the pairs between
+ * it and high reach 65% (never below MATCH_MEDIUM_FLOOR). A
  * default model is built into the binary (match_default.c); `doppel train`
  * fits one on a repository's own known duplicates and the store keeps it as
  * text (match_model_to_text / match_model_from_text).
@@ -307,8 +309,9 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
  * last two are related at most. Given that they are related at all, the
  * first two are certain.
  * Confidence: high when the probability reaches judge.thr_high[relation],
- * medium at thr_medium[relation] (fitted so that held-out pairs shown high
- * had that relation at least 90% of the time, medium 60%). */
+ * medium at thr_medium[relation] (fitted by match_judge_train: out-of-fold
+ * pairs shown high had that relation at least 90% of the time, those
+ * between medium and high 65%; floors 0.8 and 0.6). */
 typedef struct match_judgment {
     relation_kind relation;
     confidence_level confidence;

@@ -12,6 +12,7 @@
  * takes the plain string path; both give the same values.
  */
 #include "match_int.h"
+#include "../common/tls.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -752,10 +753,6 @@ typedef struct qbits {
     size_t n;
 } qbits;
 
-static pthread_key_t qbits_key;
-static pthread_once_t qbits_once = PTHREAD_ONCE_INIT;
-static int qbits_key_ok;
-
 static void qbits_free(void *v)
 {
     qbits *b = v;
@@ -763,19 +760,11 @@ static void qbits_free(void *v)
     free(b);
 }
 
-static void qbits_key_init(void)
-{
-    qbits_key_ok = pthread_key_create(&qbits_key, qbits_free) == 0;
-}
+static dp_tls qbits_tls = DP_TLS_INIT(sizeof(qbits), qbits_free);
 
 static qbits *qbits_get(size_t nterms)
 {
-    pthread_once(&qbits_once, qbits_key_init);
-    qbits *b = qbits_key_ok ? pthread_getspecific(qbits_key) : NULL;
-    if (!b) {
-        b = xcalloc(1, sizeof *b);
-        if (qbits_key_ok && pthread_setspecific(qbits_key, b) != 0) qbits_key_ok = 0;
-    }
+    qbits *b = dp_tls_get(&qbits_tls);
     size_t words = (nterms + 63) / 64;
     if (words > b->n) {
         free(b->w);
@@ -785,10 +774,7 @@ static qbits *qbits_get(size_t nterms)
     return b;
 }
 
-static void qbits_put(qbits *b)
-{
-    if (!qbits_key_ok || pthread_getspecific(qbits_key) != b) qbits_free(b);
-}
+static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
 
 void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
                          size_t n, match_hit *out)

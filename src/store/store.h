@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../common/item.h"
+#include "../common/pair.h"
 
 typedef struct store store;
 
@@ -122,31 +123,8 @@ int store_label_color_set(store *st, int64_t repo, const char *name, const char 
 int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err);
 
 /* ---- pairs ------------------------------------------------------------ */
-typedef struct pair {
-    int64_t id;           /* row id (stable until the next analyze of its query) */
-    int64_t repo_id;
-    char *query_key;
-    char *cand_key;
-    int rank;             /* 1 = best candidate of this query */
-    double score;         /* ranker score */
-    double prob;          /* probability of the relation shown (match_judgment.p_shown) */
-    char *relation;       /* "duplicate" | "related" | "not_related" */
-    char *confidence;     /* "high" | "medium" | "low" */
-    double value;         /* triage priority */
-    char *reasoning;      /* plain sentences, '\n'-separated */
-    char *value_detail;   /* value breakdown, '\n'-separated "term: number" */
-    char *suggested_comment; /* GitHub markdown */
-    int known;            /* 1 when already linked as duplicate in the data */
-    char *comment_on;     /* key of the item the suggested comment is meant for; NULL: none */
-    char *canonical;      /* key of the canonical item of its duplicate cluster (may be
-                             neither of the two); NULL when not a duplicate */
-    char *verdict;        /* on load: "duplicate"|"related"|"not_related"|NULL */
-    int64_t verdict_at;
-} pair;
-void pair_free(pair *p);
-typedef struct pair_vec { pair *v; size_t n, cap; } pair_vec;
-pair *pair_vec_push(pair_vec *vec);
-void pair_vec_free(pair_vec *vec);
+/* pair, pair_vec: common/pair.h. The store keeps relation, confidence and
+ * verdict as their names (text columns) and converts at this boundary. */
 
 /* Replaces the pairs of the given queries (all pairs of the repo when
  * nqueries == 0 and queries == NULL) with `pairs`, atomically (also inside a
@@ -158,8 +136,8 @@ int store_pairs_replace(store *st, int64_t repo, const char *const *queries, siz
 
 typedef struct pair_filter {
     int64_t repo_id;          /* 0 = all repos */
-    const char *relation;     /* NULL = any */
-    const char *confidence;
+    int relation;             /* a relation_kind; -1 = any */
+    int confidence;           /* a confidence_level; -1 = any */
     const char *query_state;  /* "open"/"closed"/NULL */
     const char *cand_state;
     const char *label;        /* either side carries this label (case-insensitive) */
@@ -171,7 +149,7 @@ typedef struct pair_filter {
                                  update of the two items); all descending, ties by id */
     size_t offset, limit;     /* limit 0 = no limit */
 } pair_filter;
-void pair_filter_init(pair_filter *f);  /* any/any, reviewed -1, include_known 1 */
+void pair_filter_init(pair_filter *f);  /* any/any (-1), reviewed -1, include_known 1 */
 
 /* Pairs matching f in f->sort order (value by default; ties by id), each
  * with its verdict; *total gets the count before paging and *reviewed the
@@ -202,16 +180,16 @@ void pair_ref_vec_free(pair_ref_vec *v);   /* frees the keys too; NULL ok */
 int store_pair_refs_load(store *st, int64_t repo, pair_ref_vec *out, dp_err *err);
 
 /* ---- verdicts --------------------------------------------------------- */
-/* verdict is "duplicate", "related" or "not_related" (anything else is
- * DP_ERR); NULL removes it (undo). */
+/* Sets the verdict on pair q -> c; VERDICT_NONE removes it (undo), a value
+ * out of range is DP_ERR. */
 int store_verdict_set(store *st, int64_t repo, const char *q, const char *c,
-                      const char *verdict, dp_err *err);
+                      verdict_kind verdict, dp_err *err);
 
 /* Every verdict of a repo (also those whose pair analysis no longer
  * stores), oldest first (ties by keys). */
 typedef struct store_verdict {
     char *query_key, *cand_key;
-    char *verdict;            /* "duplicate" | "related" | "not_related" */
+    verdict_kind verdict;     /* never VERDICT_NONE */
     int64_t created_at;       /* when it was given (or last re-confirmed) */
 } store_verdict;
 typedef struct store_verdict_vec { store_verdict *v; size_t n, cap; } store_verdict_vec;

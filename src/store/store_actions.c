@@ -20,7 +20,6 @@ void store_verdict_vec_free(store_verdict_vec *v)
     for (size_t i = 0; i < v->n; i++) {
         free(v->v[i].query_key);
         free(v->v[i].cand_key);
-        free(v->v[i].verdict);
     }
     free(v->v);
     memset(v, 0, sizeof *v);
@@ -43,7 +42,7 @@ int store_verdicts_load(store *st, int64_t repo, store_verdict_vec *out, dp_err 
         store_verdict *v = &out->v[out->n++];
         v->query_key = store_col_str_empty(s, 0);
         v->cand_key = store_col_str_empty(s, 1);
-        v->verdict = store_col_str_empty(s, 2);
+        if (verdict_parse((const char *)sqlite3_column_text(s, 2), &v->verdict)) v->verdict = VERDICT_NOT_RELATED;
         v->created_at = sqlite3_column_int64(s, 3);
     }
     if (rc != SQLITE_DONE) {

@@ -19,42 +19,11 @@
 
 #include "store_int.h"
 
-void pair_free(pair *p)
-{
-    if (!p) return;
-    free(p->query_key);
-    free(p->cand_key);
-    free(p->relation);
-    free(p->confidence);
-    free(p->reasoning);
-    free(p->value_detail);
-    free(p->suggested_comment);
-    free(p->verdict);
-    free(p->comment_on);
-    free(p->canonical);
-    memset(p, 0, sizeof *p);
-}
-
-pair *pair_vec_push(pair_vec *vec)
-{
-    if (vec->n == vec->cap) {
-        vec->cap = vec->cap ? vec->cap * 2 : 16;
-        vec->v = xrealloc(vec->v, vec->cap * sizeof *vec->v);
-    }
-    memset(&vec->v[vec->n], 0, sizeof *vec->v);
-    return &vec->v[vec->n++];
-}
-
-void pair_vec_free(pair_vec *vec)
-{
-    for (size_t i = 0; i < vec->n; i++) pair_free(&vec->v[i]);
-    free(vec->v);
-    memset(vec, 0, sizeof *vec);
-}
-
 void pair_filter_init(pair_filter *f)
 {
     memset(f, 0, sizeof *f);
+    f->relation = -1;
+    f->confidence = -1;
     f->reviewed = -1;
     f->include_known = 1;
 }
@@ -79,14 +48,16 @@ static void pair_from_row(sqlite3_stmt *s, pair *p)
     p->rank = sqlite3_column_int(s, 4);
     p->score = sqlite3_column_double(s, 5);
     p->prob = sqlite3_column_double(s, 6);
-    p->relation = store_col_str_empty(s, 7);
-    p->confidence = store_col_str_empty(s, 8);
+    /* A name this version does not know (a damaged row) reads as the
+     * weakest judgment rather than failing the whole list. */
+    if (relation_parse((const char *)sqlite3_column_text(s, 7), &p->relation)) p->relation = RELATION_NONE;
+    if (confidence_parse((const char *)sqlite3_column_text(s, 8), &p->confidence)) p->confidence = CONFIDENCE_LOW;
     p->value = sqlite3_column_double(s, 9);
     p->reasoning = store_col_str(s, 10);
     p->value_detail = store_col_str(s, 11);
     p->suggested_comment = store_col_str(s, 12);
     p->known = sqlite3_column_int(s, 13);
-    p->verdict = store_col_str(s, 14);
+    if (verdict_parse((const char *)sqlite3_column_text(s, 14), &p->verdict)) p->verdict = VERDICT_NONE;
     p->verdict_at = sqlite3_column_int64(s, 15);
     p->comment_on = store_col_str(s, 16);
     p->canonical = store_col_str(s, 17);
@@ -212,14 +183,18 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
     if (!s) return DP_ERR;
     for (size_t i = 0; i < npairs; i++) {
         const pair *p = &pairs[i];
+        if ((unsigned)p->relation >= RELATION_COUNT || (unsigned)p->confidence >= CONFIDENCE_COUNT)
+            return dp_fail(err, "store: inserting pair %s -> %s: unknown relation %d or confidence %d",
+                           p->query_key ? p->query_key : "(null)", p->cand_key ? p->cand_key : "(null)",
+                           (int)p->relation, (int)p->confidence);
         sqlite3_bind_int64(s, 1, repo);
         store_bind_text(s, 2, p->query_key);
         store_bind_text(s, 3, p->cand_key);
         sqlite3_bind_int(s, 4, p->rank);
         sqlite3_bind_double(s, 5, p->score);
         sqlite3_bind_double(s, 6, p->prob);
-        store_bind_text(s, 7, p->relation);
-        store_bind_text(s, 8, p->confidence);
+        store_bind_text(s, 7, relation_name(p->relation));
+        store_bind_text(s, 8, confidence_name(p->confidence));
         sqlite3_bind_double(s, 9, p->value);
         store_bind_text(s, 10, p->reasoning);
         store_bind_text(s, 11, p->value_detail);
@@ -353,13 +328,16 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     else if (strcmp(sort, "prob") == 0) q->key = "p.prob";
     else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
     else return dp_fail(err, "store: unknown pair sort '%s' (use value, prob or updated)", sort);
-    if (f->relation) {
+    if (f->relation >= 0) {
+        if (f->relation >= RELATION_COUNT) return dp_fail(err, "store: unknown relation %d in pair filter", f->relation);
         fq_add(q, " AND p.relation = ?", NULL);
-        fq_str(q, f->relation);
+        fq_str(q, relation_name((relation_kind)f->relation));
     }
-    if (f->confidence) {
+    if (f->confidence >= 0) {
+        if (f->confidence >= CONFIDENCE_COUNT)
+            return dp_fail(err, "store: unknown confidence %d in pair filter", f->confidence);
         fq_add(q, " AND p.confidence = ?", NULL);
-        fq_str(q, f->confidence);
+        fq_str(q, confidence_name((confidence_level)f->confidence));
     }
     if (f->query_state) {
         fq_add(q, " AND " QITEM "(SELECT repo_id, key FROM items WHERE state = ?)", QPROBE);
@@ -716,13 +694,12 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
 
 /* ---- verdicts -------------------------------------------------------- */
 
-int store_verdict_set(store *st, int64_t repo, const char *q, const char *c, const char *verdict, dp_err *err)
+int store_verdict_set(store *st, int64_t repo, const char *q, const char *c, verdict_kind verdict, dp_err *err)
 {
     if (!q || !c) return dp_fail(err, "store: setting verdict: missing item key");
+    if ((unsigned)verdict >= VERDICT_COUNT) return dp_fail(err, "store: unknown verdict %d", (int)verdict);
     sqlite3_stmt *s;
-    if (verdict) {
-        if (strcmp(verdict, "duplicate") && strcmp(verdict, "related") && strcmp(verdict, "not_related"))
-            return dp_fail(err, "store: unknown verdict '%s' (use duplicate, related or not_related)", verdict);
+    if (verdict != VERDICT_NONE) {
         s = store_stmt(st, SQ_VERDICT_SET,
                        "INSERT INTO verdicts(repo_id, query_key, cand_key, verdict, created_at) "
                        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(repo_id, query_key, cand_key) "
@@ -736,9 +713,10 @@ int store_verdict_set(store *st, int64_t repo, const char *q, const char *c, con
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, q);
     store_bind_text(s, 3, c);
-    if (verdict) {
-        store_bind_text(s, 4, verdict);
+    if (verdict != VERDICT_NONE) {
+        store_bind_text(s, 4, verdict_name(verdict));
         sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
     }
-    return store_step_done(st, s, err, "%s verdict on %s -> %s", verdict ? "saving" : "removing", q, c);
+    return store_step_done(st, s, err, "%s verdict on %s -> %s", verdict != VERDICT_NONE ? "saving" : "removing", q,
+                           c);
 }

@@ -19,6 +19,7 @@
  */
 #include "text.h"
 #include "text_int.h"
+#include "../common/hashmap.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -87,44 +88,6 @@ uint64_t text_line_norm_hash(const char *s, size_t n)
     return h ? h : 1;
 }
 
-/* ---- counting: open-addressing map hash -> doc count ------------------- */
-
-typedef struct cmap {
-    uint64_t *key;
-    uint32_t *cnt;
-    size_t cap, n;
-} cmap;
-
-static void cmap_grow(cmap *m);
-
-static void cmap_inc(cmap *m, uint64_t k)
-{
-    if ((m->n + 1) * 2 > m->cap) cmap_grow(m);
-    size_t i = (size_t)(k * 0x9E3779B97F4A7C15ULL) & (m->cap - 1);
-    while (m->key[i] && m->key[i] != k) i = (i + 1) & (m->cap - 1);
-    if (!m->key[i]) { m->key[i] = k; m->n++; }
-    m->cnt[i]++;
-}
-
-static void cmap_grow(cmap *m)
-{
-    cmap o = *m;
-    m->cap = o.cap ? o.cap * 2 : 1024;
-    m->key = xcalloc(m->cap, sizeof *m->key);
-    m->cnt = xcalloc(m->cap, sizeof *m->cnt);
-    m->n = 0;
-    for (size_t i = 0; i < o.cap; i++) {
-        if (!o.key[i]) continue;
-        size_t j = (size_t)(o.key[i] * 0x9E3779B97F4A7C15ULL) & (m->cap - 1);
-        while (m->key[j]) j = (j + 1) & (m->cap - 1);
-        m->key[j] = o.key[i];
-        m->cnt[j] = o.cnt[i];
-        m->n++;
-    }
-    free(o.key);
-    free(o.cnt);
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -184,28 +147,28 @@ static void body_hashes(const char *body, uint64_t **v, size_t *n, size_t *cap)
 text_template *text_template_learn(const char *const *bodies, size_t n)
 {
     text_template *t = xcalloc(1, sizeof *t);
-    cmap m = {0};
+    dp_u64map m = {0};   /* line hash (never 0) -> bodies it occurs in */
     uint64_t *v = NULL;
     size_t vn = 0, vcap = 0;
     for (size_t d = 0; d < n; d++) {
         body_hashes(bodies[d], &v, &vn, &vcap);
-        for (size_t i = 0; i < vn; i++) cmap_inc(&m, v[i]);
+        for (size_t i = 0; i < vn; i++) (*dp_u64map_at(&m, v[i]))++;
     }
     free(v);
     double share = ceil(TPL_SHARE * (double)n);
     uint32_t thr = (uint32_t)(share > TPL_MIN_DOCS ? share : TPL_MIN_DOCS);
-    size_t cap = 0;
-    for (size_t i = 0; i < m.cap; i++) {
-        if (!m.key[i] || m.cnt[i] < thr) continue;
+    size_t cap = 0, pos = 0;
+    uint64_t key, cnt;
+    while (dp_u64map_next(&m, &pos, &key, &cnt)) {
+        if (cnt < thr) continue;
         if (t->n == cap) {
             cap = cap ? cap * 2 : 16;
             t->hash = xrealloc(t->hash, cap * sizeof *t->hash);
         }
-        t->hash[t->n++] = m.key[i];
+        t->hash[t->n++] = key;
     }
-    if (t->n > 1) qsort(t->hash, t->n, sizeof *t->hash, cmp_u64);
-    free(m.key);
-    free(m.cnt);
+    if (t->n > 1) qsort(t->hash, t->n, sizeof *t->hash, cmp_u64);   /* slot order is no order */
+    dp_u64map_free(&m);
     return t;
 }
 

@@ -93,47 +93,6 @@ static void api_set_with(web_reply *out, int status, json_t *obj, const char *co
     out->body = body;
 }
 
-/* s[0..n) with each invalid UTF-8 byte replaced by U+FFFD, owned (the
- * length in *outlen); NULL when s is valid already. */
-static char *utf8_repaired(const char *s, size_t n, size_t *outlen)
-{
-    size_t bad;
-    if (dp_utf8_valid(s, n, &bad)) return NULL;
-    sbuf sb;
-    sb_init(&sb);
-    size_t i = 0;
-    while (i < n) {
-        if (dp_utf8_valid(s + i, n - i, &bad)) {
-            sb_add(&sb, s + i, n - i);
-            break;
-        }
-        sb_add(&sb, s + i, bad);
-        sb_adds(&sb, "\xef\xbf\xbd");
-        i += bad + 1;
-    }
-    *outlen = sb.len;
-    return sb_take(&sb);
-}
-
-/* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
-json_t *web_jstr(const char *s)
-{
-    if (!s) return json_null();
-    size_t n = strlen(s), fixed_len;
-    char *fixed = utf8_repaired(s, n, &fixed_len);
-    json_t *j = fixed ? json_stringn_nocheck(fixed, fixed_len) : json_stringn_nocheck(s, n);
-    free(fixed);
-    return j ? j : json_string("");
-}
-
-json_t *web_jtime(int64_t t)
-{
-    if (!t) return json_null();
-    char buf[32];
-    dp_format_time(t, buf, sizeof buf);
-    return json_string(buf);
-}
-
 const char *web_param_get(const web_param *p, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -174,8 +133,6 @@ static int is_hex_color(const char *c)
 
 /* ---- filters ------------------------------------------------------------ */
 
-static const char *const REL[] = {"duplicate", "related", "not_related", NULL};
-static const char *const CONF[] = {"high", "medium", "low", NULL};
 static const char *const STATES[] = {"open", "closed", NULL};
 static const char *const SORTS[] = {"value", "prob", "updated", NULL};
 static const char *const BOOL01[] = {"0", "1", NULL};
@@ -186,10 +143,12 @@ static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
 {
     pair_filter_init(f);
     const char *v;
-    if ((v = web_param_get(p, n, "relation")) && !one_of(v, REL)) return "relation";
-    f->relation = v;
-    if ((v = web_param_get(p, n, "confidence")) && !one_of(v, CONF)) return "confidence";
-    f->confidence = v;
+    relation_kind rel;
+    confidence_level conf;
+    if ((v = web_param_get(p, n, "relation")) && relation_parse(v, &rel)) return "relation";
+    if (v) f->relation = (int)rel;
+    if ((v = web_param_get(p, n, "confidence")) && confidence_parse(v, &conf)) return "confidence";
+    if (v) f->confidence = (int)conf;
     if ((v = web_param_get(p, n, "qstate")) && !one_of(v, STATES)) return "qstate";
     f->query_state = v;
     if ((v = web_param_get(p, n, "cstate")) && !one_of(v, STATES)) return "cstate";
@@ -256,8 +215,8 @@ static int repo_is_jira(const repo_info *r)
 
 static json_t *repo_json(const repo_info *r)
 {
-    return json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name", web_jstr(r->name), "kind",
-                     web_jstr(r->kind), "url", is_http_url(r->url) ? web_jstr(r->url) : json_null());
+    return json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name", explain_jstr(r->name), "kind",
+                     explain_jstr(r->kind), "url", is_http_url(r->url) ? explain_jstr(r->url) : json_null());
 }
 
 /* "#4606" on GitHub, "HIVE-123" on Jira (or any key that is not a number). */
@@ -306,31 +265,19 @@ static const char *ctx_color(const api_ctx *c, const char *label)
     return NULL;
 }
 
-static json_t *strvec_json(const strvec *sv)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < sv->n; i++) json_array_append_new(a, web_jstr(sv->v[i]));
-    return a;
-}
-
-/* The fields both the index and the pair page show. `it` NULL: missing. */
+/* The item in the shape every JSON output shares (explain_item_json), plus
+ * what the page needs: "repo", "display" ("#4606", "HIVE-99") and a "url"
+ * made from the repository's when the item has none. `it` NULL: only
+ * those, the key and "missing": true. */
 json_t *web_item_summary(const repo_info *r, int64_t repo_id, const char *key, const item *it)
 {
     char *disp = display_key(r, key), *url = tracker_url(r, it, key);
-    json_t *j = json_pack("{s:I,s:o,s:o,s:o}", "repo", (json_int_t)repo_id, "key", web_jstr(key),
-                          "display", web_jstr(disp), "url", web_jstr(url));
+    json_t *j = it ? explain_item_json(it) : json_pack("{s:o,s:b}", "key", explain_jstr(key), "missing", 1);
+    json_object_set_new(j, "repo", json_integer((json_int_t)repo_id));
+    json_object_set_new(j, "display", explain_jstr(disp));
+    json_object_set_new(j, "url", explain_jstr(url));
     free(disp);
     free(url);
-    if (!it) {
-        json_object_set_new(j, "missing", json_true());
-        return j;
-    }
-    json_object_set_new(j, "number", json_integer(it->number));
-    json_object_set_new(j, "kind", json_string(item_kind_name(it->kind)));
-    json_object_set_new(j, "title", web_jstr(it->title));
-    json_object_set_new(j, "state", web_jstr(it->state));
-    json_object_set_new(j, "state_reason", web_jstr(it->state_reason));
-    if (it->deleted) json_object_set_new(j, "deleted", json_true());
     return j;
 }
 
@@ -397,7 +344,7 @@ static json_t *render_json(const repo_info *r, int64_t repo_id, const web_rcache
         web_rcache_release(rc, e);
     } else {
         char *raw = render_text(r, repo_id, text ? text : "");
-        char *html = utf8_repaired(raw, strlen(raw), &len);
+        char *html = dp_utf8_repaired(raw, strlen(raw), &len);
         if (html) free(raw);
         else html = raw, len = strlen(raw);
         web_rcache_put(rc, k, html, len);
@@ -475,28 +422,20 @@ static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, cons
     if (store_comments_load(c->st, repo_id, key, &f->cv, err) != DP_OK) return DP_ERR;
     size_t ncomments = f->cv.n < API_MAX_COMMENTS ? f->cv.n : API_MAX_COMMENTS;
     f->jobs = xcalloc(ncomments + 1, sizeof *f->jobs);
-    json_t *j = f->j, *labels = json_array();
+    json_t *j = f->j, *colors = json_object();
     for (size_t i = 0; i < it->labels.n; i++) {
         const char *col = ctx_color(c, it->labels.v[i]);
-        json_array_append_new(labels, json_pack("{s:o,s:o}", "name", web_jstr(it->labels.v[i]), "color",
-                                                col ? json_string(col) : json_null()));
+        size_t n;
+        char *fixed = dp_utf8_repaired(it->labels.v[i], strlen(it->labels.v[i]), &n);   /* keys too */
+        json_object_set_new(colors, fixed ? fixed : it->labels.v[i], col ? json_string(col) : json_null());
+        free(fixed);
     }
-    json_object_set_new(j, "labels", labels);
-    json_object_set_new(j, "author", web_jstr(it->author));
-    json_object_set_new(j, "created_at", web_jtime(it->created_at));
-    json_object_set_new(j, "updated_at", web_jtime(it->updated_at));
-    json_object_set_new(j, "closed_at", web_jtime(it->closed_at));
-    json_object_set_new(j, "comments", json_integer(it->ncomments));
-    json_object_set_new(j, "reactions", json_integer(it->reactions));
-    json_object_set_new(j, "type", web_jstr(it->type));
-    json_object_set_new(j, "priority", web_jstr(it->priority));
-    json_object_set_new(j, "components", strvec_json(&it->components));
-    json_object_set_new(j, "versions", strvec_json(&it->versions));
+    json_object_set_new(j, "label_colors", colors);
     defer_render(f, r, repo_id, key, it->updated_at, j, it->body);
     json_t *list = json_array();
     for (size_t i = 0; i < ncomments; i++) {
         const comment *cm = &f->cv.v[i];
-        json_t *cj = json_pack("{s:o,s:o}", "author", web_jstr(cm->author), "created_at", web_jtime(cm->created_at));
+        json_t *cj = json_pack("{s:o,s:o}", "author", explain_jstr(cm->author), "created_at", explain_jtime(cm->created_at));
         json_array_append_new(list, cj);
         defer_render(f, r, repo_id, key, cm->updated_at, cj, cm->body);
     }
@@ -569,15 +508,6 @@ static int item_brief(api_ctx *c, int64_t repo_id, const char *key, json_t **out
 
 /* ---- pairs -------------------------------------------------------------- */
 
-static json_t *pair_core(const pair *p)
-{
-    return json_pack("{s:I,s:I,s:o,s:o,s:i,s:f,s:f,s:o,s:o,s:f,s:b,s:o,s:o}", "id",
-                     (json_int_t)p->id, "repo", (json_int_t)p->repo_id, "query_key",
-                     web_jstr(p->query_key), "cand_key", web_jstr(p->cand_key), "rank", p->rank, "score",
-                     p->score, "prob", p->prob, "relation", web_jstr(p->relation), "confidence",
-                     web_jstr(p->confidence), "value", p->value, "known", p->known != 0, "verdict",
-                     web_jstr(p->verdict), "verdict_at", web_jtime(p->verdict_at));
-}
 
 static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out, dp_err *err)
 {
@@ -595,11 +525,11 @@ static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out,
     json_t *arr = json_array();
     int rc = DP_OK;
     for (size_t i = 0; i < pv.n && rc == DP_OK; i++) {
-        json_t *pj = pair_core(&pv.v[i]), *q = NULL, *cand = NULL;
+        json_t *pj = explain_pair_json(&pv.v[i], NULL, NULL, 0), *q = NULL, *cand = NULL;
         rc = item_brief(c, pv.v[i].repo_id, pv.v[i].query_key, &q, err);
         if (rc == DP_OK) rc = item_brief(c, pv.v[i].repo_id, pv.v[i].cand_key, &cand, err);
-        if (q) json_object_set_new(pj, "query", q);
-        if (cand) json_object_set_new(pj, "cand", cand);
+        if (q) json_object_set_new(pj, "query_item", q);
+        if (cand) json_object_set_new(pj, "candidate_item", cand);
         json_array_append_new(arr, pj);
     }
     pair_vec_free(&pv);
@@ -665,19 +595,14 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
         pair_free(&p);
         return DP_ERR;
     }
-    json_t *pj = pair_core(&p);
+    json_t *pj = explain_pair_json(&p, NULL, NULL, 1);
     json_object_set_new(pj, "queued", json_boolean(queued));
-    json_object_set_new(pj, "reasoning", web_jstr(p.reasoning));
-    json_object_set_new(pj, "value_detail", web_jstr(p.value_detail));
-    json_object_set_new(pj, "suggested_comment", web_jstr(p.suggested_comment));
-    json_object_set_new(pj, "comment_on", web_jstr(p.comment_on));
-    json_object_set_new(pj, "canonical", web_jstr(p.canonical));
     const repo_info *r = ctx_repo(c, p.repo_id);
     json_t *res = json_pack("{s:o,s:o,s:o}", "pair", pj, "prev", prev ? json_integer(prev) : json_null(), "next",
                             next ? json_integer(next) : json_null());
     json_object_set_new(res, "repo", r ? repo_json(r) : json_null());
     pair_free(&p);
-    static const char *const names[2] = {"query", "cand"};
+    static const char *const names[2] = {"query_item", "candidate_item"};
     api_set_with(out, 200, res, names, texts, 2);
     return DP_OK;
 }
@@ -685,24 +610,23 @@ static int api_pair(api_ctx *c, int64_t id, const web_param *pr, size_t np, web_
 static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web_reply *out,
                        dp_err *err)
 {
-    static const char *const VERDICTS[] = {"duplicate", "related", "not_related", NULL};
     json_error_t jerr;
     json_t *doc = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *v = doc && json_is_object(doc) ? json_object_get(doc, "verdict") : NULL;
-    if (!v || !(json_is_null(v) || (json_is_string(v) && one_of(json_string_value(v), VERDICTS)))) {
+    verdict_kind verdict = VERDICT_NONE;
+    if (!v || !(json_is_null(v) || (json_is_string(v) && !verdict_parse(json_string_value(v), &verdict)))) {
         web_reply_error(out, 400,
                   !doc ? "malformed JSON" : "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
         json_decref(doc);
         return DP_OK;
     }
-    const char *verdict = json_is_null(v) ? NULL : json_string_value(v);
     pair p;
     int rc = load_pair(c, id, &p, out, err);
     if (rc == DP_OK) rc = store_verdict_set(c->st, p.repo_id, p.query_key, p.cand_key, verdict, err);
     /* Without a verdict there is nothing to carry out: it leaves the queue. */
-    if (rc == DP_OK && !verdict) rc = store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
+    if (rc == DP_OK && verdict == VERDICT_NONE) rc = store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
     if (rc == DP_OK)
-        web_reply_json(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", web_jstr(verdict)));
+        web_reply_json(out, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "verdict", explain_jstr(verdict_name(verdict))));
     pair_free(&p);
     json_decref(doc);
     return rc == DP_ERR ? DP_ERR : DP_OK;
@@ -737,7 +661,7 @@ static int api_queue(api_ctx *c, int64_t id, int add, const char *body, size_t l
                  : store_queue_del(c->st, p.repo_id, p.query_key, p.cand_key, err);
         if (rc == DP_OK)
             web_reply_json(out, 200, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)id, "queued", add, "verdict",
-                                               web_jstr(p.verdict)));
+                                               explain_jstr(verdict_name(p.verdict))));
     }
     pair_free(&p);
     return rc == DP_ERR ? DP_ERR : DP_OK;
@@ -782,7 +706,7 @@ static int api_meta(api_ctx *c, web_reply *out, dp_err *err)
         for (size_t k = 0; k < c->lnames.n; k++) {
             const char *col = k < c->lcolors.n && is_hex_color(c->lcolors.v[k]) ? c->lcolors.v[k] : NULL;
             json_array_append_new(labels, json_pack("{s:I,s:o,s:o}", "repo", (json_int_t)c->repos[i].id,
-                                                    "name", web_jstr(c->lnames.v[k]), "color",
+                                                    "name", explain_jstr(c->lnames.v[k]), "color",
                                                     col ? json_string(col) : json_null()));
         }
     }

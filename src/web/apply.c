@@ -144,12 +144,12 @@ static json_t *step_json(const act_step *s)
 {
     json_t *j = json_object();
     json_object_set_new(j, "kind", json_string(act_kind_name(s->kind)));
-    json_object_set_new(j, "target", web_jstr(s->target && *s->target ? s->target : NULL));
-    json_object_set_new(j, "arg", web_jstr(s->arg));
-    json_object_set_new(j, "text", web_jstr(s->text));
-    json_object_set_new(j, "method", web_jstr(s->call.method[0] ? s->call.method : NULL));
-    json_object_set_new(j, "path", web_jstr(s->call.path));
-    json_object_set_new(j, "body", web_jstr(s->call.body));
+    json_object_set_new(j, "target", explain_jstr(s->target && *s->target ? s->target : NULL));
+    json_object_set_new(j, "arg", explain_jstr(s->arg));
+    json_object_set_new(j, "text", explain_jstr(s->text));
+    json_object_set_new(j, "method", explain_jstr(s->call.method[0] ? s->call.method : NULL));
+    json_object_set_new(j, "path", explain_jstr(s->call.path));
+    json_object_set_new(j, "body", explain_jstr(s->call.body));
     json_object_set_new(j, "state", json_string(STEP_STATE[s->state]));
     json_object_set_new(j, "action", s->row ? json_integer(s->row) : json_null());
     return j;
@@ -171,13 +171,13 @@ static int unit_json(store *st, const repo_info *r, const act_unit *u, json_t **
 {
     json_t *j = json_object(), *q = NULL, *c = NULL;
     *out = j;
-    json_object_set_new(j, "key", web_jstr(u->key));
-    json_object_set_new(j, "verdict", web_jstr(u->verdict));
-    json_object_set_new(j, "verdict_at", web_jtime(u->verdict_at));
+    json_object_set_new(j, "key", explain_jstr(u->key));
+    json_object_set_new(j, "verdict", explain_jstr(u->verdict));
+    json_object_set_new(j, "verdict_at", explain_jtime(u->verdict_at));
     json_object_set_new(j, "state", json_string(UNIT_STATE[u->state]));
-    json_object_set_new(j, "why", web_jstr(u->why));
-    json_object_set_new(j, "canonical", web_jstr(u->canonical));
-    json_object_set_new(j, "dup", web_jstr(u->dup));
+    json_object_set_new(j, "why", explain_jstr(u->why));
+    json_object_set_new(j, "canonical", explain_jstr(u->canonical));
+    json_object_set_new(j, "dup", explain_jstr(u->dup));
     if (side_json(st, r, u->query_key, &q, err) != DP_OK) return DP_ERR;
     json_object_set_new(j, "query", q);
     if (side_json(st, r, u->cand_key, &c, err) != DP_OK) return DP_ERR;
@@ -214,10 +214,10 @@ static json_t *run_json_locked(web_applier *a)
     json_t *j = json_object();
     json_object_set_new(j, "state", json_string(PHASE[a->phase]));
     json_object_set_new(j, "repo", a->repo ? json_pack("{s:I,s:o}", "id", (json_int_t)a->repo, "name",
-                                                       web_jstr(a->repo_name))
+                                                       explain_jstr(a->repo_name))
                                            : json_null());
-    json_object_set_new(j, "started_at", web_jtime(a->started));
-    json_object_set_new(j, "finished_at", web_jtime(a->finished));
+    json_object_set_new(j, "started_at", explain_jtime(a->started));
+    json_object_set_new(j, "finished_at", explain_jtime(a->finished));
     json_object_set_new(j, "max_s", json_integer(a->max_s));
     json_object_set_new(j, "planned", json_integer((json_int_t)a->planned));
     json_object_set_new(j, "sent", json_integer((json_int_t)a->sent));
@@ -228,7 +228,7 @@ static json_t *run_json_locked(web_applier *a)
                                               (json_int_t)a->stats.units_done, "skipped",
                                               (json_int_t)a->stats.units_skipped, "failed",
                                               (json_int_t)a->stats.units_failed));
-    json_object_set_new(j, "error", web_jstr(a->error));
+    json_object_set_new(j, "error", explain_jstr(a->error));
     return j;
 }
 
@@ -256,11 +256,11 @@ static void on_event(void *ctx, const act_unit *u, const act_step *s)
     sb_init(&line);
     act_event_print(u, s, &line);
     while (line.len && line.s[line.len - 1] == '\n') line.s[--line.len] = 0;
-    json_t *e = json_pack("{s:o,s:o,s:o,s:o,s:o}", "unit", web_jstr(u->key), "kind",
+    json_t *e = json_pack("{s:o,s:o,s:o,s:o,s:o}", "unit", explain_jstr(u->key), "kind",
                           s ? json_string(act_kind_name(s->kind)) : json_null(), "target",
-                          web_jstr(s && s->target[0] ? s->target : NULL), "state",
+                          explain_jstr(s && s->target[0] ? s->target : NULL), "state",
                           json_string(s ? STEP_STATE[s->state] : UNIT_STATE[u->state]), "line",
-                          web_jstr(sb_str(&line)));
+                          explain_jstr(sb_str(&line)));
     sb_free(&line);
     pthread_mutex_lock(&a->mu);
     if (s) a->sent++;
@@ -344,7 +344,7 @@ static void set_write_info(web_applier *a, json_t *j)
                                                "this page, restart the server with `doppel serve --write` and a "
                                                "token in GITHUB_TOKEN (or GH_TOKEN); or run `doppel apply --queued "
                                                "--yes`."));
-    json_object_set_new(j, "label", web_jstr(a->label));
+    json_object_set_new(j, "label", explain_jstr(a->label));
 }
 
 static int get_plan(web_applier *a, store *st, const web_param *p, size_t n, web_reply *out, dp_err *err)
@@ -362,7 +362,7 @@ static int get_plan(web_applier *a, store *st, const web_param *p, size_t n, web
         strvec q = {0}, c = {0};
         rc = store_queue_list(st, rs[i].id, &q, &c, err);
         json_array_append_new(repos, json_pack("{s:I,s:o,s:o,s:I}", "id", (json_int_t)rs[i].id, "name",
-                                               web_jstr(rs[i].name), "url", web_jstr(rs[i].url), "queued",
+                                               explain_jstr(rs[i].name), "url", explain_jstr(rs[i].url), "queued",
                                                (json_int_t)q.n));
         if (!first) first = &rs[i];
         if (!queued && q.n) queued = &rs[i];
@@ -389,11 +389,11 @@ static int get_plan(web_applier *a, store *st, const web_param *p, size_t n, web
             json_array_append_new(units, u);
         }
         json_object_set_new(j, "repo", pick ? json_pack("{s:I,s:o,s:o}", "id", (json_int_t)pick->id, "name",
-                                                        web_jstr(pick->name), "url", web_jstr(pick->url))
+                                                        explain_jstr(pick->name), "url", explain_jstr(pick->url))
                                             : json_null());
         json_object_set_new(j, "units", units);
         json_object_set_new(j, "counts", counts_json(&plan));
-        json_object_set_new(j, "text", web_jstr(sb_str(&text)));
+        json_object_set_new(j, "text", explain_jstr(sb_str(&text)));
         json_object_set_new(j, "hash", pick ? json_string(hash) : json_null());
         act_plan_free(&plan);
         sb_free(&text);

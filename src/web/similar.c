@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "../explain/analyze.h"
+#include "../analyze/analyze.h"
 #include "gate.h"
 #include "similar.h"
 #include "web_int.h"

@@ -52,7 +52,7 @@ char *web_markdown_render(const char *md, const char *ref_base);
  * else -- other schemes, //host, relative paths, \\host -- is refused. */
 int web_url_allowed(const char *url);
 
-/* Jira wiki markup to CommonMark (jira.c): headings, bold, italic,
+/* Jira wiki markup to CommonMark (jira_render.c): headings, bold, italic,
  * monospace, {code}, {noformat}, {quote}, links, lists, tables; all other
  * text is escaped so it shows literally. Never fails; owned string. */
 char *web_jira_to_markdown(const char *wiki);

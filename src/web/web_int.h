@@ -6,15 +6,12 @@
 #include <jansson.h>
 
 #include "web.h"
+#include "../explain/report.h"   /* explain_jstr, explain_jtime, the item and pair JSON */
 
 /* Fills out with obj encoded (compact), taking obj's reference. */
 void web_reply_json(web_reply *out, int status, json_t *obj);
 /* {"error": msg} */
 void web_reply_error(web_reply *out, int status, const char *msg);
-/* A JSON string for s; NULL becomes null and invalid UTF-8 bytes U+FFFD. */
-json_t *web_jstr(const char *s);
-/* An ISO 8601 UTC time; 0 becomes null. */
-json_t *web_jtime(int64_t t);
 /* The value of the first parameter called name, or NULL when it is absent
  * or empty. */
 const char *web_param_get(const web_param *p, size_t n, const char *name);

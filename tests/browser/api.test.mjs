@@ -42,11 +42,13 @@ test('GET /api/pairs lists pairs by value with counts', async (t) => {
   assert.deepEqual(v, [...v].sort((a, b) => b - a));
   const p = r.json.pairs[0];
   assert.equal(p.value, 2.289);
-  assert.equal(p.query.display, '#5693');
-  assert.equal(p.cand.kind, 'pull request');
-  assert.equal(p.cand.state_reason, 'completed');
-  const jira = r.json.pairs.find((x) => x.query.key === 'HIVE-123');
-  assert.equal(jira.query.display, 'HIVE-123');
+  assert.equal(p.query_item.display, '#5693');
+  assert.equal(p.candidate_item.kind, 'pull_request');
+  assert.equal(p.candidate_item.state_reason, 'completed');
+  assert.equal(p.query, p.query_item.key, 'the pair names its items by key, as `doppel pairs --json` does');
+  assert.equal(p.reasoning, undefined, 'list rows leave the texts out');
+  const jira = r.json.pairs.find((x) => x.query === 'HIVE-123');
+  assert.equal(jira.query_item.display, 'HIVE-123');
 });
 
 test('filters, sort and paging', async (t) => {
@@ -64,7 +66,7 @@ test('filters, sort and paging', async (t) => {
   assert.equal(page.json.pairs.length, 2);
   assert.equal(page.json.total, 7);
   assert.equal(page.json.pairs[0].value, 1.512);
-  const byProb = (await get(t, '/api/pairs?sort=prob')).json.pairs.map((p) => p.prob);
+  const byProb = (await get(t, '/api/pairs?sort=prob')).json.pairs.map((p) => p.probability);
   assert.deepEqual(byProb, [...byProb].sort((a, b) => b - a));
 });
 
@@ -81,11 +83,13 @@ test('one pair: both items, reasoning, neighbours in the filter', async (t) => {
   const r = await get(t, '/api/pairs/1');
   assert.equal(r.status, 200);
   assert.equal(r.json.pair.suggested_comment.split('\n').length, 2);
-  assert.match(r.json.pair.reasoning, /AttributeError/);
-  assert.equal(r.json.query.author, 'alice');
-  assert.deepEqual(r.json.query.labels.map((l) => l.color), ['d73a4a', 'b60205', 'ededed']);
-  assert.equal(r.json.cand.labels.find((l) => l.name === 'evil').color, null, 'hostile colour dropped');
-  assert.match(r.json.query.body_html, /<table>/);
+  assert.ok(Array.isArray(r.json.pair.reasoning), 'reasoning is an array of sentences, as in the CLI');
+  assert.match(r.json.pair.reasoning.join('\n'), /AttributeError/);
+  assert.equal(r.json.query_item.author, 'alice');
+  const q = r.json.query_item;
+  assert.deepEqual(q.labels.map((l) => q.label_colors[l]), ['d73a4a', 'b60205', 'ededed']);
+  assert.equal(r.json.candidate_item.label_colors.evil, null, 'hostile colour dropped');
+  assert.match(r.json.query_item.body_html, /<table>/);
   assert.equal(r.json.prev, null);
   assert.equal(r.json.next, 2);
   const f = await get(t, '/api/pairs/2?relation=duplicate');
@@ -96,13 +100,13 @@ test('one pair: both items, reasoning, neighbours in the filter', async (t) => {
 
 test('items carry their comments (at most 200), rendered per tracker', async (t) => {
   const r = await get(t, '/api/pairs/1');
-  const list = r.json.query.comment_list;
-  assert.equal(r.json.query.comment_total, 2);
+  const list = r.json.query_item.comment_list;
+  assert.equal(r.json.query_item.comment_total, 2);
   assert.deepEqual(list.map((c) => c.author), ['bob', 'mallory']);
   assert.equal(list[0].created_at, '2023-04-12T00:00:00Z');
   assert.match(list[0].body_html, /<a href="https:\/\/github.com\/acme\/widgets\/issues\/4606">#4606<\/a>/);
   assert.doesNotMatch(list[1].body_html, /<script|<img|href="javascript/);
-  assert.deepEqual(r.json.cand.comment_list, []);
+  assert.deepEqual(r.json.candidate_item.comment_list, []);
   const many = await get(t, '/api/items/1/5003');
   assert.equal(many.json.item.comment_list.length, 200);
   assert.equal(many.json.item.comment_total, 205);

@@ -122,8 +122,8 @@ static void set_pair(pair *p, const char *q, const char *c, int rank, const char
     p->rank = rank;
     p->score = prob * 10;
     p->prob = prob;
-    p->relation = xstrdup(rel);
-    p->confidence = xstrdup(conf);
+    relation_parse(rel, &p->relation);
+    confidence_parse(conf, &p->confidence);
     p->value = value;
     p->reasoning = xstrdup(reasoning);
     p->value_detail = xstrdup(detail);
@@ -241,7 +241,7 @@ static void github_repo(store *st, size_t nsynth, int apply)
     if (store_pairs_replace(st, repo, NULL, 0, ps, n, &err)) die("pairs", &err);
     for (size_t i = 0; i < n; i++) pair_free(&ps[i]);
     free(ps);
-    if (store_verdict_set(st, repo, "5001", "5003", "not_related", &err)) die("verdict", &err);
+    if (store_verdict_set(st, repo, "5001", "5003", VERDICT_NOT_RELATED, &err)) die("verdict", &err);
 }
 
 static void jira_repo(store *st)

@@ -405,7 +405,7 @@ test('links to another host in a body open outside, never in this tab', async ({
   await page.route('**/api/pairs/1*', async (route) => {
     const res = await route.fetch();
     const d = await res.json();
-    d.query.body_html = '<p><a href="//evil.example/a">a</a> <a href="/\\evil.example/b">b</a> ' +
+    d.query_item.body_html = '<p><a href="//evil.example/a">a</a> <a href="/\\evil.example/b">b</a> ' +
       '<a href=" //evil.example/c">c</a> <a href="/item/1/4606">d</a></p>';
     await route.fulfill({ response: res, json: d });
   });

@@ -172,6 +172,8 @@ check_fails "analyze rejects -k 0" "$DOPPEL" analyze --db "$DB" -k 0
 check_fails "analyze rejects unknown options" "$DOPPEL" analyze --db "$DB" --bogus
 "$DOPPEL" analyze --db "$DB" --bogus >/dev/null 2>&1
 check_eq "usage error exits 2" 2 $?
+"$DOPPEL" analyze --db "$DB" --changed >/dev/null 2>&1
+check_eq "--changed is gone (incremental is the default): usage error" 2 $?
 "$DOPPEL" analyze --db "$T/empty.db" >/dev/null 2>&1
 rc=$?
 [ "$rc" -ne 0 ] && ok "analyze of an empty store fails ($rc)" || not_ok "analyze of an empty store fails"

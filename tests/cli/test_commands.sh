@@ -74,6 +74,16 @@ check_eq "search \"\" leaks nothing (LeakSanitizer)" 0 "$(printf "%s" "$out" | g
 "$DOPPEL" search --db "$DB" zzzqqqxxy >/dev/null 2>&1
 check_eq "search with no match exits 3" 3 $?
 check_contains "search --help" "usage: doppel search" "$("$DOPPEL" search --help)"
+# search loads the index as analyze does: from the snapshot analyze saved,
+# with the results of an index built from scratch (a store never analysed)
+out=$("$DOPPEL" search --db "$DB" -v inet_pton 2>&1 >/dev/null)
+check_contains "search -v: the index comes from analyze's snapshot" "from the snapshot, 0 through the text pipeline" "$out"
+DBS=$T/search-fresh.db
+check "import fixture (never analysed)" "$DOPPEL" import --db "$DBS" "$FIX/analyze/issues.json"
+out=$("$DOPPEL" search --db "$DBS" -v inet_pton 2>&1 >/dev/null)
+check_contains "search -v without a snapshot builds the index" "0 from the snapshot" "$out"
+check_eq "search: the same hits and scores from the snapshot as from scratch" \
+    "$("$DOPPEL" search --db "$DBS" --json SIGHUP leak config)" "$("$DOPPEL" search --db "$DB" --json SIGHUP leak config)"
 
 # ---- stats
 out=$("$DOPPEL" stats --db "$DB")

@@ -94,7 +94,9 @@ function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : ''; }
 /* A relation as people read it: "duplicate", "related", "not related". */
 function relName(r) { return r === 'not_related' ? 'not related' : (r || ''); }
 // "Issue" / "Pull request": the word the header puts before a key.
-function kindWord(it) { return it && it.kind ? cap(it.kind) : ''; }
+function kindWord(it) { return it && it.kind ? cap(kindName(it)) : ''; }
+// The kind token of the JSON ("issue", "pull_request") in words.
+function kindName(it) { return it && it.kind ? it.kind.replace(/_/g, ' ') : ''; }
 
 let toastTimer = 0;
 function toast(msg) {
@@ -296,7 +298,7 @@ function itemCell(it, withKind) {
   const td = el('td', 'item-cell');
   const cell = el('div', 'cell');
   cell.append(el('span', 'key', it.display), el('span', 'title', it.missing ? '(not in the store)' : it.title));
-  if (withKind && it.kind) cell.append(el('span', 'kind', it.kind === 'pull request' ? 'PR' : 'issue'));
+  if (withKind && it.kind) cell.append(el('span', 'kind', it.kind === 'pull_request' ? 'PR' : 'issue'));
   cell.append(stateBadge(it));
   td.append(cell);
   td.title = `${it.display} ${it.title || ''}`;
@@ -324,7 +326,7 @@ function renderIndex(d) {
     a.href = pairUrl(p.id);
     v.append(a);
     tr.append(v, el('td', `rel rel-${p.relation}`, relName(p.relation)), el('td', `conf conf-${p.confidence}`, p.confidence),
-              itemCell(p.query, false), itemCell(p.cand, true), verdictCell(p.verdict));
+              itemCell(p.query_item, false), itemCell(p.candidate_item, true), verdictCell(p.verdict));
     frag.append(tr);
   });
   tb.replaceChildren(frag);
@@ -357,7 +359,7 @@ function announceRow() {
   if (!p) { announce('No pairs match these filters.'); return; }
   const side = (it) => `${it.display} ${it.missing ? '(not in the store)' : it.title}, ${it.missing ? 'missing' : it.state}`;
   announce(`Row ${state.offset + state.sel + 1} of ${state.total}: ${p.relation}, ${p.confidence}, value ` +
-           `${p.value.toFixed(3)}. ${side(p.query)} ↔ ${p.cand.kind || ''} ${side(p.cand)}` +
+           `${p.value.toFixed(3)}. ${side(p.query_item)} ↔ ${kindName(p.candidate_item)} ${side(p.candidate_item)}` +
            `${p.verdict ? `. Verdict: ${VERDICT_NAMES[p.verdict] || p.verdict}` : ''}`);
 }
 
@@ -484,7 +486,7 @@ function renderVerdict(v) {
 // How the page names an item of this pair's repository by its key: the
 // display and link of the query or candidate, else "#N" (GitHub) or the key.
 function itemRef(d, key) {
-  for (const it of [d.query, d.cand]) if (it.key === key) return { display: it.display, url: it.url };
+  for (const it of [d.query_item, d.candidate_item]) if (it.key === key) return { display: it.display, url: it.url };
   const r = d.repo || {};
   const jira = r.kind === 'jira';
   const display = !jira && /^\d+$/.test(key) ? `#${key}` : key;
@@ -499,7 +501,7 @@ function itemRef(d, key) {
 // The item the suggested comment is meant to be posted on: the pair's
 // "comment_on" when the API names it, else the query.
 function commentTarget(d) {
-  return itemRef(d, d.pair.comment_on || d.pair.query_key);
+  return itemRef(d, d.pair.comment_on || d.pair.query);
 }
 
 function refLink(ref) {
@@ -513,23 +515,23 @@ function renderComment(d) {
   const target = commentTarget(d);
   $('#comment-for').replaceChildren('for ', refLink(target));
   const can = $('#canonical');
-  const canon = p.canonical && p.canonical !== p.query_key && p.canonical !== p.cand_key ? p.canonical : null;
+  const canon = p.canonical && p.canonical !== p.query && p.canonical !== p.candidate ? p.canonical : null;
   can.hidden = !canon;
   if (canon) can.replaceChildren('Canonical item of this duplicate cluster: ', refLink(itemRef(d, canon)));
   $('#comment').textContent = p.suggested_comment || '';
 }
 
 function pairHeadline(d) {
-  return `${d.query.display} ↔ ${kindWord(d.cand)} ${d.cand.display}`.replace(/\s+/g, ' ');
+  return `${d.query_item.display} ↔ ${kindWord(d.candidate_item)} ${d.candidate_item.display}`.replace(/\s+/g, ' ');
 }
 
 function renderPair(d) {
   const fresh = !state.pair || state.pair.pair.id !== d.pair.id;
   state.pair = d;
   const p = d.pair;
-  setLink($('#q-link'), d.query);
-  setLink($('#c-link'), d.cand);
-  $('#c-kind').textContent = kindWord(d.cand);
+  setLink($('#q-link'), d.query_item);
+  setLink($('#c-link'), d.candidate_item);
+  $('#c-kind').textContent = kindWord(d.candidate_item);
   $('#pair-meta').textContent = `${cap(relName(p.relation))} · ${p.confidence} · value ${p.value.toFixed(3)}`;
   $('#back').href = indexUrl();
   renderVerdict(p.verdict);
@@ -542,17 +544,17 @@ function renderPair(d) {
     return;
   }
   const ev = $('#evidence');
-  ev.replaceChildren(...(p.reasoning || '').split('\n').filter(Boolean).map((l) => el('li', '', l)));
+  ev.replaceChildren(...(p.reasoning || []).map((l) => el('li', '', l)));
   const vt = $('#value-detail tbody');
-  vt.replaceChildren(...(p.value_detail || '').split('\n').filter(Boolean).map((l) => {
+  vt.replaceChildren(...(p.value_detail || []).map((l) => {
     const i = l.lastIndexOf(':');
     const tr = el('tr');
     tr.append(el('td', '', i > 0 ? l.slice(0, i) : l), el('td', 'num', i > 0 ? l.slice(i + 1).trim() : ''));
     return tr;
   }));
   renderComment(d);
-  renderItem($('#pane-q'), 'query', d.query);
-  renderItem($('#pane-c'), 'candidate', d.cand);
+  renderItem($('#pane-q'), 'query', d.query_item);
+  renderItem($('#pane-c'), 'candidate', d.candidate_item);
   showPane(state.pane, false);
   restoreScroll();
   announce(`${pairHeadline(d)}. ${$('#pair-meta').textContent}${p.verdict ? `. Verdict: ${VERDICT_NAMES[p.verdict]}` : ''}`);
@@ -578,14 +580,14 @@ function renderChips(it) {
     for (const v of values) g.append(render(v), ' ');
     box.append(g);
   };
-  group('Labels', 'labels', it.labels, (l) => el('span', `label ${colorClass(l.color)}`, l.name));
+  group('Labels', 'labels', it.labels, (l) => el('span', `label ${colorClass((it.label_colors || {})[l])}`, l));
   group('Components', 'components', it.components, (c) => el('span', 'chip component', c));
   group('Affects versions', 'versions', it.versions, (v) => el('span', 'chip version', v));
   return box.childNodes.length ? box : null;
 }
 
 function renderItem(pane, role, it) {
-  $('.pane-head', pane).textContent = `${role} · ${it.kind || 'item'}`.toUpperCase();
+  $('.pane-head', pane).textContent = `${role} · ${kindName(it) || 'item'}`.toUpperCase();
   const box = $('.item', pane);
   const frag = document.createDocumentFragment();
   const h = el('h2', 'item-title');

@@ -25,7 +25,9 @@ static void put(fx *f, const char *key, const char *state, const char *reason, i
 static void verdict(fx *f, const char *q, const char *c, const char *v, int64_t at)
 {
     dp_err err;
-    assert_int_equal(store_verdict_set(f->st, f->repo, q, c, v, &err), DP_OK);
+    verdict_kind vk;
+    assert_int_equal(verdict_parse(v, &vk), 0);
+    assert_int_equal(store_verdict_set(f->st, f->repo, q, c, vk, &err), DP_OK);
     char *sql = sqlite3_mprintf("UPDATE verdicts SET created_at = %lld WHERE query_key = %Q AND cand_key = %Q",
                                 (long long)at, q, c);
     sqlite3 *db;

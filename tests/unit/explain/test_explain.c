@@ -446,8 +446,8 @@ static void test_report(void **state)
     explain_trunc(&sb, "a\nb\x1b[31m", 20);
     assert_string_equal(sb.s, "a b?[31m");
     sb_reset(&sb);
-    pair p = {.query_key = "5693", .cand_key = "4606", .relation = "related",
-              .confidence = "high", .value = 2.2891, .reasoning = "Both mention `x_y` [here]"};
+    pair p = {.query_key = "5693", .cand_key = "4606", .relation = RELATION_RELATED,
+              .confidence = CONFIDENCE_HIGH, .value = 2.2891, .reasoning = "Both mention `x_y` [here]"};
     explain_pair_line(&sb, &p, NULL, NULL, 80);
     assert_non_null(strstr(sb.s, "#5693"));
     assert_non_null(strstr(sb.s, "#4606"));
@@ -456,7 +456,7 @@ static void test_report(void **state)
     explain_pair_markdown(&sb, &p, NULL);
     assert_non_null(strstr(sb.s, "`x_y` \\[here\\]"));
     sb_free(&sb);
-    json_t *j = explain_pair_json(&p, NULL, NULL);
+    json_t *j = explain_pair_json(&p, NULL, NULL, 1);
     assert_int_equal(json_array_size(json_object_get(j, "reasoning")), 1);
     assert_string_equal(json_string_value(json_object_get(j, "candidate")), "4606");
     json_decref(j);

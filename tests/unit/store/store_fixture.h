@@ -126,8 +126,8 @@ static pair fx_pair(const char *q, const char *c, const char *rel, const char *c
     memset(&p, 0, sizeof p);
     p.query_key = (char *)q;
     p.cand_key = (char *)c;
-    p.relation = (char *)rel;
-    p.confidence = (char *)conf;
+    relation_parse(rel, &p.relation);
+    confidence_parse(conf, &p.confidence);
     p.value = value;
     p.prob = value / 10.0;
     p.score = value * 2;

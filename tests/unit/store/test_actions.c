@@ -29,6 +29,7 @@ static void test_migrate_from_v4(void **state)
     assert_int_equal(store_verdicts_load(f->st, 1, &v, &err), DP_OK);
     assert_int_equal(v.n, 1);
     assert_string_equal(v.v[0].query_key, "7");
+    assert_int_equal(v.v[0].verdict, VERDICT_DUPLICATE);
     assert_int_equal(v.v[0].created_at, 99);
     store_verdict_vec_free(&v);
     store_close(f->st);
@@ -140,8 +141,8 @@ static void test_queue_and_verdicts(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_int_equal(store_verdict_set(f->st, f->repo, "9", "4", "related", &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "8", "2", "not_related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "9", "4", VERDICT_RELATED, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "8", "2", VERDICT_NOT_RELATED, &err), DP_OK);
     store_verdict_vec v = {0};
     assert_int_equal(store_verdicts_load(f->st, f->repo, &v, &err), DP_OK);
     assert_int_equal(v.n, 2);

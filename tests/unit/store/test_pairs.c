@@ -89,13 +89,13 @@ static void test_round_trip(void **state)
     assert_true(p.score == -1.5);
     assert_true(p.prob == 0.625);
     assert_true(p.value == 2.289);
-    assert_string_equal(p.relation, "related");
-    assert_string_equal(p.confidence, "medium");
+    assert_int_equal(p.relation, RELATION_RELATED);
+    assert_int_equal(p.confidence, CONFIDENCE_MEDIUM);
     assert_string_equal(p.reasoning, in.reasoning);
     assert_string_equal(p.value_detail, in.value_detail);
     assert_string_equal(p.suggested_comment, in.suggested_comment);
     assert_int_equal(p.known, 1);
-    assert_null(p.verdict);
+    assert_int_equal(p.verdict, VERDICT_NONE);
     assert_int_equal(p.verdict_at, 0);
     int64_t id = p.id;
     pair_free(&p);
@@ -113,15 +113,15 @@ static void test_replace_keeps_verdicts(void **state)
     dp_err err;
     pair p;
     int64_t old_a = pair_id(f, "1", "2");
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "3", "4", "not_related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "3", "4", VERDICT_NOT_RELATED, &err), DP_OK);
     /* re-analysis of query 1 only: its pairs change, the others stay */
     const char *q[] = {"1"};
     pair np[] = {fx_pair("1", "2", "duplicate", "high", 6.0, 0), fx_pair("1", "3", "related", "low", 0.1, 0)};
     assert_int_equal(store_pairs_replace(f->st, f->repo, q, 1, np, 2, &err), DP_OK);
     assert_int_equal(store_pair_find(f->st, f->repo, "1", "2", &p, &err), DP_OK);
     assert_true(p.value == 6.0);
-    assert_string_equal(p.verdict, "duplicate");
+    assert_int_equal(p.verdict, VERDICT_DUPLICATE);
     assert_true(p.verdict_at > 0);
     assert_true(p.id > old_a);              /* ids are never reused */
     pair_free(&p);
@@ -137,7 +137,7 @@ static void test_replace_keeps_verdicts(void **state)
     const char *q3[] = {"3"};
     assert_int_equal(store_pairs_replace(f->st, f->repo, q3, 1, &back, 1, &err), DP_OK);
     assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_OK);
-    assert_string_equal(p.verdict, "not_related");
+    assert_int_equal(p.verdict, VERDICT_NOT_RELATED);
     pair_free(&p);
     /* replacing with nothing clears the repo's pairs */
     assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, NULL, 0, &err), DP_OK);
@@ -160,9 +160,10 @@ static void test_replace_is_atomic(void **state)
     /* inside a caller's transaction only the replace is undone */
     assert_int_equal(store_begin(f->st, &err), DP_OK);
     fx_put(f, "7", "seven", "open", NULL);
-    pair nul = fx_pair("7", "1", NULL, "low", 1, 0);    /* relation is required */
+    pair nul = fx_pair("7", "1", "related", "low", 1, 0);
+    nul.relation = RELATION_COUNT;                     /* no such relation */
     assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &nul, 1, &err), DP_ERR);
-    assert_non_null(strstr(err.msg, "NOT NULL"));
+    assert_non_null(strstr(err.msg, "unknown relation"));
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     item it;
     assert_int_equal(store_item_get(f->st, f->repo, "7", &it, &err), DP_OK);
@@ -188,13 +189,18 @@ static void test_filters(void **state)
     EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
 
     pair_filter_init(&flt);
-    flt.relation = "duplicate";
+    flt.relation = RELATION_DUPLICATE;
     EXPECT(f, &flt, "1>2 5>6 2>1");
-    flt.relation = "nonsense";
-    EXPECT(f, &flt, "");
+    flt.relation = RELATION_COUNT;   /* out of range: an error, not an empty list */
+    {
+        dp_err err;
+        pair_vec none = {0};
+        assert_int_equal(store_pairs_query(f->st, &flt, &none, NULL, NULL, &err), DP_ERR);
+        pair_vec_free(&none);
+    }
 
     pair_filter_init(&flt);
-    flt.confidence = "low";
+    flt.confidence = CONFIDENCE_LOW;
     EXPECT(f, &flt, "5>6 6>5 4>3");
 
     pair_filter_init(&flt);
@@ -222,7 +228,7 @@ static void test_filters(void **state)
 
     /* combined */
     pair_filter_init(&flt);
-    flt.relation = "duplicate";
+    flt.relation = RELATION_DUPLICATE;
     flt.query_state = "open";
     flt.label = "bug";
     EXPECT(f, &flt, "1>2");
@@ -257,8 +263,8 @@ static void test_reviewed_and_paging(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", VERDICT_RELATED, &err), DP_OK);
     pair_filter flt;
     size_t total, reviewed;
     pair_filter_init(&flt);
@@ -275,7 +281,7 @@ static void test_reviewed_and_paging(void **state)
     assert_int_equal(total, 4);
     assert_int_equal(reviewed, 0);
     pair_filter_init(&flt);
-    flt.relation = "duplicate";
+    flt.relation = RELATION_DUPLICATE;
     s = run(f, &flt, &total, &reviewed);
     free(s);
     assert_int_equal(total, 3);
@@ -301,9 +307,9 @@ static void test_reviewed_and_paging(void **state)
     pair_filter_init(&flt);
     assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_OK);
     assert_int_equal(v.n, 6);
-    assert_string_equal(v.v[0].verdict, "duplicate");
-    assert_null(v.v[1].verdict);
-    assert_string_equal(v.v[3].verdict, "related");
+    assert_int_equal(v.v[0].verdict, VERDICT_DUPLICATE);
+    assert_int_equal(v.v[1].verdict, VERDICT_NONE);
+    assert_int_equal(v.v[3].verdict, VERDICT_RELATED);
     pair_vec_free(&v);
     /* counts only */
     assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
@@ -345,7 +351,7 @@ static void test_other_repo_separate(void **state)
     assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
     pair p = fx_pair("1", "2", "duplicate", "high", 9.0, 0);
     assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, &p, 1, &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, r2, "1", "2", "not_related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, r2, "1", "2", VERDICT_NOT_RELATED, &err), DP_OK);
     pair_filter flt;
     pair_filter_init(&flt);
     size_t total, reviewed;
@@ -394,14 +400,14 @@ static void test_neighbors(void **state)
     expect_neighbors(f, &flt, "6", "5", B, D);
     expect_neighbors(f, &flt, "4", "3", D, 0);
     /* a pair outside the filter: neighbours around its position */
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "6", "5", VERDICT_RELATED, &err), DP_OK);
     flt.reviewed = 0;                               /* C B D F */
     expect_neighbors(f, &flt, "6", "5", B, D);
     expect_neighbors(f, &flt, "1", "2", 0, C);
     expect_neighbors(f, &flt, "5", "6", 0, B);
     flt.reviewed = -1;
-    flt.relation = "related";                       /* B E F */
+    flt.relation = RELATION_RELATED;                       /* B E F */
     expect_neighbors(f, &flt, "3", "4", 0, E);
     expect_neighbors(f, &flt, "2", "1", E, F);
     (void)A;
@@ -456,7 +462,7 @@ static void test_count_cache_sees_writes(void **state)
     assert_int_equal(total, 6);
     assert_int_equal(reviewed, 0);
     /* the same handle writes */
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
     assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, &reviewed, &err), DP_OK);
     assert_int_equal(reviewed, 1);
     /* another connection writes; a read-only handle caches too */
@@ -465,7 +471,7 @@ static void test_count_cache_sees_writes(void **state)
     assert_int_equal(store_open_readonly(f->path, &ro, &err), DP_OK);
     assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
     assert_int_equal(reviewed, 1);
-    assert_int_equal(store_verdict_set(other, f->repo, "3", "4", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(other, f->repo, "3", "4", VERDICT_RELATED, &err), DP_OK);
     pair p = fx_pair("9", "8", "related", "low", 0.1, 0);
     const char *q9 = "9";
     assert_int_equal(store_pairs_replace(other, f->repo, &q9, 1, &p, 1, &err), DP_OK);
@@ -478,7 +484,7 @@ static void test_count_cache_sees_writes(void **state)
     /* a read snapshot sees the database as of its first read */
     assert_int_equal(store_read_begin(ro, &err), DP_OK);
     assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
-    assert_int_equal(store_verdict_set(other, f->repo, "5", "6", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(other, f->repo, "5", "6", VERDICT_RELATED, &err), DP_OK);
     assert_int_equal(store_pairs_query(ro, &flt, NULL, &total, &reviewed, &err), DP_OK);
     assert_int_equal(reviewed, 2);
     assert_int_equal(store_read_begin(ro, &err), DP_ERR);   /* not nestable */
@@ -531,7 +537,7 @@ static void test_query_plans(void **state)
                 pair_filter_init(&flt);
                 flt.repo_id = all ? 0 : f->repo;
                 flt.sort = sorts[si];
-                if (fi == 1) { flt.relation = "duplicate"; flt.confidence = "high"; flt.reviewed = 0; }
+                if (fi == 1) { flt.relation = RELATION_DUPLICATE; flt.confidence = CONFIDENCE_HIGH; flt.reviewed = 0; }
                 if (fi == 2) { flt.query_state = "open"; flt.cand_state = "closed"; flt.include_known = 0; }
                 if (fi == 3) flt.label = "bug";
                 if (fi == 4) flt.text = "#12";
@@ -582,20 +588,20 @@ static void test_verdicts(void **state)
     fx *f = *state;
     dp_err err;
     pair p;
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "related", &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);  /* change */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_RELATED, &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);  /* change */
     assert_int_equal(store_pair_find(f->st, f->repo, "1", "2", &p, &err), DP_OK);
-    assert_string_equal(p.verdict, "duplicate");
+    assert_int_equal(p.verdict, VERDICT_DUPLICATE);
     int64_t id = p.id;
     pair_free(&p);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", NULL, &err), DP_OK);          /* undo */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_NONE, &err), DP_OK);          /* undo */
     assert_int_equal(store_pair_get(f->st, id, &p, &err), DP_OK);
-    assert_null(p.verdict);
+    assert_int_equal(p.verdict, VERDICT_NONE);
     pair_free(&p);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", NULL, &err), DP_OK);          /* idempotent */
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "maybe", &err), DP_ERR);
-    assert_non_null(strstr(err.msg, "maybe"));
-    assert_int_equal(store_verdict_set(f->st, 424242, "1", "2", "related", &err), DP_ERR);     /* no such repo */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_NONE, &err), DP_OK);          /* idempotent */
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", (verdict_kind)VERDICT_COUNT, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "unknown verdict"));
+    assert_int_equal(store_verdict_set(f->st, 424242, "1", "2", VERDICT_RELATED, &err), DP_ERR);     /* no such repo */
     assert_non_null(strstr(err.msg, "saving verdict on 1 -> 2"));
     pair_filter flt;
     pair_filter_init(&flt);
@@ -619,12 +625,12 @@ static void test_migrate_advice(void **state)
     assert_int_equal(store_schema_version(f->st), store_nmigrations);
     pair p;
     assert_int_equal(store_pair_find(f->st, 1, "9", "4", &p, &err), DP_OK);
-    assert_string_equal(p.relation, "duplicate");
+    assert_int_equal(p.relation, RELATION_DUPLICATE);
     assert_null(p.comment_on);
     assert_null(p.canonical);
     pair_free(&p);
-    pair np = {.repo_id = 1, .query_key = "9", .cand_key = "4", .rank = 1, .relation = "duplicate",
-               .confidence = "high", .suggested_comment = "Duplicate of #3", .comment_on = "9",
+    pair np = {.repo_id = 1, .query_key = "9", .cand_key = "4", .rank = 1, .relation = RELATION_DUPLICATE,
+               .confidence = CONFIDENCE_HIGH, .suggested_comment = "Duplicate of #3", .comment_on = "9",
                .canonical = "3"};
     const char *q = "9";
     assert_int_equal(store_pairs_replace(f->st, 1, &q, 1, &np, 1, &err), DP_OK);

@@ -171,7 +171,7 @@ static void test_readonly(void **state)
     int64_t r2;
     assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_ERR);
     assert_int_equal(store_kv_set(f->st, repo, "k", "v", &err), DP_ERR);
-    assert_int_equal(store_verdict_set(f->st, repo, "1", "2", "duplicate", &err), DP_ERR);
+    assert_int_equal(store_verdict_set(f->st, repo, "1", "2", VERDICT_DUPLICATE, &err), DP_ERR);
     pair p = fx_pair("1", "2", "duplicate", "high", 1, 0);
     assert_int_equal(store_pairs_replace(f->st, repo, NULL, 0, &p, 1, &err), DP_ERR);
     assert_int_equal(store_model_save(f->st, 0, "m", 1, &err), DP_ERR);
@@ -210,7 +210,7 @@ static void fill_some(fx *f)
     assert_int_equal(store_label_color_set(f->st, f->repo, "bug", "d73a4a", &err), DP_OK);
     pair p = fx_pair("1", "2", "duplicate", "high", 3, 1);
     assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &p, 1, &err), DP_OK);
-    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
     assert_int_equal(store_model_save(f->st, f->repo, "model v1", 10, &err), DP_OK);
     assert_int_equal(store_kv_set(f->st, f->repo, "etag", "W/1", &err), DP_OK);
     assert_int_equal(store_repo_get(f->st, "other/repo", 1, "github", NULL, &r2, &err), DP_OK);

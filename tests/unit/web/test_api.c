@@ -4,6 +4,7 @@
 
 #include "testutil.h"
 #include "../../../src/web/web.h"
+#include "../../../src/explain/report.h"
 #include "webfix.h"
 
 typedef struct fx {
@@ -64,13 +65,13 @@ static void test_list(void **state)
     assert_int_equal(st, 200);
     assert_int_equal(json_integer_value(json_object_get(j, "total")), 2);
     json_t *p0 = json_array_get(json_object_get(j, "pairs"), 0);
-    assert_string_equal(json_string_value(json_object_get(p0, "query_key")), "1");
-    json_t *q = json_object_get(p0, "query");
+    assert_string_equal(json_string_value(json_object_get(p0, "query")), "1");
+    json_t *q = json_object_get(p0, "query_item");
     assert_string_equal(json_string_value(json_object_get(q, "display")), "#1");
     assert_string_equal(json_string_value(json_object_get(q, "title")), "First <b>issue</b>");
     json_t *p1 = json_array_get(json_object_get(j, "pairs"), 1);
     /* invalid UTF-8 is repaired, not dropped */
-    assert_string_equal(json_string_value(json_object_get(json_object_get(p1, "query"), "title")),
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p1, "query_item"), "title")),
                         "Bad \xef\xbf\xbd title");
     json_decref(j);
 }
@@ -103,12 +104,25 @@ static void test_pair(void **state)
     int st;
     json_t *j = call(f, "GET", "/api/pairs/1", NULL, 0, NULL, &st);
     assert_int_equal(st, 200);
-    json_t *q = json_object_get(j, "query");
+    json_t *q = json_object_get(j, "query_item");
     const char *html = json_string_value(json_object_get(q, "body_html"));
     assert_non_null(strstr(html, "<a href=\"https://github.com/o/r/issues/2\">#2</a>"));
     assert_null(strstr(html, "<script"));
-    json_t *lab = json_array_get(json_object_get(q, "labels"), 0);
-    assert_string_equal(json_string_value(json_object_get(lab, "color")), "d73a4a");
+    const char *lab = json_string_value(json_array_get(json_object_get(q, "labels"), 0));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(q, "label_colors"), lab)), "d73a4a");
+    /* one shape: the API's pair is `doppel pairs --json`'s (explain_pair_json),
+     * plus whether it waits in the apply queue */
+    pair sp;
+    dp_err err;
+    assert_int_equal(store_pair_get(f->st, 1, &sp, &err), DP_OK);
+    json_t *cli = explain_pair_json(&sp, NULL, NULL, 1);
+    json_t *api = json_deep_copy(json_object_get(j, "pair"));
+    assert_int_equal(json_object_del(api, "queued"), 0);
+    assert_true(json_equal(cli, api));
+    assert_true(json_is_array(json_object_get(api, "reasoning")));
+    json_decref(api);
+    json_decref(cli);
+    pair_free(&sp);
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "pair"), "suggested_comment")),
                         "Duplicate of #2?");
     assert_true(json_is_null(json_object_get(j, "prev")));
@@ -193,15 +207,15 @@ static char *query_html(fx *f)
     int st;
     json_t *j = call(f, "GET", "/api/pairs/1", NULL, 0, NULL, &st);
     assert_int_equal(st, 200);
-    json_t *q = json_object_get(j, "query");
+    json_t *q = json_object_get(j, "query_item");
     sbuf sb;
     sb_init(&sb);
     sb_adds(&sb, json_string_value(json_object_get(q, "body_html")));
     json_t *cl = json_object_get(q, "comment_list");
     for (size_t i = 0; i < json_array_size(cl); i++)
         sb_adds(&sb, json_string_value(json_object_get(json_array_get(cl, i), "body_html")));
-    json_t *lab = json_array_get(json_object_get(q, "labels"), 0);
-    sb_printf(&sb, "[%s]", json_string_value(json_object_get(lab, "color")));
+    const char *lab = json_string_value(json_array_get(json_object_get(q, "labels"), 0));
+    sb_printf(&sb, "[%s]", json_string_value(json_object_get(json_object_get(q, "label_colors"), lab)));
     json_decref(j);
     return sb_take(&sb);
 }
@@ -327,7 +341,7 @@ static void test_queue(void **state)
     webfix_pair(&jp, "11", "10", 1.0, "duplicate");
     assert_int_equal(store_pairs_replace(f->st, jira, NULL, 0, &jp, 1, &err), DP_OK);
     pair_free(&jp);
-    assert_int_equal(store_verdict_set(f->st, jira, "11", "10", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, jira, "11", "10", VERDICT_DUPLICATE, &err), DP_OK);
     pair found;
     assert_int_equal(store_pair_find(f->st, jira, "11", "10", &found, &err), DP_OK);
     char *path = xasprintf("/api/pairs/%lld/queue", (long long)found.id);

@@ -32,7 +32,7 @@ static int setup(void **state)
     dp_err err;
     if (store_open(f->path, &f->rw, &err) != DP_OK || store_open_readonly(f->path, &f->ro, &err) != DP_OK) return -1;
     /* pair 1 <-> 2: a duplicate verdict, queued */
-    if (store_verdict_set(f->rw, 1, "1", "2", "duplicate", &err) != DP_OK) return -1;
+    if (store_verdict_set(f->rw, 1, "1", "2", VERDICT_DUPLICATE, &err) != DP_OK) return -1;
     if (store_queue_add(f->rw, 1, "1", "2", &err) != DP_OK) return -1;
     f->hang_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -221,7 +221,7 @@ static void test_stale_and_bad(void **state)
     /* stale: the queue changed after the plan was shown */
     char *body = confirm_body(plan);
     dp_err err;
-    assert_int_equal(store_verdict_set(f->rw, 1, "3", "1", "related", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->rw, 1, "3", "1", VERDICT_RELATED, &err), DP_OK);
     assert_int_equal(store_queue_add(f->rw, 1, "3", "1", &err), DP_OK);
     r = post(a, body, &st);
     assert_int_equal(st, 409);

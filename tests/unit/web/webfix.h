@@ -36,8 +36,8 @@ static void webfix_pair(pair *p, const char *q, const char *c, double value, con
     p->cand_key = xstrdup(c);
     p->rank = 1;
     p->prob = value / 4;
-    p->relation = xstrdup(rel);
-    p->confidence = xstrdup("high");
+    relation_parse(rel, &p->relation);
+    p->confidence = CONFIDENCE_HIGH;
     p->value = value;
     p->reasoning = xstrdup("line one\nline two");
     p->value_detail = xstrdup("base: 1.0");

@@ -1,4 +1,4 @@
-/* split.c -- cutting an item into fields: title, prose, code, labels.
+/* text_split.c -- cutting an item into fields: title, prose, code, labels.
  *
  * The body is read line by line with a small state machine that knows
  * GitHub markdown (``` / ~~~ fences, indented code, `inline code`, links,

@@ -1,4 +1,4 @@
-/* github.c -- GitHub REST client: one reused curl handle, GitHub headers,
+/* gh_client.c -- GitHub REST client: one reused curl handle, GitHub headers,
  * rate-limit waits and bounded retries. See github.h for the contract. */
 #include <ctype.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* jira.c -- Jira wiki markup to CommonMark, so Jira items render through
+/* jira_render.c -- Jira wiki markup to CommonMark, so Jira items render through
  * the same cmark-gfm safe-mode path as GitHub bodies (markdown.c).
  *
  * Safety by construction: the converter writes no HTML, and the issue's own

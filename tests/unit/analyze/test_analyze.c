@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../../src/explain/analyze.h"
+#include "../../../src/analyze/analyze.h"
 
 #define DAY 86400
 #define T0 ((int64_t)1600000000)
@@ -149,11 +149,11 @@ static void test_full_run(void **state)
     assert_int_equal(p->rank, 1);
     /* the comment follows the relation the judge decided, and the
      * reasoning opens with the same words and number as every view */
-    if (!strcmp(p->relation, "duplicate")) {
+    if (p->relation == RELATION_DUPLICATE) {
         assert_true(strncmp(p->suggested_comment, "Duplicate of #1\n", 16) == 0);
         assert_string_equal(p->comment_on, "10");
         assert_string_equal(p->canonical, "1");
-    } else if (!strcmp(p->relation, "related")) {
+    } else if (p->relation == RELATION_RELATED) {
         assert_true(strncmp(p->suggested_comment, "Possibly related: #1 ", 21) == 0);
     } else {
         assert_string_equal(p->suggested_comment, "");
@@ -161,10 +161,9 @@ static void test_full_run(void **state)
     }
     for (size_t i = 0; i < pv.n; i++) {
         const pair *x = &pv.v[i];
-        relation_kind rk;
-        assert_int_equal(relation_parse(x->relation, &rk), 0);
         char head[96];
-        snprintf(head, sizeof head, "%s, %s confidence (%.2f)", relation_label(rk), x->confidence, x->prob);
+        snprintf(head, sizeof head, "%s, %s confidence (%.2f)", relation_label(x->relation),
+                 confidence_name(x->confidence), x->prob);
         if (strncmp(x->reasoning, head, strlen(head)) != 0)
             fail_msg("pair %s-%s: reasoning [%.60s] does not open with [%s]", x->query_key, x->cand_key,
                      x->reasoning, head);
@@ -191,15 +190,14 @@ static void test_verdict_survives(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_int_equal(store_verdict_set(f->st, f->repo, "10", "1", "duplicate", &err), DP_OK);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "10", "1", VERDICT_DUPLICATE, &err), DP_OK);
     analyze_stats s;
     run(f, ANALYZE_FULL, &s);
     pair_vec pv;
     load_pairs(f, &pv);
     const pair *p = find(&pv, "10", "1");
     assert_non_null(p);
-    assert_non_null(p->verdict);
-    assert_string_equal(p->verdict, "duplicate");
+    assert_int_equal(p->verdict, VERDICT_DUPLICATE);
     pair_vec_free(&pv);
 }
 
@@ -232,7 +230,7 @@ static void test_incremental(void **state)
     assert_int_equal(k->known, 1);
     const pair *p = find(&after, "10", "1");
     assert_non_null(p);
-    assert_non_null(p->verdict);
+    assert_int_equal(p->verdict, VERDICT_DUPLICATE);
     assert_true(after.n >= nbefore);
 
     /* a full run gives the same pairs for the new item */
@@ -316,6 +314,80 @@ static void test_future_date_does_not_freeze(void **state)
     assert_int_equal(s.up_to_date, 1);
 }
 
+/* Replaces the number after "\nkey " in text (a model's text format). */
+static char *with_value(const char *text, const char *key, const char *value)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n%s ", key);
+    const char *at = strstr(text, pat);
+    assert_non_null(at);
+    at += strlen(pat);
+    const char *end = strchr(at, '\n');
+    return xasprintf("%.*s%s%s", (int)(at - text), text, value, end ? end : "");
+}
+
+/* The incremental signature hashes the model's content: a model retrained
+ * with other options on the same day -- same date, same pair count, same
+ * description -- still re-ranks every query. An unreadable stored model
+ * fails analyze with a message, never falls back to the default. Runs
+ * last: it leaves a model in the store. */
+static void test_model_signature(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    analyze_stats s;
+    run(f, ANALYZE_AUTO, &s);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 1);
+    assert_string_equal(s.model_desc, "built-in default");
+
+    char *text = match_model_to_text(match_model_default());
+    char *a = with_value(text, "trained_on", "test options A");
+    assert_int_equal(store_model_save(f->st, f->repo, a, 100, &err), DP_OK);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 0);
+    assert_int_equal(s.incremental, 0);
+    assert_non_null(strstr(s.model_desc, "on 100 pairs (test options A)"));
+    char desc[sizeof s.model_desc];
+    snprintf(desc, sizeof desc, "%s", s.model_desc);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.up_to_date, 1);
+
+    /* retrained the same day on as many pairs, only a weight differs */
+    char *b = with_value(a, "bias", "0.125");
+    assert_string_not_equal(a, b);
+    assert_int_equal(store_model_save(f->st, f->repo, b, 100, &err), DP_OK);
+    run(f, ANALYZE_AUTO, &s);
+    assert_string_equal(s.model_desc, desc);     /* the description cannot tell */
+    assert_int_equal(s.up_to_date, 0);
+    assert_int_equal(s.incremental, 0);
+
+    /* a damaged model: analyze and every other user of the lookup refuse it */
+    assert_int_equal(store_model_save(f->st, f->repo, "doppel-model 1\nfeature bm25f x y z\n", 100, &err),
+                     DP_OK);
+    match_model m;
+    int trained = 1;
+    char *d = NULL;
+    int rc = analyze_model_load(f->st, f->repo, &m, &trained, &d, &err);
+    if (rc == DP_OK) {
+        /* the parser accepted it: damage it beyond reading */
+        free(d);
+        if (trained) match_model_free(&m);
+        assert_int_equal(store_model_save(f->st, f->repo, "not a model at all", 100, &err), DP_OK);
+        rc = analyze_model_load(f->st, f->repo, &m, &trained, &d, &err);
+    }
+    assert_int_equal(rc, DP_ERR);
+    assert_non_null(strstr(err.msg, "unreadable"));
+    analyze_opts o;
+    analyze_opts_default(&o);
+    o.threads = 1;
+    assert_int_equal(analyze_run(f->st, f->repo, &o, NULL, NULL, &s, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "unreadable"));
+    free(b);
+    free(a);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
         cmocka_unit_test(test_future_date_does_not_freeze),
+        cmocka_unit_test(test_model_signature),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
 }

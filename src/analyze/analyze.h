@@ -52,8 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../store/store.h"
-#include "explain.h"
-#include "report.h"
+#include "../explain/explain.h"
+#include "../explain/report.h"
 
 /* Name of the index snapshot in the store's caches (store_cache_*). */
 #define ANALYZE_INDEX_CACHE "index"
@@ -77,12 +77,42 @@ typedef struct analyze_corpus {
     double t_load, t_index;    /* seconds spent loading and indexing */
 } analyze_corpus;
 
+/* The model analyze ranks and judges repo with -- the one lookup, shared
+ * by analyze, similar, triage and stats: the repository's own trained
+ * model, else the global one (trained over several repositories), else the
+ * built-in default. *desc (owned) says which: "built-in default" or
+ * "trained DATE on N pairs (WHAT)[, global]". A stored model that does not
+ * parse is DP_ERR naming it -- never a silent fall back to the default,
+ * which would change every judgment. *trained is 1 when out holds the
+ * loaded model (match_model_free it); 0: use match_model_default(). */
+int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err);
+
 /* Loads items, links and model of repo and builds the index. extra (may be
  * NULL) is an item not in the store -- `similar --title` -- added as the last
  * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
 int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
+
+/* ---- reading a loaded corpus (callers never reach into co->ix) ---- */
+size_t analyze_corpus_ndocs(const analyze_corpus *co);
+/* The item of a doc (doc < ndocs), borrowed from co. */
+const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc);
+/* Doc number of an item key, or -1 when the corpus has no such item. */
+int64_t analyze_corpus_find(const analyze_corpus *co, const char *key);
+/* The item with this key (borrowed), or NULL. */
+const item *analyze_corpus_item(const analyze_corpus *co, const char *key);
+
+/* Full-text search (BM25F) over the corpus' index, the text playing the
+ * title of an item (the field searched hardest): up to k hits, best first,
+ * into out; returns how many. `doppel search` goes through here, so it
+ * searches the index analyze built (from the snapshot), not a fresh one.
+ * Read-only on co. */
+typedef struct analyze_search_hit {
+    const item *it;            /* borrowed from co */
+    double score;
+} analyze_search_hit;
+size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, analyze_search_hit *out);
 
 /* Ranks candidates for doc qdoc, judges them and explains the best k into
  * out (appended, oriented query = qdoc, whichever is older). For
@@ -117,10 +147,11 @@ typedef struct analyze_opts {
     size_t k;           /* candidates ranked per query (default 20) */
     size_t keep;        /* always kept per query (default 3) */
     int threads;        /* 0 = number of CPUs */
-    int mode;           /* ANALYZE_AUTO, ANALYZE_FULL, ANALYZE_CHANGED */
+    int mode;           /* ANALYZE_AUTO: incremental when the stored pairs allow it;
+                           ANALYZE_FULL: rank every query, rebuild the index */
     int64_t now;        /* 0 = time(NULL); for staleness in value */
 } analyze_opts;
-enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1, ANALYZE_CHANGED = 2 };
+enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
 void analyze_opts_default(analyze_opts *o);
 
 typedef struct analyze_stats {

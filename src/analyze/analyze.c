@@ -55,10 +55,11 @@ static int load_repo_info(store *st, analyze_corpus *co, dp_err *err)
     return DP_OK;
 }
 
-/* The repository's own trained model, else a global one, else the default. */
-static int load_model(store *st, analyze_corpus *co, dp_err *err)
+int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err)
 {
-    int64_t repos[2] = {co->repo_id, 0};
+    int64_t repos[2] = {repo, 0};
+    *trained = 0;
+    *desc = NULL;
     for (int i = 0; i < 2; i++) {
         char *text = NULL;
         int64_t at = 0;
@@ -66,20 +67,28 @@ static int load_model(store *st, analyze_corpus *co, dp_err *err)
         int rc = store_model_load(st, repos[i], &text, &at, &ntrain, err);
         if (rc == DP_NOTFOUND) continue;
         if (rc != DP_OK) return DP_ERR;
-        rc = match_model_from_text(text, &co->model, err);
+        dp_err perr;
+        rc = match_model_from_text(text, out, &perr);
         free(text);
-        if (rc != DP_OK) return DP_ERR;
+        if (rc != DP_OK)
+            return dp_fail(err, "the %s trained model in the store is unreadable (%s); run doppel train again",
+                           i ? "global" : "repository's", perr.msg);
         char date[16] = "?";
         if (at) dp_format_date(at, date, sizeof date);
-        co->model_trained = 1;
-        co->m = &co->model;
-        co->model_desc = xasprintf("trained %s on %zu pairs (%s)%s", date, ntrain,
-                                   co->model.trained_on ? co->model.trained_on : "?",
-                                   i ? ", global" : "");
+        *trained = 1;
+        *desc = xasprintf("trained %s on %zu pairs (%s)%s", date, ntrain, out->trained_on ? out->trained_on : "?",
+                          i ? ", global" : "");
         return DP_OK;
     }
-    co->m = match_model_default();
-    co->model_desc = xstrdup("built-in default");
+    *desc = xstrdup("built-in default");
+    return DP_OK;
+}
+
+static int load_model(store *st, analyze_corpus *co, dp_err *err)
+{
+    if (analyze_model_load(st, co->repo_id, &co->model, &co->model_trained, &co->model_desc, err) != DP_OK)
+        return DP_ERR;
+    co->m = co->model_trained ? &co->model : match_model_default();
     return DP_OK;
 }
 
@@ -205,8 +214,8 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
     p->rank = rank;
     p->score = h->score;
     p->prob = jd->p_shown;
-    p->relation = xstrdup(relation_name(jd->relation));
-    p->confidence = xstrdup(confidence_name(jd->confidence));
+    p->relation = jd->relation;
+    p->confidence = jd->confidence;
     p->value = eo.value;
     p->known = eo.known;
     p->reasoning = eo.reasoning;
@@ -241,6 +250,43 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
     match_judge_query_free(&jq);
     match_query_free(&mq);
     free(hits);
+}
+
+/* ---- reading a corpus ------------------------------------------------------- */
+
+size_t analyze_corpus_ndocs(const analyze_corpus *co) { return index_ndocs(co->ix); }
+
+const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc) { return index_item(co->ix, doc); }
+
+int64_t analyze_corpus_find(const analyze_corpus *co, const char *key) { return index_find(co->ix, key); }
+
+const item *analyze_corpus_item(const analyze_corpus *co, const char *key)
+{
+    int64_t doc = index_find(co->ix, key);
+    return doc < 0 ? NULL : index_item(co->ix, (uint32_t)doc);
+}
+
+size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, analyze_search_hit *out)
+{
+    if (!k) return 0;
+    item qi;
+    item_init(&qi);
+    qi.key = xstrdup("(query)");
+    qi.title = xstrdup(text ? text : "");
+    qi.body = xstrdup("");
+    index_params ip;               /* the index's own tokenizer options */
+    index_params_default(&ip);
+    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    index_query q;
+    index_query_from_item(co->ix, tk, &qi, &q);
+    index_hit *hits = xcalloc(k, sizeof *hits);
+    size_t n = index_topk(co->ix, &q, 0, (uint32_t)index_ndocs(co->ix), UINT32_MAX, k, hits);
+    for (size_t i = 0; i < n; i++) out[i] = (analyze_search_hit){index_item(co->ix, hits[i].doc), hits[i].score};
+    free(hits);
+    index_query_free(&q);
+    text_tokenizer_free(tk);
+    item_free(&qi);
+    return n;
 }
 
 /* ---- a new issue ------------------------------------------------------------ */
@@ -283,8 +329,8 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
         p->rank = (int)i + 1;
         p->score = hits[i].score;
         p->prob = jd.p_shown;
-        p->relation = xstrdup(relation_name(jd.relation));
-        p->confidence = xstrdup(confidence_name(jd.confidence));
+        p->relation = jd.relation;
+        p->confidence = jd.confidence;
     }
     free(hits);
     match_judge_query_free(&jq);
@@ -299,7 +345,7 @@ json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const 
     json_t *a = json_array();
     for (size_t i = 0; i < pv->n; i++) {
         int64_t doc = index_find(co->ix, pv->v[i].cand_key);
-        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, doc >= 0 ? index_item(co->ix, (uint32_t)doc) : NULL));
+        json_array_append_new(a, explain_pair_json(&pv->v[i], NULL, doc >= 0 ? index_item(co->ix, (uint32_t)doc) : NULL, 1));
     }
     json_object_set_new(o, "candidates", a);
     json_object_set_new(o, "model", json_string(co->model_desc ? co->model_desc : ""));

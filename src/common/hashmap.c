@@ -1,0 +1,83 @@
+/* hashmap.c -- dp_hash and dp_u64map (see hashmap.h). */
+#include "hashmap.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "util.h"
+
+uint64_t dp_hash(const void *p, size_t n) { return (uint64_t)XXH3_64bits(p, n); }
+
+uint64_t dp_hash_str(const char *s) { return s ? dp_hash(s, strlen(s)) : dp_hash("", 0); }
+
+/* Fibonacci spread: keys that are already hashes stay spread, and small
+ * integer keys (doc numbers) do not pile up in the first slots. */
+static size_t slot_of(const dp_u64map *m, uint64_t key)
+{
+    return (size_t)(key * 0x9E3779B97F4A7C15ULL) & (m->cap - 1);
+}
+
+static size_t find(const dp_u64map *m, uint64_t key)
+{
+    size_t i = slot_of(m, key);
+    while (m->key[i] && m->key[i] != key) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static void grow(dp_u64map *m)
+{
+    dp_u64map o = *m;
+    m->cap = o.cap ? o.cap * 2 : 64;
+    m->key = xcalloc(m->cap, sizeof *m->key);
+    m->val = xcalloc(m->cap, sizeof *m->val);
+    for (size_t i = 0; i < o.cap; i++) {
+        if (!o.key[i]) continue;
+        size_t j = find(m, o.key[i]);
+        m->key[j] = o.key[i];
+        m->val[j] = o.val[i];
+    }
+    free(o.key);
+    free(o.val);
+}
+
+uint64_t *dp_u64map_at(dp_u64map *m, uint64_t key)
+{
+    assert(key != 0);
+    if ((m->n + 1) * 2 > m->cap) grow(m);
+    size_t i = find(m, key);
+    if (!m->key[i]) {
+        m->key[i] = key;
+        m->n++;
+    }
+    return &m->val[i];
+}
+
+int dp_u64map_get(const dp_u64map *m, uint64_t key, uint64_t *val)
+{
+    if (!m->cap || !key) return 0;
+    size_t i = find(m, key);
+    if (!m->key[i]) return 0;
+    if (val) *val = m->val[i];
+    return 1;
+}
+
+int dp_u64map_next(const dp_u64map *m, size_t *pos, uint64_t *key, uint64_t *val)
+{
+    for (; *pos < m->cap; (*pos)++)
+        if (m->key[*pos]) {
+            *key = m->key[*pos];
+            if (val) *val = m->val[*pos];
+            (*pos)++;
+            return 1;
+        }
+    return 0;
+}
+
+void dp_u64map_free(dp_u64map *m)
+{
+    free(m->key);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
