@@ -90,6 +90,10 @@ MOD_DEPS_web     := act sync ingest explain match index text store common
 
 obj_of = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
 $(foreach m,$(MODULES),$(eval OBJ_$(m) := $(call obj_of,$(m))))
+# The CLI's unit tests (tests/unit/cli) cover its option parser, which uses
+# nothing but common; the commands themselves are tested by tests/cli.
+OBJ_cli      := $(BUILD)/cli/opt.o
+MOD_DEPS_cli := common
 
 # Web page files are embedded into the binary by tools/embed.c.
 ASSETS     := $(sort $(wildcard src/web/static/*))

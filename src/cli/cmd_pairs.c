@@ -8,37 +8,6 @@
 #include "cli.h"
 #include "../explain/report.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel pairs [--db PATH] [--repo R] [--relation duplicate|related]\n"
-            "                    [--confidence high|medium|low] [--state open|closed]\n"
-            "                    [--cand-state open|closed] [--label L] [--text S]\n"
-            "                    [--unreviewed | --reviewed] [--known] [--sort value|prob|updated]\n"
-            "                    [--limit N] [--offset N] [--json] [-v]\n"
-            "\n"
-            "Lists the pairs found by `doppel analyze`, highest value first:\n"
-            "  QUERY <-> CANDIDATE  relation . confidence . value  title\n"
-            "\n"
-            "  --repo R        only this repository (default: all)\n"
-            "  --state S       the query item is open/closed (--cand-state: the candidate)\n"
-            "  --label L       either item carries label L\n"
-            "  --text S        S occurs in either title or key\n"
-            "  --unreviewed    only pairs without a verdict (--reviewed: only with one)\n"
-            "  --known         include pairs the data already links as duplicates\n"
-            "  --limit N       at most N pairs (default 50; 0 = all)\n"
-            "  --json          a JSON object {total, reviewed, pairs: [...]}\n"
-            "  -v              text output with reasoning and suggested comment\n"
-            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n");
-}
-
-static int one_of(const char *v, const char *const *allowed)
-{
-    for (; *allowed; allowed++)
-        if (!strcmp(v, *allowed)) return 1;
-    return 0;
-}
-
 typedef struct pairs_args {
     const char *db, *repo;
     pair_filter f;
@@ -54,60 +23,37 @@ static int parse_args(int argc, char **argv, pairs_args *a)
     pair_filter_init(&a->f);
     a->f.include_known = 0;
     a->f.limit = 50;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "--relation") ||
-                    !strcmp(o, "--confidence") || !strcmp(o, "--state") ||
-                    !strcmp(o, "--cand-state") || !strcmp(o, "--label") || !strcmp(o, "--text") ||
-                    !strcmp(o, "--sort") || !strcmp(o, "--limit") || !strcmp(o, "--offset");
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (takes && i + 1 >= argc) {
-            cli_error("pairs", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        const char *v = takes ? argv[++i] : NULL;
-        const char *const *allowed = !strcmp(o, "--relation")     ? rels
-                                     : !strcmp(o, "--confidence") ? confs
-                                     : !strcmp(o, "--state") || !strcmp(o, "--cand-state") ? states
-                                     : !strcmp(o, "--sort")                              ? sorts
-                                                                                         : NULL;
-        if (allowed && !one_of(v, allowed)) {
-            cli_error("pairs", "bad value for %s: '%s'", o, v);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--db")) a->db = v;
-        else if (!strcmp(o, "--repo")) a->repo = v;
-        else if (!strcmp(o, "--relation")) a->f.relation = v;
-        else if (!strcmp(o, "--confidence")) a->f.confidence = v;
-        else if (!strcmp(o, "--state")) a->f.query_state = v;
-        else if (!strcmp(o, "--cand-state")) a->f.cand_state = v;
-        else if (!strcmp(o, "--label")) a->f.label = v;
-        else if (!strcmp(o, "--text")) a->f.text = v;
-        else if (!strcmp(o, "--sort")) a->f.sort = v;
-        else if (!strcmp(o, "--unreviewed")) a->f.reviewed = 0;
-        else if (!strcmp(o, "--reviewed")) a->f.reviewed = 1;
-        else if (!strcmp(o, "--known")) a->f.include_known = 1;
-        else if (!strcmp(o, "--json")) a->json = 1;
-        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "--limit") || !strcmp(o, "--offset")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || end == v || n < 0) {
-                cli_error("pairs", "bad value for %s: '%s'", o, v);
-                return EXIT_USAGE;
-            }
-            if (!strcmp(o, "--limit")) a->f.limit = (size_t)n;
-            else a->f.offset = (size_t)n;
-        } else {
-            cli_error("pairs", "unknown argument '%s'", o);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    return -1;
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &a->repo, "R", "only this repository (default: all)"),
+        CLI_CHOICE("relation", 0, &a->f.relation, "duplicate|related", rels, "only pairs of this relation"),
+        CLI_CHOICE("confidence", 0, &a->f.confidence, "high|medium|low", confs, "only pairs of this confidence"),
+        CLI_CHOICE("state", 0, &a->f.query_state, "open|closed", states, "the query item is open/closed"),
+        CLI_CHOICE("cand-state", 0, &a->f.cand_state, "open|closed", states, "the candidate is open/closed"),
+        CLI_STR("label", 0, &a->f.label, "L", "either item carries label L"),
+        CLI_STR("text", 0, &a->f.text, "S", "S occurs in either title or key"),
+        CLI_SET("unreviewed", 0, &a->f.reviewed, 0, "only pairs without a verdict"),
+        CLI_SET("reviewed", 0, &a->f.reviewed, 1, "only pairs with a verdict"),
+        CLI_FLAG("known", 0, &a->f.include_known, "include pairs the data already links as duplicates"),
+        CLI_CHOICE("sort", 0, &a->f.sort, "value|prob|updated", sorts,
+                   "order, highest first (default value; updated: the later\nupdate of the two items)"),
+        CLI_SIZE("limit", 0, &a->f.limit, "N", 0, 1e12, "at most N pairs (default 50; 0 = all)"),
+        CLI_SIZE("offset", 0, &a->f.offset, "N", 0, 1e12, "skip the first N pairs"),
+        CLI_FLAG("json", 0, &a->json, "a JSON object {total, reviewed, pairs: [...]}"),
+        CLI_FLAG("verbose", 'v', &a->verbose, "text output with reasoning and suggested comment"),
+        CLI_DB(&a->db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "pairs",
+        "usage: doppel pairs [--db PATH] [--repo R] [--relation duplicate|related]\n"
+        "                    [--confidence high|medium|low] [--state open|closed]\n"
+        "                    [--cand-state open|closed] [--label L] [--text S]\n"
+        "                    [--unreviewed | --reviewed] [--known] [--sort value|prob|updated]\n"
+        "                    [--limit N] [--offset N] [--json] [-v]\n",
+        "Lists the pairs found by `doppel analyze`, highest value first:\n"
+        "  QUERY <-> CANDIDATE  relation . confidence . value  title\n",
+        NULL, opts, 0};
+    return cli_parse(&cmd, argc, argv, NULL);
 }
 
 static void print_indented(const char *label, const char *s)
@@ -135,7 +81,7 @@ int cmd_pairs(int argc, char **argv)
     pairs_args a;
     memset(&a, 0, sizeof a);
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0) return rc;
+    if (rc != CLI_GO) return rc;
     store *st = cli_open_store("pairs", a.db);
     if (!st) return EXIT_FAIL;
     dp_err err;
