@@ -105,8 +105,8 @@ ALL_OBJ := $(foreach m,$(MODULES),$(OBJ_$(m)))
 CLI_OBJ := $(call obj_of,cli)
 BIN     := $(BUILD)/doppel
 
-.PHONY: all test unit demo clean bench bench-build
-all: $(BIN)
+.PHONY: all test unit demo clean bench bench-build docs install uninstall
+all: $(BIN) docs
 
 $(BIN): $(CLI_OBJ) $(ALL_OBJ)
 	$(CC) $(DP_LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -140,6 +140,36 @@ unit: $(UNIT_BIN)
 
 test:
 	@tests/run.sh
+
+# ---- man pages and shell completion, generated from the --help texts ------
+# (tools/cli_docs.sh; the --help texts come from the option tables)
+DOCS_STAMP := $(BUILD)/doc/.stamp
+docs: $(DOCS_STAMP)
+$(DOCS_STAMP): $(BIN) tools/cli_docs.sh
+	@rm -rf $(BUILD)/doc
+	tools/cli_docs.sh $(BIN) $(BUILD)/doc
+	@touch $@
+
+# ---- install: make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage] ---------
+PREFIX      ?= /usr/local
+bindir      ?= $(PREFIX)/bin
+mandir      ?= $(PREFIX)/share/man
+man1dir     ?= $(mandir)/man1
+bashcompdir ?= $(PREFIX)/share/bash-completion/completions
+zshcompdir  ?= $(PREFIX)/share/zsh/site-functions
+INSTALL     ?= install
+
+install: $(BIN) $(DOCS_STAMP)
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(bashcompdir) $(DESTDIR)$(zshcompdir)
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(bindir)/doppel
+	$(INSTALL) -m 644 $(BUILD)/doc/man/*.1 $(DESTDIR)$(man1dir)/
+	$(INSTALL) -m 644 $(BUILD)/doc/completion/doppel.bash $(DESTDIR)$(bashcompdir)/doppel
+	$(INSTALL) -m 644 $(BUILD)/doc/completion/_doppel $(DESTDIR)$(zshcompdir)/_doppel
+
+# Removes what install puts there (doppel-*.1: the page of each command).
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/doppel $(DESTDIR)$(man1dir)/doppel.1 $(DESTDIR)$(man1dir)/doppel-*.1 \
+	    $(DESTDIR)$(bashcompdir)/doppel $(DESTDIR)$(zshcompdir)/_doppel
 
 demo: $(BIN)
 	@scripts/demo.sh $(BIN)
