@@ -11,7 +11,7 @@
 typedef struct pairs_args {
     const char *db, *repo;
     pair_filter f;
-    int json, verbose;
+    int json, verbose, verdicts;
 } pairs_args;
 
 static int parse_args(int argc, char **argv, pairs_args *a)
@@ -40,6 +40,10 @@ static int parse_args(int argc, char **argv, pairs_args *a)
         CLI_SIZE("offset", 0, &a->f.offset, "N", 0, 1e12, "skip the first N pairs"),
         CLI_FLAG("json", 0, &a->json, "a JSON object {total, reviewed, pairs: [...]}"),
         CLI_FLAG("verbose", 'v', &a->verbose, "text output with reasoning and suggested comment"),
+        CLI_FLAG("verdicts", 0, &a->verdicts,
+                 "list every verdict recorded instead (also those on pairs the\n"
+                 "analysis no longer stores, e.g. the triage bot's), oldest first;\n"
+                 "with --json: {verdicts: [{repo, query, candidate, verdict, at}]}"),
         CLI_DB(&a->db),
         CLI_END,
     };
@@ -49,7 +53,8 @@ static int parse_args(int argc, char **argv, pairs_args *a)
         "                    [--confidence high|medium|low] [--state open|closed]\n"
         "                    [--cand-state open|closed] [--label L] [--text S]\n"
         "                    [--unreviewed | --reviewed] [--known] [--sort value|prob|updated]\n"
-        "                    [--limit N] [--offset N] [--json] [-v]\n",
+        "                    [--limit N] [--offset N] [--json] [-v]\n"
+        "       doppel pairs --verdicts [--db PATH] [--repo R] [--json]\n",
         "Lists the pairs found by `doppel analyze`, highest value first:\n"
         "  QUERY <-> CANDIDATE  relation . confidence . value  title\n",
         NULL, opts, 0};
@@ -76,6 +81,52 @@ static int get_item(store *st, int64_t repo, const char *key, item *it)
     return store_item_get(st, repo, key, it, &err) == DP_OK;
 }
 
+/* --verdicts: every verdict of the repositories (or only repo_id), as text
+ * or JSON; read-only. */
+static int list_verdicts(store *st, int64_t repo_id, int json)
+{
+    repo_info *repos = NULL;
+    size_t nrepos = 0;
+    dp_err err;
+    if (store_repo_list(st, &repos, &nrepos, &err) != DP_OK) {
+        cli_error("pairs", "%s", err.msg);
+        return EXIT_FAIL;
+    }
+    json_t *arr = json_array();
+    int rc = EXIT_OK;
+    for (size_t r = 0; r < nrepos && rc == EXIT_OK; r++) {
+        store_verdict_vec v = {0};
+        if (repo_id && repos[r].id != repo_id) continue;
+        if (store_verdicts_load(st, repos[r].id, &v, &err) != DP_OK) {
+            cli_error("pairs", "%s", err.msg);
+            rc = EXIT_FAIL;
+        }
+        for (size_t i = 0; i < v.n; i++) {
+            char at[32];
+            dp_format_time(v.v[i].created_at, at, sizeof at);
+            if (json)
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "repo", repos[r].name, "query",
+                                                     v.v[i].query_key, "candidate", v.v[i].cand_key, "verdict",
+                                                     v.v[i].verdict, "at", at));
+            else
+                printf("#%s <-> #%s  %s  %s%s%s\n", v.v[i].query_key, v.v[i].cand_key, v.v[i].verdict, at,
+                       nrepos > 1 ? "  " : "", nrepos > 1 ? repos[r].name : "");
+        }
+        store_verdict_vec_free(&v);
+    }
+    if (json && rc == EXIT_OK) {
+        json_t *o = json_pack("{s:O}", "verdicts", arr);
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    }
+    json_decref(arr);
+    for (size_t r = 0; r < nrepos; r++) repo_info_free(&repos[r]);
+    free(repos);
+    return rc;
+}
+
 int cmd_pairs(int argc, char **argv)
 {
     pairs_args a;
@@ -90,6 +141,11 @@ int cmd_pairs(int argc, char **argv)
         cli_error("pairs", "%s", err.msg);
         store_close(st);
         return EXIT_FAIL;
+    }
+    if (a.verdicts) {
+        rc = list_verdicts(st, a.f.repo_id, a.json);
+        store_close(st);
+        return rc;
     }
     pair_vec pv = {0};
     size_t total = 0, reviewed = 0;

@@ -97,3 +97,12 @@ set_verdicts() {
     wait "$pid" 2>/dev/null
     return $rc
 }
+
+# verdict_of DB Q C -- the verdict recorded on Q <-> C (`pairs --verdicts
+# --json`: also on pairs analyze did not store), or "none".
+verdict_of() {
+    "$DOPPEL" pairs --db "$1" --verdicts --json | python3 -c '
+import json, sys
+v = [x["verdict"] for x in json.load(sys.stdin)["verdicts"] if (x["query"], x["candidate"]) == tuple(sys.argv[1:3])]
+print(v[-1] if v else "none")' "$2" "$3"
+}

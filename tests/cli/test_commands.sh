@@ -53,6 +53,9 @@ check_eq "pairs --state closed counts pairs whose query is closed" \
 check_eq "pairs --label parser keeps only parser pairs" "0" \
     "$("$DOPPEL" pairs --db "$DB" --label parser --limit 0 | grep -vc -e '#14' -e '#15' -e '#3' -e 'no pairs')"
 check "a verdict on #14 <-> #3 (the review page's API)" set_verdicts "$DB" "14 3 duplicate"
+check_contains "pairs --verdicts lists it" "#14 <-> #3  duplicate  " "$("$DOPPEL" pairs --db "$DB" --verdicts)"
+check_eq "pairs --verdicts --json: the verdict" duplicate "$(verdict_of "$DB" 14 3)"
+check_eq "pairs --verdicts --json: no other" none "$(verdict_of "$DB" 3 14)"
 check_eq "pairs --unreviewed hides the reviewed pair" 0 \
     "$("$DOPPEL" pairs --db "$DB" --unreviewed --limit 0 | grep -c '^#14 *↔ #3 ')"
 check_eq "pairs --reviewed shows it" 1 "$("$DOPPEL" pairs --db "$DB" --reviewed | grep -c '^#14 *↔ #3 ')"
