@@ -22,15 +22,15 @@ set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/apache-jira}
 [ -d "$DATA" ] || DATA=/work/shared/data/apache-jira
-BUILD=${BUILD:-build/index-bench}
-make -s -f bench/Makefile BUILD="$BUILD"
+BUILD=${BUILD:-build}
+make -s -j2 BUILD="$BUILD" "$BUILD/bench/index_bench"   # links the index, text and common objects only
 PROJECTS="activemq hadoop hdfs hive mapreduce storm yarn zookeeper"
 what=${1:-all}
 if [ "$what" = all ] || [ "$what" = speed ]; then
     echo "== speed: all projects as one index, 2 threads"
-    "$BUILD/index_bench" speed "$DATA" 2 $PROJECTS
+    "$BUILD/bench/index_bench" speed "$DATA" 2 $PROJECTS
 fi
 if [ "$what" = all ] || [ "$what" = recall ]; then
     echo "== recall of known duplicates (query restricted to earlier docs)"
-    "$BUILD/index_bench" recall "$DATA" $PROJECTS
+    "$BUILD/bench/index_bench" recall "$DATA" $PROJECTS
 fi

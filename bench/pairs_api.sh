@@ -133,10 +133,8 @@ if [ "$what" = api ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = store ] || [ "$what" = all ]; then
-    # The store benchmark links the store and common objects of $BUILD.
-    mkdir -p "$BUILD/bench"
-    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$BUILD/bench/store_pairs" bench/store_pairs.c \
-        $(ls "$BUILD"/store/[!.]*.o "$BUILD"/common/[!.]*.o) $(pkg-config --libs sqlite3 jansson zlib libutf8proc) -lm
+    # The store benchmark links the store and common objects (make bench-build).
+    make -s -j2 BUILD="$BUILD" "$BUILD/bench/store_pairs"
     echo "== store: bench/store_pairs.c, $N pairs"
     "$BUILD/bench/store_pairs" "$N"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh -- the whole test suite: `make test` runs this.
 #
-# 1. builds the normal binary and the ASan+UBSan build;
+# 1. builds the normal binary, the benchmark drivers (make bench-build: so
+#    they cannot rot unnoticed) and the ASan+UBSan build;
 # 2. unit tests (tests/unit/<module>/test_*.c, cmocka) under the sanitizers;
 # 3. CLI tests (tests/cli/test_*.sh) against the sanitizer binary;
 # 4. browser and API tests (tests/browser/*.test.mjs, node:test driving
@@ -29,9 +30,8 @@ run_tap() {
     local p f
     p=$(grep -cE '^[[:space:]]*ok [0-9]+' "$out")
     f=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$out")
-    # node:test nests subtests; count only leaf lines once: top-level summary
-    # lines are indented the same as leaves in TAP14, so we rely on the
-    # reporter's flat output (see tests/browser/run.mjs).
+    # The browser tests print flat TAP through tests/browser/tap.mjs (not
+    # node:test's nested reporter), so every counted line is one test.
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
     pass=$((pass + p)); fail=$((fail + f))
     if [ "$f" -gt 0 ]; then
@@ -44,7 +44,7 @@ run_tap() {
 }
 
 echo "== build"
-if ! make -s -j2 all >"$log/build.txt" 2>&1 || ! make -s -j2 SAN=1 all unit >>"$log/build.txt" 2>&1; then
+if ! make -s -j2 all bench-build >"$log/build.txt" 2>&1 || ! make -s -j2 SAN=1 all unit >>"$log/build.txt" 2>&1; then
     cat "$log/build.txt"
     echo "0 passed, 1 failed"
     exit 1

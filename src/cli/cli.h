@@ -1,11 +1,8 @@
 /* cli.h -- the command line: one file per subcommand (cmd_<name>.c), each
  * with its usage text next to its option parsing, dispatched by main.c.
  *
- * Exit codes (documented in README.md):
- *   0  success
- *   1  failure (bad input, store error, network error)
- *   2  usage error (unknown option, missing argument)
- *   3  nothing to do / not found (e.g. `similar` of an unknown item)
+ * Options are parsed by opt.h's table parser, which also holds the exit
+ * codes (0 ok, 1 failure, 2 usage error, 3 not found) and cli_error.
  *
  * Commands print results to stdout, errors to stderr as
  * "doppel <cmd>: <message>". Progress bars go to stderr, only on a terminal.
@@ -16,8 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include "../store/store.h"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3 };
+#include "opt.h"
 
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
@@ -32,9 +28,6 @@ int cmd_train(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_triage(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
-
-/* Prints "doppel <cmd>: <msg>\n" to stderr. */
-void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints "doppel <cmd>: <msg>" with every secret masked: the token, and
  * whatever looks like a credential (a server may quote the Authorization
@@ -52,14 +45,21 @@ void cli_signals_catch(void);
 void cli_signals_reset(void);
 
 /* --db PATH, --repo O/R and --api-url URL: the options of the commands that
- * act on GitHub. When argv[*i] is one of them, stores its argument, moves
- * *i past it and returns 1; returns 0 for any other argument, and -1 (the
- * error printed) when the argument is missing or the API URL holds
- * credentials. */
+ * act on GitHub (CLI_TARGET_OPTS puts the three in a table). */
 typedef struct cli_target {
     const char *db, *repo, *api_url;
 } cli_target;
-int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t);
+#define CLI_TARGET_OPTS(t)                                                                  \
+    CLI_DB(&(t)->db), CLI_STR("repo", 0, &(t)->repo, "O/R", "repository in the store (default: the only one)"), \
+    CLI_CALL("api-url", 0, cli_opt_api_url, &(t)->api_url, "URL",                           \
+             "API root (default https://api.github.com), as for sync")
+
+/* OPT_CALL parsers (opt.h) for values checked beyond their syntax; each
+ * stores into a const char ** when the value is good:
+ *   cli_opt_api_url  an API root without credentials (gh_check_api_url)
+ *   cli_opt_label    a GitHub label name (cli_label_ok) */
+int cli_opt_api_url(const char *cmd, const char *name, const char *value, void *ptr);
+int cli_opt_label(const char *cmd, const char *name, const char *value, void *ptr);
 
 /* 1 when s can be a GitHub label name: non-empty UTF-8, no control
  * characters, at most 200 bytes (GitHub allows 50 characters). */

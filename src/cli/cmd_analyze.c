@@ -9,40 +9,6 @@
 #include "cli.h"
 #include "../analyze/analyze.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
-            "                      [--threads N] [--full] [--quiet]\n"
-            "\n"
-            "Ranks candidates for every open issue (with --all: every issue and pull\n"
-            "request) and stores the pairs worth reviewing, each with a relation\n"
-            "(duplicate/related), a confidence, a value, reasoning and a suggested comment.\n"
-            "Re-running replaces the pairs and keeps the verdicts. When the store holds a\n"
-            "previous analysis with the same options and model, only the items changed since\n"
-            "then, and the queries they affect, are re-ranked.\n"
-            "\n"
-            "  --repo R        only this repository (default: every one in the store)\n"
-            "  --all           query every item, not only open issues\n"
-            "  -k N            candidates ranked per query (default 20)\n"
-            "  --keep N        candidates always stored per query (default 3); more are\n"
-            "                  stored when judged a duplicate or related with high confidence\n"
-            "  --threads N     worker threads (default: number of CPUs)\n"
-            "  --full          re-rank every query\n"
-            "  --quiet         no summary line\n"
-            "Exit status 3 when there is nothing to analyze (no issues or pull requests\n"
-            "stored; a repository without any is skipped when others have some).\n"
-            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n");
-}
-
-/* Parses a non-negative integer option value; -1 on error. */
-static long parse_count(const char *s)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    return (*s && !*end && v >= 0 && v < 1000000) ? v : -1;
-}
-
 /* Analyzes one repository and prints its summary; name (may be NULL) labels
  * the summary when the store holds several. */
 static int analyze_one(store *st, int64_t repo_id, const char *name, const analyze_opts *o,
@@ -89,38 +55,34 @@ int cmd_analyze(int argc, char **argv)
     int quiet = 0;
     analyze_opts o;
     analyze_opts_default(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int takes = !strcmp(a, "--db") || !strcmp(a, "--repo") || !strcmp(a, "-k") ||
-                    !strcmp(a, "--keep") || !strcmp(a, "--threads");
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (takes && i + 1 >= argc) {
-            cli_error("analyze", "%s needs an argument", a);
-            return EXIT_USAGE;
-        }
-        long v = 0;
-        if (!strcmp(a, "--db")) db = argv[++i];
-        else if (!strcmp(a, "--repo")) repo = argv[++i];
-        else if (!strcmp(a, "--all")) o.all = 1;
-        else if (!strcmp(a, "--full")) o.mode = ANALYZE_FULL;
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
-        else if (!strcmp(a, "-k") || !strcmp(a, "--keep") || !strcmp(a, "--threads")) {
-            if ((v = parse_count(argv[++i])) < 0 || (!strcmp(a, "-k") && v == 0)) {
-                cli_error("analyze", "bad value for %s: '%s'", a, argv[i]);
-                return EXIT_USAGE;
-            }
-            if (!strcmp(a, "-k")) o.k = (size_t)v;
-            else if (!strcmp(a, "--keep")) o.keep = (size_t)v;
-            else o.threads = (int)v;
-        } else {
-            cli_error("analyze", "unknown argument '%s'", a);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &repo, "R", "only this repository (default: every one in the store)"),
+        CLI_FLAG("all", 0, &o.all, "query every item, not only open issues"),
+        CLI_SIZE(NULL, 'k', &o.k, "N", 1, 999999, "candidates ranked per query (default 20)"),
+        CLI_SIZE("keep", 0, &o.keep, "N", 0, 999999,
+                 "candidates always stored per query (default 3); more are\n"
+                 "stored when judged a duplicate or related with high confidence"),
+        CLI_INT("threads", 0, &o.threads, "N", 0, 999999, "worker threads (default: number of CPUs)"),
+        CLI_SET("full", 0, &o.mode, ANALYZE_FULL, "re-rank every query"),
+        CLI_FLAG("quiet", 'q', &quiet, "no summary line"),
+        CLI_DB(&db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "analyze",
+        "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
+        "                      [--threads N] [--full] [--quiet]\n",
+        "Ranks candidates for every open issue (with --all: every issue and pull\n"
+        "request) and stores the pairs worth reviewing, each with a relation\n"
+        "(duplicate/related), a confidence, a value, reasoning and a suggested comment.\n"
+        "Re-running replaces the pairs and keeps the verdicts. When the store holds a\n"
+        "previous analysis with the same options and model, only the items changed since\n"
+        "then, and the queries they affect, are re-ranked.\n",
+        "Exit status 3 when there is nothing to analyze (no issues or pull requests\n"
+        "stored; a repository without any is skipped when others have some).\n",
+        opts, 0};
+    int prc = cli_parse(&cmd, argc, argv, NULL);
+    if (prc != CLI_GO) return prc;
 
     store *st = cli_open_store("analyze", db);
     if (!st) return EXIT_FAIL;

@@ -12,43 +12,6 @@
 #include "../sync/sync.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: doppel apply [--yes] [options]     carry the stored verdicts out on GitHub\n"
-    "       doppel apply --undo ID [--yes]     reverse one action: reopen, delete the comment,\n"
-    "                                          remove the label\n"
-    "       doppel apply --log [--json] [-v]   the audit: every action doppel took\n"
-    "       doppel apply --confirm Q:C         re-confirm the verdict on a pair (after activity\n"
-    "                                          on it, an undo or a failure)\n"
-    "\n"
-    "Without --yes nothing is sent: the plan is printed, every request in full.\n"
-    "  duplicate    \"Duplicate of #N\" on the item that is not kept, closed as a\n"
-    "               duplicate (state_reason duplicate), labelled\n"
-    "  related      a short comment linking the two\n"
-    "  not_related  nothing on GitHub; recorded as decided\n"
-    "Which item is kept: the one closed as fixed, else an open one over one closed\n"
-    "otherwise, else the one with more activity, else the older. An item with\n"
-    "activity since the verdict is not closed until the verdict is re-confirmed.\n"
-    "Running again never repeats a write; an interrupted run (even kill -9) is\n"
-    "finished by the next one, which checks GitHub before resending anything.\n"
-    "\n"
-    "  --yes            send the plan\n"
-    "  --db PATH        store (default $DOPPEL_DB, else ./doppel.db)\n"
-    "  --repo O/R       repository in the store (default: the only one)\n"
-    "  --api-url URL    API root (default https://api.github.com), as for sync\n"
-    "  --label NAME     label added to a duplicate (default \"duplicate\"); --no-label\n"
-    "  --queued         only the verdicts queued for GitHub on the review page\n"
-    "  --pair Q:C       only this pair (repeatable)\n"
-    "  -v               also list pairs carried out earlier; --log: request bodies\n"
-    "  --json           --log as JSON\n"
-    "\n"
-    "Token (needed by --yes): $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`.\n"
-    "Fine-grained: Issues read and write; classic: public_repo (repo if private).\n"
-    "Writes are paced ($DOPPEL_WRITE_GAP_MS, default 1000 ms apart); rate limits are\n"
-    "waited out up to $DOPPEL_WRITE_MAX_WAIT_S (default 900) per request.\n"
-    "\n"
-    "Exit status: 0 done or planned; 1 failed (a write failed or the run stopped:\n"
-    "run again to finish); 2 usage error.\n";
-
 typedef struct apply_args {
     cli_target t;
     const char *label, *confirm;
@@ -57,60 +20,79 @@ typedef struct apply_args {
     strvec pairs;
 } apply_args;
 
+static int parse_undo(const char *cmd, const char *name, const char *value, void *ptr)
+{
+    char *end;
+    long long v = strtoll(value, &end, 10);
+    if (!*value || *end || v <= 0) {
+        cli_error(cmd, "%s wants an action id (see --log), not '%s'", name, value);
+        return -1;
+    }
+    *(int64_t *)ptr = v;
+    return 0;
+}
+
+static int parse_pair(const char *cmd, const char *name, const char *value, void *ptr)
+{
+    char *k = act_pair_key_arg(value);
+    if (!k) {
+        cli_error(cmd, "%s wants two keys as Q:C, not '%s'", name, value);
+        return -1;
+    }
+    sv_push_owned(ptr, k);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, apply_args *a)
 {
     a->label = "duplicate";
-    for (int i = 1; i < argc; i++) {
-        int r = cli_target_option("apply", argc, argv, &i, &a->t);
-        if (r < 0) return EXIT_USAGE;
-        if (r) continue;
-        const char *o = argv[i];
-        int takes = !strcmp(o, "--label") || !strcmp(o, "--pair") || !strcmp(o, "--undo") || !strcmp(o, "--confirm");
-        if (takes && i + 1 >= argc) {
-            cli_error("apply", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(USAGE, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(o, "--label")) a->label = argv[++i];
-        else if (!strcmp(o, "--no-label")) a->label = NULL;
-        else if (!strcmp(o, "--yes")) a->yes = 1;
-        else if (!strcmp(o, "--log")) a->log = 1;
-        else if (!strcmp(o, "--json")) a->json = 1;
-        else if (!strcmp(o, "--queued")) a->queued = 1;
-        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "--confirm")) a->confirm = argv[++i];
-        else if (!strcmp(o, "--undo")) {
-            char *end;
-            long long v = strtoll(argv[++i], &end, 10);
-            if (*end || v <= 0) {
-                cli_error("apply", "--undo wants an action id (see --log), not '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
-            a->undo = v;
-        } else if (!strcmp(o, "--pair")) {
-            char *k = act_pair_key_arg(argv[++i]);
-            if (!k) {
-                cli_error("apply", "--pair wants two keys as Q:C, not '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
-            sv_push_owned(&a->pairs, k);
-        } else {
-            cli_error("apply", "unknown option or argument '%s'", o);
-            fputs(USAGE, stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (a->label && !cli_label_ok(a->label)) {
-        cli_error("apply", "--label wants a label name (UTF-8, no control characters)");
-        return EXIT_USAGE;
-    }
-    if ((a->log != 0) + (a->undo != 0) + (a->confirm != NULL) > 1) {
-        cli_error("apply", "--log, --undo and --confirm go one at a time");
-        return EXIT_USAGE;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        CLI_FLAG("yes", 0, &a->yes, "send the plan"),
+        CLI_TARGET_OPTS(&a->t),
+        CLI_CALL("label", 0, cli_opt_label, &a->label, "NAME", "label added to a duplicate (default \"duplicate\")"),
+        CLI_CLEAR("no-label", &a->label, "add no label"),
+        CLI_FLAG("queued", 0, &a->queued, "only the verdicts queued for GitHub on the review page"),
+        CLI_CALL("pair", 0, parse_pair, &a->pairs, "Q:C", "only this pair (repeatable)"),
+        CLI_FLAG("verbose", 'v', &a->verbose, "also list pairs carried out earlier; --log: request bodies"),
+        CLI_FLAG("log", 0, &a->log, "the audit: every action doppel took"),
+        CLI_FLAG("json", 0, &a->json, "--log as JSON"),
+        CLI_CALL("undo", 0, parse_undo, &a->undo, "ID",
+                 "reverse one action (an id from --log): reopen, delete the\ncomment, remove the label"),
+        CLI_STR("confirm", 0, &a->confirm, "Q:C",
+                "re-confirm the verdict on a pair (after activity on it, an\nundo or a failure)"),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "apply",
+        "usage: doppel apply [--yes] [options]     carry the stored verdicts out on GitHub\n"
+        "       doppel apply --undo ID [--yes]     reverse one action: reopen, delete the comment,\n"
+        "                                          remove the label\n"
+        "       doppel apply --log [--json] [-v]   the audit: every action doppel took\n"
+        "       doppel apply --confirm Q:C         re-confirm the verdict on a pair (after activity\n"
+        "                                          on it, an undo or a failure)\n",
+        "Without --yes nothing is sent: the plan is printed, every request in full.\n"
+        "  duplicate    \"Duplicate of #N\" on the item that is not kept, closed as a\n"
+        "               duplicate (state_reason duplicate), labelled\n"
+        "  related      a short comment linking the two\n"
+        "  not_related  nothing on GitHub; recorded as decided\n"
+        "Which item is kept: the one closed as fixed, else an open one over one closed\n"
+        "otherwise, else the one with more activity, else the older. An item with\n"
+        "activity since the verdict is not closed until the verdict is re-confirmed.\n"
+        "Running again never repeats a write; an interrupted run (even kill -9) is\n"
+        "finished by the next one, which checks GitHub before resending anything.\n",
+        "Token (needed by --yes): $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token`.\n"
+        "Fine-grained: Issues read and write; classic: public_repo (repo if private).\n"
+        "Writes are paced ($DOPPEL_WRITE_GAP_MS, default 1000 ms apart); rate limits are\n"
+        "waited out up to $DOPPEL_WRITE_MAX_WAIT_S (default 900) per request.\n"
+        "\n"
+        "Exit status: 0 done or planned; 1 failed (a write failed or the run stopped:\n"
+        "run again to finish); 2 usage error.\n",
+        opts, 0};
+    int rc = cli_parse(&cmd, argc, argv, NULL);
+    if (rc != CLI_GO) return rc;
+    if ((a->log != 0) + (a->undo != 0) + (a->confirm != NULL) > 1)
+        return cli_usage_error(&cmd, "--log, --undo and --confirm go one at a time");
+    return CLI_GO;
 }
 
 /* ---- --log ------------------------------------------------------------------- */
@@ -258,7 +240,7 @@ int cmd_apply(int argc, char **argv)
 {
     apply_args a = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0) {
+    if (rc != CLI_GO) {
         sv_free(&a.pairs);
         return rc;
     }

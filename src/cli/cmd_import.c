@@ -7,29 +7,6 @@
 #include "cli.h"
 #include "../ingest/ingest.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel import FILE... [--repo OWNER/NAME] [--format github|gh|comments|jira]\n"
-            "                             [--db PATH]\n"
-            "\n"
-            "Reads issue exports (gzip or plain; FILE '-' is standard input) into the store:\n"
-            "  github    GitHub REST issues: JSON arrays (pages may be concatenated) or NDJSON\n"
-            "  gh        `gh issue list --json ...` / `gh pr list --json ...` output\n"
-            "  comments  GitHub REST issue comments (/issues/comments)\n"
-            "  jira      Jira REST issues: search pages {\"issues\":[...]} or one issue per line\n"
-            "The format is detected per file unless --format is given. The repository comes\n"
-            "from the data (repository_url, issue URLs, Jira project key) unless --repo.\n"
-            "Re-importing is safe: an item is replaced only by a newer updated_at.\n"
-            "A date more than a day in the future (a wrong clock) is stored as given and\n"
-            "reported as a warning. A truncated or damaged .gz file is an error.\n"
-            "All files are imported in one transaction; on any error nothing is written.\n"
-            "\n"
-            "  --repo OWNER/NAME   store everything under this repository name\n"
-            "  --format F          github, gh, comments or jira (default: detect)\n"
-            "  --db PATH           store file (default $DOPPEL_DB, else ./doppel.db)\n");
-}
-
 typedef struct import_args {
     const char *repo, *db;
     ingest_format format;
@@ -37,44 +14,45 @@ typedef struct import_args {
     int nfiles;
 } import_args;
 
-/* Returns -1 to go on, else the exit status. */
+static int parse_format(const char *cmd, const char *name, const char *value, void *ptr)
+{
+    (void)name;
+    if (ingest_format_parse(value, ptr) == DP_OK) return 0;
+    cli_error(cmd, "unknown format '%s' (github, gh, comments, jira)", value);
+    return -1;
+}
+
+/* Returns CLI_GO to go on, else the exit status. a->files point into argv. */
 static int parse_args(int argc, char **argv, import_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->files = calloc((size_t)argc, sizeof *a->files);
-    if (!a->files) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        int takes = !strcmp(o, "--repo") || !strcmp(o, "--format") || !strcmp(o, "--db");
-        if (takes && i + 1 >= argc) {
-            cli_error("import", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--repo")) a->repo = argv[++i];
-        else if (!strcmp(o, "--db")) a->db = argv[++i];
-        else if (!strcmp(o, "--format")) {
-            if (ingest_format_parse(argv[++i], &a->format) != DP_OK) {
-                cli_error("import", "unknown format '%s' (github, gh, comments, jira)", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (o[0] == '-' && o[1]) {
-            cli_error("import", "unknown option '%s'", o);
-            usage(stderr);
-            return EXIT_USAGE;
-        } else {
-            a->files[a->nfiles++] = o;
-        }
-    }
-    if (a->nfiles == 0) {
-        cli_error("import", "no input files");
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &a->repo, "OWNER/NAME", "store everything under this repository name"),
+        CLI_CALL("format", 0, parse_format, &a->format, "github|gh|comments|jira", "the format (default: detect)"),
+        CLI_DB(&a->db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "import",
+        "usage: doppel import FILE... [--repo OWNER/NAME] [--format github|gh|comments|jira]\n"
+        "                             [--db PATH]\n",
+        "Reads issue exports (gzip or plain; FILE '-' is standard input) into the store:\n"
+        "  github    GitHub REST issues: JSON arrays (pages may be concatenated) or NDJSON\n"
+        "  gh        `gh issue list --json ...` / `gh pr list --json ...` output\n"
+        "  comments  GitHub REST issue comments (/issues/comments)\n"
+        "  jira      Jira REST issues: search pages {\"issues\":[...]} or one issue per line\n"
+        "The format is detected per file unless --format is given. The repository comes\n"
+        "from the data (repository_url, issue URLs, Jira project key) unless --repo.\n"
+        "Re-importing is safe: an item is replaced only by a newer updated_at.\n"
+        "A date more than a day in the future (a wrong clock) is stored as given and\n"
+        "reported as a warning. A truncated or damaged .gz file is an error.\n"
+        "All files are imported in one transaction; on any error nothing is written.\n",
+        NULL, opts, 0};
+    int rc = cli_parse(&cmd, argc, argv, &a->nfiles);
+    if (rc != CLI_GO) return rc;
+    if (a->nfiles == 0) return cli_usage_error(&cmd, "no input files");
+    a->files = (const char **)(argv + 1);
+    return CLI_GO;
 }
 
 typedef struct import_progress {
@@ -144,15 +122,9 @@ int cmd_import(int argc, char **argv)
     import_args a;
     ingest_stats stats = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0) {
-        free(a.files);
-        return rc;
-    }
+    if (rc != CLI_GO) return rc;
     store *st = cli_open_store("import", a.db);
-    if (!st) {
-        free(a.files);
-        return EXIT_FAIL;
-    }
+    if (!st) return EXIT_FAIL;
     double t0 = dp_now();
     rc = import_all(st, &a, &stats);
     double el = dp_now() - t0, mb = (double)stats.bytes / 1e6;
@@ -167,6 +139,5 @@ int cmd_import(int argc, char **argv)
                stats.comments, stats.links, future, mb, el, el > 0 ? mb / el : 0.0);
     }
     store_close(st);
-    free(a.files);
     return rc;
 }

@@ -8,41 +8,10 @@
 #include "cli.h"
 #include "../explain/report.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel pairs [--db PATH] [--repo R] [--relation duplicate|related]\n"
-            "                    [--confidence high|medium|low] [--state open|closed]\n"
-            "                    [--cand-state open|closed] [--label L] [--text S]\n"
-            "                    [--unreviewed | --reviewed] [--known] [--sort value|prob|updated]\n"
-            "                    [--limit N] [--offset N] [--json] [-v]\n"
-            "\n"
-            "Lists the pairs found by `doppel analyze`, highest value first:\n"
-            "  QUERY <-> CANDIDATE  relation . confidence . value  title\n"
-            "\n"
-            "  --repo R        only this repository (default: all)\n"
-            "  --state S       the query item is open/closed (--cand-state: the candidate)\n"
-            "  --label L       either item carries label L\n"
-            "  --text S        S occurs in either title or key\n"
-            "  --unreviewed    only pairs without a verdict (--reviewed: only with one)\n"
-            "  --known         include pairs the data already links as duplicates\n"
-            "  --limit N       at most N pairs (default 50; 0 = all)\n"
-            "  --json          a JSON object {total, reviewed, pairs: [...]}\n"
-            "  -v              text output with reasoning and suggested comment\n"
-            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n");
-}
-
-static int one_of(const char *v, const char *const *allowed)
-{
-    for (; *allowed; allowed++)
-        if (!strcmp(v, *allowed)) return 1;
-    return 0;
-}
-
 typedef struct pairs_args {
     const char *db, *repo;
     pair_filter f;
-    int json, verbose;
+    int json, verbose, verdicts;
 } pairs_args;
 
 /* The filter's enum values of already validated names. */
@@ -69,60 +38,47 @@ static int parse_args(int argc, char **argv, pairs_args *a)
     pair_filter_init(&a->f);
     a->f.include_known = 0;
     a->f.limit = 50;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "--relation") ||
-                    !strcmp(o, "--confidence") || !strcmp(o, "--state") ||
-                    !strcmp(o, "--cand-state") || !strcmp(o, "--label") || !strcmp(o, "--text") ||
-                    !strcmp(o, "--sort") || !strcmp(o, "--limit") || !strcmp(o, "--offset");
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (takes && i + 1 >= argc) {
-            cli_error("pairs", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        const char *v = takes ? argv[++i] : NULL;
-        const char *const *allowed = !strcmp(o, "--relation")     ? rels
-                                     : !strcmp(o, "--confidence") ? confs
-                                     : !strcmp(o, "--state") || !strcmp(o, "--cand-state") ? states
-                                     : !strcmp(o, "--sort")                              ? sorts
-                                                                                         : NULL;
-        if (allowed && !one_of(v, allowed)) {
-            cli_error("pairs", "bad value for %s: '%s'", o, v);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--db")) a->db = v;
-        else if (!strcmp(o, "--repo")) a->repo = v;
-        else if (!strcmp(o, "--relation")) a->f.relation = filter_relation(v);
-        else if (!strcmp(o, "--confidence")) a->f.confidence = filter_confidence(v);
-        else if (!strcmp(o, "--state")) a->f.query_state = v;
-        else if (!strcmp(o, "--cand-state")) a->f.cand_state = v;
-        else if (!strcmp(o, "--label")) a->f.label = v;
-        else if (!strcmp(o, "--text")) a->f.text = v;
-        else if (!strcmp(o, "--sort")) a->f.sort = v;
-        else if (!strcmp(o, "--unreviewed")) a->f.reviewed = 0;
-        else if (!strcmp(o, "--reviewed")) a->f.reviewed = 1;
-        else if (!strcmp(o, "--known")) a->f.include_known = 1;
-        else if (!strcmp(o, "--json")) a->json = 1;
-        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "--limit") || !strcmp(o, "--offset")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || end == v || n < 0) {
-                cli_error("pairs", "bad value for %s: '%s'", o, v);
-                return EXIT_USAGE;
-            }
-            if (!strcmp(o, "--limit")) a->f.limit = (size_t)n;
-            else a->f.offset = (size_t)n;
-        } else {
-            cli_error("pairs", "unknown argument '%s'", o);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    return -1;
+    const char *rel = NULL, *conf = NULL;
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &a->repo, "R", "only this repository (default: all)"),
+        CLI_CHOICE("relation", 0, &rel, "duplicate|related", rels, "only pairs of this relation"),
+        CLI_CHOICE("confidence", 0, &conf, "high|medium|low", confs, "only pairs of this confidence"),
+        CLI_CHOICE("state", 0, &a->f.query_state, "open|closed", states, "the query item is open/closed"),
+        CLI_CHOICE("cand-state", 0, &a->f.cand_state, "open|closed", states, "the candidate is open/closed"),
+        CLI_STR("label", 0, &a->f.label, "L", "either item carries label L"),
+        CLI_STR("text", 0, &a->f.text, "S", "S occurs in either title or key"),
+        CLI_SET("unreviewed", 0, &a->f.reviewed, 0, "only pairs without a verdict"),
+        CLI_SET("reviewed", 0, &a->f.reviewed, 1, "only pairs with a verdict"),
+        CLI_FLAG("known", 0, &a->f.include_known, "include pairs the data already links as duplicates"),
+        CLI_CHOICE("sort", 0, &a->f.sort, "value|prob|updated", sorts,
+                   "order, highest first (default value; updated: the later\nupdate of the two items)"),
+        CLI_SIZE("limit", 0, &a->f.limit, "N", 0, 1e12, "at most N pairs (default 50; 0 = all)"),
+        CLI_SIZE("offset", 0, &a->f.offset, "N", 0, 1e12, "skip the first N pairs"),
+        CLI_FLAG("json", 0, &a->json, "a JSON object {total, reviewed, pairs: [...]}"),
+        CLI_FLAG("verbose", 'v', &a->verbose, "text output with reasoning and suggested comment"),
+        CLI_FLAG("verdicts", 0, &a->verdicts,
+                 "list every verdict recorded instead (also those on pairs the\n"
+                 "analysis no longer stores, e.g. the triage bot's), oldest first;\n"
+                 "with --json: {verdicts: [{repo, query, candidate, verdict, at}]}"),
+        CLI_DB(&a->db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "pairs",
+        "usage: doppel pairs [--db PATH] [--repo R] [--relation duplicate|related]\n"
+        "                    [--confidence high|medium|low] [--state open|closed]\n"
+        "                    [--cand-state open|closed] [--label L] [--text S]\n"
+        "                    [--unreviewed | --reviewed] [--known] [--sort value|prob|updated]\n"
+        "                    [--limit N] [--offset N] [--json] [-v]\n"
+        "       doppel pairs --verdicts [--db PATH] [--repo R] [--json]\n",
+        "Lists the pairs found by `doppel analyze`, highest value first:\n"
+        "  QUERY <-> CANDIDATE  relation . confidence . value  title\n",
+        NULL, opts, 0};
+    int rc = cli_parse(&cmd, argc, argv, NULL);
+    if (rc != CLI_GO) return rc;
+    if (rel) a->f.relation = filter_relation(rel);
+    if (conf) a->f.confidence = filter_confidence(conf);
+    return CLI_GO;
 }
 
 static void print_indented(const char *label, const char *s)
@@ -145,12 +101,58 @@ static int get_item(store *st, int64_t repo, const char *key, item *it)
     return store_item_get(st, repo, key, it, &err) == DP_OK;
 }
 
+/* --verdicts: every verdict of the repositories (or only repo_id), as text
+ * or JSON; read-only. */
+static int list_verdicts(store *st, int64_t repo_id, int json)
+{
+    repo_info *repos = NULL;
+    size_t nrepos = 0;
+    dp_err err;
+    if (store_repo_list(st, &repos, &nrepos, &err) != DP_OK) {
+        cli_error("pairs", "%s", err.msg);
+        return EXIT_FAIL;
+    }
+    json_t *arr = json_array();
+    int rc = EXIT_OK;
+    for (size_t r = 0; r < nrepos && rc == EXIT_OK; r++) {
+        store_verdict_vec v = {0};
+        if (repo_id && repos[r].id != repo_id) continue;
+        if (store_verdicts_load(st, repos[r].id, &v, &err) != DP_OK) {
+            cli_error("pairs", "%s", err.msg);
+            rc = EXIT_FAIL;
+        }
+        for (size_t i = 0; i < v.n; i++) {
+            char at[32];
+            dp_format_time(v.v[i].created_at, at, sizeof at);
+            if (json)
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "repo", repos[r].name, "query",
+                                                     v.v[i].query_key, "candidate", v.v[i].cand_key, "verdict",
+                                                     verdict_name(v.v[i].verdict), "at", at));
+            else
+                printf("#%s <-> #%s  %s  %s%s%s\n", v.v[i].query_key, v.v[i].cand_key, verdict_name(v.v[i].verdict), at,
+                       nrepos > 1 ? "  " : "", nrepos > 1 ? repos[r].name : "");
+        }
+        store_verdict_vec_free(&v);
+    }
+    if (json && rc == EXIT_OK) {
+        json_t *o = json_pack("{s:O}", "verdicts", arr);
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    }
+    json_decref(arr);
+    for (size_t r = 0; r < nrepos; r++) repo_info_free(&repos[r]);
+    free(repos);
+    return rc;
+}
+
 int cmd_pairs(int argc, char **argv)
 {
     pairs_args a;
     memset(&a, 0, sizeof a);
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0) return rc;
+    if (rc != CLI_GO) return rc;
     store *st = cli_open_store("pairs", a.db);
     if (!st) return EXIT_FAIL;
     dp_err err;
@@ -159,6 +161,11 @@ int cmd_pairs(int argc, char **argv)
         cli_error("pairs", "%s", err.msg);
         store_close(st);
         return EXIT_FAIL;
+    }
+    if (a.verdicts) {
+        rc = list_verdicts(st, a.f.repo_id, a.json);
+        store_close(st);
+        return rc;
     }
     pair_vec pv = {0};
     size_t total = 0, reviewed = 0;

@@ -12,70 +12,40 @@
 #include "../explain/explain.h"
 #include "../explain/report.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel search [--db PATH] [--repo R] [--limit N] [--json] [-v] QUERY...\n"
-            "\n"
-            "Full-text search (BM25F) over titles, bodies, code and labels; prints the best\n"
-            "matches as KEY  state  score  title. The words of QUERY are searched as one\n"
-            "query; identifiers such as NullPointerException or src/io.c match as written.\n"
-            "\n"
-            "  --limit N    results (default 20)\n"
-            "  --json       a JSON array of items with their scores\n"
-            "  -v           say on stderr how the index was loaded (snapshot or built)\n"
-            "  --db PATH    store file (default $DOPPEL_DB, else ./doppel.db)\n"
-            "Exit status 3 when nothing matches.\n");
-}
-
 int cmd_search(int argc, char **argv)
 {
     const char *db = NULL, *repo = NULL;
     size_t limit = 20;
     int json = 0, verbose = 0;
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &repo, "R", "repository (default: the only one)"),
+        CLI_SIZE("limit", 0, &limit, "N", 1, 10000, "results (default 20)"),
+        CLI_FLAG("json", 0, &json, "a JSON array of items with their scores"),
+        CLI_FLAG("verbose", 'v', &verbose, "say on stderr how the index was loaded (snapshot or built)"),
+        CLI_DB(&db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "search",
+        "usage: doppel search [--db PATH] [--repo R] [--limit N] [--json] [-v] QUERY...\n",
+        "Full-text search (BM25F) over titles, bodies, code and labels; prints the best\n"
+        "matches as KEY  state  score  title. The words of QUERY are searched as one\n"
+        "query; identifiers such as NullPointerException or src/io.c match as written\n"
+        "(a word starting with one '-' is a word of the query).\n",
+        "Exit status 3 when nothing matches.\n",
+        opts, CLI_DASH_WORDS};
+    int nwords;
+    int prc = cli_parse(&cmd, argc, argv, &nwords);
+    if (prc != CLI_GO) return prc;
     sbuf text;
     sb_init(&text);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            sb_free(&text);
-            return EXIT_OK;
-        }
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "--limit");
-        if (takes && i + 1 >= argc) {
-            cli_error("search", "%s needs an argument", o);
-            sb_free(&text);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--db")) db = argv[++i];
-        else if (!strcmp(o, "--repo")) repo = argv[++i];
-        else if (!strcmp(o, "--json")) json = 1;
-        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) verbose = 1;
-        else if (!strcmp(o, "--limit")) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0 || v > 10000) {
-                cli_error("search", "--limit wants 1..10000, not '%s'", argv[i]);
-                sb_free(&text);
-                return EXIT_USAGE;
-            }
-            limit = (size_t)v;
-        } else if (o[0] == '-' && o[1] && o[1] == '-') {
-            cli_error("search", "unknown option '%s'", o);
-            usage(stderr);
-            sb_free(&text);
-            return EXIT_USAGE;
-        } else {
-            if (text.len) sb_addc(&text, ' ');
-            sb_adds(&text, o);
-        }
+    for (int i = 1; i <= nwords; i++) {
+        if (text.len) sb_addc(&text, ' ');
+        sb_adds(&text, argv[i]);
     }
     if (!text.len) {   /* also `search ""`, whose empty word still allocated the buffer */
-        cli_error("search", "no query");
-        usage(stderr);
         sb_free(&text);
-        return EXIT_USAGE;
+        return cli_usage_error(&cmd, "no query");
     }
 
     int rc = EXIT_FAIL, loaded = 0;

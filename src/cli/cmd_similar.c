@@ -12,26 +12,6 @@
 #include "../analyze/analyze.h"
 #include "../explain/report.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel similar [--db PATH] [--repo R] [-k N] [--json | --markdown] [-v]\n"
-            "                      (KEY | --title TEXT [--body TEXT] [--label L]...)\n"
-            "\n"
-            "Shows the items most likely to duplicate or relate to KEY (\"4606\", \"#4606\",\n"
-            "\"HIVE-123\"), or to a new issue given by --title/--body (--body - reads standard\n"
-            "input), best first, with relation, confidence and probability.\n"
-            "\n"
-            "  -k N          candidates shown (default 5)\n"
-            "  --min-prob P  only candidates judged a duplicate or related, with that\n"
-            "                relation's probability >= P (a bot might use 0.8)\n"
-            "  --json        one JSON object: the query and its candidates with reasoning\n"
-            "  --markdown    a GitHub markdown list, ready for a bot's comment\n"
-            "  -v            text output with the reasoning of each candidate\n"
-            "  --db PATH     store file (default $DOPPEL_DB, else ./doppel.db)\n"
-            "Exit status 3 when KEY is not in the store.\n");
-}
-
 typedef enum { OUT_TEXT, OUT_JSON, OUT_MARKDOWN } out_mode;
 
 typedef struct sim_args {
@@ -39,7 +19,7 @@ typedef struct sim_args {
     strvec labels;
     size_t k;
     double min_prob;
-    out_mode mode;
+    int mode;   /* out_mode */
     int verbose;
 } sim_args;
 
@@ -54,67 +34,42 @@ static char *read_stdin(void)
     return sb_take(&sb);
 }
 
-/* Returns -1 to go on, else the exit status. */
+/* Returns CLI_GO to go on, else the exit status. */
 static int parse_args(int argc, char **argv, sim_args *a)
 {
     a->k = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        int takes = !strcmp(o, "--db") || !strcmp(o, "--repo") || !strcmp(o, "-k") ||
-                    !strcmp(o, "--title") || !strcmp(o, "--body") || !strcmp(o, "--label") ||
-                    !strcmp(o, "--min-prob");
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (takes && i + 1 >= argc) {
-            cli_error("similar", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--db")) a->db = argv[++i];
-        else if (!strcmp(o, "--repo")) a->repo = argv[++i];
-        else if (!strcmp(o, "--title")) a->title = argv[++i];
-        else if (!strcmp(o, "--body")) a->body = argv[++i];
-        else if (!strcmp(o, "--label")) sv_push(&a->labels, argv[++i]);
-        else if (!strcmp(o, "--json")) a->mode = OUT_JSON;
-        else if (!strcmp(o, "--markdown")) a->mode = OUT_MARKDOWN;
-        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "--min-prob")) {
-            char *end;
-            a->min_prob = strtod(argv[++i], &end);
-            if (*end || end == argv[i] || a->min_prob < 0 || a->min_prob > 1) {
-                cli_error("similar", "--min-prob wants a number in [0, 1], not '%s'", argv[i]);
-                return EXIT_USAGE;
-            }
-        } else if (!strcmp(o, "-k")) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0 || v > MATCH_POOL) {
-                cli_error("similar", "-k wants 1..%d, not '%s'", MATCH_POOL, argv[i]);
-                return EXIT_USAGE;
-            }
-            a->k = (size_t)v;
-        } else if (o[0] == '-' && o[1]) {
-            cli_error("similar", "unknown option '%s'", o);
-            usage(stderr);
-            return EXIT_USAGE;
-        } else if (a->key) {
-            cli_error("similar", "one KEY at a time");
-            return EXIT_USAGE;
-        } else {
-            a->key = o[0] == '#' ? o + 1 : o;
-        }
-    }
-    if (!a->key == !a->title) {
-        cli_error("similar", a->key ? "give KEY or --title, not both" : "give KEY or --title");
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (a->body && !a->title) {
-        cli_error("similar", "--body needs --title");
-        return EXIT_USAGE;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &a->repo, "R", "repository (default: the only one)"),
+        CLI_SIZE(NULL, 'k', &a->k, "N", 1, MATCH_POOL, "candidates shown (default 5)"),
+        CLI_STR("title", 0, &a->title, "TEXT", "a new issue's title instead of KEY"),
+        CLI_STR("body", 0, &a->body, "TEXT", "its body (- reads standard input)"),
+        CLI_LIST("label", 0, &a->labels, "L", "its labels (repeatable)"),
+        CLI_DOUBLE("min-prob", 0, &a->min_prob, "P", 0, 1,
+                   "only candidates judged a duplicate or related, with that\n"
+                   "relation's probability >= P (a bot might use 0.8)"),
+        CLI_SET("json", 0, &a->mode, OUT_JSON, "one JSON object: the query and its candidates with reasoning"),
+        CLI_SET("markdown", 0, &a->mode, OUT_MARKDOWN, "a GitHub markdown list, ready for a bot's comment"),
+        CLI_FLAG("verbose", 'v', &a->verbose, "text output with the reasoning of each candidate"),
+        CLI_DB(&a->db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "similar",
+        "usage: doppel similar [--db PATH] [--repo R] [-k N] [--json | --markdown] [-v]\n"
+        "                      (KEY | --title TEXT [--body TEXT] [--label L]...)\n",
+        "Shows the items most likely to duplicate or relate to KEY (\"4606\", \"#4606\",\n"
+        "\"HIVE-123\"), or to a new issue given by --title/--body (--body - reads standard\n"
+        "input), best first, with relation, confidence and probability.\n",
+        "Exit status 3 when KEY is not in the store.\n",
+        opts, 0};
+    int nkeys;
+    int rc = cli_parse(&cmd, argc, argv, &nkeys);
+    if (rc != CLI_GO) return rc;
+    if (nkeys > 1) return cli_usage_error(&cmd, "one KEY at a time");
+    if (nkeys) a->key = argv[1][0] == '#' ? argv[1] + 1 : argv[1];
+    if (!a->key == !a->title) return cli_usage_error(&cmd, a->key ? "give KEY or --title, not both" : "give KEY or --title");
+    if (a->body && !a->title) return cli_usage_error(&cmd, "--body needs --title");
+    return CLI_GO;
 }
 
 static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv, int verbose)
@@ -186,7 +141,7 @@ int cmd_similar(int argc, char **argv)
 {
     sim_args a = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0) {
+    if (rc != CLI_GO) {
         sv_free(&a.labels);
         return rc;
     }

@@ -11,18 +11,6 @@
 #include "../analyze/analyze.h"
 #include "../match/match.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel stats [--db PATH] [--repo R] [--json]\n"
-            "\n"
-            "Counts of items, comments, links, pairs and verdicts for each repository in\n"
-            "the store (or only R), and the ranking model in use.\n"
-            "\n"
-            "  --json       one JSON object per repository, in an array\n"
-            "  --db PATH    store file (default $DOPPEL_DB, else ./doppel.db)\n");
-}
-
 /* The order stats are printed in. */
 static const relation_kind RELS[] = {RELATION_DUPLICATE, RELATION_RELATED};
 static const verdict_kind VERDICTS[] = {VERDICT_DUPLICATE, VERDICT_RELATED, VERDICT_NOT_RELATED};
@@ -166,25 +154,19 @@ int cmd_stats(int argc, char **argv)
 {
     const char *db = NULL, *repo = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if ((!strcmp(o, "--db") || !strcmp(o, "--repo")) && i + 1 >= argc) {
-            cli_error("stats", "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "--db")) db = argv[++i];
-        else if (!strcmp(o, "--repo")) repo = argv[++i];
-        else if (!strcmp(o, "--json")) json = 1;
-        else {
-            cli_error("stats", "unknown argument '%s'", o);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_STR("repo", 0, &repo, "R", "only this repository"),
+        CLI_FLAG("json", 0, &json, "one JSON object per repository, in an array"),
+        CLI_DB(&db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "stats", "usage: doppel stats [--db PATH] [--repo R] [--json]\n",
+        "Counts of items, comments, links, pairs and verdicts for each repository in\n"
+        "the store (or only R), and the ranking model in use.\n",
+        NULL, opts, 0};
+    int prc = cli_parse(&cmd, argc, argv, NULL);
+    if (prc != CLI_GO) return prc;
     store *st = cli_open_store("stats", db);
     if (!st) return EXIT_FAIL;
     dp_err err;

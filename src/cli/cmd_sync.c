@@ -12,44 +12,6 @@
 #include "../sync/sync.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: doppel sync OWNER/REPO [options]\n"
-    "\n"
-    "Fetches every issue, pull request, issue comment and label colour of a GitHub\n"
-    "repository. The first run fetches everything; later runs fetch only what\n"
-    "changed (since= plus ETags: an unchanged repository costs no rate limit).\n"
-    "An interrupted run (Ctrl-C, network loss, kill) resumes where it stopped.\n"
-    "\n"
-    "  --db PATH        store (default $DOPPEL_DB, else ./doppel.db)\n"
-    "  --api-url URL    API root, e.g. https://HOST/api/v3 for GitHub Enterprise\n"
-    "                   (default https://api.github.com)\n"
-    "  --timeline       read the timeline of issues closed as duplicate to learn\n"
-    "                   their canonical issue (one request per such issue, once)\n"
-    "  --verify         find deleted and transferred items: lists open items and\n"
-    "                   re-checks each stored open item missing from that list\n"
-    "  --full           ignore the saved cursors: list everything again\n"
-    "  --analyze        run the incremental analysis afterwards\n"
-    "  -q, --quiet      no progress bar and no summary\n"
-    "\n"
-    "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` (there is no\n"
-    "--token option: a command line shows in `ps`). Without one, GitHub allows\n"
-    "60 requests an hour. The token is never printed or stored; a server's\n"
-    "message that quotes it is shown with [REDACTED]. The API URL must not hold\n"
-    "a user name or password.\n"
-    "\n"
-    "Rate limits are waited out; 5xx and network errors are retried ($DOPPEL_SYNC_TRIES\n"
-    "tries, default 6; exponential backoff from $DOPPEL_SYNC_BACKOFF_MS, default\n"
-    "1000 ms, cap 60 s). Limits per request, never retried when hit:\n"
-    "  $DOPPEL_SYNC_STALL_S      abort when no byte arrives for this long (default 60)\n"
-    "  $DOPPEL_SYNC_DEADLINE_S   abort an answer not complete after this (default 300)\n"
-    "  $DOPPEL_SYNC_MAX_PAGE_MB  largest page, decoded (default 32)\n"
-    "A listing stops with an error on a rel=\"next\" cycle or when it runs far past\n"
-    "the pages the server announced.\n"
-    "\n"
-    "Exit status: 0 done; 1 failed or interrupted (the first Ctrl-C or SIGTERM stops\n"
-    "within about a second; the pages fetched before stay stored and the next run\n"
-    "resumes); 2 usage error (also a user name or password in --api-url).\n";
-
 typedef struct ui {
     progress bar;
     const char *phase;
@@ -118,40 +80,53 @@ static void print_summary(const char *repo, const sync_stats *s, const char *tok
 
 static int parse_args(int argc, char **argv, sync_opts *o, const char **db, int *analyze, int *quiet)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(USAGE, stdout);
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "--db") && i + 1 < argc) {
-            *db = argv[++i];
-        } else if (!strcmp(a, "--api-url") && i + 1 < argc) {
-            o->api_url = argv[++i];
-        } else if (!strcmp(a, "--timeline")) {
-            o->timeline = 1;
-        } else if (!strcmp(a, "--verify")) {
-            o->verify = 1;
-        } else if (!strcmp(a, "--full")) {
-            o->full = 1;
-        } else if (!strcmp(a, "--analyze")) {
-            *analyze = 1;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            *quiet = 1;
-        } else if (a[0] == '-') {
-            cli_error("sync", "unknown option or missing argument: %s", a);
-            return EXIT_USAGE;
-        } else if (o->repo) {
-            cli_error("sync", "one repository at a time (got '%s' and '%s')", o->repo, a);
-            return EXIT_USAGE;
-        } else {
-            o->repo = a;
-        }
-    }
-    if (!o->repo) {
-        fputs(USAGE, stderr);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
+    const cli_opt opts[] = {
+        CLI_DB(db),
+        CLI_CALL("api-url", 0, cli_opt_api_url, &o->api_url, "URL",
+                 "API root, e.g. https://HOST/api/v3 for GitHub Enterprise\n(default https://api.github.com)"),
+        CLI_FLAG("timeline", 0, &o->timeline,
+                 "read the timeline of issues closed as duplicate to learn\n"
+                 "their canonical issue (one request per such issue, once)"),
+        CLI_FLAG("verify", 0, &o->verify,
+                 "find deleted and transferred items: lists open items and\n"
+                 "re-checks each stored open item missing from that list"),
+        CLI_FLAG("full", 0, &o->full, "ignore the saved cursors: list everything again"),
+        CLI_FLAG("analyze", 0, analyze, "run the incremental analysis afterwards"),
+        CLI_FLAG("quiet", 'q', quiet, "no progress bar and no summary"),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "sync", "usage: doppel sync OWNER/REPO [options]\n",
+        "Fetches every issue, pull request, issue comment and label colour of a GitHub\n"
+        "repository. The first run fetches everything; later runs fetch only what\n"
+        "changed (since= plus ETags: an unchanged repository costs no rate limit).\n"
+        "An interrupted run (Ctrl-C, network loss, kill) resumes where it stopped.\n",
+        "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` (there is no\n"
+        "--token option: a command line shows in `ps`). Without one, GitHub allows\n"
+        "60 requests an hour. The token is never printed or stored; a server's\n"
+        "message that quotes it is shown with [REDACTED]. The API URL must not hold\n"
+        "a user name or password.\n"
+        "\n"
+        "Rate limits are waited out; 5xx and network errors are retried ($DOPPEL_SYNC_TRIES\n"
+        "tries, default 6; exponential backoff from $DOPPEL_SYNC_BACKOFF_MS, default\n"
+        "1000 ms, cap 60 s). Limits per request, never retried when hit:\n"
+        "  $DOPPEL_SYNC_STALL_S      abort when no byte arrives for this long (default 60)\n"
+        "  $DOPPEL_SYNC_DEADLINE_S   abort an answer not complete after this (default 300)\n"
+        "  $DOPPEL_SYNC_MAX_PAGE_MB  largest page, decoded (default 32)\n"
+        "A listing stops with an error on a rel=\"next\" cycle or when it runs far past\n"
+        "the pages the server announced.\n"
+        "\n"
+        "Exit status: 0 done; 1 failed or interrupted (the first Ctrl-C or SIGTERM stops\n"
+        "within about a second; the pages fetched before stay stored and the next run\n"
+        "resumes); 2 usage error (also a user name or password in --api-url).\n",
+        opts, 0};
+    int nrepos;
+    int rc = cli_parse(&cmd, argc, argv, &nrepos);
+    if (rc != CLI_GO) return rc;
+    if (nrepos == 0) return cli_usage_error(&cmd, "which repository? give OWNER/REPO");
+    if (nrepos > 1) return cli_usage_error(&cmd, "one repository at a time (got '%s' and '%s')", argv[1], argv[2]);
+    o->repo = argv[1];
+    return CLI_GO;
 }
 
 int cmd_sync(int argc, char **argv)
@@ -160,15 +135,9 @@ int cmd_sync(int argc, char **argv)
     const char *db = NULL;
     int analyze = 0, quiet = 0;
     int rc = parse_args(argc, argv, &o, &db, &analyze, &quiet);
-    if (rc != EXIT_OK) return rc;
+    if (rc != CLI_GO) return rc;
     dp_err err;
     if (sync_parse_repo(o.repo, &err) != DP_OK) {
-        cli_error("sync", "%s", err.msg);
-        return EXIT_USAGE;
-    }
-    /* Before the store is opened: credentials in the URL would be stored as
-     * the repository's address and shown on the review page. */
-    if (o.api_url && gh_check_api_url(o.api_url, &err) != DP_OK) {
         cli_error("sync", "%s", err.msg);
         return EXIT_USAGE;
     }

@@ -8,46 +8,11 @@
 #include "cli.h"
 #include "../eval/eval.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: doppel train [--repo NAME]... [--all] [--except NAME]... [--out FILE]\n"
-            "                    [--window DAYS] [--negatives N] [--min-duplicates N]\n"
-            "                    [--threads N] [--print-c] [--db PATH]\n"
-            "\n"
-            "Fits the ranker's weights on known duplicates (each one a query, ranked among\n"
-            "the items filed before it, seen as filed -- as `doppel eval` does), and its\n"
-            "calibration on the most recent quarter of them plus issues that have no known\n"
-            "duplicate, weighted so duplicates are as rare as in the data: the probability\n"
-            "means \"this pair is a true duplicate\" for any issue. Deterministic: the same\n"
-            "data gives the same model.\n"
-            "\n"
-            "One repository: the model is stored for it, and analyze, similar and eval use\n"
-            "it. Several: stored as the \"global\" model (eval --model-repo global).\n"
-            "With fewer than --min-duplicates known duplicates (%d) nothing is stored\n"
-            "(exit 3): the built-in model is used.\n"
-            "\n"
-            "  --repo NAME     train on this repository (repeatable; default: the only one)\n"
-            "  --all           every repository in the store\n"
-            "  --except NAME   every repository but NAME (repeatable; implies --all);\n"
-            "                  e.g. leave-one-project-out: --except HIVE --out hive.model\n"
-            "  --out FILE      write the model to FILE instead of the store\n"
-            "  --window DAYS   candidate window, as in eval (365; 0 = all)\n"
-            "  --negatives N   issues without a known duplicate sampled per repository for\n"
-            "                  the calibration (%d; 0 = known duplicates only)\n"
-            "  --min-duplicates N  train even on as few as N known duplicates (at least 2;\n"
-            "                  a small repository's model is noisy)\n"
-            "  --threads N     worker threads (default: CPUs)\n"
-            "  --print-c       print the model as a C initializer (src/match/match_default.c)\n"
-            "  --db PATH       store file (default $DOPPEL_DB, else ./doppel.db)\n",
-            MATCH_MIN_TRAIN, EVAL_NEGATIVES);
-}
-
 typedef struct train_args {
     const char *db, *out;
     strvec repos, except;
     int all, print_c;
-    long min_dups;
+    int min_dups;
     eval_opts o;
 } train_args;
 
@@ -56,48 +21,47 @@ static int parse_args(int argc, char **argv, train_args *a)
     memset(a, 0, sizeof *a);
     eval_opts_default(&a->o);
     a->min_dups = MATCH_MIN_TRAIN;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(o, "--all")) {
-            a->all = 1;
-            continue;
-        }
-        if (!strcmp(o, "--print-c")) {
-            a->print_c = 1;
-            continue;
-        }
-        if (o[0] != '-' || i + 1 >= argc) {
-            cli_error("train", o[0] == '-' ? "%s needs an argument" : "unexpected argument '%s'", o);
-            return EXIT_USAGE;
-        }
-        const char *arg = argv[++i];
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (!strcmp(o, "--db")) a->db = arg;
-        else if (!strcmp(o, "--repo")) sv_push(&a->repos, arg);
-        else if (!strcmp(o, "--except")) {
-            sv_push(&a->except, arg);
-            a->all = 1;
-        } else if (!strcmp(o, "--out")) a->out = arg;
-        else if (!strcmp(o, "--window") && !*end && end != arg && v >= 0) a->o.window_days = (int)v;
-        else if (!strcmp(o, "--threads") && !*end && end != arg && v > 0 && v <= 256) a->o.threads = (int)v;
-        else if (!strcmp(o, "--negatives") && !*end && end != arg && v >= 0) a->o.negatives = (size_t)v;
-        else if (!strcmp(o, "--min-duplicates") && !*end && end != arg && v >= 2) a->min_dups = v;
-        else {
-            cli_error("train", "bad option or value: %s %s", o, arg);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (a->all && a->repos.n) {
-        cli_error("train", "--repo excludes --all/--except");
-        return EXIT_USAGE;
-    }
-    return -1;
+    const cli_opt opts[] = {
+        CLI_LIST("repo", 0, &a->repos, "NAME", "train on this repository (repeatable; default: the only one)"),
+        CLI_FLAG("all", 0, &a->all, "every repository in the store"),
+        CLI_LIST("except", 0, &a->except, "NAME",
+                 "every repository but NAME (repeatable; implies --all);\n"
+                 "e.g. leave-one-project-out: --except HIVE --out hive.model"),
+        CLI_STR("out", 0, &a->out, "FILE", "write the model to FILE instead of the store"),
+        CLI_INT("window", 0, &a->o.window_days, "DAYS", 0, 2147483647, "candidate window, as in eval (365; 0 = all)"),
+        CLI_SIZE("negatives", 0, &a->o.negatives, "N", 0, 2147483647,
+                 "issues without a known duplicate sampled per repository for\n"
+                 "the calibration (" CLI_XSTR(EVAL_NEGATIVES) "; 0 = known duplicates only)"),
+        CLI_INT("min-duplicates", 0, &a->min_dups, "N", 2, 2147483647,
+                "train even on as few as N known duplicates (at least 2;\n"
+                "a small repository's model is noisy)"),
+        CLI_INT("threads", 0, &a->o.threads, "N", 1, 256, "worker threads (default: CPUs)"),
+        CLI_FLAG("print-c", 0, &a->print_c, "print the model as a C initializer (src/match/match_default.c)"),
+        CLI_DB(&a->db),
+        CLI_END,
+    };
+    const cli_cmd cmd = {
+        "train",
+        "usage: doppel train [--repo NAME]... [--all] [--except NAME]... [--out FILE]\n"
+        "                    [--window DAYS] [--negatives N] [--min-duplicates N]\n"
+        "                    [--threads N] [--print-c] [--db PATH]\n",
+        "Fits the ranker's weights on known duplicates (each one a query, ranked among\n"
+        "the items filed before it, seen as filed -- as `doppel eval` does), and its\n"
+        "calibration on the most recent quarter of them plus issues that have no known\n"
+        "duplicate, weighted so duplicates are as rare as in the data: the probability\n"
+        "means \"this pair is a true duplicate\" for any issue. Deterministic: the same\n"
+        "data gives the same model.\n"
+        "\n"
+        "One repository: the model is stored for it, and analyze, similar and eval use\n"
+        "it. Several: stored as the \"global\" model (eval --model-repo global).\n"
+        "With fewer than --min-duplicates known duplicates (" CLI_XSTR(MATCH_MIN_TRAIN) ") nothing is stored\n"
+        "(exit 3): the built-in model is used.\n",
+        NULL, opts, 0};
+    int rc = cli_parse(&cmd, argc, argv, NULL);
+    if (rc != CLI_GO) return rc;
+    if (a->except.n) a->all = 1;
+    if (a->all && a->repos.n) return cli_usage_error(&cmd, "--repo excludes --all/--except");
+    return CLI_GO;
 }
 
 /* The repositories to train on, by name (NULL entry: the only one). */
@@ -184,7 +148,7 @@ static int run(store *st, const train_args *a)
         total += nq;
     }
     if (total < (size_t)a->min_dups) {
-        fprintf(stderr, "doppel train: %zu known duplicates (fewer than %ld): the built-in model "
+        fprintf(stderr, "doppel train: %zu known duplicates (fewer than %d): the built-in model "
                         "stays in use\n", total, a->min_dups);
         rc = EXIT_NOTFOUND;
         goto out;
@@ -248,7 +212,7 @@ int cmd_train(int argc, char **argv)
 {
     train_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc < 0) {
+    if (rc == CLI_GO) {
         store *st = cli_open_store("train", a.db);
         rc = st ? run(st, &a) : EXIT_FAIL;
         store_close(st);

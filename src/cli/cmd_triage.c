@@ -10,100 +10,60 @@
 #include "../sync/sync.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: doppel triage KEY... [--yes] [options]   answer these issues\n"
-    "       doppel watch [--yes] [options]           answer every issue opened since the last\n"
-    "                                                watch (run after `doppel sync`)\n"
-    "\n"
-    "Posts ONE comment on an open issue listing the candidates the ranker calls\n"
-    "duplicates with high confidence (the calibrated cut-off), and adds a label.\n"
-    "When the issue is edited, a new run edits that same comment in place. It\n"
-    "never closes anything. It stops for an issue for good -- and records the\n"
-    "pairs it suggested as not related -- when the stop label is added, when the\n"
-    "issue's author or a maintainer reacts with a thumbs-down to its comment, or\n"
-    "when its comment is deleted. The first watch only records where it starts.\n"
-    "Without --yes nothing is written to GitHub: the plan is printed.\n"
-    "\n"
-    "  --yes                    send the plan\n"
-    "  --db PATH, --repo O/R, --api-url URL   as for apply\n"
-    "  -k N                     candidates listed at most (default 5)\n"
-    "  --min-confidence LEVEL   high (default), medium or low\n"
-    "  --related                also list related candidates\n"
-    "  --label NAME             added with the comment (default \"possible-duplicate\"); --no-label\n"
-    "  --stop-label NAME        stops the bot for the issue (default \"not-a-duplicate\");\n"
-    "                           --no-stop-label\n"
-    "  --recheck-days N         watch: also re-read the reactions on comments posted in\n"
-    "                           the last N days (default 7)\n"
-    "\n"
-    "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` (Issues: read and\n"
-    "write). Exit status: 0 done or planned; 1 failed; 2 usage error.\n";
-
 typedef struct tri_args {
     cli_target target;
     int yes, watch;
-    long recheck_days;
+    int recheck_days;
     act_triage_opts t;
     strvec keys;
 } tri_args;
 
 static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
 {
+    static const char *const levels[] = {"high", "medium", "low", NULL};
     a->t.label = "possible-duplicate";
     a->t.stop_label = "not-a-duplicate";
-    for (int i = 1; i < argc; i++) {
-        int r = cli_target_option(cmd, argc, argv, &i, &a->target);
-        if (r < 0) return EXIT_USAGE;
-        if (r) continue;
-        const char *o = argv[i];
-        int takes = !strcmp(o, "-k") || !strcmp(o, "--min-confidence") || !strcmp(o, "--label") || !strcmp(o, "--stop-label") ||
-                    !strcmp(o, "--recheck-days");
-        if (takes && i + 1 >= argc) {
-            cli_error(cmd, "%s needs an argument", o);
-            return EXIT_USAGE;
-        }
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(USAGE, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(o, "--yes")) a->yes = 1;
-        else if (!strcmp(o, "--related")) a->t.related = 1;
-        else if (!strcmp(o, "--label")) a->t.label = argv[++i];
-        else if (!strcmp(o, "--no-label")) a->t.label = NULL;
-        else if (!strcmp(o, "--stop-label")) a->t.stop_label = argv[++i];
-        else if (!strcmp(o, "--no-stop-label")) a->t.stop_label = NULL;
-        else if (!strcmp(o, "--min-confidence")) {
-            if (confidence_parse(argv[++i], &a->t.min_confidence)) {
-                cli_error(cmd, "--min-confidence wants high, medium or low");
-                return EXIT_USAGE;
-            }
-        } else if (!strcmp(o, "-k") || !strcmp(o, "--recheck-days")) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0 || v > 50) {
-                cli_error(cmd, "%s wants 1..50, not '%s'", o, argv[i]);
-                return EXIT_USAGE;
-            }
-            if (!strcmp(o, "-k")) a->t.max_shown = (size_t)v;
-            else a->recheck_days = v;
-        } else if (o[0] == '-' && o[1]) {
-            cli_error(cmd, "unknown option '%s'", o);
-            fputs(USAGE, stderr);
-            return EXIT_USAGE;
-        } else if (a->watch) {
-            cli_error(cmd, "watch takes no keys (it finds the new issues itself)");
-            return EXIT_USAGE;
-        } else {
-            sv_push(&a->keys, o[0] == '#' ? o + 1 : o);
-        }
-    }
-    if ((a->t.label && !cli_label_ok(a->t.label)) || (a->t.stop_label && !cli_label_ok(a->t.stop_label))) {
-        cli_error(cmd, "a label name must be UTF-8 without control characters");
-        return EXIT_USAGE;
-    }
-    if (!a->watch && !a->keys.n) {
-        fputs(USAGE, stderr);
-        return EXIT_USAGE;
-    }
-    return -1;
+    const char *min_conf = NULL;
+    const cli_opt opts[] = {
+        CLI_FLAG("yes", 0, &a->yes, "send the plan"),
+        CLI_TARGET_OPTS(&a->target),
+        CLI_SIZE(NULL, 'k', &a->t.max_shown, "N", 1, 50, "candidates listed at most (default 5)"),
+        CLI_CHOICE("min-confidence", 0, &min_conf, "high|medium|low", levels, "the least confidence listed (default high)"),
+        CLI_FLAG("related", 0, &a->t.related, "also list related candidates"),
+        CLI_CALL("label", 0, cli_opt_label, &a->t.label, "NAME",
+                 "added with the comment (default \"possible-duplicate\")"),
+        CLI_CLEAR("no-label", &a->t.label, "add no label"),
+        CLI_CALL("stop-label", 0, cli_opt_label, &a->t.stop_label, "NAME",
+                 "stops the bot for the issue (default \"not-a-duplicate\")"),
+        CLI_CLEAR("no-stop-label", &a->t.stop_label, "no stop label"),
+        CLI_INT("recheck-days", 0, &a->recheck_days, "N", 1, 50,
+                "watch: also re-read the reactions on comments posted in\nthe last N days (default 7)"),
+        CLI_END,
+    };
+    const cli_cmd c = {
+        cmd,
+        "usage: doppel triage KEY... [--yes] [options]   answer these issues\n"
+        "       doppel watch [--yes] [options]           answer every issue opened since the last\n"
+        "                                                watch (run after `doppel sync`)\n",
+        "Posts ONE comment on an open issue listing the candidates the ranker calls\n"
+        "duplicates with high confidence (the calibrated cut-off), and adds a label.\n"
+        "When the issue is edited, a new run edits that same comment in place. It\n"
+        "never closes anything. It stops for an issue for good -- and records the\n"
+        "pairs it suggested as not related -- when the stop label is added, when the\n"
+        "issue's author or a maintainer reacts with a thumbs-down to its comment, or\n"
+        "when its comment is deleted. The first watch only records where it starts.\n"
+        "Without --yes nothing is written to GitHub: the plan is printed.\n",
+        "Token: $GITHUB_TOKEN, else $GH_TOKEN, else `gh auth token` (Issues: read and\n"
+        "write). Exit status: 0 done or planned; 1 failed; 2 usage error.\n",
+        opts, 0};
+    int nkeys;
+    int rc = cli_parse(&c, argc, argv, &nkeys);
+    if (rc != CLI_GO) return rc;
+    if (min_conf) confidence_parse(min_conf, &a->t.min_confidence);   /* one of levels */
+    if (a->watch && nkeys) return cli_usage_error(&c, "watch takes no keys (it finds the new issues itself)");
+    if (!a->watch && !nkeys) return cli_usage_error(&c, "which issues? give their KEYs");
+    for (int i = 1; i <= nkeys; i++) sv_push(&a->keys, argv[i][0] == '#' ? argv[i] + 1 : argv[i]);
+    return CLI_GO;
 }
 
 static int run(const char *cmd, tri_args *a)
@@ -178,7 +138,7 @@ static int main_common(const char *cmd, int watch, int argc, char **argv)
 {
     tri_args a = {.watch = watch};
     int rc = parse_args(cmd, argc, argv, &a);
-    if (rc < 0) rc = run(cmd, &a);
+    if (rc == CLI_GO) rc = run(cmd, &a);
     sv_free(&a.keys);
     return rc;
 }

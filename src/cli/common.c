@@ -9,16 +9,6 @@
 #include "../sync/github.h"
 #include "cli.h"
 
-void cli_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "doppel %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 void cli_error_redacted(const char *cmd, const char *token, const char *msg)
 {
     char *safe = gh_redact_text(msg, token);
@@ -57,23 +47,28 @@ void cli_signals_reset(void)
     signal(SIGTERM, SIG_DFL);
 }
 
-int cli_target_option(const char *cmd, int argc, char **argv, int *i, cli_target *t)
+int cli_opt_api_url(const char *cmd, const char *name, const char *value, void *ptr)
 {
-    const char *o = argv[*i];
-    const char **dst = !strcmp(o, "--db") ? &t->db : !strcmp(o, "--repo") ? &t->repo
-                     : !strcmp(o, "--api-url") ? &t->api_url : NULL;
-    if (!dst) return 0;
-    if (*i + 1 >= argc) {
-        cli_error(cmd, "%s needs an argument", o);
-        return -1;
-    }
-    *dst = argv[++*i];
+    (void)name;
     dp_err err;
-    if (dst == &t->api_url && gh_check_api_url(t->api_url, &err) != DP_OK) {
+    /* Before the store is opened: credentials in the URL would be stored as
+     * the repository's address and shown on the review page. */
+    if (gh_check_api_url(value, &err) != DP_OK) {
         cli_error(cmd, "%s", err.msg);
         return -1;
     }
-    return 1;
+    *(const char **)ptr = value;
+    return 0;
+}
+
+int cli_opt_label(const char *cmd, const char *name, const char *value, void *ptr)
+{
+    if (!cli_label_ok(value)) {
+        cli_error(cmd, "%s wants a label name (UTF-8, no control characters)", name);
+        return -1;
+    }
+    *(const char **)ptr = value;
+    return 0;
 }
 
 int cli_label_ok(const char *s)

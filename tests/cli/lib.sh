@@ -56,3 +56,53 @@ valgrind_clean() {
         not_ok "valgrind-clean: $name" "$(head -20 "$T/vg.err")"
     fi
 }
+
+# The tests read what doppel stored through its commands (--json), not SQL,
+# so that they hold for any store backend; sqlite3 is left only where a test
+# is about the SQLite file itself (atomicity, a damaged cache, seeding what no
+# command writes), with a comment saying so.
+
+# pairs_q DB EXPR -- prints the python expression EXPR evaluated over P, every
+# stored pair as `doppel pairs --json --known --limit 0` gives them. one(Q, C)
+# is the pair of query Q and candidate C; text(x) is a field that may be a
+# list of lines or a string, as one string. A bool prints as 1 or 0.
+pairs_q() {
+    "$DOPPEL" pairs --db "$1" --json --known --limit 0 | python3 -c '
+import json, sys
+P = json.load(sys.stdin)["pairs"]
+def text(x): return "\n".join(x) if isinstance(x, list) else (x or "")
+def one(q, c): return [p for p in P if p["query"] == q and p["candidate"] == c][0]
+r = eval(sys.argv[1])
+print(int(r) if isinstance(r, bool) else r)' "$2"
+}
+
+# set_verdicts DB "Q C VERDICT"... -- records verdicts on stored pairs as a
+# reviewer does: POST /api/pairs/ID/verdict on a `doppel serve` started for
+# it and stopped after (VERDICT null removes one). Fails when a pair is not
+# stored or the server refuses.
+set_verdicts() {
+    local db=$1; shift
+    local url="" pid rc=0 id spec
+    "${DOPPEL_FAST:-$DOPPEL}" serve --db "$db" --port 0 >"$T/verdict-serve.url" 2>"$T/verdict-serve.err" &
+    pid=$!
+    for _ in $(seq 200); do url=$(head -1 "$T/verdict-serve.url"); [ -n "$url" ] && break; sleep 0.05; done
+    for spec in "$@"; do
+        set -- $spec
+        id=$(pairs_q "$db" "one('$1', '$2')['id']" 2>/dev/null) || { rc=1; break; }
+        [ "$3" = null ] && body='{"verdict":null}' || body="{\"verdict\":\"$3\"}"
+        curl -sf -X POST -H 'Content-Type: application/json' -H 'X-Doppel: 1' --data "$body" \
+            "${url}api/pairs/$id/verdict" >/dev/null || { rc=1; break; }
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return $rc
+}
+
+# verdict_of DB Q C -- the verdict recorded on Q <-> C (`pairs --verdicts
+# --json`: also on pairs analyze did not store), or "none".
+verdict_of() {
+    "$DOPPEL" pairs --db "$1" --verdicts --json | python3 -c '
+import json, sys
+v = [x["verdict"] for x in json.load(sys.stdin)["verdicts"] if (x["query"], x["candidate"]) == tuple(sys.argv[1:3])]
+print(v[-1] if v else "none")' "$2" "$3"
+}

@@ -13,45 +13,42 @@ check_eq "analyze exits 0" 0 $?
 check_contains "analyze reports queries (8 open issues)" "analyzed 8 queries of 15 items" "$out"
 check_contains "analyze names the model" "model: built-in default" "$out"
 
-n=$(sqlite3 "$DB" "SELECT count(*) FROM pairs")
+n=$(pairs_q "$DB" 'len(P)')
 [ "$n" -gt 0 ] && ok "pairs stored ($n)" || not_ok "pairs stored" "count $n"
 check_eq "planted duplicate #14 -> #3 is rank 1" "3" \
-    "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='14' AND rank=1")"
+    "$(pairs_q "$DB" '[p["candidate"] for p in P if p["query"] == "14" and p["rank"] == 1][0]')"
 check_eq "planted duplicate #12 -> #5 is rank 1" "5" \
-    "$(sqlite3 "$DB" "SELECT cand_key FROM pairs WHERE query_key='12' AND rank=1")"
+    "$(pairs_q "$DB" '[p["candidate"] for p in P if p["query"] == "12" and p["rank"] == 1][0]')"
 # value = probability x (state x engagement): the model decides the first
 # factor, the triage policy the second, which must favour the open issue
 # whose twin was closed as fixed.
 # #14 was filed 184 days after #3 was fixed: a possible regression, not a
 # duplicate to close (related, valued as "ask", not "close")
 check_eq "the report of a bug fixed long before is a possible regression" "related" \
-    "$(sqlite3 "$DB" "SELECT relation FROM pairs WHERE query_key='14' AND cand_key='3'")"
+    "$(pairs_q "$DB" 'one("14", "3")["relation"]')"
 check_eq "each unordered pair stored once" "0" \
-    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs a JOIN pairs b ON a.query_key=b.cand_key AND a.cand_key=b.query_key")"
+    "$(pairs_q "$DB" 'sum(1 for a in P for b in P if a["query"] == b["candidate"] and a["candidate"] == b["query"])')"
 check_eq "query is always the later item (creation time)" "0" \
-    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs p JOIN items q ON q.key=p.query_key JOIN items c ON c.key=p.cand_key WHERE q.created_at < c.created_at")"
-reason=$(sqlite3 "$DB" "SELECT reasoning FROM pairs WHERE query_key='14' AND cand_key='3'")
+    "$(pairs_q "$DB" 'sum(1 for p in P if p["query_item"]["created_at"] < p["candidate_item"]["created_at"])')"
+reason=$(pairs_q "$DB" 'text(one("14", "3")["reasoning"])')
 check_contains "reasoning names the shared frames" "Same stack frames" "$reason"
 check_contains "reasoning counts rare terms" "of 15 items)" "$reason"
 check_contains "reasoning gives states and dates" "#3 is a closed issue, opened 2023-02-01" "$reason"
-comment=$(sqlite3 "$DB" "SELECT suggested_comment FROM pairs WHERE query_key='14' AND cand_key='3'")
-rel=$(sqlite3 "$DB" "SELECT relation FROM pairs WHERE query_key='14' AND cand_key='3'")
+comment=$(pairs_q "$DB" 'one("14", "3")["suggested_comment"]')
 check_contains "the regression comment asks for the version and the steps" \
     "This may be a regression of #3" "$comment"
 check_contains "... and says what to tell" "Which version are you running" "$comment"
 check_contains "the reasoning says why it is not a duplicate" "possible regression" "$reason"
-detail=$(sqlite3 "$DB" "SELECT value_detail FROM pairs WHERE query_key='14' AND cand_key='3'")
+detail=$(pairs_q "$DB" 'text(one("14", "3")["value_detail"])')
 check_contains "value detail explains the stake" "stake (possible regression of a fixed item): 1.000" "$detail"
 
 # Verdicts survive re-analysis (full and incremental).
-check "set a verdict" sqlite3 "$DB" \
-    "INSERT INTO verdicts(repo_id, query_key, cand_key, verdict, created_at) SELECT id, '14', '3', 'duplicate', 0 FROM repositories"
+check "set a verdict (through the review page's API)" set_verdicts "$DB" "14 3 duplicate"
 check "re-analyze --full" "$DOPPEL" analyze --db "$DB" --full --quiet
-check_eq "verdict kept after re-analysis" "duplicate" \
-    "$("$DOPPEL" pairs --db "$DB" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p["verdict"] for p in d["pairs"] if p["query"]=="14" and p["candidate"]=="3"][0])')"
+check_eq "verdict kept after re-analysis" "duplicate" "$(pairs_q "$DB" 'one("14", "3")["verdict"]')"
 out=$("$DOPPEL" analyze --db "$DB" 2>&1)
 check_contains "unchanged store: nothing runs" "up to date: no item changed since the last analysis (15 items)" "$out"
-check_eq "incremental no-op keeps the pairs" "$n" "$(sqlite3 "$DB" "SELECT count(*) FROM pairs")"
+check_eq "incremental no-op keeps the pairs" "$n" "$(pairs_q "$DB" 'len(P)')"
 
 # A new issue arrives: only it and the queries near it are re-ranked.
 cat >"$T/new.json" <<'JSON'
@@ -68,24 +65,26 @@ check_contains "one changed item" "changed items: 1" "$out"
 check_contains "only the new issue went through the text pipeline" \
     "indexed: 1 of 16 items through the text pipeline, the rest from the snapshot" "$out"
 check_eq "new issue paired with the parser crash" "1" \
-    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs WHERE query_key='16' AND cand_key IN ('3','14')" | awk '{print ($1>0)}')"
+    "$(pairs_q "$DB" 'any(p["query"] == "16" and p["candidate"] in ("3", "14") for p in P)')"
 check_eq "verdict kept after the incremental run" "duplicate" \
-    "$(sqlite3 "$DB" "SELECT v.verdict FROM pairs p JOIN verdicts v ON v.query_key=p.query_key AND v.cand_key=p.cand_key WHERE p.query_key='14' AND p.cand_key='3'")"
+    "$(pairs_q "$DB" 'one("14", "3")["verdict"]')"
 
 # --all queries closed items too, and finds the known duplicate.
 out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
 check_contains "--all queries every item" "analyzed 16 queries of 16 items" "$out"
 check_eq "known duplicate #7 -> #2 is marked known" "1" \
-    "$(sqlite3 "$DB" "SELECT known FROM pairs WHERE query_key='7' AND cand_key='2'")"
+    "$(pairs_q "$DB" 'one("7", "2")["known"]')"
 check_eq "pairs hides known pairs by default" "0" \
     "$("$DOPPEL" pairs --db "$DB" --limit 0 | grep -c '^#7 .*#2 ')"
 check_eq "pairs --known shows them" "1" \
     "$("$DOPPEL" pairs --db "$DB" --known --limit 0 | grep -c '^#7 .*#2 ')"
 check_contains "known reasoning cites the link" "is marked as a duplicate of #2" \
-    "$(sqlite3 "$DB" "SELECT reasoning FROM pairs WHERE query_key='7' AND cand_key='2'")"
+    "$(pairs_q "$DB" 'text(one("7", "2")["reasoning"])')"
 
 # The index snapshot: saved by a full run, used by the next ones, and only
 # a cache -- a damaged or missing one costs time, never a wrong result.
+# The snapshot is a row of the SQLite store's caches table: these checks are
+# about that file (a missing or damaged cache), so they use sqlite3.
 sqlite3 "$DB" "DELETE FROM caches"   # saved afresh by the next run
 check "analyze --all --full" "$DOPPEL" analyze --db "$DB" --all --full --quiet
 check_eq "snapshot stored in the caches table" "1" \
@@ -110,11 +109,13 @@ check_contains "a touched item with the same text is not re-analysed" \
 out=$("$DOPPEL" analyze --db "$DB" --all -k 19 2>&1)
 check_contains "other options: every query, index from the snapshot" \
     "indexed: 0 of 16 items through the text pipeline" "$out"
-k19=$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")
+# every pair as "QUERY CANDIDATE RANK PROBABILITY", sorted
+ranked() { pairs_q "$DB" '"\n".join(sorted("%s %s %s %.6f" % (p["query"], p["candidate"], p["rank"], p["probability"]) for p in P))'; }
+k19=$(ranked)
 out=$("$DOPPEL" analyze --db "$DB" --all -k 19 --full 2>&1)
 check_contains "--full builds the index from scratch" "indexed: 16 of 16 items through the text pipeline" "$out"
 check_eq "pairs from the snapshot = pairs from scratch" "$k19" \
-    "$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")"
+    "$(ranked)"
 check "analyze --all --full" "$DOPPEL" analyze --db "$DB" --all --full --quiet
 sqlite3 "$DB" "UPDATE caches SET data = CAST(substr(data, 1, 40) || x'00ff00ff' || substr(data, 45) AS BLOB) WHERE name = 'index'"
 out=$("$DOPPEL" analyze --db "$DB" --all -k 19 2>&1)   # other options: reads the snapshot
@@ -122,7 +123,7 @@ check_eq "damaged snapshot: analyze still succeeds" 0 $?
 check_contains "damaged snapshot: every item analysed again, snapshot rewritten" \
     "indexed: 16 of 16 items through the text pipeline, the rest from the snapshot (snapshot saved)" "$out"
 check_eq "damaged snapshot: same pairs" "$k19" \
-    "$(sqlite3 "$DB" "SELECT query_key, cand_key, rank, round(prob, 6) FROM pairs ORDER BY 1, 2")"
+    "$(ranked)"
 sqlite3 "$DB" "DELETE FROM caches"
 out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
 check_contains "missing snapshot: rebuilt and saved" "(snapshot saved)" "$out"

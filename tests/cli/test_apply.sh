@@ -21,7 +21,9 @@ CHECKW=$ROOT/tests/sync/check_writes.py
 ALL=""
 
 at() { local u=$1; shift; URL=$u "$@"; }   # at URL CMD... -- a lib.sh helper against another server
-# verdicts DB "Q C VERDICT"... -- stored as a reviewer's verdicts, given now
+# verdicts DB "Q C VERDICT"... -- stored as a reviewer's verdicts, given now.
+# Seeded with SQL: these pairs were never stored by analyze, and the review
+# page's API (lib.sh set_verdicts) judges stored pairs only.
 verdicts() {
     local db=$1 v q c k sql=""
     shift
@@ -30,6 +32,16 @@ verdicts() {
         sql="$sql INSERT OR REPLACE INTO verdicts SELECT id, '$q', '$c', '$k', strftime('%s', 'now') FROM repositories;"
     done
     sqlite3 "$db" "$sql"
+}
+# actions_q DB EXPR -- the python expression EXPR over A, the audit as
+# `doppel apply --log --json` gives it (one dict per action: id, unit, kind,
+# state, error, undo_of, ...); a bool prints as 1 or 0.
+actions_q() {
+    "$DOPPEL_FAST" apply --db "$1" --log --json | python3 -c '
+import json, sys
+A = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(int(r) if isinstance(r, bool) else r)' "$2"
 }
 # comments_with URL ISSUE PAIRKEY -- comments on ISSUE carrying the pair's marker
 comments_with() {
@@ -55,6 +67,7 @@ KDB=$T/kill.db
 check "sync the 900-item repository" "$DOPPEL_FAST" sync "$REPO" --api-url "$KURL" --db "$KDB" -q
 # Disjoint pairs: 120 open issues each a duplicate of one closed as fixed,
 # 30 duplicates among open issues, 30 related, 20 not related.
+# (Seeded with SQL, as verdicts() above.)
 python3 - "$KDB" <<'EOF'
 import sqlite3, sys, time
 con = sqlite3.connect(sys.argv[1])
@@ -74,7 +87,7 @@ for a, b, v in pairs:
     con.execute("INSERT INTO verdicts VALUES(?, ?, ?, ?, ?)", (rid, q, c, v, now))
 con.commit()
 EOF
-check_eq "200 verdicts stored" 200 "$(sqlite3 "$KDB" "select count(*) from verdicts")"
+check_eq "200 verdicts stored" 200 "$("$DOPPEL_FAST" pairs --db "$KDB" --verdicts | wc -l)"
 
 # The dry run: the plan, and not one write.
 "$DOPPEL" apply --db "$KDB" >"$T/kill.plan" 2>&1; RC=$?
@@ -101,8 +114,8 @@ for i in $(seq 10); do
     if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; hits=$((hits + 1)); fi
     wait "$pid" 2>/dev/null
     ALL="$ALL$(cat "$T/k$i.out")"
-    echo "# kill $i: $(sqlite3 "$KDB" "select count(*) from actions where state = 'done'") actions done," \
-        "$(sqlite3 "$KDB" "select count(*) from actions where state = 'pending'") pending, $(at "$KURL" nwrites) writes received"
+    echo "# kill $i: $(actions_q "$KDB" 'sum(a["state"] == "done" for a in A)') actions done," \
+        "$(actions_q "$KDB" 'sum(a["state"] == "pending" for a in A)') pending, $(at "$KURL" nwrites) writes received"
 done
 ctl delay '{"seconds": 0}'
 echo "# kill test: seed $SEED, $hits of 10 kills hit a running apply"
@@ -110,14 +123,14 @@ check "kill test: at least 8 of the 10 kills hit a running apply ($hits)" test "
 OUT=$("$DOPPEL" apply --yes --db "$KDB" --api-url "$KURL" 2>&1); RC=$?
 ALL="$ALL$OUT"
 check_eq "kill test: the last rerun finishes (exit 0)" 0 "$RC"
-reconciled=$(sqlite3 "$KDB" "select count(*) from actions where error like 'reconciled%'")
+reconciled=$(actions_q "$KDB" 'sum((a["error"] or "").startswith("reconciled") for a in A)')
 echo "# kill test: $reconciled writes were found done on GitHub after a kill instead of being sent again"
 res=$(python3 "$CHECKW" "$KDB" "$KURL" "$REPO" "$T/kill.plan"); RC=$?
 echo "# kill test: $res"
 check_eq "kill test: the server holds exactly the planned writes, once each, all in the audit" 0 "$RC"
 check_contains "kill test: 200 units' worth" "writes applied as planned" "$res"
 check_eq "kill test: 20 not-related verdicts recorded as decided" 20 \
-    "$(sqlite3 "$KDB" "select count(*) from actions where kind = 'decided' and state = 'done'")"
+    "$(actions_q "$KDB" 'sum(a["kind"] == "decided" and a["state"] == "done" for a in A)')"
 n0=$(at "$KURL" nwrites)
 OUT=$("$DOPPEL" apply --yes --db "$KDB" --api-url "$KURL" 2>&1); RC=$?
 check_eq "a run after everything is done exits 0" 0 "$RC"
@@ -196,7 +209,7 @@ for _ in $(seq 100); do [ "$(comments_with "$FURL" 25 25:28)" = 1 ] && break; sl
 kill -9 "$pid"; wait "$pid" 2>/dev/null
 ctl clear '{}'
 check_eq "kill -9 during the hang: the comment is on GitHub, its action still pending" "1 1" \
-    "$(comments_with "$FURL" 25 25:28) $(sqlite3 "$FDB" "select count(*) from actions where unit = '25:28' and kind = 'comment' and state = 'pending'")"
+    "$(comments_with "$FURL" 25 25:28) $(actions_q "$FDB" 'sum(a["unit"] == "25:28" and a["kind"] == "comment" and a["state"] == "pending" for a in A)')"
 rerun 25:28
 check_eq "kill -9 during the hang: the rerun finishes (exit 0)" 0 "$RC"
 check_eq "kill -9 during the hang: still exactly one comment" 1 "$(comments_with "$FURL" 25 25:28)"
@@ -205,7 +218,7 @@ fault 422 31:32 '{"kind": "422", "method": "PATCH", "path": "/issues/31"}'
 check_eq "422 on a closure: the unit fails (exit 1)" 1 "$RC"
 check_contains "422: says what GitHub said" "HTTP 422: Validation Failed" "$OUT"
 check_eq "422: recorded as failed; the label after it not sent" "failed failed" \
-    "$(sqlite3 "$FDB" "select group_concat(state, ' ') from (select state from actions where unit = '31:32' and kind in ('close', 'label') order by id)")"
+    "$(actions_q "$FDB" '" ".join(a["state"] for a in sorted(A, key=lambda a: a["id"]) if a["unit"] == "31:32" and a["kind"] in ("close", "label"))')"
 n0=$(at "$FURL" nwrites)
 rerun 31:32
 check_contains "422: the next run does not retry on its own" "doppel apply --confirm 31:32" "$OUT"
@@ -220,7 +233,7 @@ check_eq "422: closed now" "closed duplicate" "$(issue_state "$FURL" 31)"
 fault 403 73:74 '{"kind": "403", "method": "POST", "path": "/issues/73/labels"}'
 check_eq "403 (no Issues: write) on a label: the unit fails (exit 1)" 1 "$RC"
 check_contains "403: says what GitHub said" "Resource not accessible by integration" "$OUT"
-check_eq "403: recorded as failed" failed "$(sqlite3 "$FDB" "select state from actions where unit = '73:74' and kind = 'label'")"
+check_eq "403: recorded as failed" failed "$(actions_q "$FDB" '[a["state"] for a in A if a["unit"] == "73:74" and a["kind"] == "label"][0]')"
 "$DOPPEL" apply --db "$FDB" --confirm 73:74 >/dev/null
 rerun 73:74
 check_eq "403: confirmed again, the label goes on" duplicate "$(issue_labels "$FURL" 73 | tr ',' '\n' | grep -x duplicate)"
@@ -233,6 +246,7 @@ OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 34:35 2>&1); RC
 ALL="$ALL$OUT"
 check_eq "deleted issue to close: skipped after reading it (exit 0)" 0 "$RC"
 check_contains "deleted issue: says so" "#35 is gone on GitHub" "$OUT"
+# No command shows an item's deleted mark: read from the SQLite file.
 check_eq "deleted issue: marked deleted in the store" 1 "$(sqlite3 "$FDB" "select deleted from items where key = '35'")"
 OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 41:43 2>&1); RC=$?
 ALL="$ALL$OUT"
@@ -249,7 +263,7 @@ ALL="$ALL$OUT"
 check_eq "bad token: the run stops (exit 1)" 1 "$RC"
 check_contains "bad token: says why" "Bad credentials" "$OUT"
 check_eq "bad token: the intent stays pending for the next run" pending \
-    "$(sqlite3 "$FDB" "select state from actions where unit = '59:61' and kind = 'comment'")"
+    "$(actions_q "$FDB" '[a["state"] for a in A if a["unit"] == "59:61" and a["kind"] == "comment"][0]')"
 rerun 59:61
 check_eq "bad token: the next run with the right token finishes" 0 "$RC"
 check_eq "bad token: one comment" 1 "$(comments_with "$FURL" 61 59:61)"
@@ -289,7 +303,7 @@ ctl fault '{"kind": "hang_before", "method": "POST", "path": "/issues/55/comment
 DOPPEL_SYNC_DEADLINE_S=60 DOPPEL_SYNC_STALL_S=60 "$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 55:56 \
     >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ "$(sqlite3 "$FDB" "select count(*) from actions where unit = '55:56'")" -gt 0 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(actions_q "$FDB" 'sum(a["unit"] == "55:56" for a in A)')" -gt 0 ] && break; sleep 0.1; done
 OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 55:56 2>&1); RC=$?
 check_eq "a second apply while one runs: refused (exit 1)" 1 "$RC"
 check_contains "the lock: says who holds it" "another doppel (pid $pid" "$OUT"
@@ -298,9 +312,10 @@ ctl clear '{}'
 check_eq "the lock: the first run finished the pair alone" 1 "$(comments_with "$FURL" 55 55:56)"
 
 # undo: dry run by default, then reopen / delete the comment / remove the label
-id_close=$(sqlite3 "$FDB" "select id from actions where unit = '1:2' and kind = 'close'")
-id_comment=$(sqlite3 "$FDB" "select id from actions where unit = '1:2' and kind = 'comment'")
-id_label=$(sqlite3 "$FDB" "select id from actions where unit = '1:2' and kind = 'label'")
+action_id() { actions_q "$FDB" "[a['id'] for a in A if a['unit'] == '$1' and a['kind'] == '$2'][0]"; }   # UNIT KIND
+id_close=$(action_id 1:2 close)
+id_comment=$(action_id 1:2 comment)
+id_label=$(action_id 1:2 label)
 n0=$(at "$FURL" nwrites)
 OUT=$("$DOPPEL" apply --db "$FDB" --undo "$id_close" 2>&1)
 check_contains "undo: the dry run shows the request" 'PATCH /repos/acme/widgets/issues/1 {"state":"open","state_reason":"reopened"}' "$OUT"
@@ -314,7 +329,7 @@ check_eq "undo: reopened, label removed" "open reopened" "$(issue_state "$FURL" 
 check_eq "undo: no duplicate label left" "" "$(issue_labels "$FURL" 1 | tr ',' '\n' | grep -x duplicate)"
 check_eq "undo: the comment is deleted" 0 "$(comments_with "$FURL" 1 1:2)"
 check_eq "undo: recorded, and the originals marked undone" "3 3" \
-    "$(sqlite3 "$FDB" "select count(*) from actions where unit = '1:2' and undo_of is not null and state = 'done'") $(sqlite3 "$FDB" "select count(*) from actions where unit = '1:2' and state = 'undone'")"
+    "$(actions_q "$FDB" 'sum(a["unit"] == "1:2" and a["undo_of"] is not None and a["state"] == "done" for a in A)') $(actions_q "$FDB" 'sum(a["unit"] == "1:2" and a["state"] == "undone" for a in A)')"
 OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --undo "$id_close" 2>&1); RC=$?
 check_eq "undo twice: refused" 1 "$RC"
 OUT=$("$DOPPEL" apply --db "$FDB" --pair 1:2 2>&1)
@@ -333,7 +348,7 @@ FAST=${DOPPEL_FAST:-$DOPPEL}
 valgrind_clean "apply (dry run)" "$FAST" apply --db "$FDB"
 valgrind_clean "apply --yes" "$FAST" apply --yes --db "$FDB" --api-url "$FURL" --pair 62:65
 valgrind_clean "apply --log --json" "$FAST" apply --log --json --db "$FDB"
-valgrind_clean "apply --undo --yes" "$FAST" apply --undo "$(sqlite3 "$FDB" "select id from actions where unit = '62:65' and kind = 'label'")" \
+valgrind_clean "apply --undo --yes" "$FAST" apply --undo "$(action_id 62:65 label)" \
     --yes --db "$FDB" --api-url "$FURL"
 check_fails "apply: an unknown option is a usage error" "$DOPPEL" apply --db "$FDB" --bogus
 "$DOPPEL" apply --db "$FDB" --undo x >/dev/null 2>&1

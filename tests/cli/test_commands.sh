@@ -38,7 +38,7 @@ check_contains "similar --help" "usage: doppel similar" "$("$DOPPEL" similar --h
 
 # ---- pairs
 out=$("$DOPPEL" pairs --db "$DB")
-top=$(sqlite3 "$DB" "SELECT '#' || query_key FROM pairs WHERE known = 0 ORDER BY value DESC, id LIMIT 1")
+top=$(pairs_q "$DB" '"#" + sorted((p for p in P if not p["known"]), key=lambda p: (-p["value"], p["id"]))[0]["query"]')
 check_contains "pairs lists the most valuable pair first" "$top" "$(echo "$out" | head -1)"
 check "pairs line has relation · confidence · value" \
     bash -c "echo \"\$1\" | head -1 | grep -qE '(duplicate|related|not_related) · (high|medium|low) · [0-9]+\.[0-9]{3}'" _ "$out"
@@ -48,11 +48,14 @@ check_eq "pairs --limit 3 --json gives 3" 3 \
 total=$("$DOPPEL" pairs --db "$DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 ctotal=$("$DOPPEL" pairs --db "$DB" --state closed --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 check_eq "pairs --state closed counts pairs whose query is closed" \
-    "$(sqlite3 "$DB" "SELECT count(*) FROM pairs p JOIN items q ON q.key=p.query_key WHERE q.state='closed' AND p.known=0")" "$ctotal"
+    "$(pairs_q "$DB" 'sum(1 for p in P if p["query_item"]["state"] == "closed" and not p["known"])')" "$ctotal"
 [ "$total" -gt 0 ] && ok "pairs total > 0 ($total)" || not_ok "pairs total > 0"
 check_eq "pairs --label parser keeps only parser pairs" "0" \
     "$("$DOPPEL" pairs --db "$DB" --label parser --limit 0 | grep -vc -e '#14' -e '#15' -e '#3' -e 'no pairs')"
-sqlite3 "$DB" "INSERT INTO verdicts(repo_id, query_key, cand_key, verdict, created_at) SELECT id, '14', '3', 'duplicate', 0 FROM repositories"
+check "a verdict on #14 <-> #3 (the review page's API)" set_verdicts "$DB" "14 3 duplicate"
+check_contains "pairs --verdicts lists it" "#14 <-> #3  duplicate  " "$("$DOPPEL" pairs --db "$DB" --verdicts)"
+check_eq "pairs --verdicts --json: the verdict" duplicate "$(verdict_of "$DB" 14 3)"
+check_eq "pairs --verdicts --json: no other" none "$(verdict_of "$DB" 3 14)"
 check_eq "pairs --unreviewed hides the reviewed pair" 0 \
     "$("$DOPPEL" pairs --db "$DB" --unreviewed --limit 0 | grep -c '^#14 *↔ #3 ')"
 check_eq "pairs --reviewed shows it" 1 "$("$DOPPEL" pairs --db "$DB" --reviewed | grep -c '^#14 *↔ #3 ')"

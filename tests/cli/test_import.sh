@@ -6,6 +6,9 @@ source "$ROOT/tests/cli/lib.sh"
 IN=$FIX/ingest
 DB=$T/d.db
 
+# SQL, not doppel's --json: what import writes (links by source, label
+# colours, states) no command prints yet, and "a failed import leaves the
+# store as it was" is a check of the SQLite file itself (.dump).
 q() { sqlite3 "$1" "$2"; }
 dump() { sqlite3 "$1" .dump; }
 

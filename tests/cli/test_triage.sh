@@ -58,7 +58,8 @@ check_contains "dry run: the comment in full, with the likely duplicate" "      
 check_contains "dry run: the label" "add label \"possible-duplicate\" to #$A" "$OUT"
 check_contains "dry run: says nothing was written" "dry run: nothing was written" "$OUT"
 check_eq "dry run: no write reached the server" 0 "$(nwrites)"
-check_eq "dry run: the issue reached the store anyway (read fresh)" 1 "$(sqlite3 "$DB" "select count(*) from items where key = '$A'")"
+"$DOPPEL" similar --db "$DB" "$A" >/dev/null 2>&1   # exit 3: not in the store
+check_eq "dry run: the issue reached the store anyway (read fresh)" 0 "$?"
 tri "$A" --yes
 check_eq "triage --yes: exit 0" 0 "$RC"
 check_eq "triage: one comment" 1 "$(nbot "$A")"
@@ -104,8 +105,7 @@ check_contains "...and records the pair as not related" "recorded as not related
 tri "$A" --yes
 check_eq "thumbs-down: exit 0" 0 "$RC"
 check_eq "thumbs-down: the label is taken back" "" "$(labels "$A" | tr ',' '\n' | grep -x possible-duplicate)"
-check_eq "thumbs-down: stored as a not_related verdict" not_related \
-    "$(sqlite3 "$DB" "select verdict from verdicts where query_key = '$A' and cand_key = '7'")"
+check_eq "thumbs-down: stored as a not_related verdict" not_related "$(verdict_of "$DB" "$A" 7)"
 n0=$(nwrites)
 tri "$A" --yes
 check_contains "after a stop the bot stays quiet" "stopped for this issue earlier" "$OUT"
@@ -124,8 +124,7 @@ tri "$C" --yes
 ctl label "{\"number\": $C, \"name\": \"not-a-duplicate\"}"
 tri "$C" --yes
 check_contains "the stop label stops the bot" "the label \"not-a-duplicate\" is on the issue" "$OUT"
-check_eq "stop label: the pair is not related" not_related \
-    "$(sqlite3 "$DB" "select verdict from verdicts where query_key = '$C' and cand_key = '17'")"
+check_eq "stop label: the pair is not related" not_related "$(verdict_of "$DB" "$C" 17)"
 
 D=$(new_dup 19 " reproduced")
 tri "$D" --yes
