@@ -279,6 +279,11 @@ int store_schema_version(store *st) { return st->version; }
 
 /* ---- transactions ---------------------------------------------------- */
 
+int store_bulk_mode(store *st, dp_err *err)
+{
+    return store_exec(st, "PRAGMA temp_store = MEMORY", "setting up a bulk write", err);
+}
+
 int store_begin(store *st, dp_err *err)
 {
     if (!sqlite3_get_autocommit(st->db))
