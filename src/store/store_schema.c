@@ -46,7 +46,16 @@
  *    rows do not count, so a re-confirmed verdict can try again.
  *    apply_queue holds the verdicts a reviewer queued for GitHub; keyed
  *    like verdicts, so it survives re-analysis too.
+ *  - items_fts (version 7) indexes the key and title of every item by
+ *    trigrams (FTS5, external content: it stores no second copy of the
+ *    titles), kept in step by triggers on items, so every writer -- import,
+ *    sync, tests -- maintains it. The review page's free-text filter is a
+ *    case-insensitive substring of either title or key; a trigram phrase
+ *    query answers exactly that for texts of 3 characters or more from the
+ *    index, where LIKE read every title (0.75 s at 250k items). Shorter
+ *    texts keep the LIKE scan: they have no trigram.
  */
+
 #include "store_int.h"
 
 const char *const store_migrations[] = {
@@ -235,6 +244,20 @@ const char *const store_migrations[] = {
      * comment is meant for, and the canonical item of its duplicate
      * cluster (may be a third item). */
     "ALTER TABLE pairs ADD COLUMN comment_on TEXT; ALTER TABLE pairs ADD COLUMN canonical TEXT;",
+
+    /* 6 -> 7: the text filter of the review page through an index (see the
+     * design notes). */
+    "CREATE VIRTUAL TABLE items_fts USING fts5(key, title, content='items', content_rowid='id', "
+    "  tokenize='trigram');"
+    "INSERT INTO items_fts(items_fts) VALUES('rebuild');"
+    "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN"
+    "  INSERT INTO items_fts(rowid, key, title) VALUES(new.id, new.key, new.title); END;"
+    "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN"
+    "  INSERT INTO items_fts(items_fts, rowid, key, title) VALUES('delete', old.id, old.key, old.title); END;"
+    "CREATE TRIGGER items_fts_update AFTER UPDATE OF key, title ON items"
+    "  WHEN new.key IS NOT old.key OR new.title IS NOT old.title BEGIN"
+    "  INSERT INTO items_fts(items_fts, rowid, key, title) VALUES('delete', old.id, old.key, old.title);"
+    "  INSERT INTO items_fts(rowid, key, title) VALUES(new.id, new.key, new.title); END;",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);
