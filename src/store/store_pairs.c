@@ -351,8 +351,13 @@ static char *fts_phrase(const char *text)
     return sb_take(&sb);
 }
 
+/* The items whose key or title holds the text: from the index, except the
+ * items written since it was last brought up to date, which are read. */
 #define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i WHERE i.id IN " \
-                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH ?))"
+                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH ? " \
+                  "   AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
+                  "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
+                  "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
 
 static void fq_text(fquery *q, const char *text)
 {
@@ -361,11 +366,15 @@ static void fq_text(fquery *q, const char *text)
      * characters on the trigram index answers; below, LIKE reads every
      * title (it is case-insensitive for ASCII letters). */
     if (utf8_chars(text) >= 3) {
-        char *phrase = fts_phrase(text);
+        char *phrase = fts_phrase(text), *pat = like_pattern(text);
         sv_push_owned(&q->owned, phrase);
+        sv_push_owned(&q->owned, pat);
         fq_add(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS, NULL);
-        fq_str(q, phrase);
-        fq_str(q, phrase);
+        for (int i = 0; i < 2; i++) {
+            fq_str(q, phrase);
+            fq_str(q, pat);
+            fq_str(q, pat);
+        }
     } else {
         char *pat = like_pattern(text);
         sv_push_owned(&q->owned, pat);

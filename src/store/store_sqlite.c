@@ -298,6 +298,9 @@ int store_commit(store *st, dp_err *err)
 {
     if (sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: commit: no transaction is open");
+    /* The title index, for the items the transaction wrote, in one go (see
+     * store_schema.c). */
+    if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
     return store_exec(st, "COMMIT", "committing transaction", err);
 }
 
