@@ -174,8 +174,11 @@ typedef struct pair_filter {
     const char *label;        /* either side carries this label (case-insensitive) */
     int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
     int include_known;        /* 0 hides pairs already linked in the data */
-    const char *text;         /* substring of either title or key (ASCII case-
-                                 insensitive); "#123" also matches key "123" */
+    const char *text;         /* substring of either item's title or key, case-
+                                 insensitive; "#123" also matches key "123".
+                                 From 3 characters on through the trigram
+                                 index items_fts (then also a key substring
+                                 only of a stored item) */
     const char *sort;         /* "value" (default), "prob", "updated" (the later
                                  update of the two items); all descending, ties by id */
     size_t offset, limit;     /* limit 0 = no limit */
