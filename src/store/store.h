@@ -39,11 +39,12 @@ void store_close(store *st);                                   /* NULL ok */
 int store_schema_version(store *st);
 
 /* The caller is about to write many records in one transaction (an
- * import): savepoint and statement journals are kept in memory instead of
- * a temporary file. Every store write runs in a savepoint, and each page a
- * write first touches is copied to that journal: on a file that is a
- * write syscall per page, about 20 per imported item. In memory the journal
- * holds the pages of one write at a time. Lasts until store_close. */
+ * import) and rolls all of it back on any error. Store writes then run
+ * without their own savepoint, so a failed write may leave part of itself
+ * in the transaction: only store_rollback is safe after an error. Statement
+ * journals are kept in memory instead of a temporary file (each page a
+ * statement first touches is copied there: on a file, a write syscall a
+ * page). Lasts until store_close. */
 int store_bulk_mode(store *st, dp_err *err);
 
 /* Not nestable: store_begin while a transaction is open is DP_ERR. */

@@ -74,6 +74,7 @@ struct store {
     sqlite3 *db;
     char *path;
     int readonly;
+    int bulk;                       /* store_bulk_mode: no savepoint per write */
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];

@@ -104,11 +104,13 @@ int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ..
 
 int store_sp_begin(store *st, dp_err *err)
 {
+    if (st->bulk) return DP_OK;
     return store_exec(st, "SAVEPOINT store_op", "starting savepoint", err);
 }
 
 int store_sp_end(store *st, int ok, dp_err *err)
 {
+    if (st->bulk) return ok;
     if (ok == DP_OK)
         return store_exec(st, "RELEASE store_op", "releasing savepoint", err);
     /* Keep the caller's error message; the rollback itself cannot fail in
@@ -281,6 +283,7 @@ int store_schema_version(store *st) { return st->version; }
 
 int store_bulk_mode(store *st, dp_err *err)
 {
+    st->bulk = 1;
     return store_exec(st, "PRAGMA temp_store = MEMORY", "setting up a bulk write", err);
 }
 
