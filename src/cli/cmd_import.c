@@ -93,7 +93,7 @@ static int import_all(store *st, const import_args *a, ingest_stats *stats)
     size_t shown = 0;
     ingest_opts opts = {.format = a->format, .repo = a->repo, .progress = on_progress,
                         .warn = on_warning, .warn_ctx = &shown};
-    if (store_begin(st, &err) != DP_OK) {
+    if (store_bulk_mode(st, &err) != DP_OK || store_begin(st, &err) != DP_OK) {
         cli_error("import", "%s", err.msg);
         return EXIT_FAIL;
     }

@@ -75,6 +75,7 @@ typedef struct pair {
                              neither of the two); NULL when not a duplicate */
     verdict_kind verdict; /* on load from the store */
     int64_t verdict_at;
+    int64_t updated_at;   /* on load: the later updated_at of its two items (ignored on write) */
 } pair;
 /* Frees the strings (all owned by the pair) and zeroes it; NULL ok. */
 void pair_free(pair *p);

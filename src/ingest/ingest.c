@@ -1,10 +1,12 @@
 /* ingest.c -- ingest_file(): one export file into the store, record by
  * record (see ingest.h). The splitter cuts records, jansson parses one at a
  * time, a converter turns it into items/comments/links, the store writes
- * them. Every error is prefixed with "file:line (byte N): ".
+ * them: the first three on a reader thread, the writes on the caller's (see
+ * "the pipeline" below). Every error is prefixed with "file:line (byte N): ".
  */
 #include "ingest.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,6 @@ typedef struct ictx {
     store *st;
     const ingest_opts *opts;
     ingest_stats *stats;
-    ingest_format fmt;
     const char *path;         /* of the file, and the record being written, */
     size_t line;              /* for warnings */
     uint64_t off;
@@ -162,6 +163,214 @@ static void check_item_dates(ictx *c, const item *it, const comment_vec *cv)
     for (size_t i = 0; i < cv->n; i++) check_comment_dates(c, &cv->v[i]);
 }
 
+/* ---- the pipeline ---------------------------------------------------------
+ * Two threads: a reader inflates, splits, parses and converts records into
+ * `prep`s -- everything that needs no store, which is most of the CPU time
+ * (jansson alone was a third) -- and the caller's thread writes them to the
+ * store in file order, so the store sees exactly the calls a one-thread
+ * import made, in the same order, and the first bad record in file order
+ * is the one reported. A reader error travels down the queue as a record
+ * of its own. The queue is bounded in records and in the bytes of JSON they
+ * came from, so memory stays a few records, also with 16 MiB ones. */
+
+enum { P_ITEM, P_COMMENT, P_ERR, P_END };
+
+typedef struct prep {
+    int kind;
+    size_t line;              /* of the record (P_ERR: of the bad byte) */
+    uint64_t off, raw, bytes; /* byte offset; file position; JSON bytes */
+    item it;                  /* P_ITEM */
+    comment cm;               /* P_COMMENT */
+    comment_vec cv;
+    link_vec links;           /* converter's links, then those in the text */
+    char *repo_name;          /* from the data, may be NULL */
+    const char *repo_kind;    /* "github" or "jira" */
+    strvec lnames, lcolors;   /* label colours (github items) */
+    char *err;                /* P_ERR */
+} prep;
+
+static void prep_free(prep *p)
+{
+    item_free(&p->it);
+    comment_free(&p->cm);
+    comment_vec_free(&p->cv);
+    link_vec_free(&p->links);
+    free(p->repo_name);
+    sv_free(&p->lnames);
+    sv_free(&p->lcolors);
+    free(p->err);
+    memset(p, 0, sizeof *p);
+}
+
+#define QUEUE_RECORDS 64
+#define QUEUE_BYTES (32u << 20)
+
+typedef struct pipe_q {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    prep slot[QUEUE_RECORDS];
+    size_t head, n;           /* ring */
+    uint64_t bytes;           /* JSON bytes of the records queued */
+    int stop;                 /* the writer gave up: the reader stops */
+} pipe_q;
+
+typedef struct reader {
+    pipe_q q;
+    ingest_split *sp;
+    const ingest_opts *opts;
+    ingest_format fmt;
+} reader;
+
+/* Queues p (moved); waits while the queue is full. 0 when the writer has
+ * stopped (p is freed). */
+static int q_put(pipe_q *q, prep *p)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->stop && (q->n == QUEUE_RECORDS || (q->n && q->bytes + p->bytes > QUEUE_BYTES)))
+        pthread_cond_wait(&q->cv, &q->mu);
+    int ok = !q->stop;
+    if (ok) {
+        q->slot[(q->head + q->n) % QUEUE_RECORDS] = *p;
+        q->n++;
+        q->bytes += p->bytes;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (!ok) prep_free(p);
+    return ok;
+}
+
+static void q_get(pipe_q *q, prep *out)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->n) pthread_cond_wait(&q->cv, &q->mu);
+    *out = q->slot[q->head];
+    q->head = (q->head + 1) % QUEUE_RECORDS;
+    q->n--;
+    q->bytes -= out->bytes;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void q_stop(pipe_q *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* jansson's own wording for a "\u0000" escape names a parser flag. */
+static const char *json_error_text(const json_error_t *je)
+{
+    if (strstr(je->text, "JSON_ALLOW_NUL")) return "string contains \\u0000 (a NUL character)";
+    return je->text;
+}
+
+/* References written in the text (Jira keys of the same project on Jira).
+ * URLs in the text name the repository the data came from, which --repo
+ * may have renamed; without one in the data, --repo is the name. */
+static void text_links(prep *p, const ingest_opts *opts)
+{
+    const char *rn = p->repo_name ? p->repo_name : opts->repo;
+    if (p->kind == P_COMMENT) {
+        ingest_links_from_text(p->cm.item_key, ITEM_ISSUE, p->cm.body, rn, "comment", &p->links);
+        return;
+    }
+    ingest_links_from_text(p->it.key, p->it.kind, p->it.body, rn, "body", &p->links);
+    for (size_t i = 0; i < p->cv.n; i++)
+        ingest_links_from_text(p->it.key, p->it.kind, p->cv.v[i].body, rn, "comment", &p->links);
+}
+
+/* One parsed record into p (p->kind P_ITEM or P_COMMENT); DP_ERR with err
+ * filled otherwise. */
+static int convert(reader *rd, json_t *obj, prep *p, dp_err *err)
+{
+    item_init(&p->it);
+    p->kind = P_ITEM;
+    p->repo_kind = "github";
+    switch (rd->fmt) {
+    case INGEST_COMMENTS:
+        p->kind = P_COMMENT;
+        /* Its item's kind is unknown here and does not matter: comment
+         * text never yields LINK_FIXES. */
+        if (ingest_github_comment(obj, &p->cm, &p->repo_name, err) != DP_OK) return DP_ERR;
+        break;
+    case INGEST_GITHUB:
+        if (ingest_github_item(obj, &p->it, &p->repo_name, err) != DP_OK) return DP_ERR;
+        ingest_github_label_colors(obj, &p->lnames, &p->lcolors);
+        break;
+    case INGEST_GH_CLI:
+        if (ingest_gh_item(obj, &p->it, &p->cv, &p->repo_name, err) != DP_OK) return DP_ERR;
+        ingest_github_label_colors(obj, &p->lnames, &p->lcolors);
+        break;
+    case INGEST_JIRA:
+        if (ingest_jira_item(obj, &p->it, &p->cv, &p->links, err) != DP_OK) return DP_ERR;
+        p->repo_name = ingest_jira_project(p->it.key);
+        p->repo_kind = "jira";
+        break;
+    default:
+        return dp_fail(err, "cannot detect the format (use --format github|gh|comments|jira)");
+    }
+    text_links(p, rd->opts);
+    return DP_OK;
+}
+
+/* Parses and converts one record; a bad one becomes a P_ERR. */
+static void prepare(reader *rd, const ingest_record *r, prep *p)
+{
+    json_error_t je;
+    dp_err e;
+    memset(p, 0, sizeof *p);
+    p->line = r->line;
+    p->off = r->offset;
+    p->raw = ingest_split_raw_offset(rd->sp);
+    p->bytes = r->len;
+    json_t *obj = json_loadb(r->data, r->len, 0, &je);
+    if (!obj) {
+        /* Point at the bad byte itself, not just at the record. */
+        if (je.line > 0) p->line = r->line + (size_t)je.line - 1;
+        if (je.position > 0) p->off = r->offset + (uint64_t)je.position;
+        dp_fail(&e, "invalid JSON: %s", json_error_text(&je));
+    } else {
+        if (rd->fmt == INGEST_AUTO) rd->fmt = ingest_format_detect(obj);
+        if (convert(rd, obj, p, &e) == DP_OK) {
+            json_decref(obj);
+            return;
+        }
+        json_decref(obj);
+    }
+    size_t line = p->line;
+    uint64_t off = p->off;
+    prep_free(p);
+    *p = (prep){.kind = P_ERR, .line = line, .off = off, .err = xstrdup(e.msg)};
+}
+
+static void *reader_main(void *arg)
+{
+    reader *rd = arg;
+    ingest_record r;
+    dp_err e;
+    for (;;) {
+        prep p;
+        int rc = ingest_split_next(rd->sp, &r, &e);
+        if (rc == DP_OK) {
+            prepare(rd, &r, &p);
+        } else {
+            memset(&p, 0, sizeof p);
+            p.kind = rc == DP_NOTFOUND ? P_END : P_ERR;
+            if (rc != DP_NOTFOUND) {
+                ingest_split_where(rd->sp, &p.line, &p.off);
+                p.err = xstrdup(e.msg);
+            }
+        }
+        int last = p.kind == P_END || p.kind == P_ERR;
+        if (!q_put(&rd->q, &p) || last) return NULL;
+    }
+}
+
+/* ---- the writer: the store calls, in file order ----------------------- */
+
 static int add_links(ictx *c, int64_t repo, link_vec *links, dp_err *err)
 {
     for (size_t i = 0; i < links->n; i++)
@@ -178,130 +387,52 @@ static int add_comments(ictx *c, int64_t repo, comment_vec *cv, dp_err *err)
     return DP_OK;
 }
 
-static int set_label_colors(ictx *c, int64_t repo, json_t *obj, dp_err *err)
+static int set_label_colors(ictx *c, int64_t repo, const prep *p, dp_err *err)
 {
-    strvec names = {0}, colors = {0};
     int rc = DP_OK;
-    ingest_github_label_colors(obj, &names, &colors);
-    for (size_t i = 0; i < names.n && rc == DP_OK; i++)
-        if (seen_add(&c->labels, xasprintf("%lld\x1f%s\x1f%s", (long long)repo, names.v[i],
-                                           colors.v[i])))
-            rc = store_label_color_set(c->st, repo, names.v[i], colors.v[i], err);
-    sv_free(&names);
-    sv_free(&colors);
+    for (size_t i = 0; i < p->lnames.n && rc == DP_OK; i++)
+        if (seen_add(&c->labels, xasprintf("%lld\x1f%s\x1f%s", (long long)repo, p->lnames.v[i],
+                                           p->lcolors.v[i])))
+            rc = store_label_color_set(c->st, repo, p->lnames.v[i], p->lcolors.v[i], err);
     return rc;
 }
 
 /* Writes one item; comments, links and label colours follow only when the
  * store took the item, so a re-import of unchanged data writes nothing. */
-static int write_item(ictx *c, json_t *obj, item *it, const char *repo_name, const char *kind,
-                      comment_vec *cv, link_vec *links, dp_err *err)
+static int write_item(ictx *c, prep *p, dp_err *err)
 {
     int64_t repo;
     int changed = 0;
-    if (repo_for(c, repo_name, kind, &repo, err) != DP_OK) return DP_ERR;
+    if (repo_for(c, p->repo_name, p->repo_kind, &repo, err) != DP_OK) return DP_ERR;
     c->stats->items++;
-    check_item_dates(c, it, cv);
-    if (store_item_upsert(c->st, repo, it, &changed, err) != DP_OK) return DP_ERR;
+    check_item_dates(c, &p->it, &p->cv);
+    if (store_item_upsert(c->st, repo, &p->it, &changed, err) != DP_OK) return DP_ERR;
     if (!changed) return DP_OK;
     c->stats->items_written++;
-    /* References written in the text (Jira keys of the same project on
-     * Jira). URLs in the text name the repository the data came from,
-     * which --repo may have renamed. */
-    const char *rn = repo_name ? repo_name : c->repo_name;
-    ingest_links_from_text(it->key, it->kind, it->body, rn, "body", links);
-    for (size_t i = 0; i < cv->n; i++)
-        ingest_links_from_text(it->key, it->kind, cv->v[i].body, rn, "comment", links);
-    if (!strcmp(kind, "github") && set_label_colors(c, repo, obj, err) != DP_OK) return DP_ERR;
-    if (add_comments(c, repo, cv, err) != DP_OK) return DP_ERR;
-    return add_links(c, repo, links, err);
+    if (set_label_colors(c, repo, p, err) != DP_OK) return DP_ERR;
+    if (add_comments(c, repo, &p->cv, err) != DP_OK) return DP_ERR;
+    return add_links(c, repo, &p->links, err);
 }
 
 /* A stand-alone comment (REST comments file): always written; the store
- * upserts by tracker id. Its item's kind is unknown here and does not
- * matter: comment text never yields LINK_FIXES. */
-static int write_comment(ictx *c, json_t *obj, dp_err *err)
+ * upserts by tracker id. */
+static int write_comment(ictx *c, prep *p, dp_err *err)
 {
-    comment cm;
-    link_vec links = {0};
-    char *repo_name = NULL;
     int64_t repo;
-    int rc = DP_ERR;
-    if (ingest_github_comment(obj, &cm, &repo_name, err) != DP_OK ||
-        repo_for(c, repo_name, "github", &repo, err) != DP_OK ||
-        store_comment_upsert(c->st, repo, &cm, err) != DP_OK)
-        goto done;
+    if (repo_for(c, p->repo_name, "github", &repo, err) != DP_OK ||
+        store_comment_upsert(c->st, repo, &p->cm, err) != DP_OK)
+        return DP_ERR;
     c->stats->comments++;
-    check_comment_dates(c, &cm);
-    ingest_links_from_text(cm.item_key, ITEM_ISSUE, cm.body, repo_name ? repo_name : c->repo_name,
-                           "comment", &links);
-    rc = add_links(c, repo, &links, err);
-done:
-    comment_free(&cm);
-    link_vec_free(&links);
-    free(repo_name);
-    return rc;
+    check_comment_dates(c, &p->cm);
+    return add_links(c, repo, &p->links, err);
 }
 
-static int convert_and_write(ictx *c, json_t *obj, dp_err *err)
+static int write_prep(ictx *c, prep *p, dp_err *err)
 {
-    item it;
-    comment_vec cv = {0};
-    link_vec links = {0};
-    char *repo_name = NULL;
-    int rc = DP_ERR;
-    item_init(&it);
-    switch (c->fmt) {
-    case INGEST_COMMENTS:
-        return write_comment(c, obj, err);
-    case INGEST_GITHUB:
-        if (ingest_github_item(obj, &it, &repo_name, err) == DP_OK)
-            rc = write_item(c, obj, &it, repo_name, "github", &cv, &links, err);
-        break;
-    case INGEST_GH_CLI:
-        if (ingest_gh_item(obj, &it, &cv, &repo_name, err) == DP_OK)
-            rc = write_item(c, obj, &it, repo_name, "github", &cv, &links, err);
-        break;
-    case INGEST_JIRA:
-        if (ingest_jira_item(obj, &it, &cv, &links, err) == DP_OK) {
-            repo_name = ingest_jira_project(it.key);
-            rc = write_item(c, obj, &it, repo_name, "jira", &cv, &links, err);
-        }
-        break;
-    default:
-        rc = dp_fail(err, "cannot detect the format (use --format github|gh|comments|jira)");
-    }
-    item_free(&it);
-    comment_vec_free(&cv);
-    link_vec_free(&links);
-    free(repo_name);
-    return rc;
-}
-
-/* jansson's own wording for a "\u0000" escape names a parser flag. */
-static const char *json_error_text(const json_error_t *je)
-{
-    if (strstr(je->text, "JSON_ALLOW_NUL")) return "string contains \\u0000 (a NUL character)";
-    return je->text;
-}
-
-static int process_record(ictx *c, const ingest_record *r, size_t *line, uint64_t *off,
-                          dp_err *err)
-{
-    json_error_t je;
-    json_t *obj = json_loadb(r->data, r->len, 0, &je);
-    *line = c->line = r->line;
-    *off = c->off = r->offset;
-    if (!obj) {
-        /* Point at the bad byte itself, not just at the record. */
-        if (je.line > 0) *line = r->line + (size_t)je.line - 1;
-        if (je.position > 0) *off = r->offset + (uint64_t)je.position;
-        return dp_fail(err, "invalid JSON: %s", json_error_text(&je));
-    }
-    if (c->fmt == INGEST_AUTO) c->fmt = ingest_format_detect(obj);
-    int rc = convert_and_write(c, obj, err);
-    json_decref(obj);
-    return rc;
+    c->line = p->line;
+    c->off = p->off;
+    if (p->kind == P_ERR) return dp_fail(err, "%s", p->err);
+    return p->kind == P_COMMENT ? write_comment(c, p, err) : write_item(c, p, err);
 }
 
 static uint64_t file_size(const char *path)
@@ -313,40 +444,55 @@ static uint64_t file_size(const char *path)
 int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_stats *stats,
                 dp_err *err)
 {
-    ingest_split *sp;
-    ingest_record r;
-    ictx c = {.st = st, .opts = opts, .stats = stats, .fmt = opts->format, .path = path,
+    ictx c = {.st = st, .opts = opts, .stats = stats, .path = path,
               .now = opts->now ? opts->now : (int64_t)time(NULL)};
-    uint64_t total = file_size(path), off = 0;
-    size_t line = 0, nrec = 0;
-    int rc;
+    reader rd = {.opts = opts, .fmt = opts->format};
+    uint64_t total = file_size(path);
+    size_t nrec = 0;
+    int rc = DP_OK;
     dp_err e;
-    if (ingest_split_open(path, &sp, err) != DP_OK) return DP_ERR;
-    while ((rc = ingest_split_next(sp, &r, &e)) == DP_OK) {
-        if (process_record(&c, &r, &line, &off, &e) != DP_OK) {
-            rc = DP_ERR;
-            goto fail;
+    pthread_t th;
+    if (ingest_split_open(path, &rd.sp, err) != DP_OK) return DP_ERR;
+    pthread_mutex_init(&rd.q.mu, NULL);
+    pthread_cond_init(&rd.q.cv, NULL);
+    if (pthread_create(&th, NULL, reader_main, &rd) != 0) {
+        rc = dp_fail(err, "%s: cannot start the reader thread", path);
+        goto out;
+    }
+    for (;;) {
+        prep p;
+        q_get(&rd.q, &p);
+        if (p.kind == P_END) break;
+        uint64_t raw = p.raw;
+        rc = write_prep(&c, &p, &e);
+        prep_free(&p);
+        if (rc != DP_OK) {
+            dp_fail(err, "%s:%zu (byte %llu): %s", path, c.line, (unsigned long long)c.off, e.msg);
+            break;
         }
         if (++nrec % PROGRESS_EVERY == 0 && opts->progress)
-            opts->progress(opts->progress_ctx, path, ingest_split_raw_offset(sp), total);
+            opts->progress(opts->progress_ctx, path, raw, total);
     }
-    if (rc == DP_ERR) {
-        ingest_split_where(sp, &line, &off);
-        goto fail;
+    q_stop(&rd.q);
+    pthread_join(th, NULL);
+    while (rd.q.n) {   /* what the reader queued after the writer stopped */
+        prep p;
+        q_get(&rd.q, &p);
+        prep_free(&p);
     }
-    rc = DP_OK;
-    if (nrec == 0 && opts->warn) {   /* valid, but most likely an export that failed */
-        char *msg = xasprintf("%s: no records (an empty file or an empty list)", path);
-        opts->warn(opts->warn_ctx, msg);
-        free(msg);
+    if (rc == DP_OK) {
+        if (nrec == 0 && opts->warn) {   /* valid, but most likely an export that failed */
+            char *msg = xasprintf("%s: no records (an empty file or an empty list)", path);
+            opts->warn(opts->warn_ctx, msg);
+            free(msg);
+        }
+        if (opts->progress) opts->progress(opts->progress_ctx, path, total, total);
     }
-    if (opts->progress) opts->progress(opts->progress_ctx, path, total, total);
-    goto done;
-fail:
-    dp_fail(err, "%s:%zu (byte %llu): %s", path, line, (unsigned long long)off, e.msg);
-done:
-    stats->bytes += ingest_split_bytes(sp);
-    ingest_split_close(sp);
+out:
+    stats->bytes += ingest_split_bytes(rd.sp);
+    ingest_split_close(rd.sp);
+    pthread_cond_destroy(&rd.q.cv);
+    pthread_mutex_destroy(&rd.q.mu);
     free(c.repo_name);
     seen_free(&c.labels);
     return rc;

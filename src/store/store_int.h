@@ -74,6 +74,7 @@ struct store {
     sqlite3 *db;
     char *path;
     int readonly;
+    int bulk;                       /* store_bulk_mode: no savepoint per write */
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];
@@ -118,6 +119,9 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
 /* Savepoints make multi-statement writes atomic on their own and nest inside
  * a caller's store_begin. store_sp_end releases on ok == DP_OK, otherwise
  * rolls the savepoint back; it returns ok (or DP_ERR if the release failed). */
+/* Brings items_fts up to date for the items noted in items_fts_todo (see
+ * store_schema.c); run by store_commit. */
+int store_fts_flush(store *st, dp_err *err);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

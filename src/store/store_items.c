@@ -216,12 +216,26 @@ out:
     return ret;
 }
 
+int store_fts_flush(store *st, dp_err *err)
+{
+    return store_exec(st,
+                      "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
+                      "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"
+                      "  WHERE id IN (SELECT id FROM items_fts_todo);"
+                      "DELETE FROM items_fts_todo;",
+                      "updating the title index", err);
+}
+
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
 {
     if (changed) *changed = 0;
     if (!it->key || !*it->key) return dp_fail(err, "store: inserting item: the item has no key");
+    /* Without the caller's transaction there is no store_commit to bring
+     * the title index up to date: this write does it. */
+    int alone = sqlite3_get_autocommit(st->db);
     if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
     int rc = item_write(st, repo, it, changed, err);
+    if (rc == DP_OK && alone) rc = store_fts_flush(st, err);
     if (rc != DP_OK && changed) *changed = 0;
     return store_sp_end(st, rc, err);
 }

@@ -12,6 +12,9 @@
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
  * unit tests hold those plans to index walks.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,7 @@ void pair_filter_init(pair_filter *f)
 #define PAIR_COLS                                                                                  \
     "p.id, p.repo_id, p.query_key, p.cand_key, p.rank, p.score, p.prob, p.relation, p.confidence, " \
     "p.value, p.reasoning, p.value_detail, p.suggested_comment, p.known, v.verdict, v.created_at, " \
-    "p.comment_on, p.canonical"
+    "p.comment_on, p.canonical, p.updated_at"
 #define VERDICT_JOIN                                                                         \
     " LEFT JOIN verdicts v ON v.repo_id = p.repo_id AND v.query_key = p.query_key AND " \
     "v.cand_key = p.cand_key"
@@ -61,6 +64,7 @@ static void pair_from_row(sqlite3_stmt *s, pair *p)
     p->verdict_at = sqlite3_column_int64(s, 15);
     p->comment_on = store_col_str(s, 16);
     p->canonical = store_col_str(s, 17);
+    p->updated_at = sqlite3_column_int64(s, 18);
 }
 
 /* Steps a single-row pair lookup into *out. */
@@ -299,15 +303,60 @@ static void fq_add(fquery *q, const char *all, const char *early)
 #define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
 #define CPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.cand_key AND i.state = ?)"
 
+/* Characters (not bytes) of a UTF-8 string. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The FTS5 phrase query of text: a substring of either column (see the
+ * trigram note in store_schema.c); '"' is doubled inside the phrase. */
+static char *fts_phrase(const char *text)
+{
+    sbuf sb;
+    sb_init(&sb);
+    sb_addc(&sb, '"');
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') sb_addc(&sb, '"');
+        sb_addc(&sb, *p);
+    }
+    sb_addc(&sb, '"');
+    return sb_take(&sb);
+}
+
+/* The items whose key or title holds the text: from the index, except the
+ * items written since it was last brought up to date, which are read. */
+#define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i WHERE i.id IN " \
+                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH ? " \
+                  "   AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
+                  "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
+                  "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
+
 static void fq_text(fquery *q, const char *text)
 {
-    /* LIKE is case-insensitive for ASCII letters. "#123" also finds key
-     * 123, as users write GitHub numbers that way. */
-    char *pat = like_pattern(text);
-    sv_push_owned(&q->owned, pat);
-    fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
-              " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
-    for (int i = 0; i < 4; i++) fq_str(q, pat);
+    /* A substring of either title or key, case-insensitive. "#123" also
+     * finds key 123, as users write GitHub numbers that way. From 3
+     * characters on the trigram index answers; below, LIKE reads every
+     * title (it is case-insensitive for ASCII letters). */
+    if (utf8_chars(text) >= 3) {
+        char *phrase = fts_phrase(text), *pat = like_pattern(text);
+        sv_push_owned(&q->owned, phrase);
+        sv_push_owned(&q->owned, pat);
+        fq_add(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS, NULL);
+        for (int i = 0; i < 2; i++) {
+            fq_str(q, phrase);
+            fq_str(q, pat);
+            fq_str(q, pat);
+        }
+    } else {
+        char *pat = like_pattern(text);
+        sv_push_owned(&q->owned, pat);
+        fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+                  " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
+        for (int i = 0; i < 4; i++) fq_str(q, pat);
+    }
     if (text[0] == '#' && text[1]) {
         fq_add(q, " OR p.query_key = ? OR p.cand_key = ?", NULL);
         fq_str(q, text + 1);
@@ -514,10 +563,108 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
     return DP_OK;
 }
 
+/* The order is key DESC, id ASC. The pair after (dir > 0) a position
+ * (key, id) is the first with the same key and a larger id, else the first
+ * with a smaller key; before (dir < 0) is the mirror image, read backwards.
+ * Written as two seeks -- "key = ? AND id > ?" and "key < ?" -- each is an
+ * index range from the position on; one "key < ? OR (key = ? AND id > ?)"
+ * would defeat the range and scan, then sort, every pair of the filter.
+ * Parameters: the key, then (same key only) the id, then the limit.
+ * Keyset pages (pairs_page) are the same seeks with a larger limit. */
+static void step_tail(const fquery *q, int dir, int same, char *buf, size_t size)
+{
+    if (same)
+        snprintf(buf, size, "AND %s = ? AND p.id %s ? ORDER BY p.id %s LIMIT ?", q->key, dir > 0 ? ">" : "<",
+                 dir > 0 ? "ASC" : "DESC");
+    else
+        snprintf(buf, size, "AND %s %s ? ORDER BY %s %s, p.id %s LIMIT ?", q->key, dir > 0 ? "<" : ">", q->key,
+                 dir > 0 ? "DESC" : "ASC", dir > 0 ? "ASC" : "DESC");
+}
+
+/* ---- cursors --------------------------------------------------------- */
+
+/* A cursor is "<sort letter><key>_<id>": the key printed so that it reads
+ * back to the same double (%.17g; updated_at is an integer and prints as
+ * one), e.g. "v2.2890000000000001_19740". The letter keeps a cursor of one
+ * order from being used in another. */
+static char sort_letter(const char *sort)
+{
+    return !sort || !*sort || !strcmp(sort, "value") ? 'v' : !strcmp(sort, "prob") ? 'p'
+           : !strcmp(sort, "updated")                ? 'u' : 0;
+}
+
+void store_pair_cursor(const char *sort, const pair *p, char buf[STORE_CURSOR_MAX])
+{
+    char c = sort_letter(sort);
+    if (c == 'u') snprintf(buf, STORE_CURSOR_MAX, "u%lld_%lld", (long long)p->updated_at, (long long)p->id);
+    else snprintf(buf, STORE_CURSOR_MAX, "%c%.17g_%lld", c ? c : 'v', c == 'p' ? p->prob : p->value, (long long)p->id);
+}
+
+/* Parses a cursor of sort order `sort`; 0 when it is not one. */
+static int cursor_parse(const char *sort, const char *after, double *key, int64_t *id)
+{
+    char c = sort_letter(sort);
+    if (!c || !after || after[0] != c || strlen(after) >= STORE_CURSOR_MAX) return 0;
+    const char *sep = strchr(after + 1, '_');
+    if (!sep || sep == after + 1 || !sep[1]) return 0;
+    char num[STORE_CURSOR_MAX], *end;
+    memcpy(num, after + 1, (size_t)(sep - after - 1));
+    num[sep - after - 1] = 0;
+    errno = 0;
+    if (c == 'u') *key = (double)strtoll(num, &end, 10);
+    else *key = strtod(num, &end);
+    if (*end || errno || !isfinite(*key) || (!isdigit((unsigned char)num[0]) && num[0] != '-')) return 0;
+    long long v = strtoll(sep + 1, &end, 10);
+    if (*end || errno || v <= 0 || !isdigit((unsigned char)sep[1])) return 0;
+    *id = v;
+    return 1;
+}
+
+int store_pair_cursor_ok(const char *sort, const char *after)
+{
+    double k;
+    int64_t id;
+    return cursor_parse(sort, after, &k, &id);
+}
+
 /* ---- pages ----------------------------------------------------------- */
+
+/* Runs one page statement, appending its rows to out. */
+static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) pair_from_row(s, pair_vec_push(out));
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "querying pairs");
+    store_done(s);
+    return ret;
+}
+
+/* The page after the cursor's position: the rest of its key (larger ids),
+ * then the smaller keys -- the two index seeks of step_tail. */
+static int pairs_page_after(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
+{
+    double key;
+    int64_t id;
+    if (!cursor_parse(f->sort, f->after, &key, &id))
+        return dp_fail(err, "store: bad page cursor '%.40s'", f->after);
+    int64_t want = f->limit ? (int64_t)f->limit : -1;
+    for (int same = 1; same >= 0 && (want < 0 || (int64_t)out->n < want); same--) {
+        char tail[200];
+        int np;
+        step_tail(q, +1, same, tail, sizeof tail);
+        sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
+        if (!s) return DP_ERR;
+        sqlite3_bind_double(s, np, key);
+        if (same) sqlite3_bind_int64(s, np + 1, id);
+        sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)out->n);
+        if (page_rows(st, s, out, err) != DP_OK) return DP_ERR;
+    }
+    return DP_OK;
+}
 
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
+    if (f->after) return pairs_page_after(st, q, f, out, err);
     char tail[160];
     snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
     int np;
@@ -525,11 +672,7 @@ static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, np, f->limit ? (int64_t)f->limit : -1);
     sqlite3_bind_int64(s, np + 1, (int64_t)f->offset);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) pair_from_row(s, pair_vec_push(out));
-    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "querying pairs");
-    store_done(s);
-    return ret;
+    return page_rows(st, s, out, err);
 }
 
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total, size_t *reviewed,
@@ -575,23 +718,6 @@ static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_va
     return ret;
 }
 
-/* The order is key DESC, id ASC. The pair after (dir > 0) a position
- * (key, id) is the first with the same key and a larger id, else the first
- * with a smaller key; before (dir < 0) is the mirror image, read backwards.
- * Written as two seeks -- "key = ? AND id > ?" and "key < ?" -- each is an
- * index range from the position on; one "key < ? OR (key = ? AND id > ?)"
- * would defeat the range and scan, then sort, every pair of the filter.
- * Parameters: the key, then (same key only) the id. */
-static void step_tail(const fquery *q, int dir, int same, char *buf, size_t size)
-{
-    if (same)
-        snprintf(buf, size, "AND %s = ? AND p.id %s ? ORDER BY p.id %s LIMIT 1", q->key, dir > 0 ? ">" : "<",
-                 dir > 0 ? "ASC" : "DESC");
-    else
-        snprintf(buf, size, "AND %s %s ? ORDER BY %s %s, p.id %s LIMIT 1", q->key, dir > 0 ? "<" : ">", q->key,
-                 dir > 0 ? "DESC" : "ASC", dir > 0 ? "ASC" : "DESC");
-}
-
 /* One seek of step_tail; *out 0 when it finds nothing. */
 static int pair_seek(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int same,
                      int64_t *out, dp_err *err)
@@ -603,6 +729,7 @@ static int pair_seek(store *st, const fquery *q, const sqlite3_value *key, int64
     if (!s) return DP_ERR;
     sqlite3_bind_value(s, np, key);
     if (same) sqlite3_bind_int64(s, np + 1, id);
+    sqlite3_bind_int64(s, np + 1 + same, 1);
     int rc = sqlite3_step(s), ret = DP_OK;
     *out = 0;
     if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);

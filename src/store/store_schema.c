@@ -46,7 +46,23 @@
  *    rows do not count, so a re-confirmed verdict can try again.
  *    apply_queue holds the verdicts a reviewer queued for GitHub; keyed
  *    like verdicts, so it survives re-analysis too.
+ *  - items_fts (version 7) indexes the key and title of every item by
+ *    trigrams (FTS5). The review page's free-text filter is a
+ *    case-insensitive substring of either title or key; a trigram phrase
+ *    query answers exactly that for texts of 3 characters or more from the
+ *    index, where LIKE read every title (0.75 s at 250k items). Shorter
+ *    texts keep the LIKE scan: they have no trigram.
+ *    Triggers on items do not write the index itself: they note the item
+ *    in items_fts_todo, and store_commit (and an upsert outside a
+ *    transaction) brings the index up to date for the noted items in
+ *    one statement. FTS5 flushes its pending terms at every savepoint, and
+ *    every store write is one: written row by row from the triggers, the
+ *    index doubled the CPU time of an import. A text query reads the index
+ *    for the items not noted and LIKE over the few noted ones, so it is
+ *    right at any moment. The index keeps its own copy of the titles
+ *    (about 1% of a store), so an item can be taken out by id alone.
  */
+
 #include "store_int.h"
 
 const char *const store_migrations[] = {
@@ -235,6 +251,19 @@ const char *const store_migrations[] = {
      * comment is meant for, and the canonical item of its duplicate
      * cluster (may be a third item). */
     "ALTER TABLE pairs ADD COLUMN comment_on TEXT; ALTER TABLE pairs ADD COLUMN canonical TEXT;",
+
+    /* 6 -> 7: the text filter of the review page through an index (see the
+     * design notes). */
+    "CREATE VIRTUAL TABLE items_fts USING fts5(key, title, tokenize='trigram', columnsize=0);"
+    "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"
+    "CREATE TABLE items_fts_todo(id INTEGER PRIMARY KEY);"
+    "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN"
+    "  INSERT OR IGNORE INTO items_fts_todo(id) VALUES(new.id); END;"
+    "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN"
+    "  INSERT OR IGNORE INTO items_fts_todo(id) VALUES(old.id); END;"
+    "CREATE TRIGGER items_fts_update AFTER UPDATE OF key, title ON items"
+    "  WHEN new.key IS NOT old.key OR new.title IS NOT old.title BEGIN"
+    "  INSERT OR IGNORE INTO items_fts_todo(id) VALUES(old.id); END;",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

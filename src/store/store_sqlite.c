@@ -104,11 +104,13 @@ int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ..
 
 int store_sp_begin(store *st, dp_err *err)
 {
+    if (st->bulk) return DP_OK;
     return store_exec(st, "SAVEPOINT store_op", "starting savepoint", err);
 }
 
 int store_sp_end(store *st, int ok, dp_err *err)
 {
+    if (st->bulk) return ok;
     if (ok == DP_OK)
         return store_exec(st, "RELEASE store_op", "releasing savepoint", err);
     /* Keep the caller's error message; the rollback itself cannot fail in
@@ -279,6 +281,12 @@ int store_schema_version(store *st) { return st->version; }
 
 /* ---- transactions ---------------------------------------------------- */
 
+int store_bulk_mode(store *st, dp_err *err)
+{
+    st->bulk = 1;
+    return store_exec(st, "PRAGMA temp_store = MEMORY", "setting up a bulk write", err);
+}
+
 int store_begin(store *st, dp_err *err)
 {
     if (!sqlite3_get_autocommit(st->db))
@@ -293,6 +301,9 @@ int store_commit(store *st, dp_err *err)
 {
     if (sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: commit: no transaction is open");
+    /* The title index, for the items the transaction wrote, in one go (see
+     * store_schema.c). */
+    if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
     return store_exec(st, "COMMIT", "committing transaction", err);
 }
 

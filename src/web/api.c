@@ -177,6 +177,10 @@ static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
         if (o < 0 || (o == 0 && strcmp(v, "0"))) return "offset";
         f->offset = (size_t)o;
     }
+    /* A keyset cursor ("next" of the previous page); offset then only
+     * numbers the rows for display. */
+    if ((v = web_param_get(p, n, "after")) && !store_pair_cursor_ok(f->sort, v)) return "after";
+    f->after = v;
     return NULL;
 }
 
@@ -532,14 +536,17 @@ static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out,
         if (cand) json_object_set_new(pj, "candidate_item", cand);
         json_array_append_new(arr, pj);
     }
+    /* The cursor of the page that follows, when this one is full. */
+    char next[STORE_CURSOR_MAX] = "";
+    if (pv.n && pv.n == f.limit) store_pair_cursor(f.sort, &pv.v[pv.n - 1], next);
     pair_vec_free(&pv);
     if (rc != DP_OK) {
         json_decref(arr);
         return DP_ERR;
     }
-    web_reply_json(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "reviewed",
+    web_reply_json(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o,s:o}", "total", (json_int_t)total, "reviewed",
                                 (json_int_t)reviewed, "offset", (json_int_t)f.offset, "limit",
-                                (json_int_t)f.limit, "pairs", arr));
+                                (json_int_t)f.limit, "next", *next ? json_string(next) : json_null(), "pairs", arr));
     return DP_OK;
 }
 

@@ -66,13 +66,20 @@ test('filters, sort and paging', async (t) => {
   assert.equal(page.json.pairs.length, 2);
   assert.equal(page.json.total, 7);
   assert.equal(page.json.pairs[0].value, 1.512);
+  // keyset paging: the cursor of a full page gives the same next page as the offset
+  const first = await get(t, '/api/pairs?limit=2');
+  assert.equal(typeof first.json.next, 'string');
+  const after = await get(t, `/api/pairs?offset=2&limit=2&after=${encodeURIComponent(first.json.next)}`);
+  assert.deepEqual(after.json.pairs.map((p) => p.id), page.json.pairs.map((p) => p.id));
+  assert.equal(after.json.offset, 2);
+  assert.equal((await get(t, '/api/pairs?limit=100')).json.next, null);
   const byProb = (await get(t, '/api/pairs?sort=prob')).json.pairs.map((p) => p.probability);
   assert.deepEqual(byProb, [...byProb].sort((a, b) => b - a));
 });
 
 test('bad filter values are 400', async (t) => {
   for (const q of ['relation=maybe', 'confidence=huge', 'qstate=x', 'reviewed=2', 'sort=random', 'limit=0',
-                   'limit=501', 'limit=abc', 'offset=-1', 'repo=abc']) {
+                   'limit=501', 'limit=abc', 'offset=-1', 'repo=abc', 'after=v1', 'sort=prob&after=v1_2']) {
     const r = await get(t, `/api/pairs?${q}`);
     assert.equal(r.status, 400, q);
     assert.ok(r.json.error, q);

@@ -29,6 +29,8 @@ const state = {
   view: null,            // 'index' | 'pair' | 'item' | 'apply'
   filterQs: '',          // the index filter, canonical query string without offset
   offset: 0,
+  after: '',             // keyset cursor of this page (the API's "next" of the one before); '' = by offset
+  next: '',              // the API's cursor of the page after this one
   rows: [],              // pairs on the current index page
   sel: 0,                // selected row on the index
   lastPairId: 0,         // to select it again when returning to the index
@@ -86,7 +88,7 @@ function withQs(path, qs, extra) {
 }
 
 const pairUrl = (id) => withQs(`/pair/${id}`, state.filterQs);
-const indexUrl = () => withQs('/', state.filterQs, { offset: state.offset || '' });
+const indexUrl = () => withQs('/', state.filterQs, { offset: state.offset || '', after: state.offset ? state.after : '' });
 
 function day(iso) { return iso ? iso.slice(0, 10) : '?'; }
 function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
@@ -153,6 +155,7 @@ function route() {
   const u = new URL(location.href);
   state.filterQs = canonicalFilter(u.searchParams);
   state.offset = Math.max(0, parseInt(u.searchParams.get('offset'), 10) || 0);
+  state.after = u.searchParams.get('after') || '';
   state.entry = entryKey();
   state.restored = false;
   showError(null);
@@ -277,7 +280,11 @@ async function showIndex() {
   syncForm();
   const seq = ++state.indexSeq;
   try {
-    const d = await api(withQs('/api/pairs', state.filterQs, { offset: state.offset || '', limit: PAGE }));
+    // A page after the first is a keyset seek from the cursor of the page
+    // before (the offset only numbers its rows); OFFSET walks every pair
+    // before the page.
+    const d = await api(withQs('/api/pairs', state.filterQs,
+                               { offset: state.offset || '', after: state.offset ? state.after : '', limit: PAGE }));
     if (seq !== state.indexSeq) return;
     renderIndex(d);
     restoreScroll();
@@ -314,6 +321,7 @@ function verdictCell(v) {
 function renderIndex(d) {
   state.rows = d.pairs;
   state.total = d.total;
+  state.next = d.next || '';
   $('#counts').textContent = `${plural(d.total, 'pair')} · ${d.reviewed} reviewed`;
   const tb = $('#pairs tbody');
   const frag = document.createDocumentFragment();
@@ -397,6 +405,8 @@ function pageSel(dir) {
 
 function turnPage(delta) {
   state.offset = Math.max(0, state.offset + delta);
+  // Forward from a full page: its cursor. Backward: by offset (no cursor).
+  state.after = delta > 0 ? state.next : '';
   return go(indexUrl());
 }
 

@@ -640,6 +640,157 @@ static void test_migrate_advice(void **state)
     pair_free(&p);
 }
 
+
+/* Keyset paging: walking every order page by page from the cursors gives
+ * the rows of one unpaged query, in order, ties (B and E at 3.0) included,
+ * with every filter kind and page size. */
+static void test_keyset_paging(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
+    const char *sorts[] = {"value", "prob", "updated", NULL};
+    for (int si = 0; si < 4; si++) {
+        for (int fi = 0; fi < 4; fi++) {
+            for (size_t lim = 1; lim <= 4; lim++) {
+                pair_filter flt;
+                pair_filter_init(&flt);
+                flt.sort = sorts[si];
+                if (fi == 1) flt.text = "crash";
+                if (fi == 2) flt.reviewed = 0;
+                if (fi == 3) flt.query_state = "open";
+                char *want = run(f, &flt, NULL, NULL);
+                sbuf got;
+                sb_init(&got);
+                char cur[STORE_CURSOR_MAX] = "";
+                flt.limit = lim;
+                for (int page = 0; page < 10; page++) {
+                    flt.after = page ? cur : NULL;
+                    pair_vec v = {0};
+                    assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_OK);
+                    for (size_t i = 0; i < v.n; i++)
+                        sb_printf(&got, "%s%s>%s", got.len ? " " : "", v.v[i].query_key, v.v[i].cand_key);
+                    int last = v.n < lim;
+                    if (v.n) store_pair_cursor(flt.sort, &v.v[v.n - 1], cur);
+                    assert_true(store_pair_cursor_ok(flt.sort, cur) || !v.n);
+                    pair_vec_free(&v);
+                    if (last) break;
+                }
+                assert_string_equal(got.s ? got.s : "", want);
+                sb_free(&got);
+                free(want);
+            }
+        }
+    }
+}
+
+/* A cursor is checked: another order's, damaged or hostile ones are
+ * refused (the API answers 400), and the store refuses them too. */
+static void test_cursor_checked(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_OK);
+    char cur[STORE_CURSOR_MAX];
+    store_pair_cursor("value", &p, cur);
+    assert_true(store_pair_cursor_ok("value", cur));
+    assert_true(store_pair_cursor_ok(NULL, cur));
+    assert_false(store_pair_cursor_ok("prob", cur));
+    store_pair_cursor("updated", &p, cur);
+    assert_true(store_pair_cursor_ok("updated", cur));
+    pair_free(&p);
+    const char *bad[] = {"", "v", "v_", "v1_", "v_5", "v1_0", "v1_-3", "vnan_4", "v1x_4", "v1_4x", "x1_4",
+                         "v1_ 4", "v1_+4", "v1_99999999999999999999", "v1e999999_4x",
+                         "v11111111111111111111111111111111111111111111111_4"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (store_pair_cursor_ok("value", bad[i])) fail_msg("cursor '%s' accepted", bad[i]);
+        pair_filter flt;
+        pair_filter_init(&flt);
+        flt.after = bad[i];
+        pair_vec v = {0};
+        assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_ERR);
+        pair_vec_free(&v);
+    }
+}
+
+/* One integer read through the store's own connection (it sees the open
+ * transaction). */
+static int64_t store_read_int(fx *f, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* The text filter reads the trigram index, which is kept in step
+ * with every write of a title: a renamed item is found by its new title and
+ * no longer by the old one; a deleted one is gone. Quotes and FTS5 syntax in
+ * the text are literal. */
+static void test_text_index_follows_writes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "Timeout";
+    EXPECT(f, &flt, "");
+    item it;
+    fx_item(&it, "3", "Socket timeout in \"docs\" build", "open", 9000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    EXPECT(f, &flt, "3>4 4>3");
+    flt.text = "Docs typo";
+    EXPECT(f, &flt, "");
+    flt.text = "in \"docs\" b";
+    EXPECT(f, &flt, "3>4 4>3");
+    flt.text = "timeout OR crash";
+    EXPECT(f, &flt, "");
+    flt.text = "NEAR(a b)";
+    EXPECT(f, &flt, "");
+    flt.text = "tim*";
+    EXPECT(f, &flt, "");
+    /* inside a transaction the written titles wait in items_fts_todo, and
+     * are found there; the commit moves them into the index */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fx_item(&it, "5", "Dark mode timeout", "open", 9100);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items_fts_todo"), 1);
+    flt.text = "timeout";
+    EXPECT(f, &flt, "5>6 3>4 6>5 4>3");
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts_todo"), 0);
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'timeout'"), 2);
+    EXPECT(f, &flt, "5>6 3>4 6>5 4>3");
+    sqlite3_exec(f->st->db, "DELETE FROM items WHERE key = '3'", NULL, NULL, NULL);
+    EXPECT(f, &flt, "5>6 6>5");
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'crash'"), 2);
+}
+
+/* A version-6 store gains the title index, filled from the items it holds. */
+static void test_migrate_text_index(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_true(store_nmigrations >= 7);
+    fx_make_version(f, store_migrations, 6,
+                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                    "INSERT INTO items(id, repo_id, key, title) VALUES(1, 1, '7', 'Connection TIMEOUT on retry'),"
+                    "  (2, 1, '8', 'Other');"
+                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                    " VALUES(1, '8', '7', 'related', 'high', 1.5);");
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "timeout";
+    EXPECT(f, &flt, "8>7");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +808,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_cache_sees_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_query_plans, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_verdicts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_keyset_paging, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_checked, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_index_follows_writes, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_text_index, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,43 @@ static void test_filters(void **state)
     json_decref(j);
 }
 
+/* Keyset paging: a full page carries the cursor of the next ("next"),
+ * which the next request passes as after=; the last page has none. A
+ * cursor that is not one is a 400. */
+static void test_list_cursor(void **state)
+{
+    fx *f = *state;
+    int st;
+    web_param p[2] = {{"limit", "1"}, {"after", NULL}};
+    json_t *a = call(f, "GET", "/api/pairs", p, 1, NULL, &st);
+    assert_int_equal(st, 200);
+    const char *next = json_string_value(json_object_get(a, "next"));
+    assert_non_null(next);
+    p[1].value = next;
+    json_t *b = call(f, "GET", "/api/pairs", p, 2, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_integer_value(json_object_get(b, "total")), 2);
+    json_t *all = call(f, "GET", "/api/pairs", NULL, 0, NULL, &st);
+    json_t *b0 = json_array_get(json_object_get(b, "pairs"), 0);
+    json_t *all1 = json_array_get(json_object_get(all, "pairs"), 1);
+    assert_int_equal(json_integer_value(json_object_get(b0, "id")), json_integer_value(json_object_get(all1, "id")));
+    json_decref(all);
+    p[1].value = json_string_value(json_object_get(b, "next"));
+    json_t *c = call(f, "GET", "/api/pairs", p, 2, NULL, &st);   /* past the end */
+    assert_int_equal(json_array_size(json_object_get(c, "pairs")), 0);
+    assert_true(json_is_null(json_object_get(c, "next")));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    const char *bad[] = {"x", "v1", "p1_1", "v1_1;DROP", "v1_0"};   /* ("" means none, as for filters) */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p[1].value = bad[i];
+        json_t *j = call(f, "GET", "/api/pairs", p, 2, NULL, &st);
+        if (st != 400) fail_msg("after=%s: status %d", bad[i], st);
+        json_decref(j);
+    }
+}
+
 static void test_pair(void **state)
 {
     fx *f = *state;
@@ -358,6 +395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# scale.sh -- every row of the scale table (issue 14) on a synthetic GitHub
+# repository of N items built from ../shared/data by bench/gen_scale.py.
+#
+#   bench/scale.sh N [DOPPEL]          (default build/doppel)
+#
+# Environment:
+#   SCALE_DIR   where the generated data and the store go (default: a new
+#               temporary directory, removed at the end unless KEEP=1). The
+#               generated files are kept per N and seed and reused.
+#   SEED        generator seed (default 1)
+#   RUNS        runs of the quick rows, whose median is shown (default 5)
+#   FULL_RUNS   runs of import and the full analysis (default 1; each is a
+#               fresh store)
+#   REQUESTS    /api/similar requests after the first (default 50)
+#
+# Rows (wall time and peak RSS by /usr/bin/time -v):
+#   import        the issues file, then the comments file, into a new store
+#                 (MB/s of uncompressed JSON, from doppel's summary line)
+#   full          analyze --all --full, with analyze's own phase times
+#   unchanged     analyze --all with nothing changed
+#   20 new        analyze --all after 20 new items arrived (RUNS times, 20
+#                 more each time: held back before the full run)
+#   similar       doppel similar --title T --body B, one call from the shell
+#   api/similar   GET /api/similar on doppel serve: first request, warm p50/p90
+#   pairs deep    GET /api/pairs?limit=50 at 80% of the pairs: by offset and
+#                 by the keyset cursor; the first request (counts) and warm
+#   pairs text    GET /api/pairs?limit=50&text=timeout (first and warm)
+#   store         size of the store file, and per item
+# Prints the machine's load average with the table: the machine is shared.
+set -eu
+cd "$(dirname "$0")/.."
+N=${1:?usage: bench/scale.sh N [DOPPEL]}
+DOPPEL=$(readlink -f "${2:-build/doppel}")
+DATA=$(cd .. && pwd)/shared/data
+SEED=${SEED:-1}
+RUNS=${RUNS:-5}
+FULL_RUNS=${FULL_RUNS:-1}
+REQUESTS=${REQUESTS:-50}
+if [ ! -d "$DATA/apache-jira" ] || [ ! -d "$DATA/github-hf-datasets" ]; then
+    echo "skip: $DATA not found (the shared datasets live beside the checkout)"
+    exit 0
+fi
+if [ -n "${SCALE_DIR:-}" ]; then
+    T=$(readlink -f "$SCALE_DIR"); mkdir -p "$T"; OWN=0
+else
+    T=$(mktemp -d); OWN=1
+fi
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    if [ "$OWN" = 1 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "data kept in $T"; fi
+}
+trap cleanup EXIT
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'; }
+# timed LOG CMD...: runs CMD under /usr/bin/time -v; prints "wall_s rss_mb"
+timed() {
+    local log=$1; shift
+    /usr/bin/time -v -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+    awk -F': ' '/Elapsed/ {n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]}
+                /Maximum resident/ {r = $2} END {printf "%.2f %d\n", s, r / 1024}' "$log.time"
+}
+ROWS=$T/rows.txt
+: >"$ROWS"
+row() { printf '| %s | %s |\n' "$1" "$2" | tee -a "$ROWS"; }
+
+GEN=$T/gen-$N-$SEED
+if [ ! -s "$GEN/issues.jsonl.gz" ]; then
+    python3 bench/gen_scale.py "$DATA" "$GEN" "$N" --seed "$SEED"
+fi
+HOLD=$((20 * RUNS))
+DB=$T/scale.db
+
+# ---- import -------------------------------------------------------------
+walls=; rss=; mbs=; cwalls=; cmbs=
+for i in $(seq "$FULL_RUNS"); do
+    rm -f "$DB" "$DB-wal" "$DB-shm"
+    r=$(timed "$T/import" "$DOPPEL" import --db "$DB" "$GEN/issues.jsonl.gz")
+    walls="$walls ${r% *}"; rss=${r#* }
+    mbs="$mbs $(sed -n 's/.*MB in .* s (\([0-9.]*\) MB\/s).*/\1/p' "$T/import")"
+    mb=$(sed -n 's/.* \([0-9.]*\) MB in .*/\1/p' "$T/import")
+    r=$(timed "$T/import-c" "$DOPPEL" import --db "$DB" "$GEN/comments.jsonl.gz")
+    cwalls="$cwalls ${r% *}"
+    cmbs="$cmbs $(sed -n 's/.*MB in .* s (\([0-9.]*\) MB\/s).*/\1/p' "$T/import-c")"
+    cmb=$(sed -n 's/.* \([0-9.]*\) MB in .*/\1/p' "$T/import-c")
+done
+echo "load before the table: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| at $N items, one repository (seed $SEED) | measured |"
+echo "|---|---|"
+row "import of $mb MB of GitHub issue JSON" "$(echo $walls | tr ' ' '\n' | median) s ($(echo $mbs | tr ' ' '\n' | median) MB/s), $rss MB RSS"
+row "import of $cmb MB of comment JSON" "$(echo $cwalls | tr ' ' '\n' | median) s ($(echo $cmbs | tr ' ' '\n' | median) MB/s)"
+
+# Hold back the newest items: the "20 new items" runs bring them back.
+sqlite3 "$DB" "CREATE TABLE bench_held AS SELECT * FROM items ORDER BY created_at DESC, id DESC LIMIT $HOLD;
+               DELETE FROM items WHERE id IN (SELECT id FROM bench_held);"
+cp "$DB" "$T/imported.db"
+
+# ---- analyze ------------------------------------------------------------
+walls=
+for i in $(seq "$FULL_RUNS"); do
+    [ "$i" -gt 1 ] && cp "$T/imported.db" "$DB" && rm -f "$DB-wal" "$DB-shm"
+    r=$(timed "$T/full" "$DOPPEL" analyze --db "$DB" --all --full)
+    walls="$walls ${r% *}"; rss=${r#* }
+done
+pairs=$(sqlite3 "$DB" "SELECT count(*) FROM pairs")
+row "analyze --all --full" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS, $pairs pairs; $(grep -m1 '^time:' "$T/full" | sed 's/^time: //')"
+
+walls=
+for i in $(seq "$RUNS"); do
+    r=$(timed "$T/same" "$DOPPEL" analyze --db "$DB" --all)
+    walls="$walls ${r% *}"; rss=${r#* }
+done
+row "analyze with nothing changed" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS"
+
+walls=
+for i in $(seq "$RUNS"); do
+    sqlite3 "$DB" "INSERT INTO items SELECT * FROM bench_held WHERE id IN
+                     (SELECT id FROM bench_held ORDER BY created_at, id LIMIT 20 OFFSET $(( (i - 1) * 20 )));
+                   UPDATE items SET changed_seq = (SELECT max(changed_seq) FROM items) + 1,
+                                    updated_at = (SELECT max(updated_at) FROM items) + 60
+                     WHERE id IN (SELECT id FROM bench_held ORDER BY created_at, id LIMIT 20 OFFSET $(( (i - 1) * 20 )));"
+    r=$(timed "$T/new20" "$DOPPEL" analyze --db "$DB" --all)
+    walls="$walls ${r% *}"; rss=${r#* }
+done
+row "analyze after 20 new items (median of $RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS; $(grep -m1 '^time:' "$T/new20" | sed 's/^time: //')"
+
+# ---- similar from the shell ---------------------------------------------
+sqlite3 -json "$DB" "SELECT title, substr(body, 1, 600) AS body FROM bench_held ORDER BY id LIMIT $RUNS" >"$T/q.json"
+walls=
+for i in $(seq 0 $((RUNS - 1))); do
+    title=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["title"])' "$T/q.json" "$i")
+    body=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["body"])' "$T/q.json" "$i")
+    r=$(timed "$T/similar" "$DOPPEL" similar --db "$DB" --title "$title" --body "$body" -k 5)
+    walls="$walls ${r% *}"; rss=${r#* }
+done
+row "similar --title --body, one call from the shell (median of $RUNS)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS"
+
+# ---- serve ----------------------------------------------------------------
+"$DOPPEL" serve --db "$DB" --port 0 --similar-rate 1000000 >"$T/serve.out" 2>"$T/serve.err" &
+pid=$!
+for _ in $(seq 300); do [ -s "$T/serve.out" ] && break; sleep 0.1; done
+URL=$(head -1 "$T/serve.out")
+sqlite3 -json "$DB" "SELECT title, substr(body, 1, 600) AS body FROM items
+                     ORDER BY (id * 7919) % 10007 LIMIT $REQUESTS" >"$T/sq.json"
+python3 - "$URL" "$T/sq.json" "$pid" "$pairs" "$RUNS" <<'EOF' | tee -a "$ROWS"
+import json, sys, time, urllib.parse, urllib.request
+url, qfile, pid, npairs, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+
+def get(path):
+    t = time.perf_counter()
+    with urllib.request.urlopen(url + path) as r:
+        body = json.load(r)
+    return (time.perf_counter() - t) * 1000, body
+
+def pct(ms, p):
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(p / 100 * len(ms)))]
+
+qs = json.load(open(qfile))
+cold, _ = get("api/similar?" + urllib.parse.urlencode({"title": "warm-up: the corpus loads now", "k": 5}))
+ms = [get("api/similar?" + urllib.parse.urlencode({"title": q["title"], "body": q["body"], "k": 5}))[0] for q in qs]
+rss = int([l for l in open("/proc/%s/status" % pid) if l.startswith("VmRSS")][0].split()[1]) // 1024
+print("| /api/similar on serve: first request, then %d warm | first %.0f ms; warm p50 %.1f ms, p90 %.1f ms; server RSS %d MB |"
+      % (len(ms), cold, pct(ms, 50), pct(ms, 90), rss))
+
+deep = max(0, int(npairs * 0.8))
+first, _ = get("api/pairs?limit=50&offset=%d" % deep)
+off = [get("api/pairs?limit=50&offset=%d" % deep)[0] for _ in range(runs)]
+_, b = get("api/pairs?limit=1&offset=%d" % (deep - 1))
+cur = urllib.parse.quote(b["next"] or "")
+ks = [get("api/pairs?limit=50&offset=%d&after=%s" % (deep, cur))[0] for _ in range(runs)]
+print("| /api/pairs?limit=50 at offset %d of %d pairs | keyset (after=) p50 %.1f ms; OFFSET p50 %.1f ms (first request, counts included: %.0f ms) |"
+      % (deep, npairs, pct(ks, 50), pct(off, 50), first))
+first, b = get("api/pairs?limit=50&text=timeout")
+tx = [get("api/pairs?limit=50&text=timeout")[0] for _ in range(runs)]
+first2, _ = get("api/pairs?limit=50&text=timeout&offset=50&after=%s" % urllib.parse.quote(b["next"] or ""))
+print("| /api/pairs?limit=50&text=timeout (%d matches) | first %.0f ms, then p50 %.1f ms; its next page %.0f ms |"
+      % (b["total"], first, pct(tx, 50), first2))
+EOF
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+# ---- store ----------------------------------------------------------------
+size=$(stat -c %s "$DB")
+items=$(sqlite3 "$DB" "SELECT count(*) FROM items")
+row "store size" "$(awk -v s="$size" -v n="$items" 'BEGIN {printf "%.2f GB, %.1f KB per item (%d items)", s / 1e9, s / 1024 / n, n}')"
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; the times above are wall clock)"
