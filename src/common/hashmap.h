@@ -1,10 +1,9 @@
 /* hashmap.h -- the one hash function and the one small hash map of doppel.
  *
  * dp_hash is XXH3 (libxxhash): fast, well mixed, the same on every run and
- * machine, so it may name things that are stored. Hand-written FNV-1a
- * copies stay only where their values are stored or ordered on (the
- * index's term hashes, the template's line hashes, the sorted signal sets
- * of match_features.c): changing those would change snapshots or output.
+ * machine, so it may name things that are stored (the template's line
+ * hashes in the index snapshot: changing dp_hash means bumping the
+ * snapshot's format version).
  *
  * dp_u64map maps a nonzero 64-bit key (usually a dp_hash) to a 64-bit
  * value, by open addressing with linear probing, at most half full. Keys

@@ -13,6 +13,7 @@
  * + 4 (posting impact) = 20 bytes, plus a block maximum per 64 postings.
  */
 #include "index_int.h"
+#include "../common/hashmap.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -51,18 +52,6 @@ void index_params_default(index_params *p)
     p->query_max_terms = 60;
     text_opts_default(&p->text);
     p->threads = 0;
-}
-
-/* ---- hashing ------------------------------------------------------------- */
-
-uint64_t ix_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
 }
 
 /* ---- bags: the distinct terms of one doc --------------------------------- */
@@ -112,7 +101,7 @@ void ix_bag_reserve(ix_bag *b, size_t n)
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
 {
     if ((b->n + 1) * 2 > b->htcap) bag_rehash(b);
-    uint64_t h = ix_hash(t, n);
+    uint64_t h = dp_hash(t, n);
     size_t s = (size_t)h & (b->htcap - 1);
     while (b->ht[s]) {
         uint32_t i = b->ht[s] - 1;
@@ -486,7 +475,7 @@ static void build_keys(dindex *ix)
     for (size_t d = 0; d < ix->n; d++) {
         const char *k = ix->items[d].key;
         if (!k) continue;
-        size_t s = (size_t)ix_hash(k, strlen(k)) & (cap - 1);
+        size_t s = (size_t)dp_hash(k, strlen(k)) & (cap - 1);
         int dup = 0;
         while (ix->keyht[s]) {
             if (strcmp(ix->items[ix->keyht[s] - 1].key, k) == 0) { dup = 1; break; }
@@ -514,7 +503,7 @@ static void dict_preload(dindex *ix, const ix_snap *sn)
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(ix->tstr + off);
         ix->toff[i] = off;
-        ix->thash[i] = ix_hash(ix->tstr + off, len);
+        ix->thash[i] = dp_hash(ix->tstr + off, len);
         off += len + 1;
     }
     ix->nterms = n;
@@ -663,7 +652,7 @@ size_t index_nterms(const dindex *ix) { return ix->nterms; }
 int64_t index_find(const dindex *ix, const char *key)
 {
     if (!key || !ix->keycap) return -1;
-    size_t s = (size_t)ix_hash(key, strlen(key)) & (ix->keycap - 1);
+    size_t s = (size_t)dp_hash(key, strlen(key)) & (ix->keycap - 1);
     while (ix->keyht[s]) {
         uint32_t d = ix->keyht[s] - 1;
         if (strcmp(ix->items[d].key, key) == 0) return d;

@@ -77,7 +77,6 @@ struct dindex {
     size_t reused;                   /* docs taken from the snapshot */
 };
 
-uint64_t ix_hash(const char *s, size_t n);
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
 void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */

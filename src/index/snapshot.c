@@ -28,13 +28,15 @@
  * deleted docs do not accumulate from one snapshot to the next.
  */
 #include "index_int.h"
+#include "../common/hashmap.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #define SNAP_MAGIC "DPIXSNAP"
-#define SNAP_VERSION 2u
+/* 3: template line hashes are dp_hash (XXH3), were FNV-1a */
+#define SNAP_VERSION 3u
 #define SIG_COUNT 5
 
 /* ---- writing ------------------------------------------------------------ */
@@ -324,7 +326,7 @@ static int read_docs(ix_snap *s, rd *r, const char **why)
         d->reclen = (size_t)get_var(r);
         d->rec = get_bytes(r, d->reclen);
         if (r->bad) return open_fail(s, why, "it is damaged");
-        size_t at = (size_t)ix_hash(d->key, d->keylen) & (s->htcap - 1);
+        size_t at = (size_t)dp_hash(d->key, d->keylen) & (s->htcap - 1);
         while (s->ht[at]) at = (at + 1) & (s->htcap - 1);
         s->ht[at] = (uint32_t)i + 1;
     }
@@ -356,7 +358,7 @@ const ix_snap_doc *ix_snap_find(const ix_snap *s, const char *key, uint64_t chas
 {
     if (!key || !s->htcap) return NULL;
     size_t n = strlen(key);
-    size_t at = (size_t)ix_hash(key, n) & (s->htcap - 1);
+    size_t at = (size_t)dp_hash(key, n) & (s->htcap - 1);
     while (s->ht[at]) {
         const ix_snap_doc *d = &s->docs[s->ht[at] - 1];
         if (d->keylen == n && memcmp(d->key, key, n) == 0) return d->chash == chash ? d : NULL;

@@ -12,6 +12,7 @@
  * takes the plain string path; both give the same values.
  */
 #include "match_int.h"
+#include "../common/hashmap.h"
 #include "../common/tls.h"
 
 #include <ctype.h>
@@ -151,15 +152,23 @@ static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, i
 
 #define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
 
-/* FNV-1a of s, ASCII-folded when fold (the folding strcasecmp does in the
+/* dp_hash of s, ASCII-folded when fold (the folding strcasecmp does in the
  * C locale, so strings equal under strcasecmp hash alike). Never 0. */
 static uint64_t str_hash(const char *s, int fold)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        h ^= fold ? (unsigned char)tolower(c) : c;
-        h *= 1099511628211ULL;
+    size_t n = strlen(s);
+    uint64_t h;
+    if (!fold) {
+        h = dp_hash(s, n);
+    } else if (n <= 256) {   /* signal strings are short: no allocation */
+        char buf[256];
+        for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)s[i]);
+        h = dp_hash(buf, n);
+    } else {
+        char *buf = xmalloc(n);
+        for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)s[i]);
+        h = dp_hash(buf, n);
+        free(buf);
     }
     return h ? h : 1;
 }
