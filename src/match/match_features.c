@@ -228,43 +228,33 @@ static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
     }
 }
 
-/* Interning table of case-folded strings: open addressing on the folded
- * hash, strings compared on a hash match, so distinct strings that collide
- * still get distinct ids. */
+/* Interning of case-folded strings: ids from 1 (0: none), strings compared
+ * on a hash match, so distinct strings that collide still get distinct ids. */
 typedef struct intern {
-    sset_ent *slot;              /* h == 0: empty */
-    uint32_t *id;
-    size_t cap, n;
+    sset_ent *e;                 /* e[id - 1]: the string and its folded hash */
+    size_t n, cap;
+    dp_idxmap m;
 } intern;
+
+static uint64_t intern_hash_of(const void *ctx, uint32_t i) { return ((const intern *)ctx)->e[i].h; }
 
 static uint32_t intern_id(intern *t, const char *s)
 {
     if (!s || !*s) return 0;
-    if ((t->n + 1) * 2 > t->cap) {
-        intern o = *t;
-        t->cap = o.cap ? o.cap * 2 : 256;
-        t->slot = xcalloc(t->cap, sizeof *t->slot);
-        t->id = xcalloc(t->cap, sizeof *t->id);
-        for (size_t i = 0; i < o.cap; i++) {
-            if (!o.slot[i].h) continue;
-            size_t j = (size_t)o.slot[i].h & (t->cap - 1);
-            while (t->slot[j].h) j = (j + 1) & (t->cap - 1);
-            t->slot[j] = o.slot[i];
-            t->id[j] = o.id[i];
-        }
-        free(o.slot);
-        free(o.id);
-    }
+    dp_idxmap_reserve(&t->m, t->n + 1, intern_hash_of, t);
     uint64_t h = str_hash(s, 1);
-    size_t j = (size_t)h & (t->cap - 1);
-    while (t->slot[j].h) {
-        if (t->slot[j].h == h && !strcasecmp(t->slot[j].s, s)) return t->id[j];
-        j = (j + 1) & (t->cap - 1);
+    size_t j;
+    for (j = dp_idxmap_first(&t->m, h); t->m.slot[j]; j = dp_idxmap_step(&t->m, j)) {
+        const sset_ent *e = &t->e[t->m.slot[j] - 1];
+        if (e->h == h && !strcasecmp(e->s, s)) return t->m.slot[j];
     }
-    t->slot[j].h = h;
-    t->slot[j].s = s;
-    t->id[j] = (uint32_t)++t->n;
-    return t->id[j];
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 256;
+        t->e = xrealloc(t->e, t->cap * sizeof *t->e);
+    }
+    t->e[t->n] = (sset_ent){h, s};
+    dp_idxmap_put(&t->m, j, (uint32_t)t->n);
+    return (uint32_t)++t->n;
 }
 
 static void build_sets(ctx_priv *p, const dindex *ix)
@@ -291,8 +281,8 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         m->type = intern_id(&names, it->type);
         m->priority = intern_id(&names, it->priority);
     }
-    free(names.slot);
-    free(names.id);
+    free(names.e);
+    dp_idxmap_free(&names.m);
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
 }
 
