@@ -81,3 +81,32 @@ void dp_u64map_free(dp_u64map *m)
     free(m->val);
     memset(m, 0, sizeof *m);
 }
+
+/* ---- dp_idxmap ----------------------------------------------------------- */
+
+void dp_idxmap_grow(dp_idxmap *m, size_t n, dp_idxmap_hash_fn hash_of, const void *ctx)
+{
+    dp_idxmap o = *m;
+    m->cap = o.cap ? o.cap : 16;
+    while (n * 2 > m->cap) m->cap *= 2;
+    m->slot = xcalloc(m->cap, sizeof *m->slot);
+    for (size_t i = 0; i < o.cap; i++) {
+        if (!o.slot[i]) continue;
+        size_t s = dp_idxmap_first(m, hash_of(ctx, o.slot[i] - 1));
+        while (m->slot[s]) s = dp_idxmap_step(m, s);
+        m->slot[s] = o.slot[i];
+    }
+    free(o.slot);
+}
+
+void dp_idxmap_clear(dp_idxmap *m)
+{
+    if (m->cap) memset(m->slot, 0, m->cap * sizeof *m->slot);
+    m->n = 0;
+}
+
+void dp_idxmap_free(dp_idxmap *m)
+{
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}

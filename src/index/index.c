@@ -13,6 +13,7 @@
  * + 4 (posting impact) = 20 bytes, plus a block maximum per 64 postings.
  */
 #include "index_int.h"
+#include "../common/hashmap.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -53,23 +54,11 @@ void index_params_default(index_params *p)
     p->threads = 0;
 }
 
-/* ---- hashing ------------------------------------------------------------- */
-
-uint64_t ix_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
 /* ---- bags: the distinct terms of one doc --------------------------------- */
 
 void ix_bag_reset(ix_bag *b)
 {
-    if (b->htcap) memset(b->ht, 0, b->htcap * sizeof *b->ht);
+    dp_idxmap_clear(&b->ht);
     b->n = 0;
     b->str.len = 0;
     memset(b->len, 0, sizeof b->len);
@@ -82,23 +71,12 @@ void ix_bag_free(ix_bag *b)
     free(b->off);
     free(b->hash);
     free(b->tf);
-    free(b->ht);
+    dp_idxmap_free(&b->ht);
     free(b->ids);
     memset(b, 0, sizeof *b);
 }
 
-static void bag_rehash(ix_bag *b)
-{
-    size_t cap = b->htcap ? b->htcap * 2 : 256;
-    free(b->ht);
-    b->ht = xcalloc(cap, sizeof *b->ht);
-    b->htcap = cap;
-    for (size_t i = 0; i < b->n; i++) {
-        size_t s = (size_t)b->hash[i] & (cap - 1);
-        while (b->ht[s]) s = (s + 1) & (cap - 1);
-        b->ht[s] = (uint32_t)i + 1;
-    }
-}
+static uint64_t bag_hash_of(const void *ctx, uint32_t i) { return ((const ix_bag *)ctx)->hash[i]; }
 
 void ix_bag_reserve(ix_bag *b, size_t n)
 {
@@ -111,16 +89,15 @@ void ix_bag_reserve(ix_bag *b, size_t n)
 
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
 {
-    if ((b->n + 1) * 2 > b->htcap) bag_rehash(b);
-    uint64_t h = ix_hash(t, n);
-    size_t s = (size_t)h & (b->htcap - 1);
-    while (b->ht[s]) {
-        uint32_t i = b->ht[s] - 1;
+    dp_idxmap_reserve(&b->ht, b->n + 1 > 128 ? b->n + 1 : 128, bag_hash_of, b);
+    uint64_t h = dp_hash(t, n);
+    size_t s;
+    for (s = dp_idxmap_first(&b->ht, h); b->ht.slot[s]; s = dp_idxmap_step(&b->ht, s)) {
+        uint32_t i = b->ht.slot[s] - 1;
         if (b->hash[i] == h && strcmp(b->str.s + b->off[i], t) == 0) {
             if (b->tf[i][field] < UINT16_MAX) b->tf[i][field]++;
             return;
         }
-        s = (s + 1) & (b->htcap - 1);
     }
     ix_bag_reserve(b, b->n + 1);
     size_t i = b->n++;
@@ -130,7 +107,7 @@ void ix_bag_add(ix_bag *b, const char *t, size_t n, int field)
     b->hash[i] = h;
     memset(b->tf[i], 0, sizeof b->tf[i]);
     b->tf[i][field] = 1;
-    b->ht[s] = (uint32_t)i + 1;
+    dp_idxmap_put(&b->ht, s, (uint32_t)i);
 }
 
 typedef struct tok_ctx {
@@ -185,40 +162,40 @@ void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigra
 
 /* ---- dictionary ------------------------------------------------------------ */
 
-static void dict_rehash(dindex *ix)
+static uint64_t dict_hash_of(const void *ctx, uint32_t t) { return ((const dindex *)ctx)->thash[t]; }
+
+/* The dictionary starts at 32k terms: a repository has at least that many. */
+static void dict_reserve(dindex *ix, size_t n) { dp_idxmap_reserve(&ix->ht, n > 1 << 15 ? n : 1 << 15, dict_hash_of, ix); }
+
+/* Indexes terms 0..nterms anew (they are distinct). */
+static void dict_rebuild(dindex *ix)
 {
-    size_t cap = 1 << 16;
-    while (cap < (ix->nterms + 1) * 2 + 1 || cap <= ix->htcap) cap *= 2;
-    free(ix->ht);
-    ix->ht = xcalloc(cap, sizeof *ix->ht);
-    ix->htcap = cap;
+    dp_idxmap_free(&ix->ht);
+    dict_reserve(ix, ix->nterms + 1);
     for (uint32_t t = 0; t < ix->nterms; t++) {
-        size_t s = (size_t)ix->thash[t] & (cap - 1);
-        while (ix->ht[s]) s = (s + 1) & (cap - 1);
-        ix->ht[s] = t + 1;
+        size_t s = dp_idxmap_first(&ix->ht, ix->thash[t]);
+        while (ix->ht.slot[s]) s = dp_idxmap_step(&ix->ht, s);
+        dp_idxmap_put(&ix->ht, s, t);
     }
 }
 
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h)
 {
-    if (!ix->htcap) return -1;
-    size_t s = (size_t)h & (ix->htcap - 1);
-    while (ix->ht[s]) {
-        uint32_t id = ix->ht[s] - 1;
+    if (!ix->ht.cap) return -1;
+    for (size_t s = dp_idxmap_first(&ix->ht, h); ix->ht.slot[s]; s = dp_idxmap_step(&ix->ht, s)) {
+        uint32_t id = ix->ht.slot[s] - 1;
         if (ix->thash[id] == h && strcmp(ix->tstr + ix->toff[id], t) == 0) return id;
-        s = (s + 1) & (ix->htcap - 1);
     }
     return -1;
 }
 
 static uint32_t dict_intern(dindex *ix, const char *t, size_t n, uint64_t h)
 {
-    if ((ix->nterms + 1) * 2 > ix->htcap) dict_rehash(ix);
-    size_t s = (size_t)h & (ix->htcap - 1);
-    while (ix->ht[s]) {
-        uint32_t id = ix->ht[s] - 1;
+    dict_reserve(ix, ix->nterms + 1);
+    size_t s;
+    for (s = dp_idxmap_first(&ix->ht, h); ix->ht.slot[s]; s = dp_idxmap_step(&ix->ht, s)) {
+        uint32_t id = ix->ht.slot[s] - 1;
         if (ix->thash[id] == h && strcmp(ix->tstr + ix->toff[id], t) == 0) return id;
-        s = (s + 1) & (ix->htcap - 1);
     }
     if (ix->nterms == ix->tcap) {
         ix->tcap = ix->tcap ? ix->tcap * 2 : 1 << 15;
@@ -237,7 +214,7 @@ static uint32_t dict_intern(dindex *ix, const char *t, size_t n, uint64_t h)
     ix->tstr_len += n + 1;
     ix->thash[id] = h;
     ix->df[id] = 0;
-    ix->ht[s] = id + 1;
+    dp_idxmap_put(&ix->ht, s, id);
     return id;
 }
 
@@ -479,20 +456,14 @@ static void build_stats(dindex *ix)
 
 static void build_keys(dindex *ix)
 {
-    size_t cap = 16;
-    while (cap < ix->n * 2 + 2) cap *= 2;
-    ix->keyht = xcalloc(cap, sizeof *ix->keyht);
-    ix->keycap = cap;
+    dp_idxmap_reserve(&ix->keys, ix->n + 1, NULL, NULL);   /* empty: never rehashes */
     for (size_t d = 0; d < ix->n; d++) {
         const char *k = ix->items[d].key;
-        if (!k) continue;
-        size_t s = (size_t)ix_hash(k, strlen(k)) & (cap - 1);
-        int dup = 0;
-        while (ix->keyht[s]) {
-            if (strcmp(ix->items[ix->keyht[s] - 1].key, k) == 0) { dup = 1; break; }
-            s = (s + 1) & (cap - 1);
+        if (k && index_find(ix, k) < 0) {   /* first doc wins */
+            size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(k));
+            while (ix->keys.slot[s]) s = dp_idxmap_step(&ix->keys, s);
+            dp_idxmap_put(&ix->keys, s, (uint32_t)d);
         }
-        if (!dup) ix->keyht[s] = (uint32_t)d + 1;   /* first doc wins */
     }
 }
 
@@ -514,11 +485,11 @@ static void dict_preload(dindex *ix, const ix_snap *sn)
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(ix->tstr + off);
         ix->toff[i] = off;
-        ix->thash[i] = ix_hash(ix->tstr + off, len);
+        ix->thash[i] = dp_hash(ix->tstr + off, len);
         off += len + 1;
     }
     ix->nterms = n;
-    dict_rehash(ix);
+    dict_rebuild(ix);
 }
 
 /* Template reuse rule (see index.h): the snapshot's template while the
@@ -579,10 +550,7 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
     ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
-    free(ix->ht);   /* rebuilt below at its final size */
-    ix->ht = NULL;
-    ix->htcap = 0;
-    dict_rehash(ix);
+    dict_rebuild(ix);   /* at its final size */
     ix->toff = xrealloc(ix->toff, (ix->nterms ? ix->nterms : 1) * sizeof *ix->toff);
     ix->thash = xrealloc(ix->thash, (ix->nterms ? ix->nterms : 1) * sizeof *ix->thash);
     ix->df = xrealloc(ix->df, (ix->nterms ? ix->nterms : 1) * sizeof *ix->df);
@@ -622,7 +590,7 @@ void index_free(dindex *ix)
     free(ix->toff);
     free(ix->thash);
     free(ix->df);
-    free(ix->ht);
+    dp_idxmap_free(&ix->ht);
     free(ix->idf);
     free(ix->maximp);
     free(ix->post_off);
@@ -632,7 +600,7 @@ void index_free(dindex *ix)
     free(ix->fwd_off);
     free(ix->fwd_term);
     free(ix->fwd_tf);
-    free(ix->keyht);
+    dp_idxmap_free(&ix->keys);
     free(ix->chash);
     free(ix);
 }
@@ -662,12 +630,10 @@ size_t index_nterms(const dindex *ix) { return ix->nterms; }
 
 int64_t index_find(const dindex *ix, const char *key)
 {
-    if (!key || !ix->keycap) return -1;
-    size_t s = (size_t)ix_hash(key, strlen(key)) & (ix->keycap - 1);
-    while (ix->keyht[s]) {
-        uint32_t d = ix->keyht[s] - 1;
+    if (!key || !ix->keys.cap) return -1;
+    for (size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(key)); ix->keys.slot[s]; s = dp_idxmap_step(&ix->keys, s)) {
+        uint32_t d = ix->keys.slot[s] - 1;
         if (strcmp(ix->items[d].key, key) == 0) return d;
-        s = (s + 1) & (ix->keycap - 1);
     }
     return -1;
 }

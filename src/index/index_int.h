@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "index.h"
+#include "../common/hashmap.h"
 
 /* Distinct terms of one doc (or query) with per-field counts. */
 typedef struct ix_bag {
@@ -16,8 +17,7 @@ typedef struct ix_bag {
     uint64_t *hash;
     uint16_t (*tf)[FIELD_COUNT];
     size_t n, cap;
-    uint32_t *ht;                    /* open addressing: slot -> i + 1 */
-    size_t htcap;
+    dp_idxmap ht;                    /* term string -> i */
     uint32_t len[FIELD_COUNT];       /* unigram tokens per field */
     /* A doc decoded from a snapshot instead: its term ids (ascending, in
      * the snapshot's dictionary) in ids[0..n), counts in tf, no strings. */
@@ -51,8 +51,7 @@ struct dindex {
     uint32_t *df;                    /* [nterms] */
     float *idf, *maximp;             /* [nterms] */
     size_t nterms, tcap;
-    uint32_t *ht;                    /* slot -> term + 1 */
-    size_t htcap;
+    dp_idxmap ht;                    /* term string -> term */
 
     /* postings: term t's docs are post_doc[post_off[t] .. post_off[t+1]) */
     uint64_t *post_off;
@@ -67,8 +66,7 @@ struct dindex {
     uint32_t *fwd_term;
     uint16_t (*fwd_tf)[FIELD_COUNT];
 
-    uint32_t *keyht;                 /* item key -> doc + 1 */
-    size_t keycap;
+    dp_idxmap keys;                  /* item key -> doc (the first with it) */
 
     /* snapshots (snapshot.c) */
     uint64_t *chash;                 /* [n] ix_item_hash() of each item */
@@ -77,7 +75,6 @@ struct dindex {
     size_t reused;                   /* docs taken from the snapshot */
 };
 
-uint64_t ix_hash(const char *s, size_t n);
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
 void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
@@ -125,8 +122,7 @@ struct ix_snap {
     size_t terms_len, nterms;
     ix_snap_doc *docs;               /* owned */
     size_t ndocs;
-    uint32_t *ht;                    /* owned: key slot -> doc + 1 */
-    size_t htcap;
+    dp_idxmap ht;                    /* owned: key -> doc */
 };
 
 /* DP_OK, or DP_ERR with *why set (static string) when the buffer is not a

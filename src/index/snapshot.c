@@ -28,13 +28,15 @@
  * deleted docs do not accumulate from one snapshot to the next.
  */
 #include "index_int.h"
+#include "../common/hashmap.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #define SNAP_MAGIC "DPIXSNAP"
-#define SNAP_VERSION 2u
+/* 3: template line hashes are dp_hash (XXH3), were FNV-1a */
+#define SNAP_VERSION 3u
 #define SIG_COUNT 5
 
 /* ---- writing ------------------------------------------------------------ */
@@ -313,9 +315,7 @@ static int read_docs(ix_snap *s, rd *r, const char **why)
     if (r->bad || nd > (uint64_t)(r->end - r->p) / 11) return open_fail(s, why, "it is damaged");
     s->ndocs = (size_t)nd;
     s->docs = xcalloc(s->ndocs ? s->ndocs : 1, sizeof *s->docs);
-    s->htcap = 16;
-    while (s->htcap < s->ndocs * 2 + 2) s->htcap *= 2;
-    s->ht = xcalloc(s->htcap, sizeof *s->ht);
+    dp_idxmap_reserve(&s->ht, s->ndocs + 1, NULL, NULL);   /* empty: never rehashes */
     for (size_t i = 0; i < s->ndocs; i++) {
         ix_snap_doc *d = &s->docs[i];
         d->keylen = (size_t)get_var(r);
@@ -324,9 +324,9 @@ static int read_docs(ix_snap *s, rd *r, const char **why)
         d->reclen = (size_t)get_var(r);
         d->rec = get_bytes(r, d->reclen);
         if (r->bad) return open_fail(s, why, "it is damaged");
-        size_t at = (size_t)ix_hash(d->key, d->keylen) & (s->htcap - 1);
-        while (s->ht[at]) at = (at + 1) & (s->htcap - 1);
-        s->ht[at] = (uint32_t)i + 1;
+        size_t at = dp_idxmap_first(&s->ht, dp_hash(d->key, d->keylen));
+        while (s->ht.slot[at]) at = dp_idxmap_step(&s->ht, at);
+        dp_idxmap_put(&s->ht, at, (uint32_t)i);
     }
     return DP_OK;
 }
@@ -348,19 +348,17 @@ void ix_snap_close(ix_snap *s)
 {
     free(s->tpl);
     free(s->docs);
-    free(s->ht);
+    dp_idxmap_free(&s->ht);
     memset(s, 0, sizeof *s);
 }
 
 const ix_snap_doc *ix_snap_find(const ix_snap *s, const char *key, uint64_t chash)
 {
-    if (!key || !s->htcap) return NULL;
+    if (!key || !s->ht.cap) return NULL;
     size_t n = strlen(key);
-    size_t at = (size_t)ix_hash(key, n) & (s->htcap - 1);
-    while (s->ht[at]) {
-        const ix_snap_doc *d = &s->docs[s->ht[at] - 1];
+    for (size_t at = dp_idxmap_first(&s->ht, dp_hash(key, n)); s->ht.slot[at]; at = dp_idxmap_step(&s->ht, at)) {
+        const ix_snap_doc *d = &s->docs[s->ht.slot[at] - 1];
         if (d->keylen == n && memcmp(d->key, key, n) == 0) return d->chash == chash ? d : NULL;
-        at = (at + 1) & (s->htcap - 1);
     }
     return NULL;
 }

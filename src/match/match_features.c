@@ -12,6 +12,7 @@
  * takes the plain string path; both give the same values.
  */
 #include "match_int.h"
+#include "../common/hashmap.h"
 #include "../common/tls.h"
 
 #include <ctype.h>
@@ -151,15 +152,23 @@ static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, i
 
 #define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
 
-/* FNV-1a of s, ASCII-folded when fold (the folding strcasecmp does in the
+/* dp_hash of s, ASCII-folded when fold (the folding strcasecmp does in the
  * C locale, so strings equal under strcasecmp hash alike). Never 0. */
 static uint64_t str_hash(const char *s, int fold)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        h ^= fold ? (unsigned char)tolower(c) : c;
-        h *= 1099511628211ULL;
+    size_t n = strlen(s);
+    uint64_t h;
+    if (!fold) {
+        h = dp_hash(s, n);
+    } else if (n <= 256) {   /* signal strings are short: no allocation */
+        char buf[256];
+        for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)s[i]);
+        h = dp_hash(buf, n);
+    } else {
+        char *buf = xmalloc(n);
+        for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)s[i]);
+        h = dp_hash(buf, n);
+        free(buf);
     }
     return h ? h : 1;
 }
@@ -219,43 +228,33 @@ static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
     }
 }
 
-/* Interning table of case-folded strings: open addressing on the folded
- * hash, strings compared on a hash match, so distinct strings that collide
- * still get distinct ids. */
+/* Interning of case-folded strings: ids from 1 (0: none), strings compared
+ * on a hash match, so distinct strings that collide still get distinct ids. */
 typedef struct intern {
-    sset_ent *slot;              /* h == 0: empty */
-    uint32_t *id;
-    size_t cap, n;
+    sset_ent *e;                 /* e[id - 1]: the string and its folded hash */
+    size_t n, cap;
+    dp_idxmap m;
 } intern;
+
+static uint64_t intern_hash_of(const void *ctx, uint32_t i) { return ((const intern *)ctx)->e[i].h; }
 
 static uint32_t intern_id(intern *t, const char *s)
 {
     if (!s || !*s) return 0;
-    if ((t->n + 1) * 2 > t->cap) {
-        intern o = *t;
-        t->cap = o.cap ? o.cap * 2 : 256;
-        t->slot = xcalloc(t->cap, sizeof *t->slot);
-        t->id = xcalloc(t->cap, sizeof *t->id);
-        for (size_t i = 0; i < o.cap; i++) {
-            if (!o.slot[i].h) continue;
-            size_t j = (size_t)o.slot[i].h & (t->cap - 1);
-            while (t->slot[j].h) j = (j + 1) & (t->cap - 1);
-            t->slot[j] = o.slot[i];
-            t->id[j] = o.id[i];
-        }
-        free(o.slot);
-        free(o.id);
-    }
+    dp_idxmap_reserve(&t->m, t->n + 1, intern_hash_of, t);
     uint64_t h = str_hash(s, 1);
-    size_t j = (size_t)h & (t->cap - 1);
-    while (t->slot[j].h) {
-        if (t->slot[j].h == h && !strcasecmp(t->slot[j].s, s)) return t->id[j];
-        j = (j + 1) & (t->cap - 1);
+    size_t j;
+    for (j = dp_idxmap_first(&t->m, h); t->m.slot[j]; j = dp_idxmap_step(&t->m, j)) {
+        const sset_ent *e = &t->e[t->m.slot[j] - 1];
+        if (e->h == h && !strcasecmp(e->s, s)) return t->m.slot[j];
     }
-    t->slot[j].h = h;
-    t->slot[j].s = s;
-    t->id[j] = (uint32_t)++t->n;
-    return t->id[j];
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 256;
+        t->e = xrealloc(t->e, t->cap * sizeof *t->e);
+    }
+    t->e[t->n] = (sset_ent){h, s};
+    dp_idxmap_put(&t->m, j, (uint32_t)t->n);
+    return (uint32_t)++t->n;
 }
 
 static void build_sets(ctx_priv *p, const dindex *ix)
@@ -282,8 +281,8 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         m->type = intern_id(&names, it->type);
         m->priority = intern_id(&names, it->priority);
     }
-    free(names.slot);
-    free(names.id);
+    free(names.e);
+    dp_idxmap_free(&names.m);
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
 }
 

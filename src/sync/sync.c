@@ -11,73 +11,38 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <xxhash.h>
 
+#include "../common/hashmap.h"
 #include "../ingest/ingest.h"
 #include "github.h"
 #include "sync.h"
 
-/* ---- a tiny int64 -> int64 hash map (item numbers, comment ids) ------- */
+/* ---- int64 -> int64 (item numbers, comment ids, URL hashes: all > 0) -- */
 
-typedef struct i64map {
-    int64_t *keys, *vals;   /* key 0 = empty slot (numbers and ids are > 0) */
-    size_t cap, n;
-} i64map;
-
-static size_t i64_slot(const i64map *m, int64_t k)
-{
-    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
-    size_t i = (size_t)(h >> 20) & (m->cap - 1);
-    while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
-    return i;
-}
+typedef dp_u64map i64map;
 
 /* Stores k -> v unless k is present; returns 1 and the old value in *old if it was. */
 static int i64map_put_new(i64map *m, int64_t k, int64_t v, int64_t *old)
 {
     if (k <= 0) return 0;
-    if ((m->n + 1) * 2 > m->cap) {
-        i64map big = {0};
-        big.cap = m->cap ? m->cap * 2 : 256;
-        big.keys = xcalloc(big.cap, sizeof(int64_t));
-        big.vals = xcalloc(big.cap, sizeof(int64_t));
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->keys[i]) {
-                size_t j = i64_slot(&big, m->keys[i]);
-                big.keys[j] = m->keys[i];
-                big.vals[j] = m->vals[i];
-                big.n++;
-            }
-        free(m->keys);
-        free(m->vals);
-        *m = big;
-    }
-    size_t i = i64_slot(m, k);
-    if (m->keys[i]) {
-        if (old) *old = m->vals[i];
+    uint64_t prev;
+    if (dp_u64map_get(m, (uint64_t)k, &prev)) {
+        if (old) *old = (int64_t)prev;
         return 1;
     }
-    m->keys[i] = k;
-    m->vals[i] = v;
-    m->n++;
+    *dp_u64map_at(m, (uint64_t)k) = (uint64_t)v;
     return 0;
 }
 
 static int i64map_get(const i64map *m, int64_t k, int64_t *v)
 {
-    if (!m->cap || k <= 0) return 0;
-    size_t i = i64_slot(m, k);
-    if (!m->keys[i]) return 0;
-    if (v) *v = m->vals[i];
+    uint64_t u;
+    if (k <= 0 || !dp_u64map_get(m, (uint64_t)k, &u)) return 0;
+    if (v) *v = (int64_t)u;
     return 1;
 }
 
-static void i64map_free(i64map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
+static void i64map_free(i64map *m) { dp_u64map_free(m); }
 
 /* ---- context ---------------------------------------------------------- */
 
@@ -501,7 +466,7 @@ void sync_pager_free(sync_pager *pg)
  * thousand pages has odds of about 1e-12). */
 static int64_t url_key(const char *url)
 {
-    return (int64_t)(XXH3_64bits(url, strlen(url)) >> 1) | 1;
+    return (int64_t)(dp_hash_str(url) >> 1) | 1;
 }
 
 int sync_pager_next(sync_pager *pg, const char *url, const char *next, const char *last, dp_err *err)

@@ -16,33 +16,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <xxhash.h>
 
 #define LOOKBACK 80      /* bytes of the line before a reference we read */
 #define MAX_DIGITS 10
 #define MAX_KEY 40       /* longest Jira key we accept */
 
-/* Slot of key in the open-addressing index (rs->nslot a power of two). */
+static uint64_t ref_hash_of(const void *ctx, uint32_t i) { return dp_hash_str(((const text_refs *)ctx)->v[i].key); }
+
+/* The slot of key in rs->idx, or the empty slot where it would go. */
 static size_t ref_slot(const text_refs *rs, const char *key)
 {
-    size_t i = (size_t)XXH3_64bits(key, strlen(key)) & (rs->nslot - 1);
-    while (rs->slot[i] && strcmp(rs->v[rs->slot[i] - 1].key, key) != 0) i = (i + 1) & (rs->nslot - 1);
-    return i;
+    size_t s;
+    for (s = dp_idxmap_first(&rs->idx, dp_hash_str(key)); rs->idx.slot[s]; s = dp_idxmap_step(&rs->idx, s))
+        if (!strcmp(rs->v[rs->idx.slot[s] - 1].key, key)) break;
+    return s;
 }
 
 /* Keeps one entry per key, the strongest kind seen. The index keeps a
  * hostile body of a million references linear. */
 static void ref_add(text_refs *rs, const char *key, text_ref_kind kind)
 {
-    if (2 * (rs->n + 1) > rs->nslot) {
-        free(rs->slot);
-        rs->nslot = rs->nslot ? rs->nslot * 2 : 16;
-        rs->slot = xcalloc(rs->nslot, sizeof *rs->slot);
-        for (size_t i = 0; i < rs->n; i++) rs->slot[ref_slot(rs, rs->v[i].key)] = i + 1;
-    }
+    dp_idxmap_reserve(&rs->idx, rs->n + 1, ref_hash_of, rs);
     size_t s = ref_slot(rs, key);
-    if (rs->slot[s]) {
-        text_ref *r = &rs->v[rs->slot[s] - 1];
+    if (rs->idx.slot[s]) {
+        text_ref *r = &rs->v[rs->idx.slot[s] - 1];
         if (kind > r->kind) r->kind = kind;
         return;
     }
@@ -52,15 +49,15 @@ static void ref_add(text_refs *rs, const char *key, text_ref_kind kind)
     }
     rs->v[rs->n].key = xstrdup(key);
     rs->v[rs->n].kind = kind;
+    dp_idxmap_put(&rs->idx, s, (uint32_t)rs->n);
     rs->n++;
-    rs->slot[s] = rs->n;
 }
 
 void text_refs_free(text_refs *rs)
 {
     for (size_t i = 0; i < rs->n; i++) free(rs->v[i].key);
     free(rs->v);
-    free(rs->slot);
+    dp_idxmap_free(&rs->idx);
     memset(rs, 0, sizeof *rs);
 }
 
@@ -68,7 +65,7 @@ const text_ref *text_refs_find(const text_refs *rs, const char *key)
 {
     if (!rs->n) return NULL;
     size_t s = ref_slot(rs, key);
-    return rs->slot[s] ? &rs->v[rs->slot[s] - 1] : NULL;
+    return rs->idx.slot[s] ? &rs->v[rs->idx.slot[s] - 1] : NULL;
 }
 
 /* ---- blanking code ------------------------------------------------------ */

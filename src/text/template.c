@@ -35,16 +35,6 @@ struct text_template {
     size_t n;
 };
 
-static uint64_t fnv1a(const unsigned char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 uint64_t text_line_norm_hash(const char *s, size_t n)
 {
     while (n && isspace((unsigned char)*s)) { s++; n--; }
@@ -84,7 +74,7 @@ uint64_t text_line_norm_hash(const char *s, size_t n)
     }
     free(folded);
     if (alnum < 3) return 0;
-    uint64_t h = fnv1a(buf, m);
+    uint64_t h = dp_hash(buf, m);
     return h ? h : 1;
 }
 

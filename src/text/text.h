@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/hashmap.h"
 #include "../common/item.h"
 
 typedef enum {
@@ -108,7 +109,7 @@ typedef struct text_ref {
 typedef struct text_refs {
     text_ref *v;              /* in order of first appearance */
     size_t n, cap;
-    size_t *slot, nslot;      /* private: index by key */
+    dp_idxmap idx;            /* private: index by key */
 } text_refs;
 
 typedef struct text_refs_opts {

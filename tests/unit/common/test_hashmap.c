@@ -1,9 +1,12 @@
 /* test_hashmap.c -- dp_hash is XXH3 and stable; dp_u64map counts, finds,
  * grows and iterates every key exactly once, also under keys that share
- * their low bits (doc numbers times a power of two). */
+ * their low bits (doc numbers times a power of two); dp_idxmap finds
+ * string entries, keeps keys whose hashes collide apart, grows, clears. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xxhash.h>
 
 #include "../../../src/common/hashmap.h"
@@ -53,11 +56,61 @@ static void test_map(void **state)
     assert_null(m.key);
 }
 
+/* A string table on dp_idxmap, as its users write one. The hash may be
+ * crippled to 4 values, so that most keys collide. */
+typedef struct strtab {
+    char (*key)[16];
+    size_t n;
+    dp_idxmap m;
+    int weak;
+} strtab;
+
+static uint64_t tab_hash(const strtab *t, const char *k) { return t->weak ? dp_hash_str(k) & 3 : dp_hash_str(k); }
+static uint64_t tab_hash_of(const void *ctx, uint32_t e) { return tab_hash(ctx, ((const strtab *)ctx)->key[e]); }
+
+static uint32_t tab_intern(strtab *t, const char *k)
+{
+    dp_idxmap_reserve(&t->m, t->m.n + 1, tab_hash_of, t);
+    size_t s;
+    for (s = dp_idxmap_first(&t->m, tab_hash(t, k)); t->m.slot[s]; s = dp_idxmap_step(&t->m, s))
+        if (!strcmp(t->key[t->m.slot[s] - 1], k)) return t->m.slot[s] - 1;
+    snprintf(t->key[t->n], sizeof t->key[0], "%s", k);
+    dp_idxmap_put(&t->m, s, (uint32_t)t->n);
+    return (uint32_t)t->n++;
+}
+
+static void test_idxmap(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    for (int weak = 0; weak <= 1; weak++) {
+        strtab t = {calloc(N, sizeof *t.key), 0, {0}, weak};
+        char k[16];
+        for (int round = 0; round < 2; round++)   /* the second round finds them all */
+            for (int i = 0; i < N; i++) {
+                snprintf(k, sizeof k, "key%d", i);
+                assert_int_equal(tab_intern(&t, k), i);
+            }
+        assert_int_equal(t.n, N);
+        assert_int_equal(t.m.n, N);
+        assert_true(t.m.cap >= 2 * t.m.n);
+        size_t cap = t.m.cap;
+        dp_idxmap_clear(&t.m);
+        assert_int_equal(t.m.cap, cap);
+        t.n = 0;
+        assert_int_equal(tab_intern(&t, "key7"), 0);   /* empty again */
+        dp_idxmap_free(&t.m);
+        assert_null(t.m.slot);
+        free(t.key);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_map),
+        cmocka_unit_test(test_idxmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
 
 #include "../../../src/index/index.h"
 
@@ -385,6 +387,22 @@ static void test_refused(void **st)
         snap.s[at] ^= 0x20;
         expect_refused(v, n, &p, snap.s, snap.len, a);
         snap.s[at] ^= 0x20;
+    }
+    /* the format before dp_hash (FNV-1a template hashes): refused as such */
+    {
+        sbuf old;
+        save(a, &old);
+        memcpy(old.s + 8, "\2\0\0\0", 4);
+        uint64_t sum = XXH3_64bits(old.s, old.len - 8);   /* a valid file of that version */
+        for (int i = 0; i < 8; i++) old.s[old.len - 8 + i] = (char)(sum >> (8 * i));
+        dindex *b;
+        index_snap_info info;
+        assert_int_equal(index_build_snap(v, n, &p, old.s, old.len, &b, &info, &err), DP_OK);
+        assert_int_equal(info.reused, 0);
+        assert_non_null(info.unused_why);
+        assert_non_null(strstr(info.unused_why, "format version"));
+        index_free(b);
+        sb_free(&old);
     }
     char junk[4096];
     for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)(i * 131 + 7);
