@@ -6,6 +6,8 @@
  */
 #include "ingest.h"
 
+#include "../common/hashmap.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,43 +56,34 @@ ingest_format ingest_format_detect(json_t *obj)
 /* ---- label colours: set once per (repo, name, colour) per import -------- */
 
 typedef struct label_seen {
-    char **slot;        /* open addressing; "repo\x1fname\x1fcolor" */
-    size_t cap, n;
+    strvec keys;        /* "repo\x1fname\x1fcolor", in first-seen order */
+    dp_idxmap map;      /* over keys */
 } label_seen;
 
-static uint64_t fnv1a(const char *s)
+static uint64_t seen_hash(const void *ctx, uint32_t entry)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return dp_hash_str(((const label_seen *)ctx)->keys.v[entry]);
 }
 
-/* Returns 1 when key was new (and remembers it). */
+/* Returns 1 when key was new (and remembers it); takes key. */
 static int seen_add(label_seen *ls, char *key)
 {
-    if (2 * (ls->n + 1) > ls->cap) {
-        label_seen big = {xcalloc(ls->cap ? ls->cap * 2 : 64, sizeof(char *)),
-                          ls->cap ? ls->cap * 2 : 64, 0};
-        for (size_t i = 0; i < ls->cap; i++)
-            if (ls->slot[i]) seen_add(&big, ls->slot[i]);
-        free(ls->slot);
-        *ls = big;
-    }
-    size_t i = fnv1a(key) & (ls->cap - 1);
-    for (; ls->slot[i]; i = (i + 1) & (ls->cap - 1))
-        if (!strcmp(ls->slot[i], key)) {
+    dp_idxmap_reserve(&ls->map, ls->map.n + 1, seen_hash, ls);
+    size_t s;
+    for (s = dp_idxmap_first(&ls->map, dp_hash_str(key)); ls->map.slot[s]; s = dp_idxmap_step(&ls->map, s))
+        if (!strcmp(ls->keys.v[ls->map.slot[s] - 1], key)) {
             free(key);
             return 0;
         }
-    ls->slot[i] = key;
-    ls->n++;
+    dp_idxmap_put(&ls->map, s, (uint32_t)ls->keys.n);
+    sv_push_owned(&ls->keys, key);
     return 1;
 }
 
 static void seen_free(label_seen *ls)
 {
-    for (size_t i = 0; i < ls->cap; i++) free(ls->slot[i]);
-    free(ls->slot);
+    sv_free(&ls->keys);
+    dp_idxmap_free(&ls->map);
 }
 
 /* ---- one file ----------------------------------------------------------- */
