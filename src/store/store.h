@@ -182,7 +182,9 @@ int store_pair_cursor_ok(const char *sort, const char *after);
 /* Pairs matching f in f->sort order (value by default; ties by id), each
  * with its verdict; *total gets the count before paging and *reviewed the
  * reviewed count among them (out, total, reviewed may each be NULL).
- * Counts are cached per handle until the database changes. */
+ * Counts of relation, confidence and known filters read counters the store
+ * keeps (pair_counts), a text's count starts from the items holding it;
+ * all are cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */

@@ -567,9 +567,28 @@ static void test_query_plans(void **state)
                     if (pi && fi != 5) expect_in(plan, want, pctx);
                     free(plan);
                 }
+                /* counts: relation and confidence sum the counters; a
+                 * text drives from the trigram index through the key
+                 * indexes to its pairs, fetched by id; the rest read the
+                 * covering index */
                 char *count = plan_of(sb_str(&sb), "count");
-                expect_in(count, "COVERING INDEX pairs_filter", ctx);
-                if (!all) expect_in(count, "(repo_id=?", ctx);
+                if (fi == 0 || fi == 1 || fi == 5) {
+                    /* the WITHOUT ROWID counters: "PRIMARY KEY", not the
+                     * pairs' "INTEGER PRIMARY KEY" or an index */
+                    expect_in(count, all ? "SCAN p" : "SEARCH p USING PRIMARY KEY (repo_id=?", ctx);
+                    expect_not_in(count, "INDEX", ctx);
+                    expect_not_in(count, "INTEGER", ctx);
+                } else if (fi == 4) {
+                    expect_in(count, "items_fts", ctx);
+                    expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
+                    expect_in(count, "SEARCH x USING COVERING INDEX sqlite_autoindex_pairs_1 (repo_id=? AND query_key=?)", ctx);
+                    expect_in(count, "SEARCH x USING COVERING INDEX pairs_by_cand (repo_id=? AND cand_key=?)", ctx);
+                    expect_not_in(count, "SCAN p", ctx);
+                    expect_not_in(count, "SCAN x", ctx);
+                } else {
+                    expect_in(count, "COVERING INDEX pairs_filter", ctx);
+                }
+                if (!all && fi != 4) expect_in(count, "(repo_id=?", ctx);
                 free(count);
                 char *rev = plan_of(sb_str(&sb), "reviewed");
                 if (strncmp(rev, "SCAN v", 6) && strncmp(rev, "SEARCH v", 8))   /* from the verdicts side */
@@ -771,6 +790,113 @@ static void test_text_index_follows_writes(void **state)
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'crash'"), 2);
 }
 
+/* pair_counts holds, per repository x relation x confidence x known, how
+ * many pairs there are, through every kind of write. */
+static void expect_counts_match(fx *f)
+{
+    const char *diff =
+        "SELECT count(*) FROM ("
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"
+        " UNION ALL"
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, n FROM pair_counts"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4))";
+    assert_int_equal(store_read_int(f, diff), 0);
+}
+
+/* The total of a filter equals the rows of its page without a limit. */
+static void expect_total_is_rows(fx *f, const pair_filter *flt)
+{
+    size_t total = 99, reviewed = 99;
+    dp_err err;
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(f->st, flt, &v, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(total, v.n);
+    size_t rev = 0;
+    for (size_t i = 0; i < v.n; i++) rev += v.v[i].verdict != VERDICT_NONE;
+    assert_int_equal(reviewed, rev);
+    pair_vec_free(&v);
+}
+
+static void test_counts_follow_writes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    expect_counts_match(f);
+    assert_true(store_read_int(f, "SELECT count(*) FROM pair_counts") > 0);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    /* a repository of its own: counted apart, and gone with it */
+    int64_t other;
+    assert_int_equal(store_repo_get(f->st, "p/q", 1, "github", NULL, &other, &err), DP_OK);
+    pair op[] = {fx_pair("1", "2", "duplicate", "high", 2.0, 0), fx_pair("2", "1", "related", "low", 1.0, 1)};
+    assert_int_equal(store_pairs_replace(f->st, other, NULL, 0, op, 2, &err), DP_OK);
+    expect_counts_match(f);
+    for (int step = 0; step < 5; step++) {
+        if (step == 1) {   /* analysis replaces the pairs of one query */
+            pair p[] = {fx_pair("1", "3", "related", "high", 2.5, 0), fx_pair("1", "4", "duplicate", "low", 0.7, 1)};
+            const char *qs[] = {"1"};
+            assert_int_equal(store_pairs_replace(f->st, f->repo, qs, 1, p, 2, &err), DP_OK);
+        }
+        if (step == 2)   /* any writer: a relation, a known flag changed in place */
+            assert_int_equal(sqlite3_exec(f->st->db, "UPDATE pairs SET relation = 'duplicate', known = 1"
+                                                     " WHERE query_key = '3'", NULL, NULL, NULL), SQLITE_OK);
+        if (step == 3) {   /* the whole repository analysed again */
+            pair p[] = {fx_pair("5", "6", "duplicate", "high", 4.0, 0)};
+            assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, p, 1, &err), DP_OK);
+        }
+        if (step == 4) {
+            char sql[80];
+            snprintf(sql, sizeof sql, "DELETE FROM repositories WHERE id = %lld", (long long)other);
+            assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+            assert_int_equal(store_read_int(f, "SELECT count(*) FROM pairs WHERE repo_id <> 1"), 0);
+        }
+        expect_counts_match(f);
+        for (int all = 0; all < 2; all++) {
+            for (int fi = 0; fi < 8; fi++) {
+                pair_filter flt;
+                pair_filter_init(&flt);
+                flt.repo_id = all ? 0 : f->repo;
+                if (fi == 1) flt.relation = RELATION_DUPLICATE;
+                if (fi == 2) { flt.relation = RELATION_RELATED; flt.confidence = CONFIDENCE_LOW; }
+                if (fi == 3) { flt.include_known = 0; flt.reviewed = 0; }
+                if (fi == 4) flt.reviewed = 1;
+                if (fi == 5) flt.text = "crash";
+                if (fi == 6) { flt.text = "#12"; flt.relation = RELATION_DUPLICATE; }
+                if (fi == 7) { flt.text = "dark"; flt.query_state = "open"; }
+                expect_total_is_rows(f, &flt);
+            }
+        }
+    }
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts WHERE n <= 0"), 0);
+}
+
+/* A version-7 store gains the pair counters, counted from its pairs. */
+static void test_migrate_counts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_true(store_nmigrations >= 8);
+    fx_make_version(f, store_migrations, 7,
+                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
+                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, known, value) VALUES"
+                    " (1, '1', '2', 'related', 'high', 0, 1.5), (1, '2', '1', 'related', 'high', 0, 1.0),"
+                    " (1, '3', '1', 'duplicate', 'low', 1, 0.5), (2, '1', '2', 'related', 'high', 0, 1.0);");
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    assert_int_equal(store_read_int(f, "SELECT n FROM pair_counts WHERE repo_id = 1 AND relation = 'related'"), 2);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts"), 3);
+    expect_counts_match(f);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    size_t total = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 4);
+    flt.repo_id = 1;
+    flt.include_known = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 2);
+}
+
 /* A version-6 store gains the title index, filled from the items it holds. */
 static void test_migrate_text_index(void **state)
 {
@@ -812,6 +938,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_checked, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_index_follows_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_text_index, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
