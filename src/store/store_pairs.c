@@ -690,32 +690,41 @@ static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
     return ret;
 }
 
-/* The page after the cursor's position: the rest of its key (larger ids),
- * then the smaller keys -- the two index seeks of step_tail. */
-static int pairs_page_after(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
+/* The page after (dir > 0) or before (dir < 0) the cursor's position: the
+ * rest of its key, then the other keys -- the two index seeks of step_tail.
+ * Before is read backwards from the position, then put in page order. */
+static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, const char *cursor, int dir,
+                           pair_vec *out, dp_err *err)
 {
     double key;
     int64_t id;
-    if (!cursor_parse(f->sort, f->after, &key, &id))
-        return dp_fail(err, "store: bad page cursor '%.40s'", f->after);
+    if (!cursor_parse(f->sort, cursor, &key, &id)) return dp_fail(err, "store: bad page cursor '%.40s'", cursor);
+    size_t first = out->n;
     int64_t want = f->limit ? (int64_t)f->limit : -1;
-    for (int same = 1; same >= 0 && (want < 0 || (int64_t)out->n < want); same--) {
+    for (int same = 1; same >= 0 && (want < 0 || (int64_t)(out->n - first) < want); same--) {
         char tail[200];
         int np;
-        step_tail(q, +1, same, tail, sizeof tail);
+        step_tail(q, dir, same, tail, sizeof tail);
         sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
         if (!s) return DP_ERR;
         sqlite3_bind_double(s, np, key);
         if (same) sqlite3_bind_int64(s, np + 1, id);
-        sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)out->n);
+        sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)(out->n - first));
         if (page_rows(st, s, out, err) != DP_OK) return DP_ERR;
+    }
+    for (size_t i = first, j = out->n; dir < 0 && i + 1 < j; i++, j--) {
+        pair t = out->v[i];
+        out->v[i] = out->v[j - 1];
+        out->v[j - 1] = t;
     }
     return DP_OK;
 }
 
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
-    if (f->after) return pairs_page_after(st, q, f, out, err);
+    if (f->after && f->before) return dp_fail(err, "store: a page is either after or before a cursor, not both");
+    if (f->after) return pairs_page_seek(st, q, f, f->after, +1, out, err);
+    if (f->before) return pairs_page_seek(st, q, f, f->before, -1, out, err);
     char tail[160];
     snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
     int np;

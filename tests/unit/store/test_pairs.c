@@ -703,6 +703,73 @@ static void test_keyset_paging(void **state)
     }
 }
 
+/* Backwards by cursor: the page before the position of the row at index k
+ * holds the same rows as offset k - limit (fewer at the start), for every
+ * position, sort and kind of filter. */
+static void test_keyset_paging_backwards(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
+    const char *sorts[] = {"value", "prob", "updated", NULL};
+    for (int si = 0; si < 4; si++) {
+        for (int fi = 0; fi < 4; fi++) {
+            pair_filter flt;
+            pair_filter_init(&flt);
+            flt.sort = sorts[si];
+            if (fi == 1) flt.text = "crash";
+            if (fi == 2) flt.reviewed = 0;
+            if (fi == 3) flt.query_state = "open";
+            pair_vec all = {0};
+            assert_int_equal(store_pairs_query(f->st, &flt, &all, NULL, NULL, &err), DP_OK);
+            for (size_t lim = 1; lim <= 4; lim++) {
+                for (size_t k = 0; k <= all.n; k++) {
+                    char cur[STORE_CURSOR_MAX];
+                    pair_filter by = flt;
+                    by.limit = lim;
+                    by.offset = k > lim ? k - lim : 0;
+                    by.limit = k - by.offset;
+                    char *want = k ? run(f, &by, NULL, NULL) : xstrdup("");
+                    if (k == all.n) {   /* before the end: the last pair's position, then one step on */
+                        if (!k) { free(want); continue; }
+                        store_pair_cursor(flt.sort, &all.v[k - 1], cur);
+                        by.limit = lim;
+                        by.offset = 0;
+                        by.before = cur;
+                        char *got = run(f, &by, NULL, NULL);
+                        by.before = NULL;
+                        by.offset = k - 1 > lim ? k - 1 - lim : 0;
+                        by.limit = k - 1 - by.offset;
+                        char *exp = k > 1 ? run(f, &by, NULL, NULL) : xstrdup("");
+                        assert_string_equal(got, exp);
+                        free(got);
+                        free(exp);
+                        free(want);
+                        continue;
+                    }
+                    store_pair_cursor(flt.sort, &all.v[k], cur);
+                    by.limit = lim;
+                    by.offset = 0;
+                    by.before = cur;
+                    char *got = run(f, &by, NULL, NULL);
+                    assert_string_equal(got, want);
+                    free(got);
+                    free(want);
+                }
+            }
+            pair_vec_free(&all);
+        }
+    }
+    /* after and before together are refused */
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.after = flt.before = "v1_1";
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "either after or before"));
+    pair_vec_free(&v);
+}
+
 /* A cursor is checked: another order's, damaged or hostile ones are
  * refused (the API answers 400), and the store refuses them too. */
 static void test_cursor_checked(void **state)
@@ -938,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_checked, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_index_follows_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_text_index, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_keyset_paging_backwards, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
     };
