@@ -239,8 +239,10 @@ typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
-    sbuf cwhere;       /* the same for the count of all matches (see count_how) */
-    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT or Q_COUNT_SET */
+    sbuf cwhere;       /* the same for the count of all matches, text excluded (see count_how) */
+    sbuf cset;         /* the pairs holding the text, as rows (id, repo_id) from the key indexes */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_COUNT_SET
+                          or Q_COUNT_KEYS */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
     fbind b[16];       /* values of `where`, in order */
@@ -261,12 +263,15 @@ typedef struct fquery {
 /*  Q_TOTALS  sums the per-repository counters of pair_counts (kept by
  *            triggers; see store_schema.c): a filter of relation,
  *            confidence and known only, the page's usual question.
- *  Q_COUNT_SET counts the pairs whose item holds a text: driven from the
- *            trigram index to the items and through the pairs' key indexes
- *            to those pairs, never a read of every pair.
+ *  Q_COUNT_KEYS counts the pairs whose item holds a text (cset): from the
+ *            trigram index to the items, and through the pairs' key
+ *            indexes, which hold the pair ids, to those pairs; not one
+ *            pair row is read.
+ *  Q_COUNT_SET the same with more conditions (cwhere): each pair of the
+ *            set is read by id to test them.
  * Q_PAGE, Q_COUNT and Q_REVIEWED read `where` (pwhere for Q_PAGE), the
- * counts `cwhere` (the same binds, in the same order). */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET };
+ * other counts cwhere and cset (the same binds, in the same order). */
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_COUNT_KEYS };
 
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
 
@@ -275,6 +280,7 @@ static void fq_free(fquery *q)
     sb_free(&q->where);
     sb_free(&q->pwhere);
     sb_free(&q->cwhere);
+    sb_free(&q->cset);
     sv_free(&q->owned);
 }
 
@@ -315,12 +321,13 @@ static void fq_add(fquery *q, const char *all, const char *early)
     sb_adds(&q->cwhere, q->count_how == Q_COUNT_SET && early ? early : all);
 }
 
-/* Appends a condition whose count form differs (same binds, same order). */
-static void fq_add_count(fquery *q, const char *all, const char *count)
+/* Appends the text condition: `all` to the filter, `set` to the set of
+ * pairs holding it (same binds, same order). */
+static void fq_add_text(fquery *q, const char *all, const char *set)
 {
     sb_adds(&q->where, all);
     sb_adds(&q->pwhere, all);
-    sb_adds(&q->cwhere, count);
+    sb_adds(&q->cset, set);
 }
 
 #define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
@@ -367,11 +374,11 @@ static void fq_text(fquery *q, const char *text)
         char *phrase = fts_phrase(text), *pat = like_pattern(text);
         sv_push_owned(&q->owned, phrase);
         sv_push_owned(&q->owned, pat);
-        fq_add_count(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
-                     " AND p.id IN (SELECT x.id FROM " TITLE_FTS " t CROSS JOIN pairs x"
-                     " ON x.repo_id = t.repo_id AND x.query_key = t.key"
-                     " UNION ALL SELECT x.id FROM " TITLE_FTS " t CROSS JOIN pairs x"
-                     " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
+        fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
+                    "SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    " ON x.repo_id = t.repo_id AND x.query_key = t.key"
+                    " UNION ALL SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
         for (int i = 0; i < 2; i++) {
             fq_str(q, phrase);
             fq_str(q, pat);
@@ -380,23 +387,22 @@ static void fq_text(fquery *q, const char *text)
     } else {
         char *pat = like_pattern(text);
         sv_push_owned(&q->owned, pat);
-        fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
-                  " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
+        fq_add_text(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+                       " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", "");
         for (int i = 0; i < 4; i++) fq_str(q, pat);
     }
     if (text[0] == '#' && text[1]) {
         /* Keys are indexed per repository: one seek in each. */
-        fq_add_count(q, " OR p.query_key = ? OR p.cand_key = ?",
-                     q->count_how == Q_COUNT_SET
-                         ? " UNION ALL SELECT x.id FROM repositories r CROSS JOIN pairs x"
-                           " ON x.repo_id = r.id AND x.query_key = ?"
-                           " UNION ALL SELECT x.id FROM repositories r CROSS JOIN pairs x"
-                           " ON x.repo_id = r.id AND x.cand_key = ?"
-                         : " OR p.query_key = ? OR p.cand_key = ?");
+        fq_add_text(q, " OR p.query_key = ? OR p.cand_key = ?",
+                    sb_str(&q->cset)[0] ? " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
+                                          " ON x.repo_id = r.id AND x.query_key = ?"
+                                          " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
+                                          " ON x.repo_id = r.id AND x.cand_key = ?"
+                                        : "");
         fq_str(q, text + 1);
         fq_str(q, text + 1);
     }
-    fq_add(q, ")", NULL);
+    fq_add_text(q, ")", "");
 }
 
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
@@ -405,10 +411,12 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     sb_init(&q->where);
     sb_init(&q->pwhere);
     sb_init(&q->cwhere);
+    sb_init(&q->cset);
     q->reviewed = f->reviewed;
     /* Decided first: fq_add writes each condition's count form by it. */
     int text = f->text && *f->text, label = f->label && *f->label;
-    q->count_how = text && utf8_chars(f->text) >= 3           ? Q_COUNT_SET
+    int more = label || f->query_state || f->cand_state || f->relation >= 0 || f->confidence >= 0 || !f->include_known;
+    q->count_how = text && utf8_chars(f->text) >= 3                           ? (more ? Q_COUNT_SET : Q_COUNT_KEYS)
                    : text || label || f->query_state || f->cand_state ? Q_COUNT
                                                                     : Q_TOTALS;
     q->repo_id = f->repo_id;
@@ -450,6 +458,12 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
  * (Q_PAGE adds the reviewed condition). */
 static void fq_sql(const fquery *q, const char *head, int how, const char *tail, sbuf *sql)
 {
+    if (how == Q_COUNT_KEYS) {
+        /* ?1 first, so that it keeps its number before the set's "?"s. */
+        sb_printf(sql, "WITH w(want) AS (SELECT ?1) %s FROM (SELECT DISTINCT id, repo_id FROM (%s)) p, w"
+                       " WHERE w.want IN (0, p.repo_id) %s", head, sb_str(&q->cset), tail);
+        return;
+    }
     sb_adds(sql, head);
     /* Reviewed pairs only: start from the verdicts, which are few, and sort
      * those, rather than walk every pair in order looking for them. */
@@ -470,6 +484,7 @@ static void fq_sql(const fquery *q, const char *head, int how, const char *tail,
      * then takes the sort indexes without the repo prefix. */
     sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
     sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : how == Q_TOTALS || how == Q_COUNT_SET ? &q->cwhere : &q->where));
+    if (how == Q_COUNT_SET) sb_printf(sql, " AND p.id IN (SELECT id FROM (%s))", sb_str(&q->cset));
     if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
     if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
     sb_addc(sql, ' ');

@@ -532,11 +532,12 @@ static void test_query_plans(void **state)
     const char *sorts[] = {"value", "prob", "updated"}, *cols[] = {"value", "prob", "updated_at"};
     for (int all = 0; all < 2; all++) {
         for (int si = 0; si < 3; si++) {
-            for (int fi = 0; fi < 6; fi++) {
+            for (int fi = 0; fi < 7; fi++) {
                 pair_filter flt;
                 pair_filter_init(&flt);
                 flt.repo_id = all ? 0 : f->repo;
                 flt.sort = sorts[si];
+                if (fi == 6) { flt.text = "#12"; flt.relation = RELATION_DUPLICATE; }
                 if (fi == 1) { flt.relation = RELATION_DUPLICATE; flt.confidence = CONFIDENCE_HIGH; flt.reviewed = 0; }
                 if (fi == 2) { flt.query_state = "open"; flt.cand_state = "closed"; flt.include_known = 0; }
                 if (fi == 3) flt.label = "bug";
@@ -557,7 +558,7 @@ static void test_query_plans(void **state)
                         expect_not_in(plan, "TEMP B-TREE", pctx);
                         /* states are probed per pair, not collected (a title
                          * search has to read every title, though) */
-                        if (fi != 4) expect_not_in(plan, "SCAN items", pctx);
+                        if (fi != 4 && fi != 6) expect_not_in(plan, "SCAN items", pctx);
                     }
                     const char *pre = all ? "(" : "(repo_id=? AND ";
                     if (pi == 1) snprintf(want, sizeof want, "%s%s=? AND id>?)", pre, cols[si]);
@@ -569,8 +570,8 @@ static void test_query_plans(void **state)
                 }
                 /* counts: relation and confidence sum the counters; a
                  * text drives from the trigram index through the key
-                 * indexes to its pairs, fetched by id; the rest read the
-                 * covering index */
+                 * indexes to its pairs (fetched by id only to test more
+                 * conditions); the rest read the covering index */
                 char *count = plan_of(sb_str(&sb), "count");
                 if (fi == 0 || fi == 1 || fi == 5) {
                     /* the WITHOUT ROWID counters: "PRIMARY KEY", not the
@@ -578,17 +579,19 @@ static void test_query_plans(void **state)
                     expect_in(count, all ? "SCAN p" : "SEARCH p USING PRIMARY KEY (repo_id=?", ctx);
                     expect_not_in(count, "INDEX", ctx);
                     expect_not_in(count, "INTEGER", ctx);
-                } else if (fi == 4) {
+                } else if (fi == 4 || fi == 6) {
                     expect_in(count, "items_fts", ctx);
-                    expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
+                    if (fi == 6) expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
+                    else expect_not_in(count, "SEARCH p USING INTEGER PRIMARY KEY", ctx);
                     expect_in(count, "SEARCH x USING COVERING INDEX sqlite_autoindex_pairs_1 (repo_id=? AND query_key=?)", ctx);
                     expect_in(count, "SEARCH x USING COVERING INDEX pairs_by_cand (repo_id=? AND cand_key=?)", ctx);
-                    expect_not_in(count, "SCAN p", ctx);
+                    expect_not_in(count, fi == 6 ? "SCAN p" : "SCAN p USING", ctx);
                     expect_not_in(count, "SCAN x", ctx);
+                    expect_not_in(count, "pairs_filter", ctx);
                 } else {
                     expect_in(count, "COVERING INDEX pairs_filter", ctx);
                 }
-                if (!all && fi != 4) expect_in(count, "(repo_id=?", ctx);
+                if (!all && fi != 4 && fi != 6) expect_in(count, "(repo_id=?", ctx);
                 free(count);
                 char *rev = plan_of(sb_str(&sb), "reviewed");
                 if (strncmp(rev, "SCAN v", 6) && strncmp(rev, "SEARCH v", 8))   /* from the verdicts side */
