@@ -631,6 +631,17 @@ static void test_verdicts(void **state)
     EXPECT(f, &flt, "");
 }
 
+/* Opens a store made at `version` with sql run in it, migrated to the
+ * latest version. */
+static void migrate_from(fx *f, int version, const char *sql)
+{
+    dp_err err;
+    assert_true(store_nmigrations > version);
+    fx_make_version(f, store_migrations, version, sql);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+}
+
 /* 5 -> 6: pairs gain the judgment's advice (comment_on, canonical);
  * pairs stored before keep everything and read them as NULL; new ones
  * store and read them back. */
@@ -638,13 +649,10 @@ static void test_migrate_advice(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_true(store_nmigrations >= 6);
-    fx_make_version(f, store_migrations, 5,
-                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
-                    " VALUES(1, '9', '4', 'duplicate', 'high', 1.5);");
-    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    migrate_from(f, 5,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '9', '4', 'duplicate', 'high', 1.5);");
     pair p;
     assert_int_equal(store_pair_find(f->st, 1, "9", "4", &p, &err), DP_OK);
     assert_int_equal(p.relation, RELATION_DUPLICATE);
@@ -945,14 +953,11 @@ static void test_migrate_counts(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_true(store_nmigrations >= 8);
-    fx_make_version(f, store_migrations, 7,
-                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
-                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, known, value) VALUES"
-                    " (1, '1', '2', 'related', 'high', 0, 1.5), (1, '2', '1', 'related', 'high', 0, 1.0),"
-                    " (1, '3', '1', 'duplicate', 'low', 1, 0.5), (2, '1', '2', 'related', 'high', 0, 1.0);");
-    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    migrate_from(f, 7,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, known, value) VALUES"
+                 " (1, '1', '2', 'related', 'high', 0, 1.5), (1, '2', '1', 'related', 'high', 0, 1.0),"
+                 " (1, '3', '1', 'duplicate', 'low', 1, 0.5), (2, '1', '2', 'related', 'high', 0, 1.0);");
     assert_int_equal(store_read_int(f, "SELECT n FROM pair_counts WHERE repo_id = 1 AND relation = 'related'"), 2);
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts"), 3);
     expect_counts_match(f);
@@ -971,16 +976,12 @@ static void test_migrate_counts(void **state)
 static void test_migrate_text_index(void **state)
 {
     fx *f = *state;
-    dp_err err;
-    assert_true(store_nmigrations >= 7);
-    fx_make_version(f, store_migrations, 6,
-                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                    "INSERT INTO items(id, repo_id, key, title) VALUES(1, 1, '7', 'Connection TIMEOUT on retry'),"
-                    "  (2, 1, '8', 'Other');"
-                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
-                    " VALUES(1, '8', '7', 'related', 'high', 1.5);");
-    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    migrate_from(f, 6,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO items(id, repo_id, key, title) VALUES(1, 1, '7', 'Connection TIMEOUT on retry'),"
+                 "  (2, 1, '8', 'Other');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '8', '7', 'related', 'high', 1.5);");
     pair_filter flt;
     pair_filter_init(&flt);
     flt.text = "timeout";
