@@ -163,12 +163,15 @@ typedef struct pair_filter {
     const char *after;        /* a cursor (store_pair_cursor): the page starts
                                  after that position and offset is ignored;
                                  NULL = use offset */
+    const char *before;       /* a cursor: the page is the `limit` pairs just
+                                 before that position (fewer at the start);
+                                 offset is ignored. Not with `after` */
 } pair_filter;
 void pair_filter_init(pair_filter *f);  /* any/any (-1), reviewed -1, include_known 1 */
 
 /* Keyset paging. A cursor names a position in one sort order -- the sort
- * key and the id of the last pair of a page -- so the next page is an index
- * seek wherever it is, where an OFFSET walks every pair before it (1.1 s at
+ * key and the id of the last (first) pair of a page -- so the next
+ * (previous) page is an index seek wherever it is, where an OFFSET walks every pair before it (1.1 s at
  * offset 400,000). It stays valid when pairs come and go: the next page
  * starts after that position. store_pair_cursor writes the cursor of pair
  * p in f->sort order (p as loaded by store_pairs_query) into buf;
@@ -182,7 +185,9 @@ int store_pair_cursor_ok(const char *sort, const char *after);
 /* Pairs matching f in f->sort order (value by default; ties by id), each
  * with its verdict; *total gets the count before paging and *reviewed the
  * reviewed count among them (out, total, reviewed may each be NULL).
- * Counts are cached per handle until the database changes. */
+ * Counts of relation, confidence and known filters read counters the store
+ * keeps (pair_counts), a text's count starts from the items holding it;
+ * all are cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */

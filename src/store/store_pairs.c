@@ -6,7 +6,9 @@
  * shapes a filter yields are prepared once per handle (store_stmt_sql).
  * Each sort has two indexes, (repo, key DESC, id) and (key DESC, id), so a
  * page walks one and stops after `limit` rows, and a neighbour is two index
- * seeks. Counts read the narrow covering index pairs_filter and are cached
+ * seeks. Counts of relation, confidence and known sum the counters of
+ * pair_counts; a text's count starts from the items holding it; other
+ * counts read the narrow covering index pairs_filter. All are cached
  * until the database changes. Conditions on items (states, labels, titles)
  * become set lookups rather than joins (see fq_text).
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
@@ -237,6 +239,10 @@ typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
+    sbuf cwhere;       /* the same for the count of all matches, text excluded (see count_how) */
+    sbuf cset;         /* the pairs holding the text, as rows (id, repo_id) from the key indexes */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_COUNT_SET
+                          or Q_COUNT_KEYS */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
     fbind b[16];       /* values of `where`, in order */
@@ -254,7 +260,18 @@ typedef struct fquery {
  *            the pairs by key: the pairs with a verdict. A Q_PAGE of
  *            reviewed pairs reads them this way too.
  * Every statement is cached per handle by its SQL text (store_stmt_sql). */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED };
+/*  Q_TOTALS  sums the per-repository counters of pair_counts (kept by
+ *            triggers; see store_schema.c): a filter of relation,
+ *            confidence and known only, the page's usual question.
+ *  Q_COUNT_KEYS counts the pairs whose item holds a text (cset): from the
+ *            trigram index to the items, and through the pairs' key
+ *            indexes, which hold the pair ids, to those pairs; not one
+ *            pair row is read.
+ *  Q_COUNT_SET the same with more conditions (cwhere): each pair of the
+ *            set is read by id to test them.
+ * Q_PAGE, Q_COUNT and Q_REVIEWED read `where` (pwhere for Q_PAGE), the
+ * other counts cwhere and cset (the same binds, in the same order). */
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_COUNT_KEYS };
 
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
 
@@ -262,6 +279,8 @@ static void fq_free(fquery *q)
 {
     sb_free(&q->where);
     sb_free(&q->pwhere);
+    sb_free(&q->cwhere);
+    sb_free(&q->cset);
     sv_free(&q->owned);
 }
 
@@ -298,6 +317,17 @@ static void fq_add(fquery *q, const char *all, const char *early)
 {
     sb_adds(&q->where, all);
     sb_adds(&q->pwhere, early ? early : all);
+    /* A count driven from a text's few pairs tests each one as a page does. */
+    sb_adds(&q->cwhere, q->count_how == Q_COUNT_SET && early ? early : all);
+}
+
+/* Appends the text condition: `all` to the filter, `set` to the set of
+ * pairs holding it (same binds, same order). */
+static void fq_add_text(fquery *q, const char *all, const char *set)
+{
+    sb_adds(&q->where, all);
+    sb_adds(&q->pwhere, all);
+    sb_adds(&q->cset, set);
 }
 
 #define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
@@ -344,7 +374,11 @@ static void fq_text(fquery *q, const char *text)
         char *phrase = fts_phrase(text), *pat = like_pattern(text);
         sv_push_owned(&q->owned, phrase);
         sv_push_owned(&q->owned, pat);
-        fq_add(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS, NULL);
+        fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
+                    "SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    " ON x.repo_id = t.repo_id AND x.query_key = t.key"
+                    " UNION ALL SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
         for (int i = 0; i < 2; i++) {
             fq_str(q, phrase);
             fq_str(q, pat);
@@ -353,16 +387,22 @@ static void fq_text(fquery *q, const char *text)
     } else {
         char *pat = like_pattern(text);
         sv_push_owned(&q->owned, pat);
-        fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
-                  " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
+        fq_add_text(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+                       " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", "");
         for (int i = 0; i < 4; i++) fq_str(q, pat);
     }
     if (text[0] == '#' && text[1]) {
-        fq_add(q, " OR p.query_key = ? OR p.cand_key = ?", NULL);
+        /* Keys are indexed per repository: one seek in each. */
+        fq_add_text(q, " OR p.query_key = ? OR p.cand_key = ?",
+                    sb_str(&q->cset)[0] ? " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
+                                          " ON x.repo_id = r.id AND x.query_key = ?"
+                                          " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
+                                          " ON x.repo_id = r.id AND x.cand_key = ?"
+                                        : "");
         fq_str(q, text + 1);
         fq_str(q, text + 1);
     }
-    fq_add(q, ")", NULL);
+    fq_add_text(q, ")", "");
 }
 
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
@@ -370,7 +410,15 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     memset(q, 0, sizeof *q);
     sb_init(&q->where);
     sb_init(&q->pwhere);
+    sb_init(&q->cwhere);
+    sb_init(&q->cset);
     q->reviewed = f->reviewed;
+    /* Decided first: fq_add writes each condition's count form by it. */
+    int text = f->text && *f->text, label = f->label && *f->label;
+    int more = label || f->query_state || f->cand_state || f->relation >= 0 || f->confidence >= 0 || !f->include_known;
+    q->count_how = text && utf8_chars(f->text) >= 3                           ? (more ? Q_COUNT_SET : Q_COUNT_KEYS)
+                   : text || label || f->query_state || f->cand_state ? Q_COUNT
+                                                                    : Q_TOTALS;
     q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
     if (strcmp(sort, "value") == 0) q->key = "p.value";
@@ -396,13 +444,13 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_add(q, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)", CPROBE);
         fq_str(q, f->cand_state);
     }
-    if (f->label && *f->label) {
+    if (label) {
         fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")", NULL);
         fq_str(q, f->label);
         fq_str(q, f->label);
     }
     if (!f->include_known) fq_add(q, " AND p.known = 0", NULL);
-    if (f->text && *f->text) fq_text(q, f->text);
+    if (text) fq_text(q, f->text);
     return DP_OK;
 }
 
@@ -410,6 +458,12 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
  * (Q_PAGE adds the reviewed condition). */
 static void fq_sql(const fquery *q, const char *head, int how, const char *tail, sbuf *sql)
 {
+    if (how == Q_COUNT_KEYS) {
+        /* ?1 first, so that it keeps its number before the set's "?"s. */
+        sb_printf(sql, "WITH w(want) AS (SELECT ?1) %s FROM (SELECT DISTINCT id, repo_id FROM (%s)) p, w"
+                       " WHERE w.want IN (0, p.repo_id) %s", head, sb_str(&q->cset), tail);
+        return;
+    }
     sb_adds(sql, head);
     /* Reviewed pairs only: start from the verdicts, which are few, and sort
      * those, rather than walk every pair in order looking for them. */
@@ -419,12 +473,18 @@ static void fq_sql(const fquery *q, const char *head, int how, const char *tail,
                      " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
     else if (how == Q_PAGE)
         sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
+    else if (how == Q_TOTALS)
+        sb_adds(sql, " FROM pair_counts p");
+    else if (how == Q_COUNT_SET)
+        /* Only by id, from the set: no index walk of every pair. */
+        sb_adds(sql, " FROM pairs p NOT INDEXED");
     else
         sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
     /* Any repo: a constant condition that keeps ?1 numbered; the planner
      * then takes the sort indexes without the repo prefix. */
     sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
-    sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : &q->where));
+    sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : how == Q_TOTALS || how == Q_COUNT_SET ? &q->cwhere : &q->where));
+    if (how == Q_COUNT_SET) sb_printf(sql, " AND p.id IN (SELECT id FROM (%s))", sb_str(&q->cset));
     if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
     if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
     sb_addc(sql, ' ');
@@ -461,11 +521,17 @@ static sqlite3_stmt *fq_prepare(store *st, const fquery *q, const char *head, in
 
 /* ---- counting -------------------------------------------------------- */
 
-/* COUNT(*) of the filter, reviewed condition ignored; how is Q_COUNT or
- * Q_REVIEWED. */
+/* The head of a count statement read the way `how` says. */
+static const char *count_head(int how)
+{
+    return how == Q_TOTALS ? "SELECT COALESCE(SUM(p.n), 0)" : "SELECT COUNT(*)";
+}
+
+/* The count of the filter, reviewed condition ignored; how is
+ * Q_REVIEWED or one of the ways of counting all (q->count_how). */
 static int count_from(store *st, const fquery *q, int how, size_t *n, dp_err *err)
 {
-    sqlite3_stmt *s = fq_prepare(st, q, "SELECT COUNT(*)", how, "", NULL, err);
+    sqlite3_stmt *s = fq_prepare(st, q, count_head(how), how, "", NULL, err);
     if (!s) return DP_ERR;
     int ret = DP_OK;
     if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
@@ -515,7 +581,7 @@ void store_pairs_cache_free(store *st)
 static int count_fresh(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
 {
     size_t all = 0, rev = 0;
-    if (q->reviewed != 1 && count_from(st, q, Q_COUNT, &all, err) != DP_OK) return DP_ERR;
+    if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) return DP_ERR;
     if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
     if (q->reviewed == 1) all = rev;
     if (q->reviewed == 0) {
@@ -639,32 +705,41 @@ static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
     return ret;
 }
 
-/* The page after the cursor's position: the rest of its key (larger ids),
- * then the smaller keys -- the two index seeks of step_tail. */
-static int pairs_page_after(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
+/* The page after (dir > 0) or before (dir < 0) the cursor's position: the
+ * rest of its key, then the other keys -- the two index seeks of step_tail.
+ * Before is read backwards from the position, then put in page order. */
+static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, const char *cursor, int dir,
+                           pair_vec *out, dp_err *err)
 {
     double key;
     int64_t id;
-    if (!cursor_parse(f->sort, f->after, &key, &id))
-        return dp_fail(err, "store: bad page cursor '%.40s'", f->after);
+    if (!cursor_parse(f->sort, cursor, &key, &id)) return dp_fail(err, "store: bad page cursor '%.40s'", cursor);
+    size_t first = out->n;
     int64_t want = f->limit ? (int64_t)f->limit : -1;
-    for (int same = 1; same >= 0 && (want < 0 || (int64_t)out->n < want); same--) {
+    for (int same = 1; same >= 0 && (want < 0 || (int64_t)(out->n - first) < want); same--) {
         char tail[200];
         int np;
-        step_tail(q, +1, same, tail, sizeof tail);
+        step_tail(q, dir, same, tail, sizeof tail);
         sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
         if (!s) return DP_ERR;
         sqlite3_bind_double(s, np, key);
         if (same) sqlite3_bind_int64(s, np + 1, id);
-        sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)out->n);
+        sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)(out->n - first));
         if (page_rows(st, s, out, err) != DP_OK) return DP_ERR;
+    }
+    for (size_t i = first, j = out->n; dir < 0 && i + 1 < j; i++, j--) {
+        pair t = out->v[i];
+        out->v[i] = out->v[j - 1];
+        out->v[j - 1] = t;
     }
     return DP_OK;
 }
 
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
-    if (f->after) return pairs_page_after(st, q, f, out, err);
+    if (f->after && f->before) return dp_fail(err, "store: a page is either after or before a cursor, not both");
+    if (f->after) return pairs_page_seek(st, q, f, f->after, +1, out, err);
+    if (f->before) return pairs_page_seek(st, q, f, f->before, -1, out, err);
     char tail[160];
     snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
     int np;
@@ -796,7 +871,7 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         return DP_ERR;
     }
     static const struct { const char *path; int how, dir, same; } paths[] = {
-        {"page", Q_PAGE, 0, 0},          {"count", Q_COUNT, 0, 0},        {"reviewed", Q_REVIEWED, 0, 0},
+        {"page", Q_PAGE, 0, 0},          {"count", -1, 0, 0},             {"reviewed", Q_REVIEWED, 0, 0},
         {"next-same", Q_PAGE, 1, 1},     {"next-beyond", Q_PAGE, 1, 0},   {"prev-same", Q_PAGE, -1, 1},
         {"prev-beyond", Q_PAGE, -1, 0},
     };
@@ -804,14 +879,15 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     sort_key_sql(&q, buf, sizeof buf);
     int rc = explain_one(st, &q, "key", buf, 0, out, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
-        const char *head = paths[i].how == Q_PAGE && !paths[i].dir ? "SELECT " PAIR_COLS
-                           : paths[i].dir ? "SELECT p.id" : "SELECT COUNT(*)";
+        int how = paths[i].how < 0 ? q.count_how : paths[i].how;
+        const char *head = how == Q_PAGE && !paths[i].dir ? "SELECT " PAIR_COLS
+                           : paths[i].dir ? "SELECT p.id" : count_head(how);
         if (paths[i].dir) step_tail(&q, paths[i].dir, paths[i].same, buf, sizeof buf);
-        else if (paths[i].how == Q_PAGE) snprintf(buf, sizeof buf, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q.key);
+        else if (how == Q_PAGE) snprintf(buf, sizeof buf, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q.key);
         else buf[0] = 0;
         sbuf sql;
         sb_init(&sql);
-        fq_sql(&q, head, paths[i].how, buf, &sql);
+        fq_sql(&q, head, how, buf, &sql);
         rc = explain_one(st, &q, paths[i].path, sb_str(&sql), 1, out, err);
         sb_free(&sql);
     }

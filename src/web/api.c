@@ -181,6 +181,9 @@ static const char *api_filter(const web_param *p, size_t n, pair_filter *f)
      * numbers the rows for display. */
     if ((v = web_param_get(p, n, "after")) && !store_pair_cursor_ok(f->sort, v)) return "after";
     f->after = v;
+    /* The page before a cursor ("prev" of the page after it). */
+    if ((v = web_param_get(p, n, "before")) && (!store_pair_cursor_ok(f->sort, v) || f->after)) return "before";
+    f->before = v;
     return NULL;
 }
 
@@ -536,17 +539,22 @@ static int api_pairs(api_ctx *c, const web_param *pr, size_t np, web_reply *out,
         if (cand) json_object_set_new(pj, "candidate_item", cand);
         json_array_append_new(arr, pj);
     }
-    /* The cursor of the page that follows, when this one is full. */
-    char next[STORE_CURSOR_MAX] = "";
-    if (pv.n && pv.n == f.limit) store_pair_cursor(f.sort, &pv.v[pv.n - 1], next);
+    /* The cursors of the page that follows, when this one is full, and of
+     * the page before, when this one is not the first. A page read before
+     * a cursor is full unless it reached the first pair. */
+    char next[STORE_CURSOR_MAX] = "", prev[STORE_CURSOR_MAX] = "";
+    if (pv.n && (pv.n == f.limit || f.before)) store_pair_cursor(f.sort, &pv.v[pv.n - 1], next);
+    if (pv.n && (f.before ? pv.n == f.limit : f.after || f.offset))
+        store_pair_cursor(f.sort, &pv.v[0], prev);
     pair_vec_free(&pv);
     if (rc != DP_OK) {
         json_decref(arr);
         return DP_ERR;
     }
-    web_reply_json(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o,s:o}", "total", (json_int_t)total, "reviewed",
+    web_reply_json(out, 200, json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "total", (json_int_t)total, "reviewed",
                                 (json_int_t)reviewed, "offset", (json_int_t)f.offset, "limit",
-                                (json_int_t)f.limit, "next", *next ? json_string(next) : json_null(), "pairs", arr));
+                                (json_int_t)f.limit, "next", *next ? json_string(next) : json_null(), "prev",
+                                *prev ? json_string(prev) : json_null(), "pairs", arr));
     return DP_OK;
 }
 

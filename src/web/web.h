@@ -101,7 +101,9 @@ void web_reply_free(web_reply *r);
  * queue length ("queued").
  * FILTER: relation, confidence, qstate, cstate, label, reviewed (0|1),
  * known (0 hides pairs already linked), text, sort (value|prob|updated),
- * repo (id), offset, limit.
+ * repo (id), offset, limit; after / before: keyset cursors (a page's
+ * "next" / "prev"), the page after or before that position, offset then
+ * only numbering the rows.
  *
  * The server adds the routes that need its own state (apply.h, similar.h):
  *   GET  /api/apply[?repo=ID]   the plan of the apply queue (act's: every

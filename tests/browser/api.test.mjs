@@ -73,13 +73,26 @@ test('filters, sort and paging', async (t) => {
   assert.deepEqual(after.json.pairs.map((p) => p.id), page.json.pairs.map((p) => p.id));
   assert.equal(after.json.offset, 2);
   assert.equal((await get(t, '/api/pairs?limit=100')).json.next, null);
+  // and back: the cursor of a page's first row gives the page before it
+  assert.equal(first.json.prev, null);
+  assert.equal(typeof after.json.prev, 'string');
+  const third = await get(t, `/api/pairs?offset=4&limit=2&after=${encodeURIComponent(after.json.next)}`);
+  const back = await get(t, `/api/pairs?offset=2&limit=2&before=${encodeURIComponent(third.json.prev)}`);
+  assert.deepEqual(back.json.pairs.map((p) => p.id), page.json.pairs.map((p) => p.id));
+  assert.equal(back.json.next, page.json.next);
+  const start = await get(t, `/api/pairs?limit=2&before=${encodeURIComponent(back.json.prev)}`);
+  assert.deepEqual(start.json.pairs.map((p) => p.id), first.json.pairs.map((p) => p.id));
+  const short = await get(t, `/api/pairs?limit=3&before=${encodeURIComponent(back.json.prev)}`);
+  assert.equal(short.json.pairs.length, 2);   // the start reached: no page before it
+  assert.equal(short.json.prev, null);
   const byProb = (await get(t, '/api/pairs?sort=prob')).json.pairs.map((p) => p.probability);
   assert.deepEqual(byProb, [...byProb].sort((a, b) => b - a));
 });
 
 test('bad filter values are 400', async (t) => {
   for (const q of ['relation=maybe', 'confidence=huge', 'qstate=x', 'reviewed=2', 'sort=random', 'limit=0',
-                   'limit=501', 'limit=abc', 'offset=-1', 'repo=abc', 'after=v1', 'sort=prob&after=v1_2']) {
+                   'limit=501', 'limit=abc', 'offset=-1', 'repo=abc', 'after=v1', 'sort=prob&after=v1_2',
+                   'before=v1', 'sort=prob&before=v1_2', 'after=v1_2&before=v1_3']) {
     const r = await get(t, `/api/pairs?${q}`);
     assert.equal(r.status, 400, q);
     assert.ok(r.json.error, q);

@@ -87,13 +87,24 @@ for (const [size, vp] of SIZES) {
     await page.close();
   });
 
-  test(`quick j on the index crosses pages without skipping one (${size})`, async ({ ctx, big }) => {
+  test(`quick j and k on the index cross pages both ways without skipping one (${size})`, async ({ ctx, big }) => {
     const page = await newPage(ctx, vp, { slow: true });
     await openIndex(page, big.url);
     await quickly(page, Array(105).fill('j'));
     assert.equal(await page.locator('#page-info').innerText(), '101–200 of 257');
     assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '5');
+    await quickly(page, Array(100).fill('j'));
+    assert.equal(await page.locator('#page-info').innerText(), '201–257 of 257');
+    // back from the third page: by the cursor of its first row (before=),
+    // the same rows as the second page by offset
     await quickly(page, Array(10).fill('k'));
+    assert.equal(await page.locator('#page-info').innerText(), '101–200 of 257');
+    assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '95');
+    assert.match(new URL(page.url()).search, /[?&]before=/);
+    const shown = (await page.locator('#pairs tbody tr').evaluateAll((rs) => rs.map((r) => Number(r.dataset.id))));
+    const second = (await request(big.url, 'GET', '/api/pairs?offset=100&limit=100')).json.pairs.map((p) => p.id);
+    assert.deepEqual(shown, second);
+    await quickly(page, Array(100).fill('k'));
     assert.equal(await page.locator('#page-info').innerText(), '1–100 of 257');
     assert.equal(await page.locator('#pairs tbody tr.sel').getAttribute('data-index'), '95');
     await page.close();

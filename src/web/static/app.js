@@ -30,7 +30,9 @@ const state = {
   filterQs: '',          // the index filter, canonical query string without offset
   offset: 0,
   after: '',             // keyset cursor of this page (the API's "next" of the one before); '' = by offset
+  before: '',            // or the API's "prev" of the page after it
   next: '',              // the API's cursor of the page after this one
+  prev: '',              // and of the page before it
   rows: [],              // pairs on the current index page
   sel: 0,                // selected row on the index
   lastPairId: 0,         // to select it again when returning to the index
@@ -88,7 +90,11 @@ function withQs(path, qs, extra) {
 }
 
 const pairUrl = (id) => withQs(`/pair/${id}`, state.filterQs);
-const indexUrl = () => withQs('/', state.filterQs, { offset: state.offset || '', after: state.offset ? state.after : '' });
+// The page's place: its offset (numbers the rows) and, past the first page,
+// the cursor it was reached by.
+const pagePlace = () => ({ offset: state.offset || '', after: state.offset ? state.after : '',
+                           before: state.offset && !state.after ? state.before : '' });
+const indexUrl = () => withQs('/', state.filterQs, pagePlace());
 
 function day(iso) { return iso ? iso.slice(0, 10) : '?'; }
 function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
@@ -156,6 +162,7 @@ function route() {
   state.filterQs = canonicalFilter(u.searchParams);
   state.offset = Math.max(0, parseInt(u.searchParams.get('offset'), 10) || 0);
   state.after = u.searchParams.get('after') || '';
+  state.before = state.after ? '' : u.searchParams.get('before') || '';
   state.entry = entryKey();
   state.restored = false;
   showError(null);
@@ -281,10 +288,9 @@ async function showIndex() {
   const seq = ++state.indexSeq;
   try {
     // A page after the first is a keyset seek from the cursor of the page
-    // before (the offset only numbers its rows); OFFSET walks every pair
-    // before the page.
-    const d = await api(withQs('/api/pairs', state.filterQs,
-                               { offset: state.offset || '', after: state.offset ? state.after : '', limit: PAGE }));
+    // before it or after it (the offset only numbers its rows); OFFSET
+    // walks every pair before the page.
+    const d = await api(withQs('/api/pairs', state.filterQs, { ...pagePlace(), limit: PAGE }));
     if (seq !== state.indexSeq) return;
     renderIndex(d);
     restoreScroll();
@@ -322,6 +328,7 @@ function renderIndex(d) {
   state.rows = d.pairs;
   state.total = d.total;
   state.next = d.next || '';
+  state.prev = d.prev || '';
   $('#counts').textContent = `${plural(d.total, 'pair')} · ${d.reviewed} reviewed`;
   const tb = $('#pairs tbody');
   const frag = document.createDocumentFragment();
@@ -405,8 +412,10 @@ function pageSel(dir) {
 
 function turnPage(delta) {
   state.offset = Math.max(0, state.offset + delta);
-  // Forward from a full page: its cursor. Backward: by offset (no cursor).
+  // Forward from a full page: its cursor; backward: the cursor of its first
+  // row (none to the first page, which is offset 0).
   state.after = delta > 0 ? state.next : '';
+  state.before = delta < 0 && state.offset ? state.prev : '';
   return go(indexUrl());
 }
 

@@ -532,11 +532,12 @@ static void test_query_plans(void **state)
     const char *sorts[] = {"value", "prob", "updated"}, *cols[] = {"value", "prob", "updated_at"};
     for (int all = 0; all < 2; all++) {
         for (int si = 0; si < 3; si++) {
-            for (int fi = 0; fi < 6; fi++) {
+            for (int fi = 0; fi < 7; fi++) {
                 pair_filter flt;
                 pair_filter_init(&flt);
                 flt.repo_id = all ? 0 : f->repo;
                 flt.sort = sorts[si];
+                if (fi == 6) { flt.text = "#12"; flt.relation = RELATION_DUPLICATE; }
                 if (fi == 1) { flt.relation = RELATION_DUPLICATE; flt.confidence = CONFIDENCE_HIGH; flt.reviewed = 0; }
                 if (fi == 2) { flt.query_state = "open"; flt.cand_state = "closed"; flt.include_known = 0; }
                 if (fi == 3) flt.label = "bug";
@@ -557,7 +558,7 @@ static void test_query_plans(void **state)
                         expect_not_in(plan, "TEMP B-TREE", pctx);
                         /* states are probed per pair, not collected (a title
                          * search has to read every title, though) */
-                        if (fi != 4) expect_not_in(plan, "SCAN items", pctx);
+                        if (fi != 4 && fi != 6) expect_not_in(plan, "SCAN items", pctx);
                     }
                     const char *pre = all ? "(" : "(repo_id=? AND ";
                     if (pi == 1) snprintf(want, sizeof want, "%s%s=? AND id>?)", pre, cols[si]);
@@ -567,9 +568,30 @@ static void test_query_plans(void **state)
                     if (pi && fi != 5) expect_in(plan, want, pctx);
                     free(plan);
                 }
+                /* counts: relation and confidence sum the counters; a
+                 * text drives from the trigram index through the key
+                 * indexes to its pairs (fetched by id only to test more
+                 * conditions); the rest read the covering index */
                 char *count = plan_of(sb_str(&sb), "count");
-                expect_in(count, "COVERING INDEX pairs_filter", ctx);
-                if (!all) expect_in(count, "(repo_id=?", ctx);
+                if (fi == 0 || fi == 1 || fi == 5) {
+                    /* the WITHOUT ROWID counters: "PRIMARY KEY", not the
+                     * pairs' "INTEGER PRIMARY KEY" or an index */
+                    expect_in(count, all ? "SCAN p" : "SEARCH p USING PRIMARY KEY (repo_id=?", ctx);
+                    expect_not_in(count, "INDEX", ctx);
+                    expect_not_in(count, "INTEGER", ctx);
+                } else if (fi == 4 || fi == 6) {
+                    expect_in(count, "items_fts", ctx);
+                    if (fi == 6) expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
+                    else expect_not_in(count, "SEARCH p USING INTEGER PRIMARY KEY", ctx);
+                    expect_in(count, "SEARCH x USING COVERING INDEX sqlite_autoindex_pairs_1 (repo_id=? AND query_key=?)", ctx);
+                    expect_in(count, "SEARCH x USING COVERING INDEX pairs_by_cand (repo_id=? AND cand_key=?)", ctx);
+                    expect_not_in(count, fi == 6 ? "SCAN p" : "SCAN p USING", ctx);
+                    expect_not_in(count, "SCAN x", ctx);
+                    expect_not_in(count, "pairs_filter", ctx);
+                } else {
+                    expect_in(count, "COVERING INDEX pairs_filter", ctx);
+                }
+                if (!all && fi != 4 && fi != 6) expect_in(count, "(repo_id=?", ctx);
                 free(count);
                 char *rev = plan_of(sb_str(&sb), "reviewed");
                 if (strncmp(rev, "SCAN v", 6) && strncmp(rev, "SEARCH v", 8))   /* from the verdicts side */
@@ -609,6 +631,17 @@ static void test_verdicts(void **state)
     EXPECT(f, &flt, "");
 }
 
+/* Opens a store made at `version` with sql run in it, migrated to the
+ * latest version. */
+static void migrate_from(fx *f, int version, const char *sql)
+{
+    dp_err err;
+    assert_true(store_nmigrations > version);
+    fx_make_version(f, store_migrations, version, sql);
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+}
+
 /* 5 -> 6: pairs gain the judgment's advice (comment_on, canonical);
  * pairs stored before keep everything and read them as NULL; new ones
  * store and read them back. */
@@ -616,13 +649,10 @@ static void test_migrate_advice(void **state)
 {
     fx *f = *state;
     dp_err err;
-    assert_true(store_nmigrations >= 6);
-    fx_make_version(f, store_migrations, 5,
-                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
-                    " VALUES(1, '9', '4', 'duplicate', 'high', 1.5);");
-    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    migrate_from(f, 5,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '9', '4', 'duplicate', 'high', 1.5);");
     pair p;
     assert_int_equal(store_pair_find(f->st, 1, "9", "4", &p, &err), DP_OK);
     assert_int_equal(p.relation, RELATION_DUPLICATE);
@@ -641,6 +671,20 @@ static void test_migrate_advice(void **state)
 }
 
 
+/* The filters the keyset tests page through: sort si (0..3, 3 = the
+ * default) with filter kind fi (0..3: none, a text, unreviewed, a state). */
+static pair_filter paging_filter(int si, int fi)
+{
+    static const char *const sorts[] = {"value", "prob", "updated", NULL};
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.sort = sorts[si];
+    if (fi == 1) flt.text = "crash";
+    if (fi == 2) flt.reviewed = 0;
+    if (fi == 3) flt.query_state = "open";
+    return flt;
+}
+
 /* Keyset paging: walking every order page by page from the cursors gives
  * the rows of one unpaged query, in order, ties (B and E at 3.0) included,
  * with every filter kind and page size. */
@@ -649,16 +693,10 @@ static void test_keyset_paging(void **state)
     fx *f = *state;
     dp_err err;
     assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
-    const char *sorts[] = {"value", "prob", "updated", NULL};
     for (int si = 0; si < 4; si++) {
         for (int fi = 0; fi < 4; fi++) {
             for (size_t lim = 1; lim <= 4; lim++) {
-                pair_filter flt;
-                pair_filter_init(&flt);
-                flt.sort = sorts[si];
-                if (fi == 1) flt.text = "crash";
-                if (fi == 2) flt.reviewed = 0;
-                if (fi == 3) flt.query_state = "open";
+                pair_filter flt = paging_filter(si, fi);
                 char *want = run(f, &flt, NULL, NULL);
                 sbuf got;
                 sb_init(&got);
@@ -682,6 +720,50 @@ static void test_keyset_paging(void **state)
             }
         }
     }
+}
+
+/* Backwards by cursor: the page before the position of the row at index k
+ * holds the same rows as offset k - limit (fewer at the start), for every
+ * position, sort, kind of filter and page size. */
+static void test_keyset_paging_backwards(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
+    for (int si = 0; si < 4; si++) {
+        for (int fi = 0; fi < 4; fi++) {
+            pair_filter flt = paging_filter(si, fi);
+            pair_vec all = {0};
+            assert_int_equal(store_pairs_query(f->st, &flt, &all, NULL, NULL, &err), DP_OK);
+            assert_true(all.n >= 2);
+            for (size_t lim = 1; lim <= 4; lim++) {
+                for (size_t k = 0; k < all.n; k++) {
+                    pair_filter by = flt;
+                    by.offset = k > lim ? k - lim : 0;
+                    by.limit = k - by.offset;
+                    char *want = k ? run(f, &by, NULL, NULL) : xstrdup("");
+                    char cur[STORE_CURSOR_MAX];
+                    store_pair_cursor(flt.sort, &all.v[k], cur);
+                    by.limit = lim;
+                    by.offset = 0;
+                    by.before = cur;
+                    char *got = run(f, &by, NULL, NULL);
+                    assert_string_equal(got, want);
+                    free(got);
+                    free(want);
+                }
+            }
+            pair_vec_free(&all);
+        }
+    }
+    /* after and before together are refused */
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.after = flt.before = "v1_1";
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "either after or before"));
+    pair_vec_free(&v);
 }
 
 /* A cursor is checked: another order's, damaged or hostile ones are
@@ -771,20 +853,120 @@ static void test_text_index_follows_writes(void **state)
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'crash'"), 2);
 }
 
+/* pair_counts holds, per repository x relation x confidence x known, how
+ * many pairs there are, through every kind of write. */
+static void expect_counts_match(fx *f)
+{
+    const char *diff =
+        "SELECT count(*) FROM ("
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"
+        " UNION ALL"
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, n FROM pair_counts"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4))";
+    assert_int_equal(store_read_int(f, diff), 0);
+}
+
+/* The total of a filter equals the rows of its page without a limit. */
+static void expect_total_is_rows(fx *f, const pair_filter *flt)
+{
+    size_t total = 99, reviewed = 99;
+    dp_err err;
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(f->st, flt, &v, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(total, v.n);
+    size_t rev = 0;
+    for (size_t i = 0; i < v.n; i++) rev += v.v[i].verdict != VERDICT_NONE;
+    assert_int_equal(reviewed, rev);
+    pair_vec_free(&v);
+}
+
+static void test_counts_follow_writes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    expect_counts_match(f);
+    assert_true(store_read_int(f, "SELECT count(*) FROM pair_counts") > 0);
+    assert_int_equal(store_verdict_set(f->st, f->repo, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    /* a repository of its own: counted apart, and gone with it */
+    int64_t other;
+    assert_int_equal(store_repo_get(f->st, "p/q", 1, "github", NULL, &other, &err), DP_OK);
+    pair op[] = {fx_pair("1", "2", "duplicate", "high", 2.0, 0), fx_pair("2", "1", "related", "low", 1.0, 1)};
+    assert_int_equal(store_pairs_replace(f->st, other, NULL, 0, op, 2, &err), DP_OK);
+    expect_counts_match(f);
+    for (int step = 0; step < 5; step++) {
+        if (step == 1) {   /* analysis replaces the pairs of one query */
+            pair p[] = {fx_pair("1", "3", "related", "high", 2.5, 0), fx_pair("1", "4", "duplicate", "low", 0.7, 1)};
+            const char *qs[] = {"1"};
+            assert_int_equal(store_pairs_replace(f->st, f->repo, qs, 1, p, 2, &err), DP_OK);
+        }
+        if (step == 2)   /* any writer: a relation, a known flag changed in place */
+            assert_int_equal(sqlite3_exec(f->st->db, "UPDATE pairs SET relation = 'duplicate', known = 1"
+                                                     " WHERE query_key = '3'", NULL, NULL, NULL), SQLITE_OK);
+        if (step == 3) {   /* the whole repository analysed again */
+            pair p[] = {fx_pair("5", "6", "duplicate", "high", 4.0, 0)};
+            assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, p, 1, &err), DP_OK);
+        }
+        if (step == 4) {
+            char sql[80];
+            snprintf(sql, sizeof sql, "DELETE FROM repositories WHERE id = %lld", (long long)other);
+            assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+            assert_int_equal(store_read_int(f, "SELECT count(*) FROM pairs WHERE repo_id <> 1"), 0);
+        }
+        expect_counts_match(f);
+        for (int all = 0; all < 2; all++) {
+            for (int fi = 0; fi < 8; fi++) {
+                pair_filter flt;
+                pair_filter_init(&flt);
+                flt.repo_id = all ? 0 : f->repo;
+                if (fi == 1) flt.relation = RELATION_DUPLICATE;
+                if (fi == 2) { flt.relation = RELATION_RELATED; flt.confidence = CONFIDENCE_LOW; }
+                if (fi == 3) { flt.include_known = 0; flt.reviewed = 0; }
+                if (fi == 4) flt.reviewed = 1;
+                if (fi == 5) flt.text = "crash";
+                if (fi == 6) { flt.text = "#12"; flt.relation = RELATION_DUPLICATE; }
+                if (fi == 7) { flt.text = "dark"; flt.query_state = "open"; }
+                expect_total_is_rows(f, &flt);
+            }
+        }
+    }
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts WHERE n <= 0"), 0);
+}
+
+/* A version-7 store gains the pair counters, counted from its pairs. */
+static void test_migrate_counts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    migrate_from(f, 7,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r'), (2, 'p/q');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, known, value) VALUES"
+                 " (1, '1', '2', 'related', 'high', 0, 1.5), (1, '2', '1', 'related', 'high', 0, 1.0),"
+                 " (1, '3', '1', 'duplicate', 'low', 1, 0.5), (2, '1', '2', 'related', 'high', 0, 1.0);");
+    assert_int_equal(store_read_int(f, "SELECT n FROM pair_counts WHERE repo_id = 1 AND relation = 'related'"), 2);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts"), 3);
+    expect_counts_match(f);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    size_t total = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 4);
+    flt.repo_id = 1;
+    flt.include_known = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, NULL, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 2);
+}
+
 /* A version-6 store gains the title index, filled from the items it holds. */
 static void test_migrate_text_index(void **state)
 {
     fx *f = *state;
-    dp_err err;
-    assert_true(store_nmigrations >= 7);
-    fx_make_version(f, store_migrations, 6,
-                    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                    "INSERT INTO items(id, repo_id, key, title) VALUES(1, 1, '7', 'Connection TIMEOUT on retry'),"
-                    "  (2, 1, '8', 'Other');"
-                    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
-                    " VALUES(1, '8', '7', 'related', 'high', 1.5);");
-    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
-    assert_int_equal(store_schema_version(f->st), store_nmigrations);
+    migrate_from(f, 6,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO items(id, repo_id, key, title) VALUES(1, 1, '7', 'Connection TIMEOUT on retry'),"
+                 "  (2, 1, '8', 'Other');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '8', '7', 'related', 'high', 1.5);");
     pair_filter flt;
     pair_filter_init(&flt);
     flt.text = "timeout";
@@ -812,6 +994,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_checked, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_index_follows_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_text_index, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_keyset_paging_backwards, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
