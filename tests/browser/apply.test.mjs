@@ -166,7 +166,9 @@ test('one confirm applies the plan on the fake GitHub API, exactly once; one run
   const { page, base, fake } = t;
   await openApply(page, base);
   assert.equal(await page.locator('.apply-unit').count(), 1);
-  await fake.control('delay', { seconds: 0.4 });   // a run long enough to meet a second confirm
+  // a run long enough to meet a second confirm, even on a loaded machine (at 0.4 s a request the
+  // run could end before the second POST, which then met a changed plan, not a running one)
+  await fake.control('delay', { seconds: 1.5 });
   const hash = (await request(base, 'GET', '/api/apply')).json.hash;
   await page.locator('#apply-go').click();
   await until(async () => (await request(base, 'GET', '/api/apply/run')).json.run.state === 'running', 'the run');
