@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY   /* sizeof(XXH3_state_t), for the out-of-memory message */
 #include <xxhash.h>
 
 #include "util.h"
@@ -11,6 +12,33 @@
 uint64_t dp_hash(const void *p, size_t n) { return (uint64_t)XXH3_64bits(p, n); }
 
 uint64_t dp_hash_str(const char *s) { return s ? dp_hash(s, strlen(s)) : dp_hash("", 0); }
+
+struct dp_hash128 {
+    XXH3_state_t *st;
+};
+
+dp_hash128 *dp_hash128_new(void)
+{
+    dp_hash128 *h = xmalloc(sizeof *h);
+    h->st = XXH3_createState();
+    if (!h->st) dp_oom(sizeof(XXH3_state_t));
+    XXH3_128bits_reset(h->st);
+    return h;
+}
+
+void dp_hash128_add(dp_hash128 *h, const void *p, size_t n)
+{
+    if (n) XXH3_128bits_update(h->st, p, n);
+}
+
+void dp_hash128_final(dp_hash128 *h, uint64_t out[2])
+{
+    XXH128_hash_t v = XXH3_128bits_digest(h->st);
+    out[0] = v.low64;
+    out[1] = v.high64;
+    XXH3_freeState(h->st);
+    free(h);
+}
 
 /* Fibonacci spread: keys that are already hashes stay spread, and small
  * integer keys (doc numbers) do not pile up in the first slots. */

@@ -25,6 +25,14 @@
 uint64_t dp_hash(const void *p, size_t n);
 uint64_t dp_hash_str(const char *s);      /* of strlen(s) bytes; NULL hashes as "" */
 
+/* The 128-bit XXH3 of a byte stream given in pieces, for cache keys that
+ * must not collide by chance (the web's render cache). new allocates (and
+ * aborts on failure), final writes {low, high} and frees. */
+typedef struct dp_hash128 dp_hash128;
+dp_hash128 *dp_hash128_new(void);
+void dp_hash128_add(dp_hash128 *h, const void *p, size_t n);
+void dp_hash128_final(dp_hash128 *h, uint64_t out[2]);
+
 typedef struct dp_u64map {
     uint64_t *key;    /* 0 = empty slot */
     uint64_t *val;

@@ -20,7 +20,7 @@ int dp_fail(dp_err *err, const char *fmt, ...)
     return DP_ERR;
 }
 
-static void oom(size_t n)
+void dp_oom(size_t n)
 {
     fprintf(stderr, "doppel: out of memory (%zu bytes)\n", n);
     abort();
@@ -29,21 +29,21 @@ static void oom(size_t n)
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) oom(n);
+    if (!p) dp_oom(n);
     return p;
 }
 
 void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) oom(n * size);
+    if (!p) dp_oom(n * size);
     return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) oom(n);
+    if (!q) dp_oom(n);
     return q;
 }
 

@@ -27,6 +27,9 @@ typedef struct dp_err {
 int dp_fail(dp_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Allocation failure: says how much was asked for and aborts (what the x*
+ * allocators do; for other allocators' failures). */
+void dp_oom(size_t n) __attribute__((noreturn));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

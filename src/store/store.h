@@ -113,6 +113,10 @@ int store_item_count(store *st, int64_t repo, size_t *issues, size_t *prs, size_
 int store_comment_upsert(store *st, int64_t repo, const comment *c, dp_err *err);
 /* Comments of one item, oldest first. */
 int store_comments_load(store *st, int64_t repo, const char *item_key, comment_vec *out, dp_err *err);
+/* A 128-bit digest (dp_hash family) of everything store_comments_load would
+ * return for the item, without building it: callers that cache what they
+ * made of an item's comments validate the cache with it. */
+int store_comments_digest(store *st, int64_t repo, const char *item_key, uint64_t out[2], dp_err *err);
 /* Every comment of the repo (for link extraction), ordered by item key then time. */
 int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *err);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/hashmap.h"
 #include "store_int.h"
 
 /* Column list shared by every item read; item_from_row follows it. */
@@ -430,9 +431,8 @@ int store_comment_upsert(store *st, int64_t repo, const comment *c, dp_err *err)
 static int comments_query(store *st, const char *sql, int64_t repo, const char *key, comment_vec *out,
                           dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "loading comments");
+    sqlite3_stmt *s = store_stmt_sql(st, sql, err);   /* the page asks for every pair it shows */
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     if (key) store_bind_text(s, 2, key);
     int rc;
@@ -446,7 +446,7 @@ static int comments_query(store *st, const char *sql, int64_t repo, const char *
         c->updated_at = sqlite3_column_int64(s, 5);
     }
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading comments");
-    sqlite3_finalize(s);
+    store_done(s);
     return ret;
 }
 
@@ -456,6 +456,41 @@ int store_comments_load(store *st, int64_t repo, const char *item_key, comment_v
                           "SELECT COALESCE(tracker_id, 0), item_key, author, body, created_at, updated_at "
                           "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id",
                           repo, item_key, out, err);
+}
+
+int store_comments_digest(store *st, int64_t repo, const char *item_key, uint64_t out[2], dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt_sql(st,
+                                     "SELECT COALESCE(tracker_id, 0), author, body, created_at, updated_at "
+                                     "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id",
+                                     err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, item_key);
+    dp_hash128 *h = dp_hash128_new();
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int i = 0; i < 5; i++) {
+            /* Each value with its type and length: no two rows sets hash alike
+             * by shifting bytes between columns. */
+            int64_t tl[2] = {sqlite3_column_type(s, i), 0};
+            const void *v = NULL;
+            if (tl[0] == SQLITE_INTEGER) {
+                int64_t x = sqlite3_column_int64(s, i);
+                dp_hash128_add(h, tl, sizeof tl);
+                dp_hash128_add(h, &x, sizeof x);
+                continue;
+            }
+            if (tl[0] != SQLITE_NULL) v = sqlite3_column_text(s, i);
+            tl[1] = sqlite3_column_bytes(s, i);
+            dp_hash128_add(h, tl, sizeof tl);
+            if (v) dp_hash128_add(h, v, (size_t)tl[1]);
+        }
+    }
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading comments");
+    store_done(s);
+    dp_hash128_final(h, out);
+    return ret;
 }
 
 int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *err)
@@ -488,8 +523,8 @@ int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err)
 static int links_query(store *st, const char *sql, int64_t repo, const char *key, link_vec *out,
                        dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return store_fail(st, err, "loading links");
+    sqlite3_stmt *s = store_stmt_sql(st, sql, err);
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     if (key) store_bind_text(s, 2, key);
     int rc;
@@ -501,7 +536,7 @@ static int links_query(store *st, const char *sql, int64_t repo, const char *key
         l->source = store_col_str(s, 3);
     }
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading links");
-    sqlite3_finalize(s);
+    store_done(s);
     return ret;
 }
 
@@ -557,10 +592,9 @@ int store_label_color_set(store *st, int64_t repo, const char *name, const char 
 
 int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT name, COALESCE(color, '') FROM labels WHERE repo_id = ?1 ORDER BY name",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "loading label colours");
+    sqlite3_stmt *s =
+        store_stmt_sql(st, "SELECT name, COALESCE(color, '') FROM labels WHERE repo_id = ?1 ORDER BY name", err);
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -568,6 +602,6 @@ int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colo
         sv_push_owned(colors, store_col_str_empty(s, 1));
     }
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading label colours");
-    sqlite3_finalize(s);
+    store_done(s);
     return ret;
 }

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <xxhash.h>
 
+#include "../common/hashmap.h"
 #include "web.h"
 #include "web_int.h"
 
@@ -361,24 +362,6 @@ static json_t *render_json(const repo_info *r, int64_t repo_id, const web_rcache
     return j ? j : json_string("");
 }
 
-static int hash_chunk(const char *buf, size_t n, void *h)
-{
-    return XXH3_128bits_update(h, buf, n) == XXH_OK ? 0 : -1;
-}
-
-/* A 128-bit hash of j's JSON text, without making the text; 0 on failure. */
-static int json_hash(const json_t *j, web_rcache_key *k)
-{
-    XXH3_state_t *h = XXH3_createState();
-    if (!h) return 0;
-    XXH3_128bits_reset(h);
-    int ok = json_dump_callback(j, hash_chunk, h, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0;
-    XXH128_hash_t v = XXH3_128bits_digest(h);
-    XXH3_freeState(h);
-    *k = (web_rcache_key){v.low64, v.high64};
-    return ok;
-}
-
 /* One text of an item whose "body_html" in obj waits to be rendered. */
 typedef struct render_job {
     json_t *obj;              /* borrowed: an object inside the item's JSON */
@@ -403,9 +386,8 @@ static void full_item_free(full_item *f)
     free(f->jobs);
 }
 
-/* Sets obj's "body_html" to a placeholder naming the text's render key
- * (so the JSON without HTML still changes whenever the HTML would) and
- * queues the rendering. */
+/* Queues the rendering of obj's "body_html" (a null placeholder until then,
+ * which keeps the member in its place). */
 static void defer_render(full_item *f, const repo_info *r, int64_t repo_id, const char *key, int64_t updated_at,
                          json_t *obj, const char *text)
 {
@@ -413,23 +395,18 @@ static void defer_render(full_item *f, const repo_info *r, int64_t repo_id, cons
     jb->obj = obj;
     jb->text = text;
     jb->key = render_key(r, repo_id, key, updated_at, text);
-    char hex[40];
-    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)jb->key.hi, (unsigned long long)jb->key.lo);
-    json_object_set_new(obj, "body_html", json_string(hex));
+    json_object_set_new(obj, "body_html", json_null());
 }
 
 /* Builds f->j: every field the pair page shows, with "comment_list" (the
  * first API_MAX_COMMENTS comments, oldest first) and "comment_total" (how
  * many the store holds); the bodies are deferred (defer_render). */
-static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, full_item *f,
-                           dp_err *err)
+/* Adds "label_colors" to f->j: the colour of each of the item's labels. */
+static int full_item_colors(api_ctx *c, int64_t repo_id, full_item *f, dp_err *err)
 {
     const item *it = &f->it;
     if (ctx_colors(c, repo_id, err) != DP_OK) return DP_ERR;
-    if (store_comments_load(c->st, repo_id, key, &f->cv, err) != DP_OK) return DP_ERR;
-    size_t ncomments = f->cv.n < API_MAX_COMMENTS ? f->cv.n : API_MAX_COMMENTS;
-    f->jobs = xcalloc(ncomments + 1, sizeof *f->jobs);
-    json_t *j = f->j, *colors = json_object();
+    json_t *colors = json_object();
     for (size_t i = 0; i < it->labels.n; i++) {
         const char *col = ctx_color(c, it->labels.v[i]);
         size_t n;
@@ -437,7 +414,50 @@ static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, cons
         json_object_set_new(colors, fixed ? fixed : it->labels.v[i], col ? json_string(col) : json_null());
         free(fixed);
     }
-    json_object_set_new(j, "label_colors", colors);
+    json_object_set_new(f->j, "label_colors", colors);
+    return DP_OK;
+}
+
+static int hash_chunk128(const char *buf, size_t n, void *data)
+{
+    dp_hash128_add(data, buf, n);
+    return 0;
+}
+
+/* The render-cache key of an item's whole page text, computed without
+ * building it: the summary JSON (every item field, the labels' colours),
+ * the body, the repository's rendering context and a digest of the
+ * comments as the store holds them. Any change to what the text shows
+ * changes the key, and the expensive part -- loading the comments, one
+ * JSON object and one render key each -- is skipped on a hit. */
+static int full_item_key(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, full_item *f,
+                         web_rcache_key *k, dp_err *err)
+{
+    uint64_t cd[2], out[2];
+    if (store_comments_digest(c->st, repo_id, key, cd, err) != DP_OK) return DP_ERR;
+    dp_hash128 *h = dp_hash128_new();
+    static const char tag[] = "item page text 1";
+    dp_hash128_add(h, tag, sizeof tag);
+    int64_t nums[2] = {repo_id, API_MAX_COMMENTS};
+    dp_hash128_add(h, nums, sizeof nums);
+    dp_hash128_add(h, cd, sizeof cd);
+    const char *parts[] = {r ? r->kind : NULL, r ? r->name : NULL, r ? r->url : NULL, key, f->it.body};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)   /* each NUL-terminated: unambiguous */
+        dp_hash128_add(h, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) + 1 : 1);
+    int ok = json_dump_callback(f->j, hash_chunk128, h, JSON_COMPACT | JSON_REAL_PRECISION(12)) == 0;
+    dp_hash128_final(h, out);
+    *k = (web_rcache_key){out[0], out[1]};
+    return ok ? DP_OK : dp_fail(err, "JSON encoding failed");
+}
+
+static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, const char *key, full_item *f,
+                           dp_err *err)
+{
+    const item *it = &f->it;
+    if (store_comments_load(c->st, repo_id, key, &f->cv, err) != DP_OK) return DP_ERR;
+    size_t ncomments = f->cv.n < API_MAX_COMMENTS ? f->cv.n : API_MAX_COMMENTS;
+    f->jobs = xcalloc(ncomments + 1, sizeof *f->jobs);
+    json_t *j = f->j;
     defer_render(f, r, repo_id, key, it->updated_at, j, it->body);
     json_t *list = json_array();
     for (size_t i = 0; i < ncomments; i++) {
@@ -453,11 +473,9 @@ static int full_item_build(api_ctx *c, const repo_info *r, int64_t repo_id, cons
 
 /* The JSON text of everything the pair page shows about an item, bodies
  * rendered, in *out; *found 0 when the store has no such item (the text then
- * says "missing"). The whole text is kept in the render
- * cache under a hash of itself without the HTML (placeholders naming each
- * text's render key instead), so a repeated request skips rendering and
- * encoding the large part; any change to the item, its comments or its
- * labels' colours changes that hash. */
+ * says "missing"). The whole text is kept in the render cache under
+ * full_item_key, so a repeated request reads the item and a digest of its
+ * comments and skips building, rendering and encoding the large part. */
 static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, api_text *out, int *found, dp_err *err)
 {
     full_item f = {0};
@@ -467,16 +485,21 @@ static int item_full_text(api_ctx *c, int64_t repo_id, const char *key, api_text
     const repo_info *r = ctx_repo(c, repo_id);
     f.j = web_item_summary(r, repo_id, key, rc == DP_OK ? &f.it : NULL);
     if (found) *found = rc == DP_OK;
-    if (rc == DP_OK && full_item_build(c, r, repo_id, key, &f, err) != DP_OK) {
+    int keyed = rc == DP_OK;                     /* a missing item has nothing worth keeping */
+    web_rcache_key k;
+    if (keyed && (full_item_colors(c, repo_id, &f, err) != DP_OK ||
+                  full_item_key(c, r, repo_id, key, &f, &k, err) != DP_OK)) {
         full_item_free(&f);
         return DP_ERR;
     }
     web_rcache *rc_cache = web_api_rcache();
-    web_rcache_key k;
     memset(out, 0, sizeof *out);
-    int keyed = f.njobs && json_hash(f.j, &k);   /* a missing item has nothing worth keeping */
     if (keyed) out->ref = web_rcache_borrow(rc_cache, &k, &out->s, &out->len);
     if (!out->ref) {
+        if (keyed && full_item_build(c, r, repo_id, key, &f, err) != DP_OK) {
+            full_item_free(&f);
+            return DP_ERR;
+        }
         for (size_t i = 0; i < f.njobs; i++)
             json_object_set_new(f.jobs[i].obj, "body_html", render_json(r, repo_id, &f.jobs[i].key, f.jobs[i].text));
         out->owned = json_dumps(f.j, JSON_COMPACT | JSON_REAL_PRECISION(12));

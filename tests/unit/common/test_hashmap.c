@@ -1,4 +1,5 @@
-/* test_hashmap.c -- dp_hash is XXH3 and stable; dp_u64map counts, finds,
+/* test_hashmap.c -- dp_hash is XXH3 and stable, dp_hash128 XXH3-128 of a
+ * stream given in pieces; dp_u64map counts, finds,
  * grows and iterates every key exactly once, also under keys that share
  * their low bits (doc numbers times a power of two); dp_idxmap finds
  * string entries, keeps keys whose hashes collide apart, grows, clears. */
@@ -18,6 +19,23 @@ static void test_hash(void **state)
     assert_true(dp_hash_str("abc") == dp_hash("abc", 3));
     assert_true(dp_hash_str(NULL) == dp_hash("", 0));
     assert_true(dp_hash_str("ab") != dp_hash_str("ba"));
+}
+
+/* dp_hash128 in pieces is XXH3-128 of the whole stream, however split. */
+static void test_hash128(void **state)
+{
+    (void)state;
+    static const char text[] = "the quick brown fox jumps over the lazy dog, twice over";
+    XXH128_hash_t want = XXH3_128bits(text, sizeof text - 1);
+    for (size_t cut = 0; cut < sizeof text; cut += 7) {
+        dp_hash128 *h = dp_hash128_new();
+        dp_hash128_add(h, text, cut);
+        dp_hash128_add(h, text + cut, 0);
+        dp_hash128_add(h, text + cut, sizeof text - 1 - cut);
+        uint64_t got[2];
+        dp_hash128_final(h, got);
+        assert_true(got[0] == want.low64 && got[1] == want.high64);
+    }
 }
 
 static void test_map(void **state)
@@ -109,6 +127,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_hash128),
         cmocka_unit_test(test_map),
         cmocka_unit_test(test_idxmap),
     };

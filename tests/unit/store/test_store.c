@@ -606,6 +606,38 @@ static void test_same_second_edit_wins(void **state)
     item_free(&it);
 }
 
+/* The comments digest changes with anything store_comments_load returns --
+ * a comment added, a body edited within the same second, another author --
+ * and with nothing else; it is the same for the same comments. */
+static void test_comments_digest(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    uint64_t none[2], one[2], again[2], edited[2], other[2];
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", none, &err), DP_OK);
+    comment cm = {.id = 501, .item_key = "9", .author = "ann", .body = "first", .created_at = 1700000000,
+                  .updated_at = 1700000000};
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &cm, &err), DP_OK);
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", one, &err), DP_OK);
+    assert_memory_not_equal(none, one, sizeof one);
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", again, &err), DP_OK);
+    assert_memory_equal(one, again, sizeof one);
+    cm.body = "firsT";                      /* same length, same second */
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &cm, &err), DP_OK);
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", edited, &err), DP_OK);
+    assert_memory_not_equal(one, edited, sizeof one);
+    cm.author = "bob";
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &cm, &err), DP_OK);
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", other, &err), DP_OK);
+    assert_memory_not_equal(edited, other, sizeof one);
+    /* another item's comment leaves this one's digest alone */
+    comment o = {.id = 502, .item_key = "10", .author = "ann", .body = "x", .created_at = 1700000001,
+                 .updated_at = 1700000001};
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &o, &err), DP_OK);
+    assert_int_equal(store_comments_digest(f->st, f->repo, "9", again, &err), DP_OK);
+    assert_memory_equal(other, again, sizeof one);
+}
+
 /* A copy dated far in the future (a wrong clock) must not refuse the real
  * edits that follow: newer-wins compares with it only while it is sane. */
 static void test_future_date_does_not_stick(void **state)
@@ -838,6 +870,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_comments_digest, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_zero, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, fx_setup, fx_teardown),
