@@ -117,11 +117,15 @@ static void print_text(const repo_info *r, const repo_stats *s)
     printf("  links     %zu duplicate, %zu related, %zu fixes\n", s->links[LINK_DUPLICATE],
            s->links[LINK_RELATED], s->links[LINK_FIXES]);
     printf("  pairs     %zu (%zu already linked)\n", s->pairs, s->known);
-    for (int rel = 0; rel < 2; rel++)
-        printf("    %-10s high %zu, medium %zu, low %zu\n", relation_name(RELS[rel]), s->by[rel][0], s->by[rel][1],
-               s->by[rel][2]);
-    printf("  verdicts  %zu: %zu duplicate, %zu related, %zu not related\n", s->reviewed,
-           s->verdicts[0], s->verdicts[1], s->verdicts[2]);
+    for (int rel = 0; rel < 2; rel++) {
+        printf("    %-10s", relation_name(RELS[rel]));
+        for (int c = 0; c < CONFIDENCE_COUNT; c++)
+            printf("%s%s %zu", c ? ", " : " ", confidence_name((confidence_level)c), s->by[rel][c]);
+        printf("\n");
+    }
+    printf("  verdicts  %zu:", s->reviewed);
+    for (int v = 0; v < 3; v++) printf("%s %zu %s", v ? "," : "", s->verdicts[v], verdict_name(VERDICTS[v]));
+    printf("\n");
     printf("  model     %s\n", s->model);
     printf("  analyzed  %s\n", s->last_run[0] ? s->last_run : "never");
 }
