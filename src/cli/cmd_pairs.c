@@ -116,11 +116,7 @@ static int list_verdicts(store *st, int64_t repo_id, int json)
         store_verdict_vec_free(&v);
     }
     if (json && rc == EXIT_OK) {
-        json_t *o = json_pack("{s:O}", "verdicts", arr);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
+        cli_json_print(json_pack("{s:O}", "verdicts", arr));
     }
     json_decref(arr);
     for (size_t r = 0; r < nrepos; r++) repo_info_free(&repos[r]);
@@ -188,10 +184,7 @@ int cmd_pairs(int argc, char **argv)
         json_object_set_new(o, "total", json_integer((json_int_t)total));
         json_object_set_new(o, "reviewed", json_integer((json_int_t)reviewed));
         json_object_set_new(o, "pairs", arr);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
+        cli_json_print(o);
     } else if (pv.n < total) {
         printf("(%zu of %zu pairs shown; --limit 0 shows all)\n", pv.n, total);
     } else if (!total) {
