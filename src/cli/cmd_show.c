@@ -85,8 +85,8 @@ static void put_ref(sbuf *sb, const char *key)
 
 static void put_time(sbuf *sb, const char *what, int64_t t)
 {
-    char at[32];
-    dp_format_time(t, at, sizeof at);
+    char at[32] = "unknown";
+    if (t) dp_format_time(t, at, sizeof at);
     sb_printf(sb, "  %-8s %s\n", what, at);
 }
 
