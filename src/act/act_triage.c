@@ -240,7 +240,8 @@ static void plan_comment(tri_ctx *c, tri *x, act_unit *u, const pair_vec *cands)
     sb_init(&keys);
     keys_of(cands, &keys);
     if (!x->ours && !cands->n) {
-        act_unit_why(u, "no candidate above the threshold (%s%s, %s confidence)", "duplicate",
+        act_unit_why(u, "no candidate above the threshold (%s%s, %s confidence)",
+                     relation_name(RELATION_DUPLICATE),
                      c->t->related ? " or related" : "", confidence_name(c->t->min_confidence));
         u->state = UNIT_DONE;
         sb_free(&keys);

@@ -10,12 +10,14 @@
 #ifndef DP_CLI_H
 #define DP_CLI_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stddef.h>
 #include "../store/store.h"
 #include "opt.h"
 
 int cmd_import(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_similar(int argc, char **argv);
 int cmd_pairs(int argc, char **argv);
@@ -79,6 +81,11 @@ void cli_gh_config(struct gh_config *g, const char *api_url, const char *token);
 struct act_unit;
 struct act_step;
 void cli_act_event(void *ctx, const struct act_unit *u, const struct act_step *s);
+
+/* Prints j on stdout as every --json does (indented by 2, non-ASCII
+ * escaped, a newline after) and releases it (j is stolen; NULL prints
+ * "null"). */
+void cli_json_print(json_t *j);
 
 /* Opens the store at path (NULL: $DOPPEL_DB, else ./doppel.db); prints the
  * error and returns NULL on failure. */

@@ -14,43 +14,28 @@ typedef struct pairs_args {
     int json, verbose, verdicts;
 } pairs_args;
 
-/* The filter's enum values of already validated names. */
-static int filter_relation(const char *v)
-{
-    relation_kind r = RELATION_NONE;
-    relation_parse(v, &r);
-    return (int)r;
-}
-
-static int filter_confidence(const char *v)
-{
-    confidence_level c = CONFIDENCE_LOW;
-    confidence_parse(v, &c);
-    return (int)c;
-}
-
 static int parse_args(int argc, char **argv, pairs_args *a)
 {
-    static const char *const rels[] = {"duplicate", "related", NULL};
-    static const char *const confs[] = {"high", "medium", "low", NULL};
+    /* not_related pairs are not stored, so no filter offers them */
+    static const int rels[] = {RELATION_DUPLICATE, RELATION_RELATED, -1};
+    static const int confs[] = {CONFIDENCE_HIGH, CONFIDENCE_MEDIUM, CONFIDENCE_LOW, -1};
     static const char *const states[] = {"open", "closed", NULL};
     static const char *const sorts[] = {"value", "prob", "updated", NULL};
     pair_filter_init(&a->f);
     a->f.include_known = 0;
     a->f.limit = 50;
-    const char *rel = NULL, *conf = NULL;
     const cli_opt opts[] = {
         CLI_STR("repo", 0, &a->repo, "R", "only this repository (default: all)"),
-        CLI_CHOICE("relation", 0, &rel, "duplicate|related", rels, "only pairs of this relation"),
-        CLI_CHOICE("confidence", 0, &conf, "high|medium|low", confs, "only pairs of this confidence"),
-        CLI_CHOICE("state", 0, &a->f.query_state, "open|closed", states, "the query item is open/closed"),
-        CLI_CHOICE("cand-state", 0, &a->f.cand_state, "open|closed", states, "the candidate is open/closed"),
+        CLI_ENUM("relation", 0, &a->f.relation, relation_names, rels, "only pairs of this relation"),
+        CLI_ENUM("confidence", 0, &a->f.confidence, confidence_names, confs, "only pairs of this confidence"),
+        CLI_CHOICE("state", 0, &a->f.query_state, NULL, states, "the query item is open/closed"),
+        CLI_CHOICE("cand-state", 0, &a->f.cand_state, NULL, states, "the candidate is open/closed"),
         CLI_STR("label", 0, &a->f.label, "L", "either item carries label L"),
         CLI_STR("text", 0, &a->f.text, "S", "S occurs in either title or key"),
         CLI_SET("unreviewed", 0, &a->f.reviewed, 0, "only pairs without a verdict"),
         CLI_SET("reviewed", 0, &a->f.reviewed, 1, "only pairs with a verdict"),
         CLI_FLAG("known", 0, &a->f.include_known, "include pairs the data already links as duplicates"),
-        CLI_CHOICE("sort", 0, &a->f.sort, "value|prob|updated", sorts,
+        CLI_CHOICE("sort", 0, &a->f.sort, NULL, sorts,
                    "order, highest first (default value; updated: the later\nupdate of the two items)"),
         CLI_SIZE("limit", 0, &a->f.limit, "N", 0, 1e12, "at most N pairs (default 50; 0 = all)"),
         CLI_SIZE("offset", 0, &a->f.offset, "N", 0, 1e12, "skip the first N pairs"),
@@ -74,11 +59,7 @@ static int parse_args(int argc, char **argv, pairs_args *a)
         "Lists the pairs found by `doppel analyze`, highest value first:\n"
         "  QUERY <-> CANDIDATE  relation . confidence . value  title\n",
         NULL, opts, 0};
-    int rc = cli_parse(&cmd, argc, argv, NULL);
-    if (rc != CLI_GO) return rc;
-    if (rel) a->f.relation = filter_relation(rel);
-    if (conf) a->f.confidence = filter_confidence(conf);
-    return CLI_GO;
+    return cli_parse(&cmd, argc, argv, NULL);
 }
 
 static void print_indented(const char *label, const char *s)
@@ -135,11 +116,7 @@ static int list_verdicts(store *st, int64_t repo_id, int json)
         store_verdict_vec_free(&v);
     }
     if (json && rc == EXIT_OK) {
-        json_t *o = json_pack("{s:O}", "verdicts", arr);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
+        cli_json_print(json_pack("{s:O}", "verdicts", arr));
     }
     json_decref(arr);
     for (size_t r = 0; r < nrepos; r++) repo_info_free(&repos[r]);
@@ -207,10 +184,7 @@ int cmd_pairs(int argc, char **argv)
         json_object_set_new(o, "total", json_integer((json_int_t)total));
         json_object_set_new(o, "reviewed", json_integer((json_int_t)reviewed));
         json_object_set_new(o, "pairs", arr);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        json_decref(o);
+        cli_json_print(o);
     } else if (pv.n < total) {
         printf("(%zu of %zu pairs shown; --limit 0 shows all)\n", pv.n, total);
     } else if (!total) {

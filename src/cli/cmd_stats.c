@@ -114,14 +114,20 @@ static void print_text(const repo_info *r, const repo_stats *s)
     printf("  items     %zu: %zu issues, %zu pull requests, %zu open\n", s->issues + s->prs,
            s->issues, s->prs, s->open);
     printf("  comments  %zu\n", s->comments);
-    printf("  links     %zu duplicate, %zu related, %zu fixes\n", s->links[LINK_DUPLICATE],
-           s->links[LINK_RELATED], s->links[LINK_FIXES]);
+    printf("  links    ");
+    for (link_type t = LINK_DUPLICATE; t <= LINK_FIXES; t++)
+        printf("%s %zu %s", t > LINK_DUPLICATE ? "," : "", s->links[t], item_link_type_name(t));
+    printf("\n");
     printf("  pairs     %zu (%zu already linked)\n", s->pairs, s->known);
-    for (int rel = 0; rel < 2; rel++)
-        printf("    %-10s high %zu, medium %zu, low %zu\n", relation_name(RELS[rel]), s->by[rel][0], s->by[rel][1],
-               s->by[rel][2]);
-    printf("  verdicts  %zu: %zu duplicate, %zu related, %zu not related\n", s->reviewed,
-           s->verdicts[0], s->verdicts[1], s->verdicts[2]);
+    for (int rel = 0; rel < 2; rel++) {
+        printf("    %-10s", relation_name(RELS[rel]));
+        for (int c = 0; c < CONFIDENCE_COUNT; c++)
+            printf("%s%s %zu", c ? ", " : " ", confidence_name((confidence_level)c), s->by[rel][c]);
+        printf("\n");
+    }
+    printf("  verdicts  %zu:", s->reviewed);
+    for (int v = 0; v < 3; v++) printf("%s %zu %s", v ? "," : "", s->verdicts[v], verdict_name(VERDICTS[v]));
+    printf("\n");
     printf("  model     %s\n", s->model);
     printf("  analyzed  %s\n", s->last_run[0] ? s->last_run : "never");
 }
@@ -137,9 +143,8 @@ static json_t *to_json(const repo_info *r, const repo_stats *s)
             json_object_set_new(o, confidence_name((confidence_level)c), json_integer((json_int_t)s->by[rel][c]));
         json_object_set_new(pairs, relation_name(RELS[rel]), o);
     }
-    json_object_set_new(links, "duplicate", json_integer((json_int_t)s->links[LINK_DUPLICATE]));
-    json_object_set_new(links, "related", json_integer((json_int_t)s->links[LINK_RELATED]));
-    json_object_set_new(links, "fixes", json_integer((json_int_t)s->links[LINK_FIXES]));
+    for (link_type t = LINK_DUPLICATE; t <= LINK_FIXES; t++)
+        json_object_set_new(links, item_link_type_name(t), json_integer((json_int_t)s->links[t]));
     json_object_set_new(verd, "total", json_integer((json_int_t)s->reviewed));
     for (int v = 0; v < 3; v++) json_object_set_new(verd, verdict_name(VERDICTS[v]), json_integer((json_int_t)s->verdicts[v]));
     return json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s, s:s?}", "repo", r->name,
@@ -194,14 +199,8 @@ int cmd_stats(int argc, char **argv)
             print_text(&repos[i], &s);
         }
     }
-    if (arr) {
-        if (rc == EXIT_OK) {
-            char *s = json_dumps(arr, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-            printf("%s\n", s ? s : "[]");
-            free(s);
-        }
-        json_decref(arr);
-    }
+    if (arr && rc == EXIT_OK) cli_json_print(arr);
+    else if (arr) json_decref(arr);
     for (size_t i = 0; i < nrepos; i++) repo_info_free(&repos[i]);
     free(repos);
     store_close(st);

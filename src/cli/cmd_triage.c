@@ -20,15 +20,15 @@ typedef struct tri_args {
 
 static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
 {
-    static const char *const levels[] = {"high", "medium", "low", NULL};
+    static const int levels[] = {CONFIDENCE_HIGH, CONFIDENCE_MEDIUM, CONFIDENCE_LOW, -1};
     a->t.label = "possible-duplicate";
     a->t.stop_label = "not-a-duplicate";
-    const char *min_conf = NULL;
+    int min_conf = (int)a->t.min_confidence;
     const cli_opt opts[] = {
         CLI_FLAG("yes", 0, &a->yes, "send the plan"),
         CLI_TARGET_OPTS(&a->target),
         CLI_SIZE(NULL, 'k', &a->t.max_shown, "N", 1, 50, "candidates listed at most (default 5)"),
-        CLI_CHOICE("min-confidence", 0, &min_conf, "high|medium|low", levels, "the least confidence listed (default high)"),
+        CLI_ENUM("min-confidence", 0, &min_conf, confidence_names, levels, "the least confidence listed (default high)"),
         CLI_FLAG("related", 0, &a->t.related, "also list related candidates"),
         CLI_CALL("label", 0, cli_opt_label, &a->t.label, "NAME",
                  "added with the comment (default \"possible-duplicate\")"),
@@ -59,7 +59,7 @@ static int parse_args(const char *cmd, int argc, char **argv, tri_args *a)
     int nkeys;
     int rc = cli_parse(&c, argc, argv, &nkeys);
     if (rc != CLI_GO) return rc;
-    if (min_conf) confidence_parse(min_conf, &a->t.min_confidence);   /* one of levels */
+    a->t.min_confidence = (confidence_level)min_conf;
     if (a->watch && nkeys) return cli_usage_error(&c, "watch takes no keys (it finds the new issues itself)");
     if (!a->watch && !nkeys) return cli_usage_error(&c, "which issues? give their KEYs");
     for (int i = 1; i <= nkeys; i++) sv_push(&a->keys, argv[i][0] == '#' ? argv[i] + 1 : argv[i]);

@@ -106,6 +106,14 @@ void cli_act_event(void *ctx, const act_unit *u, const act_step *s)
     sb_free(&sb);
 }
 
+void cli_json_print(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
+    printf("%s\n", s ? s : "null");
+    free(s);
+    json_decref(j);
+}
+
 store *cli_open_store(const char *cmd, const char *path)
 {
     store *st = NULL;

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"similar", cmd_similar, "top candidates for one item or for a new title/body"},
     {"pairs", cmd_pairs, "list stored pairs"},
     {"search", cmd_search, "full-text search of the store"},
+    {"show", cmd_show, "one stored item: state, labels, links, comments"},
     {"stats", cmd_stats, "counts of items, links, pairs and verdicts"},
     {"serve", cmd_serve, "open the review page"},
     {"apply", cmd_apply, "carry verdicts out on GitHub: comment, close, label (dry run unless --yes)"},

@@ -60,6 +60,27 @@ static int parse_number(const char *s, double lo, double hi, int integral, doubl
     return 0;
 }
 
+/* The i-th name an OPT_CHOICE or OPT_ENUM accepts, and *v its enum value;
+ * NULL after the last. */
+static const char *choice_at(const cli_opt *o, size_t i, int *v)
+{
+    if (o->kind == OPT_ENUM) {
+        if (o->vals[i] < 0) return NULL;
+        *v = o->vals[i];
+        return o->choices[*v];
+    }
+    *v = (int)i;
+    return o->choices[i];
+}
+
+/* The names an option accepts, sep between them. */
+static void choices_join(const cli_opt *o, const char *sep, sbuf *out)
+{
+    const char *ch;
+    int v;
+    for (size_t i = 0; (ch = choice_at(o, i, &v)); i++) sb_printf(out, "%s%s", i ? sep : "", ch);
+}
+
 /* Stores value (NULL for the kinds that take none) as o says. 0, or
  * EXIT_USAGE after the message. */
 static int apply(const cli_cmd *c, const cli_opt *o, const char *name, const char *value)
@@ -74,17 +95,19 @@ static int apply(const cli_cmd *c, const cli_opt *o, const char *name, const cha
         if (!o->call(c->name, name, value, o->ptr)) return 0;
         usage_hint(c);   /* after the callback's own message */
         return EXIT_USAGE;
-    case OPT_CHOICE: {
+    case OPT_CHOICE:
+    case OPT_ENUM: {
+        const char *ch;
+        int v;
+        for (size_t i = 0; (ch = choice_at(o, i, &v)); i++) {
+            if (strcmp(ch, value)) continue;
+            if (o->kind == OPT_ENUM) *(int *)o->ptr = v;
+            else *(const char **)o->ptr = ch;
+            return 0;
+        }
         sbuf all;
         sb_init(&all);
-        for (const char *const *ch = o->choices; *ch; ch++) {
-            if (!strcmp(*ch, value)) {
-                sb_free(&all);
-                *(const char **)o->ptr = *ch;
-                return 0;
-            }
-            sb_printf(&all, "%s%s", ch == o->choices ? "" : ", ", *ch);
-        }
+        choices_join(o, ", ", &all);
         cli_usage_error(c, "%s wants one of %s; not '%s'", name, sb_str(&all), value);
         sb_free(&all);
         return EXIT_USAGE;
@@ -184,7 +207,12 @@ static void print_option(const cli_opt *o, FILE *out)
     sb_adds(&left, "  ");
     if (o->sname) sb_printf(&left, "-%c%s", o->sname, o->lname ? ", " : "");
     if (o->lname) sb_printf(&left, "--%s", o->lname);
-    if (o->argh) sb_printf(&left, " %s", o->argh);
+    if (o->argh) {
+        sb_printf(&left, " %s", o->argh);
+    } else if (o->kind == OPT_CHOICE || o->kind == OPT_ENUM) {
+        sb_adds(&left, " ");
+        choices_join(o, "|", &left);
+    }
     fputs(sb_str(&left), out);
     int n = (int)left.len;
     sb_free(&left);

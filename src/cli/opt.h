@@ -40,6 +40,10 @@ typedef enum cli_opt_kind {
     OPT_CLEAR,     /* const char **: set to NULL (--no-label); takes no value */
     OPT_STRING,    /* const char **: the value, as given (points into argv) */
     OPT_CHOICE,    /* const char **: the value, one of .choices */
+    OPT_ENUM,      /* int *: the enum value v of .vals (ending with -1) whose
+                      name .choices[v] is given; .choices is the enum's name
+                      table (common/pair.h: relation_names...), so the names
+                      are spelled only there */
     OPT_INT,       /* int *: an integer in [.lo, .hi] */
     OPT_SIZE,      /* size_t *: an integer in [.lo, .hi] */
     OPT_DOUBLE,    /* double *: a number in [.lo, .hi] */
@@ -55,27 +59,35 @@ typedef struct cli_opt {
     char sname;          /* short letter, or 0 */
     cli_opt_kind kind;
     void *ptr;           /* where the value goes; see the kinds */
-    const char *argh;    /* the value's name in the help ("N", "PATH") */
+    const char *argh;    /* the value's name in the help ("N", "PATH"); NULL
+                            for OPT_CHOICE and OPT_ENUM: the names, '|'-joined */
     const char *help;    /* one line per '\n'; lines after the first are
                             indented under it */
     int ival;            /* OPT_FLAG: the value set */
     double lo, hi;       /* OPT_INT, OPT_SIZE, OPT_DOUBLE: the range */
-    const char *const *choices;   /* OPT_CHOICE: NULL-terminated */
+    const char *const *choices;   /* OPT_CHOICE: NULL-terminated; OPT_ENUM:
+                                     the names indexed by value */
     cli_opt_fn call;     /* OPT_CALL */
+    const int *vals;     /* OPT_ENUM: the values accepted, in the order the
+                            help and errors list them; ends with -1 */
 } cli_opt;
 
 /* The table's entries, for designated-initializer-free tables. */
-#define CLI_FLAG(l, s, p, h)          {(l), (s), OPT_FLAG, (p), NULL, (h), 1, 0, 0, NULL, NULL}
-#define CLI_SET(l, s, p, v, h)        {(l), (s), OPT_FLAG, (p), NULL, (h), (v), 0, 0, NULL, NULL}
-#define CLI_CLEAR(l, p, h)            {(l), 0, OPT_CLEAR, (p), NULL, (h), 0, 0, 0, NULL, NULL}
-#define CLI_STR(l, s, p, a, h)        {(l), (s), OPT_STRING, (p), (a), (h), 0, 0, 0, NULL, NULL}
-#define CLI_CHOICE(l, s, p, a, c, h)  {(l), (s), OPT_CHOICE, (p), (a), (h), 0, 0, 0, (c), NULL}
-#define CLI_INT(l, s, p, a, lo, hi, h)    {(l), (s), OPT_INT, (p), (a), (h), 0, (lo), (hi), NULL, NULL}
-#define CLI_SIZE(l, s, p, a, lo, hi, h)   {(l), (s), OPT_SIZE, (p), (a), (h), 0, (lo), (hi), NULL, NULL}
-#define CLI_DOUBLE(l, s, p, a, lo, hi, h) {(l), (s), OPT_DOUBLE, (p), (a), (h), 0, (lo), (hi), NULL, NULL}
-#define CLI_LIST(l, s, p, a, h)       {(l), (s), OPT_LIST, (p), (a), (h), 0, 0, 0, NULL, NULL}
-#define CLI_CALL(l, s, fn, p, a, h)   {(l), (s), OPT_CALL, (p), (a), (h), 0, 0, 0, NULL, (fn)}
-#define CLI_END                       {NULL, 0, OPT_END, NULL, NULL, NULL, 0, 0, 0, NULL, NULL}
+#define CLI_FLAG(l, s, p, h)          {(l), (s), OPT_FLAG, (p), NULL, (h), 1, 0, 0, NULL, NULL, NULL}
+#define CLI_SET(l, s, p, v, h)        {(l), (s), OPT_FLAG, (p), NULL, (h), (v), 0, 0, NULL, NULL, NULL}
+#define CLI_CLEAR(l, p, h)            {(l), 0, OPT_CLEAR, (p), NULL, (h), 0, 0, 0, NULL, NULL, NULL}
+#define CLI_STR(l, s, p, a, h)        {(l), (s), OPT_STRING, (p), (a), (h), 0, 0, 0, NULL, NULL, NULL}
+#define CLI_CHOICE(l, s, p, a, c, h)  {(l), (s), OPT_CHOICE, (p), (a), (h), 0, 0, 0, (c), NULL, NULL}
+/* An enum option: CLI_ENUM("relation", 0, &rel, relation_names, vals, "help")
+ * with vals = {RELATION_DUPLICATE, RELATION_RELATED, -1}; its value in the
+ * help is the names joined by '|' ("duplicate|related"). */
+#define CLI_ENUM(l, s, p, names, vals, h) {(l), (s), OPT_ENUM, (p), NULL, (h), 0, 0, 0, (names), NULL, (vals)}
+#define CLI_INT(l, s, p, a, lo, hi, h)    {(l), (s), OPT_INT, (p), (a), (h), 0, (lo), (hi), NULL, NULL, NULL}
+#define CLI_SIZE(l, s, p, a, lo, hi, h)   {(l), (s), OPT_SIZE, (p), (a), (h), 0, (lo), (hi), NULL, NULL, NULL}
+#define CLI_DOUBLE(l, s, p, a, lo, hi, h) {(l), (s), OPT_DOUBLE, (p), (a), (h), 0, (lo), (hi), NULL, NULL, NULL}
+#define CLI_LIST(l, s, p, a, h)       {(l), (s), OPT_LIST, (p), (a), (h), 0, 0, 0, NULL, NULL, NULL}
+#define CLI_CALL(l, s, fn, p, a, h)   {(l), (s), OPT_CALL, (p), (a), (h), 0, 0, 0, NULL, (fn), NULL}
+#define CLI_END                       {NULL, 0, OPT_END, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, NULL}
 /* A macro's value as a string, for help texts: CLI_XSTR(MATCH_POOL) "100". */
 #define CLI_XSTR_(x) #x
 #define CLI_XSTR(x) CLI_XSTR_(x)

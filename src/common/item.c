@@ -65,6 +65,11 @@ void item_link_free(item_link *l)
 
 const char *item_kind_name(item_kind k) { return k == ITEM_PR ? "pull request" : "issue"; }
 
+const char *item_link_type_name(link_type t)
+{
+    return t == LINK_DUPLICATE ? "duplicate" : t == LINK_RELATED ? "related" : t == LINK_FIXES ? "fixes" : "?";
+}
+
 int item_is_open(const item *it) { return it->state && strcmp(it->state, "open") == 0; }
 
 /* Resolutions that mean "the problem was fixed". GitHub closes issues as

@@ -73,6 +73,9 @@ int item_link_typed(const item_link *l);
 /* 1 when any of the links is typed (see above). */
 int item_links_any_typed(const item_link *links, size_t n);
 const char *item_kind_name(item_kind k);  /* "issue" / "pull request" */
+/* A link type's token for JSON and text: "duplicate", "related", "fixes";
+ * "?" when out of range. */
+const char *item_link_type_name(link_type t);
 int item_is_open(const item *it);
 /* 1 when a closed item was closed as fixed: an issue closed as completed,
  * fixed, done, resolved... or with no reason given; a pull request only

@@ -7,9 +7,9 @@
 
 #include "util.h"
 
-static const char *const relation_names[RELATION_COUNT] = {"not_related", "related", "duplicate"};
+const char *const relation_names[RELATION_COUNT] = {"not_related", "related", "duplicate"};
 static const char *const relation_labels[RELATION_COUNT] = {"Not related", "Related", "Duplicate"};
-static const char *const confidence_names[CONFIDENCE_COUNT] = {"high", "medium", "low"};
+const char *const confidence_names[CONFIDENCE_COUNT] = {"high", "medium", "low"};
 
 const char *relation_name(relation_kind r)
 {

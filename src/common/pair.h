@@ -52,6 +52,11 @@ const char *verdict_name(verdict_kind v);
 /* Accepts the three relation names; NULL and anything else is -1. */
 int verdict_parse(const char *s, verdict_kind *out);
 verdict_kind verdict_of(relation_kind r);
+/* The names by value (relation_names[RELATION_DUPLICATE] is "duplicate"),
+ * for code that must list them: the option parser's CLI_ENUM (src/cli/opt.h)
+ * takes its choices and its help from these. Verdicts use relation_names. */
+extern const char *const relation_names[RELATION_COUNT];
+extern const char *const confidence_names[CONFIDENCE_COUNT];
 /* The relation a verdict gives; RELATION_NONE for VERDICT_NONE. */
 relation_kind verdict_relation(verdict_kind v);
 

@@ -11,6 +11,7 @@
  * because jansson refuses them and one bad byte must not hide an item. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -653,8 +654,10 @@ static int api_verdict(api_ctx *c, int64_t id, const char *body, size_t len, web
     json_t *v = doc && json_is_object(doc) ? json_object_get(doc, "verdict") : NULL;
     verdict_kind verdict = VERDICT_NONE;
     if (!v || !(json_is_null(v) || (json_is_string(v) && !verdict_parse(json_string_value(v), &verdict)))) {
-        web_reply_error(out, 400,
-                  !doc ? "malformed JSON" : "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
+        char msg[128];
+        snprintf(msg, sizeof msg, "expected {\"verdict\": \"%s\"|\"%s\"|\"%s\"|null}",
+                 verdict_name(VERDICT_DUPLICATE), verdict_name(VERDICT_RELATED), verdict_name(VERDICT_NOT_RELATED));
+        web_reply_error(out, 400, !doc ? "malformed JSON" : msg);
         json_decref(doc);
         return DP_OK;
     }

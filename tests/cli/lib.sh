@@ -62,18 +62,46 @@ valgrind_clean() {
 # is about the SQLite file itself (atomicity, a damaged cache, seeding what no
 # command writes), with a comment saying so.
 
+# _json_eval VAR EXPR [DEFS] -- reads JSON on stdin into the python variable
+# VAR, runs the python DEFS (helpers for EXPR), prints EXPR: a bool as 1 or
+# 0, a tuple as its items joined by '|' (as sqlite3 prints a row).
+_json_eval() {
+    python3 -c '
+import json, sys
+g = {sys.argv[1]: json.load(sys.stdin)}
+exec(sys.argv[3] if len(sys.argv) > 3 else "", g)
+r = eval(sys.argv[2], g)
+print(int(r) if isinstance(r, bool) else "|".join(map(str, r)) if isinstance(r, tuple) else r)' "$@"
+}
+
 # pairs_q DB EXPR -- prints the python expression EXPR evaluated over P, every
 # stored pair as `doppel pairs --json --known --limit 0` gives them. one(Q, C)
 # is the pair of query Q and candidate C; text(x) is a field that may be a
-# list of lines or a string, as one string. A bool prints as 1 or 0.
+# list of lines or a string, as one string.
 pairs_q() {
-    "$DOPPEL" pairs --db "$1" --json --known --limit 0 | python3 -c '
-import json, sys
-P = json.load(sys.stdin)["pairs"]
+    "$DOPPEL" pairs --db "$1" --json --known --limit 0 | _json_eval P "$2" '
+P = P["pairs"]
 def text(x): return "\n".join(x) if isinstance(x, list) else (x or "")
-def one(q, c): return [p for p in P if p["query"] == q and p["candidate"] == c][0]
-r = eval(sys.argv[1])
-print(int(r) if isinstance(r, bool) else r)' "$2"
+def one(q, c): return [p for p in P if p["query"] == q and p["candidate"] == c][0]'
+}
+
+# item_q DB KEY EXPR [OPTION...] -- EXPR over I, the item KEY as `doppel show
+# KEY --json` gives it (fails, printing nothing, when the store lacks it).
+# links() is every link touching it as "FROM>TO:TYPE", links(TYPE) those of
+# one type as "FROM>TO"; sorted, space-separated.
+item_q() {
+    local db=$1 key=$2 expr=$3
+    shift 3
+    "$DOPPEL" show "$key" --db "$db" --json "$@" | _json_eval I "$expr" '
+def links(t=None):
+    return " ".join(sorted(l["from"] + ">" + l["to"] + ("" if t else ":" + l["type"])
+                           for l in I["links"] if t in (None, l["type"])))'
+}
+
+# stats_q DB EXPR -- EXPR over S, the repositories as `doppel stats --json`
+# gives them (S[0] is the first).
+stats_q() {
+    "$DOPPEL" stats --db "$1" --json | _json_eval S "$2"
 }
 
 # set_verdicts DB "Q C VERDICT"... -- records verdicts on stored pairs as a

@@ -246,8 +246,7 @@ OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 34:35 2>&1); RC
 ALL="$ALL$OUT"
 check_eq "deleted issue to close: skipped after reading it (exit 0)" 0 "$RC"
 check_contains "deleted issue: says so" "#35 is gone on GitHub" "$OUT"
-# No command shows an item's deleted mark: read from the SQLite file.
-check_eq "deleted issue: marked deleted in the store" 1 "$(sqlite3 "$FDB" "select deleted from items where key = '35'")"
+check_eq "deleted issue: marked deleted in the store" 1 "$(item_q "$FDB" 35 'I.get("deleted")')"
 OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 41:43 2>&1); RC=$?
 ALL="$ALL$OUT"
 check_eq "404 on a comment to a deleted issue: the unit fails (exit 1)" 1 "$RC"

@@ -88,6 +88,40 @@ check_contains "search -v without a snapshot builds the index" "0 from the snaps
 check_eq "search: the same hits and scores from the snapshot as from scratch" \
     "$("$DOPPEL" search --db "$DBS" --json SIGHUP leak config)" "$("$DOPPEL" search --db "$DB" --json SIGHUP leak config)"
 
+# ---- show
+out=$("$DOPPEL" show --db "$DB" 7)
+check_eq "show 7 exits 0" 0 $?
+check_contains "show: key and title" "#7  MSVC link error LNK2019" "$out"
+check_contains "show: state words" "closed issue, duplicate" "$out"
+check_contains "show: a label with its colour" "label    windows (#d73a4a)" "$out"
+check_contains "show: the link and where it was read" "#7 → #2  duplicate (from body)" "$out"
+check_contains "show: stored against counted comments" "comments 0 stored (the tracker counts 1)" "$out"
+check_eq "show '#15' accepts a leading #" "#15  Limit JSON parser nesting depth" "$("$DOPPEL" show --db "$DB" '#15' | head -1)"
+check_eq "show --json: the item's shape" "15|pull_request|closed|parser" \
+    "$(item_q "$DB" 15 '(I["key"], I["kind"], I["state"], I["labels"][0])')"
+check_eq "show --json: links of either direction" "15>3:fixes" "$(item_q "$DB" 15 'links()')"
+check_contains "show --json: #3 sees the pull request that fixes it" "15>3:fixes" "$(item_q "$DB" 3 'links()')"
+check_eq "show --json: label colours, repo id, stored comments" "d73a4a|1|0" \
+    "$(item_q "$DB" 15 '(I["label_colors"]["parser"], I["repo"], I["comment_total"])')"
+check_eq "show --json --repo names the repository" "15" "$(item_q "$DB" 15 'I["key"]' --repo acme/widget)"
+"$DOPPEL" show --db "$DB" 999 >/dev/null 2>&1
+check_eq "show of an unknown item exits 3" 3 $?
+check_contains "show of an unknown item says so" "doppel show: no item '999' in the store" \
+    "$("$DOPPEL" show --db "$DB" 999 2>&1)"
+"$DOPPEL" show --db "$DB" --repo nope/nope 1 >/dev/null 2>&1
+check_eq "show in an unknown repository exits 1" 1 $?
+# The tracker's text reaches the terminal without its control characters.
+cat >"$T/evil.json" <<'EOF'
+{"number":1,"node_id":"e","title":"evil \u001b[2J title","state":"closed","state_reason":"x\u001b]0;y","labels":[{"name":"l\u001b[31m","color":"ff0000"}],"user":{"login":"a\u001bb"},"updated_at":"2024-01-01T00:00:00Z","repository_url":"https://api.github.com/repos/e/vil"}
+EOF
+check "import an item with escape sequences" "$DOPPEL" import --db "$T/evil.db" "$T/evil.json"
+out=$("$DOPPEL" show --db "$T/evil.db" 1)
+check_eq "show prints no escape character" 0 "$(printf '%s' "$out" | tr -cd '\033' | wc -c)"
+check_contains "show: the escape shown as '?'" "evil ?[2J title" "$out"
+check_contains "show: a date the tracker did not give" "created  unknown" "$out"
+check_eq "show --json keeps the title as stored" "$(printf 'evil \033[2J title')" "$(item_q "$T/evil.db" 1 'I["title"]')"
+check_contains "show --help" "usage: doppel show KEY" "$("$DOPPEL" show --help)"
+
 # ---- stats
 out=$("$DOPPEL" stats --db "$DB")
 check_contains "stats counts items" "items     15: 14 issues, 1 pull requests, 8 open" "$out"

@@ -18,7 +18,7 @@ BIN=$D$P/bin/doppel
 check_contains "the installed binary: --version" "doppel " "$("$BIN" --version)"
 check_contains "the installed binary: --help" "usage: doppel" "$("$BIN" --help)"
 CMDS=$("$BIN" --help | awk '/^  [a-z]/ { print $1 }' | xargs)
-check_eq "thirteen commands" 13 "$(echo $CMDS | wc -w)"
+check_eq "fourteen commands" 14 "$(echo $CMDS | wc -w)"
 
 # ---- man pages: one per command, each renders --------------------------------
 MAN=$D$P/share/man/man1

@@ -5,7 +5,7 @@
 # exit 2, before any store is opened.
 . "$(dirname "$0")/lib.sh"
 cd "$T"
-CMDS="import sync analyze similar pairs search stats serve apply triage watch train eval"
+CMDS="import sync analyze similar pairs search show stats serve apply triage watch train eval"
 
 # usage_error "description" "expected message" args...
 usage_error() {
@@ -31,11 +31,21 @@ check_eq "no store was created by a usage error" "" "$(ls)"
 usage_error "analyze -k 0" "-k wants an integer from 1 to 999999, not '0'" analyze -k 0
 usage_error "analyze stray argument" "unexpected argument 'x'" analyze x
 usage_error "pairs --relation dup" "--relation wants one of duplicate, related; not 'dup'" pairs --relation dup
+# The synopsis is prose; the option lines come from pair.c's names (CLI_ENUM):
+# the two must agree.
+ph=$("$DOPPEL" pairs --help)
+for o in relation confidence; do
+    check_eq "pairs --help: the synopsis's --$o values are the option's" \
+        "$(printf '%s\n' "$ph" | awk -v o="--$o" '$1 == o { print $2 }')" \
+        "$(printf '%s\n' "$ph" | grep -o "\[--$o [^]]*\]" | head -1 | sed "s/^\[--$o //; s/\]$//")"
+done
 usage_error "pairs --limit=x" "--limit wants an integer" pairs --limit=x
 usage_error "pairs --json=1" "--json takes no value" pairs --json=1
 usage_error "similar --min-prob 2" "--min-prob wants a number from 0 to 1, not '2'" similar --min-prob 2 1
 usage_error "similar with two keys" "one KEY at a time" similar 1 2
 usage_error "search without words" "no query" search
+usage_error "show without a key" "which item? give its KEY" show
+usage_error "show with two keys" "one KEY at a time" show 1 2
 usage_error "sync without a repository" "which repository?" sync
 usage_error "sync with two" "one repository at a time" sync a/b c/d
 usage_error "sync --api-url with a password" "" sync a/b --api-url https://u:p@example.com

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_valgrind.sh -- the main paths (import, analyze, similar, pairs, stats,
-# search, eval) run valgrind-clean on the demo data: no invalid reads or
+# search, show, eval) run valgrind-clean on the demo data: no invalid reads or
 # writes, no use of uninitialised memory, no definite leaks. Uses the normal
 # build ($DOPPEL_FAST): the sanitizer build cannot run under valgrind.
 source "$ROOT/tests/cli/lib.sh"
@@ -19,6 +19,8 @@ vg "similar --title --json" similar --title "segfault in TLS handshake" --body "
 vg "pairs --json" pairs --limit 0 --json --db "$DB"
 vg "stats" stats --db "$DB"
 vg "search" search tls handshake --db "$DB"
+vg "show" show 1 --db "$DB"
+vg "show --json" show 32 --json --db "$DB"
 vg "eval" eval --split 0 --db "$DB"
 vg "import of malformed input (rolled back)" import --db "$DB" "$ROOT/tests/fixtures/store/not_a_database.txt"
 echo "1..$_n"

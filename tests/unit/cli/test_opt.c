@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include "../../../src/cli/opt.h"
+#include "../../../src/common/pair.h"
 #include "../../../src/common/util.h"
 
 typedef struct vals {
-    const char *db, *repo, *rel, *label;
-    int all, mode, k;
+    const char *db, *repo, *rel, *label, *order;
+    int all, mode, k, conf;
     size_t limit;
     double prob;
     strvec tags;
@@ -31,6 +32,9 @@ static int call_even(const char *cmd, const char *name, const char *value, void 
 }
 
 static const char *const RELS[] = {"duplicate", "related", NULL};
+static const char *const ORDERS[] = {"up", "down", NULL};
+/* medium before high: the order given, not the enum's */
+static const int CONFS[] = {CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, -1};
 
 /* Runs cli_parse over the words of args (space-separated) with a table of
  * every kind; returns its result, *err what it printed on stderr, *out on
@@ -54,6 +58,8 @@ static int parse(const char *args, vals *v, int flags, char *err, size_t errn, c
         CLI_SIZE("limit", 0, &v->limit, "N", 0, 1000, "at most N\nsecond line of help"),
         CLI_DOUBLE("min-prob", 0, &v->prob, "P", 0, 1, "a probability"),
         CLI_CHOICE("relation", 0, &v->rel, "REL", RELS, "a relation"),
+        CLI_CHOICE("order", 0, &v->order, NULL, ORDERS, "its value in the help: the choices"),
+        CLI_ENUM("confidence", 'c', &v->conf, confidence_names, CONFS, "a level but low"),
         CLI_LIST("tag", 't', &v->tags, "T", "repeatable"),
         CLI_STR("label", 0, &v->label, "NAME", "a label"),
         CLI_CLEAR("no-label", &v->label, "no label"),
@@ -94,11 +100,11 @@ static char err[4096], out[8192];
 static void test_every_kind(void **state)
 {
     (void)state;
-    vals v = {.label = "dflt"};
+    vals v = {.label = "dflt", .conf = -1};
     char *argv[32];
     int n = -1;
     int rc = PARSE("--db x.db -r o/r --all --full -k 5 --limit 0 --min-prob 0.5 --relation related "
-                   "-t a --tag b --label L --even 4",
+                   "-t a --tag b --label L --even 4 --confidence=medium",
                    &v, &n);
     assert_int_equal(rc, CLI_GO);
     assert_string_equal(v.db, "x.db");
@@ -109,6 +115,7 @@ static void test_every_kind(void **state)
     assert_int_equal(v.limit, 0);
     assert_true(v.prob == 0.5);
     assert_string_equal(v.rel, "related");
+    assert_int_equal(v.conf, CONFIDENCE_MEDIUM);
     assert_int_equal(v.tags.n, 2);
     assert_string_equal(v.tags.v[0], "a");
     assert_string_equal(v.tags.v[1], "b");
@@ -188,6 +195,9 @@ static void test_errors(void **state)
         {"--min-prob nan", "doppel test: --min-prob wants a number from 0 to 1, not 'nan'\n"},
         {"--relation dup", "doppel test: --relation wants one of duplicate, related; not 'dup'\n"},
         {"--even 3", "doppel test: --even wants an even number\n"},
+        /* an enum's names come from its table; values left out are refused */
+        {"-c low", "doppel test: -c wants one of medium, high; not 'low'\n"},
+        {"--confidence HIGH", "doppel test: --confidence wants one of medium, high; not 'HIGH'\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         vals v = {0};
@@ -226,6 +236,9 @@ static void test_help(void **state)
         "                      second line of help\n"
         "  --min-prob P        a probability\n"
         "  --relation REL      a relation\n"
+        "  --order up|down     its value in the help: the choices\n"
+        "  -c, --confidence medium|high\n"
+        "                      a level but low\n"
         "  -t, --tag T         repeatable\n"
         "  --label NAME        a label\n"
         "  --no-label          no label\n"

@@ -195,6 +195,12 @@ static void test_verdicts(void **state)
     json_decref(j);
     const char *bad[] = {"", "{", "[]", "{\"verdict\":\"x\"}", "{\"verdict\":true}", "{\"v\":null}"};
     all_refused(f, "/api/pairs/2/verdict", bad, sizeof bad / sizeof bad[0]);
+    /* the error names the verdicts the API takes (common/pair.c's names) */
+    j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":\"x\"}", &st);
+    assert_int_equal(st, 400);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "expected {\"verdict\": \"duplicate\"|\"related\"|\"not_related\"|null}");
+    json_decref(j);
     j = call(f, "POST", "/api/pairs/2/verdict", NULL, 0, "{\"verdict\":null}", &st);
     assert_int_equal(st, 200);
     json_decref(j);
