@@ -45,7 +45,9 @@ int store_schema_version(store *st);
  * in the transaction: only store_rollback is safe after an error. Statement
  * journals are kept in memory instead of a temporary file (each page a
  * statement first touches is copied there: on a file, a write syscall a
- * page). Lasts until store_close. */
+ * page). The title index is brought up to date every few thousand item
+ * writes instead of once at store_commit (see store_item_upsert), inside
+ * the same transaction. Lasts until store_close. */
 int store_bulk_mode(store *st, dp_err *err);
 
 /* Not nestable: store_begin while a transaction is open is DP_ERR. */

@@ -75,6 +75,7 @@ struct store {
     char *path;
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
+    size_t fts_pending;             /* bulk: items noted in items_fts_todo since the last flush */
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];
@@ -120,7 +121,9 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
  * a caller's store_begin. store_sp_end releases on ok == DP_OK, otherwise
  * rolls the savepoint back; it returns ok (or DP_ERR if the release failed). */
 /* Brings items_fts up to date for the items noted in items_fts_todo (see
- * store_schema.c); run by store_commit. */
+ * store_schema.c); run by store_commit, and in bulk mode every
+ * STORE_FTS_BATCH item writes (see store_item_upsert). */
+#define STORE_FTS_BATCH 4096
 int store_fts_flush(store *st, dp_err *err);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);

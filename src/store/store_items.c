@@ -85,13 +85,17 @@ static int item_from_row(store *st, sqlite3_stmt *s, item *it, dp_err *err)
     return DP_OK;
 }
 
-/* Mirrors the item's labels into item_labels (used by the pair filter). */
-static int item_labels_write(store *st, int64_t item_id, const item *it, dp_err *err)
+/* Mirrors the item's labels into item_labels (used by the pair filter).
+ * A row the upsert has just inserted has none to delete: skipping the
+ * DELETE saves a statement per item on a first import. */
+static int item_labels_write(store *st, int64_t item_id, int inserted, const item *it, dp_err *err)
 {
-    sqlite3_stmt *d = store_stmt(st, SQ_ITEM_LABELS_DEL, "DELETE FROM item_labels WHERE item_id = ?1", err);
-    if (!d) return DP_ERR;
-    sqlite3_bind_int64(d, 1, item_id);
-    if (store_step_done(st, d, err, "updating labels of item %s", it->key) != DP_OK) return DP_ERR;
+    if (!inserted) {
+        sqlite3_stmt *d = store_stmt(st, SQ_ITEM_LABELS_DEL, "DELETE FROM item_labels WHERE item_id = ?1", err);
+        if (!d) return DP_ERR;
+        sqlite3_bind_int64(d, 1, item_id);
+        if (store_step_done(st, d, err, "updating labels of item %s", it->key) != DP_OK) return DP_ERR;
+    }
     if (!it->labels.n) return DP_OK;
     sqlite3_stmt *a = store_stmt(st, SQ_ITEM_LABEL_ADD,
                                  "INSERT INTO item_labels(item_id, name) VALUES(?1, ?2) "
@@ -195,6 +199,11 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     store_bind_text(s, 20, it->url);
     sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
     sqlite3_bind_int64(s, 22, (int64_t)time(NULL) + STORE_FUTURE_SLACK);
+    /* An upsert that updates leaves the last insert rowid alone (and the
+     * triggers' inserts restore it), so a new value equal to the row's id
+     * means the row was inserted. A reused rowid can only make an insert
+     * look like an update, which costs a DELETE and is still right. */
+    sqlite3_int64 before = sqlite3_last_insert_rowid(st->db);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {            /* stored copy is as new or newer */
         store_done(s);
@@ -208,7 +217,8 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     }
     int64_t id = sqlite3_column_int64(s, 0);
     store_done(s);
-    if (item_labels_write(st, id, it, err) != DP_OK) goto out;
+    int inserted = id != before && id == sqlite3_last_insert_rowid(st->db);
+    if (item_labels_write(st, id, inserted, it, err) != DP_OK) goto out;
     if (pairs_touch(st, repo, it, err) != DP_OK) goto out;
     if (changed) *changed = 1;
     ret = DP_OK;
@@ -219,6 +229,7 @@ out:
 
 int store_fts_flush(store *st, dp_err *err)
 {
+    st->fts_pending = 0;
     return store_exec(st,
                       "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
                       "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"
@@ -229,15 +240,23 @@ int store_fts_flush(store *st, dp_err *err)
 
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
 {
+    int wrote = 0;
     if (changed) *changed = 0;
     if (!it->key || !*it->key) return dp_fail(err, "store: inserting item: the item has no key");
     /* Without the caller's transaction there is no store_commit to bring
      * the title index up to date: this write does it. */
     int alone = sqlite3_get_autocommit(st->db);
     if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
-    int rc = item_write(st, repo, it, changed, err);
+    int rc = item_write(st, repo, it, &wrote, err);
     if (rc == DP_OK && alone) rc = store_fts_flush(st, err);
-    if (rc != DP_OK && changed) *changed = 0;
+    /* A bulk write flushes the title index every STORE_FTS_BATCH items,
+     * while their rows are still in the page cache: flushed once at
+     * commit, the index read back every row of the import (the titles
+     * share their pages with the bodies), which took as long as writing
+     * them. Without savepoints FTS5 keeps each batch as one segment. */
+    if (rc == DP_OK && st->bulk && wrote && ++st->fts_pending >= STORE_FTS_BATCH)
+        rc = store_fts_flush(st, err);
+    if (changed) *changed = rc == DP_OK && wrote;
     return store_sp_end(st, rc, err);
 }
 

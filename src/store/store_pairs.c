@@ -358,7 +358,9 @@ static char *fts_phrase(const char *text)
 
 /* The items whose key or title holds the text: from the index, except the
  * items written since it was last brought up to date, which are read. */
-#define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i WHERE i.id IN " \
+/* INDEXED BY: the planner would read the items rows by rowid (see
+ * items_keys_by_id in store_schema.c). */
+#define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i INDEXED BY items_keys_by_id WHERE i.id IN " \
                   "(SELECT rowid FROM items_fts WHERE items_fts MATCH ? " \
                   "   AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
                   "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "../../../src/ingest/ingest.h"
+#include "../../../src/store/store_int.h"   /* the connection, to compare tables */
 
 typedef struct fx {
     char dir[64];
@@ -505,6 +506,137 @@ static void test_undetectable(void **state)
     assert_non_null(strstr(err.msg, "cannot open"));
 }
 
+/* ---- bulk mode: the same rows, and nothing on an error ------------------- */
+
+/* Every row of the tables an import writes, through the store's own
+ * connection (so inside its transaction too), one line per row. */
+static char *dump_tables(store *st)
+{
+    static const char *const sql[] = {
+        "SELECT repo_id, key, title, labels, updated_at, changed_seq, deleted FROM items ORDER BY id",
+        "SELECT item_id, name FROM item_labels ORDER BY item_id, name",
+        "SELECT rowid, key, title FROM items_fts ORDER BY rowid",
+        "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"ssue 41\"'",
+        "SELECT id FROM items_fts_todo ORDER BY id",
+        "SELECT repo_id, src_key, dst_key, type FROM links ORDER BY id",
+        "SELECT repo_id, name, color FROM labels ORDER BY repo_id, name",
+    };
+    sbuf sb;
+    sb_init(&sb);
+    for (size_t q = 0; q < sizeof sql / sizeof sql[0]; q++) {
+        sqlite3_stmt *s = NULL;
+        assert_int_equal(sqlite3_prepare_v2(st->db, sql[q], -1, &s, NULL), SQLITE_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(s); c++) {
+                const unsigned char *t = sqlite3_column_text(s, c);
+                sb_printf(&sb, "%s%s", c ? "|" : "", t ? (const char *)t : "NULL");
+            }
+            sb_addc(&sb, '\n');
+        }
+        sqlite3_finalize(s);
+        sb_adds(&sb, "--\n");
+    }
+    return sb_take(&sb);
+}
+
+static int64_t read_int(store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* NDJSON items first..last; `round` changes titles, labels and dates, so a
+ * second round updates every item it repeats. With bad, a broken record
+ * follows the last. More items than STORE_FTS_BATCH, so bulk mode flushes
+ * the title index during the import. */
+static const char *bulk_file(fx *f, const char *name, int first, int last, int round, int bad)
+{
+    sbuf sb;
+    sb_init(&sb);
+    for (int i = first; i <= last; i++)
+        sb_printf(&sb,
+                  "{\"number\":%d,\"node_id\":\"n%d\",\"title\":\"issue %d r%d\","
+                  "\"body\":\"see #%d\",\"labels\":[{\"name\":\"l%d\",\"color\":\"c%d\"}%s],"
+                  "\"updated_at\":\"2023-01-%02dT00:00:00Z\","
+                  "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n",
+                  i, i, i, round, i / 2 + 1, i % 5, i % 5, i % 3 == round % 3 ? ",{\"name\":\"extra\"}" : "",
+                  round + 1);
+    if (bad) sb_adds(&sb, "{\"number\":\"x\"}\n");
+    const char *path = write_file(f, name, sb.s, sb.len, 0);
+    sb_free(&sb);
+    return path;
+}
+
+/* One file into st in one transaction, as cmd_import does; with bulk, the
+ * title index must be flushed along the way (fewer noted items than were
+ * written). */
+static int import_one(store *st, const char *path, int bulk, dp_err *err)
+{
+    ingest_opts opts = {.format = INGEST_AUTO};
+    ingest_stats stats = {0};
+    assert_int_equal(store_begin(st, err), DP_OK);
+    if (ingest_file(st, path, &opts, &stats, err) != DP_OK) {
+        store_rollback(st);
+        return DP_ERR;
+    }
+    if (bulk) assert_true(read_int(st, "SELECT count(*) FROM items_fts_todo") < STORE_FTS_BATCH);
+    assert_int_equal(store_commit(st, err), DP_OK);
+    return DP_OK;
+}
+
+/* A first import and an update of most items give the same rows in bulk
+ * mode as one write at a time: items, labels, the title index, links. */
+static void test_bulk_same_rows(void **state)
+{
+    fx *f = *state;
+    int n = STORE_FTS_BATCH + 300;
+    char path[160];
+    dp_err err;
+    store *bulk;
+    snprintf(path, sizeof path, "%s/bulk.db", f->dir);
+    assert_int_equal(store_open(path, &bulk, &err), DP_OK);
+    assert_int_equal(store_bulk_mode(bulk, &err), DP_OK);
+    const char *files[] = {bulk_file(f, "a.json", 1, n, 1, 0), NULL};
+    char *a = xstrdup(files[0]);
+    assert_int_equal(import_one(f->st, a, 0, &err), DP_OK);
+    assert_int_equal(import_one(bulk, a, 1, &err), DP_OK);
+    const char *b = bulk_file(f, "b.json", 200, n + 50, 2, 0);
+    assert_int_equal(import_one(f->st, b, 0, &err), DP_OK);
+    assert_int_equal(import_one(bulk, b, 1, &err), DP_OK);
+    char *want = dump_tables(f->st), *got = dump_tables(bulk);
+    assert_true(strlen(want) > 100000);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    free(a);
+    store_close(bulk);
+}
+
+/* A bulk import that fails after the title index was flushed (and labels
+ * and links written) leaves every table as it was. */
+static void test_bulk_error_unchanged(void **state)
+{
+    fx *f = *state;
+    int n = STORE_FTS_BATCH + 300;
+    dp_err err = {""};
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    assert_int_equal(import_one(f->st, bulk_file(f, "a.json", 1, 500, 1, 0), 1, &err), DP_OK);
+    char *before = dump_tables(f->st);
+    const char *bad = bulk_file(f, "bad.json", 300, n, 2, 1);
+    assert_int_equal(import_one(f->st, bad, 1, &err), DP_ERR);
+    char want[200];
+    snprintf(want, sizeof want, "%s:%d (byte ", bad, n - 300 + 2);
+    if (strncmp(err.msg, want, strlen(want)) != 0) fail_msg("got [%s], want [%s...]", err.msg, want);
+    char *after = dump_tables(f->st);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +650,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_file_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_same_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_error_unchanged, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

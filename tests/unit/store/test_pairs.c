@@ -581,6 +581,8 @@ static void test_query_plans(void **state)
                     expect_not_in(count, "INTEGER", ctx);
                 } else if (fi == 4 || fi == 6) {
                     expect_in(count, "items_fts", ctx);
+                    /* the items of the index by id, not their wide rows */
+                    expect_in(count, "SEARCH i USING COVERING INDEX items_keys_by_id (id=?)", ctx);
                     if (fi == 6) expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
                     else expect_not_in(count, "SEARCH p USING INTEGER PRIMARY KEY", ctx);
                     expect_in(count, "SEARCH x USING COVERING INDEX sqlite_autoindex_pairs_1 (repo_id=? AND query_key=?)", ctx);
@@ -853,6 +855,109 @@ static void test_text_index_follows_writes(void **state)
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'crash'"), 2);
 }
 
+/* Whether the item (repo, key) holds text in its title or key, compared
+ * the way the filter does (ASCII case folded), or text is "#key". */
+static int item_holds(fx *f, int64_t repo, const char *key, const char *text)
+{
+    dp_err err;
+    item it;
+    if (text[0] == '#' && !strcmp(text + 1, key)) return 1;
+    if (store_item_get(f->st, repo, key, &it, &err) != DP_OK) return 0;
+    int found = strcasestr(it.title, text) || strcasestr(key, text);
+    item_free(&it);
+    return found;
+}
+
+/* The text filter's counts equal the pairs it lists and a count made by
+ * hand from every pair and its items' titles: over two repositories with
+ * the same keys, with items in the trigram index and items written since
+ * (noted in items_fts_todo), with and without more conditions, reviewed or
+ * not, for texts of every kind (short ones scan, "#N" is a key). */
+static void test_text_counts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t r1 = f->repo, r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
+    f->repo = r2;
+    fx_put(f, "1", "Timeout on upload", "open", NULL);
+    fx_put(f, "2", "Crash in dark mode", "open", NULL);
+    fx_put(f, "3", "typo", "closed", NULL);
+    pair p2[] = {fx_pair("1", "2", "duplicate", "high", 2.0, 0), fx_pair("3", "1", "related", "low", 6.0, 0),
+                 fx_pair("2", "3", "related", "medium", 0.7, 1)};
+    assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, p2, 3, &err), DP_OK);
+    f->repo = r1;
+    assert_int_equal(store_verdict_set(f->st, r1, "3", "4", VERDICT_RELATED, &err), DP_OK);
+    static const char *const texts[] = {"crash", "CRASH on", "dark", "typo", "Timeout", "ra", "#3", "#9", "e", "zzz"};
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            /* items written inside a transaction wait in items_fts_todo */
+            assert_int_equal(store_begin(f->st, &err), DP_OK);
+            item it;
+            fx_item(&it, "4", "Typo in README after a crash", "closed", 9000);
+            assert_int_equal(store_item_upsert(f->st, r1, &it, NULL, &err), DP_OK);
+            item_free(&it);
+            assert_true(store_read_int(f, "SELECT count(*) FROM items_fts_todo") > 0);
+        }
+        for (size_t ti = 0; ti < sizeof texts / sizeof texts[0]; ti++)
+            for (int fi = 0; fi < 8; fi++) {
+                pair_filter all, flt;
+                pair_filter_init(&flt);
+                flt.include_known = !(fi & 4);
+                flt.repo_id = fi & 1 ? r1 : 0;
+                if (fi & 2) flt.relation = RELATION_DUPLICATE;
+                flt.reviewed = fi == 6 ? 0 : fi == 7 ? 1 : -1;
+                all = flt;
+                flt.text = texts[ti];
+                pair_vec v = {0}, every = {0};
+                size_t total = 0, reviewed = 0, want = 0, want_rev = 0;
+                assert_int_equal(store_pairs_query(f->st, &flt, &v, &total, &reviewed, &err), DP_OK);
+                assert_int_equal(store_pairs_query(f->st, &all, &every, NULL, NULL, &err), DP_OK);
+                for (size_t i = 0; i < every.n; i++) {
+                    const pair *p = &every.v[i];
+                    if (item_holds(f, p->repo_id, p->query_key, texts[ti]) ||
+                        item_holds(f, p->repo_id, p->cand_key, texts[ti])) {
+                        want++;
+                        want_rev += p->verdict != VERDICT_NONE;
+                    }
+                }
+                char ctx[96];
+                snprintf(ctx, sizeof ctx, "round %d text '%s' filter %d", round, texts[ti], fi);
+                if (total != want || v.n != want || reviewed != want_rev)
+                    fail_msg("%s: total %zu, listed %zu, reviewed %zu; by hand %zu, reviewed %zu", ctx, total, v.n,
+                             reviewed, want, want_rev);
+                pair_vec_free(&v);
+                pair_vec_free(&every);
+            }
+    }
+    store_rollback(f->st);
+}
+
+/* 8 -> 9: items_keys_by_id is built for the items already stored, and the
+ * text filter (which reads through it) finds their pairs. */
+static void test_migrate_keys_by_id(void **state)
+{
+    fx *f = *state;
+    migrate_from(f, 8,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO items(id, repo_id, key, title) VALUES(7, 1, '9', 'Upload timeout'),"
+                 "  (8, 1, '4', 'Dark mode');"
+                 "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"
+                 "DELETE FROM items_fts_todo;"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '9', '4', 'duplicate', 'high', 1.5), (1, '4', '9', 'related', 'low', 0.5);");
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items INDEXED BY items_keys_by_id WHERE id > 0"), 2);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.include_known = 1;
+    flt.text = "TIMEOUT";
+    size_t total = 0;
+    char *got = run(f, &flt, &total, NULL);
+    assert_string_equal(got, "9>4 4>9");
+    assert_int_equal(total, 2);
+    free(got);
+}
+
 /* pair_counts holds, per repository x relation x confidence x known, how
  * many pairs there are, through every kind of write. */
 static void expect_counts_match(fx *f)
@@ -982,6 +1087,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replace_is_atomic, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_filters, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_counts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_keys_by_id, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reviewed_and_paging, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sorts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_repo_separate, fx_setup_seeded, fx_teardown),
