@@ -117,24 +117,69 @@ static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpu
     return DP_OK;
 }
 
+char *analyze_index_path(store *st, int64_t repo)
+{
+    const char *db = store_path(st);
+    if (!db || !*db || !strcmp(db, ":memory:") || !strncmp(db, "file:", 5)) return NULL;
+    return xasprintf("%s-index-%lld", db, (long long)repo);
+}
+
+/* Opens the persisted index when it is valid for the loaded items; 0 when
+ * it is not (co->index_file_why says why). */
+static int corpus_map(const index_params *p, analyze_corpus *co, const char *path)
+{
+    if (!path) {
+        co->index_file_why = "the store is in memory";
+        return 0;
+    }
+    if (co->extra_doc != UINT32_MAX) {
+        co->index_file_why = "an extra item is indexed with the others";
+        return 0;
+    }
+    const char *why = NULL;
+    int rc = index_file_open(co->items.v, co->items.n, p, path, &co->ix, &why);
+    if (rc == DP_OK) {
+        co->index_mapped = 1;
+        co->snap.reused = co->items.n;
+        return 1;
+    }
+    co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;
+    return 0;
+}
+
 /* Builds the index, from the stored snapshot when there is one: only items
  * whose text changed since it was saved go through the text pipeline
- * (--full builds from scratch, relearning the template). On error the
- * caller frees co. */
-static int corpus_index(store *st, int threads, int use_snapshot, analyze_corpus *co, dp_err *err)
+ * (--full builds from scratch, relearning the template). Before that, the
+ * persisted index is mapped when it is valid (use_cache); after a build,
+ * persist writes it. On error the caller frees co. */
+static int corpus_index(store *st, int threads, int use_cache, int persist, analyze_corpus *co, dp_err *err)
 {
     double t0 = dp_now();
-    void *snap = NULL;
-    size_t snaplen = 0;
-    int rc = use_snapshot ? store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err)
-                          : DP_NOTFOUND;
-    if (rc == DP_ERR) return DP_ERR;
     index_params p;
     index_params_default(&p);
     p.threads = dp_threads(threads);
-    rc = index_build_snap(co->items.v, co->items.n, &p, snap, snaplen, &co->ix, &co->snap, err);
-    free(snap);
-    if (rc != DP_OK) return DP_ERR;
+    char *path = analyze_index_path(st, co->repo_id);
+    if (!use_cache || !corpus_map(&p, co, path)) {
+        void *snap = NULL;
+        size_t snaplen = 0;
+        int rc = use_cache ? store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err)
+                           : DP_NOTFOUND;
+        if (rc == DP_ERR) {
+            free(path);
+            return DP_ERR;
+        }
+        rc = index_build_snap(co->items.v, co->items.n, &p, snap, snaplen, &co->ix, &co->snap, err);
+        free(snap);
+        if (rc != DP_OK) {
+            free(path);
+            return DP_ERR;
+        }
+        /* a cache: failing to write it costs the next reader a build, no more */
+        dp_err werr;
+        if (persist && path && co->extra_doc == UINT32_MAX)
+            co->index_saved = index_file_save(co->ix, path, &werr) == DP_OK;
+    }
+    free(path);
     co->t_index = dp_now() - t0;
     match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
     co->ls = explain_linkset_new(co->links.v, co->links.n);
@@ -145,7 +190,7 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err)
 {
     if (corpus_read(st, repo, extra, co, err) != DP_OK) return DP_ERR;
-    if (corpus_index(st, threads, 1, co, err) == DP_OK) return DP_OK;
+    if (corpus_index(st, threads, 1, 1, co, err) == DP_OK) return DP_OK;
     analyze_corpus_free(co);
     return DP_ERR;
 }
@@ -983,7 +1028,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         goto done;
     }
     stats->t_plan = dp_now() - tp;
-    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, &co, err);
+    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, 1, &co, err);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
     stats->t_index = co.t_index;
