@@ -676,6 +676,40 @@ static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o
     return DP_OK;
 }
 
+/* Whether nothing changed since the last run, decided before loading the
+ * items (at 250k items loading them is most of an up-to-date run): the
+ * same options and model (signature), no item written since the analysed
+ * change sequence, and as many live items as then -- exactly when
+ * plan_check would find no changed key and the same count. *up = 1 then,
+ * with stats->items and the model's description filled. */
+static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int64_t seq,
+                            analyze_stats *stats, int *up, dp_err *err)
+{
+    *up = 0;
+    if (o->mode == ANALYZE_FULL) return DP_OK;
+    analyze_corpus co;   /* only its model */
+    memset(&co, 0, sizeof co);
+    co.repo_id = repo;
+    if (load_model(st, &co, err) != DP_OK) return DP_ERR;
+    char *sig = signature(o, &co), *old_sig = NULL;
+    int64_t since = -1, nprev = -1;
+    size_t issues = 0, prs = 0;
+    int rc = store_kv_get(st, repo, KV_SIGNATURE, &old_sig, err);
+    int same = rc == DP_OK && !strcmp(old_sig, sig);
+    if (rc != DP_ERR && same) rc = kv_get_num(st, repo, KV_SEQ, &since, err);
+    if (rc == DP_OK && same) rc = kv_get_num(st, repo, KV_NITEMS, &nprev, err);
+    if (rc == DP_OK && same && since == seq) rc = store_item_count(st, repo, &issues, &prs, NULL, err);
+    if (rc == DP_OK && same && since == seq && (int64_t)(issues + prs) == nprev) {
+        *up = 1;
+        stats->items = issues + prs;
+        snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
+    }
+    free(old_sig);
+    free(sig);
+    analyze_corpus_free(&co);
+    return rc == DP_ERR ? DP_ERR : DP_OK;
+}
+
 /* After indexing: the changed docs and the stored pairs' docs. */
 static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
 {
@@ -1011,6 +1045,15 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     int64_t seq;   /* read first: a change committed while loading is left for the next run */
     if (progress) progress(ud, "index", 0, 1);   /* loading + indexing: one step */
     if (store_change_seq(st, repo, &seq, err) != DP_OK) return DP_ERR;
+    int up = 0;
+    double t0 = dp_now();
+    if (quick_up_to_date(st, repo, &o, seq, stats, &up, err) != DP_OK) return DP_ERR;
+    if (up) {   /* no items loaded, no index, no ranking */
+        stats->incremental = stats->up_to_date = 1;
+        stats->t_plan = dp_now() - t0;
+        if (progress) progress(ud, "index", 1, 1);
+        return save_last_run(st, repo, o.now, err);
+    }
     if (corpus_read(st, repo, NULL, &co, err) != DP_OK) return DP_ERR;
     stats->items = co.items.n;
     stats->t_load = co.t_load;
