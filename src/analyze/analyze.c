@@ -1076,6 +1076,8 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     if (progress) progress(ud, "index", 1, 1);
     stats->t_index = co.t_index;
     stats->reanalysed = co.snap.analysed;
+    stats->index_mapped = co.index_mapped;
+    stats->index_saved = co.index_saved;
     tp = dp_now();
     if (in.active) rc = plan_map(st, &co, &in, err);
     stats->t_plan += dp_now() - tp;

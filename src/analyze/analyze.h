@@ -178,6 +178,8 @@ typedef struct analyze_stats {
     int incremental;            /* 1 when only affected queries ran */
     int up_to_date;             /* 1 when nothing changed: nothing ran */
     int snapshot_saved;         /* 1 when the index snapshot was (re)saved */
+    int index_mapped;           /* 1 when the index was mapped from the persisted file */
+    int index_saved;            /* 1 when the persisted index file was written */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
                                                                      bookkeeping */
