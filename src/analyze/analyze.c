@@ -1071,7 +1071,10 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         goto done;
     }
     stats->t_plan = dp_now() - tp;
-    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, 1, &co, err);
+    /* An incremental run does not write the persisted index: at 250k items
+     * that is ~1 GB through write(), a second or more of a run meant to take
+     * one; the first reader after it (similar, search, serve) writes it. */
+    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active, &co, err);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
     stats->t_index = co.t_index;

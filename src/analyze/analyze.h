@@ -35,10 +35,12 @@
  * incremental run first try to map the persisted index file
  * (analyze_index_path); it is used only when it was built from exactly the
  * loaded items with the same parameters and pipeline, else the index is
- * built as below and the load says why in index_file_why. Every build of
- * the items alone (not with an `extra` item) then writes the file, so the
- * next reader maps it; failing to write it is not an error (index_saved
- * stays 0).
+ * built as below and the load says why in index_file_why. A build of the
+ * items alone (not with an `extra` item) then writes the file, so the next
+ * reader maps it -- except in an incremental run, which leaves that to the
+ * first reader after it (writing ~4 KB per item would cost an incremental
+ * run more than its ranking). Failing to write it is not an error
+ * (index_saved stays 0).
  *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text

@@ -68,8 +68,23 @@ check "import an edited item" "$DOPPEL" import --db "$DB" "$T/edit.json"
 out=$(how)
 check_contains "an edited item: the file is stale" "persisted index not used: the items changed since it was written" "$out"
 check_contains "... one item through the text pipeline" "1 through the text pipeline" "$out"
-check "analyze after the edit" "$DOPPEL" analyze --db "$DB"
-check_contains "analyze wrote it for the new items" "mapped from the persisted index" "$(how)"
+out=$("$DOPPEL" analyze --db "$DB")
+check_contains "analyze after the edit maps the file the reader wrote" \
+    "indexed: 0 of 15 items through the text pipeline, all from the persisted index" "$out"
+python3 - "$T/edit.json" "$T/edit2.json" <<'EOF'
+import json, sys
+items = json.load(open(sys.argv[1]))
+items[0]["body"] = "It hangs in poll() until killed."
+items[0]["updated_at"] = "2031-01-01T00:00:00Z"
+json.dump(items, open(sys.argv[2], "w"))
+EOF
+check "import a second edit" "$DOPPEL" import --db "$DB" "$T/edit2.json"
+check_contains "an incremental analyze builds from the snapshot" "1 of 15 items through the text pipeline" \
+    "$("$DOPPEL" analyze --db "$DB")"
+out=$(how)
+check_contains "... and leaves the file to the next reader" "the items changed since it was written" "$out"
+check_contains "... which writes it" "(written now)" "$out"
+check_contains "... for the one after" "mapped from the persisted index" "$(how)"
 out=$("$DOPPEL" analyze --db "$DB")
 check_contains "nothing changed: up to date" "up to date: no item changed since the last analysis (15 items)" "$out"
 
