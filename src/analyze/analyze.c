@@ -678,10 +678,11 @@ static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o
 
 /* Whether nothing changed since the last run, decided before loading the
  * items (at 250k items loading them is most of an up-to-date run): the
- * same options and model (signature), no item written since the analysed
- * change sequence, and as many live items as then -- exactly when
- * plan_check would find no changed key and the same count. *up = 1 then,
- * with stats->items and the model's description filled. */
+ * same options and model (signature) and no item written since the
+ * analysed change sequence -- every insert, edit and deletion takes a new
+ * number, so plan_check would find no changed key and the count it saved.
+ * (Counting the live items instead reads every row: 0.5 s at 250k.)
+ * *up = 1 then, with stats->items and the model's description filled. */
 static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int64_t seq,
                             analyze_stats *stats, int *up, dp_err *err)
 {
@@ -693,15 +694,13 @@ static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int6
     if (load_model(st, &co, err) != DP_OK) return DP_ERR;
     char *sig = signature(o, &co), *old_sig = NULL;
     int64_t since = -1, nprev = -1;
-    size_t issues = 0, prs = 0;
     int rc = store_kv_get(st, repo, KV_SIGNATURE, &old_sig, err);
     int same = rc == DP_OK && !strcmp(old_sig, sig);
     if (rc != DP_ERR && same) rc = kv_get_num(st, repo, KV_SEQ, &since, err);
     if (rc == DP_OK && same) rc = kv_get_num(st, repo, KV_NITEMS, &nprev, err);
-    if (rc == DP_OK && same && since == seq) rc = store_item_count(st, repo, &issues, &prs, NULL, err);
-    if (rc == DP_OK && same && since == seq && (int64_t)(issues + prs) == nprev) {
+    if (rc == DP_OK && same && since == seq && nprev >= 0) {
         *up = 1;
-        stats->items = issues + prs;
+        stats->items = (size_t)nprev;
         snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
     }
     free(old_sig);
