@@ -31,6 +31,17 @@
  * it; the next full run (--full, a new model, other options) settles it.
  * When nothing changed at all, no index is built and nothing is ranked.
  *
+ * Persisted index: analyze_corpus_load (similar, search, serve) and an
+ * incremental run first try to map the persisted index file
+ * (analyze_index_path); it is used only when it was built from exactly the
+ * loaded items with the same parameters and pipeline, else the index is
+ * built as below and the load says why in index_file_why. A build of the
+ * items alone (not with an `extra` item) then writes the file, so the next
+ * reader maps it -- except in an incremental run, which leaves that to the
+ * first reader after it (writing ~4 KB per item would cost an incremental
+ * run more than its ranking). Failing to write it is not an error
+ * (index_saved stays 0).
+ *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
  * changed go through the text pipeline (index.h, "snapshots"); a --full
@@ -74,8 +85,16 @@ typedef struct analyze_corpus {
     explain_linkset *ls;
     uint32_t extra_doc;        /* doc of the extra item, UINT32_MAX if none */
     index_snap_info snap;      /* how much of the index came from the snapshot */
+    int index_mapped;          /* 1: the index was opened from the persisted file */
+    int index_saved;           /* 1: this load wrote the persisted file */
+    const char *index_file_why;   /* why the persisted file was not used, or NULL */
     double t_load, t_index;    /* seconds spent loading and indexing */
 } analyze_corpus;
+
+/* The persisted index of repo (index.h, "persisted index"): the file
+ * "DB-index-REPO" beside the store's database; NULL for an in-memory
+ * store. Owned by the caller. */
+char *analyze_index_path(store *st, int64_t repo);
 
 /* The model analyze ranks and judges repo with -- the one lookup, shared
  * by analyze, similar, triage and stats: the repository's own trained
@@ -161,6 +180,8 @@ typedef struct analyze_stats {
     int incremental;            /* 1 when only affected queries ran */
     int up_to_date;             /* 1 when nothing changed: nothing ran */
     int snapshot_saved;         /* 1 when the index snapshot was (re)saved */
+    int index_mapped;           /* 1 when the index was mapped from the persisted file */
+    int index_saved;            /* 1 when the persisted index file was written */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
                                                                      bookkeeping */

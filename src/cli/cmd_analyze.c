@@ -38,8 +38,13 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
                    s.queries, s.queries == 1 ? "query" : "queries", s.items,
                    s.incremental ? " (incremental)" : "", s.pairs, s.known);
             if (s.incremental) printf("changed items: %zu\n", s.changed);
-            printf("indexed: %zu of %zu items through the text pipeline, the rest from the "
-                   "snapshot%s\n", s.reanalysed, s.items, s.snapshot_saved ? " (snapshot saved)" : "");
+            if (s.index_mapped)
+                printf("indexed: 0 of %zu items through the text pipeline, all from the persisted index\n",
+                       s.items);
+            else
+                printf("indexed: %zu of %zu items through the text pipeline, the rest from the "
+                       "snapshot%s%s\n", s.reanalysed, s.items, s.snapshot_saved ? " (snapshot saved)" : "",
+                       s.index_saved ? " (index file written)" : "");
         }
         printf("model: %s\n", s.model_desc);
         printf("time: %.2fs (load %.2fs, index %.2fs, plan %.2fs, rank %.2fs, explain %.2fs, "

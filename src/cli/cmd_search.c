@@ -21,7 +21,7 @@ int cmd_search(int argc, char **argv)
         CLI_STR("repo", 0, &repo, "R", "repository (default: the only one)"),
         CLI_SIZE("limit", 0, &limit, "N", 1, 10000, "results (default 20)"),
         CLI_FLAG("json", 0, &json, "a JSON array of items with their scores"),
-        CLI_FLAG("verbose", 'v', &verbose, "say on stderr how the index was loaded (snapshot or built)"),
+        CLI_FLAG("verbose", 'v', &verbose, "say on stderr how the index was loaded (mapped, snapshot or built)"),
         CLI_DB(&db),
         CLI_END,
     };
@@ -60,11 +60,17 @@ int cmd_search(int argc, char **argv)
         goto out;
     }
     loaded = 1;
-    if (verbose)
-        fprintf(stderr, "index: %zu items, %zu from the snapshot, %zu through the text pipeline%s%s (%.2f s)\n",
+    if (verbose && co.index_mapped)
+        fprintf(stderr, "index: %zu items, mapped from the persisted index (load %.2f s, index %.2f s)\n",
+                analyze_corpus_ndocs(&co), co.t_load, co.t_index);
+    else if (verbose)
+        fprintf(stderr,
+                "index: %zu items, %zu from the snapshot, %zu through the text pipeline%s%s; "
+                "persisted index not used: %s%s (load %.2f s, index %.2f s)\n",
                 analyze_corpus_ndocs(&co), co.snap.reused, co.snap.analysed,
                 co.snap.unused_why ? "; snapshot not used: " : "", co.snap.unused_why ? co.snap.unused_why : "",
-                co.t_load + co.t_index);
+                co.index_file_why ? co.index_file_why : "?", co.index_saved ? " (written now)" : "",
+                co.t_load, co.t_index);
     analyze_search_hit *hits = xcalloc(limit, sizeof *hits);
     size_t n = analyze_search(&co, text.s, limit, hits);
     json_t *arr = json ? json_array() : NULL;

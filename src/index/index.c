@@ -454,7 +454,7 @@ static void build_stats(dindex *ix)
     }
 }
 
-static void build_keys(dindex *ix)
+void ix_build_keys(dindex *ix)
 {
     dp_idxmap_reserve(&ix->keys, ix->n + 1, NULL, NULL);   /* empty: never rehashes */
     for (size_t d = 0; d < ix->n; d++) {
@@ -557,7 +557,7 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     ix->tcap = ix->nterms;
     build_stats(ix);
     build_postings(ix);
-    build_keys(ix);
+    ix_build_keys(ix);
     info.reused = ix->reused;
     info.analysed = n - ix->reused;
     if (info_out) *info_out = info;
@@ -579,13 +579,20 @@ void index_free(dindex *ix)
             text_fields_free(tf);
             free(tf);
         }
-        text_signals_free(&ix->sig[d]);
+        if (!ix->map) text_signals_free(&ix->sig[d]);
     }
     free(ix->fields);
     free(ix->sig);
+    text_template_free(ix->tpl);
+    dp_idxmap_free(&ix->keys);
+    if (ix->map) {   /* the rest lives in the mapping (index_file.c) */
+        ix_file_unmap(ix);
+        free(ix->sigptr);
+        free(ix);
+        return;
+    }
     free(ix->len);
     free(ix->norm);
-    text_template_free(ix->tpl);
     free(ix->tstr);
     free(ix->toff);
     free(ix->thash);
@@ -600,7 +607,6 @@ void index_free(dindex *ix)
     free(ix->fwd_off);
     free(ix->fwd_term);
     free(ix->fwd_tf);
-    dp_idxmap_free(&ix->keys);
     free(ix->chash);
     free(ix);
 }

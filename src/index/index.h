@@ -81,6 +81,36 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
 /* Appends a snapshot of ix to out (binary; sb_init'ed by the caller). */
 void index_snapshot_save(const dindex *ix, sbuf *out);
 
+/* ---- persisted index (index_file.c) -------------------------------------
+ * A whole built index -- dictionary, statistics, impact postings with their
+ * block maxima, forward index, field lengths and norms, signals, template
+ * and content hashes -- written to one file and mapped back read-only, so a
+ * process opens an index of 250k items in milliseconds instead of building
+ * it. The file is a cache, never a source of truth:
+ *  - index_file_open() accepts it only for the same items (a fingerprint of
+ *    every doc's key and content hash, in doc order), the same build
+ *    parameters (k1, b, field weights) and the same text pipeline
+ *    (ix_pipeline_fingerprint: code version, text options, probe output);
+ *    and only when its size, header checksum and payload checksum (XXH3)
+ *    match. Otherwise it returns DP_ERR with *why (a static string: "the
+ *    items changed since it was written", "its checksum does not match",
+ *    ...), and the caller builds the index instead;
+ *  - an index opened from the file equals the index that was saved bit for
+ *    bit (every array is the saved one), so top-k results and scores equal
+ *    those of the build that wrote it: a fresh build when it was one.
+ * Query-side parameters (query_k1, bigram_weight, query_max_terms, threads)
+ * are the caller's p, as in a build. The file is native-endian with 8-byte
+ * aligned sections; another byte order is refused as "another format".
+ * index_file_save() writes path.tmp.PID and renames it over path, so a
+ * reader sees the old file or the new one, never half of one. */
+int index_file_save(const dindex *ix, const char *path, dp_err *err);
+/* DP_OK with *out (free with index_free; items must outlive it), DP_NOTFOUND
+ * when path does not exist, DP_ERR with *why when it is unusable. */
+int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,
+                    const char **why);
+/* 1 when ix was opened from a file. */
+int index_is_mapped(const dindex *ix);
+
 size_t index_ndocs(const dindex *ix);
 const item *index_item(const dindex *ix, uint32_t doc);
 /* Doc number of an item key, or -1. */

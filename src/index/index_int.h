@@ -73,6 +73,14 @@ struct dindex {
     size_t tpl_ndocs;                /* docs the template was learned on */
     const ix_snap *snap;             /* during a build only: docs to reuse */
     size_t reused;                   /* docs taken from the snapshot */
+
+    /* An index opened from a file (index_file.c): the dictionary, postings,
+     * forward index, lengths, norms and content hashes point into this
+     * read-only mapping and are not freed one by one; sig[d]'s vectors
+     * point into sigptr (owned), whose strings are in the mapping. */
+    void *map;
+    size_t maplen;
+    char **sigptr;
 };
 
 void ix_bag_reset(ix_bag *b);
@@ -137,6 +145,13 @@ const ix_snap_doc *ix_snap_find(const ix_snap *s, const char *key, uint64_t chas
 int ix_snap_decode(const ix_snap *s, const ix_snap_doc *d, text_signals *sig, ix_bag *b);
 /* Hash of everything of an item the text pipeline reads. */
 uint64_t ix_item_hash(const item *it);
+/* Hash of the text pipeline's output on a fixed probe item, with the text
+ * options: equal only for the same pipeline code and options. */
+uint64_t ix_pipeline_fingerprint(const index_params *p);
+/* Fills ix->keys from ix->items (index.c). */
+void ix_build_keys(dindex *ix);
+/* Unmaps ix->map (index_file.c). */
+void ix_file_unmap(dindex *ix);
 
 /* Index of term t's first block. A list of df postings starting at
  * post_off[t] has ceil(df / IX_BLOCK) blocks; floor(post_off / IX_BLOCK) + t

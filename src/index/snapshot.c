@@ -165,7 +165,7 @@ static const char PROBE_BODY[] =
     "ERROR 2024-01-02 12:00:01 [main] Failed to connect to 10.0.0.1:8020 (ENOENT)\n"
     "Ünïcödé Straße ﬁle naïve café — Ｆｕｌｌｗｉｄｔｈ, don't won't it's.\n";
 
-static uint64_t pipeline_fingerprint(const index_params *p)
+uint64_t ix_pipeline_fingerprint(const index_params *p)
 {
     item it;
     item_init(&it);
@@ -239,7 +239,7 @@ void index_snapshot_save(const dindex *ix, sbuf *out)
     sb_add(out, SNAP_MAGIC, 8);
     char ver[4] = {SNAP_VERSION & 0xff, (SNAP_VERSION >> 8) & 0xff, 0, 0};
     sb_add(out, ver, 4);
-    put_u64(out, pipeline_fingerprint(&ix->p));
+    put_u64(out, ix_pipeline_fingerprint(&ix->p));
     put_u64(out, ix->tpl_ndocs);
     size_t ntpl;
     const uint64_t *tpl = text_template_hashes(ix->tpl, &ntpl);
@@ -290,7 +290,7 @@ static int read_header(ix_snap *s, rd *r, const index_params *p, const char **wh
     if (!m || memcmp(m, SNAP_MAGIC, 8) != 0) return open_fail(s, why, "it is not an index snapshot");
     if ((m[8] | m[9] << 8 | m[10] << 16 | (uint32_t)m[11] << 24) != SNAP_VERSION)
         return open_fail(s, why, "it has another format version");
-    if (get_u64(r) != pipeline_fingerprint(p))
+    if (get_u64(r) != ix_pipeline_fingerprint(p))
         return open_fail(s, why, "it was made by another text pipeline or other text options");
     s->tpl_ndocs = get_u64(r);
     uint64_t ntpl = get_var(r);

@@ -38,6 +38,9 @@ int store_open(const char *path, store **out, dp_err *err);   /* creates/migrate
 int store_open_readonly(const char *path, store **out, dp_err *err);
 void store_close(store *st);                                   /* NULL ok */
 int store_schema_version(store *st);
+/* The path the store was opened with (borrowed; ":memory:" for none). Caches
+ * that live beside the database (the persisted index) are named after it. */
+const char *store_path(const store *st);
 
 /* The caller is about to write many records in one transaction (an
  * import) and rolls all of it back on any error. Store writes then run

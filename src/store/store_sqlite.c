@@ -291,6 +291,8 @@ void store_close(store *st)
 
 int store_schema_version(store *st) { return st->version; }
 
+const char *store_path(const store *st) { return st->path; }
+
 /* ---- transactions ---------------------------------------------------- */
 
 int store_bulk_mode(store *st, dp_err *err)

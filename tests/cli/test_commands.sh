@@ -77,10 +77,14 @@ check_eq "search \"\" leaks nothing (LeakSanitizer)" 0 "$(printf "%s" "$out" | g
 "$DOPPEL" search --db "$DB" zzzqqqxxy >/dev/null 2>&1
 check_eq "search with no match exits 3" 3 $?
 check_contains "search --help" "usage: doppel search" "$("$DOPPEL" search --help)"
-# search loads the index as analyze does: from the snapshot analyze saved,
-# with the results of an index built from scratch (a store never analysed)
+# search loads the index as analyze left it: mapped from the persisted
+# index, else built from the snapshot analyze saved, with the results of an
+# index built from scratch (a store never analysed); tests/cli/test_index_file.sh
 out=$("$DOPPEL" search --db "$DB" -v inet_pton 2>&1 >/dev/null)
-check_contains "search -v: the index comes from analyze's snapshot" "from the snapshot, 0 through the text pipeline" "$out"
+check_contains "search -v: the index is the one analyze persisted" "mapped from the persisted index" "$out"
+rm -f "$DB"-index-*
+out=$("$DOPPEL" search --db "$DB" -v inet_pton 2>&1 >/dev/null)
+check_contains "search -v: else it comes from analyze's snapshot" "from the snapshot, 0 through the text pipeline" "$out"
 DBS=$T/search-fresh.db
 check "import fixture (never analysed)" "$DOPPEL" import --db "$DBS" "$FIX/analyze/issues.json"
 out=$("$DOPPEL" search --db "$DBS" -v inet_pton 2>&1 >/dev/null)

@@ -1,0 +1,487 @@
+/* index_file.c -- the persisted index: a built index written to one file and
+ * mapped back read-only (see index.h, "persisted index", for the contract).
+ *
+ * Format (native byte order; every section starts 8-byte aligned):
+ *   ixf_header (below): magic "DPIXFILE", version, a byte-order mark, the
+ *     three fingerprints (text pipeline, build parameters, content), the
+ *     counts, avglen[], each section's offset and length, the XXH3-64 of
+ *     everything after the header and, last, the XXH3-64 of the header.
+ *   sections, in enum order: the arrays of struct dindex as they are in
+ *     memory (term strings and offsets, term hashes, df, idf, max impacts,
+ *     the dictionary's hash slots, postings offsets / docs / impacts, block
+ *     maxima, forward offsets / terms / counts, field lengths and norms,
+ *     content hashes, template line hashes), then the signals: a prefix
+ *     count of strings per (doc, list) [n * 5 + 1], each string's offset
+ *     [nsig], the NUL-terminated strings.
+ * The arrays are the index's own, so opening is: check, map, point. Only
+ * the signals need a pointer array, and the doc keys a hash table (the keys
+ * are the caller's items').
+ *
+ * Why check the whole payload's checksum at open: a flipped byte in a
+ * posting would send a reader out of bounds, and the arrays are used as
+ * they are, without a bounds check per read. XXH3 reads ~10 GB/s from the
+ * page cache; the cheap structural checks below (offsets ascending and in
+ * range) guard the O(terms + docs) arrays once more.
+ */
+#include "index_int.h"
+#include "../common/hashmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define IXF_MAGIC "DPIXFILE"
+#define IXF_VERSION 1u
+#define IXF_BOM 0x0102030405060708ull
+#define SIG_LISTS 5
+
+enum {
+    S_TSTR, S_TOFF, S_THASH, S_DF, S_IDF, S_MAXIMP, S_HT,
+    S_POFF, S_PDOC, S_PIMP, S_BLK,
+    S_FOFF, S_FTERM, S_FTF, S_LEN, S_NORM, S_CHASH, S_TPL,
+    S_SIGCNT, S_SIGOFF, S_SIGSTR,
+    S_COUNT
+};
+
+/* All members 8 bytes wide: no padding, the same layout for every compiler. */
+typedef struct ixf_header {
+    char magic[8];
+    uint64_t version, bom;
+    uint64_t pipeline_fp, params_fp, content_fp;
+    uint64_t ndocs, nterms, npost, nblk, tstr_len, ht_cap, ht_n, tpl_ndocs, ntpl, nsig, sigstr_len;
+    double avglen[FIELD_COUNT];
+    uint64_t off[S_COUNT], len[S_COUNT];
+    uint64_t payload_hash;
+    uint64_t header_hash;   /* of every byte of the header before it */
+} ixf_header;
+
+/* ---- fingerprints ---------------------------------------------------------- */
+
+/* The parameters that shape stored numbers (impacts, norms, terms). */
+static uint64_t params_fp(const index_params *p)
+{
+    double d[1 + 2 * FIELD_COUNT];
+    d[0] = p->k1;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        d[1 + f] = p->b[f];
+        d[1 + FIELD_COUNT + f] = p->weight[f];
+    }
+    uint64_t v[2] = {XXH3_64bits(d, sizeof d), (uint64_t)p->bigrams << 1 | (uint64_t)!!p->strip_templates};
+    return XXH3_64bits(v, sizeof v);
+}
+
+/* Of every doc's key and content hash, in doc order. */
+static uint64_t content_fp(const item *items, const uint64_t *chash, size_t n)
+{
+    XXH3_state_t *h = XXH3_createState();
+    XXH3_64bits_reset(h);
+    uint64_t nn = n;
+    XXH3_64bits_update(h, &nn, sizeof nn);
+    for (size_t d = 0; d < n; d++) {
+        const char *k = items[d].key ? items[d].key : "";
+        XXH3_64bits_update(h, k, strlen(k) + 1);
+        XXH3_64bits_update(h, &chash[d], sizeof chash[d]);
+    }
+    uint64_t v = XXH3_64bits_digest(h);
+    XXH3_freeState(h);
+    return v;
+}
+
+/* Content hashes of items, on all cores (XXH3 of 250k bodies: ~0.1 s). */
+typedef struct hash_job {
+    const item *items;
+    uint64_t *out;
+    size_t n;
+    atomic_size_t next;
+} hash_job;
+
+static void *hash_run(void *arg)
+{
+    hash_job *j = arg;
+    for (;;) {
+        size_t lo = atomic_fetch_add(&j->next, 1024);
+        if (lo >= j->n) return NULL;
+        size_t hi = lo + 1024 < j->n ? lo + 1024 : j->n;
+        for (size_t d = lo; d < hi; d++) j->out[d] = ix_item_hash(&j->items[d]);
+    }
+}
+
+static uint64_t *item_hashes(const item *items, size_t n, int threads)
+{
+    hash_job j = {.items = items, .out = xmalloc((n ? n : 1) * sizeof *j.out), .n = n};
+    atomic_init(&j.next, 0);
+    dp_run_threads(n < 4096 ? 1 : dp_threads(threads), hash_run, &j);
+    return j.out;
+}
+
+/* ---- save ------------------------------------------------------------------ */
+
+typedef struct wr {
+    FILE *f;
+    XXH3_state_t *h;
+    uint64_t at;   /* bytes written so far */
+    int bad;
+} wr;
+
+static void w_bytes(wr *w, const void *p, size_t n)
+{
+    if (w->bad || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) w->bad = 1;
+    XXH3_64bits_update(w->h, p, n);
+    w->at += n;
+}
+
+static void w_u64(wr *w, uint64_t v) { w_bytes(w, &v, sizeof v); }
+
+static void w_align(wr *w)
+{
+    static const char zero[8];
+    if (w->at % 8) w_bytes(w, zero, 8 - w->at % 8);
+}
+
+/* Starts section s at the next aligned offset. */
+static void w_begin(wr *w, ixf_header *hd, int s)
+{
+    w_align(w);
+    hd->off[s] = w->at;
+}
+
+static void w_end(wr *w, ixf_header *hd, int s) { hd->len[s] = w->at - hd->off[s]; }
+
+static void w_section(wr *w, ixf_header *hd, int s, const void *p, size_t n)
+{
+    w_begin(w, hd, s);
+    w_bytes(w, p, n);
+    w_end(w, hd, s);
+}
+
+static const strvec *sig_list(const text_signals *s, int i)
+{
+    const strvec *v[SIG_LISTS] = {&s->exceptions, &s->frames, &s->paths, &s->errors, &s->versions};
+    return v[i];
+}
+
+static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
+{
+    uint64_t cnt = 0, off = 0;
+    w_begin(w, hd, S_SIGCNT);
+    for (size_t d = 0; d < ix->n; d++)
+        for (int i = 0; i < SIG_LISTS; i++) {
+            w_u64(w, cnt);
+            cnt += sig_list(&ix->sig[d], i)->n;
+        }
+    w_u64(w, cnt);
+    w_end(w, hd, S_SIGCNT);
+    hd->nsig = cnt;
+    w_begin(w, hd, S_SIGOFF);
+    for (size_t d = 0; d < ix->n; d++)
+        for (int i = 0; i < SIG_LISTS; i++) {
+            const strvec *v = sig_list(&ix->sig[d], i);
+            for (size_t k = 0; k < v->n; k++) {
+                w_u64(w, off);
+                off += strlen(v->v[k]) + 1;
+            }
+        }
+    w_end(w, hd, S_SIGOFF);
+    w_begin(w, hd, S_SIGSTR);
+    for (size_t d = 0; d < ix->n; d++)
+        for (int i = 0; i < SIG_LISTS; i++) {
+            const strvec *v = sig_list(&ix->sig[d], i);
+            for (size_t k = 0; k < v->n; k++) w_bytes(w, v->v[k], strlen(v->v[k]) + 1);
+        }
+    w_end(w, hd, S_SIGSTR);
+    hd->sigstr_len = off;
+}
+
+static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
+{
+    size_t n = ix->n, nt = ix->nterms, np = ix->fwd_off[n];
+    size_t nblk = np / IX_BLOCK + nt + 1;
+    w_section(w, hd, S_TSTR, ix->tstr, ix->tstr_len);
+    w_section(w, hd, S_TOFF, ix->toff, nt * sizeof *ix->toff);
+    w_section(w, hd, S_THASH, ix->thash, nt * sizeof *ix->thash);
+    w_section(w, hd, S_DF, ix->df, nt * sizeof *ix->df);
+    w_section(w, hd, S_IDF, ix->idf, nt * sizeof *ix->idf);
+    w_section(w, hd, S_MAXIMP, ix->maximp, nt * sizeof *ix->maximp);
+    w_section(w, hd, S_HT, ix->ht.slot, ix->ht.cap * sizeof *ix->ht.slot);
+    w_section(w, hd, S_POFF, ix->post_off, (nt + 1) * sizeof *ix->post_off);
+    w_section(w, hd, S_PDOC, ix->post_doc, np * sizeof *ix->post_doc);
+    w_section(w, hd, S_PIMP, ix->post_imp, np * sizeof *ix->post_imp);
+    w_section(w, hd, S_BLK, ix->blk_max, nblk * sizeof *ix->blk_max);
+    w_section(w, hd, S_FOFF, ix->fwd_off, (n + 1) * sizeof *ix->fwd_off);
+    w_section(w, hd, S_FTERM, ix->fwd_term, np * sizeof *ix->fwd_term);
+    w_section(w, hd, S_FTF, ix->fwd_tf, np * sizeof *ix->fwd_tf);
+    w_section(w, hd, S_LEN, ix->len, n * sizeof *ix->len);
+    w_section(w, hd, S_NORM, ix->norm, n * sizeof *ix->norm);
+    w_section(w, hd, S_CHASH, ix->chash, n * sizeof *ix->chash);
+    size_t ntpl = 0;
+    const uint64_t *tpl = ix->tpl ? text_template_hashes(ix->tpl, &ntpl) : NULL;
+    w_section(w, hd, S_TPL, tpl, ntpl * sizeof *tpl);
+    write_signals(w, hd, ix);
+    w_align(w);
+    hd->ndocs = n;
+    hd->nterms = nt;
+    hd->npost = np;
+    hd->nblk = nblk;
+    hd->tstr_len = ix->tstr_len;
+    hd->ht_cap = ix->ht.cap;
+    hd->ht_n = ix->ht.n;
+    hd->tpl_ndocs = ix->tpl_ndocs;
+    hd->ntpl = ix->tpl ? ntpl : UINT64_MAX;   /* UINT64_MAX: no template */
+    memcpy(hd->avglen, ix->avglen, sizeof hd->avglen);
+}
+
+int index_file_save(const dindex *ix, const char *path, dp_err *err)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    ixf_header hd;
+    memset(&hd, 0, sizeof hd);
+    wr w = {fopen(tmp, "wb"), XXH3_createState(), 0, 0};
+    if (!w.f) {
+        int e = errno;
+        XXH3_freeState(w.h);
+        free(tmp);
+        return dp_fail(err, "index file: cannot create %s.tmp: %s", path, strerror(e));
+    }
+    /* the header goes first, written again once the payload is known */
+    w.bad = fwrite(&hd, sizeof hd, 1, w.f) != 1;
+    w.at = 0;   /* offsets count from the end of the header */
+    XXH3_64bits_reset(w.h);
+    write_payload(&w, &hd, ix);
+    memcpy(hd.magic, IXF_MAGIC, 8);
+    hd.version = IXF_VERSION;
+    hd.bom = IXF_BOM;
+    hd.pipeline_fp = ix_pipeline_fingerprint(&ix->p);
+    hd.params_fp = params_fp(&ix->p);
+    hd.content_fp = content_fp(ix->items, ix->chash, ix->n);
+    hd.payload_hash = XXH3_64bits_digest(w.h);
+    hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
+    int bad = w.bad || fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&hd, sizeof hd, 1, w.f) != 1;
+    int e = errno;
+    bad |= fclose(w.f) != 0;
+    XXH3_freeState(w.h);
+    if (!bad && rename(tmp, path) != 0) bad = 1;
+    if (bad) {
+        e = errno ? errno : e;
+        unlink(tmp);
+        free(tmp);
+        return dp_fail(err, "index file: cannot write %s: %s", path, strerror(e));
+    }
+    free(tmp);
+    return DP_OK;
+}
+
+/* ---- open ------------------------------------------------------------------- */
+
+/* Section s as a pointer into the payload when its length is exactly want
+ * bytes, else NULL. */
+static void *sec(const ixf_header *hd, const unsigned char *pl, int s, uint64_t want)
+{
+    return hd->len[s] == want ? (void *)(pl + hd->off[s]) : NULL;
+}
+
+/* Sections inside the payload, aligned, in order, not overlapping. */
+static int layout_ok(const ixf_header *hd, uint64_t plen)
+{
+    uint64_t at = 0;
+    for (int s = 0; s < S_COUNT; s++) {
+        if (hd->off[s] % 8 || hd->off[s] < at || hd->off[s] > plen || hd->len[s] > plen - hd->off[s])
+            return 0;
+        at = hd->off[s] + hd->len[s];
+    }
+    return 1;
+}
+
+static int ascending_to(const uint64_t *v, size_t n, uint64_t last)
+{
+    if (v[0] != 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i + 1] < v[i]) return 0;
+    return v[n] == last;
+}
+
+/* Points ix's arrays into the payload; 0 when a section has the wrong size
+ * or fails a structural check. */
+static int point(dindex *ix, const ixf_header *hd, const unsigned char *pl)
+{
+    uint64_t n = hd->ndocs, nt = hd->nterms, np = hd->npost;
+    if (nt >= UINT32_MAX || hd->nblk != np / IX_BLOCK + nt + 1) return 0;
+    if (hd->ht_cap & (hd->ht_cap - 1) || hd->ht_n != nt || (nt && hd->ht_n >= hd->ht_cap)) return 0;
+    ix->tstr = sec(hd, pl, S_TSTR, hd->tstr_len);
+    ix->toff = sec(hd, pl, S_TOFF, nt * 8);
+    ix->thash = sec(hd, pl, S_THASH, nt * 8);
+    ix->df = sec(hd, pl, S_DF, nt * 4);
+    ix->idf = sec(hd, pl, S_IDF, nt * 4);
+    ix->maximp = sec(hd, pl, S_MAXIMP, nt * 4);
+    ix->ht.slot = sec(hd, pl, S_HT, hd->ht_cap * 4);
+    ix->post_off = sec(hd, pl, S_POFF, (nt + 1) * 8);
+    ix->post_doc = sec(hd, pl, S_PDOC, np * 4);
+    ix->post_imp = sec(hd, pl, S_PIMP, np * 4);
+    ix->blk_max = sec(hd, pl, S_BLK, hd->nblk * 4);
+    ix->fwd_off = sec(hd, pl, S_FOFF, (n + 1) * 8);
+    ix->fwd_term = sec(hd, pl, S_FTERM, np * 4);
+    ix->fwd_tf = sec(hd, pl, S_FTF, np * sizeof *ix->fwd_tf);
+    ix->len = sec(hd, pl, S_LEN, n * sizeof *ix->len);
+    ix->norm = sec(hd, pl, S_NORM, n * sizeof *ix->norm);
+    ix->chash = sec(hd, pl, S_CHASH, n * 8);
+    if (!ix->toff || !ix->thash || !ix->df || !ix->idf || !ix->maximp || !ix->ht.slot || !ix->post_off ||
+        !ix->post_doc || !ix->post_imp || !ix->blk_max || !ix->fwd_off || !ix->fwd_term || !ix->fwd_tf ||
+        !ix->len || !ix->norm || !ix->chash || (hd->tstr_len && !ix->tstr))
+        return 0;
+    if (!ascending_to(ix->post_off, nt, np) || !ascending_to(ix->fwd_off, n, np)) return 0;
+    if (hd->tstr_len && ix->tstr[hd->tstr_len - 1] != '\0') return 0;
+    for (uint64_t t = 0; t < nt; t++)
+        if (ix->toff[t] >= hd->tstr_len || ix->df[t] != ix->post_off[t + 1] - ix->post_off[t]) return 0;
+    ix->ht.cap = hd->ht_cap;
+    ix->ht.n = hd->ht_n;
+    ix->nterms = ix->tcap = nt;
+    ix->tstr_len = ix->tstr_cap = hd->tstr_len;
+    memcpy(ix->avglen, hd->avglen, sizeof ix->avglen);
+    ix->tpl_ndocs = hd->tpl_ndocs;
+    return 1;
+}
+
+static int point_template(dindex *ix, const ixf_header *hd, const unsigned char *pl)
+{
+    if (hd->ntpl == UINT64_MAX) return hd->len[S_TPL] == 0;   /* built without one */
+    if (hd->ntpl > hd->len[S_TPL] / 8) return 0;
+    const uint64_t *h = sec(hd, pl, S_TPL, hd->ntpl * 8);
+    if (!h && hd->ntpl) return 0;
+    ix->tpl = text_template_from_hashes(h, hd->ntpl);
+    return ix->tpl != NULL;
+}
+
+/* The signals: vectors over one pointer array into the strings. */
+static int point_signals(dindex *ix, const ixf_header *hd, const unsigned char *pl)
+{
+    uint64_t n = ix->n, ns = hd->nsig, sl = hd->sigstr_len;
+    const uint64_t *cnt = sec(hd, pl, S_SIGCNT, (n * SIG_LISTS + 1) * 8);
+    const uint64_t *off = sec(hd, pl, S_SIGOFF, ns * 8);
+    const char *str = sec(hd, pl, S_SIGSTR, sl);
+    if (!cnt || (ns && (!off || !str)) || !ascending_to(cnt, n * SIG_LISTS, ns)) return 0;
+    if (sl && str[sl - 1] != '\0') return 0;
+    ix->sigptr = xmalloc((ns ? ns : 1) * sizeof *ix->sigptr);
+    for (uint64_t i = 0; i < ns; i++) {
+        if (off[i] >= sl) return 0;
+        ix->sigptr[i] = (char *)str + off[i];
+    }
+    ix->sig = xcalloc(n ? n : 1, sizeof *ix->sig);
+    for (uint64_t d = 0; d < n; d++) {
+        strvec *v[SIG_LISTS] = {&ix->sig[d].exceptions, &ix->sig[d].frames, &ix->sig[d].paths,
+                                &ix->sig[d].errors, &ix->sig[d].versions};
+        for (int i = 0; i < SIG_LISTS; i++) {
+            uint64_t a = cnt[d * SIG_LISTS + i], b = cnt[d * SIG_LISTS + i + 1];
+            v[i]->n = v[i]->cap = (size_t)(b - a);
+            v[i]->v = b > a ? ix->sigptr + a : NULL;
+        }
+    }
+    return 1;
+}
+
+void ix_file_unmap(dindex *ix)
+{
+    if (ix->map) munmap(ix->map, ix->maplen);
+    ix->map = NULL;
+}
+
+int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
+
+/* Maps path; DP_NOTFOUND when absent, DP_ERR with *why. */
+static int map_file(const char *path, void **map, size_t *len, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return DP_NOTFOUND;
+        *why = "it cannot be opened";
+        return DP_ERR;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        *why = "it is not a regular file";
+        return DP_ERR;
+    }
+    if ((uint64_t)sb.st_size < sizeof(ixf_header)) {
+        close(fd);
+        *why = "it is truncated";
+        return DP_ERR;
+    }
+    *len = (size_t)sb.st_size;
+    *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (*map == MAP_FAILED) {
+        *map = NULL;
+        *why = "it cannot be mapped";
+        return DP_ERR;
+    }
+    return DP_OK;
+}
+
+/* The header's verdict, cheapest checks first: what it is, whether it is
+ * whole, whether it was made for these items and parameters. */
+static const char *check_header(const ixf_header *hd, size_t filelen, const index_params *p, size_t n)
+{
+    if (memcmp(hd->magic, IXF_MAGIC, 8) != 0) return "it is not a doppel index file";
+    if (hd->header_hash != XXH3_64bits(hd, offsetof(ixf_header, header_hash)))
+        return "its header checksum does not match";
+    if (hd->version != IXF_VERSION || hd->bom != IXF_BOM) return "it has another format version";
+    /* the header checksum matched: its offsets are the ones written */
+    uint64_t plen = filelen - sizeof *hd, end = hd->off[S_COUNT - 1] + hd->len[S_COUNT - 1];
+    if (end > plen) return "it is truncated";
+    if ((end + 7) / 8 * 8 != plen || !layout_ok(hd, plen)) return "it is damaged";
+    if (hd->pipeline_fp != ix_pipeline_fingerprint(p))
+        return "it was made by another text pipeline or other text options";
+    if (hd->params_fp != params_fp(p)) return "it was made with other index parameters";
+    if (hd->ndocs != n) return "the items changed since it was written";
+    return NULL;
+}
+
+int index_file_open(const item *items, size_t n, const index_params *p_in, const char *path, dindex **out,
+                    const char **why)
+{
+    *out = NULL;
+    index_params p;
+    if (p_in) p = *p_in;
+    else index_params_default(&p);
+    void *map = NULL;
+    size_t len = 0;
+    int rc = map_file(path, &map, &len, why);
+    if (rc != DP_OK) return rc;
+    const ixf_header *hd = map;
+    const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
+    *why = check_header(hd, len, &p, n);
+    uint64_t *ch = NULL;
+    if (!*why) {
+        ch = item_hashes(items, n, p.threads);
+        if (hd->content_fp != content_fp(items, ch, n)) *why = "the items changed since it was written";
+    }
+    free(ch);
+    if (!*why && hd->payload_hash != XXH3_64bits(pl, len - sizeof *hd)) *why = "its checksum does not match";
+    if (*why) {
+        munmap(map, len);
+        return DP_ERR;
+    }
+    dindex *ix = xcalloc(1, sizeof *ix);
+    ix->items = items;
+    ix->n = n;
+    ix->p = p;
+    ix->map = map;
+    ix->maplen = len;
+    if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl)) {
+        ix->n = 0;   /* nothing per doc to free yet but the arrays */
+        index_free(ix);
+        *why = "it is damaged";
+        return DP_ERR;
+    }
+    ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
+    ix->reused = n;
+    ix_build_keys(ix);
+    *out = ix;
+    return DP_OK;
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_index_file.sh -- the persisted index beside the store (DB-index-REPO):
+# analyze writes it, similar/search map it, and their output is the same
+# with it, without it (built from the snapshot) and after a fresh build; a
+# damaged, truncated or stale file is refused with the reason, rebuilt and
+# written again; an analysis with nothing changed reads no item.
+source "$ROOT/tests/cli/lib.sh"
+DB=$T/ix.db
+IXF=$DB-index-1
+FIXTURE=$FIX/analyze/issues.json
+
+check "import fixture" "$DOPPEL" import --db "$DB" "$FIXTURE"
+check "analyze" "$DOPPEL" analyze --db "$DB"
+check "analyze writes the persisted index beside the store" test -s "$IXF"
+
+how() { "$DOPPEL" search --db "$DB" -v inet_pton 2>&1 >/dev/null; }
+check_contains "search maps it" "mapped from the persisted index" "$(how)"
+
+# The same answers with the file, without it, and from a fresh build.
+answers() {
+    "$DOPPEL" similar --db "$DB" --json 14
+    "$DOPPEL" similar --db "$DB" -v 12
+    "$DOPPEL" search --db "$DB" --json SIGHUP leak config
+    # a new issue is indexed with the others (never from the file); its
+    # dates are now's, so only its candidates and their judgments compare
+    "$DOPPEL" similar --db "$DB" --title "Memory grows after every SIGHUP config reload" \
+        --body "RSS climbs by a few MB on each reload" -k 3 | tail -n +2 | sed 's/  (.*//'
+}
+with=$(answers)
+check_contains "(the answers are there)" '"candidates"' "$with"
+rm -f "$IXF"
+without=$(answers)
+check_eq "similar and search: the same output without the file (built from the snapshot)" "$with" "$without"
+check "a reader writes it again after building" test -s "$IXF"
+check_contains "... and the next one maps it" "mapped from the persisted index" "$(how)"
+check "analyze --full" "$DOPPEL" analyze --db "$DB" --full
+check_eq "similar and search: the same output after a fresh build" "$with" "$(answers)"
+check_contains "analyze --full wrote the fresh index" "mapped from the persisted index" "$(how)"
+
+# Damaged: a flipped byte, a cut; each refused with its reason, then rebuilt.
+flip() { python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0x20]))' "$IXF" "$1"; }
+size=$(stat -c %s "$IXF")
+flip $((size / 2))
+out=$(how)
+check_contains "a flipped byte: refused" "persisted index not used: its checksum does not match" "$out"
+check_contains "... rebuilt and written again" "(written now)" "$out"
+check_contains "... then mapped" "mapped from the persisted index" "$(how)"
+check_eq "... and the answers never changed" "$with" "$(answers)"
+truncate -s $((size - 100)) "$IXF"
+check_contains "a truncated file: refused" "persisted index not used: it is truncated" "$(how)"
+check_contains "... then mapped" "mapped from the persisted index" "$(how)"
+printf 'not an index' >"$IXF"
+check_contains "a foreign file: refused" "persisted index not used: it is truncated" "$(how)"
+head -c 4096 /dev/urandom >"$IXF"
+check_contains "random bytes: refused" "persisted index not used: it is not a doppel index file" "$(how)"
+check_eq "... and the answers never changed" "$with" "$(answers)"
+
+# Stale: an item edited after the file was written.
+python3 - "$FIXTURE" "$T/edit.json" <<'EOF'
+import json, sys
+items = json.load(open(sys.argv[1]))
+it = [i for i in items if i["number"] == 9][0]
+it["title"] = "Widget hangs forever when the socket timeout is zero"
+it["updated_at"] = "2030-01-01T00:00:00Z"
+json.dump([it], open(sys.argv[2], "w"))
+EOF
+check "import an edited item" "$DOPPEL" import --db "$DB" "$T/edit.json"
+out=$(how)
+check_contains "an edited item: the file is stale" "persisted index not used: the items changed since it was written" "$out"
+check_contains "... one item through the text pipeline" "1 through the text pipeline" "$out"
+out=$("$DOPPEL" analyze --db "$DB")
+check_contains "analyze after the edit maps the file the reader wrote" \
+    "indexed: 0 of 15 items through the text pipeline, all from the persisted index" "$out"
+python3 - "$T/edit.json" "$T/edit2.json" <<'EOF'
+import json, sys
+items = json.load(open(sys.argv[1]))
+items[0]["body"] = "It hangs in poll() until killed."
+items[0]["updated_at"] = "2031-01-01T00:00:00Z"
+json.dump(items, open(sys.argv[2], "w"))
+EOF
+check "import a second edit" "$DOPPEL" import --db "$DB" "$T/edit2.json"
+check_contains "an incremental analyze builds from the snapshot" "1 of 15 items through the text pipeline" \
+    "$("$DOPPEL" analyze --db "$DB")"
+out=$(how)
+check_contains "... and leaves the file to the next reader" "the items changed since it was written" "$out"
+check_contains "... which writes it" "(written now)" "$out"
+check_contains "... for the one after" "mapped from the persisted index" "$(how)"
+out=$("$DOPPEL" analyze --db "$DB")
+check_contains "nothing changed: up to date" "up to date: no item changed since the last analysis (15 items)" "$out"
+
+# A store where the file cannot be written still answers.
+RO=$T/ro
+mkdir "$RO"
+cp "$DB" "$RO/ix.db"
+chmod 555 "$RO"
+if [ "$(id -u)" != 0 ]; then
+    out=$("$DOPPEL" search --db "$RO/ix.db" -v inet_pton 2>&1 >/dev/null)
+    check_contains "an unwritable directory: built, not written" "persisted index not used: there is none yet (load" "$out"
+else
+    ok "an unwritable directory: built, not written # SKIP running as root"
+fi
+chmod 755 "$RO"
+echo "1..$_n"

@@ -1,0 +1,268 @@
+/* test_index_file.c -- the persisted index (src/index/index_file.c): an
+ * index opened from its file equals the fresh build that wrote it, bit for
+ * bit (terms, statistics, docs, top-k docs and scores, the snapshot saved
+ * from it); a missing file is DP_NOTFOUND; a truncated, damaged or foreign
+ * file and a stale one (an item edited, added or moved; other parameters or
+ * text options) are refused with the reason, and never crash. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../../src/index/index.h"
+#include "ixcorpus.h"
+
+#define N 300
+
+static char path[256];
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(path, sizeof path, "/tmp/doppel-test-ixfile-%ld", (long)getpid());
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    unlink(path);
+    return 0;
+}
+
+static void build_and_save(const item *v, size_t n, const index_params *p, dindex **out)
+{
+    dp_err err;
+    assert_int_equal(index_build(v, n, p, out, &err), DP_OK);
+    assert_int_equal(index_file_save(*out, path, &err), DP_OK);
+}
+
+/* Opening must fail with a reason containing want. */
+static void expect_refused(const item *v, size_t n, const index_params *p, const char *want)
+{
+    dindex *ix = (dindex *)1;
+    const char *why = NULL;
+    assert_int_equal(index_file_open(v, n, p, path, &ix, &why), DP_ERR);
+    assert_null(ix);
+    assert_non_null(why);
+    if (!strstr(why, want)) fail_msg("refused because \"%s\", expected \"%s\"", why, want);
+}
+
+static void test_equals_fresh_build(void **st)
+{
+    (void)st;
+    item *v = corpus(N);
+    index_params p;
+    params(&p);
+    dindex *a, *b;
+    build_and_save(v, N, &p, &a);
+    const char *why = "unset";
+    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    assert_true(index_is_mapped(b));
+    assert_false(index_is_mapped(a));
+    assert_int_equal(index_nterms(a), index_nterms(b));
+    for (uint32_t t = 0; t < index_nterms(a); t++) {   /* same ids, strings, statistics */
+        assert_string_equal(index_term_str(a, t), index_term_str(b, t));
+        assert_true(index_idf(a, t) == index_idf(b, t));
+        assert_int_equal(index_df(a, t), index_df(b, t));
+    }
+    assert_docs_equal(a, b);
+    for (uint32_t d = 0; d < N; d++) {   /* term ids too, not only strings */
+        index_doc_terms ta, tb;
+        index_doc_terms_get(a, d, &ta);
+        index_doc_terms_get(b, d, &tb);
+        assert_memory_equal(ta.terms, tb.terms, ta.n * sizeof *ta.terms);
+        assert_int_equal(index_find(b, v[d].key), index_find(a, v[d].key));
+    }
+    assert_rankings_equal(a, b, 0);
+    /* exhaustive scoring and per-field scores agree as well */
+    index_query q;
+    index_query_from_doc(a, 7, &q);
+    index_hit ha[20], hb[20];
+    size_t na = index_topk_exhaustive(a, &q, 0, N, 7, 20, ha), nb = index_topk_exhaustive(b, &q, 0, N, 7, 20, hb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ha, hb, na * sizeof *ha);
+    double fa[FIELD_COUNT], fb[FIELD_COUNT];
+    index_score_fields(a, &q, ha[0].doc, fa);
+    index_score_fields(b, &q, ha[0].doc, fb);
+    assert_memory_equal(fa, fb, sizeof fa);
+    index_query_free(&q);
+    /* the snapshot saved from the mapped index is byte for byte the built one's */
+    sbuf sa, sb;
+    sb_init(&sa);
+    sb_init(&sb);
+    index_snapshot_save(a, &sa);
+    index_snapshot_save(b, &sb);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(sa.s, sb.s, sa.len);
+    sb_free(&sa);
+    sb_free(&sb);
+    index_free(a);
+    index_free(b);
+    free_items(v, N);
+}
+
+static void test_missing(void **st)
+{
+    (void)st;
+    item *v = corpus(10);
+    index_params p;
+    params(&p);
+    dindex *ix = NULL;
+    const char *why = NULL;
+    assert_int_equal(index_file_open(v, 10, &p, path, &ix, &why), DP_NOTFOUND);
+    assert_null(ix);
+    free_items(v, 10);
+}
+
+static long file_size(void)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (long)sb.st_size;
+}
+
+static void flip(long at)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+}
+
+static void test_damaged(void **st)
+{
+    (void)st;
+    item *v = corpus(N);
+    index_params p;
+    params(&p);
+    dindex *a;
+    build_and_save(v, N, &p, &a);
+    long size = file_size();
+    /* a flipped byte anywhere: in the payload, in the header's counts, in the magic */
+    long spots[] = {size - 1, size / 2, size / 3, 600, 100, 3};
+    const char *reason[] = {"checksum", "checksum", "checksum", "checksum", "header checksum", "not a doppel"};
+    for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
+        flip(spots[i]);
+        expect_refused(v, N, &p, reason[i]);
+        flip(spots[i]);
+    }
+    dindex *b;
+    const char *why;
+    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);   /* flipped back: fine */
+    index_free(b);
+    /* truncated: by a byte, by half, into the header, to nothing */
+    long cuts[] = {size - 8, size / 2, 40, 0};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        assert_int_equal(truncate(path, cuts[i]), 0);
+        expect_refused(v, N, &p, "truncated");
+        dp_err err;
+        assert_int_equal(index_file_save(a, path, &err), DP_OK);   /* rebuilt */
+    }
+    /* longer than written: damaged */
+    FILE *f = fopen(path, "ab");
+    fputs("12345678", f);
+    fclose(f);
+    expect_refused(v, N, &p, "damaged");
+    /* not a file of ours at all */
+    f = fopen(path, "wb");
+    for (int i = 0; i < 4096; i++) fputc(i * 131 + 7, f);
+    fclose(f);
+    expect_refused(v, N, &p, "not a doppel");
+    index_free(a);
+    free_items(v, N);
+}
+
+static void test_stale(void **st)
+{
+    (void)st;
+    item *v = corpus(N);
+    index_params p;
+    params(&p);
+    dindex *a;
+    build_and_save(v, N, &p, &a);
+    /* an item edited */
+    char *old = v[42].title;
+    v[42].title = xstrdup("an edited title");
+    expect_refused(v, N, &p, "items changed");
+    free(v[42].title);
+    v[42].title = old;
+    /* a label edited: the pipeline reads labels too */
+    sv_push(&v[9].labels, "regression");
+    expect_refused(v, N, &p, "items changed");
+    v[9].labels.n--;
+    free(v[9].labels.v[v[9].labels.n]);
+    /* an item more, an item fewer, two items swapped */
+    expect_refused(v, N - 1, &p, "items changed");
+    item t = v[3];
+    v[3] = v[4];
+    v[4] = t;
+    expect_refused(v, N, &p, "items changed");
+    v[4] = v[3];
+    v[3] = t;
+    /* other scoring parameters: the stored impacts are not theirs */
+    index_params q = p;
+    q.k1 = 1.2;
+    expect_refused(v, N, &q, "other index parameters");
+    q = p;
+    q.b[FIELD_PROSE] = 0.5;
+    expect_refused(v, N, &q, "other index parameters");
+    /* other text options: another pipeline */
+    q = p;
+    q.text.stem = 0;
+    expect_refused(v, N, &q, "text pipeline");
+    /* query-side parameters are the caller's: accepted */
+    q = p;
+    q.query_max_terms = 5;
+    q.threads = 1;
+    dindex *b;
+    const char *why;
+    assert_int_equal(index_file_open(v, N, &q, path, &b, &why), DP_OK);
+    index_free(b);
+    index_free(a);
+    free_items(v, N);
+}
+
+/* Built without templates, and an empty index: both round-trip. */
+static void test_edge_cases(void **st)
+{
+    (void)st;
+    item *v = corpus(20);
+    index_params p;
+    params(&p);
+    p.strip_templates = 0;
+    dindex *a, *b;
+    build_and_save(v, 20, &p, &a);
+    const char *why;
+    assert_int_equal(index_file_open(v, 20, &p, path, &b, &why), DP_OK);
+    assert_null(index_template(b));
+    assert_rankings_equal(a, b, 0);
+    index_free(a);
+    index_free(b);
+    params(&p);
+    build_and_save(v, 0, &p, &a);
+    assert_int_equal(index_file_open(v, 0, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_ndocs(b), 0);
+    index_free(a);
+    index_free(b);
+    free_items(v, 20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_equals_fresh_build, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edge_cases, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
