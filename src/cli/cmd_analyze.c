@@ -11,7 +11,7 @@
 #include "../analyze/analyze.h"
 
 /* --max-memory: a size in bytes with an optional K, M or G (powers of
- * 1024), at least 64M -- less cannot hold even a small index. */
+ * 1024), at least 1M (a smaller one is surely a slip: a typo'd unit). */
 static int opt_max_memory(const char *cmd, const char *name, const char *value, void *ptr)
 {
     char *end = NULL;
@@ -29,8 +29,8 @@ static int opt_max_memory(const char *cmd, const char *name, const char *value, 
         if (*end == 'B' || *end == 'b') end++;
     }
     double bytes = v * unit;
-    if (end == value || !end || *end || errno || !(bytes >= 64.0 * 1024 * 1024) || bytes > 1e15) {
-        cli_error(cmd, "%s wants a size of at least 64M, like 1500M or 2G, not '%s'", name, value);
+    if (end == value || !end || *end || errno || !(bytes >= 1024.0 * 1024) || bytes > 1e15) {
+        cli_error(cmd, "%s wants a size of at least 1M, like 1500M or 2G, not '%s'", name, value);
         return -1;
     }
     *(size_t *)ptr = (size_t)bytes;
