@@ -404,7 +404,24 @@ static void job_tick(job *j, size_t n)
 /* Keeps the best `keep` candidates and any further one the judge calls a
  * duplicate or related with high confidence, so the review list is not
  * padded with weak guesses. */
-static void rank_one(job *j, size_t i, match_hit *buf)
+/* A rank worker's room for one query's k hits while they are judged. */
+typedef struct rscratch {
+    match_hit *hits;
+    match_judgment *jd;
+    double (*jf)[JF_COUNT];
+    int *rank;
+} rscratch;
+
+/* A copy of the first n elements of p (NULL when n is 0). */
+static void *copy_n(const void *p, size_t n, size_t size)
+{
+    if (!n) return NULL;
+    void *c = xmalloc(n * size);
+    memcpy(c, p, n * size);
+    return c;
+}
+
+static void rank_one(job *j, size_t i, rscratch *sc)
 {
     const analyze_corpus *co = j->co;
     uint32_t qdoc = j->queries[i];
@@ -412,25 +429,28 @@ static void rank_one(job *j, size_t i, match_hit *buf)
     match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
     match_judge_prepare(&co->mctx, &mq, &jq);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, buf);
-    qres *r = &j->res[i];
-    r->hits = n ? xmalloc(n * sizeof *buf) : NULL;
-    r->jd = n ? xmalloc(n * sizeof *r->jd) : NULL;
-    r->jf = n && j->keep_jf ? xmalloc(n * sizeof *r->jf) : NULL;
-    r->rank = n ? xmalloc(n * sizeof *r->rank) : NULL;
+    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, sc->hits);
     size_t kept = 0;
     for (size_t h = 0; h < n; h++) {
         match_judgment jd;
         double jf[JF_COUNT];
-        judge_hit(co, &mq, &jq, &buf[h], (int)h + 1, &jd, jf);
+        judge_hit(co, &mq, &jq, &sc->hits[h], (int)h + 1, &jd, jf);
         int strong = jd.relation != RELATION_NONE && jd.confidence == CONFIDENCE_HIGH;
         if (h >= j->o->keep && !strong) continue;
-        r->hits[kept] = buf[h];
-        r->rank[kept] = (int)h + 1;
-        r->jd[kept] = jd;
-        if (r->jf) memcpy(r->jf[kept], jf, sizeof jf);
+        sc->hits[kept] = sc->hits[h];
+        sc->rank[kept] = (int)h + 1;
+        sc->jd[kept] = jd;
+        memcpy(sc->jf[kept], jf, sizeof jf);
         kept++;
     }
+    /* what stays until the pairs are stored: the kept hits only, sized to
+     * them (a query keeps ~3 of its k = 20; room for 20 was 15 KB a query,
+     * most of a full run's memory) */
+    qres *r = &j->res[i];
+    r->hits = copy_n(sc->hits, kept, sizeof *sc->hits);
+    r->jd = copy_n(sc->jd, kept, sizeof *sc->jd);
+    r->jf = j->keep_jf ? copy_n(sc->jf, kept, sizeof *sc->jf) : NULL;
+    r->rank = copy_n(sc->rank, kept, sizeof *sc->rank);
     r->n = kept;
     match_judge_query_free(&jq);
     match_query_free(&mq);
@@ -439,19 +459,24 @@ static void rank_one(job *j, size_t i, match_hit *buf)
 static void *rank_worker(void *arg)
 {
     job *j = arg;
-    match_hit *buf = xcalloc(j->o->k ? j->o->k : 1, sizeof *buf);
+    size_t k = j->o->k ? j->o->k : 1;
+    rscratch sc = {xcalloc(k, sizeof *sc.hits), xcalloc(k, sizeof *sc.jd), xcalloc(k, sizeof *sc.jf),
+                   xcalloc(k, sizeof *sc.rank)};
     size_t pending = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->nq) break;
-        rank_one(j, i, buf);
+        rank_one(j, i, &sc);
         if (++pending == 32) {
             job_tick(j, pending);
             pending = 0;
         }
     }
     if (pending) job_tick(j, pending);
-    free(buf);
+    free(sc.hits);
+    free(sc.jd);
+    free(sc.jf);
+    free(sc.rank);
     return NULL;
 }
 
