@@ -183,7 +183,7 @@ static void judge_hit(const analyze_corpus *co, const match_query *mq, const mat
     } else {
         match_query later;
         match_judge_query ljq;
-        match_query_from_doc(&co->mctx, h->doc, &later);
+        match_query_judge_view(&co->mctx, h->doc, &later);
         match_judge_prepare(&co->mctx, &later, &ljq);
         match_hit swapped = *h;
         swapped.doc = mq->qdoc;
@@ -489,7 +489,7 @@ static const double *rejudge(const analyze_corpus *co, const cand *c, double jf[
     match_query mq;
     match_judge_query jq;
     match_judgment jd;
-    match_query_from_doc(&co->mctx, qdoc, &mq);
+    match_query_judge_view(&co->mctx, qdoc, &mq);   /* judging reads no BM25F query */
     match_judge_prepare(&co->mctx, &mq, &jq);
     judge_hit(co, &mq, &jq, c->hit, c->rank, &jd, jf);
     match_judge_query_free(&jq);

@@ -379,12 +379,9 @@ static void query_stats(const match_ctx *ctx, match_query *mq)
     mq->ntitle_uni = s.ntitle_uni;
 }
 
-void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
+void match_query_judge_view(const match_ctx *ctx, uint32_t qdoc, match_query *out)
 {
     memset(out, 0, sizeof *out);
-    index_query_from_doc(ctx->ix, qdoc, &out->own_q);
-    out->has_own_q = 1;
-    out->q = &out->own_q;
     out->qdoc = qdoc;
     out->it = index_item(ctx->ix, qdoc);
     index_doc_terms dt;
@@ -394,6 +391,14 @@ void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
     out->nterms = dt.n;
     for (int f = 0; f < FIELD_COUNT; f++) out->len[f] = dt.len ? dt.len[f] : 0;
     out->sig = index_doc_signals(ctx->ix, qdoc);
+}
+
+void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
+{
+    match_query_judge_view(ctx, qdoc, out);
+    index_query_from_doc(ctx->ix, qdoc, &out->own_q);
+    out->has_own_q = 1;
+    out->q = &out->own_q;
     query_stats(ctx, out);
 }
 
