@@ -272,7 +272,9 @@ size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], m
 
 /* What the judge reads of a query once, for all its candidates. */
 typedef struct match_judge_query {
-    text_refs title_refs, refs;   /* items its title / title+body name */
+    const text_refs *title_refs, *refs;   /* items its title / title+body name: an indexed
+                                             doc's from the ctx's cache, else own_* */
+    text_refs own_title, own_refs;
 } match_judge_query;
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
 void match_judge_query_free(match_judge_query *jq);

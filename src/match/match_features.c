@@ -62,6 +62,7 @@ typedef struct ctx_priv {
     sset_ent *sets;
     unsigned char *set_slow;
     doc_meta *meta;
+    _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
 static double tf_weight(unsigned tf)
@@ -344,8 +345,11 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
     build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
     build_sets(p, ix);
+    p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     ctx->priv = p;
 }
+
+_Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 
 void match_ctx_free(match_ctx *ctx)
 {
@@ -361,6 +365,14 @@ void match_ctx_free(match_ctx *ctx)
         free(p->sets);
         free(p->set_slow);
         free(p->meta);
+        for (size_t d = 0; d < p->ndocs; d++) {
+            match_refs *r = atomic_load(&p->refs[d]);
+            if (!r) continue;
+            text_refs_free(&r->title);
+            text_refs_free(&r->all);
+            free(r);
+        }
+        free(p->refs);
         free(p);
     }
     ctx->priv = NULL;
