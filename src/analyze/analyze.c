@@ -1,6 +1,9 @@
 /* analyze.c -- see analyze.h: corpus loading, parallel ranking, pair
  * selection and orientation, parallel explaining, atomic replacement. */
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -894,6 +897,15 @@ typedef struct mem_plan {
     int keep_jf;       /* keep judge features from ranking to explaining */
 } mem_plan;
 
+/* Hands memory freed in the heap's middle back to the system (glibc keeps
+ * it otherwise: the index build frees far more than it keeps). */
+static void heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Resident set size of this process (Linux /proc), 0 when unknown. */
 static size_t rss_bytes(void)
 {
@@ -925,11 +937,13 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
     size_t kept = nq * (o->keep + 1);   /* hits ranking keeps: `keep` per query and the rare strong one */
     size_t hold = kept * (sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand));
     size_t jf = kept * JF_COUNT * sizeof(double);
+    heap_trim();
     size_t base = rss_bytes();
     sbuf why;
     sb_init(&why);
     if (base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
         index_fields_release(co->ix);
+        heap_trim();
         base = rss_bytes();
         sb_printf(&why, "index fields freed after the build (split again when explained)");
     }
