@@ -1016,7 +1016,9 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
                        size_t batch, sbuf *snap, analyze_stats *stats, dp_err *err)
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
-    xdriver d = {j, threads, 0};
+    /* the calling thread inserts all along: one core fewer to explain on
+     * (inserting is the longer half; 2 explainers on 2 cores starved it) */
+    xdriver d = {j, threads > 1 ? threads - 1 : 1, 0};
     j->phase = "explain";
     j->total = nfresh;
     j->done = 0;
