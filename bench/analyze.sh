@@ -15,6 +15,9 @@
 #   2. analyze --all, nothing changed
 #   3. the 20 held-back items arrive (as a sync would insert them), analyze --all
 #   4. 20 other items get new text and a newer updated_at, analyze --all
+# With MAX_MEMORY set (e.g. MAX_MEMORY=2G), scenario 1 runs again as
+#   1b. analyze --all --full --max-memory $MAX_MEMORY
+# and its "memory:" line says what the ceiling traded.
 # Scenarios 3 and 4 run RUNS times (default 3; each time on a fresh copy of
 # the store as it was after 2) and the median wall time is reported; the
 # RSS shown is that of the last run.
@@ -39,7 +42,7 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 report() {   # label, "wall rss", log
     printf '%-44s wall %6ss  peak RSS %5s MB\n' "$1" ${2% *} ${2#* }
-    grep -E '^(analyzed|changed|indexed|up to date|time)' "$3" | sed 's/^/    /'
+    grep -E '^(analyzed|changed|indexed|up to date|memory|time)' "$3" | sed 's/^/    /'
 }
 
 bench_db() {   # name, import args...
@@ -53,6 +56,10 @@ bench_db() {   # name, import args...
     fi
     r=$(timed "$DIR/$name.1" "$BIN" analyze --db "$db" --all --full)
     report "$name: analyze --all --full" "$r" "$DIR/$name.1"
+    if [ -n "${MAX_MEMORY:-}" ]; then
+        r=$(timed "$DIR/$name.1b" "$BIN" analyze --db "$db" --all --full --max-memory "$MAX_MEMORY")
+        report "$name: analyze --all --full --max-memory $MAX_MEMORY" "$r" "$DIR/$name.1b"
+    fi
     r=$(timed "$DIR/$name.2" "$BIN" analyze --db "$db" --all)
     report "$name: analyze --all (nothing changed)" "$r" "$DIR/$name.2"
 

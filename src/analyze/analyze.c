@@ -1,12 +1,16 @@
 /* analyze.c -- see analyze.h: corpus loading, parallel ranking, pair
  * selection and orientation, parallel explaining, atomic replacement. */
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "analyze.h"
@@ -227,7 +231,7 @@ static void judge_hit(const analyze_corpus *co, const match_query *mq, const mat
     } else {
         match_query later;
         match_judge_query ljq;
-        match_query_from_doc(&co->mctx, h->doc, &later);
+        match_query_judge_view(&co->mctx, h->doc, &later);
         match_judge_prepare(&co->mctx, &later, &ljq);
         match_hit swapped = *h;
         swapped.doc = mq->qdoc;
@@ -424,7 +428,9 @@ typedef struct job {
     const uint32_t *queries;
     size_t nq;
     qres *res;
-    cand *cands;       /* explain phase */
+    int keep_jf;       /* 0: judge features are not kept but recomputed when explained */
+    cand *cands;       /* explain phase: explains cands[xlo, xlo + xn) into out */
+    size_t xlo, xn;
     pair *out;
     atomic_size_t next;
     size_t done;
@@ -446,7 +452,24 @@ static void job_tick(job *j, size_t n)
 /* Keeps the best `keep` candidates and any further one the judge calls a
  * duplicate or related with high confidence, so the review list is not
  * padded with weak guesses. */
-static void rank_one(job *j, size_t i, match_hit *buf)
+/* A rank worker's room for one query's k hits while they are judged. */
+typedef struct rscratch {
+    match_hit *hits;
+    match_judgment *jd;
+    double (*jf)[JF_COUNT];
+    int *rank;
+} rscratch;
+
+/* A copy of the first n elements of p (NULL when n is 0). */
+static void *copy_n(const void *p, size_t n, size_t size)
+{
+    if (!n) return NULL;
+    void *c = xmalloc(n * size);
+    memcpy(c, p, n * size);
+    return c;
+}
+
+static void rank_one(job *j, size_t i, rscratch *sc)
 {
     const analyze_corpus *co = j->co;
     uint32_t qdoc = j->queries[i];
@@ -454,25 +477,28 @@ static void rank_one(job *j, size_t i, match_hit *buf)
     match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
     match_judge_prepare(&co->mctx, &mq, &jq);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, buf);
-    qres *r = &j->res[i];
-    r->hits = n ? xmalloc(n * sizeof *buf) : NULL;
-    r->jd = n ? xmalloc(n * sizeof *r->jd) : NULL;
-    r->jf = n ? xmalloc(n * sizeof *r->jf) : NULL;
-    r->rank = n ? xmalloc(n * sizeof *r->rank) : NULL;
+    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, sc->hits);
     size_t kept = 0;
     for (size_t h = 0; h < n; h++) {
         match_judgment jd;
         double jf[JF_COUNT];
-        judge_hit(co, &mq, &jq, &buf[h], (int)h + 1, &jd, jf);
+        judge_hit(co, &mq, &jq, &sc->hits[h], (int)h + 1, &jd, jf);
         int strong = jd.relation != RELATION_NONE && jd.confidence == CONFIDENCE_HIGH;
         if (h >= j->o->keep && !strong) continue;
-        r->hits[kept] = buf[h];
-        r->rank[kept] = (int)h + 1;
-        r->jd[kept] = jd;
-        memcpy(r->jf[kept], jf, sizeof jf);
+        sc->hits[kept] = sc->hits[h];
+        sc->rank[kept] = (int)h + 1;
+        sc->jd[kept] = jd;
+        memcpy(sc->jf[kept], jf, sizeof jf);
         kept++;
     }
+    /* what stays until the pairs are stored: the kept hits only, sized to
+     * them (a query keeps ~3 of its k = 20; room for 20 was 15 KB a query,
+     * most of a full run's memory) */
+    qres *r = &j->res[i];
+    r->hits = copy_n(sc->hits, kept, sizeof *sc->hits);
+    r->jd = copy_n(sc->jd, kept, sizeof *sc->jd);
+    r->jf = j->keep_jf ? copy_n(sc->jf, kept, sizeof *sc->jf) : NULL;
+    r->rank = copy_n(sc->rank, kept, sizeof *sc->rank);
     r->n = kept;
     match_judge_query_free(&jq);
     match_query_free(&mq);
@@ -481,20 +507,42 @@ static void rank_one(job *j, size_t i, match_hit *buf)
 static void *rank_worker(void *arg)
 {
     job *j = arg;
-    match_hit *buf = xcalloc(j->o->k ? j->o->k : 1, sizeof *buf);
+    size_t k = j->o->k ? j->o->k : 1;
+    rscratch sc = {xcalloc(k, sizeof *sc.hits), xcalloc(k, sizeof *sc.jd), xcalloc(k, sizeof *sc.jf),
+                   xcalloc(k, sizeof *sc.rank)};
     size_t pending = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->nq) break;
-        rank_one(j, i, buf);
+        rank_one(j, i, &sc);
         if (++pending == 32) {
             job_tick(j, pending);
             pending = 0;
         }
     }
     if (pending) job_tick(j, pending);
-    free(buf);
+    free(sc.hits);
+    free(sc.jd);
+    free(sc.jf);
+    free(sc.rank);
     return NULL;
+}
+
+/* The judge features of fresh candidate c, computed again as rank_one did
+ * (same query, same hit, same rank: the same numbers) when they were not
+ * kept to save memory. Returns jf. */
+static const double *rejudge(const analyze_corpus *co, const cand *c, double jf[JF_COUNT])
+{
+    uint32_t qdoc = c->hit->doc == c->later ? c->earlier : c->later;   /* who found it */
+    match_query mq;
+    match_judge_query jq;
+    match_judgment jd;
+    match_query_judge_view(&co->mctx, qdoc, &mq);   /* judging reads no BM25F query */
+    match_judge_prepare(&co->mctx, &mq, &jq);
+    judge_hit(co, &mq, &jq, c->hit, c->rank, &jd, jf);
+    match_judge_query_free(&jq);
+    match_query_free(&mq);
+    return jf;
 }
 
 static void *explain_worker(void *arg)
@@ -503,9 +551,11 @@ static void *explain_worker(void *arg)
     size_t pending = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->total) break;
-        const cand *c = &j->cands[i];
-        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, c->jf, c->canonical, j->o->now,
+        if (i >= j->xn) break;
+        const cand *c = &j->cands[j->xlo + i];
+        double jf[JF_COUNT];
+        const double *cjf = c->jf ? c->jf : rejudge(j->co, c, jf);
+        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, cjf, c->canonical, j->o->now,
                   &j->out[i]);
         if (++pending == 64) {
             job_tick(j, pending);
@@ -559,7 +609,7 @@ static cand *collect_cands(const job *j, size_t *ncand)
             const match_hit *hit = &r->hits[h];
             if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             uint32_t d = hit->doc;
-            v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf[h],
+            v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf ? r->jf[h] : NULL,
                             UINT32_MAX, 1, 0};
         }
     }
@@ -911,67 +961,244 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
     free(off);
 }
 
-/* Explains the fresh pairs in parallel; carried ones are read back from the
- * store as they are. */
-static int explain_all(store *st, job *j, const incr *in, int threads, cand *cands, size_t ncand,
-                       pair *pairs, dp_err *err)
+/* ---- memory ------------------------------------------------------------------ */
+
+/* What an explained pair holds until it is stored: keys, reasoning, value
+ * detail and comment (about 1.5 KB on the shared data), with room. */
+#define PAIR_BYTES 4096
+/* The smallest batch --max-memory goes down to: below it the store's
+ * per-call overhead shows and the memory saved is noise. */
+#define ANALYZE_BATCH_MIN 256
+
+typedef struct mem_plan {
+    size_t batch;      /* pairs explained and stored per batch */
+    int keep_jf;       /* keep judge features from ranking to explaining */
+} mem_plan;
+
+/* Hands memory freed in the heap's middle back to the system (glibc keeps
+ * it otherwise: the index build frees far more than it keeps). */
+static void heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* Resident set size of this process (Linux /proc), 0 when unknown. */
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, res = 0;
+    int ok = fscanf(f, "%llu %llu", &size, &res) == 2;
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return ok && page > 0 ? (size_t)res * (size_t)page : 0;
+}
+
+/* With a ceiling (--max-memory), after indexing: what is resident now
+ * (items, index, model) is fixed; what ranking keeps per query and the
+ * explained pairs in flight are sized to what is left, trading in this
+ * order (each only when the ceiling needs it): the fields the index kept
+ * from its build are freed (split again for the docs explained), the judge
+ * features are recomputed when a pair is explained instead of kept (one
+ * more judgment per stored pair), and fewer pairs are in flight per batch.
+ * None of them changes a result. stats->traded says what was done. */
+static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, mem_plan *mp,
+                        analyze_stats *st)
+{
+    mp->batch = o->batch ? o->batch : ANALYZE_BATCH;
+    mp->keep_jf = 1;
+    st->batch = mp->batch;
+    st->max_memory = o->max_memory;
+    if (!o->max_memory) return;
+    size_t kept = nq * (o->keep + 1);   /* hits ranking keeps: `keep` per query and the rare strong one */
+    size_t hold = kept * (sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand));
+    size_t jf = kept * JF_COUNT * sizeof(double);
+    heap_trim();
+    size_t base = rss_bytes();
+    sbuf why;
+    sb_init(&why);
+    if (base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
+        index_fields_release(co->ix);
+        heap_trim();
+        base = rss_bytes();
+        sb_printf(&why, "index fields freed after the build (split again when explained)");
+    }
+    st->mem_base = base;
+    size_t left = o->max_memory > base + hold ? o->max_memory - base - hold : 0;
+    if (jf + 2 * mp->batch * PAIR_BYTES > left) {
+        mp->keep_jf = 0;
+        sb_printf(&why, "%sjudge features recomputed when explained", why.len ? "; " : "");
+    } else {
+        left -= jf;
+    }
+    size_t b = left / (2 * PAIR_BYTES);
+    if (b < mp->batch) {
+        mp->batch = b > ANALYZE_BATCH_MIN ? b : ANALYZE_BATCH_MIN;
+        sb_printf(&why, "%s%zu pairs in flight per batch instead of %zu", why.len ? "; " : "", mp->batch,
+                st->batch);
+    }
+    if (base + hold + (mp->keep_jf ? jf : 0) + 2 * mp->batch * PAIR_BYTES > o->max_memory)
+        sb_printf(&why, "%sstill over: the items and index alone take %zu MB", why.len ? "; " : "",
+                base >> 20);
+    st->batch = mp->batch;
+    snprintf(st->traded, sizeof st->traded, "%s", why.len ? why.s : "nothing");
+    sb_free(&why);
+}
+
+/* ---- explaining and storing, pipelined ------------------------------------ */
+
+/* Fresh pairs are explained and stored in batches: worker threads explain
+ * batch b+1 while the calling thread -- SQLite has one writer -- inserts
+ * batch b, so both phases keep the cores busy and only two batches of
+ * explained pairs (their reasoning and comments, ~2 KB each) are ever in
+ * memory. The whole replacement stays one transaction. */
+typedef struct xdriver {
+    job *j;
+    int threads;
+    double busy;       /* seconds spent explaining */
+} xdriver;
+
+static void *xdriver_main(void *arg)
+{
+    xdriver *d = arg;
+    double t0 = dp_now();
+    atomic_store(&d->j->next, 0);
+    dp_run_threads(d->threads, explain_worker, d->j);
+    d->busy += dp_now() - t0;
+    return NULL;
+}
+
+/* Starts explaining cands[lo, lo+n) into out, on a thread of its own when
+ * one can be had (else here, at once). Returns 1 when a thread runs. */
+static int xbatch_start(xdriver *d, pthread_t *th, size_t lo, size_t n, pair *out)
+{
+    d->j->xlo = lo;
+    d->j->xn = n;
+    d->j->out = out;
+    if (pthread_create(th, NULL, xdriver_main, d) == 0) return 1;
+    xdriver_main(d);
+    return 0;
+}
+
+static void pairs_free_n(pair *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) pair_free(&p[i]);
+}
+
+/* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
+ * batch by batch, in their order; while the first batch is explained the
+ * calling thread serialises the index snapshot into snap (when not NULL). */
+static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, size_t nfresh,
+                       size_t batch, sbuf *snap, analyze_stats *stats, dp_err *err)
+{
+    pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
+    /* the calling thread inserts all along: one core fewer to explain on
+     * (inserting is the longer half; 2 explainers on 2 cores starved it) */
+    xdriver d = {j, threads > 1 ? threads - 1 : 1, 0};
+    j->phase = "explain";
+    j->total = nfresh;
+    j->done = 0;
+    int rc = DP_OK;
+    size_t prev = 0;   /* pairs of the batch explained before this one, in buf[b ^ 1] */
+    for (size_t lo = 0, b = 0;; lo += batch, b ^= 1) {
+        size_t n = rc == DP_OK && lo < nfresh ? (nfresh - lo < batch ? nfresh - lo : batch) : 0;
+        pthread_t th;
+        int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
+        if (snap) {
+            index_snapshot_save(co->ix, snap);
+            snap = NULL;
+        }
+        if (prev) {
+            if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
+            for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
+            pairs_free_n(buf[b ^ 1], prev);
+        }
+        if (running) pthread_join(th, NULL);
+        if (!n) break;
+        prev = n;
+    }
+    stats->t_explain = d.busy;
+    free(buf[0]);
+    free(buf[1]);
+    return rc;
+}
+
+/* The keys whose stored pairs an incremental run replaces: the keyed
+ * queries and those of pairs naming an item that is gone. */
+static void replaced_keys(const analyze_corpus *co, const incr *in, const unsigned char *keyed,
+                          strvec *keys)
+{
+    for (size_t d = 0; d < co->items.n; d++)
+        if (keyed[d]) sv_push(keys, co->items.v[d].key);
+    /* pairs naming an item that is gone (deleted upstream) go too */
+    for (size_t i = 0; i < in->old.n; i++)
+        if ((in->old_q[i] < 0 || in->old_c[i] < 0) && !sv_contains(keys, in->old.v[i].query_key))
+            sv_push(keys, in->old.v[i].query_key);
+}
+
+/* Replaces the pairs (all, or those under the keyed queries) with the
+ * fresh candidates, explained on the way, and the carried ones (read back
+ * beforehand), and saves the incremental state and the snapshot: one
+ * transaction. Fresh pairs go in first, in candidate order, then carried
+ * ones, as ids are given in that order. */
+static int explain_and_store(store *st, const analyze_corpus *co, job *j, const incr *in,
+                             const unsigned char *keyed, int threads, size_t batch, size_t nfresh,
+                             size_t ncand, const char *sig, int64_t now, int save_snap,
+                             analyze_stats *stats, dp_err *err)
+{
+    const cand *cands = j->cands;
+    size_t ncarried = ncand - nfresh;
+    pair *carried = xcalloc(ncarried ? ncarried : 1, sizeof *carried);
+    int rc = DP_OK;
+    for (size_t i = 0; i < ncarried && rc == DP_OK; i++) {
+        rc = store_pair_get(st, in->old.v[cands[nfresh + i].old].id, &carried[i], err);
+        if (rc == DP_NOTFOUND) rc = dp_fail(err, "analyze: a stored pair vanished during the run");
+    }
+    for (size_t i = 0; i < ncarried; i++) stats->known += carried[i].known != 0;
+    strvec keys = {0};
+    if (in->active) replaced_keys(co, in, keyed, &keys);
+    sbuf snap;
+    sb_init(&snap);
+    if (rc == DP_OK) rc = store_begin(st, err);
+    if (rc == DP_OK) {
+        /* no keys would mean "every pair of the repo" to the store */
+        if (!in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
+        else if (keys.n) rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, nfresh, batch, save_snap ? &snap : NULL, stats, err);
+        if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
+        if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
+        if (rc == DP_OK && save_snap)
+            rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
+        if (rc == DP_OK) rc = store_commit(st, err);
+        if (rc != DP_OK) store_rollback(st);
+    }
+    sb_free(&snap);
+    sv_free(&keys);
+    pairs_free_n(carried, ncarried);
+    free(carried);
+    return rc;
+}
+
+/* Puts the fresh candidates first (the workers explain cands[0..nfresh));
+ * returns nfresh. */
+static size_t fresh_first(cand *cands, size_t ncand)
 {
     size_t nfresh = 0;
-    for (size_t i = 0; i < ncand; i++) {   /* fresh ones first, for the workers */
+    for (size_t i = 0; i < ncand; i++) {
         if (cands[i].is_new) {
             cand t = cands[nfresh];
             cands[nfresh++] = cands[i];
             cands[i] = t;
         }
     }
-    j->cands = cands;
-    j->out = pairs;
-    j->phase = "explain";
-    j->total = nfresh;
-    run_parallel(j, threads, explain_worker);
-    for (size_t i = nfresh; i < ncand; i++) {
-        int rc = store_pair_get(st, in->old.v[cands[i].old].id, &pairs[i], err);
-        if (rc != DP_OK)
-            return rc == DP_ERR ? DP_ERR : dp_fail(err, "analyze: a stored pair vanished during the run");
-    }
-    return DP_OK;
-}
-
-/* Replaces the pairs (all, or those under the keyed queries) and saves the
- * incremental state and the snapshot, in one transaction. */
-static int store_results(store *st, const analyze_corpus *co, const incr *in,
-                         const unsigned char *keyed, const pair *pairs, size_t npairs,
-                         const char *sig, int64_t now, const sbuf *snap, dp_err *err)
-{
-    int rc = store_begin(st, err);
-    if (rc != DP_OK) return rc;
-    if (in->active) {
-        strvec keys = {0};
-        for (size_t d = 0; d < co->items.n; d++)
-            if (keyed[d]) sv_push(&keys, co->items.v[d].key);
-        /* pairs naming an item that is gone (deleted upstream) go too */
-        for (size_t i = 0; i < in->old.n; i++)
-            if ((in->old_q[i] < 0 || in->old_c[i] < 0) && !sv_contains(&keys, in->old.v[i].query_key))
-                sv_push(&keys, in->old.v[i].query_key);
-        /* no keys would mean "every pair of the repo" to the store */
-        if (keys.n)
-            rc = store_pairs_replace(st, co->repo_id, (const char *const *)keys.v, keys.n, pairs,
-                                     npairs, err);
-        sv_free(&keys);
-    } else {
-        rc = store_pairs_replace(st, co->repo_id, NULL, 0, pairs, npairs, err);
-    }
-    if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
-    if (rc == DP_OK && snap)
-        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap->s, snap->len, err);
-    if (rc == DP_OK) rc = store_commit(st, err);
-    if (rc != DP_OK) store_rollback(st);
-    return rc;
+    return nfresh;
 }
 
 /* Ranks the queries, merges with the pairs that stay (incremental),
  * explains and stores: the run once the corpus is indexed. */
-static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opts *o, incr *in,
+static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, incr *in,
                           const char *sig, int threads, analyze_progress_fn progress,
                           void *ud, analyze_stats *stats, dp_err *err)
 {
@@ -981,41 +1208,32 @@ static int rank_and_store(store *st, const analyze_corpus *co, const analyze_opt
     stats->incremental = in->active;
     stats->changed = in->active ? in->changed.n : 0;
     stats->queries = nq;
-    job j = {.co = co, .o = o, .queries = queries, .nq = nq,
+    mem_plan mp;
+    plan_memory(co, o, nq, &mp, stats);
+    job j = {.co = co, .o = o, .queries = queries, .nq = nq, .keep_jf = mp.keep_jf,
              .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
     run_parallel(&j, threads, rank_worker);
     stats->t_rank = dp_now() - t0;
 
-    /* Orient, deduplicate, (incremental) merge with what stays, explain. */
+    /* Orient, deduplicate, (incremental) merge with what stays, explain and
+     * store (with the snapshot when one is due). */
     size_t ncand = 0;
     cand *cands = collect_cands(&j, &ncand);
     unsigned char *keyed = NULL;
     if (in->active) ncand = merge_old(in, queries, nq, co->items.n, &keyed, &cands, ncand);
     assign_canonical(co, cands, ncand);
     t0 = dp_now();
-    pair *pairs = xcalloc(ncand ? ncand : 1, sizeof *pairs);
-    int rc = explain_all(st, &j, in, threads, cands, ncand, pairs, err);
-    for (size_t i = 0; i < ncand; i++) stats->known += pairs[i].known != 0;
+    size_t nfresh = fresh_first(cands, ncand);
+    j.cands = cands;
+    int save_snap = snapshot_due(co);
+    int rc = explain_and_store(st, co, &j, in, keyed, threads, mp.batch, nfresh, ncand, sig, o->now,
+                               save_snap, stats, err);
     stats->pairs = ncand;
-    stats->t_explain = dp_now() - t0;
-
-    /* Store, with the snapshot when one is due (serialised before the write
-     * transaction, which then stays short). */
-    t0 = dp_now();
-    sbuf snap;
-    sb_init(&snap);
-    int save_snap = rc == DP_OK && snapshot_due(co);
-    if (save_snap) index_snapshot_save(co->ix, &snap);
-    if (rc == DP_OK)
-        rc = store_results(st, co, in, keyed, pairs, ncand, sig, o->now, save_snap ? &snap : NULL, err);
     stats->snapshot_saved = save_snap && rc == DP_OK;
-    sb_free(&snap);
     stats->t_store = dp_now() - t0;
 
-    for (size_t i = 0; i < ncand; i++) pair_free(&pairs[i]);
-    free(pairs);
     free(cands);
     free(keyed);
     for (size_t i = 0; i < nq; i++) {

@@ -52,6 +52,20 @@
  * Incremental bookkeeping reads only the stored pairs' keys; the few old
  * pairs carried over are read back whole.
  *
+ * Memory: a full run holds the items, the index, and what ranking keeps per
+ * query (the best `keep` hits with their judgments) until the pairs are
+ * oriented and deduplicated; the pairs are then explained and stored in
+ * batches of ANALYZE_BATCH (workers explain the next batch while the
+ * store, one writer, inserts this one; one transaction throughout), so
+ * the explained pairs -- their text is most of a pair -- are never all in
+ * memory. opts.max_memory sets a ceiling: after indexing, analyze measures
+ * what is resident and, only as far as the ceiling needs it, frees the
+ * fields the index kept from its build, recomputes judge features when a
+ * pair is explained instead of keeping them from ranking, and shrinks the
+ * batches (stats.traded says which). None changes a result; all cost some
+ * time. What cannot shrink -- items and index -- is reported when it alone
+ * is over the ceiling.
+ *
  * Ownership: analyze_corpus owns everything it loads; free it with
  * analyze_corpus_free. Errors are returned in dp_err; nothing is printed.
  * Threads: ranking and explaining run on opts->threads workers; the progress
@@ -169,7 +183,11 @@ typedef struct analyze_opts {
     int mode;           /* ANALYZE_AUTO: incremental when the stored pairs allow it;
                            ANALYZE_FULL: rank every query, rebuild the index */
     int64_t now;        /* 0 = time(NULL); for staleness in value */
+    size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above) */
+    size_t batch;       /* pairs explained and stored per batch; 0 = ANALYZE_BATCH */
 } analyze_opts;
+/* Pairs in flight per batch by default (see "Memory" above). */
+#define ANALYZE_BATCH 4096
 enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
 void analyze_opts_default(analyze_opts *o);
 
@@ -184,7 +202,13 @@ typedef struct analyze_stats {
     int index_saved;            /* 1 when the persisted index file was written */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
-                                                                     bookkeeping */
+                                                                     bookkeeping; t_store: explaining
+                                                                     and storing, pipelined, of
+                                                                     which t_explain explaining */
+    size_t batch;               /* pairs in flight per batch */
+    size_t max_memory;          /* the ceiling asked for (0: none) */
+    size_t mem_base;            /* resident after indexing (with a ceiling) */
+    char traded[256];           /* with a ceiling: what was traded for it ("nothing") */
 } analyze_stats;
 
 /* phase is "index" (0/1 then 1/1 around loading and indexing), then "rank"

@@ -2,12 +2,40 @@
  * issues (or every item) of a repository and stores them with reasoning,
  * value and a suggested comment. The work is analyze_run() (explain module);
  * this file parses options, draws the progress bar and prints a summary. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "../analyze/analyze.h"
+
+/* --max-memory: a size in bytes with an optional K, M or G (powers of
+ * 1024), at least 1M (a smaller one is surely a slip: a typo'd unit). */
+static int opt_max_memory(const char *cmd, const char *name, const char *value, void *ptr)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    double unit = 1;
+    if (end && *end) {
+        switch (*end == 'k' ? 'K' : *end == 'm' ? 'M' : *end == 'g' ? 'G' : *end) {
+        case 'K': unit = 1024.0; break;
+        case 'M': unit = 1024.0 * 1024; break;
+        case 'G': unit = 1024.0 * 1024 * 1024; break;
+        default: unit = 0;
+        }
+        end++;
+        if (*end == 'B' || *end == 'b') end++;
+    }
+    double bytes = v * unit;
+    if (end == value || !end || *end || errno || !(bytes >= 1024.0 * 1024) || bytes > 1e15) {
+        cli_error(cmd, "%s wants a size of at least 1M, like 1500M or 2G, not '%s'", name, value);
+        return -1;
+    }
+    *(size_t *)ptr = (size_t)bytes;
+    return 0;
+}
 
 /* Analyzes one repository and prints its summary; name (may be NULL) labels
  * the summary when the store holds several. */
@@ -47,9 +75,12 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
                        s.index_saved ? " (index file written)" : "");
         }
         printf("model: %s\n", s.model_desc);
-        printf("time: %.2fs (load %.2fs, index %.2fs, plan %.2fs, rank %.2fs, explain %.2fs, "
-               "store %.2fs)\n",
-               dp_now() - t0, s.t_load, s.t_index, s.t_plan, s.t_rank, s.t_explain, s.t_store);
+        if (s.max_memory && !s.up_to_date)
+            printf("memory: ceiling %zu MB, %zu MB resident after indexing; traded: %s\n",
+                   s.max_memory >> 20, s.mem_base >> 20, s.traded);
+        printf("time: %.2fs (load %.2fs, index %.2fs, plan %.2fs, rank %.2fs, explain+store %.2fs "
+               "(explaining %.2fs of it, %zu pairs a batch))\n",
+               dp_now() - t0, s.t_load, s.t_index, s.t_plan, s.t_rank, s.t_store, s.t_explain, s.batch);
     }
     return EXIT_OK;
 }
@@ -69,6 +100,11 @@ int cmd_analyze(int argc, char **argv)
                  "stored when judged a duplicate or related with high confidence"),
         CLI_INT("threads", 0, &o.threads, "N", 0, 999999, "worker threads (default: number of CPUs)"),
         CLI_SET("full", 0, &o.mode, ANALYZE_FULL, "re-rank every query"),
+        CLI_CALL("max-memory", 0, opt_max_memory, &o.max_memory, "SIZE",
+                 "keep memory under SIZE (e.g. 2G): frees the index's build\n"
+                 "fields, recomputes judge features when explaining and stores\n"
+                 "fewer pairs at a time, as far as needed; says what it traded\n"
+                 "(default: no ceiling)"),
         CLI_FLAG("quiet", 'q', &quiet, "no summary line"),
         CLI_DB(&db),
         CLI_END,
@@ -76,7 +112,7 @@ int cmd_analyze(int argc, char **argv)
     const cli_cmd cmd = {
         "analyze",
         "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
-        "                      [--threads N] [--full] [--quiet]\n",
+        "                      [--threads N] [--full] [--max-memory SIZE] [--quiet]\n",
         "Ranks candidates for every open issue (with --all: every issue and pull\n"
         "request) and stores the pairs worth reviewing, each with a relation\n"
         "(duplicate/related), a confidence, a value, reasoning and a suggested comment.\n"

@@ -611,6 +611,17 @@ void index_free(dindex *ix)
     free(ix);
 }
 
+void index_fields_release(dindex *ix)
+{
+    for (size_t d = 0; d < ix->n; d++) {
+        text_fields *tf = atomic_exchange_explicit(&ix->fields[d], NULL, memory_order_acq_rel);
+        if (tf) {
+            text_fields_free(tf);
+            free(tf);
+        }
+    }
+}
+
 /* ---- accessors ---------------------------------------------------------------- */
 
 size_t index_ndocs(const dindex *ix) { return ix->n; }

@@ -118,6 +118,10 @@ int64_t index_find(const dindex *ix, const char *key);
 /* A doc's fields. Docs decoded from a snapshot are split again on first
  * use (thread-safe; the item array must still be alive). */
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
+/* Frees the fields a build kept (about the size of the items' text); later
+ * index_doc_fields calls split those docs again. Not thread-safe: call it
+ * while no other thread reads ix (analyze --max-memory, before ranking). */
+void index_fields_release(dindex *ix);
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);
 const text_template *index_template(const dindex *ix);
 

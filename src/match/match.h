@@ -225,6 +225,11 @@ void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
 void match_query_from_item(const match_ctx *ctx, text_tokenizer *tk, const item *it,
                            match_query *out);
 void match_query_free(match_query *mq);
+/* Doc qdoc as the judge reads a query (match_judge_prepare, _features):
+ * item, signals and forward terms only -- no BM25F query (q is NULL) and
+ * no similarity norms, which only ranking needs. What analyze builds for
+ * each candidate newer than its query, read from its side (~10 a query). */
+void match_query_judge_view(const match_ctx *ctx, uint32_t qdoc, match_query *out);
 
 void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, int bm25_rank,
                     double bm25, double bm25_top, double feat[FEAT_COUNT]);
@@ -267,7 +272,9 @@ size_t match_top_features(const match_model *m, const double feat[FEAT_COUNT], m
 
 /* What the judge reads of a query once, for all its candidates. */
 typedef struct match_judge_query {
-    text_refs title_refs, refs;   /* items its title / title+body name */
+    const text_refs *title_refs, *refs;   /* items its title / title+body name: an indexed
+                                             doc's from the ctx's cache, else own_* */
+    text_refs own_title, own_refs;
 } match_judge_query;
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
 void match_judge_query_free(match_judge_query *jq);

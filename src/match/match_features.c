@@ -62,6 +62,7 @@ typedef struct ctx_priv {
     sset_ent *sets;
     unsigned char *set_slow;
     doc_meta *meta;
+    _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
 static double tf_weight(unsigned tf)
@@ -344,8 +345,11 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
     build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
     build_sets(p, ix);
+    p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     ctx->priv = p;
 }
+
+_Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 
 void match_ctx_free(match_ctx *ctx)
 {
@@ -361,6 +365,14 @@ void match_ctx_free(match_ctx *ctx)
         free(p->sets);
         free(p->set_slow);
         free(p->meta);
+        for (size_t d = 0; d < p->ndocs; d++) {
+            match_refs *r = atomic_load(&p->refs[d]);
+            if (!r) continue;
+            text_refs_free(&r->title);
+            text_refs_free(&r->all);
+            free(r);
+        }
+        free(p->refs);
         free(p);
     }
     ctx->priv = NULL;
@@ -379,12 +391,9 @@ static void query_stats(const match_ctx *ctx, match_query *mq)
     mq->ntitle_uni = s.ntitle_uni;
 }
 
-void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
+void match_query_judge_view(const match_ctx *ctx, uint32_t qdoc, match_query *out)
 {
     memset(out, 0, sizeof *out);
-    index_query_from_doc(ctx->ix, qdoc, &out->own_q);
-    out->has_own_q = 1;
-    out->q = &out->own_q;
     out->qdoc = qdoc;
     out->it = index_item(ctx->ix, qdoc);
     index_doc_terms dt;
@@ -394,6 +403,14 @@ void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
     out->nterms = dt.n;
     for (int f = 0; f < FIELD_COUNT; f++) out->len[f] = dt.len ? dt.len[f] : 0;
     out->sig = index_doc_signals(ctx->ix, qdoc);
+}
+
+void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
+{
+    match_query_judge_view(ctx, qdoc, out);
+    index_query_from_doc(ctx->ix, qdoc, &out->own_q);
+    out->has_own_q = 1;
+    out->q = &out->own_q;
     query_stats(ctx, out);
 }
 

@@ -10,4 +10,15 @@
 void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
                          size_t n, match_hit *out);
 
+/* The items a doc's title and its title + body name (text_refs_scan with
+ * the ctx's repo_name), scanned on first use and kept in the ctx: a doc is
+ * judged as the candidate of ~20 queries. Thread-safe (compare-and-swap,
+ * as index_doc_fields). repo_name must not change once judging started. */
+typedef struct match_refs {
+    text_refs title, all;
+} match_refs;
+const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc);
+/* The cache's slots ([ndocs], owned by the ctx). */
+_Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx);
+
 #endif

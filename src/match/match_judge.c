@@ -17,6 +17,8 @@
  */
 #include "match_int.h"
 
+#include <stdatomic.h>
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -285,6 +287,23 @@ static void refs_of(const match_ctx *ctx, const item *it, text_refs *title, text
     text_refs_scan(it->body, &o, all);
 }
 
+const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc)
+{
+    _Atomic(match_refs *) *slot = &match_ctx_refs(ctx)[doc];
+    match_refs *r = atomic_load_explicit(slot, memory_order_acquire);
+    if (r) return r;
+    match_refs *mine = xcalloc(1, sizeof *mine);
+    refs_of(ctx, index_item(ctx->ix, doc), &mine->title, &mine->all);
+    match_refs *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, mine, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    text_refs_free(&mine->title);   /* another thread was first: use its scan */
+    text_refs_free(&mine->all);
+    free(mine);
+    return expected;
+}
+
 /* Third items both name (not each other). */
 static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka, const char *kb)
 {
@@ -339,38 +358,44 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cd
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     memset(jq, 0, sizeof *jq);
+    jq->title_refs = &jq->own_title;
+    jq->refs = &jq->own_refs;
     if (!mq->it) return;
-    refs_of(ctx, mq->it, &jq->title_refs, &jq->refs);
+    if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
+        const match_refs *r = match_doc_refs(ctx, mq->qdoc);
+        jq->title_refs = &r->title;
+        jq->refs = &r->all;
+        return;
+    }
+    refs_of(ctx, mq->it, &jq->own_title, &jq->own_refs);
 }
 
 void match_judge_query_free(match_judge_query *jq)
 {
-    text_refs_free(&jq->title_refs);
-    text_refs_free(&jq->refs);
+    text_refs_free(&jq->own_title);
+    text_refs_free(&jq->own_refs);
 }
 
 static void mention_features(const match_ctx *ctx, const match_judge_query *jq, const item *q,
-                             const item *c, double jf[JF_COUNT])
+                             const item *c, uint32_t cdoc, double jf[JF_COUNT])
 {
-    const text_ref *r = text_refs_find(&jq->refs, c->key);
+    const text_ref *r = text_refs_find(jq->refs, c->key);
     if (r) {
         if (r->kind == TEXT_REF_DUP || r->kind == TEXT_REF_DUP_BY) jf[JF_MENTION_DUP] = 1;
         else if (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES) jf[JF_MENTION_FOLLOW] = 1;
         else jf[JF_MENTION_PLAIN] = 1;
     }
-    jf[JF_MENTION_TITLE] = text_refs_find(&jq->title_refs, c->key) != NULL;
-    jf[JF_QREF_TITLE] = jq->title_refs.n > 0;
-    text_refs ct = {0}, ca = {0};
-    refs_of(ctx, c, &ct, &ca);
-    jf[JF_CREF_TITLE] = ct.n > 0;
-    if (jq->title_refs.n && ct.n) {
+    jf[JF_MENTION_TITLE] = text_refs_find(jq->title_refs, c->key) != NULL;
+    jf[JF_QREF_TITLE] = jq->title_refs->n > 0;
+    const match_refs *cr = match_doc_refs(ctx, cdoc);
+    const text_refs *ct = &cr->title, *ca = &cr->all;
+    jf[JF_CREF_TITLE] = ct->n > 0;
+    if (jq->title_refs->n && ct->n) {
         int same = 0;
-        for (size_t i = 0; i < ct.n && !same; i++) same = text_refs_find(&jq->title_refs, ct.v[i].key) != NULL;
+        for (size_t i = 0; i < ct->n && !same; i++) same = text_refs_find(jq->title_refs, ct->v[i].key) != NULL;
         jf[JF_TITLE_REFS_DIFFER] = !same;
     }
-    jf[JF_SHARED_REF] = log1p((double)shared_refs(&jq->refs, &ca, q->key, c->key));
-    text_refs_free(&ct);
-    text_refs_free(&ca);
+    jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
 }
 
 static void title_features(const match_ctx *ctx, const match_query *mq, const item *q,
@@ -482,7 +507,7 @@ void match_judge_features(const match_ctx *ctx, const match_query *mq, const mat
     const item *q = mq->it, *c = index_item(ctx->ix, h->doc);
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
-        mention_features(ctx, jq, q, c, jf);
+        mention_features(ctx, jq, q, c, h->doc, jf);
         title_features(ctx, mq, q, c, h->doc, jf);
         state_features(ctx, mq, q, c, h->doc, jf);
     }
@@ -690,16 +715,10 @@ void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_j
     join_words(&co, out->diff[1], sizeof out->diff[1]);
     if (!mention_span(q->title, c->key, out->mention, sizeof out->mention))
         mention_span(q->body, c->key, out->mention, sizeof out->mention);
-    text_refs qt = {0}, qa = {0}, ct = {0}, ca = {0};
-    refs_of(ctx, q, &qt, &qa);
-    refs_of(ctx, c, &ct, &ca);
-    for (size_t i = 0; i < qa.n && !out->shared_ref[0]; i++) {
-        const char *k = qa.v[i].key;
-        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(&ca, k))
+    const text_refs *qa = &match_doc_refs(ctx, qdoc)->all, *ca = &match_doc_refs(ctx, cdoc)->all;
+    for (size_t i = 0; i < qa->n && !out->shared_ref[0]; i++) {
+        const char *k = qa->v[i].key;
+        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(ca, k))
             snprintf(out->shared_ref, sizeof out->shared_ref, "%s", k);
     }
-    text_refs_free(&qt);
-    text_refs_free(&qa);
-    text_refs_free(&ct);
-    text_refs_free(&ca);
 }

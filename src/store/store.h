@@ -151,6 +151,14 @@ int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colo
  * Verdicts are untouched. New pairs get new ids; ids are never reused. */
 int store_pairs_replace(store *st, int64_t repo, const char *const *queries, size_t nqueries,
                         const pair *pairs, size_t npairs, dp_err *err);
+/* The two halves of store_pairs_replace, for a caller that streams its
+ * pairs in batches inside its own store_begin (analyze: a run's pairs are
+ * never all in memory at once): store_pairs_delete removes the pairs of
+ * the given queries (every pair of the repo when queries == NULL and
+ * nqueries == 0), store_pairs_add inserts more, as store_pairs_replace
+ * does. Outside a transaction each call is its own. */
+int store_pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err);
+int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err);
 
 typedef struct pair_filter {
     int64_t repo_id;          /* 0 = all repos */

@@ -224,6 +224,18 @@ int store_pairs_replace(store *st, int64_t repo, const char *const *queries, siz
     return store_sp_end(st, rc, err);
 }
 
+int store_pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err)
+{
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    return store_sp_end(st, pairs_delete(st, repo, queries, nqueries, err), err);
+}
+
+int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err)
+{
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    return store_sp_end(st, pairs_insert(st, repo, pairs, npairs, err), err);
+}
+
 /* ---- the filter ------------------------------------------------------ */
 
 /* A compiled filter: SQL fragments plus the values to bind, in order.

@@ -186,6 +186,87 @@ static void test_full_run(void **state)
     pair_vec_free(&pv);
 }
 
+/* Every stored pair, in id order, as one text (ids themselves left out:
+ * each run gives new ones). */
+static char *pairs_text(fx *f)
+{
+    pair_vec pv;
+    load_pairs(f, &pv);
+    sbuf sb;
+    sb_init(&sb);
+    /* store_pairs_query sorts by value; ids give the insertion order */
+    for (size_t i = 0; i < pv.n; i++)
+        for (size_t j = i + 1; j < pv.n; j++)
+            if (pv.v[j].id < pv.v[i].id) {
+                pair t = pv.v[i];
+                pv.v[i] = pv.v[j];
+                pv.v[j] = t;
+            }
+    for (size_t i = 0; i < pv.n; i++) {
+        const pair *p = &pv.v[i];
+        sb_printf(&sb, "%s|%s|%d|%.17g|%.17g|%d|%d|%.17g|%s|%s|%s|%d|%s|%s\n", p->query_key, p->cand_key,
+                  p->rank, p->score, p->prob, p->relation, p->confidence, p->value, p->reasoning,
+                  p->value_detail ? p->value_detail : "", p->suggested_comment, p->known,
+                  p->comment_on ? p->comment_on : "", p->canonical ? p->canonical : "");
+    }
+    pair_vec_free(&pv);
+    return sb_take(&sb);
+}
+
+static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
+{
+    analyze_opts o;
+    analyze_opts_default(&o);
+    o.threads = 2;
+    o.all = 1;
+    o.mode = ANALYZE_FULL;
+    o.now = T0 + 100 * DAY;
+    o.batch = batch;
+    o.max_memory = max_memory;
+    dp_err err;
+    int rc = analyze_run(f->st, f->repo, &o, NULL, NULL, s, &err);
+    if (rc != DP_OK) fail_msg("analyze_run: %s", err.msg);
+}
+
+/* Pairs are explained and stored in batches, pipelined; the batch size and
+ * the memory ceiling trade memory for time, never a result: the same
+ * pairs, texts and insertion order with one batch, batches of one pair,
+ * and a ceiling below what the index alone takes (which then frees the
+ * build fields, recomputes judge features and says so). */
+static void test_batches_and_ceiling(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    run_with(f, 0, 0, &s);
+    assert_int_equal(s.batch, ANALYZE_BATCH);
+    assert_int_equal(s.max_memory, 0);
+    assert_true(s.pairs > 3);
+    char *ref = pairs_text(f);
+
+    run_with(f, 1, 0, &s);   /* a batch per pair: every pair crosses the pipeline */
+    assert_int_equal(s.batch, 1);
+    char *one = pairs_text(f);
+    assert_string_equal(one, ref);
+
+    run_with(f, 0, 1u << 20, &s);   /* less than the process alone takes */
+    assert_int_equal(s.max_memory, 1u << 20);
+    assert_true(s.mem_base > 0);
+    assert_non_null(strstr(s.traded, "index fields freed"));
+    assert_non_null(strstr(s.traded, "judge features recomputed"));
+    assert_non_null(strstr(s.traded, "pairs in flight per batch"));
+    assert_non_null(strstr(s.traded, "still over"));
+    assert_true(s.batch < ANALYZE_BATCH);
+    char *capped = pairs_text(f);
+    assert_string_equal(capped, ref);
+
+    run_with(f, 0, (size_t)1 << 40, &s);   /* a ceiling far above: nothing traded */
+    assert_string_equal(s.traded, "nothing");
+    assert_int_equal(s.batch, ANALYZE_BATCH);
+    free(capped);
+    free(one);
+    free(ref);
+}
+
 static void test_verdict_survives(void **state)
 {
     fx *f = *state;
@@ -396,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
         cmocka_unit_test(test_future_date_does_not_freeze),
+        cmocka_unit_test(test_batches_and_ceiling),   /* --all: before the runs that expect a plain one */
         cmocka_unit_test(test_model_signature),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
