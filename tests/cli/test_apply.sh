@@ -298,7 +298,9 @@ check_eq "faults: after every rerun the server holds exactly the planned writes,
 
 # the lock: a second apply while one is running
 "$DOPPEL" apply --db "$FDB" --pair 55:56 >/dev/null 2>&1
-ctl fault '{"kind": "hang_before", "method": "POST", "path": "/issues/55/comments", "seconds": 3}'
+# The first run hangs until the fault is cleared (not for a fixed time: a slow
+# machine must not let it finish before the second run starts).
+ctl fault '{"kind": "hang_before", "method": "POST", "path": "/issues/55/comments", "seconds": 60}'
 DOPPEL_SYNC_DEADLINE_S=60 DOPPEL_SYNC_STALL_S=60 "$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 55:56 \
     >/dev/null 2>&1 &
 pid=$!
@@ -306,8 +308,8 @@ for _ in $(seq 100); do [ "$(actions_q "$FDB" 'sum(a["unit"] == "55:56" for a in
 OUT=$("$DOPPEL" apply --yes --db "$FDB" --api-url "$FURL" --pair 55:56 2>&1); RC=$?
 check_eq "a second apply while one runs: refused (exit 1)" 1 "$RC"
 check_contains "the lock: says who holds it" "another doppel (pid $pid" "$OUT"
-wait "$pid"
 ctl clear '{}'
+wait "$pid"
 check_eq "the lock: the first run finished the pair alone" 1 "$(comments_with "$FURL" 55 55:56)"
 
 # undo: dry run by default, then reopen / delete the comment / remove the label

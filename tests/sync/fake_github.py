@@ -505,7 +505,7 @@ def make_handler(data, opts, state):
                        "403": "Resource not accessible by integration"}[kind]
                 return self.send_json(int(kind), {"message": msg, "documentation_url": "https://docs.github.com/rest"}, rh)
             if kind == "hang_before":
-                time.sleep(fault.get("seconds", 30))
+                state["release"].wait(fault.get("seconds", 30))   # /_control/clear ends it early
                 self.close_connection = True
                 return
             if ident != "token":
@@ -526,7 +526,7 @@ def make_handler(data, opts, state):
                 return self.send(500, "<html><body><h1>500 Server Error</h1></body></html>",
                                  [("Content-Type", "text/html")] + rh)
             if kind == "hang_after":
-                time.sleep(fault.get("seconds", 30))
+                state["release"].wait(fault.get("seconds", 30))
                 self.close_connection = True
                 return
             if kind == "reset_after":
@@ -877,6 +877,9 @@ def control(data, state, what, b):
         return {}
     if what == "clear":
         state["faults"].clear()
+        # requests hanging on a fault answer now (as a dropped connection)
+        state["release"].set()
+        state["release"] = threading.Event()
         state["hostile"] = None
         return {}
     if what == "delay":
@@ -975,7 +978,7 @@ def main():
     opts = ap.parse_args()
     base = BASE_TIME if opts.recent is None else int(time.time()) - opts.recent * 86400
     data = Data(opts.repo, opts.issues, opts.seed, opts.jsonl, opts.realtime, base)
-    state = {"stats": new_stats(), "faults": [], "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
+    state = {"stats": new_stats(), "faults": [], "release": threading.Event(), "rate": {}, "window": 3600, "force_rate": None, "delay": 0.0,
              "hostile": None, "writes": []}
     srv = Server(("127.0.0.1", opts.port), make_handler(data, opts, state))
     with open(opts.port_file + ".tmp", "w") as f:
