@@ -1040,8 +1040,8 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
                 st->batch);
     }
     if (base + hold + (mp->keep_jf ? jf : 0) + 2 * mp->batch * PAIR_BYTES > o->max_memory)
-        sb_printf(&why, "%sstill over: the items and index alone take %zu MB", why.len ? "; " : "",
-                base >> 20);
+        sb_printf(&why, "%sstill over: %zu MB resident after indexing (items, index) and %zu MB for the hits ranking keeps",
+                  why.len ? "; " : "", base >> 20, hold >> 20);
     st->batch = mp->batch;
     snprintf(st->traded, sizeof st->traded, "%s", why.len ? why.s : "nothing");
     sb_free(&why);
