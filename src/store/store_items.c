@@ -469,11 +469,16 @@ static int comments_query(store *st, const char *sql, int64_t repo, const char *
     return ret;
 }
 
+/* The comments of one item, in the order they are shown: what
+ * store_comments_load returns and store_comments_digest hashes must be the
+ * same rows, or a cache validated by the digest could serve stale text. */
+#define ITEM_COMMENTS "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id"
+
 int store_comments_load(store *st, int64_t repo, const char *item_key, comment_vec *out, dp_err *err)
 {
     return comments_query(st,
                           "SELECT COALESCE(tracker_id, 0), item_key, author, body, created_at, updated_at "
-                          "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id",
+                          ITEM_COMMENTS,
                           repo, item_key, out, err);
 }
 
@@ -481,7 +486,7 @@ int store_comments_digest(store *st, int64_t repo, const char *item_key, uint64_
 {
     sqlite3_stmt *s = store_stmt_sql(st,
                                      "SELECT COALESCE(tracker_id, 0), author, body, created_at, updated_at "
-                                     "FROM comments WHERE repo_id = ?1 AND item_key = ?2 ORDER BY created_at, id",
+                                     ITEM_COMMENTS,
                                      err);
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
