@@ -1095,7 +1095,8 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
     /* the calling thread inserts all along: one core fewer to explain on
-     * (inserting is the longer half; 2 explainers on 2 cores starved it) */
+     * (with the store keeping ten pair indexes up to date, inserting was the
+     * longer half and 2 explainers on 2 cores starved it) */
     xdriver d = {j, threads > 1 ? threads - 1 : 1, 0};
     j->phase = "explain";
     j->total = nfresh;
@@ -1163,11 +1164,17 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
     sb_init(&snap);
     if (rc == DP_OK) rc = store_begin(st, err);
     if (rc == DP_OK) {
+        /* a full run replaces every pair of the repo: its indexes are
+         * built once at the end instead of kept up to date pair by pair */
+        int dropped = 0;
+        if (!in->active) rc = store_pairs_bulk_begin(st, co->repo_id, ncand, &dropped, err);
         /* no keys would mean "every pair of the repo" to the store */
-        if (!in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
-        else if (keys.n) rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
+        if (rc == DP_OK && !in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
+        else if (rc == DP_OK && keys.n)
+            rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
         if (rc == DP_OK) rc = store_fresh(st, co, j, threads, nfresh, batch, save_snap ? &snap : NULL, stats, err);
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
+        if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
         if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
         if (rc == DP_OK && save_snap)
             rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);

@@ -31,6 +31,7 @@ enum {
     SQ_COMMENT_ADD,
     SQ_LINK_ADD,
     SQ_PAIR_DEL_QUERY,
+    SQ_PAIR_ELSEWHERE,
     SQ_PAIR_ADD,
     SQ_PAIR_GET,
     SQ_PAIR_FIND,
@@ -81,6 +82,8 @@ struct store {
     store_dyn dyn[STORE_DYN_SLOTS];
     store_count counts[STORE_COUNT_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
+    strvec pair_index_sql;          /* store_pairs_bulk_begin: the dropped pair
+                                       indexes' CREATE statements, to run again */
 };
 
 /* The schema: migrations[i] takes the database from version i to i+1. */

@@ -236,6 +236,74 @@ int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, d
     return store_sp_end(st, pairs_insert(st, repo, pairs, npairs, err), err);
 }
 
+/* ---- bulk replace ---------------------------------------------------- */
+
+/* Pairs the other repositories hold, from the counters pair_counts keeps. */
+static int pairs_elsewhere(store *st, int64_t repo, size_t *n, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, SQ_PAIR_ELSEWHERE,
+                                 "SELECT COALESCE(SUM(n), 0) FROM pair_counts WHERE repo_id <> ?1", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        store_fail(st, err, "counting the pairs of other repositories");
+        store_done(s);
+        return DP_ERR;
+    }
+    *n = (size_t)sqlite3_column_int64(s, 0);
+    store_done(s);
+    return DP_OK;
+}
+
+int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *dropped, dp_err *err)
+{
+    *dropped = 0;
+    if (sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: a bulk pair replace must run inside a transaction");
+    if (st->pair_index_sql.n) return dp_fail(err, "store: a bulk pair replace is already open");
+    size_t others = 0;
+    if (pairs_elsewhere(st, repo, &others, err) != DP_OK) return DP_ERR;
+    if (others > expected) return DP_OK;
+    /* the schema is the one list of what to rebuild; the UNIQUE constraint's
+     * own index (sql IS NULL) stays: the inserts need it */
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pairs' "
+                           "AND sql IS NOT NULL ORDER BY name",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "reading the pair indexes");
+    strvec names = {0};
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sv_push(&names, (const char *)sqlite3_column_text(s, 0));
+        sv_push(&st->pair_index_sql, (const char *)sqlite3_column_text(s, 1));
+    }
+    int ok = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the pair indexes");
+    sqlite3_finalize(s);
+    for (size_t i = 0; ok == DP_OK && i < names.n; i++) {
+        char *sql = sqlite3_mprintf("DROP INDEX \"%w\"", names.v[i]);
+        ok = store_exec(st, sql, "dropping a pair index for a bulk replace", err);
+        sqlite3_free(sql);
+    }
+    sv_free(&names);
+    if (ok != DP_OK) {
+        sv_free(&st->pair_index_sql);
+        return DP_ERR;
+    }
+    *dropped = st->pair_index_sql.n > 0;
+    return DP_OK;
+}
+
+int store_pairs_bulk_end(store *st, dp_err *err)
+{
+    int rc = DP_OK;
+    for (size_t i = 0; rc == DP_OK && i < st->pair_index_sql.n; i++)
+        rc = store_exec(st, st->pair_index_sql.v[i], "rebuilding a pair index after a bulk replace", err);
+    sv_free(&st->pair_index_sql);
+    return rc;
+}
+
 /* ---- the filter ------------------------------------------------------ */
 
 /* A compiled filter: SQL fragments plus the values to bind, in order.

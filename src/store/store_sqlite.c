@@ -279,6 +279,7 @@ void store_close(store *st)
         free(st->dyn[i].sql);
     }
     store_pairs_cache_free(st);
+    sv_free(&st->pair_index_sql);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -325,6 +326,8 @@ void store_rollback(store *st)
 {
     if (st && st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    /* the rollback brought back any pair index a bulk replace dropped */
+    if (st) sv_free(&st->pair_index_sql);
 }
 
 int store_read_begin(store *st, dp_err *err)
