@@ -12,7 +12,8 @@
  *
  * Environment overrides for parameter sweeps (default = index_params_default):
  *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX;
- *   IX_NOSAMPLE=1 skips the exhaustive comparison (profiling).
+ *   IX_NOSAMPLE=1 skips the exhaustive comparison (profiling); IX_TOPK=N
+ *   asks N hits a query instead of 20 (analyze's pool is MATCH_POOL).
  * The driver parses the gzip JSONL itself (jansson) so it depends on the
  * text and index modules only.
  */
@@ -136,7 +137,8 @@ typedef struct qjob {
     size_t *nres;
 } qjob;
 
-#define K 20
+/* hits per query: IX_TOPK (default 20; analyze keeps a pool of MATCH_POOL) */
+static size_t K = 20;
 
 static void *qrun(void *arg)
 {
@@ -199,7 +201,7 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     double c0 = cpu_seconds();
     double tq = run_queries(ix, n, threads, 0, res, nres);
     double cq = cpu_seconds() - c0;
-    printf("topk k=%d for all %u docs: %.2fs  %.0f queries/s  (%d threads, %.2f s cpu)\n", K, n, tq,
+    printf("topk k=%zu for all %u docs: %.2fs  %.0f queries/s  (%d threads, %.2f s cpu)\n", K, n, tq,
            n / tq, threads, cq);
     /* fingerprint of every result list: equal across versions of the code
      * means the same docs with the same float scores */
@@ -220,7 +222,7 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     if (nos && *nos && strcmp(nos, "0") != 0) step = n;   /* profiling the top-k loop alone */
     size_t ns = 0, mism = 0;
     double tex = 0, tmx = 0;
-    index_hit ex[K], mx[K];
+    index_hit *ex = xmalloc(K * sizeof *ex), *mx = xmalloc(K * sizeof *mx);
     for (uint32_t d = 0; d < n; d += step) {
         index_query q;
         index_query_from_doc(ix, d, &q);
@@ -238,6 +240,8 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     printf("sample %zu queries: exhaustive %.2f ms/q, maxscore %.3f ms/q, speed-up x%.1f, mismatches %zu\n",
            ns, 1000 * tex / ns, 1000 * tmx / ns, tex / tmx, mism);
     printf("total (build + all queries) %.2fs  peak RSS %ld MB\n", tbuild + tq, peak_rss_mb());
+    free(ex);
+    free(mx);
     free(res);
     free(nres);
     index_free(ix);
@@ -328,6 +332,8 @@ static int cmd_recall(const char *dir, char **projs, int np)
 
 int main(int argc, char **argv)
 {
+    const char *k = getenv("IX_TOPK");
+    if (k && atoi(k) > 0) K = (size_t)atoi(k);
     if (argc >= 5 && strcmp(argv[1], "speed") == 0)
         return cmd_speed(argv[2], atoi(argv[3]), argv + 4, argc - 4);
     if (argc >= 4 && strcmp(argv[1], "recall") == 0)
