@@ -1090,14 +1090,16 @@ static void pairs_free_n(pair *p, size_t n)
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
  * batch by batch, in their order; while the first batch is explained the
  * calling thread serialises the index snapshot into snap (when not NULL). */
-static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, size_t nfresh,
+static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, int bulk, size_t nfresh,
                        size_t batch, sbuf *snap, analyze_stats *stats, dp_err *err)
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
-    /* the calling thread inserts all along: one core fewer to explain on
-     * (with the store keeping ten pair indexes up to date, inserting was the
-     * longer half and 2 explainers on 2 cores starved it) */
-    xdriver d = {j, threads > 1 ? threads - 1 : 1, 0};
+    /* the calling thread inserts all along. While the store keeps the pair
+     * indexes up to date, inserting is the longer half: it gets a core of
+     * its own (2 explainers on 2 cores starved it). When they are built
+     * once at the end (bulk, store_pairs_bulk_begin) it is the short half,
+     * and every core explains. */
+    xdriver d = {j, bulk || threads < 2 ? (threads > 0 ? threads : 1) : threads - 1, 0};
     j->phase = "explain";
     j->total = nfresh;
     j->done = 0;
@@ -1172,7 +1174,7 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         if (rc == DP_OK && !in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
         else if (rc == DP_OK && keys.n)
             rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
-        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, nfresh, batch, save_snap ? &snap : NULL, stats, err);
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, save_snap ? &snap : NULL, stats, err);
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
         if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
         if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
