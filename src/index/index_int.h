@@ -94,7 +94,21 @@ static inline double ix_term_factor(const dindex *ix, const index_query *q, size
 {
     return (double)q->weight[i] * (double)ix->idf[q->terms[i]];
 }
-/* The canonical score of doc (query.c): sum in q's term order, in double. */
+/* Scores are sums of fixed-point contributions: qw * idf * impact in units
+ * of 2^-32, rounded once per term. An integer sum does not depend on its
+ * order, so the score pruned retrieval sums list by list is the very one
+ * scoring a doc sums term by term -- they agree bit for bit without a
+ * rescoring pass. Contributions are far below 2^31 units a term, so a sum
+ * of any query's terms fits an int64. */
+#define IX_FIX_ONE 4294967296.0
+static inline int64_t ix_fix(double w, float imp)
+{
+    double x = w * (double)imp * IX_FIX_ONE;
+    return x >= 0 ? (int64_t)(x + 0.5) : -(int64_t)(0.5 - x);
+}
+static inline double ix_unfix(int64_t sum) { return (double)sum / IX_FIX_ONE; }
+/* The canonical score of doc (query.c): the fixed-point sum of its query
+ * terms' contributions, as a double. */
 double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc);
 /* Adds to out[] the per-field BM25F contributions of query term qi, found
  * at forward entry e of doc. */

@@ -2,9 +2,10 @@
  * from new text (with the query_max_terms cap), scoring one doc (whole,
  * or per field) and the terms two docs share. Top-k retrieval is topk.c.
  *
- * A doc's score is the sum, in the query's term order, in double, of
- * qw * idf * impact, rounded to float once (ix_score_exact): the one
- * canonical number that pruned and exhaustive retrieval both return.
+ * A doc's score is the sum of qw * idf * impact over its query terms, in
+ * fixed point (ix_fix: exact whatever the order of the terms), rounded to
+ * float once (ix_score_exact): the one canonical number that pruned and
+ * exhaustive retrieval both return.
  *
  * Everything here reads the index only; any number of threads may query.
  */
@@ -141,7 +142,7 @@ static size_t fwd_seek(const uint32_t *ft, size_t lo, size_t hi, uint32_t t)
     return a;
 }
 
-/* The canonical score of doc: sum in the query's term order, in double, of
+/* The canonical score of doc: the fixed-point sum (ix_fix) of
  * qw * idf * impact, with the impact recomputed from the forward index
  * exactly as build_postings() computed the stored one. Queries built here
  * are sorted by term id, so this is one galloping merge of the query with
@@ -152,7 +153,7 @@ double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc)
     const uint32_t *ft = ix->fwd_term;
     size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], pos = a;
     uint32_t prev = 0;
-    double s = 0;
+    int64_t s = 0;
     for (size_t i = 0; i < q->n && a < e; i++) {
         uint32_t t = q->terms[i];
         if (t >= ix->nterms) continue;
@@ -160,10 +161,10 @@ double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc)
         prev = t;
         if (pos < e && ft[pos] == t) {
             float imp = (float)ix_impact(ix, ix->fwd_tf[pos], doc);
-            s += ix_term_factor(ix, q, i) * (double)imp;
+            s += ix_fix(ix_term_factor(ix, q, i), imp);
         }
     }
-    return s;
+    return ix_unfix(s);
 }
 
 double index_score(const dindex *ix, const index_query *q, uint32_t doc)

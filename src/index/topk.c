@@ -2,10 +2,11 @@
  * windows (index_topk), its exhaustive reference and the scoring of many
  * docs for one query. Queries themselves are built in query.c.
  *
- * Pruned and exhaustive retrieval agree bit for bit: pruning works on
- * estimates (sums in another order) with a safety margin far above their
- * rounding error, and every doc that can reach the result is scored with
- * ix_score_exact(), the canonical sum.
+ * Pruned and exhaustive retrieval agree bit for bit: both sum the same
+ * fixed-point contributions (ix_fix), and an integer sum is the same in
+ * any order, so the score pruning accumulates list by list is the
+ * canonical one (ix_score_exact); bounds are compared with a safety margin
+ * far above the rounding of each contribution.
  *
  * Everything here reads the index only. Scratch space is per thread (a
  * pthread key; freed at thread exit), so any number of threads may query
@@ -111,7 +112,7 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
  * raise theta) quickly; later ones are larger so the per-window work (one
  * bound per list) stays small next to the postings. */
 #define WIN_MIN 64
-#define WIN_MAX 2048
+#define WIN_MAX 8192
 
 typedef struct qlist {
     const uint32_t *cur, *end;     /* postings cursor, clipped to < hi */
@@ -133,13 +134,9 @@ typedef struct scratch {
     size_t cap;                    /* of L, ord, prefix */
     index_hit *heap;
     size_t heapcap;
-    index_hit *near;               /* left the heap close to theta */
-    size_t nnear, nearcap;
-    index_hit *fin;                /* finish_exact()'s candidates */
-    size_t fincap;
     uint64_t *qbits;               /* query terms as a bitmap over term ids */
     size_t qwords;                 /* all zero between uses */
-    double acc[WIN_MAX];           /* partial scores of the window's docs */
+    int64_t acc[WIN_MAX];          /* partial scores of the window's docs (ix_fix units) */
     uint64_t seen[WIN_MAX / 64];   /* docs with a posting in an essential list */
     uint32_t cand[WIN_MAX];        /* candidates still alive, as offsets */
 } scratch;
@@ -152,8 +149,6 @@ static void scratch_free(void *v)
     free(s->ord);
     free(s->prefix);
     free(s->heap);
-    free(s->near);
-    free(s->fin);
     free(s->qbits);
     free(s);
 }
@@ -209,22 +204,6 @@ static inline int qbit(const uint64_t *bits, uint32_t t)
     return (int)((bits[t >> 6] >> (t & 63)) & 1);
 }
 
-/* ix_score_exact() for a sorted query whose terms are in bits: one pass over
- * the doc's terms, same terms and same order, so the same double. */
-static double score_bits(const dindex *ix, const index_query *q, const uint64_t *bits, uint32_t doc)
-{
-    size_t a = ix->fwd_off[doc], e = ix->fwd_off[doc + 1], qi = 0;
-    double s = 0;
-    for (size_t j = a; j < e; j++) {
-        uint32_t t = ix->fwd_term[j];
-        if (!qbit(bits, t)) continue;
-        while (q->terms[qi] != t) qi++;
-        float imp = (float)ix_impact(ix, ix->fwd_tf[j], doc);
-        s += ix_term_factor(ix, q, qi) * (double)imp;
-    }
-    return s;
-}
-
 void index_score_fields_many(const dindex *ix, const index_query *q, const uint32_t *docs, size_t n,
                              double (*out)[FIELD_COUNT])
 {
@@ -274,10 +253,12 @@ static const uint32_t *gallop(const uint32_t *cur, const uint32_t *end, uint32_t
 }
 
 /* Margin under which a bound counts as "cannot reach theta": float scores
- * carry ~6e-8 relative error, bounds are summed in another order. */
+ * carry ~6e-8 relative error, bounds are doubles summed in their own order,
+ * and each contribution of a score is rounded to 2^-33 (ix_fix): at most
+ * ~1e-8 over a query's terms, far below the absolute 1e-7. */
 static inline double theta_lo(float theta)
 {
-    return (double)theta - 1e-5 * fabs((double)theta) - 1e-9;
+    return (double)theta - 1e-5 * fabs((double)theta) - 1e-7;
 }
 
 /* The query's posting lists clipped to [lo, hi); returns how many. */
@@ -353,7 +334,7 @@ static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint3
         for (; c < e; c++, imp++) {
             uint32_t o = *c - w0;
             s->seen[o >> 6] |= 1ULL << (o & 63);
-            s->acc[o] += w * (double)*imp;
+            s->acc[o] += ix_fix(w, *imp);
         }
         l->cur = e;
     }
@@ -374,11 +355,11 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
     const uint32_t *c = l->cur, *e = l->wend;
     if (list_dense(l, n)) {
         const float *imp = l->imp + (c - l->base);
-        for (; c < e; c++, imp++) s->acc[*c - w0] += l->w * (double)*imp;
+        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix(l->w, *imp);
     } else {
         for (size_t i = 0; i < n && c < e; i++) {
             c = gallop(c, e, w0 + s->cand[i]);
-            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += l->w * (double)l->imp[c - l->base];
+            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += ix_fix(l->w, l->imp[c - l->base]);
         }
     }
     l->cur = e;
@@ -389,7 +370,7 @@ static size_t prune(scratch *s, size_t n, double bound, double th)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (s->acc[s->cand[i]] + bound >= th) s->cand[k++] = s->cand[i];
+        if (ix_unfix(s->acc[s->cand[i]]) + bound >= th) s->cand[k++] = s->cand[i];
     return k;
 }
 
@@ -402,54 +383,6 @@ static uint32_t next_doc(const scratch *s, size_t nl)
     return d;
 }
 
-/* Remembers a hit that left the heap with an estimate within the margin
- * of theta: float rounding may still put its exact score in the top k. */
-static void near_add(scratch *s, index_hit h, double th)
-{
-    if (s->nnear == s->nearcap) {
-        size_t k = 0;   /* theta only rises: drop what fell below it */
-        for (size_t i = 0; i < s->nnear; i++)
-            if ((double)s->near[i].score >= th) s->near[k++] = s->near[i];
-        s->nnear = k;
-        if (s->nnear * 2 >= s->nearcap) {   /* keep compaction amortised */
-            s->nearcap = s->nearcap ? s->nearcap * 2 : 64;
-            s->near = xrealloc(s->near, s->nearcap * sizeof *s->near);
-        }
-    }
-    s->near[s->nnear++] = h;
-}
-
-/* The heap holds the top k by estimated score (sums in list order); the
- * result is the top k by exact score (ix_score_exact) of those and of the
- * near misses, which provably contain every doc of the exact top k: an
- * estimate is within ~1e-12 of the exact score, far inside theta's margin. */
-static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, heap *hp, double th,
-                           index_hit *out)
-{
-    size_t nc = hp->n;
-    for (size_t i = 0; i < s->nnear; i++)
-        if ((double)s->near[i].score >= th) nc++;
-    if (nc > s->fincap) {
-        s->fincap = nc * 2;
-        s->fin = xrealloc(s->fin, s->fincap * sizeof *s->fin);
-    }
-    index_hit *c = s->fin;
-    size_t n = 0;
-    for (size_t i = 0; i < hp->n; i++) c[n++] = hp->h[i];
-    for (size_t i = 0; i < s->nnear; i++)
-        if ((double)s->near[i].score >= th) c[n++] = s->near[i];
-    s->nnear = 0;
-    heap ex = {hp->h, 0, hp->k};
-    int fast = n > 4 && qbits_on(s, ix, q);
-    for (size_t i = 0; i < n; i++) {
-        double sc = fast ? score_bits(ix, q, s->qbits, c[i].doc) : ix_score_exact(ix, q, c[i].doc);
-        float fs = (float)sc;
-        if (fs > 0) heap_push(&ex, c[i].doc, fs, NULL);
-    }
-    if (fast) qbits_off(s, ix, q);
-    return heap_out(&ex, out);
-}
-
 /* Exact top k with block-max MaxScore over document windows.
  *
  * Each window bounds every list by the largest impact of the blocks it has
@@ -459,8 +392,9 @@ static size_t finish_exact(const dindex *ix, const index_query *q, scratch *s, h
  * lists, summed term at a time into a window accumulator. Each candidate
  * is completed from the non-essential lists by galloping, strongest first,
  * and dropped as soon as the bound of what is left cannot reach theta; a
- * doc that can enter the heap is scored exactly (ix_score_exact), so results
- * equal index_topk_exhaustive() bit for bit. A window whose bounds sum
+ * completed candidate's sum is its canonical score (fixed point: the order
+ * of the lists does not matter), so results equal index_topk_exhaustive()
+ * bit for bit. A window whose bounds sum
  * below theta is skipped whole, and once the lists' global bounds do, the
  * search stops. */
 size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi,
@@ -507,15 +441,14 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
         }
         for (size_t i = 0; i < p; i++) L[s->ord[i]].cur = L[s->ord[i]].wend;
         for (size_t i = 0; i < nc; i++) {
-            double est = s->acc[s->cand[i]];
-            if (hp.n == hp.k && est < th) continue;
-            index_hit gone;
-            int left = heap_push(&hp, w0 + s->cand[i], (float)est, &gone);
+            /* complete: every list of the window was added */
+            double sc = ix_unfix(s->acc[s->cand[i]]);
+            if ((hp.n == hp.k && sc < th) || !((float)sc > 0)) continue;
+            heap_push(&hp, w0 + s->cand[i], (float)sc, NULL);
             if (hp.n == hp.k) th = theta_lo(hp.h[0].score);
-            if (left && (double)gone.score >= th) near_add(s, gone, th);
         }
     }
-    size_t n = finish_exact(ix, q, s, &hp, th, out);
+    size_t n = heap_out(&hp, out);
     scratch_put(s);
     return n;
 }
