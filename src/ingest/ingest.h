@@ -83,6 +83,10 @@ typedef struct ingest_opts {
  * each one is reported through opts->warn. */
 typedef struct ingest_stats {
     size_t items, items_written, comments, links, bytes, future_dated;
+    /* Where an import's time goes, in thread CPU seconds: reading (inflate
+     * and split), parsing and converting (all parser threads), and the
+     * store writes (the caller's thread, which bounds the import). */
+    double cpu_read, cpu_parse, cpu_write;
 } ingest_stats;
 
 /* path "-" reads standard input. */
