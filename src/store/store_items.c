@@ -18,6 +18,9 @@
  * valid UTF-8 (jansson refuses it). */
 static char *sv_to_json(const strvec *sv)
 {
+    /* Most lists are empty (components and versions of every GitHub item):
+     * jansson's dump of an empty array is "[]". */
+    if (!sv->n) return xstrdup("[]");
     json_t *a = json_array();
     for (size_t i = 0; i < sv->n; i++) {
         json_t *s = json_string(sv->v[i] ? sv->v[i] : "");
