@@ -20,7 +20,9 @@
  * caller's structs (which the caller frees, also after an error).
  *
  * Nothing here keeps global state; one splitter or one ingest_file call is
- * used by one thread at a time.
+ * used by one thread at a time. ingest_file runs a reader and two parser
+ * threads of its own and makes every store call on the caller's thread, in
+ * file order, so the store needs no locking.
  */
 #ifndef DP_INGEST_H
 #define DP_INGEST_H
