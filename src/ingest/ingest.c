@@ -1,8 +1,9 @@
 /* ingest.c -- ingest_file(): one export file into the store, record by
- * record (see ingest.h). The splitter cuts records, jansson parses one at a
- * time, a converter turns it into items/comments/links, the store writes
- * them: the first three on a reader thread, the writes on the caller's (see
- * "the pipeline" below). Every error is prefixed with "file:line (byte N): ".
+ * record (see ingest.h). The splitter cuts records, jansson parses them, a
+ * converter turns each into items/comments/links, the store writes them:
+ * the first on a reader thread, the next two on parser threads, the writes
+ * on the caller's (see "the pipeline" below). Every error is prefixed with
+ * "file:line (byte N): ".
  */
 #include "ingest.h"
 
@@ -157,21 +158,26 @@ static void check_item_dates(ictx *c, const item *it, const comment_vec *cv)
 }
 
 /* ---- the pipeline ---------------------------------------------------------
- * Two threads: a reader inflates, splits, parses and converts records into
- * `prep`s -- everything that needs no store, which is most of the CPU time
- * (jansson alone was a third) -- and the caller's thread writes them to the
- * store in file order, so the store sees exactly the calls a one-thread
- * import made, in the same order, and the first bad record in file order
- * is the one reported. A reader error travels down the queue as a record
- * of its own. The queue is bounded in records and in the bytes of JSON they
- * came from, so memory stays a few records, also with 16 MiB ones. */
+ * A reader thread inflates the file and cuts it into batches of records (a
+ * few hundred KB of JSON each); parser threads parse and convert whole
+ * batches into `prep`s -- everything that needs no store, jansson most of
+ * it -- and the caller's thread writes the batches to the store in file
+ * order. The store thus sees exactly the calls a one-thread import made, in
+ * the same order, and the first bad record in file order is the one
+ * reported; a reader error travels as the tail of its batch. Records
+ * travel in batches so that the threads meet (a lock, a wake-up: system
+ * calls, dear on this kind of VM) once per batch, not once per record.
+ * At most PIPE_BATCHES batches and PIPE_BYTES of their JSON are in flight,
+ * so memory stays a few MB, also with 16 MiB records. The parsers, not the
+ * writer, free the batches written: the writer is the one thread that
+ * bounds the time of an import. */
 
 enum { P_ITEM, P_COMMENT, P_ERR, P_END };
 
 typedef struct prep {
     int kind;
     size_t line;              /* of the record (P_ERR: of the bad byte) */
-    uint64_t off, raw, bytes; /* byte offset; file position; JSON bytes */
+    uint64_t off, raw;        /* byte offset; file position */
     item it;                  /* P_ITEM */
     comment cm;               /* P_COMMENT */
     comment_vec cv;
@@ -195,62 +201,68 @@ static void prep_free(prep *p)
     memset(p, 0, sizeof *p);
 }
 
-#define QUEUE_RECORDS 64
-#define QUEUE_BYTES (32u << 20)
+#define BATCH_RECORDS 256
+#define BATCH_BYTES (256u << 10)
+#define PIPE_BATCHES 8
+#define PIPE_BYTES (32u << 20)
+/* Parser threads. Two keep a parser from being the bottleneck on two
+ * cores while the writer waits on SQLite's I/O; more would only add
+ * batches in flight. */
+#define PIPE_PARSERS 2
 
-typedef struct pipe_q {
+typedef struct rec_pos {
+    size_t at, len;           /* in the batch's json */
+    size_t line;
+    uint64_t off, raw;        /* byte offset; file position after it */
+} rec_pos;
+
+typedef struct batch {
+    sbuf json;                /* the records' bytes, back to back */
+    rec_pos *pos;
+    size_t n, cap;
+    prep *out;                /* parsed: nout preps for the first records */
+    size_t nout;              /* (parsing stops at a bad record) */
+    int last;                 /* tail (P_END or P_ERR) follows the records */
+    prep tail;
+    int parsed;
+    struct batch *next;       /* on the list of batches written */
+} batch;
+
+static void batch_free(batch *b)
+{
+    while (b) {
+        batch *next = b->next;
+        for (size_t i = 0; i < b->nout; i++) prep_free(&b->out[i]);
+        prep_free(&b->tail);
+        free(b->out);
+        free(b->pos);
+        sb_free(&b->json);
+        free(b);
+        b = next;
+    }
+}
+
+typedef struct ipipe {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    prep slot[QUEUE_RECORDS];
-    size_t head, n;           /* ring */
-    uint64_t bytes;           /* JSON bytes of the records queued */
-    int stop;                 /* the writer gave up: the reader stops */
-} pipe_q;
-
-typedef struct reader {
-    pipe_q q;
+    pthread_cond_t cv;        /* any change below; waiters re-check */
+    batch *ring[PIPE_BATCHES];   /* batches nwrite..nread-1, by number */
+    uint64_t nread, nparse, nwrite;   /* batches published, taken by a parser, written */
+    uint64_t bytes;           /* JSON bytes of the batches in flight */
+    int read_done;            /* the reader published its last batch, or stopped */
+    int stop;                 /* the writer gave up */
+    batch *written;           /* for a parser to free */
+    double cpu_read, cpu_parse;   /* thread CPU seconds, added at thread end */
+    /* set before the reader starts, or (fmt) before it publishes a batch: */
     ingest_split *sp;
     const ingest_opts *opts;
     ingest_format fmt;
-} reader;
+} ipipe;
 
-/* Queues p (moved); waits while the queue is full. 0 when the writer has
- * stopped (p is freed). */
-static int q_put(pipe_q *q, prep *p)
+static double thread_cpu(void)
 {
-    pthread_mutex_lock(&q->mu);
-    while (!q->stop && (q->n == QUEUE_RECORDS || (q->n && q->bytes + p->bytes > QUEUE_BYTES)))
-        pthread_cond_wait(&q->cv, &q->mu);
-    int ok = !q->stop;
-    if (ok) {
-        q->slot[(q->head + q->n) % QUEUE_RECORDS] = *p;
-        q->n++;
-        q->bytes += p->bytes;
-        pthread_cond_broadcast(&q->cv);
-    }
-    pthread_mutex_unlock(&q->mu);
-    if (!ok) prep_free(p);
-    return ok;
-}
-
-static void q_get(pipe_q *q, prep *out)
-{
-    pthread_mutex_lock(&q->mu);
-    while (!q->n) pthread_cond_wait(&q->cv, &q->mu);
-    *out = q->slot[q->head];
-    q->head = (q->head + 1) % QUEUE_RECORDS;
-    q->n--;
-    q->bytes -= out->bytes;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static void q_stop(pipe_q *q)
-{
-    pthread_mutex_lock(&q->mu);
-    q->stop = 1;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* jansson's own wording for a "\u0000" escape names a parser flag. */
@@ -277,12 +289,12 @@ static void text_links(prep *p, const ingest_opts *opts)
 
 /* One parsed record into p (p->kind P_ITEM or P_COMMENT); DP_ERR with err
  * filled otherwise. */
-static int convert(reader *rd, json_t *obj, prep *p, dp_err *err)
+static int convert(const ipipe *pp, json_t *obj, prep *p, dp_err *err)
 {
     item_init(&p->it);
     p->kind = P_ITEM;
     p->repo_kind = "github";
-    switch (rd->fmt) {
+    switch (pp->fmt) {
     case INGEST_COMMENTS:
         p->kind = P_COMMENT;
         /* Its item's kind is unknown here and does not matter: comment
@@ -305,33 +317,29 @@ static int convert(reader *rd, json_t *obj, prep *p, dp_err *err)
     default:
         return dp_fail(err, "cannot detect the format (use --format github|gh|comments|jira)");
     }
-    text_links(p, rd->opts);
+    text_links(p, pp->opts);
     return DP_OK;
 }
 
 /* Parses and converts one record; a bad one becomes a P_ERR. */
-static void prepare(reader *rd, const ingest_record *r, prep *p)
+static void prepare(const ipipe *pp, const char *data, const rec_pos *r, prep *p)
 {
     json_error_t je;
     dp_err e;
     memset(p, 0, sizeof *p);
     p->line = r->line;
-    p->off = r->offset;
-    p->raw = ingest_split_raw_offset(rd->sp);
-    p->bytes = r->len;
-    json_t *obj = json_loadb(r->data, r->len, 0, &je);
+    p->off = r->off;
+    p->raw = r->raw;
+    json_t *obj = json_loadb(data, r->len, 0, &je);
     if (!obj) {
         /* Point at the bad byte itself, not just at the record. */
         if (je.line > 0) p->line = r->line + (size_t)je.line - 1;
-        if (je.position > 0) p->off = r->offset + (uint64_t)je.position;
+        if (je.position > 0) p->off = r->off + (uint64_t)je.position;
         dp_fail(&e, "invalid JSON: %s", json_error_text(&je));
     } else {
-        if (rd->fmt == INGEST_AUTO) rd->fmt = ingest_format_detect(obj);
-        if (convert(rd, obj, p, &e) == DP_OK) {
-            json_decref(obj);
-            return;
-        }
+        int rc = convert(pp, obj, p, &e);
         json_decref(obj);
+        if (rc == DP_OK) return;
     }
     size_t line = p->line;
     uint64_t off = p->off;
@@ -339,27 +347,171 @@ static void prepare(reader *rd, const ingest_record *r, prep *p)
     *p = (prep){.kind = P_ERR, .line = line, .off = off, .err = xstrdup(e.msg)};
 }
 
-static void *reader_main(void *arg)
+static void parse_batch(const ipipe *pp, batch *b)
 {
-    reader *rd = arg;
+    b->out = xcalloc(b->n ? b->n : 1, sizeof *b->out);
+    for (size_t i = 0; i < b->n; i++) {
+        prepare(pp, b->json.s + b->pos[i].at, &b->pos[i], &b->out[i]);
+        b->nout = i + 1;
+        if (b->out[i].kind == P_ERR) break;   /* the writer stops here */
+    }
+}
+
+/* The format of a file without --format is that of its first record: the
+ * reader looks at it before any parser needs it. A first record that is
+ * not JSON, or of no known shape, leaves it undetected, and that record
+ * then fails with the reason. */
+static void detect_format(ipipe *pp, const ingest_record *r)
+{
+    json_t *obj = json_loadb(r->data, r->len, 0, NULL);
+    if (obj) pp->fmt = ingest_format_detect(obj);
+    json_decref(obj);
+}
+
+/* Fills b with the next records. Returns 1 when the input ended (or
+ * failed) with it: b->tail says how. */
+static int read_batch(ipipe *pp, batch *b, int first)
+{
     ingest_record r;
     dp_err e;
-    for (;;) {
-        prep p;
-        int rc = ingest_split_next(rd->sp, &r, &e);
-        if (rc == DP_OK) {
-            prepare(rd, &r, &p);
-        } else {
-            memset(&p, 0, sizeof p);
-            p.kind = rc == DP_NOTFOUND ? P_END : P_ERR;
+    while (b->n < BATCH_RECORDS && b->json.len < BATCH_BYTES) {
+        int rc = ingest_split_next(pp->sp, &r, &e);
+        if (rc != DP_OK) {
+            b->last = 1;
+            b->tail.kind = rc == DP_NOTFOUND ? P_END : P_ERR;
             if (rc != DP_NOTFOUND) {
-                ingest_split_where(rd->sp, &p.line, &p.off);
-                p.err = xstrdup(e.msg);
+                ingest_split_where(pp->sp, &b->tail.line, &b->tail.off);
+                b->tail.err = xstrdup(e.msg);
             }
+            return 1;
         }
-        int last = p.kind == P_END || p.kind == P_ERR;
-        if (!q_put(&rd->q, &p) || last) return NULL;
+        if (first && b->n == 0 && pp->fmt == INGEST_AUTO) detect_format(pp, &r);
+        if (b->n == b->cap) {
+            b->cap = b->cap ? 2 * b->cap : 32;
+            b->pos = xrealloc(b->pos, b->cap * sizeof *b->pos);
+        }
+        b->pos[b->n++] = (rec_pos){.at = b->json.len, .len = r.len, .line = r.line,
+                                   .off = r.offset, .raw = ingest_split_raw_offset(pp->sp)};
+        sb_add(&b->json, r.data, r.len);
     }
+    return 0;
+}
+
+/* Hands b to the parsers; waits while too much is in flight. 0 when the
+ * writer has stopped (b is the caller's to free). */
+static int publish(ipipe *pp, batch *b)
+{
+    pthread_mutex_lock(&pp->mu);
+    while (!pp->stop && (pp->nread - pp->nwrite == PIPE_BATCHES ||
+                         (pp->nread > pp->nwrite && pp->bytes + b->json.len > PIPE_BYTES)))
+        pthread_cond_wait(&pp->cv, &pp->mu);
+    int ok = !pp->stop;
+    if (ok) {
+        pp->ring[pp->nread % PIPE_BATCHES] = b;
+        pp->nread++;
+        pp->bytes += b->json.len;
+        pthread_cond_broadcast(&pp->cv);
+    }
+    pthread_mutex_unlock(&pp->mu);
+    return ok;
+}
+
+static void *reader_main(void *arg)
+{
+    ipipe *pp = arg;
+    for (int first = 1;; first = 0) {
+        batch *b = xcalloc(1, sizeof *b);
+        sb_init(&b->json);
+        int last = read_batch(pp, b, first);
+        if (!publish(pp, b)) {
+            batch_free(b);
+            break;
+        }
+        if (last) break;
+    }
+    double cpu = thread_cpu();
+    pthread_mutex_lock(&pp->mu);
+    pp->read_done = 1;
+    pp->cpu_read += cpu;
+    pthread_cond_broadcast(&pp->cv);
+    pthread_mutex_unlock(&pp->mu);
+    return NULL;
+}
+
+static void *parser_main(void *arg)
+{
+    ipipe *pp = arg;
+    pthread_mutex_lock(&pp->mu);
+    for (;;) {
+        batch *done = pp->written, *b = NULL;
+        pp->written = NULL;
+        if (!pp->stop && pp->nparse < pp->nread) b = pp->ring[pp->nparse++ % PIPE_BATCHES];
+        if (!b && !done) {
+            if (pp->stop || pp->read_done) break;
+            pthread_cond_wait(&pp->cv, &pp->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&pp->mu);
+        batch_free(done);
+        if (b) parse_batch(pp, b);
+        pthread_mutex_lock(&pp->mu);
+        if (b) {
+            b->parsed = 1;
+            pthread_cond_broadcast(&pp->cv);
+        }
+    }
+    pp->cpu_parse += thread_cpu();
+    pthread_mutex_unlock(&pp->mu);
+    return NULL;
+}
+
+/* The next batch in file order, once parsed. The reader always publishes
+ * a last batch unless the writer stopped it, so this returns. */
+static batch *next_parsed(ipipe *pp)
+{
+    pthread_mutex_lock(&pp->mu);
+    while (pp->nwrite == pp->nread || !pp->ring[pp->nwrite % PIPE_BATCHES]->parsed)
+        pthread_cond_wait(&pp->cv, &pp->mu);
+    batch *b = pp->ring[pp->nwrite % PIPE_BATCHES];
+    pthread_mutex_unlock(&pp->mu);
+    return b;
+}
+
+/* b is written: it leaves the pipeline, for a parser to free. */
+static void written(ipipe *pp, batch *b)
+{
+    pthread_mutex_lock(&pp->mu);
+    pp->nwrite++;
+    pp->bytes -= b->json.len;
+    b->next = pp->written;
+    pp->written = b;
+    pthread_cond_broadcast(&pp->cv);
+    pthread_mutex_unlock(&pp->mu);
+}
+
+/* Starts the reader and the parsers (*nthreads of them started). */
+static int pipe_start(ipipe *pp, pthread_t *th, int *nthreads)
+{
+    *nthreads = 0;
+    if (pthread_create(&th[0], NULL, reader_main, pp) != 0) return DP_ERR;
+    *nthreads = 1;
+    for (int i = 0; i < PIPE_PARSERS; i++) {
+        if (pthread_create(&th[1 + i], NULL, parser_main, pp) != 0) return DP_ERR;
+        ++*nthreads;
+    }
+    return DP_OK;
+}
+
+/* Stops and joins the threads, frees what is still in flight. */
+static void pipe_finish(ipipe *pp, pthread_t *th, int nthreads)
+{
+    pthread_mutex_lock(&pp->mu);
+    pp->stop = 1;
+    pthread_cond_broadcast(&pp->cv);
+    pthread_mutex_unlock(&pp->mu);
+    for (int i = 0; i < nthreads; i++) pthread_join(th[i], NULL);
+    for (uint64_t k = pp->nwrite; k < pp->nread; k++) batch_free(pp->ring[k % PIPE_BATCHES]);
+    batch_free(pp->written);
 }
 
 /* ---- the writer: the store calls, in file order ----------------------- */
@@ -434,45 +586,47 @@ static uint64_t file_size(const char *path)
     return strcmp(path, "-") && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
+/* Writes the batches in file order until the end of the input or the first
+ * error, which gets the file and position prefix. */
+static int write_all(ictx *c, ipipe *pp, uint64_t total, size_t *nrec, dp_err *err)
+{
+    const ingest_opts *opts = c->opts;
+    dp_err e;
+    for (;;) {
+        batch *b = next_parsed(pp);
+        int last = b->last, rc = DP_OK;
+        for (size_t i = 0; i < b->nout && rc == DP_OK; i++) {
+            rc = write_prep(c, &b->out[i], &e);
+            if (rc == DP_OK && ++*nrec % PROGRESS_EVERY == 0 && opts->progress)
+                opts->progress(opts->progress_ctx, c->path, b->out[i].raw, total);
+        }
+        if (rc == DP_OK && last && b->tail.kind == P_ERR) rc = write_prep(c, &b->tail, &e);
+        written(pp, b);
+        if (rc != DP_OK)
+            return dp_fail(err, "%s:%zu (byte %llu): %s", c->path, c->line, (unsigned long long)c->off, e.msg);
+        if (last) return DP_OK;
+    }
+}
+
 int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_stats *stats,
                 dp_err *err)
 {
     ictx c = {.st = st, .opts = opts, .stats = stats, .path = path,
               .now = opts->now ? opts->now : (int64_t)time(NULL)};
-    reader rd = {.opts = opts, .fmt = opts->format};
+    ipipe pp = {.opts = opts, .fmt = opts->format};
+    pthread_t th[1 + PIPE_PARSERS];
+    int nthreads, rc;
     uint64_t total = file_size(path);
     size_t nrec = 0;
-    int rc = DP_OK;
-    dp_err e;
-    pthread_t th;
-    if (ingest_split_open(path, &rd.sp, err) != DP_OK) return DP_ERR;
-    pthread_mutex_init(&rd.q.mu, NULL);
-    pthread_cond_init(&rd.q.cv, NULL);
-    if (pthread_create(&th, NULL, reader_main, &rd) != 0) {
-        rc = dp_fail(err, "%s: cannot start the reader thread", path);
-        goto out;
-    }
-    for (;;) {
-        prep p;
-        q_get(&rd.q, &p);
-        if (p.kind == P_END) break;
-        uint64_t raw = p.raw;
-        rc = write_prep(&c, &p, &e);
-        prep_free(&p);
-        if (rc != DP_OK) {
-            dp_fail(err, "%s:%zu (byte %llu): %s", path, c.line, (unsigned long long)c.off, e.msg);
-            break;
-        }
-        if (++nrec % PROGRESS_EVERY == 0 && opts->progress)
-            opts->progress(opts->progress_ctx, path, raw, total);
-    }
-    q_stop(&rd.q);
-    pthread_join(th, NULL);
-    while (rd.q.n) {   /* what the reader queued after the writer stopped */
-        prep p;
-        q_get(&rd.q, &p);
-        prep_free(&p);
-    }
+    double cpu0 = thread_cpu();
+    if (ingest_split_open(path, &pp.sp, err) != DP_OK) return DP_ERR;
+    pthread_mutex_init(&pp.mu, NULL);
+    pthread_cond_init(&pp.cv, NULL);
+    if (pipe_start(&pp, th, &nthreads) != DP_OK)
+        rc = dp_fail(err, "%s: cannot start the reader threads", path);
+    else
+        rc = write_all(&c, &pp, total, &nrec, err);
+    pipe_finish(&pp, th, nthreads);
     if (rc == DP_OK) {
         if (nrec == 0 && opts->warn) {   /* valid, but most likely an export that failed */
             char *msg = xasprintf("%s: no records (an empty file or an empty list)", path);
@@ -481,11 +635,13 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
         }
         if (opts->progress) opts->progress(opts->progress_ctx, path, total, total);
     }
-out:
-    stats->bytes += ingest_split_bytes(rd.sp);
-    ingest_split_close(rd.sp);
-    pthread_cond_destroy(&rd.q.cv);
-    pthread_mutex_destroy(&rd.q.mu);
+    stats->bytes += ingest_split_bytes(pp.sp);
+    stats->cpu_read += pp.cpu_read;
+    stats->cpu_parse += pp.cpu_parse;
+    stats->cpu_write += thread_cpu() - cpu0;
+    ingest_split_close(pp.sp);
+    pthread_cond_destroy(&pp.cv);
+    pthread_mutex_destroy(&pp.mu);
     free(c.repo_name);
     seen_free(&c.labels);
     return rc;

@@ -20,7 +20,9 @@
  * caller's structs (which the caller frees, also after an error).
  *
  * Nothing here keeps global state; one splitter or one ingest_file call is
- * used by one thread at a time.
+ * used by one thread at a time. ingest_file runs a reader and two parser
+ * threads of its own and makes every store call on the caller's thread, in
+ * file order, so the store needs no locking.
  */
 #ifndef DP_INGEST_H
 #define DP_INGEST_H
@@ -83,6 +85,10 @@ typedef struct ingest_opts {
  * each one is reported through opts->warn. */
 typedef struct ingest_stats {
     size_t items, items_written, comments, links, bytes, future_dated;
+    /* Where an import's time goes, in thread CPU seconds: reading (inflate
+     * and split), parsing and converting (all parser threads), and the
+     * store writes (the caller's thread, which bounds the import). */
+    double cpu_read, cpu_parse, cpu_write;
 } ingest_stats;
 
 /* path "-" reads standard input. */

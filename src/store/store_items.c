@@ -18,6 +18,9 @@
  * valid UTF-8 (jansson refuses it). */
 static char *sv_to_json(const strvec *sv)
 {
+    /* Most lists are empty (components and versions of every GitHub item):
+     * jansson's dump of an empty array is "[]". */
+    if (!sv->n) return xstrdup("[]");
     json_t *a = json_array();
     for (size_t i = 0; i < sv->n; i++) {
         json_t *s = json_string(sv->v[i] ? sv->v[i] : "");
@@ -117,12 +120,15 @@ static int item_labels_write(store *st, int64_t item_id, int inserted, const ite
  * exact -- except when a copy replaces a date in the far future (see
  * store_item_upsert): the stamp then stays high until the next analysis,
  * which re-derives the pairs of the changed item. Two statements, one per side, so each walks its own
- * index ("+updated_at" keeps SQLite off pairs_by_updated). */
+ * index ("+updated_at" keeps SQLite off pairs_by_updated). OR FAIL: an
+ * update of many rows that may abort (the NOT NULL of updated_at) opens a
+ * statement journal, two per item written; nothing here can fail half-way
+ * that the caller's savepoint or rollback would not undo. */
 static int pairs_touch(store *st, int64_t repo, const item *it, dp_err *err)
 {
     static const char *const sql[2] = {
-        "UPDATE pairs SET updated_at = ?3 WHERE repo_id = ?1 AND query_key = ?2 AND +updated_at < ?3",
-        "UPDATE pairs SET updated_at = ?3 WHERE repo_id = ?1 AND cand_key = ?2 AND +updated_at < ?3",
+        "UPDATE OR FAIL pairs SET updated_at = ?3 WHERE repo_id = ?1 AND query_key = ?2 AND +updated_at < ?3",
+        "UPDATE OR FAIL pairs SET updated_at = ?3 WHERE repo_id = ?1 AND cand_key = ?2 AND +updated_at < ?3",
     };
     for (int side = 0; side < 2; side++) {
         sqlite3_stmt *s = store_stmt(st, SQ_PAIRS_TOUCH_Q + side, sql[side], err);
@@ -138,47 +144,50 @@ static int pairs_touch(store *st, int64_t repo, const item *it, dp_err *err)
 /* The next change sequence number of repository ?1 (see store_schema.c). */
 #define NEXT_SEQ "(SELECT COALESCE(MAX(changed_seq), 0) + 1 FROM items WHERE repo_id = ?1)"
 
-static const char item_upsert_sql[] =
-    "INSERT INTO items(repo_id, key, number, kind, title, body, state, state_reason, author, "
-    "  created_at, updated_at, closed_at, labels, components, versions, type, priority, "
+/* An item is written by two statements rather than one upsert. The
+ * insert comes first and is all a first import runs: OR IGNORE makes a
+ * row already there (same repo and key) a no-op, and it also means the
+ * statement can never abort half-way (every NOT NULL column is bound to a
+ * value here), so SQLite opens no statement journal for it. An upsert
+ * (ON CONFLICT DO UPDATE) always may abort, and with the title-index
+ * trigger on items that cost a statement journal per item: each page the
+ * row and its five index entries touch copied to it and freed again, a
+ * savepoint of the title index opened and released -- a third of the
+ * writer's time in a bulk import. (Foreign keys would make it abort-able
+ * too; store_bulk_mode turns their checks off.) */
+static const char item_insert_sql[] =
+    "INSERT OR IGNORE INTO items(repo_id, key, number, kind, title, body, state, state_reason, "
+    "  author, created_at, updated_at, closed_at, labels, components, versions, type, priority, "
     "  ncomments, reactions, url, deleted, changed_seq) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-    NEXT_SEQ ") "
-    "ON CONFLICT(repo_id, key) DO UPDATE SET number = excluded.number, kind = excluded.kind, "
-    "  title = excluded.title, body = excluded.body, state = excluded.state, "
-    "  state_reason = excluded.state_reason, author = excluded.author, "
-    "  created_at = excluded.created_at, updated_at = excluded.updated_at, "
-    "  closed_at = excluded.closed_at, labels = excluded.labels, components = excluded.components, "
-    "  versions = excluded.versions, type = excluded.type, priority = excluded.priority, "
-    "  ncomments = excluded.ncomments, reactions = excluded.reactions, url = excluded.url, "
-    "  deleted = excluded.deleted, changed_seq = excluded.changed_seq "
+    NEXT_SEQ ")";
+
+/* The row was there: replace it with this copy when it is newer. Same
+ * parameters as the insert, plus ?22. OR IGNORE for the same reason as
+ * the insert (OR FAIL would turn the title-index trigger's OR IGNORE into
+ * a failure too). */
+static const char item_update_sql[] =
+    "UPDATE OR IGNORE items SET number = ?3, kind = ?4, title = ?5, body = ?6, state = ?7, "
+    "  state_reason = ?8, author = ?9, created_at = ?10, updated_at = ?11, closed_at = ?12, "
+    "  labels = ?13, components = ?14, versions = ?15, type = ?16, priority = ?17, "
+    "  ncomments = ?18, reactions = ?19, url = ?20, deleted = ?21, changed_seq = " NEXT_SEQ " "
     /* newer wins; an older copy, or an equal one with the same content, is
      * a no-op, so re-import is idempotent -- unless the stored date is past
      * ?22 (now + slack). Dates have whole seconds: two edits within one
      * second carry one updated_at, and the later copy fetched must win. */
-    "WHERE excluded.updated_at > items.updated_at "
-    "   OR (items.updated_at > ?22 AND excluded.updated_at <> items.updated_at) "
-    "   OR (excluded.updated_at = items.updated_at AND ("
-    "       excluded.title IS NOT items.title OR excluded.body IS NOT items.body "
-    "    OR excluded.state IS NOT items.state OR excluded.state_reason IS NOT items.state_reason "
-    "    OR excluded.labels IS NOT items.labels OR excluded.components IS NOT items.components "
-    "    OR excluded.versions IS NOT items.versions OR excluded.closed_at IS NOT items.closed_at "
-    "    OR excluded.ncomments IS NOT items.ncomments OR excluded.deleted IS NOT items.deleted "
-    "    OR excluded.kind IS NOT items.kind OR excluded.type IS NOT items.type "
-    "    OR excluded.priority IS NOT items.priority)) "
+    "WHERE repo_id = ?1 AND key = ?2 AND ("
+    "       ?11 > updated_at "
+    "   OR (updated_at > ?22 AND ?11 <> updated_at) "
+    "   OR (?11 = updated_at AND ("
+    "       ?5 IS NOT title OR ?6 IS NOT body OR ?7 IS NOT state OR ?8 IS NOT state_reason "
+    "    OR ?13 IS NOT labels OR ?14 IS NOT components OR ?15 IS NOT versions "
+    "    OR ?12 IS NOT closed_at OR ?18 IS NOT ncomments OR ?21 IS NOT deleted "
+    "    OR ?4 IS NOT kind OR ?16 IS NOT type OR ?17 IS NOT priority))) "
     "RETURNING id";
 
-/* The upsert proper; runs inside the caller's savepoint. */
-static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
+/* Binds the item's columns, ?1 to ?21, as both statements number them. */
+static void item_bind(sqlite3_stmt *s, int64_t repo, const item *it, char *const j[3])
 {
-    char *j[3] = {sv_to_json(&it->labels), sv_to_json(&it->components), sv_to_json(&it->versions)};
-    int ret = DP_ERR;
-    if (!j[0] || !j[1] || !j[2]) {
-        dp_fail(err, "store: inserting item %s: a label, component or version is not valid UTF-8", it->key);
-        goto out;
-    }
-    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_UPSERT, item_upsert_sql, err);
-    if (!s) goto out;
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, it->key);
     sqlite3_bind_int64(s, 3, it->number);
@@ -198,30 +207,63 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     sqlite3_bind_int(s, 19, it->reactions);
     store_bind_text(s, 20, it->url);
     sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
-    sqlite3_bind_int64(s, 22, (int64_t)time(NULL) + STORE_FUTURE_SLACK);
-    /* An upsert that updates leaves the last insert rowid alone (and the
-     * triggers' inserts restore it), so a new value equal to the row's id
-     * means the row was inserted. A reused rowid can only make an insert
-     * look like an update, which costs a DELETE and is still right. */
-    sqlite3_int64 before = sqlite3_last_insert_rowid(st->db);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {            /* stored copy is as new or newer */
-        store_done(s);
-        ret = DP_OK;
-        goto out;
+}
+
+/* Inserts the item, or updates the stored copy when this one is newer.
+ * *id = the row written, 0 when nothing was; *inserted = 1 for a new row. */
+static int item_put(store *st, int64_t repo, const item *it, char *const j[3], int64_t *id,
+                    int *inserted, dp_err *err)
+{
+    *id = 0;
+    *inserted = 0;
+    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_INSERT, item_insert_sql, err);
+    if (!s) return DP_ERR;
+    item_bind(s, repo, it, j);
+    if (store_step_done(st, s, err, "inserting item %s", it->key) != DP_OK) return DP_ERR;
+    /* The trigger's own insert does not count in changes() nor leave its
+     * rowid behind once it has run. */
+    if (sqlite3_changes(st->db) == 1) {
+        *id = sqlite3_last_insert_rowid(st->db);
+        *inserted = 1;
+        return DP_OK;
     }
-    if (rc != SQLITE_ROW) {
+    s = store_stmt(st, SQ_ITEM_UPDATE, item_update_sql, err);
+    if (!s) return DP_ERR;
+    item_bind(s, repo, it, j);
+    sqlite3_bind_int64(s, 22, (int64_t)time(NULL) + STORE_FUTURE_SLACK);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE) {
         store_fail(st, err, "inserting item %s", it->key);
         store_done(s);
+        return DP_ERR;
+    }
+    store_done(s);
+    return DP_OK;
+}
+
+/* The write proper; runs inside the caller's savepoint. */
+static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
+{
+    char *j[3] = {sv_to_json(&it->labels), sv_to_json(&it->components), sv_to_json(&it->versions)};
+    int ret = DP_ERR, inserted;
+    int64_t id;
+    if (!j[0] || !j[1] || !j[2]) {
+        dp_fail(err, "store: inserting item %s: a label, component or version is not valid UTF-8", it->key);
         goto out;
     }
-    int64_t id = sqlite3_column_int64(s, 0);
-    store_done(s);
-    int inserted = id != before && id == sqlite3_last_insert_rowid(st->db);
-    if (item_labels_write(st, id, inserted, it, err) != DP_OK) goto out;
-    if (pairs_touch(st, repo, it, err) != DP_OK) goto out;
-    if (changed) *changed = 1;
+    if (item_put(st, repo, it, j, &id, &inserted, err) != DP_OK) goto out;
     ret = DP_OK;
+    if (!id) goto out;                  /* stored copy is as new or newer */
+    if (item_labels_write(st, id, inserted, it, err) != DP_OK ||
+        pairs_touch(st, repo, it, err) != DP_OK) {
+        ret = DP_ERR;
+        goto out;
+    }
+    if (changed) *changed = 1;
 out:
     for (int k = 0; k < 3; k++) free(j[k]);
     return ret;

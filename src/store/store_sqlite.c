@@ -298,8 +298,17 @@ const char *store_path(const store *st) { return st->path; }
 
 int store_bulk_mode(store *st, dp_err *err)
 {
+    /* Foreign keys are not checked: a bulk write only adds rows that name
+     * a repository or item it has just looked up or written, and with the
+     * checks on, every insert into a table with a trigger (items) could
+     * abort half-way, which costs a statement journal per insert (see
+     * store_items.c). The pragma is a no-op inside a transaction, hence
+     * "before store_begin". */
+    if (!sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: bulk mode: a transaction is already open");
     st->bulk = 1;
-    return store_exec(st, "PRAGMA temp_store = MEMORY", "setting up a bulk write", err);
+    return store_exec(st, "PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF",
+                      "setting up a bulk write", err);
 }
 
 int store_begin(store *st, dp_err *err)

@@ -27,6 +27,7 @@ out=$("$DOPPEL" import --db "$DB" "$IN/github_issues.json" "$IN/github_comments.
 check_eq "github import exits 0" 0 "$rc"
 check_contains "summary line" "6 items read, 6 written, 3 comments, 7 links" "$out"
 check_contains "summary has MB/s" "MB/s)" "$out"
+check_contains "where the CPU went" "cpu: inflate and split " "$out"
 check_eq "no progress bar on a non-terminal" 0 "$(printf "%s" "$out" | tr -cd "\r" | wc -c)"
 check_eq "repository from repository_url" "1|acme/widgets|github" "$(stats_q "$DB" '(len(S), S[0]["repo"], S[0]["kind"])')"
 check_eq "issues and pull requests" "4|2" "$(stats_q "$DB" '(S[0]["issues"], S[0]["pull_requests"])')"

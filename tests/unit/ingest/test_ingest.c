@@ -637,6 +637,112 @@ static void test_bulk_error_unchanged(void **state)
     free(after);
 }
 
+/* ---- the pipeline: many batches, errors in file order ------------------- */
+
+/* n NDJSON (or, with array, one JSON array of) GitHub issues; records at
+ * the 1-based positions bad1 and bad2 (0: none) have a bad type. With
+ * array and unclosed, the array never ends. */
+static const char *many_records(fx *f, const char *name, int n, int bad1, int bad2, int array,
+                                int unclosed)
+{
+    sbuf sb;
+    sb_init(&sb);
+    if (array) sb_adds(&sb, "[\n");
+    for (int i = 1; i <= n; i++) {
+        if (i == bad1 || i == bad2)
+            sb_printf(&sb, "{\"number\":%d,\"title\":%d}", i, i);
+        else
+            sb_printf(&sb, "{\"number\":%d,\"node_id\":\"n%d\",\"title\":\"issue %d\",\"body\":\"text of %d\","
+                           "\"repository_url\":\"https://api.github.com/repos/e/r\"}", i, i, i, i);
+        sb_adds(&sb, array && i < n ? ",\n" : "\n");
+    }
+    if (array && !unclosed) sb_adds(&sb, "]\n");
+    const char *path = write_file(f, name, sb.s, sb.len, 0);
+    sb_free(&sb);
+    return path;
+}
+
+static void expect_error_at(fx *f, const char *path, int line, const char *msg)
+{
+    ingest_stats s;
+    dp_err err = {""};
+    char want[256];
+    size_t before = count_items(f);
+    const char *files[] = {path, NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_ERR);
+    snprintf(want, sizeof want, "%s:%d (byte ", path, line);
+    if (strncmp(err.msg, want, strlen(want)) != 0 || !strstr(err.msg, msg))
+        fail_msg("got  [%s]\nwant [%s...%s]", err.msg, want, msg);
+    assert_int_equal(count_items(f), before);
+}
+
+/* Records are parsed in batches on several threads, so a later batch may
+ * be parsed before an earlier one: the error reported is still the first
+ * in the file, with its line, and nothing is written. */
+static void test_errors_in_file_order(void **state)
+{
+    fx *f = *state;
+    expect_error_at(f, many_records(f, "two.json", 3000, 1000, 2500, 0, 0), 1000,
+                    "title: expected string, got an integer");
+    expect_error_at(f, many_records(f, "late.json", 3000, 2999, 0, 0, 0), 2999, "title: expected string");
+    /* an array: record i is on line i + 1 */
+    expect_error_at(f, many_records(f, "arr.json", 3000, 2000, 0, 1, 1), 2001, "title: expected string");
+    /* the reader's own error comes last, after every record before it */
+    expect_error_at(f, many_records(f, "open.json", 3000, 0, 0, 1, 1), 1, "'[' never closed");
+    ingest_stats s;
+    dp_err err;
+    const char *files[] = {many_records(f, "ok.json", 3000, 0, 0, 1, 0), NULL};
+    assert_int_equal(import(f, files, NULL, &s, &err), DP_OK);
+    assert_int_equal(s.items, 3000);
+    assert_true(s.cpu_parse >= 0 && s.cpu_read >= 0 && s.cpu_write > 0);
+}
+
+/* The format of a file is that of its first record, also for the records
+ * of later batches, which other threads parse. */
+static void test_format_of_first_record(void **state)
+{
+    fx *f = *state;
+    sbuf sb;
+    sb_init(&sb);
+    for (int i = 1; i <= 1000; i++)
+        sb_printf(&sb, "{\"number\":%d,\"title\":\"t%d\",\"createdAt\":\"2024-02-01T00:00:00Z\","
+                       "\"state\":\"OPEN\",\"url\":\"https://github.com/acme/g/issues/%d\"}\n", i, i, i);
+    const char *files[] = {write_file(f, "gh.json", sb.s, sb.len, 1), NULL};
+    sb_free(&sb);
+    ingest_stats s;
+    dp_err err;
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(s.items, 1000);
+    item it;
+    assert_int_equal(store_item_get(f->st, repo_id(f, "acme/g"), "1000", &it, &err), DP_OK);
+    assert_string_equal(it.state, "open");
+    item_free(&it);
+}
+
+/* One issue twice in a file, the later copy newer and retitled: the
+ * second write updates an item still noted for the title index, which
+ * failed the whole import before ("UNIQUE constraint failed:
+ * items_fts_todo.id"). */
+static void test_same_item_twice(void **state)
+{
+    fx *f = *state;
+    static const char twice[] =
+        "{\"number\":1,\"node_id\":\"a\",\"title\":\"one\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":1,\"node_id\":\"a\",\"title\":\"one, edited\",\"updated_at\":\"2023-01-02T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
+    dp_err err;
+    for (int bulk = 0; bulk < 2; bulk++) {
+        if (bulk) assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+        const char *path = write_file(f, bulk ? "twice2.json" : "twice.json", twice, sizeof twice - 1, 0);
+        char *p = xstrdup(path);
+        if (import_one(f->st, p, 0, &err) != DP_OK) fail_msg("%s", err.msg);
+        free(p);
+        assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"edited\"'"), 1);
+        assert_int_equal(read_int(f->st, "SELECT count(*) FROM items WHERE title = 'one, edited'"), 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +758,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_same_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_error_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_in_file_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_of_first_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_item_twice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
