@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -20,6 +21,7 @@
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
+#define KV_INDEX_ID "index_file.id"      /* the stamp id of the persisted index (index.h) */
 /* Snapshot saving: after a build that analysed at least this share of the
  * docs (or this many). Between saves each run re-analyses the docs changed
  * since the last save -- cheap while they are few. */
@@ -103,11 +105,16 @@ static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpu
     co->repo_id = repo;
     co->extra_doc = UINT32_MAX;
     double t0 = dp_now();
-    if (load_repo_info(st, co, err) != DP_OK || store_items_load(st, repo, &co->items, err) != DP_OK ||
+    int64_t after = 0;
+    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
+        store_items_load(st, repo, &co->items, err) != DP_OK || store_change_seq(st, repo, &after, err) != DP_OK ||
         store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
     }
+    /* a change committed while loading: the items are newer than seq says,
+     * so no stamp can vouch for them (the file is not mapped; see corpus_map) */
+    if (after != co->seq) co->seq = -1;
     drop_deleted(&co->items);
     if (extra) {
         co->extra_doc = (uint32_t)co->items.n;
@@ -128,9 +135,53 @@ char *analyze_index_path(store *st, int64_t repo)
     return xasprintf("%s-index-%lld", db, (long long)repo);
 }
 
-/* Opens the persisted index when it is valid for the loaded items; 0 when
- * it is not (co->index_file_why says why). */
-static int corpus_map(const index_params *p, analyze_corpus *co, const char *path)
+/* The stamp id the store keeps for repo's persisted index; 0: none. */
+static int index_id_get(store *st, int64_t repo, uint64_t *id, dp_err *err)
+{
+    char *v = NULL;
+    *id = 0;
+    int rc = store_kv_get(st, repo, KV_INDEX_ID, &v, err);
+    if (rc == DP_OK) *id = strtoull(v, NULL, 16);
+    free(v);
+    return rc == DP_ERR ? DP_ERR : DP_OK;
+}
+
+/* A fresh stamp id: names one write of the file for one store, so a file
+ * from another store (or one another process wrote since) is refused even
+ * at the same change sequence. Never 0. */
+static uint64_t index_id_new(void)
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) {   /* no entropy yet: time and pid */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t v[3] = {(int64_t)ts.tv_sec, (int64_t)ts.tv_nsec, (int64_t)getpid()};
+        id = XXH3_64bits(v, sizeof v);
+    }
+    return id ? id : 1;
+}
+
+/* Writes the persisted index with the stamp {seq, a fresh id} and then
+ * keeps the id in the store: a crash between the two leaves a file whose
+ * id the store does not have, which is refused. 1 when both are written. */
+static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
+{
+    if (co->seq < 0) return 0;   /* items of no one sequence number */
+    index_stamp stamp = {(uint64_t)co->seq, index_id_new()};
+    dp_err e;
+    if (index_file_save(co->ix, path, &stamp, &e) != DP_OK) return 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp.id);
+    return store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) == DP_OK;
+}
+
+/* Opens the persisted index when its stamp says it was built from the
+ * store's items as they are now (index.h, "Stamps": the change sequence
+ * read before the items, and the id the store keeps) -- no item is read
+ * for that. A full corpus must then have as many items as the file has
+ * docs. A sparse one gets its item slots here. 0 when not usable
+ * (co->index_file_why says why). */
+static int corpus_map(store *st, const index_params *p, analyze_corpus *co, const char *path)
 {
     if (!path) {
         co->index_file_why = "the store is in memory";
@@ -140,15 +191,47 @@ static int corpus_map(const index_params *p, analyze_corpus *co, const char *pat
         co->index_file_why = "an extra item is indexed with the others";
         return 0;
     }
-    const char *why = NULL;
-    int rc = index_file_open(co->items.v, co->items.n, p, path, &co->ix, &why);
-    if (rc == DP_OK) {
-        co->index_mapped = 1;
-        co->snap.reused = co->items.n;
-        return 1;
+    if (co->seq < 0) {
+        co->index_file_why = "the items changed while they were read";
+        return 0;
     }
-    co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;
-    return 0;
+    uint64_t id = 0;
+    dp_err e;
+    if (index_id_get(st, co->repo_id, &id, &e) != DP_OK) {
+        co->index_file_why = "the store cannot say which file is its own";
+        return 0;
+    }
+    index_stamp stamp = {(uint64_t)co->seq, id};
+    const char *why = NULL;
+    int rc = index_file_open_stamped(&stamp, p, path, &co->ix, &why);
+    if (rc == DP_OK && !co->sparse && index_ndocs(co->ix) != co->items.n) {
+        index_free(co->ix);
+        co->ix = NULL;
+        rc = DP_ERR;
+        why = "the items changed since it was written";
+    }
+    if (rc != DP_OK) {
+        co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;
+        return 0;
+    }
+    size_t n = index_ndocs(co->ix);
+    if (co->sparse) {
+        co->slots = xcalloc(n ? n : 1, sizeof *co->slots);
+        co->have = xcalloc(n ? n : 1, 1);
+    }
+    index_items_attach(co->ix, co->sparse ? co->slots : co->items.v);
+    co->index_mapped = 1;
+    co->snap.reused = n;
+    return 1;
+}
+
+/* What ranking and explaining need beside the index: the match context
+ * (sparse: nothing precomputed per doc) and the link set. */
+static void corpus_ready(analyze_corpus *co)
+{
+    if (co->sparse) match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
+    else match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
+    co->ls = explain_linkset_new(co->links.v, co->links.n);
 }
 
 /* Builds the index, from the stored snapshot when there is one: only items
@@ -163,7 +246,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     index_params_default(&p);
     p.threads = dp_threads(threads);
     char *path = analyze_index_path(st, co->repo_id);
-    if (!use_cache || !corpus_map(&p, co, path)) {
+    if (!use_cache || !corpus_map(st, &p, co, path)) {
         void *snap = NULL;
         size_t snaplen = 0;
         int rc = use_cache ? store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err)
@@ -179,14 +262,11 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
             return DP_ERR;
         }
         /* a cache: failing to write it costs the next reader a build, no more */
-        dp_err werr;
-        if (persist && path && co->extra_doc == UINT32_MAX)
-            co->index_saved = index_file_save(co->ix, path, &werr) == DP_OK;
+        if (persist && path && co->extra_doc == UINT32_MAX) co->index_saved = corpus_persist(st, co, path);
     }
     free(path);
     co->t_index = dp_now() - t0;
-    match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
-    co->ls = explain_linkset_new(co->links.v, co->links.n);
+    corpus_ready(co);
     return DP_OK;
 }
 
@@ -199,9 +279,59 @@ int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
     return DP_ERR;
 }
 
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+{
+    memset(co, 0, sizeof *co);
+    co->repo_id = repo;
+    co->extra_doc = UINT32_MAX;
+    double t0 = dp_now();
+    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
+        store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+        analyze_corpus_free(co);
+        return DP_ERR;
+    }
+    co->t_load = dp_now() - t0;
+    t0 = dp_now();
+    index_params p;
+    index_params_default(&p);
+    p.threads = dp_threads(threads);
+    char *path = analyze_index_path(st, repo);
+    co->sparse = 1;
+    co->st = st;
+    int mapped = corpus_map(st, &p, co, path);
+    free(path);
+    if (!mapped) {   /* load everything and build, as analyze_corpus_load */
+        analyze_corpus_free(co);
+        return analyze_corpus_load(st, repo, NULL, threads, co, err);
+    }
+    co->t_index = dp_now() - t0;
+    corpus_ready(co);
+    return DP_OK;
+}
+
+int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err)
+{
+    if (!co->sparse) return DP_OK;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = docs[i];
+        if (d >= index_ndocs(co->ix) || co->have[d]) continue;
+        int rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(co->ix, d), &co->slots[d], err);
+        if (rc == DP_NOTFOUND)
+            return dp_fail(err, "item %s left the store while it was read; run the command again",
+                           index_doc_key(co->ix, d));
+        if (rc != DP_OK) return DP_ERR;
+        co->have[d] = 1;
+    }
+    return DP_OK;
+}
+
 void analyze_corpus_free(analyze_corpus *co)
 {
     if (!co) return;
+    for (size_t d = 0; co->have && d < index_ndocs(co->ix); d++)
+        if (co->have[d]) item_free(&co->slots[d]);
+    free(co->slots);
+    free(co->have);
     if (co->ix) {
         match_ctx_free(&co->mctx);
         index_free(co->ix);
@@ -274,16 +404,31 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
     p->canonical = eo.canonical;
 }
 
-void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
-                     pair_vec *out)
+/* Reads the items of the pool's docs (a sparse corpus). */
+static int need_pool(const analyze_corpus *co, const index_hit *pool, size_t n, dp_err *err)
 {
-    if (!k) return;
-    match_hit *hits = xcalloc(k, sizeof *hits);
+    uint32_t docs[MATCH_POOL];
+    for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
+    return analyze_corpus_need(co, docs, n, err);
+}
+
+int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now, pair_vec *out,
+                    dp_err *err)
+{
+    if (!k) return DP_OK;
+    if (analyze_corpus_need(co, &qdoc, 1, err) != DP_OK) return DP_ERR;
     match_query mq;
-    match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
+    index_hit pool[MATCH_POOL];
+    size_t np = match_pool(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), pool);
+    if (need_pool(co, pool, np, err) != DP_OK) {
+        match_query_free(&mq);
+        return DP_ERR;
+    }
+    match_hit *hits = xcalloc(k, sizeof *hits);
+    match_judge_query jq;
     match_judge_prepare(&co->mctx, &mq, &jq);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    size_t n = match_rank_pool(&co->mctx, &mq, pool, np, k, hits);
     for (size_t i = 0; i < n; i++) {
         if (hits[i].doc == co->extra_doc) continue;
         match_judgment jd;
@@ -299,6 +444,7 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
     match_judge_query_free(&jq);
     match_query_free(&mq);
     free(hits);
+    return DP_OK;
 }
 
 /* ---- reading a corpus ------------------------------------------------------- */

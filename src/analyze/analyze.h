@@ -88,7 +88,8 @@ typedef struct analyze_corpus {
     int64_t repo_id;
     char *repo_name;           /* owned */
     char *repo_url;            /* owned, may be NULL */
-    item_vec items;            /* live (non-deleted) items in creation order */
+    item_vec items;            /* live (non-deleted) items in creation order; empty
+                                  in a sparse corpus (below) */
     link_vec links;
     dindex *ix;                /* over items.v */
     match_model model;         /* loaded model when model_trained */
@@ -103,6 +104,13 @@ typedef struct analyze_corpus {
     int index_saved;           /* 1: this load wrote the persisted file */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
     double t_load, t_index;    /* seconds spent loading and indexing */
+    int64_t seq;               /* store change sequence read before the items */
+    /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
+     * read from st into slots[doc] only when a query needs them. */
+    int sparse;
+    store *st;                 /* borrowed */
+    item *slots;               /* [ndocs], owned */
+    unsigned char *have;       /* [ndocs]: 1 when slots[doc] is read */
 } analyze_corpus;
 
 /* The persisted index of repo (index.h, "persisted index"): the file
@@ -125,11 +133,24 @@ int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, 
  * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
 int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
                         analyze_corpus *co, dp_err *err);
+/* For a few queries (similar, triage): maps the persisted index when its
+ * stamp vouches for it and reads no item up front -- a sparse corpus: the
+ * items of the docs a query needs are read from st (which must outlive co)
+ * as analyze_similar and analyze_similar_item need them, so opening costs
+ * milliseconds and memory grows with the docs read. The answers are those
+ * of a full corpus. When the file cannot be mapped it is
+ * analyze_corpus_load (index_file_why says why). */
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err);
+/* Reads the items of docs that a sparse corpus has not read yet (a full
+ * one has all: DP_OK). Not thread-safe on a sparse corpus. DP_ERR when the
+ * store fails or an item's row is gone. */
+int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
 
 /* ---- reading a loaded corpus (callers never reach into co->ix) ---- */
 size_t analyze_corpus_ndocs(const analyze_corpus *co);
-/* The item of a doc (doc < ndocs), borrowed from co. */
+/* The item of a doc (doc < ndocs), borrowed from co; of a sparse corpus,
+ * only a doc read by analyze_corpus_need or a query (an empty item else). */
 const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc);
 /* Doc number of an item key, or -1 when the corpus has no such item. */
 int64_t analyze_corpus_find(const analyze_corpus *co, const char *key);
@@ -149,9 +170,11 @@ size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, anal
 
 /* Ranks candidates for doc qdoc, judges them and explains the best k into
  * out (appended, oriented query = qdoc, whichever is older). For
- * `similar`: no keep filtering. */
-void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
-                     pair_vec *out);
+ * `similar`: no keep filtering. Of a sparse corpus it reads the items of
+ * qdoc and of its candidates (then not thread-safe); DP_ERR only when that
+ * fails. */
+int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now, pair_vec *out,
+                    dp_err *err);
 
 /* ---- a new issue, not filed yet (`similar --title`, GET /api/similar) ---- */
 

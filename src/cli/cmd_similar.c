@@ -159,7 +159,8 @@ int cmd_similar(int argc, char **argv)
     rc = EXIT_FAIL;
     if (!st) goto out;
     if (store_repo_resolve(st, a.repo, &repo, &err) != DP_OK ||
-        analyze_corpus_load(st, repo, a.title ? &extra : NULL, 0, &co, &err) != DP_OK) {
+        (a.title ? analyze_corpus_load(st, repo, &extra, 0, &co, &err)
+                 : analyze_corpus_open(st, repo, 0, &co, &err)) != DP_OK) {
         cli_error("similar", "%s", err.msg);
         goto out;
     }
@@ -169,7 +170,12 @@ int cmd_similar(int argc, char **argv)
         rc = EXIT_NOTFOUND;
     } else {
         pair_vec pv = {0};
-        analyze_similar(&co, (uint32_t)qdoc, a.k, (int64_t)time(NULL), &pv);
+        if (analyze_similar(&co, (uint32_t)qdoc, a.k, (int64_t)time(NULL), &pv, &err) != DP_OK) {
+            cli_error("similar", "%s", err.msg);
+            pair_vec_free(&pv);
+            analyze_corpus_free(&co);
+            goto out;
+        }
         size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
         for (size_t i = 0; i < pv.n; i++) {
             int shown = a.min_prob <= 0 ||

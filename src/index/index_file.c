@@ -12,10 +12,13 @@
  *     maxima, forward offsets / terms / counts, field lengths and norms,
  *     content hashes, template line hashes), then the signals: a prefix
  *     count of strings per (doc, list) [n * 5 + 1], each string's offset
- *     [nsig], the NUL-terminated strings.
+ *     [nsig], the NUL-terminated strings; then the docs' names: the
+ *     NUL-terminated keys, each doc's key offset [n] (UINT64_MAX: no key),
+ *     the keyed docs sorted by key [nksort], each doc's store row id [n].
  * The arrays are the index's own, so opening is: check, map, point. Only
- * the signals need a pointer array, and the doc keys a hash table (the keys
- * are the caller's items').
+ * the signals need a pointer array; keys are found by binary search in the
+ * sorted docs, so a reader needs neither the items nor a hash table.
+ * Version 2 added the stamp (index.h, "Stamps") and the docs' names.
  *
  * Why check the whole payload's checksum at open: a flipped byte in a
  * posting would send a reader out of bounds, and the arrays are used as
@@ -37,7 +40,7 @@
 #include <xxhash.h>
 
 #define IXF_MAGIC "DPIXFILE"
-#define IXF_VERSION 1u
+#define IXF_VERSION 2u
 #define IXF_BOM 0x0102030405060708ull
 #define SIG_LISTS 5
 
@@ -46,6 +49,7 @@ enum {
     S_POFF, S_PDOC, S_PIMP, S_BLK,
     S_FOFF, S_FTERM, S_FTF, S_LEN, S_NORM, S_CHASH, S_TPL,
     S_SIGCNT, S_SIGOFF, S_SIGSTR,
+    S_KSTR, S_KOFF, S_KSORT, S_ROWID,
     S_COUNT
 };
 
@@ -54,6 +58,8 @@ typedef struct ixf_header {
     char magic[8];
     uint64_t version, bom;
     uint64_t pipeline_fp, params_fp, content_fp;
+    uint64_t stamp_seq, stamp_id;   /* the writer's stamp; 0, 0: none */
+    uint64_t nksort, kstr_len;
     uint64_t ndocs, nterms, npost, nblk, tstr_len, ht_cap, ht_n, tpl_ndocs, ntpl, nsig, sigstr_len;
     double avglen[FIELD_COUNT];
     uint64_t off[S_COUNT], len[S_COUNT];
@@ -76,21 +82,28 @@ static uint64_t params_fp(const index_params *p)
     return XXH3_64bits(v, sizeof v);
 }
 
-/* Of every doc's key and content hash, in doc order. */
-static uint64_t content_fp(const item *items, const uint64_t *chash, size_t n)
+/* Of every doc's key and content hash, in doc order; keys from ix, or
+ * items when ix is NULL. */
+static uint64_t content_fp_of(const dindex *ix, const item *items, const uint64_t *chash, size_t n)
 {
     XXH3_state_t *h = XXH3_createState();
     XXH3_64bits_reset(h);
     uint64_t nn = n;
     XXH3_64bits_update(h, &nn, sizeof nn);
     for (size_t d = 0; d < n; d++) {
-        const char *k = items[d].key ? items[d].key : "";
+        const char *k = ix ? index_doc_key(ix, (uint32_t)d) : items[d].key;
+        if (!k) k = "";
         XXH3_64bits_update(h, k, strlen(k) + 1);
         XXH3_64bits_update(h, &chash[d], sizeof chash[d]);
     }
     uint64_t v = XXH3_64bits_digest(h);
     XXH3_freeState(h);
     return v;
+}
+
+static uint64_t content_fp(const dindex *ix, const uint64_t *chash, size_t n)
+{
+    return content_fp_of(ix, NULL, chash, n);
 }
 
 /* Content hashes of items, on all cores (XXH3 of 250k bodies: ~0.1 s). */
@@ -199,6 +212,45 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     hd->sigstr_len = off;
 }
 
+/* The keyed docs in key order, ties by doc: what index_find searches. */
+static int ksort_cmp(const void *a, const void *b, void *arg)
+{
+    const dindex *ix = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(index_doc_key(ix, x), index_doc_key(ix, y));
+    return c ? c : (x > y) - (x < y);
+}
+
+static void write_names(wr *w, ixf_header *hd, const dindex *ix)
+{
+    size_t n = ix->n, nk = 0;
+    uint64_t off = 0;
+    uint32_t *ks = xmalloc((n ? n : 1) * sizeof *ks);
+    w_begin(w, hd, S_KSTR);
+    for (size_t d = 0; d < n; d++) {
+        const char *k = index_doc_key(ix, (uint32_t)d);
+        if (!k) continue;
+        w_bytes(w, k, strlen(k) + 1);
+        ks[nk++] = (uint32_t)d;
+    }
+    w_end(w, hd, S_KSTR);
+    hd->kstr_len = hd->len[S_KSTR];
+    w_begin(w, hd, S_KOFF);
+    for (size_t d = 0; d < n; d++) {
+        const char *k = index_doc_key(ix, (uint32_t)d);
+        w_u64(w, k ? off : UINT64_MAX);
+        if (k) off += strlen(k) + 1;
+    }
+    w_end(w, hd, S_KOFF);
+    if (nk) qsort_r(ks, nk, sizeof *ks, ksort_cmp, (void *)ix);
+    w_section(w, hd, S_KSORT, ks, nk * sizeof *ks);
+    hd->nksort = nk;
+    free(ks);
+    w_begin(w, hd, S_ROWID);
+    for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_rowid(ix, (uint32_t)d));
+    w_end(w, hd, S_ROWID);
+}
+
 static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
 {
     size_t n = ix->n, nt = ix->nterms, np = ix->fwd_off[n];
@@ -224,6 +276,7 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     const uint64_t *tpl = ix->tpl ? text_template_hashes(ix->tpl, &ntpl) : NULL;
     w_section(w, hd, S_TPL, tpl, ntpl * sizeof *tpl);
     write_signals(w, hd, ix);
+    write_names(w, hd, ix);
     w_align(w);
     hd->ndocs = n;
     hd->nterms = nt;
@@ -237,7 +290,7 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     memcpy(hd->avglen, ix->avglen, sizeof hd->avglen);
 }
 
-int index_file_save(const dindex *ix, const char *path, dp_err *err)
+int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
 {
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
     ixf_header hd;
@@ -259,7 +312,11 @@ int index_file_save(const dindex *ix, const char *path, dp_err *err)
     hd.bom = IXF_BOM;
     hd.pipeline_fp = ix_pipeline_fingerprint(&ix->p);
     hd.params_fp = params_fp(&ix->p);
-    hd.content_fp = content_fp(ix->items, ix->chash, ix->n);
+    hd.content_fp = content_fp(ix, ix->chash, ix->n);
+    if (stamp) {
+        hd.stamp_seq = stamp->seq;
+        hd.stamp_id = stamp->id;
+    }
     hd.payload_hash = XXH3_64bits_digest(w.h);
     hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
     int bad = w.bad || fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&hd, sizeof hd, 1, w.f) != 1;
@@ -423,14 +480,33 @@ static int map_file(const char *path, void **map, size_t *len, const char **why)
     return DP_OK;
 }
 
+/* The docs' names (keys, row ids, key order); 0 when damaged. */
+static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl)
+{
+    uint64_t n = ix->n, nk = hd->nksort, kl = hd->kstr_len;
+    ix->kstr = sec(hd, pl, S_KSTR, kl);
+    ix->koff = sec(hd, pl, S_KOFF, n * 8);
+    ix->ksort = sec(hd, pl, S_KSORT, nk * 4);
+    ix->rowid = sec(hd, pl, S_ROWID, n * 8);
+    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || nk > n) return 0;
+    if (kl && ix->kstr[kl - 1] != '\0') return 0;
+    for (uint64_t d = 0; d < n; d++)
+        if (ix->koff[d] != UINT64_MAX && ix->koff[d] >= kl) return 0;
+    for (uint64_t i = 0; i < nk; i++)
+        if (ix->ksort[i] >= n || ix->koff[ix->ksort[i]] == UINT64_MAX) return 0;
+    ix->nksort = (size_t)nk;
+    return 1;
+}
+
 /* The header's verdict, cheapest checks first: what it is, whether it is
- * whole, whether it was made for these items and parameters. */
-static const char *check_header(const ixf_header *hd, size_t filelen, const index_params *p, size_t n)
+ * whole, whether it was made with these parameters. */
+static const char *check_header(const ixf_header *hd, size_t filelen, const index_params *p)
 {
     if (memcmp(hd->magic, IXF_MAGIC, 8) != 0) return "it is not a doppel index file";
+    /* the version first: another version's header has another size */
+    if (hd->version != IXF_VERSION || hd->bom != IXF_BOM) return "it has another format version";
     if (hd->header_hash != XXH3_64bits(hd, offsetof(ixf_header, header_hash)))
         return "its header checksum does not match";
-    if (hd->version != IXF_VERSION || hd->bom != IXF_BOM) return "it has another format version";
     /* the header checksum matched: its offsets are the ones written */
     uint64_t plen = filelen - sizeof *hd, end = hd->off[S_COUNT - 1] + hd->len[S_COUNT - 1];
     if (end > plen) return "it is truncated";
@@ -438,12 +514,29 @@ static const char *check_header(const ixf_header *hd, size_t filelen, const inde
     if (hd->pipeline_fp != ix_pipeline_fingerprint(p))
         return "it was made by another text pipeline or other text options";
     if (hd->params_fp != params_fp(p)) return "it was made with other index parameters";
-    if (hd->ndocs != n) return "the items changed since it was written";
+    if (hd->ndocs >= UINT32_MAX - 1) return "it is damaged";
     return NULL;
 }
 
-int index_file_open(const item *items, size_t n, const index_params *p_in, const char *path, dindex **out,
-                    const char **why)
+/* Whether the file was made from these items (items mode) or with this
+ * stamp (stamp mode): NULL, or why not. */
+static const char *check_content(const ixf_header *hd, const item *items, size_t n, const index_stamp *stamp,
+                                 int threads)
+{
+    if (stamp) {
+        if (hd->stamp_seq != stamp->seq) return "the items changed since it was written";
+        if (!stamp->id || hd->stamp_id != stamp->id) return "it was not written for this store";
+        return NULL;
+    }
+    if (hd->ndocs != n) return "the items changed since it was written";
+    uint64_t *ch = item_hashes(items, n, threads);
+    int same = hd->content_fp == content_fp_of(NULL, items, ch, n);
+    free(ch);
+    return same ? NULL : "the items changed since it was written";
+}
+
+static int file_open(const item *items, size_t n, const index_stamp *stamp, const index_params *p_in,
+                     const char *path, dindex **out, const char **why)
 {
     *out = NULL;
     index_params p;
@@ -455,25 +548,22 @@ int index_file_open(const item *items, size_t n, const index_params *p_in, const
     if (rc != DP_OK) return rc;
     const ixf_header *hd = map;
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
-    *why = check_header(hd, len, &p, n);
-    uint64_t *ch = NULL;
-    if (!*why) {
-        ch = item_hashes(items, n, p.threads);
-        if (hd->content_fp != content_fp(items, ch, n)) *why = "the items changed since it was written";
-    }
-    free(ch);
+    *why = check_header(hd, len, &p);
+    if (!*why) *why = check_content(hd, items, n, stamp, p.threads);
     if (!*why && hd->payload_hash != XXH3_64bits(pl, len - sizeof *hd)) *why = "its checksum does not match";
     if (*why) {
         munmap(map, len);
         return DP_ERR;
     }
+    n = (size_t)hd->ndocs;
     dindex *ix = xcalloc(1, sizeof *ix);
     ix->items = items;
     ix->n = n;
     ix->p = p;
     ix->map = map;
     ix->maplen = len;
-    if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl)) {
+    if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl) ||
+        !point_names(ix, hd, pl)) {
         ix->n = 0;   /* nothing per doc to free yet but the arrays */
         index_free(ix);
         *why = "it is damaged";
@@ -481,7 +571,18 @@ int index_file_open(const item *items, size_t n, const index_params *p_in, const
     }
     ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
     ix->reused = n;
-    ix_build_keys(ix);
     *out = ix;
     return DP_OK;
+}
+
+int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,
+                    const char **why)
+{
+    return file_open(items, n, NULL, p, path, out, why);
+}
+
+int index_file_open_stamped(const index_stamp *stamp, const index_params *p, const char *path,
+                            dindex **out, const char **why)
+{
+    return file_open(NULL, 0, stamp, p, path, out, why);
 }

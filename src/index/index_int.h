@@ -81,6 +81,15 @@ struct dindex {
     void *map;
     size_t maplen;
     char **sigptr;
+    /* A mapped file also names its docs, so a reader needs no item to find
+     * one: doc d's key is kstr + koff[d] (koff[d] == UINT64_MAX: none), its
+     * store row id rowid[d]; ksort[0..nksort) are the keyed docs in key
+     * order (strcmp, then doc), which index_find searches. NULL when built. */
+    const char *kstr;
+    const uint64_t *koff;
+    const int64_t *rowid;
+    const uint32_t *ksort;
+    size_t nksort;
 };
 
 void ix_bag_reset(ix_bag *b);

@@ -198,6 +198,14 @@ typedef struct match_ctx {
 } match_ctx;
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks);
+/* The same for an index whose items are filled after init, a few at a time
+ * (index_items_attach; analyze_corpus_open): nothing is precomputed that
+ * reads an item or every doc's terms, so init costs the links only; each
+ * feature row then reads the items of its two docs (the string path) and
+ * the candidate's terms. The same feature values; slower per row, so for a
+ * few queries, not a whole analysis. */
+void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                           size_t nlinks);
 void match_ctx_free(match_ctx *ctx);
 
 /* What a query is made of. match_query_from_doc() fills it for an indexed
@@ -255,6 +263,13 @@ size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uin
                   uint32_t hi, size_t k, match_hit *out);
 size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
                         size_t k, match_hit *out);
+/* match_rank_query in two steps, for a caller that must prepare the pool's
+ * docs (a sparse ctx: load their items) before features are computed:
+ * match_pool fills pool (room for MATCH_POOL) with the BM25F candidates and
+ * returns their number; match_rank_pool ranks them. */
+size_t match_pool(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi, index_hit *pool);
+size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool, size_t n,
+                       size_t k, match_hit *out);
 
 
 /* Features ordered by their contribution w*(x-mean)/scale to this hit's

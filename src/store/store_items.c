@@ -1,5 +1,6 @@
 /* store_items.c -- items, comments, links and label colours. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -260,6 +261,17 @@ int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_
     return store_sp_end(st, rc, err);
 }
 
+/* Steps s (bound) for one item into out; DP_NOTFOUND when it has no row. */
+static int item_one(store *st, sqlite3_stmt *s, item *out, const char *what, dp_err *err)
+{
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_ROW) ret = item_from_row(st, s, out, err);
+    else if (rc == SQLITE_DONE) ret = DP_NOTFOUND;
+    else ret = store_fail(st, err, "reading item %s", what);
+    store_done(s);
+    return ret;
+}
+
 int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err)
 {
     item_init(out);
@@ -268,12 +280,20 @@ int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, key);
-    int rc = sqlite3_step(s), ret;
-    if (rc == SQLITE_ROW) ret = item_from_row(st, s, out, err);
-    else if (rc == SQLITE_DONE) ret = DP_NOTFOUND;
-    else ret = store_fail(st, err, "reading item %s", key);
-    store_done(s);
-    return ret;
+    return item_one(st, s, out, key, err);
+}
+
+int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err *err)
+{
+    item_init(out);
+    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_GET_ROW,
+                                 "SELECT " ITEM_COLS " FROM items WHERE id = ?2 AND repo_id = ?1", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    sqlite3_bind_int64(s, 2, rowid);
+    char what[32];
+    snprintf(what, sizeof what, "row %lld", (long long)rowid);
+    return item_one(st, s, out, what, err);
 }
 
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)

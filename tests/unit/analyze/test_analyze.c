@@ -354,7 +354,7 @@ static void test_similar_new_item(void **state)
     assert_int_equal(co.extra_doc, co.items.n - 1);   /* last doc; #12 is deleted by now */
     assert_int_equal(co.items.n, 12);
     pair_vec pv = {0};
-    analyze_similar(&co, co.extra_doc, 3, T0 + 100 * DAY, &pv);
+    assert_int_equal(analyze_similar(&co, co.extra_doc, 3, T0 + 100 * DAY, &pv, &err), DP_OK);
     assert_true(pv.n >= 2);
     int found = 0;
     for (size_t i = 0; i < 2; i++)

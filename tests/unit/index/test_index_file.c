@@ -38,7 +38,7 @@ static void build_and_save(const item *v, size_t n, const index_params *p, dinde
 {
     dp_err err;
     assert_int_equal(index_build(v, n, p, out, &err), DP_OK);
-    assert_int_equal(index_file_save(*out, path, &err), DP_OK);
+    assert_int_equal(index_file_save(*out, path, NULL, &err), DP_OK);
 }
 
 /* Opening must fail with a reason containing want. */
@@ -164,7 +164,7 @@ static void test_damaged(void **st)
         assert_int_equal(truncate(path, cuts[i]), 0);
         expect_refused(v, N, &p, "truncated");
         dp_err err;
-        assert_int_equal(index_file_save(a, path, &err), DP_OK);   /* rebuilt */
+        assert_int_equal(index_file_save(a, path, NULL, &err), DP_OK);   /* rebuilt */
     }
     /* longer than written: damaged */
     FILE *f = fopen(path, "ab");
