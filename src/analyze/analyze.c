@@ -99,11 +99,10 @@ static int load_model(store *st, analyze_corpus *co, dp_err *err)
 }
 
 /* Items, links, model: everything but the index. */
-static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpus *co, dp_err *err)
+static int corpus_read(store *st, int64_t repo, analyze_corpus *co, dp_err *err)
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
-    co->extra_doc = UINT32_MAX;
     double t0 = dp_now();
     int64_t after = 0;
     if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
@@ -116,10 +115,6 @@ static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpu
      * so no stamp can vouch for them (the file is not mapped; see corpus_map) */
     if (after != co->seq) co->seq = -1;
     drop_deleted(&co->items);
-    if (extra) {
-        co->extra_doc = (uint32_t)co->items.n;
-        item_copy(item_vec_push(&co->items), extra);
-    }
     co->t_load = dp_now() - t0;
     if (co->items.n >= UINT32_MAX) {
         analyze_corpus_free(co);
@@ -185,10 +180,6 @@ static int corpus_map(store *st, const index_params *p, analyze_corpus *co, cons
 {
     if (!path) {
         co->index_file_why = "the store is in memory";
-        return 0;
-    }
-    if (co->extra_doc != UINT32_MAX) {
-        co->index_file_why = "an extra item is indexed with the others";
         return 0;
     }
     if (co->seq < 0) {
@@ -262,7 +253,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
             return DP_ERR;
         }
         /* a cache: failing to write it costs the next reader a build, no more */
-        if (persist && path && co->extra_doc == UINT32_MAX) co->index_saved = corpus_persist(st, co, path);
+        if (persist && path) co->index_saved = corpus_persist(st, co, path);
     }
     free(path);
     co->t_index = dp_now() - t0;
@@ -270,10 +261,9 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     return DP_OK;
 }
 
-int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
-                        analyze_corpus *co, dp_err *err)
+int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
 {
-    if (corpus_read(st, repo, extra, co, err) != DP_OK) return DP_ERR;
+    if (corpus_read(st, repo, co, err) != DP_OK) return DP_ERR;
     if (corpus_index(st, threads, 1, 1, co, err) == DP_OK) return DP_OK;
     analyze_corpus_free(co);
     return DP_ERR;
@@ -283,7 +273,6 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
-    co->extra_doc = UINT32_MAX;
     double t0 = dp_now();
     if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
         store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
@@ -302,7 +291,7 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
     free(path);
     if (!mapped) {   /* load everything and build, as analyze_corpus_load */
         analyze_corpus_free(co);
-        return analyze_corpus_load(st, repo, NULL, threads, co, err);
+        return analyze_corpus_load(st, repo, threads, co, err);
     }
     co->t_index = dp_now() - t0;
     corpus_ready(co);
@@ -373,6 +362,29 @@ static void judge_hit(const analyze_corpus *co, const match_query *mq, const mat
     match_judge_decide(co->m, jf, p, jd);
 }
 
+/* Explains in's pair and fills a store pair whose query is qkey. */
+static void explain_into(const analyze_corpus *co, const explain_input *in, const char *qkey, int rank, pair *p)
+{
+    explain_out eo;
+    explain_pair(in, &eo);
+    memset(p, 0, sizeof *p);
+    p->repo_id = co->repo_id;
+    p->query_key = xstrdup(qkey);
+    p->cand_key = xstrdup(index_item(co->ix, in->cdoc)->key);
+    p->rank = rank;
+    p->score = in->hit->score;
+    p->prob = in->jd->p_shown;
+    p->relation = in->jd->relation;
+    p->confidence = in->jd->confidence;
+    p->value = eo.value;
+    p->known = eo.known;
+    p->reasoning = eo.reasoning;
+    p->value_detail = eo.value_detail;
+    p->suggested_comment = eo.comment;
+    p->comment_on = eo.comment_on;
+    p->canonical = eo.canonical;
+}
+
 /* Explains (qdoc, cdoc) and fills a store pair; rank is the candidate's rank
  * in the list of the query that found it; canonical the doc of the pair's
  * duplicate cluster's canonical item (UINT32_MAX: none). */
@@ -384,24 +396,7 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
                         .jd = jd, .jf = jf, .canonical = canonical, .links = co->links.v,
                         .nlinks = co->links.n, .now = now, .repo_url = co->repo_url,
                         .linkset = co->ls, .mctx = &co->mctx};
-    explain_out eo;
-    explain_pair(&in, &eo);
-    memset(p, 0, sizeof *p);
-    p->repo_id = co->repo_id;
-    p->query_key = xstrdup(index_item(co->ix, qdoc)->key);
-    p->cand_key = xstrdup(index_item(co->ix, cdoc)->key);
-    p->rank = rank;
-    p->score = h->score;
-    p->prob = jd->p_shown;
-    p->relation = jd->relation;
-    p->confidence = jd->confidence;
-    p->value = eo.value;
-    p->known = eo.known;
-    p->reasoning = eo.reasoning;
-    p->value_detail = eo.value_detail;
-    p->suggested_comment = eo.comment;
-    p->comment_on = eo.comment_on;
-    p->canonical = eo.canonical;
+    explain_into(co, &in, index_item(co->ix, qdoc)->key, rank, p);
 }
 
 /* Reads the items of the pool's docs (a sparse corpus). */
@@ -430,7 +425,6 @@ int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t n
     match_judge_prepare(&co->mctx, &mq, &jq);
     size_t n = match_rank_pool(&co->mctx, &mq, pool, np, k, hits);
     for (size_t i = 0; i < n; i++) {
-        if (hits[i].doc == co->extra_doc) continue;
         match_judgment jd;
         double jf[JF_COUNT];
         judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
@@ -497,9 +491,10 @@ void analyze_new_item(const char *title, const char *body, const strvec *labels,
     for (size_t i = 0; labels && i < labels->n; i++) sv_push(&out->labels, labels->v[i]);
 }
 
-void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out)
+int analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, int64_t now, pair_vec *out,
+                         dp_err *err)
 {
-    if (!k) return;
+    if (!k) return DP_OK;
     /* The index's own tokenizer options; a tokenizer per call, because a
      * stemmer is not thread-safe and creating one is cheap. */
     index_params ip;
@@ -507,30 +502,30 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
     text_tokenizer *tk = text_tokenizer_new(&ip.text);
     match_query mq;
     match_query_from_item(&co->mctx, tk, it, &mq);
+    index_hit pool[MATCH_POOL];
+    size_t np = match_pool(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), pool);
+    int rc = need_pool(co, pool, np, err);
     match_judge_query jq;
     match_judge_prepare(&co->mctx, &mq, &jq);
     match_hit *hits = xcalloc(k, sizeof *hits);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    size_t n = rc == DP_OK ? match_rank_pool(&co->mctx, &mq, pool, np, k, hits) : 0;
     for (size_t i = 0; i < n; i++) {
-        const item *c = index_item(co->ix, hits[i].doc);
         match_judgment jd;
         double jf[JF_COUNT];
         judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
-        pair *p = pair_vec_push(out);
-        memset(p, 0, sizeof *p);
-        p->repo_id = co->repo_id;
-        p->query_key = xstrdup(it->key);
-        p->cand_key = xstrdup(c->key);
-        p->rank = (int)i + 1;
-        p->score = hits[i].score;
-        p->prob = jd.p_shown;
-        p->relation = jd.relation;
-        p->confidence = jd.confidence;
+        /* the new issue cannot be a cluster's canonical item: it is not filed */
+        explain_input in = {.ix = co->ix, .model = co->m, .qdoc = UINT32_MAX, .cdoc = hits[i].doc,
+                            .hit = &hits[i], .jd = &jd, .jf = jf, .canonical = UINT32_MAX,
+                            .links = co->links.v, .nlinks = co->links.n, .now = now,
+                            .repo_url = co->repo_url, .linkset = co->ls, .mctx = &co->mctx,
+                            .mq = &mq, .jq = &jq};
+        explain_into(co, &in, it->key, (int)i + 1, pair_vec_push(out));
     }
     free(hits);
     match_judge_query_free(&jq);
     match_query_free(&mq);
     text_tokenizer_free(tk);
+    return rc;
 }
 
 json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const pair_vec *pv)
@@ -1417,7 +1412,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         if (progress) progress(ud, "index", 1, 1);
         return save_last_run(st, repo, o.now, err);
     }
-    if (corpus_read(st, repo, NULL, &co, err) != DP_OK) return DP_ERR;
+    if (corpus_read(st, repo, &co, err) != DP_OK) return DP_ERR;
     stats->items = co.items.n;
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);

@@ -98,7 +98,6 @@ typedef struct analyze_corpus {
     char *model_desc;          /* "built-in default" or what it was trained on */
     match_ctx mctx;
     explain_linkset *ls;
-    uint32_t extra_doc;        /* doc of the extra item, UINT32_MAX if none */
     index_snap_info snap;      /* how much of the index came from the snapshot */
     int index_mapped;          /* 1: the index was opened from the persisted file */
     int index_saved;           /* 1: this load wrote the persisted file */
@@ -128,11 +127,9 @@ char *analyze_index_path(store *st, int64_t repo);
  * loaded model (match_model_free it); 0: use match_model_default(). */
 int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err);
 
-/* Loads items, links and model of repo and builds the index. extra (may be
- * NULL) is an item not in the store -- `similar --title` -- added as the last
- * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
-int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
-                        analyze_corpus *co, dp_err *err);
+/* Loads items, links and model of repo and maps the persisted index, or
+ * builds it (and writes the file). threads 0 = CPUs. */
+int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err);
 /* For a few queries (similar, triage): maps the persisted index when its
  * stamp vouches for it and reads no item up front -- a sparse corpus: the
  * items of the docs a query needs are read from st (which must outlive co)
@@ -184,14 +181,16 @@ int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t n
  * copies of title, body (NULL: "") and labels (may be NULL), created now. */
 void analyze_new_item(const char *title, const char *body, const strvec *labels, int64_t now, item *out);
 
-/* Ranks the best k candidates for `it`, an item that is NOT in co (the
- * corpus stays as loaded: a server keeps one and ranks many new issues
- * against it) and appends them to out as pairs query = it->key, with rank,
- * score, probability, relation and confidence -- but no reasoning, value
- * or comment, which are explained from indexed docs only (analyze_corpus_load
- * with `extra` gives those, at the price of building the index again).
- * Read-only on co: any number of threads may call it at once. */
-void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out);
+/* Ranks, judges and explains the best k candidates for `it`, an item that
+ * is NOT in co -- an outside query against the index as it is (a server
+ * keeps one corpus and ranks many new issues against it; `similar --title`
+ * maps the persisted one) -- and appends them to out as pairs query =
+ * it->key, each with its reasoning, value (staleness as of now) and
+ * comment. Read-only on a full corpus: any number of threads may call it
+ * at once. Of a sparse corpus it reads its candidates' items (then not
+ * thread-safe); DP_ERR only when that fails. */
+int analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, int64_t now, pair_vec *out,
+                         dp_err *err);
 
 /* The JSON of `similar --json` and GET /api/similar: {"query": the item,
  * "candidates": [pair + "candidate_item"], "model": description}. Every

@@ -215,5 +215,8 @@ double index_score(const dindex *ix, const index_query *q, uint32_t doc);
 /* Terms shared by doc a and doc b, highest idf first; writes up to max term
  * ids to out and returns how many. */
 size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max);
+/* The same for terms[0..n) (ascending ids; a query's) and doc b. */
+size_t index_shared_terms_with(const dindex *ix, const uint32_t *terms, size_t n, uint32_t b, uint32_t *out,
+                               size_t max);
 
 #endif

@@ -376,6 +376,10 @@ typedef struct match_judge_reasons {
     char shared_ref[48];      /* a third item both name */
 } match_judge_reasons;
 void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out);
+/* The same for a query that is not an indexed doc (match_query_from_item),
+ * with the refs match_judge_prepare found in it. */
+void match_judge_why_query(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                           uint32_t cdoc, match_judge_reasons *out);
 
 /* All of the above for hit h at 1-based rank. */
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
