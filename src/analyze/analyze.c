@@ -21,7 +21,7 @@
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
-#define KV_INDEX_ID "index_file.id"      /* the stamp id of the persisted index (index.h) */
+#define KV_INDEX_ID "index_file.id"      /* the store's id in persisted index stamps (index.h) */
 /* Snapshot saving: after a build that analysed at least this share of the
  * docs (or this many). Between saves each run re-analyses the docs changed
  * since the last save -- cheap while they are few. */
@@ -130,7 +130,8 @@ char *analyze_index_path(store *st, int64_t repo)
     return xasprintf("%s-index-%lld", db, (long long)repo);
 }
 
-/* The stamp id the store keeps for repo's persisted index; 0: none. */
+/* The id this store gives repo's persisted index files (their stamp's id,
+ * index.h "Stamps"); 0: none yet. */
 static int index_id_get(store *st, int64_t repo, uint64_t *id, dp_err *err)
 {
     char *v = NULL;
@@ -141,9 +142,9 @@ static int index_id_get(store *st, int64_t repo, uint64_t *id, dp_err *err)
     return rc == DP_ERR ? DP_ERR : DP_OK;
 }
 
-/* A fresh stamp id: names one write of the file for one store, so a file
- * from another store (or one another process wrote since) is refused even
- * at the same change sequence. Never 0. */
+/* A fresh id, random: a file written for another store (one deleted and
+ * imported again at the same path reaches the same change sequence) is
+ * refused. Copies of one store share it. Never 0. */
 static uint64_t index_id_new(void)
 {
     uint64_t id = 0;
@@ -156,18 +157,22 @@ static uint64_t index_id_new(void)
     return id ? id : 1;
 }
 
-/* Writes the persisted index with the stamp {seq, a fresh id} and then
- * keeps the id in the store: a crash between the two leaves a file whose
- * id the store does not have, which is refused. 1 when both are written. */
+/* Writes the persisted index stamped {seq, the store's id}; the id is made
+ * on the first write (a read-only store without one -- `serve` -- writes
+ * no file). 1 when written. */
 static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
 {
     if (co->seq < 0) return 0;   /* items of no one sequence number */
-    index_stamp stamp = {(uint64_t)co->seq, index_id_new()};
+    index_stamp stamp = {(uint64_t)co->seq, 0};
     dp_err e;
-    if (index_file_save(co->ix, path, &stamp, &e) != DP_OK) return 0;
-    char buf[32];
-    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp.id);
-    return store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) == DP_OK;
+    if (index_id_get(st, co->repo_id, &stamp.id, &e) != DP_OK) return 0;
+    if (!stamp.id) {
+        char buf[32];
+        stamp.id = index_id_new();
+        snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp.id);
+        if (store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) != DP_OK) return 0;
+    }
+    return index_file_save(co->ix, path, &stamp, &e) == DP_OK;
 }
 
 /* Opens the persisted index when its stamp says it was built from the

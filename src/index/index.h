@@ -109,8 +109,8 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * Stamps: checking the content fingerprint means reading every item. A
  * caller that knows cheaper when the items are unchanged saves a stamp with
  * the file: seq, a number that changes whenever an indexed item does (a
- * store's change sequence), and id, a number naming the writer's store and
- * write (0: no stamp). index_file_open_stamped() then opens the file
+ * store's change sequence), and id, a number naming the writer's store
+ * (0: no stamp). index_file_open_stamped() then opens the file
  * without any item: seq must equal (else "the items changed since it was
  * written"), id must equal and be nonzero (else "it was not written for
  * this store"). The stamp is the caller's promise; the index cannot check
