@@ -225,8 +225,11 @@ static int corpus_map(store *st, const index_params *p, analyze_corpus *co, cons
  * (sparse: nothing precomputed per doc) and the link set. */
 static void corpus_ready(analyze_corpus *co)
 {
-    if (co->sparse) match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
-    else match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
+    if (co->sparse) {   /* links are read with the docs; explain scans the few */
+        match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n, co->links_typed);
+        return;
+    }
+    match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
     co->ls = explain_linkset_new(co->links.v, co->links.n);
 }
 
@@ -280,7 +283,7 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
     co->repo_id = repo;
     double t0 = dp_now();
     if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
-        store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+        store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK || load_model(st, co, err) != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
     }
@@ -303,20 +306,52 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
     return DP_OK;
 }
 
-int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err)
+/* Appends to co->links the links of doc d (just read) that are not there
+ * yet: those whose other end is not a doc read before it (a link between
+ * two read docs came with the first of them). Each doc's come in id order,
+ * so those of one pair keep the order a full corpus has them in. */
+static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
 {
-    if (!co->sparse) return DP_OK;
-    for (size_t i = 0; i < n; i++) {
+    link_vec v = {0};
+    const char *key = index_doc_key(co->ix, d);
+    if (store_links_for(co->st, co->repo_id, key, &v, err) != DP_OK) {
+        link_vec_free(&v);
+        return DP_ERR;
+    }
+    for (size_t i = 0; i < v.n; i++) {
+        item_link *l = &v.v[i];
+        int64_t o = index_find(co->ix, strcmp(l->src_key, key) ? l->src_key : l->dst_key);
+        if (o >= 0 && (uint32_t)o != d && co->have[o]) {
+            item_link_free(l);
+            continue;
+        }
+        *link_vec_push(&co->links) = *l;
+    }
+    free(v.v);
+    return DP_OK;
+}
+
+int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t n, dp_err *err)
+{
+    if (!cco->sparse) return DP_OK;
+    analyze_corpus *co = (analyze_corpus *)cco;   /* a sparse corpus fills in (see analyze.h) */
+    size_t nlinks = co->links.n;
+    int rc = DP_OK;
+    for (size_t i = 0; i < n && rc == DP_OK; i++) {
         uint32_t d = docs[i];
         if (d >= index_ndocs(co->ix) || co->have[d]) continue;
-        int rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(co->ix, d), &co->slots[d], err);
+        rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(co->ix, d), &co->slots[d], err);
         if (rc == DP_NOTFOUND)
-            return dp_fail(err, "item %s left the store while it was read; run the command again",
-                           index_doc_key(co->ix, d));
-        if (rc != DP_OK) return DP_ERR;
-        co->have[d] = 1;
+            rc = dp_fail(err, "item %s left the store while it was read; run the command again",
+                         index_doc_key(co->ix, d));
+        if (rc == DP_OK && need_links(co, d, err) != DP_OK) {
+            item_free(&co->slots[d]);
+            rc = DP_ERR;
+        }
+        if (rc == DP_OK) co->have[d] = 1;
     }
-    return DP_OK;
+    if (co->links.n != nlinks) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    return rc;
 }
 
 void analyze_corpus_free(analyze_corpus *co)

@@ -110,6 +110,8 @@ typedef struct analyze_corpus {
     store *st;                 /* borrowed */
     item *slots;               /* [ndocs], owned */
     unsigned char *have;       /* [ndocs]: 1 when slots[doc] is read */
+    int links_typed;           /* item_links_any_typed of all the repo's links: `links`
+                                  holds only those of the docs read */
 } analyze_corpus;
 
 /* The persisted index of repo (index.h, "persisted index"): the file

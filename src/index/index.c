@@ -579,7 +579,7 @@ void index_free(dindex *ix)
             text_fields_free(tf);
             free(tf);
         }
-        if (!ix->map) text_signals_free(&ix->sig[d]);
+        if (ix->sig) text_signals_free(&ix->sig[d]);
     }
     free(ix->fields);
     free(ix->sig);
@@ -587,7 +587,6 @@ void index_free(dindex *ix)
     dp_idxmap_free(&ix->keys);
     if (ix->map) {   /* the rest lives in the mapping (index_file.c) */
         ix_file_unmap(ix);
-        free(ix->sigptr);
         free(ix);
         return;
     }
@@ -641,7 +640,11 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
     free(mine);
     return expected;
 }
-const text_signals *index_doc_signals(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->sig[doc] : NULL; }
+const text_signals *index_doc_signals(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return NULL;
+    return ix->sig ? &ix->sig[doc] : ix_file_signals(ix, doc);
+}
 const text_template *index_template(const dindex *ix) { return ix->tpl; }
 size_t index_nterms(const dindex *ix) { return ix->nterms; }
 

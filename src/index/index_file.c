@@ -4,8 +4,10 @@
  * Format (native byte order; every section starts 8-byte aligned):
  *   ixf_header (below): magic "DPIXFILE", version, a byte-order mark, the
  *     three fingerprints (text pipeline, build parameters, content), the
- *     counts, avglen[], each section's offset and length, the XXH3-64 of
- *     everything after the header and, last, the XXH3-64 of the header.
+ *     counts, avglen[], each section's offset and length, the payload's
+ *     checksum (the XXH3-64 of the XXH3-64s of its IXF_CHUNK-byte chunks,
+ *     so a reader checks it on all cores) and, last, the XXH3-64 of the
+ *     header.
  *   sections, in enum order: the arrays of struct dindex as they are in
  *     memory (term strings and offsets, term hashes, df, idf, max impacts,
  *     the dictionary's hash slots, postings offsets / docs / impacts, block
@@ -43,6 +45,7 @@
 #define IXF_VERSION 2u
 #define IXF_BOM 0x0102030405060708ull
 #define SIG_LISTS 5
+#define IXF_CHUNK ((uint64_t)1 << 23)   /* bytes per checksummed chunk of the payload */
 
 enum {
     S_TSTR, S_TOFF, S_THASH, S_DF, S_IDF, S_MAXIMP, S_HT,
@@ -133,21 +136,94 @@ static uint64_t *item_hashes(const item *items, size_t n, int threads)
     return j.out;
 }
 
+/* The payload's checksum (see the format above), its chunks hashed on all
+ * cores: at 250k items the file is ~600 MB, read once per open. */
+typedef struct sum_job {
+    int fd;
+    uint64_t at, len;   /* the payload: bytes [at, at + len) of the file */
+    uint64_t *out;
+    size_t n;
+    atomic_size_t next;
+    atomic_int bad;
+} sum_job;
+
+/* Reads (pread, through a buffer the cache holds) rather than touching the
+ * mapping: mapping 600 MB page by page costs more than copying it, and a
+ * query then maps only the few pages it reads. */
+#define SUM_BUF ((size_t)1 << 20)
+static void *sum_run(void *arg)
+{
+    sum_job *j = arg;
+    unsigned char *buf = xmalloc(SUM_BUF);
+    XXH3_state_t *h = XXH3_createState();
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        uint64_t lo = (uint64_t)i * IXF_CHUNK, hi = lo + IXF_CHUNK < j->len ? lo + IXF_CHUNK : j->len;
+        XXH3_64bits_reset(h);
+        while (lo < hi) {
+            size_t want = hi - lo < SUM_BUF ? (size_t)(hi - lo) : SUM_BUF;
+            ssize_t got = pread(j->fd, buf, want, (off_t)(j->at + lo));
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR) continue;
+                atomic_store(&j->bad, 1);
+                break;
+            }
+            XXH3_64bits_update(h, buf, (size_t)got);
+            lo += (uint64_t)got;
+        }
+        j->out[i] = XXH3_64bits_digest(h);
+    }
+    XXH3_freeState(h);
+    free(buf);
+    return NULL;
+}
+
+/* The checksum of the payload, bytes [at, at + len) of fd; 0 with *bad set
+ * when reading fails. */
+static uint64_t payload_hash(int fd, uint64_t at, uint64_t len, int threads, int *bad)
+{
+    sum_job j = {.fd = fd, .at = at, .len = len, .n = (size_t)((len + IXF_CHUNK - 1) / IXF_CHUNK)};
+    j.out = xmalloc((j.n ? j.n : 1) * sizeof *j.out);
+    atomic_init(&j.next, 0);
+    atomic_init(&j.bad, 0);
+    dp_run_threads(j.n < 4 ? 1 : dp_threads(threads), sum_run, &j);
+    uint64_t h = XXH3_64bits(j.out, j.n * sizeof *j.out);
+    free(j.out);
+    *bad = atomic_load(&j.bad);
+    return h;
+}
+
 /* ---- save ------------------------------------------------------------------ */
 
 typedef struct wr {
     FILE *f;
-    XXH3_state_t *h;
-    uint64_t at;   /* bytes written so far */
+    XXH3_state_t *h;   /* of the current chunk */
+    uint64_t at;       /* bytes written so far */
+    uint64_t *chunk;   /* the checksums of the chunks written */
+    size_t nchunk, cap;
     int bad;
 } wr;
+
+static void w_chunk_end(wr *w)
+{
+    if (w->nchunk == w->cap) w->chunk = xrealloc(w->chunk, (w->cap = w->cap * 2 + 64) * sizeof *w->chunk);
+    w->chunk[w->nchunk++] = XXH3_64bits_digest(w->h);
+    XXH3_64bits_reset(w->h);
+}
 
 static void w_bytes(wr *w, const void *p, size_t n)
 {
     if (w->bad || !n) return;
     if (fwrite(p, 1, n, w->f) != n) w->bad = 1;
-    XXH3_64bits_update(w->h, p, n);
-    w->at += n;
+    const char *c = p;
+    while (n) {   /* split at chunk boundaries */
+        uint64_t room = IXF_CHUNK - w->at % IXF_CHUNK;
+        size_t take = n < room ? n : (size_t)room;
+        XXH3_64bits_update(w->h, c, take);
+        w->at += take;
+        c += take;
+        n -= take;
+        if (w->at % IXF_CHUNK == 0) w_chunk_end(w);
+    }
 }
 
 static void w_u64(wr *w, uint64_t v) { w_bytes(w, &v, sizeof v); }
@@ -187,7 +263,7 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
             w_u64(w, cnt);
-            cnt += sig_list(&ix->sig[d], i)->n;
+            cnt += sig_list(index_doc_signals(ix, (uint32_t)d), i)->n;
         }
     w_u64(w, cnt);
     w_end(w, hd, S_SIGCNT);
@@ -195,7 +271,7 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_SIGOFF);
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
-            const strvec *v = sig_list(&ix->sig[d], i);
+            const strvec *v = sig_list(index_doc_signals(ix, (uint32_t)d), i);
             for (size_t k = 0; k < v->n; k++) {
                 w_u64(w, off);
                 off += strlen(v->v[k]) + 1;
@@ -205,7 +281,7 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_SIGSTR);
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
-            const strvec *v = sig_list(&ix->sig[d], i);
+            const strvec *v = sig_list(index_doc_signals(ix, (uint32_t)d), i);
             for (size_t k = 0; k < v->n; k++) w_bytes(w, v->v[k], strlen(v->v[k]) + 1);
         }
     w_end(w, hd, S_SIGSTR);
@@ -295,7 +371,7 @@ int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
     ixf_header hd;
     memset(&hd, 0, sizeof hd);
-    wr w = {fopen(tmp, "wb"), XXH3_createState(), 0, 0};
+    wr w = {fopen(tmp, "wb"), XXH3_createState(), 0, NULL, 0, 0, 0};
     if (!w.f) {
         int e = errno;
         XXH3_freeState(w.h);
@@ -317,7 +393,9 @@ int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp
         hd.stamp_seq = stamp->seq;
         hd.stamp_id = stamp->id;
     }
-    hd.payload_hash = XXH3_64bits_digest(w.h);
+    if (w.at % IXF_CHUNK) w_chunk_end(&w);
+    hd.payload_hash = XXH3_64bits(w.chunk, w.nchunk * sizeof *w.chunk);
+    free(w.chunk);
     hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
     int bad = w.bad || fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&hd, sizeof hd, 1, w.f) != 1;
     int e = errno;
@@ -414,7 +492,8 @@ static int point_template(dindex *ix, const ixf_header *hd, const unsigned char 
     return ix->tpl != NULL;
 }
 
-/* The signals: vectors over one pointer array into the strings. */
+/* The signals' sections; each doc's are made on first use
+ * (ix_file_signals). */
 static int point_signals(dindex *ix, const ixf_header *hd, const unsigned char *pl)
 {
     uint64_t n = ix->n, ns = hd->nsig, sl = hd->sigstr_len;
@@ -423,26 +502,45 @@ static int point_signals(dindex *ix, const ixf_header *hd, const unsigned char *
     const char *str = sec(hd, pl, S_SIGSTR, sl);
     if (!cnt || (ns && (!off || !str)) || !ascending_to(cnt, n * SIG_LISTS, ns)) return 0;
     if (sl && str[sl - 1] != '\0') return 0;
-    ix->sigptr = xmalloc((ns ? ns : 1) * sizeof *ix->sigptr);
-    for (uint64_t i = 0; i < ns; i++) {
-        if (off[i] >= sl) return 0;
-        ix->sigptr[i] = (char *)str + off[i];
-    }
-    ix->sig = xcalloc(n ? n : 1, sizeof *ix->sig);
-    for (uint64_t d = 0; d < n; d++) {
-        strvec *v[SIG_LISTS] = {&ix->sig[d].exceptions, &ix->sig[d].frames, &ix->sig[d].paths,
-                                &ix->sig[d].errors, &ix->sig[d].versions};
-        for (int i = 0; i < SIG_LISTS; i++) {
-            uint64_t a = cnt[d * SIG_LISTS + i], b = cnt[d * SIG_LISTS + i + 1];
-            v[i]->n = v[i]->cap = (size_t)(b - a);
-            v[i]->v = b > a ? ix->sigptr + a : NULL;
-        }
-    }
+    ix->sigcnt = cnt;
+    ix->sigoff = off;
+    ix->sigstr = str;
+    ix->sigstr_len = sl;
+    ix->msig = xcalloc(n ? n : 1, sizeof *ix->msig);
     return 1;
+}
+
+const text_signals *ix_file_signals(const dindex *ix, uint32_t doc)
+{
+    text_signals *s = atomic_load_explicit(&ix->msig[doc], memory_order_acquire);
+    if (s) return s;
+    const uint64_t *cnt = ix->sigcnt + (size_t)doc * SIG_LISTS;
+    size_t total = (size_t)(cnt[SIG_LISTS] - cnt[0]);
+    /* one block: the struct, then the string pointers of its five lists */
+    s = xcalloc(1, sizeof *s + total * sizeof(char *));
+    char **ptr = (char **)(s + 1);
+    for (size_t i = 0; i < total; i++) {
+        uint64_t o = ix->sigoff[cnt[0] + i];
+        ptr[i] = (char *)(o < ix->sigstr_len ? ix->sigstr + o : "");   /* the checksum vouches; no overrun */
+    }
+    strvec *v[SIG_LISTS] = {&s->exceptions, &s->frames, &s->paths, &s->errors, &s->versions};
+    for (int i = 0; i < SIG_LISTS; i++) {
+        v[i]->n = v[i]->cap = (size_t)(cnt[i + 1] - cnt[i]);
+        v[i]->v = v[i]->n ? ptr + (cnt[i] - cnt[0]) : NULL;
+    }
+    text_signals *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&ix->msig[doc], &expected, s, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return s;
+    free(s);   /* another thread was first */
+    return expected;
 }
 
 void ix_file_unmap(dindex *ix)
 {
+    for (size_t d = 0; ix->msig && d < ix->n; d++) free(atomic_load(&ix->msig[d]));
+    free(ix->msig);
+    ix->msig = NULL;
     if (ix->map) munmap(ix->map, ix->maplen);
     ix->map = NULL;
 }
@@ -450,7 +548,7 @@ void ix_file_unmap(dindex *ix)
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
 
 /* Maps path; DP_NOTFOUND when absent, DP_ERR with *why. */
-static int map_file(const char *path, void **map, size_t *len, const char **why)
+static int map_file(const char *path, int *fdp, void **map, size_t *len, const char **why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -471,12 +569,13 @@ static int map_file(const char *path, void **map, size_t *len, const char **why)
     }
     *len = (size_t)sb.st_size;
     *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
     if (*map == MAP_FAILED) {
+        close(fd);
         *map = NULL;
         *why = "it cannot be mapped";
         return DP_ERR;
     }
+    *fdp = fd;   /* the checksum reads through it */
     return DP_OK;
 }
 
@@ -544,13 +643,16 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, cons
     else index_params_default(&p);
     void *map = NULL;
     size_t len = 0;
-    int rc = map_file(path, &map, &len, why);
+    int fd = -1, bad = 0;
+    int rc = map_file(path, &fd, &map, &len, why);
     if (rc != DP_OK) return rc;
     const ixf_header *hd = map;
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
     *why = check_header(hd, len, &p);
     if (!*why) *why = check_content(hd, items, n, stamp, p.threads);
-    if (!*why && hd->payload_hash != XXH3_64bits(pl, len - sizeof *hd)) *why = "its checksum does not match";
+    if (!*why && (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, p.threads, &bad) || bad))
+        *why = bad ? "it cannot be read" : "its checksum does not match";
+    close(fd);
     if (*why) {
         munmap(map, len);
         return DP_ERR;

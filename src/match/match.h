@@ -200,12 +200,17 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
                     size_t nlinks);
 /* The same for an index whose items are filled after init, a few at a time
  * (index_items_attach; analyze_corpus_open): nothing is precomputed that
- * reads an item or every doc's terms, so init costs the links only; each
- * feature row then reads the items of its two docs (the string path) and
- * the candidate's terms. The same feature values; slower per row, so for a
- * few queries, not a whole analysis. */
+ * reads an item or every doc's terms; each feature row reads the items of
+ * its two docs (the string path) and the candidate's terms. The links may
+ * be only those touching the docs read so far (match_ctx_relink as more
+ * are read), so any_typed -- item_links_any_typed() of ALL the repo's
+ * links -- is given. The same feature values as match_ctx_init; slower per
+ * row, so for a few queries, not a whole analysis. */
 void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
-                           size_t nlinks);
+                           size_t nlinks, int any_typed);
+/* A sparse ctx's links changed (links must hold every link touching each
+ * doc that features are asked for). Not thread-safe. */
+void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks);
 void match_ctx_free(match_ctx *ctx);
 
 /* What a query is made of. match_query_from_doc() fills it for an indexed

@@ -52,6 +52,7 @@ typedef struct ctx_priv {
     size_t ndocs, nterms;
     unsigned char *is_bigram;    /* per term; NULL in a sparse ctx (term_bigram) */
     doc_stats *ds;               /* per doc; NULL in a sparse ctx (cand_stats) */
+    int typed_only;              /* only typed links count (build_adj) */
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
@@ -111,13 +112,12 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
 }
 
 /* Builds an undirected CSR adjacency from the links whose type matches;
- * on a tracker that types its links, from those alone (item_link_typed):
- * the model learned them so, and a comment's "dup of X" is not a
- * maintainer's decision. */
-static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup,
+ * on a tracker that types its links (typed_only), from those alone
+ * (item_link_typed): the model learned them so, and a comment's "dup of X"
+ * is not a maintainer's decision. */
+static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup, int typed_only,
                       size_t ndocs, size_t **off_out, uint32_t **nb_out)
 {
-    int typed_only = item_links_any_typed(links, nlinks);
     size_t *off = xcalloc(ndocs + 1, sizeof *off);
     uint32_t(*ends)[2] = xmalloc((nlinks ? nlinks : 1) * sizeof *ends);
     size_t ne = 0;
@@ -333,8 +333,22 @@ static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
     dp_run_threads(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), par_run, &j);
 }
 
+static void adj_free(ctx_priv *p)
+{
+    free(p->dup_off);
+    free(p->dup_nb);
+    free(p->rel_off);
+    free(p->rel_nb);
+}
+
+static void adj_build(ctx_priv *p, const dindex *ix, const item_link *links, size_t nlinks)
+{
+    build_adj(ix, links, nlinks, 1, p->typed_only, p->ndocs, &p->dup_off, &p->dup_nb);
+    build_adj(ix, links, nlinks, 0, p->typed_only, p->ndocs, &p->rel_off, &p->rel_nb);
+}
+
 static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
-                     size_t nlinks, int sparse)
+                     size_t nlinks, int typed_only, int sparse)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->ix = ix;
@@ -350,8 +364,8 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
         par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
         par_for(p, ix, 1, p->ndocs);
     }
-    build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
-    build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
+    p->typed_only = typed_only;
+    adj_build(p, ix, links, nlinks);
     if (!sparse) build_sets(p, ix);
     p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     ctx->priv = p;
@@ -360,13 +374,22 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks)
 {
-    ctx_init(ctx, ix, m, links, nlinks, 0);
+    ctx_init(ctx, ix, m, links, nlinks, item_links_any_typed(links, nlinks), 0);
 }
 
 void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
-                           size_t nlinks)
+                           size_t nlinks, int any_typed)
 {
-    ctx_init(ctx, ix, m, links, nlinks, 1);
+    ctx_init(ctx, ix, m, links, nlinks, any_typed, 1);
+}
+
+void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
+{
+    ctx_priv *p = ctx->priv;
+    ctx->links = links;
+    ctx->nlinks = nlinks;
+    adj_free(p);
+    adj_build(p, ctx->ix, links, nlinks);
 }
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
@@ -377,10 +400,7 @@ void match_ctx_free(match_ctx *ctx)
     if (p) {
         free(p->is_bigram);
         free(p->ds);
-        free(p->dup_off);
-        free(p->dup_nb);
-        free(p->rel_off);
-        free(p->rel_nb);
+        adj_free(p);
         free(p->set_off);
         free(p->sets);
         free(p->set_slow);

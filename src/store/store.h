@@ -132,8 +132,10 @@ int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *e
 /* Ignores an exact duplicate (same src, dst, type). */
 int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err);
 int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err);
-/* Links touching one item, either direction. */
+/* Links touching one item, either direction, in the order of store_links_load. */
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err);
+/* *any = item_links_any_typed() of the repo's links, without loading them. */
+int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err);
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err);
 
 /* ---- labels ----------------------------------------------------------- */

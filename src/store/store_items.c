@@ -592,13 +592,30 @@ int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err)
 
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err)
 {
-    /* Two indexed probes (src via the unique index, dst via links_by_dst). */
+    /* Two indexed probes (src via the unique index, dst via links_by_dst),
+     * in id order as store_links_load gives them. */
     return links_query(st,
-                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key = ?2 "
+                       "SELECT src_key, dst_key, type, source FROM ("
+                       "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key = ?2 "
                        "UNION ALL "
-                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
-                       "AND src_key <> ?2",
+                       "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
+                       "AND src_key <> ?2) ORDER BY id",
                        repo, key, out, err);
+}
+
+int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt_sql(st,
+                                     "SELECT EXISTS(SELECT 1 FROM links WHERE repo_id = ?1 "
+                                     "AND substr(source, 1, 5) = 'jira:')",
+                                     err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    int rc = sqlite3_step(s);
+    *any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading links");
+    store_done(s);
+    return ret;
 }
 
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err)
