@@ -31,16 +31,20 @@
  * it; the next full run (--full, a new model, other options) settles it.
  * When nothing changed at all, no index is built and nothing is ranked.
  *
- * Persisted index: analyze_corpus_load (similar, search, serve) and an
- * incremental run first try to map the persisted index file
- * (analyze_index_path); it is used only when it was built from exactly the
- * loaded items with the same parameters and pipeline, else the index is
- * built as below and the load says why in index_file_why. A build of the
- * items alone (not with an `extra` item) then writes the file, so the next
- * reader maps it -- except in an incremental run, which leaves that to the
- * first reader after it (writing ~4 KB per item would cost an incremental
- * run more than its ranking). Failing to write it is not an error
- * (index_saved stays 0).
+ * Persisted index: analyze_corpus_load (search, serve), analyze_corpus_open
+ * (similar, triage) and an incremental run first try to map the persisted
+ * index file (analyze_index_path). Its stamp (index.h, "Stamps") vouches
+ * for it: the store's change sequence read before the items, and an id the
+ * store keeps in kv ("index_file.id", made by the first write) so that
+ * another store's file at the same path is refused -- telling that nothing
+ * changed reads no item. Copies of one store share the id: a file is
+ * trusted beside a copy at the same change sequence. It is used only with
+ * the same parameters and pipeline and matching checksums, else the index
+ * is built as below and the load says why in index_file_why. A build then
+ * writes the file, so the next reader maps it -- except in an incremental
+ * run, which leaves that to the first reader after it (writing ~2.5 KB per
+ * item would cost an incremental run more than its ranking). Failing to
+ * write it is not an error (index_saved stays 0).
  *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text

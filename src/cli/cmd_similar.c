@@ -1,7 +1,9 @@
 /* cmd_similar.c -- `doppel similar KEY` and `doppel similar --title T
  * --body B`: the top candidates for one item, or for an issue not filed yet
- * (a bot checking a new issue), as text, JSON or GitHub markdown. Nothing is
- * written to the store. */
+ * (a bot checking a new issue), as text, JSON or GitHub markdown. The corpus
+ * is sparse (analyze_corpus_open): with the persisted index mapped, only
+ * the items the question needs are read. Nothing is written to the store
+ * (but the persisted index file, when it has to be built). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,9 @@ static int parse_args(int argc, char **argv, sim_args *a)
         "                      (KEY | --title TEXT [--body TEXT] [--label L]...)\n",
         "Shows the items most likely to duplicate or relate to KEY (\"4606\", \"#4606\",\n"
         "\"HIVE-123\"), or to a new issue given by --title/--body (--body - reads standard\n"
-        "input), best first, with relation, confidence and probability.\n",
+        "input), best first, with relation, confidence and probability. A new issue is\n"
+        "asked of the index as it is, without joining it -- the answer GET /api/similar\n"
+        "gives for the same text. Only the items a question needs are read from the store.\n",
         "Exit status 3 when KEY is not in the store.\n",
         opts, 0};
     int nkeys;
