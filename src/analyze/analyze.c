@@ -157,22 +157,28 @@ static uint64_t index_id_new(void)
     return id ? id : 1;
 }
 
-/* Writes the persisted index stamped {seq, the store's id}; the id is made
- * on the first write (a read-only store without one -- `serve` -- writes
- * no file). 1 when written. */
-static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
+/* The stamp of co's items, {seq, the store's id}; the id is made on the
+ * first use (a read-only store without one -- `serve` -- has none). 0 when
+ * there is none to give. */
+static int corpus_stamp(store *st, const analyze_corpus *co, index_stamp *stamp)
 {
     if (co->seq < 0) return 0;   /* items of no one sequence number */
-    index_stamp stamp = {(uint64_t)co->seq, 0};
+    stamp->seq = (uint64_t)co->seq;
     dp_err e;
-    if (index_id_get(st, co->repo_id, &stamp.id, &e) != DP_OK) return 0;
-    if (!stamp.id) {
-        char buf[32];
-        stamp.id = index_id_new();
-        snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp.id);
-        if (store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) != DP_OK) return 0;
-    }
-    return index_file_save(co->ix, path, &stamp, &e) == DP_OK;
+    if (index_id_get(st, co->repo_id, &stamp->id, &e) != DP_OK) return 0;
+    if (stamp->id) return 1;
+    char buf[32];
+    stamp->id = index_id_new();
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp->id);
+    return store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) == DP_OK;
+}
+
+/* Writes the persisted index with co's stamp; 1 when written. */
+static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
+{
+    index_stamp stamp;
+    dp_err e;
+    return corpus_stamp(st, co, &stamp) && index_file_save(co->ix, path, &stamp, &e) == DP_OK;
 }
 
 /* Opens the persisted index when its stamp says it was built from the
@@ -187,24 +193,32 @@ static int corpus_map(store *st, const index_params *p, analyze_corpus *co, cons
         co->index_file_why = "the store is in memory";
         return 0;
     }
-    if (co->seq < 0) {
-        co->index_file_why = "the items changed while they were read";
-        return 0;
-    }
     uint64_t id = 0;
     dp_err e;
     if (index_id_get(st, co->repo_id, &id, &e) != DP_OK) {
         co->index_file_why = "the store cannot say which file is its own";
         return 0;
     }
-    index_stamp stamp = {(uint64_t)co->seq, id};
-    const char *why = NULL;
-    int rc = index_file_open_stamped(&stamp, p, path, &co->ix, &why);
+    const char *why = "the items changed while they were read";
+    int rc = DP_ERR;
+    if (co->seq >= 0) {
+        index_stamp stamp = {(uint64_t)co->seq, id};
+        rc = index_file_open_stamped(&stamp, p, path, &co->ix, &why);
+    }
     if (rc == DP_OK && !co->sparse && index_ndocs(co->ix) != co->items.n) {
         index_free(co->ix);
         co->ix = NULL;
         rc = DP_ERR;
         why = "the items changed since it was written";
+    }
+    /* A full corpus has its items: a file whose stamp is behind (a state or
+     * a date changed, not the indexed text: sync closing issues) is still
+     * theirs when their content fingerprint matches. It is stamped anew, so
+     * the next sparse reader maps it too. */
+    if (rc == DP_ERR && !co->sparse) {
+        rc = index_file_open(co->items.v, co->items.n, p, path, &co->ix, &why);
+        index_stamp now;
+        if (rc == DP_OK && corpus_stamp(st, co, &now)) index_file_restamp(co->ix, path, &now, &e);
     }
     if (rc != DP_OK) {
         co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;

@@ -38,9 +38,12 @@
  * store keeps in kv ("index_file.id", made by the first write) so that
  * another store's file at the same path is refused -- telling that nothing
  * changed reads no item. Copies of one store share the id: a file is
- * trusted beside a copy at the same change sequence. It is used only with
- * the same parameters and pipeline and matching checksums, else the index
- * is built as below and the load says why in index_file_why. A build then
+ * trusted beside a copy at the same change sequence. A full corpus (its
+ * items loaded) also maps a file whose stamp is behind when the items'
+ * content fingerprint matches (a state or a date changed) and stamps it
+ * anew (index_file_restamp). It is used only with the same parameters and
+ * pipeline and matching checksums, else the index is built as below and
+ * the load says why in index_file_why. A build then
  * writes the file, so the next reader maps it -- except in an incremental
  * run, which leaves that to the first reader after it (writing ~2.5 KB per
  * item would cost an incremental run more than its ranking). Failing to

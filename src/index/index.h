@@ -130,6 +130,11 @@ int index_file_open(const item *items, size_t n, const index_params *p, const ch
 /* The same without items, validated by stamp (see "Stamps"). */
 int index_file_open_stamped(const index_stamp *stamp, const index_params *p, const char *path,
                             dindex **out, const char **why);
+/* Stamps the file ix was opened from anew (its header only), when the
+ * caller knows its content is still that of the items the stamp names --
+ * it opened it with index_file_open. DP_ERR (nothing written) when the file
+ * at path is no longer that one. */
+int index_file_restamp(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err);
 /* Gives an index opened stamped its items: items[index_ndocs(ix)] (the
  * caller's; slots it never reads may stay empty). */
 void index_items_attach(dindex *ix, const item *items);

@@ -688,3 +688,30 @@ int index_file_open_stamped(const index_stamp *stamp, const index_params *p, con
 {
     return file_open(NULL, 0, stamp, p, path, out, why);
 }
+
+/* Rewrites the header in place: a torn write (a crash, a reader at the
+ * same moment) fails the header checksum, so it is refused, never
+ * misread. The file at path must still be the one ix maps (a writer may
+ * have renamed another over it): the same payload checksum and content. */
+int index_file_restamp(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
+{
+    if (!ix->map) return dp_fail(err, "index file: the index was not opened from a file");
+    const ixf_header *mine = ix->map;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return dp_fail(err, "index file: cannot open %s: %s", path, strerror(errno));
+    ixf_header hd;
+    int rc = DP_OK;
+    if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd ||
+        hd.header_hash != XXH3_64bits(&hd, offsetof(ixf_header, header_hash)) ||
+        hd.payload_hash != mine->payload_hash || hd.content_fp != mine->content_fp || hd.ndocs != mine->ndocs) {
+        rc = dp_fail(err, "index file: %s changed since it was opened", path);
+    } else {
+        hd.stamp_seq = stamp->seq;
+        hd.stamp_id = stamp->id;
+        hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
+        if (pwrite(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd)
+            rc = dp_fail(err, "index file: cannot write %s: %s", path, strerror(errno));
+    }
+    if (close(fd) != 0 && rc == DP_OK) rc = dp_fail(err, "index file: cannot write %s: %s", path, strerror(errno));
+    return rc;
+}

@@ -15,7 +15,7 @@ FIXTURE=$FIX/analyze/issues.json
 check "import fixture" "$DOPPEL" import --db "$DB" "$FIXTURE"
 check "analyze" "$DOPPEL" analyze --db "$DB"
 check "analyze writes the persisted index beside the store" test -s "$IXF"
-cp "$IXF" "$T/first-index"   # stamped with the change sequence of the import
+cp "$IXF" "$T/first-index"   # stamped with the change sequence of the import (15)
 
 how() { "$DOPPEL" search --db "$DB" -v inet_pton 2>&1 >/dev/null; }
 check_contains "search maps it" "mapped from the persisted index" "$(how)"
@@ -92,16 +92,42 @@ check_contains "... for the one after" "mapped from the persisted index" "$(how)
 out=$("$DOPPEL" analyze --db "$DB")
 check_contains "nothing changed: up to date" "up to date: no item changed since the last analysis (15 items)" "$out"
 
-# Another store at the same path (deleted, imported again): the first file
-# has its change sequence, not its id.
+# Another store at the same path (deleted, imported again with one title
+# changed): the first file has its change sequence, not its id, nor its
+# content. similar must not map it: its answer is that of a fresh build.
 rm -f "$DB" "$DB-wal" "$DB-shm" "$IXF"
-check "import into a new store at the same path" "$DOPPEL" import --db "$DB" "$FIXTURE"
+python3 - "$FIXTURE" "$T/other.json" <<'EOF2'
+import json, sys
+items = json.load(open(sys.argv[1]))
+it = [i for i in items if i["number"] == 14][0]
+it["title"] = "Crash when the config file has a BOM"
+json.dump(items, open(sys.argv[2], "w"))
+EOF2
+check "import another store at the same path" "$DOPPEL" import --db "$DB" "$T/other.json"
 check "... and analyze it" "$DOPPEL" analyze --db "$DB"
+fresh=$("$DOPPEL" similar --db "$DB" --json 14 -k 5)
 cp "$T/first-index" "$IXF"
+check_eq "another store's file: similar does not use it" "$fresh" "$("$DOPPEL" similar --db "$DB" --json 14 -k 5)"
+cp "$T/first-index" "$IXF"   # similar built and wrote the store's own
 out=$(how)
-check_contains "another store's file: refused" "persisted index not used: it was not written for this store" "$out"
+check_contains "... search neither" "persisted index not used: the items changed since it was written" "$out"
 check_contains "... rebuilt and written again" "(written now)" "$out"
 check_contains "... then mapped" "mapped from the persisted index" "$(how)"
+
+# A state changed, not the indexed text (a sync closing an issue): the file
+# still holds the items' index; a full load maps it by content and stamps it
+# anew, so similar maps it again.
+python3 - "$T/other.json" "$T/closed.json" <<'EOF2'
+import json, sys
+items = json.load(open(sys.argv[1]))
+it = [i for i in items if i["number"] == 14][0]
+it["state"] = "closed"
+it["updated_at"] = "2032-01-01T00:00:00Z"
+json.dump([it], open(sys.argv[2], "w"))
+EOF2
+check "import a state change" "$DOPPEL" import --db "$DB" "$T/closed.json"
+check_contains "a state change: the file is still the items' index" "mapped from the persisted index" "$(how)"
+check_contains "... stamped anew: unchanged on the next load" "mapped from the persisted index" "$(how)"
 
 # similar --title is the question GET /api/similar answers: the same
 # candidates, judgments and reasoning for the same text.

@@ -438,12 +438,35 @@ static void test_sparse_corpus(void **state)
     assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
     assert_true(sp.sparse);
     analyze_corpus_free(&sp);
-    /* a file the store does not name as its own (another store's, or one
-     * another writer replaced) */
-    assert_int_equal(store_kv_set(f->st, f->repo, "index_file.id", "00000000000004d2", &err), DP_OK);
+    /* a state changed, not the indexed text: a full load maps the file by
+     * its content and stamps it anew, and the next reader maps it sparse */
+    put(f, 3, FILLER[1], "Translate the README into German, and French too.", "open");
     assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
     assert_false(sp.sparse);
-    assert_string_equal(sp.index_file_why, "it was not written for this store");
+    assert_true(sp.index_mapped);
+    assert_false(sp.index_saved);
+    analyze_corpus_free(&sp);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    analyze_corpus_free(&sp);
+    /* a file the store does not name as its own (another store's, or one
+     * written before the store's id changed): never mapped by its stamp; a
+     * full load finds it is the items' by content and stamps it anew */
+    assert_int_equal(store_kv_set(f->st, f->repo, "index_file.id", "00000000000004d2", &err), DP_OK);
+    analyze_corpus sc;
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &sc, &err), DP_OK);
+    assert_true(sc.index_mapped);
+    analyze_corpus_free(&sc);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    analyze_corpus_free(&sp);
+    /* ... and with other content, it is refused and built again */
+    assert_int_equal(store_kv_set(f->st, f->repo, "index_file.id", "00000000000004d3", &err), DP_OK);
+    put(f, 3, FILLER[1], "Translate the README into Dutch.", "open");
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_false(sp.sparse);
+    assert_string_equal(sp.index_file_why, "the items changed since it was written");
+    assert_true(sp.index_saved);
     analyze_corpus_free(&sp);
     free(want);
     item_free(&extra);

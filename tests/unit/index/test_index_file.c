@@ -325,6 +325,28 @@ static void test_stamped(void **st)
     index_stamp forged = {43, 0x5eed};
     assert_int_equal(index_file_open_stamped(&forged, &p, path, &b, &why), DP_ERR);
     assert_string_equal(why, "its header checksum does not match");
+
+    /* restamped (its content checked by the caller): the new stamp opens
+     * it, the old one no longer does */
+    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
+    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    index_stamp later = {50, 0x5eed};
+    assert_int_equal(index_file_restamp(b, path, &later, &err), DP_OK);
+    index_free(b);
+    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &b, &why), DP_ERR);
+    assert_int_equal(index_file_open_stamped(&later, &p, path, &b, &why), DP_OK);
+    assert_rankings_equal(a, (index_items_attach(b, v), b), 0);
+    /* another file renamed over it since it was opened: not restamped */
+    dindex *c;
+    assert_int_equal(index_build(v, N - 1, &p, &c, &err), DP_OK);
+    assert_int_equal(index_file_save(c, path, &stamp, &err), DP_OK);
+    index_stamp again = {60, 0x5eed};
+    assert_int_equal(index_file_restamp(b, path, &again, &err), DP_ERR);
+    dindex *d;
+    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &d, &why), DP_OK);   /* untouched */
+    index_free(d);
+    index_free(c);
+    index_free(b);
     index_free(a);
     free_items(v, N);
 }
