@@ -17,8 +17,8 @@
 #          measured by the client (python, one connection per request)
 #   rss    the server's resident memory after them
 #   agree  for the first 10 of those issues, whether the best candidate is
-#          the one `doppel similar --title --body` (which adds the issue to
-#          the index and explains it) puts first
+#          the one `doppel similar --title --body` (the same outside query,
+#          from the shell) puts first
 # KEEP=1 keeps the scratch directory.
 set -eu
 cd "$(dirname "$0")/.."

@@ -186,10 +186,14 @@ static int read_issue(tri_ctx *c, tri *x, act_unit *u, dp_err *err)
 /* ---- pass 2: candidates and the comment ------------------------------------------ */
 
 /* The qualifying candidates of issue qdoc, best first, at most max_shown. */
-static void candidates(tri_ctx *c, const analyze_corpus *co, uint32_t qdoc, pair_vec *out)
+static int candidates(tri_ctx *c, const analyze_corpus *co, uint32_t qdoc, pair_vec *out, dp_err *err)
 {
     pair_vec pv = {0};
-    analyze_similar(co, qdoc, c->t->k ? c->t->k : 10, c->o->now ? c->o->now : (int64_t)time(NULL), &pv);
+    if (analyze_similar(co, qdoc, c->t->k ? c->t->k : 10, c->o->now ? c->o->now : (int64_t)time(NULL), &pv,
+                        err) != DP_OK) {
+        pair_vec_free(&pv);
+        return DP_ERR;
+    }
     size_t max = c->t->max_shown ? c->t->max_shown : 5;
     for (size_t i = 0; i < pv.n; i++) {
         pair *p = &pv.v[i];
@@ -205,6 +209,7 @@ static void candidates(tri_ctx *c, const analyze_corpus *co, uint32_t qdoc, pair
         }
     }
     pair_vec_free(&pv);
+    return DP_OK;
 }
 
 static char *comment_text(tri_ctx *c, const pair_vec *cands)
@@ -377,9 +382,10 @@ static int rank_all(tri_ctx *c, tri *xs, size_t n, size_t *unit_of, dp_err *err)
     int need = 0;
     for (size_t i = 0; i < n; i++) need |= !xs[i].skip && !xs[i].stop && unit_of[i] != SIZE_MAX;
     if (!need) return DP_OK;
-    analyze_corpus co;
-    if (analyze_corpus_load(c->st, c->repo, NULL, c->t->threads, &co, err) != DP_OK) return DP_ERR;
-    for (size_t i = 0; i < n; i++) {
+    analyze_corpus co;   /* a few issues: their candidates' items are read, not all */
+    if (analyze_corpus_open(c->st, c->repo, c->t->threads, &co, err) != DP_OK) return DP_ERR;
+    int rc = DP_OK;
+    for (size_t i = 0; i < n && rc == DP_OK; i++) {
         if (xs[i].skip || xs[i].stop || unit_of[i] == SIZE_MAX) continue;
         act_unit *u = &c->plan->v[unit_of[i]];
         int64_t qdoc = analyze_corpus_find(&co, xs[i].key);
@@ -389,12 +395,12 @@ static int rank_all(tri_ctx *c, tri *xs, size_t n, size_t *unit_of, dp_err *err)
             continue;
         }
         pair_vec cands = {0};
-        candidates(c, &co, (uint32_t)qdoc, &cands);
-        plan_comment(c, &xs[i], u, &cands);
+        rc = candidates(c, &co, (uint32_t)qdoc, &cands, err);
+        if (rc == DP_OK) plan_comment(c, &xs[i], u, &cands);
         pair_vec_free(&cands);
     }
     analyze_corpus_free(&co);
-    return DP_OK;
+    return rc;
 }
 
 int act_plan_triage(store *st, int64_t repo, const strvec *keys, const act_opts *o, const act_triage_opts *t,

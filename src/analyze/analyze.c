@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -20,6 +21,7 @@
 #define KV_SIGNATURE "analyze.signature"
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
+#define KV_INDEX_ID "index_file.id"      /* the store's id in persisted index stamps (index.h) */
 /* Snapshot saving: after a build that analysed at least this share of the
  * docs (or this many). Between saves each run re-analyses the docs changed
  * since the last save -- cheap while they are few. */
@@ -97,22 +99,22 @@ static int load_model(store *st, analyze_corpus *co, dp_err *err)
 }
 
 /* Items, links, model: everything but the index. */
-static int corpus_read(store *st, int64_t repo, const item *extra, analyze_corpus *co, dp_err *err)
+static int corpus_read(store *st, int64_t repo, analyze_corpus *co, dp_err *err)
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
-    co->extra_doc = UINT32_MAX;
     double t0 = dp_now();
-    if (load_repo_info(st, co, err) != DP_OK || store_items_load(st, repo, &co->items, err) != DP_OK ||
+    int64_t after = 0;
+    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
+        store_items_load(st, repo, &co->items, err) != DP_OK || store_change_seq(st, repo, &after, err) != DP_OK ||
         store_links_load(st, repo, &co->links, err) != DP_OK || load_model(st, co, err) != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
     }
+    /* a change committed while loading: the items are newer than seq says,
+     * so no stamp can vouch for them (the file is not mapped; see corpus_map) */
+    if (after != co->seq) co->seq = -1;
     drop_deleted(&co->items);
-    if (extra) {
-        co->extra_doc = (uint32_t)co->items.n;
-        item_copy(item_vec_push(&co->items), extra);
-    }
     co->t_load = dp_now() - t0;
     if (co->items.n >= UINT32_MAX) {
         analyze_corpus_free(co);
@@ -128,27 +130,121 @@ char *analyze_index_path(store *st, int64_t repo)
     return xasprintf("%s-index-%lld", db, (long long)repo);
 }
 
-/* Opens the persisted index when it is valid for the loaded items; 0 when
- * it is not (co->index_file_why says why). */
-static int corpus_map(const index_params *p, analyze_corpus *co, const char *path)
+/* The id this store gives repo's persisted index files (their stamp's id,
+ * index.h "Stamps"); 0: none yet. */
+static int index_id_get(store *st, int64_t repo, uint64_t *id, dp_err *err)
+{
+    char *v = NULL;
+    *id = 0;
+    int rc = store_kv_get(st, repo, KV_INDEX_ID, &v, err);
+    if (rc == DP_OK) *id = strtoull(v, NULL, 16);
+    free(v);
+    return rc == DP_ERR ? DP_ERR : DP_OK;
+}
+
+/* A fresh id, random: a file written for another store (one deleted and
+ * imported again at the same path reaches the same change sequence) is
+ * refused. Copies of one store share it. Never 0. */
+static uint64_t index_id_new(void)
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) {   /* no entropy yet: time and pid */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t v[3] = {(int64_t)ts.tv_sec, (int64_t)ts.tv_nsec, (int64_t)getpid()};
+        id = XXH3_64bits(v, sizeof v);
+    }
+    return id ? id : 1;
+}
+
+/* The stamp of co's items, {seq, the store's id}; the id is made on the
+ * first use (a read-only store without one -- `serve` -- has none). 0 when
+ * there is none to give. */
+static int corpus_stamp(store *st, const analyze_corpus *co, index_stamp *stamp)
+{
+    if (co->seq < 0) return 0;   /* items of no one sequence number */
+    stamp->seq = (uint64_t)co->seq;
+    dp_err e;
+    if (index_id_get(st, co->repo_id, &stamp->id, &e) != DP_OK) return 0;
+    if (stamp->id) return 1;
+    char buf[32];
+    stamp->id = index_id_new();
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)stamp->id);
+    return store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) == DP_OK;
+}
+
+/* Writes the persisted index with co's stamp; 1 when written. */
+static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
+{
+    index_stamp stamp;
+    dp_err e;
+    return corpus_stamp(st, co, &stamp) && index_file_save(co->ix, path, &stamp, &e) == DP_OK;
+}
+
+/* Opens the persisted index when its stamp says it was built from the
+ * store's items as they are now (index.h, "Stamps": the change sequence
+ * read before the items, and the id the store keeps) -- no item is read
+ * for that. A full corpus must then have as many items as the file has
+ * docs. A sparse one gets its item slots here. 0 when not usable
+ * (co->index_file_why says why). */
+static int corpus_map(store *st, const index_params *p, analyze_corpus *co, const char *path)
 {
     if (!path) {
         co->index_file_why = "the store is in memory";
         return 0;
     }
-    if (co->extra_doc != UINT32_MAX) {
-        co->index_file_why = "an extra item is indexed with the others";
+    uint64_t id = 0;
+    dp_err e;
+    if (index_id_get(st, co->repo_id, &id, &e) != DP_OK) {
+        co->index_file_why = "the store cannot say which file is its own";
         return 0;
     }
-    const char *why = NULL;
-    int rc = index_file_open(co->items.v, co->items.n, p, path, &co->ix, &why);
-    if (rc == DP_OK) {
-        co->index_mapped = 1;
-        co->snap.reused = co->items.n;
-        return 1;
+    const char *why = "the items changed while they were read";
+    int rc = DP_ERR;
+    if (co->seq >= 0) {
+        index_stamp stamp = {(uint64_t)co->seq, id};
+        rc = index_file_open_stamped(&stamp, p, path, &co->ix, &why);
     }
-    co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;
-    return 0;
+    if (rc == DP_OK && !co->sparse && index_ndocs(co->ix) != co->items.n) {
+        index_free(co->ix);
+        co->ix = NULL;
+        rc = DP_ERR;
+        why = "the items changed since it was written";
+    }
+    /* A full corpus has its items: a file whose stamp is behind (a state or
+     * a date changed, not the indexed text: sync closing issues) is still
+     * theirs when their content fingerprint matches. It is stamped anew, so
+     * the next sparse reader maps it too. */
+    if (rc == DP_ERR && !co->sparse) {
+        rc = index_file_open(co->items.v, co->items.n, p, path, &co->ix, &why);
+        index_stamp now;
+        if (rc == DP_OK && corpus_stamp(st, co, &now)) index_file_restamp(co->ix, path, &now, &e);
+    }
+    if (rc != DP_OK) {
+        co->index_file_why = rc == DP_NOTFOUND ? "there is none yet" : why;
+        return 0;
+    }
+    size_t n = index_ndocs(co->ix);
+    if (co->sparse) {
+        co->slots = xcalloc(n ? n : 1, sizeof *co->slots);
+        co->have = xcalloc(n ? n : 1, 1);
+    }
+    index_items_attach(co->ix, co->sparse ? co->slots : co->items.v);
+    co->index_mapped = 1;
+    co->snap.reused = n;
+    return 1;
+}
+
+/* What ranking and explaining need beside the index: the match context
+ * (sparse: nothing precomputed per doc) and the link set. */
+static void corpus_ready(analyze_corpus *co)
+{
+    if (co->sparse) {   /* links are read with the docs; explain scans the few */
+        match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n, co->links_typed);
+        return;
+    }
+    match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
+    co->ls = explain_linkset_new(co->links.v, co->links.n);
 }
 
 /* Builds the index, from the stored snapshot when there is one: only items
@@ -163,7 +259,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     index_params_default(&p);
     p.threads = dp_threads(threads);
     char *path = analyze_index_path(st, co->repo_id);
-    if (!use_cache || !corpus_map(&p, co, path)) {
+    if (!use_cache || !corpus_map(st, &p, co, path)) {
         void *snap = NULL;
         size_t snaplen = 0;
         int rc = use_cache ? store_cache_get(st, co->repo_id, ANALYZE_INDEX_CACHE, &snap, &snaplen, err)
@@ -179,29 +275,106 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
             return DP_ERR;
         }
         /* a cache: failing to write it costs the next reader a build, no more */
-        dp_err werr;
-        if (persist && path && co->extra_doc == UINT32_MAX)
-            co->index_saved = index_file_save(co->ix, path, &werr) == DP_OK;
+        if (persist && path) co->index_saved = corpus_persist(st, co, path);
     }
     free(path);
     co->t_index = dp_now() - t0;
-    match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
-    co->ls = explain_linkset_new(co->links.v, co->links.n);
+    corpus_ready(co);
     return DP_OK;
 }
 
-int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
-                        analyze_corpus *co, dp_err *err)
+int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
 {
-    if (corpus_read(st, repo, extra, co, err) != DP_OK) return DP_ERR;
+    if (corpus_read(st, repo, co, err) != DP_OK) return DP_ERR;
     if (corpus_index(st, threads, 1, 1, co, err) == DP_OK) return DP_OK;
     analyze_corpus_free(co);
     return DP_ERR;
 }
 
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+{
+    memset(co, 0, sizeof *co);
+    co->repo_id = repo;
+    double t0 = dp_now();
+    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
+        store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+        analyze_corpus_free(co);
+        return DP_ERR;
+    }
+    co->t_load = dp_now() - t0;
+    t0 = dp_now();
+    index_params p;
+    index_params_default(&p);
+    p.threads = dp_threads(threads);
+    char *path = analyze_index_path(st, repo);
+    co->sparse = 1;
+    co->st = st;
+    int mapped = corpus_map(st, &p, co, path);
+    free(path);
+    if (!mapped) {   /* load everything and build, as analyze_corpus_load */
+        analyze_corpus_free(co);
+        return analyze_corpus_load(st, repo, threads, co, err);
+    }
+    co->t_index = dp_now() - t0;
+    corpus_ready(co);
+    return DP_OK;
+}
+
+/* Appends to co->links the links of doc d (just read) that are not there
+ * yet: those whose other end is not a doc read before it (a link between
+ * two read docs came with the first of them). Each doc's come in id order,
+ * so those of one pair keep the order a full corpus has them in. */
+static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
+{
+    link_vec v = {0};
+    const char *key = index_doc_key(co->ix, d);
+    if (store_links_for(co->st, co->repo_id, key, &v, err) != DP_OK) {
+        link_vec_free(&v);
+        return DP_ERR;
+    }
+    for (size_t i = 0; i < v.n; i++) {
+        item_link *l = &v.v[i];
+        int64_t o = index_find(co->ix, strcmp(l->src_key, key) ? l->src_key : l->dst_key);
+        if (o >= 0 && (uint32_t)o != d && co->have[o]) {
+            item_link_free(l);
+            continue;
+        }
+        *link_vec_push(&co->links) = *l;
+    }
+    free(v.v);
+    return DP_OK;
+}
+
+int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t n, dp_err *err)
+{
+    if (!cco->sparse) return DP_OK;
+    analyze_corpus *co = (analyze_corpus *)cco;   /* a sparse corpus fills in (see analyze.h) */
+    size_t nlinks = co->links.n;
+    int rc = DP_OK;
+    for (size_t i = 0; i < n && rc == DP_OK; i++) {
+        uint32_t d = docs[i];
+        if (d >= index_ndocs(co->ix) || co->have[d]) continue;
+        rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(co->ix, d), &co->slots[d], err);
+        if (rc == DP_NOTFOUND)
+            rc = dp_fail(err, "item %s left the store while it was read; run the command again",
+                         index_doc_key(co->ix, d));
+        if (rc == DP_OK && need_links(co, d, err) != DP_OK) {
+            item_free(&co->slots[d]);
+            rc = DP_ERR;
+        }
+        if (rc == DP_OK) co->have[d] = 1;
+    }
+    if (co->links.n != nlinks) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    return rc;
+}
+
 void analyze_corpus_free(analyze_corpus *co)
 {
     if (!co) return;
+    for (size_t d = 0; co->have && d < index_ndocs(co->ix); d++)
+        if (co->have[d]) item_free(&co->slots[d]);
+    free(co->slots);
+    free(co->have);
     if (co->ix) {
         match_ctx_free(&co->mctx);
         index_free(co->ix);
@@ -243,6 +416,29 @@ static void judge_hit(const analyze_corpus *co, const match_query *mq, const mat
     match_judge_decide(co->m, jf, p, jd);
 }
 
+/* Explains in's pair and fills a store pair whose query is qkey. */
+static void explain_into(const analyze_corpus *co, const explain_input *in, const char *qkey, int rank, pair *p)
+{
+    explain_out eo;
+    explain_pair(in, &eo);
+    memset(p, 0, sizeof *p);
+    p->repo_id = co->repo_id;
+    p->query_key = xstrdup(qkey);
+    p->cand_key = xstrdup(index_item(co->ix, in->cdoc)->key);
+    p->rank = rank;
+    p->score = in->hit->score;
+    p->prob = in->jd->p_shown;
+    p->relation = in->jd->relation;
+    p->confidence = in->jd->confidence;
+    p->value = eo.value;
+    p->known = eo.known;
+    p->reasoning = eo.reasoning;
+    p->value_detail = eo.value_detail;
+    p->suggested_comment = eo.comment;
+    p->comment_on = eo.comment_on;
+    p->canonical = eo.canonical;
+}
+
 /* Explains (qdoc, cdoc) and fills a store pair; rank is the candidate's rank
  * in the list of the query that found it; canonical the doc of the pair's
  * duplicate cluster's canonical item (UINT32_MAX: none). */
@@ -254,38 +450,35 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
                         .jd = jd, .jf = jf, .canonical = canonical, .links = co->links.v,
                         .nlinks = co->links.n, .now = now, .repo_url = co->repo_url,
                         .linkset = co->ls, .mctx = &co->mctx};
-    explain_out eo;
-    explain_pair(&in, &eo);
-    memset(p, 0, sizeof *p);
-    p->repo_id = co->repo_id;
-    p->query_key = xstrdup(index_item(co->ix, qdoc)->key);
-    p->cand_key = xstrdup(index_item(co->ix, cdoc)->key);
-    p->rank = rank;
-    p->score = h->score;
-    p->prob = jd->p_shown;
-    p->relation = jd->relation;
-    p->confidence = jd->confidence;
-    p->value = eo.value;
-    p->known = eo.known;
-    p->reasoning = eo.reasoning;
-    p->value_detail = eo.value_detail;
-    p->suggested_comment = eo.comment;
-    p->comment_on = eo.comment_on;
-    p->canonical = eo.canonical;
+    explain_into(co, &in, index_item(co->ix, qdoc)->key, rank, p);
 }
 
-void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
-                     pair_vec *out)
+/* Reads the items of the pool's docs (a sparse corpus). */
+static int need_pool(const analyze_corpus *co, const index_hit *pool, size_t n, dp_err *err)
 {
-    if (!k) return;
-    match_hit *hits = xcalloc(k, sizeof *hits);
+    uint32_t docs[MATCH_POOL];
+    for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
+    return analyze_corpus_need(co, docs, n, err);
+}
+
+int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now, pair_vec *out,
+                    dp_err *err)
+{
+    if (!k) return DP_OK;
+    if (analyze_corpus_need(co, &qdoc, 1, err) != DP_OK) return DP_ERR;
     match_query mq;
-    match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
+    index_hit pool[MATCH_POOL];
+    size_t np = match_pool(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), pool);
+    if (need_pool(co, pool, np, err) != DP_OK) {
+        match_query_free(&mq);
+        return DP_ERR;
+    }
+    match_hit *hits = xcalloc(k, sizeof *hits);
+    match_judge_query jq;
     match_judge_prepare(&co->mctx, &mq, &jq);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    size_t n = match_rank_pool(&co->mctx, &mq, pool, np, k, hits);
     for (size_t i = 0; i < n; i++) {
-        if (hits[i].doc == co->extra_doc) continue;
         match_judgment jd;
         double jf[JF_COUNT];
         judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
@@ -299,6 +492,7 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
     match_judge_query_free(&jq);
     match_query_free(&mq);
     free(hits);
+    return DP_OK;
 }
 
 /* ---- reading a corpus ------------------------------------------------------- */
@@ -351,9 +545,10 @@ void analyze_new_item(const char *title, const char *body, const strvec *labels,
     for (size_t i = 0; labels && i < labels->n; i++) sv_push(&out->labels, labels->v[i]);
 }
 
-void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out)
+int analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, int64_t now, pair_vec *out,
+                         dp_err *err)
 {
-    if (!k) return;
+    if (!k) return DP_OK;
     /* The index's own tokenizer options; a tokenizer per call, because a
      * stemmer is not thread-safe and creating one is cheap. */
     index_params ip;
@@ -361,30 +556,30 @@ void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pa
     text_tokenizer *tk = text_tokenizer_new(&ip.text);
     match_query mq;
     match_query_from_item(&co->mctx, tk, it, &mq);
+    index_hit pool[MATCH_POOL];
+    size_t np = match_pool(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), pool);
+    int rc = need_pool(co, pool, np, err);
     match_judge_query jq;
     match_judge_prepare(&co->mctx, &mq, &jq);
     match_hit *hits = xcalloc(k, sizeof *hits);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), k, hits);
+    size_t n = rc == DP_OK ? match_rank_pool(&co->mctx, &mq, pool, np, k, hits) : 0;
     for (size_t i = 0; i < n; i++) {
-        const item *c = index_item(co->ix, hits[i].doc);
         match_judgment jd;
         double jf[JF_COUNT];
         judge_hit(co, &mq, &jq, &hits[i], (int)i + 1, &jd, jf);
-        pair *p = pair_vec_push(out);
-        memset(p, 0, sizeof *p);
-        p->repo_id = co->repo_id;
-        p->query_key = xstrdup(it->key);
-        p->cand_key = xstrdup(c->key);
-        p->rank = (int)i + 1;
-        p->score = hits[i].score;
-        p->prob = jd.p_shown;
-        p->relation = jd.relation;
-        p->confidence = jd.confidence;
+        /* the new issue cannot be a cluster's canonical item: it is not filed */
+        explain_input in = {.ix = co->ix, .model = co->m, .qdoc = UINT32_MAX, .cdoc = hits[i].doc,
+                            .hit = &hits[i], .jd = &jd, .jf = jf, .canonical = UINT32_MAX,
+                            .links = co->links.v, .nlinks = co->links.n, .now = now,
+                            .repo_url = co->repo_url, .linkset = co->ls, .mctx = &co->mctx,
+                            .mq = &mq, .jq = &jq};
+        explain_into(co, &in, it->key, (int)i + 1, pair_vec_push(out));
     }
     free(hits);
     match_judge_query_free(&jq);
     match_query_free(&mq);
     text_tokenizer_free(tk);
+    return rc;
 }
 
 json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const pair_vec *pv)
@@ -1280,7 +1475,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         if (progress) progress(ud, "index", 1, 1);
         return save_last_run(st, repo, o.now, err);
     }
-    if (corpus_read(st, repo, NULL, &co, err) != DP_OK) return DP_ERR;
+    if (corpus_read(st, repo, &co, err) != DP_OK) return DP_ERR;
     stats->items = co.items.n;
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);

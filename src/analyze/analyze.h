@@ -31,16 +31,23 @@
  * it; the next full run (--full, a new model, other options) settles it.
  * When nothing changed at all, no index is built and nothing is ranked.
  *
- * Persisted index: analyze_corpus_load (similar, search, serve) and an
- * incremental run first try to map the persisted index file
- * (analyze_index_path); it is used only when it was built from exactly the
- * loaded items with the same parameters and pipeline, else the index is
- * built as below and the load says why in index_file_why. A build of the
- * items alone (not with an `extra` item) then writes the file, so the next
- * reader maps it -- except in an incremental run, which leaves that to the
- * first reader after it (writing ~4 KB per item would cost an incremental
- * run more than its ranking). Failing to write it is not an error
- * (index_saved stays 0).
+ * Persisted index: analyze_corpus_load (search, serve), analyze_corpus_open
+ * (similar, triage) and an incremental run first try to map the persisted
+ * index file (analyze_index_path). Its stamp (index.h, "Stamps") vouches
+ * for it: the store's change sequence read before the items, and an id the
+ * store keeps in kv ("index_file.id", made by the first write) so that
+ * another store's file at the same path is refused -- telling that nothing
+ * changed reads no item. Copies of one store share the id: a file is
+ * trusted beside a copy at the same change sequence. A full corpus (its
+ * items loaded) also maps a file whose stamp is behind when the items'
+ * content fingerprint matches (a state or a date changed) and stamps it
+ * anew (index_file_restamp). It is used only with the same parameters and
+ * pipeline and matching checksums, else the index is built as below and
+ * the load says why in index_file_why. A build then
+ * writes the file, so the next reader maps it -- except in an incremental
+ * run, which leaves that to the first reader after it (writing ~2.5 KB per
+ * item would cost an incremental run more than its ranking). Failing to
+ * write it is not an error (index_saved stays 0).
  *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
@@ -88,7 +95,8 @@ typedef struct analyze_corpus {
     int64_t repo_id;
     char *repo_name;           /* owned */
     char *repo_url;            /* owned, may be NULL */
-    item_vec items;            /* live (non-deleted) items in creation order */
+    item_vec items;            /* live (non-deleted) items in creation order; empty
+                                  in a sparse corpus (below) */
     link_vec links;
     dindex *ix;                /* over items.v */
     match_model model;         /* loaded model when model_trained */
@@ -97,12 +105,20 @@ typedef struct analyze_corpus {
     char *model_desc;          /* "built-in default" or what it was trained on */
     match_ctx mctx;
     explain_linkset *ls;
-    uint32_t extra_doc;        /* doc of the extra item, UINT32_MAX if none */
     index_snap_info snap;      /* how much of the index came from the snapshot */
     int index_mapped;          /* 1: the index was opened from the persisted file */
     int index_saved;           /* 1: this load wrote the persisted file */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
     double t_load, t_index;    /* seconds spent loading and indexing */
+    int64_t seq;               /* store change sequence read before the items */
+    /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
+     * read from st into slots[doc] only when a query needs them. */
+    int sparse;
+    store *st;                 /* borrowed */
+    item *slots;               /* [ndocs], owned */
+    unsigned char *have;       /* [ndocs]: 1 when slots[doc] is read */
+    int links_typed;           /* item_links_any_typed of all the repo's links: `links`
+                                  holds only those of the docs read */
 } analyze_corpus;
 
 /* The persisted index of repo (index.h, "persisted index"): the file
@@ -120,16 +136,27 @@ char *analyze_index_path(store *st, int64_t repo);
  * loaded model (match_model_free it); 0: use match_model_default(). */
 int analyze_model_load(store *st, int64_t repo, match_model *out, int *trained, char **desc, dp_err *err);
 
-/* Loads items, links and model of repo and builds the index. extra (may be
- * NULL) is an item not in the store -- `similar --title` -- added as the last
- * doc so it can be ranked and explained like any other. threads 0 = CPUs. */
-int analyze_corpus_load(store *st, int64_t repo, const item *extra, int threads,
-                        analyze_corpus *co, dp_err *err);
+/* Loads items, links and model of repo and maps the persisted index, or
+ * builds it (and writes the file). threads 0 = CPUs. */
+int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err);
+/* For a few queries (similar, triage): maps the persisted index when its
+ * stamp vouches for it and reads no item up front -- a sparse corpus: the
+ * items of the docs a query needs are read from st (which must outlive co)
+ * as analyze_similar and analyze_similar_item need them, so opening costs
+ * milliseconds and memory grows with the docs read. The answers are those
+ * of a full corpus. When the file cannot be mapped it is
+ * analyze_corpus_load (index_file_why says why). */
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err);
+/* Reads the items of docs that a sparse corpus has not read yet (a full
+ * one has all: DP_OK). Not thread-safe on a sparse corpus. DP_ERR when the
+ * store fails or an item's row is gone. */
+int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
 
 /* ---- reading a loaded corpus (callers never reach into co->ix) ---- */
 size_t analyze_corpus_ndocs(const analyze_corpus *co);
-/* The item of a doc (doc < ndocs), borrowed from co. */
+/* The item of a doc (doc < ndocs), borrowed from co; of a sparse corpus,
+ * only a doc read by analyze_corpus_need or a query (an empty item else). */
 const item *analyze_corpus_doc(const analyze_corpus *co, uint32_t doc);
 /* Doc number of an item key, or -1 when the corpus has no such item. */
 int64_t analyze_corpus_find(const analyze_corpus *co, const char *key);
@@ -149,9 +176,11 @@ size_t analyze_search(const analyze_corpus *co, const char *text, size_t k, anal
 
 /* Ranks candidates for doc qdoc, judges them and explains the best k into
  * out (appended, oriented query = qdoc, whichever is older). For
- * `similar`: no keep filtering. */
-void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now,
-                     pair_vec *out);
+ * `similar`: no keep filtering. Of a sparse corpus it reads the items of
+ * qdoc and of its candidates (then not thread-safe); DP_ERR only when that
+ * fails. */
+int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now, pair_vec *out,
+                    dp_err *err);
 
 /* ---- a new issue, not filed yet (`similar --title`, GET /api/similar) ---- */
 
@@ -161,14 +190,16 @@ void analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t 
  * copies of title, body (NULL: "") and labels (may be NULL), created now. */
 void analyze_new_item(const char *title, const char *body, const strvec *labels, int64_t now, item *out);
 
-/* Ranks the best k candidates for `it`, an item that is NOT in co (the
- * corpus stays as loaded: a server keeps one and ranks many new issues
- * against it) and appends them to out as pairs query = it->key, with rank,
- * score, probability, relation and confidence -- but no reasoning, value
- * or comment, which are explained from indexed docs only (analyze_corpus_load
- * with `extra` gives those, at the price of building the index again).
- * Read-only on co: any number of threads may call it at once. */
-void analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, pair_vec *out);
+/* Ranks, judges and explains the best k candidates for `it`, an item that
+ * is NOT in co -- an outside query against the index as it is (a server
+ * keeps one corpus and ranks many new issues against it; `similar --title`
+ * maps the persisted one) -- and appends them to out as pairs query =
+ * it->key, each with its reasoning, value (staleness as of now) and
+ * comment. Read-only on a full corpus: any number of threads may call it
+ * at once. Of a sparse corpus it reads its candidates' items (then not
+ * thread-safe); DP_ERR only when that fails. */
+int analyze_similar_item(const analyze_corpus *co, const item *it, size_t k, int64_t now, pair_vec *out,
+                         dp_err *err);
 
 /* The JSON of `similar --json` and GET /api/similar: {"query": the item,
  * "candidates": [pair + "candidate_item"], "model": description}. Every

@@ -55,7 +55,7 @@ int cmd_search(int argc, char **argv)
     store *st = cli_open_store("search", db);
     if (!st) goto out;
     if (store_repo_resolve(st, repo, &repo_id, &err) != DP_OK ||
-        analyze_corpus_load(st, repo_id, NULL, 0, &co, &err) != DP_OK) {
+        analyze_corpus_load(st, repo_id, 0, &co, &err) != DP_OK) {
         cli_error("search", "%s", err.msg);
         goto out;
     }

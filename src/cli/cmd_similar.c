@@ -1,7 +1,9 @@
 /* cmd_similar.c -- `doppel similar KEY` and `doppel similar --title T
  * --body B`: the top candidates for one item, or for an issue not filed yet
- * (a bot checking a new issue), as text, JSON or GitHub markdown. Nothing is
- * written to the store. */
+ * (a bot checking a new issue), as text, JSON or GitHub markdown. The corpus
+ * is sparse (analyze_corpus_open): with the persisted index mapped, only
+ * the items the question needs are read. Nothing is written to the store
+ * (but the persisted index file, when it has to be built). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,9 @@ static int parse_args(int argc, char **argv, sim_args *a)
         "                      (KEY | --title TEXT [--body TEXT] [--label L]...)\n",
         "Shows the items most likely to duplicate or relate to KEY (\"4606\", \"#4606\",\n"
         "\"HIVE-123\"), or to a new issue given by --title/--body (--body - reads standard\n"
-        "input), best first, with relation, confidence and probability.\n",
+        "input), best first, with relation, confidence and probability. A new issue is\n"
+        "asked of the index as it is, without joining it -- the answer GET /api/similar\n"
+        "gives for the same text. Only the items a question needs are read from the store.\n",
         "Exit status 3 when KEY is not in the store.\n",
         opts, 0};
     int nkeys;
@@ -72,9 +76,8 @@ static int parse_args(int argc, char **argv, sim_args *a)
     return CLI_GO;
 }
 
-static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv, int verbose)
+static void print_text(const analyze_corpus *co, const item *q, const pair_vec *pv, int verbose)
 {
-    const item *q = analyze_corpus_doc(co, qdoc);
     char qr[64];
     sbuf sb;
     sb_init(&sb);
@@ -114,9 +117,9 @@ static void print_text(const analyze_corpus *co, uint32_t qdoc, const pair_vec *
     sb_free(&sb);
 }
 
-static void print_json(const analyze_corpus *co, uint32_t qdoc, const pair_vec *pv)
+static void print_json(const analyze_corpus *co, const item *q, const pair_vec *pv)
 {
-    json_t *o = analyze_similar_json(co, analyze_corpus_doc(co, qdoc), pv);
+    json_t *o = analyze_similar_json(co, q, pv);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     printf("%s\n", s ? s : "{}");
     free(s);
@@ -135,6 +138,52 @@ static void print_markdown(const analyze_corpus *co, const pair_vec *pv)
     }
     fputs(sb_str(&sb), stdout);
     sb_free(&sb);
+}
+
+/* Drops the candidates below --min-prob, keeping order. */
+static void keep_shown(pair_vec *pv, double min_prob)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < pv->n; i++) {
+        int shown = min_prob <= 0 || (pv->v[i].relation != RELATION_NONE && pv->v[i].prob >= min_prob);
+        if (shown) pv->v[kept++] = pv->v[i];
+        else pair_free(&pv->v[i]);
+    }
+    pv->n = kept;
+}
+
+/* Ranks and prints; returns the exit status. The corpus is sparse: only the
+ * query's and its candidates' items are read. A new issue (--title) is an
+ * outside query against the index as it is, as GET /api/similar asks it. */
+static int answer(const sim_args *a, const analyze_corpus *co, const item *extra)
+{
+    dp_err err;
+    const item *q = extra;
+    pair_vec pv = {0};
+    int64_t now = (int64_t)time(NULL);
+    int rc;
+    if (extra) {
+        rc = analyze_similar_item(co, extra, a->k, now, &pv, &err);
+    } else {
+        int64_t qdoc = analyze_corpus_find(co, a->key);
+        if (qdoc < 0) {
+            cli_error("similar", "no item '%s' in the store", a->key);
+            return EXIT_NOTFOUND;
+        }
+        rc = analyze_similar(co, (uint32_t)qdoc, a->k, now, &pv, &err);
+        q = analyze_corpus_doc(co, (uint32_t)qdoc);
+    }
+    if (rc != DP_OK) {
+        cli_error("similar", "%s", err.msg);
+        pair_vec_free(&pv);
+        return EXIT_FAIL;
+    }
+    keep_shown(&pv, a->min_prob);
+    if (a->mode == OUT_JSON) print_json(co, q, &pv);
+    else if (a->mode == OUT_MARKDOWN) print_markdown(co, &pv);
+    else print_text(co, q, &pv, a->verbose);
+    pair_vec_free(&pv);
+    return EXIT_OK;
 }
 
 int cmd_similar(int argc, char **argv)
@@ -158,32 +207,11 @@ int cmd_similar(int argc, char **argv)
     if (a.title) analyze_new_item(a.title, body, &a.labels, (int64_t)time(NULL), &extra);
     rc = EXIT_FAIL;
     if (!st) goto out;
-    if (store_repo_resolve(st, a.repo, &repo, &err) != DP_OK ||
-        analyze_corpus_load(st, repo, a.title ? &extra : NULL, 0, &co, &err) != DP_OK) {
+    if (store_repo_resolve(st, a.repo, &repo, &err) != DP_OK || analyze_corpus_open(st, repo, 0, &co, &err) != DP_OK) {
         cli_error("similar", "%s", err.msg);
         goto out;
     }
-    int64_t qdoc = a.title ? (int64_t)co.extra_doc : analyze_corpus_find(&co, a.key);
-    if (qdoc < 0) {
-        cli_error("similar", "no item '%s' in the store", a.key);
-        rc = EXIT_NOTFOUND;
-    } else {
-        pair_vec pv = {0};
-        analyze_similar(&co, (uint32_t)qdoc, a.k, (int64_t)time(NULL), &pv);
-        size_t kept = 0;   /* drop the ones below --min-prob, keeping order */
-        for (size_t i = 0; i < pv.n; i++) {
-            int shown = a.min_prob <= 0 ||
-                        (pv.v[i].relation != RELATION_NONE && pv.v[i].prob >= a.min_prob);
-            if (shown) pv.v[kept++] = pv.v[i];
-            else pair_free(&pv.v[i]);
-        }
-        pv.n = kept;
-        if (a.mode == OUT_JSON) print_json(&co, (uint32_t)qdoc, &pv);
-        else if (a.mode == OUT_MARKDOWN) print_markdown(&co, &pv);
-        else print_text(&co, (uint32_t)qdoc, &pv, a.verbose);
-        pair_vec_free(&pv);
-        rc = EXIT_OK;
-    }
+    rc = answer(&a, &co, a.title ? &extra : NULL);
     analyze_corpus_free(&co);
 out:
     store_close(st);

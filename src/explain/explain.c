@@ -243,9 +243,8 @@ static int find_spelling(const char *s, const char *t, char *out, size_t outn)
     return 1;
 }
 
-static int spelling_in_doc(const dindex *ix, uint32_t doc, const char *t, char *out, size_t n)
+static int spelling_in_doc(const text_fields *tf, const char *t, char *out, size_t n)
 {
-    const text_fields *tf = index_doc_fields(ix, doc);
     if (!tf) return 0;
     static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
@@ -254,9 +253,8 @@ static int spelling_in_doc(const dindex *ix, uint32_t doc, const char *t, char *
 }
 
 /* 1 when phrase occurs verbatim (ignoring case) in one of doc's fields. */
-static int phrase_in_doc(const dindex *ix, uint32_t doc, const char *phrase)
+static int phrase_in_doc(const text_fields *tf, const char *phrase)
 {
-    const text_fields *tf = index_doc_fields(ix, doc);
     if (!tf) return 0;
     for (int f = 0; f < FIELD_COUNT; f++)
         if (tf->f[f] && strcasestr(tf->f[f], phrase)) return 1;
@@ -264,7 +262,7 @@ static int phrase_in_doc(const dindex *ix, uint32_t doc, const char *phrase)
 }
 
 /* How term t reads in either document; bigrams "a b" word by word. */
-static int term_spelling(const dindex *ix, uint32_t qd, uint32_t cd, const char *t, char *out,
+static int term_spelling(const text_fields *qd, const text_fields *cd, const char *t, char *out,
                          size_t n)
 {
     const char *sp = strchr(t, ' ');
@@ -274,33 +272,31 @@ static int term_spelling(const dindex *ix, uint32_t qd, uint32_t cd, const char 
         if (fl >= sizeof first) return 0;
         memcpy(first, t, fl);
         first[fl] = '\0';
-        if (!term_spelling(ix, qd, cd, first, a, sizeof a) ||
-            !term_spelling(ix, qd, cd, sp + 1, b, sizeof b))
+        if (!term_spelling(qd, cd, first, a, sizeof a) ||
+            !term_spelling(qd, cd, sp + 1, b, sizeof b))
             return 0;
         if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
         /* quoted as a phrase only when someone wrote it so: the two words
          * of a bigram may stand apart, with stop words between them */
-        return phrase_in_doc(ix, qd, out) || phrase_in_doc(ix, cd, out);
+        return phrase_in_doc(qd, out) || phrase_in_doc(cd, out);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
-    return spelling_in_doc(ix, qd, t, out, n) || spelling_in_doc(ix, cd, t, out, n);
+    return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);
 }
 
-/* 1 when the term occurs in doc only through its labels field: labels are
- * reported in their own sentence. */
-static int label_only(const dindex *ix, uint32_t doc, uint32_t term)
+/* 1 when the term occurs in a doc (its terms dt) only through its labels
+ * field: labels are reported in their own sentence. */
+static int label_only(const index_doc_terms *dt, uint32_t term)
 {
-    index_doc_terms dt;
-    index_doc_terms_get(ix, doc, &dt);
-    size_t lo = 0, hi = dt.n;
+    size_t lo = 0, hi = dt->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (dt.terms[mid] < term) lo = mid + 1;
+        if (dt->terms[mid] < term) lo = mid + 1;
         else hi = mid;
     }
-    if (lo >= dt.n || dt.terms[lo] != term) return 0;
+    if (lo >= dt->n || dt->terms[lo] != term) return 0;
     for (int f = 0; f < FIELD_COUNT; f++)
-        if (f != FIELD_LABELS && dt.tf[lo][f]) return 0;
+        if (f != FIELD_LABELS && dt->tf[lo][f]) return 0;
     return 1;
 }
 
@@ -309,6 +305,13 @@ static int label_only(const dindex *ix, uint32_t doc, uint32_t term)
 typedef struct ctx {
     const explain_input *in;
     const item *q, *c;
+    /* the query's side: an indexed doc's from the index, a new issue's
+     * from in->mq and its own split (own_qf) */
+    const text_fields *qf, *cf;
+    const text_signals *qsig;
+    index_doc_terms qt;
+    text_fields own_qf;
+    int has_own_qf;
     char qref[64], cref[64];
     sbuf rs;            /* reasoning */
     uint32_t shared[SHARED_SCAN];   /* terms both docs contain, highest idf first */
@@ -417,7 +420,7 @@ static uint32_t word_df(const ctx *x, const char *word)
 /* Shared exceptions, stack frames, error lines and paths. */
 static void say_signals(ctx *x)
 {
-    const text_signals *a = index_doc_signals(x->in->ix, x->in->qdoc);
+    const text_signals *a = x->qsig;
     const text_signals *b = index_doc_signals(x->in->ix, x->in->cdoc);
     if (!a || !b) return;
     strvec v = {0};
@@ -494,9 +497,9 @@ static void say_rare_terms(ctx *x)
     for (size_t i = 0; i < n && shown < MAX_RARE; i++) {
         uint32_t df = index_df(ix, terms[i]);
         if (df > rare_max) break;   /* highest idf first: the rest are commoner */
-        if (label_only(ix, x->in->qdoc, terms[i])) continue;
+        if (label_only(&x->qt, terms[i])) continue;
         char sp[160];
-        if (!term_spelling(ix, x->in->qdoc, x->in->cdoc, index_term_str(ix, terms[i]), sp,
+        if (!term_spelling(x->qf, x->cf, index_term_str(ix, terms[i]), sp,
                            sizeof sp))
             continue;
         if (overlaps_mentioned(x, sp)) continue;
@@ -689,7 +692,8 @@ static void say_judge(ctx *x)
     const double *jf = x->in->jf;
     if (!jf) return;
     match_judge_reasons why;
-    if (x->in->mctx) match_judge_why(x->in->mctx, x->in->qdoc, x->in->cdoc, &why);
+    if (x->in->mctx && x->in->mq) match_judge_why_query(x->in->mctx, x->in->mq, x->in->jq, x->in->cdoc, &why);
+    else if (x->in->mctx) match_judge_why(x->in->mctx, x->in->qdoc, x->in->cdoc, &why);
     else memset(&why, 0, sizeof why);
     if (why.mention[0] && (jf[JF_MENTION_DUP] > 0 || jf[JF_MENTION_FOLLOW] > 0 || jf[JF_MENTION_PLAIN] > 0)) {
         const char *how = jf[JF_MENTION_DUP] > 0      ? "calls it the original"
@@ -912,12 +916,26 @@ void explain_pair(const explain_input *in, explain_out *out)
 {
     memset(out, 0, sizeof *out);
     ctx x = {.in = in};
-    x.q = index_item(in->ix, in->qdoc);
     x.c = index_item(in->ix, in->cdoc);
+    x.cf = index_doc_fields(in->ix, in->cdoc);
+    if (in->mq) {
+        x.q = in->mq->it;
+        text_split(x.q, index_template(in->ix), &x.own_qf);
+        x.has_own_qf = 1;
+        x.qf = &x.own_qf;
+        x.qsig = in->mq->sig;
+        x.qt = (index_doc_terms){in->mq->terms, in->mq->tf, in->mq->nterms, in->mq->len};
+    } else {
+        x.q = index_item(in->ix, in->qdoc);
+        x.qf = index_doc_fields(in->ix, in->qdoc);
+        x.qsig = index_doc_signals(in->ix, in->qdoc);
+        index_doc_terms_get(in->ix, in->qdoc, &x.qt);
+    }
     explain_ref(x.q->key, x.qref, sizeof x.qref);
     explain_ref(x.c->key, x.cref, sizeof x.cref);
     sb_init(&x.rs);
-    x.nshared = index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
+    x.nshared = in->mq ? index_shared_terms_with(in->ix, x.qt.terms, x.qt.n, in->cdoc, x.shared, SHARED_SCAN)
+                       : index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
     fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
 
     say_verdict(&x);
@@ -947,6 +965,7 @@ void explain_pair(const explain_input *in, explain_out *out)
                                      : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
+    if (x.has_own_qf) text_fields_free(&x.own_qf);
 }
 
 void explain_out_free(explain_out *o)

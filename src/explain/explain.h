@@ -67,6 +67,11 @@ typedef struct explain_input {
     const char *repo_url;              /* "https://github.com/o/r" or NULL */
     const explain_linkset *linkset;    /* optional index of links (NULL: scan links) */
     const match_ctx *mctx;             /* for the judge's reasons (match_judge_why); NULL ok */
+    /* A query that is not an indexed doc (a new issue; qdoc is then
+     * UINT32_MAX): its item, terms and signals, and the items it names
+     * (match_judge_prepare). NULL for an indexed query. */
+    const match_query *mq;
+    const match_judge_query *jq;
 } explain_input;
 
 typedef struct explain_out {

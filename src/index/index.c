@@ -579,7 +579,7 @@ void index_free(dindex *ix)
             text_fields_free(tf);
             free(tf);
         }
-        if (!ix->map) text_signals_free(&ix->sig[d]);
+        if (ix->sig) text_signals_free(&ix->sig[d]);
     }
     free(ix->fields);
     free(ix->sig);
@@ -587,7 +587,6 @@ void index_free(dindex *ix)
     dp_idxmap_free(&ix->keys);
     if (ix->map) {   /* the rest lives in the mapping (index_file.c) */
         ix_file_unmap(ix);
-        free(ix->sigptr);
         free(ix);
         return;
     }
@@ -625,7 +624,7 @@ void index_fields_release(dindex *ix)
 /* ---- accessors ---------------------------------------------------------------- */
 
 size_t index_ndocs(const dindex *ix) { return ix->n; }
-const item *index_item(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->items[doc] : NULL; }
+const item *index_item(const dindex *ix, uint32_t doc) { return doc < ix->n && ix->items ? &ix->items[doc] : NULL; }
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return NULL;
@@ -641,12 +640,29 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
     free(mine);
     return expected;
 }
-const text_signals *index_doc_signals(const dindex *ix, uint32_t doc) { return doc < ix->n ? &ix->sig[doc] : NULL; }
+const text_signals *index_doc_signals(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return NULL;
+    return ix->sig ? &ix->sig[doc] : ix_file_signals(ix, doc);
+}
 const text_template *index_template(const dindex *ix) { return ix->tpl; }
 size_t index_nterms(const dindex *ix) { return ix->nterms; }
 
+/* In a mapped file's key order: the first doc whose key is key, or -1. */
+static int64_t find_sorted(const dindex *ix, const char *key)
+{
+    size_t lo = 0, hi = ix->nksort;
+    while (lo < hi) {   /* the first with a key >= key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->kstr + ix->koff[ix->ksort[mid]], key) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < ix->nksort && !strcmp(ix->kstr + ix->koff[ix->ksort[lo]], key) ? (int64_t)ix->ksort[lo] : -1;
+}
+
 int64_t index_find(const dindex *ix, const char *key)
 {
+    if (key && ix->ksort) return find_sorted(ix, key);
     if (!key || !ix->keys.cap) return -1;
     for (size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(key)); ix->keys.slot[s]; s = dp_idxmap_step(&ix->keys, s)) {
         uint32_t d = ix->keys.slot[s] - 1;
@@ -654,6 +670,21 @@ int64_t index_find(const dindex *ix, const char *key)
     }
     return -1;
 }
+
+const char *index_doc_key(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return NULL;
+    if (ix->koff) return ix->koff[doc] == UINT64_MAX ? NULL : ix->kstr + ix->koff[doc];
+    return ix->items[doc].key;
+}
+
+int64_t index_doc_rowid(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return 0;
+    return ix->rowid ? ix->rowid[doc] : ix->items[doc].rowid;
+}
+
+void index_items_attach(dindex *ix, const item *items) { ix->items = items; }
 
 const char *index_term_str(const dindex *ix, uint32_t term)
 {

@@ -88,13 +88,15 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * process opens an index of 250k items in milliseconds instead of building
  * it. The file is a cache, never a source of truth:
  *  - index_file_open() accepts it only for the same items (a fingerprint of
- *    every doc's key and content hash, in doc order), the same build
- *    parameters (k1, b, field weights) and the same text pipeline
- *    (ix_pipeline_fingerprint: code version, text options, probe output);
- *    and only when its size, header checksum and payload checksum (XXH3)
- *    match. Otherwise it returns DP_ERR with *why (a static string: "the
- *    items changed since it was written", "its checksum does not match",
- *    ...), and the caller builds the index instead;
+ *    every doc's key and content hash, in doc order), and
+ *    index_file_open_stamped() only for the stamp its writer gave (below);
+ *    both only for the same build parameters (k1, b, field weights) and the
+ *    same text pipeline (ix_pipeline_fingerprint: code version, text
+ *    options, probe output); and only when its size, header checksum and
+ *    payload checksum (XXH3) match. Otherwise they return DP_ERR with *why
+ *    (a static string: "the items changed since it was written", "its
+ *    checksum does not match", ...), and the caller builds the index
+ *    instead;
  *  - an index opened from the file equals the index that was saved bit for
  *    bit (every array is the saved one), so top-k results and scores equal
  *    those of the build that wrote it: a fresh build when it was one.
@@ -102,19 +104,52 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * are the caller's p, as in a build. The file is native-endian with 8-byte
  * aligned sections; another byte order is refused as "another format".
  * index_file_save() writes path.tmp.PID and renames it over path, so a
- * reader sees the old file or the new one, never half of one. */
-int index_file_save(const dindex *ix, const char *path, dp_err *err);
+ * reader sees the old file or the new one, never half of one.
+ *
+ * Stamps: checking the content fingerprint means reading every item. A
+ * caller that knows cheaper when the items are unchanged saves a stamp with
+ * the file: seq, a number that changes whenever an indexed item does (a
+ * store's change sequence), and id, a number naming the writer's store
+ * (0: no stamp). index_file_open_stamped() then opens the file
+ * without any item: seq must equal (else "the items changed since it was
+ * written"), id must equal and be nonzero (else "it was not written for
+ * this store"). The stamp is the caller's promise; the index cannot check
+ * it. The file names each doc (its key and store row id: index_doc_key,
+ * index_doc_rowid, index_find); the caller then attaches an item array of
+ * index_ndocs() slots (index_items_attach) and fills only the slots it
+ * reads through index_item() and index_doc_fields(). */
+typedef struct index_stamp {
+    uint64_t seq, id;
+} index_stamp;
+/* stamp may be NULL (none). */
+int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err);
 /* DP_OK with *out (free with index_free; items must outlive it), DP_NOTFOUND
  * when path does not exist, DP_ERR with *why when it is unusable. */
 int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,
                     const char **why);
+/* The same without items, validated by stamp (see "Stamps"). */
+int index_file_open_stamped(const index_stamp *stamp, const index_params *p, const char *path,
+                            dindex **out, const char **why);
+/* Stamps the file ix was opened from anew (its header only), when the
+ * caller knows its content is still that of the items the stamp names --
+ * it opened it with index_file_open. DP_ERR (nothing written) when the file
+ * at path is no longer that one. */
+int index_file_restamp(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err);
+/* Gives an index opened stamped its items: items[index_ndocs(ix)] (the
+ * caller's; slots it never reads may stay empty). */
+void index_items_attach(dindex *ix, const item *items);
 /* 1 when ix was opened from a file. */
 int index_is_mapped(const dindex *ix);
 
 size_t index_ndocs(const dindex *ix);
 const item *index_item(const dindex *ix, uint32_t doc);
-/* Doc number of an item key, or -1. */
+/* Doc number of an item key (the first doc with it), or -1. Reads no item
+ * of an index opened from a file. */
 int64_t index_find(const dindex *ix, const char *key);
+/* A doc's item key and store row id, from the file when opened from one
+ * (no item read), else from the item. NULL / 0 when doc is out of range. */
+const char *index_doc_key(const dindex *ix, uint32_t doc);
+int64_t index_doc_rowid(const dindex *ix, uint32_t doc);
 /* A doc's fields. Docs decoded from a snapshot are split again on first
  * use (thread-safe; the item array must still be alive). */
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
@@ -185,5 +220,8 @@ double index_score(const dindex *ix, const index_query *q, uint32_t doc);
 /* Terms shared by doc a and doc b, highest idf first; writes up to max term
  * ids to out and returns how many. */
 size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max);
+/* The same for terms[0..n) (ascending ids; a query's) and doc b. */
+size_t index_shared_terms_with(const dindex *ix, const uint32_t *terms, size_t n, uint32_t b, uint32_t *out,
+                               size_t max);
 
 #endif

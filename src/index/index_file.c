@@ -4,18 +4,23 @@
  * Format (native byte order; every section starts 8-byte aligned):
  *   ixf_header (below): magic "DPIXFILE", version, a byte-order mark, the
  *     three fingerprints (text pipeline, build parameters, content), the
- *     counts, avglen[], each section's offset and length, the XXH3-64 of
- *     everything after the header and, last, the XXH3-64 of the header.
+ *     counts, avglen[], each section's offset and length, the payload's
+ *     checksum (the XXH3-64 of the XXH3-64s of its IXF_CHUNK-byte chunks,
+ *     so a reader checks it on all cores) and, last, the XXH3-64 of the
+ *     header.
  *   sections, in enum order: the arrays of struct dindex as they are in
  *     memory (term strings and offsets, term hashes, df, idf, max impacts,
  *     the dictionary's hash slots, postings offsets / docs / impacts, block
  *     maxima, forward offsets / terms / counts, field lengths and norms,
  *     content hashes, template line hashes), then the signals: a prefix
  *     count of strings per (doc, list) [n * 5 + 1], each string's offset
- *     [nsig], the NUL-terminated strings.
+ *     [nsig], the NUL-terminated strings; then the docs' names: the
+ *     NUL-terminated keys, each doc's key offset [n] (UINT64_MAX: no key),
+ *     the keyed docs sorted by key [nksort], each doc's store row id [n].
  * The arrays are the index's own, so opening is: check, map, point. Only
- * the signals need a pointer array, and the doc keys a hash table (the keys
- * are the caller's items').
+ * the signals need a pointer array; keys are found by binary search in the
+ * sorted docs, so a reader needs neither the items nor a hash table.
+ * Version 2 added the stamp (index.h, "Stamps") and the docs' names.
  *
  * Why check the whole payload's checksum at open: a flipped byte in a
  * posting would send a reader out of bounds, and the arrays are used as
@@ -37,15 +42,17 @@
 #include <xxhash.h>
 
 #define IXF_MAGIC "DPIXFILE"
-#define IXF_VERSION 1u
+#define IXF_VERSION 2u
 #define IXF_BOM 0x0102030405060708ull
 #define SIG_LISTS 5
+#define IXF_CHUNK ((uint64_t)1 << 23)   /* bytes per checksummed chunk of the payload */
 
 enum {
     S_TSTR, S_TOFF, S_THASH, S_DF, S_IDF, S_MAXIMP, S_HT,
     S_POFF, S_PDOC, S_PIMP, S_BLK,
     S_FOFF, S_FTERM, S_FTF, S_LEN, S_NORM, S_CHASH, S_TPL,
     S_SIGCNT, S_SIGOFF, S_SIGSTR,
+    S_KSTR, S_KOFF, S_KSORT, S_ROWID,
     S_COUNT
 };
 
@@ -54,6 +61,8 @@ typedef struct ixf_header {
     char magic[8];
     uint64_t version, bom;
     uint64_t pipeline_fp, params_fp, content_fp;
+    uint64_t stamp_seq, stamp_id;   /* the writer's stamp; 0, 0: none */
+    uint64_t nksort, kstr_len;
     uint64_t ndocs, nterms, npost, nblk, tstr_len, ht_cap, ht_n, tpl_ndocs, ntpl, nsig, sigstr_len;
     double avglen[FIELD_COUNT];
     uint64_t off[S_COUNT], len[S_COUNT];
@@ -76,21 +85,28 @@ static uint64_t params_fp(const index_params *p)
     return XXH3_64bits(v, sizeof v);
 }
 
-/* Of every doc's key and content hash, in doc order. */
-static uint64_t content_fp(const item *items, const uint64_t *chash, size_t n)
+/* Of every doc's key and content hash, in doc order; keys from ix, or
+ * items when ix is NULL. */
+static uint64_t content_fp_of(const dindex *ix, const item *items, const uint64_t *chash, size_t n)
 {
     XXH3_state_t *h = XXH3_createState();
     XXH3_64bits_reset(h);
     uint64_t nn = n;
     XXH3_64bits_update(h, &nn, sizeof nn);
     for (size_t d = 0; d < n; d++) {
-        const char *k = items[d].key ? items[d].key : "";
+        const char *k = ix ? index_doc_key(ix, (uint32_t)d) : items[d].key;
+        if (!k) k = "";
         XXH3_64bits_update(h, k, strlen(k) + 1);
         XXH3_64bits_update(h, &chash[d], sizeof chash[d]);
     }
     uint64_t v = XXH3_64bits_digest(h);
     XXH3_freeState(h);
     return v;
+}
+
+static uint64_t content_fp(const dindex *ix, const uint64_t *chash, size_t n)
+{
+    return content_fp_of(ix, NULL, chash, n);
 }
 
 /* Content hashes of items, on all cores (XXH3 of 250k bodies: ~0.1 s). */
@@ -120,21 +136,94 @@ static uint64_t *item_hashes(const item *items, size_t n, int threads)
     return j.out;
 }
 
+/* The payload's checksum (see the format above), its chunks hashed on all
+ * cores: at 250k items the file is ~600 MB, read once per open. */
+typedef struct sum_job {
+    int fd;
+    uint64_t at, len;   /* the payload: bytes [at, at + len) of the file */
+    uint64_t *out;
+    size_t n;
+    atomic_size_t next;
+    atomic_int bad;
+} sum_job;
+
+/* Reads (pread, through a buffer the cache holds) rather than touching the
+ * mapping: mapping 600 MB page by page costs more than copying it, and a
+ * query then maps only the few pages it reads. */
+#define SUM_BUF ((size_t)1 << 20)
+static void *sum_run(void *arg)
+{
+    sum_job *j = arg;
+    unsigned char *buf = xmalloc(SUM_BUF);
+    XXH3_state_t *h = XXH3_createState();
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        uint64_t lo = (uint64_t)i * IXF_CHUNK, hi = lo + IXF_CHUNK < j->len ? lo + IXF_CHUNK : j->len;
+        XXH3_64bits_reset(h);
+        while (lo < hi) {
+            size_t want = hi - lo < SUM_BUF ? (size_t)(hi - lo) : SUM_BUF;
+            ssize_t got = pread(j->fd, buf, want, (off_t)(j->at + lo));
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR) continue;
+                atomic_store(&j->bad, 1);
+                break;
+            }
+            XXH3_64bits_update(h, buf, (size_t)got);
+            lo += (uint64_t)got;
+        }
+        j->out[i] = XXH3_64bits_digest(h);
+    }
+    XXH3_freeState(h);
+    free(buf);
+    return NULL;
+}
+
+/* The checksum of the payload, bytes [at, at + len) of fd; 0 with *bad set
+ * when reading fails. */
+static uint64_t payload_hash(int fd, uint64_t at, uint64_t len, int threads, int *bad)
+{
+    sum_job j = {.fd = fd, .at = at, .len = len, .n = (size_t)((len + IXF_CHUNK - 1) / IXF_CHUNK)};
+    j.out = xmalloc((j.n ? j.n : 1) * sizeof *j.out);
+    atomic_init(&j.next, 0);
+    atomic_init(&j.bad, 0);
+    dp_run_threads(j.n < 4 ? 1 : dp_threads(threads), sum_run, &j);
+    uint64_t h = XXH3_64bits(j.out, j.n * sizeof *j.out);
+    free(j.out);
+    *bad = atomic_load(&j.bad);
+    return h;
+}
+
 /* ---- save ------------------------------------------------------------------ */
 
 typedef struct wr {
     FILE *f;
-    XXH3_state_t *h;
-    uint64_t at;   /* bytes written so far */
+    XXH3_state_t *h;   /* of the current chunk */
+    uint64_t at;       /* bytes written so far */
+    uint64_t *chunk;   /* the checksums of the chunks written */
+    size_t nchunk, cap;
     int bad;
 } wr;
+
+static void w_chunk_end(wr *w)
+{
+    if (w->nchunk == w->cap) w->chunk = xrealloc(w->chunk, (w->cap = w->cap * 2 + 64) * sizeof *w->chunk);
+    w->chunk[w->nchunk++] = XXH3_64bits_digest(w->h);
+    XXH3_64bits_reset(w->h);
+}
 
 static void w_bytes(wr *w, const void *p, size_t n)
 {
     if (w->bad || !n) return;
     if (fwrite(p, 1, n, w->f) != n) w->bad = 1;
-    XXH3_64bits_update(w->h, p, n);
-    w->at += n;
+    const char *c = p;
+    while (n) {   /* split at chunk boundaries */
+        uint64_t room = IXF_CHUNK - w->at % IXF_CHUNK;
+        size_t take = n < room ? n : (size_t)room;
+        XXH3_64bits_update(w->h, c, take);
+        w->at += take;
+        c += take;
+        n -= take;
+        if (w->at % IXF_CHUNK == 0) w_chunk_end(w);
+    }
 }
 
 static void w_u64(wr *w, uint64_t v) { w_bytes(w, &v, sizeof v); }
@@ -174,7 +263,7 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
             w_u64(w, cnt);
-            cnt += sig_list(&ix->sig[d], i)->n;
+            cnt += sig_list(index_doc_signals(ix, (uint32_t)d), i)->n;
         }
     w_u64(w, cnt);
     w_end(w, hd, S_SIGCNT);
@@ -182,7 +271,7 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_SIGOFF);
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
-            const strvec *v = sig_list(&ix->sig[d], i);
+            const strvec *v = sig_list(index_doc_signals(ix, (uint32_t)d), i);
             for (size_t k = 0; k < v->n; k++) {
                 w_u64(w, off);
                 off += strlen(v->v[k]) + 1;
@@ -192,11 +281,50 @@ static void write_signals(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_SIGSTR);
     for (size_t d = 0; d < ix->n; d++)
         for (int i = 0; i < SIG_LISTS; i++) {
-            const strvec *v = sig_list(&ix->sig[d], i);
+            const strvec *v = sig_list(index_doc_signals(ix, (uint32_t)d), i);
             for (size_t k = 0; k < v->n; k++) w_bytes(w, v->v[k], strlen(v->v[k]) + 1);
         }
     w_end(w, hd, S_SIGSTR);
     hd->sigstr_len = off;
+}
+
+/* The keyed docs in key order, ties by doc: what index_find searches. */
+static int ksort_cmp(const void *a, const void *b, void *arg)
+{
+    const dindex *ix = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(index_doc_key(ix, x), index_doc_key(ix, y));
+    return c ? c : (x > y) - (x < y);
+}
+
+static void write_names(wr *w, ixf_header *hd, const dindex *ix)
+{
+    size_t n = ix->n, nk = 0;
+    uint64_t off = 0;
+    uint32_t *ks = xmalloc((n ? n : 1) * sizeof *ks);
+    w_begin(w, hd, S_KSTR);
+    for (size_t d = 0; d < n; d++) {
+        const char *k = index_doc_key(ix, (uint32_t)d);
+        if (!k) continue;
+        w_bytes(w, k, strlen(k) + 1);
+        ks[nk++] = (uint32_t)d;
+    }
+    w_end(w, hd, S_KSTR);
+    hd->kstr_len = hd->len[S_KSTR];
+    w_begin(w, hd, S_KOFF);
+    for (size_t d = 0; d < n; d++) {
+        const char *k = index_doc_key(ix, (uint32_t)d);
+        w_u64(w, k ? off : UINT64_MAX);
+        if (k) off += strlen(k) + 1;
+    }
+    w_end(w, hd, S_KOFF);
+    if (nk) qsort_r(ks, nk, sizeof *ks, ksort_cmp, (void *)ix);
+    w_section(w, hd, S_KSORT, ks, nk * sizeof *ks);
+    hd->nksort = nk;
+    free(ks);
+    w_begin(w, hd, S_ROWID);
+    for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_rowid(ix, (uint32_t)d));
+    w_end(w, hd, S_ROWID);
 }
 
 static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
@@ -224,6 +352,7 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     const uint64_t *tpl = ix->tpl ? text_template_hashes(ix->tpl, &ntpl) : NULL;
     w_section(w, hd, S_TPL, tpl, ntpl * sizeof *tpl);
     write_signals(w, hd, ix);
+    write_names(w, hd, ix);
     w_align(w);
     hd->ndocs = n;
     hd->nterms = nt;
@@ -237,12 +366,12 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     memcpy(hd->avglen, ix->avglen, sizeof hd->avglen);
 }
 
-int index_file_save(const dindex *ix, const char *path, dp_err *err)
+int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
 {
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
     ixf_header hd;
     memset(&hd, 0, sizeof hd);
-    wr w = {fopen(tmp, "wb"), XXH3_createState(), 0, 0};
+    wr w = {fopen(tmp, "wb"), XXH3_createState(), 0, NULL, 0, 0, 0};
     if (!w.f) {
         int e = errno;
         XXH3_freeState(w.h);
@@ -259,8 +388,14 @@ int index_file_save(const dindex *ix, const char *path, dp_err *err)
     hd.bom = IXF_BOM;
     hd.pipeline_fp = ix_pipeline_fingerprint(&ix->p);
     hd.params_fp = params_fp(&ix->p);
-    hd.content_fp = content_fp(ix->items, ix->chash, ix->n);
-    hd.payload_hash = XXH3_64bits_digest(w.h);
+    hd.content_fp = content_fp(ix, ix->chash, ix->n);
+    if (stamp) {
+        hd.stamp_seq = stamp->seq;
+        hd.stamp_id = stamp->id;
+    }
+    if (w.at % IXF_CHUNK) w_chunk_end(&w);
+    hd.payload_hash = XXH3_64bits(w.chunk, w.nchunk * sizeof *w.chunk);
+    free(w.chunk);
     hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
     int bad = w.bad || fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&hd, sizeof hd, 1, w.f) != 1;
     int e = errno;
@@ -357,7 +492,8 @@ static int point_template(dindex *ix, const ixf_header *hd, const unsigned char 
     return ix->tpl != NULL;
 }
 
-/* The signals: vectors over one pointer array into the strings. */
+/* The signals' sections; each doc's are made on first use
+ * (ix_file_signals). */
 static int point_signals(dindex *ix, const ixf_header *hd, const unsigned char *pl)
 {
     uint64_t n = ix->n, ns = hd->nsig, sl = hd->sigstr_len;
@@ -366,26 +502,45 @@ static int point_signals(dindex *ix, const ixf_header *hd, const unsigned char *
     const char *str = sec(hd, pl, S_SIGSTR, sl);
     if (!cnt || (ns && (!off || !str)) || !ascending_to(cnt, n * SIG_LISTS, ns)) return 0;
     if (sl && str[sl - 1] != '\0') return 0;
-    ix->sigptr = xmalloc((ns ? ns : 1) * sizeof *ix->sigptr);
-    for (uint64_t i = 0; i < ns; i++) {
-        if (off[i] >= sl) return 0;
-        ix->sigptr[i] = (char *)str + off[i];
-    }
-    ix->sig = xcalloc(n ? n : 1, sizeof *ix->sig);
-    for (uint64_t d = 0; d < n; d++) {
-        strvec *v[SIG_LISTS] = {&ix->sig[d].exceptions, &ix->sig[d].frames, &ix->sig[d].paths,
-                                &ix->sig[d].errors, &ix->sig[d].versions};
-        for (int i = 0; i < SIG_LISTS; i++) {
-            uint64_t a = cnt[d * SIG_LISTS + i], b = cnt[d * SIG_LISTS + i + 1];
-            v[i]->n = v[i]->cap = (size_t)(b - a);
-            v[i]->v = b > a ? ix->sigptr + a : NULL;
-        }
-    }
+    ix->sigcnt = cnt;
+    ix->sigoff = off;
+    ix->sigstr = str;
+    ix->sigstr_len = sl;
+    ix->msig = xcalloc(n ? n : 1, sizeof *ix->msig);
     return 1;
+}
+
+const text_signals *ix_file_signals(const dindex *ix, uint32_t doc)
+{
+    text_signals *s = atomic_load_explicit(&ix->msig[doc], memory_order_acquire);
+    if (s) return s;
+    const uint64_t *cnt = ix->sigcnt + (size_t)doc * SIG_LISTS;
+    size_t total = (size_t)(cnt[SIG_LISTS] - cnt[0]);
+    /* one block: the struct, then the string pointers of its five lists */
+    s = xcalloc(1, sizeof *s + total * sizeof(char *));
+    char **ptr = (char **)(s + 1);
+    for (size_t i = 0; i < total; i++) {
+        uint64_t o = ix->sigoff[cnt[0] + i];
+        ptr[i] = (char *)(o < ix->sigstr_len ? ix->sigstr + o : "");   /* the checksum vouches; no overrun */
+    }
+    strvec *v[SIG_LISTS] = {&s->exceptions, &s->frames, &s->paths, &s->errors, &s->versions};
+    for (int i = 0; i < SIG_LISTS; i++) {
+        v[i]->n = v[i]->cap = (size_t)(cnt[i + 1] - cnt[i]);
+        v[i]->v = v[i]->n ? ptr + (cnt[i] - cnt[0]) : NULL;
+    }
+    text_signals *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(&ix->msig[doc], &expected, s, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return s;
+    free(s);   /* another thread was first */
+    return expected;
 }
 
 void ix_file_unmap(dindex *ix)
 {
+    for (size_t d = 0; ix->msig && d < ix->n; d++) free(atomic_load(&ix->msig[d]));
+    free(ix->msig);
+    ix->msig = NULL;
     if (ix->map) munmap(ix->map, ix->maplen);
     ix->map = NULL;
 }
@@ -393,7 +548,7 @@ void ix_file_unmap(dindex *ix)
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
 
 /* Maps path; DP_NOTFOUND when absent, DP_ERR with *why. */
-static int map_file(const char *path, void **map, size_t *len, const char **why)
+static int map_file(const char *path, int *fdp, void **map, size_t *len, const char **why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -414,23 +569,43 @@ static int map_file(const char *path, void **map, size_t *len, const char **why)
     }
     *len = (size_t)sb.st_size;
     *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
     if (*map == MAP_FAILED) {
+        close(fd);
         *map = NULL;
         *why = "it cannot be mapped";
         return DP_ERR;
     }
+    *fdp = fd;   /* the checksum reads through it */
     return DP_OK;
 }
 
+/* The docs' names (keys, row ids, key order); 0 when damaged. */
+static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl)
+{
+    uint64_t n = ix->n, nk = hd->nksort, kl = hd->kstr_len;
+    ix->kstr = sec(hd, pl, S_KSTR, kl);
+    ix->koff = sec(hd, pl, S_KOFF, n * 8);
+    ix->ksort = sec(hd, pl, S_KSORT, nk * 4);
+    ix->rowid = sec(hd, pl, S_ROWID, n * 8);
+    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || nk > n) return 0;
+    if (kl && ix->kstr[kl - 1] != '\0') return 0;
+    for (uint64_t d = 0; d < n; d++)
+        if (ix->koff[d] != UINT64_MAX && ix->koff[d] >= kl) return 0;
+    for (uint64_t i = 0; i < nk; i++)
+        if (ix->ksort[i] >= n || ix->koff[ix->ksort[i]] == UINT64_MAX) return 0;
+    ix->nksort = (size_t)nk;
+    return 1;
+}
+
 /* The header's verdict, cheapest checks first: what it is, whether it is
- * whole, whether it was made for these items and parameters. */
-static const char *check_header(const ixf_header *hd, size_t filelen, const index_params *p, size_t n)
+ * whole, whether it was made with these parameters. */
+static const char *check_header(const ixf_header *hd, size_t filelen, const index_params *p)
 {
     if (memcmp(hd->magic, IXF_MAGIC, 8) != 0) return "it is not a doppel index file";
+    /* the version first: another version's header has another size */
+    if (hd->version != IXF_VERSION || hd->bom != IXF_BOM) return "it has another format version";
     if (hd->header_hash != XXH3_64bits(hd, offsetof(ixf_header, header_hash)))
         return "its header checksum does not match";
-    if (hd->version != IXF_VERSION || hd->bom != IXF_BOM) return "it has another format version";
     /* the header checksum matched: its offsets are the ones written */
     uint64_t plen = filelen - sizeof *hd, end = hd->off[S_COUNT - 1] + hd->len[S_COUNT - 1];
     if (end > plen) return "it is truncated";
@@ -438,12 +613,29 @@ static const char *check_header(const ixf_header *hd, size_t filelen, const inde
     if (hd->pipeline_fp != ix_pipeline_fingerprint(p))
         return "it was made by another text pipeline or other text options";
     if (hd->params_fp != params_fp(p)) return "it was made with other index parameters";
-    if (hd->ndocs != n) return "the items changed since it was written";
+    if (hd->ndocs >= UINT32_MAX - 1) return "it is damaged";
     return NULL;
 }
 
-int index_file_open(const item *items, size_t n, const index_params *p_in, const char *path, dindex **out,
-                    const char **why)
+/* Whether the file was made from these items (items mode) or with this
+ * stamp (stamp mode): NULL, or why not. */
+static const char *check_content(const ixf_header *hd, const item *items, size_t n, const index_stamp *stamp,
+                                 int threads)
+{
+    if (stamp) {
+        if (hd->stamp_seq != stamp->seq) return "the items changed since it was written";
+        if (!stamp->id || hd->stamp_id != stamp->id) return "it was not written for this store";
+        return NULL;
+    }
+    if (hd->ndocs != n) return "the items changed since it was written";
+    uint64_t *ch = item_hashes(items, n, threads);
+    int same = hd->content_fp == content_fp_of(NULL, items, ch, n);
+    free(ch);
+    return same ? NULL : "the items changed since it was written";
+}
+
+static int file_open(const item *items, size_t n, const index_stamp *stamp, const index_params *p_in,
+                     const char *path, dindex **out, const char **why)
 {
     *out = NULL;
     index_params p;
@@ -451,29 +643,29 @@ int index_file_open(const item *items, size_t n, const index_params *p_in, const
     else index_params_default(&p);
     void *map = NULL;
     size_t len = 0;
-    int rc = map_file(path, &map, &len, why);
+    int fd = -1, bad = 0;
+    int rc = map_file(path, &fd, &map, &len, why);
     if (rc != DP_OK) return rc;
     const ixf_header *hd = map;
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
-    *why = check_header(hd, len, &p, n);
-    uint64_t *ch = NULL;
-    if (!*why) {
-        ch = item_hashes(items, n, p.threads);
-        if (hd->content_fp != content_fp(items, ch, n)) *why = "the items changed since it was written";
-    }
-    free(ch);
-    if (!*why && hd->payload_hash != XXH3_64bits(pl, len - sizeof *hd)) *why = "its checksum does not match";
+    *why = check_header(hd, len, &p);
+    if (!*why) *why = check_content(hd, items, n, stamp, p.threads);
+    if (!*why && (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, p.threads, &bad) || bad))
+        *why = bad ? "it cannot be read" : "its checksum does not match";
+    close(fd);
     if (*why) {
         munmap(map, len);
         return DP_ERR;
     }
+    n = (size_t)hd->ndocs;
     dindex *ix = xcalloc(1, sizeof *ix);
     ix->items = items;
     ix->n = n;
     ix->p = p;
     ix->map = map;
     ix->maplen = len;
-    if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl)) {
+    if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl) ||
+        !point_names(ix, hd, pl)) {
         ix->n = 0;   /* nothing per doc to free yet but the arrays */
         index_free(ix);
         *why = "it is damaged";
@@ -481,7 +673,45 @@ int index_file_open(const item *items, size_t n, const index_params *p_in, const
     }
     ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
     ix->reused = n;
-    ix_build_keys(ix);
     *out = ix;
     return DP_OK;
+}
+
+int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,
+                    const char **why)
+{
+    return file_open(items, n, NULL, p, path, out, why);
+}
+
+int index_file_open_stamped(const index_stamp *stamp, const index_params *p, const char *path,
+                            dindex **out, const char **why)
+{
+    return file_open(NULL, 0, stamp, p, path, out, why);
+}
+
+/* Rewrites the header in place: a torn write (a crash, a reader at the
+ * same moment) fails the header checksum, so it is refused, never
+ * misread. The file at path must still be the one ix maps (a writer may
+ * have renamed another over it): the same payload checksum and content. */
+int index_file_restamp(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
+{
+    if (!ix->map) return dp_fail(err, "index file: the index was not opened from a file");
+    const ixf_header *mine = ix->map;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return dp_fail(err, "index file: cannot open %s: %s", path, strerror(errno));
+    ixf_header hd;
+    int rc = DP_OK;
+    if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd ||
+        hd.header_hash != XXH3_64bits(&hd, offsetof(ixf_header, header_hash)) ||
+        hd.payload_hash != mine->payload_hash || hd.content_fp != mine->content_fp || hd.ndocs != mine->ndocs) {
+        rc = dp_fail(err, "index file: %s changed since it was opened", path);
+    } else {
+        hd.stamp_seq = stamp->seq;
+        hd.stamp_id = stamp->id;
+        hd.header_hash = XXH3_64bits(&hd, offsetof(ixf_header, header_hash));
+        if (pwrite(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd)
+            rc = dp_fail(err, "index file: cannot write %s: %s", path, strerror(errno));
+    }
+    if (close(fd) != 0 && rc == DP_OK) rc = dp_fail(err, "index file: cannot write %s: %s", path, strerror(errno));
+    return rc;
 }

@@ -76,11 +76,25 @@ struct dindex {
 
     /* An index opened from a file (index_file.c): the dictionary, postings,
      * forward index, lengths, norms and content hashes point into this
-     * read-only mapping and are not freed one by one; sig[d]'s vectors
-     * point into sigptr (owned), whose strings are in the mapping. */
+     * read-only mapping and are not freed one by one. sig is NULL: a doc's
+     * signals are made on first use (ix_file_signals) into msig[doc], one
+     * block each, whose vectors point at the strings in the mapping --
+     * making all 250k at open cost more than the rest of opening. */
     void *map;
     size_t maplen;
-    char **sigptr;
+    const uint64_t *sigcnt, *sigoff;   /* the file's S_SIGCNT, S_SIGOFF */
+    const char *sigstr;
+    uint64_t sigstr_len;
+    _Atomic(text_signals *) *msig;
+    /* A mapped file also names its docs, so a reader needs no item to find
+     * one: doc d's key is kstr + koff[d] (koff[d] == UINT64_MAX: none), its
+     * store row id rowid[d]; ksort[0..nksort) are the keyed docs in key
+     * order (strcmp, then doc), which index_find searches. NULL when built. */
+    const char *kstr;
+    const uint64_t *koff;
+    const int64_t *rowid;
+    const uint32_t *ksort;
+    size_t nksort;
 };
 
 void ix_bag_reset(ix_bag *b);
@@ -164,8 +178,10 @@ uint64_t ix_item_hash(const item *it);
 uint64_t ix_pipeline_fingerprint(const index_params *p);
 /* Fills ix->keys from ix->items (index.c). */
 void ix_build_keys(dindex *ix);
-/* Unmaps ix->map (index_file.c). */
+/* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
+/* The signals of doc of a mapped index, made on first use (thread-safe). */
+const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 
 /* Index of term t's first block. A list of df postings starting at
  * post_off[t] has ceil(df / IX_BLOCK) blocks; floor(post_off / IX_BLOCK) + t

@@ -212,14 +212,22 @@ static int cmp_shared(const void *a, const void *b)
 
 size_t index_shared_terms(const dindex *ix, uint32_t a, uint32_t b, uint32_t *out, size_t max)
 {
-    if (a >= ix->n || b >= ix->n || max == 0) return 0;
-    size_t i = ix->fwd_off[a], ie = ix->fwd_off[a + 1];
+    if (a >= ix->n) return 0;
+    size_t i = ix->fwd_off[a];
+    return index_shared_terms_with(ix, ix->fwd_term + i, ix->fwd_off[a + 1] - i, b, out, max);
+}
+
+size_t index_shared_terms_with(const dindex *ix, const uint32_t *terms, size_t nterms, uint32_t b, uint32_t *out,
+                               size_t max)
+{
+    if (b >= ix->n || max == 0) return 0;
+    size_t i = 0, ie = nterms;
     size_t j = ix->fwd_off[b], je = ix->fwd_off[b + 1];
     size_t cap = (ie - i) < (je - j) ? ie - i : je - j;
     shared_t *s = xmalloc((cap ? cap : 1) * sizeof *s);
     size_t n = 0;
     while (i < ie && j < je) {
-        uint32_t x = ix->fwd_term[i], y = ix->fwd_term[j];
+        uint32_t x = terms[i], y = ix->fwd_term[j];
         if (x < y) i++;
         else if (y < x) j++;
         else {

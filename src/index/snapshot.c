@@ -212,7 +212,7 @@ uint64_t ix_pipeline_fingerprint(const index_params *p)
 static void save_record(const dindex *ix, uint32_t d, const uint32_t *map, sbuf *r)
 {
     for (int i = 0; i < SIG_COUNT; i++) {
-        const strvec *v = sig_vec(&ix->sig[d], i);
+        const strvec *v = sig_vec(index_doc_signals(ix, d), i);
         put_var(r, v->n);
         for (size_t j = 0; j < v->n; j++) put_str(r, v->v[j], strlen(v->v[j]));
     }

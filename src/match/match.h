@@ -198,6 +198,19 @@ typedef struct match_ctx {
 } match_ctx;
 void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                     size_t nlinks);
+/* The same for an index whose items are filled after init, a few at a time
+ * (index_items_attach; analyze_corpus_open): nothing is precomputed that
+ * reads an item or every doc's terms; each feature row reads the items of
+ * its two docs (the string path) and the candidate's terms. The links may
+ * be only those touching the docs read so far (match_ctx_relink as more
+ * are read), so any_typed -- item_links_any_typed() of ALL the repo's
+ * links -- is given. The same feature values as match_ctx_init; slower per
+ * row, so for a few queries, not a whole analysis. */
+void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                           size_t nlinks, int any_typed);
+/* A sparse ctx's links changed (links must hold every link touching each
+ * doc that features are asked for). Not thread-safe. */
+void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks);
 void match_ctx_free(match_ctx *ctx);
 
 /* What a query is made of. match_query_from_doc() fills it for an indexed
@@ -255,6 +268,13 @@ size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uin
                   uint32_t hi, size_t k, match_hit *out);
 size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
                         size_t k, match_hit *out);
+/* match_rank_query in two steps, for a caller that must prepare the pool's
+ * docs (a sparse ctx: load their items) before features are computed:
+ * match_pool fills pool (room for MATCH_POOL) with the BM25F candidates and
+ * returns their number; match_rank_pool ranks them. */
+size_t match_pool(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi, index_hit *pool);
+size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool, size_t n,
+                       size_t k, match_hit *out);
 
 
 /* Features ordered by their contribution w*(x-mean)/scale to this hit's
@@ -361,6 +381,10 @@ typedef struct match_judge_reasons {
     char shared_ref[48];      /* a third item both name */
 } match_judge_reasons;
 void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out);
+/* The same for a query that is not an indexed doc (match_query_from_item),
+ * with the refs match_judge_prepare found in it. */
+void match_judge_why_query(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                           uint32_t cdoc, match_judge_reasons *out);
 
 /* All of the above for hit h at 1-based rank. */
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,

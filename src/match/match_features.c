@@ -50,8 +50,9 @@ typedef struct doc_meta {
 
 typedef struct ctx_priv {
     size_t ndocs, nterms;
-    unsigned char *is_bigram;    /* per term */
-    doc_stats *ds;               /* per doc */
+    unsigned char *is_bigram;    /* per term; NULL in a sparse ctx (term_bigram) */
+    doc_stats *ds;               /* per doc; NULL in a sparse ctx (cand_stats) */
+    int typed_only;              /* only typed links count (build_adj) */
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
@@ -61,7 +62,7 @@ typedef struct ctx_priv {
     size_t *set_off;
     sset_ent *sets;
     unsigned char *set_slow;
-    doc_meta *meta;
+    doc_meta *meta;              /* NULL with sets in a sparse ctx: the string path */
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
@@ -76,6 +77,12 @@ static unsigned tf_text(const uint16_t tf[FIELD_COUNT])
     return (unsigned)tf[FIELD_TITLE] + tf[FIELD_PROSE] + tf[FIELD_CODE];
 }
 
+/* Whether term t is a bigram ("a b"). */
+static inline int term_bigram(const ctx_priv *p, const dindex *ix, uint32_t t)
+{
+    return p->is_bigram ? p->is_bigram[t] : strchr(index_term_str(ix, t), ' ') != NULL;
+}
+
 static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
                      const uint16_t (*tf)[FIELD_COUNT], size_t n, doc_stats *out)
 {
@@ -84,7 +91,7 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     for (size_t i = 0; i < n; i++) {
         double idf = index_idf(ix, terms[i]);
         if (idf < 0) idf = 0;
-        int big = p->is_bigram[terms[i]];
+        int big = term_bigram(p, ix, terms[i]);
         if (big) nb++;
         if (tf[i][FIELD_TITLE]) {
             double w = tf_weight(tf[i][FIELD_TITLE]) * idf;
@@ -105,13 +112,12 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
 }
 
 /* Builds an undirected CSR adjacency from the links whose type matches;
- * on a tracker that types its links, from those alone (item_link_typed):
- * the model learned them so, and a comment's "dup of X" is not a
- * maintainer's decision. */
-static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup,
+ * on a tracker that types its links (typed_only), from those alone
+ * (item_link_typed): the model learned them so, and a comment's "dup of X"
+ * is not a maintainer's decision. */
+static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup, int typed_only,
                       size_t ndocs, size_t **off_out, uint32_t **nb_out)
 {
-    int typed_only = item_links_any_typed(links, nlinks);
     size_t *off = xcalloc(ndocs + 1, sizeof *off);
     uint32_t(*ends)[2] = xmalloc((nlinks ? nlinks : 1) * sizeof *ends);
     size_t ne = 0;
@@ -327,8 +333,22 @@ static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
     dp_run_threads(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), par_run, &j);
 }
 
-void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
-                    size_t nlinks)
+static void adj_free(ctx_priv *p)
+{
+    free(p->dup_off);
+    free(p->dup_nb);
+    free(p->rel_off);
+    free(p->rel_nb);
+}
+
+static void adj_build(ctx_priv *p, const dindex *ix, const item_link *links, size_t nlinks)
+{
+    build_adj(ix, links, nlinks, 1, p->typed_only, p->ndocs, &p->dup_off, &p->dup_nb);
+    build_adj(ix, links, nlinks, 0, p->typed_only, p->ndocs, &p->rel_off, &p->rel_nb);
+}
+
+static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                     size_t nlinks, int typed_only, int sparse)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->ix = ix;
@@ -338,15 +358,38 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
     ctx_priv *p = xcalloc(1, sizeof *p);
     p->ndocs = index_ndocs(ix);
     p->nterms = index_nterms(ix);
-    p->is_bigram = xcalloc(p->nterms ? p->nterms : 1, 1);
-    p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
-    par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
-    par_for(p, ix, 1, p->ndocs);
-    build_adj(ix, links, nlinks, 1, p->ndocs, &p->dup_off, &p->dup_nb);
-    build_adj(ix, links, nlinks, 0, p->ndocs, &p->rel_off, &p->rel_nb);
-    build_sets(p, ix);
+    if (!sparse) {
+        p->is_bigram = xcalloc(p->nterms ? p->nterms : 1, 1);
+        p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
+        par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
+        par_for(p, ix, 1, p->ndocs);
+    }
+    p->typed_only = typed_only;
+    adj_build(p, ix, links, nlinks);
+    if (!sparse) build_sets(p, ix);
     p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     ctx->priv = p;
+}
+
+void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                    size_t nlinks)
+{
+    ctx_init(ctx, ix, m, links, nlinks, item_links_any_typed(links, nlinks), 0);
+}
+
+void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
+                           size_t nlinks, int any_typed)
+{
+    ctx_init(ctx, ix, m, links, nlinks, any_typed, 1);
+}
+
+void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
+{
+    ctx_priv *p = ctx->priv;
+    ctx->links = links;
+    ctx->nlinks = nlinks;
+    adj_free(p);
+    adj_build(p, ctx->ix, links, nlinks);
 }
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
@@ -357,10 +400,7 @@ void match_ctx_free(match_ctx *ctx)
     if (p) {
         free(p->is_bigram);
         free(p->ds);
-        free(p->dup_off);
-        free(p->dup_nb);
-        free(p->rel_off);
-        free(p->rel_nb);
+        adj_free(p);
         free(p->set_off);
         free(p->sets);
         free(p->set_slow);
@@ -601,7 +641,7 @@ static int set_features(const match_ctx *ctx, const match_query *mq, uint32_t cd
 static int query_is_doc(const match_ctx *ctx, const match_query *mq)
 {
     const ctx_priv *p = ctx->priv;
-    return mq->qdoc < p->ndocs && mq->it == index_item(ctx->ix, mq->qdoc) &&
+    return p->meta && mq->qdoc < p->ndocs && mq->it == index_item(ctx->ix, mq->qdoc) &&
            mq->sig == index_doc_signals(ctx->ix, mq->qdoc) && !p->set_slow[mq->qdoc];
 }
 
@@ -653,7 +693,8 @@ static inline void term_shared(const match_ctx *ctx, uint32_t t, const uint16_t 
     const ctx_priv *p = ctx->priv;
     double idf = index_idf(ctx->ix, t);
     if (idf < 0) idf = 0;
-    if (p->is_bigram[t]) {
+    int big = term_bigram(p, ctx->ix, t);
+    if (big) {
         a->shared_big++;
     } else if (tf_text(qt) && tf_text(ct)) {
         a->shared_idf += idf;
@@ -661,7 +702,7 @@ static inline void term_shared(const match_ctx *ctx, uint32_t t, const uint16_t 
     }
     if (qt[FIELD_TITLE] && ct[FIELD_TITLE]) {
         a->dot_title += tf_weight(qt[FIELD_TITLE]) * tf_weight(ct[FIELD_TITLE]) * idf * idf;
-        if (!p->is_bigram[t]) a->shared_title_uni++;
+        if (!big) a->shared_title_uni++;
     }
 }
 
@@ -709,7 +750,9 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const uin
     const ctx_priv *p = ctx->priv;
     index_doc_terms cd;
     index_doc_terms_get(ctx->ix, cdoc, &cd);
-    const doc_stats *cs = &p->ds[cdoc];
+    doc_stats mine;
+    const doc_stats *cs = p->ds ? &p->ds[cdoc] : &mine;
+    if (!p->ds) stats_of(p, ctx->ix, cd.terms, cd.tf, cd.n, &mine);
     term_acc a = {0, 0, 0, 0, 0};
     if (bits) terms_bits(ctx, mq, bits, &cd, &a);
     else terms_merge(ctx, mq, &cd, &a);

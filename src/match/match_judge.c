@@ -703,10 +703,12 @@ static int mention_span(const char *text, const char *key, char *out, size_t n)
     return len > 0;
 }
 
-void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out)
+/* match_judge_why of query item q, whose title and body name qa. */
+static void why_of(const match_ctx *ctx, const item *q, const text_refs *qa, uint32_t cdoc,
+                   match_judge_reasons *out)
 {
     memset(out, 0, sizeof *out);
-    const item *q = index_item(ctx->ix, qdoc), *c = index_item(ctx->ix, cdoc);
+    const item *c = index_item(ctx->ix, cdoc);
     if (!q || !c) return;
     words qw, cw, qo, co;
     title_words(q->title, &qw);
@@ -718,10 +720,26 @@ void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_j
     join_words(&co, out->diff[1], sizeof out->diff[1]);
     if (!mention_span(q->title, c->key, out->mention, sizeof out->mention))
         mention_span(q->body, c->key, out->mention, sizeof out->mention);
-    const text_refs *qa = &match_doc_refs(ctx, qdoc)->all, *ca = &match_doc_refs(ctx, cdoc)->all;
+    const text_refs *ca = &match_doc_refs(ctx, cdoc)->all;
     for (size_t i = 0; i < qa->n && !out->shared_ref[0]; i++) {
         const char *k = qa->v[i].key;
         if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(ca, k))
             snprintf(out->shared_ref, sizeof out->shared_ref, "%s", k);
     }
+}
+
+void match_judge_why(const match_ctx *ctx, uint32_t qdoc, uint32_t cdoc, match_judge_reasons *out)
+{
+    const item *q = index_item(ctx->ix, qdoc);
+    if (!q) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    why_of(ctx, q, &match_doc_refs(ctx, qdoc)->all, cdoc, out);
+}
+
+void match_judge_why_query(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                           uint32_t cdoc, match_judge_reasons *out)
+{
+    why_of(ctx, mq->it, jq->refs, cdoc, out);
 }

@@ -12,13 +12,25 @@ static int hit_cmp(const void *a, const void *b)
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+size_t match_pool(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi, index_hit *pool)
+{
+    if (lo >= hi) return 0;
+    return index_topk(ctx->ix, mq->q, lo, hi, mq->qdoc, MATCH_POOL, pool);
+}
+
 size_t match_rank_query(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi,
                         size_t k, match_hit *out)
 {
     if (!k || lo >= hi) return 0;
     index_hit pool[MATCH_POOL];
-    size_t n = index_topk(ctx->ix, mq->q, lo, hi, mq->qdoc, MATCH_POOL, pool);
-    if (!n) return 0;
+    size_t n = match_pool(ctx, mq, lo, hi, pool);
+    return match_rank_pool(ctx, mq, pool, n, k, out);
+}
+
+size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool, size_t n,
+                       size_t k, match_hit *out)
+{
+    if (!k || !n) return 0;
     match_hit *hits = xmalloc(n * sizeof *hits);
     match_features_pool(ctx, mq, pool, n, hits);
     for (size_t i = 0; i < n; i++) hits[i].score = match_score(ctx->model, hits[i].feat);

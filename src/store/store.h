@@ -96,6 +96,9 @@ int store_repo_resolve(store *st, const char *name, int64_t *repo_id, dp_err *er
  * *changed (may be NULL) is set to 1 when a row was written. */
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err);
 int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err);
+/* The item with store row id rowid (item.rowid) in repo, deleted or not:
+ * what a persisted index names its docs by. DP_NOTFOUND when none. */
+int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err *err);
 /* All items of a repo ordered by created_at, then number, then key
  * (deleted ones included, with it->deleted set). */
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
@@ -129,8 +132,10 @@ int store_comments_load_all(store *st, int64_t repo, comment_vec *out, dp_err *e
 /* Ignores an exact duplicate (same src, dst, type). */
 int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err);
 int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err);
-/* Links touching one item, either direction. */
+/* Links touching one item, either direction, in the order of store_links_load. */
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err);
+/* *any = item_links_any_typed() of the repo's links, without loading them. */
+int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err);
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err);
 
 /* ---- labels ----------------------------------------------------------- */

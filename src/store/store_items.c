@@ -1,5 +1,6 @@
 /* store_items.c -- items, comments, links and label colours. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -302,6 +303,17 @@ int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_
     return store_sp_end(st, rc, err);
 }
 
+/* Steps s (bound) for one item into out; DP_NOTFOUND when it has no row. */
+static int item_one(store *st, sqlite3_stmt *s, item *out, const char *what, dp_err *err)
+{
+    int rc = sqlite3_step(s), ret;
+    if (rc == SQLITE_ROW) ret = item_from_row(st, s, out, err);
+    else if (rc == SQLITE_DONE) ret = DP_NOTFOUND;
+    else ret = store_fail(st, err, "reading item %s", what);
+    store_done(s);
+    return ret;
+}
+
 int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *err)
 {
     item_init(out);
@@ -310,12 +322,20 @@ int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, key);
-    int rc = sqlite3_step(s), ret;
-    if (rc == SQLITE_ROW) ret = item_from_row(st, s, out, err);
-    else if (rc == SQLITE_DONE) ret = DP_NOTFOUND;
-    else ret = store_fail(st, err, "reading item %s", key);
-    store_done(s);
-    return ret;
+    return item_one(st, s, out, key, err);
+}
+
+int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err *err)
+{
+    item_init(out);
+    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_GET_ROW,
+                                 "SELECT " ITEM_COLS " FROM items WHERE id = ?2 AND repo_id = ?1", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    sqlite3_bind_int64(s, 2, rowid);
+    char what[32];
+    snprintf(what, sizeof what, "row %lld", (long long)rowid);
+    return item_one(st, s, out, what, err);
 }
 
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
@@ -614,13 +634,30 @@ int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err)
 
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err)
 {
-    /* Two indexed probes (src via the unique index, dst via links_by_dst). */
+    /* Two indexed probes (src via the unique index, dst via links_by_dst),
+     * in id order as store_links_load gives them. */
     return links_query(st,
-                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key = ?2 "
+                       "SELECT src_key, dst_key, type, source FROM ("
+                       "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key = ?2 "
                        "UNION ALL "
-                       "SELECT src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
-                       "AND src_key <> ?2",
+                       "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
+                       "AND src_key <> ?2) ORDER BY id",
                        repo, key, out, err);
+}
+
+int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt_sql(st,
+                                     "SELECT EXISTS(SELECT 1 FROM links WHERE repo_id = ?1 "
+                                     "AND substr(source, 1, 5) = 'jira:')",
+                                     err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    int rc = sqlite3_step(s);
+    *any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading links");
+    store_done(s);
+    return ret;
 }
 
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err)

@@ -214,7 +214,7 @@ static int acquire(web_similar *s, store *st, int64_t repo, kept **out, dp_err *
         if (rc == DP_OK && !same) {
             k = xcalloc(1, sizeof *k);
             k->sig = sig;
-            rc = analyze_corpus_load(st, repo, NULL, s->threads, &k->co, err);
+            rc = analyze_corpus_load(st, repo, s->threads, &k->co, err);
             if (rc != DP_OK) {
                 free(k);
                 k = NULL;
@@ -338,7 +338,13 @@ int web_similar_handle(web_similar *s, store *st, const web_param *params, size_
     item it;
     analyze_new_item(title, body, NULL, (int64_t)time(NULL), &it);
     pair_vec pv = {0};
-    analyze_similar_item(&kp->co, &it, k, &pv);
+    int rc = analyze_similar_item(&kp->co, &it, k, it.created_at, &pv, err);
+    if (rc != DP_OK) {
+        pair_vec_free(&pv);
+        item_free(&it);
+        release(s, kp);
+        return DP_ERR;
+    }
     json_t *j = analyze_similar_json(&kp->co, &it, &pv);
     json_object_set_new(j, "repo", json_pack("{s:I,s:s?}", "id", (json_int_t)repo, "name", kp->co.repo_name));
     web_reply_json(out, 200, j);

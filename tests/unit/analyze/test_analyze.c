@@ -339,30 +339,136 @@ static void test_incremental(void **state)
     pair_vec_free(&gone);
 }
 
+/* A new issue is an outside query against the index as it is: ranked,
+ * judged and explained (reasoning, value) without joining the index. */
 static void test_similar_new_item(void **state)
 {
     fx *f = *state;
     item extra;
-    item_init(&extra);
-    extra.key = xstrdup("(new)");
-    extra.title = xstrdup("RowGroupReader ArrayIndexOutOfBoundsException with an empty row group");
-    extra.body = xstrdup("");
-    extra.state = xstrdup("open");
+    analyze_new_item("RowGroupReader ArrayIndexOutOfBoundsException with an empty row group", NULL, NULL,
+                     T0 + 100 * DAY, &extra);
     analyze_corpus co;
     dp_err err;
-    assert_int_equal(analyze_corpus_load(f->st, f->repo, &extra, 1, &co, &err), DP_OK);
-    assert_int_equal(co.extra_doc, co.items.n - 1);   /* last doc; #12 is deleted by now */
-    assert_int_equal(co.items.n, 12);
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &co, &err), DP_OK);
+    assert_int_equal(co.items.n, 11);   /* #12 is deleted by now; the new issue is no doc */
     pair_vec pv = {0};
-    analyze_similar(&co, co.extra_doc, 3, T0 + 100 * DAY, &pv);
+    assert_int_equal(analyze_similar_item(&co, &extra, 3, T0 + 100 * DAY, &pv, &err), DP_OK);
     assert_true(pv.n >= 2);
     int found = 0;
     for (size_t i = 0; i < 2; i++)
         found += !strcmp(pv.v[i].cand_key, "1") || !strcmp(pv.v[i].cand_key, "10");
     assert_int_equal(found, 2);
-    assert_string_equal(pv.v[0].query_key, "(new)");
+    assert_string_equal(pv.v[0].query_key, ANALYZE_NEW_KEY);
+    assert_non_null(pv.v[0].reasoning);
+    assert_non_null(strstr(pv.v[0].reasoning, "ArrayIndexOutOfBoundsException"));
+    assert_true(pv.v[0].value > 0);
     pair_vec_free(&pv);
     analyze_corpus_free(&co);
+    item_free(&extra);
+}
+
+/* All answers of a corpus as text: each doc's similar list and a new
+ * issue's, as JSON. */
+static char *answers(const analyze_corpus *co, const item *extra)
+{
+    sbuf sb;
+    sb_init(&sb);
+    dp_err err;
+    for (uint32_t d = 0; d <= analyze_corpus_ndocs(co); d++) {
+        pair_vec pv = {0};
+        const item *q = extra;
+        if (d < analyze_corpus_ndocs(co)) {
+            assert_int_equal(analyze_similar(co, d, 5, T0 + 100 * DAY, &pv, &err), DP_OK);
+            q = analyze_corpus_doc(co, d);
+        } else {
+            assert_int_equal(analyze_similar_item(co, extra, 5, T0 + 100 * DAY, &pv, &err), DP_OK);
+        }
+        json_t *j = analyze_similar_json(co, q, &pv);
+        char *t = json_dumps(j, JSON_SORT_KEYS);
+        sb_adds(&sb, t);
+        sb_adds(&sb, "\n");
+        free(t);
+        json_decref(j);
+        pair_vec_free(&pv);
+    }
+    return sb_take(&sb);
+}
+
+/* A sparse corpus (analyze_corpus_open) maps the persisted index by its
+ * stamp without reading an item, reads only what a query needs, and gives
+ * the full corpus' answers. A changed item, or a file the store does not
+ * own, makes it load and build (and write the file again). */
+static void test_sparse_corpus(void **state)
+{
+    fx *f = *state;
+    item extra;
+    analyze_new_item("Empty row group: ArrayIndexOutOfBoundsException in the parquet reader", NULL, NULL,
+                     T0 + 100 * DAY, &extra);
+    dp_err err;
+    analyze_corpus full, sp;
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &full, &err), DP_OK);
+    assert_true(full.index_mapped || full.index_saved);
+    char *want = answers(&full, &extra);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse && sp.index_mapped);
+    assert_int_equal(sp.items.n, 0);
+    size_t read = 0;
+    for (size_t d = 0; d < analyze_corpus_ndocs(&sp); d++) read += sp.have[d];
+    assert_int_equal(read, 0);   /* opening read no item */
+    assert_int_equal(analyze_corpus_find(&sp, "10"), analyze_corpus_find(&full, "10"));
+    pair_vec pv = {0};
+    uint32_t q = (uint32_t)analyze_corpus_find(&sp, "2");
+    assert_int_equal(analyze_similar(&sp, q, 1, T0 + 100 * DAY, &pv, &err), DP_OK);
+    pair_vec_free(&pv);
+    for (size_t d = 0; d < analyze_corpus_ndocs(&sp); d++) read += sp.have[d];
+    assert_true(read >= 2 && read <= analyze_corpus_ndocs(&sp));
+    char *got = answers(&sp, &extra);
+    assert_string_equal(got, want);
+    free(got);
+    analyze_corpus_free(&sp);
+    analyze_corpus_free(&full);
+
+    /* an edited item: the stamp's sequence is behind the store's */
+    put(f, 3, FILLER[1], "Translate the README into German, and French too.", "closed");
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_false(sp.sparse);
+    assert_string_equal(sp.index_file_why, "the items changed since it was written");
+    assert_true(sp.index_saved);
+    analyze_corpus_free(&sp);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    analyze_corpus_free(&sp);
+    /* a state changed, not the indexed text: a full load maps the file by
+     * its content and stamps it anew, and the next reader maps it sparse */
+    put(f, 3, FILLER[1], "Translate the README into German, and French too.", "open");
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_false(sp.sparse);
+    assert_true(sp.index_mapped);
+    assert_false(sp.index_saved);
+    analyze_corpus_free(&sp);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    analyze_corpus_free(&sp);
+    /* a file the store does not name as its own (another store's, or one
+     * written before the store's id changed): never mapped by its stamp; a
+     * full load finds it is the items' by content and stamps it anew */
+    assert_int_equal(store_kv_set(f->st, f->repo, "index_file.id", "00000000000004d2", &err), DP_OK);
+    analyze_corpus sc;
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &sc, &err), DP_OK);
+    assert_true(sc.index_mapped);
+    analyze_corpus_free(&sc);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    analyze_corpus_free(&sp);
+    /* ... and with other content, it is refused and built again */
+    assert_int_equal(store_kv_set(f->st, f->repo, "index_file.id", "00000000000004d3", &err), DP_OK);
+    put(f, 3, FILLER[1], "Translate the README into Dutch.", "open");
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_false(sp.sparse);
+    assert_string_equal(sp.index_file_why, "the items changed since it was written");
+    assert_true(sp.index_saved);
+    analyze_corpus_free(&sp);
+    free(want);
     item_free(&extra);
 }
 
@@ -476,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_verdict_survives),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
+        cmocka_unit_test(test_sparse_corpus),
         cmocka_unit_test(test_future_date_does_not_freeze),
         cmocka_unit_test(test_batches_and_ceiling),   /* --all: before the runs that expect a plain one */
         cmocka_unit_test(test_model_signature),

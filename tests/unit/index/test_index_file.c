@@ -3,7 +3,9 @@
  * bit (terms, statistics, docs, top-k docs and scores, the snapshot saved
  * from it); a missing file is DP_NOTFOUND; a truncated, damaged or foreign
  * file and a stale one (an item edited, added or moved; other parameters or
- * text options) are refused with the reason, and never crash. */
+ * text options) are refused with the reason, and never crash. Opened by its
+ * stamp instead, it needs no item: it names its docs (key, row id) itself,
+ * and another stamp (sequence or id) is refused. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -38,7 +40,7 @@ static void build_and_save(const item *v, size_t n, const index_params *p, dinde
 {
     dp_err err;
     assert_int_equal(index_build(v, n, p, out, &err), DP_OK);
-    assert_int_equal(index_file_save(*out, path, &err), DP_OK);
+    assert_int_equal(index_file_save(*out, path, NULL, &err), DP_OK);
 }
 
 /* Opening must fail with a reason containing want. */
@@ -164,7 +166,7 @@ static void test_damaged(void **st)
         assert_int_equal(truncate(path, cuts[i]), 0);
         expect_refused(v, N, &p, "truncated");
         dp_err err;
-        assert_int_equal(index_file_save(a, path, &err), DP_OK);   /* rebuilt */
+        assert_int_equal(index_file_save(a, path, NULL, &err), DP_OK);   /* rebuilt */
     }
     /* longer than written: damaged */
     FILE *f = fopen(path, "ab");
@@ -255,6 +257,100 @@ static void test_edge_cases(void **st)
     free_items(v, 20);
 }
 
+/* Opened by stamp: no item is given, yet the docs are named (keys, row
+ * ids, index_find), the rankings are the build's, and a different sequence
+ * or id -- or a file saved without a stamp -- is refused with its reason. */
+static void test_stamped(void **st)
+{
+    (void)st;
+    item *v = corpus(N);
+    for (size_t d = 0; d < N; d++) v[d].rowid = 1000 + (int64_t)d * 3;
+    free(v[5].key);
+    v[5].key = xstrdup(v[4].key);   /* a repeated key: the first doc keeps it */
+    index_params p;
+    params(&p);
+    dindex *a, *b = NULL;
+    dp_err err;
+    assert_int_equal(index_build(v, N, &p, &a, &err), DP_OK);
+    index_stamp stamp = {42, 0x5eed};
+    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
+    const char *why = "unset";
+    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_ndocs(b), N);
+    assert_null(index_item(b, 0));   /* no items until attached */
+    for (uint32_t d = 0; d < N; d++) {
+        assert_string_equal(index_doc_key(b, d), v[d].key);
+        assert_int_equal(index_doc_rowid(b, d), v[d].rowid);
+        assert_int_equal(index_find(b, v[d].key), index_find(a, v[d].key));
+    }
+    assert_int_equal(index_find(b, v[5].key), 4);
+    assert_int_equal(index_find(b, "no such key"), -1);
+    assert_int_equal(index_find(b, ""), -1);
+    index_items_attach(b, v);
+    assert_docs_equal(a, b);
+    assert_rankings_equal(a, b, 0);
+    index_free(b);
+
+    const struct {
+        index_stamp s;
+        const char *why;
+    } bad[] = {
+        {{43, 0x5eed}, "the items changed since it was written"},
+        {{41, 0x5eed}, "the items changed since it was written"},
+        {{42, 0x5eee}, "it was not written for this store"},
+        {{42, 0}, "it was not written for this store"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = (dindex *)1;
+        why = NULL;
+        assert_int_equal(index_file_open_stamped(&bad[i].s, &p, path, &b, &why), DP_ERR);
+        assert_null(b);
+        assert_string_equal(why, bad[i].why);
+    }
+    /* a file saved without a stamp opens by content only */
+    assert_int_equal(index_file_save(a, path, NULL, &err), DP_OK);
+    index_stamp none = {0, 0};
+    assert_int_equal(index_file_open_stamped(&none, &p, path, &b, &why), DP_ERR);
+    assert_string_equal(why, "it was not written for this store");
+    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    index_free(b);
+    /* the stamp is in the checksummed header: a changed byte there is refused */
+    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 8 * 6, SEEK_SET), 0);   /* magic, version, bom, 3 fingerprints: stamp_seq */
+    uint64_t seq = 43;
+    assert_int_equal(fwrite(&seq, sizeof seq, 1, f), 1);
+    fclose(f);
+    index_stamp forged = {43, 0x5eed};
+    assert_int_equal(index_file_open_stamped(&forged, &p, path, &b, &why), DP_ERR);
+    assert_string_equal(why, "its header checksum does not match");
+
+    /* restamped (its content checked by the caller): the new stamp opens
+     * it, the old one no longer does */
+    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
+    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    index_stamp later = {50, 0x5eed};
+    assert_int_equal(index_file_restamp(b, path, &later, &err), DP_OK);
+    index_free(b);
+    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &b, &why), DP_ERR);
+    assert_int_equal(index_file_open_stamped(&later, &p, path, &b, &why), DP_OK);
+    assert_rankings_equal(a, (index_items_attach(b, v), b), 0);
+    /* another file renamed over it since it was opened: not restamped */
+    dindex *c;
+    assert_int_equal(index_build(v, N - 1, &p, &c, &err), DP_OK);
+    assert_int_equal(index_file_save(c, path, &stamp, &err), DP_OK);
+    index_stamp again = {60, 0x5eed};
+    assert_int_equal(index_file_restamp(b, path, &again, &err), DP_ERR);
+    dindex *d;
+    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &d, &why), DP_OK);   /* untouched */
+    index_free(d);
+    index_free(c);
+    index_free(b);
+    index_free(a);
+    free_items(v, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
