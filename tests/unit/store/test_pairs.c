@@ -958,6 +958,39 @@ static void test_migrate_keys_by_id(void **state)
     free(got);
 }
 
+/* 9 -> 10: the pair indexes gain the columns a filter tests and the sort
+ * keys, built for the pairs already stored; a text's pairs are then
+ * counted and paged in value order through them. */
+static void test_migrate_covering(void **state)
+{
+    fx *f = *state;
+    migrate_from(f, 9,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO items(id, repo_id, key, title) VALUES(7, 1, '9', 'Upload timeout'),"
+                 "  (8, 1, '4', 'Dark mode');"
+                 "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"
+                 "DELETE FROM items_fts_todo;"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '4', '9', 'related', 'low', 0.5), (1, '9', '4', 'duplicate', 'high', 1.5);");
+    const char *idx[] = {"pairs_by_query", "pairs_by_cand", "pairs_filter"};
+    for (int i = 0; i < 3; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_index_info('%s') WHERE name IN "
+                 "('relation', 'confidence', 'known', 'value', 'prob', 'updated_at')", idx[i]);
+        assert_int_equal(store_read_int(f, sql), 6);
+    }
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pairs INDEXED BY pairs_by_query"
+                                       " WHERE repo_id = 1 AND query_key = '9' AND value = 1.5"), 1);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "TIMEOUT";
+    size_t total = 0;
+    char *got = run(f, &flt, &total, NULL);
+    assert_string_equal(got, "9>4 4>9");
+    assert_int_equal(total, 2);
+    free(got);
+}
+
 /* pair_counts holds, per repository x relation x confidence x known, how
  * many pairs there are, through every kind of write. */
 static void expect_counts_match(fx *f)
@@ -1089,6 +1122,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_counts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_keys_by_id, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_covering, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reviewed_and_paging, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sorts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_repo_separate, fx_setup_seeded, fx_teardown),
