@@ -111,6 +111,10 @@ void store_done(sqlite3_stmt *s);
  * count, reviewed, next-same, next-beyond, prev-same, prev-beyond. For
  * tests and benchmarks. */
 int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err);
+/* A page of a class filter (relation, confidence, known) holding at most
+ * this many pairs is sorted from pairs_filter, a larger one walks a sort
+ * index (store_pairs.c). Tests set it to 0 to compare both ways. */
+extern size_t store_pairs_kset_max;
 /* Releases the pair count cache (store_pairs.c); called by store_close. */
 void store_pairs_cache_free(store *st);
 
