@@ -70,6 +70,20 @@ typedef struct store_count {
     uint64_t used;
 } store_count;
 
+/* The order of a set-driven filter (store_pairs.c, Q_SET): the sort key
+ * and id of every matching pair, in page order, so that every page and
+ * neighbour of a text is a binary search rather than a new read of its
+ * set. Kept like the counts, until the data changes. */
+#define STORE_ORDER_SLOTS 2
+typedef struct store_order {
+    char *key;                      /* owned: filter SQL, values and sort; NULL = free */
+    int64_t version;                /* data stamp when read */
+    size_t n;
+    double *k;                      /* owned, n sort keys, descending */
+    int64_t *id;                    /* owned, n ids, ascending within a key */
+    uint64_t used;
+} store_order;
+
 struct store {
     sqlite3 *db;
     char *path;
@@ -80,6 +94,7 @@ struct store {
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];
     store_count counts[STORE_COUNT_SLOTS];
+    store_order orders[STORE_ORDER_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
 };
 

@@ -542,14 +542,6 @@ static void fq_set_from(const fquery *q, const char *head, int how, sbuf *sql)
  * (Q_PAGE and Q_SET add the reviewed condition). */
 static void fq_sql(const fquery *q, const char *head, int how, const ftail *t, sbuf *sql)
 {
-    if (how == Q_SET && !strcmp(head, "SELECT " PAIR_COLS)) {
-        /* The page's ids from the set, then their rows, in the same order. */
-        sb_adds(sql, "SELECT " PAIR_COLS " FROM (");
-        fq_set_from(q, "SELECT p.id AS sid", how, sql);
-        sb_printf(sql, " %s ORDER BY %s %s) s CROSS JOIN pairs p ON p.id = s.sid" VERDICT_JOIN " ORDER BY %s",
-                  t->cond, t->order, t->lim, t->order);
-        return;
-    }
     if (how == Q_SET || how == Q_COUNT_SET) {
         fq_set_from(q, head, how, sql);
     } else {
@@ -657,11 +649,22 @@ static char *count_key(const fquery *q)
     return sb_take(&k);
 }
 
+static void order_free(store_order *o)
+{
+    free(o->key);
+    free(o->k);
+    free(o->id);
+    memset(o, 0, sizeof *o);
+}
+
 void store_pairs_cache_free(store *st)
 {
     for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].key);
     memset(st->counts, 0, sizeof st->counts);
+    for (int i = 0; i < STORE_ORDER_SLOTS; i++) order_free(&st->orders[i]);
 }
+
+static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err);
 
 /* Counting through a LEFT JOIN on verdicts would probe the verdicts key for
  * every pair; instead count all matches from the pairs side and the
@@ -669,8 +672,15 @@ void store_pairs_cache_free(store *st)
 static int count_fresh(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
 {
     size_t all = 0, rev = 0;
-    if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) return DP_ERR;
     if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
+    if (q->reviewed != 1 && sb_str(&q->cset)[0]) {
+        /* A text's set is read once for its count and its pages. */
+        const store_order *o;
+        if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+        all = o->n + (q->reviewed == 0 ? rev : 0);
+    } else if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) {
+        return DP_ERR;
+    }
     if (q->reviewed == 1) all = rev;
     if (q->reviewed == 0) {
         all -= rev;
@@ -811,6 +821,111 @@ int store_pair_cursor_ok(const char *sort, const char *after)
     return cursor_parse(sort, after, &k, &id);
 }
 
+/* ---- set orders ------------------------------------------------------ */
+
+/* The order of a Q_SET filter, read when missing or stale; borrowed until
+ * the next call. The least recently used slot is reused. */
+static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err)
+{
+    int64_t stamp = 0;
+    if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
+    char *ck = count_key(q), *key = xasprintf("%s|%s", q->key, ck);
+    free(ck);
+    store_order *slot = &st->orders[0];
+    for (int i = 0; i < STORE_ORDER_SLOTS; i++) {
+        store_order *o = &st->orders[i];
+        if (o->key && !strcmp(o->key, key)) {
+            slot = o;
+            break;
+        }
+        if (!o->key || (slot->key && o->used < slot->used)) slot = o;
+    }
+    if (!slot->key || strcmp(slot->key, key) || slot->version != stamp) {
+        order_free(slot);
+        ftail tail = {"", "", NULL};
+        snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q->key);
+        char head[64];
+        snprintf(head, sizeof head, "SELECT p.id, %s", q->key);
+        sqlite3_stmt *s = fq_prepare(st, q, head, Q_SET, &tail, NULL, err);
+        if (!s) {
+            free(key);
+            return DP_ERR;
+        }
+        size_t cap = 0;
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (slot->n == cap) {
+                cap = cap ? cap * 2 : 256;
+                slot->id = xrealloc(slot->id, cap * sizeof *slot->id);
+                slot->k = xrealloc(slot->k, cap * sizeof *slot->k);
+            }
+            slot->id[slot->n] = sqlite3_column_int64(s, 0);
+            slot->k[slot->n++] = sqlite3_column_double(s, 1);
+        }
+        store_done(s);
+        if (rc != SQLITE_DONE) {
+            order_free(slot);
+            free(key);
+            return store_fail(st, err, "reading the order of pairs");
+        }
+        slot->key = key;
+        key = NULL;
+        slot->version = stamp;
+    }
+    free(key);
+    slot->used = ++st->clock;
+    *out = slot;
+    return DP_OK;
+}
+
+/* The index of the first pair of o after the position (key, id) -- or at
+ * it too, with `at` -- in the order key DESC, id ASC. */
+static size_t order_pos(const store_order *o, double key, int64_t id, int at)
+{
+    size_t lo = 0, hi = o->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int before = o->k[mid] > key || (o->k[mid] == key && (at ? o->id[mid] < id : o->id[mid] <= id));
+        if (before) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Appends the pairs o->id[from, to) to out, rows read by id. A pair gone
+ * since the order was read (a writer on another connection) is left out. */
+static int order_rows(store *st, const store_order *o, size_t from, size_t to, pair_vec *out, dp_err *err)
+{
+    for (size_t i = from; i < to; i++) {
+        pair p;
+        int rc = store_pair_get(st, o->id[i], &p, err);
+        if (rc == DP_ERR) return DP_ERR;
+        if (rc == DP_OK) *pair_vec_push(out) = p;
+    }
+    return DP_OK;
+}
+
+/* A page of a Q_SET filter: by offset, or after or before a cursor. */
+static int order_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
+{
+    const store_order *o;
+    if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+    size_t from = f->offset < o->n ? f->offset : o->n, lim = f->limit ? f->limit : o->n;
+    const char *cursor = f->after ? f->after : f->before;
+    if (cursor) {
+        double key;
+        int64_t id;
+        if (!cursor_parse(f->sort, cursor, &key, &id)) return dp_fail(err, "store: bad page cursor '%.40s'", cursor);
+        from = order_pos(o, key, id, f->before != NULL);
+        if (f->before) {
+            size_t end = from;
+            from = end > lim ? end - lim : 0;
+            lim = end - from;
+        }
+    }
+    return order_rows(st, o, from, o->n - from < lim ? o->n : from + lim, out, err);
+}
+
 /* ---- pages ----------------------------------------------------------- */
 
 /* Runs one page statement, appending its rows to out. */
@@ -834,13 +949,11 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
     if (!cursor_parse(f->sort, cursor, &key, &id)) return dp_fail(err, "store: bad page cursor '%.40s'", cursor);
     size_t first = out->n;
     int64_t want = f->limit ? (int64_t)f->limit : -1;
-    int how;
-    if (page_how(st, q, &how, err) != DP_OK) return DP_ERR;
     for (int same = 1; same >= 0 && (want < 0 || (int64_t)(out->n - first) < want); same--) {
         ftail tail;
         int np;
         step_tail(q, dir, same, &tail);
-        sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, how, &tail, &np, err);
+        sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, &tail, &np, err);
         if (!s) return DP_ERR;
         sqlite3_bind_double(s, np, key);
         if (same) sqlite3_bind_int64(s, np + 1, id);
@@ -858,13 +971,15 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
     if (f->after && f->before) return dp_fail(err, "store: a page is either after or before a cursor, not both");
+    int how;
+    if (page_how(st, q, &how, err) != DP_OK) return DP_ERR;
+    if (how == Q_SET) return order_page(st, q, f, out, err);
     if (f->after) return pairs_page_seek(st, q, f, f->after, +1, out, err);
     if (f->before) return pairs_page_seek(st, q, f, f->before, -1, out, err);
     ftail tail;
     offset_tail(q, &tail);
-    int np, how;
-    if (page_how(st, q, &how, err) != DP_OK) return DP_ERR;
-    sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, how, &tail, &np, err);
+    int np;
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, &tail, &np, err);
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, np, f->limit ? (int64_t)f->limit : -1);
     sqlite3_bind_int64(s, np + 1, (int64_t)f->offset);
@@ -915,13 +1030,13 @@ static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_va
 }
 
 /* One seek of step_tail; *out 0 when it finds nothing. */
-static int pair_seek(store *st, const fquery *q, int how, const sqlite3_value *key, int64_t id, int dir, int same,
+static int pair_seek(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int same,
                      int64_t *out, dp_err *err)
 {
     ftail tail;
     step_tail(q, dir, same, &tail);
     int np;
-    sqlite3_stmt *s = fq_prepare(st, q, "SELECT p.id", how, &tail, &np, err);
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT p.id", Q_PAGE, &tail, &np, err);
     if (!s) return DP_ERR;
     sqlite3_bind_value(s, np, key);
     if (same) sqlite3_bind_int64(s, np + 1, id);
@@ -936,12 +1051,24 @@ static int pair_seek(store *st, const fquery *q, int how, const sqlite3_value *k
 
 /* The first pair strictly before (dir < 0) or after (dir > 0) the position
  * (key, id) in the filter's order; 0 when there is none. */
-static int pair_step(store *st, const fquery *q, int how, const sqlite3_value *key, int64_t id, int dir,
-                     int64_t *out, dp_err *err)
+static int pair_step(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int64_t *out,
+                     dp_err *err)
 {
-    if (pair_seek(st, q, how, key, id, dir, 1, out, err) != DP_OK) return DP_ERR;
+    if (pair_seek(st, q, key, id, dir, 1, out, err) != DP_OK) return DP_ERR;
     if (*out) return DP_OK;
-    return pair_seek(st, q, how, key, id, dir, 0, out, err);
+    return pair_seek(st, q, key, id, dir, 0, out, err);
+}
+
+/* The neighbours of the position (key, id) in a Q_SET filter's order. */
+static int order_step(store *st, const fquery *q, double key, int64_t id, int64_t *prev, int64_t *next,
+                      dp_err *err)
+{
+    const store_order *o;
+    if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+    size_t at = order_pos(o, key, id, 1), after = order_pos(o, key, id, 0);
+    *prev = at ? o->id[at - 1] : 0;
+    *next = after < o->n ? o->id[after] : 0;
+    return DP_OK;
 }
 
 int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev, int64_t *next,
@@ -957,8 +1084,12 @@ int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64
     int how = Q_PAGE;
     int rc = pair_sort_key(st, &q, pair_id, &key, err);
     if (rc == DP_OK) rc = page_how(st, &q, &how, err);
-    if (rc == DP_OK) rc = pair_step(st, &q, how, key, pair_id, -1, prev, err);
-    if (rc == DP_OK) rc = pair_step(st, &q, how, key, pair_id, +1, next, err);
+    if (rc == DP_OK && how == Q_SET) {
+        rc = order_step(st, &q, sqlite3_value_double(key), pair_id, prev, next, err);
+    } else {
+        if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, -1, prev, err);
+        if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, +1, next, err);
+    }
     sqlite3_value_free(key);
     fq_free(&q);
     return rc;
@@ -1008,8 +1139,17 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         int how = paths[i].how == -1 ? q.count_how : paths[i].how == -2 ? page : paths[i].how;
         const char *head = paths[i].dir ? "SELECT p.id" : paths[i].how == -2 ? "SELECT " PAIR_COLS : count_head(how);
         ftail tail = {{0}, {0}, NULL};
-        if (paths[i].dir) step_tail(&q, paths[i].dir, paths[i].same, &tail);
-        else if (paths[i].how == -2) offset_tail(&q, &tail);
+        char sethead[64];
+        if (how == Q_SET) {
+            /* pages and neighbours are read from the filter's order */
+            snprintf(sethead, sizeof sethead, "SELECT p.id, %s", q.key);
+            head = sethead;
+            snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q.key);
+        } else if (paths[i].dir) {
+            step_tail(&q, paths[i].dir, paths[i].same, &tail);
+        } else if (paths[i].how == -2) {
+            offset_tail(&q, &tail);
+        }
         sbuf sql;
         sb_init(&sql);
         fq_sql(&q, head, how, &tail, &sql);
