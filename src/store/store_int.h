@@ -61,13 +61,19 @@ typedef struct store_dyn {
     uint64_t used;                  /* clock tick of last use, for LRU */
 } store_dyn;
 
-/* Cached pair counts (store_pairs.c): valid while the database is unchanged. */
+/* What the caches of store_pairs.c keep about each entry, first in it:
+ * valid while the database is unchanged (the data stamp). */
+typedef struct store_slot {
+    char *key;                      /* owned: filter SQL and bound values; NULL = free */
+    int64_t version;                /* store_pairs data stamp when computed */
+    uint64_t used;                  /* clock tick of last use, for LRU */
+} store_slot;
+
+/* Cached pair counts (store_pairs.c). */
 #define STORE_COUNT_SLOTS 8
 typedef struct store_count {
-    char *key;                      /* owned: count SQL and bound values; NULL = free */
-    int64_t version;                /* store_pairs data stamp when computed */
+    store_slot s;
     size_t total, reviewed;
-    uint64_t used;
 } store_count;
 
 /* The order of a set-driven filter (store_pairs.c, Q_SET): the sort key
@@ -76,12 +82,10 @@ typedef struct store_count {
  * set. Kept like the counts, until the data changes. */
 #define STORE_ORDER_SLOTS 2
 typedef struct store_order {
-    char *key;                      /* owned: filter SQL, values and sort; NULL = free */
-    int64_t version;                /* data stamp when read */
+    store_slot s;                   /* key: the sort, filter SQL and values */
     size_t n;
     double *k;                      /* owned, n sort keys, descending */
     int64_t *id;                    /* owned, n ids, ascending within a key */
-    uint64_t used;
 } store_order;
 
 struct store {

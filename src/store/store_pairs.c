@@ -671,7 +671,7 @@ static char *count_key(const fquery *q)
 
 static void order_free(store_order *o)
 {
-    free(o->key);
+    free(o->s.key);
     free(o->k);
     free(o->id);
     memset(o, 0, sizeof *o);
@@ -679,12 +679,30 @@ static void order_free(store_order *o)
 
 void store_pairs_cache_free(store *st)
 {
-    for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].key);
+    for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].s.key);
     memset(st->counts, 0, sizeof st->counts);
     for (int i = 0; i < STORE_ORDER_SLOTS; i++) order_free(&st->orders[i]);
 }
 
 static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err);
+
+/* The entry of a cache (n entries, `size` bytes apart, each starting with
+ * a store_slot) that holds key, else a free or the least recently used
+ * one; *fresh 1 when it holds key as of stamp. */
+static void *slot_pick(void *entries, int n, size_t size, const char *key, int64_t stamp, int *fresh)
+{
+    store_slot *slot = entries;
+    for (int i = 0; i < n; i++) {
+        store_slot *e = (store_slot *)((char *)entries + (size_t)i * size);
+        if (e->key && !strcmp(e->key, key)) {
+            slot = e;
+            break;
+        }
+        if (!e->key || (slot->key && e->used < slot->used)) slot = e;
+    }
+    *fresh = slot->key && !strcmp(slot->key, key) && slot->version == stamp;
+    return slot;
+}
 
 /* Counting through a LEFT JOIN on verdicts would probe the verdicts key for
  * every pair; instead count all matches from the pairs side and the
@@ -719,29 +737,21 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
     int64_t stamp = 0;
     if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
     char *key = count_key(q);
-    store_count *slot = &st->counts[0];
-    for (int i = 0; i < STORE_COUNT_SLOTS; i++) {
-        store_count *c = &st->counts[i];
-        if (c->key && !strcmp(c->key, key)) {
-            slot = c;
-            break;
-        }
-        if (!c->key || (slot->key && c->used < slot->used)) slot = c;
-    }
-    int ret = DP_OK;
-    if (!slot->key || strcmp(slot->key, key) || slot->version != stamp) {
+    int fresh, ret = DP_OK;
+    store_count *slot = slot_pick(st->counts, STORE_COUNT_SLOTS, sizeof *slot, key, stamp, &fresh);
+    if (!fresh) {
         size_t all, rev;
         ret = count_fresh(st, q, &all, &rev, err);
-        free(slot->key);
-        slot->key = NULL;
+        free(slot->s.key);
+        slot->s.key = NULL;
         if (ret == DP_OK) {
-            *slot = (store_count){key, stamp, all, rev, 0};
+            *slot = (store_count){{key, stamp, 0}, all, rev};
             key = NULL;
         }
     }
     free(key);
     if (ret != DP_OK) return ret;
-    slot->used = ++st->clock;
+    slot->s.used = ++st->clock;
     if (total) *total = slot->total;
     if (reviewed) *reviewed = slot->reviewed;
     return DP_OK;
@@ -851,16 +861,9 @@ static int order_get(store *st, const fquery *q, const store_order **out, dp_err
     if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
     char *ck = count_key(q), *key = xasprintf("%s|%s", q->key, ck);
     free(ck);
-    store_order *slot = &st->orders[0];
-    for (int i = 0; i < STORE_ORDER_SLOTS; i++) {
-        store_order *o = &st->orders[i];
-        if (o->key && !strcmp(o->key, key)) {
-            slot = o;
-            break;
-        }
-        if (!o->key || (slot->key && o->used < slot->used)) slot = o;
-    }
-    if (!slot->key || strcmp(slot->key, key) || slot->version != stamp) {
+    int fresh;
+    store_order *slot = slot_pick(st->orders, STORE_ORDER_SLOTS, sizeof *slot, key, stamp, &fresh);
+    if (!fresh) {
         order_free(slot);
         ftail tail = {"", "", NULL};
         snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q->key);
@@ -888,12 +891,12 @@ static int order_get(store *st, const fquery *q, const store_order **out, dp_err
             free(key);
             return store_fail(st, err, "reading the order of pairs");
         }
-        slot->key = key;
+        slot->s.key = key;
         key = NULL;
-        slot->version = stamp;
+        slot->s.version = stamp;
     }
     free(key);
-    slot->used = ++st->clock;
+    slot->s.used = ++st->clock;
     *out = slot;
     return DP_OK;
 }
