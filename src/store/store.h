@@ -170,10 +170,10 @@ typedef struct pair_filter {
     int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
     int include_known;        /* 0 hides pairs already linked in the data */
     const char *text;         /* substring of either item's title or key, case-
-                                 insensitive, of a stored item; "#123" also
-                                 matches key "123" (stored or not). From 3
-                                 characters on through the trigram index
-                                 items_fts, below by LIKE over its titles */
+                                 insensitive; "#123" also matches key "123".
+                                 From 3 characters on through the trigram
+                                 index items_fts (then also a key substring
+                                 only of a stored item) */
     const char *sort;         /* "value" (default), "prob", "updated" (the later
                                  update of the two items); all descending, ties by id */
     size_t offset, limit;     /* limit 0 = no limit */

@@ -338,6 +338,7 @@ static char *like_pattern(const char *text)
  * these columns (a random row fetch per pair); the set is probed instead. */
 #define QITEM "(+p.repo_id, +p.query_key) IN "
 #define CITEM "(+p.repo_id, +p.cand_key) IN "
+#define TITLE_LIKE "(SELECT repo_id, key FROM items WHERE title LIKE ? ESCAPE '\\')"
 /* The items' keys by id from items_keys_by_id, not from their wide rows. */
 #define WITH_LABEL "(SELECT i.repo_id, i.key FROM item_labels l CROSS JOIN items i INDEXED BY items_keys_by_id" \
                    " ON i.id = l.item_id WHERE l.name = ?)"
@@ -402,53 +403,32 @@ static char *fts_phrase(const char *text)
                   "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
                   "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
 
-/* The items whose key or title holds a text too short for trigrams: LIKE
- * over the index's own copy of keys and titles (a scan of some 1% of the
- * store, where the items rows hold the bodies too), and over the items
- * written since it was last brought up to date. */
-#define TITLE_SCAN "(SELECT i.repo_id, i.key FROM items i INDEXED BY items_keys_by_id WHERE i.id IN " \
-                   "(SELECT rowid FROM items_fts WHERE (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\') " \
-                   "   AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
-                   "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
-                   "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
-
-/* The text condition over the items of `items` (TITLE_FTS or TITLE_SCAN),
- * whose values are vals: as a test of a pair's two items, and, with
- * `set`, as the set of their pairs through the key indexes. A text too
- * short for trigrams has no set: it may match most items, and a page of
- * it is found after a few pairs of a walk. */
-static void fq_text_items(fquery *q, const char *items, int set, const char *const *vals, int nvals)
-{
-    char *all = xasprintf(" AND (" QITEM "%s OR " CITEM "%s", items, items);
-    char *pairs = set ? xasprintf("SELECT " SET_COLS " FROM %s t CROSS JOIN pairs x INDEXED BY pairs_by_query"
-                                  " ON x.repo_id = t.repo_id AND x.query_key = t.key"
-                                  " UNION ALL SELECT " SET_COLS " FROM %s t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
-                                  " ON x.repo_id = t.repo_id AND x.cand_key = t.key", items, items)
-                      : xstrdup("");
-    fq_add_text(q, all, pairs);
-    free(all);
-    free(pairs);
-    for (int side = 0; side < 2; side++)
-        for (int i = 0; i < nvals; i++) fq_str(q, vals[i]);
-}
-
 static void fq_text(fquery *q, const char *text)
 {
-    /* A substring of either title or key of a stored item, case-
-     * insensitive. "#123" also finds key 123, as users write GitHub
-     * numbers that way. From 3 characters on the trigram index answers;
-     * below, LIKE reads the index's titles (it is case-insensitive for
-     * ASCII letters). */
-    char *pat = like_pattern(text);
-    sv_push_owned(&q->owned, pat);
+    /* A substring of either title or key, case-insensitive. "#123" also
+     * finds key 123, as users write GitHub numbers that way. From 3
+     * characters on the trigram index answers; below, LIKE reads every
+     * title (it is case-insensitive for ASCII letters). */
     if (utf8_chars(text) >= 3) {
-        char *phrase = fts_phrase(text);
+        char *phrase = fts_phrase(text), *pat = like_pattern(text);
         sv_push_owned(&q->owned, phrase);
-        const char *vals[] = {phrase, pat, pat};
-        fq_text_items(q, TITLE_FTS, 1, vals, 3);
+        sv_push_owned(&q->owned, pat);
+        fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
+                    "SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
+                    " ON x.repo_id = t.repo_id AND x.query_key = t.key"
+                    " UNION ALL SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
+                    " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
+        for (int i = 0; i < 2; i++) {
+            fq_str(q, phrase);
+            fq_str(q, pat);
+            fq_str(q, pat);
+        }
     } else {
-        const char *vals[] = {pat, pat, pat, pat};
-        fq_text_items(q, TITLE_SCAN, 0, vals, 4);
+        char *pat = like_pattern(text);
+        sv_push_owned(&q->owned, pat);
+        fq_add_text(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+                       " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", "");
+        for (int i = 0; i < 4; i++) fq_str(q, pat);
     }
     if (text[0] == '#' && text[1]) {
         /* Keys are indexed per repository: one seek in each. */
