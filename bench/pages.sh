@@ -17,13 +17,45 @@
 #   deep offset   the same page by offset (OFFSET walks every pair before)
 # and prints the median of each, with the load average: the machine may be
 # shared. The store is left as it was (the verdict is removed again).
-# Environment: RUNS (default 5), TEXT (default timeout).
+# Then, for each filter of FILTERS (one query string a line; the default is
+# every kind the page offers: sorts, relation, confidence, known, reviewed,
+# states, a label, texts, and some combinations), RUNS fresh servers each
+# time its first request (page and counts), the same request again (warm,
+# median of 5 within a server) and the next page by cursor; a table of
+# medians with the count of each. FILTERS=none skips them.
+# Environment: RUNS (default 5), TEXT (default timeout), FILTERS.
 set -eu
 cd "$(dirname "$0")/.."
 DB=$(readlink -f "${1:?usage: bench/pages.sh DB [DOPPEL]}")
 DOPPEL=$(readlink -f "${2:-build/doppel}")
 RUNS=${RUNS:-5}
 TEXT=${TEXT:-timeout}
+FILTERS=${FILTERS:-"sort=prob
+sort=updated
+relation=duplicate
+relation=related
+relation=not_related
+confidence=high
+confidence=medium
+confidence=low
+known=0
+reviewed=0
+reviewed=1
+qstate=open
+cstate=closed
+label=bug
+text=$TEXT
+text=$TEXT&sort=updated
+text=$TEXT&relation=duplicate
+text=$TEXT&confidence=low
+text=$TEXT&reviewed=0
+text=$TEXT&known=0
+text=%23123
+text=ab
+relation=duplicate&confidence=low
+relation=related&confidence=medium&sort=prob
+relation=not_related&sort=updated
+qstate=open&cstate=open&relation=duplicate"}
 T=$(mktemp -d)
 pid=
 cleanup() {
@@ -31,14 +63,19 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for i in $(seq "$RUNS"); do
+# Starts a fresh `doppel serve` ($pid) and sets URL to its address.
+start_serve() {
     : >"$T/serve.out"
     "$DOPPEL" serve --db "$DB" --port 0 >"$T/serve.out" 2>"$T/serve.err" &
     pid=$!
     for _ in $(seq 300); do [ -s "$T/serve.out" ] && break; sleep 0.1; done
     URL=$(head -1 "$T/serve.out")
+}
+stop_serve() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq "$RUNS"); do
+    start_serve
     python3 - "$URL" "$TEXT" <<'EOF' >>"$T/times"
 import json, sys, time, urllib.parse, urllib.request
 url, text = sys.argv[1], sys.argv[2]
@@ -66,7 +103,7 @@ offset, o = req("api/pairs?limit=50&offset=%d" % (deep - 50))
 assert [x["id"] for x in p["pairs"]] == [x["id"] for x in o["pairs"]], "before= and offset disagree"
 print(total, td["total"], "%.1f %.1f %.1f %.1f %.1f %.1f" % (first, tfirst, averdict, after, before, offset))
 EOF
-    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+    stop_serve
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; wall clock of each request, ms)"
 awk -v text="$TEXT" -v runs="$RUNS" '
@@ -85,3 +122,46 @@ awk -v text="$TEXT" -v runs="$RUNS" '
         printf "| the page before it by cursor (before=) | %s |\n", med(7)
         printf "| the same page by offset | %s |\n", med(8)
     }' "$T/times"
+
+[ "$FILTERS" = none ] && exit 0
+# Each filter: RUNS fresh servers; first request, warm (median of 5), next.
+echo "load before the filters: $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$T/ftimes"
+for i in $(seq "$RUNS"); do
+    while IFS= read -r q; do
+        [ -n "$q" ] || continue
+        start_serve
+        python3 - "$URL" "$q" <<'EOF' >>"$T/ftimes"
+import json, statistics, sys, time, urllib.parse, urllib.request
+url, q = sys.argv[1], sys.argv[2]
+
+def req(path):
+    t = time.perf_counter()
+    with urllib.request.urlopen(url + path) as a:
+        out = json.load(a)
+    return (time.perf_counter() - t) * 1000, out
+
+path = "api/pairs?limit=50&" + q
+first, d = req(path)
+warm = statistics.median(req(path)[0] for _ in range(5))
+nxt = req(path + "&offset=50&after=" + urllib.parse.quote(d["next"]))[0] if d["next"] else -1
+print("%s\t%d\t%.1f\t%.1f\t%.1f" % (q, d["total"], first, warm, nxt))
+EOF
+        stop_serve
+    done <<<"$FILTERS"
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$T/ftimes" "$RUNS" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    q, n, *t = line.rstrip("\n").split("\t")
+    rows.setdefault(q, [n, [], [], []])
+    for k in range(3):
+        rows[q][k + 1].append(float(t[k]))
+print("| filter (limit=50), medians of %s fresh servers | pairs | first ms | warm ms | next page ms |" % sys.argv[2])
+print("|---|---|---|---|---|")
+for q, (n, f, w, x) in rows.items():
+    nx = "-" if x[0] < 0 else "%.1f" % statistics.median(x)
+    print("| %s | %s | %.1f | %.1f | %s |" % (q, n, statistics.median(f), statistics.median(w), nx))
+EOF

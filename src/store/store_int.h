@@ -64,14 +64,32 @@ typedef struct store_dyn {
     uint64_t used;                  /* clock tick of last use, for LRU */
 } store_dyn;
 
-/* Cached pair counts (store_pairs.c): valid while the database is unchanged. */
+/* What the caches of store_pairs.c keep about each entry, first in it:
+ * valid while the database is unchanged (the data stamp). */
+typedef struct store_slot {
+    char *key;                      /* owned: filter SQL and bound values; NULL = free */
+    int64_t version;                /* store_pairs data stamp when computed */
+    uint64_t used;                  /* clock tick of last use, for LRU */
+} store_slot;
+
+/* Cached pair counts (store_pairs.c). */
 #define STORE_COUNT_SLOTS 8
 typedef struct store_count {
-    char *key;                      /* owned: count SQL and bound values; NULL = free */
-    int64_t version;                /* store_pairs data stamp when computed */
+    store_slot s;
     size_t total, reviewed;
-    uint64_t used;
 } store_count;
+
+/* The order of a set-driven filter (store_pairs.c, Q_SET): the sort key
+ * and id of every matching pair, in page order, so that every page and
+ * neighbour of a text is a binary search rather than a new read of its
+ * set. Kept like the counts, until the data changes. */
+#define STORE_ORDER_SLOTS 2
+typedef struct store_order {
+    store_slot s;                   /* key: the sort, filter SQL and values */
+    size_t n;
+    double *k;                      /* owned, n sort keys, descending */
+    int64_t *id;                    /* owned, n ids, ascending within a key */
+} store_order;
 
 struct store {
     sqlite3 *db;
@@ -83,6 +101,7 @@ struct store {
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];
     store_count counts[STORE_COUNT_SLOTS];
+    store_order orders[STORE_ORDER_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
     strvec pair_index_sql;          /* store_pairs_bulk_begin: the dropped pair
                                        indexes' CREATE statements, to run again */
@@ -116,6 +135,10 @@ void store_done(sqlite3_stmt *s);
  * count, reviewed, next-same, next-beyond, prev-same, prev-beyond. For
  * tests and benchmarks. */
 int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err);
+/* A page of a class filter (relation, confidence, known) holding at most
+ * this many pairs is sorted from pairs_filter, a larger one walks a sort
+ * index (store_pairs.c). Tests set it to 0 to compare both ways. */
+extern size_t store_pairs_kset_max;
 /* Releases the pair count cache (store_pairs.c); called by store_close. */
 void store_pairs_cache_free(store *st);
 

@@ -6,9 +6,12 @@
  * shapes a filter yields are prepared once per handle (store_stmt_sql).
  * Each sort has two indexes, (repo, key DESC, id) and (key DESC, id), so a
  * page walks one and stops after `limit` rows, and a neighbour is two index
- * seeks. Counts of relation, confidence and known sum the counters of
- * pair_counts; a text's count starts from the items holding it; other
- * counts read the narrow covering index pairs_filter. All are cached
+ * seeks. A text's pages and neighbours, and a small class's, are instead
+ * cut from the set of their pairs, read, tested and sorted in indexes that
+ * carry every filtered column and the sort keys (Q_SET): a walk would read
+ * the wide row of every pair it passes. Counts of relation, confidence and
+ * known sum the counters of pair_counts; a text's count is the size of its
+ * set; other counts read the covering index pairs_filter. All are cached
  * until the database changes. Conditions on items (states, labels, titles)
  * become set lookups rather than joins (see fq_text).
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
@@ -320,9 +323,11 @@ typedef struct fquery {
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     sbuf cwhere;       /* the same for the count of all matches, text excluded (see count_how) */
-    sbuf cset;         /* the pairs holding the text, as rows (id, repo_id) from the key indexes */
-    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_COUNT_SET
-                          or Q_COUNT_KEYS */
+    sbuf cset;         /* the pairs holding the text, as SET_COLS rows from the key indexes
+                          (a pair may come twice); "" when there is no such text */
+    sbuf kset;         /* the pairs of the relation, confidence and known classes, as
+                          SET_COLS rows from pairs_filter; "" unless a filter of those only */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT or Q_COUNT_SET */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
     fbind b[16];       /* values of `where`, in order */
@@ -343,15 +348,29 @@ typedef struct fquery {
 /*  Q_TOTALS  sums the per-repository counters of pair_counts (kept by
  *            triggers; see store_schema.c): a filter of relation,
  *            confidence and known only, the page's usual question.
- *  Q_COUNT_KEYS counts the pairs whose item holds a text (cset): from the
+ *  Q_COUNT_SET counts the pairs whose item holds a text (cset): from the
  *            trigram index to the items, and through the pairs' key
- *            indexes, which hold the pair ids, to those pairs; not one
- *            pair row is read.
- *  Q_COUNT_SET the same with more conditions (cwhere): each pair of the
- *            set is read by id to test them.
+ *            indexes, which carry every column a filter tests (cwhere), to
+ *            those pairs; not one pair row is read.
+ *  Q_SET     a page or a neighbour from a set of pairs read from those
+ *            indexes -- the text's (cset), or a rare class's (kset, see
+ *            page_how) -- tested, sorted and cut to the page there; only
+ *            the page's own rows are read. A walk of a sort index reads
+ *            the wide row of every pair it passes to test it: thousands
+ *            for a text, nearly all for a class whose pairs sort last.
  * Q_PAGE, Q_COUNT and Q_REVIEWED read `where` (pwhere for Q_PAGE), the
- * other counts cwhere and cset (the same binds, in the same order). */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_COUNT_KEYS };
+ * others cwhere and a set (the set's binds first: the text is compiled
+ * first, see fq_build). */
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_SET };
+
+/* The columns of a set's rows: those a filter tests and the sort keys,
+ * all in the key indexes and pairs_filter (schema version 10). */
+#define SET_COLS "x.id, x.repo_id, x.query_key, x.cand_key, x.relation, x.confidence, x.known, " \
+                 "x.value, x.prob, x.updated_at"
+
+/* Up to this many pairs of a class filter are sorted from pairs_filter
+ * rather than found by walking a sort index (see page_how): some 20 ms. */
+size_t store_pairs_kset_max = 100000;
 
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
 
@@ -361,6 +380,7 @@ static void fq_free(fquery *q)
     sb_free(&q->pwhere);
     sb_free(&q->cwhere);
     sb_free(&q->cset);
+    sb_free(&q->kset);
     sv_free(&q->owned);
 }
 
@@ -387,7 +407,9 @@ static char *like_pattern(const char *text)
 #define QITEM "(+p.repo_id, +p.query_key) IN "
 #define CITEM "(+p.repo_id, +p.cand_key) IN "
 #define TITLE_LIKE "(SELECT repo_id, key FROM items WHERE title LIKE ? ESCAPE '\\')"
-#define WITH_LABEL "(SELECT i.repo_id, i.key FROM item_labels l JOIN items i ON i.id = l.item_id WHERE l.name = ?)"
+/* The items' keys by id from items_keys_by_id, not from their wide rows. */
+#define WITH_LABEL "(SELECT i.repo_id, i.key FROM item_labels l CROSS JOIN items i INDEXED BY items_keys_by_id" \
+                   " ON i.id = l.item_id WHERE l.name = ?)"
 
 /* Appends one condition. `early` is its form for pages and neighbours,
  * which stop after a few matches: there a per-pair probe of the items key
@@ -412,6 +434,9 @@ static void fq_add_text(fquery *q, const char *all, const char *set)
 
 #define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
 #define CPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.cand_key AND i.state = ?)"
+/* A label probed per pair: the item's id by key, then (id, label). */
+#define LPROBE(side) "EXISTS (SELECT 1 FROM items i CROSS JOIN item_labels l ON l.item_id = i.id" \
+                     " WHERE i.repo_id = p.repo_id AND i.key = p." side " AND l.name = ?)"
 
 /* Characters (not bytes) of a UTF-8 string. */
 static size_t utf8_chars(const char *s)
@@ -457,9 +482,9 @@ static void fq_text(fquery *q, const char *text)
         sv_push_owned(&q->owned, phrase);
         sv_push_owned(&q->owned, pat);
         fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
-                    "SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    "SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
                     " ON x.repo_id = t.repo_id AND x.query_key = t.key"
-                    " UNION ALL SELECT x.id, x.repo_id FROM " TITLE_FTS " t CROSS JOIN pairs x"
+                    " UNION ALL SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
                     " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
         for (int i = 0; i < 2; i++) {
             fq_str(q, phrase);
@@ -476,15 +501,32 @@ static void fq_text(fquery *q, const char *text)
     if (text[0] == '#' && text[1]) {
         /* Keys are indexed per repository: one seek in each. */
         fq_add_text(q, " OR p.query_key = ? OR p.cand_key = ?",
-                    sb_str(&q->cset)[0] ? " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
-                                          " ON x.repo_id = r.id AND x.query_key = ?"
-                                          " UNION ALL SELECT x.id, x.repo_id FROM repositories r CROSS JOIN pairs x"
-                                          " ON x.repo_id = r.id AND x.cand_key = ?"
+                    sb_str(&q->cset)[0] ? " UNION ALL SELECT " SET_COLS " FROM repositories r CROSS JOIN pairs x"
+                                          " INDEXED BY pairs_by_query ON x.repo_id = r.id AND x.query_key = ?"
+                                          " UNION ALL SELECT " SET_COLS " FROM repositories r CROSS JOIN pairs x"
+                                          " INDEXED BY pairs_by_cand ON x.repo_id = r.id AND x.cand_key = ?"
                                         : "");
         fq_str(q, text + 1);
         fq_str(q, text + 1);
     }
     fq_add_text(q, ")", "");
+}
+
+/* The pairs of the filter's classes through pairs_filter: one seek per
+ * (repository, relation, confidence, known) -- a column the filter leaves
+ * open takes the values the counters hold. The values are names of this
+ * program's enums, written into the SQL: a bound value here would come
+ * before ?1's neighbours in the statement (see fq_set_from). */
+static void kset_build(fquery *q, const pair_filter *f)
+{
+    sb_adds(&q->kset, "SELECT " SET_COLS " FROM pairs x INDEXED BY pairs_filter"
+                      " WHERE x.repo_id IN (SELECT id FROM repositories WHERE ?1 IN (0, id))");
+    if (f->relation >= 0) sb_printf(&q->kset, " AND x.relation = '%s'", relation_name((relation_kind)f->relation));
+    else sb_adds(&q->kset, " AND x.relation IN (SELECT relation FROM pair_counts)");
+    if (f->confidence >= 0)
+        sb_printf(&q->kset, " AND x.confidence = '%s'", confidence_name((confidence_level)f->confidence));
+    else sb_adds(&q->kset, " AND x.confidence IN (SELECT confidence FROM pair_counts)");
+    sb_adds(&q->kset, f->include_known ? " AND x.known IN (SELECT known FROM pair_counts)" : " AND x.known = 0");
 }
 
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
@@ -494,15 +536,18 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     sb_init(&q->pwhere);
     sb_init(&q->cwhere);
     sb_init(&q->cset);
+    sb_init(&q->kset);
     q->reviewed = f->reviewed;
     /* Decided first: fq_add writes each condition's count form by it. */
     int text = f->text && *f->text, label = f->label && *f->label;
-    int more = label || f->query_state || f->cand_state || f->relation >= 0 || f->confidence >= 0 || !f->include_known;
-    q->count_how = text && utf8_chars(f->text) >= 3                           ? (more ? Q_COUNT_SET : Q_COUNT_KEYS)
+    q->count_how = text && utf8_chars(f->text) >= 3                           ? Q_COUNT_SET
                    : text || label || f->query_state || f->cand_state ? Q_COUNT
                                                                     : Q_TOTALS;
     q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
+    /* The text first: its binds then come first, as a set of its pairs
+     * (cset) comes before the other conditions in a statement. */
+    if (text) fq_text(q, f->text);
     if (strcmp(sort, "value") == 0) q->key = "p.value";
     else if (strcmp(sort, "prob") == 0) q->key = "p.prob";
     else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
@@ -527,50 +572,71 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_str(q, f->cand_state);
     }
     if (label) {
-        fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")", NULL);
+        fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")",
+               " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")");
         fq_str(q, f->label);
         fq_str(q, f->label);
     }
     if (!f->include_known) fq_add(q, " AND p.known = 0", NULL);
-    if (text) fq_text(q, f->text);
+    if (q->count_how == Q_TOTALS && (f->relation >= 0 || f->confidence >= 0 || !f->include_known))
+        kset_build(q, f);
     return DP_OK;
 }
 
-/* Writes "<head> FROM ... WHERE <filter> <tail>" read the way `how` says
- * (Q_PAGE adds the reviewed condition). */
-static void fq_sql(const fquery *q, const char *head, int how, const char *tail, sbuf *sql)
+/* What follows a statement's conditions: more conditions (" AND ..."),
+ * the order (without ORDER BY; "" none) and the LIMIT clause. */
+typedef struct ftail {
+    char cond[128];
+    char order[96];
+    const char *lim;
+} ftail;
+
+/* The FROM and WHERE of a statement over a set of pairs (Q_COUNT_SET,
+ * Q_SET): the set's rows as p, verdicts joined when the filter asks about
+ * them; ?1 comes first in the WITH, so that it keeps its number before the
+ * set's "?"s. */
+static void fq_set_from(const fquery *q, const char *head, int how, sbuf *sql)
 {
-    if (how == Q_COUNT_KEYS) {
-        /* ?1 first, so that it keeps its number before the set's "?"s. */
-        sb_printf(sql, "WITH w(want) AS (SELECT ?1) %s FROM (SELECT DISTINCT id, repo_id FROM (%s)) p, w"
-                       " WHERE w.want IN (0, p.repo_id) %s", head, sb_str(&q->cset), tail);
-        return;
+    int text = sb_str(&q->cset)[0] != 0;
+    sb_printf(sql, "WITH w(want) AS (SELECT ?1) %s FROM (%s%s%s) p", head, text ? "SELECT DISTINCT * FROM (" : "",
+              sb_str(text ? &q->cset : &q->kset), text ? ")" : "");
+    if (how == Q_SET && q->reviewed == 0) sb_adds(sql, VERDICT_JOIN);
+    sb_adds(sql, " CROSS JOIN w WHERE w.want IN (0, p.repo_id)");
+    sb_adds(sql, sb_str(&q->cwhere));
+    if (how == Q_SET && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
+}
+
+/* Writes "<head> FROM ... WHERE <filter> <tail>" read the way `how` says
+ * (Q_PAGE and Q_SET add the reviewed condition). */
+static void fq_sql(const fquery *q, const char *head, int how, const ftail *t, sbuf *sql)
+{
+    if (how == Q_SET || how == Q_COUNT_SET) {
+        fq_set_from(q, head, how, sql);
+    } else {
+        sb_adds(sql, head);
+        /* Reviewed pairs only: start from the verdicts, which are few, and sort
+         * those, rather than walk every pair in order looking for them. */
+        if (how == Q_REVIEWED || (how == Q_PAGE && q->reviewed == 1))
+            /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
+            sb_adds(sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
+                         " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
+        else if (how == Q_PAGE)
+            sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
+        else if (how == Q_TOTALS)
+            sb_adds(sql, " FROM pair_counts p");
+        else
+            sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
+        /* Any repo: a constant condition that keeps ?1 numbered; the planner
+         * then takes the sort indexes without the repo prefix. */
+        sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
+        sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : how == Q_TOTALS ? &q->cwhere : &q->where));
+        if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
+        if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
     }
-    sb_adds(sql, head);
-    /* Reviewed pairs only: start from the verdicts, which are few, and sort
-     * those, rather than walk every pair in order looking for them. */
-    if (how == Q_REVIEWED || (how == Q_PAGE && q->reviewed == 1))
-        /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
-        sb_adds(sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
-                     " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
-    else if (how == Q_PAGE)
-        sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
-    else if (how == Q_TOTALS)
-        sb_adds(sql, " FROM pair_counts p");
-    else if (how == Q_COUNT_SET)
-        /* Only by id, from the set: no index walk of every pair. */
-        sb_adds(sql, " FROM pairs p NOT INDEXED");
-    else
-        sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
-    /* Any repo: a constant condition that keeps ?1 numbered; the planner
-     * then takes the sort indexes without the repo prefix. */
-    sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
-    sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : how == Q_TOTALS || how == Q_COUNT_SET ? &q->cwhere : &q->where));
-    if (how == Q_COUNT_SET) sb_printf(sql, " AND p.id IN (SELECT id FROM (%s))", sb_str(&q->cset));
-    if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
-    if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
-    sb_addc(sql, ' ');
-    sb_adds(sql, tail);
+    if (!t) return;
+    sb_printf(sql, " %s", t->cond);
+    if (t->order[0]) sb_printf(sql, " ORDER BY %s", t->order);
+    if (t->lim) sb_printf(sql, " %s", t->lim);
 }
 
 /* Binds the filter's values; returns the index of the first parameter
@@ -587,12 +653,12 @@ static int fq_bind(const fquery *q, sqlite3_stmt *s)
 
 /* The cached statement for fq_sql(...), filter values bound; *next gets the
  * index of the first parameter left for the caller. store_done() it. */
-static sqlite3_stmt *fq_prepare(store *st, const fquery *q, const char *head, int how, const char *tail,
+static sqlite3_stmt *fq_prepare(store *st, const fquery *q, const char *head, int how, const ftail *t,
                                 int *next, dp_err *err)
 {
     sbuf sql;
     sb_init(&sql);
-    fq_sql(q, head, how, tail, &sql);
+    fq_sql(q, head, how, t, &sql);
     sqlite3_stmt *s = store_stmt_sql(st, sb_str(&sql), err);
     sb_free(&sql);
     if (!s) return NULL;
@@ -613,7 +679,7 @@ static const char *count_head(int how)
  * Q_REVIEWED or one of the ways of counting all (q->count_how). */
 static int count_from(store *st, const fquery *q, int how, size_t *n, dp_err *err)
 {
-    sqlite3_stmt *s = fq_prepare(st, q, count_head(how), how, "", NULL, err);
+    sqlite3_stmt *s = fq_prepare(st, q, count_head(how), how, NULL, NULL, err);
     if (!s) return DP_ERR;
     int ret = DP_OK;
     if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
@@ -651,10 +717,39 @@ static char *count_key(const fquery *q)
     return sb_take(&k);
 }
 
+static void order_free(store_order *o)
+{
+    free(o->s.key);
+    free(o->k);
+    free(o->id);
+    memset(o, 0, sizeof *o);
+}
+
 void store_pairs_cache_free(store *st)
 {
-    for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].key);
+    for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].s.key);
     memset(st->counts, 0, sizeof st->counts);
+    for (int i = 0; i < STORE_ORDER_SLOTS; i++) order_free(&st->orders[i]);
+}
+
+static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err);
+
+/* The entry of a cache (n entries, `size` bytes apart, each starting with
+ * a store_slot) that holds key, else a free or the least recently used
+ * one; *fresh 1 when it holds key as of stamp. */
+static void *slot_pick(void *entries, int n, size_t size, const char *key, int64_t stamp, int *fresh)
+{
+    store_slot *slot = entries;
+    for (int i = 0; i < n; i++) {
+        store_slot *e = (store_slot *)((char *)entries + (size_t)i * size);
+        if (e->key && !strcmp(e->key, key)) {
+            slot = e;
+            break;
+        }
+        if (!e->key || (slot->key && e->used < slot->used)) slot = e;
+    }
+    *fresh = slot->key && !strcmp(slot->key, key) && slot->version == stamp;
+    return slot;
 }
 
 /* Counting through a LEFT JOIN on verdicts would probe the verdicts key for
@@ -663,8 +758,15 @@ void store_pairs_cache_free(store *st)
 static int count_fresh(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
 {
     size_t all = 0, rev = 0;
-    if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) return DP_ERR;
     if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
+    if (q->reviewed != 1 && sb_str(&q->cset)[0]) {
+        /* A text's set is read once for its count and its pages. */
+        const store_order *o;
+        if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+        all = o->n + (q->reviewed == 0 ? rev : 0);
+    } else if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) {
+        return DP_ERR;
+    }
     if (q->reviewed == 1) all = rev;
     if (q->reviewed == 0) {
         all -= rev;
@@ -683,29 +785,21 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
     int64_t stamp = 0;
     if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
     char *key = count_key(q);
-    store_count *slot = &st->counts[0];
-    for (int i = 0; i < STORE_COUNT_SLOTS; i++) {
-        store_count *c = &st->counts[i];
-        if (c->key && !strcmp(c->key, key)) {
-            slot = c;
-            break;
-        }
-        if (!c->key || (slot->key && c->used < slot->used)) slot = c;
-    }
-    int ret = DP_OK;
-    if (!slot->key || strcmp(slot->key, key) || slot->version != stamp) {
+    int fresh, ret = DP_OK;
+    store_count *slot = slot_pick(st->counts, STORE_COUNT_SLOTS, sizeof *slot, key, stamp, &fresh);
+    if (!fresh) {
         size_t all, rev;
         ret = count_fresh(st, q, &all, &rev, err);
-        free(slot->key);
-        slot->key = NULL;
+        free(slot->s.key);
+        slot->s.key = NULL;
         if (ret == DP_OK) {
-            *slot = (store_count){key, stamp, all, rev, 0};
+            *slot = (store_count){{key, stamp, 0}, all, rev};
             key = NULL;
         }
     }
     free(key);
     if (ret != DP_OK) return ret;
-    slot->used = ++st->clock;
+    slot->s.used = ++st->clock;
     if (total) *total = slot->total;
     if (reviewed) *reviewed = slot->reviewed;
     return DP_OK;
@@ -719,14 +813,44 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
  * would defeat the range and scan, then sort, every pair of the filter.
  * Parameters: the key, then (same key only) the id, then the limit.
  * Keyset pages (pairs_page) are the same seeks with a larger limit. */
-static void step_tail(const fquery *q, int dir, int same, char *buf, size_t size)
+static void step_tail(const fquery *q, int dir, int same, ftail *t)
 {
-    if (same)
-        snprintf(buf, size, "AND %s = ? AND p.id %s ? ORDER BY p.id %s LIMIT ?", q->key, dir > 0 ? ">" : "<",
+    if (same) {
+        snprintf(t->cond, sizeof t->cond, "AND %s = ? AND p.id %s ?", q->key, dir > 0 ? ">" : "<");
+        snprintf(t->order, sizeof t->order, "p.id %s", dir > 0 ? "ASC" : "DESC");
+    } else {
+        snprintf(t->cond, sizeof t->cond, "AND %s %s ?", q->key, dir > 0 ? "<" : ">");
+        snprintf(t->order, sizeof t->order, "%s %s, p.id %s", q->key, dir > 0 ? "DESC" : "ASC",
                  dir > 0 ? "ASC" : "DESC");
-    else
-        snprintf(buf, size, "AND %s %s ? ORDER BY %s %s, p.id %s LIMIT ?", q->key, dir > 0 ? "<" : ">", q->key,
-                 dir > 0 ? "DESC" : "ASC", dir > 0 ? "ASC" : "DESC");
+    }
+    t->lim = "LIMIT ?";
+}
+
+/* The tail of a page by offset. */
+static void offset_tail(const fquery *q, ftail *t)
+{
+    t->cond[0] = 0;
+    snprintf(t->order, sizeof t->order, "%s DESC, p.id", q->key);
+    t->lim = "LIMIT ? OFFSET ?";
+}
+
+/* How a page or a neighbour reads the pairs: Q_SET from a text's pairs,
+ * or from a class's when it holds at most store_pairs_kset_max (the counters say how
+ * many); else Q_PAGE, a walk of the sort index, which finds the page of a
+ * large class after a few rows. Reviewed pairs are read from the
+ * verdicts (Q_PAGE). */
+static int page_how(store *st, const fquery *q, int *how, dp_err *err)
+{
+    *how = Q_PAGE;
+    if (q->reviewed == 1) return DP_OK;
+    if (sb_str(&q->cset)[0]) {
+        *how = Q_SET;
+    } else if (sb_str(&q->kset)[0]) {
+        size_t n = 0;
+        if (count_from(st, q, Q_TOTALS, &n, err) != DP_OK) return DP_ERR;
+        if (n <= store_pairs_kset_max) *how = Q_SET;
+    }
+    return DP_OK;
 }
 
 /* ---- cursors --------------------------------------------------------- */
@@ -775,6 +899,104 @@ int store_pair_cursor_ok(const char *sort, const char *after)
     return cursor_parse(sort, after, &k, &id);
 }
 
+/* ---- set orders ------------------------------------------------------ */
+
+/* The order of a Q_SET filter, read when missing or stale; borrowed until
+ * the next call. The least recently used slot is reused. */
+static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err)
+{
+    int64_t stamp = 0;
+    if (data_stamp(st, &stamp, err) != DP_OK) return DP_ERR;
+    char *ck = count_key(q), *key = xasprintf("%s|%s", q->key, ck);
+    free(ck);
+    int fresh;
+    store_order *slot = slot_pick(st->orders, STORE_ORDER_SLOTS, sizeof *slot, key, stamp, &fresh);
+    if (!fresh) {
+        order_free(slot);
+        ftail tail = {"", "", NULL};
+        snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q->key);
+        char head[64];
+        snprintf(head, sizeof head, "SELECT p.id, %s", q->key);
+        sqlite3_stmt *s = fq_prepare(st, q, head, Q_SET, &tail, NULL, err);
+        if (!s) {
+            free(key);
+            return DP_ERR;
+        }
+        size_t cap = 0;
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (slot->n == cap) {
+                cap = cap ? cap * 2 : 256;
+                slot->id = xrealloc(slot->id, cap * sizeof *slot->id);
+                slot->k = xrealloc(slot->k, cap * sizeof *slot->k);
+            }
+            slot->id[slot->n] = sqlite3_column_int64(s, 0);
+            slot->k[slot->n++] = sqlite3_column_double(s, 1);
+        }
+        store_done(s);
+        if (rc != SQLITE_DONE) {
+            order_free(slot);
+            free(key);
+            return store_fail(st, err, "reading the order of pairs");
+        }
+        slot->s.key = key;
+        key = NULL;
+        slot->s.version = stamp;
+    }
+    free(key);
+    slot->s.used = ++st->clock;
+    *out = slot;
+    return DP_OK;
+}
+
+/* The index of the first pair of o after the position (key, id) -- or at
+ * it too, with `at` -- in the order key DESC, id ASC. */
+static size_t order_pos(const store_order *o, double key, int64_t id, int at)
+{
+    size_t lo = 0, hi = o->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int before = o->k[mid] > key || (o->k[mid] == key && (at ? o->id[mid] < id : o->id[mid] <= id));
+        if (before) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Appends the pairs o->id[from, to) to out, rows read by id. A pair gone
+ * since the order was read (a writer on another connection) is left out. */
+static int order_rows(store *st, const store_order *o, size_t from, size_t to, pair_vec *out, dp_err *err)
+{
+    for (size_t i = from; i < to; i++) {
+        pair p;
+        int rc = store_pair_get(st, o->id[i], &p, err);
+        if (rc == DP_ERR) return DP_ERR;
+        if (rc == DP_OK) *pair_vec_push(out) = p;
+    }
+    return DP_OK;
+}
+
+/* A page of a Q_SET filter: by offset, or after or before a cursor. */
+static int order_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
+{
+    const store_order *o;
+    if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+    size_t from = f->offset < o->n ? f->offset : o->n, lim = f->limit ? f->limit : o->n;
+    const char *cursor = f->after ? f->after : f->before;
+    if (cursor) {
+        double key;
+        int64_t id;
+        if (!cursor_parse(f->sort, cursor, &key, &id)) return dp_fail(err, "store: bad page cursor '%.40s'", cursor);
+        from = order_pos(o, key, id, f->before != NULL);
+        if (f->before) {
+            size_t end = from;
+            from = end > lim ? end - lim : 0;
+            lim = end - from;
+        }
+    }
+    return order_rows(st, o, from, o->n - from < lim ? o->n : from + lim, out, err);
+}
+
 /* ---- pages ----------------------------------------------------------- */
 
 /* Runs one page statement, appending its rows to out. */
@@ -799,10 +1021,10 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
     size_t first = out->n;
     int64_t want = f->limit ? (int64_t)f->limit : -1;
     for (int same = 1; same >= 0 && (want < 0 || (int64_t)(out->n - first) < want); same--) {
-        char tail[200];
+        ftail tail;
         int np;
-        step_tail(q, dir, same, tail, sizeof tail);
-        sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
+        step_tail(q, dir, same, &tail);
+        sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, &tail, &np, err);
         if (!s) return DP_ERR;
         sqlite3_bind_double(s, np, key);
         if (same) sqlite3_bind_int64(s, np + 1, id);
@@ -820,12 +1042,15 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
 static int pairs_page(store *st, const fquery *q, const pair_filter *f, pair_vec *out, dp_err *err)
 {
     if (f->after && f->before) return dp_fail(err, "store: a page is either after or before a cursor, not both");
+    int how;
+    if (page_how(st, q, &how, err) != DP_OK) return DP_ERR;
+    if (how == Q_SET) return order_page(st, q, f, out, err);
     if (f->after) return pairs_page_seek(st, q, f, f->after, +1, out, err);
     if (f->before) return pairs_page_seek(st, q, f, f->before, -1, out, err);
-    char tail[160];
-    snprintf(tail, sizeof tail, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q->key);
+    ftail tail;
+    offset_tail(q, &tail);
     int np;
-    sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, tail, &np, err);
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT " PAIR_COLS, Q_PAGE, &tail, &np, err);
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, np, f->limit ? (int64_t)f->limit : -1);
     sqlite3_bind_int64(s, np + 1, (int64_t)f->offset);
@@ -879,10 +1104,10 @@ static int pair_sort_key(store *st, const fquery *q, int64_t pair_id, sqlite3_va
 static int pair_seek(store *st, const fquery *q, const sqlite3_value *key, int64_t id, int dir, int same,
                      int64_t *out, dp_err *err)
 {
-    char tail[200];
-    step_tail(q, dir, same, tail, sizeof tail);
+    ftail tail;
+    step_tail(q, dir, same, &tail);
     int np;
-    sqlite3_stmt *s = fq_prepare(st, q, "SELECT p.id", Q_PAGE, tail, &np, err);
+    sqlite3_stmt *s = fq_prepare(st, q, "SELECT p.id", Q_PAGE, &tail, &np, err);
     if (!s) return DP_ERR;
     sqlite3_bind_value(s, np, key);
     if (same) sqlite3_bind_int64(s, np + 1, id);
@@ -905,6 +1130,18 @@ static int pair_step(store *st, const fquery *q, const sqlite3_value *key, int64
     return pair_seek(st, q, key, id, dir, 0, out, err);
 }
 
+/* The neighbours of the position (key, id) in a Q_SET filter's order. */
+static int order_step(store *st, const fquery *q, double key, int64_t id, int64_t *prev, int64_t *next,
+                      dp_err *err)
+{
+    const store_order *o;
+    if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
+    size_t at = order_pos(o, key, id, 1), after = order_pos(o, key, id, 0);
+    *prev = at ? o->id[at - 1] : 0;
+    *next = after < o->n ? o->id[after] : 0;
+    return DP_OK;
+}
+
 int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64_t *prev, int64_t *next,
                          dp_err *err)
 {
@@ -915,9 +1152,15 @@ int store_pair_neighbors(store *st, const pair_filter *f, int64_t pair_id, int64
         return DP_ERR;
     }
     sqlite3_value *key = NULL;
+    int how = Q_PAGE;
     int rc = pair_sort_key(st, &q, pair_id, &key, err);
-    if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, -1, prev, err);
-    if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, +1, next, err);
+    if (rc == DP_OK) rc = page_how(st, &q, &how, err);
+    if (rc == DP_OK && how == Q_SET) {
+        rc = order_step(st, &q, sqlite3_value_double(key), pair_id, prev, next, err);
+    } else {
+        if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, -1, prev, err);
+        if (rc == DP_OK) rc = pair_step(st, &q, key, pair_id, +1, next, err);
+    }
     sqlite3_value_free(key);
     fq_free(&q);
     return rc;
@@ -952,24 +1195,35 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         fq_free(&q);
         return DP_ERR;
     }
+    /* -1: the count's way, -2: the page's (page_how) */
     static const struct { const char *path; int how, dir, same; } paths[] = {
-        {"page", Q_PAGE, 0, 0},          {"count", -1, 0, 0},             {"reviewed", Q_REVIEWED, 0, 0},
-        {"next-same", Q_PAGE, 1, 1},     {"next-beyond", Q_PAGE, 1, 0},   {"prev-same", Q_PAGE, -1, 1},
-        {"prev-beyond", Q_PAGE, -1, 0},
+        {"page", -2, 0, 0},          {"count", -1, 0, 0},         {"reviewed", Q_REVIEWED, 0, 0},
+        {"next-same", -2, 1, 1},     {"next-beyond", -2, 1, 0},   {"prev-same", -2, -1, 1},
+        {"prev-beyond", -2, -1, 0},
     };
     char buf[200];
     sort_key_sql(&q, buf, sizeof buf);
+    int page = Q_PAGE;
     int rc = explain_one(st, &q, "key", buf, 0, out, err);
+    if (rc == DP_OK) rc = page_how(st, &q, &page, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
-        int how = paths[i].how < 0 ? q.count_how : paths[i].how;
-        const char *head = how == Q_PAGE && !paths[i].dir ? "SELECT " PAIR_COLS
-                           : paths[i].dir ? "SELECT p.id" : count_head(how);
-        if (paths[i].dir) step_tail(&q, paths[i].dir, paths[i].same, buf, sizeof buf);
-        else if (how == Q_PAGE) snprintf(buf, sizeof buf, "ORDER BY %s DESC, p.id LIMIT ? OFFSET ?", q.key);
-        else buf[0] = 0;
+        int how = paths[i].how == -1 ? q.count_how : paths[i].how == -2 ? page : paths[i].how;
+        const char *head = paths[i].dir ? "SELECT p.id" : paths[i].how == -2 ? "SELECT " PAIR_COLS : count_head(how);
+        ftail tail = {{0}, {0}, NULL};
+        char sethead[64];
+        if (how == Q_SET) {
+            /* pages and neighbours are read from the filter's order */
+            snprintf(sethead, sizeof sethead, "SELECT p.id, %s", q.key);
+            head = sethead;
+            snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q.key);
+        } else if (paths[i].dir) {
+            step_tail(&q, paths[i].dir, paths[i].same, &tail);
+        } else if (paths[i].how == -2) {
+            offset_tail(&q, &tail);
+        }
         sbuf sql;
         sb_init(&sql);
-        fq_sql(&q, head, how, buf, &sql);
+        fq_sql(&q, head, how, &tail, &sql);
         rc = explain_one(st, &q, paths[i].path, sb_str(&sql), 1, out, err);
         sb_free(&sql);
     }

@@ -410,6 +410,11 @@ static void test_neighbors(void **state)
     flt.relation = RELATION_RELATED;                       /* B E F */
     expect_neighbors(f, &flt, "3", "4", 0, E);
     expect_neighbors(f, &flt, "2", "1", E, F);
+    flt.relation = -1;
+    flt.text = "typo";                                      /* B F, from the text's set */
+    expect_neighbors(f, &flt, "6", "5", B, F);
+    expect_neighbors(f, &flt, "1", "2", 0, B);
+    expect_neighbors(f, &flt, "4", "3", B, 0);
     (void)A;
     int64_t prev = -1, next = -1;
     assert_int_equal(store_pair_neighbors(f->st, &flt, F + 1000, &prev, &next, &err), DP_NOTFOUND);
@@ -429,12 +434,14 @@ static void test_neighbors_follow_query_order(void **state)
     item_free(&it);
     const char *sorts[] = {"value", "prob", "updated"};
     for (int si = 0; si < 3; si++) {
-        for (int fi = 0; fi < 3; fi++) {
+        for (int fi = 0; fi < 5; fi++) {
             pair_filter flt;
             pair_filter_init(&flt);
             flt.sort = sorts[si];
             if (fi == 1) flt.query_state = "open";
             if (fi == 2) flt.text = "a";
+            if (fi == 3) flt.text = " re";
+            if (fi == 4) flt.confidence = CONFIDENCE_LOW;
             pair_vec v = {0};
             assert_int_equal(store_pairs_query(f->st, &flt, &v, NULL, NULL, &err), DP_OK);
             assert_true(v.n >= 2);
@@ -522,9 +529,32 @@ static void expect_not_in(const char *plan, const char *what, const char *ctx)
     if (strstr(plan, what)) fail_msg("%s: unexpected \"%s\" in plan:\n%s", ctx, what, plan);
 }
 
+/* A path that reads a set of pairs from the covering indexes -- a text's
+ * (from the trigram index, through the items by id, to the pairs by key)
+ * or a class's (pairs_filter) -- into its order: never a wide pair row,
+ * never a scan. A page then reads its own rows by id. */
+static void expect_set(const char *plan, int class, const char *ctx)
+{
+    if (class) {
+        expect_in(plan, "SEARCH x USING COVERING INDEX pairs_filter (repo_id=? AND relation=? AND confidence=?", ctx);
+    } else {
+        expect_in(plan, "items_fts", ctx);
+        expect_in(plan, "SEARCH i USING COVERING INDEX items_keys_by_id (id=?)", ctx);
+        expect_in(plan, "SEARCH x USING COVERING INDEX pairs_by_query (repo_id=? AND query_key=?)", ctx);
+        expect_in(plan, "SEARCH x USING COVERING INDEX pairs_by_cand (repo_id=? AND cand_key=?)", ctx);
+    }
+    expect_not_in(plan, "SEARCH p USING INTEGER PRIMARY KEY", ctx);
+    expect_not_in(plan, "SCAN x", ctx);
+    expect_not_in(plan, "SCAN pairs", ctx);
+    expect_not_in(plan, "SCAN items\n", ctx);
+    expect_not_in(plan, "SCAN items USING", ctx);
+}
+
 /* Every path of every sort, for one repository and for all, with each kind
  * of filter: pages walk a sort index (no sort of all pairs), neighbours are
- * index range seeks from the position, counts read the covering index. */
+ * index range seeks from the position, counts read the covering index;
+ * a text's pages and neighbours, and those of a small class, come from
+ * the order of the set of their pairs, read from the covering indexes. */
 static void test_query_plans(void **state)
 {
     fx *f = *state;
@@ -553,12 +583,20 @@ static void test_query_plans(void **state)
                     char *plan = plan_of(sb_str(&sb), paths[pi]);
                     char pctx[160];
                     snprintf(pctx, sizeof pctx, "%s, %s", ctx, paths[pi]);
+                    if (fi == 1 || fi == 4 || fi == 6) {
+                        expect_set(plan, fi == 1, pctx);
+                        free(plan);
+                        continue;
+                    }
                     if (fi != 5) {
                         expect_in(plan, idx, pctx);
                         expect_not_in(plan, "TEMP B-TREE", pctx);
                         /* states are probed per pair, not collected (a title
                          * search has to read every title, though) */
                         if (fi != 4 && fi != 6) expect_not_in(plan, "SCAN items", pctx);
+                        /* a label is probed per pair: no set of every
+                         * item carrying it, for each page */
+                        if (fi == 3) expect_not_in(plan, "LIST SUBQUERY", pctx);
                     }
                     const char *pre = all ? "(" : "(repo_id=? AND ";
                     if (pi == 1) snprintf(want, sizeof want, "%s%s=? AND id>?)", pre, cols[si]);
@@ -580,18 +618,12 @@ static void test_query_plans(void **state)
                     expect_not_in(count, "INDEX", ctx);
                     expect_not_in(count, "INTEGER", ctx);
                 } else if (fi == 4 || fi == 6) {
-                    expect_in(count, "items_fts", ctx);
-                    /* the items of the index by id, not their wide rows */
-                    expect_in(count, "SEARCH i USING COVERING INDEX items_keys_by_id (id=?)", ctx);
-                    if (fi == 6) expect_in(count, "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)", ctx);
-                    else expect_not_in(count, "SEARCH p USING INTEGER PRIMARY KEY", ctx);
-                    expect_in(count, "SEARCH x USING COVERING INDEX sqlite_autoindex_pairs_1 (repo_id=? AND query_key=?)", ctx);
-                    expect_in(count, "SEARCH x USING COVERING INDEX pairs_by_cand (repo_id=? AND cand_key=?)", ctx);
-                    expect_not_in(count, fi == 6 ? "SCAN p" : "SCAN p USING", ctx);
-                    expect_not_in(count, "SCAN x", ctx);
-                    expect_not_in(count, "pairs_filter", ctx);
+                    expect_set(count, 0, ctx);
+                    expect_not_in(count, "SCAN p USING", ctx);
                 } else {
                     expect_in(count, "COVERING INDEX pairs_filter", ctx);
+                    /* the label's items by id, not their wide rows */
+                    if (fi == 3) expect_in(count, "SEARCH i USING COVERING INDEX items_keys_by_id (id=?)", ctx);
                 }
                 if (!all && fi != 4 && fi != 6) expect_in(count, "(repo_id=?", ctx);
                 free(count);
@@ -674,7 +706,10 @@ static void test_migrate_advice(void **state)
 
 
 /* The filters the keyset tests page through: sort si (0..3, 3 = the
- * default) with filter kind fi (0..3: none, a text, unreviewed, a state). */
+ * default) with filter kind fi (0..PAGING_KINDS-1: none, a text,
+ * unreviewed, a state, a relation -- B E F, B and E tied --, a text of
+ * item 4 and 6 unreviewed -- B C E F less the reviewed, B and E tied). */
+#define PAGING_KINDS 6
 static pair_filter paging_filter(int si, int fi)
 {
     static const char *const sorts[] = {"value", "prob", "updated", NULL};
@@ -684,6 +719,11 @@ static pair_filter paging_filter(int si, int fi)
     if (fi == 1) flt.text = "crash";
     if (fi == 2) flt.reviewed = 0;
     if (fi == 3) flt.query_state = "open";
+    if (fi == 4) flt.relation = RELATION_RELATED;
+    if (fi == 5) {
+        flt.text = " re";   /* "Typo in README", "Dark theme request" */
+        flt.reviewed = 0;
+    }
     return flt;
 }
 
@@ -696,7 +736,7 @@ static void test_keyset_paging(void **state)
     dp_err err;
     assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
     for (int si = 0; si < 4; si++) {
-        for (int fi = 0; fi < 4; fi++) {
+        for (int fi = 0; fi < PAGING_KINDS; fi++) {
             for (size_t lim = 1; lim <= 4; lim++) {
                 pair_filter flt = paging_filter(si, fi);
                 char *want = run(f, &flt, NULL, NULL);
@@ -724,6 +764,58 @@ static void test_keyset_paging(void **state)
     }
 }
 
+/* A class filter's pages read from pairs_filter (a small class) and by a
+ * walk of the sort index (a large one) are the same pages, forwards and
+ * backwards, for every sort and class. */
+static void test_class_set_matches_walk(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    assert_int_equal(store_verdict_set(f->st, f->repo, "3", "4", VERDICT_RELATED, &err), DP_OK);
+    size_t saved = store_pairs_kset_max;
+    for (int si = 0; si < 4; si++) {
+        for (int ci = 0; ci < 8; ci++) {
+            pair_filter flt = paging_filter(si, 0);
+            flt.relation = ci & 1 ? RELATION_RELATED : -1;
+            flt.confidence = ci & 2 ? CONFIDENCE_LOW : -1;
+            flt.include_known = !(ci & 4);
+            if (!ci) flt.relation = RELATION_DUPLICATE;
+            for (int rev = -1; rev <= 0; rev++) {
+                flt.reviewed = rev;
+                char *way[2];
+                for (int w = 0; w < 2; w++) {
+                    store_pairs_kset_max = w ? 0 : saved;
+                    sbuf sb;
+                    sb_init(&sb);
+                    pair_filter pg = flt;
+                    pg.limit = 2;
+                    char cur[STORE_CURSOR_MAX];
+                    for (int page = 0; page < 4; page++) {
+                        pair_vec v = {0};
+                        assert_int_equal(store_pairs_query(f->st, &pg, &v, NULL, NULL, &err), DP_OK);
+                        for (size_t i = 0; i < v.n; i++)
+                            sb_printf(&sb, "%s>%s ", v.v[i].query_key, v.v[i].cand_key);
+                        sb_adds(&sb, "| ");
+                        if (v.n) store_pair_cursor(pg.sort, &v.v[v.n - 1], cur);
+                        pg.after = cur;
+                        pair_vec_free(&v);
+                    }
+                    pg.after = NULL;
+                    pg.before = cur;
+                    char *back = run(f, &pg, NULL, NULL);
+                    sb_adds(&sb, back);
+                    free(back);
+                    way[w] = sb_take(&sb);
+                }
+                assert_string_equal(way[0], way[1]);
+                free(way[0]);
+                free(way[1]);
+            }
+        }
+    }
+    store_pairs_kset_max = saved;
+}
+
 /* Backwards by cursor: the page before the position of the row at index k
  * holds the same rows as offset k - limit (fewer at the start), for every
  * position, sort, kind of filter and page size. */
@@ -733,7 +825,7 @@ static void test_keyset_paging_backwards(void **state)
     dp_err err;
     assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
     for (int si = 0; si < 4; si++) {
-        for (int fi = 0; fi < 4; fi++) {
+        for (int fi = 0; fi < PAGING_KINDS; fi++) {
             pair_filter flt = paging_filter(si, fi);
             pair_vec all = {0};
             assert_int_equal(store_pairs_query(f->st, &flt, &all, NULL, NULL, &err), DP_OK);
@@ -933,29 +1025,57 @@ static void test_text_counts(void **state)
     store_rollback(f->st);
 }
 
-/* 8 -> 9: items_keys_by_id is built for the items already stored, and the
- * text filter (which reads through it) finds their pairs. */
-static void test_migrate_keys_by_id(void **state)
+/* Two items, their title index, and a pair each way, as an older
+ * version stored them (the migration tests of the text filter). */
+#define TEXT_SEED                                                                                   \
+    "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"                                          \
+    "INSERT INTO items(id, repo_id, key, title) VALUES(7, 1, '9', 'Upload timeout'),"               \
+    "  (8, 1, '4', 'Dark mode');"                                                                   \
+    "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"                    \
+    "DELETE FROM items_fts_todo;"                                                                   \
+    "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"                  \
+    " VALUES(1, '9', '4', 'duplicate', 'high', 1.5), (1, '4', '9', 'related', 'low', 0.5);"
+
+/* The text filter finds both pairs of TEXT_SEED, in value order. */
+static void expect_text_seed_found(fx *f)
 {
-    fx *f = *state;
-    migrate_from(f, 8,
-                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
-                 "INSERT INTO items(id, repo_id, key, title) VALUES(7, 1, '9', 'Upload timeout'),"
-                 "  (8, 1, '4', 'Dark mode');"
-                 "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"
-                 "DELETE FROM items_fts_todo;"
-                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
-                 " VALUES(1, '9', '4', 'duplicate', 'high', 1.5), (1, '4', '9', 'related', 'low', 0.5);");
-    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items INDEXED BY items_keys_by_id WHERE id > 0"), 2);
     pair_filter flt;
     pair_filter_init(&flt);
-    flt.include_known = 1;
     flt.text = "TIMEOUT";
     size_t total = 0;
     char *got = run(f, &flt, &total, NULL);
     assert_string_equal(got, "9>4 4>9");
     assert_int_equal(total, 2);
     free(got);
+}
+
+/* 8 -> 9: items_keys_by_id is built for the items already stored, and the
+ * text filter (which reads through it) finds their pairs. */
+static void test_migrate_keys_by_id(void **state)
+{
+    fx *f = *state;
+    migrate_from(f, 8, TEXT_SEED);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items INDEXED BY items_keys_by_id WHERE id > 0"), 2);
+    expect_text_seed_found(f);
+}
+
+/* 9 -> 10: the pair indexes gain the columns a filter tests and the sort
+ * keys, built for the pairs already stored; a text's pairs are then
+ * counted and paged in value order through them. */
+static void test_migrate_covering(void **state)
+{
+    fx *f = *state;
+    migrate_from(f, 9, TEXT_SEED);
+    const char *idx[] = {"pairs_by_query", "pairs_by_cand", "pairs_filter"};
+    for (int i = 0; i < 3; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_index_info('%s') WHERE name IN "
+                 "('relation', 'confidence', 'known', 'value', 'prob', 'updated_at')", idx[i]);
+        assert_int_equal(store_read_int(f, sql), 6);
+    }
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pairs INDEXED BY pairs_by_query"
+                                       " WHERE repo_id = 1 AND query_key = '9' AND value = 1.5"), 1);
+    expect_text_seed_found(f);
 }
 
 /* pair_counts holds, per repository x relation x confidence x known, how
@@ -1089,6 +1209,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_counts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_keys_by_id, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_covering, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reviewed_and_paging, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sorts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_repo_separate, fx_setup_seeded, fx_teardown),
@@ -1102,6 +1223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_index_follows_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_text_index, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyset_paging_backwards, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_class_set_matches_walk, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
     };
