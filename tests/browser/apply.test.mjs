@@ -166,16 +166,18 @@ test('one confirm applies the plan on the fake GitHub API, exactly once; one run
   const { page, base, fake } = t;
   await openApply(page, base);
   assert.equal(await page.locator('.apply-unit').count(), 1);
-  // a run long enough to meet a second confirm, even on a loaded machine (at 0.4 s a request the
-  // run could end before the second POST, which then met a changed plan, not a running one)
-  await fake.control('delay', { seconds: 1.5 });
+  // a run long enough to meet a second confirm, even on a loaded machine (at 0.4 s, and once at
+  // 1.5 s, a request the run ended before the second POST, which then met a changed plan, not a
+  // running one)
+  await fake.control('delay', { seconds: 3 });
   const hash = (await request(base, 'GET', '/api/apply')).json.hash;
   await page.locator('#apply-go').click();
   await until(async () => (await request(base, 'GET', '/api/apply/run')).json.run.state === 'running', 'the run');
   const again = await post(base, '/api/apply', JSON.stringify({ repo: 1, confirm: hash }));
   assert.equal(again.status, 409);
-  assert.match(again.json.error, /already running/);
-  await until(async () => (await page.locator('#apply-run').getAttribute('data-state')) === 'done', 'the run done', 20000);
+  assert.match(again.json.error, /already running/,
+               `the run was ${JSON.stringify((await request(base, 'GET', '/api/apply/run')).json.run)}`);
+  await until(async () => (await page.locator('#apply-run').getAttribute('data-state')) === 'done', 'the run done', 60000);
   await fake.control('delay', { seconds: 0 });
   const events = await page.locator('#apply-events li').allTextContents();
   assert.deepEqual(events.map((e) => e.replace(/: HTTP.*/, '')),
