@@ -166,10 +166,10 @@ test('one confirm applies the plan on the fake GitHub API, exactly once; one run
   const { page, base, fake } = t;
   await openApply(page, base);
   assert.equal(await page.locator('.apply-unit').count(), 1);
-  // a run long enough to meet a second confirm, even on a loaded machine (at 0.4 s, and once at
-  // 1.5 s, a request the run ended before the second POST, which then met a changed plan, not a
-  // running one)
-  await fake.control('delay', { seconds: 3 });
+  // a run long enough to meet a second confirm: each write waits 1 s on the fake (the control
+  // must arrive with its Content-Length; sent chunked it was ignored and the run sometimes ended
+  // before the second POST, which then met a changed plan, not a running one)
+  assert.equal((await fake.control('delay', { seconds: 1 })).status, 200);
   const hash = (await request(base, 'GET', '/api/apply')).json.hash;
   await page.locator('#apply-go').click();
   await until(async () => (await request(base, 'GET', '/api/apply/run')).json.run.state === 'running', 'the run');

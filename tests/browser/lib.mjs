@@ -71,6 +71,10 @@ export function runDoppel(args, env = {}) {
 // Origin and friends): resolves to { status, headers, body, json }.
 export function request(base, method, urlPath, { headers = {}, body } = {}) {
   const u = new URL(urlPath, base);
+  // A body goes with its Content-Length unless the caller says otherwise:
+  // node would send it chunked, which the fake GitHub API does not read.
+  if (body !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h)))
+    headers = { ...headers, 'Content-Length': Buffer.byteLength(body) };
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers,
                                agent: false }, (res) => {
