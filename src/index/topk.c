@@ -33,10 +33,9 @@ typedef struct heap {
     size_t n, k;
 } heap;
 
-/* Adds (doc, score) to the heap of the best k. Returns 1 and sets *gone
- * when a hit left or was refused (the heap was full): the new one if it
- * ranks below the minimum, else the evicted minimum. */
-static int heap_push(heap *hp, uint32_t doc, float score, index_hit *gone)
+/* Adds (doc, score) to the heap of the best k; when the heap is full the
+ * worse of the new hit and the kept minimum leaves. */
+static void heap_push(heap *hp, uint32_t doc, float score)
 {
     index_hit x = {doc, score};
     if (hp->n < hp->k) {
@@ -48,13 +47,9 @@ static int heap_push(heap *hp, uint32_t doc, float score, index_hit *gone)
             i = p;
         }
         hp->h[i] = x;
-        return 0;
+        return;
     }
-    if (!worse(&hp->h[0], &x)) {
-        if (gone) *gone = x;
-        return 1;
-    }
-    if (gone) *gone = hp->h[0];
+    if (!worse(&hp->h[0], &x)) return;
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -66,7 +61,6 @@ static int heap_push(heap *hp, uint32_t doc, float score, index_hit *gone)
         i = m;
     }
     hp->h[i] = x;
-    return 1;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -99,7 +93,7 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
     for (uint32_t d = lo; d < hi; d++) {
         if (d == exclude) continue;
         double s = index_score(ix, q, d);
-        if (s > 0) heap_push(&hp, d, (float)s, NULL);
+        if (s > 0) heap_push(&hp, d, (float)s);
     }
     size_t n = heap_out(&hp, out);
     free(hp.h);
@@ -444,7 +438,7 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
             /* complete: every list of the window was added */
             double sc = ix_unfix(s->acc[s->cand[i]]);
             if ((hp.n == hp.k && sc < th) || !((float)sc > 0)) continue;
-            heap_push(&hp, w0 + s->cand[i], (float)sc, NULL);
+            heap_push(&hp, w0 + s->cand[i], (float)sc);
             if (hp.n == hp.k) th = theta_lo(hp.h[0].score);
         }
     }
