@@ -664,6 +664,26 @@ static void *copy_n(const void *p, size_t n, size_t size)
     return c;
 }
 
+/* The docs query doc q ranks: with a horizon, those created within
+ * o->horizon days of it, before or after -- a range, as docs are in
+ * creation order; the whole repository without one, or when q's date is
+ * unknown. The window is symmetric (c is in q's iff q is in c's), so a
+ * changed item probes exactly the queries whose range holds it. A sparse
+ * corpus has no dates loaded: it ranks everything. */
+static void query_range(const analyze_corpus *co, const analyze_opts *o, uint32_t q, uint32_t *lo,
+                        uint32_t *hi)
+{
+    size_t n = index_ndocs(co->ix);
+    *lo = 0;
+    *hi = (uint32_t)n;
+    if (!o->horizon || co->sparse || co->items.n != n) return;
+    int64_t t = co->items.v[q].created_at;
+    if (t <= 0) return;
+    int64_t h = (int64_t)o->horizon * 86400;
+    *lo = (uint32_t)items_created_before(co->items.v, n, t - h);
+    *hi = (uint32_t)items_created_before(co->items.v, n, t + h + 1);
+}
+
 static void rank_one(job *j, size_t i, rscratch *sc)
 {
     const analyze_corpus *co = j->co;
@@ -672,7 +692,9 @@ static void rank_one(job *j, size_t i, rscratch *sc)
     match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
     match_judge_prepare(&co->mctx, &mq, &jq);
-    size_t n = match_rank_query(&co->mctx, &mq, 0, (uint32_t)index_ndocs(co->ix), j->o->k, sc->hits);
+    uint32_t lo, hi;
+    query_range(co, j->o, qdoc, &lo, &hi);
+    size_t n = match_rank_query(&co->mctx, &mq, lo, hi, j->o->k, sc->hits);
     size_t kept = 0;
     for (size_t h = 0; h < n; h++) {
         match_judgment jd;
@@ -827,7 +849,7 @@ static char *signature(const analyze_opts *o, const analyze_corpus *co)
     char *text = match_model_to_text(co->m);
     unsigned long long h = (unsigned long long)XXH3_64bits(text, strlen(text));
     free(text);
-    return xasprintf("all=%d k=%zu keep=%zu model=%016llx", o->all, o->k, o->keep, h);
+    return xasprintf("all=%d k=%zu keep=%zu horizon=%d model=%016llx", o->all, o->k, o->keep, o->horizon, h);
 }
 
 /* Small open-addressing-free set of docs: a byte per doc. */
@@ -991,7 +1013,9 @@ static void incremental_queries(const analyze_corpus *co, const analyze_opts *o,
         if (is_query(index_item(co->ix, c), o->all)) ds_add(&in->rerun, c);
         index_query q;
         index_query_from_doc(co->ix, c, &q);
-        size_t n = match_rank(&co->mctx, &q, c, 0, (uint32_t)index_ndocs(co->ix), depth, buf);
+        uint32_t lo, hi;
+        query_range(co, o, c, &lo, &hi);
+        size_t n = match_rank(&co->mctx, &q, c, lo, hi, depth, buf);
         index_query_free(&q);
         for (size_t h = 0; h < n; h++)
             if (is_query(index_item(co->ix, buf[h].doc), o->all)) ds_add(&in->rerun, buf[h].doc);
@@ -1014,6 +1038,7 @@ void analyze_opts_default(analyze_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 20;
     o->keep = 3;
+    o->horizon = ANALYZE_HORIZON;
 }
 
 /* When analysis last ran (what `doppel stats` shows); the whole record

@@ -31,6 +31,14 @@
  * it; the next full run (--full, a new model, other options) settles it.
  * When nothing changed at all, no index is built and nothing is ranked.
  *
+ * Horizon: a query ranks the items created within opts.horizon days of it,
+ * before or after, not the whole repository. Duplicates are filed close
+ * together (the standard protocol looks 365 days back); a horizon makes a
+ * query's cost depend on how busy the tracker is, not on its age, so a
+ * full run grows linearly with the number of items instead of with its
+ * square. 0 ranks everything (what a small tracker costs little either
+ * way); `similar` always ranks everything.
+ *
  * Persisted index: analyze_corpus_load (search, serve), analyze_corpus_open
  * (similar, triage) and an incremental run first try to map the persisted
  * index file (analyze_index_path). Its stamp (index.h, "Stamps") vouches
@@ -216,9 +224,14 @@ typedef struct analyze_opts {
     int64_t now;        /* 0 = time(NULL); for staleness in value */
     size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above) */
     size_t batch;       /* pairs explained and stored per batch; 0 = ANALYZE_BATCH */
+    int horizon;        /* days: a query ranks only the items created within
+                           this many days of it (before or after); 0 = all
+                           (see "Horizon" above; default ANALYZE_HORIZON) */
 } analyze_opts;
 /* Pairs in flight per batch by default (see "Memory" above). */
 #define ANALYZE_BATCH 4096
+/* The default horizon in days (see "Horizon" above). */
+#define ANALYZE_HORIZON 365
 enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
 void analyze_opts_default(analyze_opts *o);
 

@@ -99,6 +99,10 @@ int cmd_analyze(int argc, char **argv)
                  "candidates always stored per query (default 3); more are\n"
                  "stored when judged a duplicate or related with high confidence"),
         CLI_INT("threads", 0, &o.threads, "N", 0, 999999, "worker threads (default: number of CPUs)"),
+        CLI_INT("horizon", 0, &o.horizon, "DAYS", 0, 36500,
+                "rank only the items created within DAYS of each query,\n"
+                "before or after (default 365; 0 = every item, which costs\n"
+                "time growing with the square of the repository's size)"),
         CLI_SET("full", 0, &o.mode, ANALYZE_FULL, "re-rank every query"),
         CLI_CALL("max-memory", 0, opt_max_memory, &o.max_memory, "SIZE",
                  "keep memory under SIZE (e.g. 2G): frees the index's build\n"
@@ -112,7 +116,8 @@ int cmd_analyze(int argc, char **argv)
     const cli_cmd cmd = {
         "analyze",
         "usage: doppel analyze [--db PATH] [--repo R] [--all] [-k N] [--keep N]\n"
-        "                      [--threads N] [--full] [--max-memory SIZE] [--quiet]\n",
+        "                      [--horizon DAYS] [--threads N] [--full] [--max-memory SIZE]\n"
+        "                      [--quiet]\n",
         "Ranks candidates for every open issue (with --all: every issue and pull\n"
         "request) and stores the pairs worth reviewing, each with a relation\n"
         "(duplicate/related), a confidence, a value, reasoning and a suggested comment.\n"

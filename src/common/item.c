@@ -136,3 +136,14 @@ int item_links_any_typed(const item_link *links, size_t n)
         if (item_link_typed(&links[i])) return 1;
     return 0;
 }
+
+size_t items_created_before(const item *v, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].created_at < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}

@@ -91,6 +91,9 @@ item *item_vec_push(item_vec *vec);            /* returns a zeroed slot */
 comment *comment_vec_push(comment_vec *vec);
 item_link *link_vec_push(link_vec *vec);
 void item_vec_free(item_vec *vec);
+/* How many of v[0..n) were created before t: the first index created at or
+ * after t, when v is in creation order (a binary search). */
+size_t items_created_before(const item *v, size_t n, int64_t t);
 void comment_vec_free(comment_vec *vec);
 void link_vec_free(link_vec *vec);
 

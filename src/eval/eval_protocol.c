@@ -65,13 +65,7 @@ uint32_t eval_window_lo(const repo_state *rs, uint32_t qdoc)
 {
     if (rs->window_days <= 0) return 0;
     int64_t t = rs->d->items[qdoc].created_at - (int64_t)rs->window_days * 86400;
-    uint32_t lo = 0, hi = qdoc;
-    while (lo < hi) {   /* first doc created at or after t */
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (rs->d->items[mid].created_at < t) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    return (uint32_t)items_created_before(rs->d->items, qdoc, t);
 }
 
 int eval_link_is_truth(const repo_state *rs, const item_link *l)
