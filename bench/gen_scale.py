@@ -2,7 +2,7 @@
 """gen_scale.py -- a synthetic GitHub repository of any size from the real
 texts of ../shared/data, for bench/scale.sh.
 
-Usage: gen_scale.py DATA_DIR OUT_DIR N [--seed S] [--plain] [--repo OWNER/NAME]
+Usage: gen_scale.py DATA_DIR OUT_DIR N [--seed S] [--plain] [--repo OWNER/NAME] [--years Y]
 
 Writes OUT_DIR/issues.jsonl.gz (N GitHub REST issue objects, one a line:
 what `doppel import` reads) and OUT_DIR/comments.jsonl.gz (REST issue
@@ -18,8 +18,11 @@ as good as a random 10% for a bag-of-words ranker). A quarter of the
 near-duplicates say "Duplicate of #M" (M: the item they copy) at the end of
 their body and are closed as duplicates, as GitHub users file them.
 
-Dates: creation times rise with the number over ten years (2015-2025) with
-jitter; 65% of the items are closed, a few hours to a year later; items
+Dates: creation times rise with the number at 25,000 items a year (about
+microsoft/vscode's pace: 250,000 items span 2015-2025), with jitter -- a
+tracker twice the size is twice as old, not twice as busy, as a time
+horizon (analyze --horizon) needs to show its cost; --years Y spreads the
+items over Y years instead; 65% of the items are closed, a few hours to a year later; items
 updated after creation or closure. Pull requests: the huggingface ones stay
 pull requests, a quarter of the Jira-derived ones become one (merged when
 closed). Labels: the item's own plus a kind label and, sometimes, an area.
@@ -35,7 +38,8 @@ import sys
 import time
 
 EPOCH = int(datetime.datetime(2015, 1, 1, tzinfo=datetime.timezone.utc).timestamp())
-SPAN = 10 * 365 * 86400
+YEAR = 365 * 86400
+RATE = 25000          # items a year
 KIND_LABELS = [("bug", "d73a4a"), ("enhancement", "a2eeef"), ("question", "d876e3"),
                ("documentation", "0075ca")]
 AREA_LABELS = [("area/%s" % a, "c5def5") for a in
@@ -85,7 +89,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--plain", action="store_true")
     ap.add_argument("--repo", default="scale/big")
+    ap.add_argument("--years", type=float, default=0, help="span of the creation dates (default: N / 25,000)")
     a = ap.parse_args()
+    span = int(a.years * YEAR) if a.years > 0 else a.n * YEAR // RATE
     rnd = random.Random(a.seed)
     t0 = time.time()
     bases = load_bases(a.data)
@@ -105,7 +111,7 @@ def main():
         for k in range(1, a.n + 1):
             title, body, labels, is_pr, comments = bases[(k - 1) % nb]
             copy_of = k - nb if k > nb else 0
-            created = EPOCH + (k - 1) * SPAN // max(a.n, 1) + rnd.randrange(3600)
+            created = EPOCH + (k - 1) * span // max(a.n, 1) + rnd.randrange(3600)
             dup = False
             if copy_of:
                 off = rnd.randrange(10)
