@@ -394,6 +394,11 @@ void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 
+int match_term_bigram(const match_ctx *ctx, uint32_t t)
+{
+    return term_bigram(ctx->priv, ctx->ix, t);
+}
+
 void match_ctx_free(match_ctx *ctx)
 {
     ctx_priv *p = ctx->priv;

@@ -18,6 +18,9 @@ typedef struct match_refs {
     text_refs title, all;
 } match_refs;
 const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc);
+/* Whether term t is a bigram ("a b"): a table lookup in a full ctx (the
+ * judge asks for every title term of every judged pair). */
+int match_term_bigram(const match_ctx *ctx, uint32_t t);
 /* The cache's slots ([ndocs], owned by the ctx). */
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx);
 

@@ -334,7 +334,7 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cd
         uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
         uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
         if (x == y) {
-            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !strchr(index_term_str(ctx->ix, x), ' ')) {
+            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !match_term_bigram(ctx, x)) {
                 double idf = index_idf(ctx->ix, x);
                 if (idf > smax) smax = idf;
             }
@@ -347,7 +347,7 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cd
         int in_title = q_side ? mq->tf[i][FIELD_TITLE] != 0 : cd.tf[j][FIELD_TITLE] != 0;
         if (q_side) i++;
         else j++;
-        if (!in_title || strchr(index_term_str(ctx->ix, t), ' ')) continue;   /* bigrams */
+        if (!in_title || match_term_bigram(ctx, t)) continue;
         double idf = index_idf(ctx->ix, t);
         if (q_side && idf > qmax) qmax = idf;
         if (!q_side && idf > cmax) cmax = idf;
