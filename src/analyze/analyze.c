@@ -959,13 +959,21 @@ static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int6
     memset(&co, 0, sizeof co);
     co.repo_id = repo;
     if (load_model(st, &co, err) != DP_OK) return DP_ERR;
-    char *sig = signature(o, &co), *old_sig = NULL;
+    /* the horizon is resolved at the item count the last run saved: when
+     * nothing changed, that is today's count */
     int64_t since = -1, nprev = -1;
-    int rc = store_kv_get(st, repo, KV_SIGNATURE, &old_sig, err);
+    int rc = kv_get_num(st, repo, KV_NITEMS, &nprev, err);
+    if (rc != DP_OK || nprev < 0) {
+        analyze_corpus_free(&co);
+        return rc == DP_ERR ? DP_ERR : DP_OK;
+    }
+    analyze_opts ro = *o;
+    ro.horizon = analyze_horizon(o, (size_t)nprev);
+    char *sig = signature(&ro, &co), *old_sig = NULL;
+    rc = store_kv_get(st, repo, KV_SIGNATURE, &old_sig, err);
     int same = rc == DP_OK && !strcmp(old_sig, sig);
     if (rc != DP_ERR && same) rc = kv_get_num(st, repo, KV_SEQ, &since, err);
-    if (rc == DP_OK && same) rc = kv_get_num(st, repo, KV_NITEMS, &nprev, err);
-    if (rc == DP_OK && same && since == seq && nprev >= 0) {
+    if (rc == DP_OK && same && since == seq) {
         *up = 1;
         stats->items = (size_t)nprev;
         snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
@@ -1038,7 +1046,13 @@ void analyze_opts_default(analyze_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 20;
     o->keep = 3;
-    o->horizon = ANALYZE_HORIZON;
+    o->horizon = ANALYZE_HORIZON_AUTO;
+}
+
+int analyze_horizon(const analyze_opts *o, size_t n)
+{
+    if (o->horizon != ANALYZE_HORIZON_AUTO) return o->horizon > 0 ? o->horizon : 0;
+    return n >= ANALYZE_HORIZON_FROM ? ANALYZE_HORIZON : 0;
 }
 
 /* When analysis last ran (what `doppel stats` shows); the whole record
@@ -1504,6 +1518,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     stats->items = co.items.n;
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
+    o.horizon = stats->horizon = analyze_horizon(&o, co.items.n);
     char *sig = signature(&o, &co);
 
     incr in;

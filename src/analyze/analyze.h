@@ -37,7 +37,9 @@
  * query's cost depend on how busy the tracker is, not on its age, so a
  * full run grows linearly with the number of items instead of with its
  * square. 0 ranks everything (what a small tracker costs little either
- * way); `similar` always ranks everything.
+ * way), and by default a repository below ANALYZE_HORIZON_FROM items has
+ * none; `similar` always ranks everything. The signature holds the days
+ * used, so a repository growing past the threshold is ranked anew.
  *
  * Persisted index: analyze_corpus_load (search, serve), analyze_corpus_open
  * (similar, triage) and an incremental run first try to map the persisted
@@ -225,13 +227,20 @@ typedef struct analyze_opts {
     size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above) */
     size_t batch;       /* pairs explained and stored per batch; 0 = ANALYZE_BATCH */
     int horizon;        /* days: a query ranks only the items created within
-                           this many days of it (before or after); 0 = all
-                           (see "Horizon" above; default ANALYZE_HORIZON) */
+                           this many days of it (before or after); 0 = all;
+                           ANALYZE_HORIZON_AUTO (the default): see
+                           analyze_horizon and "Horizon" above */
 } analyze_opts;
 /* Pairs in flight per batch by default (see "Memory" above). */
 #define ANALYZE_BATCH 4096
-/* The default horizon in days (see "Horizon" above). */
+/* The default horizon (see "Horizon" above): ANALYZE_HORIZON days once a
+ * repository holds ANALYZE_HORIZON_FROM items, none below -- a smaller one
+ * is ranked whole in well under a minute, and loses no old pair. */
+#define ANALYZE_HORIZON_AUTO (-1)
 #define ANALYZE_HORIZON 365
+#define ANALYZE_HORIZON_FROM 50000
+/* The horizon o asks for at n items, in days (0: none). */
+int analyze_horizon(const analyze_opts *o, size_t n);
 enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
 void analyze_opts_default(analyze_opts *o);
 
@@ -253,6 +262,7 @@ typedef struct analyze_stats {
     size_t max_memory;          /* the ceiling asked for (0: none) */
     size_t mem_base;            /* resident after indexing (with a ceiling) */
     char traded[256];           /* with a ceiling: what was traded for it ("nothing") */
+    int horizon;                /* the horizon used, in days (0: none) */
 } analyze_stats;
 
 /* phase is "index" (0/1 then 1/1 around loading and indexing), then "rank"

@@ -74,6 +74,9 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
                        "snapshot%s%s\n", s.reanalysed, s.items, s.snapshot_saved ? " (snapshot saved)" : "",
                        s.index_saved ? " (index file written)" : "");
         }
+        if (s.horizon && !s.up_to_date)
+            printf("horizon: %d days (items created further apart are not paired; --horizon 0 "
+                   "pairs them)\n", s.horizon);
         printf("model: %s\n", s.model_desc);
         if (s.max_memory && !s.up_to_date)
             printf("memory: ceiling %zu MB, %zu MB resident after indexing; traded: %s\n",
@@ -101,8 +104,9 @@ int cmd_analyze(int argc, char **argv)
         CLI_INT("threads", 0, &o.threads, "N", 0, 999999, "worker threads (default: number of CPUs)"),
         CLI_INT("horizon", 0, &o.horizon, "DAYS", 0, 36500,
                 "rank only the items created within DAYS of each query,\n"
-                "before or after (default 365; 0 = every item, which costs\n"
-                "time growing with the square of the repository's size)"),
+                "before or after; 0 = every item, which costs time growing\n"
+                "with the square of the repository's size (default: 365 once\n"
+                "a repository holds 50000 items, else 0)"),
         CLI_SET("full", 0, &o.mode, ANALYZE_FULL, "re-rank every query"),
         CLI_CALL("max-memory", 0, opt_max_memory, &o.max_memory, "SIZE",
                  "keep memory under SIZE (e.g. 2G): frees the index's build\n"

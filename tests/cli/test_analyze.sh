@@ -198,8 +198,9 @@ case $out in *"memory:"*) not_ok "no memory line without --max-memory" "$out" ;;
 check_contains "the time line shows the pipelined explain+store and its batch" "pairs a batch))" "$out"
 
 # --horizon: a query ranks only the items created within DAYS of it (before
-# or after; default 365), so a full run costs time linear in the tracker's
-# size. Three reports of one crash: #1 in 2019, #2 and #3 in 2021.
+# or after; by default 365 from 50,000 items on, none below), so a full run
+# costs time linear in the tracker's size. Three reports of one crash: #1 in
+# 2019, #2 and #3 in 2021.
 HDB=$T/horizon.db
 hissue() {   # NUMBER DATE: one report of the crash
     printf '{"url":"https://api.github.com/repos/acme/h/issues/%s","repository_url":"https://api.github.com/repos/acme/h",
@@ -221,8 +222,14 @@ hnoise() {   # NUMBER DATE: something else
   for i in 4 5 6 7; do echo ','; hnoise $i 2020-0$i-01; done; echo ']'; } >"$T/horizon.json"
 check "import the horizon fixture" "$DOPPEL" import --db "$HDB" "$T/horizon.json"
 hpairs='" ".join(sorted(p["query"] + "~" + p["candidate"] for p in P if p["candidate"] in ("1", "2", "3") and p["query"] in ("1", "2", "3")))'
-check "analyze with the default horizon" "$DOPPEL" analyze --db "$HDB" --quiet
-check_eq "default horizon (365 days): #3~#2 paired, #1 (2019) out of reach" "3~2" "$(pairs_q "$HDB" "$hpairs")"
+out=$("$DOPPEL" analyze --db "$HDB" 2>&1)
+check_eq "a small repository has no horizon by default: every pair" "2~1 3~1 3~2" "$(pairs_q "$HDB" "$hpairs")"
+case $out in *"horizon:"*) not_ok "... and no horizon line" "$out" ;; *) ok "... and no horizon line" ;; esac
+out=$("$DOPPEL" analyze --db "$HDB" --horizon 365 2>&1)
+check_eq "--horizon 365: #3~#2 paired, #1 (2019) out of reach" "3~2" "$(pairs_q "$HDB" "$hpairs")"
+check_contains "the summary names the horizon" "horizon: 365 days (items created further apart are not paired" "$out"
+out=$("$DOPPEL" analyze --db "$HDB" --horizon 365 2>&1)
+check_contains "the same horizon again: nothing to do" "up to date" "$out"
 out=$("$DOPPEL" analyze --db "$HDB" --horizon 880 2>&1)
 case $out in *"(incremental)"*|*"up to date"*) not_ok "another horizon re-ranks every query" "$out" ;;
     *) ok "another horizon re-ranks every query" ;; esac
@@ -232,16 +239,16 @@ check "analyze --horizon 0" "$DOPPEL" analyze --db "$HDB" --quiet --horizon 0
 check_eq "--horizon 0 ranks every item" "2~1 3~1 3~2" "$(pairs_q "$HDB" "$hpairs")"
 # a new report arrives in 2022: the incremental run pairs it inside the
 # horizon only (a changed item probes the queries whose range holds it)
-check "analyze with the default horizon again" "$DOPPEL" analyze --db "$HDB" --quiet
+check "analyze --horizon 365 again" "$DOPPEL" analyze --db "$HDB" --quiet --horizon 365
 { echo '['; hissue 8 2022-03-01; echo ']'; } >"$T/horizon-new.json"
 check "import a new report (2022)" "$DOPPEL" import --db "$HDB" "$T/horizon-new.json"
-out=$("$DOPPEL" analyze --db "$HDB" 2>&1)
+out=$("$DOPPEL" analyze --db "$HDB" --horizon 365 2>&1)
 check_contains "the new report: an incremental run" "(incremental)" "$out"
 hpairs8='" ".join(sorted(p["query"] + "~" + p["candidate"] for p in P if "8" in (p["query"], p["candidate"])))'
 check_eq "the new report pairs with #2 and #3 (within 365 days), not #1" "8~2 8~3" "$(pairs_q "$HDB" "$hpairs8")"
 hall='" ".join(sorted(p["query"] + "~" + p["candidate"] for p in P))'
 want=$(pairs_q "$HDB" "$hall")
-"$DOPPEL" analyze --db "$HDB" --full --quiet
+"$DOPPEL" analyze --db "$HDB" --full --quiet --horizon 365
 check_eq "... the same pairs as a full run" "$want" "$(pairs_q "$HDB" "$hall")"
 for bad in -1 x 36501; do
     "$DOPPEL" analyze --db "$HDB" --horizon "$bad" >/dev/null 2>&1

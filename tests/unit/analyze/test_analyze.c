@@ -575,9 +575,28 @@ static void test_model_signature(void **state)
     free(text);
 }
 
+/* The default horizon: none below ANALYZE_HORIZON_FROM items, 365 days
+ * from there on; an explicit one (0 included) whatever the size. */
+static void test_horizon_default(void **state)
+{
+    (void)state;
+    analyze_opts o;
+    analyze_opts_default(&o);
+    assert_int_equal(o.horizon, ANALYZE_HORIZON_AUTO);
+    assert_int_equal(analyze_horizon(&o, 0), 0);
+    assert_int_equal(analyze_horizon(&o, ANALYZE_HORIZON_FROM - 1), 0);
+    assert_int_equal(analyze_horizon(&o, ANALYZE_HORIZON_FROM), 365);
+    assert_int_equal(analyze_horizon(&o, 250000), 365);
+    o.horizon = 0;
+    assert_int_equal(analyze_horizon(&o, 250000), 0);
+    o.horizon = 30;
+    assert_int_equal(analyze_horizon(&o, 10), 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_horizon_default),
         cmocka_unit_test(test_full_run),
         cmocka_unit_test(test_verdict_survives),
         cmocka_unit_test(test_incremental),
