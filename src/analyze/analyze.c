@@ -383,6 +383,7 @@ void analyze_corpus_free(analyze_corpus *co)
     if (co->model_trained) match_model_free(&co->model);
     item_vec_free(&co->items);
     link_vec_free(&co->links);
+    free(co->created);
     free(co->repo_name);
     free(co->repo_url);
     free(co->model_desc);
@@ -664,24 +665,67 @@ static void *copy_n(const void *p, size_t n, size_t size)
     return c;
 }
 
+/* How many of v[0..n) (ascending) are below t. */
+static size_t dates_before(const int64_t *v, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static int date_rowid_cmp(const void *a, const void *b)
+{
+    const item_date *x = a, *y = b;
+    return (x->rowid > y->rowid) - (x->rowid < y->rowid);
+}
+
 /* The docs query doc q ranks: with a horizon, those created within
  * o->horizon days of it, before or after -- a range, as docs are in
  * creation order; the whole repository without one, or when q's date is
  * unknown. The window is symmetric (c is in q's iff q is in c's), so a
- * changed item probes exactly the queries whose range holds it. A sparse
- * corpus has no dates loaded: it ranks everything. */
+ * changed item probes exactly the queries whose range holds it. Should the
+ * docs not be in creation order (corpus_dates), the range cannot be cut:
+ * everything is ranked. */
 static void query_range(const analyze_corpus *co, const analyze_opts *o, uint32_t q, uint32_t *lo,
                         uint32_t *hi)
 {
     size_t n = index_ndocs(co->ix);
     *lo = 0;
     *hi = (uint32_t)n;
-    if (!o->horizon || co->sparse || co->items.n != n) return;
-    int64_t t = co->items.v[q].created_at;
-    if (t <= 0) return;
-    int64_t h = (int64_t)o->horizon * 86400;
-    *lo = (uint32_t)items_created_before(co->items.v, n, t - h);
-    *hi = (uint32_t)items_created_before(co->items.v, n, t + h + 1);
+    if (!o->horizon || !co->created || !co->created_sorted || co->created[q] <= 0) return;
+    int64_t t = co->created[q], h = (int64_t)o->horizon * 86400;
+    *lo = (uint32_t)dates_before(co->created, n, t - h);
+    *hi = (uint32_t)dates_before(co->created, n, t + h + 1);
+}
+
+/* Fills co->created for a horizon: from the items when they are loaded,
+ * else (a sparse corpus) from the store by the docs' row ids -- the
+ * items_by_created index, not the items. */
+static int corpus_dates(store *st, analyze_corpus *co, dp_err *err)
+{
+    size_t n = index_ndocs(co->ix);
+    co->created = xcalloc(n ? n : 1, sizeof *co->created);
+    if (co->items.n == n) {
+        for (size_t d = 0; d < n; d++) co->created[d] = co->items.v[d].created_at;
+    } else {
+        item_date *dt = NULL;
+        size_t nd = 0;
+        if (store_items_dates(st, co->repo_id, &dt, &nd, err) != DP_OK) return DP_ERR;
+        for (size_t d = 0; d < n; d++) {
+            item_date key = {index_doc_rowid(co->ix, (uint32_t)d), 0};
+            const item_date *f = bsearch(&key, dt, nd, sizeof *dt, date_rowid_cmp);
+            co->created[d] = f ? f->created_at : 0;
+        }
+        free(dt);
+    }
+    co->created_sorted = 1;
+    for (size_t d = 1; d < n && co->created_sorted; d++)
+        if (co->created[d] < co->created[d - 1]) co->created_sorted = 0;
+    return DP_OK;
 }
 
 static void rank_one(job *j, size_t i, rscratch *sc)
@@ -1536,6 +1580,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
      * that is ~1 GB through write(), a second or more of a run meant to take
      * one; the first reader after it (similar, search, serve) writes it. */
     if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active, &co, err);
+    if (rc == DP_OK && o.horizon) rc = corpus_dates(st, &co, err);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
     stats->t_index = co.t_index;

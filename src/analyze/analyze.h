@@ -129,6 +129,11 @@ typedef struct analyze_corpus {
     unsigned char *have;       /* [ndocs]: 1 when slots[doc] is read */
     int links_typed;           /* item_links_any_typed of all the repo's links: `links`
                                   holds only those of the docs read */
+    /* With a horizon (analyze_run): each doc's creation time, owned, and
+     * whether they ascend with the doc number (docs are in creation order
+     * unless an index grew by items older than its newest). */
+    int64_t *created;
+    int created_sorted;
 } analyze_corpus;
 
 /* The persisted index of repo (index.h, "persisted index"): the file

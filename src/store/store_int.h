@@ -52,6 +52,7 @@ enum {
     SQ_CACHE_STAT,
     SQ_CACHE_READ,
     SQ_PAIR_REFS,
+    SQ_ITEM_DATES,
     SQ__COUNT
 };
 
