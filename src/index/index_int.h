@@ -39,7 +39,7 @@ struct dindex {
      * compare-and-swap so concurrent readers agree): only the docs of the
      * explained pairs ever need their text. */
     _Atomic(text_fields *) *fields;
-    text_signals *sig;               /* [n] */
+    text_signals *sig;               /* [n - nmapped]: doc d's are sig[d - nmapped] */
     uint32_t (*len)[FIELD_COUNT];    /* [n] field lengths */
     double avglen[FIELD_COUNT];
     double (*norm)[FIELD_COUNT];     /* [n] ix_norm() of each field's length */
@@ -95,6 +95,14 @@ struct dindex {
     const int64_t *rowid;
     const uint32_t *ksort;
     size_t nksort;
+    /* Docs [0, nmapped) take their signals and names from the mapping (all
+     * of an opened file's; none of a build's). index_append() adds docs
+     * after them: their signals are in sig, their names in their items
+     * (keys: the keys map). It copies the arrays above that it must grow
+     * into the heap (owned = 1) and leaves the mapping to the signals and
+     * names of the first nmapped docs. */
+    size_t nmapped;
+    int owned;
 };
 
 void ix_bag_reset(ix_bag *b);
@@ -180,6 +188,10 @@ uint64_t ix_pipeline_fingerprint(const index_params *p);
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
+/* Gives back the pages of the mapping's sections that index_append copied
+ * to the heap (dictionary, postings, forward index, lengths, norms, content
+ * hashes): they are never read again (index_file.c). */
+void ix_file_drop_copied(dindex *ix);
 /* The signals of doc of a mapped index, made on first use (thread-safe). */
 const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 
