@@ -109,6 +109,8 @@ typedef struct analyze_corpus {
     int index_mapped;          /* 1: the index was opened from the persisted file */
     int index_saved;           /* 1: this load wrote the persisted file */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
+    size_t grown;              /* items appended to the mapped index (an incremental
+                                  analysis: index_append) */
     double t_load, t_index;    /* seconds spent loading and indexing */
     int64_t seq;               /* store change sequence read before the items */
     /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
@@ -231,6 +233,8 @@ typedef struct analyze_stats {
     int snapshot_saved;         /* 1 when the index snapshot was (re)saved */
     int index_mapped;           /* 1 when the index was mapped from the persisted file */
     int index_saved;            /* 1 when the persisted index file was written */
+    size_t grown;               /* items appended to the mapped index (incremental) */
+    const char *grow_why;       /* why the persisted index was not grown, or NULL */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
                                                                      bookkeeping; t_store: explaining

@@ -505,9 +505,9 @@ void index_avglen(const dindex *ix, double out[FIELD_COUNT]) { memcpy(out, ix->a
 
 void ix_build_keys(dindex *ix)
 {
-    dp_idxmap_reserve(&ix->keys, ix->n - ix->nmapped + 1, NULL, NULL);   /* empty: never rehashes */
-    for (size_t d = ix->nmapped; d < ix->n; d++) {
-        const char *k = ix->items[d].key;
+    dp_idxmap_reserve(&ix->keys, ix->n + 1, NULL, NULL);   /* empty: never rehashes */
+    for (size_t d = 0; d < ix->n; d++) {
+        const char *k = index_doc_key(ix, (uint32_t)d);
         if (k && index_find(ix, k) < 0) {   /* first doc wins */
             size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(k));
             while (ix->keys.slot[s]) s = dp_idxmap_step(&ix->keys, s);
@@ -877,16 +877,16 @@ static int64_t find_sorted(const dindex *ix, const char *key)
     return lo < ix->nksort && !strcmp(ix->kstr + ix->koff[ix->ksort[lo]], key) ? (int64_t)ix->ksort[lo] : -1;
 }
 
+/* A built or grown index has a hash of its keys (ix_build_keys); one
+ * opened from a file searches its sorted keys instead (building the hash
+ * costs more than the few lookups of a reader). */
 int64_t index_find(const dindex *ix, const char *key)
 {
-    if (key && ix->ksort) {   /* the mapped docs come first */
-        int64_t d = find_sorted(ix, key);
-        if (d >= 0) return d;
-    }
-    if (!key || !ix->keys.cap) return -1;
+    if (!key) return -1;
+    if (!ix->keys.cap) return ix->ksort ? find_sorted(ix, key) : -1;
     for (size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(key)); ix->keys.slot[s]; s = dp_idxmap_step(&ix->keys, s)) {
         uint32_t d = ix->keys.slot[s] - 1;
-        if (strcmp(ix->items[d].key, key) == 0) return d;
+        if (strcmp(index_doc_key(ix, d), key) == 0) return d;
     }
     return -1;
 }
@@ -905,6 +905,8 @@ int64_t index_doc_rowid(const dindex *ix, uint32_t doc)
 }
 
 void index_items_attach(dindex *ix, const item *items) { ix->items = items; }
+uint64_t index_item_hash(const item *it) { return ix_item_hash(it); }
+uint64_t index_doc_hash(const dindex *ix, uint32_t doc) { return doc < ix->n ? ix->chash[doc] : 0; }
 
 const char *index_term_str(const dindex *ix, uint32_t term)
 {

@@ -189,6 +189,11 @@ int64_t index_find(const dindex *ix, const char *key);
  * (no item read), else from the item. NULL / 0 when doc is out of range. */
 const char *index_doc_key(const dindex *ix, uint32_t doc);
 int64_t index_doc_rowid(const dindex *ix, uint32_t doc);
+/* Hash of everything of an item the text pipeline reads; index_doc_hash is
+ * that of doc's item when it was indexed (0 when doc is out of range): the
+ * doc is still its item's when they are equal. */
+uint64_t index_item_hash(const item *it);
+uint64_t index_doc_hash(const dindex *ix, uint32_t doc);
 /* A doc's fields. Docs decoded from a snapshot are split again on first
  * use (thread-safe; the item array must still be alive). */
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);

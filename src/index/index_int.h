@@ -97,8 +97,8 @@ struct dindex {
     size_t nksort;
     /* Docs [0, nmapped) take their signals and names from the mapping (all
      * of an opened file's; none of a build's). index_append() adds docs
-     * after them: their signals are in sig, their names in their items
-     * (keys: the keys map). It copies the arrays above that it must grow
+     * after them: their signals are in sig, their names in their items;
+     * keys then has every doc's key. It copies the arrays above that it must grow
      * into the heap (owned = 1) and leaves the mapping to the signals and
      * names of the first nmapped docs. */
     size_t nmapped;
@@ -184,7 +184,7 @@ uint64_t ix_item_hash(const item *it);
 /* Hash of the text pipeline's output on a fixed probe item, with the text
  * options: equal only for the same pipeline code and options. */
 uint64_t ix_pipeline_fingerprint(const index_params *p);
-/* Fills ix->keys from ix->items (index.c). */
+/* Fills ix->keys with every doc's key (index.c). */
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
