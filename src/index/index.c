@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define BATCH 1024
 
@@ -759,8 +760,12 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
     nx.ht.slot = dup_grow(ix->ht.slot, ix->ht.cap, ix->ht.cap, sizeof *nx.ht.slot);
     nx.fwd_off = dup_grow(ix->fwd_off, n0 + 1, ntotal + 1, sizeof *nx.fwd_off);
     size_t fcap = np0 + nnew;
-    nx.fwd_term = dup_grow(ix->fwd_term, np0, fcap, sizeof *nx.fwd_term);
-    nx.fwd_tf = dup_grow(ix->fwd_tf, np0, fcap, sizeof *nx.fwd_tf);
+    /* the forward index, most of the index, grows in place: its pages are
+     * the file's, copied only where the new docs' entries are written */
+    nx.fwd_term = ix_file_section_grow(ix, 0, fcap * sizeof *nx.fwd_term, &nx.fwd_region[0]);
+    if (!nx.fwd_term) nx.fwd_term = dup_grow(ix->fwd_term, np0, fcap, sizeof *nx.fwd_term);
+    nx.fwd_tf = ix_file_section_grow(ix, 1, fcap * sizeof *nx.fwd_tf, &nx.fwd_region[1]);
+    if (!nx.fwd_tf) nx.fwd_tf = dup_grow(ix->fwd_tf, np0, fcap, sizeof *nx.fwd_tf);
     intern_st in = {NULL, 0, 0};
     for (size_t i = 0; i < m; i++) {
         intern_doc(&nx, n0 + i, &bags[i], &in.tmp, &in.tmpcap, &fcap);
@@ -820,8 +825,10 @@ void index_free(dindex *ix)
     free(ix->post_imp);
     free(ix->blk_max);
     free(ix->fwd_off);
-    free(ix->fwd_term);
-    free(ix->fwd_tf);
+    if (ix->fwd_region[0].base) munmap(ix->fwd_region[0].base, ix->fwd_region[0].len);
+    else free(ix->fwd_term);
+    if (ix->fwd_region[1].base) munmap(ix->fwd_region[1].base, ix->fwd_region[1].len);
+    else free(ix->fwd_tf);
     free(ix->chash);
     if (ix->map) ix_file_unmap(ix);   /* the first docs' signals and names */
     free(ix);

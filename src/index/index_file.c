@@ -541,8 +541,38 @@ void ix_file_unmap(dindex *ix)
     for (size_t d = 0; ix->msig && d < ix->nmapped; d++) free(atomic_load(&ix->msig[d]));
     free(ix->msig);
     ix->msig = NULL;
-    if (ix->map) munmap(ix->map, ix->maplen);
+    if (ix->map) {
+        munmap(ix->map, ix->maplen);
+        close(ix->mapfd);
+    }
     ix->map = NULL;
+}
+
+static size_t page_size(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    return pg > 0 ? (size_t)pg : 4096;
+}
+
+void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r)
+{
+    const ixf_header *hd = ix->map;
+    int s = fwd_counts ? S_FTF : S_FTERM;
+    size_t pg = page_size();
+    uint64_t at = sizeof *hd + hd->off[s], lo = at / pg * pg, lead = at - lo;
+    size_t total = (size_t)((lead + cap + pg - 1) / pg * pg);
+    size_t flen = (size_t)((lead + hd->len[s] + pg - 1) / pg * pg);   /* the file's pages of it */
+    if (flen > total) flen = total;
+    if (lo + flen > ix->maplen) return NULL;   /* past the file's end: no page to map */
+    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return NULL;
+    if (flen && mmap(base, flen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, ix->mapfd, (off_t)lo) == MAP_FAILED) {
+        munmap(base, total);
+        return NULL;
+    }
+    r->base = base;
+    r->len = total;
+    return (char *)base + lead;
 }
 
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
@@ -654,8 +684,8 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, int 
     if (!*why) *why = check_content(hd, items, n, stamp, behind, p.threads);
     if (!*why && (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, p.threads, &bad) || bad))
         *why = bad ? "it cannot be read" : "its checksum does not match";
-    close(fd);
     if (*why) {
+        close(fd);
         munmap(map, len);
         return DP_ERR;
     }
@@ -666,6 +696,7 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, int 
     ix->p = p;
     ix->map = map;
     ix->maplen = len;
+    ix->mapfd = fd;   /* index_append maps sections of it again */
     if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl) ||
         !point_names(ix, hd, pl)) {
         ix->n = 0;   /* nothing per doc to free yet but the arrays */
@@ -701,8 +732,7 @@ int index_file_open_behind(const index_stamp *stamp, const index_params *p, cons
 void ix_file_drop_copied(dindex *ix)
 {
     const ixf_header *hd = ix->map;
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t page = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t page = page_size();
     uintptr_t lo = (uintptr_t)ix->map + sizeof *hd + hd->off[S_TSTR], hi = (uintptr_t)ix->map + sizeof *hd + hd->off[S_SIGCNT];
     lo = (lo + page - 1) / page * page;   /* whole pages inside the copied sections */
     hi = hi / page * page;

@@ -103,7 +103,13 @@ struct dindex {
      * names of the first nmapped docs. */
     size_t nmapped;
     int owned;
+    int mapfd;                       /* the mapped file, open while mapped */
+    /* A grown index's forward terms and counts when they are the file's
+     * pages mapped again, copy on write, with room after them
+     * (ix_file_section_grow); base NULL: in the heap. */
+    struct ix_region { void *base; size_t len; } fwd_region[2];
 };
+typedef struct ix_region ix_region;
 
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
@@ -192,6 +198,12 @@ void ix_file_unmap(dindex *ix);
  * to the heap (dictionary, postings, forward index, lengths, norms, content
  * hashes): they are never read again (index_file.c). */
 void ix_file_drop_copied(dindex *ix);
+/* The file's forward terms (fwd_counts 0) or counts (1) as a private,
+ * writable view with room for cap bytes: the section's pages mapped from
+ * the file again (copy on write: only pages written are copied), the rest
+ * anonymous. The view starts where the section does; *r is what to munmap.
+ * NULL when it cannot be had (the caller copies instead). */
+void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r);
 /* The signals of doc of a mapped index, made on first use (thread-safe). */
 const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 
