@@ -617,10 +617,24 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
 
 /* ---- appending to an index opened from a file (index.h) --------------------- */
 
+/* Room for n bytes in the heap; a large block asks for huge pages, as
+ * append fills hundreds of MB at once: a fault per 2 MB instead of per
+ * 4 KB (advice: without them it is the same memory). free() frees it. */
+static void *big_alloc(size_t n)
+{
+    void *p = NULL;
+    size_t huge = (size_t)2 << 20;
+    if (n >= 4 * huge && posix_memalign(&p, huge, n) == 0) {
+        madvise(p, n / huge * huge, MADV_HUGEPAGE);
+        return p;
+    }
+    return xmalloc(n ? n : 1);
+}
+
 /* A heap copy of the first n of p's elements, with room for cap. */
 static void *dup_grow(const void *p, size_t n, size_t cap, size_t size)
 {
-    void *c = xmalloc((cap ? cap : 1) * size);
+    void *c = big_alloc(cap * size);
     if (n) memcpy(c, p, n * size);
     return c;
 }
@@ -654,8 +668,8 @@ static void append_postings(dindex *nx, const dindex *old, size_t n0)
     off[0] = 0;
     for (size_t t = 0; t < nt; t++) off[t + 1] = off[t] + nx->df[t];
     size_t total = off[nt];
-    uint32_t *pdoc = xmalloc((total ? total : 1) * sizeof *pdoc);
-    float *pimp = xmalloc((total ? total : 1) * sizeof *pimp);
+    uint32_t *pdoc = big_alloc(total * sizeof *pdoc);
+    float *pimp = big_alloc(total * sizeof *pimp);
     for (size_t t = 0; t < nt0;) {
         size_t u = t;
         while (u < nt0 && nx->df[u] == ooff[u + 1] - ooff[u]) u++;
