@@ -1058,6 +1058,11 @@ typedef struct incr {
     docset changed, rerun;
     pair_ref_vec old;         /* the stored pairs, keys only */
     int64_t *old_q, *old_c;   /* doc of each old pair's keys, -1 if gone */
+    /* A grown corpus reads only the stored pairs it needs: those naming a
+     * changed item (plan_map), then those under the queries whose pairs
+     * are replaced (merge_old); seen holds their ids. */
+    int partial;
+    dp_u64map seen;
 } incr;
 
 static void incr_free(incr *in)
@@ -1069,6 +1074,7 @@ static void incr_free(incr *in)
     pair_ref_vec_free(&in->old);
     free(in->old_q);
     free(in->old_c);
+    dp_u64map_free(&in->seen);
 }
 
 static int kv_get_num(store *st, int64_t repo, const char *key, int64_t *out, dp_err *err)
@@ -1148,7 +1154,33 @@ static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int6
     return rc == DP_ERR ? DP_ERR : DP_OK;
 }
 
-/* After indexing: the changed docs and the stored pairs' docs. */
+/* Maps the old pairs in->old[from..) to docs, dropping those read before
+ * (a partial in->old is read in two steps, and a pair may come twice). */
+static void old_add(const analyze_corpus *co, incr *in, size_t from)
+{
+    size_t o = in->partial ? from : in->old.n;
+    for (size_t i = from; in->partial && i < in->old.n; i++) {
+        uint64_t *at = dp_u64map_at(&in->seen, (uint64_t)in->old.v[i].id);
+        if (*at) {
+            free(in->old.v[i].query_key);
+            free(in->old.v[i].cand_key);
+            continue;
+        }
+        *at = 1;
+        in->old.v[o++] = in->old.v[i];
+    }
+    in->old.n = o;
+    in->old_q = xrealloc(in->old_q, (o ? o : 1) * sizeof *in->old_q);
+    in->old_c = xrealloc(in->old_c, (o ? o : 1) * sizeof *in->old_c);
+    for (size_t i = from; i < o; i++) {
+        in->old_q[i] = index_find(co->ix, in->old.v[i].query_key);
+        in->old_c[i] = index_find(co->ix, in->old.v[i].cand_key);
+    }
+}
+
+/* After indexing: the changed docs and the stored pairs' docs -- of a
+ * grown corpus only the pairs naming a changed item (an item gone since
+ * the last run is a changed one: its deletion took a change number). */
 static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
 {
     size_t n = index_ndocs(co->ix);
@@ -1158,13 +1190,12 @@ static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
         int64_t d = index_find(co->ix, in->keys.v[i]);
         if (d >= 0) ds_add(&in->changed, (uint32_t)d);
     }
-    if (store_pair_refs_load(st, co->repo_id, &in->old, err) != DP_OK) return DP_ERR;
-    in->old_q = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_q);
-    in->old_c = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_c);
-    for (size_t i = 0; i < in->old.n; i++) {
-        in->old_q[i] = index_find(co->ix, in->old.v[i].query_key);
-        in->old_c[i] = index_find(co->ix, in->old.v[i].cand_key);
-    }
+    in->partial = co->sparse;
+    int rc = in->partial ? store_pair_refs_for(st, co->repo_id, (const char *const *)in->keys.v, in->keys.n, 1,
+                                               &in->old, err)
+                         : store_pair_refs_load(st, co->repo_id, &in->old, err);
+    if (rc != DP_OK) return DP_ERR;
+    old_add(co, in, 0);
     return DP_OK;
 }
 
@@ -1338,20 +1369,32 @@ static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uin
 }
 
 /* Incremental: marks the queries whose stored pairs are replaced and adds
- * the old pairs under them that nothing re-derived. Returns the new count. */
-static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size_t n,
-                        unsigned char **keyed_out, cand **cands, size_t ncand)
+ * the old pairs under them that nothing re-derived (a partial in->old
+ * first reads theirs). *ncand becomes the new count. */
+static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32_t *queries, size_t nq,
+                     unsigned char **keyed_out, cand **cands, size_t *ncand, dp_err *err)
 {
+    size_t n = corpus_n(co);
     unsigned char *keyed = xcalloc(n ? n : 1, 1);
+    *keyed_out = keyed;
     for (size_t i = 0; i < nq; i++) keyed[queries[i]] = 1;
-    for (size_t i = 0; i < ncand; i++) keyed[(*cands)[i].later] = 1;
+    for (size_t i = 0; i < *ncand; i++) keyed[(*cands)[i].later] = 1;
     for (size_t i = 0; i < in->old.n; i++)   /* stale pairs of changed items go too */
         if (in->old_q[i] >= 0 && in->old_c[i] >= 0 &&
             (in->changed.in[in->old_q[i]] || in->changed.in[in->old_c[i]]))
             keyed[in->old_q[i]] = 1;
-    ncand = carry_old(in, keyed, cands, ncand);
-    *keyed_out = keyed;
-    return sort_unique(*cands, ncand);
+    if (in->partial) {   /* the pairs under the keyed queries */
+        strvec keys = {0};
+        for (size_t d = 0; d < n; d++)
+            if (keyed[d]) sv_push(&keys, index_doc_key(co->ix, (uint32_t)d));
+        size_t from = in->old.n;
+        int rc = store_pair_refs_for(st, co->repo_id, (const char *const *)keys.v, keys.n, 0, &in->old, err);
+        sv_free(&keys);
+        if (rc != DP_OK) return DP_ERR;
+        old_add(co, in, from);
+    }
+    *ncand = sort_unique(*cands, carry_old(in, keyed, cands, *ncand));
+    return DP_OK;
 }
 
 /* ---- the canonical item ------------------------------------------------- */
@@ -1685,14 +1728,15 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     size_t ncand = 0;
     cand *cands = collect_cands(&j, &ncand);
     unsigned char *keyed = NULL;
-    if (in->active) ncand = merge_old(in, queries, nq, corpus_n(co), &keyed, &cands, ncand);
+    int rc = in->active ? merge_old(st, co, in, queries, nq, &keyed, &cands, &ncand, err) : DP_OK;
     assign_canonical(co, cands, ncand);
     t0 = dp_now();
     size_t nfresh = fresh_first(cands, ncand);
     j.cands = cands;
     int save_snap = snapshot_due(co);
-    int rc = explain_and_store(st, co, &j, in, keyed, threads, mp.batch, nfresh, ncand, sig, o->now,
-                               save_snap, stats, err);
+    if (rc == DP_OK)
+        rc = explain_and_store(st, co, &j, in, keyed, threads, mp.batch, nfresh, ncand, sig, o->now, save_snap,
+                               stats, err);
     stats->pairs = ncand;
     stats->snapshot_saved = save_snap && rc == DP_OK;
     stats->t_store = dp_now() - t0;
