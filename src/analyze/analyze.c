@@ -330,24 +330,37 @@ int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co
     return DP_ERR;
 }
 
-int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+/* The start of a sparse corpus (analyze_corpus_open, corpus_grow): the
+ * repository's name, whether any link is typed, the model -- no item -- and
+ * the index parameters. On error co is freed. */
+static int sparse_start(store *st, int64_t repo, int threads, analyze_corpus *co, index_params *p, dp_err *err)
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
+    co->sparse = 1;
+    co->st = st;
     double t0 = dp_now();
-    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
-        store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+    if (load_repo_info(st, co, err) != DP_OK || store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK ||
+        load_model(st, co, err) != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
     }
     co->t_load = dp_now() - t0;
-    t0 = dp_now();
+    index_params_default(p);
+    p->threads = dp_threads(threads);
+    return DP_OK;
+}
+
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+{
+    int64_t seq;
     index_params p;
-    index_params_default(&p);
-    p.threads = dp_threads(threads);
+    memset(co, 0, sizeof *co);
+    if (store_change_seq(st, repo, &seq, err) != DP_OK || sparse_start(st, repo, threads, co, &p, err) != DP_OK)
+        return DP_ERR;
+    co->seq = seq;
+    double t0 = dp_now();
     char *path = analyze_index_path(st, repo);
-    co->sparse = 1;
-    co->st = st;
     int mapped = corpus_map(st, &p, co, path);
     free(path);
     if (!mapped) {   /* load everything and build, as analyze_corpus_load */
@@ -475,22 +488,10 @@ static const char *grow_collect(analyze_corpus *co, uint64_t fseq, item_vec *add
 static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyze_corpus *co, const char **why,
                        dp_err *err)
 {
-    memset(co, 0, sizeof *co);
-    co->repo_id = repo;
-    co->seq = seq;
-    co->sparse = 1;
-    co->st = st;
-    double t0 = dp_now();
-    if (load_repo_info(st, co, err) != DP_OK || store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK ||
-        load_model(st, co, err) != DP_OK) {
-        analyze_corpus_free(co);
-        return DP_ERR;
-    }
-    co->t_load = dp_now() - t0;
-    t0 = dp_now();
     index_params p;
-    index_params_default(&p);
-    p.threads = dp_threads(threads);
+    if (sparse_start(st, repo, threads, co, &p, err) != DP_OK) return DP_ERR;
+    co->seq = seq;
+    double t0 = dp_now();
     int recorded = record_get(st, repo, p.avglen_record);
     char *path = analyze_index_path(st, repo);
     uint64_t id = 0, fseq = 0;

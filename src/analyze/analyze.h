@@ -44,10 +44,22 @@
  * anew (index_file_restamp). It is used only with the same parameters and
  * pipeline and matching checksums, else the index is built as below and
  * the load says why in index_file_why. A build then
- * writes the file, so the next reader maps it -- except in an incremental
- * run, which leaves that to the first reader after it (writing ~2.5 KB per
- * item would cost an incremental run more than its ranking). Failing to
- * write it is not an error (index_saved stays 0).
+ * writes the file, so the next reader maps it. Failing to write it is not
+ * an error (index_saved stays 0).
+ *
+ * Growing it: an incremental run maps the file even when its stamp is
+ * behind (the same store id, an older sequence), appends the items that
+ * came since (index_append) and works on a sparse corpus: it reads only the
+ * items it ranks and explains and the stored pairs it may replace. Builds
+ * and the grown index score with the statistics of record kept in kv
+ * ("index.avglen_record", index.h), so the grown index is the one a build
+ * from the snapshot makes, bit for bit. When the file cannot be grown (an
+ * indexed item's text changed or it was deleted, a new item sorts among
+ * the indexed ones, the averages moved beyond the record, the template is
+ * due) stats->grow_why says why, the run builds the index and writes the
+ * file, so the next one grows it. A grown run does not write it. Builds
+ * other than --full take the record; after a build that did not (--full,
+ * or the averages moved beyond it) its averages become the record.
  *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text

@@ -20,23 +20,6 @@
 #define N 300
 #define M 5
 
-static char path[256];
-
-static int setup(void **st)
-{
-    (void)st;
-    snprintf(path, sizeof path, "/tmp/doppel-test-ixappend-%ld", (long)getpid());
-    unlink(path);
-    return 0;
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    unlink(path);
-    return 0;
-}
-
 /* p with the averages a build of v[0..n) finds as its record. */
 static void record_params(const item *v, size_t n, index_params *p)
 {
@@ -54,11 +37,11 @@ static dindex *saved_and_opened(const item *v, size_t n, const index_params *p, 
     dp_err err;
     assert_int_equal(index_build(v, n, p, built, &err), DP_OK);
     index_stamp at = {1, 42}, now = {2, 42};
-    assert_int_equal(index_file_save(*built, path, &at, &err), DP_OK);
+    assert_int_equal(index_file_save(*built, ix_path, &at, &err), DP_OK);
     dindex *ix = NULL;
     uint64_t seq = 0;
     const char *why = NULL;
-    assert_int_equal(index_file_open_behind(&now, p, path, &ix, &seq, &why), DP_OK);
+    assert_int_equal(index_file_open_behind(&now, p, ix_path, &ix, &seq, &why), DP_OK);
     assert_int_equal(seq, 1);
     return ix;
 }
@@ -140,13 +123,13 @@ static void test_append_equals_build(void **st)
     assert_int_equal(index_build(v, N + M, &p, &d, &err), DP_OK);
     assert_same_index(d, b, v, 0);
     /* saved and opened again, the grown index is still that index */
-    assert_int_equal(index_file_save(b, path, NULL, &err), DP_OK);
+    assert_int_equal(index_file_save(b, ix_path, NULL, &err), DP_OK);
     dindex *e;
-    assert_int_equal(index_file_open(v, N + M, &p, path, &e, &why), DP_OK);
+    assert_int_equal(index_file_open(v, N + M, &p, ix_path, &e, &why), DP_OK);
     assert_same_index(c, e, v, 1);
     /* it is no longer the file's index: never restamped as such */
     index_stamp s = {3, 42};
-    assert_int_equal(index_file_restamp(b, path, &s, &err), DP_ERR);
+    assert_int_equal(index_file_restamp(b, ix_path, &s, &err), DP_ERR);
     sb_free(&snap);
     index_free(a);
     index_free(b);
@@ -195,7 +178,7 @@ static void test_refused(void **st)
     q.avglen_record[FIELD_PROSE] = p.avglen_record[FIELD_PROSE];
     q.avglen_record[FIELD_CODE] = p.avglen_record[FIELD_CODE];
     q.avglen_record[FIELD_LABELS] = p.avglen_record[FIELD_LABELS];
-    assert_int_equal(index_file_open_behind(&now, &q, path, &b, NULL, &why), DP_OK);
+    assert_int_equal(index_file_open_behind(&now, &q, ix_path, &b, NULL, &why), DP_OK);
     expect_refused(b, a, v, N + 1, "not built with the statistics of record");
     index_free(b);
     index_free(a);
@@ -238,9 +221,9 @@ static void test_build_record(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_append_equals_build, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_build_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_equals_build, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_refused, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_build_record, ix_path_setup, ix_path_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
