@@ -22,6 +22,7 @@
 #define KV_LAST_RUN "analyze.last_run"
 #define KV_NITEMS "analyze.nitems"
 #define KV_INDEX_ID "index_file.id"      /* the store's id in persisted index stamps (index.h) */
+#define KV_AVGLEN "index.avglen_record"  /* statistics of record (index.h): average field lengths */
 /* Snapshot saving: after a build that analysed at least this share of the
  * docs (or this many). Between saves each run re-analyses the docs changed
  * since the last save -- cheap while they are few. */
@@ -173,6 +174,42 @@ static int corpus_stamp(store *st, const analyze_corpus *co, index_stamp *stamp)
     return store_kv_set(st, co->repo_id, KV_INDEX_ID, buf, &e) == DP_OK;
 }
 
+/* The statistics of record the store keeps for repo (index.h); 1 when it
+ * has them, else out is all 0 (a build then records its own). */
+static int record_get(store *st, int64_t repo, double out[FIELD_COUNT])
+{
+    char *v = NULL;
+    dp_err e;
+    int ok = store_kv_get(st, repo, KV_AVGLEN, &v, &e) == DP_OK;
+    const char *at = v;
+    for (int f = 0; f < FIELD_COUNT && ok; f++) {
+        char *end;
+        out[f] = strtod(at, &end);
+        ok = end != at && out[f] > 0;
+        at = end;
+    }
+    free(v);
+    if (!ok) memset(out, 0, FIELD_COUNT * sizeof *out);
+    return ok;
+}
+
+/* Records ix's averages when they are not the record already: after a
+ * full build, or one the docs moved beyond the record's bound. Best
+ * effort: a store that cannot write keeps its record, and the next build
+ * decides the same way again. */
+static void record_put(store *st, int64_t repo, const dindex *ix)
+{
+    double now[FIELD_COUNT], rec[FIELD_COUNT];
+    index_avglen(ix, now);
+    if (record_get(st, repo, rec) && !memcmp(now, rec, sizeof now)) return;
+    sbuf b;
+    sb_init(&b);
+    for (int f = 0; f < FIELD_COUNT; f++) sb_printf(&b, "%s%.17g", f ? " " : "", now[f]);   /* exact */
+    dp_err e;
+    store_kv_set(st, repo, KV_AVGLEN, b.s, &e);
+    sb_free(&b);
+}
+
 /* Writes the persisted index with co's stamp; 1 when written. */
 static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
 {
@@ -259,6 +296,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     index_params_default(&p);
     p.threads = dp_threads(threads);
     char *path = analyze_index_path(st, co->repo_id);
+    if (use_cache) record_get(st, co->repo_id, p.avglen_record);   /* --full: the docs' own */
     if (!use_cache || !corpus_map(st, &p, co, path)) {
         void *snap = NULL;
         size_t snaplen = 0;
@@ -274,6 +312,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
             free(path);
             return DP_ERR;
         }
+        record_put(st, co->repo_id, co->ix);
         /* a cache: failing to write it costs the next reader a build, no more */
         if (persist && path) co->index_saved = corpus_persist(st, co, path);
     }
@@ -291,24 +330,37 @@ int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co
     return DP_ERR;
 }
 
-int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+/* The start of a sparse corpus (analyze_corpus_open, corpus_grow): the
+ * repository's name, whether any link is typed, the model -- no item -- and
+ * the index parameters. On error co is freed. */
+static int sparse_start(store *st, int64_t repo, int threads, analyze_corpus *co, index_params *p, dp_err *err)
 {
     memset(co, 0, sizeof *co);
     co->repo_id = repo;
+    co->sparse = 1;
+    co->st = st;
     double t0 = dp_now();
-    if (store_change_seq(st, repo, &co->seq, err) != DP_OK || load_repo_info(st, co, err) != DP_OK ||
-        store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK || load_model(st, co, err) != DP_OK) {
+    if (load_repo_info(st, co, err) != DP_OK || store_links_any_typed(st, repo, &co->links_typed, err) != DP_OK ||
+        load_model(st, co, err) != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
     }
     co->t_load = dp_now() - t0;
-    t0 = dp_now();
+    index_params_default(p);
+    p->threads = dp_threads(threads);
+    return DP_OK;
+}
+
+int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
+{
+    int64_t seq;
     index_params p;
-    index_params_default(&p);
-    p.threads = dp_threads(threads);
+    memset(co, 0, sizeof *co);
+    if (store_change_seq(st, repo, &seq, err) != DP_OK || sparse_start(st, repo, threads, co, &p, err) != DP_OK)
+        return DP_ERR;
+    co->seq = seq;
+    double t0 = dp_now();
     char *path = analyze_index_path(st, repo);
-    co->sparse = 1;
-    co->st = st;
     int mapped = corpus_map(st, &p, co, path);
     free(path);
     if (!mapped) {   /* load everything and build, as analyze_corpus_load */
@@ -366,6 +418,143 @@ int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t 
     }
     if (co->links.n != nlinks) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
     return rc;
+}
+
+/* ---- growing the persisted index (incremental analysis) ----------------- */
+
+/* Creation order, as store_items_load sorts: created_at, number, key. */
+static int item_order(const item *a, const item *b)
+{
+    if (a->created_at != b->created_at) return a->created_at < b->created_at ? -1 : 1;
+    if (a->number != b->number) return a->number < b->number ? -1 : 1;
+    return strcmp(a->key ? a->key : "", b->key ? b->key : "");
+}
+
+static int item_order_cmp(const void *a, const void *b) { return item_order(a, b); }
+
+/* The items that came since the file was written (keys changed after
+ * fseq), read: the new ones into *added in creation order. NULL when the
+ * file can still be grown by them, else why not: an indexed item was
+ * deleted or its text changed (its doc would change), or a new one sorts
+ * among the indexed docs (every later doc would move). */
+static const char *grow_collect(analyze_corpus *co, uint64_t fseq, item_vec *added, dp_err *err, int *rc)
+{
+    strvec keys = {0};
+    const dindex *ix = co->ix;
+    size_t n0 = index_ndocs(ix);
+    const char *why = NULL;
+    *rc = store_items_changed(co->st, co->repo_id, (int64_t)fseq, co->seq, &keys, err);
+    if (*rc == DP_OK && keys.n > 1000 && keys.n > n0 / 10) why = "too many items changed since it was written";
+    for (size_t i = 0; i < keys.n && *rc == DP_OK && !why; i++) {
+        item it;
+        *rc = store_item_get(co->st, co->repo_id, keys.v[i], &it, err);
+        if (*rc == DP_NOTFOUND) {
+            *rc = DP_OK;
+            why = "an item left the store";
+            break;
+        }
+        if (*rc != DP_OK) break;
+        int64_t d = index_find(ix, keys.v[i]);
+        if (d >= 0 && it.deleted) why = "an indexed item was deleted";
+        else if (d >= 0 && index_item_hash(&it) != index_doc_hash(ix, (uint32_t)d)) why = "an indexed item's text changed";
+        if (d < 0 && !it.deleted) {
+            *item_vec_push(added) = it;   /* new */
+            continue;
+        }
+        item_free(&it);   /* unchanged for the index (a state, a date), or deleted before it was indexed */
+    }
+    sv_free(&keys);
+    if (*rc != DP_OK || why || !added->n || !n0) return why;
+    qsort(added->v, added->n, sizeof *added->v, item_order_cmp);
+    item last;
+    *rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(ix, (uint32_t)(n0 - 1)), &last, err);
+    if (*rc == DP_NOTFOUND) {
+        *rc = DP_OK;
+        return "an item left the store";
+    }
+    if (*rc != DP_OK) return NULL;
+    if (item_order(&added->v[0], &last) <= 0) why = "a new item sorts among the indexed ones";
+    item_free(&last);
+    return why;
+}
+
+/* An incremental analysis' corpus without reading every item: the
+ * persisted index as written (before the items that came since: its stamp's
+ * id is the store's, its seq at most co->seq), grown by the new items
+ * (index_append; with the statistics of record, the index a build of every
+ * item makes), sparse: only the items ranking and explaining read are read
+ * (analyze_corpus_need). DP_OK with co ready; DP_NOTFOUND when the file
+ * cannot be grown (*why says why; co is freed); DP_ERR on a store error. */
+static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyze_corpus *co, const char **why,
+                       dp_err *err)
+{
+    index_params p;
+    if (sparse_start(st, repo, threads, co, &p, err) != DP_OK) return DP_ERR;
+    co->seq = seq;
+    double t0 = dp_now();
+    int recorded = record_get(st, repo, p.avglen_record);
+    char *path = analyze_index_path(st, repo);
+    uint64_t id = 0, fseq = 0;
+    dp_err e;
+    int rc = DP_ERR;
+    *why = NULL;
+    if (!path) *why = "the store is in memory";
+    else if (index_id_get(st, repo, &id, &e) != DP_OK) *why = "the store cannot say which file is its own";
+    index_stamp stamp = {(uint64_t)seq, id};
+    if (!*why) rc = index_file_open_behind(&stamp, &p, path, &co->ix, &fseq, why);
+    if (rc == DP_OK && !recorded) {
+        /* a file from before statistics of record: its averages, those of
+         * the full build that wrote it, become the record */
+        index_avglen(co->ix, p.avglen_record);
+        index_free(co->ix);
+        co->ix = NULL;
+        rc = index_file_open_behind(&stamp, &p, path, &co->ix, &fseq, why);
+        if (rc == DP_OK) record_put(st, repo, co->ix);
+    }
+    free(path);
+    if (rc == DP_NOTFOUND) *why = "there is none yet";
+    item_vec added = {0};
+    if (rc == DP_OK) {
+        *why = grow_collect(co, fseq, &added, err, &rc);
+        if (rc == DP_OK && *why) rc = DP_NOTFOUND;
+    }
+    size_t n0 = co->ix ? index_ndocs(co->ix) : 0, n = n0 + added.n;
+    if (rc == DP_OK) {
+        co->slots = xcalloc(n ? n : 1, sizeof *co->slots);
+        co->have = xcalloc(n ? n : 1, 1);
+        if (!added.n) {   /* only states or dates changed: the file is the index */
+            index_items_attach(co->ix, co->slots);
+        } else {
+            memcpy(co->slots + n0, added.v, added.n * sizeof *added.v);
+            if (index_append(co->ix, co->slots, n, why) != DP_OK) {
+                memset(co->slots + n0, 0, added.n * sizeof *added.v);   /* still added's */
+                rc = DP_NOTFOUND;
+            } else {
+                added.n = 0;   /* the slots own them now */
+            }
+        }
+    }
+    item_vec_free(&added);
+    if (rc != DP_OK) {
+        analyze_corpus_free(co);
+        return rc == DP_ERR ? DP_ERR : DP_NOTFOUND;
+    }
+    corpus_ready(co);
+    for (size_t d = n0; d < n && rc == DP_OK; d++) {   /* read: their links */
+        co->have[d] = 1;
+        rc = need_links(co, (uint32_t)d, err);
+    }
+    if (co->links.n) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    if (rc != DP_OK) {
+        analyze_corpus_free(co);
+        return DP_ERR;
+    }
+    co->index_mapped = 1;
+    co->grown = n - n0;
+    co->snap.reused = n0;
+    co->snap.analysed = n - n0;
+    co->t_index = dp_now() - t0;
+    return DP_OK;
 }
 
 void analyze_corpus_free(analyze_corpus *co)
@@ -885,6 +1074,12 @@ static int is_query(const item *it, int all)
 
 /* ---- incremental bookkeeping ------------------------------------------ */
 
+/* The live items: loaded, or the docs of a grown index (corpus_grow). */
+static size_t corpus_n(const analyze_corpus *co)
+{
+    return co->sparse && co->ix ? index_ndocs(co->ix) : co->items.n;
+}
+
 /* What a stored set of pairs was made with: the options and the model's
  * content (a model retrained with other options on the same day differs
  * in its weights, not its description). */
@@ -930,6 +1125,11 @@ typedef struct incr {
     docset changed, rerun;
     pair_ref_vec old;         /* the stored pairs, keys only */
     int64_t *old_q, *old_c;   /* doc of each old pair's keys, -1 if gone */
+    /* A grown corpus reads only the stored pairs it needs: those naming a
+     * changed item (plan_map), then those under the queries whose pairs
+     * are replaced (merge_old); seen holds their ids. */
+    int partial;
+    dp_u64map seen;
 } incr;
 
 static void incr_free(incr *in)
@@ -941,6 +1141,7 @@ static void incr_free(incr *in)
     pair_ref_vec_free(&in->old);
     free(in->old_q);
     free(in->old_c);
+    dp_u64map_free(&in->seen);
 }
 
 static int kv_get_num(store *st, int64_t repo, const char *key, int64_t *out, dp_err *err)
@@ -974,7 +1175,7 @@ static int plan_check(store *st, const analyze_corpus *co, const analyze_opts *o
     if (rc == DP_OK) rc = kv_get_num(st, co->repo_id, KV_NITEMS, &nprev, err);
     if (rc != DP_OK) return rc == DP_ERR ? DP_ERR : DP_OK;
     if (store_items_changed(st, co->repo_id, since, seq, &in->keys, err) != DP_OK) return DP_ERR;
-    size_t n = co->items.n;
+    size_t n = corpus_n(co);
     /* So much changed that a full run is as fast; or more new items than
      * changed ones, which the change sequence rules out (every insert is
      * numbered) but costs nothing to check. */
@@ -1028,7 +1229,33 @@ static int quick_up_to_date(store *st, int64_t repo, const analyze_opts *o, int6
     return rc == DP_ERR ? DP_ERR : DP_OK;
 }
 
-/* After indexing: the changed docs and the stored pairs' docs. */
+/* Maps the old pairs in->old[from..) to docs, dropping those read before
+ * (a partial in->old is read in two steps, and a pair may come twice). */
+static void old_add(const analyze_corpus *co, incr *in, size_t from)
+{
+    size_t o = in->partial ? from : in->old.n;
+    for (size_t i = from; in->partial && i < in->old.n; i++) {
+        uint64_t *at = dp_u64map_at(&in->seen, (uint64_t)in->old.v[i].id);
+        if (*at) {
+            free(in->old.v[i].query_key);
+            free(in->old.v[i].cand_key);
+            continue;
+        }
+        *at = 1;
+        in->old.v[o++] = in->old.v[i];
+    }
+    in->old.n = o;
+    in->old_q = xrealloc(in->old_q, (o ? o : 1) * sizeof *in->old_q);
+    in->old_c = xrealloc(in->old_c, (o ? o : 1) * sizeof *in->old_c);
+    for (size_t i = from; i < o; i++) {
+        in->old_q[i] = index_find(co->ix, in->old.v[i].query_key);
+        in->old_c[i] = index_find(co->ix, in->old.v[i].cand_key);
+    }
+}
+
+/* After indexing: the changed docs and the stored pairs' docs -- of a
+ * grown corpus only the pairs naming a changed item (an item gone since
+ * the last run is a changed one: its deletion took a change number). */
 static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
 {
     size_t n = index_ndocs(co->ix);
@@ -1038,13 +1265,12 @@ static int plan_map(store *st, const analyze_corpus *co, incr *in, dp_err *err)
         int64_t d = index_find(co->ix, in->keys.v[i]);
         if (d >= 0) ds_add(&in->changed, (uint32_t)d);
     }
-    if (store_pair_refs_load(st, co->repo_id, &in->old, err) != DP_OK) return DP_ERR;
-    in->old_q = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_q);
-    in->old_c = xcalloc(in->old.n ? in->old.n : 1, sizeof *in->old_c);
-    for (size_t i = 0; i < in->old.n; i++) {
-        in->old_q[i] = index_find(co->ix, in->old.v[i].query_key);
-        in->old_c[i] = index_find(co->ix, in->old.v[i].cand_key);
-    }
+    in->partial = co->sparse;
+    int rc = in->partial ? store_pair_refs_for(st, co->repo_id, (const char *const *)in->keys.v, in->keys.n, 1,
+                                               &in->old, err)
+                         : store_pair_refs_load(st, co->repo_id, &in->old, err);
+    if (rc != DP_OK) return DP_ERR;
+    old_add(co, in, 0);
     return DP_OK;
 }
 
@@ -1116,7 +1342,7 @@ static int save_state(store *st, const analyze_corpus *co, const char *sig, int6
     if (store_kv_set(st, co->repo_id, KV_SEQ, buf, err) != DP_OK) return DP_ERR;
     if (store_kv_set(st, co->repo_id, KV_OLD_WATERMARK, NULL, err) != DP_OK) return DP_ERR;
     if (store_kv_set(st, co->repo_id, KV_SIGNATURE, sig, err) != DP_OK) return DP_ERR;
-    snprintf(buf, sizeof buf, "%zu", co->items.n);
+    snprintf(buf, sizeof buf, "%zu", corpus_n(co));
     if (store_kv_set(st, co->repo_id, KV_NITEMS, buf, err) != DP_OK) return DP_ERR;
     return save_last_run(st, co->repo_id, now, err);
 }
@@ -1143,43 +1369,120 @@ static int snapshot_due(const analyze_corpus *co)
 {
     const index_snap_info *si = &co->snap;
     size_t n = co->items.n;
+    if (co->sparse) return 0;   /* a snapshot reads every item */
     size_t min = n / SNAP_RESAVE_SHARE > SNAP_RESAVE_MIN ? n / SNAP_RESAVE_SHARE : SNAP_RESAVE_MIN;
     return si->reused == 0 || si->template_learned || si->analysed >= min;
 }
 
-/* The queries of this run: every query item, or (incremental) the affected
- * ones. */
-static uint32_t *pick_queries(const analyze_corpus *co, const analyze_opts *o, incr *in, size_t *nq)
+/* A sparse corpus reads, before ranking, the items that ranking and
+ * explaining will read (analyze_corpus_need is not thread-safe; the workers
+ * only read): each query and its BM25F pool, as rank_one and
+ * incremental_queries make them -- the same query, range and pool size --
+ * and the far ends of the duplicate links of those items (the canonical
+ * item of a pair may be one). */
+static int sparse_need_pool(analyze_corpus *co, const analyze_opts *o, const index_query *q, uint32_t qdoc,
+                            dp_err *err)
 {
-    size_t n = co->items.n;
+    index_hit pool[MATCH_POOL];
+    uint32_t lo, hi;
+    query_range(co, o, qdoc, &lo, &hi);
+    size_t np = lo < hi ? index_topk(co->ix, q, lo, hi, qdoc, MATCH_POOL, pool) : 0;
+    return need_pool(co, pool, np, err);
+}
+
+/* The changed docs and the pools incremental_queries probes. */
+static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const incr *in, dp_err *err)
+{
+    if (analyze_corpus_need(co, in->changed.list, in->changed.n, err) != DP_OK) return DP_ERR;
+    int rc = DP_OK;
+    for (size_t i = 0; i < in->changed.n && rc == DP_OK; i++) {
+        index_query q;
+        index_query_from_doc(co->ix, in->changed.list[i], &q);
+        rc = sparse_need_pool(co, o, &q, in->changed.list[i], err);
+        index_query_free(&q);
+    }
+    for (size_t i = 0; i < in->old.n && rc == DP_OK; i++) {   /* the other end of their old pairs */
+        int64_t q = in->old_q[i], c = in->old_c[i];
+        if (q < 0 || c < 0 || (!in->changed.in[q] && !in->changed.in[c])) continue;
+        uint32_t two[2] = {(uint32_t)q, (uint32_t)c};
+        rc = analyze_corpus_need(co, two, 2, err);
+    }
+    return rc;
+}
+
+/* The queries, their pools and the duplicate links' far ends. */
+static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
+                               dp_err *err)
+{
+    int rc = analyze_corpus_need(co, queries, nq, err);
+    for (size_t i = 0; i < nq && rc == DP_OK; i++) {
+        match_query mq;
+        match_query_from_doc(&co->mctx, queries[i], &mq);
+        rc = sparse_need_pool(co, o, mq.q, queries[i], err);
+        match_query_free(&mq);
+    }
+    size_t nl = co->links.n;   /* those read now have theirs, not needed */
+    for (size_t i = 0; i < nl && rc == DP_OK; i++) {
+        const item_link *l = &co->links.v[i];
+        if (l->type != LINK_DUPLICATE) continue;
+        int64_t ends[2] = {index_find(co->ix, l->src_key), index_find(co->ix, l->dst_key)};
+        for (int k = 0; k < 2 && rc == DP_OK; k++) {
+            uint32_t d = (uint32_t)ends[k];
+            if (ends[k] >= 0) rc = analyze_corpus_need(co, &d, 1, err);
+        }
+    }
+    return rc;
+}
+
+/* The queries of this run: every query item, or (incremental) the affected
+ * ones; a sparse corpus reads what they need. */
+static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uint32_t **out, size_t *nq,
+                        dp_err *err)
+{
+    size_t n = corpus_n(co);
     uint32_t *queries = xcalloc(n ? n : 1, sizeof *queries);
     *nq = 0;
+    *out = queries;
     if (in->active) {
+        if (co->sparse && sparse_need_probes(co, o, in, err) != DP_OK) return DP_ERR;
         incremental_queries(co, o, in);
         memcpy(queries, in->rerun.list, in->rerun.n * sizeof *queries);
         *nq = in->rerun.n;
+        if (co->sparse) return sparse_need_queries(co, o, queries, *nq, err);
     } else {
         for (uint32_t d = 0; d < n; d++)
             if (is_query(&co->items.v[d], o->all)) queries[(*nq)++] = d;
     }
-    return queries;
+    return DP_OK;
 }
 
 /* Incremental: marks the queries whose stored pairs are replaced and adds
- * the old pairs under them that nothing re-derived. Returns the new count. */
-static size_t merge_old(const incr *in, const uint32_t *queries, size_t nq, size_t n,
-                        unsigned char **keyed_out, cand **cands, size_t ncand)
+ * the old pairs under them that nothing re-derived (a partial in->old
+ * first reads theirs). *ncand becomes the new count. */
+static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32_t *queries, size_t nq,
+                     unsigned char **keyed_out, cand **cands, size_t *ncand, dp_err *err)
 {
+    size_t n = corpus_n(co);
     unsigned char *keyed = xcalloc(n ? n : 1, 1);
+    *keyed_out = keyed;
     for (size_t i = 0; i < nq; i++) keyed[queries[i]] = 1;
-    for (size_t i = 0; i < ncand; i++) keyed[(*cands)[i].later] = 1;
+    for (size_t i = 0; i < *ncand; i++) keyed[(*cands)[i].later] = 1;
     for (size_t i = 0; i < in->old.n; i++)   /* stale pairs of changed items go too */
         if (in->old_q[i] >= 0 && in->old_c[i] >= 0 &&
             (in->changed.in[in->old_q[i]] || in->changed.in[in->old_c[i]]))
             keyed[in->old_q[i]] = 1;
-    ncand = carry_old(in, keyed, cands, ncand);
-    *keyed_out = keyed;
-    return sort_unique(*cands, ncand);
+    if (in->partial) {   /* the pairs under the keyed queries */
+        strvec keys = {0};
+        for (size_t d = 0; d < n; d++)
+            if (keyed[d]) sv_push(&keys, index_doc_key(co->ix, (uint32_t)d));
+        size_t from = in->old.n;
+        int rc = store_pair_refs_for(st, co->repo_id, (const char *const *)keys.v, keys.n, 0, &in->old, err);
+        sv_free(&keys);
+        if (rc != DP_OK) return DP_ERR;
+        old_add(co, in, from);
+    }
+    *ncand = sort_unique(*cands, carry_old(in, keyed, cands, *ncand));
+    return DP_OK;
 }
 
 /* ---- the canonical item ------------------------------------------------- */
@@ -1411,8 +1714,8 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
 static void replaced_keys(const analyze_corpus *co, const incr *in, const unsigned char *keyed,
                           strvec *keys)
 {
-    for (size_t d = 0; d < co->items.n; d++)
-        if (keyed[d]) sv_push(keys, co->items.v[d].key);
+    for (size_t d = 0; d < corpus_n(co); d++)
+        if (keyed[d]) sv_push(keys, index_doc_key(co->ix, (uint32_t)d));
     /* pairs naming an item that is gone (deleted upstream) go too */
     for (size_t i = 0; i < in->old.n; i++)
         if ((in->old_q[i] < 0 || in->old_c[i] < 0) && !sv_contains(keys, in->old.v[i].query_key))
@@ -1491,7 +1794,11 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
 {
     double t0 = dp_now();
     size_t nq = 0;
-    uint32_t *queries = pick_queries(co, o, in, &nq);
+    uint32_t *queries = NULL;
+    if (pick_queries(co, o, in, &queries, &nq, err) != DP_OK) {
+        free(queries);
+        return DP_ERR;
+    }
     stats->incremental = in->active;
     stats->changed = in->active ? in->changed.n : 0;
     stats->queries = nq;
@@ -1509,14 +1816,15 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     size_t ncand = 0;
     cand *cands = collect_cands(&j, &ncand);
     unsigned char *keyed = NULL;
-    if (in->active) ncand = merge_old(in, queries, nq, co->items.n, &keyed, &cands, ncand);
+    int rc = in->active ? merge_old(st, co, in, queries, nq, &keyed, &cands, &ncand, err) : DP_OK;
     assign_canonical(co, cands, ncand);
     t0 = dp_now();
     size_t nfresh = fresh_first(cands, ncand);
     j.cands = cands;
     int save_snap = snapshot_due(co);
-    int rc = explain_and_store(st, co, &j, in, keyed, threads, mp.batch, nfresh, ncand, sig, o->now,
-                               save_snap, stats, err);
+    if (rc == DP_OK)
+        rc = explain_and_store(st, co, &j, in, keyed, threads, mp.batch, nfresh, ncand, sig, o->now, save_snap,
+                               stats, err);
     stats->pairs = ncand;
     stats->snapshot_saved = save_snap && rc == DP_OK;
     stats->t_store = dp_now() - t0;
@@ -1558,36 +1866,70 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         if (progress) progress(ud, "index", 1, 1);
         return save_last_run(st, repo, o.now, err);
     }
-    if (corpus_read(st, repo, &co, err) != DP_OK) return DP_ERR;
-    stats->items = co.items.n;
+    /* Incremental: the persisted index grown by the new items, reading only
+     * the items the run needs; else every item, and the index built. */
+    int grown = 0, rc = DP_OK;
+    incr in;
+    memset(&in, 0, sizeof in);
+    char *sig = NULL;
+    if (o.mode != ANALYZE_FULL) {
+        rc = corpus_grow(st, repo, seq, threads, &co, &stats->grow_why, err);
+        if (rc == DP_ERR) return DP_ERR;
+        grown = rc == DP_OK;
+        rc = DP_OK;
+    }
+    if (grown) {
+        o.horizon = analyze_horizon(&o, corpus_n(&co));
+        sig = signature(&o, &co);
+        double tp = dp_now();
+        rc = plan_check(st, &co, &o, sig, seq, &in, err);
+        stats->t_plan = dp_now() - tp;
+        if (rc == DP_OK && !in.active) {   /* a full run after all: it reads every item */
+            incr_free(&in);
+            free(sig);
+            sig = NULL;
+            analyze_corpus_free(&co);
+            grown = 0;
+            stats->grow_why = "the run is not incremental";
+        }
+        if (rc != DP_OK) goto done;
+    }
+    if (!grown) {
+        if (corpus_read(st, repo, &co, err) != DP_OK) {
+            free(sig);
+            return DP_ERR;
+        }
+        o.horizon = analyze_horizon(o_in, corpus_n(&co));
+        sig = signature(&o, &co);
+        double tp = dp_now();
+        rc = plan_check(st, &co, &o, sig, seq, &in, err);
+        stats->t_plan = dp_now() - tp;
+    }
+    stats->items = corpus_n(&co);
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
-    o.horizon = stats->horizon = analyze_horizon(&o, co.items.n);
-    char *sig = signature(&o, &co);
-
-    incr in;
-    double tp = dp_now();
-    int rc = plan_check(st, &co, &o, sig, seq, &in, err);
-    if (rc == DP_OK && in.active && !in.keys.n && co.items.n == in.nprev) {
+    stats->horizon = o.horizon;
+    if (rc == DP_OK && in.active && !in.keys.n && corpus_n(&co) == in.nprev) {
         /* up to date: no index, no ranking */
         stats->incremental = stats->up_to_date = 1;
         rc = save_last_run(st, repo, o.now, err);
         if (progress) progress(ud, "index", 1, 1);
         goto done;
     }
-    stats->t_plan = dp_now() - tp;
-    /* An incremental run does not write the persisted index: at 250k items
-     * that is ~1 GB through write(), a second or more of a run meant to take
-     * one; the first reader after it (similar, search, serve) writes it. */
-    if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active, &co, err);
+    /* An incremental run that could not grow the persisted index writes it
+     * anew (at 250k items ~1 GB through write(), a second or more, on a run
+     * that built the index: ~10 s), so that the next one grows it. */
+    if (rc == DP_OK && !grown)
+        rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active || stats->grow_why, &co, err);
     if (rc == DP_OK && o.horizon) rc = corpus_dates(st, &co, err);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
+    stats->grown = co.grown;
     stats->t_index = co.t_index;
     stats->reanalysed = co.snap.analysed;
     stats->index_mapped = co.index_mapped;
     stats->index_saved = co.index_saved;
-    tp = dp_now();
+    double tp = dp_now();
     if (in.active) rc = plan_map(st, &co, &in, err);
     stats->t_plan += dp_now() - tp;
     if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, threads, progress, ud, stats, err);

@@ -54,10 +54,22 @@
  * anew (index_file_restamp). It is used only with the same parameters and
  * pipeline and matching checksums, else the index is built as below and
  * the load says why in index_file_why. A build then
- * writes the file, so the next reader maps it -- except in an incremental
- * run, which leaves that to the first reader after it (writing ~2.5 KB per
- * item would cost an incremental run more than its ranking). Failing to
- * write it is not an error (index_saved stays 0).
+ * writes the file, so the next reader maps it. Failing to write it is not
+ * an error (index_saved stays 0).
+ *
+ * Growing it: an incremental run maps the file even when its stamp is
+ * behind (the same store id, an older sequence), appends the items that
+ * came since (index_append) and works on a sparse corpus: it reads only the
+ * items it ranks and explains and the stored pairs it may replace. Builds
+ * and the grown index score with the statistics of record kept in kv
+ * ("index.avglen_record", index.h), so the grown index is the one a build
+ * from the snapshot makes, bit for bit. When the file cannot be grown (an
+ * indexed item's text changed or it was deleted, a new item sorts among
+ * the indexed ones, the averages moved beyond the record, the template is
+ * due) stats->grow_why says why, the run builds the index and writes the
+ * file, so the next one grows it. A grown run does not write it. Builds
+ * other than --full take the record; after a build that did not (--full,
+ * or the averages moved beyond it) its averages become the record.
  *
  * Index snapshot: a run builds its index from the snapshot stored in the
  * repository's caches (ANALYZE_INDEX_CACHE), so only items whose text
@@ -119,6 +131,8 @@ typedef struct analyze_corpus {
     int index_mapped;          /* 1: the index was opened from the persisted file */
     int index_saved;           /* 1: this load wrote the persisted file */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
+    size_t grown;              /* items appended to the mapped index (an incremental
+                                  analysis: index_append) */
     double t_load, t_index;    /* seconds spent loading and indexing */
     int64_t seq;               /* store change sequence read before the items */
     /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
@@ -258,6 +272,8 @@ typedef struct analyze_stats {
     int snapshot_saved;         /* 1 when the index snapshot was (re)saved */
     int index_mapped;           /* 1 when the index was mapped from the persisted file */
     int index_saved;            /* 1 when the persisted index file was written */
+    size_t grown;               /* items appended to the mapped index (incremental) */
+    const char *grow_why;       /* why the persisted index was not grown, or NULL */
     char model_desc[256];
     double t_load, t_index, t_plan, t_rank, t_explain, t_store;   /* t_plan: incremental
                                                                      bookkeeping; t_store: explaining

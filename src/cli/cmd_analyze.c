@@ -66,7 +66,11 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
                    s.queries, s.queries == 1 ? "query" : "queries", s.items,
                    s.incremental ? " (incremental)" : "", s.pairs, s.known);
             if (s.incremental) printf("changed items: %zu\n", s.changed);
-            if (s.index_mapped)
+            if (s.incremental && s.grow_why) printf("persisted index not grown: %s\n", s.grow_why);
+            if (s.index_mapped && s.grown)
+                printf("indexed: %zu of %zu items through the text pipeline, the rest from the persisted "
+                       "index (grown by %zu new items)\n", s.reanalysed, s.items, s.grown);
+            else if (s.index_mapped)
                 printf("indexed: 0 of %zu items through the text pipeline, all from the persisted index\n",
                        s.items);
             else

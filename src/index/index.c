@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define BATCH 1024
 
@@ -233,19 +234,27 @@ typedef struct worker {
     pthread_t th;
 } worker;
 
-static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
+/* The text pipeline on one item: its content hash, signals, fields and
+ * bag (or, from the snapshot, its decoded record; fields then stay NULL). */
+static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, uint64_t *chash,
+                         text_signals *sig, _Atomic(text_fields *) *fields, ix_bag *b)
 {
-    ix->chash[d] = ix_item_hash(&ix->items[d]);
+    *chash = ix_item_hash(it);
     if (ix->snap) {
-        const ix_snap_doc *sd = ix_snap_find(ix->snap, ix->items[d].key, ix->chash[d]);
-        if (sd && ix_snap_decode(ix->snap, sd, &ix->sig[d], b) == DP_OK) return;
+        const ix_snap_doc *sd = ix_snap_find(ix->snap, it->key, *chash);
+        if (sd && ix_snap_decode(ix->snap, sd, sig, b) == DP_OK) return;
     }
     ix_bag_reset(b);
     text_fields *tf = xmalloc(sizeof *tf);
-    text_split(&ix->items[d], ix->tpl, tf);
-    text_signals_extract(tf, &ix->sig[d]);
+    text_split(it, ix->tpl, tf);
+    text_signals_extract(tf, sig);
     ix_bag_fill(b, tk, tf, ix->p.bigrams);
-    atomic_store_explicit(&ix->fields[d], tf, memory_order_release);
+    atomic_store_explicit(fields, tf, memory_order_release);
+}
+
+static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
+{
+    process_item(ix, tk, &ix->items[d], &ix->chash[d], &ix->sig[d - ix->nmapped], &ix->fields[d], b);
 }
 
 static void run_batch(worker *w)
@@ -435,17 +444,38 @@ static void build_postings(dindex *ix)
     }
 }
 
-static void build_stats(dindex *ix)
+/* Each field's average length over docs [0, n) as build_stats finds it:
+ * summed in doc order, so a sum taken in two parts (index_append) is the
+ * same double. */
+static void live_avglen(const double sum[FIELD_COUNT], size_t n, double out[FIELD_COUNT])
 {
     for (int f = 0; f < FIELD_COUNT; f++) {
-        double s = 0;
-        for (size_t d = 0; d < ix->n; d++) s += ix->len[d][f];
-        ix->avglen[f] = ix->n ? s / (double)ix->n : 0;
-        if (ix->avglen[f] <= 0) ix->avglen[f] = 1;
+        out[f] = n ? sum[f] / (double)n : 0;
+        if (out[f] <= 0) out[f] = 1;
     }
-    ix->norm = xmalloc((ix->n ? ix->n : 1) * sizeof *ix->norm);
-    for (size_t d = 0; d < ix->n; d++)
-        for (int f = 0; f < FIELD_COUNT; f++) ix->norm[d][f] = ix_norm(ix, f, ix->len[d][f]);
+}
+
+/* The averages to score with (index.h, "Statistics of record"): the record
+ * when there is one and every live average is within INDEX_RECORD_DRIFT of
+ * it; else the live ones. 1 when the record was taken. */
+static int choose_avglen(const double live[FIELD_COUNT], const double rec[FIELD_COUNT], double out[FIELD_COUNT])
+{
+    int use = 0;
+    for (int f = 0; f < FIELD_COUNT; f++) use |= rec[f] != 0;
+    for (int f = 0; use && f < FIELD_COUNT; f++)
+        if (!(rec[f] > 0) || fabs(live[f] - rec[f]) > INDEX_RECORD_DRIFT * rec[f]) use = 0;
+    memcpy(out, use ? rec : live, FIELD_COUNT * sizeof *out);
+    return use;
+}
+
+static void len_sum(const dindex *ix, size_t lo, size_t hi, double sum[FIELD_COUNT])
+{
+    for (int f = 0; f < FIELD_COUNT; f++)
+        for (size_t d = lo; d < hi; d++) sum[f] += ix->len[d][f];
+}
+
+static void build_idf(dindex *ix)
+{
     ix->idf = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *ix->idf);
     double N = (double)ix->n;
     for (size_t t = 0; t < ix->nterms; t++) {
@@ -454,11 +484,31 @@ static void build_stats(dindex *ix)
     }
 }
 
+/* Norms of docs [lo, n) into ix->norm (room for n). */
+static void build_norms(dindex *ix, size_t lo)
+{
+    for (size_t d = lo; d < ix->n; d++)
+        for (int f = 0; f < FIELD_COUNT; f++) ix->norm[d][f] = ix_norm(ix, f, ix->len[d][f]);
+}
+
+static void build_stats(dindex *ix)
+{
+    double sum[FIELD_COUNT] = {0}, live[FIELD_COUNT];
+    len_sum(ix, 0, ix->n, sum);
+    live_avglen(sum, ix->n, live);
+    choose_avglen(live, ix->p.avglen_record, ix->avglen);
+    ix->norm = xmalloc((ix->n ? ix->n : 1) * sizeof *ix->norm);
+    build_norms(ix, 0);
+    build_idf(ix);
+}
+
+void index_avglen(const dindex *ix, double out[FIELD_COUNT]) { memcpy(out, ix->avglen, sizeof ix->avglen); }
+
 void ix_build_keys(dindex *ix)
 {
     dp_idxmap_reserve(&ix->keys, ix->n + 1, NULL, NULL);   /* empty: never rehashes */
     for (size_t d = 0; d < ix->n; d++) {
-        const char *k = ix->items[d].key;
+        const char *k = index_doc_key(ix, (uint32_t)d);
         if (k && index_find(ix, k) < 0) {   /* first doc wins */
             size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(k));
             while (ix->keys.slot[s]) s = dp_idxmap_step(&ix->keys, s);
@@ -565,6 +615,191 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     return DP_OK;
 }
 
+/* ---- appending to an index opened from a file (index.h) --------------------- */
+
+/* Room for n bytes in the heap; a large block asks for huge pages, as
+ * append fills hundreds of MB at once: a fault per 2 MB instead of per
+ * 4 KB (advice: without them it is the same memory). free() frees it. */
+static void *big_alloc(size_t n)
+{
+    void *p = NULL;
+    size_t huge = (size_t)2 << 20;
+    if (n >= 4 * huge && posix_memalign(&p, huge, n) == 0) {
+        madvise(p, n / huge * huge, MADV_HUGEPAGE);
+        return p;
+    }
+    return xmalloc(n ? n : 1);
+}
+
+/* A heap copy of the first n of p's elements, with room for cap. */
+static void *dup_grow(const void *p, size_t n, size_t cap, size_t size)
+{
+    void *c = big_alloc(cap * size);
+    if (n) memcpy(c, p, n * size);
+    return c;
+}
+
+typedef struct append_job {
+    dindex *ix;        /* the index being made */
+    size_t lo, m;      /* docs [lo, lo + m) */
+    ix_bag *bags;
+    atomic_size_t next;
+} append_job;
+
+static void *append_run(void *arg)
+{
+    append_job *j = arg;
+    text_tokenizer *tk = text_tokenizer_new(&j->ix->p.text);
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->m;) process_doc(j->ix, tk, j->lo + i, &j->bags[i]);
+    text_tokenizer_free(tk);
+    return NULL;
+}
+
+/* The postings of the grown lists into nx: each term's postings from the
+ * file (old_*), then those of the new docs [n0, n). Terms that gained none
+ * keep their postings' relative layout, so they are copied in runs; block
+ * maxima are copied term by term (a term's first block moves with its
+ * offset) and raised by the new postings, as build_postings finds them. */
+static void append_postings(dindex *nx, const dindex *old, size_t n0)
+{
+    size_t nt = nx->nterms, nt0 = old->nterms;
+    const uint64_t *ooff = old->post_off;
+    uint64_t *off = xmalloc((nt + 1) * sizeof *off);
+    off[0] = 0;
+    for (size_t t = 0; t < nt; t++) off[t + 1] = off[t] + nx->df[t];
+    size_t total = off[nt];
+    uint32_t *pdoc = big_alloc(total * sizeof *pdoc);
+    float *pimp = big_alloc(total * sizeof *pimp);
+    for (size_t t = 0; t < nt0;) {
+        size_t u = t;
+        while (u < nt0 && nx->df[u] == ooff[u + 1] - ooff[u]) u++;
+        size_t last = u < nt0 ? u + 1 : nt0;   /* with the old postings of u, which gained some */
+        memcpy(pdoc + off[t], old->post_doc + ooff[t], (ooff[last] - ooff[t]) * sizeof *pdoc);
+        memcpy(pimp + off[t], old->post_imp + ooff[t], (ooff[last] - ooff[t]) * sizeof *pimp);
+        t = last;
+    }
+    nx->post_off = off;
+    nx->post_doc = pdoc;
+    nx->post_imp = pimp;
+    nx->maximp = xcalloc(nt ? nt : 1, sizeof *nx->maximp);
+    memcpy(nx->maximp, old->maximp, nt0 * sizeof *nx->maximp);
+    nx->blk_max = xcalloc(total / IX_BLOCK + nt + 1, sizeof *nx->blk_max);
+    for (uint32_t t = 0; t < nt0; t++)
+        memcpy(nx->blk_max + ix_blk_base(nx, t), old->blk_max + ix_blk_base(old, t),
+               (size_t)((ooff[t + 1] - ooff[t] + IX_BLOCK - 1) / IX_BLOCK) * sizeof *nx->blk_max);
+    uint32_t *added = xcalloc(nt ? nt : 1, sizeof *added);
+    for (size_t d = n0; d < nx->n; d++) {
+        for (size_t e = nx->fwd_off[d]; e < nx->fwd_off[d + 1]; e++) {
+            uint32_t t = nx->fwd_term[e];
+            uint64_t i = (t < nt0 ? ooff[t + 1] - ooff[t] : 0) + added[t]++;   /* in the list */
+            float imp = (float)ix_impact(nx, nx->fwd_tf[e], (uint32_t)d);
+            pdoc[off[t] + i] = (uint32_t)d;
+            pimp[off[t] + i] = imp;
+            if (imp > nx->maximp[t]) nx->maximp[t] = imp;
+            float *bm = nx->blk_max + ix_blk_base(nx, t) + i / IX_BLOCK;
+            if (imp > *bm) *bm = imp;
+        }
+    }
+    free(added);
+}
+
+/* Frees what index_append made for the new docs [n0, n) of nx when it
+ * refuses them. */
+static void append_undo(dindex *nx, size_t n0)
+{
+    for (size_t d = n0; d < nx->n; d++) {
+        text_fields *tf = atomic_load(&nx->fields[d]);
+        if (tf) {
+            text_fields_free(tf);
+            free(tf);
+        }
+        text_signals_free(&nx->sig[d - n0]);
+    }
+    free(nx->fields);
+    free(nx->sig);
+    free(nx->chash);
+    free(nx->len);
+}
+
+int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
+{
+    size_t n0 = ix->n, m = ntotal - n0;
+    *why = NULL;
+    if (!ix->map || ix->owned || ix->nmapped != n0) *why = "the index was not opened from a file, or grew already";
+    else if (ntotal < n0 || ntotal >= UINT32_MAX - 1) *why = "there are fewer items than docs, or too many";
+    else if (ix->p.strip_templates && ntotal > ix->tpl_ndocs + ix->tpl_ndocs / 10)
+        *why = "the repository grew by more than a tenth since the template was learned";
+    else if (memcmp(ix->avglen, ix->p.avglen_record, sizeof ix->avglen) != 0)
+        *why = "it was not built with the statistics of record";
+    if (*why) return DP_ERR;
+    dindex nx = *ix;
+    nx.items = items;
+    nx.n = ntotal;
+    nx.snap = NULL;
+    nx.chash = dup_grow(ix->chash, n0, ntotal, sizeof *nx.chash);
+    nx.len = dup_grow(ix->len, n0, ntotal, sizeof *nx.len);
+    nx.sig = xcalloc(m ? m : 1, sizeof *nx.sig);
+    nx.fields = xcalloc(ntotal ? ntotal : 1, sizeof *nx.fields);
+    for (size_t d = 0; d < n0; d++) atomic_init(&nx.fields[d], atomic_load(&ix->fields[d]));
+    ix_bag *bags = xcalloc(m ? m : 1, sizeof *bags);
+    append_job job = {.ix = &nx, .lo = n0, .m = m, .bags = bags};
+    atomic_init(&job.next, 0);
+    dp_run_threads(m < 64 ? 1 : nthreads_of(&nx.p), append_run, &job);
+    /* the averages with the new docs, summed as a build sums them */
+    size_t nnew = 0, slen = 0;
+    for (size_t i = 0; i < m; i++) {
+        memcpy(nx.len[n0 + i], bags[i].len, sizeof nx.len[0]);
+        nnew += bags[i].n;
+        slen += bags[i].str.len;
+    }
+    double sum[FIELD_COUNT] = {0}, live[FIELD_COUNT], use[FIELD_COUNT];
+    len_sum(&nx, 0, ntotal, sum);
+    live_avglen(sum, ntotal, live);
+    if (!choose_avglen(live, ix->p.avglen_record, use)) {
+        for (size_t i = 0; i < m; i++) ix_bag_free(&bags[i]);
+        free(bags);
+        append_undo(&nx, n0);
+        *why = "the new items move the average field lengths beyond the statistics of record";
+        return DP_ERR;
+    }
+    /* the dictionary and forward index, grown in the heap */
+    size_t nt0 = ix->nterms;
+    uint64_t np0 = ix->fwd_off[n0];
+    nx.tcap = nt0 + nnew + 1;
+    nx.toff = dup_grow(ix->toff, nt0, nx.tcap, sizeof *nx.toff);
+    nx.thash = dup_grow(ix->thash, nt0, nx.tcap, sizeof *nx.thash);
+    nx.df = dup_grow(ix->df, nt0, nx.tcap, sizeof *nx.df);
+    nx.tstr_cap = ix->tstr_len + slen + 1;
+    nx.tstr = dup_grow(ix->tstr, ix->tstr_len, nx.tstr_cap, 1);
+    nx.ht.slot = dup_grow(ix->ht.slot, ix->ht.cap, ix->ht.cap, sizeof *nx.ht.slot);
+    nx.fwd_off = dup_grow(ix->fwd_off, n0 + 1, ntotal + 1, sizeof *nx.fwd_off);
+    size_t fcap = np0 + nnew;
+    /* the forward index, most of the index, grows in place: its pages are
+     * the file's, copied only where the new docs' entries are written */
+    nx.fwd_term = ix_file_section_grow(ix, 0, fcap * sizeof *nx.fwd_term, &nx.fwd_region[0]);
+    if (!nx.fwd_term) nx.fwd_term = dup_grow(ix->fwd_term, np0, fcap, sizeof *nx.fwd_term);
+    nx.fwd_tf = ix_file_section_grow(ix, 1, fcap * sizeof *nx.fwd_tf, &nx.fwd_region[1]);
+    if (!nx.fwd_tf) nx.fwd_tf = dup_grow(ix->fwd_tf, np0, fcap, sizeof *nx.fwd_tf);
+    intern_st in = {NULL, 0, 0};
+    for (size_t i = 0; i < m; i++) {
+        intern_doc(&nx, n0 + i, &bags[i], &in.tmp, &in.tmpcap, &fcap);
+        ix_bag_free(&bags[i]);
+    }
+    free(in.tmp);
+    free(bags);
+    dict_rebuild(&nx);   /* at its final size, as a build leaves it */
+    build_idf(&nx);
+    nx.norm = dup_grow(ix->norm, n0, ntotal, sizeof *nx.norm);
+    build_norms(&nx, n0);
+    append_postings(&nx, ix, n0);
+    ix_build_keys(&nx);
+    nx.owned = 1;
+    free(ix->fields);   /* its fields moved to nx */
+    *ix = nx;
+    ix_file_drop_copied(ix);
+    return DP_OK;
+}
+
 int index_build(const item *items, size_t n, const index_params *p, dindex **out, dp_err *err)
 {
     return index_build_snap(items, n, p, NULL, 0, out, NULL, err);
@@ -579,13 +814,13 @@ void index_free(dindex *ix)
             text_fields_free(tf);
             free(tf);
         }
-        if (ix->sig) text_signals_free(&ix->sig[d]);
+        if (ix->sig && d >= ix->nmapped) text_signals_free(&ix->sig[d - ix->nmapped]);
     }
     free(ix->fields);
     free(ix->sig);
     text_template_free(ix->tpl);
     dp_idxmap_free(&ix->keys);
-    if (ix->map) {   /* the rest lives in the mapping (index_file.c) */
+    if (ix->map && !ix->owned) {   /* the rest lives in the mapping (index_file.c) */
         ix_file_unmap(ix);
         free(ix);
         return;
@@ -604,9 +839,12 @@ void index_free(dindex *ix)
     free(ix->post_imp);
     free(ix->blk_max);
     free(ix->fwd_off);
-    free(ix->fwd_term);
-    free(ix->fwd_tf);
+    if (ix->fwd_region[0].base) munmap(ix->fwd_region[0].base, ix->fwd_region[0].len);
+    else free(ix->fwd_term);
+    if (ix->fwd_region[1].base) munmap(ix->fwd_region[1].base, ix->fwd_region[1].len);
+    else free(ix->fwd_tf);
     free(ix->chash);
+    if (ix->map) ix_file_unmap(ix);   /* the first docs' signals and names */
     free(ix);
 }
 
@@ -643,7 +881,7 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return NULL;
-    return ix->sig ? &ix->sig[doc] : ix_file_signals(ix, doc);
+    return doc < ix->nmapped ? ix_file_signals(ix, doc) : &ix->sig[doc - ix->nmapped];
 }
 const text_template *index_template(const dindex *ix) { return ix->tpl; }
 size_t index_nterms(const dindex *ix) { return ix->nterms; }
@@ -660,13 +898,16 @@ static int64_t find_sorted(const dindex *ix, const char *key)
     return lo < ix->nksort && !strcmp(ix->kstr + ix->koff[ix->ksort[lo]], key) ? (int64_t)ix->ksort[lo] : -1;
 }
 
+/* A built or grown index has a hash of its keys (ix_build_keys); one
+ * opened from a file searches its sorted keys instead (building the hash
+ * costs more than the few lookups of a reader). */
 int64_t index_find(const dindex *ix, const char *key)
 {
-    if (key && ix->ksort) return find_sorted(ix, key);
-    if (!key || !ix->keys.cap) return -1;
+    if (!key) return -1;
+    if (!ix->keys.cap) return ix->ksort ? find_sorted(ix, key) : -1;
     for (size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(key)); ix->keys.slot[s]; s = dp_idxmap_step(&ix->keys, s)) {
         uint32_t d = ix->keys.slot[s] - 1;
-        if (strcmp(ix->items[d].key, key) == 0) return d;
+        if (strcmp(index_doc_key(ix, d), key) == 0) return d;
     }
     return -1;
 }
@@ -674,17 +915,19 @@ int64_t index_find(const dindex *ix, const char *key)
 const char *index_doc_key(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return NULL;
-    if (ix->koff) return ix->koff[doc] == UINT64_MAX ? NULL : ix->kstr + ix->koff[doc];
+    if (doc < ix->nmapped) return ix->koff[doc] == UINT64_MAX ? NULL : ix->kstr + ix->koff[doc];
     return ix->items[doc].key;
 }
 
 int64_t index_doc_rowid(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return 0;
-    return ix->rowid ? ix->rowid[doc] : ix->items[doc].rowid;
+    return doc < ix->nmapped ? ix->rowid[doc] : ix->items[doc].rowid;
 }
 
 void index_items_attach(dindex *ix, const item *items) { ix->items = items; }
+uint64_t index_item_hash(const item *it) { return ix_item_hash(it); }
+uint64_t index_doc_hash(const dindex *ix, uint32_t doc) { return doc < ix->n ? ix->chash[doc] : 0; }
 
 const char *index_term_str(const dindex *ix, uint32_t term)
 {

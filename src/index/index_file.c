@@ -538,11 +538,41 @@ const text_signals *ix_file_signals(const dindex *ix, uint32_t doc)
 
 void ix_file_unmap(dindex *ix)
 {
-    for (size_t d = 0; ix->msig && d < ix->n; d++) free(atomic_load(&ix->msig[d]));
+    for (size_t d = 0; ix->msig && d < ix->nmapped; d++) free(atomic_load(&ix->msig[d]));
     free(ix->msig);
     ix->msig = NULL;
-    if (ix->map) munmap(ix->map, ix->maplen);
+    if (ix->map) {
+        munmap(ix->map, ix->maplen);
+        close(ix->mapfd);
+    }
     ix->map = NULL;
+}
+
+static size_t page_size(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    return pg > 0 ? (size_t)pg : 4096;
+}
+
+void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r)
+{
+    const ixf_header *hd = ix->map;
+    int s = fwd_counts ? S_FTF : S_FTERM;
+    size_t pg = page_size();
+    uint64_t at = sizeof *hd + hd->off[s], lo = at / pg * pg, lead = at - lo;
+    size_t total = (size_t)((lead + cap + pg - 1) / pg * pg);
+    size_t flen = (size_t)((lead + hd->len[s] + pg - 1) / pg * pg);   /* the file's pages of it */
+    if (flen > total) flen = total;
+    if (lo + flen > ix->maplen) return NULL;   /* past the file's end: no page to map */
+    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return NULL;
+    if (flen && mmap(base, flen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, ix->mapfd, (off_t)lo) == MAP_FAILED) {
+        munmap(base, total);
+        return NULL;
+    }
+    r->base = base;
+    r->len = total;
+    return (char *)base + lead;
 }
 
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
@@ -618,12 +648,14 @@ static const char *check_header(const ixf_header *hd, size_t filelen, const inde
 }
 
 /* Whether the file was made from these items (items mode) or with this
- * stamp (stamp mode): NULL, or why not. */
+ * stamp (stamp mode; behind: with this id, at this seq or before): NULL,
+ * or why not. */
 static const char *check_content(const ixf_header *hd, const item *items, size_t n, const index_stamp *stamp,
-                                 int threads)
+                                 int behind, int threads)
 {
     if (stamp) {
-        if (hd->stamp_seq != stamp->seq) return "the items changed since it was written";
+        if (behind ? hd->stamp_seq > stamp->seq : hd->stamp_seq != stamp->seq)
+            return "the items changed since it was written";
         if (!stamp->id || hd->stamp_id != stamp->id) return "it was not written for this store";
         return NULL;
     }
@@ -634,8 +666,8 @@ static const char *check_content(const ixf_header *hd, const item *items, size_t
     return same ? NULL : "the items changed since it was written";
 }
 
-static int file_open(const item *items, size_t n, const index_stamp *stamp, const index_params *p_in,
-                     const char *path, dindex **out, const char **why)
+static int file_open(const item *items, size_t n, const index_stamp *stamp, int behind, const index_params *p_in,
+                     const char *path, dindex **out, uint64_t *seq_out, const char **why)
 {
     *out = NULL;
     index_params p;
@@ -649,11 +681,11 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, cons
     const ixf_header *hd = map;
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
     *why = check_header(hd, len, &p);
-    if (!*why) *why = check_content(hd, items, n, stamp, p.threads);
+    if (!*why) *why = check_content(hd, items, n, stamp, behind, p.threads);
     if (!*why && (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, p.threads, &bad) || bad))
         *why = bad ? "it cannot be read" : "its checksum does not match";
-    close(fd);
     if (*why) {
+        close(fd);
         munmap(map, len);
         return DP_ERR;
     }
@@ -664,6 +696,7 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, cons
     ix->p = p;
     ix->map = map;
     ix->maplen = len;
+    ix->mapfd = fd;   /* index_append maps sections of it again */
     if (!point(ix, hd, pl) || !point_template(ix, hd, pl) || !point_signals(ix, hd, pl) ||
         !point_names(ix, hd, pl)) {
         ix->n = 0;   /* nothing per doc to free yet but the arrays */
@@ -672,7 +705,8 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, cons
         return DP_ERR;
     }
     ix->fields = xcalloc(n ? n : 1, sizeof *ix->fields);
-    ix->reused = n;
+    ix->reused = ix->nmapped = n;
+    if (seq_out) *seq_out = hd->stamp_seq;
     *out = ix;
     return DP_OK;
 }
@@ -680,13 +714,29 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, cons
 int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,
                     const char **why)
 {
-    return file_open(items, n, NULL, p, path, out, why);
+    return file_open(items, n, NULL, 0, p, path, out, NULL, why);
 }
 
 int index_file_open_stamped(const index_stamp *stamp, const index_params *p, const char *path,
                             dindex **out, const char **why)
 {
-    return file_open(NULL, 0, stamp, p, path, out, why);
+    return file_open(NULL, 0, stamp, 0, p, path, out, NULL, why);
+}
+
+int index_file_open_behind(const index_stamp *stamp, const index_params *p, const char *path, dindex **out,
+                           uint64_t *seq_out, const char **why)
+{
+    return file_open(NULL, 0, stamp, 1, p, path, out, seq_out, why);
+}
+
+void ix_file_drop_copied(dindex *ix)
+{
+    const ixf_header *hd = ix->map;
+    uintptr_t page = page_size();
+    uintptr_t lo = (uintptr_t)ix->map + sizeof *hd + hd->off[S_TSTR], hi = (uintptr_t)ix->map + sizeof *hd + hd->off[S_SIGCNT];
+    lo = (lo + page - 1) / page * page;   /* whole pages inside the copied sections */
+    hi = hi / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);   /* advice: a failure costs memory, no more */
 }
 
 /* Rewrites the header in place: a torn write (a crash, a reader at the
@@ -695,7 +745,7 @@ int index_file_open_stamped(const index_stamp *stamp, const index_params *p, con
  * have renamed another over it): the same payload checksum and content. */
 int index_file_restamp(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
 {
-    if (!ix->map) return dp_fail(err, "index file: the index was not opened from a file");
+    if (!ix->map || ix->owned) return dp_fail(err, "index file: the index is not the one of a file");
     const ixf_header *mine = ix->map;
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) return dp_fail(err, "index file: cannot open %s: %s", path, strerror(errno));

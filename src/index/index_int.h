@@ -39,7 +39,7 @@ struct dindex {
      * compare-and-swap so concurrent readers agree): only the docs of the
      * explained pairs ever need their text. */
     _Atomic(text_fields *) *fields;
-    text_signals *sig;               /* [n] */
+    text_signals *sig;               /* [n - nmapped]: doc d's are sig[d - nmapped] */
     uint32_t (*len)[FIELD_COUNT];    /* [n] field lengths */
     double avglen[FIELD_COUNT];
     double (*norm)[FIELD_COUNT];     /* [n] ix_norm() of each field's length */
@@ -95,7 +95,21 @@ struct dindex {
     const int64_t *rowid;
     const uint32_t *ksort;
     size_t nksort;
+    /* Docs [0, nmapped) take their signals and names from the mapping (all
+     * of an opened file's; none of a build's). index_append() adds docs
+     * after them: their signals are in sig, their names in their items;
+     * keys then has every doc's key. It copies the arrays above that it must grow
+     * into the heap (owned = 1) and leaves the mapping to the signals and
+     * names of the first nmapped docs. */
+    size_t nmapped;
+    int owned;
+    int mapfd;                       /* the mapped file, open while mapped */
+    /* A grown index's forward terms and counts when they are the file's
+     * pages mapped again, copy on write, with room after them
+     * (ix_file_section_grow); base NULL: in the heap. */
+    struct ix_region { void *base; size_t len; } fwd_region[2];
 };
+typedef struct ix_region ix_region;
 
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
@@ -176,10 +190,20 @@ uint64_t ix_item_hash(const item *it);
 /* Hash of the text pipeline's output on a fixed probe item, with the text
  * options: equal only for the same pipeline code and options. */
 uint64_t ix_pipeline_fingerprint(const index_params *p);
-/* Fills ix->keys from ix->items (index.c). */
+/* Fills ix->keys with every doc's key (index.c). */
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
+/* Gives back the pages of the mapping's sections that index_append copied
+ * to the heap (dictionary, postings, forward index, lengths, norms, content
+ * hashes): they are never read again (index_file.c). */
+void ix_file_drop_copied(dindex *ix);
+/* The file's forward terms (fwd_counts 0) or counts (1) as a private,
+ * writable view with room for cap bytes: the section's pages mapped from
+ * the file again (copy on write: only pages written are copied), the rest
+ * anonymous. The view starts where the section does; *r is what to munmap.
+ * NULL when it cannot be had (the caller copies instead). */
+void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r);
 /* The signals of doc of a mapped index, made on first use (thread-safe). */
 const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 

@@ -255,6 +255,12 @@ typedef struct pair_ref_vec { pair_ref *v; size_t n, cap; } pair_ref_vec;
 void pair_ref_vec_free(pair_ref_vec *v);   /* frees the keys too; NULL ok */
 /* Appends every pair of the repo to out, in no particular order. */
 int store_pair_refs_load(store *st, int64_t repo, pair_ref_vec *out, dp_err *err);
+/* Appends the pairs whose query key -- or, with cand_too, whose candidate
+ * key -- is one of keys[0..n), through the indexes on either key: a few
+ * keys' pairs without a walk of them all. A pair may come twice (both its
+ * keys given). */
+int store_pair_refs_for(store *st, int64_t repo, const char *const *keys, size_t n, int cand_too,
+                        pair_ref_vec *out, dp_err *err);
 
 /* ---- verdicts --------------------------------------------------------- */
 /* Sets the verdict on pair q -> c; VERDICT_NONE removes it (undo), a value

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../../src/index/index.h"
 
@@ -61,6 +62,25 @@ static item *corpus(size_t n)
     item *v = xcalloc(n, sizeof *v);
     for (size_t i = 0; i < n; i++) make_item(&v[i], i);
     return v;
+}
+
+/* A scratch path for index files, fresh for each test: setup/teardown of
+ * the tests that write them. */
+static char ix_path[256];
+
+static inline int ix_path_setup(void **st)
+{
+    (void)st;
+    snprintf(ix_path, sizeof ix_path, "/tmp/doppel-test-ixfile-%ld", (long)getpid());
+    unlink(ix_path);
+    return 0;
+}
+
+static inline int ix_path_teardown(void **st)
+{
+    (void)st;
+    unlink(ix_path);
+    return 0;
 }
 
 static void free_items(item *v, size_t n)

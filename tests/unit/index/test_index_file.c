@@ -19,28 +19,11 @@
 
 #define N 300
 
-static char path[256];
-
-static int setup(void **st)
-{
-    (void)st;
-    snprintf(path, sizeof path, "/tmp/doppel-test-ixfile-%ld", (long)getpid());
-    unlink(path);
-    return 0;
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    unlink(path);
-    return 0;
-}
-
 static void build_and_save(const item *v, size_t n, const index_params *p, dindex **out)
 {
     dp_err err;
     assert_int_equal(index_build(v, n, p, out, &err), DP_OK);
-    assert_int_equal(index_file_save(*out, path, NULL, &err), DP_OK);
+    assert_int_equal(index_file_save(*out, ix_path, NULL, &err), DP_OK);
 }
 
 /* Opening must fail with a reason containing want. */
@@ -48,7 +31,7 @@ static void expect_refused(const item *v, size_t n, const index_params *p, const
 {
     dindex *ix = (dindex *)1;
     const char *why = NULL;
-    assert_int_equal(index_file_open(v, n, p, path, &ix, &why), DP_ERR);
+    assert_int_equal(index_file_open(v, n, p, ix_path, &ix, &why), DP_ERR);
     assert_null(ix);
     assert_non_null(why);
     if (!strstr(why, want)) fail_msg("refused because \"%s\", expected \"%s\"", why, want);
@@ -63,7 +46,7 @@ static void test_equals_fresh_build(void **st)
     dindex *a, *b;
     build_and_save(v, N, &p, &a);
     const char *why = "unset";
-    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open(v, N, &p, ix_path, &b, &why), DP_OK);
     assert_true(index_is_mapped(b));
     assert_false(index_is_mapped(a));
     assert_int_equal(index_nterms(a), index_nterms(b));
@@ -116,7 +99,7 @@ static void test_missing(void **st)
     params(&p);
     dindex *ix = NULL;
     const char *why = NULL;
-    assert_int_equal(index_file_open(v, 10, &p, path, &ix, &why), DP_NOTFOUND);
+    assert_int_equal(index_file_open(v, 10, &p, ix_path, &ix, &why), DP_NOTFOUND);
     assert_null(ix);
     free_items(v, 10);
 }
@@ -124,13 +107,13 @@ static void test_missing(void **st)
 static long file_size(void)
 {
     struct stat sb;
-    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(stat(ix_path, &sb), 0);
     return (long)sb.st_size;
 }
 
 static void flip(long at)
 {
-    FILE *f = fopen(path, "r+b");
+    FILE *f = fopen(ix_path, "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, at, SEEK_SET), 0);
     int c = fgetc(f);
@@ -158,23 +141,23 @@ static void test_damaged(void **st)
     }
     dindex *b;
     const char *why;
-    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);   /* flipped back: fine */
+    assert_int_equal(index_file_open(v, N, &p, ix_path, &b, &why), DP_OK);   /* flipped back: fine */
     index_free(b);
     /* truncated: by a byte, by half, into the header, to nothing */
     long cuts[] = {size - 8, size / 2, 40, 0};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        assert_int_equal(truncate(path, cuts[i]), 0);
+        assert_int_equal(truncate(ix_path, cuts[i]), 0);
         expect_refused(v, N, &p, "truncated");
         dp_err err;
-        assert_int_equal(index_file_save(a, path, NULL, &err), DP_OK);   /* rebuilt */
+        assert_int_equal(index_file_save(a, ix_path, NULL, &err), DP_OK);   /* rebuilt */
     }
     /* longer than written: damaged */
-    FILE *f = fopen(path, "ab");
+    FILE *f = fopen(ix_path, "ab");
     fputs("12345678", f);
     fclose(f);
     expect_refused(v, N, &p, "damaged");
     /* not a file of ours at all */
-    f = fopen(path, "wb");
+    f = fopen(ix_path, "wb");
     for (int i = 0; i < 4096; i++) fputc(i * 131 + 7, f);
     fclose(f);
     expect_refused(v, N, &p, "not a doppel");
@@ -226,7 +209,7 @@ static void test_stale(void **st)
     q.threads = 1;
     dindex *b;
     const char *why;
-    assert_int_equal(index_file_open(v, N, &q, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open(v, N, &q, ix_path, &b, &why), DP_OK);
     index_free(b);
     index_free(a);
     free_items(v, N);
@@ -243,14 +226,14 @@ static void test_edge_cases(void **st)
     dindex *a, *b;
     build_and_save(v, 20, &p, &a);
     const char *why;
-    assert_int_equal(index_file_open(v, 20, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open(v, 20, &p, ix_path, &b, &why), DP_OK);
     assert_null(index_template(b));
     assert_rankings_equal(a, b, 0);
     index_free(a);
     index_free(b);
     params(&p);
     build_and_save(v, 0, &p, &a);
-    assert_int_equal(index_file_open(v, 0, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open(v, 0, &p, ix_path, &b, &why), DP_OK);
     assert_int_equal(index_ndocs(b), 0);
     index_free(a);
     index_free(b);
@@ -273,9 +256,9 @@ static void test_stamped(void **st)
     dp_err err;
     assert_int_equal(index_build(v, N, &p, &a, &err), DP_OK);
     index_stamp stamp = {42, 0x5eed};
-    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
+    assert_int_equal(index_file_save(a, ix_path, &stamp, &err), DP_OK);
     const char *why = "unset";
-    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open_stamped(&stamp, &p, ix_path, &b, &why), DP_OK);
     assert_int_equal(index_ndocs(b), N);
     assert_null(index_item(b, 0));   /* no items until attached */
     for (uint32_t d = 0; d < N; d++) {
@@ -303,47 +286,47 @@ static void test_stamped(void **st)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         b = (dindex *)1;
         why = NULL;
-        assert_int_equal(index_file_open_stamped(&bad[i].s, &p, path, &b, &why), DP_ERR);
+        assert_int_equal(index_file_open_stamped(&bad[i].s, &p, ix_path, &b, &why), DP_ERR);
         assert_null(b);
         assert_string_equal(why, bad[i].why);
     }
     /* a file saved without a stamp opens by content only */
-    assert_int_equal(index_file_save(a, path, NULL, &err), DP_OK);
+    assert_int_equal(index_file_save(a, ix_path, NULL, &err), DP_OK);
     index_stamp none = {0, 0};
-    assert_int_equal(index_file_open_stamped(&none, &p, path, &b, &why), DP_ERR);
+    assert_int_equal(index_file_open_stamped(&none, &p, ix_path, &b, &why), DP_ERR);
     assert_string_equal(why, "it was not written for this store");
-    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open(v, N, &p, ix_path, &b, &why), DP_OK);
     index_free(b);
     /* the stamp is in the checksummed header: a changed byte there is refused */
-    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
-    FILE *f = fopen(path, "r+b");
+    assert_int_equal(index_file_save(a, ix_path, &stamp, &err), DP_OK);
+    FILE *f = fopen(ix_path, "r+b");
     assert_non_null(f);
     assert_int_equal(fseek(f, 8 * 6, SEEK_SET), 0);   /* magic, version, bom, 3 fingerprints: stamp_seq */
     uint64_t seq = 43;
     assert_int_equal(fwrite(&seq, sizeof seq, 1, f), 1);
     fclose(f);
     index_stamp forged = {43, 0x5eed};
-    assert_int_equal(index_file_open_stamped(&forged, &p, path, &b, &why), DP_ERR);
+    assert_int_equal(index_file_open_stamped(&forged, &p, ix_path, &b, &why), DP_ERR);
     assert_string_equal(why, "its header checksum does not match");
 
     /* restamped (its content checked by the caller): the new stamp opens
      * it, the old one no longer does */
-    assert_int_equal(index_file_save(a, path, &stamp, &err), DP_OK);
-    assert_int_equal(index_file_open(v, N, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_save(a, ix_path, &stamp, &err), DP_OK);
+    assert_int_equal(index_file_open(v, N, &p, ix_path, &b, &why), DP_OK);
     index_stamp later = {50, 0x5eed};
-    assert_int_equal(index_file_restamp(b, path, &later, &err), DP_OK);
+    assert_int_equal(index_file_restamp(b, ix_path, &later, &err), DP_OK);
     index_free(b);
-    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &b, &why), DP_ERR);
-    assert_int_equal(index_file_open_stamped(&later, &p, path, &b, &why), DP_OK);
+    assert_int_equal(index_file_open_stamped(&stamp, &p, ix_path, &b, &why), DP_ERR);
+    assert_int_equal(index_file_open_stamped(&later, &p, ix_path, &b, &why), DP_OK);
     assert_rankings_equal(a, (index_items_attach(b, v), b), 0);
     /* another file renamed over it since it was opened: not restamped */
     dindex *c;
     assert_int_equal(index_build(v, N - 1, &p, &c, &err), DP_OK);
-    assert_int_equal(index_file_save(c, path, &stamp, &err), DP_OK);
+    assert_int_equal(index_file_save(c, ix_path, &stamp, &err), DP_OK);
     index_stamp again = {60, 0x5eed};
-    assert_int_equal(index_file_restamp(b, path, &again, &err), DP_ERR);
+    assert_int_equal(index_file_restamp(b, ix_path, &again, &err), DP_ERR);
     dindex *d;
-    assert_int_equal(index_file_open_stamped(&stamp, &p, path, &d, &why), DP_OK);   /* untouched */
+    assert_int_equal(index_file_open_stamped(&stamp, &p, ix_path, &d, &why), DP_OK);   /* untouched */
     index_free(d);
     index_free(c);
     index_free(b);
@@ -354,12 +337,12 @@ static void test_stamped(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_equals_fresh_build, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edge_cases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stamped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equals_fresh_build, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_missing, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_stale, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_edge_cases, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_stamped, ix_path_setup, ix_path_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
