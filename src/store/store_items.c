@@ -705,18 +705,16 @@ int store_label_color_set(store *st, int64_t repo, const char *name, const char 
 {
     if (!name) return dp_fail(err, "store: setting label colour: no label name");
     if (color && *color == '#') color++;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO labels(repo_id, name, color) VALUES(?1, ?2, ?3) "
-                           "ON CONFLICT(repo_id, name) DO UPDATE SET color = excluded.color",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "setting colour of label %s", name);
+    /* From the statement cache: an import sets a colour per label it meets */
+    sqlite3_stmt *s = store_stmt_sql(st,
+                                     "INSERT INTO labels(repo_id, name, color) VALUES(?1, ?2, ?3) "
+                                     "ON CONFLICT(repo_id, name) DO UPDATE SET color = excluded.color",
+                                     err);
+    if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, repo);
     store_bind_text(s, 2, name);
     store_bind_text(s, 3, color);
-    int rc = store_step_done(st, s, err, "setting colour of label %s", name);
-    sqlite3_finalize(s);
-    return rc;
+    return store_step_done(st, s, err, "setting colour of label %s", name);
 }
 
 int store_label_colors_load(store *st, int64_t repo, strvec *names, strvec *colors, dp_err *err)
