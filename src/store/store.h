@@ -50,7 +50,10 @@ const char *store_path(const store *st);
  * statement first touches is copied there: on a file, a write syscall a
  * page). The title index is brought up to date every few thousand item
  * writes instead of once at store_commit (see store_item_upsert), inside
- * the same transaction. Lasts until store_close. */
+ * the same transaction. Inside a transaction, whether a repository has
+ * pairs is looked up once (again after any pair insert): an item write
+ * then skips raising the pairs' updated_at in a repository without any.
+ * Lasts until store_close. */
 int store_bulk_mode(store *st, dp_err *err);
 
 /* Not nestable: store_begin while a transaction is open is DP_ERR. */

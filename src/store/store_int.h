@@ -98,6 +98,12 @@ struct store {
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
     size_t fts_pending;             /* bulk: items noted in items_fts_todo since the last flush */
+    /* bulk: what one look-up per transaction found out about repository
+     * pairs_repo (0: nothing yet): whether it has pairs to touch when an
+     * item changes. Reset by store_begin, store_commit, store_rollback and
+     * any pair write. */
+    int64_t pairs_repo;
+    int pairs_any;
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
     store_dyn dyn[STORE_DYN_SLOTS];

@@ -205,6 +205,7 @@ static int pairs_delete(store *st, int64_t repo, const char *const *queries, siz
 
 static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err)
 {
+    st->pairs_repo = 0;   /* what the item writes knew of the pairs is stale */
     sqlite3_stmt *s = store_stmt(st, SQ_PAIR_ADD,
                                  "INSERT INTO pairs(repo_id, query_key, cand_key, rank, score, prob, relation, "
                                  "confidence, value, reasoning, value_detail, suggested_comment, known, "

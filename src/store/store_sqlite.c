@@ -318,6 +318,7 @@ int store_begin(store *st, dp_err *err)
     /* IMMEDIATE takes the write lock now (waiting up to the busy timeout),
      * instead of failing half-way through an import when a read
      * transaction cannot be upgraded. */
+    st->pairs_repo = 0;
     return store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
 }
 
@@ -327,6 +328,7 @@ int store_commit(store *st, dp_err *err)
         return dp_fail(err, "store: commit: no transaction is open");
     /* The title index, for the items the transaction wrote, in one go (see
      * store_schema.c). */
+    st->pairs_repo = 0;
     if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
     return store_exec(st, "COMMIT", "committing transaction", err);
 }
@@ -336,7 +338,10 @@ void store_rollback(store *st)
     if (st && st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     /* the rollback brought back any pair index a bulk replace dropped */
-    if (st) sv_free(&st->pair_index_sql);
+    if (st) {
+        sv_free(&st->pair_index_sql);
+        st->pairs_repo = 0;
+    }
 }
 
 int store_read_begin(store *st, dp_err *err)

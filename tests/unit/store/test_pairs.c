@@ -316,6 +316,58 @@ static void test_reviewed_and_paging(void **state)
     assert_int_equal(total, 6);
 }
 
+/* updated_at of the pair 1>2 of repository 1, read straight from the table. */
+static int64_t pair_stamp(fx *f)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT updated_at FROM pairs WHERE query_key = '1' "
+                                                   "AND cand_key = '2'", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void put_at(fx *f, int64_t repo, const char *key, int64_t updated)
+{
+    item it;
+    dp_err err;
+    fx_item(&it, key, "title", "open", updated);
+    int rc = store_item_upsert(f->st, repo, &it, NULL, &err);
+    item_free(&it);
+    if (rc != DP_OK) fail_msg("%s", err.msg);
+}
+
+/* A bulk import looks up once per transaction whether a repository has
+ * pairs, and skips touching them when it has none. Pairs of the repository
+ * are still raised by a newer copy of their item, also when they were
+ * added after that look-up within the same transaction, and another
+ * repository without pairs does not hide them. */
+static void test_bulk_touch(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t other;
+    assert_int_equal(store_repo_get(f->st, "o/empty", 1, "github", NULL, &other, &err), DP_OK);
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    put_at(f, f->repo, "1", 100);    /* no pairs yet: looked up, none */
+    put_at(f, f->repo, "2", 100);
+    pair p = fx_pair("1", "2", "duplicate", "high", 9, 0);
+    assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
+    assert_int_equal(pair_stamp(f), 100);
+    put_at(f, f->repo, "1", 300);    /* the pair added since must be touched */
+    assert_int_equal(pair_stamp(f), 300);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    /* a new transaction: the other repository (no pairs) first, then an
+     * item of the repository with pairs */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    put_at(f, other, "1", 900);
+    put_at(f, f->repo, "2", 500);
+    assert_int_equal(pair_stamp(f), 500);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+}
+
 static void test_sorts(void **state)
 {
     fx *f = *state;
@@ -1202,6 +1254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_touch, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_advice, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_verdicts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_is_atomic, fx_setup_seeded, fx_teardown),
