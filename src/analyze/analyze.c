@@ -624,6 +624,7 @@ typedef struct job {
     size_t nq;
     qres *res;
     int keep_jf;       /* 0: judge features are not kept but recomputed when explained */
+    int drop_fields;   /* 1: the index's fields are freed between explain batches */
     cand *cands;       /* explain phase: explains cands[xlo, xlo + xn) into out */
     size_t xlo, xn;
     pair *out;
@@ -1168,6 +1169,8 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
 typedef struct mem_plan {
     size_t batch;      /* pairs explained and stored per batch */
     int keep_jf;       /* keep judge features from ranking to explaining */
+    int drop_fields;   /* the index's fields were freed: free the ones
+                          explaining splits again after each batch */
 } mem_plan;
 
 /* Hands memory freed in the heap's middle back to the system (glibc keeps
@@ -1204,18 +1207,20 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
 {
     mp->batch = o->batch ? o->batch : ANALYZE_BATCH;
     mp->keep_jf = 1;
+    mp->drop_fields = 0;
     st->batch = mp->batch;
     st->max_memory = o->max_memory;
+    heap_trim();   /* what the index build freed, whatever the ceiling */
     if (!o->max_memory) return;
     size_t kept = nq * (o->keep + 1);   /* hits ranking keeps: `keep` per query and the rare strong one */
     size_t hold = kept * (sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand));
     size_t jf = kept * JF_COUNT * sizeof(double);
-    heap_trim();
     size_t base = rss_bytes();
     sbuf why;
     sb_init(&why);
     if (base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
         index_fields_release(co->ix);
+        mp->drop_fields = 1;
         heap_trim();
         base = rss_bytes();
         sb_printf(&why, "index fields freed after the build (split again when explained)");
@@ -1283,10 +1288,9 @@ static void pairs_free_n(pair *p, size_t n)
 }
 
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
- * batch by batch, in their order; while the first batch is explained the
- * calling thread serialises the index snapshot into snap (when not NULL). */
+ * batch by batch, in their order. */
 static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, int bulk, size_t nfresh,
-                       size_t batch, sbuf *snap, analyze_stats *stats, dp_err *err)
+                       size_t batch, analyze_stats *stats, dp_err *err)
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
     /* the calling thread inserts all along. While the store keeps the pair
@@ -1302,12 +1306,11 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
     size_t prev = 0;   /* pairs of the batch explained before this one, in buf[b ^ 1] */
     for (size_t lo = 0, b = 0;; lo += batch, b ^= 1) {
         size_t n = rc == DP_OK && lo < nfresh ? (nfresh - lo < batch ? nfresh - lo : batch) : 0;
+        /* no explainer runs here: the fields the last batch split again go
+         * (they would otherwise all come back, batch by batch) */
+        if (j->drop_fields) index_fields_release(co->ix);
         pthread_t th;
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
-        if (snap) {
-            index_snapshot_save(co->ix, snap);
-            snap = NULL;
-        }
         if (prev) {
             if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
@@ -1336,11 +1339,27 @@ static void replaced_keys(const analyze_corpus *co, const incr *in, const unsign
             sv_push(keys, in->old.v[i].query_key);
 }
 
+/* Frees what ranking kept per query (the fresh candidates point into it). */
+static void job_res_free(job *j)
+{
+    for (size_t i = 0; j->res && i < j->nq; i++) {
+        free(j->res[i].hits);
+        free(j->res[i].jd);
+        free(j->res[i].jf);
+        free(j->res[i].rank);
+    }
+    free(j->res);
+    j->res = NULL;
+    j->cands = NULL;
+}
+
 /* Replaces the pairs (all, or those under the keyed queries) with the
  * fresh candidates, explained on the way, and the carried ones (read back
  * beforehand), and saves the incremental state and the snapshot: one
  * transaction. Fresh pairs go in first, in candidate order, then carried
- * ones, as ids are given in that order. */
+ * ones, as ids are given in that order. Once the fresh pairs are stored,
+ * what ranking kept is freed (j->res) before the snapshot is serialised
+ * and the pair indexes rebuilt, so those peaks never meet it. */
 static int explain_and_store(store *st, const analyze_corpus *co, job *j, const incr *in,
                              const unsigned char *keyed, int threads, size_t batch, size_t nfresh,
                              size_t ncand, const char *sig, int64_t now, int save_snap,
@@ -1357,8 +1376,6 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
     for (size_t i = 0; i < ncarried; i++) stats->known += carried[i].known != 0;
     strvec keys = {0};
     if (in->active) replaced_keys(co, in, keyed, &keys);
-    sbuf snap;
-    sb_init(&snap);
     if (rc == DP_OK) rc = store_begin(st, err);
     if (rc == DP_OK) {
         /* a full run replaces every pair of the repo: its indexes are
@@ -1369,16 +1386,22 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         if (rc == DP_OK && !in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
         else if (rc == DP_OK && keys.n)
             rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
-        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, save_snap ? &snap : NULL, stats, err);
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, stats, err);
+        job_res_free(j);
+        heap_trim();
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
+        if (rc == DP_OK && save_snap) {
+            sbuf snap;
+            sb_init(&snap);
+            index_snapshot_save(co->ix, &snap);
+            rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
+            sb_free(&snap);
+        }
         if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
         if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
-        if (rc == DP_OK && save_snap)
-            rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
         if (rc == DP_OK) rc = store_commit(st, err);
         if (rc != DP_OK) store_rollback(st);
     }
-    sb_free(&snap);
     sv_free(&keys);
     pairs_free_n(carried, ncarried);
     free(carried);
@@ -1415,7 +1438,7 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     mem_plan mp;
     plan_memory(co, o, nq, &mp, stats);
     job j = {.co = co, .o = o, .queries = queries, .nq = nq, .keep_jf = mp.keep_jf,
-             .progress = progress, .ud = ud, .phase = "rank", .total = nq};
+             .drop_fields = mp.drop_fields, .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
     run_parallel(&j, threads, rank_worker);
@@ -1440,13 +1463,7 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
 
     free(cands);
     free(keyed);
-    for (size_t i = 0; i < nq; i++) {
-        free(j.res[i].hits);
-        free(j.res[i].jd);
-        free(j.res[i].jf);
-        free(j.res[i].rank);
-    }
-    free(j.res);
+    job_res_free(&j);
     pthread_mutex_destroy(&j.mu);
     free(queries);
     return rc;
@@ -1476,6 +1493,13 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         return save_last_run(st, repo, o.now, err);
     }
     if (corpus_read(st, repo, &co, err) != DP_OK) return DP_ERR;
+    /* The items are read: the file's mapped pages (up to 256 MB, resident
+     * as long as they stay mapped) would sit beside the index and the
+     * pairs for the rest of the run. */
+    if (store_mmap_limit(st, 0, err) != DP_OK) {
+        analyze_corpus_free(&co);
+        return DP_ERR;
+    }
     stats->items = co.items.n;
     stats->t_load = co.t_load;
     snprintf(stats->model_desc, sizeof stats->model_desc, "%s", co.model_desc);
