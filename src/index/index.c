@@ -245,6 +245,11 @@ static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
     text_split(&ix->items[d], ix->tpl, tf);
     text_signals_extract(tf, &ix->sig[d]);
     ix_bag_fill(b, tk, tf, ix->p.bigrams);
+    if (ix->p.drop_fields) {   /* split again on use, from the same item and template */
+        text_fields_free(tf);
+        free(tf);
+        return;
+    }
     atomic_store_explicit(&ix->fields[d], tf, memory_order_release);
 }
 

@@ -47,6 +47,11 @@ typedef struct index_params {
                                     weight * idf * max impact (0 = all);
                                     bounds the cost of long bodies
                                     (default 60) */
+    int drop_fields;             /* 1: a build frees each doc's fields once
+                                    it is tokenized (index_doc_fields splits
+                                    them again): about the items' text less
+                                    memory, a split per use; no result
+                                    changes (default 0: kept) */
 } index_params;
 void index_params_default(index_params *p);
 
