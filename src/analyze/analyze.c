@@ -258,6 +258,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     index_params p;
     index_params_default(&p);
     p.threads = dp_threads(threads);
+    p.drop_fields = co->drop_fields;
     char *path = analyze_index_path(st, co->repo_id);
     if (!use_cache || !corpus_map(st, &p, co, path)) {
         void *snap = NULL;
@@ -1015,6 +1016,7 @@ void analyze_opts_default(analyze_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 20;
     o->keep = 3;
+    o->max_memory = ANALYZE_MAX_MEMORY;
 }
 
 /* When analysis last ran (what `doppel stats` shows); the whole record
@@ -1166,8 +1168,12 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
  * per-call overhead shows and the memory saved is noise. */
 #define ANALYZE_BATCH_MIN 256
 
+/* The most ranking passes a ceiling asks for (see plan_memory). */
+#define ANALYZE_PASSES_MAX 16
+
 typedef struct mem_plan {
     size_t batch;      /* pairs explained and stored per batch */
+    unsigned passes;   /* ranking passes of a full run (1: all queries, then store) */
     int keep_jf;       /* keep judge features from ranking to explaining */
     int drop_fields;   /* the index's fields were freed: free the ones
                           explaining splits again after each batch */
@@ -1194,6 +1200,23 @@ static size_t rss_bytes(void)
     return ok && page > 0 ? (size_t)res * (size_t)page : 0;
 }
 
+/* With a ceiling, before indexing: whether the build keeps each doc's
+ * fields (its split text, about the size of the items' text). Items and
+ * index come to about 4x what is resident once the items are read (3.6x
+ * at 250k items, 4.4x at 48k); when that and what ranking keeps (every
+ * item a query, at most) pass the ceiling, plan_memory would free the
+ * fields after the build anyway, and not keeping them also keeps them out
+ * of the build's peak. A guess either way costs no result: a lean build
+ * wrongly guessed splits some docs again, a full one is trimmed after. */
+static int plan_build(const analyze_corpus *co, const analyze_opts *o)
+{
+    if (!o->max_memory) return 0;
+    heap_trim();
+    size_t per_hit = sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand) +
+                     JF_COUNT * sizeof(double);
+    return 4 * rss_bytes() + co->items.n * (o->keep + 1) * per_hit > o->max_memory;
+}
+
 /* With a ceiling (--max-memory), after indexing: what is resident now
  * (items, index, model) is fixed; what ranking keeps per query and the
  * explained pairs in flight are sized to what is left, trading in this
@@ -1202,9 +1225,10 @@ static size_t rss_bytes(void)
  * features are recomputed when a pair is explained instead of kept (one
  * more judgment per stored pair), and fewer pairs are in flight per batch.
  * None of them changes a result. stats->traded says what was done. */
-static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, mem_plan *mp,
+static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, int full, mem_plan *mp,
                         analyze_stats *st)
 {
+    mp->passes = 1;
     mp->batch = o->batch ? o->batch : ANALYZE_BATCH;
     mp->keep_jf = 1;
     mp->drop_fields = 0;
@@ -1218,12 +1242,14 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
     size_t base = rss_bytes();
     sbuf why;
     sb_init(&why);
-    if (base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
-        index_fields_release(co->ix);
+    if (co->drop_fields || base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
+        if (!co->drop_fields) {   /* the build kept them (plan_build guessed room) */
+            index_fields_release(co->ix);
+            heap_trim();
+            base = rss_bytes();
+        }
         mp->drop_fields = 1;
-        heap_trim();
-        base = rss_bytes();
-        sb_printf(&why, "index fields freed after the build (split again when explained)");
+        sb_printf(&why, "index fields not kept (split again when explained)");
     }
     st->mem_base = base;
     size_t left = o->max_memory > base + hold ? o->max_memory - base - hold : 0;
@@ -1239,7 +1265,21 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
         sb_printf(&why, "%s%zu pairs in flight per batch instead of %zu", why.len ? "; " : "", mp->batch,
                 st->batch);
     }
-    if (base + hold + (mp->keep_jf ? jf : 0) + 2 * mp->batch * PAIR_BYTES > o->max_memory)
+    /* A full run may rank in passes (rank_store_passes): a pass holds its
+     * own queries' hits and those pointing past it, guessed as many again. */
+    size_t need = hold + (mp->keep_jf ? jf : 0), fixed = base + 2 * mp->batch * PAIR_BYTES;
+    size_t room = o->max_memory > fixed ? o->max_memory - fixed : 0;
+    if (full && need > room && nq > 1) {
+        size_t p = room ? (2 * need + room - 1) / room : ANALYZE_PASSES_MAX;
+        if (p > ANALYZE_PASSES_MAX) p = ANALYZE_PASSES_MAX;
+        if (p > nq) p = nq;
+        mp->passes = p < 2 ? 2 : (unsigned)p;
+        need = 2 * need / mp->passes;
+        hold = 2 * hold / mp->passes;
+        sb_printf(&why, "%s%u ranking passes, each storing the pairs it settles (writers to the store wait "
+                  "meanwhile)", why.len ? "; " : "", mp->passes);
+    }
+    if (need > room)
         sb_printf(&why, "%sstill over: %zu MB resident after indexing (items, index) and %zu MB for the hits ranking keeps",
                   why.len ? "; " : "", base >> 20, hold >> 20);
     st->batch = mp->batch;
@@ -1353,6 +1393,26 @@ static void job_res_free(job *j)
     j->cands = NULL;
 }
 
+/* The end of a replacement, in its transaction, once the pairs are in
+ * (rc: how that went): the snapshot when one is due, the pair indexes a
+ * bulk replace dropped, the incremental state; then commit, or roll back. */
+static int store_finish(store *st, const analyze_corpus *co, int rc, int save_snap, int dropped,
+                        const char *sig, int64_t seq, int64_t now, dp_err *err)
+{
+    if (rc == DP_OK && save_snap) {
+        sbuf snap;
+        sb_init(&snap);
+        index_snapshot_save(co->ix, &snap);
+        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
+        sb_free(&snap);
+    }
+    if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
+    if (rc == DP_OK) rc = save_state(st, co, sig, seq, now, err);
+    if (rc == DP_OK) rc = store_commit(st, err);
+    if (rc != DP_OK) store_rollback(st);
+    return rc;
+}
+
 /* Replaces the pairs (all, or those under the keyed queries) with the
  * fresh candidates, explained on the way, and the carried ones (read back
  * beforehand), and saves the incremental state and the snapshot: one
@@ -1390,17 +1450,7 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         job_res_free(j);
         heap_trim();
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
-        if (rc == DP_OK && save_snap) {
-            sbuf snap;
-            sb_init(&snap);
-            index_snapshot_save(co->ix, &snap);
-            rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
-            sb_free(&snap);
-        }
-        if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
-        if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
-        if (rc == DP_OK) rc = store_commit(st, err);
-        if (rc != DP_OK) store_rollback(st);
+        rc = store_finish(st, co, rc, save_snap, dropped, sig, in->seq, now, err);
     }
     sv_free(&keys);
     pairs_free_n(carried, ncarried);
@@ -1423,6 +1473,104 @@ static size_t fresh_first(cand *cands, size_t ncand)
     return nfresh;
 }
 
+/* Keeps of r (query q's kept hits) those whose pair is not settled yet:
+ * its later doc at or past bound. */
+static void qres_keep_from(qres *r, uint32_t q, uint32_t bound)
+{
+    size_t o = 0;
+    for (size_t h = 0; h < r->n; h++) {
+        uint32_t d = r->hits[h].doc;
+        if ((q > d ? q : d) < bound) continue;
+        r->hits[o] = r->hits[h];
+        r->jd[o] = r->jd[h];
+        if (r->jf) memcpy(r->jf[o], r->jf[h], sizeof r->jf[o]);
+        r->rank[o] = r->rank[h];
+        o++;
+    }
+    if (o == r->n) return;
+    qres c = {copy_n(r->hits, o, sizeof *r->hits), copy_n(r->jd, o, sizeof *r->jd),
+              r->jf ? copy_n(r->jf, o, sizeof *r->jf) : NULL, copy_n(r->rank, o, sizeof *r->rank), o};
+    free(r->hits);
+    free(r->jd);
+    free(r->jf);
+    free(r->rank);
+    *r = c;
+}
+
+/* A full run in passes (a tight ceiling, plan_memory): the queries, in doc
+ * order, are ranked a share at a time. A pair is found by its earlier
+ * doc's query or its later doc's, so once the queries before doc `bound`
+ * are ranked, every pair whose later doc is before bound is settled: it is
+ * deduplicated, explained and stored then, and its hits freed; only the
+ * hits pointing past bound wait. Pairs come out in the same order (later,
+ * then earlier doc) as from one pass: the same rows, the same ids. The
+ * replacement is one transaction, so it is open -- writers wait -- from
+ * the first pass's store to the end. */
+static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_plan *mp, const char *sig,
+                             int64_t seq, int threads, analyze_stats *stats, dp_err *err)
+{
+    const uint32_t *queries = j->queries;
+    size_t nq = j->nq;
+    qres *res = j->res;
+    int dropped = 0;
+    int rc = store_begin(st, err);
+    if (rc != DP_OK) return DP_ERR;
+    rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
+    if (rc == DP_OK) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
+    size_t lo = 0;
+    for (unsigned p = 0; p < mp->passes && rc == DP_OK; p++) {
+        size_t hi = nq * (p + 1) / mp->passes;
+        uint32_t bound = hi < nq ? queries[hi] : (uint32_t)index_ndocs(co->ix);
+        double t0 = dp_now();
+        j->queries = queries + lo;
+        j->nq = hi - lo;
+        j->res = res + lo;
+        j->phase = "rank";
+        j->total = nq;
+        j->done = lo;
+        atomic_store(&j->next, 0);
+        dp_run_threads(threads, rank_worker, j);
+        stats->t_rank += dp_now() - t0;
+        t0 = dp_now();
+        j->queries = queries;   /* collect_cands reads queries[0, hi) */
+        j->nq = hi;
+        j->res = res;
+        size_t n = 0, cap = 0;
+        cand *v = NULL;
+        for (size_t i = 0; i < hi; i++) {
+            uint32_t q = queries[i];
+            const qres *r = &res[i];
+            for (size_t h = 0; h < r->n; h++) {
+                uint32_t d = r->hits[h].doc;
+                if ((q > d ? q : d) >= bound) continue;
+                if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
+                v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], &r->hits[h], &r->jd[h],
+                                r->jf ? r->jf[h] : NULL, UINT32_MAX, 1, 0};
+            }
+        }
+        n = sort_unique(v, n);
+        assign_canonical(co, v, n);
+        j->cands = v;
+        rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, stats, err);
+        stats->pairs += n;
+        free(v);
+        for (size_t i = 0; i < hi; i++) qres_keep_from(&res[i], queries[i], bound);
+        heap_trim();
+        stats->t_store += dp_now() - t0;
+        lo = hi;
+    }
+    j->queries = queries;
+    j->nq = nq;
+    j->res = res;
+    job_res_free(j);
+    double t0 = dp_now();
+    int save_snap = snapshot_due(co);
+    rc = store_finish(st, co, rc, save_snap, dropped, sig, seq, j->o->now, err);
+    stats->snapshot_saved = save_snap && rc == DP_OK;
+    stats->t_store += dp_now() - t0;
+    return rc;
+}
+
 /* Ranks the queries, merges with the pairs that stay (incremental),
  * explains and stores: the run once the corpus is indexed. */
 static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, incr *in,
@@ -1436,11 +1584,17 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     stats->changed = in->active ? in->changed.n : 0;
     stats->queries = nq;
     mem_plan mp;
-    plan_memory(co, o, nq, &mp, stats);
+    plan_memory(co, o, nq, !in->active, &mp, stats);
     job j = {.co = co, .o = o, .queries = queries, .nq = nq, .keep_jf = mp.keep_jf,
              .drop_fields = mp.drop_fields, .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
+    if (mp.passes > 1) {
+        int rc = rank_store_passes(st, co, &j, &mp, sig, in->seq, threads, stats, err);
+        pthread_mutex_destroy(&j.mu);
+        free(queries);
+        return rc;
+    }
     run_parallel(&j, threads, rank_worker);
     stats->t_rank = dp_now() - t0;
 
@@ -1519,6 +1673,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     /* An incremental run does not write the persisted index: at 250k items
      * that is ~1 GB through write(), a second or more of a run meant to take
      * one; the first reader after it (similar, search, serve) writes it. */
+    co.drop_fields = plan_build(&co, &o);
     if (rc == DP_OK) rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active, &co, err);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);

@@ -110,6 +110,8 @@ typedef struct analyze_corpus {
     int index_saved;           /* 1: this load wrote the persisted file */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
     double t_load, t_index;    /* seconds spent loading and indexing */
+    int drop_fields;           /* set before indexing: build without keeping each
+                                  doc's fields (index_params.drop_fields) */
     int64_t seq;               /* store change sequence read before the items */
     /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
      * read from st into slots[doc] only when a query needs them. */
@@ -214,9 +216,13 @@ typedef struct analyze_opts {
     int mode;           /* ANALYZE_AUTO: incremental when the stored pairs allow it;
                            ANALYZE_FULL: rank every query, rebuild the index */
     int64_t now;        /* 0 = time(NULL); for staleness in value */
-    size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above) */
+    size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above);
+                           default ANALYZE_MAX_MEMORY */
     size_t batch;       /* pairs explained and stored per batch; 0 = ANALYZE_BATCH */
 } analyze_opts;
+/* The default ceiling: a full run of 250k items stays under 2 GB with it
+ * (see "Memory" above). */
+#define ANALYZE_MAX_MEMORY ((size_t)1800 << 20)
 /* Pairs in flight per batch by default (see "Memory" above). */
 #define ANALYZE_BATCH 4096
 enum { ANALYZE_AUTO = 0, ANALYZE_FULL = 1 };
@@ -239,7 +245,7 @@ typedef struct analyze_stats {
     size_t batch;               /* pairs in flight per batch */
     size_t max_memory;          /* the ceiling asked for (0: none) */
     size_t mem_base;            /* resident after indexing (with a ceiling) */
-    char traded[256];           /* with a ceiling: what was traded for it ("nothing") */
+    char traded[512];           /* with a ceiling: what was traded for it ("nothing") */
 } analyze_stats;
 
 /* phase is "index" (0/1 then 1/1 around loading and indexing), then "rank"
