@@ -1514,7 +1514,10 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
     qres *res = j->res;
     int dropped = 0;
     int rc = store_begin(st, err);
-    if (rc != DP_OK) return DP_ERR;
+    if (rc != DP_OK) {
+        job_res_free(j);
+        return DP_ERR;
+    }
     rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
     if (rc == DP_OK) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
     size_t lo = 0;

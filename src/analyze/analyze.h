@@ -65,13 +65,21 @@
  * batches of ANALYZE_BATCH (workers explain the next batch while the
  * store, one writer, inserts this one; one transaction throughout), so
  * the explained pairs -- their text is most of a pair -- are never all in
- * memory. opts.max_memory sets a ceiling: after indexing, analyze measures
- * what is resident and, only as far as the ceiling needs it, frees the
- * fields the index kept from its build, recomputes judge features when a
- * pair is explained instead of keeping them from ranking, and shrinks the
- * batches (stats.traded says which). None changes a result; all cost some
- * time. What cannot shrink -- items and index -- is reported when it alone
- * is over the ceiling.
+ * memory. Whatever the ceiling, a run gives back the store's memory map
+ * once the items are read (store_mmap_limit), trims the heap after the
+ * index build, and frees what ranking kept once the fresh pairs are stored,
+ * before the snapshot is serialised and the pair indexes rebuilt.
+ * opts.max_memory sets a ceiling (default ANALYZE_MAX_MEMORY). Only as far
+ * as it needs, analyze trades: the index build does not keep each doc's
+ * fields (decided before the build from what the items take; explaining
+ * splits them again and frees them after each batch), judge features are
+ * recomputed when a pair is explained instead of kept from ranking, the
+ * batches shrink, and a full run ranks in passes (queries in doc order, a
+ * share at a time, each pass storing the pairs it settles: those whose
+ * later doc comes before the next pass's first query; the transaction is
+ * then open across passes). stats.traded says which. None changes a
+ * result or the pairs' order; all cost some time. What cannot shrink --
+ * items and index -- is reported when it alone is over the ceiling.
  *
  * Ownership: analyze_corpus owns everything it loads; free it with
  * analyze_corpus_free. Errors are returned in dp_err; nothing is printed.
