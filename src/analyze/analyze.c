@@ -794,8 +794,9 @@ static size_t sort_unique(cand *v, size_t n)
     return o;
 }
 
-/* Orients every kept hit (query = later doc) and drops repeats. */
-static cand *collect_cands(const job *j, size_t *ncand)
+/* Orients every kept hit (query = later doc) whose later doc is before
+ * bound (UINT32_MAX: every one) and drops repeats. */
+static cand *collect_cands(const job *j, uint32_t bound, size_t *ncand)
 {
     size_t n = 0, cap = 0;
     cand *v = NULL;
@@ -804,8 +805,9 @@ static cand *collect_cands(const job *j, size_t *ncand)
         const qres *r = &j->res[i];
         for (size_t h = 0; h < r->n; h++) {
             const match_hit *hit = &r->hits[h];
-            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             uint32_t d = hit->doc;
+            if ((q > d ? q : d) >= bound) continue;
+            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf ? r->jf[h] : NULL,
                             UINT32_MAX, 1, 0};
         }
@@ -1535,23 +1537,11 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         dp_run_threads(threads, rank_worker, j);
         stats->t_rank += dp_now() - t0;
         t0 = dp_now();
-        j->queries = queries;   /* collect_cands reads queries[0, hi) */
+        j->queries = queries;   /* every query ranked so far: queries[0, hi) */
         j->nq = hi;
         j->res = res;
-        size_t n = 0, cap = 0;
-        cand *v = NULL;
-        for (size_t i = 0; i < hi; i++) {
-            uint32_t q = queries[i];
-            const qres *r = &res[i];
-            for (size_t h = 0; h < r->n; h++) {
-                uint32_t d = r->hits[h].doc;
-                if ((q > d ? q : d) >= bound) continue;
-                if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
-                v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], &r->hits[h], &r->jd[h],
-                                r->jf ? r->jf[h] : NULL, UINT32_MAX, 1, 0};
-            }
-        }
-        n = sort_unique(v, n);
+        size_t n = 0;
+        cand *v = collect_cands(j, bound, &n);
         assign_canonical(co, v, n);
         j->cands = v;
         rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, stats, err);
@@ -1604,7 +1594,7 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     /* Orient, deduplicate, (incremental) merge with what stays, explain and
      * store (with the snapshot when one is due). */
     size_t ncand = 0;
-    cand *cands = collect_cands(&j, &ncand);
+    cand *cands = collect_cands(&j, UINT32_MAX, &ncand);
     unsigned char *keyed = NULL;
     if (in->active) ncand = merge_old(in, queries, nq, co->items.n, &keyed, &cands, ncand);
     assign_canonical(co, cands, ncand);
