@@ -295,6 +295,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
     index_params p;
     index_params_default(&p);
     p.threads = dp_threads(threads);
+    p.drop_fields = co->drop_fields;
     char *path = analyze_index_path(st, co->repo_id);
     if (use_cache) record_get(st, co->repo_id, p.avglen_record);   /* --full: the docs' own */
     if (!use_cache || !corpus_map(st, &p, co, path)) {
@@ -814,6 +815,7 @@ typedef struct job {
     size_t nq;
     qres *res;
     int keep_jf;       /* 0: judge features are not kept but recomputed when explained */
+    int drop_fields;   /* 1: the index's fields are freed between explain batches */
     cand *cands;       /* explain phase: explains cands[xlo, xlo + xn) into out */
     size_t xlo, xn;
     pair *out;
@@ -1047,8 +1049,9 @@ static size_t sort_unique(cand *v, size_t n)
     return o;
 }
 
-/* Orients every kept hit (query = later doc) and drops repeats. */
-static cand *collect_cands(const job *j, size_t *ncand)
+/* Orients every kept hit (query = later doc) whose later doc is before
+ * bound (UINT32_MAX: every one) and drops repeats. */
+static cand *collect_cands(const job *j, uint32_t bound, size_t *ncand)
 {
     size_t n = 0, cap = 0;
     cand *v = NULL;
@@ -1057,8 +1060,9 @@ static cand *collect_cands(const job *j, size_t *ncand)
         const qres *r = &j->res[i];
         for (size_t h = 0; h < r->n; h++) {
             const match_hit *hit = &r->hits[h];
-            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             uint32_t d = hit->doc;
+            if ((q > d ? q : d) >= bound) continue;
+            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
             v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf ? r->jf[h] : NULL,
                             UINT32_MAX, 1, 0};
         }
@@ -1317,6 +1321,7 @@ void analyze_opts_default(analyze_opts *o)
     o->k = 20;
     o->keep = 3;
     o->horizon = ANALYZE_HORIZON_AUTO;
+    o->max_memory = ANALYZE_MAX_MEMORY;
 }
 
 int analyze_horizon(const analyze_opts *o, size_t n)
@@ -1551,9 +1556,15 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
  * per-call overhead shows and the memory saved is noise. */
 #define ANALYZE_BATCH_MIN 256
 
+/* The most ranking passes a ceiling asks for (see plan_memory). */
+#define ANALYZE_PASSES_MAX 16
+
 typedef struct mem_plan {
     size_t batch;      /* pairs explained and stored per batch */
+    unsigned passes;   /* ranking passes of a full run (1: all queries, then store) */
     int keep_jf;       /* keep judge features from ranking to explaining */
+    int drop_fields;   /* the index's fields were freed: free the ones
+                          explaining splits again after each batch */
 } mem_plan;
 
 /* Hands memory freed in the heap's middle back to the system (glibc keeps
@@ -1577,6 +1588,23 @@ static size_t rss_bytes(void)
     return ok && page > 0 ? (size_t)res * (size_t)page : 0;
 }
 
+/* With a ceiling, before indexing: whether the build keeps each doc's
+ * fields (its split text, about the size of the items' text). Items and
+ * index come to about 4x what is resident once the items are read (3.6x
+ * at 250k items, 4.4x at 48k); when that and what ranking keeps (every
+ * item a query, at most) pass the ceiling, plan_memory would free the
+ * fields after the build anyway, and not keeping them also keeps them out
+ * of the build's peak. A guess either way costs no result: a lean build
+ * wrongly guessed splits some docs again, a full one is trimmed after. */
+static int plan_build(const analyze_corpus *co, const analyze_opts *o)
+{
+    if (!o->max_memory) return 0;
+    heap_trim();
+    size_t per_hit = sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand) +
+                     JF_COUNT * sizeof(double);
+    return 4 * rss_bytes() + co->items.n * (o->keep + 1) * per_hit > o->max_memory;
+}
+
 /* With a ceiling (--max-memory), after indexing: what is resident now
  * (items, index, model) is fixed; what ranking keeps per query and the
  * explained pairs in flight are sized to what is left, trading in this
@@ -1585,26 +1613,31 @@ static size_t rss_bytes(void)
  * features are recomputed when a pair is explained instead of kept (one
  * more judgment per stored pair), and fewer pairs are in flight per batch.
  * None of them changes a result. stats->traded says what was done. */
-static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, mem_plan *mp,
+static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, int full, mem_plan *mp,
                         analyze_stats *st)
 {
+    mp->passes = 1;
     mp->batch = o->batch ? o->batch : ANALYZE_BATCH;
     mp->keep_jf = 1;
+    mp->drop_fields = 0;
     st->batch = mp->batch;
     st->max_memory = o->max_memory;
+    heap_trim();   /* what the index build freed, whatever the ceiling */
     if (!o->max_memory) return;
     size_t kept = nq * (o->keep + 1);   /* hits ranking keeps: `keep` per query and the rare strong one */
     size_t hold = kept * (sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand));
     size_t jf = kept * JF_COUNT * sizeof(double);
-    heap_trim();
     size_t base = rss_bytes();
     sbuf why;
     sb_init(&why);
-    if (base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
-        index_fields_release(co->ix);
-        heap_trim();
-        base = rss_bytes();
-        sb_printf(&why, "index fields freed after the build (split again when explained)");
+    if (co->drop_fields || base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
+        if (!co->drop_fields) {   /* the build kept them (plan_build guessed room) */
+            index_fields_release(co->ix);
+            heap_trim();
+            base = rss_bytes();
+        }
+        mp->drop_fields = 1;
+        sb_printf(&why, "index fields not kept (split again when explained)");
     }
     st->mem_base = base;
     size_t left = o->max_memory > base + hold ? o->max_memory - base - hold : 0;
@@ -1620,7 +1653,21 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, me
         sb_printf(&why, "%s%zu pairs in flight per batch instead of %zu", why.len ? "; " : "", mp->batch,
                 st->batch);
     }
-    if (base + hold + (mp->keep_jf ? jf : 0) + 2 * mp->batch * PAIR_BYTES > o->max_memory)
+    /* A full run may rank in passes (rank_store_passes): a pass holds its
+     * own queries' hits and those pointing past it, guessed as many again. */
+    size_t need = hold + (mp->keep_jf ? jf : 0), fixed = base + 2 * mp->batch * PAIR_BYTES;
+    size_t room = o->max_memory > fixed ? o->max_memory - fixed : 0;
+    if (full && need > room && nq > 1) {
+        size_t p = room ? (2 * need + room - 1) / room : ANALYZE_PASSES_MAX;
+        if (p > ANALYZE_PASSES_MAX) p = ANALYZE_PASSES_MAX;
+        if (p > nq) p = nq;
+        mp->passes = p < 2 ? 2 : (unsigned)p;
+        need = 2 * need / mp->passes;
+        hold = 2 * hold / mp->passes;
+        sb_printf(&why, "%s%u ranking passes, each storing the pairs it settles (writers to the store wait "
+                  "meanwhile)", why.len ? "; " : "", mp->passes);
+    }
+    if (need > room)
         sb_printf(&why, "%sstill over: %zu MB resident after indexing (items, index) and %zu MB for the hits ranking keeps",
                   why.len ? "; " : "", base >> 20, hold >> 20);
     st->batch = mp->batch;
@@ -1669,10 +1716,9 @@ static void pairs_free_n(pair *p, size_t n)
 }
 
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
- * batch by batch, in their order; while the first batch is explained the
- * calling thread serialises the index snapshot into snap (when not NULL). */
+ * batch by batch, in their order. */
 static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, int bulk, size_t nfresh,
-                       size_t batch, sbuf *snap, analyze_stats *stats, dp_err *err)
+                       size_t batch, analyze_stats *stats, dp_err *err)
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
     /* the calling thread inserts all along. While the store keeps the pair
@@ -1688,12 +1734,11 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
     size_t prev = 0;   /* pairs of the batch explained before this one, in buf[b ^ 1] */
     for (size_t lo = 0, b = 0;; lo += batch, b ^= 1) {
         size_t n = rc == DP_OK && lo < nfresh ? (nfresh - lo < batch ? nfresh - lo : batch) : 0;
+        /* no explainer runs here: the fields the last batch split again go
+         * (they would otherwise all come back, batch by batch) */
+        if (j->drop_fields) index_fields_release(co->ix);
         pthread_t th;
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
-        if (snap) {
-            index_snapshot_save(co->ix, snap);
-            snap = NULL;
-        }
         if (prev) {
             if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
@@ -1722,11 +1767,47 @@ static void replaced_keys(const analyze_corpus *co, const incr *in, const unsign
             sv_push(keys, in->old.v[i].query_key);
 }
 
+/* Frees what ranking kept per query (the fresh candidates point into it). */
+static void job_res_free(job *j)
+{
+    for (size_t i = 0; j->res && i < j->nq; i++) {
+        free(j->res[i].hits);
+        free(j->res[i].jd);
+        free(j->res[i].jf);
+        free(j->res[i].rank);
+    }
+    free(j->res);
+    j->res = NULL;
+    j->cands = NULL;
+}
+
+/* The end of a replacement, in its transaction, once the pairs are in
+ * (rc: how that went): the snapshot when one is due, the pair indexes a
+ * bulk replace dropped, the incremental state; then commit, or roll back. */
+static int store_finish(store *st, const analyze_corpus *co, int rc, int save_snap, int dropped,
+                        const char *sig, int64_t seq, int64_t now, dp_err *err)
+{
+    if (rc == DP_OK && save_snap) {
+        sbuf snap;
+        sb_init(&snap);
+        index_snapshot_save(co->ix, &snap);
+        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
+        sb_free(&snap);
+    }
+    if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
+    if (rc == DP_OK) rc = save_state(st, co, sig, seq, now, err);
+    if (rc == DP_OK) rc = store_commit(st, err);
+    if (rc != DP_OK) store_rollback(st);
+    return rc;
+}
+
 /* Replaces the pairs (all, or those under the keyed queries) with the
  * fresh candidates, explained on the way, and the carried ones (read back
  * beforehand), and saves the incremental state and the snapshot: one
  * transaction. Fresh pairs go in first, in candidate order, then carried
- * ones, as ids are given in that order. */
+ * ones, as ids are given in that order. Once the fresh pairs are stored,
+ * what ranking kept is freed (j->res) before the snapshot is serialised
+ * and the pair indexes rebuilt, so those peaks never meet it. */
 static int explain_and_store(store *st, const analyze_corpus *co, job *j, const incr *in,
                              const unsigned char *keyed, int threads, size_t batch, size_t nfresh,
                              size_t ncand, const char *sig, int64_t now, int save_snap,
@@ -1743,8 +1824,6 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
     for (size_t i = 0; i < ncarried; i++) stats->known += carried[i].known != 0;
     strvec keys = {0};
     if (in->active) replaced_keys(co, in, keyed, &keys);
-    sbuf snap;
-    sb_init(&snap);
     if (rc == DP_OK) rc = store_begin(st, err);
     if (rc == DP_OK) {
         /* a full run replaces every pair of the repo: its indexes are
@@ -1755,16 +1834,12 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         if (rc == DP_OK && !in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
         else if (rc == DP_OK && keys.n)
             rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
-        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, save_snap ? &snap : NULL, stats, err);
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, stats, err);
+        job_res_free(j);
+        heap_trim();
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
-        if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
-        if (rc == DP_OK) rc = save_state(st, co, sig, in->seq, now, err);
-        if (rc == DP_OK && save_snap)
-            rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
-        if (rc == DP_OK) rc = store_commit(st, err);
-        if (rc != DP_OK) store_rollback(st);
+        rc = store_finish(st, co, rc, save_snap, dropped, sig, in->seq, now, err);
     }
-    sb_free(&snap);
     sv_free(&keys);
     pairs_free_n(carried, ncarried);
     free(carried);
@@ -1786,6 +1861,95 @@ static size_t fresh_first(cand *cands, size_t ncand)
     return nfresh;
 }
 
+/* Keeps of r (query q's kept hits) those whose pair is not settled yet:
+ * its later doc at or past bound. */
+static void qres_keep_from(qres *r, uint32_t q, uint32_t bound)
+{
+    size_t o = 0;
+    for (size_t h = 0; h < r->n; h++) {
+        uint32_t d = r->hits[h].doc;
+        if ((q > d ? q : d) < bound) continue;
+        r->hits[o] = r->hits[h];
+        r->jd[o] = r->jd[h];
+        if (r->jf) memcpy(r->jf[o], r->jf[h], sizeof r->jf[o]);
+        r->rank[o] = r->rank[h];
+        o++;
+    }
+    if (o == r->n) return;
+    qres c = {copy_n(r->hits, o, sizeof *r->hits), copy_n(r->jd, o, sizeof *r->jd),
+              r->jf ? copy_n(r->jf, o, sizeof *r->jf) : NULL, copy_n(r->rank, o, sizeof *r->rank), o};
+    free(r->hits);
+    free(r->jd);
+    free(r->jf);
+    free(r->rank);
+    *r = c;
+}
+
+/* A full run in passes (a tight ceiling, plan_memory): the queries, in doc
+ * order, are ranked a share at a time. A pair is found by its earlier
+ * doc's query or its later doc's, so once the queries before doc `bound`
+ * are ranked, every pair whose later doc is before bound is settled: it is
+ * deduplicated, explained and stored then, and its hits freed; only the
+ * hits pointing past bound wait. Pairs come out in the same order (later,
+ * then earlier doc) as from one pass: the same rows, the same ids. The
+ * replacement is one transaction, so it is open -- writers wait -- from
+ * the first pass's store to the end. */
+static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_plan *mp, const char *sig,
+                             int64_t seq, int threads, analyze_stats *stats, dp_err *err)
+{
+    const uint32_t *queries = j->queries;
+    size_t nq = j->nq;
+    qres *res = j->res;
+    int dropped = 0;
+    int rc = store_begin(st, err);
+    if (rc != DP_OK) {
+        job_res_free(j);
+        return DP_ERR;
+    }
+    rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
+    if (rc == DP_OK) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
+    size_t lo = 0;
+    for (unsigned p = 0; p < mp->passes && rc == DP_OK; p++) {
+        size_t hi = nq * (p + 1) / mp->passes;
+        uint32_t bound = hi < nq ? queries[hi] : (uint32_t)index_ndocs(co->ix);
+        double t0 = dp_now();
+        j->queries = queries + lo;
+        j->nq = hi - lo;
+        j->res = res + lo;
+        j->phase = "rank";
+        j->total = nq;
+        j->done = lo;
+        atomic_store(&j->next, 0);
+        dp_run_threads(threads, rank_worker, j);
+        stats->t_rank += dp_now() - t0;
+        t0 = dp_now();
+        j->queries = queries;   /* every query ranked so far: queries[0, hi) */
+        j->nq = hi;
+        j->res = res;
+        size_t n = 0;
+        cand *v = collect_cands(j, bound, &n);
+        assign_canonical(co, v, n);
+        j->cands = v;
+        rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, stats, err);
+        stats->pairs += n;
+        free(v);
+        for (size_t i = 0; i < hi; i++) qres_keep_from(&res[i], queries[i], bound);
+        heap_trim();
+        stats->t_store += dp_now() - t0;
+        lo = hi;
+    }
+    j->queries = queries;
+    j->nq = nq;
+    j->res = res;
+    job_res_free(j);
+    double t0 = dp_now();
+    int save_snap = snapshot_due(co);
+    rc = store_finish(st, co, rc, save_snap, dropped, sig, seq, j->o->now, err);
+    stats->snapshot_saved = save_snap && rc == DP_OK;
+    stats->t_store += dp_now() - t0;
+    return rc;
+}
+
 /* Ranks the queries, merges with the pairs that stay (incremental),
  * explains and stores: the run once the corpus is indexed. */
 static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, incr *in,
@@ -1803,18 +1967,24 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     stats->changed = in->active ? in->changed.n : 0;
     stats->queries = nq;
     mem_plan mp;
-    plan_memory(co, o, nq, &mp, stats);
+    plan_memory(co, o, nq, !in->active, &mp, stats);
     job j = {.co = co, .o = o, .queries = queries, .nq = nq, .keep_jf = mp.keep_jf,
-             .progress = progress, .ud = ud, .phase = "rank", .total = nq};
+             .drop_fields = mp.drop_fields, .progress = progress, .ud = ud, .phase = "rank", .total = nq};
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
+    if (mp.passes > 1) {
+        int rc = rank_store_passes(st, co, &j, &mp, sig, in->seq, threads, stats, err);
+        pthread_mutex_destroy(&j.mu);
+        free(queries);
+        return rc;
+    }
     run_parallel(&j, threads, rank_worker);
     stats->t_rank = dp_now() - t0;
 
     /* Orient, deduplicate, (incremental) merge with what stays, explain and
      * store (with the snapshot when one is due). */
     size_t ncand = 0;
-    cand *cands = collect_cands(&j, &ncand);
+    cand *cands = collect_cands(&j, UINT32_MAX, &ncand);
     unsigned char *keyed = NULL;
     int rc = in->active ? merge_old(st, co, in, queries, nq, &keyed, &cands, &ncand, err) : DP_OK;
     assign_canonical(co, cands, ncand);
@@ -1831,13 +2001,7 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
 
     free(cands);
     free(keyed);
-    for (size_t i = 0; i < nq; i++) {
-        free(j.res[i].hits);
-        free(j.res[i].jd);
-        free(j.res[i].jf);
-        free(j.res[i].rank);
-    }
-    free(j.res);
+    job_res_free(&j);
     pthread_mutex_destroy(&j.mu);
     free(queries);
     return rc;
@@ -1899,6 +2063,14 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
             free(sig);
             return DP_ERR;
         }
+        /* The items are read: the file's mapped pages (up to 256 MB, resident
+         * as long as they stay mapped) would sit beside the index and the
+         * pairs for the rest of the run. */
+        if (store_mmap_limit(st, 0, err) != DP_OK) {
+            analyze_corpus_free(&co);
+            free(sig);
+            return DP_ERR;
+        }
         o.horizon = analyze_horizon(o_in, corpus_n(&co));
         sig = signature(&o, &co);
         double tp = dp_now();
@@ -1919,6 +2091,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     /* An incremental run that could not grow the persisted index writes it
      * anew (at 250k items ~1 GB through write(), a second or more, on a run
      * that built the index: ~10 s), so that the next one grows it. */
+    if (!grown) co.drop_fields = plan_build(&co, &o);
     if (rc == DP_OK && !grown)
         rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active || stats->grow_why, &co, err);
     if (rc == DP_OK && o.horizon) rc = corpus_dates(st, &co, err);

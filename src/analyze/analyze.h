@@ -87,13 +87,21 @@
  * batches of ANALYZE_BATCH (workers explain the next batch while the
  * store, one writer, inserts this one; one transaction throughout), so
  * the explained pairs -- their text is most of a pair -- are never all in
- * memory. opts.max_memory sets a ceiling: after indexing, analyze measures
- * what is resident and, only as far as the ceiling needs it, frees the
- * fields the index kept from its build, recomputes judge features when a
- * pair is explained instead of keeping them from ranking, and shrinks the
- * batches (stats.traded says which). None changes a result; all cost some
- * time. What cannot shrink -- items and index -- is reported when it alone
- * is over the ceiling.
+ * memory. Whatever the ceiling, a run gives back the store's memory map
+ * once the items are read (store_mmap_limit), trims the heap after the
+ * index build, and frees what ranking kept once the fresh pairs are stored,
+ * before the snapshot is serialised and the pair indexes rebuilt.
+ * opts.max_memory sets a ceiling (default ANALYZE_MAX_MEMORY). Only as far
+ * as it needs, analyze trades: the index build does not keep each doc's
+ * fields (decided before the build from what the items take; explaining
+ * splits them again and frees them after each batch), judge features are
+ * recomputed when a pair is explained instead of kept from ranking, the
+ * batches shrink, and a full run ranks in passes (queries in doc order, a
+ * share at a time, each pass storing the pairs it settles: those whose
+ * later doc comes before the next pass's first query; the transaction is
+ * then open across passes). stats.traded says which. None changes a
+ * result or the pairs' order; all cost some time. What cannot shrink --
+ * items and index -- is reported when it alone is over the ceiling.
  *
  * Ownership: analyze_corpus owns everything it loads; free it with
  * analyze_corpus_free. Errors are returned in dp_err; nothing is printed.
@@ -134,6 +142,8 @@ typedef struct analyze_corpus {
     size_t grown;              /* items appended to the mapped index (an incremental
                                   analysis: index_append) */
     double t_load, t_index;    /* seconds spent loading and indexing */
+    int drop_fields;           /* set before indexing: build without keeping each
+                                  doc's fields (index_params.drop_fields) */
     int64_t seq;               /* store change sequence read before the items */
     /* A sparse corpus (analyze_corpus_open, index mapped): docs' items are
      * read from st into slots[doc] only when a query needs them. */
@@ -243,13 +253,17 @@ typedef struct analyze_opts {
     int mode;           /* ANALYZE_AUTO: incremental when the stored pairs allow it;
                            ANALYZE_FULL: rank every query, rebuild the index */
     int64_t now;        /* 0 = time(NULL); for staleness in value */
-    size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above) */
+    size_t max_memory;  /* bytes; 0 = no ceiling (see "Memory" above);
+                           default ANALYZE_MAX_MEMORY */
     size_t batch;       /* pairs explained and stored per batch; 0 = ANALYZE_BATCH */
     int horizon;        /* days: a query ranks only the items created within
                            this many days of it (before or after); 0 = all;
                            ANALYZE_HORIZON_AUTO (the default): see
                            analyze_horizon and "Horizon" above */
 } analyze_opts;
+/* The default ceiling: a full run of 250k items stays under 2 GB with it
+ * (see "Memory" above). */
+#define ANALYZE_MAX_MEMORY ((size_t)1800 << 20)
 /* Pairs in flight per batch by default (see "Memory" above). */
 #define ANALYZE_BATCH 4096
 /* The default horizon (see "Horizon" above): ANALYZE_HORIZON days once a
@@ -282,7 +296,7 @@ typedef struct analyze_stats {
     size_t batch;               /* pairs in flight per batch */
     size_t max_memory;          /* the ceiling asked for (0: none) */
     size_t mem_base;            /* resident after indexing (with a ceiling) */
-    char traded[256];           /* with a ceiling: what was traded for it ("nothing") */
+    char traded[512];           /* with a ceiling: what was traded for it ("nothing") */
     int horizon;                /* the horizon used, in days (0: none) */
 } analyze_stats;
 

@@ -11,9 +11,14 @@
 #include "../analyze/analyze.h"
 
 /* --max-memory: a size in bytes with an optional K, M or G (powers of
- * 1024), at least 1M (a smaller one is surely a slip: a typo'd unit). */
+ * 1024), at least 1M (a smaller one is surely a slip: a typo'd unit), or
+ * "none" for no ceiling. */
 static int opt_max_memory(const char *cmd, const char *name, const char *value, void *ptr)
 {
+    if (!strcmp(value, "none")) {
+        *(size_t *)ptr = 0;
+        return 0;
+    }
     char *end = NULL;
     errno = 0;
     double v = strtod(value, &end);
@@ -30,7 +35,7 @@ static int opt_max_memory(const char *cmd, const char *name, const char *value, 
     }
     double bytes = v * unit;
     if (end == value || !end || *end || errno || !(bytes >= 1024.0 * 1024) || bytes > 1e15) {
-        cli_error(cmd, "%s wants a size of at least 1M, like 1500M or 2G, not '%s'", name, value);
+        cli_error(cmd, "%s wants a size of at least 1M, like 1500M or 2G (or none), not '%s'", name, value);
         return -1;
     }
     *(size_t *)ptr = (size_t)bytes;
@@ -113,10 +118,12 @@ int cmd_analyze(int argc, char **argv)
                 "a repository holds 50000 items, else 0)"),
         CLI_SET("full", 0, &o.mode, ANALYZE_FULL, "re-rank every query"),
         CLI_CALL("max-memory", 0, opt_max_memory, &o.max_memory, "SIZE",
-                 "keep memory under SIZE (e.g. 2G): frees the index's build\n"
-                 "fields, recomputes judge features when explaining and stores\n"
-                 "fewer pairs at a time, as far as needed; says what it traded\n"
-                 "(default: no ceiling)"),
+                 "keep memory under SIZE (e.g. 1500M, 2G): does not keep the\n"
+                 "index's split text (split again when explaining), recomputes\n"
+                 "judge features when explaining and stores fewer pairs at a\n"
+                 "time, as far as needed -- slower, never other pairs; says\n"
+                 "what it traded (default 1800M: 250k items stay under 2 GB;\n"
+                 "none: no ceiling)"),
         CLI_FLAG("quiet", 'q', &quiet, "no summary line"),
         CLI_DB(&db),
         CLI_END,

@@ -249,6 +249,11 @@ static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, u
     text_split(it, ix->tpl, tf);
     text_signals_extract(tf, sig);
     ix_bag_fill(b, tk, tf, ix->p.bigrams);
+    if (ix->p.drop_fields) {   /* split again on use, from the same item and template */
+        text_fields_free(tf);
+        free(tf);
+        return;
+    }
     atomic_store_explicit(fields, tf, memory_order_release);
 }
 

@@ -49,6 +49,11 @@ typedef struct index_params {
                                     (default 60) */
     double avglen_record[FIELD_COUNT];  /* statistics of record (below); all
                                     0: none (default) */
+    int drop_fields;             /* 1: a build frees each doc's fields once
+                                    it is tokenized (index_doc_fields splits
+                                    them again): about the items' text less
+                                    memory, a split per use; no result
+                                    changes (default 0: kept) */
 } index_params;
 void index_params_default(index_params *p);
 

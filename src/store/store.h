@@ -42,6 +42,14 @@ int store_schema_version(store *st);
  * that live beside the database (the persisted index) are named after it. */
 const char *store_path(const store *st);
 
+/* Maps at most `bytes` of the database file into memory from the next
+ * statement on (0: none; reads then go through the page cache alone).
+ * Opening maps up to 256 MB, which is resident while the pages are used:
+ * analyze, once it has read the items, gives that back (its own peak is
+ * the index and its pairs, not the file). Must be called outside a
+ * transaction; the change lasts until store_close. */
+int store_mmap_limit(store *st, size_t bytes, dp_err *err);
+
 /* The caller is about to write many records in one transaction (an
  * import) and rolls all of it back on any error. Store writes then run
  * without their own savepoint, so a failed write may leave part of itself

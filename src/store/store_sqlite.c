@@ -296,6 +296,15 @@ const char *store_path(const store *st) { return st->path; }
 
 /* ---- transactions ---------------------------------------------------- */
 
+int store_mmap_limit(store *st, size_t bytes, dp_err *err)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        return dp_fail(err, "store: mmap limit: a transaction is open");
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA mmap_size = %llu", (unsigned long long)bytes);
+    return store_exec(st, sql, "setting the mmap limit", err);
+}
+
 int store_bulk_mode(store *st, dp_err *err)
 {
     /* Foreign keys are not checked: a bulk write only adds rows that name

@@ -170,31 +170,41 @@ check_eq "comments-only repository beside one with issues: exit 0" 0 "$rc"
 check_contains "the comments-only one is skipped with its reason" "aaa/comments: nothing to analyze" "$out"
 check_contains "the other one is analysed" "analyzed 8 queries of 15 items" "$out"
 
-# --max-memory: a size with K/M/G, at least 1M; it says what it traded and
-# changes no pair (value aside: it ages with the clock between two runs).
-# 1M is below what the process alone takes: every trade, and "still over".
+# --max-memory: a size with K/M/G, at least 1M, or none; it says what it
+# traded and changes no pair (value aside: it ages with the clock between
+# two runs). 1M is below what the process alone takes: every trade, and
+# "still over". The default is a ceiling too (1800M), said in the summary.
 for bad in 0 12 1023K 2X -1G G 1.5Q ""; do
     "$DOPPEL" analyze --db "$DB" --max-memory "$bad" >"$T/mm.out" 2>&1
     rc=$?
     check_eq "--max-memory '$bad' is a usage error" 2 "$rc"
 done
-check_contains "--max-memory says what it wants" "wants a size of at least 1M, like 1500M or 2G" \
+check_contains "--max-memory says what it wants" "wants a size of at least 1M, like 1500M or 2G (or none), not ''" \
     "$(cat "$T/mm.out")"
+"$DOPPEL" analyze --db "$DB" --max-memory 1.5Q >"$T/mm.out" 2>&1
+check_contains "... naming the bad value" "not '1.5Q'" "$(cat "$T/mm.out")"
 same_pairs='[(p["query"], p["candidate"], p["rank"], p["relation"], p["confidence"], p["probability"], p["score"], p["reasoning"], p["suggested_comment"], p["canonical"], p["known"]) for p in P]'
-"$DOPPEL" analyze --db "$DB" --all --full --quiet
+"$DOPPEL" analyze --db "$DB" --all --full --quiet --max-memory none
 want=$(pairs_q "$DB" "sorted($same_pairs)")
 out=$("$DOPPEL" analyze --db "$DB" --all --full --max-memory 1M 2>&1)
 check_eq "--max-memory 1M exits 0" 0 $?
 check_contains "--max-memory reports the ceiling and what it traded" "memory: ceiling 1 MB, " "$out"
 check_contains "... which, below what the process takes, is all it can" \
-    "traded: index fields freed after the build (split again when explained); judge features recomputed when explained; 256 pairs in flight per batch instead of 4096; still over" "$out"
+    "traded: index fields not kept (split again when explained); judge features recomputed when explained; 256 pairs in flight per batch instead of 4096; " "$out"
+check_contains "... ranking in passes, each storing the pairs it settles" \
+    "ranking passes, each storing the pairs it settles (writers to the store wait meanwhile); still over: " "$out"
 check_eq "--max-memory changes no pair" "$want" "$(pairs_q "$DB" "sorted($same_pairs)")"
 out=$("$DOPPEL" analyze --db "$DB" --all --full --max-memory 1.5g 2>&1)
 check_contains "--max-memory 1.5g: room enough, nothing traded" "memory: ceiling 1536 MB" "$out"
 check_contains "... and says so" "traded: nothing" "$out"
 out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
-case $out in *"memory:"*) not_ok "no memory line without --max-memory" "$out" ;;
-    *) ok "no memory line without --max-memory" ;; esac
+check_contains "the default ceiling is said: 1800M" "memory: ceiling 1800 MB, " "$out"
+check_contains "... the fixture needs no trade under it" "traded: nothing" "$out"
+check_eq "the default changes no pair" "$want" "$(pairs_q "$DB" "sorted($same_pairs)")"
+out=$("$DOPPEL" analyze --db "$DB" --all --full --max-memory none 2>&1)
+check_eq "--max-memory none exits 0" 0 $?
+case $out in *"memory:"*) not_ok "no memory line with --max-memory none" "$out" ;;
+    *) ok "no memory line with --max-memory none" ;; esac
 check_contains "the time line shows the pipelined explain+store and its batch" "pairs a batch))" "$out"
 
 # --horizon: a query ranks only the items created within DAYS of it (before

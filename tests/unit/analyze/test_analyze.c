@@ -231,8 +231,9 @@ static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
 /* Pairs are explained and stored in batches, pipelined; the batch size and
  * the memory ceiling trade memory for time, never a result: the same
  * pairs, texts and insertion order with one batch, batches of one pair,
- * and a ceiling below what the index alone takes (which then frees the
- * build fields, recomputes judge features and says so). */
+ * and a ceiling below what the index alone takes (which then does not keep
+ * the index fields, recomputes judge features, ranks in passes and says
+ * so). */
 static void test_batches_and_ceiling(void **state)
 {
     fx *f = *state;
@@ -251,13 +252,19 @@ static void test_batches_and_ceiling(void **state)
     run_with(f, 0, 1u << 20, &s);   /* less than the process alone takes */
     assert_int_equal(s.max_memory, 1u << 20);
     assert_true(s.mem_base > 0);
-    assert_non_null(strstr(s.traded, "index fields freed"));
+    assert_non_null(strstr(s.traded, "index fields not kept"));
     assert_non_null(strstr(s.traded, "judge features recomputed"));
     assert_non_null(strstr(s.traded, "pairs in flight per batch"));
+    assert_non_null(strstr(s.traded, "ranking passes"));   /* pairs stored pass by pass: same rows, same order */
     assert_non_null(strstr(s.traded, "still over"));
     assert_true(s.batch < ANALYZE_BATCH);
     char *capped = pairs_text(f);
     assert_string_equal(capped, ref);
+
+    analyze_opts d;   /* the default ceiling (README, --help) */
+    analyze_opts_default(&d);
+    assert_int_equal(d.max_memory, ANALYZE_MAX_MEMORY);
+    assert_int_equal(ANALYZE_MAX_MEMORY, (size_t)1800 << 20);
 
     run_with(f, 0, (size_t)1 << 40, &s);   /* a ceiling far above: nothing traded */
     assert_string_equal(s.traded, "nothing");

@@ -129,6 +129,20 @@ static void assert_docs_equal(const dindex *a, const dindex *b)
     }
 }
 
+/* Their snapshots are the same bytes. */
+static inline void assert_snapshots_equal(const dindex *a, const dindex *b)
+{
+    sbuf sa, sb;
+    sb_init(&sa);
+    sb_init(&sb);
+    index_snapshot_save(a, &sa);
+    index_snapshot_save(b, &sb);
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(sa.s, sb.s, sa.len);
+    sb_free(&sa);
+    sb_free(&sb);
+}
+
 /* Every doc's top 10 agrees: same docs in the same order, scores within
  * tol (0 = bit for bit). */
 static void assert_rankings_equal(const dindex *a, const dindex *b, double tol)

@@ -310,10 +310,41 @@ static void test_refused(void **st)
     free_items(v, n);
 }
 
+/* A build that does not keep the fields (index_params.drop_fields, for
+ * analyze under a memory ceiling) is the same index: the same docs --
+ * their fields split again on use --, rankings bit for bit and the same
+ * snapshot bytes. And it keeps none until asked: fields split on use are
+ * the only ones, and index_fields_release frees them. */
+static void test_drop_fields_same_index(void **st)
+{
+    (void)st;
+    size_t n = 300;
+    item *v = corpus(n);
+    index_params p, lean;
+    params(&p);
+    params(&lean);
+    lean.drop_fields = 1;
+    dindex *a, *b;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &a, &err), DP_OK);
+    assert_int_equal(index_build(v, n, &lean, &b, &err), DP_OK);
+    assert_docs_equal(a, b);
+    assert_rankings_equal(a, b, 0);
+    assert_snapshots_equal(a, b);
+    index_fields_release(b);   /* split again on the next use, the same text */
+    for (uint32_t d = 0; d < n; d++)
+        for (int f = 0; f < FIELD_COUNT; f++)
+            assert_string_equal(index_doc_fields(a, d)->f[f], index_doc_fields(b, d)->f[f]);
+    index_free(a);
+    index_free(b);
+    free_items(v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unchanged_is_identical),
+        cmocka_unit_test(test_drop_fields_same_index),
         cmocka_unit_test(test_appended_items),
         cmocka_unit_test(test_edited_and_deleted),
         cmocka_unit_test(test_template_relearned),
