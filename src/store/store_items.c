@@ -420,7 +420,7 @@ int store_items_dates(store *st, int64_t repo, item_date **out, size_t *n, dp_er
         *n = 0;
         return store_fail(st, err, "reading the items' dates");
     }
-    qsort(*out, *n, sizeof **out, item_date_cmp);
+    if (*n) qsort(*out, *n, sizeof **out, item_date_cmp);   /* qsort(NULL, 0) is undefined */
     return DP_OK;
 }
 
