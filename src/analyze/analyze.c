@@ -868,12 +868,6 @@ static size_t dates_before(const int64_t *v, size_t n, int64_t t)
     return lo;
 }
 
-static int date_rowid_cmp(const void *a, const void *b)
-{
-    const item_date *x = a, *y = b;
-    return (x->rowid > y->rowid) - (x->rowid < y->rowid);
-}
-
 /* The docs query doc q ranks: with a horizon, those created within
  * o->horizon days of it, before or after -- a range, as docs are in
  * creation order; the whole repository without one, or when q's date is
@@ -908,7 +902,7 @@ static int corpus_dates(store *st, analyze_corpus *co, dp_err *err)
         if (store_items_dates(st, co->repo_id, &dt, &nd, err) != DP_OK) return DP_ERR;
         for (size_t d = 0; d < n; d++) {
             item_date key = {index_doc_rowid(co->ix, (uint32_t)d), 0};
-            const item_date *f = bsearch(&key, dt, nd, sizeof *dt, date_rowid_cmp);
+            const item_date *f = nd ? bsearch(&key, dt, nd, sizeof *dt, store_item_date_cmp) : NULL;
             co->created[d] = f ? f->created_at : 0;
         }
         free(dt);

@@ -387,7 +387,7 @@ int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
     return ret;
 }
 
-static int item_date_cmp(const void *a, const void *b)
+int store_item_date_cmp(const void *a, const void *b)
 {
     const item_date *x = a, *y = b;
     return (x->rowid > y->rowid) - (x->rowid < y->rowid);
@@ -420,7 +420,7 @@ int store_items_dates(store *st, int64_t repo, item_date **out, size_t *n, dp_er
         *n = 0;
         return store_fail(st, err, "reading the items' dates");
     }
-    if (*n) qsort(*out, *n, sizeof **out, item_date_cmp);   /* qsort(NULL, 0) is undefined */
+    if (*n) qsort(*out, *n, sizeof **out, store_item_date_cmp);   /* qsort(NULL, 0) is undefined */
     return DP_OK;
 }
 

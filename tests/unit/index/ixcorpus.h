@@ -130,7 +130,7 @@ static void assert_docs_equal(const dindex *a, const dindex *b)
 }
 
 /* Their snapshots are the same bytes. */
-static inline void assert_snapshots_equal(const dindex *a, const dindex *b)
+static void assert_snapshots_equal(const dindex *a, const dindex *b)
 {
     sbuf sa, sb;
     sb_init(&sa);
