@@ -92,6 +92,9 @@ typedef struct store_order {
     int64_t *id;                    /* owned, n ids, ascending within a key */
 } store_order;
 
+/* The in-memory table that counts filters on items (store_pcount.c). */
+typedef struct store_pcount store_pcount;
+
 struct store {
     sqlite3 *db;
     char *path;
@@ -110,6 +113,7 @@ struct store {
     store_count counts[STORE_COUNT_SLOTS];
     store_order orders[STORE_ORDER_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
+    store_pcount *pcount;           /* owned; NULL until a count needs it */
     strvec pair_index_sql;          /* store_pairs_bulk_begin: the dropped pair
                                        indexes' CREATE statements, to run again */
 };
@@ -134,6 +138,14 @@ sqlite3_stmt *store_stmt(store *st, int slot, const char *sql, dp_err *err);
  * LRU cache (preparing it on a miss); the caller store_done()s it after use
  * and never finalizes it. NULL (err filled) when preparation fails. */
 sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
+
+/* The number of pairs that pass f's repository, relation, confidence,
+ * known, state and label conditions (f's text, reviewed and paging are not
+ * looked at), from the handle's table of pair classes and item states,
+ * built or rebuilt when stamp (store_pairs.c's data stamp) differs from the
+ * one it was built at. store_pcount_free drops the table. */
+int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err);
+void store_pcount_free(store *st);
 /* Resets and unbinds a statement after use (cached or not). */
 void store_done(sqlite3_stmt *s);
 

@@ -11,8 +11,9 @@
  * carry every filtered column and the sort keys (Q_SET): a walk would read
  * the wide row of every pair it passes. Counts of relation, confidence and
  * known sum the counters of pair_counts; a text's count is the size of its
- * set; other counts read the covering index pairs_filter. All are cached
- * until the database changes. Conditions on items (states, labels, titles)
+ * set; counts of states and labels come from a table in memory
+ * (store_pcount.c); a short text's reads the covering index pairs_filter.
+ * All are cached until the database changes. Conditions on items (states, labels, titles)
  * become set lookups rather than joins (see fq_text).
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
  * unit tests hold those plans to index walks.
@@ -348,11 +349,16 @@ typedef struct fquery {
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     sbuf cwhere;       /* the same for the count of all matches, text excluded (see count_how) */
-    sbuf cset;         /* the pairs holding the text, as SET_COLS rows from the key indexes
-                          (a pair may come twice); "" when there is no such text */
+    sbuf cset;         /* the pairs holding the text (or, without a text, the label), as
+                          SET_COLS rows from the key indexes (a pair may come twice); ""
+                          when there is no such text or label */
     sbuf kset;         /* the pairs of the relation, confidence and known classes, as
                           SET_COLS rows from pairs_filter; "" unless a filter of those only */
-    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT or Q_COUNT_SET */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_COUNT_SET
+                          or Q_MEMORY */
+    int text;          /* the filter has a text */
+    int set_probes;    /* cwhere probes per pair (early forms): it tests a set's pairs */
+    const pair_filter *f;   /* borrowed: the filter compiled */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
     fbind b[16];       /* values of `where`, in order */
@@ -365,7 +371,8 @@ typedef struct fquery {
  *            (key DESC, id) for all -- and stops at the page's end;
  *            verdicts are LEFT JOINed (their columns are loaded).
  *  Q_COUNT   reads the narrow covering index pairs_filter (every pair
- *            column a filter tests), never the wide rows.
+ *            column a filter tests), never the wide rows: the count of a
+ *            short text.
  *  Q_REVIEWED walks the verdicts table (far smaller than pairs) and probes
  *            the pairs by key: the pairs with a verdict. A Q_PAGE of
  *            reviewed pairs reads them this way too.
@@ -378,15 +385,19 @@ typedef struct fquery {
  *            indexes, which carry every column a filter tests (cwhere), to
  *            those pairs; not one pair row is read.
  *  Q_SET     a page or a neighbour from a set of pairs read from those
- *            indexes -- the text's (cset), or a rare class's (kset, see
- *            page_how) -- tested, sorted and cut to the page there; only
+ *            indexes -- the text's (cset), a rare label's (cset too), or a
+ *            rare class's (kset, see page_how) -- tested, sorted and cut
+ *            to the page there; only
  *            the page's own rows are read. A walk of a sort index reads
  *            the wide row of every pair it passes to test it: thousands
  *            for a text, nearly all for a class whose pairs sort last.
  * Q_PAGE, Q_COUNT and Q_REVIEWED read `where` (pwhere for Q_PAGE), the
  * others cwhere and a set (the set's binds first: the text is compiled
  * first, see fq_build). */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_SET };
+/*  Q_MEMORY  counts states and labels without a text in memory
+ *            (store_pcount.c): one pass over small arrays, where SQL
+ *            would test every pair of the class against the items. */
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_SET, Q_MEMORY };
 
 /* The columns of a set's rows: those a filter tests and the sort keys,
  * all in the key indexes and pairs_filter (schema version 10). */
@@ -444,8 +455,9 @@ static void fq_add(fquery *q, const char *all, const char *early)
 {
     sb_adds(&q->where, all);
     sb_adds(&q->pwhere, early ? early : all);
-    /* A count driven from a text's few pairs tests each one as a page does. */
-    sb_adds(&q->cwhere, q->count_how == Q_COUNT_SET && early ? early : all);
+    /* A count or a page driven from a set -- a text's or a label's few
+     * pairs -- tests each one as a page does. */
+    sb_adds(&q->cwhere, q->set_probes && early ? early : all);
 }
 
 /* Appends the text condition: `all` to the filter, `set` to the set of
@@ -537,6 +549,24 @@ static void fq_text(fquery *q, const char *text)
     fq_add_text(q, ")", "");
 }
 
+/* A label without a text: probed per pair by a walk of a sort index
+ * (pwhere), which finds a page of a common label after a few pairs; and
+ * its set of pairs (cset), from its items through the key indexes, which
+ * a rare label's pages are cut from (page_how) -- a walk would read every
+ * pair looking for them. Compiled first, like a text: a set's binds come
+ * first. */
+static void fq_label_set(fquery *q, const char *label)
+{
+    sb_adds(&q->where, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")");
+    sb_adds(&q->pwhere, " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")");
+    sb_adds(&q->cset, "SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
+                      " ON x.repo_id = t.repo_id AND x.query_key = t.key"
+                      " UNION ALL SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
+                      " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
+    fq_str(q, label);
+    fq_str(q, label);
+}
+
 /* The pairs of the filter's classes through pairs_filter: one seek per
  * (repository, relation, confidence, known) -- a column the filter leaves
  * open takes the values the counters hold. The values are names of this
@@ -565,14 +595,19 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     q->reviewed = f->reviewed;
     /* Decided first: fq_add writes each condition's count form by it. */
     int text = f->text && *f->text, label = f->label && *f->label;
-    q->count_how = text && utf8_chars(f->text) >= 3                           ? Q_COUNT_SET
-                   : text || label || f->query_state || f->cand_state ? Q_COUNT
-                                                                    : Q_TOTALS;
+    q->text = text;
+    q->f = f;
+    q->count_how = text && utf8_chars(f->text) >= 3      ? Q_COUNT_SET
+                   : text                                ? Q_COUNT
+                   : label || f->query_state || f->cand_state ? Q_MEMORY
+                                                         : Q_TOTALS;
+    q->set_probes = q->count_how == Q_COUNT_SET || (!text && label);
     q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
     /* The text first: its binds then come first, as a set of its pairs
      * (cset) comes before the other conditions in a statement. */
     if (text) fq_text(q, f->text);
+    else if (label) fq_label_set(q, f->label);
     if (strcmp(sort, "value") == 0) q->key = "p.value";
     else if (strcmp(sort, "prob") == 0) q->key = "p.prob";
     else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
@@ -596,7 +631,7 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_add(q, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)", CPROBE);
         fq_str(q, f->cand_state);
     }
-    if (label) {
+    if (label && text) {
         fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")",
                " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")");
         fq_str(q, f->label);
@@ -755,6 +790,7 @@ void store_pairs_cache_free(store *st)
     for (int i = 0; i < STORE_COUNT_SLOTS; i++) free(st->counts[i].s.key);
     memset(st->counts, 0, sizeof st->counts);
     for (int i = 0; i < STORE_ORDER_SLOTS; i++) order_free(&st->orders[i]);
+    store_pcount_free(st);
 }
 
 static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err);
@@ -780,15 +816,18 @@ static void *slot_pick(void *entries, int n, size_t size, const char *key, int64
 /* Counting through a LEFT JOIN on verdicts would probe the verdicts key for
  * every pair; instead count all matches from the pairs side and the
  * reviewed ones from the verdicts side, and derive the rest. */
-static int count_fresh(store *st, const fquery *q, size_t *total, size_t *reviewed, dp_err *err)
+static int count_fresh(store *st, const fquery *q, int64_t stamp, size_t *total, size_t *reviewed,
+                       dp_err *err)
 {
     size_t all = 0, rev = 0;
     if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
-    if (q->reviewed != 1 && sb_str(&q->cset)[0]) {
+    if (q->reviewed != 1 && q->text && sb_str(&q->cset)[0]) {
         /* A text's set is read once for its count and its pages. */
         const store_order *o;
         if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
         all = o->n + (q->reviewed == 0 ? rev : 0);
+    } else if (q->reviewed != 1 && q->count_how == Q_MEMORY) {
+        if (store_pcount_count(st, q->f, stamp, &all, err) != DP_OK) return DP_ERR;
     } else if (q->reviewed != 1 && count_from(st, q, q->count_how, &all, err) != DP_OK) {
         return DP_ERR;
     }
@@ -814,7 +853,7 @@ static int pairs_count(store *st, const fquery *q, size_t *total, size_t *review
     store_count *slot = slot_pick(st->counts, STORE_COUNT_SLOTS, sizeof *slot, key, stamp, &fresh);
     if (!fresh) {
         size_t all, rev;
-        ret = count_fresh(st, q, &all, &rev, err);
+        ret = count_fresh(st, q, stamp, &all, &rev, err);
         free(slot->s.key);
         slot->s.key = NULL;
         if (ret == DP_OK) {
@@ -860,16 +899,27 @@ static void offset_tail(const fquery *q, ftail *t)
 }
 
 /* How a page or a neighbour reads the pairs: Q_SET from a text's pairs,
- * or from a class's when it holds at most store_pairs_kset_max (the counters say how
- * many); else Q_PAGE, a walk of the sort index, which finds the page of a
+ * or from a label's or a class's when it holds at most store_pairs_kset_max
+ * (store_pcount or the counters say how many); else Q_PAGE, a walk of the sort index, which finds the page of a
  * large class after a few rows. Reviewed pairs are read from the
  * verdicts (Q_PAGE). */
 static int page_how(store *st, const fquery *q, int *how, dp_err *err)
 {
     *how = Q_PAGE;
     if (q->reviewed == 1) return DP_OK;
-    if (sb_str(&q->cset)[0]) {
+    if (sb_str(&q->cset)[0] && q->text) {
         *how = Q_SET;
+    } else if (sb_str(&q->cset)[0]) {
+        /* a label's set: its size is the count of the label alone */
+        pair_filter lf;
+        pair_filter_init(&lf);
+        lf.repo_id = q->repo_id;
+        lf.label = q->f->label;
+        int64_t stamp;
+        size_t n = 0;
+        if (data_stamp(st, &stamp, err) != DP_OK || store_pcount_count(st, &lf, stamp, &n, err) != DP_OK)
+            return DP_ERR;
+        if (n <= store_pairs_kset_max) *how = Q_SET;
     } else if (sb_str(&q->kset)[0]) {
         size_t n = 0;
         if (count_from(st, q, Q_TOTALS, &n, err) != DP_OK) return DP_ERR;
@@ -1245,6 +1295,10 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
             step_tail(&q, paths[i].dir, paths[i].same, &tail);
         } else if (paths[i].how == -2) {
             offset_tail(&q, &tail);
+        }
+        if (how == Q_MEMORY) {
+            sb_printf(out, "%s: IN MEMORY (store_pcount)\n", paths[i].path);
+            continue;
         }
         sbuf sql;
         sb_init(&sql);
