@@ -180,15 +180,16 @@ static int state_code(const char *s)
     return !s ? 0 : !strcmp(s, "open") ? PC_OPEN : !strcmp(s, "closed") ? PC_CLOSED : PC_OTHER;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static size_t item_pos(const store_pcount *pc, int64_t id)
 {
-    size_t lo = 0, hi = pc->nitems;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pc->item_id[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < pc->nitems && pc->item_id[lo] == id ? lo : PC_NONE;
+    const int64_t *at = pc->nitems ? bsearch(&id, pc->item_id, pc->nitems, sizeof id, id_cmp) : NULL;
+    return at ? (size_t)(at - pc->item_id) : PC_NONE;
 }
 
 /* A byte per item: 1 when it carries the label (case-insensitive, as the
