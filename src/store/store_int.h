@@ -100,6 +100,8 @@ struct store {
     char *path;
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
+    int bulk_journal;               /* bulk: this transaction runs on a rollback
+                                       journal, WAL comes back at its end */
     size_t fts_pending;             /* bulk: items noted in items_fts_todo since the last flush */
     /* bulk: what one look-up per transaction found out about repository
      * pairs_repo (0: nothing yet): whether it has pairs to touch when an

@@ -320,6 +320,49 @@ int store_bulk_mode(store *st, dp_err *err)
                       "setting up a bulk write", err);
 }
 
+/* Sets the journal mode; 1 when the database is now in it. A mode that
+ * cannot be changed (another connection's transaction, a read-only file)
+ * is not an error: the caller goes on in the mode it had. */
+static int journal_mode(store *st, const char *mode)
+{
+    char sql[48];
+    sqlite3_stmt *s = NULL;
+    snprintf(sql, sizeof sql, "PRAGMA journal_mode = %s", mode);
+    int ok = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+             !sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), mode);
+    sqlite3_finalize(s);
+    return ok;
+}
+
+/* A bulk transaction into a store without items (a first import) runs on a
+ * rollback journal. In WAL mode every page is written twice, to the WAL
+ * and again by the checkpoint after the commit; a rollback journal holds
+ * only the old content of pages that existed before, and an empty store
+ * has next to none, so each page of the import is written once: 24.2 ->
+ * 22.3 CPU seconds for a 250k-item import (medians of 3), its commit
+ * 11.8 -> 0.6 s of wall time on a busy machine. Readers
+ * wait while such a transaction writes, which costs nothing when there is
+ * nothing to read yet; a store with items keeps WAL, so `serve` goes on
+ * answering during a later import. */
+static void bulk_journal_begin(store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int empty = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM items)", -1, &s, NULL) == SQLITE_OK &&
+                sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    st->bulk_journal = empty && journal_mode(st, "DELETE");
+}
+
+/* Back to WAL once the transaction is over. Should that fail, the data
+ * is safe all the same (the commit or rollback is done) and the next
+ * store_open sets WAL again. */
+static void bulk_journal_end(store *st)
+{
+    if (!st->bulk_journal) return;
+    st->bulk_journal = 0;
+    (void)journal_mode(st, "WAL");
+}
+
 int store_begin(store *st, dp_err *err)
 {
     if (!sqlite3_get_autocommit(st->db))
@@ -328,7 +371,10 @@ int store_begin(store *st, dp_err *err)
      * instead of failing half-way through an import when a read
      * transaction cannot be upgraded. */
     st->pairs_repo = 0;
-    return store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
+    if (st->bulk) bulk_journal_begin(st);
+    int rc = store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
+    if (rc != DP_OK) bulk_journal_end(st);
+    return rc;
 }
 
 int store_commit(store *st, dp_err *err)
@@ -339,13 +385,16 @@ int store_commit(store *st, dp_err *err)
      * store_schema.c). */
     st->pairs_repo = 0;
     if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
-    return store_exec(st, "COMMIT", "committing transaction", err);
+    if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
+    bulk_journal_end(st);
+    return DP_OK;
 }
 
 void store_rollback(store *st)
 {
     if (st && st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st && st->db) bulk_journal_end(st);
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
         sv_free(&st->pair_index_sql);

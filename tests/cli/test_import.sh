@@ -193,4 +193,23 @@ bad_case "missing file" "$T/nope.json" "nope.json: cannot open"
 check_eq "first file of a failed import was not kept" 0 \
     "$(stats_q "$DB" 'any(r["repo"] == "acme/gadgets" for r in S)')"
 
+# ---- a first import (into a store without items) ---------------------------
+# It writes through a rollback journal (each page once instead of to the WAL
+# and again at the checkpoint); the store is back in WAL mode after it, and
+# a failure leaves the store as empty as it was.
+DB3=$T/first.db
+"$DOPPEL" import --db "$DB3" "$T/empty.json" >/dev/null 2>&1
+before=$(dump "$DB3")
+out=$("$DOPPEL" import --db "$DB3" "$IN/gh_issues.json" "$T/type.json" 2>&1); rc=$?
+check_eq "failed first import: exit 1" 1 "$rc"
+check_contains "failed first import: message" "type.json:3 (byte 143): title: expected string" "$out"
+check_eq "failed first import: store unchanged" "$before" "$(dump "$DB3")"
+check_eq "failed first import: back in WAL mode, no journal left" "wal|no" \
+    "$(sqlite3 "$DB3" 'PRAGMA journal_mode')|$([ -e "$DB3-journal" ] && echo yes || echo no)"
+out=$("$DOPPEL" import --db "$DB3" "$IN/github_issues.json" "$IN/github_comments.json" 2>&1)
+check_contains "first import" "6 items read, 6 written, 3 comments, 7 links" "$out"
+check_eq "first import: back in WAL mode, no journal left" "wal|no" \
+    "$(sqlite3 "$DB3" 'PRAGMA journal_mode')|$([ -e "$DB3-journal" ] && echo yes || echo no)"
+check_eq "first import: title index built" "1,2,3" \
+    "$(sqlite3 "$DB3" "SELECT group_concat(key) FROM (SELECT key FROM items_fts WHERE items_fts MATCH 'crash' ORDER BY key)")"
 echo "1..$_n"
