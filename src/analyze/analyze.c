@@ -278,6 +278,7 @@ static void corpus_ready(analyze_corpus *co)
 {
     if (co->sparse) {   /* links are read with the docs; explain scans the few */
         match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n, co->links_typed);
+        co->nlinked = co->links.n;
         return;
     }
     match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
@@ -352,6 +353,9 @@ static int sparse_start(store *st, int64_t repo, int threads, analyze_corpus *co
     return DP_OK;
 }
 
+static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyze_corpus *co, const char **why,
+                       dp_err *err);
+
 int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
 {
     int64_t seq;
@@ -364,8 +368,15 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
     char *path = analyze_index_path(st, repo);
     int mapped = corpus_map(st, &p, co, path);
     free(path);
-    if (!mapped) {   /* load everything and build, as analyze_corpus_load */
+    if (!mapped) {
+        /* a file behind the store (items came since it was written: the
+         * usual state after an incremental analyze) is grown by them, as
+         * analyze grows it; else load everything and build, as
+         * analyze_corpus_load */
+        const char *why = NULL;
         analyze_corpus_free(co);
+        int rc = corpus_grow(st, repo, seq, threads, co, &why, err);
+        if (rc != DP_NOTFOUND) return rc;
         return analyze_corpus_load(st, repo, threads, co, err);
     }
     co->t_index = dp_now() - t0;
@@ -398,11 +409,22 @@ static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
     return DP_OK;
 }
 
-int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t n, dp_err *err)
+/* The match ctx's link adjacency, rebuilt when docs read since it was last
+ * built brought links: a rebuild costs O(ndocs + links), so a run reading
+ * thousands of docs one pool at a time rebuilds once per batch
+ * (corpus_need_many), not once per pool. */
+static void corpus_relink(analyze_corpus *co)
 {
-    if (!cco->sparse) return DP_OK;
-    analyze_corpus *co = (analyze_corpus *)cco;   /* a sparse corpus fills in (see analyze.h) */
-    size_t nlinks = co->links.n;
+    if (co->links.n == co->nlinked) return;
+    match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    co->nlinked = co->links.n;
+}
+
+/* analyze_corpus_need without the relink: the caller relinks
+ * (corpus_relink) before anything reads the links' features. */
+static int corpus_need_many(analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err)
+{
+    if (!co->sparse) return DP_OK;
     int rc = DP_OK;
     for (size_t i = 0; i < n && rc == DP_OK; i++) {
         uint32_t d = docs[i];
@@ -417,7 +439,15 @@ int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t 
         }
         if (rc == DP_OK) co->have[d] = 1;
     }
-    if (co->links.n != nlinks) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    return rc;
+}
+
+int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t n, dp_err *err)
+{
+    if (!cco->sparse) return DP_OK;
+    analyze_corpus *co = (analyze_corpus *)cco;   /* a sparse corpus fills in (see analyze.h) */
+    int rc = corpus_need_many(co, docs, n, err);
+    corpus_relink(co);   /* what was read stays read, error or not */
     return rc;
 }
 
@@ -514,6 +544,7 @@ static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyz
     }
     free(path);
     if (rc == DP_NOTFOUND) *why = "there is none yet";
+    else if (rc != DP_OK) rc = DP_NOTFOUND;   /* refused (*why says why): a cache, built anew, not an error */
     item_vec added = {0};
     if (rc == DP_OK) {
         *why = grow_collect(co, fseq, &added, err, &rc);
@@ -545,7 +576,7 @@ static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyz
         co->have[d] = 1;
         rc = need_links(co, (uint32_t)d, err);
     }
-    if (co->links.n) match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    corpus_relink(co);
     if (rc != DP_OK) {
         analyze_corpus_free(co);
         return DP_ERR;
@@ -644,12 +675,19 @@ static void make_pair(const analyze_corpus *co, uint32_t qdoc, uint32_t cdoc, in
     explain_into(co, &in, index_item(co->ix, qdoc)->key, rank, p);
 }
 
-/* Reads the items of the pool's docs (a sparse corpus). */
-static int need_pool(const analyze_corpus *co, const index_hit *pool, size_t n, dp_err *err)
+/* Reads the items of the pool's docs (a sparse corpus); relink 0: the
+ * caller relinks (corpus_relink). */
+static int need_pool_as(const analyze_corpus *cco, const index_hit *pool, size_t n, int relink, dp_err *err)
 {
     uint32_t docs[MATCH_POOL];
     for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
-    return analyze_corpus_need(co, docs, n, err);
+    if (relink) return analyze_corpus_need(cco, docs, n, err);
+    return corpus_need_many((analyze_corpus *)cco, docs, n, err);   /* sparse: fills in (analyze.h) */
+}
+
+static int need_pool(const analyze_corpus *co, const index_hit *pool, size_t n, dp_err *err)
+{
+    return need_pool_as(co, pool, n, 1, err);
 }
 
 int analyze_similar(const analyze_corpus *co, uint32_t qdoc, size_t k, int64_t now, pair_vec *out,
@@ -1386,14 +1424,14 @@ static int sparse_need_pool(analyze_corpus *co, const analyze_opts *o, const ind
     uint32_t lo, hi;
     query_range(co, o, qdoc, &lo, &hi);
     size_t np = lo < hi ? index_topk(co->ix, q, lo, hi, qdoc, MATCH_POOL, pool) : 0;
-    return need_pool(co, pool, np, err);
+    return need_pool_as(co, pool, np, 0, err);
 }
 
-/* The changed docs and the pools incremental_queries probes. */
+/* The changed docs and the pools incremental_queries probes; the links'
+ * adjacency is rebuilt once, at the end (incremental_queries ranks). */
 static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const incr *in, dp_err *err)
 {
-    if (analyze_corpus_need(co, in->changed.list, in->changed.n, err) != DP_OK) return DP_ERR;
-    int rc = DP_OK;
+    int rc = corpus_need_many(co, in->changed.list, in->changed.n, err);
     for (size_t i = 0; i < in->changed.n && rc == DP_OK; i++) {
         index_query q;
         index_query_from_doc(co->ix, in->changed.list[i], &q);
@@ -1404,16 +1442,18 @@ static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const i
         int64_t q = in->old_q[i], c = in->old_c[i];
         if (q < 0 || c < 0 || (!in->changed.in[q] && !in->changed.in[c])) continue;
         uint32_t two[2] = {(uint32_t)q, (uint32_t)c};
-        rc = analyze_corpus_need(co, two, 2, err);
+        rc = corpus_need_many(co, two, 2, err);
     }
+    corpus_relink(co);
     return rc;
 }
 
-/* The queries, their pools and the duplicate links' far ends. */
+/* The queries, their pools and the duplicate links' far ends; the links'
+ * adjacency is rebuilt once, at the end. */
 static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
                                dp_err *err)
 {
-    int rc = analyze_corpus_need(co, queries, nq, err);
+    int rc = corpus_need_many(co, queries, nq, err);
     for (size_t i = 0; i < nq && rc == DP_OK; i++) {
         match_query mq;
         match_query_from_doc(&co->mctx, queries[i], &mq);
@@ -1427,10 +1467,21 @@ static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const 
         int64_t ends[2] = {index_find(co->ix, l->src_key), index_find(co->ix, l->dst_key)};
         for (int k = 0; k < 2 && rc == DP_OK; k++) {
             uint32_t d = (uint32_t)ends[k];
-            if (ends[k] >= 0) rc = analyze_corpus_need(co, &d, 1, err);
+            if (ends[k] >= 0) rc = corpus_need_many(co, &d, 1, err);
         }
     }
+    corpus_relink(co);
     return rc;
+}
+
+/* A sparse corpus reads thousands of items and their links one statement
+ * each: inside one read snapshot they share a lock (outside, every
+ * statement takes and drops one: four fcntl and a stat each). 1 when one
+ * was begun (store_read_end it); 0 when a transaction is open already. */
+static int sparse_read_begin(const analyze_corpus *co)
+{
+    dp_err e;
+    return co->sparse && store_read_begin(co->st, &e) == DP_OK;
 }
 
 /* The queries of this run: every query item, or (incremental) the affected
@@ -1443,11 +1494,16 @@ static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uin
     *nq = 0;
     *out = queries;
     if (in->active) {
-        if (co->sparse && sparse_need_probes(co, o, in, err) != DP_OK) return DP_ERR;
-        incremental_queries(co, o, in);
-        memcpy(queries, in->rerun.list, in->rerun.n * sizeof *queries);
-        *nq = in->rerun.n;
-        if (co->sparse) return sparse_need_queries(co, o, queries, *nq, err);
+        int snap = sparse_read_begin(co);
+        int rc = co->sparse ? sparse_need_probes(co, o, in, err) : DP_OK;
+        if (rc == DP_OK) {
+            incremental_queries(co, o, in);
+            memcpy(queries, in->rerun.list, in->rerun.n * sizeof *queries);
+            *nq = in->rerun.n;
+            if (co->sparse) rc = sparse_need_queries(co, o, queries, *nq, err);
+        }
+        if (snap) store_read_end(co->st);
+        return rc;
     } else {
         for (uint32_t d = 0; d < n; d++)
             if (is_query(&co->items.v[d], o->all)) queries[(*nq)++] = d;

@@ -153,6 +153,7 @@ typedef struct analyze_corpus {
     unsigned char *have;       /* [ndocs]: 1 when slots[doc] is read */
     int links_typed;           /* item_links_any_typed of all the repo's links: `links`
                                   holds only those of the docs read */
+    size_t nlinked;            /* links.n when the match ctx's adjacency was built */
     /* With a horizon (analyze_run): each doc's creation time, owned, and
      * whether they ascend with the doc number (docs are in creation order
      * unless an index grew by items older than its newest). */
@@ -183,8 +184,10 @@ int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co
  * items of the docs a query needs are read from st (which must outlive co)
  * as analyze_similar and analyze_similar_item need them, so opening costs
  * milliseconds and memory grows with the docs read. The answers are those
- * of a full corpus. When the file cannot be mapped it is
- * analyze_corpus_load (index_file_why says why). */
+ * of a full corpus. A file behind the store only by new items (an
+ * incremental analyze does not rewrite it) is grown by them, as analyze
+ * grows it (only they are read). When the file can be neither mapped nor
+ * grown it is analyze_corpus_load (index_file_why says why). */
 int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err);
 /* Reads the items of docs that a sparse corpus has not read yet (a full
  * one has all: DP_OK). Not thread-safe on a sparse corpus. DP_ERR when the

@@ -29,6 +29,8 @@ typedef struct kept {
     analyze_corpus co;
     corpus_sig sig;
     size_t refs;                   /* requests using it, + 1 while it is the slot's */
+    store *own;                    /* a sparse corpus' own read-only handle, or NULL */
+    pthread_mutex_t mu;            /* a sparse corpus: its requests take turns */
 } kept;
 
 typedef struct slot {
@@ -72,7 +74,46 @@ web_similar *web_similar_new(unsigned per_min, int threads)
 static void kept_free(kept *k)
 {
     analyze_corpus_free(&k->co);
+    store_close(k->own);
+    pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* Loads repo's corpus into k. With a persisted index whose stamp vouches
+ * for it, sparse (analyze_corpus_open): opening maps the file and reads no
+ * item, so the first request costs the items of its pool (50 or so), not
+ * the repository's (250k items: seconds). A sparse corpus reads items as
+ * requests need them, through a handle of its own (st is the request
+ * thread's) under k->mu. An in-memory store, or a file that does not
+ * vouch, loads every item (the latter through analyze_corpus_open too). */
+static int kept_load(kept *k, store *st, int64_t repo, int threads, dp_err *err)
+{
+    pthread_mutex_init(&k->mu, NULL);
+    char *ipath = analyze_index_path(st, repo);
+    int rc;
+    if (!ipath) {
+        rc = analyze_corpus_load(st, repo, threads, &k->co, err);
+    } else {
+        rc = store_open_readonly(store_path(st), &k->own, err);
+        if (rc == DP_OK) rc = analyze_corpus_open(k->own, repo, threads, &k->co, err);
+    }
+    free(ipath);
+    if (rc != DP_OK) {
+        store_close(k->own);
+        k->own = NULL;
+        pthread_mutex_destroy(&k->mu);
+    }
+    return rc;
+}
+
+int web_similar_sparse(web_similar *s, int64_t repo)
+{
+    pthread_mutex_lock(&s->mu);
+    int sparse = 0;
+    for (size_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].repo == repo && s->slots[i].cur) sparse = s->slots[i].cur->co.sparse;
+    pthread_mutex_unlock(&s->mu);
+    return sparse;
 }
 
 /* Drops one reference (under s->mu); the last one frees the corpus. */
@@ -214,7 +255,7 @@ static int acquire(web_similar *s, store *st, int64_t repo, kept **out, dp_err *
         if (rc == DP_OK && !same) {
             k = xcalloc(1, sizeof *k);
             k->sig = sig;
-            rc = analyze_corpus_load(st, repo, s->threads, &k->co, err);
+            rc = kept_load(k, st, repo, s->threads, err);
             if (rc != DP_OK) {
                 free(k);
                 k = NULL;
@@ -338,14 +379,24 @@ int web_similar_handle(web_similar *s, store *st, const web_param *params, size_
     item it;
     analyze_new_item(title, body, NULL, (int64_t)time(NULL), &it);
     pair_vec pv = {0};
+    /* a sparse corpus fills in as it ranks: one request at a time, its
+     * reads in one snapshot of the store */
+    int sparse = kp->co.sparse, snap = 0;
+    if (sparse) {
+        pthread_mutex_lock(&kp->mu);
+        dp_err e;
+        snap = store_read_begin(kp->own, &e) == DP_OK;
+    }
     int rc = analyze_similar_item(&kp->co, &it, k, it.created_at, &pv, err);
+    json_t *j = rc == DP_OK ? analyze_similar_json(&kp->co, &it, &pv) : NULL;
+    if (snap) store_read_end(kp->own);
+    if (sparse) pthread_mutex_unlock(&kp->mu);
     if (rc != DP_OK) {
         pair_vec_free(&pv);
         item_free(&it);
         release(s, kp);
         return DP_ERR;
     }
-    json_t *j = analyze_similar_json(&kp->co, &it, &pv);
     json_object_set_new(j, "repo", json_pack("{s:I,s:s?}", "id", (json_int_t)repo, "name", kp->co.repo_name));
     web_reply_json(out, 200, j);
     pair_vec_free(&pv);

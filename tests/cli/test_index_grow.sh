@@ -57,6 +57,15 @@ check_contains "... and keeps the statistics of record" "index.avglen_record" \
     "$(python3 -c 'import sqlite3, sys; print([r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT key FROM kv")])' "$DB")"
 check "import 3 new items" "$DOPPEL" import --db "$DB" "$T/new.json"
 cp "$DB" "$T/rebuilt.db"   # the same store, to analyze without the file
+# similar (and serve's /api/similar) before analyze ran: the file is behind
+# by the new items, grown by them in memory -- the answer of a full build.
+ask() { "$DOPPEL" similar --db "$1" --json 402 -k 5; "$DOPPEL" similar --db "$1" --title "cache leak fails with timeout"; }
+cp "$DB" "$T/similar.db"; cp "$IXF" "$T/similar.db-index-1"
+grown_answer=$(ask "$T/similar.db")
+check "... similar grows the file, does not rewrite it" cmp "$IXF" "$T/similar.db-index-1"
+rm -f "$T/similar.db-index-1"
+check_eq "similar with the file behind by new items: the answer of a full build" "$(ask "$T/similar.db")" "$grown_answer"
+check_contains "... (which names a new item)" '"402"' "$grown_answer"
 out=$("$DOPPEL" analyze --db "$DB" --all)
 check_contains "an incremental analysis after new items" "(incremental)" "$out"
 check_contains "... grows the persisted index" \
@@ -106,4 +115,15 @@ check_contains "an item that cannot be appended: the reason" \
 check_contains "... built from the snapshot and written" "(index file written)" "$out"
 check "import 3 more" "$DOPPEL" import --db "$DB" "$(gen 407 3 2000 "$T/late.json"; echo "$T/late.json")"
 check_contains "... so the next run grows it" "(grown by 3 new items)" "$("$DOPPEL" analyze --db "$DB" --all)"
+# A damaged file when new items came: a cache, so analyze builds the index
+# and writes the file anew, saying why -- not an error.
+check "import 2 more (damaged file)" "$DOPPEL" import --db "$DB" "$(gen 410 2 2005 "$T/dmg.json"; echo "$T/dmg.json")"
+printf 'X' | dd of="$IXF" bs=1 seek=100 conv=notrunc 2>/dev/null
+out=$("$DOPPEL" analyze --db "$DB" --all 2>&1)
+check "a damaged file after new items: analyze succeeds" test $? -eq 0
+check_contains "... says why it did not grow it" "persisted index not grown: its header checksum does not match" "$out"
+check_contains "... and writes it anew" "(index file written)" "$out"
+check_contains "... which the next run grows" "(grown by 3 new items)" \
+    "$("$DOPPEL" import --db "$DB" "$(gen 412 3 2006 "$T/after.json"; echo "$T/after.json")" >/dev/null 2>&1;
+       "$DOPPEL" analyze --db "$DB" --all)"
 echo "1..$_n"

@@ -445,14 +445,26 @@ static void test_sparse_corpus(void **state)
     assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
     assert_true(sp.sparse);
     analyze_corpus_free(&sp);
-    /* a state changed, not the indexed text: a full load maps the file by
-     * its content and stamps it anew, and the next reader maps it sparse */
+    /* a state changed, not the indexed text: the file, behind, is still
+     * the index (grown by no item), so the reader stays sparse and writes
+     * nothing; its answers are a full load's. A full load maps the file by
+     * its content and stamps it anew; the next reader maps it sparse. */
     put(f, 3, FILLER[1], "Translate the README into German, and French too.", "open");
     assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
-    assert_false(sp.sparse);
+    assert_true(sp.sparse);
     assert_true(sp.index_mapped);
     assert_false(sp.index_saved);
+    assert_int_equal(sp.grown, 0);
+    got = answers(&sp, &extra);
     analyze_corpus_free(&sp);
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &full, &err), DP_OK);
+    assert_true(full.index_mapped);
+    assert_false(full.index_saved);
+    free(want);
+    want = answers(&full, &extra);
+    analyze_corpus_free(&full);
+    assert_string_equal(got, want);
+    free(got);
     assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
     assert_true(sp.sparse);
     analyze_corpus_free(&sp);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "testutil.h"
+#include "../../../src/analyze/analyze.h"
 #include "../../../src/web/similar.h"
 #include "webfix.h"
 
@@ -185,6 +186,90 @@ static void test_reload(void **state)
     assert_int_equal(web_similar_loads(f->s), 2);
 }
 
+/* Candidates of an answer, each "key rank relation probability". */
+static char *cands_str(json_t *j)
+{
+    sbuf b;
+    sb_init(&b);
+    json_t *c;
+    size_t i;
+    json_array_foreach(json_object_get(j, "candidates"), i, c)
+        sb_printf(&b, "%s %lld %s %.9f\n", json_string_value(json_object_get(c, "candidate")),
+                  (long long)json_integer_value(json_object_get(c, "rank")),
+                  json_string_value(json_object_get(c, "relation")),
+                  json_real_value(json_object_get(c, "probability")));
+    return b.s ? b.s : xstrdup("");
+}
+
+/* With the persisted index written (analyze does), the kept corpus is
+ * sparse: it reads only the items a request needs, through its own
+ * handle. Its answers are those of a corpus with every item loaded (no
+ * file); after new items it grows the file by them and finds them. */
+static void test_sparse(void **state)
+{
+    fx *f = *state;
+    store *rw;
+    dp_err err;
+    assert_int_equal(store_open(f->path, &rw, &err), DP_OK);
+    webfix_item(rw, 1, "4", "Quantum flux capacitor overheats", "The flux capacitor gets hot.", "open");
+    /* one new item moves the averages (every field's: code too) well under
+     * the record's bound: the file grows */
+    for (int i = 0; i < 200; i++) {
+        static const char *w[] = {"table", "chart", "menu", "sidebar", "footer", "modal", "tooltip", "banner",
+                                  "scrolling", "resizing", "loading", "printing", "zooming"};
+        char key[16], title[64], body[160];
+        snprintf(key, sizeof key, "%d", 1000 + i);
+        snprintf(title, sizeof title, "Widget %s renders slowly on %s", w[i % 8], w[8 + i % 5]);
+        snprintf(body, sizeof body, "The %s stalls while %s the %s.\n\n```\nError: %s failed\n```\n", w[(i / 3) % 8],
+                 w[8 + (i / 2) % 5], w[(i / 5) % 8], w[i % 13]);   /* no line in every body: none is a template */
+        webfix_item(rw, 1, key, title, body, i % 2 ? "open" : "closed");
+    }
+    analyze_corpus co;   /* writes the file, stamped with the store's id */
+    assert_int_equal(analyze_corpus_load(rw, 1, 1, &co, &err), DP_OK);
+    assert_int_equal(co.index_saved, 1);
+    analyze_corpus_free(&co);
+    web_param p[] = {{"title", "Quantum flux capacitor overheats at night"}, {"body", "First issue"}, {"k", "3"}};
+    int st;
+    json_t *j = ask(f, NULL, p, 3, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(web_similar_sparse(f->s, 1), 1);
+    char *sparse = cands_str(j);
+    json_decref(j);
+    assert_non_null(strstr(sparse, "4 1 "));
+    /* the same store without the file: every item loaded, the same answer */
+    char *ixf = xasprintf("%s-index-1", f->path), *moved = xasprintf("%s.moved", ixf);
+    assert_int_equal(rename(ixf, moved), 0);
+    web_similar *full = web_similar_new(0, 1);
+    web_similar *keep = f->s;
+    f->s = full;
+    j = ask(f, NULL, p, 3, &st);
+    assert_int_equal(web_similar_sparse(full, 1), 0);
+    char *whole = cands_str(j);
+    json_decref(j);
+    assert_string_equal(sparse, whole);
+    f->s = keep;
+    web_similar_free(full);
+    assert_int_equal(rename(moved, ixf), 0);
+    /* a new item (the same date, a higher number: after the indexed ones):
+     * the file is behind by it */
+    webfix_item(rw, 1, "2000", "Quantum flux capacitor overheats at night again",
+                "The capacitor stalls while loading the car.\n\n```\nError: flux failed\n```\n", "open");
+    store_close(rw);
+    struct timespec ts = {WEB_SIMILAR_RECHECK_MS / 1000, (WEB_SIMILAR_RECHECK_MS % 1000) * 1000000L + 100000000L};
+    nanosleep(&ts, NULL);
+    j = ask(f, NULL, p, 3, &st);
+    assert_int_equal(web_similar_loads(f->s), 2);
+    assert_int_equal(web_similar_sparse(f->s, 1), 1);   /* grown, not loaded whole */
+    json_t *c0 = json_array_get(json_object_get(j, "candidates"), 0);
+    assert_string_equal(json_string_value(json_object_get(c0, "candidate")), "2000");
+    json_decref(j);
+    unlink(ixf);
+    free(ixf);
+    free(moved);
+    free(sparse);
+    free(whole);
+}
+
 typedef struct worker {
     fx *f;
     int ok;
@@ -286,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sparse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
