@@ -276,7 +276,7 @@ static int corpus_map(store *st, const index_params *p, analyze_corpus *co, cons
  * (sparse: nothing precomputed per doc) and the link set. */
 static void corpus_ready(analyze_corpus *co)
 {
-    if (co->sparse) {   /* links are read with the docs; explain scans the few */
+    if (co->sparse) {   /* links are read with the docs; their linkset follows them (corpus_relink) */
         match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n, co->links_typed);
         co->nlinked = co->links.n;
         return;
@@ -417,6 +417,11 @@ static void corpus_relink(analyze_corpus *co)
 {
     if (co->links.n == co->nlinked) return;
     match_ctx_relink(&co->mctx, co->links.v, co->links.n);
+    /* explain finds a pair's links in the linkset; scanning them instead
+     * costs every link per pair once many items were read (a filled
+     * serve corpus: 45 ms a lookup at 250k items) */
+    explain_linkset_free(co->ls);
+    co->ls = explain_linkset_new(co->links.v, co->links.n);
     co->nlinked = co->links.n;
 }
 
@@ -448,6 +453,20 @@ int analyze_corpus_need(const analyze_corpus *cco, const uint32_t *docs, size_t 
     analyze_corpus *co = (analyze_corpus *)cco;   /* a sparse corpus fills in (see analyze.h) */
     int rc = corpus_need_many(co, docs, n, err);
     corpus_relink(co);   /* what was read stays read, error or not */
+    return rc;
+}
+
+int analyze_corpus_fill(const analyze_corpus *co, size_t from, size_t n, size_t *next, dp_err *err)
+{
+    size_t nd = analyze_corpus_ndocs(co);
+    if (from > nd) from = nd;
+    size_t to = nd - from < n ? nd : from + n;
+    *next = to;
+    if (!co->sparse || to == from) return DP_OK;
+    uint32_t *docs = xmalloc((to - from) * sizeof *docs);
+    for (size_t d = from; d < to; d++) docs[d - from] = (uint32_t)d;
+    int rc = analyze_corpus_need(co, docs, to - from, err);
+    free(docs);
     return rc;
 }
 

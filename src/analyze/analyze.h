@@ -193,6 +193,10 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
  * one has all: DP_OK). Not thread-safe on a sparse corpus. DP_ERR when the
  * store fails or an item's row is gone. */
 int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err);
+/* analyze_corpus_need for the docs [from, from + n) (clipped to the
+ * corpus); *next gets the doc after them. Filling a sparse corpus in
+ * chunks, between requests: same thread rules. */
+int analyze_corpus_fill(const analyze_corpus *co, size_t from, size_t n, size_t *next, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
 
 /* ---- reading a loaded corpus (callers never reach into co->ix) ---- */

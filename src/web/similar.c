@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@ typedef struct kept {
     corpus_sig sig;
     size_t refs;                   /* requests using it, + 1 while it is the slot's */
     store *own;                    /* a sparse corpus' own read-only handle, or NULL */
-    pthread_mutex_t mu;            /* a sparse corpus: its requests take turns */
+    pthread_mutex_t mu;            /* a sparse corpus: its requests and its filler take turns */
+    atomic_int stop;               /* the filler ends before its next chunk */
+    int filled;                    /* under mu: the filler read every item */
 } kept;
 
 typedef struct slot {
@@ -55,6 +58,8 @@ struct web_similar {
     slot *slots;
     size_t nslots;
     size_t loads;
+    size_t fillers;                /* filler threads running */
+    pthread_cond_t fill_done;      /* a filler ended */
     bucket *buckets;               /* WEB_SIMILAR_CLIENTS of them */
     double per_s;                  /* refill rate */
     int threads;
@@ -65,6 +70,7 @@ web_similar *web_similar_new(unsigned per_min, int threads)
     web_similar *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->loaded, NULL);
+    pthread_cond_init(&s->fill_done, NULL);
     s->buckets = xcalloc(WEB_SIMILAR_CLIENTS, sizeof *s->buckets);
     s->per_s = (per_min ? per_min : WEB_SIMILAR_PER_MIN) / 60.0;
     s->threads = threads;
@@ -125,9 +131,15 @@ static void kept_release(kept *k)
 void web_similar_free(web_similar *s)
 {
     if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].cur) atomic_store(&s->slots[i].cur->stop, 1);
+    while (s->fillers) pthread_cond_wait(&s->fill_done, &s->mu);   /* each ends within a chunk */
+    pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < s->nslots; i++) kept_release(s->slots[i].cur);
     free(s->slots);
     free(s->buckets);
+    pthread_cond_destroy(&s->fill_done);
     pthread_cond_destroy(&s->loaded);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -224,6 +236,86 @@ static slot *find_slot(web_similar *s, int64_t repo)
     return sl;
 }
 
+/* ---- filling a sparse corpus ------------------------------------------- */
+
+/* A sparse corpus answers its first request in about a second at 250k
+ * items, but each lookup then reads the items of its pool that no lookup
+ * read before (tens of ms). A filler thread reads the rest meanwhile,
+ * WEB_SIMILAR_FILL items at a time under the corpus' mutex -- a request
+ * waits for one chunk at most -- so that soon every lookup costs what it
+ * costs on a corpus loaded whole. It holds a reference to the corpus and
+ * stops when the corpus is replaced or the server ends. */
+#define WEB_SIMILAR_FILL 2048
+
+static void release(web_similar *s, kept *k);
+
+typedef struct filler {
+    web_similar *s;
+    kept *k;
+} filler;
+
+static void *filler_main(void *arg)
+{
+    filler *fl = arg;
+    web_similar *s = fl->s;
+    kept *k = fl->k;
+    free(fl);
+    size_t next = 0, n = analyze_corpus_ndocs(&k->co);
+    while (!atomic_load(&k->stop)) {
+        pthread_mutex_lock(&k->mu);
+        dp_err err;
+        int snap = store_read_begin(k->own, &err) == DP_OK;
+        int rc = analyze_corpus_fill(&k->co, next, WEB_SIMILAR_FILL, &next, &err);
+        if (snap) store_read_end(k->own);
+        int done = rc != DP_OK || next >= n;   /* an error: the requests read as before */
+        if (rc == DP_OK && next >= n) k->filled = 1;
+        pthread_mutex_unlock(&k->mu);
+        if (done) break;
+    }
+    pthread_mutex_lock(&s->mu);
+    kept_release(k);
+    s->fillers--;
+    pthread_cond_broadcast(&s->fill_done);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Starts k's filler when k is sparse (under s->mu). Without a thread the
+ * requests read as they go, as before. */
+static void filler_start(web_similar *s, kept *k)
+{
+    if (!k->co.sparse) return;
+    filler *fl = xmalloc(sizeof *fl);
+    *fl = (filler){s, k};
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    if (pthread_create(&th, &at, filler_main, fl) == 0) {
+        k->refs++;
+        s->fillers++;
+    } else {
+        free(fl);
+    }
+    pthread_attr_destroy(&at);
+}
+
+int web_similar_filled(web_similar *s, int64_t repo)
+{
+    kept *k = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].repo == repo && s->slots[i].cur) k = s->slots[i].cur;
+    if (k) k->refs++;
+    pthread_mutex_unlock(&s->mu);
+    if (!k) return 0;
+    pthread_mutex_lock(&k->mu);
+    int filled = k->filled;
+    pthread_mutex_unlock(&k->mu);
+    release(s, k);
+    return filled;
+}
+
 /* The repository's corpus, current as of the last check, with a reference
  * the caller gives back with release(). */
 static int acquire(web_similar *s, store *st, int64_t repo, kept **out, dp_err *err)
@@ -267,10 +359,12 @@ static int acquire(web_similar *s, store *st, int64_t repo, kept **out, dp_err *
         if (rc == DP_OK) {
             sl->checked = dp_now();
             if (k) {
+                if (sl->cur) atomic_store(&sl->cur->stop, 1);   /* its filler, if any, ends */
                 kept_release(sl->cur);
                 k->refs = 1;
                 sl->cur = k;
                 s->loads++;
+                filler_start(s, k);
             }
             sl->cur->refs++;
             *out = sl->cur;

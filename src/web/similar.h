@@ -11,7 +11,8 @@
  *    first request maps the file and reads only the items its pool needs
  *    (250k items: under a second, not the seconds of loading them all);
  *    such a corpus reads through a store handle of its own, and its
- *    requests take turns. It is loaded
+ *    requests take turns with a background thread that reads the other
+ *    items, a chunk at a time, until lookups read nothing. It is loaded
  *    again when the store changed -- the repository's change sequence
  *    (every item insert, edit, deletion) or its trained model -- which is
  *    asked at most every WEB_SIMILAR_RECHECK_MS. While one request loads,
@@ -58,5 +59,8 @@ int web_similar_handle(web_similar *s, store *st, const web_param *params, size_
 size_t web_similar_loads(web_similar *s);
 /* 1 when repo's kept corpus reads items as requests need them (for tests). */
 int web_similar_sparse(web_similar *s, int64_t repo);
+/* 1 when repo's kept corpus is sparse and its filler has read every item
+ * (for tests; see similar.c). */
+int web_similar_filled(web_similar *s, int64_t repo);
 
 #endif

@@ -249,6 +249,18 @@ static void test_sparse(void **state)
     assert_string_equal(sparse, whole);
     f->s = keep;
     web_similar_free(full);
+    /* the sparse corpus fills in the background; filled, the same answer */
+    for (int i = 0; i < 400 && !web_similar_filled(f->s, 1); i++) {
+        struct timespec pause = {0, 50000000L};
+        nanosleep(&pause, NULL);
+    }
+    assert_int_equal(web_similar_filled(f->s, 1), 1);
+    j = ask(f, NULL, p, 3, &st);
+    char *filled = cands_str(j);
+    json_decref(j);
+    assert_string_equal(filled, whole);
+    free(filled);
+    assert_int_equal(web_similar_loads(f->s), 1);
     assert_int_equal(rename(moved, ixf), 0);
     /* a new item (the same date, a higher number: after the indexed ones):
      * the file is behind by it */
