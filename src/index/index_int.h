@@ -138,10 +138,6 @@ static inline double ix_unfix(int64_t sum) { return (double)sum / IX_FIX_ONE; }
 /* The canonical score of doc (query.c): the fixed-point sum of its query
  * terms' contributions, as a double. */
 double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc);
-/* Adds to out[] the per-field BM25F contributions of query term qi, found
- * at forward entry e of doc. */
-void ix_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
-                   double out[FIELD_COUNT]);
 /* Query-side weight of a term with counts tf in a query of lengths len. */
 double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
 

@@ -215,7 +215,7 @@ void index_score_fields_many(const dindex *ix, const index_query *q, const uint3
             uint32_t t = ix->fwd_term[j];
             if (!qbit(s->qbits, t)) continue;
             while (q->terms[qi] != t) qi++;
-            ix_fields_add(ix, q, qi, doc, j, out[i]);
+            index_fields_add(ix, q, qi, doc, ix->fwd_tf[j], out[i]);
         }
     }
     if (fast) qbits_off(s, ix, q);
