@@ -224,6 +224,11 @@ typedef struct index_doc_terms {
     const uint32_t *len;                /* len[field]: tokens in field */
 } index_doc_terms;
 void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out);
+/* Hints that doc's forward view and field norms will be read soon (a pool
+ * of candidates known ahead): cache prefetches, no effect on any value. */
+void index_doc_prefetch(const dindex *ix, uint32_t doc);
+/* The same for the terms and counts of a view from index_doc_terms_get. */
+void index_doc_terms_prefetch(const index_doc_terms *dt);
 
 /* ---- queries ---------------------------------------------------------- */
 typedef struct index_query {

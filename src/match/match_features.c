@@ -43,10 +43,11 @@ typedef struct sset_ent {
  * ids <=> equal under strcasecmp; 0 for NULL or "". */
 typedef struct doc_meta {
     int64_t created_at;
-    uint32_t author, type, priority;
     size_t nlabels;                    /* labels + components */
+    size_t set0;                       /* the doc's string sets start at sets[set0] ... */
+    uint8_t setn[SS_COUNT];            /* ... set k has setn[k] ids (<= SET_CAP), after set k-1 */
+    uint32_t author, type, priority;
     item_kind kind;
-    uint8_t sets;                      /* bit k: the doc's string set k is not empty */
 } doc_meta;
 
 typedef struct ctx_priv {
@@ -57,12 +58,13 @@ typedef struct ctx_priv {
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
-    /* doc d's set k is sets[set_off[d * SS_COUNT + k] .. set_off[d * SS_COUNT + k + 1]):
-     * the interned ids of its strings, ascending and distinct; equal ids
+    unsigned char *linked;       /* per doc: LINK_DUP | LINK_REL when it has such
+                                    neighbours (a byte a candidate, not two offsets) */
+    /* doc d's string sets, one after the other from sets[meta[d].set0]:
+     * the interned ids of its strings, each set ascending and distinct; equal ids
      * <=> equal strings (strcmp for the exact sets, strcasecmp for the
      * folded ones), so a shared string is an equal id and never a string
      * compare */
-    size_t *set_off;
     uint32_t *sets;
     doc_meta *meta;              /* NULL with sets in a sparse ctx: the string path */
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
@@ -177,6 +179,7 @@ static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, i
 }
 
 #define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
+_Static_assert(SET_CAP <= UINT8_MAX, "doc_meta.setn holds a set's size");
 
 /* dp_hash of s, ASCII-folded when fold (the folding strcasecmp does in the
  * C locale, so strings equal under strcasecmp hash alike). Never 0. */
@@ -290,9 +293,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
 {
     size_t nd = p->ndocs, n = 0, cap = 0;
     uint32_t *v = NULL;
-    p->set_off = xmalloc((nd * SS_COUNT + 1) * sizeof *p->set_off);
     p->meta = xcalloc(nd ? nd : 1, sizeof *p->meta);
-    p->set_off[0] = 0;
     /* one folded table: an author named like a type is still equal, and a
      * set's ids are only compared with the same set's of another doc */
     intern names = {.fold = 1}, exact = {.fold = 0};
@@ -300,11 +301,11 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         const item *it = index_item(ix, (uint32_t)d);
         const text_signals *sg = index_doc_signals(ix, (uint32_t)d);
         doc_meta *m = &p->meta[d];
+        m->set0 = n;
         for (int k = 0; k < SS_COUNT; k++) {
             size_t at = n;
             set_build(doc_set_src(it, sg, k), k >= SS_LABELS ? &names : &exact, &v, &n, &cap);
-            p->set_off[d * SS_COUNT + k + 1] = n;
-            if (n > at) m->sets |= (uint8_t)(1u << k);
+            m->setn[k] = (uint8_t)(n - at);   /* at most SET_CAP */
         }
         m->created_at = it->created_at;
         m->kind = it->kind;
@@ -358,8 +359,11 @@ static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
     dp_run_threads(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), par_run, &j);
 }
 
+enum { LINK_DUP = 1, LINK_REL = 2 };
+
 static void adj_free(ctx_priv *p)
 {
+    free(p->linked);
     free(p->dup_off);
     free(p->dup_nb);
     free(p->rel_off);
@@ -370,6 +374,10 @@ static void adj_build(ctx_priv *p, const dindex *ix, const item_link *links, siz
 {
     build_adj(ix, links, nlinks, 1, p->typed_only, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->typed_only, p->ndocs, &p->rel_off, &p->rel_nb);
+    p->linked = xcalloc(p->ndocs ? p->ndocs : 1, 1);
+    for (size_t d = 0; d < p->ndocs; d++)
+        p->linked[d] = (unsigned char)((p->dup_off[d + 1] > p->dup_off[d] ? LINK_DUP : 0) |
+                                       (p->rel_off[d + 1] > p->rel_off[d] ? LINK_REL : 0));
 }
 
 static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
@@ -432,7 +440,6 @@ void match_ctx_free(match_ctx *ctx)
         free(p->is_bigram);
         free(p->ds);
         adj_free(p);
-        free(p->set_off);
         free(p->sets);
         free(p->meta);
         for (size_t d = 0; d < p->ndocs; d++) {
@@ -611,11 +618,15 @@ static void signal_features_str(const text_signals *a, const text_signals *b, do
 /* Strings doc a's set k shares with doc b's: a merge of two id arrays. */
 static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k)
 {
-    if (!(p->meta[a].sets & p->meta[b].sets & (1u << k))) return 0;
-    const uint32_t *x = p->sets + p->set_off[(size_t)a * SS_COUNT + k];
-    const uint32_t *xe = p->sets + p->set_off[(size_t)a * SS_COUNT + k + 1];
-    const uint32_t *y = p->sets + p->set_off[(size_t)b * SS_COUNT + k];
-    const uint32_t *ye = p->sets + p->set_off[(size_t)b * SS_COUNT + k + 1];
+    const doc_meta *ma = &p->meta[a], *mb = &p->meta[b];
+    if (!ma->setn[k] || !mb->setn[k]) return 0;
+    size_t oa = ma->set0, ob = mb->set0;
+    for (int i = 0; i < k; i++) {
+        oa += ma->setn[i];
+        ob += mb->setn[i];
+    }
+    const uint32_t *x = p->sets + oa, *xe = x + ma->setn[k];
+    const uint32_t *y = p->sets + ob, *ye = y + mb->setn[k];
     size_t n = 0;
     while (x < xe && y < ye) {
         if (*x < *y) x++;
@@ -824,10 +835,12 @@ static void features_row(const match_ctx *ctx, const match_query *mq, const pool
     feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
     feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
     item_signal_features(ctx, mq, qfast, cdoc, feat);
-    feat[FEAT_POPULARITY] = log1p_count(visible_links(p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof));
+    unsigned char lk = p->linked[cdoc];
+    feat[FEAT_POPULARITY] =
+        log1p_count(lk & LINK_DUP ? visible_links(p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof) : 0);
     /* A cross-reference always involves the query, so in as-of mode (the
      * query as filed) it cannot exist yet. */
-    feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX &&
+    feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX && (lk & LINK_REL) &&
                           linked(p->rel_off, p->rel_nb, cdoc, mq->qdoc);
 }
 
@@ -869,6 +882,32 @@ static qbits *qbits_get(size_t nterms)
 }
 
 static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
+
+/* A pool's docs are known ahead, and each row's first reads of its
+ * candidate are cache misses: rows PF_FAR ahead get the per-doc records
+ * asked for (stage 0), rows PF_NEAR ahead what those records point at
+ * (stage 1: they are in cache by then). Hints only: no value changes. */
+#define PF_FAR 6
+#define PF_NEAR 3
+static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
+{
+    const ctx_priv *p = ctx->priv;
+    if (d >= p->ndocs) return;
+    if (stage == 0) {
+        index_doc_prefetch(ctx->ix, d);
+        if (p->ds) __builtin_prefetch(&p->ds[d]);
+        if (p->meta) {
+            __builtin_prefetch(&p->meta[d]);
+            __builtin_prefetch((const char *)&p->meta[d] + sizeof *p->meta - 1);
+        }
+        __builtin_prefetch(&p->linked[d]);
+        return;
+    }
+    index_doc_terms dt;
+    index_doc_terms_get(ctx->ix, d, &dt);
+    index_doc_terms_prefetch(&dt);
+    if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+}
 
 /* Where each of mq->q's terms is in mq->terms (see pool_prep), or NULL
  * when one is not there (a caller-made query: match_rank) or the BM25F
@@ -914,7 +953,11 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     pool_prep pp = {b->w, qpos};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
+    for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
+    for (size_t i = 0; i < n && i < PF_NEAR; i++) row_prefetch(ctx, pool[i].doc, 1);
     for (size_t i = 0; i < n; i++) {
+        if (i + PF_FAR < n) row_prefetch(ctx, pool[i + PF_FAR].doc, 0);
+        if (i + PF_NEAR < n) row_prefetch(ctx, pool[i + PF_NEAR].doc, 1);
         match_hit *h = &out[i];
         h->doc = pool[i].doc;
         h->bm25_rank = (int)i;
