@@ -63,19 +63,28 @@ static void heap_push(heap *hp, uint32_t doc, float score)
     hp->h[i] = x;
 }
 
-static int cmp_hit(const void *a, const void *b)
-{
-    const index_hit *x = a, *y = b;
-    if (worse(x, y)) return 1;
-    if (worse(y, x)) return -1;
-    return 0;
-}
 
+/* The kept hits best first: the worst leaves the min-heap first and goes
+ * last (worse() is a total order, so the same list qsort would give). */
 static size_t heap_out(heap *hp, index_hit *out)
 {
-    memcpy(out, hp->h, hp->n * sizeof *out);
-    qsort(out, hp->n, sizeof *out, cmp_hit);
-    return hp->n;
+    size_t n = hp->n;
+    while (hp->n) {
+        out[hp->n - 1] = hp->h[0];
+        index_hit x = hp->h[--hp->n];
+        size_t i = 0;
+        for (;;) {   /* sift x down from the root */
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            const index_hit *mv = &x;
+            if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
+            if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
+            if (m == i) break;
+            hp->h[i] = hp->h[m];
+            i = m;
+        }
+        if (hp->n) hp->h[i] = x;
+    }
+    return n;
 }
 
 static void clamp_range(const dindex *ix, uint32_t *lo, uint32_t *hi)
@@ -115,6 +124,7 @@ typedef struct qlist {
     const float *imp;              /* impacts parallel to base */
     const float *bmax;             /* block maxima of the list */
     double w;                      /* qw * idf */
+    double wf;                     /* w * IX_FIX_ONE (ix_fix_pos) */
     double ub;                     /* w * max impact: bound over all docs */
     double wub;                    /* w * max impact within the window */
 } qlist;
@@ -275,6 +285,7 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
         L[nl].imp = ix->post_imp + ix->post_off[t];
         L[nl].bmax = ix->blk_max + ix_blk_base(ix, t);
         L[nl].w = w;
+        L[nl].wf = w * IX_FIX_ONE;
         L[nl].ub = w * (double)ix->maximp[t];
         L[nl].wub = 0;
         nl++;
@@ -324,11 +335,11 @@ static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint3
         qlist *l = &s->L[s->ord[i]];
         const uint32_t *c = l->cur, *e = l->wend;
         const float *imp = l->imp + (c - l->base);
-        double w = l->w;
+        double wf = l->wf;
         for (; c < e; c++, imp++) {
             uint32_t o = *c - w0;
             s->seen[o >> 6] |= 1ULL << (o & 63);
-            s->acc[o] += ix_fix(w, *imp);
+            s->acc[o] += ix_fix_pos(wf, *imp);
         }
         l->cur = e;
     }
@@ -349,11 +360,12 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
     const uint32_t *c = l->cur, *e = l->wend;
     if (list_dense(l, n)) {
         const float *imp = l->imp + (c - l->base);
-        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix(l->w, *imp);
+        double wf = l->wf;
+        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix_pos(wf, *imp);
     } else {
         for (size_t i = 0; i < n && c < e; i++) {
             c = gallop(c, e, w0 + s->cand[i]);
-            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += ix_fix(l->w, l->imp[c - l->base]);
+            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += ix_fix_pos(l->wf, l->imp[c - l->base]);
         }
     }
     l->cur = e;
