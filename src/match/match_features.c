@@ -4,11 +4,12 @@
  * their text signals, item metadata and the known links.
  *
  * match_ctx_init precomputes per-document norms, a CSR adjacency of the
- * links and, per document, each string set a feature intersects (signals,
- * labels, components, versions) as a sorted array of distinct string
- * hashes, so a feature row costs one pass over the candidate's terms plus a
- * few merges of short hash arrays -- no string compares except to confirm
- * a hash match. A query that is not an indexed doc (match_query_from_item)
+ * links (and a byte per doc saying whether it has any) and, per document,
+ * each string set a feature intersects (signals, labels, components,
+ * versions) as a sorted array of distinct interned string ids, so a
+ * feature row costs one pass over the candidate's terms (which also sums
+ * the BM25F field scores) plus a few merges of short id arrays -- no string
+ * compares. A query that is not an indexed doc (match_query_from_item)
  * takes the plain string path; both give the same values.
  */
 #include "match_int.h"
