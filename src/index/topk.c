@@ -33,6 +33,22 @@ typedef struct heap {
     size_t n, k;
 } heap;
 
+/* Puts x at the root in place of the kept minimum and sifts it down. */
+static void heap_sift_root(heap *hp, index_hit x)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const index_hit *mv = &x;
+        if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
+        if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
+        if (m == i) break;
+        hp->h[i] = hp->h[m];
+        i = m;
+    }
+    hp->h[i] = x;
+}
+
 /* Adds (doc, score) to the heap of the best k; when the heap is full the
  * worse of the new hit and the kept minimum leaves. */
 static void heap_push(heap *hp, uint32_t doc, float score)
@@ -50,17 +66,7 @@ static void heap_push(heap *hp, uint32_t doc, float score)
         return;
     }
     if (!worse(&hp->h[0], &x)) return;
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const index_hit *mv = &x;
-        if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
-        if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
-        if (m == i) break;
-        hp->h[i] = hp->h[m];
-        i = m;
-    }
-    hp->h[i] = x;
+    heap_sift_root(hp, x);
 }
 
 
@@ -72,17 +78,7 @@ static size_t heap_out(heap *hp, index_hit *out)
     while (hp->n) {
         out[hp->n - 1] = hp->h[0];
         index_hit x = hp->h[--hp->n];
-        size_t i = 0;
-        for (;;) {   /* sift x down from the root */
-            size_t l = 2 * i + 1, r = l + 1, m = i;
-            const index_hit *mv = &x;
-            if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
-            if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
-            if (m == i) break;
-            hp->h[i] = hp->h[m];
-            i = m;
-        }
-        if (hp->n) hp->h[i] = x;
+        if (hp->n) heap_sift_root(hp, x);
     }
     return n;
 }

@@ -47,6 +47,33 @@ static item *corpus(size_t n)
 
 #define N 120
 
+/* Frees what a test built: the ctx, the index and the n items. */
+static void corpus_free(match_ctx *ctx, dindex *ix, item *v, size_t n)
+{
+    match_ctx_free(ctx);
+    index_free(ix);
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+/* The pool's rows (hits of match_rank*) equal match_features() one by
+ * one; counts the nonzero values of each feature into nonzero (NULL ok). */
+static void assert_rows_one_by_one(const match_ctx *ctx, const match_query *mq, const match_hit *hits,
+                                   size_t n, size_t *nonzero)
+{
+    double top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hits[i].bm25_rank == 0) top = hits[i].bm25;
+    for (size_t i = 0; i < n; i++) {
+        double f[FEAT_COUNT];
+        match_features(ctx, mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
+        for (int k = 0; k < FEAT_COUNT; k++) {
+            assert_true(f[k] == hits[i].feat[k]);
+            if (nonzero && f[k] != 0) nonzero[k]++;
+        }
+    }
+}
+
 static void test_pool_equals_one_by_one(void **state)
 {
     (void)state;
@@ -67,16 +94,8 @@ static void test_pool_equals_one_by_one(void **state)
         match_hit hits[MATCH_POOL];
         size_t n = match_rank_query(&ctx, &mq, 0, N, MATCH_POOL, hits);
         assert_true(n > 10);
-        double top = 0;
-        for (size_t i = 0; i < n; i++)
-            if (hits[i].bm25_rank == 0) top = hits[i].bm25;
+        assert_rows_one_by_one(&ctx, &mq, hits, n, nonzero);
         for (size_t i = 0; i < n; i++) {
-            double f[FEAT_COUNT];
-            match_features(&ctx, &mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
-            for (int k = 0; k < FEAT_COUNT; k++) {
-                assert_true(f[k] == hits[i].feat[k]);
-                if (f[k] != 0) nonzero[k]++;
-            }
             /* and the fields of many docs equal the fields of one */
             double a[FIELD_COUNT], b[1][FIELD_COUNT];
             index_score_fields(ix, mq.q, hits[i].doc, a);
@@ -92,10 +111,7 @@ static void test_pool_equals_one_by_one(void **state)
                    FEAT_EXCEPTION, FEAT_FRAMES, FEAT_PATHS, FEAT_ERRORS, FEAT_COSINE,
                    FEAT_TITLE_COSINE, FEAT_BIGRAM_OVERLAP, FEAT_KIND_SAME};
     for (size_t i = 0; i < sizeof feats / sizeof *feats; i++) assert_true(nonzero[feats[i]] > 0);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < N; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, N);
 }
 
 /* An indexed doc's item and signal features (hash path) equal those of the
@@ -134,10 +150,7 @@ static void test_hash_path_equals_string_path(void **state)
     }
     assert_true(checked > 300);
     text_tokenizer_free(tk);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < N; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, N);
 }
 
 /* Case-folded string sets count each distinct string once, whatever its
@@ -167,10 +180,7 @@ static void test_folded_labels(void **state)
     match_features(&ctx, &mq, 2, 0, 1, 1, f);
     assert_true(f[FEAT_LABELS] == 0);
     match_query_free(&mq);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < 3; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, 3);
 }
 
 /* The interned set ids: exact sets (exceptions, frames, paths, errors)
@@ -238,10 +248,7 @@ static void test_set_ids_equal_string_path(void **state)
         match_query_free(&b);
     }
     text_tokenizer_free(tk);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < M; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, M);
 }
 
 /* A BM25F query whose terms are not all the query doc's (match_rank with a
@@ -269,15 +276,8 @@ static void test_pool_caller_query_and_links(void **state)
         index_query_free(&mq.own_q);
         mq.has_own_q = 0;
         mq.q = &q;
-        double top = 0;
-        for (size_t i = 0; i < n; i++)
-            if (hits[i].bm25_rank == 0) top = hits[i].bm25;
-        for (size_t i = 0; i < n; i++) {
-            double f[FEAT_COUNT];
-            match_features(&ctx, &mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
-            for (int k = 0; k < FEAT_COUNT; k++) assert_true(f[k] == hits[i].feat[k]);
-            rows++;
-        }
+        assert_rows_one_by_one(&ctx, &mq, hits, n, NULL);
+        rows += n;
         match_query_free(&mq);
         index_query_free(&q);
     }
@@ -295,10 +295,7 @@ static void test_pool_caller_query_and_links(void **state)
     match_features(&ctx, &mq, 5, 0, 1, 1, f);
     assert_true(f[FEAT_POPULARITY] == 0 && f[FEAT_CROSSREF] == 0);
     match_query_free(&mq);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < N; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, N);
 }
 
 int main(void)
