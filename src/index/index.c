@@ -949,6 +949,23 @@ uint32_t index_df(const dindex *ix, uint32_t term)
     return term < ix->nterms ? ix->df[term] : 0;
 }
 
+void index_doc_prefetch(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return;
+    __builtin_prefetch(&ix->fwd_off[doc]);
+    __builtin_prefetch(&ix->len[doc]);
+    __builtin_prefetch(&ix->norm[doc]);
+}
+
+void index_doc_terms_prefetch(const index_doc_terms *dt)
+{
+    if (!dt->n) return;
+    __builtin_prefetch(dt->terms);
+    __builtin_prefetch(dt->terms + 16);
+    __builtin_prefetch(dt->tf);
+    __builtin_prefetch(dt->tf + 8);
+}
+
 void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out)
 {
     if (doc >= ix->n) {

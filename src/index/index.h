@@ -224,6 +224,11 @@ typedef struct index_doc_terms {
     const uint32_t *len;                /* len[field]: tokens in field */
 } index_doc_terms;
 void index_doc_terms_get(const dindex *ix, uint32_t doc, index_doc_terms *out);
+/* Hints that doc's forward view and field norms will be read soon (a pool
+ * of candidates known ahead): cache prefetches, no effect on any value. */
+void index_doc_prefetch(const dindex *ix, uint32_t doc);
+/* The same for the terms and counts of a view from index_doc_terms_get. */
+void index_doc_terms_prefetch(const index_doc_terms *dt);
 
 /* ---- queries ---------------------------------------------------------- */
 typedef struct index_query {
@@ -263,6 +268,12 @@ void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, do
  * doc than one call each (the query is prepared once); same values. */
 void index_score_fields_many(const dindex *ix, const index_query *q, const uint32_t *docs, size_t n,
                              double (*out)[FIELD_COUNT]);
+/* Adds to out[] the per-field BM25F contributions of query term qi
+ * (q->terms[qi]), which doc holds with per-field counts tf (its forward
+ * entry): the step index_score_fields() sums in ascending term order, for
+ * a caller that walks the doc's terms itself (match_features_pool). */
+void index_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc,
+                      const uint16_t tf[FIELD_COUNT], double out[FIELD_COUNT]);
 /* Full BM25F score of one doc (same number index_topk would give). */
 double index_score(const dindex *ix, const index_query *q, uint32_t doc);
 

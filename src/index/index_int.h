@@ -135,13 +135,18 @@ static inline int64_t ix_fix(double w, float imp)
     return x >= 0 ? (int64_t)(x + 0.5) : -(int64_t)(0.5 - x);
 }
 static inline double ix_unfix(int64_t sum) { return (double)sum / IX_FIX_ONE; }
+/* ix_fix(w, imp) for a list's w >= 0 (impacts are >= 0) given
+ * wf = w * IX_FIX_ONE, as pruned retrieval sums it posting by posting:
+ * scaling by a power of two is exact (these products are far from
+ * overflow and underflow), so (w * 2^32) * imp rounds to the very double
+ * (w * imp) * 2^32 does, and x >= 0 needs no sign test. */
+static inline int64_t ix_fix_pos(double wf, float imp)
+{
+    return (int64_t)(wf * (double)imp + 0.5);
+}
 /* The canonical score of doc (query.c): the fixed-point sum of its query
  * terms' contributions, as a double. */
 double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc);
-/* Adds to out[] the per-field BM25F contributions of query term qi, found
- * at forward entry e of doc. */
-void ix_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
-                   double out[FIELD_COUNT]);
 /* Query-side weight of a term with counts tf in a query of lengths len. */
 double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const uint32_t len[FIELD_COUNT]);
 

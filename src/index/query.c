@@ -173,14 +173,13 @@ double index_score(const dindex *ix, const index_query *q, uint32_t doc)
     return (float)ix_score_exact(ix, q, doc);
 }
 
-void ix_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc, size_t e,
-                   double out[FIELD_COUNT])
+void index_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc,
+                      const uint16_t tf[FIELD_COUNT], double out[FIELD_COUNT])
 {
     double fac = ix_term_factor(ix, q, qi);
     for (int f = 0; f < FIELD_COUNT; f++) {
-        uint16_t tf = ix->fwd_tf[e][f];
-        if (!tf) continue;
-        double w = ix->p.weight[f] * tf / ix->norm[doc][f];
+        if (!tf[f]) continue;
+        double w = ix->p.weight[f] * tf[f] / ix->norm[doc][f];
         out[f] += fac * w / (ix->p.k1 + w);
     }
 }
@@ -197,7 +196,7 @@ void index_score_fields(const dindex *ix, const index_query *q, uint32_t doc, do
         if (t >= ix->nterms) continue;
         pos = fwd_seek(ft, t >= prev ? pos : a, e, t);   /* merge, as in ix_score_exact */
         prev = t;
-        if (pos < e && ft[pos] == t) ix_fields_add(ix, q, i, doc, pos, out);
+        if (pos < e && ft[pos] == t) index_fields_add(ix, q, i, doc, ix->fwd_tf[pos], out);
     }
 }
 

@@ -33,6 +33,22 @@ typedef struct heap {
     size_t n, k;
 } heap;
 
+/* Puts x at the root in place of the kept minimum and sifts it down. */
+static void heap_sift_root(heap *hp, index_hit x)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const index_hit *mv = &x;
+        if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
+        if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
+        if (m == i) break;
+        hp->h[i] = hp->h[m];
+        i = m;
+    }
+    hp->h[i] = x;
+}
+
 /* Adds (doc, score) to the heap of the best k; when the heap is full the
  * worse of the new hit and the kept minimum leaves. */
 static void heap_push(heap *hp, uint32_t doc, float score)
@@ -50,32 +66,21 @@ static void heap_push(heap *hp, uint32_t doc, float score)
         return;
     }
     if (!worse(&hp->h[0], &x)) return;
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const index_hit *mv = &x;
-        if (l < hp->n && worse(&hp->h[l], mv)) { m = l; mv = &hp->h[l]; }
-        if (r < hp->n && worse(&hp->h[r], mv)) { m = r; }
-        if (m == i) break;
-        hp->h[i] = hp->h[m];
-        i = m;
-    }
-    hp->h[i] = x;
+    heap_sift_root(hp, x);
 }
 
-static int cmp_hit(const void *a, const void *b)
-{
-    const index_hit *x = a, *y = b;
-    if (worse(x, y)) return 1;
-    if (worse(y, x)) return -1;
-    return 0;
-}
 
+/* The kept hits best first: the worst leaves the min-heap first and goes
+ * last (worse() is a total order, so the same list qsort would give). */
 static size_t heap_out(heap *hp, index_hit *out)
 {
-    memcpy(out, hp->h, hp->n * sizeof *out);
-    qsort(out, hp->n, sizeof *out, cmp_hit);
-    return hp->n;
+    size_t n = hp->n;
+    while (hp->n) {
+        out[hp->n - 1] = hp->h[0];
+        index_hit x = hp->h[--hp->n];
+        if (hp->n) heap_sift_root(hp, x);
+    }
+    return n;
 }
 
 static void clamp_range(const dindex *ix, uint32_t *lo, uint32_t *hi)
@@ -115,6 +120,7 @@ typedef struct qlist {
     const float *imp;              /* impacts parallel to base */
     const float *bmax;             /* block maxima of the list */
     double w;                      /* qw * idf */
+    double wf;                     /* w * IX_FIX_ONE (ix_fix_pos) */
     double ub;                     /* w * max impact: bound over all docs */
     double wub;                    /* w * max impact within the window */
 } qlist;
@@ -215,7 +221,7 @@ void index_score_fields_many(const dindex *ix, const index_query *q, const uint3
             uint32_t t = ix->fwd_term[j];
             if (!qbit(s->qbits, t)) continue;
             while (q->terms[qi] != t) qi++;
-            ix_fields_add(ix, q, qi, doc, j, out[i]);
+            index_fields_add(ix, q, qi, doc, ix->fwd_tf[j], out[i]);
         }
     }
     if (fast) qbits_off(s, ix, q);
@@ -275,6 +281,7 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
         L[nl].imp = ix->post_imp + ix->post_off[t];
         L[nl].bmax = ix->blk_max + ix_blk_base(ix, t);
         L[nl].w = w;
+        L[nl].wf = w * IX_FIX_ONE;
         L[nl].ub = w * (double)ix->maximp[t];
         L[nl].wub = 0;
         nl++;
@@ -324,11 +331,11 @@ static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint3
         qlist *l = &s->L[s->ord[i]];
         const uint32_t *c = l->cur, *e = l->wend;
         const float *imp = l->imp + (c - l->base);
-        double w = l->w;
+        double wf = l->wf;
         for (; c < e; c++, imp++) {
             uint32_t o = *c - w0;
             s->seen[o >> 6] |= 1ULL << (o & 63);
-            s->acc[o] += ix_fix(w, *imp);
+            s->acc[o] += ix_fix_pos(wf, *imp);
         }
         l->cur = e;
     }
@@ -349,11 +356,12 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
     const uint32_t *c = l->cur, *e = l->wend;
     if (list_dense(l, n)) {
         const float *imp = l->imp + (c - l->base);
-        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix(l->w, *imp);
+        double wf = l->wf;
+        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix_pos(wf, *imp);
     } else {
         for (size_t i = 0; i < n && c < e; i++) {
             c = gallop(c, e, w0 + s->cand[i]);
-            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += ix_fix(l->w, l->imp[c - l->base]);
+            if (c < e && *c == w0 + s->cand[i]) s->acc[s->cand[i]] += ix_fix_pos(l->wf, l->imp[c - l->base]);
         }
     }
     l->cur = e;

@@ -4,11 +4,12 @@
  * their text signals, item metadata and the known links.
  *
  * match_ctx_init precomputes per-document norms, a CSR adjacency of the
- * links and, per document, each string set a feature intersects (signals,
- * labels, components, versions) as a sorted array of distinct string
- * hashes, so a feature row costs one pass over the candidate's terms plus a
- * few merges of short hash arrays -- no string compares except to confirm
- * a hash match. A query that is not an indexed doc (match_query_from_item)
+ * links (and a byte per doc saying whether it has any) and, per document,
+ * each string set a feature intersects (signals, labels, components,
+ * versions) as a sorted array of distinct interned string ids, so a
+ * feature row costs one pass over the candidate's terms (which also sums
+ * the BM25F field scores) plus a few merges of short id arrays -- no string
+ * compares. A query that is not an indexed doc (match_query_from_item)
  * takes the plain string path; both give the same values.
  */
 #include "match_int.h"
@@ -43,8 +44,10 @@ typedef struct sset_ent {
  * ids <=> equal under strcasecmp; 0 for NULL or "". */
 typedef struct doc_meta {
     int64_t created_at;
-    uint32_t author, type, priority;
     size_t nlabels;                    /* labels + components */
+    size_t set0;                       /* the doc's string sets start at sets[set0] ... */
+    uint8_t setn[SS_COUNT];            /* ... set k has setn[k] ids (<= SET_CAP), after set k-1 */
+    uint32_t author, type, priority;
     item_kind kind;
 } doc_meta;
 
@@ -56,19 +59,38 @@ typedef struct ctx_priv {
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
-    /* doc d's set k is sets[set_off[d * SS_COUNT + k] .. set_off[d * SS_COUNT + k + 1]),
-     * ascending and distinct by hash; set_slow[d] when two different
-     * strings of one of d's sets share a hash (then the string path) */
-    size_t *set_off;
-    sset_ent *sets;
-    unsigned char *set_slow;
+    unsigned char *linked;       /* per doc: LINK_DUP | LINK_REL when it has such
+                                    neighbours (a byte a candidate, not two offsets) */
+    /* doc d's string sets, one after the other from sets[meta[d].set0]:
+     * the interned ids of its strings, each set ascending and distinct; equal ids
+     * <=> equal strings (strcmp for the exact sets, strcasecmp for the
+     * folded ones), so a shared string is an equal id and never a string
+     * compare */
+    uint32_t *sets;
     doc_meta *meta;              /* NULL with sets in a sparse ctx: the string path */
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
-static double tf_weight(unsigned tf)
+static double tf_weight_calc(unsigned tf)
 {
     return tf ? 1.0 + log((double)tf) : 0.0;
+}
+
+/* tf_weight of the small counts nearly every term has, computed once: a
+ * log a shared term was most of a feature row's arithmetic. */
+#define TFW_N 256
+static double tfw_table[TFW_N];
+static pthread_once_t tfw_once = PTHREAD_ONCE_INIT;
+
+static void tfw_init(void)
+{
+    for (unsigned i = 0; i < TFW_N; i++) tfw_table[i] = tf_weight_calc(i);
+}
+
+/* 1 + log(tf), 0 for none: the sublinear weight of a count. */
+static inline double tf_weight(unsigned tf)
+{
+    return tf < TFW_N ? tfw_table[tf] : tf_weight_calc(tf);
 }
 
 /* Body fields a cosine compares: labels are a separate feature. */
@@ -158,6 +180,7 @@ static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, i
 }
 
 #define SET_CAP 64   /* signal lists are capped: hostile input can be huge */
+_Static_assert(SET_CAP <= UINT8_MAX, "doc_meta.setn holds a set's size");
 
 /* dp_hash of s, ASCII-folded when fold (the folding strcasecmp does in the
  * C locale, so strings equal under strcasecmp hash alike). Never 0. */
@@ -185,41 +208,6 @@ static int str_eq(const char *a, const char *b, int fold)
     return fold ? !strcasecmp(a, b) : !strcmp(a, b);
 }
 
-static int cmp_ent(const void *a, const void *b)
-{
-    const sset_ent *x = a, *y = b;
-    return x->h < y->h ? -1 : x->h > y->h;
-}
-
-/* Appends the distinct hashes of sv's first SET_CAP strings to *v, sorted.
- * Returns 1 when two different strings collide (the set is then unusable). */
-static int set_build(const strvec *sv, int fold, sset_ent **v, size_t *n, size_t *cap)
-{
-    size_t m = sv->n < SET_CAP ? sv->n : SET_CAP, at = *n;
-    if (m == 0) return 0;
-    if (*n + m > *cap) {
-        while (*n + m > *cap) *cap = *cap ? *cap * 2 : 1024;
-        *v = xrealloc(*v, *cap * sizeof **v);
-    }
-    sset_ent *e = *v + at;
-    for (size_t i = 0; i < m; i++) {
-        e[i].h = str_hash(sv->v[i], fold);
-        e[i].s = sv->v[i];
-    }
-    qsort(e, m, sizeof *e, cmp_ent);
-    size_t k = 0;
-    int collide = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (k && e[k - 1].h == e[i].h) {
-            if (!str_eq(e[k - 1].s, e[i].s, fold)) collide = 1;
-            continue;
-        }
-        e[k++] = e[i];
-    }
-    *n = at + k;
-    return collide;
-}
-
 static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
 {
     static const strvec empty = {0};
@@ -235,25 +223,26 @@ static const strvec *doc_set_src(const item *it, const text_signals *sg, int k)
     }
 }
 
-/* Interning of case-folded strings: ids from 1 (0: none), strings compared
- * on a hash match, so distinct strings that collide still get distinct ids. */
+/* Interning of strings: ids from 1, equal ids <=> equal strings (under
+ * strcasecmp when fold, else strcmp). Strings are compared on a hash match,
+ * so distinct strings that collide still get distinct ids. */
 typedef struct intern {
-    sset_ent *e;                 /* e[id - 1]: the string and its folded hash */
+    sset_ent *e;                 /* e[id - 1]: the string and its (folded) hash */
     size_t n, cap;
+    int fold;
     dp_idxmap m;
 } intern;
 
 static uint64_t intern_hash_of(const void *ctx, uint32_t i) { return ((const intern *)ctx)->e[i].h; }
 
-static uint32_t intern_id(intern *t, const char *s)
+static uint32_t intern_str(intern *t, const char *s)
 {
-    if (!s || !*s) return 0;
     dp_idxmap_reserve(&t->m, t->n + 1, intern_hash_of, t);
-    uint64_t h = str_hash(s, 1);
+    uint64_t h = str_hash(s, t->fold);
     size_t j;
     for (j = dp_idxmap_first(&t->m, h); t->m.slot[j]; j = dp_idxmap_step(&t->m, j)) {
         const sset_ent *e = &t->e[t->m.slot[j] - 1];
-        if (e->h == h && !strcasecmp(e->s, s)) return t->m.slot[j];
+        if (e->h == h && str_eq(e->s, s, t->fold)) return t->m.slot[j];
     }
     if (t->n == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 256;
@@ -264,23 +253,61 @@ static uint32_t intern_id(intern *t, const char *s)
     return (uint32_t)++t->n;
 }
 
+/* The id of a name (author, type, priority): 0 for NULL or "". */
+static uint32_t intern_id(intern *t, const char *s)
+{
+    return s && *s ? intern_str(t, s) : 0;
+}
+
+static void intern_free(intern *t)
+{
+    free(t->e);
+    dp_idxmap_free(&t->m);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Appends the distinct ids of sv's first SET_CAP strings to *v, ascending:
+ * what shared_strings() counts, as ids. */
+static void set_build(const strvec *sv, intern *t, uint32_t **v, size_t *n, size_t *cap)
+{
+    size_t m = sv->n < SET_CAP ? sv->n : SET_CAP, at = *n;
+    if (m == 0) return;
+    if (*n + m > *cap) {
+        while (*n + m > *cap) *cap = *cap ? *cap * 2 : 1024;
+        *v = xrealloc(*v, *cap * sizeof **v);
+    }
+    uint32_t *e = *v + at;
+    for (size_t i = 0; i < m; i++) e[i] = intern_str(t, sv->v[i]);
+    qsort(e, m, sizeof *e, cmp_u32);
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!k || e[k - 1] != e[i]) e[k++] = e[i];
+    *n = at + k;
+}
+
 static void build_sets(ctx_priv *p, const dindex *ix)
 {
     size_t nd = p->ndocs, n = 0, cap = 0;
-    sset_ent *v = NULL;
-    p->set_off = xmalloc((nd * SS_COUNT + 1) * sizeof *p->set_off);
-    p->set_slow = xcalloc(nd ? nd : 1, 1);
+    uint32_t *v = NULL;
     p->meta = xcalloc(nd ? nd : 1, sizeof *p->meta);
-    p->set_off[0] = 0;
-    intern names = {0};   /* one table: an author named like a type is still equal */
+    /* one folded table: an author named like a type is still equal, and a
+     * set's ids are only compared with the same set's of another doc */
+    intern names = {.fold = 1}, exact = {.fold = 0};
     for (size_t d = 0; d < nd; d++) {
         const item *it = index_item(ix, (uint32_t)d);
         const text_signals *sg = index_doc_signals(ix, (uint32_t)d);
-        for (int k = 0; k < SS_COUNT; k++) {
-            if (set_build(doc_set_src(it, sg, k), k >= SS_LABELS, &v, &n, &cap)) p->set_slow[d] = 1;
-            p->set_off[d * SS_COUNT + k + 1] = n;
-        }
         doc_meta *m = &p->meta[d];
+        m->set0 = n;
+        for (int k = 0; k < SS_COUNT; k++) {
+            size_t at = n;
+            set_build(doc_set_src(it, sg, k), k >= SS_LABELS ? &names : &exact, &v, &n, &cap);
+            m->setn[k] = (uint8_t)(n - at);   /* at most SET_CAP */
+        }
         m->created_at = it->created_at;
         m->kind = it->kind;
         m->nlabels = it->labels.n + it->components.n;
@@ -288,8 +315,8 @@ static void build_sets(ctx_priv *p, const dindex *ix)
         m->type = intern_id(&names, it->type);
         m->priority = intern_id(&names, it->priority);
     }
-    free(names.e);
-    dp_idxmap_free(&names.m);
+    intern_free(&names);
+    intern_free(&exact);
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
 }
 
@@ -333,8 +360,11 @@ static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
     dp_run_threads(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), par_run, &j);
 }
 
+enum { LINK_DUP = 1, LINK_REL = 2 };
+
 static void adj_free(ctx_priv *p)
 {
+    free(p->linked);
     free(p->dup_off);
     free(p->dup_nb);
     free(p->rel_off);
@@ -345,11 +375,16 @@ static void adj_build(ctx_priv *p, const dindex *ix, const item_link *links, siz
 {
     build_adj(ix, links, nlinks, 1, p->typed_only, p->ndocs, &p->dup_off, &p->dup_nb);
     build_adj(ix, links, nlinks, 0, p->typed_only, p->ndocs, &p->rel_off, &p->rel_nb);
+    p->linked = xcalloc(p->ndocs ? p->ndocs : 1, 1);
+    for (size_t d = 0; d < p->ndocs; d++)
+        p->linked[d] = (unsigned char)((p->dup_off[d + 1] > p->dup_off[d] ? LINK_DUP : 0) |
+                                       (p->rel_off[d + 1] > p->rel_off[d] ? LINK_REL : 0));
 }
 
 static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                      size_t nlinks, int typed_only, int sparse)
 {
+    pthread_once(&tfw_once, tfw_init);   /* before any feature reads it */
     memset(ctx, 0, sizeof *ctx);
     ctx->ix = ix;
     ctx->model = m ? m : match_model_default();
@@ -406,9 +441,7 @@ void match_ctx_free(match_ctx *ctx)
         free(p->is_bigram);
         free(p->ds);
         adj_free(p);
-        free(p->set_off);
         free(p->sets);
-        free(p->set_slow);
         free(p->meta);
         for (size_t d = 0; d < p->ndocs; d++) {
             match_refs *r = atomic_load(&p->refs[d]);
@@ -457,12 +490,6 @@ void match_query_from_doc(const match_ctx *ctx, uint32_t qdoc, match_query *out)
     out->has_own_q = 1;
     out->q = &out->own_q;
     query_stats(ctx, out);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int u32_in(const uint32_t *v, size_t n, uint32_t x)
@@ -589,21 +616,23 @@ static void signal_features_str(const text_signals *a, const text_signals *b, do
 
 /* ---- features: the hash path ----------------------------------------------- */
 
-/* Strings doc a's set k shares with doc b's: a merge of two hash arrays.
- * Sets *bad when hashes match but strings differ (never in practice; the
- * caller then redoes the row on the string path). */
-static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k, int *bad)
+/* Strings doc a's set k shares with doc b's: a merge of two id arrays. */
+static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k)
 {
-    const sset_ent *x = p->sets + p->set_off[(size_t)a * SS_COUNT + k];
-    const sset_ent *xe = p->sets + p->set_off[(size_t)a * SS_COUNT + k + 1];
-    const sset_ent *y = p->sets + p->set_off[(size_t)b * SS_COUNT + k];
-    const sset_ent *ye = p->sets + p->set_off[(size_t)b * SS_COUNT + k + 1];
+    const doc_meta *ma = &p->meta[a], *mb = &p->meta[b];
+    if (!ma->setn[k] || !mb->setn[k]) return 0;
+    size_t oa = ma->set0, ob = mb->set0;
+    for (int i = 0; i < k; i++) {
+        oa += ma->setn[i];
+        ob += mb->setn[i];
+    }
+    const uint32_t *x = p->sets + oa, *xe = x + ma->setn[k];
+    const uint32_t *y = p->sets + ob, *ye = y + mb->setn[k];
     size_t n = 0;
     while (x < xe && y < ye) {
-        if (x->h < y->h) x++;
-        else if (y->h < x->h) y++;
+        if (*x < *y) x++;
+        else if (*y < *x) y++;
         else {
-            if (!str_eq(x->s, y->s, k >= SS_LABELS)) *bad = 1;
             n++;
             x++;
             y++;
@@ -612,21 +641,18 @@ static size_t shared_sets(const ctx_priv *p, uint32_t a, uint32_t b, int k, int 
     return n;
 }
 
-
-/* Item and signal features of (qdoc, cdoc), both indexed docs. Returns 0
- * when a hash collision makes the string path necessary. */
-static int set_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
-                        double feat[FEAT_COUNT])
+/* Item and signal features of (qdoc, cdoc), both indexed docs. */
+static void set_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc,
+                         double feat[FEAT_COUNT])
 {
     const ctx_priv *p = ctx->priv;
     uint32_t qd = mq->qdoc;
     const item *q = mq->it;
     const doc_meta *qm = &p->meta[qd], *cm = &p->meta[cdoc];
-    int bad = 0;
-    size_t k = shared_sets(p, qd, cdoc, SS_LABELS, &bad) + shared_sets(p, qd, cdoc, SS_COMPONENTS, &bad);
+    size_t k = shared_sets(p, qd, cdoc, SS_LABELS) + shared_sets(p, qd, cdoc, SS_COMPONENTS);
     feat[FEAT_LABELS] = jaccard(q->labels.n + q->components.n, cm->nlabels, k);
-    int ver = shared_sets(p, qd, cdoc, SS_VERSIONS, &bad) > 0;
-    if (!ver && mq->sig->versions.n) ver = shared_sets(p, qd, cdoc, SS_SIG_VERSIONS, &bad) > 0;
+    int ver = shared_sets(p, qd, cdoc, SS_VERSIONS) > 0;
+    if (!ver && mq->sig->versions.n) ver = shared_sets(p, qd, cdoc, SS_SIG_VERSIONS) > 0;
     feat[FEAT_VERSION] = ver;
     double days = fabs((double)(q->created_at - cm->created_at)) / 86400.0;
     feat[FEAT_TIME_GAP] = (q->created_at && cm->created_at) ? log1p(days) : log1p(365.0);
@@ -634,11 +660,10 @@ static int set_features(const match_ctx *ctx, const match_query *mq, uint32_t cd
     feat[FEAT_TYPE_SAME] = qm->type && qm->type == cm->type;
     feat[FEAT_PRIORITY_SAME] = qm->priority && qm->priority == cm->priority;
     feat[FEAT_KIND_SAME] = q->kind == cm->kind;
-    feat[FEAT_EXCEPTION] = log1p_count(shared_sets(p, qd, cdoc, SS_EXCEPTIONS, &bad));
-    feat[FEAT_FRAMES] = log1p_count(shared_sets(p, qd, cdoc, SS_FRAMES, &bad));
-    feat[FEAT_PATHS] = log1p_count(shared_sets(p, qd, cdoc, SS_PATHS, &bad));
-    feat[FEAT_ERRORS] = log1p_count(shared_sets(p, qd, cdoc, SS_ERRORS, &bad));
-    return !bad;
+    feat[FEAT_EXCEPTION] = log1p_count(shared_sets(p, qd, cdoc, SS_EXCEPTIONS));
+    feat[FEAT_FRAMES] = log1p_count(shared_sets(p, qd, cdoc, SS_FRAMES));
+    feat[FEAT_PATHS] = log1p_count(shared_sets(p, qd, cdoc, SS_PATHS));
+    feat[FEAT_ERRORS] = log1p_count(shared_sets(p, qd, cdoc, SS_ERRORS));
 }
 
 /* 1 when mq is an indexed doc seen as the index sees it, so its hash sets
@@ -647,14 +672,16 @@ static int query_is_doc(const match_ctx *ctx, const match_query *mq)
 {
     const ctx_priv *p = ctx->priv;
     return p->meta && mq->qdoc < p->ndocs && mq->it == index_item(ctx->ix, mq->qdoc) &&
-           mq->sig == index_doc_signals(ctx->ix, mq->qdoc) && !p->set_slow[mq->qdoc];
+           mq->sig == index_doc_signals(ctx->ix, mq->qdoc);
 }
 
 static void item_signal_features(const match_ctx *ctx, const match_query *mq, int qfast,
                                  uint32_t cdoc, double feat[FEAT_COUNT])
 {
-    const ctx_priv *p = ctx->priv;
-    if (qfast && !p->set_slow[cdoc] && set_features(ctx, mq, cdoc, feat)) return;
+    if (qfast) {
+        set_features(ctx, mq, cdoc, feat);
+        return;
+    }
     const item *c = index_item(ctx->ix, cdoc);
     const text_signals *cs = index_doc_signals(ctx->ix, cdoc);
     if (mq->it && c) item_features_str(mq, c, cs, feat);
@@ -724,12 +751,25 @@ static void terms_merge(const match_ctx *ctx, const match_query *mq, const index
     }
 }
 
+/* What a pool's rows share, prepared once per query: a bitmap of the
+ * query's terms and, when the BM25F query's terms are all among them
+ * (qpos != NULL), where each is: qpos[i] = index in mq->q of mq->terms[i],
+ * or -1. The field scores are then summed in the same pass over the
+ * candidate's terms as the similarity features. */
+typedef struct pool_prep {
+    const uint64_t *bits;
+    const int32_t *qpos;
+} pool_prep;
+
 /* The shared terms by testing each candidate term against a bitmap of the
  * query's terms (set once per query): the query's often long term list is
- * only galloped at the few shared terms. */
-static void terms_bits(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
-                       const index_doc_terms *cd, term_acc *a)
+ * only galloped at the few shared terms. With pp->qpos, also adds each
+ * BM25F query term's field scores to fs -- in ascending term order, as
+ * index_score_fields() does, so the same doubles. */
+static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
+                       const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
+    const uint64_t *bits = pp->bits;
     size_t i = 0;
     for (size_t j = 0; j < cd->n; j++) {
         uint32_t t = cd->terms[j];
@@ -746,11 +786,12 @@ static void terms_bits(const match_ctx *ctx, const match_query *mq, const uint64
             else hi = mid;
         }
         term_shared(ctx, t, mq->tf[i], cd->tf[j], a);
+        if (pp->qpos && pp->qpos[i] >= 0) index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
     }
 }
 
-static void term_features(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
-                          uint32_t cdoc, double feat[FEAT_COUNT])
+static void term_features(const match_ctx *ctx, const match_query *mq, const pool_prep *pp,
+                          uint32_t cdoc, double feat[FEAT_COUNT], double fs[FIELD_COUNT])
 {
     const ctx_priv *p = ctx->priv;
     index_doc_terms cd;
@@ -759,7 +800,7 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const uin
     const doc_stats *cs = p->ds ? &p->ds[cdoc] : &mine;
     if (!p->ds) stats_of(p, ctx->ix, cd.terms, cd.tf, cd.n, &mine);
     term_acc a = {0, 0, 0, 0, 0};
-    if (bits) terms_bits(ctx, mq, bits, &cd, &a);
+    if (pp) terms_bits(ctx, mq, pp, cdoc, &cd, &a, fs);
     else terms_merge(ctx, mq, &cd, &a);
     double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)a.shared_title_uni;
     feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)a.shared_title_uni / u : 0;
@@ -777,14 +818,16 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const uin
 
 /* ---- one feature row ----------------------------------------------------------- */
 
-/* The row of (mq, cdoc) given its per-field BM25F scores fs; bits is the
- * query's term bitmap or NULL, qfast whether the hash path applies. */
-static void features_row(const match_ctx *ctx, const match_query *mq, const uint64_t *bits,
+/* The row of (mq, cdoc) given its per-field BM25F scores fs (summed here
+ * when pp->qpos is set: fs must then be zero); pp is the pool's
+ * preparation or NULL, qfast whether the id path applies. */
+static void features_row(const match_ctx *ctx, const match_query *mq, const pool_prep *pp,
                          int qfast, uint32_t cdoc, int bm25_rank, double bm25, double bm25_top,
-                         const double fs[FIELD_COUNT], double feat[FEAT_COUNT])
+                         double fs[FIELD_COUNT], double feat[FEAT_COUNT])
 {
     const ctx_priv *p = ctx->priv;
     memset(feat, 0, FEAT_COUNT * sizeof *feat);
+    term_features(ctx, mq, pp, cdoc, feat, fs);
     feat[FEAT_BM25F] = log1p(bm25 > 0 ? bm25 : 0);
     feat[FEAT_BM25_REL] = bm25_top > 0 ? bm25 / bm25_top : 0;
     feat[FEAT_RANK_BM25] = 1.0 / (1.0 + bm25_rank);
@@ -792,12 +835,13 @@ static void features_row(const match_ctx *ctx, const match_query *mq, const uint
     feat[FEAT_BM25_PROSE] = log1p(fs[FIELD_PROSE] > 0 ? fs[FIELD_PROSE] : 0);
     feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
     feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
-    term_features(ctx, mq, bits, cdoc, feat);
     item_signal_features(ctx, mq, qfast, cdoc, feat);
-    feat[FEAT_POPULARITY] = log1p_count(visible_links(p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof));
+    unsigned char lk = p->linked[cdoc];
+    feat[FEAT_POPULARITY] =
+        log1p_count(lk & LINK_DUP ? visible_links(p->dup_off, p->dup_nb, cdoc, mq->qdoc, ctx->asof) : 0);
     /* A cross-reference always involves the query, so in as-of mode (the
      * query as filed) it cannot exist yet. */
-    feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX &&
+    feat[FEAT_CROSSREF] = !ctx->asof && mq->qdoc != UINT32_MAX && (lk & LINK_REL) &&
                           linked(p->rel_off, p->rel_nb, cdoc, mq->qdoc);
 }
 
@@ -840,30 +884,90 @@ static qbits *qbits_get(size_t nterms)
 
 static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
 
+/* A pool's docs are known ahead, and each row's first reads of its
+ * candidate are cache misses: rows PF_FAR ahead get the per-doc records
+ * asked for (stage 0), rows PF_NEAR ahead what those records point at
+ * (stage 1: they are in cache by then). Hints only: no value changes. */
+#define PF_FAR 6
+#define PF_NEAR 3
+static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
+{
+    const ctx_priv *p = ctx->priv;
+    if (d >= p->ndocs) return;
+    if (stage == 0) {
+        index_doc_prefetch(ctx->ix, d);
+        if (p->ds) __builtin_prefetch(&p->ds[d]);
+        if (p->meta) {
+            __builtin_prefetch(&p->meta[d]);
+            __builtin_prefetch((const char *)&p->meta[d] + sizeof *p->meta - 1);
+        }
+        __builtin_prefetch(&p->linked[d]);
+        return;
+    }
+    index_doc_terms dt;
+    index_doc_terms_get(ctx->ix, d, &dt);
+    index_doc_terms_prefetch(&dt);
+    if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+}
+
+/* Where each of mq->q's terms is in mq->terms (see pool_prep), or NULL
+ * when one is not there (a caller-made query: match_rank) or the BM25F
+ * query is not ascending: then the field scores are summed apart. */
+static int32_t *pool_qpos(const match_ctx *ctx, const match_query *mq)
+{
+    const ctx_priv *p = ctx->priv;
+    const index_query *q = mq->q;
+    size_t nt = index_nterms(ctx->ix);
+    int32_t *qpos = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qpos);
+    for (size_t i = 0; i < mq->nterms; i++) qpos[i] = -1;
+    size_t i = 0;
+    for (size_t k = 0; k < q->n; k++) {
+        uint32_t t = q->terms[k];
+        if (k && t <= q->terms[k - 1]) goto apart;
+        if (t >= nt) continue;   /* no doc holds it: adds nothing */
+        while (i < mq->nterms && mq->terms[i] < t) i++;
+        if (i == mq->nterms || mq->terms[i] != t || t >= p->nterms || k > INT32_MAX) goto apart;
+        qpos[i] = (int32_t)k;
+    }
+    return qpos;
+apart:
+    free(qpos);
+    return NULL;
+}
+
 void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
                          size_t n, match_hit *out)
 {
     const ctx_priv *p = ctx->priv;
     if (!n) return;
-    double (*fs)[FIELD_COUNT] = xmalloc(n * sizeof *fs);
-    uint32_t *docs = xmalloc(n * sizeof *docs);
-    for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
-    index_score_fields_many(ctx->ix, mq->q, docs, n, fs);
+    double (*fs)[FIELD_COUNT] = xcalloc(n, sizeof *fs);
+    int32_t *qpos = pool_qpos(ctx, mq);
+    if (!qpos) {
+        uint32_t *docs = xmalloc(n * sizeof *docs);
+        for (size_t i = 0; i < n; i++) docs[i] = pool[i].doc;
+        index_score_fields_many(ctx->ix, mq->q, docs, n, fs);
+        free(docs);
+    }
     qbits *b = qbits_get(p->nterms);
     for (size_t i = 0; i < mq->nterms; i++)
         if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] |= 1ULL << (mq->terms[i] & 63);
+    pool_prep pp = {b->w, qpos};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
+    for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
+    for (size_t i = 0; i < n && i < PF_NEAR; i++) row_prefetch(ctx, pool[i].doc, 1);
     for (size_t i = 0; i < n; i++) {
+        if (i + PF_FAR < n) row_prefetch(ctx, pool[i + PF_FAR].doc, 0);
+        if (i + PF_NEAR < n) row_prefetch(ctx, pool[i + PF_NEAR].doc, 1);
         match_hit *h = &out[i];
         h->doc = pool[i].doc;
         h->bm25_rank = (int)i;
         h->bm25 = pool[i].score;
-        features_row(ctx, mq, b->w, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
+        features_row(ctx, mq, &pp, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
     }
     for (size_t i = 0; i < mq->nterms; i++)
         if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] = 0;
     qbits_put(b);
+    free(qpos);
     free(fs);
-    free(docs);
 }

@@ -5,9 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hit_cmp(const void *a, const void *b)
+/* A hit's sort key: hits are large (their feature rows), so the pool is
+ * sorted by key and only the best k are copied. Score, then lower doc: a
+ * total order (docs are distinct), so any sort gives the same list. */
+typedef struct hit_key {
+    double score;
+    uint32_t doc, i;
+} hit_key;
+
+static int key_cmp(const void *a, const void *b)
 {
-    const match_hit *x = a, *y = b;
+    const hit_key *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
@@ -32,18 +40,23 @@ size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_
 {
     if (!k || !n) return 0;
     match_hit *hits = xmalloc(n * sizeof *hits);
+    hit_key *key = xmalloc(n * sizeof *key);
     match_features_pool(ctx, mq, pool, n, hits);
-    for (size_t i = 0; i < n; i++) hits[i].score = match_score(ctx->model, hits[i].feat);
-    qsort(hits, n, sizeof *hits, hit_cmp);
-    /* a clear winner is likelier right than one of several close ones */
     for (size_t i = 0; i < n; i++) {
-        hits[i].margin = n < 2 ? 0 : hits[i].score - hits[i ? 0 : 1].score;
-        hits[i].prob = match_prob_margin(ctx->model, hits[i].score, hits[i].margin);
+        hits[i].score = match_score(ctx->model, hits[i].feat);
+        key[i] = (hit_key){hits[i].score, hits[i].doc, (uint32_t)i};
     }
-    if (n > k) n = k;
-    memcpy(out, hits, n * sizeof *out);
+    qsort(key, n, sizeof *key, key_cmp);
+    /* a clear winner is likelier right than one of several close ones */
+    size_t m = n > k ? k : n;
+    for (size_t i = 0; i < m; i++) {
+        out[i] = hits[key[i].i];
+        out[i].margin = n < 2 ? 0 : out[i].score - key[i ? 0 : 1].score;
+        out[i].prob = match_prob_margin(ctx->model, out[i].score, out[i].margin);
+    }
+    free(key);
     free(hits);
-    return n;
+    return m;
 }
 
 size_t match_rank(const match_ctx *ctx, const index_query *q, uint32_t qdoc, uint32_t lo,

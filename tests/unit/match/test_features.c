@@ -1,10 +1,11 @@
 /* test_features.c -- pair features (src/match/match_features.c): the pool
- * path of match_rank (hash sets, query bitmap, fields of many docs at
- * once) gives bit for bit the rows of match_features() one by one, and the
- * hash path for indexed queries agrees with the string path that
- * non-indexed queries take. */
+ * path of match_rank (interned string sets, query bitmap, field scores
+ * summed in the pass over the candidate's terms) gives bit for bit the
+ * rows of match_features() one by one, and the id path for indexed
+ * queries agrees with the string path that non-indexed queries take. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +47,33 @@ static item *corpus(size_t n)
 
 #define N 120
 
+/* Frees what a test built: the ctx, the index and the n items. */
+static void corpus_free(match_ctx *ctx, dindex *ix, item *v, size_t n)
+{
+    match_ctx_free(ctx);
+    index_free(ix);
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+/* The pool's rows (hits of match_rank*) equal match_features() one by
+ * one; counts the nonzero values of each feature into nonzero (NULL ok). */
+static void assert_rows_one_by_one(const match_ctx *ctx, const match_query *mq, const match_hit *hits,
+                                   size_t n, size_t *nonzero)
+{
+    double top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hits[i].bm25_rank == 0) top = hits[i].bm25;
+    for (size_t i = 0; i < n; i++) {
+        double f[FEAT_COUNT];
+        match_features(ctx, mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
+        for (int k = 0; k < FEAT_COUNT; k++) {
+            assert_true(f[k] == hits[i].feat[k]);
+            if (nonzero && f[k] != 0) nonzero[k]++;
+        }
+    }
+}
+
 static void test_pool_equals_one_by_one(void **state)
 {
     (void)state;
@@ -66,16 +94,8 @@ static void test_pool_equals_one_by_one(void **state)
         match_hit hits[MATCH_POOL];
         size_t n = match_rank_query(&ctx, &mq, 0, N, MATCH_POOL, hits);
         assert_true(n > 10);
-        double top = 0;
-        for (size_t i = 0; i < n; i++)
-            if (hits[i].bm25_rank == 0) top = hits[i].bm25;
+        assert_rows_one_by_one(&ctx, &mq, hits, n, nonzero);
         for (size_t i = 0; i < n; i++) {
-            double f[FEAT_COUNT];
-            match_features(&ctx, &mq, hits[i].doc, hits[i].bm25_rank, hits[i].bm25, top, f);
-            for (int k = 0; k < FEAT_COUNT; k++) {
-                assert_true(f[k] == hits[i].feat[k]);
-                if (f[k] != 0) nonzero[k]++;
-            }
             /* and the fields of many docs equal the fields of one */
             double a[FIELD_COUNT], b[1][FIELD_COUNT];
             index_score_fields(ix, mq.q, hits[i].doc, a);
@@ -91,10 +111,7 @@ static void test_pool_equals_one_by_one(void **state)
                    FEAT_EXCEPTION, FEAT_FRAMES, FEAT_PATHS, FEAT_ERRORS, FEAT_COSINE,
                    FEAT_TITLE_COSINE, FEAT_BIGRAM_OVERLAP, FEAT_KIND_SAME};
     for (size_t i = 0; i < sizeof feats / sizeof *feats; i++) assert_true(nonzero[feats[i]] > 0);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < N; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, N);
 }
 
 /* An indexed doc's item and signal features (hash path) equal those of the
@@ -133,10 +150,7 @@ static void test_hash_path_equals_string_path(void **state)
     }
     assert_true(checked > 300);
     text_tokenizer_free(tk);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < N; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, N);
 }
 
 /* Case-folded string sets count each distinct string once, whatever its
@@ -166,10 +180,122 @@ static void test_folded_labels(void **state)
     match_features(&ctx, &mq, 2, 0, 1, 1, f);
     assert_true(f[FEAT_LABELS] == 0);
     match_query_free(&mq);
-    match_ctx_free(&ctx);
-    index_free(ix);
-    for (size_t i = 0; i < 3; i++) item_free(&v[i]);
-    free(v);
+    corpus_free(&ctx, ix, v, 3);
+}
+
+/* The interned set ids: exact sets (exceptions, frames, paths, errors)
+ * tell case apart, folded ones (labels, components, versions) do not, each
+ * distinct string counts once, only the first SET_CAP (64) strings of a
+ * list count -- the id path equals the string path (a query given as new
+ * text) on all of it. */
+static void test_set_ids_equal_string_path(void **state)
+{
+    (void)state;
+    enum { M = 4 };
+    item *v = xcalloc(M, sizeof *v);
+    const char *body[M] = {
+        "```\nIOException: a\n  at org.x.A.run(A.java:1)\n```\n",
+        "```\nioexception: a\n  at org.x.a.run(A.java:1)\n```\n",
+        "```\nIOException: a\nIOException: b\n  at org.x.A.run(A.java:1)\n```\n",
+        "nothing here"};
+    for (size_t i = 0; i < M; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("S-%zu", i);
+        v[i].title = xstrdup("socket timeout in the reader");
+        v[i].body = xstrdup(body[i]);
+        v[i].created_at = 1600000000 + (int64_t)i;
+    }
+    /* 70 labels: the shared ones past the 64th do not count */
+    for (int j = 0; j < 70; j++) {
+        char b[16];
+        snprintf(b, sizeof b, "L%d", j);
+        sv_push(&v[0].labels, b);
+        snprintf(b, sizeof b, "l%d", j >= 60 ? j : 100 + j);
+        sv_push(&v[1].labels, b);
+    }
+    sv_push(&v[2].labels, "l3");
+    sv_push(&v[2].labels, "L3");
+    sv_push(&v[3].labels, "L3");
+    sv_push(&v[2].versions, "1.0");
+    sv_push(&v[3].versions, "1.0");
+    dindex *ix;
+    assert_int_equal(index_build(v, M, NULL, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    for (uint32_t q = 0; q < M; q++) {
+        match_query a, b;
+        match_query_from_doc(&ctx, q, &a);
+        match_query_from_item(&ctx, tk, index_item(ix, q), &b);
+        for (uint32_t c = 0; c < M; c++) {
+            if (c == q) continue;
+            double fa[FEAT_COUNT], fb[FEAT_COUNT];
+            match_features(&ctx, &a, c, 0, 1, 1, fa);
+            match_features(&ctx, &b, c, 0, 1, 1, fb);
+            for (int k = FEAT_EXCEPTION; k <= FEAT_VERSION; k++) assert_true(fa[k] == fb[k]);
+            if (q == 0 && c == 1) {
+                /* L60..L63 of doc 0's first 64 meet l60..l63; L64.. are past the cap */
+                assert_true(fa[FEAT_LABELS] == 4.0 / (70.0 + 70.0 - 4.0));
+                assert_true(fa[FEAT_EXCEPTION] == 0);   /* exact: IOException != ioexception */
+            }
+            if (q == 0 && c == 2) assert_true(fa[FEAT_EXCEPTION] == log1p(1.0));   /* counted once */
+            if (q == 2 && c == 3) {
+                assert_true(fa[FEAT_LABELS] == 1.0 / (2.0 + 1.0 - 1.0));   /* l3 = L3, once */
+                assert_true(fa[FEAT_VERSION] == 1);
+            }
+        }
+        match_query_free(&a);
+        match_query_free(&b);
+    }
+    text_tokenizer_free(tk);
+    corpus_free(&ctx, ix, v, M);
+}
+
+/* A BM25F query whose terms are not all the query doc's (match_rank with a
+ * caller's query) has its field scores summed apart; the rows still equal
+ * match_features() one by one. And the links a candidate has (popularity,
+ * cross-reference), read through the per-doc link byte, are right. */
+static void test_pool_caller_query_and_links(void **state)
+{
+    (void)state;
+    item *v = corpus(N);
+    dindex *ix;
+    assert_int_equal(index_build(v, N, NULL, &ix, NULL), DP_OK);
+    item_link links[2] = {{.src_key = (char *)"F-3", .dst_key = (char *)"F-9", .type = LINK_DUPLICATE},
+                          {.src_key = (char *)"F-4", .dst_key = (char *)"F-8", .type = LINK_RELATED}};
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, links, 2);
+    size_t rows = 0;
+    for (uint32_t qd = 1; qd < N; qd += 13) {
+        index_query q;
+        index_query_from_doc(ix, (qd * 7 + 3) % N, &q);   /* another doc's words */
+        match_hit hits[MATCH_POOL];
+        size_t n = match_rank(&ctx, &q, qd, 0, N, MATCH_POOL, hits);
+        match_query mq;
+        match_query_from_doc(&ctx, qd, &mq);
+        index_query_free(&mq.own_q);
+        mq.has_own_q = 0;
+        mq.q = &q;
+        assert_rows_one_by_one(&ctx, &mq, hits, n, NULL);
+        rows += n;
+        match_query_free(&mq);
+        index_query_free(&q);
+    }
+    assert_true(rows > 100);
+    /* F-9 (doc 8) is a duplicate target; F-4 (doc 3) and F-8 (doc 7) are linked */
+    match_query mq;
+    match_query_from_doc(&ctx, 3, &mq);
+    double f[FEAT_COUNT];
+    match_features(&ctx, &mq, 8, 0, 1, 1, f);
+    assert_true(f[FEAT_POPULARITY] == log1p(1.0));
+    assert_true(f[FEAT_CROSSREF] == 0);
+    match_features(&ctx, &mq, 7, 0, 1, 1, f);
+    assert_true(f[FEAT_POPULARITY] == 0);
+    assert_true(f[FEAT_CROSSREF] == 1);
+    match_features(&ctx, &mq, 5, 0, 1, 1, f);
+    assert_true(f[FEAT_POPULARITY] == 0 && f[FEAT_CROSSREF] == 0);
+    match_query_free(&mq);
+    corpus_free(&ctx, ix, v, N);
 }
 
 int main(void)
@@ -178,6 +304,8 @@ int main(void)
         cmocka_unit_test(test_pool_equals_one_by_one),
         cmocka_unit_test(test_hash_path_equals_string_path),
         cmocka_unit_test(test_folded_labels),
+        cmocka_unit_test(test_set_ids_equal_string_path),
+        cmocka_unit_test(test_pool_caller_query_and_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
