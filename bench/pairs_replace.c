@@ -19,21 +19,10 @@
 #include <time.h>
 
 #include "../src/store/store_int.h"
+#include "bench.h"
 
 #define BATCH 4096
 
-static void die(const char *what, const dp_err *err)
-{
-    fprintf(stderr, "bench: %s: %s\n", what, err->msg);
-    exit(1);
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double w0, c0, wsum, csum;
 

@@ -101,6 +101,29 @@
 
 #include "store_int.h"
 
+/* The triggers that keep pair_counts (version 8; made again by version 11,
+ * which rebuilds pairs). */
+#define PAIR_COUNTS_TRIGGERS \
+    "CREATE TRIGGER pair_counts_insert AFTER INSERT ON pairs BEGIN" \
+    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)" \
+    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)" \
+    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;" \
+    "CREATE TRIGGER pair_counts_delete AFTER DELETE ON pairs BEGIN" \
+    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation" \
+    "    AND confidence = old.confidence AND known = old.known;" \
+    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation" \
+    "    AND confidence = old.confidence AND known = old.known AND n <= 0; END;" \
+    "CREATE TRIGGER pair_counts_update AFTER UPDATE OF repo_id, relation, confidence, known ON pairs" \
+    "  WHEN new.repo_id IS NOT old.repo_id OR new.relation IS NOT old.relation" \
+    "    OR new.confidence IS NOT old.confidence OR new.known IS NOT old.known BEGIN" \
+    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation" \
+    "    AND confidence = old.confidence AND known = old.known;" \
+    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation" \
+    "    AND confidence = old.confidence AND known = old.known AND n <= 0;" \
+    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)" \
+    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)" \
+    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;"
+
 const char *const store_migrations[] = {
     /* 0 -> 1: the initial schema. */
     "CREATE TABLE repositories("
@@ -314,25 +337,7 @@ const char *const store_migrations[] = {
     "INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
     "  SELECT repo_id, relation, confidence, known, COUNT(*) FROM pairs"
     "  GROUP BY repo_id, relation, confidence, known;"
-    "CREATE TRIGGER pair_counts_insert AFTER INSERT ON pairs BEGIN"
-    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
-    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)"
-    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;"
-    "CREATE TRIGGER pair_counts_delete AFTER DELETE ON pairs BEGIN"
-    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known;"
-    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known AND n <= 0; END;"
-    "CREATE TRIGGER pair_counts_update AFTER UPDATE OF repo_id, relation, confidence, known ON pairs"
-    "  WHEN new.repo_id IS NOT old.repo_id OR new.relation IS NOT old.relation"
-    "    OR new.confidence IS NOT old.confidence OR new.known IS NOT old.known BEGIN"
-    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known;"
-    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known AND n <= 0;"
-    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
-    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)"
-    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;",
+    PAIR_COUNTS_TRIGGERS,
 
     /* 8 -> 9: the text filter's items by id without their rows (see the
      * design notes). */
@@ -398,25 +403,7 @@ const char *const store_migrations[] = {
     "  value, prob, updated_at);"
     "CREATE INDEX pairs_filter ON pairs(repo_id, relation, confidence, known, query_key, cand_key,"
     "  value, prob, updated_at);"
-    "CREATE TRIGGER pair_counts_insert AFTER INSERT ON pairs BEGIN"
-    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
-    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)"
-    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;"
-    "CREATE TRIGGER pair_counts_delete AFTER DELETE ON pairs BEGIN"
-    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known;"
-    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known AND n <= 0; END;"
-    "CREATE TRIGGER pair_counts_update AFTER UPDATE OF repo_id, relation, confidence, known ON pairs"
-    "  WHEN new.repo_id IS NOT old.repo_id OR new.relation IS NOT old.relation"
-    "    OR new.confidence IS NOT old.confidence OR new.known IS NOT old.known BEGIN"
-    "  UPDATE pair_counts SET n = n - 1 WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known;"
-    "  DELETE FROM pair_counts WHERE repo_id = old.repo_id AND relation = old.relation"
-    "    AND confidence = old.confidence AND known = old.known AND n <= 0;"
-    "  INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
-    "  VALUES(new.repo_id, new.relation, new.confidence, new.known, 1)"
-    "  ON CONFLICT(repo_id, relation, confidence, known) DO UPDATE SET n = n + 1; END;"
+    PAIR_COUNTS_TRIGGERS
     "CREATE TRIGGER pair_texts_delete AFTER DELETE ON pairs BEGIN"
     "  DELETE FROM pair_texts WHERE id = old.id; END;"
     "CREATE VIEW pairs_full AS SELECT p.id, p.repo_id, p.query_key, p.cand_key, p.rank, p.score, p.prob,"

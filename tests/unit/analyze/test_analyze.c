@@ -214,7 +214,8 @@ static char *pairs_text(fx *f)
     return sb_take(&sb);
 }
 
-static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
+/* A full --all run with this batch size and memory ceiling. */
+static int run_full(fx *f, size_t batch, size_t max_memory, analyze_stats *s, dp_err *err)
 {
     analyze_opts o;
     analyze_opts_default(&o);
@@ -224,9 +225,13 @@ static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
     o.now = T0 + 100 * DAY;
     o.batch = batch;
     o.max_memory = max_memory;
+    return analyze_run(f->st, f->repo, &o, NULL, NULL, s, err);
+}
+
+static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
+{
     dp_err err;
-    int rc = analyze_run(f->st, f->repo, &o, NULL, NULL, s, &err);
-    if (rc != DP_OK) fail_msg("analyze_run: %s", err.msg);
+    if (run_full(f, batch, max_memory, s, &err) != DP_OK) fail_msg("analyze_run: %s", err.msg);
 }
 
 /* Pairs are explained and stored in batches, pipelined; the batch size and
@@ -312,16 +317,8 @@ static void test_failed_run_keeps_old_pairs(void **state)
                                       " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
-        analyze_opts o;
-        analyze_opts_default(&o);
-        o.threads = 2;
-        o.all = 1;
-        o.mode = ANALYZE_FULL;
-        o.now = T0 + 100 * DAY;
-        o.batch = round == 1 ? 1 : 0;
-        o.max_memory = round == 2 ? 1u << 20 : 0;   /* round 2: ranking passes */
-        dp_err err;
-        assert_int_equal(analyze_run(f->st, f->repo, &o, NULL, NULL, &s, &err), DP_ERR);
+        dp_err err;   /* round 1: a batch per pair; round 2: ranking passes */
+        assert_int_equal(run_full(f, round == 1, round == 2 ? 1u << 20 : 0, &s, &err), DP_ERR);
         assert_non_null(strstr(err.msg, "injected failure"));
         assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
         char *after = pairs_text(f);

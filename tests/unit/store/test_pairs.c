@@ -61,9 +61,7 @@ static char *run(fx *f, const pair_filter *flt, size_t *total, size_t *reviewed)
 
 static int64_t pair_id(fx *f, const char *q, const char *c)
 {
-    dp_err err;
-    pair p;
-    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
+    pair p = fx_find(f, q, c);
     int64_t id = p.id;
     pair_free(&p);
     return id;
@@ -944,15 +942,7 @@ static void test_cursor_checked(void **state)
 
 /* One integer read through the store's own connection (it sees the open
  * transaction). */
-static int64_t store_read_int(fx *f, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
+static int64_t store_read_int(fx *f, const char *sql) { return fx_db_int(f->st->db, sql); }
 
 /* The text filter reads the trigram index, which is kept in step
  * with every write of a title: a renamed item is found by its new title and
@@ -1132,19 +1122,7 @@ static void test_migrate_covering(void **state)
 
 /* pair_counts holds, per repository x relation x confidence x known, how
  * many pairs there are, through every kind of write. */
-static void expect_counts_match(fx *f)
-{
-    const char *diff =
-        "SELECT count(*) FROM ("
-        " SELECT * FROM (SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
-        "  EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"
-        " UNION ALL"
-        " SELECT * FROM (SELECT repo_id, relation, confidence, known, n FROM pair_counts"
-        "  EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4))";
-    assert_int_equal(store_read_int(f, diff), 0);
-    /* and the texts go with their pairs (pair_texts_delete), whoever deletes */
-    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_texts WHERE id NOT IN (SELECT id FROM pairs)"), 0);
-}
+static void expect_counts_match(fx *f) { fx_expect_pairs_consistent(f->st->db); }
 
 /* The total of a filter equals the rows of its page without a limit. */
 static void expect_total_is_rows(fx *f, const pair_filter *flt)
@@ -1283,11 +1261,7 @@ static void test_migrate_texts(void **state)
     expect_counts_match(f);
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_texts"), 0);
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
-    sqlite3_finalize(s);
+    fx_expect_integrity(f->st->db);
 }
 
 /* A version-7 store gains the pair counters, counted from its pairs. */

@@ -1,8 +1,8 @@
 /* test_pairs_bulk.c -- store_pairs_bulk_begin/end: a full replace drops the
  * pairs' secondary indexes and triggers and makes exactly the same ones
  * again, with the counts, texts and update times the triggers and the
- * row-by-row insert would have given; a rollback restores them; other
- * repositories' pairs keep them. */
+ * row-by-row insert would have given; a commit before the end is refused,
+ * a rollback restores them; other repositories' pairs keep them. */
 #include "store_fixture.h"
 #include "../../../src/store/store_int.h"
 
@@ -22,16 +22,6 @@ static char *pair_indexes(fx *f)
         sb_printf(&sb, "%s: %s\n", sqlite3_column_text(s, 0), sqlite3_column_text(s, 1));
     sqlite3_finalize(s);
     return sb.s ? sb_take(&sb) : xstrdup("");
-}
-
-static int64_t pair_id_of(fx *f, const char *q, const char *c)
-{
-    dp_err err;
-    pair p;
-    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
-    int64_t id = p.id;
-    pair_free(&p);
-    return id;
 }
 
 static void seed_items(fx *f)
@@ -92,11 +82,7 @@ static void test_drop_and_rebuild_same_indexes(void **state)
     char *got = pairs_by_value(f, f->repo);
     assert_string_equal(got, "3>2 2>1 3>1");
     free(got);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
-    sqlite3_finalize(s);
+    fx_expect_integrity(f->st->db);
     free(before);
     free(after);
 }
@@ -115,6 +101,9 @@ static void test_rollback_restores(void **state)
     assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
     assert_int_equal(dropped, 1);
     assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+    /* committed, the pairs would stay without their indexes and counts */
+    assert_int_equal(store_commit(f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "bulk pair replace is open"));
     store_rollback(f->st);
     char *after = pair_indexes(f);
     assert_string_equal(after, before);
@@ -183,56 +172,18 @@ static void test_other_repo_keeps_indexes(void **state)
 }
 
 
-static int64_t read_int(fx *f, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-/* pair_counts as the pairs give it, and texts only for pairs that exist. */
-static void expect_consistent(fx *f)
-{
-    assert_int_equal(read_int(f, "SELECT count(*) FROM ("
-                                 " SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
-                                 " EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"),
-                     0);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM ("
-                                 " SELECT repo_id, relation, confidence, known, n FROM pair_counts"
-                                 " EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs"
-                                 " GROUP BY 1, 2, 3, 4)"),
-                     0);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts WHERE id NOT IN (SELECT id FROM pairs)"), 0);
-}
-
-static item dated(const char *key, int64_t updated)
-{
-    item it;
-    item_init(&it);
-    it.key = xstrdup(key);
-    it.number = atoll(key);
-    it.title = xstrdup(key);
-    it.state = xstrdup("open");
-    it.updated_at = updated;
-    return it;
-}
-
 static void put_dated(fx *f, const char *key, int64_t updated)
 {
     dp_err err;
-    item it = dated(key, updated);
+    item it;
+    fx_item(&it, key, key, "open", updated);
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
     item_free(&it);
 }
 
 static int64_t updated_of(fx *f, const char *q, const char *c)
 {
-    dp_err err;
-    pair p;
-    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
+    pair p = fx_find(f, q, c);
     int64_t u = p.updated_at;
     pair_free(&p);
     return u;
@@ -252,15 +203,17 @@ static void test_bulk_writes_what_rows_write(void **state)
     pair old[] = {fx_pair("2", "1", "duplicate", "high", 1.0, 0), fx_pair("3", "1", "related", "low", 1.0, 0)};
     old[0].suggested_comment = (char *)"old comment";
     assert_int_equal(store_pairs_add(f->st, f->repo, old, 2, &err), DP_OK);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts"), 2);
-    int64_t old_id = pair_id_of(f, "2", "1");
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
+    pair was = fx_find(f, "2", "1");
+    int64_t old_id = was.id;
+    pair_free(&was);
 
     assert_int_equal(store_begin(f->st, &err), DP_OK);
     int dropped = 0;
     assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 3, &dropped, &err), DP_OK);
     assert_int_equal(dropped, 1);
     assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts"), 0);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
     pair a[] = {fx_pair("2", "1", "duplicate", "high", 5.0, 0), fx_pair("3", "9", "related", "low", 2.0, 1),
                 fx_pair("8", "9", "related", "low", 2.0, 0)};
     a[0].value_detail = (char *)"base: 1.0";
@@ -274,7 +227,7 @@ static void test_bulk_writes_what_rows_write(void **state)
     assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
 
-    expect_consistent(f);
+    fx_expect_pairs_consistent(f->st->db);
     assert_int_equal(updated_of(f, "2", "1"), 900);   /* 300, raised by the upsert of 1 */
     assert_int_equal(updated_of(f, "3", "9"), 200);   /* 9 is not stored */
     assert_int_equal(updated_of(f, "8", "9"), 0);     /* neither is */
@@ -290,12 +243,12 @@ static void test_bulk_writes_what_rows_write(void **state)
     assert_null(p.reasoning);
     assert_null(p.suggested_comment);
     pair_free(&p);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts"), 3);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 3);
     /* the triggers are back: a later row-by-row delete takes the texts */
     const char *q = "2";
     assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
-    expect_consistent(f);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts"), 2);
+    fx_expect_pairs_consistent(f->st->db);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
 }
 
 /* Another repository's pairs are not cleared with the repository's own:
@@ -323,41 +276,13 @@ static void test_bulk_keeps_other_repo_texts(void **state)
     assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
     assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
-    expect_consistent(f);
+    fx_expect_pairs_consistent(f->st->db);
     pair p;
     assert_int_equal(store_pair_find(f->st, r2, "1", "2", &p, &err), DP_OK);
     assert_string_equal(p.suggested_comment, "theirs");
     pair_free(&p);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pairs"), 2);
-    assert_int_equal(read_int(f, "SELECT count(*) FROM pair_texts"), 2);
-}
-
-/* Committing with the indexes dropped would leave the pairs without them
- * (and without counts): refused; a rollback brings everything back. */
-static void test_commit_needs_bulk_end(void **state)
-{
-    fx *f = *state;
-    dp_err err;
-    seed_items(f);
-    pair p = fx_pair("2", "1", "duplicate", "high", 1.0, 0);
-    assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
-    char *before = pair_indexes(f);
-    char *rows = fx_fingerprint(f->path);
-    assert_int_equal(store_begin(f->st, &err), DP_OK);
-    int dropped = 0;
-    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
-    assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
-    assert_int_equal(store_commit(f->st, &err), DP_ERR);
-    assert_non_null(strstr(err.msg, "bulk pair replace is open"));
-    store_rollback(f->st);
-    char *after = pair_indexes(f);
-    assert_string_equal(after, before);
-    char *rows2 = fx_fingerprint(f->path);
-    assert_string_equal(rows2, rows);
-    free(before);
-    free(after);
-    free(rows);
-    free(rows2);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pairs"), 2);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
 }
 
 int main(void)
@@ -369,7 +294,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_repo_keeps_indexes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_commit_needs_bulk_end, fx_setup_open, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
