@@ -1236,7 +1236,8 @@ static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) pair_from_row(s, pair_vec_push(out));
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "querying pairs");
     store_done(s);
-    if (ret == DP_OK) ret = pair_texts_read(st, out->v + first, out->n - first, err);
+    /* out->v is NULL while nothing was read: no pointer arithmetic on it */
+    if (ret == DP_OK && out->n > first) ret = pair_texts_read(st, out->v + first, out->n - first, err);
     return ret;
 }
 
