@@ -176,7 +176,7 @@ demo: $(BIN)
 	@scripts/demo.sh $(BIN)
 
 # ---- benchmarks: the drivers are built by make test too, so they cannot rot
-BENCH_BIN := $(BUILD)/bench/index_bench $(BUILD)/bench/store_pairs
+BENCH_BIN := $(BUILD)/bench/index_bench $(BUILD)/bench/store_pairs $(BUILD)/bench/pairs_replace
 bench-build: $(BENCH_BIN)
 
 $(BUILD)/bench/index_bench: bench/index_bench.c $(OBJ_index) $(OBJ_text) $(OBJ_common)
@@ -184,6 +184,10 @@ $(BUILD)/bench/index_bench: bench/index_bench.c $(OBJ_index) $(OBJ_text) $(OBJ_c
 	$(CC) $(DP_CFLAGS) -o $@ $< $(filter %.o,$^) $(DP_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/store_pairs: bench/store_pairs.c $(OBJ_store) $(OBJ_common)
+	@mkdir -p $(dir $@)
+	$(CC) $(DP_CFLAGS) -o $@ $< $(filter %.o,$^) $(DP_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/pairs_replace: bench/pairs_replace.c $(OBJ_store) $(OBJ_common)
 	@mkdir -p $(dir $@)
 	$(CC) $(DP_CFLAGS) -o $@ $< $(filter %.o,$^) $(DP_LDFLAGS) $(LDLIBS)
 

@@ -26,23 +26,12 @@
 #include <unistd.h>
 
 #include "../src/store/store_int.h"
+#include "bench.h"
 
 static const char *words[] = {"crash", "error", "timeout", "parser", "memory", "leak", "docs", "window",
                               "dark",  "mode",  "login",   "cache",  "index",  "query", "slow", "fails"};
 static const char *labels[] = {"bug", "docs", "enhancement", "question", "perf", "ui", "build", "test"};
 
-static void die(const char *what, const dp_err *err)
-{
-    fprintf(stderr, "bench: %s: %s\n", what, err->msg);
-    exit(1);
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

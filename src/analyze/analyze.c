@@ -1784,10 +1784,26 @@ static void pairs_free_n(pair *p, size_t n)
     for (size_t i = 0; i < n; i++) pair_free(&p[i]);
 }
 
+/* The old pairs a replacement deletes: every pair of the repository (all),
+ * or those of the given queries. */
+typedef struct xdelete {
+    int all;
+    const char *const *keys;
+    size_t nkeys;
+} xdelete;
+
+static int old_delete(store *st, int64_t repo, const xdelete *del, dp_err *err)
+{
+    /* no keys would mean "every pair of the repo" to the store */
+    if (del->all) return store_pairs_delete(st, repo, NULL, 0, err);
+    return del->nkeys ? store_pairs_delete(st, repo, del->keys, del->nkeys, err) : DP_OK;
+}
+
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
- * batch by batch, in their order. */
+ * batch by batch, in their order; del (NULL: none) is deleted first, while
+ * the first batch is explained (at 250k items the old pairs take seconds). */
 static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, int bulk, size_t nfresh,
-                       size_t batch, analyze_stats *stats, dp_err *err)
+                       size_t batch, const xdelete *del, analyze_stats *stats, dp_err *err)
 {
     pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
     /* the calling thread inserts all along. While the store keeps the pair
@@ -1808,6 +1824,7 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
         if (j->drop_fields) index_fields_release(co->ix);
         pthread_t th;
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
+        if (lo == 0 && del && rc == DP_OK) rc = old_delete(st, co->repo_id, del, err);
         if (prev) {
             if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
@@ -1899,11 +1916,8 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
          * built once at the end instead of kept up to date pair by pair */
         int dropped = 0;
         if (!in->active) rc = store_pairs_bulk_begin(st, co->repo_id, ncand, &dropped, err);
-        /* no keys would mean "every pair of the repo" to the store */
-        if (rc == DP_OK && !in->active) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
-        else if (rc == DP_OK && keys.n)
-            rc = store_pairs_delete(st, co->repo_id, (const char *const *)keys.v, keys.n, err);
-        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, stats, err);
+        xdelete del = {!in->active, (const char *const *)keys.v, keys.n};
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, &del, stats, err);
         job_res_free(j);
         heap_trim();
         if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
@@ -1976,7 +1990,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         return DP_ERR;
     }
     rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
-    if (rc == DP_OK) rc = store_pairs_delete(st, co->repo_id, NULL, 0, err);
+    const xdelete del = {1, NULL, 0};
     size_t lo = 0;
     for (unsigned p = 0; p < mp->passes && rc == DP_OK; p++) {
         size_t hi = nq * (p + 1) / mp->passes;
@@ -1999,7 +2013,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         cand *v = collect_cands(j, bound, &n);
         assign_canonical(co, v, n);
         j->cands = v;
-        rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, stats, err);
+        rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, p == 0 ? &del : NULL, stats, err);
         stats->pairs += n;
         free(v);
         for (size_t i = 0; i < hi; i++) qres_keep_from(&res[i], queries[i], bound);

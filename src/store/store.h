@@ -186,16 +186,23 @@ int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, d
 
 /* A run that replaces most of the stored pairs (a full analyze) brackets
  * its writes with these, inside its transaction: begin drops the pairs'
- * secondary indexes (whatever the schema declares, read from it) and end
- * builds them again before the caller commits. Building an index once from
- * the finished table is several times cheaper than keeping ten of them up
- * to date row by row, whose random inserts overflow the page cache and
- * rewrite pages to the WAL again and again. Readers never see the gap (they
- * read the last commit), and a rollback restores the indexes.
- * begin is a hint: it drops nothing (and *dropped is 0) when the other
- * repositories hold more pairs than the run will write (expected), as
- * rebuilding theirs would cost more than it saves. end without a drop does
- * nothing. Not nestable; store_rollback forgets a pending rebuild. */
+ * secondary indexes and triggers (whatever the schema declares, read from
+ * it) and end makes them again, and counts pair_counts afresh, before the
+ * caller commits (store_commit refuses while one is open). Building an
+ * index once from the finished table is several times cheaper than keeping
+ * ten of them up to date row by row, whose random inserts overflow the page
+ * cache and rewrite pages to the WAL again and again; a trigger costs a
+ * statement journal per row. In between, a delete removes the pairs' texts
+ * itself (all of pair_texts at once when no other repository has pairs),
+ * and an insert takes updated_at from the repository's item dates read
+ * once. Readers never see the gap (they read the last commit), and a
+ * rollback restores everything. Between begin and end, write pairs only
+ * through store_pairs_* (a repository's deletion would leave its pairs'
+ * texts behind). begin is a hint: it drops nothing (and *dropped is 0) when
+ * the other repositories hold more pairs than the run will write
+ * (expected), as rebuilding theirs would cost more than it saves. end
+ * without a drop does nothing. Not nestable; store_rollback forgets a
+ * pending rebuild. */
 int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *dropped, dp_err *err);
 int store_pairs_bulk_end(store *st, dp_err *err);
 

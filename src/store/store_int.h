@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "../common/hashmap.h"
 #include "store.h"
 
 /* Slots of the prepared-statement cache. */
@@ -53,6 +54,9 @@ enum {
     SQ_CACHE_READ,
     SQ_PAIR_REFS,
     SQ_ITEM_DATES,
+    SQ_PAIR_ADD_BULK,
+    SQ_PAIR_TEXT_ADD,
+    SQ_PAIR_TEXT_GET,
     SQ__COUNT
 };
 
@@ -94,6 +98,20 @@ typedef struct store_order {
 
 /* The in-memory table that counts filters on items (store_pcount.c). */
 typedef struct store_pcount store_pcount;
+/* An open bulk pair replace (store_pairs_bulk_begin .. _end, store_pairs.c):
+ * the pairs' indexes and triggers are dropped, and the updated_at of the
+ * repository's items is read once into a map instead of twice a pair. */
+typedef struct store_pbulk {
+    int open;
+    int64_t repo;
+    strvec sql;                     /* the dropped indexes' and triggers' CREATE statements */
+    strvec keys;                    /* the repository's item keys ... */
+    int64_t *updated;               /* ... and their updated_at */
+    dp_idxmap map;                  /* key -> entry of keys/updated */
+    int loaded;                     /* the map was read ... */
+    int64_t changes;                /* ... and nothing but pair inserts has written
+                                       since (sqlite3_total_changes64 then) */
+} store_pbulk;
 
 struct store {
     sqlite3 *db;
@@ -116,8 +134,7 @@ struct store {
     store_order orders[STORE_ORDER_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
     store_pcount *pcount;           /* owned; NULL until a count needs it */
-    strvec pair_index_sql;          /* store_pairs_bulk_begin: the dropped pair
-                                       indexes' CREATE statements, to run again */
+    store_pbulk pbulk;              /* store_pairs_bulk_begin .. _end */
 };
 
 /* The schema: migrations[i] takes the database from version i to i+1. */
@@ -162,6 +179,10 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
 extern size_t store_pairs_kset_max;
 /* Releases the pair count cache (store_pairs.c); called by store_close. */
 void store_pairs_cache_free(store *st);
+/* Forgets an open bulk pair replace (its transaction ended: a rollback
+ * brought the indexes and triggers back); called by store_commit,
+ * store_rollback and store_close. */
+void store_pairs_bulk_forget(store *st);
 
 /* Runs SQL without results (schema, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, dp_err *err);

@@ -39,11 +39,11 @@ void pair_filter_init(pair_filter *f)
 
 /* ---- reading rows ---------------------------------------------------- */
 
-/* Column list of every pair read (p = pairs, v = verdicts LEFT JOIN). */
+/* Column list of every pair read (p = pairs, v = verdicts LEFT JOIN); the
+ * long texts are read by id from pair_texts afterwards (pair_texts_read). */
 #define PAIR_COLS                                                                                  \
     "p.id, p.repo_id, p.query_key, p.cand_key, p.rank, p.score, p.prob, p.relation, p.confidence, " \
-    "p.value, p.reasoning, p.value_detail, p.suggested_comment, p.known, v.verdict, v.created_at, " \
-    "p.comment_on, p.canonical, p.updated_at"
+    "p.value, p.known, v.verdict, v.created_at, p.comment_on, p.canonical, p.updated_at"
 #define VERDICT_JOIN                                                                         \
     " LEFT JOIN verdicts v ON v.repo_id = p.repo_id AND v.query_key = p.query_key AND " \
     "v.cand_key = p.cand_key"
@@ -62,15 +62,39 @@ static void pair_from_row(sqlite3_stmt *s, pair *p)
     if (relation_parse((const char *)sqlite3_column_text(s, 7), &p->relation)) p->relation = RELATION_NONE;
     if (confidence_parse((const char *)sqlite3_column_text(s, 8), &p->confidence)) p->confidence = CONFIDENCE_LOW;
     p->value = sqlite3_column_double(s, 9);
-    p->reasoning = store_col_str(s, 10);
-    p->value_detail = store_col_str(s, 11);
-    p->suggested_comment = store_col_str(s, 12);
-    p->known = sqlite3_column_int(s, 13);
-    if (verdict_parse((const char *)sqlite3_column_text(s, 14), &p->verdict)) p->verdict = VERDICT_NONE;
-    p->verdict_at = sqlite3_column_int64(s, 15);
-    p->comment_on = store_col_str(s, 16);
-    p->canonical = store_col_str(s, 17);
-    p->updated_at = sqlite3_column_int64(s, 18);
+    p->known = sqlite3_column_int(s, 10);
+    if (verdict_parse((const char *)sqlite3_column_text(s, 11), &p->verdict)) p->verdict = VERDICT_NONE;
+    p->verdict_at = sqlite3_column_int64(s, 12);
+    p->comment_on = store_col_str(s, 13);
+    p->canonical = store_col_str(s, 14);
+    p->updated_at = sqlite3_column_int64(s, 15);
+}
+
+/* Reads the long texts of pairs v[0..n) (NULL for a pair without any). A
+ * separate look-up by id rather than a join: the statements that pick a
+ * page keep their plans, and only the page's rows are read. */
+static int pair_texts_read(store *st, pair *v, size_t n, dp_err *err)
+{
+    if (!n) return DP_OK;
+    sqlite3_stmt *s = store_stmt(st, SQ_PAIR_TEXT_GET,
+                                 "SELECT reasoning, value_detail, suggested_comment FROM pair_texts WHERE id = ?1", err);
+    if (!s) return DP_ERR;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, v[i].id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            v[i].reasoning = store_col_str(s, 0);
+            v[i].value_detail = store_col_str(s, 1);
+            v[i].suggested_comment = store_col_str(s, 2);
+        } else if (rc != SQLITE_DONE) {
+            store_fail(st, err, "reading the texts of pair %lld", (long long)v[i].id);
+            store_done(s);
+            return DP_ERR;
+        }
+        sqlite3_reset(s);
+    }
+    store_done(s);
+    return DP_OK;
 }
 
 /* Steps a single-row pair lookup into *out. */
@@ -86,6 +110,10 @@ static int pair_one(store *st, sqlite3_stmt *s, pair *out, const char *what, dp_
         ret = store_fail(st, err, "%s", what);
     }
     store_done(s);
+    if (ret == DP_OK && pair_texts_read(st, out, 1, err) != DP_OK) {
+        pair_free(out);
+        return DP_ERR;
+    }
     return ret;
 }
 
@@ -182,21 +210,71 @@ int store_pair_refs_for(store *st, int64_t repo, const char *const *keys, size_t
 
 /* ---- replacing ------------------------------------------------------- */
 
+/* Runs a one-off statement with ?1 = repo (and ?2 = key when not NULL). */
+static int exec_repo(store *st, const char *sql, int64_t repo, const char *key, const char *what, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return store_fail(st, err, "%s", what);
+    }
+    sqlite3_bind_int64(s, 1, repo);
+    if (key) store_bind_text(s, 2, key);
+    int rc = store_step_done(st, s, err, "%s", what);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Whether a repository other than repo has pairs: two seeks of the unique
+ * (repo_id, query_key, cand_key) index, which a bulk replace keeps. */
+static int pairs_others(store *st, int64_t repo, int *any, dp_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT EXISTS(SELECT 1 FROM pairs WHERE repo_id < ?1) "
+                           "OR EXISTS(SELECT 1 FROM pairs WHERE repo_id > ?1)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return store_fail(st, err, "looking for the pairs of other repositories");
+    }
+    sqlite3_bind_int64(s, 1, repo);
+    int rc = sqlite3_step(s);
+    *any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "looking for the pairs of other repositories");
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* The texts of the pairs a delete removes, when the trigger that removes
+ * them (pair_texts_delete) is dropped by an open bulk replace. Every pair
+ * of the repository, when no other has any: the whole table is emptied at
+ * once, its pages freed without being rewritten. */
+static int texts_delete(store *st, int64_t repo, const char *query, dp_err *err)
+{
+    const char *what = "deleting the texts of old pairs";
+    if (query)
+        return exec_repo(st, "DELETE FROM pair_texts WHERE id IN "
+                             "(SELECT id FROM pairs WHERE repo_id = ?1 AND query_key = ?2)",
+                         repo, query, what, err);
+    int others;
+    if (pairs_others(st, repo, &others, err) != DP_OK) return DP_ERR;
+    if (!others) return exec_repo(st, "DELETE FROM pair_texts", repo, NULL, what, err);   /* no WHERE: cleared whole */
+    return exec_repo(st, "DELETE FROM pair_texts WHERE id IN (SELECT id FROM pairs WHERE repo_id = ?1)", repo,
+                     NULL, what, err);
+}
+
 static int pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err)
 {
+    int texts = st->pbulk.open;   /* the trigger is dropped: the texts are ours to delete */
     if (!queries && nqueries == 0) {
-        sqlite3_stmt *s = NULL;
-        if (sqlite3_prepare_v2(st->db, "DELETE FROM pairs WHERE repo_id = ?1", -1, &s, NULL) != SQLITE_OK)
-            return store_fail(st, err, "deleting old pairs");
-        sqlite3_bind_int64(s, 1, repo);
-        int rc = store_step_done(st, s, err, "deleting old pairs");
-        sqlite3_finalize(s);
-        return rc;
+        if (texts && texts_delete(st, repo, NULL, err) != DP_OK) return DP_ERR;
+        return exec_repo(st, "DELETE FROM pairs WHERE repo_id = ?1", repo, NULL, "deleting old pairs", err);
     }
     sqlite3_stmt *s = store_stmt(st, SQ_PAIR_DEL_QUERY, "DELETE FROM pairs WHERE repo_id = ?1 AND query_key = ?2",
                                  err);
     if (!s) return DP_ERR;
     for (size_t i = 0; i < nqueries; i++) {
+        if (texts && texts_delete(st, repo, queries[i], err) != DP_OK) return DP_ERR;
         sqlite3_bind_int64(s, 1, repo);
         store_bind_text(s, 2, queries[i]);
         if (store_step_done(st, s, err, "deleting old pairs of %s", queries[i]) != DP_OK) return DP_ERR;
@@ -204,23 +282,123 @@ static int pairs_delete(store *st, int64_t repo, const char *const *queries, siz
     return DP_OK;
 }
 
+/* ---- updated_at of a bulk replace ------------------------------------- */
+
+static uint64_t pb_key_hash(const void *ctx, uint32_t e)
+{
+    return dp_hash_str(((const store_pbulk *)ctx)->keys.v[e]);
+}
+
+static void pb_map_free(store_pbulk *b)
+{
+    sv_free(&b->keys);
+    free(b->updated);
+    b->updated = NULL;
+    dp_idxmap_free(&b->map);
+    b->loaded = 0;
+}
+
+/* Reads updated_at of every item of the repository into the bulk's map,
+ * unless it was read and nothing but pair inserts wrote since: the
+ * transaction holds the write lock, so only this handle could have
+ * changed an item. One scan of the items in table order, instead of two
+ * index seeks and two row reads per pair, most of them a page miss at
+ * 250k items (a third of the time of a full run's inserts). */
+static int pb_map_load(store *st, dp_err *err)
+{
+    store_pbulk *b = &st->pbulk;
+    if (b->loaded && b->changes == sqlite3_total_changes64(st->db)) return DP_OK;
+    pb_map_free(b);
+    sqlite3_stmt *s = NULL;
+    /* NOT INDEXED: a walk of (repo_id, key) would read the rows in key order,
+     * one page miss each */
+    if (sqlite3_prepare_v2(st->db, "SELECT key, updated_at FROM items NOT INDEXED WHERE repo_id = ?1", -1, &s,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return store_fail(st, err, "reading the items' update times");
+    }
+    sqlite3_bind_int64(s, 1, b->repo);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (b->keys.n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            b->updated = xrealloc(b->updated, cap * sizeof *b->updated);
+        }
+        b->updated[b->keys.n] = sqlite3_column_int64(s, 1);
+        sv_push(&b->keys, (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        pb_map_free(b);
+        return store_fail(st, err, "reading the items' update times");
+    }
+    /* keys are unique per repository (UNIQUE(repo_id, key)) */
+    dp_idxmap_reserve(&b->map, b->keys.n ? b->keys.n : 1, pb_key_hash, b);
+    for (size_t i = 0; i < b->keys.n; i++) {
+        size_t slot = dp_idxmap_first(&b->map, dp_hash_str(b->keys.v[i]));
+        while (b->map.slot[slot]) slot = dp_idxmap_step(&b->map, slot);
+        dp_idxmap_put(&b->map, slot, (uint32_t)i);
+    }
+    b->loaded = 1;
+    b->changes = sqlite3_total_changes64(st->db);
+    return DP_OK;
+}
+
+/* updated_at of the item key in the map; 0 (*found 0) when absent. */
+static int64_t pb_updated(const store_pbulk *b, const char *key, int *found)
+{
+    *found = 0;
+    if (!key || !b->map.cap) return 0;
+    for (size_t s = dp_idxmap_first(&b->map, dp_hash_str(key)); b->map.slot[s]; s = dp_idxmap_step(&b->map, s)) {
+        uint32_t e = b->map.slot[s] - 1;
+        if (!strcmp(b->keys.v[e], key)) {
+            *found = 1;
+            return b->updated[e];
+        }
+    }
+    return 0;
+}
+
+/* What the insert's subquery computes: the later updated_at of the pair's
+ * two items, 0 when neither is stored. */
+static int64_t pb_pair_updated(const store_pbulk *b, const pair *p)
+{
+    int fq, fc;
+    int64_t q = pb_updated(b, p->query_key, &fq), c = pb_updated(b, p->cand_key, &fc);
+    if (!fq) return c;
+    if (!fc) return q;
+    return q > c ? q : c;
+}
+
+/* ---- inserting --------------------------------------------------------- */
+
 static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err)
 {
     st->pairs_repo = 0;   /* what the item writes knew of the pairs is stale */
-    sqlite3_stmt *s = store_stmt(st, SQ_PAIR_ADD,
-                                 "INSERT INTO pairs(repo_id, query_key, cand_key, rank, score, prob, relation, "
-                                 "confidence, value, reasoning, value_detail, suggested_comment, known, "
-                                 "comment_on, canonical, updated_at) "
-                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                                 "COALESCE((SELECT MAX(updated_at) FROM items "
-                                 "          WHERE repo_id = ?1 AND key IN (?2, ?3)), 0))",
-                                 err);
+    store_pbulk *b = &st->pbulk;
+    int mapped = b->open && b->repo == repo;
+    if (mapped && pb_map_load(st, err) != DP_OK) return DP_ERR;
+#define PAIR_INSERT                                                                                         \
+    "INSERT INTO pairs(repo_id, query_key, cand_key, rank, score, prob, relation, confidence, value, known, " \
+    "comment_on, canonical, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    sqlite3_stmt *s = mapped ? store_stmt(st, SQ_PAIR_ADD_BULK, PAIR_INSERT "?13)", err)
+                             : store_stmt(st, SQ_PAIR_ADD,
+                                          PAIR_INSERT "COALESCE((SELECT MAX(updated_at) FROM items "
+                                                      "WHERE repo_id = ?1 AND key IN (?2, ?3)), 0))",
+                                          err);
+#undef PAIR_INSERT
     if (!s) return DP_ERR;
+    sqlite3_stmt *t = store_stmt(st, SQ_PAIR_TEXT_ADD,
+                                 "INSERT INTO pair_texts(id, reasoning, value_detail, suggested_comment) "
+                                 "VALUES(?1, ?2, ?3, ?4)",
+                                 err);
+    if (!t) return DP_ERR;
     for (size_t i = 0; i < npairs; i++) {
         const pair *p = &pairs[i];
+        const char *q = p->query_key ? p->query_key : "(null)", *c = p->cand_key ? p->cand_key : "(null)";
         if ((unsigned)p->relation >= RELATION_COUNT || (unsigned)p->confidence >= CONFIDENCE_COUNT)
-            return dp_fail(err, "store: inserting pair %s -> %s: unknown relation %d or confidence %d",
-                           p->query_key ? p->query_key : "(null)", p->cand_key ? p->cand_key : "(null)",
+            return dp_fail(err, "store: inserting pair %s -> %s: unknown relation %d or confidence %d", q, c,
                            (int)p->relation, (int)p->confidence);
         sqlite3_bind_int64(s, 1, repo);
         store_bind_text(s, 2, p->query_key);
@@ -231,16 +409,20 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
         store_bind_text(s, 7, relation_name(p->relation));
         store_bind_text(s, 8, confidence_name(p->confidence));
         sqlite3_bind_double(s, 9, p->value);
-        store_bind_text(s, 10, p->reasoning);
-        store_bind_text(s, 11, p->value_detail);
-        store_bind_text(s, 12, p->suggested_comment);
-        sqlite3_bind_int(s, 13, p->known ? 1 : 0);
-        store_bind_text(s, 14, p->comment_on);
-        store_bind_text(s, 15, p->canonical);
-        if (store_step_done(st, s, err, "inserting pair %s -> %s", p->query_key ? p->query_key : "(null)",
-                            p->cand_key ? p->cand_key : "(null)") != DP_OK)
-            return DP_ERR;
+        sqlite3_bind_int(s, 10, p->known ? 1 : 0);
+        store_bind_text(s, 11, p->comment_on);
+        store_bind_text(s, 12, p->canonical);
+        if (mapped) sqlite3_bind_int64(s, 13, pb_pair_updated(b, p));
+        if (store_step_done(st, s, err, "inserting pair %s -> %s", q, c) != DP_OK) return DP_ERR;
+        if (!p->reasoning && !p->value_detail && !p->suggested_comment) continue;
+        sqlite3_bind_int64(t, 1, sqlite3_last_insert_rowid(st->db));
+        store_bind_text(t, 2, p->reasoning);
+        store_bind_text(t, 3, p->value_detail);
+        store_bind_text(t, 4, p->suggested_comment);
+        if (store_step_done(st, t, err, "inserting the texts of pair %s -> %s", q, c) != DP_OK) return DP_ERR;
     }
+    /* the map stays good: these writes changed no item */
+    if (mapped) b->changes = sqlite3_total_changes64(st->db);
     return DP_OK;
 }
 
@@ -285,51 +467,73 @@ static int pairs_elsewhere(store *st, int64_t repo, size_t *n, dp_err *err)
     return DP_OK;
 }
 
+void store_pairs_bulk_forget(store *st)
+{
+    sv_free(&st->pbulk.sql);
+    pb_map_free(&st->pbulk);
+    st->pbulk.open = 0;
+    st->pbulk.repo = 0;
+}
+
 int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *dropped, dp_err *err)
 {
     *dropped = 0;
     if (sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: a bulk pair replace must run inside a transaction");
-    if (st->pair_index_sql.n) return dp_fail(err, "store: a bulk pair replace is already open");
+    if (st->pbulk.open) return dp_fail(err, "store: a bulk pair replace is already open");
     size_t others = 0;
     if (pairs_elsewhere(st, repo, &others, err) != DP_OK) return DP_ERR;
     if (others > expected) return DP_OK;
     /* the schema is the one list of what to rebuild; the UNIQUE constraint's
-     * own index (sql IS NULL) stays: the inserts need it */
+     * own index (sql IS NULL) stays: the inserts need it. The triggers go
+     * too: pair_counts is counted once at the end, and the texts are
+     * deleted by pairs_delete, the whole table at once when it can. */
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pairs' "
-                           "AND sql IS NOT NULL ORDER BY name",
+                           "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                           "AND tbl_name = 'pairs' AND sql IS NOT NULL ORDER BY type, name",
                            -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "reading the pair indexes");
-    strvec names = {0};
+        return store_fail(st, err, "reading the pair indexes and triggers");
+    strvec drops = {0};
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        sv_push(&names, (const char *)sqlite3_column_text(s, 0));
-        sv_push(&st->pair_index_sql, (const char *)sqlite3_column_text(s, 1));
-    }
-    int ok = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the pair indexes");
-    sqlite3_finalize(s);
-    for (size_t i = 0; ok == DP_OK && i < names.n; i++) {
-        char *sql = sqlite3_mprintf("DROP INDEX \"%w\"", names.v[i]);
-        ok = store_exec(st, sql, "dropping a pair index for a bulk replace", err);
+        char *sql = sqlite3_mprintf("DROP %s \"%w\"", (const char *)sqlite3_column_text(s, 0),
+                                    (const char *)sqlite3_column_text(s, 1));
+        sv_push(&drops, sql);
         sqlite3_free(sql);
+        sv_push(&st->pbulk.sql, (const char *)sqlite3_column_text(s, 2));
     }
-    sv_free(&names);
+    int ok = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the pair indexes and triggers");
+    sqlite3_finalize(s);
+    for (size_t i = 0; ok == DP_OK && i < drops.n; i++)
+        ok = store_exec(st, drops.v[i], "dropping a pair index or trigger for a bulk replace", err);
+    sv_free(&drops);
     if (ok != DP_OK) {
-        sv_free(&st->pair_index_sql);
+        sv_free(&st->pbulk.sql);
         return DP_ERR;
     }
-    *dropped = st->pair_index_sql.n > 0;
+    st->pbulk.open = 1;
+    st->pbulk.repo = repo;
+    *dropped = 1;
     return DP_OK;
 }
 
 int store_pairs_bulk_end(store *st, dp_err *err)
 {
+    if (!st->pbulk.open) return DP_OK;
     int rc = DP_OK;
-    for (size_t i = 0; rc == DP_OK && i < st->pair_index_sql.n; i++)
-        rc = store_exec(st, st->pair_index_sql.v[i], "rebuilding a pair index after a bulk replace", err);
-    sv_free(&st->pair_index_sql);
+    /* indexes first (ORDER BY type): the count below reads pairs_filter */
+    for (size_t i = 0; rc == DP_OK && i < st->pbulk.sql.n; i++)
+        rc = store_exec(st, st->pbulk.sql.v[i], "rebuilding a pair index or trigger after a bulk replace", err);
+    /* what the dropped triggers would have counted, row by row */
+    if (rc == DP_OK)
+        rc = store_exec(st,
+                        "DELETE FROM pair_counts;"
+                        "INSERT INTO pair_counts(repo_id, relation, confidence, known, n)"
+                        "  SELECT repo_id, relation, confidence, known, COUNT(*) FROM pairs"
+                        "  GROUP BY repo_id, relation, confidence, known",
+                        "counting the pairs after a bulk replace", err);
+    store_pairs_bulk_forget(st);
     return rc;
 }
 
@@ -1077,10 +1281,13 @@ static int order_page(store *st, const fquery *q, const pair_filter *f, pair_vec
 /* Runs one page statement, appending its rows to out. */
 static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
 {
+    size_t first = out->n;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) pair_from_row(s, pair_vec_push(out));
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "querying pairs");
     store_done(s);
+    /* out->v is NULL while nothing was read: no pointer arithmetic on it */
+    if (ret == DP_OK && out->n > first) ret = pair_texts_read(st, out->v + first, out->n - first, err);
     return ret;
 }
 

@@ -279,7 +279,7 @@ void store_close(store *st)
         free(st->dyn[i].sql);
     }
     store_pairs_cache_free(st);
-    sv_free(&st->pair_index_sql);
+    store_pairs_bulk_forget(st);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -381,6 +381,9 @@ int store_commit(store *st, dp_err *err)
 {
     if (sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: commit: no transaction is open");
+    /* committed, the pairs would stay without their indexes and counts */
+    if (st->pbulk.open)
+        return dp_fail(err, "store: commit: a bulk pair replace is open (store_pairs_bulk_end first)");
     /* The title index, for the items the transaction wrote, in one go (see
      * store_schema.c). */
     st->pairs_repo = 0;
@@ -397,7 +400,7 @@ void store_rollback(store *st)
     if (st && st->db) bulk_journal_end(st);
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
-        sv_free(&st->pair_index_sql);
+        store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
     }
 }

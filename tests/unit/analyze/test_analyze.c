@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../../src/analyze/analyze.h"
+#include "../../../src/store/store_int.h"
 
 #define DAY 86400
 #define T0 ((int64_t)1600000000)
@@ -213,7 +214,8 @@ static char *pairs_text(fx *f)
     return sb_take(&sb);
 }
 
-static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
+/* A full --all run with this batch size and memory ceiling. */
+static int run_full(fx *f, size_t batch, size_t max_memory, analyze_stats *s, dp_err *err)
 {
     analyze_opts o;
     analyze_opts_default(&o);
@@ -223,9 +225,13 @@ static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
     o.now = T0 + 100 * DAY;
     o.batch = batch;
     o.max_memory = max_memory;
+    return analyze_run(f->st, f->repo, &o, NULL, NULL, s, err);
+}
+
+static void run_with(fx *f, size_t batch, size_t max_memory, analyze_stats *s)
+{
     dp_err err;
-    int rc = analyze_run(f->st, f->repo, &o, NULL, NULL, s, &err);
-    if (rc != DP_OK) fail_msg("analyze_run: %s", err.msg);
+    if (run_full(f, batch, max_memory, s, &err) != DP_OK) fail_msg("analyze_run: %s", err.msg);
 }
 
 /* Pairs are explained and stored in batches, pipelined; the batch size and
@@ -272,6 +278,56 @@ static void test_batches_and_ceiling(void **state)
     free(capped);
     free(one);
     free(ref);
+}
+
+/* A full run that fails while storing -- here a trigger that aborts the
+ * insert of the third pair's texts, after the old pairs were deleted and
+ * some new ones inserted with the indexes dropped -- leaves the store as it
+ * was: the old pairs with their texts, ids, counts, indexes and triggers.
+ * In one pass, batch by batch, and in ranking passes. */
+static void test_failed_run_keeps_old_pairs(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    run_with(f, 0, 0, &s);
+    char *before = pairs_text(f);
+    const char *schema_sql = "SELECT group_concat(name || ':' || sql, '|') FROM (SELECT name, sql FROM sqlite_master"
+                             " WHERE tbl_name IN ('pairs', 'pair_texts') ORDER BY name)";
+    const char *counts_sql = "SELECT group_concat(relation || confidence || known || ':' || n, '|') FROM"
+                             " (SELECT * FROM pair_counts ORDER BY 1, 2, 3, 4)";
+    char *schema = NULL, *counts = NULL;
+    for (int round = 0; round < 4; round++) {
+        sqlite3_stmt *q;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(sqlite3_prepare_v2(f->st->db, k ? counts_sql : schema_sql, -1, &q, NULL), SQLITE_OK);
+            assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+            char *v = xstrdup((const char *)sqlite3_column_text(q, 0));
+            sqlite3_finalize(q);
+            char **keep = k ? &counts : &schema;
+            if (!*keep) *keep = v;
+            else {
+                assert_string_equal(v, *keep);
+                free(v);
+            }
+        }
+        if (round == 3) break;
+        assert_int_equal(sqlite3_exec(f->st->db,
+                                      "CREATE TRIGGER fail_third BEFORE INSERT ON pair_texts"
+                                      " WHEN (SELECT count(*) FROM pair_texts) >= 2"
+                                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        dp_err err;   /* round 1: a batch per pair; round 2: ranking passes */
+        assert_int_equal(run_full(f, round == 1, round == 2 ? 1u << 20 : 0, &s, &err), DP_ERR);
+        assert_non_null(strstr(err.msg, "injected failure"));
+        assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
+        char *after = pairs_text(f);
+        assert_string_equal(after, before);
+        free(after);
+    }
+    free(schema);
+    free(counts);
+    free(before);
 }
 
 static void test_verdict_survives(void **state)
@@ -623,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_sparse_corpus),
         cmocka_unit_test(test_future_date_does_not_freeze),
         cmocka_unit_test(test_batches_and_ceiling),   /* --all: before the runs that expect a plain one */
+        cmocka_unit_test(test_failed_run_keeps_old_pairs),
         cmocka_unit_test(test_model_signature),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);

@@ -77,6 +77,43 @@ static inline int fx_pragma_int(const char *path, const char *sql)
     return v;
 }
 
+/* The single integer a query returns, read through the handle db (inside
+ * its transaction, if one is open). */
+static inline int64_t fx_db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static inline void fx_expect_integrity(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+    sqlite3_finalize(s);
+}
+
+/* pair_counts holds, per repository x relation x confidence x known, how
+ * many pairs there are, and pair_texts only texts of pairs that exist,
+ * whoever wrote (the triggers, a bulk replace's own counting). */
+static inline void fx_expect_pairs_consistent(sqlite3 *db)
+{
+    const char *diff =
+        "SELECT count(*) FROM ("
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"
+        " UNION ALL"
+        " SELECT * FROM (SELECT repo_id, relation, confidence, known, n FROM pair_counts"
+        "  EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4))";
+    assert_int_equal(fx_db_int(db, diff), 0);
+    assert_int_equal(fx_db_int(db, "SELECT count(*) FROM pair_texts WHERE id NOT IN (SELECT id FROM pairs)"), 0);
+}
+
 /* A fresh database at f->path built by the first `version` migration steps
  * (the schema of an older doppel), then `sql` (data; NULL for none). */
 static inline void fx_make_version(fx *f, const char *const *migrations, int version, const char *sql)
@@ -134,6 +171,15 @@ static pair fx_pair(const char *q, const char *c, const char *rel, const char *c
     p.rank = 1;
     p.known = known;
     p.reasoning = (char *)"shared terms";
+    return p;
+}
+
+/* The stored pair (q, c) of f's repository; the caller pair_free()s it. */
+static inline pair fx_find(fx *f, const char *q, const char *c)
+{
+    dp_err err;
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
     return p;
 }
 

@@ -61,9 +61,7 @@ static char *run(fx *f, const pair_filter *flt, size_t *total, size_t *reviewed)
 
 static int64_t pair_id(fx *f, const char *q, const char *c)
 {
-    dp_err err;
-    pair p;
-    assert_int_equal(store_pair_find(f->st, f->repo, q, c, &p, &err), DP_OK);
+    pair p = fx_find(f, q, c);
     int64_t id = p.id;
     pair_free(&p);
     return id;
@@ -959,15 +957,7 @@ static void test_cursor_checked(void **state)
 
 /* One integer read through the store's own connection (it sees the open
  * transaction). */
-static int64_t store_read_int(fx *f, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
+static int64_t store_read_int(fx *f, const char *sql) { return fx_db_int(f->st->db, sql); }
 
 /* The text filter reads the trigram index, which is kept in step
  * with every write of a title: a renamed item is found by its new title and
@@ -1147,17 +1137,7 @@ static void test_migrate_covering(void **state)
 
 /* pair_counts holds, per repository x relation x confidence x known, how
  * many pairs there are, through every kind of write. */
-static void expect_counts_match(fx *f)
-{
-    const char *diff =
-        "SELECT count(*) FROM ("
-        " SELECT * FROM (SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4"
-        "  EXCEPT SELECT repo_id, relation, confidence, known, n FROM pair_counts)"
-        " UNION ALL"
-        " SELECT * FROM (SELECT repo_id, relation, confidence, known, n FROM pair_counts"
-        "  EXCEPT SELECT repo_id, relation, confidence, known, count(*) FROM pairs GROUP BY 1, 2, 3, 4))";
-    assert_int_equal(store_read_int(f, diff), 0);
-}
+static void expect_counts_match(fx *f) { fx_expect_pairs_consistent(f->st->db); }
 
 /* The total of a filter equals the rows of its page without a limit. */
 static void expect_total_is_rows(fx *f, const pair_filter *flt)
@@ -1238,6 +1218,80 @@ static void test_counts_follow_writes(void **state)
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts WHERE n <= 0"), 0);
 }
 
+/* 10 -> 11: pairs are rebuilt without their long texts, which move to
+ * pair_texts. Every pair keeps its id and every column (read as before,
+ * and through the view pairs_full); a deleted pair's id is still never
+ * given again; the indexes, triggers and counts work on the new table. */
+static void test_migrate_texts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    migrate_from(f, 10,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/r');"
+                 "INSERT INTO items(id, repo_id, key, title, updated_at) VALUES(1, 1, '7', 'Crash on open', 50),"
+                 "  (2, 1, '8', 'crash when opening', 60);"
+                 "INSERT INTO pairs(id, repo_id, query_key, cand_key, rank, score, prob, relation, confidence,"
+                 "  value, reasoning, value_detail, suggested_comment, known, updated_at, comment_on, canonical)"
+                 " VALUES(3, 1, '8', '7', 2, 4.5, 0.75, 'duplicate', 'high', 1.5, 'same crash', 'base: 1.5',"
+                 "  'Duplicate of #7', 1, 60, '8', '7'),"
+                 " (5, 1, '7', '8', 1, 1.0, 0.25, 'related', 'low', 0.5, NULL, NULL, NULL, 0, 60, NULL, NULL),"
+                 " (9, 1, '9', '7', 1, 1.0, 0.5, 'related', 'low', 0.5, 'gone', NULL, NULL, 0, 0, NULL, NULL);"
+                 "DELETE FROM pairs WHERE id = 9;"
+                 "INSERT INTO verdicts VALUES(1, '8', '7', 'duplicate', 77);");
+    pair p;
+    assert_int_equal(store_pair_get(f->st, 3, &p, &err), DP_OK);
+    assert_string_equal(p.query_key, "8");
+    assert_string_equal(p.cand_key, "7");
+    assert_int_equal(p.rank, 2);
+    assert_true(p.score == 4.5 && p.prob == 0.75 && p.value == 1.5);
+    assert_int_equal(p.relation, RELATION_DUPLICATE);
+    assert_int_equal(p.confidence, CONFIDENCE_HIGH);
+    assert_string_equal(p.reasoning, "same crash");
+    assert_string_equal(p.value_detail, "base: 1.5");
+    assert_string_equal(p.suggested_comment, "Duplicate of #7");
+    assert_int_equal(p.known, 1);
+    assert_int_equal(p.updated_at, 60);
+    assert_string_equal(p.comment_on, "8");
+    assert_string_equal(p.canonical, "7");
+    assert_int_equal(p.verdict, VERDICT_DUPLICATE);
+    pair_free(&p);
+    assert_int_equal(store_pair_get(f->st, 5, &p, &err), DP_OK);
+    assert_null(p.reasoning);
+    assert_null(p.comment_on);
+    pair_free(&p);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_texts"), 1);   /* none for pair 5 */
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pairs_full WHERE id = 3 AND reasoning = 'same crash'"
+                                       " AND suggested_comment = 'Duplicate of #7' AND known = 1"),
+                     1);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pragma_table_info('pairs')"
+                                       " WHERE name IN ('reasoning', 'value_detail', 'suggested_comment')"),
+                     0);
+    /* the same indexes and triggers as before, on the new table */
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'pairs'"
+                                       " AND type = 'index' AND sql IS NOT NULL"),
+                     9);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'pairs' AND type = 'trigger'"),
+                     4);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v11%'"), 0);
+    expect_counts_match(f);
+    assert_int_equal(store_read_int(f, "SELECT n FROM pair_counts WHERE relation = 'duplicate'"), 1);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.repo_id = 1;
+    flt.text = "crash";
+    EXPECT(f, &flt, "8>7 7>8");
+    /* ids continue after the highest ever given (9, deleted), not the highest left */
+    pair np = fx_pair("8", "1", "related", "low", 0.1, 0);
+    assert_int_equal(store_pairs_add(f->st, 1, &np, 1, &err), DP_OK);
+    assert_int_equal(store_read_int(f, "SELECT id FROM pairs WHERE cand_key = '1'"), 10);
+    const char *q = "8";
+    assert_int_equal(store_pairs_delete(f->st, 1, &q, 1, &err), DP_OK);
+    expect_counts_match(f);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_texts"), 0);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    fx_expect_integrity(f->st->db);
+}
+
 /* A version-7 store gains the pair counters, counted from its pairs. */
 static void test_migrate_counts(void **state)
 {
@@ -1307,6 +1361,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_set_matches_walk, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_texts, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,16 +1,18 @@
 /* test_pairs_bulk.c -- store_pairs_bulk_begin/end: a full replace drops the
- * pairs' secondary indexes and builds exactly the same ones again; a
- * rollback restores them; other repositories' pairs keep them. */
+ * pairs' secondary indexes and triggers and makes exactly the same ones
+ * again, with the counts, texts and update times the triggers and the
+ * row-by-row insert would have given; a commit before the end is refused,
+ * a rollback restores them; other repositories' pairs keep them. */
 #include "store_fixture.h"
 #include "../../../src/store/store_int.h"
 
 /* "name: sql" of every pair index the schema declares (not the UNIQUE
- * constraint's own), one per line, by name. */
+ * constraint's own) and every trigger on pairs, one per line, by name. */
 static char *pair_indexes(fx *f)
 {
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_prepare_v2(f->st->db,
-                                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                        "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
                                         "AND tbl_name = 'pairs' AND sql IS NOT NULL ORDER BY name",
                                         -1, &s, NULL),
                      SQLITE_OK);
@@ -54,6 +56,8 @@ static void test_drop_and_rebuild_same_indexes(void **state)
     assert_int_equal(store_pairs_add(f->st, f->repo, &old, 1, &err), DP_OK);
     char *before = pair_indexes(f);
     assert_non_null(strstr(before, "pairs_by_value"));   /* the schema has some to drop */
+    assert_non_null(strstr(before, "pair_counts_insert"));
+    assert_non_null(strstr(before, "pair_texts_delete"));
 
     assert_int_equal(store_begin(f->st, &err), DP_OK);
     int dropped = -1;
@@ -78,11 +82,7 @@ static void test_drop_and_rebuild_same_indexes(void **state)
     char *got = pairs_by_value(f, f->repo);
     assert_string_equal(got, "3>2 2>1 3>1");
     free(got);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
-    sqlite3_finalize(s);
+    fx_expect_integrity(f->st->db);
     free(before);
     free(after);
 }
@@ -101,6 +101,9 @@ static void test_rollback_restores(void **state)
     assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
     assert_int_equal(dropped, 1);
     assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+    /* committed, the pairs would stay without their indexes and counts */
+    assert_int_equal(store_commit(f->st, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "bulk pair replace is open"));
     store_rollback(f->st);
     char *after = pair_indexes(f);
     assert_string_equal(after, before);
@@ -168,6 +171,120 @@ static void test_other_repo_keeps_indexes(void **state)
     free(after);
 }
 
+
+static void put_dated(fx *f, const char *key, int64_t updated)
+{
+    dp_err err;
+    item it;
+    fx_item(&it, key, key, "open", updated);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+}
+
+static int64_t updated_of(fx *f, const char *q, const char *c)
+{
+    pair p = fx_find(f, q, c);
+    int64_t u = p.updated_at;
+    pair_free(&p);
+    return u;
+}
+
+/* A bulk replace writes what the row-by-row path writes: the counts, the
+ * texts (read back, and none left of the old pairs), the update time of
+ * each pair -- the later of its two items', 0 when neither is stored --
+ * also after an item changes between two batches of the same bulk. */
+static void test_bulk_writes_what_rows_write(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    put_dated(f, "1", 100);
+    put_dated(f, "2", 300);
+    put_dated(f, "3", 200);
+    pair old[] = {fx_pair("2", "1", "duplicate", "high", 1.0, 0), fx_pair("3", "1", "related", "low", 1.0, 0)};
+    old[0].suggested_comment = (char *)"old comment";
+    assert_int_equal(store_pairs_add(f->st, f->repo, old, 2, &err), DP_OK);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
+    pair was = fx_find(f, "2", "1");
+    int64_t old_id = was.id;
+    pair_free(&was);
+
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 3, &dropped, &err), DP_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
+    pair a[] = {fx_pair("2", "1", "duplicate", "high", 5.0, 0), fx_pair("3", "9", "related", "low", 2.0, 1),
+                fx_pair("8", "9", "related", "low", 2.0, 0)};
+    a[0].value_detail = (char *)"base: 1.0";
+    a[0].suggested_comment = (char *)"Duplicate of #1";
+    a[1].reasoning = NULL;   /* no texts at all: no row */
+    assert_int_equal(store_pairs_add(f->st, f->repo, a, 3, &err), DP_OK);
+    /* an item written between two batches: the next batch sees it */
+    put_dated(f, "1", 900);
+    pair b[] = {fx_pair("1", "3", "related", "medium", 3.0, 0)};
+    assert_int_equal(store_pairs_add(f->st, f->repo, b, 1, &err), DP_OK);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+
+    fx_expect_pairs_consistent(f->st->db);
+    assert_int_equal(updated_of(f, "2", "1"), 900);   /* 300, raised by the upsert of 1 */
+    assert_int_equal(updated_of(f, "3", "9"), 200);   /* 9 is not stored */
+    assert_int_equal(updated_of(f, "8", "9"), 0);     /* neither is */
+    assert_int_equal(updated_of(f, "1", "3"), 900);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, "2", "1", &p, &err), DP_OK);
+    assert_true(p.id > old_id);
+    assert_string_equal(p.reasoning, "shared terms");
+    assert_string_equal(p.value_detail, "base: 1.0");
+    assert_string_equal(p.suggested_comment, "Duplicate of #1");
+    pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "3", "9", &p, &err), DP_OK);
+    assert_null(p.reasoning);
+    assert_null(p.suggested_comment);
+    pair_free(&p);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 3);
+    /* the triggers are back: a later row-by-row delete takes the texts */
+    const char *q = "2";
+    assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
+    fx_expect_pairs_consistent(f->st->db);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
+}
+
+/* Another repository's pairs are not cleared with the repository's own:
+ * their texts stay, and so do their counts. */
+static void test_bulk_keeps_other_repo_texts(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
+    pair o = fx_pair("1", "2", "duplicate", "high", 9.0, 0);
+    o.suggested_comment = (char *)"theirs";
+    assert_int_equal(store_pairs_add(f->st, r2, &o, 1, &err), DP_OK);
+    pair mine[] = {fx_pair("2", "1", "duplicate", "high", 1.0, 0), fx_pair("3", "1", "related", "low", 1.0, 0)};
+    assert_int_equal(store_pairs_add(f->st, f->repo, mine, 2, &err), DP_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 2, &dropped, &err), DP_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+    /* and one query's pairs, as an incremental caller would */
+    assert_int_equal(store_pairs_add(f->st, f->repo, mine, 2, &err), DP_OK);
+    const char *q = "3";
+    assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    fx_expect_pairs_consistent(f->st->db);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, r2, "1", "2", &p, &err), DP_OK);
+    assert_string_equal(p.suggested_comment, "theirs");
+    pair_free(&p);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pairs"), 2);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +292,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback_restores, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_needs_transaction, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_repo_keeps_indexes, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
