@@ -249,8 +249,10 @@ int store_pair_cursor_ok(const char *sort, const char *after);
  * with its verdict; *total gets the count before paging and *reviewed the
  * reviewed count among them (out, total, reviewed may each be NULL).
  * Counts of relation, confidence and known filters read counters the store
- * keeps (pair_counts), a text's count starts from the items holding it;
- * all are cached per handle until the database changes. */
+ * keeps (pair_counts), a text's count starts from the items holding it,
+ * counts of states and labels loop over a table of every pair's class and
+ * items the handle keeps in memory (13 bytes a pair, 9 an item; read again
+ * after any change); all are cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */
