@@ -36,6 +36,8 @@ struct store_pcount {
     size_t nitems;
     int64_t *item_id;    /* ascending (read in rowid order) */
     uint8_t *state;      /* per item: PC_OPEN, PC_CLOSED or 0 */
+    char *label;         /* the last label asked for, and ... */
+    uint8_t *mark;       /* ... its items (label_marks): a page turn asks again */
 };
 
 void store_pcount_free(store *st)
@@ -48,6 +50,8 @@ void store_pcount_free(store *st)
     free(pc->cls);
     free(pc->item_id);
     free(pc->state);
+    free(pc->label);
+    free(pc->mark);
     free(pc);
     st->pcount = NULL;
 }
@@ -193,9 +197,16 @@ static size_t item_pos(const store_pcount *pc, int64_t id)
 }
 
 /* A byte per item: 1 when it carries the label (case-insensitive, as the
- * column's collation). Returns NULL (err set) on a read error. */
-static uint8_t *label_marks(store *st, const store_pcount *pc, const char *label, dp_err *err)
+ * column's collation), borrowed from pc: the last label's are kept, as
+ * every page and neighbour of a label filter asks for them (page_how).
+ * Returns NULL (err set) on a read error. */
+static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label, dp_err *err)
 {
+    if (pc->label && !sqlite3_stricmp(pc->label, label)) return pc->mark;
+    free(pc->label);
+    free(pc->mark);
+    pc->label = NULL;
+    pc->mark = NULL;
     sqlite3_stmt *s = store_stmt_sql(st, "SELECT item_id FROM item_labels WHERE name = ?", err);
     if (!s) return NULL;
     store_bind_text(s, 1, label);
@@ -211,6 +222,8 @@ static uint8_t *label_marks(store *st, const store_pcount *pc, const char *label
         mark = NULL;
     }
     store_done(s);
+    if (mark) pc->label = xstrdup(label);
+    pc->mark = mark;
     return mark;
 }
 
@@ -218,8 +231,8 @@ int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n
 {
     if (!st->pcount || st->pcount->stamp != stamp)
         if (build(st, stamp, err) != DP_OK) return DP_ERR;
-    const store_pcount *pc = st->pcount;
-    uint8_t *mark = NULL;
+    store_pcount *pc = st->pcount;
+    const uint8_t *mark = NULL;
     if (f->label && *f->label && !(mark = label_marks(st, pc, f->label, err))) return DP_ERR;
     int qs = state_code(f->query_state), cs = state_code(f->cand_state);
     size_t count = 0;
@@ -235,7 +248,6 @@ int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n
         if (mark && !((q != PC_NONE && mark[q]) || (c != PC_NONE && mark[c]))) continue;
         count++;
     }
-    free(mark);
     *n = count;
     return DP_OK;
 }
