@@ -678,6 +678,10 @@ static void fq_add_text(fquery *q, const char *all, const char *set)
 /* A label probed per pair: the item's id by key, then (id, label). */
 #define LPROBE(side) "EXISTS (SELECT 1 FROM items i CROSS JOIN item_labels l ON l.item_id = i.id" \
                      " WHERE i.repo_id = p.repo_id AND i.key = p." side " AND l.name = ?)"
+/* A label on either side: as a set of its items (counts), probed per pair
+ * (pages, which stop early). */
+#define LABEL_ALL " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")"
+#define LABEL_EARLY " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")"
 
 /* Characters (not bytes) of a UTF-8 string. */
 static size_t utf8_chars(const char *s)
@@ -761,8 +765,8 @@ static void fq_text(fquery *q, const char *text)
  * first. */
 static void fq_label_set(fquery *q, const char *label)
 {
-    sb_adds(&q->where, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")");
-    sb_adds(&q->pwhere, " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")");
+    sb_adds(&q->where, LABEL_ALL);
+    sb_adds(&q->pwhere, LABEL_EARLY);
     sb_adds(&q->cset, "SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
                       " ON x.repo_id = t.repo_id AND x.query_key = t.key"
                       " UNION ALL SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
@@ -836,8 +840,7 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_str(q, f->cand_state);
     }
     if (label && text) {
-        fq_add(q, " AND (" QITEM WITH_LABEL " OR " CITEM WITH_LABEL ")",
-               " AND (" LPROBE("query_key") " OR " LPROBE("cand_key") ")");
+        fq_add(q, LABEL_ALL, LABEL_EARLY);
         fq_str(q, f->label);
         fq_str(q, f->label);
     }
