@@ -276,13 +276,13 @@ static int corpus_map(store *st, const index_params *p, analyze_corpus *co, cons
  * (sparse: nothing precomputed per doc) and the link set. */
 static void corpus_ready(analyze_corpus *co)
 {
-    if (co->sparse) {   /* links are read with the docs; their linkset follows them (corpus_relink) */
+    co->ls = explain_linkset_new(co->links.v, co->links.n);
+    if (co->sparse) {   /* links are read with the docs, and grow both (corpus_relink) */
         match_ctx_init_sparse(&co->mctx, co->ix, co->m, co->links.v, co->links.n, co->links_typed);
         co->nlinked = co->links.n;
         return;
     }
     match_ctx_init(&co->mctx, co->ix, co->m, co->links.v, co->links.n);
-    co->ls = explain_linkset_new(co->links.v, co->links.n);
 }
 
 /* Builds the index, from the stored snapshot when there is one: only items
@@ -409,10 +409,11 @@ static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
     return DP_OK;
 }
 
-/* The match ctx's link adjacency, rebuilt when docs read since it was last
- * built brought links: a rebuild costs O(ndocs + links), so a run reading
- * thousands of docs one pool at a time rebuilds once per batch
- * (corpus_need_many), not once per pool. */
+/* The match ctx's link adjacency and the linkset, grown when docs read
+ * since brought links: the new links alone are resolved and sorted, but
+ * the adjacency is rebuilt in O(ndocs + links), so a run reading thousands
+ * of docs one pool at a time relinks once per batch (corpus_need_many),
+ * not once per pool. */
 static void corpus_relink(analyze_corpus *co)
 {
     if (co->links.n == co->nlinked) return;
@@ -420,8 +421,7 @@ static void corpus_relink(analyze_corpus *co)
     /* explain finds a pair's links in the linkset; scanning them instead
      * costs every link per pair once many items were read (a filled
      * serve corpus: 45 ms a lookup at 250k items) */
-    explain_linkset_free(co->ls);
-    co->ls = explain_linkset_new(co->links.v, co->links.n);
+    explain_linkset_grow(co->ls, co->links.v, co->links.n);
     co->nlinked = co->links.n;
 }
 

@@ -31,27 +31,63 @@ typedef struct ls_entry {
 struct explain_linkset {
     ls_entry *e;
     size_t n;
+    size_t nlinks;   /* links[0, nlinks) were added */
 };
+
+static int ls_pair_cmp(const ls_entry *p, const ls_entry *q)
+{
+    int c = strcmp(p->a, q->a);
+    return c ? c : strcmp(p->b, q->b);
+}
 
 static int ls_cmp(const void *x, const void *y)
 {
     const ls_entry *p = x, *q = y;
-    int c = strcmp(p->a, q->a);
-    return c ? c : strcmp(p->b, q->b);
+    int c = ls_pair_cmp(p, q);
+    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);   /* a pair's links in array order */
+}
+
+/* Appends the entries of links[from, to) to e (room for them), returns
+ * how many: a link without both keys has none. */
+static size_t ls_entries(ls_entry *e, const item_link *links, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        const char *s = links[i].src_key, *d = links[i].dst_key;
+        if (!s || !d) continue;
+        int lt = strcmp(s, d) <= 0;
+        e[n++] = (ls_entry){lt ? s : d, lt ? d : s, i};
+    }
+    return n;
 }
 
 explain_linkset *explain_linkset_new(const item_link *links, size_t nlinks)
 {
     explain_linkset *ls = xcalloc(1, sizeof *ls);
     ls->e = xcalloc(nlinks ? nlinks : 1, sizeof *ls->e);
-    for (size_t i = 0; i < nlinks; i++) {
-        const char *s = links[i].src_key, *d = links[i].dst_key;
-        if (!s || !d) continue;
-        int lt = strcmp(s, d) <= 0;
-        ls->e[ls->n++] = (ls_entry){lt ? s : d, lt ? d : s, i};
-    }
+    ls->n = ls_entries(ls->e, links, 0, nlinks);
+    ls->nlinks = nlinks;
     qsort(ls->e, ls->n, sizeof *ls->e, ls_cmp);
     return ls;
+}
+
+void explain_linkset_grow(explain_linkset *ls, const item_link *links, size_t nlinks)
+{
+    if (nlinks <= ls->nlinks) return;
+    ls_entry *add = xmalloc((nlinks - ls->nlinks) * sizeof *add);
+    size_t na = ls_entries(add, links, ls->nlinks, nlinks);
+    qsort(add, na, sizeof *add, ls_cmp);
+    /* merge from the back into the grown array: the order one sort of
+     * all the links would give */
+    ls->e = xrealloc(ls->e, (ls->n + na ? ls->n + na : 1) * sizeof *ls->e);
+    size_t i = ls->n, j = na, k = ls->n + na;
+    while (j > 0) {
+        if (i > 0 && ls_cmp(&ls->e[i - 1], &add[j - 1]) > 0) ls->e[--k] = ls->e[--i];
+        else ls->e[--k] = add[--j];
+    }
+    ls->n += na;
+    ls->nlinks = nlinks;
+    free(add);
 }
 
 void explain_linkset_free(explain_linkset *ls)
@@ -73,11 +109,11 @@ size_t explain_linkset_find(const explain_linkset *ls, const char *a, const char
     size_t lo = 0, hi = ls->n;
     while (lo < hi) {   /* first entry >= key */
         size_t mid = lo + (hi - lo) / 2;
-        if (ls_cmp(&ls->e[mid], &key) < 0) lo = mid + 1;
+        if (ls_pair_cmp(&ls->e[mid], &key) < 0) lo = mid + 1;
         else hi = mid;
     }
     size_t n = 0;
-    for (size_t i = lo; i < ls->n && ls_cmp(&ls->e[i], &key) == 0; i++, n++)
+    for (size_t i = lo; i < ls->n && ls_pair_cmp(&ls->e[i], &key) == 0; i++, n++)
         if (n < max) out[n] = ls->e[i].idx;
     return n;
 }

@@ -46,6 +46,10 @@
  * pairs are explained. Borrows the links array (which must outlive it). */
 typedef struct explain_linkset explain_linkset;
 explain_linkset *explain_linkset_new(const item_link *links, size_t nlinks);
+/* Adds links[n0, nlinks) where links[0, n0) are the links the set holds
+ * (the array grew at its end): sorts the new ones and merges, so a set that
+ * grows by batches costs O(total) a batch, not a sort of everything. */
+void explain_linkset_grow(explain_linkset *ls, const item_link *links, size_t nlinks);
 void explain_linkset_free(explain_linkset *ls);   /* NULL ok */
 /* Indices (into the links array) of the links between a and b, either
  * direction; writes up to max and returns the total count. */

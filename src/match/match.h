@@ -208,8 +208,11 @@ void match_ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, cons
  * row, so for a few queries, not a whole analysis. */
 void match_ctx_init_sparse(match_ctx *ctx, const dindex *ix, const match_model *m, const item_link *links,
                            size_t nlinks, int any_typed);
-/* A sparse ctx's links changed (links must hold every link touching each
- * doc that features are asked for). Not thread-safe. */
+/* A sparse ctx's links grew: links must hold every link touching each doc
+ * that features are asked for, and begin with the links given before (at
+ * init or the last relink), which are not resolved again -- the array only
+ * grows at its end (it may have moved). O(ndocs + links) without string
+ * work. Not thread-safe. */
 void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks);
 void match_ctx_free(match_ctx *ctx);
 

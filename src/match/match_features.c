@@ -51,11 +51,23 @@ typedef struct doc_meta {
     item_kind kind;
 } doc_meta;
 
+/* A link both of whose ends are docs, resolved once (link_ends_add): a
+ * sparse corpus relinks after every batch of items it reads, and finding
+ * each link's keys again (index_find: a binary search of the mapped keys)
+ * cost every link of the tracker per batch. */
+typedef struct link_end {
+    uint32_t a, b;
+    uint8_t dup;   /* LINK_DUPLICATE */
+} link_end;
+
 typedef struct ctx_priv {
     size_t ndocs, nterms;
     unsigned char *is_bigram;    /* per term; NULL in a sparse ctx (term_bigram) */
     doc_stats *ds;               /* per doc; NULL in a sparse ctx (cand_stats) */
-    int typed_only;              /* only typed links count (build_adj) */
+    int typed_only;              /* only typed links count (link_ends_add) */
+    link_end *ends;              /* the links resolved to docs so far ... */
+    size_t nends, capends;
+    size_t nresolved;            /* ... from links[0, nresolved) */
     /* CSR adjacency, undirected, neighbours ascending */
     size_t *dup_off, *rel_off;
     uint32_t *dup_nb, *rel_nb;
@@ -133,37 +145,46 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     out->ntitle_uni = ntu;
 }
 
-/* Builds an undirected CSR adjacency from the links whose type matches;
- * on a tracker that types its links (typed_only), from those alone
- * (item_link_typed): the model learned them so, and a comment's "dup of X"
- * is not a maintainer's decision. */
-static void build_adj(const dindex *ix, const item_link *links, size_t nlinks, int want_dup, int typed_only,
-                      size_t ndocs, size_t **off_out, uint32_t **nb_out)
+/* Resolves links[from, nlinks) into p->ends: those whose two ends are
+ * distinct docs and, on a tracker that types its links (typed_only), only
+ * typed ones (item_link_typed): the model learned them so, and a comment's
+ * "dup of X" is not a maintainer's decision. */
+static void link_ends_add(ctx_priv *p, const dindex *ix, const item_link *links, size_t from, size_t nlinks)
 {
-    size_t *off = xcalloc(ndocs + 1, sizeof *off);
-    uint32_t(*ends)[2] = xmalloc((nlinks ? nlinks : 1) * sizeof *ends);
-    size_t ne = 0;
-    for (size_t i = 0; i < nlinks; i++) {
-        if ((links[i].type == LINK_DUPLICATE) != want_dup) continue;
-        if (typed_only && !item_link_typed(&links[i])) continue;
+    for (size_t i = from; i < nlinks; i++) {
+        if (p->typed_only && !item_link_typed(&links[i])) continue;
         int64_t a = index_find(ix, links[i].src_key), b = index_find(ix, links[i].dst_key);
         if (a < 0 || b < 0 || a == b) continue;
-        ends[ne][0] = (uint32_t)a;
-        ends[ne][1] = (uint32_t)b;
-        off[a + 1]++;
-        off[b + 1]++;
-        ne++;
+        if (p->nends == p->capends) {
+            p->capends = p->capends ? 2 * p->capends : 64;
+            p->ends = xrealloc(p->ends, p->capends * sizeof *p->ends);
+        }
+        p->ends[p->nends++] = (link_end){(uint32_t)a, (uint32_t)b, links[i].type == LINK_DUPLICATE};
+    }
+    p->nresolved = nlinks;
+}
+
+/* Builds an undirected CSR adjacency from the resolved links of one kind
+ * (duplicate or not): O(ndocs + links), no string compared. */
+static void build_adj(const link_end *ends, size_t nends, int want_dup, size_t ndocs, size_t **off_out,
+                      uint32_t **nb_out)
+{
+    size_t *off = xcalloc(ndocs + 1, sizeof *off);
+    for (size_t e = 0; e < nends; e++) {
+        if (ends[e].dup != want_dup) continue;
+        off[ends[e].a + 1]++;
+        off[ends[e].b + 1]++;
     }
     for (size_t d = 0; d < ndocs; d++) off[d + 1] += off[d];
     uint32_t *nb = xmalloc((off[ndocs] ? off[ndocs] : 1) * sizeof *nb);
     size_t *fill = xmalloc((ndocs ? ndocs : 1) * sizeof *fill);
     memcpy(fill, off, ndocs * sizeof *fill);
-    for (size_t e = 0; e < ne; e++) {
-        nb[fill[ends[e][0]]++] = ends[e][1];
-        nb[fill[ends[e][1]]++] = ends[e][0];
+    for (size_t e = 0; e < nends; e++) {
+        if (ends[e].dup != want_dup) continue;
+        nb[fill[ends[e].a]++] = ends[e].b;
+        nb[fill[ends[e].b]++] = ends[e].a;
     }
     free(fill);
-    free(ends);
     for (size_t d = 0; d < ndocs; d++) {   /* sort each list; they are short */
         for (size_t i = off[d] + 1; i < off[d + 1]; i++) {
             uint32_t v = nb[i];
@@ -371,10 +392,13 @@ static void adj_free(ctx_priv *p)
     free(p->rel_nb);
 }
 
+/* The adjacency of links[0, nlinks), whose first p->nresolved are the
+ * links resolved before (match_ctx_relink's contract). */
 static void adj_build(ctx_priv *p, const dindex *ix, const item_link *links, size_t nlinks)
 {
-    build_adj(ix, links, nlinks, 1, p->typed_only, p->ndocs, &p->dup_off, &p->dup_nb);
-    build_adj(ix, links, nlinks, 0, p->typed_only, p->ndocs, &p->rel_off, &p->rel_nb);
+    link_ends_add(p, ix, links, p->nresolved, nlinks);
+    build_adj(p->ends, p->nends, 1, p->ndocs, &p->dup_off, &p->dup_nb);
+    build_adj(p->ends, p->nends, 0, p->ndocs, &p->rel_off, &p->rel_nb);
     p->linked = xcalloc(p->ndocs ? p->ndocs : 1, 1);
     for (size_t d = 0; d < p->ndocs; d++)
         p->linked[d] = (unsigned char)((p->dup_off[d + 1] > p->dup_off[d] ? LINK_DUP : 0) |
@@ -441,6 +465,7 @@ void match_ctx_free(match_ctx *ctx)
         free(p->is_bigram);
         free(p->ds);
         adj_free(p);
+        free(p->ends);
         free(p->sets);
         free(p->meta);
         for (size_t d = 0; d < p->ndocs; d++) {

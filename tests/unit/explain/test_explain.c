@@ -462,6 +462,45 @@ static void test_report(void **state)
     json_decref(j);
 }
 
+/* A linkset grown by batches (a filling serve corpus) finds what one built
+ * from all the links finds, in the same order: every link of a pair, in
+ * array order. */
+static void test_linkset_grow(void **state)
+{
+    (void)state;
+    enum { NL = 200 };
+    item_link links[NL];
+    char keys[NL][2][16];
+    for (size_t i = 0; i < NL; i++) {   /* few keys: many links per pair, both directions */
+        snprintf(keys[i][0], sizeof keys[i][0], "%zu", (i * 7) % 13);
+        snprintf(keys[i][1], sizeof keys[i][1], "%zu", (i * 5) % 11);
+        links[i] = (item_link){.src_key = keys[i][0], .dst_key = i % 17 == 3 ? NULL : keys[i][1]};
+    }
+    explain_linkset *all = explain_linkset_new(links, NL);
+    explain_linkset *grown = explain_linkset_new(links, 7);
+    explain_linkset_grow(grown, links, 80);
+    explain_linkset_grow(grown, links, 80);
+    explain_linkset_grow(grown, links, NL);
+    size_t seen = 0;
+    for (int a = 0; a < 14; a++)
+        for (int b = 0; b < 14; b++) {
+            char ka[16], kb[16];
+            snprintf(ka, sizeof ka, "%d", a);
+            snprintf(kb, sizeof kb, "%d", b);
+            size_t ia[NL], ig[NL];
+            size_t na = explain_linkset_find(all, ka, kb, ia, NL);
+            assert_int_equal(explain_linkset_find(grown, ka, kb, ig, NL), na);
+            for (size_t i = 0; i < na; i++) {
+                assert_int_equal(ia[i], ig[i]);
+                if (i) assert_true(ia[i - 1] < ia[i]);
+            }
+            seen += na;
+        }
+    assert_true(seen > NL);   /* each pair asked both ways */
+    explain_linkset_free(all);
+    explain_linkset_free(grown);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_judge_reasons),
         cmocka_unit_test(test_jira_ref),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_linkset_grow),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);

@@ -298,6 +298,51 @@ static void test_pool_caller_query_and_links(void **state)
     corpus_free(&ctx, ix, v, N);
 }
 
+/* A sparse ctx relinked as its links grow by batches (a serve corpus
+ * filling, match_ctx_relink) sees the links a ctx built with all of them
+ * sees: each link counted once, typed or not, both directions. */
+static void test_relink_in_batches(void **state)
+{
+    (void)state;
+    item *v = corpus(N);
+    dindex *ix;
+    assert_int_equal(index_build(v, N, NULL, &ix, NULL), DP_OK);
+    enum { NL = 90 };
+    item_link links[NL];
+    char keys[NL][2][16];
+    for (size_t i = 0; i < NL; i++) {   /* repeated pairs, unknown keys, self links */
+        snprintf(keys[i][0], sizeof keys[i][0], "F-%zu", (i * 7) % 40 + 1);
+        snprintf(keys[i][1], sizeof keys[i][1], i % 11 == 5 ? "X-%zu" : "F-%zu", (i * 13) % 37 + 1);
+        links[i] = (item_link){.src_key = keys[i][0], .dst_key = keys[i][1],
+                               .type = i % 3 ? LINK_RELATED : LINK_DUPLICATE};
+    }
+    match_ctx all, grown;
+    match_ctx_init(&all, ix, NULL, links, NL);
+    match_ctx_init_sparse(&grown, ix, NULL, links, 10, item_links_any_typed(links, NL));
+    match_ctx_relink(&grown, links, 35);
+    match_ctx_relink(&grown, links, 35);   /* nothing new */
+    match_ctx_relink(&grown, links, NL);
+    size_t linked = 0;
+    for (uint32_t q = 0; q < 40; q++) {
+        match_query ma, mg;
+        match_query_from_doc(&all, q, &ma);
+        match_query_from_doc(&grown, q, &mg);
+        for (uint32_t c = 0; c < 40; c++) {
+            double fa[FEAT_COUNT], fg[FEAT_COUNT];
+            match_features(&all, &ma, c, 0, 1, 1, fa);
+            match_features(&grown, &mg, c, 0, 1, 1, fg);
+            assert_true(fa[FEAT_POPULARITY] == fg[FEAT_POPULARITY]);
+            assert_true(fa[FEAT_CROSSREF] == fg[FEAT_CROSSREF]);
+            linked += fa[FEAT_POPULARITY] > log1p(1.0) || fa[FEAT_CROSSREF] > 0;
+        }
+        match_query_free(&ma);
+        match_query_free(&mg);
+    }
+    assert_true(linked > 20);   /* the comparison saw links, some counted more than once */
+    match_ctx_free(&grown);
+    corpus_free(&all, ix, v, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_folded_labels),
         cmocka_unit_test(test_set_ids_equal_string_path),
         cmocka_unit_test(test_pool_caller_query_and_links),
+        cmocka_unit_test(test_relink_in_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
