@@ -1,5 +1,6 @@
 /* ingest.c -- ingest_file(): one export file into the store, record by
- * record (see ingest.h). The splitter cuts records, jansson parses them, a
+ * record (see ingest.h). The splitter cuts records, the picking parser
+ * (pick.c; GitHub shapes) or jansson parses them, a
  * converter turns each into items/comments/links, the store writes them:
  * the first on a reader thread, the next two on parser threads, the writes
  * on the caller's (see "the pipeline" below). Every error is prefixed with
