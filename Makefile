@@ -47,12 +47,13 @@ endif
 # stops make here, with the package to install, rather than later as a
 # missing header. (make clean needs none of them.)
 PKG_CONFIG ?= pkg-config
-PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson libutf8proc zlib libxxhash
+PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson yajl libutf8proc zlib libxxhash
 DEB_sqlite3       := libsqlite3-dev
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_libcurl       := libcurl4-openssl-dev
 DEB_libcmark-gfm  := libcmark-gfm-dev libcmark-gfm-extensions-dev
 DEB_jansson       := libjansson-dev
+DEB_yajl          := libyajl-dev
 DEB_libutf8proc   := libutf8proc-dev
 DEB_zlib          := zlib1g-dev
 DEB_libxxhash     := libxxhash-dev
@@ -217,6 +218,7 @@ FUZZ_DIR     := build/fuzz
 # the module it fuzzes and that module's MOD_DEPS.
 FUZZ_MODS_fuzz_split      := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_import     := ingest $(MOD_DEPS_ingest)
+FUZZ_MODS_fuzz_pick       := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_links      := ingest $(MOD_DEPS_ingest)
 FUZZ_MODS_fuzz_text       := text common
 FUZZ_MODS_fuzz_snapshot   := index text common

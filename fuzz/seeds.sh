@@ -11,7 +11,7 @@ B=${1:?usage: fuzz/seeds.sh BUILD}
 C=$B/corpus
 rm -rf "$C" "$B/regress"
 mkdir -p "$C"
-for t in split import links text markdown gh_headers gh_pages snapshot api; do mkdir -p "$C/fuzz_$t"; done
+for t in split import pick links text markdown gh_headers gh_pages snapshot api; do mkdir -p "$C/fuzz_$t"; done
 
 cp_seeds() {   # cp_seeds TARGET FILE...
     local t=$1; shift
@@ -62,6 +62,25 @@ n=$(wc -c <"$G/ingest_github_issues.json.gz")
 head -c $((n / 2)) "$G/ingest_github_issues.json.gz" >"$G/cut_half.json.gz"
 head -c $((n - 8)) "$G/ingest_github_issues.json.gz" >"$G/cut_trailer.json.gz"
 { cat "$G/ingest_gh_prs.json.gz"; printf 'garbage'; } >"$G/trailing_garbage.json.gz"
+# fuzz_pick takes one record: those of the GitHub fixtures and the demo, one
+# a file, and the edge cases in fuzz/seeds/pick/.
+python3 - "$C/fuzz_pick" tests/fixtures/ingest/github_issues.json tests/fixtures/ingest/gh_issues.json \
+    tests/fixtures/ingest/gh_prs.json tests/fixtures/ingest/github_comments.json demo/issues.json \
+    demo/comments.json <<'PY'
+import json, os, sys
+out = sys.argv[1]
+for path in sys.argv[2:]:
+    text, pos, recs = open(path).read(), 0, []
+    while text[pos:].strip():   # concatenated pages too
+        page, end = json.JSONDecoder().raw_decode(text, pos + len(text[pos:]) - len(text[pos:].lstrip()))
+        recs += page if isinstance(page, list) else [page]
+        pos = end
+    for n, r in enumerate(recs[:8]):
+        name = f"{os.path.basename(os.path.dirname(path))}_{os.path.basename(path)}_{n}"
+        with open(f"{out}/{name}", "w") as f:
+            json.dump(r, f)
+PY
+cp_seeds pick fuzz/seeds/pick/*
 cp_seeds links tests/fixtures/text/* tests/fixtures/web/*.md fuzz/seeds/links/*
 # Bodies at GitHub's size limit (64 K) made of references, which once took
 # minutes each (quadratic scans). They are not seeds (64 K inputs would slow

@@ -14,11 +14,12 @@ cd "$(dirname "$0")/.."
 B=build/fuzz   # where make fuzz builds
 SCALE=${FUZZ_SMOKE_SCALE:-1}
 
-# target and runs (measured execs/s under ASan+UBSan: split 5k, import 1k,
+# target and runs (measured execs/s under ASan+UBSan: split 5k, import 1k, pick 4k,
 # links 4k, text 250, markdown 1.6k, gh_headers 23k, gh_pages 5k,
 # snapshot 25, api 500)
 RUNS="fuzz_split 20000
 fuzz_import 8000
+fuzz_pick 40000
 fuzz_links 50000
 fuzz_text 4000
 fuzz_markdown 12000

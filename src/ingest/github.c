@@ -12,6 +12,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The members each converter below reads (see ij_keep in ingest_int.h):
+ * a converter that reads a new member must name it here too. */
+static const ij_keep keep_login[] = {{"login", NULL}, {NULL, NULL}};
+static const ij_keep keep_label[] = {{"name", NULL}, {"color", NULL}, {NULL, NULL}};
+static const ij_keep keep_pr[] = {{"merged_at", NULL}, {NULL, NULL}};
+static const ij_keep keep_reactions[] = {{"total_count", NULL}, {NULL, NULL}};
+
+const ij_keep ij_keep_github_item[] = {
+    {"number", NULL}, {"title", NULL}, {"body", NULL}, {"state_reason", NULL}, {"state", NULL},
+    {"user", keep_login}, {"created_at", NULL}, {"updated_at", NULL}, {"closed_at", NULL},
+    {"labels", keep_label}, {"html_url", NULL}, {"pull_request", keep_pr},
+    {"reactions", keep_reactions}, {"comments", NULL}, {"repository_url", NULL}, {NULL, NULL}};
+
+static const ij_keep keep_gh_users[] = {{"totalCount", NULL}, {NULL, NULL}};
+static const ij_keep keep_gh_reaction[] = {{"users", keep_gh_users}, {NULL, NULL}};
+static const ij_keep keep_gh_comment[] = {
+    {"author", keep_login}, {"body", NULL}, {"createdAt", NULL}, {"url", NULL}, {NULL, NULL}};
+
+const ij_keep ij_keep_gh_item[] = {
+    {"number", NULL}, {"title", NULL}, {"body", NULL}, {"state", NULL}, {"stateReason", NULL},
+    {"author", keep_login}, {"createdAt", NULL}, {"updatedAt", NULL}, {"closedAt", NULL},
+    {"labels", keep_label}, {"url", NULL}, {"reactionGroups", keep_gh_reaction},
+    {"comments", keep_gh_comment}, {"mergedAt", NULL}, {NULL, NULL}};
+
+const ij_keep ij_keep_github_comment[] = {
+    {"id", NULL}, {"issue_url", NULL}, {"html_url", NULL}, {"user", keep_login}, {"body", NULL},
+    {"created_at", NULL}, {"updated_at", NULL}, {NULL, NULL}};
+
 static void lower(char *s)
 {
     for (; s && *s; s++) *s = (char)tolower((unsigned char)*s);

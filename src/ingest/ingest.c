@@ -1,11 +1,13 @@
 /* ingest.c -- ingest_file(): one export file into the store, record by
- * record (see ingest.h). The splitter cuts records, jansson parses them, a
+ * record (see ingest.h). The splitter cuts records, the picking parser
+ * (pick.c; GitHub shapes) or jansson parses them, a
  * converter turns each into items/comments/links, the store writes them:
  * the first on a reader thread, the next two on parser threads, the writes
  * on the caller's (see "the pipeline" below). Every error is prefixed with
  * "file:line (byte N): ".
  */
 #include "ingest.h"
+#include "ingest_int.h"
 
 #include "../common/hashmap.h"
 
@@ -321,6 +323,37 @@ static int convert(const ipipe *pp, json_t *obj, prep *p, dp_err *err)
     return DP_OK;
 }
 
+/* The members the format's converter reads, for the picking parser; NULL
+ * for Jira, whose converter reads much of a record (and the format of a
+ * file not yet detected). */
+static const ij_keep *keep_of(ingest_format fmt)
+{
+    switch (fmt) {
+    case INGEST_GITHUB: return ij_keep_github_item;
+    case INGEST_GH_CLI: return ij_keep_gh_item;
+    case INGEST_COMMENTS: return ij_keep_github_comment;
+    default: return NULL;
+    }
+}
+
+/* The fast way: only the members the converter reads (ij_pick). 0 when
+ * the record needs jansson's full parse -- also when the converter
+ * refused it, so that every message comes from the one full path. */
+static int prepare_picked(const ipipe *pp, const char *data, size_t len, prep *p)
+{
+    const ij_keep *keep = keep_of(pp->fmt);
+    json_t *obj = keep ? ij_pick(data, len, keep) : NULL;
+    if (!obj) return 0;
+    dp_err e;
+    int rc = convert(pp, obj, p, &e);
+    json_decref(obj);
+    if (rc == DP_OK) return 1;
+    prep keep_pos = {.line = p->line, .off = p->off, .raw = p->raw};
+    prep_free(p);
+    *p = keep_pos;
+    return 0;
+}
+
 /* Parses and converts one record; a bad one becomes a P_ERR. */
 static void prepare(const ipipe *pp, const char *data, const rec_pos *r, prep *p)
 {
@@ -330,6 +363,7 @@ static void prepare(const ipipe *pp, const char *data, const rec_pos *r, prep *p
     p->line = r->line;
     p->off = r->off;
     p->raw = r->raw;
+    if (prepare_picked(pp, data, r->len, p)) return;
     json_t *obj = json_loadb(data, r->len, 0, &je);
     if (!obj) {
         /* Point at the bad byte itself, not just at the record. */

@@ -44,4 +44,32 @@ char *ij_repo_from_web_url(const char *url);
 /* The trailing number of ".../issues/123" or ".../pull/123"; 0 if none. */
 int64_t ij_trailing_number(const char *url);
 
+/* ---- the picking parser (pick.c) -----------------------------------------
+ * A converter's record parsed with only the members it reads: ij_keep lists
+ * the member names of an object (ending with {NULL}); sub says what is kept
+ * of that member's value when it is an object, or of each object element
+ * when it is an array (NULL: nothing, the value keeps only its type).
+ * A kept member keeps its type and, for scalars, its value, so a converter
+ * gives on the picked object exactly what it gives on the full one --
+ * provided its keep list names every member it reads (the converters and
+ * their lists sit side by side in github.c; tests/unit/ingest/test_pick.c
+ * and fuzz/fuzz_pick.c compare both ways of parsing).
+ * ij_pick returns the picked object (owned), or NULL when the record must
+ * take jansson's full parse: not valid JSON, not an object, or input on
+ * which the two parsers could disagree (see pick.c). */
+typedef struct ij_keep {
+    const char *key;
+    const struct ij_keep *sub;
+} ij_keep;
+
+json_t *ij_pick(const char *data, size_t len, const ij_keep *spec);
+/* The same selection made from jansson's full tree of a record (owned; NULL
+ * when obj is not an object): what ij_pick must equal (json_equal) for
+ * every record it does not leave to jansson. For tests. */
+json_t *ij_project(json_t *obj, const ij_keep *spec);
+
+/* What ingest_github_item + ingest_github_label_colors, ingest_gh_item +
+ * ingest_github_label_colors and ingest_github_comment read. */
+extern const ij_keep ij_keep_github_item[], ij_keep_gh_item[], ij_keep_github_comment[];
+
 #endif

@@ -4,7 +4,7 @@
 # `make bench`'s script exists. (make -n: nothing is compiled here.)
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-PKGS="sqlite3 libmicrohttpd libcurl libcmark-gfm jansson libutf8proc zlib libxxhash"
+PKGS="sqlite3 libmicrohttpd libcurl libcmark-gfm jansson yajl libutf8proc zlib libxxhash"
 
 # ---- CFLAGS=... replaces the optimisation, not the required flags -----------
 out=$(make -n -B CFLAGS=-O0 BUILD="$T/b" "$T/b/common/util.o" 2>&1)
