@@ -327,8 +327,16 @@ static void write_names(wr *w, ixf_header *hd, const dindex *ix)
     w_end(w, hd, S_ROWID);
 }
 
-static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
+static void write_payload(wr *w, ixf_header *hd, const dindex *ix_in)
 {
+    /* a grown index's lists are written merged, as a build lays them out */
+    dindex merged;
+    const dindex *ix = ix_in;
+    if (ix_in->dl.nterm || ix_in->post_nterms != ix_in->nterms) {
+        merged = *ix_in;
+        ix_postings_merge(ix_in, &merged);
+        ix = &merged;
+    }
     size_t n = ix->n, nt = ix->nterms, np = ix->fwd_off[n];
     size_t nblk = np / IX_BLOCK + nt + 1;
     w_section(w, hd, S_TSTR, ix->tstr, ix->tstr_len);
@@ -364,6 +372,12 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     hd->tpl_ndocs = ix->tpl_ndocs;
     hd->ntpl = ix->tpl ? ntpl : UINT64_MAX;   /* UINT64_MAX: no template */
     memcpy(hd->avglen, ix->avglen, sizeof hd->avglen);
+    if (ix != ix_in) {
+        free(merged.post_off);
+        free(merged.post_doc);
+        free(merged.post_imp);
+        free(merged.blk_max);
+    }
 }
 
 int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
@@ -475,7 +489,7 @@ static int point(dindex *ix, const ixf_header *hd, const unsigned char *pl)
         if (ix->toff[t] >= hd->tstr_len || ix->df[t] != ix->post_off[t + 1] - ix->post_off[t]) return 0;
     ix->ht.cap = hd->ht_cap;
     ix->ht.n = hd->ht_n;
-    ix->nterms = ix->tcap = nt;
+    ix->nterms = ix->tcap = ix->post_nterms = nt;
     ix->tstr_len = ix->tstr_cap = hd->tstr_len;
     memcpy(ix->avglen, hd->avglen, sizeof ix->avglen);
     ix->tpl_ndocs = hd->tpl_ndocs;
@@ -554,10 +568,21 @@ static size_t page_size(void)
     return pg > 0 ? (size_t)pg : 4096;
 }
 
-void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r)
+/* The section of the file that starts at arr, or -1. */
+static int section_at(const dindex *ix, const void *arr)
 {
     const ixf_header *hd = ix->map;
-    int s = fwd_counts ? S_FTF : S_FTERM;
+    const unsigned char *pl = (const unsigned char *)ix->map + sizeof *hd;
+    for (int s = 0; s < S_COUNT; s++)
+        if (hd->len[s] && (const void *)(pl + hd->off[s]) == arr) return s;
+    return -1;
+}
+
+void *ix_file_grow(dindex *nx, const dindex *ix, const void *arr, size_t cap)
+{
+    int s = ix->map ? section_at(ix, arr) : -1;
+    if (s < 0 || nx->ncow == IX_COW_MAX) return NULL;
+    const ixf_header *hd = ix->map;
     size_t pg = page_size();
     uint64_t at = sizeof *hd + hd->off[s], lo = at / pg * pg, lead = at - lo;
     size_t total = (size_t)((lead + cap + pg - 1) / pg * pg);
@@ -570,9 +595,21 @@ void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_regi
         munmap(base, total);
         return NULL;
     }
-    r->base = base;
-    r->len = total;
+    nx->cow[nx->ncow].base = base;
+    nx->cow[nx->ncow++].len = total;
+    /* the mapping's whole pages inside the section: resident twice else */
+    uintptr_t a = ((uintptr_t)arr + pg - 1) / pg * pg, b = ((uintptr_t)arr + (uintptr_t)hd->len[s]) / pg * pg;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);   /* advice: a failure costs memory, no more */
     return (char *)base + lead;
+}
+
+int ix_file_holds(const dindex *ix, const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    if (ix->map && x >= (uintptr_t)ix->map && x < (uintptr_t)ix->map + ix->maplen) return 1;
+    for (size_t i = 0; i < ix->ncow; i++)
+        if (x >= (uintptr_t)ix->cow[i].base && x < (uintptr_t)ix->cow[i].base + ix->cow[i].len) return 1;
+    return 0;
 }
 
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
@@ -727,16 +764,6 @@ int index_file_open_behind(const index_stamp *stamp, const index_params *p, cons
                            uint64_t *seq_out, const char **why)
 {
     return file_open(NULL, 0, stamp, 1, p, path, out, seq_out, why);
-}
-
-void ix_file_drop_copied(dindex *ix)
-{
-    const ixf_header *hd = ix->map;
-    uintptr_t page = page_size();
-    uintptr_t lo = (uintptr_t)ix->map + sizeof *hd + hd->off[S_TSTR], hi = (uintptr_t)ix->map + sizeof *hd + hd->off[S_SIGCNT];
-    lo = (lo + page - 1) / page * page;   /* whole pages inside the copied sections */
-    hi = hi / page * page;
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);   /* advice: a failure costs memory, no more */
 }
 
 /* Rewrites the header in place: a torn write (a crash, a reader at the
