@@ -982,6 +982,13 @@ int64_t index_doc_rowid(const dindex *ix, uint32_t doc)
     return doc < ix->nmapped ? ix->rowid[doc] : ix->items[doc].rowid;
 }
 
+int64_t index_doc_created(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return 0;
+    if (doc < ix->nmapped) return ix->created ? ix->created[doc] : 0;
+    return ix->items[doc].created_at;
+}
+
 void index_items_attach(dindex *ix, const item *items) { ix->items = items; }
 uint64_t index_item_hash(const item *it) { return ix_item_hash(it); }
 uint64_t index_doc_hash(const dindex *ix, uint32_t doc) { return doc < ix->n ? ix->chash[doc] : 0; }

@@ -136,8 +136,9 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * without any item: seq must equal (else "the items changed since it was
  * written"), id must equal and be nonzero (else "it was not written for
  * this store"). The stamp is the caller's promise; the index cannot check
- * it. The file names each doc (its key and store row id: index_doc_key,
- * index_doc_rowid, index_find); the caller then attaches an item array of
+ * it. The file names and dates each doc (its key, store row id and
+ * creation time: index_doc_key, index_doc_rowid, index_find,
+ * index_doc_created); the caller then attaches an item array of
  * index_ndocs() slots (index_items_attach) and fills only the slots it
  * reads through index_item() and index_doc_fields(). */
 typedef struct index_stamp {
@@ -194,6 +195,10 @@ int64_t index_find(const dindex *ix, const char *key);
  * (no item read), else from the item. NULL / 0 when doc is out of range. */
 const char *index_doc_key(const dindex *ix, uint32_t doc);
 int64_t index_doc_rowid(const dindex *ix, uint32_t doc);
+/* A doc's creation time (item created_at), the same way: from the file for
+ * its docs (as the item was when the file was written), else the item's.
+ * 0 when doc is out of range. */
+int64_t index_doc_created(const dindex *ix, uint32_t doc);
 /* Hash of everything of an item the text pipeline reads; index_doc_hash is
  * that of doc's item when it was indexed (0 when doc is out of range): the
  * doc is still its item's when they are equal. */

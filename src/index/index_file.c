@@ -16,11 +16,14 @@
  *     count of strings per (doc, list) [n * 5 + 1], each string's offset
  *     [nsig], the NUL-terminated strings; then the docs' names: the
  *     NUL-terminated keys, each doc's key offset [n] (UINT64_MAX: no key),
- *     the keyed docs sorted by key [nksort], each doc's store row id [n].
+ *     the keyed docs sorted by key [nksort], each doc's store row id [n],
+ *     each doc's creation time [n].
  * The arrays are the index's own, so opening is: check, map, point. Only
  * the signals need a pointer array; keys are found by binary search in the
  * sorted docs, so a reader needs neither the items nor a hash table.
- * Version 2 added the stamp (index.h, "Stamps") and the docs' names.
+ * Version 2 added the stamp (index.h, "Stamps") and the docs' names;
+ * version 3 each doc's creation time [n] (index_doc_created), so a reader
+ * with a horizon needs no date from the store.
  *
  * Why check the whole payload's checksum at open: a flipped byte in a
  * posting would send a reader out of bounds, and the arrays are used as
@@ -42,7 +45,7 @@
 #include <xxhash.h>
 
 #define IXF_MAGIC "DPIXFILE"
-#define IXF_VERSION 2u
+#define IXF_VERSION 3u
 #define IXF_BOM 0x0102030405060708ull
 #define SIG_LISTS 5
 #define IXF_CHUNK ((uint64_t)1 << 23)   /* bytes per checksummed chunk of the payload */
@@ -52,7 +55,7 @@ enum {
     S_POFF, S_PDOC, S_PIMP, S_BLK,
     S_FOFF, S_FTERM, S_FTF, S_LEN, S_NORM, S_CHASH, S_TPL,
     S_SIGCNT, S_SIGOFF, S_SIGSTR,
-    S_KSTR, S_KOFF, S_KSORT, S_ROWID,
+    S_KSTR, S_KOFF, S_KSORT, S_ROWID, S_CREATED,
     S_COUNT
 };
 
@@ -325,6 +328,9 @@ static void write_names(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_ROWID);
     for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_rowid(ix, (uint32_t)d));
     w_end(w, hd, S_ROWID);
+    w_begin(w, hd, S_CREATED);
+    for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_created(ix, (uint32_t)d));
+    w_end(w, hd, S_CREATED);
 }
 
 static void write_payload(wr *w, ixf_header *hd, const dindex *ix_in)
@@ -646,7 +652,7 @@ static int map_file(const char *path, int *fdp, void **map, size_t *len, const c
     return DP_OK;
 }
 
-/* The docs' names (keys, row ids, key order); 0 when damaged. */
+/* The docs' names (keys, row ids, key order) and dates; 0 when damaged. */
 static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl)
 {
     uint64_t n = ix->n, nk = hd->nksort, kl = hd->kstr_len;
@@ -654,7 +660,9 @@ static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl
     ix->koff = sec(hd, pl, S_KOFF, n * 8);
     ix->ksort = sec(hd, pl, S_KSORT, nk * 4);
     ix->rowid = sec(hd, pl, S_ROWID, n * 8);
-    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || nk > n) return 0;
+    ix->created = sec(hd, pl, S_CREATED, n * 8);
+    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || (n && !ix->created) || nk > n)
+        return 0;
     if (kl && ix->kstr[kl - 1] != '\0') return 0;
     for (uint64_t d = 0; d < n; d++)
         if (ix->koff[d] != UINT64_MAX && ix->koff[d] >= kl) return 0;

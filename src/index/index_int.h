@@ -103,11 +103,12 @@ struct dindex {
     _Atomic(text_signals *) *msig;
     /* A mapped file also names its docs, so a reader needs no item to find
      * one: doc d's key is kstr + koff[d] (koff[d] == UINT64_MAX: none), its
-     * store row id rowid[d]; ksort[0..nksort) are the keyed docs in key
+     * store row id rowid[d], its creation time created[d]; ksort[0..nksort) are the keyed docs in key
      * order (strcmp, then doc), which index_find searches. NULL when built. */
     const char *kstr;
     const uint64_t *koff;
     const int64_t *rowid;
+    const int64_t *created;          /* [n] each doc's creation time */
     const uint32_t *ksort;
     size_t nksort;
     /* Docs [0, nmapped) take their signals and names from the mapping (all
