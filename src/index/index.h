@@ -178,9 +178,13 @@ int index_file_open_behind(const index_stamp *stamp, const index_params *p, cons
  * string, ix unchanged) when the file's averages are not the record, when
  * the new docs move the averages beyond INDEX_RECORD_DRIFT, when the
  * template would be learned again (the repository grew by more than a
- * tenth since), or when ix was appended to already. Costs a copy of the
- * index's arrays into the heap (the mapping's pages are given back) and the
- * text pipeline on the new docs: ~0.3 s at 250k items. Attaches items. */
+ * tenth since), or when ix was appended to already. Copies nothing of the
+ * file: the new docs' postings form a delta segment beside the file's
+ * lists (top-k reads a term's two runs as two lists: the same scores), and
+ * the arrays the new docs extend are the file's pages mapped again copy on
+ * write. Costs the text pipeline on the new docs, their postings, the idf
+ * of every term (N changed) and the pages they touch: ~0.05 s for 20 new
+ * docs at 250k items. Attaches items. */
 int index_append(dindex *ix, const item *items, size_t ntotal, const char **why);
 
 /* 1 when ix was opened from a file. */
