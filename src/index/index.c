@@ -516,13 +516,21 @@ static void len_sum(const dindex *ix, size_t lo, size_t hi, double sum[FIELD_COU
         for (size_t d = lo; d < hi; d++) sum[f] += ix->len[d][f];
 }
 
+static float idf_of(double N, double df) { return (float)log(1.0 + (N - df + 0.5) / (df + 0.5)); }
+
+/* Most terms are rare (df 1 holds half of them): the idf of each small df
+ * is computed once, the same expression, so the same float -- a log per
+ * distinct df instead of per term (1.35M terms at 250k items). */
+#define IDF_TABLE 4096
 static void build_idf(dindex *ix)
 {
     ix->idf = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *ix->idf);
     double N = (double)ix->n;
+    float table[IDF_TABLE];
+    for (uint32_t df = 0; df < IDF_TABLE; df++) table[df] = idf_of(N, df);
     for (size_t t = 0; t < ix->nterms; t++) {
-        double df = ix->df[t];
-        ix->idf[t] = (float)log(1.0 + (N - df + 0.5) / (df + 0.5));
+        uint32_t df = ix->df[t];
+        ix->idf[t] = df < IDF_TABLE ? table[df] : idf_of(N, df);
     }
 }
 
