@@ -507,6 +507,8 @@ static const char *grow_collect(analyze_corpus *co, uint64_t fseq, item_vec *add
         int64_t d = index_find(ix, keys.v[i]);
         if (d >= 0 && it.deleted) why = "an indexed item was deleted";
         else if (d >= 0 && index_item_hash(&it) != index_doc_hash(ix, (uint32_t)d)) why = "an indexed item's text changed";
+        else if (d >= 0 && it.created_at != index_doc_created(ix, (uint32_t)d))
+            why = "an indexed item's creation time changed";   /* its place in doc order, and the file's date */
         if (d < 0 && !it.deleted) {
             *item_vec_push(added) = it;   /* new */
             continue;
@@ -945,24 +947,18 @@ static void query_range(const analyze_corpus *co, const analyze_opts *o, uint32_
 }
 
 /* Fills co->created for a horizon: from the items when they are loaded,
- * else (a sparse corpus) from the store by the docs' row ids -- the
- * items_by_created index, not the items. */
-static int corpus_dates(store *st, analyze_corpus *co, dp_err *err)
+ * else (a sparse corpus) from the index: the persisted file dates its docs
+ * (index_doc_created) as they were when it was written, and no indexed
+ * item's date changed since (corpus_map: the same stamp; grow_collect
+ * refuses a changed one), and the new docs' are their items'. */
+static int corpus_dates(analyze_corpus *co)
 {
     size_t n = index_ndocs(co->ix);
     co->created = xcalloc(n ? n : 1, sizeof *co->created);
     if (co->items.n == n) {
         for (size_t d = 0; d < n; d++) co->created[d] = co->items.v[d].created_at;
     } else {
-        item_date *dt = NULL;
-        size_t nd = 0;
-        if (store_items_dates(st, co->repo_id, &dt, &nd, err) != DP_OK) return DP_ERR;
-        for (size_t d = 0; d < n; d++) {
-            item_date key = {index_doc_rowid(co->ix, (uint32_t)d), 0};
-            const item_date *f = nd ? bsearch(&key, dt, nd, sizeof *dt, store_item_date_cmp) : NULL;
-            co->created[d] = f ? f->created_at : 0;
-        }
-        free(dt);
+        for (size_t d = 0; d < n; d++) co->created[d] = index_doc_created(co->ix, (uint32_t)d);
     }
     co->created_sorted = 1;
     for (size_t d = 1; d < n && co->created_sorted; d++)
@@ -2177,7 +2173,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     if (!grown) co.drop_fields = plan_build(&co, &o);
     if (rc == DP_OK && !grown)
         rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active || stats->grow_why, &co, err);
-    if (rc == DP_OK && o.horizon) rc = corpus_dates(st, &co, err);
+    if (rc == DP_OK && o.horizon) rc = corpus_dates(&co);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
     stats->grown = co.grown;

@@ -416,6 +416,20 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
     return t * (k + 1) / (k + t);
 }
 
+/* Block maxima of the lists post_off / post_imp into ix->blk_max. */
+static void build_blocks(dindex *ix)
+{
+    size_t nblk = ix->post_off[ix->nterms] / IX_BLOCK + ix->nterms + 1;
+    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
+    for (uint32_t t = 0; t < ix->nterms; t++) {
+        float *bm = ix->blk_max + ix_blk_base(ix, t);
+        for (uint64_t i = 0; i < ix->df[t]; i++) {
+            float imp = ix->post_imp[ix->post_off[t] + i];
+            if (imp > bm[i / IX_BLOCK]) bm[i / IX_BLOCK] = imp;
+        }
+    }
+}
+
 static void build_postings(dindex *ix)
 {
     ix->post_off = xmalloc((ix->nterms + 1) * sizeof *ix->post_off);
@@ -438,15 +452,38 @@ static void build_postings(dindex *ix)
         }
     }
     free(cur);
-    size_t nblk = total / IX_BLOCK + ix->nterms + 1;
-    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
-    for (uint32_t t = 0; t < ix->nterms; t++) {
-        float *bm = ix->blk_max + ix_blk_base(ix, t);
-        for (uint64_t i = 0; i < ix->df[t]; i++) {
-            float imp = ix->post_imp[ix->post_off[t] + i];
-            if (imp > bm[i / IX_BLOCK]) bm[i / IX_BLOCK] = imp;
+    ix->post_nterms = ix->nterms;
+    build_blocks(ix);
+}
+
+/* Merges each term's runs (ix_postings) into one list: a grown index
+ * saved. The impacts are the runs', so the lists are those a build of
+ * the same docs makes. */
+void ix_postings_merge(const dindex *ix, dindex *out)
+{
+    size_t nt = ix->nterms;
+    uint64_t *off = xmalloc((nt + 1) * sizeof *off);
+    off[0] = 0;
+    for (size_t t = 0; t < nt; t++) off[t + 1] = off[t] + ix->df[t];
+    size_t total = off[nt];
+    uint32_t *doc = xmalloc((total ? total : 1) * sizeof *doc);
+    float *imp = xmalloc((total ? total : 1) * sizeof *imp);
+    for (uint32_t t = 0; t < nt; t++) {
+        ix_plist r[IX_MAX_RUNS];
+        size_t nr = ix_postings(ix, t, r);
+        uint64_t at = off[t];
+        for (size_t i = 0; i < nr; i++) {
+            memcpy(doc + at, r[i].doc, r[i].n * sizeof *doc);
+            memcpy(imp + at, r[i].imp, r[i].n * sizeof *imp);
+            at += r[i].n;
         }
     }
+    out->post_off = off;
+    out->post_doc = doc;
+    out->post_imp = imp;
+    out->post_nterms = nt;
+    out->dl.nterm = 0;
+    build_blocks(out);
 }
 
 /* Each field's average length over docs [0, n) as build_stats finds it:
@@ -479,13 +516,21 @@ static void len_sum(const dindex *ix, size_t lo, size_t hi, double sum[FIELD_COU
         for (size_t d = lo; d < hi; d++) sum[f] += ix->len[d][f];
 }
 
+static float idf_of(double N, double df) { return (float)log(1.0 + (N - df + 0.5) / (df + 0.5)); }
+
+/* Most terms are rare (df 1 holds half of them): the idf of each small df
+ * is computed once, the same expression, so the same float -- a log per
+ * distinct df instead of per term (1.35M terms at 250k items). */
+#define IDF_TABLE 4096
 static void build_idf(dindex *ix)
 {
     ix->idf = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *ix->idf);
     double N = (double)ix->n;
+    float table[IDF_TABLE];
+    for (uint32_t df = 0; df < IDF_TABLE; df++) table[df] = idf_of(N, df);
     for (size_t t = 0; t < ix->nterms; t++) {
-        double df = ix->df[t];
-        ix->idf[t] = (float)log(1.0 + (N - df + 0.5) / (df + 0.5));
+        uint32_t df = ix->df[t];
+        ix->idf[t] = df < IDF_TABLE ? table[df] : idf_of(N, df);
     }
 }
 
@@ -511,8 +556,8 @@ void index_avglen(const dindex *ix, double out[FIELD_COUNT]) { memcpy(out, ix->a
 
 void ix_build_keys(dindex *ix)
 {
-    dp_idxmap_reserve(&ix->keys, ix->n + 1, NULL, NULL);   /* empty: never rehashes */
-    for (size_t d = 0; d < ix->n; d++) {
+    dp_idxmap_reserve(&ix->keys, ix->n - ix->nmapped + 1, NULL, NULL);   /* empty: never rehashes */
+    for (size_t d = ix->nmapped; d < ix->n; d++) {
         const char *k = index_doc_key(ix, (uint32_t)d);
         if (k && index_find(ix, k) < 0) {   /* first doc wins */
             size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(k));
@@ -660,52 +705,69 @@ static void *append_run(void *arg)
     return NULL;
 }
 
-/* The postings of the grown lists into nx: each term's postings from the
- * file (old_*), then those of the new docs [n0, n). Terms that gained none
- * keep their postings' relative layout, so they are copied in runs; block
- * maxima are copied term by term (a term's first block moves with its
- * offset) and raised by the new postings, as build_postings finds them. */
-static void append_postings(dindex *nx, const dindex *old, size_t n0)
+static int cmp_u32(const void *a, const void *b)
 {
-    size_t nt = nx->nterms, nt0 = old->nterms;
-    const uint64_t *ooff = old->post_off;
-    uint64_t *off = xmalloc((nt + 1) * sizeof *off);
-    off[0] = 0;
-    for (size_t t = 0; t < nt; t++) off[t + 1] = off[t] + nx->df[t];
-    size_t total = off[nt];
-    uint32_t *pdoc = big_alloc(total * sizeof *pdoc);
-    float *pimp = big_alloc(total * sizeof *pimp);
-    for (size_t t = 0; t < nt0;) {
-        size_t u = t;
-        while (u < nt0 && nx->df[u] == ooff[u + 1] - ooff[u]) u++;
-        size_t last = u < nt0 ? u + 1 : nt0;   /* with the old postings of u, which gained some */
-        memcpy(pdoc + off[t], old->post_doc + ooff[t], (ooff[last] - ooff[t]) * sizeof *pdoc);
-        memcpy(pimp + off[t], old->post_imp + ooff[t], (ooff[last] - ooff[t]) * sizeof *pimp);
-        t = last;
-    }
-    nx->post_off = off;
-    nx->post_doc = pdoc;
-    nx->post_imp = pimp;
-    nx->maximp = xcalloc(nt ? nt : 1, sizeof *nx->maximp);
-    memcpy(nx->maximp, old->maximp, nt0 * sizeof *nx->maximp);
-    nx->blk_max = xcalloc(total / IX_BLOCK + nt + 1, sizeof *nx->blk_max);
-    for (uint32_t t = 0; t < nt0; t++)
-        memcpy(nx->blk_max + ix_blk_base(nx, t), old->blk_max + ix_blk_base(old, t),
-               (size_t)((ooff[t + 1] - ooff[t] + IX_BLOCK - 1) / IX_BLOCK) * sizeof *nx->blk_max);
-    uint32_t *added = xcalloc(nt ? nt : 1, sizeof *added);
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The delta segment of nx (index.h, struct dindex): the postings of the
+ * new docs [n0, n), grouped by term (a counting sort over the terms they
+ * hold: docs stay ascending within a term), with block maxima; max
+ * impacts raised by them, as build_postings finds them. O(new postings). */
+static void build_delta(dindex *nx, size_t n0)
+{
+    size_t lo = nx->fwd_off[n0], np = nx->fwd_off[nx->n] - lo;
+    uint32_t *terms = xmalloc((np ? np : 1) * sizeof *terms);
+    memcpy(terms, nx->fwd_term + lo, np * sizeof *terms);
+    qsort(terms, np, sizeof *terms, cmp_u32);
+    size_t nd = 0;
+    for (size_t i = 0; i < np; i++)
+        if (!nd || terms[nd - 1] != terms[i]) terms[nd++] = terms[i];
+    ix_delta *dl = &nx->dl;
+    dl->term = terms;
+    dl->nterm = nd;
+    dl->off = xcalloc(nd + 1, sizeof *dl->off);
+    for (size_t e = lo; e < lo + np; e++) dl->off[ix_delta_find(dl, nx->fwd_term[e]) + 1]++;
+    for (size_t i = 0; i < nd; i++) dl->off[i + 1] += dl->off[i];
+    dl->doc = xmalloc((np ? np : 1) * sizeof *dl->doc);
+    dl->imp = xmalloc((np ? np : 1) * sizeof *dl->imp);
+    dl->blk = xcalloc(np / IX_BLOCK + nd + 1, sizeof *dl->blk);
+    uint64_t *cur = xmalloc((nd ? nd : 1) * sizeof *cur);
+    memcpy(cur, dl->off, nd * sizeof *cur);
     for (size_t d = n0; d < nx->n; d++) {
         for (size_t e = nx->fwd_off[d]; e < nx->fwd_off[d + 1]; e++) {
             uint32_t t = nx->fwd_term[e];
-            uint64_t i = (t < nt0 ? ooff[t + 1] - ooff[t] : 0) + added[t]++;   /* in the list */
+            size_t k = ix_delta_find(dl, t);
+            uint64_t at = cur[k]++;
             float imp = (float)ix_impact(nx, nx->fwd_tf[e], (uint32_t)d);
-            pdoc[off[t] + i] = (uint32_t)d;
-            pimp[off[t] + i] = imp;
+            dl->doc[at] = (uint32_t)d;
+            dl->imp[at] = imp;
             if (imp > nx->maximp[t]) nx->maximp[t] = imp;
-            float *bm = nx->blk_max + ix_blk_base(nx, t) + i / IX_BLOCK;
+            float *bm = dl->blk + dl->off[k] / IX_BLOCK + k + (at - dl->off[k]) / IX_BLOCK;
             if (imp > *bm) *bm = imp;
         }
     }
-    free(added);
+    free(cur);
+}
+
+/* Frees ix's arrays that are neither in its file's mapping nor in a
+ * copy-on-write region, then unmaps those regions. */
+static void arrays_free(dindex *ix)
+{
+    void *a[] = {ix->len, ix->norm, ix->tstr, ix->toff, ix->thash, ix->df, ix->ht.slot, ix->idf, ix->maximp,
+                 ix->post_off, ix->post_doc, ix->post_imp, ix->blk_max, ix->fwd_off, ix->fwd_term, ix->fwd_tf,
+                 ix->chash};
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+        if (!ix_file_holds(ix, a[i])) free(a[i]);
+    free(ix->dl.term);
+    free(ix->dl.off);
+    free(ix->dl.doc);
+    free(ix->dl.imp);
+    free(ix->dl.blk);
+    memset(&ix->dl, 0, sizeof ix->dl);
+    for (size_t i = 0; i < ix->ncow; i++) munmap(ix->cow[i].base, ix->cow[i].len);
+    ix->ncow = 0;
 }
 
 /* Frees what index_append made for the new docs [n0, n) of nx when it
@@ -722,10 +784,23 @@ static void append_undo(dindex *nx, size_t n0)
     }
     free(nx->fields);
     free(nx->sig);
-    free(nx->chash);
-    free(nx->len);
+    arrays_free(nx);   /* the grown ones; the rest are the file's */
 }
 
+/* ix's file array arr of n elements of size, grown to cap of them for nx:
+ * the file's pages, copy on write (ix_file_grow: only the pages appending
+ * writes are copied), else a copy in the heap. Entries past n are zero
+ * in the first case only. */
+static void *grow_arr(dindex *nx, const dindex *ix, const void *arr, size_t n, size_t cap, size_t size)
+{
+    void *p = ix_file_grow(nx, ix, arr, cap * size);
+    return p ? p : dup_grow(arr, n, cap, size);
+}
+
+/* Appending costs O(new docs' postings) plus O(terms) for the idf (N
+ * changed) and a few pages per grown array: the file's postings are not
+ * copied (the new docs' go to the delta segment), and its other arrays
+ * are copied only where the new docs write (grow_arr). */
 int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
 {
     size_t n0 = ix->n, m = ntotal - n0;
@@ -741,8 +816,9 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
     nx.items = items;
     nx.n = ntotal;
     nx.snap = NULL;
-    nx.chash = dup_grow(ix->chash, n0, ntotal, sizeof *nx.chash);
-    nx.len = dup_grow(ix->len, n0, ntotal, sizeof *nx.len);
+    nx.ncow = 0;
+    nx.chash = grow_arr(&nx, ix, ix->chash, n0, ntotal, sizeof *nx.chash);
+    nx.len = grow_arr(&nx, ix, ix->len, n0, ntotal, sizeof *nx.len);
     nx.sig = xcalloc(m ? m : 1, sizeof *nx.sig);
     nx.fields = xcalloc(ntotal ? ntotal : 1, sizeof *nx.fields);
     for (size_t d = 0; d < n0; d++) atomic_init(&nx.fields[d], atomic_load(&ix->fields[d]));
@@ -767,24 +843,27 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
         *why = "the new items move the average field lengths beyond the statistics of record";
         return DP_ERR;
     }
-    /* the dictionary and forward index, grown in the heap */
+    /* the dictionary and forward index, grown where the new docs write */
     size_t nt0 = ix->nterms;
     uint64_t np0 = ix->fwd_off[n0];
     nx.tcap = nt0 + nnew + 1;
-    nx.toff = dup_grow(ix->toff, nt0, nx.tcap, sizeof *nx.toff);
-    nx.thash = dup_grow(ix->thash, nt0, nx.tcap, sizeof *nx.thash);
-    nx.df = dup_grow(ix->df, nt0, nx.tcap, sizeof *nx.df);
+    nx.toff = grow_arr(&nx, ix, ix->toff, nt0, nx.tcap, sizeof *nx.toff);
+    nx.thash = grow_arr(&nx, ix, ix->thash, nt0, nx.tcap, sizeof *nx.thash);
+    nx.df = grow_arr(&nx, ix, ix->df, nt0, nx.tcap, sizeof *nx.df);
+    nx.maximp = grow_arr(&nx, ix, ix->maximp, nt0, nx.tcap, sizeof *nx.maximp);
+    memset(nx.maximp + nt0, 0, (nx.tcap - nt0) * sizeof *nx.maximp);   /* raised by build_delta */
     nx.tstr_cap = ix->tstr_len + slen + 1;
-    nx.tstr = dup_grow(ix->tstr, ix->tstr_len, nx.tstr_cap, 1);
-    nx.ht.slot = dup_grow(ix->ht.slot, ix->ht.cap, ix->ht.cap, sizeof *nx.ht.slot);
-    nx.fwd_off = dup_grow(ix->fwd_off, n0 + 1, ntotal + 1, sizeof *nx.fwd_off);
+    nx.tstr = grow_arr(&nx, ix, ix->tstr, ix->tstr_len, nx.tstr_cap, 1);
+    /* The term hash grows in place when the new terms fit at its size: the
+     * slots a build at the final size makes (the same capacity, terms put
+     * in id order). Else it is rehashed in the heap, as a build does. */
+    int rehash = (nx.tcap + 1) * 2 > ix->ht.cap;
+    nx.ht.slot = rehash ? dup_grow(ix->ht.slot, ix->ht.cap, ix->ht.cap, sizeof *nx.ht.slot)
+                        : grow_arr(&nx, ix, ix->ht.slot, ix->ht.cap, ix->ht.cap, sizeof *nx.ht.slot);
+    nx.fwd_off = grow_arr(&nx, ix, ix->fwd_off, n0 + 1, ntotal + 1, sizeof *nx.fwd_off);
     size_t fcap = np0 + nnew;
-    /* the forward index, most of the index, grows in place: its pages are
-     * the file's, copied only where the new docs' entries are written */
-    nx.fwd_term = ix_file_section_grow(ix, 0, fcap * sizeof *nx.fwd_term, &nx.fwd_region[0]);
-    if (!nx.fwd_term) nx.fwd_term = dup_grow(ix->fwd_term, np0, fcap, sizeof *nx.fwd_term);
-    nx.fwd_tf = ix_file_section_grow(ix, 1, fcap * sizeof *nx.fwd_tf, &nx.fwd_region[1]);
-    if (!nx.fwd_tf) nx.fwd_tf = dup_grow(ix->fwd_tf, np0, fcap, sizeof *nx.fwd_tf);
+    nx.fwd_term = grow_arr(&nx, ix, ix->fwd_term, np0, fcap, sizeof *nx.fwd_term);
+    nx.fwd_tf = grow_arr(&nx, ix, ix->fwd_tf, np0, fcap, sizeof *nx.fwd_tf);
     intern_st in = {NULL, 0, 0};
     for (size_t i = 0; i < m; i++) {
         intern_doc(&nx, n0 + i, &bags[i], &in.tmp, &in.tmpcap, &fcap);
@@ -792,16 +871,15 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
     }
     free(in.tmp);
     free(bags);
-    dict_rebuild(&nx);   /* at its final size, as a build leaves it */
-    build_idf(&nx);
-    nx.norm = dup_grow(ix->norm, n0, ntotal, sizeof *nx.norm);
+    if (rehash) dict_rebuild(&nx);   /* at its final size, as a build leaves it */
+    build_idf(&nx);                  /* every idf moves with N */
+    nx.norm = grow_arr(&nx, ix, ix->norm, n0, ntotal, sizeof *nx.norm);
     build_norms(&nx, n0);
-    append_postings(&nx, ix, n0);
+    build_delta(&nx, n0);
     ix_build_keys(&nx);
     nx.owned = 1;
     free(ix->fields);   /* its fields moved to nx */
     *ix = nx;
-    ix_file_drop_copied(ix);
     return DP_OK;
 }
 
@@ -825,31 +903,8 @@ void index_free(dindex *ix)
     free(ix->sig);
     text_template_free(ix->tpl);
     dp_idxmap_free(&ix->keys);
-    if (ix->map && !ix->owned) {   /* the rest lives in the mapping (index_file.c) */
-        ix_file_unmap(ix);
-        free(ix);
-        return;
-    }
-    free(ix->len);
-    free(ix->norm);
-    free(ix->tstr);
-    free(ix->toff);
-    free(ix->thash);
-    free(ix->df);
-    dp_idxmap_free(&ix->ht);
-    free(ix->idf);
-    free(ix->maximp);
-    free(ix->post_off);
-    free(ix->post_doc);
-    free(ix->post_imp);
-    free(ix->blk_max);
-    free(ix->fwd_off);
-    if (ix->fwd_region[0].base) munmap(ix->fwd_region[0].base, ix->fwd_region[0].len);
-    else free(ix->fwd_term);
-    if (ix->fwd_region[1].base) munmap(ix->fwd_region[1].base, ix->fwd_region[1].len);
-    else free(ix->fwd_tf);
-    free(ix->chash);
-    if (ix->map) ix_file_unmap(ix);   /* the first docs' signals and names */
+    arrays_free(ix);   /* those of a build or grown: the file's stay with its mapping */
+    if (ix->map) ix_file_unmap(ix);
     free(ix);
 }
 
@@ -903,13 +958,18 @@ static int64_t find_sorted(const dindex *ix, const char *key)
     return lo < ix->nksort && !strcmp(ix->kstr + ix->koff[ix->ksort[lo]], key) ? (int64_t)ix->ksort[lo] : -1;
 }
 
-/* A built or grown index has a hash of its keys (ix_build_keys); one
- * opened from a file searches its sorted keys instead (building the hash
- * costs more than the few lookups of a reader). */
+/* A built index has a hash of its keys (ix_build_keys); one opened from a
+ * file searches its sorted keys instead (building the hash costs more than
+ * the few lookups of a reader), and a grown one those, then the hash of its
+ * new docs' keys: a file's doc comes before every new one. */
 int64_t index_find(const dindex *ix, const char *key)
 {
     if (!key) return -1;
-    if (!ix->keys.cap) return ix->ksort ? find_sorted(ix, key) : -1;
+    if (ix->ksort) {
+        int64_t d = find_sorted(ix, key);
+        if (d >= 0) return d;
+    }
+    if (!ix->keys.cap) return -1;
     for (size_t s = dp_idxmap_first(&ix->keys, dp_hash_str(key)); ix->keys.slot[s]; s = dp_idxmap_step(&ix->keys, s)) {
         uint32_t d = ix->keys.slot[s] - 1;
         if (strcmp(index_doc_key(ix, d), key) == 0) return d;
@@ -928,6 +988,13 @@ int64_t index_doc_rowid(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return 0;
     return doc < ix->nmapped ? ix->rowid[doc] : ix->items[doc].rowid;
+}
+
+int64_t index_doc_created(const dindex *ix, uint32_t doc)
+{
+    if (doc >= ix->n) return 0;
+    if (doc < ix->nmapped) return ix->created ? ix->created[doc] : 0;
+    return ix->items[doc].created_at;
 }
 
 void index_items_attach(dindex *ix, const item *items) { ix->items = items; }

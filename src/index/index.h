@@ -136,8 +136,9 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * without any item: seq must equal (else "the items changed since it was
  * written"), id must equal and be nonzero (else "it was not written for
  * this store"). The stamp is the caller's promise; the index cannot check
- * it. The file names each doc (its key and store row id: index_doc_key,
- * index_doc_rowid, index_find); the caller then attaches an item array of
+ * it. The file names and dates each doc (its key, store row id and
+ * creation time: index_doc_key, index_doc_rowid, index_find,
+ * index_doc_created); the caller then attaches an item array of
  * index_ndocs() slots (index_items_attach) and fills only the slots it
  * reads through index_item() and index_doc_fields(). */
 typedef struct index_stamp {
@@ -177,9 +178,13 @@ int index_file_open_behind(const index_stamp *stamp, const index_params *p, cons
  * string, ix unchanged) when the file's averages are not the record, when
  * the new docs move the averages beyond INDEX_RECORD_DRIFT, when the
  * template would be learned again (the repository grew by more than a
- * tenth since), or when ix was appended to already. Costs a copy of the
- * index's arrays into the heap (the mapping's pages are given back) and the
- * text pipeline on the new docs: ~0.3 s at 250k items. Attaches items. */
+ * tenth since), or when ix was appended to already. Copies nothing of the
+ * file: the new docs' postings form a delta segment beside the file's
+ * lists (top-k reads a term's two runs as two lists: the same scores), and
+ * the arrays the new docs extend are the file's pages mapped again copy on
+ * write. Costs the text pipeline on the new docs, their postings, the idf
+ * of every term (N changed) and the pages they touch: ~0.05 s for 20 new
+ * docs at 250k items. Attaches items. */
 int index_append(dindex *ix, const item *items, size_t ntotal, const char **why);
 
 /* 1 when ix was opened from a file. */
@@ -194,6 +199,10 @@ int64_t index_find(const dindex *ix, const char *key);
  * (no item read), else from the item. NULL / 0 when doc is out of range. */
 const char *index_doc_key(const dindex *ix, uint32_t doc);
 int64_t index_doc_rowid(const dindex *ix, uint32_t doc);
+/* A doc's creation time (item created_at), the same way: from the file for
+ * its docs (as the item was when the file was written), else the item's.
+ * 0 when doc is out of range. */
+int64_t index_doc_created(const dindex *ix, uint32_t doc);
 /* Hash of everything of an item the text pipeline reads; index_doc_hash is
  * that of doc's item when it was indexed (0 when doc is out of range): the
  * doc is still its item's when they are equal. */

@@ -16,11 +16,14 @@
  *     count of strings per (doc, list) [n * 5 + 1], each string's offset
  *     [nsig], the NUL-terminated strings; then the docs' names: the
  *     NUL-terminated keys, each doc's key offset [n] (UINT64_MAX: no key),
- *     the keyed docs sorted by key [nksort], each doc's store row id [n].
+ *     the keyed docs sorted by key [nksort], each doc's store row id [n],
+ *     each doc's creation time [n].
  * The arrays are the index's own, so opening is: check, map, point. Only
  * the signals need a pointer array; keys are found by binary search in the
  * sorted docs, so a reader needs neither the items nor a hash table.
- * Version 2 added the stamp (index.h, "Stamps") and the docs' names.
+ * Version 2 added the stamp (index.h, "Stamps") and the docs' names;
+ * version 3 each doc's creation time [n] (index_doc_created), so a reader
+ * with a horizon needs no date from the store.
  *
  * Why check the whole payload's checksum at open: a flipped byte in a
  * posting would send a reader out of bounds, and the arrays are used as
@@ -42,7 +45,7 @@
 #include <xxhash.h>
 
 #define IXF_MAGIC "DPIXFILE"
-#define IXF_VERSION 2u
+#define IXF_VERSION 3u
 #define IXF_BOM 0x0102030405060708ull
 #define SIG_LISTS 5
 #define IXF_CHUNK ((uint64_t)1 << 23)   /* bytes per checksummed chunk of the payload */
@@ -52,7 +55,7 @@ enum {
     S_POFF, S_PDOC, S_PIMP, S_BLK,
     S_FOFF, S_FTERM, S_FTF, S_LEN, S_NORM, S_CHASH, S_TPL,
     S_SIGCNT, S_SIGOFF, S_SIGSTR,
-    S_KSTR, S_KOFF, S_KSORT, S_ROWID,
+    S_KSTR, S_KOFF, S_KSORT, S_ROWID, S_CREATED,
     S_COUNT
 };
 
@@ -325,10 +328,21 @@ static void write_names(wr *w, ixf_header *hd, const dindex *ix)
     w_begin(w, hd, S_ROWID);
     for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_rowid(ix, (uint32_t)d));
     w_end(w, hd, S_ROWID);
+    w_begin(w, hd, S_CREATED);
+    for (size_t d = 0; d < n; d++) w_u64(w, (uint64_t)index_doc_created(ix, (uint32_t)d));
+    w_end(w, hd, S_CREATED);
 }
 
-static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
+static void write_payload(wr *w, ixf_header *hd, const dindex *ix_in)
 {
+    /* a grown index's lists are written merged, as a build lays them out */
+    dindex merged;
+    const dindex *ix = ix_in;
+    if (ix_in->dl.nterm || ix_in->post_nterms != ix_in->nterms) {
+        merged = *ix_in;
+        ix_postings_merge(ix_in, &merged);
+        ix = &merged;
+    }
     size_t n = ix->n, nt = ix->nterms, np = ix->fwd_off[n];
     size_t nblk = np / IX_BLOCK + nt + 1;
     w_section(w, hd, S_TSTR, ix->tstr, ix->tstr_len);
@@ -364,6 +378,12 @@ static void write_payload(wr *w, ixf_header *hd, const dindex *ix)
     hd->tpl_ndocs = ix->tpl_ndocs;
     hd->ntpl = ix->tpl ? ntpl : UINT64_MAX;   /* UINT64_MAX: no template */
     memcpy(hd->avglen, ix->avglen, sizeof hd->avglen);
+    if (ix != ix_in) {
+        free(merged.post_off);
+        free(merged.post_doc);
+        free(merged.post_imp);
+        free(merged.blk_max);
+    }
 }
 
 int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err)
@@ -475,7 +495,7 @@ static int point(dindex *ix, const ixf_header *hd, const unsigned char *pl)
         if (ix->toff[t] >= hd->tstr_len || ix->df[t] != ix->post_off[t + 1] - ix->post_off[t]) return 0;
     ix->ht.cap = hd->ht_cap;
     ix->ht.n = hd->ht_n;
-    ix->nterms = ix->tcap = nt;
+    ix->nterms = ix->tcap = ix->post_nterms = nt;
     ix->tstr_len = ix->tstr_cap = hd->tstr_len;
     memcpy(ix->avglen, hd->avglen, sizeof ix->avglen);
     ix->tpl_ndocs = hd->tpl_ndocs;
@@ -554,10 +574,21 @@ static size_t page_size(void)
     return pg > 0 ? (size_t)pg : 4096;
 }
 
-void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r)
+/* The section of the file that starts at arr, or -1. */
+static int section_at(const dindex *ix, const void *arr)
 {
     const ixf_header *hd = ix->map;
-    int s = fwd_counts ? S_FTF : S_FTERM;
+    const unsigned char *pl = (const unsigned char *)ix->map + sizeof *hd;
+    for (int s = 0; s < S_COUNT; s++)
+        if (hd->len[s] && (const void *)(pl + hd->off[s]) == arr) return s;
+    return -1;
+}
+
+void *ix_file_grow(dindex *nx, const dindex *ix, const void *arr, size_t cap)
+{
+    int s = ix->map ? section_at(ix, arr) : -1;
+    if (s < 0 || nx->ncow == IX_COW_MAX) return NULL;
+    const ixf_header *hd = ix->map;
     size_t pg = page_size();
     uint64_t at = sizeof *hd + hd->off[s], lo = at / pg * pg, lead = at - lo;
     size_t total = (size_t)((lead + cap + pg - 1) / pg * pg);
@@ -570,9 +601,21 @@ void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_regi
         munmap(base, total);
         return NULL;
     }
-    r->base = base;
-    r->len = total;
+    nx->cow[nx->ncow].base = base;
+    nx->cow[nx->ncow++].len = total;
+    /* the mapping's whole pages inside the section: resident twice else */
+    uintptr_t a = ((uintptr_t)arr + pg - 1) / pg * pg, b = ((uintptr_t)arr + (uintptr_t)hd->len[s]) / pg * pg;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);   /* advice: a failure costs memory, no more */
     return (char *)base + lead;
+}
+
+int ix_file_holds(const dindex *ix, const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    if (ix->map && x >= (uintptr_t)ix->map && x < (uintptr_t)ix->map + ix->maplen) return 1;
+    for (size_t i = 0; i < ix->ncow; i++)
+        if (x >= (uintptr_t)ix->cow[i].base && x < (uintptr_t)ix->cow[i].base + ix->cow[i].len) return 1;
+    return 0;
 }
 
 int index_is_mapped(const dindex *ix) { return ix && ix->map != NULL; }
@@ -609,7 +652,7 @@ static int map_file(const char *path, int *fdp, void **map, size_t *len, const c
     return DP_OK;
 }
 
-/* The docs' names (keys, row ids, key order); 0 when damaged. */
+/* The docs' names (keys, row ids, key order) and dates; 0 when damaged. */
 static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl)
 {
     uint64_t n = ix->n, nk = hd->nksort, kl = hd->kstr_len;
@@ -617,7 +660,9 @@ static int point_names(dindex *ix, const ixf_header *hd, const unsigned char *pl
     ix->koff = sec(hd, pl, S_KOFF, n * 8);
     ix->ksort = sec(hd, pl, S_KSORT, nk * 4);
     ix->rowid = sec(hd, pl, S_ROWID, n * 8);
-    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || nk > n) return 0;
+    ix->created = sec(hd, pl, S_CREATED, n * 8);
+    if ((kl && !ix->kstr) || !ix->koff || (nk && !ix->ksort) || !ix->rowid || (n && !ix->created) || nk > n)
+        return 0;
     if (kl && ix->kstr[kl - 1] != '\0') return 0;
     for (uint64_t d = 0; d < n; d++)
         if (ix->koff[d] != UINT64_MAX && ix->koff[d] >= kl) return 0;
@@ -727,16 +772,6 @@ int index_file_open_behind(const index_stamp *stamp, const index_params *p, cons
                            uint64_t *seq_out, const char **why)
 {
     return file_open(NULL, 0, stamp, 1, p, path, out, seq_out, why);
-}
-
-void ix_file_drop_copied(dindex *ix)
-{
-    const ixf_header *hd = ix->map;
-    uintptr_t page = page_size();
-    uintptr_t lo = (uintptr_t)ix->map + sizeof *hd + hd->off[S_TSTR], hi = (uintptr_t)ix->map + sizeof *hd + hd->off[S_SIGCNT];
-    lo = (lo + page - 1) / page * page;   /* whole pages inside the copied sections */
-    hi = hi / page * page;
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);   /* advice: a failure costs memory, no more */
 }
 
 /* Rewrites the header in place: a torn write (a crash, a reader at the

@@ -28,6 +28,21 @@ typedef struct ix_bag {
 
 typedef struct ix_snap ix_snap;
 
+/* Copy-on-write regions a grown index can hold (one per section grown). */
+#define IX_COW_MAX 16
+
+/* The delta segment of a grown index (below, struct dindex): the terms
+ * with postings of new docs, ascending, term[i]'s run being
+ * doc/imp[off[i] .. off[i+1]) with block maxima from blk[off[i] / IX_BLOCK
+ * + i] (the layout of the main lists). All heap; nterm 0: none. */
+typedef struct ix_delta {
+    uint32_t *term;
+    uint64_t *off;
+    uint32_t *doc;
+    float *imp, *blk;
+    size_t nterm;
+} ix_delta;
+
 struct dindex {
     const item *items;
     size_t n;
@@ -88,11 +103,12 @@ struct dindex {
     _Atomic(text_signals *) *msig;
     /* A mapped file also names its docs, so a reader needs no item to find
      * one: doc d's key is kstr + koff[d] (koff[d] == UINT64_MAX: none), its
-     * store row id rowid[d]; ksort[0..nksort) are the keyed docs in key
+     * store row id rowid[d], its creation time created[d]; ksort[0..nksort) are the keyed docs in key
      * order (strcmp, then doc), which index_find searches. NULL when built. */
     const char *kstr;
     const uint64_t *koff;
     const int64_t *rowid;
+    const int64_t *created;          /* [n] each doc's creation time */
     const uint32_t *ksort;
     size_t nksort;
     /* Docs [0, nmapped) take their signals and names from the mapping (all
@@ -104,12 +120,38 @@ struct dindex {
     size_t nmapped;
     int owned;
     int mapfd;                       /* the mapped file, open while mapped */
-    /* A grown index's forward terms and counts when they are the file's
-     * pages mapped again, copy on write, with room after them
-     * (ix_file_section_grow); base NULL: in the heap. */
-    struct ix_region { void *base; size_t len; } fwd_region[2];
+    /* A grown index's arrays that are the file's pages mapped again, copy
+     * on write, with room after them (ix_file_section_grow): the forward
+     * index, dictionary, df, max impacts, lengths, norms, content hashes.
+     * Appending writes only their tails and the few entries the new docs
+     * touch, so only those pages are copied. Unmapped by index_free. */
+    struct ix_region { void *base; size_t len; } cow[IX_COW_MAX];
+    size_t ncow;
+
+    /* Postings of a grown index (index_append): post_* above are the
+     * file's lists of its post_nterms terms, untouched; the new docs'
+     * postings are the delta segment dl, term by term. A term's list is
+     * then two runs, the file's and the delta's (every delta doc follows
+     * every file doc): ix_postings() gives both. A build has no delta
+     * (dl.nterm 0, post_nterms == nterms); saving a grown index writes
+     * the runs merged, as a build lays them out. */
+    size_t post_nterms;
+    ix_delta dl;
 };
 typedef struct ix_region ix_region;
+
+/* One run of a term's postings: docs ascending, their impacts and the
+ * block maxima of the run (a block per IX_BLOCK postings from doc[0]). */
+typedef struct ix_plist {
+    const uint32_t *doc;
+    const float *imp, *bmax;
+    size_t n;
+} ix_plist;
+/* Runs of one term at most: the file's and the delta's. */
+#define IX_MAX_RUNS 2
+/* Term t's nonempty runs into out[IX_MAX_RUNS], in doc order; returns how
+ * many. Defined below, after ix_blk_base. */
+static inline size_t ix_postings(const dindex *ix, uint32_t t, ix_plist out[IX_MAX_RUNS]);
 
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
@@ -195,20 +237,27 @@ uint64_t ix_item_hash(const item *it);
 /* Hash of the text pipeline's output on a fixed probe item, with the text
  * options: equal only for the same pipeline code and options. */
 uint64_t ix_pipeline_fingerprint(const index_params *p);
-/* Fills ix->keys with every doc's key (index.c). */
+/* The postings of ix with every term's runs merged into one list, as a
+ * build lays them out: out->post_off, post_doc, post_imp, blk_max (heap,
+ * the caller's), post_nterms = nterms (index.c). */
+void ix_postings_merge(const dindex *ix, dindex *out);
+/* Fills ix->keys with the keys of docs [nmapped, n) (every doc's for a
+ * build; index_find searches a mapped file's docs by their sorted keys)
+ * (index.c). */
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
-/* Gives back the pages of the mapping's sections that index_append copied
- * to the heap (dictionary, postings, forward index, lengths, norms, content
- * hashes): they are never read again (index_file.c). */
-void ix_file_drop_copied(dindex *ix);
-/* The file's forward terms (fwd_counts 0) or counts (1) as a private,
- * writable view with room for cap bytes: the section's pages mapped from
- * the file again (copy on write: only pages written are copied), the rest
- * anonymous. The view starts where the section does; *r is what to munmap.
- * NULL when it cannot be had (the caller copies instead). */
-void *ix_file_section_grow(const dindex *ix, int fwd_counts, size_t cap, ix_region *r);
+/* Array arr of the mapping (the start of a section of the file) as a
+ * private, writable view with room for cap bytes: the section's pages
+ * mapped from the file again (copy on write: only pages written are
+ * copied), the rest anonymous zeros, recorded in nx->cow (index_free
+ * unmaps it). The mapping's own pages of the section are given back: ix's
+ * pointer into them may still be read (they fault in again) but is no
+ * longer the one used. NULL when it cannot be had: the caller copies. */
+void *ix_file_grow(dindex *nx, const dindex *ix, const void *arr, size_t cap);
+/* 1 when p points into ix's mapping or one of its copy-on-write regions:
+ * not the heap's to free. */
+int ix_file_holds(const dindex *ix, const void *p);
 /* The signals of doc of a mapped index, made on first use (thread-safe). */
 const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 
@@ -218,6 +267,41 @@ const text_signals *ix_file_signals(const dindex *ix, uint32_t doc);
 static inline uint64_t ix_blk_base(const dindex *ix, uint32_t t)
 {
     return ix->post_off[t] / IX_BLOCK + t;
+}
+
+/* The first position of dl->term holding a term >= t (the delta's terms
+ * number thousands: a binary search). */
+static inline size_t ix_delta_find(const ix_delta *dl, uint32_t t)
+{
+    size_t lo = 0, hi = dl->nterm;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dl->term[mid] < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static inline size_t ix_postings(const dindex *ix, uint32_t t, ix_plist out[IX_MAX_RUNS])
+{
+    size_t n = 0;
+    if (t < ix->post_nterms && ix->post_off[t + 1] > ix->post_off[t]) {
+        out[0].doc = ix->post_doc + ix->post_off[t];
+        out[0].imp = ix->post_imp + ix->post_off[t];
+        out[0].bmax = ix->blk_max + ix_blk_base(ix, t);
+        out[0].n = (size_t)(ix->post_off[t + 1] - ix->post_off[t]);
+        n = 1;
+    }
+    const ix_delta *dl = &ix->dl;
+    size_t lo = dl->nterm ? ix_delta_find(dl, t) : 0;
+    if (lo < dl->nterm && dl->term[lo] == t) {
+        out[n].doc = dl->doc + dl->off[lo];
+        out[n].imp = dl->imp + dl->off[lo];
+        out[n].bmax = dl->blk + dl->off[lo] / IX_BLOCK + lo;
+        out[n].n = (size_t)(dl->off[lo + 1] - dl->off[lo]);
+        n++;
+    }
+    return n;
 }
 
 /* Length normalisation of field f: 1 - b + b * len / avglen. */

@@ -261,7 +261,10 @@ static inline double theta_lo(float theta)
     return (double)theta - 1e-5 * fabs((double)theta) - 1e-7;
 }
 
-/* The query's posting lists clipped to [lo, hi); returns how many. */
+/* The query's posting lists clipped to [lo, hi); returns how many. A
+ * term of a grown index may have two runs (ix_postings): each is a list of
+ * its own with the term's weight -- a doc is in one run at most, so the
+ * fixed-point sums, and the results, are those of one merged list. */
 static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, uint32_t hi, qlist *L)
 {
     size_t nl = 0;
@@ -270,21 +273,25 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
         if (t >= ix->nterms) continue;
         double w = ix_term_factor(ix, q, i);
         if (!(w > 0)) continue;
-        const uint32_t *b = ix->post_doc + ix->post_off[t], *e = ix->post_doc + ix->post_off[t + 1];
-        const uint32_t *c = lo ? lower_bound(b, e, lo) : b;
-        const uint32_t *ce = hi < ix->n ? lower_bound(c, e, hi) : e;
-        if (c == ce) continue;
-        L[nl].cur = c;
-        L[nl].end = ce;
-        L[nl].wend = c;
-        L[nl].base = b;
-        L[nl].imp = ix->post_imp + ix->post_off[t];
-        L[nl].bmax = ix->blk_max + ix_blk_base(ix, t);
-        L[nl].w = w;
-        L[nl].wf = w * IX_FIX_ONE;
-        L[nl].ub = w * (double)ix->maximp[t];
-        L[nl].wub = 0;
-        nl++;
+        ix_plist r[IX_MAX_RUNS];
+        size_t nr = ix_postings(ix, t, r);
+        for (size_t k = 0; k < nr; k++) {
+            const uint32_t *b = r[k].doc, *e = r[k].doc + r[k].n;
+            const uint32_t *c = lo ? lower_bound(b, e, lo) : b;
+            const uint32_t *ce = hi < ix->n ? lower_bound(c, e, hi) : e;
+            if (c == ce) continue;
+            L[nl].cur = c;
+            L[nl].end = ce;
+            L[nl].wend = c;
+            L[nl].base = b;
+            L[nl].imp = r[k].imp;
+            L[nl].bmax = r[k].bmax;
+            L[nl].w = w;
+            L[nl].wf = w * IX_FIX_ONE;
+            L[nl].ub = w * (double)ix->maximp[t];
+            L[nl].wub = 0;
+            nl++;
+        }
     }
     return nl;
 }
@@ -404,7 +411,7 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
 {
     clamp_range(ix, &lo, &hi);
     if (k == 0 || lo >= hi || q->n == 0) return 0;
-    scratch *s = scratch_get(q->n, k);
+    scratch *s = scratch_get(q->n * IX_MAX_RUNS, k);
     qlist *L = s->L;
     size_t nl = open_lists(ix, q, lo, hi, L);
     double total_ub = 0;

@@ -91,6 +91,21 @@ check_contains "... and writes the file, so the next one grows it" "(index file 
 check_contains "... which the next reader maps" "mapped from the persisted index" "$(how)"
 out=$("$DOPPEL" analyze --db "$DB")
 check_contains "nothing changed: up to date" "up to date: no item changed since the last analysis (15 items)" "$out"
+# The file dates its docs (a horizon reads no date from the store): an
+# indexed item whose creation time changed cannot be grown into it.
+python3 - "$FIXTURE" "$T/redate.json" <<'EOF'
+import json, sys
+items = json.load(open(sys.argv[1]))
+it = [i for i in items if i["number"] == 5][0]
+it["created_at"] = str(int(it["created_at"][:4]) - 1) + it["created_at"][4:]
+it["updated_at"] = "2031-06-01T00:00:00Z"
+json.dump([it], open(sys.argv[2], "w"))
+EOF
+check "import an item created earlier" "$DOPPEL" import --db "$DB" "$T/redate.json"
+out=$("$DOPPEL" analyze --db "$DB")
+check_contains "... not grown into the file" \
+    "persisted index not grown: an indexed item's creation time changed" "$out"
+check_contains "... which is written anew" "(index file written)" "$out"
 
 # Another store at the same path (deleted, imported again with one title
 # changed): the first file has its change sequence, not its id, nor its

@@ -101,7 +101,7 @@ static void assert_vec_equal(const strvec *a, const strvec *b)
     for (size_t i = 0; i < a->n; i++) assert_string_equal(a->v[i], b->v[i]);
 }
 
-/* Same docs, same text, same terms (by string) and counts. */
+/* Same docs, same text, same dates, same terms (by string) and counts. */
 static void assert_docs_equal(const dindex *a, const dindex *b)
 {
     assert_int_equal(index_ndocs(a), index_ndocs(b));
@@ -119,6 +119,7 @@ static void assert_docs_equal(const dindex *a, const dindex *b)
         index_doc_terms_get(b, d, &tb);
         assert_int_equal(ta.n, tb.n);
         assert_memory_equal(ta.len, tb.len, sizeof(uint32_t) * FIELD_COUNT);
+        assert_int_equal(index_doc_created(a, d), index_doc_created(b, d));   /* a file's: its items' */
         for (size_t i = 0; i < ta.n; i++) {   /* ids may differ: match by string */
             const char *s = index_term_str(a, ta.terms[i]);
             size_t j = 0;
