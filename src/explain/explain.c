@@ -306,9 +306,27 @@ static int phrase_in_doc(const text_fields *tf, const char *phrase)
     return 0;
 }
 
+/* A doc's fields, asked for when first needed: most spellings are found
+ * in the query's text, and when the index does not keep the fields
+ * (--max-memory) each ask splits the doc again (index_doc_fields). */
+typedef struct lazy_fields {
+    const dindex *ix;
+    uint32_t doc;
+    const text_fields *tf;   /* once done (NULL: none) */
+    int done;
+} lazy_fields;
+
+static const text_fields *lf_get(lazy_fields *l)
+{
+    if (!l->done) {
+        l->tf = index_doc_fields(l->ix, l->doc);
+        l->done = 1;
+    }
+    return l->tf;
+}
+
 /* How term t reads in either document; bigrams "a b" word by word. */
-static int term_spelling(const text_fields *qd, const text_fields *cd, const char *t, char *out,
-                         size_t n)
+static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *out, size_t n)
 {
     const char *sp = strchr(t, ' ');
     if (sp) {
@@ -323,10 +341,10 @@ static int term_spelling(const text_fields *qd, const text_fields *cd, const cha
         if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
         /* quoted as a phrase only when someone wrote it so: the two words
          * of a bigram may stand apart, with stop words between them */
-        return phrase_in_doc(qd, out) || phrase_in_doc(cd, out);
+        return phrase_in_doc(lf_get(qd), out) || phrase_in_doc(lf_get(cd), out);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
-    return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);
+    return spelling_in_doc(lf_get(qd), t, out, n) || spelling_in_doc(lf_get(cd), t, out, n);
 }
 
 /* 1 when the term occurs in a doc (its terms dt) only through its labels
@@ -352,7 +370,7 @@ typedef struct ctx {
     const item *q, *c;
     /* the query's side: an indexed doc's from the index, a new issue's
      * from in->mq and its own split (own_qf) */
-    const text_fields *qf, *cf;
+    lazy_fields qf, cf;
     const text_signals *qsig;
     index_doc_terms qt;
     text_fields own_qf;
@@ -544,7 +562,7 @@ static void say_rare_terms(ctx *x)
         if (df > rare_max) break;   /* highest idf first: the rest are commoner */
         if (label_only(&x->qt, terms[i])) continue;
         char sp[160];
-        if (!term_spelling(x->qf, x->cf, index_term_str(ix, terms[i]), sp,
+        if (!term_spelling(&x->qf, &x->cf, index_term_str(ix, terms[i]), sp,
                            sizeof sp))
             continue;
         if (overlaps_mentioned(x, sp)) continue;
@@ -962,17 +980,17 @@ void explain_pair(const explain_input *in, explain_out *out)
     memset(out, 0, sizeof *out);
     ctx x = {.in = in};
     x.c = index_item(in->ix, in->cdoc);
-    x.cf = index_doc_fields(in->ix, in->cdoc);
+    x.cf = (lazy_fields){.ix = in->ix, .doc = in->cdoc};
     if (in->mq) {
         x.q = in->mq->it;
         text_split(x.q, index_template(in->ix), &x.own_qf);
         x.has_own_qf = 1;
-        x.qf = &x.own_qf;
+        x.qf = (lazy_fields){.tf = &x.own_qf, .done = 1};
         x.qsig = in->mq->sig;
         x.qt = (index_doc_terms){in->mq->terms, in->mq->tf, in->mq->nterms, in->mq->len};
     } else {
         x.q = index_item(in->ix, in->qdoc);
-        x.qf = index_doc_fields(in->ix, in->qdoc);
+        x.qf = (lazy_fields){.ix = in->ix, .doc = in->qdoc};
         x.qsig = index_doc_signals(in->ix, in->qdoc);
         index_doc_terms_get(in->ix, in->qdoc, &x.qt);
     }

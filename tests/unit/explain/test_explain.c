@@ -151,6 +151,44 @@ static void test_reasoning_signals(void **state)
     explain_out_free(&o);
 }
 
+/* An index that does not keep the fields splits a doc again when asked:
+ * explaining asks for them only to spell shared rare words (never for two
+ * items with none), and the reasoning is the one a full index gives. */
+static void test_fields_split_when_needed(void **state)
+{
+    fx *f = *state;
+    explain_out full, fill_full;
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &full);
+    match_judgment jd = judged(RELATION_RELATED, 0.5, &f->items[2], &f->items[1]);
+    explain_full(f, 2, 1, &jd, NULL, UINT32_MAX, NULL, 0, &fill_full);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    p.drop_fields = 1;
+    dp_err err;
+    dindex *lean;
+    assert_int_equal(index_build(f->items, 12, &p, &lean, &err), DP_OK);
+    index_fields_release(lean);
+    dindex *kept = f->ix;
+    f->ix = lean;
+    explain_out o, fill;
+    explain_full(f, 2, 1, &jd, NULL, UINT32_MAX, NULL, 0, &fill);   /* two fillers: no shared rare word */
+    assert_int_equal(index_doc_fields_held(lean, 2), 0);
+    assert_int_equal(index_doc_fields_held(lean, 1), 0);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
+    f->ix = kept;
+    assert_non_null(strstr(o.reasoning, "`frobnicator`"));   /* spelled from the query's text */
+    assert_int_equal(index_doc_fields_held(lean, 11), 1);
+    assert_string_equal(o.reasoning, full.reasoning);
+    assert_string_equal(o.comment, full.comment);
+    assert_string_equal(fill.reasoning, fill_full.reasoning);
+    explain_out_free(&o);
+    explain_out_free(&full);
+    explain_out_free(&fill);
+    explain_out_free(&fill_full);
+    index_free(lean);
+}
+
 static void test_reasoning_rare_word(void **state)
 {
     fx *f = *state;
@@ -569,6 +607,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reasoning_signals), cmocka_unit_test(test_reasoning_rare_word),
+        cmocka_unit_test(test_fields_split_when_needed),
         cmocka_unit_test(test_links_known),       cmocka_unit_test(test_comment_duplicate),
         cmocka_unit_test(test_comment_related),   cmocka_unit_test(test_comment_pull_request),
         cmocka_unit_test(test_comment_targets),
