@@ -507,14 +507,11 @@ static int wch(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80
 static int jch(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
 static int ref_spells(const char *w, size_t n, const char *t, size_t tn)
 {
-    if (n < tn || n > tn + 5) return 0;
-    for (size_t i = 0; i < tn; i++) {
-        unsigned char a = (unsigned char)tolower((unsigned char)w[i]), b = (unsigned char)t[i];
-        if (a == b) continue;
-        if (i + 1 == tn && b == 'i' && a == 'y') continue;
-        return 0;
-    }
-    return 1;
+    char low[128];   /* w's first tn bytes folded, a final y read as the stem's i */
+    if (n < tn || n - tn > 5 || tn >= sizeof low) return 0;
+    for (size_t i = 0; i < tn; i++) low[i] = (char)tolower((unsigned char)w[i]);
+    if (tn && low[tn - 1] == 'y' && t[tn - 1] == 'i') low[tn - 1] = 'i';
+    return memcmp(low, t, tn) == 0;
 }
 static int ref_spelling(const char *s, const char *t, char *out, size_t outn)
 {
