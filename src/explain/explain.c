@@ -239,39 +239,84 @@ static int spells(const char *w, size_t n, const char *t, size_t tn)
     return 1;
 }
 
-/* Finds how term t is written in s: a whole dotted/pathlike word first,
- * then one of its parts. Writes the spelling to out; 1 when found. */
-static int find_spelling(const char *s, const char *t, char *out, size_t outn)
+/* 1 when a word or a part of one (see explain_find_spelling) starts at p:
+ * s[p] is a word character and s[p - 1] is none. */
+static int part_start(const char *s, size_t p)
 {
-    size_t tn = strlen(t), len = strlen(s), best = 0;
+    return word_char((unsigned char)s[p]) && (p == 0 || !word_char((unsigned char)s[p - 1]));
+}
+
+/* 1 when part start p also starts a whole word: the join character before
+ * it (if any) belongs to no word, as it follows none. */
+static int word_start(const char *s, size_t p)
+{
+    return !(p >= 2 && join_char((unsigned char)s[p - 1]) && word_char((unsigned char)s[p - 2]));
+}
+
+/* The next position in [from, len) whose byte is one of the n bytes b,
+ * len when none; next[k] caches where b[k] comes next (fresh: nothing
+ * cached yet). memchr, not a byte loop: a field is up to SURFACE_SCAN
+ * bytes and most of its words cannot spell the term. */
+static size_t next_first(const char *s, size_t from, size_t len, const unsigned char *b, size_t *next,
+                         size_t n, int fresh)
+{
+    size_t at = len;
+    for (size_t k = 0; k < n; k++) {
+        if (fresh || next[k] < from) {
+            const char *f = from < len ? memchr(s + from, b[k], len - from) : NULL;
+            next[k] = f ? (size_t)(f - s) : len;
+        }
+        if (next[k] < at) at = next[k];
+    }
+    return at;
+}
+
+/* The words of s are its runs of word characters, with a join character
+ * kept when a word character follows it ("a.b/c"); a word's parts are its
+ * runs between join characters. A word or a part spells t (spells) only
+ * where its first byte folds to t's, so only those places are looked at.
+ * Of the words and parts spelling t, the shortest wins, the first of
+ * those; a whole word before the part at its start (the longer one, or the
+ * same text). */
+int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
+{
+    size_t tn = strlen(t), len = strnlen(s, SURFACE_SCAN), best = 0;
     const char *bestp = NULL;
-    if (len > SURFACE_SCAN) len = SURFACE_SCAN;
-    size_t i = 0;
-    while (i < len) {
-        if (!word_char((unsigned char)s[i])) {
-            i++;
-            continue;
+    if (!tn) return 0;
+    /* the bytes a first letter of t may be written as: either case, and
+     * a y for a one-letter "i" (spells) */
+    unsigned char c0 = (unsigned char)t[0], first[4];
+    size_t nfirst = 0;
+    if (tolower(c0) == c0) first[nfirst++] = c0;   /* an upper-case one folds to nothing */
+    if (toupper(c0) != c0) first[nfirst++] = (unsigned char)toupper(c0);
+    if (tn == 1 && c0 == 'i') {
+        first[nfirst++] = 'y';
+        first[nfirst++] = 'Y';
+    }
+    size_t next[4];
+    for (size_t k = 0; k < nfirst; k++) next[k] = 0;
+    for (size_t p = next_first(s, 0, len, first, next, nfirst, 1); p < len;
+         p = next_first(s, p + 1, len, first, next, nfirst, 0)) {
+        if (!part_start(s, p)) continue;
+        size_t q = p;   /* the part: up to the first join (or other non-word) character */
+        while (q < len && q - p <= tn + 5 && word_char((unsigned char)s[q])) q++;
+        size_t j = q;   /* the word, when p starts one: on over joins followed by word characters */
+        if (word_start(s, p))
+            while (j < len && j - p <= tn + 5 &&
+                   (word_char((unsigned char)s[j]) ||
+                    (join_char((unsigned char)s[j]) && j + 1 < len && word_char((unsigned char)s[j + 1]))))
+                j++;
+        else
+            j = p;   /* no whole word here */
+        if (j > p && spells(s + p, j - p, t, tn) && (!bestp || j - p < best)) {
+            bestp = s + p;
+            best = j - p;
         }
-        size_t j = i;
-        while (j < len && (word_char((unsigned char)s[j]) ||
-                           (join_char((unsigned char)s[j]) && j + 1 < len &&
-                            word_char((unsigned char)s[j + 1]))))
-            j++;
-        if (spells(s + i, j - i, t, tn) && (!bestp || j - i < best)) {
-            bestp = s + i;
-            best = j - i;
+        if (spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
+            bestp = s + p;
+            best = q - p;
         }
-        for (size_t p = i; p < j;) {   /* the parts between join characters */
-            size_t q = p;
-            while (q < j && !join_char((unsigned char)s[q])) q++;
-            if ((p != i || q != j) && spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
-                bestp = s + p;
-                best = q - p;
-            }
-            p = q + 1;
-        }
-        if (bestp && best == tn) break;   /* exact: cannot do better */
-        i = j;
+        if (bestp && best == tn) break;   /* exact: nothing later is shorter */
     }
     if (!bestp || best + 1 > outn) return 0;
     memcpy(out, bestp, best);
@@ -284,7 +329,7 @@ static int spelling_in_doc(const text_fields *tf, const char *t, char *out, size
     if (!tf) return 0;
     static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (tf->f[order[i]] && find_spelling(tf->f[order[i]], t, out, n)) return 1;
+        if (tf->f[order[i]] && explain_find_spelling(tf->f[order[i]], t, out, n)) return 1;
     return 0;
 }
 
@@ -297,9 +342,27 @@ static int phrase_in_doc(const text_fields *tf, const char *phrase)
     return 0;
 }
 
+/* A doc's fields, asked for when first needed: most spellings are found
+ * in the query's text, and when the index does not keep the fields
+ * (--max-memory) each ask splits the doc again (index_doc_fields). */
+typedef struct lazy_fields {
+    const dindex *ix;
+    uint32_t doc;
+    const text_fields *tf;   /* once done (NULL: none) */
+    int done;
+} lazy_fields;
+
+static const text_fields *lf_get(lazy_fields *l)
+{
+    if (!l->done) {
+        l->tf = index_doc_fields(l->ix, l->doc);
+        l->done = 1;
+    }
+    return l->tf;
+}
+
 /* How term t reads in either document; bigrams "a b" word by word. */
-static int term_spelling(const text_fields *qd, const text_fields *cd, const char *t, char *out,
-                         size_t n)
+static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *out, size_t n)
 {
     const char *sp = strchr(t, ' ');
     if (sp) {
@@ -314,10 +377,10 @@ static int term_spelling(const text_fields *qd, const text_fields *cd, const cha
         if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
         /* quoted as a phrase only when someone wrote it so: the two words
          * of a bigram may stand apart, with stop words between them */
-        return phrase_in_doc(qd, out) || phrase_in_doc(cd, out);
+        return phrase_in_doc(lf_get(qd), out) || phrase_in_doc(lf_get(cd), out);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
-    return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);
+    return spelling_in_doc(lf_get(qd), t, out, n) || spelling_in_doc(lf_get(cd), t, out, n);
 }
 
 /* 1 when the term occurs in a doc (its terms dt) only through its labels
@@ -343,7 +406,7 @@ typedef struct ctx {
     const item *q, *c;
     /* the query's side: an indexed doc's from the index, a new issue's
      * from in->mq and its own split (own_qf) */
-    const text_fields *qf, *cf;
+    lazy_fields qf, cf;
     const text_signals *qsig;
     index_doc_terms qt;
     text_fields own_qf;
@@ -535,7 +598,7 @@ static void say_rare_terms(ctx *x)
         if (df > rare_max) break;   /* highest idf first: the rest are commoner */
         if (label_only(&x->qt, terms[i])) continue;
         char sp[160];
-        if (!term_spelling(x->qf, x->cf, index_term_str(ix, terms[i]), sp,
+        if (!term_spelling(&x->qf, &x->cf, index_term_str(ix, terms[i]), sp,
                            sizeof sp))
             continue;
         if (overlaps_mentioned(x, sp)) continue;
@@ -953,17 +1016,17 @@ void explain_pair(const explain_input *in, explain_out *out)
     memset(out, 0, sizeof *out);
     ctx x = {.in = in};
     x.c = index_item(in->ix, in->cdoc);
-    x.cf = index_doc_fields(in->ix, in->cdoc);
+    x.cf = (lazy_fields){.ix = in->ix, .doc = in->cdoc};
     if (in->mq) {
         x.q = in->mq->it;
         text_split(x.q, index_template(in->ix), &x.own_qf);
         x.has_own_qf = 1;
-        x.qf = &x.own_qf;
+        x.qf = (lazy_fields){.tf = &x.own_qf, .done = 1};
         x.qsig = in->mq->sig;
         x.qt = (index_doc_terms){in->mq->terms, in->mq->tf, in->mq->nterms, in->mq->len};
     } else {
         x.q = index_item(in->ix, in->qdoc);
-        x.qf = index_doc_fields(in->ix, in->qdoc);
+        x.qf = (lazy_fields){.ix = in->ix, .doc = in->qdoc};
         x.qsig = index_doc_signals(in->ix, in->qdoc);
         index_doc_terms_get(in->ix, in->qdoc, &x.qt);
     }

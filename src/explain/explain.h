@@ -91,6 +91,13 @@ typedef struct explain_out {
 void explain_pair(const explain_input *in, explain_out *out);
 void explain_out_free(explain_out *o);
 
+/* How the folded, stemmed term t is written in text s (its first 64 KB):
+ * the shortest word of s, or part of a dotted/path-like word ("b" of
+ * "a.b/c"), that folds to t plus a suffix of up to 5 bytes (a final "i"
+ * of t may be a "y"); the first of those. Writes it to out (outn bytes
+ * with the NUL); 1 when found and it fits. */
+int explain_find_spelling(const char *s, const char *t, char *out, size_t outn);
+
 /* How an item is referred to in text: "#4606" for a numeric (GitHub) key,
  * the key itself otherwise ("HIVE-123"). Returns buf. */
 const char *explain_ref(const char *key, char *buf, size_t n);

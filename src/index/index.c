@@ -938,6 +938,10 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
     free(mine);
     return expected;
 }
+int index_doc_fields_held(const dindex *ix, uint32_t doc)
+{
+    return doc < ix->n && atomic_load_explicit(&ix->fields[doc], memory_order_acquire) != NULL;
+}
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc)
 {
     if (doc >= ix->n) return NULL;

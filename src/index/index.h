@@ -215,6 +215,8 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
  * index_doc_fields calls split those docs again. Not thread-safe: call it
  * while no other thread reads ix (analyze --max-memory, before ranking). */
 void index_fields_release(dindex *ix);
+/* 1 when doc's fields are held (kept by the build or split since). */
+int index_doc_fields_held(const dindex *ix, uint32_t doc);
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);
 const text_template *index_template(const dindex *ix);
 

@@ -195,7 +195,9 @@ int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, d
  * statement journal per row. In between, a delete removes the pairs' texts
  * itself (all of pair_texts at once when no other repository has pairs),
  * and an insert takes updated_at from the repository's item dates read
- * once. Readers never see the gap (they read the last commit), and a
+ * once. Freed pages are not zeroed meanwhile (PRAGMA secure_delete FAST
+ * until end or rollback: the old pairs' pages are neither read back nor
+ * written). Readers never see the gap (they read the last commit), and a
  * rollback restores everything. Between begin and end, write pairs only
  * through store_pairs_* (a repository's deletion would leave its pairs'
  * texts behind). begin is a hint: it drops nothing (and *dropped is 0) when

@@ -111,6 +111,7 @@ typedef struct store_pbulk {
     int loaded;                     /* the map was read ... */
     int64_t changes;                /* ... and nothing but pair inserts has written
                                        since (sqlite3_total_changes64 then) */
+    int secure_delete;              /* PRAGMA secure_delete before the replace; -1: untouched */
 } store_pbulk;
 
 struct store {

@@ -2,6 +2,7 @@
  * on a small hand-made corpus indexed with the real index. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -148,6 +149,44 @@ static void test_reasoning_signals(void **state)
     assert_true(!strncmp(o.reasoning, "Duplicate, high confidence (0.93)", 33));
     assert_int_equal(o.known, 0);
     explain_out_free(&o);
+}
+
+/* An index that does not keep the fields splits a doc again when asked:
+ * explaining asks for them only to spell shared rare words (never for two
+ * items with none), and the reasoning is the one a full index gives. */
+static void test_fields_split_when_needed(void **state)
+{
+    fx *f = *state;
+    explain_out full, fill_full;
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &full);
+    match_judgment jd = judged(RELATION_RELATED, 0.5, &f->items[2], &f->items[1]);
+    explain_full(f, 2, 1, &jd, NULL, UINT32_MAX, NULL, 0, &fill_full);
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    p.drop_fields = 1;
+    dp_err err;
+    dindex *lean;
+    assert_int_equal(index_build(f->items, 12, &p, &lean, &err), DP_OK);
+    index_fields_release(lean);
+    dindex *kept = f->ix;
+    f->ix = lean;
+    explain_out o, fill;
+    explain_full(f, 2, 1, &jd, NULL, UINT32_MAX, NULL, 0, &fill);   /* two fillers: no shared rare word */
+    assert_int_equal(index_doc_fields_held(lean, 2), 0);
+    assert_int_equal(index_doc_fields_held(lean, 1), 0);
+    explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
+    f->ix = kept;
+    assert_non_null(strstr(o.reasoning, "`frobnicator`"));   /* spelled from the query's text */
+    assert_int_equal(index_doc_fields_held(lean, 11), 1);
+    assert_string_equal(o.reasoning, full.reasoning);
+    assert_string_equal(o.comment, full.comment);
+    assert_string_equal(fill.reasoning, fill_full.reasoning);
+    explain_out_free(&o);
+    explain_out_free(&full);
+    explain_out_free(&fill);
+    explain_out_free(&fill_full);
+    index_free(lean);
 }
 
 static void test_reasoning_rare_word(void **state)
@@ -501,10 +540,110 @@ static void test_linkset_grow(void **state)
     explain_linkset_free(grown);
 }
 
+/* The spelling search as it was first written (a scan of every word and
+ * part), the reference explain_find_spelling must agree with. */
+static int wch(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
+static int jch(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
+static int ref_spells(const char *w, size_t n, const char *t, size_t tn)
+{
+    char low[128];   /* w's first tn bytes folded, a final y read as the stem's i */
+    if (n < tn || n - tn > 5 || tn >= sizeof low) return 0;
+    for (size_t i = 0; i < tn; i++) low[i] = (char)tolower((unsigned char)w[i]);
+    if (tn && low[tn - 1] == 'y' && t[tn - 1] == 'i') low[tn - 1] = 'i';
+    return memcmp(low, t, tn) == 0;
+}
+static int ref_spelling(const char *s, const char *t, char *out, size_t outn)
+{
+    size_t tn = strlen(t), len = strlen(s), best = 0, i = 0;
+    const char *bestp = NULL;
+    if (len > 65536) len = 65536;
+    while (i < len) {
+        if (!wch((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && (wch((unsigned char)s[j]) || (jch((unsigned char)s[j]) && j + 1 < len &&
+                                                         wch((unsigned char)s[j + 1]))))
+            j++;
+        if (ref_spells(s + i, j - i, t, tn) && (!bestp || j - i < best)) {
+            bestp = s + i;
+            best = j - i;
+        }
+        for (size_t p = i; p < j;) {
+            size_t q = p;
+            while (q < j && !jch((unsigned char)s[q])) q++;
+            if ((p != i || q != j) && ref_spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
+                bestp = s + p;
+                best = q - p;
+            }
+            p = q + 1;
+        }
+        i = j;
+    }
+    if (!bestp || best + 1 > outn) return 0;
+    memcpy(out, bestp, best);
+    out[best] = '\0';
+    return 1;
+}
+
+static void spelling_is(const char *s, const char *t, const char *want)
+{
+    char got[64], ref[64];
+    int found = explain_find_spelling(s, t, got, sizeof got);
+    assert_int_equal(found, want != NULL);
+    if (want) assert_string_equal(got, want);
+    assert_int_equal(ref_spelling(s, t, ref, sizeof ref), found);
+    if (found) assert_string_equal(ref, got);
+}
+
+/* The shortest word or part wins, the first of equals; parts of a joined
+ * word count, a join not followed by a word character ends the word. */
+static void test_find_spelling(void **state)
+{
+    (void)state;
+    spelling_is("Running the runner", "run", "runner");   /* the shorter one */
+    spelling_is("Runner the runner", "run", "Runner");   /* the first of equals */
+    spelling_is("the runner runs", "run", "runs");
+    spelling_is("see org.apache.Hive/exec", "hive", "Hive");
+    spelling_is("see HiveServer2 and hive-exec", "hive", "hive");
+    spelling_is("a Hive.. thing", "hive", "Hive");
+    spelling_is("..hive. x", "hive", "hive");
+    spelling_is("retries: retry", "retri", "retry");
+    spelling_is("nothing here", "hive", NULL);
+    spelling_is("hivemindsets", "hive", NULL);          /* 8 bytes longer than the stem */
+    spelling_is("xhive hive", "hive", "hive");          /* not inside a word */
+    spelling_is("a.hive-ish", "hive", "hive");
+    spelling_is("\xc3\xa9t\xc3\xa9 \xc3\x89t\xc3\xa9", "\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9");
+    spelling_is("Y y", "i", "Y");
+    spelling_is("I", "I", NULL);                        /* an upper-case term folds from nothing */
+    char small[4];
+    assert_int_equal(explain_find_spelling("running", "run", small, sizeof small), 0);   /* does not fit */
+    /* random texts of a few letters, joins and spaces, against the reference */
+    const char alphabet[] = "aAbByYi.-/: _\xc3";
+    const char *terms[] = {"ab", "aby", "bai", "a", "i", "ba", "abab", "\xc3" "a", "a.b", "b-a", "a:"};
+    uint32_t r = 12345;
+    char text[96];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (r = r * 1103515245u + 12345u) >> 16 & 63;
+        for (size_t k = 0; k < n; k++) {
+            r = r * 1103515245u + 12345u;
+            text[k] = alphabet[(r >> 16) % (sizeof alphabet - 1)];
+        }
+        text[n] = '\0';
+        const char *t = terms[round % (int)(sizeof terms / sizeof terms[0])];
+        char got[96], ref[96];
+        int a = explain_find_spelling(text, t, got, sizeof got), b = ref_spelling(text, t, ref, sizeof ref);
+        if (a != b || (a && strcmp(got, ref))) fail_msg("\"%s\" in \"%s\": %d \"%s\", want %d \"%s\"", t, text, a,
+                                                         a ? got : "", b, b ? ref : "");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reasoning_signals), cmocka_unit_test(test_reasoning_rare_word),
+        cmocka_unit_test(test_fields_split_when_needed),
         cmocka_unit_test(test_links_known),       cmocka_unit_test(test_comment_duplicate),
         cmocka_unit_test(test_comment_related),   cmocka_unit_test(test_comment_pull_request),
         cmocka_unit_test(test_comment_targets),
@@ -516,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_jira_ref),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_linkset_grow),
+        cmocka_unit_test(test_find_spelling),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);

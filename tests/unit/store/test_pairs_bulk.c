@@ -126,6 +126,50 @@ static void test_rollback_restores(void **state)
     free(again);
 }
 
+static int secure_delete(fx *f)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA secure_delete", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* While a bulk replace is open, freed pages are not zeroed (secure_delete
+ * FAST: the old pairs' pages are neither read back nor written); the mode
+ * comes back after the end, and after a rollback. */
+static void test_secure_delete_fast_while_open(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA secure_delete = 1", NULL, NULL, NULL), SQLITE_OK);
+    for (int commit = 0; commit < 2; commit++) {
+        assert_int_equal(store_begin(f->st, &err), DP_OK);
+        int dropped = 0;
+        assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
+        assert_int_equal(dropped, 1);
+        assert_int_equal(secure_delete(f), 2);
+        assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+        if (commit) {
+            assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+            assert_int_equal(store_commit(f->st, &err), DP_OK);
+        } else {
+            store_rollback(f->st);
+        }
+        assert_int_equal(secure_delete(f), 1);
+    }
+    /* a store that had it off keeps it off */
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA secure_delete = 0", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(secure_delete(f), 0);
+}
+
 static void test_needs_transaction(void **state)
 {
     fx *f = *state;
@@ -291,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drop_and_rebuild_same_indexes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rollback_restores, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_needs_transaction, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_secure_delete_fast_while_open, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_other_repo_keeps_indexes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
