@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,118 @@ static int versionish(const char *w)
     return 0;
 }
 
+/* A title's words as the title features compare them, made once per
+ * title (a query's once for all its candidates): each distinct word with
+ * a hash (equal words are equal hashes; a hash match is confirmed with
+ * strcmp) and what the features ask of it -- the opposite-action stems it
+ * inflects, whether it is versionish or names a backport. Features read
+ * from these are the ones the word lists above give (test_judge compares
+ * them on every pair of a set of titles). */
+typedef struct tword {
+    uint64_t h;
+    uint64_t stems[2];         /* bit s: inflects stem_tab[s] */
+    unsigned char version, backport;
+    char w[32];
+} tword;
+
+struct judge_title {
+    size_t n;                  /* words of the title, repeats included (words.n) */
+    size_t nd;                 /* distinct words d[0..nd), in order of first use */
+    tword d[TITLE_WORDS];
+};
+typedef struct judge_title judge_title;
+
+/* The distinct stems of opposites[] and each pair as two indices. */
+#define NOPP (sizeof opposites / sizeof opposites[0])
+static const char *stem_tab[128];
+static size_t nstems;
+static unsigned char opp_idx[NOPP][2];
+static pthread_once_t stems_once = PTHREAD_ONCE_INIT;
+
+static void stems_init(void)
+{
+    for (size_t i = 0; i < NOPP; i++)
+        for (int k = 0; k < 2; k++) {
+            size_t s = 0;
+            while (s < nstems && strcmp(stem_tab[s], opposites[i][k])) s++;
+            if (s == nstems) stem_tab[nstems++] = opposites[i][k];   /* < 128: 2 * NOPP */
+            opp_idx[i][k] = (unsigned char)s;
+        }
+}
+
+static inline int stem_bit(const uint64_t m[2], unsigned s) { return (int)((m[s >> 6] >> (s & 63)) & 1); }
+
+static int backport_word(const char *w)
+{
+    static const char *const names[] = {"backport", "backporting", "backports", "clone", "cherry",
+                                        "port", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(w, names[i])) return 1;
+    return !strncmp(w, "branch", 6);
+}
+
+static uint64_t word_hash(const char *w)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *w; w++) h = (h ^ (unsigned char)*w) * 1099511628211ULL;
+    return h;
+}
+
+static int versionish(const char *w);
+
+static void judge_title_make(const char *title, judge_title *t)
+{
+    pthread_once(&stems_once, stems_init);
+    words w;
+    title_words(title, &w);
+    t->n = w.n;
+    t->nd = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        uint64_t h = word_hash(w.w[i]);
+        size_t j = 0;
+        while (j < t->nd && (t->d[j].h != h || strcmp(t->d[j].w, w.w[i]))) j++;
+        if (j < t->nd) continue;
+        tword *d = &t->d[t->nd++];
+        memcpy(d->w, w.w[i], 32);
+        d->h = h;
+        d->stems[0] = d->stems[1] = 0;
+        for (size_t s = 0; s < nstems; s++)
+            if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
+        d->version = (unsigned char)versionish(d->w);
+        d->backport = (unsigned char)backport_word(d->w);
+    }
+}
+
+static int title_has(const judge_title *t, const tword *x)
+{
+    for (size_t i = 0; i < t->nd; i++)
+        if (t->d[i].h == x->h && !strcmp(t->d[i].w, x->w)) return 1;
+    return 0;
+}
+
+/* What words_minus(a, b) leaves, summed: its size, the stems, whether all
+ * are versionish and whether one names a backport. */
+typedef struct tminus {
+    size_t n;
+    uint64_t stems[2];
+    int all_version, backport;
+} tminus;
+
+static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
+{
+    memset(out, 0, sizeof *out);
+    out->all_version = 1;
+    for (size_t i = 0; i < a->nd; i++) {
+        const tword *x = &a->d[i];
+        if (title_has(b, x)) continue;
+        out->n++;
+        out->stems[0] |= x->stems[0];
+        out->stems[1] |= x->stems[1];
+        out->all_version &= x->version;
+        out->backport |= x->backport;
+    }
+}
+
 static int only_versions(const words *qo, const words *co)
 {
     if (!qo->n && !co->n) return 0;
@@ -364,6 +477,8 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     jq->title_refs = &jq->own_title;
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
+    jq->title = xmalloc(sizeof *jq->title);
+    judge_title_make(mq->it->title, jq->title);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
         jq->title_refs = &r->title;
@@ -377,6 +492,8 @@ void match_judge_query_free(match_judge_query *jq)
 {
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
+    free(jq->title);
+    jq->title = NULL;
 }
 
 static void mention_features(const match_ctx *ctx, const match_judge_query *jq, const item *q,
@@ -399,6 +516,28 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
         jf[JF_TITLE_REFS_DIFFER] = !same;
     }
     jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
+}
+
+/* title_features from the titles' word records: the same values. */
+static void title_features_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+                                const item *c, uint32_t cdoc, double jf[JF_COUNT])
+{
+    judge_title ct;
+    judge_title_make(c->title, &ct);
+    tminus qo, co;
+    title_minus(qt, &ct, &qo);
+    title_minus(&ct, qt, &co);
+    int opp = 0;
+    for (size_t i = 0; i < NOPP && !opp; i++) {
+        unsigned a = opp_idx[i][0], b = opp_idx[i][1];
+        opp = (stem_bit(qo.stems, a) && stem_bit(co.stems, b)) || (stem_bit(qo.stems, b) && stem_bit(co.stems, a));
+    }
+    jf[JF_OPPOSITE] = opp;
+    jf[JF_VERSION_ONLY] = (qo.n || co.n) && qo.all_version && co.all_version;
+    jf[JF_BACKPORT] = qo.backport || co.backport;
+    jf[JF_TITLE_SAME] = qt->n > 0 && !qo.n && !co.n;
+    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qt->n - qo.n >= 2;
+    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
 }
 
 static void title_features(const match_ctx *ctx, const match_query *mq, const item *q,
@@ -511,7 +650,8 @@ void match_judge_features(const match_ctx *ctx, const match_query *mq, const mat
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
         mention_features(ctx, jq, q, c, h->doc, jf);
-        title_features(ctx, mq, q, c, h->doc, jf);
+        if (jq->title) title_features_fast(ctx, mq, jq->title, c, h->doc, jf);
+        else title_features(ctx, mq, q, c, h->doc, jf);
         state_features(ctx, mq, q, c, h->doc, jf);
     }
     derived_features(jf);
