@@ -5,7 +5,9 @@
  * The titles are chosen to hit every corner of that comparison: repeated
  * words, opposite actions on either side and in inflected forms, version-
  * and backport-only differences, references left out, case, words cut at
- * 31 bytes (two long words equal once cut), the 64-word cap, empty titles. */
+ * 31 bytes (two long words equal once cut), the 64-word cap, empty titles;
+ * each body quotes another title, so a term can be in one side's title and
+ * only in the other's body. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -61,6 +63,11 @@ static const char *const titles[] = {
     "Port the parser",
     "Clone of: parser fails",
     "parser fails",
+    /* a rare shared title word above the words that differ */
+    "Frobnicate widget crashes",
+    "Frobnicate gadget crashes",
+    "gadget list empty",
+    "gadget menu empty",
 };
 #define NT (sizeof titles / sizeof *titles)
 
@@ -73,7 +80,9 @@ static void test_title_records_equal_word_lists(void **state)
         v[i].key = xasprintf("T-%zu", i + 1);
         v[i].number = (int64_t)i + 1;
         v[i].title = xstrdup(titles[i]);
-        v[i].body = xasprintf("Body %zu of the parser socket table server.", i);
+        /* another title in the body: terms one side has in its title and
+         * the other only in its body (slot_diff's shared-but-not-title case) */
+        v[i].body = xasprintf("Body %zu. See also: %s", i, titles[(i * 7 + 3) % NT]);
         v[i].created_at = 1600000000 + (int64_t)i * 3600;
     }
     index_params p;
