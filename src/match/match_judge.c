@@ -232,6 +232,7 @@ typedef struct tword {
     uint64_t h;
     uint64_t stems[2];         /* bit s: inflects stem_tab[s] */
     unsigned char version, backport;
+    unsigned char props;       /* stems, version and backport are set */
     char w[32];
 } tword;
 
@@ -284,7 +285,21 @@ static uint64_t word_hash(const char *w)
 
 static int versionish(const char *w);
 
-static void judge_title_make(const char *title, judge_title *t)
+/* What the features ask of word d->w. */
+static void word_props(tword *d)
+{
+    d->stems[0] = d->stems[1] = 0;
+    for (size_t s = 0; s < nstems; s++)
+        if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
+    d->version = (unsigned char)versionish(d->w);
+    d->backport = (unsigned char)backport_word(d->w);
+    d->props = 1;
+}
+
+/* The records of title's words; with props, what the features ask of each
+ * (a query's, read for every candidate), else only of those a comparison
+ * finds on one side alone (title_minus: a candidate's, read once). */
+static void judge_title_make(const char *title, judge_title *t, int props)
 {
     pthread_once(&stems_once, stems_init);
     words w;
@@ -299,11 +314,8 @@ static void judge_title_make(const char *title, judge_title *t)
         tword *d = &t->d[t->nd++];
         memcpy(d->w, w.w[i], 32);
         d->h = h;
-        d->stems[0] = d->stems[1] = 0;
-        for (size_t s = 0; s < nstems; s++)
-            if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
-        d->version = (unsigned char)versionish(d->w);
-        d->backport = (unsigned char)backport_word(d->w);
+        d->props = 0;
+        if (props) word_props(d);
     }
 }
 
@@ -329,6 +341,12 @@ static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
     for (size_t i = 0; i < a->nd; i++) {
         const tword *x = &a->d[i];
         if (title_has(b, x)) continue;
+        tword own;
+        if (!x->props) {
+            own = *x;
+            word_props(&own);
+            x = &own;
+        }
         out->n++;
         out->stems[0] |= x->stems[0];
         out->stems[1] |= x->stems[1];
@@ -538,7 +556,7 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
     jq->title = xmalloc(sizeof *jq->title);
-    judge_title_make(mq->it->title, jq->title);
+    judge_title_make(mq->it->title, jq->title, 1);
     title_terms(ctx, mq, jq->title);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
@@ -585,7 +603,7 @@ static void title_features_fast(const match_ctx *ctx, const match_query *mq, con
                                 const item *c, uint32_t cdoc, double jf[JF_COUNT])
 {
     judge_title ct;
-    judge_title_make(c->title, &ct);
+    judge_title_make(c->title, &ct, 0);
     tminus qo, co;
     title_minus(qt, &ct, &qo);
     title_minus(&ct, qt, &co);
