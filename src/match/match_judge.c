@@ -224,15 +224,15 @@ static int versionish(const char *w)
 /* A title's words as the title features compare them, made once per
  * title (a query's once for all its candidates): each distinct word with
  * a hash (equal words are equal hashes; a hash match is confirmed with
- * strcmp) and what the features ask of it -- the opposite-action stems it
- * inflects, whether it is versionish or names a backport. Features read
- * from these are the ones the word lists above give (test_judge compares
- * them on every pair of a set of titles). */
+ * strcmp) and, once a comparison asks, the opposite-action stems it
+ * inflects and whether it names a backport. Features read from these are
+ * the ones the word lists above give (test_judge_title compares them on
+ * every pair of a set of titles). */
 typedef struct tword {
     uint64_t h;
     uint64_t stems[2];         /* bit s: inflects stem_tab[s] */
-    unsigned char version, backport;
-    unsigned char props;       /* stems, version and backport are set */
+    unsigned char backport;
+    unsigned char props;       /* stems and backport are set */
     char w[32];
 } tword;
 
@@ -240,8 +240,8 @@ struct judge_title {
     size_t n;                  /* words of the title, repeats included (words.n) */
     size_t nd;                 /* distinct words d[0..nd), in order of first use */
     tword d[TITLE_WORDS];
-    /* a query's: its title's index terms that are not bigrams, ascending
-     * (slot_diff_fast); nterms SIZE_MAX when not made */
+    /* a query's (match_judge_prepare): its title's index terms that are
+     * not bigrams, ascending (slot_diff_fast); unset in a candidate's */
     uint32_t *terms;
     size_t nterms;
 };
@@ -252,6 +252,11 @@ typedef struct judge_title judge_title;
 static const char *stem_tab[128];
 static size_t nstems;
 static unsigned char opp_idx[NOPP][2];
+/* The stems by first letter: those starting with byte c are
+ * by_first[first_at[c] .. first_at[c + 1]) (inflects() needs the first
+ * letters equal). */
+static unsigned char by_first[128];
+static unsigned char first_at[257];
 static pthread_once_t stems_once = PTHREAD_ONCE_INIT;
 
 static void stems_init(void)
@@ -263,6 +268,13 @@ static void stems_init(void)
             if (s == nstems) stem_tab[nstems++] = opposites[i][k];   /* < 128: 2 * NOPP */
             opp_idx[i][k] = (unsigned char)s;
         }
+    size_t n = 0;
+    for (int c = 0; c < 256; c++) {
+        first_at[c] = (unsigned char)n;
+        for (size_t s = 0; s < nstems; s++)
+            if ((unsigned char)stem_tab[s][0] == c) by_first[n++] = (unsigned char)s;
+    }
+    first_at[256] = (unsigned char)n;
 }
 
 static inline int stem_bit(const uint64_t m[2], unsigned s) { return (int)((m[s >> 6] >> (s & 63)) & 1); }
@@ -271,6 +283,7 @@ static int backport_word(const char *w)
 {
     static const char *const names[] = {"backport", "backporting", "backports", "clone", "cherry",
                                         "port", NULL};
+    if (w[0] != 'b' && w[0] != 'c' && w[0] != 'p') return 0;   /* the names' first letters */
     for (int i = 0; names[i]; i++)
         if (!strcmp(w, names[i])) return 1;
     return !strncmp(w, "branch", 6);
@@ -289,17 +302,19 @@ static int versionish(const char *w);
 static void word_props(tword *d)
 {
     d->stems[0] = d->stems[1] = 0;
-    for (size_t s = 0; s < nstems; s++)
+    unsigned char c = (unsigned char)d->w[0];
+    for (size_t i = first_at[c]; i < first_at[c + 1]; i++) {
+        unsigned s = by_first[i];
         if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
-    d->version = (unsigned char)versionish(d->w);
+    }
     d->backport = (unsigned char)backport_word(d->w);
     d->props = 1;
 }
 
-/* The records of title's words; with props, what the features ask of each
- * (a query's, read for every candidate), else only of those a comparison
- * finds on one side alone (title_minus: a candidate's, read once). */
-static void judge_title_make(const char *title, judge_title *t, int props)
+/* The records of title's words. What the features ask of a word is found
+ * only for those a comparison finds on one side alone (title_minus), as
+ * the word lists ask it: most words are on both sides. */
+static void judge_title_make(const char *title, judge_title *t)
 {
     pthread_once(&stems_once, stems_init);
     words w;
@@ -315,7 +330,6 @@ static void judge_title_make(const char *title, judge_title *t, int props)
         memcpy(d->w, w.w[i], 32);
         d->h = h;
         d->props = 0;
-        if (props) word_props(d);
     }
 }
 
@@ -350,7 +364,8 @@ static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
         out->n++;
         out->stems[0] |= x->stems[0];
         out->stems[1] |= x->stems[1];
-        out->all_version &= x->version;
+        /* as only_versions(): asked until a word is not versionish */
+        if (out->all_version && !versionish(x->w)) out->all_version = 0;
         out->backport |= x->backport;
     }
 }
@@ -556,7 +571,7 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
     jq->title = xmalloc(sizeof *jq->title);
-    judge_title_make(mq->it->title, jq->title, 1);
+    judge_title_make(mq->it->title, jq->title);
     title_terms(ctx, mq, jq->title);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
@@ -603,7 +618,7 @@ static void title_features_fast(const match_ctx *ctx, const match_query *mq, con
                                 const item *c, uint32_t cdoc, double jf[JF_COUNT])
 {
     judge_title ct;
-    judge_title_make(c->title, &ct, 0);
+    judge_title_make(c->title, &ct);
     tminus qo, co;
     title_minus(qt, &ct, &qo);
     title_minus(&ct, qt, &co);
