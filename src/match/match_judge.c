@@ -517,16 +517,17 @@ static void title_terms(const match_ctx *ctx, const match_query *mq, judge_title
         if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) t->terms[t->nterms++] = mq->terms[i];
 }
 
-/* Where t is in v[0..n) (ascending), n when it is not. */
+static int term_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Where t is in v[0..n) (ascending, distinct), n when it is not. */
 static size_t terms_find(const uint32_t *v, size_t n, uint32_t t)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < t) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && v[lo] == t ? lo : n;
+    const uint32_t *f = n ? bsearch(&t, v, n, sizeof *v, term_cmp) : NULL;
+    return f ? (size_t)(f - v) : n;
 }
 
 /* slot_diff with the query's title terms listed once (qt->terms): its
