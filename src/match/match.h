@@ -298,6 +298,8 @@ typedef struct match_judge_query {
     const text_refs *title_refs, *refs;   /* items its title / title+body name: an indexed
                                              doc's from the ctx's cache, else own_* */
     text_refs own_title, own_refs;
+    struct judge_title *title;            /* its title's words, read once (owned; NULL
+                                             without an item) */
 } match_judge_query;
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
 void match_judge_query_free(match_judge_query *jq);

@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,155 @@ static int versionish(const char *w)
     return 0;
 }
 
+/* A title's words as the title features compare them, made once per
+ * title (a query's once for all its candidates): each distinct word with
+ * a hash (equal words are equal hashes; a hash match is confirmed with
+ * strcmp) and, once a comparison asks, the opposite-action stems it
+ * inflects and whether it names a backport. Features read from these are
+ * the ones the word lists above give (test_judge_title compares them on
+ * every pair of a set of titles). */
+typedef struct tword {
+    uint64_t h;
+    uint64_t stems[2];         /* bit s: inflects stem_tab[s] */
+    unsigned char backport;
+    unsigned char props;       /* stems and backport are set */
+    char w[32];
+} tword;
+
+struct judge_title {
+    size_t n;                  /* words of the title, repeats included (words.n) */
+    size_t nd;                 /* distinct words d[0..nd), in order of first use */
+    tword d[TITLE_WORDS];
+    /* a query's (match_judge_prepare): its title's index terms that are
+     * not bigrams, ascending (slot_diff_fast); unset in a candidate's */
+    uint32_t *terms;
+    size_t nterms;
+};
+typedef struct judge_title judge_title;
+
+/* The distinct stems of opposites[] and each pair as two indices. */
+#define NOPP (sizeof opposites / sizeof opposites[0])
+static const char *stem_tab[128];
+static size_t nstems;
+static unsigned char opp_idx[NOPP][2];
+/* The stems by first letter: those starting with byte c are
+ * by_first[first_at[c] .. first_at[c + 1]) (inflects() needs the first
+ * letters equal). */
+static unsigned char by_first[128];
+static unsigned char first_at[257];
+static pthread_once_t stems_once = PTHREAD_ONCE_INIT;
+
+static void stems_init(void)
+{
+    for (size_t i = 0; i < NOPP; i++)
+        for (int k = 0; k < 2; k++) {
+            size_t s = 0;
+            while (s < nstems && strcmp(stem_tab[s], opposites[i][k])) s++;
+            if (s == nstems) stem_tab[nstems++] = opposites[i][k];   /* < 128: 2 * NOPP */
+            opp_idx[i][k] = (unsigned char)s;
+        }
+    size_t n = 0;
+    for (int c = 0; c < 256; c++) {
+        first_at[c] = (unsigned char)n;
+        for (size_t s = 0; s < nstems; s++)
+            if ((unsigned char)stem_tab[s][0] == c) by_first[n++] = (unsigned char)s;
+    }
+    first_at[256] = (unsigned char)n;
+}
+
+static inline int stem_bit(const uint64_t m[2], unsigned s) { return (int)((m[s >> 6] >> (s & 63)) & 1); }
+
+static int backport_word(const char *w)
+{
+    static const char *const names[] = {"backport", "backporting", "backports", "clone", "cherry",
+                                        "port", NULL};
+    if (w[0] != 'b' && w[0] != 'c' && w[0] != 'p') return 0;   /* the names' first letters */
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(w, names[i])) return 1;
+    return !strncmp(w, "branch", 6);
+}
+
+static uint64_t word_hash(const char *w)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *w; w++) h = (h ^ (unsigned char)*w) * 1099511628211ULL;
+    return h;
+}
+
+static int versionish(const char *w);
+
+/* What the features ask of word d->w. */
+static void word_props(tword *d)
+{
+    d->stems[0] = d->stems[1] = 0;
+    unsigned char c = (unsigned char)d->w[0];
+    for (size_t i = first_at[c]; i < first_at[c + 1]; i++) {
+        unsigned s = by_first[i];
+        if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
+    }
+    d->backport = (unsigned char)backport_word(d->w);
+    d->props = 1;
+}
+
+/* The records of title's words. What the features ask of a word is found
+ * only for those a comparison finds on one side alone (title_minus), as
+ * the word lists ask it: most words are on both sides. */
+static void judge_title_make(const char *title, judge_title *t)
+{
+    pthread_once(&stems_once, stems_init);
+    words w;
+    title_words(title, &w);
+    t->n = w.n;
+    t->nd = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        uint64_t h = word_hash(w.w[i]);
+        size_t j = 0;
+        while (j < t->nd && (t->d[j].h != h || strcmp(t->d[j].w, w.w[i]))) j++;
+        if (j < t->nd) continue;
+        tword *d = &t->d[t->nd++];
+        memcpy(d->w, w.w[i], 32);
+        d->h = h;
+        d->props = 0;
+    }
+}
+
+static int title_has(const judge_title *t, const tword *x)
+{
+    for (size_t i = 0; i < t->nd; i++)
+        if (t->d[i].h == x->h && !strcmp(t->d[i].w, x->w)) return 1;
+    return 0;
+}
+
+/* What words_minus(a, b) leaves, summed: its size, the stems, whether all
+ * are versionish and whether one names a backport. */
+typedef struct tminus {
+    size_t n;
+    uint64_t stems[2];
+    int all_version, backport;
+} tminus;
+
+static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
+{
+    memset(out, 0, sizeof *out);
+    out->all_version = 1;
+    for (size_t i = 0; i < a->nd; i++) {
+        const tword *x = &a->d[i];
+        if (title_has(b, x)) continue;
+        tword own;
+        if (!x->props) {
+            own = *x;
+            word_props(&own);
+            x = &own;
+        }
+        out->n++;
+        out->stems[0] |= x->stems[0];
+        out->stems[1] |= x->stems[1];
+        /* as only_versions(): asked until a word is not versionish */
+        if (out->all_version && !versionish(x->w)) out->all_version = 0;
+        out->backport |= x->backport;
+    }
+}
+
 static int only_versions(const words *qo, const words *co)
 {
     if (!qo->n && !co->n) return 0;
@@ -358,12 +508,72 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cd
     return norm > 0 ? m / norm : 0;
 }
 
+/* The title terms (not bigrams) of mq into t->terms. */
+static void title_terms(const match_ctx *ctx, const match_query *mq, judge_title *t)
+{
+    t->terms = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *t->terms);
+    t->nterms = 0;
+    for (size_t i = 0; i < mq->nterms; i++)
+        if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) t->terms[t->nterms++] = mq->terms[i];
+}
+
+static int term_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Where t is in v[0..n) (ascending, distinct), n when it is not. */
+static size_t terms_find(const uint32_t *v, size_t n, uint32_t t)
+{
+    const uint32_t *f = n ? bsearch(&t, v, n, sizeof *v, term_cmp) : NULL;
+    return f ? (size_t)(f - v) : n;
+}
+
+/* slot_diff with the query's title terms listed once (qt->terms): its
+ * title terms are looked up among the candidate's terms, the candidate's
+ * title terms among the query's, instead of merging both whole term lists
+ * (a few hundred terms each) for every pair. The same maxima, so the same
+ * values. */
+static double slot_diff_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt, uint32_t cdoc,
+                             double *shared_max)
+{
+    index_doc_terms cd;
+    index_doc_terms_get(ctx->ix, cdoc, &cd);
+    double qmax = 0, cmax = 0, smax = 0;
+    for (size_t i = 0; i < qt->nterms; i++) {
+        uint32_t t = qt->terms[i];
+        size_t j = terms_find(cd.terms, cd.n, t);
+        double idf = index_idf(ctx->ix, t);
+        if (j < cd.n) {
+            if (cd.tf[j][FIELD_TITLE] && idf > smax) smax = idf;
+        } else if (idf > qmax) {
+            qmax = idf;
+        }
+    }
+    for (size_t j = 0; j < cd.n; j++) {
+        uint32_t t = cd.terms[j];
+        if (!cd.tf[j][FIELD_TITLE] || match_term_bigram(ctx, t) ||
+            terms_find(mq->terms, mq->nterms, t) < mq->nterms)
+            continue;
+        double idf = index_idf(ctx->ix, t);
+        if (idf > cmax) cmax = idf;
+    }
+    double norm = log(1.0 + (double)index_ndocs(ctx->ix));
+    double m = qmax < cmax ? qmax : cmax;
+    *shared_max = norm > 0 ? smax / norm : 0;
+    return norm > 0 ? m / norm : 0;
+}
+
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     memset(jq, 0, sizeof *jq);
     jq->title_refs = &jq->own_title;
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
+    jq->title = xmalloc(sizeof *jq->title);
+    judge_title_make(mq->it->title, jq->title);
+    title_terms(ctx, mq, jq->title);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
         jq->title_refs = &r->title;
@@ -377,6 +587,9 @@ void match_judge_query_free(match_judge_query *jq)
 {
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
+    if (jq->title) free(jq->title->terms);
+    free(jq->title);
+    jq->title = NULL;
 }
 
 static void mention_features(const match_ctx *ctx, const match_judge_query *jq, const item *q,
@@ -399,6 +612,28 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
         jf[JF_TITLE_REFS_DIFFER] = !same;
     }
     jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
+}
+
+/* title_features from the titles' word records: the same values. */
+static void title_features_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+                                const item *c, uint32_t cdoc, double jf[JF_COUNT])
+{
+    judge_title ct;
+    judge_title_make(c->title, &ct);
+    tminus qo, co;
+    title_minus(qt, &ct, &qo);
+    title_minus(&ct, qt, &co);
+    int opp = 0;
+    for (size_t i = 0; i < NOPP && !opp; i++) {
+        unsigned a = opp_idx[i][0], b = opp_idx[i][1];
+        opp = (stem_bit(qo.stems, a) && stem_bit(co.stems, b)) || (stem_bit(qo.stems, b) && stem_bit(co.stems, a));
+    }
+    jf[JF_OPPOSITE] = opp;
+    jf[JF_VERSION_ONLY] = (qo.n || co.n) && qo.all_version && co.all_version;
+    jf[JF_BACKPORT] = qo.backport || co.backport;
+    jf[JF_TITLE_SAME] = qt->n > 0 && !qo.n && !co.n;
+    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qt->n - qo.n >= 2;
+    jf[JF_SLOT_DIFF] = slot_diff_fast(ctx, mq, qt, cdoc, &jf[JF_SHARED_TITLE_IDF]);
 }
 
 static void title_features(const match_ctx *ctx, const match_query *mq, const item *q,
@@ -511,7 +746,8 @@ void match_judge_features(const match_ctx *ctx, const match_query *mq, const mat
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
         mention_features(ctx, jq, q, c, h->doc, jf);
-        title_features(ctx, mq, q, c, h->doc, jf);
+        if (jq->title) title_features_fast(ctx, mq, jq->title, c, h->doc, jf);
+        else title_features(ctx, mq, q, c, h->doc, jf);
         state_features(ctx, mq, q, c, h->doc, jf);
     }
     derived_features(jf);

@@ -1,0 +1,141 @@
+/* test_judge_title.c -- the judge's title features (src/match/match_judge.c)
+ * read from the titles' word records made once per title (a query's once
+ * for all its candidates: match_judge_query.title) equal, bit for bit, the
+ * word-list path that compares the two titles' words string by string.
+ * The titles are chosen to hit every corner of that comparison: repeated
+ * words, opposite actions on either side and in inflected forms, version-
+ * and backport-only differences, references left out, case, words cut at
+ * 31 bytes (two long words equal once cut), the 64-word cap, empty titles;
+ * each body quotes another title, so a term can be in one side's title and
+ * only in the other's body. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../src/match/match.h"
+
+static const char *const titles[] = {
+    "Enable the parser cache",
+    "Disable the parser cache",
+    "disabled parser caching",
+    "Add column to table",
+    "Remove column from table",
+    "removing the columns from tables",
+    "Add column to table",
+    "add add add column column",
+    "Backport HIVE-123 fix to branch-2",
+    "Fix HIVE-456 on branch-3",
+    "Fix parser on 2.1.0",
+    "Fix parser on 3.0.0",
+    "Fix parser on v3",
+    "Fix parser",
+    "Cherry pick the parser fix to release 2.x",
+    "Start the server",
+    "Stop the server",
+    "stopping servers",
+    "Open the socket #12",
+    "Close the socket #13",
+    "Read timeout in socket",
+    "Write timeout in socket",
+    "Upgrade to version 5",
+    "Downgrade to version 5",
+    "averyveryverylongwordthatgoesonandonpastthirtyonebytesA fails",
+    "averyveryverylongwordthatgoesonandonpastthirtyonebytesB fails",
+    "",
+    "#1 #2 HIVE-9",
+    "a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj kk ll mm "
+    "nn oo pp qq rr ss tt uu vv ww xx yy zz aaa bbb ccc ddd eee fff ggg hhh iii jjj kkk lll mmm "
+    "enable",
+    "a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj kk ll mm "
+    "nn oo pp qq rr ss tt uu vv ww xx yy zz aaa bbb ccc ddd eee fff ggg hhh iii jjj kkk lll mmm "
+    "disable",
+    "Caf\xc3\xa9 encoding broken",
+    "caf\xc3\xa9 decoding broken",
+    "Import data Export data",
+    "export data import data",
+    "Lock the table",
+    "Unlock the table",
+    "Min value wrong",
+    "Max value wrong",
+    "Minimum and maximum",
+    "Port the parser",
+    "Clone of: parser fails",
+    "parser fails",
+    /* a rare shared title word above the words that differ */
+    "Frobnicate widget crashes",
+    "Frobnicate gadget crashes",
+    "gadget list empty",
+    "gadget menu empty",
+};
+#define NT (sizeof titles / sizeof *titles)
+
+static void test_title_records_equal_word_lists(void **state)
+{
+    (void)state;
+    item *v = xcalloc(NT, sizeof *v);
+    for (size_t i = 0; i < NT; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("T-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].title = xstrdup(titles[i]);
+        /* another title in the body: terms one side has in its title and
+         * the other only in its body (slot_diff's shared-but-not-title case) */
+        v[i].body = xasprintf("Body %zu. See also: %s", i, titles[(i * 7 + 3) % NT]);
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, NT, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    int feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP,
+                   JF_SLOT_DIFF, JF_SHARED_TITLE_IDF};
+    size_t nf = sizeof feats / sizeof *feats, nonzero[sizeof feats / sizeof *feats] = {0}, pairs = 0;
+    for (uint32_t q = 0; q < NT; q++) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        match_judge_query jq;
+        match_judge_prepare(&ctx, &mq, &jq);
+        assert_non_null(jq.title);
+        for (uint32_t c = 0; c < NT; c++) {
+            if (c == q) continue;
+            match_hit h;
+            memset(&h, 0, sizeof h);
+            h.doc = c;
+            double a[JF_COUNT], b[JF_COUNT];
+            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            struct judge_title *t = jq.title;
+            jq.title = NULL;   /* the word-list path */
+            match_judge_features(&ctx, &mq, &jq, &h, 1, b);
+            jq.title = t;
+            for (int k = 0; k < JF_COUNT; k++) {
+                if (a[k] != b[k])
+                    fail_msg("q \"%s\" c \"%s\": feature %d is %g, word lists say %g", titles[q], titles[c], k,
+                             a[k], b[k]);
+            }
+            for (size_t k = 0; k < nf; k++) nonzero[k] += a[feats[k]] != 0;
+            pairs++;
+        }
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+    }
+    assert_int_equal(pairs, NT * (NT - 1));
+    /* every title feature was seen set, so each was compared at work */
+    for (size_t k = 0; k < nf; k++) assert_true(nonzero[k] > 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < NT; i++) item_free(&v[i]);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_title_records_equal_word_lists),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
