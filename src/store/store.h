@@ -113,14 +113,6 @@ int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err
 /* All items of a repo ordered by created_at, then number, then key
  * (deleted ones included, with it->deleted set). */
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
-/* The creation time of every item of repo, deleted or not, by row id
- * (ascending): what a caller holding only row ids -- a persisted index --
- * needs to bound its docs by date without reading the items. *out is
- * malloc'd (NULL when none); free it. */
-typedef struct item_date { int64_t rowid, created_at; } item_date;
-int store_items_dates(store *st, int64_t repo, item_date **out, size_t *n, dp_err *err);
-/* Orders item_dates by row id: for bsearch over store_items_dates' result. */
-int store_item_date_cmp(const void *a, const void *b);
 /* Marking a live item deleted is a change (it gets a new sequence number). */
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);
 /* Change sequence (for incremental analysis): each write that changes an

@@ -387,43 +387,6 @@ int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
     return ret;
 }
 
-int store_item_date_cmp(const void *a, const void *b)
-{
-    const item_date *x = a, *y = b;
-    return (x->rowid > y->rowid) - (x->rowid < y->rowid);
-}
-
-int store_items_dates(store *st, int64_t repo, item_date **out, size_t *n, dp_err *err)
-{
-    *out = NULL;
-    *n = 0;
-    /* the covering index: the rows themselves hold the texts (2 GB at 250k) */
-    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_DATES,
-                                 "SELECT id, created_at FROM items INDEXED BY items_by_created "
-                                 "WHERE repo_id = ?1", err);
-    if (!s) return DP_ERR;
-    sqlite3_bind_int64(s, 1, repo);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            *out = xrealloc(*out, cap * sizeof **out);
-        }
-        (*out)[*n].rowid = sqlite3_column_int64(s, 0);
-        (*out)[(*n)++].created_at = sqlite3_column_int64(s, 1);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return store_fail(st, err, "reading the items' dates");
-    }
-    if (*n) qsort(*out, *n, sizeof **out, store_item_date_cmp);   /* qsort(NULL, 0) is undefined */
-    return DP_OK;
-}
-
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err)
 {
     sqlite3_stmt *s = NULL;

@@ -694,19 +694,6 @@ static void test_items_load_and_changes(void **state)
     assert_int_equal(store_item_get(f->st, f->repo, "30", &got, &err), DP_OK);
     assert_int_equal(got.deleted, 1);
     item_free(&got);
-    /* the dates by row id (inserted 30, 10, 20), the deleted one too */
-    item_date *d = NULL;
-    size_t nd = 0;
-    assert_int_equal(store_items_dates(f->st, f->repo, &d, &nd, &err), DP_OK);
-    assert_int_equal(nd, 3);
-    assert_true(d[0].rowid < d[1].rowid && d[1].rowid < d[2].rowid);
-    assert_int_equal(d[0].created_at, 300);
-    assert_int_equal(d[1].created_at, 100);
-    assert_int_equal(d[2].created_at, 100);
-    free(d);
-    assert_int_equal(store_items_dates(f->st, f->repo + 1000, &d, &nd, &err), DP_OK);
-    assert_int_equal(nd, 0);
-    assert_null(d);
     /* items of another repository are separate */
     int64_t r2;
     assert_int_equal(store_repo_get(f->st, "b/b", 1, NULL, NULL, &r2, &err), DP_OK);
