@@ -95,6 +95,10 @@ typedef struct store_order {
     int64_t *id;                    /* owned, n ids, ascending within a key */
 } store_order;
 
+/* How long a connection waits for another connection's lock (the web
+ * server reads while analyze writes) before SQLITE_BUSY. */
+#define STORE_BUSY_MS 10000
+
 /* The in-memory table that counts filters on items (store_pcount.c). */
 typedef struct store_pcount store_pcount;
 /* An open bulk pair replace (store_pairs_bulk_begin .. _end, store_pairs.c):
@@ -134,6 +138,7 @@ struct store {
     store_order orders[STORE_ORDER_SLOTS];
     uint64_t clock;                 /* LRU clock of dyn and counts */
     store_pcount *pcount;           /* owned; NULL until a count needs it */
+    store_pcount_shared *pcount_sh; /* not owned (store_pcount_share); NULL: counts alone */
     store_pbulk pbulk;              /* store_pairs_bulk_begin .. _end */
 };
 
@@ -160,11 +165,14 @@ sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
 
 /* The number of pairs that pass f's repository, relation, confidence,
  * known, state and label conditions (f's text, reviewed and paging are not
- * looked at), from the handle's table of pair classes and item states,
+ * looked at), from a table of pair classes and item states: the handle's,
  * built or rebuilt when stamp (store_pairs.c's data stamp) differs from the
- * one it was built at. store_pcount_free drops the table. */
+ * one it was built at, or the one it shares (store_pcount_share), current
+ * at the shared stamp. store_pcount_free drops the handle's reference. */
 int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err);
 void store_pcount_free(store *st);
+/* How many tables the handles sharing sh have built (tests, diagnostics). */
+size_t store_pcount_shared_builds(store_pcount_shared *sh);
 /* Resets and unbinds a statement after use (cached or not). */
 void store_done(sqlite3_stmt *s);
 

@@ -4,17 +4,26 @@
  * SQL counts such a filter by testing every pair of the class against a
  * set of items built for the statement: at 725k pairs a second or two, and
  * again for every new combination of filters a reviewer clicks. Here one
- * pass over the pairs' narrow index and the items' rows builds, per store
- * handle, the class of every pair (relation, confidence, known) and the
- * positions of its two items, and each item's state; a count is then one
- * loop over small arrays (milliseconds), a label costing one index range
- * more (the items that carry it). The table is rebuilt when the data stamp
- * moves (store_pairs.c: any commit, by anyone), so a count is never older
- * than the cached counts of store_pairs.c. Memory: 13 bytes a pair and 9
- * an item, while the handle lives or until store_pcount_free.
+ * pass over the pairs' narrow index and the items' rows builds the class of
+ * every pair (relation, confidence, known) and the positions of its two
+ * items, and each item's state; a count is then one loop over small arrays
+ * (milliseconds), a label costing one index range more (the items that
+ * carry it). Memory: 13 bytes a pair and 9 an item.
+ *
+ * The table is rebuilt when the data stamp moves, so a count is never older
+ * than the cached counts of store_pairs.c. A handle alone builds its own
+ * table, stamped with its own stamp (PRAGMA data_version is per
+ * connection). Handles that share a store_pcount_shared (the web server's
+ * threads) share one table instead: its stamp is the data_version of a
+ * connection of its own that never writes, so every commit by anyone moves
+ * it; the first asker after a commit builds (0.5 s at 725k pairs) while the
+ * others wait for its table instead of each building one, and serve builds
+ * the first before any request asks (store_pcount_warm).
  *
  * A text filter is not counted here: its count is the size of its set.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +36,10 @@
 enum { PC_OPEN = 1, PC_CLOSED = 2, PC_OTHER = 3 };
 #define PC_NONE UINT32_MAX               /* a pair's item that is not stored */
 
-struct store_pcount {
+/* A built table: read-only once built, so handles on other threads may
+ * count with it at once; freed by its last reference (table_unref). */
+typedef struct pc_table {
+    atomic_int refs;
     int64_t stamp;       /* data stamp the table was built at */
     size_t n;            /* pairs */
     int64_t *repo;       /* per pair */
@@ -36,22 +48,55 @@ struct store_pcount {
     size_t nitems;
     int64_t *item_id;    /* ascending (read in rowid order) */
     uint8_t *state;      /* per item: PC_OPEN, PC_CLOSED or 0 */
+} pc_table;
+
+/* A handle's view: the table it counts with and the last label's marks. */
+struct store_pcount {
+    pc_table *t;         /* one reference */
     char *label;         /* the last label asked for, and ... */
-    uint8_t *mark;       /* ... its items (label_marks): a page turn asks again */
+    uint8_t *mark;       /* ... its items in t (label_marks): a page turn asks again */
 };
+
+struct store_pcount_shared {
+    pthread_mutex_t mu;  /* guards all below; held through a build */
+    sqlite3 *stamp_db;   /* reads PRAGMA data_version only */
+    sqlite3_stmt *dv;
+    pc_table *table;     /* the latest table (one reference), or NULL */
+    size_t builds;       /* tables built (store_pcount_shared_builds) */
+};
+
+static void table_unref(pc_table *t)
+{
+    if (!t || atomic_fetch_sub(&t->refs, 1) != 1) return;
+    free(t->repo);
+    free(t->qi);
+    free(t->ci);
+    free(t->cls);
+    free(t->item_id);
+    free(t->state);
+    free(t);
+}
+
+static pc_table *table_ref(pc_table *t)
+{
+    atomic_fetch_add(&t->refs, 1);
+    return t;
+}
+
+static void marks_drop(store_pcount *pc)
+{
+    free(pc->label);
+    free(pc->mark);
+    pc->label = NULL;
+    pc->mark = NULL;
+}
 
 void store_pcount_free(store *st)
 {
     store_pcount *pc = st->pcount;
     if (!pc) return;
-    free(pc->repo);
-    free(pc->qi);
-    free(pc->ci);
-    free(pc->cls);
-    free(pc->item_id);
-    free(pc->state);
-    free(pc->label);
-    free(pc->mark);
+    table_unref(pc->t);
+    marks_drop(pc);
     free(pc);
     st->pcount = NULL;
 }
@@ -111,7 +156,7 @@ static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t le
     dp_idxmap_put(&k->map, slot, (uint32_t)i);
 }
 
-static int read_items(store *st, store_pcount *pc, keys *k, dp_err *err)
+static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "SELECT id, repo_id, key, state FROM items ORDER BY id", -1, &s, NULL) !=
@@ -172,7 +217,7 @@ static uint32_t find_query(const keys *k, last_key *last, int64_t repo, const ch
     return last->pos;
 }
 
-static int read_pairs(store *st, store_pcount *pc, const keys *k, dp_err *err)
+static int read_pairs(store *st, pc_table *pc, const keys *k, dp_err *err)
 {
     sqlite3_stmt *s;
     /* every column is in pairs_filter: SQLite reads that narrow index, not the rows */
@@ -207,19 +252,120 @@ static int read_pairs(store *st, store_pcount *pc, const keys *k, dp_err *err)
     return ret;
 }
 
-static int build(store *st, int64_t stamp, dp_err *err)
+/* A new table (one reference) read through st, or NULL (err set). */
+static pc_table *build(store *st, int64_t stamp, dp_err *err)
 {
-    store_pcount_free(st);
-    store_pcount *pc = xcalloc(1, sizeof *pc);
+    pc_table *t = xcalloc(1, sizeof *t);
+    atomic_init(&t->refs, 1);
+    t->stamp = stamp;
     keys k = {0};
     sb_init(&k.str);
-    int rc = read_items(st, pc, &k, err);
-    if (rc == DP_OK) rc = read_pairs(st, pc, &k, err);
+    int rc = read_items(st, t, &k, err);
+    if (rc == DP_OK) rc = read_pairs(st, t, &k, err);
     keys_free(&k);
-    pc->stamp = stamp;
-    st->pcount = pc;
-    if (rc != DP_OK) store_pcount_free(st);
-    return rc;
+    if (rc == DP_OK) return t;
+    table_unref(t);
+    return NULL;
+}
+
+/* ---- sharing ---------------------------------------------------------- */
+
+int store_pcount_shared_new(const char *path, store_pcount_shared **out, dp_err *err)
+{
+    *out = NULL;
+    store_pcount_shared *sh = xcalloc(1, sizeof *sh);
+    if (sqlite3_open_v2(path, &sh->stamp_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(sh->stamp_db, "PRAGMA data_version", -1, &sh->dv, NULL) != SQLITE_OK) {
+        dp_fail(err, "store: opening %s for the shared counts: %s", path,
+                sh->stamp_db ? sqlite3_errmsg(sh->stamp_db) : "out of memory");
+        sqlite3_close_v2(sh->stamp_db);
+        free(sh);
+        return DP_ERR;
+    }
+    sqlite3_busy_timeout(sh->stamp_db, STORE_BUSY_MS);
+    pthread_mutex_init(&sh->mu, NULL);
+    *out = sh;
+    return DP_OK;
+}
+
+void store_pcount_shared_free(store_pcount_shared *sh)
+{
+    if (!sh) return;
+    table_unref(sh->table);
+    sqlite3_finalize(sh->dv);
+    sqlite3_close_v2(sh->stamp_db);
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
+}
+
+size_t store_pcount_shared_builds(store_pcount_shared *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    size_t n = sh->builds;
+    pthread_mutex_unlock(&sh->mu);
+    return n;
+}
+
+void store_pcount_share(store *st, store_pcount_shared *sh)
+{
+    store_pcount_free(st);
+    st->pcount_sh = sh;
+}
+
+/* The shared stamp; sh->mu held. */
+static int shared_stamp(store_pcount_shared *sh, int64_t *stamp, dp_err *err)
+{
+    int rc = sqlite3_step(sh->dv);
+    *stamp = sqlite3_column_int64(sh->dv, 0);
+    sqlite3_reset(sh->dv);
+    if (rc != SQLITE_ROW) return dp_fail(err, "store: reading the shared data version: %s", sqlite3_errmsg(sh->stamp_db));
+    return DP_OK;
+}
+
+/* A reference to the shared table, current at the shared stamp: built
+ * through st when it is not. The stamp is read before the build reads
+ * anything, so the table holds at least what the stamp stands for; a
+ * commit during the build moves the stamp and the next asker builds again. */
+static pc_table *shared_table(store *st, store_pcount_shared *sh, dp_err *err)
+{
+    pthread_mutex_lock(&sh->mu);
+    int64_t stamp;
+    pc_table *t = NULL;
+    if (shared_stamp(sh, &stamp, err) == DP_OK) {
+        if (!sh->table || sh->table->stamp != stamp) {
+            pc_table *nt = build(st, stamp, err);
+            sh->builds++;
+            if (nt) {
+                table_unref(sh->table);
+                sh->table = nt;
+            }
+        }
+        if (sh->table && sh->table->stamp == stamp) t = table_ref(sh->table);
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return t;
+}
+
+/* The handle's table, current (see the top of the file); NULL (err set) on
+ * a read error. stamp: the handle's own data stamp. */
+static store_pcount *handle_table(store *st, int64_t stamp, dp_err *err)
+{
+    if (!st->pcount) st->pcount = xcalloc(1, sizeof *st->pcount);
+    store_pcount *pc = st->pcount;
+    pc_table *t;
+    if (st->pcount_sh) t = shared_table(st, st->pcount_sh, err);
+    else if (pc->t && pc->t->stamp == stamp) return pc;
+    else t = build(st, stamp, err);
+    if (!t) return NULL;
+    if (t != pc->t) marks_drop(pc);   /* marks are positions in a table */
+    table_unref(pc->t);
+    pc->t = t;
+    return pc;
+}
+
+int store_pcount_warm(store *st, dp_err *err)
+{
+    return handle_table(st, 0, err) ? DP_OK : DP_ERR;
 }
 
 /* ---- counting -------------------------------------------------------- */
@@ -235,7 +381,7 @@ static int id_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static size_t item_pos(const store_pcount *pc, int64_t id)
+static size_t item_pos(const pc_table *pc, int64_t id)
 {
     const int64_t *at = pc->nitems ? bsearch(&id, pc->item_id, pc->nitems, sizeof id, id_cmp) : NULL;
     return at ? (size_t)(at - pc->item_id) : PC_NONE;
@@ -248,17 +394,14 @@ static size_t item_pos(const store_pcount *pc, int64_t id)
 static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label, dp_err *err)
 {
     if (pc->label && !sqlite3_stricmp(pc->label, label)) return pc->mark;
-    free(pc->label);
-    free(pc->mark);
-    pc->label = NULL;
-    pc->mark = NULL;
+    marks_drop(pc);
     sqlite3_stmt *s = store_stmt_sql(st, "SELECT item_id FROM item_labels WHERE name = ?", err);
     if (!s) return NULL;
     store_bind_text(s, 1, label);
-    uint8_t *mark = xcalloc(pc->nitems ? pc->nitems : 1, 1);
+    uint8_t *mark = xcalloc(pc->t->nitems ? pc->t->nitems : 1, 1);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t i = item_pos(pc, sqlite3_column_int64(s, 0));
+        size_t i = item_pos(pc->t, sqlite3_column_int64(s, 0));
         if (i != PC_NONE) mark[i] = 1;
     }
     if (rc != SQLITE_DONE) {
@@ -274,11 +417,11 @@ static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label
 
 int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err)
 {
-    if (!st->pcount || st->pcount->stamp != stamp)
-        if (build(st, stamp, err) != DP_OK) return DP_ERR;
-    store_pcount *pc = st->pcount;
+    store_pcount *h = handle_table(st, stamp, err);
+    if (!h) return DP_ERR;
     const uint8_t *mark = NULL;
-    if (f->label && *f->label && !(mark = label_marks(st, pc, f->label, err))) return DP_ERR;
+    if (f->label && *f->label && !(mark = label_marks(st, h, f->label, err))) return DP_ERR;
+    const pc_table *pc = h->t;
     int qs = state_code(f->query_state), cs = state_code(f->cand_state);
     size_t count = 0;
     for (size_t i = 0; i < pc->n; i++) {

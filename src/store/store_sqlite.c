@@ -12,9 +12,6 @@
 
 #include "store_int.h"
 
-/* How long a writer waits for another connection's lock (the web server
- * reads while analyze writes) before SQLITE_BUSY. */
-#define STORE_BUSY_MS 10000
 
 /* mmap_size of a read-only handle, as SQL text (see open_common). */
 #define STORE_READ_MMAP "17179869184"

@@ -1218,6 +1218,60 @@ static void test_counts_follow_writes(void **state)
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pair_counts WHERE n <= 0"), 0);
 }
 
+/* The total of a label and a state filter on handle st. */
+static size_t shared_total(store *st, const char *label, const char *qstate)
+{
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.label = label;
+    flt.query_state = qstate;
+    size_t total = 99, reviewed;
+    dp_err err;
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(st, &flt, &v, &total, &reviewed, &err), DP_OK);
+    assert_int_equal(total, v.n);
+    pair_vec_free(&v);
+    return total;
+}
+
+/* Handles that share a count table (serve's threads) build it once per
+ * commit between them, warm or on first use, and every one of them sees a
+ * commit by any other connection. */
+static void test_counts_shared(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    store *a, *b, *c;
+    store_pcount_shared *sh;
+    assert_int_equal(store_pcount_shared_new(f->path, &sh, &err), DP_OK);
+    assert_int_equal(store_open_readonly(f->path, &a, &err), DP_OK);
+    assert_int_equal(store_open_readonly(f->path, &b, &err), DP_OK);
+    assert_int_equal(store_open_readonly(f->path, &c, &err), DP_OK);
+    store_pcount_share(a, sh);
+    store_pcount_share(b, sh);
+    store_pcount_share(c, sh);
+    assert_int_equal(store_pcount_warm(c, &err), DP_OK);
+    assert_int_equal(store_pcount_shared_builds(sh), 1);
+    store_close(c);   /* the table outlives the handle that built it */
+    assert_int_equal(shared_total(a, "bug", NULL), 2);        /* A and D */
+    assert_int_equal(shared_total(b, "bug", "open"), 1);      /* A */
+    assert_int_equal(shared_total(b, NULL, "closed"), 2);     /* D and F */
+    assert_int_equal(store_pcount_shared_builds(sh), 1);
+    /* another connection commits: item 2 opens, item 4 loses nothing */
+    assert_int_equal(sqlite3_exec(f->st->db, "UPDATE items SET state = 'open' WHERE key = '2'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(shared_total(b, "bug", "open"), 2);      /* A and D */
+    assert_int_equal(shared_total(a, NULL, "closed"), 1);     /* F */
+    assert_int_equal(shared_total(a, "bug", NULL), 2);
+    assert_int_equal(store_pcount_shared_builds(sh), 2);
+    /* a handle of its own counts alone, with the same answers */
+    assert_int_equal(shared_total(f->st, NULL, "closed"), 1);
+    assert_int_equal(store_pcount_shared_builds(sh), 2);
+    store_close(a);
+    store_close(b);
+    store_pcount_shared_free(sh);
+}
+
 /* 10 -> 11: pairs are rebuilt without their long texts, which move to
  * pair_texts. Every pair keeps its id and every column (read as before,
  * and through the view pairs_full); a deleted pair's id is still never
@@ -1360,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keyset_paging_backwards, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_class_set_matches_walk, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_shared, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_texts, fx_setup, fx_teardown),
     };
