@@ -180,7 +180,7 @@ tx = [get("api/pairs?limit=50&text=timeout")[0] for _ in range(runs)]
 first2, _ = get("api/pairs?limit=50&text=timeout&offset=50&after=%s" % urllib.parse.quote(b["next"] or ""))
 print("| /api/pairs?limit=50&text=timeout (%d matches) | first %.0f ms, then p50 %.1f ms; its next page %.0f ms |"
       % (b["total"], first, pct(tx, 50), first2))
-for flt in ("label=bug", "state=open&label=enhancement"):
+for flt in ("label=bug", "qstate=open&label=enhancement"):
     first, b = get("api/pairs?limit=50&" + flt)
     ws = [get("api/pairs?limit=50&offset=%d&%s" % (50 * (i + 1), flt))[0] for i in range(runs)]
     print("| /api/pairs?limit=50&%s (%d pairs; counted from the table serve shares between its threads) | first %.0f ms, further pages p50 %.1f ms |"
