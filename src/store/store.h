@@ -41,16 +41,16 @@ void store_close(store *st);                                   /* NULL ok */
 /* Counts of the pair filters on item states and labels are served from a
  * table in memory (0.5 s to build at 725k pairs, then milliseconds). A
  * process whose threads each hold a handle on one store (doppel serve)
- * shares one table between them: store_pcount_shared_new opens a
- * connection of its own to path that tells when anyone commits;
- * store_pcount_share(st, sh) makes st count through it (sh must outlive
- * st's counting: free sh after closing its handles); store_pcount_warm
- * builds the table now, so the first filter a reviewer clicks finds it. */
+ * shares one table between them: store_pcount_shared_new opens a read-only
+ * handle of its own to path, which tells when anyone commits and builds the
+ * table; store_pcount_share(st, sh) makes st count through it (free sh
+ * after the handles sharing it are closed); store_pcount_warm builds the
+ * table now (thread-safe), so the first filter a reviewer clicks finds it. */
 typedef struct store_pcount_shared store_pcount_shared;
 int store_pcount_shared_new(const char *path, store_pcount_shared **out, dp_err *err);
 void store_pcount_shared_free(store_pcount_shared *sh);                 /* NULL ok */
 void store_pcount_share(store *st, store_pcount_shared *sh);
-int store_pcount_warm(store *st, dp_err *err);
+int store_pcount_warm(store_pcount_shared *sh, dp_err *err);
 int store_schema_version(store *st);
 /* The path the store was opened with (borrowed; ":memory:" for none). Caches
  * that live beside the database (the persisted index) are named after it. */

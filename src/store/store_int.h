@@ -139,6 +139,7 @@ struct store {
     uint64_t clock;                 /* LRU clock of dyn and counts */
     store_pcount *pcount;           /* owned; NULL until a count needs it */
     store_pcount_shared *pcount_sh; /* not owned (store_pcount_share); NULL: counts alone */
+    uint64_t read_clock;            /* store_pcount_clock() when the read snapshot began */
     store_pbulk pbulk;              /* store_pairs_bulk_begin .. _end */
 };
 
@@ -171,6 +172,8 @@ sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
  * at the shared stamp. store_pcount_free drops the handle's reference. */
 int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err);
 void store_pcount_free(store *st);
+/* The shared tables' build clock, which store_read_begin notes. */
+uint64_t store_pcount_clock(void);
 /* How many tables the handles sharing sh have built (tests, diagnostics). */
 size_t store_pcount_shared_builds(store_pcount_shared *sh);
 /* Resets and unbinds a statement after use (cached or not). */

@@ -41,6 +41,7 @@ enum { PC_OPEN = 1, PC_CLOSED = 2, PC_OTHER = 3 };
 typedef struct pc_table {
     atomic_int refs;
     int64_t stamp;       /* data stamp the table was built at */
+    uint64_t pinned;     /* a shared table: pin_clock after its snapshot began */
     size_t n;            /* pairs */
     int64_t *repo;       /* per pair */
     uint32_t *qi, *ci;   /* per pair: position of its query / candidate item */
@@ -59,11 +60,18 @@ struct store_pcount {
 
 struct store_pcount_shared {
     pthread_mutex_t mu;  /* guards all below; held through a build */
-    sqlite3 *stamp_db;   /* reads PRAGMA data_version only */
-    sqlite3_stmt *dv;
+    store *st;           /* a read-only handle of its own: stamps and builds */
     pc_table *table;     /* the latest table (one reference), or NULL */
     size_t builds;       /* tables built (store_pcount_shared_builds) */
 };
+
+/* Ticks once per shared build, after the build's snapshot is pinned. A
+ * handle notes it when it begins a read snapshot (store_read_begin): a
+ * snapshot begun at or after a table's tick has every commit the table has,
+ * and none more while the shared stamp has not moved. */
+static atomic_uint_fast64_t pin_clock;
+
+uint64_t store_pcount_clock(void) { return atomic_load(&pin_clock); }
 
 static void table_unref(pc_table *t)
 {
@@ -274,15 +282,10 @@ int store_pcount_shared_new(const char *path, store_pcount_shared **out, dp_err 
 {
     *out = NULL;
     store_pcount_shared *sh = xcalloc(1, sizeof *sh);
-    if (sqlite3_open_v2(path, &sh->stamp_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(sh->stamp_db, "PRAGMA data_version", -1, &sh->dv, NULL) != SQLITE_OK) {
-        dp_fail(err, "store: opening %s for the shared counts: %s", path,
-                sh->stamp_db ? sqlite3_errmsg(sh->stamp_db) : "out of memory");
-        sqlite3_close_v2(sh->stamp_db);
+    if (store_open_readonly(path, &sh->st, err) != DP_OK) {
         free(sh);
         return DP_ERR;
     }
-    sqlite3_busy_timeout(sh->stamp_db, STORE_BUSY_MS);
     pthread_mutex_init(&sh->mu, NULL);
     *out = sh;
     return DP_OK;
@@ -292,8 +295,7 @@ void store_pcount_shared_free(store_pcount_shared *sh)
 {
     if (!sh) return;
     table_unref(sh->table);
-    sqlite3_finalize(sh->dv);
-    sqlite3_close_v2(sh->stamp_db);
+    store_close(sh->st);
     pthread_mutex_destroy(&sh->mu);
     free(sh);
 }
@@ -312,60 +314,89 @@ void store_pcount_share(store *st, store_pcount_shared *sh)
     st->pcount_sh = sh;
 }
 
-/* The shared stamp; sh->mu held. */
+/* PRAGMA data_version of the shared handle: it never writes, so any commit
+ * by anyone moves it. Inside a read snapshot it stands for that snapshot
+ * (the pager notes a change when the snapshot begins). */
 static int shared_stamp(store_pcount_shared *sh, int64_t *stamp, dp_err *err)
 {
-    int rc = sqlite3_step(sh->dv);
-    *stamp = sqlite3_column_int64(sh->dv, 0);
-    sqlite3_reset(sh->dv);
-    if (rc != SQLITE_ROW) return dp_fail(err, "store: reading the shared data version: %s", sqlite3_errmsg(sh->stamp_db));
-    return DP_OK;
+    sqlite3_stmt *s = store_stmt(sh->st, SQ_DATA_VERSION, "PRAGMA data_version", err);
+    if (!s) return DP_ERR;
+    int rc = sqlite3_step(s);
+    *stamp = sqlite3_column_int64(s, 0);
+    store_done(s);
+    return rc == SQLITE_ROW ? DP_OK : store_fail(sh->st, err, "reading the data version");
 }
 
-/* A reference to the shared table, current at the shared stamp: built
- * through st when it is not. The stamp is read before the build reads
- * anything, so the table holds at least what the stamp stands for; a
- * commit during the build moves the stamp and the next asker builds again. */
-static pc_table *shared_table(store *st, store_pcount_shared *sh, dp_err *err)
+/* A new table read in one snapshot of the shared handle and stamped with
+ * that snapshot's version, so it never holds less than its stamp says
+ * (a reader's handle may be in an older snapshot of its own). */
+static pc_table *shared_build(store_pcount_shared *sh, dp_err *err)
+{
+    if (store_read_begin(sh->st, err) != DP_OK) return NULL;
+    int64_t stamp;
+    pc_table *t = NULL;
+    /* the first read pins the snapshot; the version is read after it */
+    if (sqlite3_exec(sh->st->db, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK)
+        store_fail(sh->st, err, "beginning the counts' snapshot");
+    else if (shared_stamp(sh, &stamp, err) == DP_OK && (t = build(sh->st, stamp, err)))
+        t->pinned = atomic_fetch_add(&pin_clock, 1) + 1;
+    store_read_end(sh->st);
+    sh->builds++;
+    return t;
+}
+
+/* A reference to the shared table, built again when a commit moved the
+ * stamp since. The others asking meanwhile wait for it instead of each
+ * building one. */
+static pc_table *shared_table(store_pcount_shared *sh, dp_err *err)
 {
     pthread_mutex_lock(&sh->mu);
     int64_t stamp;
     pc_table *t = NULL;
     if (shared_stamp(sh, &stamp, err) == DP_OK) {
-        if (!sh->table || sh->table->stamp != stamp) {
-            pc_table *nt = build(st, stamp, err);
-            sh->builds++;
-            if (nt) {
-                table_unref(sh->table);
-                sh->table = nt;
-            }
+        pc_table *nt = sh->table && sh->table->stamp == stamp ? NULL : shared_build(sh, err);
+        if (nt) {   /* stamped at its own snapshot: a commit since is fine */
+            table_unref(sh->table);
+            sh->table = nt;
         }
-        if (sh->table && sh->table->stamp == stamp) t = table_ref(sh->table);
+        if (nt || (sh->table && sh->table->stamp == stamp)) t = table_ref(sh->table);
     }
     pthread_mutex_unlock(&sh->mu);
     return t;
 }
 
-/* The handle's table, current (see the top of the file); NULL (err set) on
- * a read error. stamp: the handle's own data stamp. */
+int store_pcount_warm(store_pcount_shared *sh, dp_err *err)
+{
+    pc_table *t = shared_table(sh, err);
+    table_unref(t);
+    return t ? DP_OK : DP_ERR;
+}
+
+/* The handle's table, current for what the handle reads (see the top of
+ * the file); NULL (err set) on a read error. stamp: the handle's own data
+ * stamp. A shared table serves a handle whose read snapshot began after the
+ * table's (or that has none open): the shared stamp not having moved, both
+ * saw the same commits. A handle in an older snapshot -- a GET that began
+ * before a commit the table has -- builds its own in that snapshot, so a
+ * reply's counts and pages agree. */
 static store_pcount *handle_table(store *st, int64_t stamp, dp_err *err)
 {
     if (!st->pcount) st->pcount = xcalloc(1, sizeof *st->pcount);
     store_pcount *pc = st->pcount;
-    pc_table *t;
-    if (st->pcount_sh) t = shared_table(st, st->pcount_sh, err);
-    else if (pc->t && pc->t->stamp == stamp) return pc;
-    else t = build(st, stamp, err);
-    if (!t) return NULL;
+    pc_table *t = NULL;
+    if (st->pcount_sh) {
+        if (!(t = shared_table(st->pcount_sh, err))) return NULL;
+        if (!sqlite3_get_autocommit(st->db) && st->read_clock < t->pinned) {
+            table_unref(t);
+            t = NULL;
+        }
+    }
+    if (!t && pc->t && !pc->t->pinned && pc->t->stamp == stamp) return pc;
+    if (!t && !(t = build(st, stamp, err))) return NULL;
     if (t != pc->t) marks_drop(pc);   /* marks are positions in a table */
     table_unref(pc->t);
     pc->t = t;
     return pc;
-}
-
-int store_pcount_warm(store *st, dp_err *err)
-{
-    return handle_table(st, 0, err) ? DP_OK : DP_ERR;
 }
 
 /* ---- counting -------------------------------------------------------- */

@@ -410,6 +410,7 @@ int store_read_begin(store *st, dp_err *err)
      * the snapshot; it never asks for the write lock. */
     sqlite3_stmt *s = store_stmt(st, SQ_READ_BEGIN, "BEGIN", err);
     if (!s) return DP_ERR;
+    st->read_clock = store_pcount_clock();   /* before the snapshot is pinned */
     return store_step_done(st, s, err, "beginning read snapshot");
 }
 

@@ -730,12 +730,8 @@ static void close_handle(void *p)
 static void *warm_counts(void *arg)
 {
     web_server *s = arg;
-    store *st;
     dp_err e;
-    if (store_open_readonly(s->db_path, &st, &e) != DP_OK) return NULL;
-    store_pcount_share(st, s->counts);
-    if (store_pcount_warm(st, &e) != DP_OK) server_log(s, "counts not prepared: %s", e.msg);
-    store_close(st);
+    if (store_pcount_warm(s->counts, &e) != DP_OK) server_log(s, "counts not prepared: %s", e.msg);
     return NULL;
 }
 
