@@ -14,11 +14,13 @@
  * than the cached counts of store_pairs.c. A handle alone builds its own
  * table, stamped with its own stamp (PRAGMA data_version is per
  * connection). Handles that share a store_pcount_shared (the web server's
- * threads) share one table instead: its stamp is the data_version of a
- * connection of its own that never writes, so every commit by anyone moves
- * it; the first asker after a commit builds (0.5 s at 725k pairs) while the
- * others wait for its table instead of each building one, and serve builds
- * the first before any request asks (store_pcount_warm).
+ * threads) share one table instead, built on the shared object's own
+ * read-only handle in one snapshot and stamped with that handle's
+ * data_version, which every commit by anyone moves: the first asker after a
+ * commit builds (0.5 s at 725k pairs) while the others wait for its table
+ * instead of each building one, and serve builds the first before any
+ * request asks (store_pcount_warm). A handle reading in a snapshot older
+ * than the shared table's builds one of its own (handle_table).
  *
  * A text filter is not counted here: its count is the size of its set.
  */
