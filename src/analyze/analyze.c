@@ -651,7 +651,8 @@ static void judge_hit(const analyze_corpus *co, const match_query *mq, const mat
         match_judge_prepare(&co->mctx, &later, &ljq);
         match_hit swapped = *h;
         swapped.doc = mq->qdoc;
-        match_judge_features(&co->mctx, &later, &ljq, &swapped, rank, jf);
+        /* the candidate is now the query's doc: its title records are jq's */
+        match_judge_features_cand(&co->mctx, &later, &ljq, &swapped, rank, jq, jf);
         match_judge_query_free(&ljq);
         match_query_free(&later);
     }

@@ -137,7 +137,6 @@ typedef struct scratch {
     uint64_t *qbits;               /* query terms as a bitmap over term ids */
     size_t qwords;                 /* all zero between uses */
     int64_t acc[WIN_MAX];          /* partial scores of the window's docs (ix_fix units) */
-    uint64_t seen[WIN_MAX / 64];   /* docs with a posting in an essential list */
     uint32_t cand[WIN_MAX];        /* candidates still alive, as offsets */
 } scratch;
 
@@ -326,26 +325,42 @@ static size_t window_bounds(scratch *s, size_t nl, uint32_t w0, uint32_t w1)
     return m;
 }
 
-/* Adds the window postings of the essential lists ord[p..m) to acc and
- * marks their docs: term at a time, a tight loop per list instead of a
- * k-way merge across many lists. */
+/* Adds the window postings of the essential lists ord[p..m) to acc: term
+ * at a time, a tight loop per list instead of a k-way merge across many
+ * lists. No per-posting mark of the docs seen: a read-modify-write of a
+ * shared bitmap word chained consecutive postings (most share one) through
+ * store forwarding; the candidates are read from acc instead
+ * (window_candidates). */
 static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint32_t w1)
 {
     size_t nw = (size_t)(w1 - w0);
-    memset(s->seen, 0, ((nw + 63) / 64) * sizeof *s->seen);
     memset(s->acc, 0, nw * sizeof *s->acc);
     for (size_t i = p; i < m; i++) {
         qlist *l = &s->L[s->ord[i]];
         const uint32_t *c = l->cur, *e = l->wend;
         const float *imp = l->imp + (c - l->base);
         double wf = l->wf;
-        for (; c < e; c++, imp++) {
-            uint32_t o = *c - w0;
-            s->seen[o >> 6] |= 1ULL << (o & 63);
-            s->acc[o] += ix_fix_pos(wf, *imp);
-        }
+        for (; c < e; c++, imp++) s->acc[*c - w0] += ix_fix_pos(wf, *imp);
         l->cur = e;
     }
+}
+
+/* The window's candidates into cand (offsets, ascending): the docs whose
+ * essential sum is not zero, but exclude. A doc of an essential list whose
+ * contributions all rounded to zero is left out, and could not have
+ * entered: with no non-essential list its score is 0 (never kept); with
+ * some, theta is set (the heap is full) and its score is at most their
+ * bounds' sum (below theta) plus half a unit a list, far under theta's
+ * margin (theta_lo). */
+static size_t window_candidates(scratch *s, uint32_t w0, uint32_t w1, uint32_t exclude)
+{
+    size_t nw = (size_t)(w1 - w0), nc = 0;
+    uint32_t ex = exclude - w0;          /* >= nw when outside the window */
+    for (uint32_t o = 0; o < nw; o++) {
+        s->cand[nc] = o;                 /* branch-free: half the docs are in */
+        nc += (s->acc[o] != 0) & (o != ex);
+    }
+    return nc;
 }
 
 /* A list with few window postings per candidate is cheaper to sum whole
@@ -435,12 +450,7 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
         /* candidates: docs of the essential lists, completed list by list
          * from the strongest non-essential one down, dropping those that
          * the bound of the lists left cannot lift to theta */
-        size_t nc = 0;
-        for (size_t wi = 0; wi < ((size_t)(w1 - w0) + 63) / 64; wi++)
-            for (uint64_t bits = s->seen[wi]; bits; bits &= bits - 1) {
-                uint32_t o = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(bits));
-                if (w0 + o != exclude) s->cand[nc++] = o;
-            }
+        size_t nc = window_candidates(s, w0, w1, exclude);
         for (size_t i = p; i-- > 0 && nc;) {
             qlist *l = &L[s->ord[i]];
             /* prune only before a list that is searched per candidate:

@@ -306,6 +306,13 @@ void match_judge_query_free(match_judge_query *jq);
 /* The judge features of hit h, the query's candidate at 1-based rank. */
 void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                           const match_hit *h, int rank, double jf[JF_COUNT]);
+/* match_judge_features when the candidate's own judge query cq is at hand
+ * (match_judge_prepare of a query whose item is h->doc's item): its title
+ * records are read instead of being made again. The same values. cq NULL,
+ * or without records: as match_judge_features. */
+void match_judge_features_cand(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                               const match_hit *h, int rank, const match_judge_query *cq,
+                               double jf[JF_COUNT]);
 
 /* Calibrated probabilities of the three relations (sum 1). The softmax is
  * fitted on the pairs of queries whose truth the tracker records (they

@@ -781,10 +781,51 @@ static void terms_merge(const match_ctx *ctx, const match_query *mq, const index
  * (qpos != NULL), where each is: qpos[i] = index in mq->q of mq->terms[i],
  * or -1. The field scores are then summed in the same pass over the
  * candidate's terms as the similarity features. */
+typedef struct qterm qterm;
 typedef struct pool_prep {
     const uint64_t *bits;
     const int32_t *qpos;
+    const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
 } pool_prep;
+
+/* What term_shared() asks of query term t with counts tf, found once per
+ * query instead of once per row sharing it: a row's shared terms cost a
+ * random read of the idf and bigram tables each (cache misses, and a call
+ * into the index). */
+struct qterm {
+    double idf;          /* clamped at 0, as term_shared does */
+    double wtext;        /* tf_weight(tf_text(tf)) */
+    double wtitle;       /* tf_weight(tf[FIELD_TITLE]) */
+    unsigned char big, text, title;
+};
+
+static void qterm_make(const match_ctx *ctx, uint32_t t, const uint16_t *tf, qterm *q)
+{
+    double idf = index_idf(ctx->ix, t);
+    q->idf = idf < 0 ? 0 : idf;
+    q->big = (unsigned char)term_bigram(ctx->priv, ctx->ix, t);
+    q->text = tf_text(tf) != 0;
+    q->title = tf[FIELD_TITLE] != 0;
+    q->wtext = tf_weight(tf_text(tf));
+    q->wtitle = tf_weight(tf[FIELD_TITLE]);
+}
+
+/* term_shared() with the query term's side from q: the same operations in
+ * the same order, so the same doubles. */
+static inline void term_shared_q(const qterm *q, const uint16_t *ct, term_acc *a)
+{
+    double idf = q->idf;
+    if (q->big) {
+        a->shared_big++;
+    } else if (q->text && tf_text(ct)) {
+        a->shared_idf += idf;
+        a->dot_all += q->wtext * tf_weight(tf_text(ct)) * idf * idf;
+    }
+    if (q->title && ct[FIELD_TITLE]) {
+        a->dot_title += q->wtitle * tf_weight(ct[FIELD_TITLE]) * idf * idf;
+        if (!q->big) a->shared_title_uni++;
+    }
+}
 
 /* The shared terms by testing each candidate term against a bitmap of the
  * query's terms (set once per query): the query's often long term list is
@@ -810,7 +851,7 @@ static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_p
             if (mq->terms[mid] < t) i = mid + 1;
             else hi = mid;
         }
-        term_shared(ctx, t, mq->tf[i], cd->tf[j], a);
+        term_shared_q(&pp->qt[i], cd->tf[j], a);
         if (pp->qpos && pp->qpos[i] >= 0) index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
     }
 }
@@ -976,7 +1017,9 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     qbits *b = qbits_get(p->nterms);
     for (size_t i = 0; i < mq->nterms; i++)
         if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] |= 1ULL << (mq->terms[i] & 63);
-    pool_prep pp = {b->w, qpos};
+    qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
+    for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
+    pool_prep pp = {b->w, qpos, qt};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
@@ -993,6 +1036,7 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     for (size_t i = 0; i < mq->nterms; i++)
         if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] = 0;
     qbits_put(b);
+    free(qt);
     free(qpos);
     free(fs);
 }

@@ -614,15 +614,19 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
     jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
 }
 
-/* title_features from the titles' word records: the same values. */
+/* title_features from the titles' word records: the same values. ctp: the
+ * candidate's records when the caller has them (NULL: made here). */
 static void title_features_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
-                                const item *c, uint32_t cdoc, double jf[JF_COUNT])
+                                const item *c, uint32_t cdoc, const judge_title *ctp, double jf[JF_COUNT])
 {
-    judge_title ct;
-    judge_title_make(c->title, &ct);
+    judge_title own;
+    if (!ctp) {
+        judge_title_make(c->title, &own);
+        ctp = &own;
+    }
     tminus qo, co;
-    title_minus(qt, &ct, &qo);
-    title_minus(&ct, qt, &co);
+    title_minus(qt, ctp, &qo);
+    title_minus(ctp, qt, &co);
     int opp = 0;
     for (size_t i = 0; i < NOPP && !opp; i++) {
         unsigned a = opp_idx[i][0], b = opp_idx[i][1];
@@ -722,8 +726,10 @@ static void derived_features(double jf[JF_COUNT])
     jf[JF_AUTHOR_DAY_NEW_TITLE] = jf[JF_AUTHOR_1DAY] * (1.0 - jf[JF_TITLE_COSINE]);
 }
 
-void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
-                          const match_hit *h, int rank, double jf[JF_COUNT])
+/* match_judge_features with the candidate's title records ct (NULL: made
+ * from its item). */
+static void judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                           const match_hit *h, int rank, const judge_title *ct, double jf[JF_COUNT])
 {
     memset(jf, 0, JF_COUNT * sizeof *jf);
     const double *f = h->feat;
@@ -746,11 +752,24 @@ void match_judge_features(const match_ctx *ctx, const match_query *mq, const mat
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
         mention_features(ctx, jq, q, c, h->doc, jf);
-        if (jq->title) title_features_fast(ctx, mq, jq->title, c, h->doc, jf);
+        if (jq->title) title_features_fast(ctx, mq, jq->title, c, h->doc, ct, jf);
         else title_features(ctx, mq, q, c, h->doc, jf);
         state_features(ctx, mq, q, c, h->doc, jf);
     }
     derived_features(jf);
+}
+
+void match_judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                          const match_hit *h, int rank, double jf[JF_COUNT])
+{
+    judge_features(ctx, mq, jq, h, rank, NULL, jf);
+}
+
+void match_judge_features_cand(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                               const match_hit *h, int rank, const match_judge_query *cq,
+                               double jf[JF_COUNT])
+{
+    judge_features(ctx, mq, jq, h, rank, cq ? cq->title : NULL, jf);
 }
 
 /* ---- probabilities and the decision --------------------------------------- */

@@ -7,7 +7,8 @@
  * and backport-only differences, references left out, case, words cut at
  * 31 bytes (two long words equal once cut), the 64-word cap, empty titles;
  * each body quotes another title, so a term can be in one side's title and
- * only in the other's body. */
+ * only in the other's body. The candidate's records taken from its own
+ * judge query (match_judge_features_cand) give the same values too. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -112,10 +113,23 @@ static void test_title_records_equal_word_lists(void **state)
             jq.title = NULL;   /* the word-list path */
             match_judge_features(&ctx, &mq, &jq, &h, 1, b);
             jq.title = t;
+            /* the candidate's records from its own judge query (analyze's
+             * swapped pairs) instead of made from its title */
+            match_query cmq;
+            match_judge_query cjq;
+            match_query_judge_view(&ctx, c, &cmq);
+            match_judge_prepare(&ctx, &cmq, &cjq);
+            double d[JF_COUNT];
+            match_judge_features_cand(&ctx, &mq, &jq, &h, 1, &cjq, d);
+            match_judge_query_free(&cjq);
+            match_query_free(&cmq);
             for (int k = 0; k < JF_COUNT; k++) {
                 if (a[k] != b[k])
                     fail_msg("q \"%s\" c \"%s\": feature %d is %g, word lists say %g", titles[q], titles[c], k,
                              a[k], b[k]);
+                if (a[k] != d[k])
+                    fail_msg("q \"%s\" c \"%s\": feature %d is %g, with the candidate's records %g", titles[q],
+                             titles[c], k, a[k], d[k]);
             }
             for (size_t k = 0; k < nf; k++) nonzero[k] += a[feats[k]] != 0;
             pairs++;
