@@ -295,6 +295,34 @@ static void test_split_labels(void **st)
 
 /* ---- template ------------------------------------------------------------------------ */
 
+/* Learned on several threads, the template is the single thread's: the
+ * counts of every thread's bodies are summed (a line in 3% of the bodies
+ * is template; a thread that saw only its share of them would not say
+ * so). */
+static void test_template_threads(void **st)
+{
+    (void)st;
+    enum { N = 3000 };
+    char **bodies = xcalloc(N, sizeof *bodies);
+    for (int i = 0; i < N; i++)
+        bodies[i] = xasprintf("line unique to body %d%s%s", i, i % 33 == 0 ? "\nwe often write this line" : "",
+                              i % 70 == 0 ? "\nwe seldom write that line" : "");
+    text_template *one = text_template_learn_threads((const char *const *)bodies, N, 1);
+    assert_true(text_template_is_boilerplate(one, "we often write this line", 24));
+    assert_false(text_template_is_boilerplate(one, "we seldom write that line", 25));
+    for (int th = 2; th <= 4; th++) {
+        text_template *t = text_template_learn_threads((const char *const *)bodies, N, th);
+        size_t n1, n2;
+        const uint64_t *h1 = text_template_hashes(one, &n1), *h2 = text_template_hashes(t, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(h1, h2, n1 * sizeof *h1);
+        text_template_free(t);
+    }
+    text_template_free(one);
+    for (int i = 0; i < N; i++) free(bodies[i]);
+    free(bodies);
+}
+
 static void test_template(void **st)
 {
     (void)st;
@@ -437,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_split_markdown),
         cmocka_unit_test(test_split_labels),
         cmocka_unit_test(test_template),
+        cmocka_unit_test(test_template_threads),
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_signals_error_lines),
         cmocka_unit_test(test_stopwords),
