@@ -113,10 +113,23 @@ int text_is_stopword(const char *w)
 
 /* ---- character classes --------------------------------------------------- */
 
+/* ASCII letters and digits: isalnum() in every locale for bytes < 0x80,
+ * without its call per byte (the tokenizer asks for every byte of every
+ * field). */
+static const unsigned char ascii_alnum[128] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 /* Length of the word character at s (0 if it is not one). */
 static size_t word_char(const unsigned char *s, size_t n)
 {
-    if (s[0] < 0x80) return isalnum(s[0]) ? 1 : 0;
+    if (s[0] < 0x80) return ascii_alnum[s[0]];
     utf8proc_int32_t cp;
     utf8proc_ssize_t l = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
     if (l <= 0) return 0;
@@ -163,7 +176,10 @@ static size_t fold(text_tokenizer *tk, const char *w, size_t n)
         if ((unsigned char)w[i] >= 0x80) { ascii = 0; break; }
     if (ascii) {
         if (n > TOK_MAX) return 0;
-        for (size_t i = 0; i < n; i++) tk->buf[i] = (char)tolower((unsigned char)w[i]);
+        for (size_t i = 0; i < n; i++) {   /* tolower() of ASCII, in every locale */
+            unsigned char c = (unsigned char)w[i];
+            tk->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
         tk->buf[n] = '\0';
         return n;
     }
