@@ -14,6 +14,7 @@
  */
 #include "text.h"
 #include "text_int.h"
+#include "../common/hashmap.h"
 
 #include <ctype.h>
 #include <libstemmer.h>
@@ -24,9 +25,23 @@
 
 #define TOK_MAX 96        /* longer tokens are base64 blobs, not words */
 
+/* Stems of recent words, per tokenizer: Snowball took a fifth of the
+ * index build's CPU time, and words repeat (a few thousand make most of
+ * any text). A stem is a function of the word alone, so a cached one is
+ * the stem Snowball gives. Direct-mapped: a word's slot is its hash's low
+ * bits; a collision replaces. Words or stems longer than STEM_WMAX are
+ * not cached. */
+#define STEM_SLOTS 16384
+#define STEM_WMAX 30
+typedef struct stem_slot {
+    unsigned char wlen, slen;   /* wlen 0: empty */
+    char w[STEM_WMAX], s[STEM_WMAX];
+} stem_slot;
+
 struct text_tokenizer {
     text_opts o;
     struct sb_stemmer *stem;
+    stem_slot *cache;   /* [STEM_SLOTS] when stemming */
     char buf[TOK_MAX * 4 + 8];
 };
 
@@ -45,6 +60,7 @@ text_tokenizer *text_tokenizer_new(const text_opts *o)
     if (tk->o.stem) {
         tk->stem = sb_stemmer_new("english", NULL);
         if (!tk->stem) tk->o.stem = 0;   /* libstemmer without english: no stemming */
+        else tk->cache = xcalloc(STEM_SLOTS, sizeof *tk->cache);
     }
     return tk;
 }
@@ -53,6 +69,7 @@ void text_tokenizer_free(text_tokenizer *tk)
 {
     if (!tk) return;
     if (tk->stem) sb_stemmer_delete(tk->stem);
+    free(tk->cache);
     free(tk);
 }
 
@@ -218,6 +235,41 @@ static int is_hex_junk(const char *w, size_t n)
     return dig && let;
 }
 
+/* Snowball's stem of tk->buf[0..n), in place; returns its length. */
+static size_t stem_snowball(text_tokenizer *tk, size_t n)
+{
+    const sb_symbol *s = sb_stemmer_stem(tk->stem, (const sb_symbol *)tk->buf, (int)n);
+    int sl = sb_stemmer_length(tk->stem);
+    if (s && sl > 0 && (size_t)sl <= sizeof tk->buf - 1) {
+        memmove(tk->buf, s, (size_t)sl);
+        tk->buf[sl] = '\0';
+        n = (size_t)sl;
+    }
+    return n;
+}
+
+/* stem_snowball through the tokenizer's cache. */
+static size_t stem_word(text_tokenizer *tk, size_t n)
+{
+    if (n > STEM_WMAX) return stem_snowball(tk, n);
+    stem_slot *e = &tk->cache[dp_hash(tk->buf, n) & (STEM_SLOTS - 1)];
+    if (e->wlen == n && memcmp(e->w, tk->buf, n) == 0) {
+        memcpy(tk->buf, e->s, e->slen);
+        tk->buf[e->slen] = '\0';
+        return e->slen;
+    }
+    char w[STEM_WMAX];
+    memcpy(w, tk->buf, n);
+    size_t sl = stem_snowball(tk, n);
+    if (sl <= STEM_WMAX) {
+        e->wlen = (unsigned char)n;
+        e->slen = (unsigned char)sl;
+        memcpy(e->w, w, n);
+        memcpy(e->s, tk->buf, sl);
+    }
+    return sl;
+}
+
 /* Emits the folded word in tk->buf[0..n): stop words dropped, stemmed. */
 static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
 {
@@ -228,15 +280,7 @@ static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
         int alpha = 1;
         for (size_t i = 0; i < n; i++)
             if (isdigit((unsigned char)tk->buf[i])) { alpha = 0; break; }
-        if (alpha) {
-            const sb_symbol *s = sb_stemmer_stem(tk->stem, (const sb_symbol *)tk->buf, (int)n);
-            int sl = sb_stemmer_length(tk->stem);
-            if (s && sl > 0 && (size_t)sl <= sizeof tk->buf - 1) {
-                memmove(tk->buf, s, (size_t)sl);
-                tk->buf[sl] = '\0';
-                n = (size_t)sl;
-            }
-        }
+        if (alpha) n = stem_word(tk, n);
     }
     e->cb(e->ctx, tk->buf, n, extra);
 }

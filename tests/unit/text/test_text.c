@@ -2,6 +2,7 @@
  * extraction (src/text). */
 #include "testutil.h"
 
+#include <libstemmer.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -293,6 +294,44 @@ static void test_split_labels(void **st)
     item_free(&it);
 }
 
+/* The tokenizer's stem cache gives Snowball's stems: 20k distinct words
+ * (more than the cache's slots: words collide and replace each other),
+ * tokenized twice with one tokenizer, the second time mostly from the
+ * cache, each equal to the stem libstemmer gives the word. */
+static void test_stem_cache(void **st)
+{
+    (void)st;
+    enum { NW = 20000 };
+    static const char *const suf[] = {"ing", "ed", "s", "ation", "ness", "ly", "er", "ies"};
+    struct sb_stemmer *ref = sb_stemmer_new("english", NULL);
+    assert_non_null(ref);
+    sbuf text;
+    sb_init(&text);
+    strvec want = {0};
+    for (int i = 0; i < NW; i++) {
+        char w[32];
+        int n = 0, x = i;
+        w[n++] = 'b';
+        do { w[n++] = (char)('a' + x % 26); x /= 26; } while (x);
+        n += snprintf(w + n, sizeof w - (size_t)n, "%s", suf[i % 8]);
+        sb_printf(&text, "%s ", w);
+        const sb_symbol *r = sb_stemmer_stem(ref, (const sb_symbol *)w, n);
+        sv_push_owned(&want, xstrndup((const char *)r, (size_t)sb_stemmer_length(ref)));
+    }
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        strvec got = {0};
+        text_tokenize(tk, text.s, text.len, &got);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], want.v[i]);
+        sv_free(&got);
+    }
+    text_tokenizer_free(tk);
+    sv_free(&want);
+    sb_free(&text);
+    sb_stemmer_delete(ref);
+}
+
 /* ---- template ------------------------------------------------------------------------ */
 
 /* Learned on several threads, the template is the single thread's: the
@@ -469,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_signals_error_lines),
         cmocka_unit_test(test_stopwords),
+        cmocka_unit_test(test_stem_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
