@@ -33,6 +33,8 @@
  * not cached. */
 #define STEM_SLOTS 16384
 #define STEM_WMAX 30
+#define STEM_LAZY 512   /* stems before the cache is made: a query's tokenizer
+                           (one per call) never makes its 1 MB */
 typedef struct stem_slot {
     unsigned char wlen, slen;   /* wlen 0: empty */
     char w[STEM_WMAX], s[STEM_WMAX];
@@ -41,7 +43,8 @@ typedef struct stem_slot {
 struct text_tokenizer {
     text_opts o;
     struct sb_stemmer *stem;
-    stem_slot *cache;   /* [STEM_SLOTS] when stemming */
+    stem_slot *cache;   /* [STEM_SLOTS], after STEM_LAZY stems */
+    size_t nstem;       /* stems asked before the cache was made */
     char buf[TOK_MAX * 4 + 8];
 };
 
@@ -60,7 +63,6 @@ text_tokenizer *text_tokenizer_new(const text_opts *o)
     if (tk->o.stem) {
         tk->stem = sb_stemmer_new("english", NULL);
         if (!tk->stem) tk->o.stem = 0;   /* libstemmer without english: no stemming */
-        else tk->cache = xcalloc(STEM_SLOTS, sizeof *tk->cache);
     }
     return tk;
 }
@@ -251,7 +253,8 @@ static size_t stem_snowball(text_tokenizer *tk, size_t n)
 /* stem_snowball through the tokenizer's cache. */
 static size_t stem_word(text_tokenizer *tk, size_t n)
 {
-    if (n > STEM_WMAX) return stem_snowball(tk, n);
+    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = xcalloc(STEM_SLOTS, sizeof *tk->cache);
+    if (n > STEM_WMAX || !tk->cache) return stem_snowball(tk, n);
     stem_slot *e = &tk->cache[dp_hash(tk->buf, n) & (STEM_SLOTS - 1)];
     if (e->wlen == n && memcmp(e->w, tk->buf, n) == 0) {
         memcpy(tk->buf, e->s, e->slen);
