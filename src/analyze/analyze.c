@@ -218,6 +218,60 @@ static int corpus_persist(store *st, const analyze_corpus *co, const char *path)
     return corpus_stamp(st, co, &stamp) && index_file_save(co->ix, path, &stamp, &e) == DP_OK;
 }
 
+/* Writing the file (~600 MB at 250k items, seconds of one core) on a
+ * thread of its own while ranking starts: the built index is only read
+ * from then on (ranking reads it; nothing of it that the writer reads is
+ * changed: index_fields_release drops the fields, which the file does not
+ * hold), and the items it names live until analyze_corpus_free. The stamp
+ * is taken here, on the store's thread. */
+struct corpus_saver {
+    pthread_t th;
+    const dindex *ix;
+    char *path;
+    index_stamp stamp;
+    int ok;
+};
+
+static void *saver_main(void *arg)
+{
+    struct corpus_saver *sv = arg;
+    dp_err e;
+    sv->ok = index_file_save(sv->ix, sv->path, &sv->stamp, &e) == DP_OK;
+    return NULL;
+}
+
+/* Starts writing co's file; when no thread can be had, writes it here. */
+static void corpus_persist_start(store *st, analyze_corpus *co, const char *path)
+{
+    index_stamp stamp;
+    if (!corpus_stamp(st, co, &stamp)) return;
+    struct corpus_saver *sv = xcalloc(1, sizeof *sv);
+    sv->ix = co->ix;
+    sv->path = xstrdup(path);
+    sv->stamp = stamp;
+    if (pthread_create(&sv->th, NULL, saver_main, sv) == 0) {
+        co->saver = sv;
+        return;
+    }
+    saver_main(sv);
+    co->index_saved = sv->ok;
+    free(sv->path);
+    free(sv);
+}
+
+/* Waits for the file started by corpus_persist_start; co->index_saved then
+ * says whether it was written. */
+static void corpus_persist_wait(analyze_corpus *co)
+{
+    struct corpus_saver *sv = co->saver;
+    if (!sv) return;
+    pthread_join(sv->th, NULL);
+    co->index_saved = sv->ok;
+    free(sv->path);
+    free(sv);
+    co->saver = NULL;
+}
+
 /* Opens the persisted index when its stamp says it was built from the
  * store's items as they are now (index.h, "Stamps": the change sequence
  * read before the items, and the id the store keeps) -- no item is read
@@ -289,7 +343,10 @@ static void corpus_ready(analyze_corpus *co)
  * whose text changed since it was saved go through the text pipeline
  * (--full builds from scratch, relearning the template). Before that, the
  * persisted index is mapped when it is valid (use_cache); after a build,
- * persist writes it. On error the caller frees co. */
+ * persist writes it: PERSIST_NOW before returning, PERSIST_BACKGROUND on a
+ * thread (corpus_persist_start; co->index_saved is known once
+ * corpus_persist_wait joined it). On error the caller frees co. */
+enum { PERSIST_NO, PERSIST_NOW, PERSIST_BACKGROUND };
 static int corpus_index(store *st, int threads, int use_cache, int persist, analyze_corpus *co, dp_err *err)
 {
     double t0 = dp_now();
@@ -316,7 +373,8 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
         }
         record_put(st, co->repo_id, co->ix);
         /* a cache: failing to write it costs the next reader a build, no more */
-        if (persist && path) co->index_saved = corpus_persist(st, co, path);
+        if (persist == PERSIST_BACKGROUND && path) corpus_persist_start(st, co, path);
+        else if (persist && path) co->index_saved = corpus_persist(st, co, path);
     }
     free(path);
     co->t_index = dp_now() - t0;
@@ -327,7 +385,7 @@ static int corpus_index(store *st, int threads, int use_cache, int persist, anal
 int analyze_corpus_load(store *st, int64_t repo, int threads, analyze_corpus *co, dp_err *err)
 {
     if (corpus_read(st, repo, co, err) != DP_OK) return DP_ERR;
-    if (corpus_index(st, threads, 1, 1, co, err) == DP_OK) return DP_OK;
+    if (corpus_index(st, threads, 1, PERSIST_NOW, co, err) == DP_OK) return DP_OK;
     analyze_corpus_free(co);
     return DP_ERR;
 }
@@ -613,6 +671,7 @@ static int corpus_grow(store *st, int64_t repo, int64_t seq, int threads, analyz
 void analyze_corpus_free(analyze_corpus *co)
 {
     if (!co) return;
+    corpus_persist_wait(co);   /* the writer reads the index and the items */
     for (size_t d = 0; co->have && d < index_ndocs(co->ix); d++)
         if (co->have[d]) item_free(&co->slots[d]);
     free(co->slots);
@@ -2173,7 +2232,8 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
      * that built the index: ~10 s), so that the next one grows it. */
     if (!grown) co.drop_fields = plan_build(&co, &o);
     if (rc == DP_OK && !grown)
-        rc = corpus_index(st, threads, o.mode != ANALYZE_FULL, !in.active || stats->grow_why, &co, err);
+        rc = corpus_index(st, threads, o.mode != ANALYZE_FULL,
+                          !in.active || stats->grow_why ? PERSIST_BACKGROUND : PERSIST_NO, &co, err);
     if (rc == DP_OK && o.horizon) rc = corpus_dates(&co);
     if (rc != DP_OK) goto done;
     if (progress) progress(ud, "index", 1, 1);
@@ -2187,6 +2247,10 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     stats->t_plan += dp_now() - tp;
     if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, threads, progress, ud, stats, err);
 done:
+    if (co.saver) {   /* the file written beside ranking */
+        corpus_persist_wait(&co);
+        stats->index_saved = co.index_saved;
+    }
     incr_free(&in);
     free(sig);
     analyze_corpus_free(&co);

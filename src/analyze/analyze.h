@@ -138,6 +138,8 @@ typedef struct analyze_corpus {
     index_snap_info snap;      /* how much of the index came from the snapshot */
     int index_mapped;          /* 1: the index was opened from the persisted file */
     int index_saved;           /* 1: this load wrote the persisted file */
+    struct corpus_saver *saver;   /* the file being written on a thread of its own
+                                     (analyze_run), or NULL; joined by analyze_corpus_free */
     const char *index_file_why;   /* why the persisted file was not used, or NULL */
     size_t grown;              /* items appended to the mapped index (an incremental
                                   analysis: index_append) */

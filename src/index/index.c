@@ -286,6 +286,25 @@ static int cmp_fwd(const void *a, const void *b)
     return x->term < y->term ? -1 : x->term > y->term;
 }
 
+/* The dictionary (1.35M terms at 250k items: a 16 MB hash, its hashes,
+ * offsets and strings) is far larger than the caches, and a bag's terms
+ * land at random in it: interning waited on memory. Ahead of term i, the
+ * hash slot of term i + 2 * DICT_AHEAD is fetched, and the entry that slot
+ * names for term i + DICT_AHEAD (hints only: what they fetch is not used). */
+#define DICT_AHEAD 8
+static void dict_prefetch(const dindex *ix, const ix_bag *b, size_t i)
+{
+    if (!ix->ht.cap) return;
+    if (i + 2 * DICT_AHEAD < b->n) __builtin_prefetch(&ix->ht.slot[dp_idxmap_first(&ix->ht, b->hash[i + 2 * DICT_AHEAD])]);
+    if (i + DICT_AHEAD < b->n) {
+        uint32_t e = ix->ht.slot[dp_idxmap_first(&ix->ht, b->hash[i + DICT_AHEAD])];
+        if (e) {
+            __builtin_prefetch(&ix->thash[e - 1]);
+            __builtin_prefetch(&ix->toff[e - 1]);
+        }
+    }
+}
+
 /* Interns one doc's bag and appends its forward entries. */
 static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, size_t *tmpcap,
                        size_t *fcap)
@@ -298,6 +317,7 @@ static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, siz
         if (b->reused) {   /* already ids of the dictionary, ascending */
             (*tmp)[i].term = b->ids[i];
         } else {
+            dict_prefetch(ix, b, i);
             const char *s = b->str.s + b->off[i];
             (*tmp)[i].term = dict_intern(ix, s, strlen(s), b->hash[i]);
         }
@@ -321,18 +341,18 @@ static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, siz
     memcpy(ix->len[d], b->len, sizeof ix->len[d]);
 }
 
-static void learn_template(dindex *ix)
-{
-    const char **bodies = xmalloc((ix->n ? ix->n : 1) * sizeof *bodies);
-    for (size_t i = 0; i < ix->n; i++) bodies[i] = ix->items[i].body ? ix->items[i].body : "";
-    ix->tpl = text_template_learn(bodies, ix->n);
-    free(bodies);
-}
-
 static int nthreads_of(const index_params *p)
 {
     int n = dp_threads(p->threads);
     return n > 64 ? 64 : n;
+}
+
+static void learn_template(dindex *ix)
+{
+    const char **bodies = xmalloc((ix->n ? ix->n : 1) * sizeof *bodies);
+    for (size_t i = 0; i < ix->n; i++) bodies[i] = ix->items[i].body ? ix->items[i].body : "";
+    ix->tpl = text_template_learn_threads(bodies, ix->n, nthreads_of(&ix->p));
+    free(bodies);
 }
 
 /* Interning state of the calling thread. */
@@ -416,18 +436,79 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
     return t * (k + 1) / (k + t);
 }
 
-/* Block maxima of the lists post_off / post_imp into ix->blk_max. */
-static void build_blocks(dindex *ix)
+/* Block maxima of terms [lo, hi)'s lists (post_off / post_imp) into
+ * ix->blk_max (zeroed). */
+static void blocks_range(dindex *ix, uint32_t lo, uint32_t hi)
 {
-    size_t nblk = ix->post_off[ix->nterms] / IX_BLOCK + ix->nterms + 1;
-    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
-    for (uint32_t t = 0; t < ix->nterms; t++) {
+    for (uint32_t t = lo; t < hi; t++) {
         float *bm = ix->blk_max + ix_blk_base(ix, t);
         for (uint64_t i = 0; i < ix->df[t]; i++) {
             float imp = ix->post_imp[ix->post_off[t] + i];
             if (imp > bm[i / IX_BLOCK]) bm[i / IX_BLOCK] = imp;
         }
     }
+}
+
+static void build_blocks(dindex *ix)
+{
+    size_t nblk = ix->post_off[ix->nterms] / IX_BLOCK + ix->nterms + 1;
+    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
+    blocks_range(ix, 0, (uint32_t)ix->nterms);
+}
+
+/* Inverting the forward index on several threads: thread k owns the terms
+ * [split[k], split[k+1]) -- about a k-th of the postings each -- scans
+ * every doc in order and writes only its own terms' lists (cur: each
+ * term's next slot), then their block maxima. Each list is still in doc
+ * order, each impact the same expression: the lists a single thread
+ * makes. */
+#define POST_MAX_THREADS 8
+typedef struct post_job {
+    dindex *ix;
+    uint64_t *cur;
+    uint32_t split[POST_MAX_THREADS + 1];
+    int nt;
+    atomic_int slot;
+} post_job;
+
+static void post_range(post_job *j, uint32_t lo, uint32_t hi)
+{
+    dindex *ix = j->ix;
+    for (size_t d = 0; d < ix->n; d++) {
+        for (size_t e = ix->fwd_off[d]; e < ix->fwd_off[d + 1]; e++) {
+            uint32_t t = ix->fwd_term[e];
+            if (t < lo || t >= hi) continue;
+            float imp = (float)ix_impact(ix, ix->fwd_tf[e], (uint32_t)d);
+            uint64_t at = j->cur[t]++;
+            ix->post_doc[at] = (uint32_t)d;
+            ix->post_imp[at] = imp;
+            if (imp > ix->maximp[t]) ix->maximp[t] = imp;
+        }
+    }
+    blocks_range(ix, lo, hi);
+}
+
+/* Takes ranges until none is left: done whatever number of runners start. */
+static void *post_run(void *arg)
+{
+    post_job *j = arg;
+    for (int k; (k = atomic_fetch_add(&j->slot, 1)) < j->nt;)
+        if (j->split[k] < j->split[k + 1]) post_range(j, j->split[k], j->split[k + 1]);
+    return NULL;
+}
+
+/* Splits the terms into nt ranges of about equal postings. */
+static void post_split(const dindex *ix, int nt, uint32_t *split)
+{
+    uint64_t total = ix->post_off[ix->nterms];
+    uint32_t t = 0;
+    split[0] = 0;
+    for (int k = 1; k < nt; k++) {
+        uint64_t want = total / (uint64_t)nt * (uint64_t)k;
+        while (t < ix->nterms && ix->post_off[t] < want) t++;
+        split[k] = t;
+    }
+    split[nt] = (uint32_t)ix->nterms;
 }
 
 static void build_postings(dindex *ix)
@@ -439,21 +520,19 @@ static void build_postings(dindex *ix)
     ix->post_doc = xmalloc((total ? total : 1) * sizeof *ix->post_doc);
     ix->post_imp = xmalloc((total ? total : 1) * sizeof *ix->post_imp);
     ix->maximp = xcalloc(ix->nterms ? ix->nterms : 1, sizeof *ix->maximp);
-    uint64_t *cur = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *cur);
-    memcpy(cur, ix->post_off, ix->nterms * sizeof *cur);
-    for (size_t d = 0; d < ix->n; d++) {
-        for (size_t e = ix->fwd_off[d]; e < ix->fwd_off[d + 1]; e++) {
-            uint32_t t = ix->fwd_term[e];
-            float imp = (float)ix_impact(ix, ix->fwd_tf[e], (uint32_t)d);
-            uint64_t at = cur[t]++;
-            ix->post_doc[at] = (uint32_t)d;
-            ix->post_imp[at] = imp;
-            if (imp > ix->maximp[t]) ix->maximp[t] = imp;
-        }
-    }
-    free(cur);
+    size_t nblk = total / IX_BLOCK + ix->nterms + 1;
+    ix->blk_max = xcalloc(nblk, sizeof *ix->blk_max);
+    post_job j = {.ix = ix, .cur = xmalloc((ix->nterms ? ix->nterms : 1) * sizeof *j.cur)};
+    memcpy(j.cur, ix->post_off, ix->nterms * sizeof *j.cur);
+    int nt = nthreads_of(&ix->p);
+    if (nt > POST_MAX_THREADS) nt = POST_MAX_THREADS;
+    if (total < ((size_t)1 << 16)) nt = 1;   /* small: a thread costs more than it saves */
+    post_split(ix, nt, j.split);
+    j.nt = nt;
+    atomic_init(&j.slot, 0);
+    dp_run_threads(nt, post_run, &j);
+    free(j.cur);
     ix->post_nterms = ix->nterms;
-    build_blocks(ix);
 }
 
 /* Merges each term's runs (ix_postings) into one list: a grown index

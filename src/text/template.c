@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -134,22 +135,61 @@ static void body_hashes(const char *body, uint64_t **v, size_t *n, size_t *cap)
     }
 }
 
-text_template *text_template_learn(const char *const *bodies, size_t n)
+/* Learning on several threads: each counts the bodies of the chunks it
+ * takes into a map of its own; the maps are summed after. A line's count
+ * is a sum, the same whoever counted which body, so the template is the
+ * one a single thread learns. */
+#define TPL_CHUNK 512
+#define TPL_MAX_THREADS 16
+typedef struct learn_job {
+    const char *const *bodies;
+    size_t n;
+    atomic_size_t next;
+    atomic_int slot;
+    dp_u64map maps[TPL_MAX_THREADS];
+} learn_job;
+
+static void *learn_run(void *arg)
 {
-    text_template *t = xcalloc(1, sizeof *t);
-    dp_u64map m = {0};   /* line hash (never 0) -> bodies it occurs in */
+    learn_job *j = arg;
+    int me = atomic_fetch_add(&j->slot, 1);
+    if (me >= TPL_MAX_THREADS) return NULL;   /* never: at most TPL_MAX_THREADS start */
+    dp_u64map *m = &j->maps[me];
     uint64_t *v = NULL;
     size_t vn = 0, vcap = 0;
-    for (size_t d = 0; d < n; d++) {
-        body_hashes(bodies[d], &v, &vn, &vcap);
-        for (size_t i = 0; i < vn; i++) (*dp_u64map_at(&m, v[i]))++;
+    for (size_t lo; (lo = atomic_fetch_add(&j->next, TPL_CHUNK)) < j->n;) {
+        size_t hi = lo + TPL_CHUNK < j->n ? lo + TPL_CHUNK : j->n;
+        for (size_t d = lo; d < hi; d++) {
+            body_hashes(j->bodies[d], &v, &vn, &vcap);
+            for (size_t i = 0; i < vn; i++) (*dp_u64map_at(m, v[i]))++;
+        }
     }
     free(v);
+    return NULL;
+}
+
+text_template *text_template_learn_threads(const char *const *bodies, size_t n, int threads)
+{
+    text_template *t = xcalloc(1, sizeof *t);
+    learn_job *j = xcalloc(1, sizeof *j);
+    j->bodies = bodies;
+    j->n = n;
+    atomic_init(&j->next, 0);
+    atomic_init(&j->slot, 0);
+    if (threads > TPL_MAX_THREADS) threads = TPL_MAX_THREADS;
+    dp_run_threads(n < 2 * TPL_CHUNK ? 1 : threads, learn_run, j);
+    dp_u64map *m = &j->maps[0];   /* line hash (never 0) -> bodies it occurs in */
+    for (int k = 1; k < TPL_MAX_THREADS; k++) {
+        size_t pos = 0;
+        uint64_t key, cnt;
+        while (dp_u64map_next(&j->maps[k], &pos, &key, &cnt)) *dp_u64map_at(m, key) += cnt;
+        dp_u64map_free(&j->maps[k]);
+    }
     double share = ceil(TPL_SHARE * (double)n);
     uint32_t thr = (uint32_t)(share > TPL_MIN_DOCS ? share : TPL_MIN_DOCS);
     size_t cap = 0, pos = 0;
     uint64_t key, cnt;
-    while (dp_u64map_next(&m, &pos, &key, &cnt)) {
+    while (dp_u64map_next(m, &pos, &key, &cnt)) {
         if (cnt < thr) continue;
         if (t->n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -158,8 +198,14 @@ text_template *text_template_learn(const char *const *bodies, size_t n)
         t->hash[t->n++] = key;
     }
     if (t->n > 1) qsort(t->hash, t->n, sizeof *t->hash, cmp_u64);   /* slot order is no order */
-    dp_u64map_free(&m);
+    dp_u64map_free(m);
+    free(j);
     return t;
+}
+
+text_template *text_template_learn(const char *const *bodies, size_t n)
+{
+    return text_template_learn_threads(bodies, n, 1);
 }
 
 int text_template_is_boilerplate(const text_template *t, const char *line, size_t len)

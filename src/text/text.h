@@ -41,6 +41,9 @@ void text_fields_free(text_fields *tf);
  * digits collapsed) that occur in more than a share of the bodies. */
 typedef struct text_template text_template;
 text_template *text_template_learn(const char *const *bodies, size_t n);
+/* The same template, learned on up to `threads` threads (the counts are
+ * summed, so the result does not depend on the threads). */
+text_template *text_template_learn_threads(const char *const *bodies, size_t n, int threads);
 int text_template_is_boilerplate(const text_template *t, const char *line, size_t len);
 size_t text_template_size(const text_template *t);   /* number of boilerplate lines */
 /* The template as its ascending line hashes (to save it with an index

@@ -14,6 +14,7 @@
  */
 #include "text.h"
 #include "text_int.h"
+#include "../common/hashmap.h"
 
 #include <ctype.h>
 #include <libstemmer.h>
@@ -24,9 +25,26 @@
 
 #define TOK_MAX 96        /* longer tokens are base64 blobs, not words */
 
+/* Stems of recent words, per tokenizer: Snowball took a fifth of the
+ * index build's CPU time, and words repeat (a few thousand make most of
+ * any text). A stem is a function of the word alone, so a cached one is
+ * the stem Snowball gives. Direct-mapped: a word's slot is its hash's low
+ * bits; a collision replaces. Words or stems longer than STEM_WMAX are
+ * not cached. */
+#define STEM_SLOTS 16384
+#define STEM_WMAX 30
+#define STEM_LAZY 512   /* stems before the cache is made: a query's tokenizer
+                           (one per call) never makes its 1 MB */
+typedef struct stem_slot {
+    unsigned char wlen, slen;   /* wlen 0: empty */
+    char w[STEM_WMAX], s[STEM_WMAX];
+} stem_slot;
+
 struct text_tokenizer {
     text_opts o;
     struct sb_stemmer *stem;
+    stem_slot *cache;   /* [STEM_SLOTS], after STEM_LAZY stems */
+    size_t nstem;       /* stems asked before the cache was made */
     char buf[TOK_MAX * 4 + 8];
 };
 
@@ -53,6 +71,7 @@ void text_tokenizer_free(text_tokenizer *tk)
 {
     if (!tk) return;
     if (tk->stem) sb_stemmer_delete(tk->stem);
+    free(tk->cache);
     free(tk);
 }
 
@@ -113,10 +132,23 @@ int text_is_stopword(const char *w)
 
 /* ---- character classes --------------------------------------------------- */
 
+/* ASCII letters and digits: isalnum() in every locale for bytes < 0x80,
+ * without its call per byte (the tokenizer asks for every byte of every
+ * field). */
+static const unsigned char ascii_alnum[128] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 /* Length of the word character at s (0 if it is not one). */
 static size_t word_char(const unsigned char *s, size_t n)
 {
-    if (s[0] < 0x80) return isalnum(s[0]) ? 1 : 0;
+    if (s[0] < 0x80) return ascii_alnum[s[0]];
     utf8proc_int32_t cp;
     utf8proc_ssize_t l = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
     if (l <= 0) return 0;
@@ -163,7 +195,10 @@ static size_t fold(text_tokenizer *tk, const char *w, size_t n)
         if ((unsigned char)w[i] >= 0x80) { ascii = 0; break; }
     if (ascii) {
         if (n > TOK_MAX) return 0;
-        for (size_t i = 0; i < n; i++) tk->buf[i] = (char)tolower((unsigned char)w[i]);
+        for (size_t i = 0; i < n; i++) {   /* tolower() of ASCII, in every locale */
+            unsigned char c = (unsigned char)w[i];
+            tk->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
         tk->buf[n] = '\0';
         return n;
     }
@@ -202,6 +237,42 @@ static int is_hex_junk(const char *w, size_t n)
     return dig && let;
 }
 
+/* Snowball's stem of tk->buf[0..n), in place; returns its length. */
+static size_t stem_snowball(text_tokenizer *tk, size_t n)
+{
+    const sb_symbol *s = sb_stemmer_stem(tk->stem, (const sb_symbol *)tk->buf, (int)n);
+    int sl = sb_stemmer_length(tk->stem);
+    if (s && sl > 0 && (size_t)sl <= sizeof tk->buf - 1) {
+        memmove(tk->buf, s, (size_t)sl);
+        tk->buf[sl] = '\0';
+        n = (size_t)sl;
+    }
+    return n;
+}
+
+/* stem_snowball through the tokenizer's cache. */
+static size_t stem_word(text_tokenizer *tk, size_t n)
+{
+    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = xcalloc(STEM_SLOTS, sizeof *tk->cache);
+    if (n > STEM_WMAX || !tk->cache) return stem_snowball(tk, n);
+    stem_slot *e = &tk->cache[dp_hash(tk->buf, n) & (STEM_SLOTS - 1)];
+    if (e->wlen == n && memcmp(e->w, tk->buf, n) == 0) {
+        memcpy(tk->buf, e->s, e->slen);
+        tk->buf[e->slen] = '\0';
+        return e->slen;
+    }
+    char w[STEM_WMAX];
+    memcpy(w, tk->buf, n);
+    size_t sl = stem_snowball(tk, n);
+    if (sl <= STEM_WMAX) {
+        e->wlen = (unsigned char)n;
+        e->slen = (unsigned char)sl;
+        memcpy(e->w, w, n);
+        memcpy(e->s, tk->buf, sl);
+    }
+    return sl;
+}
+
 /* Emits the folded word in tk->buf[0..n): stop words dropped, stemmed. */
 static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
 {
@@ -212,15 +283,7 @@ static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
         int alpha = 1;
         for (size_t i = 0; i < n; i++)
             if (isdigit((unsigned char)tk->buf[i])) { alpha = 0; break; }
-        if (alpha) {
-            const sb_symbol *s = sb_stemmer_stem(tk->stem, (const sb_symbol *)tk->buf, (int)n);
-            int sl = sb_stemmer_length(tk->stem);
-            if (s && sl > 0 && (size_t)sl <= sizeof tk->buf - 1) {
-                memmove(tk->buf, s, (size_t)sl);
-                tk->buf[sl] = '\0';
-                n = (size_t)sl;
-            }
-        }
+        if (alpha) n = stem_word(tk, n);
     }
     e->cb(e->ctx, tk->buf, n, extra);
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../../../src/index/index.h"
 
@@ -419,6 +420,56 @@ static void test_deterministic_threads(void **st)
     free_items(v, 300);
 }
 
+/* A corpus big enough that the build splits the inversion by term ranges
+ * over threads (and learns the template on several): the file written
+ * from a 3-thread build holds the very bytes of a 1-thread one --
+ * postings, impacts, block maxima, template. */
+static void file_bytes(const dindex *ix, const char *path, unsigned char **buf, size_t *len)
+{
+    dp_err err;
+    assert_int_equal(index_file_save(ix, path, NULL, &err), DP_OK);
+    char *data = NULL;
+    assert_int_equal(dp_read_file(path, &data, len, &err), DP_OK);
+    *buf = (unsigned char *)data;
+    unlink(path);
+}
+
+static void test_threads_same_file(void **st)
+{
+    (void)st;
+    enum { ND = 2500 };
+    item *v = random_corpus(ND);
+    for (size_t i = 0; i < ND; i += 25) {   /* a template line in 4% of the bodies */
+        char *b = xasprintf("### Steps to reproduce\n%s", v[i].body);
+        free(v[i].body);
+        v[i].body = b;
+    }
+    index_params p;
+    index_params_default(&p);
+    dindex *a, *b;
+    p.threads = 1;
+    assert_int_equal(index_build(v, ND, &p, &a, NULL), DP_OK);
+    p.threads = 3;
+    assert_int_equal(index_build(v, ND, &p, &b, NULL), DP_OK);
+    assert_true(text_template_size(index_template(a)) >= 1);
+    char path[] = "/tmp/test_index_threads_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unsigned char *fa, *fb;
+    size_t la, lb;
+    file_bytes(a, path, &fa, &la);
+    file_bytes(b, path, &fb, &lb);
+    assert_true(la > (size_t)1 << 20);   /* > 65536 postings: the threaded inversion ran */
+    assert_int_equal(la, lb);
+    assert_memory_equal(fa, fb, la);
+    free(fa);
+    free(fb);
+    index_free(a);
+    index_free(b);
+    free_items(v, ND);
+}
+
 typedef struct tjob {
     const dindex *ix;
     const index_hit *ref;   /* [NR * 10] */
@@ -505,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_unsorted_query),
         cmocka_unit_test(test_range_exclude),
         cmocka_unit_test(test_deterministic_threads),
+        cmocka_unit_test(test_threads_same_file),
         cmocka_unit_test(test_concurrent_queries),
         cmocka_unit_test(test_fields_and_signals_kept),
     };

@@ -2,6 +2,7 @@
  * extraction (src/text). */
 #include "testutil.h"
 
+#include <libstemmer.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -293,7 +294,73 @@ static void test_split_labels(void **st)
     item_free(&it);
 }
 
+/* The tokenizer's stem cache gives Snowball's stems: 20k distinct words
+ * (more than the cache's slots: words collide and replace each other),
+ * tokenized twice with one tokenizer, the second time mostly from the
+ * cache, each equal to the stem libstemmer gives the word. */
+static void test_stem_cache(void **st)
+{
+    (void)st;
+    enum { NW = 20000 };
+    static const char *const suf[] = {"ing", "ed", "s", "ation", "ness", "ly", "er", "ies"};
+    struct sb_stemmer *ref = sb_stemmer_new("english", NULL);
+    assert_non_null(ref);
+    sbuf text;
+    sb_init(&text);
+    strvec want = {0};
+    for (int i = 0; i < NW; i++) {
+        char w[32];
+        int n = 0, x = i;
+        w[n++] = 'b';
+        do { w[n++] = (char)('a' + x % 26); x /= 26; } while (x);
+        n += snprintf(w + n, sizeof w - (size_t)n, "%s", suf[i % 8]);
+        sb_printf(&text, "%s ", w);
+        const sb_symbol *r = sb_stemmer_stem(ref, (const sb_symbol *)w, n);
+        sv_push_owned(&want, xstrndup((const char *)r, (size_t)sb_stemmer_length(ref)));
+    }
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        strvec got = {0};
+        text_tokenize(tk, text.s, text.len, &got);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++) assert_string_equal(got.v[i], want.v[i]);
+        sv_free(&got);
+    }
+    text_tokenizer_free(tk);
+    sv_free(&want);
+    sb_free(&text);
+    sb_stemmer_delete(ref);
+}
+
 /* ---- template ------------------------------------------------------------------------ */
+
+/* Learned on several threads, the template is the single thread's: the
+ * counts of every thread's bodies are summed (a line in 3% of the bodies
+ * is template; a thread that saw only its share of them would not say
+ * so). */
+static void test_template_threads(void **st)
+{
+    (void)st;
+    enum { N = 3000 };
+    char **bodies = xcalloc(N, sizeof *bodies);
+    for (int i = 0; i < N; i++)
+        bodies[i] = xasprintf("line unique to body %d%s%s", i, i % 33 == 0 ? "\nwe often write this line" : "",
+                              i % 70 == 0 ? "\nwe seldom write that line" : "");
+    text_template *one = text_template_learn_threads((const char *const *)bodies, N, 1);
+    assert_true(text_template_is_boilerplate(one, "we often write this line", 24));
+    assert_false(text_template_is_boilerplate(one, "we seldom write that line", 25));
+    for (int th = 2; th <= 4; th++) {
+        text_template *t = text_template_learn_threads((const char *const *)bodies, N, th);
+        size_t n1, n2;
+        const uint64_t *h1 = text_template_hashes(one, &n1), *h2 = text_template_hashes(t, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(h1, h2, n1 * sizeof *h1);
+        text_template_free(t);
+    }
+    text_template_free(one);
+    for (int i = 0; i < N; i++) free(bodies[i]);
+    free(bodies);
+}
 
 static void test_template(void **st)
 {
@@ -437,9 +504,11 @@ int main(void)
         cmocka_unit_test(test_split_markdown),
         cmocka_unit_test(test_split_labels),
         cmocka_unit_test(test_template),
+        cmocka_unit_test(test_template_threads),
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_signals_error_lines),
         cmocka_unit_test(test_stopwords),
+        cmocka_unit_test(test_stem_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
