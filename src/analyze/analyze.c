@@ -1892,20 +1892,36 @@ static void job_res_free(job *j)
     j->cands = NULL;
 }
 
+/* The index snapshot, serialised on a thread of its own while the one
+ * writer rebuilds the pair indexes (the other core sat idle then). */
+typedef struct xsnap {
+    const dindex *ix;
+    sbuf snap;
+} xsnap;
+
+static void *xsnap_main(void *arg)
+{
+    xsnap *x = arg;
+    index_snapshot_save(x->ix, &x->snap);   /* reads ix alone: nothing else touches it by now */
+    return NULL;
+}
+
 /* The end of a replacement, in its transaction, once the pairs are in
- * (rc: how that went): the snapshot when one is due, the pair indexes a
- * bulk replace dropped, the incremental state; then commit, or roll back. */
+ * (rc: how that went): the pair indexes a bulk replace dropped and,
+ * meanwhile, the snapshot when one is due; the incremental state; then
+ * commit, or roll back. */
 static int store_finish(store *st, const analyze_corpus *co, int rc, int save_snap, int dropped,
                         const char *sig, int64_t seq, int64_t now, dp_err *err)
 {
-    if (rc == DP_OK && save_snap) {
-        sbuf snap;
-        sb_init(&snap);
-        index_snapshot_save(co->ix, &snap);
-        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
-        sb_free(&snap);
-    }
+    xsnap x = {co->ix, {0}};
+    sb_init(&x.snap);
+    pthread_t th;
+    int snap = rc == DP_OK && save_snap, threaded = 0;
+    if (snap && !(threaded = pthread_create(&th, NULL, xsnap_main, &x) == 0)) xsnap_main(&x);
     if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
+    if (threaded) pthread_join(th, NULL);
+    if (rc == DP_OK && snap) rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, x.snap.s, x.snap.len, err);
+    sb_free(&x.snap);
     if (rc == DP_OK) rc = save_state(st, co, sig, seq, now, err);
     if (rc == DP_OK) rc = store_commit(st, err);
     if (rc != DP_OK) store_rollback(st);
