@@ -1087,41 +1087,69 @@ static void *rank_worker(void *arg)
     return NULL;
 }
 
-/* The judge features of fresh candidate c, computed again as rank_one did
- * (same query, same hit, same rank: the same numbers) when they were not
- * kept to save memory. Returns jf. */
-static const double *rejudge(const analyze_corpus *co, const cand *c, double jf[JF_COUNT])
-{
-    uint32_t qdoc = c->hit->doc == c->later ? c->earlier : c->later;   /* who found it */
+/* The judge query of one later doc, kept while a worker explains the run
+ * of candidates that share it (they are sorted by later doc). */
+typedef struct xjudge {
+    uint32_t doc;   /* UINT32_MAX: none yet */
     match_query mq;
     match_judge_query jq;
+} xjudge;
+
+static void xjudge_free(xjudge *x)
+{
+    if (x->doc == UINT32_MAX) return;
+    match_judge_query_free(&x->jq);
+    match_query_free(&x->mq);
+    x->doc = UINT32_MAX;
+}
+
+/* The judge features of fresh candidate c, computed again as rank_one did
+ * when they were not kept to save memory: whichever doc found the pair,
+ * judge_hit judges it from its later doc (the earlier one's query is
+ * swapped for the later one's), so the later doc's judge query (xj, kept
+ * across its run) and the hit pointed at the earlier doc give the same
+ * numbers. Returns jf. */
+static const double *rejudge(const analyze_corpus *co, const cand *c, xjudge *xj, double jf[JF_COUNT])
+{
+    if (xj->doc != c->later) {
+        xjudge_free(xj);
+        match_query_judge_view(&co->mctx, c->later, &xj->mq);   /* judging reads no BM25F query */
+        match_judge_prepare(&co->mctx, &xj->mq, &xj->jq);
+        xj->doc = c->later;
+    }
+    match_hit h = *c->hit;
+    h.doc = c->earlier;
     match_judgment jd;
-    match_query_judge_view(&co->mctx, qdoc, &mq);   /* judging reads no BM25F query */
-    match_judge_prepare(&co->mctx, &mq, &jq);
-    judge_hit(co, &mq, &jq, c->hit, c->rank, &jd, jf);
-    match_judge_query_free(&jq);
-    match_query_free(&mq);
+    judge_hit(co, &xj->mq, &xj->jq, &h, c->rank, &jd, jf);
     return jf;
 }
+
+/* Candidates a worker claims at a time: runs of one later doc stay with
+ * one worker (its judge query is prepared once), and the claims are few. */
+#define XCHUNK 32
 
 static void *explain_worker(void *arg)
 {
     job *j = arg;
-    size_t pending = 0;
+    xjudge xj = {.doc = UINT32_MAX};
     for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->xn) break;
-        const cand *c = &j->cands[j->xlo + i];
-        double jf[JF_COUNT];
-        const double *cjf = c->jf ? c->jf : rejudge(j->co, c, jf);
-        make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, cjf, c->canonical, j->o->now,
-                  &j->out[i]);
-        if (++pending == 64) {
-            job_tick(j, pending);
-            pending = 0;
+        size_t lo = atomic_fetch_add(&j->next, XCHUNK);
+        if (lo >= j->xn) break;
+        size_t hi = lo + XCHUNK < j->xn ? lo + XCHUNK : j->xn;
+        for (size_t i = lo; i < hi; i++) {
+            const cand *c = &j->cands[j->xlo + i];
+            double jf[JF_COUNT];
+            const double *cjf = c->jf ? c->jf : rejudge(j->co, c, &xj, jf);
+            /* the pair stored from this slot two batches ago goes here, on
+             * the explaining cores, rather than on the one writer's
+             * (store_fresh) */
+            pair_free(&j->out[i]);
+            make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, cjf, c->canonical, j->o->now,
+                      &j->out[i]);
         }
+        job_tick(j, hi - lo);
     }
-    if (pending) job_tick(j, pending);
+    xjudge_free(&xj);
     return NULL;
 }
 
@@ -1881,16 +1909,17 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
         pthread_t th;
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
         if (lo == 0 && del && rc == DP_OK) rc = old_delete(st, co->repo_id, del, err);
-        if (prev) {
+        if (prev) {   /* its pairs are freed as the batch after next overwrites them */
             if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
-            pairs_free_n(buf[b ^ 1], prev);
         }
         if (running) pthread_join(th, NULL);
         if (!n) break;
         prev = n;
     }
     stats->t_explain = d.busy;
+    pairs_free_n(buf[0], batch);   /* what no later batch overwrote (zeroed slots free nothing) */
+    pairs_free_n(buf[1], batch);
     free(buf[0]);
     free(buf[1]);
     return rc;
@@ -1923,20 +1952,36 @@ static void job_res_free(job *j)
     j->cands = NULL;
 }
 
+/* The index snapshot, serialised on a thread of its own while the one
+ * writer rebuilds the pair indexes (the other core sat idle then). */
+typedef struct xsnap {
+    const dindex *ix;
+    sbuf snap;
+} xsnap;
+
+static void *xsnap_main(void *arg)
+{
+    xsnap *x = arg;
+    index_snapshot_save(x->ix, &x->snap);   /* reads ix alone: nothing else touches it by now */
+    return NULL;
+}
+
 /* The end of a replacement, in its transaction, once the pairs are in
- * (rc: how that went): the snapshot when one is due, the pair indexes a
- * bulk replace dropped, the incremental state; then commit, or roll back. */
+ * (rc: how that went): the pair indexes a bulk replace dropped and,
+ * meanwhile, the snapshot when one is due; the incremental state; then
+ * commit, or roll back. */
 static int store_finish(store *st, const analyze_corpus *co, int rc, int save_snap, int dropped,
                         const char *sig, int64_t seq, int64_t now, dp_err *err)
 {
-    if (rc == DP_OK && save_snap) {
-        sbuf snap;
-        sb_init(&snap);
-        index_snapshot_save(co->ix, &snap);
-        rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, snap.s, snap.len, err);
-        sb_free(&snap);
-    }
+    xsnap x = {co->ix, {0}};
+    sb_init(&x.snap);
+    pthread_t th;
+    int snap = rc == DP_OK && save_snap, threaded = 0;
+    if (snap && !(threaded = pthread_create(&th, NULL, xsnap_main, &x) == 0)) xsnap_main(&x);
     if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
+    if (threaded) pthread_join(th, NULL);
+    if (rc == DP_OK && snap) rc = store_cache_put(st, co->repo_id, ANALYZE_INDEX_CACHE, x.snap.s, x.snap.len, err);
+    sb_free(&x.snap);
     if (rc == DP_OK) rc = save_state(st, co, sig, seq, now, err);
     if (rc == DP_OK) rc = store_commit(st, err);
     if (rc != DP_OK) store_rollback(st);

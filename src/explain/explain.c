@@ -784,6 +784,18 @@ static long days_between(int64_t a, int64_t b)
     return (long)(d / 86400);
 }
 
+/* Whether say_judge reads any of match_judge_why's words for features jf:
+ * only the sentences below that quote them, each under its feature. The
+ * words cost more than the rest of the explanation (the titles' words
+ * against every pair of opposite actions), and most pairs have none of
+ * these features. Keep in step with say_judge. */
+static int why_needed(const double jf[JF_COUNT])
+{
+    return jf[JF_MENTION_DUP] > 0 || jf[JF_MENTION_FOLLOW] > 0 || jf[JF_MENTION_PLAIN] > 0 ||
+           jf[JF_OPPOSITE] > 0 || jf[JF_VERSION_ONLY] > 0 || (jf[JF_SLOT_DIFF] > 0.5 && jf[JF_TITLE_OVERLAP] >= 0.3) ||
+           jf[JF_SHARED_REF] > 0;
+}
+
 /* The judge's evidence for the hard cases: what names what, titles that
  * differ in what matters, who filed them when, the candidate's state. */
 static void say_judge(ctx *x)
@@ -791,7 +803,8 @@ static void say_judge(ctx *x)
     const double *jf = x->in->jf;
     if (!jf) return;
     match_judge_reasons why;
-    if (x->in->mctx && x->in->mq) match_judge_why_query(x->in->mctx, x->in->mq, x->in->jq, x->in->cdoc, &why);
+    if (!why_needed(jf)) memset(&why, 0, sizeof why);   /* most pairs: none of it is said */
+    else if (x->in->mctx && x->in->mq) match_judge_why_query(x->in->mctx, x->in->mq, x->in->jq, x->in->cdoc, &why);
     else if (x->in->mctx) match_judge_why(x->in->mctx, x->in->qdoc, x->in->cdoc, &why);
     else memset(&why, 0, sizeof why);
     if (why.mention[0] && (jf[JF_MENTION_DUP] > 0 || jf[JF_MENTION_FOLLOW] > 0 || jf[JF_MENTION_PLAIN] > 0)) {

@@ -128,6 +128,13 @@ check_eq "damaged snapshot: same pairs" "$k19" \
 sqlite3 "$DB" "DELETE FROM caches"
 out=$("$DOPPEL" analyze --db "$DB" --all --full 2>&1)
 check_contains "missing snapshot: rebuilt and saved" "(snapshot saved)" "$out"
+# the snapshot is serialised on a thread of its own while the pair indexes
+# are rebuilt: what is stored is the whole of it, the one a later run reads
+check_eq "... stored whole" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM caches WHERE name = 'index' AND length(data) > 1000")"
+rm -f "$DB"-index-*
+out=$("$DOPPEL" analyze --db "$DB" --all -k 19 2>&1)
+check_contains "... and read by the next run" "indexed: 0 of 16 items through the text pipeline" "$out"
+check_eq "... which pairs as from scratch" "$k19" "$(ranked)"
 
 # A wrong clock: one item dated 9999-12-31 must not freeze incremental
 # analysis (the watermark was max(updated_at): every later edit was older).

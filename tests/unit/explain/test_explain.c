@@ -440,6 +440,60 @@ static void test_judge_reasons(void **state)
     item_free(&it[1]);
 }
 
+/* Each sentence that quotes the judge's words, its feature set alone: the
+ * words are looked up only for the features that quote them (say_judge
+ * skips them otherwise), so every such feature must still get its words. */
+static void test_judge_reasons_each(void **state)
+{
+    (void)state;
+    item it[2];
+    mk(&it[0], "HIVE-20577", "Disable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
+       "This has been failing in multiple UT runs, see HIVE-100", "closed", "Fixed", NOW - 10 * DAY);
+    mk(&it[1], "HIVE-20578", "Enable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
+       "Disabled in HIVE-20577 as HIVE-100 did", "open", NULL, NOW - 10 * DAY + 60);
+    fx f2 = {0};
+    f2.items[0] = it[0];
+    f2.items[1] = it[1];
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dp_err err;
+    assert_int_equal(index_build(f2.items, 2, &p, &f2.ix, &err), DP_OK);
+    static const struct {
+        int feat;
+        const char *said;
+    } cases[] = {
+        {JF_MENTION_DUP, "HIVE-20578 calls it the original: \"Disabled in HIVE-20577"},
+        {JF_MENTION_FOLLOW, "HIVE-20578 names it as its origin"},
+        {JF_MENTION_PLAIN, "HIVE-20578 names it: \"Disabled in HIVE-20577"},
+        {JF_OPPOSITE, "opposite actions (\"enable\" / \"disable\")"},
+        {JF_VERSION_ONLY, "differ only in \"enable\" / \"disable\""},
+        {JF_SLOT_DIFF, "Same wording around different words: \"enable\" / \"disable\""},
+        {JF_SHARED_REF, "Both name HIVE-100"},
+        {-1, NULL},
+    };
+    match_judgment jd = judged(RELATION_RELATED, 0.97, &it[1], &it[0]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double jf[JF_COUNT] = {0};
+        if (cases[i].feat >= 0) jf[cases[i].feat] = 1;
+        if (cases[i].feat == JF_SLOT_DIFF) jf[JF_TITLE_OVERLAP] = 0.5;
+        explain_out o;
+        explain_full(&f2, 1, 0, &jd, jf, UINT32_MAX, NULL, 0, &o);
+        if (cases[i].said) {
+            if (!strstr(o.reasoning, cases[i].said)) fprintf(stderr, "case %zu: %s\n", i, o.reasoning);
+            assert_non_null(strstr(o.reasoning, cases[i].said));
+        } else {   /* none of them: not a word of it */
+            assert_null(strstr(o.reasoning, "HIVE-20578 names"));
+            assert_null(strstr(o.reasoning, "enable"));
+            assert_null(strstr(o.reasoning, "Both name"));
+        }
+        explain_out_free(&o);
+    }
+    index_free(f2.ix);
+    item_free(&it[0]);
+    item_free(&it[1]);
+}
+
 static void test_jira_ref(void **state)
 {
     (void)state;
@@ -652,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_value_order),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_judge_reasons),
+        cmocka_unit_test(test_judge_reasons_each),
         cmocka_unit_test(test_jira_ref),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_linkset_grow),
