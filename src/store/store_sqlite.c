@@ -280,6 +280,7 @@ void store_close(store *st)
     }
     store_pairs_cache_free(st);
     store_pairs_bulk_forget(st);
+    store_fts_side_abort(st);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -387,7 +388,7 @@ int store_commit(store *st, dp_err *err)
     /* The title index, for the items the transaction wrote, in one go (see
      * store_schema.c). */
     st->pairs_repo = 0;
-    if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
+    if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
     bulk_journal_end(st);
     return DP_OK;
@@ -400,6 +401,7 @@ void store_rollback(store *st)
     if (st && st->db) bulk_journal_end(st);
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
+        store_fts_side_abort(st);
         store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
     }
