@@ -154,7 +154,15 @@ static struct store_fts_side *side_open(const char *create_sql)
                              NULL) == SQLITE_OK &&
              sqlite3_exec(sd->db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384",
                           NULL, NULL, NULL) == SQLITE_OK &&
-             sqlite3_exec(sd->db, create_sql, NULL, NULL, NULL) == SQLITE_OK;
+             sqlite3_exec(sd->db, create_sql, NULL, NULL, NULL) == SQLITE_OK &&
+             /* No merges on the way: FTS5 still merges a level of 16
+              * segments (crisismerge), so the index ends in some 17 segments
+              * rather than 9, for 30% less CPU (2.9 against 4.2 s at 250k
+              * titles). The setting stays in the private database: only
+              * the index's data, idx and content tables are copied, and the
+              * store's own items_fts_config keeps the default. */
+             sqlite3_exec(sd->db, "INSERT INTO items_fts(items_fts, rank) VALUES('automerge', 0)", NULL, NULL,
+                          NULL) == SQLITE_OK;
     pthread_mutex_init(&sd->mu, NULL);
     pthread_cond_init(&sd->cv, NULL);
     if (ok && pthread_create(&sd->th, NULL, side_main, sd) == 0) return sd;

@@ -792,6 +792,8 @@ static void test_side_index(void **state)
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"second\"'"), 1);
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"stale\"'"), 0);
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+    /* the private index's settings stay there */
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_config WHERE k <> 'version'"), 0);
 }
 
 int main(void)
