@@ -24,6 +24,8 @@
 
 #include "store_int.h"
 
+int store_fts_side_fault;
+
 /* Rows handed to the thread at a time: one lock and wake-up per chunk. */
 #define SIDE_CHUNK 1024
 
@@ -113,6 +115,7 @@ static void *side_main(void *arg)
     side_chunk *c;
     while ((c = side_pop(sd))) {
         if (rc == SQLITE_OK) rc = side_write(del, ins, c);
+        if (rc == SQLITE_OK && store_fts_side_fault) rc = SQLITE_FULL;
         chunk_free(c);
     }
     sqlite3_finalize(del);
@@ -283,13 +286,17 @@ int store_fts_side_finish(store *st, dp_err *err)
     }
     sqlite3 *from = NULL;
     char *e = side_close(st, 0, &from);
-    int rc = DP_OK;
-    if (e) rc = dp_fail(err, "store: updating the title index: %s", e);
-    free(e);
+    if (e) {
+        /* The private index failed (no room for its temporary file, say):
+         * every item it had is noted in items_fts_todo too, so the store
+         * indexes them itself, as it would have without the side build. */
+        free(e);
+        sqlite3_close(from);
+        return store_fts_flush(st, err);
+    }
     /* The store's index is empty (side_applies): its tables hold only the
      * empty structure and averages records, which the copy replaces. */
-    if (rc == DP_OK)
-        rc = store_exec(st, "DELETE FROM items_fts_data; DELETE FROM items_fts_idx", "copying the title index", err);
+    int rc = store_exec(st, "DELETE FROM items_fts_data; DELETE FROM items_fts_idx", "copying the title index", err);
     if (rc == DP_OK) rc = copy_table(st, from, "items_fts_data", 2, err);
     if (rc == DP_OK) rc = copy_table(st, from, "items_fts_idx", 3, err);
     if (rc == DP_OK) rc = copy_table(st, from, "items_fts_content", 3, err);

@@ -211,9 +211,13 @@ int store_fts_commit(store *st, dp_err *err);
  * items, nothing indexed or noted); 1 when it does. Every item row the
  * transaction then writes goes to store_fts_side_add (replace: the row
  * was there, its old entry goes). store_fts_side_finish, before the
- * commit, waits for the thread and copies the index into the store;
+ * commit, waits for the thread and copies the index into the store (or,
+ * when the thread failed, indexes the noted items itself);
  * store_fts_side_abort (rollback, close) drops it. */
 int store_fts_side_begin(store *st);
+/* Tests set it: the side build fails after its first chunk, and
+ * store_fts_side_finish falls back to store_fts_flush. */
+extern int store_fts_side_fault;
 void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
 int store_fts_side_finish(store *st, dp_err *err);
 void store_fts_side_abort(store *st);

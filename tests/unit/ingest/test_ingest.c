@@ -796,10 +796,27 @@ static void test_side_index(void **state)
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_config WHERE k <> 'version'"), 0);
 }
 
+/* When the side build fails (its temporary file, say), the import still
+ * succeeds and indexes every title the usual way. */
+static void test_side_index_fails(void **state)
+{
+    fx *f = *state;
+    dp_err err = {""};
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    store_fts_side_fault = 1;
+    int rc = import_one(f->st, bulk_file(f, "a.json", 1, 3000, 1, 0), 2, &err);
+    store_fts_side_fault = 0;
+    if (rc != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 3000);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue 2999 r1\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_side_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_side_index_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_github_and_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),
