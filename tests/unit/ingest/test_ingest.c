@@ -776,6 +776,8 @@ static void test_side_index(void **state)
         "{\"number\":2,\"node_id\":\"b\",\"title\":\"stale copy\",\"updated_at\":\"2023-01-01T00:00:00Z\","
         "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
     dp_err err = {""};
+    /* this connection has read the (empty) index before */
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"words\"'"), 0);
     assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
     const char *bad = bulk_file(f, "bad.json", 1, 300, 1, 1);
     assert_int_equal(import_one(f->st, bad, 2, &err), DP_ERR);
@@ -794,6 +796,19 @@ static void test_side_index(void **state)
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
     /* the private index's settings stay there */
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_config WHERE k <> 'version'"), 0);
+    /* the same connection goes on writing the copied index the usual way */
+    static const char more[] =
+        "{\"number\":3,\"node_id\":\"c\",\"title\":\"third words\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":2,\"node_id\":\"b\",\"title\":\"second, later\",\"updated_at\":\"2023-02-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
+    p = xstrdup(write_file(f, "more.json", more, sizeof more - 1, 0));
+    if (import_one(f->st, p, 1, &err) != DP_OK) fail_msg("%s", err.msg);
+    free(p);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 3);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"retitled\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"words\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"later\"'"), 1);
 }
 
 /* When the side build fails (its temporary file, say), the import still
