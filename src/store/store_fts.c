@@ -179,8 +179,8 @@ static struct store_fts_side *side_open(const char *create_sql)
 int store_fts_side_begin(store *st)
 {
     if (st->fts_side_state) return st->fts_side_state == 1;
+    if (!st->bulk || sqlite3_get_autocommit(st->db)) return 0;   /* decided in a transaction */
     st->fts_side_state = 2;
-    if (!st->bulk || sqlite3_get_autocommit(st->db)) return 0;
     char *sql = NULL;
     if (side_applies(st, &sql)) st->fts_side = side_open(sql);
     free(sql);
