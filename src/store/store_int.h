@@ -125,6 +125,11 @@ struct store {
     int bulk_journal;               /* bulk: this transaction runs on a rollback
                                        journal, WAL comes back at its end */
     size_t fts_pending;             /* bulk: items noted in items_fts_todo since the last flush */
+    /* bulk: the title index built beside the writer (store_fts.c);
+     * fts_side_state 0 = not looked at in this transaction, 1 = building
+     * (fts_side set), 2 = not this way. */
+    struct store_fts_side *fts_side;
+    int fts_side_state;
     /* bulk: what one look-up per transaction found out about repository
      * pairs_repo (0: nothing yet): whether it has pairs to touch when an
      * item changes. Reset by store_begin, store_commit, store_rollback and
@@ -206,6 +211,27 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
  * STORE_FTS_BATCH item writes (see store_item_upsert). */
 #define STORE_FTS_BATCH 4096
 int store_fts_flush(store *st, dp_err *err);
+/* What store_commit runs for the title index: the side build's copy when
+ * one is open (store_fts_side_finish), else store_fts_flush. */
+int store_fts_commit(store *st, dp_err *err);
+
+/* The title index of a bulk import into a store without items, built by a
+ * thread of its own beside the writer (store_fts.c).
+ * store_fts_side_begin decides once per transaction, at its first item
+ * write, whether this one builds so (bulk mode, a transaction open, no
+ * items, nothing indexed or noted); 1 when it does. Every item row the
+ * transaction then writes goes to store_fts_side_add (replace: the row
+ * was there, its old entry goes). store_fts_side_finish, before the
+ * commit, waits for the thread and copies the index into the store (or,
+ * when the thread failed, indexes the noted items itself);
+ * store_fts_side_abort (rollback, close) drops it. */
+int store_fts_side_begin(store *st);
+/* Tests set it: the side build fails after its first chunk, and
+ * store_fts_side_finish falls back to store_fts_flush. */
+extern int store_fts_side_fault;
+void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
+int store_fts_side_finish(store *st, dp_err *err);
+void store_fts_side_abort(store *st);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

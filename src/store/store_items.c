@@ -285,6 +285,7 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     if (item_put(st, repo, it, j, &id, &inserted, err) != DP_OK) goto out;
     ret = DP_OK;
     if (!id) goto out;                  /* stored copy is as new or newer */
+    if (st->fts_side) store_fts_side_add(st, id, it->key, it->title ? it->title : "", !inserted);
     if (item_labels_write(st, id, inserted, it, err) != DP_OK ||
         pairs_touch(st, repo, it, err) != DP_OK) {
         ret = DP_ERR;
@@ -299,6 +300,13 @@ out:
 int store_fts_flush(store *st, dp_err *err)
 {
     st->fts_pending = 0;
+    /* A flush while the index is built beside (store_fts.c): every item
+     * that went there is noted in items_fts_todo as well, so dropping the
+     * side build loses nothing; the transaction goes on the usual way. */
+    if (st->fts_side) {
+        store_fts_side_abort(st);
+        st->fts_side_state = 2;
+    }
     return store_exec(st,
                       "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
                       "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"
@@ -307,11 +315,20 @@ int store_fts_flush(store *st, dp_err *err)
                       "updating the title index", err);
 }
 
+int store_fts_commit(store *st, dp_err *err)
+{
+    if (st->fts_side) return store_fts_side_finish(st, err);
+    st->fts_side_state = 0;
+    return store_fts_flush(st, err);
+}
+
 int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_err *err)
 {
     int wrote = 0;
     if (changed) *changed = 0;
     if (!it->key || !*it->key) return dp_fail(err, "store: inserting item: the item has no key");
+    /* A first import tokenises the titles on a thread of its own. */
+    if (st->bulk) store_fts_side_begin(st);
     /* Without the caller's transaction there is no store_commit to bring
      * the title index up to date: this write does it. */
     int alone = sqlite3_get_autocommit(st->db);
@@ -323,7 +340,7 @@ int store_item_upsert(store *st, int64_t repo, const item *it, int *changed, dp_
      * commit, the index read back every row of the import (the titles
      * share their pages with the bodies), which took as long as writing
      * them. Without savepoints FTS5 keeps each batch as one segment. */
-    if (rc == DP_OK && st->bulk && wrote && ++st->fts_pending >= STORE_FTS_BATCH)
+    if (rc == DP_OK && st->bulk && !st->fts_side && wrote && ++st->fts_pending >= STORE_FTS_BATCH)
         rc = store_fts_flush(st, err);
     if (changed) *changed = rc == DP_OK && wrote;
     return store_sp_end(st, rc, err);

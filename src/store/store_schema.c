@@ -61,6 +61,9 @@
  *    for the items not noted and LIKE over the few noted ones, so it is
  *    right at any moment. The index keeps its own copy of the titles
  *    (about 1% of a store), so an item can be taken out by id alone.
+ *    A first import (bulk mode, no items yet) builds the index on a
+ *    thread of its own in a private database and copies its tables in
+ *    at commit (store_fts.c): tokenising was half of the writer's time.
  *  - pair_counts (version 8) holds how many pairs each repository has per
  *    relation, confidence and known flag, kept by triggers on pairs, so
  *    the review page's count of an unfiltered (or relation, confidence or

@@ -4,6 +4,7 @@
  * Items, comments, links and labels live in store_items.c; pairs and
  * verdicts in store_pairs.c; the schema in store_schema.c.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,8 +194,17 @@ fail:
     return DP_ERR;
 }
 
+/* No memory statistics (doppel reads none): with them every SQLite
+ * allocation takes one process-wide mutex, which the writer and the title
+ * index's thread of an import (store_fts.c) fought over -- 1 of its 14 CPU
+ * seconds at 250k items. Only possible before SQLite's first use; a
+ * process that used SQLite before (a test) keeps the statistics. */
+static void no_memstatus(void) { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static int open_common(const char *path, int readonly, store **out, dp_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, no_memstatus);
     *out = NULL;
     if (!path || !*path) path = STORE_DEFAULT_PATH;
     store *st = xcalloc(1, sizeof *st);
@@ -277,6 +287,7 @@ void store_close(store *st)
     }
     store_pairs_cache_free(st);
     store_pairs_bulk_forget(st);
+    store_fts_side_abort(st);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -384,7 +395,7 @@ int store_commit(store *st, dp_err *err)
     /* The title index, for the items the transaction wrote, in one go (see
      * store_schema.c). */
     st->pairs_repo = 0;
-    if (store_fts_flush(st, err) != DP_OK) return DP_ERR;
+    if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
     bulk_journal_end(st);
     return DP_OK;
@@ -397,6 +408,7 @@ void store_rollback(store *st)
     if (st && st->db) bulk_journal_end(st);
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
+        store_fts_side_abort(st);
         store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
     }

@@ -155,6 +155,17 @@ static void blank_spans(char *s)
     }
 }
 
+/* strcasestr(s, tag) for a tag that starts with '{' (which has no case):
+ * glibc's strcasestr goes byte by byte, and every text of an import is
+ * searched for both tags. */
+static char *find_tag(char *s, const char *tag)
+{
+    size_t n = strlen(tag + 1);
+    for (char *p = strchr(s, '{'); p; p = strchr(p + 1, '{'))
+        if (!strncasecmp(p + 1, tag + 1, n)) return p;
+    return NULL;
+}
+
 /* Jira {code...}...{code} and {noformat}...{noformat}: logs and code quote
  * other projects' keys and numbers all the time. An unclosed block runs to
  * the end, as Jira renders it. */
@@ -164,7 +175,7 @@ static void blank_jira_blocks(char *s)
     for (int t = 0; tags[t]; t++) {
         size_t tl = strlen(tags[t]);
         char *p = s;
-        while ((p = strcasestr(p, tags[t]))) {
+        while ((p = find_tag(p, tags[t]))) {
             char *open_end = strchr(p + tl, '}');
             if (!open_end || (p[tl] != '}' && p[tl] != ':')) {
                 p += tl;
@@ -172,7 +183,7 @@ static void blank_jira_blocks(char *s)
             }
             char close[16];
             snprintf(close, sizeof close, "%s}", tags[t]);
-            char *c = strcasestr(open_end + 1, close);
+            char *c = find_tag(open_end + 1, close);
             char *end = c ? c + strlen(close) : p + strlen(p);
             blank(s, (size_t)(p - s), (size_t)(end - s));
             p = end;

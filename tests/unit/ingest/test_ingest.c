@@ -517,6 +517,8 @@ static char *dump_tables(store *st)
         "SELECT item_id, name FROM item_labels ORDER BY item_id, name",
         "SELECT rowid, key, title FROM items_fts ORDER BY rowid",
         "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"ssue 41\"'",
+        "SELECT rowid FROM items_fts WHERE items_fts MATCH '\"r2\"' ORDER BY rowid",
+        "SELECT rowid FROM items_fts WHERE items_fts MATCH '\"sue 1\" AND \"r1\"' ORDER BY rowid",
         "SELECT id FROM items_fts_todo ORDER BY id",
         "SELECT repo_id, src_key, dst_key, type FROM links ORDER BY id",
         "SELECT repo_id, name, color FROM labels ORDER BY repo_id, name",
@@ -571,9 +573,19 @@ static const char *bulk_file(fx *f, const char *name, int first, int last, int r
     return path;
 }
 
-/* One file into st in one transaction, as cmd_import does; with bulk, the
+/* FTS5's own check of the title index against the titles it holds. */
+static void fts_intact(store *st)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, "INSERT INTO items_fts(items_fts, rank) VALUES('integrity-check', 1)", NULL,
+                          NULL, &msg);
+    if (rc != SQLITE_OK) fail_msg("title index: %s", msg ? msg : "?");
+}
+
+/* One file into st in one transaction, as cmd_import does. bulk 1: the
  * title index must be flushed along the way (fewer noted items than were
- * written). */
+ * written); bulk 2 (a store without items): it is built beside the
+ * writer (store_fts.c) and copied at commit. */
 static int import_one(store *st, const char *path, int bulk, dp_err *err)
 {
     ingest_opts opts = {.format = INGEST_AUTO};
@@ -583,8 +595,11 @@ static int import_one(store *st, const char *path, int bulk, dp_err *err)
         store_rollback(st);
         return DP_ERR;
     }
-    if (bulk) assert_true(read_int(st, "SELECT count(*) FROM items_fts_todo") < STORE_FTS_BATCH);
+    if (bulk == 1) assert_true(read_int(st, "SELECT count(*) FROM items_fts_todo") < STORE_FTS_BATCH);
+    if (bulk == 2) assert_non_null(st->fts_side);
     assert_int_equal(store_commit(st, err), DP_OK);
+    assert_null(st->fts_side);
+    fts_intact(st);
     return DP_OK;
 }
 
@@ -603,7 +618,7 @@ static void test_bulk_same_rows(void **state)
     const char *files[] = {bulk_file(f, "a.json", 1, n, 1, 0), NULL};
     char *a = xstrdup(files[0]);
     assert_int_equal(import_one(f->st, a, 0, &err), DP_OK);
-    assert_int_equal(import_one(bulk, a, 1, &err), DP_OK);
+    assert_int_equal(import_one(bulk, a, 2, &err), DP_OK);
     const char *b = bulk_file(f, "b.json", 200, n + 50, 2, 0);
     assert_int_equal(import_one(f->st, b, 0, &err), DP_OK);
     assert_int_equal(import_one(bulk, b, 1, &err), DP_OK);
@@ -624,7 +639,7 @@ static void test_bulk_error_unchanged(void **state)
     int n = STORE_FTS_BATCH + 300;
     dp_err err = {""};
     assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
-    assert_int_equal(import_one(f->st, bulk_file(f, "a.json", 1, 500, 1, 0), 1, &err), DP_OK);
+    assert_int_equal(import_one(f->st, bulk_file(f, "a.json", 1, 500, 1, 0), 2, &err), DP_OK);
     char *before = dump_tables(f->st);
     const char *bad = bulk_file(f, "bad.json", 300, n, 2, 1);
     assert_int_equal(import_one(f->st, bad, 1, &err), DP_ERR);
@@ -743,9 +758,80 @@ static void test_same_item_twice(void **state)
     }
 }
 
+/* A first import in bulk mode builds the title index beside the writer
+ * (store_fts.c): an item written again with a new title leaves only its
+ * new title there, an older copy changes nothing, and the index passes
+ * FTS5's check. A failed first import leaves the store empty and stops
+ * the builder. */
+static void test_side_index(void **state)
+{
+    fx *f = *state;
+    static const char recs[] =
+        "{\"number\":1,\"node_id\":\"a\",\"title\":\"first words\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":2,\"node_id\":\"b\",\"title\":\"second\",\"updated_at\":\"2023-01-05T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":1,\"node_id\":\"a\",\"title\":\"retitled\",\"updated_at\":\"2023-01-02T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":2,\"node_id\":\"b\",\"title\":\"stale copy\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
+    dp_err err = {""};
+    /* this connection has read the (empty) index before */
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"words\"'"), 0);
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    const char *bad = bulk_file(f, "bad.json", 1, 300, 1, 1);
+    assert_int_equal(import_one(f->st, bad, 2, &err), DP_ERR);
+    assert_null(f->st->fts_side);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items"), 0);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 0);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+    char *p = xstrdup(write_file(f, "recs.json", recs, sizeof recs - 1, 0));
+    if (import_one(f->st, p, 2, &err) != DP_OK) fail_msg("%s", err.msg);
+    free(p);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 2);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"retitled\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"words\"'"), 0);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"second\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"stale\"'"), 0);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+    /* the private index's settings stay there */
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_config WHERE k <> 'version'"), 0);
+    /* the same connection goes on writing the copied index the usual way */
+    static const char more[] =
+        "{\"number\":3,\"node_id\":\"c\",\"title\":\"third words\",\"updated_at\":\"2023-01-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":2,\"node_id\":\"b\",\"title\":\"second, later\",\"updated_at\":\"2023-02-01T00:00:00Z\","
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
+    p = xstrdup(write_file(f, "more.json", more, sizeof more - 1, 0));
+    if (import_one(f->st, p, 1, &err) != DP_OK) fail_msg("%s", err.msg);
+    free(p);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 3);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"retitled\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"words\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"later\"'"), 1);
+}
+
+/* When the side build fails (its temporary file, say), the import still
+ * succeeds and indexes every title the usual way. */
+static void test_side_index_fails(void **state)
+{
+    fx *f = *state;
+    dp_err err = {""};
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    store_fts_side_fault = 1;
+    int rc = import_one(f->st, bulk_file(f, "a.json", 1, 3000, 1, 0), 2, &err);
+    store_fts_side_fault = 0;
+    if (rc != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 3000);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue 2999 r1\"'"), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_side_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_side_index_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_github_and_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),

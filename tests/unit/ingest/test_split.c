@@ -129,6 +129,13 @@ static void test_positions_escaped_newline(void **state)
     ingest_split_where(sp, &line, NULL);
     assert_int_equal(line, 4);
     ingest_split_close(sp);
+    /* a raw newline inside a string, not after a backslash, counts too */
+    s = "{\"a\":\"x\ny\"}\n{\"b\":1}";
+    sp = ingest_split_mem(s, strlen(s));
+    assert_int_equal(ingest_split_next(sp, &r, &err), DP_OK);
+    assert_int_equal(ingest_split_next(sp, &r, &err), DP_OK);
+    assert_int_equal(r.line, 3);
+    ingest_split_close(sp);
 }
 
 static void expect_error_n(const char *in, size_t len, const char *msg_part, size_t line,

@@ -15,6 +15,10 @@ static void test_open_creates_schema(void **state)
     dp_err err;
     assert_int_equal(access(f->path, F_OK), -1);
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    /* The process's first SQLite use (this test runs first): the store
+     * turned SQLite's memory statistics off (store_sqlite.c), so nothing
+     * is counted. */
+    assert_int_equal(sqlite3_memory_used(), 0);
     assert_true(store_schema_version(f->st) >= 1);
     assert_int_equal(fx_pragma_int(f->path, "PRAGMA user_version"), store_schema_version(f->st));
     /* WAL is a property of the file, visible to another connection. */

@@ -64,6 +64,9 @@ static void test_jira_keys(void **state)
      * reads like one, which is why callers take only their own projects */
     expect("UTF-8 on jdk-8, X-1, fooHIVE-1, HIVE-1.2.3, T-5", 1, 0, "UTF-8:m");
     expect("{code}HIVE-9 in a log{code} and {noformat}HIVE-10{noformat} HIVE-11", 1, 0, "HIVE-11:m");
+    /* tags in any case, with options; "{code" without '}' or ':' opens nothing */
+    expect("{Code:java}HIVE-9{CODE} {code HIVE-12 {NoFormat}HIVE-10{noformat} HIVE-11", 1, 0,
+           "HIVE-12:m HIVE-11:m");
     /* a project filter */
     text_refs_opts o = {.jira = 1, .projects = "HIVE,HDFS"};
     text_refs rs = {0};
