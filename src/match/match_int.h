@@ -21,6 +21,19 @@ const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc);
 /* Whether term t is a bigram ("a b"): a table lookup in a full ctx (the
  * judge asks for every title term of every judged pair). */
 int match_term_bigram(const match_ctx *ctx, uint32_t t);
+/* A title's words as the judge's explanation quotes them, and as the unit
+ * test's reference computes the title features (match_judge.c): lower-
+ * cased, references left out, cut at 31 bytes, at most MATCH_TITLE_WORDS. */
+#define MATCH_TITLE_WORDS 64
+typedef struct match_words {
+    char w[MATCH_TITLE_WORDS][32];
+    size_t n;
+} match_words;
+void match_title_words(const char *t, match_words *out);
+void match_words_minus(const match_words *a, const match_words *b, match_words *out);   /* a's words b lacks */
+int match_opposite_titles(const match_words *qo, const match_words *co);   /* "enable" / "disable" */
+int match_only_versions(const match_words *qo, const match_words *co);     /* only versions differ */
+int match_backport_words(const match_words *w);                              /* names a backport */
 /* The cache's slots ([ndocs], owned by the ctx). */
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx);
 

@@ -27,7 +27,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define TITLE_WORDS 64           /* words of a title compared */
 
 static const char *const jf_names[JF_COUNT] = {
     [JF_SCORE] = "score",
@@ -99,21 +98,18 @@ int match_jfeature_find(const char *name)
 
 /* ---- title words -------------------------------------------------------- */
 
-typedef struct words {
-    char w[TITLE_WORDS][32];
-    size_t n;
-} words;
+typedef match_words words;
 
 static int wchar(unsigned char c) { return isalnum(c) || c >= 0x80; }
 
 /* Lower-cased words of a title, references ("HIVE-123", "#12") left out:
  * two titles that differ only in the item they name differ in nothing a
  * reader compares. Words longer than 31 bytes are cut. */
-static void title_words(const char *t, words *out)
+void match_title_words(const char *t, words *out)
 {
     out->n = 0;
     const unsigned char *p = (const unsigned char *)(t ? t : "");
-    while (*p && out->n < TITLE_WORDS) {
+    while (*p && out->n < MATCH_TITLE_WORDS) {
         if (*p == '#' && isdigit(p[1])) {   /* #12 */
             p++;
             while (isdigit(*p)) p++;
@@ -191,14 +187,14 @@ static int any_inflects(const words *w, const char *stem)
 }
 
 /* Words of a that b lacks. */
-static void words_minus(const words *a, const words *b, words *out)
+void match_words_minus(const words *a, const words *b, words *out)
 {
     out->n = 0;
     for (size_t i = 0; i < a->n; i++)
         if (!words_has(b, a->w[i]) && !words_has(out, a->w[i])) memcpy(out->w[out->n++], a->w[i], 32);
 }
 
-static int opposite_titles(const words *qo, const words *co)
+int match_opposite_titles(const words *qo, const words *co)
 {
     for (size_t i = 0; i < sizeof opposites / sizeof opposites[0]; i++) {
         const char *a = opposites[i][0], *b = opposites[i][1];
@@ -239,9 +235,9 @@ typedef struct tword {
 struct judge_title {
     size_t n;                  /* words of the title, repeats included (words.n) */
     size_t nd;                 /* distinct words d[0..nd), in order of first use */
-    tword d[TITLE_WORDS];
+    tword d[MATCH_TITLE_WORDS];
     /* a query's (match_judge_prepare): its title's index terms that are
-     * not bigrams, ascending (slot_diff_fast); unset in a candidate's */
+     * not bigrams, ascending (slot_diff); unset in a candidate's */
     uint32_t *terms;
     size_t nterms;
 };
@@ -318,7 +314,7 @@ static void judge_title_make(const char *title, judge_title *t)
 {
     pthread_once(&stems_once, stems_init);
     words w;
-    title_words(title, &w);
+    match_title_words(title, &w);
     t->n = w.n;
     t->nd = 0;
     for (size_t i = 0; i < w.n; i++) {
@@ -340,7 +336,7 @@ static int title_has(const judge_title *t, const tword *x)
     return 0;
 }
 
-/* What words_minus(a, b) leaves, summed: its size, the stems, whether all
+/* What match_words_minus(a, b) leaves, summed: its size, the stems, whether all
  * are versionish and whether one names a backport. */
 typedef struct tminus {
     size_t n;
@@ -364,13 +360,13 @@ static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
         out->n++;
         out->stems[0] |= x->stems[0];
         out->stems[1] |= x->stems[1];
-        /* as only_versions(): asked until a word is not versionish */
+        /* as match_only_versions(): asked until a word is not versionish */
         if (out->all_version && !versionish(x->w)) out->all_version = 0;
         out->backport |= x->backport;
     }
 }
 
-static int only_versions(const words *qo, const words *co)
+int match_only_versions(const words *qo, const words *co)
 {
     if (!qo->n && !co->n) return 0;
     for (size_t i = 0; i < qo->n; i++)
@@ -380,7 +376,7 @@ static int only_versions(const words *qo, const words *co)
     return 1;
 }
 
-static int backport_words(const words *w)
+int match_backport_words(const words *w)
 {
     static const char *const names[] = {"backport", "backporting", "backports", "clone", "cherry",
                                         "port", NULL};
@@ -471,43 +467,6 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 
 /* ---- the features ------------------------------------------------------------- */
 
-/* Rare title words on each side that the other lacks, as idf over log N:
- * high on both sides when one template was filled with two different
- * names ("Add the X dataset" / "Add the Y dataset"). */
-static double slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, double *shared_max)
-{
-    index_doc_terms cd;
-    index_doc_terms_get(ctx->ix, cdoc, &cd);
-    double qmax = 0, cmax = 0, smax = 0;
-    size_t i = 0, j = 0;
-    while (i < mq->nterms || j < cd.n) {
-        uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
-        uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
-        if (x == y) {
-            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !match_term_bigram(ctx, x)) {
-                double idf = index_idf(ctx->ix, x);
-                if (idf > smax) smax = idf;
-            }
-            i++;
-            j++;
-            continue;
-        }
-        int q_side = x < y;
-        uint32_t t = q_side ? x : y;
-        int in_title = q_side ? mq->tf[i][FIELD_TITLE] != 0 : cd.tf[j][FIELD_TITLE] != 0;
-        if (q_side) i++;
-        else j++;
-        if (!in_title || match_term_bigram(ctx, t)) continue;
-        double idf = index_idf(ctx->ix, t);
-        if (q_side && idf > qmax) qmax = idf;
-        if (!q_side && idf > cmax) cmax = idf;
-    }
-    double norm = log(1.0 + (double)index_ndocs(ctx->ix));
-    double m = qmax < cmax ? qmax : cmax;
-    *shared_max = norm > 0 ? smax / norm : 0;
-    return norm > 0 ? m / norm : 0;
-}
-
 /* The title terms (not bigrams) of mq into t->terms. */
 static void title_terms(const match_ctx *ctx, const match_query *mq, judge_title *t)
 {
@@ -530,13 +489,15 @@ static size_t terms_find(const uint32_t *v, size_t n, uint32_t t)
     return f ? (size_t)(f - v) : n;
 }
 
-/* slot_diff with the query's title terms listed once (qt->terms): its
- * title terms are looked up among the candidate's terms, the candidate's
+/* Rare title words on each side that the other lacks, as idf over log N:
+ * high on both sides when one template was filled with two different
+ * names ("Add the X dataset" / "Add the Y dataset"); *shared_max the
+ * rarest title word both share. The query's title terms are listed once
+ * (qt->terms) and looked up among the candidate's terms, the candidate's
  * title terms among the query's, instead of merging both whole term lists
- * (a few hundred terms each) for every pair. The same maxima, so the same
- * values. */
-static double slot_diff_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt, uint32_t cdoc,
-                             double *shared_max)
+ * (a few hundred terms each) for every pair. */
+static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge_title *qt, uint32_t cdoc,
+                        double *shared_max)
 {
     index_doc_terms cd;
     index_doc_terms_get(ctx->ix, cdoc, &cd);
@@ -614,10 +575,12 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
     jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
 }
 
-/* title_features from the titles' word records: the same values. ctp: the
- * candidate's records when the caller has them (NULL: made here). */
-static void title_features_fast(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
-                                const item *c, uint32_t cdoc, const judge_title *ctp, double jf[JF_COUNT])
+/* The title features, from the titles' word records (the values the word
+ * lists of match_title_words and match_words_minus give: test_judge_title
+ * checks it on every pair of a set of titles). ctp: the candidate's records
+ * when the caller has them (NULL: made here). */
+static void title_features(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+                           const item *c, uint32_t cdoc, const judge_title *ctp, double jf[JF_COUNT])
 {
     judge_title own;
     if (!ctp) {
@@ -637,23 +600,7 @@ static void title_features_fast(const match_ctx *ctx, const match_query *mq, con
     jf[JF_BACKPORT] = qo.backport || co.backport;
     jf[JF_TITLE_SAME] = qt->n > 0 && !qo.n && !co.n;
     jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qt->n - qo.n >= 2;
-    jf[JF_SLOT_DIFF] = slot_diff_fast(ctx, mq, qt, cdoc, &jf[JF_SHARED_TITLE_IDF]);
-}
-
-static void title_features(const match_ctx *ctx, const match_query *mq, const item *q,
-                           const item *c, uint32_t cdoc, double jf[JF_COUNT])
-{
-    words qw, cw, qo, co;
-    title_words(q->title, &qw);
-    title_words(c->title, &cw);
-    words_minus(&qw, &cw, &qo);
-    words_minus(&cw, &qw, &co);
-    jf[JF_OPPOSITE] = opposite_titles(&qo, &co);
-    jf[JF_VERSION_ONLY] = only_versions(&qo, &co);
-    jf[JF_BACKPORT] = backport_words(&qo) || backport_words(&co);
-    jf[JF_TITLE_SAME] = qw.n > 0 && !qo.n && !co.n;
-    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qw.n - qo.n >= 2;
-    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
+    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, qt, cdoc, &jf[JF_SHARED_TITLE_IDF]);
 }
 
 /* The candidate as it stood when the query was filed. */
@@ -752,8 +699,7 @@ static void judge_features(const match_ctx *ctx, const match_query *mq, const ma
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
         mention_features(ctx, jq, q, c, h->doc, jf);
-        if (jq->title) title_features_fast(ctx, mq, jq->title, c, h->doc, ct, jf);
-        else title_features(ctx, mq, q, c, h->doc, jf);
+        title_features(ctx, mq, jq->title, c, h->doc, ct, jf);   /* q: jq->title is made */
         state_features(ctx, mq, q, c, h->doc, jf);
     }
     derived_features(jf);
@@ -966,10 +912,10 @@ static void why_of(const match_ctx *ctx, const item *q, const text_refs *qa, uin
     const item *c = index_item(ctx->ix, cdoc);
     if (!q || !c) return;
     words qw, cw, qo, co;
-    title_words(q->title, &qw);
-    title_words(c->title, &cw);
-    words_minus(&qw, &cw, &qo);
-    words_minus(&cw, &qw, &co);
+    match_title_words(q->title, &qw);
+    match_title_words(c->title, &cw);
+    match_words_minus(&qw, &cw, &qo);
+    match_words_minus(&cw, &qw, &co);
     find_opposite(&qo, &co, out->opposite[0], out->opposite[1]);
     join_words(&qo, out->diff[0], sizeof out->diff[0]);
     join_words(&co, out->diff[1], sizeof out->diff[1]);
