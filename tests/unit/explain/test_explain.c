@@ -403,24 +403,33 @@ static void test_comment_targets(void **state)
 
 /* The judge's evidence in words: opposite titles, a double post, the
  * query's own words naming the candidate. */
-static void test_judge_reasons(void **state)
+/* A test disabled (it[0]) and enabled again a minute later (it[1]), with
+ * the bodies given, both filed by author (NULL: unknown), indexed into f2
+ * (which shares the items' strings: free them once, through it). */
+static void disable_enable(item it[2], const char *body0, const char *body1, const char *author, fx *f2)
 {
-    (void)state;
-    item it[2];
-    mk(&it[0], "HIVE-20577", "Disable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
-       "This has been failing in multiple UT runs", "closed", "Fixed", NOW - 10 * DAY);
-    mk(&it[1], "HIVE-20578", "Enable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
-       "Disabled in HIVE-20577", "open", NULL, NOW - 10 * DAY + 60);
-    it[0].author = xstrdup("vg");
-    it[1].author = xstrdup("vg");
-    fx f2 = {0};
-    f2.items[0] = it[0];
-    f2.items[1] = it[1];
+    mk(&it[0], "HIVE-20577", "Disable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics", body0, "closed",
+       "Fixed", NOW - 10 * DAY);
+    mk(&it[1], "HIVE-20578", "Enable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics", body1, "open", NULL,
+       NOW - 10 * DAY + 60);
+    it[0].author = author ? xstrdup(author) : NULL;
+    it[1].author = author ? xstrdup(author) : NULL;
+    memset(f2, 0, sizeof *f2);
+    f2->items[0] = it[0];
+    f2->items[1] = it[1];
     index_params p;
     index_params_default(&p);
     p.threads = 1;
     dp_err err;
-    assert_int_equal(index_build(f2.items, 2, &p, &f2.ix, &err), DP_OK);
+    assert_int_equal(index_build(f2->items, 2, &p, &f2->ix, &err), DP_OK);
+}
+
+static void test_judge_reasons(void **state)
+{
+    (void)state;
+    item it[2];
+    fx f2;
+    disable_enable(it, "This has been failing in multiple UT runs", "Disabled in HIVE-20577", "vg", &f2);
     double jf[JF_COUNT] = {0};
     jf[JF_OPPOSITE] = 1;
     jf[JF_MENTION_FOLLOW] = 1;
@@ -447,18 +456,9 @@ static void test_judge_reasons_each(void **state)
 {
     (void)state;
     item it[2];
-    mk(&it[0], "HIVE-20577", "Disable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
-       "This has been failing in multiple UT runs, see HIVE-100", "closed", "Fixed", NOW - 10 * DAY);
-    mk(&it[1], "HIVE-20578", "Enable TestHs2ConnectionMetricsHttp.testOpenConnectionMetrics",
-       "Disabled in HIVE-20577 as HIVE-100 did", "open", NULL, NOW - 10 * DAY + 60);
-    fx f2 = {0};
-    f2.items[0] = it[0];
-    f2.items[1] = it[1];
-    index_params p;
-    index_params_default(&p);
-    p.threads = 1;
-    dp_err err;
-    assert_int_equal(index_build(f2.items, 2, &p, &f2.ix, &err), DP_OK);
+    fx f2;
+    disable_enable(it, "This has been failing in multiple UT runs, see HIVE-100", "Disabled in HIVE-20577 as HIVE-100 did",
+                   NULL, &f2);
     static const struct {
         int feat;
         const char *said;
