@@ -28,6 +28,9 @@ int store_fts_side_fault;
 
 /* Rows handed to the thread at a time: one lock and wake-up per chunk. */
 #define SIDE_CHUNK 1024
+/* Chunks queued at most (~64k titles): when the thread falls behind, the
+ * writer waits for it rather than holding a copy of every title. */
+size_t store_fts_side_max_queued = 64;
 
 typedef struct side_row {
     int64_t id;
@@ -45,8 +48,10 @@ struct store_fts_side {
     sqlite3 *db;                    /* private temporary database */
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    side_chunk *head, *tail;        /* queued for the thread */
+    pthread_cond_t cv;              /* a chunk was queued, or the end came */
+    pthread_cond_t room;            /* a chunk was taken */
+    side_chunk *head, *tail;        /* queued for the thread ... */
+    size_t queued;                  /* ... this many (<= store_fts_side_max_queued) */
     side_chunk *cur;                /* being filled by the writer */
     int done;                       /* no more chunks will come */
     int stop;                       /* drop what is queued (rollback) */
@@ -72,6 +77,8 @@ static side_chunk *side_pop(struct store_fts_side *sd)
     if (c) {
         sd->head = c->next;
         if (!sd->head) sd->tail = NULL;
+        sd->queued--;
+        pthread_cond_signal(&sd->room);
     }
     pthread_mutex_unlock(&sd->mu);
     return c;
@@ -168,8 +175,10 @@ static struct store_fts_side *side_open(const char *create_sql)
                           NULL) == SQLITE_OK;
     pthread_mutex_init(&sd->mu, NULL);
     pthread_cond_init(&sd->cv, NULL);
+    pthread_cond_init(&sd->room, NULL);
     if (ok && pthread_create(&sd->th, NULL, side_main, sd) == 0) return sd;
     sqlite3_close(sd->db);
+    pthread_cond_destroy(&sd->room);
     pthread_cond_destroy(&sd->cv);
     pthread_mutex_destroy(&sd->mu);
     free(sd);
@@ -188,9 +197,13 @@ int store_fts_side_begin(store *st)
     return st->fts_side_state == 1;
 }
 
+/* Queues c, waiting while the queue is full (the thread takes chunks
+ * until the end, even after an error of its own, so the wait ends). */
 static void side_push(struct store_fts_side *sd, side_chunk *c)
 {
     pthread_mutex_lock(&sd->mu);
+    while (sd->queued >= store_fts_side_max_queued) pthread_cond_wait(&sd->room, &sd->mu);
+    sd->queued++;
     if (sd->tail) sd->tail->next = c;
     else sd->head = c;
     sd->tail = c;
@@ -239,6 +252,7 @@ static char *side_close(store *st, int stop, sqlite3 **keep)
     char *err = sd->err;
     if (keep) *keep = sd->db;
     else sqlite3_close(sd->db);
+    pthread_cond_destroy(&sd->room);
     pthread_cond_destroy(&sd->cv);
     pthread_mutex_destroy(&sd->mu);
     free(sd);

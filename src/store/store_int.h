@@ -229,6 +229,8 @@ int store_fts_side_begin(store *st);
 /* Tests set it: the side build fails after its first chunk, and
  * store_fts_side_finish falls back to store_fts_flush. */
 extern int store_fts_side_fault;
+/* Chunks of titles queued for the thread at most (tests make it 1). */
+extern size_t store_fts_side_max_queued;
 void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
 int store_fts_side_finish(store *st, dp_err *err);
 void store_fts_side_abort(store *st);

@@ -827,10 +827,26 @@ static void test_side_index_fails(void **state)
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
 }
 
+/* The writer waits for the thread when the queue is full: with room for
+ * one chunk, an import of five chunks still indexes every title. */
+static void test_side_index_queue_full(void **state)
+{
+    fx *f = *state;
+    dp_err err = {""};
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    store_fts_side_max_queued = 1;
+    int rc = import_one(f->st, bulk_file(f, "a.json", 1, 5000, 1, 0), 2, &err);
+    store_fts_side_max_queued = 64;
+    if (rc != DP_OK) fail_msg("%s", err.msg);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 5000);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue 4999 r1\"'"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_side_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_side_index_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_index_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_github_and_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wins, setup, teardown),
