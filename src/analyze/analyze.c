@@ -1943,13 +1943,25 @@ typedef struct xdelete {
     int all;
     const char *const *keys;
     size_t nkeys;
+    /* an incremental run merges instead (store_pairs_merge): most of the
+     * pairs it stores again are the stored ones, whose rows and nine
+     * indexes need no write; max_id is store_pairs_merge_begin's */
+    int merge;
+    int64_t max_id;
 } xdelete;
 
 static int old_delete(store *st, int64_t repo, const xdelete *del, dp_err *err)
 {
+    if (del->merge) return DP_OK;   /* store_pairs_merge_end deletes what is left */
     /* no keys would mean "every pair of the repo" to the store */
     if (del->all) return store_pairs_delete(st, repo, NULL, 0, err);
     return del->nkeys ? store_pairs_delete(st, repo, del->keys, del->nkeys, err) : DP_OK;
+}
+
+static int pairs_put(store *st, int64_t repo, const xdelete *del, const pair *p, size_t n, dp_err *err)
+{
+    if (del && del->merge) return store_pairs_merge(st, repo, p, n, err);
+    return store_pairs_add(st, repo, p, n, err);
 }
 
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
@@ -1979,7 +1991,7 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
         if (lo == 0 && del && rc == DP_OK) rc = old_delete(st, co->repo_id, del, err);
         if (prev) {   /* its pairs are freed as the batch after next overwrites them */
-            if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
+            if (rc == DP_OK) rc = pairs_put(st, co->repo_id, del, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
         }
         if (running) pthread_join(th, NULL);
@@ -2086,11 +2098,13 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
          * built once at the end instead of kept up to date pair by pair */
         int dropped = 0;
         if (!in->active) rc = store_pairs_bulk_begin(st, co->repo_id, ncand, &dropped, err);
-        xdelete del = {!in->active, (const char *const *)keys.v, keys.n};
+        xdelete del = {!in->active, (const char *const *)keys.v, keys.n, in->active, 0};
+        if (rc == DP_OK && del.merge) rc = store_pairs_merge_begin(st, &del.max_id, err);
         if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, &del, stats, err);
         job_res_free(j);
         heap_trim();
-        if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
+        if (rc == DP_OK && ncarried) rc = pairs_put(st, co->repo_id, &del, carried, ncarried, err);
+        if (rc == DP_OK && del.merge) rc = store_pairs_merge_end(st, co->repo_id, del.keys, del.nkeys, del.max_id, err);
         rc = store_finish(st, co, rc, save_snap, dropped, sig, in->seq, now, err);
     }
     sv_free(&keys);
@@ -2160,7 +2174,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         return DP_ERR;
     }
     rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
-    const xdelete del = {1, NULL, 0};
+    const xdelete del = {1, NULL, 0, 0, 0};
     size_t lo = 0;
     for (unsigned p = 0; p < mp->passes && rc == DP_OK; p++) {
         size_t hi = nq * (p + 1) / mp->passes;

@@ -201,6 +201,18 @@ int store_pairs_replace(store *st, int64_t repo, const char *const *queries, siz
  * does. Outside a transaction each call is its own. */
 int store_pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err);
 int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err);
+/* store_pairs_delete + store_pairs_add of an incremental run, writing only
+ * what changed, in the caller's transaction: store_pairs_merge_begin notes
+ * the largest pair id (pairs above it are the run's); store_pairs_merge adds
+ * pairs as store_pairs_add does, except that a stored pair of the same
+ * (query, cand) equal in every column (updated_at as the insert computes
+ * it) and text stays as it is, id and all, and a different one is replaced;
+ * store_pairs_merge_end deletes the pairs of the queries the run neither
+ * kept nor wrote. The pairs' rows then equal a delete-and-add's, ids aside. */
+int store_pairs_merge_begin(store *st, int64_t *max_id, dp_err *err);
+int store_pairs_merge(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err);
+int store_pairs_merge_end(store *st, int64_t repo, const char *const *queries, size_t nqueries, int64_t max_id,
+                          dp_err *err);
 
 /* A run that replaces most of the stored pairs (a full analyze) brackets
  * its writes with these, inside its transaction: begin drops the pairs'
