@@ -442,20 +442,16 @@ int analyze_corpus_open(store *st, int64_t repo, int threads, analyze_corpus *co
     return DP_OK;
 }
 
-/* Appends to co->links the links of doc d (just read) that are not there
- * yet: those whose other end is not a doc read before it (a link between
- * two read docs came with the first of them). Each doc's come in id order,
- * so those of one pair keep the order a full corpus has them in. */
-static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
+/* Appends to co->links the links v of doc d (just read; v is emptied) that
+ * are not there yet: those whose other end is not a doc read before it (a
+ * link between two read docs came with the first of them). Each doc's come
+ * in id order, so those of one pair keep the order a full corpus has them
+ * in. */
+static void links_take(analyze_corpus *co, uint32_t d, link_vec *v)
 {
-    link_vec v = {0};
     const char *key = index_doc_key(co->ix, d);
-    if (store_links_for(co->st, co->repo_id, key, &v, err) != DP_OK) {
-        link_vec_free(&v);
-        return DP_ERR;
-    }
-    for (size_t i = 0; i < v.n; i++) {
-        item_link *l = &v.v[i];
+    for (size_t i = 0; i < v->n; i++) {
+        item_link *l = &v->v[i];
         int64_t o = index_find(co->ix, strcmp(l->src_key, key) ? l->src_key : l->dst_key);
         if (o >= 0 && (uint32_t)o != d && co->have[o]) {
             item_link_free(l);
@@ -463,7 +459,19 @@ static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
         }
         *link_vec_push(&co->links) = *l;
     }
-    free(v.v);
+    free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+/* links_take of doc d's links, read from the store. */
+static int need_links(analyze_corpus *co, uint32_t d, dp_err *err)
+{
+    link_vec v = {0};
+    if (store_links_for(co->st, co->repo_id, index_doc_key(co->ix, d), &v, err) != DP_OK) {
+        link_vec_free(&v);
+        return DP_ERR;
+    }
+    links_take(co, d, &v);
     return DP_OK;
 }
 
@@ -483,24 +491,59 @@ static void corpus_relink(analyze_corpus *co)
     co->nlinked = co->links.n;
 }
 
+/* Reads the n distinct unread docs want[] (n <= STORE_ROWS_CHUNK) and
+ * their links, a statement per chunk rather than per doc (a run reads
+ * thousands of docs, most of them with no link), then takes the links in
+ * want's order, as reading them one by one did. */
+static int need_chunk(analyze_corpus *co, const uint32_t *want, size_t n, dp_err *err)
+{
+    int64_t rows[STORE_ROWS_CHUNK];
+    const char *keys[STORE_ROWS_CHUNK];
+    item got[STORE_ROWS_CHUNK];
+    link_vec links[STORE_ROWS_CHUNK];
+    memset(links, 0, sizeof links);
+    for (size_t k = 0; k < n; k++) {
+        rows[k] = index_doc_rowid(co->ix, want[k]);
+        keys[k] = index_doc_key(co->ix, want[k]);
+    }
+    size_t miss = 0;
+    int rc = store_items_get_rows(co->st, co->repo_id, rows, n, got, &miss, err);
+    if (rc == DP_NOTFOUND)
+        return dp_fail(err, "item %s left the store while it was read; run the command again", keys[miss]);
+    if (rc == DP_OK) rc = store_links_for_many(co->st, co->repo_id, keys, n, links, err);
+    for (size_t k = 0; k < n; k++) {
+        if (rc == DP_OK) {
+            co->slots[want[k]] = got[k];
+            links_take(co, want[k], &links[k]);
+            co->have[want[k]] = 1;
+        } else {
+            item_free(&got[k]);   /* store_items_get_rows left them empty on its errors */
+            link_vec_free(&links[k]);
+        }
+    }
+    return rc;
+}
+
 /* analyze_corpus_need without the relink: the caller relinks
  * (corpus_relink) before anything reads the links' features. */
 static int corpus_need_many(analyze_corpus *co, const uint32_t *docs, size_t n, dp_err *err)
 {
     if (!co->sparse) return DP_OK;
+    uint32_t want[STORE_ROWS_CHUNK];
+    size_t nw = 0;
     int rc = DP_OK;
-    for (size_t i = 0; i < n && rc == DP_OK; i++) {
-        uint32_t d = docs[i];
-        if (d >= index_ndocs(co->ix) || co->have[d]) continue;
-        rc = store_item_get_row(co->st, co->repo_id, index_doc_rowid(co->ix, d), &co->slots[d], err);
-        if (rc == DP_NOTFOUND)
-            rc = dp_fail(err, "item %s left the store while it was read; run the command again",
-                         index_doc_key(co->ix, d));
-        if (rc == DP_OK && need_links(co, d, err) != DP_OK) {
-            item_free(&co->slots[d]);
-            rc = DP_ERR;
+    for (size_t i = 0; i <= n && rc == DP_OK; i++) {
+        if (i < n) {
+            uint32_t d = docs[i];
+            if (d >= index_ndocs(co->ix) || co->have[d]) continue;
+            size_t k = 0;
+            while (k < nw && want[k] != d) k++;
+            if (k < nw) continue;   /* twice in docs */
+            want[nw++] = d;
+            if (nw < STORE_ROWS_CHUNK) continue;
         }
-        if (rc == DP_OK) co->have[d] = 1;
+        if (nw) rc = need_chunk(co, want, nw, err);
+        nw = 0;
     }
     return rc;
 }
@@ -1514,39 +1557,63 @@ static int snapshot_due(const analyze_corpus *co)
     return si->reused == 0 || si->template_learned || si->analysed >= min;
 }
 
-/* A sparse corpus reads, before ranking, the items that ranking and
- * explaining will read (analyze_corpus_need is not thread-safe; the workers
- * only read): each query and its BM25F pool, as rank_one and
- * incremental_queries make them -- the same query, range and pool size --
- * and the far ends of the duplicate links of those items (the canonical
- * item of a pair may be one). */
-static int sparse_need_pool(analyze_corpus *co, const analyze_opts *o, const index_query *q, uint32_t qdoc,
-                            dp_err *err)
+/* Docs to read, in the order they are needed (repeats allowed). */
+typedef struct docvec {
+    uint32_t *v;
+    size_t n, cap;
+} docvec;
+
+static void dv_push(docvec *dv, uint32_t d)
+{
+    if (dv->n == dv->cap) {
+        dv->cap = dv->cap ? 2 * dv->cap : 1024;
+        dv->v = xrealloc(dv->v, dv->cap * sizeof *dv->v);
+    }
+    dv->v[dv->n++] = d;
+}
+
+/* Appends the pool of query q (doc qdoc) to dv: the index alone finds it,
+ * so the pools of many queries are read at once afterwards. */
+static void sparse_pool_docs(const analyze_corpus *co, const analyze_opts *o, const index_query *q, uint32_t qdoc,
+                             docvec *dv)
 {
     index_hit pool[MATCH_POOL];
     uint32_t lo, hi;
     query_range(co, o, qdoc, &lo, &hi);
     size_t np = lo < hi ? index_topk(co->ix, q, lo, hi, qdoc, MATCH_POOL, pool) : 0;
-    return need_pool_as(co, pool, np, 0, err);
+    for (size_t i = 0; i < np; i++) dv_push(dv, pool[i].doc);
+}
+
+/* Reads dv's docs in its order -- the order reading them pool by pool had,
+ * so the links come in the same order -- a chunk of them per statement. */
+static int dv_read(analyze_corpus *co, docvec *dv, dp_err *err)
+{
+    int rc = corpus_need_many(co, dv->v, dv->n, err);
+    free(dv->v);
+    memset(dv, 0, sizeof *dv);
+    return rc;
 }
 
 /* The changed docs and the pools incremental_queries probes; the links'
  * adjacency is rebuilt once, at the end (incremental_queries ranks). */
 static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const incr *in, dp_err *err)
 {
+    docvec dv = {0};
     int rc = corpus_need_many(co, in->changed.list, in->changed.n, err);
     for (size_t i = 0; i < in->changed.n && rc == DP_OK; i++) {
         index_query q;
         index_query_from_doc(co->ix, in->changed.list[i], &q);
-        rc = sparse_need_pool(co, o, &q, in->changed.list[i], err);
+        sparse_pool_docs(co, o, &q, in->changed.list[i], &dv);
         index_query_free(&q);
     }
     for (size_t i = 0; i < in->old.n && rc == DP_OK; i++) {   /* the other end of their old pairs */
         int64_t q = in->old_q[i], c = in->old_c[i];
         if (q < 0 || c < 0 || (!in->changed.in[q] && !in->changed.in[c])) continue;
-        uint32_t two[2] = {(uint32_t)q, (uint32_t)c};
-        rc = corpus_need_many(co, two, 2, err);
+        dv_push(&dv, (uint32_t)q);
+        dv_push(&dv, (uint32_t)c);
     }
+    if (rc == DP_OK) rc = dv_read(co, &dv, err);
+    free(dv.v);
     corpus_relink(co);
     return rc;
 }
@@ -1556,23 +1623,25 @@ static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const i
 static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
                                dp_err *err)
 {
+    docvec dv = {0};
     int rc = corpus_need_many(co, queries, nq, err);
     for (size_t i = 0; i < nq && rc == DP_OK; i++) {
         match_query mq;
         match_query_from_doc(&co->mctx, queries[i], &mq);
-        rc = sparse_need_pool(co, o, mq.q, queries[i], err);
+        sparse_pool_docs(co, o, mq.q, queries[i], &dv);
         match_query_free(&mq);
     }
+    if (rc == DP_OK) rc = dv_read(co, &dv, err);
     size_t nl = co->links.n;   /* those read now have theirs, not needed */
     for (size_t i = 0; i < nl && rc == DP_OK; i++) {
         const item_link *l = &co->links.v[i];
         if (l->type != LINK_DUPLICATE) continue;
         int64_t ends[2] = {index_find(co->ix, l->src_key), index_find(co->ix, l->dst_key)};
-        for (int k = 0; k < 2 && rc == DP_OK; k++) {
-            uint32_t d = (uint32_t)ends[k];
-            if (ends[k] >= 0) rc = corpus_need_many(co, &d, 1, err);
-        }
+        for (int k = 0; k < 2; k++)
+            if (ends[k] >= 0) dv_push(&dv, (uint32_t)ends[k]);
     }
+    if (rc == DP_OK) rc = dv_read(co, &dv, err);
+    free(dv.v);
     corpus_relink(co);
     return rc;
 }
@@ -1874,13 +1943,25 @@ typedef struct xdelete {
     int all;
     const char *const *keys;
     size_t nkeys;
+    /* an incremental run merges instead (store_pairs_merge): most of the
+     * pairs it stores again are the stored ones, whose rows and nine
+     * indexes need no write; max_id is store_pairs_merge_begin's */
+    int merge;
+    int64_t max_id;
 } xdelete;
 
 static int old_delete(store *st, int64_t repo, const xdelete *del, dp_err *err)
 {
+    if (del->merge) return DP_OK;   /* store_pairs_merge_end deletes what is left */
     /* no keys would mean "every pair of the repo" to the store */
     if (del->all) return store_pairs_delete(st, repo, NULL, 0, err);
     return del->nkeys ? store_pairs_delete(st, repo, del->keys, del->nkeys, err) : DP_OK;
+}
+
+static int pairs_put(store *st, int64_t repo, const xdelete *del, const pair *p, size_t n, dp_err *err)
+{
+    if (del && del->merge) return store_pairs_merge(st, repo, p, n, err);
+    return store_pairs_add(st, repo, p, n, err);
 }
 
 /* Explains and inserts the nfresh fresh candidates (j->cands[0..nfresh)),
@@ -1910,7 +1991,7 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
         int running = n ? xbatch_start(&d, &th, lo, n, buf[b]) : 0;
         if (lo == 0 && del && rc == DP_OK) rc = old_delete(st, co->repo_id, del, err);
         if (prev) {   /* its pairs are freed as the batch after next overwrites them */
-            if (rc == DP_OK) rc = store_pairs_add(st, co->repo_id, buf[b ^ 1], prev, err);
+            if (rc == DP_OK) rc = pairs_put(st, co->repo_id, del, buf[b ^ 1], prev, err);
             for (size_t i = 0; i < prev; i++) stats->known += buf[b ^ 1][i].known != 0;
         }
         if (running) pthread_join(th, NULL);
@@ -2017,11 +2098,13 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
          * built once at the end instead of kept up to date pair by pair */
         int dropped = 0;
         if (!in->active) rc = store_pairs_bulk_begin(st, co->repo_id, ncand, &dropped, err);
-        xdelete del = {!in->active, (const char *const *)keys.v, keys.n};
+        xdelete del = {!in->active, (const char *const *)keys.v, keys.n, in->active, 0};
+        if (rc == DP_OK && del.merge) rc = store_pairs_merge_begin(st, &del.max_id, err);
         if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, &del, stats, err);
         job_res_free(j);
         heap_trim();
-        if (rc == DP_OK && ncarried) rc = store_pairs_add(st, co->repo_id, carried, ncarried, err);
+        if (rc == DP_OK && ncarried) rc = pairs_put(st, co->repo_id, &del, carried, ncarried, err);
+        if (rc == DP_OK && del.merge) rc = store_pairs_merge_end(st, co->repo_id, del.keys, del.nkeys, del.max_id, err);
         rc = store_finish(st, co, rc, save_snap, dropped, sig, in->seq, now, err);
     }
     sv_free(&keys);
@@ -2091,7 +2174,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         return DP_ERR;
     }
     rc = store_pairs_bulk_begin(st, co->repo_id, nq * j->o->keep, &dropped, err);
-    const xdelete del = {1, NULL, 0};
+    const xdelete del = {1, NULL, 0, 0, 0};
     size_t lo = 0;
     for (unsigned p = 0; p < mp->passes && rc == DP_OK; p++) {
         size_t hi = nq * (p + 1) / mp->passes;

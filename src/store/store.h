@@ -126,6 +126,13 @@ int store_item_get(store *st, int64_t repo, const char *key, item *out, dp_err *
 int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err *err);
 /* All items of a repo ordered by created_at, then number, then key
  * (deleted ones included, with it->deleted set). */
+/* store_item_get_row for n distinct row ids at once (out[i] gets rowids[i];
+ * a statement per STORE_ROWS_CHUNK of them, not per item). DP_NOTFOUND
+ * when one has no row, *missing its index; on any error out[] is left
+ * empty (item_init). */
+#define STORE_ROWS_CHUNK 64
+int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t n, item *out, size_t *missing,
+                         dp_err *err);
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
 /* Marking a live item deleted is a change (it gets a new sequence number). */
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);
@@ -159,6 +166,11 @@ int store_link_add(store *st, int64_t repo, const item_link *l, dp_err *err);
 int store_links_load(store *st, int64_t repo, link_vec *out, dp_err *err);
 /* Links touching one item, either direction, in the order of store_links_load. */
 int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_err *err);
+/* store_links_for for n distinct keys: out[i] (appended to) gets those of
+ * keys[i], in the same order; a statement per STORE_LINKS_CHUNK keys. On
+ * error out[] may hold part of them (the caller frees). */
+#define STORE_LINKS_CHUNK 32
+int store_links_for_many(store *st, int64_t repo, const char *const *keys, size_t n, link_vec *out, dp_err *err);
 /* *any = item_links_any_typed() of the repo's links, without loading them. */
 int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err);
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err);
@@ -189,6 +201,18 @@ int store_pairs_replace(store *st, int64_t repo, const char *const *queries, siz
  * does. Outside a transaction each call is its own. */
 int store_pairs_delete(store *st, int64_t repo, const char *const *queries, size_t nqueries, dp_err *err);
 int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err);
+/* store_pairs_delete + store_pairs_add of an incremental run, writing only
+ * what changed, in the caller's transaction: store_pairs_merge_begin notes
+ * the largest pair id (pairs above it are the run's); store_pairs_merge adds
+ * pairs as store_pairs_add does, except that a stored pair of the same
+ * (query, cand) equal in every column (updated_at as the insert computes
+ * it) and text stays as it is, id and all, and a different one is replaced;
+ * store_pairs_merge_end deletes the pairs of the queries the run neither
+ * kept nor wrote. The pairs' rows then equal a delete-and-add's, ids aside. */
+int store_pairs_merge_begin(store *st, int64_t *max_id, dp_err *err);
+int store_pairs_merge(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err);
+int store_pairs_merge_end(store *st, int64_t repo, const char *const *queries, size_t nqueries, int64_t max_id,
+                          dp_err *err);
 
 /* A run that replaces most of the stored pairs (a full analyze) brackets
  * its writes with these, inside its transaction: begin drops the pairs'

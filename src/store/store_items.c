@@ -381,6 +381,68 @@ int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err
     return item_one(st, s, out, what, err);
 }
 
+/* "?2, ?3, ..., ?(n+1)": the IN list of a chunked read (?1 is the repo). */
+static void in_list(char *buf, size_t size, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, i ? ", ?%d" : "?%d", i + 2);
+}
+
+/* The items of one chunk (n <= STORE_ROWS_CHUNK distinct row ids); unused
+ * IN slots are bound to NULL, which matches no row, so one statement
+ * serves every chunk. */
+static int item_rows_chunk(store *st, int64_t repo, const int64_t *rowids, size_t n, item *out, size_t *missing,
+                           dp_err *err)
+{
+    char list[STORE_ROWS_CHUNK * 6], sql[sizeof list + 512];
+    in_list(list, sizeof list, STORE_ROWS_CHUNK);
+    snprintf(sql, sizeof sql, "SELECT " ITEM_COLS " FROM items WHERE id IN (%s) AND repo_id = ?1", list);
+    sqlite3_stmt *s = store_stmt_sql(st, sql, err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    for (size_t i = 0; i < STORE_ROWS_CHUNK; i++) {
+        if (i < n) sqlite3_bind_int64(s, (int)i + 2, rowids[i]);
+        else sqlite3_bind_null(s, (int)i + 2);
+    }
+    unsigned char found[STORE_ROWS_CHUNK] = {0};
+    int rc, ret = DP_OK;
+    while (ret == DP_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        size_t i = 0;
+        while (i < n && (rowids[i] != id || found[i])) i++;
+        if (i == n) continue;   /* cannot happen: the row matched the list */
+        ret = item_from_row(st, s, &out[i], err);
+        found[i] = ret == DP_OK;
+    }
+    if (ret == DP_OK && rc != SQLITE_DONE) ret = store_fail(st, err, "reading items by row id");
+    store_done(s);
+    for (size_t i = 0; ret == DP_OK && i < n; i++)
+        if (!found[i]) {
+            *missing = i;
+            ret = DP_NOTFOUND;
+        }
+    if (ret != DP_OK)
+        for (size_t i = 0; i < n; i++) item_free(&out[i]);
+    return ret;
+}
+
+int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t n, item *out, size_t *missing,
+                         dp_err *err)
+{
+    for (size_t i = 0; i < n; i++) item_init(&out[i]);
+    for (size_t lo = 0; lo < n; lo += STORE_ROWS_CHUNK) {
+        size_t m = n - lo < STORE_ROWS_CHUNK ? n - lo : STORE_ROWS_CHUNK, miss = 0;
+        int rc = item_rows_chunk(st, repo, rowids + lo, m, out + lo, &miss, err);
+        if (rc != DP_OK) {
+            for (size_t i = 0; i < lo; i++) item_free(&out[i]);
+            if (rc == DP_NOTFOUND && missing) *missing = lo + miss;
+            return rc;
+        }
+    }
+    return DP_OK;
+}
+
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -686,6 +748,56 @@ int store_links_for(store *st, int64_t repo, const char *key, link_vec *out, dp_
                        "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key = ?2 "
                        "AND src_key <> ?2) ORDER BY id",
                        repo, key, out, err);
+}
+
+/* Pushes a copy of the link in row s onto v. */
+static void link_push_row(sqlite3_stmt *s, link_vec *v)
+{
+    item_link *l = link_vec_push(v);
+    l->src_key = store_col_str_empty(s, 1);
+    l->dst_key = store_col_str_empty(s, 2);
+    l->type = (link_type)sqlite3_column_int(s, 3);
+    l->source = store_col_str(s, 4);
+}
+
+/* The links of one chunk of distinct keys (n <= STORE_LINKS_CHUNK): one
+ * statement in id order; a row goes to its source's key and to its
+ * target's (one copy when both are the same key, as store_links_for). */
+static int links_chunk(store *st, int64_t repo, const char *const *keys, size_t n, link_vec *out, dp_err *err)
+{
+    char list[STORE_LINKS_CHUNK * 6], sql[2 * sizeof list + 512];
+    in_list(list, sizeof list, STORE_LINKS_CHUNK);
+    snprintf(sql, sizeof sql,
+             "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND src_key IN (%s) "
+             "UNION "
+             "SELECT id, src_key, dst_key, type, source FROM links WHERE repo_id = ?1 AND dst_key IN (%s) "
+             "ORDER BY id",
+             list, list);
+    sqlite3_stmt *s = store_stmt_sql(st, sql, err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    for (size_t i = 0; i < STORE_LINKS_CHUNK; i++) {
+        if (i < n) store_bind_text(s, (int)i + 2, keys[i]);
+        else sqlite3_bind_null(s, (int)i + 2);
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *src = (const char *)sqlite3_column_text(s, 1), *dst = (const char *)sqlite3_column_text(s, 2);
+        for (size_t i = 0; i < n; i++)   /* once per key: a self link too */
+            if ((src && !strcmp(keys[i], src)) || (dst && !strcmp(keys[i], dst))) link_push_row(s, &out[i]);
+    }
+    int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "loading links");
+    store_done(s);
+    return ret;
+}
+
+int store_links_for_many(store *st, int64_t repo, const char *const *keys, size_t n, link_vec *out, dp_err *err)
+{
+    for (size_t lo = 0; lo < n; lo += STORE_LINKS_CHUNK) {
+        size_t m = n - lo < STORE_LINKS_CHUNK ? n - lo : STORE_LINKS_CHUNK;
+        if (links_chunk(st, repo, keys + lo, m, out + lo, err) != DP_OK) return DP_ERR;
+    }
+    return DP_OK;
 }
 
 int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err)

@@ -426,6 +426,113 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
     return DP_OK;
 }
 
+/* ---- merging (incremental replace) ------------------------------------ */
+
+int store_pairs_merge_begin(store *st, int64_t *max_id, dp_err *err)
+{
+    if (store_exec(st,
+                   "CREATE TEMP TABLE IF NOT EXISTS pairs_kept(id INTEGER PRIMARY KEY); "
+                   "DELETE FROM temp.pairs_kept",
+                   "noting kept pairs", err) != DP_OK)
+        return DP_ERR;
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT COALESCE(MAX(id), 0) FROM pairs", err);
+    if (!s) return DP_ERR;
+    int rc = sqlite3_step(s);
+    *max_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading the largest pair id");
+    store_done(s);
+    return ret;
+}
+
+static int text_eq(sqlite3_stmt *s, int col, const char *v)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return (!t && !v) || (t && v && !strcmp(t, v));
+}
+
+/* The stored pair of p's (query, cand): *id (0: none), and whether every
+ * column -- updated_at as pairs_insert would compute it -- and text is p's. */
+static int merge_find(store *st, int64_t repo, const pair *p, int64_t *id, int *same, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt_sql(
+        st,
+        "SELECT x.id, x.rank, x.score, x.prob, x.relation, x.confidence, x.value, x.known, x.comment_on, "
+        "x.canonical, x.updated_at = COALESCE((SELECT MAX(updated_at) FROM items "
+        "WHERE repo_id = ?1 AND key IN (?2, ?3)), 0), t.reasoning, t.value_detail, t.suggested_comment "
+        "FROM pairs x LEFT JOIN pair_texts t ON t.id = x.id "
+        "WHERE x.repo_id = ?1 AND x.query_key = ?2 AND x.cand_key = ?3",
+        err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, p->query_key);
+    store_bind_text(s, 3, p->cand_key);
+    int rc = sqlite3_step(s), ret = DP_OK;
+    *id = 0;
+    *same = 0;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        *same = sqlite3_column_int(s, 1) == p->rank && sqlite3_column_double(s, 2) == p->score &&
+                sqlite3_column_double(s, 3) == p->prob && text_eq(s, 4, relation_name(p->relation)) &&
+                text_eq(s, 5, confidence_name(p->confidence)) && sqlite3_column_double(s, 6) == p->value &&
+                sqlite3_column_int(s, 7) == (p->known ? 1 : 0) && text_eq(s, 8, p->comment_on) &&
+                text_eq(s, 9, p->canonical) && sqlite3_column_int(s, 10) == 1 && text_eq(s, 11, p->reasoning) &&
+                text_eq(s, 12, p->value_detail) && text_eq(s, 13, p->suggested_comment);
+    } else if (rc != SQLITE_DONE) {
+        ret = store_fail(st, err, "reading the stored pair %s -> %s", p->query_key, p->cand_key);
+    }
+    store_done(s);
+    return ret;
+}
+
+static int merge_one(store *st, int64_t repo, const pair *p, dp_err *err)
+{
+    int64_t id;
+    int same;
+    if (merge_find(st, repo, p, &id, &same, err) != DP_OK) return DP_ERR;
+    sqlite3_stmt *s = NULL;
+    if (id && same) {   /* left as it is: its row, indexes and id untouched */
+        s = store_stmt_sql(st, "INSERT OR IGNORE INTO temp.pairs_kept(id) VALUES(?1)", err);
+    } else if (id) {
+        s = store_stmt_sql(st, "DELETE FROM pairs WHERE id = ?1", err);
+    }
+    if (id) {
+        if (!s) return DP_ERR;
+        sqlite3_bind_int64(s, 1, id);
+        if (store_step_done(st, s, err, "merging pair %s -> %s", p->query_key, p->cand_key) != DP_OK)
+            return DP_ERR;
+        if (same) return DP_OK;
+    }
+    return pairs_insert(st, repo, p, 1, err);
+}
+
+int store_pairs_merge(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err)
+{
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    int rc = DP_OK;
+    for (size_t i = 0; i < npairs && rc == DP_OK; i++) rc = merge_one(st, repo, &pairs[i], err);
+    return store_sp_end(st, rc, err);
+}
+
+int store_pairs_merge_end(store *st, int64_t repo, const char *const *queries, size_t nqueries, int64_t max_id,
+                          dp_err *err)
+{
+    if (store_sp_begin(st, err) != DP_OK) return DP_ERR;
+    sqlite3_stmt *s = store_stmt_sql(st,
+                                     "DELETE FROM pairs WHERE repo_id = ?1 AND query_key = ?2 AND id <= ?3 "
+                                     "AND id NOT IN (SELECT id FROM temp.pairs_kept)",
+                                     err);
+    int rc = s ? DP_OK : DP_ERR;
+    for (size_t i = 0; i < nqueries && rc == DP_OK; i++) {
+        sqlite3_bind_int64(s, 1, repo);
+        store_bind_text(s, 2, queries[i]);
+        sqlite3_bind_int64(s, 3, max_id);
+        rc = store_step_done(st, s, err, "deleting old pairs of %s", queries[i]);
+    }
+    if (rc == DP_OK) rc = store_exec(st, "DELETE FROM temp.pairs_kept", "noting kept pairs", err);
+    st->pairs_repo = 0;
+    return store_sp_end(st, rc, err);
+}
+
 int store_pairs_replace(store *st, int64_t repo, const char *const *queries, size_t nqueries,
                         const pair *pairs, size_t npairs, dp_err *err)
 {

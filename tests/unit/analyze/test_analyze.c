@@ -461,6 +461,34 @@ static char *answers(const analyze_corpus *co, const item *extra)
  * stamp without reading an item, reads only what a query needs, and gives
  * the full corpus' answers. A changed item, or a file the store does not
  * own, makes it load and build (and write the file again). */
+/* Reading docs a chunk at a time: both ends of a link read in one call
+ * (one chunk) bring it once, as a full corpus has it, and a doc named
+ * twice is read once. */
+static void test_sparse_need_one_call(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    analyze_corpus full, sp;
+    assert_int_equal(analyze_corpus_load(f->st, f->repo, 1, &full, &err), DP_OK);
+    assert_int_equal(analyze_corpus_open(f->st, f->repo, 1, &sp, &err), DP_OK);
+    assert_true(sp.sparse);
+    size_t n = analyze_corpus_ndocs(&sp);
+    uint32_t *docs = xcalloc(2 * n, sizeof *docs);
+    for (size_t d = 0; d < n; d++) docs[d] = docs[n + d] = (uint32_t)(n - 1 - d);
+    assert_int_equal(analyze_corpus_need(&sp, docs, 2 * n, &err), DP_OK);
+    for (size_t d = 0; d < n; d++) {
+        assert_int_equal(sp.have[d], 1);
+        assert_int_equal(analyze_corpus_find(&sp, sp.slots[d].key), (int64_t)d);
+    }
+    assert_int_equal(full.links.n, 1);
+    assert_int_equal(sp.links.n, full.links.n);
+    assert_string_equal(sp.links.v[0].src_key, "11");
+    assert_string_equal(sp.links.v[0].dst_key, "2");
+    free(docs);
+    analyze_corpus_free(&sp);
+    analyze_corpus_free(&full);
+}
+
 static void test_sparse_corpus(void **state)
 {
     fx *f = *state;
@@ -676,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_verdict_survives),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_similar_new_item),
+        cmocka_unit_test(test_sparse_need_one_call),
         cmocka_unit_test(test_sparse_corpus),
         cmocka_unit_test(test_future_date_does_not_freeze),
         cmocka_unit_test(test_batches_and_ceiling),   /* --all: before the runs that expect a plain one */

@@ -142,6 +142,60 @@ static void test_replace_keeps_verdicts(void **state)
     EXPECT(f, &flt, "");
 }
 
+/* An incremental replace by merging: a pair equal to the stored one in
+ * every column and text keeps its row (and id); one that differs -- in a
+ * column, a text, or the updated_at the insert computes -- is replaced;
+ * one the run did not store again goes; the other queries' stay. */
+static void test_merge_writes_only_changes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t a = pair_id(f, "1", "2"), b = pair_id(f, "3", "4"), d = pair_id(f, "2", "1"), e = pair_id(f, "6", "5"),
+            fid = pair_id(f, "4", "3");
+    assert_int_equal(sqlite3_exec(f->st->db, "UPDATE pairs SET updated_at = 1 WHERE query_key = '6'", NULL, NULL, NULL),
+                     SQLITE_OK);   /* behind its items: the insert would give it another */
+    pair np[] = {
+        fx_pair("1", "2", "duplicate", "high", 5.0, 0),   /* A as stored */
+        fx_pair("1", "3", "related", "low", 0.1, 0),      /* new */
+        fx_pair("3", "4", "related", "medium", 3.5, 0),   /* B, another value */
+        fx_pair("2", "1", "duplicate", "high", 1.0, 0),   /* D, another text */
+        fx_pair("6", "5", "related", "low", 3.0, 0),      /* E as stored, but for updated_at */
+    };
+    np[3].reasoning = (char *)"other terms";
+    const char *q[] = {"1", "3", "2", "6", "5"};   /* 5>6 (C) is not stored again */
+    int64_t max_id;
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_pairs_merge_begin(f->st, &max_id, &err), DP_OK);
+    assert_int_equal(store_pairs_merge(f->st, f->repo, np, 3, &err), DP_OK);
+    assert_int_equal(store_pairs_merge(f->st, f->repo, np + 3, 2, &err), DP_OK);
+    assert_int_equal(store_pairs_merge_end(f->st, f->repo, q, 5, max_id, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(pair_id(f, "1", "2"), a);   /* kept */
+    assert_int_equal(pair_id(f, "4", "3"), fid);   /* another query's */
+    assert_true(pair_id(f, "1", "3") > max_id);
+    assert_true(pair_id(f, "3", "4") > b);
+    assert_true(pair_id(f, "2", "1") > d);
+    assert_true(pair_id(f, "6", "5") > e);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_OK);
+    assert_true(p.value == 3.5);
+    pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "2", "1", &p, &err), DP_OK);
+    assert_string_equal(p.reasoning, "other terms");
+    pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "6", "5", &p, &err), DP_OK);
+    assert_true(p.updated_at > 1);
+    pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "5", "6", &p, &err), DP_NOTFOUND);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    size_t total = 0;
+    char *got = run(f, &flt, &total, NULL);
+    free(got);
+    assert_int_equal(total, 6);
+    fx_expect_pairs_consistent(f->st->db);
+}
+
 static void test_replace_is_atomic(void **state)
 {
     fx *f = *state;
@@ -1405,6 +1459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bulk_touch, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_advice, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_verdicts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_writes_only_changes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_is_atomic, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_filters, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),

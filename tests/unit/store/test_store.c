@@ -997,6 +997,91 @@ static void test_links(void **state)
     link_vec_free(&v);
 }
 
+/* store_items_get_rows gives each row id's item at its own index, across
+ * chunks (more ids than STORE_ROWS_CHUNK), in any order asked; one id
+ * without a row (or in another repository) is named by its index. */
+static void test_items_get_rows(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    enum { N = STORE_ROWS_CHUNK + 6 };
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i + 1);
+        item it;
+        fx_item(&it, key, key, "open", 1000 + i);
+        it.number = i + 1;
+        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+        item_free(&it);
+    }
+    item_vec v = {0};
+    assert_int_equal(store_items_load(f->st, f->repo, &v, &err), DP_OK);
+    assert_int_equal(v.n, N);
+    int64_t rows[N + 1];
+    item *out = xcalloc(N + 1, sizeof *out);
+    for (int i = 0; i < N; i++) rows[i] = v.v[N - 1 - i].rowid;   /* reversed: not the table's order */
+    assert_int_equal(store_items_get_rows(f->st, f->repo, rows, N, out, NULL, &err), DP_OK);
+    for (int i = 0; i < N; i++) {
+        assert_string_equal(out[i].key, v.v[N - 1 - i].key);
+        assert_int_equal(out[i].rowid, rows[i]);
+        item_free(&out[i]);
+    }
+    size_t missing = 0;
+    rows[N] = rows[STORE_ROWS_CHUNK + 2];
+    rows[STORE_ROWS_CHUNK + 2] = 1000000;   /* no such row, in the second chunk */
+    assert_int_equal(store_items_get_rows(f->st, f->repo, rows, N + 1, out, &missing, &err), DP_NOTFOUND);
+    assert_int_equal(missing, STORE_ROWS_CHUNK + 2);
+    for (int i = 0; i <= N; i++) assert_null(out[i].key);   /* left empty */
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "b/b", 1, NULL, NULL, &r2, &err), DP_OK);
+    assert_int_equal(store_items_get_rows(f->st, r2, rows, 1, out, &missing, &err), DP_NOTFOUND);
+    assert_int_equal(missing, 0);
+    free(out);
+    item_vec_free(&v);
+}
+
+/* store_links_for_many gives every key what store_links_for gives it:
+ * links between two keys asked at once go to both, a self link once, and
+ * keys span more than one chunk. */
+static void test_links_for_many(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    enum { N = STORE_LINKS_CHUNK + 8 };
+    const char *pairs[][2] = {{"1", "2"}, {"3", "1"}, {"5", "5"}, {"39", "2"}, {"40", "39"}, {"2", "41"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        item_link l = {.src_key = (char *)pairs[i][0], .dst_key = (char *)pairs[i][1], .type = LINK_RELATED,
+                       .source = "body"};
+        assert_int_equal(store_link_add(f->st, f->repo, &l, &err), DP_OK);
+        l.type = LINK_DUPLICATE;
+        if (i == 0) assert_int_equal(store_link_add(f->st, f->repo, &l, &err), DP_OK);
+    }
+    char keys[N][12];
+    const char *kp[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "%d", i + 1);
+        kp[i] = keys[i];
+    }
+    link_vec many[N];
+    memset(many, 0, sizeof many);
+    assert_int_equal(store_links_for_many(f->st, f->repo, kp, N, many, &err), DP_OK);
+    size_t total = 0;
+    for (int i = 0; i < N; i++) {
+        link_vec one = {0};
+        assert_int_equal(store_links_for(f->st, f->repo, kp[i], &one, &err), DP_OK);
+        assert_int_equal(many[i].n, one.n);
+        for (size_t k = 0; k < one.n; k++) {
+            assert_string_equal(many[i].v[k].src_key, one.v[k].src_key);
+            assert_string_equal(many[i].v[k].dst_key, one.v[k].dst_key);
+            assert_int_equal(many[i].v[k].type, one.v[k].type);
+        }
+        total += one.n;
+        link_vec_free(&one);
+        link_vec_free(&many[i]);
+    }
+    assert_int_equal(total, 12);   /* 1: 3, 2: 4, 3: 1, 5: 1, 39: 2, 40: 1 */
+}
+
 static void test_label_colors(void **state)
 {
     fx *f = *state;
@@ -1139,6 +1224,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_links, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_links_for_many, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_items_get_rows, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_label_colors, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_models, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kv, fx_setup_open, fx_teardown),
