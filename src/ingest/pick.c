@@ -108,6 +108,8 @@ typedef struct pick {
     const ij_keep *top;
     const ij_keep *pending;    /* PF_OBJ: the member whose value comes next; NULL = skip it */
     json_t *root;
+    yajl_handle h;
+    size_t end;                /* bytes up to the root's closing bracket */
 } pick;
 
 /* Where the next value goes: 1 when it is kept (*spec is what to keep of
@@ -218,6 +220,7 @@ static int on_end(void *ctx)
     pick *pk = ctx;
     pk->depth--;
     pk->pending = NULL;
+    if (pk->depth == 0) pk->end = yajl_get_bytes_consumed(pk->h);
     return 1;
 }
 
@@ -244,14 +247,26 @@ static const yajl_callbacks pick_callbacks = {
     on_start_map, on_key, on_end, on_start_array, on_end,
 };
 
+/* yajl lets a value be followed by a token it has not finished -- an
+ * unterminated string ('{...}"}') counts as no garbage at the end of the
+ * input -- where jansson refuses anything but whitespace after it. */
+static int only_space(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') return 0;
+    return 1;
+}
+
 json_t *ij_pick(const char *data, size_t len, const ij_keep *spec)
 {
     if (pick_suspect(data, len)) return NULL;
     pick pk = {.top = spec};
     yajl_handle h = yajl_alloc(&pick_callbacks, NULL, &pk);
     if (!h) return NULL;
+    pk.h = h;
     int ok = yajl_parse(h, (const unsigned char *)data, len) == yajl_status_ok &&
-             yajl_complete_parse(h) == yajl_status_ok && pk.depth == 0 && pk.root;
+             yajl_complete_parse(h) == yajl_status_ok && pk.depth == 0 && pk.root &&
+             only_space(data + pk.end, len - pk.end);
     yajl_free(h);
     if (ok) return pk.root;
     json_decref(pk.root);

@@ -149,6 +149,8 @@ static void test_left_to_jansson(void **state)
         "{\"number\":01}",
         "{\"title\":\"x\",}",
         "{\"title\":\"x\"} {}",
+        "{\"id\":5,\"issue_url\":\"httpT00:00:0\"}\"}",   /* an unfinished string after it (fuzz_pick) */
+        "{\"title\":\"x\"} \"",
         "[{\"title\":\"x\"}]",
         "\"just a string\"",
         "{\"title\":\"x\"",
