@@ -152,6 +152,17 @@ static int side_applies(store *st, char **create_sql)
     return ok;
 }
 
+/* Frees sd (its thread ended or never started), closing its database
+ * when close_db. */
+static void side_free(struct store_fts_side *sd, int close_db)
+{
+    if (close_db) sqlite3_close(sd->db);
+    pthread_cond_destroy(&sd->room);
+    pthread_cond_destroy(&sd->cv);
+    pthread_mutex_destroy(&sd->mu);
+    free(sd);
+}
+
 /* Opens the private database with the store's table definition (same
  * tokenizer and options, so the copied rows mean the same) and starts the
  * thread. NULL when anything fails: the import then indexes as before. */
@@ -177,11 +188,7 @@ static struct store_fts_side *side_open(const char *create_sql)
     pthread_cond_init(&sd->cv, NULL);
     pthread_cond_init(&sd->room, NULL);
     if (ok && pthread_create(&sd->th, NULL, side_main, sd) == 0) return sd;
-    sqlite3_close(sd->db);
-    pthread_cond_destroy(&sd->room);
-    pthread_cond_destroy(&sd->cv);
-    pthread_mutex_destroy(&sd->mu);
-    free(sd);
+    side_free(sd, 1);
     return NULL;
 }
 
@@ -251,11 +258,7 @@ static char *side_close(store *st, int stop, sqlite3 **keep)
     }
     char *err = sd->err;
     if (keep) *keep = sd->db;
-    else sqlite3_close(sd->db);
-    pthread_cond_destroy(&sd->room);
-    pthread_cond_destroy(&sd->cv);
-    pthread_mutex_destroy(&sd->mu);
-    free(sd);
+    side_free(sd, !keep);
     return err;
 }
 

@@ -811,20 +811,34 @@ static void test_side_index(void **state)
     assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"later\"'"), 1);
 }
 
+/* A first import of n items in bulk mode, then the check that every
+ * title is in the index (the last one by a phrase). */
+static int import_titles(fx *f, int n, dp_err *err)
+{
+    assert_int_equal(store_bulk_mode(f->st, err), DP_OK);
+    return import_one(f->st, bulk_file(f, "a.json", 1, n, 1, 0), 2, err);
+}
+
+static void expect_titles(fx *f, int n)
+{
+    char q[96];
+    snprintf(q, sizeof q, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue %d r1\"'", n - 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), n);
+    assert_int_equal(read_int(f->st, q), 1);
+    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+}
+
 /* When the side build fails (its temporary file, say), the import still
  * succeeds and indexes every title the usual way. */
 static void test_side_index_fails(void **state)
 {
     fx *f = *state;
     dp_err err = {""};
-    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
     store_fts_side_fault = 1;
-    int rc = import_one(f->st, bulk_file(f, "a.json", 1, 3000, 1, 0), 2, &err);
+    int rc = import_titles(f, 3000, &err);
     store_fts_side_fault = 0;
     if (rc != DP_OK) fail_msg("%s", err.msg);
-    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 3000);
-    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue 2999 r1\"'"), 1);
-    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts_todo"), 0);
+    expect_titles(f, 3000);
 }
 
 /* The writer waits for the thread when the queue is full: with room for
@@ -833,13 +847,11 @@ static void test_side_index_queue_full(void **state)
 {
     fx *f = *state;
     dp_err err = {""};
-    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
     store_fts_side_max_queued = 1;
-    int rc = import_one(f->st, bulk_file(f, "a.json", 1, 5000, 1, 0), 2, &err);
+    int rc = import_titles(f, 5000, &err);
     store_fts_side_max_queued = 64;
     if (rc != DP_OK) fail_msg("%s", err.msg);
-    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts"), 5000);
-    assert_int_equal(read_int(f->st, "SELECT count(*) FROM items_fts WHERE items_fts MATCH '\"issue 4999 r1\"'"), 1);
+    expect_titles(f, 5000);
 }
 
 int main(void)
