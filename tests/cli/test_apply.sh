@@ -102,8 +102,12 @@ check_eq "dry run: no write reached the server" 0 "$(at "$KURL" nwrites)"
 planned=$(grep -cE '^      (POST|PATCH|DELETE) ' "$T/kill.plan")
 echo "# kill test: the plan holds $planned requests"
 
-# Slow every answer a little so that the kills land inside the run.
-ctl delay '{"seconds": 0.008}'
+# Slow every answer so that the kills land inside the run: a kill comes
+# after 0.3-1.3 s (0.8 on average), about 30 of the 480 writes at 25 ms
+# each, so the ten runs need ~320 of them and none should find the work
+# done. (At 8 ms a run got through ~70, the work was done by the seventh
+# kill, and the count of hits hung on the seed: 7 of 10 in one CI run.)
+ctl delay '{"seconds": 0.025}'
 SEED=${APPLY_SEED:-$(date +%s)}
 RANDOM=$SEED
 hits=0
