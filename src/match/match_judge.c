@@ -82,6 +82,8 @@ static const char *const jf_names[JF_COUNT] = {
     [JF_AUTHOR_DAY_NEW_TITLE] = "author_day_new_title",
     [JF_SHARED_TITLE_IDF] = "shared_title_idf",
     [JF_TITLE_NAME_SWAP] = "title_name_swap",
+    [JF_RARE_FRAMES] = "rare_frames",
+    [JF_RARE_ERRORS] = "rare_errors",
 };
 
 const char *match_jfeature_name(match_jfeature f)
@@ -675,6 +677,42 @@ static void derived_features(double jf[JF_COUNT])
 
 /* match_judge_features with the candidate's title records ct (NULL: made
  * from its item). */
+/* ---- the same failure ----------------------------------------------------------- */
+
+/* How many of the strings a and b both hold (the first MATCH_FAILURE_SCAN of
+ * each) are rare in the corpus: their rarest term in at most max_df items.
+ * Signal lists hold distinct strings, so each shared one counts once. */
+#define MATCH_FAILURE_SCAN 64
+static size_t rare_shared(const dindex *ix, const strvec *a, const strvec *b, uint32_t max_df)
+{
+    size_t na = a->n < MATCH_FAILURE_SCAN ? a->n : MATCH_FAILURE_SCAN;
+    size_t nb = b->n < MATCH_FAILURE_SCAN ? b->n : MATCH_FAILURE_SCAN, n = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t k = 0; k < nb; k++) {
+            if (strcmp(a->v[i], b->v[k]) != 0) continue;
+            uint32_t df = index_text_min_df(ix, a->v[i], strlen(a->v[i]));
+            if (df && df <= max_df) n++;
+            break;
+        }
+    return n;
+}
+
+/* The most items a frame or error line may be in and still be rare here. */
+static uint32_t rare_signal_df(const dindex *ix)
+{
+    double share = (double)index_ndocs(ix) * MATCH_RARE_SIGNAL_SHARE;
+    return share > MATCH_RARE_SIGNAL_MIN_DF ? (uint32_t)share : MATCH_RARE_SIGNAL_MIN_DF;
+}
+
+static void failure_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, double jf[JF_COUNT])
+{
+    const text_signals *qs = mq->sig, *cs = index_doc_signals(ctx->ix, cdoc);
+    if (!qs || !cs) return;
+    uint32_t max_df = rare_signal_df(ctx->ix);
+    if (qs->frames.n && cs->frames.n) jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, &qs->frames, &cs->frames, max_df);
+    if (qs->errors.n && cs->errors.n) jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, &qs->errors, &cs->errors, max_df);
+}
+
 static void judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                            const match_hit *h, int rank, const judge_title *ct, double jf[JF_COUNT])
 {
@@ -702,6 +740,7 @@ static void judge_features(const match_ctx *ctx, const match_query *mq, const ma
         title_features(ctx, mq, jq->title, c, h->doc, ct, jf);   /* q: jq->title is made */
         state_features(ctx, mq, q, c, h->doc, jf);
     }
+    failure_features(ctx, mq, h->doc, jf);
     derived_features(jf);
 }
 
@@ -803,7 +842,15 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     out->double_post = !out->pr_pair && jf[JF_AUTHOR_10MIN] > 0 && jf[JF_COSINE] >= MATCH_DOUBLE_POST_TEXT;
     out->template_twins = template_case(jf) && !out->double_post;
     out->series = jf[JF_AUTHOR_1DAY] > 0 && jf[JF_TITLE_COSINE] < MATCH_SERIES_TITLE && !out->double_post;
+    out->same_failure = jf[JF_RARE_FRAMES] >= MATCH_SAME_FAILURE_FRAMES || jf[JF_RARE_ERRORS] >= 1;
     double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
+    double dup = any > 0 ? p[RELATION_DUPLICATE] / any : 0;   /* duplicate, given related at all */
+    /* the floor: the same failure is related at least this likely; which
+     * relation it is stays the model's call (dup), and the probability
+     * shown is the joint one, not a certainty the floor does not have */
+    out->failure_lifted = out->same_failure && any < 0.5 && !out->double_post;
+    double lift = out->failure_lifted ? MATCH_SAME_FAILURE_ANY : 1;
+    if (out->failure_lifted) any = MATCH_SAME_FAILURE_ANY;
     out->p_any = any;
     if (out->double_post) {
         /* certain whatever the model says: the same words from the same hand */
@@ -819,15 +866,17 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     } else if (out->template_twins || out->series) {
         /* two instances of a request; how sure "related" is: as for any pair */
         out->relation = RELATION_RELATED;
-        out->p_shown = 1 - p[RELATION_DUPLICATE] / any > 0.5 ? 1 - p[RELATION_DUPLICATE] / any : 0.5;
+        out->p_shown = 1 - dup > 0.5 ? 1 - dup : 0.5;
     } else {
-        double dup = p[RELATION_DUPLICATE] / any;
         out->relation = dup >= 0.5 ? RELATION_DUPLICATE : RELATION_RELATED;
         out->p_shown = dup >= 0.5 ? dup : 1 - dup;
     }
+    out->p_shown *= lift;
     out->confidence = match_judge_level(m, out->relation, out->p_shown);
     double pop = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]) / match_judge_link_rate(&m->judge);
     out->strength = pop > 1 ? 1 : pop;
+    /* the same failure is evidence the ranker's calibration does not see */
+    if (out->same_failure && out->strength < MATCH_SAME_FAILURE_ANY) out->strength = MATCH_SAME_FAILURE_ANY;
 }
 
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
