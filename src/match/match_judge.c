@@ -875,8 +875,6 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     out->confidence = match_judge_level(m, out->relation, out->p_shown);
     double pop = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]) / match_judge_link_rate(&m->judge);
     out->strength = pop > 1 ? 1 : pop;
-    /* the same failure is evidence the ranker's calibration does not see */
-    if (out->same_failure && out->strength < MATCH_SAME_FAILURE_ANY) out->strength = MATCH_SAME_FAILURE_ANY;
 }
 
 void match_judge_hit(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,

@@ -123,7 +123,6 @@ static void test_decide_same_failure(void **state)
     assert_true(fabs(jd.p_any - MATCH_SAME_FAILURE_ANY) < 1e-12);
     assert_true(fabs(jd.p_shown - MATCH_SAME_FAILURE_ANY * 0.75) < 1e-12);
     assert_int_equal(jd.confidence, CONFIDENCE_LOW);
-    assert_true(jd.strength >= MATCH_SAME_FAILURE_ANY);
     jf[JF_RARE_FRAMES] = 0;   /* one rare error line is enough */
     jf[JF_RARE_ERRORS] = 1;
     jf[JF_CAND_FIXED_BEFORE] = 1;   /* ... and a regression stays related, certain given the floor */
