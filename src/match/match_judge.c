@@ -696,8 +696,6 @@ static void derived_features(double jf[JF_COUNT])
     jf[JF_AUTHOR_DAY_NEW_TITLE] = jf[JF_AUTHOR_1DAY] * (1.0 - jf[JF_TITLE_COSINE]);
 }
 
-/* match_judge_features with the candidate's title records ct (NULL: made
- * from its item). */
 /* ---- the same failure ----------------------------------------------------------- */
 
 static void sig_memo_fill(sig_memo *m, const strvec *sv)
@@ -770,6 +768,8 @@ static void failure_features(const match_ctx *ctx, const match_query *mq, const 
     }
 }
 
+/* match_judge_features with the candidate's title records ct (NULL: made
+ * from its item). */
 static void judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                            const match_hit *h, int rank, const judge_title *ct, double jf[JF_COUNT])
 {
