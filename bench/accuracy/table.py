@@ -72,6 +72,7 @@ def pooled(rows):
     s = {"dc": 0, "dl": 0, "ds": 0, "rc": 0, "rl": 0, "dq": 0, "dk": 0, "rq": 0, "rk": 0}
     conf = {}
     relates = {}
+    failure = {}
     for _, lo, _ in rows:
         j = lo["judgment"]
         s["dc"] += j["correct"]["duplicate"]["high"]
@@ -88,10 +89,13 @@ def pooled(rows):
                 conf[(t, sh)] = conf.get((t, sh), 0) + c
         for sh, lv in j["relates"].items():
             relates[sh] = relates.get(sh, 0) + sum(lv.values())
-    return s, conf, relates
+        for k in ("same_failure", "same_failure_lifted"):
+            for t, c in j.get(k, {}).items():
+                failure[(k, t)] = failure.get((k, t), 0) + c
+    return s, conf, relates, failure
 
 
-s, conf, relates = pooled(rows)
+s, conf, relates, failure = pooled(rows)
 print(f"pooled   | duplicate . high: precision {ratio(s['dc'], s['dl']):.3f} ({s['dc']}/{s['dl']} "
       f"linked pairs), over all pairs shown {ratio(s['dc'], s['ds']):.3f} ({s['ds']} shown), "
       f"recall {ratio(s['dk'], s['dq']):.3f} ({s['dk']}/{s['dq']} queries)")
@@ -101,6 +105,10 @@ names = ["duplicate", "related", "not_related"]
 print("         | confusion (rows truth, columns shown): " + "; ".join(
     f"{t}: " + " ".join(f"{conf.get((t, sh), 0)}" for sh in names) for t in names))
 print("         | Relates-linked pairs shown as: " + ", ".join(f"{k} {v}" for k, v in sorted(relates.items())))
+for k, what in (("same_failure", "same failure (rare frames or error line)"),
+                ("same_failure_lifted", "... lifted from not related by the floor")):
+    print(f"         | {what}: " + ", ".join(f"{t} {failure.get((k, t), 0)}"
+                                            for t in ("duplicate", "related", "relates", "unlinked")))
 
 # The bar: retrieval as before, judgment as the issue asks.
 bar = [("LOPO mean R@1 >= 0.65", a[0] >= 0.65), ("LOPO mean R@10 >= 0.88", a[2] >= 0.88),

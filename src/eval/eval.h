@@ -143,6 +143,9 @@ typedef struct eval_judgment {
                                                        of each query's filing */
     size_t rbin_n[2][EVAL_BINS];                    /* reliability: [duplicate, related] */
     double rbin_p[2][EVAL_BINS], rbin_true[2][EVAL_BINS];
+    size_t failure[2][4];                           /* the same failure (match.h): [all, lifted
+                                                       by the floor][truth: dup, related,
+                                                       Relates, unlinked] */
     eval_pair_note unlinked[EVAL_WORST];            /* most probable duplicates no link confirms */
     size_t nunlinked;
 } eval_judgment;

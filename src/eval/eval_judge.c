@@ -99,6 +99,7 @@ typedef struct jrow {
     uint32_t q, c;
     int rank;
     unsigned char truth, rel, conf, same_kind;
+    unsigned char same_failure, failure_lifted;
     double p[RELATION_COUNT];
     double p_shown;
     double value;
@@ -164,6 +165,8 @@ static void judge_one(jjob *j, size_t i)
         r->rel = (unsigned char)jd.relation;
         r->p_shown = jd.p_shown;
         r->conf = (unsigned char)jd.confidence;
+        r->same_failure = (unsigned char)jd.same_failure;
+        r->failure_lifted = (unsigned char)jd.failure_lifted;
         r->value = value_asof(qi, ci, &jd);
     }
     j->nrows[i] = (unsigned char)n;
@@ -206,6 +209,11 @@ static void tally(eval_judgment *jm, const jrow *r)
     jm->linked[s][lvl] += (size_t)linked;
     jm->correct[s][lvl] += (size_t)(linked && ok);
     if (s == RELATION_NONE) jm->correct_all_none[lvl] += t == EVAL_TRUTH_NONE;
+    if (r->same_failure) {
+        int k = t == EVAL_TRUTH_DUP ? 0 : t == EVAL_TRUTH_RELATED ? 1 : t == EVAL_TRUTH_RELATES ? 2 : 3;
+        jm->failure[0][k]++;
+        if (r->failure_lifted) jm->failure[1][k]++;
+    }
 }
 
 /* Reliability diagram: predicted probability of a relation against how

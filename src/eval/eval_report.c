@@ -159,6 +159,11 @@ static void judgment_text(const eval_result *r, FILE *out)
             rel_total, j->relates[RELATION_DUPLICATE][0] + j->relates[RELATION_DUPLICATE][1] + j->relates[RELATION_DUPLICATE][2],
             j->relates[RELATION_RELATED][0] + j->relates[RELATION_RELATED][1] + j->relates[RELATION_RELATED][2],
             j->relates[RELATION_NONE][0] + j->relates[RELATION_NONE][1] + j->relates[RELATION_NONE][2]);
+    for (int k = 0; k < 2; k++)
+        fprintf(out, "  same failure%s: %zu pairs; linked as duplicates %zu, related %zu, Relates %zu; unlinked %zu\n",
+                k ? ", lifted from not related by the floor" : " (rare frames or error line in common)",
+                j->failure[k][0] + j->failure[k][1] + j->failure[k][2] + j->failure[k][3], j->failure[k][0],
+                j->failure[k][1], j->failure[k][2], j->failure[k][3]);
     fprintf(out, "queue: share of true duplicates among the top pairs shown as duplicates, by "
                  "value: @20 %.3f, @50 %.3f, @100 %.3f\n", j->queue_at[0], j->queue_at[1], j->queue_at[2]);
 }
@@ -210,7 +215,8 @@ static json_t *by_relation_level(const size_t v[RELATION_COUNT][EVAL_LEVELS])
 /* The keys issue readers rely on: judgment.duplicate_high_precision,
  * judgment.duplicate_high_recall, judgment.related_high_precision,
  * judgment.related_high_recall, judgment.duplicate_high_precision_all,
- * judgment.relates, judgment.confusion (truth -> shown), and
+ * judgment.relates, judgment.confusion (truth -> shown),
+ * judgment.same_failure and .same_failure_lifted (by truth), and
  * queue.precision_at_20/50/100; plus the full tables behind them. */
 static void judgment_json(const eval_result *r, json_t *root)
 {
@@ -235,6 +241,12 @@ static void judgment_json(const eval_result *r, json_t *root)
         json_object_set_new(conf, relation_name((relation_kind)t), row);
     }
     json_object_set_new(o, "confusion", conf);
+    static const char *const truth_names[4] = {"duplicate", "related", "relates", "unlinked"};
+    for (int k = 0; k < 2; k++) {   /* the same failure (match.h), all and lifted by the floor */
+        json_t *f = json_object();
+        for (int t = 0; t < 4; t++) json_object_set_new(f, truth_names[t], json_integer((json_int_t)j->failure[k][t]));
+        json_object_set_new(o, k ? "same_failure_lifted" : "same_failure", f);
+    }
     json_object_set_new(o, "shown", by_relation_level(j->shown));
     json_object_set_new(o, "linked", by_relation_level(j->linked));
     json_object_set_new(o, "correct", by_relation_level(j->correct));

@@ -746,6 +746,24 @@ static void say_model(ctx *x)
 
 /* ---- the judgment -------------------------------------------------------- */
 
+/* The verdict's reason when only the same failure keeps the pair from "not
+ * related" (match_judge_decide's floor): the floor, what the wording alone
+ * said, and how the probability shown follows from them. */
+static void say_failure_floor(ctx *x, const match_judgment *jd)
+{
+    double words = jd->p[RELATION_DUPLICATE] + jd->p[RELATION_RELATED];
+    sb_printf(&x->rs, ": they show the same failure (stack frames or an error line few items show, below), "
+                      "so they are related at all with at least %.2f, though their wording alone gives %.2f",
+              jd->p_any, words);
+    if (jd->pr_pair)
+        sb_adds(&x->rs, "; an issue and a pull request are related, never duplicates");
+    else if (jd->regression)
+        sb_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
+    else
+        sb_printf(&x->rs, "; %s: %.2f of that", jd->relation == RELATION_DUPLICATE ? "as duplicates" : "as another relation",
+                  jd->p_any > 0 ? jd->p_shown / jd->p_any : 0);
+}
+
 /* The first sentence: the relation, its confidence and the number behind
  * it, worded the same way everywhere (header, pairs, similar, API). */
 static void say_verdict(ctx *x)
@@ -756,6 +774,8 @@ static void say_verdict(ctx *x)
               confidence_name(jd->confidence), jd->p_shown);
     if (jd->relation == RELATION_NONE)
         sb_printf(&x->rs, ": the chance that they are related at all is %.2f", jd->p_any);
+    else if (jd->failure_lifted)
+        say_failure_floor(x, jd);
     else if (jd->pr_pair)
         sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
                   jd->p_any);

@@ -163,6 +163,7 @@ static const char PROBE_BODY[] =
     "  File \"datasets/load.py\", line 42, in load_dataset\n"
     "KeyError: 'train'\n{noformat}\n"
     "ERROR 2024-01-02 12:00:01 [main] Failed to connect to 10.0.0.1:8020 (ENOENT)\n"
+    "th-get: th_request_perform: protocol error (TH_EPROTO): malformed chunk size\n"
     "Ünïcödé Straße ﬁle naïve café — Ｆｕｌｌｗｉｄｔｈ, don't won't it's.\n";
 
 uint64_t ix_pipeline_fingerprint(const index_params *p)

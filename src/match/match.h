@@ -143,6 +143,10 @@ typedef enum {
     JF_TITLE_NAME_SWAP,       /* the titles, word for word, differ in one or two words
                                  on each side and share at least two ("X has missing
                                  field names" / "Y has missing field names") */
+    /* the same failure: evidence a text model weighs too little where it is
+       rare (see MATCH_RARE_SIGNAL_*) */
+    JF_RARE_FRAMES,           /* stack frames both show that few items of the corpus show */
+    JF_RARE_ERRORS,           /* error lines both show, as rare */
     JF_COUNT
 } match_jfeature;
 const char *match_jfeature_name(match_jfeature f);
@@ -300,6 +304,8 @@ typedef struct match_judge_query {
     text_refs own_title, own_refs;
     struct judge_title *title;            /* its title's words, read once (owned; NULL
                                              without an item) */
+    struct judge_signals *sig;            /* its frames and error lines as the same-failure
+                                             features read them (owned; filled on use) */
 } match_judge_query;
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
 void match_judge_query_free(match_judge_query *jq);
@@ -346,7 +352,11 @@ void match_judge_probs(const match_model *m, const double jf[JF_COUNT], double p
  * that read apart are a series (on the Apache trackers two in three such
  * linked pairs are not duplicates; a double post keeps its title). The
  * last two are related at most. Given that they are related at all, the
- * first two are certain.
+ * first two are certain. One floor holds the other way: a pair that shows the
+ * same failure (rare stack frames or a rare error line in common, see
+ * MATCH_SAME_FAILURE_*) is related at all with at least that probability;
+ * when the floor alone lifts it, the relation shown is chosen as above and
+ * its probability is the floor times the relation's share.
  * Confidence: high when the probability reaches judge.thr_high[relation],
  * medium at thr_medium[relation] (fitted by match_judge_train: out-of-fold
  * pairs shown high had that relation at least 90% of the time, those
@@ -368,6 +378,8 @@ typedef struct match_judgment {
     int template_twins;         /* one template filled with two names (see above) */
     int series;                 /* one person's reports of a day, titled apart (see above) */
     int double_post;            /* one person, the same text, minutes apart (see above) */
+    int same_failure;           /* rare frames or an error line in common (see below) */
+    int failure_lifted;         /* ... and that alone keeps it from "not related" */
 } match_judgment;
 #define MATCH_REGRESSION_DAYS 180   /* fixed this long before the report: a regression */
 #define MATCH_TEMPLATE_NAME 0.6     /* template twins: a title word this rare (idf / log N)
@@ -375,6 +387,17 @@ typedef struct match_judgment {
 #define MATCH_TEMPLATE_SHARED 0.45  /* ... and no shared title word rarer than this */
 #define MATCH_SERIES_TITLE 0.5      /* a series: same author within a day, title cosine below */
 #define MATCH_DOUBLE_POST_TEXT 0.95 /* ... unless within ten minutes and the text this alike */
+/* The same failure: both show at least MATCH_SAME_FAILURE_FRAMES stack frames,
+ * or one error line, that at most MATCH_RARE_SIGNAL_SHARE of the corpus (and
+ * at least MATCH_RARE_SIGNAL_MIN_DF items) show -- a frame's or line's rarity
+ * is that of its rarest indexed term. Judges fitted on trackers where frames
+ * are shared widely (Java's) give such pairs no weight, yet three rare frames
+ * in common are one crash. Such a pair is never shown "not related": it is
+ * related at all with probability at least MATCH_SAME_FAILURE_ANY. */
+#define MATCH_SAME_FAILURE_FRAMES 3
+#define MATCH_RARE_SIGNAL_SHARE 0.001
+#define MATCH_RARE_SIGNAL_MIN_DF 5
+#define MATCH_SAME_FAILURE_ANY 0.6
 #define MATCH_LINK_RATE_MIN 0.5     /* the correction for unlinked relations is at most 2x */
 #define MATCH_HIGH_FLOOR 0.8        /* "high" never below this probability */
 #define MATCH_MEDIUM_FLOOR 0.6      /* "medium" never below this one */

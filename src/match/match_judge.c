@@ -16,6 +16,7 @@
  * past and judging the present see the same things.
  */
 #include "match_int.h"
+#include "../common/hashmap.h"
 
 #include <stdatomic.h>
 
@@ -82,6 +83,8 @@ static const char *const jf_names[JF_COUNT] = {
     [JF_AUTHOR_DAY_NEW_TITLE] = "author_day_new_title",
     [JF_SHARED_TITLE_IDF] = "shared_title_idf",
     [JF_TITLE_NAME_SWAP] = "title_name_swap",
+    [JF_RARE_FRAMES] = "rare_frames",
+    [JF_RARE_ERRORS] = "rare_errors",
 };
 
 const char *match_jfeature_name(match_jfeature f)
@@ -526,9 +529,27 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge
     return norm > 0 ? m / norm : 0;
 }
 
+/* A query's frames or error lines (the first MATCH_FAILURE_SCAN), as the
+ * same-failure features read them for each of its ~20 candidates: hashed
+ * and sorted once, each string's rarity looked up once (tokenizing a
+ * frame costs more than comparing it). Filled lazily by the thread that
+ * judges the query (a judge query is one thread's). */
+#define MATCH_FAILURE_SCAN 64
+typedef struct sig_memo {
+    const strvec *sv;                   /* the query's strings (NULL: not read yet) */
+    size_t n;
+    uint64_t h[MATCH_FAILURE_SCAN];     /* hashes, ascending ... */
+    uint8_t at[MATCH_FAILURE_SCAN];     /* ... and the string each is */
+    uint32_t df1[MATCH_FAILURE_SCAN];   /* rarity + 1 by string; 0 = not looked up */
+} sig_memo;
+struct judge_signals {
+    sig_memo frames, errors;
+};
+
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     memset(jq, 0, sizeof *jq);
+    jq->sig = xcalloc(1, sizeof *jq->sig);
     jq->title_refs = &jq->own_title;
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
@@ -548,6 +569,8 @@ void match_judge_query_free(match_judge_query *jq)
 {
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
+    free(jq->sig);
+    jq->sig = NULL;
     if (jq->title) free(jq->title->terms);
     free(jq->title);
     jq->title = NULL;
@@ -673,6 +696,78 @@ static void derived_features(double jf[JF_COUNT])
     jf[JF_AUTHOR_DAY_NEW_TITLE] = jf[JF_AUTHOR_1DAY] * (1.0 - jf[JF_TITLE_COSINE]);
 }
 
+/* ---- the same failure ----------------------------------------------------------- */
+
+static void sig_memo_fill(sig_memo *m, const strvec *sv)
+{
+    m->sv = sv;
+    m->n = sv->n < MATCH_FAILURE_SCAN ? sv->n : MATCH_FAILURE_SCAN;
+    for (size_t i = 0; i < m->n; i++) {   /* insertion sort: at most 64 */
+        uint64_t h = dp_hash(sv->v[i], strlen(sv->v[i]));
+        size_t k = i;
+        for (; k > 0 && m->h[k - 1] > h; k--) {
+            m->h[k] = m->h[k - 1];
+            m->at[k] = m->at[k - 1];
+        }
+        m->h[k] = h;
+        m->at[k] = (uint8_t)i;
+    }
+}
+
+/* The query's string equal to s (hash h), or -1. */
+static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->h[mid] < h) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < m->n && m->h[lo] == h; lo++)
+        if (strcmp(m->sv->v[m->at[lo]], s) == 0) return m->at[lo];
+    return -1;
+}
+
+/* How many of the candidate's strings b (the first MATCH_FAILURE_SCAN) the
+ * query holds too and are rare in the corpus: their rarest term in at most
+ * max_df items. Signal lists hold distinct strings, so each counts once. */
+static size_t rare_shared(const dindex *ix, sig_memo *m, const strvec *b, uint32_t max_df)
+{
+    size_t nb = b->n < MATCH_FAILURE_SCAN ? b->n : MATCH_FAILURE_SCAN, n = 0;
+    for (size_t k = 0; k < nb; k++) {
+        int i = sig_memo_find(m, b->v[k], dp_hash(b->v[k], strlen(b->v[k])));
+        if (i < 0) continue;
+        if (!m->df1[i]) m->df1[i] = index_text_min_df(ix, m->sv->v[i], strlen(m->sv->v[i])) + 1;
+        uint32_t df = m->df1[i] - 1;
+        if (df && df <= max_df) n++;
+    }
+    return n;
+}
+
+/* The most items a frame or error line may be in and still be rare here. */
+static uint32_t rare_signal_df(const dindex *ix)
+{
+    double share = (double)index_ndocs(ix) * MATCH_RARE_SIGNAL_SHARE;
+    return share > MATCH_RARE_SIGNAL_MIN_DF ? (uint32_t)share : MATCH_RARE_SIGNAL_MIN_DF;
+}
+
+static void failure_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                             uint32_t cdoc, double jf[JF_COUNT])
+{
+    const text_signals *qs = mq->sig, *cs = index_doc_signals(ctx->ix, cdoc);
+    if (!qs || !cs || !jq->sig) return;
+    struct judge_signals *js = jq->sig;
+    uint32_t max_df = rare_signal_df(ctx->ix);
+    if (qs->frames.n && cs->frames.n) {
+        if (js->frames.sv != &qs->frames) sig_memo_fill(&js->frames, &qs->frames);
+        jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, &js->frames, &cs->frames, max_df);
+    }
+    if (qs->errors.n && cs->errors.n) {
+        if (js->errors.sv != &qs->errors) sig_memo_fill(&js->errors, &qs->errors);
+        jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, &js->errors, &cs->errors, max_df);
+    }
+}
+
 /* match_judge_features with the candidate's title records ct (NULL: made
  * from its item). */
 static void judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
@@ -702,6 +797,7 @@ static void judge_features(const match_ctx *ctx, const match_query *mq, const ma
         title_features(ctx, mq, jq->title, c, h->doc, ct, jf);   /* q: jq->title is made */
         state_features(ctx, mq, q, c, h->doc, jf);
     }
+    failure_features(ctx, mq, jq, h->doc, jf);
     derived_features(jf);
 }
 
@@ -803,7 +899,15 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     out->double_post = !out->pr_pair && jf[JF_AUTHOR_10MIN] > 0 && jf[JF_COSINE] >= MATCH_DOUBLE_POST_TEXT;
     out->template_twins = template_case(jf) && !out->double_post;
     out->series = jf[JF_AUTHOR_1DAY] > 0 && jf[JF_TITLE_COSINE] < MATCH_SERIES_TITLE && !out->double_post;
+    out->same_failure = jf[JF_RARE_FRAMES] >= MATCH_SAME_FAILURE_FRAMES || jf[JF_RARE_ERRORS] >= 1;
     double any = p[RELATION_DUPLICATE] + p[RELATION_RELATED];
+    double dup = any > 0 ? p[RELATION_DUPLICATE] / any : 0;   /* duplicate, given related at all */
+    /* the floor: the same failure is related at least this likely; which
+     * relation it is stays the model's call (dup), and the probability
+     * shown is the joint one, not a certainty the floor does not have */
+    out->failure_lifted = out->same_failure && any < 0.5 && !out->double_post;
+    double lift = out->failure_lifted ? MATCH_SAME_FAILURE_ANY : 1;
+    if (out->failure_lifted) any = MATCH_SAME_FAILURE_ANY;
     out->p_any = any;
     if (out->double_post) {
         /* certain whatever the model says: the same words from the same hand */
@@ -819,12 +923,12 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
     } else if (out->template_twins || out->series) {
         /* two instances of a request; how sure "related" is: as for any pair */
         out->relation = RELATION_RELATED;
-        out->p_shown = 1 - p[RELATION_DUPLICATE] / any > 0.5 ? 1 - p[RELATION_DUPLICATE] / any : 0.5;
+        out->p_shown = 1 - dup > 0.5 ? 1 - dup : 0.5;
     } else {
-        double dup = p[RELATION_DUPLICATE] / any;
         out->relation = dup >= 0.5 ? RELATION_DUPLICATE : RELATION_RELATED;
         out->p_shown = dup >= 0.5 ? dup : 1 - dup;
     }
+    out->p_shown *= lift;
     out->confidence = match_judge_level(m, out->relation, out->p_shown);
     double pop = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]) / match_judge_link_rate(&m->judge);
     out->strength = pop > 1 ? 1 : pop;

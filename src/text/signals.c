@@ -275,9 +275,24 @@ static int at_str(const char *e, const char *p, const char *w, size_t m)
     return p + m <= e && memcmp(p, w, m) == 0;
 }
 
+/* "error (CODE):" at p, the C library way of naming a failure ("protocol
+ * error (TH_EPROTO): malformed chunk size", "I/O error (EIO): ..."). */
+static int at_error_code(const char *s, const char *e, const char *p)
+{
+    if (!at_word(s, e, p, "error", 5)) return 0;
+    const char *q = p + 5;
+    while (q < e && *q == ' ') q++;
+    if (q >= e || *q != '(') return 0;
+    const char *close = memchr(q, ')', (size_t)(e - q));
+    if (!close || close - q > 40) return 0;
+    q = close + 1;
+    while (q < e && *q == ' ') q++;
+    return q < e && *q == ':';
+}
+
 /* One pass over the line: *lvl = the first ERROR, FATAL or SEVERE as a
  * whole word (NULL if none); returns whether the line is an error line at
- * all (a level, or "Exception", "Error:", "error:", "Caused by:"). */
+ * all (a level, or "Exception", "Error:", "error:", "error (CODE):", "Caused by:"). */
 static int error_scan(const char *s, const char *e, const char **lvl)
 {
     int has = 0;
@@ -295,7 +310,7 @@ static int error_scan(const char *s, const char *e, const char **lvl)
             if (at_word(s, e, p, "SEVERE", 6)) { *lvl = p; return 1; }
             break;
         case 'e':
-            if (!has) has = at_str(e, p, "error:", 6);
+            if (!has) has = at_str(e, p, "error:", 6) || at_error_code(s, e, p);
             break;
         case 'C':
             if (!has) has = at_str(e, p, "Caused by:", 10);

@@ -200,6 +200,23 @@ got = [{p["query"], p["candidate"]} for p in ps]
 if {sys.argv[2], sys.argv[3]} not in got: sys.exit("top 10: %s" % got)' "$top10" "$q" "$c"
 done <"$KEY"
 
+# The relation shown agrees with the key: a planted duplicate the analysis
+# shows is a duplicate or related (a fixed twin on an old version, a crash
+# whose report shares only its trace), a hard negative is not related.
+"$DOPPEL" pairs --limit 0 --json --db "$DB" >"$T/allpairs.json" 2>&1
+while read -r what q c kind; do
+    case $what in dup | negative) ;; *) continue ;; esac
+    check "pair #$q/#$c ($what${kind:+ $kind}) is judged as the key says" python3 -c '
+import json, sys
+ps = {(p["query"], p["candidate"]): p["relation"] for p in json.load(open(sys.argv[1]))["pairs"]}
+what, q, c, kind = sys.argv[2:6]
+rel = ps.get((q, c))
+if rel is None:   # a negative may rank too low to show; a linked pair is known already
+    sys.exit(0 if what == "negative" or kind == "known" else "not shown")
+ok = rel != "not_related" if what == "dup" else rel == "not_related"
+if not ok: sys.exit("judged %s" % rel)' "$T/allpairs.json" "$what" "$q" "$c" "${kind:-}"
+done <"$KEY"
+
 # ---- 4. scripts/demo.sh --------------------------------------------------------
 out=$(cd "$T" && DOPPEL_DB="$T/script.db" DOPPEL_DEMO_SERVE=0 "$ROOT/scripts/demo.sh" "$DOPPEL" 2>&1)
 rc=$?

@@ -384,6 +384,18 @@ static void test_comment_targets(void **state)
     assert_string_equal(o.comment_on, "120");
     assert_null(o.canonical);
     explain_out_free(&o);
+    /* the same failure alone keeps it from "not related": the first sentence
+     * says so, with the floor, the wording's own number and the share */
+    jd = judged(RELATION_DUPLICATE, 0.45, &f->items[11], &f->items[0]);
+    jd.p[RELATION_DUPLICATE] = 0.03;
+    jd.p[RELATION_RELATED] = 0.01;
+    jd.p_any = 0.6;
+    jd.same_failure = jd.failure_lifted = 1;
+    explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    assert_non_null(strstr(o.reasoning, "Duplicate, low confidence (0.45): they show the same failure"));
+    assert_non_null(strstr(o.reasoning, "related at all with at least 0.60, though their wording alone gives 0.04; "
+                                        "as duplicates: 0.75 of that."));
+    explain_out_free(&o);
     /* not related: nothing to post */
     jd = judged(RELATION_NONE, 0.9, &f->items[11], &f->items[0]);
     explain_full(f, 11, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);

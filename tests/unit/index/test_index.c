@@ -546,6 +546,32 @@ static void test_fields_and_signals_kept(void **st)
     index_free(ix);
 }
 
+/* How rare a frame or an error line is: the df of its rarest indexed term,
+ * tokenized as the index tokenizes (a snake_case name is a term of its own). */
+static void test_text_min_df(void **st)
+{
+    (void)st;
+    item *v = xcalloc(4, sizeof *v);
+    mk(&v[0], "X-1", "Crash in th_pool_release", "socket closed");
+    mk(&v[1], "X-2", "Crash again", "th_pool_release socket");
+    mk(&v[2], "X-3", "Crash", "socket");
+    mk(&v[3], "X-4", "Hang", "th_conn_close");
+    dindex *ix;
+    assert_int_equal(index_build(v, 4, NULL, &ix, NULL), DP_OK);
+    const char *frame = "th_pool_release";
+    assert_int_equal(index_text_min_df(ix, frame, strlen(frame)), 2);
+    const char *line = "socket error (TH_EIO): th_conn_close";   /* rarest term decides */
+    assert_int_equal(index_text_min_df(ix, line, strlen(line)), 1);
+    const char *common = "crash socket";
+    assert_int_equal(index_text_min_df(ix, common, strlen(common)), 3);
+    const char *none = "zebra quokka";
+    assert_int_equal(index_text_min_df(ix, none, strlen(none)), 0);
+    const char *two = "socket th_conn_close";
+    assert_int_equal(index_text_min_df(ix, two, 6), 3);   /* only n bytes count: "socket" */
+    index_free(ix);
+    free_items(v, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_threads),
         cmocka_unit_test(test_threads_same_file),
         cmocka_unit_test(test_concurrent_queries),
+        cmocka_unit_test(test_text_min_df),
         cmocka_unit_test(test_fields_and_signals_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../../src/match/match.h"
 
@@ -91,6 +92,118 @@ static void test_text_errors(void **state)
                                            "feature bm25f 0 2 3\n", &m, &err), DP_OK);
     assert_true(m.w[FEAT_BM25F] == 3 && m.scale[FEAT_BM25F] == 2);
     match_model_free(&m);
+}
+
+/* The same failure (MATCH_SAME_FAILURE_*): three rare frames or one rare
+ * error line in common keep a pair the wording calls unrelated from "not
+ * related"; the relation stays the model's call, the probability shown is
+ * the floor times its share; pairs the model already relates are as before. */
+static void test_decide_same_failure(void **state)
+{
+    (void)state;
+    match_model m;
+    match_model_copy(&m, match_model_default());
+    m.judge.trained = 1;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        m.judge.thr_high[r] = 0.8;
+        m.judge.thr_medium[r] = 0.6;
+    }
+    double jf[JF_COUNT] = {0};
+    jf[JF_KIND_SAME] = 1;
+    double q[RELATION_COUNT] = {[RELATION_NONE] = 0.9, [RELATION_RELATED] = 0.025, [RELATION_DUPLICATE] = 0.075};
+    match_judgment jd;
+    jf[JF_RARE_FRAMES] = MATCH_SAME_FAILURE_FRAMES - 1;   /* two rare frames: not enough */
+    match_judge_decide(&m, jf, q, &jd);
+    assert_int_equal(jd.relation, RELATION_NONE);
+    assert_false(jd.same_failure || jd.failure_lifted);
+    jf[JF_RARE_FRAMES] = MATCH_SAME_FAILURE_FRAMES;
+    match_judge_decide(&m, jf, q, &jd);
+    assert_true(jd.same_failure && jd.failure_lifted);
+    assert_int_equal(jd.relation, RELATION_DUPLICATE);   /* 0.075 of 0.1 */
+    assert_true(fabs(jd.p_any - MATCH_SAME_FAILURE_ANY) < 1e-12);
+    assert_true(fabs(jd.p_shown - MATCH_SAME_FAILURE_ANY * 0.75) < 1e-12);
+    assert_int_equal(jd.confidence, CONFIDENCE_LOW);
+    jf[JF_RARE_FRAMES] = 0;   /* one rare error line is enough */
+    jf[JF_RARE_ERRORS] = 1;
+    jf[JF_CAND_FIXED_BEFORE] = 1;   /* ... and a regression stays related, certain given the floor */
+    jf[JF_FIX_AGE] = log1p(400);
+    match_judge_decide(&m, jf, q, &jd);
+    assert_true(jd.failure_lifted && jd.regression);
+    assert_int_equal(jd.relation, RELATION_RELATED);
+    assert_true(fabs(jd.p_shown - MATCH_SAME_FAILURE_ANY) < 1e-12);
+    assert_int_equal(jd.confidence, CONFIDENCE_MEDIUM);
+    /* the model relates them already: no floor, the numbers of any pair */
+    double p[RELATION_COUNT] = {[RELATION_NONE] = 0.02, [RELATION_RELATED] = 0.08, [RELATION_DUPLICATE] = 0.90};
+    jf[JF_CAND_FIXED_BEFORE] = 0;
+    jf[JF_FIX_AGE] = 0;
+    match_judge_decide(&m, jf, p, &jd);
+    assert_true(jd.same_failure && !jd.failure_lifted);
+    assert_true(fabs(jd.p_shown - 0.90 / 0.98) < 1e-12);
+    assert_int_equal(jd.confidence, CONFIDENCE_HIGH);
+    match_model_free(&m);
+}
+
+/* The judge features of (q, c) as analyze computes them. */
+static void judge_pair(match_ctx *ctx, uint32_t q, uint32_t c, double jf[JF_COUNT])
+{
+    match_query mq;
+    match_query_from_doc(ctx, q, &mq);
+    match_judge_query jq;
+    match_judge_prepare(ctx, &mq, &jq);
+    match_hit h;
+    memset(&h, 0, sizeof h);
+    h.doc = c;
+    match_judge_features(ctx, &mq, &jq, &h, 1, jf);
+    match_judge_query_free(&jq);
+    match_query_free(&mq);
+}
+
+/* The same-failure features count frames and error lines both items show
+ * that at most MATCH_RARE_SIGNAL_MIN_DF items of this small corpus show. */
+static void test_same_failure_features(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    item *v = xcalloc(N, sizeof *v);
+    for (size_t i = 0; i < N; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("F-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+        sbuf b;
+        sb_init(&b);
+        sb_printf(&b, "Report %zu.\n```\n", i);
+        if (i < 2)   /* one crash, three rare frames */
+            sb_adds(&b, "java.lang.IllegalStateException: closed\n\tat org.demo.Pool.release(Pool.java:142)\n"
+                        "\tat org.demo.Request.cleanup(Request.java:311)\n\tat org.demo.Conn.close(Conn.java:203)\n");
+        if (i < 8)   /* a frame most traces show */
+            sb_adds(&b, "\tat java.lang.Thread.run(Thread.java:750)\n\tat org.demo.Main.loop(Main.java:9)\n"
+                        "\tat org.demo.Main.start(Main.java:3)\n");
+        if (i >= 10)
+            sb_adds(&b, "th-get: th_request_perform: protocol error (TH_EPROTO): malformed chunk size\n");
+        sb_adds(&b, "```\n");
+        v[i].title = xasprintf("Problem number %zu", i);
+        v[i].body = sb_take(&b);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    double jf[JF_COUNT];
+    judge_pair(&ctx, 1, 0, jf);   /* three rare frames, three common ones */
+    assert_true(jf[JF_RARE_FRAMES] == 3);
+    assert_true(jf[JF_RARE_ERRORS] == 1);   /* the exception's line too */
+    judge_pair(&ctx, 3, 2, jf);   /* only the common frames */
+    assert_true(jf[JF_RARE_FRAMES] == 0 && jf[JF_RARE_ERRORS] == 0);
+    judge_pair(&ctx, 11, 10, jf);   /* one rare error line */
+    assert_true(jf[JF_RARE_ERRORS] == 1 && jf[JF_RARE_FRAMES] == 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < N; i++) item_free(&v[i]);
+    free(v);
 }
 
 /* The judge's decision: related at all first, then which relation, with
@@ -479,6 +592,8 @@ int main(void)
         cmocka_unit_test(test_text_round_trip),
         cmocka_unit_test(test_text_errors),
         cmocka_unit_test(test_decide_and_top),
+        cmocka_unit_test(test_decide_same_failure),
+        cmocka_unit_test(test_same_failure_features),
         cmocka_unit_test(test_train_learns_and_is_deterministic),
         cmocka_unit_test(test_train_base_rate),
         cmocka_unit_test(test_train_too_small),

@@ -457,7 +457,8 @@ static void test_signals(void **st)
 }
 
 /* Error lines: the first level word wins, only whole words count, and
- * "Exception", "Error:", "error:", "Caused by:" make a line an error line. */
+ * "Exception", "Error:", "error:", "error (CODE):", "Caused by:" make a line
+ * an error line. */
 static void test_signals_error_lines(void **st)
 {
     (void)st;
@@ -468,13 +469,18 @@ static void test_signals_error_lines(void **st)
                "SEVEREly wrong but no level\n"
                "Caused by: java.io.EOFException at 0x1f\n"
                "plain line without anything\n"
-               "the connection error: reset by /srv/peer\n```\n", NULL, &tf);
+               "the connection error: reset by /srv/peer\n"
+               "th-get: th_request_perform: protocol error (TH_EPROTO): malformed chunk size\n"
+               "no error (really) here\n"
+               "terror (X): not the word\n```\n", NULL, &tf);
     text_signals_extract(&tf, &s);
     assert_true(sv_contains(&s.errors, "FATAL N and ERROR N here"));
     assert_true(sv_contains(&s.errors, "XERROR: not a level but an Error: message N"));
     assert_true(sv_contains(&s.errors, "Caused by: java.io.EOFException at HEX"));
     assert_true(sv_contains(&s.errors, "the connection error: reset by PATH"));
-    assert_int_equal(s.errors.n, 4);
+    /* the C library way: "error (CODE): message" */
+    assert_true(sv_contains(&s.errors, "th-get: th_request_perform: protocol error (TH_EPROTO): malformed chunk size"));
+    assert_int_equal(s.errors.n, 5);
     text_signals_free(&s);
     text_fields_free(&tf);
 }
