@@ -169,6 +169,42 @@ static void test_left_to_jansson(void **state)
     assert_null(ij_pick("{\"title\":\"a\0b\"}", 15, ij_keep_github_item));
 }
 
+/* What the pre-scan must find, and what it must let through, at every
+ * offset inside its 16-byte steps and across their ends (0 to 40 plain
+ * bytes before it, some after): a byte missed there would let yajl take a
+ * record jansson refuses. */
+static void test_scan_at_every_offset(void **state)
+{
+    (void)state;
+    static const char pad[] = "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy";
+    static const char *const bad[] = {
+        "\\u0000", "\\udc00", "\\ud800x", "\xc0\xaf", "\xed\xa0\x80", "\f", "\v", "\xff",
+    };
+    static const char *const good[] = {"\xc3\xa9", "\\u00e9", "\\\\ud800", "\\n", "\xf0\x9f\x98\x80"};
+    char text[160];
+    for (int n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            snprintf(text, sizeof text, "{\"title\":\"%.*s%s%s\"}", n, pad, bad[i], pad);
+            if (ij_pick(text, strlen(text), ij_keep_github_item)) fail_msg("picked: %s", text);
+        }
+        /* a raw NUL byte; a vertical tab or form feed outside any string
+         * (yajl takes them for whitespace) */
+        int len = snprintf(text, sizeof text, "{\"title\":\"%.*s#%s\"}", n, pad, pad);
+        *strchr(text, '#') = '\0';
+        assert_null(ij_pick(text, (size_t)len, ij_keep_github_item));
+        for (const char *ws = "\v\f"; *ws; ws++) {
+            snprintf(text, sizeof text, "{\"number\":1,%*s%c\"title\":\"%s\"}", n, "", *ws, pad);
+            assert_null(ij_pick(text, strlen(text), ij_keep_github_item));
+        }
+        for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+            snprintf(text, sizeof text, "{\"title\":\"%.*s%s%s\"}", n, pad, good[i], pad);
+            json_t *o = pick_checked(text, ij_keep_github_item);
+            if (!o) fail_msg("not picked: %s", text);
+            json_decref(o);
+        }
+    }
+}
+
 /* Escapes that look like trouble but are not: picked. */
 static void test_escapes_kept(void **state)
 {
@@ -187,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_left_to_jansson),
         cmocka_unit_test(test_escapes_kept),
+        cmocka_unit_test(test_scan_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
