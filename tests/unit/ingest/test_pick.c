@@ -205,6 +205,70 @@ static void test_scan_at_every_offset(void **state)
     }
 }
 
+/* A record picked and converted inside the per-thread arena: jansson's
+ * values come from it, the item keeps its own copies (the arena's next
+ * record overwrites the memory), a record larger than the arena still
+ * converts whole (jansson's allocations past it come from malloc and go
+ * back to free: ASan checks both), and outside an arena nothing comes
+ * from it. */
+static void pick_convert(const char *text, size_t len, item *it)
+{
+    ij_arena_begin();
+    assert_int_equal(ij_arena_used(), 0);
+    json_t *o = ij_pick(text, len, ij_keep_github_item);
+    assert_non_null(o);
+    assert_true(ij_arena_used() > 0);
+    char *repo = NULL;
+    dp_err err;
+    item_init(it);
+    assert_int_equal(ingest_github_item(o, it, &repo, &err), DP_OK);
+    free(repo);
+    json_decref(o);
+    ij_arena_end();
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    ij_arena_setup();
+    static const char a[] = "{\"number\":7,\"title\":\"first title\",\"body\":\"b1\","
+                            "\"labels\":[{\"name\":\"bug\",\"color\":\"f00\"}],"
+                            "\"html_url\":\"https://github.com/o/r/issues/7\"}";
+    static const char b[] = "{\"number\":8,\"title\":\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\","
+                            "\"body\":\"YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY\"}";
+    item x, y;
+    pick_convert(a, strlen(a), &x);
+    pick_convert(b, strlen(b), &y);
+    assert_string_equal(x.key, "7");
+    assert_string_equal(x.title, "first title");
+    assert_string_equal(x.body, "b1");
+    assert_int_equal(x.labels.n, 1);
+    assert_string_equal(x.labels.v[0], "bug");
+    assert_string_equal(y.title, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    item_free(&x);
+    item_free(&y);
+    /* 3 MB of body and 40000 labels: past the arena's MiB */
+    size_t big = 3u << 20, cap = big + 40000 * 16 + 200;
+    char *text = malloc(cap);
+    size_t n = (size_t)snprintf(text, cap, "{\"number\":9,\"labels\":[");
+    for (int i = 0; i < 40000; i++) n += (size_t)snprintf(text + n, cap - n, "%s\"l%d\"", i ? "," : "", i);
+    n += (size_t)snprintf(text + n, cap - n, "],\"body\":\"");
+    memset(text + n, 'z', big);
+    n += big;
+    n += (size_t)snprintf(text + n, cap - n, "\"}");
+    pick_convert(text, n, &x);
+    assert_int_equal(strlen(x.body), big);
+    assert_int_equal(x.labels.n, 40000);
+    assert_string_equal(x.labels.v[39999], "l39999");
+    item_free(&x);
+    free(text);
+    /* outside an arena: malloc and free */
+    json_t *o = json_string("outside");
+    assert_int_equal(ij_arena_used(), 0);
+    json_decref(o);
+    ij_arena_release();
+}
+
 /* Escapes that look like trouble but are not: picked. */
 static void test_escapes_kept(void **state)
 {
@@ -224,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_left_to_jansson),
         cmocka_unit_test(test_escapes_kept),
         cmocka_unit_test(test_scan_at_every_offset),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
