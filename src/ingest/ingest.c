@@ -342,11 +342,16 @@ static const ij_keep *keep_of(ingest_format fmt)
 static int prepare_picked(const ipipe *pp, const char *data, size_t len, prep *p)
 {
     const ij_keep *keep = keep_of(pp->fmt);
-    json_t *obj = keep ? ij_pick(data, len, keep) : NULL;
-    if (!obj) return 0;
+    if (!keep) return 0;
+    /* The picked values live only until convert has copied what it
+     * needs out of them (see ij_arena_begin). */
+    ij_arena_begin();
+    json_t *obj = ij_pick(data, len, keep);
     dp_err e;
-    int rc = convert(pp, obj, p, &e);
+    int rc = obj ? convert(pp, obj, p, &e) : DP_ERR;
     json_decref(obj);
+    ij_arena_end();
+    if (!obj) return 0;
     if (rc == DP_OK) return 1;
     prep keep_pos = {.line = p->line, .off = p->off, .raw = p->raw};
     prep_free(p);
@@ -496,6 +501,7 @@ static void *parser_main(void *arg)
     }
     pp->cpu_parse += thread_cpu();
     pthread_mutex_unlock(&pp->mu);
+    ij_arena_release();
     return NULL;
 }
 
@@ -654,6 +660,7 @@ int ingest_file(store *st, const char *path, const ingest_opts *opts, ingest_sta
     size_t nrec = 0;
     double cpu0 = thread_cpu();
     if (ingest_split_open(path, &pp.sp, err) != DP_OK) return DP_ERR;
+    ij_arena_setup();
     pthread_mutex_init(&pp.mu, NULL);
     pthread_cond_init(&pp.cv, NULL);
     if (pipe_start(&pp, th, &nthreads) != DP_OK)

@@ -2,9 +2,72 @@
 #include "ingest_int.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the per-record arena (see ij_arena_setup) ------------------------- */
+
+#define ARENA_SIZE (1u << 20)   /* a GitHub record's kept values take a few KB */
+
+typedef struct arena {
+    char *buf;                  /* ARENA_SIZE bytes, or NULL */
+    size_t used;
+    int active;
+} arena;
+
+static _Thread_local arena ja;
+
+static void *arena_malloc(size_t n)
+{
+    if (ja.active) {
+        size_t need = (n + 15) & ~(size_t)15;   /* malloc's alignment */
+        if (need >= n && need <= ARENA_SIZE - ja.used) {
+            void *p = ja.buf + ja.used;
+            ja.used += need;
+            return p;
+        }
+    }
+    return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+    /* This thread's arena memory is reclaimed by ij_arena_end; anything
+     * else (another thread's, or malloc's past a full arena) is malloc's. */
+    if (ja.buf && (char *)p >= ja.buf && (char *)p < ja.buf + ARENA_SIZE) return;
+    free(p);
+}
+
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void arena_install(void) { json_set_alloc_funcs(arena_malloc, arena_free); }
+
+void ij_arena_setup(void) { pthread_once(&arena_once, arena_install); }
+
+void ij_arena_begin(void)
+{
+    if (!ja.buf) ja.buf = xmalloc(ARENA_SIZE);
+    ja.used = 0;
+    ja.active = 1;
+}
+
+void ij_arena_end(void)
+{
+    ja.active = 0;
+    ja.used = 0;
+}
+
+size_t ij_arena_used(void) { return ja.used; }
+
+void ij_arena_release(void)
+{
+    free(ja.buf);
+    ja = (arena){0};
+}
+
+/* ---- typed member access ------------------------------------------------ */
 
 static const char *type_name(const json_t *v)
 {

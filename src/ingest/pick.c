@@ -25,6 +25,9 @@
 
 #include <string.h>
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* GitHub records nest 3 or 4 levels; jansson's own limit is 2048. */
 #define PICK_MAX_DEPTH 64
@@ -45,19 +48,39 @@ static int hex4(const unsigned char *s, unsigned *out)
     return 1;
 }
 
-/* 1 when the bytes hold something only jansson judges right (see above). */
-static int pick_suspect(const char *data, size_t len)
+/* The first index in s[i..len) of a byte pick_suspect must look at (NUL,
+ * vertical tab, form feed, backslash, non-ASCII), or len. Sixteen bytes a
+ * step with SSE2 (every x86-64 has it): the byte-by-byte scan was a sixth
+ * of the parsers' CPU time. */
+static size_t next_look(const unsigned char *s, size_t i, size_t len)
 {
     /* 1: a byte that needs a look (GNU range designators: gcc and clang) */
     static const unsigned char look[256] = {
         [0] = 1, ['\v'] = 1, ['\f'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1};
+#ifdef __SSE2__
+    const __m128i nul = _mm_setzero_si128(), vt = _mm_set1_epi8('\v'), ff = _mm_set1_epi8('\f'),
+                  bs = _mm_set1_epi8('\\');
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nul), _mm_cmpeq_epi8(v, vt)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, ff), _mm_cmpeq_epi8(v, bs)));
+        /* movemask takes each byte's top bit: the non-ASCII bytes too */
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, v));
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (i < len && !look[s[i]]) i++;
+    return i;
+}
+
+/* 1 when the bytes hold something only jansson judges right (see above). */
+static int pick_suspect(const char *data, size_t len)
+{
     const unsigned char *s = (const unsigned char *)data;
     size_t i = 0;
     while (i < len) {
-        if (!look[s[i]]) {
-            i++;
-            continue;
-        }
+        i = next_look(s, i, len);
+        if (i == len) break;
         unsigned c = s[i];
         if (c >= 0x80) {
             /* the whole run of non-ASCII bytes, by the store's own rules */

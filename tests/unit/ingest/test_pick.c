@@ -169,6 +169,106 @@ static void test_left_to_jansson(void **state)
     assert_null(ij_pick("{\"title\":\"a\0b\"}", 15, ij_keep_github_item));
 }
 
+/* What the pre-scan must find, and what it must let through, at every
+ * offset inside its 16-byte steps and across their ends (0 to 40 plain
+ * bytes before it, some after): a byte missed there would let yajl take a
+ * record jansson refuses. */
+static void test_scan_at_every_offset(void **state)
+{
+    (void)state;
+    static const char pad[] = "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy";
+    static const char *const bad[] = {
+        "\\u0000", "\\udc00", "\\ud800x", "\xc0\xaf", "\xed\xa0\x80", "\f", "\v", "\xff",
+    };
+    static const char *const good[] = {"\xc3\xa9", "\\u00e9", "\\\\ud800", "\\n", "\xf0\x9f\x98\x80"};
+    char text[160];
+    for (int n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            snprintf(text, sizeof text, "{\"title\":\"%.*s%s%s\"}", n, pad, bad[i], pad);
+            if (ij_pick(text, strlen(text), ij_keep_github_item)) fail_msg("picked: %s", text);
+        }
+        /* a raw NUL byte; a vertical tab or form feed outside any string
+         * (yajl takes them for whitespace) */
+        int len = snprintf(text, sizeof text, "{\"title\":\"%.*s#%s\"}", n, pad, pad);
+        *strchr(text, '#') = '\0';
+        assert_null(ij_pick(text, (size_t)len, ij_keep_github_item));
+        for (const char *ws = "\v\f"; *ws; ws++) {
+            snprintf(text, sizeof text, "{\"number\":1,%*s%c\"title\":\"%s\"}", n, "", *ws, pad);
+            assert_null(ij_pick(text, strlen(text), ij_keep_github_item));
+        }
+        for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+            snprintf(text, sizeof text, "{\"title\":\"%.*s%s%s\"}", n, pad, good[i], pad);
+            json_t *o = pick_checked(text, ij_keep_github_item);
+            if (!o) fail_msg("not picked: %s", text);
+            json_decref(o);
+        }
+    }
+}
+
+/* A record picked and converted inside the per-thread arena: jansson's
+ * values come from it, the item keeps its own copies (the arena's next
+ * record overwrites the memory), a record larger than the arena still
+ * converts whole (jansson's allocations past it come from malloc and go
+ * back to free: ASan checks both), and outside an arena nothing comes
+ * from it. */
+static void pick_convert(const char *text, size_t len, item *it)
+{
+    ij_arena_begin();
+    assert_int_equal(ij_arena_used(), 0);
+    json_t *o = ij_pick(text, len, ij_keep_github_item);
+    assert_non_null(o);
+    assert_true(ij_arena_used() > 0);
+    char *repo = NULL;
+    dp_err err;
+    item_init(it);
+    assert_int_equal(ingest_github_item(o, it, &repo, &err), DP_OK);
+    free(repo);
+    json_decref(o);
+    ij_arena_end();
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    ij_arena_setup();
+    static const char a[] = "{\"number\":7,\"title\":\"first title\",\"body\":\"b1\","
+                            "\"labels\":[{\"name\":\"bug\",\"color\":\"f00\"}],"
+                            "\"html_url\":\"https://github.com/o/r/issues/7\"}";
+    static const char b[] = "{\"number\":8,\"title\":\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\","
+                            "\"body\":\"YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY\"}";
+    item x, y;
+    pick_convert(a, strlen(a), &x);
+    pick_convert(b, strlen(b), &y);
+    assert_string_equal(x.key, "7");
+    assert_string_equal(x.title, "first title");
+    assert_string_equal(x.body, "b1");
+    assert_int_equal(x.labels.n, 1);
+    assert_string_equal(x.labels.v[0], "bug");
+    assert_string_equal(y.title, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    item_free(&x);
+    item_free(&y);
+    /* 3 MB of body and 40000 labels: past the arena's MiB */
+    size_t big = 3u << 20, cap = big + 40000 * 16 + 200;
+    char *text = malloc(cap);
+    size_t n = (size_t)snprintf(text, cap, "{\"number\":9,\"labels\":[");
+    for (int i = 0; i < 40000; i++) n += (size_t)snprintf(text + n, cap - n, "%s\"l%d\"", i ? "," : "", i);
+    n += (size_t)snprintf(text + n, cap - n, "],\"body\":\"");
+    memset(text + n, 'z', big);
+    n += big;
+    n += (size_t)snprintf(text + n, cap - n, "\"}");
+    pick_convert(text, n, &x);
+    assert_int_equal(strlen(x.body), big);
+    assert_int_equal(x.labels.n, 40000);
+    assert_string_equal(x.labels.v[39999], "l39999");
+    item_free(&x);
+    free(text);
+    /* outside an arena: malloc and free */
+    json_t *o = json_string("outside");
+    assert_int_equal(ij_arena_used(), 0);
+    json_decref(o);
+    ij_arena_release();
+}
+
 /* Escapes that look like trouble but are not: picked. */
 static void test_escapes_kept(void **state)
 {
@@ -187,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_left_to_jansson),
         cmocka_unit_test(test_escapes_kept),
+        cmocka_unit_test(test_scan_at_every_offset),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,7 +233,37 @@ static void test_deep_wrapper_tail(void **state)
     free(deep);
 }
 
-/* Records spanning the 64 KiB read buffer, read through gzip. */
+/* The bytes that end a run of string bytes ('"', '\\', a raw newline),
+ * with up to 40 plain bytes before them: every offset inside the
+ * splitter's 16-byte steps and across their ends, where a stop byte missed
+ * or found one byte off cuts the record wrong or miscounts its lines. */
+static void test_string_stops_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const stops[] = {"\\\"", "\\\\", "\n", "}]{[", "\\\n"};
+    for (size_t k = 0; k < sizeof stops / sizeof *stops; k++)
+        for (int pad = 0; pad <= 40; pad++) {
+            char rec[160], in[400], want[400];
+            int n = snprintf(rec, sizeof rec, "{\"t\":\"%.*s%sz\"}", pad,
+                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", stops[k]);
+            snprintf(in, sizeof in, "%s\n%s\n{\"u\":%d}", rec, rec, pad);
+            snprintf(want, sizeof want, "%s|%s|{\"u\":%d}", rec, rec, pad);
+            expect_split(in, want);
+            /* a newline inside the string counts as a line of the file */
+            ingest_split *sp = ingest_split_mem(in, strlen(in));
+            ingest_record r;
+            dp_err err;
+            size_t nl = strchr(rec, '\n') ? 1 : 0;
+            for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(ingest_split_next(sp, &r, &err), DP_OK);
+                assert_int_equal(r.line, 1 + i * (1 + nl));
+                assert_int_equal(r.offset, i * (size_t)(n + 1));
+            }
+            ingest_split_close(sp);
+        }
+}
+
+/* Records spanning the 256 KiB read buffer, read through gzip. */
 static void test_gzip_file_across_chunks(void **state)
 {
     (void)state;
@@ -243,7 +273,7 @@ static void test_gzip_file_across_chunks(void **state)
     close(fd);
     gzFile gz = gzopen(path, "wb");
     assert_non_null(gz);
-    size_t count = 300;
+    size_t count = 1000;   /* 720 KB */
     for (size_t i = 0; i < count; i++) {
         gzprintf(gz, "{\"n\":%zu,\"pad\":\"", i);
         for (int j = 0; j < 700; j++) gzputs(gz, j % 50 == 0 ? "\\\"" : "y");
@@ -284,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_record_too_large),
         cmocka_unit_test(test_deep_wrapper_tail),
+        cmocka_unit_test(test_string_stops_at_every_offset),
         cmocka_unit_test(test_gzip_file_across_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * and kv. Pairs and verdicts are in test_pairs.c. */
 #include "store_fixture.h"
 
+#include <jansson.h>
 #include <time.h>
 
 #include "../../../src/store/store_int.h"
@@ -327,6 +328,57 @@ static void test_resolve_empty(void **state)
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
     assert_int_equal(store_repo_resolve(f->st, NULL, &id, &err), DP_ERR);
     assert_non_null(strstr(err.msg, "no repository"));
+}
+
+/* The labels column holds jansson's compact dump of the list, whichever
+ * way it was written: printable ASCII with quotes, backslashes, slashes
+ * and DEL, empty and missing strings, and (jansson's own way) tabs,
+ * non-ASCII and newlines. */
+static void test_labels_json_as_jansson(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    static const char *const lists[][4] = {
+        {"bug", "good first issue", NULL, NULL},
+        {"a\"b", "c\\d", "x/y", "~\x7f "},
+        {"", "\"\"\\\\", "", "}]"},
+        {"tab\there", "line\nbreak", "\x01", NULL},
+        {"caf\xc3\xa9", "\xf0\x9f\x90\x9b bug", NULL, NULL},
+    };
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+        item it;
+        char key[8];
+        snprintf(key, sizeof key, "%zu", k + 1);
+        fx_item(&it, key, "t", "open", 100);
+        json_t *a = json_array();
+        for (int i = 0; i < 4 && lists[k][i]; i++) {
+            sv_push(&it.labels, lists[k][i]);
+            json_array_append_new(a, json_string(lists[k][i]));
+        }
+        if (k == 2) {   /* a missing string is written as "" */
+            free(it.labels.v[2]);
+            it.labels.v[2] = NULL;
+        }
+        char *want = json_dumps(a, JSON_COMPACT);
+        json_decref(a);
+        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+        sqlite3_stmt *s;
+        assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT labels FROM items WHERE key = ?1", -1, &s, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+        sqlite3_finalize(s);
+        free(want);
+        item_free(&it);
+    }
+    item it;
+    fx_item(&it, "9", "t", "open", 100);
+    sv_push(&it.labels, "ok");
+    sv_push(&it.labels, "bad \xff byte");
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "not valid UTF-8"));
+    item_free(&it);
 }
 
 /* ---- items ----------------------------------------------------------- */
@@ -1214,6 +1266,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_beside_writer, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_repos, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_resolve_empty, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_labels_json_as_jansson, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_upsert_newer_wins, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_round_trip, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
