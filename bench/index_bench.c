@@ -5,7 +5,9 @@
  *       given projects (one repository), run index_topk (k=20, all earlier
  *       and later docs, self excluded) for every doc on THREADS threads,
  *       compare with exhaustive scoring on a sample (must be identical),
- *       print build time, queries/s, peak RSS.
+ *       print build time, queries/s, the thread CPU inside index_topk
+ *       (query building excluded), the sample's postings a query and the
+ *       share of common terms' (df > 2 % / 5 % of docs), peak RSS.
  *   index_bench recall DATA_DIR PROJECT...   per project: index it alone,
  *       query every known duplicate (duplicates.csv) restricted to earlier
  *       docs, print recall@1/10/100 and the mean over projects.
@@ -166,7 +168,15 @@ typedef struct qjob {
     index_hit *res;     /* [n * K] */
     size_t *nres;
     uint32_t step;      /* query every step-th doc (IX_QSTEP) */
+    double topk_cpu;    /* thread CPU seconds inside the top-k calls */
 } qjob;
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* hits per query: IX_TOPK (default 20; analyze keeps a pool of MATCH_POOL) */
 static size_t K = 20;
@@ -183,16 +193,19 @@ static void *qrun(void *arg)
         }
         index_query q;
         index_query_from_doc(j->ix, d, &q);
+        double c0 = thread_cpu();
         if (j->exhaustive)
             j->nres[d] = index_topk_exhaustive(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
         else
             j->nres[d] = index_topk(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
+        j->topk_cpu += thread_cpu() - c0;
         index_query_free(&q);
     }
     return NULL;
 }
 
-static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaustive, index_hit *res, size_t *nres)
+static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaustive, index_hit *res, size_t *nres,
+                          double *topk_cpu)
 {
     pthread_t th[64];
     qjob jobs[64];
@@ -200,10 +213,14 @@ static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaust
     /* interleaved chunks keep the threads balanced */
     for (int i = 0; i < threads; i++) {
         jobs[i] = (qjob){ix, (uint32_t)((uint64_t)n * i / threads), (uint32_t)((uint64_t)n * (i + 1) / threads),
-                         exhaustive, res, nres, QSTEP};
+                         exhaustive, res, nres, QSTEP, 0};
         pthread_create(&th[i], NULL, qrun, &jobs[i]);
     }
-    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    *topk_cpu = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        *topk_cpu += jobs[i].topk_cpu;
+    }
     return dp_now() - t0;
 }
 
@@ -236,11 +253,12 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     index_hit *res = xmalloc((size_t)n * K * sizeof *res);
     size_t *nres = xmalloc(n * sizeof *nres);
     double c0 = cpu_seconds();
-    double tq = run_queries(ix, n, threads, 0, res, nres);
+    double ctk;
+    double tq = run_queries(ix, n, threads, 0, res, nres, &ctk);
     double cq = cpu_seconds() - c0;
     uint32_t nq = (n + QSTEP - 1) / QSTEP;
-    printf("topk k=%zu for %u of %u docs: %.2fs  %.0f queries/s  (%d threads, %.2f s cpu, %.3f ms cpu a query)\n",
-           K, nq, n, tq, nq / tq, threads, cq, 1000 * cq / nq);
+    printf("topk k=%zu for %u of %u docs: %.2fs  %.0f queries/s  (%d threads, %.2f s cpu, %.3f ms cpu a query, "
+           "%.3f ms of it in index_topk)\n", K, nq, n, tq, nq / tq, threads, cq, 1000 * cq / nq, 1000 * ctk / nq);
     /* fingerprint of every result list: equal across versions of the code
      * means the same docs with the same float scores */
     uint64_t fp = 1469598103934665603ULL;
@@ -259,6 +277,10 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     const char *nos = getenv("IX_NOSAMPLE");
     if (nos && *nos && strcmp(nos, "0") != 0) step = n;   /* profiling the top-k loop alone */
     size_t ns = 0, mism = 0;
+    /* postings of the sample's query lists (what retrieval visits: at a
+     * pool of 100 MaxScore prunes ~nothing), and those of terms in more
+     * than 2 % / 5 % of the docs (what a common-terms cutoff would skip) */
+    uint64_t post_all = 0, post_2 = 0, post_5 = 0;
     double tex = 0, tmx = 0;
     index_hit *ex = xmalloc(K * sizeof *ex), *mx = xmalloc(K * sizeof *mx);
     for (uint32_t d = 0; d < n; d += step) {
@@ -272,11 +294,20 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
         tex += b - a;
         tmx += c - b;
         if (ne != nm || memcmp(ex, mx, ne * sizeof *ex) != 0) mism++;
+        for (size_t i = 0; i < q.n; i++) {
+            uint32_t df = index_df(ix, q.terms[i]);
+            post_all += df;
+            post_2 += df * 50 > n ? df : 0;
+            post_5 += df * 20 > n ? df : 0;
+        }
         ns++;
         index_query_free(&q);
     }
     printf("sample %zu queries: exhaustive %.2f ms/q, maxscore %.3f ms/q, speed-up x%.1f, mismatches %zu\n",
            ns, 1000 * tex / ns, 1000 * tmx / ns, tex / tmx, mism);
+    printf("postings a query %.0f, of terms in > 2 %% of docs %.1f %%, in > 5 %% %.1f %%\n", (double)post_all / ns,
+           100.0 * (double)post_2 / (double)(post_all ? post_all : 1),
+           100.0 * (double)post_5 / (double)(post_all ? post_all : 1));
     printf("total (build + all queries) %.2fs  peak RSS %ld MB\n", tbuild + tq, peak_rss_mb());
     free(ex);
     free(mx);
