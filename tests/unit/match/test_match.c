@@ -94,6 +94,18 @@ static void test_text_errors(void **state)
     match_model_free(&m);
 }
 
+/* The built-in model with a trained judge whose cuts are 0.8 (high) and
+ * 0.6 (medium) for every relation: what the decision tests decide with. */
+static void decide_model(match_model *m)
+{
+    match_model_copy(m, match_model_default());
+    m->judge.trained = 1;
+    for (int r = 0; r < RELATION_COUNT; r++) {
+        m->judge.thr_high[r] = 0.8;
+        m->judge.thr_medium[r] = 0.6;
+    }
+}
+
 /* The same failure (MATCH_SAME_FAILURE_*): three rare frames or one rare
  * error line in common keep a pair the wording calls unrelated from "not
  * related"; the relation stays the model's call, the probability shown is
@@ -102,12 +114,7 @@ static void test_decide_same_failure(void **state)
 {
     (void)state;
     match_model m;
-    match_model_copy(&m, match_model_default());
-    m.judge.trained = 1;
-    for (int r = 0; r < RELATION_COUNT; r++) {
-        m.judge.thr_high[r] = 0.8;
-        m.judge.thr_medium[r] = 0.6;
-    }
+    decide_model(&m);
     double jf[JF_COUNT] = {0};
     jf[JF_KIND_SAME] = 1;
     double q[RELATION_COUNT] = {[RELATION_NONE] = 0.9, [RELATION_RELATED] = 0.025, [RELATION_DUPLICATE] = 0.075};
@@ -212,12 +219,7 @@ static void test_decide_and_top(void **state)
 {
     (void)state;
     match_model m;
-    match_model_copy(&m, match_model_default());
-    m.judge.trained = 1;
-    for (int r = 0; r < RELATION_COUNT; r++) {
-        m.judge.thr_high[r] = 0.8;
-        m.judge.thr_medium[r] = 0.6;
-    }
+    decide_model(&m);
     double jf[JF_COUNT] = {0};
     jf[JF_KIND_SAME] = 1;
     double p[RELATION_COUNT] = {[RELATION_NONE] = 0.02, [RELATION_RELATED] = 0.08, [RELATION_DUPLICATE] = 0.90};
