@@ -305,59 +305,87 @@ int explain_has_ci(const char *hay, const char *needle)
  * Of the words and parts spelling t, the shortest wins, the first of
  * those; a whole word before the part at its start (the longer one, or the
  * same text). */
-static int find_spelling_n(const char *s, size_t len, const char *t, char *out, size_t outn);
-
-int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
+/* Whether the word or part at p (part_start) is the best spelling of t
+ * yet (*bestp, *best); 1 when it spells t exactly: nothing later is
+ * shorter. */
+static int consider(const char *s, size_t len, size_t p, const char *t, size_t tn, const char **bestp, size_t *best)
 {
-    return find_spelling_n(s, strnlen(s, SURFACE_SCAN), t, out, outn);
+    if (!part_start(s, p)) return 0;
+    size_t q = p;   /* the part: up to the first join (or other non-word) character */
+    while (q < len && q - p <= tn + 5 && word_char((unsigned char)s[q])) q++;
+    size_t j = q;   /* the word, when p starts one: on over joins followed by word characters */
+    if (word_start(s, p))
+        while (j < len && j - p <= tn + 5 &&
+               (word_char((unsigned char)s[j]) ||
+                (join_char((unsigned char)s[j]) && j + 1 < len && word_char((unsigned char)s[j + 1]))))
+            j++;
+    else
+        j = p;   /* no whole word here */
+    if (j > p && spells(s + p, j - p, t, tn) && (!*bestp || j - p < *best)) {
+        *bestp = s + p;
+        *best = j - p;
+    }
+    if (spells(s + p, q - p, t, tn) && (!*bestp || q - p < *best)) {
+        *bestp = s + p;
+        *best = q - p;
+    }
+    return *bestp && *best == tn;
 }
 
 /* explain_find_spelling in s's first len bytes (len <= SURFACE_SCAN, no NUL
- * before it). */
-static int find_spelling_n(const char *s, size_t len, const char *t, char *out, size_t outn)
+ * before it). lower (NULL: none) is those bytes folded (tolower): a word
+ * spells t only if it starts with t's first tn - 1 bytes folded (spells),
+ * so only the places memmem finds them in lower are looked at -- the same
+ * places in the same order as by the first byte, less the ones that
+ * cannot spell t. */
+static int find_spelling_n(const char *s, const char *lower, size_t len, const char *t, char *out, size_t outn)
 {
     size_t tn = strlen(t), best = 0;
     const char *bestp = NULL;
     if (!tn) return 0;
-    /* the bytes a first letter of t may be written as: either case, and
-     * a y for a one-letter "i" (spells) */
-    unsigned char c0 = (unsigned char)t[0], first[4];
-    size_t nfirst = 0;
-    if (tolower(c0) == c0) first[nfirst++] = c0;   /* an upper-case one folds to nothing */
-    if (toupper(c0) != c0) first[nfirst++] = (unsigned char)toupper(c0);
-    if (tn == 1 && c0 == 'i') {
-        first[nfirst++] = 'y';
-        first[nfirst++] = 'Y';
-    }
-    size_t next[4];
-    for (size_t k = 0; k < nfirst; k++) next[k] = 0;
-    for (size_t p = next_first(s, 0, len, first, next, nfirst, 1); p < len;
-         p = next_first(s, p + 1, len, first, next, nfirst, 0)) {
-        if (!part_start(s, p)) continue;
-        size_t q = p;   /* the part: up to the first join (or other non-word) character */
-        while (q < len && q - p <= tn + 5 && word_char((unsigned char)s[q])) q++;
-        size_t j = q;   /* the word, when p starts one: on over joins followed by word characters */
-        if (word_start(s, p))
-            while (j < len && j - p <= tn + 5 &&
-                   (word_char((unsigned char)s[j]) ||
-                    (join_char((unsigned char)s[j]) && j + 1 < len && word_char((unsigned char)s[j + 1]))))
-                j++;
-        else
-            j = p;   /* no whole word here */
-        if (j > p && spells(s + p, j - p, t, tn) && (!bestp || j - p < best)) {
-            bestp = s + p;
-            best = j - p;
+    if (lower && tn >= 2) {
+        for (const char *h = memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
+             h = memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
+            ;
+    } else {
+        /* the bytes a first letter of t may be written as: either case,
+         * and a y for a one-letter "i" (spells) */
+        unsigned char c0 = (unsigned char)t[0], first[4];
+        size_t nfirst = 0;
+        if (tolower(c0) == c0) first[nfirst++] = c0;   /* an upper-case one folds to nothing */
+        if (toupper(c0) != c0) first[nfirst++] = (unsigned char)toupper(c0);
+        if (tn == 1 && c0 == 'i') {
+            first[nfirst++] = 'y';
+            first[nfirst++] = 'Y';
         }
-        if (spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
-            bestp = s + p;
-            best = q - p;
-        }
-        if (bestp && best == tn) break;   /* exact: nothing later is shorter */
+        size_t next[4];
+        for (size_t k = 0; k < nfirst; k++) next[k] = 0;
+        for (size_t p = next_first(s, 0, len, first, next, nfirst, 1);
+             p < len && !consider(s, len, p, t, tn, &bestp, &best); p = next_first(s, p + 1, len, first, next, nfirst, 0))
+            ;
     }
     if (!bestp || best + 1 > outn) return 0;
     memcpy(out, bestp, best);
     out[best] = '\0';
     return 1;
+}
+
+/* s's first len bytes folded (tolower), owned. */
+static char *fold_copy(const char *s, size_t len)
+{
+    char *l = xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++) l[i] = (char)tolower((unsigned char)s[i]);
+    l[len] = '\0';
+    return l;
+}
+
+int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
+{
+    size_t len = strnlen(s, SURFACE_SCAN);
+    char *lower = fold_copy(s, len);
+    int found = find_spelling_n(s, lower, len, t, out, outn);
+    free(lower);
+    return found;
 }
 
 
@@ -380,6 +408,7 @@ typedef struct lazy_fields {
     int done;
     unsigned measured;       /* bit f: len[f] is known (lf_len) */
     size_t len[FIELD_COUNT];
+    char *lower[FIELD_COUNT];   /* folded copies (lf_lower), owned */
 } lazy_fields;
 
 static const text_fields *lf_get(lazy_fields *l)
@@ -402,13 +431,28 @@ static size_t lf_len(lazy_fields *l, text_field f)
     return l->len[f];
 }
 
+/* Field f folded (lf_len bytes), made once a pair: each of the terms
+ * looked up in it searches it (find_spelling_n). */
+static const char *lf_lower(lazy_fields *l, text_field f)
+{
+    if (!l->lower[f]) l->lower[f] = fold_copy(l->tf->f[f], lf_len(l, f));
+    return l->lower[f];
+}
+
+static void lf_free(lazy_fields *l)
+{
+    for (int f = 0; f < FIELD_COUNT; f++) free(l->lower[f]);
+}
+
 static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
 {
     const text_fields *tf = lf_get(l);
     if (!tf) return 0;
     static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (tf->f[order[i]] && find_spelling_n(tf->f[order[i]], lf_len(l, order[i]), t, out, n)) return 1;
+        if (tf->f[order[i]] &&
+            find_spelling_n(tf->f[order[i]], lf_lower(l, order[i]), lf_len(l, order[i]), t, out, n))
+            return 1;
     return 0;
 }
 
@@ -1140,6 +1184,8 @@ void explain_pair(const explain_input *in, explain_out *out)
                                      : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
+    lf_free(&x.qf);
+    lf_free(&x.cf);
     if (x.has_own_qf) text_fields_free(&x.own_qf);
 }
 

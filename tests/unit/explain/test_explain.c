@@ -676,7 +676,7 @@ static void test_find_spelling(void **state)
     assert_int_equal(explain_find_spelling("running", "run", small, sizeof small), 0);   /* does not fit */
     /* random texts of a few letters, joins and spaces, against the reference */
     const char alphabet[] = "aAbByYi.-/: _\xc3";
-    const char *terms[] = {"ab", "aby", "bai", "a", "i", "ba", "abab", "\xc3" "a", "a.b", "b-a", "a:"};
+    const char *terms[] = {"ab", "aby", "bai", "a", "i", "ba", "abab", "\xc3" "a", "a.b", "b-a", "a:", "aB", "Ab", "yi", "abi"};
     uint32_t r = 12345;
     char text[96];
     for (int round = 0; round < 20000; round++) {
