@@ -287,9 +287,10 @@ static int pairs_clear(store *st, dp_err *err)
     char *sql = NULL, *seq = NULL;
     int rc = query_text(st, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pairs'", &sql,
                         "reading the pairs table's schema", err);
+    /* as a number whatever the column holds: it goes back into SQL text */
     if (rc == DP_OK)
-        rc = query_text(st, "SELECT CAST(seq AS TEXT) FROM sqlite_sequence WHERE name = 'pairs'", &seq,
-                        "reading the pair id counter", err);
+        rc = query_text(st, "SELECT CAST(CAST(seq AS INTEGER) AS TEXT) FROM sqlite_sequence WHERE name = 'pairs'",
+                        &seq, "reading the pair id counter", err);
     if (rc == DP_OK && !sql) rc = dp_fail(err, "store: the pairs table has no schema text");
     if (rc == DP_OK) rc = store_exec(st, "DELETE FROM pair_texts", "deleting the texts of old pairs", err);
     if (rc == DP_OK) rc = store_exec(st, "DROP TABLE pairs", "dropping the old pairs", err);
