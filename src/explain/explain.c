@@ -143,7 +143,16 @@ const char *explain_ref(const char *key, char *buf, size_t n)
     int numeric = key && *key;
     for (const char *p = key; numeric && *p; p++)
         if (!isdigit((unsigned char)*p)) numeric = 0;
-    snprintf(buf, n, "%s%s", numeric ? "#" : "", key ? key : "?");
+    /* what snprintf "%s%s" writes, cut to n bytes the same way, without
+     * it: two or three refs a pair */
+    if (!n) return buf;
+    const char *s = key ? key : "?";
+    size_t o = 0;
+    if (numeric && o + 1 < n) buf[o++] = '#';
+    size_t len = strlen(s);
+    if (len > n - 1 - o) len = n - 1 - o;
+    memcpy(buf + o, s, len);
+    buf[o + len] = '\0';
     return buf;
 }
 
@@ -271,6 +280,24 @@ static size_t next_first(const char *s, size_t from, size_t len, const unsigned 
     return at;
 }
 
+int explain_has_ci(const char *hay, const char *needle)
+{
+    size_t nn = strlen(needle);
+    if (!nn) return 1;
+    unsigned char first[2] = {(unsigned char)tolower((unsigned char)needle[0]),
+                              (unsigned char)toupper((unsigned char)needle[0])};
+    size_t hn = strlen(hay), next[2];
+    if (hn < nn) return 0;
+    size_t last = hn - nn;   /* the last place the needle can start */
+    /* the next place either case of the first byte stands, each searched
+     * again only once passed (a rare one is not searched to the end each
+     * time the other is found) */
+    for (size_t p = next_first(hay, 0, last + 1, first, next, first[0] == first[1] ? 1 : 2, 1); p <= last;
+         p = next_first(hay, p + 1, last + 1, first, next, first[0] == first[1] ? 1 : 2, 0))
+        if (!strncasecmp(hay + p + 1, needle + 1, nn - 1)) return 1;
+    return 0;
+}
+
 /* The words of s are its runs of word characters, with a join character
  * kept when a word character follows it ("a.b/c"); a word's parts are its
  * runs between join characters. A word or a part spells t (spells) only
@@ -278,45 +305,64 @@ static size_t next_first(const char *s, size_t from, size_t len, const unsigned 
  * Of the words and parts spelling t, the shortest wins, the first of
  * those; a whole word before the part at its start (the longer one, or the
  * same text). */
-int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
+/* Whether the word or part at p (part_start) is the best spelling of t
+ * yet (*bestp, *best); 1 when it spells t exactly: nothing later is
+ * shorter. */
+static int consider(const char *s, size_t len, size_t p, const char *t, size_t tn, const char **bestp, size_t *best)
 {
-    size_t tn = strlen(t), len = strnlen(s, SURFACE_SCAN), best = 0;
+    if (!part_start(s, p)) return 0;
+    size_t q = p;   /* the part: up to the first join (or other non-word) character */
+    while (q < len && q - p <= tn + 5 && word_char((unsigned char)s[q])) q++;
+    size_t j = q;   /* the word, when p starts one: on over joins followed by word characters */
+    if (word_start(s, p))
+        while (j < len && j - p <= tn + 5 &&
+               (word_char((unsigned char)s[j]) ||
+                (join_char((unsigned char)s[j]) && j + 1 < len && word_char((unsigned char)s[j + 1]))))
+            j++;
+    else
+        j = p;   /* no whole word here */
+    if (j > p && spells(s + p, j - p, t, tn) && (!*bestp || j - p < *best)) {
+        *bestp = s + p;
+        *best = j - p;
+    }
+    if (spells(s + p, q - p, t, tn) && (!*bestp || q - p < *best)) {
+        *bestp = s + p;
+        *best = q - p;
+    }
+    return *bestp && *best == tn;
+}
+
+/* explain_find_spelling in s's first len bytes (len <= SURFACE_SCAN, no NUL
+ * before it). lower (NULL: none) is those bytes folded (tolower): a word
+ * spells t only if it starts with t's first tn - 1 bytes folded (spells),
+ * so only the places memmem finds them in lower are looked at -- the same
+ * places in the same order as by the first byte, less the ones that
+ * cannot spell t. */
+static int find_spelling_n(const char *s, const char *lower, size_t len, const char *t, char *out, size_t outn)
+{
+    size_t tn = strlen(t), best = 0;
     const char *bestp = NULL;
     if (!tn) return 0;
-    /* the bytes a first letter of t may be written as: either case, and
-     * a y for a one-letter "i" (spells) */
-    unsigned char c0 = (unsigned char)t[0], first[4];
-    size_t nfirst = 0;
-    if (tolower(c0) == c0) first[nfirst++] = c0;   /* an upper-case one folds to nothing */
-    if (toupper(c0) != c0) first[nfirst++] = (unsigned char)toupper(c0);
-    if (tn == 1 && c0 == 'i') {
-        first[nfirst++] = 'y';
-        first[nfirst++] = 'Y';
-    }
-    size_t next[4];
-    for (size_t k = 0; k < nfirst; k++) next[k] = 0;
-    for (size_t p = next_first(s, 0, len, first, next, nfirst, 1); p < len;
-         p = next_first(s, p + 1, len, first, next, nfirst, 0)) {
-        if (!part_start(s, p)) continue;
-        size_t q = p;   /* the part: up to the first join (or other non-word) character */
-        while (q < len && q - p <= tn + 5 && word_char((unsigned char)s[q])) q++;
-        size_t j = q;   /* the word, when p starts one: on over joins followed by word characters */
-        if (word_start(s, p))
-            while (j < len && j - p <= tn + 5 &&
-                   (word_char((unsigned char)s[j]) ||
-                    (join_char((unsigned char)s[j]) && j + 1 < len && word_char((unsigned char)s[j + 1]))))
-                j++;
-        else
-            j = p;   /* no whole word here */
-        if (j > p && spells(s + p, j - p, t, tn) && (!bestp || j - p < best)) {
-            bestp = s + p;
-            best = j - p;
+    if (lower && tn >= 2) {
+        for (const char *h = memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
+             h = memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
+            ;
+    } else {
+        /* the bytes a first letter of t may be written as: either case,
+         * and a y for a one-letter "i" (spells) */
+        unsigned char c0 = (unsigned char)t[0], first[4];
+        size_t nfirst = 0;
+        if (tolower(c0) == c0) first[nfirst++] = c0;   /* an upper-case one folds to nothing */
+        if (toupper(c0) != c0) first[nfirst++] = (unsigned char)toupper(c0);
+        if (tn == 1 && c0 == 'i') {
+            first[nfirst++] = 'y';
+            first[nfirst++] = 'Y';
         }
-        if (spells(s + p, q - p, t, tn) && (!bestp || q - p < best)) {
-            bestp = s + p;
-            best = q - p;
-        }
-        if (bestp && best == tn) break;   /* exact: nothing later is shorter */
+        size_t next[4];
+        for (size_t k = 0; k < nfirst; k++) next[k] = 0;
+        for (size_t p = next_first(s, 0, len, first, next, nfirst, 1);
+             p < len && !consider(s, len, p, t, tn, &bestp, &best); p = next_first(s, p + 1, len, first, next, nfirst, 0))
+            ;
     }
     if (!bestp || best + 1 > outn) return 0;
     memcpy(out, bestp, best);
@@ -324,21 +370,31 @@ int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
     return 1;
 }
 
-static int spelling_in_doc(const text_fields *tf, const char *t, char *out, size_t n)
+/* s's first len bytes folded (tolower), owned. */
+static char *fold_copy(const char *s, size_t len)
 {
-    if (!tf) return 0;
-    static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (tf->f[order[i]] && explain_find_spelling(tf->f[order[i]], t, out, n)) return 1;
-    return 0;
+    char *l = xmalloc(len + 1);
+    for (size_t i = 0; i < len; i++) l[i] = (char)tolower((unsigned char)s[i]);
+    l[len] = '\0';
+    return l;
 }
+
+int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
+{
+    size_t len = strnlen(s, SURFACE_SCAN);
+    char *lower = fold_copy(s, len);
+    int found = find_spelling_n(s, lower, len, t, out, outn);
+    free(lower);
+    return found;
+}
+
 
 /* 1 when phrase occurs verbatim (ignoring case) in one of doc's fields. */
 static int phrase_in_doc(const text_fields *tf, const char *phrase)
 {
     if (!tf) return 0;
     for (int f = 0; f < FIELD_COUNT; f++)
-        if (tf->f[f] && strcasestr(tf->f[f], phrase)) return 1;
+        if (tf->f[f] && explain_has_ci(tf->f[f], phrase)) return 1;
     return 0;
 }
 
@@ -350,6 +406,9 @@ typedef struct lazy_fields {
     uint32_t doc;
     const text_fields *tf;   /* once done (NULL: none) */
     int done;
+    unsigned measured;       /* bit f: len[f] is known (lf_len) */
+    size_t len[FIELD_COUNT];
+    char *lower[FIELD_COUNT];   /* folded copies (lf_lower), owned */
 } lazy_fields;
 
 static const text_fields *lf_get(lazy_fields *l)
@@ -359,6 +418,42 @@ static const text_fields *lf_get(lazy_fields *l)
         l->done = 1;
     }
     return l->tf;
+}
+
+/* The searched length of field f (lf_get done, the field there), measured
+ * once a pair rather than once for every term looked up in it. */
+static size_t lf_len(lazy_fields *l, text_field f)
+{
+    if (!(l->measured >> f & 1)) {
+        l->len[f] = strnlen(l->tf->f[f], SURFACE_SCAN);
+        l->measured |= 1u << f;
+    }
+    return l->len[f];
+}
+
+/* Field f folded (lf_len bytes), made once a pair: each of the terms
+ * looked up in it searches it (find_spelling_n). */
+static const char *lf_lower(lazy_fields *l, text_field f)
+{
+    if (!l->lower[f]) l->lower[f] = fold_copy(l->tf->f[f], lf_len(l, f));
+    return l->lower[f];
+}
+
+static void lf_free(lazy_fields *l)
+{
+    for (int f = 0; f < FIELD_COUNT; f++) free(l->lower[f]);
+}
+
+static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
+{
+    const text_fields *tf = lf_get(l);
+    if (!tf) return 0;
+    static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (tf->f[order[i]] &&
+            find_spelling_n(tf->f[order[i]], lf_lower(l, order[i]), lf_len(l, order[i]), t, out, n))
+            return 1;
+    return 0;
 }
 
 /* How term t reads in either document; bigrams "a b" word by word. */
@@ -380,7 +475,7 @@ static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *
         return phrase_in_doc(lf_get(qd), out) || phrase_in_doc(lf_get(cd), out);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
-    return spelling_in_doc(lf_get(qd), t, out, n) || spelling_in_doc(lf_get(cd), t, out, n);
+    return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);
 }
 
 /* 1 when the term occurs in a doc (its terms dt) only through its labels
@@ -443,7 +538,7 @@ static int was_mentioned(const ctx *x, const char *s)
 static int overlaps_mentioned(const ctx *x, const char *s)
 {
     for (size_t i = 0; i < x->mentioned.n; i++)
-        if (strcasestr(x->mentioned.v[i], s) || strcasestr(s, x->mentioned.v[i])) return 1;
+        if (explain_has_ci(x->mentioned.v[i], s) || explain_has_ci(s, x->mentioned.v[i])) return 1;
     return 0;
 }
 
@@ -738,7 +833,10 @@ static void say_model(ctx *x)
         double c = contribution(in->model, in->hit->feat, top[i]);
         if (c <= 0.05) continue;
         sb_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
-        sb_printf(&x->rs, "%s (+%.2f)", feature_words(top[i]), c);
+        sb_adds(&x->rs, feature_words(top[i]));
+        sb_adds(&x->rs, " (+");
+        explain_add_fixed(&x->rs, c, 2);
+        sb_addc(&x->rs, ')');
         shown++;
     }
     if (shown) sentence_end(x);
@@ -770,10 +868,16 @@ static void say_verdict(ctx *x)
 {
     const match_judgment *jd = x->in->jd;
     if (!jd) return;
-    sb_printf(&x->rs, "%s, %s confidence (%.2f)", relation_label(jd->relation),
-              confidence_name(jd->confidence), jd->p_shown);
-    if (jd->relation == RELATION_NONE)
-        sb_printf(&x->rs, ": the chance that they are related at all is %.2f", jd->p_any);
+    sb_adds(&x->rs, relation_label(jd->relation));
+    sb_adds(&x->rs, ", ");
+    sb_adds(&x->rs, confidence_name(jd->confidence));
+    sb_adds(&x->rs, " confidence (");
+    explain_add_fixed(&x->rs, jd->p_shown, 2);
+    sb_addc(&x->rs, ')');
+    if (jd->relation == RELATION_NONE) {
+        sb_adds(&x->rs, ": the chance that they are related at all is ");
+        explain_add_fixed(&x->rs, jd->p_any, 2);
+    }
     else if (jd->failure_lifted)
         say_failure_floor(x, jd);
     else if (jd->pr_pair)
@@ -791,10 +895,13 @@ static void say_verdict(ctx *x)
     else if (jd->regression)
         sb_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
                           "duplicate to close; related at all: %.2f", jd->p_any);
-    else
-        sb_printf(&x->rs, ": if they are related at all (%.2f), the chance that it is as %s is %.2f",
-                  jd->p_any, jd->relation == RELATION_DUPLICATE ? "duplicates" : "another relation",
-                  jd->p_shown);
+    else {
+        sb_adds(&x->rs, ": if they are related at all (");
+        explain_add_fixed(&x->rs, jd->p_any, 2);
+        sb_adds(&x->rs, jd->relation == RELATION_DUPLICATE ? "), the chance that it is as duplicates is "
+                                                           : "), the chance that it is as another relation is ");
+        explain_add_fixed(&x->rs, jd->p_shown, 2);
+    }
     sentence_end(x);
 }
 
@@ -1097,6 +1204,8 @@ void explain_pair(const explain_input *in, explain_out *out)
                                      : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
+    lf_free(&x.qf);
+    lf_free(&x.cf);
     if (x.has_own_qf) text_fields_free(&x.own_qf);
 }
 

@@ -98,6 +98,19 @@ void explain_out_free(explain_out *o);
  * with the NUL); 1 when found and it fits. */
 int explain_find_spelling(const char *s, const char *t, char *out, size_t outn);
 
+/* Appends v as printf's "%.*f" with digits (0..6) would write it, byte for
+ * byte, without printf for the usual values (about a dozen a pair, a sixth
+ * of explaining's time went to printf): by integer digits when |v| < 1e6
+ * and v * 10^digits, as computed, is farther from a half than its rounding
+ * error -- the exact product then rounds the same way -- else (ties, NaN,
+ * huge values) through printf. */
+void explain_add_fixed(sbuf *sb, double v, int digits);
+
+/* Whether needle occurs in hay ignoring ASCII case: strcasestr's answer in
+ * the C locale, without its set-up per call (most haystacks are short, the
+ * long ones are scanned by memchr for the needle's first byte). */
+int explain_has_ci(const char *hay, const char *needle);
+
 /* How an item is referred to in text: "#4606" for a numeric (GitHub) key,
  * the key itself otherwise ("HIVE-123"). Returns buf. */
 const char *explain_ref(const char *key, char *buf, size_t n);

@@ -66,6 +66,19 @@ static double stake(const item *q, const item *c, const match_judgment *jd, cons
     return V_OPEN_CLOSED;
 }
 
+/* One "factor: x.xxx" line of the breakdown: head, then (when why is not
+ * NULL) why and "): ", then v to 3 places, then tail. */
+static void detail_line(sbuf *sb, const char *head, const char *why, double v, const char *tail)
+{
+    sb_adds(sb, head);
+    if (why) {
+        sb_adds(sb, why);
+        sb_adds(sb, "): ");
+    }
+    explain_add_fixed(sb, v, 3);
+    sb_adds(sb, tail);
+}
+
 double explain_value(const item *q, const item *c, const match_judgment *jd, const item *act_on,
                      int link, int64_t now, sbuf *detail)
 {
@@ -91,15 +104,49 @@ double explain_value(const item *q, const item *c, const match_judgment *jd, con
     if (p > 1) p = 1;
     double v = p * s * decay * e * k;
     if (detail) {
-        sb_printf(detail, "evidence strength: %.3f\n", jd->strength);
-        sb_printf(detail, "confidence in the relation: %.3f\n", conf);
-        sb_printf(detail, "stake (%s): %.3f\n", why, s);
-        if (decay < 1.0) sb_printf(detail, "both closed, by age: %.3f\n", decay);
-        sb_printf(detail, "engagement (%.0f comments+reactions): %.3f\n", act, e);
-        if (link) sb_printf(detail, "already linked%s: %.3f\n", link == 2 ? " as duplicates" : "", k);
-        sb_printf(detail, "value: %.3f", v);
+        detail_line(detail, "evidence strength: ", NULL, jd->strength, "\n");
+        detail_line(detail, "confidence in the relation: ", NULL, conf, "\n");
+        detail_line(detail, "stake (", why, s, "\n");
+        if (decay < 1.0) detail_line(detail, "both closed, by age: ", NULL, decay, "\n");
+        sb_adds(detail, "engagement (");
+        explain_add_fixed(detail, act, 0);
+        detail_line(detail, " comments+reactions", "", e, "\n");
+        if (link) detail_line(detail, link == 2 ? "already linked as duplicates: " : "already linked: ", NULL, k, "\n");
+        detail_line(detail, "value: ", NULL, v, "");
     }
     return v;
+}
+
+/* ---- numbers as printf writes them -------------------------------------- */
+
+void explain_add_fixed(sbuf *sb, double v, int digits)
+{
+    static const double pow10[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6};
+    double a = fabs(v);
+    if (digits < 0 || digits > 6 || !(a < 1e6)) {   /* NaN fails the test too */
+        sb_printf(sb, "%.*f", digits, v);
+        return;
+    }
+    /* y < 1e12 < 2^52: the product is off the exact one by at most
+     * ulp(y) / 2 <= y * 2^-53, and y - floor(y) is exact; twice that bound
+     * away from the half, both round alike */
+    double y = a * pow10[digits], fl = floor(y), fr = y - fl;
+    double slack = y * 0x1p-52 + 1e-9;
+    if (fabs(fr - 0.5) <= slack) {   /* a half, or too near one to tell */
+        sb_printf(sb, "%.*f", digits, v);
+        return;
+    }
+    uint64_t n = (uint64_t)fl + (fr > 0.5);
+    char buf[32];
+    size_t o = sizeof buf;
+    for (int d = 0; d < digits; d++, n /= 10) buf[--o] = (char)('0' + n % 10);
+    if (digits) buf[--o] = '.';
+    do {
+        buf[--o] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    if (signbit(v)) buf[--o] = '-';   /* printf writes -0.000 for a tiny negative, and for -0 */
+    sb_add(sb, buf + o, sizeof buf - o);
 }
 
 /* ---- the canonical item ---------------------------------------------------- */

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -687,7 +688,7 @@ static void test_find_spelling(void **state)
     assert_int_equal(explain_find_spelling("running", "run", small, sizeof small), 0);   /* does not fit */
     /* random texts of a few letters, joins and spaces, against the reference */
     const char alphabet[] = "aAbByYi.-/: _\xc3";
-    const char *terms[] = {"ab", "aby", "bai", "a", "i", "ba", "abab", "\xc3" "a", "a.b", "b-a", "a:"};
+    const char *terms[] = {"ab", "aby", "bai", "a", "i", "ba", "abab", "\xc3" "a", "a.b", "b-a", "a:", "aB", "Ab", "yi", "abi"};
     uint32_t r = 12345;
     char text[96];
     for (int round = 0; round < 20000; round++) {
@@ -703,6 +704,85 @@ static void test_find_spelling(void **state)
         if (a != b || (a && strcmp(got, ref))) fail_msg("\"%s\" in \"%s\": %d \"%s\", want %d \"%s\"", t, text, a,
                                                          a ? got : "", b, b ? ref : "");
     }
+}
+
+/* explain_add_fixed writes what printf "%.*f" writes: halves exactly
+ * representable (0.125, 2.5) round to even there, near-halves by their
+ * exact value (2.675 is below), tiny negatives keep their sign. */
+static void fixed_is(double v, int digits)
+{
+    char want[512];   /* 1e300 takes 301 digits */
+    snprintf(want, sizeof want, "%.*f", digits, v);
+    sbuf sb;
+    sb_init(&sb);
+    sb_adds(&sb, "<");
+    explain_add_fixed(&sb, v, digits);
+    if (strcmp(sb.s + 1, want)) fail_msg("%.17g to %d places: \"%s\", want \"%s\"", v, digits, sb.s + 1, want);
+    sb_free(&sb);
+}
+
+static void test_add_fixed(void **state)
+{
+    (void)state;
+    const double cases[] = {0, -0.0, 0.125, 0.375, 2.5, 3.5, 0.0005, 0.0015, 2.675, 1.005, 0.995, 0.9995,
+                            0.99949999999, 1e-9, -1e-9, -0.0004, -0.0006, -2.5, 999999.9995, 999999.4,
+                            1e6, 1e300, -1e300, 123.456789, 0.045, 0.055, 1.0 / 3, 2.0 / 3, 5e-324};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int d = 0; d <= 6; d++) fixed_is(cases[i], d);
+    fixed_is(NAN, 3);
+    fixed_is(INFINITY, 2);
+    fixed_is(-INFINITY, 0);
+    fixed_is(1.5, 7);   /* more places than the fast path keeps */
+    /* random values of every scale, and the exact halves of every place */
+    uint64_t r = 88172645463325252ull;
+    for (int round = 0; round < 200000; round++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        double v = (double)(r >> 11) / 9007199254740992.0 * pow(10, (int)(r % 9) - 3);
+        if (r & 1 << 20) v = -v;
+        fixed_is(v, (int)(r >> 3 & 3) + (r & 4 ? 0 : 1));
+        int d = (int)(r >> 40) % 4;
+        fixed_is(((double)(r >> 44 & 1023) + 0.5) / pow(10, d), d);
+    }
+}
+
+/* explain_has_ci answers as strcasestr does. */
+static void test_has_ci(void **state)
+{
+    (void)state;
+    const char *hay[] = {"", "a", "Foo Bar", "foo  bar", "xFOO BARx", "aaaaaaaaab", "AaAaAaB", "no match",
+                         "NullPointerException at X", "\xc3\xa9t\xc3\xa9 x", "k", "bar foo"};
+    const char *needle[] = {"", "a", "foo bar", "b", "AB", "aab", "aaaaaaaaaab", "nullpointer", "\xc3\xa9T",
+                            "x", "foo", "bar foo x"};
+    for (size_t i = 0; i < sizeof hay / sizeof hay[0]; i++)
+        for (size_t k = 0; k < sizeof needle / sizeof needle[0]; k++)
+            if (explain_has_ci(hay[i], needle[k]) != (strcasestr(hay[i], needle[k]) != NULL))
+                fail_msg("\"%s\" in \"%s\"", needle[k], hay[i]);
+    /* random texts of a few bytes against the reference */
+    const char alphabet[] = "aAbB .-_\xc3";
+    uint32_t r = 777;
+    char text[80], ndl[6];
+    for (int round = 0; round < 50000; round++) {
+        size_t n = (r = r * 1103515245u + 12345u) >> 16 & 63, m = (r >> 8) % 5;
+        for (size_t k = 0; k < n; k++) text[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        for (size_t k = 0; k < m; k++) ndl[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        text[n] = ndl[m] = '\0';
+        if (explain_has_ci(text, ndl) != (strcasestr(text, ndl) != NULL)) fail_msg("\"%s\" in \"%s\"", ndl, text);
+    }
+}
+
+/* explain_ref: "#" before a number, the key otherwise, cut like snprintf. */
+static void test_ref(void **state)
+{
+    (void)state;
+    char b[8];
+    assert_string_equal(explain_ref("4606", b, sizeof b), "#4606");
+    assert_string_equal(explain_ref("HIVE-1", b, sizeof b), "HIVE-1");
+    assert_string_equal(explain_ref(NULL, b, sizeof b), "?");
+    assert_string_equal(explain_ref("", b, sizeof b), "");
+    assert_string_equal(explain_ref("1234567", b, sizeof b), "#123456");
+    assert_string_equal(explain_ref("ABCDEFGHIJ", b, sizeof b), "ABCDEFG");
+    assert_string_equal(explain_ref("12", b, 1), "");
+    assert_string_equal(explain_ref("12", b, 2), "#");
 }
 
 int main(void)
@@ -723,6 +803,9 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_linkset_grow),
         cmocka_unit_test(test_find_spelling),
+        cmocka_unit_test(test_add_fixed),
+        cmocka_unit_test(test_has_ci),
+        cmocka_unit_test(test_ref),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);

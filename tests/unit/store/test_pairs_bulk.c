@@ -329,6 +329,67 @@ static void test_bulk_keeps_other_repo_texts(void **state)
     assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
 }
 
+/* The sql text of the pairs table, owned. */
+static char *pairs_schema(fx *f)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT sql FROM sqlite_master WHERE name = 'pairs'", -1, &s,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    char *sql = xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return sql;
+}
+
+/* The only repository's pairs cleared at once (the table made again):
+ * the same schema and UNIQUE constraint after, and the new pairs get the
+ * ids a row-by-row delete would leave them -- after the highest id ever
+ * given, not after the highest left (the AUTOINCREMENT counter is kept). */
+static void test_clear_keeps_schema_and_ids(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    pair old[] = {fx_pair("2", "1", "duplicate", "high", 1.0, 0), fx_pair("3", "1", "related", "low", 1.0, 0),
+                  fx_pair("3", "2", "related", "low", 1.0, 0)};
+    assert_int_equal(store_pairs_add(f->st, f->repo, old, 3, &err), DP_OK);
+    const char *q = "3";
+    assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
+    int64_t seq = fx_db_int(f->st->db, "SELECT seq FROM sqlite_sequence WHERE name = 'pairs'");
+    assert_true(seq > fx_db_int(f->st->db, "SELECT max(id) FROM pairs"));
+    char *before = pairs_schema(f), *idx = pair_indexes(f);
+
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 2, &dropped, &err), DP_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
+    pair p[] = {fx_pair("3", "2", "related", "medium", 7.0, 0), fx_pair("2", "1", "duplicate", "high", 5.0, 0)};
+    assert_int_equal(store_pairs_add(f->st, f->repo, p, 2, &err), DP_OK);
+    assert_int_equal(store_pairs_add(f->st, f->repo, p, 1, &err), DP_ERR);   /* still UNIQUE */
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+
+    pair got = fx_find(f, "3", "2");
+    assert_int_equal(got.id, seq + 1);
+    pair_free(&got);
+    got = fx_find(f, "2", "1");
+    assert_int_equal(got.id, seq + 2);
+    pair_free(&got);
+    char *after = pairs_schema(f), *idx2 = pair_indexes(f);
+    assert_string_equal(after, before);
+    assert_string_equal(idx2, idx);
+    fx_expect_pairs_consistent(f->st->db);
+    fx_expect_integrity(f->st->db);
+    free(before);
+    free(after);
+    free(idx);
+    free(idx2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_repo_keeps_indexes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_clear_keeps_schema_and_ids, fx_setup_open, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
