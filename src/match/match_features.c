@@ -80,6 +80,11 @@ typedef struct ctx_priv {
      * compare */
     uint32_t *sets;
     doc_meta *meta;              /* NULL with sets in a sparse ctx: the string path */
+    /* doc d's title terms that are not bigrams, ascending, are
+     * tt[tt_off[d] .. tt_off[d + 1]) (match_doc_title_terms); NULL in a
+     * sparse ctx */
+    size_t *tt_off;
+    uint32_t *tt;
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
@@ -143,6 +148,15 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     out->idf_mass = (float)mass;
     out->nbigrams = nb;
     out->ntitle_uni = ntu;
+}
+
+/* The title terms of a doc that are not bigrams, ascending, into out: the
+ * ntitle_uni that stats_of counted. */
+static void title_terms_fill(const ctx_priv *p, const index_doc_terms *dt, uint32_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < dt->n; i++)
+        if (dt->tf[i][FIELD_TITLE] && !p->is_bigram[dt->terms[i]]) out[k++] = dt->terms[i];
 }
 
 /* Resolves links[from, nlinks) into p->ends: those whose two ends are
@@ -349,7 +363,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
 typedef struct par_job {
     ctx_priv *p;
     const dindex *ix;
-    int what;              /* 0: is_bigram of terms, 1: stats of docs */
+    int what;              /* 0: is_bigram of terms, 1: stats of docs, 2: title terms of docs */
     size_t n;
     atomic_size_t next;    /* first index of the next chunk */
 } par_job;
@@ -368,7 +382,8 @@ static void *par_run(void *arg)
             } else {
                 index_doc_terms dt;
                 index_doc_terms_get(j->ix, (uint32_t)i, &dt);
-                stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+                if (j->what == 1) stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+                else title_terms_fill(j->p, &dt, j->p->tt + j->p->tt_off[i]);
             }
         }
     }
@@ -422,6 +437,13 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
         p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
         par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
         par_for(p, ix, 1, p->ndocs);
+        /* the judge compares the title terms of each pair it judges (slot_diff):
+         * listed once here, not found in the whole forward lists per pair */
+        p->tt_off = xmalloc((p->ndocs + 1) * sizeof *p->tt_off);
+        p->tt_off[0] = 0;
+        for (size_t d = 0; d < p->ndocs; d++) p->tt_off[d + 1] = p->tt_off[d] + p->ds[d].ntitle_uni;
+        p->tt = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt);
+        par_for(p, ix, 2, p->ndocs);
     }
     p->typed_only = typed_only;
     adj_build(p, ix, links, nlinks);
@@ -453,6 +475,17 @@ void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 
+const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n)
+{
+    const ctx_priv *p = ctx->priv;
+    if (!p->tt || doc >= p->ndocs) {
+        *n = 0;
+        return NULL;
+    }
+    *n = p->tt_off[doc + 1] - p->tt_off[doc];
+    return p->tt + p->tt_off[doc];
+}
+
 int match_term_bigram(const match_ctx *ctx, uint32_t t)
 {
     return term_bigram(ctx->priv, ctx->ix, t);
@@ -464,6 +497,8 @@ void match_ctx_free(match_ctx *ctx)
     if (p) {
         free(p->is_bigram);
         free(p->ds);
+        free(p->tt_off);
+        free(p->tt);
         adj_free(p);
         free(p->ends);
         free(p->sets);

@@ -21,6 +21,11 @@ const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc);
 /* Whether term t is a bigram ("a b"): a table lookup in a full ctx (the
  * judge asks for every title term of every judged pair). */
 int match_term_bigram(const match_ctx *ctx, uint32_t t);
+/* Doc doc's title terms that are not bigrams, ascending (what the judge's
+ * slot_diff compares), from a full ctx's table (made by match_ctx_init);
+ * NULL when the ctx has none (sparse) or doc is not in it: the caller
+ * reads the forward list then. *n is their number (0 with NULL). */
+const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n);
 /* A title's words as the judge's explanation quotes them, and as the unit
  * test's reference computes the title features (match_judge.c): lower-
  * cased, references left out, cut at 31 bytes, at most MATCH_TITLE_WORDS. */

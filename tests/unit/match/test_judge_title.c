@@ -129,9 +129,9 @@ static const char *const titles[] = {
 };
 #define NT (sizeof titles / sizeof *titles)
 
-static void test_title_records_equal_word_lists(void **state)
+/* The titles as items, each body quoting another title. */
+static item *title_items(void)
 {
-    (void)state;
     item *v = xcalloc(NT, sizeof *v);
     for (size_t i = 0; i < NT; i++) {
         item_init(&v[i]);
@@ -143,21 +143,32 @@ static void test_title_records_equal_word_lists(void **state)
         v[i].body = xasprintf("Body %zu. See also: %s", i, titles[(i * 7 + 3) % NT]);
         v[i].created_at = 1600000000 + (int64_t)i * 3600;
     }
+    return v;
+}
+
+static dindex *title_index(const item *v)
+{
     index_params p;
     index_params_default(&p);
     p.threads = 1;
     dindex *ix;
     assert_int_equal(index_build(v, NT, &p, &ix, NULL), DP_OK);
-    match_ctx ctx;
-    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    return ix;
+}
+
+/* Every pair's title features against the reference, in ctx (a full one
+ * lists each doc's title terms: match_doc_title_terms; a sparse one does
+ * not, and slot_diff scans the forward lists). */
+static void assert_titles_equal_reference(const match_ctx *ctx, const item *v)
+{
     int feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP,
                    JF_SLOT_DIFF, JF_SHARED_TITLE_IDF};
     size_t nf = sizeof feats / sizeof *feats, nonzero[sizeof feats / sizeof *feats] = {0}, pairs = 0;
     for (uint32_t q = 0; q < NT; q++) {
         match_query mq;
-        match_query_from_doc(&ctx, q, &mq);
+        match_query_from_doc(ctx, q, &mq);
         match_judge_query jq;
-        match_judge_prepare(&ctx, &mq, &jq);
+        match_judge_prepare(ctx, &mq, &jq);
         assert_non_null(jq.title);
         for (uint32_t c = 0; c < NT; c++) {
             if (c == q) continue;
@@ -165,17 +176,17 @@ static void test_title_records_equal_word_lists(void **state)
             memset(&h, 0, sizeof h);
             h.doc = c;
             double a[JF_COUNT], b[JF_COUNT];
-            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            match_judge_features(ctx, &mq, &jq, &h, 1, a);
             memcpy(b, a, sizeof b);   /* the features but the title's are not compared here */
-            ref_title_features(&ctx, &mq, &v[q], &v[c], c, b);
+            ref_title_features(ctx, &mq, &v[q], &v[c], c, b);
             /* the candidate's records from its own judge query (analyze's
              * swapped pairs) instead of made from its title */
             match_query cmq;
             match_judge_query cjq;
-            match_query_judge_view(&ctx, c, &cmq);
-            match_judge_prepare(&ctx, &cmq, &cjq);
+            match_query_judge_view(ctx, c, &cmq);
+            match_judge_prepare(ctx, &cmq, &cjq);
             double d[JF_COUNT];
-            match_judge_features_cand(&ctx, &mq, &jq, &h, 1, &cjq, d);
+            match_judge_features_cand(ctx, &mq, &jq, &h, 1, &cjq, d);
             match_judge_query_free(&cjq);
             match_query_free(&cmq);
             for (int k = 0; k < JF_COUNT; k++) {
@@ -195,16 +206,81 @@ static void test_title_records_equal_word_lists(void **state)
     assert_int_equal(pairs, NT * (NT - 1));
     /* every title feature was seen set, so each was compared at work */
     for (size_t k = 0; k < nf; k++) assert_true(nonzero[k] > 0);
-    match_ctx_free(&ctx);
-    index_free(ix);
+}
+
+static void items_free(item *v)
+{
     for (size_t i = 0; i < NT; i++) item_free(&v[i]);
     free(v);
+}
+
+static void test_title_records_equal_word_lists(void **state)
+{
+    (void)state;
+    item *v = title_items();
+    dindex *ix = title_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    assert_titles_equal_reference(&ctx, v);
+    match_ctx_free(&ctx);
+    match_ctx_init_sparse(&ctx, ix, NULL, NULL, 0, 0);
+    assert_titles_equal_reference(&ctx, v);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    items_free(v);
+}
+
+/* match_doc_title_terms lists, for each doc of a full ctx, exactly its
+ * forward terms counted in the title that are not bigrams, ascending; a
+ * sparse ctx lists none (NULL, and the judge scans instead). */
+static void test_doc_title_terms(void **state)
+{
+    (void)state;
+    item *v = title_items();
+    dindex *ix = title_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    size_t total = 0, bigrams_left = 0;
+    for (uint32_t d = 0; d < NT; d++) {
+        index_doc_terms dt;
+        index_doc_terms_get(ix, d, &dt);
+        size_t n;
+        const uint32_t *t = match_doc_title_terms(&ctx, d, &n);
+        assert_non_null(t);
+        size_t k = 0;
+        for (size_t i = 0; i < dt.n; i++) {
+            if (!dt.tf[i][FIELD_TITLE]) continue;
+            if (strchr(index_term_str(ix, dt.terms[i]), ' ')) {
+                bigrams_left++;
+                continue;
+            }
+            assert_true(k < n);
+            assert_int_equal(t[k], dt.terms[i]);
+            k++;
+        }
+        assert_int_equal(k, n);
+        total += n;
+    }
+    assert_true(total > NT);        /* the titles have words ... */
+    assert_true(bigrams_left > 0);  /* ... and bigrams, which are not listed */
+    size_t n = 7;
+    assert_null(match_doc_title_terms(&ctx, (uint32_t)NT, &n));
+    assert_int_equal(n, 0);
+    match_ctx_free(&ctx);
+    match_ctx_init_sparse(&ctx, ix, NULL, NULL, 0, 0);
+    n = 7;
+    assert_null(match_doc_title_terms(&ctx, 0, &n));
+    assert_int_equal(n, 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    items_free(v);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title_records_equal_word_lists),
+        cmocka_unit_test(test_doc_title_terms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
