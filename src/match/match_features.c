@@ -97,11 +97,16 @@ static double tf_weight_calc(unsigned tf)
  * log a shared term was most of a feature row's arithmetic. */
 #define TFW_N 256
 static double tfw_table[TFW_N];
+/* log1p of the small counts (shared strings, links): five a row */
+static double log1p_table[TFW_N];
 static pthread_once_t tfw_once = PTHREAD_ONCE_INIT;
 
 static void tfw_init(void)
 {
-    for (unsigned i = 0; i < TFW_N; i++) tfw_table[i] = tf_weight_calc(i);
+    for (unsigned i = 0; i < TFW_N; i++) {
+        tfw_table[i] = tf_weight_calc(i);
+        log1p_table[i] = log1p((double)i);
+    }
 }
 
 /* 1 + log(tf), 0 for none: the sublinear weight of a count. */
@@ -641,9 +646,10 @@ static int same_str(const char *a, const char *b)
     return a && b && *a && !strcasecmp(a, b);
 }
 
+/* log1p(n), from the table for the usual small n: the same double. */
 static double log1p_count(size_t n)
 {
-    return log1p((double)n);
+    return n < TFW_N ? log1p_table[n] : log1p((double)n);
 }
 
 static void item_features_str(const match_query *mq, const item *c, const text_signals *cs,

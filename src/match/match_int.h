@@ -10,6 +10,18 @@
 void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
                          size_t n, match_hit *out);
 
+/* A pool hit's sort key: hits are large (their feature rows), so the pool
+ * is ordered by key and only the best k are copied. Score, then lower
+ * doc: a total order (docs are distinct). */
+typedef struct hit_key {
+    double score;
+    uint32_t doc, i;
+} hit_key;
+/* Leaves the m best of key[0..n) (m > n: all n) in key[0..m), best
+ * first: what sorting all of them puts there; key[m..n) is then
+ * unspecified (not even a permutation of the rest). */
+void match_best_keys(hit_key *key, size_t n, size_t m);
+
 /* The items a doc's title and its title + body name (text_refs_scan with
  * the ctx's repo_name), scanned on first use and kept in the ctx: a doc is
  * judged as the candidate of ~20 queries. Thread-safe (compare-and-swap,
