@@ -824,7 +824,8 @@ static void terms_merge(const match_ctx *ctx, const match_query *mq, const index
  * candidate's terms as the similarity features. */
 typedef struct qterm qterm;
 typedef struct pool_prep {
-    const uint64_t *bits;
+    const uint64_t *bits;   /* bit t & mask set for each query term t */
+    uint32_t mask;
     const int32_t *qpos;
     const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
 } pool_prep;
@@ -870,17 +871,20 @@ static inline void term_shared_q(const qterm *q, const uint16_t *ct, term_acc *a
 
 /* The shared terms by testing each candidate term against a bitmap of the
  * query's terms (set once per query): the query's often long term list is
- * only galloped at the few shared terms. With pp->qpos, also adds each
+ * only galloped at the few shared terms. The bitmap is a filter (bit
+ * t & mask, see match_pool_filter_bits): a term it lets through that the query
+ * lacks is dropped after the search. With pp->qpos, also adds each
  * BM25F query term's field scores to fs -- in ascending term order, as
  * index_score_fields() does, so the same doubles. */
 static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
                        const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
     const uint64_t *bits = pp->bits;
+    uint32_t mask = pp->mask;
     size_t i = 0;
     for (size_t j = 0; j < cd->n; j++) {
-        uint32_t t = cd->terms[j];
-        if (!((bits[t >> 6] >> (t & 63)) & 1)) continue;
+        uint32_t t = cd->terms[j], h = t & mask;
+        if (!((bits[h >> 6] >> (h & 63)) & 1)) continue;
         size_t step = 1;   /* gallop to t in the query's terms ... */
         while (i + step < mq->nterms && mq->terms[i + step] <= t) {
             i += step;
@@ -892,6 +896,7 @@ static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_p
             if (mq->terms[mid] < t) i = mid + 1;
             else hi = mid;
         }
+        if (i == mq->nterms || mq->terms[i] != t) continue;   /* another term's bit */
         term_shared_q(&pp->qt[i], cd->tf[j], a);
         if (pp->qpos && pp->qpos[i] >= 0) index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
     }
@@ -991,6 +996,13 @@ static qbits *qbits_get(size_t nterms)
 
 static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
 
+size_t match_pool_filter_bits(size_t nterms, size_t nq)
+{
+    size_t bits = POOL_FILTER_MIN;
+    while (bits < nterms && bits < POOL_FILTER_LOAD * nq) bits *= 2;
+    return bits;
+}
+
 /* A pool's docs are known ahead, and each row's first reads of its
  * candidate are cache misses: rows PF_FAR ahead get the per-doc records
  * asked for (stage 0), rows PF_NEAR ahead what those records point at
@@ -1015,6 +1027,29 @@ static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
     index_doc_terms_get(ctx->ix, d, &dt);
     index_doc_terms_prefetch(&dt);
     if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+}
+
+void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n)
+{
+    const ctx_priv *p = ctx->priv;
+    const item *it[MATCH_POOL];
+    n = n < MATCH_POOL ? n : MATCH_POOL;
+    for (size_t i = 0; i < n; i++) {   /* the per-doc records ... */
+        uint32_t d = hits[i].doc;
+        it[i] = d < p->ndocs ? index_item(ctx->ix, d) : NULL;
+        if (!it[i]) continue;
+        for (size_t b = 0; b < sizeof *it[i]; b += 64) __builtin_prefetch((const char *)it[i] + b);
+        __builtin_prefetch(&p->refs[d]);
+        if (p->tt_off) __builtin_prefetch(&p->tt_off[d]);
+    }
+    for (size_t i = 0; i < n; i++) {   /* ... then what they point at: their loads overlap */
+        if (!it[i]) continue;
+        __builtin_prefetch(it[i]->title);
+        __builtin_prefetch(it[i]->key);
+        const match_refs *r = atomic_load_explicit(&p->refs[hits[i].doc], memory_order_acquire);
+        if (r) __builtin_prefetch(r);
+        if (p->tt_off) __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+    }
 }
 
 /* Where each of mq->q's terms is in mq->terms (see pool_prep), or NULL
@@ -1055,12 +1090,14 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
         index_score_fields_many(ctx->ix, mq->q, docs, n, fs);
         free(docs);
     }
-    qbits *b = qbits_get(p->nterms);
+    size_t nbits = match_pool_filter_bits(p->nterms, mq->nterms);
+    uint32_t mask = (uint32_t)(nbits - 1);
+    qbits *b = qbits_get(nbits);
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] |= 1ULL << (mq->terms[i] & 63);
+        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] |= 1ULL << (mq->terms[i] & mask & 63);
     qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
     for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
-    pool_prep pp = {b->w, qpos, qt};
+    pool_prep pp = {b->w, mask, qpos, qt};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
@@ -1075,7 +1112,7 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
         features_row(ctx, mq, &pp, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
     }
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] = 0;
+        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] = 0;
     qbits_put(b);
     free(qt);
     free(qpos);

@@ -22,6 +22,23 @@ typedef struct hit_key {
  * unspecified (not even a permutation of the rest). */
 void match_best_keys(hit_key *key, size_t n, size_t m);
 
+/* Hints, no values: asks for the lines the judge reads of each of the n
+ * hits (their items, title strings, references, title terms) at once,
+ * so the misses overlap instead of coming one judged hit after another
+ * (match_rank_pool, for the hits it returns). */
+void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n);
+
+/* The size (a power of 2, in bits) of the filter a pool tests each of
+ * its candidates' terms against (bit t & (size - 1) per query term t):
+ * the whole index's bitmap had a cache miss per candidate term; a filter
+ * of 4 KB stays in L1, and the few terms it lets through that the query
+ * lacks are dropped by the search that follows. Grown with a long query
+ * (at least POOL_FILTER_LOAD bits a query term) up to the first size
+ * >= nterms, where it is exact. */
+#define POOL_FILTER_MIN ((size_t)1 << 15)
+#define POOL_FILTER_LOAD 32
+size_t match_pool_filter_bits(size_t nterms, size_t nq);
+
 /* The items a doc's title and its title + body name (text_refs_scan with
  * the ctx's repo_name), scanned on first use and kept in the ctx: a doc is
  * judged as the candidate of ~20 queries. Thread-safe (compare-and-swap,

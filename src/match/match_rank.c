@@ -70,6 +70,7 @@ size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_
         out[i].margin = n < 2 ? 0 : out[i].score - key[i ? 0 : 1].score;
         out[i].prob = match_prob_margin(ctx->model, out[i].score, out[i].margin);
     }
+    match_prefetch_judged(ctx, out, m);   /* the caller judges them next */
     free(key);
     free(hits);
     return m;
