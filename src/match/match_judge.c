@@ -481,6 +481,7 @@ const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc)
 static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka, const char *kb)
 {
     size_t n = 0;
+    if (!b->n) return 0;   /* most candidates name no item: skip the compares */
     for (size_t i = 0; i < a->n; i++) {
         const char *k = a->v[i].key;
         if (!strcmp(k, ka) || !strcmp(k, kb)) continue;
@@ -632,7 +633,8 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
         else if (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES) jf[JF_MENTION_FOLLOW] = 1;
         else jf[JF_MENTION_PLAIN] = 1;
     }
-    jf[JF_MENTION_TITLE] = text_refs_find(jq->title_refs, c->key) != NULL;
+    /* the title's references are among the title + body's (refs_of) */
+    jf[JF_MENTION_TITLE] = r && text_refs_find(jq->title_refs, c->key) != NULL;
     jf[JF_QREF_TITLE] = jq->title_refs->n > 0;
     const match_refs *cr = match_doc_refs(ctx, cdoc);
     const text_refs *ct = &cr->title, *ca = &cr->all;

@@ -276,11 +276,105 @@ static void test_doc_title_terms(void **state)
     items_free(v);
 }
 
+/* ---- mentions ---------------------------------------------------------------- */
+
+static const char *const mention_titles[][2] = {
+    {"Parser fails on HIVE-2 input", "Duplicate of HIVE-3. See also HIVE-5 and HIVE-6."},
+    {"Follow-up to HIVE-1", "Fixes HIVE-5 as well; HIVE-6 too"},
+    {"Lock table broken", "Nothing named here"},
+    {"Cache miss", "See HIVE-1 and HIVE-6"},
+    {"Cache misses again", "Related: HIVE-4, HIVE-5, HIVE-6"},
+    {"HIVE-4 regression", "Caused by HIVE-2"},
+};
+#define NM (sizeof mention_titles / sizeof *mention_titles)
+
+/* The mention features by the first way: every lookup made. */
+static void ref_mentions(const item *q, const item *c, double jf[JF_COUNT])
+{
+    text_refs_opts o = {.numeric = 1, .bare = 1, .jira = 1};
+    text_refs qt = {0}, qa = {0}, ca = {0};
+    text_refs_scan(q->title, &o, &qt);
+    text_refs_scan(q->title, &o, &qa);
+    text_refs_scan(q->body, &o, &qa);
+    text_refs_scan(c->title, &o, &ca);
+    text_refs_scan(c->body, &o, &ca);
+    const text_ref *r = text_refs_find(&qa, c->key);
+    jf[JF_MENTION_DUP] = r && (r->kind == TEXT_REF_DUP || r->kind == TEXT_REF_DUP_BY);
+    jf[JF_MENTION_FOLLOW] = r && (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES);
+    jf[JF_MENTION_PLAIN] = r && !jf[JF_MENTION_DUP] && !jf[JF_MENTION_FOLLOW];
+    jf[JF_MENTION_TITLE] = text_refs_find(&qt, c->key) != NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < qa.n; i++) {
+        const char *k = qa.v[i].key;
+        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(&ca, k)) n++;
+    }
+    jf[JF_SHARED_REF] = log1p((double)n);
+    text_refs_free(&qt);
+    text_refs_free(&qa);
+    text_refs_free(&ca);
+}
+
+/* The judge's mention features (which skip the lookups that cannot find
+ * anything: a title's keys are among its title + body's, a candidate that
+ * names nothing shares nothing) equal every lookup made, on items that
+ * name each other in titles and bodies, some naming nothing. */
+static void test_mentions_equal_reference(void **state)
+{
+    (void)state;
+    item *v = xcalloc(NM, sizeof *v);
+    for (size_t i = 0; i < NM; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("HIVE-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].title = xstrdup(mention_titles[i][0]);
+        v[i].body = xstrdup(mention_titles[i][1]);
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, NM, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    int feats[] = {JF_MENTION_DUP, JF_MENTION_FOLLOW, JF_MENTION_PLAIN, JF_MENTION_TITLE, JF_SHARED_REF};
+    size_t nf = sizeof feats / sizeof *feats, nonzero[sizeof feats / sizeof *feats] = {0};
+    for (uint32_t q = 0; q < NM; q++) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        match_judge_query jq;
+        match_judge_prepare(&ctx, &mq, &jq);
+        for (uint32_t c = 0; c < NM; c++) {
+            if (c == q) continue;
+            match_hit h;
+            memset(&h, 0, sizeof h);
+            h.doc = c;
+            double a[JF_COUNT], b[JF_COUNT];
+            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            ref_mentions(&v[q], &v[c], b);
+            for (size_t k = 0; k < nf; k++) {
+                if (a[feats[k]] != b[feats[k]])
+                    fail_msg("q %u c %u: feature %s is %g, the reference says %g", q, c,
+                             match_jfeature_name((match_jfeature)feats[k]), a[feats[k]], b[feats[k]]);
+                nonzero[k] += a[feats[k]] != 0;
+            }
+        }
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+    }
+    for (size_t k = 0; k < nf; k++) assert_true(nonzero[k] > 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < NM; i++) item_free(&v[i]);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title_records_equal_word_lists),
         cmocka_unit_test(test_doc_title_terms),
+        cmocka_unit_test(test_mentions_equal_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
