@@ -259,6 +259,7 @@ struct judge_title {
     const uint32_t *terms;
     size_t nterms;
     uint32_t *own_terms;
+    double *idf;               /* idf[i]: index_idf of terms[i], read once (owned) */
 };
 typedef struct judge_title judge_title;
 
@@ -534,7 +535,7 @@ static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const j
     for (size_t i = 0; i < qt->nterms; i++) {
         uint32_t t = qt->terms[i];
         while (k < nct && ct[k] < t) k++;
-        double idf = index_idf(ctx->ix, t);
+        double idf = qt->idf[i];
         if (k < nct && ct[k] == t) {
             if (idf > mx[2]) mx[2] = idf;
         } else if (idf > mx[0] && terms_find(cd->terms, cd->n, t) == cd->n) {
@@ -556,7 +557,7 @@ static void slot_max_scan(const match_ctx *ctx, const match_query *mq, const jud
     for (size_t i = 0; i < qt->nterms; i++) {
         uint32_t t = qt->terms[i];
         size_t j = terms_find(cd->terms, cd->n, t);
-        double idf = index_idf(ctx->ix, t);
+        double idf = qt->idf[i];
         if (j < cd->n) {
             if (cd->tf[j][FIELD_TITLE] && idf > mx[2]) mx[2] = idf;
         } else if (idf > mx[0]) {
@@ -605,7 +606,12 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     if (!mq->it) return;
     jq->title = xmalloc(sizeof *jq->title);
     judge_title_make(mq->it->title, jq->title);
+    /* a query's words are compared with ~20 candidates: what is asked of
+     * them found once, not for each candidate lacking them */
+    for (size_t i = 0; i < jq->title->nd; i++) word_props(&jq->title->d[i]);
     title_terms(ctx, mq, jq->title);
+    jq->title->idf = xmalloc((jq->title->nterms ? jq->title->nterms : 1) * sizeof *jq->title->idf);
+    for (size_t i = 0; i < jq->title->nterms; i++) jq->title->idf[i] = index_idf(ctx->ix, jq->title->terms[i]);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
         jq->title_refs = &r->title;
@@ -619,7 +625,10 @@ void match_judge_query_free(match_judge_query *jq)
 {
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
-    if (jq->title) free(jq->title->own_terms);
+    if (jq->title) {
+        free(jq->title->own_terms);
+        free(jq->title->idf);
+    }
     free(jq->title);
     jq->title = NULL;
 }
