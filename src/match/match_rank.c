@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A hit's sort key: hits are large (their feature rows), so the pool is
- * sorted by key and only the best k are copied. Score, then lower doc: a
+/* The order of hit keys (match_int.h): score down, then lower doc; a
  * total order (docs are distinct), so any sort gives the same list. */
 static int key_cmp(const void *a, const void *b)
 {
