@@ -698,28 +698,6 @@ static const ix_snap *choose_template(dindex *ix, const ix_snap *sn, index_snap_
     return NULL;
 }
 
-/* Asks the kernel to back [p, p + n)'s whole 2 MB pages with huge pages
- * now: the rank phase reads the forward lists of ~100 random docs a query,
- * and with 4 KB pages each first read of a doc was a TLB miss (a page
- * walk). Advice: where it fails the memory is the same. */
-#if defined(__linux__) && !defined(MADV_COLLAPSE)
-#define MADV_COLLAPSE 25   /* Linux 6.1; older kernels refuse it (EINVAL) */
-#endif
-static void huge_advise(void *p, size_t n)
-{
-#ifdef MADV_COLLAPSE
-    size_t huge = (size_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1), b = ((uintptr_t)p + n) & ~(uintptr_t)(huge - 1);
-    if (b > a) {
-        madvise((void *)a, b - a, MADV_HUGEPAGE);
-        madvise((void *)a, b - a, MADV_COLLAPSE);
-    }
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 int index_build_snap(const item *items, size_t n, const index_params *p, const void *snap,
                      size_t snaplen, dindex **out, index_snap_info *info_out, dp_err *err)
 {
@@ -751,8 +729,6 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
     ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
-    huge_advise(ix->fwd_term, total * sizeof *ix->fwd_term);
-    huge_advise(ix->fwd_tf, total * sizeof *ix->fwd_tf);
     dict_rebuild(ix);   /* at its final size */
     ix->toff = xrealloc(ix->toff, (ix->nterms ? ix->nterms : 1) * sizeof *ix->toff);
     ix->thash = xrealloc(ix->thash, (ix->nterms ? ix->nterms : 1) * sizeof *ix->thash);
