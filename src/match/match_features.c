@@ -80,6 +80,11 @@ typedef struct ctx_priv {
      * compare */
     uint32_t *sets;
     doc_meta *meta;              /* NULL with sets in a sparse ctx: the string path */
+    /* doc d's title terms that are not bigrams, ascending, are
+     * tt[tt_off[d] .. tt_off[d + 1]) (match_doc_title_terms); NULL in a
+     * sparse ctx */
+    size_t *tt_off;
+    uint32_t *tt;
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
 } ctx_priv;
 
@@ -92,11 +97,16 @@ static double tf_weight_calc(unsigned tf)
  * log a shared term was most of a feature row's arithmetic. */
 #define TFW_N 256
 static double tfw_table[TFW_N];
+/* log1p of the small counts (shared strings, links): five a row */
+static double log1p_table[TFW_N];
 static pthread_once_t tfw_once = PTHREAD_ONCE_INIT;
 
 static void tfw_init(void)
 {
-    for (unsigned i = 0; i < TFW_N; i++) tfw_table[i] = tf_weight_calc(i);
+    for (unsigned i = 0; i < TFW_N; i++) {
+        tfw_table[i] = tf_weight_calc(i);
+        log1p_table[i] = log1p((double)i);
+    }
 }
 
 /* 1 + log(tf), 0 for none: the sublinear weight of a count. */
@@ -143,6 +153,15 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     out->idf_mass = (float)mass;
     out->nbigrams = nb;
     out->ntitle_uni = ntu;
+}
+
+/* The title terms of a doc that are not bigrams, ascending, into out: the
+ * ntitle_uni that stats_of counted. */
+static void title_terms_fill(const ctx_priv *p, const index_doc_terms *dt, uint32_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < dt->n; i++)
+        if (dt->tf[i][FIELD_TITLE] && !p->is_bigram[dt->terms[i]]) out[k++] = dt->terms[i];
 }
 
 /* Resolves links[from, nlinks) into p->ends: those whose two ends are
@@ -349,7 +368,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
 typedef struct par_job {
     ctx_priv *p;
     const dindex *ix;
-    int what;              /* 0: is_bigram of terms, 1: stats of docs */
+    int what;              /* 0: is_bigram of terms, 1: stats of docs, 2: title terms of docs */
     size_t n;
     atomic_size_t next;    /* first index of the next chunk */
 } par_job;
@@ -368,7 +387,8 @@ static void *par_run(void *arg)
             } else {
                 index_doc_terms dt;
                 index_doc_terms_get(j->ix, (uint32_t)i, &dt);
-                stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+                if (j->what == 1) stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+                else title_terms_fill(j->p, &dt, j->p->tt + j->p->tt_off[i]);
             }
         }
     }
@@ -422,6 +442,13 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
         p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
         par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
         par_for(p, ix, 1, p->ndocs);
+        /* the judge compares the title terms of each pair it judges (slot_diff):
+         * listed once here, not found in the whole forward lists per pair */
+        p->tt_off = xmalloc((p->ndocs + 1) * sizeof *p->tt_off);
+        p->tt_off[0] = 0;
+        for (size_t d = 0; d < p->ndocs; d++) p->tt_off[d + 1] = p->tt_off[d] + p->ds[d].ntitle_uni;
+        p->tt = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt);
+        par_for(p, ix, 2, p->ndocs);
     }
     p->typed_only = typed_only;
     adj_build(p, ix, links, nlinks);
@@ -453,6 +480,17 @@ void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 
+const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n)
+{
+    const ctx_priv *p = ctx->priv;
+    if (!p->tt || doc >= p->ndocs) {
+        *n = 0;
+        return NULL;
+    }
+    *n = p->tt_off[doc + 1] - p->tt_off[doc];
+    return p->tt + p->tt_off[doc];
+}
+
 int match_term_bigram(const match_ctx *ctx, uint32_t t)
 {
     return term_bigram(ctx->priv, ctx->ix, t);
@@ -464,6 +502,8 @@ void match_ctx_free(match_ctx *ctx)
     if (p) {
         free(p->is_bigram);
         free(p->ds);
+        free(p->tt_off);
+        free(p->tt);
         adj_free(p);
         free(p->ends);
         free(p->sets);
@@ -606,9 +646,10 @@ static int same_str(const char *a, const char *b)
     return a && b && *a && !strcasecmp(a, b);
 }
 
+/* log1p(n), from the table for the usual small n: the same double. */
 static double log1p_count(size_t n)
 {
-    return log1p((double)n);
+    return n < TFW_N ? log1p_table[n] : log1p((double)n);
 }
 
 static void item_features_str(const match_query *mq, const item *c, const text_signals *cs,
@@ -783,7 +824,8 @@ static void terms_merge(const match_ctx *ctx, const match_query *mq, const index
  * candidate's terms as the similarity features. */
 typedef struct qterm qterm;
 typedef struct pool_prep {
-    const uint64_t *bits;
+    const uint64_t *bits;   /* bit t & mask set for each query term t */
+    uint32_t mask;
     const int32_t *qpos;
     const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
 } pool_prep;
@@ -829,17 +871,20 @@ static inline void term_shared_q(const qterm *q, const uint16_t *ct, term_acc *a
 
 /* The shared terms by testing each candidate term against a bitmap of the
  * query's terms (set once per query): the query's often long term list is
- * only galloped at the few shared terms. With pp->qpos, also adds each
+ * only galloped at the few shared terms. The bitmap is a filter (bit
+ * t & mask, see match_pool_filter_bits): a term it lets through that the query
+ * lacks is dropped after the search. With pp->qpos, also adds each
  * BM25F query term's field scores to fs -- in ascending term order, as
  * index_score_fields() does, so the same doubles. */
 static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
                        const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
     const uint64_t *bits = pp->bits;
+    uint32_t mask = pp->mask;
     size_t i = 0;
     for (size_t j = 0; j < cd->n; j++) {
-        uint32_t t = cd->terms[j];
-        if (!((bits[t >> 6] >> (t & 63)) & 1)) continue;
+        uint32_t t = cd->terms[j], h = t & mask;
+        if (!((bits[h >> 6] >> (h & 63)) & 1)) continue;
         size_t step = 1;   /* gallop to t in the query's terms ... */
         while (i + step < mq->nterms && mq->terms[i + step] <= t) {
             i += step;
@@ -851,6 +896,7 @@ static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_p
             if (mq->terms[mid] < t) i = mid + 1;
             else hi = mid;
         }
+        if (i == mq->nterms || mq->terms[i] != t) continue;   /* another term's bit */
         term_shared_q(&pp->qt[i], cd->tf[j], a);
         if (pp->qpos && pp->qpos[i] >= 0) index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
     }
@@ -950,12 +996,20 @@ static qbits *qbits_get(size_t nterms)
 
 static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
 
+size_t match_pool_filter_bits(size_t nterms, size_t nq)
+{
+    size_t bits = POOL_FILTER_MIN;
+    while (bits < nterms && bits < POOL_FILTER_LOAD * nq) bits *= 2;
+    return bits;
+}
+
 /* A pool's docs are known ahead, and each row's first reads of its
  * candidate are cache misses: rows PF_FAR ahead get the per-doc records
  * asked for (stage 0), rows PF_NEAR ahead what those records point at
  * (stage 1: they are in cache by then). Hints only: no value changes. */
 #define PF_FAR 6
 #define PF_NEAR 3
+#define PF_BYTES 1024   /* of a doc's terms asked for (twice that of its counts) */
 static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
 {
     const ctx_priv *p = ctx->priv;
@@ -973,7 +1027,38 @@ static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
     index_doc_terms dt;
     index_doc_terms_get(ctx->ix, d, &dt);
     index_doc_terms_prefetch(&dt);
+    /* the rest of the lists too, up to a cap: the terms are read in a
+     * stream, but the counts only at the shared terms, a line here and
+     * there that the hardware does not see coming */
+    size_t nt = dt.n * sizeof *dt.terms, nf = dt.n * sizeof *dt.tf;
+    nt = nt < PF_BYTES ? nt : PF_BYTES;
+    nf = nf < 2 * PF_BYTES ? nf : 2 * PF_BYTES;
+    for (size_t b = 128; b < nt; b += 64) __builtin_prefetch((const char *)dt.terms + b);
+    for (size_t b = 128; b < nf; b += 64) __builtin_prefetch((const char *)dt.tf + b);
     if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+}
+
+void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n)
+{
+    const ctx_priv *p = ctx->priv;
+    const item *it[MATCH_POOL];
+    n = n < MATCH_POOL ? n : MATCH_POOL;
+    for (size_t i = 0; i < n; i++) {   /* the per-doc records ... */
+        uint32_t d = hits[i].doc;
+        it[i] = d < p->ndocs ? index_item(ctx->ix, d) : NULL;
+        if (!it[i]) continue;
+        for (size_t b = 0; b < sizeof *it[i]; b += 64) __builtin_prefetch((const char *)it[i] + b);
+        __builtin_prefetch(&p->refs[d]);
+        if (p->tt_off) __builtin_prefetch(&p->tt_off[d]);
+    }
+    for (size_t i = 0; i < n; i++) {   /* ... then what they point at: their loads overlap */
+        if (!it[i]) continue;
+        __builtin_prefetch(it[i]->title);
+        __builtin_prefetch(it[i]->key);
+        const match_refs *r = atomic_load_explicit(&p->refs[hits[i].doc], memory_order_acquire);
+        if (r) __builtin_prefetch(r);
+        if (p->tt_off) __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+    }
 }
 
 /* Where each of mq->q's terms is in mq->terms (see pool_prep), or NULL
@@ -1014,12 +1099,14 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
         index_score_fields_many(ctx->ix, mq->q, docs, n, fs);
         free(docs);
     }
-    qbits *b = qbits_get(p->nterms);
+    size_t nbits = match_pool_filter_bits(p->nterms, mq->nterms);
+    uint32_t mask = (uint32_t)(nbits - 1);
+    qbits *b = qbits_get(nbits);
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] |= 1ULL << (mq->terms[i] & 63);
+        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] |= 1ULL << (mq->terms[i] & mask & 63);
     qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
     for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
-    pool_prep pp = {b->w, qpos, qt};
+    pool_prep pp = {b->w, mask, qpos, qt};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
@@ -1034,7 +1121,7 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
         features_row(ctx, mq, &pp, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
     }
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[mq->terms[i] >> 6] = 0;
+        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] = 0;
     qbits_put(b);
     free(qt);
     free(qpos);

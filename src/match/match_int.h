@@ -10,6 +10,35 @@
 void match_features_pool(const match_ctx *ctx, const match_query *mq, const index_hit *pool,
                          size_t n, match_hit *out);
 
+/* A pool hit's sort key: hits are large (their feature rows), so the pool
+ * is ordered by key and only the best k are copied. Score, then lower
+ * doc: a total order (docs are distinct). */
+typedef struct hit_key {
+    double score;
+    uint32_t doc, i;
+} hit_key;
+/* Leaves the m best of key[0..n) (m > n: all n) in key[0..m), best
+ * first: what sorting all of them puts there; key[m..n) is then
+ * unspecified (not even a permutation of the rest). */
+void match_best_keys(hit_key *key, size_t n, size_t m);
+
+/* Hints, no values: asks for the lines the judge reads of each of the n
+ * hits (their items, title strings, references, title terms) at once,
+ * so the misses overlap instead of coming one judged hit after another
+ * (match_rank_pool, for the hits it returns). */
+void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n);
+
+/* The size (a power of 2, in bits) of the filter a pool tests each of
+ * its candidates' terms against (bit t & (size - 1) per query term t):
+ * the whole index's bitmap had a cache miss per candidate term; a filter
+ * of 4 KB stays in L1, and the few terms it lets through that the query
+ * lacks are dropped by the search that follows. Grown with a long query
+ * (at least POOL_FILTER_LOAD bits a query term) up to the first size
+ * >= nterms, where it is exact. */
+#define POOL_FILTER_MIN ((size_t)1 << 15)
+#define POOL_FILTER_LOAD 32
+size_t match_pool_filter_bits(size_t nterms, size_t nq);
+
 /* The items a doc's title and its title + body name (text_refs_scan with
  * the ctx's repo_name), scanned on first use and kept in the ctx: a doc is
  * judged as the candidate of ~20 queries. Thread-safe (compare-and-swap,
@@ -21,6 +50,11 @@ const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc);
 /* Whether term t is a bigram ("a b"): a table lookup in a full ctx (the
  * judge asks for every title term of every judged pair). */
 int match_term_bigram(const match_ctx *ctx, uint32_t t);
+/* Doc doc's title terms that are not bigrams, ascending (what the judge's
+ * slot_diff compares), from a full ctx's table (made by match_ctx_init);
+ * NULL when the ctx has none (sparse) or doc is not in it: the caller
+ * reads the forward list then. *n is their number (0 with NULL). */
+const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n);
 /* A title's words as the judge's explanation quotes them, and as the unit
  * test's reference computes the title features (match_judge.c): lower-
  * cased, references left out, cut at 31 bytes, at most MATCH_TITLE_WORDS. */

@@ -147,19 +147,36 @@ static int words_has(const words *w, const char *s)
     return 0;
 }
 
+/* Is r (n bytes) one of the inflections inflects() takes: "", "s", "e",
+ * "es", "ed", "d", "ing", "ings", "er", "ers", "ion", "ions", "ment",
+ * "ments", "al"? By length: a word's props ask it for every stem of the
+ * word's first letter. */
+static int inflection(const char *r, size_t n)
+{
+    switch (n) {
+    case 0: return 1;
+    case 1: return r[0] == 's' || r[0] == 'e' || r[0] == 'd';
+    case 2: return !memcmp(r, "es", 2) || !memcmp(r, "ed", 2) || !memcmp(r, "er", 2) || !memcmp(r, "al", 2);
+    case 3: return !memcmp(r, "ing", 3) || !memcmp(r, "ers", 3) || !memcmp(r, "ion", 3);
+    case 4: return !memcmp(r, "ings", 4) || !memcmp(r, "ions", 4) || !memcmp(r, "ment", 4);
+    case 5: return !memcmp(r, "ments", 5);
+    default: return 0;
+    }
+}
+
+/* inflects() of word w (wn bytes) and stem (sn bytes). */
+static int inflects_n(const char *w, size_t wn, const char *stem, size_t sn)
+{
+    return wn >= sn && !memcmp(w, stem, sn) && inflection(w + sn, wn - sn);
+}
+
 /* Does w read as stem + one of a few inflections ("disabled" for "disabl")? */
 static int inflects(const char *w, const char *stem)
 {
-    static const char *const tails[] = {"", "s", "e", "es", "ed", "d", "ing", "ings", "er", "ers",
-                                        "ion", "ions", "ment", "ments", "al", NULL};
     /* the first letter settles almost every call: this runs for each word
      * of two titles against ~60 pairs of stems, for each judged hit */
     if (w[0] != stem[0]) return 0;
-    size_t n = strlen(stem);
-    if (strncmp(w, stem, n) != 0) return 0;
-    for (int i = 0; tails[i]; i++)
-        if (!strcmp(w + n, tails[i])) return 1;
-    return 0;
+    return inflects_n(w, strlen(w), stem, strlen(stem));
 }
 
 /* Opposite actions: a title with one and a title with the other describe
@@ -216,7 +233,7 @@ static int versionish(const char *w)
     for (const char *p = w; *p; p++)
         if (isdigit((unsigned char)*p)) return 1;
     for (int i = 0; names[i]; i++)
-        if (!strcmp(w, names[i])) return 1;
+        if (w[0] == names[i][0] && !strcmp(w, names[i])) return 1;
     return 0;
 }
 
@@ -240,15 +257,19 @@ struct judge_title {
     size_t nd;                 /* distinct words d[0..nd), in order of first use */
     tword d[MATCH_TITLE_WORDS];
     /* a query's (match_judge_prepare): its title's index terms that are
-     * not bigrams, ascending (slot_diff); unset in a candidate's */
-    uint32_t *terms;
+     * not bigrams, ascending (slot_diff); unset in a candidate's. Owned
+     * when own_terms, else the ctx's (match_doc_title_terms) */
+    const uint32_t *terms;
     size_t nterms;
+    uint32_t *own_terms;
+    double *idf;               /* idf[i]: index_idf of terms[i], read once (owned) */
 };
 typedef struct judge_title judge_title;
 
 /* The distinct stems of opposites[] and each pair as two indices. */
 #define NOPP (sizeof opposites / sizeof opposites[0])
 static const char *stem_tab[128];
+static unsigned char stem_len[128];   /* strlen(stem_tab[s]) */
 static size_t nstems;
 static unsigned char opp_idx[NOPP][2];
 /* The stems by first letter: those starting with byte c are
@@ -264,7 +285,10 @@ static void stems_init(void)
         for (int k = 0; k < 2; k++) {
             size_t s = 0;
             while (s < nstems && strcmp(stem_tab[s], opposites[i][k])) s++;
-            if (s == nstems) stem_tab[nstems++] = opposites[i][k];   /* < 128: 2 * NOPP */
+            if (s == nstems) {   /* < 128: 2 * NOPP */
+                stem_tab[nstems] = opposites[i][k];
+                stem_len[nstems++] = (unsigned char)strlen(opposites[i][k]);
+            }
             opp_idx[i][k] = (unsigned char)s;
         }
     size_t n = 0;
@@ -302,9 +326,10 @@ static void word_props(tword *d)
 {
     d->stems[0] = d->stems[1] = 0;
     unsigned char c = (unsigned char)d->w[0];
+    size_t wn = first_at[c] < first_at[c + 1] ? strlen(d->w) : 0;
     for (size_t i = first_at[c]; i < first_at[c + 1]; i++) {
-        unsigned s = by_first[i];
-        if (inflects(d->w, stem_tab[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
+        unsigned s = by_first[i];   /* the first letters are equal */
+        if (inflects_n(d->w, wn, stem_tab[s], stem_len[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
     }
     d->backport = (unsigned char)backport_word(d->w);
     d->props = 1;
@@ -460,6 +485,7 @@ const match_refs *match_doc_refs(const match_ctx *ctx, uint32_t doc)
 static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka, const char *kb)
 {
     size_t n = 0;
+    if (!b->n) return 0;   /* most candidates name no item: skip the compares */
     for (size_t i = 0; i < a->n; i++) {
         const char *k = a->v[i].key;
         if (!strcmp(k, ka) || !strcmp(k, kb)) continue;
@@ -470,26 +496,85 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 
 /* ---- the features ------------------------------------------------------------- */
 
-/* The title terms (not bigrams) of mq into t->terms. */
+/* The title terms (not bigrams) of mq into t->terms: the ctx's list when
+ * mq reads an indexed doc's forward terms, else found in mq's terms. */
 static void title_terms(const match_ctx *ctx, const match_query *mq, judge_title *t)
 {
-    t->terms = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *t->terms);
+    t->own_terms = NULL;
+    if (mq->qdoc < index_ndocs(ctx->ix)) {
+        index_doc_terms dt;
+        index_doc_terms_get(ctx->ix, mq->qdoc, &dt);
+        if (dt.terms == mq->terms && (t->terms = match_doc_title_terms(ctx, mq->qdoc, &t->nterms))) return;
+    }
+    uint32_t *v = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *v);
     t->nterms = 0;
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) t->terms[t->nterms++] = mq->terms[i];
+        if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) v[t->nterms++] = mq->terms[i];
+    t->terms = t->own_terms = v;
 }
 
-static int term_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Where t is in v[0..n) (ascending, distinct), n when it is not. */
+/* Where t is in v[0..n) (ascending, distinct), n when it is not: a
+ * binary search inline (bsearch's call per probe was a tenth of it). */
 static size_t terms_find(const uint32_t *v, size_t n, uint32_t t)
 {
-    const uint32_t *f = n ? bsearch(&t, v, n, sizeof *v, term_cmp) : NULL;
-    return f ? (size_t)(f - v) : n;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == t ? lo : n;
+}
+
+/* slot_diff's maxima (idf of the rarest title word only the query has,
+ * only the candidate has, both have) by the candidate's title terms
+ * listed in the ctx (ct[0..nct)): a merge with the query's title terms
+ * and a search of the two whole term lists only for the words one title
+ * lacks. Maxima, so the order of the visits does not change them. */
+static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+                            const index_doc_terms *cd, const uint32_t *ct, size_t nct, double mx[3])
+{
+    size_t k = 0;
+    for (size_t i = 0; i < qt->nterms; i++) {
+        uint32_t t = qt->terms[i];
+        while (k < nct && ct[k] < t) k++;
+        double idf = qt->idf[i];
+        if (k < nct && ct[k] == t) {
+            if (idf > mx[2]) mx[2] = idf;
+        } else if (idf > mx[0] && terms_find(cd->terms, cd->n, t) == cd->n) {
+            mx[0] = idf;
+        }
+    }
+    for (size_t j = 0; j < nct; j++) {
+        uint32_t t = ct[j];
+        double idf = index_idf(ctx->ix, t);
+        if (idf > mx[1] && terms_find(mq->terms, mq->nterms, t) == mq->nterms) mx[1] = idf;
+    }
+}
+
+/* slot_max_listed by a pass over the candidate's whole term list (a
+ * sparse ctx lists no title terms). */
+static void slot_max_scan(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+                          const index_doc_terms *cd, double mx[3])
+{
+    for (size_t i = 0; i < qt->nterms; i++) {
+        uint32_t t = qt->terms[i];
+        size_t j = terms_find(cd->terms, cd->n, t);
+        double idf = qt->idf[i];
+        if (j < cd->n) {
+            if (cd->tf[j][FIELD_TITLE] && idf > mx[2]) mx[2] = idf;
+        } else if (idf > mx[0]) {
+            mx[0] = idf;
+        }
+    }
+    for (size_t j = 0; j < cd->n; j++) {
+        uint32_t t = cd->terms[j];
+        if (!cd->tf[j][FIELD_TITLE] || match_term_bigram(ctx, t) ||
+            terms_find(mq->terms, mq->nterms, t) < mq->nterms)
+            continue;
+        double idf = index_idf(ctx->ix, t);
+        if (idf > mx[1]) mx[1] = idf;
+    }
 }
 
 /* Rare title words on each side that the other lacks, as idf over log N:
@@ -504,25 +589,12 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge
 {
     index_doc_terms cd;
     index_doc_terms_get(ctx->ix, cdoc, &cd);
-    double qmax = 0, cmax = 0, smax = 0;
-    for (size_t i = 0; i < qt->nterms; i++) {
-        uint32_t t = qt->terms[i];
-        size_t j = terms_find(cd.terms, cd.n, t);
-        double idf = index_idf(ctx->ix, t);
-        if (j < cd.n) {
-            if (cd.tf[j][FIELD_TITLE] && idf > smax) smax = idf;
-        } else if (idf > qmax) {
-            qmax = idf;
-        }
-    }
-    for (size_t j = 0; j < cd.n; j++) {
-        uint32_t t = cd.terms[j];
-        if (!cd.tf[j][FIELD_TITLE] || match_term_bigram(ctx, t) ||
-            terms_find(mq->terms, mq->nterms, t) < mq->nterms)
-            continue;
-        double idf = index_idf(ctx->ix, t);
-        if (idf > cmax) cmax = idf;
-    }
+    double mx[3] = {0, 0, 0};   /* query only, candidate only, shared */
+    size_t nct;
+    const uint32_t *ct = match_doc_title_terms(ctx, cdoc, &nct);
+    if (ct) slot_max_listed(ctx, mq, qt, &cd, ct, nct, mx);
+    else slot_max_scan(ctx, mq, qt, &cd, mx);
+    double qmax = mx[0], cmax = mx[1], smax = mx[2];
     double norm = log(1.0 + (double)index_ndocs(ctx->ix));
     double m = qmax < cmax ? qmax : cmax;
     *shared_max = norm > 0 ? smax / norm : 0;
@@ -555,7 +627,12 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     if (!mq->it) return;
     jq->title = xmalloc(sizeof *jq->title);
     judge_title_make(mq->it->title, jq->title);
+    /* a query's words are compared with ~20 candidates: what is asked of
+     * them found once, not for each candidate lacking them */
+    for (size_t i = 0; i < jq->title->nd; i++) word_props(&jq->title->d[i]);
     title_terms(ctx, mq, jq->title);
+    jq->title->idf = xmalloc((jq->title->nterms ? jq->title->nterms : 1) * sizeof *jq->title->idf);
+    for (size_t i = 0; i < jq->title->nterms; i++) jq->title->idf[i] = index_idf(ctx->ix, jq->title->terms[i]);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
         jq->title_refs = &r->title;
@@ -571,7 +648,10 @@ void match_judge_query_free(match_judge_query *jq)
     text_refs_free(&jq->own_refs);
     free(jq->sig);
     jq->sig = NULL;
-    if (jq->title) free(jq->title->terms);
+    if (jq->title) {
+        free(jq->title->own_terms);
+        free(jq->title->idf);
+    }
     free(jq->title);
     jq->title = NULL;
 }
@@ -585,7 +665,8 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
         else if (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES) jf[JF_MENTION_FOLLOW] = 1;
         else jf[JF_MENTION_PLAIN] = 1;
     }
-    jf[JF_MENTION_TITLE] = text_refs_find(jq->title_refs, c->key) != NULL;
+    /* the title's references are among the title + body's (refs_of) */
+    jf[JF_MENTION_TITLE] = r && text_refs_find(jq->title_refs, c->key) != NULL;
     jf[JF_QREF_TITLE] = jq->title_refs->n > 0;
     const match_refs *cr = match_doc_refs(ctx, cdoc);
     const text_refs *ct = &cr->title, *ca = &cr->all;

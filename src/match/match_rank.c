@@ -5,19 +5,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A hit's sort key: hits are large (their feature rows), so the pool is
- * sorted by key and only the best k are copied. Score, then lower doc: a
+/* The order of hit keys (match_int.h): score down, then lower doc; a
  * total order (docs are distinct), so any sort gives the same list. */
-typedef struct hit_key {
-    double score;
-    uint32_t doc, i;
-} hit_key;
-
 static int key_cmp(const void *a, const void *b)
 {
     const hit_key *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* An insertion into the best m seen so far: a query keeps 20 of its
+ * 100-deep pool, and sorting all 100 (qsort: a merge sort through a
+ * compare callback) cost more than the few insertions the kept ones
+ * need. key_cmp is a total order, so these are the m a sort puts first. */
+void match_best_keys(hit_key *key, size_t n, size_t m)
+{
+    if (m > n) m = n;
+    if (!m) return;
+    for (size_t i = 1; i < n; i++) {
+        size_t top = i < m ? i : m;   /* key[0..top) holds the best so far, sorted */
+        if (top == m && key_cmp(&key[i], &key[m - 1]) >= 0) continue;
+        hit_key v = key[i];
+        size_t j = top == m ? m - 1 : top;   /* a full list drops its last */
+        while (j > 0 && key_cmp(&v, &key[j - 1]) < 0) {
+            key[j] = key[j - 1];
+            j--;
+        }
+        key[j] = v;
+    }
 }
 
 size_t match_pool(const match_ctx *ctx, const match_query *mq, uint32_t lo, uint32_t hi, index_hit *pool)
@@ -46,14 +61,15 @@ size_t match_rank_pool(const match_ctx *ctx, const match_query *mq, const index_
         hits[i].score = match_score(ctx->model, hits[i].feat);
         key[i] = (hit_key){hits[i].score, hits[i].doc, (uint32_t)i};
     }
-    qsort(key, n, sizeof *key, key_cmp);
-    /* a clear winner is likelier right than one of several close ones */
     size_t m = n > k ? k : n;
+    match_best_keys(key, n, m > 1 ? m : 2);   /* the margin reads the second best */
+    /* a clear winner is likelier right than one of several close ones */
     for (size_t i = 0; i < m; i++) {
         out[i] = hits[key[i].i];
         out[i].margin = n < 2 ? 0 : out[i].score - key[i ? 0 : 1].score;
         out[i].prob = match_prob_margin(ctx->model, out[i].score, out[i].margin);
     }
+    match_prefetch_judged(ctx, out, m);   /* the caller judges them next */
     free(key);
     free(hits);
     return m;

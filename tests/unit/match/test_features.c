@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../../../src/match/match.h"
+#include "../../../src/match/match_int.h"
 
 /* A small tracker where many items share labels, components, versions,
  * authors, types, exceptions, frames and paths in varying case. */
@@ -343,6 +344,92 @@ static void test_relink_in_batches(void **state)
     corpus_free(&all, ix, v, N);
 }
 
+/* match_pool_filter_bits: a power of 2, at least POOL_FILTER_MIN, grown
+ * to POOL_FILTER_LOAD bits a query term but not past the first size that
+ * holds every term id (where the filter is exact). */
+static void test_filter_bits(void **state)
+{
+    (void)state;
+    assert_int_equal(match_pool_filter_bits(10, 5), POOL_FILTER_MIN);
+    assert_int_equal(match_pool_filter_bits(1000000, 100), POOL_FILTER_MIN);
+    assert_int_equal(match_pool_filter_bits(1000000, 2000), (size_t)1 << 16);
+    assert_int_equal(match_pool_filter_bits(1000000, 100000), (size_t)1 << 20);   /* holds every id */
+    assert_int_equal(match_pool_filter_bits(100000, 100000), (size_t)1 << 17);
+}
+
+/* A word no other doc has: letters only, so the tokenizer keeps it whole. */
+static void unique_word(size_t k, char w[16])
+{
+    size_t n = 0;
+    w[n++] = 'z';
+    w[n++] = 'q';
+    do {
+        w[n++] = (char)('a' + k % 26);
+        k /= 26;
+    } while (k && n < 14);
+    w[n] = '\0';
+}
+
+/* With more term ids than the pool's filter has bits, candidate terms the
+ * query lacks pass the filter (checked here: some do); the rows still
+ * equal match_features() one by one, which merges the term lists. */
+static void test_pool_filter_false_positives(void **state)
+{
+    (void)state;
+    size_t n = 90, nw = 500;
+    item *v = corpus(n);
+    for (size_t i = 0; i < n; i++) {   /* ~45k words of one doc each, ~90k bigrams */
+        sbuf b;
+        sb_init(&b);
+        sb_printf(&b, "%s\n", v[i].body);
+        for (size_t k = 0; k < nw; k++) {
+            char w[16];
+            unique_word(i * nw + k, w);
+            sb_printf(&b, "%s ", w);
+        }
+        free(v[i].body);
+        v[i].body = xstrdup(b.s);
+        sb_free(&b);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 2;
+    dindex *ix;
+    assert_int_equal(index_build(v, n, &p, &ix, NULL), DP_OK);
+    assert_true(index_nterms(ix) > 2 * POOL_FILTER_MIN);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    size_t passed = 0, rows = 0;
+    for (uint32_t q = 0; q < n; q += 9) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        size_t bits = match_pool_filter_bits(index_nterms(ix), mq.nterms);
+        assert_true(bits < index_nterms(ix));   /* a filter, not the exact bitmap */
+        match_hit hits[MATCH_POOL];
+        size_t nh = match_rank_query(&ctx, &mq, 0, (uint32_t)n, MATCH_POOL, hits);
+        assert_true(nh > 10);
+        assert_rows_one_by_one(&ctx, &mq, hits, nh, NULL);
+        for (size_t h = 0; h < nh; h++) {   /* terms the filter lets through that the query lacks */
+            index_doc_terms cd;
+            index_doc_terms_get(ix, hits[h].doc, &cd);
+            for (size_t j = 0; j < cd.n; j++) {
+                uint32_t t = cd.terms[j];
+                int in_q = 0, bit = 0;
+                for (size_t i = 0; i < mq.nterms; i++) {
+                    in_q |= mq.terms[i] == t;
+                    bit |= (mq.terms[i] & (bits - 1)) == (t & (bits - 1));
+                }
+                passed += bit && !in_q;
+            }
+            rows++;
+        }
+        match_query_free(&mq);
+    }
+    assert_true(rows > 50);
+    assert_true(passed > 0);
+    corpus_free(&ctx, ix, v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_set_ids_equal_string_path),
         cmocka_unit_test(test_pool_caller_query_and_links),
         cmocka_unit_test(test_relink_in_batches),
+        cmocka_unit_test(test_filter_bits),
+        cmocka_unit_test(test_pool_filter_false_positives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

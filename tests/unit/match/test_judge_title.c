@@ -129,9 +129,9 @@ static const char *const titles[] = {
 };
 #define NT (sizeof titles / sizeof *titles)
 
-static void test_title_records_equal_word_lists(void **state)
+/* The titles as items, each body quoting another title. */
+static item *title_items(void)
 {
-    (void)state;
     item *v = xcalloc(NT, sizeof *v);
     for (size_t i = 0; i < NT; i++) {
         item_init(&v[i]);
@@ -143,21 +143,32 @@ static void test_title_records_equal_word_lists(void **state)
         v[i].body = xasprintf("Body %zu. See also: %s", i, titles[(i * 7 + 3) % NT]);
         v[i].created_at = 1600000000 + (int64_t)i * 3600;
     }
+    return v;
+}
+
+static dindex *title_index(const item *v)
+{
     index_params p;
     index_params_default(&p);
     p.threads = 1;
     dindex *ix;
     assert_int_equal(index_build(v, NT, &p, &ix, NULL), DP_OK);
-    match_ctx ctx;
-    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    return ix;
+}
+
+/* Every pair's title features against the reference, in ctx (a full one
+ * lists each doc's title terms: match_doc_title_terms; a sparse one does
+ * not, and slot_diff scans the forward lists). */
+static void assert_titles_equal_reference(const match_ctx *ctx, const item *v)
+{
     int feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP,
                    JF_SLOT_DIFF, JF_SHARED_TITLE_IDF};
     size_t nf = sizeof feats / sizeof *feats, nonzero[sizeof feats / sizeof *feats] = {0}, pairs = 0;
     for (uint32_t q = 0; q < NT; q++) {
         match_query mq;
-        match_query_from_doc(&ctx, q, &mq);
+        match_query_from_doc(ctx, q, &mq);
         match_judge_query jq;
-        match_judge_prepare(&ctx, &mq, &jq);
+        match_judge_prepare(ctx, &mq, &jq);
         assert_non_null(jq.title);
         for (uint32_t c = 0; c < NT; c++) {
             if (c == q) continue;
@@ -165,17 +176,17 @@ static void test_title_records_equal_word_lists(void **state)
             memset(&h, 0, sizeof h);
             h.doc = c;
             double a[JF_COUNT], b[JF_COUNT];
-            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            match_judge_features(ctx, &mq, &jq, &h, 1, a);
             memcpy(b, a, sizeof b);   /* the features but the title's are not compared here */
-            ref_title_features(&ctx, &mq, &v[q], &v[c], c, b);
+            ref_title_features(ctx, &mq, &v[q], &v[c], c, b);
             /* the candidate's records from its own judge query (analyze's
              * swapped pairs) instead of made from its title */
             match_query cmq;
             match_judge_query cjq;
-            match_query_judge_view(&ctx, c, &cmq);
-            match_judge_prepare(&ctx, &cmq, &cjq);
+            match_query_judge_view(ctx, c, &cmq);
+            match_judge_prepare(ctx, &cmq, &cjq);
             double d[JF_COUNT];
-            match_judge_features_cand(&ctx, &mq, &jq, &h, 1, &cjq, d);
+            match_judge_features_cand(ctx, &mq, &jq, &h, 1, &cjq, d);
             match_judge_query_free(&cjq);
             match_query_free(&cmq);
             for (int k = 0; k < JF_COUNT; k++) {
@@ -195,9 +206,166 @@ static void test_title_records_equal_word_lists(void **state)
     assert_int_equal(pairs, NT * (NT - 1));
     /* every title feature was seen set, so each was compared at work */
     for (size_t k = 0; k < nf; k++) assert_true(nonzero[k] > 0);
+}
+
+static void items_free(item *v)
+{
+    for (size_t i = 0; i < NT; i++) item_free(&v[i]);
+    free(v);
+}
+
+static void test_title_records_equal_word_lists(void **state)
+{
+    (void)state;
+    item *v = title_items();
+    dindex *ix = title_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    assert_titles_equal_reference(&ctx, v);
+    match_ctx_free(&ctx);
+    match_ctx_init_sparse(&ctx, ix, NULL, NULL, 0, 0);
+    assert_titles_equal_reference(&ctx, v);
     match_ctx_free(&ctx);
     index_free(ix);
-    for (size_t i = 0; i < NT; i++) item_free(&v[i]);
+    items_free(v);
+}
+
+/* match_doc_title_terms lists, for each doc of a full ctx, exactly its
+ * forward terms counted in the title that are not bigrams, ascending; a
+ * sparse ctx lists none (NULL, and the judge scans instead). */
+static void test_doc_title_terms(void **state)
+{
+    (void)state;
+    item *v = title_items();
+    dindex *ix = title_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    size_t total = 0, bigrams_left = 0;
+    for (uint32_t d = 0; d < NT; d++) {
+        index_doc_terms dt;
+        index_doc_terms_get(ix, d, &dt);
+        size_t n;
+        const uint32_t *t = match_doc_title_terms(&ctx, d, &n);
+        assert_non_null(t);
+        size_t k = 0;
+        for (size_t i = 0; i < dt.n; i++) {
+            if (!dt.tf[i][FIELD_TITLE]) continue;
+            if (strchr(index_term_str(ix, dt.terms[i]), ' ')) {
+                bigrams_left++;
+                continue;
+            }
+            assert_true(k < n);
+            assert_int_equal(t[k], dt.terms[i]);
+            k++;
+        }
+        assert_int_equal(k, n);
+        total += n;
+    }
+    assert_true(total > NT);        /* the titles have words ... */
+    assert_true(bigrams_left > 0);  /* ... and bigrams, which are not listed */
+    size_t n = 7;
+    assert_null(match_doc_title_terms(&ctx, (uint32_t)NT, &n));
+    assert_int_equal(n, 0);
+    match_ctx_free(&ctx);
+    match_ctx_init_sparse(&ctx, ix, NULL, NULL, 0, 0);
+    n = 7;
+    assert_null(match_doc_title_terms(&ctx, 0, &n));
+    assert_int_equal(n, 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    items_free(v);
+}
+
+/* ---- mentions ---------------------------------------------------------------- */
+
+static const char *const mention_titles[][2] = {
+    {"Parser fails on HIVE-2 input", "Duplicate of HIVE-3. See also HIVE-5 and HIVE-6."},
+    {"Follow-up to HIVE-1", "Fixes HIVE-5 as well; HIVE-6 too"},
+    {"Lock table broken", "Nothing named here"},
+    {"Cache miss", "See HIVE-1 and HIVE-6"},
+    {"Cache misses again", "Related: HIVE-4, HIVE-5, HIVE-6"},
+    {"HIVE-4 regression", "Caused by HIVE-2"},
+};
+#define NM (sizeof mention_titles / sizeof *mention_titles)
+
+/* The mention features by the first way: every lookup made. */
+static void ref_mentions(const item *q, const item *c, double jf[JF_COUNT])
+{
+    text_refs_opts o = {.numeric = 1, .bare = 1, .jira = 1};
+    text_refs qt = {0}, qa = {0}, ca = {0};
+    text_refs_scan(q->title, &o, &qt);
+    text_refs_scan(q->title, &o, &qa);
+    text_refs_scan(q->body, &o, &qa);
+    text_refs_scan(c->title, &o, &ca);
+    text_refs_scan(c->body, &o, &ca);
+    const text_ref *r = text_refs_find(&qa, c->key);
+    jf[JF_MENTION_DUP] = r && (r->kind == TEXT_REF_DUP || r->kind == TEXT_REF_DUP_BY);
+    jf[JF_MENTION_FOLLOW] = r && (r->kind == TEXT_REF_FOLLOW || r->kind == TEXT_REF_FIXES);
+    jf[JF_MENTION_PLAIN] = r && !jf[JF_MENTION_DUP] && !jf[JF_MENTION_FOLLOW];
+    jf[JF_MENTION_TITLE] = text_refs_find(&qt, c->key) != NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < qa.n; i++) {
+        const char *k = qa.v[i].key;
+        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(&ca, k)) n++;
+    }
+    jf[JF_SHARED_REF] = log1p((double)n);
+    text_refs_free(&qt);
+    text_refs_free(&qa);
+    text_refs_free(&ca);
+}
+
+/* The judge's mention features (which skip the lookups that cannot find
+ * anything: a title's keys are among its title + body's, a candidate that
+ * names nothing shares nothing) equal every lookup made, on items that
+ * name each other in titles and bodies, some naming nothing. */
+static void test_mentions_equal_reference(void **state)
+{
+    (void)state;
+    item *v = xcalloc(NM, sizeof *v);
+    for (size_t i = 0; i < NM; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("HIVE-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].title = xstrdup(mention_titles[i][0]);
+        v[i].body = xstrdup(mention_titles[i][1]);
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, NM, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    int feats[] = {JF_MENTION_DUP, JF_MENTION_FOLLOW, JF_MENTION_PLAIN, JF_MENTION_TITLE, JF_SHARED_REF};
+    size_t nf = sizeof feats / sizeof *feats, nonzero[sizeof feats / sizeof *feats] = {0};
+    for (uint32_t q = 0; q < NM; q++) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        match_judge_query jq;
+        match_judge_prepare(&ctx, &mq, &jq);
+        for (uint32_t c = 0; c < NM; c++) {
+            if (c == q) continue;
+            match_hit h;
+            memset(&h, 0, sizeof h);
+            h.doc = c;
+            double a[JF_COUNT], b[JF_COUNT];
+            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            ref_mentions(&v[q], &v[c], b);
+            for (size_t k = 0; k < nf; k++) {
+                if (a[feats[k]] != b[feats[k]])
+                    fail_msg("q %u c %u: feature %s is %g, the reference says %g", q, c,
+                             match_jfeature_name((match_jfeature)feats[k]), a[feats[k]], b[feats[k]]);
+                nonzero[k] += a[feats[k]] != 0;
+            }
+        }
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+    }
+    for (size_t k = 0; k < nf; k++) assert_true(nonzero[k] > 0);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < NM; i++) item_free(&v[i]);
     free(v);
 }
 
@@ -205,6 +373,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title_records_equal_word_lists),
+        cmocka_unit_test(test_doc_title_terms),
+        cmocka_unit_test(test_mentions_equal_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

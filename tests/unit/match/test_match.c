@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../../src/match/match.h"
+#include "../../../src/match/match_int.h"
 
 static void test_feature_names(void **state)
 {
@@ -587,6 +588,43 @@ static void test_judge_train(void **state)
     match_model_free(&c);
 }
 
+/* The order match_best_keys keeps: score down, then doc up. */
+static int ref_key_cmp(const void *a, const void *b)
+{
+    const hit_key *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* match_best_keys leaves in key[0..m) exactly what a full sort puts
+ * there, for pools with many tied scores (the doc decides), m below, at
+ * and above n, m 1 and 2 (the margin's second best) and empty pools. */
+static void test_best_keys_equal_sort(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    for (int round = 0; round < 400; round++) {
+        size_t n = (size_t)(round % 103), m = (size_t)((round * 7) % 25);
+        if (round % 11 == 0) m = n + 3;
+        hit_key a[110], b[110];
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            double score = (double)((seed >> 16) % 9) - 4.0 + (round % 3 ? 0.0 : (double)i / 1000.0);
+            /* distinct, and not in the order of i: ties are not settled by position */
+            uint32_t doc = (uint32_t)((i * 7919 + (size_t)round) % 211);
+            a[i] = b[i] = (hit_key){score, doc, (uint32_t)i};
+        }
+        qsort(b, n, sizeof *b, ref_key_cmp);
+        match_best_keys(a, n, m);
+        size_t k = m < n ? m : n;
+        for (size_t i = 0; i < k; i++) {
+            assert_true(a[i].score == b[i].score);
+            assert_int_equal(a[i].doc, b[i].doc);
+            assert_int_equal(a[i].i, b[i].i);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_train_too_small),
         cmocka_unit_test(test_judge_train),
         cmocka_unit_test(test_rank),
+        cmocka_unit_test(test_best_keys_equal_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
