@@ -225,11 +225,12 @@ size_t index_nterms(const dindex *ix);
 const char *index_term_str(const dindex *ix, uint32_t term);  /* bigrams are "a b" */
 double index_idf(const dindex *ix, uint32_t term);
 uint32_t index_df(const dindex *ix, uint32_t term);           /* documents containing it */
-/* The fewest documents any term of s[0..n) is in, the text tokenized as the
- * index tokenizes its own (unigrams): how rare a stack frame or an error line
- * is in this corpus. 0 when none of its terms is indexed. Thread-safe: each
- * thread keeps a tokenizer of its own (made on first use). */
-uint32_t index_text_min_df(const dindex *ix, const char *s, size_t n);
+/* A tokenizer that tokenizes as ix does (owned: text_tokenizer_free). */
+text_tokenizer *index_tokenizer_new(const dindex *ix);
+/* The fewest documents any term of s[0..n) is in, the text tokenized by tk
+ * (from index_tokenizer_new; unigrams): how rare a stack frame or an error
+ * line is in this corpus. 0 when none of its terms is indexed. */
+uint32_t index_text_min_df(const dindex *ix, text_tokenizer *tk, const char *s, size_t n);
 
 /* Forward view of a doc: its distinct terms (ascending id) with per-field
  * term frequencies. Pointers stay valid for the index's lifetime. */

@@ -10,7 +10,6 @@
  * Everything here reads the index only; any number of threads may query.
  */
 #include "index_int.h"
-#include "../common/tls.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -248,46 +247,24 @@ size_t index_shared_terms_with(const dindex *ix, const uint32_t *terms, size_t n
 
 /* ---- how rare a phrase is --------------------------------------------------------- */
 
-typedef struct df_scratch {
-    text_tokenizer *tk;   /* made with o; remade when an index tokenizes otherwise */
-    text_opts o;
-    const dindex *ix;     /* of the call under way */
+text_tokenizer *index_tokenizer_new(const dindex *ix) { return text_tokenizer_new(&ix->p.text); }
+
+typedef struct df_walk {
+    const dindex *ix;
     uint32_t min;
-} df_scratch;
-
-static void df_scratch_free(void *v)
-{
-    df_scratch *d = v;
-    if (d->tk) text_tokenizer_free(d->tk);
-    free(d);
-}
-
-static dp_tls df_tls = DP_TLS_INIT(sizeof(df_scratch), df_scratch_free);
+} df_walk;
 
 static void on_df_token(void *v, const char *tok, size_t len, int extra)
 {
     (void)extra;   /* a compound's parts count too: the whole is the rarest */
-    df_scratch *d = v;
+    df_walk *d = v;
     int64_t t = ix_dict_find(d->ix, tok, dp_hash(tok, len));
     if (t >= 0 && d->ix->df[t] && d->ix->df[t] < d->min) d->min = d->ix->df[t];
 }
 
-uint32_t index_text_min_df(const dindex *ix, const char *s, size_t n)
+uint32_t index_text_min_df(const dindex *ix, text_tokenizer *tk, const char *s, size_t n)
 {
-    df_scratch *d = dp_tls_get(&df_tls);
-    if (d->tk && memcmp(&d->o, &ix->p.text, sizeof d->o) != 0) {
-        text_tokenizer_free(d->tk);
-        d->tk = NULL;
-    }
-    if (!d->tk) {
-        d->o = ix->p.text;
-        d->tk = text_tokenizer_new(&d->o);
-    }
-    d->ix = ix;
-    d->min = UINT32_MAX;
-    text_tokenize_cb(d->tk, s, n, on_df_token, d);
-    uint32_t m = d->min == UINT32_MAX ? 0 : d->min;
-    d->ix = NULL;
-    dp_tls_put(&df_tls, d);
-    return m;
+    df_walk d = {ix, UINT32_MAX};
+    text_tokenize_cb(tk, s, n, on_df_token, &d);
+    return d.min == UINT32_MAX ? 0 : d.min;
 }

@@ -616,6 +616,7 @@ typedef struct sig_memo {
 } sig_memo;
 struct judge_signals {
     sig_memo frames, errors;
+    text_tokenizer *tk;                 /* for index_text_min_df: made on first use */
 };
 
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
@@ -646,6 +647,7 @@ void match_judge_query_free(match_judge_query *jq)
 {
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
+    if (jq->sig && jq->sig->tk) text_tokenizer_free(jq->sig->tk);
     free(jq->sig);
     jq->sig = NULL;
     if (jq->title) {
@@ -812,13 +814,17 @@ static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
 /* How many of the candidate's strings b (the first MATCH_FAILURE_SCAN) the
  * query holds too and are rare in the corpus: their rarest term in at most
  * max_df items. Signal lists hold distinct strings, so each counts once. */
-static size_t rare_shared(const dindex *ix, sig_memo *m, const strvec *b, uint32_t max_df)
+static size_t rare_shared(const dindex *ix, struct judge_signals *js, sig_memo *m, const strvec *b,
+                          uint32_t max_df)
 {
     size_t nb = b->n < MATCH_FAILURE_SCAN ? b->n : MATCH_FAILURE_SCAN, n = 0;
     for (size_t k = 0; k < nb; k++) {
         int i = sig_memo_find(m, b->v[k], dp_hash(b->v[k], strlen(b->v[k])));
         if (i < 0) continue;
-        if (!m->df1[i]) m->df1[i] = index_text_min_df(ix, m->sv->v[i], strlen(m->sv->v[i])) + 1;
+        if (!m->df1[i]) {
+            if (!js->tk) js->tk = index_tokenizer_new(ix);
+            m->df1[i] = index_text_min_df(ix, js->tk, m->sv->v[i], strlen(m->sv->v[i])) + 1;
+        }
         uint32_t df = m->df1[i] - 1;
         if (df && df <= max_df) n++;
     }
@@ -841,11 +847,11 @@ static void failure_features(const match_ctx *ctx, const match_query *mq, const 
     uint32_t max_df = rare_signal_df(ctx->ix);
     if (qs->frames.n && cs->frames.n) {
         if (js->frames.sv != &qs->frames) sig_memo_fill(&js->frames, &qs->frames);
-        jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, &js->frames, &cs->frames, max_df);
+        jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, js, &js->frames, &cs->frames, max_df);
     }
     if (qs->errors.n && cs->errors.n) {
         if (js->errors.sv != &qs->errors) sig_memo_fill(&js->errors, &qs->errors);
-        jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, &js->errors, &cs->errors, max_df);
+        jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, js, &js->errors, &cs->errors, max_df);
     }
 }
 

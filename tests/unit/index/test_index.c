@@ -558,16 +558,18 @@ static void test_text_min_df(void **st)
     mk(&v[3], "X-4", "Hang", "th_conn_close");
     dindex *ix;
     assert_int_equal(index_build(v, 4, NULL, &ix, NULL), DP_OK);
+    text_tokenizer *tk = index_tokenizer_new(ix);
     const char *frame = "th_pool_release";
-    assert_int_equal(index_text_min_df(ix, frame, strlen(frame)), 2);
+    assert_int_equal(index_text_min_df(ix, tk, frame, strlen(frame)), 2);
     const char *line = "socket error (TH_EIO): th_conn_close";   /* rarest term decides */
-    assert_int_equal(index_text_min_df(ix, line, strlen(line)), 1);
+    assert_int_equal(index_text_min_df(ix, tk, line, strlen(line)), 1);
     const char *common = "crash socket";
-    assert_int_equal(index_text_min_df(ix, common, strlen(common)), 3);
+    assert_int_equal(index_text_min_df(ix, tk, common, strlen(common)), 3);
     const char *none = "zebra quokka";
-    assert_int_equal(index_text_min_df(ix, none, strlen(none)), 0);
+    assert_int_equal(index_text_min_df(ix, tk, none, strlen(none)), 0);
     const char *two = "socket th_conn_close";
-    assert_int_equal(index_text_min_df(ix, two, 6), 3);   /* only n bytes count: "socket" */
+    assert_int_equal(index_text_min_df(ix, tk, two, 6), 3);   /* only n bytes count: "socket" */
+    text_tokenizer_free(tk);
     index_free(ix);
     free_items(v, 4);
 }
