@@ -993,7 +993,6 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
      * relation it is stays the model's call (dup), and the probability
      * shown is the joint one, not a certainty the floor does not have */
     out->failure_lifted = out->same_failure && any < 0.5 && !out->double_post;
-    double lift = out->failure_lifted ? MATCH_SAME_FAILURE_ANY : 1;
     if (out->failure_lifted) any = MATCH_SAME_FAILURE_ANY;
     out->p_any = any;
     if (out->double_post) {
@@ -1015,7 +1014,7 @@ void match_judge_decide(const match_model *m, const double jf[JF_COUNT], const d
         out->relation = dup >= 0.5 ? RELATION_DUPLICATE : RELATION_RELATED;
         out->p_shown = dup >= 0.5 ? dup : 1 - dup;
     }
-    out->p_shown *= lift;
+    if (out->failure_lifted) out->p_shown *= MATCH_SAME_FAILURE_ANY;
     out->confidence = match_judge_level(m, out->relation, out->p_shown);
     double pop = match_prob_margin(m, jf[JF_SCORE], jf[JF_MARGIN]) / match_judge_link_rate(&m->judge);
     out->strength = pop > 1 ? 1 : pop;
