@@ -34,13 +34,16 @@ size_t store_fts_side_max_queued = 64;
 
 typedef struct side_row {
     int64_t id;
-    char *key, *title;
+    size_t key, title;              /* offsets of NUL-terminated strings in text */
     int replace;                    /* the row may be in the index already */
 } side_row;
 
+/* The keys and titles of a chunk share one buffer: two allocations per
+ * chunk, not two per row made by the writer and freed by the thread. */
 typedef struct side_chunk {
     side_row *v;
     size_t n;
+    sbuf text;
     struct side_chunk *next;
 } side_chunk;
 
@@ -61,10 +64,7 @@ struct store_fts_side {
 static void chunk_free(side_chunk *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].key);
-        free(c->v[i].title);
-    }
+    sb_free(&c->text);
     free(c->v);
     free(c);
 }
@@ -103,8 +103,8 @@ static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
             if (rc != SQLITE_OK) break;
         }
         sqlite3_bind_int64(ins, 1, r->id);
-        sqlite3_bind_text(ins, 2, r->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, r->title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, c->text.s + r->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, c->text.s + r->title, -1, SQLITE_STATIC);
         rc = side_step(ins);
     }
     return rc;
@@ -225,8 +225,12 @@ void store_fts_side_add(store *st, int64_t id, const char *key, const char *titl
         sd->cur = xcalloc(1, sizeof *sd->cur);
         sd->cur->v = xcalloc(SIDE_CHUNK, sizeof *sd->cur->v);
     }
-    sd->cur->v[sd->cur->n++] = (side_row){.id = id, .key = xstrdup(key), .title = xstrdup(title),
-                                          .replace = replace};
+    sbuf *t = &sd->cur->text;
+    side_row *r = &sd->cur->v[sd->cur->n++];
+    *r = (side_row){.id = id, .key = t->len, .replace = replace};
+    sb_add(t, key, strlen(key) + 1);
+    r->title = t->len;
+    sb_add(t, title, strlen(title) + 1);
     if (sd->cur->n == SIDE_CHUNK) {
         side_push(sd, sd->cur);
         sd->cur = NULL;
