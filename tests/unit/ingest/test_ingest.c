@@ -854,12 +854,41 @@ static void test_side_index_queue_full(void **state)
     expect_titles(f, 5000);
 }
 
+/* A label's colour is set when a (label, colour) is met for the first time
+ * in an import: a later new colour wins, an earlier one met again does
+ * not come back (ingest.c, set_label_colors). */
+static void test_label_colour_changes(void **state)
+{
+    fx *f = *state;
+    static const char recs[] =
+        "{\"number\":1,\"node_id\":\"a\",\"title\":\"one\",\"labels\":[{\"name\":\"bug\",\"color\":\"aaaaaa\"}],"
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":2,\"node_id\":\"b\",\"title\":\"two\",\"labels\":[{\"name\":\"bug\",\"color\":\"#bbbbbb\"},"
+        "{\"name\":\"ui\",\"color\":\"cccccc\"}],\"repository_url\":\"https://api.github.com/repos/e/r\"}\n"
+        "{\"number\":3,\"node_id\":\"c\",\"title\":\"three\",\"labels\":[{\"name\":\"bug\",\"color\":\"aaaaaa\"}],"
+        "\"repository_url\":\"https://api.github.com/repos/e/r\"}\n";
+    dp_err err;
+    ingest_stats s = {0};
+    const char *files[] = {write_file(f, "colours.json", recs, sizeof recs - 1, 0), NULL};
+    if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
+    strvec names = {0}, colors = {0};
+    assert_int_equal(store_label_colors_load(f->st, repo_id(f, "e/r"), &names, &colors, &err), DP_OK);
+    assert_int_equal(names.n, 2);
+    assert_string_equal(names.v[0], "bug");
+    assert_string_equal(colors.v[0], "bbbbbb");
+    assert_string_equal(names.v[1], "ui");
+    assert_string_equal(colors.v[1], "cccccc");
+    sv_free(&names);
+    sv_free(&colors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_side_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_index_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_index_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_colour_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_github_and_comments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gh_and_repo_option, setup, teardown),
