@@ -305,7 +305,8 @@ typedef struct match_judge_query {
     struct judge_title *title;            /* its title's words, read once (owned; NULL
                                              without an item) */
     struct judge_signals *sig;            /* its frames and error lines as the same-failure
-                                             features read them (owned; filled on use) */
+                                             features read them (owned; filled on use;
+                                             NULL when the query shows neither) */
 } match_judge_query;
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq);
 void match_judge_query_free(match_judge_query *jq);

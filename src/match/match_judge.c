@@ -622,7 +622,8 @@ struct judge_signals {
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     memset(jq, 0, sizeof *jq);
-    jq->sig = xcalloc(1, sizeof *jq->sig);
+    /* most queries show no frame or error line: no memo for them */
+    if (mq->sig && (mq->sig->frames.n || mq->sig->errors.n)) jq->sig = xcalloc(1, sizeof *jq->sig);
     jq->title_refs = &jq->own_title;
     jq->refs = &jq->own_refs;
     if (!mq->it) return;

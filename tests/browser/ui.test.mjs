@@ -4,7 +4,7 @@
 // deep links and history, the narrow layout, and hostile bodies.
 import assert from 'node:assert/strict';
 import { test, run } from './tap.mjs';
-import { startPages, stopAll, until, idle, openPair, watchedPage } from './lib.mjs';
+import { startPages, stopAll, until, idle, openPair, watchedPage, request } from './lib.mjs';
 
 const WIDE = { width: 1400, height: 900 };
 const NARROW = { width: 700, height: 900 };
@@ -443,6 +443,26 @@ test('index pages through many pairs without loading them all', async ({ ctx, bi
   await page.keyboard.press('k');
   await until(async () => (await text(page, '#page-info')) === '1–100 of 257', 'back to the first page');
   await until(async () => (await page.locator('#pairs tbody tr.sel').getAttribute('data-index')) === '99', 'last row selected');
+  await page.close();
+});
+
+test('the pager jumps to the last page and back to the first', async ({ ctx, big }) => {
+  const page = await newPage(ctx);
+  await page.goto(`${big.url}/`);
+  await until(async () => (await text(page, '#page-info')) === '1–100 of 257', 'first page');
+  assert.ok(await page.locator('[data-action="page-first"]').isDisabled());
+  await page.locator('[data-action="page-last"]').click();
+  await until(async () => (await text(page, '#page-info')) === '201–257 of 257', 'last page');
+  assert.ok(await page.locator('[data-action="page-last"]').isDisabled());
+  assert.ok(await page.locator('[data-action="page-next"]').isDisabled());
+  const shown = await page.locator('#pairs tbody tr').evaluateAll((rs) => rs.map((r) => Number(r.dataset.id)));
+  const all = (await request(big.url, 'GET', '/api/pairs?limit=300')).json.pairs.map((p) => p.id);
+  assert.deepEqual(shown, all.slice(200));
+  await page.locator('[data-action="page-prev"]').click();
+  await until(async () => (await text(page, '#page-info')) === '101–200 of 257', 'page before the last');
+  await page.locator('[data-action="page-first"]').click();
+  await until(async () => (await text(page, '#page-info')) === '1–100 of 257', 'back to the first page');
+  assert.ok(await page.locator('[data-action="page-prev"]').isDisabled());
   await page.close();
 });
 

@@ -348,8 +348,9 @@ function renderIndex(d) {
   $('#empty').hidden = d.pairs.length > 0;
   const from = d.total ? d.offset + 1 : 0;
   $('#page-info').textContent = `${from}–${d.offset + d.pairs.length} of ${d.total}`;
-  $('[data-action="page-prev"]').disabled = d.offset === 0;
-  $('[data-action="page-next"]').disabled = d.offset + d.pairs.length >= d.total;
+  $('[data-action="page-prev"]').disabled = $('[data-action="page-first"]').disabled = d.offset === 0;
+  $('[data-action="page-next"]').disabled = $('[data-action="page-last"]').disabled =
+    d.offset + d.pairs.length >= d.total;
   let sel = state.rows.findIndex((p) => p.id === state.lastPairId);
   if (sel < 0) sel = state.selAfterLoad === 'last' ? state.rows.length - 1 : 0;
   state.selAfterLoad = null;
@@ -416,6 +417,17 @@ function turnPage(delta) {
   // row (none to the first page, which is offset 0).
   state.after = delta > 0 ? state.next : '';
   state.before = delta < 0 && state.offset ? state.prev : '';
+  return go(indexUrl());
+}
+
+// The first or the last page (dir < 0 / > 0), by offset: the server finds
+// a deep page's place by the sort index alone, so the last of 725k pairs
+// loads as fast as the first. Pages stay aligned to PAGE, as when paging.
+function endPage(dir) {
+  state.offset = dir > 0 && state.total > 0 ? Math.floor((state.total - 1) / PAGE) * PAGE : 0;
+  state.after = '';
+  state.before = '';
+  state.lastPairId = 0;
   return go(indexUrl());
 }
 
@@ -1294,6 +1306,8 @@ function onClick(ev) {
     else if (a === 'pane') showPane(btn.dataset.pane, !narrow.matches);
     else if (a === 'page-prev') turnPage(-PAGE);
     else if (a === 'page-next') turnPage(PAGE);
+    else if (a === 'page-first') endPage(-1);
+    else if (a === 'page-last') endPage(1);
     return;
   }
   if (ev.target === $('#help')) { closeHelp(); return; }
