@@ -980,9 +980,11 @@ static void test_keyset_paging_backwards(void **state)
 }
 
 /* A page by offset (found by a narrow walk to the pair before it, then a
- * keyset seek) holds rows k .. k+limit-1 of one unpaged query, in order,
- * ties (B and E) included, for every offset up to past the end, sort,
- * filter kind and page size; an unlimited page runs to the end. */
+ * keyset seek; with the count asked for, the last page read from the
+ * end) holds rows k .. k+limit-1 of one unpaged query, in order, ties (B
+ * and E) included, for every offset up to past the end, sort, filter kind
+ * and page size, with and without the count; an unlimited page runs to
+ * the end. */
 static void test_offset_pages(void **state)
 {
     fx *f = *state;
@@ -1003,11 +1005,15 @@ static void test_offset_pages(void **state)
                     pair_filter by = flt;
                     by.offset = k;
                     by.limit = lim;
-                    char *got = run(f, &by, NULL, NULL);
-                    if (strcmp(got, want.s ? want.s : ""))
-                        fail_msg("sort %d kind %d limit %zu offset %zu: got '%s', want '%s'", si, fi, lim, k, got,
-                                 want.s ? want.s : "");
-                    free(got);
+                    for (int counted = 0; counted < 2; counted++) {
+                        size_t total = 0;
+                        char *got = run(f, &by, counted ? &total : NULL, NULL);
+                        if (strcmp(got, want.s ? want.s : ""))
+                            fail_msg("sort %d kind %d limit %zu offset %zu count %d: got '%s', want '%s'", si, fi,
+                                     lim, k, counted, got, want.s ? want.s : "");
+                        if (counted) assert_int_equal(total, all.n);
+                        free(got);
+                    }
                     sb_free(&want);
                 }
             }
