@@ -1471,6 +1471,17 @@ static int page_rows(store *st, sqlite3_stmt *s, pair_vec *out, dp_err *err)
     return ret;
 }
 
+/* Puts v->v[first..] in the opposite order: rows read backwards from a
+ * position, in page order. */
+static void pairs_reverse(pair_vec *v, size_t first)
+{
+    for (size_t i = first, j = v->n; i + 1 < j; i++, j--) {
+        pair t = v->v[i];
+        v->v[i] = v->v[j - 1];
+        v->v[j - 1] = t;
+    }
+}
+
 /* The page after (dir > 0) or before (dir < 0) the position (key, id): the
  * rest of its key, then the other keys -- the two index seeks of step_tail.
  * Before is read backwards from the position, then put in page order. */
@@ -1490,11 +1501,7 @@ static int pairs_page_from(store *st, const fquery *q, size_t limit, double key,
         sqlite3_bind_int64(s, np + 1 + same, want < 0 ? -1 : want - (int64_t)(out->n - first));
         if (page_rows(st, s, out, err) != DP_OK) return DP_ERR;
     }
-    for (size_t i = first, j = out->n; dir < 0 && i + 1 < j; i++, j--) {
-        pair t = out->v[i];
-        out->v[i] = out->v[j - 1];
-        out->v[j - 1] = t;
-    }
+    if (dir < 0) pairs_reverse(out, first);
     return DP_OK;
 }
 
@@ -1547,11 +1554,7 @@ static int pairs_page_last(store *st, const fquery *q, size_t n, pair_vec *out, 
     sqlite3_bind_int64(s, np + 1, 0);
     size_t first = out->n;
     if (page_rows(st, s, out, err) != DP_OK) return DP_ERR;
-    for (size_t i = first, j = out->n; i + 1 < j; i++, j--) {
-        pair t = out->v[i];
-        out->v[i] = out->v[j - 1];
-        out->v[j - 1] = t;
-    }
+    pairs_reverse(out, first);
     return DP_OK;
 }
 

@@ -841,6 +841,17 @@ static pair_filter paging_filter(int si, int fi)
     return flt;
 }
 
+/* Every pair of paging_filter(si, fi) by one unpaged query (at least two:
+ * the paging tests page through them); returns the filter. */
+static pair_filter paging_all(fx *f, int si, int fi, pair_vec *all)
+{
+    dp_err err;
+    pair_filter flt = paging_filter(si, fi);
+    assert_int_equal(store_pairs_query(f->st, &flt, all, NULL, NULL, &err), DP_OK);
+    assert_true(all->n >= 2);
+    return flt;
+}
+
 /* Keyset paging: walking every order page by page from the cursors gives
  * the rows of one unpaged query, in order, ties (B and E at 3.0) included,
  * with every filter kind and page size. */
@@ -945,10 +956,8 @@ static void test_keyset_paging_backwards(void **state)
     assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
     for (int si = 0; si < 4; si++) {
         for (int fi = 0; fi < PAGING_KINDS; fi++) {
-            pair_filter flt = paging_filter(si, fi);
             pair_vec all = {0};
-            assert_int_equal(store_pairs_query(f->st, &flt, &all, NULL, NULL, &err), DP_OK);
-            assert_true(all.n >= 2);
+            pair_filter flt = paging_all(f, si, fi, &all);
             for (size_t lim = 1; lim <= 4; lim++) {
                 for (size_t k = 0; k < all.n; k++) {
                     pair_filter by = flt;
@@ -992,10 +1001,8 @@ static void test_offset_pages(void **state)
     assert_int_equal(store_verdict_set(f->st, f->repo, "5", "6", VERDICT_DUPLICATE, &err), DP_OK);
     for (int si = 0; si < 4; si++) {
         for (int fi = 0; fi < PAGING_KINDS; fi++) {
-            pair_filter flt = paging_filter(si, fi);
             pair_vec all = {0};
-            assert_int_equal(store_pairs_query(f->st, &flt, &all, NULL, NULL, &err), DP_OK);
-            assert_true(all.n >= 2);
+            pair_filter flt = paging_all(f, si, fi, &all);
             for (size_t lim = 0; lim <= 3; lim++) {
                 for (size_t k = 0; k <= all.n + 1; k++) {
                     sbuf want;
