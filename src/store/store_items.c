@@ -51,9 +51,8 @@ static char *sv_to_json_ascii(const strvec *sv)
  * valid UTF-8 (jansson refuses it). */
 static char *sv_to_json(const strvec *sv)
 {
-    /* Most lists are empty (components and versions of every GitHub item):
-     * jansson's dump of an empty array is "[]". */
-    if (!sv->n) return xstrdup("[]");
+    /* an empty list (components and versions of every GitHub item) is
+     * "[]" there too, as jansson dumps it */
     char *fast = sv_to_json_ascii(sv);
     if (fast) return fast;
     json_t *a = json_array();
