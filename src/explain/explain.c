@@ -286,14 +286,14 @@ int explain_has_ci(const char *hay, const char *needle)
     if (!nn) return 1;
     unsigned char first[2] = {(unsigned char)tolower((unsigned char)needle[0]),
                               (unsigned char)toupper((unsigned char)needle[0])};
-    size_t hn = strlen(hay), next[2];
+    size_t nfirst = first[0] == first[1] ? 1 : 2, hn = strlen(hay), next[2];
     if (hn < nn) return 0;
     size_t last = hn - nn;   /* the last place the needle can start */
     /* the next place either case of the first byte stands, each searched
      * again only once passed (a rare one is not searched to the end each
      * time the other is found) */
-    for (size_t p = next_first(hay, 0, last + 1, first, next, first[0] == first[1] ? 1 : 2, 1); p <= last;
-         p = next_first(hay, p + 1, last + 1, first, next, first[0] == first[1] ? 1 : 2, 0))
+    for (size_t p = next_first(hay, 0, last + 1, first, next, nfirst, 1); p <= last;
+         p = next_first(hay, p + 1, last + 1, first, next, nfirst, 0))
         if (!strncasecmp(hay + p + 1, needle + 1, nn - 1)) return 1;
     return 0;
 }
