@@ -502,6 +502,7 @@ static void test_signals_lead_bytes(void **st)
                "Caused by: nothing at all\n"
                "at com.acme.Outer$Inner_2.run(Outer.java:9)\n"
                "x9.Y_Z$QuuxException was thrown\n"
+               "then a.b.SentenceEndException.\n"
                "```\n", NULL, &tf);
     text_signals_extract(&tf, &s);
     assert_true(sv_contains(&s.errors, "SEVERE: disk N is gone"));
@@ -513,6 +514,8 @@ static void test_signals_lead_bytes(void **st)
     assert_true(sv_contains(&s.errors, "Caused by: nothing at all"));
     assert_true(sv_contains(&s.frames, "com.acme.Outer$Inner_2.run"));
     assert_true(sv_contains(&s.exceptions, "QuuxException"));
+    /* a dotted name read whole: its last part is empty, so no exception */
+    assert_false(sv_contains(&s.exceptions, "SentenceEndException"));
     text_signals_free(&s);
     text_fields_free(&tf);
 }
