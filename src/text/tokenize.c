@@ -198,17 +198,21 @@ typedef struct emit_ctx {
  * Returns the length, or 0 if the result does not fit. */
 static size_t fold(text_tokenizer *tk, const char *w, size_t n)
 {
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)w[i] >= 0x80) { ascii = 0; break; }
-    if (ascii) {
-        if (n > TOK_MAX) return 0;
-        for (size_t i = 0; i < n; i++) {   /* tolower() of ASCII, in every locale */
+    /* ASCII: lower-cased as it is checked, in one pass */
+    size_t i = 0;
+    if (n <= TOK_MAX) {
+        for (; i < n; i++) {   /* tolower() of ASCII, in every locale */
             unsigned char c = (unsigned char)w[i];
+            if (c >= 0x80) break;
             tk->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
         }
-        tk->buf[n] = '\0';
-        return n;
+        if (i == n) {
+            tk->buf[n] = '\0';
+            return n;
+        }
+    } else {
+        while (i < n && (unsigned char)w[i] < 0x80) i++;
+        if (i == n) return 0;   /* too long for a word */
     }
     utf8proc_uint8_t *out = NULL;
     utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &out,
