@@ -61,6 +61,18 @@ static char *fixture(const char *name)
 
 /* ---- tokenizer ------------------------------------------------------------------ */
 
+/* camelCase boundaries at the ends of the letter and digit ranges ('a',
+ * 'z', 'A', 'Z', '0', '9'): the tokenizer's own classes must match the C
+ * locale's there. */
+static void test_tok_camel_edges(void **st)
+{
+    (void)st;
+    strvec v = toks("fizzBuzz XMLZebra getAlpha v9Zone mp0Mode qqqaQuux");
+    const char *want[] = {"fizz", "buzz", "xml", "zebra", "alpha", "zone", "mode", "qqqa", "quux"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_has(&v, want[i]);
+    sv_free(&v);
+}
+
 static void test_tok_camel(void **st)
 {
     (void)st;
@@ -533,6 +545,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tok_camel),
+        cmocka_unit_test(test_tok_camel_edges),
         cmocka_unit_test(test_signals_lead_bytes),
         cmocka_unit_test(test_tok_snake_kebab),
         cmocka_unit_test(test_tok_paths_dotted),
