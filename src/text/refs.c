@@ -10,12 +10,16 @@
  * no further keeps unrelated sentences from turning a mention into a claim.
  */
 #include "text.h"
+#include "text_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define LOOKBACK 80      /* bytes of the line before a reference we read */
 #define MAX_DIGITS 10
@@ -302,6 +306,49 @@ static text_ref_kind classify(const char *text, size_t pos, size_t end, int clos
 
 /* ---- finding references ------------------------------------------------ */
 
+const char *text_skip_to_plain(const char *p, unsigned char lo, unsigned char hi)
+{
+    while (*p && ((unsigned char)*p < lo || (unsigned char)*p > hi)) p++;
+    return p;
+}
+
+#if defined(__SSE2__)
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize_address)
+/* An aligned 16-byte load may read past the NUL (inside the same page);
+ * AddressSanitizer would call that an overflow. */
+#define SKIP_NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef SKIP_NO_ASAN
+#define SKIP_NO_ASAN
+#endif
+
+SKIP_NO_ASAN const char *text_skip_to(const char *p, unsigned char lo, unsigned char hi)
+{
+    /* byte by byte up to a 16-byte boundary */
+    while (((uintptr_t)p & 15) != 0) {
+        if (!*p || ((unsigned char)*p >= lo && (unsigned char)*p <= hi)) return p;
+        p++;
+    }
+    /* c in [lo, hi] <=> (unsigned)(c - lo) <= hi - lo <=> min(c - lo, hi - lo) == c - lo */
+    const __m128i vlo = _mm_set1_epi8((char)lo), vspan = _mm_set1_epi8((char)(hi - lo));
+    const __m128i zero = _mm_setzero_si128();
+    for (;; p += 16) {
+        __m128i v = _mm_load_si128((const __m128i *)(const void *)p);
+        __m128i d = _mm_sub_epi8(v, vlo);
+        __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, vspan), d);
+        int m = _mm_movemask_epi8(_mm_or_si128(in, _mm_cmpeq_epi8(v, zero)));
+        if (m) return p + __builtin_ctz((unsigned)m);
+    }
+}
+#else
+const char *text_skip_to(const char *p, unsigned char lo, unsigned char hi)
+{
+    return text_skip_to_plain(p, lo, hi);
+}
+#endif
+
 /* Parses up to MAX_DIGITS digits at p that are not glued to a following
  * word character. Returns the number (0 if none) and sets *end. */
 static int64_t ref_number(const char *p, const char **end)
@@ -392,9 +439,9 @@ static void scan_bare(const char *t, int closing, text_refs *rs)
 {
     static const char *const lead[] = {"duplicate of", "dup of", "dupe of", "same as",
                                        "issue", "bug", "ticket", "see issue", "see", NULL};
-    for (const char *p = t; *p; p++) {
-        if (!isdigit((unsigned char)*p) || (p > t && (is_word(p[-1]) || strchr("#/.-,", p[-1]))))
-            continue;
+    /* Only a digit can start a number: jump from one to the next. */
+    for (const char *p = text_skip_to(t, '0', '9'); *p; p = text_skip_to(p + 1, '0', '9')) {
+        if (p > t && (is_word(p[-1]) || strchr("#/.-,", p[-1]))) continue;
         const char *end;
         int64_t n = ref_number(p, &end);
         const char *digits_end = p;
@@ -430,8 +477,9 @@ static void scan_bare(const char *t, int closing, text_refs *rs)
 static void scan_jira(const char *t, const char *projects, int closing, text_refs *rs)
 {
     word_cursor wc = {0, 0};
-    for (const char *p = t; *p; p++) {
-        if (!isupper((unsigned char)*p) || (p > t && (is_word(p[-1]) || p[-1] == '-'))) continue;
+    /* Only an upper-case letter can start a key: jump from one to the next. */
+    for (const char *p = text_skip_to(t, 'A', 'Z'); *p; p = text_skip_to(p + 1, 'A', 'Z')) {
+        if (p > t && (is_word(p[-1]) || p[-1] == '-')) continue;
         const char *q = p;
         while (isupper((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_') q++;
         size_t plen = (size_t)(q - p);

@@ -14,6 +14,14 @@ int text_jira_marker(const char *s, size_t n, int *kind, size_t *len);
  * collapsed, checkboxes unified); 0 when the line is too short to judge. */
 uint64_t text_line_norm_hash(const char *s, size_t n);
 
+/* The first byte at or after p that lies in [lo, hi] (lo >= 1), or the
+ * terminating NUL. Where SSE2 is available it looks at 16 bytes a step
+ * (aligned loads, which never cross into another page), else byte by
+ * byte; both give the same answer (text_skip_to_plain is the byte loop,
+ * for the tests). */
+const char *text_skip_to(const char *p, unsigned char lo, unsigned char hi);
+const char *text_skip_to_plain(const char *p, unsigned char lo, unsigned char hi);
+
 /* 1 when the folded word w is an English stop word. */
 int text_is_stopword(const char *w);
 

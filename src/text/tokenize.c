@@ -16,7 +16,6 @@
 #include "text_int.h"
 #include "../common/hashmap.h"
 
-#include <ctype.h>
 #include <libstemmer.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,13 +31,14 @@
  * bits; a collision replaces. Words or stems longer than STEM_WMAX are
  * not cached. */
 #define STEM_SLOTS 16384
-#define STEM_WMAX 30
+#define STEM_WMAX 31   /* a slot is then 64 bytes: one cache line (see stem_cache_new) */
 #define STEM_LAZY 512   /* stems before the cache is made: a query's tokenizer
                            (one per call) never makes its 1 MB */
 typedef struct stem_slot {
     unsigned char wlen, slen;   /* wlen 0: empty */
     char w[STEM_WMAX], s[STEM_WMAX];
 } stem_slot;
+_Static_assert(sizeof(stem_slot) == 64, "a stem slot fills one cache line");
 
 struct text_tokenizer {
     text_opts o;
@@ -172,6 +172,14 @@ static size_t any_char(const unsigned char *s, size_t n)
     return l > 0 ? (size_t)l : 1;
 }
 
+/* isdigit(), isupper(), islower(), isalpha() of the C locale (doppel never
+ * calls setlocale()) as range tests: the C library's go through a table
+ * pointer fetched by a call, for every byte of every word. */
+static int tk_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
+static int tk_upper(unsigned char c) { return (unsigned)(c - 'A') < 26; }
+static int tk_lower(unsigned char c) { return (unsigned)(c - 'a') < 26; }
+static int tk_alpha(unsigned char c) { return tk_upper(c) || tk_lower(c); }
+
 static int is_conn(int c)
 {
     return c == '.' || c == '_' || c == '-' || c == '/' || c == '\\' || c == '$' || c == '#' ||
@@ -190,17 +198,21 @@ typedef struct emit_ctx {
  * Returns the length, or 0 if the result does not fit. */
 static size_t fold(text_tokenizer *tk, const char *w, size_t n)
 {
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)w[i] >= 0x80) { ascii = 0; break; }
-    if (ascii) {
-        if (n > TOK_MAX) return 0;
-        for (size_t i = 0; i < n; i++) {   /* tolower() of ASCII, in every locale */
+    /* ASCII: lower-cased as it is checked, in one pass */
+    size_t i = 0;
+    if (n <= TOK_MAX) {
+        for (; i < n; i++) {   /* tolower() of ASCII, in every locale */
             unsigned char c = (unsigned char)w[i];
+            if (c >= 0x80) break;
             tk->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
         }
-        tk->buf[n] = '\0';
-        return n;
+        if (i == n) {
+            tk->buf[n] = '\0';
+            return n;
+        }
+    } else {
+        while (i < n && (unsigned char)w[i] < 0x80) i++;
+        if (i == n) return 0;   /* too long for a word */
     }
     utf8proc_uint8_t *out = NULL;
     utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &out,
@@ -218,7 +230,7 @@ static size_t fold(text_tokenizer *tk, const char *w, size_t n)
 static int all_digits(const char *w, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)w[i])) return 0;
+        if (!tk_digit((unsigned char)w[i])) return 0;
     return n > 0;
 }
 
@@ -230,7 +242,7 @@ static int is_hex_junk(const char *w, size_t n)
     int dig = 0, let = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)w[i];
-        if (isdigit(c)) dig = 1;
+        if (tk_digit((unsigned char)c)) dig = 1;
         else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) let = 1;
         else return 0;
     }
@@ -250,10 +262,21 @@ static size_t stem_snowball(text_tokenizer *tk, size_t n)
     return n;
 }
 
+/* The cache, zeroed, on 64-byte boundaries: a lookup (a likely miss in a
+ * 1 MB table) then loads one cache line, not two. */
+static stem_slot *stem_cache_new(void)
+{
+    size_t bytes = STEM_SLOTS * sizeof(stem_slot);
+    stem_slot *c = aligned_alloc(64, bytes);
+    if (!c) dp_oom(bytes);
+    memset(c, 0, bytes);
+    return c;
+}
+
 /* stem_snowball through the tokenizer's cache. */
 static size_t stem_word(text_tokenizer *tk, size_t n)
 {
-    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = xcalloc(STEM_SLOTS, sizeof *tk->cache);
+    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = stem_cache_new();
     if (n > STEM_WMAX || !tk->cache) return stem_snowball(tk, n);
     stem_slot *e = &tk->cache[dp_hash(tk->buf, n) & (STEM_SLOTS - 1)];
     if (e->wlen == n && memcmp(e->w, tk->buf, n) == 0) {
@@ -282,7 +305,7 @@ static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
     if (stem && tk->o.stem) {
         int alpha = 1;
         for (size_t i = 0; i < n; i++)
-            if (isdigit((unsigned char)tk->buf[i])) { alpha = 0; break; }
+            if (tk_digit((unsigned char)tk->buf[i])) { alpha = 0; break; }
         if (alpha) n = stem_word(tk, n);
     }
     e->cb(e->ctx, tk->buf, n, extra);
@@ -296,8 +319,8 @@ static size_t camel_parts(const char *w, size_t n, size_t *starts, size_t max)
     for (size_t i = 1; i < n && k < max; i++) {
         unsigned char p = (unsigned char)w[i - 1], c = (unsigned char)w[i];
         if (p >= 0x80 || c >= 0x80) return 1;
-        int bound = ((islower(p) || isdigit(p)) && isupper(c)) ||
-                    (isupper(p) && isupper(c) && i + 1 < n && islower((unsigned char)w[i + 1]));
+        int bound = ((tk_lower(p) || tk_digit(p)) && tk_upper(c)) ||
+                    (tk_upper(p) && tk_upper(c) && i + 1 < n && tk_lower((unsigned char)w[i + 1]));
         if (bound) starts[k++] = i;
     }
     return k;
@@ -331,10 +354,10 @@ static void emit_word(emit_ctx *e, const char *w, size_t n, int extra)
 static int is_version(const char *c, size_t n)
 {
     if (n && (c[0] == 'v' || c[0] == 'V')) { c++; n--; }
-    if (n < 3 || !isdigit((unsigned char)c[0])) return 0;
+    if (n < 3 || !tk_digit((unsigned char)c[0])) return 0;
     size_t dots = 0, run = 0;
     for (size_t i = 0; i < n; i++) {
-        if (isdigit((unsigned char)c[i])) {
+        if (tk_digit((unsigned char)c[i])) {
             if (++run > 4) return 0;
         } else if (c[i] == '.' && run > 0) {
             dots++;
@@ -344,13 +367,11 @@ static int is_version(const char *c, size_t n)
     return run > 0 && dots >= 1 && dots <= 4;
 }
 
-/* A chunk: word characters joined by connectors, trimmed of connectors. */
+/* A chunk: word characters joined by connectors, trimmed of connectors,
+ * with at least one connector inside (scan() sends a chunk of none to
+ * emit_word() itself). */
 static void emit_chunk(emit_ctx *e, const char *c, size_t n)
 {
-    size_t nconn = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':')) nconn++;
-    if (nconn == 0) { emit_word(e, c, n, 0); return; }
     if (is_version(c, n)) {
         size_t off = (c[0] == 'v' || c[0] == 'V') ? 1 : 0;
         if (n - off > TOK_MAX) return;
@@ -367,7 +388,7 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
         size_t pl = i - st;
         int letter = 0;
         for (size_t j = st; j < i; j++)
-            if (isalpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
+            if (tk_alpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
         if (pl >= 2 && letter && !is_hex_junk(c + st, pl)) meaningful++;
         st = i + 1;
     }
@@ -396,14 +417,18 @@ static void scan(emit_ctx *e, const char *s, size_t n)
         size_t l = word_char(u + i, n - i);
         if (!l) { i += any_char(u + i, n - i); continue; }
         size_t st = i, last = i + l;   /* last: end of the last word char */
+        int conn = 0, conn_in = 0;      /* connectors seen; seen before last */
         i += l;
         while (i < n) {
-            if ((l = word_char(u + i, n - i))) { i += l; last = i; continue; }
-            if (is_conn(s[i])) { i++; continue; }
-            if (s[i] == ':' && i + 1 < n && s[i + 1] == ':') { i += 2; continue; }
+            if ((l = word_char(u + i, n - i))) { i += l; last = i; conn_in = conn; continue; }
+            if (is_conn(s[i])) { i++; conn = 1; continue; }
+            if (s[i] == ':' && i + 1 < n && s[i + 1] == ':') { i += 2; conn = 1; continue; }
             break;
         }
-        emit_chunk(e, s + st, last - st);
+        /* Word characters are letters, digits, marks or bytes >= 0x80, never
+         * a connector or ':': a chunk without connectors is one word. */
+        if (conn_in) emit_chunk(e, s + st, last - st);
+        else emit_word(e, s + st, last - st, 0);
         i = last;
     }
 }

@@ -61,6 +61,18 @@ static char *fixture(const char *name)
 
 /* ---- tokenizer ------------------------------------------------------------------ */
 
+/* camelCase boundaries at the ends of the letter and digit ranges ('a',
+ * 'z', 'A', 'Z', '0', '9'): the tokenizer's own classes must match the C
+ * locale's there. */
+static void test_tok_camel_edges(void **st)
+{
+    (void)st;
+    strvec v = toks("fizzBuzz XMLZebra getAlpha v9Zone mp0Mode qqqaQuux");
+    const char *want[] = {"fizz", "buzz", "xml", "zebra", "alpha", "zone", "mode", "qqqa", "quux"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_has(&v, want[i]);
+    sv_free(&v);
+}
+
 static void test_tok_camel(void **st)
 {
     (void)st;
@@ -485,6 +497,41 @@ static void test_signals_error_lines(void **st)
     text_fields_free(&tf);
 }
 
+/* Every byte error_scan() starts a case on, and every class of the
+ * identifier table ('$', '_', '.', digits, both cases) where it decides. */
+static void test_signals_lead_bytes(void **st)
+{
+    (void)st;
+    text_fields tf;
+    text_signals s;
+    split_text("x", "```\n"
+               "SEVERE: disk 3 is gone\n"
+               "FATAL: out of 12 tries\n"
+               "ERROR: code 7 seen\n"
+               "the Exception was thrown twice\n"
+               "an Error: at 2 places\n"
+               "an error: at 3 places\n"
+               "Caused by: nothing at all\n"
+               "at com.acme.Outer$Inner_2.run(Outer.java:9)\n"
+               "x9.Y_Z$QuuxException was thrown\n"
+               "then a.b.SentenceEndException.\n"
+               "```\n", NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.errors, "SEVERE: disk N is gone"));
+    assert_true(sv_contains(&s.errors, "FATAL: out of N tries"));
+    assert_true(sv_contains(&s.errors, "ERROR: code N seen"));
+    assert_true(sv_contains(&s.errors, "the Exception was thrown twice"));
+    assert_true(sv_contains(&s.errors, "an Error: at N places"));
+    assert_true(sv_contains(&s.errors, "an error: at N places"));
+    assert_true(sv_contains(&s.errors, "Caused by: nothing at all"));
+    assert_true(sv_contains(&s.frames, "com.acme.Outer$Inner_2.run"));
+    assert_true(sv_contains(&s.exceptions, "QuuxException"));
+    /* a dotted name read whole: its last part is empty, so no exception */
+    assert_false(sv_contains(&s.exceptions, "SentenceEndException"));
+    text_signals_free(&s);
+    text_fields_free(&tf);
+}
+
 static void test_stopwords(void **st)
 {
     (void)st;
@@ -498,6 +545,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tok_camel),
+        cmocka_unit_test(test_tok_camel_edges),
+        cmocka_unit_test(test_signals_lead_bytes),
         cmocka_unit_test(test_tok_snake_kebab),
         cmocka_unit_test(test_tok_paths_dotted),
         cmocka_unit_test(test_tok_error_codes),
