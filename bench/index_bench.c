@@ -272,10 +272,8 @@ static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaust
 static double ab_round(const dindex *ix, const index_query *qs, uint32_t nq, uint32_t step, size_t k,
                        index_hit *hits, uint64_t *fp)
 {
-    double c0 = thread_cpu(), hot = 0;
-    int H = getenv("IX_HOT") != NULL;
+    double c0 = thread_cpu();
     for (uint32_t i = 0; i < nq; i++) {
-        if (H) { double h0 = thread_cpu(); index_topk(ix, &qs[i], 0, (uint32_t)index_ndocs(ix), i * step, k, hits); hot += thread_cpu() - h0; }
         size_t nh = index_topk(ix, &qs[i], 0, (uint32_t)index_ndocs(ix), i * step, k, hits);
         for (size_t j = 0; j < nh; j++) {
             uint32_t sc;
@@ -284,7 +282,7 @@ static double ab_round(const dindex *ix, const index_query *qs, uint32_t nq, uin
             *fp = (*fp ^ sc) * 1099511628211ULL;
         }
     }
-    return thread_cpu() - c0 - hot;
+    return thread_cpu() - c0;
 }
 
 static int cmd_speed(const char *dir, int threads, char **projs, int np)
