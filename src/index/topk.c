@@ -649,6 +649,10 @@ size_t index_topk(const dindex *ix, const index_query *q, uint32_t lo, uint32_t 
             if ((hp.cut_set && sc < th) || !((float)sc > 0)) continue;
             if (pool_push(&hp, w0 + s->cand[i], (float)sc)) th = theta_lo(key_hit(hp.cut).score);
         }
+        if (hp.cut_set && hp.n > hp.k) {   /* the next window prunes by the best k so far */
+            pool_shrink(&hp);
+            th = theta_lo(key_hit(hp.cut).score);
+        }
     }
     size_t n = pool_out(&hp, out);
     scratch_put(s);
