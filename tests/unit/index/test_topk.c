@@ -202,8 +202,10 @@ static void test_candidates_kernel(void **st)
         for (int dens = 0; dens < 3; dens++) {
             for (uint32_t o = 0; o < N; o++) {
                 int set = dens == 0 ? rnd() % 8 == 0 : dens == 1 ? rnd() % 2 : rnd() % 8 != 0;
-                int64_t x = (int64_t)(1ULL << (rnd() % 64));
-                acc[o] = set ? (rnd() % 2 ? x : -x) : 0;
+                uint64_t x = 1ULL << (rnd() % 64);   /* one bit, or its negation */
+                if (rnd() % 2) x = ~x + 1;
+                if (!set) x = 0;
+                memcpy(&acc[o], &x, sizeof x);
             }
             size_t nwant = 0;
             for (uint32_t o = 0; o < nw; o++)
