@@ -16,13 +16,17 @@
  *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX;
  *   IX_NOSAMPLE=1 skips the exhaustive comparison (profiling); IX_TOPK=N
  *   asks N hits a query instead of 20 (analyze's pool is MATCH_POOL);
- *   IX_QSTEP=S queries every S-th doc only. A "project" whose records have
+ *   IX_QSTEP=S queries every S-th doc only; IX_AB=R times the sampled
+ *   queries (built beforehand) R rounds with the scalar loops and R with
+ *   the AVX-512 kernels, interleaved, on one thread: median CPU a query
+ *   of each, and whether both gave the same hits. A "project" whose records have
  *   no "fields" is read in GitHub's shape: bench/gen_scale.py's issues.jsonl.gz
  *   (DATA_DIR the generated dir, PROJECT "issues") is the 250k case.
  * The driver parses the gzip JSONL itself (jansson) so it depends on the
  * text and index modules only.
  */
 #include "../src/index/index.h"
+#include "../src/index/index_int.h"   /* ix_topk_simd_set (IX_AB) */
 
 #include <jansson.h>
 #include <pthread.h>
@@ -161,6 +165,47 @@ static double cpu_seconds(void)
 
 /* ---- speed ---------------------------------------------------------------- */
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One round of the queries qs[0..nq) of docs d = i * step; returns the
+ * thread CPU seconds and folds the hits into *fp. */
+static double ab_round(const dindex *ix, const index_query *qs, uint32_t nq, uint32_t step, size_t k,
+                       index_hit *hits, uint64_t *fp);
+
+/* IX_AB: scalar against SIMD top-k, rounds interleaved so that the load of
+ * a shared machine weighs on both alike. */
+static void ab_compare(const dindex *ix, uint32_t n, size_t k, uint32_t step, int rounds)
+{
+    uint32_t nq = (n + step - 1) / step;
+    index_query *qs = xmalloc(nq * sizeof *qs);
+    for (uint32_t i = 0; i < nq; i++) index_query_from_doc(ix, i * step, &qs[i]);
+    index_hit *hits = xmalloc(k * sizeof *hits);
+    double t[2][64];
+    uint64_t fp[2] = {0, 0};
+    int has = ix_topk_simd_set(1);
+    if (rounds > 64) rounds = 64;
+    for (int r = 0; r < rounds; r++)
+        for (int m = 0; m < 2; m++) {
+            ix_topk_simd_set(m);
+            uint64_t f = 1469598103934665603ULL;
+            t[m][r] = ab_round(ix, qs, nq, step, k, hits, &f);
+            fp[m] = f;
+        }
+    ix_topk_simd_set(1);
+    qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
+    printf("A/B %u queries x %d rounds: scalar %.4f ms, %s %.4f ms a query (median CPU), hits %s\n", nq, rounds,
+           1000 * t[0][rounds / 2] / nq, has ? "avx512" : "scalar (no AVX-512)", 1000 * t[1][rounds / 2] / nq,
+           fp[0] == fp[1] ? "equal" : "DIFFER");
+    for (uint32_t i = 0; i < nq; i++) index_query_free(&qs[i]);
+    free(qs);
+    free(hits);
+}
+
 typedef struct qjob {
     const dindex *ix;
     uint32_t from, to;
@@ -224,6 +269,22 @@ static double run_queries(const dindex *ix, uint32_t n, int threads, int exhaust
     return dp_now() - t0;
 }
 
+static double ab_round(const dindex *ix, const index_query *qs, uint32_t nq, uint32_t step, size_t k,
+                       index_hit *hits, uint64_t *fp)
+{
+    double c0 = thread_cpu();
+    for (uint32_t i = 0; i < nq; i++) {
+        size_t nh = index_topk(ix, &qs[i], 0, (uint32_t)index_ndocs(ix), i * step, k, hits);
+        for (size_t j = 0; j < nh; j++) {
+            uint32_t sc;
+            memcpy(&sc, &hits[j].score, sizeof sc);
+            *fp = (*fp ^ hits[j].doc) * 1099511628211ULL;
+            *fp = (*fp ^ sc) * 1099511628211ULL;
+        }
+    }
+    return thread_cpu() - c0;
+}
+
 static int cmd_speed(const char *dir, int threads, char **projs, int np)
 {
     item_vec items = {0};
@@ -250,6 +311,8 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
            text_template_size(index_template(ix)));
     printf("load %.2fs  build %.2fs (%d threads)  peak RSS after build %ld MB\n", tload, tbuild, threads, rss_build);
 
+    const char *ab = getenv("IX_AB");
+    if (ab && atoi(ab) > 0) ab_compare(ix, (uint32_t)items.n, K, QSTEP, atoi(ab));
     index_hit *res = xmalloc((size_t)n * K * sizeof *res);
     size_t *nres = xmalloc(n * sizeof *nres);
     double c0 = cpu_seconds();

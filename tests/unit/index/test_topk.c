@@ -1,0 +1,250 @@
+/* test_topk.c -- index_topk's scalar loops and its AVX-512 kernel
+ * (topk_simd.c) each equal to index_topk_exhaustive and to each other:
+ * random corpora whose words drift over the docs (posting lists dense in
+ * some windows, empty or nearly in others), duplicate docs (score ties),
+ * exclusion inside and outside the range, k from 1 to far more than the
+ * matches; and the candidate kernel against its scalar definition on
+ * hand-made accumulators. On a CPU without AVX-512 (or under valgrind)
+ * the kernel tests print a TAP "# SKIP" line and pass. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../../src/index/index_int.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+/* Word id for doc i of n: mostly from a band that moves with i (a term's
+ * postings crowd into a stretch of docs, unlike the even spread a search
+ * may guess), sometimes from a few words common everywhere. */
+static void word(sbuf *sb, size_t i, size_t n)
+{
+    uint32_t id = rnd() % 4 == 0 ? rnd() % 6 : 6 + (uint32_t)(i * 300 / n) + rnd() % 25;
+    char w[8];
+    snprintf(w, sizeof w, "w%c%c", 'a' + (char)(id % 26), 'a' + (char)(id / 26 % 26));
+    sb_adds(sb, w);
+    sb_addc(sb, ' ');
+}
+
+/* n docs; about one in dup repeats an earlier doc word for word, so
+ * their scores tie exactly (0: none). */
+static item *corpus(size_t n, uint32_t dup)
+{
+    item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        item_init(&v[i]);
+        char key[32];
+        snprintf(key, sizeof key, "T-%zu", i);
+        v[i].key = xstrdup(key);
+        if (i && dup && rnd() % dup == 0) {
+            size_t j = rnd() % i;
+            v[i].title = xstrdup(v[j].title);
+            v[i].body = xstrdup(v[j].body);
+            continue;
+        }
+        sbuf t, b;
+        sb_init(&t);
+        sb_init(&b);
+        int nt = 1 + (int)(rnd() % 5), nb = (int)(rnd() % 40);
+        for (int j = 0; j < nt; j++) word(&t, i, n);
+        for (int j = 0; j < nb; j++) word(&b, i, n);
+        v[i].title = sb_take(&t);
+        v[i].body = sb_take(&b);
+    }
+    return v;
+}
+
+static void free_items(item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+static dindex *build(item *v, size_t n)
+{
+    index_params p;
+    index_params_default(&p);
+    p.threads = 2;
+    p.strip_templates = 0;
+    dindex *ix;
+    assert_int_equal(index_build(v, n, &p, &ix, NULL), DP_OK);
+    return ix;
+}
+
+static void assert_hits_equal(const index_hit *a, size_t na, const index_hit *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].doc, b[i].doc);
+        assert_true(a[i].score == b[i].score);
+    }
+}
+
+static const size_t KS[] = {1, 2, 7, 20, 100, 257, 1500, 20000};
+#define NK (sizeof KS / sizeof KS[0])
+
+/* For every step-th doc's query: index_topk with the path simd asks for
+ * (and, when simd, the scalar path too) equals the exhaustive top k, over
+ * random k, range and exclusion. Returns the hits compared and counts
+ * in *ties the adjacent hits of equal score. */
+static size_t check_corpus(const dindex *ix, uint32_t step, int simd, size_t *ties)
+{
+    uint32_t n = (uint32_t)index_ndocs(ix);
+    size_t kmax = KS[NK - 1], checked = 0;
+    index_hit *a = xmalloc(kmax * sizeof *a), *b = xmalloc(kmax * sizeof *b), *c = xmalloc(kmax * sizeof *c);
+    for (uint32_t d = 0; d < n; d += step) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        size_t k = KS[rnd() % NK];
+        uint32_t lo = rnd() % 3 == 0 ? rnd() % n : 0;
+        uint32_t hi = rnd() % 3 == 0 ? lo + rnd() % (n - lo + 1) : n;
+        /* the query's own doc (in or out of range), another doc, none */
+        uint32_t r = rnd() % 4, ex = r == 0 ? rnd() % n : r == 1 ? UINT32_MAX : d;
+        assert_int_equal(ix_topk_simd_set(simd), simd);
+        size_t na = index_topk(ix, &q, lo, hi, ex, k, a);
+        size_t nb = index_topk_exhaustive(ix, &q, lo, hi, ex, k, b);
+        assert_hits_equal(a, na, b, nb);
+        if (simd) {
+            ix_topk_simd_set(0);
+            size_t nc = index_topk(ix, &q, lo, hi, ex, k, c);
+            assert_hits_equal(a, na, c, nc);
+        }
+        for (size_t i = 0; i < na; i++) {
+            assert_true(a[i].doc >= lo && a[i].doc < hi && a[i].doc != ex);
+            if (i && a[i].score == a[i - 1].score) (*ties)++;
+        }
+        checked += na;
+        index_query_free(&q);
+    }
+    free(a);
+    free(b);
+    free(c);
+    return checked;
+}
+
+/* Three corpora: small (the first, smallest windows only), mid-sized
+ * (windows up to 4096 docs) and past WIN_MAX (8192-doc windows), with
+ * ties in each. */
+static void check_all(int simd)
+{
+    static const struct { size_t n; uint32_t dup, step; } C[] = {{300, 4, 1}, {3000, 6, 7}, {9000, 8, 31}};
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        item *v = corpus(C[i].n, C[i].dup);
+        dindex *ix = build(v, C[i].n);
+        size_t ties = 0;
+        assert_true(check_corpus(ix, C[i].step, simd, &ties) > 1000);
+        assert_true(ties > 10);
+        index_free(ix);
+        free_items(v, C[i].n);
+    }
+    ix_topk_simd_set(1);
+}
+
+/* 1 (after a TAP "# SKIP" line) when the AVX-512 kernel cannot run here:
+ * no AVX-512 on this CPU, or valgrind hides it. Not cmocka's skip(): its
+ * "not ok # SKIP" counts as a failure in tests/run.sh. */
+static int no_avx512(const char *test)
+{
+    if (ix_topk_simd_set(1)) return 0;
+    print_message("# SKIP %s: no AVX-512 on this CPU\n", test);
+    return 1;
+}
+
+static void test_scalar_equals_exhaustive(void **st)
+{
+    (void)st;
+    check_all(0);
+}
+
+static void test_simd_equals_exhaustive(void **st)
+{
+    (void)st;
+    if (no_avx512("test_simd_equals_exhaustive")) return;
+    check_all(1);
+}
+
+/* k far above the matches, a query of one rare term: every match comes
+ * back, in rank order, whatever the path. */
+static void test_k_above_matches(void **st)
+{
+    (void)st;
+    item *v = corpus(500, 3);
+    dindex *ix = build(v, 500);
+    index_query q;
+    index_query_from_doc(ix, 499, &q);
+    index_hit a[600], b[600];
+    for (int simd = 0; simd < 2; simd++) {
+        if (ix_topk_simd_set(simd) != simd) continue;
+        size_t na = index_topk(ix, &q, 0, 500, UINT32_MAX, 600, a);
+        size_t nb = index_topk_exhaustive(ix, &q, 0, 500, UINT32_MAX, 600, b);
+        assert_true(na > 0 && na < 500);
+        assert_hits_equal(a, na, b, nb);
+        for (size_t i = 1; i < na; i++)
+            assert_true(a[i - 1].score > a[i].score || (a[i - 1].score == a[i].score && a[i - 1].doc < a[i].doc));
+    }
+    ix_topk_simd_set(1);
+    index_query_free(&q);
+    index_free(ix);
+    free_items(v, 500);
+}
+
+#if IX_HAVE_AVX512
+/* The candidate kernel equals its definition for every length up to 70
+ * (each tail of a 16-step) and a few long ones, on entries set in any one
+ * of their 64 bits, negative, or zero. */
+static void test_candidates_kernel(void **st)
+{
+    (void)st;
+    if (no_avx512("test_candidates_kernel")) return;
+    enum { N = 8192 };
+    int64_t *acc = xmalloc(N * sizeof *acc);
+    uint32_t *got = xmalloc(N * sizeof *got), *want = xmalloc(N * sizeof *want);
+    static const uint32_t LONG[] = {255, 256, 257, 4095, 8191, 8192};
+    for (uint32_t t = 0; t < 71 + sizeof LONG / sizeof LONG[0]; t++) {
+        uint32_t nw = t <= 70 ? t : LONG[t - 71];
+        for (int dens = 0; dens < 3; dens++) {
+            for (uint32_t o = 0; o < N; o++) {
+                int set = dens == 0 ? rnd() % 8 == 0 : dens == 1 ? rnd() % 2 : rnd() % 8 != 0;
+                uint64_t x = 1ULL << (rnd() % 64);   /* one bit, or its negation */
+                if (rnd() % 2) x = ~x + 1;
+                if (!set) x = 0;
+                memcpy(&acc[o], &x, sizeof x);
+            }
+            size_t nwant = 0;
+            for (uint32_t o = 0; o < nw; o++)
+                if (acc[o] != 0) want[nwant++] = o;
+            size_t ngot = ix_candidates_avx512(acc, nw, got);
+            assert_int_equal(ngot, nwant);
+            if (nwant) assert_memory_equal(got, want, nwant * sizeof *want);
+        }
+    }
+    free(acc);
+    free(got);
+    free(want);
+}
+#else
+static void test_candidates_kernel(void **st)
+{
+    (void)st;
+    print_message("# SKIP test_candidates_kernel: no AVX-512 kernel on this platform\n");
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scalar_equals_exhaustive),
+        cmocka_unit_test(test_simd_equals_exhaustive),
+        cmocka_unit_test(test_k_above_matches),
+        cmocka_unit_test(test_candidates_kernel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
