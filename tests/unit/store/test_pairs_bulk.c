@@ -395,6 +395,40 @@ static void test_clear_keeps_schema_and_ids(void **state)
     free(idx2);
 }
 
+/* The limits PRAGMA threads was set to, in order ("2 1 "). */
+static int record_threads(void *ud, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+    (void)db;
+    (void)trigger;
+    if (action == SQLITE_PRAGMA && a && b && !sqlite3_stricmp(a, "threads")) sb_printf(ud, "%s ", b);
+    return SQLITE_OK;
+}
+
+/* The indexes are rebuilt with two sorter threads, and the connection's
+ * own setting comes back after. */
+static void test_rebuild_sorter_threads(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA threads = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
+    pair p = fx_pair("2", "1", "duplicate", "high", 5.0, 0);
+    assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
+    sbuf set;
+    sb_init(&set);
+    sqlite3_set_authorizer(f->st->db, record_threads, &set);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    sqlite3_set_authorizer(f->st->db, NULL, NULL);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_non_null(set.s);
+    assert_string_equal(set.s, "2 1 ");
+    assert_int_equal(fx_db_int(f->st->db, "PRAGMA threads"), 1);
+    sb_free(&set);
+}
+
 /* journal_mode of the store's connection, lower case, into buf. */
 static const char *journal_of(fx *f, char *buf, size_t n)
 {
@@ -546,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_clear_keeps_schema_and_ids, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_sorter_threads, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_first_replace_journal, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_first_replace_other_connection, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_first_replace_killed, fx_setup_open, fx_teardown),
