@@ -86,7 +86,8 @@ int store_begin(store *st, dp_err *err);
  * written once, not again by a checkpoint), and WAL comes back when it
  * ends, committed or rolled back. Atomic either way: a process killed
  * mid-way leaves a journal the next open rolls back. Readers that open
- * the store meanwhile wait for the commit. */
+ * the store meanwhile (a `serve` started during the first analysis) wait
+ * for the commit, up to the busy timeout, then fail as locked. */
 int store_begin_pairs(store *st, dp_err *err);
 int store_commit(store *st, dp_err *err);
 void store_rollback(store *st);
