@@ -2092,7 +2092,7 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
     for (size_t i = 0; i < ncarried; i++) stats->known += carried[i].known != 0;
     strvec keys = {0};
     if (in->active) replaced_keys(co, in, keyed, &keys);
-    if (rc == DP_OK) rc = store_begin(st, err);
+    if (rc == DP_OK) rc = store_begin_pairs(st, err);
     if (rc == DP_OK) {
         /* a full run replaces every pair of the repo: its indexes are
          * built once at the end instead of kept up to date pair by pair */
@@ -2168,7 +2168,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
     size_t nq = j->nq;
     qres *res = j->res;
     int dropped = 0;
-    int rc = store_begin(st, err);
+    int rc = store_begin_pairs(st, err);
     if (rc != DP_OK) {
         job_res_free(j);
         return DP_ERR;

@@ -80,6 +80,15 @@ int store_bulk_mode(store *st, dp_err *err);
 
 /* Not nestable: store_begin while a transaction is open is DP_ERR. */
 int store_begin(store *st, dp_err *err);
+/* store_begin for a transaction that replaces pairs (analyze). When the
+ * store holds no pair at all and no other connection has it open, the
+ * transaction runs on a rollback journal instead of WAL (each new page is
+ * written once, not again by a checkpoint), and WAL comes back when it
+ * ends, committed or rolled back. Atomic either way: a process killed
+ * mid-way leaves a journal the next open rolls back. Readers that open
+ * the store meanwhile (a `serve` started during the first analysis) wait
+ * for the commit, up to the busy timeout, then fail as locked. */
+int store_begin_pairs(store *st, dp_err *err);
 int store_commit(store *st, dp_err *err);
 void store_rollback(store *st);
 /* A read snapshot: the reads between store_read_begin and store_read_end

@@ -695,13 +695,35 @@ int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *droppe
     return DP_OK;
 }
 
+/* Sets how many worker threads SQLite's sorter may use (PRAGMA threads);
+ * returns the limit it had, -1 when it could not tell. */
+static int sorter_threads(store *st, int n)
+{
+    sqlite3_stmt *s = NULL;
+    int was = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA threads", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        was = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    char sql[40];
+    snprintf(sql, sizeof sql, "PRAGMA threads = %d", n);
+    if (was >= 0) sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a limit, not a promise: cannot fail */
+    return was;
+}
+
 int store_pairs_bulk_end(store *st, dp_err *err)
 {
     if (!st->pbulk.open) return DP_OK;
     int rc = DP_OK;
+    /* The one writer builds the indexes alone at the end of an analysis,
+     * the other core idle: SQLite's sorter hands sorting and merging to two
+     * worker threads meanwhile (9 indexes of 725k pairs: 7.6 -> 5.7 s on
+     * the writer's thread, ~0.4 s more CPU), and gets its own setting
+     * back after. */
+    int threads = sorter_threads(st, 2);
     /* indexes first (ORDER BY type): the count below reads pairs_filter */
     for (size_t i = 0; rc == DP_OK && i < st->pbulk.sql.n; i++)
         rc = store_exec(st, st->pbulk.sql.v[i], "rebuilding a pair index or trigger after a bulk replace", err);
+    if (threads >= 0) sorter_threads(st, threads);
     /* what the dropped triggers would have counted, row by row */
     if (rc == DP_OK)
         rc = store_exec(st,

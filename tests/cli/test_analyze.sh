@@ -12,6 +12,9 @@ out=$("$DOPPEL" analyze --db "$DB" 2>&1)
 check_eq "analyze exits 0" 0 $?
 check_contains "analyze reports queries (8 open issues)" "analyzed 8 queries of 15 items" "$out"
 check_contains "analyze names the model" "model: built-in default" "$out"
+# the first analysis (no pairs yet) ran on a rollback journal: WAL again after, no journal left
+check_eq "first analysis leaves the store in WAL, no journal" "wal 0" \
+    "$(sqlite3 "$DB" "PRAGMA journal_mode") $(ls "$DB-journal" 2>/dev/null | wc -l)"
 
 n=$(pairs_q "$DB" 'len(P)')
 [ "$n" -gt 0 ] && ok "pairs stored ($n)" || not_ok "pairs stored" "count $n"

@@ -330,6 +330,89 @@ static void test_failed_run_keeps_old_pairs(void **state)
     free(before);
 }
 
+/* The most frames a commit left in the WAL (sqlite3_wal_hook). */
+static int wal_frames(void *ud, sqlite3 *db, const char *name, int n)
+{
+    (void)db;
+    (void)name;
+    int *most = ud;
+    if (n > *most) *most = n;
+    return SQLITE_OK;
+}
+
+static const char *journal_mode_of(sqlite3 *db, char *buf, size_t n)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return buf;
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* The first full run into a store without pairs writes them through a
+ * rollback journal (store_begin_pairs): its commit leaves nothing in the
+ * WAL, in one pass and in ranking passes, and the store is in WAL again
+ * after; one that fails leaves no pair and no journal. A later run (pairs
+ * stored) and a first run while another connection has the store open go
+ * through WAL, the other connection reading on. */
+static void test_first_run_journal(void **state)
+{
+    fx *f = *state;
+    analyze_stats s;
+    dp_err err;
+    char mode[16], path[80];
+    snprintf(path, sizeof path, "%s-journal", f->path);
+    int frames = 0;
+    sqlite3_wal_hook(f->st->db, wal_frames, &frames);   /* (no automatic checkpoints meanwhile) */
+    assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(f->st->db,
+                                  "CREATE TRIGGER fail_third BEFORE INSERT ON pair_texts"
+                                  " WHEN (SELECT count(*) FROM pair_texts) >= 2"
+                                  " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(run_full(f, 1, 0, &s, &err), DP_ERR);
+    assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(db_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
+    assert_string_equal(journal_mode_of(f->st->db, mode, sizeof mode), "wal");
+    assert_int_equal(access(path, F_OK), -1);
+
+    for (int passes = 0; passes < 2; passes++) {
+        frames = 0;
+        run_with(f, 0, passes ? 1u << 20 : 0, &s);
+        assert_int_equal(frames, 0);
+        assert_true(db_int(f->st->db, "SELECT count(*) FROM pairs") > 0);
+        assert_string_equal(journal_mode_of(f->st->db, mode, sizeof mode), "wal");
+        assert_int_equal(access(path, F_OK), -1);
+        if (!passes) assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
+    }
+    frames = 0;
+    run_with(f, 0, 0, &s);
+    assert_true(frames > 0);
+
+    assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open_v2(f->path, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(db_int(other, "SELECT count(*) FROM pairs"), 0);
+    frames = 0;
+    run_with(f, 0, 0, &s);
+    assert_true(frames > 0);
+    assert_true(db_int(other, "SELECT count(*) FROM pairs") > 0);
+    sqlite3_close(other);
+    sqlite3_wal_autocheckpoint(f->st->db, 1000);
+}
+
 static void test_verdict_survives(void **state)
 {
     fx *f = *state;
@@ -709,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_future_date_does_not_freeze),
         cmocka_unit_test(test_batches_and_ceiling),   /* --all: before the runs that expect a plain one */
         cmocka_unit_test(test_failed_run_keeps_old_pairs),
+        cmocka_unit_test(test_first_run_journal),
         cmocka_unit_test(test_model_signature),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);

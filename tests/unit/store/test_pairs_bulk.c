@@ -4,6 +4,11 @@
  * row-by-row insert would have given; a commit before the end is refused,
  * a rollback restores them; other repositories' pairs keep them. */
 #include "store_fixture.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include "../../../src/store/store_int.h"
 
 /* "name: sql" of every pair index the schema declares (not the UNIQUE
@@ -390,6 +395,180 @@ static void test_clear_keeps_schema_and_ids(void **state)
     free(idx2);
 }
 
+/* The limits PRAGMA threads was set to, in order ("2 1 "). */
+static int record_threads(void *ud, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+    (void)db;
+    (void)trigger;
+    if (action == SQLITE_PRAGMA && a && b && !sqlite3_stricmp(a, "threads")) sb_printf(ud, "%s ", b);
+    return SQLITE_OK;
+}
+
+/* The indexes are rebuilt with two sorter threads, and the connection's
+ * own setting comes back after. */
+static void test_rebuild_sorter_threads(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA threads = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
+    pair p = fx_pair("2", "1", "duplicate", "high", 5.0, 0);
+    assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
+    sbuf set;
+    sb_init(&set);
+    sqlite3_set_authorizer(f->st->db, record_threads, &set);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    sqlite3_set_authorizer(f->st->db, NULL, NULL);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_non_null(set.s);
+    assert_string_equal(set.s, "2 1 ");
+    assert_int_equal(fx_db_int(f->st->db, "PRAGMA threads"), 1);
+    sb_free(&set);
+}
+
+/* journal_mode of the store's connection, lower case, into buf. */
+static const char *journal_of(fx *f, char *buf, size_t n)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return buf;
+}
+
+static int journal_file_exists(fx *f)
+{
+    char p[192];
+    snprintf(p, sizeof p, "%s-journal", f->path);
+    return access(p, F_OK) == 0;
+}
+
+/* A pair replacement into a store without pairs (a first analysis) runs on
+ * a rollback journal, each new page written once; WAL comes back when it
+ * ends, rolled back (nothing of it left) or committed. Once the store has
+ * pairs, their replacement keeps WAL (the journal would copy every old
+ * page), as does a plain store_begin. */
+static void test_first_replace_journal(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char mode[16];
+    seed_items(f);
+    pair p[] = {fx_pair("2", "1", "duplicate", "high", 5.0, 0), fx_pair("3", "1", "related", "low", 2.0, 0)};
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    store_rollback(f->st);
+
+    assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "delete");
+    assert_int_equal(store_pairs_add(f->st, f->repo, p, 2, &err), DP_OK);
+    store_rollback(f->st);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM pairs"), 0);
+    assert_false(journal_file_exists(f));
+
+    assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "delete");
+    int dropped = 0;
+    assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 2, &dropped, &err), DP_OK);
+    assert_int_equal(store_pairs_add(f->st, f->repo, p, 2, &err), DP_OK);
+    assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_false(journal_file_exists(f));
+    assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM pairs"), 2);
+    fx_expect_pairs_consistent(f->st->db);
+
+    assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);   /* the store has pairs now */
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    store_rollback(f->st);
+}
+
+/* Another connection on the store (a running `serve`): the journal mode
+ * cannot leave WAL, and the replacement goes on in WAL, the other
+ * connection reading on meanwhile and seeing the pairs once committed. */
+static void test_first_replace_other_connection(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    char mode[16];
+    seed_items(f);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open_v2(f->path, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(fx_db_int(other, "SELECT count(*) FROM items"), 3);
+    assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    pair p = fx_pair("2", "1", "duplicate", "high", 5.0, 0);
+    assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
+    assert_int_equal(fx_db_int(other, "SELECT count(*) FROM items"), 3);   /* not blocked */
+    assert_int_equal(fx_db_int(other, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(fx_db_int(other, "SELECT count(*) FROM pairs"), 1);
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    sqlite3_close(other);
+}
+
+/* A process killed in the middle of a first replacement -- pages of it
+ * already written to the file (a tiny page cache spills them) -- leaves a
+ * journal; the next open rolls it back: no pair, the store intact, WAL. */
+static void test_first_replace_killed(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    seed_items(f);
+    char *before = pair_indexes(f);
+    store_close(f->st);   /* the child must be the only connection */
+    f->st = NULL;
+    struct stat sb0;
+    assert_int_equal(stat(f->path, &sb0), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        store *st;
+        char txt[3000];
+        memset(txt, 'x', sizeof txt - 1);
+        txt[sizeof txt - 1] = 0;
+        if (store_open(f->path, &st, &err) != DP_OK || sqlite3_exec(st->db, "PRAGMA cache_size = 4", NULL, NULL, NULL) ||
+            store_begin_pairs(st, &err) != DP_OK || !st->bulk_journal)
+            _exit(2);
+        int dropped = 0;
+        if (store_pairs_bulk_begin(st, f->repo, 1, &dropped, &err) != DP_OK) _exit(3);
+        for (int i = 0; i < 200; i++) {
+            pair p = fx_pair(i % 2 ? "2" : "3", "1", "related", "low", i, 0);
+            char c[16];
+            snprintf(c, sizeof c, "c%d", i);
+            p.cand_key = c;
+            p.reasoning = txt;
+            if (store_pairs_add(st, f->repo, &p, 1, &err) != DP_OK) _exit(4);
+        }
+        kill(getpid(), SIGKILL);
+        _exit(5);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_true(journal_file_exists(f));   /* a hot journal ... */
+    struct stat sb1;
+    assert_int_equal(stat(f->path, &sb1), 0);
+    assert_true(sb1.st_size > sb0.st_size + 200 * 3000 / 2);   /* ... and pages of the pairs in the file */
+    assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
+    char mode[16];
+    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM items"), 3);
+    char *after = pair_indexes(f);
+    assert_string_equal(after, before);
+    fx_expect_integrity(f->st->db);
+    assert_false(journal_file_exists(f));
+    free(before);
+    free(after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +580,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bulk_writes_what_rows_write, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_keeps_other_repo_texts, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_clear_keeps_schema_and_ids, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_sorter_threads, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_first_replace_journal, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_first_replace_other_connection, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_first_replace_killed, fx_setup_open, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
