@@ -122,8 +122,9 @@ struct store {
     char *path;
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
-    int bulk_journal;               /* bulk: this transaction runs on a rollback
-                                       journal, WAL comes back at its end */
+    int bulk_journal;               /* a first import or first analysis: this
+                                       transaction runs on a rollback journal,
+                                       WAL comes back at its end */
     size_t fts_pending;             /* bulk: items noted in items_fts_todo since the last flush */
     /* bulk: the title index built beside the writer (store_fts.c);
      * fts_side_state 0 = not looked at in this transaction, 1 = building

@@ -342,20 +342,25 @@ static int journal_mode(store *st, const char *mode)
     return ok;
 }
 
-/* A bulk transaction into a store without items (a first import) runs on a
- * rollback journal. In WAL mode every page is written twice, to the WAL
- * and again by the checkpoint after the commit; a rollback journal holds
- * only the old content of pages that existed before, and an empty store
- * has next to none, so each page of the import is written once: 24.2 ->
- * 22.3 CPU seconds for a 250k-item import (medians of 3), its commit
- * 11.8 -> 0.6 s of wall time on a busy machine. Readers
- * wait while such a transaction writes, which costs nothing when there is
- * nothing to read yet; a store with items keeps WAL, so `serve` goes on
- * answering during a later import. */
-static void bulk_journal_begin(store *st)
+/* A bulk transaction into a store without items (a first import), and a
+ * replacement of the pairs in a store that has none (its first analysis),
+ * run on a rollback journal. In WAL mode every page is written twice, to
+ * the WAL and again by the checkpoint after the commit; a rollback journal
+ * holds only the old content of pages that existed before, and such a
+ * transaction writes next to nothing but new pages, so each is written
+ * once: 24.2 -> 22.3 CPU seconds for a 250k-item import (medians of 3),
+ * its commit 11.8 -> 0.6 s of wall time on a busy machine; the first
+ * analysis at 250k (1.2 GB of pairs, texts and indexes) commits in 0.75
+ * instead of 2.8 s. Readers wait while such a transaction writes, which
+ * costs nothing when there is nothing to read yet. The mode changes only
+ * when no other connection has the store open (journal_mode cannot leave
+ * WAL then): a `serve` already running keeps reading through WAL, and a
+ * store with items (pairs) keeps WAL for a later import (analysis).
+ * empty_sql: a statement that gives 1 when the table is empty. */
+static void bulk_journal_begin(store *st, const char *empty_sql)
 {
     sqlite3_stmt *s = NULL;
-    int empty = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM items)", -1, &s, NULL) == SQLITE_OK &&
+    int empty = sqlite3_prepare_v2(st->db, empty_sql, -1, &s, NULL) == SQLITE_OK &&
                 sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     st->bulk_journal = empty && journal_mode(st, "DELETE");
@@ -371,22 +376,6 @@ static void bulk_journal_end(store *st)
     (void)journal_mode(st, "WAL");
 }
 
-/* A replacement of the pairs in a store that has none (its first
- * analysis) runs on a rollback journal too, for the same reason as
- * bulk_journal_begin: the pairs, their texts and indexes (1.2 GB at 250k
- * items) all go into new pages, which such a journal never copies, while
- * WAL writes each twice. Only when no other connection has the store
- * open (journal_mode cannot leave WAL then): a `serve` already running
- * keeps reading through WAL as before. */
-static void pairs_journal_begin(store *st)
-{
-    sqlite3_stmt *s = NULL;
-    int empty = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM pairs)", -1, &s, NULL) == SQLITE_OK &&
-                sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    st->bulk_journal = empty && journal_mode(st, "DELETE");
-}
-
 /* IMMEDIATE takes the write lock now (waiting up to the busy timeout),
  * instead of failing half-way through an import when a read transaction
  * cannot be upgraded. pairs: a pair replacement (store_begin_pairs). */
@@ -395,8 +384,8 @@ static int begin_write(store *st, int pairs, dp_err *err)
     if (!sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: begin: a transaction is already open");
     st->pairs_repo = 0;
-    if (pairs) pairs_journal_begin(st);
-    else if (st->bulk) bulk_journal_begin(st);
+    if (pairs) bulk_journal_begin(st, "SELECT NOT EXISTS(SELECT 1 FROM pairs)");
+    else if (st->bulk) bulk_journal_begin(st, "SELECT NOT EXISTS(SELECT 1 FROM items)");
     int rc = store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
     if (rc != DP_OK) bulk_journal_end(st);
     return rc;
