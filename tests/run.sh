@@ -28,8 +28,13 @@ run_tap() {
     "$@" >"$out" 2>&1
     local rc=$?
     local p f
-    p=$(grep -cE '^[[:space:]]*ok [0-9]+' "$out")
-    f=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$out")
+    # A "# SKIP" directive marks a test skipped whatever precedes it
+    # (cmocka's skip() prints "not ok N # SKIP reason"): neither passed
+    # nor failed, and shown under the program's line.
+    local s
+    p=$(grep -E '^[[:space:]]*ok [0-9]+' "$out" | grep -cvE '#[[:space:]]*SKIP')
+    f=$(grep -E '^[[:space:]]*not ok [0-9]+' "$out" | grep -cvE '#[[:space:]]*SKIP')
+    s=$(grep -E '^[[:space:]]*(not )?ok [0-9]+' "$out" | grep -cE '#[[:space:]]*SKIP')
     # The browser tests print flat TAP through tests/browser/tap.mjs (not
     # node:test's nested reporter), so every counted line is one test.
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
@@ -38,6 +43,9 @@ run_tap() {
         failed_names+=("$name")
         echo "---- $name: $p passed, $f failed"
         cat "$out"
+    elif [ "$s" -gt 0 ]; then
+        echo "---- $name: $p passed, $s skipped"
+        grep -E '#[[:space:]]*SKIP' "$out"
     else
         echo "---- $name: $p passed"
     fi
