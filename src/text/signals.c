@@ -25,23 +25,10 @@ static void add_unique(strvec *sv, const char *s, size_t n)
     sv_push_owned(sv, xstrndup(s, n));
 }
 
-/* Bit 1: isalnum() in the C locale (doppel never calls setlocale()) plus
- * '_' and '$'; bit 2: '.'. A table: scan_exceptions() asks for every byte
- * of every field. */
-static const unsigned char ident_tab[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
-    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
-    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
-    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-    ['_'] = 1, ['$'] = 1, ['.'] = 2,
-};
-
+/* An identifier's byte: a letter, a digit, '_' or '$'. */
 static int ident_c(int c)
 {
-    return ident_tab[(unsigned char)c] & 1;
+    return text_byte_class[(unsigned char)c] & (TEXT_ALNUM | TEXT_IDENT);
 }
 
 static int ends_with(const char *s, size_t n, const char *suf)
@@ -77,7 +64,7 @@ static void scan_exceptions(const char *s, strvec *out)
         if (!ident_c((unsigned char)*p)) { p++; continue; }
         /* maximal dotted identifier */
         const char *st = p, *last = p;
-        while (ident_tab[(unsigned char)*p]) {   /* an ident byte or '.' (never NUL) */
+        while (text_byte_class[(unsigned char)*p]) {   /* an ident byte or '.' (never NUL) */
             if (*p == '.' || *p == '$') last = p + 1;
             p++;
         }

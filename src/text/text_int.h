@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Byte classes in the C locale (doppel never calls setlocale()), one
+ * table read per byte where the tokenizer and the signal scanners ask for
+ * every byte of every field: TEXT_ALNUM = isalnum(), TEXT_IDENT = '_' and
+ * '$' (the rest of an identifier), TEXT_DOT = '.' (joins dotted names). */
+enum { TEXT_ALNUM = 1, TEXT_IDENT = 2, TEXT_DOT = 4 };
+extern const unsigned char text_byte_class[256];
+
 /* 1 when a line looks like log output or a stack-trace line. */
 int text_line_is_trace(const char *s, size_t n);
 /* Jira block marker at s: kind 1 {code..}, 2 {noformat}, 3 {quote}/{panel}/

@@ -132,10 +132,8 @@ int text_is_stopword(const char *w)
 
 /* ---- character classes --------------------------------------------------- */
 
-/* ASCII letters and digits: isalnum() in every locale for bytes < 0x80,
- * without its call per byte (the tokenizer asks for every byte of every
- * field). */
-static const unsigned char ascii_alnum[128] = {
+/* The byte classes of text_int.h. */
+const unsigned char text_byte_class[256] = {
     ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
     ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
     ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
@@ -143,12 +141,13 @@ static const unsigned char ascii_alnum[128] = {
     ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
     ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
     ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['_'] = TEXT_IDENT, ['$'] = TEXT_IDENT, ['.'] = TEXT_DOT,
 };
 
 /* Length of the word character at s (0 if it is not one). */
 static size_t word_char(const unsigned char *s, size_t n)
 {
-    if (s[0] < 0x80) return ascii_alnum[s[0]];
+    if (s[0] < 0x80) return text_byte_class[s[0]] & TEXT_ALNUM;
     utf8proc_int32_t cp;
     utf8proc_ssize_t l = utf8proc_iterate(s, (utf8proc_ssize_t)n, &cp);
     if (l <= 0) return 0;
