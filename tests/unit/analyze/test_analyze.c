@@ -10,6 +10,7 @@
 
 #include "../../../src/analyze/analyze.h"
 #include "../../../src/store/store_int.h"
+#include "test_sql.h"
 
 #define DAY 86400
 #define T0 ((int64_t)1600000000)
@@ -340,26 +341,6 @@ static int wal_frames(void *ud, sqlite3 *db, const char *name, int n)
     return SQLITE_OK;
 }
 
-static const char *journal_mode_of(sqlite3 *db, char *buf, size_t n)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return buf;
-}
-
-static int64_t db_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 /* The first full run into a store without pairs writes them through a
  * rollback journal (store_begin_pairs): its commit leaves nothing in the
  * WAL, in one pass and in ranking passes, and the store is in WAL again
@@ -384,16 +365,16 @@ static void test_first_run_journal(void **state)
                      SQLITE_OK);
     assert_int_equal(run_full(f, 1, 0, &s, &err), DP_ERR);
     assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(db_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
-    assert_string_equal(journal_mode_of(f->st->db, mode, sizeof mode), "wal");
+    assert_int_equal(tu_sql_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(access(path, F_OK), -1);
 
     for (int passes = 0; passes < 2; passes++) {
         frames = 0;
         run_with(f, 0, passes ? 1u << 20 : 0, &s);
         assert_int_equal(frames, 0);
-        assert_true(db_int(f->st->db, "SELECT count(*) FROM pairs") > 0);
-        assert_string_equal(journal_mode_of(f->st->db, mode, sizeof mode), "wal");
+        assert_true(tu_sql_int(f->st->db, "SELECT count(*) FROM pairs") > 0);
+        assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
         assert_int_equal(access(path, F_OK), -1);
         if (!passes) assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
     }
@@ -404,11 +385,11 @@ static void test_first_run_journal(void **state)
     assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
     sqlite3 *other;
     assert_int_equal(sqlite3_open_v2(f->path, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(db_int(other, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(tu_sql_int(other, "SELECT count(*) FROM pairs"), 0);
     frames = 0;
     run_with(f, 0, 0, &s);
     assert_true(frames > 0);
-    assert_true(db_int(other, "SELECT count(*) FROM pairs") > 0);
+    assert_true(tu_sql_int(other, "SELECT count(*) FROM pairs") > 0);
     sqlite3_close(other);
     sqlite3_wal_autocheckpoint(f->st->db, 1000);
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "../../../src/store/store_int.h"
+#include "test_sql.h"
 
 /* "name: sql" of every pair index the schema declares (not the UNIQUE
  * constraint's own) and every trigger on pairs, one per line, by name. */
@@ -428,18 +429,6 @@ static void test_rebuild_sorter_threads(void **state)
     assert_int_equal(fx_db_int(f->st->db, "PRAGMA threads"), 1);
     sb_free(&set);
 }
-
-/* journal_mode of the store's connection, lower case, into buf. */
-static const char *journal_of(fx *f, char *buf, size_t n)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return buf;
-}
-
 static int journal_file_exists(fx *f)
 {
     char p[192];
@@ -460,31 +449,31 @@ static void test_first_replace_journal(void **state)
     seed_items(f);
     pair p[] = {fx_pair("2", "1", "duplicate", "high", 5.0, 0), fx_pair("3", "1", "related", "low", 2.0, 0)};
     assert_int_equal(store_begin(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     store_rollback(f->st);
 
     assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "delete");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "delete");
     assert_int_equal(store_pairs_add(f->st, f->repo, p, 2, &err), DP_OK);
     store_rollback(f->st);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM pairs"), 0);
     assert_false(journal_file_exists(f));
 
     assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "delete");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "delete");
     int dropped = 0;
     assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 2, &dropped, &err), DP_OK);
     assert_int_equal(store_pairs_add(f->st, f->repo, p, 2, &err), DP_OK);
     assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_false(journal_file_exists(f));
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM pairs"), 2);
     fx_expect_pairs_consistent(f->st->db);
 
     assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);   /* the store has pairs now */
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     store_rollback(f->st);
 }
 
@@ -501,14 +490,14 @@ static void test_first_replace_other_connection(void **state)
     assert_int_equal(sqlite3_open_v2(f->path, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(fx_db_int(other, "SELECT count(*) FROM items"), 3);
     assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     pair p = fx_pair("2", "1", "duplicate", "high", 5.0, 0);
     assert_int_equal(store_pairs_add(f->st, f->repo, &p, 1, &err), DP_OK);
     assert_int_equal(fx_db_int(other, "SELECT count(*) FROM items"), 3);   /* not blocked */
     assert_int_equal(fx_db_int(other, "SELECT count(*) FROM pairs"), 0);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     assert_int_equal(fx_db_int(other, "SELECT count(*) FROM pairs"), 1);
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     sqlite3_close(other);
 }
 
@@ -557,7 +546,7 @@ static void test_first_replace_killed(void **state)
     assert_true(sb1.st_size > sb0.st_size + 200 * 3000 / 2);   /* ... and pages of the pairs in the file */
     assert_int_equal(store_open(f->path, &f->st, &err), DP_OK);
     char mode[16];
-    assert_string_equal(journal_of(f, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
     assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
     assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM items"), 3);

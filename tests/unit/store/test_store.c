@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../../../src/store/store_int.h"
+#include "test_sql.h"
 
 /* ---- open / migrate -------------------------------------------------- */
 
@@ -1176,18 +1177,6 @@ static void test_models(void **state)
     assert_string_equal(text, "repo v1");
     free(text);
 }
-
-/* journal_mode of a connection, lower case. */
-static const char *journal_of(sqlite3 *db, char *buf, size_t n)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return buf;
-}
-
 /* A bulk transaction into a store without items writes through a rollback
  * journal (each page once, no WAL checkpoint); WAL comes back when it ends,
  * committed or rolled back, and a store with items keeps WAL throughout,
@@ -1198,31 +1187,31 @@ static void test_bulk_first_import_journal(void **state)
     dp_err err;
     char mode[16], path[192];
     item it;
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(store_begin(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "wal");   /* not bulk */
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");   /* not bulk */
     store_rollback(f->st);
 
     assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
     assert_int_equal(store_begin(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "delete");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "delete");
     fx_item(&it, "1", "first", "open", 100);
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
     store_rollback(f->st);
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items"), 0);
     snprintf(path, sizeof path, "%s-journal", f->path);
     assert_int_equal(access(path, F_OK), -1);
 
     assert_int_equal(store_begin(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "delete");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "delete");
     assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(fx_pragma_int(f->path, "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'firs'"), 1);
 
     assert_int_equal(store_begin(f->st, &err), DP_OK);   /* the store has an item now */
-    assert_string_equal(journal_of(f->st->db, mode, sizeof mode), "wal");
+    assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     store_rollback(f->st);
     item_free(&it);
 }
