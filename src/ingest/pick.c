@@ -22,12 +22,10 @@
  * Duplicate members: the last one wins, as in jansson.
  */
 #include "ingest_int.h"
+#include "../common/scan.h"
 
 #include <string.h>
 #include <yajl/yajl_parse.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* GitHub records nest 3 or 4 levels; jansson's own limit is 2048. */
 #define PICK_MAX_DEPTH 64
@@ -57,20 +55,7 @@ static size_t next_look(const unsigned char *s, size_t i, size_t len)
     /* 1: a byte that needs a look (GNU range designators: gcc and clang) */
     static const unsigned char look[256] = {
         [0] = 1, ['\v'] = 1, ['\f'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1};
-#ifdef __SSE2__
-    const __m128i nul = _mm_setzero_si128(), vt = _mm_set1_epi8('\v'), ff = _mm_set1_epi8('\f'),
-                  bs = _mm_set1_epi8('\\');
-    for (; i + 16 <= len; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nul), _mm_cmpeq_epi8(v, vt)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(v, ff), _mm_cmpeq_epi8(v, bs)));
-        /* movemask takes each byte's top bit: the non-ASCII bytes too */
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, v));
-        if (m) return i + (size_t)__builtin_ctz(m);
-    }
-#endif
-    while (i < len && !look[s[i]]) i++;
-    return i;
+    return dp_scan_any(s, i, len, 0, '\v', '\f', '\\', 1, look);
 }
 
 /* 1 when the bytes hold something only jansson judges right (see above). */

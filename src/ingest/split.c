@@ -12,10 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
+#include "../common/scan.h"
 #include "../common/zread.h"
 
 /* Bytes inflated at a time: zlib's inner loop runs longer on a larger
@@ -236,18 +234,7 @@ static int is_wrapper_key(const sbuf *rec)
 static size_t str_skip(const char *p, size_t i, size_t n)
 {
     static const unsigned char str_stop[256] = {['"'] = 1, ['\\'] = 1, ['\n'] = 1};
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n');
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                   _mm_cmpeq_epi8(v, nl));
-        unsigned m = (unsigned)_mm_movemask_epi8(hit);
-        if (m) return i + (size_t)__builtin_ctz(m);
-    }
-#endif
-    while (i < n && !str_stop[(unsigned char)p[i]]) i++;
-    return i;
+    return dp_scan_any((const unsigned char *)p, i, n, '"', '\\', '\n', '\n', 0, str_stop);
 }
 
 /* Scans record bytes from ppos. Returns 1 when the record is complete (ppos
