@@ -86,6 +86,7 @@ typedef struct ctx_priv {
     size_t *tt_off;
     uint32_t *tt;
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
+    _Atomic(match_sigs *) *sigs;       /* per doc, filled on first use (match_doc_sigs) */
 } ctx_priv;
 
 static double tf_weight_calc(unsigned tf)
@@ -454,6 +455,7 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
     adj_build(p, ix, links, nlinks);
     if (!sparse) build_sets(p, ix);
     p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
+    p->sigs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->sigs);
     ctx->priv = p;
 }
 
@@ -479,6 +481,7 @@ void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
 }
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
+_Atomic(match_sigs *) *match_ctx_sigs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->sigs; }
 
 const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n)
 {
@@ -516,6 +519,8 @@ void match_ctx_free(match_ctx *ctx)
             free(r);
         }
         free(p->refs);
+        for (size_t d = 0; d < p->ndocs; d++) match_sigs_free(atomic_load(&p->sigs[d]));
+        free(p->sigs);
         free(p);
     }
     ctx->priv = NULL;

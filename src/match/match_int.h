@@ -70,5 +70,15 @@ int match_only_versions(const match_words *qo, const match_words *co);     /* on
 int match_backport_words(const match_words *w);                              /* names a backport */
 /* The cache's slots ([ndocs], owned by the ctx). */
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx);
+/* A doc's frames and error lines as the same-failure features read them
+ * (match_judge.c): the first MATCH_FAILURE_SCAN of each, hashed and
+ * sorted, with each string's rarity once looked up. Made on first use
+ * and kept in the ctx (compare-and-swap, as match_doc_refs): the same
+ * values as made for each pair, made once. */
+typedef struct match_sigs match_sigs;
+const match_sigs *match_doc_sigs(const match_ctx *ctx, uint32_t doc);
+void match_sigs_free(match_sigs *s);   /* NULL: nothing */
+/* The cache's slots ([ndocs], owned by the ctx). */
+_Atomic(match_sigs *) *match_ctx_sigs(const match_ctx *ctx);
 
 #endif

@@ -601,23 +601,30 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge
     return norm > 0 ? m / norm : 0;
 }
 
-/* A query's frames or error lines (the first MATCH_FAILURE_SCAN), as the
- * same-failure features read them for each of its ~20 candidates: hashed
- * and sorted once, each string's rarity looked up once (tokenizing a
- * frame costs more than comparing it). Filled lazily by the thread that
- * judges the query (a judge query is one thread's). */
+/* A doc's frames or error lines (the first MATCH_FAILURE_SCAN), as the
+ * same-failure features read them: hashed and sorted once, each string's
+ * rarity looked up once (tokenizing a frame costs more than comparing it).
+ * An indexed doc's are kept in the ctx (match_doc_sigs): a doc is read as
+ * the query of its ~20 candidates, as the candidate of ~20 queries, and as
+ * the later side (the query) of the pairs it is newer in. */
 #define MATCH_FAILURE_SCAN 64
 typedef struct sig_memo {
-    const strvec *sv;                   /* the query's strings (NULL: not read yet) */
-    size_t n;
-    uint64_t h[MATCH_FAILURE_SCAN];     /* hashes, ascending ... */
-    uint8_t at[MATCH_FAILURE_SCAN];     /* ... and the string each is */
-    uint32_t df1[MATCH_FAILURE_SCAN];   /* rarity + 1 by string; 0 = not looked up */
+    const strvec *sv;            /* the strings (NULL: none) */
+    size_t n;                    /* how many are read: at most MATCH_FAILURE_SCAN */
+    uint64_t *h;                 /* [n] hashes, ascending ... */
+    uint8_t *at;                 /* [n] ... and the string each is */
+    _Atomic uint32_t *df1;       /* [n] rarity + 1 by string; 0 = not looked up yet (any
+                                    thread may fill it in: the same value whoever does) */
 } sig_memo;
-struct judge_signals {
+struct match_sigs {
     sig_memo frames, errors;
-    text_tokenizer *tk;                 /* for index_text_min_df: made on first use */
 };
+struct judge_signals {
+    match_sigs own;              /* a query that is not an indexed doc: its own memos */
+    const match_sigs *use;       /* the ctx's or &own; NULL: not read yet */
+    text_tokenizer *tk;          /* for index_text_min_df: made on first use */
+};
+static void sig_memo_free(sig_memo *m);
 
 void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
@@ -649,6 +656,10 @@ void match_judge_query_free(match_judge_query *jq)
     text_refs_free(&jq->own_title);
     text_refs_free(&jq->own_refs);
     if (jq->sig && jq->sig->tk) text_tokenizer_free(jq->sig->tk);
+    if (jq->sig) {
+        sig_memo_free(&jq->sig->own.frames);
+        sig_memo_free(&jq->sig->own.errors);
+    }
     free(jq->sig);
     jq->sig = NULL;
     if (jq->title) {
@@ -782,10 +793,17 @@ static void derived_features(double jf[JF_COUNT])
 
 /* ---- the same failure ----------------------------------------------------------- */
 
+/* Fills m from sv (NULL: empty): one allocation, freed by sig_memo_free. */
 static void sig_memo_fill(sig_memo *m, const strvec *sv)
 {
+    memset(m, 0, sizeof *m);
+    if (!sv || !sv->n) return;
     m->sv = sv;
     m->n = sv->n < MATCH_FAILURE_SCAN ? sv->n : MATCH_FAILURE_SCAN;
+    char *blk = xcalloc(m->n, sizeof *m->h + sizeof *m->df1 + sizeof *m->at);
+    m->h = (uint64_t *)blk;
+    m->df1 = (_Atomic uint32_t *)(blk + m->n * sizeof *m->h);
+    m->at = (uint8_t *)(blk + m->n * (sizeof *m->h + sizeof *m->df1));
     for (size_t i = 0; i < m->n; i++) {   /* insertion sort: at most 64 */
         uint64_t h = dp_hash(sv->v[i], strlen(sv->v[i]));
         size_t k = i;
@@ -796,6 +814,41 @@ static void sig_memo_fill(sig_memo *m, const strvec *sv)
         m->h[k] = h;
         m->at[k] = (uint8_t)i;
     }
+}
+
+static void sig_memo_free(sig_memo *m)
+{
+    free(m->h);   /* the block's start */
+    memset(m, 0, sizeof *m);
+}
+
+static void sigs_fill(match_sigs *s, const text_signals *sg)
+{
+    sig_memo_fill(&s->frames, sg ? &sg->frames : NULL);
+    sig_memo_fill(&s->errors, sg ? &sg->errors : NULL);
+}
+
+void match_sigs_free(match_sigs *s)
+{
+    if (!s) return;
+    sig_memo_free(&s->frames);
+    sig_memo_free(&s->errors);
+    free(s);
+}
+
+const match_sigs *match_doc_sigs(const match_ctx *ctx, uint32_t doc)
+{
+    _Atomic(match_sigs *) *slot = &match_ctx_sigs(ctx)[doc];
+    match_sigs *s = atomic_load_explicit(slot, memory_order_acquire);
+    if (s) return s;
+    match_sigs *mine = xcalloc(1, sizeof *mine);
+    sigs_fill(mine, index_doc_signals(ctx->ix, doc));
+    match_sigs *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, mine, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    match_sigs_free(mine);   /* another thread was first: use its memos */
+    return expected;
 }
 
 /* The query's string equal to s (hash h), or -1. */
@@ -812,24 +865,42 @@ static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
     return -1;
 }
 
-/* How many of the candidate's strings b (the first MATCH_FAILURE_SCAN) the
- * query holds too and are rare in the corpus: their rarest term in at most
- * max_df items. Signal lists hold distinct strings, so each counts once. */
-static size_t rare_shared(const dindex *ix, struct judge_signals *js, sig_memo *m, const strvec *b,
+/* How many of the candidate's strings (the first MATCH_FAILURE_SCAN, memo
+ * c) the query (memo m) holds too and are rare in the corpus: their rarest
+ * term in at most max_df items. Signal lists hold distinct strings, so
+ * each counts once; the count does not depend on the order they are
+ * visited in. */
+static size_t rare_shared(const dindex *ix, struct judge_signals *js, const sig_memo *m, const sig_memo *c,
                           uint32_t max_df)
 {
-    size_t nb = b->n < MATCH_FAILURE_SCAN ? b->n : MATCH_FAILURE_SCAN, n = 0;
-    for (size_t k = 0; k < nb; k++) {
-        int i = sig_memo_find(m, b->v[k], dp_hash(b->v[k], strlen(b->v[k])));
+    size_t n = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        int i = sig_memo_find(m, c->sv->v[c->at[k]], c->h[k]);
         if (i < 0) continue;
-        if (!m->df1[i]) {
+        uint32_t df1 = atomic_load_explicit(&m->df1[i], memory_order_relaxed);
+        if (!df1) {
             if (!js->tk) js->tk = index_tokenizer_new(ix);
-            m->df1[i] = index_text_min_df(ix, js->tk, m->sv->v[i], strlen(m->sv->v[i])) + 1;
+            df1 = index_text_min_df(ix, js->tk, m->sv->v[i], strlen(m->sv->v[i])) + 1;
+            atomic_store_explicit(&m->df1[i], df1, memory_order_relaxed);
         }
-        uint32_t df = m->df1[i] - 1;
+        uint32_t df = df1 - 1;
         if (df && df <= max_df) n++;
     }
     return n;
+}
+
+/* The query's memos: the ctx's when it is an indexed doc as the index
+ * sees it, else its own (made on first use). */
+static const match_sigs *query_sigs(const match_ctx *ctx, const match_query *mq, struct judge_signals *js)
+{
+    if (js->use) return js->use;
+    if (mq->qdoc < index_ndocs(ctx->ix) && mq->sig == index_doc_signals(ctx->ix, mq->qdoc)) {
+        js->use = match_doc_sigs(ctx, mq->qdoc);
+    } else {
+        sigs_fill(&js->own, mq->sig);
+        js->use = &js->own;
+    }
+    return js->use;
 }
 
 /* The most items a frame or error line may be in and still be rare here. */
@@ -846,14 +917,11 @@ static void failure_features(const match_ctx *ctx, const match_query *mq, const 
     if (!qs || !cs || !jq->sig) return;
     struct judge_signals *js = jq->sig;
     uint32_t max_df = rare_signal_df(ctx->ix);
-    if (qs->frames.n && cs->frames.n) {
-        if (js->frames.sv != &qs->frames) sig_memo_fill(&js->frames, &qs->frames);
-        jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, js, &js->frames, &cs->frames, max_df);
-    }
-    if (qs->errors.n && cs->errors.n) {
-        if (js->errors.sv != &qs->errors) sig_memo_fill(&js->errors, &qs->errors);
-        jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, js, &js->errors, &cs->errors, max_df);
-    }
+    int fr = qs->frames.n && cs->frames.n, er = qs->errors.n && cs->errors.n;
+    if (!fr && !er) return;
+    const match_sigs *qm = query_sigs(ctx, mq, js), *cm = match_doc_sigs(ctx, cdoc);
+    if (fr) jf[JF_RARE_FRAMES] = (double)rare_shared(ctx->ix, js, &qm->frames, &cm->frames, max_df);
+    if (er) jf[JF_RARE_ERRORS] = (double)rare_shared(ctx->ix, js, &qm->errors, &cm->errors, max_df);
 }
 
 /* match_judge_features with the candidate's title records ct (NULL: made

@@ -214,6 +214,94 @@ static void test_same_failure_features(void **state)
     free(v);
 }
 
+/* Strings of a (the first 64) that b shows too and at most max_df items
+ * show: the same-failure count read off the strings, with no memo. */
+static double rare_shared_ref(const dindex *ix, text_tokenizer *tk, const strvec *a, const strvec *b,
+                              uint32_t max_df)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < a->n && k < 64; k++) {
+        int in_b = 0;
+        for (size_t j = 0; j < b->n && j < 64 && !in_b; j++) in_b = !strcmp(a->v[k], b->v[j]);
+        uint32_t df = in_b ? index_text_min_df(ix, tk, a->v[k], strlen(a->v[k])) : 0;
+        n += df && df <= max_df;
+    }
+    return (double)n;
+}
+
+/* The same-failure counts of every pair of a corpus where items share
+ * frames and error lines in many combinations, from the memos kept in the
+ * ctx (a doc's query, read twice: cold then warm), from a query's own
+ * memos (the query made from its item), and from the strings directly. */
+static void test_same_failure_memos_equal_reference(void **state)
+{
+    (void)state;
+    enum { N = 14, NF = 7 };
+    item *v = xcalloc(N, sizeof *v);
+    for (size_t i = 0; i < N; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("M-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+        sbuf b;
+        sb_init(&b);
+        sb_printf(&b, "Crash %zu.\n```\njava.lang.IllegalStateException: state %zu\n", i, i % 3);
+        for (size_t f = 0; f < NF; f++)   /* frame f in the items whose bit f (of i * 5 + 3) is set */
+            if (((i * 5 + 3) >> (f % 4)) & 1 && (f < 4 || i % (f - 2) == 0))
+                sb_printf(&b, "\tat org.demo.Part%zu.run%zu(Part%zu.java:%zu)\n", f, f, f, 10 + f);
+        if (i < 5)   /* at the rarity bound, and one item past it */
+            sb_adds(&b, "\tat org.demo.Edge.five(Edge.java:5)\n");
+        if (i >= 8)
+            sb_adds(&b, "\tat org.demo.Edge.six(Edge.java:6)\n");
+        if (i % 4 == 1) sb_adds(&b, "fetch: protocol error (EPROTO): malformed chunk size\n");
+        sb_adds(&b, "```\n");
+        v[i].title = xasprintf("Crash in part %zu", i % 5);
+        v[i].body = sb_take(&b);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    text_tokenizer *tk = index_tokenizer_new(ix);
+    size_t nonzero = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t q = 0; q < N; q++) {
+            const text_signals *qs = index_doc_signals(ix, q);
+            match_query mi;
+            match_query_from_item(&ctx, tk, index_item(ix, q), &mi);
+            match_judge_query ji;
+            match_judge_prepare(&ctx, &mi, &ji);
+            for (uint32_t c = 0; c < N; c++) {
+                if (c == q) continue;
+                const text_signals *cs = index_doc_signals(ix, c);
+                double rf = rare_shared_ref(ix, tk, &cs->frames, &qs->frames, MATCH_RARE_SIGNAL_MIN_DF);
+                double re = rare_shared_ref(ix, tk, &cs->errors, &qs->errors, MATCH_RARE_SIGNAL_MIN_DF);
+                double jf[JF_COUNT];
+                judge_pair(&ctx, q, c, jf);
+                assert_true(jf[JF_RARE_FRAMES] == rf);
+                assert_true(jf[JF_RARE_ERRORS] == re);
+                match_hit h;
+                memset(&h, 0, sizeof h);
+                h.doc = c;
+                match_judge_features(&ctx, &mi, &ji, &h, 1, jf);
+                assert_true(jf[JF_RARE_FRAMES] == rf);
+                assert_true(jf[JF_RARE_ERRORS] == re);
+                nonzero += rf > 0;
+            }
+            match_judge_query_free(&ji);
+            match_query_free(&mi);
+        }
+    assert_true(nonzero > N);   /* the corpus does test something */
+    text_tokenizer_free(tk);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    for (size_t i = 0; i < N; i++) item_free(&v[i]);
+    free(v);
+}
+
 /* The judge's decision: related at all first, then which relation, with
  * the two policies (issue/pull request, possible regression). */
 static void test_decide_and_top(void **state)
@@ -634,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_decide_and_top),
         cmocka_unit_test(test_decide_same_failure),
         cmocka_unit_test(test_same_failure_features),
+        cmocka_unit_test(test_same_failure_memos_equal_reference),
         cmocka_unit_test(test_train_learns_and_is_deterministic),
         cmocka_unit_test(test_train_base_rate),
         cmocka_unit_test(test_train_too_small),
