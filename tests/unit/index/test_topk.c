@@ -5,7 +5,8 @@
  * exclusion inside and outside the range, k from 1 to far more than the
  * matches; and the candidate kernel against its scalar definition on
  * hand-made accumulators. On a CPU without AVX-512 (or under valgrind)
- * the kernel tests print a TAP "# SKIP" line and pass. */
+ * the kernel tests are skipped (cmocka's skip(): tests/run.sh counts them
+ * apart). */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -148,14 +149,11 @@ static void check_all(int simd)
     ix_topk_simd_set(1);
 }
 
-/* 1 (after a TAP "# SKIP" line) when the AVX-512 kernel cannot run here:
- * no AVX-512 on this CPU, or valgrind hides it. Not cmocka's skip(): its
- * "not ok # SKIP" counts as a failure in tests/run.sh. */
-static int no_avx512(const char *test)
+/* Skips the calling test when the AVX-512 kernel cannot run here: no
+ * AVX-512 on this CPU, or valgrind hides it. */
+static void need_avx512(void)
 {
-    if (ix_topk_simd_set(1)) return 0;
-    print_message("# SKIP %s: no AVX-512 on this CPU\n", test);
-    return 1;
+    if (!ix_topk_simd_set(1)) skip();
 }
 
 static void test_scalar_equals_exhaustive(void **st)
@@ -167,7 +165,7 @@ static void test_scalar_equals_exhaustive(void **st)
 static void test_simd_equals_exhaustive(void **st)
 {
     (void)st;
-    if (no_avx512("test_simd_equals_exhaustive")) return;
+    need_avx512();
     check_all(1);
 }
 
@@ -203,7 +201,7 @@ static void test_k_above_matches(void **st)
 static void test_candidates_kernel(void **st)
 {
     (void)st;
-    if (no_avx512("test_candidates_kernel")) return;
+    need_avx512();
     enum { N = 8192 };
     int64_t *acc = xmalloc(N * sizeof *acc);
     uint32_t *got = xmalloc(N * sizeof *got), *want = xmalloc(N * sizeof *want);
@@ -234,7 +232,7 @@ static void test_candidates_kernel(void **st)
 static void test_candidates_kernel(void **st)
 {
     (void)st;
-    print_message("# SKIP test_candidates_kernel: no AVX-512 kernel on this platform\n");
+    skip();   /* no AVX-512 kernel on this platform */
 }
 #endif
 
