@@ -36,14 +36,6 @@ struct text_template {
     size_t n;
 };
 
-/* The C-locale classes text_line_norm_hash() asks of every byte (doppel
- * never calls setlocale()), without a call into the C library for each:
- * isdigit(), isspace(), and isalpha() or a byte >= 0x80 (both count as
- * letters). */
-static int nh_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
-static int nh_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-static int nh_word(unsigned char c) { return c >= 0x80 || (unsigned)((c | 0x20) - 'a') < 26; }
-
 uint64_t text_line_norm_hash(const char *s, size_t n)
 {
     while (n && isspace((unsigned char)*s)) { s++; n--; }
@@ -64,12 +56,12 @@ uint64_t text_line_norm_hash(const char *s, size_t n)
     size_t m = 0, alnum = 0;
     for (size_t i = 0; i < n && m < sizeof buf - 4; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (nh_digit(c)) {
-            while (i + 1 < n && nh_digit((unsigned char)s[i + 1])) i++;
+        if (text_c_digit(c)) {
+            while (i + 1 < n && text_c_digit((unsigned char)s[i + 1])) i++;
             buf[m++] = '0';
             alnum++;
-        } else if (nh_space(c)) {
-            while (i + 1 < n && nh_space((unsigned char)s[i + 1])) i++;
+        } else if (text_c_space(c)) {
+            while (i + 1 < n && text_c_space((unsigned char)s[i + 1])) i++;
             buf[m++] = ' ';
         } else if (c == '[' && i + 2 < n && (s[i + 1] == 'x' || s[i + 1] == 'X') && s[i + 2] == ']') {
             buf[m++] = '[';
@@ -77,8 +69,8 @@ uint64_t text_line_norm_hash(const char *s, size_t n)
             buf[m++] = ']';
             i += 2;
         } else {
-            if (nh_word(c)) alnum++;
-            buf[m++] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);   /* C-locale tolower() */
+            if (c >= 0x80 || text_c_alpha(c)) alnum++;   /* both count as letters */
+            buf[m++] = text_c_tolower(c);
         }
     }
     free(folded);

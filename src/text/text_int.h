@@ -12,6 +12,17 @@
 enum { TEXT_ALNUM = 1, TEXT_IDENT = 2, TEXT_DOT = 4 };
 extern const unsigned char text_byte_class[256];
 
+/* isdigit(), isspace(), isupper(), islower(), isalpha() and tolower() of
+ * the C locale as range tests, for the loops that ask them of every byte
+ * of a text (the C library's go through a table pointer fetched by a call
+ * each time). */
+static inline int text_c_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
+static inline int text_c_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static inline int text_c_upper(unsigned char c) { return (unsigned)(c - 'A') < 26; }
+static inline int text_c_lower(unsigned char c) { return (unsigned)(c - 'a') < 26; }
+static inline int text_c_alpha(unsigned char c) { return text_c_upper(c) || text_c_lower(c); }
+static inline unsigned char text_c_tolower(unsigned char c) { return text_c_upper(c) ? c + ('a' - 'A') : c; }
+
 /* 1 when a line looks like log output or a stack-trace line. */
 int text_line_is_trace(const char *s, size_t n);
 /* Jira block marker at s: kind 1 {code..}, 2 {noformat}, 3 {quote}/{panel}/

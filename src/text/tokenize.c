@@ -171,14 +171,6 @@ static size_t any_char(const unsigned char *s, size_t n)
     return l > 0 ? (size_t)l : 1;
 }
 
-/* isdigit(), isupper(), islower(), isalpha() of the C locale (doppel never
- * calls setlocale()) as range tests: the C library's go through a table
- * pointer fetched by a call, for every byte of every word. */
-static int tk_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
-static int tk_upper(unsigned char c) { return (unsigned)(c - 'A') < 26; }
-static int tk_lower(unsigned char c) { return (unsigned)(c - 'a') < 26; }
-static int tk_alpha(unsigned char c) { return tk_upper(c) || tk_lower(c); }
-
 static int is_conn(int c)
 {
     return c == '.' || c == '_' || c == '-' || c == '/' || c == '\\' || c == '$' || c == '#' ||
@@ -203,7 +195,7 @@ static size_t fold(text_tokenizer *tk, const char *w, size_t n)
         for (; i < n; i++) {   /* tolower() of ASCII, in every locale */
             unsigned char c = (unsigned char)w[i];
             if (c >= 0x80) break;
-            tk->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            tk->buf[i] = (char)text_c_tolower(c);
         }
         if (i == n) {
             tk->buf[n] = '\0';
@@ -229,7 +221,7 @@ static size_t fold(text_tokenizer *tk, const char *w, size_t n)
 static int all_digits(const char *w, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!tk_digit((unsigned char)w[i])) return 0;
+        if (!text_c_digit((unsigned char)w[i])) return 0;
     return n > 0;
 }
 
@@ -241,7 +233,7 @@ static int is_hex_junk(const char *w, size_t n)
     int dig = 0, let = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)w[i];
-        if (tk_digit((unsigned char)c)) dig = 1;
+        if (text_c_digit((unsigned char)c)) dig = 1;
         else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) let = 1;
         else return 0;
     }
@@ -304,7 +296,7 @@ static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
     if (stem && tk->o.stem) {
         int alpha = 1;
         for (size_t i = 0; i < n; i++)
-            if (tk_digit((unsigned char)tk->buf[i])) { alpha = 0; break; }
+            if (text_c_digit((unsigned char)tk->buf[i])) { alpha = 0; break; }
         if (alpha) n = stem_word(tk, n);
     }
     e->cb(e->ctx, tk->buf, n, extra);
@@ -318,8 +310,8 @@ static size_t camel_parts(const char *w, size_t n, size_t *starts, size_t max)
     for (size_t i = 1; i < n && k < max; i++) {
         unsigned char p = (unsigned char)w[i - 1], c = (unsigned char)w[i];
         if (p >= 0x80 || c >= 0x80) return 1;
-        int bound = ((tk_lower(p) || tk_digit(p)) && tk_upper(c)) ||
-                    (tk_upper(p) && tk_upper(c) && i + 1 < n && tk_lower((unsigned char)w[i + 1]));
+        int bound = ((text_c_lower(p) || text_c_digit(p)) && text_c_upper(c)) ||
+                    (text_c_upper(p) && text_c_upper(c) && i + 1 < n && text_c_lower((unsigned char)w[i + 1]));
         if (bound) starts[k++] = i;
     }
     return k;
@@ -353,10 +345,10 @@ static void emit_word(emit_ctx *e, const char *w, size_t n, int extra)
 static int is_version(const char *c, size_t n)
 {
     if (n && (c[0] == 'v' || c[0] == 'V')) { c++; n--; }
-    if (n < 3 || !tk_digit((unsigned char)c[0])) return 0;
+    if (n < 3 || !text_c_digit((unsigned char)c[0])) return 0;
     size_t dots = 0, run = 0;
     for (size_t i = 0; i < n; i++) {
-        if (tk_digit((unsigned char)c[i])) {
+        if (text_c_digit((unsigned char)c[i])) {
             if (++run > 4) return 0;
         } else if (c[i] == '.' && run > 0) {
             dots++;
@@ -387,7 +379,7 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
         size_t pl = i - st;
         int letter = 0;
         for (size_t j = st; j < i; j++)
-            if (tk_alpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
+            if (text_c_alpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
         if (pl >= 2 && letter && !is_hex_junk(c + st, pl)) meaningful++;
         st = i + 1;
     }
