@@ -281,6 +281,17 @@ static void test_batches_and_ceiling(void **state)
     free(ref);
 }
 
+/* on: the third pair text a run inserts fails ("injected failure"), so
+ * the run fails half-way through its transaction; off: no more. */
+static void fail_third_pair(fx *f, int on)
+{
+    const char *sql = on ? "CREATE TRIGGER fail_third BEFORE INSERT ON pair_texts"
+                           " WHEN (SELECT count(*) FROM pair_texts) >= 2"
+                           " BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                         : "DROP TRIGGER fail_third";
+    assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
 /* A full run that fails while storing -- here a trigger that aborts the
  * insert of the third pair's texts, after the old pairs were deleted and
  * some new ones inserted with the indexes dropped -- leaves the store as it
@@ -312,16 +323,11 @@ static void test_failed_run_keeps_old_pairs(void **state)
             }
         }
         if (round == 3) break;
-        assert_int_equal(sqlite3_exec(f->st->db,
-                                      "CREATE TRIGGER fail_third BEFORE INSERT ON pair_texts"
-                                      " WHEN (SELECT count(*) FROM pair_texts) >= 2"
-                                      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        fail_third_pair(f, 1);
         dp_err err;   /* round 1: a batch per pair; round 2: ranking passes */
         assert_int_equal(run_full(f, round == 1, round == 2 ? 1u << 20 : 0, &s, &err), DP_ERR);
         assert_non_null(strstr(err.msg, "injected failure"));
-        assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
+        fail_third_pair(f, 0);
         char *after = pairs_text(f);
         assert_string_equal(after, before);
         free(after);
@@ -357,14 +363,9 @@ static void test_first_run_journal(void **state)
     int frames = 0;
     sqlite3_wal_hook(f->st->db, wal_frames, &frames);   /* (no automatic checkpoints meanwhile) */
     assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM pairs", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(f->st->db,
-                                  "CREATE TRIGGER fail_third BEFORE INSERT ON pair_texts"
-                                  " WHEN (SELECT count(*) FROM pair_texts) >= 2"
-                                  " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    fail_third_pair(f, 1);
     assert_int_equal(run_full(f, 1, 0, &s, &err), DP_ERR);
-    assert_int_equal(sqlite3_exec(f->st->db, "DROP TRIGGER fail_third", NULL, NULL, NULL), SQLITE_OK);
+    fail_third_pair(f, 0);
     assert_int_equal(tu_sql_int(f->st->db, "SELECT count(*) FROM pairs"), 0);
     assert_string_equal(tu_journal_mode(f->st->db, mode, sizeof mode), "wal");
     assert_int_equal(access(path, F_OK), -1);
