@@ -151,6 +151,20 @@ static void test_decide_same_failure(void **state)
     match_model_free(&m);
 }
 
+/* An index of items v[0..n) (one thread) and a match context on it, no
+ * model and no links; the caller frees both. */
+static dindex *ctx_of(const item *v, size_t n, match_ctx *ctx)
+{
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    dp_err err;
+    if (index_build(v, n, &p, &ix, &err) != DP_OK) fail_msg("%s", err.msg);
+    match_ctx_init(ctx, ix, NULL, NULL, 0);
+    return ix;
+}
+
 /* The judge features of (q, c) as analyze computes them. */
 static void judge_pair(match_ctx *ctx, uint32_t q, uint32_t c, double jf[JF_COUNT])
 {
@@ -193,13 +207,8 @@ static void test_same_failure_features(void **state)
         v[i].title = xasprintf("Problem number %zu", i);
         v[i].body = sb_take(&b);
     }
-    index_params p;
-    index_params_default(&p);
-    p.threads = 1;
-    dindex *ix;
-    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
     match_ctx ctx;
-    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    dindex *ix = ctx_of(v, N, &ctx);
     double jf[JF_COUNT];
     judge_pair(&ctx, 1, 0, jf);   /* three rare frames, three common ones */
     assert_true(jf[JF_RARE_FRAMES] == 3);
@@ -258,13 +267,8 @@ static void test_same_failure_memos_equal_reference(void **state)
         v[i].title = xasprintf("Crash in part %zu", i % 5);
         v[i].body = sb_take(&b);
     }
-    index_params p;
-    index_params_default(&p);
-    p.threads = 1;
-    dindex *ix;
-    assert_int_equal(index_build(v, N, &p, &ix, NULL), DP_OK);
     match_ctx ctx;
-    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    dindex *ix = ctx_of(v, N, &ctx);
     text_tokenizer *tk = index_tokenizer_new(ix);
     size_t nonzero = 0;
     for (int pass = 0; pass < 2; pass++)
@@ -553,14 +557,8 @@ static void test_rank(void **state)
     (void)state;
     size_t n;
     item *items = mkitems(&n);
-    index_params p;
-    index_params_default(&p);
-    p.threads = 1;
-    dindex *ix;
-    dp_err err;
-    assert_int_equal(index_build(items, n, &p, &ix, &err), DP_OK);
     match_ctx ctx;
-    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    dindex *ix = ctx_of(items, n, &ctx);
     match_query mq;
     match_query_from_doc(&ctx, 3, &mq);
     match_hit hits[4];
