@@ -823,17 +823,23 @@ static void terms_merge(const match_ctx *ctx, const match_query *mq, const index
 }
 
 /* What a pool's rows share, prepared once per query: a bitmap of the
- * query's terms and, when the BM25F query's terms are all among them
- * (qpos != NULL), where each is: qpos[i] = index in mq->q of mq->terms[i],
- * or -1. The field scores are then summed in the same pass over the
- * candidate's terms as the similarity features. */
+ * query's terms, where each query term is (slot) and, when the BM25F
+ * query's terms are all among them (qpos != NULL), where each is in it:
+ * qpos[i] = index in mq->q of mq->terms[i], or -1. The field scores are
+ * then summed in the same pass over the candidate's terms as the
+ * similarity features. */
 typedef struct qterm qterm;
 typedef struct pool_prep {
     const uint64_t *bits;   /* bit t & mask set for each query term t */
+    /* slot[t & mask] for a bit set: 1 + the index in mq->terms of the one
+     * query term there, or POOL_SLOT_MANY when several share it (or the
+     * index does not fit): a shared term's place without a search */
+    const uint16_t *slot;
     uint32_t mask;
     const int32_t *qpos;
     const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
 } pool_prep;
+#define POOL_SLOT_MANY UINT16_MAX
 
 /* What term_shared() asks of query term t with counts tf, found once per
  * query instead of once per row sharing it: a row's shared terms cost a
@@ -874,36 +880,54 @@ static inline void term_shared_q(const qterm *q, const uint16_t *ct, term_acc *a
     }
 }
 
+/* Where query term t is in mq->terms, or SIZE_MAX when the query lacks
+ * it, for a t whose bit is set: the slot names the one query term of its
+ * bit (a term of another bit is dropped by the compare); a slot shared by
+ * several is searched. */
+static inline size_t pool_find(const match_query *mq, const pool_prep *pp, uint32_t t)
+{
+    uint16_t s = pp->slot[t & pp->mask];
+    if (s != POOL_SLOT_MANY) return mq->terms[s - 1] == t ? (size_t)s - 1 : SIZE_MAX;
+    size_t lo = 0, hi = mq->nterms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mq->terms[mid] < t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < mq->nterms && mq->terms[lo] == t ? lo : SIZE_MAX;
+}
+
+/* Candidate terms tested a chunk at a time (hits in a buffer on the stack). */
+#define POOL_CHUNK 64
+
 /* The shared terms by testing each candidate term against a bitmap of the
- * query's terms (set once per query): the query's often long term list is
- * only galloped at the few shared terms. The bitmap is a filter (bit
- * t & mask, see match_pool_filter_bits): a term it lets through that the query
- * lacks is dropped after the search. With pp->qpos, also adds each
+ * query's terms (set once per query), without a branch per term (which
+ * mispredicted at each hit), then finding the few hits' query terms by
+ * their slots. The bitmap is a filter (bit t & mask, see
+ * match_pool_filter_bits): a term it lets through that the query lacks is
+ * dropped by pool_find. Hits are taken in ascending term order, as
+ * terms_merge() meets them: the same sums. With pp->qpos, also adds each
  * BM25F query term's field scores to fs -- in ascending term order, as
  * index_score_fields() does, so the same doubles. */
 static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
                        const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
     const uint64_t *bits = pp->bits;
-    uint32_t mask = pp->mask;
-    size_t i = 0;
-    for (size_t j = 0; j < cd->n; j++) {
-        uint32_t t = cd->terms[j], h = t & mask;
-        if (!((bits[h >> 6] >> (h & 63)) & 1)) continue;
-        size_t step = 1;   /* gallop to t in the query's terms ... */
-        while (i + step < mq->nterms && mq->terms[i + step] <= t) {
-            i += step;
-            step *= 2;
+    uint32_t mask = pp->mask, hit[POOL_CHUNK];
+    for (size_t j0 = 0; j0 < cd->n; j0 += POOL_CHUNK) {
+        size_t je = cd->n - j0 < POOL_CHUNK ? cd->n : j0 + POOL_CHUNK, k = 0;
+        for (size_t j = j0; j < je; j++) {
+            uint32_t h = cd->terms[j] & mask;
+            hit[k] = (uint32_t)j;
+            k += (bits[h >> 6] >> (h & 63)) & 1;
         }
-        size_t hi = i + step < mq->nterms ? i + step : mq->nterms;
-        while (i < hi) {   /* ... then binary search: t is in [i, hi) */
-            size_t mid = i + (hi - i) / 2;
-            if (mq->terms[mid] < t) i = mid + 1;
-            else hi = mid;
+        for (size_t x = 0; x < k; x++) {
+            size_t j = hit[x], i = pool_find(mq, pp, cd->terms[j]);
+            if (i == SIZE_MAX) continue;   /* another term's bit */
+            term_shared_q(&pp->qt[i], cd->tf[j], a);
+            if (pp->qpos && pp->qpos[i] >= 0)
+                index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
         }
-        if (i == mq->nterms || mq->terms[i] != t) continue;   /* another term's bit */
-        term_shared_q(&pp->qt[i], cd->tf[j], a);
-        if (pp->qpos && pp->qpos[i] >= 0) index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
     }
 }
 
@@ -972,16 +996,21 @@ void match_features(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, 
 
 /* ---- a whole pool ------------------------------------------------------------------ */
 
-/* Per-thread bitmap over term ids, all zero between uses; freed at exit. */
+/* Per-thread filter bitmap and its slots (pool_prep), all zero between
+ * uses; freed at exit. */
 typedef struct qbits {
     uint64_t *w;
-    size_t n;
+    uint16_t *slot;   /* [64 n] */
+    size_t n;         /* words of w */
 } qbits;
 
 static void qbits_free(void *v)
 {
     qbits *b = v;
-    if (b) free(b->w);
+    if (b) {
+        free(b->w);
+        free(b->slot);
+    }
     free(b);
 }
 
@@ -993,10 +1022,36 @@ static qbits *qbits_get(size_t nterms)
     size_t words = (nterms + 63) / 64;
     if (words > b->n) {
         free(b->w);
+        free(b->slot);
         b->w = xcalloc(words, sizeof *b->w);
+        b->slot = xcalloc(words * 64, sizeof *b->slot);
         b->n = words;
     }
     return b;
+}
+
+/* Sets the bit and slot of the query's terms below nterms. */
+static void qbits_set(qbits *b, const match_query *mq, size_t nterms, uint32_t mask)
+{
+    for (size_t i = 0; i < mq->nterms; i++) {
+        if (mq->terms[i] >= nterms) continue;
+        uint32_t h = mq->terms[i] & mask;
+        uint64_t bit = 1ULL << (h & 63);
+        int first = !(b->w[h >> 6] & bit);
+        b->w[h >> 6] |= bit;
+        b->slot[h] = first && i + 1 < POOL_SLOT_MANY ? (uint16_t)(i + 1) : POOL_SLOT_MANY;
+    }
+}
+
+/* Zeroes what qbits_set set. */
+static void qbits_clear(qbits *b, const match_query *mq, size_t nterms, uint32_t mask)
+{
+    for (size_t i = 0; i < mq->nterms; i++) {
+        if (mq->terms[i] >= nterms) continue;
+        uint32_t h = mq->terms[i] & mask;
+        b->w[h >> 6] = 0;
+        b->slot[h] = 0;
+    }
 }
 
 static void qbits_put(qbits *b) { dp_tls_put(&qbits_tls, b); }
@@ -1107,11 +1162,10 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     size_t nbits = match_pool_filter_bits(p->nterms, mq->nterms);
     uint32_t mask = (uint32_t)(nbits - 1);
     qbits *b = qbits_get(nbits);
-    for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] |= 1ULL << (mq->terms[i] & mask & 63);
+    qbits_set(b, mq, p->nterms, mask);
     qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
     for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
-    pool_prep pp = {b->w, mask, qpos, qt};
+    pool_prep pp = {b->w, b->slot, mask, qpos, qt};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
@@ -1125,8 +1179,7 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
         h->bm25 = pool[i].score;
         features_row(ctx, mq, &pp, qfast, h->doc, (int)i, h->bm25, top, fs[i], h->feat);
     }
-    for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->terms[i] < p->nterms) b->w[(mq->terms[i] & mask) >> 6] = 0;
+    qbits_clear(b, mq, p->nterms, mask);
     qbits_put(b);
     free(qt);
     free(qpos);

@@ -430,6 +430,75 @@ static void test_pool_filter_false_positives(void **state)
     corpus_free(&ctx, ix, v, n);
 }
 
+/* Shared terms whose filter slot a pool cannot use, so it searches the
+ * query's terms: two query terms on one bit (a filter smaller than the
+ * term ids) and a query term at an index past the slots' range (a query
+ * of more than 65534 terms). Docs of overlapping runs of words share most
+ * of their terms; the last doc has 36000 words (~72000 terms). Each
+ * query's pool (made here: its neighbours and the long doc; the long
+ * doc's: the 100 docs before it) gives the rows of match_features() one
+ * by one, and the check saw shared terms of both kinds. */
+static void test_pool_filter_shared_slots(void **state)
+{
+    (void)state;
+    enum { NS = 134, STRIDE = 300, SPAN = 600, WORDS = 40000, HUGE = 36000, SLOT_RANGE = 65534 };
+    item *v = xcalloc(NS, sizeof *v);
+    for (size_t i = 0; i < NS; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("W-%zu", i + 1);
+        v[i].title = xstrdup("words in a row");
+        size_t lo = i + 1 < NS ? i * STRIDE : 0, n = i + 1 < NS ? SPAN : HUGE;
+        sbuf b;
+        sb_init(&b);
+        for (size_t k = lo; k < lo + n; k++) {
+            char w[16];
+            unique_word(k % WORDS, w);
+            sb_printf(&b, "%s ", w);
+        }
+        v[i].body = xstrdup(b.s);
+        sb_free(&b);
+    }
+    dindex *ix;
+    assert_int_equal(index_build(v, NS, NULL, &ix, NULL), DP_OK);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    size_t on_shared_bit = 0, past_range = 0;
+    for (uint32_t q = 0; q < NS; q++) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        index_hit pool[MATCH_POOL];
+        size_t np = 0;
+        for (uint32_t d = q + 1 < NS ? (q > 2 ? q - 2 : 0) : NS - 1 - MATCH_POOL; d < NS && np < MATCH_POOL; d++)
+            if (d != q && (q + 1 == NS || d <= q + 2 || d == NS - 1))
+                pool[np++] = (index_hit){d, (float)index_score(ix, mq.q, d)};
+        match_hit hits[MATCH_POOL];
+        match_features_pool(&ctx, &mq, pool, np, hits);
+        assert_rows_one_by_one(&ctx, &mq, hits, np, NULL);
+        size_t bits = match_pool_filter_bits(index_nterms(ix), mq.nterms);
+        uint32_t *per_bit = xcalloc(bits, sizeof *per_bit);   /* query terms on each bit */
+        for (size_t i = 0; i < mq.nterms; i++) per_bit[mq.terms[i] & (bits - 1)]++;
+        for (size_t h = 0; h < np; h++) {   /* the shared terms of each kind */
+            index_doc_terms cd;
+            index_doc_terms_get(ix, pool[h].doc, &cd);
+            for (size_t i = 0, j = 0; i < mq.nterms && j < cd.n;) {
+                if (mq.terms[i] < cd.terms[j]) i++;
+                else if (cd.terms[j] < mq.terms[i]) j++;
+                else {
+                    on_shared_bit += per_bit[mq.terms[i] & (bits - 1)] > 1;
+                    past_range += i >= SLOT_RANGE;
+                    i++;
+                    j++;
+                }
+            }
+        }
+        free(per_bit);
+        match_query_free(&mq);
+    }
+    assert_true(on_shared_bit > 0);
+    assert_true(past_range > 0);
+    corpus_free(&ctx, ix, v, NS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_relink_in_batches),
         cmocka_unit_test(test_filter_bits),
         cmocka_unit_test(test_pool_filter_false_positives),
+        cmocka_unit_test(test_pool_filter_shared_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
