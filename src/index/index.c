@@ -190,6 +190,28 @@ int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h)
     return -1;
 }
 
+const uint64_t *ix_bigrams(const dindex *ix)
+{
+    uint64_t *b = atomic_load_explicit(&ix->bigram, memory_order_acquire);
+    if (b) return b;
+    b = xcalloc(ix->nterms / 64 + 1, sizeof *b);
+    for (size_t t = 0; t < ix->nterms; t++)
+        if (strchr(ix->tstr + ix->toff[t], ' ')) b[t >> 6] |= 1ULL << (t & 63);
+    uint64_t *none = NULL;
+    /* the slot is ix's own (allocated writable); readers see a whole table or none */
+    if (!atomic_compare_exchange_strong_explicit(&((dindex *)ix)->bigram, &none, b, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(b);
+        b = none;
+    }
+    return b;
+}
+
+int index_term_bigram(const dindex *ix, uint32_t term)
+{
+    return term < ix->nterms && ix_bigram_bit(ix_bigrams(ix), term);
+}
+
 static uint32_t dict_intern(dindex *ix, const char *t, size_t n, uint64_t h)
 {
     dict_reserve(ix, ix->nterms + 1);
@@ -892,6 +914,7 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
         *why = "it was not built with the statistics of record";
     if (*why) return DP_ERR;
     dindex nx = *ix;
+    atomic_init(&nx.bigram, NULL);   /* made again for the grown dictionary */
     nx.items = items;
     nx.n = ntotal;
     nx.snap = NULL;
@@ -958,6 +981,7 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
     ix_build_keys(&nx);
     nx.owned = 1;
     free(ix->fields);   /* its fields moved to nx */
+    free(atomic_load(&ix->bigram));
     *ix = nx;
     return DP_OK;
 }
@@ -982,6 +1006,7 @@ void index_free(dindex *ix)
     free(ix->sig);
     text_template_free(ix->tpl);
     dp_idxmap_free(&ix->keys);
+    free(atomic_load(&ix->bigram));
     arrays_free(ix);   /* those of a build or grown: the file's stay with its mapping */
     if (ix->map) ix_file_unmap(ix);
     free(ix);

@@ -67,6 +67,11 @@ struct dindex {
     float *idf, *maximp;             /* [nterms] */
     size_t nterms, tcap;
     dp_idxmap ht;                    /* term string -> term */
+    /* bit t set when term t is a bigram ("a b"): made on first use
+     * (ix_bigrams), so a query tests a bit instead of reading the term's
+     * string (a cache miss each); NULL until then, dropped when terms are
+     * added (index_append) */
+    _Atomic(uint64_t *) bigram;
 
     /* postings: term t's docs are post_doc[post_off[t] .. post_off[t+1]) */
     uint64_t *post_off;
@@ -159,6 +164,10 @@ void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field);
 void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams);
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
+/* The bigram bits of ix's terms (struct dindex, bigram), made on the first
+ * call: thread-safe (compare-and-swap; a loser frees its copy). */
+const uint64_t *ix_bigrams(const dindex *ix);
+static inline int ix_bigram_bit(const uint64_t *bits, uint32_t t) { return (int)(bits[t >> 6] >> (t & 63) & 1); }
 /* qw * idf of query term i. */
 static inline double ix_term_factor(const dindex *ix, const index_query *q, size_t i)
 {

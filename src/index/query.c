@@ -48,8 +48,9 @@ static int cmp_term(const void *a, const void *b)
 /* Keeps the best query_max_terms candidates, then orders by term id. */
 static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
 {
+    const uint64_t *big = n ? ix_bigrams(ix) : NULL;
     for (size_t i = 0; i < n; i++)
-        if (strchr(ix->tstr + ix->toff[c[i].term], ' ')) {
+        if (ix_bigram_bit(big, c[i].term)) {
             c[i].w = (float)(c[i].w * ix->p.bigram_weight);
             c[i].rank = c[i].w * ix->idf[c[i].term];
         }

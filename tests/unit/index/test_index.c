@@ -574,6 +574,52 @@ static void test_text_min_df(void **st)
     free_items(v, 4);
 }
 
+/* A term's bigram bit (index_term_bigram, which query building reads
+ * instead of the term's string) says whether its string has a space, for
+ * every term and none past them; and a query's bigram terms weigh
+ * bigram_weight times what they weigh at 1 -- the same floats -- while
+ * its other terms weigh the same. */
+static void test_query_bigram_bits(void **st)
+{
+    (void)st;
+    item *v = random_corpus(NR);
+    index_params p;
+    index_params_default(&p);
+    p.query_max_terms = 0;   /* every term, whatever its weight */
+    p.bigram_weight = 1.0;
+    dindex *one, *ix;
+    assert_int_equal(index_build(v, NR, &p, &one, NULL), DP_OK);
+    p.bigram_weight = 0.3;
+    assert_int_equal(index_build(v, NR, &p, &ix, NULL), DP_OK);
+    size_t big = 0;
+    for (uint32_t t = 0; t < index_nterms(ix); t++) {
+        int sp = strchr(index_term_str(ix, t), ' ') != NULL;
+        assert_int_equal(index_term_bigram(ix, t), sp);
+        big += (size_t)sp;
+    }
+    assert_true(big > 100 && big < index_nterms(ix));
+    assert_int_equal(index_term_bigram(ix, (uint32_t)index_nterms(ix)), 0);
+    size_t seen = 0;
+    for (uint32_t d = 0; d < NR; d += 7) {
+        index_query a, b;
+        index_query_from_doc(one, d, &a);
+        index_query_from_doc(ix, d, &b);
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n; i++) {
+            assert_int_equal(a.terms[i], b.terms[i]);
+            int sp = strchr(index_term_str(ix, b.terms[i]), ' ') != NULL;
+            assert_true(b.weight[i] == (sp ? (float)(a.weight[i] * 0.3) : a.weight[i]));
+            seen += (size_t)sp;
+        }
+        index_query_free(&a);
+        index_query_free(&b);
+    }
+    assert_true(seen > 50);
+    index_free(one);
+    index_free(ix);
+    free_items(v, NR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_queries),
         cmocka_unit_test(test_text_min_df),
         cmocka_unit_test(test_fields_and_signals_kept),
+        cmocka_unit_test(test_query_bigram_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

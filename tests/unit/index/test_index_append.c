@@ -54,6 +54,7 @@ static void assert_same_index(const dindex *a, const dindex *b, const item *v, i
     assert_int_equal(index_nterms(a), index_nterms(b));
     for (uint32_t t = 0; t < index_nterms(a); t++) {
         assert_string_equal(index_term_str(a, t), index_term_str(b, t));
+        assert_int_equal(index_term_bigram(b, t), strchr(index_term_str(a, t), ' ') != NULL);
         assert_true(index_idf(a, t) == index_idf(b, t));
         assert_int_equal(index_df(a, t), index_df(b, t));
     }
@@ -96,7 +97,8 @@ static void test_append_equals_build(void **st)
     record_params(v, N, &p);
     dindex *a, *b = saved_and_opened(v, N, &p, &a);
     const char *why = "unset";
-    assert_int_equal(index_append(b, v, N + M, &why), DP_OK);
+    assert_int_equal(index_term_bigram(b, 0), strchr(index_term_str(b, 0), ' ') != NULL);   /* bits made ... */
+    assert_int_equal(index_append(b, v, N + M, &why), DP_OK);   /* ... and made again for the new terms */
     assert_int_equal(index_ndocs(b), N + M);
     /* a build of every item from the file's snapshot, with the record */
     sbuf snap;
