@@ -528,10 +528,15 @@ void match_ctx_free(match_ctx *ctx)
 
 /* ---- queries ------------------------------------------------------------ */
 
+/* The query's norms and counts: an indexed doc's are those the ctx made
+ * of its terms (the same terms, so the same values), read instead of
+ * summed again (a random read of the idf per term). */
 static void query_stats(const match_ctx *ctx, match_query *mq)
 {
+    const ctx_priv *p = ctx->priv;
     doc_stats s;
-    stats_of(ctx->priv, ctx->ix, mq->terms, mq->tf, mq->nterms, &s);
+    if (p->ds && mq->qdoc < p->ndocs) s = p->ds[mq->qdoc];
+    else stats_of(p, ctx->ix, mq->terms, mq->tf, mq->nterms, &s);
     mq->norm_all = s.norm_all;
     mq->norm_title = s.norm_title;
     mq->idf_mass = s.idf_mass;
@@ -1076,7 +1081,10 @@ static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
     if (d >= p->ndocs) return;
     if (stage == 0) {
         index_doc_prefetch(ctx->ix, d);
-        if (p->ds) __builtin_prefetch(&p->ds[d]);
+        if (p->ds) {   /* a record can straddle two lines */
+            __builtin_prefetch(&p->ds[d]);
+            __builtin_prefetch((const char *)&p->ds[d] + sizeof *p->ds - 1);
+        }
         if (p->meta) {
             __builtin_prefetch(&p->meta[d]);
             __builtin_prefetch((const char *)&p->meta[d] + sizeof *p->meta - 1);

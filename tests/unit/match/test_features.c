@@ -499,6 +499,37 @@ static void test_pool_filter_shared_slots(void **state)
     corpus_free(&ctx, ix, v, NS);
 }
 
+/* An indexed query's norms and counts, which a full ctx reads from its
+ * per-doc table, equal those a sparse ctx (no table) sums from the
+ * query's terms. */
+static void test_query_stats_from_table(void **state)
+{
+    (void)state;
+    item *v = corpus(N);
+    dindex *ix;
+    assert_int_equal(index_build(v, N, NULL, &ix, NULL), DP_OK);
+    match_ctx full, sparse;
+    match_ctx_init(&full, ix, NULL, NULL, 0);
+    match_ctx_init_sparse(&sparse, ix, NULL, NULL, 0, 0);
+    size_t big = 0;
+    for (uint32_t q = 0; q < N; q++) {
+        match_query a, b;
+        match_query_from_doc(&full, q, &a);
+        match_query_from_doc(&sparse, q, &b);
+        assert_true(a.norm_all == b.norm_all && a.norm_all > 0);
+        assert_true(a.norm_title == b.norm_title && a.norm_title > 0);
+        assert_true(a.idf_mass == b.idf_mass && a.idf_mass > 0);
+        assert_int_equal(a.nbigrams, b.nbigrams);
+        assert_int_equal(a.ntitle_uni, b.ntitle_uni);
+        big += a.nbigrams > 0;
+        match_query_free(&a);
+        match_query_free(&b);
+    }
+    assert_true(big > 0);
+    match_ctx_free(&sparse);
+    corpus_free(&full, ix, v, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_filter_bits),
         cmocka_unit_test(test_pool_filter_false_positives),
         cmocka_unit_test(test_pool_filter_shared_slots),
+        cmocka_unit_test(test_query_stats_from_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
