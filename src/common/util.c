@@ -8,6 +8,8 @@
 #include <time.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <stdint.h>
+#include <sys/mman.h>
 
 int dp_fail(dp_err *err, const char *fmt, ...)
 {
@@ -323,4 +325,14 @@ char *dp_utf8_repaired(const char *s, size_t n, size_t *outlen)
     }
     *outlen = sb.len;
     return sb_take(&sb);
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25   /* Linux 6.1; older kernels refuse it: a hint */
+#endif
+int dp_huge_pages(const void *p, size_t n)
+{
+    uintptr_t huge = (uintptr_t)2 << 20, a = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+              e = ((uintptr_t)p + n) & ~(huge - 1);
+    return p && e > a && madvise((void *)a, e - a, MADV_COLLAPSE) == 0;
 }

@@ -751,12 +751,17 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
     ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
+    dp_huge_pages(ix->fwd_term, total * sizeof *ix->fwd_term);
+    dp_huge_pages(ix->fwd_tf, total * sizeof *ix->fwd_tf);
     dict_rebuild(ix);   /* at its final size */
     ix->toff = xrealloc(ix->toff, (ix->nterms ? ix->nterms : 1) * sizeof *ix->toff);
     ix->thash = xrealloc(ix->thash, (ix->nterms ? ix->nterms : 1) * sizeof *ix->thash);
     ix->df = xrealloc(ix->df, (ix->nterms ? ix->nterms : 1) * sizeof *ix->df);
     ix->tcap = ix->nterms;
     build_stats(ix);
+    dp_huge_pages(ix->norm, n * sizeof *ix->norm);   /* per doc, read at random by scoring */
+    dp_huge_pages(ix->len, n * sizeof *ix->len);
+    dp_huge_pages(ix->fwd_off, (n + 1) * sizeof *ix->fwd_off);
     build_postings(ix);
     ix_build_keys(ix);
     info.reused = ix->reused;

@@ -359,6 +359,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
     intern_free(&names);
     intern_free(&exact);
     p->sets = v ? xrealloc(v, (n ? n : 1) * sizeof *v) : xmalloc(sizeof *v);
+    dp_huge_pages(p->sets, n * sizeof *p->sets);
 }
 
 /* The per-term and per-doc tables are filled on all cores: serially they
@@ -453,7 +454,12 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
     }
     p->typed_only = typed_only;
     adj_build(p, ix, links, nlinks);
-    if (!sparse) build_sets(p, ix);
+    if (!sparse) {
+        build_sets(p, ix);
+        /* read at random, a record a candidate: huge pages spare the TLB misses */
+        dp_huge_pages(p->ds, p->ndocs * sizeof *p->ds);
+        dp_huge_pages(p->meta, p->ndocs * sizeof *p->meta);
+    }
     p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     p->sigs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->sigs);
     ctx->priv = p;
