@@ -1015,6 +1015,15 @@ static void test_comments(void **state)
     comment_vec_free(&v);
     comment bad = {.id = 1};
     assert_int_equal(store_comment_upsert(f->st, f->repo, &bad, &err), DP_ERR);
+    /* a tracker id already stored is not inserted again (the insert that
+     * comes first leaves it alone): its row moves with it, in place */
+    int64_t row = fx_db_int(f->st->db, "SELECT id FROM comments WHERE tracker_id = 101");
+    a.item_key = "2";
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_comment_upsert(f->st, f->repo, &a, &err), DP_OK);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM comments"), 3);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT id FROM comments WHERE tracker_id = 101 AND item_key = '2'"), row);
 }
 
 static void test_links(void **state)
