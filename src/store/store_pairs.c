@@ -767,7 +767,7 @@ typedef struct fquery {
     fbind b[20];       /* values of `where`, in order (16 at most: a text of 3 characters or
                           more starting with '#', both states, a relation, a confidence, a label) */
     int nb;
-    strvec owned;      /* LIKE patterns built here */
+    strvec owned;      /* LIKE patterns and texts copied here */
 } fquery;
 
 /* How a statement reads the pairs:
@@ -911,8 +911,9 @@ static void fq_text(fquery *q, const char *text)
      * characters on the trigram index answers; below, LIKE reads every
      * title (it is case-insensitive for ASCII letters). */
     if (utf8_chars(text) >= 3) {
-        char *phrase = xstrdup(text), *pat = like_pattern(text);
-        sv_push_owned(&q->owned, phrase);
+        /* the text as given, for dp_fts_query and dp_fts_has */
+        char *tx = xstrdup(text), *pat = like_pattern(text);
+        sv_push_owned(&q->owned, tx);
         sv_push_owned(&q->owned, pat);
         fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
                     "SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
@@ -920,8 +921,8 @@ static void fq_text(fquery *q, const char *text)
                     " UNION ALL SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
                     " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
         for (int i = 0; i < 2; i++) {
-            fq_str(q, phrase);
-            fq_str(q, phrase);
+            fq_str(q, tx);
+            fq_str(q, tx);
             fq_str(q, pat);
             fq_str(q, pat);
         }
