@@ -336,27 +336,24 @@ typedef struct fts_tok {
     Fts5Tokenizer *t;
 } fts_tok;
 
-/* The tokens of one text, with where each came from. */
+/* The tokens of one text. */
 typedef struct tok_list {
     sbuf text;                      /* the tokens, each NUL-terminated */
     size_t *at;                     /* token i starts at text.s + at[i] */
-    int *from, *to;                 /* and was made from bytes [from, to) */
     size_t n, cap;
 } tok_list;
 
 static int tok_add(void *ctx, int flags, const char *tok, int ntok, int from, int to)
 {
     (void)flags;
+    (void)from;   /* offsets in the folded output, not the input (see fn_query) */
+    (void)to;
     tok_list *l = ctx;
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         l->at = xrealloc(l->at, l->cap * sizeof *l->at);
-        l->from = xrealloc(l->from, l->cap * sizeof *l->from);
-        l->to = xrealloc(l->to, l->cap * sizeof *l->to);
     }
     l->at[l->n] = l->text.len;
-    l->from[l->n] = from;
-    l->to[l->n] = to;
     l->n++;
     sb_add(&l->text, tok, (size_t)ntok);
     sb_addc(&l->text, '\0');
@@ -367,8 +364,6 @@ static void tok_free(tok_list *l)
 {
     sb_free(&l->text);
     free(l->at);
-    free(l->from);
-    free(l->to);
 }
 
 /* Tokenises the text of v into l as the index does; SQLITE_OK or an error. */
@@ -450,8 +445,29 @@ static void fn_has(sqlite3_context *cx, int argc, sqlite3_value **argv)
     else sqlite3_result_int(cx, found);
 }
 
-/* dp_fts_query(text): an FTS5 query every row holding text matches: each
- * token of text, as the bytes it was made from, quoted, joined by AND. */
+/* Whether the query parser, tokenising the quoted token t, gets t back:
+ * true of every token of a valid UTF-8 text (the tokenizer writes what it
+ * read, case folded, and folding twice is folding once), and so of every
+ * token of a stored key or title. */
+static int tok_round_trips(const fts_tok *ft, const char *t)
+{
+    tok_list l = {0};
+    sb_init(&l.text);
+    int ok = ft->m.xTokenize(ft->t, &l, FTS5_TOKENIZE_QUERY, t, (int)strlen(t), tok_add) == SQLITE_OK &&
+             l.n == 1 && !strcmp(tok_at(&l, 0), t);
+    tok_free(&l);
+    return ok;
+}
+
+/* dp_fts_query(text): an FTS5 query every row holding text matches: the
+ * text's tokens (the tokenizer's case-folded trigrams), each quoted, joined
+ * by AND. Not the bytes each came from: the tokenizer reports offsets in
+ * its folded output, which differ where folding changes a length (the
+ * Kelvin sign folds to 'k') or bytes are not UTF-8. A token that would not
+ * come back from the query parser as itself (only from bytes that are not
+ * UTF-8) is left out -- fewer tokens, more rows, which dp_fts_has sorts
+ * out; no stored key or title holds such a token, so a text of nothing
+ * else gets a query that matches nothing, as its phrase did. */
 static void fn_query(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -463,19 +479,19 @@ static void fn_query(sqlite3_context *cx, int argc, sqlite3_value **argv)
         sqlite3_result_error_code(cx, rc);
         return;
     }
-    const char *s = (const char *)sqlite3_value_text(argv[0]);
     sbuf q;
     sb_init(&q);
-    if (!l.n) sb_adds(&q, "\"\"");   /* no token: a phrase of none, which matches nothing */
     for (size_t i = 0; i < l.n; i++) {
-        if (i) sb_adds(&q, " AND ");
+        if (!tok_round_trips(ft, tok_at(&l, i))) continue;
+        if (q.len) sb_adds(&q, " AND ");
         sb_addc(&q, '"');
-        for (int b = l.from[i]; b < l.to[i]; b++) {
-            if (s[b] == '"') sb_addc(&q, '"');
-            sb_addc(&q, s[b]);
+        for (const char *c = tok_at(&l, i); *c; c++) {
+            if (*c == '"') sb_addc(&q, '"');
+            sb_addc(&q, *c);
         }
         sb_addc(&q, '"');
     }
+    if (!q.len) sb_adds(&q, "\"\"");   /* no token: a phrase of none, which matches nothing */
     tok_free(&l);
     sqlite3_result_text(cx, sb_take(&q), -1, free);
 }

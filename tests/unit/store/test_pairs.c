@@ -1527,6 +1527,31 @@ static void test_text_filter_trigrams_in_a_row(void **state)
     EXPECT(f, &flt, "3>4 4>3");
     flt.text = "noir\"";
     EXPECT(f, &flt, "");
+    /* folding that changes a length: the Kelvin sign is 'k' to the index */
+    fx_item(&it, "5", "Kelvin scale, \xc2\xa3" "93", "open", 9100);   /* "£93" */
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    flt.text = "\xe2\x84\xaa" "elvin";
+    EXPECT(f, &flt, "5>6 6>5");
+    /* bytes that are not UTF-8: a lone continuation byte reads as U+00A3,
+     * a lead byte without its continuation as U+FFFD, as the phrase did */
+    flt.text = "\xa3" "93";
+    EXPECT(f, &flt, "5>6 6>5");
+    flt.text = "#56\xe4" "93";
+    EXPECT(f, &flt, "");
+    flt.text = "\xe4" "93";
+    EXPECT(f, &flt, "");
+    /* a title a script stored with a 5-byte form (not UTF-8): its trigram
+     * "ab?" does not come back from the query parser as itself, so the
+     * query leaves it out and the text is still found */
+    assert_int_equal(sqlite3_exec(f->st->db, "UPDATE items SET title = CAST(X'78797A6162F888808080' AS TEXT)"
+                                             " WHERE key = '5'", NULL, NULL, NULL), SQLITE_OK);
+    fx_item(&it, "9", "flush the title index", "open", 9200);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items_fts_todo"), 0);
+    flt.text = "zab\xf8\x88\x80\x80\x80";
+    EXPECT(f, &flt, "5>6 6>5");
 }
 
 /* 11 -> 12: the title index is made again without positions from the
