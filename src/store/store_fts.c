@@ -326,3 +326,211 @@ int store_fts_side_finish(store *st, dp_err *err)
     sqlite3_close(from);
     return rc;
 }
+
+/* ---- the text filter's functions (see store_int.h) --------------------- */
+
+/* The trigram tokenizer of a connection, as items_fts makes it
+ * (tokenize='trigram', no arguments: case folded, as FTS5 folds). */
+typedef struct fts_tok {
+    fts5_tokenizer m;
+    Fts5Tokenizer *t;
+} fts_tok;
+
+/* The tokens of one text. */
+typedef struct tok_list {
+    sbuf text;                      /* the tokens, each NUL-terminated */
+    size_t *at;                     /* token i starts at text.s + at[i] */
+    size_t n, cap;
+} tok_list;
+
+static int tok_add(void *ctx, int flags, const char *tok, int ntok, int from, int to)
+{
+    (void)flags;
+    (void)from;   /* offsets in the folded output, not the input (see fn_query) */
+    (void)to;
+    tok_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->at = xrealloc(l->at, l->cap * sizeof *l->at);
+    }
+    l->at[l->n] = l->text.len;
+    l->n++;
+    sb_add(&l->text, tok, (size_t)ntok);
+    sb_addc(&l->text, '\0');
+    return SQLITE_OK;
+}
+
+static void tok_free(tok_list *l)
+{
+    sb_free(&l->text);
+    free(l->at);
+}
+
+/* Tokenises the text of v into l as the index does; SQLITE_OK or an error. */
+static int tokenize(const fts_tok *ft, sqlite3_value *v, tok_list *l)
+{
+    memset(l, 0, sizeof *l);
+    sb_init(&l->text);
+    const char *s = (const char *)sqlite3_value_text(v);
+    if (!s) return SQLITE_OK;
+    return ft->m.xTokenize(ft->t, l, FTS5_TOKENIZE_DOCUMENT, s, sqlite3_value_bytes(v), tok_add);
+}
+
+static const char *tok_at(const tok_list *l, size_t i) { return l->text.s + l->at[i]; }
+
+/* 1 when the tokens of `in` hold those of `want` one after the other --
+ * what a phrase query of want matches in a column (detail=full). */
+static int tok_holds(const tok_list *in, const tok_list *want)
+{
+    if (!want->n) return 0;
+    for (size_t i = 0; i + want->n <= in->n; i++) {
+        size_t k = 0;
+        while (k < want->n && !strcmp(tok_at(in, i + k), tok_at(want, k))) k++;
+        if (k == want->n) return 1;
+    }
+    return 0;
+}
+
+/* Whether s is text of ASCII bytes only (up to its first NUL, where the
+ * tokenizer stops too); NULL counts as ASCII (no tokens). */
+static int all_ascii(const unsigned char *s)
+{
+    for (; s && *s; s++)
+        if (*s >= 0x80) return 0;
+    return 1;
+}
+
+static int ascii_fold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+/* For ASCII texts the tokenizer's tokens are the case-folded (A-Z only)
+ * three-byte windows, so a run of want's tokens in `in` is a folded
+ * substring; want needs 3 bytes to have a token at all. Without the
+ * tokenizer's copies: nearly every title is ASCII, and this test runs
+ * for every item the index offers. */
+static int ascii_holds(const char *in, const char *want)
+{
+    size_t n = strlen(want);
+    if (!in || n < 3) return 0;
+    for (; *in; in++) {
+        size_t k = 0;
+        while (k < n && in[k] && ascii_fold((unsigned char)in[k]) == ascii_fold((unsigned char)want[k])) k++;
+        if (k == n) return 1;
+    }
+    return 0;
+}
+
+/* dp_fts_has(key, title, text): 1 when key or title holds text as a
+ * phrase query of it would find it, else 0. */
+static void fn_has(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const unsigned char *c[3];
+    for (int i = 0; i < 3; i++) c[i] = sqlite3_value_text(argv[i]);
+    if (all_ascii(c[0]) && all_ascii(c[1]) && all_ascii(c[2])) {
+        const char *want = (const char *)c[2];
+        sqlite3_result_int(cx, want && (ascii_holds((const char *)c[0], want) ||
+                                        ascii_holds((const char *)c[1], want)));
+        return;
+    }
+    const fts_tok *ft = sqlite3_user_data(cx);
+    tok_list want, in;
+    int rc = tokenize(ft, argv[2], &want), found = 0;
+    for (int col = 0; col < 2 && rc == SQLITE_OK && !found; col++) {
+        rc = tokenize(ft, argv[col], &in);
+        found = rc == SQLITE_OK && tok_holds(&in, &want);
+        tok_free(&in);
+    }
+    tok_free(&want);
+    if (rc != SQLITE_OK) sqlite3_result_error_code(cx, rc);
+    else sqlite3_result_int(cx, found);
+}
+
+/* Whether the query parser, tokenising the quoted token t, gets t back:
+ * true of every token of a valid UTF-8 text (the tokenizer writes what it
+ * read, case folded, and folding twice is folding once), and so of every
+ * token of a stored key or title. */
+static int tok_round_trips(const fts_tok *ft, const char *t)
+{
+    tok_list l = {0};
+    sb_init(&l.text);
+    int ok = ft->m.xTokenize(ft->t, &l, FTS5_TOKENIZE_QUERY, t, (int)strlen(t), tok_add) == SQLITE_OK &&
+             l.n == 1 && !strcmp(tok_at(&l, 0), t);
+    tok_free(&l);
+    return ok;
+}
+
+/* dp_fts_query(text): an FTS5 query every row holding text matches: the
+ * text's tokens (the tokenizer's case-folded trigrams), each quoted, joined
+ * by AND. Not the bytes each came from: the tokenizer reports offsets in
+ * its folded output, which differ where folding changes a length (the
+ * Kelvin sign folds to 'k') or bytes are not UTF-8. A token that would not
+ * come back from the query parser as itself (only from bytes that are not
+ * UTF-8) is left out -- fewer tokens, more rows, which dp_fts_has sorts
+ * out; no stored key or title holds such a token, so a text of nothing
+ * else gets a query that matches nothing, as its phrase did. */
+static void fn_query(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const fts_tok *ft = sqlite3_user_data(cx);
+    tok_list l;
+    int rc = tokenize(ft, argv[0], &l);
+    if (rc != SQLITE_OK) {
+        tok_free(&l);
+        sqlite3_result_error_code(cx, rc);
+        return;
+    }
+    sbuf q;
+    sb_init(&q);
+    for (size_t i = 0; i < l.n; i++) {
+        if (!tok_round_trips(ft, tok_at(&l, i))) continue;
+        if (q.len) sb_adds(&q, " AND ");
+        sb_addc(&q, '"');
+        for (const char *c = tok_at(&l, i); *c; c++) {
+            if (*c == '"') sb_addc(&q, '"');
+            sb_addc(&q, *c);
+        }
+        sb_addc(&q, '"');
+    }
+    if (!q.len) sb_adds(&q, "\"\"");   /* no token: a phrase of none, which matches nothing */
+    tok_free(&l);
+    sqlite3_result_text(cx, sb_take(&q), -1, free);
+}
+
+static void fts_tok_free(void *p)
+{
+    fts_tok *ft = p;
+    if (ft->t) ft->m.xDelete(ft->t);
+    free(ft);
+}
+
+/* The connection's fts5_api, through the documented pointer binding. */
+static fts5_api *fts5_api_of(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_pointer(s, 1, (void *)&api, "fts5_api_ptr", NULL);
+        sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    return api;
+}
+
+int store_fts_functions(sqlite3 *db)
+{
+    fts5_api *api = fts5_api_of(db);
+    void *ud = NULL;
+    fts_tok *ft = xcalloc(1, sizeof *ft);
+    if (!api || api->xFindTokenizer(api, "trigram", &ud, &ft->m) != SQLITE_OK ||
+        ft->m.xCreate(ud, NULL, 0, &ft->t) != SQLITE_OK) {
+        fts_tok_free(ft);
+        return SQLITE_ERROR;
+    }
+    /* Both functions share ft; the second registration frees it. */
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+    int rc = sqlite3_create_function_v2(db, "dp_fts_query", 1, flags, ft, fn_query, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return sqlite3_create_function_v2(db, "dp_fts_has", 3, flags, ft, fn_has, NULL, NULL, fts_tok_free);
+    fts_tok_free(ft);
+    return rc;
+}

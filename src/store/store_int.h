@@ -32,6 +32,7 @@ enum {
     SQ_COMMENT_FIND,
     SQ_COMMENT_UPDATE,
     SQ_COMMENT_ADD,
+    SQ_COMMENT_ADD_NEW,
     SQ_LINK_ADD,
     SQ_PAIR_DEL_QUERY,
     SQ_PAIR_ELSEWHERE,
@@ -235,6 +236,18 @@ extern size_t store_fts_side_max_queued;
 void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
 int store_fts_side_finish(store *st, dp_err *err);
 void store_fts_side_abort(store *st);
+/* Registers on db the text filter's SQL functions over items_fts, which
+ * keeps no positions (detail=none, schema version 12), so a phrase query
+ * cannot be run on it:
+ *   dp_fts_query(text)   an FTS5 query matching every row that holds text
+ *                        (its trigrams joined by AND; a superset);
+ *   dp_fts_has(key, title, text)  1 when key or title holds text exactly as
+ *                        a phrase query of it matched on a detail=full
+ *                        index: the same trigram tokenizer's tokens, one
+ *                        after the other, in one column; else 0.
+ * Both tokenise with the trigram tokenizer of db's own FTS5. SQLITE_OK or
+ * an error code. */
+int store_fts_functions(sqlite3 *db);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

@@ -610,9 +610,39 @@ static int comment_find(store *st, int64_t repo, const comment *c, int64_t *row,
     return ret;
 }
 
+/* A comment with a tracker id, inserted unless that id is stored already
+ * (*inserted = 1 when it was). OR IGNORE, as for items (see item_insert_sql):
+ * the one write a first import of comments needs, without the lookup
+ * before it, and no statement journal; a row it leaves alone has the
+ * same (repo, tracker id), as every other column is bound to a value. */
+static int comment_insert_new(store *st, int64_t repo, const comment *c, int *inserted, dp_err *err)
+{
+    *inserted = 0;
+    sqlite3_stmt *s = store_stmt(st, SQ_COMMENT_ADD_NEW,
+                                 "INSERT OR IGNORE INTO comments(repo_id, item_key, author, body, created_at, "
+                                 "updated_at, tracker_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                 err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, c->item_key);
+    store_bind_text(s, 3, c->author);
+    store_bind_text(s, 4, c->body ? c->body : "");
+    sqlite3_bind_int64(s, 5, c->created_at);
+    sqlite3_bind_int64(s, 6, c->updated_at);
+    sqlite3_bind_int64(s, 7, c->id);
+    if (store_step_done(st, s, err, "inserting comment on item %s", c->item_key) != DP_OK) return DP_ERR;
+    *inserted = sqlite3_changes(st->db) == 1;
+    return DP_OK;
+}
+
 static int comment_write(store *st, int64_t repo, const comment *c, dp_err *err)
 {
     int64_t row;
+    if (c->id) {
+        int inserted;
+        if (comment_insert_new(st, repo, c, &inserted, err) != DP_OK) return DP_ERR;
+        if (inserted) return DP_OK;
+    }
     if (comment_find(st, repo, c, &row, err) != DP_OK) return DP_ERR;
     sqlite3_stmt *s;
     if (row) {

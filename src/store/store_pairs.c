@@ -764,9 +764,10 @@ typedef struct fquery {
     const pair_filter *f;   /* borrowed: the filter compiled */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
-    fbind b[16];       /* values of `where`, in order */
+    fbind b[20];       /* values of `where`, in order (16 at most: a text of 3 characters or
+                          more starting with '#', both states, a relation, a confidence, a label) */
     int nb;
-    strvec owned;      /* LIKE patterns built here */
+    strvec owned;      /* LIKE patterns and texts copied here */
 } fquery;
 
 /* How a statement reads the pairs:
@@ -890,28 +891,16 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The FTS5 phrase query of text: a substring of either column (see the
- * trigram note in store_schema.c); '"' is doubled inside the phrase. */
-static char *fts_phrase(const char *text)
-{
-    sbuf sb;
-    sb_init(&sb);
-    sb_addc(&sb, '"');
-    for (const char *p = text; *p; p++) {
-        if (*p == '"') sb_addc(&sb, '"');
-        sb_addc(&sb, *p);
-    }
-    sb_addc(&sb, '"');
-    return sb_take(&sb);
-}
-
 /* The items whose key or title holds the text: from the index, except the
- * items written since it was last brought up to date, which are read. */
+ * items written since it was last brought up to date, which are read. The
+ * index has no positions (detail=none): it gives the items holding every
+ * trigram of the text, and dp_fts_has keeps those holding them in a row,
+ * as a phrase query did (see store_fts_functions). */
 /* INDEXED BY: the planner would read the items rows by rowid (see
  * items_keys_by_id in store_schema.c). */
 #define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i INDEXED BY items_keys_by_id WHERE i.id IN " \
-                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH ? " \
-                  "   AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
+                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH dp_fts_query(?) " \
+                  "   AND dp_fts_has(key, title, ?) AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
                   "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
                   "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
 
@@ -922,8 +911,9 @@ static void fq_text(fquery *q, const char *text)
      * characters on the trigram index answers; below, LIKE reads every
      * title (it is case-insensitive for ASCII letters). */
     if (utf8_chars(text) >= 3) {
-        char *phrase = fts_phrase(text), *pat = like_pattern(text);
-        sv_push_owned(&q->owned, phrase);
+        /* the text as given, for dp_fts_query and dp_fts_has */
+        char *tx = xstrdup(text), *pat = like_pattern(text);
+        sv_push_owned(&q->owned, tx);
         sv_push_owned(&q->owned, pat);
         fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
                     "SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
@@ -931,7 +921,8 @@ static void fq_text(fquery *q, const char *text)
                     " UNION ALL SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
                     " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
         for (int i = 0; i < 2; i++) {
-            fq_str(q, phrase);
+            fq_str(q, tx);
+            fq_str(q, tx);
             fq_str(q, pat);
             fq_str(q, pat);
         }

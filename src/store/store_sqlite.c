@@ -219,6 +219,11 @@ static int open_common(const char *path, int readonly, store **out, dp_err *err)
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    if (store_fts_functions(st->db) != SQLITE_OK) {
+        store_fail(st, err, "opening %s: the title index's functions", path);
+        store_close(st);
+        return DP_ERR;
+    }
     char what[600];
     snprintf(what, sizeof what, "opening %s", path);
     int v = 0;
