@@ -261,25 +261,29 @@ struct jt_rec {
     uint8_t has_ord;  /* ord[] is set: the ctx lists the doc's title terms */
     uint8_t nord;     /* its title terms (match_doc_title_terms) when has_ord */
     uint8_t pad_[3];
-    uint32_t id[];    /* [nd]; then uint8_t props[nd] (JW_*) and six[nd] (the word's
-                         stems are stems[six]; JW_NOSTEM: none); then ord[nord]: the
-                         title terms' positions by idf, highest first; then,
-                         8-aligned, uint64_t stems[nstem][2] (bit s: inflects
-                         stem_tab[s]) */
+    uint32_t id[];    /* [nd]; then uint8_t props[nd] (JW_*); ord[nord]: the title
+                         terms' positions by idf, highest first; and only when
+                         nstem (most titles inflect no stem: the bytes are not
+                         spent), six[nd] (the word's stems are stems[six];
+                         JW_NOSTEM: none) and stems[nstem] (two uint64_t each, bit
+                         s: inflects stem_tab[s]; unaligned, read by memcpy) */
 };
 typedef struct jt_rec jt_rec;
 
-static size_t jt_stems_at(size_t nd, size_t nord) { return (sizeof(jt_rec) + nd * 6 + nord + 7) & ~(size_t)7; }
+static size_t jt_stems_at(size_t nd, size_t nstem, size_t nord)
+{
+    return sizeof(jt_rec) + nd * 5 + nord + (nstem ? nd : 0);
+}
 static size_t jt_size(size_t nd, size_t nstem, size_t nord)
 {
-    return jt_stems_at(nd, nord) + nstem * 2 * sizeof(uint64_t);
+    return jt_stems_at(nd, nstem, nord) + nstem * 2 * sizeof(uint64_t);
 }
 static inline const uint8_t *jt_props(const jt_rec *r) { return (const uint8_t *)(r->id + r->nd); }
-static inline const uint8_t *jt_six(const jt_rec *r) { return jt_props(r) + r->nd; }
-static inline const uint8_t *jt_ord(const jt_rec *r) { return jt_six(r) + r->nd; }
-static inline const uint64_t *jt_stems(const jt_rec *r)
+static inline const uint8_t *jt_ord(const jt_rec *r) { return jt_props(r) + r->nd; }
+static inline const uint8_t *jt_six(const jt_rec *r) { return jt_ord(r) + r->nord; }   /* when nstem */
+static inline const unsigned char *jt_stems(const jt_rec *r)
 {
-    return (const uint64_t *)(const void *)((const char *)r + jt_stems_at(r->nd, r->nord));
+    return (const unsigned char *)r + jt_stems_at(r->nd, r->nstem, r->nord);
 }
 
 /* The distinct stems of opposites[] and each pair as two indices. */
@@ -470,10 +474,11 @@ static uint32_t jc_intern(match_jcache *c, const char *w, size_t len, uint64_t h
     return (uint32_t)c->nw++;
 }
 
-/* n bytes (8-aligned) of the arena. Under c->mu. */
+/* n bytes (4-aligned: a record's ids are its widest aligned reads) of
+ * the arena. Under c->mu. */
 static void *jc_alloc(match_jcache *c, size_t n)
 {
-    n = (n + 7) & ~(size_t)7;
+    n = (n + 3) & ~(size_t)3;
     if (!c->nblk || c->used + n > JT_BLOCK) {
         if (c->nblk == c->capblk) {
             c->capblk = c->capblk ? c->capblk * 2 : 64;
@@ -499,17 +504,17 @@ static void jt_fill(match_jcache *c, const jt_draft *d, jt_rec *r)
     r->nstem = (uint8_t)d->nstem;
     r->has_ord = (uint8_t)d->has_ord;
     r->nord = (uint8_t)d->nord;
-    uint8_t *props = (uint8_t *)(r->id + d->nd), *six = props + d->nd;
-    memcpy(six + d->nd, d->ord, d->nord);
-    uint64_t *stems = (uint64_t *)(void *)((char *)r + jt_stems_at(d->nd, d->nord));
+    uint8_t *props = (uint8_t *)(r->id + d->nd), *ord = props + d->nd, *six = ord + d->nord;
+    memcpy(ord, d->ord, d->nord);
+    unsigned char *stems = (unsigned char *)r + jt_stems_at(d->nd, d->nstem, d->nord);
     size_t k = 0;
     for (size_t i = 0; i < d->nd; i++) {
         r->id[i] = jc_intern(c, d->w.w[d->at[i]], d->len[i], d->h[i]);
         props[i] = d->props[i];
+        if (!d->nstem) continue;
         six[i] = JW_NOSTEM;
         if (d->stems[i][0] | d->stems[i][1]) {
-            stems[2 * k] = d->stems[i][0];
-            stems[2 * k + 1] = d->stems[i][1];
+            memcpy(stems + 16 * k, d->stems[i], 16);
             six[i] = (uint8_t)k++;
         }
     }
@@ -582,14 +587,16 @@ static void title_minus(const jt_rec *a, const jt_rec *b, tminus *out)
 {
     memset(out, 0, sizeof *out);
     out->all_version = 1;
-    const uint8_t *props = jt_props(a), *six = jt_six(a);
-    const uint64_t *stems = jt_stems(a);
+    const uint8_t *props = jt_props(a), *six = a->nstem ? jt_six(a) : NULL;
+    const unsigned char *stems = jt_stems(a);
     for (size_t i = 0; i < a->nd; i++) {
         if (ids_has(b->id, b->nd, a->id[i])) continue;
         out->n++;
-        if (six[i] != JW_NOSTEM) {
-            out->stems[0] |= stems[2 * six[i]];
-            out->stems[1] |= stems[2 * six[i] + 1];
+        if (six && six[i] != JW_NOSTEM) {
+            uint64_t m[2];
+            memcpy(m, stems + 16 * six[i], 16);
+            out->stems[0] |= m[0];
+            out->stems[1] |= m[1];
         }
         if (!(props[i] & JW_VERSION)) out->all_version = 0;
         if (props[i] & JW_BACKPORT) out->backport = 1;
