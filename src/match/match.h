@@ -302,8 +302,16 @@ typedef struct match_judge_query {
     const text_refs *title_refs, *refs;   /* items its title / title+body name: an indexed
                                              doc's from the ctx's cache, else own_* */
     text_refs own_title, own_refs;
-    struct judge_title *title;            /* its title's words, read once (owned; NULL
-                                             without an item) */
+    const struct jt_rec *title;           /* its title's word records: an indexed doc's
+                                             from the ctx's cache (match_doc_title), else
+                                             own_trec; NULL without an item */
+    struct jt_rec *own_trec;
+    const uint32_t *tterms;               /* its title terms that are not bigrams,
+                                             ascending: the ctx's list, else own_tterms */
+    size_t ntterms;
+    uint32_t *own_tterms;
+    const uint8_t *tord;                  /* tterms' positions by idf, highest first (the
+                                             doc's record's); NULL: not known */
     struct judge_signals *sig;            /* its frames and error lines as the same-failure
                                              features read them (owned; filled on use;
                                              NULL when the query shows neither) */
@@ -315,8 +323,8 @@ void match_judge_features(const match_ctx *ctx, const match_query *mq, const mat
                           const match_hit *h, int rank, double jf[JF_COUNT]);
 /* match_judge_features when the candidate's own judge query cq is at hand
  * (match_judge_prepare of a query whose item is h->doc's item): its title
- * records are read instead of being made again. The same values. cq NULL,
- * or without records: as match_judge_features. */
+ * records are read (an indexed doc's are the ctx's anyway). The same
+ * values. cq NULL, or without records: as match_judge_features. */
 void match_judge_features_cand(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                                const match_hit *h, int rank, const match_judge_query *cq,
                                double jf[JF_COUNT]);

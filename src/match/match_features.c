@@ -87,6 +87,7 @@ typedef struct ctx_priv {
     uint32_t *tt;
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
     _Atomic(match_sigs *) *sigs;       /* per doc, filled on first use (match_doc_sigs) */
+    match_jcache *jc;                  /* per doc title records (match_doc_title) */
 } ctx_priv;
 
 static double tf_weight_calc(unsigned tf)
@@ -462,6 +463,7 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
     }
     p->refs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->refs);
     p->sigs = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->sigs);
+    p->jc = match_jcache_new(p->ndocs);
     ctx->priv = p;
 }
 
@@ -488,6 +490,7 @@ void match_ctx_relink(match_ctx *ctx, const item_link *links, size_t nlinks)
 
 _Atomic(match_refs *) *match_ctx_refs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->refs; }
 _Atomic(match_sigs *) *match_ctx_sigs(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->sigs; }
+match_jcache *match_ctx_jcache(const match_ctx *ctx) { return ((ctx_priv *)ctx->priv)->jc; }
 
 const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n)
 {
@@ -527,6 +530,7 @@ void match_ctx_free(match_ctx *ctx)
         free(p->refs);
         for (size_t d = 0; d < p->ndocs; d++) match_sigs_free(atomic_load(&p->sigs[d]));
         free(p->sigs);
+        match_jcache_free(p->jc);
         free(p);
     }
     ctx->priv = NULL;
@@ -1123,12 +1127,20 @@ void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n
         if (!it[i]) continue;
         for (size_t b = 0; b < sizeof *it[i]; b += 64) __builtin_prefetch((const char *)it[i] + b);
         __builtin_prefetch(&p->refs[d]);
+        match_doc_title_prefetch(ctx, d, 0);
         if (p->tt_off) __builtin_prefetch(&p->tt_off[d]);
     }
     for (size_t i = 0; i < n; i++) {   /* ... then what they point at: their loads overlap */
         if (!it[i]) continue;
-        __builtin_prefetch(it[i]->title);
+        match_doc_title_prefetch(ctx, hits[i].doc, 1);   /* the judge reads its words there */
         __builtin_prefetch(it[i]->key);
+        /* whether it shows frames or error lines (match_judge_prepare of a
+         * newer candidate, failure_features): made by its feature row */
+        const text_signals *sg = index_doc_signals(ctx->ix, hits[i].doc);
+        if (sg) {
+            __builtin_prefetch(&sg->frames.n);
+            __builtin_prefetch(&sg->errors.n);
+        }
         const match_refs *r = atomic_load_explicit(&p->refs[hits[i].doc], memory_order_acquire);
         if (r) __builtin_prefetch(r);
         if (p->tt_off) __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);

@@ -23,7 +23,7 @@ typedef struct hit_key {
 void match_best_keys(hit_key *key, size_t n, size_t m);
 
 /* Hints, no values: asks for the lines the judge reads of each of the n
- * hits (their items, title strings, references, title terms) at once,
+ * hits (their items, keys, title records, references, title terms) at once,
  * so the misses overlap instead of coming one judged hit after another
  * (match_rank_pool, for the hits it returns). */
 void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n);
@@ -80,5 +80,24 @@ const match_sigs *match_doc_sigs(const match_ctx *ctx, uint32_t doc);
 void match_sigs_free(match_sigs *s);   /* NULL: nothing */
 /* The cache's slots ([ndocs], owned by the ctx). */
 _Atomic(match_sigs *) *match_ctx_sigs(const match_ctx *ctx);
+/* A doc's title as the judge's title features read it (match_judge.c):
+ * its distinct words as ids (equal ids <=> equal words, as
+ * match_title_words cuts them) with what the features ask of each, and
+ * its title terms' order by idf (slot_diff), made on first use from
+ * index_item(doc)'s title (which must be loaded) and kept in the ctx:
+ * ~70 bytes a doc in a mapped arena, its words interned once in the ctx
+ * (a query that is no doc adds its new words too). The same values as
+ * made for each pair, made once. Thread-safe (made under the cache's
+ * lock, published with release; readers take no lock). */
+typedef struct jt_rec jt_rec;
+const jt_rec *match_doc_title(const match_ctx *ctx, uint32_t doc);
+/* Hints, no values (match_prefetch_judged): step 0 asks for doc's slot,
+ * step 1 for its record when made (the slot is read). */
+void match_doc_title_prefetch(const match_ctx *ctx, uint32_t doc, int step);
+/* The records' cache: slots for ndocs docs, the word ids, the arena. */
+typedef struct match_jcache match_jcache;
+match_jcache *match_jcache_new(size_t ndocs);
+void match_jcache_free(match_jcache *c);   /* NULL: nothing */
+match_jcache *match_ctx_jcache(const match_ctx *ctx);   /* owned by the ctx */
 
 #endif

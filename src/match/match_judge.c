@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 
 static const char *const jf_names[JF_COUNT] = {
@@ -237,34 +238,53 @@ static int versionish(const char *w)
     return 0;
 }
 
-/* A title's words as the title features compare them, made once per
- * title (a query's once for all its candidates): each distinct word with
- * a hash (equal words are equal hashes; a hash match is confirmed with
- * strcmp) and, once a comparison asks, the opposite-action stems it
- * inflects and whether it names a backport. Features read from these are
- * the ones the word lists above give (test_judge_title compares them on
- * every pair of a set of titles). */
-typedef struct tword {
-    uint64_t h;
-    uint64_t stems[2];         /* bit s: inflects stem_tab[s] */
-    unsigned char backport;
-    unsigned char props;       /* stems and backport are set */
-    char w[32];
-} tword;
+/* A title's words as the title features compare them, found once per
+ * title: each distinct word (as match_title_words cuts it) as an id --
+ * equal ids <=> equal words, interned in the ctx (struct match_jcache) --
+ * with what the features ask of it: the opposite-action stems it
+ * inflects, whether it is versionish, whether it names a backport. An
+ * indexed doc's record is made on first use and kept in the ctx
+ * (match_doc_title): a doc is judged as the query of ~20 candidates, as
+ * the candidate of ~20 queries, and as the later side of the pairs it is
+ * newer in, and a judged pair then only compares ids and ORs bits.
+ * Features read from records are the ones the word lists above give
+ * (test_judge_title and test_judge_cache compare them on every pair of a
+ * set of titles). */
+#define JW_VERSION 1       /* versionish() */
+#define JW_BACKPORT 2      /* backport_word() */
+#define JW_NOSTEM 0xFF     /* six[]: the word inflects no stem */
 
-struct judge_title {
-    size_t n;                  /* words of the title, repeats included (words.n) */
-    size_t nd;                 /* distinct words d[0..nd), in order of first use */
-    tword d[MATCH_TITLE_WORDS];
-    /* a query's (match_judge_prepare): its title's index terms that are
-     * not bigrams, ascending (slot_diff); unset in a candidate's. Owned
-     * when own_terms, else the ctx's (match_doc_title_terms) */
-    const uint32_t *terms;
-    size_t nterms;
-    uint32_t *own_terms;
-    double *idf;               /* idf[i]: index_idf of terms[i], read once (owned) */
+struct jt_rec {
+    uint8_t n;        /* words of the title, repeats included (match_words.n) */
+    uint8_t nd;       /* distinct words, in order of first use */
+    uint8_t nstem;    /* of them, those inflecting a stem */
+    uint8_t has_ord;  /* ord[] is set: the ctx lists the doc's title terms */
+    uint8_t nord;     /* its title terms (match_doc_title_terms) when has_ord */
+    uint8_t pad_[3];
+    uint32_t id[];    /* [nd]; then uint8_t props[nd] (JW_*); ord[nord]: the title
+                         terms' positions by idf, highest first; and only when
+                         nstem (most titles inflect no stem: the bytes are not
+                         spent), six[nd] (the word's stems are stems[six];
+                         JW_NOSTEM: none) and stems[nstem] (two uint64_t each, bit
+                         s: inflects stem_tab[s]; unaligned, read by memcpy) */
 };
-typedef struct judge_title judge_title;
+typedef struct jt_rec jt_rec;
+
+static size_t jt_stems_at(size_t nd, size_t nstem, size_t nord)
+{
+    return sizeof(jt_rec) + nd * 5 + nord + (nstem ? nd : 0);
+}
+static size_t jt_size(size_t nd, size_t nstem, size_t nord)
+{
+    return jt_stems_at(nd, nstem, nord) + nstem * 2 * sizeof(uint64_t);
+}
+static inline const uint8_t *jt_props(const jt_rec *r) { return (const uint8_t *)(r->id + r->nd); }
+static inline const uint8_t *jt_ord(const jt_rec *r) { return jt_props(r) + r->nd; }
+static inline const uint8_t *jt_six(const jt_rec *r) { return jt_ord(r) + r->nord; }   /* when nstem */
+static inline const unsigned char *jt_stems(const jt_rec *r)
+{
+    return (const unsigned char *)r + jt_stems_at(r->nd, r->nstem, r->nord);
+}
 
 /* The distinct stems of opposites[] and each pair as two indices. */
 #define NOPP (sizeof opposites / sizeof opposites[0])
@@ -312,55 +332,246 @@ static int backport_word(const char *w)
     return !strncmp(w, "branch", 6);
 }
 
-static uint64_t word_hash(const char *w)
+/* What the features ask of word w (wn bytes): its JW_* props, and its
+ * stems into stems. */
+static uint8_t word_props(const char *w, size_t wn, uint64_t stems[2])
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *w; w++) h = (h ^ (unsigned char)*w) * 1099511628211ULL;
-    return h;
-}
-
-static int versionish(const char *w);
-
-/* What the features ask of word d->w. */
-static void word_props(tword *d)
-{
-    d->stems[0] = d->stems[1] = 0;
-    unsigned char c = (unsigned char)d->w[0];
-    size_t wn = first_at[c] < first_at[c + 1] ? strlen(d->w) : 0;
+    stems[0] = stems[1] = 0;
+    unsigned char c = (unsigned char)w[0];
     for (size_t i = first_at[c]; i < first_at[c + 1]; i++) {
         unsigned s = by_first[i];   /* the first letters are equal */
-        if (inflects_n(d->w, wn, stem_tab[s], stem_len[s])) d->stems[s >> 6] |= 1ULL << (s & 63);
+        if (inflects_n(w, wn, stem_tab[s], stem_len[s])) stems[s >> 6] |= 1ULL << (s & 63);
     }
-    d->backport = (unsigned char)backport_word(d->w);
-    d->props = 1;
+    return (uint8_t)((versionish(w) ? JW_VERSION : 0) | (backport_word(w) ? JW_BACKPORT : 0));
 }
 
-/* The records of title's words. What the features ask of a word is found
- * only for those a comparison finds on one side alone (title_minus), as
- * the word lists ask it: most words are on both sides. */
-static void judge_title_make(const char *title, judge_title *t)
+/* A title's record before its words have ids: its distinct words
+ * (w.w[at[i]], len[i] bytes, hash h[i]) and their props; the order of
+ * its title terms by idf when has_ord. */
+typedef struct jt_draft {
+    match_words w;
+    size_t nd, nstem;
+    uint8_t at[MATCH_TITLE_WORDS], len[MATCH_TITLE_WORDS], props[MATCH_TITLE_WORDS];
+    uint64_t h[MATCH_TITLE_WORDS], stems[MATCH_TITLE_WORDS][2];
+    int has_ord;
+    size_t nord;
+    uint8_t ord[255];
+} jt_draft;
+
+/* d->ord: the positions of terms t[0..n) by idf, highest first (an
+ * insertion sort: titles have a few terms). None past 255 terms: slot_diff
+ * then merges as without a list. */
+static void jt_draft_order(const match_ctx *ctx, const uint32_t *t, size_t n, jt_draft *d)
+{
+    d->has_ord = t && n <= sizeof d->ord;
+    d->nord = d->has_ord ? n : 0;
+    double idf[sizeof d->ord];
+    for (size_t i = 0; i < d->nord; i++) {
+        double x = index_idf(ctx->ix, t[i]);
+        size_t k = i;
+        for (; k > 0 && idf[k - 1] < x; k--) {
+            idf[k] = idf[k - 1];
+            d->ord[k] = d->ord[k - 1];
+        }
+        idf[k] = x;
+        d->ord[k] = (uint8_t)i;
+    }
+}
+
+static void jt_draft_make(const char *title, jt_draft *d)
 {
     pthread_once(&stems_once, stems_init);
-    words w;
-    match_title_words(title, &w);
-    t->n = w.n;
-    t->nd = 0;
-    for (size_t i = 0; i < w.n; i++) {
-        uint64_t h = word_hash(w.w[i]);
+    match_title_words(title, &d->w);
+    d->nd = d->nstem = d->nord = 0;
+    d->has_ord = 0;
+    for (size_t i = 0; i < d->w.n; i++) {
+        size_t len = strlen(d->w.w[i]);
+        uint64_t h = dp_hash(d->w.w[i], len);
         size_t j = 0;
-        while (j < t->nd && (t->d[j].h != h || strcmp(t->d[j].w, w.w[i]))) j++;
-        if (j < t->nd) continue;
-        tword *d = &t->d[t->nd++];
-        memcpy(d->w, w.w[i], 32);
-        d->h = h;
-        d->props = 0;
+        while (j < d->nd && (d->h[j] != h || strcmp(d->w.w[d->at[j]], d->w.w[i]))) j++;
+        if (j < d->nd) continue;
+        d->at[j] = (uint8_t)i;
+        d->len[j] = (uint8_t)len;
+        d->h[j] = h;
+        d->props[j] = word_props(d->w.w[i], len, d->stems[j]);
+        d->nstem += (d->stems[j][0] | d->stems[j][1]) != 0;
+        d->nd++;
     }
 }
 
-static int title_has(const judge_title *t, const tword *x)
+/* ---- the ctx's records and words ---- */
+
+/* An arena block: > jt_size(64, 64). Mapped apart from the heap: blocks
+ * allocated among a rank worker's short-lived allocations kept ~10 MB of
+ * the heap around them from being given back at 48k. */
+#define JT_BLOCK ((size_t)1 << 20)
+
+struct match_jcache {
+    pthread_mutex_t mu;          /* guards all below but the slots' reads */
+    size_t ndocs;
+    _Atomic(jt_rec *) *slot;     /* [ndocs]: doc's record, NULL until made */
+    dp_idxmap map;               /* word -> id */
+    uint32_t *woff;              /* [nw]: word id is text + woff[id] (NUL-ended) */
+    size_t nw, capw;
+    char *text;
+    size_t ntext, captext;
+    char **blk;                  /* the records' arena: blocks never move, so a */
+    size_t nblk, capblk, used;   /*   published record stays put; used: of the last */
+};
+
+match_jcache *match_jcache_new(size_t ndocs)
 {
-    for (size_t i = 0; i < t->nd; i++)
-        if (t->d[i].h == x->h && !strcmp(t->d[i].w, x->w)) return 1;
+    match_jcache *c = xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    c->ndocs = ndocs;
+    c->slot = xcalloc(ndocs ? ndocs : 1, sizeof *c->slot);
+    return c;
+}
+
+void match_jcache_free(match_jcache *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->nblk; i++) munmap(c->blk[i], JT_BLOCK);
+    free(c->blk);
+    free(c->slot);
+    free(c->woff);
+    free(c->text);
+    dp_idxmap_free(&c->map);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static uint64_t jc_word_hash(const void *ctx, uint32_t id)
+{
+    const match_jcache *c = ctx;
+    const char *w = c->text + c->woff[id];
+    return dp_hash(w, strlen(w));
+}
+
+/* The id of word w (len bytes, hash h), added when new. Under c->mu. */
+static uint32_t jc_intern(match_jcache *c, const char *w, size_t len, uint64_t h)
+{
+    dp_idxmap_reserve(&c->map, c->nw + 1, jc_word_hash, c);
+    size_t s;
+    for (s = dp_idxmap_first(&c->map, h); c->map.slot[s]; s = dp_idxmap_step(&c->map, s)) {
+        uint32_t id = c->map.slot[s] - 1;
+        const char *x = c->text + c->woff[id];
+        if (!strncmp(x, w, len) && !x[len]) return id;
+    }
+    if (c->nw == c->capw) {
+        c->capw = c->capw ? c->capw * 2 : 1024;
+        c->woff = xrealloc(c->woff, c->capw * sizeof *c->woff);
+    }
+    if (c->ntext + len + 1 > c->captext) {
+        c->captext = c->captext ? c->captext * 2 : 16384;
+        while (c->ntext + len + 1 > c->captext) c->captext *= 2;
+        c->text = xrealloc(c->text, c->captext);
+    }
+    memcpy(c->text + c->ntext, w, len + 1);
+    c->woff[c->nw] = (uint32_t)c->ntext;
+    c->ntext += len + 1;
+    dp_idxmap_put(&c->map, s, (uint32_t)c->nw);
+    return (uint32_t)c->nw++;
+}
+
+/* n bytes (4-aligned: a record's ids are its widest aligned reads) of
+ * the arena. Under c->mu. */
+static void *jc_alloc(match_jcache *c, size_t n)
+{
+    n = (n + 3) & ~(size_t)3;
+    if (!c->nblk || c->used + n > JT_BLOCK) {
+        if (c->nblk == c->capblk) {
+            c->capblk = c->capblk ? c->capblk * 2 : 64;
+            c->blk = xrealloc(c->blk, c->capblk * sizeof *c->blk);
+        }
+        void *b = mmap(NULL, JT_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b == MAP_FAILED) dp_oom(JT_BLOCK);
+        c->blk[c->nblk++] = b;
+        c->used = 0;
+    }
+    void *p = c->blk[c->nblk - 1] + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Fills record r (room for jt_size(d->nd, d->nstem, d->nord)) from
+ * draft d, its words interned in c. Under c->mu. */
+static void jt_fill(match_jcache *c, const jt_draft *d, jt_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->n = (uint8_t)d->w.n;
+    r->nd = (uint8_t)d->nd;
+    r->nstem = (uint8_t)d->nstem;
+    r->has_ord = (uint8_t)d->has_ord;
+    r->nord = (uint8_t)d->nord;
+    uint8_t *props = (uint8_t *)(r->id + d->nd), *ord = props + d->nd, *six = ord + d->nord;
+    memcpy(ord, d->ord, d->nord);
+    unsigned char *stems = (unsigned char *)r + jt_stems_at(d->nd, d->nstem, d->nord);
+    size_t k = 0;
+    for (size_t i = 0; i < d->nd; i++) {
+        r->id[i] = jc_intern(c, d->w.w[d->at[i]], d->len[i], d->h[i]);
+        props[i] = d->props[i];
+        if (!d->nstem) continue;
+        six[i] = JW_NOSTEM;
+        if (d->stems[i][0] | d->stems[i][1]) {
+            memcpy(stems + 16 * k, d->stems[i], 16);
+            six[i] = (uint8_t)k++;
+        }
+    }
+}
+
+const jt_rec *match_doc_title(const match_ctx *ctx, uint32_t doc)
+{
+    match_jcache *c = match_ctx_jcache(ctx);
+    jt_rec *r = atomic_load_explicit(&c->slot[doc], memory_order_acquire);
+    if (r) return r;
+    jt_draft d;   /* the words read outside the lock */
+    jt_draft_make(index_item(ctx->ix, doc)->title, &d);
+    size_t ntt;
+    const uint32_t *tt = match_doc_title_terms(ctx, doc, &ntt);
+    jt_draft_order(ctx, tt, ntt, &d);
+    pthread_mutex_lock(&c->mu);
+    r = atomic_load_explicit(&c->slot[doc], memory_order_relaxed);
+    if (!r) {   /* no other thread made it meanwhile */
+        r = jc_alloc(c, jt_size(d.nd, d.nstem, d.nord));
+        jt_fill(c, &d, r);
+        atomic_store_explicit(&c->slot[doc], r, memory_order_release);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+void match_doc_title_prefetch(const match_ctx *ctx, uint32_t doc, int step)
+{
+    match_jcache *c = match_ctx_jcache(ctx);
+    if (doc >= c->ndocs) return;
+    if (!step) {
+        __builtin_prefetch(&c->slot[doc]);
+        return;
+    }
+    const jt_rec *r = atomic_load_explicit(&c->slot[doc], memory_order_relaxed);
+    if (r) __builtin_prefetch(r);
+}
+
+/* The record of a title that is no indexed doc's (owned: free()). Its
+ * words are interned too: a word first met here and then in a doc's
+ * title must be the same id on both sides. */
+static jt_rec *jt_own(const match_ctx *ctx, const char *title)
+{
+    match_jcache *c = match_ctx_jcache(ctx);
+    jt_draft d;
+    jt_draft_make(title, &d);
+    jt_rec *r = xmalloc(jt_size(d.nd, d.nstem, d.nord));
+    pthread_mutex_lock(&c->mu);
+    jt_fill(c, &d, r);
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+static int ids_has(const uint32_t *v, size_t n, uint32_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x) return 1;
     return 0;
 }
 
@@ -372,25 +583,23 @@ typedef struct tminus {
     int all_version, backport;
 } tminus;
 
-static void title_minus(const judge_title *a, const judge_title *b, tminus *out)
+static void title_minus(const jt_rec *a, const jt_rec *b, tminus *out)
 {
     memset(out, 0, sizeof *out);
     out->all_version = 1;
+    const uint8_t *props = jt_props(a), *six = a->nstem ? jt_six(a) : NULL;
+    const unsigned char *stems = jt_stems(a);
     for (size_t i = 0; i < a->nd; i++) {
-        const tword *x = &a->d[i];
-        if (title_has(b, x)) continue;
-        tword own;
-        if (!x->props) {
-            own = *x;
-            word_props(&own);
-            x = &own;
-        }
+        if (ids_has(b->id, b->nd, a->id[i])) continue;
         out->n++;
-        out->stems[0] |= x->stems[0];
-        out->stems[1] |= x->stems[1];
-        /* as match_only_versions(): asked until a word is not versionish */
-        if (out->all_version && !versionish(x->w)) out->all_version = 0;
-        out->backport |= x->backport;
+        if (six && six[i] != JW_NOSTEM) {
+            uint64_t m[2];
+            memcpy(m, stems + 16 * six[i], 16);
+            out->stems[0] |= m[0];
+            out->stems[1] |= m[1];
+        }
+        if (!(props[i] & JW_VERSION)) out->all_version = 0;
+        if (props[i] & JW_BACKPORT) out->backport = 1;
     }
 }
 
@@ -496,21 +705,21 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 
 /* ---- the features ------------------------------------------------------------- */
 
-/* The title terms (not bigrams) of mq into t->terms: the ctx's list when
- * mq reads an indexed doc's forward terms, else found in mq's terms. */
-static void title_terms(const match_ctx *ctx, const match_query *mq, judge_title *t)
+/* The title terms (not bigrams) of mq into jq->tterms: the ctx's list
+ * when mq reads an indexed doc's forward terms, else found in mq's terms. */
+static void title_terms(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
-    t->own_terms = NULL;
+    jq->own_tterms = NULL;
     if (mq->qdoc < index_ndocs(ctx->ix)) {
         index_doc_terms dt;
         index_doc_terms_get(ctx->ix, mq->qdoc, &dt);
-        if (dt.terms == mq->terms && (t->terms = match_doc_title_terms(ctx, mq->qdoc, &t->nterms))) return;
+        if (dt.terms == mq->terms && (jq->tterms = match_doc_title_terms(ctx, mq->qdoc, &jq->ntterms))) return;
     }
     uint32_t *v = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *v);
-    t->nterms = 0;
+    jq->ntterms = 0;
     for (size_t i = 0; i < mq->nterms; i++)
-        if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) v[t->nterms++] = mq->terms[i];
-    t->terms = t->own_terms = v;
+        if (mq->tf[i][FIELD_TITLE] && !match_term_bigram(ctx, mq->terms[i])) v[jq->ntterms++] = mq->terms[i];
+    jq->tterms = jq->own_tterms = v;
 }
 
 /* Where t is in v[0..n) (ascending, distinct), n when it is not: a
@@ -531,14 +740,14 @@ static size_t terms_find(const uint32_t *v, size_t n, uint32_t t)
  * listed in the ctx (ct[0..nct)): a merge with the query's title terms
  * and a search of the two whole term lists only for the words one title
  * lacks. Maxima, so the order of the visits does not change them. */
-static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                             const index_doc_terms *cd, const uint32_t *ct, size_t nct, double mx[3])
 {
     size_t k = 0;
-    for (size_t i = 0; i < qt->nterms; i++) {
-        uint32_t t = qt->terms[i];
+    for (size_t i = 0; i < jq->ntterms; i++) {
+        uint32_t t = jq->tterms[i];
         while (k < nct && ct[k] < t) k++;
-        double idf = qt->idf[i];
+        double idf = index_idf(ctx->ix, t);
         if (k < nct && ct[k] == t) {
             if (idf > mx[2]) mx[2] = idf;
         } else if (idf > mx[0] && terms_find(cd->terms, cd->n, t) == cd->n) {
@@ -552,15 +761,49 @@ static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const j
     }
 }
 
+/* slot_max_listed with both title term lists visited by idf, highest
+ * first (qord, cord: the records' orders of jq->tterms and ct): each
+ * maximum is the first term that qualifies, so the search of a whole term
+ * list is made for a term or two, not for every term one title lacks.
+ * idf > 0 always (index_idf); the breaks keep the max-of-positives the
+ * listed way takes all the same. */
+static void slot_max_ordered(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                             const index_doc_terms *cd, const uint32_t *ct, size_t nct, const uint8_t *cord,
+                             double mx[3])
+{
+    int only_q = 0, shared = 0;
+    for (size_t k = 0; k < jq->ntterms && !(only_q && shared); k++) {
+        uint32_t t = jq->tterms[jq->tord[k]];
+        double idf = index_idf(ctx->ix, t);
+        if (!(idf > 0)) break;
+        if (terms_find(ct, nct, t) < nct) {
+            if (!shared) mx[2] = idf;
+            shared = 1;
+        } else if (!only_q && terms_find(cd->terms, cd->n, t) == cd->n) {
+            mx[0] = idf;
+            only_q = 1;
+        }
+    }
+    for (size_t k = 0; k < nct; k++) {
+        uint32_t t = ct[cord[k]];
+        double idf = index_idf(ctx->ix, t);
+        if (!(idf > 0)) break;
+        if (terms_find(mq->terms, mq->nterms, t) == mq->nterms) {
+            mx[1] = idf;
+            break;
+        }
+    }
+}
+
 /* slot_max_listed by a pass over the candidate's whole term list (a
  * sparse ctx lists no title terms). */
-static void slot_max_scan(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
+static void slot_max_scan(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
                           const index_doc_terms *cd, double mx[3])
 {
-    for (size_t i = 0; i < qt->nterms; i++) {
-        uint32_t t = qt->terms[i];
+    for (size_t i = 0; i < jq->ntterms; i++) {
+        uint32_t t = jq->tterms[i];
         size_t j = terms_find(cd->terms, cd->n, t);
-        double idf = qt->idf[i];
+        double idf = index_idf(ctx->ix, t);
         if (j < cd->n) {
             if (cd->tf[j][FIELD_TITLE] && idf > mx[2]) mx[2] = idf;
         } else if (idf > mx[0]) {
@@ -584,7 +827,7 @@ static void slot_max_scan(const match_ctx *ctx, const match_query *mq, const jud
  * (qt->terms) and looked up among the candidate's terms, the candidate's
  * title terms among the query's, instead of merging both whole term lists
  * (a few hundred terms each) for every pair. */
-static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge_title *qt, uint32_t cdoc,
+static double slot_diff(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq, uint32_t cdoc,
                         double *shared_max)
 {
     index_doc_terms cd;
@@ -592,8 +835,10 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const judge
     double mx[3] = {0, 0, 0};   /* query only, candidate only, shared */
     size_t nct;
     const uint32_t *ct = match_doc_title_terms(ctx, cdoc, &nct);
-    if (ct) slot_max_listed(ctx, mq, qt, &cd, ct, nct, mx);
-    else slot_max_scan(ctx, mq, qt, &cd, mx);
+    const jt_rec *cr = ct && jq->tord ? match_doc_title(ctx, cdoc) : NULL;
+    if (cr && cr->has_ord) slot_max_ordered(ctx, mq, jq, &cd, ct, nct, jt_ord(cr), mx);
+    else if (ct) slot_max_listed(ctx, mq, jq, &cd, ct, nct, mx);
+    else slot_max_scan(ctx, mq, jq, &cd, mx);
     double qmax = mx[0], cmax = mx[1], smax = mx[2];
     double norm = log(1.0 + (double)index_ndocs(ctx->ix));
     double m = qmax < cmax ? qmax : cmax;
@@ -634,20 +879,18 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
     jq->title_refs = &jq->own_title;
     jq->refs = &jq->own_refs;
     if (!mq->it) return;
-    jq->title = xmalloc(sizeof *jq->title);
-    judge_title_make(mq->it->title, jq->title);
-    /* a query's words are compared with ~20 candidates: what is asked of
-     * them found once, not for each candidate lacking them */
-    for (size_t i = 0; i < jq->title->nd; i++) word_props(&jq->title->d[i]);
-    title_terms(ctx, mq, jq->title);
-    jq->title->idf = xmalloc((jq->title->nterms ? jq->title->nterms : 1) * sizeof *jq->title->idf);
-    for (size_t i = 0; i < jq->title->nterms; i++) jq->title->idf[i] = index_idf(ctx->ix, jq->title->terms[i]);
+    title_terms(ctx, mq, jq);
     if (mq->qdoc < index_ndocs(ctx->ix) && index_item(ctx->ix, mq->qdoc) == mq->it) {
+        /* an indexed doc as the index sees it: the ctx's records, no copy */
+        jq->title = match_doc_title(ctx, mq->qdoc);
+        /* its terms' order by idf, when tterms is the list it orders */
+        if (!jq->own_tterms && jq->title->has_ord && jq->title->nord == jq->ntterms) jq->tord = jt_ord(jq->title);
         const match_refs *r = match_doc_refs(ctx, mq->qdoc);
         jq->title_refs = &r->title;
         jq->refs = &r->all;
         return;
     }
+    jq->title = jq->own_trec = jt_own(ctx, mq->it->title);
     refs_of(ctx, mq->it, &jq->own_title, &jq->own_refs);
 }
 
@@ -662,11 +905,11 @@ void match_judge_query_free(match_judge_query *jq)
     }
     free(jq->sig);
     jq->sig = NULL;
-    if (jq->title) {
-        free(jq->title->own_terms);
-        free(jq->title->idf);
-    }
-    free(jq->title);
+    free(jq->own_tterms);
+    free(jq->own_trec);
+    jq->own_tterms = NULL;
+    jq->own_trec = NULL;
+    jq->tord = NULL;
     jq->title = NULL;
 }
 
@@ -690,26 +933,27 @@ static void mention_features(const match_ctx *ctx, const match_judge_query *jq, 
         for (size_t i = 0; i < ct->n && !same; i++) same = text_refs_find(jq->title_refs, ct->v[i].key) != NULL;
         jf[JF_TITLE_REFS_DIFFER] = !same;
     }
-    jf[JF_SHARED_REF] = log1p((double)shared_refs(jq->refs, ca, q->key, c->key));
+    size_t shared = shared_refs(jq->refs, ca, q->key, c->key);
+    jf[JF_SHARED_REF] = shared ? log1p((double)shared) : 0;   /* log1p(0) is 0: most share none */
 }
 
 /* The title features, from the titles' word records (the values the word
  * lists of match_title_words and match_words_minus give: test_judge_title
  * checks it on every pair of a set of titles). ctp: the candidate's records
- * when the caller has them (NULL: made here). */
-static void title_features(const match_ctx *ctx, const match_query *mq, const judge_title *qt,
-                           const item *c, uint32_t cdoc, const judge_title *ctp, double jf[JF_COUNT])
+ * when the caller has them (NULL: the ctx's, match_doc_title). A pair only
+ * compares word ids and ORs the words' bits. */
+static void title_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
+                           uint32_t cdoc, const jt_rec *ctp, double jf[JF_COUNT])
 {
-    judge_title own;
-    if (!ctp) {
-        judge_title_make(c->title, &own);
-        ctp = &own;
-    }
+    const jt_rec *qt = jq->title;
+    if (!ctp) ctp = match_doc_title(ctx, cdoc);
     tminus qo, co;
     title_minus(qt, ctp, &qo);
     title_minus(ctp, qt, &co);
     int opp = 0;
-    for (size_t i = 0; i < NOPP && !opp; i++) {
+    /* an opposite needs a stem on each side: most pairs have none */
+    int both = (qo.stems[0] | qo.stems[1]) && (co.stems[0] | co.stems[1]);
+    for (size_t i = 0; both && i < NOPP && !opp; i++) {
         unsigned a = opp_idx[i][0], b = opp_idx[i][1];
         opp = (stem_bit(qo.stems, a) && stem_bit(co.stems, b)) || (stem_bit(qo.stems, b) && stem_bit(co.stems, a));
     }
@@ -718,7 +962,7 @@ static void title_features(const match_ctx *ctx, const match_query *mq, const ju
     jf[JF_BACKPORT] = qo.backport || co.backport;
     jf[JF_TITLE_SAME] = qt->n > 0 && !qo.n && !co.n;
     jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qt->n - qo.n >= 2;
-    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, qt, cdoc, &jf[JF_SHARED_TITLE_IDF]);
+    jf[JF_SLOT_DIFF] = slot_diff(ctx, mq, jq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
 }
 
 /* The candidate as it stood when the query was filed. */
@@ -927,7 +1171,7 @@ static void failure_features(const match_ctx *ctx, const match_query *mq, const 
 /* match_judge_features with the candidate's title records ct (NULL: made
  * from its item). */
 static void judge_features(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
-                           const match_hit *h, int rank, const judge_title *ct, double jf[JF_COUNT])
+                           const match_hit *h, int rank, const jt_rec *ct, double jf[JF_COUNT])
 {
     memset(jf, 0, JF_COUNT * sizeof *jf);
     const double *f = h->feat;
@@ -950,7 +1194,7 @@ static void judge_features(const match_ctx *ctx, const match_query *mq, const ma
     if (q && c) {
         author_features(q, c, f[FEAT_SAME_AUTHOR], jf);
         mention_features(ctx, jq, q, c, h->doc, jf);
-        title_features(ctx, mq, jq->title, c, h->doc, ct, jf);   /* q: jq->title is made */
+        title_features(ctx, mq, jq, h->doc, ct, jf);   /* q: jq->title is set */
         state_features(ctx, mq, q, c, h->doc, jf);
     }
     failure_features(ctx, mq, jq, h->doc, jf);

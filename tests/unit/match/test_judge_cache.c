@@ -1,0 +1,391 @@
+/* test_judge_cache.c -- the judge's per-doc title records (match_doc_title,
+ * src/match/match_judge.c): a doc's words made once, interned in the ctx
+ * and kept there, so a judged pair only compares word ids. The cached
+ * path must give, bit for bit, what the plain per-pair computation gives
+ * (each pair's two titles split into word lists and compared string by
+ * string, the term lists merged, every lookup made) -- on titles chosen
+ * to be hard on a cache: non-ASCII bytes, empty titles, titles past the
+ * 64-word cap, words cut at 31 bytes, repeated words, a word met first in
+ * a query that is not indexed. Records are made once per doc and reused
+ * (the same record whoever asks), and records made in another order, or
+ * by two threads at once, give the same features. */
+#include "testutil.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../src/match/match.h"
+#include "../../../src/match/match_int.h"
+
+static const char *const titles[] = {
+    "",
+    "Enable the parser cache",
+    "Disabling parser caches",
+    "enable enable enable parser parser",
+    "\xc3\x9c" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 fa\xc3\xa7" "ade broken",   /* Ünïcödé façade broken */
+    "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 fa\xc3\xa7" "ade broken",   /* ünïcödé: another word */
+    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe3\x82\xbf\xe3\x82\xa4\xe3\x83\x88\xe3\x83\xab enable cache",
+    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe3\x82\xbf\xe3\x82\xa4\xe3\x83\x88\xe3\x83\xab disable cache",
+    "\xf0\x9f\x9a\x80 launch fails on start",
+    "\xf0\x9f\x9a\x80 launch fails on stop",
+    "Fix crash on branch-2",
+    "Fix crash on 3.1",
+    "fix crash",
+    "Backport crash fix",
+    "Dataset alpha has missing field names",
+    "Dataset beta has missing field names",
+    "Parser Fails HIVE-77",
+    "parser fails #12",
+    "thisisaverylongwordthatgoeswaypastthirtyonebytes1 import",
+    "thisisaverylongwordthatgoeswaypastthirtyonebytes2 export",
+    /* past the 64-word cap, repeats included: the words after it are not read */
+    "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 w21 w22 w23 w24 w25 "
+    "w26 w27 w28 w29 w30 w31 w32 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 "
+    "w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 w31 w32 lock",
+    "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 w21 w22 w23 w24 w25 "
+    "w26 w27 w28 w29 w30 w31 w32 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 "
+    "w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 w31 w32 unlock",
+    "Show hidden files, hide shown files",
+    "Read read reads write writes",
+    "Serialize the deserialized value",
+    "Cherry pick the cache fix to release 2.x",
+};
+#define NT (sizeof titles / sizeof *titles)
+
+/* The title features a cache touches. */
+static const int tfeats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP,
+                             JF_SLOT_DIFF, JF_SHARED_TITLE_IDF, JF_SHARED_REF};
+#define NF (sizeof tfeats / sizeof *tfeats)
+
+/* ---- the plain per-pair computation ---------------------------------------- */
+
+static double ref_slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, double *shared_max)
+{
+    index_doc_terms cd;
+    index_doc_terms_get(ctx->ix, cdoc, &cd);
+    double qmax = 0, cmax = 0, smax = 0;
+    size_t i = 0, j = 0;
+    while (i < mq->nterms || j < cd.n) {
+        uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
+        uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
+        if (x == y) {
+            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !match_term_bigram(ctx, x) &&
+                index_idf(ctx->ix, x) > smax)
+                smax = index_idf(ctx->ix, x);
+            i++;
+            j++;
+            continue;
+        }
+        int q_side = x < y;
+        uint32_t t = q_side ? x : y;
+        int in_title = q_side ? mq->tf[i][FIELD_TITLE] != 0 : cd.tf[j][FIELD_TITLE] != 0;
+        if (q_side) i++;
+        else j++;
+        if (!in_title || match_term_bigram(ctx, t)) continue;
+        double idf = index_idf(ctx->ix, t);
+        if (q_side && idf > qmax) qmax = idf;
+        if (!q_side && idf > cmax) cmax = idf;
+    }
+    double norm = log(1.0 + (double)index_ndocs(ctx->ix));
+    double m = qmax < cmax ? qmax : cmax;
+    *shared_max = norm > 0 ? smax / norm : 0;
+    return norm > 0 ? m / norm : 0;
+}
+
+static size_t ref_shared_refs(const item *q, const item *c)
+{
+    text_refs_opts o = {.numeric = 1, .bare = 1, .jira = 1};
+    text_refs qa = {0}, ca = {0};
+    text_refs_scan(q->title, &o, &qa);
+    text_refs_scan(q->body, &o, &qa);
+    text_refs_scan(c->title, &o, &ca);
+    text_refs_scan(c->body, &o, &ca);
+    size_t n = 0;
+    for (size_t i = 0; i < qa.n; i++) {
+        const char *k = qa.v[i].key;
+        if (strcmp(k, q->key) && strcmp(k, c->key) && text_refs_find(&ca, k)) n++;
+    }
+    text_refs_free(&qa);
+    text_refs_free(&ca);
+    return n;
+}
+
+/* tfeats of (q, c) as the per-pair computation finds them; mq NULL: the
+ * slot features are left out (0). */
+static void ref_features(const match_ctx *ctx, const match_query *mq, const item *q, const item *c, uint32_t cdoc,
+                         double jf[JF_COUNT])
+{
+    memset(jf, 0, JF_COUNT * sizeof *jf);
+    match_words qw, cw, qo, co;
+    match_title_words(q->title, &qw);
+    match_title_words(c->title, &cw);
+    match_words_minus(&qw, &cw, &qo);
+    match_words_minus(&cw, &qw, &co);
+    jf[JF_OPPOSITE] = match_opposite_titles(&qo, &co);
+    jf[JF_VERSION_ONLY] = match_only_versions(&qo, &co);
+    jf[JF_BACKPORT] = match_backport_words(&qo) || match_backport_words(&co);
+    jf[JF_TITLE_SAME] = qw.n > 0 && !qo.n && !co.n;
+    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qw.n - qo.n >= 2;
+    if (mq) jf[JF_SLOT_DIFF] = ref_slot_diff(ctx, mq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
+    jf[JF_SHARED_REF] = log1p((double)ref_shared_refs(q, c));
+}
+
+/* ---- the corpus ------------------------------------------------------------ */
+
+static item *make_items(void)
+{
+    item *v = xcalloc(NT, sizeof *v);
+    for (size_t i = 0; i < NT; i++) {
+        item_init(&v[i]);
+        v[i].key = xasprintf("HIVE-%zu", i + 1);
+        v[i].number = (int64_t)i + 1;
+        v[i].title = xstrdup(titles[i]);
+        /* bodies naming other items: some pairs share a third one */
+        v[i].body = xasprintf("Body %zu names HIVE-%zu and HIVE-%zu. %s", i, (i * 5 + 2) % NT + 1, i % 3 + 1,
+                              titles[(i * 7 + 3) % NT]);
+        v[i].created_at = 1600000000 + (int64_t)i * 3600;
+    }
+    return v;
+}
+
+static void items_free(item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) item_free(&v[i]);
+    free(v);
+}
+
+static dindex *make_index(const item *v)
+{
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    assert_int_equal(index_build(v, NT, &p, &ix, NULL), DP_OK);
+    return ix;
+}
+
+/* All judge features of every pair (q, c), q != c, into out[q][c], the
+ * queries visited in order (dir 1) or backwards (-1): records made in
+ * another order get other word ids. */
+typedef double pairs_jf[NT][NT][JF_COUNT];
+
+static void judge_all(const match_ctx *ctx, int dir, pairs_jf *out)
+{
+    for (size_t k = 0; k < NT; k++) {
+        uint32_t q = (uint32_t)(dir > 0 ? k : NT - 1 - k);
+        match_query mq;
+        match_query_from_doc(ctx, q, &mq);
+        match_judge_query jq;
+        match_judge_prepare(ctx, &mq, &jq);
+        for (uint32_t c = 0; c < NT; c++) {
+            if (c == q) continue;
+            match_hit h;
+            memset(&h, 0, sizeof h);
+            h.doc = c;
+            match_judge_features(ctx, &mq, &jq, &h, 1, (*out)[q][c]);
+        }
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+    }
+}
+
+static void assert_pairs_equal(const pairs_jf *a, const pairs_jf *b, const char *what)
+{
+    for (size_t q = 0; q < NT; q++)
+        for (size_t c = 0; c < NT; c++)
+            for (int k = 0; k < JF_COUNT; k++)
+                if (q != c && memcmp(&(*a)[q][c][k], &(*b)[q][c][k], sizeof(double)))
+                    fail_msg("%s: q \"%s\" c \"%s\": %s is %g, was %g", what, titles[q], titles[c],
+                             match_jfeature_name((match_jfeature)k), (*b)[q][c][k], (*a)[q][c][k]);
+}
+
+/* ---- the tests ------------------------------------------------------------- */
+
+/* Every pair's cached features equal the plain computation, bit for bit,
+ * and every feature compared was seen set (so each was at work). */
+static void test_cached_equals_per_pair(void **state)
+{
+    (void)state;
+    item *v = make_items();
+    dindex *ix = make_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    pairs_jf *got = xcalloc(1, sizeof *got);
+    judge_all(&ctx, 1, got);
+    size_t nonzero[NF] = {0};
+    for (uint32_t q = 0; q < NT; q++) {
+        match_query mq;
+        match_query_from_doc(&ctx, q, &mq);
+        for (uint32_t c = 0; c < NT; c++) {
+            if (c == q) continue;
+            double ref[JF_COUNT];
+            ref_features(&ctx, &mq, &v[q], &v[c], c, ref);
+            for (size_t k = 0; k < NF; k++) {
+                double a = (*got)[q][c][tfeats[k]], b = ref[tfeats[k]];
+                if (memcmp(&a, &b, sizeof a))
+                    fail_msg("q \"%s\" c \"%s\": %s is %g, per pair %g", titles[q], titles[c],
+                             match_jfeature_name((match_jfeature)tfeats[k]), a, b);
+                nonzero[k] += a != 0;
+            }
+        }
+        match_query_free(&mq);
+    }
+    for (size_t k = 0; k < NF; k++)
+        if (!nonzero[k]) fail_msg("%s never set", match_jfeature_name((match_jfeature)tfeats[k]));
+    free(got);
+    match_ctx_free(&ctx);
+    index_free(ix);
+    items_free(v, NT);
+}
+
+/* A doc's record is made once and then the same for every reader: the
+ * query's judge query holds it, not a copy; judging again on a warm cache,
+ * or in a fresh ctx whose records are made in the reverse order (other
+ * word ids), gives the same features, as does a sparse ctx. */
+static void test_records_made_once(void **state)
+{
+    (void)state;
+    item *v = make_items();
+    dindex *ix = make_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    pairs_jf *a = xcalloc(1, sizeof *a), *b = xcalloc(1, sizeof *b);
+    judge_all(&ctx, 1, a);
+    for (uint32_t d = 0; d < NT; d++) {
+        const jt_rec *r = match_doc_title(&ctx, d);
+        assert_non_null(r);
+        assert_ptr_equal(r, match_doc_title(&ctx, d));
+        match_query mq;
+        match_query_judge_view(&ctx, d, &mq);
+        match_judge_query jq;
+        match_judge_prepare(&ctx, &mq, &jq);
+        assert_ptr_equal(jq.title, r);
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+    }
+    judge_all(&ctx, 1, b);   /* warm */
+    assert_pairs_equal(a, b, "warm cache");
+    match_ctx_free(&ctx);
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    judge_all(&ctx, -1, b);  /* cold, the other way round */
+    assert_pairs_equal(a, b, "records made in reverse");
+    match_ctx_free(&ctx);
+    match_ctx_init_sparse(&ctx, ix, NULL, NULL, 0, 0);
+    judge_all(&ctx, -1, b);
+    assert_pairs_equal(a, b, "sparse ctx");
+    match_ctx_free(&ctx);
+    free(a);
+    free(b);
+    index_free(ix);
+    items_free(v, NT);
+}
+
+/* A query that is not indexed (doppel similar --title) gets its own
+ * record; its words must be the ids the docs' records give them, even
+ * when the query meets a word first (the candidates' records made after
+ * it). Its title features equal those of the same title as an indexed
+ * doc, and the per-pair computation. */
+static void test_unindexed_query(void **state)
+{
+    (void)state;
+    item *v = make_items();
+    dindex *ix = make_index(v);
+    index_params ip;
+    index_params_default(&ip);
+    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    int word_feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP};
+    size_t same = 0;
+    for (uint32_t d = 0; d < NT; d++) {
+        match_ctx ctx;   /* fresh: no record made before the query's */
+        match_ctx_init(&ctx, ix, NULL, NULL, 0);
+        item qi;
+        item_init(&qi);
+        qi.key = xstrdup("(new)");
+        qi.title = xstrdup(titles[d]);
+        qi.body = xstrdup("");
+        match_query mq;
+        match_query_from_item(&ctx, tk, &qi, &mq);
+        match_judge_query jq;
+        match_judge_prepare(&ctx, &mq, &jq);
+        assert_non_null(jq.title);
+        for (uint32_t c = 0; c < NT; c++) {
+            match_hit h;
+            memset(&h, 0, sizeof h);
+            h.doc = c;
+            double a[JF_COUNT], ref[JF_COUNT];
+            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+            ref_features(&ctx, NULL, &qi, &v[c], c, ref);
+            for (size_t k = 0; k < sizeof word_feats / sizeof *word_feats; k++)
+                if (a[word_feats[k]] != ref[word_feats[k]])
+                    fail_msg("new \"%s\" c \"%s\": %s is %g, per pair %g", titles[d], titles[c],
+                             match_jfeature_name((match_jfeature)word_feats[k]), a[word_feats[k]],
+                             ref[word_feats[k]]);
+            same += a[JF_TITLE_SAME] != 0;
+        }
+        match_judge_query_free(&jq);
+        match_query_free(&mq);
+        item_free(&qi);
+        match_ctx_free(&ctx);
+    }
+    assert_true(same >= NT - 1);   /* each non-empty title met its own doc */
+    text_tokenizer_free(tk);
+    index_free(ix);
+    items_free(v, NT);
+}
+
+/* Two threads judging every pair on one cold ctx, each making records as
+ * it meets them, give what one thread gives. */
+typedef struct tjob {
+    const match_ctx *ctx;
+    int dir;
+    pairs_jf *out;
+} tjob;
+
+static void *judge_thread(void *arg)
+{
+    tjob *j = arg;
+    judge_all(j->ctx, j->dir, j->out);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    item *v = make_items();
+    dindex *ix = make_index(v);
+    match_ctx ctx;
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    pairs_jf *one = xcalloc(1, sizeof *one), *a = xcalloc(1, sizeof *a), *b = xcalloc(1, sizeof *b);
+    judge_all(&ctx, 1, one);
+    match_ctx_free(&ctx);
+    for (int round = 0; round < 4; round++) {
+        match_ctx_init(&ctx, ix, NULL, NULL, 0);
+        tjob ja = {&ctx, 1, a}, jb = {&ctx, round % 2 ? 1 : -1, b};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, judge_thread, &ja), 0);
+        judge_thread(&jb);
+        pthread_join(t, NULL);
+        assert_pairs_equal(one, a, "thread a");
+        assert_pairs_equal(one, b, "thread b");
+        match_ctx_free(&ctx);
+    }
+    free(one);
+    free(a);
+    free(b);
+    index_free(ix);
+    items_free(v, NT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cached_equals_per_pair),
+        cmocka_unit_test(test_records_made_once),
+        cmocka_unit_test(test_unindexed_query),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
