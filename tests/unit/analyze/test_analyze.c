@@ -249,6 +249,13 @@ static void test_batches_and_ceiling(void **state)
     assert_int_equal(s.batch, ANALYZE_BATCH);
     assert_int_equal(s.max_memory, 0);
     assert_true(s.pairs > 3);
+    /* what a ceiling counts on for the kept hits covers what they took,
+     * packed with their judge features (and counts those apart) */
+    assert_true(s.hits_kept >= s.pairs);
+    assert_true(s.hits_bytes > s.hits_kept * 64);
+    assert_true(s.hits_bytes <= analyze_hold_bytes(s.queries, 3, 1));
+    assert_true(analyze_hold_bytes(s.queries, 3, 0) < analyze_hold_bytes(s.queries, 3, 1));
+    assert_true(analyze_hold_bytes(2 * s.queries, 3, 1) > analyze_hold_bytes(s.queries, 3, 1));
     char *ref = pairs_text(f);
 
     run_with(f, 1, 0, &s);   /* a batch per pair: every pair crosses the pipeline */
