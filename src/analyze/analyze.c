@@ -2295,7 +2295,9 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
          * written beside ranking reads them: it is done by now. */
         corpus_persist_wait(co);
         stats->index_saved = co->index_saved;
+        size_t held = index_postings_bytes(co->ix);
         index_postings_release(co->ix);
+        stats->postings_freed = held - index_postings_bytes(co->ix);
         heap_trim();
     }
 

@@ -313,6 +313,8 @@ typedef struct analyze_stats {
     size_t hits_kept;           /* hits ranking kept (a full run in one pass) ... */
     size_t hits_bytes;          /* ... and the bytes they took, packed (what
                                    analyze_hold_bytes estimates) */
+    size_t postings_freed;      /* the index's postings freed once ranked (a full
+                                   run in one pass; index_postings_release) */
     int horizon;                /* the horizon used, in days (0: none) */
 } analyze_stats;
 
