@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "analyze.h"
+#include "analyze_pack.h"
 
 #define KV_SEQ "analyze.change_seq"      /* store change sequence analysed */
 #define KV_OLD_WATERMARK "analyze.max_updated"   /* its predecessor, dropped on save */
@@ -951,23 +952,23 @@ json_t *analyze_similar_json(const analyze_corpus *co, const item *query, const 
 
 /* ---- parallel ranking ---------------------------------------------------- */
 
+/* A query's kept hits, best first, each with its judgment, judge features
+ * (when kept) and 1-based rank among the query's candidates: n records
+ * (analyze_pack.h) back to back in pack[0..len). */
 typedef struct qres {
-    match_hit *hits;           /* kept hits, best first */
-    match_judgment *jd;        /* their judgments */
-    double (*jf)[JF_COUNT];    /* and judge features */
-    int *rank;                 /* their 1-based ranks among the query's candidates */
-    size_t n;
+    unsigned char *pack;
+    size_t n, len;
 } qres;
 
 typedef struct cand {
     uint32_t later, earlier;
     int rank;
-    const match_hit *hit;
-    const match_judgment *jd;
-    const double *jf;
     uint32_t canonical;        /* of its duplicate cluster; UINT32_MAX: none */
-    int is_new;                /* 0: an old stored pair carried over (incremental) */
+    const unsigned char *rec;  /* its packed hit (qres); NULL: an old pair */
+    double p_any;              /* the judgment's (cand_cmp), when rec */
     size_t old;                /* index into the old pairs when !is_new */
+    unsigned char is_new;      /* 0: an old stored pair carried over (incremental) */
+    unsigned char relation;    /* the judgment's (relation_kind), when rec */
 } cand;
 
 typedef struct job {
@@ -1004,9 +1005,7 @@ static void job_tick(job *j, size_t n)
 /* A rank worker's room for one query's k hits while they are judged. */
 typedef struct rscratch {
     match_hit *hits;
-    match_judgment *jd;
-    double (*jf)[JF_COUNT];
-    int *rank;
+    unsigned char *pack;   /* room for k records */
 } rscratch;
 
 /* A copy of the first n elements of p (NULL when n is 0). */
@@ -1080,28 +1079,24 @@ static void rank_one(job *j, size_t i, rscratch *sc)
     uint32_t lo, hi;
     query_range(co, j->o, qdoc, &lo, &hi);
     size_t n = match_rank_query(&co->mctx, &mq, lo, hi, j->o->k, sc->hits);
-    size_t kept = 0;
+    size_t kept = 0, len = 0;
     for (size_t h = 0; h < n; h++) {
         match_judgment jd;
         double jf[JF_COUNT];
         judge_hit(co, &mq, &jq, &sc->hits[h], (int)h + 1, &jd, jf);
         int strong = jd.relation != RELATION_NONE && jd.confidence == CONFIDENCE_HIGH;
         if (h >= j->o->keep && !strong) continue;
-        sc->hits[kept] = sc->hits[h];
-        sc->rank[kept] = (int)h + 1;
-        sc->jd[kept] = jd;
-        memcpy(sc->jf[kept], jf, sizeof jf);
+        len += analyze_pack(sc->pack + len, &sc->hits[h], &jd, j->keep_jf ? jf : NULL, (int)h + 1);
         kept++;
     }
-    /* what stays until the pairs are stored: the kept hits only, sized to
-     * them (a query keeps ~3 of its k = 20; room for 20 was 15 KB a query,
-     * most of a full run's memory) */
+    /* what stays until the pairs are stored: the kept hits only, packed
+     * and sized to them (a query keeps ~3 of its k = 20; room for 20 was
+     * 15 KB a query, and the kept ones as structs most of a full run's
+     * memory) */
     qres *r = &j->res[i];
-    r->hits = copy_n(sc->hits, kept, sizeof *sc->hits);
-    r->jd = copy_n(sc->jd, kept, sizeof *sc->jd);
-    r->jf = j->keep_jf ? copy_n(sc->jf, kept, sizeof *sc->jf) : NULL;
-    r->rank = copy_n(sc->rank, kept, sizeof *sc->rank);
+    r->pack = copy_n(sc->pack, len, 1);
     r->n = kept;
+    r->len = len;
     match_judge_query_free(&jq);
     match_query_free(&mq);
 }
@@ -1110,8 +1105,7 @@ static void *rank_worker(void *arg)
 {
     job *j = arg;
     size_t k = j->o->k ? j->o->k : 1;
-    rscratch sc = {xcalloc(k, sizeof *sc.hits), xcalloc(k, sizeof *sc.jd), xcalloc(k, sizeof *sc.jf),
-                   xcalloc(k, sizeof *sc.rank)};
+    rscratch sc = {xcalloc(k, sizeof *sc.hits), xmalloc(k * ANALYZE_PACK_MAX)};
     size_t pending = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
@@ -1124,9 +1118,7 @@ static void *rank_worker(void *arg)
     }
     if (pending) job_tick(j, pending);
     free(sc.hits);
-    free(sc.jd);
-    free(sc.jf);
-    free(sc.rank);
+    free(sc.pack);
     return NULL;
 }
 
@@ -1152,7 +1144,8 @@ static void xjudge_free(xjudge *x)
  * swapped for the later one's), so the later doc's judge query (xj, kept
  * across its run) and the hit pointed at the earlier doc give the same
  * numbers. Returns jf. */
-static const double *rejudge(const analyze_corpus *co, const cand *c, xjudge *xj, double jf[JF_COUNT])
+static const double *rejudge(const analyze_corpus *co, const cand *c, const match_hit *hit, xjudge *xj,
+                             double jf[JF_COUNT])
 {
     if (xj->doc != c->later) {
         xjudge_free(xj);
@@ -1160,7 +1153,7 @@ static const double *rejudge(const analyze_corpus *co, const cand *c, xjudge *xj
         match_judge_prepare(&co->mctx, &xj->mq, &xj->jq);
         xj->doc = c->later;
     }
-    match_hit h = *c->hit;
+    match_hit h = *hit;
     h.doc = c->earlier;
     match_judgment jd;
     judge_hit(co, &xj->mq, &xj->jq, &h, c->rank, &jd, jf);
@@ -1181,13 +1174,17 @@ static void *explain_worker(void *arg)
         size_t hi = lo + XCHUNK < j->xn ? lo + XCHUNK : j->xn;
         for (size_t i = lo; i < hi; i++) {
             const cand *c = &j->cands[j->xlo + i];
-            double jf[JF_COUNT];
-            const double *cjf = c->jf ? c->jf : rejudge(j->co, c, &xj, jf);
+            match_hit hit;
+            match_judgment jd;
+            double jf[JF_COUNT], rjf[JF_COUNT];
+            int rank;
+            int has_jf = analyze_unpack(c->rec, &hit, &jd, jf, &rank);
+            const double *cjf = has_jf ? jf : rejudge(j->co, c, &hit, &xj, rjf);
             /* the pair stored from this slot two batches ago goes here, on
              * the explaining cores, rather than on the one writer's
              * (store_fresh) */
             pair_free(&j->out[i]);
-            make_pair(j->co, c->later, c->earlier, c->rank, c->hit, c->jd, cjf, c->canonical, j->o->now,
+            make_pair(j->co, c->later, c->earlier, c->rank, &hit, &jd, cjf, c->canonical, j->o->now,
                       &j->out[i]);
         }
         job_tick(j, hi - lo);
@@ -1212,7 +1209,7 @@ static int cand_cmp(const void *x, const void *y)
     if (a->later != b->later) return a->later < b->later ? -1 : 1;
     if (a->earlier != b->earlier) return a->earlier < b->earlier ? -1 : 1;
     if (a->is_new != b->is_new) return a->is_new ? -1 : 1;   /* fresh beats stored */
-    if (a->jd && b->jd && a->jd->p_any != b->jd->p_any) return a->jd->p_any > b->jd->p_any ? -1 : 1;
+    if (a->rec && b->rec && a->p_any != b->p_any) return a->p_any > b->p_any ? -1 : 1;
     return a->rank - b->rank;
 }
 
@@ -1236,13 +1233,16 @@ static cand *collect_cands(const job *j, uint32_t bound, size_t *ncand)
     for (size_t i = 0; i < j->nq; i++) {
         uint32_t q = j->queries[i];
         const qres *r = &j->res[i];
-        for (size_t h = 0; h < r->n; h++) {
-            const match_hit *hit = &r->hits[h];
-            uint32_t d = hit->doc;
+        for (const unsigned char *p = r->pack, *end = p ? p + r->len : NULL; p < end; p += analyze_pack_len(p)) {
+            uint32_t d = analyze_pack_doc(p);
             if ((q > d ? q : d) >= bound) continue;
+            match_hit hit;
+            match_judgment jd;
+            int rank;
+            analyze_unpack(p, &hit, &jd, NULL, &rank);
             if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
-            v[n++] = (cand){q > d ? q : d, q > d ? d : q, r->rank[h], hit, &r->jd[h], r->jf ? r->jf[h] : NULL,
-                            UINT32_MAX, 1, 0};
+            v[n++] = (cand){.later = q > d ? q : d, .earlier = q > d ? d : q, .rank = rank, .canonical = UINT32_MAX,
+                            .rec = p, .p_any = jd.p_any, .is_new = 1, .relation = (unsigned char)jd.relation};
         }
     }
     *ncand = sort_unique(v, n);
@@ -1540,7 +1540,7 @@ static size_t carry_old(const incr *in, const unsigned char *keyed, cand **v, si
         if (in->changed.in[q] || in->changed.in[c]) continue;        /* re-derived */
         if (in->rerun.in[q] && in->rerun.in[c]) continue;            /* both re-ran */
         if (n == cap) *v = xrealloc(*v, (cap = cap * 2 + 16) * sizeof **v);
-        (*v)[n++] = (cand){(uint32_t)q, (uint32_t)c, 0, NULL, NULL, NULL, UINT32_MAX, 0, i};   /* read back */
+        (*v)[n++] = (cand){.later = (uint32_t)q, .earlier = (uint32_t)c, .canonical = UINT32_MAX, .old = i};   /* read back */
     }
     return n;
 }
@@ -1748,7 +1748,7 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
     size_t tcap = 0;
     for (size_t i = 0; i < ncand; i++) {
         cand *c = &cands[i];
-        if (!c->is_new || !c->jd || c->jd->relation != RELATION_DUPLICATE) continue;
+        if (!c->is_new || !c->rec || c->relation != RELATION_DUPLICATE) continue;
         size_t want = 2 + (off[c->later + 1] - off[c->later]) + (off[c->earlier + 1] - off[c->earlier]);
         if (want > tcap) {
             tcap = want;
@@ -1810,30 +1810,53 @@ static size_t rss_bytes(void)
     return ok && page > 0 ? (size_t)res * (size_t)page : 0;
 }
 
+/* A kept hit packed (analyze_pack.h) with its judgment, and its judge
+ * features: on the shared data ~190 (48k items) and ~194 bytes (250k),
+ * and ~85 (both) -- the structs were 332 and 400 -- here with room. */
+#define HIT_PACKED_BYTES 208
+#define JF_PACKED_BYTES 96
+/* A query's block of packed hits beside its qres: malloc's header and
+ * rounding. */
+#define QRES_BLOCK_BYTES 24
+
+size_t analyze_hold_bytes(size_t nq, size_t keep, int jf)
+{
+    size_t kept = nq * (keep + 1);   /* `keep` per query and the rare strong one */
+    return kept * (HIT_PACKED_BYTES + (jf ? JF_PACKED_BYTES : 0)) + nq * (sizeof(qres) + QRES_BLOCK_BYTES);
+}
+
 /* With a ceiling, before indexing: whether the build keeps each doc's
  * fields (its split text, about the size of the items' text). Items and
- * index come to about 4x what is resident once the items are read (3.6x
- * at 250k items, 4.4x at 48k); when that and what ranking keeps (every
- * item a query, at most) pass the ceiling, plan_memory would free the
- * fields after the build anyway, and not keeping them also keeps them out
- * of the build's peak. A guess either way costs no result: a lean build
- * wrongly guessed splits some docs again, a full one is trimmed after. */
+ * index (fields kept) come to about 3x what is resident once the items
+ * are read, and 80 MB (1471 MB from 468 MB at 250k items, 358 MB from
+ * 95 MB at 48k); when that and what ranking keeps (every item a query, at
+ * most) pass the ceiling, plan_memory would free the fields after the
+ * build anyway, and not keeping them also keeps them out of the build's
+ * peak. A guess either way costs no result: a lean build wrongly guessed
+ * splits some docs again, a full one is trimmed after. */
 static int plan_build(const analyze_corpus *co, const analyze_opts *o)
 {
     if (!o->max_memory) return 0;
     heap_trim();
-    size_t per_hit = sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand) +
-                     JF_COUNT * sizeof(double);
-    return 4 * rss_bytes() + co->items.n * (o->keep + 1) * per_hit > o->max_memory;
+    size_t built = 3 * rss_bytes() + ((size_t)80 << 20);
+    return built + analyze_hold_bytes(co->items.n, o->keep, 0) > o->max_memory;   /* as plan_memory, roughly */
+}
+
+/* What explaining adds to ranking's peak: the candidates and the pairs in
+ * flight, less the postings a full run frees in between. */
+static size_t past_ranking(size_t cands, size_t pairs, size_t freed)
+{
+    return cands + pairs > freed ? cands + pairs - freed : 0;
 }
 
 /* With a ceiling (--max-memory), after indexing: what is resident now
  * (items, index, model) is fixed; what ranking keeps per query and the
  * explained pairs in flight are sized to what is left, trading in this
- * order (each only when the ceiling needs it): the fields the index kept
- * from its build are freed (split again for the docs explained), the judge
- * features are recomputed when a pair is explained instead of kept (one
- * more judgment per stored pair), and fewer pairs are in flight per batch.
+ * order (each only when the ceiling needs it): the judge features are
+ * recomputed when a pair is explained instead of kept (one more judgment
+ * per stored pair) -- and when that is not enough, the fields the index
+ * kept from its build are freed (split again for the docs explained) --,
+ * and fewer pairs are in flight per batch.
  * None of them changes a result. stats->traded says what was done. */
 static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, int full, mem_plan *mp,
                         analyze_stats *st)
@@ -1846,13 +1869,18 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, in
     st->max_memory = o->max_memory;
     heap_trim();   /* what the index build freed, whatever the ceiling */
     if (!o->max_memory) return;
-    size_t kept = nq * (o->keep + 1);   /* hits ranking keeps: `keep` per query and the rare strong one */
-    size_t hold = kept * (sizeof(match_hit) + sizeof(match_judgment) + sizeof(int) + sizeof(cand));
-    size_t jf = kept * JF_COUNT * sizeof(double);
+    size_t hold = analyze_hold_bytes(nq, o->keep, 0);
+    size_t jf = analyze_hold_bytes(nq, o->keep, 1) - hold;
+    size_t cands = nq * (o->keep + 1) * sizeof(cand);
+    size_t freed = full ? index_postings_bytes(co->ix) : 0;   /* rank_and_store, once ranked */
     size_t base = rss_bytes();
     sbuf why;
     sb_init(&why);
-    if (co->drop_fields || base + hold + jf + 2 * mp->batch * PAIR_BYTES > o->max_memory) {
+    /* the judge features go first (packed, ~85 bytes a hit; recomputing
+     * them costs a judgment per stored pair), the fields (about the items'
+     * text) only when that is not enough: splitting them again after each
+     * batch costs more */
+    if (co->drop_fields || base + hold + past_ranking(cands, 2 * mp->batch * PAIR_BYTES, freed) > o->max_memory) {
         if (!co->drop_fields) {   /* the build kept them (plan_build guessed room) */
             index_fields_release(co->ix);
             heap_trim();
@@ -1863,23 +1891,27 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, in
     }
     st->mem_base = base;
     size_t left = o->max_memory > base + hold ? o->max_memory - base - hold : 0;
-    if (jf + 2 * mp->batch * PAIR_BYTES > left) {
+    if (jf + past_ranking(cands, 2 * mp->batch * PAIR_BYTES, freed) > left) {
         mp->keep_jf = 0;
         sb_printf(&why, "%sjudge features recomputed when explained", why.len ? "; " : "");
     } else {
         left -= jf;
     }
-    size_t b = left / (2 * PAIR_BYTES);
+    size_t b = (left + freed > cands ? left + freed - cands : 0) / (2 * PAIR_BYTES);
     if (b < mp->batch) {
         mp->batch = b > ANALYZE_BATCH_MIN ? b : ANALYZE_BATCH_MIN;
         sb_printf(&why, "%s%zu pairs in flight per batch instead of %zu", why.len ? "; " : "", mp->batch,
                 st->batch);
     }
-    /* A full run may rank in passes (rank_store_passes): a pass holds its
-     * own queries' hits and those pointing past it, guessed as many again. */
-    size_t need = hold + (mp->keep_jf ? jf : 0), fixed = base + 2 * mp->batch * PAIR_BYTES;
-    size_t room = o->max_memory > fixed ? o->max_memory - fixed : 0;
+    size_t pairs = 2 * mp->batch * PAIR_BYTES;
+    size_t need = hold + (mp->keep_jf ? jf : 0) + past_ranking(cands, pairs, freed);
+    size_t room = o->max_memory > base ? o->max_memory - base : 0;
+    /* A full run may rank in passes (rank_store_passes; the postings stay):
+     * a pass holds its own queries' hits and those pointing past it,
+     * guessed as many again. */
     if (full && need > room && nq > 1) {
+        need = hold + (mp->keep_jf ? jf : 0) + cands;
+        room = room > pairs ? room - pairs : 0;
         size_t p = room ? (2 * need + room - 1) / room : ANALYZE_PASSES_MAX;
         if (p > ANALYZE_PASSES_MAX) p = ANALYZE_PASSES_MAX;
         if (p > nq) p = nq;
@@ -2019,15 +2051,23 @@ static void replaced_keys(const analyze_corpus *co, const incr *in, const unsign
             sv_push(keys, in->old.v[i].query_key);
 }
 
+/* What ranking kept (stats->hits_kept, hits_bytes): the packed hits and
+ * the queries' qres, as analyze_hold_bytes counts. */
+static void held_count(const job *j, analyze_stats *stats)
+{
+    size_t n = 0, bytes = j->nq * sizeof(qres);
+    for (size_t i = 0; i < j->nq; i++) {
+        n += j->res[i].n;
+        bytes += j->res[i].len;
+    }
+    stats->hits_kept = n;
+    stats->hits_bytes = bytes;
+}
+
 /* Frees what ranking kept per query (the fresh candidates point into it). */
 static void job_res_free(job *j)
 {
-    for (size_t i = 0; j->res && i < j->nq; i++) {
-        free(j->res[i].hits);
-        free(j->res[i].jd);
-        free(j->res[i].jf);
-        free(j->res[i].rank);
-    }
+    for (size_t i = 0; j->res && i < j->nq; i++) free(j->res[i].pack);
     free(j->res);
     j->res = NULL;
     j->cands = NULL;
@@ -2074,8 +2114,9 @@ static int store_finish(store *st, const analyze_corpus *co, int rc, int save_sn
  * beforehand), and saves the incremental state and the snapshot: one
  * transaction. Fresh pairs go in first, in candidate order, then carried
  * ones, as ids are given in that order. Once the fresh pairs are stored,
- * what ranking kept is freed (j->res) before the snapshot is serialised
- * and the pair indexes rebuilt, so those peaks never meet it. */
+ * what ranking kept is freed (j->res), and the index's fields, before the
+ * snapshot is serialised and the pair indexes rebuilt, so those peaks
+ * never meet them. */
 static int explain_and_store(store *st, const analyze_corpus *co, job *j, const incr *in,
                              const unsigned char *keyed, int threads, size_t batch, size_t nfresh,
                              size_t ncand, const char *sig, int64_t now, int save_snap,
@@ -2102,6 +2143,7 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         if (rc == DP_OK && del.merge) rc = store_pairs_merge_begin(st, &del.max_id, err);
         if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, nfresh, batch, &del, stats, err);
         job_res_free(j);
+        index_fields_release(co->ix);   /* explained: the snapshot holds no text */
         heap_trim();
         if (rc == DP_OK && ncarried) rc = pairs_put(st, co->repo_id, &del, carried, ncarried, err);
         if (rc == DP_OK && del.merge) rc = store_pairs_merge_end(st, co->repo_id, del.keys, del.nkeys, del.max_id, err);
@@ -2132,24 +2174,21 @@ static size_t fresh_first(cand *cands, size_t ncand)
  * its later doc at or past bound. */
 static void qres_keep_from(qres *r, uint32_t q, uint32_t bound)
 {
-    size_t o = 0;
-    for (size_t h = 0; h < r->n; h++) {
-        uint32_t d = r->hits[h].doc;
-        if ((q > d ? q : d) < bound) continue;
-        r->hits[o] = r->hits[h];
-        r->jd[o] = r->jd[h];
-        if (r->jf) memcpy(r->jf[o], r->jf[h], sizeof r->jf[o]);
-        r->rank[o] = r->rank[h];
-        o++;
+    size_t o = 0, len = 0;
+    for (size_t at = 0; at < r->len;) {
+        size_t l = analyze_pack_len(r->pack + at);
+        uint32_t d = analyze_pack_doc(r->pack + at);
+        if ((q > d ? q : d) >= bound) {
+            memmove(r->pack + len, r->pack + at, l);
+            len += l;
+            o++;
+        }
+        at += l;
     }
     if (o == r->n) return;
-    qres c = {copy_n(r->hits, o, sizeof *r->hits), copy_n(r->jd, o, sizeof *r->jd),
-              r->jf ? copy_n(r->jf, o, sizeof *r->jf) : NULL, copy_n(r->rank, o, sizeof *r->rank), o};
-    free(r->hits);
-    free(r->jd);
-    free(r->jf);
-    free(r->rank);
-    *r = c;
+    unsigned char *c = copy_n(r->pack, len, 1);
+    free(r->pack);
+    *r = (qres){c, o, len};
 }
 
 /* A full run in passes (a tight ceiling, plan_memory): the queries, in doc
@@ -2209,6 +2248,8 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
     j->nq = nq;
     j->res = res;
     job_res_free(j);
+    index_fields_release(co->ix);   /* explained: the snapshot holds no text */
+    heap_trim();
     double t0 = dp_now();
     int save_snap = snapshot_due(co);
     rc = store_finish(st, co, rc, save_snap, dropped, sig, seq, j->o->now, err);
@@ -2247,6 +2288,18 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     }
     run_parallel(&j, threads, rank_worker);
     stats->t_rank = dp_now() - t0;
+    held_count(&j, stats);
+    if (!in->active) {
+        /* a full run ranks no more: the postings (only queries read them)
+         * go before the candidates and the explained pairs come. The file
+         * written beside ranking reads them: it is done by now. */
+        corpus_persist_wait(co);
+        stats->index_saved = co->index_saved;
+        size_t held = index_postings_bytes(co->ix);
+        index_postings_release(co->ix);
+        stats->postings_freed = held - index_postings_bytes(co->ix);
+        heap_trim();
+    }
 
     /* Orient, deduplicate, (incremental) merge with what stays, explain and
      * store (with the snapshot when one is due). */

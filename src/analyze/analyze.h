@@ -82,24 +82,28 @@
  * pairs carried over are read back whole.
  *
  * Memory: a full run holds the items, the index, and what ranking keeps per
- * query (the best `keep` hits with their judgments) until the pairs are
- * oriented and deduplicated; the pairs are then explained and stored in
- * batches of ANALYZE_BATCH (workers explain the next batch while the
- * store, one writer, inserts this one; one transaction throughout), so
- * the explained pairs -- their text is most of a pair -- are never all in
- * memory. Whatever the ceiling, a run gives back the store's memory map
- * once the items are read (store_mmap_limit), trims the heap after the
- * index build, and frees what ranking kept once the fresh pairs are stored,
- * before the snapshot is serialised and the pair indexes rebuilt.
+ * query (the best `keep` hits with their judgments and judge features,
+ * packed exactly: analyze_pack.h) until the pairs are oriented and
+ * deduplicated; the index's postings, which only ranking reads, are freed
+ * before that (a full run in one pass). The pairs are then explained and
+ * stored in batches of ANALYZE_BATCH (workers explain the next batch
+ * while the store, one writer, inserts this one; one transaction
+ * throughout), so the explained pairs -- their text is most of a pair --
+ * are never all in memory. Whatever the ceiling, a run gives back the
+ * store's memory map once the items are read (store_mmap_limit), trims the
+ * heap after the index build, and frees what ranking kept, and the
+ * index's fields, once the fresh pairs are stored, before the snapshot is
+ * serialised and the pair indexes rebuilt.
  * opts.max_memory sets a ceiling (default ANALYZE_MAX_MEMORY). Only as far
- * as it needs, analyze trades: the index build does not keep each doc's
- * fields (decided before the build from what the items take; explaining
- * splits them again and frees them after each batch), judge features are
- * recomputed when a pair is explained instead of kept from ranking, the
- * batches shrink, and a full run ranks in passes (queries in doc order, a
- * share at a time, each pass storing the pairs it settles: those whose
- * later doc comes before the next pass's first query; the transaction is
- * then open across passes). stats.traded says which. None changes a
+ * as it needs, analyze trades: judge features are recomputed when a pair
+ * is explained instead of kept from ranking; when that is not enough, the
+ * index build does not keep each doc's fields (decided before the build
+ * from what the items take; explaining splits them again and frees them
+ * after each batch); the batches shrink; and a full run ranks in passes
+ * (queries in doc order, a share at a time, each pass storing the pairs
+ * it settles: those whose later doc comes before the next pass's first
+ * query; the transaction is then open across passes). stats.traded says
+ * which. None changes a
  * result or the pairs' order; all cost some time. What cannot shrink --
  * items and index -- is reported when it alone is over the ceiling.
  *
@@ -306,8 +310,19 @@ typedef struct analyze_stats {
     size_t max_memory;          /* the ceiling asked for (0: none) */
     size_t mem_base;            /* resident after indexing (with a ceiling) */
     char traded[512];           /* with a ceiling: what was traded for it ("nothing") */
+    size_t hits_kept;           /* hits ranking kept (a full run in one pass) ... */
+    size_t hits_bytes;          /* ... and the bytes they took, packed (what
+                                   analyze_hold_bytes estimates) */
+    size_t postings_freed;      /* the index's postings freed once ranked (a full
+                                   run in one pass; index_postings_release) */
     int horizon;                /* the horizon used, in days (0: none) */
 } analyze_stats;
+
+/* What a ceiling (plan_memory) counts on for ranking nq queries keeping
+ * `keep` hits each (and the rare strong one more): the kept hits packed
+ * with their judgments and, when jf, their judge features. An estimate of
+ * typical sizes, with room. */
+size_t analyze_hold_bytes(size_t nq, size_t keep, int jf);
 
 /* phase is "index" (0/1 then 1/1 around loading and indexing), then "rank"
  * (queries) and "explain" (pairs), each counting up to its total. */

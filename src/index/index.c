@@ -256,6 +256,31 @@ typedef struct worker {
     pthread_t th;
 } worker;
 
+/* ---- fields, kept compact ------------------------------------------------------ */
+
+text_fields *index_fields_compact(text_fields *tf)
+{
+    size_t len[FIELD_COUNT], total = sizeof(text_fields);
+    for (int f = 0; f < FIELD_COUNT; f++) total += (len[f] = strlen(tf->f[f])) + 1;
+    text_fields *c = xmalloc(total);
+    char *at = (char *)(c + 1);
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        memcpy(at, tf->f[f], len[f] + 1);
+        c->f[f] = at;
+        at += len[f] + 1;
+    }
+    text_fields_free(tf);
+    return c;
+}
+
+/* The fields of one item, split and made compact: one block. */
+static text_fields *fields_split(const item *it, const text_template *tpl)
+{
+    text_fields tf;
+    text_split(it, tpl, &tf);
+    return index_fields_compact(&tf);
+}
+
 /* The text pipeline on one item: its content hash, signals, fields and
  * bag (or, from the snapshot, its decoded record; fields then stay NULL). */
 static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, uint64_t *chash,
@@ -267,16 +292,15 @@ static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, u
         if (sd && ix_snap_decode(ix->snap, sd, sig, b) == DP_OK) return;
     }
     ix_bag_reset(b);
-    text_fields *tf = xmalloc(sizeof *tf);
-    text_split(it, ix->tpl, tf);
-    text_signals_extract(tf, sig);
-    ix_bag_fill(b, tk, tf, ix->p.bigrams);
+    text_fields tf;
+    text_split(it, ix->tpl, &tf);
+    text_signals_extract(&tf, sig);
+    ix_bag_fill(b, tk, &tf, ix->p.bigrams);
     if (ix->p.drop_fields) {   /* split again on use, from the same item and template */
-        text_fields_free(tf);
-        free(tf);
+        text_fields_free(&tf);
         return;
     }
-    atomic_store_explicit(fields, tf, memory_order_release);
+    atomic_store_explicit(fields, index_fields_compact(&tf), memory_order_release);
 }
 
 static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
@@ -881,11 +905,7 @@ static void arrays_free(dindex *ix)
 static void append_undo(dindex *nx, size_t n0)
 {
     for (size_t d = n0; d < nx->n; d++) {
-        text_fields *tf = atomic_load(&nx->fields[d]);
-        if (tf) {
-            text_fields_free(tf);
-            free(tf);
-        }
+        free(atomic_load(&nx->fields[d]));   /* compact: one block */
         text_signals_free(&nx->sig[d - n0]);
     }
     free(nx->fields);
@@ -1000,11 +1020,7 @@ void index_free(dindex *ix)
 {
     if (!ix) return;
     for (size_t d = 0; d < ix->n; d++) {
-        text_fields *tf = atomic_load_explicit(&ix->fields[d], memory_order_acquire);
-        if (tf) {
-            text_fields_free(tf);
-            free(tf);
-        }
+        free(atomic_load_explicit(&ix->fields[d], memory_order_acquire));   /* compact: one block */
         if (ix->sig && d >= ix->nmapped) text_signals_free(&ix->sig[d - ix->nmapped]);
     }
     free(ix->fields);
@@ -1019,13 +1035,31 @@ void index_free(dindex *ix)
 
 void index_fields_release(dindex *ix)
 {
-    for (size_t d = 0; d < ix->n; d++) {
-        text_fields *tf = atomic_exchange_explicit(&ix->fields[d], NULL, memory_order_acq_rel);
-        if (tf) {
-            text_fields_free(tf);
-            free(tf);
-        }
-    }
+    for (size_t d = 0; d < ix->n; d++)
+        free(atomic_exchange_explicit(&ix->fields[d], NULL, memory_order_acq_rel));   /* compact: one block */
+}
+
+/* Whether the postings are the build's own heap arrays. */
+static int postings_owned(const dindex *ix) { return !ix->map && !ix->dl.nterm && ix->post_doc; }
+
+size_t index_postings_bytes(const dindex *ix)
+{
+    if (!postings_owned(ix)) return 0;
+    size_t n = ix->post_off[ix->post_nterms];
+    return n * (sizeof *ix->post_doc + sizeof *ix->post_imp) +
+           (n / IX_BLOCK + ix->post_nterms + 1) * sizeof *ix->blk_max;
+}
+
+void index_postings_release(dindex *ix)
+{
+    if (!postings_owned(ix)) return;   /* a file's lists are its mapping's; a grown one keeps its */
+    free(ix->post_doc);
+    free(ix->post_imp);
+    free(ix->blk_max);
+    ix->post_doc = NULL;
+    ix->post_imp = NULL;
+    ix->blk_max = NULL;
+    ix->post_nterms = 0;   /* ix_postings: no list left to read */
 }
 
 /* ---- accessors ---------------------------------------------------------------- */
@@ -1037,14 +1071,12 @@ const text_fields *index_doc_fields(const dindex *ix, uint32_t doc)
     if (doc >= ix->n) return NULL;
     text_fields *tf = atomic_load_explicit(&ix->fields[doc], memory_order_acquire);
     if (tf) return tf;
-    text_fields *mine = xmalloc(sizeof *mine);
-    text_split(&ix->items[doc], ix->tpl, mine);
+    text_fields *mine = fields_split(&ix->items[doc], ix->tpl);
     text_fields *expected = NULL;
     if (atomic_compare_exchange_strong_explicit(&ix->fields[doc], &expected, mine, memory_order_acq_rel,
                                                 memory_order_acquire))
         return mine;
-    text_fields_free(mine);   /* another thread was first: use its copy */
-    free(mine);
+    free(mine);   /* another thread was first: use its copy */
     return expected;
 }
 int index_doc_fields_held(const dindex *ix, uint32_t doc)

@@ -211,10 +211,23 @@ uint64_t index_doc_hash(const dindex *ix, uint32_t doc);
 /* A doc's fields. Docs decoded from a snapshot are split again on first
  * use (thread-safe; the item array must still be alive). */
 const text_fields *index_doc_fields(const dindex *ix, uint32_t doc);
+/* A doc's fields as the index keeps them: tf's strings copied into one
+ * block with the struct (exact sizes: text_split's buffers have room to
+ * spare, and five blocks a doc cost more), tf's own strings freed. The
+ * block is freed with free() alone, never text_fields_free(). */
+text_fields *index_fields_compact(text_fields *tf);
 /* Frees the fields a build kept (about the size of the items' text); later
  * index_doc_fields calls split those docs again. Not thread-safe: call it
  * while no other thread reads ix (analyze --max-memory, before ranking). */
 void index_fields_release(dindex *ix);
+/* Frees a built index's postings (at 250k items ~170 MB), which only
+ * queries read: what explaining reads -- terms, dictionary, df, fields,
+ * signals -- stays. For a run whose ranking is over; no query may run
+ * after it (it would find no candidate), nor index_file_save. A mapped or
+ * grown index keeps its lists. Not thread-safe. */
+void index_postings_release(dindex *ix);
+/* The bytes index_postings_release would free (0: none). */
+size_t index_postings_bytes(const dindex *ix);
 /* 1 when doc's fields are held (kept by the build or split since). */
 int index_doc_fields_held(const dindex *ix, uint32_t doc);
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);

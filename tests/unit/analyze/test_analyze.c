@@ -249,6 +249,14 @@ static void test_batches_and_ceiling(void **state)
     assert_int_equal(s.batch, ANALYZE_BATCH);
     assert_int_equal(s.max_memory, 0);
     assert_true(s.pairs > 3);
+    /* what a ceiling counts on for the kept hits covers what they took,
+     * packed with their judge features (and counts those apart) */
+    assert_true(s.hits_kept >= s.pairs);
+    assert_true(s.hits_bytes > s.hits_kept * 64);
+    assert_true(s.hits_bytes <= analyze_hold_bytes(s.queries, 3, 1));
+    assert_true(analyze_hold_bytes(s.queries, 3, 0) < analyze_hold_bytes(s.queries, 3, 1));
+    assert_true(analyze_hold_bytes(2 * s.queries, 3, 1) > analyze_hold_bytes(s.queries, 3, 1));
+    assert_true(s.postings_freed > 0);   /* ranked in one pass: only queries read them */
     char *ref = pairs_text(f);
 
     run_with(f, 1, 0, &s);   /* a batch per pair: every pair crosses the pipeline */
@@ -264,6 +272,7 @@ static void test_batches_and_ceiling(void **state)
     assert_non_null(strstr(s.traded, "pairs in flight per batch"));
     assert_non_null(strstr(s.traded, "ranking passes"));   /* pairs stored pass by pass: same rows, same order */
     assert_non_null(strstr(s.traded, "still over"));
+    assert_int_equal(s.postings_freed, 0);   /* in passes, ranking and explaining take turns */
     assert_true(s.batch < ANALYZE_BATCH);
     char *capped = pairs_text(f);
     assert_string_equal(capped, ref);
@@ -427,6 +436,7 @@ static void test_incremental(void **state)
     assert_int_equal(s.incremental, 1);
     assert_int_equal(s.changed, 1);
     assert_true(s.queries >= 2 && s.queries < 7);   /* 12 and the queries near it */
+    assert_int_equal(s.postings_freed, 0);   /* an incremental run keeps its index whole */
     pair_vec after;
     load_pairs(f, &after);
     dump(&before);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../../src/index/index.h"
+#include "../../../src/index/index_int.h"   /* IX_BLOCK */
 
 static void mk(item *it, const char *key, const char *title, const char *body)
 {
@@ -546,6 +547,90 @@ static void test_fields_and_signals_kept(void **st)
     index_free(ix);
 }
 
+/* The fields the index keeps are compact: the struct and the four strings
+ * in one block, the same text, and the strings handed in freed; a doc's
+ * fields split again after a release are the same text, compact too. */
+static void test_fields_compact(void **st)
+{
+    (void)st;
+    text_fields tf = {{xstrdup("Title"), xstrdup("some prose\nmore"), xstrdup(""), xstrdup("bug\nui")}};
+    text_fields *c = index_fields_compact(&tf);
+    const char *want[FIELD_COUNT] = {"Title", "some prose\nmore", "", "bug\nui"};
+    const char *lo = (const char *)c, *hi = lo + sizeof *c + 6 + 16 + 1 + 7;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        assert_string_equal(c->f[f], want[f]);
+        assert_true(c->f[f] >= lo + sizeof *c && c->f[f] + strlen(want[f]) < hi);   /* in the one block */
+        assert_null(tf.f[f]);   /* handed over */
+    }
+    free(c);   /* one free: the whole of it */
+
+    item *v = xcalloc(1, sizeof *v);
+    mk(&v[0], "X-1", "Crash", "It fails\n\tat org.a.B.c(B.java:1)\n");
+    dindex *ix;
+    assert_int_equal(index_build(v, 1, NULL, &ix, NULL), DP_OK);
+    const text_fields *built = index_doc_fields(ix, 0);
+    char *ref[FIELD_COUNT];
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        ref[f] = xstrdup(built->f[f]);
+        assert_ptr_equal(built->f[f], f ? built->f[f - 1] + strlen(built->f[f - 1]) + 1 : (const char *)(built + 1));
+    }
+    index_fields_release(ix);
+    assert_false(index_doc_fields_held(ix, 0));
+    const text_fields *again = index_doc_fields(ix, 0);
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        assert_string_equal(again->f[f], ref[f]);
+        assert_ptr_equal(again->f[f], f ? again->f[f - 1] + strlen(again->f[f - 1]) + 1 : (const char *)(again + 1));
+        free(ref[f]);
+    }
+    index_free(ix);
+    free_items(v, 1);
+}
+
+/* A built index's postings go once ranking is over: index_postings_bytes
+ * counts them (doc and impact per posting, block maxima), the release
+ * frees them and leaves what explaining reads -- doc terms, df, shared
+ * terms, fields -- as they were; a query then finds nothing. */
+static void test_postings_release(void **st)
+{
+    (void)st;
+    item *v = xcalloc(3, sizeof *v);
+    mk(&v[0], "X-1", "alpha beta", "gamma crash");
+    mk(&v[1], "X-2", "alpha gamma", "crash");
+    mk(&v[2], "X-3", "delta", "");
+    index_params p;
+    tiny_params(&p);
+    dindex *ix;
+    assert_int_equal(index_build(v, 3, &p, &ix, NULL), DP_OK);
+    size_t postings = 0;
+    for (uint32_t d = 0; d < 3; d++) {
+        index_doc_terms dt;
+        index_doc_terms_get(ix, d, &dt);
+        postings += dt.n;   /* a posting per (doc, term) */
+    }
+    size_t nterms = index_nterms(ix);
+    size_t want = postings * (sizeof(uint32_t) + sizeof(float)) + (postings / IX_BLOCK + nterms + 1) * sizeof(float);
+    assert_int_equal(index_postings_bytes(ix), want);
+    index_query qq;
+    index_query_from_doc(ix, 0, &qq);
+    index_hit hits[4];
+    assert_int_equal(index_topk(ix, &qq, 0, 3, 0, 4, hits), 1);
+    uint32_t sh[4];
+    size_t nsh = index_shared_terms(ix, 0, 1, sh, 4);
+    assert_true(nsh >= 2);
+    index_postings_release(ix);
+    assert_int_equal(index_postings_bytes(ix), 0);
+    index_postings_release(ix);   /* twice: nothing more */
+    uint32_t sh2[4];
+    assert_int_equal(index_shared_terms(ix, 0, 1, sh2, 4), nsh);
+    assert_memory_equal(sh, sh2, nsh * sizeof *sh);
+    assert_int_equal(index_df(ix, sh[0]), 2);
+    assert_non_null(strstr(index_doc_fields(ix, 1)->f[FIELD_TITLE], "gamma"));
+    assert_int_equal(index_topk(ix, &qq, 0, 3, 0, 4, hits), 0);
+    index_query_free(&qq);
+    index_free(ix);
+    free_items(v, 3);
+}
+
 /* How rare a frame or an error line is: the df of its rarest indexed term,
  * tokenized as the index tokenizes (a snake_case name is a term of its own). */
 static void test_text_min_df(void **st)
@@ -632,6 +717,8 @@ int main(void)
         cmocka_unit_test(test_deterministic_threads),
         cmocka_unit_test(test_threads_same_file),
         cmocka_unit_test(test_concurrent_queries),
+        cmocka_unit_test(test_fields_compact),
+        cmocka_unit_test(test_postings_release),
         cmocka_unit_test(test_text_min_df),
         cmocka_unit_test(test_fields_and_signals_kept),
         cmocka_unit_test(test_query_bigram_bits),
