@@ -306,6 +306,9 @@ typedef struct match_judge_query {
                                              from the ctx's cache (match_doc_title), else
                                              own_trec; NULL without an item */
     struct jt_rec *own_trec;
+    struct jt_local *own_local;           /* own_trec's words the ctx's table lacked
+                                             (looked up again when a record made since
+                                             may hold them); NULL: none */
     const uint32_t *tterms;               /* its title terms that are not bigrams,
                                              ascending: the ctx's list, else own_tterms */
     size_t ntterms;

@@ -86,7 +86,8 @@ _Atomic(match_sigs *) *match_ctx_sigs(const match_ctx *ctx);
  * its title terms' order by idf (slot_diff), made on first use from
  * index_item(doc)'s title (which must be loaded) and kept in the ctx:
  * ~70 bytes a doc in a mapped arena, its words interned once in the ctx
- * (a query that is no doc adds its new words too). The same values as
+ * (a query that is no doc only looks its words up: it adds none, so a
+ * long-lived ctx does not grow by the titles typed into `similar`). The same values as
  * made for each pair, made once. Thread-safe (made under the cache's
  * lock, published with release; readers take no lock). */
 typedef struct jt_rec jt_rec;
@@ -99,5 +100,7 @@ typedef struct match_jcache match_jcache;
 match_jcache *match_jcache_new(size_t ndocs);
 void match_jcache_free(match_jcache *c);   /* NULL: nothing */
 match_jcache *match_ctx_jcache(const match_ctx *ctx);   /* owned by the ctx */
+/* Words interned in the ctx's table (tests: queries must not add any). */
+size_t match_jcache_words(const match_ctx *ctx);
 
 #endif

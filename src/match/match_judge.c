@@ -253,6 +253,9 @@ static int versionish(const char *w)
 #define JW_VERSION 1       /* versionish() */
 #define JW_BACKPORT 2      /* backport_word() */
 #define JW_NOSTEM 0xFF     /* six[]: the word inflects no stem */
+#define JT_LOCAL 0x80000000u   /* an own record's id of a word the table lacks:
+                                  equal to no table id (and none of another word
+                                  of the same record) */
 
 struct jt_rec {
     uint8_t n;        /* words of the title, repeats included (match_words.n) */
@@ -260,7 +263,9 @@ struct jt_rec {
     uint8_t nstem;    /* of them, those inflecting a stem */
     uint8_t has_ord;  /* ord[] is set: the ctx lists the doc's title terms */
     uint8_t nord;     /* its title terms (match_doc_title_terms) when has_ord */
-    uint8_t pad_[3];
+    uint8_t nlocal;   /* an own record's words the ctx's table lacks (jt_own):
+                         their ids are JT_LOCAL | their index */
+    uint8_t pad_[2];
     uint32_t id[];    /* [nd]; then uint8_t props[nd] (JW_*); ord[nord]: the title
                          terms' positions by idf, highest first; and only when
                          nstem (most titles inflect no stem: the bytes are not
@@ -448,6 +453,19 @@ static uint64_t jc_word_hash(const void *ctx, uint32_t id)
     return dp_hash(w, strlen(w));
 }
 
+/* The id of word w (len bytes, hash h), -1 when the table lacks it.
+ * Under c->mu. */
+static int64_t jc_find(const match_jcache *c, const char *w, size_t len, uint64_t h)
+{
+    if (!c->map.cap) return -1;
+    for (size_t s = dp_idxmap_first(&c->map, h); c->map.slot[s]; s = dp_idxmap_step(&c->map, s)) {
+        uint32_t id = c->map.slot[s] - 1;
+        const char *x = c->text + c->woff[id];
+        if (!strncmp(x, w, len) && !x[len]) return id;
+    }
+    return -1;
+}
+
 /* The id of word w (len bytes, hash h), added when new. Under c->mu. */
 static uint32_t jc_intern(match_jcache *c, const char *w, size_t len, uint64_t h)
 {
@@ -495,8 +513,10 @@ static void *jc_alloc(match_jcache *c, size_t n)
 }
 
 /* Fills record r (room for jt_size(d->nd, d->nstem, d->nord)) from
- * draft d, its words interned in c. Under c->mu. */
-static void jt_fill(match_jcache *c, const jt_draft *d, jt_rec *r)
+ * draft d, its words interned in c -- or, unless intern, only looked up
+ * there (a word the table lacks: JT_LOCAL | i, counted in r->nlocal).
+ * Under c->mu. */
+static void jt_fill(match_jcache *c, const jt_draft *d, jt_rec *r, int intern)
 {
     memset(r, 0, sizeof *r);
     r->n = (uint8_t)d->w.n;
@@ -509,7 +529,13 @@ static void jt_fill(match_jcache *c, const jt_draft *d, jt_rec *r)
     unsigned char *stems = (unsigned char *)r + jt_stems_at(d->nd, d->nstem, d->nord);
     size_t k = 0;
     for (size_t i = 0; i < d->nd; i++) {
-        r->id[i] = jc_intern(c, d->w.w[d->at[i]], d->len[i], d->h[i]);
+        const char *w = d->w.w[d->at[i]];
+        int64_t id = intern ? jc_intern(c, w, d->len[i], d->h[i]) : jc_find(c, w, d->len[i], d->h[i]);
+        if (id < 0) {
+            id = (int64_t)(JT_LOCAL | i);
+            r->nlocal++;
+        }
+        r->id[i] = (uint32_t)id;
         props[i] = d->props[i];
         if (!d->nstem) continue;
         six[i] = JW_NOSTEM;
@@ -534,7 +560,7 @@ const jt_rec *match_doc_title(const match_ctx *ctx, uint32_t doc)
     r = atomic_load_explicit(&c->slot[doc], memory_order_relaxed);
     if (!r) {   /* no other thread made it meanwhile */
         r = jc_alloc(c, jt_size(d.nd, d.nstem, d.nord));
-        jt_fill(c, &d, r);
+        jt_fill(c, &d, r, 1);
         atomic_store_explicit(&c->slot[doc], r, memory_order_release);
     }
     pthread_mutex_unlock(&c->mu);
@@ -553,19 +579,69 @@ void match_doc_title_prefetch(const match_ctx *ctx, uint32_t doc, int step)
     if (r) __builtin_prefetch(r);
 }
 
+/* What an own record needs to look its local words up again: the draft
+ * it was filled from and the table's size when they were last looked up. */
+typedef struct jt_local {
+    size_t gen;
+    jt_draft d;
+} jt_local;
+
 /* The record of a title that is no indexed doc's (owned: free()). Its
- * words are interned too: a word first met here and then in a doc's
- * title must be the same id on both sides. */
-static jt_rec *jt_own(const match_ctx *ctx, const char *title)
+ * words are looked up in the ctx's table but never added: a long-lived
+ * ctx (serve's) would otherwise grow by every title typed into `similar`.
+ * A word the table lacks gets a local id, and *local (owned: free(); NULL
+ * when every word was found) keeps what jt_localize needs. */
+static jt_rec *jt_own(const match_ctx *ctx, const char *title, jt_local **local)
 {
     match_jcache *c = match_ctx_jcache(ctx);
-    jt_draft d;
-    jt_draft_make(title, &d);
-    jt_rec *r = xmalloc(jt_size(d.nd, d.nstem, d.nord));
+    jt_local *l = xmalloc(sizeof *l);
+    jt_draft_make(title, &l->d);
+    jt_rec *r = xmalloc(jt_size(l->d.nd, l->d.nstem, l->d.nord));
     pthread_mutex_lock(&c->mu);
-    jt_fill(c, &d, r);
+    jt_fill(c, &l->d, r, 0);
+    l->gen = c->nw;
     pthread_mutex_unlock(&c->mu);
+    if (!r->nlocal) {
+        free(l);
+        l = NULL;
+    }
+    *local = l;
     return r;
+}
+
+/* Before own record r (of query jq) is compared with other: a word the
+ * table lacked when r's words were looked up can equal one of other's only
+ * if other's record was made since (its ids then reach past l->gen); the
+ * local words are then looked up again, in place -- an own record belongs
+ * to one query, judged on one thread. */
+static void jt_localize(const match_ctx *ctx, const match_judge_query *jq, const jt_rec *other)
+{
+    jt_rec *r = jq->own_trec;
+    jt_local *l = jq->own_local;
+    if (!r || !l || !r->nlocal || !other) return;
+    size_t i = 0;
+    while (i < other->nd && other->id[i] < l->gen) i++;
+    if (i == other->nd) return;
+    match_jcache *c = match_ctx_jcache(ctx);
+    pthread_mutex_lock(&c->mu);
+    for (size_t k = 0; k < r->nd; k++) {
+        if (!(r->id[k] & JT_LOCAL)) continue;
+        int64_t id = jc_find(c, l->d.w.w[l->d.at[k]], l->d.len[k], l->d.h[k]);
+        if (id < 0) continue;
+        r->id[k] = (uint32_t)id;
+        r->nlocal--;
+    }
+    l->gen = c->nw;
+    pthread_mutex_unlock(&c->mu);
+}
+
+size_t match_jcache_words(const match_ctx *ctx)
+{
+    match_jcache *c = match_ctx_jcache(ctx);
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->nw;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 static int ids_has(const uint32_t *v, size_t n, uint32_t x)
@@ -890,7 +966,7 @@ void match_judge_prepare(const match_ctx *ctx, const match_query *mq, match_judg
         jq->refs = &r->all;
         return;
     }
-    jq->title = jq->own_trec = jt_own(ctx, mq->it->title);
+    jq->title = jq->own_trec = jt_own(ctx, mq->it->title, &jq->own_local);
     refs_of(ctx, mq->it, &jq->own_title, &jq->own_refs);
 }
 
@@ -907,8 +983,10 @@ void match_judge_query_free(match_judge_query *jq)
     jq->sig = NULL;
     free(jq->own_tterms);
     free(jq->own_trec);
+    free(jq->own_local);
     jq->own_tterms = NULL;
     jq->own_trec = NULL;
+    jq->own_local = NULL;
     jq->tord = NULL;
     jq->title = NULL;
 }
@@ -947,6 +1025,7 @@ static void title_features(const match_ctx *ctx, const match_query *mq, const ma
 {
     const jt_rec *qt = jq->title;
     if (!ctp) ctp = match_doc_title(ctx, cdoc);
+    jt_localize(ctx, jq, ctp);
     tminus qo, co;
     title_minus(qt, ctp, &qo);
     title_minus(ctp, qt, &co);
@@ -1211,6 +1290,7 @@ void match_judge_features_cand(const match_ctx *ctx, const match_query *mq, cons
                                const match_hit *h, int rank, const match_judge_query *cq,
                                double jf[JF_COUNT])
 {
+    if (cq) jt_localize(ctx, cq, jq->title);   /* its record is read as the candidate's */
     judge_features(ctx, mq, jq, h, rank, cq ? cq->title : NULL, jf);
 }
 

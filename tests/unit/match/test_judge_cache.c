@@ -336,6 +336,65 @@ static void test_unindexed_query(void **state)
     items_free(v, NT);
 }
 
+/* Queries that are no indexed doc add no word to the ctx's table (a
+ * serve's ctx lives for weeks and `similar` takes any title): after many
+ * such queries, words of their own among them, and every doc's record,
+ * the table holds what the docs' records alone put there. Their features
+ * stay the per-pair ones, whether the docs' records were made before the
+ * query or after it (test_unindexed_query: all after). */
+static void test_unindexed_adds_no_words(void **state)
+{
+    (void)state;
+    item *v = make_items();
+    dindex *ix = make_index(v);
+    index_params ip;
+    index_params_default(&ip);
+    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    match_ctx docs_only, ctx;
+    match_ctx_init(&docs_only, ix, NULL, NULL, 0);
+    match_ctx_init(&ctx, ix, NULL, NULL, 0);
+    for (uint32_t d = 0; d < NT; d++) match_doc_title(&docs_only, d);
+    size_t expect = match_jcache_words(&docs_only);
+    assert_true(expect > 0);
+    for (int round = 0; round < 3; round++)
+        for (uint32_t d = 0; d < NT; d++) {
+            item qi;
+            item_init(&qi);
+            qi.key = xstrdup("(new)");
+            /* a doc's title with words no doc has */
+            qi.title = xasprintf("%s zzquagga%d okapi%u", titles[d], round, d);
+            qi.body = xstrdup("");
+            match_query mq;
+            match_query_from_item(&ctx, tk, &qi, &mq);
+            match_judge_query jq;
+            match_judge_prepare(&ctx, &mq, &jq);
+            /* the docs' records: none made before the second query's, all
+             * before the later ones' */
+            for (uint32_t c = 0; c < NT; c++) {
+                if (!round && d == 0) break;
+                match_hit h;
+                memset(&h, 0, sizeof h);
+                h.doc = (c + d) % NT;
+                double a[JF_COUNT], ref[JF_COUNT];
+                match_judge_features(&ctx, &mq, &jq, &h, 1, a);
+                ref_features(&ctx, NULL, &qi, &v[h.doc], h.doc, ref);
+                for (size_t k = 0; k < 5; k++)
+                    if (a[tfeats[k]] != ref[tfeats[k]])
+                        fail_msg("new \"%s\" c \"%s\": %s is %g, per pair %g", qi.title, titles[h.doc],
+                                 match_jfeature_name((match_jfeature)tfeats[k]), a[tfeats[k]], ref[tfeats[k]]);
+            }
+            match_judge_query_free(&jq);
+            match_query_free(&mq);
+            item_free(&qi);
+        }
+    assert_int_equal(match_jcache_words(&ctx), expect);
+    match_ctx_free(&ctx);
+    match_ctx_free(&docs_only);
+    text_tokenizer_free(tk);
+    index_free(ix);
+    items_free(v, NT);
+}
+
 /* Two threads judging every pair on one cold ctx, each making records as
  * it meets them, give what one thread gives. */
 typedef struct tjob {
@@ -385,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_cached_equals_per_pair),
         cmocka_unit_test(test_records_made_once),
         cmocka_unit_test(test_unindexed_query),
+        cmocka_unit_test(test_unindexed_adds_no_words),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
