@@ -19,6 +19,7 @@
 
 #include "../../../src/match/match.h"
 #include "../../../src/match/match_int.h"
+#include "judge_ref.h"
 
 static const char *const titles[] = {
     "",
@@ -62,39 +63,6 @@ static const int tfeats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE
 
 /* ---- the plain per-pair computation ---------------------------------------- */
 
-static double ref_slot_diff(const match_ctx *ctx, const match_query *mq, uint32_t cdoc, double *shared_max)
-{
-    index_doc_terms cd;
-    index_doc_terms_get(ctx->ix, cdoc, &cd);
-    double qmax = 0, cmax = 0, smax = 0;
-    size_t i = 0, j = 0;
-    while (i < mq->nterms || j < cd.n) {
-        uint32_t x = i < mq->nterms ? mq->terms[i] : UINT32_MAX;
-        uint32_t y = j < cd.n ? cd.terms[j] : UINT32_MAX;
-        if (x == y) {
-            if (mq->tf[i][FIELD_TITLE] && cd.tf[j][FIELD_TITLE] && !match_term_bigram(ctx, x) &&
-                index_idf(ctx->ix, x) > smax)
-                smax = index_idf(ctx->ix, x);
-            i++;
-            j++;
-            continue;
-        }
-        int q_side = x < y;
-        uint32_t t = q_side ? x : y;
-        int in_title = q_side ? mq->tf[i][FIELD_TITLE] != 0 : cd.tf[j][FIELD_TITLE] != 0;
-        if (q_side) i++;
-        else j++;
-        if (!in_title || match_term_bigram(ctx, t)) continue;
-        double idf = index_idf(ctx->ix, t);
-        if (q_side && idf > qmax) qmax = idf;
-        if (!q_side && idf > cmax) cmax = idf;
-    }
-    double norm = log(1.0 + (double)index_ndocs(ctx->ix));
-    double m = qmax < cmax ? qmax : cmax;
-    *shared_max = norm > 0 ? smax / norm : 0;
-    return norm > 0 ? m / norm : 0;
-}
-
 static size_t ref_shared_refs(const item *q, const item *c)
 {
     text_refs_opts o = {.numeric = 1, .bare = 1, .jira = 1};
@@ -119,17 +87,7 @@ static void ref_features(const match_ctx *ctx, const match_query *mq, const item
                          double jf[JF_COUNT])
 {
     memset(jf, 0, JF_COUNT * sizeof *jf);
-    match_words qw, cw, qo, co;
-    match_title_words(q->title, &qw);
-    match_title_words(c->title, &cw);
-    match_words_minus(&qw, &cw, &qo);
-    match_words_minus(&cw, &qw, &co);
-    jf[JF_OPPOSITE] = match_opposite_titles(&qo, &co);
-    jf[JF_VERSION_ONLY] = match_only_versions(&qo, &co);
-    jf[JF_BACKPORT] = match_backport_words(&qo) || match_backport_words(&co);
-    jf[JF_TITLE_SAME] = qw.n > 0 && !qo.n && !co.n;
-    jf[JF_TITLE_NAME_SWAP] = qo.n >= 1 && qo.n <= 2 && co.n >= 1 && co.n <= 2 && qw.n - qo.n >= 2;
-    if (mq) jf[JF_SLOT_DIFF] = ref_slot_diff(ctx, mq, cdoc, &jf[JF_SHARED_TITLE_IDF]);
+    ref_title_features(ctx, mq, q, c, cdoc, jf);
     jf[JF_SHARED_REF] = log1p((double)ref_shared_refs(q, c));
 }
 
@@ -283,6 +241,51 @@ static void test_records_made_once(void **state)
     items_free(v, NT);
 }
 
+/* A query that is no indexed doc: an item of its own, titled title
+ * (owned by it), prepared on ctx. */
+typedef struct newq {
+    item qi;
+    match_query mq;
+    match_judge_query jq;
+} newq;
+
+static void newq_make(const match_ctx *ctx, text_tokenizer *tk, char *title, newq *q)
+{
+    item_init(&q->qi);
+    q->qi.key = xstrdup("(new)");
+    q->qi.title = title;
+    q->qi.body = xstrdup("");
+    match_query_from_item(ctx, tk, &q->qi, &q->mq);
+    match_judge_prepare(ctx, &q->mq, &q->jq);
+    assert_non_null(q->jq.title);
+}
+
+static void newq_free(newq *q)
+{
+    match_judge_query_free(&q->jq);
+    match_query_free(&q->mq);
+    item_free(&q->qi);
+}
+
+/* q's word features against candidate c (doc c of v) equal the per-pair
+ * ones; returns whether the titles count as the same. */
+static int newq_judge(const match_ctx *ctx, const newq *q, const item *v, uint32_t c)
+{
+    static const int word_feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME,
+                                     JF_TITLE_NAME_SWAP};
+    match_hit h;
+    memset(&h, 0, sizeof h);
+    h.doc = c;
+    double a[JF_COUNT], ref[JF_COUNT];
+    match_judge_features(ctx, &q->mq, &q->jq, &h, 1, a);
+    ref_features(ctx, NULL, &q->qi, &v[c], c, ref);
+    for (size_t k = 0; k < sizeof word_feats / sizeof *word_feats; k++)
+        if (a[word_feats[k]] != ref[word_feats[k]])
+            fail_msg("new \"%s\" c \"%s\": %s is %g, per pair %g", q->qi.title, v[c].title,
+                     match_jfeature_name((match_jfeature)word_feats[k]), a[word_feats[k]], ref[word_feats[k]]);
+    return a[JF_TITLE_SAME] != 0;
+}
+
 /* A query that is not indexed (doppel similar --title) gets its own
  * record; its words must be the ids the docs' records give them, even
  * when the query meets a word first (the candidates' records made after
@@ -296,38 +299,14 @@ static void test_unindexed_query(void **state)
     index_params ip;
     index_params_default(&ip);
     text_tokenizer *tk = text_tokenizer_new(&ip.text);
-    int word_feats[] = {JF_OPPOSITE, JF_VERSION_ONLY, JF_BACKPORT, JF_TITLE_SAME, JF_TITLE_NAME_SWAP};
     size_t same = 0;
     for (uint32_t d = 0; d < NT; d++) {
         match_ctx ctx;   /* fresh: no record made before the query's */
         match_ctx_init(&ctx, ix, NULL, NULL, 0);
-        item qi;
-        item_init(&qi);
-        qi.key = xstrdup("(new)");
-        qi.title = xstrdup(titles[d]);
-        qi.body = xstrdup("");
-        match_query mq;
-        match_query_from_item(&ctx, tk, &qi, &mq);
-        match_judge_query jq;
-        match_judge_prepare(&ctx, &mq, &jq);
-        assert_non_null(jq.title);
-        for (uint32_t c = 0; c < NT; c++) {
-            match_hit h;
-            memset(&h, 0, sizeof h);
-            h.doc = c;
-            double a[JF_COUNT], ref[JF_COUNT];
-            match_judge_features(&ctx, &mq, &jq, &h, 1, a);
-            ref_features(&ctx, NULL, &qi, &v[c], c, ref);
-            for (size_t k = 0; k < sizeof word_feats / sizeof *word_feats; k++)
-                if (a[word_feats[k]] != ref[word_feats[k]])
-                    fail_msg("new \"%s\" c \"%s\": %s is %g, per pair %g", titles[d], titles[c],
-                             match_jfeature_name((match_jfeature)word_feats[k]), a[word_feats[k]],
-                             ref[word_feats[k]]);
-            same += a[JF_TITLE_SAME] != 0;
-        }
-        match_judge_query_free(&jq);
-        match_query_free(&mq);
-        item_free(&qi);
+        newq q;
+        newq_make(&ctx, tk, xstrdup(titles[d]), &q);
+        for (uint32_t c = 0; c < NT; c++) same += (size_t)newq_judge(&ctx, &q, v, c);
+        newq_free(&q);
         match_ctx_free(&ctx);
     }
     assert_true(same >= NT - 1);   /* each non-empty title met its own doc */
@@ -358,34 +337,12 @@ static void test_unindexed_adds_no_words(void **state)
     assert_true(expect > 0);
     for (int round = 0; round < 3; round++)
         for (uint32_t d = 0; d < NT; d++) {
-            item qi;
-            item_init(&qi);
-            qi.key = xstrdup("(new)");
-            /* a doc's title with words no doc has */
-            qi.title = xasprintf("%s zzquagga%d okapi%u", titles[d], round, d);
-            qi.body = xstrdup("");
-            match_query mq;
-            match_query_from_item(&ctx, tk, &qi, &mq);
-            match_judge_query jq;
-            match_judge_prepare(&ctx, &mq, &jq);
+            newq q;   /* a doc's title with words no doc has */
+            newq_make(&ctx, tk, xasprintf("%s zzquagga%d okapi%u", titles[d], round, d), &q);
             /* the docs' records: none made before the second query's, all
              * before the later ones' */
-            for (uint32_t c = 0; c < NT; c++) {
-                if (!round && d == 0) break;
-                match_hit h;
-                memset(&h, 0, sizeof h);
-                h.doc = (c + d) % NT;
-                double a[JF_COUNT], ref[JF_COUNT];
-                match_judge_features(&ctx, &mq, &jq, &h, 1, a);
-                ref_features(&ctx, NULL, &qi, &v[h.doc], h.doc, ref);
-                for (size_t k = 0; k < 5; k++)
-                    if (a[tfeats[k]] != ref[tfeats[k]])
-                        fail_msg("new \"%s\" c \"%s\": %s is %g, per pair %g", qi.title, titles[h.doc],
-                                 match_jfeature_name((match_jfeature)tfeats[k]), a[tfeats[k]], ref[tfeats[k]]);
-            }
-            match_judge_query_free(&jq);
-            match_query_free(&mq);
-            item_free(&qi);
+            for (uint32_t c = 0; c < NT && (round || d); c++) newq_judge(&ctx, &q, v, (c + d) % NT);
+            newq_free(&q);
         }
     assert_int_equal(match_jcache_words(&ctx), expect);
     match_ctx_free(&ctx);
