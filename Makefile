@@ -47,7 +47,7 @@ endif
 # stops make here, with the package to install, rather than later as a
 # missing header. (make clean needs none of them.)
 PKG_CONFIG ?= pkg-config
-PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson yajl libutf8proc zlib libxxhash
+PKGS    := sqlite3 libmicrohttpd libcurl libcmark-gfm jansson yajl libutf8proc zlib libxxhash libisal
 DEB_sqlite3       := libsqlite3-dev
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_libcurl       := libcurl4-openssl-dev
@@ -57,6 +57,7 @@ DEB_yajl          := libyajl-dev
 DEB_libutf8proc   := libutf8proc-dev
 DEB_zlib          := zlib1g-dev
 DEB_libxxhash     := libxxhash-dev
+DEB_libisal       := libisal-dev
 ifneq ($(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)),)
 ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
 $(error $(PKG_CONFIG) is not installed: apt-get install pkg-config (or run scripts/install-deps.sh))

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
 libcurl4-openssl-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev libyajl-dev
-libstemmer-dev libutf8proc-dev libxxhash-dev zlib1g-dev libcmocka-dev python3 nodejs npm chromium
+libstemmer-dev libutf8proc-dev libxxhash-dev zlib1g-dev libisal-dev libcmocka-dev python3 nodejs npm chromium
 valgrind util-linux curl jq man-db groff-base zsh"
 missing=""
 for p in $PKGS; do

@@ -5,7 +5,7 @@
  * falls between two deflate blocks) and then reports a clean end of file,
  * and it drops bytes after the last gzip member without a word. Exports
  * are large and copied around, so a truncated one must fail loudly rather
- * than import part of its records. This reader inflates with zlib
+ * than import part of its records. This reader inflates with igzip
  * directly and fails on:
  *   - a stream that ends before its member's trailer ("truncated"),
  *   - a CRC or length mismatch or corrupt deflate data,

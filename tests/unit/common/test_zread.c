@@ -191,6 +191,59 @@ static void test_members(void **state)
     sb_free(&rec);
 }
 
+/* A member of n bytes stored (deflate level 0), so its size follows n. */
+static void gz_stored(sbuf *out, size_t n)
+{
+    sbuf data;
+    sb_init(&data);
+    for (size_t i = 0; i < n; i++) sb_addc(&data, (char)('a' + (i * 7919 + i / 13) % 26));
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 0, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&zs, n);
+    unsigned char *buf = malloc(cap);
+    assert_non_null(buf);
+    zs.next_in = (unsigned char *)data.s;
+    zs.avail_in = (uInt)n;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    sb_add(out, (char *)buf, zs.total_out);
+    deflateEnd(&zs);
+    free(buf);
+    sb_free(&data);
+}
+
+/* igzip reports a failed CRC and a failed length alike; the reader tells
+ * them apart by the trailer it kept, also when the trailer is split
+ * between two reads of its 128 KiB input buffer (ZR_IN in zread.c): the
+ * file is made 4 bytes longer than that, so the first read ends inside
+ * the trailer. Damaged headers and deflate data get zlib's words. */
+static void test_check_messages(void **state)
+{
+    (void)state;
+    const size_t zr_in = 128u * 1024;
+    sbuf gz;
+    sb_init(&gz);
+    for (size_t n = zr_in - 200; gz.len != zr_in + 4; n++) {
+        assert_true(n < zr_in);
+        sb_reset(&gz);
+        gz_stored(&gz, n);
+    }
+    gz.s[gz.len - 6] ^= 1;   /* in the CRC, before the cut */
+    expect_fail("split-crc.gz", gz.s, gz.len, "corrupt gzip data: incorrect data check");
+    gz.s[gz.len - 6] ^= 1;
+    gz.s[gz.len - 2] ^= 1;   /* in the length, after the cut */
+    expect_fail("split-length.gz", gz.s, gz.len, "corrupt gzip data: incorrect length check");
+    gz.s[gz.len - 2] ^= 1;
+    gz.s[2] = 7;             /* compression method 7 */
+    expect_fail("method.gz", gz.s, gz.len, "corrupt gzip data: unknown compression method");
+    gz.s[2] = 8;
+    gz.s[10] = 0x07;         /* a final block of the reserved type 3 */
+    expect_fail("block.gz", gz.s, gz.len, "corrupt gzip data: invalid block type");
+    sb_free(&gz);
+}
+
 /* Plain files pass through, also tiny ones and one that starts with 0x1f
  * alone; an empty file is a clean, empty read. */
 static void test_plain(void **state)
@@ -285,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_members),
+        cmocka_unit_test(test_check_messages),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_pipe),
     };
