@@ -190,26 +190,40 @@ int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h)
     return -1;
 }
 
-const uint64_t *ix_bigrams(const dindex *ix)
+static size_t ix_bigram_words(size_t nterms) { return nterms / 64 + 1; }
+
+/* The two bitmaps of struct dindex's bigram, allocated on the first call
+ * (zeroed: nothing known; compare-and-swap, a loser frees its copy). */
+static _Atomic uint64_t *bigram_table(const dindex *ix)
 {
-    uint64_t *b = atomic_load_explicit(&ix->bigram, memory_order_acquire);
+    _Atomic uint64_t *b = atomic_load_explicit(&ix->bigram, memory_order_acquire);
     if (b) return b;
-    b = xcalloc(ix->nterms / 64 + 1, sizeof *b);
-    for (size_t t = 0; t < ix->nterms; t++)
-        if (strchr(ix->tstr + ix->toff[t], ' ')) b[t >> 6] |= 1ULL << (t & 63);
-    uint64_t *none = NULL;
-    /* the slot is ix's own (allocated writable); readers see a whole table or none */
+    b = xcalloc(2 * ix_bigram_words(ix->nterms), sizeof *b);
+    _Atomic uint64_t *none = NULL;
+    /* the slot is ix's own (allocated writable) */
     if (!atomic_compare_exchange_strong_explicit(&((dindex *)ix)->bigram, &none, b, memory_order_acq_rel,
                                                  memory_order_acquire)) {
-        free(b);
+        free((void *)b);
         b = none;
     }
     return b;
 }
 
+int ix_term_bigram(const dindex *ix, uint32_t t)
+{
+    _Atomic uint64_t *known = bigram_table(ix), *big = known + ix_bigram_words(ix->nterms);
+    uint64_t m = 1ULL << (t & 63);
+    if (atomic_load_explicit(&known[t >> 6], memory_order_acquire) & m)
+        return (atomic_load_explicit(&big[t >> 6], memory_order_relaxed) & m) != 0;
+    int is = strchr(ix->tstr + ix->toff[t], ' ') != NULL;
+    if (is) atomic_fetch_or_explicit(&big[t >> 6], m, memory_order_relaxed);
+    atomic_fetch_or_explicit(&known[t >> 6], m, memory_order_release);   /* after its value */
+    return is;
+}
+
 int index_term_bigram(const dindex *ix, uint32_t term)
 {
-    return term < ix->nterms && ix_bigram_bit(ix_bigrams(ix), term);
+    return term < ix->nterms && ix_term_bigram(ix, term);
 }
 
 static uint32_t dict_intern(dindex *ix, const char *t, size_t n, uint64_t h)
@@ -1006,7 +1020,7 @@ int index_append(dindex *ix, const item *items, size_t ntotal, const char **why)
     ix_build_keys(&nx);
     nx.owned = 1;
     free(ix->fields);   /* its fields moved to nx */
-    free(atomic_load(&ix->bigram));
+    free((void *)atomic_load(&ix->bigram));
     *ix = nx;
     return DP_OK;
 }
@@ -1027,7 +1041,7 @@ void index_free(dindex *ix)
     free(ix->sig);
     text_template_free(ix->tpl);
     dp_idxmap_free(&ix->keys);
-    free(atomic_load(&ix->bigram));
+    free((void *)atomic_load(&ix->bigram));
     arrays_free(ix);   /* those of a build or grown: the file's stay with its mapping */
     if (ix->map) ix_file_unmap(ix);
     free(ix);

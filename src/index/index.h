@@ -237,7 +237,7 @@ const text_template *index_template(const dindex *ix);
 size_t index_nterms(const dindex *ix);
 const char *index_term_str(const dindex *ix, uint32_t term);  /* bigrams are "a b" */
 /* 1 when term is a bigram (its string has a space), from a bit per term
- * made on the first call (thread-safe); 0 for a term not in ix. */
+ * learnt on the term's first ask (thread-safe); 0 for a term not in ix. */
 int index_term_bigram(const dindex *ix, uint32_t term);
 double index_idf(const dindex *ix, uint32_t term);
 uint32_t index_df(const dindex *ix, uint32_t term);           /* documents containing it */

@@ -67,11 +67,13 @@ struct dindex {
     float *idf, *maximp;             /* [nterms] */
     size_t nterms, tcap;
     dp_idxmap ht;                    /* term string -> term */
-    /* bit t set when term t is a bigram ("a b"): made on first use
-     * (ix_bigrams), so a query tests a bit instead of reading the term's
-     * string (a cache miss each); NULL until then, dropped when terms are
-     * added (index_append) */
-    _Atomic(uint64_t *) bigram;
+    /* whether term t is a bigram ("a b"), learnt term by term on first
+     * ask (ix_term_bigram), so a query tests a bit instead of reading the
+     * term's string (a cache miss each) -- and a run that asks about a few
+     * terms reads a few strings, not the whole dictionary's: two bitmaps
+     * of ix_bigram_words(nterms) words, "known" then "is a bigram"; NULL
+     * until the first ask, dropped when terms are added (index_append) */
+    _Atomic(_Atomic uint64_t *) bigram;
 
     /* postings: term t's docs are post_doc[post_off[t] .. post_off[t+1]) */
     uint64_t *post_off;
@@ -164,10 +166,10 @@ void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
 void ix_bag_add(ix_bag *b, const char *t, size_t n, int field);
 void ix_bag_fill(ix_bag *b, text_tokenizer *tk, const text_fields *tf, int bigrams);
 int64_t ix_dict_find(const dindex *ix, const char *t, uint64_t h);
-/* The bigram bits of ix's terms (struct dindex, bigram), made on the first
- * call: thread-safe (compare-and-swap; a loser frees its copy). */
-const uint64_t *ix_bigrams(const dindex *ix);
-static inline int ix_bigram_bit(const uint64_t *bits, uint32_t t) { return (int)(bits[t >> 6] >> (t & 63) & 1); }
+/* 1 when term t (< nterms) is a bigram (struct dindex, bigram): its bit
+ * once known, else its string read once and the bit kept. Thread-safe
+ * (threads that learn the same bit at once set the same value). */
+int ix_term_bigram(const dindex *ix, uint32_t t);
 /* qw * idf of query term i. */
 static inline double ix_term_factor(const dindex *ix, const index_query *q, size_t i)
 {

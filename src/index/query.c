@@ -48,9 +48,8 @@ static int cmp_term(const void *a, const void *b)
 /* Keeps the best query_max_terms candidates, then orders by term id. */
 static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
 {
-    const uint64_t *big = n ? ix_bigrams(ix) : NULL;
     for (size_t i = 0; i < n; i++)
-        if (ix_bigram_bit(big, c[i].term)) {
+        if (ix_term_bigram(ix, c[i].term)) {
             c[i].w = (float)(c[i].w * ix->p.bigram_weight);
             c[i].rank = c[i].w * ix->idf[c[i].term];
         }
