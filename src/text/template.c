@@ -21,7 +21,6 @@
 #include "text_int.h"
 #include "../common/hashmap.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -38,8 +37,8 @@ struct text_template {
 
 uint64_t text_line_norm_hash(const char *s, size_t n)
 {
-    while (n && isspace((unsigned char)*s)) { s++; n--; }
-    while (n && isspace((unsigned char)s[n - 1])) n--;
+    while (n && text_c_space((unsigned char)*s)) { s++; n--; }
+    while (n && text_c_space((unsigned char)s[n - 1])) n--;
     if (n == 0 || n > 4096) return 0;
     unsigned char *folded = NULL;
     int ascii = 1;
