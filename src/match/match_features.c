@@ -62,7 +62,6 @@ typedef struct link_end {
 
 typedef struct ctx_priv {
     size_t ndocs, nterms;
-    unsigned char *is_bigram;    /* per term; NULL in a sparse ctx (term_bigram) */
     doc_stats *ds;               /* per doc; NULL in a sparse ctx (cand_stats) */
     int typed_only;              /* only typed links count (link_ends_add) */
     link_end *ends;              /* the links resolved to docs so far ... */
@@ -123,13 +122,7 @@ static unsigned tf_text(const uint16_t tf[FIELD_COUNT])
     return (unsigned)tf[FIELD_TITLE] + tf[FIELD_PROSE] + tf[FIELD_CODE];
 }
 
-/* Whether term t is a bigram ("a b"). */
-static inline int term_bigram(const ctx_priv *p, const dindex *ix, uint32_t t)
-{
-    return p->is_bigram ? p->is_bigram[t] : strchr(index_term_str(ix, t), ' ') != NULL;
-}
-
-static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
+static void stats_of(const dindex *ix, const uint32_t *terms,
                      const uint16_t (*tf)[FIELD_COUNT], size_t n, doc_stats *out)
 {
     double na = 0, nt = 0, mass = 0;
@@ -137,7 +130,7 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
     for (size_t i = 0; i < n; i++) {
         double idf = index_idf(ix, terms[i]);
         if (idf < 0) idf = 0;
-        int big = term_bigram(p, ix, terms[i]);
+        int big = index_term_bigram(ix, terms[i]);
         if (big) nb++;
         if (tf[i][FIELD_TITLE]) {
             double w = tf_weight(tf[i][FIELD_TITLE]) * idf;
@@ -159,11 +152,11 @@ static void stats_of(const ctx_priv *p, const dindex *ix, const uint32_t *terms,
 
 /* The title terms of a doc that are not bigrams, ascending, into out: the
  * ntitle_uni that stats_of counted. */
-static void title_terms_fill(const ctx_priv *p, const index_doc_terms *dt, uint32_t *out)
+static void title_terms_fill(const dindex *ix, const index_doc_terms *dt, uint32_t *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < dt->n; i++)
-        if (dt->tf[i][FIELD_TITLE] && !p->is_bigram[dt->terms[i]]) out[k++] = dt->terms[i];
+        if (dt->tf[i][FIELD_TITLE] && !index_term_bigram(ix, dt->terms[i])) out[k++] = dt->terms[i];
 }
 
 /* Resolves links[from, nlinks) into p->ends: those whose two ends are
@@ -371,7 +364,7 @@ static void build_sets(ctx_priv *p, const dindex *ix)
 typedef struct par_job {
     ctx_priv *p;
     const dindex *ix;
-    int what;              /* 0: is_bigram of terms, 1: stats of docs, 2: title terms of docs */
+    int what;              /* 1: stats of docs, 2: title terms of docs */
     size_t n;
     atomic_size_t next;    /* first index of the next chunk */
 } par_job;
@@ -384,15 +377,10 @@ static void *par_run(void *arg)
         if (lo >= j->n) return NULL;
         size_t hi = lo + PAR_CHUNK < j->n ? lo + PAR_CHUNK : j->n;
         for (size_t i = lo; i < hi; i++) {
-            if (j->what == 0) {
-                const char *s = index_term_str(j->ix, (uint32_t)i);
-                j->p->is_bigram[i] = s && strchr(s, ' ') != NULL;
-            } else {
-                index_doc_terms dt;
-                index_doc_terms_get(j->ix, (uint32_t)i, &dt);
-                if (j->what == 1) stats_of(j->p, j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
-                else title_terms_fill(j->p, &dt, j->p->tt + j->p->tt_off[i]);
-            }
+            index_doc_terms dt;
+            index_doc_terms_get(j->ix, (uint32_t)i, &dt);
+            if (j->what == 1) stats_of(j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i]);
         }
     }
 }
@@ -441,9 +429,7 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
     p->ndocs = index_ndocs(ix);
     p->nterms = index_nterms(ix);
     if (!sparse) {
-        p->is_bigram = xcalloc(p->nterms ? p->nterms : 1, 1);
         p->ds = xcalloc(p->ndocs ? p->ndocs : 1, sizeof *p->ds);
-        par_for(p, ix, 0, p->nterms);   /* is_bigram first: stats_of reads it */
         par_for(p, ix, 1, p->ndocs);
         /* the judge compares the title terms of each pair it judges (slot_diff):
          * listed once here, not found in the whole forward lists per pair */
@@ -505,14 +491,13 @@ const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t
 
 int match_term_bigram(const match_ctx *ctx, uint32_t t)
 {
-    return term_bigram(ctx->priv, ctx->ix, t);
+    return index_term_bigram(ctx->ix, t);
 }
 
 void match_ctx_free(match_ctx *ctx)
 {
     ctx_priv *p = ctx->priv;
     if (p) {
-        free(p->is_bigram);
         free(p->ds);
         free(p->tt_off);
         free(p->tt);
@@ -546,7 +531,7 @@ static void query_stats(const match_ctx *ctx, match_query *mq)
     const ctx_priv *p = ctx->priv;
     doc_stats s;
     if (p->ds && mq->qdoc < p->ndocs) s = p->ds[mq->qdoc];
-    else stats_of(p, ctx->ix, mq->terms, mq->tf, mq->nterms, &s);
+    else stats_of(ctx->ix, mq->terms, mq->tf, mq->nterms, &s);
     mq->norm_all = s.norm_all;
     mq->norm_title = s.norm_title;
     mq->idf_mass = s.idf_mass;
@@ -808,10 +793,9 @@ typedef struct term_acc {
 static inline void term_shared(const match_ctx *ctx, uint32_t t, const uint16_t *qt,
                                const uint16_t *ct, term_acc *a)
 {
-    const ctx_priv *p = ctx->priv;
     double idf = index_idf(ctx->ix, t);
     if (idf < 0) idf = 0;
-    int big = term_bigram(p, ctx->ix, t);
+    int big = index_term_bigram(ctx->ix, t);
     if (big) {
         a->shared_big++;
     } else if (tf_text(qt) && tf_text(ct)) {
@@ -871,7 +855,7 @@ static void qterm_make(const match_ctx *ctx, uint32_t t, const uint16_t *tf, qte
 {
     double idf = index_idf(ctx->ix, t);
     q->idf = idf < 0 ? 0 : idf;
-    q->big = (unsigned char)term_bigram(ctx->priv, ctx->ix, t);
+    q->big = (unsigned char)index_term_bigram(ctx->ix, t);
     q->text = tf_text(tf) != 0;
     q->title = tf[FIELD_TITLE] != 0;
     q->wtext = tf_weight(tf_text(tf));
@@ -954,7 +938,7 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
     index_doc_terms_get(ctx->ix, cdoc, &cd);
     doc_stats mine;
     const doc_stats *cs = p->ds ? &p->ds[cdoc] : &mine;
-    if (!p->ds) stats_of(p, ctx->ix, cd.terms, cd.tf, cd.n, &mine);
+    if (!p->ds) stats_of(ctx->ix, cd.terms, cd.tf, cd.n, &mine);
     term_acc a = {0, 0, 0, 0, 0};
     if (pp) terms_bits(ctx, mq, pp, cdoc, &cd, &a, fs);
     else terms_merge(ctx, mq, &cd, &a);
