@@ -128,6 +128,22 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
  * index_file_save() writes path.tmp.PID and renames it over path, so a
  * reader sees the old file or the new one, never half of one.
  *
+ * Seals: the payload checksum reads the whole file (~600 MB at 250k items,
+ * half of a `similar` call's CPU, and the whole disk read of a cold one).
+ * After an open has checked it, a seal beside the file (path.seal, a few
+ * dozen bytes) records the file's identity: device, inode, size,
+ * modification and change times, header and payload checksums. An open that
+ * finds the file's identity equal to its seal's skips the payload checksum
+ * (header, size and structure are still checked): the kernel sets a file's
+ * change time on every write and no call sets it back, so an equal identity
+ * means no write since the check. Change times are as coarse as a clock
+ * tick, so a file changed less than INDEX_SEAL_SETTLE seconds before the
+ * check is not sealed ("racy git"): the first open after a save checks the
+ * whole file, later opens trust the seal. A seal that is missing, damaged or
+ * names another file only costs a full check; failing to write one is not an
+ * error. What a seal cannot see -- a bit flipped below the file system --
+ * is left to the disk, as SQLite leaves its own file.
+ *
  * Stamps: checking the content fingerprint means reading every item. A
  * caller that knows cheaper when the items are unchanged saves a stamp with
  * the file: seq, a number that changes whenever an indexed item does (a
@@ -144,6 +160,11 @@ void index_snapshot_save(const dindex *ix, sbuf *out);
 typedef struct index_stamp {
     uint64_t seq, id;
 } index_stamp;
+#define INDEX_SEAL_SETTLE 2.0
+/* For tests: how many payload checksums this process has computed, and the
+ * settle time seals use (INDEX_SEAL_SETTLE unless set; returns the old). */
+uint64_t index_file_checksums(void);
+double index_file_seal_settle(double seconds);
 /* stamp may be NULL (none). */
 int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err);
 /* DP_OK with *out (free with index_free; items must outlive it), DP_NOTFOUND

@@ -36,11 +36,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -139,6 +141,10 @@ static uint64_t *item_hashes(const item *items, size_t n, int threads)
     return j.out;
 }
 
+static atomic_uint_fast64_t checksums_done;   /* payload checksums computed */
+
+uint64_t index_file_checksums(void) { return atomic_load(&checksums_done); }
+
 /* The payload's checksum (see the format above), its chunks hashed on all
  * cores: at 250k items the file is ~600 MB, read once per open. */
 typedef struct sum_job {
@@ -184,6 +190,7 @@ static void *sum_run(void *arg)
  * when reading fails. */
 static uint64_t payload_hash(int fd, uint64_t at, uint64_t len, int threads, int *bad)
 {
+    atomic_fetch_add(&checksums_done, 1);
     sum_job j = {.fd = fd, .at = at, .len = len, .n = (size_t)((len + IXF_CHUNK - 1) / IXF_CHUNK)};
     j.out = xmalloc((j.n ? j.n : 1) * sizeof *j.out);
     atomic_init(&j.next, 0);
@@ -429,7 +436,79 @@ int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp
         return dp_fail(err, "index file: cannot write %s: %s", path, strerror(e));
     }
     free(tmp);
+    /* the old file's seal names another inode: it would never hold again */
+    char *sp = xasprintf("%s.seal", path);
+    unlink(sp);
+    free(sp);
     return DP_OK;
+}
+
+/* ---- seals (index.h, "Seals") --------------------------------------------- */
+
+#define IXF_SEAL_MAGIC "DPIXSEAL"
+
+/* All members 8 bytes wide, as the header's. */
+typedef struct ixf_seal {
+    char magic[8];
+    uint64_t dev, ino, size;
+    int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+    uint64_t header_hash, payload_hash;
+    uint64_t seal_hash;   /* of every byte before it */
+} ixf_seal;
+
+static _Atomic double seal_settle = INDEX_SEAL_SETTLE;
+
+double index_file_seal_settle(double seconds) { return atomic_exchange(&seal_settle, seconds); }
+
+static char *seal_path(const char *path) { return xasprintf("%s.seal", path); }
+
+/* The seal fd's file would get now: its identity and hd's checksums. */
+static void seal_of(const struct stat *sb, const ixf_header *hd, ixf_seal *s)
+{
+    memset(s, 0, sizeof *s);
+    memcpy(s->magic, IXF_SEAL_MAGIC, 8);
+    s->dev = (uint64_t)sb->st_dev;
+    s->ino = (uint64_t)sb->st_ino;
+    s->size = (uint64_t)sb->st_size;
+    s->mtime_s = (int64_t)sb->st_mtim.tv_sec;
+    s->mtime_ns = (int64_t)sb->st_mtim.tv_nsec;
+    s->ctime_s = (int64_t)sb->st_ctim.tv_sec;
+    s->ctime_ns = (int64_t)sb->st_ctim.tv_nsec;
+    s->header_hash = hd->header_hash;
+    s->payload_hash = hd->payload_hash;
+    s->seal_hash = XXH3_64bits(s, offsetof(ixf_seal, seal_hash));
+}
+
+/* 1 when path's seal is exactly want (the file is as it was checked). */
+static int seal_holds(const char *path, const ixf_seal *want)
+{
+    char *sp = seal_path(path);
+    int fd = open(sp, O_RDONLY | O_CLOEXEC);
+    free(sp);
+    if (fd < 0) return 0;
+    ixf_seal got;
+    ssize_t n = pread(fd, &got, sizeof got, 0);
+    close(fd);
+    return n == (ssize_t)sizeof got && memcmp(&got, want, sizeof got) == 0;
+}
+
+/* Writes s as path's seal (a temporary file renamed over it) when the
+ * file's change time is settled: a write in the same clock tick would leave
+ * it unchanged. Best effort: a seal not written costs the next open a full
+ * check, nothing more. */
+static void seal_write(const char *path, const ixf_seal *s)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0) return;
+    double age = (double)(now.tv_sec - s->ctime_s) + (double)(now.tv_nsec - s->ctime_ns) / 1e9;
+    if (!(age >= atomic_load(&seal_settle))) return;
+    char *sp = seal_path(path), *tmp = xasprintf("%s.tmp.%ld", sp, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && write(fd, s, sizeof *s) == (ssize_t)sizeof *s;
+    if (fd >= 0 && close(fd) != 0) ok = 0;
+    if (!ok || rename(tmp, sp) != 0) unlink(tmp);
+    free(tmp);
+    free(sp);
 }
 
 /* ---- open ------------------------------------------------------------------- */
@@ -711,6 +790,26 @@ static const char *check_content(const ixf_header *hd, const item *items, size_t
     return same ? NULL : "the items changed since it was written";
 }
 
+/* NULL when the payload is the one the header's checksum names: the seal
+ * says so (the file is unchanged since a check), or a full check does --
+ * and then seals the file. The identity is taken before the check, so a
+ * write during it leaves a seal that no longer holds. */
+static const char *check_payload(const char *path, int fd, const ixf_header *hd, size_t len, int threads)
+{
+    struct stat sb;
+    ixf_seal s;
+    int known = fstat(fd, &sb) == 0;
+    if (known) {
+        seal_of(&sb, hd, &s);
+        if (seal_holds(path, &s)) return NULL;
+    }
+    int bad = 0;
+    if (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, threads, &bad) || bad)
+        return bad ? "it cannot be read" : "its checksum does not match";
+    if (known) seal_write(path, &s);
+    return NULL;
+}
+
 static int file_open(const item *items, size_t n, const index_stamp *stamp, int behind, const index_params *p_in,
                      const char *path, dindex **out, uint64_t *seq_out, const char **why)
 {
@@ -720,15 +819,14 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, int 
     else index_params_default(&p);
     void *map = NULL;
     size_t len = 0;
-    int fd = -1, bad = 0;
+    int fd = -1;
     int rc = map_file(path, &fd, &map, &len, why);
     if (rc != DP_OK) return rc;
     const ixf_header *hd = map;
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
     *why = check_header(hd, len, &p);
     if (!*why) *why = check_content(hd, items, n, stamp, behind, p.threads);
-    if (!*why && (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, p.threads, &bad) || bad))
-        *why = bad ? "it cannot be read" : "its checksum does not match";
+    if (!*why) *why = check_payload(path, fd, hd, len, p.threads);
     if (*why) {
         close(fd);
         munmap(map, len);

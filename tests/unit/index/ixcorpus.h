@@ -68,18 +68,27 @@ static item *corpus(size_t n)
  * the tests that write them. */
 static char ix_path[256];
 
+/* The file at ix_path and its seal (index.h, "Seals") gone. */
+static inline void ix_path_clear(void)
+{
+    char seal[300];
+    snprintf(seal, sizeof seal, "%s.seal", ix_path);
+    unlink(ix_path);
+    unlink(seal);
+}
+
 static inline int ix_path_setup(void **st)
 {
     (void)st;
     snprintf(ix_path, sizeof ix_path, "/tmp/doppel-test-ixfile-%ld", (long)getpid());
-    unlink(ix_path);
+    ix_path_clear();
     return 0;
 }
 
 static inline int ix_path_teardown(void **st)
 {
     (void)st;
-    unlink(ix_path);
+    ix_path_clear();
     return 0;
 }
 

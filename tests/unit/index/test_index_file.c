@@ -5,13 +5,17 @@
  * file and a stale one (an item edited, added or moved; other parameters or
  * text options) are refused with the reason, and never crash. Opened by its
  * stamp instead, it needs no item: it names its docs (key, row id) itself,
- * and another stamp (sequence or id) is refused. */
+ * and another stamp (sequence or id) is refused. A sealed file opens without
+ * its payload checksum while it is unchanged, and with it after any write,
+ * a damaged or foreign seal, or a save; a file changed within the settle
+ * time is not sealed. */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../../src/index/index.h"
@@ -326,6 +330,91 @@ static void test_stamped(void **st)
     free_items(v, N);
 }
 
+static int seal_exists(const char *path)
+{
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.seal", path);
+    return access(sp, F_OK) == 0;
+}
+
+/* Opens path (items v); returns how many payload checksums that took. */
+static uint64_t open_counting(const item *v, const index_params *p, const char *path, int want_rc,
+                              const char *want_why)
+{
+    uint64_t before = index_file_checksums();
+    dindex *ix = NULL;
+    const char *why = NULL;
+    assert_int_equal(index_file_open(v, N, p, path, &ix, &why), want_rc);
+    if (want_why && !strstr(why, want_why)) fail_msg("refused because \"%s\", expected \"%s\"", why, want_why);
+    index_free(ix);
+    return index_file_checksums() - before;
+}
+
+/* Past a tick of the clock that stamps change times (coarse: ~4 ms). */
+static void next_tick(void)
+{
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static void test_seal(void **st)
+{
+    (void)st;
+    item *v = corpus(N);
+    index_params p;
+    params(&p);
+    dindex *a, *b;
+    double settle = index_file_seal_settle(0);
+    build_and_save(v, N, &p, &a);
+    assert_false(seal_exists(ix_path));
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);   /* checked, then sealed */
+    assert_true(seal_exists(ix_path));
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 0);   /* the seal holds */
+    const char *why;
+    assert_int_equal(index_file_open(v, N, &p, ix_path, &b, &why), DP_OK);
+    assert_rankings_equal(a, b, 0);   /* trusted, it is still the saved index */
+    index_free(b);
+    /* any write to the file: checked again (and refused while damaged) */
+    long size = file_size();
+    next_tick();
+    flip(size / 2);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_ERR, "checksum"), 1);
+    next_tick();
+    flip(size / 2);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 0);
+    /* a damaged seal only costs a check, and is replaced */
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.seal", ix_path);
+    FILE *f = fopen(sp, "r+b");
+    assert_non_null(f);
+    fputc('X', f);
+    fclose(f);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 0);
+    /* a copy with the original's seal beside it: another inode, checked */
+    char cp[300], cps[310], cmd[2048];
+    snprintf(cp, sizeof cp, "%s-copy", ix_path);
+    snprintf(cps, sizeof cps, "%s.seal", cp);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s'", ix_path, cp, sp, cps);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(open_counting(v, &p, cp, DP_OK, NULL), 1);
+    unlink(cp);
+    unlink(cps);
+    /* a save drops the seal of the file it replaces */
+    dp_err err;
+    assert_int_equal(index_file_save(a, ix_path, NULL, &err), DP_OK);
+    assert_false(seal_exists(ix_path));
+    /* a file changed within the settle time is checked and not sealed */
+    index_file_seal_settle(3600);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
+    assert_false(seal_exists(ix_path));
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
+    index_file_seal_settle(settle);
+    index_free(a);
+    free_items(v, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +424,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale, ix_path_setup, ix_path_teardown),
         cmocka_unit_test_setup_teardown(test_edge_cases, ix_path_setup, ix_path_teardown),
         cmocka_unit_test_setup_teardown(test_stamped, ix_path_setup, ix_path_teardown),
+        cmocka_unit_test_setup_teardown(test_seal, ix_path_setup, ix_path_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
