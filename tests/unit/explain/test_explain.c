@@ -146,6 +146,15 @@ static void test_reasoning_signals(void **state)
     assert_non_null(strstr(o.reasoning, "#120 is an open issue"));
     assert_non_null(strstr(o.reasoning, "#100 is a closed issue"));
     assert_non_null(strstr(o.reasoning, "Filed 295 days apart"));
+    /* the states sentence word for word, dates as dp_format_date writes them */
+    char d0[16], d1[16], d2[16], want[256];
+    dp_format_date(NOW - 5 * DAY, d0, sizeof d0);
+    dp_format_date(NOW - 300 * DAY, d1, sizeof d1);
+    dp_format_date(NOW - 290 * DAY, d2, sizeof d2);
+    snprintf(want, sizeof want,
+             "#120 is an open issue, opened %s; #100 is a closed issue, opened %s and closed %s as completed. "
+             "Filed 295 days apart.\n", d0, d1, d2);
+    assert_non_null(strstr(o.reasoning, want));
     /* the first sentence says what is shown, with the number shown */
     assert_true(!strncmp(o.reasoning, "Duplicate, high confidence (0.93)", 33));
     assert_int_equal(o.known, 0);
@@ -785,6 +794,42 @@ static void test_ref(void **state)
     assert_string_equal(explain_ref("12", b, 2), "#");
 }
 
+/* explain_date writes what dp_format_date (gmtime, strftime "%Y-%m-%d")
+ * writes: every day around the epoch, leap days and century years, a
+ * pseudo-random spread of seconds over 1000..9999, and the years outside
+ * (fewer or more digits, negative times) that go through dp_format_date. */
+static void date_same(int64_t t)
+{
+    char a[EXPLAIN_DATE_MAX], b[EXPLAIN_DATE_MAX];
+    explain_date(t, a);
+    dp_format_date(t, b, sizeof b);
+    if (strcmp(a, b)) fail_msg("t=%lld: explain_date %s, dp_format_date %s", (long long)t, a, b);
+}
+
+static void test_date(void **state)
+{
+    (void)state;
+    for (int64_t d = -3000; d <= 3000; d++) {
+        date_same(d * DAY);
+        date_same(d * DAY - 1);
+        date_same(d * DAY + DAY / 2);
+    }
+    static const int64_t fixed[] = {0, -1, 951782400 /* 2000-02-29 */, 4107456000 /* 2100-02-28 */,
+                                    4107542400 /* 2100-03-01 */, -2208988800 /* 1900-01-01 */,
+                                    -30610224000 /* 1000-01-01 */, -30610224001 /* 999-12-31 */,
+                                    253402300799 /* 9999-12-31 */, 253402300800 /* 10000-01-01 */,
+                                    -62167219200 /* 0000-01-01 */, -62167219201};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) date_same(fixed[i]);
+    uint64_t r = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {   /* xorshift over [1000-01-01, 9999-12-31] */
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        date_same(-30610224000 + (int64_t)(r % (253402300800ull + 30610224000ull)));
+    }
+    char b[EXPLAIN_DATE_MAX];
+    assert_string_equal(explain_date(1700000000, b), "2023-11-14");
+    assert_ptr_equal(explain_date(0, b), b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_add_fixed),
         cmocka_unit_test(test_has_ci),
         cmocka_unit_test(test_ref),
+        cmocka_unit_test(test_date),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);
