@@ -471,15 +471,6 @@ int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
 }
 
 
-/* 1 when phrase occurs verbatim (ignoring case) in one of doc's fields. */
-static int phrase_in_doc(const text_fields *tf, const char *phrase)
-{
-    if (!tf) return 0;
-    for (int f = 0; f < FIELD_COUNT; f++)
-        if (tf->f[f] && explain_has_ci(tf->f[f], phrase)) return 1;
-    return 0;
-}
-
 /* A doc's fields, asked for when first needed: most spellings are found
  * in the query's text, and when the index does not keep the fields
  * (--max-memory) each ask splits the doc again (index_doc_fields). */
@@ -538,6 +529,26 @@ static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
     return 0;
 }
 
+/* 1 when phrase (lower, its folded copy, n bytes) occurs verbatim
+ * (ignoring case) in one of the doc's fields: what explain_has_ci answers,
+ * by memmem in the field's folded copy (lf_lower), which spelling made
+ * already for most fields; a field longer than the copy (SURFACE_SCAN
+ * bytes) is searched whole by explain_has_ci, and every field when lower
+ * is NULL. */
+static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, size_t n)
+{
+    const text_fields *tf = lf_get(l);
+    if (!tf) return 0;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        if (!tf->f[f]) continue;
+        size_t len = lf_len(l, (text_field)f);
+        if (lower && len < SURFACE_SCAN ? memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
+                                        : explain_has_ci(tf->f[f], phrase))
+            return 1;
+    }
+    return 0;
+}
+
 /* How term t reads in either document; bigrams "a b" word by word. */
 static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *out, size_t n)
 {
@@ -551,10 +562,13 @@ static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *
         if (!term_spelling(qd, cd, first, a, sizeof a) ||
             !term_spelling(qd, cd, sp + 1, b, sizeof b))
             return 0;
-        if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
+        int len = snprintf(out, n, "%s %s", a, b);
+        if (len >= (int)n) return 0;
         /* quoted as a phrase only when someone wrote it so: the two words
          * of a bigram may stand apart, with stop words between them */
-        return phrase_in_doc(lf_get(qd), out) || phrase_in_doc(lf_get(cd), out);
+        char fold[256], *lower = (size_t)len < sizeof fold ? fold : NULL;
+        for (int i = 0; lower && i <= len; i++) lower[i] = (char)tolower((unsigned char)out[i]);
+        return phrase_in_doc(qd, out, lower, (size_t)len) || phrase_in_doc(cd, out, lower, (size_t)len);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
     return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);

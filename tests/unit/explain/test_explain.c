@@ -794,6 +794,55 @@ static void test_ref(void **state)
     assert_string_equal(explain_ref("12", b, 2), "#");
 }
 
+/* The reasoning of docs 1 -> 0 of a corpus whose two first docs read
+ * title0/title1 and body0/body1, among filler where "quantum" and "widget"
+ * are common words (only their bigram can be rare). Owned. */
+static char *bigram_reasoning(const char *title0, const char *body0, const char *title1, const char *body1)
+{
+    static const char *filler[] = {"quantum settings page", "widget color wrong", "quantum logs noisy",
+                                   "widget tooltip missing", "quantum docs outdated", "widget docs outdated"};
+    item items[8];
+    mk(&items[0], "1", title0, body0, "open", NULL, NOW - 20 * DAY);
+    mk(&items[1], "2", title1, body1, "open", NULL, NOW - 10 * DAY);
+    for (int i = 0; i < 6; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", 3 + i);
+        mk(&items[2 + i], key, filler[i], filler[i], "open", NULL, NOW - (30 + i) * DAY);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dp_err err;
+    dindex *ix = NULL;
+    assert_int_equal(index_build(items, 8, &p, &ix, &err), DP_OK);
+    fx f = {.ix = ix};
+    match_judgment jd = judged(RELATION_RELATED, 0.8, &items[1], &items[0]);
+    explain_out o;
+    explain_full(&f, 1, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    char *r = o.reasoning;
+    o.reasoning = NULL;
+    explain_out_free(&o);
+    index_free(ix);
+    for (int i = 0; i < 8; i++) item_free(&items[i]);
+    return r;
+}
+
+/* A shared rare bigram is quoted as the phrase only where one of the two
+ * wrote it so, whatever the case; with a stop word between its words in
+ * both, it is not quoted at all. */
+static void test_bigram_phrase(void **state)
+{
+    (void)state;
+    char *r = bigram_reasoning("Quantum Widget explodes", "The QUANTUM widget explodes on save.",
+                               "quantum widget explodes again", "Our quantum widget explodes when saving.");
+    assert_non_null(strstr(r, "`quantum widget`"));
+    free(r);
+    r = bigram_reasoning("Quantum of widget explodes", "The quantum of widget explodes on save.",
+                         "quantum for widget explodes again", "Our quantum for widget explodes when saving.");
+    assert_null(strstr(r, "quantum widget"));
+    free(r);
+}
+
 /* explain_date writes what dp_format_date (gmtime, strftime "%Y-%m-%d")
  * writes: every day around the epoch, leap days and century years, a
  * pseudo-random spread of seconds over 1000..9999, and the years outside
@@ -852,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_has_ci),
         cmocka_unit_test(test_ref),
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_bigram_phrase),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);
