@@ -8,6 +8,7 @@
  * The value is computed in value.c. */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,65 @@ static size_t links_between(const explain_input *in, const char *a, const char *
 
 /* ---- small formatting helpers ---------------------------------------- */
 
+/* sb_printf's bytes in one formatting pass: sb_printf measures with
+ * vsnprintf and formats again (two passes), and a pair's explanation
+ * formats a dozen short pieces. A piece longer than the stack buffer takes
+ * sb_printf's way. */
+static void x_printf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void x_printf(sbuf *sb, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof buf) {
+        sb_add(sb, buf, (size_t)n);
+        return;
+    }
+    va_start(ap, fmt);
+    sb_vprintf(sb, fmt, ap);
+    va_end(ap);
+}
+
+/* An empty sbuf with room for cap bytes and the NUL: the texts of a pair
+ * are some hundreds of bytes, which sb_add's doubling from 64 reached in
+ * four reallocations. */
+static void sb_init_cap(sbuf *sb, size_t cap)
+{
+    sb->s = xmalloc(cap + 1);
+    sb->s[0] = '\0';
+    sb->len = 0;
+    sb->cap = cap + 1;
+}
+
+const char *explain_date(int64_t t, char buf[EXPLAIN_DATE_MAX])
+{
+    /* days since 1970-01-01 to a civil date (proleptic Gregorian, as
+     * gmtime), by 400-year eras; H. Hinnant's days_from_civil inverted */
+    int64_t days = t / 86400 - (t % 86400 < 0);
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    if (y < 1000 || y > 9999) {   /* strftime's %Y is not 4 digits there */
+        dp_format_date(t, buf, EXPLAIN_DATE_MAX);
+        return buf;
+    }
+    for (int i = 3; i >= 0; i--, y /= 10) buf[i] = (char)('0' + y % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '-';
+    buf[8] = (char)('0' + d / 10);
+    buf[9] = (char)('0' + d % 10);
+    buf[10] = '\0';
+    return buf;
+}
+
 const char *explain_ref(const char *key, char *buf, size_t n)
 {
     int numeric = key && *key;
@@ -208,22 +268,44 @@ static void add_list(sbuf *sb, const strvec *v, size_t max_len)
         if (i) sb_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
         add_code(sb, v->v[i], max_len);
     }
-    if (v->n > MAX_LIST) sb_printf(sb, " (%zu in all)", v->n);
+    if (v->n > MAX_LIST) x_printf(sb, " (%zu in all)", v->n);
 }
 
-/* Strings in both a and b (exact match), in a's order, without repeats. */
+/* A strvec of borrowed strings: ref_push adds a pointer, ref_free frees
+ * the array only. The lists compared below (labels, signals) are the
+ * items' own strings, which outlive the pair's explanation; copying each
+ * cost a malloc and a free. */
+static void ref_push(strvec *v, const char *s)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 8;
+        v->v = xrealloc(v->v, v->cap * sizeof *v->v);
+    }
+    v->v[v->n++] = (char *)s;   /* never written through nor freed (ref_free) */
+}
+
+static void ref_free(strvec *v)
+{
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+/* Strings in both a and b (exact match), in a's order, without repeats;
+ * out borrows them (ref_push). */
 static void sv_common(const strvec *a, const strvec *b, strvec *out)
 {
     for (size_t i = 0; i < a->n; i++)
-        if (sv_contains(b, a->v[i]) && !sv_contains(out, a->v[i])) sv_push(out, a->v[i]);
+        if (sv_contains(b, a->v[i]) && !sv_contains(out, a->v[i])) ref_push(out, a->v[i]);
 }
 
+/* The same ignoring ASCII case; out borrows a's strings. */
 static void sv_common_ci(const strvec *a, const strvec *b, strvec *out)
 {
     for (size_t i = 0; i < a->n; i++)
         for (size_t j = 0; j < b->n; j++)
             if (!strcasecmp(a->v[i], b->v[j]) && !sv_contains(out, a->v[i])) {
-                sv_push(out, a->v[i]);
+                ref_push(out, a->v[i]);
                 break;
             }
 }
@@ -389,15 +471,6 @@ int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
 }
 
 
-/* 1 when phrase occurs verbatim (ignoring case) in one of doc's fields. */
-static int phrase_in_doc(const text_fields *tf, const char *phrase)
-{
-    if (!tf) return 0;
-    for (int f = 0; f < FIELD_COUNT; f++)
-        if (tf->f[f] && explain_has_ci(tf->f[f], phrase)) return 1;
-    return 0;
-}
-
 /* A doc's fields, asked for when first needed: most spellings are found
  * in the query's text, and when the index does not keep the fields
  * (--max-memory) each ask splits the doc again (index_doc_fields). */
@@ -456,6 +529,26 @@ static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
     return 0;
 }
 
+/* 1 when phrase (lower, its folded copy, n bytes) occurs verbatim
+ * (ignoring case) in one of the doc's fields: what explain_has_ci answers,
+ * by memmem in the field's folded copy (lf_lower), which spelling made
+ * already for most fields; a field longer than the copy (SURFACE_SCAN
+ * bytes) is searched whole by explain_has_ci, and every field when lower
+ * is NULL. */
+static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, size_t n)
+{
+    const text_fields *tf = lf_get(l);
+    if (!tf) return 0;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        if (!tf->f[f]) continue;
+        size_t len = lf_len(l, (text_field)f);
+        if (lower && len < SURFACE_SCAN ? memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
+                                        : explain_has_ci(tf->f[f], phrase))
+            return 1;
+    }
+    return 0;
+}
+
 /* How term t reads in either document; bigrams "a b" word by word. */
 static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *out, size_t n)
 {
@@ -469,10 +562,13 @@ static int term_spelling(lazy_fields *qd, lazy_fields *cd, const char *t, char *
         if (!term_spelling(qd, cd, first, a, sizeof a) ||
             !term_spelling(qd, cd, sp + 1, b, sizeof b))
             return 0;
-        if (snprintf(out, n, "%s %s", a, b) >= (int)n) return 0;
+        int len = snprintf(out, n, "%s %s", a, b);
+        if (len >= (int)n) return 0;
         /* quoted as a phrase only when someone wrote it so: the two words
          * of a bigram may stand apart, with stop words between them */
-        return phrase_in_doc(lf_get(qd), out) || phrase_in_doc(lf_get(cd), out);
+        char fold[256], *lower = (size_t)len < sizeof fold ? fold : NULL;
+        for (int i = 0; lower && i <= len; i++) lower[i] = (char)tolower((unsigned char)out[i]);
+        return phrase_in_doc(qd, out, lower, (size_t)len) || phrase_in_doc(cd, out, lower, (size_t)len);
     }
     if (strlen(t) < 3 || strchr(t, '<')) return 0;   /* too short, or a masked number */
     return spelling_in_doc(qd, t, out, n) || spelling_in_doc(cd, t, out, n);
@@ -569,13 +665,13 @@ static int say_links(ctx *x)
         if (!known) known = 1;
         if (l->type == LINK_DUPLICATE) {
             known = 2;
-            sb_printf(&x->rs, "Already linked: %s is marked as a duplicate of %s (in %s)", s, d, how);
+            x_printf(&x->rs, "Already linked: %s is marked as a duplicate of %s (in %s)", s, d, how);
             sv_push_owned(&x->evidence, xasprintf("%s was already marked as a duplicate of %s", s, d));
         } else if (l->type == LINK_FIXES) {
-            sb_printf(&x->rs, "%s says it fixes %s (in %s)", s, d, how);
+            x_printf(&x->rs, "%s says it fixes %s (in %s)", s, d, how);
             sv_push_owned(&x->evidence, xasprintf("%s says it fixes %s", s, d));
         } else {
-            sb_printf(&x->rs, "%s refers to %s (in %s)", s, d, how);
+            x_printf(&x->rs, "%s refers to %s (in %s)", s, d, how);
             sv_push_owned(&x->evidence, xasprintf("%s already refers to %s", s, d));
         }
         sentence_end(x);
@@ -591,10 +687,7 @@ static void drop_named(const ctx *x, strvec *v)
     for (size_t i = 0; i < v->n; i++) {
         const char *e = v->v[i], *dot = strrchr(e, '.');
         const char *last = dot && dot[1] ? dot + 1 : e;
-        if (!strpbrk(e, " :") && was_mentioned(x, last)) {
-            free(v->v[i]);
-            continue;
-        }
+        if (!strpbrk(e, " :") && was_mentioned(x, last)) continue;   /* borrowed (sv_common) */
         v->v[o++] = v->v[i];
     }
     v->n = o;
@@ -629,7 +722,7 @@ static void say_signals(ctx *x)
         if (df) {
             char dfs[32];
             fmt_count(df, dfs, sizeof dfs);
-            sb_printf(&x->rs, " (%sin %s of %s items)", v.n > 1 ? "the first is " : "", dfs,
+            x_printf(&x->rs, " (%sin %s of %s items)", v.n > 1 ? "the first is " : "", dfs,
                       x->total);
         }
         sentence_end(x);
@@ -638,7 +731,7 @@ static void say_signals(ctx *x)
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
     }
-    sv_free(&v);
+    ref_free(&v);
 
     sv_common(&a->frames, &b->frames, &v);
     if (v.n) {
@@ -648,7 +741,7 @@ static void say_signals(ctx *x)
         sv_push_owned(&x->evidence, xasprintf("the stack traces share %zu frame%s", v.n,
                                               v.n == 1 ? "" : "s"));
     }
-    sv_free(&v);
+    ref_free(&v);
 
     sv_common(&a->errors, &b->errors, &v);
     drop_named(x, &v);
@@ -660,7 +753,7 @@ static void say_signals(ctx *x)
         add_code(&ph, v.v[0], 120);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
-    sv_free(&v);
+    ref_free(&v);
 
     sv_common(&a->paths, &b->paths, &v);
     if (v.n) {
@@ -672,7 +765,7 @@ static void say_signals(ctx *x)
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
     }
-    sv_free(&v);
+    ref_free(&v);
     sb_free(&ph);
 }
 
@@ -701,7 +794,7 @@ static void say_rare_terms(ctx *x)
         fmt_count(df, dfs, sizeof dfs);
         sb_adds(&x->rs, shown ? ", " : "Both mention ");
         add_code(&x->rs, sp, 80);
-        sb_printf(&x->rs, " (in %s of %s items)", dfs, x->total);
+        x_printf(&x->rs, " (in %s of %s items)", dfs, x->total);
         if (shown < 3) {
             sb_adds(&ph, shown ? ", " : "both mention ");
             add_code(&ph, sp, 80);
@@ -722,10 +815,10 @@ static void say_rare_terms(ctx *x)
 static void say_labels(ctx *x)
 {
     strvec a = {0}, b = {0}, v = {0};
-    for (size_t i = 0; i < x->q->labels.n; i++) sv_push(&a, x->q->labels.v[i]);
-    for (size_t i = 0; i < x->q->components.n; i++) sv_push(&a, x->q->components.v[i]);
-    for (size_t i = 0; i < x->c->labels.n; i++) sv_push(&b, x->c->labels.v[i]);
-    for (size_t i = 0; i < x->c->components.n; i++) sv_push(&b, x->c->components.v[i]);
+    for (size_t i = 0; i < x->q->labels.n; i++) ref_push(&a, x->q->labels.v[i]);
+    for (size_t i = 0; i < x->q->components.n; i++) ref_push(&a, x->q->components.v[i]);
+    for (size_t i = 0; i < x->c->labels.n; i++) ref_push(&b, x->c->labels.v[i]);
+    for (size_t i = 0; i < x->c->components.n; i++) ref_push(&b, x->c->components.v[i]);
     sv_common_ci(&a, &b, &v);
     if (v.n) {
         sb_adds(&x->rs, "Both are labelled ");
@@ -737,34 +830,39 @@ static void say_labels(ctx *x)
         add_list(&ph, &v, 60);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
-    sv_free(&v);
+    ref_free(&v);
     sv_common(&x->q->versions, &x->c->versions, &v);
     if (v.n) {
         sb_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
         add_list(&x->rs, &v, 40);
         sentence_end(x);
     }
-    sv_free(&v);
-    sv_free(&a);
-    sv_free(&b);
+    ref_free(&v);
+    ref_free(&a);
+    ref_free(&b);
 }
 
+/* sb_adds, not printf: two of these a pair */
 static void describe_item(sbuf *sb, const char *ref, const item *it)
 {
-    char d1[16] = "", d2[16] = "";
+    char d[EXPLAIN_DATE_MAX];
     int open = item_is_open(it);
-    sb_printf(sb, "%s is %s %s %s", ref, open ? "an" : "a", open ? "open" : "closed",
-              item_kind_name(it->kind));
+    sb_adds(sb, ref);
+    sb_adds(sb, open ? " is an open " : " is a closed ");
+    sb_adds(sb, item_kind_name(it->kind));
     if (it->created_at) {
-        dp_format_date(it->created_at, d1, sizeof d1);
-        sb_printf(sb, ", opened %s", d1);
+        sb_adds(sb, ", opened ");
+        sb_adds(sb, explain_date(it->created_at, d));
     }
     if (!open) {
         if (it->closed_at) {
-            dp_format_date(it->closed_at, d2, sizeof d2);
-            sb_printf(sb, "%s closed %s", it->created_at ? " and" : ",", d2);
+            sb_adds(sb, it->created_at ? " and closed " : ", closed ");
+            sb_adds(sb, explain_date(it->closed_at, d));
         }
-        if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+        if (it->state_reason && *it->state_reason) {
+            sb_adds(sb, " as ");
+            sb_adds(sb, it->state_reason);
+        }
     }
 }
 
@@ -777,7 +875,7 @@ static void say_states(ctx *x)
         int64_t d = x->q->created_at - x->c->created_at;
         if (d < 0) d = -d;
         long days = (long)(d / 86400);
-        sb_printf(&x->rs, ". Filed %ld day%s apart", days, days == 1 ? "" : "s");
+        x_printf(&x->rs, ". Filed %ld day%s apart", days, days == 1 ? "" : "s");
     }
     sentence_end(x);
 }
@@ -850,7 +948,7 @@ static void say_model(ctx *x)
 static void say_failure_floor(ctx *x, const match_judgment *jd)
 {
     double words = jd->p[RELATION_DUPLICATE] + jd->p[RELATION_RELATED];
-    sb_printf(&x->rs, ": they show the same failure (stack frames or an error line few items show, below), "
+    x_printf(&x->rs, ": they show the same failure (stack frames or an error line few items show, below), "
                       "so they are related at all with at least %.2f, though their wording alone gives %.2f",
               jd->p_any, words);
     if (jd->pr_pair)
@@ -858,7 +956,7 @@ static void say_failure_floor(ctx *x, const match_judgment *jd)
     else if (jd->regression)
         sb_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
     else
-        sb_printf(&x->rs, "; %s: %.2f of that", jd->relation == RELATION_DUPLICATE ? "as duplicates" : "as another relation",
+        x_printf(&x->rs, "; %s: %.2f of that", jd->relation == RELATION_DUPLICATE ? "as duplicates" : "as another relation",
                   jd->p_any > 0 ? jd->p_shown / jd->p_any : 0);
 }
 
@@ -881,19 +979,19 @@ static void say_verdict(ctx *x)
     else if (jd->failure_lifted)
         say_failure_floor(x, jd);
     else if (jd->pr_pair)
-        sb_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
+        x_printf(&x->rs, ": an issue and a pull request are related, never duplicates; related at all: %.2f",
                   jd->p_any);
     else if (jd->double_post)
-        sb_printf(&x->rs, ": the same person posted the same text twice within minutes, a double post; "
+        x_printf(&x->rs, ": the same person posted the same text twice within minutes, a double post; "
                           "related at all: %.2f", jd->p_any);
     else if (jd->series)
-        sb_printf(&x->rs, ": the same person filed both within a day under titles that read apart: "
+        x_printf(&x->rs, ": the same person filed both within a day under titles that read apart: "
                           "a series of reports rather than a double post; related at all: %.2f", jd->p_any);
     else if (jd->template_twins)
-        sb_printf(&x->rs, ": the titles fill one template with different names, so they are two "
+        x_printf(&x->rs, ": the titles fill one template with different names, so they are two "
                           "requests, not one; related at all: %.2f", jd->p_any);
     else if (jd->regression)
-        sb_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
+        x_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
                           "duplicate to close; related at all: %.2f", jd->p_any);
     else {
         sb_adds(&x->rs, ": if they are related at all (");
@@ -939,33 +1037,33 @@ static void say_judge(ctx *x)
                         : jf[JF_MENTION_FOLLOW] > 0 ? "names it as its origin (a follow-up, revert, "
                                                       "backport or part of it)"
                                                     : "names it";
-        sb_printf(&x->rs, "%s %s: \"", x->qref, how);
+        x_printf(&x->rs, "%s %s: \"", x->qref, how);
         for (const char *p = why.mention; *p; p++) sb_addc(&x->rs, *p == '"' ? '\'' : *p);
         sb_adds(&x->rs, "\"");
         sentence_end(x);
         sv_push_owned(&x->evidence, xasprintf("%s refers to %s", x->qref, x->cref));
     }
     if (jf[JF_OPPOSITE] > 0 && why.opposite[0][0])
-        sb_printf(&x->rs, "The titles differ in opposite actions (\"%s\" / \"%s\"): two changes, not "
+        x_printf(&x->rs, "The titles differ in opposite actions (\"%s\" / \"%s\"): two changes, not "
                           "one problem", why.opposite[0], why.opposite[1]), sentence_end(x);
     else if (jf[JF_VERSION_ONLY] > 0)
-        sb_printf(&x->rs, "The titles differ only in \"%s\" / \"%s\": the same change for another "
+        x_printf(&x->rs, "The titles differ only in \"%s\" / \"%s\": the same change for another "
                           "branch or release", why.diff[0][0] ? why.diff[0] : "-", why.diff[1][0] ? why.diff[1] : "-"),
             sentence_end(x);
     else if (jf[JF_TITLE_REFS_DIFFER] > 0)
         sb_adds(&x->rs, "The titles name different items"), sentence_end(x);
     else if (jf[JF_SLOT_DIFF] > 0.5 && jf[JF_TITLE_OVERLAP] >= 0.3 && why.diff[0][0] && why.diff[1][0])
-        sb_printf(&x->rs, "Same wording around different words: \"%s\" / \"%s\"", why.diff[0], why.diff[1]),
+        x_printf(&x->rs, "Same wording around different words: \"%s\" / \"%s\"", why.diff[0], why.diff[1]),
             sentence_end(x);
     if (jf[JF_SHARED_REF] > 0 && why.shared_ref[0]) {
         char r[64];
         explain_ref(why.shared_ref, r, sizeof r);
-        sb_printf(&x->rs, "Both name %s: they may be two parts of one thing", r);
+        x_printf(&x->rs, "Both name %s: they may be two parts of one thing", r);
         sentence_end(x);
     }
     if (jf[JF_AUTHOR_2H] > 0) {
         long m = labs((long)((x->q->created_at - x->c->created_at) / 60));
-        sb_printf(&x->rs, "The same person filed both, %ld minute%s apart%s", m, m == 1 ? "" : "s",
+        x_printf(&x->rs, "The same person filed both, %ld minute%s apart%s", m, m == 1 ? "" : "s",
                   jf[JF_AUTHOR_10MIN] > 0 ? " (a double post?)" : "");
         sentence_end(x);
     } else if (jf[JF_SAME_AUTHOR] > 0) {
@@ -977,9 +1075,9 @@ static void say_judge(ctx *x)
         sentence_end(x);
     }
     if (jf[JF_CAND_FIXED_BEFORE] > 0 && x->c->closed_at) {
-        char d[16];
-        dp_format_date(x->c->closed_at, d, sizeof d);
-        sb_printf(&x->rs, "%s was closed as fixed on %s, %ld days before %s was filed%s", x->cref, d,
+        char d[EXPLAIN_DATE_MAX];
+        explain_date(x->c->closed_at, d);
+        x_printf(&x->rs, "%s was closed as fixed on %s, %ld days before %s was filed%s", x->cref, d,
                   days_between(x->q->created_at, x->c->closed_at), x->qref,
                   jf[JF_LATER_VERSION] > 0 ? ", which names a later version" : "");
         sentence_end(x);
@@ -1006,7 +1104,7 @@ static void add_evidence(sbuf *sb, const strvec *ev)
 
 static void add_state_clause(sbuf *sb, const item *it)
 {
-    char d[16];
+    char d[EXPLAIN_DATE_MAX];
     if (item_is_open(it)) {
         sb_adds(sb, ", which is still open");
         return;
@@ -1016,24 +1114,24 @@ static void add_state_clause(sbuf *sb, const item *it)
     } else {
         sb_adds(sb, ", which was closed");
         if (item_closed_fixed(it)) sb_adds(sb, " as fixed");
-        else if (it->state_reason && *it->state_reason) sb_printf(sb, " as %s", it->state_reason);
+        else if (it->state_reason && *it->state_reason) x_printf(sb, " as %s", it->state_reason);
     }
     if (it->closed_at) {
-        dp_format_date(it->closed_at, d, sizeof d);
-        sb_printf(sb, " on %s", d);
+        explain_date(it->closed_at, d);
+        x_printf(sb, " on %s", d);
     }
 }
 
 static void add_item_title(sbuf *sb, const char *ref, const item *it)
 {
-    sb_printf(sb, "%s (\"", ref);
+    x_printf(sb, "%s (\"", ref);
     add_md_title(sb, it->title);
     sb_adds(sb, "\")");
 }
 
 static void add_url(sbuf *sb, const item *it)
 {
-    if (it->url && *it->url && !isdigit((unsigned char)it->key[0])) sb_printf(sb, "\n\n%s: %s", it->key, it->url);
+    if (it->url && *it->url && !isdigit((unsigned char)it->key[0])) x_printf(sb, "\n\n%s: %s", it->key, it->url);
 }
 
 /* An issue and a pull request: the comment goes on the issue. */
@@ -1043,7 +1141,7 @@ static char *comment_pr(ctx *x, const item **on)
     const char *prref = pr == x->q ? x->qref : x->cref;
     *on = pr == x->q ? x->c : x->q;
     sbuf sb;
-    sb_init(&sb);
+    sb_init_cap(&sb, 512);
     sb_adds(&sb, "Possibly addressed by pull request ");
     add_item_title(&sb, prref, pr);
     add_state_clause(&sb, pr);
@@ -1061,13 +1159,13 @@ static char *comment_regression(ctx *x, const item **on)
 {
     *on = x->q;
     sbuf sb;
-    sb_init(&sb);
+    sb_init_cap(&sb, 512);
     sb_adds(&sb, "This may be a regression of ");
     add_item_title(&sb, x->cref, x->c);
     add_state_clause(&sb, x->c);
     sb_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
-    sb_printf(&sb, "Which version are you running, and what are the exact steps to reproduce? That "
+    x_printf(&sb, "Which version are you running, and what are the exact steps to reproduce? That "
                    "tells whether the fix in %s is missing from your version or whether this is a "
                    "new problem.", x->cref);
     add_url(&sb, x->c);
@@ -1086,7 +1184,7 @@ static char *comment_related(ctx *x, const item **on)
         oref = x->qref;
     }
     sbuf sb;
-    sb_init(&sb);
+    sb_init_cap(&sb, 512);
     sb_adds(&sb, "Possibly related: ");
     add_item_title(&sb, oref, other);
     add_state_clause(&sb, other);
@@ -1112,13 +1210,13 @@ static char *comment_duplicate(ctx *x, const item **on)
     char cref[64];
     explain_ref(canon->key, cref, sizeof cref);
     sbuf sb;
-    sb_init(&sb);
-    sb_printf(&sb, "Duplicate of %s\n\n", cref);
+    sb_init_cap(&sb, 512);
+    x_printf(&sb, "Duplicate of %s\n\n", cref);
     if (canon != x->q && canon != x->c) {
         const item *sib = *on == x->q ? x->c : x->q;
         char sref[64];
         explain_ref(sib->key, sref, sizeof sref);
-        sb_printf(&sb, "This and %s both look like copies of ", sref);
+        x_printf(&sb, "This and %s both look like copies of ", sref);
     } else {
         sb_adds(&sb, "This looks like the same problem as ");
     }
@@ -1128,7 +1226,7 @@ static char *comment_duplicate(ctx *x, const item **on)
     if (canon->created_at > (*on)->created_at) {   /* never close the older one without saying why */
         char why[192];
         explain_canonical_why(canon, *on, why, sizeof why);
-        sb_printf(&sb, "%s is newer, but it is the one to keep: %s.\n\n", cref, why);
+        x_printf(&sb, "%s is newer, but it is the one to keep: %s.\n\n", cref, why);
     }
     add_evidence(&sb, &x->evidence);
     if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");
@@ -1172,7 +1270,7 @@ void explain_pair(const explain_input *in, explain_out *out)
     }
     explain_ref(x.q->key, x.qref, sizeof x.qref);
     explain_ref(x.c->key, x.cref, sizeof x.cref);
-    sb_init(&x.rs);
+    sb_init_cap(&x.rs, 1024);
     x.nshared = in->mq ? index_shared_terms_with(in->ix, x.qt.terms, x.qt.n, in->cdoc, x.shared, SHARED_SCAN)
                        : index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
     fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
@@ -1195,7 +1293,7 @@ void explain_pair(const explain_input *in, explain_out *out)
 
     match_judgment none = {.relation = RELATION_NONE};
     sbuf vd;
-    sb_init(&vd);
+    sb_init_cap(&vd, 256);
     out->value = explain_value(x.q, x.c, in->jd ? in->jd : &none, on, link, in->now, &vd);
     out->value_detail = sb_take(&vd);
     if (in->jd && in->jd->relation == RELATION_DUPLICATE && !in->jd->pr_pair && !in->jd->regression)

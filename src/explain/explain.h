@@ -111,6 +111,14 @@ void explain_add_fixed(sbuf *sb, double v, int digits);
  * long ones are scanned by memchr for the needle's first byte). */
 int explain_has_ci(const char *hay, const char *needle);
 
+/* t's UTC date as dp_format_date writes it ("%Y-%m-%d", gmtime's
+ * calendar), byte for byte, by arithmetic: a pair's explanation writes
+ * two to four dates, and gmtime_r and strftime (time zone set-up, locale)
+ * cost more than the rest of its sentence. Years outside 1000..9999 (not
+ * four digits) go through dp_format_date. Returns buf. */
+#define EXPLAIN_DATE_MAX 16
+const char *explain_date(int64_t t, char buf[EXPLAIN_DATE_MAX]);
+
 /* How an item is referred to in text: "#4606" for a numeric (GitHub) key,
  * the key itself otherwise ("HIVE-123"). Returns buf. */
 const char *explain_ref(const char *key, char *buf, size_t n);

@@ -146,6 +146,15 @@ static void test_reasoning_signals(void **state)
     assert_non_null(strstr(o.reasoning, "#120 is an open issue"));
     assert_non_null(strstr(o.reasoning, "#100 is a closed issue"));
     assert_non_null(strstr(o.reasoning, "Filed 295 days apart"));
+    /* the states sentence word for word, dates as dp_format_date writes them */
+    char d0[16], d1[16], d2[16], want[256];
+    dp_format_date(NOW - 5 * DAY, d0, sizeof d0);
+    dp_format_date(NOW - 300 * DAY, d1, sizeof d1);
+    dp_format_date(NOW - 290 * DAY, d2, sizeof d2);
+    snprintf(want, sizeof want,
+             "#120 is an open issue, opened %s; #100 is a closed issue, opened %s and closed %s as completed. "
+             "Filed 295 days apart.\n", d0, d1, d2);
+    assert_non_null(strstr(o.reasoning, want));
     /* the first sentence says what is shown, with the number shown */
     assert_true(!strncmp(o.reasoning, "Duplicate, high confidence (0.93)", 33));
     assert_int_equal(o.known, 0);
@@ -785,6 +794,91 @@ static void test_ref(void **state)
     assert_string_equal(explain_ref("12", b, 2), "#");
 }
 
+/* The reasoning of docs 1 -> 0 of a corpus whose two first docs read
+ * title0/title1 and body0/body1, among filler where "quantum" and "widget"
+ * are common words (only their bigram can be rare). Owned. */
+static char *bigram_reasoning(const char *title0, const char *body0, const char *title1, const char *body1)
+{
+    static const char *filler[] = {"quantum settings page", "widget color wrong", "quantum logs noisy",
+                                   "widget tooltip missing", "quantum docs outdated", "widget docs outdated"};
+    item items[8];
+    mk(&items[0], "1", title0, body0, "open", NULL, NOW - 20 * DAY);
+    mk(&items[1], "2", title1, body1, "open", NULL, NOW - 10 * DAY);
+    for (int i = 0; i < 6; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", 3 + i);
+        mk(&items[2 + i], key, filler[i], filler[i], "open", NULL, NOW - (30 + i) * DAY);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dp_err err;
+    dindex *ix = NULL;
+    assert_int_equal(index_build(items, 8, &p, &ix, &err), DP_OK);
+    fx f = {.ix = ix};
+    match_judgment jd = judged(RELATION_RELATED, 0.8, &items[1], &items[0]);
+    explain_out o;
+    explain_full(&f, 1, 0, &jd, NULL, UINT32_MAX, NULL, 0, &o);
+    char *r = o.reasoning;
+    o.reasoning = NULL;
+    explain_out_free(&o);
+    index_free(ix);
+    for (int i = 0; i < 8; i++) item_free(&items[i]);
+    return r;
+}
+
+/* A shared rare bigram is quoted as the phrase only where one of the two
+ * wrote it so, whatever the case; with a stop word between its words in
+ * both, it is not quoted at all. */
+static void test_bigram_phrase(void **state)
+{
+    (void)state;
+    char *r = bigram_reasoning("Quantum Widget explodes", "The QUANTUM widget explodes on save.",
+                               "quantum widget explodes again", "Our quantum widget explodes when saving.");
+    assert_non_null(strstr(r, "`quantum widget`"));
+    free(r);
+    r = bigram_reasoning("Quantum of widget explodes", "The quantum of widget explodes on save.",
+                         "quantum for widget explodes again", "Our quantum for widget explodes when saving.");
+    assert_null(strstr(r, "quantum widget"));
+    free(r);
+}
+
+/* explain_date writes what dp_format_date (gmtime, strftime "%Y-%m-%d")
+ * writes: every day around the epoch, leap days and century years, a
+ * pseudo-random spread of seconds over 1000..9999, and the years outside
+ * (fewer or more digits, negative times) that go through dp_format_date. */
+static void date_same(int64_t t)
+{
+    char a[EXPLAIN_DATE_MAX], b[EXPLAIN_DATE_MAX];
+    explain_date(t, a);
+    dp_format_date(t, b, sizeof b);
+    if (strcmp(a, b)) fail_msg("t=%lld: explain_date %s, dp_format_date %s", (long long)t, a, b);
+}
+
+static void test_date(void **state)
+{
+    (void)state;
+    for (int64_t d = -3000; d <= 3000; d++) {
+        date_same(d * DAY);
+        date_same(d * DAY - 1);
+        date_same(d * DAY + DAY / 2);
+    }
+    static const int64_t fixed[] = {0, -1, 951782400 /* 2000-02-29 */, 4107456000 /* 2100-02-28 */,
+                                    4107542400 /* 2100-03-01 */, -2208988800 /* 1900-01-01 */,
+                                    -30610224000 /* 1000-01-01 */, -30610224001 /* 999-12-31 */,
+                                    253402300799 /* 9999-12-31 */, 253402300800 /* 10000-01-01 */,
+                                    -62167219200 /* 0000-01-01 */, -62167219201};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) date_same(fixed[i]);
+    uint64_t r = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {   /* xorshift over [1000-01-01, 9999-12-31] */
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        date_same(-30610224000 + (int64_t)(r % (253402300800ull + 30610224000ull)));
+    }
+    char b[EXPLAIN_DATE_MAX];
+    assert_string_equal(explain_date(1700000000, b), "2023-11-14");
+    assert_ptr_equal(explain_date(0, b), b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +900,8 @@ int main(void)
         cmocka_unit_test(test_add_fixed),
         cmocka_unit_test(test_has_ci),
         cmocka_unit_test(test_ref),
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_bigram_phrase),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);
