@@ -113,6 +113,7 @@ static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
 static void *side_main(void *arg)
 {
     struct store_fts_side *sd = arg;
+    pthread_setname_np(pthread_self(), "dp-fts");   /* for perf and top */
     sqlite3_stmt *del = NULL, *ins = NULL;
     int rc = sqlite3_exec(sd->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sd->db, "DELETE FROM items_fts WHERE rowid = ?1", -1, &del, NULL);
@@ -192,6 +193,28 @@ static struct store_fts_side *side_open(const char *create_sql)
     return NULL;
 }
 
+/* Turns the connection's triggers off (on: 0) or back on. SQLite expires
+ * every prepared statement when the setting changes, so a cached one
+ * re-prepares with or without the trigger programs. */
+static void side_triggers(store *st, int on)
+{
+    int now = -1;
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now);
+    st->fts_todo_skipped = !now;
+}
+
+/* Whether the store has no pairs: the items' triggers are the only ones
+ * a transaction with triggers off can skip then (the pairs' fire on pair
+ * writes only; an import touches pairs only when it has some). */
+static int no_pairs(store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM pairs)", -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return ok;
+}
+
 int store_fts_side_begin(store *st)
 {
     if (st->fts_side_state) return st->fts_side_state == 1;
@@ -201,7 +224,24 @@ int store_fts_side_begin(store *st)
     if (side_applies(st, &sql)) st->fts_side = side_open(sql);
     free(sql);
     if (st->fts_side) st->fts_side_state = 1;
+    /* Every item the transaction writes goes to the side build, so the
+     * title triggers' notes in items_fts_todo are needed only should that
+     * build fail -- and then they are every row of items, which was empty
+     * (side_applies): store_fts_todo_restore writes them in one statement.
+     * Without the triggers an item insert runs no trigger program (a
+     * frame allocated, a row inserted, per item) and the commit deletes
+     * no notes. */
+    if (st->fts_side && no_pairs(st)) side_triggers(st, 0);
     return st->fts_side_state == 1;
+}
+
+int store_fts_todo_restore(store *st, dp_err *err)
+{
+    if (!st->fts_todo_skipped) return DP_OK;
+    side_triggers(st, 1);
+    if (sqlite3_get_autocommit(st->db)) return DP_OK;   /* rolled back: nothing was written */
+    return store_exec(st, "INSERT OR IGNORE INTO items_fts_todo(id) SELECT id FROM items",
+                      "noting the items for the title index", err);
 }
 
 /* Queues c, waiting while the queue is full (the thread takes chunks
@@ -307,6 +347,7 @@ int store_fts_side_finish(store *st, dp_err *err)
     }
     sqlite3 *from = NULL;
     char *e = side_close(st, 0, &from);
+    if (!e) side_triggers(st, 1);   /* the notes are not needed: the index is built */
     if (e) {
         /* The private index failed (no room for its temporary file, say):
          * every item it had is noted in items_fts_todo too, so the store

@@ -132,6 +132,9 @@ struct store {
      * (fts_side set), 2 = not this way. */
     struct store_fts_side *fts_side;
     int fts_side_state;
+    /* the side build turned the triggers off: items_fts_todo lacks the
+     * transaction's items (store_fts_todo_restore) */
+    int fts_todo_skipped;
     /* bulk: what one look-up per transaction found out about repository
      * pairs_repo (0: nothing yet): whether it has pairs to touch when an
      * item changes. Reset by store_begin, store_commit, store_rollback and
@@ -236,6 +239,11 @@ extern size_t store_fts_side_max_queued;
 void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
 int store_fts_side_finish(store *st, dp_err *err);
 void store_fts_side_abort(store *st);
+/* When the side build turned the triggers off, turns them back on and,
+ * inside the transaction, notes every item in items_fts_todo, as the
+ * triggers would have: what store_fts_flush indexes when the side build
+ * is dropped. A no-op otherwise. */
+int store_fts_todo_restore(store *st, dp_err *err);
 /* Registers on db the text filter's SQL functions over items_fts, which
  * keeps no positions (detail=none, schema version 12), so a phrase query
  * cannot be run on it:

@@ -340,6 +340,7 @@ int store_fts_flush(store *st, dp_err *err)
         store_fts_side_abort(st);
         st->fts_side_state = 2;
     }
+    if (store_fts_todo_restore(st, err) != DP_OK) return DP_ERR;
     return store_exec(st,
                       "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
                       "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"

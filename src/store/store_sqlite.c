@@ -424,6 +424,8 @@ void store_rollback(store *st)
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
         store_fts_side_abort(st);
+        dp_err ignored;   /* outside a transaction it only turns the triggers on */
+        if (st->db) (void)store_fts_todo_restore(st, &ignored);
         store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
     }

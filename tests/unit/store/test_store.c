@@ -508,13 +508,14 @@ static int old_upsert(sqlite3 *db, int64_t repo, const item *it)
     return wrote;
 }
 
-/* Every column of every item, and the items noted for the title index. */
-static char *item_rows(sqlite3 *db)
+/* Every column of every item, and (notes) the items noted for the title
+ * index. */
+static char *item_rows(sqlite3 *db, int notes)
 {
     sbuf sb;
     sb_init(&sb);
     const char *const sql[] = {"SELECT * FROM items ORDER BY id", "SELECT id FROM items_fts_todo ORDER BY id"};
-    for (int q = 0; q < 2; q++) {
+    for (int q = 0; q < 1 + notes; q++) {
         sqlite3_stmt *s = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &s, NULL), SQLITE_OK);
         while (sqlite3_step(s) == SQLITE_ROW) {
@@ -574,7 +575,12 @@ static void item_writes_match_upsert(fx *f, int bulk)
         int want = old_upsert(ref->db, ref_repo, &it);
         item_free(&it);
         if (changed != want) fail_msg("step %zu: changed %d, the old upsert %d", i, changed, want);
-        char *got = item_rows(f->st->db), *exp = item_rows(ref->db);
+        /* While the title index is built beside (bulk, into an empty
+         * store: step 0), the title triggers are off and nothing is
+         * noted; the flush below drops that build and notes every item. */
+        int side = f->st->fts_side != NULL;
+        if (side) assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM items_fts_todo"), 0);
+        char *got = item_rows(f->st->db, !side), *exp = item_rows(ref->db, !side);
         if (strcmp(got, exp)) fail_msg("step %zu: rows differ\ngot:\n%s\nwant:\n%s", i, got, exp);
         free(got);
         free(exp);
