@@ -140,6 +140,9 @@ struct store {
      * item changes. Reset by store_begin, store_commit, store_rollback and
      * any pair write. */
     int64_t pairs_repo;
+    /* bulk, in a write transaction: the next change sequence number of
+     * items of repository seq_repo (0: not known yet; store_items.c) */
+    int64_t seq_repo, seq_next;
     int pairs_any;
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];

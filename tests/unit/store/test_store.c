@@ -832,6 +832,41 @@ static void test_change_seq(void **state)
     assert_int_equal(seq, 6);
 }
 
+/* In a bulk transaction the writes number the items as NEXT_SEQ would
+ * (store_items.c keeps the next number in hand): per repository, also
+ * when the writes switch between two, and past a deletion mark, which
+ * takes a number of its own. */
+static void test_change_seq_bulk(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "b/b", 1, NULL, NULL, &r2, &err), DP_OK);
+    assert_int_equal(store_bulk_mode(f->st, &err), DP_OK);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    static const struct { const char *key, *title; int64_t updated; int other; } w[] = {
+        {"1", "t", 500, 0}, {"2", "t", 500, 0}, {"3", "t", 500, 0},
+        {"1", "t", 500, 0},             /* the same copy: no number */
+        {"1", "edited", 600, 0},        /* 4 */
+        {"5", "other repo", 100, 1},    /* 1 of b/b */
+        {"3", "t", 400, 0},             /* older: no number */
+        {"6", "back", 100, 0},          /* 6, after the mark below */
+    };
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        if (i == 7) assert_int_equal(store_item_mark_deleted(f->st, f->repo, "2", &err), DP_OK);   /* 5 */
+        item it;
+        fx_item(&it, w[i].key, w[i].title, "open", w[i].updated);
+        assert_int_equal(store_item_upsert(f->st, w[i].other ? r2 : f->repo, &it, NULL, &err), DP_OK);
+        item_free(&it);
+    }
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    assert_int_equal(seq_of(f, "1"), 4);
+    assert_int_equal(seq_of(f, "2"), 5);
+    assert_int_equal(seq_of(f, "3"), 3);
+    assert_int_equal(seq_of(f, "5"), 1);
+    assert_int_equal(seq_of(f, "6"), 6);
+}
+
 /* Dates have whole seconds: a second edit within the same second carries
  * the same updated_at and must still replace the first; the same copy
  * again stays a no-op. */
@@ -1276,6 +1311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items_load_and_changes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_change_seq, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_change_seq_bulk, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_same_second_edit_wins, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_future_date_does_not_stick, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, fx_setup, fx_teardown),
