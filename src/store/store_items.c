@@ -305,11 +305,28 @@ static void item_bind(sqlite3_stmt *s, int64_t repo, const item *it, char *const
     sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
 }
 
-/* Inserts the item, or updates the stored copy when this one is newer.
- * *id = the row written, 0 when nothing was; *inserted = 1 for a new row. */
-static int item_put(store *st, int64_t repo, const item *it, char *const j[3], int64_t *id,
-                    int *inserted, dp_err *err)
+/* The stored title of the item (owned, "" for NULL) into *out, for the
+ * side build's 'delete' of a row it indexed before (store_fts.c). */
+static int stored_title(store *st, int64_t repo, const char *key, char **out, dp_err *err)
 {
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT title FROM items WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *out = store_col_str_empty(s, 0);
+    store_done(s);
+    return rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading item %s", key);
+}
+
+/* Inserts the item, or updates the stored copy when this one is newer.
+ * *id = the row written, 0 when nothing was; *inserted = 1 for a new row.
+ * While the title index is built beside, *old_title = the title an
+ * updated row had (owned), else NULL. */
+static int item_put(store *st, int64_t repo, const item *it, char *const j[3], int64_t *id,
+                    int *inserted, char **old_title, dp_err *err)
+{
+    *old_title = NULL;
     *id = 0;
     *inserted = 0;
     int64_t seq = seq_in_hand(st, repo);
@@ -327,6 +344,7 @@ static int item_put(store *st, int64_t repo, const item *it, char *const j[3], i
         if (seq) st->seq_next++;
         return DP_OK;
     }
+    if (st->fts_side && stored_title(st, repo, it->key, old_title, err) != DP_OK) return DP_ERR;
     s = seq ? store_stmt_sql(st, item_update_seq_sql, err) : store_stmt(st, SQ_ITEM_UPDATE, item_update_sql, err);
     if (!s) return DP_ERR;
     item_bind(s, repo, it, j);
@@ -353,15 +371,17 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     char *j[3] = {sv_to_json(&it->labels), sv_to_json(&it->components), sv_to_json(&it->versions)};
     int ret = DP_ERR, inserted;
     int64_t id;
+    char *old_title = NULL;
     if (!j[0] || !j[1] || !j[2]) {
         dp_fail(err, "store: inserting item %s: a label, component or version is not valid UTF-8", it->key);
         goto out;
     }
-    if (item_put(st, repo, it, j, &id, &inserted, err) != DP_OK) goto out;
+    if (item_put(st, repo, it, j, &id, &inserted, &old_title, err) != DP_OK) goto out;
     ret = DP_OK;
     if (!id) goto out;                  /* stored copy is as new or newer */
-    if (st->fts_side) store_fts_side_add(st, id, it->key, it->title ? it->title : "", !inserted);
-    if (item_labels_write(st, id, inserted, it, err) != DP_OK ||
+    if ((st->fts_side &&
+         store_fts_side_add(st, id, it->key, it->title ? it->title : "", inserted ? NULL : old_title, err) != DP_OK) ||
+        item_labels_write(st, id, inserted, it, err) != DP_OK ||
         pairs_touch(st, repo, it, err) != DP_OK) {
         ret = DP_ERR;
         goto out;
@@ -369,6 +389,7 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     if (changed) *changed = 1;
 out:
     for (int k = 0; k < 3; k++) free(j[k]);
+    free(old_title);
     return ret;
 }
 
@@ -382,7 +403,7 @@ int store_fts_flush(store *st, dp_err *err)
         store_fts_side_abort(st);
         st->fts_side_state = 2;
     }
-    if (store_fts_todo_restore(st, err) != DP_OK) return DP_ERR;
+    if (store_fts_content_drop(st, err) != DP_OK || store_fts_todo_restore(st, err) != DP_OK) return DP_ERR;
     return store_exec(st,
                       "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
                       "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"

@@ -428,6 +428,7 @@ void store_rollback(store *st)
         store_fts_side_abort(st);
         dp_err ignored;   /* outside a transaction it only turns the triggers on */
         if (st->db) (void)store_fts_todo_restore(st, &ignored);
+        if (st->db) (void)store_fts_content_drop(st, &ignored);
         store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
         st->seq_repo = 0;

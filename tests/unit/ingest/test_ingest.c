@@ -616,6 +616,10 @@ static int import_one(store *st, const char *path, int bulk, dp_err *err)
         assert_non_null(st->fts_side);
         /* the side build runs without the title triggers: nothing noted */
         assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts_todo"), 0);
+        /* and the writer has put each item's content row in place already */
+        assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts_content c JOIN items i "
+                                      "ON i.id = c.id AND i.key = c.c0 AND i.title = c.c1"),
+                         read_int(st, "SELECT count(*) FROM items"));
     }
     assert_int_equal(store_commit(st, err), DP_OK);
     assert_null(st->fts_side);
