@@ -5,11 +5,14 @@
  * a first import (5.1 of 9.0 s at 250k items), and the writer is the
  * thread that bounds an import. Into an empty index the work needs nothing
  * of the store: a thread of our own feeds the items' ids, keys and titles
- * to an identical FTS5 table in a private temporary database while the
- * writer goes on, and at commit the index's tables (items_fts_data, _idx,
- * _content) are copied into the store as they are -- rows, not tokens.
- * The index answers every query as one built in the store would; only
- * its segment layout may differ.
+ * to the same FTS5 table, but without content (content=''), in a private
+ * temporary database while the writer goes on, and at commit the index's
+ * tables (items_fts_data, _idx) are copied into the store as they are --
+ * rows, not tokens. The writer puts the content rows (items_fts_content)
+ * in place itself as it writes the items. The index answers every query
+ * as one built in the store would; only its segment layout may differ.
+ * While it is built, the items' title triggers are off: nothing is noted
+ * in items_fts_todo unless the build is dropped (store_fts_todo_restore).
  *
  * The store's own FTS5 object is never used in such a transaction (the
  * per-batch flush is skipped and items_fts_todo is emptied, not flushed,
