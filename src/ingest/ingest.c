@@ -469,6 +469,7 @@ static int publish(ipipe *pp, batch *b)
 static void *reader_main(void *arg)
 {
     ipipe *pp = arg;
+    pthread_setname_np(pthread_self(), "dp-read");   /* for perf and top */
     for (int first = 1;; first = 0) {
         batch *b = xcalloc(1, sizeof *b);
         sb_init(&b->json);
@@ -491,6 +492,7 @@ static void *reader_main(void *arg)
 static void *parser_main(void *arg)
 {
     ipipe *pp = arg;
+    pthread_setname_np(pthread_self(), "dp-parse");
     pthread_mutex_lock(&pp->mu);
     for (;;) {
         batch *done = pp->written, *b = NULL;

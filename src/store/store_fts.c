@@ -5,11 +5,14 @@
  * a first import (5.1 of 9.0 s at 250k items), and the writer is the
  * thread that bounds an import. Into an empty index the work needs nothing
  * of the store: a thread of our own feeds the items' ids, keys and titles
- * to an identical FTS5 table in a private temporary database while the
- * writer goes on, and at commit the index's tables (items_fts_data, _idx,
- * _content) are copied into the store as they are -- rows, not tokens.
- * The index answers every query as one built in the store would; only
- * its segment layout may differ.
+ * to the same FTS5 table, but without content (content=''), in a private
+ * temporary database while the writer goes on, and at commit the index's
+ * tables (items_fts_data, _idx) are copied into the store as they are --
+ * rows, not tokens. The writer puts the content rows (items_fts_content)
+ * in place itself as it writes the items. The index answers every query
+ * as one built in the store would; only its segment layout may differ.
+ * While it is built, the items' title triggers are off: nothing is noted
+ * in items_fts_todo unless the build is dropped (store_fts_todo_restore).
  *
  * The store's own FTS5 object is never used in such a transaction (the
  * per-batch flush is skipped and items_fts_todo is emptied, not flushed,
@@ -35,7 +38,8 @@ size_t store_fts_side_max_queued = 64;
 typedef struct side_row {
     int64_t id;
     size_t key, title;              /* offsets of NUL-terminated strings in text */
-    int replace;                    /* the row may be in the index already */
+    int replace;                    /* the row is in the index already, ... */
+    size_t old_title;               /* ... with this title (and the same key) */
 } side_row;
 
 /* The keys and titles of a chunk share one buffer: two allocations per
@@ -91,7 +95,9 @@ static int side_step(sqlite3_stmt *s)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Writes one chunk into the private index; SQLITE_OK or the error. */
+/* Writes one chunk into the private index; SQLITE_OK or the error. The
+ * index keeps no content (content=''), so a row replaced is taken out with
+ * FTS5's 'delete' command and the values it was indexed with. */
 static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
 {
     int rc = SQLITE_OK;
@@ -99,6 +105,8 @@ static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
         const side_row *r = &c->v[i];
         if (r->replace) {
             sqlite3_bind_int64(del, 1, r->id);
+            sqlite3_bind_text(del, 2, c->text.s + r->key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(del, 3, c->text.s + r->old_title, -1, SQLITE_STATIC);
             rc = side_step(del);
             if (rc != SQLITE_OK) break;
         }
@@ -113,9 +121,11 @@ static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
 static void *side_main(void *arg)
 {
     struct store_fts_side *sd = arg;
+    pthread_setname_np(pthread_self(), "dp-fts");   /* for perf and top */
     sqlite3_stmt *del = NULL, *ins = NULL;
     int rc = sqlite3_exec(sd->db, "BEGIN", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sd->db, "DELETE FROM items_fts WHERE rowid = ?1", -1, &del, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sd->db, "INSERT INTO items_fts(items_fts, rowid, key, title) VALUES('delete', ?1, ?2, ?3)",
+                                -1, &del, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(sd->db, "INSERT INTO items_fts(rowid, key, title) VALUES(?1, ?2, ?3)", -1, &ins,
                                 NULL);
@@ -163,11 +173,26 @@ static void side_free(struct store_fts_side *sd, int close_db)
     free(sd);
 }
 
+/* The store's table definition with content='': the private index keeps
+ * no copy of the keys and titles (the writer puts them into the store's
+ * items_fts_content itself, store_fts_side_add); its data and idx rows are
+ * those of the same index with content, byte for byte (the tokens, the
+ * flushes and the merges are the same). NULL when the definition does not
+ * end as expected. */
+static char *contentless_sql(const char *create_sql)
+{
+    const char *close = strrchr(create_sql, ')');
+    if (!close || close[1] || strstr(create_sql, "content")) return NULL;
+    return xasprintf("%.*s, content='')", (int)(close - create_sql), create_sql);
+}
+
 /* Opens the private database with the store's table definition (same
  * tokenizer and options, so the copied rows mean the same) and starts the
  * thread. NULL when anything fails: the import then indexes as before. */
-static struct store_fts_side *side_open(const char *create_sql)
+static struct store_fts_side *side_open(const char *store_sql)
 {
+    char *create_sql = contentless_sql(store_sql);
+    if (!create_sql) return NULL;
     struct store_fts_side *sd = xcalloc(1, sizeof *sd);
     /* "": a temporary database on disk, deleted at close; its page cache
      * spills to the file, so a large index does not stay in memory. */
@@ -184,12 +209,35 @@ static struct store_fts_side *side_open(const char *create_sql)
               * store's own items_fts_config keeps the default. */
              sqlite3_exec(sd->db, "INSERT INTO items_fts(items_fts, rank) VALUES('automerge', 0)", NULL, NULL,
                           NULL) == SQLITE_OK;
+    free(create_sql);
     pthread_mutex_init(&sd->mu, NULL);
     pthread_cond_init(&sd->cv, NULL);
     pthread_cond_init(&sd->room, NULL);
     if (ok && pthread_create(&sd->th, NULL, side_main, sd) == 0) return sd;
     side_free(sd, 1);
     return NULL;
+}
+
+/* Turns the connection's triggers off (on: 0) or back on. SQLite expires
+ * every prepared statement when the setting changes, so a cached one
+ * re-prepares with or without the trigger programs. */
+static void side_triggers(store *st, int on)
+{
+    int now = -1;
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now);
+    st->fts_todo_skipped = !now;
+}
+
+/* Whether the store has no pairs: the items' triggers are the only ones
+ * a transaction with triggers off can skip then (the pairs' fire on pair
+ * writes only; an import touches pairs only when it has some). */
+static int no_pairs(store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM pairs)", -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return ok;
 }
 
 int store_fts_side_begin(store *st)
@@ -201,7 +249,24 @@ int store_fts_side_begin(store *st)
     if (side_applies(st, &sql)) st->fts_side = side_open(sql);
     free(sql);
     if (st->fts_side) st->fts_side_state = 1;
+    /* Every item the transaction writes goes to the side build, so the
+     * title triggers' notes in items_fts_todo are needed only should that
+     * build fail -- and then they are every row of items, which was empty
+     * (side_applies): store_fts_todo_restore writes them in one statement.
+     * Without the triggers an item insert runs no trigger program (a
+     * frame allocated, a row inserted, per item) and the commit deletes
+     * no notes. */
+    if (st->fts_side && no_pairs(st)) side_triggers(st, 0);
     return st->fts_side_state == 1;
+}
+
+int store_fts_todo_restore(store *st, dp_err *err)
+{
+    if (!st->fts_todo_skipped) return DP_OK;
+    side_triggers(st, 1);
+    if (sqlite3_get_autocommit(st->db)) return DP_OK;   /* rolled back: nothing was written */
+    return store_exec(st, "INSERT OR IGNORE INTO items_fts_todo(id) SELECT id FROM items",
+                      "noting the items for the title index", err);
 }
 
 /* Queues c, waiting while the queue is full (the thread takes chunks
@@ -218,23 +283,46 @@ static void side_push(struct store_fts_side *sd, side_chunk *c)
     pthread_mutex_unlock(&sd->mu);
 }
 
-void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace)
+int store_fts_side_add(store *st, int64_t id, const char *key, const char *title, const char *old_title,
+                       dp_err *err)
 {
     struct store_fts_side *sd = st->fts_side;
+    /* the content row, as the index would write it (the store's index was
+     * empty: no other row of its content can be there) */
+    sqlite3_stmt *s = store_stmt_sql(st, "INSERT OR REPLACE INTO items_fts_content(id, c0, c1) VALUES(?1, ?2, ?3)", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_text(s, 2, key);
+    store_bind_text(s, 3, title);
+    if (store_step_done(st, s, err, "adding item %s to the title index", key) != DP_OK) return DP_ERR;
+    st->fts_content_direct = 1;
     if (!sd->cur) {
         sd->cur = xcalloc(1, sizeof *sd->cur);
         sd->cur->v = xcalloc(SIDE_CHUNK, sizeof *sd->cur->v);
     }
     sbuf *t = &sd->cur->text;
     side_row *r = &sd->cur->v[sd->cur->n++];
-    *r = (side_row){.id = id, .key = t->len, .replace = replace};
+    *r = (side_row){.id = id, .key = t->len, .replace = old_title != NULL};
     sb_add(t, key, strlen(key) + 1);
     r->title = t->len;
     sb_add(t, title, strlen(title) + 1);
+    if (old_title) {
+        r->old_title = t->len;
+        sb_add(t, old_title, strlen(old_title) + 1);
+    }
     if (sd->cur->n == SIDE_CHUNK) {
         side_push(sd, sd->cur);
         sd->cur = NULL;
     }
+    return DP_OK;
+}
+
+int store_fts_content_drop(store *st, dp_err *err)
+{
+    if (!st->fts_content_direct) return DP_OK;
+    st->fts_content_direct = 0;
+    if (sqlite3_get_autocommit(st->db)) return DP_OK;   /* rolled back */
+    return store_exec(st, "DELETE FROM items_fts_content", "dropping the title index's rows", err);
 }
 
 /* Ends the thread (dropping what is queued when stop) and frees
@@ -307,20 +395,21 @@ int store_fts_side_finish(store *st, dp_err *err)
     }
     sqlite3 *from = NULL;
     char *e = side_close(st, 0, &from);
+    if (!e) side_triggers(st, 1);   /* the notes are not needed: the index is built */
     if (e) {
         /* The private index failed (no room for its temporary file, say):
          * every item it had is noted in items_fts_todo too, so the store
          * indexes them itself, as it would have without the side build. */
         free(e);
         sqlite3_close(from);
-        return store_fts_flush(st, err);
+        return store_fts_flush(st, err);   /* drops the content rows written */
     }
     /* The store's index is empty (side_applies): its tables hold only the
      * empty structure and averages records, which the copy replaces. */
     int rc = store_exec(st, "DELETE FROM items_fts_data; DELETE FROM items_fts_idx", "copying the title index", err);
     if (rc == DP_OK) rc = copy_table(st, from, "items_fts_data", 2, err);
     if (rc == DP_OK) rc = copy_table(st, from, "items_fts_idx", 3, err);
-    if (rc == DP_OK) rc = copy_table(st, from, "items_fts_content", 3, err);
+    st->fts_content_direct = 0;   /* the writer's content rows stay */
     /* Every item noted there went to the private index. */
     if (rc == DP_OK) rc = store_exec(st, "DELETE FROM items_fts_todo", "copying the title index", err);
     sqlite3_close(from);

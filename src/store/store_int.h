@@ -132,11 +132,19 @@ struct store {
      * (fts_side set), 2 = not this way. */
     struct store_fts_side *fts_side;
     int fts_side_state;
+    /* the side build turned the triggers off: items_fts_todo lacks the
+     * transaction's items (store_fts_todo_restore) */
+    int fts_todo_skipped;
+    /* the side build's content rows are in items_fts_content (store_fts.c) */
+    int fts_content_direct;
     /* bulk: what one look-up per transaction found out about repository
      * pairs_repo (0: nothing yet): whether it has pairs to touch when an
      * item changes. Reset by store_begin, store_commit, store_rollback and
      * any pair write. */
     int64_t pairs_repo;
+    /* bulk, in a write transaction: the next change sequence number of
+     * items of repository seq_repo (0: not known yet; store_items.c) */
+    int64_t seq_repo, seq_next;
     int pairs_any;
     int version;                    /* PRAGMA user_version after migration */
     sqlite3_stmt *cache[SQ__COUNT];
@@ -222,8 +230,9 @@ int store_fts_commit(store *st, dp_err *err);
  * store_fts_side_begin decides once per transaction, at its first item
  * write, whether this one builds so (bulk mode, a transaction open, no
  * items, nothing indexed or noted); 1 when it does. Every item row the
- * transaction then writes goes to store_fts_side_add (replace: the row
- * was there, its old entry goes). store_fts_side_finish, before the
+ * transaction then writes goes to store_fts_side_add (old_title: the row
+ * was there with that title, its old entry goes), which also writes its
+ * content row into items_fts_content at once. store_fts_side_finish, before the
  * commit, waits for the thread and copies the index into the store (or,
  * when the thread failed, indexes the noted items itself);
  * store_fts_side_abort (rollback, close) drops it. */
@@ -233,9 +242,19 @@ int store_fts_side_begin(store *st);
 extern int store_fts_side_fault;
 /* Chunks of titles queued for the thread at most (tests make it 1). */
 extern size_t store_fts_side_max_queued;
-void store_fts_side_add(store *st, int64_t id, const char *key, const char *title, int replace);
+int store_fts_side_add(store *st, int64_t id, const char *key, const char *title, const char *old_title,
+                       dp_err *err);
+/* The content rows store_fts_side_add wrote into items_fts_content go
+ * (DELETE) when the side build is dropped inside the transaction, before
+ * the store indexes the items itself; a no-op otherwise. */
+int store_fts_content_drop(store *st, dp_err *err);
 int store_fts_side_finish(store *st, dp_err *err);
 void store_fts_side_abort(store *st);
+/* When the side build turned the triggers off, turns them back on and,
+ * inside the transaction, notes every item in items_fts_todo, as the
+ * triggers would have: what store_fts_flush indexes when the side build
+ * is dropped. A no-op otherwise. */
+int store_fts_todo_restore(store *st, dp_err *err);
 /* Registers on db the text filter's SQL functions over items_fts, which
  * keeps no positions (detail=none, schema version 12), so a phrase query
  * cannot be run on it:

@@ -226,24 +226,60 @@ static const char item_insert_sql[] =
  * parameters as the insert, plus ?22. OR IGNORE for the same reason as
  * the insert (OR FAIL would turn the title-index trigger's OR IGNORE into
  * a failure too). */
-static const char item_update_sql[] =
-    "UPDATE OR IGNORE items SET number = ?3, kind = ?4, title = ?5, body = ?6, state = ?7, "
-    "  state_reason = ?8, author = ?9, created_at = ?10, updated_at = ?11, closed_at = ?12, "
-    "  labels = ?13, components = ?14, versions = ?15, type = ?16, priority = ?17, "
-    "  ncomments = ?18, reactions = ?19, url = ?20, deleted = ?21, changed_seq = " NEXT_SEQ " "
-    /* newer wins; an older copy, or an equal one with the same content, is
-     * a no-op, so re-import is idempotent -- unless the stored date is past
-     * ?22 (now + slack). Dates have whole seconds: two edits within one
-     * second carry one updated_at, and the later copy fetched must win. */
-    "WHERE repo_id = ?1 AND key = ?2 AND ("
-    "       ?11 > updated_at "
-    "   OR (updated_at > ?22 AND ?11 <> updated_at) "
-    "   OR (?11 = updated_at AND ("
-    "       ?5 IS NOT title OR ?6 IS NOT body OR ?7 IS NOT state OR ?8 IS NOT state_reason "
-    "    OR ?13 IS NOT labels OR ?14 IS NOT components OR ?15 IS NOT versions "
-    "    OR ?12 IS NOT closed_at OR ?18 IS NOT ncomments OR ?21 IS NOT deleted "
-    "    OR ?4 IS NOT kind OR ?16 IS NOT type OR ?17 IS NOT priority))) "
-    "RETURNING id";
+/* Newer wins; an older copy, or an equal one with the same content, is a
+ * no-op, so re-import is idempotent -- unless the stored date is past ?22
+ * (now + slack). Dates have whole seconds: two edits within one second
+ * carry one updated_at, and the later copy fetched must win. seq: the
+ * change sequence number written. */
+#define ITEM_UPDATE(seq)                                                                         \
+    "UPDATE OR IGNORE items SET number = ?3, kind = ?4, title = ?5, body = ?6, state = ?7, "       \
+    "  state_reason = ?8, author = ?9, created_at = ?10, updated_at = ?11, closed_at = ?12, "      \
+    "  labels = ?13, components = ?14, versions = ?15, type = ?16, priority = ?17, "                \
+    "  ncomments = ?18, reactions = ?19, url = ?20, deleted = ?21, changed_seq = " seq " "         \
+    "WHERE repo_id = ?1 AND key = ?2 AND ("                                                        \
+    "       ?11 > updated_at "                                                                     \
+    "   OR (updated_at > ?22 AND ?11 <> updated_at) "                                              \
+    "   OR (?11 = updated_at AND ("                                                                \
+    "       ?5 IS NOT title OR ?6 IS NOT body OR ?7 IS NOT state OR ?8 IS NOT state_reason "       \
+    "    OR ?13 IS NOT labels OR ?14 IS NOT components OR ?15 IS NOT versions "                    \
+    "    OR ?12 IS NOT closed_at OR ?18 IS NOT ncomments OR ?21 IS NOT deleted "                   \
+    "    OR ?4 IS NOT kind OR ?16 IS NOT type OR ?17 IS NOT priority))) "                          \
+    "RETURNING id"
+static const char item_update_sql[] = ITEM_UPDATE(NEXT_SEQ);
+/* The same with the sequence number in hand (see item_insert_seq_sql). */
+static const char item_update_seq_sql[] = ITEM_UPDATE("?23");
+
+/* In a bulk transaction the next change sequence number is kept in hand
+ * (st->seq_next) instead of the MAX over items_by_seq that NEXT_SEQ
+ * looks up for every write: the same numbers, as nothing else writes the
+ * items while the transaction holds the write lock, and every item write
+ * in it comes here (store_item_mark_deleted forgets the number). ?23. */
+static const char item_insert_seq_sql[] =
+    "INSERT OR IGNORE INTO items(repo_id, key, number, kind, title, body, state, state_reason, "
+    "  author, created_at, updated_at, closed_at, labels, components, versions, type, priority, "
+    "  ncomments, reactions, url, deleted, changed_seq) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?23)";
+
+/* The next change sequence number of repo in a bulk transaction (0 when
+ * this write looks it up with NEXT_SEQ). */
+static int64_t seq_in_hand(store *st, int64_t repo)
+{
+    if (!st->bulk || sqlite3_get_autocommit(st->db)) return 0;
+    if (st->seq_repo == repo) return st->seq_next;
+    sqlite3_stmt *s = NULL;
+    int64_t next = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(changed_seq), 0) + 1 FROM items WHERE repo_id = ?1", -1,
+                           &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, repo);
+        if (sqlite3_step(s) == SQLITE_ROW) next = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (next > 0) {
+        st->seq_repo = repo;
+        st->seq_next = next;
+    }
+    return next;
+}
 
 /* Binds the item's columns, ?1 to ?21, as both statements number them. */
 static void item_bind(sqlite3_stmt *s, int64_t repo, const item *it, char *const j[3])
@@ -269,31 +305,55 @@ static void item_bind(sqlite3_stmt *s, int64_t repo, const item *it, char *const
     sqlite3_bind_int(s, 21, it->deleted ? 1 : 0);
 }
 
-/* Inserts the item, or updates the stored copy when this one is newer.
- * *id = the row written, 0 when nothing was; *inserted = 1 for a new row. */
-static int item_put(store *st, int64_t repo, const item *it, char *const j[3], int64_t *id,
-                    int *inserted, dp_err *err)
+/* The stored title of the item (owned, "" for NULL) into *out, for the
+ * side build's 'delete' of a row it indexed before (store_fts.c). */
+static int stored_title(store *st, int64_t repo, const char *key, char **out, dp_err *err)
 {
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT title FROM items WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    store_bind_text(s, 2, key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *out = store_col_str_empty(s, 0);
+    store_done(s);
+    return rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading item %s", key);
+}
+
+/* Inserts the item, or updates the stored copy when this one is newer.
+ * *id = the row written, 0 when nothing was; *inserted = 1 for a new row.
+ * While the title index is built beside, *old_title = the title an
+ * updated row had (owned), else NULL. */
+static int item_put(store *st, int64_t repo, const item *it, char *const j[3], int64_t *id,
+                    int *inserted, char **old_title, dp_err *err)
+{
+    *old_title = NULL;
     *id = 0;
     *inserted = 0;
-    sqlite3_stmt *s = store_stmt(st, SQ_ITEM_INSERT, item_insert_sql, err);
+    int64_t seq = seq_in_hand(st, repo);
+    sqlite3_stmt *s = seq ? store_stmt_sql(st, item_insert_seq_sql, err)
+                          : store_stmt(st, SQ_ITEM_INSERT, item_insert_sql, err);
     if (!s) return DP_ERR;
     item_bind(s, repo, it, j);
+    if (seq) sqlite3_bind_int64(s, 23, seq);
     if (store_step_done(st, s, err, "inserting item %s", it->key) != DP_OK) return DP_ERR;
     /* The trigger's own insert does not count in changes() nor leave its
      * rowid behind once it has run. */
     if (sqlite3_changes(st->db) == 1) {
         *id = sqlite3_last_insert_rowid(st->db);
         *inserted = 1;
+        if (seq) st->seq_next++;
         return DP_OK;
     }
-    s = store_stmt(st, SQ_ITEM_UPDATE, item_update_sql, err);
+    if (st->fts_side && stored_title(st, repo, it->key, old_title, err) != DP_OK) return DP_ERR;
+    s = seq ? store_stmt_sql(st, item_update_seq_sql, err) : store_stmt(st, SQ_ITEM_UPDATE, item_update_sql, err);
     if (!s) return DP_ERR;
     item_bind(s, repo, it, j);
     sqlite3_bind_int64(s, 22, (int64_t)time(NULL) + STORE_FUTURE_SLACK);
+    if (seq) sqlite3_bind_int64(s, 23, seq);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(s, 0);
+        if (seq) st->seq_next++;
         rc = sqlite3_step(s);
     }
     if (rc != SQLITE_DONE) {
@@ -311,15 +371,17 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     char *j[3] = {sv_to_json(&it->labels), sv_to_json(&it->components), sv_to_json(&it->versions)};
     int ret = DP_ERR, inserted;
     int64_t id;
+    char *old_title = NULL;
     if (!j[0] || !j[1] || !j[2]) {
         dp_fail(err, "store: inserting item %s: a label, component or version is not valid UTF-8", it->key);
         goto out;
     }
-    if (item_put(st, repo, it, j, &id, &inserted, err) != DP_OK) goto out;
+    if (item_put(st, repo, it, j, &id, &inserted, &old_title, err) != DP_OK) goto out;
     ret = DP_OK;
     if (!id) goto out;                  /* stored copy is as new or newer */
-    if (st->fts_side) store_fts_side_add(st, id, it->key, it->title ? it->title : "", !inserted);
-    if (item_labels_write(st, id, inserted, it, err) != DP_OK ||
+    if ((st->fts_side &&
+         store_fts_side_add(st, id, it->key, it->title ? it->title : "", inserted ? NULL : old_title, err) != DP_OK) ||
+        item_labels_write(st, id, inserted, it, err) != DP_OK ||
         pairs_touch(st, repo, it, err) != DP_OK) {
         ret = DP_ERR;
         goto out;
@@ -327,6 +389,7 @@ static int item_write(store *st, int64_t repo, const item *it, int *changed, dp_
     if (changed) *changed = 1;
 out:
     for (int k = 0; k < 3; k++) free(j[k]);
+    free(old_title);
     return ret;
 }
 
@@ -340,6 +403,7 @@ int store_fts_flush(store *st, dp_err *err)
         store_fts_side_abort(st);
         st->fts_side_state = 2;
     }
+    if (store_fts_content_drop(st, err) != DP_OK || store_fts_todo_restore(st, err) != DP_OK) return DP_ERR;
     return store_exec(st,
                       "DELETE FROM items_fts WHERE rowid IN (SELECT id FROM items_fts_todo);"
                       "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items"
@@ -502,6 +566,7 @@ int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err)
 {
     sqlite3_stmt *s = NULL;
+    st->seq_repo = 0;   /* the sequence number in hand goes stale */
     if (sqlite3_prepare_v2(st->db,
                            "UPDATE items SET deleted = 1, "
                            "  changed_seq = CASE WHEN deleted THEN changed_seq ELSE " NEXT_SEQ " END "

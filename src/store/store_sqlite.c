@@ -389,6 +389,7 @@ static int begin_write(store *st, int pairs, dp_err *err)
     if (!sqlite3_get_autocommit(st->db))
         return dp_fail(err, "store: begin: a transaction is already open");
     st->pairs_repo = 0;
+    st->seq_repo = 0;
     if (pairs) bulk_journal_begin(st, "SELECT NOT EXISTS(SELECT 1 FROM pairs)");
     else if (st->bulk) bulk_journal_begin(st, "SELECT NOT EXISTS(SELECT 1 FROM items)");
     int rc = store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
@@ -410,6 +411,7 @@ int store_commit(store *st, dp_err *err)
     /* The title index, for the items the transaction wrote, in one go (see
      * store_schema.c). */
     st->pairs_repo = 0;
+    st->seq_repo = 0;
     if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
     bulk_journal_end(st);
@@ -424,8 +426,12 @@ void store_rollback(store *st)
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
         store_fts_side_abort(st);
+        dp_err ignored;   /* outside a transaction it only turns the triggers on */
+        if (st->db) (void)store_fts_todo_restore(st, &ignored);
+        if (st->db) (void)store_fts_content_drop(st, &ignored);
         store_pairs_bulk_forget(st);
         st->pairs_repo = 0;
+        st->seq_repo = 0;
     }
 }
 

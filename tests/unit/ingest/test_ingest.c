@@ -587,6 +587,16 @@ static void fts_intact(store *st)
     if (rc != SQLITE_OK) fail_msg("title index: %s", msg ? msg : "?");
 }
 
+/* The side build turns the connection's triggers off; a transaction's end
+ * turns them on again, for the writes that follow. */
+static void expect_triggers_on(store *st)
+{
+    int on = -1;
+    assert_int_equal(sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &on), SQLITE_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(st->fts_todo_skipped, 0);
+}
+
 /* One file into st in one transaction, as cmd_import does. bulk 1: the
  * title index must be flushed along the way (fewer noted items than were
  * written); bulk 2 (a store without items): it is built beside the
@@ -598,12 +608,22 @@ static int import_one(store *st, const char *path, int bulk, dp_err *err)
     assert_int_equal(store_begin(st, err), DP_OK);
     if (ingest_file(st, path, &opts, &stats, err) != DP_OK) {
         store_rollback(st);
+        expect_triggers_on(st);
         return DP_ERR;
     }
     if (bulk == 1) assert_true(read_int(st, "SELECT count(*) FROM items_fts_todo") < STORE_FTS_BATCH);
-    if (bulk == 2) assert_non_null(st->fts_side);
+    if (bulk == 2) {
+        assert_non_null(st->fts_side);
+        /* the side build runs without the title triggers: nothing noted */
+        assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts_todo"), 0);
+        /* and the writer has put each item's content row in place already */
+        assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts_content c JOIN items i "
+                                      "ON i.id = c.id AND i.key = c.c0 AND i.title = c.c1"),
+                         read_int(st, "SELECT count(*) FROM items"));
+    }
     assert_int_equal(store_commit(st, err), DP_OK);
     assert_null(st->fts_side);
+    expect_triggers_on(st);
     fts_intact(st);
     return DP_OK;
 }
