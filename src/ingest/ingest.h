@@ -19,10 +19,9 @@
  * API pages it fetched itself. They never touch the store; they fill the
  * caller's structs (which the caller frees, also after an error).
  *
- * Records of the GitHub shapes are parsed by a scanner of our own into the
- * members their converter reads (pick.c); anything it is not sure jansson
- * would take alike, and every record that fails, takes jansson's full
- * parse, so the errors
+ * Records of the GitHub shapes are parsed by yajl into the members their
+ * converter reads (pick.c); anything yajl and jansson could judge apart,
+ * and every record that fails, takes jansson's full parse, so the errors
  * are jansson's and the converters' as they always were.
  *
  * Nothing here keeps global state; one splitter or one ingest_file call is

@@ -1,36 +1,31 @@
-/* pick.c -- the picking parser: one record read by a JSON scanner of its
- * own, keeping only the members a converter reads (see ij_pick in
- * ingest_int.h).
+/* pick.c -- the picking parser: one record through yajl's event parser,
+ * keeping only the members a converter reads (see ij_pick in ingest_int.h).
  *
  * jansson builds a tree of every value of a record -- a GitHub issue has
  * about a hundred, most of them URLs and ids doppel never reads -- and that
- * was the largest part of an import's CPU time. Here the scanner steps over
- * the members not kept (checking them) and only the kept members become
- * jansson values, so the converters run unchanged on a small object. (It
- * replaced yajl's event parser, whose call per value and copy of every
- * string were a sixth of an import's parse time; see "the scanner".)
+ * was the largest part of an import's CPU time. Here yajl streams the record
+ * and only the kept members become jansson values, so the converters run
+ * unchanged on a small object.
  *
  * Exactness: a record picked here must convert exactly as jansson's full
  * parse of it would, and a record jansson refuses must not be picked (its
- * error message comes from jansson). pick_suspect() first refuses,
- * conservatively, what needs a closer look at the bytes:
- *   - invalid UTF-8 (jansson refuses overlong forms, surrogates and code
- *     points past U+10FFFF),
- *   - vertical tab and form feed bytes,
+ * error message comes from jansson). yajl accepts a few texts jansson
+ * refuses; pick_suspect() finds them before yajl runs, conservatively:
+ *   - invalid UTF-8 (yajl checks only the shape of a sequence; jansson
+ *     refuses overlong forms, surrogates and code points past U+10FFFF),
+ *   - vertical tab and form feed bytes (yajl takes them as whitespace),
  *   - raw NUL bytes, "\u0000" (jansson refuses NUL in strings),
- *   - an escaped surrogate that is not a high one followed by a low one.
- * The scanner then leaves to jansson all else it is not sure of (see its
- * rules) and nesting deeper than PICK_MAX_DEPTH.
+ *   - an escaped surrogate that is not a high one followed by a low one
+ *     (yajl writes a lone one as '?' or as CESU bytes; jansson refuses it).
+ * Anything else yajl refuses (it also refuses a few texts jansson takes,
+ * such as -2^63) and nesting deeper than PICK_MAX_DEPTH go to jansson too.
  * Duplicate members: the last one wins, as in jansson.
  */
 #include "ingest_int.h"
 #include "../common/scan.h"
 
-#include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include <yajl/yajl_parse.h>
 
 /* GitHub records nest 3 or 4 levels; jansson's own limit is 2048. */
 #define PICK_MAX_DEPTH 64
@@ -121,6 +116,8 @@ typedef struct pick {
     const ij_keep *top;
     const ij_keep *pending;    /* PF_OBJ: the member whose value comes next; NULL = skip it */
     json_t *root;
+    yajl_handle h;
+    size_t end;                /* bytes up to the root's closing bracket */
 } pick;
 
 /* Where the next value goes: 1 when it is kept (*spec is what to keep of
@@ -151,6 +148,42 @@ static int pick_add(pick *pk, json_t *v)
                                : json_object_set_new_nocheck(f->v, pk->pending->key, v);
     pk->pending = NULL;
     return rc == 0;
+}
+
+static int pick_scalar(pick *pk, json_t *(*make)(pick *, const void *), const void *arg)
+{
+    const ij_keep *spec;
+    int in_array;
+    if (pk->depth == 0) return 0;   /* the record is not an object */
+    if (!pick_kept(pk, &spec, &in_array)) {
+        pk->pending = NULL;
+        return 1;
+    }
+    return pick_add(pk, make(pk, arg));
+}
+
+static json_t *mk_null(pick *pk, const void *a) { (void)pk, (void)a; return json_null(); }
+static json_t *mk_bool(pick *pk, const void *a) { (void)pk; return json_boolean(*(const int *)a); }
+static json_t *mk_int(pick *pk, const void *a) { (void)pk; return json_integer(*(const long long *)a); }
+static json_t *mk_real(pick *pk, const void *a) { (void)pk; return json_real(*(const double *)a); }
+
+typedef struct span { const unsigned char *s; size_t n; } span;
+/* Valid UTF-8 without NUL: pick_suspect looked at every byte and escape. */
+static json_t *mk_str(pick *pk, const void *a)
+{
+    (void)pk;
+    const span *sp = a;
+    return json_stringn_nocheck((const char *)sp->s, sp->n);
+}
+
+static int on_null(void *ctx) { return pick_scalar(ctx, mk_null, NULL); }
+static int on_bool(void *ctx, int b) { return pick_scalar(ctx, mk_bool, &b); }
+static int on_int(void *ctx, long long v) { return pick_scalar(ctx, mk_int, &v); }
+static int on_real(void *ctx, double v) { return pick_scalar(ctx, mk_real, &v); }
+static int on_str(void *ctx, const unsigned char *s, size_t n)
+{
+    span sp = {s, n};
+    return pick_scalar(ctx, mk_str, &sp);
 }
 
 /* A container opens: kept (an object filtered by its spec, an array with
@@ -187,11 +220,15 @@ static int pick_open(pick *pk, int is_array)
     return 1;
 }
 
+static int on_start_map(void *ctx) { return pick_open(ctx, 0); }
+static int on_start_array(void *ctx) { return pick_open(ctx, 1); }
+
 static int on_end(void *ctx)
 {
     pick *pk = ctx;
     pk->depth--;
     pk->pending = NULL;
+    if (pk->depth == 0) pk->end = yajl_get_bytes_consumed(pk->h);
     return 1;
 }
 
@@ -213,339 +250,32 @@ static int on_key(void *ctx, const unsigned char *key, size_t n)
     return 1;
 }
 
-/* ---- the scanner ------------------------------------------------------------
- * A JSON reader of its own drives the handlers above: it takes only text
- * jansson takes, gives kept values exactly as jansson would, and answers
- * "not picked" (jansson decides) for anything it is not sure of. A value
- * not kept is checked and stepped over without a handler call and without
- * decoding its strings: yajl's event per value (a GitHub issue holds about
- * a hundred, the kept ones a dozen) and its copy of each string were most
- * of the picking time. Its rules, jansson's:
- *   - whitespace is space, tab, newline, carriage return;
- *   - a string holds no byte below 0x20 and only the escapes \" \\ \/ \b
- *     \f \n \r \t \uXXXX (pick_suspect has refused \u0000, lone surrogates
- *     and invalid UTF-8 before);
- *   - numbers follow JSON's grammar (no leading zero, digits after '.' and
- *     after an exponent); an integer of more than 18 digits (maybe past
- *     int64, which jansson refuses) and a real with a long mantissa or
- *     an exponent of 3 digits (maybe out of a double's range) go to
- *     jansson; a kept real is strtod's, as in jansson (C locale);
- *   - true, false, null; a member's key with an escape goes to jansson;
- *   - the record is one object, then only whitespace. */
+static const yajl_callbacks pick_callbacks = {
+    on_null, on_bool, on_int, on_real, NULL, on_str,
+    on_start_map, on_key, on_end, on_start_array, on_end,
+};
 
-typedef struct scan {
-    const unsigned char *s;
-    size_t i, n;
-    pick *pk;
-} scan;
-
-static void sc_ws(scan *sc)
+/* yajl lets a value be followed by a token it has not finished -- an
+ * unterminated string ('{...}"}') counts as no garbage at the end of the
+ * input -- where jansson refuses anything but whitespace after it. */
+static int only_space(const char *p, size_t n)
 {
-    while (sc->i < sc->n) {
-        unsigned c = sc->s[sc->i];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
-        sc->i++;
-    }
-}
-
-/* The first index in s[i..n) holding '"', '\\' or a byte below 0x20, or n. */
-static size_t str_stop(const unsigned char *s, size_t i, size_t n)
-{
-#ifdef __SSE2__
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), lo = _mm_set1_epi8(0x1f);
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
-                                   _mm_cmpeq_epi8(_mm_min_epu8(v, lo), v));
-        unsigned m = (unsigned)_mm_movemask_epi8(hit);
-        if (m) return i + (size_t)__builtin_ctz(m);
-    }
-#endif
-    for (; i < n; i++)
-        if (s[i] == '"' || s[i] == '\\' || s[i] < 0x20) return i;
-    return n;
-}
-
-/* The string opening at s[i] ('"'): its content is s[*a..*b), *esc when
- * it holds an escape; i moves past the closing quote. 0: not JSON. */
-static int sc_string(scan *sc, size_t *a, size_t *b, int *esc)
-{
-    const unsigned char *s = sc->s;
-    size_t i = sc->i + 1, n = sc->n;
-    *a = i;
-    *esc = 0;
-    for (;;) {
-        i = str_stop(s, i, n);
-        if (i >= n || s[i] < 0x20) return 0;
-        if (s[i] == '"') break;
-        /* a backslash: one escape */
-        if (i + 1 >= n) return 0;
-        *esc = 1;
-        switch (s[i + 1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            i += 2;
-            break;
-        case 'u': {
-            unsigned u;
-            if (i + 6 > n || !hex4(s + i + 2, &u)) return 0;
-            i += 6;
-            break;
-        }
-        default:
-            return 0;
-        }
-    }
-    *b = i;
-    sc->i = i + 1;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') return 0;
     return 1;
-}
-
-static void put_utf8(unsigned char **o, unsigned cp)
-{
-    unsigned char *p = *o;
-    if (cp < 0x80) *p++ = (unsigned char)cp;
-    else if (cp < 0x800) {
-        *p++ = (unsigned char)(0xC0 | cp >> 6);
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *p++ = (unsigned char)(0xE0 | cp >> 12);
-        *p++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    } else {
-        *p++ = (unsigned char)(0xF0 | cp >> 18);
-        *p++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-        *p++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    }
-    *o = p;
-}
-
-/* The kept string s[a..b) (escapes checked by sc_string; surrogates
- * paired and no \u0000 by pick_suspect) as a jansson string. */
-static json_t *str_value(const unsigned char *s, size_t a, size_t b, int esc)
-{
-    if (!esc) return json_stringn_nocheck((const char *)s + a, b - a);
-    /* decoded, a string is never longer than its escaped form */
-    unsigned char *buf = malloc(b - a + 1), *o = buf;
-    if (!buf) return NULL;
-    for (size_t i = a; i < b;) {
-        if (s[i] != '\\') {
-            *o++ = s[i++];
-            continue;
-        }
-        unsigned char e = s[i + 1];
-        if (e != 'u') {
-            static const unsigned char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            *o++ = to[strchr((const char *)from, e) - (const char *)from];
-            i += 2;
-            continue;
-        }
-        unsigned u = 0, lo = 0;
-        hex4(s + i + 2, &u);
-        i += 6;
-        if (u >= 0xD800 && u <= 0xDBFF) {   /* a low surrogate follows (pick_suspect) */
-            hex4(s + i + 2, &lo);
-            i += 6;
-            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        put_utf8(&o, u);
-    }
-    json_t *v = json_stringn_nocheck((const char *)buf, (size_t)(o - buf));
-    free(buf);
-    return v;
-}
-
-/* A number at s[i]; *real when it has a fraction or an exponent, *big when
- * jansson could refuse it (see above). 0: not JSON. */
-static int sc_number(scan *sc, int *real, int *big)
-{
-    const unsigned char *s = sc->s;
-    size_t i = sc->i, n = sc->n, d0;
-    *real = *big = 0;
-    if (i < n && s[i] == '-') i++;
-    d0 = i;
-    if (i < n && s[i] == '0') i++;
-    else if (i < n && s[i] >= '1' && s[i] <= '9')
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-    else
-        return 0;
-    if (i < n && s[i] >= '0' && s[i] <= '9') return 0;   /* a leading zero */
-    size_t ndig = i - d0;
-    if (i < n && s[i] == '.') {
-        *real = 1;
-        size_t f = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        if (i == f) return 0;
-        ndig += i - f;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        *real = 1;
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        size_t e = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-        if (i == e) return 0;
-        if (i - e > 2) *big = 1;   /* past 1e99: maybe past a double */
-    }
-    if (ndig > 18) *big = 1;
-    sc->i = i;
-    return 1;
-}
-
-static int sc_value(scan *sc);
-
-/* Steps over the value at s[i] (not kept): checked, nothing made. depth:
- * containers open around it. */
-static int sc_skip(scan *sc, int depth)
-{
-    const unsigned char *s = sc->s;
-    if (sc->i >= sc->n) return 0;
-    unsigned c = s[sc->i];
-    if (c == '"') {
-        size_t a, b;
-        int esc;
-        return sc_string(sc, &a, &b, &esc);
-    }
-    if (c == '{' || c == '[') {
-        if (depth >= PICK_MAX_DEPTH) return 0;   /* jansson judges it */
-        unsigned close = c == '{' ? '}' : ']';
-        sc->i++;
-        sc_ws(sc);
-        if (sc->i < sc->n && s[sc->i] == close) {
-            sc->i++;
-            return 1;
-        }
-        for (;;) {
-            if (c == '{') {
-                size_t a, b;
-                int esc;
-                if (sc->i >= sc->n || s[sc->i] != '"' || !sc_string(sc, &a, &b, &esc)) return 0;
-                sc_ws(sc);
-                if (sc->i >= sc->n || s[sc->i] != ':') return 0;
-                sc->i++;
-                sc_ws(sc);
-            }
-            if (!sc_skip(sc, depth + 1)) return 0;
-            sc_ws(sc);
-            if (sc->i >= sc->n) return 0;
-            if (s[sc->i] == close) {
-                sc->i++;
-                return 1;
-            }
-            if (s[sc->i] != ',') return 0;
-            sc->i++;
-            sc_ws(sc);
-        }
-    }
-    if (c == 't' || c == 'f' || c == 'n') {
-        const char *lit = c == 't' ? "true" : c == 'f' ? "false" : "null";
-        size_t l = strlen(lit);
-        if (sc->n - sc->i < l || memcmp(s + sc->i, lit, l)) return 0;
-        sc->i += l;
-        return 1;
-    }
-    int real, big;
-    return sc_number(sc, &real, &big) && !big;
-}
-
-/* A kept scalar at s[i], through pick_scalar as the handlers made it. */
-static int sc_scalar(scan *sc)
-{
-    const unsigned char *s = sc->s;
-    unsigned c = s[sc->i];
-    if (c == '"') {
-        size_t a, b;
-        int esc;
-        if (!sc_string(sc, &a, &b, &esc)) return 0;
-        return pick_add(sc->pk, str_value(s, a, b, esc));
-    }
-    if (c == 't' || c == 'f' || c == 'n') {
-        size_t at = sc->i;
-        if (!sc_skip(sc, 0)) return 0;
-        return pick_add(sc->pk, c == 'n' ? json_null() : json_boolean(s[at] == 't'));
-    }
-    size_t at = sc->i;
-    int real, big;
-    if (!sc_number(sc, &real, &big) || big) return 0;
-    if (real) {
-        /* strtod as jansson's (and yajl's) in the C locale doppel runs in */
-        char buf[64];
-        size_t len = sc->i - at;
-        if (len >= sizeof buf) return 0;
-        memcpy(buf, s + at, len);
-        buf[len] = '\0';
-        return pick_add(sc->pk, json_real(strtod(buf, NULL)));
-    }
-    long long v = 0;
-    size_t i = at + (s[at] == '-');
-    for (; i < sc->i; i++) v = v * 10 + (s[i] - '0');
-    return pick_add(sc->pk, json_integer(s[at] == '-' ? -v : v));
-}
-
-/* The members of an object or the elements of an array whose frame
- * pick_open has pushed, up to its closing bracket; then on_end. */
-static int sc_container(scan *sc, int is_array)
-{
-    const unsigned char *s = sc->s;
-    unsigned close = is_array ? ']' : '}';
-    sc->i++;
-    sc_ws(sc);
-    if (sc->i < sc->n && s[sc->i] == close) {
-        sc->i++;
-        return on_end(sc->pk);
-    }
-    for (;;) {
-        if (!is_array) {
-            size_t a, b;
-            int esc;
-            if (sc->i >= sc->n || s[sc->i] != '"' || !sc_string(sc, &a, &b, &esc) || esc) return 0;
-            on_key(sc->pk, s + a, b - a);
-            sc_ws(sc);
-            if (sc->i >= sc->n || s[sc->i] != ':') return 0;
-            sc->i++;
-            sc_ws(sc);
-        }
-        if (!sc_value(sc)) return 0;
-        sc_ws(sc);
-        if (sc->i >= sc->n) return 0;
-        if (s[sc->i] == close) {
-            sc->i++;
-            return on_end(sc->pk);
-        }
-        if (s[sc->i] != ',') return 0;
-        sc->i++;
-        sc_ws(sc);
-    }
-}
-
-/* The value at s[i] inside the record: kept (made, containers recursed
- * into) or stepped over. */
-static int sc_value(scan *sc)
-{
-    pick *pk = sc->pk;
-    if (sc->i >= sc->n) return 0;
-    const ij_keep *spec;
-    int in_array;
-    if (!pick_kept(pk, &spec, &in_array)) {
-        pk->pending = NULL;
-        return sc_skip(sc, pk->depth);
-    }
-    unsigned c = sc->s[sc->i];
-    if (c == '{' || c == '[') return pick_open(pk, c == '[') && sc_container(sc, c == '[');
-    return sc_scalar(sc);
 }
 
 json_t *ij_pick(const char *data, size_t len, const ij_keep *spec)
 {
     if (pick_suspect(data, len)) return NULL;
     pick pk = {.top = spec};
-    scan sc = {(const unsigned char *)data, 0, len, &pk};
-    sc_ws(&sc);
-    int ok = sc.i < len && data[sc.i] == '{' && pick_open(&pk, 0) && sc_container(&sc, 0);
-    if (ok) {
-        sc_ws(&sc);
-        ok = sc.i == len && pk.depth == 0;
-    }
+    yajl_handle h = yajl_alloc(&pick_callbacks, NULL, &pk);
+    if (!h) return NULL;
+    pk.h = h;
+    int ok = yajl_parse(h, (const unsigned char *)data, len) == yajl_status_ok &&
+             yajl_complete_parse(h) == yajl_status_ok && pk.depth == 0 && pk.root &&
+             only_space(data + pk.end, len - pk.end);
+    yajl_free(h);
     if (ok) return pk.root;
     json_decref(pk.root);
     return NULL;

@@ -130,8 +130,8 @@ bad_case "invalid UTF-8" "$T/utf8.json" "utf8.json:2 (byte 165): invalid JSON: u
 bad_case "raw NUL byte" "$T/nul.json" "nul.json:2 (byte 163): invalid JSON: control character 0x0"
 { echo "$GOOD"; printf '{"number":21,"title":"a\\u0000b"}\n'; } >"$T/esc.json"
 bad_case "escaped NUL" "$T/esc.json" 'esc.json:2 (byte 171): invalid JSON: string contains \u0000'
-# Texts a laxer parser would take and jansson refuses: the picking parser
-# leaves the record to jansson, and the message is jansson's, as before.
+# Texts the picking parser (yajl) would take and jansson refuses: the
+# record goes to jansson, and the message is jansson's, as before.
 { echo "$GOOD"; printf '{"number":21,"title":"a\\ud800b"}\n'; } >"$T/surrogate.json"
 bad_case "lone escaped surrogate" "$T/surrogate.json" \
     "surrogate.json:2 (byte 171): invalid JSON: invalid Unicode '\\uD800'"
@@ -140,7 +140,7 @@ bad_case "overlong UTF-8" "$T/overlong.json" "overlong.json:2 (byte 166): invali
 { echo "$GOOD"; printf '{"number":21,\f"title":"x"}\n'; } >"$T/formfeed.json"
 bad_case "form feed between members" "$T/formfeed.json" "formfeed.json:2 (byte 154): invalid JSON: string or '}' expected"
 { echo "$GOOD"; echo '{"number":-9223372036854775808,"node_id":"n"}'; } >"$T/intmin.json"
-bad_case "number -2^63 (left to jansson, which takes it)" "$T/intmin.json" \
+bad_case "number -2^63 (yajl refuses, jansson takes)" "$T/intmin.json" \
     "intmin.json:2 (byte 140): number: expected a positive integer"
 { echo "$GOOD"; echo '{"number":21,"comments":9223372036854775807}'; } >"$T/count.json"
 bad_case "comment count 2^63-1 (was stored as -1)" "$T/count.json" \
