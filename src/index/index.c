@@ -290,9 +290,7 @@ text_fields *index_fields_compact(text_fields *tf)
 /* The fields of one item, split and made compact: one block. */
 static text_fields *fields_split(const item *it, const text_template *tpl)
 {
-    text_fields tf;
-    text_split(it, tpl, &tf);
-    return index_fields_compact(&tf);
+    return text_split_compact(it, tpl);
 }
 
 /* The text pipeline on one item: its content hash, signals, fields and
@@ -306,15 +304,14 @@ static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, u
         if (sd && ix_snap_decode(ix->snap, sd, sig, b) == DP_OK) return;
     }
     ix_bag_reset(b);
-    text_fields tf;
-    text_split(it, ix->tpl, &tf);
-    text_signals_extract(&tf, sig);
-    ix_bag_fill(b, tk, &tf, ix->p.bigrams);
+    text_fields *tf = text_split_compact(it, ix->tpl);   /* kept as it is made: no copy */
+    text_signals_extract(tf, sig);
+    ix_bag_fill(b, tk, tf, ix->p.bigrams);
     if (ix->p.drop_fields) {   /* split again on use, from the same item and template */
-        text_fields_free(&tf);
+        free(tf);
         return;
     }
-    atomic_store_explicit(fields, index_fields_compact(&tf), memory_order_release);
+    atomic_store_explicit(fields, tf, memory_order_release);
 }
 
 static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
