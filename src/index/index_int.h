@@ -271,6 +271,10 @@ uint64_t ix_pipeline_fingerprint(const index_params *p);
  * build lays them out: out->post_off, post_doc, post_imp, blk_max (heap,
  * the caller's), post_nterms = nterms (index.c). */
 void ix_postings_merge(const dindex *ix, dindex *out);
+/* Sorts v[0..n) ascending, tmp being room for n more (index.c: a build's
+ * forward entries, term << 32 | bag index, whose terms are distinct --
+ * only the upper half is sorted on, so keys must differ there). */
+void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n);
 /* Fills ix->keys with the keys of docs [nmapped, n) (every doc's for a
  * build; index_find searches a mapped file's docs by their sorted keys)
  * (index.c). */
