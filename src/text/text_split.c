@@ -125,7 +125,7 @@ static int is_at_frame(const char *s, size_t n)
 /* Go: "main.(*T).Serve(0xc000010000, ...)" or "\t/app/server.go:42 +0x1d". */
 static int is_go_frame(const char *s, size_t n)
 {
-    if (memmem(s, n, ".go:", 4) && (s[0] == '/' || memmem(s, n, " +0x", 4))) return 1;
+    if (text_has(s, n, ".go:", 4) && (s[0] == '/' || memmem(s, n, " +0x", 4))) return 1;
     if (n < 5 || s[n - 1] != ')' || memchr(s, ' ', n) || !memchr(s, '.', n)) return 0;
     return memmem(s, n, "(0x", 3) || memmem(s, n, "(...)", 5) || (n > 3 && memcmp(s + n - 2, "()", 2) == 0 &&
                                                                    memmem(s, n, ".(", 2));
