@@ -379,8 +379,9 @@ void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
 /* The dictionary (1.35M terms at 250k items: a 16 MB hash, its hashes,
  * offsets and strings) is far larger than the caches, and a bag's terms
  * land at random in it: interning waited on memory. Ahead of term i, the
- * hash slot of term i + 2 * DICT_AHEAD is fetched, and the entry that slot
- * names for term i + DICT_AHEAD (hints only: what they fetch is not used). */
+ * hash slot of term i + 2 * DICT_AHEAD is fetched, the entry that slot
+ * names for term i + DICT_AHEAD, and that entry's string for term
+ * i + DICT_AHEAD / 2 (hints only: what they fetch is not used). */
 #define DICT_AHEAD 8
 static void dict_prefetch(const dindex *ix, const ix_bag *b, size_t i)
 {
@@ -392,6 +393,10 @@ static void dict_prefetch(const dindex *ix, const ix_bag *b, size_t i)
             __builtin_prefetch(&ix->thash[e - 1]);
             __builtin_prefetch(&ix->toff[e - 1]);
         }
+    }
+    if (i + DICT_AHEAD / 2 < b->n) {   /* the string strcmp reads, once its offset came */
+        uint32_t e = ix->ht.slot[dp_idxmap_first(&ix->ht, b->hash[i + DICT_AHEAD / 2])];
+        if (e) __builtin_prefetch(ix->tstr + ix->toff[e - 1]);
     }
 }
 
@@ -438,8 +443,7 @@ static void intern_doc(dindex *ix, size_t d, const ix_bag *b, uint64_t **tmp, si
             t = b->ids[i];
         } else {
             dict_prefetch(ix, b, i);
-            const char *s = b->str.s + b->off[i];
-            t = dict_intern(ix, s, strlen(s), b->hash[i]);
+            t = dict_intern(ix, b->str.s + b->off[i], ix_bag_term_len(b, i), b->hash[i]);
         }
         key[i] = FWD_KEY(t, i);
     }

@@ -160,6 +160,12 @@ typedef struct ix_plist {
  * many. Defined below, after ix_blk_base. */
 static inline size_t ix_postings(const dindex *ix, uint32_t t, ix_plist out[IX_MAX_RUNS]);
 
+/* The length of bag term i: the terms are NUL-terminated back to back in
+ * str (ix_bag_add), so the next one's offset tells it without a strlen. */
+static inline size_t ix_bag_term_len(const ix_bag *b, size_t i)
+{
+    return (i + 1 < b->n ? b->off[i + 1] : b->str.len) - b->off[i] - 1;
+}
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
 void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
