@@ -420,9 +420,15 @@ static void *big_alloc(size_t n)
  * per 2 MB) instead of 4 KB pages collapsed into huge ones afterwards
  * (MADV_COLLAPSE copies every page again: ~0.5 s of one core at 250k
  * items). Growth doubles: the copies sum to less than the final size. */
+#define HUGE_GROW_MIN ((size_t)32 << 20)
 static void *huge_grow(void *p, size_t used, size_t cap)
 {
-    void *c = big_alloc(cap);
+    /* Only blocks malloc maps on their own (>= 32 MB, its largest mmap
+     * threshold): a smaller one would come from the heap, and the advice
+     * would stay on that part of the heap once the block is freed, giving
+     * later small allocations there huge pages (tens of MB more resident
+     * at 250k items). A smaller array is collapsed once built. */
+    void *c = cap >= HUGE_GROW_MIN ? big_alloc(cap) : xmalloc(cap);
     if (used) memcpy(c, p, used);
     free(p);
     return c;
@@ -855,7 +861,7 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
     ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
-    /* a block that grew past 8 MB is huge already (huge_grow: the kernel
+    /* a block that grew past 32 MB is huge already (huge_grow: the kernel
      * skips its pages at once); a smaller one is collapsed here */
     dp_huge_pages(ix->fwd_term, total * sizeof *ix->fwd_term);
     dp_huge_pages(ix->fwd_tf, total * sizeof *ix->fwd_tf);
