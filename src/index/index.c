@@ -290,9 +290,7 @@ text_fields *index_fields_compact(text_fields *tf)
 /* The fields of one item, split and made compact: one block. */
 static text_fields *fields_split(const item *it, const text_template *tpl)
 {
-    text_fields tf;
-    text_split(it, tpl, &tf);
-    return index_fields_compact(&tf);
+    return text_split_compact(it, tpl);
 }
 
 /* The text pipeline on one item: its content hash, signals, fields and
@@ -306,15 +304,14 @@ static void process_item(const dindex *ix, text_tokenizer *tk, const item *it, u
         if (sd && ix_snap_decode(ix->snap, sd, sig, b) == DP_OK) return;
     }
     ix_bag_reset(b);
-    text_fields tf;
-    text_split(it, ix->tpl, &tf);
-    text_signals_extract(&tf, sig);
-    ix_bag_fill(b, tk, &tf, ix->p.bigrams);
+    text_fields *tf = text_split_compact(it, ix->tpl);   /* kept as it is made: no copy */
+    text_signals_extract(tf, sig);
+    ix_bag_fill(b, tk, tf, ix->p.bigrams);
     if (ix->p.drop_fields) {   /* split again on use, from the same item and template */
-        text_fields_free(&tf);
+        free(tf);
         return;
     }
-    atomic_store_explicit(fields, index_fields_compact(&tf), memory_order_release);
+    atomic_store_explicit(fields, tf, memory_order_release);
 }
 
 static void process_doc(dindex *ix, text_tokenizer *tk, size_t d, ix_bag *b)
@@ -338,19 +335,53 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-typedef struct fwd_tmp { uint32_t term, idx; } fwd_tmp;
+/* A doc's forward entries before sorting: term << 32 | its index in the
+ * bag. A bag's terms are distinct, so ordering the keys orders the terms
+ * and no two keys tie: any correct sort gives the same order. */
+#define FWD_KEY(term, idx) ((uint64_t)(term) << 32 | (uint32_t)(idx))
 
-static int cmp_fwd(const void *a, const void *b)
+/* Sorts v[0..n) ascending (tmp: room for n). Bags hold hundreds of terms
+ * and term ids reach millions: qsort (a merge sort calling a comparator
+ * per step) cost more than interning the bag's new terms. Insertion for a
+ * few keys; else an LSD radix sort on the term's bytes, only as many
+ * passes as the largest term has bytes (the idx half is never a digit:
+ * terms are distinct). */
+void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
 {
-    const fwd_tmp *x = a, *y = b;
-    return x->term < y->term ? -1 : x->term > y->term;
+    if (n <= 24) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t x = v[i];
+            size_t j = i;
+            for (; j && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) max |= v[i];
+    uint64_t *src = v, *dst = tmp;
+    for (int shift = 32; shift < 64 && (max >> shift); shift += 8) {
+        size_t cnt[256] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(src[i] >> shift) & 255]++;
+        for (size_t k = 0, at = 0; k < 256; k++) {
+            size_t c = cnt[k];
+            cnt[k] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) dst[cnt[(src[i] >> shift) & 255]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, n * sizeof *v);
 }
 
 /* The dictionary (1.35M terms at 250k items: a 16 MB hash, its hashes,
  * offsets and strings) is far larger than the caches, and a bag's terms
  * land at random in it: interning waited on memory. Ahead of term i, the
- * hash slot of term i + 2 * DICT_AHEAD is fetched, and the entry that slot
- * names for term i + DICT_AHEAD (hints only: what they fetch is not used). */
+ * hash slot of term i + 2 * DICT_AHEAD is fetched, the entry that slot
+ * names for term i + DICT_AHEAD, and that entry's string for term
+ * i + DICT_AHEAD / 2 (hints only: what they fetch is not used). */
 #define DICT_AHEAD 8
 static void dict_prefetch(const dindex *ix, const ix_bag *b, size_t i)
 {
@@ -363,38 +394,79 @@ static void dict_prefetch(const dindex *ix, const ix_bag *b, size_t i)
             __builtin_prefetch(&ix->toff[e - 1]);
         }
     }
+    if (i + DICT_AHEAD / 2 < b->n) {   /* the string strcmp reads, once its offset came */
+        uint32_t e = ix->ht.slot[dp_idxmap_first(&ix->ht, b->hash[i + DICT_AHEAD / 2])];
+        if (e) __builtin_prefetch(ix->tstr + ix->toff[e - 1]);
+    }
+}
+
+/* Room for n bytes in the heap; a large block asks for huge pages, as
+ * append fills hundreds of MB at once: a fault per 2 MB instead of per
+ * 4 KB (advice: without them it is the same memory). free() frees it. */
+static void *big_alloc(size_t n)
+{
+    void *p = NULL;
+    size_t huge = (size_t)2 << 20;
+    if (n >= 4 * huge && posix_memalign(&p, huge, n) == 0) {
+        madvise(p, n / huge * huge, MADV_HUGEPAGE);
+        return p;
+    }
+    return xmalloc(n ? n : 1);
+}
+
+/* p (used bytes of it written) moved to a block of cap bytes from
+ * big_alloc: the forward index grows to hundreds of MB and is read at
+ * random by ranking, so it is made of huge pages as it is written (a fault
+ * per 2 MB) instead of 4 KB pages collapsed into huge ones afterwards
+ * (MADV_COLLAPSE copies every page again: ~0.5 s of one core at 250k
+ * items). Growth doubles: the copies sum to less than the final size. */
+#define HUGE_GROW_MIN ((size_t)32 << 20)
+static void *huge_grow(void *p, size_t used, size_t cap)
+{
+    /* Only blocks malloc maps on their own (>= 32 MB, its largest mmap
+     * threshold): a smaller one would come from the heap, and the advice
+     * would stay on that part of the heap once the block is freed, giving
+     * later small allocations there huge pages (tens of MB more resident
+     * at 250k items). A smaller array is collapsed once built. */
+    void *c = cap >= HUGE_GROW_MIN ? big_alloc(cap) : xmalloc(cap);
+    if (used) memcpy(c, p, used);
+    free(p);
+    return c;
 }
 
 /* Interns one doc's bag and appends its forward entries. */
-static void intern_doc(dindex *ix, size_t d, const ix_bag *b, fwd_tmp **tmp, size_t *tmpcap,
+static void intern_doc(dindex *ix, size_t d, const ix_bag *b, uint64_t **tmp, size_t *tmpcap,
                        size_t *fcap)
 {
-    if (b->n > *tmpcap) {
-        *tmpcap = b->n * 2;
+    if (2 * b->n > *tmpcap) {
+        *tmpcap = b->n * 4;
         *tmp = xrealloc(*tmp, *tmpcap * sizeof **tmp);
     }
+    uint64_t *key = *tmp;
     for (size_t i = 0; i < b->n; i++) {
+        uint32_t t;
         if (b->reused) {   /* already ids of the dictionary, ascending */
-            (*tmp)[i].term = b->ids[i];
+            t = b->ids[i];
         } else {
             dict_prefetch(ix, b, i);
-            const char *s = b->str.s + b->off[i];
-            (*tmp)[i].term = dict_intern(ix, s, strlen(s), b->hash[i]);
+            t = dict_intern(ix, b->str.s + b->off[i], ix_bag_term_len(b, i), b->hash[i]);
         }
-        (*tmp)[i].idx = (uint32_t)i;
+        key[i] = FWD_KEY(t, i);
     }
     if (b->reused) ix->reused++;
-    else if (b->n) qsort(*tmp, b->n, sizeof **tmp, cmp_fwd);   /* an empty doc has no buffer */
+    else ix_sort_keys(key, key + b->n, b->n);
     size_t at = ix->fwd_off[d];
     if (at + b->n > *fcap) {
-        while (at + b->n > *fcap) *fcap = *fcap ? *fcap * 2 : 1 << 20;
-        ix->fwd_term = xrealloc(ix->fwd_term, *fcap * sizeof *ix->fwd_term);
-        ix->fwd_tf = xrealloc(ix->fwd_tf, *fcap * sizeof *ix->fwd_tf);
+        size_t cap = *fcap;
+        while (at + b->n > cap) cap = cap ? cap * 2 : 1 << 20;
+        ix->fwd_term = huge_grow(ix->fwd_term, at * sizeof *ix->fwd_term, cap * sizeof *ix->fwd_term);
+        ix->fwd_tf = huge_grow(ix->fwd_tf, at * sizeof *ix->fwd_tf, cap * sizeof *ix->fwd_tf);
+        *fcap = cap;
     }
     for (size_t i = 0; i < b->n; i++) {
-        uint32_t t = (*tmp)[i].term;
+        uint32_t t = (uint32_t)(key[i] >> 32);
         ix->fwd_term[at + i] = t;
-        memcpy(ix->fwd_tf[at + i], b->tf[(*tmp)[i].idx], sizeof ix->fwd_tf[0]);
+        memcpy(ix->fwd_tf[at + i], b->tf[(uint32_t)key[i]], sizeof ix->fwd_tf[0]);
         ix->df[t]++;
     }
     ix->fwd_off[d + 1] = at + b->n;
@@ -417,7 +489,7 @@ static void learn_template(dindex *ix)
 
 /* Interning state of the calling thread. */
 typedef struct intern_st {
-    fwd_tmp *tmp;
+    uint64_t *tmp;                   /* keys, then the sort's scratch */
     size_t tmpcap, fcap;
 } intern_st;
 
@@ -789,6 +861,8 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
     size_t total = ix->fwd_off[n];
     ix->fwd_term = xrealloc(ix->fwd_term, (total ? total : 1) * sizeof *ix->fwd_term);
     ix->fwd_tf = xrealloc(ix->fwd_tf, (total ? total : 1) * sizeof *ix->fwd_tf);
+    /* a block that grew past 32 MB is huge already (huge_grow: the kernel
+     * skips its pages at once); a smaller one is collapsed here */
     dp_huge_pages(ix->fwd_term, total * sizeof *ix->fwd_term);
     dp_huge_pages(ix->fwd_tf, total * sizeof *ix->fwd_tf);
     dict_rebuild(ix);   /* at its final size */
@@ -810,20 +884,6 @@ int index_build_snap(const item *items, size_t n, const index_params *p, const v
 }
 
 /* ---- appending to an index opened from a file (index.h) --------------------- */
-
-/* Room for n bytes in the heap; a large block asks for huge pages, as
- * append fills hundreds of MB at once: a fault per 2 MB instead of per
- * 4 KB (advice: without them it is the same memory). free() frees it. */
-static void *big_alloc(size_t n)
-{
-    void *p = NULL;
-    size_t huge = (size_t)2 << 20;
-    if (n >= 4 * huge && posix_memalign(&p, huge, n) == 0) {
-        madvise(p, n / huge * huge, MADV_HUGEPAGE);
-        return p;
-    }
-    return xmalloc(n ? n : 1);
-}
 
 /* A heap copy of the first n of p's elements, with room for cap. */
 static void *dup_grow(const void *p, size_t n, size_t cap, size_t size)

@@ -160,6 +160,12 @@ typedef struct ix_plist {
  * many. Defined below, after ix_blk_base. */
 static inline size_t ix_postings(const dindex *ix, uint32_t t, ix_plist out[IX_MAX_RUNS]);
 
+/* The length of bag term i: the terms are NUL-terminated back to back in
+ * str (ix_bag_add), so the next one's offset tells it without a strlen. */
+static inline size_t ix_bag_term_len(const ix_bag *b, size_t i)
+{
+    return (i + 1 < b->n ? b->off[i + 1] : b->str.len) - b->off[i] - 1;
+}
 void ix_bag_reset(ix_bag *b);
 void ix_bag_free(ix_bag *b);
 void ix_bag_reserve(ix_bag *b, size_t n);   /* room for n terms */
@@ -271,6 +277,10 @@ uint64_t ix_pipeline_fingerprint(const index_params *p);
  * build lays them out: out->post_off, post_doc, post_imp, blk_max (heap,
  * the caller's), post_nterms = nterms (index.c). */
 void ix_postings_merge(const dindex *ix, dindex *out);
+/* Sorts v[0..n) ascending, tmp being room for n more (index.c: a build's
+ * forward entries, term << 32 | bag index, whose terms are distinct --
+ * only the upper half is sorted on, so keys must differ there). */
+void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n);
 /* Fills ix->keys with the keys of docs [nmapped, n) (every doc's for a
  * build; index_find searches a mapped file's docs by their sorted keys)
  * (index.c). */

@@ -101,11 +101,10 @@ void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
 void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it, index_query *q)
 {
     memset(q, 0, sizeof *q);
-    text_fields tf;
-    text_split(it, ix->tpl, &tf);
+    text_fields *tf = text_split_compact(it, ix->tpl);
     ix_bag b;
     memset(&b, 0, sizeof b);
-    ix_bag_fill(&b, tk, &tf, ix->p.bigrams);
+    ix_bag_fill(&b, tk, tf, ix->p.bigrams);
     qcand *c = xmalloc((b.n + 1) * sizeof *c);
     size_t n = 0;
     for (size_t i = 0; i < b.n; i++) {
@@ -119,7 +118,7 @@ void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it,
     query_finish(ix, c, n, q);
     free(c);
     ix_bag_free(&b);
-    text_fields_free(&tf);
+    free(tf);
 }
 
 /* ---- scoring one doc ------------------------------------------------------------ */

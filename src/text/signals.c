@@ -247,7 +247,7 @@ static void scan_paths(const char *s, strvec *out)
             if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
         }
         if (n < 3 || n > 200) continue;
-        if (memmem(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
+        if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
             continue;
         int slash = memchr(st, '/', n) || memchr(st, '\\', n);
         int ok = has_code_ext(st, n);

@@ -56,6 +56,10 @@ void text_template_free(text_template *t);
 /* Splits title/body/labels of `it` into fields. tpl may be NULL (no stripping).
  * Handles GitHub markdown and Jira wiki markup ({code}, {noformat}, h1.). */
 void text_split(const item *it, const text_template *tpl, text_fields *out);
+/* The same fields as one block (the struct, then each field's text in
+ * field order, exactly sized): freed with free() alone, never
+ * text_fields_free(). One allocation instead of a copy per field. */
+text_fields *text_split_compact(const item *it, const text_template *tpl);
 
 typedef struct text_tokenizer text_tokenizer;
 typedef struct text_opts {

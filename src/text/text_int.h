@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Byte classes in the C locale (doppel never calls setlocale()), one
  * table read per byte where the tokenizer and the signal scanners ask for
@@ -22,6 +23,19 @@ static inline int text_c_upper(unsigned char c) { return (unsigned)(c - 'A') < 2
 static inline int text_c_lower(unsigned char c) { return (unsigned)(c - 'a') < 26; }
 static inline int text_c_alpha(unsigned char c) { return text_c_upper(c) || text_c_lower(c); }
 static inline unsigned char text_c_tolower(unsigned char c) { return text_c_upper(c) ? c + ('a' - 'A') : c; }
+
+/* 1 when w[0..m) (m >= 1) occurs in s[0..n): memmem's answer, found by
+ * memchr on w's first byte. The scanners ask it of every word or line for
+ * a needle that is rarely there, where memmem's setup per call cost more
+ * than the search. */
+static inline int text_has(const char *s, size_t n, const char *w, size_t m)
+{
+    if (n < m) return 0;
+    const char *end = s + (n - m) + 1;   /* one past the last possible start */
+    for (const char *p = s; (p = memchr(p, (unsigned char)w[0], (size_t)(end - p))) != NULL; p++)
+        if (memcmp(p + 1, w + 1, m - 1) == 0) return 1;
+    return 0;
+}
 
 /* 1 when a line looks like log output or a stack-trace line. */
 int text_line_is_trace(const char *s, size_t n);

@@ -125,7 +125,7 @@ static int is_at_frame(const char *s, size_t n)
 /* Go: "main.(*T).Serve(0xc000010000, ...)" or "\t/app/server.go:42 +0x1d". */
 static int is_go_frame(const char *s, size_t n)
 {
-    if (memmem(s, n, ".go:", 4) && (s[0] == '/' || memmem(s, n, " +0x", 4))) return 1;
+    if (text_has(s, n, ".go:", 4) && (s[0] == '/' || memmem(s, n, " +0x", 4))) return 1;
     if (n < 5 || s[n - 1] != ')' || memchr(s, ' ', n) || !memchr(s, '.', n)) return 0;
     return memmem(s, n, "(0x", 3) || memmem(s, n, "(...)", 5) || (n > 3 && memcmp(s + n - 2, "()", 2) == 0 &&
                                                                    memmem(s, n, ".(", 2));
@@ -322,6 +322,7 @@ typedef struct split_state {
     int prev_code;
     const text_template *tpl;
     sbuf prose, code;
+    sbuf line;           /* split_line's scratch, kept from line to line (a malloc a line saved) */
 } split_state;
 
 /* Opening or closing code fence: up to 3 spaces, then >= 3 ` or ~. */
@@ -428,8 +429,8 @@ static void split_line(split_state *st, const char *s, size_t n)
     }
     /* Walk the line; segments outside comments/blocks are prose candidates. */
     size_t i = 0, seg = 0;
-    sbuf out;
-    sb_init(&out);
+    sbuf out = st->line;
+    out.len = 0;
     int had_marker = 0;
     while (i < n) {
         if (st->comment) {
@@ -487,7 +488,7 @@ static void split_line(split_state *st, const char *s, size_t n)
         if (!isspace((unsigned char)out.s[j])) { blank = 0; break; }
     if (!blank || !(had_marker || seg > 0 || st->comment))
         prose_or_code_line(st, out.len ? out.s : "", out.len);
-    sb_free(&out);
+    st->line = out;
 }
 
 static void split_body(split_state *st, const char *body)
@@ -504,21 +505,12 @@ static void split_body(split_state *st, const char *body)
     }
 }
 
-static char *trimmed_copy(const char *s)
+/* Appends sb's text to out with runs of blank lines dropped (so the
+ * fields stay compact), and a NUL. */
+static void squeeze_into(const sbuf *sb, sbuf *out)
 {
-    if (!s) return xstrdup("");
-    while (*s && isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) n--;
-    return xstrndup(s, n);
-}
-
-/* Drops runs of blank lines so the fields stay compact. */
-static char *squeeze_blank(sbuf *sb)
-{
-    sbuf out;
-    sb_init(&out);
     const char *p = sb_str(sb);
+    size_t start = out->len;
     int blank_run = 1;
     while (*p) {
         const char *nl = strchr(p, '\n');
@@ -526,39 +518,94 @@ static char *squeeze_blank(sbuf *sb)
         size_t j = 0;
         while (j < n && isspace((unsigned char)p[j])) j++;
         if (j < n) {
-            sb_add(&out, p, n);
-            sb_addc(&out, '\n');
+            sb_add(out, p, n);
+            sb_addc(out, '\n');
             blank_run = 0;
         } else if (!blank_run) {
-            sb_addc(&out, '\n');
+            sb_addc(out, '\n');
             blank_run = 1;
         }
         if (!nl) break;
         p = nl + 1;
     }
-    while (out.len && (out.s[out.len - 1] == '\n')) out.s[--out.len] = '\0';
-    sb_free(sb);
-    return out.s ? sb_take(&out) : xstrdup("");
+    while (out->len > start && out->s[out->len - 1] == '\n') out->len--;
+    sb_addc(out, '\0');
+}
+
+/* Appends s trimmed of white space at both ends, and a NUL. */
+static void trimmed_into(const char *s, sbuf *out)
+{
+    if (!s) s = "";
+    while (*s && isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    sb_add(out, s, n);
+    sb_addc(out, '\0');
+}
+
+/* Appends the labels, components and type, a line each, and a NUL. */
+static void labels_into(const item *it, sbuf *out)
+{
+    size_t start = out->len;
+    for (size_t i = 0; i < it->labels.n; i++) { sb_adds(out, it->labels.v[i]); sb_addc(out, '\n'); }
+    for (size_t i = 0; i < it->components.n; i++) { sb_adds(out, it->components.v[i]); sb_addc(out, '\n'); }
+    if (it->type && *it->type) { sb_adds(out, it->type); sb_addc(out, '\n'); }
+    if (out->len > start) out->len--;
+    sb_addc(out, '\0');
+}
+
+static size_t strlen0(const char *s) { return s ? strlen(s) : 0; }
+
+/* The fields as one block: the text_fields, then each field's text, NUL
+ * terminated, in field order. The block is sized for the unsqueezed text,
+ * written once, then cut to its exact size (realloc shrinks in place). */
+static text_fields *fields_block(const item *it, split_state *st)
+{
+    size_t cap = sizeof(text_fields) + strlen0(it->title) + st->prose.len + st->code.len + 2 * FIELD_COUNT + 8;
+    for (size_t i = 0; i < it->labels.n; i++) cap += strlen0(it->labels.v[i]) + 1;
+    for (size_t i = 0; i < it->components.n; i++) cap += strlen0(it->components.v[i]) + 1;
+    cap += strlen0(it->type) + 1;
+    sbuf b;
+    b.s = xmalloc(cap);
+    b.cap = cap;
+    b.len = sizeof(text_fields);
+    size_t off[FIELD_COUNT];
+    off[FIELD_TITLE] = b.len;
+    trimmed_into(it->title, &b);
+    off[FIELD_PROSE] = b.len;
+    squeeze_into(&st->prose, &b);
+    off[FIELD_CODE] = b.len;
+    squeeze_into(&st->code, &b);
+    off[FIELD_LABELS] = b.len;
+    labels_into(it, &b);
+    text_fields *c = xrealloc(b.s, b.len);
+    for (int f = 0; f < FIELD_COUNT; f++) c->f[f] = (char *)c + off[f];
+    return c;
+}
+
+/* The body split into st's prose and code. */
+static void split_run(const item *it, const text_template *tpl, split_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->tpl = tpl;
+    st->prev_blank = 1;
+    if (it->body) split_body(st, it->body);
+    sb_free(&st->line);
+}
+
+text_fields *text_split_compact(const item *it, const text_template *tpl)
+{
+    split_state st;
+    split_run(it, tpl, &st);
+    text_fields *c = fields_block(it, &st);
+    sb_free(&st.prose);
+    sb_free(&st.code);
+    return c;
 }
 
 void text_split(const item *it, const text_template *tpl, text_fields *out)
 {
-    split_state st;
-    memset(&st, 0, sizeof st);
-    st.tpl = tpl;
-    st.prev_blank = 1;
-    sb_init(&st.prose);
-    sb_init(&st.code);
-    if (it->body) split_body(&st, it->body);
-    out->f[FIELD_TITLE] = trimmed_copy(it->title);
-    out->f[FIELD_PROSE] = squeeze_blank(&st.prose);
-    out->f[FIELD_CODE] = squeeze_blank(&st.code);
-
-    sbuf lab;
-    sb_init(&lab);
-    for (size_t i = 0; i < it->labels.n; i++) { sb_adds(&lab, it->labels.v[i]); sb_addc(&lab, '\n'); }
-    for (size_t i = 0; i < it->components.n; i++) { sb_adds(&lab, it->components.v[i]); sb_addc(&lab, '\n'); }
-    if (it->type && *it->type) { sb_adds(&lab, it->type); sb_addc(&lab, '\n'); }
-    if (lab.len) lab.s[--lab.len] = '\0';
-    out->f[FIELD_LABELS] = lab.s ? sb_take(&lab) : xstrdup("");
+    text_fields *c = text_split_compact(it, tpl);
+    for (int f = 0; f < FIELD_COUNT; f++) out->f[f] = xstrdup(c->f[f]);
+    free(c);
 }

@@ -586,6 +586,50 @@ static void test_fields_compact(void **st)
     free_items(v, 1);
 }
 
+/* ix_sort_keys orders keys as qsort does (term << 32 | bag index, terms
+ * distinct) at every size around the insertion cutoff and for terms of one
+ * to four bytes (radix passes skipped when the largest term is small). */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_sort_keys(void **st)
+{
+    (void)st;
+    static const size_t sizes[] = {0, 1, 2, 23, 24, 25, 26, 255, 256, 300, 4097};
+    static const uint32_t spans[] = {200, 60000, 3000000, 4000000000u};
+    uint64_t *v = xmalloc(4097 * sizeof *v), *want = xmalloc(4097 * sizeof *want),
+             *tmp = xmalloc(4097 * sizeof *tmp);
+    uint64_t r = 88172645463325252ULL;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        for (size_t pi = 0; pi < sizeof spans / sizeof spans[0]; pi++) {
+            size_t n = sizes[si];
+            uint32_t span = spans[pi] > n ? spans[pi] : (uint32_t)n + 1;
+            unsigned char *used = xcalloc(span, 1);
+            for (size_t i = 0; i < n; i++) {
+                uint32_t t;
+                do {   /* xorshift; distinct terms, as a bag's are */
+                    r ^= r << 13;
+                    r ^= r >> 7;
+                    r ^= r << 17;
+                    t = (uint32_t)(r % span);
+                } while (span <= 4097 * 4 && used[t]);
+                if (span <= 4097 * 4) used[t] = 1;
+                v[i] = want[i] = (uint64_t)t << 32 | i;
+            }
+            if (n) qsort(want, n, sizeof *want, cmp_u64);
+            ix_sort_keys(v, tmp, n);
+            assert_memory_equal(v, want, n * sizeof *v);
+            free(used);
+        }
+    }
+    free(v);
+    free(want);
+    free(tmp);
+}
+
 /* A built index's postings go once ranking is over: index_postings_bytes
  * counts them (doc and impact per posting, block maxima), the release
  * frees them and leaves what explaining reads -- doc terms, df, shared
@@ -722,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_threads_same_file),
         cmocka_unit_test(test_concurrent_queries),
         cmocka_unit_test(test_fields_compact),
+        cmocka_unit_test(test_sort_keys),
         cmocka_unit_test(test_postings_release),
         cmocka_unit_test(test_text_min_df),
         cmocka_unit_test(test_fields_and_signals_kept),

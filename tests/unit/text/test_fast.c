@@ -207,6 +207,30 @@ static void test_norm_hash_matches_ctype(void **st)
     }
 }
 
+/* text_has answers as memmem does: needles of 1 to 5 bytes at the start,
+ * the end, straddling the end (never found), a first byte repeated before
+ * the match, on random bytes from a small alphabet (many near misses). */
+static void test_has_matches_memmem(void **st)
+{
+    (void)st;
+    static const char *const needles[] = {"://", ".go:", ":", "ab", "aab", "a:/b/"};
+    char s[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = rnd() % 40;
+        for (size_t i = 0; i < n; i++) s[i] = "ab:/.go"[rnd() % 7];
+        s[n] = ':';   /* past the end: must not count */
+        for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++) {
+            const char *w = needles[k];
+            size_t m = strlen(w);
+            assert_int_equal(text_has(s, n, w, m), memmem(s, n, w, m) != NULL);
+        }
+    }
+    assert_true(text_has("x://", 4, "://", 3));
+    assert_false(text_has("x:/", 3, "://", 3));
+    assert_true(text_has("a.go:1", 6, ".go:", 4));
+    assert_false(text_has("", 0, ":", 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_skip_to_heap_ends),
         cmocka_unit_test(test_skip_to_plain_itself),
         cmocka_unit_test(test_norm_hash_matches_ctype),
+        cmocka_unit_test(test_has_matches_memmem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

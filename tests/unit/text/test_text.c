@@ -306,6 +306,52 @@ static void test_split_labels(void **st)
     item_free(&it);
 }
 
+/* text_split_compact: one block -- the struct, then each field's text in
+ * field order, back to back -- holding the fields text_split gives, on
+ * bodies that exercise every squeeze and trim: runs of blank lines in
+ * prose and code, CRLF, white space around the title, a fence, Jira
+ * blocks, HTML comments, labels, components and type; no body; no title. */
+static void test_split_compact(void **st)
+{
+    (void)st;
+    static const char *const bodies[] = {
+        "\n\n  para one\n\n\n\npara two\n\n```\ncode a\n\n\n\ncode b\n```\n\n\n",
+        "line\r\n\r\n\r\nnext\r\n{code}x = 1;\n\n\ny = 2{code}\ntail <!-- hidden\nstill -->shown\n",
+        "    indented code\n    more code\n\nprose after\n{noformat}\nraw\n{noformat}",
+        "", NULL};
+    static const char *const titles[] = {"  Spaced title \t", "t", "", "\n", NULL};
+    for (int i = 0; i < 5; i++) {
+        item it;
+        item_init(&it);
+        it.title = titles[i] ? xstrdup(titles[i]) : NULL;
+        it.body = bodies[i] ? xstrdup(bodies[i]) : NULL;
+        if (i % 2 == 0) {
+            sv_push(&it.labels, "bug");
+            sv_push(&it.labels, "ui");
+            sv_push(&it.components, "core");
+            it.type = xstrdup("Bug");
+        }
+        text_fields tf;
+        text_split(&it, NULL, &tf);
+        text_fields *c = text_split_compact(&it, NULL);
+        const char *at = (const char *)(c + 1);
+        for (int f = 0; f < FIELD_COUNT; f++) {
+            assert_string_equal(c->f[f], tf.f[f]);
+            assert_ptr_equal(c->f[f], at);   /* back to back in the one block */
+            at += strlen(at) + 1;
+        }
+        if (i == 0) {
+            assert_string_equal(c->f[FIELD_TITLE], "Spaced title");
+            assert_string_equal(c->f[FIELD_PROSE], "para one\n\npara two");
+            assert_string_equal(c->f[FIELD_CODE], "code a\n\ncode b");
+            assert_string_equal(c->f[FIELD_LABELS], "bug\nui\ncore\nBug");
+        }
+        free(c);   /* one free: the whole of it */
+        text_fields_free(&tf);
+        item_free(&it);
+    }
+}
+
 /* The tokenizer's stem cache gives Snowball's stems: 20k distinct words
  * (more than the cache's slots: words collide and replace each other),
  * tokenized twice with one tokenizer, the second time mostly from the
@@ -558,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_split_jira),
         cmocka_unit_test(test_split_markdown),
         cmocka_unit_test(test_split_labels),
+        cmocka_unit_test(test_split_compact),
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_template_threads),
         cmocka_unit_test(test_signals),
