@@ -84,6 +84,7 @@ typedef struct ctx_priv {
      * sparse ctx */
     size_t *tt_off;
     uint32_t *tt;
+    float *tt_idf;               /* index_idf of each of tt (match_doc_title_idf) */
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
     _Atomic(match_sigs *) *sigs;       /* per doc, filled on first use (match_doc_sigs) */
     match_jcache *jc;                  /* per doc title records (match_doc_title) */
@@ -150,13 +151,16 @@ static void stats_of(const dindex *ix, const uint32_t *terms,
     out->ntitle_uni = ntu;
 }
 
-/* The title terms of a doc that are not bigrams, ascending, into out: the
- * ntitle_uni that stats_of counted. */
-static void title_terms_fill(const dindex *ix, const index_doc_terms *dt, uint32_t *out)
+/* The title terms of a doc that are not bigrams, ascending, into out (and
+ * their idf into idf): the ntitle_uni that stats_of counted. */
+static void title_terms_fill(const dindex *ix, const index_doc_terms *dt, uint32_t *out, float *idf)
 {
     size_t k = 0;
     for (size_t i = 0; i < dt->n; i++)
-        if (dt->tf[i][FIELD_TITLE] && !index_term_bigram(ix, dt->terms[i])) out[k++] = dt->terms[i];
+        if (dt->tf[i][FIELD_TITLE] && !index_term_bigram(ix, dt->terms[i])) {
+            idf[k] = (float)index_idf(ix, dt->terms[i]);   /* a float widened: exact */
+            out[k++] = dt->terms[i];
+        }
 }
 
 /* Resolves links[from, nlinks) into p->ends: those whose two ends are
@@ -380,7 +384,7 @@ static void *par_run(void *arg)
             index_doc_terms dt;
             index_doc_terms_get(j->ix, (uint32_t)i, &dt);
             if (j->what == 1) stats_of(j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
-            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i]);
+            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i], j->p->tt_idf + j->p->tt_off[i]);
         }
     }
 }
@@ -437,6 +441,7 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
         p->tt_off[0] = 0;
         for (size_t d = 0; d < p->ndocs; d++) p->tt_off[d + 1] = p->tt_off[d] + p->ds[d].ntitle_uni;
         p->tt = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt);
+        p->tt_idf = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt_idf);
         par_for(p, ix, 2, p->ndocs);
     }
     p->typed_only = typed_only;
@@ -489,6 +494,12 @@ const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t
     return p->tt + p->tt_off[doc];
 }
 
+const float *match_doc_title_idf(const match_ctx *ctx, uint32_t doc)
+{
+    const ctx_priv *p = ctx->priv;
+    return p->tt_idf && doc < p->ndocs ? p->tt_idf + p->tt_off[doc] : NULL;
+}
+
 int match_term_bigram(const match_ctx *ctx, uint32_t t)
 {
     return index_term_bigram(ctx->ix, t);
@@ -501,6 +512,7 @@ void match_ctx_free(match_ctx *ctx)
         free(p->ds);
         free(p->tt_off);
         free(p->tt);
+        free(p->tt_idf);
         adj_free(p);
         free(p->ends);
         free(p->sets);
@@ -837,6 +849,7 @@ typedef struct pool_prep {
     uint32_t mask;
     const int32_t *qpos;
     const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
+    index_fields_view fv;   /* what the field scores are summed with (qpos set) */
 } pool_prep;
 #define POOL_SLOT_MANY UINT16_MAX
 
@@ -848,6 +861,7 @@ struct qterm {
     double idf;          /* clamped at 0, as term_shared does */
     double wtext;        /* tf_weight(tf_text(tf)) */
     double wtitle;       /* tf_weight(tf[FIELD_TITLE]) */
+    double fac;          /* index_term_factor of its place in the BM25F query (qpos >= 0) */
     unsigned char big, text, title;
 };
 
@@ -896,6 +910,50 @@ static inline size_t pool_find(const match_query *mq, const pool_prep *pp, uint3
     return lo < mq->nterms && mq->terms[lo] == t ? lo : SIZE_MAX;
 }
 
+/* A pool row's BM25F field sums, index_fields_add's steps (index.h) by
+ * another way: the steps of a term the candidate holds once in a field --
+ * most of them -- share w = weight * 1 / norm (which is weight / norm) and
+ * k1 + w, worked out once per row instead of one of a step's two
+ * divisions each time,
+ * and the sums are kept apart from fs (a store and a load a step through
+ * memory the compiler could not keep in a register). The same operations
+ * on the same values in the same order: the same doubles. */
+typedef struct row_fields {
+    double acc[FIELD_COUNT];
+    double w1[FIELD_COUNT], den1[FIELD_COUNT];   /* w and k1 + w at a count of 1 */
+    const double *norm;                          /* the candidate's norms */
+} row_fields;
+_Static_assert(FIELD_COUNT == 4, "row_fields_add spells out the fields");
+
+static void row_fields_init(row_fields *rf, const index_fields_view *v, uint32_t cdoc,
+                            const double fs[FIELD_COUNT])
+{
+    rf->norm = v->norm[cdoc];
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        rf->acc[f] = fs[f];
+        rf->w1[f] = v->weight[f] * 1 / rf->norm[f];
+        rf->den1[f] = v->k1 + rf->w1[f];
+    }
+}
+
+static inline double field_step(const row_fields *rf, const index_fields_view *v, int f, double fac,
+                                unsigned tf, double acc)
+{
+    if (!tf) return acc;
+    if (tf == 1) return acc + fac * rf->w1[f] / rf->den1[f];
+    double w = v->weight[f] * tf / rf->norm[f];
+    return acc + fac * w / (v->k1 + w);
+}
+
+static inline void row_fields_add(row_fields *rf, const index_fields_view *v, double fac,
+                                  const uint16_t tf[FIELD_COUNT])
+{
+    rf->acc[0] = field_step(rf, v, 0, fac, tf[0], rf->acc[0]);
+    rf->acc[1] = field_step(rf, v, 1, fac, tf[1], rf->acc[1]);
+    rf->acc[2] = field_step(rf, v, 2, fac, tf[2], rf->acc[2]);
+    rf->acc[3] = field_step(rf, v, 3, fac, tf[3], rf->acc[3]);
+}
+
 /* Candidate terms tested a chunk at a time (hits in a buffer on the stack). */
 #define POOL_CHUNK 64
 
@@ -908,9 +966,11 @@ static inline size_t pool_find(const match_query *mq, const pool_prep *pp, uint3
  * terms_merge() meets them: the same sums. With pp->qpos, also adds each
  * BM25F query term's field scores to fs -- in ascending term order, as
  * index_score_fields() does, so the same doubles. */
-static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
+static void terms_bits(const match_query *mq, const pool_prep *pp, uint32_t cdoc,
                        const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
+    row_fields rf = {.norm = NULL};
+    if (pp->qpos) row_fields_init(&rf, &pp->fv, cdoc, fs);
     const uint64_t *bits = pp->bits;
     uint32_t mask = pp->mask, hit[POOL_CHUNK];
     for (size_t j0 = 0; j0 < cd->n; j0 += POOL_CHUNK) {
@@ -924,10 +984,11 @@ static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_p
             size_t j = hit[x], i = pool_find(mq, pp, cd->terms[j]);
             if (i == SIZE_MAX) continue;   /* another term's bit */
             term_shared_q(&pp->qt[i], cd->tf[j], a);
-            if (pp->qpos && pp->qpos[i] >= 0)
-                index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
+            if (pp->qpos && pp->qpos[i] >= 0) row_fields_add(&rf, &pp->fv, pp->qt[i].fac, cd->tf[j]);
         }
     }
+    if (pp->qpos)
+        for (int f = 0; f < FIELD_COUNT; f++) fs[f] = rf.acc[f];
 }
 
 static void term_features(const match_ctx *ctx, const match_query *mq, const pool_prep *pp,
@@ -940,7 +1001,7 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
     const doc_stats *cs = p->ds ? &p->ds[cdoc] : &mine;
     if (!p->ds) stats_of(ctx->ix, cd.terms, cd.tf, cd.n, &mine);
     term_acc a = {0, 0, 0, 0, 0};
-    if (pp) terms_bits(ctx, mq, pp, cdoc, &cd, &a, fs);
+    if (pp) terms_bits(mq, pp, cdoc, &cd, &a, fs);
     else terms_merge(ctx, mq, &cd, &a);
     double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)a.shared_title_uni;
     feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)a.shared_title_uni / u : 0;
@@ -958,6 +1019,14 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
 
 /* ---- one feature row ----------------------------------------------------------- */
 
+/* log1p(x > 0 ? x : 0) without the call for the 0 (log1p(0) is 0): a
+ * candidate's code and label fields mostly score nothing, and log1p was
+ * ~1 % of a full analysis. */
+static inline double log1p_pos(double x)
+{
+    return x > 0 ? log1p(x) : 0;
+}
+
 /* The row of (mq, cdoc) given its per-field BM25F scores fs (summed here
  * when pp->qpos is set: fs must then be zero); pp is the pool's
  * preparation or NULL, qfast whether the id path applies. */
@@ -968,13 +1037,13 @@ static void features_row(const match_ctx *ctx, const match_query *mq, const pool
     const ctx_priv *p = ctx->priv;
     memset(feat, 0, FEAT_COUNT * sizeof *feat);
     term_features(ctx, mq, pp, cdoc, feat, fs);
-    feat[FEAT_BM25F] = log1p(bm25 > 0 ? bm25 : 0);
+    feat[FEAT_BM25F] = log1p_pos(bm25);
     feat[FEAT_BM25_REL] = bm25_top > 0 ? bm25 / bm25_top : 0;
     feat[FEAT_RANK_BM25] = 1.0 / (1.0 + bm25_rank);
-    feat[FEAT_BM25_TITLE] = log1p(fs[FIELD_TITLE] > 0 ? fs[FIELD_TITLE] : 0);
-    feat[FEAT_BM25_PROSE] = log1p(fs[FIELD_PROSE] > 0 ? fs[FIELD_PROSE] : 0);
-    feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
-    feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
+    feat[FEAT_BM25_TITLE] = log1p_pos(fs[FIELD_TITLE]);
+    feat[FEAT_BM25_PROSE] = log1p_pos(fs[FIELD_PROSE]);
+    feat[FEAT_BM25_CODE] = log1p_pos(fs[FIELD_CODE]);
+    feat[FEAT_BM25_LABELS] = log1p_pos(fs[FIELD_LABELS]);
     item_signal_features(ctx, mq, qfast, cdoc, feat);
     unsigned char lk = p->linked[cdoc];
     feat[FEAT_POPULARITY] =
@@ -1098,6 +1167,11 @@ static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
     for (size_t b = 128; b < nt; b += 64) __builtin_prefetch((const char *)dt.terms + b);
     for (size_t b = 128; b < nf; b += 64) __builtin_prefetch((const char *)dt.tf + b);
     if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+    /* a linked doc's offsets (features_row counts its neighbours): the
+     * byte was asked for at stage 0 */
+    unsigned char lk = p->linked[d];
+    if (lk & LINK_DUP) __builtin_prefetch(&p->dup_off[d]);
+    if (lk & LINK_REL) __builtin_prefetch(&p->rel_off[d]);
 }
 
 void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n)
@@ -1118,6 +1192,7 @@ void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n
         if (!it[i]) continue;
         match_doc_title_prefetch(ctx, hits[i].doc, 1);   /* the judge reads its words there */
         __builtin_prefetch(it[i]->key);
+        __builtin_prefetch(it[i]->state);   /* item_is_open, state_features */
         /* whether it shows frames or error lines (match_judge_prepare of a
          * newer candidate, failure_features): made by its feature row */
         const text_signals *sg = index_doc_signals(ctx->ix, hits[i].doc);
@@ -1127,7 +1202,10 @@ void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n
         }
         const match_refs *r = atomic_load_explicit(&p->refs[hits[i].doc], memory_order_acquire);
         if (r) __builtin_prefetch(r);
-        if (p->tt_off) __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+        if (p->tt_off) {
+            __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+            __builtin_prefetch(&p->tt_idf[p->tt_off[hits[i].doc]]);
+        }
     }
 }
 
@@ -1174,8 +1252,12 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     qbits *b = qbits_get(nbits);
     qbits_set(b, mq, p->nterms, mask);
     qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
-    for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
-    pool_prep pp = {b->w, b->slot, mask, qpos, qt};
+    for (size_t i = 0; i < mq->nterms; i++) {
+        qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
+        qt[i].fac = qpos && qpos[i] >= 0 ? index_term_factor(ctx->ix, mq->q, (size_t)qpos[i]) : 0;
+    }
+    pool_prep pp = {b->w, b->slot, mask, qpos, qt, {0}};
+    index_fields_view_get(ctx->ix, &pp.fv);
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);

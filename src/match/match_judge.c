@@ -786,10 +786,14 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 static void title_terms(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     jq->own_tterms = NULL;
+    jq->tidf = NULL;
     if (mq->qdoc < index_ndocs(ctx->ix)) {
         index_doc_terms dt;
         index_doc_terms_get(ctx->ix, mq->qdoc, &dt);
-        if (dt.terms == mq->terms && (jq->tterms = match_doc_title_terms(ctx, mq->qdoc, &jq->ntterms))) return;
+        if (dt.terms == mq->terms && (jq->tterms = match_doc_title_terms(ctx, mq->qdoc, &jq->ntterms))) {
+            jq->tidf = match_doc_title_idf(ctx, mq->qdoc);
+            return;
+        }
     }
     uint32_t *v = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *v);
     jq->ntterms = 0;
@@ -844,13 +848,13 @@ static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const m
  * idf > 0 always (index_idf); the breaks keep the max-of-positives the
  * listed way takes all the same. */
 static void slot_max_ordered(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
-                             const index_doc_terms *cd, const uint32_t *ct, size_t nct, const uint8_t *cord,
-                             double mx[3])
+                             const index_doc_terms *cd, const uint32_t *ct, const float *cidf, size_t nct,
+                             const uint8_t *cord, double mx[3])
 {
     int only_q = 0, shared = 0;
     for (size_t k = 0; k < jq->ntterms && !(only_q && shared); k++) {
         uint32_t t = jq->tterms[jq->tord[k]];
-        double idf = index_idf(ctx->ix, t);
+        double idf = jq->tidf ? (double)jq->tidf[jq->tord[k]] : index_idf(ctx->ix, t);
         if (!(idf > 0)) break;
         if (terms_find(ct, nct, t) < nct) {
             if (!shared) mx[2] = idf;
@@ -862,7 +866,7 @@ static void slot_max_ordered(const match_ctx *ctx, const match_query *mq, const 
     }
     for (size_t k = 0; k < nct; k++) {
         uint32_t t = ct[cord[k]];
-        double idf = index_idf(ctx->ix, t);
+        double idf = cidf ? (double)cidf[cord[k]] : index_idf(ctx->ix, t);
         if (!(idf > 0)) break;
         if (terms_find(mq->terms, mq->nterms, t) == mq->nterms) {
             mx[1] = idf;
@@ -912,7 +916,7 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const match
     size_t nct;
     const uint32_t *ct = match_doc_title_terms(ctx, cdoc, &nct);
     const jt_rec *cr = ct && jq->tord ? match_doc_title(ctx, cdoc) : NULL;
-    if (cr && cr->has_ord) slot_max_ordered(ctx, mq, jq, &cd, ct, nct, jt_ord(cr), mx);
+    if (cr && cr->has_ord) slot_max_ordered(ctx, mq, jq, &cd, ct, match_doc_title_idf(ctx, cdoc), nct, jt_ord(cr), mx);
     else if (ct) slot_max_listed(ctx, mq, jq, &cd, ct, nct, mx);
     else slot_max_scan(ctx, mq, jq, &cd, mx);
     double qmax = mx[0], cmax = mx[1], smax = mx[2];
