@@ -1178,17 +1178,18 @@ const match_sigs *match_doc_sigs(const match_ctx *ctx, uint32_t doc)
     return expected;
 }
 
-/* The query's string equal to s (hash h), or -1. */
-static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
+/* The query's string (memo m) equal to the candidate's k-th by hash (memo
+ * c), or -1; *lo: where the search of m's hashes starts, left at the first
+ * >= c's k-th, so a visit of c's hashes ascending merges the two lists
+ * instead of a binary search each. The candidate's string is read only on
+ * a hash match: its pointer was a cache miss a string (no frame matches
+ * for most pairs). */
+static int sig_memo_find(const sig_memo *m, const sig_memo *c, size_t k, size_t *lo)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->h[mid] < h) lo = mid + 1;
-        else hi = mid;
-    }
-    for (; lo < m->n && m->h[lo] == h; lo++)
-        if (strcmp(m->sv->v[m->at[lo]], s) == 0) return m->at[lo];
+    uint64_t h = c->h[k];
+    while (*lo < m->n && m->h[*lo] < h) ++*lo;
+    for (size_t i = *lo; i < m->n && m->h[i] == h; i++)
+        if (strcmp(m->sv->v[m->at[i]], c->sv->v[c->at[k]]) == 0) return m->at[i];
     return -1;
 }
 
@@ -1200,9 +1201,9 @@ static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
 static size_t rare_shared(const dindex *ix, struct judge_signals *js, const sig_memo *m, const sig_memo *c,
                           uint32_t max_df)
 {
-    size_t n = 0;
-    for (size_t k = 0; k < c->n; k++) {
-        int i = sig_memo_find(m, c->sv->v[c->at[k]], c->h[k]);
+    size_t n = 0, lo = 0;
+    for (size_t k = 0; k < c->n; k++) {   /* c->h ascending (sig_memo_fill) */
+        int i = sig_memo_find(m, c, k, &lo);
         if (i < 0) continue;
         uint32_t df1 = atomic_load_explicit(&m->df1[i], memory_order_relaxed);
         if (!df1) {
