@@ -307,21 +307,6 @@ void index_score_fields_many(const dindex *ix, const index_query *q, const uint3
  * a caller that walks the doc's terms itself (match_features_pool). */
 void index_fields_add(const dindex *ix, const index_query *q, size_t qi, uint32_t doc,
                       const uint16_t tf[FIELD_COUNT], double out[FIELD_COUNT]);
-/* What index_fields_add() computes with, for a caller that adds a pool's
- * field scores in its own loop (match_features_pool: a call and a random
- * idf read per shared term were ~2 % of a full analysis). For query term
- * qi, fac = index_term_factor(ix, q, qi) (found once per query term);
- * then each field f with tf[f] > 0 adds
- *     w = weight[f] * tf[f] / norm[doc][f];  out[f] += fac * w / (k1 + w);
- * which is index_fields_add -- the same operations, so the same doubles.
- * The view borrows the index's norms (valid while ix is). */
-typedef struct index_fields_view {
-    const double (*norm)[FIELD_COUNT];   /* [ndocs] */
-    double weight[FIELD_COUNT];
-    double k1;
-} index_fields_view;
-void index_fields_view_get(const dindex *ix, index_fields_view *out);
-double index_term_factor(const dindex *ix, const index_query *q, size_t qi);
 /* Full BM25F score of one doc (same number index_topk would give). */
 double index_score(const dindex *ix, const index_query *q, uint32_t doc);
 

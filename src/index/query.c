@@ -167,18 +167,6 @@ double ix_score_exact(const dindex *ix, const index_query *q, uint32_t doc)
     return ix_unfix(s);
 }
 
-void index_fields_view_get(const dindex *ix, index_fields_view *out)
-{
-    out->norm = (const double(*)[FIELD_COUNT])ix->norm;
-    for (int f = 0; f < FIELD_COUNT; f++) out->weight[f] = ix->p.weight[f];
-    out->k1 = ix->p.k1;
-}
-
-double index_term_factor(const dindex *ix, const index_query *q, size_t qi)
-{
-    return ix_term_factor(ix, q, qi);
-}
-
 double index_score(const dindex *ix, const index_query *q, uint32_t doc)
 {
     if (doc >= ix->n) return 0;

@@ -849,7 +849,6 @@ typedef struct pool_prep {
     uint32_t mask;
     const int32_t *qpos;
     const qterm *qt;     /* [mq->nterms] what term_shared asks of each query term */
-    index_fields_view fv;   /* what the field scores are summed with (qpos set) */
 } pool_prep;
 #define POOL_SLOT_MANY UINT16_MAX
 
@@ -861,7 +860,6 @@ struct qterm {
     double idf;          /* clamped at 0, as term_shared does */
     double wtext;        /* tf_weight(tf_text(tf)) */
     double wtitle;       /* tf_weight(tf[FIELD_TITLE]) */
-    double fac;          /* index_term_factor of its place in the BM25F query (qpos >= 0) */
     unsigned char big, text, title;
 };
 
@@ -910,50 +908,6 @@ static inline size_t pool_find(const match_query *mq, const pool_prep *pp, uint3
     return lo < mq->nterms && mq->terms[lo] == t ? lo : SIZE_MAX;
 }
 
-/* A pool row's BM25F field sums, index_fields_add's steps (index.h) by
- * another way: the steps of a term the candidate holds once in a field --
- * most of them -- share w = weight * 1 / norm (which is weight / norm) and
- * k1 + w, worked out once per row instead of one of a step's two
- * divisions each time,
- * and the sums are kept apart from fs (a store and a load a step through
- * memory the compiler could not keep in a register). The same operations
- * on the same values in the same order: the same doubles. */
-typedef struct row_fields {
-    double acc[FIELD_COUNT];
-    double w1[FIELD_COUNT], den1[FIELD_COUNT];   /* w and k1 + w at a count of 1 */
-    const double *norm;                          /* the candidate's norms */
-} row_fields;
-_Static_assert(FIELD_COUNT == 4, "row_fields_add spells out the fields");
-
-static void row_fields_init(row_fields *rf, const index_fields_view *v, uint32_t cdoc,
-                            const double fs[FIELD_COUNT])
-{
-    rf->norm = v->norm[cdoc];
-    for (int f = 0; f < FIELD_COUNT; f++) {
-        rf->acc[f] = fs[f];
-        rf->w1[f] = v->weight[f] * 1 / rf->norm[f];
-        rf->den1[f] = v->k1 + rf->w1[f];
-    }
-}
-
-static inline double field_step(const row_fields *rf, const index_fields_view *v, int f, double fac,
-                                unsigned tf, double acc)
-{
-    if (!tf) return acc;
-    if (tf == 1) return acc + fac * rf->w1[f] / rf->den1[f];
-    double w = v->weight[f] * tf / rf->norm[f];
-    return acc + fac * w / (v->k1 + w);
-}
-
-static inline void row_fields_add(row_fields *rf, const index_fields_view *v, double fac,
-                                  const uint16_t tf[FIELD_COUNT])
-{
-    rf->acc[0] = field_step(rf, v, 0, fac, tf[0], rf->acc[0]);
-    rf->acc[1] = field_step(rf, v, 1, fac, tf[1], rf->acc[1]);
-    rf->acc[2] = field_step(rf, v, 2, fac, tf[2], rf->acc[2]);
-    rf->acc[3] = field_step(rf, v, 3, fac, tf[3], rf->acc[3]);
-}
-
 /* Candidate terms tested a chunk at a time (hits in a buffer on the stack). */
 #define POOL_CHUNK 64
 
@@ -966,11 +920,9 @@ static inline void row_fields_add(row_fields *rf, const index_fields_view *v, do
  * terms_merge() meets them: the same sums. With pp->qpos, also adds each
  * BM25F query term's field scores to fs -- in ascending term order, as
  * index_score_fields() does, so the same doubles. */
-static void terms_bits(const match_query *mq, const pool_prep *pp, uint32_t cdoc,
+static void terms_bits(const match_ctx *ctx, const match_query *mq, const pool_prep *pp, uint32_t cdoc,
                        const index_doc_terms *cd, term_acc *a, double fs[FIELD_COUNT])
 {
-    row_fields rf = {.norm = NULL};
-    if (pp->qpos) row_fields_init(&rf, &pp->fv, cdoc, fs);
     const uint64_t *bits = pp->bits;
     uint32_t mask = pp->mask, hit[POOL_CHUNK];
     for (size_t j0 = 0; j0 < cd->n; j0 += POOL_CHUNK) {
@@ -984,11 +936,10 @@ static void terms_bits(const match_query *mq, const pool_prep *pp, uint32_t cdoc
             size_t j = hit[x], i = pool_find(mq, pp, cd->terms[j]);
             if (i == SIZE_MAX) continue;   /* another term's bit */
             term_shared_q(&pp->qt[i], cd->tf[j], a);
-            if (pp->qpos && pp->qpos[i] >= 0) row_fields_add(&rf, &pp->fv, pp->qt[i].fac, cd->tf[j]);
+            if (pp->qpos && pp->qpos[i] >= 0)
+                index_fields_add(ctx->ix, mq->q, (size_t)pp->qpos[i], cdoc, cd->tf[j], fs);
         }
     }
-    if (pp->qpos)
-        for (int f = 0; f < FIELD_COUNT; f++) fs[f] = rf.acc[f];
 }
 
 static void term_features(const match_ctx *ctx, const match_query *mq, const pool_prep *pp,
@@ -1001,7 +952,7 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
     const doc_stats *cs = p->ds ? &p->ds[cdoc] : &mine;
     if (!p->ds) stats_of(ctx->ix, cd.terms, cd.tf, cd.n, &mine);
     term_acc a = {0, 0, 0, 0, 0};
-    if (pp) terms_bits(mq, pp, cdoc, &cd, &a, fs);
+    if (pp) terms_bits(ctx, mq, pp, cdoc, &cd, &a, fs);
     else terms_merge(ctx, mq, &cd, &a);
     double u = (double)(mq->ntitle_uni + cs->ntitle_uni) - (double)a.shared_title_uni;
     feat[FEAT_TITLE_OVERLAP] = u > 0 ? (double)a.shared_title_uni / u : 0;
@@ -1019,9 +970,8 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
 
 /* ---- one feature row ----------------------------------------------------------- */
 
-/* log1p(x > 0 ? x : 0) without the call for the 0 (log1p(0) is 0): a
- * candidate's code and label fields mostly score nothing, and log1p was
- * ~1 % of a full analysis. */
+/* log1p(x > 0 ? x : 0) without the call for a field that scores nothing
+ * (log1p(0) is 0: the same double). */
 static inline double log1p_pos(double x)
 {
     return x > 0 ? log1p(x) : 0;
@@ -1252,12 +1202,8 @@ void match_features_pool(const match_ctx *ctx, const match_query *mq, const inde
     qbits *b = qbits_get(nbits);
     qbits_set(b, mq, p->nterms, mask);
     qterm *qt = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *qt);
-    for (size_t i = 0; i < mq->nterms; i++) {
-        qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
-        qt[i].fac = qpos && qpos[i] >= 0 ? index_term_factor(ctx->ix, mq->q, (size_t)qpos[i]) : 0;
-    }
-    pool_prep pp = {b->w, b->slot, mask, qpos, qt, {0}};
-    index_fields_view_get(ctx->ix, &pp.fv);
+    for (size_t i = 0; i < mq->nterms; i++) qterm_make(ctx, mq->terms[i], mq->tf[i], &qt[i]);
+    pool_prep pp = {b->w, b->slot, mask, qpos, qt};
     int qfast = query_is_doc(ctx, mq);
     double top = pool[0].score;
     for (size_t i = 0; i < n && i < PF_FAR; i++) row_prefetch(ctx, pool[i].doc, 0);
