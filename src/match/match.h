@@ -315,6 +315,8 @@ typedef struct match_judge_query {
     uint32_t *own_tterms;
     const uint8_t *tord;                  /* tterms' positions by idf, highest first (the
                                              doc's record's); NULL: not known */
+    const float *tidf;                    /* index_idf of each of tterms when they are the
+                                             ctx's list (match_doc_title_idf); else NULL */
     struct judge_signals *sig;            /* its frames and error lines as the same-failure
                                              features read them (owned; filled on use;
                                              NULL when the query shows neither) */

@@ -84,6 +84,7 @@ typedef struct ctx_priv {
      * sparse ctx */
     size_t *tt_off;
     uint32_t *tt;
+    float *tt_idf;               /* index_idf of each of tt (match_doc_title_idf) */
     _Atomic(match_refs *) *refs;       /* per doc, filled on first use (match_doc_refs) */
     _Atomic(match_sigs *) *sigs;       /* per doc, filled on first use (match_doc_sigs) */
     match_jcache *jc;                  /* per doc title records (match_doc_title) */
@@ -150,13 +151,16 @@ static void stats_of(const dindex *ix, const uint32_t *terms,
     out->ntitle_uni = ntu;
 }
 
-/* The title terms of a doc that are not bigrams, ascending, into out: the
- * ntitle_uni that stats_of counted. */
-static void title_terms_fill(const dindex *ix, const index_doc_terms *dt, uint32_t *out)
+/* The title terms of a doc that are not bigrams, ascending, into out (and
+ * their idf into idf): the ntitle_uni that stats_of counted. */
+static void title_terms_fill(const dindex *ix, const index_doc_terms *dt, uint32_t *out, float *idf)
 {
     size_t k = 0;
     for (size_t i = 0; i < dt->n; i++)
-        if (dt->tf[i][FIELD_TITLE] && !index_term_bigram(ix, dt->terms[i])) out[k++] = dt->terms[i];
+        if (dt->tf[i][FIELD_TITLE] && !index_term_bigram(ix, dt->terms[i])) {
+            idf[k] = (float)index_idf(ix, dt->terms[i]);   /* a float widened: exact */
+            out[k++] = dt->terms[i];
+        }
 }
 
 /* Resolves links[from, nlinks) into p->ends: those whose two ends are
@@ -380,7 +384,7 @@ static void *par_run(void *arg)
             index_doc_terms dt;
             index_doc_terms_get(j->ix, (uint32_t)i, &dt);
             if (j->what == 1) stats_of(j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
-            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i]);
+            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i], j->p->tt_idf + j->p->tt_off[i]);
         }
     }
 }
@@ -437,6 +441,7 @@ static void ctx_init(match_ctx *ctx, const dindex *ix, const match_model *m, con
         p->tt_off[0] = 0;
         for (size_t d = 0; d < p->ndocs; d++) p->tt_off[d + 1] = p->tt_off[d] + p->ds[d].ntitle_uni;
         p->tt = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt);
+        p->tt_idf = xmalloc((p->tt_off[p->ndocs] ? p->tt_off[p->ndocs] : 1) * sizeof *p->tt_idf);
         par_for(p, ix, 2, p->ndocs);
     }
     p->typed_only = typed_only;
@@ -489,6 +494,12 @@ const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t
     return p->tt + p->tt_off[doc];
 }
 
+const float *match_doc_title_idf(const match_ctx *ctx, uint32_t doc)
+{
+    const ctx_priv *p = ctx->priv;
+    return p->tt_idf && doc < p->ndocs ? p->tt_idf + p->tt_off[doc] : NULL;
+}
+
 int match_term_bigram(const match_ctx *ctx, uint32_t t)
 {
     return index_term_bigram(ctx->ix, t);
@@ -501,6 +512,7 @@ void match_ctx_free(match_ctx *ctx)
         free(p->ds);
         free(p->tt_off);
         free(p->tt);
+        free(p->tt_idf);
         adj_free(p);
         free(p->ends);
         free(p->sets);
@@ -958,6 +970,13 @@ static void term_features(const match_ctx *ctx, const match_query *mq, const poo
 
 /* ---- one feature row ----------------------------------------------------------- */
 
+/* log1p(x > 0 ? x : 0) without the call for a field that scores nothing
+ * (log1p(0) is 0: the same double). */
+static inline double log1p_pos(double x)
+{
+    return x > 0 ? log1p(x) : 0;
+}
+
 /* The row of (mq, cdoc) given its per-field BM25F scores fs (summed here
  * when pp->qpos is set: fs must then be zero); pp is the pool's
  * preparation or NULL, qfast whether the id path applies. */
@@ -968,13 +987,13 @@ static void features_row(const match_ctx *ctx, const match_query *mq, const pool
     const ctx_priv *p = ctx->priv;
     memset(feat, 0, FEAT_COUNT * sizeof *feat);
     term_features(ctx, mq, pp, cdoc, feat, fs);
-    feat[FEAT_BM25F] = log1p(bm25 > 0 ? bm25 : 0);
+    feat[FEAT_BM25F] = log1p_pos(bm25);
     feat[FEAT_BM25_REL] = bm25_top > 0 ? bm25 / bm25_top : 0;
     feat[FEAT_RANK_BM25] = 1.0 / (1.0 + bm25_rank);
-    feat[FEAT_BM25_TITLE] = log1p(fs[FIELD_TITLE] > 0 ? fs[FIELD_TITLE] : 0);
-    feat[FEAT_BM25_PROSE] = log1p(fs[FIELD_PROSE] > 0 ? fs[FIELD_PROSE] : 0);
-    feat[FEAT_BM25_CODE] = log1p(fs[FIELD_CODE] > 0 ? fs[FIELD_CODE] : 0);
-    feat[FEAT_BM25_LABELS] = log1p(fs[FIELD_LABELS] > 0 ? fs[FIELD_LABELS] : 0);
+    feat[FEAT_BM25_TITLE] = log1p_pos(fs[FIELD_TITLE]);
+    feat[FEAT_BM25_PROSE] = log1p_pos(fs[FIELD_PROSE]);
+    feat[FEAT_BM25_CODE] = log1p_pos(fs[FIELD_CODE]);
+    feat[FEAT_BM25_LABELS] = log1p_pos(fs[FIELD_LABELS]);
     item_signal_features(ctx, mq, qfast, cdoc, feat);
     unsigned char lk = p->linked[cdoc];
     feat[FEAT_POPULARITY] =
@@ -1098,6 +1117,11 @@ static void row_prefetch(const match_ctx *ctx, uint32_t d, int stage)
     for (size_t b = 128; b < nt; b += 64) __builtin_prefetch((const char *)dt.terms + b);
     for (size_t b = 128; b < nf; b += 64) __builtin_prefetch((const char *)dt.tf + b);
     if (p->meta) __builtin_prefetch(&p->sets[p->meta[d].set0]);
+    /* a linked doc's offsets (features_row counts its neighbours): the
+     * byte was asked for at stage 0 */
+    unsigned char lk = p->linked[d];
+    if (lk & LINK_DUP) __builtin_prefetch(&p->dup_off[d]);
+    if (lk & LINK_REL) __builtin_prefetch(&p->rel_off[d]);
 }
 
 void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n)
@@ -1118,6 +1142,7 @@ void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n
         if (!it[i]) continue;
         match_doc_title_prefetch(ctx, hits[i].doc, 1);   /* the judge reads its words there */
         __builtin_prefetch(it[i]->key);
+        __builtin_prefetch(it[i]->state);   /* item_is_open, state_features */
         /* whether it shows frames or error lines (match_judge_prepare of a
          * newer candidate, failure_features): made by its feature row */
         const text_signals *sg = index_doc_signals(ctx->ix, hits[i].doc);
@@ -1127,7 +1152,10 @@ void match_prefetch_judged(const match_ctx *ctx, const match_hit *hits, size_t n
         }
         const match_refs *r = atomic_load_explicit(&p->refs[hits[i].doc], memory_order_acquire);
         if (r) __builtin_prefetch(r);
-        if (p->tt_off) __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+        if (p->tt_off) {
+            __builtin_prefetch(&p->tt[p->tt_off[hits[i].doc]]);
+            __builtin_prefetch(&p->tt_idf[p->tt_off[hits[i].doc]]);
+        }
     }
 }
 

@@ -55,6 +55,11 @@ int match_term_bigram(const match_ctx *ctx, uint32_t t);
  * NULL when the ctx has none (sparse) or doc is not in it: the caller
  * reads the forward list then. *n is their number (0 with NULL). */
 const uint32_t *match_doc_title_terms(const match_ctx *ctx, uint32_t doc, size_t *n);
+/* index_idf of each of those terms (as float, which index_idf widens: the
+ * same doubles), parallel to match_doc_title_terms's list and NULL when it
+ * is: the judge reads the idf of a candidate's title terms (slot_diff),
+ * and the index's table at random was a cache miss a term. */
+const float *match_doc_title_idf(const match_ctx *ctx, uint32_t doc);
 /* A title's words as the judge's explanation quotes them, and as the unit
  * test's reference computes the title features (match_judge.c): lower-
  * cased, references left out, cut at 31 bytes, at most MATCH_TITLE_WORDS. */

@@ -786,10 +786,14 @@ static size_t shared_refs(const text_refs *a, const text_refs *b, const char *ka
 static void title_terms(const match_ctx *ctx, const match_query *mq, match_judge_query *jq)
 {
     jq->own_tterms = NULL;
+    jq->tidf = NULL;
     if (mq->qdoc < index_ndocs(ctx->ix)) {
         index_doc_terms dt;
         index_doc_terms_get(ctx->ix, mq->qdoc, &dt);
-        if (dt.terms == mq->terms && (jq->tterms = match_doc_title_terms(ctx, mq->qdoc, &jq->ntterms))) return;
+        if (dt.terms == mq->terms && (jq->tterms = match_doc_title_terms(ctx, mq->qdoc, &jq->ntterms))) {
+            jq->tidf = match_doc_title_idf(ctx, mq->qdoc);
+            return;
+        }
     }
     uint32_t *v = xmalloc((mq->nterms ? mq->nterms : 1) * sizeof *v);
     jq->ntterms = 0;
@@ -844,13 +848,13 @@ static void slot_max_listed(const match_ctx *ctx, const match_query *mq, const m
  * idf > 0 always (index_idf); the breaks keep the max-of-positives the
  * listed way takes all the same. */
 static void slot_max_ordered(const match_ctx *ctx, const match_query *mq, const match_judge_query *jq,
-                             const index_doc_terms *cd, const uint32_t *ct, size_t nct, const uint8_t *cord,
-                             double mx[3])
+                             const index_doc_terms *cd, const uint32_t *ct, const float *cidf, size_t nct,
+                             const uint8_t *cord, double mx[3])
 {
     int only_q = 0, shared = 0;
     for (size_t k = 0; k < jq->ntterms && !(only_q && shared); k++) {
         uint32_t t = jq->tterms[jq->tord[k]];
-        double idf = index_idf(ctx->ix, t);
+        double idf = jq->tidf ? (double)jq->tidf[jq->tord[k]] : index_idf(ctx->ix, t);
         if (!(idf > 0)) break;
         if (terms_find(ct, nct, t) < nct) {
             if (!shared) mx[2] = idf;
@@ -862,7 +866,7 @@ static void slot_max_ordered(const match_ctx *ctx, const match_query *mq, const 
     }
     for (size_t k = 0; k < nct; k++) {
         uint32_t t = ct[cord[k]];
-        double idf = index_idf(ctx->ix, t);
+        double idf = cidf ? (double)cidf[cord[k]] : index_idf(ctx->ix, t);
         if (!(idf > 0)) break;
         if (terms_find(mq->terms, mq->nterms, t) == mq->nterms) {
             mx[1] = idf;
@@ -912,7 +916,7 @@ static double slot_diff(const match_ctx *ctx, const match_query *mq, const match
     size_t nct;
     const uint32_t *ct = match_doc_title_terms(ctx, cdoc, &nct);
     const jt_rec *cr = ct && jq->tord ? match_doc_title(ctx, cdoc) : NULL;
-    if (cr && cr->has_ord) slot_max_ordered(ctx, mq, jq, &cd, ct, nct, jt_ord(cr), mx);
+    if (cr && cr->has_ord) slot_max_ordered(ctx, mq, jq, &cd, ct, match_doc_title_idf(ctx, cdoc), nct, jt_ord(cr), mx);
     else if (ct) slot_max_listed(ctx, mq, jq, &cd, ct, nct, mx);
     else slot_max_scan(ctx, mq, jq, &cd, mx);
     double qmax = mx[0], cmax = mx[1], smax = mx[2];
@@ -1174,17 +1178,18 @@ const match_sigs *match_doc_sigs(const match_ctx *ctx, uint32_t doc)
     return expected;
 }
 
-/* The query's string equal to s (hash h), or -1. */
-static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
+/* The query's string (memo m) equal to the candidate's k-th by hash (memo
+ * c), or -1; *lo: where the search of m's hashes starts, left at the first
+ * >= c's k-th, so a visit of c's hashes ascending merges the two lists
+ * instead of a binary search each. The candidate's string is read only on
+ * a hash match: its pointer was a cache miss a string (no frame matches
+ * for most pairs). */
+static int sig_memo_find(const sig_memo *m, const sig_memo *c, size_t k, size_t *lo)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->h[mid] < h) lo = mid + 1;
-        else hi = mid;
-    }
-    for (; lo < m->n && m->h[lo] == h; lo++)
-        if (strcmp(m->sv->v[m->at[lo]], s) == 0) return m->at[lo];
+    uint64_t h = c->h[k];
+    while (*lo < m->n && m->h[*lo] < h) ++*lo;
+    for (size_t i = *lo; i < m->n && m->h[i] == h; i++)
+        if (strcmp(m->sv->v[m->at[i]], c->sv->v[c->at[k]]) == 0) return m->at[i];
     return -1;
 }
 
@@ -1196,9 +1201,9 @@ static int sig_memo_find(const sig_memo *m, const char *s, uint64_t h)
 static size_t rare_shared(const dindex *ix, struct judge_signals *js, const sig_memo *m, const sig_memo *c,
                           uint32_t max_df)
 {
-    size_t n = 0;
-    for (size_t k = 0; k < c->n; k++) {
-        int i = sig_memo_find(m, c->sv->v[c->at[k]], c->h[k]);
+    size_t n = 0, lo = 0;
+    for (size_t k = 0; k < c->n; k++) {   /* c->h ascending (sig_memo_fill) */
+        int i = sig_memo_find(m, c, k, &lo);
         if (i < 0) continue;
         uint32_t df1 = atomic_load_explicit(&m->df1[i], memory_order_relaxed);
         if (!df1) {
