@@ -221,6 +221,9 @@ size_t ix_candidates_avx512(const int64_t *acc, uint32_t nw, uint32_t *cand);
  * strictly ascending (one list's), every doc[i] - w0 an index of acc
  * (below 2^31). */
 void ix_acc_add_avx512(int64_t *acc, const uint32_t *doc, const float *imp, size_t n, double wf, uint32_t w0);
+/* Keeps, in order, the cand[i] (i < n) with ix_unfix(acc[cand[i]]) + bound
+ * >= th, as topk.c's scalar prune does; returns how many. */
+size_t ix_prune_avx512(const int64_t *acc, uint32_t *cand, size_t n, double bound, double th);
 #else
 #define IX_HAVE_AVX512 0
 #endif

@@ -604,9 +604,13 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
 
 /* Keeps the candidates whose partial score plus bound can reach th, in
  * order; without branches on the scores (about half the candidates go at
- * the first prune of a window, unpredictably). */
+ * the first prune of a window, unpredictably); with simd, by the AVX-512
+ * kernel (the same test: topk_simd.c). */
 static size_t prune(scratch *s, size_t n, double bound, double th)
 {
+#if IX_HAVE_AVX512
+    if (s->simd) return ix_prune_avx512(s->acc, s->cand, n, bound, th);
+#endif
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = s->cand[i];

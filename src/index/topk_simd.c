@@ -22,6 +22,12 @@
  * under a mask, so no scalar floating point runs in the kernel (compiled
  * for AVX-512, a compiler could fuse the scalar expression).
  *
+ * The third prunes candidates, 16 a step: their sums gathered, converted
+ * (exact: far below 2^53), scaled by 2^-32 (exact) and the bound added
+ * with round-to-nearest -- ix_unfix(sum) + bound as the scalar code
+ * computes it -- compared with theta, the kept ones compressed in place
+ * (3-4 % less CPU in index_topk at 48k).
+ *
  * Valgrind hides AVX-512 from CPUID, so under it the scalar loop runs.
  */
 #include "index_int.h"
@@ -100,6 +106,30 @@ AVX512 void ix_acc_add_avx512(int64_t *acc, const uint32_t *doc, const float *im
         __m512i a = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), m, d, acc, 8);
         _mm512_mask_i32scatter_epi64(acc, m, d, _mm512_add_epi64(a, v), 8);
     }
+}
+
+AVX512 size_t ix_prune_avx512(const int64_t *acc, uint32_t *cand, size_t n, double bound, double th)
+{
+    const __m512d vb = _mm512_set1_pd(bound), vth = _mm512_set1_pd(th), unit = _mm512_set1_pd(1.0 / IX_FIX_ONE);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 in = (__mmask16)(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+        __m512i c = _mm512_maskz_loadu_epi32(in, cand + i);
+        __mmask16 keep = 0;
+        for (int h = 0; h < 2; h++) {
+            __mmask8 m = (__mmask8)(in >> (8 * h));
+            __m256i ch = h ? _mm512_extracti64x4_epi64(c, 1) : _mm512_castsi512_si256(c);
+            __m512i a = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), m, ch, acc, 8);
+            /* ix_unfix(a) + bound, each step rounded as the scalar code's */
+            __m512d x = _mm512_mul_round_pd(_mm512_cvtepi64_pd(a), unit, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            x = _mm512_add_round_pd(x, vb, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            keep |= (__mmask16)((unsigned)_mm512_mask_cmp_pd_mask(m, x, vth, _CMP_GE_OQ) << (8 * h));
+        }
+        /* in place: cand[k..] is at or before cand[i..], loaded already */
+        _mm512_mask_compressstoreu_epi32(cand + k, keep, c);
+        k += (size_t)__builtin_popcount(keep);
+    }
+    return k;
 }
 
 #else

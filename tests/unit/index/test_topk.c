@@ -363,7 +363,51 @@ static void test_acc_kernel(void **st)
     free(doc);
     free(imp);
 }
+
+/* The prune kernel keeps what the scalar test keeps, in order, for every
+ * length up to 70 and a few long ones: sums around the threshold (a unit
+ * either side, and exactly at it), negative, zero and far above. */
+static void test_prune_kernel(void **st)
+{
+    (void)st;
+    need_avx512();
+    enum { N = 8192 };
+    int64_t *acc = xmalloc(N * sizeof *acc);
+    uint32_t *cand = xmalloc(N * sizeof *cand), *want = xmalloc(N * sizeof *want);
+    static const uint32_t LONG[] = {255, 256, 257, 4095, 8192};
+    for (uint32_t t = 0; t < 71 + sizeof LONG / sizeof LONG[0]; t++) {
+        uint32_t n = t <= 70 ? t : LONG[t - 71];
+        for (int rep = 0; rep < 4; rep++) {
+            double th = (double)(rnd() % 4000) / 100.0, bound = (double)(rnd() % 3000) / 100.0;
+            /* the sum whose unfixed value plus bound is th, about */
+            int64_t at = (int64_t)((th - bound) * IX_FIX_ONE);
+            for (uint32_t o = 0; o < N; o++) {
+                uint32_t r = rnd() % 6;
+                acc[o] = r == 0 ? 0 : r == 1 ? -(int64_t)(rnd() % 1000) : r == 2 ? at + (int64_t)(rnd() % 5) - 2
+                       : r == 3 ? (int64_t)rnd() << 4 : at + (int64_t)(rnd() % 2000000) - 1000000;
+            }
+            size_t nc = 0;
+            for (uint32_t i = 0; i < n; i++)   /* ascending candidates, some skipped */
+                if (rnd() % 4) cand[nc++] = (uint32_t)((uint64_t)i * N / (n ? n : 1));
+            size_t nwant = 0;
+            for (size_t i = 0; i < nc; i++)
+                if (ix_unfix(acc[cand[i]]) + bound >= th) want[nwant++] = cand[i];
+            size_t ngot = ix_prune_avx512(acc, cand, nc, bound, th);
+            assert_int_equal(ngot, nwant);
+            if (nwant) assert_memory_equal(cand, want, nwant * sizeof *want);
+        }
+    }
+    free(acc);
+    free(cand);
+    free(want);
+}
 #else
+static void test_prune_kernel(void **st)
+{
+    (void)st;
+    skip();
+}
+
 static void test_candidates_kernel(void **st)
 {
     (void)st;
@@ -386,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_lopsided_lists),
         cmocka_unit_test(test_candidates_kernel),
         cmocka_unit_test(test_acc_kernel),
+        cmocka_unit_test(test_prune_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
