@@ -209,25 +209,18 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
 #define IX_BLOCK 64
 
 /* ---- top-k kernel (topk_simd.c) ----------------------------------------- */
-/* AVX-512 kernels of topk.c with exactly its scalar loops' results;
+/* An AVX-512 kernel of topk.c with exactly its scalar loop's results;
  * built on x86-64 with gcc or clang (a function target attribute, no
- * per-file flags) and run only when the CPU has AVX-512F and DQ. */
+ * per-file flags) and run only when the CPU has AVX-512F. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define IX_HAVE_AVX512 1
 /* The offsets o < nw with acc[o] != 0 into cand, ascending; returns how
  * many. cand has room for nw. */
 size_t ix_candidates_avx512(const int64_t *acc, uint32_t nw, uint32_t *cand);
-/* acc[doc[i] - w0] += ix_fix_pos(wf, imp[i]) for i < n, bit for bit: doc
- * strictly ascending (one list's), every doc[i] - w0 an index of acc
- * (below 2^31). */
-void ix_acc_add_avx512(int64_t *acc, const uint32_t *doc, const float *imp, size_t n, double wf, uint32_t w0);
-/* Keeps, in order, the cand[i] (i < n) with ix_unfix(acc[cand[i]]) + bound
- * >= th, as topk.c's scalar prune does; returns how many. */
-size_t ix_prune_avx512(const int64_t *acc, uint32_t *cand, size_t n, double bound, double th);
 #else
 #define IX_HAVE_AVX512 0
 #endif
-/* 1 when index_topk runs the AVX-512 kernels: the CPU has it (found at the
+/* 1 when index_topk runs the AVX-512 kernel: the CPU has it (found at the
  * first call) and ix_topk_simd_set did not turn it off. */
 int ix_topk_simd(void);
 /* For tests and benchmarks: on = 0 forces the scalar loop, on = 1 the

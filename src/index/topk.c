@@ -9,9 +9,9 @@
  * far above the rounding of each contribution.
  *
  * index_topk keeps its best k in a pool (a buffer with a cutoff, selected
- * now and then) rather than the reference's heap, and sums postings and
- * finds a window's candidates with AVX-512 kernels where the CPU has them
- * (topk_simd.c); neither changes a result.
+ * now and then) rather than the reference's heap, and finds a window's
+ * candidates with an AVX-512 kernel where the CPU has one (topk_simd.c);
+ * neither changes a result.
  *
  * Everything here reads the index only. Scratch space is per thread (a
  * pthread key; freed at thread exit), so any number of threads may query
@@ -276,7 +276,7 @@ typedef struct scratch {
     size_t cap;                    /* of L, ord, prefix */
     uint64_t *heap;                /* the pool's keys: pool_cap(heapcap) */
     size_t heapcap;
-    int simd;                      /* run the AVX-512 kernels (ix_topk_simd) */
+    int simd;                      /* run the AVX-512 kernel (ix_topk_simd) */
     uint64_t *qbits;               /* query terms as a bitmap over term ids */
     size_t qwords;                 /* all zero between uses */
     int64_t acc[WIN_MAX];          /* partial scores of the window's docs (ix_fix units) */
@@ -506,27 +506,17 @@ static size_t window_bounds(scratch *s, size_t nl, uint32_t w0, uint32_t w1)
     return m;
 }
 
-/* acc[doc - w0] += ix_fix_pos(wf, imp) over postings [c, e) of l; with
- * simd, by the AVX-512 kernel (the same sums: topk_simd.c).
+/* acc[doc - w0] += ix_fix_pos(wf, imp) over postings [c, e) of l.
  * A window's postings of a list continue where the last window's ended,
  * but between the two the other lists' postings pass through the cache:
  * a list's next lines are seldom there yet, and the hardware prefetcher
  * does not follow as many streams as a query has lists. Prefetching
  * PF_DIST postings (1 KB) ahead, once per 16, measured 7 % less CPU. */
 #define PF_DIST 256
-static inline void acc_add(int64_t *acc, const qlist *l, const uint32_t *c, const uint32_t *e, uint32_t w0,
-                           int simd)
+static inline void acc_add(int64_t *acc, const qlist *l, const uint32_t *c, const uint32_t *e, uint32_t w0)
 {
     const float *imp = l->imp + (c - l->base);
     double wf = l->wf;
-#if IX_HAVE_AVX512
-    if (simd) {
-        ix_acc_add_avx512(acc, c, imp, (size_t)(e - c), wf, w0);
-        return;
-    }
-#else
-    (void)simd;
-#endif
     while (c < e) {
         __builtin_prefetch(c + PF_DIST);
         __builtin_prefetch(imp + PF_DIST);
@@ -547,7 +537,7 @@ static void window_accumulate(scratch *s, size_t p, size_t m, uint32_t w0, uint3
     memset(s->acc, 0, nw * sizeof *s->acc);
     for (size_t i = p; i < m; i++) {
         qlist *l = &s->L[s->ord[i]];
-        acc_add(s->acc, l, l->cur, l->wend, w0, s->simd);
+        acc_add(s->acc, l, l->cur, l->wend, w0);
         l->cur = l->wend;
     }
 }
@@ -592,7 +582,7 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
 {
     const uint32_t *c = l->cur, *e = l->wend;
     if (list_dense(l, n)) {
-        acc_add(s->acc, l, c, e, w0, s->simd);
+        acc_add(s->acc, l, c, e, w0);
     } else {
         for (size_t i = 0; i < n && c < e; i++) {
             c = gallop(c, e, w0 + s->cand[i]);
@@ -604,13 +594,9 @@ static void add_list(scratch *s, qlist *l, size_t n, uint32_t w0)
 
 /* Keeps the candidates whose partial score plus bound can reach th, in
  * order; without branches on the scores (about half the candidates go at
- * the first prune of a window, unpredictably); with simd, by the AVX-512
- * kernel (the same test: topk_simd.c). */
+ * the first prune of a window, unpredictably). */
 static size_t prune(scratch *s, size_t n, double bound, double th)
 {
-#if IX_HAVE_AVX512
-    if (s->simd) return ix_prune_avx512(s->acc, s->cand, n, bound, th);
-#endif
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = s->cand[i];

@@ -9,7 +9,6 @@
  * apart). */
 #include "testutil.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -308,116 +307,11 @@ static void test_candidates_kernel(void **st)
     free(got);
     free(want);
 }
-
-/* An impact for the summing kernel: random, zero, one, or the float just
- * under or over one where wf * imp is a half unit (where rounding to
- * nearest, the + 0.5 and the truncation each show). */
-static float test_imp(double wf)
-{
-    switch (rnd() % 5) {
-    case 0: return 0.0f;
-    case 1: return 1.0f;
-    case 2: {
-        double u = (double)(rnd() % 100000) + 0.5;   /* a half unit, scaled back */
-        float f = (float)(u / wf);
-        return rnd() % 2 ? nextafterf(f, 0.0f) : nextafterf(f, 2.0f);
-    }
-    default: return (float)(rnd() % 1000000) / 1e6f;
-    }
-}
-
-/* The summing kernel equals acc[doc - w0] += ix_fix_pos(wf, imp) for
- * every length up to 70 and a few long ones, docs consecutive or spread,
- * onto an accumulator holding sums already (it adds, never stores). */
-static void test_acc_kernel(void **st)
-{
-    (void)st;
-    need_avx512();
-    enum { N = 8192 };
-    int64_t *got = xmalloc(N * sizeof *got), *want = xmalloc(N * sizeof *want);
-    uint32_t *doc = xmalloc(N * sizeof *doc);
-    float *imp = xmalloc(N * sizeof *imp);
-    static const uint32_t LONG[] = {255, 256, 257, 1000, 4096, 8192};
-    for (uint32_t t = 0; t < 71 + sizeof LONG / sizeof LONG[0]; t++) {
-        uint32_t n = t <= 70 ? t : LONG[t - 71];
-        for (int shape = 0; shape < 3; shape++) {
-            uint32_t w0 = rnd() % 1000000;
-            double wf = (double)(1 + rnd() % 60000) / 1000.0 * 4294967296.0;
-            uint32_t slack = N - n, o = rnd() % (slack < 3 ? slack + 1 : 4);   /* ascending offsets < N */
-            slack -= o;
-            for (uint32_t i = 0; i < n; i++) {
-                doc[i] = w0 + o;
-                imp[i] = test_imp(wf);
-                uint32_t gap = shape == 0 ? 0 : rnd() % (slack / (n - i) + 1);
-                slack -= gap;
-                o += 1 + gap;
-            }
-            for (uint32_t i = 0; i < N; i++) got[i] = want[i] = (int64_t)(rnd() % 1000) - 500;
-            for (uint32_t i = 0; i < n; i++) want[doc[i] - w0] += ix_fix_pos(wf, imp[i]);
-            ix_acc_add_avx512(got, doc, imp, n, wf, w0);
-            assert_memory_equal(got, want, N * sizeof *got);
-        }
-    }
-    free(got);
-    free(want);
-    free(doc);
-    free(imp);
-}
-
-/* The prune kernel keeps what the scalar test keeps, in order, for every
- * length up to 70 and a few long ones: sums around the threshold (a unit
- * either side, and exactly at it), negative, zero and far above. */
-static void test_prune_kernel(void **st)
-{
-    (void)st;
-    need_avx512();
-    enum { N = 8192 };
-    int64_t *acc = xmalloc(N * sizeof *acc);
-    uint32_t *cand = xmalloc(N * sizeof *cand), *want = xmalloc(N * sizeof *want);
-    static const uint32_t LONG[] = {255, 256, 257, 4095, 8192};
-    for (uint32_t t = 0; t < 71 + sizeof LONG / sizeof LONG[0]; t++) {
-        uint32_t n = t <= 70 ? t : LONG[t - 71];
-        for (int rep = 0; rep < 4; rep++) {
-            double th = (double)(rnd() % 4000) / 100.0, bound = (double)(rnd() % 3000) / 100.0;
-            /* the sum whose unfixed value plus bound is th, about */
-            int64_t at = (int64_t)((th - bound) * IX_FIX_ONE);
-            for (uint32_t o = 0; o < N; o++) {
-                uint32_t r = rnd() % 6;
-                acc[o] = r == 0 ? 0 : r == 1 ? -(int64_t)(rnd() % 1000) : r == 2 ? at + (int64_t)(rnd() % 5) - 2
-                       : r == 3 ? (int64_t)rnd() << 4 : at + (int64_t)(rnd() % 2000000) - 1000000;
-            }
-            size_t nc = 0;
-            for (uint32_t i = 0; i < n; i++)   /* ascending candidates, some skipped */
-                if (rnd() % 4) cand[nc++] = (uint32_t)((uint64_t)i * N / (n ? n : 1));
-            size_t nwant = 0;
-            for (size_t i = 0; i < nc; i++)
-                if (ix_unfix(acc[cand[i]]) + bound >= th) want[nwant++] = cand[i];
-            size_t ngot = ix_prune_avx512(acc, cand, nc, bound, th);
-            assert_int_equal(ngot, nwant);
-            if (nwant) assert_memory_equal(cand, want, nwant * sizeof *want);
-        }
-    }
-    free(acc);
-    free(cand);
-    free(want);
-}
 #else
-static void test_prune_kernel(void **st)
-{
-    (void)st;
-    skip();
-}
-
 static void test_candidates_kernel(void **st)
 {
     (void)st;
     skip();   /* no AVX-512 kernel on this platform */
-}
-
-static void test_acc_kernel(void **st)
-{
-    (void)st;
-    skip();
 }
 #endif
 
@@ -429,8 +323,6 @@ int main(void)
         cmocka_unit_test(test_k_above_matches),
         cmocka_unit_test(test_lopsided_lists),
         cmocka_unit_test(test_candidates_kernel),
-        cmocka_unit_test(test_acc_kernel),
-        cmocka_unit_test(test_prune_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
