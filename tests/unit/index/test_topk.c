@@ -131,12 +131,14 @@ static size_t check_corpus(const dindex *ix, uint32_t step, int simd, size_t *ti
     return checked;
 }
 
-/* Three corpora: small (the first, smallest windows only), mid-sized
- * (windows up to 4096 docs) and past WIN_MAX (8192-doc windows), with
- * ties in each. */
+/* Four corpora: small (one window: the first is WIN_MIN = 2048 docs),
+ * mid-sized (two), one ending in an 8192-doc window (WIN_MAX) and one
+ * past it (windows after the pool's cutoff has risen), with ties in
+ * each. */
 static void check_all(int simd)
 {
-    static const struct { size_t n; uint32_t dup, step; } C[] = {{300, 4, 1}, {3000, 6, 7}, {9000, 8, 31}};
+    static const struct { size_t n; uint32_t dup, step; } C[] = {
+        {300, 4, 1}, {3000, 6, 7}, {9000, 8, 31}, {24000, 8, 113}};
     for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
         item *v = corpus(C[i].n, C[i].dup);
         dindex *ix = build(v, C[i].n);
@@ -167,6 +169,83 @@ static void test_simd_equals_exhaustive(void **st)
     (void)st;
     need_avx512();
     check_all(1);
+}
+
+/* A corpus where a list's bound and its length disagree, so ordering the
+ * lists by bound per posting (window_bounds) splits them otherwise than by
+ * bound: a title word in most docs (long list, high bound: title weight,
+ * repeated in some), a few body words in a third of the docs (long, low
+ * bound), rare words in twenty docs each (short; high or low bound by
+ * field). Queries of every kind of doc, k at, below and far above the
+ * matches, ranges cutting the lists, exclusion in and out of the range:
+ * index_topk equals the exhaustive top k on both paths. */
+static item *corpus_lopsided(size_t n)
+{
+    item *v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        item_init(&v[i]);
+        char key[32];
+        snprintf(key, sizeof key, "L-%zu", i);
+        v[i].key = xstrdup(key);
+        sbuf t, b;
+        sb_init(&t);
+        sb_init(&b);
+        char w[32];
+        if (rnd() % 10 < 7) sb_adds(&t, rnd() % 4 ? "hot " : "hot hot hot ");
+        snprintf(w, sizeof w, "rt%zu ", (i * 7 + rnd() % 3) % (n / 20));
+        if (rnd() % 2) sb_adds(&t, w);
+        for (int j = 0; j < 3; j++) {
+            if (rnd() % 3 == 0) sb_adds(&b, j == 0 ? "cold " : j == 1 ? "mild " : "warm ");
+            snprintf(w, sizeof w, "rb%u ", (uint32_t)((i + rnd() % 50) / 20 + j * 1000));
+            sb_adds(&b, w);
+        }
+        if (i && rnd() % 9 == 0) {   /* a copy of an earlier doc: a tie */
+            size_t j = rnd() % i;
+            sb_free(&t);
+            sb_free(&b);
+            v[i].title = xstrdup(v[j].title);
+            v[i].body = xstrdup(v[j].body);
+            continue;
+        }
+        v[i].title = sb_take(&t);
+        v[i].body = sb_take(&b);
+    }
+    return v;
+}
+
+static void test_lopsided_lists(void **st)
+{
+    (void)st;
+    enum { N = 12000 };
+    item *v = corpus_lopsided(N);
+    dindex *ix = build(v, N);
+    static const size_t K[] = {1, 20, 100, 100, 100, 1000, 30000};
+    index_hit *a = xmalloc(30000 * sizeof *a), *b = xmalloc(30000 * sizeof *b);
+    size_t ties = 0, checked = 0;
+    for (uint32_t d = 0; d < N; d += 61) {
+        index_query q;
+        index_query_from_doc(ix, d, &q);
+        size_t k = K[rnd() % (sizeof K / sizeof K[0])];
+        uint32_t lo = rnd() % 2 ? rnd() % N : 0;
+        uint32_t hi = rnd() % 2 ? lo + rnd() % (N - lo + 1) : N;
+        uint32_t ex = rnd() % 3 ? d : lo + rnd() % (hi - lo + 1);
+        for (int simd = 0; simd < 2; simd++) {
+            if (ix_topk_simd_set(simd) != simd) continue;
+            size_t na = index_topk(ix, &q, lo, hi, ex, k, a);
+            size_t nb = index_topk_exhaustive(ix, &q, lo, hi, ex, k, b);
+            assert_hits_equal(a, na, b, nb);
+            checked += na;
+            for (size_t i = 1; i < na; i++) ties += a[i].score == a[i - 1].score;
+        }
+        index_query_free(&q);
+    }
+    assert_true(checked > 10000);
+    assert_true(ties > 100);
+    ix_topk_simd_set(1);
+    free(a);
+    free(b);
+    index_free(ix);
+    free_items(v, N);
 }
 
 /* k far above the matches, a query of one rare term: every match comes
@@ -242,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_scalar_equals_exhaustive),
         cmocka_unit_test(test_simd_equals_exhaustive),
         cmocka_unit_test(test_k_above_matches),
+        cmocka_unit_test(test_lopsided_lists),
         cmocka_unit_test(test_candidates_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
