@@ -37,14 +37,23 @@ static void word(sbuf *sb, size_t i, size_t n)
 
 /* n docs; about one in dup repeats an earlier doc word for word, so
  * their scores tie exactly (0: none). */
-static item *corpus(size_t n, uint32_t dup)
+/* n empty items keyed PREFIX-i. */
+static item *keyed_items(size_t n, const char *prefix)
 {
     item *v = xcalloc(n, sizeof *v);
     for (size_t i = 0; i < n; i++) {
         item_init(&v[i]);
         char key[32];
-        snprintf(key, sizeof key, "T-%zu", i);
+        snprintf(key, sizeof key, "%s-%zu", prefix, i);
         v[i].key = xstrdup(key);
+    }
+    return v;
+}
+
+static item *corpus(size_t n, uint32_t dup)
+{
+    item *v = keyed_items(n, "T");
+    for (size_t i = 0; i < n; i++) {
         if (i && dup && rnd() % dup == 0) {
             size_t j = rnd() % i;
             v[i].title = xstrdup(v[j].title);
@@ -181,12 +190,8 @@ static void test_simd_equals_exhaustive(void **st)
  * index_topk equals the exhaustive top k on both paths. */
 static item *corpus_lopsided(size_t n)
 {
-    item *v = xcalloc(n, sizeof *v);
+    item *v = keyed_items(n, "L");
     for (size_t i = 0; i < n; i++) {
-        item_init(&v[i]);
-        char key[32];
-        snprintf(key, sizeof key, "L-%zu", i);
-        v[i].key = xstrdup(key);
         sbuf t, b;
         sb_init(&t);
         sb_init(&b);
