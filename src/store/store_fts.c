@@ -228,13 +228,18 @@ static void side_triggers(store *st, int on)
     st->fts_todo_skipped = !now;
 }
 
-/* Whether the store has no pairs: the items' triggers are the only ones
- * a transaction with triggers off can skip then (the pairs' fire on pair
- * writes only; an import touches pairs only when it has some). */
-static int no_pairs(store *st)
+/* Whether turning the triggers off skips only the items' title triggers:
+ * the store has no pairs (the pairs' own fire on pair writes only, and an
+ * import touches pairs only when it has some) and no trigger but those
+ * two kinds -- one added to the schema later, or by hand, keeps them on. */
+static int triggers_skippable(store *st)
 {
     sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS(SELECT 1 FROM pairs)", -1, &s, NULL) == SQLITE_OK &&
+    int ok = sqlite3_prepare_v2(st->db,
+                                "SELECT NOT EXISTS(SELECT 1 FROM pairs) AND NOT EXISTS(SELECT 1 FROM sqlite_master "
+                                "WHERE type = 'trigger' AND tbl_name <> 'pairs' AND name NOT IN "
+                                "('items_fts_insert', 'items_fts_delete', 'items_fts_update'))",
+                                -1, &s, NULL) == SQLITE_OK &&
              sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     return ok;
@@ -256,7 +261,7 @@ int store_fts_side_begin(store *st)
      * Without the triggers an item insert runs no trigger program (a
      * frame allocated, a row inserted, per item) and the commit deletes
      * no notes. */
-    if (st->fts_side && no_pairs(st)) side_triggers(st, 0);
+    if (st->fts_side && triggers_skippable(st)) side_triggers(st, 0);
     return st->fts_side_state == 1;
 }
 

@@ -656,6 +656,39 @@ static void test_bulk_same_rows(void **state)
     store_close(bulk);
 }
 
+/* A trigger of the store's owner on items (not one of doppel's) keeps the
+ * triggers on through a side-built first import: it fires for every item,
+ * and the title index is whole. */
+static void test_side_keeps_other_triggers(void **state)
+{
+    fx *f = *state;
+    char path[160];
+    dp_err err;
+    store *st;
+    snprintf(path, sizeof path, "%s/audit.db", f->dir);
+    assert_int_equal(store_open(path, &st, &err), DP_OK);
+    assert_int_equal(store_bulk_mode(st, &err), DP_OK);
+    assert_int_equal(sqlite3_exec(st->db,
+                                  "CREATE TABLE audit(id INTEGER);"
+                                  "CREATE TRIGGER audit_items AFTER INSERT ON items BEGIN "
+                                  "INSERT INTO audit VALUES(new.id); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int n = STORE_FTS_BATCH + 30;
+    ingest_opts opts = {.format = INGEST_AUTO};
+    ingest_stats stats = {0};
+    assert_int_equal(store_begin(st, &err), DP_OK);
+    assert_int_equal(ingest_file(st, bulk_file(f, "audit.json", 1, n, 1, 0), &opts, &stats, &err), DP_OK);
+    assert_non_null(st->fts_side);   /* built beside the writer ... */
+    expect_triggers_on(st);          /* ... with the triggers on */
+    assert_int_equal(store_commit(st, &err), DP_OK);
+    assert_int_equal(read_int(st, "SELECT count(*) FROM items"), n);
+    assert_int_equal(read_int(st, "SELECT count(*) FROM audit"), n);
+    assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts"), n);
+    fts_intact(st);
+    store_close(st);
+}
+
 /* A bulk import that fails after the title index was flushed (and labels
  * and links written) leaves every table as it was. */
 static void test_bulk_error_unchanged(void **state)
@@ -927,6 +960,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_file_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undetectable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_side_keeps_other_triggers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_same_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_error_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_in_file_order, setup, teardown),
