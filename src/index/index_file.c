@@ -202,6 +202,10 @@ static uint64_t payload_hash(int fd, uint64_t at, uint64_t len, int threads, int
     return h;
 }
 
+/* Where path's seal is (index.h, "Seals"; written and checked under
+ * "seals" below, dropped by a save). */
+static char *seal_path(const char *path) { return xasprintf("%s.seal", path); }
+
 /* ---- save ------------------------------------------------------------------ */
 
 typedef struct wr {
@@ -437,7 +441,7 @@ int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp
     }
     free(tmp);
     /* the old file's seal names another inode: it would never hold again */
-    char *sp = xasprintf("%s.seal", path);
+    char *sp = seal_path(path);
     unlink(sp);
     free(sp);
     return DP_OK;
@@ -459,8 +463,6 @@ typedef struct ixf_seal {
 static _Atomic double seal_settle = INDEX_SEAL_SETTLE;
 
 double index_file_seal_settle(double seconds) { return atomic_exchange(&seal_settle, seconds); }
-
-static char *seal_path(const char *path) { return xasprintf("%s.seal", path); }
 
 /* The seal fd's file would get now: its identity and hd's checksums. */
 static void seal_of(const struct stat *sb, const ixf_header *hd, ixf_seal *s)
