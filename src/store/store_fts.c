@@ -150,16 +150,10 @@ static void *side_main(void *arg)
  * indexed, nothing noted. Read before the transaction's first item write. */
 static int side_applies(store *st, char **create_sql)
 {
-    sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(st->db,
-                                "SELECT (SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items_fts') "
-                                "WHERE NOT EXISTS(SELECT 1 FROM items) AND NOT EXISTS(SELECT 1 FROM items_fts_content) "
-                                "AND NOT EXISTS(SELECT 1 FROM items_fts_todo)",
-                                -1, &s, NULL) == SQLITE_OK &&
-             sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0);
-    if (ok) *create_sql = xstrdup((const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return ok;
+    *create_sql = store_value_text(st, "SELECT (SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items_fts') "
+                                       "WHERE NOT EXISTS(SELECT 1 FROM items) AND NOT EXISTS(SELECT 1 FROM items_fts_content) "
+                                       "AND NOT EXISTS(SELECT 1 FROM items_fts_todo)");
+    return *create_sql != NULL;
 }
 
 /* Frees sd (its thread ended or never started), closing its database
@@ -234,15 +228,11 @@ static void side_triggers(store *st, int on)
  * two kinds -- one added to the schema later, or by hand, keeps them on. */
 static int triggers_skippable(store *st)
 {
-    sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(st->db,
-                                "SELECT NOT EXISTS(SELECT 1 FROM pairs) AND NOT EXISTS(SELECT 1 FROM sqlite_master "
-                                "WHERE type = 'trigger' AND tbl_name <> 'pairs' AND name NOT IN "
-                                "('items_fts_insert', 'items_fts_delete', 'items_fts_update'))",
-                                -1, &s, NULL) == SQLITE_OK &&
-             sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    return ok;
+    int64_t ok = 0;
+    return store_value_int(st, "SELECT NOT EXISTS(SELECT 1 FROM pairs) AND NOT EXISTS(SELECT 1 FROM sqlite_master "
+                               "WHERE type = 'trigger' AND tbl_name <> 'pairs' AND name NOT IN "
+                               "('items_fts_insert', 'items_fts_delete', 'items_fts_update'))",
+                           0, &ok) == 1 && ok;
 }
 
 int store_fts_side_begin(store *st)

@@ -213,6 +213,16 @@ void store_pairs_bulk_forget(store *st);
 /* Runs SQL without results (schema, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, dp_err *err);
 
+/* Questions with one answer -- a pragma, a count, a maximum: the first
+ * column of the first row sql gives, ?1 bound to arg when sql has a
+ * parameter (prepared for the call, not cached).
+ * store_value_int: 1 with *out set when a row came, 0 when none did, -1
+ * when the statement failed (store_fail then tells why).
+ * store_value_text: the value as text, allocated (the caller frees it), or
+ * NULL for no row, a NULL value or a failure. */
+int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out);
+char *store_value_text(store *st, const char *sql);
+
 /* Savepoints make multi-statement writes atomic on their own and nest inside
  * a caller's store_begin. store_sp_end releases on ok == DP_OK, otherwise
  * rolls the savepoint back; it returns ok (or DP_ERR if the release failed). */

@@ -266,15 +266,9 @@ static int64_t seq_in_hand(store *st, int64_t repo)
 {
     if (!st->bulk || sqlite3_get_autocommit(st->db)) return 0;
     if (st->seq_repo == repo) return st->seq_next;
-    sqlite3_stmt *s = NULL;
     int64_t next = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(changed_seq), 0) + 1 FROM items WHERE repo_id = ?1", -1,
-                           &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, repo);
-        if (sqlite3_step(s) == SQLITE_ROW) next = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    if (next > 0) {
+    if (store_value_int(st, "SELECT COALESCE(MAX(changed_seq), 0) + 1 FROM items WHERE repo_id = ?1", repo, &next) == 1 &&
+        next > 0) {
         st->seq_repo = repo;
         st->seq_next = next;
     }
@@ -583,17 +577,10 @@ int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *er
 
 int store_change_seq(store *st, int64_t repo, int64_t *seq, dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
     *seq = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(changed_seq), 0) FROM items WHERE repo_id = ?1",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (store_value_int(st, "SELECT COALESCE(MAX(changed_seq), 0) FROM items WHERE repo_id = ?1", repo, seq) != 1)
         return store_fail(st, err, "reading the change sequence");
-    sqlite3_bind_int64(s, 1, repo);
-    int ret = DP_OK;
-    if (sqlite3_step(s) == SQLITE_ROW) *seq = sqlite3_column_int64(s, 0);
-    else ret = store_fail(st, err, "reading the change sequence");
-    sqlite3_finalize(s);
-    return ret;
+    return DP_OK;
 }
 
 int store_items_changed(store *st, int64_t repo, int64_t after, int64_t upto, strvec *keys,
@@ -945,15 +932,11 @@ int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err)
 
 int store_links_count(store *st, int64_t repo, size_t *n, dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM links WHERE repo_id = ?1", -1, &s, NULL) != SQLITE_OK)
+    int64_t count;
+    if (store_value_int(st, "SELECT COUNT(*) FROM links WHERE repo_id = ?1", repo, &count) != 1)
         return store_fail(st, err, "counting links");
-    sqlite3_bind_int64(s, 1, repo);
-    int ret = DP_OK;
-    if (sqlite3_step(s) == SQLITE_ROW) *n = (size_t)sqlite3_column_int64(s, 0);
-    else ret = store_fail(st, err, "counting links");
-    sqlite3_finalize(s);
-    return ret;
+    *n = (size_t)count;
+    return DP_OK;
 }
 
 /* ---- label colours --------------------------------------------------- */

@@ -85,6 +85,37 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err)
     return DP_OK;
 }
 
+/* Prepares sql with ?1 bound to arg (when it has a parameter) and steps it
+ * once: SQLITE_ROW, SQLITE_DONE or the error. *s is the caller's to
+ * finalize, also after an error (NULL when preparing failed). */
+static int value_step(store *st, const char *sql, int64_t arg, sqlite3_stmt **s)
+{
+    *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+    if (rc != SQLITE_OK) return rc;
+    if (sqlite3_bind_parameter_count(*s) > 0) sqlite3_bind_int64(*s, 1, arg);
+    return sqlite3_step(*s);
+}
+
+int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out)
+{
+    sqlite3_stmt *s;
+    int rc = value_step(st, sql, arg, &s);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);   /* keeps a failure's message on the handle for store_fail */
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+char *store_value_text(store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    char *v = NULL;
+    if (value_step(st, sql, 0, &s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        v = xstrdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return v;
+}
+
 int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ...)
 {
     int rc;
@@ -143,17 +174,11 @@ char *store_col_str_empty(sqlite3_stmt *s, int i)
 
 static int user_version(store *st, int *v, dp_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+    int64_t n = 0;
+    *v = 0;
+    if (store_value_int(st, "PRAGMA user_version", 0, &n) != 1)
         return store_fail(st, err, "reading schema version of %s", st->path);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        store_fail(st, err, "reading schema version of %s", st->path);
-        sqlite3_finalize(s);
-        return DP_ERR;
-    }
-    *v = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    *v = (int)n;
     return DP_OK;
 }
 
@@ -339,11 +364,10 @@ int store_bulk_mode(store *st, dp_err *err)
 static int journal_mode(store *st, const char *mode)
 {
     char sql[48];
-    sqlite3_stmt *s = NULL;
     snprintf(sql, sizeof sql, "PRAGMA journal_mode = %s", mode);
-    int ok = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
-             !sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), mode);
-    sqlite3_finalize(s);
+    char *now = store_value_text(st, sql);
+    int ok = now && !sqlite3_stricmp(now, mode);
+    free(now);
     return ok;
 }
 
@@ -364,11 +388,8 @@ static int journal_mode(store *st, const char *mode)
  * empty_sql: a statement that gives 1 when the table is empty. */
 static void bulk_journal_begin(store *st, const char *empty_sql)
 {
-    sqlite3_stmt *s = NULL;
-    int empty = sqlite3_prepare_v2(st->db, empty_sql, -1, &s, NULL) == SQLITE_OK &&
-                sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    st->bulk_journal = empty && journal_mode(st, "DELETE");
+    int64_t empty = 0;
+    st->bulk_journal = store_value_int(st, empty_sql, 0, &empty) == 1 && empty && journal_mode(st, "DELETE");
 }
 
 /* Back to WAL once the transaction is over. Should that fail, the data

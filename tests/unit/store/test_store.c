@@ -331,6 +331,34 @@ static void test_resolve_empty(void **state)
     assert_non_null(strstr(err.msg, "no repository"));
 }
 
+/* One-answer questions (store_value_int, store_value_text): a row, no
+ * row, a NULL value, ?1 bound when the statement has it, and a failure
+ * whose message store_fail then reports. */
+static void test_value_queries(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int64_t v = -7;
+    assert_int_equal(store_exec(f->st, "CREATE TABLE t(a INTEGER, b TEXT); INSERT INTO t VALUES(1, 'one'), (2, NULL)",
+                                "test table", &err), DP_OK);
+    assert_int_equal(store_value_int(f->st, "SELECT COUNT(*) FROM t", 0, &v), 1);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_value_int(f->st, "SELECT a * 10 FROM t WHERE a = ?1", 2, &v), 1);
+    assert_int_equal(v, 20);
+    v = -7;
+    assert_int_equal(store_value_int(f->st, "SELECT a FROM t WHERE a = ?1", 3, &v), 0);
+    assert_int_equal(v, -7);   /* untouched without a row */
+    assert_int_equal(store_value_int(f->st, "SELECT a FROM no_such_table", 0, &v), -1);
+    assert_int_equal(store_fail(f->st, &err, "asking"), DP_ERR);
+    assert_non_null(strstr(err.msg, "no such table"));
+    char *t = store_value_text(f->st, "SELECT b FROM t WHERE a = 1");
+    assert_string_equal(t, "one");
+    free(t);
+    assert_null(store_value_text(f->st, "SELECT b FROM t WHERE a = 2"));    /* NULL value */
+    assert_null(store_value_text(f->st, "SELECT b FROM t WHERE a = 9"));    /* no row */
+    assert_null(store_value_text(f->st, "SELECT b FROM no_such_table"));   /* failure */
+}
+
 /* The labels column holds jansson's compact dump of the list, whichever
  * way it was written: printable ASCII with quotes, backslashes, slashes
  * and DEL, empty and missing strings, and (jansson's own way) tabs,
@@ -1291,6 +1319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_value_queries, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments_digest, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_write_matches_upsert, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_write_matches_upsert_bulk, fx_setup_open, fx_teardown),
