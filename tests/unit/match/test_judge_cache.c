@@ -125,6 +125,36 @@ static dindex *make_index(const item *v)
     return ix;
 }
 
+/* What every test starts from: the items, their index and a tokenizer
+ * (setup and teardown below; cmocka passes it as *state). */
+typedef struct corpus {
+    item *v;
+    dindex *ix;
+    text_tokenizer *tk;
+} corpus;
+
+static int corpus_setup(void **state)
+{
+    corpus *c = xcalloc(1, sizeof *c);
+    c->v = make_items();
+    c->ix = make_index(c->v);
+    index_params ip;
+    index_params_default(&ip);
+    c->tk = text_tokenizer_new(&ip.text);
+    *state = c;
+    return 0;
+}
+
+static int corpus_teardown(void **state)
+{
+    corpus *c = *state;
+    text_tokenizer_free(c->tk);
+    index_free(c->ix);
+    items_free(c->v, NT);
+    free(c);
+    return 0;
+}
+
 /* All judge features of every pair (q, c), q != c, into out[q][c], the
  * queries visited in order (dir 1) or backwards (-1): records made in
  * another order get other word ids. */
@@ -166,9 +196,9 @@ static void assert_pairs_equal(const pairs_jf *a, const pairs_jf *b, const char 
  * and every feature compared was seen set (so each was at work). */
 static void test_cached_equals_per_pair(void **state)
 {
-    (void)state;
-    item *v = make_items();
-    dindex *ix = make_index(v);
+    const corpus *co = *state;
+    item *v = co->v;
+    dindex *ix = co->ix;
     match_ctx ctx;
     match_ctx_init(&ctx, ix, NULL, NULL, 0);
     pairs_jf *got = xcalloc(1, sizeof *got);
@@ -195,8 +225,6 @@ static void test_cached_equals_per_pair(void **state)
         if (!nonzero[k]) fail_msg("%s never set", match_jfeature_name((match_jfeature)tfeats[k]));
     free(got);
     match_ctx_free(&ctx);
-    index_free(ix);
-    items_free(v, NT);
 }
 
 /* A doc's record is made once and then the same for every reader: the
@@ -205,9 +233,8 @@ static void test_cached_equals_per_pair(void **state)
  * word ids), gives the same features, as does a sparse ctx. */
 static void test_records_made_once(void **state)
 {
-    (void)state;
-    item *v = make_items();
-    dindex *ix = make_index(v);
+    const corpus *co = *state;
+    dindex *ix = co->ix;
     match_ctx ctx;
     match_ctx_init(&ctx, ix, NULL, NULL, 0);
     pairs_jf *a = xcalloc(1, sizeof *a), *b = xcalloc(1, sizeof *b);
@@ -237,8 +264,6 @@ static void test_records_made_once(void **state)
     match_ctx_free(&ctx);
     free(a);
     free(b);
-    index_free(ix);
-    items_free(v, NT);
 }
 
 /* A query that is no indexed doc: an item of its own, titled title
@@ -293,12 +318,10 @@ static int newq_judge(const match_ctx *ctx, const newq *q, const item *v, uint32
  * doc, and the per-pair computation. */
 static void test_unindexed_query(void **state)
 {
-    (void)state;
-    item *v = make_items();
-    dindex *ix = make_index(v);
-    index_params ip;
-    index_params_default(&ip);
-    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    const corpus *co = *state;
+    item *v = co->v;
+    dindex *ix = co->ix;
+    text_tokenizer *tk = co->tk;
     size_t same = 0;
     for (uint32_t d = 0; d < NT; d++) {
         match_ctx ctx;   /* fresh: no record made before the query's */
@@ -310,9 +333,6 @@ static void test_unindexed_query(void **state)
         match_ctx_free(&ctx);
     }
     assert_true(same >= NT - 1);   /* each non-empty title met its own doc */
-    text_tokenizer_free(tk);
-    index_free(ix);
-    items_free(v, NT);
 }
 
 /* Queries that are no indexed doc add no word to the ctx's table (a
@@ -323,12 +343,10 @@ static void test_unindexed_query(void **state)
  * query or after it (test_unindexed_query: all after). */
 static void test_unindexed_adds_no_words(void **state)
 {
-    (void)state;
-    item *v = make_items();
-    dindex *ix = make_index(v);
-    index_params ip;
-    index_params_default(&ip);
-    text_tokenizer *tk = text_tokenizer_new(&ip.text);
+    const corpus *co = *state;
+    item *v = co->v;
+    dindex *ix = co->ix;
+    text_tokenizer *tk = co->tk;
     match_ctx docs_only, ctx;
     match_ctx_init(&docs_only, ix, NULL, NULL, 0);
     match_ctx_init(&ctx, ix, NULL, NULL, 0);
@@ -347,9 +365,6 @@ static void test_unindexed_adds_no_words(void **state)
     assert_int_equal(match_jcache_words(&ctx), expect);
     match_ctx_free(&ctx);
     match_ctx_free(&docs_only);
-    text_tokenizer_free(tk);
-    index_free(ix);
-    items_free(v, NT);
 }
 
 /* Two threads judging every pair on one cold ctx, each making records as
@@ -369,9 +384,8 @@ static void *judge_thread(void *arg)
 
 static void test_threads(void **state)
 {
-    (void)state;
-    item *v = make_items();
-    dindex *ix = make_index(v);
+    const corpus *co = *state;
+    dindex *ix = co->ix;
     match_ctx ctx;
     match_ctx_init(&ctx, ix, NULL, NULL, 0);
     pairs_jf *one = xcalloc(1, sizeof *one), *a = xcalloc(1, sizeof *a), *b = xcalloc(1, sizeof *b);
@@ -391,18 +405,16 @@ static void test_threads(void **state)
     free(one);
     free(a);
     free(b);
-    index_free(ix);
-    items_free(v, NT);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cached_equals_per_pair),
-        cmocka_unit_test(test_records_made_once),
-        cmocka_unit_test(test_unindexed_query),
-        cmocka_unit_test(test_unindexed_adds_no_words),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test_setup_teardown(test_cached_equals_per_pair, corpus_setup, corpus_teardown),
+        cmocka_unit_test_setup_teardown(test_records_made_once, corpus_setup, corpus_teardown),
+        cmocka_unit_test_setup_teardown(test_unindexed_query, corpus_setup, corpus_teardown),
+        cmocka_unit_test_setup_teardown(test_unindexed_adds_no_words, corpus_setup, corpus_teardown),
+        cmocka_unit_test_setup_teardown(test_threads, corpus_setup, corpus_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
