@@ -25,7 +25,8 @@
 #   api/similar   GET /api/similar on doppel serve: first request, warm p50/p90
 #   pairs deep    GET /api/pairs?limit=50 at 80% of the pairs: by offset and
 #                 by the keyset cursor; the first request (counts) and warm
-#   pairs text    GET /api/pairs?limit=50&text=timeout (first and warm)
+#   pairs text    GET /api/pairs?limit=50&text=timeout (first and warm), and
+#                 the first request of five other texts, rare to common
 #   pairs label   GET /api/pairs?limit=50 with a label and a state filter
 #                 (first, counts included, and further pages)
 #   store         size of the store file, and per item
@@ -180,6 +181,13 @@ tx = [get("api/pairs?limit=50&text=timeout")[0] for _ in range(runs)]
 first2, _ = get("api/pairs?limit=50&text=timeout&offset=50&after=%s" % urllib.parse.quote(b["next"] or ""))
 print("| /api/pairs?limit=50&text=timeout (%d matches) | first %.0f ms, then p50 %.1f ms; its next page %.0f ms |"
       % (b["total"], first, pct(tx, 50), first2))
+# Texts a maintainer types, from rare to common: each one's first request
+# (nothing of it cached), as a new user meets them.
+firsts = []
+for word in ("segfault", "install", "memory leak", "crash", "error"):
+    ms, b = get("api/pairs?limit=50&text=" + urllib.parse.quote(word))
+    firsts.append("%s %.0f ms (%d)" % (word, ms, b["total"]))
+print("| /api/pairs?limit=50&text=T, the first request of each text (matches) | %s |" % "; ".join(firsts))
 for flt in ("label=bug", "qstate=open&label=enhancement"):
     first, b = get("api/pairs?limit=50&" + flt)
     ws = [get("api/pairs?limit=50&offset=%d&%s" % (50 * (i + 1), flt))[0] for i in range(runs)]
