@@ -2073,17 +2073,42 @@ static void job_res_free(job *j)
     j->cands = NULL;
 }
 
+/* What the end of a full run reads no more once its pairs are explained
+ * and the snapshot serialised -- most of the heap, 15 or so blocks an item
+ * (at 250k items ~3 s of one core, at the very end of the run before);
+ * what stays is what the end reads: the repository and the item count. A
+ * sparse corpus's slots are counted by its index: it is left alone. */
+void analyze_corpus_release(analyze_corpus *co)
+{
+    if (co->sparse) return;
+    corpus_persist_wait(co);   /* the writer reads the index and the items */
+    for (size_t i = 0; i < co->items.n; i++) item_free(&co->items.v[i]);
+    if (co->ix) {   /* analyze_corpus_free frees the context only with the index */
+        match_ctx_free(&co->mctx);
+        index_free(co->ix);
+        co->ix = NULL;
+    }
+    explain_linkset_free(co->ls);
+    co->ls = NULL;
+    link_vec_free(&co->links);
+    free(co->created);
+    co->created = NULL;
+}
+
 /* The index snapshot, serialised on a thread of its own while the one
  * writer rebuilds the pair indexes (the other core sat idle then). The
  * thread first frees what ranking kept (j, unless NULL) and the index's
  * fields: the same order as before -- the snapshot's buffer never meets
  * them -- but beside the writer rather than before it (at 250k items
- * about half a second of the calling thread). */
+ * about half a second of the calling thread); after the snapshot, the
+ * corpus itself (release, unless NULL: analyze_corpus_release) -- the writer
+ * touches none of it until the thread is joined. */
 typedef struct xsnap {
     dindex *ix;
     job *j;      /* NULL: freed already */
     int snap;    /* 0: nothing to serialise */
     sbuf snap_buf;
+    analyze_corpus *release;   /* NULL: freed later, by analyze_corpus_free */
 } xsnap;
 
 static void *xsnap_main(void *arg)
@@ -2096,22 +2121,24 @@ static void *xsnap_main(void *arg)
     }
     /* reads ix alone: nothing else touches it by now */
     if (x->snap) index_snapshot_save(x->ix, &x->snap_buf);
+    if (x->release) analyze_corpus_release(x->release);
     return NULL;
 }
 
 /* The end of a replacement, in its transaction, once the pairs are in
  * (rc: how that went): the pair indexes a bulk replace dropped and,
- * meanwhile, what ranking kept freed (j, NULL: freed already) and the
- * snapshot when one is due; the incremental state; then commit, or roll
+ * meanwhile, what ranking kept freed (j, NULL: freed already), the
+ * snapshot when one is due, and the corpus when the run reads it no more
+ * (release: analyze_corpus_release); the incremental state; then commit, or roll
  * back. */
-static int store_finish(store *st, const analyze_corpus *co, job *j, int rc, int save_snap, int dropped,
+static int store_finish(store *st, analyze_corpus *co, job *j, int rc, int save_snap, int dropped, int release,
                         const char *sig, int64_t seq, int64_t now, dp_err *err)
 {
-    xsnap x = {co->ix, j, rc == DP_OK && save_snap, {0}};
+    xsnap x = {co->ix, j, rc == DP_OK && save_snap, {0}, release && !co->sparse ? co : NULL};
     sb_init(&x.snap_buf);
     pthread_t th;
     int threaded = 0;
-    if ((x.snap || x.j) && !(threaded = pthread_create(&th, NULL, xsnap_main, &x) == 0)) xsnap_main(&x);
+    if ((x.snap || x.j || x.release) && !(threaded = pthread_create(&th, NULL, xsnap_main, &x) == 0)) xsnap_main(&x);
     if (rc == DP_OK && dropped) rc = store_pairs_bulk_end(st, err);
     if (threaded) pthread_join(th, NULL);
     if (rc == DP_OK && x.snap)
@@ -2131,7 +2158,7 @@ static int store_finish(store *st, const analyze_corpus *co, job *j, int rc, int
  * what ranking kept is freed (j->res), and the index's fields, before the
  * snapshot is serialised and the pair indexes rebuilt, so those peaks
  * never meet them. */
-static int explain_and_store(store *st, const analyze_corpus *co, job *j, const incr *in,
+static int explain_and_store(store *st, analyze_corpus *co, job *j, const incr *in,
                              const unsigned char *keyed, int threads, size_t batch, size_t nfresh,
                              size_t ncand, const char *sig, int64_t now, int save_snap,
                              analyze_stats *stats, dp_err *err)
@@ -2166,7 +2193,8 @@ static int explain_and_store(store *st, const analyze_corpus *co, job *j, const 
         }
         if (rc == DP_OK && ncarried) rc = pairs_put(st, co->repo_id, &del, carried, ncarried, err);
         if (rc == DP_OK && del.merge) rc = store_pairs_merge_end(st, co->repo_id, del.keys, del.nkeys, del.max_id, err);
-        rc = store_finish(st, co, defer ? j : NULL, rc, save_snap, dropped, sig, in->seq, now, err);
+        rc = store_finish(st, co, defer ? j : NULL, rc, save_snap, dropped, defer, sig, in->seq, now, err);
+        stats->corpus_released = !co->ix;   /* analyze_corpus_release ran */
     }
     sv_free(&keys);
     pairs_free_n(carried, ncarried);
@@ -2271,7 +2299,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
     heap_trim();
     double t0 = dp_now();
     int save_snap = snapshot_due(co);
-    rc = store_finish(st, co, NULL, rc, save_snap, dropped, sig, seq, j->o->now, err);
+    rc = store_finish(st, co, NULL, rc, save_snap, dropped, 0, sig, seq, j->o->now, err);
     stats->snapshot_saved = save_snap && rc == DP_OK;
     stats->t_store += dp_now() - t0;
     return rc;

@@ -204,6 +204,14 @@ int analyze_corpus_need(const analyze_corpus *co, const uint32_t *docs, size_t n
  * chunks, between requests: same thread rules. */
 int analyze_corpus_fill(const analyze_corpus *co, size_t from, size_t n, size_t *next, dp_err *err);
 void analyze_corpus_free(analyze_corpus *co);
+/* Frees the bulk of a loaded (not sparse) corpus that a run reads no more
+ * once its pairs are explained: the items' texts (the vector keeps its
+ * emptied slots, so items.n still counts them), the index (ix becomes
+ * NULL), the judge's context, the link set, the links and the creation
+ * times. repo_id and the repository's name stay. analyze_corpus_free must
+ * still follow, and frees nothing twice; a second call frees nothing. A
+ * sparse corpus is left as it is. */
+void analyze_corpus_release(analyze_corpus *co);
 
 /* ---- reading a loaded corpus (callers never reach into co->ix) ---- */
 size_t analyze_corpus_ndocs(const analyze_corpus *co);
@@ -316,6 +324,8 @@ typedef struct analyze_stats {
     size_t postings_freed;      /* the index's postings freed once ranked (a full
                                    run in one pass; index_postings_release) */
     int horizon;                /* the horizon used, in days (0: none) */
+    int corpus_released;        /* 1 when the corpus was freed beside the pair
+                                   index builds (a full run in one pass) */
 } analyze_stats;
 
 /* What a ceiling (plan_memory) counts on for ranking nq queries keeping

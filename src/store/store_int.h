@@ -156,6 +156,10 @@ struct store {
     store_pcount_shared *pcount_sh; /* not owned (store_pcount_share); NULL: counts alone */
     uint64_t read_clock;            /* store_pcount_clock() when the read snapshot began */
     store_pbulk pbulk;              /* store_pairs_bulk_begin .. _end */
+    /* a bulk pair replace ended in this transaction: PRAGMA secure_delete
+     * goes back to secure_mode at its end (store_secure_delete_end) */
+    int secure_pending;
+    int secure_mode;
 };
 
 /* The schema: migrations[i] takes the database from version i to i+1. */
@@ -209,6 +213,10 @@ void store_pairs_cache_free(store *st);
  * brought the indexes and triggers back); called by store_commit,
  * store_rollback and store_close. */
 void store_pairs_bulk_forget(store *st);
+/* Sets PRAGMA secure_delete back as it was before a bulk pair replace that
+ * ended in the transaction now over (nothing when none did); called by
+ * store_commit and store_rollback once the transaction ended. */
+void store_secure_delete_end(store *st);
 
 /* Runs SQL without results (schema, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, dp_err *err);

@@ -638,13 +638,22 @@ static int secure_delete_fast(store *st)
     return was;
 }
 
+static void secure_delete_set(store *st, int mode)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", mode);
+    sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a pragma on an open handle: cannot fail */
+}
+
+void store_secure_delete_end(store *st)
+{
+    if (st->secure_pending && st->db) secure_delete_set(st, st->secure_mode);
+    st->secure_pending = 0;
+}
+
 void store_pairs_bulk_forget(store *st)
 {
-    if (st->pbulk.open && st->pbulk.secure_delete >= 0) {
-        char sql[48];
-        snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", st->pbulk.secure_delete);
-        sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a pragma on an open handle: cannot fail */
-    }
+    if (st->pbulk.open && st->pbulk.secure_delete >= 0) secure_delete_set(st, st->pbulk.secure_delete);
     sv_free(&st->pbulk.sql);
     pb_map_free(&st->pbulk);
     st->pbulk.open = 0;
@@ -732,6 +741,15 @@ int store_pairs_bulk_end(store *st, dp_err *err)
                         "  SELECT repo_id, relation, confidence, known, COUNT(*) FROM pairs"
                         "  GROUP BY repo_id, relation, confidence, known",
                         "counting the pairs after a bulk replace", err);
+    /* FAST stays until the transaction ends: what is written after the
+     * pairs is derived data too (the index snapshot, some 150 MB at 250k
+     * items, replaces the old one: its pages were zeroed, written through
+     * the WAL and checkpointed) */
+    if (st->pbulk.secure_delete >= 0) {
+        st->secure_pending = 1;
+        st->secure_mode = st->pbulk.secure_delete;
+        st->pbulk.secure_delete = -1;
+    }
     store_pairs_bulk_forget(st);
     return rc;
 }

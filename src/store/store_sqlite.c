@@ -435,6 +435,7 @@ int store_commit(store *st, dp_err *err)
     st->seq_repo = 0;
     if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
+    store_secure_delete_end(st);
     bulk_journal_end(st);
     return DP_OK;
 }
@@ -451,6 +452,7 @@ void store_rollback(store *st)
         if (st->db) (void)store_fts_todo_restore(st, &ignored);
         if (st->db) (void)store_fts_content_drop(st, &ignored);
         store_pairs_bulk_forget(st);
+        store_secure_delete_end(st);
         st->pairs_repo = 0;
         st->seq_repo = 0;
     }
