@@ -625,7 +625,7 @@ static void post_range(post_job *j, uint32_t lo, uint32_t hi)
  * land at random, a common one's in a row: at 250k items one runner ended
  * 0.7 s before the other): the first done builds the map (it reads only
  * the items' keys) while the other finishes, instead of the calling thread
- * alone after both (~1 s at 250k). */
+ * alone after both (0.7 s more at 250k). */
 static void *post_run(void *arg)
 {
     post_job *j = arg;
