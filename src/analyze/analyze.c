@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "analyze.h"
+#include "analyze_cands.h"
 #include "analyze_pack.h"
 
 #define KV_SEQ "analyze.change_seq"      /* store change sequence analysed */
@@ -960,17 +961,6 @@ typedef struct qres {
     size_t n, len;
 } qres;
 
-typedef struct cand {
-    uint32_t later, earlier;
-    int rank;
-    uint32_t canonical;        /* of its duplicate cluster; UINT32_MAX: none */
-    const unsigned char *rec;  /* its packed hit (qres); NULL: an old pair */
-    double p_any;              /* the judgment's (cand_cmp), when rec */
-    size_t old;                /* index into the old pairs when !is_new */
-    unsigned char is_new;      /* 0: an old stored pair carried over (incremental) */
-    unsigned char relation;    /* the judgment's (relation_kind), when rec */
-} cand;
-
 typedef struct job {
     const analyze_corpus *co;
     const analyze_opts *o;
@@ -1203,34 +1193,13 @@ static void run_parallel(job *j, int threads, void *(*fn)(void *))
 
 /* ---- pair selection ------------------------------------------------------ */
 
-static int cand_cmp(const void *x, const void *y)
+/* The hits of queries [lo, hi) of j, oriented (query = later doc), whose
+ * later doc is before bound, in query order. */
+static cand_run collect_range(const job *j, size_t lo, size_t hi, uint32_t bound)
 {
-    const cand *a = x, *b = y;
-    if (a->later != b->later) return a->later < b->later ? -1 : 1;
-    if (a->earlier != b->earlier) return a->earlier < b->earlier ? -1 : 1;
-    if (a->is_new != b->is_new) return a->is_new ? -1 : 1;   /* fresh beats stored */
-    if (a->rec && b->rec && a->p_any != b->p_any) return a->p_any > b->p_any ? -1 : 1;
-    return a->rank - b->rank;
-}
-
-/* Sorts by pair and keeps the first of each: cand_cmp puts the one to keep
- * (fresh before stored, then the more probable) first. Returns the count. */
-static size_t sort_unique(cand *v, size_t n)
-{
-    if (n) qsort(v, n, sizeof *v, cand_cmp);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!o || v[o - 1].later != v[i].later || v[o - 1].earlier != v[i].earlier) v[o++] = v[i];
-    return o;
-}
-
-/* Orients every kept hit (query = later doc) whose later doc is before
- * bound (UINT32_MAX: every one) and drops repeats. */
-static cand *collect_cands(const job *j, uint32_t bound, size_t *ncand)
-{
-    size_t n = 0, cap = 0;
-    cand *v = NULL;
-    for (size_t i = 0; i < j->nq; i++) {
+    cand_run run = {NULL, 0};
+    size_t cap = 0;
+    for (size_t i = lo; i < hi; i++) {
         uint32_t q = j->queries[i];
         const qres *r = &j->res[i];
         for (const unsigned char *p = r->pack, *end = p ? p + r->len : NULL; p < end; p += analyze_pack_len(p)) {
@@ -1240,12 +1209,47 @@ static cand *collect_cands(const job *j, uint32_t bound, size_t *ncand)
             match_judgment jd;
             int rank;
             analyze_unpack(p, &hit, &jd, NULL, &rank);
-            if (n == cap) v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof *v);
-            v[n++] = (cand){.later = q > d ? q : d, .earlier = q > d ? d : q, .rank = rank, .canonical = UINT32_MAX,
-                            .rec = p, .p_any = jd.p_any, .is_new = 1, .relation = (unsigned char)jd.relation};
+            if (run.n == cap) run.v = xrealloc(run.v, (cap = cap ? cap * 2 : 256) * sizeof *run.v);
+            run.v[run.n++] = (cand){.later = q > d ? q : d, .earlier = q > d ? d : q, .rank = rank,
+                                    .canonical = UINT32_MAX, .rec = p, .p_any = jd.p_any, .is_new = 1,
+                                    .relation = (unsigned char)jd.relation};
         }
     }
-    *ncand = sort_unique(v, n);
+    return run;
+}
+
+/* Queries are collected on all cores a chunk at a time, each chunk into
+ * its own run: the runs in chunk order are the serial collection. */
+#define COLLECT_CHUNK 2048
+typedef struct collect_job {
+    const job *j;
+    uint32_t bound;
+    cand_run *runs;
+    size_t nchunks;
+    atomic_size_t next;
+} collect_job;
+
+static void *collect_run(void *arg)
+{
+    collect_job *c = arg;
+    for (size_t k; (k = atomic_fetch_add(&c->next, 1)) < c->nchunks;) {
+        size_t lo = k * COLLECT_CHUNK, hi = lo + COLLECT_CHUNK < c->j->nq ? lo + COLLECT_CHUNK : c->j->nq;
+        c->runs[k] = collect_range(c->j, lo, hi, c->bound);
+    }
+    return NULL;
+}
+
+/* Orients every kept hit (query = later doc) whose later doc is before
+ * bound (UINT32_MAX: every one) and drops repeats (analyze_cands_sort_unique),
+ * on `threads` cores. */
+static cand *collect_cands(const job *j, uint32_t bound, int threads, size_t *ncand)
+{
+    collect_job c = {.j = j, .bound = bound, .nchunks = (j->nq + COLLECT_CHUNK - 1) / COLLECT_CHUNK};
+    c.runs = xcalloc(c.nchunks ? c.nchunks : 1, sizeof *c.runs);
+    atomic_init(&c.next, 0);
+    dp_run_threads(c.nchunks > 1 ? threads : 1, collect_run, &c);
+    cand *v = analyze_cands_sort_unique(c.runs, c.nchunks, threads, ncand);
+    free(c.runs);
     return v;
 }
 
@@ -1687,7 +1691,7 @@ static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uin
  * the old pairs under them that nothing re-derived (a partial in->old
  * first reads theirs). *ncand becomes the new count. */
 static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32_t *queries, size_t nq,
-                     unsigned char **keyed_out, cand **cands, size_t *ncand, dp_err *err)
+                     int threads, unsigned char **keyed_out, cand **cands, size_t *ncand, dp_err *err)
 {
     size_t n = corpus_n(co);
     unsigned char *keyed = xcalloc(n ? n : 1, 1);
@@ -1708,7 +1712,9 @@ static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32
         if (rc != DP_OK) return DP_ERR;
         old_add(co, in, from);
     }
-    *ncand = sort_unique(*cands, carry_old(in, keyed, cands, *ncand));
+    size_t n_all = carry_old(in, keyed, cands, *ncand);   /* moves *cands */
+    cand_run all = {*cands, n_all};
+    *cands = analyze_cands_sort_unique(&all, 1, threads, ncand);
     return DP_OK;
 }
 
@@ -2280,7 +2286,7 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         j->nq = hi;
         j->res = res;
         size_t n = 0;
-        cand *v = collect_cands(j, bound, &n);
+        cand *v = collect_cands(j, bound, threads, &n);
         assign_canonical(co, v, n);
         j->cands = v;
         rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, p == 0 ? &del : NULL, stats, err);
@@ -2351,9 +2357,9 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     /* Orient, deduplicate, (incremental) merge with what stays, explain and
      * store (with the snapshot when one is due). */
     size_t ncand = 0;
-    cand *cands = collect_cands(&j, UINT32_MAX, &ncand);
+    cand *cands = collect_cands(&j, UINT32_MAX, threads, &ncand);
     unsigned char *keyed = NULL;
-    int rc = in->active ? merge_old(st, co, in, queries, nq, &keyed, &cands, &ncand, err) : DP_OK;
+    int rc = in->active ? merge_old(st, co, in, queries, nq, threads, &keyed, &cands, &ncand, err) : DP_OK;
     assign_canonical(co, cands, ncand);
     t0 = dp_now();
     size_t nfresh = fresh_first(cands, ncand);

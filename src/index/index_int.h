@@ -89,6 +89,8 @@ struct dindex {
     uint16_t (*fwd_tf)[FIELD_COUNT];
 
     dp_idxmap keys;                  /* item key -> doc (the first with it) */
+    uint32_t *ktag;                  /* [keys.cap] each slot's key hash, its upper half: a probe
+                                        compares a key only where the tags agree */
 
     /* snapshots (snapshot.c) */
     uint64_t *chash;                 /* [n] ix_item_hash() of each item */
@@ -281,9 +283,10 @@ void ix_postings_merge(const dindex *ix, dindex *out);
  * forward entries, term << 32 | bag index, whose terms are distinct --
  * only the upper half is sorted on, so keys must differ there). */
 void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n);
-/* Fills ix->keys with the keys of docs [nmapped, n) (every doc's for a
- * build; index_find searches a mapped file's docs by their sorted keys)
- * (index.c). */
+/* Fills ix->keys (and ix->ktag) with the keys of docs [nmapped, n) (every
+ * doc's for a build; index_find searches a mapped file's docs by their
+ * sorted keys); reads only the docs' keys, so it may run beside the
+ * postings' build (index.c). */
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);

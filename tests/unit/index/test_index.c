@@ -753,10 +753,67 @@ static void test_query_bigram_bits(void **st)
     free_items(v, NR);
 }
 
+/* ---- keys ------------------------------------------------------------------ */
+
+/* A word of letters only, distinct for each (c, k). */
+static void word_of(char *out, char c, size_t k)
+{
+    *out++ = c;
+    do {
+        *out++ = (char)('a' + k % 26);
+        k /= 26;
+    } while (k);
+    *out++ = ' ';
+    *out = 0;
+}
+
+/* Every key of a build big enough for two posting threads (the key map is
+ * built beside them) is found, the first doc of a repeated key wins, and
+ * keys that are not there -- many, probing past the present ones -- are
+ * not found. */
+static void test_find_many_keys(void **state)
+{
+    (void)state;
+    const size_t n = 6000;
+    static const size_t mods[] = {97, 89, 83, 79, 73, 71, 67, 61, 59, 53, 47, 43, 41, 37, 31, 29, 23, 19, 17};
+    const size_t nmods = sizeof mods / sizeof *mods;
+    item *v = calloc(n, sizeof *v);
+    char key[32], text[512];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "K-%zu", i == 4000 ? (size_t)17 : i);
+        char *t = text;
+        for (size_t m = 0; m < nmods; m++) {
+            word_of(t, (char)('a' + m), i % mods[m]);
+            t += strlen(t);
+        }
+        mk(&v[i], key, "crash report", text);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 2;
+    dindex *ix;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &ix, &err), DP_OK);
+    assert_true(index_postings_bytes(ix) > ((size_t)1 << 16) * (sizeof(uint32_t) + sizeof(float)));   /* two threads */
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "K-%zu", i);
+        assert_int_equal(index_find(ix, key), i == 4000 ? -1 : (int64_t)(i == 17 ? 17 : i));
+    }
+    for (size_t i = n; i < 3 * n; i++) {
+        snprintf(key, sizeof key, "K-%zu", i);
+        assert_int_equal(index_find(ix, key), -1);
+    }
+    assert_int_equal(index_find(ix, "K-17"), 17);
+    assert_int_equal(index_find(ix, NULL), -1);
+    index_free(ix);
+    free_items(v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bm25f_hand),
+        cmocka_unit_test(test_find_many_keys),
         cmocka_unit_test(test_title_outweighs_body),
         cmocka_unit_test(test_topk_equals_exhaustive),
         cmocka_unit_test(test_capped_query),
