@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 #include "explain.h"
 
@@ -24,7 +25,13 @@
 
 /* ---- linkset ---------------------------------------------------------- */
 
+/* A pair's entry, found by its hash: the binary search compares 64-bit
+ * numbers in the array, not the keys' strings, which lie all over the heap
+ * (at 250k items, 68k links: some 16 probes a pair, each a cache miss or
+ * two, for pairs that are nearly all unlinked). The strings are compared
+ * only where the hash matches. */
 typedef struct ls_entry {
+    uint64_t h;          /* ls_hash(a, b) */
     const char *a, *b;   /* a <= b (strcmp) */
     size_t idx;
 } ls_entry;
@@ -35,17 +42,29 @@ struct explain_linkset {
     size_t nlinks;   /* links[0, nlinks) were added */
 };
 
+/* The hash of the unordered pair {a, b}: the same either way round, so a
+ * lookup needs no strcmp to order its keys. */
+static uint64_t ls_hash(const char *a, const char *b)
+{
+    uint64_t ha = XXH3_64bits(a, strlen(a)), hb = XXH3_64bits(b, strlen(b));
+    uint64_t lo = ha < hb ? ha : hb, hi = ha < hb ? hb : ha;
+    return XXH3_64bits_withSeed(&lo, sizeof lo, hi);
+}
+
 static int ls_pair_cmp(const ls_entry *p, const ls_entry *q)
 {
     int c = strcmp(p->a, q->a);
     return c ? c : strcmp(p->b, q->b);
 }
 
+/* By hash, then by pair (a hash shared by two pairs keeps each pair's
+ * entries together), then a pair's links in array order. */
 static int ls_cmp(const void *x, const void *y)
 {
     const ls_entry *p = x, *q = y;
+    if (p->h != q->h) return p->h < q->h ? -1 : 1;
     int c = ls_pair_cmp(p, q);
-    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);   /* a pair's links in array order */
+    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);
 }
 
 /* Appends the entries of links[from, to) to e (room for them), returns
@@ -57,7 +76,7 @@ static size_t ls_entries(ls_entry *e, const item_link *links, size_t from, size_
         const char *s = links[i].src_key, *d = links[i].dst_key;
         if (!s || !d) continue;
         int lt = strcmp(s, d) <= 0;
-        e[n++] = (ls_entry){lt ? s : d, lt ? d : s, i};
+        e[n++] = (ls_entry){ls_hash(s, d), lt ? s : d, lt ? d : s, i};
     }
     return n;
 }
@@ -101,21 +120,27 @@ void explain_linkset_free(explain_linkset *ls)
 size_t explain_linkset_find(const explain_linkset *ls, const char *a, const char *b, size_t *out,
                             size_t max)
 {
+    if (!ls->n) return 0;
+    uint64_t h = ls_hash(a, b);
+    size_t lo = 0, hi = ls->n;
+    while (lo < hi) {   /* first entry of hash >= h */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ls->e[mid].h < h) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == ls->n || ls->e[lo].h != h) return 0;   /* nearly every pair */
     if (strcmp(a, b) > 0) {
         const char *t = a;
         a = b;
         b = t;
     }
-    ls_entry key = {a, b, 0};
-    size_t lo = 0, hi = ls->n;
-    while (lo < hi) {   /* first entry >= key */
-        size_t mid = lo + (hi - lo) / 2;
-        if (ls_pair_cmp(&ls->e[mid], &key) < 0) lo = mid + 1;
-        else hi = mid;
-    }
+    ls_entry key = {h, a, b, 0};
     size_t n = 0;
-    for (size_t i = lo; i < ls->n && ls_pair_cmp(&ls->e[i], &key) == 0; i++, n++)
-        if (n < max) out[n] = ls->e[i].idx;
+    for (size_t i = lo; i < ls->n && ls->e[i].h == h; i++)
+        if (ls_pair_cmp(&ls->e[i], &key) == 0) {   /* a's entries are adjacent, in array order */
+            if (n < max) out[n] = ls->e[i].idx;
+            n++;
+        }
     return n;
 }
 
@@ -217,10 +242,15 @@ const char *explain_ref(const char *key, char *buf, size_t n)
 }
 
 /* 11862 -> "11,862" */
-static void fmt_count(size_t v, char *buf, size_t n)
+void explain_fmt_count(size_t v, char *buf, size_t n)
 {
-    char tmp[32];
-    int len = snprintf(tmp, sizeof tmp, "%zu", v);
+    char tmp[32];   /* "%zu" by hand: a count or two a pair */
+    int len = 0;
+    do {
+        tmp[sizeof tmp - 1 - len++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memmove(tmp, tmp + sizeof tmp - len, (size_t)len);
     size_t o = 0;
     for (int i = 0; i < len && o + 1 < n; i++) {
         if (i > 0 && (len - i) % 3 == 0 && o + 2 < n) buf[o++] = ',';
@@ -231,17 +261,23 @@ static void fmt_count(size_t v, char *buf, size_t n)
 
 /* Appends s as inline code, dropping backticks and newlines (hostile text
  * must not break out of the span) and cutting it at max bytes. */
-static void add_code(sbuf *sb, const char *s, size_t max)
+void explain_add_code(sbuf *sb, const char *s, size_t max)
 {
+    /* a piece at a time from a stack buffer: sb_addc a byte cost a call,
+     * a growth check and a memcpy */
+    char buf[128];
+    size_t k = 0, n = 0;
+    const char *p = s;
     sb_addc(sb, '`');
-    size_t n = 0;
-    for (const char *p = s; *p && n < max; p++, n++) {
+    for (; *p && n < max; p++, n++) {
         char ch = *p;
         if (ch == '`') ch = '\'';
         if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
-        sb_addc(sb, ch);
+        buf[k++] = ch;
+        if (k == sizeof buf) sb_add(sb, buf, k), k = 0;
     }
-    if (strlen(s) > max) {
+    sb_add(sb, buf, k);
+    if (*p) {   /* cut at max bytes (strlen(s) > max) */
         /* do not leave half a UTF-8 sequence behind */
         while (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0xC0) == 0x80) sb->len--;
         if (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0x80)) sb->len--;
@@ -251,14 +287,29 @@ static void add_code(sbuf *sb, const char *s, size_t max)
     sb_addc(sb, '`');
 }
 
-/* Appends a title for markdown: one line, markdown punctuation escaped. */
-static void add_md_title(sbuf *sb, const char *s)
+/* Whether markdown needs c escaped in a title: one of \`*_[]<>|~ (not
+ * the NUL that strchr would find in its set). */
+static int md_special(unsigned char c)
 {
-    size_t n = 0;
-    for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
-        if (strchr("\\`*_[]<>|~", *p)) sb_addc(sb, '\\');
-        sb_addc(sb, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    switch (c) {
+    case '\\': case '`': case '*': case '_': case '[': case ']': case '<': case '>': case '|': case '~':
+        return 1;
+    default:
+        return 0;
     }
+}
+
+/* Appends a title for markdown: one line, markdown punctuation escaped. */
+void explain_add_md_title(sbuf *sb, const char *s)
+{
+    char buf[256];   /* flushed before a byte and its escape could overflow it */
+    size_t k = 0, n = 0;
+    for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
+        if (md_special((unsigned char)*p)) buf[k++] = '\\';
+        buf[k++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+        if (k + 2 > sizeof buf) sb_add(sb, buf, k), k = 0;
+    }
+    sb_add(sb, buf, k);
 }
 
 static void add_list(sbuf *sb, const strvec *v, size_t max_len)
@@ -266,7 +317,7 @@ static void add_list(sbuf *sb, const strvec *v, size_t max_len)
     size_t show = v->n < MAX_LIST ? v->n : MAX_LIST;
     for (size_t i = 0; i < show; i++) {
         if (i) sb_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
-        add_code(sb, v->v[i], max_len);
+        explain_add_code(sb, v->v[i], max_len);
     }
     if (v->n > MAX_LIST) x_printf(sb, " (%zu in all)", v->n);
 }
@@ -312,6 +363,32 @@ static void sv_common_ci(const strvec *a, const strvec *b, strvec *out)
 
 /* ---- a term's spelling in the text ------------------------------------ */
 
+/* tolower of the C locale (doppel never calls setlocale): only A-Z move. */
+static inline unsigned char x_lower(unsigned char c) { return (unsigned)(c - 'A') < 26 ? c + ('a' - 'A') : c; }
+
+void explain_fold(char *dst, const char *src, size_t n)
+{
+    /* eight bytes at a time: a byte is an upper-case letter when its low
+     * seven bits reach 'A' but not past 'Z' and its top bit is clear;
+     * those get 0x20 added (no carry crosses a byte: every sum stays
+     * below 0x100). A call per byte to tolower cost a sixth of explaining,
+     * which folds the fields of both items of every pair. */
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, src + i, 8);
+        uint64_t low7 = x & ~high;
+        uint64_t ge_a = low7 + ones * (0x80 - 'A');        /* top bit: low7 >= 'A' */
+        uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);    /* top bit: low7 > 'Z' */
+        uint64_t upper = ge_a & ~gt_z & ~x & high;
+        x |= upper >> 2;                                   /* 0x80 >> 2 = 0x20 */
+        memcpy(dst + i, &x, 8);
+    }
+    for (; i < n; i++) dst[i] = (char)x_lower((unsigned char)src[i]);
+}
+
+
 static int word_char(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
 static int join_char(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
 
@@ -322,7 +399,7 @@ static int spells(const char *w, size_t n, const char *t, size_t tn)
 {
     if (n < tn || n > tn + 5) return 0;
     for (size_t i = 0; i < tn; i++) {
-        unsigned char a = (unsigned char)tolower((unsigned char)w[i]), b = (unsigned char)t[i];
+        unsigned char a = x_lower((unsigned char)w[i]), b = (unsigned char)t[i];
         if (a == b) continue;
         if (i + 1 == tn && b == 'i' && a == 'y') continue;
         return 0;
@@ -456,7 +533,7 @@ static int find_spelling_n(const char *s, const char *lower, size_t len, const c
 static char *fold_copy(const char *s, size_t len)
 {
     char *l = xmalloc(len + 1);
-    for (size_t i = 0; i < len; i++) l[i] = (char)tolower((unsigned char)s[i]);
+    explain_fold(l, s, len);
     l[len] = '\0';
     return l;
 }
@@ -721,7 +798,7 @@ static void say_signals(ctx *x)
         uint32_t df = word_df(x, v.v[0]);
         if (df) {
             char dfs[32];
-            fmt_count(df, dfs, sizeof dfs);
+            explain_fmt_count(df, dfs, sizeof dfs);
             x_printf(&x->rs, " (%sin %s of %s items)", v.n > 1 ? "the first is " : "", dfs,
                       x->total);
         }
@@ -750,7 +827,7 @@ static void say_signals(ctx *x)
         add_list(&x->rs, &v, 120);
         sentence_end(x);
         sb_adds(&ph, "the same error appears in both: ");
-        add_code(&ph, v.v[0], 120);
+        explain_add_code(&ph, v.v[0], 120);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
     ref_free(&v);
@@ -791,13 +868,17 @@ static void say_rare_terms(ctx *x)
             continue;
         if (overlaps_mentioned(x, sp)) continue;
         char dfs[32];
-        fmt_count(df, dfs, sizeof dfs);
+        explain_fmt_count(df, dfs, sizeof dfs);
         sb_adds(&x->rs, shown ? ", " : "Both mention ");
-        add_code(&x->rs, sp, 80);
-        x_printf(&x->rs, " (in %s of %s items)", dfs, x->total);
+        explain_add_code(&x->rs, sp, 80);
+        sb_adds(&x->rs, " (in ");   /* not x_printf: up to four a pair */
+        sb_adds(&x->rs, dfs);
+        sb_adds(&x->rs, " of ");
+        sb_adds(&x->rs, x->total);
+        sb_adds(&x->rs, " items)");
         if (shown < 3) {
             sb_adds(&ph, shown ? ", " : "both mention ");
-            add_code(&ph, sp, 80);
+            explain_add_code(&ph, sp, 80);
         }
         strvec one = {0};
         sv_push(&one, sp);
@@ -875,7 +956,15 @@ static void say_states(ctx *x)
         int64_t d = x->q->created_at - x->c->created_at;
         if (d < 0) d = -d;
         long days = (long)(d / 86400);
-        x_printf(&x->rs, ". Filed %ld day%s apart", days, days == 1 ? "" : "s");
+        char num[24];   /* "%ld" by hand, once a pair; days >= 0 */
+        size_t o = sizeof num;
+        do {
+            num[--o] = (char)('0' + days % 10);
+            days /= 10;
+        } while (days);
+        sb_adds(&x->rs, ". Filed ");
+        sb_add(&x->rs, num + o, sizeof num - o);
+        sb_adds(&x->rs, sizeof num - o == 1 && num[o] == '1' ? " day apart" : " days apart");
     }
     sentence_end(x);
 }
@@ -1125,7 +1214,7 @@ static void add_state_clause(sbuf *sb, const item *it)
 static void add_item_title(sbuf *sb, const char *ref, const item *it)
 {
     x_printf(sb, "%s (\"", ref);
-    add_md_title(sb, it->title);
+    explain_add_md_title(sb, it->title);
     sb_adds(sb, "\")");
 }
 
@@ -1273,7 +1362,7 @@ void explain_pair(const explain_input *in, explain_out *out)
     sb_init_cap(&x.rs, 1024);
     x.nshared = in->mq ? index_shared_terms_with(in->ix, x.qt.terms, x.qt.n, in->cdoc, x.shared, SHARED_SCAN)
                        : index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
-    fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
+    explain_fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
 
     say_verdict(&x);
     int link = say_links(&x);

@@ -98,6 +98,25 @@ void explain_out_free(explain_out *o);
  * with the NUL); 1 when found and it fits. */
 int explain_find_spelling(const char *s, const char *t, char *out, size_t outn);
 
+/* v in decimal with thousands commas ("11,862"), cut to n bytes with
+ * the NUL (no comma is written that leaves no room for a digit after). */
+void explain_fmt_count(size_t v, char *buf, size_t n);
+
+/* Appends s as inline code: `s`, backticks turned into ', newlines, returns
+ * and tabs into spaces; cut at max bytes (then no partial UTF-8 sequence
+ * is left and "..." follows). */
+void explain_add_code(sbuf *sb, const char *s, size_t max);
+
+/* Appends a title for markdown (NULL: ""): its first 200 bytes on one
+ * line (newlines and returns become spaces), each of \`*_[]<>|~
+ * escaped by a backslash. */
+void explain_add_md_title(sbuf *sb, const char *s);
+
+/* dst[0, n) = src[0, n) folded as tolower folds them in the C locale
+ * (A-Z to a-z, every other byte as it is), by eight bytes at a time; no
+ * NUL is written. dst may be src. */
+void explain_fold(char *dst, const char *src, size_t n);
+
 /* Appends v as printf's "%.*f" with digits (0..6) would write it, byte for
  * byte, without printf for the usual values (about a dozen a pair, a sixth
  * of explaining's time went to printf): by integer digits when |v| < 1e6
