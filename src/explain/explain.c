@@ -14,6 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <xxhash.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "explain.h"
 
@@ -22,6 +25,28 @@
 #define SHARED_SCAN 64      /* shared terms examined for rare ones */
 #define SURFACE_SCAN 65536  /* bytes of a field searched for a term's spelling */
 #define MAX_EVIDENCE 8
+
+/* sb_add, sb_adds and sb_addc inlined while the buffer has room (it has
+ * nearly always: the texts start with room for a pair's usual length):
+ * a pair's explanation appends some hundred short pieces, most of them
+ * literals whose length the compiler then knows. Same bytes as sb_add. */
+static inline void x_add(sbuf *sb, const char *p, size_t n)
+{
+    if (sb->len + n + 1 > sb->cap) {
+        sb_add(sb, p, n);
+        return;
+    }
+    memcpy(sb->s + sb->len, p, n);
+    sb->len += n;
+    sb->s[sb->len] = '\0';
+}
+
+static inline void x_adds(sbuf *sb, const char *s)
+{
+    if (s) x_add(sb, s, strlen(s));
+}
+
+static inline void x_addc(sbuf *sb, char c) { x_add(sb, &c, 1); }
 
 /* ---- linkset ---------------------------------------------------------- */
 
@@ -178,7 +203,7 @@ static void x_printf(sbuf *sb, const char *fmt, ...)
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n < sizeof buf) {
-        sb_add(sb, buf, (size_t)n);
+        x_add(sb, buf, (size_t)n);
         return;
     }
     va_start(ap, fmt);
@@ -268,23 +293,23 @@ void explain_add_code(sbuf *sb, const char *s, size_t max)
     char buf[128];
     size_t k = 0, n = 0;
     const char *p = s;
-    sb_addc(sb, '`');
+    x_addc(sb, '`');
     for (; *p && n < max; p++, n++) {
         char ch = *p;
         if (ch == '`') ch = '\'';
         if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
         buf[k++] = ch;
-        if (k == sizeof buf) sb_add(sb, buf, k), k = 0;
+        if (k == sizeof buf) x_add(sb, buf, k), k = 0;
     }
-    sb_add(sb, buf, k);
+    x_add(sb, buf, k);
     if (*p) {   /* cut at max bytes (strlen(s) > max) */
         /* do not leave half a UTF-8 sequence behind */
         while (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0xC0) == 0x80) sb->len--;
         if (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0x80)) sb->len--;
         sb->s[sb->len] = '\0';
-        sb_adds(sb, "...");
+        x_adds(sb, "...");
     }
-    sb_addc(sb, '`');
+    x_addc(sb, '`');
 }
 
 /* Whether markdown needs c escaped in a title: one of \`*_[]<>|~ (not
@@ -307,16 +332,16 @@ void explain_add_md_title(sbuf *sb, const char *s)
     for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
         if (md_special((unsigned char)*p)) buf[k++] = '\\';
         buf[k++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
-        if (k + 2 > sizeof buf) sb_add(sb, buf, k), k = 0;
+        if (k + 2 > sizeof buf) x_add(sb, buf, k), k = 0;
     }
-    sb_add(sb, buf, k);
+    x_add(sb, buf, k);
 }
 
 static void add_list(sbuf *sb, const strvec *v, size_t max_len)
 {
     size_t show = v->n < MAX_LIST ? v->n : MAX_LIST;
     for (size_t i = 0; i < show; i++) {
-        if (i) sb_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
+        if (i) x_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
         explain_add_code(sb, v->v[i], max_len);
     }
     if (v->n > MAX_LIST) x_printf(sb, " (%zu in all)", v->n);
@@ -457,6 +482,37 @@ int explain_has_ci(const char *hay, const char *needle)
     return 0;
 }
 
+const char *explain_memmem(const char *h, size_t hn, const char *w, size_t wn)
+{
+    if (!wn) return h;
+    if (wn > hn) return NULL;
+    if (wn == 1) return memchr(h, w[0], hn);
+    size_t last = hn - wn, i = 0;   /* the last place w can start */
+#ifdef __SSE2__
+    /* sixteen starts a step: those where w's first and last bytes both
+     * stand, then the bytes between compared (glibc's memmem sets up a
+     * shift table of 256 bytes a call, and spelling calls it once for
+     * every place a term's stem stands) */
+    const __m128i first = _mm_set1_epi8(w[0]), lastb = _mm_set1_epi8(w[wn - 1]);
+    for (; i + 15 <= last; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + wn - 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, lastb)));
+        for (; m; m &= m - 1) {
+            size_t at = i + (size_t)__builtin_ctz(m);
+            if (!memcmp(h + at + 1, w + 1, wn - 2)) return h + at;
+        }
+    }
+#endif
+    for (; i <= last; i++) {
+        const char *p = memchr(h + i, w[0], last - i + 1);
+        if (!p) return NULL;
+        i = (size_t)(p - h);
+        if (!memcmp(p + 1, w + 1, wn - 1)) return p;
+    }
+    return NULL;
+}
+
 /* The words of s are its runs of word characters, with a join character
  * kept when a word character follows it ("a.b/c"); a word's parts are its
  * runs between join characters. A word or a part spells t (spells) only
@@ -494,7 +550,7 @@ static int consider(const char *s, size_t len, size_t p, const char *t, size_t t
 /* explain_find_spelling in s's first len bytes (len <= SURFACE_SCAN, no NUL
  * before it). lower (NULL: none) is those bytes folded (tolower): a word
  * spells t only if it starts with t's first tn - 1 bytes folded (spells),
- * so only the places memmem finds them in lower are looked at -- the same
+ * so only the places explain_memmem finds them in lower are looked at -- the same
  * places in the same order as by the first byte, less the ones that
  * cannot spell t. */
 static int find_spelling_n(const char *s, const char *lower, size_t len, const char *t, char *out, size_t outn)
@@ -503,8 +559,8 @@ static int find_spelling_n(const char *s, const char *lower, size_t len, const c
     const char *bestp = NULL;
     if (!tn) return 0;
     if (lower && tn >= 2) {
-        for (const char *h = memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
-             h = memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
+        for (const char *h = explain_memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
+             h = explain_memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
             ;
     } else {
         /* the bytes a first letter of t may be written as: either case,
@@ -608,7 +664,7 @@ static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
 
 /* 1 when phrase (lower, its folded copy, n bytes) occurs verbatim
  * (ignoring case) in one of the doc's fields: what explain_has_ci answers,
- * by memmem in the field's folded copy (lf_lower), which spelling made
+ * by explain_memmem in the field's folded copy (lf_lower), which spelling made
  * already for most fields; a field longer than the copy (SURFACE_SCAN
  * bytes) is searched whole by explain_has_ci, and every field when lower
  * is NULL. */
@@ -619,7 +675,7 @@ static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, 
     for (int f = 0; f < FIELD_COUNT; f++) {
         if (!tf->f[f]) continue;
         size_t len = lf_len(l, (text_field)f);
-        if (lower && len < SURFACE_SCAN ? memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
+        if (lower && len < SURFACE_SCAN ? explain_memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
                                         : explain_has_ci(tf->f[f], phrase))
             return 1;
     }
@@ -688,7 +744,7 @@ typedef struct ctx {
     strvec mentioned;   /* lower-cased identifiers already named */
 } ctx;
 
-static void sentence_end(ctx *x) { sb_adds(&x->rs, ".\n"); }
+static void sentence_end(ctx *x) { x_adds(&x->rs, ".\n"); }
 
 static void mention(ctx *x, const strvec *v)
 {
@@ -793,7 +849,7 @@ static void say_signals(ctx *x)
 
     sv_common(&a->exceptions, &b->exceptions, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both report the exception " : "Both report the exceptions ");
+        x_adds(&x->rs, v.n == 1 ? "Both report the exception " : "Both report the exceptions ");
         add_list(&x->rs, &v, 80);
         uint32_t df = word_df(x, v.v[0]);
         if (df) {
@@ -803,7 +859,7 @@ static void say_signals(ctx *x)
                       x->total);
         }
         sentence_end(x);
-        sb_adds(&ph, "both report ");
+        x_adds(&ph, "both report ");
         add_list(&ph, &v, 80);
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
@@ -812,7 +868,7 @@ static void say_signals(ctx *x)
 
     sv_common(&a->frames, &b->frames, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Same stack frame: " : "Same stack frames: ");
+        x_adds(&x->rs, v.n == 1 ? "Same stack frame: " : "Same stack frames: ");
         add_list(&x->rs, &v, 100);
         sentence_end(x);
         sv_push_owned(&x->evidence, xasprintf("the stack traces share %zu frame%s", v.n,
@@ -823,10 +879,10 @@ static void say_signals(ctx *x)
     sv_common(&a->errors, &b->errors, &v);
     drop_named(x, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Same error line: " : "Same error lines: ");
+        x_adds(&x->rs, v.n == 1 ? "Same error line: " : "Same error lines: ");
         add_list(&x->rs, &v, 120);
         sentence_end(x);
-        sb_adds(&ph, "the same error appears in both: ");
+        x_adds(&ph, "the same error appears in both: ");
         explain_add_code(&ph, v.v[0], 120);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
@@ -834,10 +890,10 @@ static void say_signals(ctx *x)
 
     sv_common(&a->paths, &b->paths, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both mention the file " : "Both mention the files ");
+        x_adds(&x->rs, v.n == 1 ? "Both mention the file " : "Both mention the files ");
         add_list(&x->rs, &v, 100);
         sentence_end(x);
-        sb_adds(&ph, "both mention ");
+        x_adds(&ph, "both mention ");
         add_list(&ph, &v, 100);
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
@@ -869,15 +925,15 @@ static void say_rare_terms(ctx *x)
         if (overlaps_mentioned(x, sp)) continue;
         char dfs[32];
         explain_fmt_count(df, dfs, sizeof dfs);
-        sb_adds(&x->rs, shown ? ", " : "Both mention ");
+        x_adds(&x->rs, shown ? ", " : "Both mention ");
         explain_add_code(&x->rs, sp, 80);
-        sb_adds(&x->rs, " (in ");   /* not x_printf: up to four a pair */
-        sb_adds(&x->rs, dfs);
-        sb_adds(&x->rs, " of ");
-        sb_adds(&x->rs, x->total);
-        sb_adds(&x->rs, " items)");
+        x_adds(&x->rs, " (in ");   /* not x_printf: up to four a pair */
+        x_adds(&x->rs, dfs);
+        x_adds(&x->rs, " of ");
+        x_adds(&x->rs, x->total);
+        x_adds(&x->rs, " items)");
         if (shown < 3) {
-            sb_adds(&ph, shown ? ", " : "both mention ");
+            x_adds(&ph, shown ? ", " : "both mention ");
             explain_add_code(&ph, sp, 80);
         }
         strvec one = {0};
@@ -902,19 +958,19 @@ static void say_labels(ctx *x)
     for (size_t i = 0; i < x->c->components.n; i++) ref_push(&b, x->c->components.v[i]);
     sv_common_ci(&a, &b, &v);
     if (v.n) {
-        sb_adds(&x->rs, "Both are labelled ");
+        x_adds(&x->rs, "Both are labelled ");
         add_list(&x->rs, &v, 60);
         sentence_end(x);
         sbuf ph;
         sb_init(&ph);
-        sb_adds(&ph, "both are labelled ");
+        x_adds(&ph, "both are labelled ");
         add_list(&ph, &v, 60);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
     ref_free(&v);
     sv_common(&x->q->versions, &x->c->versions, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
+        x_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
         add_list(&x->rs, &v, 40);
         sentence_end(x);
     }
@@ -928,21 +984,21 @@ static void describe_item(sbuf *sb, const char *ref, const item *it)
 {
     char d[EXPLAIN_DATE_MAX];
     int open = item_is_open(it);
-    sb_adds(sb, ref);
-    sb_adds(sb, open ? " is an open " : " is a closed ");
-    sb_adds(sb, item_kind_name(it->kind));
+    x_adds(sb, ref);
+    x_adds(sb, open ? " is an open " : " is a closed ");
+    x_adds(sb, item_kind_name(it->kind));
     if (it->created_at) {
-        sb_adds(sb, ", opened ");
-        sb_adds(sb, explain_date(it->created_at, d));
+        x_adds(sb, ", opened ");
+        x_adds(sb, explain_date(it->created_at, d));
     }
     if (!open) {
         if (it->closed_at) {
-            sb_adds(sb, it->created_at ? " and closed " : ", closed ");
-            sb_adds(sb, explain_date(it->closed_at, d));
+            x_adds(sb, it->created_at ? " and closed " : ", closed ");
+            x_adds(sb, explain_date(it->closed_at, d));
         }
         if (it->state_reason && *it->state_reason) {
-            sb_adds(sb, " as ");
-            sb_adds(sb, it->state_reason);
+            x_adds(sb, " as ");
+            x_adds(sb, it->state_reason);
         }
     }
 }
@@ -950,7 +1006,7 @@ static void describe_item(sbuf *sb, const char *ref, const item *it)
 static void say_states(ctx *x)
 {
     describe_item(&x->rs, x->qref, x->q);
-    sb_adds(&x->rs, "; ");
+    x_adds(&x->rs, "; ");
     describe_item(&x->rs, x->cref, x->c);
     if (x->q->created_at && x->c->created_at) {
         int64_t d = x->q->created_at - x->c->created_at;
@@ -962,9 +1018,9 @@ static void say_states(ctx *x)
             num[--o] = (char)('0' + days % 10);
             days /= 10;
         } while (days);
-        sb_adds(&x->rs, ". Filed ");
-        sb_add(&x->rs, num + o, sizeof num - o);
-        sb_adds(&x->rs, sizeof num - o == 1 && num[o] == '1' ? " day apart" : " days apart");
+        x_adds(&x->rs, ". Filed ");
+        x_add(&x->rs, num + o, sizeof num - o);
+        x_adds(&x->rs, sizeof num - o == 1 && num[o] == '1' ? " day apart" : " days apart");
     }
     sentence_end(x);
 }
@@ -1019,11 +1075,11 @@ static void say_model(ctx *x)
     for (size_t i = 0; i < n; i++) {
         double c = contribution(in->model, in->hit->feat, top[i]);
         if (c <= 0.05) continue;
-        sb_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
-        sb_adds(&x->rs, feature_words(top[i]));
-        sb_adds(&x->rs, " (+");
+        x_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
+        x_adds(&x->rs, feature_words(top[i]));
+        x_adds(&x->rs, " (+");
         explain_add_fixed(&x->rs, c, 2);
-        sb_addc(&x->rs, ')');
+        x_addc(&x->rs, ')');
         shown++;
     }
     if (shown) sentence_end(x);
@@ -1041,9 +1097,9 @@ static void say_failure_floor(ctx *x, const match_judgment *jd)
                       "so they are related at all with at least %.2f, though their wording alone gives %.2f",
               jd->p_any, words);
     if (jd->pr_pair)
-        sb_adds(&x->rs, "; an issue and a pull request are related, never duplicates");
+        x_adds(&x->rs, "; an issue and a pull request are related, never duplicates");
     else if (jd->regression)
-        sb_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
+        x_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
     else
         x_printf(&x->rs, "; %s: %.2f of that", jd->relation == RELATION_DUPLICATE ? "as duplicates" : "as another relation",
                   jd->p_any > 0 ? jd->p_shown / jd->p_any : 0);
@@ -1055,14 +1111,14 @@ static void say_verdict(ctx *x)
 {
     const match_judgment *jd = x->in->jd;
     if (!jd) return;
-    sb_adds(&x->rs, relation_label(jd->relation));
-    sb_adds(&x->rs, ", ");
-    sb_adds(&x->rs, confidence_name(jd->confidence));
-    sb_adds(&x->rs, " confidence (");
+    x_adds(&x->rs, relation_label(jd->relation));
+    x_adds(&x->rs, ", ");
+    x_adds(&x->rs, confidence_name(jd->confidence));
+    x_adds(&x->rs, " confidence (");
     explain_add_fixed(&x->rs, jd->p_shown, 2);
-    sb_addc(&x->rs, ')');
+    x_addc(&x->rs, ')');
     if (jd->relation == RELATION_NONE) {
-        sb_adds(&x->rs, ": the chance that they are related at all is ");
+        x_adds(&x->rs, ": the chance that they are related at all is ");
         explain_add_fixed(&x->rs, jd->p_any, 2);
     }
     else if (jd->failure_lifted)
@@ -1083,9 +1139,9 @@ static void say_verdict(ctx *x)
         x_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
                           "duplicate to close; related at all: %.2f", jd->p_any);
     else {
-        sb_adds(&x->rs, ": if they are related at all (");
+        x_adds(&x->rs, ": if they are related at all (");
         explain_add_fixed(&x->rs, jd->p_any, 2);
-        sb_adds(&x->rs, jd->relation == RELATION_DUPLICATE ? "), the chance that it is as duplicates is "
+        x_adds(&x->rs, jd->relation == RELATION_DUPLICATE ? "), the chance that it is as duplicates is "
                                                            : "), the chance that it is as another relation is ");
         explain_add_fixed(&x->rs, jd->p_shown, 2);
     }
@@ -1127,8 +1183,8 @@ static void say_judge(ctx *x)
                                                       "backport or part of it)"
                                                     : "names it";
         x_printf(&x->rs, "%s %s: \"", x->qref, how);
-        for (const char *p = why.mention; *p; p++) sb_addc(&x->rs, *p == '"' ? '\'' : *p);
-        sb_adds(&x->rs, "\"");
+        for (const char *p = why.mention; *p; p++) x_addc(&x->rs, *p == '"' ? '\'' : *p);
+        x_adds(&x->rs, "\"");
         sentence_end(x);
         sv_push_owned(&x->evidence, xasprintf("%s refers to %s", x->qref, x->cref));
     }
@@ -1140,7 +1196,7 @@ static void say_judge(ctx *x)
                           "branch or release", why.diff[0][0] ? why.diff[0] : "-", why.diff[1][0] ? why.diff[1] : "-"),
             sentence_end(x);
     else if (jf[JF_TITLE_REFS_DIFFER] > 0)
-        sb_adds(&x->rs, "The titles name different items"), sentence_end(x);
+        x_adds(&x->rs, "The titles name different items"), sentence_end(x);
     else if (jf[JF_SLOT_DIFF] > 0.5 && jf[JF_TITLE_OVERLAP] >= 0.3 && why.diff[0][0] && why.diff[1][0])
         x_printf(&x->rs, "Same wording around different words: \"%s\" / \"%s\"", why.diff[0], why.diff[1]),
             sentence_end(x);
@@ -1156,11 +1212,11 @@ static void say_judge(ctx *x)
                   jf[JF_AUTHOR_10MIN] > 0 ? " (a double post?)" : "");
         sentence_end(x);
     } else if (jf[JF_SAME_AUTHOR] > 0) {
-        sb_adds(&x->rs, "The same person filed both");
+        x_adds(&x->rs, "The same person filed both");
         sentence_end(x);
     }
     if (jf[JF_COPY_OTHER_AUTHOR] > 0) {
-        sb_adds(&x->rs, "The descriptions are near copies filed by different people (a clone?)");
+        x_adds(&x->rs, "The descriptions are near copies filed by different people (a clone?)");
         sentence_end(x);
     }
     if (jf[JF_CAND_FIXED_BEFORE] > 0 && x->c->closed_at) {
@@ -1181,28 +1237,28 @@ static void add_evidence(sbuf *sb, const strvec *ev)
     for (size_t i = 0; i < show; i++) {
         const char *e = ev->v[i];
         if (i == 0) {
-            sb_addc(sb, (char)toupper((unsigned char)e[0]));
-            sb_adds(sb, e + 1);
+            x_addc(sb, (char)toupper((unsigned char)e[0]));
+            x_adds(sb, e + 1);
         } else {
-            sb_adds(sb, "; ");
-            sb_adds(sb, e);
+            x_adds(sb, "; ");
+            x_adds(sb, e);
         }
     }
-    if (show) sb_adds(sb, ".\n\n");
+    if (show) x_adds(sb, ".\n\n");
 }
 
 static void add_state_clause(sbuf *sb, const item *it)
 {
     char d[EXPLAIN_DATE_MAX];
     if (item_is_open(it)) {
-        sb_adds(sb, ", which is still open");
+        x_adds(sb, ", which is still open");
         return;
     }
     if (it->kind == ITEM_PR) {
-        sb_adds(sb, item_closed_fixed(it) ? ", which was merged" : ", which was closed without being merged");
+        x_adds(sb, item_closed_fixed(it) ? ", which was merged" : ", which was closed without being merged");
     } else {
-        sb_adds(sb, ", which was closed");
-        if (item_closed_fixed(it)) sb_adds(sb, " as fixed");
+        x_adds(sb, ", which was closed");
+        if (item_closed_fixed(it)) x_adds(sb, " as fixed");
         else if (it->state_reason && *it->state_reason) x_printf(sb, " as %s", it->state_reason);
     }
     if (it->closed_at) {
@@ -1215,7 +1271,7 @@ static void add_item_title(sbuf *sb, const char *ref, const item *it)
 {
     x_printf(sb, "%s (\"", ref);
     explain_add_md_title(sb, it->title);
-    sb_adds(sb, "\")");
+    x_adds(sb, "\")");
 }
 
 static void add_url(sbuf *sb, const item *it)
@@ -1231,14 +1287,14 @@ static char *comment_pr(ctx *x, const item **on)
     *on = pr == x->q ? x->c : x->q;
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "Possibly addressed by pull request ");
+    x_adds(&sb, "Possibly addressed by pull request ");
     add_item_title(&sb, prref, pr);
     add_state_clause(&sb, pr);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
-    if (item_is_open(pr)) sb_adds(&sb, "Reviews and testing of that pull request are welcome.");
-    else if (item_closed_fixed(pr)) sb_adds(&sb, "Please check whether it solves this for you.");
-    else sb_adds(&sb, "It was not merged, so this may still need a fix.");
+    if (item_is_open(pr)) x_adds(&sb, "Reviews and testing of that pull request are welcome.");
+    else if (item_closed_fixed(pr)) x_adds(&sb, "Please check whether it solves this for you.");
+    else x_adds(&sb, "It was not merged, so this may still need a fix.");
     return sb_take(&sb);
 }
 
@@ -1249,10 +1305,10 @@ static char *comment_regression(ctx *x, const item **on)
     *on = x->q;
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "This may be a regression of ");
+    x_adds(&sb, "This may be a regression of ");
     add_item_title(&sb, x->cref, x->c);
     add_state_clause(&sb, x->c);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
     x_printf(&sb, "Which version are you running, and what are the exact steps to reproduce? That "
                    "tells whether the fix in %s is missing from your version or whether this is a "
@@ -1274,12 +1330,12 @@ static char *comment_related(ctx *x, const item **on)
     }
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "Possibly related: ");
+    x_adds(&sb, "Possibly related: ");
     add_item_title(&sb, oref, other);
     add_state_clause(&sb, other);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
-    sb_adds(&sb, "Linking them so the discussion can be followed in one place.");
+    x_adds(&sb, "Linking them so the discussion can be followed in one place.");
     add_url(&sb, other);
     return sb_take(&sb);
 }
@@ -1307,20 +1363,20 @@ static char *comment_duplicate(ctx *x, const item **on)
         explain_ref(sib->key, sref, sizeof sref);
         x_printf(&sb, "This and %s both look like copies of ", sref);
     } else {
-        sb_adds(&sb, "This looks like the same problem as ");
+        x_adds(&sb, "This looks like the same problem as ");
     }
     add_item_title(&sb, cref, canon);
     add_state_clause(&sb, canon);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     if (canon->created_at > (*on)->created_at) {   /* never close the older one without saying why */
         char why[192];
         explain_canonical_why(canon, *on, why, sizeof why);
         x_printf(&sb, "%s is newer, but it is the one to keep: %s.\n\n", cref, why);
     }
     add_evidence(&sb, &x->evidence);
-    if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");
-    else if (item_closed_fixed(canon)) sb_adds(&sb, "Please check whether the fix there solves this for you. ");
-    sb_adds(&sb, "If this is a different problem, please say how it differs.");
+    if (item_is_open(canon)) x_adds(&sb, "Please follow and add to the discussion there. ");
+    else if (item_closed_fixed(canon)) x_adds(&sb, "Please check whether the fix there solves this for you. ");
+    x_adds(&sb, "If this is a different problem, please say how it differs.");
     add_url(&sb, canon);
     return sb_take(&sb);
 }

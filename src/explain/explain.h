@@ -112,6 +112,11 @@ void explain_add_code(sbuf *sb, const char *s, size_t max);
  * escaped by a backslash. */
 void explain_add_md_title(sbuf *sb, const char *s);
 
+/* memmem's answer (the first place w[0, wn) stands in h[0, hn); h when wn
+ * is 0), sixteen places a step where SSE2 is (explain_find_spelling asks
+ * it for every place a term's stem stands in a field). */
+const char *explain_memmem(const char *h, size_t hn, const char *w, size_t wn);
+
 /* dst[0, n) = src[0, n) folded as tolower folds them in the C locale
  * (A-Z to a-z, every other byte as it is), by eight bytes at a time; no
  * NUL is written. dst may be src. */

@@ -900,6 +900,29 @@ static void test_days_apart(void **state)
     f->items[11].created_at = was;
 }
 
+/* explain_memmem answers as memmem does: random texts over a small
+ * alphabet (many partial matches), needles of every length up to past the
+ * text's, at every offset of the text (the vector loop's edges). */
+static void test_memmem(void **state)
+{
+    (void)state;
+    const char alphabet[] = "aab\xc3";
+    uint32_t r = 31337;
+    char text[80], w[40];
+    for (int round = 0; round < 40000; round++) {
+        size_t n = ((r = r * 1103515245u + 12345u) >> 16) % sizeof text, m = (r >> 8) % 12;
+        if (round % 7 == 0) m = (r >> 4) % sizeof w;
+        for (size_t k = 0; k < n; k++) text[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        for (size_t k = 0; k < m; k++) w[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        if (m && n >= m && round % 3 == 0) memcpy(text + (r >> 3) % (n - m + 1), w, m);   /* planted */
+        size_t from = n ? (r >> 5) % (n + 1) : 0;
+        const char *want = memmem(text + from, n - from, w, m), *got = explain_memmem(text + from, n - from, w, m);
+        if (got != want)
+            fail_msg("needle of %zu in %zu bytes: at %td, want %td", m, n - from, got ? got - text : -1,
+                     want ? want - text : -1);
+    }
+}
+
 /* explain_fold folds as tolower does, every byte at every place of a
  * word of eight and of the bytes after the last one. */
 static void test_fold(void **state)
@@ -1077,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_code_and_title),
         cmocka_unit_test(test_fmt_count),
         cmocka_unit_test(test_linkset_scan),
+        cmocka_unit_test(test_memmem),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);
