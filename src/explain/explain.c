@@ -391,29 +391,6 @@ static void sv_common_ci(const strvec *a, const strvec *b, strvec *out)
 /* tolower of the C locale (doppel never calls setlocale): only A-Z move. */
 static inline unsigned char x_lower(unsigned char c) { return (unsigned)(c - 'A') < 26 ? c + ('a' - 'A') : c; }
 
-void explain_fold(char *dst, const char *src, size_t n)
-{
-    /* eight bytes at a time: a byte is an upper-case letter when its low
-     * seven bits reach 'A' but not past 'Z' and its top bit is clear;
-     * those get 0x20 added (no carry crosses a byte: every sum stays
-     * below 0x100). A call per byte to tolower cost a sixth of explaining,
-     * which folds the fields of both items of every pair. */
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, src + i, 8);
-        uint64_t low7 = x & ~high;
-        uint64_t ge_a = low7 + ones * (0x80 - 'A');        /* top bit: low7 >= 'A' */
-        uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1);    /* top bit: low7 > 'Z' */
-        uint64_t upper = ge_a & ~gt_z & ~x & high;
-        x |= upper >> 2;                                   /* 0x80 >> 2 = 0x20 */
-        memcpy(dst + i, &x, 8);
-    }
-    for (; i < n; i++) dst[i] = (char)x_lower((unsigned char)src[i]);
-}
-
-
 static int word_char(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
 static int join_char(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
 
@@ -482,34 +459,44 @@ int explain_has_ci(const char *hay, const char *needle)
     return 0;
 }
 
-const char *explain_memmem(const char *h, size_t hn, const char *w, size_t wn)
+/* Whether h[0, n) folds (x_lower) to w[0, n). */
+static int fold_eq(const char *h, const char *w, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (x_lower((unsigned char)h[k]) != (unsigned char)w[k]) return 0;
+    return 1;
+}
+
+const char *explain_memmem_ci(const char *h, size_t hn, const char *w, size_t wn)
 {
     if (!wn) return h;
     if (wn > hn) return NULL;
-    if (wn == 1) return memchr(h, w[0], hn);
     size_t last = hn - wn, i = 0;   /* the last place w can start */
+    unsigned char w0 = (unsigned char)w[0];
 #ifdef __SSE2__
     /* sixteen starts a step: those where w's first and last bytes both
-     * stand, then the bytes between compared (glibc's memmem sets up a
-     * shift table of 256 bytes a call, and spelling calls it once for
-     * every place a term's stem stands) */
-    const __m128i first = _mm_set1_epi8(w[0]), lastb = _mm_set1_epi8(w[wn - 1]);
+     * stand, then w compared (glibc's memmem, on a folded copy, set up 256
+     * bytes a call, once for each place a term's stem stands). A
+     * lower-case letter of w stands for itself and its capital, which
+     * differ only in the case bit (0x20): the bytes are compared with it
+     * set. No other byte folds to a letter, and one that is none folds to
+     * itself only. */
+    unsigned char wl = (unsigned char)w[wn - 1];
+    const __m128i first = _mm_set1_epi8((char)w0), lastb = _mm_set1_epi8((char)wl);
+    const __m128i fcase = _mm_set1_epi8((unsigned)(w0 - 'a') < 26 ? 0x20 : 0);
+    const __m128i lcase = _mm_set1_epi8((unsigned)(wl - 'a') < 26 ? 0x20 : 0);
     for (; i + 15 <= last; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + wn - 1));
+        __m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), fcase);
+        __m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i + wn - 1)), lcase);
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, lastb)));
-        for (; m; m &= m - 1) {
+        for (; m; m &= m - 1) {   /* all of w again: an upper-case w[0] matched itself */
             size_t at = i + (size_t)__builtin_ctz(m);
-            if (!memcmp(h + at + 1, w + 1, wn - 2)) return h + at;
+            if (fold_eq(h + at, w, wn)) return h + at;
         }
     }
 #endif
-    for (; i <= last; i++) {
-        const char *p = memchr(h + i, w[0], last - i + 1);
-        if (!p) return NULL;
-        i = (size_t)(p - h);
-        if (!memcmp(p + 1, w + 1, wn - 1)) return p;
-    }
+    for (; i <= last; i++)
+        if (x_lower((unsigned char)h[i]) == w0 && fold_eq(h + i + 1, w + 1, wn - 1)) return h + i;
     return NULL;
 }
 
@@ -548,19 +535,18 @@ static int consider(const char *s, size_t len, size_t p, const char *t, size_t t
 }
 
 /* explain_find_spelling in s's first len bytes (len <= SURFACE_SCAN, no NUL
- * before it). lower (NULL: none) is those bytes folded (tolower): a word
- * spells t only if it starts with t's first tn - 1 bytes folded (spells),
- * so only the places explain_memmem finds them in lower are looked at -- the same
- * places in the same order as by the first byte, less the ones that
- * cannot spell t. */
-static int find_spelling_n(const char *s, const char *lower, size_t len, const char *t, char *out, size_t outn)
+ * before it). A word spells t only if it starts with t's first tn - 1
+ * bytes folded (spells), so only the places explain_memmem_ci finds them
+ * are looked at -- the same places in the same order as by the first byte,
+ * less the ones that cannot spell t. */
+static int find_spelling_n(const char *s, size_t len, const char *t, char *out, size_t outn)
 {
     size_t tn = strlen(t), best = 0;
     const char *bestp = NULL;
     if (!tn) return 0;
-    if (lower && tn >= 2) {
-        for (const char *h = explain_memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
-             h = explain_memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
+    if (tn >= 2) {
+        for (const char *h = explain_memmem_ci(s, len, t, tn - 1); h && !consider(s, len, (size_t)(h - s), t, tn, &bestp, &best);
+             h = explain_memmem_ci(h + 1, len - (size_t)(h + 1 - s), t, tn - 1))
             ;
     } else {
         /* the bytes a first letter of t may be written as: either case,
@@ -585,22 +571,9 @@ static int find_spelling_n(const char *s, const char *lower, size_t len, const c
     return 1;
 }
 
-/* s's first len bytes folded (tolower), owned. */
-static char *fold_copy(const char *s, size_t len)
-{
-    char *l = xmalloc(len + 1);
-    explain_fold(l, s, len);
-    l[len] = '\0';
-    return l;
-}
-
 int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
 {
-    size_t len = strnlen(s, SURFACE_SCAN);
-    char *lower = fold_copy(s, len);
-    int found = find_spelling_n(s, lower, len, t, out, outn);
-    free(lower);
-    return found;
+    return find_spelling_n(s, strnlen(s, SURFACE_SCAN), t, out, outn);
 }
 
 
@@ -614,7 +587,6 @@ typedef struct lazy_fields {
     int done;
     unsigned measured;       /* bit f: len[f] is known (lf_len) */
     size_t len[FIELD_COUNT];
-    char *lower[FIELD_COUNT];   /* folded copies (lf_lower), owned */
 } lazy_fields;
 
 static const text_fields *lf_get(lazy_fields *l)
@@ -637,19 +609,6 @@ static size_t lf_len(lazy_fields *l, text_field f)
     return l->len[f];
 }
 
-/* Field f folded (lf_len bytes), made once a pair: each of the terms
- * looked up in it searches it (find_spelling_n). */
-static const char *lf_lower(lazy_fields *l, text_field f)
-{
-    if (!l->lower[f]) l->lower[f] = fold_copy(l->tf->f[f], lf_len(l, f));
-    return l->lower[f];
-}
-
-static void lf_free(lazy_fields *l)
-{
-    for (int f = 0; f < FIELD_COUNT; f++) free(l->lower[f]);
-}
-
 static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
 {
     const text_fields *tf = lf_get(l);
@@ -657,17 +616,16 @@ static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
     static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (tf->f[order[i]] &&
-            find_spelling_n(tf->f[order[i]], lf_lower(l, order[i]), lf_len(l, order[i]), t, out, n))
+            find_spelling_n(tf->f[order[i]], lf_len(l, order[i]), t, out, n))
             return 1;
     return 0;
 }
 
 /* 1 when phrase (lower, its folded copy, n bytes) occurs verbatim
  * (ignoring case) in one of the doc's fields: what explain_has_ci answers,
- * by explain_memmem in the field's folded copy (lf_lower), which spelling made
- * already for most fields; a field longer than the copy (SURFACE_SCAN
- * bytes) is searched whole by explain_has_ci, and every field when lower
- * is NULL. */
+ * by explain_memmem_ci in the field's first lf_len bytes; a field longer
+ * than that (SURFACE_SCAN bytes) is searched whole by explain_has_ci, and
+ * every field when lower is NULL. */
 static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, size_t n)
 {
     const text_fields *tf = lf_get(l);
@@ -675,7 +633,7 @@ static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, 
     for (int f = 0; f < FIELD_COUNT; f++) {
         if (!tf->f[f]) continue;
         size_t len = lf_len(l, (text_field)f);
-        if (lower && len < SURFACE_SCAN ? explain_memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
+        if (lower && len < SURFACE_SCAN ? explain_memmem_ci(tf->f[f], len, lower, n) != NULL
                                         : explain_has_ci(tf->f[f], phrase))
             return 1;
     }
@@ -1447,8 +1405,6 @@ void explain_pair(const explain_input *in, explain_out *out)
                                      : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
-    lf_free(&x.qf);
-    lf_free(&x.cf);
     if (x.has_own_qf) text_fields_free(&x.own_qf);
 }
 

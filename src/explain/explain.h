@@ -112,15 +112,12 @@ void explain_add_code(sbuf *sb, const char *s, size_t max);
  * escaped by a backslash. */
 void explain_add_md_title(sbuf *sb, const char *s);
 
-/* memmem's answer (the first place w[0, wn) stands in h[0, hn); h when wn
- * is 0), sixteen places a step where SSE2 is (explain_find_spelling asks
+/* The first place in h[0, hn) whose wn bytes, folded as tolower folds
+ * them in the C locale (A-Z to a-z), are w[0, wn); h when wn is 0, NULL
+ * when there is none: memmem's answer in a folded copy of h, without the
+ * copy, sixteen places a step where SSE2 is (explain_find_spelling asks
  * it for every place a term's stem stands in a field). */
-const char *explain_memmem(const char *h, size_t hn, const char *w, size_t wn);
-
-/* dst[0, n) = src[0, n) folded as tolower folds them in the C locale
- * (A-Z to a-z, every other byte as it is), by eight bytes at a time; no
- * NUL is written. dst may be src. */
-void explain_fold(char *dst, const char *src, size_t n);
+const char *explain_memmem_ci(const char *h, size_t hn, const char *w, size_t wn);
 
 /* Appends v as printf's "%.*f" with digits (0..6) would write it, byte for
  * byte, without printf for the usual values (about a dozen a pair, a sixth
