@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "explain.h"
 
@@ -22,9 +26,37 @@
 #define SURFACE_SCAN 65536  /* bytes of a field searched for a term's spelling */
 #define MAX_EVIDENCE 8
 
+/* sb_add, sb_adds and sb_addc inlined while the buffer has room (it has
+ * nearly always: the texts start with room for a pair's usual length):
+ * a pair's explanation appends some hundred short pieces, most of them
+ * literals whose length the compiler then knows. Same bytes as sb_add. */
+static inline void x_add(sbuf *sb, const char *p, size_t n)
+{
+    if (sb->len + n + 1 > sb->cap) {
+        sb_add(sb, p, n);
+        return;
+    }
+    memcpy(sb->s + sb->len, p, n);
+    sb->len += n;
+    sb->s[sb->len] = '\0';
+}
+
+static inline void x_adds(sbuf *sb, const char *s)
+{
+    if (s) x_add(sb, s, strlen(s));
+}
+
+static inline void x_addc(sbuf *sb, char c) { x_add(sb, &c, 1); }
+
 /* ---- linkset ---------------------------------------------------------- */
 
+/* A pair's entry, found by its hash: the binary search compares 64-bit
+ * numbers in the array, not the keys' strings, which lie all over the heap
+ * (at 250k items, 68k links: some 16 probes a pair, each a cache miss or
+ * two, for pairs that are nearly all unlinked). The strings are compared
+ * only where the hash matches. */
 typedef struct ls_entry {
+    uint64_t h;          /* ls_hash(a, b) */
     const char *a, *b;   /* a <= b (strcmp) */
     size_t idx;
 } ls_entry;
@@ -35,17 +67,29 @@ struct explain_linkset {
     size_t nlinks;   /* links[0, nlinks) were added */
 };
 
+/* The hash of the unordered pair {a, b}: the same either way round, so a
+ * lookup needs no strcmp to order its keys. */
+static uint64_t ls_hash(const char *a, const char *b)
+{
+    uint64_t ha = XXH3_64bits(a, strlen(a)), hb = XXH3_64bits(b, strlen(b));
+    uint64_t lo = ha < hb ? ha : hb, hi = ha < hb ? hb : ha;
+    return XXH3_64bits_withSeed(&lo, sizeof lo, hi);
+}
+
 static int ls_pair_cmp(const ls_entry *p, const ls_entry *q)
 {
     int c = strcmp(p->a, q->a);
     return c ? c : strcmp(p->b, q->b);
 }
 
+/* By hash, then by pair (a hash shared by two pairs keeps each pair's
+ * entries together), then a pair's links in array order. */
 static int ls_cmp(const void *x, const void *y)
 {
     const ls_entry *p = x, *q = y;
+    if (p->h != q->h) return p->h < q->h ? -1 : 1;
     int c = ls_pair_cmp(p, q);
-    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);   /* a pair's links in array order */
+    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);
 }
 
 /* Appends the entries of links[from, to) to e (room for them), returns
@@ -57,7 +101,7 @@ static size_t ls_entries(ls_entry *e, const item_link *links, size_t from, size_
         const char *s = links[i].src_key, *d = links[i].dst_key;
         if (!s || !d) continue;
         int lt = strcmp(s, d) <= 0;
-        e[n++] = (ls_entry){lt ? s : d, lt ? d : s, i};
+        e[n++] = (ls_entry){ls_hash(s, d), lt ? s : d, lt ? d : s, i};
     }
     return n;
 }
@@ -101,21 +145,27 @@ void explain_linkset_free(explain_linkset *ls)
 size_t explain_linkset_find(const explain_linkset *ls, const char *a, const char *b, size_t *out,
                             size_t max)
 {
+    if (!ls->n) return 0;
+    uint64_t h = ls_hash(a, b);
+    size_t lo = 0, hi = ls->n;
+    while (lo < hi) {   /* first entry of hash >= h */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ls->e[mid].h < h) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == ls->n || ls->e[lo].h != h) return 0;   /* nearly every pair */
     if (strcmp(a, b) > 0) {
         const char *t = a;
         a = b;
         b = t;
     }
-    ls_entry key = {a, b, 0};
-    size_t lo = 0, hi = ls->n;
-    while (lo < hi) {   /* first entry >= key */
-        size_t mid = lo + (hi - lo) / 2;
-        if (ls_pair_cmp(&ls->e[mid], &key) < 0) lo = mid + 1;
-        else hi = mid;
-    }
+    ls_entry key = {h, a, b, 0};
     size_t n = 0;
-    for (size_t i = lo; i < ls->n && ls_pair_cmp(&ls->e[i], &key) == 0; i++, n++)
-        if (n < max) out[n] = ls->e[i].idx;
+    for (size_t i = lo; i < ls->n && ls->e[i].h == h; i++)
+        if (ls_pair_cmp(&ls->e[i], &key) == 0) {   /* a's entries are adjacent, in array order */
+            if (n < max) out[n] = ls->e[i].idx;
+            n++;
+        }
     return n;
 }
 
@@ -153,7 +203,7 @@ static void x_printf(sbuf *sb, const char *fmt, ...)
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n < sizeof buf) {
-        sb_add(sb, buf, (size_t)n);
+        x_add(sb, buf, (size_t)n);
         return;
     }
     va_start(ap, fmt);
@@ -217,10 +267,15 @@ const char *explain_ref(const char *key, char *buf, size_t n)
 }
 
 /* 11862 -> "11,862" */
-static void fmt_count(size_t v, char *buf, size_t n)
+void explain_fmt_count(size_t v, char *buf, size_t n)
 {
-    char tmp[32];
-    int len = snprintf(tmp, sizeof tmp, "%zu", v);
+    char tmp[32];   /* "%zu" by hand: a count or two a pair */
+    int len = 0;
+    do {
+        tmp[sizeof tmp - 1 - len++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memmove(tmp, tmp + sizeof tmp - len, (size_t)len);
     size_t o = 0;
     for (int i = 0; i < len && o + 1 < n; i++) {
         if (i > 0 && (len - i) % 3 == 0 && o + 2 < n) buf[o++] = ',';
@@ -231,42 +286,63 @@ static void fmt_count(size_t v, char *buf, size_t n)
 
 /* Appends s as inline code, dropping backticks and newlines (hostile text
  * must not break out of the span) and cutting it at max bytes. */
-static void add_code(sbuf *sb, const char *s, size_t max)
+void explain_add_code(sbuf *sb, const char *s, size_t max)
 {
-    sb_addc(sb, '`');
-    size_t n = 0;
-    for (const char *p = s; *p && n < max; p++, n++) {
+    /* a piece at a time from a stack buffer: sb_addc a byte cost a call,
+     * a growth check and a memcpy */
+    char buf[128];
+    size_t k = 0, n = 0;
+    const char *p = s;
+    x_addc(sb, '`');
+    for (; *p && n < max; p++, n++) {
         char ch = *p;
         if (ch == '`') ch = '\'';
         if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
-        sb_addc(sb, ch);
+        buf[k++] = ch;
+        if (k == sizeof buf) x_add(sb, buf, k), k = 0;
     }
-    if (strlen(s) > max) {
+    x_add(sb, buf, k);
+    if (*p) {   /* cut at max bytes (strlen(s) > max) */
         /* do not leave half a UTF-8 sequence behind */
         while (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0xC0) == 0x80) sb->len--;
         if (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0x80)) sb->len--;
         sb->s[sb->len] = '\0';
-        sb_adds(sb, "...");
+        x_adds(sb, "...");
     }
-    sb_addc(sb, '`');
+    x_addc(sb, '`');
+}
+
+/* Whether markdown needs c escaped in a title: one of \`*_[]<>|~ (not
+ * the NUL that strchr would find in its set). */
+static int md_special(unsigned char c)
+{
+    switch (c) {
+    case '\\': case '`': case '*': case '_': case '[': case ']': case '<': case '>': case '|': case '~':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* Appends a title for markdown: one line, markdown punctuation escaped. */
-static void add_md_title(sbuf *sb, const char *s)
+void explain_add_md_title(sbuf *sb, const char *s)
 {
-    size_t n = 0;
+    char buf[256];   /* flushed before a byte and its escape could overflow it */
+    size_t k = 0, n = 0;
     for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
-        if (strchr("\\`*_[]<>|~", *p)) sb_addc(sb, '\\');
-        sb_addc(sb, (*p == '\n' || *p == '\r') ? ' ' : *p);
+        if (md_special((unsigned char)*p)) buf[k++] = '\\';
+        buf[k++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+        if (k + 2 > sizeof buf) x_add(sb, buf, k), k = 0;
     }
+    x_add(sb, buf, k);
 }
 
 static void add_list(sbuf *sb, const strvec *v, size_t max_len)
 {
     size_t show = v->n < MAX_LIST ? v->n : MAX_LIST;
     for (size_t i = 0; i < show; i++) {
-        if (i) sb_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
-        add_code(sb, v->v[i], max_len);
+        if (i) x_adds(sb, i + 1 == show && v->n <= MAX_LIST ? " and " : ", ");
+        explain_add_code(sb, v->v[i], max_len);
     }
     if (v->n > MAX_LIST) x_printf(sb, " (%zu in all)", v->n);
 }
@@ -312,6 +388,9 @@ static void sv_common_ci(const strvec *a, const strvec *b, strvec *out)
 
 /* ---- a term's spelling in the text ------------------------------------ */
 
+/* tolower of the C locale (doppel never calls setlocale): only A-Z move. */
+static inline unsigned char x_lower(unsigned char c) { return (unsigned)(c - 'A') < 26 ? c + ('a' - 'A') : c; }
+
 static int word_char(unsigned char ch) { return isalnum(ch) || ch == '_' || ch >= 0x80; }
 static int join_char(unsigned char ch) { return ch == '.' || ch == '/' || ch == '-' || ch == ':'; }
 
@@ -322,7 +401,7 @@ static int spells(const char *w, size_t n, const char *t, size_t tn)
 {
     if (n < tn || n > tn + 5) return 0;
     for (size_t i = 0; i < tn; i++) {
-        unsigned char a = (unsigned char)tolower((unsigned char)w[i]), b = (unsigned char)t[i];
+        unsigned char a = x_lower((unsigned char)w[i]), b = (unsigned char)t[i];
         if (a == b) continue;
         if (i + 1 == tn && b == 'i' && a == 'y') continue;
         return 0;
@@ -380,6 +459,47 @@ int explain_has_ci(const char *hay, const char *needle)
     return 0;
 }
 
+/* Whether h[0, n) folds (x_lower) to w[0, n). */
+static int fold_eq(const char *h, const char *w, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (x_lower((unsigned char)h[k]) != (unsigned char)w[k]) return 0;
+    return 1;
+}
+
+const char *explain_memmem_ci(const char *h, size_t hn, const char *w, size_t wn)
+{
+    if (!wn) return h;
+    if (wn > hn) return NULL;
+    size_t last = hn - wn, i = 0;   /* the last place w can start */
+    unsigned char w0 = (unsigned char)w[0];
+#ifdef __SSE2__
+    /* sixteen starts a step: those where w's first and last bytes both
+     * stand, then w compared (glibc's memmem, on a folded copy, set up 256
+     * bytes a call, once for each place a term's stem stands). A
+     * lower-case letter of w stands for itself and its capital, which
+     * differ only in the case bit (0x20): the bytes are compared with it
+     * set. No other byte folds to a letter, and one that is none folds to
+     * itself only. */
+    unsigned char wl = (unsigned char)w[wn - 1];
+    const __m128i first = _mm_set1_epi8((char)w0), lastb = _mm_set1_epi8((char)wl);
+    const __m128i fcase = _mm_set1_epi8((unsigned)(w0 - 'a') < 26 ? 0x20 : 0);
+    const __m128i lcase = _mm_set1_epi8((unsigned)(wl - 'a') < 26 ? 0x20 : 0);
+    for (; i + 15 <= last; i += 16) {
+        __m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), fcase);
+        __m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i + wn - 1)), lcase);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, lastb)));
+        for (; m; m &= m - 1) {   /* all of w again: an upper-case w[0] matched itself */
+            size_t at = i + (size_t)__builtin_ctz(m);
+            if (fold_eq(h + at, w, wn)) return h + at;
+        }
+    }
+#endif
+    for (; i <= last; i++)
+        if (x_lower((unsigned char)h[i]) == w0 && fold_eq(h + i + 1, w + 1, wn - 1)) return h + i;
+    return NULL;
+}
+
 /* The words of s are its runs of word characters, with a join character
  * kept when a word character follows it ("a.b/c"); a word's parts are its
  * runs between join characters. A word or a part spells t (spells) only
@@ -415,19 +535,18 @@ static int consider(const char *s, size_t len, size_t p, const char *t, size_t t
 }
 
 /* explain_find_spelling in s's first len bytes (len <= SURFACE_SCAN, no NUL
- * before it). lower (NULL: none) is those bytes folded (tolower): a word
- * spells t only if it starts with t's first tn - 1 bytes folded (spells),
- * so only the places memmem finds them in lower are looked at -- the same
- * places in the same order as by the first byte, less the ones that
- * cannot spell t. */
-static int find_spelling_n(const char *s, const char *lower, size_t len, const char *t, char *out, size_t outn)
+ * before it). A word spells t only if it starts with t's first tn - 1
+ * bytes folded (spells), so only the places explain_memmem_ci finds them
+ * are looked at -- the same places in the same order as by the first byte,
+ * less the ones that cannot spell t. */
+static int find_spelling_n(const char *s, size_t len, const char *t, char *out, size_t outn)
 {
     size_t tn = strlen(t), best = 0;
     const char *bestp = NULL;
     if (!tn) return 0;
-    if (lower && tn >= 2) {
-        for (const char *h = memmem(lower, len, t, tn - 1); h && !consider(s, len, (size_t)(h - lower), t, tn, &bestp, &best);
-             h = memmem(h + 1, len - (size_t)(h + 1 - lower), t, tn - 1))
+    if (tn >= 2) {
+        for (const char *h = explain_memmem_ci(s, len, t, tn - 1); h && !consider(s, len, (size_t)(h - s), t, tn, &bestp, &best);
+             h = explain_memmem_ci(h + 1, len - (size_t)(h + 1 - s), t, tn - 1))
             ;
     } else {
         /* the bytes a first letter of t may be written as: either case,
@@ -452,22 +571,9 @@ static int find_spelling_n(const char *s, const char *lower, size_t len, const c
     return 1;
 }
 
-/* s's first len bytes folded (tolower), owned. */
-static char *fold_copy(const char *s, size_t len)
-{
-    char *l = xmalloc(len + 1);
-    for (size_t i = 0; i < len; i++) l[i] = (char)tolower((unsigned char)s[i]);
-    l[len] = '\0';
-    return l;
-}
-
 int explain_find_spelling(const char *s, const char *t, char *out, size_t outn)
 {
-    size_t len = strnlen(s, SURFACE_SCAN);
-    char *lower = fold_copy(s, len);
-    int found = find_spelling_n(s, lower, len, t, out, outn);
-    free(lower);
-    return found;
+    return find_spelling_n(s, strnlen(s, SURFACE_SCAN), t, out, outn);
 }
 
 
@@ -481,7 +587,6 @@ typedef struct lazy_fields {
     int done;
     unsigned measured;       /* bit f: len[f] is known (lf_len) */
     size_t len[FIELD_COUNT];
-    char *lower[FIELD_COUNT];   /* folded copies (lf_lower), owned */
 } lazy_fields;
 
 static const text_fields *lf_get(lazy_fields *l)
@@ -504,19 +609,6 @@ static size_t lf_len(lazy_fields *l, text_field f)
     return l->len[f];
 }
 
-/* Field f folded (lf_len bytes), made once a pair: each of the terms
- * looked up in it searches it (find_spelling_n). */
-static const char *lf_lower(lazy_fields *l, text_field f)
-{
-    if (!l->lower[f]) l->lower[f] = fold_copy(l->tf->f[f], lf_len(l, f));
-    return l->lower[f];
-}
-
-static void lf_free(lazy_fields *l)
-{
-    for (int f = 0; f < FIELD_COUNT; f++) free(l->lower[f]);
-}
-
 static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
 {
     const text_fields *tf = lf_get(l);
@@ -524,17 +616,16 @@ static int spelling_in_doc(lazy_fields *l, const char *t, char *out, size_t n)
     static const text_field order[] = {FIELD_TITLE, FIELD_PROSE, FIELD_CODE};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (tf->f[order[i]] &&
-            find_spelling_n(tf->f[order[i]], lf_lower(l, order[i]), lf_len(l, order[i]), t, out, n))
+            find_spelling_n(tf->f[order[i]], lf_len(l, order[i]), t, out, n))
             return 1;
     return 0;
 }
 
 /* 1 when phrase (lower, its folded copy, n bytes) occurs verbatim
  * (ignoring case) in one of the doc's fields: what explain_has_ci answers,
- * by memmem in the field's folded copy (lf_lower), which spelling made
- * already for most fields; a field longer than the copy (SURFACE_SCAN
- * bytes) is searched whole by explain_has_ci, and every field when lower
- * is NULL. */
+ * by explain_memmem_ci in the field's first lf_len bytes; a field longer
+ * than that (SURFACE_SCAN bytes) is searched whole by explain_has_ci, and
+ * every field when lower is NULL. */
 static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, size_t n)
 {
     const text_fields *tf = lf_get(l);
@@ -542,7 +633,7 @@ static int phrase_in_doc(lazy_fields *l, const char *phrase, const char *lower, 
     for (int f = 0; f < FIELD_COUNT; f++) {
         if (!tf->f[f]) continue;
         size_t len = lf_len(l, (text_field)f);
-        if (lower && len < SURFACE_SCAN ? memmem(lf_lower(l, (text_field)f), len, lower, n) != NULL
+        if (lower && len < SURFACE_SCAN ? explain_memmem_ci(tf->f[f], len, lower, n) != NULL
                                         : explain_has_ci(tf->f[f], phrase))
             return 1;
     }
@@ -611,7 +702,7 @@ typedef struct ctx {
     strvec mentioned;   /* lower-cased identifiers already named */
 } ctx;
 
-static void sentence_end(ctx *x) { sb_adds(&x->rs, ".\n"); }
+static void sentence_end(ctx *x) { x_adds(&x->rs, ".\n"); }
 
 static void mention(ctx *x, const strvec *v)
 {
@@ -716,17 +807,17 @@ static void say_signals(ctx *x)
 
     sv_common(&a->exceptions, &b->exceptions, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both report the exception " : "Both report the exceptions ");
+        x_adds(&x->rs, v.n == 1 ? "Both report the exception " : "Both report the exceptions ");
         add_list(&x->rs, &v, 80);
         uint32_t df = word_df(x, v.v[0]);
         if (df) {
             char dfs[32];
-            fmt_count(df, dfs, sizeof dfs);
+            explain_fmt_count(df, dfs, sizeof dfs);
             x_printf(&x->rs, " (%sin %s of %s items)", v.n > 1 ? "the first is " : "", dfs,
                       x->total);
         }
         sentence_end(x);
-        sb_adds(&ph, "both report ");
+        x_adds(&ph, "both report ");
         add_list(&ph, &v, 80);
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
@@ -735,7 +826,7 @@ static void say_signals(ctx *x)
 
     sv_common(&a->frames, &b->frames, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Same stack frame: " : "Same stack frames: ");
+        x_adds(&x->rs, v.n == 1 ? "Same stack frame: " : "Same stack frames: ");
         add_list(&x->rs, &v, 100);
         sentence_end(x);
         sv_push_owned(&x->evidence, xasprintf("the stack traces share %zu frame%s", v.n,
@@ -746,21 +837,21 @@ static void say_signals(ctx *x)
     sv_common(&a->errors, &b->errors, &v);
     drop_named(x, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Same error line: " : "Same error lines: ");
+        x_adds(&x->rs, v.n == 1 ? "Same error line: " : "Same error lines: ");
         add_list(&x->rs, &v, 120);
         sentence_end(x);
-        sb_adds(&ph, "the same error appears in both: ");
-        add_code(&ph, v.v[0], 120);
+        x_adds(&ph, "the same error appears in both: ");
+        explain_add_code(&ph, v.v[0], 120);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
     ref_free(&v);
 
     sv_common(&a->paths, &b->paths, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both mention the file " : "Both mention the files ");
+        x_adds(&x->rs, v.n == 1 ? "Both mention the file " : "Both mention the files ");
         add_list(&x->rs, &v, 100);
         sentence_end(x);
-        sb_adds(&ph, "both mention ");
+        x_adds(&ph, "both mention ");
         add_list(&ph, &v, 100);
         sv_push_owned(&x->evidence, sb_take(&ph));
         mention(x, &v);
@@ -791,13 +882,17 @@ static void say_rare_terms(ctx *x)
             continue;
         if (overlaps_mentioned(x, sp)) continue;
         char dfs[32];
-        fmt_count(df, dfs, sizeof dfs);
-        sb_adds(&x->rs, shown ? ", " : "Both mention ");
-        add_code(&x->rs, sp, 80);
-        x_printf(&x->rs, " (in %s of %s items)", dfs, x->total);
+        explain_fmt_count(df, dfs, sizeof dfs);
+        x_adds(&x->rs, shown ? ", " : "Both mention ");
+        explain_add_code(&x->rs, sp, 80);
+        x_adds(&x->rs, " (in ");   /* not x_printf: up to four a pair */
+        x_adds(&x->rs, dfs);
+        x_adds(&x->rs, " of ");
+        x_adds(&x->rs, x->total);
+        x_adds(&x->rs, " items)");
         if (shown < 3) {
-            sb_adds(&ph, shown ? ", " : "both mention ");
-            add_code(&ph, sp, 80);
+            x_adds(&ph, shown ? ", " : "both mention ");
+            explain_add_code(&ph, sp, 80);
         }
         strvec one = {0};
         sv_push(&one, sp);
@@ -821,19 +916,19 @@ static void say_labels(ctx *x)
     for (size_t i = 0; i < x->c->components.n; i++) ref_push(&b, x->c->components.v[i]);
     sv_common_ci(&a, &b, &v);
     if (v.n) {
-        sb_adds(&x->rs, "Both are labelled ");
+        x_adds(&x->rs, "Both are labelled ");
         add_list(&x->rs, &v, 60);
         sentence_end(x);
         sbuf ph;
         sb_init(&ph);
-        sb_adds(&ph, "both are labelled ");
+        x_adds(&ph, "both are labelled ");
         add_list(&ph, &v, 60);
         sv_push_owned(&x->evidence, sb_take(&ph));
     }
     ref_free(&v);
     sv_common(&x->q->versions, &x->c->versions, &v);
     if (v.n) {
-        sb_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
+        x_adds(&x->rs, v.n == 1 ? "Both affect version " : "Both affect versions ");
         add_list(&x->rs, &v, 40);
         sentence_end(x);
     }
@@ -847,21 +942,21 @@ static void describe_item(sbuf *sb, const char *ref, const item *it)
 {
     char d[EXPLAIN_DATE_MAX];
     int open = item_is_open(it);
-    sb_adds(sb, ref);
-    sb_adds(sb, open ? " is an open " : " is a closed ");
-    sb_adds(sb, item_kind_name(it->kind));
+    x_adds(sb, ref);
+    x_adds(sb, open ? " is an open " : " is a closed ");
+    x_adds(sb, item_kind_name(it->kind));
     if (it->created_at) {
-        sb_adds(sb, ", opened ");
-        sb_adds(sb, explain_date(it->created_at, d));
+        x_adds(sb, ", opened ");
+        x_adds(sb, explain_date(it->created_at, d));
     }
     if (!open) {
         if (it->closed_at) {
-            sb_adds(sb, it->created_at ? " and closed " : ", closed ");
-            sb_adds(sb, explain_date(it->closed_at, d));
+            x_adds(sb, it->created_at ? " and closed " : ", closed ");
+            x_adds(sb, explain_date(it->closed_at, d));
         }
         if (it->state_reason && *it->state_reason) {
-            sb_adds(sb, " as ");
-            sb_adds(sb, it->state_reason);
+            x_adds(sb, " as ");
+            x_adds(sb, it->state_reason);
         }
     }
 }
@@ -869,13 +964,21 @@ static void describe_item(sbuf *sb, const char *ref, const item *it)
 static void say_states(ctx *x)
 {
     describe_item(&x->rs, x->qref, x->q);
-    sb_adds(&x->rs, "; ");
+    x_adds(&x->rs, "; ");
     describe_item(&x->rs, x->cref, x->c);
     if (x->q->created_at && x->c->created_at) {
         int64_t d = x->q->created_at - x->c->created_at;
         if (d < 0) d = -d;
         long days = (long)(d / 86400);
-        x_printf(&x->rs, ". Filed %ld day%s apart", days, days == 1 ? "" : "s");
+        char num[24];   /* "%ld" by hand, once a pair; days >= 0 */
+        size_t o = sizeof num;
+        do {
+            num[--o] = (char)('0' + days % 10);
+            days /= 10;
+        } while (days);
+        x_adds(&x->rs, ". Filed ");
+        x_add(&x->rs, num + o, sizeof num - o);
+        x_adds(&x->rs, sizeof num - o == 1 && num[o] == '1' ? " day apart" : " days apart");
     }
     sentence_end(x);
 }
@@ -930,11 +1033,11 @@ static void say_model(ctx *x)
     for (size_t i = 0; i < n; i++) {
         double c = contribution(in->model, in->hit->feat, top[i]);
         if (c <= 0.05) continue;
-        sb_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
-        sb_adds(&x->rs, feature_words(top[i]));
-        sb_adds(&x->rs, " (+");
+        x_adds(&x->rs, shown ? ", " : "The ranking rests mostly on ");
+        x_adds(&x->rs, feature_words(top[i]));
+        x_adds(&x->rs, " (+");
         explain_add_fixed(&x->rs, c, 2);
-        sb_addc(&x->rs, ')');
+        x_addc(&x->rs, ')');
         shown++;
     }
     if (shown) sentence_end(x);
@@ -952,9 +1055,9 @@ static void say_failure_floor(ctx *x, const match_judgment *jd)
                       "so they are related at all with at least %.2f, though their wording alone gives %.2f",
               jd->p_any, words);
     if (jd->pr_pair)
-        sb_adds(&x->rs, "; an issue and a pull request are related, never duplicates");
+        x_adds(&x->rs, "; an issue and a pull request are related, never duplicates");
     else if (jd->regression)
-        sb_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
+        x_adds(&x->rs, "; a new report of something fixed before is a possible regression, not a duplicate to close");
     else
         x_printf(&x->rs, "; %s: %.2f of that", jd->relation == RELATION_DUPLICATE ? "as duplicates" : "as another relation",
                   jd->p_any > 0 ? jd->p_shown / jd->p_any : 0);
@@ -966,14 +1069,14 @@ static void say_verdict(ctx *x)
 {
     const match_judgment *jd = x->in->jd;
     if (!jd) return;
-    sb_adds(&x->rs, relation_label(jd->relation));
-    sb_adds(&x->rs, ", ");
-    sb_adds(&x->rs, confidence_name(jd->confidence));
-    sb_adds(&x->rs, " confidence (");
+    x_adds(&x->rs, relation_label(jd->relation));
+    x_adds(&x->rs, ", ");
+    x_adds(&x->rs, confidence_name(jd->confidence));
+    x_adds(&x->rs, " confidence (");
     explain_add_fixed(&x->rs, jd->p_shown, 2);
-    sb_addc(&x->rs, ')');
+    x_addc(&x->rs, ')');
     if (jd->relation == RELATION_NONE) {
-        sb_adds(&x->rs, ": the chance that they are related at all is ");
+        x_adds(&x->rs, ": the chance that they are related at all is ");
         explain_add_fixed(&x->rs, jd->p_any, 2);
     }
     else if (jd->failure_lifted)
@@ -994,9 +1097,9 @@ static void say_verdict(ctx *x)
         x_printf(&x->rs, ": a new report of something fixed before is a possible regression, not a "
                           "duplicate to close; related at all: %.2f", jd->p_any);
     else {
-        sb_adds(&x->rs, ": if they are related at all (");
+        x_adds(&x->rs, ": if they are related at all (");
         explain_add_fixed(&x->rs, jd->p_any, 2);
-        sb_adds(&x->rs, jd->relation == RELATION_DUPLICATE ? "), the chance that it is as duplicates is "
+        x_adds(&x->rs, jd->relation == RELATION_DUPLICATE ? "), the chance that it is as duplicates is "
                                                            : "), the chance that it is as another relation is ");
         explain_add_fixed(&x->rs, jd->p_shown, 2);
     }
@@ -1038,8 +1141,8 @@ static void say_judge(ctx *x)
                                                       "backport or part of it)"
                                                     : "names it";
         x_printf(&x->rs, "%s %s: \"", x->qref, how);
-        for (const char *p = why.mention; *p; p++) sb_addc(&x->rs, *p == '"' ? '\'' : *p);
-        sb_adds(&x->rs, "\"");
+        for (const char *p = why.mention; *p; p++) x_addc(&x->rs, *p == '"' ? '\'' : *p);
+        x_adds(&x->rs, "\"");
         sentence_end(x);
         sv_push_owned(&x->evidence, xasprintf("%s refers to %s", x->qref, x->cref));
     }
@@ -1051,7 +1154,7 @@ static void say_judge(ctx *x)
                           "branch or release", why.diff[0][0] ? why.diff[0] : "-", why.diff[1][0] ? why.diff[1] : "-"),
             sentence_end(x);
     else if (jf[JF_TITLE_REFS_DIFFER] > 0)
-        sb_adds(&x->rs, "The titles name different items"), sentence_end(x);
+        x_adds(&x->rs, "The titles name different items"), sentence_end(x);
     else if (jf[JF_SLOT_DIFF] > 0.5 && jf[JF_TITLE_OVERLAP] >= 0.3 && why.diff[0][0] && why.diff[1][0])
         x_printf(&x->rs, "Same wording around different words: \"%s\" / \"%s\"", why.diff[0], why.diff[1]),
             sentence_end(x);
@@ -1067,11 +1170,11 @@ static void say_judge(ctx *x)
                   jf[JF_AUTHOR_10MIN] > 0 ? " (a double post?)" : "");
         sentence_end(x);
     } else if (jf[JF_SAME_AUTHOR] > 0) {
-        sb_adds(&x->rs, "The same person filed both");
+        x_adds(&x->rs, "The same person filed both");
         sentence_end(x);
     }
     if (jf[JF_COPY_OTHER_AUTHOR] > 0) {
-        sb_adds(&x->rs, "The descriptions are near copies filed by different people (a clone?)");
+        x_adds(&x->rs, "The descriptions are near copies filed by different people (a clone?)");
         sentence_end(x);
     }
     if (jf[JF_CAND_FIXED_BEFORE] > 0 && x->c->closed_at) {
@@ -1092,28 +1195,28 @@ static void add_evidence(sbuf *sb, const strvec *ev)
     for (size_t i = 0; i < show; i++) {
         const char *e = ev->v[i];
         if (i == 0) {
-            sb_addc(sb, (char)toupper((unsigned char)e[0]));
-            sb_adds(sb, e + 1);
+            x_addc(sb, (char)toupper((unsigned char)e[0]));
+            x_adds(sb, e + 1);
         } else {
-            sb_adds(sb, "; ");
-            sb_adds(sb, e);
+            x_adds(sb, "; ");
+            x_adds(sb, e);
         }
     }
-    if (show) sb_adds(sb, ".\n\n");
+    if (show) x_adds(sb, ".\n\n");
 }
 
 static void add_state_clause(sbuf *sb, const item *it)
 {
     char d[EXPLAIN_DATE_MAX];
     if (item_is_open(it)) {
-        sb_adds(sb, ", which is still open");
+        x_adds(sb, ", which is still open");
         return;
     }
     if (it->kind == ITEM_PR) {
-        sb_adds(sb, item_closed_fixed(it) ? ", which was merged" : ", which was closed without being merged");
+        x_adds(sb, item_closed_fixed(it) ? ", which was merged" : ", which was closed without being merged");
     } else {
-        sb_adds(sb, ", which was closed");
-        if (item_closed_fixed(it)) sb_adds(sb, " as fixed");
+        x_adds(sb, ", which was closed");
+        if (item_closed_fixed(it)) x_adds(sb, " as fixed");
         else if (it->state_reason && *it->state_reason) x_printf(sb, " as %s", it->state_reason);
     }
     if (it->closed_at) {
@@ -1125,8 +1228,8 @@ static void add_state_clause(sbuf *sb, const item *it)
 static void add_item_title(sbuf *sb, const char *ref, const item *it)
 {
     x_printf(sb, "%s (\"", ref);
-    add_md_title(sb, it->title);
-    sb_adds(sb, "\")");
+    explain_add_md_title(sb, it->title);
+    x_adds(sb, "\")");
 }
 
 static void add_url(sbuf *sb, const item *it)
@@ -1142,14 +1245,14 @@ static char *comment_pr(ctx *x, const item **on)
     *on = pr == x->q ? x->c : x->q;
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "Possibly addressed by pull request ");
+    x_adds(&sb, "Possibly addressed by pull request ");
     add_item_title(&sb, prref, pr);
     add_state_clause(&sb, pr);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
-    if (item_is_open(pr)) sb_adds(&sb, "Reviews and testing of that pull request are welcome.");
-    else if (item_closed_fixed(pr)) sb_adds(&sb, "Please check whether it solves this for you.");
-    else sb_adds(&sb, "It was not merged, so this may still need a fix.");
+    if (item_is_open(pr)) x_adds(&sb, "Reviews and testing of that pull request are welcome.");
+    else if (item_closed_fixed(pr)) x_adds(&sb, "Please check whether it solves this for you.");
+    else x_adds(&sb, "It was not merged, so this may still need a fix.");
     return sb_take(&sb);
 }
 
@@ -1160,10 +1263,10 @@ static char *comment_regression(ctx *x, const item **on)
     *on = x->q;
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "This may be a regression of ");
+    x_adds(&sb, "This may be a regression of ");
     add_item_title(&sb, x->cref, x->c);
     add_state_clause(&sb, x->c);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
     x_printf(&sb, "Which version are you running, and what are the exact steps to reproduce? That "
                    "tells whether the fix in %s is missing from your version or whether this is a "
@@ -1185,12 +1288,12 @@ static char *comment_related(ctx *x, const item **on)
     }
     sbuf sb;
     sb_init_cap(&sb, 512);
-    sb_adds(&sb, "Possibly related: ");
+    x_adds(&sb, "Possibly related: ");
     add_item_title(&sb, oref, other);
     add_state_clause(&sb, other);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     add_evidence(&sb, &x->evidence);
-    sb_adds(&sb, "Linking them so the discussion can be followed in one place.");
+    x_adds(&sb, "Linking them so the discussion can be followed in one place.");
     add_url(&sb, other);
     return sb_take(&sb);
 }
@@ -1218,20 +1321,20 @@ static char *comment_duplicate(ctx *x, const item **on)
         explain_ref(sib->key, sref, sizeof sref);
         x_printf(&sb, "This and %s both look like copies of ", sref);
     } else {
-        sb_adds(&sb, "This looks like the same problem as ");
+        x_adds(&sb, "This looks like the same problem as ");
     }
     add_item_title(&sb, cref, canon);
     add_state_clause(&sb, canon);
-    sb_adds(&sb, ".\n\n");
+    x_adds(&sb, ".\n\n");
     if (canon->created_at > (*on)->created_at) {   /* never close the older one without saying why */
         char why[192];
         explain_canonical_why(canon, *on, why, sizeof why);
         x_printf(&sb, "%s is newer, but it is the one to keep: %s.\n\n", cref, why);
     }
     add_evidence(&sb, &x->evidence);
-    if (item_is_open(canon)) sb_adds(&sb, "Please follow and add to the discussion there. ");
-    else if (item_closed_fixed(canon)) sb_adds(&sb, "Please check whether the fix there solves this for you. ");
-    sb_adds(&sb, "If this is a different problem, please say how it differs.");
+    if (item_is_open(canon)) x_adds(&sb, "Please follow and add to the discussion there. ");
+    else if (item_closed_fixed(canon)) x_adds(&sb, "Please check whether the fix there solves this for you. ");
+    x_adds(&sb, "If this is a different problem, please say how it differs.");
     add_url(&sb, canon);
     return sb_take(&sb);
 }
@@ -1273,7 +1376,7 @@ void explain_pair(const explain_input *in, explain_out *out)
     sb_init_cap(&x.rs, 1024);
     x.nshared = in->mq ? index_shared_terms_with(in->ix, x.qt.terms, x.qt.n, in->cdoc, x.shared, SHARED_SCAN)
                        : index_shared_terms(in->ix, in->qdoc, in->cdoc, x.shared, SHARED_SCAN);
-    fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
+    explain_fmt_count(index_ndocs(in->ix), x.total, sizeof x.total);
 
     say_verdict(&x);
     int link = say_links(&x);
@@ -1302,8 +1405,6 @@ void explain_pair(const explain_input *in, explain_out *out)
                                      : x.c->key);
     sv_free(&x.evidence);
     sv_free(&x.mentioned);
-    lf_free(&x.qf);
-    lf_free(&x.cf);
     if (x.has_own_qf) text_fields_free(&x.own_qf);
 }
 

@@ -98,6 +98,27 @@ void explain_out_free(explain_out *o);
  * with the NUL); 1 when found and it fits. */
 int explain_find_spelling(const char *s, const char *t, char *out, size_t outn);
 
+/* v in decimal with thousands commas ("11,862"), cut to n bytes with
+ * the NUL (no comma is written that leaves no room for a digit after). */
+void explain_fmt_count(size_t v, char *buf, size_t n);
+
+/* Appends s as inline code: `s`, backticks turned into ', newlines, returns
+ * and tabs into spaces; cut at max bytes (then no partial UTF-8 sequence
+ * is left and "..." follows). */
+void explain_add_code(sbuf *sb, const char *s, size_t max);
+
+/* Appends a title for markdown (NULL: ""): its first 200 bytes on one
+ * line (newlines and returns become spaces), each of \`*_[]<>|~
+ * escaped by a backslash. */
+void explain_add_md_title(sbuf *sb, const char *s);
+
+/* The first place in h[0, hn) whose wn bytes, folded as tolower folds
+ * them in the C locale (A-Z to a-z), are w[0, wn); h when wn is 0, NULL
+ * when there is none: memmem's answer in a folded copy of h, without the
+ * copy, sixteen places a step where SSE2 is (explain_find_spelling asks
+ * it for every place a term's stem stands in a field). */
+const char *explain_memmem_ci(const char *h, size_t hn, const char *w, size_t wn);
+
 /* Appends v as printf's "%.*f" with digits (0..6) would write it, byte for
  * byte, without printf for the usual values (about a dozen a pair, a sixth
  * of explaining's time went to printf): by integer digits when |v| < 1e6

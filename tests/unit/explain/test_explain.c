@@ -879,6 +879,184 @@ static void test_date(void **state)
     assert_ptr_equal(explain_date(0, b), b);
 }
 
+/* "Filed N days apart" for one day (no plural), none, and numbers of
+ * several digits (written without printf). */
+static void test_days_apart(void **state)
+{
+    fx *f = *state;
+    int64_t was = f->items[11].created_at;
+    const struct { int64_t gap; const char *want; } cases[] = {
+        {1 * DAY + 5, ". Filed 1 day apart.\n"},   {0, ". Filed 0 days apart.\n"},
+        {11 * DAY, ". Filed 11 days apart.\n"},    {21 * DAY, ". Filed 21 days apart.\n"},
+        {-1000 * DAY, ". Filed 1000 days apart.\n"}, {10 * DAY - 1, ". Filed 9 days apart.\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f->items[11].created_at = f->items[0].created_at + cases[i].gap;
+        explain_out o;
+        explain_with(f, RELATION_DUPLICATE, NULL, 0, &o);
+        if (!strstr(o.reasoning, cases[i].want)) fail_msg("want \"%s\" in:\n%s", cases[i].want, o.reasoning);
+        explain_out_free(&o);
+    }
+    f->items[11].created_at = was;
+}
+
+/* explain_memmem_ci answers as memmem does in a copy of the text folded
+ * by tolower: random texts over a small alphabet of letters in both
+ * cases and the bytes one case bit away from them (@ ` [ {), needles of
+ * every length up to past the text's (some with capitals, which no folded
+ * text holds), at every offset of the text (the vector loop's edges). */
+static void test_memmem_ci(void **state)
+{
+    (void)state;
+    const char alphabet[] = "aAabB@`[{\xc3";
+    uint32_t r = 31337;
+    char text[80], fold[80], w[40];
+    for (int round = 0; round < 60000; round++) {
+        size_t n = ((r = r * 1103515245u + 12345u) >> 16) % sizeof text, m = (r >> 8) % 12;
+        if (round % 7 == 0) m = (r >> 4) % sizeof w;
+        for (size_t k = 0; k < n; k++) text[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        for (size_t k = 0; k < m; k++) w[k] = alphabet[((r = r * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        if (round % 2) /* mostly folded needles, as the callers' */
+            for (size_t k = 0; k < m; k++) w[k] = (char)tolower((unsigned char)w[k]);
+        if (m && n >= m && round % 3 == 0) memcpy(text + (r >> 3) % (n - m + 1), w, m);   /* planted */
+        for (size_t k = 0; k < n; k++) fold[k] = (char)tolower((unsigned char)text[k]);
+        size_t from = n ? (r >> 5) % (n + 1) : 0;
+        const char *want = memmem(fold + from, n - from, w, m), *got = explain_memmem_ci(text + from, n - from, w, m);
+        ptrdiff_t wi = want ? want - fold : -1, gi = got ? got - text : -1;
+        if (gi != wi) fail_msg("needle \"%.*s\" in \"%.*s\": at %td, want %td", (int)m, w, (int)(n - from), text + from, gi, wi);
+    }
+}
+
+/* The code span and the markdown title as a byte at a time wrote them
+ * (the references), for texts longer than the stack buffers they are
+ * now written through, cut in a UTF-8 sequence, and full of escapes. */
+static void code_ref(sbuf *sb, const char *s, size_t max)
+{
+    sb_addc(sb, '`');
+    size_t n = 0;
+    for (const char *p = s; *p && n < max; p++, n++) {
+        char ch = *p;
+        if (ch == '`') ch = '\'';
+        if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+        sb_addc(sb, ch);
+    }
+    if (strlen(s) > max) {
+        while (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0xC0) == 0x80) sb->len--;
+        if (sb->len > 1 && ((unsigned char)sb->s[sb->len - 1] & 0x80)) sb->len--;
+        sb->s[sb->len] = '\0';
+        sb_adds(sb, "...");
+    }
+    sb_addc(sb, '`');
+}
+
+static void md_title_ref(sbuf *sb, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s ? s : ""; *p && n < 200; p++, n++) {
+        if (strchr("\\`*_[]<>|~", *p)) sb_addc(sb, '\\');
+        sb_addc(sb, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    }
+}
+
+static void test_code_and_title(void **state)
+{
+    (void)state;
+    const char pieces[] = "ab`\n\t\r*_[]<>|~\\x\xc3\xa9\xe2\x82\xac";
+    uint32_t r = 4242;
+    char text[400];
+    const size_t maxes[] = {0, 1, 40, 80, 120, 127, 128, 129, 300, 1000};
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (r = r * 1103515245u + 12345u) >> 16 & 511;
+        if (n >= sizeof text) n = sizeof text - 1;
+        for (size_t k = 0; k < n; k++) text[k] = pieces[((r = r * 1103515245u + 12345u) >> 16) % (sizeof pieces - 1)];
+        text[n] = '\0';
+        sbuf a, b;
+        sb_init(&a);
+        sb_init(&b);
+        sb_adds(&a, "x\xc3");   /* text before the span stays whole */
+        sb_adds(&b, "x\xc3");
+        size_t max = maxes[round % (sizeof maxes / sizeof maxes[0])];
+        explain_add_code(&a, text, max);
+        code_ref(&b, text, max);
+        if (strcmp(a.s, b.s)) fail_msg("code of %zu bytes, max %zu: \"%s\", want \"%s\"", n, max, a.s, b.s);
+        a.len = b.len = 0;
+        explain_add_md_title(&a, text);
+        md_title_ref(&b, text);
+        a.s[a.len] = b.s[b.len] = '\0';
+        if (strcmp(a.s, b.s)) fail_msg("title of %zu bytes: \"%s\", want \"%s\"", n, a.s, b.s);
+        sb_free(&a);
+        sb_free(&b);
+    }
+    sbuf t;
+    sb_init(&t);
+    explain_add_md_title(&t, NULL);
+    assert_int_equal(t.len, 0);
+    sb_free(&t);
+}
+
+/* Counts with thousands commas, as from snprintf's "%zu", cut alike. */
+static void test_fmt_count(void **state)
+{
+    (void)state;
+    const size_t v[] = {0, 7, 10, 999, 1000, 11862, 100000, 1234567, 4294967296u, (size_t)-1};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (size_t n = 1; n <= 32; n++) {
+            char tmp[32], want[40], got[40];
+            int len = snprintf(tmp, sizeof tmp, "%zu", v[i]);
+            size_t o = 0;
+            for (int k = 0; k < len && o + 1 < n; k++) {
+                if (k > 0 && (len - k) % 3 == 0 && o + 2 < n) want[o++] = ',';
+                want[o++] = tmp[k];
+            }
+            want[o] = '\0';
+            explain_fmt_count(v[i], got, n);
+            assert_string_equal(got, want);
+        }
+    char b[32];
+    explain_fmt_count(11862, b, sizeof b);
+    assert_string_equal(b, "11,862");
+}
+
+/* A linkset answers what a scan of the links answers, whichever way
+ * round a pair is asked, for pairs linked and not (the lookup compares
+ * hashes of the unordered pair, then the keys). */
+static void test_linkset_scan(void **state)
+{
+    (void)state;
+    enum { NL = 500, NK = 60 };
+    item_link links[NL];
+    char keys[NK][16];
+    for (int k = 0; k < NK; k++) snprintf(keys[k], sizeof keys[k], k % 3 ? "%d" : "HIVE-%d", k * 37);
+    uint32_t r = 99;
+    for (size_t i = 0; i < NL; i++) {
+        int a = (int)(((r = r * 1103515245u + 12345u) >> 16) % NK);
+        int b = (int)(((r = r * 1103515245u + 12345u) >> 16) % NK);
+        links[i] = (item_link){.src_key = keys[a], .dst_key = keys[b]};
+    }
+    explain_linkset *ls = explain_linkset_new(links, NL);
+    size_t total = 0;
+    for (int a = 0; a < NK; a++)
+        for (int b = 0; b < NK; b++) {
+            size_t got[NL], want[NL], nw = 0;
+            for (size_t i = 0; i < NL; i++)
+                if ((!strcmp(links[i].src_key, keys[a]) && !strcmp(links[i].dst_key, keys[b])) ||
+                    (!strcmp(links[i].src_key, keys[b]) && !strcmp(links[i].dst_key, keys[a])))
+                    want[nw++] = i;
+            size_t ng = explain_linkset_find(ls, keys[a], keys[b], got, NL);
+            assert_int_equal(ng, nw);
+            for (size_t i = 0; i < nw; i++) assert_int_equal(got[i], want[i]);
+            total += nw;
+            /* a key no link has: nothing */
+            assert_int_equal(explain_linkset_find(ls, keys[a], "424242", got, NL), 0);
+        }
+    assert_true(total >= 2 * NL - NK);   /* each link found from both ends */
+    explain_linkset_free(ls);
+    explain_linkset *none = explain_linkset_new(links, 0);
+    size_t one[1];
+    assert_int_equal(explain_linkset_find(none, keys[0], keys[1], one, 1), 0);
+    explain_linkset_free(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -886,7 +1064,7 @@ int main(void)
         cmocka_unit_test(test_fields_split_when_needed),
         cmocka_unit_test(test_links_known),       cmocka_unit_test(test_comment_duplicate),
         cmocka_unit_test(test_comment_related),   cmocka_unit_test(test_comment_pull_request),
-        cmocka_unit_test(test_comment_targets),
+        cmocka_unit_test(test_comment_targets),   cmocka_unit_test(test_days_apart),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_value_order),
@@ -902,6 +1080,10 @@ int main(void)
         cmocka_unit_test(test_ref),
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_bigram_phrase),
+        cmocka_unit_test(test_code_and_title),
+        cmocka_unit_test(test_fmt_count),
+        cmocka_unit_test(test_linkset_scan),
+        cmocka_unit_test(test_memmem_ci),
     };
     int fails = cmocka_run_group_tests_name("explain", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("explain-plain", plain, NULL, NULL);
