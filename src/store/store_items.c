@@ -1,6 +1,5 @@
 /* store_items.c -- items, comments, links and label colours. */
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,147 +534,25 @@ int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t 
     return DP_OK;
 }
 
-#define ITEMS_LOAD_SQL(where) \
-    "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1" where " ORDER BY created_at, number, key"
-/* Below this many items one connection reads them: a second one's opening
- * and the split's look-ups cost more than they save. */
-#define ITEMS_SPLIT_MIN 16384
-
-/* Appends the rows of prepared statement s (ITEM_COLS) to out; the caller
- * finalizes s. */
-static int items_read(store *st, sqlite3 *db, sqlite3_stmt *s, item_vec *out, dp_err *err)
+int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
 {
-    int rc;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1 "
+                           "ORDER BY created_at, number, key",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "loading items");
+    sqlite3_bind_int64(s, 1, repo);
+    int rc, ret = DP_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         item *it = item_vec_push(out);
         if (item_from_row(st, s, it, err) != DP_OK) {
             out->n--;
-            return DP_ERR;
+            ret = DP_ERR;
+            break;
         }
     }
-    if (rc != SQLITE_DONE) return dp_fail(err, "store: loading items: %s", sqlite3_errmsg(db));
-    return DP_OK;
-}
-
-/* Rows of repo on db whose load order is before (cmp "<") or from (">=")
- * the row at (created_at, number, key) = at[0..2], into out, room for
- * want reserved first. */
-static int items_half(store *st, sqlite3 *db, int64_t repo, const char *cmp, sqlite3_value *const at[3],
-                      size_t want, item_vec *out, dp_err *err)
-{
-    char sql[1024];
-    snprintf(sql, sizeof sql, ITEMS_LOAD_SQL(" AND (created_at, number, key) %s (?2, ?3, ?4)"), cmp);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        return dp_fail(err, "store: loading items: %s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(s, 1, repo);
-    for (int k = 0; k < 3; k++) sqlite3_bind_value(s, 2 + k, at[k]);
-    out->v = xrealloc(out->v, (want ? want : 1) * sizeof *out->v);
-    out->cap = want ? want : 1;
-    int rc = items_read(st, db, s, out, err);
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* The second half, read on a connection of its own (a thread). */
-typedef struct items_half_job {
-    store *st;
-    int64_t repo;
-    sqlite3_value *at[3];
-    size_t want;
-    item_vec items;
-    int rc;
-    dp_err err;
-} items_half_job;
-
-static void *items_half_main(void *arg)
-{
-    items_half_job *j = arg;
-    sqlite3 *db = NULL;
-    j->rc = DP_ERR;
-    if (sqlite3_open_v2(j->st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, STORE_BUSY_MS);
-        /* as the store's own connection reads (open_common) */
-        sqlite3_exec(db, "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768", NULL, NULL, NULL);
-        j->rc = items_half(j->st, db, j->repo, ">=", j->at, j->want, &j->items, &j->err);
-    }
-    sqlite3_close(db);
-    return NULL;
-}
-
-/* One integer of a query of one row on the store's connection; -1 when
- * none. */
-static int64_t items_int(store *st, const char *sql, int64_t repo)
-{
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return -1;
-    sqlite3_bind_int64(s, 1, repo);
-    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-/* The items read in two halves at once: the store's connection reads the
- * first, a second read-only connection of the same file the second (SQLite
- * lets readers read side by side), split at the middle row of the load
- * order -- (created_at, number, key) is unique, a key being unique in its
- * repository. Each half's vector is sized first (no doubling, no copying
- * as it grows). 1: done into out; 0: not done (out untouched: an in-memory
- * store, a transaction open, few items, or a commit by another connection
- * while reading -- the halves could be of two states --: the caller reads
- * on one connection). */
-static int items_load_split(store *st, int64_t repo, item_vec *out)
-{
-    if (!st->path || !*st->path || !strcmp(st->path, ":memory:") || !sqlite3_get_autocommit(st->db)) return 0;
-    int64_t n = items_int(st, "SELECT count(*) FROM items WHERE repo_id = ?1", repo);
-    int64_t dv = items_int(st, "PRAGMA data_version", 0);
-    if (n < ITEMS_SPLIT_MIN || dv < 0) return 0;
-    sqlite3_stmt *mid = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT created_at, number, key FROM items WHERE repo_id = ?1 "
-                           "ORDER BY created_at, number, key LIMIT 1 OFFSET ?2",
-                           -1, &mid, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(mid, 1, repo);
-    sqlite3_bind_int64(mid, 2, n / 2);
-    items_half_job j = {.st = st, .repo = repo, .want = (size_t)(n - n / 2) + 64};
-    int ok = sqlite3_step(mid) == SQLITE_ROW;
-    for (int k = 0; k < 3 && ok; k++) ok = (j.at[k] = sqlite3_value_dup(sqlite3_column_value(mid, k))) != NULL;
-    sqlite3_finalize(mid);
-    pthread_t th;
-    if (ok) ok = pthread_create(&th, NULL, items_half_main, &j) == 0;
-    item_vec first = {0};
-    dp_err e;
-    if (ok) {
-        ok = items_half(st, st->db, repo, "<", j.at, (size_t)(n / 2) + 64, &first, &e) == DP_OK;
-        pthread_join(th, NULL);
-        ok = ok && j.rc == DP_OK && items_int(st, "PRAGMA data_version", 0) == dv;
-    }
-    for (int k = 0; k < 3; k++) sqlite3_value_free(j.at[k]);
-    if (!ok) {
-        item_vec_free(&first);
-        item_vec_free(&j.items);
-        return 0;
-    }
-    /* the halves back to back: the load order */
-    first.v = xrealloc(first.v, (first.n + j.items.n ? first.n + j.items.n : 1) * sizeof *first.v);
-    memcpy(first.v + first.n, j.items.v, j.items.n * sizeof *first.v);
-    first.n += j.items.n;
-    first.cap = first.n ? first.n : 1;
-    free(j.items.v);
-    *out = first;
-    return 1;
-}
-
-int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
-{
-    if (!out->n && items_load_split(st, repo, out)) return DP_OK;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, ITEMS_LOAD_SQL(""), -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "loading items");
-    sqlite3_bind_int64(s, 1, repo);
-    int ret = items_read(st, st->db, s, out, err);
+    if (ret == DP_OK && rc != SQLITE_DONE) ret = store_fail(st, err, "loading items");
     sqlite3_finalize(s);
     return ret;
 }

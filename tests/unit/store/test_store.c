@@ -1314,54 +1314,6 @@ static void test_kv(void **state)
     assert_int_equal(store_kv_get(f->st, f->repo, "etag", &v, &err), DP_NOTFOUND);
 }
 
-/* A repository big enough for the load to read it in two halves on two
- * connections (store_items_load) gives the items one connection reads
- * (inside a transaction the store reads on its own): the same items in the
- * same order -- by created_at, number, key, with many ties on the first
- * two -- none twice, none missing. */
-static void test_items_load_halves(void **state)
-{
-    fx *f = *state;
-    dp_err err;
-    const int n = 17000;
-    assert_int_equal(store_begin(f->st, &err), DP_OK);
-    for (int i = 0; i < n; i++) {
-        item it;
-        char key[16];
-        snprintf(key, sizeof key, "k%d", (i * 7919) % n);
-        fx_item(&it, key, "title", i % 3 ? "open" : "closed", 100);
-        it.created_at = 1000 + (i * 31) % 97;
-        it.number = i % 5;
-        if (i % 11 == 0) sv_push(&it.labels, "bug");
-        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
-        item_free(&it);
-    }
-    assert_int_equal(store_commit(f->st, &err), DP_OK);
-    item_vec one = {0}, two = {0};
-    assert_int_equal(store_begin(f->st, &err), DP_OK);
-    assert_int_equal(store_items_load(f->st, f->repo, &one, &err), DP_OK);   /* in a transaction: one connection */
-    store_rollback(f->st);
-    assert_int_equal(store_items_load(f->st, f->repo, &two, &err), DP_OK);
-    assert_int_equal(one.n, (size_t)n);
-    assert_int_equal(two.n, (size_t)n);
-    for (size_t i = 0; i < one.n; i++) {
-        assert_string_equal(two.v[i].key, one.v[i].key);
-        assert_int_equal(two.v[i].created_at, one.v[i].created_at);
-        assert_int_equal(two.v[i].number, one.v[i].number);
-        assert_int_equal(two.v[i].rowid, one.v[i].rowid);
-        assert_string_equal(two.v[i].state, one.v[i].state);
-        assert_int_equal(two.v[i].labels.n, one.v[i].labels.n);
-        if (i) {   /* the load order */
-            const item *a = &one.v[i - 1], *b = &one.v[i];
-            assert_true(a->created_at < b->created_at ||
-                        (a->created_at == b->created_at &&
-                         (a->number < b->number || (a->number == b->number && strcmp(a->key, b->key) < 0))));
-        }
-    }
-    item_vec_free(&one);
-    item_vec_free(&two);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1399,7 +1351,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_label_colors, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_models, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_kv, fx_setup_open, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_items_load_halves, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_first_import_journal, fx_setup_open, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
