@@ -1224,19 +1224,13 @@ static cand_run collect_range(const job *j, size_t lo, size_t hi, uint32_t bound
 typedef struct collect_job {
     const job *j;
     uint32_t bound;
-    cand_run *runs;
-    size_t nchunks;
-    atomic_size_t next;
+    cand_run *runs;   /* runs[k]: chunk k's */
 } collect_job;
 
-static void *collect_run(void *arg)
+static void collect_run(void *arg, size_t lo, size_t hi)
 {
     collect_job *c = arg;
-    for (size_t k; (k = atomic_fetch_add(&c->next, 1)) < c->nchunks;) {
-        size_t lo = k * COLLECT_CHUNK, hi = lo + COLLECT_CHUNK < c->j->nq ? lo + COLLECT_CHUNK : c->j->nq;
-        c->runs[k] = collect_range(c->j, lo, hi, c->bound);
-    }
-    return NULL;
+    c->runs[lo / COLLECT_CHUNK] = collect_range(c->j, lo, hi, c->bound);
 }
 
 /* Orients every kept hit (query = later doc) whose later doc is before
@@ -1244,11 +1238,10 @@ static void *collect_run(void *arg)
  * on `threads` cores. */
 static cand *collect_cands(const job *j, uint32_t bound, int threads, size_t *ncand)
 {
-    collect_job c = {.j = j, .bound = bound, .nchunks = (j->nq + COLLECT_CHUNK - 1) / COLLECT_CHUNK};
-    c.runs = xcalloc(c.nchunks ? c.nchunks : 1, sizeof *c.runs);
-    atomic_init(&c.next, 0);
-    dp_run_threads(c.nchunks > 1 ? threads : 1, collect_run, &c);
-    cand *v = analyze_cands_sort_unique(c.runs, c.nchunks, threads, ncand);
+    size_t nchunks = (j->nq + COLLECT_CHUNK - 1) / COLLECT_CHUNK;
+    collect_job c = {.j = j, .bound = bound, .runs = xcalloc(nchunks ? nchunks : 1, sizeof *c.runs)};
+    dp_parallel_for(nchunks > 1 ? threads : 1, j->nq, COLLECT_CHUNK, collect_run, &c);
+    cand *v = analyze_cands_sort_unique(c.runs, nchunks, threads, ncand);
     free(c.runs);
     return v;
 }

@@ -2,7 +2,6 @@
  * (analyze_cands.h). */
 #include "analyze_cands.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,19 +46,12 @@ static void cand_msort(cand *v, cand *tmp, size_t n)
 typedef struct bucket_job {
     cand *v, *tmp;
     const size_t *off;   /* bucket b is v[off[b], off[b + 1]) */
-    size_t nb;
-    atomic_size_t next;
 } bucket_job;
 
-static void *bucket_run(void *arg)
+static void bucket_run(void *arg, size_t lo, size_t hi)
 {
     bucket_job *j = arg;
-    for (size_t c; (c = atomic_fetch_add(&j->next, 1)) * CAND_CHUNK < j->nb;) {
-        size_t hi = (c + 1) * CAND_CHUNK < j->nb ? (c + 1) * CAND_CHUNK : j->nb;
-        for (size_t b = c * CAND_CHUNK; b < hi; b++)
-            cand_msort(j->v + j->off[b], j->tmp + j->off[b], j->off[b + 1] - j->off[b]);
-    }
-    return NULL;
+    for (size_t b = lo; b < hi; b++) cand_msort(j->v + j->off[b], j->tmp + j->off[b], j->off[b + 1] - j->off[b]);
 }
 
 /* (analyze_cands.h) A stable counting sort by the later doc, then each
@@ -86,9 +78,8 @@ cand *analyze_cands_sort_unique(cand_run *runs, size_t nr, int threads, size_t *
         runs[r] = (cand_run){NULL, 0};
     }
     free(fill);
-    bucket_job j = {.v = v, .tmp = xmalloc((n ? n : 1) * sizeof *v), .off = off, .nb = nb};
-    atomic_init(&j.next, 0);
-    dp_run_threads(nb > CAND_CHUNK ? threads : 1, bucket_run, &j);
+    bucket_job j = {.v = v, .tmp = xmalloc((n ? n : 1) * sizeof *v), .off = off};
+    dp_parallel_for(nb > CAND_CHUNK ? threads : 1, nb, CAND_CHUNK, bucket_run, &j);
     free(j.tmp);
     free(off);
     size_t o = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -283,6 +284,30 @@ void dp_run_threads(int threads, void *(*fn)(void *), void *arg)
     if (!started) fn(arg);   /* no threads available: do the work here */
     for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
     free(t);
+}
+
+typedef struct range_job {
+    dp_range_fn fn;
+    void *arg;
+    size_t n, chunk;
+    atomic_size_t next;   /* index of the next chunk */
+} range_job;
+
+static void *range_run(void *p)
+{
+    range_job *j = p;
+    for (size_t c; (c = atomic_fetch_add(&j->next, 1)) < (j->n + j->chunk - 1) / j->chunk;) {
+        size_t lo = c * j->chunk;
+        j->fn(j->arg, lo, j->n - lo < j->chunk ? j->n : lo + j->chunk);
+    }
+    return NULL;
+}
+
+void dp_parallel_for(int threads, size_t n, size_t chunk, dp_range_fn fn, void *arg)
+{
+    range_job j = {.fn = fn, .arg = arg, .n = n, .chunk = chunk ? chunk : 1};
+    atomic_init(&j.next, 0);
+    dp_run_threads(threads, range_run, &j);
 }
 
 int dp_read_file(const char *path, char **out, size_t *len, dp_err *err)

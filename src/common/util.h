@@ -98,6 +98,13 @@ int dp_threads(int want);
  * many runners start, the job gets done: with threads <= 1, or when no
  * thread can be created, fn runs once on the calling thread. */
 void dp_run_threads(int threads, void *(*fn)(void *), void *arg);
+/* Calls fn(arg, lo, hi) for each chunk [lo, hi) of [0, n), `chunk` items
+ * apiece (the last may be shorter), on `threads` threads as
+ * dp_run_threads runs them. Chunks go out in order from a shared counter,
+ * so which thread runs which chunk varies: fn writes only what its range
+ * owns, and keeps no state between calls. */
+typedef void (*dp_range_fn)(void *arg, size_t lo, size_t hi);
+void dp_parallel_for(int threads, size_t n, size_t chunk, dp_range_fn fn, void *arg);
 
 /* Reads a whole file (gzip-compressed or not) into memory. For small files
  * only (fixtures, truth CSVs); ingest streams instead. */

@@ -118,26 +118,18 @@ static uint64_t content_fp(const dindex *ix, const uint64_t *chash, size_t n)
 typedef struct hash_job {
     const item *items;
     uint64_t *out;
-    size_t n;
-    atomic_size_t next;
 } hash_job;
 
-static void *hash_run(void *arg)
+static void hash_run(void *arg, size_t lo, size_t hi)
 {
     hash_job *j = arg;
-    for (;;) {
-        size_t lo = atomic_fetch_add(&j->next, 1024);
-        if (lo >= j->n) return NULL;
-        size_t hi = lo + 1024 < j->n ? lo + 1024 : j->n;
-        for (size_t d = lo; d < hi; d++) j->out[d] = ix_item_hash(&j->items[d]);
-    }
+    for (size_t d = lo; d < hi; d++) j->out[d] = ix_item_hash(&j->items[d]);
 }
 
 static uint64_t *item_hashes(const item *items, size_t n, int threads)
 {
-    hash_job j = {.items = items, .out = xmalloc((n ? n : 1) * sizeof *j.out), .n = n};
-    atomic_init(&j.next, 0);
-    dp_run_threads(n < 4096 ? 1 : dp_threads(threads), hash_run, &j);
+    hash_job j = {.items = items, .out = xmalloc((n ? n : 1) * sizeof *j.out)};
+    dp_parallel_for(n < 4096 ? 1 : dp_threads(threads), n, 1024, hash_run, &j);
     return j.out;
 }
 

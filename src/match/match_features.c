@@ -369,31 +369,23 @@ typedef struct par_job {
     ctx_priv *p;
     const dindex *ix;
     int what;              /* 1: stats of docs, 2: title terms of docs */
-    size_t n;
-    atomic_size_t next;    /* first index of the next chunk */
 } par_job;
 
-static void *par_run(void *arg)
+static void par_run(void *arg, size_t lo, size_t hi)
 {
     par_job *j = arg;
-    for (;;) {
-        size_t lo = atomic_fetch_add(&j->next, PAR_CHUNK);
-        if (lo >= j->n) return NULL;
-        size_t hi = lo + PAR_CHUNK < j->n ? lo + PAR_CHUNK : j->n;
-        for (size_t i = lo; i < hi; i++) {
-            index_doc_terms dt;
-            index_doc_terms_get(j->ix, (uint32_t)i, &dt);
-            if (j->what == 1) stats_of(j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
-            else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i], j->p->tt_idf + j->p->tt_off[i]);
-        }
+    for (size_t i = lo; i < hi; i++) {
+        index_doc_terms dt;
+        index_doc_terms_get(j->ix, (uint32_t)i, &dt);
+        if (j->what == 1) stats_of(j->ix, dt.terms, dt.tf, dt.n, &j->p->ds[i]);
+        else title_terms_fill(j->ix, &dt, j->p->tt + j->p->tt_off[i], j->p->tt_idf + j->p->tt_off[i]);
     }
 }
 
 static void par_for(ctx_priv *p, const dindex *ix, int what, size_t n)
 {
-    par_job j = {.p = p, .ix = ix, .what = what, .n = n};
-    atomic_init(&j.next, 0);
-    dp_run_threads(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), par_run, &j);
+    par_job j = {.p = p, .ix = ix, .what = what};
+    dp_parallel_for(n < 4 * PAR_CHUNK ? 1 : dp_threads(0), n, PAR_CHUNK, par_run, &j);
 }
 
 enum { LINK_DUP = 1, LINK_REL = 2 };
