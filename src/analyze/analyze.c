@@ -1855,8 +1855,10 @@ static size_t past_ranking(size_t cands, size_t pairs, size_t freed)
  * recomputed when a pair is explained instead of kept (one more judgment
  * per stored pair) -- and when that is not enough, the fields the index
  * kept from its build are freed (split again for the docs explained) --,
- * and fewer pairs are in flight per batch.
- * None of them changes a result. stats->traded says what was done. */
+ * and fewer pairs are in flight per batch. Room left after the plan's
+ * ANALYZE_BATCH lets the batch grow up to ANALYZE_BATCH_MAX (traded for
+ * nothing). None of them changes a result. stats->traded says what was
+ * done. */
 static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, int full, mem_plan *mp,
                         analyze_stats *st)
 {
@@ -1867,7 +1869,10 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, in
     st->batch = mp->batch;
     st->max_memory = o->max_memory;
     heap_trim();   /* what the index build freed, whatever the ceiling */
-    if (!o->max_memory) return;
+    if (!o->max_memory) {
+        if (!o->batch) st->batch = mp->batch = ANALYZE_BATCH_MAX;
+        return;
+    }
     size_t hold = analyze_hold_bytes(nq, o->keep, 0);
     size_t jf = analyze_hold_bytes(nq, o->keep, 1) - hold;
     size_t cands = nq * (o->keep + 1) * sizeof(cand);
@@ -1901,6 +1906,8 @@ static void plan_memory(analyze_corpus *co, const analyze_opts *o, size_t nq, in
         mp->batch = b > ANALYZE_BATCH_MIN ? b : ANALYZE_BATCH_MIN;
         sb_printf(&why, "%s%zu pairs in flight per batch instead of %zu", why.len ? "; " : "", mp->batch,
                 st->batch);
+    } else if (!o->batch) {   /* room to spare: larger batches, nothing traded for them */
+        mp->batch = b < ANALYZE_BATCH_MAX ? b : ANALYZE_BATCH_MAX;
     }
     size_t pairs = 2 * mp->batch * PAIR_BYTES;
     size_t need = hold + (mp->keep_jf ? jf : 0) + past_ranking(cands, pairs, freed);

@@ -285,7 +285,7 @@ static void test_batches_and_ceiling(void **state)
     fx *f = *state;
     analyze_stats s;
     run_with(f, 0, 0, &s);
-    assert_int_equal(s.batch, ANALYZE_BATCH);
+    assert_int_equal(s.batch, ANALYZE_BATCH_MAX);   /* no ceiling: the largest batches */
     assert_int_equal(s.max_memory, 0);
     assert_true(s.pairs > 3);
     /* what a ceiling counts on for the kept hits covers what they took,
@@ -323,7 +323,16 @@ static void test_batches_and_ceiling(void **state)
 
     run_with(f, 0, (size_t)1 << 40, &s);   /* a ceiling far above: nothing traded */
     assert_string_equal(s.traded, "nothing");
-    assert_int_equal(s.batch, ANALYZE_BATCH);
+    assert_int_equal(s.batch, ANALYZE_BATCH_MAX);
+    /* a ceiling with room for the plan's batches and some more (~80 MB
+     * past the kept hits; the resident base moves a little run to run):
+     * the batch grows into that room only, and is not what is traded */
+    run_with(f, 0, s.mem_base + analyze_hold_bytes(s.queries, 3, 1) + ((size_t)80 << 20), &s);
+    assert_null(strstr(s.traded, "pairs in flight"));
+    assert_true(s.batch > ANALYZE_BATCH && s.batch < ANALYZE_BATCH_MAX);
+    char *grown = pairs_text(f);
+    assert_string_equal(grown, ref);
+    free(grown);
     free(capped);
     free(one);
     free(ref);
