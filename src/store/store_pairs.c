@@ -628,14 +628,10 @@ static int pairs_elsewhere(store *st, int64_t repo, size_t *n, dp_err *err)
  * replaced, -1 when it could not tell. */
 static int secure_delete_fast(store *st)
 {
-    sqlite3_stmt *s = NULL;
-    int was = -1;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA secure_delete", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        was = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    int64_t was = -1;
+    if (store_value_int(st, "PRAGMA secure_delete", 0, &was) != 1) return -1;
     if (was >= 0 && sqlite3_exec(st->db, "PRAGMA secure_delete = FAST", NULL, NULL, NULL) != SQLITE_OK) was = -1;
-    return was;
+    return (int)was;
 }
 
 static void secure_delete_set(store *st, int mode)
@@ -708,15 +704,12 @@ int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *droppe
  * returns the limit it had, -1 when it could not tell. */
 static int sorter_threads(store *st, int n)
 {
-    sqlite3_stmt *s = NULL;
-    int was = -1;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA threads", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        was = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    int64_t was = -1;
+    if (store_value_int(st, "PRAGMA threads", 0, &was) != 1 || was < 0) return -1;
     char sql[40];
     snprintf(sql, sizeof sql, "PRAGMA threads = %d", n);
-    if (was >= 0) sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a limit, not a promise: cannot fail */
-    return was;
+    sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a limit, not a promise: cannot fail */
+    return (int)was;
 }
 
 int store_pairs_bulk_end(store *st, dp_err *err)
