@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <xxhash.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 #include "explain.h"
+#include "../common/hashmap.h"
 
 #define MAX_LIST 3          /* identifiers listed per sentence */
 #define MAX_RARE 4          /* rare shared terms listed */
@@ -71,9 +71,9 @@ struct explain_linkset {
  * lookup needs no strcmp to order its keys. */
 static uint64_t ls_hash(const char *a, const char *b)
 {
-    uint64_t ha = XXH3_64bits(a, strlen(a)), hb = XXH3_64bits(b, strlen(b));
-    uint64_t lo = ha < hb ? ha : hb, hi = ha < hb ? hb : ha;
-    return XXH3_64bits_withSeed(&lo, sizeof lo, hi);
+    uint64_t ha = dp_hash_str(a), hb = dp_hash_str(b);
+    uint64_t two[2] = {ha < hb ? ha : hb, ha < hb ? hb : ha};
+    return dp_hash(two, sizeof two);
 }
 
 static int ls_pair_cmp(const ls_entry *p, const ls_entry *q)
