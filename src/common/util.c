@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -284,6 +285,13 @@ void dp_run_threads(int threads, void *(*fn)(void *), void *arg)
     if (!started) fn(arg);   /* no threads available: do the work here */
     for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
     free(t);
+}
+
+void dp_thread_feeder(const char *name)
+{
+    struct sched_param sp = {0};
+    pthread_setname_np(pthread_self(), name);
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 }
 
 typedef struct range_job {

@@ -105,6 +105,11 @@ void dp_run_threads(int threads, void *(*fn)(void *), void *arg);
  * owns, and keeps no state between calls. */
 typedef void (*dp_range_fn)(void *arg, size_t lo, size_t hi);
 void dp_parallel_for(int threads, size_t n, size_t chunk, dp_range_fn fn, void *arg);
+/* Names the calling thread (for perf and top) and makes it a feeder of the
+ * one thread that bounds a pipeline (an import's writer): a feeder runs as
+ * SCHED_BATCH, so waking it never preempts that thread, while it still
+ * gets its full share of the CPU. Best effort: a refusal changes nothing. */
+void dp_thread_feeder(const char *name);
 
 /* Reads a whole file (gzip-compressed or not) into memory. For small files
  * only (fixtures, truth CSVs); ingest streams instead. */

@@ -121,7 +121,7 @@ static int side_write(sqlite3_stmt *del, sqlite3_stmt *ins, const side_chunk *c)
 static void *side_main(void *arg)
 {
     struct store_fts_side *sd = arg;
-    pthread_setname_np(pthread_self(), "dp-fts");   /* for perf and top */
+    dp_thread_feeder("dp-fts");
     sqlite3_stmt *del = NULL, *ins = NULL;
     int rc = sqlite3_exec(sd->db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sd->db, "INSERT INTO items_fts(items_fts, rowid, key, title) VALUES('delete', ?1, ?2, ?3)",

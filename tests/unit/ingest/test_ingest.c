@@ -749,8 +749,8 @@ static void expect_error_at(fx *f, const char *path, int line, const char *msg)
     assert_int_equal(count_items(f), before);
 }
 
-/* Records are parsed in batches on several threads, so a later batch may
- * be parsed before an earlier one: the error reported is still the first
+/* Records are parsed in batches (1,024 records each) on several threads,
+ * so a later batch may be parsed before an earlier one: the error reported is still the first
  * in the file, with its line, and nothing is written. */
 static void test_errors_in_file_order(void **state)
 {
@@ -771,13 +771,13 @@ static void test_errors_in_file_order(void **state)
 }
 
 /* The format of a file is that of its first record, also for the records
- * of later batches, which other threads parse. */
+ * of later batches (1,024 records each), which other threads parse. */
 static void test_format_of_first_record(void **state)
 {
     fx *f = *state;
     sbuf sb;
     sb_init(&sb);
-    for (int i = 1; i <= 1000; i++)
+    for (int i = 1; i <= 3000; i++)
         sb_printf(&sb, "{\"number\":%d,\"title\":\"t%d\",\"createdAt\":\"2024-02-01T00:00:00Z\","
                        "\"state\":\"OPEN\",\"url\":\"https://github.com/acme/g/issues/%d\"}\n", i, i, i);
     const char *files[] = {write_file(f, "gh.json", sb.s, sb.len, 1), NULL};
@@ -785,9 +785,9 @@ static void test_format_of_first_record(void **state)
     ingest_stats s;
     dp_err err;
     if (import(f, files, NULL, &s, &err) != DP_OK) fail_msg("%s", err.msg);
-    assert_int_equal(s.items, 1000);
-    item it;
-    assert_int_equal(store_item_get(f->st, repo_id(f, "acme/g"), "1000", &it, &err), DP_OK);
+    assert_int_equal(s.items, 3000);
+    item it;   /* in the third batch */
+    assert_int_equal(store_item_get(f->st, repo_id(f, "acme/g"), "3000", &it, &err), DP_OK);
     assert_string_equal(it.state, "open");
     item_free(&it);
 }

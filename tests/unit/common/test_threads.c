@@ -1,9 +1,14 @@
-/* test_parallel_for.c -- dp_parallel_for: every index of [0, n) is visited
- * exactly once, in chunks of the size asked for (the last shorter), on one
- * thread or many, and nothing is called for n = 0. */
+/* test_threads.c -- the thread helpers of common/util.h.
+ * dp_parallel_for: every index of [0, n) is visited exactly once, in chunks
+ * of the size asked for (the last shorter), on one thread or many, and
+ * nothing is called for n = 0. dp_thread_feeder: the calling thread gets
+ * its name and the SCHED_BATCH policy, and no other thread does. */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "../../../src/common/util.h"
@@ -51,10 +56,42 @@ static void test_every_index_once(void **state)
     }
 }
 
+typedef struct feeder_seen {
+    int policy;
+    char name[16];
+} feeder_seen;
+
+static void *feeder_main(void *arg)
+{
+    feeder_seen *fs = arg;
+    dp_thread_feeder("dp-test");
+    struct sched_param sp;
+    if (pthread_getschedparam(pthread_self(), &fs->policy, &sp) != 0) fs->policy = -1;
+    if (pthread_getname_np(pthread_self(), fs->name, sizeof fs->name) != 0) fs->name[0] = 0;
+    return NULL;
+}
+
+static void test_feeder(void **state)
+{
+    (void)state;
+    feeder_seen fs = {0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, feeder_main, &fs), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(fs.policy, SCHED_BATCH);
+    assert_string_equal(fs.name, "dp-test");
+    /* the thread that started it keeps its own policy */
+    int policy;
+    struct sched_param sp;
+    assert_int_equal(pthread_getschedparam(pthread_self(), &policy, &sp), 0);
+    assert_int_equal(policy, SCHED_OTHER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_index_once),
+        cmocka_unit_test(test_feeder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
