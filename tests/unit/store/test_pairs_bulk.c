@@ -399,23 +399,27 @@ static void test_clear_keeps_schema_and_ids(void **state)
     free(idx2);
 }
 
-/* The limits PRAGMA threads was set to, in order ("2 1 "). */
+/* The values PRAGMA threads and cache_size were set to, in order
+ * ("threads=2 cache_size=-4000 ..."). */
 static int record_threads(void *ud, int action, const char *a, const char *b, const char *db, const char *trigger)
 {
     (void)db;
     (void)trigger;
-    if (action == SQLITE_PRAGMA && a && b && !sqlite3_stricmp(a, "threads")) sb_printf(ud, "%s ", b);
+    if (action == SQLITE_PRAGMA && a && b && (!sqlite3_stricmp(a, "threads") || !sqlite3_stricmp(a, "cache_size")))
+        sb_printf(ud, "%s=%s ", a, b);
     return SQLITE_OK;
 }
 
-/* The indexes are rebuilt with two sorter threads, and the connection's
- * own setting comes back after. */
+/* The indexes are rebuilt with two sorter threads and a page cache of
+ * 4 MB (so the sorter's workers get runs to sort), and the connection's
+ * own settings come back after. */
 static void test_rebuild_sorter_threads(void **state)
 {
     fx *f = *state;
     dp_err err;
     seed_items(f);
-    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA threads = 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA threads = 1; PRAGMA cache_size = -1234", NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(store_begin(f->st, &err), DP_OK);
     int dropped = 0;
     assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
@@ -428,10 +432,12 @@ static void test_rebuild_sorter_threads(void **state)
     sqlite3_set_authorizer(f->st->db, NULL, NULL);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     assert_non_null(set.s);
-    assert_string_equal(set.s, "2 1 ");
+    assert_string_equal(set.s, "threads=2 cache_size=-4000 cache_size=-1234 threads=1 ");
     assert_int_equal(fx_db_int(f->st->db, "PRAGMA threads"), 1);
+    assert_int_equal(fx_db_int(f->st->db, "PRAGMA cache_size"), -1234);
     sb_free(&set);
 }
+
 static int journal_file_exists(fx *f)
 {
     char p[192];
