@@ -113,6 +113,7 @@ typedef struct ictx {
     char *repo_name;          /* repository of repo_id, cached */
     int64_t repo_id;
     label_seen labels;
+    size_t batches;           /* written, for store_writeback */
 } ictx;
 
 static int repo_for(ictx *c, const char *from_data, const char *kind, int64_t *id, dp_err *err)
@@ -223,6 +224,10 @@ static void prep_free(prep *p)
 #define BATCH_RECORDS 1024
 #define BATCH_BYTES (1024u << 10)
 #define PIPE_BATCHES 8
+/* The store file's written pages are sent to disk every this many batches
+ * (~8 MB of JSON), so the commit's fsync has little left to wait for
+ * (store_writeback): 250k items 4.99 -> 4.61 s (medians of 5, alternated). */
+#define WRITEBACK_BATCHES 8
 #define PIPE_BYTES (32u << 20)
 /* Parser threads. Two keep a parser from being the bottleneck on two
  * cores while the writer waits on SQLite's I/O; more would only add
@@ -660,6 +665,7 @@ static int write_all(ictx *c, ipipe *pp, uint64_t total, size_t *nrec, dp_err *e
         }
         if (rc == DP_OK && last && b->tail.kind == P_ERR) rc = write_prep(c, &b->tail, &e);
         written(pp, b);
+        if (rc == DP_OK && ++c->batches % WRITEBACK_BATCHES == 0) store_writeback(c->st);
         if (rc != DP_OK)
             return dp_fail(err, "%s:%zu (byte %llu): %s", c->path, c->line, (unsigned long long)c->off, e.msg);
         if (last) return DP_OK;

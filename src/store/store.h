@@ -64,6 +64,17 @@ const char *store_path(const store *st);
  * transaction; the change lasts until store_close. */
 int store_mmap_limit(store *st, size_t bytes, dp_err *err);
 
+/* Asks the OS to start writing the store file's changed pages to disk now
+ * (sync_file_range), without waiting for them. An import calls it every few
+ * batches, so that the commit's fsync finds little left to write: a first
+ * import leaves hundreds of MB in the page cache, under the kernel's own
+ * write-back threshold, for its commit to wait on (250k items: commit
+ * 0.43 -> 0.12 s). The pages are submitted on the calling thread: an
+ * analysis, whose 1.2 GB of pairs at 250k items cost ~2 s of system time
+ * that way, more than its commit's wait, does not call it. Best effort,
+ * never an error; nothing for ":memory:". */
+void store_writeback(store *st);
+
 /* The caller is about to write many records in one transaction (an
  * import) and rolls all of it back on any error. Store writes then run
  * without their own savepoint, so a failed write may leave part of itself

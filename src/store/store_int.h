@@ -218,6 +218,10 @@ void store_pairs_bulk_forget(store *st);
  * store_commit and store_rollback once the transaction ended. */
 void store_secure_delete_end(store *st);
 
+/* A descriptor SQLite holds open on the store's file (store_writeback
+ * uses it), or -1 (":memory:", or none found). Borrowed: never close it. */
+int store_file_fd(const store *st);
+
 /* Runs SQL without results (schema, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, dp_err *err);
 

@@ -4,12 +4,15 @@
  * Items, comments, links and labels live in store_items.c; pairs and
  * verdicts in store_pairs.c; the schema in store_schema.c.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "store_int.h"
 
@@ -341,6 +344,35 @@ int store_mmap_limit(store *st, size_t bytes, dp_err *err)
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA mmap_size = %llu", (unsigned long long)bytes);
     return store_exec(st, sql, "setting the mmap limit", err);
+}
+
+/* A descriptor SQLite holds on the store file, found among the process's
+ * own (/proc/self/fd) by device and inode, or -1. We open none ourselves:
+ * closing any descriptor of a file drops every POSIX lock the process
+ * holds on it, SQLite's included. */
+int store_file_fd(const store *st)
+{
+    struct stat want, sb;
+    const char *file = st->db ? sqlite3_db_filename(st->db, "main") : NULL;
+    if (!file || !*file || stat(file, &want) != 0) return -1;   /* "" for :memory: */
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int found = -1;
+    for (struct dirent *e; found < 0 && (e = readdir(d));) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || fd == dirfd(d)) continue;
+        if (fstat((int)fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == want.st_dev && sb.st_ino == want.st_ino)
+            found = (int)fd;
+    }
+    closedir(d);
+    return found;
+}
+
+void store_writeback(store *st)
+{
+    int fd = st ? store_file_fd(st) : -1;
+    if (fd >= 0) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 int store_bulk_mode(store *st, dp_err *err)

@@ -3,7 +3,9 @@
  * and kv. Pairs and verdicts are in test_pairs.c. */
 #include "store_fixture.h"
 
+#include <dirent.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../../../src/store/store_int.h"
@@ -255,6 +257,47 @@ static void test_rollback_leaves_nothing(void **state)
     assert_non_null(strstr(after, "me too"));
     assert_non_null(strstr(after, "model v1"));
     free(after);
+}
+
+static int fds_open(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    assert_non_null(d);
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+/* store_writeback finds SQLite's own descriptor of the store file (it
+ * opens none: closing one would drop SQLite's locks), leaves no descriptor
+ * behind, and a transaction it ran in commits as any other. */
+static void test_writeback(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int fd = store_file_fd(f->st);
+    struct stat a, b;
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &a), 0);
+    assert_int_equal(stat(f->path, &b), 0);
+    assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    int before = fds_open();
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    fill_some(f);
+    store_writeback(f->st);
+    assert_int_equal(fds_open(), before);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    char *after = fx_fingerprint(f->path);
+    assert_non_null(strstr(after, "me too"));
+    free(after);
+    /* a store without a file has nothing to write back */
+    store *mem;
+    assert_int_equal(store_open(":memory:", &mem, &err), DP_OK);
+    assert_int_equal(store_file_fd(mem), -1);
+    store_writeback(mem);
+    store_close(mem);
+    store_writeback(NULL);
 }
 
 static void test_transaction_misuse(void **state)
@@ -1320,6 +1363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_schema, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_value_queries, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_writeback, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments_digest, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_write_matches_upsert, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_write_matches_upsert_bulk, fx_setup_open, fx_teardown),
