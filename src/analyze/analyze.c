@@ -2103,13 +2103,15 @@ void analyze_corpus_release(analyze_corpus *co)
 
 /* The index snapshot, serialised on a thread of its own while the one
  * writer rebuilds the pair indexes (the other core sat idle then). The
- * thread first frees what ranking kept (j, unless NULL) and the index's
+ * thread first sends the pairs written so far to disk (store_writeback),
+ * then frees what ranking kept (j, unless NULL) and the index's
  * fields: the same order as before -- the snapshot's buffer never meets
  * them -- but beside the writer rather than before it (at 250k items
  * about half a second of the calling thread); after the snapshot, the
  * corpus itself (release, unless NULL: analyze_corpus_release) -- the writer
  * touches none of it until the thread is joined. */
 typedef struct xsnap {
+    store *st;   /* its file's pages are sent to disk from this thread */
     dindex *ix;
     job *j;      /* NULL: freed already */
     int snap;    /* 0: nothing to serialise */
@@ -2120,6 +2122,7 @@ typedef struct xsnap {
 static void *xsnap_main(void *arg)
 {
     xsnap *x = arg;
+    store_writeback(x->st);
     if (x->j) {
         job_res_free(x->j);
         index_fields_release(x->ix);   /* explained: the snapshot holds no text */
@@ -2140,7 +2143,7 @@ static void *xsnap_main(void *arg)
 static int store_finish(store *st, analyze_corpus *co, job *j, int rc, int save_snap, int dropped, int release,
                         const char *sig, int64_t seq, int64_t now, dp_err *err)
 {
-    xsnap x = {co->ix, j, rc == DP_OK && save_snap, {0}, release && !co->sparse ? co : NULL};
+    xsnap x = {st, co->ix, j, rc == DP_OK && save_snap, {0}, release && !co->sparse ? co : NULL};
     sb_init(&x.snap_buf);
     pthread_t th;
     int threaded = 0;

@@ -65,13 +65,17 @@ const char *store_path(const store *st);
 int store_mmap_limit(store *st, size_t bytes, dp_err *err);
 
 /* Asks the OS to start writing the store file's changed pages to disk now
- * (sync_file_range), without waiting for them. An import calls it every few
- * batches, so that the commit's fsync finds little left to write: a first
- * import leaves hundreds of MB in the page cache, under the kernel's own
- * write-back threshold, for its commit to wait on (250k items: commit
- * 0.43 -> 0.12 s). The pages are submitted on the calling thread: an
- * analysis, whose 1.2 GB of pairs at 250k items cost ~2 s of system time
- * that way, more than its commit's wait, does not call it. Best effort,
+ * (sync_file_range), without waiting for them, so that the commit's fsync
+ * finds little left to write: a first import or analysis leaves hundreds
+ * of MB in the page cache, under the kernel's own write-back threshold,
+ * for its commit to wait on. The pages are submitted on the calling
+ * thread, which pays the system time: an import calls it every few
+ * batches from its writer (250k items: commit 0.43 -> 0.12 s); an
+ * analysis once, from the thread that serialises its index snapshot while
+ * the writer rebuilds the pair indexes (250k: commit 0.78 -> 0.27 s; the
+ * writer itself calling it after each batch cost it 2-4 s of system time).
+ * The one store call that may run beside the store's own thread: it reads
+ * only the path the store was opened with and calls the OS. Best effort,
  * never an error; nothing for ":memory:". */
 void store_writeback(store *st);
 

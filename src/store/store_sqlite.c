@@ -353,8 +353,9 @@ int store_mmap_limit(store *st, size_t bytes, dp_err *err)
 int store_file_fd(const store *st)
 {
     struct stat want, sb;
-    const char *file = st->db ? sqlite3_db_filename(st->db, "main") : NULL;
-    if (!file || !*file || stat(file, &want) != 0) return -1;   /* "" for :memory: */
+    /* st->path, not SQLite's own name for it: this may run beside the
+     * store's thread (store.h), and the path is ours and never changes */
+    if (!st->path || !*st->path || !strcmp(st->path, ":memory:") || stat(st->path, &want) != 0) return -1;
     DIR *d = opendir("/proc/self/fd");
     if (!d) return -1;
     int found = -1;
