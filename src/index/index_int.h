@@ -286,7 +286,9 @@ void ix_sort_keys(uint64_t *v, uint64_t *tmp, size_t n);
 /* Fills ix->keys (and ix->ktag) with the keys of docs [nmapped, n) (every
  * doc's for a build; index_find searches a mapped file's docs by their
  * sorted keys); reads only the docs' keys, so it may run beside the
- * postings' build (index.c). */
+ * postings' build (index.c). Called once per index, on an empty key map:
+ * by a build, or by the one growth index_append allows (it refuses an
+ * index that grew already). */
 void ix_build_keys(dindex *ix);
 /* Unmaps ix->map and frees what was made from it (index_file.c). */
 void ix_file_unmap(dindex *ix);
