@@ -74,6 +74,9 @@ static void *feeder_main(void *arg)
 static void test_feeder(void **state)
 {
     (void)state;
+    int before, after;
+    struct sched_param sp;
+    assert_int_equal(pthread_getschedparam(pthread_self(), &before, &sp), 0);
     feeder_seen fs = {0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, feeder_main, &fs), 0);
@@ -81,10 +84,9 @@ static void test_feeder(void **state)
     assert_int_equal(fs.policy, SCHED_BATCH);
     assert_string_equal(fs.name, "dp-test");
     /* the thread that started it keeps its own policy */
-    int policy;
-    struct sched_param sp;
-    assert_int_equal(pthread_getschedparam(pthread_self(), &policy, &sp), 0);
-    assert_int_equal(policy, SCHED_OTHER);
+    assert_int_equal(pthread_getschedparam(pthread_self(), &after, &sp), 0);
+    assert_int_equal(after, before);
+    assert_int_not_equal(after, SCHED_BATCH);
 }
 
 int main(void)

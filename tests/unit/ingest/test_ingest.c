@@ -750,8 +750,8 @@ static void expect_error_at(fx *f, const char *path, int line, const char *msg)
 }
 
 /* Records are parsed in batches (1,024 records each) on several threads,
- * so a later batch may be parsed before an earlier one: the error reported is still the first
- * in the file, with its line, and nothing is written. */
+ * so a later batch may be parsed before an earlier one: the error reported
+ * is still the first in the file, with its line, and nothing is written. */
 static void test_errors_in_file_order(void **state)
 {
     fx *f = *state;
