@@ -635,10 +635,13 @@ static int secure_delete_fast(store *st)
     return (int)was;
 }
 
+/* mode as PRAGMA secure_delete reads it: 0, 1, or 2 for FAST (the pragma
+ * takes a number as a boolean, so "= 2" would turn it on, not FAST) */
 static void secure_delete_set(store *st, int mode)
 {
     char sql[48];
-    snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", mode);
+    if (mode == 2) snprintf(sql, sizeof sql, "PRAGMA secure_delete = FAST");
+    else snprintf(sql, sizeof sql, "PRAGMA secure_delete = %d", mode);
     sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a pragma on an open handle: cannot fail */
 }
 

@@ -177,6 +177,19 @@ static void test_secure_delete_fast_while_open(void **state)
     assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     assert_int_equal(secure_delete(f), 0);
+    /* and one that had FAST keeps FAST, committed or rolled back */
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA secure_delete = FAST", NULL, NULL, NULL), SQLITE_OK);
+    for (int commit = 0; commit < 2; commit++) {
+        assert_int_equal(store_begin(f->st, &err), DP_OK);
+        assert_int_equal(store_pairs_bulk_begin(f->st, f->repo, 1, &dropped, &err), DP_OK);
+        if (commit) {
+            assert_int_equal(store_pairs_bulk_end(f->st, &err), DP_OK);
+            assert_int_equal(store_commit(f->st, &err), DP_OK);
+        } else {
+            store_rollback(f->st);
+        }
+        assert_int_equal(secure_delete(f), 2);
+    }
 }
 
 static void test_needs_transaction(void **state)
