@@ -38,8 +38,9 @@ int store_open(const char *path, store **out, dp_err *err);   /* creates/migrate
 int store_open_readonly(const char *path, store **out, dp_err *err);
 void store_close(store *st);                                   /* NULL ok */
 
-/* Counts of the pair filters on item states and labels are served from a
- * table in memory (0.5 s to build at 725k pairs, then milliseconds). A
+/* Counts of the pair filters on item states and labels, and the pages of a
+ * text, are served from a table in memory (0.5-1.5 s to build at 725k
+ * pairs, then milliseconds). A
  * process whose threads each hold a handle on one store (doppel serve)
  * shares one table between them: store_pcount_shared_new opens a read-only
  * handle of its own to path, which tells when anyone commits and builds the
@@ -305,10 +306,12 @@ int store_pair_cursor_ok(const char *sort, const char *after);
  * with its verdict; *total gets the count before paging and *reviewed the
  * reviewed count among them (out, total, reviewed may each be NULL).
  * Counts of relation, confidence and known filters read counters the store
- * keeps (pair_counts), a text's count starts from the items holding it,
- * counts of states and labels loop over a table of every pair's class and
- * items the handle keeps in memory (13 bytes a pair, 9 an item; read again
- * after any change); all are cached per handle until the database changes. */
+ * keeps (pair_counts); counts of states and labels loop over a table of
+ * every pair's class, items, id and sort keys the handle keeps in memory
+ * (53 bytes a pair, 9 an item; read again after any change), and a text's
+ * pages and count are cut from the order of its pairs made from that table
+ * and the items the trigram index gives (one of 3 characters or more); all
+ * are cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */

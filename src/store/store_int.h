@@ -190,6 +190,24 @@ sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
  * one it was built at, or the one it shares (store_pcount_share), current
  * at the shared stamp. store_pcount_free drops the handle's reference. */
 int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err);
+/* What an order asks beyond the filter's own conditions (all borrowed).
+ * With text set, a pair passes only when one of its items is among
+ * items[0..nitems) (item ids, any order) or its own id is among
+ * keyed[0..nkeyed) (ascending); and no pair whose id is among
+ * skip[0..nskip) (ascending) passes. */
+typedef struct pcount_extra {
+    int text;
+    const int64_t *items, *keyed, *skip;
+    size_t nitems, nkeyed, nskip;
+} pcount_extra;
+/* Sort keys of an order: the columns value, prob, updated_at. */
+enum { PC_SORT_VALUE, PC_SORT_PROB, PC_SORT_UPDATED, PC_SORTS };
+/* The pairs that pass f's conditions (as store_pcount_count counts them)
+ * and x's, sorted by the sort key descending, then id ascending: *n of
+ * them in *k (keys; updated_at as a double) and *id, both owned by the
+ * caller (NULL when none). The table is the one store_pcount_count uses. */
+int store_pcount_order(store *st, const pair_filter *f, int64_t stamp, const pcount_extra *x, int sort, size_t *n,
+                       double **k, int64_t **id, dp_err *err);
 void store_pcount_free(store *st);
 /* The shared tables' build clock, which store_read_begin notes. */
 uint64_t store_pcount_clock(void);

@@ -6,15 +6,16 @@
  * shapes a filter yields are prepared once per handle (store_stmt_sql).
  * Each sort has two indexes, (repo, key DESC, id) and (key DESC, id), so a
  * page walks one and stops after `limit` rows, and a neighbour is two index
- * seeks. A text's pages and neighbours, and a small class's, are instead
- * cut from the set of their pairs, read, tested and sorted in indexes that
- * carry every filtered column and the sort keys (Q_SET): a walk would read
- * the wide row of every pair it passes. Counts of relation, confidence and
- * known sum the counters of pair_counts; a text's count is the size of its
- * set; counts of states and labels come from a table in memory
- * (store_pcount.c); a short text's reads the covering index pairs_filter.
- * All are cached until the database changes. Conditions on items (states, labels, titles)
- * become set lookups rather than joins (see fq_text).
+ * seeks. A text's pages and neighbours, and a small label's or class's,
+ * are instead cut from the order of their pairs, made in memory from a
+ * table of every pair's class, items and sort keys (store_pcount.c; Q_SET):
+ * a walk would read the wide row of every pair it passes. Counts of
+ * relation, confidence and known sum the counters of pair_counts; a text's
+ * count is the size of its order; counts of states and labels come from
+ * the same table; a short text's reads the covering index pairs_filter.
+ * All are cached until the database changes. In SQL, conditions on items
+ * (states, labels, titles) become set lookups rather than joins (see
+ * fq_text).
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
  * unit tests hold those plans to index walks.
  */
@@ -778,16 +779,10 @@ typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
-    sbuf cwhere;       /* the same for the count of all matches, text excluded (see count_how) */
-    sbuf cset;         /* the pairs holding the text (or, without a text, the label), as
-                          SET_COLS rows from the key indexes (a pair may come twice); ""
-                          when there is no such text or label */
-    sbuf kset;         /* the pairs of the relation, confidence and known classes, as
-                          SET_COLS rows from pairs_filter; "" unless a filter of those only */
-    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_COUNT_SET
-                          or Q_MEMORY */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_MEMORY,
+                          or Q_SET (a text of 3 characters or more: the size of its order) */
     int text;          /* the filter has a text */
-    int set_probes;    /* cwhere probes per pair (early forms): it tests a set's pairs */
+    int classes;       /* a filter of relation, confidence and known only (Q_TOTALS) */
     const pair_filter *f;   /* borrowed: the filter compiled */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
@@ -811,32 +806,28 @@ typedef struct fquery {
 /*  Q_TOTALS  sums the per-repository counters of pair_counts (kept by
  *            triggers; see store_schema.c): a filter of relation,
  *            confidence and known only, the page's usual question.
- *  Q_COUNT_SET counts the pairs whose item holds a text (cset): from the
- *            trigram index to the items, and through the pairs' key
- *            indexes, which carry every column a filter tests (cwhere), to
- *            those pairs; not one pair row is read.
- *  Q_SET     a page or a neighbour from a set of pairs read from those
- *            indexes -- the text's (cset), a rare label's (cset too), or a
- *            rare class's (kset, see page_how) -- tested, sorted and cut
- *            to the page there; only
- *            the page's own rows are read. A walk of a sort index reads
- *            the wide row of every pair it passes to test it: thousands
- *            for a text, nearly all for a class whose pairs sort last.
- * Q_PAGE, Q_COUNT and Q_REVIEWED read `where` (pwhere for Q_PAGE), the
- * others cwhere and a set (the set's binds first: the text is compiled
- * first, see fq_build). */
+ *  Q_SET     a page or a neighbour cut from the filter's order: every
+ *            pair that passes, sorted, made in memory from the table of
+ *            store_pcount.c (order_get) -- a text's (its items read from
+ *            the trigram index), a rare label's or a rare class's (see
+ *            page_how); only the page's own rows are read. A walk of a
+ *            sort index reads the wide row of every pair it passes to test
+ *            it: thousands for a text, nearly all for a class whose pairs
+ *            sort last. A text's count is the size of its order (the
+ *            first request of a text in a tenth of 725k pairs' titles took
+ *            0.4-0.6 s as a set of pairs read from the key indexes, sorted
+ *            in SQL, and ~1 s for a fifth).
+ * Q_PAGE, Q_COUNT, Q_TOTALS and Q_REVIEWED read `where` (pwhere for
+ * Q_PAGE). */
 /*  Q_MEMORY  counts states and labels without a text in memory
  *            (store_pcount.c): one pass over small arrays, where SQL
  *            would test every pair of the class against the items. */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_COUNT_SET, Q_SET, Q_MEMORY };
+enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_SET, Q_MEMORY };
 
-/* The columns of a set's rows: those a filter tests and the sort keys,
- * all in the key indexes and pairs_filter (schema version 10). */
-#define SET_COLS "x.id, x.repo_id, x.query_key, x.cand_key, x.relation, x.confidence, x.known, " \
-                 "x.value, x.prob, x.updated_at"
-
-/* Up to this many pairs of a class filter are sorted from pairs_filter
- * rather than found by walking a sort index (see page_how): some 20 ms. */
+/* Up to this many pairs of a label or class filter are sorted in memory
+ * rather than found by walking a sort index (see page_how): a walk finds
+ * a page of a large class after a few rows, where its order sorts them
+ * all. */
 size_t store_pairs_kset_max = 100000;
 
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
@@ -845,9 +836,6 @@ static void fq_free(fquery *q)
 {
     sb_free(&q->where);
     sb_free(&q->pwhere);
-    sb_free(&q->cwhere);
-    sb_free(&q->cset);
-    sb_free(&q->kset);
     sv_free(&q->owned);
 }
 
@@ -886,18 +874,6 @@ static void fq_add(fquery *q, const char *all, const char *early)
 {
     sb_adds(&q->where, all);
     sb_adds(&q->pwhere, early ? early : all);
-    /* A count or a page driven from a set -- a text's or a label's few
-     * pairs -- tests each one as a page does. */
-    sb_adds(&q->cwhere, q->set_probes && early ? early : all);
-}
-
-/* Appends the text condition: `all` to the filter, `set` to the set of
- * pairs holding it (same binds, same order). */
-static void fq_add_text(fquery *q, const char *all, const char *set)
-{
-    sb_adds(&q->where, all);
-    sb_adds(&q->pwhere, all);
-    sb_adds(&q->cset, set);
 }
 
 #define QPROBE " AND EXISTS (SELECT 1 FROM items i WHERE i.repo_id = p.repo_id AND i.key = p.query_key AND i.state = ?)"
@@ -922,14 +898,31 @@ static size_t utf8_chars(const char *s)
  * items written since it was last brought up to date, which are read. The
  * index has no positions (detail=none): it gives the items holding every
  * trigram of the text, and dp_fts_has keeps those holding them in a row,
- * as a phrase query did (see store_fts_functions). */
+ * as a phrase query did (see store_fts_functions). Binds: the text twice,
+ * then its LIKE pattern twice. TEXT_ITEMS gives their ids (a text's order,
+ * order_get), TITLE_FTS their (repo, key) (the reviewed pairs' count and
+ * page, which test each pair). */
+#define FTS_IDS "SELECT rowid FROM items_fts WHERE items_fts MATCH dp_fts_query(?) " \
+                "   AND dp_fts_has(key, title, ?) AND rowid NOT IN (SELECT id FROM items_fts_todo)"
+#define TODO_LIKE "FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
+                  "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\')"
+#define TEXT_ITEMS FTS_IDS " UNION ALL SELECT id " TODO_LIKE
 /* INDEXED BY: the planner would read the items rows by rowid (see
  * items_keys_by_id in store_schema.c). */
-#define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i INDEXED BY items_keys_by_id WHERE i.id IN " \
-                  "(SELECT rowid FROM items_fts WHERE items_fts MATCH dp_fts_query(?) " \
-                  "   AND dp_fts_has(key, title, ?) AND rowid NOT IN (SELECT id FROM items_fts_todo)) " \
-                  "UNION ALL SELECT repo_id, key FROM items WHERE id IN (SELECT id FROM items_fts_todo) " \
-                  "   AND (title LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\'))"
+#define TITLE_FTS "(SELECT i.repo_id, i.key FROM items i INDEXED BY items_keys_by_id WHERE i.id IN (" FTS_IDS ") " \
+                  "UNION ALL SELECT repo_id, key " TODO_LIKE ")"
+/* The pairs with key ?1 on either side, in any repository (a text "#N"):
+ * keys are indexed per repository, one seek in each. */
+#define KEYED_PAIRS "SELECT x.id FROM repositories r CROSS JOIN pairs x INDEXED BY pairs_by_query" \
+                    " ON x.repo_id = r.id AND x.query_key = ?1" \
+                    " UNION SELECT x.id FROM repositories r CROSS JOIN pairs x INDEXED BY pairs_by_cand" \
+                    " ON x.repo_id = r.id AND x.cand_key = ?1 ORDER BY 1"
+/* The ids of the pairs with a verdict, ascending. */
+#define REVIEWED_PAIRS "SELECT p.id FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id" \
+                       " AND p.query_key = v.query_key AND p.cand_key = v.cand_key ORDER BY 1"
+
+/* A text of 3 characters or more is read through the trigram index. */
+static int text_indexed(const char *text) { return utf8_chars(text) >= 3; }
 
 static void fq_text(fquery *q, const char *text)
 {
@@ -937,16 +930,12 @@ static void fq_text(fquery *q, const char *text)
      * finds key 123, as users write GitHub numbers that way. From 3
      * characters on the trigram index answers; below, LIKE reads every
      * title (it is case-insensitive for ASCII letters). */
-    if (utf8_chars(text) >= 3) {
+    if (text_indexed(text)) {
         /* the text as given, for dp_fts_query and dp_fts_has */
         char *tx = xstrdup(text), *pat = like_pattern(text);
         sv_push_owned(&q->owned, tx);
         sv_push_owned(&q->owned, pat);
-        fq_add_text(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS,
-                    "SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
-                    " ON x.repo_id = t.repo_id AND x.query_key = t.key"
-                    " UNION ALL SELECT " SET_COLS " FROM " TITLE_FTS " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
-                    " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
+        fq_add(q, " AND (" QITEM TITLE_FTS " OR " CITEM TITLE_FTS, NULL);
         for (int i = 0; i < 2; i++) {
             fq_str(q, tx);
             fq_str(q, tx);
@@ -956,57 +945,16 @@ static void fq_text(fquery *q, const char *text)
     } else {
         char *pat = like_pattern(text);
         sv_push_owned(&q->owned, pat);
-        fq_add_text(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
-                       " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", "");
+        fq_add(q, " AND (" QITEM TITLE_LIKE " OR " CITEM TITLE_LIKE
+                  " OR p.query_key LIKE ? ESCAPE '\\' OR p.cand_key LIKE ? ESCAPE '\\'", NULL);
         for (int i = 0; i < 4; i++) fq_str(q, pat);
     }
     if (text[0] == '#' && text[1]) {
-        /* Keys are indexed per repository: one seek in each. */
-        fq_add_text(q, " OR p.query_key = ? OR p.cand_key = ?",
-                    sb_str(&q->cset)[0] ? " UNION ALL SELECT " SET_COLS " FROM repositories r CROSS JOIN pairs x"
-                                          " INDEXED BY pairs_by_query ON x.repo_id = r.id AND x.query_key = ?"
-                                          " UNION ALL SELECT " SET_COLS " FROM repositories r CROSS JOIN pairs x"
-                                          " INDEXED BY pairs_by_cand ON x.repo_id = r.id AND x.cand_key = ?"
-                                        : "");
+        fq_add(q, " OR p.query_key = ? OR p.cand_key = ?", NULL);
         fq_str(q, text + 1);
         fq_str(q, text + 1);
     }
-    fq_add_text(q, ")", "");
-}
-
-/* A label without a text: probed per pair by a walk of a sort index
- * (pwhere), which finds a page of a common label after a few pairs; and
- * its set of pairs (cset), from its items through the key indexes, which
- * a rare label's pages are cut from (page_how) -- a walk would read every
- * pair looking for them. Compiled first, like a text: a set's binds come
- * first. */
-static void fq_label_set(fquery *q, const char *label)
-{
-    sb_adds(&q->where, LABEL_ALL);
-    sb_adds(&q->pwhere, LABEL_EARLY);
-    sb_adds(&q->cset, "SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_query"
-                      " ON x.repo_id = t.repo_id AND x.query_key = t.key"
-                      " UNION ALL SELECT " SET_COLS " FROM " WITH_LABEL " t CROSS JOIN pairs x INDEXED BY pairs_by_cand"
-                      " ON x.repo_id = t.repo_id AND x.cand_key = t.key");
-    fq_str(q, label);
-    fq_str(q, label);
-}
-
-/* The pairs of the filter's classes through pairs_filter: one seek per
- * (repository, relation, confidence, known) -- a column the filter leaves
- * open takes the values the counters hold. The values are names of this
- * program's enums, written into the SQL: a bound value here would come
- * before ?1's neighbours in the statement (see fq_set_from). */
-static void kset_build(fquery *q, const pair_filter *f)
-{
-    sb_adds(&q->kset, "SELECT " SET_COLS " FROM pairs x INDEXED BY pairs_filter"
-                      " WHERE x.repo_id IN (SELECT id FROM repositories WHERE ?1 IN (0, id))");
-    if (f->relation >= 0) sb_printf(&q->kset, " AND x.relation = '%s'", relation_name((relation_kind)f->relation));
-    else sb_adds(&q->kset, " AND x.relation IN (SELECT relation FROM pair_counts)");
-    if (f->confidence >= 0)
-        sb_printf(&q->kset, " AND x.confidence = '%s'", confidence_name((confidence_level)f->confidence));
-    else sb_adds(&q->kset, " AND x.confidence IN (SELECT confidence FROM pair_counts)");
-    sb_adds(&q->kset, f->include_known ? " AND x.known IN (SELECT known FROM pair_counts)" : " AND x.known = 0");
+    fq_add(q, ")", NULL);
 }
 
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
@@ -1014,25 +962,18 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     memset(q, 0, sizeof *q);
     sb_init(&q->where);
     sb_init(&q->pwhere);
-    sb_init(&q->cwhere);
-    sb_init(&q->cset);
-    sb_init(&q->kset);
     q->reviewed = f->reviewed;
-    /* Decided first: fq_add writes each condition's count form by it. */
     int text = f->text && *f->text, label = f->label && *f->label;
     q->text = text;
     q->f = f;
-    q->count_how = text && utf8_chars(f->text) >= 3      ? Q_COUNT_SET
-                   : text                                ? Q_COUNT
+    q->count_how = text && text_indexed(f->text)             ? Q_SET
+                   : text                                    ? Q_COUNT
                    : label || f->query_state || f->cand_state ? Q_MEMORY
-                                                         : Q_TOTALS;
-    q->set_probes = q->count_how == Q_COUNT_SET || (!text && label);
+                                                             : Q_TOTALS;
+    q->classes = q->count_how == Q_TOTALS && (f->relation >= 0 || f->confidence >= 0 || !f->include_known);
     q->repo_id = f->repo_id;
     const char *sort = f->sort && *f->sort ? f->sort : "value";
-    /* The text first: its binds then come first, as a set of its pairs
-     * (cset) comes before the other conditions in a statement. */
     if (text) fq_text(q, f->text);
-    else if (label) fq_label_set(q, f->label);
     if (strcmp(sort, "value") == 0) q->key = "p.value";
     else if (strcmp(sort, "prob") == 0) q->key = "p.prob";
     else if (strcmp(sort, "updated") == 0) q->key = "p.updated_at";
@@ -1056,14 +997,15 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_add(q, " AND " CITEM "(SELECT repo_id, key FROM items WHERE state = ?)", CPROBE);
         fq_str(q, f->cand_state);
     }
-    if (label && text) {
+    if (label) {
+        /* probed per pair by a walk (pwhere), which finds a page of a
+         * common label after a few pairs; a rare label's pages are cut
+         * from its order (page_how) */
         fq_add(q, LABEL_ALL, LABEL_EARLY);
         fq_str(q, f->label);
         fq_str(q, f->label);
     }
     if (!f->include_known) fq_add(q, " AND p.known = 0", NULL);
-    if (q->count_how == Q_TOTALS && (f->relation >= 0 || f->confidence >= 0 || !f->include_known))
-        kset_build(q, f);
     return DP_OK;
 }
 
@@ -1075,48 +1017,30 @@ typedef struct ftail {
     const char *lim;
 } ftail;
 
-/* The FROM and WHERE of a statement over a set of pairs (Q_COUNT_SET,
- * Q_SET): the set's rows as p, verdicts joined when the filter asks about
- * them; ?1 comes first in the WITH, so that it keeps its number before the
- * set's "?"s. */
-static void fq_set_from(const fquery *q, const char *head, int how, sbuf *sql)
-{
-    int text = sb_str(&q->cset)[0] != 0;
-    sb_printf(sql, "WITH w(want) AS (SELECT ?1) %s FROM (%s%s%s) p", head, text ? "SELECT DISTINCT * FROM (" : "",
-              sb_str(text ? &q->cset : &q->kset), text ? ")" : "");
-    if (how == Q_SET && q->reviewed == 0) sb_adds(sql, VERDICT_JOIN);
-    sb_adds(sql, " CROSS JOIN w WHERE w.want IN (0, p.repo_id)");
-    sb_adds(sql, sb_str(&q->cwhere));
-    if (how == Q_SET && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
-}
-
 /* Writes "<head> FROM ... WHERE <filter> <tail>" read the way `how` says
- * (Q_PAGE and Q_SET add the reviewed condition). */
+ * (Q_PAGE adds the reviewed condition); never Q_SET or Q_MEMORY, which
+ * are read in memory. */
 static void fq_sql(const fquery *q, const char *head, int how, const ftail *t, sbuf *sql)
 {
-    if (how == Q_SET || how == Q_COUNT_SET) {
-        fq_set_from(q, head, how, sql);
-    } else {
-        sb_adds(sql, head);
-        /* Reviewed pairs only: start from the verdicts, which are few, and sort
-         * those, rather than walk every pair in order looking for them. */
-        if (how == Q_REVIEWED || (how == Q_PAGE && q->reviewed == 1))
-            /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
-            sb_adds(sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
-                         " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
-        else if (how == Q_PAGE)
-            sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
-        else if (how == Q_TOTALS)
-            sb_adds(sql, " FROM pair_counts p");
-        else
-            sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
-        /* Any repo: a constant condition that keeps ?1 numbered; the planner
-         * then takes the sort indexes without the repo prefix. */
-        sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
-        sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : how == Q_TOTALS ? &q->cwhere : &q->where));
-        if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
-        if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
-    }
+    sb_adds(sql, head);
+    /* Reviewed pairs only: start from the verdicts, which are few, and sort
+     * those, rather than walk every pair in order looking for them. */
+    if (how == Q_REVIEWED || (how == Q_PAGE && q->reviewed == 1))
+        /* CROSS JOIN pins the order: scan verdicts, probe the pairs index. */
+        sb_adds(sql, " FROM verdicts v CROSS JOIN pairs p ON p.repo_id = v.repo_id"
+                     " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
+    else if (how == Q_PAGE)
+        sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
+    else if (how == Q_TOTALS)
+        sb_adds(sql, " FROM pair_counts p");
+    else
+        sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
+    /* Any repo: a constant condition that keeps ?1 numbered; the planner
+     * then takes the sort indexes without the repo prefix. */
+    sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
+    sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : &q->where));
+    if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
+    if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
     if (!t) return;
     sb_printf(sql, " %s", t->cond);
     if (t->order[0]) sb_printf(sql, " ORDER BY %s", t->order);
@@ -1245,8 +1169,8 @@ static int count_fresh(store *st, const fquery *q, int64_t stamp, size_t *total,
 {
     size_t all = 0, rev = 0;
     if (count_from(st, q, Q_REVIEWED, &rev, err) != DP_OK) return DP_ERR;
-    if (q->reviewed != 1 && q->text && sb_str(&q->cset)[0]) {
-        /* A text's set is read once for its count and its pages. */
+    if (q->reviewed != 1 && q->count_how == Q_SET) {
+        /* A text's order is made once for its count and its pages. */
         const store_order *o;
         if (order_get(st, q, &o, err) != DP_OK) return DP_ERR;
         all = o->n + (q->reviewed == 0 ? rev : 0);
@@ -1331,9 +1255,9 @@ static int page_how(store *st, const fquery *q, int *how, dp_err *err)
 {
     *how = Q_PAGE;
     if (q->reviewed == 1) return DP_OK;
-    if (sb_str(&q->cset)[0] && q->text) {
+    if (q->count_how == Q_SET) {
         *how = Q_SET;
-    } else if (sb_str(&q->cset)[0]) {
+    } else if (q->f->label && *q->f->label && !q->text) {
         /* a label's set: its size is the count of the label alone */
         pair_filter lf;
         pair_filter_init(&lf);
@@ -1344,7 +1268,7 @@ static int page_how(store *st, const fquery *q, int *how, dp_err *err)
         if (data_stamp(st, &stamp, err) != DP_OK || store_pcount_count(st, &lf, stamp, &n, err) != DP_OK)
             return DP_ERR;
         if (n <= store_pairs_kset_max) *how = Q_SET;
-    } else if (sb_str(&q->kset)[0]) {
+    } else if (q->classes) {
         size_t n = 0;
         if (count_from(st, q, Q_TOTALS, &n, err) != DP_OK) return DP_ERR;
         if (n <= store_pairs_kset_max) *how = Q_SET;
@@ -1400,7 +1324,69 @@ int store_pair_cursor_ok(const char *sort, const char *after)
 
 /* ---- set orders ------------------------------------------------------ */
 
-/* The order of a Q_SET filter, read when missing or stale; borrowed until
+/* A growing list of ids. */
+typedef struct idvec {
+    int64_t *v;
+    size_t n, cap;
+} idvec;
+
+/* Appends column 0 of every row of s (bound, cached) to out; store_done()s
+ * s. */
+static int ids_read(store *st, sqlite3_stmt *s, idvec *out, const char *what, dp_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            out->cap = out->cap ? 2 * out->cap : 256;
+            out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+        }
+        out->v[out->n++] = sqlite3_column_int64(s, 0);
+    }
+    store_done(s);
+    return rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "%s", what);
+}
+
+/* What an order asks beyond the table's columns (store_pcount_order): a
+ * text's items, from the trigram index (TEXT_ITEMS), and for "#N" the
+ * pairs keyed N; an unreviewed filter's pairs with a verdict, to leave out.
+ * The lists are owned by x (text_free). */
+static int order_extra(store *st, const fquery *q, pcount_extra *x, idvec *lists, dp_err *err)
+{
+    memset(x, 0, sizeof *x);
+    int rc = DP_OK;
+    if (q->count_how == Q_SET) {
+        const char *text = q->f->text;
+        char *pat = like_pattern(text);
+        sqlite3_stmt *s = store_stmt_sql(st, TEXT_ITEMS, err);
+        if (s) {
+            store_bind_text(s, 1, text);
+            store_bind_text(s, 2, text);
+            store_bind_text(s, 3, pat);
+            store_bind_text(s, 4, pat);
+        }
+        rc = s ? ids_read(st, s, &lists[0], "reading the items holding a text", err) : DP_ERR;
+        free(pat);   /* bound SQLITE_STATIC: kept until the statement is done */
+        if (rc == DP_OK && text[0] == '#' && text[1]) {
+            s = store_stmt_sql(st, KEYED_PAIRS, err);
+            if (s) store_bind_text(s, 1, text + 1);
+            rc = s ? ids_read(st, s, &lists[1], "reading the pairs of a key", err) : DP_ERR;
+        }
+        x->text = 1;
+    }
+    if (rc == DP_OK && q->reviewed == 0) {
+        sqlite3_stmt *s = store_stmt_sql(st, REVIEWED_PAIRS, err);
+        rc = s ? ids_read(st, s, &lists[2], "reading the reviewed pairs", err) : DP_ERR;
+    }
+    x->items = lists[0].v;
+    x->nitems = lists[0].n;
+    x->keyed = lists[1].v;
+    x->nkeyed = lists[1].n;
+    x->skip = lists[2].v;
+    x->nskip = lists[2].n;
+    return rc;
+}
+
+/* The order of a Q_SET filter, made when missing or stale; borrowed until
  * the next call. The least recently used slot is reused. */
 static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err)
 {
@@ -1412,31 +1398,17 @@ static int order_get(store *st, const fquery *q, const store_order **out, dp_err
     store_order *slot = slot_pick(st->orders, STORE_ORDER_SLOTS, sizeof *slot, key, stamp, &fresh);
     if (!fresh) {
         order_free(slot);
-        ftail tail = {"", "", NULL};
-        snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q->key);
-        char head[64];
-        snprintf(head, sizeof head, "SELECT p.id, %s", q->key);
-        sqlite3_stmt *s = fq_prepare(st, q, head, Q_SET, &tail, NULL, err);
-        if (!s) {
-            free(key);
-            return DP_ERR;
-        }
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (slot->n == cap) {
-                cap = cap ? cap * 2 : 256;
-                slot->id = xrealloc(slot->id, cap * sizeof *slot->id);
-                slot->k = xrealloc(slot->k, cap * sizeof *slot->k);
-            }
-            slot->id[slot->n] = sqlite3_column_int64(s, 0);
-            slot->k[slot->n++] = sqlite3_column_double(s, 1);
-        }
-        store_done(s);
-        if (rc != SQLITE_DONE) {
+        int sort = !strcmp(q->key, "p.prob") ? PC_SORT_PROB : !strcmp(q->key, "p.updated_at") ? PC_SORT_UPDATED
+                                                                                              : PC_SORT_VALUE;
+        pcount_extra x;
+        idvec lists[3] = {{0}};
+        int rc = order_extra(st, q, &x, lists, err);
+        if (rc == DP_OK) rc = store_pcount_order(st, q->f, stamp, &x, sort, &slot->n, &slot->k, &slot->id, err);
+        for (int i = 0; i < 3; i++) free(lists[i].v);
+        if (rc != DP_OK) {
             order_free(slot);
             free(key);
-            return store_fail(st, err, "reading the order of pairs");
+            return DP_ERR;
         }
         slot->s.key = key;
         key = NULL;
@@ -1792,23 +1764,22 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     sort_key_sql(&q, buf, sizeof buf);
     int page = Q_PAGE;
     int rc = explain_one(st, &q, "key", buf, 0, out, err);
+    /* the statements an order reads besides the table (order_extra) */
+    if (rc == DP_OK && q.count_how == Q_SET) rc = explain_one(st, &q, "text", TEXT_ITEMS, 0, out, err);
+    if (rc == DP_OK && q.count_how == Q_SET && f->text[0] == '#' && f->text[1])
+        rc = explain_one(st, &q, "keyed", KEYED_PAIRS, 0, out, err);
+    if (rc == DP_OK && q.reviewed == 0) rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
     if (rc == DP_OK) rc = page_how(st, &q, &page, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
         int how = paths[i].how == -1 ? q.count_how : paths[i].how == -2 ? page : paths[i].how;
         const char *head = paths[i].dir ? "SELECT p.id" : paths[i].how == -2 ? "SELECT " PAIR_COLS : count_head(how);
         ftail tail = {{0}, {0}, NULL};
-        char sethead[64];
-        if (how == Q_SET) {
-            /* pages and neighbours are read from the filter's order */
-            snprintf(sethead, sizeof sethead, "SELECT p.id, %s", q.key);
-            head = sethead;
-            snprintf(tail.order, sizeof tail.order, "%s DESC, p.id", q.key);
-        } else if (paths[i].dir) {
+        if (paths[i].dir) {
             step_tail(&q, paths[i].dir, paths[i].same, &tail);
         } else if (paths[i].how == -2) {
             offset_tail(&q, &tail);
         }
-        if (how == Q_MEMORY) {
+        if (how == Q_MEMORY || how == Q_SET) {   /* Q_SET: cut from the filter's order */
             sb_printf(out, "%s: IN MEMORY (store_pcount)\n", paths[i].path);
             continue;
         }
