@@ -7,9 +7,10 @@
  * Each sort has two indexes, (repo, key DESC, id) and (key DESC, id), so a
  * page walks one and stops after `limit` rows, and a neighbour is two index
  * seeks. A text's pages and neighbours, and a small label's or class's,
- * are instead cut from the order of their pairs, made in memory from a
- * table of every pair's class, items and sort keys (store_pcount.c; Q_SET):
- * a walk would read the wide row of every pair it passes. Counts of
+ * are instead cut from the order of their pairs (Q_SET), made in memory from
+ * a table of every pair's class, items and sort keys (store_pcount.c), or
+ * for a class read from the covering index pairs_filter: a walk would read
+ * the wide row of every pair it passes. Counts of
  * relation, confidence and known sum the counters of pair_counts; a text's
  * count is the size of its order; counts of states and labels come from
  * the same table; a short text's reads the covering index pairs_filter.
@@ -783,6 +784,7 @@ typedef struct fquery {
                           or Q_SET (a text of 3 characters or more: the size of its order) */
     int text;          /* the filter has a text */
     int classes;       /* a filter of relation, confidence and known only (Q_TOTALS) */
+    sbuf kset;         /* ... its pairs, as SET_COLS rows from pairs_filter (see kset_build) */
     const pair_filter *f;   /* borrowed: the filter compiled */
     int reviewed;      /* -1, 0, 1 as in pair_filter */
     const char *key;   /* sort key expression, sorted descending */
@@ -809,7 +811,8 @@ typedef struct fquery {
  *  Q_SET     a page or a neighbour cut from the filter's order: every
  *            pair that passes, sorted, made in memory from the table of
  *            store_pcount.c (order_get) -- a text's (its items read from
- *            the trigram index), a rare label's or a rare class's (see
+ *            the trigram index) or a rare label's -- or read in one
+ *            statement from pairs_filter, a rare class's (kset_build; see
  *            page_how); only the page's own rows are read. A walk of a
  *            sort index reads the wide row of every pair it passes to test
  *            it: thousands for a text, nearly all for a class whose pairs
@@ -830,12 +833,18 @@ enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_SET, Q_MEMORY };
  * all. */
 size_t store_pairs_kset_max = 100000;
 
+/* The columns of a class's rows read for its order: those a filter tests
+ * and the sort keys, all in pairs_filter (schema version 10). */
+#define SET_COLS "x.id, x.repo_id, x.query_key, x.cand_key, x.relation, x.confidence, x.known, " \
+                 "x.value, x.prob, x.updated_at"
+
 static void fq_str(fquery *q, const char *v) { q->b[q->nb++] = (fbind){0, 0, v}; }
 
 static void fq_free(fquery *q)
 {
     sb_free(&q->where);
     sb_free(&q->pwhere);
+    sb_free(&q->kset);
     sv_free(&q->owned);
 }
 
@@ -957,11 +966,31 @@ static void fq_text(fquery *q, const char *text)
     fq_add(q, ")", NULL);
 }
 
+/* A class's order needs no items: its pairs are read from pairs_filter in
+ * one statement, one seek per (repository, relation, confidence, known) --
+ * a column the filter leaves open takes the values the counters hold --
+ * instead of building the table of store_pcount (1.5 s at 725k pairs for a
+ * process that has none, e.g. `doppel pairs`). The values are names of this
+ * program's enums, written into the SQL: a bound value here would come
+ * before ?1's neighbours in the statement (see class_order_sql). */
+static void kset_build(fquery *q, const pair_filter *f)
+{
+    sb_adds(&q->kset, "SELECT " SET_COLS " FROM pairs x INDEXED BY pairs_filter"
+                      " WHERE x.repo_id IN (SELECT id FROM repositories WHERE ?1 IN (0, id))");
+    if (f->relation >= 0) sb_printf(&q->kset, " AND x.relation = '%s'", relation_name((relation_kind)f->relation));
+    else sb_adds(&q->kset, " AND x.relation IN (SELECT relation FROM pair_counts)");
+    if (f->confidence >= 0)
+        sb_printf(&q->kset, " AND x.confidence = '%s'", confidence_name((confidence_level)f->confidence));
+    else sb_adds(&q->kset, " AND x.confidence IN (SELECT confidence FROM pair_counts)");
+    sb_adds(&q->kset, f->include_known ? " AND x.known IN (SELECT known FROM pair_counts)" : " AND x.known = 0");
+}
+
 static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
 {
     memset(q, 0, sizeof *q);
     sb_init(&q->where);
     sb_init(&q->pwhere);
+    sb_init(&q->kset);
     q->reviewed = f->reviewed;
     int text = f->text && *f->text, label = f->label && *f->label;
     q->text = text;
@@ -1006,6 +1035,7 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
         fq_str(q, f->label);
     }
     if (!f->include_known) fq_add(q, " AND p.known = 0", NULL);
+    if (q->classes) kset_build(q, f);
     return DP_OK;
 }
 
@@ -1386,6 +1416,44 @@ static int order_extra(store *st, const fquery *q, pcount_extra *x, idvec *lists
     return rc;
 }
 
+/* The statement of a class's order (kset): its pairs as p, the verdicts
+ * joined when the filter asks about them; ?1 comes first in the WITH, so
+ * that it keeps its number before the class's conditions' "?"s. */
+static void class_order_sql(const fquery *q, sbuf *sql)
+{
+    sb_printf(sql, "WITH w(want) AS (SELECT ?1) SELECT p.id, %s FROM (%s) p", q->key, sb_str(&q->kset));
+    if (q->reviewed == 0) sb_adds(sql, VERDICT_JOIN);
+    sb_adds(sql, " CROSS JOIN w WHERE w.want IN (0, p.repo_id)");
+    sb_adds(sql, sb_str(&q->where));
+    if (q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
+    sb_printf(sql, " ORDER BY %s DESC, p.id", q->key);
+}
+
+/* Reads a class's order (see kset_build) into o. */
+static int class_order(store *st, const fquery *q, store_order *o, dp_err *err)
+{
+    sbuf sql;
+    sb_init(&sql);
+    class_order_sql(q, &sql);
+    sqlite3_stmt *s = store_stmt_sql(st, sb_str(&sql), err);
+    sb_free(&sql);
+    if (!s) return DP_ERR;
+    fq_bind(q, s);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (o->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            o->id = xrealloc(o->id, cap * sizeof *o->id);
+            o->k = xrealloc(o->k, cap * sizeof *o->k);
+        }
+        o->id[o->n] = sqlite3_column_int64(s, 0);
+        o->k[o->n++] = sqlite3_column_double(s, 1);
+    }
+    store_done(s);
+    return rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the order of pairs");
+}
+
 /* The order of a Q_SET filter, made when missing or stale; borrowed until
  * the next call. The least recently used slot is reused. */
 static int order_get(store *st, const fquery *q, const store_order **out, dp_err *err)
@@ -1402,8 +1470,9 @@ static int order_get(store *st, const fquery *q, const store_order **out, dp_err
                                                                                               : PC_SORT_VALUE;
         pcount_extra x;
         idvec lists[3] = {{0}};
-        int rc = order_extra(st, q, &x, lists, err);
-        if (rc == DP_OK) rc = store_pcount_order(st, q->f, stamp, &x, sort, &slot->n, &slot->k, &slot->id, err);
+        int rc = q->classes ? class_order(st, q, slot, err) : order_extra(st, q, &x, lists, err);
+        if (rc == DP_OK && !q->classes)
+            rc = store_pcount_order(st, q->f, stamp, &x, sort, &slot->n, &slot->k, &slot->id, err);
         for (int i = 0; i < 3; i++) free(lists[i].v);
         if (rc != DP_OK) {
             order_free(slot);
@@ -1768,7 +1837,8 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     if (rc == DP_OK && q.count_how == Q_SET) rc = explain_one(st, &q, "text", TEXT_ITEMS, 0, out, err);
     if (rc == DP_OK && q.count_how == Q_SET && f->text[0] == '#' && f->text[1])
         rc = explain_one(st, &q, "keyed", KEYED_PAIRS, 0, out, err);
-    if (rc == DP_OK && q.reviewed == 0) rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
+    if (rc == DP_OK && q.reviewed == 0 && !q.classes)
+        rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
     if (rc == DP_OK) rc = page_how(st, &q, &page, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
         int how = paths[i].how == -1 ? q.count_how : paths[i].how == -2 ? page : paths[i].how;
@@ -1779,13 +1849,14 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         } else if (paths[i].how == -2) {
             offset_tail(&q, &tail);
         }
-        if (how == Q_MEMORY || how == Q_SET) {   /* Q_SET: cut from the filter's order */
+        if (how == Q_MEMORY || (how == Q_SET && !q.classes)) {   /* Q_SET: cut from the filter's order */
             sb_printf(out, "%s: IN MEMORY (store_pcount)\n", paths[i].path);
             continue;
         }
         sbuf sql;
         sb_init(&sql);
-        fq_sql(&q, head, how, &tail, &sql);
+        if (how == Q_SET) class_order_sql(&q, &sql);   /* a class's order */
+        else fq_sql(&q, head, how, &tail, &sql);
         rc = explain_one(st, &q, paths[i].path, sb_str(&sql), 1, out, err);
         sb_free(&sql);
     }

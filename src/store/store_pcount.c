@@ -13,8 +13,8 @@
  * and 9 an item.
  *
  * An order (store_pcount_order) is the same pass keeping the pairs that
- * pass, sorted by a sort key: the pages and neighbours of a text, a rare
- * label or a rare class are cut from it (store_pairs.c, Q_SET). A text's
+ * pass, sorted by a sort key: the pages and neighbours of a text or a rare
+ * label are cut from it (store_pairs.c, Q_SET). A text's
  * items come from the trigram index, as ids; they and a pair's other
  * conditions are tested here instead of in SQL over the sets of pairs the
  * key indexes gave, which took 0.4-1 s at 725k pairs for a text in a tenth
