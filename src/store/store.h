@@ -308,10 +308,11 @@ int store_pair_cursor_ok(const char *sort, const char *after);
  * Counts of relation, confidence and known filters read counters the store
  * keeps (pair_counts); counts of states and labels loop over a table of
  * every pair's class, items, id and sort keys the handle keeps in memory
- * (53 bytes a pair, 9 an item; read again after any change), and a text's
- * pages and count are cut from the order of its pairs made from that table
- * and the items the trigram index gives (one of 3 characters or more); all
- * are cached per handle until the database changes. */
+ * (53 bytes a pair, 17 an item with its key and title; read again after
+ * any change), and a text's pages and count are cut from the order of its
+ * pairs made from that table and the candidates the trigram index gives,
+ * tested on the table's titles (a text of 3 characters or more); all are
+ * cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */

@@ -505,15 +505,22 @@ static int ascii_holds(const char *in, const char *want)
 
 /* dp_fts_has(key, title, text): 1 when key or title holds text as a
  * phrase query of it would find it, else 0. */
+int store_fts_ascii_has(const char *key, const char *title, const char *text)
+{
+    if (!all_ascii((const unsigned char *)key) || !all_ascii((const unsigned char *)title) ||
+        !all_ascii((const unsigned char *)text))
+        return -1;
+    return text && (ascii_holds(key, text) || ascii_holds(title, text));
+}
+
 static void fn_has(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
     const unsigned char *c[3];
     for (int i = 0; i < 3; i++) c[i] = sqlite3_value_text(argv[i]);
-    if (all_ascii(c[0]) && all_ascii(c[1]) && all_ascii(c[2])) {
-        const char *want = (const char *)c[2];
-        sqlite3_result_int(cx, want && (ascii_holds((const char *)c[0], want) ||
-                                        ascii_holds((const char *)c[1], want)));
+    int has = store_fts_ascii_has((const char *)c[0], (const char *)c[1], (const char *)c[2]);
+    if (has >= 0) {
+        sqlite3_result_int(cx, has);
         return;
     }
     const fts_tok *ft = sqlite3_user_data(cx);

@@ -191,14 +191,16 @@ sqlite3_stmt *store_stmt_sql(store *st, const char *sql, dp_err *err);
  * at the shared stamp. store_pcount_free drops the handle's reference. */
 int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n, dp_err *err);
 /* What an order asks beyond the filter's own conditions (all borrowed).
- * With text set, a pair passes only when one of its items is among
- * items[0..nitems) (item ids, any order) or its own id is among
- * keyed[0..nkeyed) (ascending); and no pair whose id is among
- * skip[0..nskip) (ascending) passes. */
+ * With text set, a pair passes only when one of its items holds the text
+ * -- is among items[0..nitems), or among cands[0..ncands) (what the
+ * trigram index offers, a superset) and its key or title holds text as
+ * dp_fts_has tells, tested on the table's copy of them -- or its own id is
+ * among keyed[0..nkeyed) (ascending); and no pair whose id is among
+ * skip[0..nskip) (ascending) passes. Item ids in any order. */
 typedef struct pcount_extra {
-    int text;
-    const int64_t *items, *keyed, *skip;
-    size_t nitems, nkeyed, nskip;
+    const char *text;
+    const int64_t *items, *cands, *keyed, *skip;
+    size_t nitems, ncands, nkeyed, nskip;
 } pcount_extra;
 /* Sort keys of an order: the columns value, prob, updated_at. */
 enum { PC_SORT_VALUE, PC_SORT_PROB, PC_SORT_UPDATED, PC_SORTS };
@@ -307,6 +309,9 @@ int store_fts_todo_restore(store *st, dp_err *err);
  * Both tokenise with the trigram tokenizer of db's own FTS5. SQLITE_OK or
  * an error code. */
 int store_fts_functions(sqlite3 *db);
+/* dp_fts_has(key, title, text) in C when key, title and text are all ASCII
+ * (1 or 0, as the function gives); -1 otherwise (ask the function). */
+int store_fts_ascii_has(const char *key, const char *title, const char *text);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

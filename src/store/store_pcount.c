@@ -10,15 +10,18 @@
  * items, and each item's state; a count is then one loop over small arrays
  * (milliseconds), a label costing one index range more (the items that
  * carry it). Memory: 53 bytes a pair (with its id and three sort keys)
- * and 9 an item.
+ * and 17 an item, with its key and title.
  *
  * An order (store_pcount_order) is the same pass keeping the pairs that
  * pass, sorted by a sort key: the pages and neighbours of a text or a rare
- * label are cut from it (store_pairs.c, Q_SET). A text's
- * items come from the trigram index, as ids; they and a pair's other
- * conditions are tested here instead of in SQL over the sets of pairs the
- * key indexes gave, which took 0.4-1 s at 725k pairs for a text in a tenth
- * to a fifth of the titles (now 0.07-0.33 s, most of it the trigram index).
+ * label are cut from it (store_pairs.c, Q_SET). A text's candidates come
+ * from the trigram index, as ids, and are tested on the table's copy of
+ * their keys and titles (the index's own test reads each candidate's
+ * content row: 30-60 ms for a word in a tenth of 250k titles); they and a
+ * pair's other conditions are tested here instead of in SQL over the sets
+ * of pairs the key indexes gave, which took 0.35-1 s at 725k pairs for a
+ * first request of a text in a tenth to a fifth of the titles (now 40-90
+ * ms).
  *
  * The table is rebuilt when the data stamp moves, so a count is never older
  * than the cached counts of store_pairs.c. A handle alone builds its own
@@ -63,6 +66,8 @@ typedef struct pc_table {
     size_t nitems;
     int64_t *item_id;    /* ascending (read in rowid order) */
     uint8_t *state;      /* per item: PC_OPEN, PC_CLOSED or 0 */
+    size_t *toff;        /* per item: its key, NUL, its title, NUL at text.s + toff */
+    sbuf text;
 } pc_table;
 
 /* A handle's view: the table it counts with and the last label's marks. */
@@ -98,6 +103,8 @@ static void table_unref(pc_table *t)
     for (int k = 0; k < PC_SORTS; k++) free(t->key[k]);
     free(t->item_id);
     free(t->state);
+    free(t->toff);
+    sb_free(&t->text);
     free(t);
 }
 
@@ -137,12 +144,12 @@ void store_pcount_free(store *st)
 typedef struct kent {
     uint64_t hash;
     int64_t repo;
-    size_t off;          /* the key is str.s + off */
+    size_t off;          /* the key is str->s + off */
 } kent;
 
 typedef struct keys {
     kent *e;
-    sbuf str;
+    sbuf *str;           /* the table's text: each key followed by its title */
     dp_idxmap map;
 } keys;
 
@@ -160,7 +167,7 @@ static uint32_t keys_find(const keys *k, int64_t repo, const char *key, size_t l
     for (size_t s = dp_idxmap_first(&k->map, h); k->map.slot[s]; s = dp_idxmap_step(&k->map, s)) {
         uint32_t e = k->map.slot[s] - 1;
         const kent *x = &k->e[e];
-        if (x->hash == h && x->repo == repo && !strcmp(k->str.s + x->off, key)) return e;
+        if (x->hash == h && x->repo == repo && !strcmp(k->str->s + x->off, key)) return e;
     }
     return PC_NONE;
 }
@@ -168,16 +175,18 @@ static uint32_t keys_find(const keys *k, int64_t repo, const char *key, size_t l
 static void keys_free(keys *k)
 {
     free(k->e);
-    sb_free(&k->str);
     dp_idxmap_free(&k->map);
 }
 
-/* Adds item i's key (keys are unique: no probe for an equal one). */
-static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t len)
+/* Adds item i's key, and its title after it (keys are unique: no probe for
+ * an equal one). */
+static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t len, const char *title)
 {
-    k->e[i] = (kent){key_hash(repo, key, len), repo, k->str.len};
-    sb_add(&k->str, key, len);
-    sb_addc(&k->str, '\0');
+    k->e[i] = (kent){key_hash(repo, key, len), repo, k->str->len};
+    sb_add(k->str, key, len);
+    sb_addc(k->str, '\0');
+    sb_adds(k->str, title);
+    sb_addc(k->str, '\0');
     dp_idxmap_reserve(&k->map, i + 1, keys_hash_of, k);
     size_t slot = dp_idxmap_first(&k->map, k->e[i].hash);
     while (k->map.slot[slot]) slot = dp_idxmap_step(&k->map, slot);
@@ -187,7 +196,7 @@ static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t le
 static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, repo_id, key, state FROM items ORDER BY id", -1, &s, NULL) !=
+    if (sqlite3_prepare_v2(st->db, "SELECT id, repo_id, key, state, title FROM items ORDER BY id", -1, &s, NULL) !=
         SQLITE_OK)
         return store_fail(st, err, "reading the items' states");
     size_t cap = 0;
@@ -197,6 +206,7 @@ static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
             cap = cap ? cap * 2 : 1024;
             pc->item_id = xrealloc(pc->item_id, cap * sizeof *pc->item_id);
             pc->state = xrealloc(pc->state, cap);
+            pc->toff = xrealloc(pc->toff, cap * sizeof *pc->toff);
             k->e = xrealloc(k->e, cap * sizeof *k->e);
         }
         size_t i = pc->nitems++;
@@ -204,7 +214,10 @@ static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
         pc->item_id[i] = sqlite3_column_int64(s, 0);
         pc->state[i] = !state ? 0 : !strcmp(state, "open") ? PC_OPEN : !strcmp(state, "closed") ? PC_CLOSED : 0;
         const char *key = (const char *)sqlite3_column_text(s, 2);
-        keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2));
+        const char *title = (const char *)sqlite3_column_text(s, 4);
+        keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2),
+                 title ? title : "");
+        pc->toff[i] = k->e[i].off;
     }
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the items' states");
     sqlite3_finalize(s);
@@ -290,8 +303,8 @@ static pc_table *build(store *st, int64_t stamp, dp_err *err)
     pc_table *t = xcalloc(1, sizeof *t);
     atomic_init(&t->refs, 1);
     t->stamp = stamp;
-    keys k = {0};
-    sb_init(&k.str);
+    sb_init(&t->text);
+    keys k = {.str = &t->text};
     int rc = read_items(st, t, &k, err);
     if (rc == DP_OK) rc = read_pairs(st, t, &k, err);
     keys_free(&k);
@@ -520,13 +533,43 @@ static int ord_cmp(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* A byte per item of pc: 1 for those among ids. Owned by the caller. */
-static uint8_t *id_marks(const pc_table *pc, const int64_t *ids, size_t n)
+/* Whether item i's key or title holds text, as dp_fts_has tells: in C when
+ * all three are ASCII (nearly every title), else by the function on st's
+ * connection, given the table's copies. -1 on an error (err set). */
+static int item_holds(store *st, const pc_table *pc, size_t i, const char *text, dp_err *err)
+{
+    const char *key = pc->text.s + pc->toff[i], *title = key + strlen(key) + 1;
+    int has = store_fts_ascii_has(key, title, text);
+    if (has >= 0) return has;
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT dp_fts_has(?1, ?2, ?3)", err);
+    if (!s) return -1;
+    store_bind_text(s, 1, key);
+    store_bind_text(s, 2, title);
+    store_bind_text(s, 3, text);
+    has = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    store_done(s);
+    if (has < 0) store_fail(st, err, "testing a title for a text");
+    return has;
+}
+
+/* A byte per item of pc: 1 for the items x names as holding its text (see
+ * pcount_extra). Owned by the caller; NULL on an error (err set). */
+static uint8_t *text_marks(store *st, const pc_table *pc, const pcount_extra *x, dp_err *err)
 {
     uint8_t *m = xcalloc(pc->nitems ? pc->nitems : 1, 1);
-    for (size_t j = 0; j < n; j++) {
-        size_t i = item_pos(pc, ids[j]);
+    for (size_t j = 0; j < x->nitems; j++) {
+        size_t i = item_pos(pc, x->items[j]);
         if (i != PC_NONE) m[i] = 1;
+    }
+    for (size_t j = 0; j < x->ncands; j++) {
+        size_t i = item_pos(pc, x->cands[j]);
+        if (i == PC_NONE || m[i]) continue;
+        int has = item_holds(st, pc, i, x->text, err);
+        if (has < 0) {
+            free(m);
+            return NULL;
+        }
+        m[i] = (uint8_t)has;
     }
     return m;
 }
@@ -543,7 +586,8 @@ int store_pcount_order(store *st, const pair_filter *f, int64_t stamp, const pco
     const uint8_t *mark = NULL;
     if (f->label && *f->label && !(mark = label_marks(st, h, f->label, err))) return DP_ERR;
     const pc_table *pc = h->t;
-    uint8_t *tmark = x->text ? id_marks(pc, x->items, x->nitems) : NULL;
+    uint8_t *tmark = NULL;
+    if (x->text && !(tmark = text_marks(st, pc, x, err))) return DP_ERR;
     int qs = state_code(f->query_state), cs = state_code(f->cand_state);
     ord_ent *v = NULL;
     size_t nv = 0, cap = 0;

@@ -1534,6 +1534,13 @@ static void test_text_filter_trigrams_in_a_row(void **state)
     pair_filter_init(&flt);
     flt.text = "timeout";             /* tim ime meo eou out, not in a row */
     EXPECT(f, &flt, "");
+    /* the same in an ASCII title (tested without the tokenizer) */
+    fx_item(&it, "4", "Timeo and meout", "open", 9050);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    EXPECT(f, &flt, "");
+    flt.text = "MEOUT";
+    EXPECT(f, &flt, "3>4 4>3");
     flt.text = "timeo";
     EXPECT(f, &flt, "3>4 4>3");
     flt.text = "\xc3\xa9" "cran";       /* "écran": folded by the tokenizer, not by LIKE */
