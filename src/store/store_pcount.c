@@ -66,8 +66,8 @@ typedef struct pc_table {
     size_t nitems;
     int64_t *item_id;    /* ascending (read in rowid order) */
     uint8_t *state;      /* per item: PC_OPEN, PC_CLOSED or 0 */
-    size_t *toff;        /* per item: its key, NUL, its title, NUL at text.s + toff */
-    sbuf text;
+    size_t *koff, *toff; /* per item: its key at keys.s + koff, its title at titles.s + toff */
+    sbuf keys, titles;   /* apart: the keys, probed for every pair, stay dense in the cache */
 } pc_table;
 
 /* A handle's view: the table it counts with and the last label's marks. */
@@ -103,8 +103,10 @@ static void table_unref(pc_table *t)
     for (int k = 0; k < PC_SORTS; k++) free(t->key[k]);
     free(t->item_id);
     free(t->state);
+    free(t->koff);
     free(t->toff);
-    sb_free(&t->text);
+    sb_free(&t->keys);
+    sb_free(&t->titles);
     free(t);
 }
 
@@ -149,7 +151,7 @@ typedef struct kent {
 
 typedef struct keys {
     kent *e;
-    sbuf *str;           /* the table's text: each key followed by its title */
+    sbuf *str;           /* the table's keys */
     dp_idxmap map;
 } keys;
 
@@ -178,14 +180,11 @@ static void keys_free(keys *k)
     dp_idxmap_free(&k->map);
 }
 
-/* Adds item i's key, and its title after it (keys are unique: no probe for
- * an equal one). */
-static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t len, const char *title)
+/* Adds item i's key (keys are unique: no probe for an equal one). */
+static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t len)
 {
     k->e[i] = (kent){key_hash(repo, key, len), repo, k->str->len};
     sb_add(k->str, key, len);
-    sb_addc(k->str, '\0');
-    sb_adds(k->str, title);
     sb_addc(k->str, '\0');
     dp_idxmap_reserve(&k->map, i + 1, keys_hash_of, k);
     size_t slot = dp_idxmap_first(&k->map, k->e[i].hash);
@@ -206,6 +205,7 @@ static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
             cap = cap ? cap * 2 : 1024;
             pc->item_id = xrealloc(pc->item_id, cap * sizeof *pc->item_id);
             pc->state = xrealloc(pc->state, cap);
+            pc->koff = xrealloc(pc->koff, cap * sizeof *pc->koff);
             pc->toff = xrealloc(pc->toff, cap * sizeof *pc->toff);
             k->e = xrealloc(k->e, cap * sizeof *k->e);
         }
@@ -214,10 +214,12 @@ static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
         pc->item_id[i] = sqlite3_column_int64(s, 0);
         pc->state[i] = !state ? 0 : !strcmp(state, "open") ? PC_OPEN : !strcmp(state, "closed") ? PC_CLOSED : 0;
         const char *key = (const char *)sqlite3_column_text(s, 2);
+        keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2));
+        pc->koff[i] = k->e[i].off;
         const char *title = (const char *)sqlite3_column_text(s, 4);
-        keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2),
-                 title ? title : "");
-        pc->toff[i] = k->e[i].off;
+        pc->toff[i] = pc->titles.len;
+        sb_adds(&pc->titles, title ? title : "");
+        sb_addc(&pc->titles, '\0');
     }
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the items' states");
     sqlite3_finalize(s);
@@ -303,8 +305,9 @@ static pc_table *build(store *st, int64_t stamp, dp_err *err)
     pc_table *t = xcalloc(1, sizeof *t);
     atomic_init(&t->refs, 1);
     t->stamp = stamp;
-    sb_init(&t->text);
-    keys k = {.str = &t->text};
+    sb_init(&t->keys);
+    sb_init(&t->titles);
+    keys k = {.str = &t->keys};
     int rc = read_items(st, t, &k, err);
     if (rc == DP_OK) rc = read_pairs(st, t, &k, err);
     keys_free(&k);
@@ -538,7 +541,7 @@ static int ord_cmp(const void *a, const void *b)
  * connection, given the table's copies. -1 on an error (err set). */
 static int item_holds(store *st, const pc_table *pc, size_t i, const char *text, dp_err *err)
 {
-    const char *key = pc->text.s + pc->toff[i], *title = key + strlen(key) + 1;
+    const char *key = pc->keys.s + pc->koff[i], *title = pc->titles.s + pc->toff[i];
     int has = store_fts_ascii_has(key, title, text);
     if (has >= 0) return has;
     sqlite3_stmt *s = store_stmt_sql(st, "SELECT dp_fts_has(?1, ?2, ?3)", err);
