@@ -194,11 +194,14 @@ int store_pcount_count(store *st, const pair_filter *f, int64_t stamp, size_t *n
  * With text set, a pair passes only when one of its items holds the text
  * -- is among items[0..nitems), or among cands[0..ncands) (what the
  * trigram index offers, a superset) and its key or title holds text as
- * dp_fts_has tells, tested on the table's copy of them -- or its own id is
- * among keyed[0..nkeyed) (ascending); and no pair whose id is among
+ * dp_fts_has tells, tested on the table's copy of them, or (scan set: a
+ * text too short for the index) its key or title holds text as LIKE
+ * '%text%' finds it, every item tested -- or its own id is among
+ * keyed[0..nkeyed) (ascending); and no pair whose id is among
  * skip[0..nskip) (ascending) passes. Item ids in any order. */
 typedef struct pcount_extra {
     const char *text;
+    int scan;
     const int64_t *items, *cands, *keyed, *skip;
     size_t nitems, ncands, nkeyed, nskip;
 } pcount_extra;

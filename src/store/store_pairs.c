@@ -780,8 +780,8 @@ typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
-    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_COUNT, Q_MEMORY,
-                          or Q_SET (a text of 3 characters or more: the size of its order) */
+    int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_MEMORY, or Q_SET
+                          (a text: the size of its order) */
     int text;          /* the filter has a text */
     int classes;       /* a filter of relation, confidence and known only (Q_TOTALS) */
     sbuf kset;         /* ... its pairs, as SET_COLS rows from pairs_filter (see kset_build) */
@@ -798,9 +798,6 @@ typedef struct fquery {
  *  Q_PAGE    walks a sort index -- (repo, key DESC, id) for one repository,
  *            (key DESC, id) for all -- and stops at the page's end;
  *            verdicts are LEFT JOINed (their columns are loaded).
- *  Q_COUNT   reads the narrow covering index pairs_filter (every pair
- *            column a filter tests), never the wide rows: the count of a
- *            short text.
  *  Q_REVIEWED walks the verdicts table (far smaller than pairs) and probes
  *            the pairs by key: the pairs with a verdict. A Q_PAGE of
  *            reviewed pairs reads them this way too.
@@ -811,7 +808,8 @@ typedef struct fquery {
  *  Q_SET     a page or a neighbour cut from the filter's order: every
  *            pair that passes, sorted, made in memory from the table of
  *            store_pcount.c (order_get) -- a text's (its items read from
- *            the trigram index) or a rare label's -- or read in one
+ *            the trigram index, or from every title for a text of one or
+ *            two characters) or a rare label's -- or read in one
  *            statement from pairs_filter, a rare class's (kset_build; see
  *            page_how); only the page's own rows are read. A walk of a
  *            sort index reads the wide row of every pair it passes to test
@@ -819,13 +817,13 @@ typedef struct fquery {
  *            sort last. A text's count is the size of its order (the
  *            first request of a text in a tenth of 725k pairs' titles took
  *            0.4-0.6 s as a set of pairs read from the key indexes, sorted
- *            in SQL, and ~1 s for a fifth).
- * Q_PAGE, Q_COUNT, Q_TOTALS and Q_REVIEWED read `where` (pwhere for
- * Q_PAGE). */
+ *            in SQL, and ~1 s for a fifth; a text of one or two
+ *            characters, counted in pairs_filter and walked, ~1 s).
+ * Q_PAGE, Q_TOTALS and Q_REVIEWED read `where` (pwhere for Q_PAGE). */
 /*  Q_MEMORY  counts states and labels without a text in memory
  *            (store_pcount.c): one pass over small arrays, where SQL
  *            would test every pair of the class against the items. */
-enum { Q_PAGE, Q_COUNT, Q_REVIEWED, Q_TOTALS, Q_SET, Q_MEMORY };
+enum { Q_PAGE, Q_REVIEWED, Q_TOTALS, Q_SET, Q_MEMORY };
 
 /* Up to this many pairs of a label or class filter are sorted in memory
  * rather than found by walking a sort index (see page_how): a walk finds
@@ -1000,8 +998,7 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     int text = f->text && *f->text, label = f->label && *f->label;
     q->text = text;
     q->f = f;
-    q->count_how = text && text_indexed(f->text)             ? Q_SET
-                   : text                                    ? Q_COUNT
+    q->count_how = text                                      ? Q_SET
                    : label || f->query_state || f->cand_state ? Q_MEMORY
                                                              : Q_TOTALS;
     q->classes = q->count_how == Q_TOTALS && (f->relation >= 0 || f->confidence >= 0 || !f->include_known);
@@ -1066,10 +1063,8 @@ static void fq_sql(const fquery *q, const char *head, int how, const ftail *t, s
                      " AND p.query_key = v.query_key AND p.cand_key = v.cand_key");
     else if (how == Q_PAGE)
         sb_adds(sql, " FROM pairs p" VERDICT_JOIN);
-    else if (how == Q_TOTALS)
+    else   /* Q_TOTALS */
         sb_adds(sql, " FROM pair_counts p");
-    else
-        sb_adds(sql, " FROM pairs p INDEXED BY pairs_filter");
     /* Any repo: a constant condition that keeps ?1 numbered; the planner
      * then takes the sort indexes without the repo prefix. */
     sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
@@ -1391,7 +1386,10 @@ static int order_extra(store *st, const fquery *q, pcount_extra *x, idvec *lists
 {
     memset(x, 0, sizeof *x);
     int rc = DP_OK;
-    if (q->count_how == Q_SET) {
+    if (q->count_how == Q_SET && !text_indexed(q->f->text)) {
+        x->text = q->f->text;   /* too short for the trigram index: every title is tested */
+        x->scan = 1;
+    } else if (q->count_how == Q_SET) {
         const char *text = q->f->text;
         char *pat = like_pattern(text);
         sqlite3_stmt *s = store_stmt_sql(st, TEXT_TODO, err);
@@ -1406,12 +1404,12 @@ static int order_extra(store *st, const fquery *q, pcount_extra *x, idvec *lists
             if (s) store_bind_text(s, 1, text);
             rc = s ? ids_read(st, s, &lists[3], "reading the title index", err) : DP_ERR;
         }
-        if (rc == DP_OK && text[0] == '#' && text[1]) {
-            s = store_stmt_sql(st, KEYED_PAIRS, err);
-            if (s) store_bind_text(s, 1, text + 1);
-            rc = s ? ids_read(st, s, &lists[1], "reading the pairs of a key", err) : DP_ERR;
-        }
         x->text = text;
+    }
+    if (rc == DP_OK && x->text && x->text[0] == '#' && x->text[1]) {
+        sqlite3_stmt *s = store_stmt_sql(st, KEYED_PAIRS, err);
+        if (s) store_bind_text(s, 1, x->text + 1);
+        rc = s ? ids_read(st, s, &lists[1], "reading the pairs of a key", err) : DP_ERR;
     }
     if (rc == DP_OK && q->reviewed == 0) {
         sqlite3_stmt *s = store_stmt_sql(st, REVIEWED_PAIRS, err);
@@ -1846,8 +1844,9 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     int page = Q_PAGE;
     int rc = explain_one(st, &q, "key", buf, 0, out, err);
     /* the statements an order reads besides the table (order_extra) */
-    if (rc == DP_OK && q.count_how == Q_SET) rc = explain_one(st, &q, "text", TEXT_CANDS, 0, out, err);
-    if (rc == DP_OK && q.count_how == Q_SET) rc = explain_one(st, &q, "text", TEXT_TODO, 0, out, err);
+    int indexed = q.count_how == Q_SET && text_indexed(f->text);
+    if (rc == DP_OK && indexed) rc = explain_one(st, &q, "text", TEXT_CANDS, 0, out, err);
+    if (rc == DP_OK && indexed) rc = explain_one(st, &q, "text", TEXT_TODO, 0, out, err);
     if (rc == DP_OK && q.count_how == Q_SET && f->text[0] == '#' && f->text[1])
         rc = explain_one(st, &q, "keyed", KEYED_PAIRS, 0, out, err);
     if (rc == DP_OK && q.reviewed == 0 && !q.classes)

@@ -763,6 +763,31 @@ static void test_query_plans(void **state)
     }
 }
 
+/* A text too short for the trigram index is tested on every title in
+ * memory: its pages, neighbours and count read no statement but the
+ * order's, and nothing of the index. */
+static void test_short_text_plan(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "ab";
+    sbuf sb;
+    sb_init(&sb);
+    assert_int_equal(store_pairs_explain(f->st, &flt, &sb, &err), DP_OK);
+    const char *paths[] = {"page", "count", "next-same", "next-beyond", "prev-same", "prev-beyond"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char *plan = plan_of(sb_str(&sb), paths[i]);
+        assert_string_equal(plan, "IN MEMORY (store_pcount)\n");
+        free(plan);
+    }
+    char *t = plan_of(sb_str(&sb), "text");
+    assert_string_equal(t, "");
+    free(t);
+    sb_free(&sb);
+}
+
 /* ---- verdicts -------------------------------------------------------- */
 
 static void test_verdicts(void **state)
@@ -1156,7 +1181,7 @@ static void test_text_counts(void **state)
     assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, p2, 4, &err), DP_OK);
     f->repo = r1;
     assert_int_equal(store_verdict_set(f->st, r1, "3", "4", VERDICT_RELATED, &err), DP_OK);
-    static const char *const texts[] = {"crash", "CRASH on", "dark", "typo", "Timeout", "ra", "#3", "#9", "#12", "#99", "e", "zzz"};
+    static const char *const texts[] = {"crash", "CRASH on", "dark", "typo", "Timeout", "ra", "CR", "#3", "#9", "#12", "#99", "e", "zzz"};
     for (int round = 0; round < 2; round++) {
         if (round == 1) {
             /* items written inside a transaction wait in items_fts_todo */
@@ -1614,6 +1639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_filter_trigrams_in_a_row, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_title_index_detail, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_counts, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_short_text_plan, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_keys_by_id, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_covering, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reviewed_and_paging, fx_setup_seeded, fx_teardown),
