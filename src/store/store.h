@@ -273,10 +273,10 @@ typedef struct pair_filter {
     int reviewed;             /* -1 any, 0 unreviewed, 1 reviewed */
     int include_known;        /* 0 hides pairs already linked in the data */
     const char *text;         /* substring of either item's title or key, case-
-                                 insensitive; "#123" also matches key "123".
-                                 From 3 characters on through the trigram
-                                 index items_fts (then also a key substring
-                                 only of a stored item) */
+                                 insensitive (ASCII letters); "#123" also
+                                 matches key "123". From 3 characters on
+                                 through the trigram index items_fts; a key
+                                 substring only of a stored item */
     const char *sort;         /* "value" (default), "prob", "updated" (the later
                                  update of the two items); all descending, ties by id */
     size_t offset, limit;     /* limit 0 = no limit */
@@ -310,9 +310,9 @@ int store_pair_cursor_ok(const char *sort, const char *after);
  * every pair's class, items, id and sort keys the handle keeps in memory
  * (53 bytes a pair, 17 an item with its key and title; read again after
  * any change), and a text's pages and count are cut from the order of its
- * pairs made from that table and the candidates the trigram index gives,
- * tested on the table's titles (a text of 3 characters or more); all are
- * cached per handle until the database changes. */
+ * pairs made from that table and the candidates the trigram index gives
+ * (every item, for a text of one or two characters), tested on the table's
+ * keys and titles; all are cached per handle until the database changes. */
 int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *total,
                       size_t *reviewed, dp_err *err);
 /* Single pairs, verdict included; DP_NOTFOUND when absent. */
