@@ -486,6 +486,17 @@ static int all_ascii(const unsigned char *s)
 
 static int ascii_fold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
+int store_ascii_holds(const char *s, const char *text)
+{
+    size_t n = strlen(text);
+    for (; *s; s++) {
+        size_t k = 0;
+        while (k < n && s[k] && ascii_fold((unsigned char)s[k]) == ascii_fold((unsigned char)text[k])) k++;
+        if (k == n) return 1;
+    }
+    return n == 0;
+}
+
 /* For ASCII texts the tokenizer's tokens are the case-folded (A-Z only)
  * three-byte windows, so a run of want's tokens in `in` is a folded
  * substring; want needs 3 bytes to have a token at all. Without the
@@ -493,14 +504,7 @@ static int ascii_fold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c
  * for every item the index offers. */
 static int ascii_holds(const char *in, const char *want)
 {
-    size_t n = strlen(want);
-    if (!in || n < 3) return 0;
-    for (; *in; in++) {
-        size_t k = 0;
-        while (k < n && in[k] && ascii_fold((unsigned char)in[k]) == ascii_fold((unsigned char)want[k])) k++;
-        if (k == n) return 1;
-    }
-    return 0;
+    return in && strlen(want) >= 3 && store_ascii_holds(in, want);
 }
 
 /* dp_fts_has(key, title, text): 1 when key or title holds text as a

@@ -315,6 +315,9 @@ int store_fts_functions(sqlite3 *db);
 /* dp_fts_has(key, title, text) in C when key, title and text are all ASCII
  * (1 or 0, as the function gives); -1 otherwise (ask the function). */
 int store_fts_ascii_has(const char *key, const char *title, const char *text);
+/* Whether s holds text with ASCII letters in either case and every other
+ * byte as it is: LIKE '%text%' with the text's wildcards escaped. */
+int store_ascii_holds(const char *s, const char *text);
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

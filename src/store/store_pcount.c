@@ -555,29 +555,14 @@ static int item_holds(store *st, const pc_table *pc, size_t i, const char *text,
     return has;
 }
 
-static int like_fold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
-
-/* Whether s holds text as LIKE '%text%' (its wildcards escaped) finds it:
- * ASCII letters in either case, every other byte as it is. */
-static int like_holds(const char *s, const char *text)
-{
-    size_t n = strlen(text);
-    for (; *s; s++) {
-        size_t k = 0;
-        while (k < n && s[k] && like_fold((unsigned char)s[k]) == like_fold((unsigned char)text[k])) k++;
-        if (k == n) return 1;
-    }
-    return n == 0;
-}
-
 /* A byte per item of pc: 1 for the items x names as holding its text (see
  * pcount_extra). Owned by the caller; NULL on an error (err set). */
 static uint8_t *text_marks(store *st, const pc_table *pc, const pcount_extra *x, dp_err *err)
 {
     uint8_t *m = xcalloc(pc->nitems ? pc->nitems : 1, 1);
     for (size_t i = 0; x->scan && i < pc->nitems; i++)
-        m[i] = (uint8_t)(like_holds(pc->keys.s + pc->koff[i], x->text) ||
-                         like_holds(pc->titles.s + pc->toff[i], x->text));
+        m[i] = (uint8_t)(store_ascii_holds(pc->keys.s + pc->koff[i], x->text) ||
+                         store_ascii_holds(pc->titles.s + pc->toff[i], x->text));
     for (size_t j = 0; j < x->nitems; j++) {
         size_t i = item_pos(pc, x->items[j]);
         if (i != PC_NONE) m[i] = 1;
