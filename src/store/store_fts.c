@@ -507,8 +507,6 @@ static int ascii_holds(const char *in, const char *want)
     return in && strlen(want) >= 3 && store_ascii_holds(in, want);
 }
 
-/* dp_fts_has(key, title, text): 1 when key or title holds text as a
- * phrase query of it would find it, else 0. */
 int store_fts_ascii_has(const char *key, const char *title, const char *text)
 {
     if (!all_ascii((const unsigned char *)key) || !all_ascii((const unsigned char *)title) ||
@@ -517,6 +515,8 @@ int store_fts_ascii_has(const char *key, const char *title, const char *text)
     return text && (ascii_holds(key, text) || ascii_holds(title, text));
 }
 
+/* dp_fts_has(key, title, text): 1 when key or title holds text as a
+ * phrase query of it would find it, else 0. */
 static void fn_has(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;

@@ -13,8 +13,7 @@
  * the wide row of every pair it passes. Counts of
  * relation, confidence and known sum the counters of pair_counts; a text's
  * count is the size of its order; counts of states and labels come from
- * the same table; a short text's reads the covering index pairs_filter.
- * All are cached until the database changes. In SQL, conditions on items
+ * the same table. All are cached until the database changes. In SQL, conditions on items
  * (states, labels, titles) become set lookups rather than joins (see
  * fq_text).
  * store_pairs_explain (store_int.h) shows the plan of every path, and the
@@ -782,7 +781,6 @@ typedef struct fquery {
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_MEMORY, or Q_SET
                           (a text: the size of its order) */
-    int text;          /* the filter has a text */
     int classes;       /* a filter of relation, confidence and known only (Q_TOTALS) */
     sbuf kset;         /* ... its pairs, as SET_COLS rows from pairs_filter (see kset_build) */
     const pair_filter *f;   /* borrowed: the filter compiled */
@@ -996,7 +994,6 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
     sb_init(&q->kset);
     q->reviewed = f->reviewed;
     int text = f->text && *f->text, label = f->label && *f->label;
-    q->text = text;
     q->f = f;
     q->count_how = text                                      ? Q_SET
                    : label || f->query_state || f->cand_state ? Q_MEMORY
@@ -1287,7 +1284,7 @@ static int page_how(store *st, const fquery *q, int *how, dp_err *err)
     if (q->reviewed == 1) return DP_OK;
     if (q->count_how == Q_SET) {
         *how = Q_SET;
-    } else if (q->f->label && *q->f->label && !q->text) {
+    } else if (q->f->label && *q->f->label) {
         /* a label's set: its size is the count of the label alone */
         pair_filter lf;
         pair_filter_init(&lf);
