@@ -133,6 +133,13 @@ int cmd_pairs(int argc, char **argv)
     store *st = cli_open_store("pairs", a.db);
     if (!st) return EXIT_FAIL;
     dp_err err;
+    /* only reads: the whole file mapped (a text's first order seeks
+     * thousands of pages: 0.25 -> 0.16 s at 725k pairs) */
+    if (store_mmap_limit(st, STORE_MAP_ALL, &err) != DP_OK) {
+        cli_error("pairs", "%s", err.msg);
+        store_close(st);
+        return EXIT_FAIL;
+    }
     /* Without --repo, pairs of every repository are listed. */
     if (a.repo && store_repo_resolve(st, a.repo, &a.f.repo_id, &err) != DP_OK) {
         cli_error("pairs", "%s", err.msg);

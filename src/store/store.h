@@ -62,7 +62,12 @@ const char *store_path(const store *st);
  * Opening maps up to 256 MB, which is resident while the pages are used:
  * analyze, once it has read the items, gives that back (its own peak is
  * the index and its pairs, not the file). Must be called outside a
- * transaction; the change lasts until store_close. */
+ * transaction; the change lasts until store_close. STORE_MAP_ALL maps the
+ * whole file (SQLite caps it at its compile-time maximum, 2 GB on Debian),
+ * as a read-only handle does: a command that only reads (`doppel pairs`)
+ * then reads a page with a page fault the first time, not a system call
+ * and a copy into its page cache every time. */
+#define STORE_MAP_ALL ((size_t)1 << 34)
 int store_mmap_limit(store *st, size_t bytes, dp_err *err);
 
 /* Asks the OS to start writing the store file's changed pages to disk now

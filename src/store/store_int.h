@@ -11,6 +11,7 @@
 #ifndef DP_STORE_INT_H
 #define DP_STORE_INT_H
 
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 #include "../common/hashmap.h"
@@ -230,6 +231,12 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
  * this many pairs is sorted from pairs_filter, a larger one walks a sort
  * index (store_pairs.c). Tests set it to 0 to compare both ways. */
 extern size_t store_pairs_kset_max;
+/* A text's order is made from a table around it (store_pcount.c) when no
+ * current table is at hand and its candidate items are at most this many
+ * percent of the items (default 40); tests set 0 (never) or 100 (always)
+ * to compare both ways. store_pcount_arounds counts those tables. */
+extern unsigned store_pcount_around_pct;
+extern atomic_size_t store_pcount_arounds;
 /* Releases the pair count cache (store_pairs.c); called by store_close. */
 void store_pairs_cache_free(store *st);
 /* Forgets an open bulk pair replace (its transaction ended: a rollback

@@ -8,8 +8,10 @@
  * page walks one and stops after `limit` rows, and a neighbour is two index
  * seeks. A text's pages and neighbours, and a small label's or class's,
  * are instead cut from the order of their pairs (Q_SET), made in memory from
- * a table of every pair's class, items and sort keys (store_pcount.c), or
- * for a class read from the covering index pairs_filter: a walk would read
+ * a table of every pair's class, items and sort keys (store_pcount.c; for
+ * a text without that table at hand, a table of the pairs around the
+ * text), or for a class read from the covering index pairs_filter: a walk
+ * would read
  * the wide row of every pair it passes. Counts of
  * relation, confidence and known sum the counters of pair_counts; a text's
  * count is the size of its order; counts of states and labels come from
@@ -1700,9 +1702,14 @@ int store_pairs_query(store *st, const pair_filter *f, pair_vec *out, size_t *to
         fq_free(&q);
         return DP_ERR;
     }
-    int rc = DP_OK;
-    if (total || reviewed) rc = pairs_count(st, &q, total, reviewed, err);
+    /* One snapshot for the count and the page, when the caller has none:
+     * they agree, and the statements between (a text's order runs
+     * thousands) share one lock instead of taking and releasing it each */
+    int own = sqlite3_get_autocommit(st->db);
+    int rc = own ? store_read_begin(st, err) : DP_OK;
+    if (rc == DP_OK && (total || reviewed)) rc = pairs_count(st, &q, total, reviewed, err);
     if (rc == DP_OK && out) rc = pairs_page(st, &q, f, total, out, err);
+    if (own) store_read_end(st);
     fq_free(&q);
     return rc;
 }

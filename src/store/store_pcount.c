@@ -21,7 +21,10 @@
  * pair's other conditions are tested here instead of in SQL over the sets
  * of pairs the key indexes gave, which took 0.35-1 s at 725k pairs for a
  * first request of a text in a tenth to a fifth of the titles (now 40-90
- * ms).
+ * ms). Where no current table is at hand -- a one-shot process, a server
+ * whose shared table is being built -- a text's order is made from a small
+ * table around the text instead (around_build), rather than build or wait
+ * for the whole one.
  *
  * The table is rebuilt when the data stamp moves, so a count is never older
  * than the cached counts of store_pairs.c. A handle alone builds its own
@@ -64,6 +67,7 @@ typedef struct pc_table {
     int64_t *pid;        /* per pair: its id, and ... */
     double *key[PC_SORTS];   /* ... its sort keys (store_pcount_order) */
     size_t nitems;
+    size_t icap, pcap;   /* room in the per-item and per-pair arrays */
     int64_t *item_id;    /* ascending (read in rowid order) */
     uint8_t *state;      /* per item: PC_OPEN, PC_CLOSED or 0 */
     size_t *koff, *toff; /* per item: its key at keys.s + koff, its title at titles.s + toff */
@@ -192,35 +196,40 @@ static void keys_add(keys *k, size_t i, int64_t repo, const char *key, size_t le
     dp_idxmap_put(&k->map, slot, (uint32_t)i);
 }
 
+/* The columns item_add reads, in its order. */
+#define PC_ITEM_COLS "id, repo_id, key, state, title"
+
+/* Adds the item of s's row (PC_ITEM_COLS) at position pc->nitems. */
+static void item_add(pc_table *pc, keys *k, sqlite3_stmt *s)
+{
+    if (pc->nitems == pc->icap) {
+        pc->icap = pc->icap ? pc->icap * 2 : 1024;
+        pc->item_id = xrealloc(pc->item_id, pc->icap * sizeof *pc->item_id);
+        pc->state = xrealloc(pc->state, pc->icap);
+        pc->koff = xrealloc(pc->koff, pc->icap * sizeof *pc->koff);
+        pc->toff = xrealloc(pc->toff, pc->icap * sizeof *pc->toff);
+        k->e = xrealloc(k->e, pc->icap * sizeof *k->e);
+    }
+    size_t i = pc->nitems++;
+    const char *state = (const char *)sqlite3_column_text(s, 3);
+    pc->item_id[i] = sqlite3_column_int64(s, 0);
+    pc->state[i] = !state ? 0 : !strcmp(state, "open") ? PC_OPEN : !strcmp(state, "closed") ? PC_CLOSED : 0;
+    const char *key = (const char *)sqlite3_column_text(s, 2);
+    keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2));
+    pc->koff[i] = k->e[i].off;
+    const char *title = (const char *)sqlite3_column_text(s, 4);
+    pc->toff[i] = pc->titles.len;
+    sb_adds(&pc->titles, title ? title : "");
+    sb_addc(&pc->titles, '\0');
+}
+
 static int read_items(store *st, pc_table *pc, keys *k, dp_err *err)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, repo_id, key, state, title FROM items ORDER BY id", -1, &s, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT " PC_ITEM_COLS " FROM items ORDER BY id", -1, &s, NULL) != SQLITE_OK)
         return store_fail(st, err, "reading the items' states");
-    size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (pc->nitems == cap) {
-            cap = cap ? cap * 2 : 1024;
-            pc->item_id = xrealloc(pc->item_id, cap * sizeof *pc->item_id);
-            pc->state = xrealloc(pc->state, cap);
-            pc->koff = xrealloc(pc->koff, cap * sizeof *pc->koff);
-            pc->toff = xrealloc(pc->toff, cap * sizeof *pc->toff);
-            k->e = xrealloc(k->e, cap * sizeof *k->e);
-        }
-        size_t i = pc->nitems++;
-        const char *state = (const char *)sqlite3_column_text(s, 3);
-        pc->item_id[i] = sqlite3_column_int64(s, 0);
-        pc->state[i] = !state ? 0 : !strcmp(state, "open") ? PC_OPEN : !strcmp(state, "closed") ? PC_CLOSED : 0;
-        const char *key = (const char *)sqlite3_column_text(s, 2);
-        keys_add(k, i, sqlite3_column_int64(s, 1), key ? key : "", (size_t)sqlite3_column_bytes(s, 2));
-        pc->koff[i] = k->e[i].off;
-        const char *title = (const char *)sqlite3_column_text(s, 4);
-        pc->toff[i] = pc->titles.len;
-        sb_adds(&pc->titles, title ? title : "");
-        sb_addc(&pc->titles, '\0');
-    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) item_add(pc, k, s);
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the items' states");
     sqlite3_finalize(s);
     return ret;
@@ -258,40 +267,52 @@ static uint32_t find_query(const keys *k, last_key *last, int64_t repo, const ch
     return last->pos;
 }
 
+/* The columns pair_add reads, in its order: every one is in pairs_filter,
+ * pairs_by_query and pairs_by_cand, so SQLite reads those narrow indexes,
+ * not the rows. */
+#define PC_PAIR_COLS "repo_id, relation, confidence, known, query_key, cand_key, id, value, prob, updated_at"
+
+/* Grows the per-pair arrays for one more pair. */
+static void pairs_grow(pc_table *pc)
+{
+    if (pc->n < pc->pcap) return;
+    pc->pcap = pc->pcap ? pc->pcap * 2 : 1024;
+    pc->repo = xrealloc(pc->repo, pc->pcap * sizeof *pc->repo);
+    pc->qi = xrealloc(pc->qi, pc->pcap * sizeof *pc->qi);
+    pc->ci = xrealloc(pc->ci, pc->pcap * sizeof *pc->ci);
+    pc->cls = xrealloc(pc->cls, pc->pcap);
+    pc->pid = xrealloc(pc->pid, pc->pcap * sizeof *pc->pid);
+    for (int j = 0; j < PC_SORTS; j++) pc->key[j] = xrealloc(pc->key[j], pc->pcap * sizeof *pc->key[j]);
+}
+
+/* Adds the pair of s's row (PC_PAIR_COLS) with its items at positions qi, ci. */
+static void pair_add(pc_table *pc, sqlite3_stmt *s, uint32_t qi, uint32_t ci)
+{
+    pairs_grow(pc);
+    size_t i = pc->n++;
+    pc->repo[i] = sqlite3_column_int64(s, 0);
+    pc->cls[i] = (uint8_t)class_of((const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
+                                   sqlite3_column_int(s, 3));
+    pc->qi[i] = qi;
+    pc->ci[i] = ci;
+    pc->pid[i] = sqlite3_column_int64(s, 6);
+    for (int j = 0; j < PC_SORTS; j++) pc->key[j][i] = sqlite3_column_double(s, 7 + j);
+}
+
 static int read_pairs(store *st, pc_table *pc, const keys *k, dp_err *err)
 {
     sqlite3_stmt *s;
-    /* every column is in pairs_filter: SQLite reads that narrow index, not the rows */
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT repo_id, relation, confidence, known, query_key, cand_key, id, value, prob, "
-                           "updated_at FROM pairs",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT " PC_PAIR_COLS " FROM pairs", -1, &s, NULL) != SQLITE_OK)
         return store_fail(st, err, "reading the pairs' classes");
-    size_t cap = 0;
     last_key last = {0};
     sb_init(&last.key);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (pc->n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            pc->repo = xrealloc(pc->repo, cap * sizeof *pc->repo);
-            pc->qi = xrealloc(pc->qi, cap * sizeof *pc->qi);
-            pc->ci = xrealloc(pc->ci, cap * sizeof *pc->ci);
-            pc->cls = xrealloc(pc->cls, cap);
-            pc->pid = xrealloc(pc->pid, cap * sizeof *pc->pid);
-            for (int k = 0; k < PC_SORTS; k++) pc->key[k] = xrealloc(pc->key[k], cap * sizeof *pc->key[k]);
-        }
-        size_t i = pc->n++;
         int64_t repo = sqlite3_column_int64(s, 0);
-        pc->repo[i] = repo;
-        pc->cls[i] = (uint8_t)class_of((const char *)sqlite3_column_text(s, 1),
-                                       (const char *)sqlite3_column_text(s, 2), sqlite3_column_int(s, 3));
-        const char *q = (const char *)sqlite3_column_text(s, 4);
-        pc->qi[i] = find_query(k, &last, repo, q, (size_t)sqlite3_column_bytes(s, 4));
-        const char *c = (const char *)sqlite3_column_text(s, 5);
-        pc->ci[i] = keys_find(k, repo, c, (size_t)sqlite3_column_bytes(s, 5));
-        pc->pid[i] = sqlite3_column_int64(s, 6);
-        for (int j = 0; j < PC_SORTS; j++) pc->key[j][i] = sqlite3_column_double(s, 7 + j);
+        uint32_t qi = find_query(k, &last, repo, (const char *)sqlite3_column_text(s, 4),
+                                 (size_t)sqlite3_column_bytes(s, 4));
+        uint32_t ci = keys_find(k, repo, (const char *)sqlite3_column_text(s, 5), (size_t)sqlite3_column_bytes(s, 5));
+        pair_add(pc, s, qi, ci);
     }
     sb_free(&last.key);
     int ret = rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the pairs' classes");
@@ -299,14 +320,20 @@ static int read_pairs(store *st, pc_table *pc, const keys *k, dp_err *err)
     return ret;
 }
 
-/* A new table (one reference) read through st, or NULL (err set). */
-static pc_table *build(store *st, int64_t stamp, dp_err *err)
+static pc_table *table_new(int64_t stamp)
 {
     pc_table *t = xcalloc(1, sizeof *t);
     atomic_init(&t->refs, 1);
     t->stamp = stamp;
     sb_init(&t->keys);
     sb_init(&t->titles);
+    return t;
+}
+
+/* A new table (one reference) read through st, or NULL (err set). */
+static pc_table *build(store *st, int64_t stamp, dp_err *err)
+{
+    pc_table *t = table_new(stamp);
     keys k = {.str = &t->keys};
     int rc = read_items(st, t, &k, err);
     if (rc == DP_OK) rc = read_pairs(st, t, &k, err);
@@ -458,21 +485,18 @@ static size_t item_pos(const pc_table *pc, int64_t id)
     return at ? (size_t)(at - pc->item_id) : PC_NONE;
 }
 
-/* A byte per item: 1 when it carries the label (case-insensitive, as the
- * column's collation), borrowed from pc: the last label's are kept, as
- * every page and neighbour of a label filter asks for them (page_how).
- * Returns NULL (err set) on a read error. */
-static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label, dp_err *err)
+/* A byte per item of pc: 1 when it carries the label (case-insensitive,
+ * as the column's collation). Owned by the caller; NULL on a read error
+ * (err set). */
+static uint8_t *label_read(store *st, const pc_table *pc, const char *label, dp_err *err)
 {
-    if (pc->label && !sqlite3_stricmp(pc->label, label)) return pc->mark;
-    marks_drop(pc);
     sqlite3_stmt *s = store_stmt_sql(st, "SELECT item_id FROM item_labels WHERE name = ?", err);
     if (!s) return NULL;
     store_bind_text(s, 1, label);
-    uint8_t *mark = xcalloc(pc->t->nitems ? pc->t->nitems : 1, 1);
+    uint8_t *mark = xcalloc(pc->nitems ? pc->nitems : 1, 1);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t i = item_pos(pc->t, sqlite3_column_int64(s, 0));
+        size_t i = item_pos(pc, sqlite3_column_int64(s, 0));
         if (i != PC_NONE) mark[i] = 1;
     }
     if (rc != SQLITE_DONE) {
@@ -481,9 +505,19 @@ static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label
         mark = NULL;
     }
     store_done(s);
-    if (mark) pc->label = xstrdup(label);
-    pc->mark = mark;
     return mark;
+}
+
+/* label_read's marks for the handle's table, borrowed from pc: the last
+ * label's are kept, as every page and neighbour of a label filter asks for
+ * them (page_how). */
+static const uint8_t *label_marks(store *st, store_pcount *pc, const char *label, dp_err *err)
+{
+    if (pc->label && !sqlite3_stricmp(pc->label, label)) return pc->mark;
+    marks_drop(pc);
+    pc->mark = label_read(st, pc->t, label, err);
+    if (pc->mark) pc->label = xstrdup(label);
+    return pc->mark;
 }
 
 /* Whether pair i passes f's conditions (qs, cs: its states' codes; mark:
@@ -580,6 +614,235 @@ static uint8_t *text_marks(store *st, const pc_table *pc, const pcount_extra *x,
     return m;
 }
 
+/* ---- a table around a text ------------------------------------------ */
+
+/* A text's order asked where no current table is at hand -- the one-shot
+ * `doppel pairs --text`, or a server's request while the shared table is
+ * being built (at start, or after a commit made it stale) -- would pay for
+ * a whole table (1.5 s at 725k pairs) or wait for one. Every pair of a
+ * text's order has an item that holds the text, or is keyed "#N"; so a
+ * table of the candidate items, the pairs of those that hold it and those
+ * pairs' other items gives the same order: the candidates read by id, each
+ * holder's pairs by one seek of pairs_by_query and one of pairs_by_cand
+ * (covering indexes: no pair row is read), an other item by its key. It
+ * serves that one order and is dropped (store_pairs.c caches the order);
+ * counts of states and labels still build the whole table. A text whose
+ * candidates are more than 40 % of the items (store_pcount_around_pct)
+ * reads the whole table instead, as a seek costs several rows of a scan:
+ * at 250k items and 725k pairs, `doppel pairs --text` took 0.18 s around
+ * "timeout" (1,928 candidates) against 1.1 s with the whole table, 0.6 s
+ * around "the" (177k pairs), 1.0 s against 1.25 s around "ion" (30 % of
+ * the titles). */
+unsigned store_pcount_around_pct = 40;
+atomic_size_t store_pcount_arounds;
+
+/* The position in t of the item (repo, key); when t has it not yet, the
+ * item is read and added with read set, else (or when no such item is
+ * stored) PC_NONE. */
+static int around_item(store *st, pc_table *t, keys *k, int64_t repo, const char *key, size_t len, int read,
+                       uint32_t *pos, dp_err *err)
+{
+    *pos = keys_find(k, repo, key, len);
+    if (*pos != PC_NONE || !key || !read) return DP_OK;
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT " PC_ITEM_COLS " FROM items WHERE repo_id = ?1 AND key = ?2", err);
+    if (!s) return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    sqlite3_bind_text(s, 2, key, (int)len, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *pos = (uint32_t)t->nitems;
+        item_add(t, k, s);
+    }
+    store_done(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the items of a text's pairs");
+}
+
+/* Adds the pairs of s's rows (PC_PAIR_COLS; bound), and their items when
+ * read is set, but a pair whose query item (skip & 1) or candidate item
+ * (skip & 2) is one of the first nmark items with mark set: an earlier pass
+ * added it. Done with s. */
+static int around_pairs(store *st, pc_table *t, keys *k, sqlite3_stmt *s, const uint8_t *mark, size_t nmark,
+                        int skip, int read, dp_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t repo = sqlite3_column_int64(s, 0);
+        uint32_t qi, ci;
+        if (around_item(st, t, k, repo, (const char *)sqlite3_column_text(s, 4), (size_t)sqlite3_column_bytes(s, 4),
+                        read, &qi, err) != DP_OK)
+            break;
+        if ((skip & 1) && qi < nmark && mark[qi]) continue;
+        if (around_item(st, t, k, repo, (const char *)sqlite3_column_text(s, 5), (size_t)sqlite3_column_bytes(s, 5),
+                        read, &ci, err) != DP_OK)
+            break;
+        if ((skip & 2) && ci < nmark && mark[ci]) continue;
+        pair_add(t, s, qi, ci);
+    }
+    store_done(s);
+    if (rc == SQLITE_ROW) return DP_ERR;   /* err set by around_item */
+    return rc == SQLITE_DONE ? DP_OK : store_fail(st, err, "reading the pairs of a text");
+}
+
+/* x's items and candidates, ascending and distinct; *n of them, owned. */
+static int64_t *around_ids(const pcount_extra *x, size_t *n)
+{
+    size_t m = x->nitems + x->ncands;
+    int64_t *v = xmalloc((m ? m : 1) * sizeof *v);
+    if (x->nitems) memcpy(v, x->items, x->nitems * sizeof *v);
+    if (x->ncands) memcpy(v + x->nitems, x->cands, x->ncands * sizeof *v);
+    if (m) qsort(v, m, sizeof *v, id_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!u || v[u - 1] != v[i]) v[u++] = v[i];
+    *n = u;
+    return v;
+}
+
+typedef struct id_at {
+    int64_t id;
+    uint32_t at;
+} id_at;
+
+static int id_at_cmp(const void *a, const void *b)
+{
+    const id_at *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Permutes the n elements of size sz at *v to v'[i] = v[to[i]]. */
+static void permute(void **v, size_t sz, const id_at *to, size_t n)
+{
+    char *old = *v, *nv = xmalloc((n ? n : 1) * sz);
+    for (size_t i = 0; i < n; i++) memcpy(nv + i * sz, old + (size_t)to[i].at * sz, sz);
+    free(old);
+    *v = nv;
+}
+
+/* Puts t's items in id order (item_pos bisects): every per-item array and
+ * mark (one byte per item) moves along, and the pairs' item positions. */
+static void around_sort(pc_table *t, uint8_t **mark)
+{
+    size_t n = t->nitems;
+    id_at *to = xmalloc((n ? n : 1) * sizeof *to);
+    for (size_t i = 0; i < n; i++) to[i] = (id_at){t->item_id[i], (uint32_t)i};
+    qsort(to, n, sizeof *to, id_at_cmp);
+    uint32_t *pos = xmalloc((n ? n : 1) * sizeof *pos);   /* old position -> new */
+    for (size_t i = 0; i < n; i++) pos[to[i].at] = (uint32_t)i;
+    permute((void **)&t->item_id, sizeof *t->item_id, to, n);
+    permute((void **)&t->state, sizeof *t->state, to, n);
+    permute((void **)&t->koff, sizeof *t->koff, to, n);
+    permute((void **)&t->toff, sizeof *t->toff, to, n);
+    permute((void **)mark, 1, to, n);
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->qi[i] != PC_NONE) t->qi[i] = pos[t->qi[i]];
+        if (t->ci[i] != PC_NONE) t->ci[i] = pos[t->ci[i]];
+    }
+    free(to);
+    free(pos);
+}
+
+/* The candidates' marks (text_marks) grown to every item of t, the new ones
+ * 0. */
+static void marks_grow(uint8_t **mark, size_t from, size_t to)
+{
+    *mark = xrealloc(*mark, to ? to : 1);
+    if (to > from) memset(*mark + from, 0, to - from);
+}
+
+/* The table around x's text (see above), one reference, and in *tmark the
+ * items that hold the text (owned); NULL on an error (err set). The pairs'
+ * other items are read only for a filter on items (others set: states, a
+ * label): a pair without an item in the table passes every other test. */
+static pc_table *around_build(store *st, int64_t stamp, const pcount_extra *x, int others, uint8_t **tmark,
+                              dp_err *err)
+{
+    pc_table *t = table_new(stamp);
+    keys k = {.str = &t->keys};
+    size_t nids;
+    int64_t *ids = around_ids(x, &nids);
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT " PC_ITEM_COLS " FROM items WHERE id = ?1", err);
+    int rc = s ? DP_OK : DP_ERR;
+    for (size_t i = 0; i < nids && rc == DP_OK; i++) {
+        sqlite3_bind_int64(s, 1, ids[i]);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW) item_add(t, &k, s);
+        else if (r != SQLITE_DONE) rc = store_fail(st, err, "reading the items holding a text");
+        sqlite3_reset(s);
+    }
+    if (s) store_done(s);
+    free(ids);
+    uint8_t *m = NULL;
+    if (rc == DP_OK && !(m = text_marks(st, t, x, err))) rc = DP_ERR;
+    size_t nm = t->nitems;
+    /* the holders' pairs: by query, then by candidate but those whose query
+     * holds the text too, then the keyed ones that no holder has */
+    static const char *const by[2] = {
+        "SELECT " PC_PAIR_COLS " FROM pairs INDEXED BY pairs_by_query WHERE repo_id = ?1 AND query_key = ?2",
+        "SELECT " PC_PAIR_COLS " FROM pairs INDEXED BY pairs_by_cand WHERE repo_id = ?1 AND cand_key = ?2"};
+    for (int w = 0; w < 2 && rc == DP_OK; w++) {
+        for (size_t i = 0; i < nm && rc == DP_OK; i++) {
+            if (!m[i]) continue;
+            if (!(s = store_stmt_sql(st, by[w], err))) {
+                rc = DP_ERR;
+                break;
+            }
+            sqlite3_bind_int64(s, 1, k.e[i].repo);
+            /* a copy: the arena of keys grows as the pairs' items come in */
+            sqlite3_bind_text(s, 2, t->keys.s + t->koff[i], -1, SQLITE_TRANSIENT);
+            rc = around_pairs(st, t, &k, s, m, nm, w, others, err);
+        }
+    }
+    for (size_t i = 0; i < x->nkeyed && rc == DP_OK; i++) {
+        if (!(s = store_stmt_sql(st, "SELECT " PC_PAIR_COLS " FROM pairs WHERE id = ?1", err))) {
+            rc = DP_ERR;
+            break;
+        }
+        sqlite3_bind_int64(s, 1, x->keyed[i]);
+        rc = around_pairs(st, t, &k, s, m, nm, 3, others, err);
+    }
+    keys_free(&k);
+    if (rc != DP_OK) {
+        free(m);
+        table_unref(t);
+        return NULL;
+    }
+    marks_grow(&m, nm, t->nitems);
+    around_sort(t, &m);
+    atomic_fetch_add(&store_pcount_arounds, 1);
+    *tmark = m;
+    return t;
+}
+
+/* Whether the handle has a current table at hand: its own, or the shared
+ * one when no build holds it and it serves the handle's snapshot (as
+ * handle_table would take it). */
+static int table_at_hand(store *st, int64_t stamp)
+{
+    store_pcount *pc = st->pcount;
+    if (pc && pc->t && !pc->t->pinned && pc->t->stamp == stamp) return 1;
+    store_pcount_shared *sh = st->pcount_sh;
+    if (!sh || pthread_mutex_trylock(&sh->mu)) return 0;   /* none, or a build under way */
+    int64_t now;
+    dp_err e;
+    int ok = sh->table && shared_stamp(sh, &now, &e) == DP_OK && sh->table->stamp == now &&
+             (sqlite3_get_autocommit(st->db) || st->read_clock >= sh->table->pinned);
+    pthread_mutex_unlock(&sh->mu);
+    return ok;
+}
+
+/* Whether x's text's order is made from a table around it (see
+ * around_build): an indexed text in a fourth of the items at most, with no
+ * current table at hand. */
+static int around_wanted(store *st, int64_t stamp, const pcount_extra *x)
+{
+    if (!x->text || x->scan || !store_pcount_around_pct || table_at_hand(st, stamp)) return 0;
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT COALESCE(MAX(id), 0) FROM items", NULL);
+    if (!s) return 0;
+    int64_t items = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    store_done(s);
+    return (int64_t)(x->nitems + x->ncands) * 100 <= (int64_t)store_pcount_around_pct * items;
+}
+
 int store_pcount_order(store *st, const pair_filter *f, int64_t stamp, const pcount_extra *x, int sort, size_t *n,
                        double **k, int64_t **id, dp_err *err)
 {
@@ -587,13 +850,27 @@ int store_pcount_order(store *st, const pair_filter *f, int64_t stamp, const pco
     *k = NULL;
     *id = NULL;
     if (sort < 0 || sort >= PC_SORTS) return dp_fail(err, "store: unknown pair order %d", sort);
-    store_pcount *h = handle_table(st, stamp, err);
-    if (!h) return DP_ERR;
-    const uint8_t *mark = NULL;
-    if (f->label && *f->label && !(mark = label_marks(st, h, f->label, err))) return DP_ERR;
-    const pc_table *pc = h->t;
-    uint8_t *tmark = NULL;
-    if (x->text && !(tmark = text_marks(st, pc, x, err))) return DP_ERR;
+    const pc_table *pc;
+    pc_table *own = NULL;        /* a table around the text, or NULL */
+    const uint8_t *mark = NULL;  /* the label's items */
+    uint8_t *lmark = NULL, *tmark = NULL;   /* owned */
+    int label = f->label && *f->label;
+    if (around_wanted(st, stamp, x)) {
+        int others = label || f->query_state || f->cand_state;
+        if (!(own = around_build(st, stamp, x, others, &tmark, err))) return DP_ERR;
+        pc = own;
+        if (label && !(mark = lmark = label_read(st, pc, f->label, err))) {
+            free(tmark);
+            table_unref(own);
+            return DP_ERR;
+        }
+    } else {
+        store_pcount *h = handle_table(st, stamp, err);
+        if (!h) return DP_ERR;
+        if (label && !(mark = label_marks(st, h, f->label, err))) return DP_ERR;
+        pc = h->t;
+        if (x->text && !(tmark = text_marks(st, pc, x, err))) return DP_ERR;
+    }
     int qs = state_code(f->query_state), cs = state_code(f->cand_state);
     ord_ent *v = NULL;
     size_t nv = 0, cap = 0;
@@ -612,6 +889,8 @@ int store_pcount_order(store *st, const pair_filter *f, int64_t stamp, const pco
         v[nv++] = (ord_ent){key[i], pc->pid[i]};
     }
     free(tmark);
+    free(lmark);
+    table_unref(own);
     if (nv) qsort(v, nv, sizeof *v, ord_cmp);
     if (nv) {
         *k = xmalloc(nv * sizeof **k);

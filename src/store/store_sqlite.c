@@ -17,8 +17,6 @@
 #include "store_int.h"
 
 
-/* mmap_size of a read-only handle, as SQL text (see open_common). */
-#define STORE_READ_MMAP "17179869184"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -274,7 +272,8 @@ static int open_common(const char *path, int readonly, store **out, dp_err *err)
          * first 256 MB (pairs and the title index come after the items):
          * 25% of its CPU time. SQLite caps the size at its compile-time
          * maximum (2 GB on Debian). */
-        if (store_exec(st, "PRAGMA query_only = ON; PRAGMA mmap_size = " STORE_READ_MMAP, what, err) != DP_OK)
+        if (store_exec(st, "PRAGMA query_only = ON", what, err) != DP_OK ||
+            store_mmap_limit(st, STORE_MAP_ALL, err) != DP_OK)
             goto fail;
         if (user_version(st, &v, err) != DP_OK) goto fail;
         if (v > store_nmigrations) {

@@ -1182,7 +1182,14 @@ static void test_text_counts(void **state)
     f->repo = r1;
     assert_int_equal(store_verdict_set(f->st, r1, "3", "4", VERDICT_RELATED, &err), DP_OK);
     static const char *const texts[] = {"crash", "CRASH on", "dark", "typo", "Timeout", "ra", "CR", "#3", "#9", "#12", "#99", "e", "zzz"};
+    unsigned pct = store_pcount_around_pct;
+    /* way 0: every order from the whole table; way 1: an indexed text's from
+     * a table around it (store_pcount.c), in a transaction too (round 1) */
+    for (int way = 0; way < 2; way++)
     for (int round = 0; round < 2; round++) {
+        store_pcount_around_pct = way ? 100 : 0;
+        store_pairs_cache_free(f->st);   /* no table, order or count kept from the way before */
+        size_t arounds = atomic_load(&store_pcount_arounds);
         if (round == 1) {
             /* items written inside a transaction wait in items_fts_todo */
             assert_int_equal(store_begin(f->st, &err), DP_OK);
@@ -1222,8 +1229,113 @@ static void test_text_counts(void **state)
                 pair_vec_free(&v);
                 pair_vec_free(&every);
             }
+        size_t made = atomic_load(&store_pcount_arounds) - arounds;
+        if (way ? made < 8 : made != 0) fail_msg("way %d round %d: %zu tables around a text", way, round, made);
+        if (round == 1) store_rollback(f->st);
     }
-    store_rollback(f->st);
+    store_pcount_around_pct = pct;
+}
+
+/* The listing of flt with its counts, as "q>c ... [total/reviewed]". */
+static char *run_counted(fx *f, const pair_filter *flt)
+{
+    size_t total = 0, reviewed = 0;
+    char *got = run(f, flt, &total, &reviewed);
+    char *out = xasprintf("%s [%zu/%zu]", got, total, reviewed);
+    free(got);
+    return out;
+}
+
+/* A text's order made from a table around it lists and counts what the
+ * whole table gives, with every state, label, class, reviewed and sort
+ * condition beside it: pairs with both items holding the text (listed
+ * once), a pair whose item is not stored, keyed pairs ("#N"), a title
+ * tested by the SQL function (not ASCII), a second repository. */
+static void test_text_around_matches_table(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    fx_put(f, "8", "Größe crash im Dialog", "closed", "DOCS");
+    pair more[] = {fx_pair("8", "1", "related", "medium", 2.5, 0), fx_pair("2", "99", "related", "low", 0.7, 0),
+                   fx_pair("1", "5", "related", "low", 0.2, 0)};
+    assert_int_equal(store_pairs_add(f->st, f->repo, more, 3, &err), DP_OK);
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
+    int64_t r1 = f->repo;
+    f->repo = r2;
+    fx_put(f, "1", "Crash at start", "open", "bug");
+    fx_put(f, "3", "slow start", "closed", NULL);
+    pair other = fx_pair("3", "1", "duplicate", "high", 3.5, 0);
+    assert_int_equal(store_pairs_replace(f->st, r2, NULL, 0, &other, 1, &err), DP_OK);
+    f->repo = r1;
+    assert_int_equal(store_verdict_set(f->st, r1, "1", "2", VERDICT_DUPLICATE, &err), DP_OK);
+    static const char *const texts[] = {"crash", "open", "typo", "größe", "#3", "#1", "#99", "start", "zzz"};
+    static const char *const sorts[] = {"value", "prob", "updated"};
+    unsigned pct = store_pcount_around_pct;
+    size_t arounds = atomic_load(&store_pcount_arounds);
+    for (size_t ti = 0; ti < sizeof texts / sizeof texts[0]; ti++)
+        for (int fi = 0; fi < 16; fi++)
+            for (int si = 0; si < 3; si++) {
+                pair_filter flt;
+                pair_filter_init(&flt);
+                flt.text = texts[ti];
+                flt.sort = sorts[si];
+                flt.query_state = fi & 1 ? "open" : NULL;
+                flt.cand_state = fi & 2 ? "closed" : NULL;
+                flt.label = fi & 4 ? (fi & 8 ? "DOCS" : "bug") : NULL;
+                if ((fi & 12) == 8) flt.relation = RELATION_RELATED;
+                flt.reviewed = fi == 9 ? 0 : fi == 13 ? 1 : -1;
+                flt.repo_id = fi == 3 ? r1 : 0;
+                char *way[2];
+                for (int w = 0; w < 2; w++) {
+                    store_pcount_around_pct = w ? 100 : 0;
+                    store_pairs_cache_free(f->st);   /* no order or count kept from the other way */
+                    way[w] = run_counted(f, &flt);
+                }
+                if (strcmp(way[0], way[1]))
+                    fail_msg("text '%s' filter %d sort %s: table %s, around %s", texts[ti], fi, sorts[si], way[0],
+                             way[1]);
+                free(way[0]);
+                free(way[1]);
+            }
+    assert_true(atomic_load(&store_pcount_arounds) - arounds >= 7 * 14 * 3);   /* 7 texts of 3+ characters */
+    store_pcount_around_pct = pct;
+}
+
+/* A handle sharing a table takes the shared one when it is current, and
+ * otherwise (a commit made it stale; a build under way) makes a text's
+ * order from a table around the text rather than wait for a build. */
+static void test_text_around_shared(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    store *a;
+    store_pcount_shared *sh;
+    assert_int_equal(store_pcount_shared_new(f->path, &sh, &err), DP_OK);
+    assert_int_equal(store_open_readonly(f->path, &a, &err), DP_OK);
+    store_pcount_share(a, sh);
+    unsigned pct = store_pcount_around_pct;
+    store_pcount_around_pct = 100;
+    assert_int_equal(store_pcount_warm(sh, &err), DP_OK);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "crash";
+    size_t arounds = atomic_load(&store_pcount_arounds), total, rev;
+    pair_vec v = {0};
+    assert_int_equal(store_pairs_query(a, &flt, &v, &total, &rev, &err), DP_OK);
+    assert_int_equal(total, 2);   /* A and D */
+    pair_vec_free(&v);
+    assert_int_equal(atomic_load(&store_pcount_arounds), arounds);   /* the warm table served */
+    assert_int_equal(sqlite3_exec(f->st->db, "UPDATE items SET title = 'a crash' WHERE key = '3'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_pairs_query(a, &flt, &v, &total, &rev, &err), DP_OK);
+    assert_int_equal(total, 4);   /* A, B, D, F */
+    pair_vec_free(&v);
+    assert_int_equal(atomic_load(&store_pcount_arounds), arounds + 1);
+    assert_int_equal(store_pcount_shared_builds(sh), 1);   /* no build for it */
+    store_pcount_around_pct = pct;
+    store_close(a);
+    store_pcount_shared_free(sh);
 }
 
 /* Two items, their title index, and a pair each way, as an older
@@ -1659,6 +1771,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_set_matches_walk, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_writes, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts_shared, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_around_matches_table, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_around_shared, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_texts, fx_setup, fx_teardown),
     };
