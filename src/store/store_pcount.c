@@ -624,7 +624,8 @@ static uint8_t *text_marks(store *st, const pc_table *pc, const pcount_extra *x,
  * table of the candidate items, the pairs of those that hold it and those
  * pairs' other items gives the same order: the candidates read by id, each
  * holder's pairs by one seek of pairs_by_query and one of pairs_by_cand
- * (covering indexes: no pair row is read), an other item by its key. It
+ * (covering indexes: no pair row is read), and an other item by its key
+ * when a state or label filter needs it. It
  * serves that one order and is dropped (store_pairs.c caches the order);
  * counts of states and labels still build the whole table. A text whose
  * candidates are more than 40 % of the items (store_pcount_around_pct)
