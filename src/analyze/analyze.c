@@ -2409,10 +2409,17 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     /* Incremental: the persisted index grown by the new items, reading only
      * the items the run needs; else every item, and the index built. */
     int grown = 0, rc = DP_OK;
+    dp_err map_err;   /* the map's size is a hint: its errors are dropped */
     incr in;
     memset(&in, 0, sizeof in);
     char *sig = NULL;
     if (o.mode != ANALYZE_FULL) {
+        /* A grown corpus reads the items its queries need, thousands
+         * scattered over the file: mapped whole, each page costs a fault the
+         * first time instead of a pread and a copy into SQLite's cache (20
+         * new items at 250k: 1.15 -> 1.08 s, medians of 6; peak RSS 506 ->
+         * 660 MB). Only what is read becomes resident. */
+        (void)store_mmap_limit(st, STORE_MAP_ALL, &map_err);
         rc = corpus_grow(st, repo, seq, threads, &co, &stats->grow_why, err);
         if (rc == DP_ERR) return DP_ERR;
         grown = rc == DP_OK;
@@ -2435,6 +2442,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
         if (rc != DP_OK) goto done;
     }
     if (!grown) {
+        (void)store_mmap_limit(st, STORE_MAP_OPEN, &map_err);   /* every item is read: as opened */
         if (corpus_read(st, repo, &co, err) != DP_OK) {
             free(sig);
             return DP_ERR;

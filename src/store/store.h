@@ -59,14 +59,16 @@ const char *store_path(const store *st);
 
 /* Maps at most `bytes` of the database file into memory from the next
  * statement on (0: none; reads then go through the page cache alone).
- * Opening maps up to 256 MB, which is resident while the pages are used:
- * analyze, once it has read the items, gives that back (its own peak is
- * the index and its pairs, not the file). Must be called outside a
+ * Opening maps STORE_MAP_OPEN (256 MB), which is resident while the pages
+ * are used: analyze, once it has read the items, gives that back (its own
+ * peak is the index and its pairs, not the file). Must be called outside a
  * transaction; the change lasts until store_close. STORE_MAP_ALL maps the
  * whole file (SQLite caps it at its compile-time maximum, 2 GB on Debian),
- * as a read-only handle does: a command that only reads (`doppel pairs`)
- * then reads a page with a page fault the first time, not a system call
- * and a copy into its page cache every time. */
+ * as a read-only handle does: a handle that reads pages scattered over the
+ * file (`doppel pairs`, an incremental analyze) then reads a page with a
+ * page fault the first time, not a system call and a copy into its page
+ * cache every time. */
+#define STORE_MAP_OPEN ((size_t)256 << 20)
 #define STORE_MAP_ALL ((size_t)1 << 34)
 int store_mmap_limit(store *st, size_t bytes, dp_err *err);
 

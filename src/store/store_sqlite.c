@@ -254,8 +254,8 @@ static int open_common(const char *path, int readonly, store **out, dp_err *err)
     snprintf(what, sizeof what, "opening %s", path);
     int v = 0;
     /* mmap and a larger page cache: pair filters scan whole tables. */
-    if (store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
-                   what, err) != DP_OK)
+    if (store_exec(st, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768", what, err) != DP_OK ||
+        store_mmap_limit(st, STORE_MAP_OPEN, err) != DP_OK)
         goto fail;
     if (!readonly) {
         /* WAL: readers (the web server) never block the writer (analyze).
