@@ -961,11 +961,32 @@ typedef struct qres {
     size_t n, len;
 } qres;
 
+/* The BM25F pools of an incremental run's queries (match_pool), made once
+ * to know which items to read and kept for ranking them (match_rank_pool):
+ * the top-k search was half of such a run's ranking. */
+typedef struct qpools {
+    index_hit (*hit)[MATCH_POOL];   /* per query */
+    size_t *n;
+} qpools;
+
+/* Pools kept for at most this many queries (8 bytes a hit: 52 MB); a
+ * larger run searches again while ranking. */
+#define QPOOLS_MAX 65536
+
+static void qpools_free(qpools *p)
+{
+    if (!p) return;
+    free(p->hit);
+    free(p->n);
+    free(p);
+}
+
 typedef struct job {
     const analyze_corpus *co;
     const analyze_opts *o;
     const uint32_t *queries;
     size_t nq;
+    const qpools *pools;   /* queries' pools made while picking them, or NULL */
     qres *res;
     int keep_jf;       /* 0: judge features are not kept but recomputed when explained */
     int drop_fields;   /* 1: the index's fields are freed between explain batches */
@@ -1066,9 +1087,14 @@ static void rank_one(job *j, size_t i, rscratch *sc)
     match_judge_query jq;
     match_query_from_doc(&co->mctx, qdoc, &mq);
     match_judge_prepare(&co->mctx, &mq, &jq);
-    uint32_t lo, hi;
-    query_range(co, j->o, qdoc, &lo, &hi);
-    size_t n = match_rank_query(&co->mctx, &mq, lo, hi, j->o->k, sc->hits);
+    size_t n;
+    if (j->pools) {
+        n = match_rank_pool(&co->mctx, &mq, j->pools->hit[i], j->pools->n[i], j->o->k, sc->hits);
+    } else {
+        uint32_t lo, hi;
+        query_range(co, j->o, qdoc, &lo, &hi);
+        n = match_rank_query(&co->mctx, &mq, lo, hi, j->o->k, sc->hits);
+    }
     size_t kept = 0, len = 0;
     for (size_t h = 0; h < n; h++) {
         match_judgment jd;
@@ -1615,19 +1641,46 @@ static int sparse_need_probes(analyze_corpus *co, const analyze_opts *o, const i
     return rc;
 }
 
-/* The queries, their pools and the duplicate links' far ends; the links'
- * adjacency is rebuilt once, at the end. */
-static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
-                               dp_err *err)
+typedef struct pool_job {
+    const analyze_corpus *co;
+    const analyze_opts *o;
+    const uint32_t *queries;
+    qpools *p;
+} pool_job;
+
+static void pools_run(void *arg, size_t lo, size_t hi)
 {
-    docvec dv = {0};
-    int rc = corpus_need_many(co, queries, nq, err);
-    for (size_t i = 0; i < nq && rc == DP_OK; i++) {
+    pool_job *pj = arg;
+    for (size_t i = lo; i < hi; i++) {
         match_query mq;
-        match_query_from_doc(&co->mctx, queries[i], &mq);
-        sparse_pool_docs(co, o, mq.q, queries[i], &dv);
+        match_query_from_doc(&pj->co->mctx, pj->queries[i], &mq);
+        uint32_t a, b;
+        query_range(pj->co, pj->o, pj->queries[i], &a, &b);
+        pj->p->n[i] = match_pool(&pj->co->mctx, &mq, a, b, pj->p->hit[i]);
         match_query_free(&mq);
     }
+}
+
+/* The queries, their pools (made on all cores, kept in *pools when they
+ * are few enough, else NULL) and the duplicate links' far ends; the links'
+ * adjacency is rebuilt once, at the end. */
+static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
+                               int threads, qpools **pools, dp_err *err)
+{
+    docvec dv = {0};
+    *pools = NULL;
+    int rc = corpus_need_many(co, queries, nq, err);
+    qpools *p = xcalloc(1, sizeof *p);
+    p->hit = xmalloc((nq ? nq : 1) * sizeof *p->hit);
+    p->n = xmalloc((nq ? nq : 1) * sizeof *p->n);
+    if (rc == DP_OK) {
+        pool_job pj = {co, o, queries, p};
+        dp_parallel_for(threads, nq, 8, pools_run, &pj);
+        for (size_t i = 0; i < nq; i++)
+            for (size_t h = 0; h < p->n[i]; h++) dv_push(&dv, p->hit[i][h].doc);
+    }
+    if (rc == DP_OK && nq <= QPOOLS_MAX) *pools = p;
+    else qpools_free(p);
     if (rc == DP_OK) rc = dv_read(co, &dv, err);
     size_t nl = co->links.n;   /* those read now have theirs, not needed */
     for (size_t i = 0; i < nl && rc == DP_OK; i++) {
@@ -1655,9 +1708,10 @@ static int sparse_read_begin(const analyze_corpus *co)
 
 /* The queries of this run: every query item, or (incremental) the affected
  * ones; a sparse corpus reads what they need. */
-static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uint32_t **out, size_t *nq,
-                        dp_err *err)
+static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, int threads, uint32_t **out,
+                        size_t *nq, qpools **pools, dp_err *err)
 {
+    *pools = NULL;
     size_t n = corpus_n(co);
     uint32_t *queries = xcalloc(n ? n : 1, sizeof *queries);
     *nq = 0;
@@ -1669,7 +1723,7 @@ static int pick_queries(analyze_corpus *co, const analyze_opts *o, incr *in, uin
             incremental_queries(co, o, in);
             memcpy(queries, in->rerun.list, in->rerun.n * sizeof *queries);
             *nq = in->rerun.n;
-            if (co->sparse) rc = sparse_need_queries(co, o, queries, *nq, err);
+            if (co->sparse) rc = sparse_need_queries(co, o, queries, *nq, threads, pools, err);
         }
         if (snap) store_read_end(co->st);
         return rc;
@@ -2323,7 +2377,9 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     double t0 = dp_now();
     size_t nq = 0;
     uint32_t *queries = NULL;
-    if (pick_queries(co, o, in, &queries, &nq, err) != DP_OK) {
+    qpools *pools = NULL;
+    if (pick_queries(co, o, in, threads, &queries, &nq, &pools, err) != DP_OK) {
+        qpools_free(pools);
         free(queries);
         return DP_ERR;
     }
@@ -2337,12 +2393,16 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     pthread_mutex_init(&j.mu, NULL);
     j.res = xcalloc(nq ? nq : 1, sizeof *j.res);
     if (mp.passes > 1) {
+        qpools_free(pools);   /* a pass ranks a part of the queries: each searches again */
         int rc = rank_store_passes(st, co, &j, &mp, sig, in->seq, threads, stats, err);
         pthread_mutex_destroy(&j.mu);
         free(queries);
         return rc;
     }
+    j.pools = pools;
     run_parallel(&j, threads, rank_worker);
+    j.pools = NULL;
+    qpools_free(pools);
     stats->t_rank = dp_now() - t0;
     held_count(&j, stats);
     if (!in->active) {
