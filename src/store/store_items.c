@@ -917,6 +917,7 @@ int store_links_for_many(store *st, int64_t repo, const char *const *keys, size_
 
 int store_links_any_typed(store *st, int64_t repo, int *any, dp_err *err)
 {
+    /* one seek of the partial index links_typed (its WHERE, word for word) */
     sqlite3_stmt *s = store_stmt_sql(st,
                                      "SELECT EXISTS(SELECT 1 FROM links WHERE repo_id = ?1 "
                                      "AND substr(source, 1, 5) = 'jira:')",

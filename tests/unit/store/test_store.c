@@ -1183,6 +1183,56 @@ static void test_links(void **state)
     link_vec_free(&v);
 }
 
+/* Whether a repository has typed (Jira) links: answered from the partial
+ * index links_typed, for each repository alone, as links come and go. */
+static void test_links_typed(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    int any = -1;
+    int64_t other;
+    assert_int_equal(store_repo_get(f->st, "o/other", 1, NULL, NULL, &other, &err), DP_OK);
+    item_link gh = {.src_key = "1", .dst_key = "2", .type = LINK_DUPLICATE, .source = "state_reason"};
+    item_link jira = {.src_key = "3", .dst_key = "4", .type = LINK_RELATED, .source = "jira:Relates"};
+    item_link near = {.src_key = "5", .dst_key = "6", .type = LINK_RELATED, .source = "jira"};
+    assert_int_equal(store_link_add(f->st, f->repo, &gh, &err), DP_OK);
+    assert_int_equal(store_link_add(f->st, f->repo, &near, &err), DP_OK);
+    assert_int_equal(store_links_any_typed(f->st, f->repo, &any, &err), DP_OK);
+    assert_int_equal(any, 0);
+    assert_int_equal(store_link_add(f->st, other, &jira, &err), DP_OK);
+    assert_int_equal(store_links_any_typed(f->st, f->repo, &any, &err), DP_OK);
+    assert_int_equal(any, 0);   /* another repository's */
+    assert_int_equal(store_links_any_typed(f->st, other, &any, &err), DP_OK);
+    assert_int_equal(any, 1);
+    assert_int_equal(store_link_add(f->st, f->repo, &jira, &err), DP_OK);
+    assert_int_equal(store_links_any_typed(f->st, f->repo, &any, &err), DP_OK);
+    assert_int_equal(any, 1);
+    /* one seek of the partial index (it holds the typed links alone), not
+     * a scan of the links */
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT sql FROM sqlite_master WHERE name = 'links_typed'", -1,
+                                        &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(s, 0), "WHERE substr(source, 1, 5) = 'jira:'"));
+    sqlite3_finalize(s);
+    s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st->db,
+                                        "EXPLAIN QUERY PLAN SELECT EXISTS(SELECT 1 FROM links WHERE repo_id = 1 "
+                                        "AND substr(source, 1, 5) = 'jira:')",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    int seek = 0, scan = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 3);
+        seek += strstr(d, "USING INDEX links_typed") != NULL;
+        scan += strstr(d, "SCAN links") != NULL;
+    }
+    sqlite3_finalize(s);
+    assert_int_equal(seek, 1);
+    assert_int_equal(scan, 0);
+}
+
 /* store_items_get_rows gives each row id's item at its own index, across
  * chunks (more ids than STORE_ROWS_CHUNK), in any order asked; one id
  * without a row (or in another repository) is named by its index. */
@@ -1401,6 +1451,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_future_date_does_not_stick, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_links_typed, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_links, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_links_for_many, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items_get_rows, fx_setup_open, fx_teardown),
