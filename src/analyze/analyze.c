@@ -1661,9 +1661,11 @@ static void pools_run(void *arg, size_t lo, size_t hi)
     }
 }
 
-/* The queries, their pools (made on all cores, kept in *pools when they
- * are few enough, else NULL) and the duplicate links' far ends; the links'
- * adjacency is rebuilt once, at the end. */
+/* The queries and their pools (made on all cores, kept in *pools when they
+ * are few enough, else NULL); the links' adjacency is rebuilt once, at the
+ * end. A read item brings all its links, so the features of the items read
+ * count them all; the far ends of duplicate links are read later, for the
+ * pairs whose canonical item they may be (assign_canonical). */
 static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const uint32_t *queries, size_t nq,
                                int threads, qpools **pools, dp_err *err)
 {
@@ -1681,15 +1683,6 @@ static int sparse_need_queries(analyze_corpus *co, const analyze_opts *o, const 
     }
     if (rc == DP_OK && nq <= QPOOLS_MAX) *pools = p;
     else qpools_free(p);
-    if (rc == DP_OK) rc = dv_read(co, &dv, err);
-    size_t nl = co->links.n;   /* those read now have theirs, not needed */
-    for (size_t i = 0; i < nl && rc == DP_OK; i++) {
-        const item_link *l = &co->links.v[i];
-        if (l->type != LINK_DUPLICATE) continue;
-        int64_t ends[2] = {index_find(co->ix, l->src_key), index_find(co->ix, l->dst_key)};
-        for (int k = 0; k < 2; k++)
-            if (ends[k] >= 0) dv_push(&dv, (uint32_t)ends[k]);
-    }
     if (rc == DP_OK) rc = dv_read(co, &dv, err);
     free(dv.v);
     corpus_relink(co);
@@ -1772,7 +1765,7 @@ static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32
  * duplicate of ("two copies of a third item" cite the third). Only those
  * direct links count: chaining judged pairs or long link paths joins
  * unrelated items into one cluster. */
-static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand)
+static int assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand, dp_err *err)
 {
     size_t n = index_ndocs(co->ix);
     /* CSR of "src is a duplicate of dst", by src */
@@ -1796,10 +1789,26 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
     for (size_t i = 0; i < ne; i++) dst[fill[e[i][0]]++] = (uint32_t)e[i][1];
     free(fill);
     free(e);
+    /* a sparse corpus reads the items the clusters name: the far ends of
+     * the two items' duplicate links (their own links came with them) --
+     * a few, where reading the far ends of every item read cost as much as
+     * reading the pools (20 new items at 250k: 3,388 items, 0.1 s) */
+    int rc = DP_OK;
+    if (co->sparse) {
+        docvec need = {0};
+        for (size_t i = 0; i < ncand; i++) {
+            const cand *c = &cands[i];
+            if (!c->is_new || !c->rec || c->relation != RELATION_DUPLICATE) continue;
+            for (size_t j = off[c->later]; j < off[c->later + 1]; j++) dv_push(&need, dst[j]);
+            for (size_t j = off[c->earlier]; j < off[c->earlier + 1]; j++) dv_push(&need, dst[j]);
+        }
+        rc = analyze_corpus_need(co, need.v, need.n, err);
+        free(need.v);
+    }
     uint32_t *tmp = NULL;
     const item **its = NULL;
     size_t tcap = 0;
-    for (size_t i = 0; i < ncand; i++) {
+    for (size_t i = 0; i < ncand && rc == DP_OK; i++) {
         cand *c = &cands[i];
         if (!c->is_new || !c->rec || c->relation != RELATION_DUPLICATE) continue;
         size_t want = 2 + (off[c->later + 1] - off[c->later]) + (off[c->earlier + 1] - off[c->earlier]);
@@ -1820,6 +1829,7 @@ static void assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand
     free(tmp);
     free(dst);
     free(off);
+    return rc;
 }
 
 /* ---- memory ------------------------------------------------------------------ */
@@ -2344,9 +2354,9 @@ static int rank_store_passes(store *st, analyze_corpus *co, job *j, const mem_pl
         j->res = res;
         size_t n = 0;
         cand *v = collect_cands(j, bound, threads, &n);
-        assign_canonical(co, v, n);
+        rc = assign_canonical(co, v, n, err);
         j->cands = v;
-        rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, p == 0 ? &del : NULL, stats, err);
+        if (rc == DP_OK) rc = store_fresh(st, co, j, threads, dropped, n, mp->batch, p == 0 ? &del : NULL, stats, err);
         stats->pairs += n;
         free(v);
         for (size_t i = 0; i < hi; i++) qres_keep_from(&res[i], queries[i], bound);
@@ -2423,7 +2433,7 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     cand *cands = collect_cands(&j, UINT32_MAX, threads, &ncand);
     unsigned char *keyed = NULL;
     int rc = in->active ? merge_old(st, co, in, queries, nq, threads, &keyed, &cands, &ncand, err) : DP_OK;
-    assign_canonical(co, cands, ncand);
+    if (rc == DP_OK) rc = assign_canonical(co, cands, ncand, err);
     t0 = dp_now();
     size_t nfresh = fresh_first(cands, ncand);
     j.cands = cands;

@@ -126,4 +126,40 @@ check_contains "... and writes it anew" "(index file written)" "$out"
 check_contains "... which the next run grows" "(grown by 3 new items)" \
     "$("$DOPPEL" import --db "$DB" "$(gen 412 3 2006 "$T/after.json"; echo "$T/after.json")" >/dev/null 2>&1;
        "$DOPPEL" analyze --db "$DB" --all)"
+
+# The canonical item of a new duplicate pair may be one that no ranked
+# query's pool holds: the far end of a duplicate link of one of the pair's
+# items. A grown run reads only the items it needs: it reads that one too,
+# and stores the canonical item, comment and reasoning a full build stores.
+CDB=$T/canon.db
+python3 - "$T/base.json" "$T/canon.json" "$T/canon_new.json" <<'PY'
+import json, sys
+base = json.load(open(sys.argv[1]))
+a = next(i for i in base if i["number"] == 7)
+a["body"] += "\n\nDuplicate of #500\n"
+z = dict(a, number=500, id=100500, title="Zebra quokka xylophone", body="Marimba ocelot narwhal.",
+         url=a["url"].replace("/7", "/500"), html_url=a["html_url"].replace("/7", "/500"),
+         created_at="2019-06-01T10:00:00Z", state="closed", closed_at="2019-07-01T10:00:00Z")
+json.dump(base + [z], open(sys.argv[2], "w"))
+n = dict(a, number=401, id=100401, url=a["url"].replace("/7", "/401"), html_url=a["html_url"].replace("/7", "/401"),
+         created_at="2023-06-01T10:00:00Z", body=a["body"].replace("Duplicate of #500", ""))
+json.dump([n], open(sys.argv[3], "w"))
+PY
+check "a store whose item 7 is a duplicate of 500, unlike every other" "$DOPPEL" import --db "$CDB" "$T/canon.json"
+check "... analyzed (the file written)" "$DOPPEL" analyze --db "$CDB" --all
+check "... then a copy of 7 arrives" "$DOPPEL" import --db "$CDB" "$T/canon_new.json"
+cp "$CDB" "$T/canon_built.db"
+check_contains "grown by it" "(grown by 1 new items)" "$("$DOPPEL" analyze --db "$CDB" --all 2>&1)"
+"$DOPPEL" analyze --db "$T/canon_built.db" --all >/dev/null 2>&1
+canon() {
+    python3 - "$1" <<'PY'
+import sqlite3, sys
+for r in sqlite3.connect(sys.argv[1]).execute(
+        "SELECT query_key, cand_key, relation, canonical, comment_on, suggested_comment FROM pairs_full "
+        "WHERE query_key = '401' OR cand_key = '401' ORDER BY query_key, cand_key"):
+    print(*r)
+PY
+}
+check_contains "... the new pair: a duplicate whose canonical is 500" "401 7 duplicate 500" "$(canon "$CDB")"
+check_eq "... as a full build says" "$(canon "$T/canon_built.db")" "$(canon "$CDB")"
 echo "1..$_n"
