@@ -699,16 +699,12 @@ static int64_t *around_ids(const pcount_extra *x, size_t *n)
     return v;
 }
 
+/* An item's id and its position; sorted by id_cmp, which reads the id
+ * (the first member: a pointer to the struct points to it). */
 typedef struct id_at {
     int64_t id;
     uint32_t at;
 } id_at;
-
-static int id_at_cmp(const void *a, const void *b)
-{
-    const id_at *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
 
 /* Permutes the n elements of size sz at *v to v'[i] = v[to[i]]. */
 static void permute(void **v, size_t sz, const id_at *to, size_t n)
@@ -726,7 +722,7 @@ static void around_sort(pc_table *t, uint8_t **mark)
     size_t n = t->nitems;
     id_at *to = xmalloc((n ? n : 1) * sizeof *to);
     for (size_t i = 0; i < n; i++) to[i] = (id_at){t->item_id[i], (uint32_t)i};
-    qsort(to, n, sizeof *to, id_at_cmp);
+    qsort(to, n, sizeof *to, id_cmp);
     uint32_t *pos = xmalloc((n ? n : 1) * sizeof *pos);   /* old position -> new */
     for (size_t i = 0; i < n; i++) pos[to[i].at] = (uint32_t)i;
     permute((void **)&t->item_id, sizeof *t->item_id, to, n);
