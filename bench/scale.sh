@@ -124,9 +124,8 @@ for i in $(seq "$RUNS"); do
                    UPDATE items SET changed_seq = (SELECT max(changed_seq) FROM items) + 1,
                                     updated_at = (SELECT max(updated_at) FROM items) + 60
                      WHERE id IN (SELECT id FROM bench_held ORDER BY created_at, id LIMIT 20 OFFSET $(( (i - 1) * 20 )));"
-    # the disk settled first: the writes of the full run (a gigabyte into
-    # this store file) and of this setup are not the incremental run's to
-    # pay, as they would be when its checkpoint syncs the file
+    # the disk settled first, as between a maintainer's runs: the full run
+    # (a gigabyte into this store file) and this setup wrote just before
     sync
     r=$(timed "$T/new20" "$DOPPEL" analyze --db "$DB" --all)
     walls="$walls ${r% *}"; rss=${r#* }
