@@ -1765,6 +1765,13 @@ static int merge_old(store *st, const analyze_corpus *co, incr *in, const uint32
  * duplicate of ("two copies of a third item" cite the third). Only those
  * direct links count: chaining judged pairs or long link paths joins
  * unrelated items into one cluster. */
+/* Whether a candidate gets a canonical item: a fresh pair judged a
+ * duplicate with a recommendation. */
+static int wants_canonical(const cand *c)
+{
+    return c->is_new && c->rec && c->relation == RELATION_DUPLICATE;
+}
+
 static int assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand, dp_err *err)
 {
     size_t n = index_ndocs(co->ix);
@@ -1798,7 +1805,7 @@ static int assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand,
         docvec need = {0};
         for (size_t i = 0; i < ncand; i++) {
             const cand *c = &cands[i];
-            if (!c->is_new || !c->rec || c->relation != RELATION_DUPLICATE) continue;
+            if (!wants_canonical(c)) continue;
             for (size_t j = off[c->later]; j < off[c->later + 1]; j++) dv_push(&need, dst[j]);
             for (size_t j = off[c->earlier]; j < off[c->earlier + 1]; j++) dv_push(&need, dst[j]);
         }
@@ -1810,7 +1817,7 @@ static int assign_canonical(const analyze_corpus *co, cand *cands, size_t ncand,
     size_t tcap = 0;
     for (size_t i = 0; i < ncand && rc == DP_OK; i++) {
         cand *c = &cands[i];
-        if (!c->is_new || !c->rec || c->relation != RELATION_DUPLICATE) continue;
+        if (!wants_canonical(c)) continue;
         size_t want = 2 + (off[c->later + 1] - off[c->later]) + (off[c->earlier + 1] - off[c->earlier]);
         if (want > tcap) {
             tcap = want;

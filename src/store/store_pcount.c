@@ -446,6 +446,18 @@ int store_pcount_warm(store_pcount_shared *sh, dp_err *err)
  * saw the same commits. A handle in an older snapshot -- a GET that began
  * before a commit the table has -- builds its own in that snapshot, so a
  * reply's counts and pages agree. */
+static int own_current(const store_pcount *pc, int64_t stamp)
+{
+    return pc && pc->t && !pc->t->pinned && pc->t->stamp == stamp;
+}
+
+/* Whether shared table t serves st's reads: st has no snapshot open, or
+ * began it after t's (see the top of the file). */
+static int serves_snapshot(const store *st, const pc_table *t)
+{
+    return sqlite3_get_autocommit(st->db) || st->read_clock >= t->pinned;
+}
+
 static store_pcount *handle_table(store *st, int64_t stamp, dp_err *err)
 {
     if (!st->pcount) st->pcount = xcalloc(1, sizeof *st->pcount);
@@ -453,12 +465,12 @@ static store_pcount *handle_table(store *st, int64_t stamp, dp_err *err)
     pc_table *t = NULL;
     if (st->pcount_sh) {
         if (!(t = shared_table(st->pcount_sh, err))) return NULL;
-        if (!sqlite3_get_autocommit(st->db) && st->read_clock < t->pinned) {
+        if (!serves_snapshot(st, t)) {
             table_unref(t);
             t = NULL;
         }
     }
-    if (!t && pc->t && !pc->t->pinned && pc->t->stamp == stamp) return pc;
+    if (!t && own_current(pc, stamp)) return pc;
     if (!t && !(t = build(st, stamp, err))) return NULL;
     if (t != pc->t) marks_drop(pc);   /* marks are positions in a table */
     table_unref(pc->t);
@@ -810,26 +822,28 @@ static pc_table *around_build(store *st, int64_t stamp, const pcount_extra *x, i
     return t;
 }
 
-/* Whether the handle has a current table at hand: its own, or the shared
- * one when no build holds it and it serves the handle's snapshot (as
- * handle_table would take it). */
+/* Whether handle_table would answer without building or waiting: the
+ * shared table when no build holds it, it is current and serves the
+ * handle's snapshot, else the handle's own table when current. */
 static int table_at_hand(store *st, int64_t stamp)
 {
-    store_pcount *pc = st->pcount;
-    if (pc && pc->t && !pc->t->pinned && pc->t->stamp == stamp) return 1;
     store_pcount_shared *sh = st->pcount_sh;
-    if (!sh || pthread_mutex_trylock(&sh->mu)) return 0;   /* none, or a build under way */
-    int64_t now;
-    dp_err e;
-    int ok = sh->table && shared_stamp(sh, &now, &e) == DP_OK && sh->table->stamp == now &&
-             (sqlite3_get_autocommit(st->db) || st->read_clock >= sh->table->pinned);
-    pthread_mutex_unlock(&sh->mu);
-    return ok;
+    if (sh) {
+        if (pthread_mutex_trylock(&sh->mu)) return 0;   /* a build under way */
+        int64_t now;
+        dp_err e;
+        int current = sh->table && shared_stamp(sh, &now, &e) == DP_OK && sh->table->stamp == now;
+        int serves = current && serves_snapshot(st, sh->table);
+        pthread_mutex_unlock(&sh->mu);
+        if (!current) return 0;   /* handle_table would build it */
+        if (serves) return 1;
+    }
+    return own_current(st->pcount, stamp);
 }
 
 /* Whether x's text's order is made from a table around it (see
- * around_build): an indexed text in a fourth of the items at most, with no
- * current table at hand. */
+ * around_build): an indexed text whose candidates are at most
+ * store_pcount_around_pct of the items, with no current table at hand. */
 static int around_wanted(store *st, int64_t stamp, const pcount_extra *x)
 {
     if (!x->text || x->scan || !store_pcount_around_pct || table_at_hand(st, stamp)) return 0;
