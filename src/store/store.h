@@ -238,7 +238,8 @@ int store_pairs_add(store *st, int64_t repo, const pair *pairs, size_t npairs, d
  * the largest pair id (pairs above it are the run's); store_pairs_merge adds
  * pairs as store_pairs_add does, except that a stored pair of the same
  * (query, cand) equal in every column (updated_at as the insert computes
- * it) and text stays as it is, id and all, and a different one is replaced;
+ * it) and text stays as it is, id and all, and a different one is
+ * rewritten in place, id kept, only in the columns and texts that differ;
  * store_pairs_merge_end deletes the pairs of the queries the run neither
  * kept nor wrote. The pairs' rows then equal a delete-and-add's, ids aside. */
 int store_pairs_merge_begin(store *st, int64_t *max_id, dp_err *err);

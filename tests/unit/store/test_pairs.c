@@ -142,16 +142,41 @@ static void test_replace_keeps_verdicts(void **state)
     EXPECT(f, &flt, "");
 }
 
+/* Every stored pair but its id, with its texts, in one string (owned). */
+static char *pair_rows(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(r, char(10)) FROM (SELECT quote(p.query_key) || quote(p.cand_key) "
+                                        "|| quote(p.rank) || quote(p.score) || quote(p.prob) || quote(p.relation) "
+                                        "|| quote(p.confidence) || quote(p.value) || quote(p.known) "
+                                        "|| quote(p.comment_on) || quote(p.canonical) || quote(p.updated_at) "
+                                        "|| quote(t.id IS NOT NULL) || quote(t.reasoning) || quote(t.value_detail) "
+                                        "|| quote(t.suggested_comment) AS r FROM pairs p "
+                                        "LEFT JOIN pair_texts t ON t.id = p.id ORDER BY p.query_key, p.cand_key)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    char *v = xstrdup(sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : "");
+    sqlite3_finalize(s);
+    return v;
+}
+
 /* An incremental replace by merging: a pair equal to the stored one in
- * every column and text keeps its row (and id); one that differs -- in a
- * column, a text, or the updated_at the insert computes -- is replaced;
- * one the run did not store again goes; the other queries' stay. */
+ * every column and text keeps its row untouched; one that differs -- in a
+ * column, a text, the updated_at the insert computes, its relation (the
+ * counts follow) -- is rewritten in place, id kept; one the run did not
+ * store again goes; the other queries' stay. The rows are then those a
+ * delete-and-add (store_pairs_replace) of the same queries leaves, ids
+ * aside. */
 static void test_merge_writes_only_changes(void **state)
 {
     fx *f = *state;
     dp_err err;
+    pair other = fx_pair("7", "1", "related", "low", 2.0, 0);   /* a query the run leaves alone */
+    assert_int_equal(store_pairs_add(f->st, f->repo, &other, 1, &err), DP_OK);
     int64_t a = pair_id(f, "1", "2"), b = pair_id(f, "3", "4"), d = pair_id(f, "2", "1"), e = pair_id(f, "6", "5"),
-            fid = pair_id(f, "4", "3");
+            fid = pair_id(f, "4", "3"), oid = pair_id(f, "7", "1");
     assert_int_equal(sqlite3_exec(f->st->db, "UPDATE pairs SET updated_at = 1 WHERE query_key = '6'", NULL, NULL, NULL),
                      SQLITE_OK);   /* behind its items: the insert would give it another */
     pair np[] = {
@@ -160,22 +185,25 @@ static void test_merge_writes_only_changes(void **state)
         fx_pair("3", "4", "related", "medium", 3.5, 0),   /* B, another value */
         fx_pair("2", "1", "duplicate", "high", 1.0, 0),   /* D, another text */
         fx_pair("6", "5", "related", "low", 3.0, 0),      /* E as stored, but for updated_at */
+        fx_pair("4", "3", "duplicate", "medium", 0.5, 0), /* F, another class and no texts */
     };
     np[3].reasoning = (char *)"other terms";
-    const char *q[] = {"1", "3", "2", "6", "5"};   /* 5>6 (C) is not stored again */
+    np[5].reasoning = NULL;
+    const char *q[] = {"1", "3", "2", "6", "5", "4"};   /* 5>6 (C) is not stored again */
     int64_t max_id;
     assert_int_equal(store_begin(f->st, &err), DP_OK);
     assert_int_equal(store_pairs_merge_begin(f->st, &max_id, &err), DP_OK);
     assert_int_equal(store_pairs_merge(f->st, f->repo, np, 3, &err), DP_OK);
-    assert_int_equal(store_pairs_merge(f->st, f->repo, np + 3, 2, &err), DP_OK);
-    assert_int_equal(store_pairs_merge_end(f->st, f->repo, q, 5, max_id, &err), DP_OK);
+    assert_int_equal(store_pairs_merge(f->st, f->repo, np + 3, 3, &err), DP_OK);
+    assert_int_equal(store_pairs_merge_end(f->st, f->repo, q, 6, max_id, &err), DP_OK);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     assert_int_equal(pair_id(f, "1", "2"), a);   /* kept */
-    assert_int_equal(pair_id(f, "4", "3"), fid);   /* another query's */
+    assert_int_equal(pair_id(f, "7", "1"), oid);   /* another query's */
     assert_true(pair_id(f, "1", "3") > max_id);
-    assert_true(pair_id(f, "3", "4") > b);
-    assert_true(pair_id(f, "2", "1") > d);
-    assert_true(pair_id(f, "6", "5") > e);
+    assert_int_equal(pair_id(f, "3", "4"), b);   /* rewritten in place */
+    assert_int_equal(pair_id(f, "2", "1"), d);
+    assert_int_equal(pair_id(f, "6", "5"), e);
+    assert_int_equal(pair_id(f, "4", "3"), fid);
     pair p;
     assert_int_equal(store_pair_find(f->st, f->repo, "3", "4", &p, &err), DP_OK);
     assert_true(p.value == 3.5);
@@ -186,14 +214,27 @@ static void test_merge_writes_only_changes(void **state)
     assert_int_equal(store_pair_find(f->st, f->repo, "6", "5", &p, &err), DP_OK);
     assert_true(p.updated_at > 1);
     pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "4", "3", &p, &err), DP_OK);
+    assert_int_equal(p.relation, RELATION_DUPLICATE);
+    assert_null(p.reasoning);
+    pair_free(&p);
     assert_int_equal(store_pair_find(f->st, f->repo, "5", "6", &p, &err), DP_NOTFOUND);
     pair_filter flt;
     pair_filter_init(&flt);
     size_t total = 0;
     char *got = run(f, &flt, &total, NULL);
     free(got);
-    assert_int_equal(total, 6);
+    assert_int_equal(total, 7);
     fx_expect_pairs_consistent(f->st->db);
+    /* the same rows as a delete-and-add of those queries */
+    char *merged = pair_rows(f->st->db);
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_pairs_replace(f->st, f->repo, q, 6, np, 6, &err), DP_OK);
+    char *replaced = pair_rows(f->st->db);
+    store_rollback(f->st);
+    assert_string_equal(merged, replaced);
+    free(merged);
+    free(replaced);
 }
 
 static void test_replace_is_atomic(void **state)
