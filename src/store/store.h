@@ -110,7 +110,10 @@ int store_begin(store *st, dp_err *err);
  * ends, committed or rolled back. Atomic either way: a process killed
  * mid-way leaves a journal the next open rolls back. Readers that open
  * the store meanwhile (a `serve` started during the first analysis) wait
- * for the commit, up to the busy timeout, then fail as locked. */
+ * for the commit, up to the busy timeout, then fail as locked. All or
+ * nothing: a store call that fails inside it may leave part of its writes,
+ * and the caller's one course is store_rollback (the calls take no
+ * savepoint of their own here; see store_sp_begin). */
 int store_begin_pairs(store *st, dp_err *err);
 int store_commit(store *st, dp_err *err);
 void store_rollback(store *st);

@@ -124,6 +124,9 @@ struct store {
     char *path;
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
+    int pairs_txn;                  /* the write transaction last begun is
+                                       store_begin_pairs': while it is open,
+                                       no savepoint per write either */
     int bulk_journal;               /* a first import or first analysis: this
                                        transaction runs on a rollback journal,
                                        WAL comes back at its end */
@@ -265,9 +268,6 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
 int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out);
 char *store_value_text(store *st, const char *sql);
 
-/* Savepoints make multi-statement writes atomic on their own and nest inside
- * a caller's store_begin. store_sp_end releases on ok == DP_OK, otherwise
- * rolls the savepoint back; it returns ok (or DP_ERR if the release failed). */
 /* Brings items_fts up to date for the items noted in items_fts_todo (see
  * store_schema.c); run by store_commit, and in bulk mode every
  * STORE_FTS_BATCH item writes (see store_item_upsert). */
@@ -325,6 +325,13 @@ int store_fts_ascii_has(const char *key, const char *title, const char *text);
 /* Whether s holds text with ASCII letters in either case and every other
  * byte as it is: LIKE '%text%' with the text's wildcards escaped. */
 int store_ascii_holds(const char *s, const char *text);
+/* Savepoints make multi-statement writes atomic on their own and nest inside
+ * a caller's store_begin. store_sp_end releases on ok == DP_OK, otherwise
+ * rolls the savepoint back; it returns ok (or DP_ERR if the release failed).
+ * Neither runs in bulk mode nor in a pair replacement (store_begin_pairs),
+ * whose failures end in store_rollback: in a savepoint every page a write
+ * first touches is copied to a sub-journal, a write syscall a page (6,600
+ * of them in a 20-item analysis at 250k items). */
 int store_sp_begin(store *st, dp_err *err);
 int store_sp_end(store *st, int ok, dp_err *err);
 

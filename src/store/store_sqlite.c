@@ -137,13 +137,13 @@ int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ..
 
 int store_sp_begin(store *st, dp_err *err)
 {
-    if (st->bulk) return DP_OK;
+    if (st->bulk || (st->pairs_txn && !sqlite3_get_autocommit(st->db))) return DP_OK;
     return store_exec(st, "SAVEPOINT store_op", "starting savepoint", err);
 }
 
 int store_sp_end(store *st, int ok, dp_err *err)
 {
-    if (st->bulk) return ok;
+    if (st->bulk || (st->pairs_txn && !sqlite3_get_autocommit(st->db))) return ok;
     if (ok == DP_OK)
         return store_exec(st, "RELEASE store_op", "releasing savepoint", err);
     /* Keep the caller's error message; the rollback itself cannot fail in
@@ -447,6 +447,7 @@ static int begin_write(store *st, int pairs, dp_err *err)
     else if (st->bulk) bulk_journal_begin(st, "SELECT NOT EXISTS(SELECT 1 FROM items)");
     int rc = store_exec(st, "BEGIN IMMEDIATE", "beginning transaction", err);
     if (rc != DP_OK) bulk_journal_end(st);
+    else st->pairs_txn = pairs;
     return rc;
 }
 

@@ -264,6 +264,26 @@ static void test_replace_is_atomic(void **state)
     pair_filter flt;
     pair_filter_init(&flt);
     EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
+    /* a pair replacement (analyze's transaction) is all or nothing: the
+     * calls take no savepoint of their own, the caller rolls back; a
+     * merge that wrote some pairs before failing leaves nothing after it */
+    char *mid = fx_fingerprint(f->path);
+    int64_t max_id;
+    pair two[] = {fx_pair("1", "2", "duplicate", "high", 6.0, 0), fx_pair("1", "4", "related", "low", 1, 0), nul};
+    assert_int_equal(store_begin_pairs(f->st, &err), DP_OK);
+    assert_int_equal(store_pairs_merge_begin(f->st, &max_id, &err), DP_OK);
+    assert_int_equal(store_pairs_merge(f->st, f->repo, two, 3, &err), DP_ERR);
+    assert_non_null(strstr(err.msg, "unknown relation"));
+    store_rollback(f->st);
+    after = fx_fingerprint(f->path);
+    assert_string_equal(mid, after);
+    free(after);
+    free(mid);
+    /* and a store_begin after it takes savepoints again */
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, &nul, 1, &err), DP_ERR);
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    EXPECT(f, &flt, "1>2 5>6 3>4 6>5 2>1 4>3");
     free(before);
 }
 
