@@ -124,9 +124,9 @@ struct store {
     char *path;
     int readonly;
     int bulk;                       /* store_bulk_mode: no savepoint per write */
-    int pairs_txn;                  /* the write transaction last begun is
-                                       store_begin_pairs': while it is open,
-                                       no savepoint per write either */
+    int pairs_txn;                  /* in store_begin_pairs' transaction
+                                       (until store_commit / _rollback): no
+                                       savepoint per write either */
     int bulk_journal;               /* a first import or first analysis: this
                                        transaction runs on a rollback journal,
                                        WAL comes back at its end */

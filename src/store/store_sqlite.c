@@ -137,13 +137,13 @@ int store_step_done(store *st, sqlite3_stmt *s, dp_err *err, const char *fmt, ..
 
 int store_sp_begin(store *st, dp_err *err)
 {
-    if (st->bulk || (st->pairs_txn && !sqlite3_get_autocommit(st->db))) return DP_OK;
+    if (st->bulk || st->pairs_txn) return DP_OK;
     return store_exec(st, "SAVEPOINT store_op", "starting savepoint", err);
 }
 
 int store_sp_end(store *st, int ok, dp_err *err)
 {
-    if (st->bulk || (st->pairs_txn && !sqlite3_get_autocommit(st->db))) return ok;
+    if (st->bulk || st->pairs_txn) return ok;
     if (ok == DP_OK)
         return store_exec(st, "RELEASE store_op", "releasing savepoint", err);
     /* Keep the caller's error message; the rollback itself cannot fail in
@@ -468,6 +468,7 @@ int store_commit(store *st, dp_err *err)
     st->seq_repo = 0;
     if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
+    st->pairs_txn = 0;
     store_secure_delete_end(st);
     bulk_journal_end(st);
     return DP_OK;
@@ -477,6 +478,7 @@ void store_rollback(store *st)
 {
     if (st && st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st) st->pairs_txn = 0;
     if (st && st->db) bulk_journal_end(st);
     /* the rollback brought back any pair index a bulk replace dropped */
     if (st) {
