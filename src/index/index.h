@@ -167,6 +167,13 @@ uint64_t index_file_checksums(void);
 double index_file_seal_settle(double seconds);
 /* stamp may be NULL (none). */
 int index_file_save(const dindex *ix, const char *path, const index_stamp *stamp, dp_err *err);
+/* Checks the file at path as an open does (its payload checksum) and seals
+ * it, for a writer whose readers should not pay that check: call it once
+ * the file's change time has settled (INDEX_SEAL_SETTLE after the save;
+ * sooner, it is checked but not sealed). threads: readers of the checksum.
+ * 1 when the file is sealed; 0 otherwise, an error included (best effort,
+ * as every seal: a later open checks it). */
+int index_file_seal(const char *path, int threads);
 /* DP_OK with *out (free with index_free; items must outlive it), DP_NOTFOUND
  * when path does not exist, DP_ERR with *why when it is unusable. */
 int index_file_open(const item *items, size_t n, const index_params *p, const char *path, dindex **out,

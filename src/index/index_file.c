@@ -490,19 +490,23 @@ static int seal_holds(const char *path, const ixf_seal *want)
  * file's change time is settled: a write in the same clock tick would leave
  * it unchanged. Best effort: a seal not written costs the next open a full
  * check, nothing more. */
-static void seal_write(const char *path, const ixf_seal *s)
+static int seal_write(const char *path, const ixf_seal *s)
 {
     struct timespec now;
-    if (clock_gettime(CLOCK_REALTIME, &now) != 0) return;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0) return 0;
     double age = (double)(now.tv_sec - s->ctime_s) + (double)(now.tv_nsec - s->ctime_ns) / 1e9;
-    if (!(age >= atomic_load(&seal_settle))) return;
+    if (!(age >= atomic_load(&seal_settle))) return 0;
     char *sp = seal_path(path), *tmp = xasprintf("%s.tmp.%ld", sp, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int ok = fd >= 0 && write(fd, s, sizeof *s) == (ssize_t)sizeof *s;
     if (fd >= 0 && close(fd) != 0) ok = 0;
-    if (!ok || rename(tmp, sp) != 0) unlink(tmp);
+    if (!ok || rename(tmp, sp) != 0) {
+        unlink(tmp);
+        ok = 0;
+    }
     free(tmp);
     free(sp);
+    return ok;
 }
 
 /* ---- open ------------------------------------------------------------------- */
@@ -788,20 +792,36 @@ static const char *check_content(const ixf_header *hd, const item *items, size_t
  * says so (the file is unchanged since a check), or a full check does --
  * and then seals the file. The identity is taken before the check, so a
  * write during it leaves a seal that no longer holds. */
-static const char *check_payload(const char *path, int fd, const ixf_header *hd, size_t len, int threads)
+static const char *check_payload(const char *path, int fd, const ixf_header *hd, size_t len, int threads,
+                                 int *sealed)
 {
     struct stat sb;
     ixf_seal s;
     int known = fstat(fd, &sb) == 0;
+    *sealed = 0;
     if (known) {
         seal_of(&sb, hd, &s);
-        if (seal_holds(path, &s)) return NULL;
+        if ((*sealed = seal_holds(path, &s))) return NULL;
     }
     int bad = 0;
     if (hd->payload_hash != payload_hash(fd, sizeof *hd, len - sizeof *hd, threads, &bad) || bad)
         return bad ? "it cannot be read" : "its checksum does not match";
-    if (known) seal_write(path, &s);
+    if (known) *sealed = seal_write(path, &s);
     return NULL;
+}
+
+int index_file_seal(const char *path, int threads)
+{
+    void *map = NULL;
+    size_t len = 0;
+    int fd = -1;
+    const char *why = NULL;
+    if (map_file(path, &fd, &map, &len, &why) != DP_OK) return 0;
+    int sealed = 0;
+    why = check_payload(path, fd, map, len, threads, &sealed);
+    close(fd);
+    munmap(map, len);
+    return !why && sealed;
 }
 
 static int file_open(const item *items, size_t n, const index_stamp *stamp, int behind, const index_params *p_in,
@@ -820,7 +840,8 @@ static int file_open(const item *items, size_t n, const index_stamp *stamp, int 
     const unsigned char *pl = (const unsigned char *)map + sizeof *hd;
     *why = check_header(hd, len, &p);
     if (!*why) *why = check_content(hd, items, n, stamp, behind, p.threads);
-    if (!*why) *why = check_payload(path, fd, hd, len, p.threads);
+    int sealed;
+    if (!*why) *why = check_payload(path, fd, hd, len, p.threads, &sealed);
     if (*why) {
         close(fd);
         munmap(map, len);

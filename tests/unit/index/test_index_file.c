@@ -410,6 +410,23 @@ static void test_seal(void **st)
     assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
     assert_false(seal_exists(ix_path));
     assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 1);
+    /* the writer's own check (index_file_seal): not sealed within the
+     * settle time either; once settled, sealed, and opens trust it */
+    uint64_t before = index_file_checksums();
+    assert_int_equal(index_file_seal(ix_path, 1), 0);
+    assert_false(seal_exists(ix_path));
+    index_file_seal_settle(0);
+    assert_int_equal(index_file_seal(ix_path, 2), 1);
+    assert_int_equal(index_file_checksums() - before, 2);
+    assert_true(seal_exists(ix_path));
+    assert_int_equal(open_counting(v, &p, ix_path, DP_OK, NULL), 0);
+    assert_int_equal(index_file_seal(ix_path, 1), 1);   /* sealed already: nothing read */
+    assert_int_equal(index_file_checksums() - before, 2);
+    /* a damaged file is not sealed */
+    next_tick();
+    flip(size / 3);
+    assert_int_equal(index_file_seal(ix_path, 1), 0);
+    assert_int_equal(open_counting(v, &p, ix_path, DP_ERR, "checksum"), 1);
     index_file_seal_settle(settle);
     index_free(a);
     free_items(v, N);
