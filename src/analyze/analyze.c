@@ -129,9 +129,8 @@ static int corpus_read(store *st, int64_t repo, analyze_corpus *co, dp_err *err)
 
 char *analyze_index_path(store *st, int64_t repo)
 {
-    const char *db = store_path(st);
-    if (!db || !*db || !strcmp(db, ":memory:") || !strncmp(db, "file:", 5)) return NULL;
-    return xasprintf("%s-index-%lld", db, (long long)repo);
+    if (!store_is_file(st)) return NULL;
+    return xasprintf("%s-index-%lld", store_path(st), (long long)repo);
 }
 
 /* The id this store gives repo's persisted index files (their stamp's id,

@@ -56,6 +56,9 @@ int store_schema_version(store *st);
 /* The path the store was opened with (borrowed; ":memory:" for none). Caches
  * that live beside the database (the persisted index) are named after it. */
 const char *store_path(const store *st);
+/* 1 when the store is a file of its own that another handle (or a cache
+ * beside it) can name: not ":memory:", not a "file:" URI. */
+int store_is_file(const store *st);
 
 /* Maps at most `bytes` of the database file into memory from the next
  * statement on (0: none; reads then go through the page cache alone).
@@ -168,6 +171,10 @@ int store_item_get_row(store *st, int64_t repo, int64_t rowid, item *out, dp_err
 #define STORE_ROWS_CHUNK 64
 int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t n, item *out, size_t *missing,
                          dp_err *err);
+/* Every item of repo, in creation order (created_at, number, key), appended
+ * to out. A large repository's (20,000 items on), outside a transaction,
+ * is read in two halves at once, the later on a handle of its own (the
+ * same rows: an item written meanwhile makes it load again on one handle). */
 int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err);
 /* Marking a live item deleted is a change (it gets a new sequence number). */
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err);

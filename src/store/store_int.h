@@ -294,6 +294,9 @@ int store_fts_side_begin(store *st);
 extern int store_fts_side_fault;
 /* Chunks of titles queued for the thread at most (tests make it 1). */
 extern size_t store_fts_side_max_queued;
+/* Items from which store_items_load reads two halves at once (20,000; a
+ * variable for tests). */
+extern size_t store_load_split;
 int store_fts_side_add(store *st, int64_t id, const char *key, const char *title, const char *old_title,
                        dp_err *err);
 /* The content rows store_fts_side_add wrote into items_fts_content go

@@ -1,5 +1,6 @@
 /* store_items.c -- items, comments, links and label colours. */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,27 +535,137 @@ int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t 
     return DP_OK;
 }
 
-int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
+size_t store_load_split = 20000;
+
+/* Rows of repo in creation order into out: all of them (half 0), those
+ * before the boundary row b (half 1) or from it on (half 2). */
+typedef struct load_half {
+    store *st;
+    int64_t repo;
+    int half;
+    int64_t b_created, b_number;
+    const char *b_key;
+    item_vec out;
+    int rc;
+    dp_err err;
+} load_half;
+
+static void *load_rows(void *arg)
 {
+    load_half *h = arg;
+    static const char *const where[] = {"", " AND (created_at, number, key) < (?2, ?3, ?4)",
+                                        " AND (created_at, number, key) >= (?2, ?3, ?4)"};
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1%s ORDER BY created_at, number, key",
+             where[h->half]);
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT " ITEM_COLS " FROM items WHERE repo_id = ?1 "
-                           "ORDER BY created_at, number, key",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "loading items");
-    sqlite3_bind_int64(s, 1, repo);
-    int rc, ret = DP_OK;
+    if (sqlite3_prepare_v2(h->st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        h->rc = store_fail(h->st, &h->err, "loading items");
+        return NULL;
+    }
+    sqlite3_bind_int64(s, 1, h->repo);
+    if (h->half) {
+        sqlite3_bind_int64(s, 2, h->b_created);
+        sqlite3_bind_int64(s, 3, h->b_number);
+        store_bind_text(s, 4, h->b_key);
+    }
+    int rc;
+    h->rc = DP_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        item *it = item_vec_push(out);
-        if (item_from_row(st, s, it, err) != DP_OK) {
-            out->n--;
-            ret = DP_ERR;
+        item *it = item_vec_push(&h->out);
+        if (item_from_row(h->st, s, it, &h->err) != DP_OK) {
+            h->out.n--;
+            h->rc = DP_ERR;
             break;
         }
     }
-    if (ret == DP_OK && rc != SQLITE_DONE) ret = store_fail(st, err, "loading items");
+    if (h->rc == DP_OK && rc != SQLITE_DONE) h->rc = store_fail(h->st, &h->err, "loading items");
     sqlite3_finalize(s);
-    return ret;
+    return NULL;
+}
+
+/* Appends h's items to out (which takes them). */
+static void take_half(item_vec *out, load_half *h)
+{
+    for (size_t i = 0; i < h->out.n; i++) *item_vec_push(out) = h->out.v[i];
+    free(h->out.v);
+    memset(&h->out, 0, sizeof h->out);
+}
+
+/* The row halfway through repo's n items in creation order, into h. */
+static int load_boundary(store *st, int64_t repo, size_t n, load_half *h)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT created_at, number, key FROM items WHERE repo_id = ?1 "
+                           "ORDER BY created_at, number, key LIMIT 1 OFFSET ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return DP_ERR;
+    sqlite3_bind_int64(s, 1, repo);
+    sqlite3_bind_int64(s, 2, (int64_t)(n / 2));
+    int ok = sqlite3_step(s) == SQLITE_ROW;
+    if (ok) {
+        h->b_created = sqlite3_column_int64(s, 0);
+        h->b_number = sqlite3_column_int64(s, 1);
+        h->b_key = store_col_str_empty(s, 2);
+    }
+    sqlite3_finalize(s);
+    return ok ? DP_OK : DP_ERR;
+}
+
+/* Two halves of a large load at once, the later one on a handle of its
+ * own: reading and copying 250k items (750 MB) took 2.4 s of one core.
+ * Two handles read two snapshots, which are the same one unless an item
+ * was written in between -- which the items' change sequence, read before
+ * and after, tells; such a load is done again on one handle. DP_NOTFOUND
+ * when this cannot be done (no second handle, nothing to split): the
+ * caller loads on its own. */
+static int load_split(store *st, int64_t repo, item_vec *out, dp_err *err)
+{
+    int64_t count = 0, before = 0, after = -1;
+    if (!store_is_file(st) || !sqlite3_get_autocommit(st->db) ||
+        store_value_int(st, "SELECT count(*) FROM items WHERE repo_id = ?1", repo, &count) != 1 ||
+        (uint64_t)count < store_load_split)
+        return DP_NOTFOUND;
+    load_half a = {.st = st, .repo = repo, .half = 1}, b = {.repo = repo, .half = 2};
+    dp_err e;
+    if (store_change_seq(st, repo, &before, &e) != DP_OK || load_boundary(st, repo, (size_t)count, &a) != DP_OK ||
+        store_open_readonly(st->path, &b.st, &e) != DP_OK) {
+        free((char *)a.b_key);
+        return DP_NOTFOUND;
+    }
+    b.b_created = a.b_created;
+    b.b_number = a.b_number;
+    b.b_key = a.b_key;
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, load_rows, &b) == 0;
+    load_rows(&a);
+    if (threaded) pthread_join(th, NULL);
+    else load_rows(&b);
+    store_close(b.st);
+    free((char *)a.b_key);
+    int rc = a.rc != DP_OK ? a.rc : b.rc;
+    if (rc != DP_OK) *err = a.rc != DP_OK ? a.err : b.err;
+    else if (store_change_seq(st, repo, &after, err) != DP_OK) rc = DP_ERR;
+    if (rc == DP_OK && after == before) {
+        take_half(out, &a);
+        take_half(out, &b);
+        return DP_OK;
+    }
+    item_vec_free(&a.out);
+    item_vec_free(&b.out);
+    return rc == DP_OK ? DP_NOTFOUND : rc;   /* changed meanwhile: again, on one handle */
+}
+
+int store_items_load(store *st, int64_t repo, item_vec *out, dp_err *err)
+{
+    int rc = load_split(st, repo, out, err);
+    if (rc != DP_NOTFOUND) return rc;
+    load_half h = {.st = st, .repo = repo, .half = 0};
+    load_rows(&h);
+    take_half(out, &h);
+    if (h.rc != DP_OK) *err = h.err;
+    return h.rc;
 }
 
 int store_item_mark_deleted(store *st, int64_t repo, const char *key, dp_err *err)

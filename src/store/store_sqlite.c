@@ -334,6 +334,11 @@ int store_schema_version(store *st) { return st->version; }
 
 const char *store_path(const store *st) { return st->path; }
 
+int store_is_file(const store *st)
+{
+    return st->path && *st->path && strcmp(st->path, ":memory:") != 0 && strncmp(st->path, "file:", 5) != 0;
+}
+
 /* ---- transactions ---------------------------------------------------- */
 
 int store_mmap_limit(store *st, size_t bytes, dp_err *err)
@@ -354,7 +359,7 @@ int store_file_fd(const store *st)
     struct stat want, sb;
     /* st->path, not SQLite's own name for it: this may run beside the
      * store's thread (store.h), and the path is ours and never changes */
-    if (!st->path || !*st->path || !strcmp(st->path, ":memory:") || stat(st->path, &want) != 0) return -1;
+    if (!store_is_file(st) || stat(st->path, &want) != 0) return -1;
     DIR *d = opendir("/proc/self/fd");
     if (!d) return -1;
     int found = -1;

@@ -848,6 +848,70 @@ static void test_items_load_and_changes(void **state)
     item_vec_free(&v);
 }
 
+/* A large repository loads in two halves at once (store_load_split): the
+ * same items in the same order, every column, as one handle reads them;
+ * inside a transaction, on the one handle (its own writes included). */
+static char *loaded(fx *f, int64_t repo)
+{
+    dp_err err;
+    item_vec v = {0};
+    assert_int_equal(store_items_load(f->st, repo, &v, &err), DP_OK);
+    sbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < v.n; i++) {
+        const item *it = &v.v[i];
+        sb_printf(&sb, "%s|%lld|%s|%s|%s|%lld|%lld|%zu\n", it->key, (long long)it->rowid, it->title, it->body,
+                  it->state ? it->state : "-", (long long)it->created_at, (long long)it->updated_at, it->labels.n);
+    }
+    item_vec_free(&v);
+    return sb.s ? sb_take(&sb) : xstrdup("");
+}
+
+static void test_items_load_split(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    for (int i = 0; i < 9; i++) {
+        char key[8], title[32];
+        snprintf(key, sizeof key, "%d", 20 - i);
+        snprintf(title, sizeof title, "title %d", i);
+        item it;
+        fx_item(&it, key, title, i % 2 ? "open" : "closed", 1000 + i);
+        it.created_at = 100 + i / 3;   /* ties: number decides */
+        sv_push(&it.labels, i % 3 ? "bug" : "docs");
+        assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+        item_free(&it);
+    }
+    size_t was = store_load_split;
+    store_load_split = (size_t)-1;
+    char *one = loaded(f, f->repo);
+    for (size_t at = 1; at <= 9; at++) {
+        store_load_split = at;
+        char *two = loaded(f, f->repo);
+        assert_string_equal(two, one);
+        free(two);
+    }
+    /* created 100: 18, 19, 20 by number; then 15, 16, 17; then 12, 13, 14 */
+    assert_int_equal(strncmp(one, "18|", 3), 0);
+    assert_non_null(strstr(one, "\n19|"));
+    assert_true(strstr(one, "\n19|") < strstr(one, "\n20|"));
+    assert_true(strstr(one, "\n20|") < strstr(one, "\n15|"));
+    assert_true(strstr(one, "\n17|") < strstr(one, "\n12|"));
+    store_load_split = 2;
+    assert_int_equal(store_begin(f->st, &err), DP_OK);
+    item it;
+    fx_item(&it, "99", "written in the transaction", "open", 5000);
+    it.created_at = 100;
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    char *txn = loaded(f, f->repo);
+    assert_non_null(strstr(txn, "99|"));
+    assert_int_equal(store_commit(f->st, &err), DP_OK);
+    free(txn);
+    free(one);
+    store_load_split = was;
+}
+
 /* Sequence number of one item, read behind the store's back. */
 static int64_t seq_of(fx *f, const char *key)
 {
@@ -1444,6 +1508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upsert_newer_wins, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_round_trip, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_item_bad_input, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_items_load_split, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_items_load_and_changes, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_change_seq, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_change_seq_bulk, fx_setup_open, fx_teardown),
