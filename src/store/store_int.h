@@ -297,6 +297,9 @@ extern size_t store_fts_side_max_queued;
 /* Items from which store_items_load reads two halves at once (20,000; a
  * variable for tests). */
 extern size_t store_load_split;
+/* Tests: called once the two halves are read, before the change sequence
+ * is read again (a write there must make the load start over). */
+extern void (*store_load_split_hook)(store *st);
 int store_fts_side_add(store *st, int64_t id, const char *key, const char *title, const char *old_title,
                        dp_err *err);
 /* The content rows store_fts_side_add wrote into items_fts_content go

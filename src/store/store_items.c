@@ -536,6 +536,7 @@ int store_items_get_rows(store *st, int64_t repo, const int64_t *rowids, size_t 
 }
 
 size_t store_load_split = 20000;
+void (*store_load_split_hook)(store *st);
 
 /* Rows of repo in creation order into out: all of them (half 0), those
  * before the boundary row b (half 1) or from it on (half 2). */
@@ -644,6 +645,7 @@ static int load_split(store *st, int64_t repo, item_vec *out, dp_err *err)
     else load_rows(&b);
     store_close(b.st);
     free((char *)a.b_key);
+    if (store_load_split_hook) store_load_split_hook(st);
     int rc = a.rc != DP_OK ? a.rc : b.rc;
     if (rc != DP_OK) *err = a.rc != DP_OK ? a.err : b.err;
     else if (store_change_seq(st, repo, &after, err) != DP_OK) rc = DP_ERR;

@@ -867,6 +867,26 @@ static char *loaded(fx *f, int64_t repo)
     return sb.s ? sb_take(&sb) : xstrdup("");
 }
 
+/* The hook's write, through a handle of its own: another process's import
+ * landing between the two halves' reads. */
+static const char *split_path;
+static void write_between(store *st)
+{
+    (void)st;
+    store *other;
+    dp_err err;
+    assert_int_equal(store_open(split_path, &other, &err), DP_OK);
+    int64_t repo;
+    assert_int_equal(store_repo_get(other, "o/r", 1, "github", "https://github.com/o/r", &repo, &err), DP_OK);
+    item it;
+    fx_item(&it, "15", "retitled between the halves", "closed", 9000);
+    it.created_at = 101;
+    assert_int_equal(store_item_upsert(other, repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    store_close(other);
+    store_load_split_hook = NULL;   /* once */
+}
+
 static void test_items_load_split(void **state)
 {
     fx *f = *state;
@@ -908,6 +928,20 @@ static void test_items_load_split(void **state)
     assert_non_null(strstr(txn, "99|"));
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     free(txn);
+    /* an item written between the halves' reads: loaded again, on one
+     * handle, with the write */
+    split_path = f->path;
+    store_load_split_hook = write_between;
+    char *again = loaded(f, f->repo);
+    assert_null(store_load_split_hook);   /* the hook ran */
+    assert_non_null(strstr(again, "\n15|"));
+    assert_non_null(strstr(again, "retitled between the halves"));
+    assert_null(strstr(again, "title 5|"));
+    store_load_split = (size_t)-1;
+    char *one_handle = loaded(f, f->repo);
+    assert_string_equal(again, one_handle);
+    free(one_handle);
+    free(again);
     free(one);
     store_load_split = was;
 }
