@@ -585,11 +585,24 @@ static void *load_rows(void *arg)
     return NULL;
 }
 
-/* Appends h's items to out (which takes them). */
+/* Appends h's items to out (which takes them): into an empty out the
+ * array itself moves, else one copy of the structs. */
 static void take_half(item_vec *out, load_half *h)
 {
-    for (size_t i = 0; i < h->out.n; i++) *item_vec_push(out) = h->out.v[i];
-    free(h->out.v);
+    if (!out->n) {
+        free(out->v);
+        *out = h->out;
+    } else if (h->out.n) {
+        if (out->n + h->out.n > out->cap) {
+            out->cap = out->n + h->out.n;
+            out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+        }
+        memcpy(out->v + out->n, h->out.v, h->out.n * sizeof *out->v);
+        out->n += h->out.n;
+        free(h->out.v);
+    } else {
+        free(h->out.v);
+    }
     memset(&h->out, 0, sizeof h->out);
 }
 
