@@ -439,13 +439,7 @@ int store_pcount_warm(store_pcount_shared *sh, dp_err *err)
     return t ? DP_OK : DP_ERR;
 }
 
-/* The handle's table, current for what the handle reads (see the top of
- * the file); NULL (err set) on a read error. stamp: the handle's own data
- * stamp. A shared table serves a handle whose read snapshot began after the
- * table's (or that has none open): the shared stamp not having moved, both
- * saw the same commits. A handle in an older snapshot -- a GET that began
- * before a commit the table has -- builds its own in that snapshot, so a
- * reply's counts and pages agree. */
+/* Whether the handle's own table is current for stamp. */
 static int own_current(const store_pcount *pc, int64_t stamp)
 {
     return pc && pc->t && !pc->t->pinned && pc->t->stamp == stamp;
@@ -458,6 +452,13 @@ static int serves_snapshot(const store *st, const pc_table *t)
     return sqlite3_get_autocommit(st->db) || st->read_clock >= t->pinned;
 }
 
+/* The handle's table, current for what the handle reads (see the top of
+ * the file); NULL (err set) on a read error. stamp: the handle's own data
+ * stamp. A shared table serves a handle whose read snapshot began after the
+ * table's (or that has none open): the shared stamp not having moved, both
+ * saw the same commits. A handle in an older snapshot -- a GET that began
+ * before a commit the table has -- builds its own in that snapshot, so a
+ * reply's counts and pages agree. */
 static store_pcount *handle_table(store *st, int64_t stamp, dp_err *err)
 {
     if (!st->pcount) st->pcount = xcalloc(1, sizeof *st->pcount);
