@@ -10,8 +10,9 @@
 #               generated files are kept per N and seed and reused.
 #   SEED        generator seed (default 1)
 #   RUNS        runs of the quick rows, whose median is shown (default 5)
-#   FULL_RUNS   runs of import and the full analysis (default 1; each is a
-#               fresh store)
+#   FULL_RUNS   runs of import and the full analysis, whose median is shown
+#               (default 3; each is a fresh store, and the full analysis's
+#               phase times are those of its median run)
 #   REQUESTS    /api/similar requests after the first (default 50)
 #
 # Rows (wall time and peak RSS by /usr/bin/time -v):
@@ -38,7 +39,7 @@ DOPPEL=$(readlink -f "${2:-build/doppel}")
 DATA=$(cd .. && pwd)/shared/data
 SEED=${SEED:-1}
 RUNS=${RUNS:-5}
-FULL_RUNS=${FULL_RUNS:-1}
+FULL_RUNS=${FULL_RUNS:-3}
 REQUESTS=${REQUESTS:-50}
 if [ ! -d "$DATA/apache-jira" ] || [ ! -d "$DATA/github-hf-datasets" ]; then
     echo "skip: $DATA not found (the shared datasets live beside the checkout)"
@@ -64,6 +65,8 @@ timed() {
     awk -F': ' '/Elapsed/ {n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]}
                 /Maximum resident/ {r = $2} END {printf "%.2f %d\n", s, r / 1024}' "$log.time"
 }
+# median_run "WALLS": the index (1-based) of the run with the median wall
+median_run() { echo $1 | tr ' ' '\n' | awk '{print $1, NR}' | sort -g | awk '{v[NR]=$2} END {print v[int((NR+1)/2)]}'; }
 ROWS=$T/rows.txt
 : >"$ROWS"
 row() { printf '| %s | %s |\n' "$1" "$2" | tee -a "$ROWS"; }
@@ -79,6 +82,9 @@ DB=$T/scale.db
 walls=; rss=; mbs=; cwalls=; cmbs=
 for i in $(seq "$FULL_RUNS"); do
     rm -f "$DB" "$DB-wal" "$DB-shm"
+    # the disk settled first: the store just deleted, or the generator's
+    # files, still being written out would stretch the import's commit
+    sync
     r=$(timed "$T/import" "$DOPPEL" import --db "$DB" "$GEN/issues.jsonl.gz")
     walls="$walls ${r% *}"; rss=${r#* }
     mbs="$mbs $(sed -n 's/.*MB in .* s (\([0-9.]*\) MB\/s).*/\1/p' "$T/import")"
@@ -92,8 +98,8 @@ echo "load before the table: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| at $N items, one repository (seed $SEED) | measured |"
 echo "|---|---|"
-row "import of $mb MB of GitHub issue JSON" "$(echo $walls | tr ' ' '\n' | median) s ($(echo $mbs | tr ' ' '\n' | median) MB/s), $rss MB RSS"
-row "import of $cmb MB of comment JSON" "$(echo $cwalls | tr ' ' '\n' | median) s ($(echo $cmbs | tr ' ' '\n' | median) MB/s)"
+row "import of $mb MB of GitHub issue JSON (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s ($(echo $mbs | tr ' ' '\n' | median) MB/s), $rss MB RSS"
+row "import of $cmb MB of comment JSON (median of $FULL_RUNS:$cwalls)" "$(echo $cwalls | tr ' ' '\n' | median) s ($(echo $cmbs | tr ' ' '\n' | median) MB/s)"
 
 # Hold back the newest items: the "20 new items" runs bring them back.
 sqlite3 "$DB" "CREATE TABLE bench_held AS SELECT * FROM items ORDER BY created_at DESC, id DESC LIMIT $HOLD;
@@ -120,14 +126,17 @@ PY
 cp "$DB" "$T/imported.db"
 
 # ---- analyze ------------------------------------------------------------
-walls=
+walls=; rss=
 for i in $(seq "$FULL_RUNS"); do
     [ "$i" -gt 1 ] && cp "$T/imported.db" "$DB" && rm -f "$DB-wal" "$DB-shm"
-    r=$(timed "$T/full" "$DOPPEL" analyze --db "$DB" --all --full)
-    walls="$walls ${r% *}"; rss=${r#* }
+    sync
+    r=$(timed "$T/full-$i" "$DOPPEL" analyze --db "$DB" --all --full)
+    walls="$walls ${r% *}"
+    [ "${r#* }" -gt "${rss:-0}" ] && rss=${r#* }   # the highest peak of the runs
 done
 pairs=$(sqlite3 "$DB" "SELECT count(*) FROM pairs")
-row "analyze --all --full" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS, $pairs pairs; $(grep -m1 '^time:' "$T/full" | sed 's/^time: //')"
+m=$(median_run "$walls")
+row "analyze --all --full (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS, $pairs pairs; $(grep -m1 '^time:' "$T/full-$m" | sed 's/^time: //')"
 
 walls=
 for i in $(seq "$RUNS"); do
