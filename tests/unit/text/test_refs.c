@@ -47,6 +47,25 @@ static void test_kinds(void **state)
     expect("see #12. Duplicate of #12", 0, 0, "12:d");
 }
 
+/* The phrase before a reference is read from the start of the word that
+ * holds it (after a space or '('), however far the last reference is. */
+static void test_word_starts(void **state)
+{
+    (void)state;
+    expect("Duplicate of (#12)", 0, 0, "12:d");
+    expect("x,#1,#2,#3 duplicate of #4", 0, 0, "1:m 2:m 3:m 4:d");
+    expect("see #3 and then duplicate of #4, fixes #5", 0, 0, "3:m 4:d 5:x");
+    expect("Duplicate of HIVE-9 (HIVE-10) fixes\nHIVE-11", 1, 0, "HIVE-9:d HIVE-10:m HIVE-11:m");
+    char text[400];
+    memset(text, ',', 300);
+    strcpy(text + 300, "duplicate of #7 (#8)");
+    expect(text, 0, 0, "7:d 8:m");
+    /* code blocks and spans are blanked line by line, lines kept */
+    expect("```\ncode #1\n```\nduplicate of #2 `#3` and #4", 0, 0, "2:d 4:m");
+    expect("{code}\nHIVE-1\n{code}\nDuplicate of HIVE-2", 1, 0, "HIVE-2:d");
+    expect("issue `a\nb` 42", 0, 1, "");   /* the span's newline stays: 42 starts a line */
+}
+
 static void test_hedges_and_questions(void **state)
 {
     (void)state;
@@ -89,6 +108,15 @@ static void test_bare_numbers(void **state)
     expect("same as 2.0", 0, 1, "");
     expect("see 5", 0, 1, "");
     expect("see 50%", 0, 1, "");
+    /* between the words and the number: markup and punctuation, any case */
+    expect("Bug: 1234", 0, 1, "1234:m");
+    expect("**Same as** (4321)", 0, 1, "4321:d");
+    expect("Ticket [99]", 0, 1, "99:m");
+    /* no lead words before it on its line: stack frames, line starts */
+    expect("at Foo.java:123)", 0, 1, "");
+    expect("  :* 55", 0, 1, "");
+    expect("duplicate of\n4652", 0, 1, "");
+    expect("tissue 42", 0, 1, "");
     /* off unless asked */
     expect("duplicate of 4652", 0, 0, "");
 }
@@ -109,6 +137,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kinds),         cmocka_unit_test(test_hedges_and_questions),
         cmocka_unit_test(test_jira_keys),     cmocka_unit_test(test_bare_numbers),
+        cmocka_unit_test(test_word_starts),
         cmocka_unit_test(test_code_is_not_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
