@@ -446,6 +446,17 @@ static void scan_urls(const char *t, const char *repo, int closing, text_refs *r
     }
 }
 
+/* What may stand between scan_bare's lead words and the number. */
+#define BARE_TRIM " \t\r:*_[("
+
+/* Whether some phrase of lead ends with the (lower-case) letter c. */
+static int ends_lead(const char *const *lead, char c)
+{
+    for (int i = 0; lead[i]; i++)
+        if (lead[i][strlen(lead[i]) - 1] == c) return 1;
+    return 0;
+}
+
 /* A number a reporter wrote without '#' right after a duplicate phrase or
  * the word issue/bug ("duplicate of 4652", "see issue 1201"). Only when
  * nothing word-like follows ("duplicate of 3 rows" is not a reference) and
@@ -471,12 +482,22 @@ static void scan_bare(const char *t, int closing, text_refs *rs)
             p = digits_end - 1;
             continue;
         }
+        /* The letter the words before it end with, first: most numbers
+         * (line numbers of stack frames, sizes, counts) follow no phrase's
+         * last letter, and are passed without reading the words. */
+        size_t at = (size_t)(p - t), last = at;
+        while (last > 0 && at - last < LOOKBACK && t[last - 1] != '\n' && strchr(BARE_TRIM, t[last - 1])) last--;
+        if (last == 0 || at - last >= LOOKBACK || t[last - 1] == '\n' ||
+            !ends_lead(lead, (char)tolower((unsigned char)t[last - 1]))) {
+            p = digits_end - 1;
+            continue;
+        }
         /* the words just before it, on the same line */
         char w[LOOKBACK + 1];
-        size_t at = (size_t)(p - t), from = at, k = 0, start;
+        size_t from = at, k = 0, start;
         while (from > 0 && at - from < LOOKBACK && t[from - 1] != '\n') from--;
         for (size_t i = from; i < at; i++) w[k++] = (char)tolower((unsigned char)t[i]);
-        while (k > 0 && strchr(" \t\r:*_[(", w[k - 1])) k--;
+        while (k > 0 && strchr(BARE_TRIM, w[k - 1])) k--;
         w[k] = '\0';
         if (ends_with_any(w, k, lead, &start)) {
             text_ref_kind kind = classify(t, at, (size_t)(end - t), closing);
