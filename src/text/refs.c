@@ -492,12 +492,12 @@ static void scan_bare(const char *t, int closing, text_refs *rs)
             p = digits_end - 1;
             continue;
         }
-        /* the words just before it, on the same line */
+        /* the words just before it, on the same line, up to that letter
+         * (what follows it is the markup passed above) */
         char w[LOOKBACK + 1];
-        size_t from = at, k = 0, start;
+        size_t from = last, k = 0, start;
         while (from > 0 && at - from < LOOKBACK && t[from - 1] != '\n') from--;
-        for (size_t i = from; i < at; i++) w[k++] = (char)tolower((unsigned char)t[i]);
-        while (k > 0 && strchr(BARE_TRIM, w[k - 1])) k--;
+        for (size_t i = from; i < last; i++) w[k++] = (char)tolower((unsigned char)t[i]);
         w[k] = '\0';
         if (ends_with_any(w, k, lead, &start)) {
             text_ref_kind kind = classify(t, at, (size_t)(end - t), closing);
