@@ -313,6 +313,12 @@ void store_fts_side_abort(store *st);
  * triggers would have: what store_fts_flush indexes when the side build
  * is dropped. A no-op otherwise. */
 int store_fts_todo_restore(store *st, dp_err *err);
+/* Registers on db the tokenizer of items_fts (schema version 14),
+ * dp_trigram: FTS5's trigram tokenizer, each token followed by a byte
+ * hashed from it (store_fts.c says why). Every connection that reads or
+ * writes items_fts needs it; store_fts_functions registers it too.
+ * SQLITE_OK or an error code. */
+int store_fts_tokenizer(sqlite3 *db);
 /* Registers on db the text filter's SQL functions over items_fts, which
  * keeps no positions (detail=none, schema version 12), so a phrase query
  * cannot be run on it:

@@ -14,6 +14,7 @@
 
 #include "testutil.h"
 #include "../../../src/store/store.h"
+#include "../../../src/store/store_int.h"
 
 typedef struct fx {
     char dir[64];
@@ -69,6 +70,7 @@ static inline int fx_pragma_int(const char *path, const char *sql)
     sqlite3 *db;
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(store_fts_tokenizer(db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     int v = sqlite3_column_int(s, 0);
@@ -124,6 +126,7 @@ static inline void fx_make_version(fx *f, const char *const *migrations, int ver
     fx_unlink(f, "t.db-wal");
     fx_unlink(f, "t.db-shm");
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(store_fts_tokenizer(db), SQLITE_OK);   /* items_fts's, from version 14 */
     for (int i = 0; i < version; i++) assert_int_equal(sqlite3_exec(db, migrations[i], NULL, NULL, NULL), SQLITE_OK);
     snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version);
     assert_int_equal(sqlite3_exec(db, bump, NULL, NULL, NULL), SQLITE_OK);
@@ -189,6 +192,7 @@ static char *fx_fingerprint(const char *path)
 {
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(store_fts_tokenizer(db), SQLITE_OK);   /* items_fts is read too */
     sqlite3_stmt *t;
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1,
                                         &t, NULL),

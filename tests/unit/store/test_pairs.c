@@ -1774,6 +1774,63 @@ static void test_text_filter_trigrams_in_a_row(void **state)
     EXPECT(f, &flt, "5>6 6>5");
 }
 
+/* dp_trigram, the title index's tokenizer (version 14): one term per
+ * distinct trigram of the key and title, case folded as FTS5's trigram
+ * tokenizer folds, followed by one byte of 0x80 or more hashed from it --
+ * bytes that differ from trigram to trigram, which is what spreads FTS5's
+ * hash of the tokens. */
+static void test_title_tokenizer(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    item it;
+    fx_item(&it, "3", "AbcdefghijklmnopqrstuvwxyZ", "open", 9000);
+    assert_int_equal(store_item_upsert(f->st, f->repo, &it, NULL, &err), DP_OK);
+    item_free(&it);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items_fts_todo"), 0);
+    assert_int_equal(sqlite3_exec(f->st->db, "CREATE VIRTUAL TABLE temp.tv USING fts5vocab(main, items_fts, row)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    /* the seeded items' titles hold other trigrams: count this title's */
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM temp.tv WHERE instr('abcdefghijklmnopqrstuvwxyz',"
+                                       " CAST(substr(CAST(term AS BLOB), 1, 3) AS TEXT)) > 0"), 24);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM temp.tv WHERE length(CAST(term AS BLOB)) = 4"
+                                       " AND hex(substr(CAST(term AS BLOB), 4, 1)) >= '80'"),
+                     store_read_int(f, "SELECT count(*) FROM temp.tv WHERE length(CAST(term AS BLOB)) = 4"));
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM temp.tv WHERE substr(CAST(term AS BLOB), 1, 3) = X'78797A'"),
+                     1);   /* "xyz", folded from "xyZ" */
+    assert_true(store_read_int(f, "SELECT count(DISTINCT substr(CAST(term AS BLOB), 4, 1)) FROM temp.tv"
+                                  " WHERE instr('abcdefghijklmnopqrstuvwxyz',"
+                                  " CAST(substr(CAST(term AS BLOB), 1, 3) AS TEXT)) > 0") >= 16);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "HIJKL";
+    EXPECT(f, &flt, "3>4 4>3");
+}
+
+/* 13 -> 14: the title index is made again by dp_trigram from the items
+ * (also one only noted in items_fts_todo), and finds what it found. */
+static void test_migrate_title_index_tokenizer(void **state)
+{
+    fx *f = *state;
+    migrate_from(f, 13,
+                 TEXT_SEED
+                 "INSERT INTO items(id, repo_id, key, title) VALUES(9, 1, '5', 'Slow TIMEOUT');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '5', '4', 'related', 'low', 0.2);");
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'items_fts'"
+                                       " AND sql LIKE '%tokenize=''dp_trigram''%detail=none%'"), 1);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items_fts_todo"), 0);
+    assert_int_equal(store_read_int(f, "SELECT count(*) FROM items_fts"), 3);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    flt.text = "timeout";
+    EXPECT(f, &flt, "9>4 4>9 5>4");
+    flt.text = "slow";
+    EXPECT(f, &flt, "5>4");
+    flt.text = "mode";
+    EXPECT(f, &flt, "9>4 4>9 5>4");
+}
+
 /* 11 -> 12: the title index is made again without positions from the
  * items (also one only noted in items_fts_todo), and nothing stays noted. */
 static void test_migrate_title_index_detail(void **state)
@@ -1811,6 +1868,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_filter, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_filter_trigrams_in_a_row, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_title_index_detail, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_title_tokenizer, fx_setup_seeded, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_title_index_tokenizer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_text_counts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_short_text_plan, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_keys_by_id, fx_setup, fx_teardown),
