@@ -346,4 +346,9 @@ typedef void (*analyze_progress_fn)(void *ud, const char *phase, size_t done, si
 int analyze_run(store *st, int64_t repo, const analyze_opts *o, analyze_progress_fn progress,
                 void *ud, analyze_stats *stats, dp_err *err);
 
+/* An incremental analyze_run whose persisted index was grown by at least
+ * this many new items writes the file anew once its pairs are stored, so
+ * that the runs after it start from there (tests lower it). */
+extern size_t analyze_regrow_items;
+
 #endif

@@ -74,7 +74,8 @@ static int analyze_one(store *st, int64_t repo_id, const char *name, const analy
             if (s.incremental && s.grow_why) printf("persisted index not grown: %s\n", s.grow_why);
             if (s.index_mapped && s.grown)
                 printf("indexed: %zu of %zu items through the text pipeline, the rest from the persisted "
-                       "index (grown by %zu new items)\n", s.reanalysed, s.items, s.grown);
+                       "index (grown by %zu new items)%s\n", s.reanalysed, s.items, s.grown,
+                       s.index_saved ? " (index file written)" : "");
             else if (s.index_mapped)
                 printf("indexed: 0 of %zu items through the text pipeline, all from the persisted index\n",
                        s.items);

@@ -91,6 +91,11 @@ static int teardown(void **state)
     unlink(wal);
     snprintf(wal, sizeof wal, "%s-shm", f->path);
     unlink(wal);
+    /* the persisted index the runs wrote, and its seal */
+    snprintf(wal, sizeof wal, "%s-index-%lld", f->path, (long long)f->repo);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-index-%lld.seal", f->path, (long long)f->repo);
+    unlink(wal);
     free(f);
     return 0;
 }
