@@ -294,26 +294,6 @@ static void corpus_persist_start(store *st, analyze_corpus *co, const char *path
     saver_free(sv);
 }
 
-/* A grown index is the persisted file and every item changed since it was
- * written, all of which each incremental run reads and appends again: at
- * 250k items ~0.26 ms a new item, every run (grown by 1,060: the index
- * phase 0.29 s against 0.04 s). Run after run of 20 new items that grew
- * until grow_collect gave up (a tenth of the items changed, ~6 s a run by
- * then, and a full build). Past analyze_regrow_items new items the run
- * writes the file anew once its pairs are committed -- 3.3-4.5 s at 250k
- * items (the grown lists merged, 620 MB written), once per that many
- * items -- so a run carries at most ~0.13 s of items from runs before it.
- * The file is a cache: failing to write it is not the run's error. */
-size_t analyze_regrow_items = 500;
-
-static void regrow_persist(store *st, analyze_corpus *co, analyze_stats *stats)
-{
-    if (!co->ix || co->grown < analyze_regrow_items) return;
-    char *path = analyze_index_path(st, co->repo_id);
-    if (path) stats->index_saved = co->index_saved = corpus_persist(st, co, path);
-    free(path);
-}
-
 /* Waits for the file started by corpus_persist_start; co->index_saved then
  * says whether it was written. */
 static void corpus_persist_wait(analyze_corpus *co)
@@ -2516,6 +2496,30 @@ static int rank_and_store(store *st, analyze_corpus *co, const analyze_opts *o, 
     return rc;
 }
 
+/* A grown index is the persisted file and every item changed since it was
+ * written, all of which each incremental run reads and appends again: at
+ * 250k items ~0.26 ms a new item, every run (grown by 1,060: the index
+ * phase 0.29 s against 0.04 s). Run after run of 20 new items that grew
+ * until grow_collect gave up (a tenth of the items changed, ~6 s a run by
+ * then, and a full build). Past analyze_regrow_items new items the run
+ * writes the file anew once its pairs are committed -- 3.3-4.5 s at 250k
+ * items (the grown lists merged, 620 MB written), once per that many
+ * items -- so a run carries at most ~0.13 s of items from runs before it.
+ * The file is a cache: failing to write it is not the run's error. */
+size_t analyze_regrow_items = 500;
+
+/* Writing a grown index merges its lists in memory (at 250k items ~300
+ * MB): under a ceiling without that room the file stays behind, for a
+ * run with more room to write. */
+static void regrow_persist(store *st, analyze_corpus *co, size_t max_memory, analyze_stats *stats)
+{
+    if (!co->ix || co->grown < analyze_regrow_items) return;
+    if (max_memory && rss_bytes() + index_save_bytes(co->ix) > max_memory) return;
+    char *path = analyze_index_path(st, co->repo_id);
+    if (path) stats->index_saved = co->index_saved = corpus_persist(st, co, path);
+    free(path);
+}
+
 int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progress_fn progress,
                 void *ud, analyze_stats *stats, dp_err *err)
 {
@@ -2624,7 +2628,7 @@ int analyze_run(store *st, int64_t repo, const analyze_opts *o_in, analyze_progr
     if (in.active) rc = plan_map(st, &co, &in, err);
     stats->t_plan += dp_now() - tp;
     if (rc == DP_OK) rc = rank_and_store(st, &co, &o, &in, sig, threads, progress, ud, stats, err);
-    if (rc == DP_OK && grown) regrow_persist(st, &co, stats);
+    if (rc == DP_OK && grown) regrow_persist(st, &co, o.max_memory, stats);
 done:
     if (co.saver) {   /* the file written beside ranking */
         corpus_persist_wait(&co);

@@ -1164,6 +1164,15 @@ size_t index_postings_bytes(const dindex *ix)
            (n / IX_BLOCK + ix->post_nterms + 1) * sizeof *ix->blk_max;
 }
 
+size_t index_save_bytes(const dindex *ix)
+{
+    size_t nt = ix->nterms;
+    if (!ix->dl.nterm && ix->post_nterms == nt) return 0;
+    size_t n = ix->fwd_off[ix->n];   /* every posting, as merged */
+    return n * (sizeof *ix->post_doc + sizeof *ix->post_imp) + (n / IX_BLOCK + nt + 1) * sizeof *ix->blk_max +
+           (nt + 1) * sizeof *ix->post_off;
+}
+
 void index_postings_release(dindex *ix)
 {
     if (!postings_owned(ix)) return;   /* a file's lists are its mapping's; a grown one keeps its */

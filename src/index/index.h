@@ -256,6 +256,9 @@ void index_fields_release(dindex *ix);
 void index_postings_release(dindex *ix);
 /* The bytes index_postings_release would free (0: none). */
 size_t index_postings_bytes(const dindex *ix);
+/* The bytes index_file_save allocates for a grown index, whose lists it
+ * writes merged (0 for a built one). */
+size_t index_save_bytes(const dindex *ix);
 /* 1 when doc's fields are held (kept by the build or split since). */
 int index_doc_fields_held(const dindex *ix, uint32_t doc);
 const text_signals *index_doc_signals(const dindex *ix, uint32_t doc);

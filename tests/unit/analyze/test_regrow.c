@@ -1,6 +1,7 @@
 /* test_regrow.c -- an incremental analysis writes its grown persisted index
- * anew once it was grown by analyze_regrow_items new items, so that the
- * runs after it read and index only what came since.
+ * anew once it was grown by analyze_regrow_items new items (when its
+ * memory ceiling leaves room to merge the lists), so that the runs after
+ * it read and index only what came since.
  *
  * The fixture is 400 similar issues (as tests/cli/test_index_grow.sh makes
  * them): a few more move the averages of field lengths by well under the
@@ -88,16 +89,19 @@ static int teardown(void **state)
     return 0;
 }
 
-static void run(fx *f, int mode, analyze_stats *s)
+static void run_within(fx *f, int mode, size_t max_memory, analyze_stats *s)
 {
     analyze_opts o;
     analyze_opts_default(&o);
     o.threads = 2;
     o.mode = mode;
+    if (max_memory) o.max_memory = max_memory;
     o.now = T0 + 200 * DAY;
     dp_err err;
     if (analyze_run(f->st, f->repo, &o, NULL, NULL, s, &err) != DP_OK) fail_msg("analyze_run: %s", err.msg);
 }
+
+static void run(fx *f, int mode, analyze_stats *s) { run_within(f, mode, 0, s); }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -150,8 +154,20 @@ static void test_regrow_persists(void **state)
     assert_true(s.incremental && s.index_mapped);
     assert_int_equal(s.grown, 1);   /* 404 alone: the file holds 401-403 */
     assert_false(s.index_saved);
+
+    /* under a ceiling without room to merge the lists, the file stays
+     * behind; a run with room writes it */
+    put(f, 405);
+    put(f, 406);
+    run_within(f, ANALYZE_AUTO, (size_t)1 << 20, &s);
+    assert_int_equal(s.grown, 3);
+    assert_false(s.index_saved);
+    put(f, 407);
+    run(f, ANALYZE_AUTO, &s);
+    assert_int_equal(s.grown, 4);
+    assert_true(s.index_saved);
     char *incr = pairs_from(f, 401);
-    assert_non_null(strstr(incr, "404>"));
+    assert_non_null(strstr(incr, "407>"));
     /* a run that builds the index from every item stores the same pairs
      * for the new queries */
     run(f, ANALYZE_FULL, &s);
