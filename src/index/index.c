@@ -1156,21 +1156,26 @@ void index_fields_release(dindex *ix)
 /* Whether the postings are the build's own heap arrays. */
 static int postings_owned(const dindex *ix) { return !ix->map && !ix->dl.nterm && ix->post_doc; }
 
+/* The bytes of npost postings over nterms terms, laid out as a build lays
+ * them out: docs and impacts, and the block maxima (ix_blk_base: one slot
+ * per IX_BLOCK postings and one more per term, and one at the end). */
+static size_t lists_bytes(size_t npost, size_t nterms)
+{
+    return npost * (sizeof(uint32_t) + sizeof(float)) + (npost / IX_BLOCK + nterms + 1) * sizeof(float);
+}
+
 size_t index_postings_bytes(const dindex *ix)
 {
     if (!postings_owned(ix)) return 0;
-    size_t n = ix->post_off[ix->post_nterms];
-    return n * (sizeof *ix->post_doc + sizeof *ix->post_imp) +
-           (n / IX_BLOCK + ix->post_nterms + 1) * sizeof *ix->blk_max;
+    return lists_bytes(ix->post_off[ix->post_nterms], ix->post_nterms);
 }
 
 size_t index_save_bytes(const dindex *ix)
 {
     size_t nt = ix->nterms;
     if (!ix->dl.nterm && ix->post_nterms == nt) return 0;
-    size_t n = ix->fwd_off[ix->n];   /* every posting, as merged */
-    return n * (sizeof *ix->post_doc + sizeof *ix->post_imp) + (n / IX_BLOCK + nt + 1) * sizeof *ix->blk_max +
-           (nt + 1) * sizeof *ix->post_off;
+    /* every posting, as merged, and the merged lists' offsets */
+    return lists_bytes(ix->fwd_off[ix->n], nt) + (nt + 1) * sizeof *ix->post_off;
 }
 
 void index_postings_release(dindex *ix)
