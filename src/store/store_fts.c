@@ -693,9 +693,9 @@ static int tri_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text
     return in->m.xTokenize(in->t, &c, flags, text, n, tri_token);
 }
 
-int store_fts_tokenizer(sqlite3 *db)
+/* Registers dp_trigram with api (NULL: fails). */
+static int tri_register(fts5_api *api)
 {
-    fts5_api *api = fts5_api_of(db);
     tri_base *b = xcalloc(1, sizeof *b);
     if (!api || api->xFindTokenizer(api, "trigram", &b->ud, &b->m) != SQLITE_OK) {
         free(b);
@@ -708,10 +708,12 @@ int store_fts_tokenizer(sqlite3 *db)
     return rc;
 }
 
+int store_fts_tokenizer(sqlite3 *db) { return tri_register(fts5_api_of(db)); }
+
 int store_fts_functions(sqlite3 *db)
 {
-    if (store_fts_tokenizer(db) != SQLITE_OK) return SQLITE_ERROR;
     fts5_api *api = fts5_api_of(db);
+    if (tri_register(api) != SQLITE_OK) return SQLITE_ERROR;
     void *ud = NULL;
     fts_tok *ft = xcalloc(1, sizeof *ft);
     if (!api || api->xFindTokenizer(api, "trigram", &ud, &ft->m) != SQLITE_OK ||
