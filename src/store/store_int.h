@@ -246,6 +246,12 @@ void store_pairs_cache_free(store *st);
  * brought the indexes and triggers back); called by store_commit,
  * store_rollback and store_close. */
 void store_pairs_bulk_forget(store *st);
+/* The sort indexes of a page of every repository (pairs_all_by_*) made
+ * when more than one repository has pairs, dropped when at most one has
+ * (store_pairs.c says why). Called where a write of pairs ends; also by
+ * the migration to STORE_V_PAIRS_ALL, which dropped them. */
+int store_pairs_all_sync(store *st, dp_err *err);
+#define STORE_V_PAIRS_ALL 15
 /* Sets PRAGMA secure_delete back as it was before a bulk pair replace that
  * ended in the transaction now over (nothing when none did); called by
  * store_commit and store_rollback once the transaction ended. */

@@ -121,6 +121,15 @@
  *    spreads them (store_fts.c). Its rows match what they matched; a
  *    connection needs the tokenizer registered (store_fts_tokenizer) to
  *    touch the table, so the sqlite3 shell reads the titles from items.
+ *  - pairs_all_by_* (version 15) exist only while more than one
+ *    repository has pairs. With one, a page of every repository is a page
+ *    of that one (the store reads it so, through pairs_by_*), and the
+ *    three indexes were only written: a third of the pages a 20-new-items
+ *    analysis wrote at 250k items, three of the nine index builds of a
+ *    full one. The end of every write of pairs through the store makes or
+ *    drops them (store_pairs_all_sync); a script's INSERT of a second
+ *    repository's pairs leaves them missing until the next such write,
+ *    which costs a sort, never a wrong page.
  */
 
 #include "store_int.h"
@@ -454,6 +463,14 @@ const char *const store_migrations[] = {
     "CREATE VIRTUAL TABLE items_fts USING fts5(key, title, tokenize='dp_trigram', columnsize=0, detail=none);"
     "INSERT INTO items_fts(rowid, key, title) SELECT id, key, title FROM items;"
     "DELETE FROM items_fts_todo;",
+
+    /* 14 -> 15 (STORE_V_PAIRS_ALL): the sort indexes of a page of every
+     * repository only while more than one has pairs (store_pairs.c,
+     * store_pairs_all_sync): dropped here, made again by the migration
+     * where they are needed. */
+    "DROP INDEX pairs_all_by_value;"
+    "DROP INDEX pairs_all_by_prob;"
+    "DROP INDEX pairs_all_by_updated;",
 };
 
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

@@ -212,6 +212,9 @@ static int migrate(store *st, dp_err *err)
         snprintf(what, sizeof what, "migrating schema to version %d", v + 1);
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
         if (store_exec(st, store_migrations[v], what, err) != DP_OK) goto fail;
+        /* the version that dropped the sort indexes of every repository
+         * makes them again where more than one repository has pairs */
+        if (v + 1 == STORE_V_PAIRS_ALL && store_pairs_all_sync(st, err) != DP_OK) goto fail;
         if (store_exec(st, bump, what, err) != DP_OK) goto fail;
         if (store_exec(st, "COMMIT", what, err) != DP_OK) goto fail;
     }
@@ -472,6 +475,9 @@ int store_commit(store *st, dp_err *err)
     st->pairs_repo = 0;
     st->seq_repo = 0;
     if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
+    /* a replacement of pairs: the sort indexes of every repository follow
+     * the repositories that now have pairs (store_pairs_all_sync) */
+    if (st->pairs_txn && store_pairs_all_sync(st, err) != DP_OK) return DP_ERR;
     if (store_exec(st, "COMMIT", "committing transaction", err) != DP_OK) return DP_ERR;
     st->pairs_txn = 0;
     store_secure_delete_end(st);

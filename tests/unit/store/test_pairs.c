@@ -725,22 +725,48 @@ static void expect_order_reads(const char *sb, int text, int keyed, int unreview
     free(v);
 }
 
+/* One integer read through the store's own connection (it sees the open
+ * transaction). */
+static int64_t store_read_int(fx *f, const char *sql) { return fx_db_int(f->st->db, sql); }
+
+/* The sort indexes of every repository's page, as sqlite_master has them. */
+static int all_indexes(fx *f)
+{
+    return (int)store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND name LIKE 'pairs\\_all\\_by\\_%' ESCAPE '\\'");
+}
+
 /* Every path of every sort, for one repository and for all, with each kind
  * of filter: pages walk a sort index (no sort of all pairs), neighbours are
  * index range seeks from the position, counts read the covering index;
  * a text's pages and neighbours, and those of a small class, come from
- * the order of the set of their pairs, read from the covering indexes. */
+ * the order of the set of their pairs, read from the covering indexes.
+ * While one repository alone has pairs, a filter of all reads as one of
+ * that repository (its indexes: those of every repository do not exist);
+ * once a second has pairs, it walks the indexes of every repository,
+ * made then, and dropped again when the second's pairs go. */
 static void test_query_plans(void **state)
 {
     fx *f = *state;
     dp_err err;
     const char *sorts[] = {"value", "prob", "updated"}, *cols[] = {"value", "prob", "updated_at"};
-    for (int all = 0; all < 2; all++) {
+    int64_t other;
+    assert_int_equal(store_repo_get(f->st, "o/second", 1, "github", NULL, &other, &err), DP_OK);
+    /* mode 0: one repository's filter; 1: all, one repository with pairs;
+     * 2: all, two with pairs */
+    for (int mode = 0; mode < 3; mode++) {
+        if (mode == 2) {
+            assert_int_equal(all_indexes(f), 0);
+            pair p = fx_pair("1", "2", "related", "low", 0.25, 0);
+            assert_int_equal(store_pairs_add(f->st, other, &p, 1, &err), DP_OK);
+            assert_int_equal(all_indexes(f), 3);
+        }
+        int all = mode == 2;   /* the plans of every repository's indexes */
         for (int si = 0; si < 3; si++) {
             for (int fi = 0; fi < 8; fi++) {
                 pair_filter flt;
                 pair_filter_init(&flt);
-                flt.repo_id = all ? 0 : f->repo;
+                flt.repo_id = mode ? 0 : f->repo;
                 flt.sort = sorts[si];
                 if (fi == 6) { flt.text = "#12"; flt.relation = RELATION_DUPLICATE; }
                 if (fi == 1) { flt.relation = RELATION_DUPLICATE; flt.confidence = CONFIDENCE_HIGH; flt.reviewed = 0; }
@@ -757,7 +783,8 @@ static void test_query_plans(void **state)
                 assert_int_equal(store_pairs_explain(f->st, &flt, &sb, &err), DP_OK);
                 store_pairs_kset_max = saved;
                 char ctx[96], idx[64], want[96];
-                snprintf(ctx, sizeof ctx, "repo %s, sort %s, filter %d", all ? "all" : "one", sorts[si], fi);
+                snprintf(ctx, sizeof ctx, "repo %s, sort %s, filter %d", mode == 2 ? "all of two" : mode ? "all of one" : "one",
+                         sorts[si], fi);
                 snprintf(idx, sizeof idx, "INDEX pairs_%sby_%s", all ? "all_" : "", sorts[si]);
                 const char *paths[] = {"page", "next-same", "next-beyond", "prev-same", "prev-beyond"};
                 for (int pi = 0; pi < 5; pi++) {
@@ -822,6 +849,8 @@ static void test_query_plans(void **state)
             }
         }
     }
+    assert_int_equal(store_pairs_delete(f->st, other, NULL, 0, &err), DP_OK);
+    assert_int_equal(all_indexes(f), 0);
 }
 
 /* A text too short for the trigram index is tested on every title in
@@ -1156,10 +1185,6 @@ static void test_cursor_checked(void **state)
         pair_vec_free(&v);
     }
 }
-
-/* One integer read through the store's own connection (it sees the open
- * transaction). */
-static int64_t store_read_int(fx *f, const char *sql) { return fx_db_int(f->st->db, sql); }
 
 /* The text filter reads the trigram index, which is kept in step
  * with every write of a title: a renamed item is found by its new title and
@@ -1601,6 +1626,38 @@ static void test_counts_shared(void **state)
     store_pcount_shared_free(sh);
 }
 
+/* 14 -> 15: the sort indexes of a page of every repository stay where
+ * two repositories have pairs (the migration drops them and makes them
+ * again), and such a page holds both; when one repository's pairs go, so
+ * do the indexes, and the page holds the other's. */
+static void test_migrate_all_indexes(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    migrate_from(f, 14,
+                 "INSERT INTO repositories(id, name) VALUES(1, 'o/a'), (2, 'o/b');"
+                 "INSERT INTO pairs(repo_id, query_key, cand_key, relation, confidence, value)"
+                 " VALUES(1, '2', '1', 'duplicate', 'high', 1.5), (2, '2', '1', 'related', 'low', 0.5);");
+    assert_int_equal(all_indexes(f), 3);
+    pair_filter flt;
+    pair_filter_init(&flt);
+    pair_vec v = {0};
+    size_t total = 0;
+    assert_int_equal(store_pairs_query(f->st, &flt, &v, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.v[0].repo_id, 1);   /* value 1.5 first */
+    pair_vec_free(&v);
+    assert_int_equal(store_pairs_delete(f->st, 1, NULL, 0, &err), DP_OK);
+    assert_int_equal(all_indexes(f), 0);
+    pair_vec w = {0};
+    assert_int_equal(store_pairs_query(f->st, &flt, &w, &total, NULL, &err), DP_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.v[0].repo_id, 2);
+    pair_vec_free(&w);
+}
+
 /* 10 -> 11: pairs are rebuilt without their long texts, which move to
  * pair_texts. Every pair keeps its id and every column (read as before,
  * and through the view pairs_full); a deleted pair's id is still never
@@ -1649,10 +1706,13 @@ static void test_migrate_texts(void **state)
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM pragma_table_info('pairs')"
                                        " WHERE name IN ('reasoning', 'value_detail', 'suggested_comment')"),
                      0);
-    /* the same indexes and triggers as before, on the new table */
+    /* the same indexes and triggers as before, on the new table, but
+     * those of every repository's page: one repository has pairs (the
+     * migration to STORE_V_PAIRS_ALL dropped them) */
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'pairs'"
                                        " AND type = 'index' AND sql IS NOT NULL"),
-                     9);
+                     6);
+    assert_int_equal(all_indexes(f), 0);
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'pairs' AND type = 'trigger'"),
                      4);
     assert_int_equal(store_read_int(f, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v11%'"), 0);
@@ -1879,6 +1939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text_around_shared, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_counts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_texts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_all_indexes, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
