@@ -2115,7 +2115,11 @@ static int pairs_put(store *st, int64_t repo, const xdelete *del, const pair *p,
 static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads, int bulk, size_t nfresh,
                        size_t batch, const xdelete *del, analyze_stats *stats, dp_err *err)
 {
-    pair *buf[2] = {xcalloc(batch, sizeof(pair)), xcalloc(batch, sizeof(pair))};
+    /* room for a batch, or for all when fewer: an incremental run's
+     * thousand pairs would otherwise walk 2 x 16k slots never written
+     * (pairs_free_n below), faulting in their pages */
+    size_t slots = nfresh < batch ? (nfresh ? nfresh : 1) : batch;
+    pair *buf[2] = {xcalloc(slots, sizeof(pair)), xcalloc(slots, sizeof(pair))};
     /* the calling thread inserts all along. While the store keeps the pair
      * indexes up to date, inserting is the longer half: it gets a core of
      * its own (2 explainers on 2 cores starved it). When they are built
@@ -2144,8 +2148,8 @@ static int store_fresh(store *st, const analyze_corpus *co, job *j, int threads,
         prev = n;
     }
     stats->t_explain = d.busy;
-    pairs_free_n(buf[0], batch);   /* what no later batch overwrote (zeroed slots free nothing) */
-    pairs_free_n(buf[1], batch);
+    pairs_free_n(buf[0], slots);   /* what no later batch overwrote (zeroed slots free nothing) */
+    pairs_free_n(buf[1], slots);
     free(buf[0]);
     free(buf[1]);
     return rc;
