@@ -907,6 +907,8 @@ typedef struct fbind {
 
 typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
+    int sole;          /* repo_id is the one repository with pairs, for a
+                          filter of any (fq_sole_repo) */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_MEMORY, or Q_SET
@@ -1171,16 +1173,20 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
 /* A filter of any repository reads, while one repository alone has
  * pairs, as a filter of that one: the same pairs, walked in its sort
  * indexes (those of every repository exist only for more than one:
- * store_pairs_all_sync). */
+ * store_pairs_all_sync). Such a filter, or one naming that repository,
+ * is marked sole: the walk to an offset then needs no repository bound
+ * (offset_scan_tail). */
 static int fq_sole_repo(store *st, fquery *q, dp_err *err)
 {
-    if (q->repo_id) return DP_OK;
     sqlite3_stmt *s = store_stmt_sql(st, "SELECT MIN(repo_id), MAX(repo_id) FROM pair_counts", err);
     if (!s) return DP_ERR;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
-        sqlite3_column_int64(s, 0) == sqlite3_column_int64(s, 1))
+        sqlite3_column_int64(s, 0) == sqlite3_column_int64(s, 1) &&
+        (!q->repo_id || q->repo_id == sqlite3_column_int64(s, 0))) {
         q->repo_id = sqlite3_column_int64(s, 0);
+        q->sole = 1;
+    }
     int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading which repositories have pairs");
     store_done(s);
     return ret;
@@ -1192,6 +1198,7 @@ typedef struct ftail {
     char cond[128];
     char order[96];
     const char *lim;
+    int scan;   /* a long walk of a sole repository's pairs (offset_scan_tail) */
 } ftail;
 
 /* Writes "<head> FROM ... WHERE <filter> <tail>" read the way `how` says
@@ -1212,7 +1219,8 @@ static void fq_sql(const fquery *q, const char *head, int how, const ftail *t, s
         sb_adds(sql, " FROM pair_counts p");
     /* Any repo: a constant condition that keeps ?1 numbered; the planner
      * then takes the sort indexes without the repo prefix. */
-    sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
+    if (t && t->scan && q->sole) sb_adds(sql, " WHERE ?1 <> 0");   /* every pair is the repository's */
+    else sb_adds(sql, q->repo_id ? " WHERE p.repo_id = ?1" : " WHERE ?1 = 0");
     sb_adds(sql, sb_str(how == Q_PAGE ? &q->pwhere : &q->where));
     if (how == Q_PAGE && q->reviewed == 0) sb_adds(sql, " AND v.verdict IS NULL");
     if (how == Q_PAGE && q->reviewed == 1) sb_adds(sql, " AND v.verdict IS NOT NULL");
@@ -1411,6 +1419,7 @@ static void step_tail(const fquery *q, int dir, int same, ftail *t)
                  dir > 0 ? "ASC" : "DESC");
     }
     t->lim = "LIMIT ?";
+    t->scan = 0;
 }
 
 /* The tail of a page by offset. */
@@ -1419,6 +1428,21 @@ static void offset_tail(const fquery *q, ftail *t)
     t->cond[0] = 0;
     snprintf(t->order, sizeof t->order, "%s DESC, p.id", q->key);
     t->lim = "LIMIT ? OFFSET ?";
+    t->scan = 0;
+}
+
+/* offset_tail for the walk to a page's position (pair_at), which passes
+ * every pair before it. A sole repository's (fq_sole_repo) is ordered by
+ * the repository first -- the same order, every pair having it -- so
+ * that its sort index is scanned from the start with no bound tested at
+ * each pair passed, as the index of every repository was (580,290
+ * pairs: 24 -> 16 ms). */
+static void offset_scan_tail(const fquery *q, ftail *t)
+{
+    offset_tail(q, t);
+    if (!q->sole) return;
+    snprintf(t->order, sizeof t->order, "p.repo_id, %s DESC, p.id", q->key);
+    t->scan = 1;
 }
 
 /* How a page or a neighbour reads the pairs: Q_SET from a text's pairs,
@@ -1760,7 +1784,7 @@ static int pair_at(store *st, const fquery *q, size_t at, double *key, int64_t *
 {
     ftail tail;
     int np;
-    offset_tail(q, &tail);
+    offset_scan_tail(q, &tail);
     char head[64];
     snprintf(head, sizeof head, "SELECT %s, p.id", q->key);
     sqlite3_stmt *s = fq_prepare(st, q, head, Q_PAGE, &tail, &np, err);
@@ -1989,7 +2013,7 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     static const struct { const char *path; int how, dir, same; } paths[] = {
         {"page", -2, 0, 0},          {"count", -1, 0, 0},         {"reviewed", Q_REVIEWED, 0, 0},
         {"next-same", -2, 1, 1},     {"next-beyond", -2, 1, 0},   {"prev-same", -2, -1, 1},
-        {"prev-beyond", -2, -1, 0},
+        {"prev-beyond", -2, -1, 0},  {"offset", -3, 0, 0},
     };
     char buf[200];
     sort_key_sql(&q, buf, sizeof buf);
@@ -2006,13 +2030,19 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
     if (rc == DP_OK) rc = page_how(st, &q, &page, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
-        int how = paths[i].how == -1 ? q.count_how : paths[i].how == -2 ? page : paths[i].how;
-        const char *head = paths[i].dir ? "SELECT p.id" : paths[i].how == -2 ? "SELECT " PAIR_COLS : count_head(how);
-        ftail tail = {{0}, {0}, NULL};
+        /* -3: the walk to an offset's position (pair_at), read as a page is */
+        int how = paths[i].how == -1 ? q.count_how : paths[i].how <= -2 ? page : paths[i].how;
+        const char *head = paths[i].dir           ? "SELECT p.id"
+                           : paths[i].how == -2 ? "SELECT " PAIR_COLS
+                           : paths[i].how == -3 ? "SELECT p.id"
+                                                 : count_head(how);
+        ftail tail = {{0}, {0}, NULL, 0};
         if (paths[i].dir) {
             step_tail(&q, paths[i].dir, paths[i].same, &tail);
         } else if (paths[i].how == -2) {
             offset_tail(&q, &tail);
+        } else if (paths[i].how == -3) {
+            offset_scan_tail(&q, &tail);
         }
         if (how == Q_MEMORY || (how == Q_SET && !q.classes)) {   /* Q_SET: cut from the filter's order */
             sb_printf(out, "%s: IN MEMORY (store_pcount)\n", paths[i].path);

@@ -825,6 +825,18 @@ static void test_query_plans(void **state)
                     if (pi && fi != 5) expect_in(plan, want, pctx);
                     free(plan);
                 }
+                /* the walk to an offset's position passes every pair
+                 * before it: a scan of the sort index, with no bound to
+                 * test at each pair where one repository has them all
+                 * (its own filter or one of all) */
+                if (fi == 0) {
+                    char *off = plan_of(sb_str(&sb), "offset");
+                    expect_in(off, idx, ctx);
+                    expect_not_in(off, "TEMP B-TREE", ctx);
+                    expect_in(off, "SCAN p USING", ctx);
+                    expect_not_in(off, "repo_id=?", ctx);
+                    free(off);
+                }
                 /* counts: relation and confidence sum the counters; a
                  * text's is the size of its order, and states and labels
                  * are counted in memory */
@@ -849,6 +861,18 @@ static void test_query_plans(void **state)
             }
         }
     }
+    /* with two repositories, one's walk to an offset is bounded to it */
+    pair_filter one;
+    pair_filter_init(&one);
+    one.repo_id = f->repo;
+    sbuf sb;
+    sb_init(&sb);
+    assert_int_equal(store_pairs_explain(f->st, &one, &sb, &err), DP_OK);
+    char *off = plan_of(sb_str(&sb), "offset");
+    expect_in(off, "INDEX pairs_by_value (repo_id=?)", "two repositories, one's offset");
+    expect_not_in(off, "TEMP B-TREE", "two repositories, one's offset");
+    free(off);
+    sb_free(&sb);
     assert_int_equal(store_pairs_delete(f->st, other, NULL, 0, &err), DP_OK);
     assert_int_equal(all_indexes(f), 0);
 }
