@@ -908,7 +908,7 @@ typedef struct fbind {
 typedef struct fquery {
     int64_t repo_id;   /* 0 = any; always bound first */
     int sole;          /* repo_id is the one repository with pairs, for a
-                          filter of any (fq_sole_repo) */
+                          filter of any or of that one (fq_sole_repo) */
     sbuf where;        /* " AND ..." conditions, repo and reviewed excluded */
     sbuf pwhere;       /* the same for statements that stop early (see fq_add) */
     int count_how;     /* how the count of all matches reads: Q_TOTALS, Q_MEMORY, or Q_SET
