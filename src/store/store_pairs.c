@@ -645,30 +645,46 @@ static int merge_one(store *st, int64_t repo, const pair *p, dp_err *err)
  * only while more than one repository has pairs, made or dropped when a
  * write of pairs ends: by the write itself, or, in a transaction of pairs
  * or a bulk replace, by store_commit / store_pairs_bulk_end. */
-static const char *const all_index[][2] = {
-    {"pairs_all_by_value", "CREATE INDEX IF NOT EXISTS pairs_all_by_value ON pairs(value DESC, id)"},
-    {"pairs_all_by_prob", "CREATE INDEX IF NOT EXISTS pairs_all_by_prob ON pairs(prob DESC, id)"},
-    {"pairs_all_by_updated", "CREATE INDEX IF NOT EXISTS pairs_all_by_updated ON pairs(updated_at DESC, id)"},
+static const char *const all_index[][2] = {   /* made, dropped */
+    {"CREATE INDEX IF NOT EXISTS pairs_all_by_value ON pairs(value DESC, id)",
+     "DROP INDEX IF EXISTS pairs_all_by_value"},
+    {"CREATE INDEX IF NOT EXISTS pairs_all_by_prob ON pairs(prob DESC, id)", "DROP INDEX IF EXISTS pairs_all_by_prob"},
+    {"CREATE INDEX IF NOT EXISTS pairs_all_by_updated ON pairs(updated_at DESC, id)",
+     "DROP INDEX IF EXISTS pairs_all_by_updated"},
 };
+#define ALL_INDEXES (sizeof all_index / sizeof all_index[0])
+
+/* Which repositories have pairs, from the counters: *n 0 (none), 1 (one:
+ * *sole) or 2 (more). */
+static int pairs_repos(store *st, int *n, int64_t *sole, dp_err *err)
+{
+    sqlite3_stmt *s = store_stmt_sql(st, "SELECT MIN(repo_id), MAX(repo_id) FROM pair_counts", err);
+    if (!s) return DP_ERR;
+    int rc = sqlite3_step(s);
+    *n = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *sole = sqlite3_column_int64(s, 0);
+        *n = *sole == sqlite3_column_int64(s, 1) ? 1 : 2;
+    }
+    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading which repositories have pairs");
+    store_done(s);
+    return ret;
+}
 
 int store_pairs_all_sync(store *st, dp_err *err)
 {
-    int64_t repos = 0, have = 0;
-    if (store_value_int(st, "SELECT COUNT(DISTINCT repo_id) FROM pair_counts", 0, &repos) != 1 ||
-        store_value_int(st,
-                        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                        "('pairs_all_by_value', 'pairs_all_by_prob', 'pairs_all_by_updated')",
+    int repos;
+    int64_t sole, have = 0;
+    if (pairs_repos(st, &repos, &sole, err) != DP_OK) return DP_ERR;
+    if (store_value_int(st, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name GLOB 'pairs_all_by_*'",
                         0, &have) != 1)
-        return store_fail(st, err, "reading which pair indexes a page of every repository needs");
+        return store_fail(st, err, "reading which pair indexes a page of every repository has");
     int want = repos > 1;
-    if (have == (want ? 3 : 0)) return DP_OK;
-    for (size_t i = 0; i < sizeof all_index / sizeof all_index[0]; i++) {
-        char *sql = want ? sqlite3_mprintf("%s", all_index[i][1])
-                         : sqlite3_mprintf("DROP INDEX IF EXISTS \"%w\"", all_index[i][0]);
-        int rc = store_exec(st, sql, "making or dropping a pair index of every repository", err);
-        sqlite3_free(sql);
-        if (rc != DP_OK) return DP_ERR;
-    }
+    if (have == (want ? (int64_t)ALL_INDEXES : 0)) return DP_OK;
+    for (size_t i = 0; i < ALL_INDEXES; i++)
+        if (store_exec(st, all_index[i][want ? 0 : 1], "making or dropping a pair index of every repository",
+                       err) != DP_OK)
+            return DP_ERR;
     return DP_OK;
 }
 
@@ -1178,18 +1194,14 @@ static int fq_build(const pair_filter *f, fquery *q, dp_err *err)
  * (offset_scan_tail). */
 static int fq_sole_repo(store *st, fquery *q, dp_err *err)
 {
-    sqlite3_stmt *s = store_stmt_sql(st, "SELECT MIN(repo_id), MAX(repo_id) FROM pair_counts", err);
-    if (!s) return DP_ERR;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
-        sqlite3_column_int64(s, 0) == sqlite3_column_int64(s, 1) &&
-        (!q->repo_id || q->repo_id == sqlite3_column_int64(s, 0))) {
-        q->repo_id = sqlite3_column_int64(s, 0);
+    int repos;
+    int64_t sole;
+    if (pairs_repos(st, &repos, &sole, err) != DP_OK) return DP_ERR;
+    if (repos == 1 && (!q->repo_id || q->repo_id == sole)) {
+        q->repo_id = sole;
         q->sole = 1;
     }
-    int ret = rc == SQLITE_ROW ? DP_OK : store_fail(st, err, "reading which repositories have pairs");
-    store_done(s);
-    return ret;
+    return DP_OK;
 }
 
 /* What follows a statement's conditions: more conditions (" AND ..."),
