@@ -1792,13 +1792,15 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
  * covers them and SQLite leaves the unused verdict join out (~60 ns a
  * pair, where OFFSET in a page's statement reads each pair it skips as a
  * page row, its verdict included). *found is 0 past the end. */
+static void pair_at_head(const fquery *q, char *head, size_t n) { snprintf(head, n, "SELECT %s, p.id", q->key); }
+
 static int pair_at(store *st, const fquery *q, size_t at, double *key, int64_t *id, int *found, dp_err *err)
 {
     ftail tail;
     int np;
     offset_scan_tail(q, &tail);
     char head[64];
-    snprintf(head, sizeof head, "SELECT %s, p.id", q->key);
+    pair_at_head(q, head, sizeof head);
     sqlite3_stmt *s = fq_prepare(st, q, head, Q_PAGE, &tail, &np, err);
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, np, 1);
@@ -2042,11 +2044,14 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
         rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
     if (rc == DP_OK) rc = page_how(st, &q, &page, err);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
-        /* -3: the walk to an offset's position (pair_at), read as a page is */
+        /* -3: the walk to an offset's position (pair_at), read as a page is
+         * and by pair_at's own statement */
         int how = paths[i].how == -1 ? q.count_how : paths[i].how <= -2 ? page : paths[i].how;
+        char at_head[64];
+        pair_at_head(&q, at_head, sizeof at_head);
         const char *head = paths[i].dir           ? "SELECT p.id"
                            : paths[i].how == -2 ? "SELECT " PAIR_COLS
-                           : paths[i].how == -3 ? "SELECT p.id"
+                           : paths[i].how == -3 ? at_head
                                                  : count_head(how);
         ftail tail = {{0}, {0}, NULL, 0};
         if (paths[i].dir) {
