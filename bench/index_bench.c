@@ -16,7 +16,9 @@
  *   IX_K1, IX_W="t,p,c,l", IX_B="t,p,c,l", IX_BIGRAMS, IX_TPL, IX_QK1, IX_QMAX;
  *   IX_NOSAMPLE=1 skips the exhaustive comparison (profiling); IX_TOPK=N
  *   asks N hits a query instead of 20 (analyze's pool is MATCH_POOL);
- *   IX_QSTEP=S queries every S-th doc only; IX_AB=R times the sampled
+ *   IX_QSTEP=S queries every S-th doc only; IX_SPAN=S limits a query's
+ *   candidates to the S docs before and after it (analyze's horizon clips
+ *   every list to such a range); IX_AB=R times the sampled
  *   queries (built beforehand) R rounds with the scalar loops and R with
  *   the AVX-512 kernels, interleaved, on one thread: median CPU a query
  *   of each, and whether both gave the same hits. A "project" whose records have
@@ -227,6 +229,18 @@ static double thread_cpu(void)
 static size_t K = 20;
 /* query every IX_QSTEP-th doc (default 1: all): a sample of a big index */
 static uint32_t QSTEP = 1;
+/* IX_SPAN=S: a query's candidates are the S docs before and the S after it
+ * (analyze's horizon, whose range clips every list), not the whole index */
+static uint32_t SPAN = 0;
+
+static void qrange(uint32_t d, uint32_t n, uint32_t *lo, uint32_t *hi)
+{
+    *lo = 0;
+    *hi = n;
+    if (!SPAN) return;
+    *lo = d > SPAN ? d - SPAN : 0;
+    *hi = n - d > SPAN ? d + SPAN : n;
+}
 
 static void *qrun(void *arg)
 {
@@ -238,11 +252,13 @@ static void *qrun(void *arg)
         }
         index_query q;
         index_query_from_doc(j->ix, d, &q);
+        uint32_t lo, hi;
+        qrange(d, (uint32_t)index_ndocs(j->ix), &lo, &hi);
         double c0 = thread_cpu();
         if (j->exhaustive)
-            j->nres[d] = index_topk_exhaustive(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
+            j->nres[d] = index_topk_exhaustive(j->ix, &q, lo, hi, d, K, j->res + (size_t)d * K);
         else
-            j->nres[d] = index_topk(j->ix, &q, 0, (uint32_t)index_ndocs(j->ix), d, K, j->res + (size_t)d * K);
+            j->nres[d] = index_topk(j->ix, &q, lo, hi, d, K, j->res + (size_t)d * K);
         j->topk_cpu += thread_cpu() - c0;
         index_query_free(&q);
     }
@@ -274,7 +290,9 @@ static double ab_round(const dindex *ix, const index_query *qs, uint32_t nq, uin
 {
     double c0 = thread_cpu();
     for (uint32_t i = 0; i < nq; i++) {
-        size_t nh = index_topk(ix, &qs[i], 0, (uint32_t)index_ndocs(ix), i * step, k, hits);
+        uint32_t lo, hi;
+        qrange(i * step, (uint32_t)index_ndocs(ix), &lo, &hi);
+        size_t nh = index_topk(ix, &qs[i], lo, hi, i * step, k, hits);
         for (size_t j = 0; j < nh; j++) {
             uint32_t sc;
             memcpy(&sc, &hits[j].score, sizeof sc);
@@ -349,10 +367,12 @@ static int cmd_speed(const char *dir, int threads, char **projs, int np)
     for (uint32_t d = 0; d < n; d += step) {
         index_query q;
         index_query_from_doc(ix, d, &q);
+        uint32_t lo, hi;
+        qrange(d, n, &lo, &hi);
         double a = dp_now();
-        size_t ne = index_topk_exhaustive(ix, &q, 0, n, d, K, ex);
+        size_t ne = index_topk_exhaustive(ix, &q, lo, hi, d, K, ex);
         double b = dp_now();
-        size_t nm = index_topk(ix, &q, 0, n, d, K, mx);
+        size_t nm = index_topk(ix, &q, lo, hi, d, K, mx);
         double c = dp_now();
         tex += b - a;
         tmx += c - b;
@@ -468,6 +488,8 @@ int main(int argc, char **argv)
     if (k && atoi(k) > 0) K = (size_t)atoi(k);
     const char *qs = getenv("IX_QSTEP");
     if (qs && atoi(qs) > 0) QSTEP = (uint32_t)atoi(qs);
+    const char *sp = getenv("IX_SPAN");
+    if (sp && atoi(sp) > 0) SPAN = (uint32_t)atoi(sp);
     if (argc >= 5 && strcmp(argv[1], "speed") == 0)
         return cmd_speed(argv[2], atoi(argv[3]), argv + 4, argc - 4);
     if (argc >= 4 && strcmp(argv[1], "recall") == 0)

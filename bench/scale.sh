@@ -15,7 +15,9 @@
 #               phase times are those of its median run)
 #   REQUESTS    /api/similar requests after the first (default 50)
 #
-# Rows (wall time and peak RSS by /usr/bin/time -v):
+# Rows (wall time, CPU time -- user + sys, all threads -- and peak RSS by
+# /usr/bin/time -v; the CPU time says what the code costs, the wall time
+# also what the shared machine gave it):
 #   import        the issues file, then the comments file, into a new store
 #                 (MB/s of uncompressed JSON, from doppel's summary line)
 #   full          analyze --all --full, with analyze's own phase times
@@ -58,12 +60,23 @@ cleanup() {
 trap cleanup EXIT
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'; }
-# timed LOG CMD...: runs CMD under /usr/bin/time -v; prints "wall_s rss_mb"
+# timed LOG CMD...: runs CMD under /usr/bin/time -v; prints "wall_s rss_mb cpu_s"
 timed() {
     local log=$1; shift
     /usr/bin/time -v -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
     awk -F': ' '/Elapsed/ {n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]}
-                /Maximum resident/ {r = $2} END {printf "%.2f %d\n", s, r / 1024}' "$log.time"
+                /User time|System time/ {c += $2}
+                /Maximum resident/ {r = $2} END {printf "%.2f %d %.2f\n", s, r / 1024, c}' "$log.time"
+}
+# The fields of timed's line
+wall_of() { echo "$1" | cut -d' ' -f1; }
+rss_of() { echo "$1" | cut -d' ' -f2; }
+cpu_of() { echo "$1" | cut -d' ' -f3; }
+# cpu_note "CPUS": the median CPU time and what it makes on this machine's
+# cores -- the wall time the code would take with them all to itself
+cpu_note() {
+    local c; c=$(echo $1 | tr ' ' '\n' | median)
+    awk -v c="$c" -v n="$(nproc)" 'BEGIN {printf "%.1f CPU-s (%.1f s on %d cores)", c, c / n, n}'
 }
 # median_run "WALLS": the index (1-based) of the run with the median wall
 median_run() { echo $1 | tr ' ' '\n' | awk '{print $1, NR}' | sort -g | awk '{v[NR]=$2} END {print v[int((NR+1)/2)]}'; }
@@ -79,18 +92,18 @@ HOLD=$((20 * RUNS))
 DB=$T/scale.db
 
 # ---- import -------------------------------------------------------------
-walls=; rss=; mbs=; cwalls=; cmbs=
+walls=; rss=; mbs=; cwalls=; cmbs=; cpus=; ccpus=
 for i in $(seq "$FULL_RUNS"); do
     rm -f "$DB" "$DB-wal" "$DB-shm"
     # the disk settled first: the store just deleted, or the generator's
     # files, still being written out would stretch the import's commit
     sync
     r=$(timed "$T/import" "$DOPPEL" import --db "$DB" "$GEN/issues.jsonl.gz")
-    walls="$walls ${r% *}"; rss=${r#* }
+    walls="$walls $(wall_of "$r")"; rss=$(rss_of "$r"); cpus="$cpus $(cpu_of "$r")"
     mbs="$mbs $(sed -n 's/.*MB in .* s (\([0-9.]*\) MB\/s).*/\1/p' "$T/import")"
     mb=$(sed -n 's/.* \([0-9.]*\) MB in .*/\1/p' "$T/import")
     r=$(timed "$T/import-c" "$DOPPEL" import --db "$DB" "$GEN/comments.jsonl.gz")
-    cwalls="$cwalls ${r% *}"
+    cwalls="$cwalls $(wall_of "$r")"; ccpus="$ccpus $(cpu_of "$r")"
     cmbs="$cmbs $(sed -n 's/.*MB in .* s (\([0-9.]*\) MB\/s).*/\1/p' "$T/import-c")"
     cmb=$(sed -n 's/.* \([0-9.]*\) MB in .*/\1/p' "$T/import-c")
 done
@@ -98,8 +111,8 @@ echo "load before the table: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| at $N items, one repository (seed $SEED) | measured |"
 echo "|---|---|"
-row "import of $mb MB of GitHub issue JSON (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s ($(echo $mbs | tr ' ' '\n' | median) MB/s), $rss MB RSS"
-row "import of $cmb MB of comment JSON (median of $FULL_RUNS:$cwalls)" "$(echo $cwalls | tr ' ' '\n' | median) s ($(echo $cmbs | tr ' ' '\n' | median) MB/s)"
+row "import of $mb MB of GitHub issue JSON (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s ($(echo $mbs | tr ' ' '\n' | median) MB/s), $rss MB RSS; $(cpu_note "$cpus")"
+row "import of $cmb MB of comment JSON (median of $FULL_RUNS:$cwalls)" "$(echo $cwalls | tr ' ' '\n' | median) s ($(echo $cmbs | tr ' ' '\n' | median) MB/s); $(cpu_note "$ccpus")"
 
 # Hold back the newest items: the "20 new items" runs bring them back.
 sqlite3 "$DB" "CREATE TABLE bench_held AS SELECT * FROM items ORDER BY created_at DESC, id DESC LIMIT $HOLD;
@@ -126,36 +139,36 @@ PY
 cp "$DB" "$T/imported.db"
 
 # ---- analyze ------------------------------------------------------------
-walls=; rss=
+walls=; rss=; cpus=
 for i in $(seq "$FULL_RUNS"); do
     [ "$i" -gt 1 ] && cp "$T/imported.db" "$DB" && rm -f "$DB-wal" "$DB-shm"
     sync
     r=$(timed "$T/full-$i" "$DOPPEL" analyze --db "$DB" --all --full)
-    walls="$walls ${r% *}"
-    [ "${r#* }" -gt "${rss:-0}" ] && rss=${r#* }   # the highest peak of the runs
+    walls="$walls $(wall_of "$r")"; cpus="$cpus $(cpu_of "$r")"
+    [ "$(rss_of "$r")" -gt "${rss:-0}" ] && rss=$(rss_of "$r")   # the highest peak of the runs
 done
 pairs=$(sqlite3 "$DB" "SELECT count(*) FROM pairs")
 m=$(median_run "$walls")
-row "analyze --all --full (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS, $pairs pairs; $(grep -m1 '^time:' "$T/full-$m" | sed 's/^time: //')"
+row "analyze --all --full (median of $FULL_RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $(cpu_note "$cpus"), $rss MB RSS, $pairs pairs; $(grep -m1 '^time:' "$T/full-$m" | sed 's/^time: //')"
 
 walls=
 for i in $(seq "$RUNS"); do
     r=$(timed "$T/same" "$DOPPEL" analyze --db "$DB" --all)
-    walls="$walls ${r% *}"; rss=${r#* }
+    walls="$walls $(wall_of "$r")"; rss=$(rss_of "$r")
 done
 row "analyze with nothing changed" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS"
 
-walls=; iwalls=
+walls=; iwalls=; cpus=
 for i in $(seq "$RUNS"); do
     r=$(timed "$T/import20" "$DOPPEL" import --db "$DB" "$T/new-$i.jsonl")
-    iwalls="$iwalls ${r% *}"
+    iwalls="$iwalls $(wall_of "$r")"
     # the disk settled first, as between a maintainer's runs: the full run
     # (a gigabyte into this store file) and the import wrote just before
     sync
     r=$(timed "$T/new20" "$DOPPEL" analyze --db "$DB" --all)
-    walls="$walls ${r% *}"; rss=${r#* }
+    walls="$walls $(wall_of "$r")"; rss=$(rss_of "$r"); cpus="$cpus $(cpu_of "$r")"
 done
-row "analyze after 20 new items (median of $RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS; $(grep -m1 '^time:' "$T/new20" | sed 's/^time: //'); their import before it (median of $RUNS:$iwalls) $(echo $iwalls | tr ' ' '\n' | median) s"
+row "analyze after 20 new items (median of $RUNS:$walls)" "$(echo $walls | tr ' ' '\n' | median) s, $(cpu_note "$cpus"), $rss MB RSS; $(grep -m1 '^time:' "$T/new20" | sed 's/^time: //'); their import before it (median of $RUNS:$iwalls) $(echo $iwalls | tr ' ' '\n' | median) s"
 
 # ---- similar from the shell ---------------------------------------------
 sqlite3 -json "$DB" "SELECT title, substr(body, 1, 600) AS body FROM bench_held ORDER BY id LIMIT $RUNS" >"$T/q.json"
@@ -164,7 +177,7 @@ for i in $(seq 0 $((RUNS - 1))); do
     title=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["title"])' "$T/q.json" "$i")
     body=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["body"])' "$T/q.json" "$i")
     r=$(timed "$T/similar" "$DOPPEL" similar --db "$DB" --title "$title" --body "$body" -k 5)
-    walls="$walls ${r% *}"; rss=${r#* }
+    walls="$walls $(wall_of "$r")"; rss=$(rss_of "$r")
 done
 row "similar --title --body, one call from the shell (median of $RUNS)" "$(echo $walls | tr ' ' '\n' | median) s, $rss MB RSS"
 
@@ -229,4 +242,4 @@ size=$(stat -c %s "$DB")
 items=$(sqlite3 "$DB" "SELECT count(*) FROM items")
 row "store size" "$(awk -v s="$size" -v n="$items" 'BEGIN {printf "%.2f GB, %.1f KB per item (%d items)", s / 1e9, s / 1024 / n, n}')"
 echo
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; the times above are wall clock)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores; the times above are wall clock unless CPU-s)"
