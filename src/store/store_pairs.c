@@ -1787,13 +1787,14 @@ static int pairs_page_seek(store *st, const fquery *q, const pair_filter *f, con
     return pairs_page_from(st, q, f->limit, key, id, dir, out, err);
 }
 
+/* pair_at's select list, which store_pairs_explain shows as it runs. */
+static void pair_at_head(const fquery *q, char *head, size_t n) { snprintf(head, n, "SELECT %s, p.id", q->key); }
+
 /* The position (sort key, id) of the pair at index at of the filter's
  * order, by a statement of the sort key and id alone: the sort index
  * covers them and SQLite leaves the unused verdict join out (~60 ns a
  * pair, where OFFSET in a page's statement reads each pair it skips as a
  * page row, its verdict included). *found is 0 past the end. */
-static void pair_at_head(const fquery *q, char *head, size_t n) { snprintf(head, n, "SELECT %s, p.id", q->key); }
-
 static int pair_at(store *st, const fquery *q, size_t at, double *key, int64_t *id, int *found, dp_err *err)
 {
     ftail tail;
@@ -2043,12 +2044,12 @@ int store_pairs_explain(store *st, const pair_filter *f, sbuf *out, dp_err *err)
     if (rc == DP_OK && q.reviewed == 0 && !q.classes)
         rc = explain_one(st, &q, "verdicts", REVIEWED_PAIRS, 0, out, err);
     if (rc == DP_OK) rc = page_how(st, &q, &page, err);
+    char at_head[64];
+    pair_at_head(&q, at_head, sizeof at_head);
     for (size_t i = 0; rc == DP_OK && i < sizeof paths / sizeof paths[0]; i++) {
         /* -3: the walk to an offset's position (pair_at), read as a page is
          * and by pair_at's own statement */
         int how = paths[i].how == -1 ? q.count_how : paths[i].how <= -2 ? page : paths[i].how;
-        char at_head[64];
-        pair_at_head(&q, at_head, sizeof at_head);
         const char *head = paths[i].dir           ? "SELECT p.id"
                            : paths[i].how == -2 ? "SELECT " PAIR_COLS
                            : paths[i].how == -3 ? at_head
