@@ -32,11 +32,18 @@ typedef struct qcand {
     double rank;     /* w * idf (* max impact): the key for query_max_terms */
 } qcand;
 
+/* The order query_max_terms keeps terms in: rank descending, then term
+ * ascending -- a total order, as a query's terms are distinct. */
+static inline int rank_before(const qcand *x, const qcand *y)
+{
+    if (x->rank != y->rank) return x->rank > y->rank;
+    return x->term < y->term;
+}
+
 static int cmp_rank(const void *a, const void *b)
 {
     const qcand *x = a, *y = b;
-    if (x->rank != y->rank) return x->rank > y->rank ? -1 : 1;
-    return x->term < y->term ? -1 : x->term > y->term;
+    return rank_before(x, y) ? -1 : rank_before(y, x);
 }
 
 static int cmp_term(const void *a, const void *b)
@@ -45,8 +52,54 @@ static int cmp_term(const void *a, const void *b)
     return x->term < y->term ? -1 : x->term > y->term;
 }
 
-/* Keeps the best query_max_terms candidates, then orders by term id. */
-static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
+static void qc_swap(qcand *a, qcand *b)
+{
+    qcand t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* The k-th (0-based) of c[0..n) in rank_before order, k < n: a quickselect
+ * on a copy (the caller keeps c's order). A doc's query has a few hundred
+ * candidate terms of which 60 are kept: sorting them all by rank (qsort, a
+ * merge sort through a callback) cost more than building the rest of the
+ * query. Median-of-three pivots; after 64 rounds (hostile ranks) the range
+ * left is sorted instead. */
+static qcand kth_ranked(const qcand *c, size_t n, size_t k)
+{
+    qcand *v = xmalloc(n * sizeof *v);
+    memcpy(v, c, n * sizeof *v);
+    size_t lo = 0, hi = n - 1;   /* k is in v[lo..hi] */
+    for (int round = 0; lo < hi; round++) {
+        if (round == 64) {
+            qsort(v + lo, hi - lo + 1, sizeof *v, cmp_rank);
+            break;
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        if (rank_before(&v[mid], &v[lo])) qc_swap(&v[mid], &v[lo]);
+        if (rank_before(&v[hi], &v[lo])) qc_swap(&v[hi], &v[lo]);
+        if (rank_before(&v[hi], &v[mid])) qc_swap(&v[hi], &v[mid]);
+        qcand p = v[mid];   /* v[lo] <= p <= v[hi]: the scans below stop there */
+        size_t i = lo, j = hi;
+        for (;;) {   /* Hoare: v[lo..j] <= p <= v[j+1..hi] when they cross */
+            while (rank_before(&v[i], &p)) i++;
+            while (rank_before(&p, &v[j])) j--;
+            if (i >= j) break;
+            qc_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        if (k <= j) hi = j;
+        else lo = j + 1;
+    }
+    qcand r = v[k];
+    free(v);
+    return r;
+}
+
+/* Keeps the best query_max_terms candidates, ordered by term id. c is in
+ * term order already when sorted is set (a doc's forward list). */
+static void query_finish(const dindex *ix, qcand *c, size_t n, int sorted, index_query *q)
 {
     for (size_t i = 0; i < n; i++)
         if (ix_term_bigram(ix, c[i].term)) {
@@ -59,10 +112,15 @@ static void query_finish(const dindex *ix, qcand *c, size_t n, index_query *q)
          * the term's largest impact (a term frequent in the query but only
          * ever in long bodies weighs less than its idf suggests) */
         for (size_t i = 0; i < n; i++) c[i].rank *= ix->maximp[c[i].term];
-        qsort(c, n, sizeof *c, cmp_rank);
-        n = max;
+        /* the best max are those not after the max-th: kept in place, in
+         * c's order (the order is total, so exactly max of them) */
+        qcand last = kth_ranked(c, n, max - 1);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!rank_before(&last, &c[i])) c[m++] = c[i];
+        n = m;
     }
-    qsort(c, n, sizeof *c, cmp_term);
+    if (!sorted) qsort(c, n, sizeof *c, cmp_term);
     q->terms = xmalloc((n ? n : 1) * sizeof *q->terms);
     q->weight = xmalloc((n ? n : 1) * sizeof *q->weight);
     q->n = n;
@@ -79,7 +137,7 @@ void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
 {
     memset(q, 0, sizeof *q);
     if (doc >= ix->n) {
-        query_finish(ix, NULL, 0, q);
+        query_finish(ix, NULL, 0, 1, q);
         return;
     }
     size_t a = ix->fwd_off[doc], b = ix->fwd_off[doc + 1];
@@ -94,7 +152,7 @@ void index_query_from_doc(const dindex *ix, uint32_t doc, index_query *q)
         c[n].rank = c[n].w * ix->idf[t];
         n++;
     }
-    query_finish(ix, c, n, q);
+    query_finish(ix, c, n, 1, q);   /* forward terms ascend */
     free(c);
 }
 
@@ -115,7 +173,7 @@ void index_query_from_item(const dindex *ix, text_tokenizer *tk, const item *it,
         c[n].rank = c[n].w * ix->idf[t];
         n++;
     }
-    query_finish(ix, c, n, q);
+    query_finish(ix, c, n, 0, q);
     free(c);
     ix_bag_free(&b);
     free(tf);

@@ -193,15 +193,36 @@ static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 
 /* ---- paths ------------------------------------------------------------------- */
 
-static const char *const known_files[] = {
-    "pom.xml", "build.gradle", "build.xml", "makefile", "cmakelists.txt", "package.json",
-    "setup.py", "dockerfile", "requirements.txt", "cargo.toml", "go.mod", NULL};
+/* Names and extensions with their lengths: scan_paths asks about every
+ * word of every field, and strlen over the lists was a tenth of the
+ * signals' time. */
+typedef struct named {
+    const char *s;
+    size_t n;
+} named;
+#define NAMED(x) {x, sizeof x - 1}
 
-static const char *const code_exts[] = {
-    "c", "h", "cc", "cpp", "hpp", "java", "scala", "py", "go", "rs", "js", "ts", "jsx",
-    "tsx", "rb", "php", "sh", "xml", "json", "yaml", "yml", "properties", "conf", "cfg",
-    "ini", "toml", "gradle", "proto", "thrift", "sql", "hql", "q", "jar", "so", "dll",
-    "log", "md", "txt", "csv", "parquet", "orc", "avro", "ipynb", "pyx", "kt", "cs", NULL};
+static const named known_files[] = {
+    NAMED("pom.xml"), NAMED("build.gradle"), NAMED("build.xml"), NAMED("makefile"),
+    NAMED("cmakelists.txt"), NAMED("package.json"), NAMED("setup.py"), NAMED("dockerfile"),
+    NAMED("requirements.txt"), NAMED("cargo.toml"), NAMED("go.mod"), {NULL, 0}};
+
+static const named code_exts[] = {
+    NAMED("c"), NAMED("h"), NAMED("cc"), NAMED("cpp"), NAMED("hpp"), NAMED("java"), NAMED("scala"),
+    NAMED("py"), NAMED("go"), NAMED("rs"), NAMED("js"), NAMED("ts"), NAMED("jsx"), NAMED("tsx"),
+    NAMED("rb"), NAMED("php"), NAMED("sh"), NAMED("xml"), NAMED("json"), NAMED("yaml"), NAMED("yml"),
+    NAMED("properties"), NAMED("conf"), NAMED("cfg"), NAMED("ini"), NAMED("toml"), NAMED("gradle"),
+    NAMED("proto"), NAMED("thrift"), NAMED("sql"), NAMED("hql"), NAMED("q"), NAMED("jar"), NAMED("so"),
+    NAMED("dll"), NAMED("log"), NAMED("md"), NAMED("txt"), NAMED("csv"), NAMED("parquet"), NAMED("orc"),
+    NAMED("avro"), NAMED("ipynb"), NAMED("pyx"), NAMED("kt"), NAMED("cs"), {NULL, 0}};
+
+/* s[0..n) is one of list, ignoring ASCII case. */
+static int named_in(const named *list, const char *s, size_t n)
+{
+    for (int i = 0; list[i].s; i++)
+        if (list[i].n == n && strncasecmp(list[i].s, s, n) == 0) return 1;
+    return 0;
+}
 
 static int has_code_ext(const char *s, size_t n)
 {
@@ -212,9 +233,7 @@ static int has_code_ext(const char *s, size_t n)
     if (!dot || dot == s || dot[-1] == '/') return 0;
     size_t el = (size_t)(s + n - dot - 1);
     if (el == 0 || el > 10) return 0;   /* "properties", the longest */
-    for (int i = 0; code_exts[i]; i++)
-        if (strlen(code_exts[i]) == el && strncasecmp(code_exts[i], dot + 1, el) == 0) return 1;
-    return 0;
+    return named_in(code_exts, dot + 1, el);
 }
 
 /* Bytes that end a path candidate: white space (isspace() in the C locale)
@@ -226,6 +245,9 @@ static const unsigned char path_delim_tab[256] = {
     ['{'] = 1, ['}'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
     ['|'] = 1, ['*'] = 1,
 };
+
+/* What a path candidate loses at its end: ".:;,!?" */
+static const unsigned char trail_punct[256] = {['.'] = 1, [':'] = 1, [';'] = 1, [','] = 1, ['!'] = 1, ['?'] = 1};
 
 static int path_delim(unsigned char c)
 {
@@ -240,21 +262,21 @@ static void scan_paths(const char *s, strvec *out)
         const char *st = p;
         while (*p && !path_delim((unsigned char)*p)) p++;
         size_t n = (size_t)(p - st);
-        while (n && strchr(".:;,!?", st[n - 1])) n--;
+        while (n && trail_punct[(unsigned char)st[n - 1]]) n--;
         /* drop a ":12" or ":12:3" line suffix */
         for (size_t i = n; i > 0; i--) {
             if (st[i - 1] == ':' && i < n && isdigit((unsigned char)st[i])) { n = i - 1; break; }
             if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
         }
         if (n < 3 || n > 200) continue;
+        /* a path has a code extension (so a dot) or is a known file name:
+         * most words end here */
+        if (!memchr(st, '.', n) && !(n <= 16 && named_in(known_files, st, n))) continue;
         if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
             continue;
         int slash = memchr(st, '/', n) || memchr(st, '\\', n);
         int ok = has_code_ext(st, n);
-        if (!ok && !slash && n <= 16) {   /* "requirements.txt", the longest */
-            for (int i = 0; known_files[i]; i++)
-                if (strlen(known_files[i]) == n && strncasecmp(known_files[i], st, n) == 0) ok = 1;
-        }
+        if (!ok && !slash && n <= 16) ok = named_in(known_files, st, n);   /* "requirements.txt", the longest */
         /* a bare file name must start like one (not "e.g.txt" noise) */
         if (ok && !slash && !isalpha((unsigned char)st[0]) && st[0] != '_' && st[0] != '.') ok = 0;
         if (ok) add_unique(out, st, n);

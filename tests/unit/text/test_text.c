@@ -498,6 +498,22 @@ static void test_signals(void **st)
     text_signals_free(&s);
     text_fields_free(&tf);
 
+    /* known file names (two without a dot), any case, trailing punctuation
+     * and a ":12" suffix dropped; URLs, mail-like words and bare names
+     * that do not start like one are not paths */
+    split_text("Build", "see Makefile, DOCKERFILE and pom.xml; also requirements.txt. makefiles\n"
+               "not www.example.com/a.py nor user@host.py nor 1.5.txt nor e.g. but Foo.java:12!",
+               NULL, &tf);
+    text_signals_extract(&tf, &s);
+    assert_true(sv_contains(&s.paths, "Makefile"));
+    assert_true(sv_contains(&s.paths, "DOCKERFILE"));
+    assert_true(sv_contains(&s.paths, "pom.xml"));
+    assert_true(sv_contains(&s.paths, "requirements.txt"));
+    assert_true(sv_contains(&s.paths, "Foo.java"));
+    assert_int_equal(s.paths.n, 5);
+    text_signals_free(&s);
+    text_fields_free(&tf);
+
     /* valgrind: frames behind the "==pid==" prefix, "at"/"by" 0xADDR: */
     split_text("Crash", "```\n==48213== Invalid read of size 8\n"
                "==48213==    at 0x4E5A1C3: th_pool_release (pool.c:142)\n"
