@@ -148,7 +148,7 @@ static const strvec *sig_vec(const text_signals *s, int i)
 static const char PROBE_BODY[] =
     "### Describe the bug\n"
     "Loading `hdfs-site.xml` with the NameNode's getConfig() fails after upgrading to 2.7.1; "
-    "the ReplicationMonitor thread dies, see src/main/java/org/apache/Foo.java and "
+    "the ReplicationMonitor thread dies, see src/main/java/org/apache/Foo.java, src/main.rs:10:5 and "
     "https://example.com/a/b?c=1. Happens 3 times out of 10 at 0x7ffe3a2b.\n"
     "- [x] I searched existing issues\n"
     "```\n"

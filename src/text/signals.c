@@ -263,9 +263,9 @@ static void scan_paths(const char *s, strvec *out)
         while (*p && !path_delim((unsigned char)*p)) p++;
         size_t n = (size_t)(p - st);
         while (n && trail_punct[(unsigned char)st[n - 1]]) n--;
-        /* drop a ":12" or ":12:3" line suffix */
+        /* drop a ":12" or ":12:3" line suffix (each ":digits" from the end) */
         for (size_t i = n; i > 0; i--) {
-            if (st[i - 1] == ':' && i < n && isdigit((unsigned char)st[i])) { n = i - 1; break; }
+            if (st[i - 1] == ':' && i < n && isdigit((unsigned char)st[i])) { n = i - 1; continue; }
             if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
         }
         if (n < 3 || n > 200) continue;

@@ -502,7 +502,7 @@ static void test_signals(void **st)
      * and a ":12" suffix dropped; URLs, mail-like words and bare names
      * that do not start like one are not paths */
     split_text("Build", "see Makefile, DOCKERFILE and pom.xml; also requirements.txt. makefiles\n"
-               "not www.example.com/a.py nor user@host.py nor 1.5.txt nor e.g. but Foo.java:12!",
+               "not www.example.com/a.py nor user@host.py nor 1.5.txt nor e.g. but Foo.java:12! and src/main.rs:10:5:",
                NULL, &tf);
     text_signals_extract(&tf, &s);
     assert_true(sv_contains(&s.paths, "Makefile"));
@@ -510,7 +510,8 @@ static void test_signals(void **st)
     assert_true(sv_contains(&s.paths, "pom.xml"));
     assert_true(sv_contains(&s.paths, "requirements.txt"));
     assert_true(sv_contains(&s.paths, "Foo.java"));
-    assert_int_equal(s.paths.n, 5);
+    assert_true(sv_contains(&s.paths, "src/main.rs"));
+    assert_int_equal(s.paths.n, 6);
     text_signals_free(&s);
     text_fields_free(&tf);
 
