@@ -311,6 +311,44 @@ static void test_capped_query(void **st)
     free_items(v, 300);
 }
 
+/* Terms of equal rank: the cap keeps the lowest term ids (the tie-break
+ * of query_max_terms), at every cap from 1 to one past the term count. */
+static void test_capped_query_ties(void **st)
+{
+    (void)st;
+    /* two docs with the same 20 words once each: every word has the same
+     * df, idf, query weight and largest impact */
+    const char *words = "zqa zqb zqc zqd zqe zqf zqg zqh zqi zqj zqk zql zqm zqn zqo zqp zqq zqr zqs zqt";
+    item *v = xcalloc(3, sizeof *v);
+    mk(&v[0], "T-1", words, NULL);
+    mk(&v[1], "T-2", words, NULL);
+    mk(&v[2], "T-3", "unrelated", NULL);
+    index_params p;
+    tiny_params(&p);
+    dindex *full;
+    assert_int_equal(index_build(v, 3, &p, &full, NULL), DP_OK);
+    index_query qf;
+    index_query_from_doc(full, 0, &qf);
+    assert_int_equal(qf.n, 20);
+    for (int max = 1; max <= 21; max++) {
+        p.query_max_terms = max;
+        dindex *capped;
+        assert_int_equal(index_build(v, 3, &p, &capped, NULL), DP_OK);
+        index_query qc;
+        index_query_from_doc(capped, 0, &qc);
+        assert_int_equal(qc.n, max < 20 ? (size_t)max : 20);
+        for (size_t i = 0; i < qc.n; i++) {   /* the first of qf's, which ascend */
+            assert_int_equal(qc.terms[i], qf.terms[i]);
+            assert_true(qc.weight[i] == qf.weight[i]);
+        }
+        index_query_free(&qc);
+        index_free(capped);
+    }
+    index_query_free(&qf);
+    index_free(full);
+    free_items(v, 3);
+}
+
 /* A caller-made query in no particular term order: pruned and exhaustive
  * retrieval still agree, and fields of many docs equal fields one by one. */
 static void test_unsorted_query(void **st)
@@ -817,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_title_outweighs_body),
         cmocka_unit_test(test_topk_equals_exhaustive),
         cmocka_unit_test(test_capped_query),
+        cmocka_unit_test(test_capped_query_ties),
         cmocka_unit_test(test_unsorted_query),
         cmocka_unit_test(test_range_exclude),
         cmocka_unit_test(test_deterministic_threads),
