@@ -194,8 +194,8 @@ static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 /* ---- paths ------------------------------------------------------------------- */
 
 /* Names and extensions with their lengths: scan_paths asks about every
- * word of every field, and strlen over the lists was a tenth of the
- * signals' time. */
+ * word of every field, and a strlen of each entry for each word showed in
+ * the profiles of the index build. */
 typedef struct named {
     const char *s;
     size_t n;
@@ -269,14 +269,14 @@ static void scan_paths(const char *s, strvec *out)
             if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
         }
         if (n < 3 || n > 200) continue;
-        /* a path has a code extension (so a dot) or is a known file name:
-         * most words end here */
-        if (!memchr(st, '.', n) && !(n <= 16 && named_in(known_files, st, n))) continue;
+        /* a path has a code extension (so a dot) or is a known file name
+         * (none has a slash): most words end here */
+        int known = n <= 16 && named_in(known_files, st, n);   /* "requirements.txt", the longest */
+        if (!known && !memchr(st, '.', n)) continue;
         if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
             continue;
         int slash = memchr(st, '/', n) || memchr(st, '\\', n);
-        int ok = has_code_ext(st, n);
-        if (!ok && !slash && n <= 16) ok = named_in(known_files, st, n);   /* "requirements.txt", the longest */
+        int ok = known || has_code_ext(st, n);
         /* a bare file name must start like one (not "e.g.txt" noise) */
         if (ok && !slash && !isalpha((unsigned char)st[0]) && st[0] != '_' && st[0] != '.') ok = 0;
         if (ok) add_unique(out, st, n);
