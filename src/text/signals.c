@@ -193,36 +193,21 @@ static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 
 /* ---- paths ------------------------------------------------------------------- */
 
-/* Names and extensions with their lengths: scan_paths asks about every
- * word of every field, and a strlen of each entry for each word showed in
- * the profiles of the index build. */
-typedef struct named {
-    const char *s;
-    size_t n;
-} named;
-#define NAMED(x) {x, sizeof x - 1}
+static const text_name known_files[] = {
+    TEXT_NAME("pom.xml"), TEXT_NAME("build.gradle"), TEXT_NAME("build.xml"), TEXT_NAME("makefile"),
+    TEXT_NAME("cmakelists.txt"), TEXT_NAME("package.json"), TEXT_NAME("setup.py"), TEXT_NAME("dockerfile"),
+    TEXT_NAME("requirements.txt"), TEXT_NAME("cargo.toml"), TEXT_NAME("go.mod"), {NULL, 0}};
 
-static const named known_files[] = {
-    NAMED("pom.xml"), NAMED("build.gradle"), NAMED("build.xml"), NAMED("makefile"),
-    NAMED("cmakelists.txt"), NAMED("package.json"), NAMED("setup.py"), NAMED("dockerfile"),
-    NAMED("requirements.txt"), NAMED("cargo.toml"), NAMED("go.mod"), {NULL, 0}};
-
-static const named code_exts[] = {
-    NAMED("c"), NAMED("h"), NAMED("cc"), NAMED("cpp"), NAMED("hpp"), NAMED("java"), NAMED("scala"),
-    NAMED("py"), NAMED("go"), NAMED("rs"), NAMED("js"), NAMED("ts"), NAMED("jsx"), NAMED("tsx"),
-    NAMED("rb"), NAMED("php"), NAMED("sh"), NAMED("xml"), NAMED("json"), NAMED("yaml"), NAMED("yml"),
-    NAMED("properties"), NAMED("conf"), NAMED("cfg"), NAMED("ini"), NAMED("toml"), NAMED("gradle"),
-    NAMED("proto"), NAMED("thrift"), NAMED("sql"), NAMED("hql"), NAMED("q"), NAMED("jar"), NAMED("so"),
-    NAMED("dll"), NAMED("log"), NAMED("md"), NAMED("txt"), NAMED("csv"), NAMED("parquet"), NAMED("orc"),
-    NAMED("avro"), NAMED("ipynb"), NAMED("pyx"), NAMED("kt"), NAMED("cs"), {NULL, 0}};
-
-/* s[0..n) is one of list, ignoring ASCII case. */
-static int named_in(const named *list, const char *s, size_t n)
-{
-    for (int i = 0; list[i].s; i++)
-        if (list[i].n == n && strncasecmp(list[i].s, s, n) == 0) return 1;
-    return 0;
-}
+static const text_name code_exts[] = {
+    TEXT_NAME("c"), TEXT_NAME("h"), TEXT_NAME("cc"), TEXT_NAME("cpp"), TEXT_NAME("hpp"), TEXT_NAME("java"),
+    TEXT_NAME("scala"), TEXT_NAME("py"), TEXT_NAME("go"), TEXT_NAME("rs"), TEXT_NAME("js"), TEXT_NAME("ts"),
+    TEXT_NAME("jsx"), TEXT_NAME("tsx"), TEXT_NAME("rb"), TEXT_NAME("php"), TEXT_NAME("sh"), TEXT_NAME("xml"),
+    TEXT_NAME("json"), TEXT_NAME("yaml"), TEXT_NAME("yml"), TEXT_NAME("properties"), TEXT_NAME("conf"),
+    TEXT_NAME("cfg"), TEXT_NAME("ini"), TEXT_NAME("toml"), TEXT_NAME("gradle"), TEXT_NAME("proto"),
+    TEXT_NAME("thrift"), TEXT_NAME("sql"), TEXT_NAME("hql"), TEXT_NAME("q"), TEXT_NAME("jar"), TEXT_NAME("so"),
+    TEXT_NAME("dll"), TEXT_NAME("log"), TEXT_NAME("md"), TEXT_NAME("txt"), TEXT_NAME("csv"),
+    TEXT_NAME("parquet"), TEXT_NAME("orc"), TEXT_NAME("avro"), TEXT_NAME("ipynb"), TEXT_NAME("pyx"),
+    TEXT_NAME("kt"), TEXT_NAME("cs"), {NULL, 0}};
 
 static int has_code_ext(const char *s, size_t n)
 {
@@ -233,7 +218,7 @@ static int has_code_ext(const char *s, size_t n)
     if (!dot || dot == s || dot[-1] == '/') return 0;
     size_t el = (size_t)(s + n - dot - 1);
     if (el == 0 || el > 10) return 0;   /* "properties", the longest */
-    return named_in(code_exts, dot + 1, el);
+    return text_name_in(code_exts, dot + 1, el);
 }
 
 /* Bytes that end a path candidate: white space (isspace() in the C locale)
@@ -271,7 +256,7 @@ static void scan_paths(const char *s, strvec *out)
         if (n < 3 || n > 200) continue;
         /* a path has a code extension (so a dot) or is a known file name
          * (none has a slash): most words end here */
-        int known = n <= 16 && named_in(known_files, st, n);   /* "requirements.txt", the longest */
+        int known = n <= 16 && text_name_in(known_files, st, n);   /* "requirements.txt", the longest */
         if (!known && !memchr(st, '.', n)) continue;
         if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
             continue;

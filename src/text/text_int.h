@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 /* Byte classes in the C locale (doppel never calls setlocale()), one
  * table read per byte where the tokenizer and the signal scanners ask for
@@ -34,6 +35,23 @@ static inline int text_has(const char *s, size_t n, const char *w, size_t m)
     const char *end = s + (n - m) + 1;   /* one past the last possible start */
     for (const char *p = s; (p = memchr(p, (unsigned char)w[0], (size_t)(end - p))) != NULL; p++)
         if (memcmp(p + 1, w + 1, m - 1) == 0) return 1;
+    return 0;
+}
+
+/* A fixed word list with each word's length, for the scanners that ask
+ * whether a word of a text is in it (a strlen per entry per word showed in
+ * profiles); a list ends with {NULL, 0}. */
+typedef struct text_name {
+    const char *s;
+    size_t n;
+} text_name;
+#define TEXT_NAME(x) {x, sizeof x - 1}
+
+/* 1 when s[0..n) is one of list, ignoring ASCII case. */
+static inline int text_name_in(const text_name *list, const char *s, size_t n)
+{
+    for (int i = 0; list[i].s; i++)
+        if (list[i].n == n && strncasecmp(list[i].s, s, n) == 0) return 1;
     return 0;
 }
 

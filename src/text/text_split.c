@@ -169,20 +169,20 @@ static int is_url_start(const char *s, size_t n)
 
 static int is_html_tag(const char *s, size_t n, size_t *len)
 {
-    static const char *tags[] = {"details", "summary", "br", "p", "img", "a", "sub", "sup",
-                                 "b", "i", "em", "strong", "div", "span", "kbd", "code",
-                                 "pre", "hr", "ul", "ol", "li", "table", "tr", "td", "th",
-                                 "h1", "h2", "h3", "h4", "blockquote", NULL};
+    static const text_name tags[] = {
+        TEXT_NAME("details"), TEXT_NAME("summary"), TEXT_NAME("br"), TEXT_NAME("p"), TEXT_NAME("img"),
+        TEXT_NAME("a"), TEXT_NAME("sub"), TEXT_NAME("sup"), TEXT_NAME("b"), TEXT_NAME("i"), TEXT_NAME("em"),
+        TEXT_NAME("strong"), TEXT_NAME("div"), TEXT_NAME("span"), TEXT_NAME("kbd"), TEXT_NAME("code"),
+        TEXT_NAME("pre"), TEXT_NAME("hr"), TEXT_NAME("ul"), TEXT_NAME("ol"), TEXT_NAME("li"),
+        TEXT_NAME("table"), TEXT_NAME("tr"), TEXT_NAME("td"), TEXT_NAME("th"), TEXT_NAME("h1"),
+        TEXT_NAME("h2"), TEXT_NAME("h3"), TEXT_NAME("h4"), TEXT_NAME("blockquote"), {NULL, 0}};
     size_t i = 1;
     if (i < n && s[i] == '/') i++;
     size_t st = i;
     while (i < n && isalnum((unsigned char)s[i])) i++;
     if (i == st || i >= n) return 0;
     if (s[i] != '>' && s[i] != ' ' && s[i] != '/') return 0;
-    int known = 0;
-    for (int t = 0; tags[t]; t++)
-        if (strlen(tags[t]) == i - st && strncasecmp(tags[t], s + st, i - st) == 0) known = 1;
-    if (!known) return 0;
+    if (!text_name_in(tags, s + st, i - st)) return 0;
     const char *gt = memchr(s + i, '>', n - i);
     if (!gt) return 0;
     *len = (size_t)(gt - s) + 1;
