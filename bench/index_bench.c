@@ -188,20 +188,21 @@ static void ab_compare(const dindex *ix, uint32_t n, size_t k, uint32_t step, in
     index_hit *hits = xmalloc(k * sizeof *hits);
     double t[2][64];
     uint64_t fp[2] = {0, 0};
-    int has = ix_topk_simd_set(1);
+    int has = ix_topk_simd_set(IX_SIMD_BEST);
     if (rounds > 64) rounds = 64;
     for (int r = 0; r < rounds; r++)
         for (int m = 0; m < 2; m++) {
-            ix_topk_simd_set(m);
+            ix_topk_simd_set(m ? has : IX_SIMD_NONE);
             uint64_t f = 1469598103934665603ULL;
             t[m][r] = ab_round(ix, qs, nq, step, k, hits, &f);
             fp[m] = f;
         }
-    ix_topk_simd_set(1);
+    ix_topk_simd_set(IX_SIMD_BEST);
     qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
     qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
+    const char *name = has == IX_SIMD_AVX512 ? "avx512" : has == IX_SIMD_AVX2 ? "avx2" : "scalar (no kernel)";
     printf("A/B %u queries x %d rounds: scalar %.4f ms, %s %.4f ms a query (median CPU), hits %s\n", nq, rounds,
-           1000 * t[0][rounds / 2] / nq, has ? "avx512" : "scalar (no AVX-512)", 1000 * t[1][rounds / 2] / nq,
+           1000 * t[0][rounds / 2] / nq, name, 1000 * t[1][rounds / 2] / nq,
            fp[0] == fp[1] ? "equal" : "DIFFER");
     for (uint32_t i = 0; i < nq; i++) index_query_free(&qs[i]);
     free(qs);

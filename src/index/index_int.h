@@ -216,24 +216,28 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
  * (4 bytes per 64 postings, plus at most one block per term). */
 #define IX_BLOCK 64
 
-/* ---- top-k kernel (topk_simd.c) ----------------------------------------- */
-/* An AVX-512 kernel of topk.c with exactly its scalar loop's results;
- * built on x86-64 with gcc or clang (a function target attribute, no
- * per-file flags) and run only when the CPU has AVX-512F. */
+/* ---- top-k kernels (topk_simd.c) ---------------------------------------- */
+/* Vector kernels of topk.c with exactly its scalar loop's results; built
+ * on x86-64 with gcc or clang (function target attributes, no per-file
+ * flags) and run only when the CPU has the instructions. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define IX_HAVE_AVX512 1
+#define IX_HAVE_SIMD 1
 /* The offsets o < nw with acc[o] != 0 into cand, ascending; returns how
  * many. cand has room for nw. */
 size_t ix_candidates_avx512(const int64_t *acc, uint32_t nw, uint32_t *cand);
+size_t ix_candidates_avx2(const int64_t *acc, uint32_t nw, uint32_t *cand);
 #else
-#define IX_HAVE_AVX512 0
+#define IX_HAVE_SIMD 0
 #endif
-/* 1 when index_topk runs the AVX-512 kernel: the CPU has it (found at the
- * first call) and ix_topk_simd_set did not turn it off. */
+/* The kernels, as ix_topk_simd names them. */
+enum { IX_SIMD_NONE = 0, IX_SIMD_AVX2 = 1, IX_SIMD_AVX512 = 2, IX_SIMD_BEST = 3 };
+/* The kernel index_topk runs (IX_SIMD_NONE: the scalar loop): the best the
+ * CPU has (found at the first call), unless ix_topk_simd_set chose. */
 int ix_topk_simd(void);
-/* For tests and benchmarks: on = 0 forces the scalar loop, on = 1 the
- * kernel when the CPU has it. Returns ix_topk_simd() as it now is. */
-int ix_topk_simd_set(int on);
+/* For tests and benchmarks: want is a kernel (IX_SIMD_NONE forces the
+ * scalar loop) or IX_SIMD_BEST. Returns the kernel now run: IX_SIMD_NONE
+ * when the CPU lacks the one asked for. */
+int ix_topk_simd_set(int want);
 
 /* ---- snapshots (snapshot.c) --------------------------------------------- */
 

@@ -10,7 +10,7 @@
  *
  * index_topk keeps its best k in a pool (a buffer with a cutoff, selected
  * now and then) rather than the reference's heap, and finds a window's
- * candidates with an AVX-512 kernel where the CPU has one (topk_simd.c);
+ * candidates with a vector kernel where the CPU has one (topk_simd.c);
  * neither changes a result.
  *
  * Everything here reads the index only. Scratch space is per thread (a
@@ -276,7 +276,7 @@ typedef struct scratch {
     size_t cap;                    /* of L, ord, prefix */
     uint64_t *heap;                /* the pool's keys: pool_cap(heapcap) */
     size_t heapcap;
-    int simd;                      /* run the AVX-512 kernel (ix_topk_simd) */
+    int simd;                      /* the kernel to run (ix_topk_simd) */
     uint64_t *qbits;               /* query terms as a bitmap over term ids */
     size_t qwords;                 /* all zero between uses */
     int64_t acc[WIN_MAX];          /* partial scores of the window's docs (ix_fix units) */
@@ -555,8 +555,9 @@ static size_t window_candidates(scratch *s, uint32_t w0, uint32_t w1, uint32_t e
     /* exclude is no candidate: its sum is dropped (only candidates' sums
      * are read from here on) */
     if (exclude - w0 < nw) s->acc[exclude - w0] = 0;
-#if IX_HAVE_AVX512
-    if (s->simd) return ix_candidates_avx512(s->acc, nw, s->cand);
+#if IX_HAVE_SIMD
+    if (s->simd == IX_SIMD_AVX512) return ix_candidates_avx512(s->acc, nw, s->cand);
+    if (s->simd == IX_SIMD_AVX2) return ix_candidates_avx2(s->acc, nw, s->cand);
 #endif
     for (uint32_t o = 0; o < nw; o++) {
         s->cand[nc] = o;                 /* branch-free: half the docs are in */

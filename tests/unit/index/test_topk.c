@@ -1,11 +1,11 @@
-/* test_topk.c -- index_topk's scalar loops and its AVX-512 kernel
- * (topk_simd.c) each equal to index_topk_exhaustive and to each other:
+/* test_topk.c -- index_topk's scalar loops and its AVX2 and AVX-512
+ * kernels (topk_simd.c) each equal to index_topk_exhaustive and to each other:
  * random corpora whose words drift over the docs (posting lists dense in
  * some windows, empty or nearly in others), duplicate docs (score ties),
  * exclusion inside and outside the range, k from 1 to far more than the
  * matches; and the candidate kernel against its scalar definition on
- * hand-made accumulators. On a CPU without AVX-512 (or under valgrind)
- * the kernel tests are skipped (cmocka's skip(): tests/run.sh counts them
+ * hand-made accumulators. On a CPU without a kernel's instructions (or
+ * under valgrind, which hides AVX-512) that kernel's tests are skipped (cmocka's skip(): tests/run.sh counts them
  * apart). */
 #include "testutil.h"
 
@@ -157,14 +157,14 @@ static void check_all(int simd)
         index_free(ix);
         free_items(v, C[i].n);
     }
-    ix_topk_simd_set(1);
+    ix_topk_simd_set(IX_SIMD_BEST);
 }
 
-/* Skips the calling test when the AVX-512 kernel cannot run here: no
- * AVX-512 on this CPU, or valgrind hides it. */
-static void need_avx512(void)
+/* Skips the calling test when kernel cannot run here: the CPU lacks its
+ * instructions, or valgrind hides them (AVX-512). */
+static void need_kernel(int kernel)
 {
-    if (!ix_topk_simd_set(1)) skip();
+    if (ix_topk_simd_set(kernel) != kernel) skip();
 }
 
 static void test_scalar_equals_exhaustive(void **st)
@@ -173,11 +173,18 @@ static void test_scalar_equals_exhaustive(void **st)
     check_all(0);
 }
 
-static void test_simd_equals_exhaustive(void **st)
+static void test_avx2_equals_exhaustive(void **st)
 {
     (void)st;
-    need_avx512();
-    check_all(1);
+    need_kernel(IX_SIMD_AVX2);
+    check_all(IX_SIMD_AVX2);
+}
+
+static void test_avx512_equals_exhaustive(void **st)
+{
+    (void)st;
+    need_kernel(IX_SIMD_AVX512);
+    check_all(IX_SIMD_AVX512);
 }
 
 /* A corpus where a list's bound and its length disagree, so ordering the
@@ -234,7 +241,7 @@ static void test_lopsided_lists(void **st)
         uint32_t lo = rnd() % 2 ? rnd() % N : 0;
         uint32_t hi = rnd() % 2 ? lo + rnd() % (N - lo + 1) : N;
         uint32_t ex = rnd() % 3 ? d : lo + rnd() % (hi - lo + 1);
-        for (int simd = 0; simd < 2; simd++) {
+        for (int simd = IX_SIMD_NONE; simd <= IX_SIMD_AVX512; simd++) {
             if (ix_topk_simd_set(simd) != simd) continue;
             size_t na = index_topk(ix, &q, lo, hi, ex, k, a);
             size_t nb = index_topk_exhaustive(ix, &q, lo, hi, ex, k, b);
@@ -246,7 +253,7 @@ static void test_lopsided_lists(void **st)
     }
     assert_true(checked > 10000);
     assert_true(ties > 100);
-    ix_topk_simd_set(1);
+    ix_topk_simd_set(IX_SIMD_BEST);
     free(a);
     free(b);
     index_free(ix);
@@ -263,7 +270,7 @@ static void test_k_above_matches(void **st)
     index_query q;
     index_query_from_doc(ix, 499, &q);
     index_hit a[600], b[600];
-    for (int simd = 0; simd < 2; simd++) {
+    for (int simd = IX_SIMD_NONE; simd <= IX_SIMD_AVX512; simd++) {
         if (ix_topk_simd_set(simd) != simd) continue;
         size_t na = index_topk(ix, &q, 0, 500, UINT32_MAX, 600, a);
         size_t nb = index_topk_exhaustive(ix, &q, 0, 500, UINT32_MAX, 600, b);
@@ -272,20 +279,18 @@ static void test_k_above_matches(void **st)
         for (size_t i = 1; i < na; i++)
             assert_true(a[i - 1].score > a[i].score || (a[i - 1].score == a[i].score && a[i - 1].doc < a[i].doc));
     }
-    ix_topk_simd_set(1);
+    ix_topk_simd_set(IX_SIMD_BEST);
     index_query_free(&q);
     index_free(ix);
     free_items(v, 500);
 }
 
-#if IX_HAVE_AVX512
-/* The candidate kernel equals its definition for every length up to 70
- * (each tail of a 16-step) and a few long ones, on entries set in any one
- * of their 64 bits, negative, or zero. */
-static void test_candidates_kernel(void **st)
+#if IX_HAVE_SIMD
+/* A candidate kernel equals its definition for every length up to 70
+ * (each tail of a 16- or 8-step) and a few long ones, on entries set in
+ * any one of their 64 bits, negative, or zero. */
+static void check_kernel(size_t (*kernel)(const int64_t *, uint32_t, uint32_t *))
 {
-    (void)st;
-    need_avx512();
     enum { N = 8192 };
     int64_t *acc = xmalloc(N * sizeof *acc);
     uint32_t *got = xmalloc(N * sizeof *got), *want = xmalloc(N * sizeof *want);
@@ -303,7 +308,7 @@ static void test_candidates_kernel(void **st)
             size_t nwant = 0;
             for (uint32_t o = 0; o < nw; o++)
                 if (acc[o] != 0) want[nwant++] = o;
-            size_t ngot = ix_candidates_avx512(acc, nw, got);
+            size_t ngot = kernel(acc, nw, got);
             assert_int_equal(ngot, nwant);
             if (nwant) assert_memory_equal(got, want, nwant * sizeof *want);
         }
@@ -312,11 +317,33 @@ static void test_candidates_kernel(void **st)
     free(got);
     free(want);
 }
-#else
-static void test_candidates_kernel(void **st)
+
+static void test_candidates_avx2(void **st)
 {
     (void)st;
-    skip();   /* no AVX-512 kernel on this platform */
+    need_kernel(IX_SIMD_AVX2);
+    check_kernel(ix_candidates_avx2);
+    ix_topk_simd_set(IX_SIMD_BEST);
+}
+
+static void test_candidates_avx512(void **st)
+{
+    (void)st;
+    need_kernel(IX_SIMD_AVX512);
+    check_kernel(ix_candidates_avx512);
+    ix_topk_simd_set(IX_SIMD_BEST);
+}
+#else
+static void test_candidates_avx2(void **st)
+{
+    (void)st;
+    skip();   /* no vector kernels on this platform */
+}
+
+static void test_candidates_avx512(void **st)
+{
+    (void)st;
+    skip();
 }
 #endif
 
@@ -324,10 +351,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalar_equals_exhaustive),
-        cmocka_unit_test(test_simd_equals_exhaustive),
+        cmocka_unit_test(test_avx2_equals_exhaustive),
+        cmocka_unit_test(test_avx512_equals_exhaustive),
         cmocka_unit_test(test_k_above_matches),
         cmocka_unit_test(test_lopsided_lists),
-        cmocka_unit_test(test_candidates_kernel),
+        cmocka_unit_test(test_candidates_avx2),
+        cmocka_unit_test(test_candidates_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
