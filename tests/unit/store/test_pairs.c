@@ -830,12 +830,14 @@ static void test_query_plans(void **state)
                  * test at each pair where one repository has them all
                  * (its own filter or one of all) */
                 if (fi == 0) {
-                    char *off = plan_of(sb_str(&sb), "offset");
-                    expect_in(off, idx, ctx);
-                    expect_not_in(off, "TEMP B-TREE", ctx);
-                    expect_in(off, "SCAN p USING", ctx);
-                    expect_not_in(off, "repo_id=?", ctx);
-                    free(off);
+                    for (int back = 0; back < 2; back++) {   /* from the start, and from the end */
+                        char *off = plan_of(sb_str(&sb), back ? "offset-back" : "offset");
+                        expect_in(off, idx, ctx);
+                        expect_not_in(off, "TEMP B-TREE", ctx);
+                        expect_in(off, "SCAN p USING", ctx);
+                        expect_not_in(off, "repo_id=?", ctx);
+                        free(off);
+                    }
                 }
                 /* counts: relation and confidence sum the counters; a
                  * text's is the size of its order, and states and labels
@@ -868,10 +870,12 @@ static void test_query_plans(void **state)
     sbuf sb;
     sb_init(&sb);
     assert_int_equal(store_pairs_explain(f->st, &one, &sb, &err), DP_OK);
-    char *off = plan_of(sb_str(&sb), "offset");
-    expect_in(off, "INDEX pairs_by_value (repo_id=?)", "two repositories, one's offset");
-    expect_not_in(off, "TEMP B-TREE", "two repositories, one's offset");
-    free(off);
+    for (int back = 0; back < 2; back++) {
+        char *off = plan_of(sb_str(&sb), back ? "offset-back" : "offset");
+        expect_in(off, "INDEX pairs_by_value (repo_id=?)", "two repositories, one's offset");
+        expect_not_in(off, "TEMP B-TREE", "two repositories, one's offset");
+        free(off);
+    }
     sb_free(&sb);
     assert_int_equal(store_pairs_delete(f->st, other, NULL, 0, &err), DP_OK);
     assert_int_equal(all_indexes(f), 0);
