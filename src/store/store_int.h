@@ -141,6 +141,11 @@ struct store {
     int fts_todo_skipped;
     /* the side build's content rows are in items_fts_content (store_fts.c) */
     int fts_content_direct;
+    /* bulk: the label index of a first import, made at commit
+     * (store_items.c); labels_state 0 = not looked at in this transaction,
+     * 1 = dropped (its statement in labels_sql, owned), 2 = kept. */
+    int labels_state;
+    char *labels_sql;
     /* bulk: what one look-up per transaction found out about repository
      * pairs_repo (0: nothing yet): whether it has pairs to touch when an
      * item changes. Reset by store_begin, store_commit, store_rollback and
@@ -273,6 +278,11 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
  * NULL for no row, a NULL value or a failure. */
 int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out);
 char *store_value_text(store *st, const char *sql);
+/* Sets an integer pragma (threads, cache_size) of the connection; returns
+ * the value it had, or INT64_MIN when it could not tell (and set nothing).
+ * store_pragma_restore puts that value back (nothing for INT64_MIN). */
+int64_t store_pragma_swap(store *st, const char *name, int64_t value);
+void store_pragma_restore(store *st, const char *name, int64_t was);
 
 /* Brings items_fts up to date for the items noted in items_fts_todo (see
  * store_schema.c); run by store_commit, and in bulk mode every
@@ -282,6 +292,14 @@ int store_fts_flush(store *st, dp_err *err);
 /* What store_commit runs for the title index: the side build's copy when
  * one is open (store_fts_side_finish), else store_fts_flush. */
 int store_fts_commit(store *st, dp_err *err);
+
+/* The label index (item_labels_by_name) of a bulk import into a store
+ * without labels is dropped at the transaction's first item write and
+ * made again, in one sort, by store_labels_commit (run by store_commit);
+ * store_labels_forget drops that plan once the transaction is rolled back
+ * (which brings the index back). Both are no-ops otherwise. */
+int store_labels_commit(store *st, dp_err *err);
+void store_labels_forget(store *st);
 
 /* The title index of a bulk import into a store without items, built by a
  * thread of its own beside the writer (store_fts.c).

@@ -850,24 +850,6 @@ int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *droppe
     return DP_OK;
 }
 
-/* Sets an integer pragma (threads, cache_size) of the connection; returns
- * the value it had, or INT64_MIN when it could not tell (and set nothing). */
-static int64_t pragma_swap(store *st, const char *name, int64_t value)
-{
-    char sql[64];
-    int64_t was = 0;
-    snprintf(sql, sizeof sql, "PRAGMA %s", name);
-    if (store_value_int(st, sql, 0, &was) != 1) return INT64_MIN;
-    snprintf(sql, sizeof sql, "PRAGMA %s = %lld", name, (long long)value);
-    sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a setting, not a promise: cannot fail */
-    return was;
-}
-
-static void pragma_restore(store *st, const char *name, int64_t was)
-{
-    if (was != INT64_MIN) pragma_swap(st, name, was);
-}
-
 int store_pairs_bulk_end(store *st, dp_err *err)
 {
     if (!st->pbulk.open) return DP_OK;
@@ -881,13 +863,13 @@ int store_pairs_bulk_end(store *st, dp_err *err)
      * them while the writer reads on: 4.3 s, for the same CPU time
      * (sqlite3 shell on the pairs of a 250k-item analysis). Both settings
      * are put back after. */
-    int64_t threads = pragma_swap(st, "threads", 2);
-    int64_t cache = pragma_swap(st, "cache_size", -4000);
+    int64_t threads = store_pragma_swap(st, "threads", 2);
+    int64_t cache = store_pragma_swap(st, "cache_size", -4000);
     /* indexes first (ORDER BY type): the count below reads pairs_filter */
     for (size_t i = 0; rc == DP_OK && i < st->pbulk.sql.n; i++)
         rc = store_exec(st, st->pbulk.sql.v[i], "rebuilding a pair index or trigger after a bulk replace", err);
-    pragma_restore(st, "cache_size", cache);
-    pragma_restore(st, "threads", threads);
+    store_pragma_restore(st, "cache_size", cache);
+    store_pragma_restore(st, "threads", threads);
     /* what the dropped triggers would have counted, row by row */
     if (rc == DP_OK)
         rc = store_exec(st,

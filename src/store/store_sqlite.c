@@ -107,6 +107,22 @@ int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+int64_t store_pragma_swap(store *st, const char *name, int64_t value)
+{
+    char sql[64];
+    int64_t was = 0;
+    snprintf(sql, sizeof sql, "PRAGMA %s", name);
+    if (store_value_int(st, sql, 0, &was) != 1) return INT64_MIN;
+    snprintf(sql, sizeof sql, "PRAGMA %s = %lld", name, (long long)value);
+    sqlite3_exec(st->db, sql, NULL, NULL, NULL);   /* a setting, not a promise: cannot fail */
+    return was;
+}
+
+void store_pragma_restore(store *st, const char *name, int64_t was)
+{
+    if (was != INT64_MIN) store_pragma_swap(st, name, was);
+}
+
 char *store_value_text(store *st, const char *sql)
 {
     sqlite3_stmt *s;
@@ -323,6 +339,7 @@ void store_close(store *st)
     store_pairs_cache_free(st);
     store_pairs_bulk_forget(st);
     store_fts_side_abort(st);
+    store_labels_forget(st);
     if (st->db) {
         /* An open transaction at close is a caller bug; dropping it is the
          * only safe choice (sqlite3_close_v2 would roll back anyway). */
@@ -474,6 +491,7 @@ int store_commit(store *st, dp_err *err)
      * store_schema.c). */
     st->pairs_repo = 0;
     st->seq_repo = 0;
+    if (store_labels_commit(st, err) != DP_OK) return DP_ERR;
     if (store_fts_commit(st, err) != DP_OK) return DP_ERR;
     /* a replacement of pairs: the sort indexes of every repository follow
      * the repositories that now have pairs (store_pairs_all_sync) */
@@ -498,6 +516,7 @@ void store_rollback(store *st)
         if (st->db) (void)store_fts_todo_restore(st, &ignored);
         if (st->db) (void)store_fts_content_drop(st, &ignored);
         store_pairs_bulk_forget(st);
+        store_labels_forget(st);   /* the rollback brought the label index back */
         store_secure_delete_end(st);
         st->pairs_repo = 0;
         st->seq_repo = 0;

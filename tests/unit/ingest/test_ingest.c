@@ -527,6 +527,10 @@ static char *dump_tables(store *st)
         "SELECT id FROM items_fts_todo ORDER BY id",
         "SELECT repo_id, src_key, dst_key, type FROM links ORDER BY id",
         "SELECT repo_id, name, color FROM labels ORDER BY repo_id, name",
+        /* the schema, and the label index answering (a first import makes
+         * it at commit) */
+        "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+        "SELECT name, count(*) FROM item_labels INDEXED BY item_labels_by_name GROUP BY name ORDER BY name",
     };
     sbuf sb;
     sb_init(&sb);
@@ -613,6 +617,9 @@ static int import_one(store *st, const char *path, int bulk, dp_err *err)
     }
     if (bulk == 1) assert_true(read_int(st, "SELECT count(*) FROM items_fts_todo") < STORE_FTS_BATCH);
     if (bulk == 2) {
+        /* a first import: the label index waits for the commit */
+        assert_int_equal(st->labels_state, 1);
+        assert_int_equal(read_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'item_labels_by_name'"), 0);
         assert_non_null(st->fts_side);
         /* the side build runs without the title triggers: nothing noted */
         assert_int_equal(read_int(st, "SELECT count(*) FROM items_fts_todo"), 0);
@@ -708,6 +715,37 @@ static void test_bulk_error_unchanged(void **state)
     assert_string_equal(after, before);
     free(before);
     free(after);
+}
+
+/* A first bulk import that fails, after the label index was dropped for
+ * its commit, leaves the store as it was: the index is back, and answers. */
+static void test_bulk_first_error_unchanged(void **state)
+{
+    fx *f = *state;
+    char path[160];
+    dp_err err = {""};
+    store *st;
+    snprintf(path, sizeof path, "%s/first.db", f->dir);
+    assert_int_equal(store_open(path, &st, &err), DP_OK);
+    assert_int_equal(store_bulk_mode(st, &err), DP_OK);
+    char *before = dump_tables(st);
+    ingest_opts opts = {.format = INGEST_AUTO};
+    ingest_stats stats = {0};
+    assert_int_equal(store_begin(st, &err), DP_OK);
+    assert_int_equal(ingest_file(st, bulk_file(f, "first-bad.json", 1, 300, 1, 1), &opts, &stats, &err), DP_ERR);
+    assert_int_equal(st->labels_state, 1);   /* the index was dropped ... */
+    store_rollback(st);
+    assert_int_equal(st->labels_state, 0);
+    char *after = dump_tables(st);           /* ... and is back */
+    assert_string_equal(after, before);
+    assert_int_equal(read_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'item_labels_by_name'"), 1);
+    /* the next import into the still empty store defers it again */
+    assert_int_equal(import_one(st, bulk_file(f, "first-good.json", 1, 300, 1, 0), 2, &err), DP_OK);
+    assert_int_equal(read_int(st, "SELECT count(*) FROM item_labels INDEXED BY item_labels_by_name WHERE name = 'extra'"),
+                     read_int(st, "SELECT count(*) FROM item_labels NOT INDEXED WHERE name = 'extra'"));
+    free(before);
+    free(after);
+    store_close(st);
 }
 
 /* ---- the pipeline: many batches, errors in file order ------------------- */
@@ -963,6 +1001,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_side_keeps_other_triggers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_same_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_error_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_first_error_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_in_file_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_of_first_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_item_twice, setup, teardown),
