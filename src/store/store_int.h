@@ -278,11 +278,10 @@ int store_exec(store *st, const char *sql, const char *what, dp_err *err);
  * NULL for no row, a NULL value or a failure. */
 int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out);
 char *store_value_text(store *st, const char *sql);
-/* Sets an integer pragma (threads, cache_size) of the connection; returns
- * the value it had, or INT64_MIN when it could not tell (and set nothing).
- * store_pragma_restore puts that value back (nothing for INT64_MIN). */
-int64_t store_pragma_swap(store *st, const char *name, int64_t value);
-void store_pragma_restore(store *st, const char *name, int64_t was);
+/* Runs the n statements sql[] (index builds, CREATE INDEX) one after the
+ * other with the sorter's two worker threads and a small page cache, so
+ * that the sort runs on both cores; what names them in an error. */
+int store_exec_sorted(store *st, char *const *sql, size_t n, const char *what, dp_err *err);
 
 /* Brings items_fts up to date for the items noted in items_fts_todo (see
  * store_schema.c); run by store_commit, and in bulk mode every

@@ -446,15 +446,10 @@ static void labels_defer_begin(store *st)
 int store_labels_commit(store *st, dp_err *err)
 {
     char *sql = st->labels_sql;
-    int rc = DP_OK;
     st->labels_sql = NULL;
     st->labels_state = 0;
     if (!sql) return DP_OK;
-    int64_t threads = store_pragma_swap(st, "threads", 2);
-    int64_t cache = store_pragma_swap(st, "cache_size", -4000);
-    rc = store_exec(st, sql, "making the label index of the import", err);
-    store_pragma_restore(st, "cache_size", cache);
-    store_pragma_restore(st, "threads", threads);
+    int rc = store_exec_sorted(st, &sql, 1, "making the label index of the import", err);
     free(sql);
     return rc;
 }

@@ -853,23 +853,11 @@ int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *droppe
 int store_pairs_bulk_end(store *st, dp_err *err)
 {
     if (!st->pbulk.open) return DP_OK;
-    int rc = DP_OK;
-    /* The one writer builds the indexes alone at the end of an analysis.
-     * SQLite's sorter hands sorting and merging to two worker threads,
-     * but only for the runs it writes out: keys that fit the page cache are
-     * sorted in one piece by the writer itself. With the store's 32 MB
-     * cache, all of a 725k-pair index fitted: 9 indexes took 5.9 s, one
-     * core busy; with a 4 MB cache the sorter cuts runs, the workers sort
-     * them while the writer reads on: 4.3 s, for the same CPU time
-     * (sqlite3 shell on the pairs of a 250k-item analysis). Both settings
-     * are put back after. */
-    int64_t threads = store_pragma_swap(st, "threads", 2);
-    int64_t cache = store_pragma_swap(st, "cache_size", -4000);
-    /* indexes first (ORDER BY type): the count below reads pairs_filter */
-    for (size_t i = 0; rc == DP_OK && i < st->pbulk.sql.n; i++)
-        rc = store_exec(st, st->pbulk.sql.v[i], "rebuilding a pair index or trigger after a bulk replace", err);
-    store_pragma_restore(st, "cache_size", cache);
-    store_pragma_restore(st, "threads", threads);
+    /* The one writer builds the indexes alone at the end of an analysis:
+     * on both cores through the sorter's threads. Indexes first (ORDER BY
+     * type): the count below reads pairs_filter. */
+    int rc = store_exec_sorted(st, st->pbulk.sql.v, st->pbulk.sql.n,
+                               "rebuilding a pair index or trigger after a bulk replace", err);
     /* what the dropped triggers would have counted, row by row */
     if (rc == DP_OK)
         rc = store_exec(st,
