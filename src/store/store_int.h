@@ -110,9 +110,12 @@ typedef struct store_pbulk {
     int open;
     int64_t repo;
     strvec sql;                     /* the dropped indexes' and triggers' CREATE statements */
-    strvec keys;                    /* the repository's item keys ... */
-    int64_t *updated;               /* ... and their updated_at */
-    dp_idxmap map;                  /* key -> entry of keys/updated */
+    struct pb_item *item;           /* the repository's items: key hash, updated_at, key ... */
+    size_t nitem;
+    sbuf kbuf;                      /* ... whose bytes are here, each ended by a NUL */
+    dp_idxmap map;                  /* key -> entry of item */
+    size_t last;                    /* the entry the last lookup found (SIZE_MAX: none): a
+                                       query's pairs arrive together, so its key repeats */
     int loaded;                     /* the map was read ... */
     int64_t changes;                /* ... and nothing but pair inserts has written
                                        since (sqlite3_total_changes64 then) */

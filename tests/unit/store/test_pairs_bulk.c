@@ -257,12 +257,21 @@ static int64_t updated_of(fx *f, const char *q, const char *c)
 
 /* A bulk replace writes what the row-by-row path writes: the counts, the
  * texts (read back, and none left of the old pairs), the update time of
- * each pair -- the later of its two items', 0 when neither is stored --
- * also after an item changes between two batches of the same bulk. */
+ * each pair -- the later of its two items' in the repository, 0 when
+ * neither is stored -- also for a query's pairs in a row and after an item
+ * changes between two batches of the same bulk. */
 static void test_bulk_writes_what_rows_write(void **state)
 {
     fx *f = *state;
     dp_err err;
+    /* another repository's item of one of our keys, first by id and later
+     * than all of ours: not ours */
+    int64_t r2;
+    assert_int_equal(store_repo_get(f->st, "x/y", 1, NULL, NULL, &r2, &err), DP_OK);
+    item other;
+    fx_item(&other, "3", "3", "open", 5000);
+    assert_int_equal(store_item_upsert(f->st, r2, &other, NULL, &err), DP_OK);
+    item_free(&other);
     put_dated(f, "1", 100);
     put_dated(f, "2", 300);
     put_dated(f, "3", 200);
@@ -280,12 +289,13 @@ static void test_bulk_writes_what_rows_write(void **state)
     assert_int_equal(dropped, 1);
     assert_int_equal(store_pairs_delete(f->st, f->repo, NULL, 0, &err), DP_OK);
     assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 0);
+    /* two pairs of one query in a row, as analyze writes them */
     pair a[] = {fx_pair("2", "1", "duplicate", "high", 5.0, 0), fx_pair("3", "9", "related", "low", 2.0, 1),
-                fx_pair("8", "9", "related", "low", 2.0, 0)};
+                fx_pair("3", "2", "related", "low", 2.0, 0), fx_pair("8", "9", "related", "low", 2.0, 0)};
     a[0].value_detail = (char *)"base: 1.0";
     a[0].suggested_comment = (char *)"Duplicate of #1";
     a[1].reasoning = NULL;   /* no texts at all: no row */
-    assert_int_equal(store_pairs_add(f->st, f->repo, a, 3, &err), DP_OK);
+    assert_int_equal(store_pairs_add(f->st, f->repo, a, 4, &err), DP_OK);
     /* an item written between two batches: the next batch sees it */
     put_dated(f, "1", 900);
     pair b[] = {fx_pair("1", "3", "related", "medium", 3.0, 0)};
@@ -296,6 +306,7 @@ static void test_bulk_writes_what_rows_write(void **state)
     fx_expect_pairs_consistent(f->st->db);
     assert_int_equal(updated_of(f, "2", "1"), 900);   /* 300, raised by the upsert of 1 */
     assert_int_equal(updated_of(f, "3", "9"), 200);   /* 9 is not stored */
+    assert_int_equal(updated_of(f, "3", "2"), 300);
     assert_int_equal(updated_of(f, "8", "9"), 0);     /* neither is */
     assert_int_equal(updated_of(f, "1", "3"), 900);
     pair p;
@@ -309,12 +320,12 @@ static void test_bulk_writes_what_rows_write(void **state)
     assert_null(p.reasoning);
     assert_null(p.suggested_comment);
     pair_free(&p);
-    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 3);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 4);
     /* the triggers are back: a later row-by-row delete takes the texts */
     const char *q = "2";
     assert_int_equal(store_pairs_delete(f->st, f->repo, &q, 1, &err), DP_OK);
     fx_expect_pairs_consistent(f->st->db);
-    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 2);
+    assert_int_equal(fx_db_int(f->st->db, "SELECT count(*) FROM pair_texts"), 3);
 }
 
 /* Another repository's pairs are not cleared with the repository's own:
