@@ -114,8 +114,8 @@ typedef struct store_pbulk {
     size_t nitem;
     sbuf kbuf;                      /* ... whose bytes are here, each ended by a NUL */
     dp_idxmap map;                  /* key -> entry of item */
-    size_t last;                    /* the entry the last lookup found (SIZE_MAX: none): a
-                                       query's pairs arrive together, so its key repeats */
+    size_t last;                    /* the entry of the last pair's query (SIZE_MAX: none):
+                                       a query's pairs arrive together, so its key repeats */
     int loaded;                     /* the map was read ... */
     int64_t changes;                /* ... and nothing but pair inserts has written
                                        since (sqlite3_total_changes64 then) */
