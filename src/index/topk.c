@@ -250,9 +250,12 @@ size_t index_topk_exhaustive(const dindex *ix, const index_query *q, uint32_t lo
  * the windows that followed pruned little while theta climbed; a first
  * window of 2048 docs starts the rest from a cutoff near the final one
  * (analyze's queries, k = 100: 9-13 % less CPU in index_topk at 48k and
- * at 250k with a horizon, over 1k-4k). */
+ * at 250k with a horizon, over 1k-4k). Windows of up to 32768 docs
+ * rather than 8192 (the accumulator 256 KB a thread, in L2): -4 to -8 %
+ * CPU in index_topk at 48k and at 250k with a horizon (`IX_AB` rounds of
+ * index_bench); 65536 gave nothing more. */
 #define WIN_MIN 2048
-#define WIN_MAX 8192
+#define WIN_MAX 32768
 
 typedef struct qlist {
     const uint32_t *cur, *end;     /* postings cursor, clipped to < hi */
@@ -421,6 +424,57 @@ static const uint32_t *seek(const uint32_t *cur, const uint32_t *end, uint32_t d
     return lower_bound(cur + lo + 1, cur + hi, d);
 }
 
+/* at[j] = the first posting >= d in [at[j], at[j] + len[j]), for the n
+ * lists side by side (len is used up). A binary search over a list not
+ * read lately takes a cache miss a level, one after the other: searched
+ * list by list, a query's ~60 clips chained some 700 misses in a row
+ * (~8 % of index_topk's CPU at 250k items with a horizon). Here each
+ * level probes every list before the next level, so their misses
+ * overlap. Each search is the branch-free lower bound: [at, at + len]
+ * holds the answer, and a probe halves it. */
+static void seek_many(const uint32_t **at, size_t *len, size_t n, uint32_t d)
+{
+    int more = 1;
+    while (more) {
+        more = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (len[j] <= 1) continue;
+            size_t half = len[j] / 2;
+            at[j] = at[j][half] < d ? at[j] + half : at[j];
+            len[j] -= half;
+            __builtin_prefetch(at[j] + len[j] / 2);
+            more |= len[j] > 1;
+        }
+    }
+    for (size_t j = 0; j < n; j++)
+        if (len[j] == 1) at[j] += *at[j] < d;
+}
+
+/* Clips lists L[0..n) (n <= CLIP_AT_ONCE) to [lo, hi): cur to the first
+ * posting >= lo (lo > 0), end to the first >= hi (clip_hi). */
+#define CLIP_AT_ONCE 64
+static void clip_lists(qlist *L, size_t n, uint32_t lo, uint32_t hi, int clip_hi)
+{
+    const uint32_t *at[CLIP_AT_ONCE];
+    size_t len[CLIP_AT_ONCE];
+    if (lo) {
+        for (size_t j = 0; j < n; j++) {
+            at[j] = L[j].cur;
+            len[j] = (size_t)(L[j].end - L[j].cur);
+        }
+        seek_many(at, len, n, lo);
+        for (size_t j = 0; j < n; j++) L[j].cur = at[j];
+    }
+    if (clip_hi) {
+        for (size_t j = 0; j < n; j++) {
+            at[j] = L[j].cur;
+            len[j] = (size_t)(L[j].end - L[j].cur);
+        }
+        seek_many(at, len, n, hi);
+        for (size_t j = 0; j < n; j++) L[j].end = at[j];
+    }
+}
+
 /* Margin under which a bound counts as "cannot reach theta": float scores
  * carry ~6e-8 relative error, bounds are doubles summed in their own order,
  * and each contribution of a score is rounded to 2^-33 (ix_fix): at most
@@ -445,14 +499,10 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
         ix_plist r[IX_MAX_RUNS];
         size_t nr = ix_postings(ix, t, r);
         for (size_t k = 0; k < nr; k++) {
-            const uint32_t *b = r[k].doc, *e = r[k].doc + r[k].n;
-            const uint32_t *c = lo ? lower_bound(b, e, lo) : b;
-            const uint32_t *ce = hi < ix->n ? lower_bound(c, e, hi) : e;
-            if (c == ce) continue;
-            L[nl].cur = c;
-            L[nl].end = ce;
-            L[nl].wend = c;
-            L[nl].base = b;
+            if (!r[k].n) continue;
+            L[nl].cur = r[k].doc;
+            L[nl].end = r[k].doc + r[k].n;
+            L[nl].base = r[k].doc;
             L[nl].imp = r[k].imp;
             L[nl].bmax = r[k].bmax;
             L[nl].w = w;
@@ -462,7 +512,15 @@ static size_t open_lists(const dindex *ix, const index_query *q, uint32_t lo, ui
             nl++;
         }
     }
-    return nl;
+    for (size_t j = 0; j < nl; j += CLIP_AT_ONCE)
+        clip_lists(L + j, nl - j < CLIP_AT_ONCE ? nl - j : CLIP_AT_ONCE, lo, hi, hi < ix->n);
+    size_t kept = 0;
+    for (size_t j = 0; j < nl; j++) {
+        if (L[j].cur == L[j].end) continue;
+        L[j].wend = L[j].cur;
+        L[kept++] = L[j];
+    }
+    return kept;
 }
 
 /* Moves every list to the window [w0, w1) and bounds it there with the

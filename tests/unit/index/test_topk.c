@@ -140,14 +140,14 @@ static size_t check_corpus(const dindex *ix, uint32_t step, int simd, size_t *ti
     return checked;
 }
 
-/* Four corpora: small (one window: the first is WIN_MIN = 2048 docs),
- * mid-sized (two), one ending in an 8192-doc window (WIN_MAX) and one
- * past it (windows after the pool's cutoff has risen), with ties in
- * each. */
+/* Five corpora: small (one window: the first is WIN_MIN = 2048 docs),
+ * mid-sized (two), one ending in an 8192-doc window, one in a window cut
+ * short by the range's end, and one past the 32768-doc windows (WIN_MAX)
+ * after the pool's cutoff has risen, with ties in each. */
 static void check_all(int simd)
 {
     static const struct { size_t n; uint32_t dup, step; } C[] = {
-        {300, 4, 1}, {3000, 6, 7}, {9000, 8, 31}, {24000, 8, 113}};
+        {300, 4, 1}, {3000, 6, 7}, {9000, 8, 31}, {24000, 8, 113}, {70000, 8, 997}};
     for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
         item *v = corpus(C[i].n, C[i].dup);
         dindex *ix = build(v, C[i].n);
