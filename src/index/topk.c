@@ -457,21 +457,14 @@ static void clip_lists(qlist *L, size_t n, uint32_t lo, uint32_t hi, int clip_hi
 {
     const uint32_t *at[CLIP_AT_ONCE];
     size_t len[CLIP_AT_ONCE];
-    if (lo) {
+    for (int end = 0; end < 2; end++) {   /* the start at lo, then the end at hi */
+        if (end ? !clip_hi : !lo) continue;
         for (size_t j = 0; j < n; j++) {
             at[j] = L[j].cur;
             len[j] = (size_t)(L[j].end - L[j].cur);
         }
-        seek_many(at, len, n, lo);
-        for (size_t j = 0; j < n; j++) L[j].cur = at[j];
-    }
-    if (clip_hi) {
-        for (size_t j = 0; j < n; j++) {
-            at[j] = L[j].cur;
-            len[j] = (size_t)(L[j].end - L[j].cur);
-        }
-        seek_many(at, len, n, hi);
-        for (size_t j = 0; j < n; j++) L[j].end = at[j];
+        seek_many(at, len, n, end ? hi : lo);
+        for (size_t j = 0; j < n; j++) *(end ? &L[j].end : &L[j].cur) = at[j];
     }
 }
 
