@@ -141,8 +141,8 @@ static size_t check_corpus(const dindex *ix, uint32_t step, int simd, size_t *ti
 }
 
 /* Five corpora: small (one window: the first is WIN_MIN = 2048 docs),
- * mid-sized (two), one ending in an 8192-doc window, one in a window cut
- * short by the range's end, and one past the 32768-doc windows (WIN_MAX)
+ * mid-sized (two), two whose last window (of 8192, of 16384 docs) is cut
+ * short by the corpus's end, and one past the 32768-doc windows (WIN_MAX)
  * after the pool's cutoff has risen, with ties in each. */
 static void check_all(int simd)
 {
