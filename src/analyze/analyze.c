@@ -819,6 +819,9 @@ static void explain_into(const analyze_corpus *co, const explain_input *in, cons
     p->reasoning = eo.reasoning;
     p->value_detail = eo.value_detail;
     p->suggested_comment = eo.comment;
+    p->reasoning_len = eo.reasoning_len;
+    p->value_detail_len = eo.value_detail_len;
+    p->comment_len = eo.comment_len;
     p->comment_on = eo.comment_on;
     p->canonical = eo.canonical;
 }

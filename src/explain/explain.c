@@ -1388,16 +1388,19 @@ void explain_pair(const explain_input *in, explain_out *out)
     say_states(&x);
     say_model(&x);
     if (x.rs.len && x.rs.s[x.rs.len - 1] == '\n') x.rs.s[--x.rs.len] = '\0';
+    out->reasoning_len = x.rs.len;
     out->reasoning = sb_take(&x.rs);
 
     const item *on = NULL;
     out->comment = make_comment(&x, &on);
+    out->comment_len = strlen(out->comment);
     out->comment_on = on ? xstrdup(on->key) : NULL;
 
     match_judgment none = {.relation = RELATION_NONE};
     sbuf vd;
     sb_init_cap(&vd, 256);
     out->value = explain_value(x.q, x.c, in->jd ? in->jd : &none, on, link, in->now, &vd);
+    out->value_detail_len = vd.len;
     out->value_detail = sb_take(&vd);
     if (in->jd && in->jd->relation == RELATION_DUPLICATE && !in->jd->pr_pair && !in->jd->regression)
         out->canonical = xstrdup(in->canonical != UINT32_MAX && in->canonical < index_ndocs(in->ix)

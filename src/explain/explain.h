@@ -86,6 +86,7 @@ typedef struct explain_out {
     char *comment_on;          /* key of the item the comment is meant for; NULL with "" */
     char *canonical;           /* key of the canonical item; NULL unless a duplicate */
     int known;                 /* already linked as duplicate */
+    size_t reasoning_len, value_detail_len, comment_len;   /* strlen of the three texts */
 } explain_out;
 
 void explain_pair(const explain_input *in, explain_out *out);

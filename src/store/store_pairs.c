@@ -23,6 +23,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -484,6 +485,21 @@ static int pair_check(const pair *p, dp_err *err)
                    (int)p->confidence);
 }
 
+/* Binds p's reasoning, value detail and suggested comment to parameters
+ * first, first + 1 and first + 2, with their lengths when p has them. */
+static void bind_text_len(sqlite3_stmt *s, int i, const char *v, size_t len)
+{
+    if (v && len && len <= INT_MAX) sqlite3_bind_text(s, i, v, (int)len, SQLITE_STATIC);
+    else store_bind_text(s, i, v);
+}
+
+static void bind_texts(sqlite3_stmt *s, int first, const pair *p)
+{
+    bind_text_len(s, first, p->reasoning, p->reasoning_len);
+    bind_text_len(s, first + 1, p->value_detail, p->value_detail_len);
+    bind_text_len(s, first + 2, p->suggested_comment, p->comment_len);
+}
+
 static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npairs, dp_err *err)
 {
     st->pairs_repo = 0;   /* what the item writes knew of the pairs is stale */
@@ -525,9 +541,7 @@ static int pairs_insert(store *st, int64_t repo, const pair *pairs, size_t npair
         if (store_step_done(st, s, err, "inserting pair %s -> %s", q, c) != DP_OK) return DP_ERR;
         if (!p->reasoning && !p->value_detail && !p->suggested_comment) continue;
         sqlite3_bind_int64(t, 1, sqlite3_last_insert_rowid(st->db));
-        store_bind_text(t, 2, p->reasoning);
-        store_bind_text(t, 3, p->value_detail);
-        store_bind_text(t, 4, p->suggested_comment);
+        bind_texts(t, 2, p);
         if (store_step_done(st, t, err, "inserting the texts of pair %s -> %s", q, c) != DP_OK) return DP_ERR;
     }
     /* the map stays good: these writes changed no item */
@@ -665,9 +679,7 @@ static int pair_texts_set(store *st, int64_t id, const pair *p, dp_err *err)
     if (!s) return DP_ERR;
     sqlite3_bind_int64(s, 1, id);
     if (any) {
-        store_bind_text(s, 2, p->reasoning);
-        store_bind_text(s, 3, p->value_detail);
-        store_bind_text(s, 4, p->suggested_comment);
+        bind_texts(s, 2, p);
     }
     return store_step_done(st, s, err, "updating the texts of pair %s -> %s", p->query_key, p->cand_key);
 }

@@ -120,6 +120,10 @@ static void explain_full(fx *f, uint32_t q, uint32_t c, const match_judgment *jd
                         .hit = &h, .jd = jd, .jf = jf, .canonical = canonical, .links = links,
                         .nlinks = nlinks, .now = NOW, .mctx = &ctx};
     explain_pair(&in, out);
+    /* the lengths the store binds the texts with */
+    assert_int_equal(out->reasoning_len, strlen(out->reasoning));
+    assert_int_equal(out->value_detail_len, strlen(out->value_detail));
+    assert_int_equal(out->comment_len, strlen(out->comment));
     match_ctx_free(&ctx);
     if (getenv("EXPLAIN_DEBUG")) fprintf(stderr, "%s\n--\n%s\n--\n%s\n", out->reasoning, out->comment, out->value_detail);
 }

@@ -105,6 +105,34 @@ static void test_round_trip(void **state)
     assert_int_equal(store_pair_find(f->st, f->repo, "20", "10", &p, &err), DP_NOTFOUND);
 }
 
+/* Texts whose lengths the pair carries are stored at those lengths (what
+ * analyze passes from the explainer); 0 is "not known": measured. */
+static void test_text_lengths(void **state)
+{
+    fx *f = *state;
+    dp_err err;
+    pair in[2] = {fx_pair("10", "20", "related", "medium", 1.0, 0), fx_pair("11", "20", "related", "low", 0.5, 0)};
+    in[0].reasoning = "Both mention tokenizer.";
+    in[0].reasoning_len = strlen(in[0].reasoning);
+    in[0].value_detail = "value: 1.000 and more";
+    in[0].value_detail_len = strlen("value: 1.000");   /* the bytes as given */
+    in[0].suggested_comment = "";
+    in[1].reasoning = "Measured.";   /* no lengths */
+    in[1].suggested_comment = "Duplicate of #20";
+    assert_int_equal(store_pairs_replace(f->st, f->repo, NULL, 0, in, 2, &err), DP_OK);
+    pair p;
+    assert_int_equal(store_pair_find(f->st, f->repo, "10", "20", &p, &err), DP_OK);
+    assert_string_equal(p.reasoning, "Both mention tokenizer.");
+    assert_string_equal(p.value_detail, "value: 1.000");
+    assert_string_equal(p.suggested_comment, "");
+    pair_free(&p);
+    assert_int_equal(store_pair_find(f->st, f->repo, "11", "20", &p, &err), DP_OK);
+    assert_string_equal(p.reasoning, "Measured.");
+    assert_null(p.value_detail);
+    assert_string_equal(p.suggested_comment, "Duplicate of #20");
+    pair_free(&p);
+}
+
 static void test_replace_keeps_verdicts(void **state)
 {
     fx *f = *state;
@@ -1932,6 +1960,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bulk_touch, fx_setup_open, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_text_lengths, fx_setup_open, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_advice, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_verdicts, fx_setup_seeded, fx_teardown),
         cmocka_unit_test_setup_teardown(test_merge_writes_only_changes, fx_setup_seeded, fx_teardown),
