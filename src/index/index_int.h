@@ -216,6 +216,41 @@ double ix_query_weight(const dindex *ix, const uint16_t tf[FIELD_COUNT], const u
  * (4 bytes per 64 postings, plus at most one block per term). */
 #define IX_BLOCK 64
 
+/* Moves the k largest of h[0..n) (k < n; all distinct) to h[0..k), in no
+ * order: quickselect, median of three as pivot, partition without
+ * branches on the keys. Inline: index_topk's pool selects in its inner
+ * loop (topk.c); the shared terms of a pair are cut with it too (query.c). */
+static inline void ix_key_swap(uint64_t *a, uint64_t *b)
+{
+    uint64_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static inline void ix_select_best(uint64_t *h, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;               /* the k-th largest is in h[lo..hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h[mid] > h[lo]) ix_key_swap(&h[mid], &h[lo]);
+        if (h[hi - 1] > h[mid]) ix_key_swap(&h[hi - 1], &h[mid]);
+        if (h[mid] > h[lo]) ix_key_swap(&h[mid], &h[lo]);
+        ix_key_swap(&h[mid], &h[hi - 1]);   /* pivot (the median) last */
+        uint64_t pv = h[hi - 1];
+        size_t st = lo;                  /* h[lo..st) > pv >= h[st..i) */
+        for (size_t i = lo; i < hi - 1; i++) {
+            uint64_t x = h[i];
+            h[i] = h[st];
+            h[st] = x;
+            st += x > pv;
+        }
+        ix_key_swap(&h[st], &h[hi - 1]);
+        if (k <= st) hi = st;
+        else if (k == st + 1) return;
+        else lo = st + 1;
+    }
+}
+
 /* ---- top-k kernels (topk_simd.c) ---------------------------------------- */
 /* Vector kernels of topk.c with exactly its scalar loop's results; built
  * on x86-64 with gcc or clang (function target attributes, no per-file

@@ -129,45 +129,11 @@ typedef struct pool {
     uint64_t cut;
 } pool;
 
-static inline void key_swap(uint64_t *a, uint64_t *b)
-{
-    uint64_t t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Moves the k largest of h[0..n) (k < n; all distinct: one per doc) to
- * h[0..k), in no order: quickselect, median of three as pivot, partition
- * without branches on the keys. */
-static void select_best(uint64_t *h, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n;               /* the k-th largest is in h[lo..hi) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h[mid] > h[lo]) key_swap(&h[mid], &h[lo]);
-        if (h[hi - 1] > h[mid]) key_swap(&h[hi - 1], &h[mid]);
-        if (h[mid] > h[lo]) key_swap(&h[mid], &h[lo]);
-        key_swap(&h[mid], &h[hi - 1]);   /* pivot (the median) last */
-        uint64_t pv = h[hi - 1];
-        size_t st = lo;                  /* h[lo..st) > pv >= h[st..i) */
-        for (size_t i = lo; i < hi - 1; i++) {
-            uint64_t x = h[i];
-            h[i] = h[st];
-            h[st] = x;
-            st += x > pv;
-        }
-        key_swap(&h[st], &h[hi - 1]);
-        if (k <= st) hi = st;
-        else if (k == st + 1) return;
-        else lo = st + 1;
-    }
-}
-
 /* Keeps the best k and makes the k-th the cutoff. */
 static void pool_shrink(pool *p)
 {
     if (p->n > p->k) {
-        select_best(p->h, p->n, p->k);
+        ix_select_best(p->h, p->n, p->k);
         p->n = p->k;
     }
     uint64_t c = p->h[0];

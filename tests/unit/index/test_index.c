@@ -847,11 +847,96 @@ static void test_find_many_keys(void **state)
     free_items(v, n);
 }
 
+/* The terms two docs share, as index_shared_terms gives them: by idf
+ * descending, ties by lower term, the first max -- checked against a sort
+ * of the forward views' intersection, for pairs sharing from none to
+ * hundreds of terms (past the selection's cut) and caps from 1 up. */
+typedef struct ref_shared { uint32_t term; float idf; } ref_shared;
+
+static int ref_shared_cmp(const void *a, const void *b)
+{
+    const ref_shared *x = a, *y = b;
+    if (x->idf != y->idf) return x->idf > y->idf ? -1 : 1;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+static void test_shared_terms_order(void **state)
+{
+    (void)state;
+    const size_t n = 60;
+    item *v = calloc(n, sizeof *v);
+    char key[32], *text = malloc(64 * 1024);
+    unsigned seed = 7;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "S-%zu", i);
+        char *t = text;
+        /* words of 3 kinds: in every doc (one idf, many ties), in every
+         * k-th doc (a few idfs), and drawn at random (many idfs) */
+        for (size_t w = 0; w < 150; w++) {
+            word_of(t, 'c', w);
+            t += strlen(t);
+        }
+        for (size_t k = 2; k < 12; k++)
+            if (i % k == 0)
+                for (size_t w = 0; w < 20; w++) {
+                    word_of(t, (char)('d' + k), w);
+                    t += strlen(t);
+                }
+        for (size_t w = 0; w < 200; w++) {
+            seed = seed * 1103515245u + 12345u;
+            word_of(t, 'r', (seed >> 16) % 600);
+            t += strlen(t);
+        }
+        mk(&v[i], key, "shared terms", text);
+    }
+    index_params p;
+    index_params_default(&p);
+    p.threads = 1;
+    dindex *ix;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &ix, &err), DP_OK);
+    static const size_t caps[] = {1, 3, 64, 100000};
+    uint32_t *got = malloc(2000 * sizeof *got);
+    ref_shared *want = malloc(2000 * sizeof *want);
+    size_t most = 0;
+    for (uint32_t a = 0; a < n; a += 7)
+        for (uint32_t b = 1; b < n; b += 5) {
+            index_doc_terms da, db;
+            index_doc_terms_get(ix, a, &da);
+            index_doc_terms_get(ix, b, &db);
+            size_t nw = 0;
+            for (size_t i = 0, j = 0; i < da.n && j < db.n;) {
+                if (da.terms[i] < db.terms[j]) i++;
+                else if (db.terms[j] < da.terms[i]) j++;
+                else {
+                    want[nw++] = (ref_shared){da.terms[i], (float)index_idf(ix, da.terms[i])};
+                    i++;
+                    j++;
+                }
+            }
+            qsort(want, nw, sizeof *want, ref_shared_cmp);
+            if (nw > most) most = nw;
+            for (size_t c = 0; c < sizeof caps / sizeof *caps; c++) {
+                size_t max = caps[c] < 2000 ? caps[c] : 2000;
+                size_t ng = index_shared_terms(ix, a, b, got, max);
+                assert_int_equal(ng, nw < max ? nw : max);
+                for (size_t k = 0; k < ng; k++) assert_int_equal(got[k], want[k].term);
+            }
+        }
+    assert_true(most > 200);   /* the cut at 64 and the whole list both ran */
+    free(got);
+    free(want);
+    free(text);
+    index_free(ix);
+    free_items(v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bm25f_hand),
         cmocka_unit_test(test_find_many_keys),
+        cmocka_unit_test(test_shared_terms_order),
         cmocka_unit_test(test_title_outweighs_body),
         cmocka_unit_test(test_topk_equals_exhaustive),
         cmocka_unit_test(test_capped_query),
