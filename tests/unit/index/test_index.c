@@ -794,6 +794,18 @@ static void test_query_bigram_bits(void **st)
 /* ---- keys ------------------------------------------------------------------ */
 
 /* A word of letters only, distinct for each (c, k). */
+/* v[0..n) indexed with the default parameters on `threads` threads. */
+static dindex *build_default(item *v, size_t n, int threads)
+{
+    index_params p;
+    index_params_default(&p);
+    p.threads = threads;
+    dindex *ix;
+    dp_err err;
+    assert_int_equal(index_build(v, n, &p, &ix, &err), DP_OK);
+    return ix;
+}
+
 static void word_of(char *out, char c, size_t k)
 {
     *out++ = c;
@@ -826,12 +838,7 @@ static void test_find_many_keys(void **state)
         }
         mk(&v[i], key, "crash report", text);
     }
-    index_params p;
-    index_params_default(&p);
-    p.threads = 2;
-    dindex *ix;
-    dp_err err;
-    assert_int_equal(index_build(v, n, &p, &ix, &err), DP_OK);
+    dindex *ix = build_default(v, n, 2);
     assert_true(index_postings_bytes(ix) > ((size_t)1 << 16) * (sizeof(uint32_t) + sizeof(float)));   /* two threads */
     for (size_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "K-%zu", i);
@@ -889,12 +896,7 @@ static void test_shared_terms_order(void **state)
         }
         mk(&v[i], key, "shared terms", text);
     }
-    index_params p;
-    index_params_default(&p);
-    p.threads = 1;
-    dindex *ix;
-    dp_err err;
-    assert_int_equal(index_build(v, n, &p, &ix, &err), DP_OK);
+    dindex *ix = build_default(v, n, 1);
     static const size_t caps[] = {1, 3, 64, 100000};
     uint32_t *got = malloc(2000 * sizeof *got);
     ref_shared *want = malloc(2000 * sizeof *want);
