@@ -76,10 +76,11 @@ typedef struct pair {
     char *suggested_comment; /* GitHub markdown */
     /* Byte lengths of reasoning, value_detail and suggested_comment when
      * whoever made them knows (analyze takes them from the explainer), so
-     * the store binds them as they are: measuring ~850 bytes a pair on the
-     * writer's core, bytes another core just wrote, was a quarter of the
-     * writer's time in a full run's store phase. 0: not known, the store
-     * measures. Whoever changes a text after setting these updates them. */
+     * the store binds them as they are rather than measuring ~850 bytes a
+     * pair on the writer's core, bytes another core just wrote (perf put a
+     * quarter of the writer's samples in a full run's store phase there).
+     * 0: not known, the store measures. Whoever changes a text after
+     * setting these updates them. */
     size_t reasoning_len, value_detail_len, comment_len;
     int known;            /* 1 when already linked as duplicate in the data */
     char *comment_on;     /* key of the item the suggested comment is meant for; NULL: none */

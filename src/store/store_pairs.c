@@ -485,14 +485,15 @@ static int pair_check(const pair *p, dp_err *err)
                    (int)p->confidence);
 }
 
-/* Binds p's reasoning, value detail and suggested comment to parameters
- * first, first + 1 and first + 2, with their lengths when p has them. */
+/* Binds text v to parameter i: len bytes of it when len is known (not 0). */
 static void bind_text_len(sqlite3_stmt *s, int i, const char *v, size_t len)
 {
     if (v && len && len <= INT_MAX) sqlite3_bind_text(s, i, v, (int)len, SQLITE_STATIC);
     else store_bind_text(s, i, v);
 }
 
+/* Binds p's reasoning, value detail and suggested comment to parameters
+ * first, first + 1 and first + 2, with their lengths when p has them. */
 static void bind_texts(sqlite3_stmt *s, int first, const pair *p)
 {
     bind_text_len(s, first, p->reasoning, p->reasoning_len);
