@@ -251,6 +251,10 @@ static inline void ix_select_best(uint64_t *h, size_t n, size_t k)
     }
 }
 
+/* Sorts h[0..n) descending (topk.c; the pool's hits and a pair's shared
+ * terms, both kept as integer keys). */
+void ix_keys_sort_desc(uint64_t *h, size_t n);
+
 /* ---- top-k kernels (topk_simd.c) ---------------------------------------- */
 /* Vector kernels of topk.c with exactly its scalar loop's results; built
  * on x86-64 with gcc or clang (function target attributes, no per-file

@@ -297,12 +297,7 @@ size_t index_shared_terms_with(const dindex *ix, const uint32_t *terms, size_t n
         ix_select_best(key, n, max);
         n = max;
     }
-    for (size_t k = 1; k < n; k++) {   /* insertion sort, descending */
-        uint64_t x = key[k];
-        size_t m = k;
-        for (; m > 0 && key[m - 1] < x; m--) key[m] = key[m - 1];
-        key[m] = x;
-    }
+    ix_keys_sort_desc(key, n);
     for (size_t k = 0; k < n; k++) out[k] = ~(uint32_t)key[k];
     free(key);
     return n;

@@ -165,24 +165,29 @@ static int key_cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* See index_int.h: an insertion sort up to 256 keys (a handful of moves
+ * each for the tens to hundreds kept), qsort past that. */
+void ix_keys_sort_desc(uint64_t *h, size_t n)
+{
+    if (n > 256) {
+        qsort(h, n, sizeof *h, key_cmp_desc);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = h[i];
+        size_t j = i;
+        for (; j > 0 && h[j - 1] < x; j--) h[j] = h[j - 1];
+        h[j] = x;
+    }
+}
+
 /* The best k hits offered, best first (the order heap_out gives). */
 static size_t pool_out(pool *p, index_hit *out)
 {
     if (p->n > p->k) pool_shrink(p);
-    uint64_t *h = p->h;
-    size_t n = p->n;
-    if (n > 256) {
-        qsort(h, n, sizeof *h, key_cmp_desc);
-    } else {
-        for (size_t i = 1; i < n; i++) {  /* insertion sort, descending */
-            uint64_t x = h[i];
-            size_t j = i;
-            for (; j > 0 && h[j - 1] < x; j--) h[j] = h[j - 1];
-            h[j] = x;
-        }
-    }
-    for (size_t i = 0; i < n; i++) out[i] = key_hit(h[i]);
-    return n;
+    ix_keys_sort_desc(p->h, p->n);
+    for (size_t i = 0; i < p->n; i++) out[i] = key_hit(p->h[i]);
+    return p->n;
 }
 
 static void clamp_range(const dindex *ix, uint32_t *lo, uint32_t *hi)
