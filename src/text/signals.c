@@ -5,14 +5,21 @@
  * exception, the same top frames or the same error message; these are the
  * features (and the reasoning lines) that tell duplicates from look-alikes.
  * Everything here is a hand-written scanner over lines: no regex engine,
- * linear time, bounded output (SIG_MAX per list) on hostile input.
+ * linear time, bounded output (SIG_MAX per list) on hostile input. Each
+ * scanner skips to the few bytes its signals can start at (sixteen bytes a
+ * step with SSE2) and reads closely only around them: most of a text is
+ * prose that holds none.
  */
 #include "text.h"
 #include "text_int.h"
+#include "../common/scan.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define SIG_MAX 64        /* entries per list */
 #define ERRLINE_MAX 160   /* bytes of a normalised error line */
@@ -31,56 +38,66 @@ static int ident_c(int c)
     return text_byte_class[(unsigned char)c] & (TEXT_ALNUM | TEXT_IDENT);
 }
 
-static int ends_with(const char *s, size_t n, const char *suf)
-{
-    size_t m = strlen(suf);
-    return n >= m && memcmp(s + n - m, suf, m) == 0;
-}
-
 /* ---- exceptions ------------------------------------------------------------ */
 
-static const char *const errno_names[] = {
-    "EACCES", "EADDRINUSE", "EAGAIN", "EBADF", "ECONNREFUSED", "ECONNRESET", "EEXIST",
-    "EINTR", "EINVAL", "EIO", "EISDIR", "EMFILE", "ENOENT", "ENOMEM", "ENOSPC", "ENOTDIR",
-    "ENOTEMPTY", "EPERM", "EPIPE", "EROFS", "ETIMEDOUT", "SIGABRT", "SIGBUS", "SIGKILL",
-    "SIGSEGV", "SIGTERM", "StopIteration", "KeyboardInterrupt", "SystemExit", NULL};
+static const text_name errno_names[] = {
+    TEXT_NAME("EACCES"), TEXT_NAME("EADDRINUSE"), TEXT_NAME("EAGAIN"), TEXT_NAME("EBADF"),
+    TEXT_NAME("ECONNREFUSED"), TEXT_NAME("ECONNRESET"), TEXT_NAME("EEXIST"), TEXT_NAME("EINTR"),
+    TEXT_NAME("EINVAL"), TEXT_NAME("EIO"), TEXT_NAME("EISDIR"), TEXT_NAME("EMFILE"), TEXT_NAME("ENOENT"),
+    TEXT_NAME("ENOMEM"), TEXT_NAME("ENOSPC"), TEXT_NAME("ENOTDIR"), TEXT_NAME("ENOTEMPTY"), TEXT_NAME("EPERM"),
+    TEXT_NAME("EPIPE"), TEXT_NAME("EROFS"), TEXT_NAME("ETIMEDOUT"), TEXT_NAME("SIGABRT"), TEXT_NAME("SIGBUS"),
+    TEXT_NAME("SIGKILL"), TEXT_NAME("SIGSEGV"), TEXT_NAME("SIGTERM"), TEXT_NAME("StopIteration"),
+    TEXT_NAME("KeyboardInterrupt"), TEXT_NAME("SystemExit"), {NULL, 0}};
 
-/* w[0..n) is one of errno_names. Every name starts with E, S or K: the
- * first letter rules out almost every identifier before any compare. */
+/* w[0..n) is one of errno_names (case counts). Every name starts with E,
+ * S or K: the first letter rules out almost every identifier before any
+ * compare. */
 static int is_errno_name(const char *w, size_t n)
 {
     if (n < 3 || (w[0] != 'E' && w[0] != 'S' && w[0] != 'K')) return 0;
-    for (int i = 0; errno_names[i]; i++)
-        if (errno_names[i][0] == w[0] && strlen(errno_names[i]) == n &&
-            memcmp(errno_names[i], w, n) == 0)
+    for (int i = 0; errno_names[i].s; i++)
+        if (errno_names[i].n == n && errno_names[i].s[0] == w[0] && memcmp(errno_names[i].s, w, n) == 0)
             return 1;
     return 0;
 }
 
-static void scan_exceptions(const char *s, strvec *out)
+/* A byte of one part of a dotted name: a letter, a digit or '_' ('.' and
+ * '$' part it). */
+static int part_c(unsigned char c)
 {
-    const char *p = s;
-    while (*p) {
-        if (!ident_c((unsigned char)*p)) { p++; continue; }
-        /* maximal dotted identifier */
-        const char *st = p, *last = p;
-        while (text_byte_class[(unsigned char)*p]) {   /* an ident byte or '.' (never NUL) */
-            if (*p == '.' || *p == '$') last = p + 1;
-            p++;
+    return (text_byte_class[c] & TEXT_ALNUM) || c == '_';
+}
+
+/* The bytes an exception can be told by: the 'E' of a trailing
+ * "Exception" or "Error", and the first letter of every errno_names entry. */
+static const unsigned char exc_lead[256] = {['E'] = 1, ['S'] = 1, ['K'] = 1};
+
+/* The last part of each maximal dotted name ("a.b.C$DException") is an
+ * exception when it is "XException" or "XError" (a capital first letter)
+ * or one of errno_names. Rather than reading every name byte by byte, it
+ * looks only where such a part can show: at an 'E' that starts its
+ * "Exception" or "Error" (then back to the part's start), and at an E, S
+ * or K that starts a part. A part ends a dotted name when no name byte
+ * (nor '.') follows it; s[n] is the NUL, which ends it too. */
+static void scan_exceptions(const char *s, size_t n, strvec *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; (i = dp_scan_any(u, i, n, 'E', 'S', 'K', 'K', 0, exc_lead)) < n; i++) {
+        size_t m = 0;
+        if (u[i] == 'E') {
+            if (n - i >= 9 && memcmp(s + i, "Exception", 9) == 0) m = 9;
+            else if (n - i >= 5 && memcmp(s + i, "Error", 5) == 0) m = 5;
         }
-        if (st > s && (ident_c((unsigned char)st[-1]))) continue;
-        size_t n = (size_t)(p - last);
-        const char *w = last;
-        if (n > 0 && w[n - 1] == '.') continue;
-        if (n < 4 || !isupper((unsigned char)w[0])) {
-            if (is_errno_name(w, n)) add_unique(out, w, n);
-            continue;
+        if (m && !text_byte_class[u[i + m]]) {
+            size_t b = i;
+            while (b > 0 && part_c(u[b - 1])) b--;
+            if (b < i && text_c_upper(u[b])) add_unique(out, s + b, i + m - b);
+            continue;   /* the part does not start at i: no errno name */
         }
-        if ((ends_with(w, n, "Exception") && n > 9) || (ends_with(w, n, "Error") && n > 5)) {
-            add_unique(out, w, n);
-            continue;
-        }
-        if (is_errno_name(w, n)) add_unique(out, w, n);
+        if (i > 0 && part_c(u[i - 1])) continue;
+        size_t e = i;   /* the longest name, "KeyboardInterrupt", has 17 bytes */
+        while (e < n && e - i < 18 && part_c(u[e])) e++;
+        if (!text_byte_class[u[e]] && is_errno_name(s + i, e - i)) add_unique(out, s + i, e - i);
     }
 }
 
@@ -97,7 +114,7 @@ static int frame_at(const char *s, const char *e, strvec *out)
 {
     if (e - s < 4 || memcmp(s, "at ", 3) != 0) return 0;
     const char *p = s + 3, *st = p;
-    while (p < e && (ident_c((unsigned char)*p) || *p == '.' || *p == '<' || *p == '>'))
+    while (p < e && (text_byte_class[(unsigned char)*p] || *p == '<' || *p == '>'))   /* ident or '.' */
         p++;
     if (p == st) return 0;
     const char *q = p;
@@ -182,7 +199,7 @@ static int frame_go(const char *s, const char *e, const char *next, strvec *out)
     if (!next) return 0;
     const char *par = NULL;   /* the line itself first: it rules out most */
     for (const char *p = s; p < e; p++) {
-        if (isspace((unsigned char)*p)) return 0;
+        if (text_c_space((unsigned char)*p)) return 0;
         if (*p == '(' && p > s && p[-1] != '.') { par = p; break; }
     }
     if (!par || !memchr(s, '.', (size_t)(par - s))) return 0;
@@ -193,6 +210,7 @@ static int frame_go(const char *s, const char *e, const char *next, strvec *out)
 
 /* ---- paths ------------------------------------------------------------------- */
 
+/* Each has a '.' or ends in "file": scan_paths() looks at no other word. */
 static const text_name known_files[] = {
     TEXT_NAME("pom.xml"), TEXT_NAME("build.gradle"), TEXT_NAME("build.xml"), TEXT_NAME("makefile"),
     TEXT_NAME("cmakelists.txt"), TEXT_NAME("package.json"), TEXT_NAME("setup.py"), TEXT_NAME("dockerfile"),
@@ -209,16 +227,18 @@ static const text_name code_exts[] = {
     TEXT_NAME("parquet"), TEXT_NAME("orc"), TEXT_NAME("avro"), TEXT_NAME("ipynb"), TEXT_NAME("pyx"),
     TEXT_NAME("kt"), TEXT_NAME("cs"), {NULL, 0}};
 
+/* s[0..n) ends in ".ext", ext one of code_exts, with no '/' or '\\' after
+ * the dot and the dot neither the first byte nor just after a '/'
+ * (".bashrc" has none). Read from the end: an extension has at most 10
+ * bytes ("properties"), so a dot further back is no extension's. */
 static int has_code_ext(const char *s, size_t n)
 {
-    const char *dot = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '.') dot = s + i;
-        else if (s[i] == '/' || s[i] == '\\') dot = NULL;
-    if (!dot || dot == s || dot[-1] == '/') return 0;
-    size_t el = (size_t)(s + n - dot - 1);
-    if (el == 0 || el > 10) return 0;   /* "properties", the longest */
-    return text_name_in(code_exts, dot + 1, el);
+    size_t i = n, lo = n > 11 ? n - 11 : 0;
+    while (i > lo && s[i - 1] != '.' && s[i - 1] != '/' && s[i - 1] != '\\') i--;
+    if (i == lo || s[i - 1] != '.') return 0;   /* no dot in reach, or a slash after it */
+    const char *dot = s + i - 1;
+    if (dot == s || dot[-1] == '/' || i == n) return 0;
+    return text_name_in(code_exts, dot + 1, n - i);
 }
 
 /* Bytes that end a path candidate: white space (isspace() in the C locale)
@@ -239,32 +259,85 @@ static int path_delim(unsigned char c)
     return path_delim_tab[c];
 }
 
-static void scan_paths(const char *s, strvec *out)
+/* "file" at s[i], in any case. */
+static int file_at(const char *s, size_t i, size_t n)
 {
-    const char *p = s;
-    while (*p) {
-        while (*p && path_delim((unsigned char)*p)) p++;
-        const char *st = p;
-        while (*p && !path_delim((unsigned char)*p)) p++;
-        size_t n = (size_t)(p - st);
-        while (n && trail_punct[(unsigned char)st[n - 1]]) n--;
-        /* drop a ":12" or ":12:3" line suffix (each ":digits" from the end) */
-        for (size_t i = n; i > 0; i--) {
-            if (st[i - 1] == ':' && i < n && isdigit((unsigned char)st[i])) { n = i - 1; continue; }
-            if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
+    if (n - i < 4) return 0;
+    for (int k = 0; k < 4; k++)
+        if (text_c_tolower((unsigned char)s[i + k]) != "file"[k]) return 0;
+    return 1;
+}
+
+/* One word of scan_paths(): st[0..n) between delimiters. */
+static void path_word(const char *st, size_t n, strvec *out)
+{
+    while (n && trail_punct[(unsigned char)st[n - 1]]) n--;
+    /* drop a ":12" or ":12:3" line suffix (each ":digits" from the end) */
+    for (size_t i = n; i > 0; i--) {
+        if (st[i - 1] == ':' && i < n && isdigit((unsigned char)st[i])) { n = i - 1; continue; }
+        if (!isdigit((unsigned char)st[i - 1]) && st[i - 1] != ':') break;
+    }
+    if (n < 3 || n > 200) return;
+    /* a path has a code extension (so a dot) or is a known file name
+     * (none has a slash): most words end here */
+    int dot = memchr(st, '.', n) != NULL;
+    int known = n <= 16 && (dot || (n >= 4 && file_at(st, n - 4, n))) &&   /* "requirements.txt", the longest */
+                text_name_in(known_files, st, n);
+    if (!known && !dot) return;
+    if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
+        return;
+    int slash = memchr(st, '/', n) || memchr(st, '\\', n);
+    int ok = known || has_code_ext(st, n);
+    /* a bare file name must start like one (not "e.g.txt" noise) */
+    if (ok && !slash && !isalpha((unsigned char)st[0]) && st[0] != '_' && st[0] != '.') ok = 0;
+    if (ok) add_unique(out, st, n);
+}
+
+/* The first i' >= i where s[i'] is a '.' or starts "file" (any case), n
+ * when none: a path holds a '.' or is a known file name, and every known
+ * name without a dot ends in "file". SSE2 tests sixteen places a step
+ * (bytes i..i+18, so only while they lie below n); "file" whole, because
+ * an 'f' alone stopped the scan at every hundredth byte of real texts. */
+static size_t path_lead(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+#define EQ(v, ch) _mm_cmpeq_epi8((v), _mm_set1_epi8((char)(ch)))
+#define LOAD(k) _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(s + i + (k))), fold)
+    const __m128i fold = _mm_set1_epi8(0x20);   /* 'F' | 0x20 == 'f', and only 'F' */
+    for (; i + 19 <= n; i += 16) {
+        __m128i dot = EQ(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), '.');
+        __m128i file = _mm_and_si128(_mm_and_si128(EQ(LOAD(0), 'f'), EQ(LOAD(1), 'i')),
+                                     _mm_and_si128(EQ(LOAD(2), 'l'), EQ(LOAD(3), 'e')));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(dot, file));
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+#undef LOAD
+#undef EQ
+#endif
+    while (i < n && s[i] != '.' && !file_at((const char *)s, i, n)) i++;
+    return i;
+}
+
+/* The words (runs of bytes between delimiters) that hold a '.' or a
+ * "file", each once and in order; the other words (most of a text) are
+ * skipped sixteen bytes a step. */
+static void scan_paths(const char *s, size_t n, strvec *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; (i = path_lead(u, i, n)) < n;) {
+        if (u[i] == '.') {
+            /* a '.' with only trailing punctuation after it ("end.", "etc.),")
+             * is trimmed off its word; had a '.' or "file" come before it,
+             * that one would have taken the word */
+            size_t j = i + 1;
+            while (j < n && trail_punct[u[j]]) j++;
+            if (j == n || path_delim(u[j])) { i = j; continue; }
         }
-        if (n < 3 || n > 200) continue;
-        /* a path has a code extension (so a dot) or is a known file name
-         * (none has a slash): most words end here */
-        int known = n <= 16 && text_name_in(known_files, st, n);   /* "requirements.txt", the longest */
-        if (!known && !memchr(st, '.', n)) continue;
-        if (text_has(st, n, "://", 3) || memchr(st, '@', n) || (n > 4 && !strncmp(st, "www.", 4)))
-            continue;
-        int slash = memchr(st, '/', n) || memchr(st, '\\', n);
-        int ok = known || has_code_ext(st, n);
-        /* a bare file name must start like one (not "e.g.txt" noise) */
-        if (ok && !slash && !isalpha((unsigned char)st[0]) && st[0] != '_' && st[0] != '.') ok = 0;
-        if (ok) add_unique(out, st, n);
+        /* the word around s[i]; the one before ended on a delimiter */
+        size_t b = i;
+        while (b > 0 && !path_delim(u[b - 1])) b--;
+        while (i < n && !path_delim(u[i])) i++;
+        path_word(s + b, i - b, out);
     }
 }
 
@@ -298,18 +371,58 @@ static int at_error_code(const char *s, const char *e, const char *p)
     return q < e && *q == ':';
 }
 
-/* One pass over the line: *lvl = the first ERROR, FATAL or SEVERE as a
- * whole word (NULL if none); returns whether the line is an error line at
- * all (a level, or "Exception", "Error:", "error:", "error (CODE):", "Caused by:"). */
-static int error_scan(const char *s, const char *e, const char **lvl)
+/* 1 when one of the words error_scan() looks for may start at p: its
+ * first three bytes (before e) are "ERR", "Err" or "err" (ERROR, Error:,
+ * error:, error (CODE):), "Exc", "FAT", "SEV" or "Cau". ("eRr" passes
+ * too: a filter only, error_scan() decides.) */
+static int err_lead_at(const char *p, const char *e)
 {
-    /* The bytes a case below starts on: a table test per byte is cheaper
-     * than the switch's jump for every letter between 'C' and 'e'. */
-    static const unsigned char lead[256] = {['E'] = 1, ['F'] = 1, ['S'] = 1, ['e'] = 1, ['C'] = 1};
+    if (e - p < 3) return 0;
+    unsigned char a = (unsigned char)p[0], b = (unsigned char)p[1], c = (unsigned char)p[2];
+    return ((a | 0x20) == 'e' && (b | 0x20) == 'r' && (c | 0x20) == 'r') ||
+           (a == 'E' && b == 'x' && c == 'c') || (a == 'F' && b == 'A' && c == 'T') ||
+           (a == 'S' && b == 'E' && c == 'V') || (a == 'C' && b == 'a' && c == 'u');
+}
+
+/* The first place in [p, e) where err_lead_at() holds, e when none. Most
+ * lines have none; the byte loop of error_scan() over every line (an 'e'
+ * every tenth byte of English) was a fifth of the signals' time. SSE2
+ * tests sixteen places a step (bytes p..p+17, so only while they lie
+ * before e); the rest goes byte by byte. */
+static const char *err_lead(const char *p, const char *e)
+{
+#ifdef __SSE2__
+#define EQ(v, ch) _mm_cmpeq_epi8((v), _mm_set1_epi8((char)(ch)))
+    const __m128i fold = _mm_set1_epi8(0x20);
+    for (; e - p >= 18; p += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 2));
+        __m128i err = _mm_and_si128(_mm_and_si128(EQ(_mm_or_si128(a, fold), 'e'), EQ(_mm_or_si128(b, fold), 'r')),
+                                    EQ(_mm_or_si128(c, fold), 'r'));
+        __m128i exc = _mm_and_si128(_mm_and_si128(EQ(a, 'E'), EQ(b, 'x')), EQ(c, 'c'));
+        __m128i fat = _mm_and_si128(_mm_and_si128(EQ(a, 'F'), EQ(b, 'A')), EQ(c, 'T'));
+        __m128i sev = _mm_and_si128(_mm_and_si128(EQ(a, 'S'), EQ(b, 'E')), EQ(c, 'V'));
+        __m128i cau = _mm_and_si128(_mm_and_si128(EQ(a, 'C'), EQ(b, 'a')), EQ(c, 'u'));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_or_si128(err, exc), _mm_or_si128(fat, sev)), cau);
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m) return p + __builtin_ctz(m);
+    }
+#undef EQ
+#endif
+    while (p < e && !err_lead_at(p, e)) p++;
+    return p;
+}
+
+/* One pass over the line s..e, at the places err_lead() finds (from, the
+ * first, is one): *lvl = the first ERROR, FATAL or SEVERE as a whole word
+ * (NULL if none); returns whether the line is an error line at all (a
+ * level, or "Exception", "Error:", "error:", "error (CODE):", "Caused by:"). */
+static int error_scan(const char *s, const char *e, const char *from, const char **lvl)
+{
     int has = 0;
     *lvl = NULL;
-    for (const char *p = s; p < e; p++) {
-        if (!lead[(unsigned char)*p]) continue;
+    for (const char *p = from; p < e; p = err_lead(p + 1, e)) {
         switch (*p) {
         case 'E':
             if (at_word(s, e, p, "ERROR", 5)) { *lvl = p; return 1; }
@@ -334,10 +447,10 @@ static int error_scan(const char *s, const char *e, const char **lvl)
     return has;
 }
 
-static void error_line(const char *s, const char *e, strvec *out)
+static void error_line(const char *s, const char *e, const char *from, strvec *out)
 {
     const char *lvl;
-    if (!error_scan(s, e, &lvl)) return;
+    if (!error_scan(s, e, from, &lvl)) return;
     if (lvl) s = lvl;
     if (e - s >= 3 && memcmp(s, "at ", 3) == 0) return;
     char buf[ERRLINE_MAX + 8];
@@ -345,15 +458,15 @@ static void error_line(const char *s, const char *e, strvec *out)
     const char *p = s;
     while (p < e && m < ERRLINE_MAX) {
         unsigned char c = (unsigned char)*p;
-        if (isspace(c)) {
-            while (p < e && isspace((unsigned char)*p)) p++;
+        if (text_c_space(c)) {
+            while (p < e && text_c_space((unsigned char)*p)) p++;
             if (m && buf[m - 1] != ' ') buf[m++] = ' ';
             continue;
         }
         /* a whitespace-delimited word containing '/' is a path */
-        if (p == s || isspace((unsigned char)p[-1])) {
+        if (p == s || text_c_space((unsigned char)p[-1])) {
             const char *we = p;
-            while (we < e && !isspace((unsigned char)*we)) we++;
+            while (we < e && !text_c_space((unsigned char)*we)) we++;
             if (memchr(p, '/', (size_t)(we - p)) && we - p > 2) {
                 memcpy(buf + m, "PATH", 4);
                 m += 4;
@@ -368,8 +481,8 @@ static void error_line(const char *s, const char *e, strvec *out)
             m += 3;
             continue;
         }
-        if (isdigit(c)) {
-            while (p < e && isdigit((unsigned char)*p)) p++;
+        if (text_c_digit(c)) {
+            while (p < e && text_c_digit((unsigned char)*p)) p++;
             buf[m++] = 'N';
             continue;
         }
@@ -382,56 +495,69 @@ static void error_line(const char *s, const char *e, strvec *out)
 
 /* ---- versions --------------------------------------------------------------------- */
 
+/* One step of scan_versions() at p: a version starting there goes to
+ * out; returns where to go on from (past the version, else p + 1). */
+static const char *version_at(const char *s, const char *p, strvec *out)
+{
+    int v = (*p == 'v' || *p == 'V') && isdigit((unsigned char)p[1]);
+    if (!(isdigit((unsigned char)*p) || v) || (p > s && (isalnum((unsigned char)p[-1]) ||
+                                                         p[-1] == '.' || p[-1] == '-')))
+        return p + 1;
+    const char *st = p + v, *q = st;
+    int dots = 0, run = 0, bad = 0;
+    while (*q && (isdigit((unsigned char)*q) || (*q == '.' && isdigit((unsigned char)q[1])))) {
+        if (*q == '.') { dots++; run = 0; }
+        else if (++run > 4) bad = 1;
+        q++;
+    }
+    if (*q && (isalpha((unsigned char)*q) || *q == '_')) bad = 1;
+    int prev_word = 0;
+    if (!v && dots == 1) {
+        /* x.y alone is too often a plain decimal: take it only after
+         * a word that announces a version */
+        const char *b = p;
+        while (b > s && b[-1] == ' ') b--;
+        const char *ws = b;
+        while (ws > s && isalpha((unsigned char)ws[-1])) ws--;
+        size_t wl = (size_t)(b - ws);
+        prev_word = (wl == 7 && !strncasecmp(ws, "version", 7)) ||
+                    (wl == 7 && !strncasecmp(ws, "release", 7)) ||
+                    (wl == 8 && !strncasecmp(ws, "versions", 8));
+    }
+    if (!bad && dots >= 1 && dots <= 4 && (dots >= 2 || v || prev_word))
+        add_unique(out, st, (size_t)(q - st));
+    return q > p ? q : p + 1;
+}
+
+/* A version starts at a digit or at the 'v' just before one, so the
+ * steps go from digit to digit (text_skip_to), not byte by byte. */
 static void scan_versions(const char *s, strvec *out)
 {
     const char *p = s;
-    while (*p) {
-        int v = (*p == 'v' || *p == 'V') && isdigit((unsigned char)p[1]);
-        if (!(isdigit((unsigned char)*p) || v) || (p > s && (isalnum((unsigned char)p[-1]) ||
-                                                             p[-1] == '.' || p[-1] == '-'))) {
-            p++;
-            continue;
-        }
-        const char *st = p + v, *q = st;
-        int dots = 0, run = 0, bad = 0;
-        while (*q && (isdigit((unsigned char)*q) || (*q == '.' && isdigit((unsigned char)q[1])))) {
-            if (*q == '.') { dots++; run = 0; }
-            else if (++run > 4) bad = 1;
-            q++;
-        }
-        if (*q && (isalpha((unsigned char)*q) || *q == '_')) bad = 1;
-        int prev_word = 0;
-        if (!v && dots == 1) {
-            /* x.y alone is too often a plain decimal: take it only after
-             * a word that announces a version */
-            const char *b = p;
-            while (b > s && b[-1] == ' ') b--;
-            const char *ws = b;
-            while (ws > s && isalpha((unsigned char)ws[-1])) ws--;
-            size_t wl = (size_t)(b - ws);
-            prev_word = (wl == 7 && !strncasecmp(ws, "version", 7)) ||
-                        (wl == 7 && !strncasecmp(ws, "release", 7)) ||
-                        (wl == 8 && !strncasecmp(ws, "versions", 8));
-        }
-        if (!bad && dots >= 1 && dots <= 4 && (dots >= 2 || v || prev_word))
-            add_unique(out, st, (size_t)(q - st));
-        p = q > p ? q : p + 1;
+    for (;;) {
+        const char *d = text_skip_to(p, '0', '9');
+        if (!*d) break;
+        p = version_at(s, d > p && (d[-1] == 'v' || d[-1] == 'V') ? d - 1 : d, out);
     }
 }
 
 /* ---- driver ---------------------------------------------------------------------- */
 
-static void scan_lines(const char *text, text_signals *out)
+static void scan_lines(const char *text, size_t n, text_signals *out)
 {
-    const char *p = text;
-    while (p && *p) {
-        const char *nl = strchr(p, '\n');
-        const char *e = nl ? nl : p + strlen(p);
+    const char *p = text, *end = text + n;
+    const char *lead = err_lead(text, end);   /* where an error word may start next */
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
         const char *s = skip_ws(p, e);
         if (!frame_at(s, e, &out->frames) && !frame_py(s, e, &out->frames) &&
             !frame_native(s, e, &out->frames) && !frame_valgrind(s, e, &out->frames))
             frame_go(s, e, nl ? nl + 1 : NULL, &out->frames);
-        error_line(s, e, &out->errors);
+        /* a line without a place err_lead() finds is no error line; the
+         * bytes skip_ws() passed (' ', '\t', '>') are none, so lead >= s */
+        if (lead < p) lead = err_lead(p, end);
+        if (lead < e) error_line(s, e, lead, &out->errors);
         if (!nl) break;
         p = nl + 1;
     }
@@ -442,9 +568,10 @@ void text_signals_extract(const text_fields *tf, text_signals *out)
     memset(out, 0, sizeof *out);
     for (int f = FIELD_TITLE; f <= FIELD_CODE; f++) {
         const char *t = tf->f[f] ? tf->f[f] : "";
-        scan_exceptions(t, &out->exceptions);
-        scan_paths(t, &out->paths);
-        scan_lines(t, out);
+        size_t n = strlen(t);
+        scan_exceptions(t, n, &out->exceptions);
+        scan_paths(t, n, &out->paths);
+        scan_lines(t, n, out);
         if (f != FIELD_CODE) scan_versions(t, &out->versions);
     }
 }

@@ -47,11 +47,14 @@ typedef struct text_name {
 } text_name;
 #define TEXT_NAME(x) {x, sizeof x - 1}
 
-/* 1 when s[0..n) is one of list, ignoring ASCII case. */
+/* 1 when s[0..n) is one of list, ignoring ASCII case. The first letters
+ * are compared before the call: most words of a length differ there. */
 static inline int text_name_in(const text_name *list, const char *s, size_t n)
 {
     for (int i = 0; list[i].s; i++)
-        if (list[i].n == n && strncasecmp(list[i].s, s, n) == 0) return 1;
+        if (list[i].n == n && text_c_tolower((unsigned char)list[i].s[0]) == text_c_tolower((unsigned char)s[0]) &&
+            strncasecmp(list[i].s, s, n) == 0)
+            return 1;
     return 0;
 }
 

@@ -595,6 +595,91 @@ static void test_signals_lead_bytes(void **st)
     text_fields_free(&tf);
 }
 
+/* The signals of one text as the prose field alone, no split between. */
+static void signals_of(const char *prose, text_signals *s)
+{
+    text_fields tf = {{xstrdup(""), xstrdup(prose), xstrdup(""), xstrdup("")}};
+    text_signals_extract(&tf, s);
+    text_fields_free(&tf);
+}
+
+static void assert_list(const strvec *v, const char *const *want, size_t n)
+{
+    assert_int_equal(v->n, n);
+    for (size_t i = 0; i < n; i++) assert_string_equal(v->v[i], want[i]);
+}
+#define ASSERT_LIST(v, ...)                                                            \
+    do {                                                                               \
+        static const char *const want_[] = {__VA_ARGS__};                              \
+        assert_list((v), want_, sizeof want_ / sizeof *want_);                        \
+    } while (0)
+
+/* What the scanners skip to rather than read byte by byte: a path word
+ * by its '.' or "file" (the known names without a dot end in "file"), an
+ * exception by its E, S or K, a version by its digit, an error line by the
+ * first bytes of its words. Each case below sits on an edge of that: a
+ * word that ends the text, a '.' that only ends a sentence, a ":12:3"
+ * suffix, an errno name as the last part of a dotted name. */
+static void test_signals_edges(void **st)
+{
+    (void)st;
+    text_signals s;
+
+    signals_of("build with dockerfile:12:3", &s);   /* dot-less, suffix, end of text */
+    ASSERT_LIST(&s.paths, "dockerfile");
+    text_signals_free(&s);
+
+    signals_of("see the profile, a file and FILE. makefiles or file.txt, then Makefile", &s);
+    ASSERT_LIST(&s.paths, "file.txt", "Makefile");
+    text_signals_free(&s);
+
+    /* a sentence's '.' is no path; the first '.' of "a.b.py." takes the word */
+    signals_of("It ends. So does e.g. this, and a.b.py. too: src/a.c:12:3", &s);
+    ASSERT_LIST(&s.paths, "a.b.py", "src/a.c");
+    text_signals_free(&s);
+
+    /* "EIO." ends a dotted name with '.': no part; "a.EIO" and "Foo$SIGSEGV" end in one */
+    signals_of("got EIO. then xEIO, EIO_X, ENOENTS, a.EIO and Foo$SIGSEGV then KeyboardInterrupt, "
+               "Error, fooError, XError, Outer$InnerException; IOException. at end ENOENT", &s);
+    ASSERT_LIST(&s.exceptions, "EIO", "SIGSEGV", "KeyboardInterrupt", "XError", "InnerException", "ENOENT");
+    text_signals_free(&s);
+    signals_of("thrown: a.b.QuuxException", &s);   /* the text's NUL ends the name */
+    ASSERT_LIST(&s.exceptions, "QuuxException");
+    text_signals_free(&s);
+
+    signals_of("version 1.2 and Release 3.4, not 5.6, v7 nor v8.1 at end 9.10.11", &s);
+    ASSERT_LIST(&s.versions, "1.2", "3.4", "8.1", "9.10.11");
+    text_signals_free(&s);
+
+    /* the error word in the text's last bytes, its last line without '\n' */
+    signals_of("nothing here at all\nthe disk said error: EIO", &s);
+    ASSERT_LIST(&s.errors, "the disk said error: EIO");
+    ASSERT_LIST(&s.exceptions, "EIO");
+    text_signals_free(&s);
+}
+
+/* Each kind of signal found at every offset from 0 to 40 (the scanners
+ * step sixteen bytes at a time, then byte by byte near the end), with and
+ * without text after it. */
+static void test_signals_offsets(void **st)
+{
+    (void)st;
+    char buf[128];
+    for (int k = 0; k <= 40; k++) {
+        for (int tail = 0; tail < 2; tail++) {
+            snprintf(buf, sizeof buf, "%.*s Makefile a.py FooError ENOENT v1.2%s\nFATAL: disk gone%s", k,
+                     "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", tail ? " ok" : "", tail ? "\nok" : "");
+            text_signals s;
+            signals_of(buf, &s);
+            ASSERT_LIST(&s.paths, "Makefile", "a.py");
+            ASSERT_LIST(&s.exceptions, "FooError", "ENOENT");
+            ASSERT_LIST(&s.versions, "1.2");
+            ASSERT_LIST(&s.errors, "FATAL: disk gone");
+            text_signals_free(&s);
+        }
+    }
+}
+
 static void test_stopwords(void **st)
 {
     (void)st;
@@ -626,6 +711,8 @@ int main(void)
         cmocka_unit_test(test_template_threads),
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_signals_error_lines),
+        cmocka_unit_test(test_signals_edges),
+        cmocka_unit_test(test_signals_offsets),
         cmocka_unit_test(test_stopwords),
         cmocka_unit_test(test_stem_cache),
     };
