@@ -40,11 +40,40 @@ typedef struct stem_slot {
 } stem_slot;
 _Static_assert(sizeof(stem_slot) == 64, "a stem slot fills one cache line");
 
+/* The tokens of recent words, per tokenizer. A plain word (a run of word
+ * characters without connectors, as emit_word() gets it) always gives the
+ * same tokens (its folded, stemmed whole, then its camelCase parts), and
+ * words repeat: in 50k real issue texts 90% of the 4.2M plain words were
+ * found here, and the checks, folding, stop word and stem cache lookups a
+ * found word skips were most of text_tokenize_cb()'s time. A slot keeps a
+ * word and its tokens, each marked whole or part: the whole's `extra` is
+ * the caller's, a part's is 1. Direct-mapped, like the stem cache; a word
+ * longer than WORD_WMAX or whose tokens do not fit (2.6% of them, mostly
+ * long camelCase names) is not cached: 128-byte slots that take them
+ * measured no faster. */
+#define WORD_SLOTS 16384
+#define WORD_WMAX 24    /* a slot is then 64 bytes: one cache line */
+#define WORD_OMAX 38    /* its tokens: (length | part << 7, bytes, NUL) each */
+/* Words before the cache is made, so that a query's tokenizer (one item)
+ * does not: a fresh 1 MB table costs this VM's page faults, up to 3 ms.
+ * At 512 (as STEM_LAZY) texts of 4-16 kB took 4 times as long through a
+ * new tokenizer, at 32768 a 228 kB one 2.6 times; at 65536 three of
+ * the datasets' 94k texts make one (0.9 to 3 MB, 98k to 376k words). */
+#define WORD_LAZY 65536
+typedef struct word_slot {
+    uint64_t key[WORD_WMAX / 8];   /* the word, packed by word_key() */
+    unsigned char wlen, olen;      /* wlen 0: empty */
+    char out[WORD_OMAX];
+} word_slot;
+_Static_assert(sizeof(word_slot) == 64, "a word slot fills one cache line");
+
 struct text_tokenizer {
     text_opts o;
     struct sb_stemmer *stem;
     stem_slot *cache;   /* [STEM_SLOTS], after STEM_LAZY stems */
     size_t nstem;       /* stems asked before the cache was made */
+    word_slot *words;   /* [WORD_SLOTS], after WORD_LAZY words */
+    size_t nword;       /* words seen before that cache was made */
     char buf[TOK_MAX * 4 + 8];
 };
 
@@ -72,6 +101,7 @@ void text_tokenizer_free(text_tokenizer *tk)
     if (!tk) return;
     if (tk->stem) sb_stemmer_delete(tk->stem);
     free(tk->cache);
+    free(tk->words);
     free(tk);
 }
 
@@ -183,7 +213,25 @@ typedef struct emit_ctx {
     text_tokenizer *tk;
     text_token_cb cb;
     void *ctx;
+    word_slot *rec;   /* the slot taking the current word's tokens, or NULL */
 } emit_ctx;
+
+/* Hands a token of the current word to the callback (a part's extra is
+ * 1, a whole's the word's) and adds it to e->rec, the word's slot being
+ * filled, if it fits; if not, e->rec becomes NULL: the word is not cached. */
+static void emit_tok(emit_ctx *e, const char *t, size_t n, int extra, int part)
+{
+    word_slot *r = e->rec;
+    if (r && r->olen + n + 2 <= WORD_OMAX) {
+        r->out[r->olen] = (char)(n | (size_t)part << 7);
+        memcpy(r->out + r->olen + 1, t, n);
+        r->out[r->olen + 1 + n] = '\0';
+        r->olen = (unsigned char)(r->olen + n + 2);
+    } else {
+        e->rec = NULL;
+    }
+    e->cb(e->ctx, t, n, extra | part);
+}
 
 /* Folds w[0..n) into tk->buf (ASCII fast path, else utf8proc casefold).
  * Returns the length, or 0 if the result does not fit. */
@@ -253,12 +301,11 @@ static size_t stem_snowball(text_tokenizer *tk, size_t n)
     return n;
 }
 
-/* The cache, zeroed, on 64-byte boundaries: a lookup (a likely miss in a
+/* A cache, zeroed, on 64-byte boundaries: a lookup (a likely miss in a
  * 1 MB table) then loads one cache line, not two. */
-static stem_slot *stem_cache_new(void)
+static void *cache_new(size_t bytes)
 {
-    size_t bytes = STEM_SLOTS * sizeof(stem_slot);
-    stem_slot *c = aligned_alloc(64, bytes);
+    void *c = aligned_alloc(64, bytes);
     if (!c) dp_oom(bytes);
     memset(c, 0, bytes);
     return c;
@@ -267,7 +314,7 @@ static stem_slot *stem_cache_new(void)
 /* stem_snowball through the tokenizer's cache. */
 static size_t stem_word(text_tokenizer *tk, size_t n)
 {
-    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = stem_cache_new();
+    if (!tk->cache && ++tk->nstem > STEM_LAZY) tk->cache = cache_new(STEM_SLOTS * sizeof(stem_slot));
     if (n > STEM_WMAX || !tk->cache) return stem_snowball(tk, n);
     stem_slot *e = &tk->cache[dp_hash(tk->buf, n) & (STEM_SLOTS - 1)];
     if (e->wlen == n && memcmp(e->w, tk->buf, n) == 0) {
@@ -288,18 +335,18 @@ static size_t stem_word(text_tokenizer *tk, size_t n)
 }
 
 /* Emits the folded word in tk->buf[0..n): stop words dropped, stemmed. */
-static void emit_folded(emit_ctx *e, size_t n, int extra, int stem)
+static void emit_folded(emit_ctx *e, size_t n, int extra, int part)
 {
     text_tokenizer *tk = e->tk;
     if (n < 2 && (unsigned char)tk->buf[0] < 0x80) return;
     if (tk->o.stopwords && is_stopword_n(tk->buf, n)) return;
-    if (stem && tk->o.stem) {
+    if (tk->o.stem) {
         int alpha = 1;
         for (size_t i = 0; i < n; i++)
             if (text_c_digit((unsigned char)tk->buf[i])) { alpha = 0; break; }
         if (alpha) n = stem_word(tk, n);
     }
-    e->cb(e->ctx, tk->buf, n, extra);
+    emit_tok(e, tk->buf, n, extra, part);
 }
 
 /* Number of ASCII camelCase parts boundaries in w; fills starts[]. */
@@ -317,28 +364,96 @@ static size_t camel_parts(const char *w, size_t n, size_t *starts, size_t max)
     return k;
 }
 
-/* A run of word characters without connectors. */
-static void emit_word(emit_ctx *e, const char *w, size_t n, int extra)
+/* The tokens of a run of word characters without connectors. */
+static void word_tokens(emit_ctx *e, const char *w, size_t n, int extra)
 {
-    if (n == 0 || n > TOK_MAX) return;
     if (is_hex_junk(w, n)) return;
     if (all_digits(w, n)) {
         if (n < 2 || n > 4) return;
         memcpy(e->tk->buf, w, n);
         e->tk->buf[n] = '\0';
-        e->cb(e->ctx, e->tk->buf, n, extra);
+        emit_tok(e, e->tk->buf, n, extra, 0);
         return;
     }
     size_t starts[16];
     size_t k = e->tk->o.code_split ? camel_parts(w, n, starts, 16) : 1;
     size_t fl = fold(e->tk, w, n);
-    if (fl) emit_folded(e, fl, extra, 1);
+    if (fl) emit_folded(e, fl, extra, 0);
     if (k < 2) return;
     for (size_t i = 0; i < k; i++) {
         size_t st = starts[i], en = i + 1 < k ? starts[i + 1] : n;
         size_t pl = fold(e->tk, w + st, en - st);
-        if (pl) emit_folded(e, pl, 1, 1);
+        if (pl) emit_folded(e, pl, extra, 1);
     }
+}
+
+/* Packs w[0..n) (1 <= n <= WORD_WMAX) into key[] and returns its slot in
+ * the word cache. 8 bytes a word; the last 1-7 bytes by loads that may
+ * overlap (the word's length, compared too, tells them apart), the rest
+ * zero: a lookup then compares three words, not bytes, and hashes as it
+ * packs (memcmp and dp_hash calls cost as much as the rest of a hit). */
+static size_t word_key(const char *w, size_t n, uint64_t key[WORD_WMAX / 8])
+{
+    uint64_t h = n, x;
+    uint32_t a, b;
+    size_t i = 0, k = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, w + i, 8);
+        key[k++] = x;
+        h = (h ^ x) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    size_t t = n - i;   /* 0..7 bytes left */
+    const unsigned char *p = (const unsigned char *)w + i;
+    if (t >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + t - 4, 4);
+        x = a | (uint64_t)b << 32;
+    } else if (t) {
+        x = p[0] | (uint32_t)p[t / 2] << 8 | (uint32_t)p[t - 1] << 16;
+    } else {
+        x = 0;
+    }
+    if (k < WORD_WMAX / 8) key[k++] = x;
+    while (k < WORD_WMAX / 8) key[k++] = 0;
+    h = (h ^ x) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 40) & (WORD_SLOTS - 1);
+}
+
+/* Calls back the tokens kept in a slot, as word_tokens() gave them. */
+static void word_replay(emit_ctx *e, const word_slot *sl, int extra)
+{
+    for (size_t p = 0; p < sl->olen;) {
+        unsigned char h = (unsigned char)sl->out[p];
+        size_t n = h & 127;
+        e->cb(e->ctx, sl->out + p + 1, n, extra | h >> 7);
+        p += n + 2;
+    }
+}
+
+/* A run of word characters without connectors: its tokens through the
+ * tokenizer's word cache. */
+static void emit_word(emit_ctx *e, const char *w, size_t n, int extra)
+{
+    text_tokenizer *tk = e->tk;
+    if (n == 0 || n > TOK_MAX) return;
+    if (!tk->words && ++tk->nword > WORD_LAZY) tk->words = cache_new(WORD_SLOTS * sizeof(word_slot));
+    if (n > WORD_WMAX || !tk->words) {
+        word_tokens(e, w, n, extra);
+        return;
+    }
+    uint64_t key[WORD_WMAX / 8];
+    word_slot *sl = &tk->words[word_key(w, n, key)];
+    if (sl->wlen == n && memcmp(sl->key, key, sizeof key) == 0) {
+        word_replay(e, sl, extra);
+        return;
+    }
+    word_slot rec = {.wlen = (unsigned char)n};
+    memcpy(rec.key, key, sizeof key);
+    e->rec = &rec;
+    word_tokens(e, w, n, extra);
+    if (e->rec) *sl = rec;   /* all its tokens fit */
+    e->rec = NULL;
 }
 
 /* "2.7.1", "v1.4", "0.23.0": digits joined by dots. */
@@ -426,7 +541,7 @@ static void scan(emit_ctx *e, const char *s, size_t n)
 
 void text_tokenize_cb(text_tokenizer *tk, const char *s, size_t n, text_token_cb cb, void *ctx)
 {
-    emit_ctx e = {tk, cb, ctx};
+    emit_ctx e = {tk, cb, ctx, NULL};
     int ascii = 1;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] >= 0x80) { ascii = 0; break; }

@@ -390,6 +390,136 @@ static void test_stem_cache(void **st)
     sb_stemmer_delete(ref);
 }
 
+/* ---- word cache ---------------------------------------------------------------- */
+
+/* The token stream as text: each token, its length and extra flag, and
+ * whether it is NUL-terminated where its length says. */
+static void stream_cb(void *ctx, const char *t, size_t n, int extra)
+{
+    sb_printf((sbuf *)ctx, "%.*s/%zu/%d/%d\n", (int)n, t, n, extra, t[n] == '\0');
+}
+
+static char *stream_of(text_tokenizer *tk, const char *s)
+{
+    sbuf b;
+    sb_init(&b);
+    text_tokenize_cb(tk, s, strlen(s), stream_cb, &b);
+    return sb_take(&b);
+}
+
+/* The stream a new tokenizer gives: it makes no word cache for so few
+ * words. */
+static char *stream_fresh(const char *s, const text_opts *o)
+{
+    text_tokenizer *tk = text_tokenizer_new(o);
+    char *r = stream_of(tk, s);
+    text_tokenizer_free(tk);
+    return r;
+}
+
+/* A tokenizer whose word cache is made: it is made after some tens of
+ * thousands of words (WORD_LAZY in tokenize.c), so 100k of them. */
+static text_tokenizer *warm_tokenizer(const text_opts *o)
+{
+    text_tokenizer *tk = text_tokenizer_new(o);
+    sbuf b;
+    sb_init(&b);
+    for (int i = 0; i < 100000; i++) sb_adds(&b, "zq ");
+    text_tokenize_cb(tk, b.s, b.len, count_cb, NULL);
+    sb_free(&b);
+    return tk;
+}
+
+/* s through tk gives what a new tokenizer gives. */
+static void assert_same_stream(text_tokenizer *tk, const char *s, const text_opts *o)
+{
+    char *want = stream_fresh(s, o), *got = stream_of(tk, s);
+    if (strcmp(want, got) != 0) fail_msg("tokens of \"%s\":\nwant\n%sgot\n%s", s, want, got);
+    free(want);
+    free(got);
+}
+
+/* Words the word cache keeps and words it does not (too long for a slot,
+ * tokens that do not fit), each tokenized twice by a warmed tokenizer (the
+ * second time from the cache), alone and in chunks: a word's whole token
+ * has the caller's extra (0 alone, 1 as a part of a chunk), its camelCase
+ * parts 1, and a cached word's tokens are the ones a new tokenizer gives,
+ * whatever came before it. */
+static void test_word_cache_same_tokens(void **st)
+{
+    (void)st;
+    static const char *const words[] = {
+        "running", "Running", "RUNNING", "runner", "nullpointerexception", "NullPointerException",
+        "NULLPOINTEREXCEPTION", "nullPointerException", "getHTTPResponseCode", "HTTPServer", "XMLHttpRequest",
+        "the", "The", "THE", "don", "yourselves", "a", "I", "x", "Xy", "404", "2014", "12345", "7",
+        "deadbeef12", "DEADBEEF12", "deadbeef", "0xdeadbeef", "abc123def", "\xc3\x89t\xc3\xa9", "stra\xc3\x9f" "e",
+        "\xef\xbc\xa6\xef\xbc\xb5\xef\xbc\xac\xef\xbc\xac", "caf\xc3\xa9" "Bar", "AbstractSingletonProxyFactoryBean",
+        "abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwxy", "ThisIsAVeryLongCamelCaseNameWithManyParts",
+        "connectionTimeoutMillis", "aB", "aBc", "aBcD",
+    };
+    text_opts o[2];
+    text_opts_default(&o[0]);
+    o[1] = (text_opts){0, 0, 1};
+    for (int k = 0; k < 2; k++) {
+        text_tokenizer *tk = warm_tokenizer(&o[k]);
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+                char s[256];
+                assert_same_stream(tk, words[i], &o[k]);
+                snprintf(s, sizeof s, "org.%s.Foo %s", words[i], words[i]);   /* a part, then alone */
+                assert_same_stream(tk, s, &o[k]);
+                snprintf(s, sizeof s, "%s %s-%s", words[i], words[i], words[i]);
+                assert_same_stream(tk, s, &o[k]);
+            }
+        }
+        text_tokenizer_free(tk);
+    }
+    /* the flags themselves: whole 0 alone, 1 in a chunk; parts 1 */
+    text_tokenizer *tk = warm_tokenizer(NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        char *got = stream_of(tk, "FooBar a.FooBar");
+        assert_string_equal(got, "foobar/6/0/1\nfoo/3/1/1\nbar/3/1/1\n"
+                                 "a.foobar/8/0/1\nfoobar/6/1/1\nfoo/3/1/1\nbar/3/1/1\n");
+        free(got);
+    }
+    text_tokenizer_free(tk);
+}
+
+/* Words that share a slot of the word cache each keep their own tokens:
+ * 74k distinct words (4.5 times the cache's slots: many share one) of
+ * every length up to past a slot's, in pairs that differ in one byte at
+ * any position, tokenized in one order and then another by one tokenizer,
+ * give what a new tokenizer gives each word. */
+static void test_word_cache_collisions(void **st)
+{
+    (void)st;
+    enum { NW = 40000 };
+    strvec words = {0};
+    for (int i = 0; i < NW; i++) {
+        char w[40];
+        size_t n = 1 + (size_t)i % 30;
+        for (size_t j = 0, x = (size_t)i; j < n; j++, x /= 26)   /* i in base 26, then letters */
+            w[j] = (char)('a' + (j < 4 ? x : (size_t)i + j) % 26);
+        if (i % 3 == 0) w[n / 2] = (char)(w[n / 2] - 'a' + 'A');   /* camelCase */
+        w[n] = '\0';
+        sv_push(&words, w);
+        w[(size_t)i % n] = w[(size_t)i % n] == 'q' ? 'r' : 'q';   /* one byte apart */
+        sv_push(&words, w);
+    }
+    text_tokenizer *tk = warm_tokenizer(NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < words.n; k++) {
+            size_t i = pass == 0 ? k : (k * 7919) % words.n;   /* 7919 is prime: a permutation */
+            char *want = stream_fresh(words.v[i], NULL), *got = stream_of(tk, words.v[i]);
+            if (strcmp(want, got) != 0) fail_msg("tokens of \"%s\":\nwant\n%sgot\n%s", words.v[i], want, got);
+            free(want);
+            free(got);
+        }
+    }
+    text_tokenizer_free(tk);
+    sv_free(&words);
+}
+
 /* ---- template ------------------------------------------------------------------------ */
 
 /* Learned on several threads, the template is the single thread's: the
@@ -715,6 +845,8 @@ int main(void)
         cmocka_unit_test(test_signals_offsets),
         cmocka_unit_test(test_stopwords),
         cmocka_unit_test(test_stem_cache),
+        cmocka_unit_test(test_word_cache_same_tokens),
+        cmocka_unit_test(test_word_cache_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
