@@ -473,6 +473,24 @@ static int is_version(const char *c, size_t n)
     return run > 0 && dots >= 1 && dots <= 4;
 }
 
+/* 1 when a part of the chunk c[0..n) is meaningful: it has a letter and
+ * two characters and is not hex junk. A chunk of none ("e.g",
+ * "2014-01-16", a uuid) is dropped whole. The first one found answers:
+ * most chunks' first part is one ("org" of "org.apache.Foo"). */
+static int has_meaningful_part(const char *c, size_t n)
+{
+    for (size_t i = 0, st = 0; i <= n; i++) {
+        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
+        size_t pl = i - st;
+        int letter = 0;
+        for (size_t j = st; j < i; j++)
+            if (text_c_alpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
+        if (pl >= 2 && letter && !is_hex_junk(c + st, pl)) return 1;
+        st = i + 1;
+    }
+    return 0;
+}
+
 /* A chunk: word characters joined by connectors, trimmed of connectors,
  * with at least one connector inside (scan() sends a chunk of none to
  * emit_word() itself). */
@@ -486,19 +504,7 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
         e->cb(e->ctx, e->tk->buf, n - off, 0);
         return;
     }
-    /* Meaningful parts have a letter and two characters; a chunk of none
-     * ("e.g", "2014-01-16", a uuid) is dropped whole. */
-    size_t meaningful = 0, st = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
-        size_t pl = i - st;
-        int letter = 0;
-        for (size_t j = st; j < i; j++)
-            if (text_c_alpha((unsigned char)c[j]) || (unsigned char)c[j] >= 0x80) letter = 1;
-        if (pl >= 2 && letter && !is_hex_junk(c + st, pl)) meaningful++;
-        st = i + 1;
-    }
-    if (meaningful == 0) return;
+    if (!has_meaningful_part(c, n)) return;
     if (n <= TOK_MAX) {
         size_t fl = fold(e->tk, c, n);
         for (size_t i = 0; i < fl; i++)
@@ -506,7 +512,7 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
         if (fl) e->cb(e->ctx, e->tk->buf, fl, 0);
     }
     if (!e->tk->o.code_split && n <= TOK_MAX) return;
-    st = 0;
+    size_t st = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
         if (i > st) emit_word(e, c + st, i - st, n <= TOK_MAX);
@@ -514,7 +520,15 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
     }
 }
 
-/* Splits s[0..n) (already NFKC) into chunks. */
+/* The end of the run of ASCII word characters at u[i], or i. */
+static size_t ascii_run(const unsigned char *u, size_t i, size_t n)
+{
+    while (i < n && (text_byte_class[u[i]] & TEXT_ALNUM)) i++;
+    return i;
+}
+
+/* Splits s[0..n) (already NFKC) into chunks. ASCII word characters are
+ * taken a run at a time: most bytes are. */
 static void scan(emit_ctx *e, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -522,11 +536,11 @@ static void scan(emit_ctx *e, const char *s, size_t n)
     while (i < n) {
         size_t l = word_char(u + i, n - i);
         if (!l) { i += any_char(u + i, n - i); continue; }
-        size_t st = i, last = i + l;   /* last: end of the last word char */
-        int conn = 0, conn_in = 0;      /* connectors seen; seen before last */
-        i += l;
+        size_t st = i, last;        /* last: end of the last word char */
+        int conn = 0, conn_in = 0;  /* connectors seen; seen before last */
+        i = last = ascii_run(u, i + l, n);
         while (i < n) {
-            if ((l = word_char(u + i, n - i))) { i += l; last = i; conn_in = conn; continue; }
+            if ((l = word_char(u + i, n - i))) { i = last = ascii_run(u, i + l, n); conn_in = conn; continue; }
             if (is_conn(s[i])) { i++; conn = 1; continue; }
             if (s[i] == ':' && i + 1 < n && s[i + 1] == ':') { i += 2; conn = 1; continue; }
             break;
@@ -539,13 +553,23 @@ static void scan(emit_ctx *e, const char *s, size_t n)
     }
 }
 
+/* 1 when s[0..n) is all ASCII: 8 bytes a step, without a branch a byte. */
+static int all_ascii(const char *s, size_t n)
+{
+    uint64_t any = 0, x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        any |= x;
+    }
+    for (; i < n; i++) any |= (unsigned char)s[i];
+    return (any & 0x8080808080808080ull) == 0;
+}
+
 void text_tokenize_cb(text_tokenizer *tk, const char *s, size_t n, text_token_cb cb, void *ctx)
 {
     emit_ctx e = {tk, cb, ctx, NULL};
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80) { ascii = 0; break; }
-    if (ascii) { scan(&e, s, n); return; }
+    if (all_ascii(s, n)) { scan(&e, s, n); return; }
     utf8proc_uint8_t *norm = NULL;
     utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm,
                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
