@@ -21,6 +21,13 @@
 #include <emmintrin.h>
 #endif
 
+#ifdef __SSE2__
+/* 0xff in each byte of v that is c, 0 in the others: the compare the
+ * scanners of several bytes in a row (text/signals.c, text/text_split.c)
+ * build their masks from. */
+static inline __m128i dp_eq8(__m128i v, unsigned char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)); }
+#endif
+
 static inline size_t dp_scan_any(const unsigned char *s, size_t i, size_t n, unsigned char a, unsigned char b,
                                  unsigned char c, unsigned char d, int high, const unsigned char tab[256])
 {

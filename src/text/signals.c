@@ -301,18 +301,16 @@ static void path_word(const char *st, size_t n, strvec *out)
 static size_t path_lead(const unsigned char *s, size_t i, size_t n)
 {
 #ifdef __SSE2__
-#define EQ(v, ch) _mm_cmpeq_epi8((v), _mm_set1_epi8((char)(ch)))
 #define LOAD(k) _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(s + i + (k))), fold)
     const __m128i fold = _mm_set1_epi8(0x20);   /* 'F' | 0x20 == 'f', and only 'F' */
     for (; i + 19 <= n; i += 16) {
-        __m128i dot = EQ(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), '.');
-        __m128i file = _mm_and_si128(_mm_and_si128(EQ(LOAD(0), 'f'), EQ(LOAD(1), 'i')),
-                                     _mm_and_si128(EQ(LOAD(2), 'l'), EQ(LOAD(3), 'e')));
+        __m128i dot = dp_eq8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), '.');
+        __m128i file = _mm_and_si128(_mm_and_si128(dp_eq8(LOAD(0), 'f'), dp_eq8(LOAD(1), 'i')),
+                                     _mm_and_si128(dp_eq8(LOAD(2), 'l'), dp_eq8(LOAD(3), 'e')));
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(dot, file));
         if (m) return i + (size_t)__builtin_ctz(m);
     }
 #undef LOAD
-#undef EQ
 #endif
     while (i < n && s[i] != '.' && !file_at((const char *)s, i, n)) i++;
     return i;
@@ -392,23 +390,22 @@ static int err_lead_at(const char *p, const char *e)
 static const char *err_lead(const char *p, const char *e)
 {
 #ifdef __SSE2__
-#define EQ(v, ch) _mm_cmpeq_epi8((v), _mm_set1_epi8((char)(ch)))
     const __m128i fold = _mm_set1_epi8(0x20);
     for (; e - p >= 18; p += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
         __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 2));
-        __m128i err = _mm_and_si128(_mm_and_si128(EQ(_mm_or_si128(a, fold), 'e'), EQ(_mm_or_si128(b, fold), 'r')),
-                                    EQ(_mm_or_si128(c, fold), 'r'));
-        __m128i exc = _mm_and_si128(_mm_and_si128(EQ(a, 'E'), EQ(b, 'x')), EQ(c, 'c'));
-        __m128i fat = _mm_and_si128(_mm_and_si128(EQ(a, 'F'), EQ(b, 'A')), EQ(c, 'T'));
-        __m128i sev = _mm_and_si128(_mm_and_si128(EQ(a, 'S'), EQ(b, 'E')), EQ(c, 'V'));
-        __m128i cau = _mm_and_si128(_mm_and_si128(EQ(a, 'C'), EQ(b, 'a')), EQ(c, 'u'));
+        __m128i err = _mm_and_si128(
+            _mm_and_si128(dp_eq8(_mm_or_si128(a, fold), 'e'), dp_eq8(_mm_or_si128(b, fold), 'r')),
+            dp_eq8(_mm_or_si128(c, fold), 'r'));
+        __m128i exc = _mm_and_si128(_mm_and_si128(dp_eq8(a, 'E'), dp_eq8(b, 'x')), dp_eq8(c, 'c'));
+        __m128i fat = _mm_and_si128(_mm_and_si128(dp_eq8(a, 'F'), dp_eq8(b, 'A')), dp_eq8(c, 'T'));
+        __m128i sev = _mm_and_si128(_mm_and_si128(dp_eq8(a, 'S'), dp_eq8(b, 'E')), dp_eq8(c, 'V'));
+        __m128i cau = _mm_and_si128(_mm_and_si128(dp_eq8(a, 'C'), dp_eq8(b, 'a')), dp_eq8(c, 'u'));
         __m128i hit = _mm_or_si128(_mm_or_si128(_mm_or_si128(err, exc), _mm_or_si128(fat, sev)), cau);
         unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m) return p + __builtin_ctz(m);
     }
-#undef EQ
 #endif
     while (p < e && !err_lead_at(p, e)) p++;
     return p;

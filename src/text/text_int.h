@@ -14,7 +14,7 @@
 enum { TEXT_ALNUM = 1, TEXT_IDENT = 2, TEXT_DOT = 4 };
 extern const unsigned char text_byte_class[256];
 
-/* isdigit(), isspace(), isupper(), islower(), isalpha() and tolower() of
+/* isdigit(), isspace(), isupper(), islower(), isalpha(), isalnum() and tolower() of
  * the C locale as range tests, for the loops that ask them of every byte
  * of a text (the C library's go through a table pointer fetched by a call
  * each time). */
@@ -25,18 +25,23 @@ static inline int text_c_lower(unsigned char c) { return (unsigned)(c - 'a') < 2
 static inline int text_c_alpha(unsigned char c) { return text_c_upper(c) || text_c_lower(c); }
 static inline unsigned char text_c_tolower(unsigned char c) { return text_c_upper(c) ? c + ('a' - 'A') : c; }
 
-/* 1 when w[0..m) (m >= 1) occurs in s[0..n): memmem's answer, found by
- * memchr on w's first byte. The scanners ask it of every word or line for
- * a needle that is rarely there, where memmem's setup per call cost more
- * than the search. */
-static inline int text_has(const char *s, size_t n, const char *w, size_t m)
+static inline int text_c_alnum(unsigned char c) { return text_c_alpha(c) || text_c_digit(c); }
+
+/* The first w[0..m) (m >= 1) in s[0..n), or NULL: memmem's answer, found
+ * by memchr on w's first byte. The scanners ask it of every word or line
+ * for a needle that is rarely there, where memmem's setup per call cost
+ * more than the search. */
+static inline const char *text_find(const char *s, size_t n, const char *w, size_t m)
 {
-    if (n < m) return 0;
+    if (n < m) return NULL;
     const char *end = s + (n - m) + 1;   /* one past the last possible start */
     for (const char *p = s; (p = memchr(p, (unsigned char)w[0], (size_t)(end - p))) != NULL; p++)
-        if (memcmp(p + 1, w + 1, m - 1) == 0) return 1;
-    return 0;
+        if (memcmp(p + 1, w + 1, m - 1) == 0) return p;
+    return NULL;
 }
+
+/* 1 when w[0..m) occurs in s[0..n) (text_find). */
+static inline int text_has(const char *s, size_t n, const char *w, size_t m) { return text_find(s, n, w, m) != NULL; }
 
 /* A fixed word list with each word's length, for the scanners that ask
  * whether a word of a text is in it (a strlen per entry per word showed in

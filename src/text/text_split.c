@@ -47,16 +47,9 @@ static int starts_with(const char *s, size_t n, const char *pre)
     return n >= m && memcmp(s, pre, m) == 0;
 }
 
-/* isalnum() of the C locale (doppel never calls setlocale()) without a
- * call for its table: the trace checks and the inline walk ask it often. */
-static int is_alnum(unsigned char c)
-{
-    return text_c_alpha(c) || text_c_digit(c);
-}
-
 static int is_ident(int c)
 {
-    return is_alnum((unsigned char)c) || c == '_' || c == '$';
+    return text_c_alnum((unsigned char)c) || c == '_' || c == '$';
 }
 
 /* Number of leading ASCII digits of s[0..n). */
@@ -258,15 +251,10 @@ static const unsigned char inline_opener[256] = {['`'] = 1, ['{'] = 1, ['!'] = 1
 static int opens_at(const char *s, size_t i, size_t n)
 {
     unsigned char k = inline_opener[(unsigned char)s[i]];
-    return k == 1 || (k == 2 && (i == 0 || !is_alnum((unsigned char)s[i - 1])) && is_url_start(s + i, n - i));
+    return k == 1 || (k == 2 && (i == 0 || !text_c_alnum((unsigned char)s[i - 1])) && is_url_start(s + i, n - i));
 }
 
 #ifdef __SSE2__
-static __m128i bytes_eq(__m128i v, char c)
-{
-    return _mm_cmpeq_epi8(v, _mm_set1_epi8(c));
-}
-
 /* 0xff where v's byte is in [lo, lo + span] (unsigned), else 0. */
 static __m128i bytes_in(__m128i v, char lo, char span)
 {
@@ -283,9 +271,9 @@ static unsigned opener_mask(const char *s, size_t i)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
     __m128i before = _mm_loadu_si128((const __m128i *)(const void *)(s + i - 1));
-    __m128i always = _mm_or_si128(_mm_or_si128(bytes_eq(v, '`'), bytes_eq(v, '{')),
-                                  _mm_or_si128(bytes_eq(v, '!'), _mm_or_si128(bytes_eq(v, '['), bytes_eq(v, '<'))));
-    __m128i url = _mm_or_si128(bytes_eq(v, 'h'), _mm_or_si128(bytes_eq(v, 'f'), bytes_eq(v, 'w')));
+    __m128i always = _mm_or_si128(_mm_or_si128(dp_eq8(v, '`'), dp_eq8(v, '{')),
+                                  _mm_or_si128(dp_eq8(v, '!'), _mm_or_si128(dp_eq8(v, '['), dp_eq8(v, '<'))));
+    __m128i url = _mm_or_si128(dp_eq8(v, 'h'), _mm_or_si128(dp_eq8(v, 'f'), dp_eq8(v, 'w')));
     __m128i alnum = _mm_or_si128(bytes_in(before, '0', 9),
                                  bytes_in(_mm_or_si128(before, _mm_set1_epi8(0x20)), 'a', 25));   /* ASCII letters */
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(always, _mm_andnot_si128(alnum, url)));
@@ -413,7 +401,7 @@ static void inline_line(const char *s, size_t n, sbuf *prose, sbuf *code)
             }
             if (is_html_tag(s + i, rest, &l)) { i += l; sb_addc(prose, ' '); continue; }
         }
-        if ((c == 'h' || c == 'f' || c == 'w') && (i == 0 || !is_alnum((unsigned char)s[i - 1])) &&
+        if ((c == 'h' || c == 'f' || c == 'w') && (i == 0 || !text_c_alnum((unsigned char)s[i - 1])) &&
             is_url_start(s + i, rest)) {
             while (i < n && !isspace((unsigned char)s[i]) && s[i] != ')' && s[i] != ']' &&
                    s[i] != '>' && s[i] != '|')
@@ -520,19 +508,6 @@ static void prose_or_code_line(split_state *st, const char *s, size_t n)
     st->prev_code = 0;
 }
 
-/* The first w[0..m) (m >= 1) in s[0..n), or NULL: memmem's answer, found
- * by memchr on w's first byte. Every line of a comment or a {code} block
- * is searched for its end; memmem's setup per line cost more than the
- * search (3 % of the split's time). */
-static const char *find(const char *s, size_t n, const char *w, size_t m)
-{
-    if (n < m) return NULL;
-    const char *end = s + (n - m) + 1;   /* one past the last possible start */
-    for (const char *p = s; (p = memchr(p, (unsigned char)w[0], (size_t)(end - p))) != NULL; p++)
-        if (memcmp(p + 1, w + 1, m - 1) == 0) return p;
-    return NULL;
-}
-
 /* The bytes that may open a comment or a Jira block marker, for dp_scan_any. */
 static const unsigned char marker_opener[256] = {['<'] = 1, ['{'] = 1};
 
@@ -566,7 +541,10 @@ static void split_line(split_state *st, const char *s, size_t n)
     int had_marker = 0;
     while (i < n) {
         if (st->comment) {
-            const char *e = find(s + i, n - i, "-->", 3);
+            /* text_find, not memmem: every line of a comment or a {code}
+             * block is searched for its end, and memmem's setup per line
+             * cost more than the search (3 % of the split's time) */
+            const char *e = text_find(s + i, n - i, "-->", 3);
             if (!e) { i = n; seg = n; break; }
             i = (size_t)(e - s) + 3;
             seg = i;
@@ -575,8 +553,8 @@ static void split_line(split_state *st, const char *s, size_t n)
         }
         if (st->jira) {
             const char *close = st->jira == 1 ? "{code}" : "{noformat}";
-            size_t cl = st->jira == 1 ? 6 : 10;
-            const char *e = find(s + i, n - i, close, cl);
+            size_t cl = strlen(close);
+            const char *e = text_find(s + i, n - i, close, cl);
             size_t end = e ? (size_t)(e - s) : n;
             sb_add(&st->code, s + i, end - i);
             sb_addc(&st->code, '\n');
