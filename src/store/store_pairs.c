@@ -919,9 +919,9 @@ int store_pairs_bulk_begin(store *st, int64_t repo, size_t expected, int *droppe
 int store_pairs_bulk_end(store *st, dp_err *err)
 {
     if (!st->pbulk.open) return DP_OK;
-    /* The one writer builds the indexes alone at the end of an analysis:
-     * on both cores through the sorter's threads. Indexes first (ORDER BY
-     * type): the count below reads pairs_filter. */
+    /* The one writer builds the indexes alone at the end of an analysis,
+     * by sorted runs (store_exec_sorted). Indexes first (ORDER BY type):
+     * the count below reads pairs_filter. */
     int rc = store_exec_sorted(st, st->pbulk.sql.v, st->pbulk.sql.n,
                                "rebuilding a pair index or trigger after a bulk replace", err);
     /* what the dropped triggers would have counted, row by row */

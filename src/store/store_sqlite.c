@@ -107,8 +107,8 @@ int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Sets an integer pragma (threads, cache_size) of the connection; returns
- * the value it had, or INT64_MIN when it could not tell (and set nothing). */
+/* Sets an integer pragma (threads, cache_size) of the connection; returns the
+ * value it had, or INT64_MIN when it could not tell (and set nothing). */
 static int64_t pragma_swap(store *st, const char *name, int64_t value)
 {
     char sql[64];
@@ -125,17 +125,25 @@ static void pragma_restore(store *st, const char *name, int64_t was)
     if (was != INT64_MIN) pragma_swap(st, name, was);
 }
 
-/* SQLite's sorter hands sorting and merging to two worker threads, but
- * only for the runs it writes out: keys that fit the page cache are
- * sorted in one piece by the writer itself. With the store's 32 MB cache
- * all of a 725k-pair index fitted: 9 indexes took 5.9 s, one core busy;
- * with a 4 MB cache the sorter cuts runs and the workers sort them while
- * the writer reads on: 4.3 s, for the same CPU time (sqlite3 shell on the
- * pairs of a 250k-item analysis). Both settings are put back after. */
+/* SQLite's sorter sorts keys that fit the page cache in one piece: with
+ * the store's 32 MB cache all of a 725k-pair index fitted, and 9 indexes
+ * took 5.9 s; with a 4 MB cache it sorts runs that stay in the CPU's
+ * caches and merges them: 4.3 s (sqlite3 shell on the pairs of a
+ * 250k-item analysis).
+ *
+ * The sorter's worker threads (PRAGMA threads) are turned off: they sorted
+ * the runs beside the writer, but at ~1.6 times the CPU time for the same
+ * wall time or more, and in an analysis the other core has work of its
+ * own then (the index snapshot). The six pair indexes of a 250k-item full
+ * analysis, 3 alternated pairs of runs: 6.39 / 5.22 / 5.23 s with two
+ * threads, 5.17 / 5.21 / 5.15 s without; at 48k 2.27 / 2.12 / 2.12 CPU-s
+ * (the snapshot's thread included) against 1.65 / 1.90 / 1.98. The
+ * import's label index at commit likewise (its commit 0.84-1.23 s against
+ * 0.82-1.20 s, 4 pairs). Both settings are put back after. */
 int store_exec_sorted(store *st, char *const *sql, size_t n, const char *what, dp_err *err)
 {
     int rc = DP_OK;
-    int64_t threads = pragma_swap(st, "threads", 2);
+    int64_t threads = pragma_swap(st, "threads", 0);
     int64_t cache = pragma_swap(st, "cache_size", -4000);
     for (size_t i = 0; rc == DP_OK && i < n; i++) rc = store_exec(st, sql[i], what, err);
     pragma_restore(st, "cache_size", cache);

@@ -424,7 +424,7 @@ static void test_clear_keeps_schema_and_ids(void **state)
 }
 
 /* The values PRAGMA threads and cache_size were set to, in order
- * ("threads=2 cache_size=-4000 ..."). */
+ * ("threads=0 cache_size=-4000 ..."). */
 static int record_threads(void *ud, int action, const char *a, const char *b, const char *db, const char *trigger)
 {
     (void)db;
@@ -434,9 +434,9 @@ static int record_threads(void *ud, int action, const char *a, const char *b, co
     return SQLITE_OK;
 }
 
-/* The indexes are rebuilt with two sorter threads and a page cache of
- * 4 MB (so the sorter's workers get runs to sort), and the connection's
- * own settings come back after. */
+/* The indexes are rebuilt by the writer alone (no sorter threads) with a
+ * page cache of 4 MB (so the sorter sorts runs), and the connection's own
+ * settings come back after. */
 static void test_rebuild_sorter_threads(void **state)
 {
     fx *f = *state;
@@ -456,7 +456,7 @@ static void test_rebuild_sorter_threads(void **state)
     sqlite3_set_authorizer(f->st->db, NULL, NULL);
     assert_int_equal(store_commit(f->st, &err), DP_OK);
     assert_non_null(set.s);
-    assert_string_equal(set.s, "threads=2 cache_size=-4000 cache_size=-1234 threads=1 ");
+    assert_string_equal(set.s, "threads=0 cache_size=-4000 cache_size=-1234 threads=1 ");
     assert_int_equal(fx_db_int(f->st->db, "PRAGMA threads"), 1);
     assert_int_equal(fx_db_int(f->st->db, "PRAGMA cache_size"), -1234);
     sb_free(&set);
