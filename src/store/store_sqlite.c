@@ -107,8 +107,8 @@ int store_value_int(store *st, const char *sql, int64_t arg, int64_t *out)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Sets an integer pragma (threads, cache_size) of the connection; returns the
- * value it had, or INT64_MIN when it could not tell (and set nothing). */
+/* Sets an integer pragma (threads, cache_size) of the connection; returns
+ * the value it had, or INT64_MIN when it could not tell (and set nothing). */
 static int64_t pragma_swap(store *st, const char *name, int64_t value)
 {
     char sql[64];
@@ -125,21 +125,22 @@ static void pragma_restore(store *st, const char *name, int64_t was)
     if (was != INT64_MIN) pragma_swap(st, name, was);
 }
 
-/* SQLite's sorter sorts keys that fit the page cache in one piece: with
- * the store's 32 MB cache all of a 725k-pair index fitted, and 9 indexes
- * took 5.9 s; with a 4 MB cache it sorts runs that stay in the CPU's
- * caches and merges them: 4.3 s (sqlite3 shell on the pairs of a
- * 250k-item analysis).
+/* SQLite's sorter sorts keys that fit the page cache in one piece, and
+ * cuts the others into runs it sorts and merges. With the store's 32 MB
+ * cache all of a 725k-pair index fitted: 9 indexes took 5.9 s; with a
+ * 4 MB cache, 4.3 s (two sorter threads then sorted the runs; sqlite3
+ * shell on the pairs of a 250k-item analysis).
  *
- * The sorter's worker threads (PRAGMA threads) are turned off: they sorted
- * the runs beside the writer, but at ~1.6 times the CPU time for the same
- * wall time or more, and in an analysis the other core has work of its
- * own then (the index snapshot). The six pair indexes of a 250k-item full
- * analysis, 3 alternated pairs of runs: 6.39 / 5.22 / 5.23 s with two
- * threads, 5.17 / 5.21 / 5.15 s without; at 48k 2.27 / 2.12 / 2.12 CPU-s
- * (the snapshot's thread included) against 1.65 / 1.90 / 1.98. The
- * import's label index at commit likewise (its commit 0.84-1.23 s against
- * 0.82-1.20 s, 4 pairs). Both settings are put back after. */
+ * The sorter's worker threads (PRAGMA threads) are off: they took ~1.6
+ * times the CPU time for the same wall time, and in an analysis the other
+ * core has work of its own then (the index snapshot). One index of the
+ * 725k pairs in the shell: 1.09-1.13 s and 1.7-1.8 CPU-s with two,
+ * 1.13-1.22 s and 1.1 CPU-s without. The six pair indexes in 250k full
+ * runs, 3 alternated pairs: 6.39 / 5.22 / 5.23 s with two, 5.17 / 5.21 /
+ * 5.15 s without; at 48k 2.27 / 2.12 / 2.12 CPU-s (the snapshot's thread
+ * included) against 1.65 / 1.90 / 1.98. The import's label index at
+ * commit likewise (the import's end 0.84-1.23 s against 0.82-1.20 s, 4
+ * pairs). Both settings are put back after. */
 int store_exec_sorted(store *st, char *const *sql, size_t n, const char *what, dp_err *err)
 {
     int rc = DP_OK;
