@@ -81,6 +81,8 @@ void dp_format_time(int64_t t, char *buf, size_t n);
 /* Writes "2023-04-01" into buf (at least 11 bytes). */
 void dp_format_date(int64_t t, char *buf, size_t n);
 
+/* 1 when every byte of s[0..n) is ASCII (< 0x80), read 8 bytes a step. */
+int dp_ascii(const char *s, size_t n);
 /* Returns 1 when s[0..n) is valid UTF-8 without NUL bytes; otherwise 0 and,
  * if bad_off is non-NULL, the offset of the first bad byte. */
 int dp_utf8_valid(const char *s, size_t n, size_t *bad_off);

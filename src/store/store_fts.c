@@ -478,11 +478,9 @@ static int tok_holds(const tok_list *in, const tok_list *want)
 
 /* Whether s is text of ASCII bytes only (up to its first NUL, where the
  * tokenizer stops too); NULL counts as ASCII (no tokens). */
-static int all_ascii(const unsigned char *s)
+static int all_ascii(const char *s)
 {
-    for (; s && *s; s++)
-        if (*s >= 0x80) return 0;
-    return 1;
+    return !s || dp_ascii(s, strlen(s));
 }
 
 static int ascii_fold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
@@ -510,8 +508,7 @@ static int ascii_holds(const char *in, const char *want)
 
 int store_fts_ascii_has(const char *key, const char *title, const char *text)
 {
-    if (!all_ascii((const unsigned char *)key) || !all_ascii((const unsigned char *)title) ||
-        !all_ascii((const unsigned char *)text))
+    if (!all_ascii(key) || !all_ascii(title) || !all_ascii(text))
         return -1;
     return text && (ascii_holds(key, text) || ascii_holds(title, text));
 }

@@ -473,6 +473,12 @@ static int is_version(const char *c, size_t n)
     return run > 0 && dots >= 1 && dots <= 4;
 }
 
+/* 1 when byte c ends a part of a chunk: a connector, or a ':' of "::". */
+static int part_sep(char c)
+{
+    return (unsigned char)c < 0x80 && (is_conn(c) || c == ':');
+}
+
 /* 1 when a part of the chunk c[0..n) is meaningful: it has a letter and
  * two characters and is not hex junk. A chunk of none ("e.g",
  * "2014-01-16", a uuid) is dropped whole. The first one found answers:
@@ -480,7 +486,7 @@ static int is_version(const char *c, size_t n)
 static int has_meaningful_part(const char *c, size_t n)
 {
     for (size_t i = 0, st = 0; i <= n; i++) {
-        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
+        if (i < n && !part_sep(c[i])) continue;
         size_t pl = i - st;
         int letter = 0;
         for (size_t j = st; j < i; j++)
@@ -514,7 +520,7 @@ static void emit_chunk(emit_ctx *e, const char *c, size_t n)
     if (!e->tk->o.code_split && n <= TOK_MAX) return;
     size_t st = 0;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && !((unsigned char)c[i] < 0x80 && (is_conn(c[i]) || c[i] == ':'))) continue;
+        if (i < n && !part_sep(c[i])) continue;
         if (i > st) emit_word(e, c + st, i - st, n <= TOK_MAX);
         st = i + 1;
     }
@@ -553,23 +559,10 @@ static void scan(emit_ctx *e, const char *s, size_t n)
     }
 }
 
-/* 1 when s[0..n) is all ASCII: 8 bytes a step, without a branch a byte. */
-static int all_ascii(const char *s, size_t n)
-{
-    uint64_t any = 0, x;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&x, s + i, 8);
-        any |= x;
-    }
-    for (; i < n; i++) any |= (unsigned char)s[i];
-    return (any & 0x8080808080808080ull) == 0;
-}
-
 void text_tokenize_cb(text_tokenizer *tk, const char *s, size_t n, text_token_cb cb, void *ctx)
 {
     emit_ctx e = {tk, cb, ctx, NULL};
-    if (all_ascii(s, n)) { scan(&e, s, n); return; }
+    if (dp_ascii(s, n)) { scan(&e, s, n); return; }
     utf8proc_uint8_t *norm = NULL;
     utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm,
                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);

@@ -1,12 +1,14 @@
 /* test_scan.c -- dp_scan_any: the first byte of the set (or, with high, any
  * byte >= 0x80) from i, found sixteen bytes a step, is the one a byte loop
  * finds -- at every alignment, around the 16-byte steps, at the very end,
- * with no match at all, and with bytes of every value around it. */
+ * with no match at all, and with bytes of every value around it. dp_ascii
+ * (8 bytes a step) answers as a byte loop does. */
 #include "testutil.h"
 
 #include <stdlib.h>
 
 #include "../../../src/common/scan.h"
+#include "../../../src/common/util.h"
 
 /* The sets of the two callers (pick.c, split.c) and one with a byte
  * repeated and NUL in it. */
@@ -69,10 +71,30 @@ static void test_scan_matches_plain(void **state)
     free(buf);
 }
 
+/* Every byte value alone at every place of texts of 0 to 24 bytes (the
+ * 8-byte steps and every tail), each ending at its allocation's end. */
+static void test_ascii_every_byte_and_place(void **state)
+{
+    (void)state;
+    char *buf = malloc(24);
+    assert_int_equal(dp_ascii("", 0), 1);
+    for (size_t n = 1; n <= 24; n++) {
+        char *s = buf + (24 - n);
+        for (int x = 0; x < 256; x++)
+            for (size_t at = 0; at < n; at++) {
+                memset(s, 'q', n);
+                s[at] = (char)x;
+                if (dp_ascii(s, n) != (x < 0x80)) fail_msg("n %zu byte %d at %zu", n, x, at);
+            }
+    }
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_matches_plain),
+        cmocka_unit_test(test_ascii_every_byte_and_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
